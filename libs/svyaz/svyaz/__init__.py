@@ -1,0 +1,1 @@
+"""Platform code shared by every Svyaz service. No business rules live here."""

@@ -1,0 +1,69 @@
+"""Settings: read from the nameko config, which alone reads the environment.
+
+`config.yml` files hold `${ENV_VAR:dev-default}` placeholders. This module turns the
+loaded mapping into checked values and refuses development secrets in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEV_SECRET_PREFIX = "dev-"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or unusable; start-up must stop."""
+
+
+def load(path: str | Path) -> dict[str, Any]:
+    """Load a service's config.yml the way `nameko run --config` does."""
+    from nameko.cli.main import setup_yaml_parser
+
+    setup_yaml_parser()
+    with open(path) as handle:
+        return yaml.load(handle, Loader=yaml.FullLoader)  # noqa: S506
+
+
+def environment(config: Mapping[str, Any]) -> str:
+    return str(config.get("SVYAZ_ENV") or "development")
+
+
+def is_production(config: Mapping[str, Any]) -> bool:
+    return environment(config) == "production"
+
+
+def require(config: Mapping[str, Any], key: str) -> Any:
+    value = config.get(key)
+    if value is None or value == "":
+        raise ConfigurationError(
+            f"setting {key} is missing: set the environment variable {key}"
+        )
+    return value
+
+
+def secret(config: Mapping[str, Any], key: str) -> str:
+    """A secret setting; its development default is refused in production."""
+    value = str(require(config, key))
+    if is_production(config) and DEV_SECRET_PREFIX in value:
+        raise ConfigurationError(
+            f"setting {key} still holds a development default; "
+            f"set a real secret in the environment variable {key}"
+        )
+    return value
+
+
+def parse_keyring(text: str, key: str = "keyring") -> dict[str, bytes]:
+    """Parse `id=secret,id=secret` into {id: secret-bytes}."""
+    ring: dict[str, bytes] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        ident, sep, value = item.partition("=")
+        if not sep or not ident or not value:
+            raise ConfigurationError(f"{key}: entries must look like id=secret")
+        ring[ident.strip()] = value.strip().encode()
+    if not ring:
+        raise ConfigurationError(f"{key}: no keys given")
+    return ring

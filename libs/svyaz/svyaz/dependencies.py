@@ -1,0 +1,166 @@
+"""nameko DependencyProviders every service uses: the database and the outbox relay."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import eventlet
+from eventlet.queue import Empty, LightQueue
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.extensions import DependencyProvider
+from sqlalchemy.orm import Session, sessionmaker
+
+from svyaz import config as settings
+from svyaz import signing
+from svyaz.context import correlation_id
+from svyaz.db import make_cooperative, make_engine
+from svyaz.outbox import OUTBOX_PENDING, Relay
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseHandle:
+    """What a worker gets: `with self.db.transaction() as session: ...`."""
+
+    def __init__(self, provider: Database, worker_ctx: Any):
+        self._provider = provider
+        self._worker_ctx = worker_ctx
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        session = self._provider.sessionmaker()
+        session.info["correlation_id"] = correlation_id(self._worker_ctx)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        if session.info.get(OUTBOX_PENDING):
+            self._provider.committed_events()
+
+
+class Database(DependencyProvider):
+    """A session per transaction, committed or rolled back; pool_pre_ping on."""
+
+    def __init__(self, url_key: str = "DB_URI"):
+        self.url_key = url_key
+
+    def setup(self) -> None:
+        make_cooperative()
+        url = settings.require(self.container.config, self.url_key)
+        self.engine = make_engine(
+            url, pool_size=self.container.max_workers + 2, max_overflow=4
+        )
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.on_commit: list[Callable[[], None]] = []
+
+    def committed_events(self) -> None:
+        for hook in self.on_commit:
+            hook()
+
+    def stop(self) -> None:
+        self.engine.dispose()
+
+    def kill(self) -> None:
+        self.engine.dispose()
+
+    def get_dependency(self, worker_ctx: Any) -> DatabaseHandle:
+        return DatabaseHandle(self, worker_ctx)
+
+
+class OutboxRelay(DependencyProvider):
+    """Runs the outbox relay beside the service's entrypoints.
+
+    Woken at once by every commit that wrote an event, and every
+    `OUTBOX_POLL_INTERVAL` seconds anyway, so rows left by a crash or by another
+    process are published too. `OUTBOX_RELAY_ENABLED: false` leaves the rows for
+    another process (tests use it to stand for a crash between commit and publish).
+    """
+
+    def setup(self) -> None:
+        config = self.container.config
+        make_cooperative()
+        signing.configure_from_config(config, self.container.service_name)
+        self.enabled = str(config.get("OUTBOX_RELAY_ENABLED", True)).lower() not in (
+            "false", "0", "no",
+        )
+        self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 1.0))
+        self.retention_days = int(config.get("OUTBOX_RETENTION_DAYS", 30))
+        self.engine = make_engine(
+            settings.require(config, "DB_URI"), pool_size=2, max_overflow=0
+        )
+        self.relay = Relay(
+            self.engine,
+            config[AMQP_URI_CONFIG_KEY],
+            batch_size=int(config.get("OUTBOX_BATCH_SIZE", 500)),
+        )
+        self._wakeup: LightQueue = LightQueue(maxsize=1)
+        self._running = False
+        self._gt: Any = None
+        for dependency in self.container.dependencies:
+            if isinstance(dependency, Database):
+                dependency.on_commit.append(self.wake)
+
+    def wake(self) -> None:
+        if self._wakeup.qsize() == 0:
+            try:
+                self._wakeup.put_nowait(True)
+            except eventlet.queue.Full:
+                pass
+
+    def start(self) -> None:
+        if self.enabled:
+            self._running = True
+            self._gt = self.container.spawn_managed_thread(
+                self._run, identifier="outbox_relay"
+            )
+
+    def _run(self) -> None:
+        failures = 0
+        last_purge = 0.0
+        while self._running:
+            try:
+                self._wakeup.get(timeout=self.poll_interval if not failures else
+                                 min(self.poll_interval * 2 ** failures, 30.0))
+            except Empty:
+                pass
+            if not self._running:
+                break
+            try:
+                self.relay.drain()
+                failures = 0
+                now = eventlet.hubs.get_hub().clock()
+                if now - last_purge > 3600:
+                    self.relay.purge_sent(self.retention_days)
+                    last_purge = now
+            except Exception as exc:  # noqa: BLE001 - the relay must keep running
+                failures += 1
+                log.error("outbox relay failed (%s): %s", failures, type(exc).__name__)
+
+    def _halt(self) -> None:
+        self._running = False
+        self.wake()
+        if self._gt is not None:
+            self._gt.wait()
+            self._gt = None
+        self.relay.close()
+        self.engine.dispose()
+
+    def stop(self) -> None:
+        self._halt()
+
+    def kill(self) -> None:
+        self._running = False
+        if self._gt is not None:
+            self._gt.kill()
+            self._gt = None
+        self.relay.close()
+
+    def get_dependency(self, worker_ctx: Any) -> Callable[[], None]:
+        return self.wake

@@ -1,0 +1,100 @@
+"""The one event envelope every service publishes and consumes.
+
+`event_id` (uuid4), `event_type` (`<entity>.<past tense>.v<N>`), `occurred_at` (UTC
+ISO-8601), `producer`, `correlation_id`, `data`. `data` is a purpose-built payload
+schema owned by the producer's events.py: ids and pseudonyms only, never personal data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+
+EVENT_TYPE = r"^[a-z][a-z_]*\.[a-z][a-z_]*\.v[1-9][0-9]*$"
+
+
+class EnvelopeSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    event_id = fields.UUID(required=True)
+    event_type = fields.String(required=True, validate=validate.Regexp(EVENT_TYPE))
+    occurred_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    producer = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    correlation_id = fields.String(
+        required=True, validate=validate.Length(min=1, max=128)
+    )
+    data = fields.Dict(required=True)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A fact a service records in its outbox: type, aggregate and payload."""
+
+    event_type: str
+    producer: str
+    aggregate_id: str
+    data: dict[str, Any]
+    event_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def envelope(self, correlation_id: str) -> dict[str, Any]:
+        return EnvelopeSchema().dump(
+            {
+                "event_id": self.event_id,
+                "event_type": self.event_type,
+                "occurred_at": self.occurred_at,
+                "producer": self.producer,
+                "correlation_id": correlation_id,
+                "data": self.data,
+            }
+        )
+
+
+@dataclass(frozen=True)
+class ReceivedEvent:
+    """An envelope as a consumer sees it, after validation."""
+
+    event_id: uuid.UUID
+    event_type: str
+    occurred_at: datetime
+    producer: str
+    correlation_id: str
+    data: dict[str, Any]
+    consumer: str  # the handler that received it: the inbox dedup scope
+
+    @classmethod
+    def load(cls, body: Any, consumer: str) -> ReceivedEvent:
+        if not isinstance(body, dict):
+            raise ValidationError("envelope must be a JSON object")
+        return cls(**EnvelopeSchema().load(body), consumer=consumer)
+
+
+class EventSpec:
+    """One published event: its type name and the schema of its `data`.
+
+    A service's events.py declares `COMMUNICATOR_APPLIED = EventSpec(PRODUCER,
+    "communicator.applied.v1", CommunicatorAppliedV1)`; logic calls
+    `COMMUNICATOR_APPLIED.build(aggregate_id, **data)`, which validates the payload, and
+    consumers call `COMMUNICATOR_APPLIED.load(event.data)`.
+    """
+
+    def __init__(self, producer: str, event_type: str, schema: type[Schema]):
+        validate.Regexp(EVENT_TYPE)(event_type)
+        self.producer = producer
+        self.event_type = event_type
+        self.schema = schema
+
+    def build(self, aggregate_id: str, **data: Any) -> Event:
+        payload = self.schema().dump(self.schema().load(self.schema().dump(data)))
+        return Event(self.event_type, self.producer, aggregate_id, payload)
+
+    def load(self, data: dict[str, Any]) -> dict[str, Any]:
+        return self.schema(unknown=EXCLUDE).load(data)
+
+    def __repr__(self) -> str:
+        return f"EventSpec({self.event_type!r})"

@@ -1,0 +1,60 @@
+"""Error kinds that cross service boundaries.
+
+A service's own exceptions (`registry.exceptions.PseudonymTaken`) subclass one of these
+kinds. The RPC entrypoint sends the kind (with the message, a stable `code` and any
+field errors), so a caller such as the gateway can map kinds to HTTP statuses in one
+table without importing another service's package.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nameko.exceptions import deserialize_to_instance
+
+
+class ServiceError(Exception):
+    """Base of every expected, client-facing error."""
+
+    kind = "error"
+
+    def __init__(
+        self, message: str = "", code: str = "", fields: dict[str, Any] | None = None
+    ):
+        super().__init__(message, code or type(self).__name__, fields or {})
+        self.message = message
+        self.code = code or type(self).__name__
+        self.fields = fields or {}
+
+    def __str__(self) -> str:
+        return self.message
+
+    def wire(self) -> ServiceError:
+        """This error as the platform kind it belongs to, for the RPC reply."""
+        for base in type(self).__mro__:
+            if base in KINDS:
+                return base(self.message, self.code, self.fields)
+        return ServiceError(self.message, self.code, self.fields)
+
+
+@deserialize_to_instance
+class InvalidInput(ServiceError):
+    kind = "invalid_input"
+
+
+@deserialize_to_instance
+class NotFound(ServiceError):
+    kind = "not_found"
+
+
+@deserialize_to_instance
+class Forbidden(ServiceError):
+    kind = "forbidden"
+
+
+@deserialize_to_instance
+class Conflict(ServiceError):
+    kind = "conflict"
+
+
+KINDS = (InvalidInput, NotFound, Forbidden, Conflict)

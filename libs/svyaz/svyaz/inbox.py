@@ -1,0 +1,44 @@
+"""The idempotent consumer: each (handler, event_id) takes effect once.
+
+A handler calls `claim(session, event)` inside the same transaction as its effect. The
+row in `processed_events` commits with the effect or not at all, so a redelivered event
+finds its row and the handler returns without doing anything a second time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import DateTime, String, func
+from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from svyaz.db import PlatformBase
+from svyaz.envelope import ReceivedEvent
+
+
+class ProcessedEvent(PlatformBase):
+    __tablename__ = "processed_events"
+
+    consumer: Mapped[str] = mapped_column(String(200), primary_key=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    processed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+def claim(session: Session, event: ReceivedEvent) -> bool:
+    """Record the event as handled; False when this handler has already handled it."""
+    statement = (
+        insert(ProcessedEvent)
+        .values(
+            consumer=event.consumer,
+            event_id=event.event_id,
+            event_type=event.event_type,
+        )
+        .on_conflict_do_nothing()
+        .returning(ProcessedEvent.event_id)
+    )
+    return session.execute(statement).first() is not None

@@ -1,0 +1,95 @@
+"""JSON log lines and a filter that refuses personal data.
+
+Every service logs through `logging.getLogger(__name__)` with `%s` arguments. The
+`PersonalDataFilter` is installed on the root handler (see each service's config.yml
+LOGGING section): a record whose rendered message holds something shaped like an email
+address, a phone number, an IBAN or a card number is rewritten with the value replaced,
+and marked `redacted`, so it can never reach a log file as written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{8,}\d(?![\w-])")
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
+HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w]{4,31}\b")
+PATTERNS = (("email", EMAIL), ("iban", IBAN), ("phone", PHONE), ("handle", HANDLE))
+UUID_LIKE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+
+def redact(text: str) -> tuple[str, list[str]]:
+    """Replace personal-looking values; return the text and what kinds were found."""
+    found: list[str] = []
+    # uuids are ids, not personal data; keep them out of the phone pattern's reach
+    keep: dict[str, str] = {}
+
+    def _hide(match: re.Match[str]) -> str:
+        token = f"\x00{len(keep)}\x00"
+        keep[token] = match.group(0)
+        return token
+
+    text = UUID_LIKE.sub(_hide, text)
+    for kind, pattern in PATTERNS:
+        text, count = pattern.subn(f"[{kind} redacted]", text)
+        if count:
+            found.append(kind)
+    for token, original in keep.items():
+        text = text.replace(token, original)
+    return text, found
+
+
+class PersonalDataFilter(logging.Filter):
+    """Rewrites records that carry personal-looking values; never drops the event."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # a broken format string must not break logging
+            message = str(record.msg)
+        clean, found = redact(message)
+        if record.exc_info and record.exc_info[1] is not None:
+            exc_text = logging.Formatter().formatException(record.exc_info)
+            clean_exc, exc_found = redact(exc_text)
+            if exc_found:
+                record.exc_text = clean_exc
+                found.extend(exc_found)
+        if found:
+            record.msg = clean
+            record.args = None
+            record.redacted = sorted(set(found))
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and chosen extras."""
+
+    EXTRAS = ("service", "event_id", "event_type", "correlation_id", "redacted")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key in self.EXTRAS:
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["exc"] = record.exc_text or self.formatException(record.exc_info)
+        return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def install(level: int = logging.INFO) -> None:
+    """Configure the root logger for a CLI or a test process."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(PersonalDataFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

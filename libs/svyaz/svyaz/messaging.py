@@ -1,0 +1,250 @@
+"""Entrypoints that fix nameko's messaging defaults for a system that must not lose
+or half-handle a message.
+
+nameko's own event handler declares a classic queue and acks-and-drops a message whose
+handler raises; its queue consumer dies on a message it cannot decode. Here:
+
+- `event_handler(source, event_type)` consumes a durable quorum queue (delivery limit,
+  dead-letter exchange), hands the method a validated `ReceivedEvent`, acks only after
+  the handler returns, requeues with backoff when it raises, and after
+  `MAX_ATTEMPTS` (or at once for `Unprocessable`) parks the message in the queue's DLQ
+  with the reason in its headers. The consumer keeps serving throughout.
+- A message that cannot be decoded (bad signature, not JSON, wrong content type) is
+  parked with the reason and acked instead of killing the consumer.
+- `rpc` passes the verified signer of a request to the worker as its caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+import eventlet
+import kombu
+import nameko.messaging
+import nameko.rpc
+from kombu.common import maybe_declare
+from marshmallow import ValidationError
+from nameko.constants import AMQP_URI_CONFIG_KEY
+from nameko.exceptions import ContainerBeingKilled, MalformedRequest
+from nameko.extensions import Entrypoint
+
+from svyaz import signing, topology
+from svyaz.context import CALLER, CORRELATION_ID
+from svyaz.envelope import ReceivedEvent
+from svyaz.errors import ServiceError
+from svyaz.logging import redact
+
+log = logging.getLogger(__name__)
+
+REASON_HEADER = "x-svyaz-reason"
+QUEUE_HEADER = "x-svyaz-queue"
+ATTEMPTS_HEADER = "x-svyaz-attempts"
+
+
+class Unprocessable(Exception):
+    """This message can never succeed (malformed, wrong version): park it at once."""
+
+
+def delivery_count(message: Any) -> int:
+    """How many times the broker delivered this message before (quorum queues)."""
+    headers = message.headers or {}
+    try:
+        return int(headers.get("x-delivery-count") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def retry_delay(attempt: int) -> float:
+    return float(min(0.2 * 2 ** (attempt - 1), 5.0))
+
+
+def reason_for(exc: BaseException) -> str:
+    text, _ = redact(f"{type(exc).__name__}: {exc}")
+    return text[:500]
+
+
+class Parking:
+    """Publishes a message, unchanged, to its queue's DLQ with the reason attached."""
+
+    def __init__(self, amqp_uri: str):
+        self.amqp_uri = amqp_uri
+
+    def park(self, message: Any, queue_name: str, reason: str, attempts: int) -> None:
+        headers = dict(message.headers or {})
+        headers.update(
+            {REASON_HEADER: reason, QUEUE_HEADER: queue_name, ATTEMPTS_HEADER: attempts}
+        )
+        properties = message.properties or {}
+        with kombu.Connection(
+            self.amqp_uri, transport_options={"confirm_publish": True}
+        ) as connection:
+            producer = connection.Producer()
+            producer.publish(
+                message.body,
+                exchange=topology.dead_letter_exchange(),
+                routing_key=queue_name,
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                headers=headers,
+                delivery_mode=2,
+                message_id=properties.get("message_id"),
+                declare=[topology.parking_queue(queue_name)],
+                retry=True,
+                retry_policy={"max_retries": 5, "interval_start": 0.2},
+            )
+        log.warning(
+            "parked a message from %s after %s attempt(s): %s",
+            queue_name, attempts, reason,
+        )
+
+
+class QueueConsumer(nameko.messaging.QueueConsumer):
+    """nameko's queue consumer, made to park what it cannot decode."""
+
+    def setup(self) -> None:
+        signing.configure_from_config(self.container.config, self.container.service_name)
+        self.parking = Parking(self.container.config[AMQP_URI_CONFIG_KEY])
+
+    def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self.on_decode_error, provider)
+        return consumers
+
+    def on_decode_error(self, provider: Any, message: Any, exc: Exception) -> None:
+        reason = f"refused: {reason_for(exc)}"
+        queue_name = provider.queue.name
+        if getattr(provider, "park_refused", True):
+            self.parking.park(message, queue_name, reason, delivery_count(message) + 1)
+        else:
+            log.error("dropped a refused message on %s: %s", queue_name, reason)
+        self.ack_message(message)
+
+
+class EventHandler(Entrypoint):
+    """`@event_handler("registry", "communicator.applied.v1")` on a service method."""
+
+    queue_consumer = QueueConsumer()
+
+    def __init__(self, source_service: str, event_type: str, **kwargs: Any):
+        self.source_service = source_service
+        self.event_type = event_type
+        super().__init__(**kwargs)
+
+    def setup(self) -> None:
+        self.queue = topology.event_queue(
+            self.container.service_name,
+            self.method_name,
+            self.source_service,
+            self.event_type,
+        )
+        with kombu.Connection(self.container.config[AMQP_URI_CONFIG_KEY]) as conn:
+            channel = conn.channel()
+            for entity in (self.queue, topology.parking_queue(self.queue.name)):
+                maybe_declare(entity, channel)
+        self.queue_consumer.register_provider(self)
+
+    def stop(self) -> None:
+        self.queue_consumer.unregister_provider(self)
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        try:
+            event = ReceivedEvent.load(body, consumer=self.queue.name)
+            if event.event_type != self.event_type:
+                raise Unprocessable(
+                    f"event type {event.event_type} arrived at the handler "
+                    f"of {self.event_type}"
+                )
+        except (ValidationError, Unprocessable) as exc:
+            self.park(message, f"malformed event: {reason_for(exc)}", 1)
+            return
+        context_data = {CORRELATION_ID: event.correlation_id}
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(
+                self, (event,), {}, context_data=context_data,
+                handle_result=handle_result,
+            )
+        except ContainerBeingKilled:
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(
+        self, message: Any, worker_ctx: Any, result: Any = None, exc_info: Any = None
+    ) -> tuple[Any, Any]:
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        exc = exc_info[1]
+        attempt = delivery_count(message) + 1
+        if isinstance(exc, Unprocessable) or attempt >= topology.MAX_ATTEMPTS:
+            self.park(message, reason_for(exc), attempt)
+        else:
+            eventlet.sleep(retry_delay(attempt))
+            self.queue_consumer.requeue_message(message)
+        return result, exc_info
+
+    def park(self, message: Any, reason: str, attempts: int) -> None:
+        self.queue_consumer.parking.park(message, self.queue.name, reason, attempts)
+        self.queue_consumer.ack_message(message)
+
+
+event_handler = EventHandler.decorator
+
+
+class RpcConsumer(nameko.rpc.RpcConsumer):
+    queue_consumer = QueueConsumer()
+
+
+class Rpc(nameko.rpc.Rpc):
+    """nameko's RPC entrypoint; the worker learns who signed the request."""
+
+    rpc_consumer = RpcConsumer()
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        try:
+            args = body["args"]
+            kwargs = body["kwargs"]
+        except (KeyError, TypeError):
+            raise MalformedRequest("Message missing `args` or `kwargs`") from None
+        self.check_signature(args, kwargs)
+        context_data = self.unpack_message_headers(message)
+        context_data.pop(CALLER, None)  # only the signature may say who called
+        signer = getattr(body, "signer", "")
+        if signer:
+            context_data[CALLER] = signer
+        handle_result = partial(self.handle_result, message)
+        try:
+            self.container.spawn_worker(
+                self, args, kwargs, context_data=context_data,
+                handle_result=handle_result,
+            )
+        except ContainerBeingKilled:
+            self.rpc_consumer.requeue_message(message)
+
+    def handle_result(
+        self, message: Any, worker_ctx: Any, result: Any, exc_info: Any
+    ) -> tuple[Any, Any]:
+        if exc_info is not None and isinstance(exc_info[1], ServiceError):
+            wire = exc_info[1].wire()  # the caller knows kinds, not our classes
+            exc_info = (type(wire), wire, exc_info[2])
+        return super().handle_result(message, worker_ctx, result, exc_info)
+
+
+rpc = Rpc.decorator
+
+
+class ReplyListener(nameko.rpc.ReplyListener):
+    queue_consumer = QueueConsumer()
+    park_refused = False  # a forged reply is dropped: the caller's wait times out
+
+
+class RpcProxy(nameko.rpc.RpcProxy):
+    rpc_reply_listener = ReplyListener()
+
+
+__all__ = [
+    "EventHandler", "Parking", "Rpc", "RpcProxy", "Unprocessable",
+    "event_handler", "rpc",
+]

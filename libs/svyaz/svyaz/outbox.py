@@ -1,0 +1,308 @@
+"""The transactional outbox and its relay.
+
+`add(session, event)` writes the event row in the same transaction as the state change
+that caused it. The `Relay` publishes committed rows:
+
+- it locks a batch with `FOR UPDATE SKIP LOCKED`, so relays in several replicas share
+  the work without publishing a row twice at the same time (never "highest id sent":
+  sequence values commit out of order);
+- it keeps per-aggregate order: a row is held back while an older unsent row of the same
+  aggregate is not in its batch (locked by another relay, or waiting to be retried);
+- it publishes with publisher confirms and `mandatory=True` on one channel and waits for
+  the broker's acks for the whole batch at once;
+- it marks rows sent only after their confirm, in the transaction that holds the locks;
+  a crash before that commit republishes them, and consumers deduplicate by event id;
+- a row the broker returns as unroutable (no queue bound) or nacks is not marked sent:
+  it records the error, is logged, and is retried with backoff, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import amqp
+import kombu
+from kombu.serialization import dumps as serialize
+from sqlalchemy import (
+    BigInteger, DateTime, Engine, Index, Integer, String, Text, func, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from svyaz import signing, topology
+from svyaz.db import PlatformBase
+from svyaz.envelope import Event
+
+log = logging.getLogger(__name__)
+
+OUTBOX_PENDING = "svyaz.outbox_pending"
+MAX_BACKOFF = 300.0
+
+
+class OutboxMessage(PlatformBase):
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), unique=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    producer: Mapped[str] = mapped_column(String(64))
+    aggregate_id: Mapped[str] = mapped_column(String(200))
+    envelope: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
+        Index("outbox_aggregate_unsent", "aggregate_id", "id",
+              postgresql_where=text("sent_at IS NULL")),
+    )
+
+
+def add(session: Session, event: Event) -> OutboxMessage:
+    """Record an event to be published once the surrounding transaction commits."""
+    correlation_id = str(session.info.get("correlation_id") or uuid.uuid4())
+    row = OutboxMessage(
+        event_id=event.event_id,
+        event_type=event.event_type,
+        producer=event.producer,
+        aggregate_id=event.aggregate_id,
+        envelope=event.envelope(correlation_id),
+    )
+    session.add(row)
+    session.info[OUTBOX_PENDING] = True
+    return row
+
+
+@dataclass
+class RelayReport:
+    sent: int = 0
+    held: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (event_id, error)
+
+
+_SELECT_BATCH = text(
+    """
+    SELECT id, event_id, event_type, producer, aggregate_id, envelope, attempts
+    FROM outbox
+    WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+    ORDER BY id
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+    """
+)
+_UNSENT_OF_AGGREGATES = text(
+    """
+    SELECT aggregate_id, id FROM outbox
+    WHERE sent_at IS NULL AND aggregate_id = ANY(:aggregates) AND id <= :max_id
+    ORDER BY id
+    """
+)
+_MARK_SENT = text(
+    "UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL,"
+    " next_attempt_at = NULL WHERE id = ANY(:ids)"
+)
+_MARK_FAILED = text(
+    "UPDATE outbox SET attempts = attempts + 1, last_error = :error,"
+    " next_attempt_at = now() + make_interval(secs => :delay) WHERE id = :id"
+)
+
+
+def in_order(batch: list[Any], unsent: list[tuple[str, int]]) -> list[Any]:
+    """The rows of `batch` that no older unsent row of their aggregate waits before."""
+    ids = {row.id for row in batch}
+    blocked: set[str] = set()
+    eligible: set[int] = set()
+    for aggregate_id, row_id in unsent:
+        if aggregate_id in blocked:
+            continue
+        if row_id in ids:
+            eligible.add(row_id)
+        else:
+            blocked.add(aggregate_id)
+    return [row for row in batch if row.id in eligible]
+
+
+class Relay:
+    """Publishes committed outbox rows of one database to RabbitMQ."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        amqp_uri: str,
+        *,
+        batch_size: int = 500,
+        confirm_timeout: float = 15.0,
+        serializer: str = signing.NAME,
+    ):
+        self.engine = engine
+        self.amqp_uri = amqp_uri
+        self.batch_size = batch_size
+        self.confirm_timeout = confirm_timeout
+        self.serializer = serializer
+        self._connection: kombu.Connection | None = None
+        self._channel: Any = None
+        self._declared: set[str] = set()
+
+    # -- AMQP ------------------------------------------------------------------
+    def _ensure_channel(self) -> Any:
+        if self._channel is None:
+            self._connection = kombu.Connection(self.amqp_uri, heartbeat=0)
+            self._connection.ensure_connection(max_retries=3)
+            channel = self._connection.connection.channel()
+            channel.confirm_select()
+            self._channel = channel
+            self._declared = set()
+            self._next_tag = 1
+        return self._channel
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            except Exception:  # noqa: BLE001 - closing a broken connection
+                pass
+        self._connection = None
+        self._channel = None
+
+    def _declare(self, channel: Any, producer: str) -> str:
+        exchange = topology.events_exchange(producer)
+        if exchange.name not in self._declared:
+            channel.exchange_declare(
+                exchange.name, exchange.type, durable=True, auto_delete=False
+            )
+            self._declared.add(exchange.name)
+        return str(exchange.name)
+
+    def _publish(self, rows: list[Any]) -> dict[int, str | None]:
+        """Publish rows; return {row id: None if confirmed, else the error}."""
+        channel = self._ensure_channel()
+        outcome: dict[int, str | None] = {}
+        by_tag: dict[int, int] = {}
+        by_message_id: dict[str, int] = {}
+        returned: dict[int, str] = {}
+
+        def on_ack(tag: int, multiple: bool) -> None:
+            for t in [k for k in by_tag if (k <= tag if multiple else k == tag)]:
+                row_id = by_tag.pop(t)
+                outcome[row_id] = returned.get(row_id)
+
+        def on_nack(tag: int, multiple: bool) -> None:
+            for t in [k for k in by_tag if (k <= tag if multiple else k == tag)]:
+                outcome[by_tag.pop(t)] = "nacked by the broker"
+
+        def on_return(exc: Any, exchange: str, routing_key: str, msg: Any) -> None:
+            row_id = by_message_id.get(str(msg.properties.get("message_id")))
+            if row_id is not None:
+                returned[row_id] = (
+                    f"unroutable: no queue is bound to {exchange} for {routing_key}"
+                )
+
+        channel.events["basic_ack"].add(on_ack)
+        channel.events["basic_nack"].add(on_nack)
+        channel.events["basic_return"].add(on_return)
+        try:
+            for row in rows:
+                exchange = self._declare(channel, row.producer)
+                content_type, encoding, body = serialize(row.envelope, self.serializer)
+                message = amqp.Message(
+                    body,
+                    content_type=content_type,
+                    content_encoding=encoding,
+                    delivery_mode=2,
+                    message_id=str(row.event_id),
+                    application_headers={"event_type": row.event_type},
+                )
+                channel.basic_publish(
+                    message, exchange=exchange, routing_key=row.event_type,
+                    mandatory=True,
+                )
+                by_tag[self._next_tag] = row.id
+                by_message_id[str(row.event_id)] = row.id
+                self._next_tag += 1
+            deadline = time.monotonic() + self.confirm_timeout
+            while by_tag:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{len(by_tag)} publisher confirms missing")
+                self._connection.connection.drain_events(timeout=remaining)
+        except Exception:
+            self.close()
+            raise
+        finally:
+            if self._channel is not None:
+                channel.events["basic_ack"].discard(on_ack)
+                channel.events["basic_nack"].discard(on_nack)
+                channel.events["basic_return"].discard(on_return)
+        return outcome
+
+    # -- the database side -------------------------------------------------------
+    def publish_pending(self) -> RelayReport:
+        """Publish one batch of committed rows; return what happened."""
+        report = RelayReport()
+        with Session(self.engine) as session, session.begin():
+            batch = session.execute(_SELECT_BATCH, {"limit": self.batch_size}).all()
+            if not batch:
+                return report
+            aggregates = sorted({row.aggregate_id for row in batch})
+            unsent = session.execute(
+                _UNSENT_OF_AGGREGATES,
+                {"aggregates": aggregates, "max_id": max(row.id for row in batch)},
+            ).all()
+            rows = in_order(batch, [(u.aggregate_id, u.id) for u in unsent])
+            report.held = len(batch) - len(rows)
+            if not rows:
+                return report
+            outcome = self._publish(rows)
+            sent = [row_id for row_id, error in outcome.items() if error is None]
+            if sent:
+                session.execute(_MARK_SENT, {"ids": sent})
+            for row in rows:
+                error = outcome.get(row.id, "no confirm")
+                if error is None:
+                    continue
+                delay = min(2.0 ** row.attempts, MAX_BACKOFF)
+                session.execute(
+                    _MARK_FAILED, {"id": row.id, "error": error, "delay": delay}
+                )
+                report.failed.append((str(row.event_id), error))
+                log.error(
+                    "event %s (%s) not published: %s; retrying in %.0fs",
+                    row.event_id, row.event_type, error, delay,
+                    extra={"event_id": str(row.event_id), "event_type": row.event_type},
+                )
+            report.sent = len(sent)
+        return report
+
+    def drain(self, on_batch: Callable[[RelayReport], None] | None = None) -> int:
+        """Publish batches until a batch comes back short; return how many were sent."""
+        total = 0
+        while True:
+            report = self.publish_pending()
+            total += report.sent
+            if on_batch is not None:
+                on_batch(report)
+            seen = report.sent + report.held + len(report.failed)
+            if report.sent == 0 or seen < self.batch_size:
+                return total
+
+    def purge_sent(self, older_than_days: int) -> int:
+        with Session(self.engine) as session, session.begin():
+            result = session.execute(
+                text(
+                    "DELETE FROM outbox WHERE sent_at < now() - make_interval("
+                    "days => :days)"
+                ),
+                {"days": older_than_days},
+            )
+            return int(result.rowcount or 0)
