@@ -25,7 +25,7 @@ def load(path: str | Path) -> dict[str, Any]:
 
     setup_yaml_parser()
     with open(path) as handle:
-        return yaml.load(handle, Loader=yaml.FullLoader)  # noqa: S506
+        return yaml.safe_load(handle)
 
 
 def environment(config: Mapping[str, Any]) -> str:

@@ -38,20 +38,25 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+def decode_key(text: str, name: str) -> bytes:
+    """A 32-byte key given as urlsafe base64."""
+    try:
+        key = _unb64(text.strip())
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        raise ConfigurationError(f"{name} must be urlsafe base64 of 32 bytes")
+    return key
+
+
 def parse_master_keys(text: str) -> dict[str, bytes]:
     """`kid=<base64 32 bytes>,kid=...` into {kid: key}."""
     keys: dict[str, bytes] = {}
     for item in filter(None, (p.strip() for p in text.split(","))):
         kid, _, value = item.partition("=")
-        try:
-            key = _unb64(value.strip())
-        except ValueError:
-            key = b""
-        if len(key) != 32 or not kid:
-            raise ConfigurationError(
-                "MASTER_KEYS entries must be kid=<urlsafe base64 of 32 bytes>"
-            )
-        keys[kid.strip()] = key
+        if not kid.strip():
+            raise ConfigurationError("MASTER_KEYS entries must look like kid=<key>")
+        keys[kid.strip()] = decode_key(value, f"MASTER_KEYS[{kid.strip()}]")
     if not keys:
         raise ConfigurationError("MASTER_KEYS holds no key")
     return keys

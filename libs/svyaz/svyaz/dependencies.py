@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from svyaz import config as settings
 from svyaz import signing
-from svyaz.context import correlation_id
+from svyaz.context import caller, correlation_id
 from svyaz.db import make_cooperative, make_engine
 from svyaz.outbox import OUTBOX_PENDING, Relay
 
@@ -74,6 +74,13 @@ class Database(DependencyProvider):
         return DatabaseHandle(self, worker_ctx)
 
 
+class Caller(DependencyProvider):
+    """The verified identity that signed the RPC request being served, or None."""
+
+    def get_dependency(self, worker_ctx: Any) -> str | None:
+        return caller(worker_ctx)
+
+
 class OutboxRelay(DependencyProvider):
     """Runs the outbox relay beside the service's entrypoints.
 
@@ -103,9 +110,6 @@ class OutboxRelay(DependencyProvider):
         self._wakeup: LightQueue = LightQueue(maxsize=1)
         self._running = False
         self._gt: Any = None
-        for dependency in self.container.dependencies:
-            if isinstance(dependency, Database):
-                dependency.on_commit.append(self.wake)
 
     def wake(self) -> None:
         if self._wakeup.qsize() == 0:
@@ -115,6 +119,10 @@ class OutboxRelay(DependencyProvider):
                 pass
 
     def start(self) -> None:
+        # every extension's setup() has run by now, the Database's included
+        for dependency in self.container.dependencies:
+            if isinstance(dependency, Database):
+                dependency.on_commit.append(self.wake)
         if self.enabled:
             self._running = True
             self._gt = self.container.spawn_managed_thread(

@@ -46,3 +46,27 @@ def create_platform_tables_v1(op: Any) -> None:
 def drop_platform_tables_v1(op: Any) -> None:
     op.drop_table("processed_events")
     op.drop_table("outbox")
+
+
+def run_env(target_metadata: Any, config_path: str) -> None:
+    """The body of every service's migrations/env.py.
+
+    The database URL comes from the service's config.yml (DB_URI), unless the caller
+    set `sqlalchemy.url` on the Alembic config (tests do, for their own databases).
+    """
+    from alembic import context
+    from sqlalchemy import engine_from_config, pool
+
+    from svyaz import config as settings
+
+    alembic_config = context.config
+    url = alembic_config.get_main_option("sqlalchemy.url")
+    if not url:
+        url = settings.require(settings.load(config_path), "DB_URI")
+    connectable = engine_from_config(
+        {"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
+    with connectable.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()

@@ -144,7 +144,8 @@ def decode(raw: str | bytes) -> Any:
 def nameko_config() -> dict[str, Any]:
     """The SERIALIZER settings every service's config.yml carries (see tests)."""
     return {
-        "SERIALIZER": NAME,
+        "serializer": NAME,
+        "ACCEPT": [NAME],
         "SERIALIZERS": {
             NAME: {
                 "encoder": "svyaz.signing.encode",

@@ -1,0 +1,57 @@
+# Svyaz. `make run` runs the whole system; `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+PYTEST := $(VENV)/bin/pytest
+STAMP := $(VENV)/.installed
+PROJECTS := libs/svyaz services/registry services/stipends services/notifications services/gateway
+REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
+
+.PHONY: run test venv services prepare test-unit test-contracts test-integration test-e2e \
+        test-sandbox bench lint topology clean
+
+run: venv services  ## run the whole system in the foreground (Ctrl-C stops it)
+	$(PY) infra/dev/stack.py
+
+test: venv services  ## every test tier, against the real RabbitMQ and PostgreSQL
+	$(PYTEST) tests
+
+venv: $(STAMP)
+$(STAMP): $(REQS)
+	@command -v python3.11 >/dev/null || { echo "Python 3.11 is required (python3.11)"; exit 1; }
+	test -x $(PY) || python3.11 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade 'pip<27'
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps $(addprefix -e ,$(PROJECTS))
+	touch $(STAMP)
+
+services:  ## start PostgreSQL and RabbitMQ if they are installed but stopped
+	bash infra/dev/ensure-services.sh
+
+prepare: venv services  ## create the databases and migrate them
+	$(PY) infra/dev/stack.py --prepare
+
+test-unit: venv
+	$(PYTEST) tests/unit
+test-contracts: venv
+	$(PYTEST) tests/contracts
+test-integration: venv services
+	$(PYTEST) tests/integration
+test-e2e: venv services
+	$(PYTEST) tests/e2e
+test-sandbox: venv
+	$(PYTEST) tests/sandbox
+
+bench: venv services  ## every benchmark in bench/; each prints a RESULT line last
+	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+lint: venv
+	$(VENV)/bin/ruff check libs services tests bench infra
+	$(VENV)/bin/ruff format --check libs services tests bench infra
+	$(VENV)/bin/mypy libs/svyaz/svyaz services/*/*/logic.py services/*/*/models.py
+
+topology: venv  ## regenerate infra/rabbitmq/definitions.json from the code
+	$(PY) infra/rabbitmq/generate.py > infra/rabbitmq/definitions.json
+
+clean:
+	rm -rf var .pytest_cache

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Make sure PostgreSQL and RabbitMQ are installed and running on this machine.
+# Idempotent: starts only what is stopped, installs only what is missing (Debian).
+set -euo pipefail
+
+say() { echo "[svyaz] $*"; }
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() { # port name seconds
+  for _ in $(seq 1 "$3"); do port_open "$1" && return 0; sleep 1; done
+  say "$2 did not come up on 127.0.0.1:$1 within $3 s"; return 1
+}
+apt_install() {
+  if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    say "installing $* from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+  else
+    say "missing: $*. Install them (Debian: sudo apt-get install $*) and run again."
+    exit 1
+  fi
+}
+
+# PostgreSQL
+if ! port_open 5432; then
+  command -v pg_ctlcluster >/dev/null 2>&1 || apt_install postgresql
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  say "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_port 5432 PostgreSQL 60
+fi
+
+# RabbitMQ
+if ! port_open 5672; then
+  command -v rabbitmq-server >/dev/null 2>&1 || apt_install rabbitmq-server
+  say "starting RabbitMQ"
+  rabbitmq-server -detached || true
+  wait_port 5672 RabbitMQ 120
+fi
+# the management API: the console at :15672 and the tests' vhost set-up use it
+if ! port_open 15672; then
+  rabbitmq-plugins enable rabbitmq_management >/dev/null
+  wait_port 15672 "RabbitMQ management" 60
+fi

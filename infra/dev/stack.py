@@ -1,0 +1,273 @@
+"""Start the whole Svyaz system on this machine: what `make run` runs, and what the
+end-to-end tests start (with their own databases, vhost and ports).
+
+    python infra/dev/stack.py            # run in the foreground until Ctrl-C
+    python infra/dev/stack.py --prepare  # only create databases and migrate
+
+Each service runs as `nameko run --config services/<name>/config.yml <name>.service`,
+beside an SMTP sink (aiosmtpd, mail kept as a Maildir) and the Stripe sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("registry", "stipends", "notifications", "gateway")
+WITH_DB = ("registry", "stipends", "notifications")
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Settings:
+    db_prefix: str = "svyaz"
+    pg_url: str = "postgresql://postgres@127.0.0.1:5432"
+    amqp_host: str = "guest:guest@127.0.0.1:5672"
+    vhost: str = "/"
+    http: str = "127.0.0.1:8000"
+    smtp_port: int = 8025
+    sandbox_port: int = 8420
+    var: Path = ROOT / "var"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def amqp_uri(self) -> str:
+        return f"amqp://{self.amqp_host}/{urllib.parse.quote(self.vhost, safe='')}"
+
+    def db_name(self, service: str) -> str:
+        return f"{self.db_prefix}_{service}"
+
+    def db_uri(self, service: str) -> str:
+        return f"{self.pg_url.replace('postgresql://', 'postgresql+psycopg2://')}/" \
+               f"{self.db_name(service)}"
+
+    def env(self, service: str) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            AMQP_URI=self.amqp_uri,
+            WEB_SERVER_ADDRESS=self.http,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(self.smtp_port),
+            STRIPE_API_BASE=f"http://127.0.0.1:{self.sandbox_port}",
+            PYTHONUNBUFFERED="1",
+            # nameko 2.14 imports pkg_resources and eventlet warns it is deprecated
+            PYTHONWARNINGS="ignore::DeprecationWarning,ignore::UserWarning",
+        )
+        if service in WITH_DB:
+            env["DB_URI"] = self.db_uri(service)
+        env.update(self.extra_env)
+        return env
+
+
+def create_databases(settings: Settings) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{settings.pg_url}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for service in WITH_DB:
+            name = settings.db_name(service)
+            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cur.fetchone() is None:
+                cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+
+
+def drop_databases(settings: Settings) -> None:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{settings.pg_url}/postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        for service in WITH_DB:
+            cur.execute(f'DROP DATABASE IF EXISTS "{settings.db_name(service)}" '
+                        "WITH (FORCE)")
+    conn.close()
+
+
+def migrate(settings: Settings) -> None:
+    for service in WITH_DB:
+        subprocess.run(
+            [str(BIN / "alembic"), "-c", str(ROOT / "services" / service / "alembic.ini"),
+             "upgrade", "head"],
+            env=settings.env(service), check=True, cwd=ROOT / "services" / service,
+        )
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def wait_for(check, what: str, seconds: float = 60.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} was not ready within {seconds:.0f} s")
+
+
+def queue_consumers(settings: Settings, queue: str) -> int:
+    import amqp
+
+    host, _, port = settings.amqp_host.rpartition("@")[2].partition(":")
+    user, _, password = settings.amqp_host.rpartition("@")[0].partition(":")
+    try:
+        with amqp.Connection(f"{host}:{port}", userid=user, password=password,
+                             virtual_host=settings.vhost) as conn:
+            channel = conn.channel()
+            return int(channel.queue_declare(queue, passive=True).consumer_count)
+    except Exception:  # noqa: BLE001 - not declared yet
+        return 0
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def logs(self) -> Path:
+        return self.settings.var / "log"
+
+    def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = open(self.logs / f"{name}.log", "ab")
+        self.processes[name] = subprocess.Popen(
+            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            start_new_session=True,
+        )
+
+    def start_service(self, service: str) -> None:
+        self.spawn(
+            service,
+            [str(BIN / "nameko"), "run", "--config",
+             str(ROOT / "services" / service / "config.yml"), f"{service}.service"],
+            self.settings.env(service),
+        )
+
+    def start_sinks(self) -> None:
+        mail = self.settings.var / "mail"
+        for sub in ("cur", "new", "tmp"):
+            (mail / sub).mkdir(parents=True, exist_ok=True)
+        self.spawn(
+            "smtp",
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l",
+             f"127.0.0.1:{self.settings.smtp_port}", "-c",
+             "aiosmtpd.handlers.Mailbox", str(mail)],
+            dict(os.environ),
+        )
+        sandbox = ROOT / "infra" / "stripe-sandbox"
+        if (sandbox / "stripe_sandbox" / "__main__.py").exists():
+            env = dict(os.environ, PYTHONPATH=str(sandbox))
+            self.spawn(
+                "stripe-sandbox",
+                [sys.executable, "-m", "stripe_sandbox", "--port",
+                 str(self.settings.sandbox_port), "--state-file",
+                 str(self.settings.var / "stripe-sandbox.json"),
+                 "--webhook-url", f"http://{self.settings.http}/webhooks/stripe"],
+                env,
+            )
+
+    def start(self, timeout: float = 90.0) -> None:
+        self.start_sinks()
+        for service in SERVICES:
+            self.start_service(service)
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        s = self.settings
+        wait_for(lambda: port_open("127.0.0.1", s.smtp_port), "the SMTP sink", timeout)
+        host, port = s.http.rsplit(":", 1)
+        wait_for(lambda: healthy(f"http://{s.http}/healthz"), "the gateway", timeout)
+        for queue in ("rpc-registry", "stipends.on_communicator_applied",
+                      "notifications.on_communicator_applied"):
+            wait_for(lambda q=queue: queue_consumers(s, q) > 0, f"queue {queue}",
+                     timeout)
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}")
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes[name]
+        os.killpg(process.pid, sig)
+        process.wait(timeout=30)
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 20
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--prepare", action="store_true",
+                        help="create databases and migrate, then exit")
+    args = parser.parse_args()
+    settings = Settings()
+    create_databases(settings)
+    migrate(settings)
+    if args.prepare:
+        return
+    stack = Stack(settings)
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        stack.start()
+        print(
+            "\nSvyaz is running.\n"
+            f"  API and consoles  http://{settings.http}/  (health: /healthz)\n"
+            f"  RabbitMQ console  http://127.0.0.1:15672/  (guest/guest)\n"
+            f"  mail sent         {settings.var / 'mail'} (Maildir; SMTP on "
+            f"127.0.0.1:{settings.smtp_port})\n"
+            f"  Stripe sandbox    http://127.0.0.1:{settings.sandbox_port}/\n"
+            f"  logs              {stack.logs}/<service>.log\n"
+            "Press Ctrl-C to stop.",
+            flush=True,
+        )
+        while not stopping:
+            for name, process in stack.processes.items():
+                if process.poll() is not None:
+                    print(f"{name} exited ({process.returncode}); see its log",
+                          flush=True)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The gateway: HTTP, the JSON API and the web consoles; it owns no business data."""

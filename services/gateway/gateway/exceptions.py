@@ -1,0 +1,48 @@
+"""The one table from error kinds to HTTP statuses, and problem+json bodies."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+
+PROBLEM = "application/problem+json"
+
+
+class GatewayError(ServiceError):
+    """Base of the gateway's own errors."""
+
+
+class BadRequest(GatewayError, InvalidInput):
+    pass
+
+
+class UpstreamUnavailable(GatewayError):
+    """A service did not answer in time."""
+
+
+STATUS: list[tuple[type[Exception], int, str]] = [
+    (InvalidInput, 400, "Invalid input"),
+    (Forbidden, 403, "Forbidden"),
+    (NotFound, 404, "Not found"),
+    (Conflict, 409, "Conflict"),
+    (UpstreamUnavailable, 503, "Service unavailable"),
+]
+
+
+def problem(exc: Exception) -> Response:
+    for kind, status, title in STATUS:
+        if isinstance(exc, kind):
+            body: dict[str, Any] = {"type": "about:blank", "title": title,
+                                    "status": status}
+            if isinstance(exc, ServiceError):
+                body["detail"] = exc.message
+                body["code"] = exc.code
+                if exc.fields:
+                    body["errors"] = exc.fields
+            return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+    body = {"type": "about:blank", "title": "Internal error", "status": 500}
+    return Response(json.dumps(body), status=500, mimetype=PROBLEM)

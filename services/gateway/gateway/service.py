@@ -1,0 +1,44 @@
+"""The gateway service: HTTP entrypoints only."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from gateway.dependencies import Deadline
+from gateway.exceptions import BadRequest
+from gateway.http import http
+from gateway.schemas import ApplicationAcceptedSchema, ApplicationRequestSchema
+from svyaz.messaging import RpcProxy
+
+JSON = "application/json"
+
+
+def json_body(request: Request) -> Any:
+    try:
+        return json.loads(request.get_data(cache=False) or b"null")
+    except ValueError:
+        raise BadRequest("the body is not JSON", "invalid_json") from None
+
+
+def respond(status: int, payload: Any) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype=JSON)
+
+
+class GatewayService:
+    name = "gateway"
+
+    registry = RpcProxy("registry")
+    deadline = Deadline()
+
+    @http("GET", "/healthz")
+    def healthz(self, request: Request) -> Response:
+        return respond(200, {"status": "ok"})
+
+    @http("POST", "/api/v1/applications")
+    def apply(self, request: Request) -> Response:
+        body = ApplicationRequestSchema().load(json_body(request))
+        self.deadline(self.registry.apply, body)
+        return respond(202, ApplicationAcceptedSchema().dump({"status": "received"}))

@@ -1,0 +1,1 @@
+"""Notifications: the right message, in the right language, without giving anyone away."""

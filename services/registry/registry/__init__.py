@@ -1,0 +1,1 @@
+"""The registry: the only service that knows who a communicator is."""

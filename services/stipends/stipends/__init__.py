@@ -1,0 +1,1 @@
+"""Stipends: programmes, cycles, reports, approvals, the ledger, payouts."""
