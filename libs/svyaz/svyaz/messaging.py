@@ -114,7 +114,10 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
         return consumers
 
     def on_decode_error(self, provider: Any, message: Any, exc: Exception) -> None:
-        reason = f"refused: {reason_for(exc)}"
+        # kombu wraps the decoder's own error (InvalidSignature) in a DecodeError
+        cause = exc.__cause__ or exc.__context__ if type(exc).__name__ == "DecodeError" \
+            else None
+        reason = f"refused: {reason_for(cause or exc)}"
         queue_name = provider.queue.name
         if getattr(provider, "park_refused", True):
             self.parking.park(message, queue_name, reason, delivery_count(message) + 1)

@@ -64,9 +64,16 @@ def configure(identity: str, keyring: Mapping[str, bytes]) -> None:
 
 
 def configure_from_config(config: Mapping[str, Any], default_identity: str) -> None:
+    """Configure once per process: a process runs one service and signs as it.
+
+    A second container in the same process (tests run several) keeps the identity
+    already configured, as long as it brings the same keys.
+    """
     keyring = settings.parse_keyring(
         settings.secret(config, "BUS_SIGNING_KEYS"), "BUS_SIGNING_KEYS"
     )
+    if _state.identity is not None and _state.keyring == keyring:
+        return
     configure(str(config.get("BUS_IDENTITY") or default_identity), keyring)
 
 

@@ -1,0 +1,104 @@
+"""Fixtures every tier shares: real PostgreSQL databases built by Alembic, real
+RabbitMQ vhosts (nameko's `rabbit_config`), service configs, and AMQP helpers.
+
+The eventlet monkeypatch comes first, as under `nameko run`.
+"""
+
+import warnings
+
+warnings.simplefilter("ignore", DeprecationWarning)
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import uuid  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import psycopg2  # noqa: E402
+import pytest  # noqa: E402
+from alembic import command  # noqa: E402
+from alembic.config import Config as AlembicConfig  # noqa: E402
+
+from svyaz import config as settings  # noqa: E402
+from svyaz import signing  # noqa: E402
+from svyaz.db import make_cooperative  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+
+make_cooperative()
+signing.register()
+
+
+def service_config_file(service: str) -> dict[str, Any]:
+    return settings.load(ROOT / "services" / service / "config.yml")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bus_identity() -> None:
+    """Test processes sign as `cli`, an identity the development key ring knows."""
+    config = service_config_file("registry")
+    signing.configure(
+        "cli",
+        settings.parse_keyring(config["BUS_SIGNING_KEYS"], "BUS_SIGNING_KEYS"),
+    )
+
+
+def _admin() -> Any:
+    conn = psycopg2.connect(f"{PG}/postgres")
+    conn.autocommit = True
+    return conn
+
+
+def create_database(service: str) -> str:
+    """A new database for `service`, built by its own Alembic migrations."""
+    name = f"test_{service}_{uuid.uuid4().hex[:10]}"
+    conn = _admin()
+    with conn.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    conn.close()
+    url = f"{PG.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
+    alembic = AlembicConfig(str(ROOT / "services" / service / "alembic.ini"))
+    alembic.set_main_option("sqlalchemy.url", url)
+    command.upgrade(alembic, "head")
+    return url
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    conn = _admin()
+    with conn.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    conn.close()
+
+
+@pytest.fixture
+def database() -> Iterator[Callable[[str], str]]:
+    """`database("stipends")` -> the URL of a fresh, migrated stipends database."""
+    made: list[str] = []
+
+    def make(service: str) -> str:
+        made.append(create_database(service))
+        return made[-1]
+
+    yield make
+    for url in made:
+        drop_database(url)
+
+
+@pytest.fixture
+def service_config(rabbit_config: dict[str, Any]) -> Callable[..., dict[str, Any]]:
+    """`service_config("registry", DB_URI=...)`: config.yml on the test's vhost."""
+
+    def make(service: str, **overrides: Any) -> dict[str, Any]:
+        config = service_config_file(service)
+        config["AMQP_URI"] = rabbit_config["AMQP_URI"]
+        config["OUTBOX_POLL_INTERVAL"] = 0.2
+        config.pop("LOGGING", None)
+        config.update(overrides)
+        return config
+
+    return make

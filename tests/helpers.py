@@ -1,0 +1,92 @@
+"""Helpers for tests that talk to RabbitMQ directly and poll with a bound."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import amqp
+import kombu
+
+from svyaz import signing
+
+def publish_raw(
+    amqp_uri: str,
+    exchange: str,
+    routing_key: str,
+    body: bytes | str,
+    content_type: str = signing.CONTENT_TYPE,
+    headers: dict[str, Any] | None = None,
+) -> None:
+    """Put bytes on the bus as they are: no serializer, no signature added."""
+    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as c:
+        c.Producer().publish(
+            body if isinstance(body, bytes) else body.encode(),
+            exchange=kombu.Exchange(exchange, type="topic", durable=True),
+            routing_key=routing_key,
+            content_type=content_type,
+            content_encoding="utf-8",
+            headers=headers or {},
+            declare=[kombu.Exchange(exchange, type="topic", durable=True)],
+        )
+
+
+def _amqp_connection(amqp_uri: str) -> amqp.Connection:
+    parts = kombu.Connection(amqp_uri)
+    conn = amqp.Connection(
+        f"{parts.hostname}:{parts.port or 5672}",
+        userid=parts.userid,
+        password=parts.password,
+        virtual_host=parts.virtual_host,
+    )
+    conn.connect()
+    return conn
+
+
+def queue_depth(amqp_uri: str, queue: str) -> int:
+    conn = _amqp_connection(amqp_uri)
+    try:
+        return int(conn.channel().queue_declare(queue, passive=True).message_count)
+    finally:
+        conn.close()
+
+
+def take(amqp_uri: str, queue: str, timeout: float = 15.0) -> Any:
+    """The next message on `queue` (acked), waiting at most `timeout` seconds."""
+    conn = _amqp_connection(amqp_uri)
+    try:
+        channel = conn.channel()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = channel.basic_get(queue, no_ack=True)
+            if message is not None:
+                return message
+            time.sleep(0.05)
+        raise AssertionError(f"no message arrived on {queue} within {timeout} s")
+    finally:
+        conn.close()
+
+
+def wait_until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
+    """Poll `check` until it returns something truthy (bounded)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def publish_event(amqp_uri: str, envelope: dict[str, Any]) -> None:
+    """Publish an envelope signed by this process, as a producer's relay would."""
+    exchange = kombu.Exchange(
+        f"{envelope['producer']}.events", type="topic", durable=True
+    )
+    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as c:
+        c.Producer().publish(
+            envelope,
+            exchange=exchange,
+            routing_key=envelope["event_type"],
+            serializer=signing.NAME,
+            declare=[exchange],
+        )

@@ -1,0 +1,77 @@
+"""A minimal service on the platform, for testing the platform's guarantees.
+
+It uses a stipends database (migrated by Alembic) plus one table of its own,
+`probe_effects`, where its handler records what it did.
+"""
+
+import uuid
+from collections import defaultdict
+from typing import Any
+
+from marshmallow import Schema, fields
+from sqlalchemy import create_engine, text
+
+from svyaz import inbox, outbox
+from svyaz.dependencies import Database, OutboxRelay
+from svyaz.envelope import EventSpec, ReceivedEvent
+from svyaz.messaging import Unprocessable, event_handler, rpc
+
+
+class ThingHappenedV1(Schema):
+    n = fields.Integer(required=True)
+
+
+THING_HAPPENED = EventSpec("probe", "thing.happened.v1", ThingHappenedV1)
+ORPHAN = EventSpec("probe", "orphan.happened.v1", ThingHappenedV1)
+
+CALLS: dict[int, int] = defaultdict(int)  # n -> handler invocations
+FAILURES: dict[int, int] = {}  # n -> how many more times to raise
+UNPROCESSABLE: set[int] = set()
+
+
+def reset() -> None:
+    CALLS.clear()
+    FAILURES.clear()
+    UNPROCESSABLE.clear()
+
+
+def create_effects_table(db_url: str) -> None:
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE probe_effects (id serial PRIMARY KEY, event_id uuid, n int)"
+        ))
+    engine.dispose()
+
+
+def emit(session: Any, n: int, aggregate: str = "thing:1", spec: EventSpec = THING_HAPPENED) -> uuid.UUID:
+    row = outbox.add(session, spec.build(aggregate, n=n))
+    return row.event_id
+
+
+class ProbeService:
+    name = "probe"
+
+    db = Database()
+    outbox = OutboxRelay()
+
+    @rpc
+    def emit(self, n: int, aggregate: str = "thing:1") -> str:
+        with self.db.transaction() as session:
+            return str(emit(session, n, aggregate))
+
+    @event_handler("probe", "thing.happened.v1")
+    def on_thing_happened(self, event: ReceivedEvent) -> None:
+        n = int(event.data["n"])
+        CALLS[n] += 1
+        if n in UNPROCESSABLE:
+            raise Unprocessable(f"probe cannot handle n={n}")
+        if FAILURES.get(n, 0) > 0:
+            FAILURES[n] -= 1
+            raise RuntimeError(f"probe failure for n={n}")
+        with self.db.transaction() as session:
+            if inbox.claim(session, event):
+                session.execute(
+                    text("INSERT INTO probe_effects (event_id, n) VALUES (:e, :n)"),
+                    {"e": event.event_id, "n": n},
+                )
