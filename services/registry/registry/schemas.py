@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
 
 # Countries of residence the programme serves (ISO 3166-1 alpha-2).
 COUNTRIES = (
@@ -32,6 +34,12 @@ class ApplicationSchema(Schema):
         load_default="ru", validate=validate.OneOf(LANGUAGES)
     )
     consent = fields.Boolean(required=True)
+
+    @pre_load
+    def _strip(self, data: Any, **_: object) -> Any:
+        if isinstance(data, dict):
+            return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return data
 
     @validates("consent")
     def _consent_given(self, value: bool, **_: object) -> None:

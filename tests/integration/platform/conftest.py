@@ -28,7 +28,8 @@ def probe_config(service_config: Callable[..., dict[str, Any]], probe_db: str) -
 
 
 @pytest.fixture
-def probe_container(container_factory: Any, probe_config: dict[str, Any]) -> Any:
+def probe_container(probe_config: dict[str, Any], container_factory: Any) -> Any:
+    # the database comes first so that it is dropped after the container stops
     container = container_factory(probe.ProbeService, probe_config)
     container.start()
     return container

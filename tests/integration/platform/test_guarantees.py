@@ -95,7 +95,7 @@ def test_a_redelivered_event_changes_nothing_the_second_time(
 
 
 def test_an_event_committed_before_a_crash_is_delivered_once_the_relay_runs(
-    container_factory: Any, probe_config: dict[str, Any], probe_engine: Any
+    probe_config: dict[str, Any], probe_engine: Any, container_factory: Any
 ) -> None:
     # The producer committed its state change and event, then died before publishing.
     with Session(probe_engine) as session, session.begin():

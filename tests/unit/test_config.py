@@ -1,0 +1,55 @@
+import pytest
+
+from svyaz import config as settings
+from svyaz import signing
+from tests.conftest import ROOT, service_config_file
+
+SERVICES = ("registry", "stipends", "notifications", "gateway")
+
+
+def test_production_refuses_development_secrets() -> None:
+    config = {"SVYAZ_ENV": "production", "BUS_SIGNING_KEYS": "a=dev-a-key"}
+    with pytest.raises(settings.ConfigurationError, match="BUS_SIGNING_KEYS still"):
+        settings.secret(config, "BUS_SIGNING_KEYS")
+    assert settings.secret({"SVYAZ_ENV": "development", "K": "dev-x"}, "K") == "dev-x"
+
+
+def test_a_missing_setting_names_the_variable_to_set() -> None:
+    with pytest.raises(settings.ConfigurationError, match="set the environment variable"):
+        settings.require({}, "DB_URI")
+
+
+@pytest.mark.parametrize("text", ["", "noequals", "=x", "a="])
+def test_a_malformed_keyring_is_refused(text: str) -> None:
+    with pytest.raises(settings.ConfigurationError):
+        settings.parse_keyring(text)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_signs_its_messages(service: str) -> None:
+    config = service_config_file(service)
+    assert config["serializer"] == signing.NAME
+    assert config["ACCEPT"] == [signing.NAME]
+    expected = signing.nameko_config()["SERIALIZERS"]
+    assert config["SERIALIZERS"] == expected
+    ring = settings.parse_keyring(config["BUS_SIGNING_KEYS"])
+    assert service in ring
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_filters_personal_data_from_its_logs(service: str) -> None:
+    logging = service_config_file(service)["LOGGING"]
+    assert logging["filters"]["personal_data"]["()"] == (
+        "svyaz.logging.PersonalDataFilter"
+    )
+    for handler in logging["handlers"].values():
+        assert "personal_data" in handler["filters"]
+
+
+def test_config_files_read_only_placeholders() -> None:
+    for service in SERVICES:
+        text = (ROOT / "services" / service / "config.yml").read_text()
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key.isupper() and key.endswith(("KEY", "KEYS")):
+                assert value.strip().startswith("${"), line

@@ -1,0 +1,70 @@
+import pytest
+
+from svyaz.config import ConfigurationError
+from svyaz.crypto import (
+    DecryptionError,
+    KeyRing,
+    decrypt_field,
+    encrypt_field,
+    generate_key,
+    parse_master_keys,
+)
+
+
+def ring(current: str = "k1", **extra: str) -> KeyRing:
+    keys = {"k1": generate_key(), **extra}
+    text = ",".join(f"{kid}={key}" for kid, key in keys.items())
+    return KeyRing(parse_master_keys(text), current, b"i" * 32)
+
+
+def test_a_field_opens_only_with_its_key_row_and_name() -> None:
+    keys = ring()
+    dek = keys.new_data_key()
+    sealed = encrypt_field(dek, "Anna", "row-1", "legal_name")
+    assert "Anna" not in sealed
+    assert decrypt_field(dek, sealed, "row-1", "legal_name") == "Anna"
+    with pytest.raises(DecryptionError):
+        decrypt_field(dek, sealed, "row-2", "legal_name")  # moved to another row
+    with pytest.raises(DecryptionError):
+        decrypt_field(dek, sealed, "row-1", "email")  # moved to another column
+    with pytest.raises(DecryptionError):
+        decrypt_field(keys.new_data_key(), sealed, "row-1", "legal_name")
+
+
+def test_rotation_rewraps_the_data_key_without_touching_fields() -> None:
+    old = ring()
+    dek = old.new_data_key()
+    wrapped = old.wrap(dek, "row-1")
+    sealed = encrypt_field(dek, "Anna", "row-1", "legal_name")
+    new = KeyRing({**old.master_keys, "k2": b"2" * 32}, "k2", old.index_key)
+    rewrapped = new.rewrap(wrapped, "row-1")
+    assert KeyRing.wrapped_key_id(wrapped) == "k1"
+    assert KeyRing.wrapped_key_id(rewrapped) == "k2"
+    assert decrypt_field(new.unwrap(rewrapped, "row-1"), sealed, "row-1",
+                         "legal_name") == "Anna"
+    retired = KeyRing({"k2": b"2" * 32}, "k2", old.index_key)
+    with pytest.raises(DecryptionError):
+        retired.unwrap(wrapped, "row-1")
+
+
+def test_blind_indexes_match_equal_values_only() -> None:
+    keys = ring()
+    assert keys.blind_index("email", " Anna@Example.org") == keys.blind_index(
+        "email", "anna@example.org"
+    )
+    assert keys.blind_index("email", "anna@example.org") != keys.blind_index(
+        "phone", "anna@example.org"
+    )
+    other = KeyRing(keys.master_keys, "k1", b"j" * 32)
+    assert keys.blind_index("email", "a@b.c") != other.blind_index("email", "a@b.c")
+
+
+@pytest.mark.parametrize("text", ["", "k1=short", "=abc", "k1=" + "!" * 43])
+def test_bad_master_keys_stop_start_up(text: str) -> None:
+    with pytest.raises(ConfigurationError):
+        parse_master_keys(text)
+
+
+def test_the_current_key_must_exist() -> None:
+    with pytest.raises(ConfigurationError, match="MASTER_KEY_ID"):
+        ring(current="nope")

@@ -1,0 +1,60 @@
+from types import SimpleNamespace
+
+import pytest
+from marshmallow import ValidationError
+
+from registry.events import COMMUNICATOR_APPLIED
+from svyaz.envelope import EventSpec, ReceivedEvent
+from svyaz.outbox import in_order
+
+
+def test_an_event_wraps_in_the_one_envelope() -> None:
+    event = COMMUNICATOR_APPLIED.build(
+        "communicator:1", communicator_id="6f1c1c3e-1d2b-4b8e-9f00-1234567890ab",
+        pseudonym="owl",
+    )
+    envelope = event.envelope("corr-1")
+    assert set(envelope) == {"event_id", "event_type", "occurred_at", "producer",
+                             "correlation_id", "data"}
+    assert envelope["producer"] == "registry"
+    assert envelope["occurred_at"].endswith("+00:00")
+    received = ReceivedEvent.load(envelope, consumer="c.m")
+    assert received.data == event.data and received.consumer == "c.m"
+
+
+def test_a_payload_must_match_its_schema() -> None:
+    with pytest.raises(ValidationError):
+        COMMUNICATOR_APPLIED.build("communicator:1", pseudonym="owl")
+
+
+@pytest.mark.parametrize("name", ["Communicator.applied.v1", "applied.v1",
+                                  "communicator.applied", "a.b.v0"])
+def test_event_names_follow_the_convention(name: str) -> None:
+    with pytest.raises(ValidationError):
+        EventSpec("x", name, COMMUNICATOR_APPLIED.schema)
+
+
+def test_unknown_envelope_fields_are_ignored_and_missing_ones_refused() -> None:
+    envelope = COMMUNICATOR_APPLIED.build(
+        "c:1", communicator_id="6f1c1c3e-1d2b-4b8e-9f00-1234567890ab", pseudonym="o"
+    ).envelope("c")
+    ReceivedEvent.load({**envelope, "added_later": 1}, consumer="x")
+    del envelope["producer"]
+    with pytest.raises(ValidationError):
+        ReceivedEvent.load(envelope, consumer="x")
+
+
+def row(ident: int) -> SimpleNamespace:
+    return SimpleNamespace(id=ident)
+
+
+def test_rows_wait_behind_an_older_unsent_row_of_their_aggregate() -> None:
+    batch = [row(2), row(3), row(5)]
+    unsent = [("a", 1), ("a", 2), ("b", 3), ("a", 5)]  # row 1 is someone else's
+    assert [r.id for r in in_order(batch, unsent)] == [3]
+
+
+def test_a_whole_aggregate_in_the_batch_goes_in_order() -> None:
+    batch = [row(1), row(2), row(4)]
+    unsent = [("a", 1), ("b", 2), ("a", 4)]
+    assert [r.id for r in in_order(batch, unsent)] == [1, 2, 4]
