@@ -20,6 +20,7 @@ from kombu import Exchange, Queue
 
 DLX = "svyaz.dlx"
 RPC_EXCHANGE = "nameko-rpc"
+RPC_REQUEST_TTL_MS = 3_600_000  # an RPC request nobody took within an hour is parked
 MAX_ATTEMPTS = 5  # handler failures before the consumer parks a message itself
 DELIVERY_LIMIT = MAX_ATTEMPTS + 2  # the broker's own net, for consumers that crash
 
@@ -105,16 +106,28 @@ def definitions(
         exchange(q.exchange)
         queue(q)
         queue(parking_queue(q.name))
+    policies: list[dict[str, Any]] = []
     for service in sorted(rpc_services):
         name = rpc_queue_name(service)
         queue(Queue(name, exchange=Exchange(RPC_EXCHANGE, type="topic"),
                     routing_key=f"{service}.*", durable=True))
         queue(parking_queue(name))
+        # a request that waited an hour has long been given up by its caller: park
+        # it where an operator sees it rather than act on it late
+        policies.append({
+            "name": f"svyaz-{name}", "vhost": "/", "pattern": f"^{name}$",
+            "apply-to": "queues", "priority": 0,
+            "definition": {
+                "message-ttl": RPC_REQUEST_TTL_MS,
+                "dead-letter-exchange": DLX,
+                "dead-letter-routing-key": name,
+            },
+        })
     return {
         "rabbit_version": "3.10.8",
         "vhosts": [{"name": "/"}],
         "exchanges": sorted(exchanges.values(), key=lambda e: e["name"]),
         "queues": queues,
         "bindings": bindings,
-        "policies": [],
+        "policies": policies,
     }

@@ -1,0 +1,63 @@
+"""docker-compose.yml is valid for Debian's docker-compose and runs the same set as
+`make run`: broker, database, SMTP sink, migrations before every service, health
+checks on everything."""
+
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+APP = ("registry", "stipends", "notifications", "gateway")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    binary = shutil.which("docker-compose")
+    assert binary, "docker-compose is not installed: run `make test` (it installs it)"
+    result = subprocess.run(
+        [binary, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def test_the_whole_system_is_there(compose: dict) -> None:
+    assert set(compose["services"]) == {
+        "rabbitmq", "postgres", "smtp", *APP,
+        "registry-migrate", "stipends-migrate", "notifications-migrate",
+    }
+
+
+def test_every_long_running_part_has_a_health_check(compose: dict) -> None:
+    for name, service in compose["services"].items():
+        if not name.endswith("-migrate"):
+            assert service.get("healthcheck", {}).get("test"), name
+
+
+def test_services_start_after_their_migrations_and_the_broker(compose: dict) -> None:
+    for name in ("registry", "stipends", "notifications"):
+        depends = compose["services"][name]["depends_on"]
+        assert depends[f"{name}-migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+        assert depends["rabbitmq"]["condition"] == "service_healthy"
+        migrate = compose["services"][f"{name}-migrate"]
+        assert migrate["command"] == ["alembic", "upgrade", "head"]
+        assert migrate["environment"]["DB_URI"].endswith(f"/svyaz_{name}")
+
+
+def test_the_broker_loads_the_committed_topology(compose: dict) -> None:
+    volumes = " ".join(str(v) for v in compose["services"]["rabbitmq"]["volumes"])
+    assert "infra/rabbitmq/definitions.json" in volumes
+    conf = (ROOT / "infra/rabbitmq/rabbitmq.conf").read_text()
+    assert "load_definitions = /etc/rabbitmq/definitions.json" in conf
+
+
+def test_every_service_image_runs_its_service(compose: dict) -> None:
+    for name in APP:
+        dockerfile = ROOT / compose["services"][name]["build"]["dockerfile"]
+        text = dockerfile.read_text()
+        assert f'"{name}.service"' in text and "nameko" in text
