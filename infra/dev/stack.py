@@ -158,12 +158,12 @@ class Stack:
             start_new_session=True,
         )
 
-    def start_service(self, service: str) -> None:
+    def start_service(self, service: str, **env: str) -> None:
         self.spawn(
             service,
             [str(BIN / "nameko"), "run", "--config",
              str(ROOT / "services" / service / "config.yml"), f"{service}.service"],
-            self.settings.env(service),
+            {**self.settings.env(service), **env},
         )
 
     def start_sinks(self) -> None:
