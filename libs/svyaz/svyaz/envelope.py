@@ -31,6 +31,9 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+_ENVELOPE = EnvelopeSchema()  # schemas are costly to build and safe to share
+
+
 @dataclass(frozen=True)
 class Event:
     """A fact a service records in its outbox: type, aggregate and payload."""
@@ -43,7 +46,7 @@ class Event:
     occurred_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def envelope(self, correlation_id: str) -> dict[str, Any]:
-        return EnvelopeSchema().dump(
+        return _ENVELOPE.dump(
             {
                 "event_id": self.event_id,
                 "event_type": self.event_type,
@@ -71,7 +74,7 @@ class ReceivedEvent:
     def load(cls, body: Any, consumer: str) -> ReceivedEvent:
         if not isinstance(body, dict):
             raise ValidationError("envelope must be a JSON object")
-        return cls(**EnvelopeSchema().load(body), consumer=consumer)
+        return cls(**_ENVELOPE.load(body), consumer=consumer)
 
 
 class EventSpec:
@@ -88,13 +91,16 @@ class EventSpec:
         self.producer = producer
         self.event_type = event_type
         self.schema = schema
+        self._strict = schema()
+        self._lenient = schema(unknown=EXCLUDE)
 
     def build(self, aggregate_id: str, **data: Any) -> Event:
-        payload = self.schema().dump(self.schema().load(self.schema().dump(data)))
+        """The event, its payload checked against the schema (raises ValidationError)."""
+        payload = self._strict.dump(self._strict.load(self._strict.dump(data)))
         return Event(self.event_type, self.producer, aggregate_id, payload)
 
     def load(self, data: dict[str, Any]) -> dict[str, Any]:
-        return self.schema(unknown=EXCLUDE).load(data)
+        return self._lenient.load(data)
 
     def __repr__(self) -> str:
         return f"EventSpec({self.event_type!r})"

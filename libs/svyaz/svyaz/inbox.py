@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import DateTime, String, bindparam, func
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -29,16 +29,20 @@ class ProcessedEvent(PlatformBase):
     )
 
 
+_CLAIM = (  # built once: the statement is on every consumer's hot path
+    insert(ProcessedEvent)
+    .values(
+        consumer=bindparam("consumer"),
+        event_id=bindparam("event_id"),
+        event_type=bindparam("event_type"),
+    )
+    .on_conflict_do_nothing()
+    .returning(ProcessedEvent.event_id)
+)
+
+
 def claim(session: Session, event: ReceivedEvent) -> bool:
     """Record the event as handled; False when this handler has already handled it."""
-    statement = (
-        insert(ProcessedEvent)
-        .values(
-            consumer=event.consumer,
-            event_id=event.event_id,
-            event_type=event.event_type,
-        )
-        .on_conflict_do_nothing()
-        .returning(ProcessedEvent.event_id)
-    )
-    return session.execute(statement).first() is not None
+    params = {"consumer": event.consumer, "event_id": event.event_id,
+              "event_type": event.event_type}
+    return session.execute(_CLAIM, params).first() is not None

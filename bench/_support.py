@@ -1,0 +1,61 @@
+"""Shared set-up for benchmarks: a throwaway vhost and databases on this machine."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+import requests
+from alembic import command
+from alembic.config import Config as AlembicConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+PG = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+API = "http://127.0.0.1:15672/api"
+AUTH = ("guest", "guest")
+
+
+def machine() -> str:
+    return f"{platform.machine()}, {os.cpu_count()} cpu, Python {sys.version.split()[0]}"
+
+
+@contextmanager
+def vhost() -> Iterator[str]:
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    requests.put(f"{API}/vhosts/{name}", auth=AUTH, timeout=30).raise_for_status()
+    requests.put(f"{API}/permissions/{name}/guest", auth=AUTH, timeout=30,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}
+                 ).raise_for_status()
+    try:
+        yield f"amqp://guest:guest@127.0.0.1:5672/{name}"
+    finally:
+        requests.delete(f"{API}/vhosts/{name}", auth=AUTH, timeout=30)
+
+
+@contextmanager
+def database(service: str) -> Iterator[str]:
+    name = f"bench_{service}_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(f"{PG}/postgres")
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = f"{PG.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
+    alembic = AlembicConfig(str(ROOT / "services" / service / "alembic.ini"))
+    alembic.set_main_option("sqlalchemy.url", url)
+    command.upgrade(alembic, "head")
+    try:
+        yield url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def result(name: str, ratio: float, target: str) -> None:
+    print(f"RESULT {name} ratio={ratio:.2f} target{target}", flush=True)

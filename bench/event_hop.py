@@ -1,0 +1,234 @@
+"""Events per second end to end: outbox → RabbitMQ → inbox, with a PostgreSQL
+transaction on both sides, beside the raw durable hop measured in the same run
+(kombu publish with confirms → consume → one PostgreSQL insert per message).
+
+    python bench/event_hop.py     # BENCH_N=3000 events, BENCH_PRODUCERS=10
+
+As in production, the producing side and the consuming side are separate processes
+(for the raw hop too), and the producing side writes from BENCH_PRODUCERS concurrent
+green threads (a service's workers). Svyaz's consumer is a real nameko container with
+its default 10 workers; the raw consumer takes messages with prefetch 10.
+
+Last line: RESULT event_hop ratio=<ours/raw> target>=0.8
+"""
+
+from __future__ import annotations
+
+import warnings
+
+warnings.simplefilter("ignore")
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import kombu  # noqa: E402
+import psycopg2  # noqa: E402
+from _support import ROOT, database, machine, result, vhost  # noqa: E402
+from marshmallow import Schema, fields  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from svyaz import config as settings  # noqa: E402
+from svyaz import inbox, outbox, signing  # noqa: E402
+from svyaz.db import make_cooperative  # noqa: E402
+from svyaz.dependencies import Database, OutboxRelay  # noqa: E402
+from svyaz.envelope import EventSpec, ReceivedEvent  # noqa: E402
+from svyaz.messaging import event_handler  # noqa: E402
+
+N = int(os.environ.get("BENCH_N", "3000"))
+PRODUCERS = int(os.environ.get("BENCH_PRODUCERS", "10"))
+RAW_QUEUE = kombu.Queue(
+    "raw-hop", kombu.Exchange("raw", type="topic", durable=True), routing_key="hop",
+    durable=True,
+)
+
+
+class HopV1(Schema):
+    n = fields.Integer(required=True)
+
+
+HOP = EventSpec("bench", "hop.happened.v1", HopV1)
+
+
+class BenchService:
+    name = "bench"
+    db = Database()
+    outbox = OutboxRelay()
+
+    @event_handler("bench", "hop.happened.v1")
+    def on_hop_happened(self, event: ReceivedEvent) -> None:
+        with self.db.transaction() as session:
+            if inbox.claim(session, event):
+                session.execute(text("INSERT INTO bench_effects (n) VALUES (:n)"),
+                                {"n": event.data["n"]})
+
+
+def service_config(amqp_uri: str, db_url: str) -> dict:
+    config = settings.load(ROOT / "services" / "stipends" / "config.yml")
+    config.pop("LOGGING", None)
+    config.update(AMQP_URI=amqp_uri, DB_URI=db_url, OUTBOX_POLL_INTERVAL=0.02)
+    return config
+
+
+def configure_signing(identity: str) -> None:
+    keys = settings.load(ROOT / "services" / "stipends" / "config.yml")
+    signing.configure(identity, settings.parse_keyring(keys["BUS_SIGNING_KEYS"]))
+
+
+def run_producers(produce_one) -> None:  # type: ignore[no-untyped-def]
+    """Wait for "go" on stdin, then write N events from PRODUCERS green threads."""
+    print("ready", flush=True)
+    sys.stdin.readline()
+
+    def worker(first: int) -> None:
+        for n in range(first, N, PRODUCERS):
+            produce_one(n)
+
+    threads = [eventlet.spawn(worker, first) for first in range(PRODUCERS)]
+    for thread in threads:
+        thread.wait()
+
+
+# -- the roles, each in its own process -----------------------------------------
+
+
+def raw_produce(amqp_uri: str, db_url: str) -> None:
+    connections = {}
+
+    def produce_one(n: int) -> None:
+        key = eventlet.getcurrent()
+        if key not in connections:
+            conn = kombu.Connection(amqp_uri, transport_options={"confirm_publish": True})
+            connections[key] = conn.Producer(serializer="json")
+        connections[key].publish({"n": n}, exchange=RAW_QUEUE.exchange,
+                                 routing_key="hop", delivery_mode=2)
+
+    run_producers(produce_one)
+
+
+def raw_consume(amqp_uri: str, db_url: str) -> None:
+    pg = psycopg2.connect(db_url.replace("postgresql+psycopg2://", "postgresql://"))
+    pg.autocommit = True
+    cursor = pg.cursor()
+
+    def on_message(body, message):  # type: ignore[no-untyped-def]
+        cursor.execute("INSERT INTO raw_effects (n) VALUES (%s)", (body["n"],))
+        message.ack()
+
+    with kombu.Connection(amqp_uri) as conn:
+        with conn.Consumer(RAW_QUEUE, callbacks=[on_message], accept=["json"]) as c:
+            c.qos(prefetch_count=10)
+            print("ready", flush=True)
+            while True:
+                try:
+                    conn.drain_events(timeout=1)
+                except TimeoutError:
+                    pass
+
+
+def our_produce(amqp_uri: str, db_url: str) -> None:
+    engine = create_engine(db_url, pool_size=PRODUCERS, pool_pre_ping=True)
+
+    def produce_one(n: int) -> None:
+        # a service's unit of work: the state change and its event, one transaction
+        with Session(engine) as session, session.begin():
+            session.execute(text("INSERT INTO bench_source (n) VALUES (:n)"), {"n": n})
+            outbox.add(session, HOP.build(f"hop:{n % 50}", n=n))
+
+    run_producers(produce_one)
+
+
+def our_relay_and_consume(amqp_uri: str, db_url: str) -> None:
+    from nameko.containers import ServiceContainer
+
+    container = ServiceContainer(BenchService, service_config(amqp_uri, db_url))
+    container.start()
+    print("ready", flush=True)
+    container.wait()
+
+
+ROLES = {"raw-produce": raw_produce, "raw-consume": raw_consume,
+         "our-produce": our_produce, "our-consume": our_relay_and_consume}
+
+
+# -- the orchestrator --------------------------------------------------------------
+
+
+def spawn(role: str, amqp_uri: str, db_url: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, __file__, role, amqp_uri, db_url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    line = process.stdout.readline().strip() if process.stdout else ""
+    if line != "ready":
+        process.kill()
+        raise SystemExit(f"{role} did not start ({line!r})")
+    return process
+
+
+def count(engine, table: str) -> int:  # type: ignore[no-untyped-def]
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar())
+
+
+def hop(kind: str, amqp_uri: str, db_url: str, table: str) -> float:
+    engine = create_engine(db_url)
+    consumer = spawn(f"{kind}-consume", amqp_uri, db_url)
+    producer = spawn(f"{kind}-produce", amqp_uri, db_url)
+    try:
+        started = time.perf_counter()
+        assert producer.stdin is not None
+        producer.stdin.write("go\n")
+        producer.stdin.flush()
+        deadline = time.monotonic() + 600
+        while count(engine, table) < N:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{kind}: timed out")
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - started
+        assert count(engine, table) == N, "every event exactly once"
+    finally:
+        for process in (producer, consumer):
+            process.terminate()
+            process.wait(timeout=30)
+        engine.dispose()
+    return N / elapsed
+
+
+def main() -> None:
+    configure_signing("stipends")
+    with vhost() as amqp_uri, database("stipends") as db_url:
+        engine = create_engine(db_url)
+        with engine.begin() as conn:
+            for table in ("raw_effects", "bench_source", "bench_effects"):
+                conn.execute(text(f"CREATE TABLE {table} (n int)"))
+        with kombu.Connection(amqp_uri) as conn:
+            RAW_QUEUE(conn.channel()).declare()
+        engine.dispose()
+        raw = hop("raw", amqp_uri, db_url, "raw_effects")
+        ours = hop("our", amqp_uri, db_url, "bench_effects")
+    figures = {"raw_events_per_s": round(raw), "svyaz_events_per_s": round(ours)}
+    print(f"machine: {machine()}")
+    print(f"events: {N}; producing green threads: {PRODUCERS}")
+    print(f"raw durable hop (publish+confirm -> consume -> insert): {raw:,.0f} events/s")
+    print(f"svyaz hop (tx+outbox -> relay -> handler tx+inbox):     {ours:,.0f} events/s")
+    print(f"FIGURES {json.dumps(figures)}")
+    result("event_hop", ours / raw, ">=0.8")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4:
+        make_cooperative()
+        configure_signing("stipends")
+        ROLES[sys.argv[1]](sys.argv[2], sys.argv[3])
+    else:
+        main()
