@@ -7,13 +7,13 @@ STAMP := $(VENV)/.installed
 PROJECTS := libs/svyaz services/registry services/stipends services/notifications services/gateway
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
-.PHONY: run test venv services prepare test-unit test-contracts test-integration test-e2e \
+.PHONY: run test venv services tools prepare test-unit test-contracts test-integration test-e2e \
         test-sandbox bench lint topology clean
 
 run: venv services  ## run the whole system in the foreground (Ctrl-C stops it)
 	$(PY) infra/dev/stack.py
 
-test: venv services  ## every test tier, against the real RabbitMQ and PostgreSQL
+test: venv services tools lint  ## lint, then every test tier, against the real RabbitMQ and PostgreSQL
 	$(PYTEST) tests
 
 venv: $(STAMP)
@@ -22,11 +22,16 @@ $(STAMP): $(REQS)
 	test -x $(PY) || python3.11 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade 'pip<27'
 	$(PY) -m pip install -q -r requirements.txt
+	if [ -f infra/stripe-sandbox/requirements.txt ]; then \
+	  $(PY) -m pip install -q -r infra/stripe-sandbox/requirements.txt; fi
 	$(PY) -m pip install -q --no-deps $(addprefix -e ,$(PROJECTS))
 	touch $(STAMP)
 
 services:  ## start PostgreSQL and RabbitMQ if they are installed but stopped
 	bash infra/dev/ensure-services.sh
+
+tools:  ## Debian tools the tests use: docker-compose (config check only)
+	bash infra/dev/ensure-tools.sh
 
 prepare: venv services  ## create the databases and migrate them
 	$(PY) infra/dev/stack.py --prepare

@@ -22,16 +22,21 @@ AUTH = ("guest", "guest")
 
 
 def machine() -> str:
-    return f"{platform.machine()}, {os.cpu_count()} cpu, Python {sys.version.split()[0]}"
+    return (
+        f"{platform.machine()}, {os.cpu_count()} cpu, Python {sys.version.split()[0]}"
+    )
 
 
 @contextmanager
 def vhost() -> Iterator[str]:
     name = f"bench-{uuid.uuid4().hex[:8]}"
     requests.put(f"{API}/vhosts/{name}", auth=AUTH, timeout=30).raise_for_status()
-    requests.put(f"{API}/permissions/{name}/guest", auth=AUTH, timeout=30,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}
-                 ).raise_for_status()
+    requests.put(
+        f"{API}/permissions/{name}/guest",
+        auth=AUTH,
+        timeout=30,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
     try:
         yield f"amqp://guest:guest@127.0.0.1:5672/{name}"
     finally:

@@ -47,7 +47,9 @@ from svyaz.messaging import event_handler  # noqa: E402
 N = int(os.environ.get("BENCH_N", "3000"))
 PRODUCERS = int(os.environ.get("BENCH_PRODUCERS", "10"))
 RAW_QUEUE = kombu.Queue(
-    "raw-hop", kombu.Exchange("raw", type="topic", durable=True), routing_key="hop",
+    "raw-hop",
+    kombu.Exchange("raw", type="topic", durable=True),
+    routing_key="hop",
     durable=True,
 )
 
@@ -68,8 +70,10 @@ class BenchService:
     def on_hop_happened(self, event: ReceivedEvent) -> None:
         with self.db.transaction() as session:
             if inbox.claim(session, event):
-                session.execute(text("INSERT INTO bench_effects (n) VALUES (:n)"),
-                                {"n": event.data["n"]})
+                session.execute(
+                    text("INSERT INTO bench_effects (n) VALUES (:n)"),
+                    {"n": event.data["n"]},
+                )
 
 
 def service_config(amqp_uri: str, db_url: str) -> dict:
@@ -107,10 +111,13 @@ def raw_produce(amqp_uri: str, db_url: str) -> None:
     def produce_one(n: int) -> None:
         key = eventlet.getcurrent()
         if key not in connections:
-            conn = kombu.Connection(amqp_uri, transport_options={"confirm_publish": True})
+            conn = kombu.Connection(
+                amqp_uri, transport_options={"confirm_publish": True}
+            )
             connections[key] = conn.Producer(serializer="json")
-        connections[key].publish({"n": n}, exchange=RAW_QUEUE.exchange,
-                                 routing_key="hop", delivery_mode=2)
+        connections[key].publish(
+            {"n": n}, exchange=RAW_QUEUE.exchange, routing_key="hop", delivery_mode=2
+        )
 
     run_producers(produce_one)
 
@@ -156,8 +163,12 @@ def our_relay_and_consume(amqp_uri: str, db_url: str) -> None:
     container.wait()
 
 
-ROLES = {"raw-produce": raw_produce, "raw-consume": raw_consume,
-         "our-produce": our_produce, "our-consume": our_relay_and_consume}
+ROLES = {
+    "raw-produce": raw_produce,
+    "raw-consume": raw_consume,
+    "our-produce": our_produce,
+    "our-consume": our_relay_and_consume,
+}
 
 
 # -- the orchestrator --------------------------------------------------------------
@@ -166,7 +177,9 @@ ROLES = {"raw-produce": raw_produce, "raw-consume": raw_consume,
 def spawn(role: str, amqp_uri: str, db_url: str) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, __file__, role, amqp_uri, db_url],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     line = process.stdout.readline().strip() if process.stdout else ""
     if line != "ready":
@@ -219,8 +232,12 @@ def main() -> None:
     figures = {"raw_events_per_s": round(raw), "svyaz_events_per_s": round(ours)}
     print(f"machine: {machine()}")
     print(f"events: {N}; producing green threads: {PRODUCERS}")
-    print(f"raw durable hop (publish+confirm -> consume -> insert): {raw:,.0f} events/s")
-    print(f"svyaz hop (tx+outbox -> relay -> handler tx+inbox):     {ours:,.0f} events/s")
+    print(
+        f"raw durable hop (publish+confirm -> consume -> insert): {raw:,.0f} events/s"
+    )
+    print(
+        f"svyaz hop (tx+outbox -> relay -> handler tx+inbox):     {ours:,.0f} events/s"
+    )
     print(f"FIGURES {json.dumps(figures)}")
     result("event_hop", ours / raw, ">=0.8")
 

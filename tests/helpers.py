@@ -9,6 +9,7 @@ import kombu
 
 from svyaz import signing
 
+
 def publish_raw(
     amqp_uri: str,
     exchange: str,

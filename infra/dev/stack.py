@@ -48,8 +48,10 @@ class Settings:
         return f"{self.db_prefix}_{service}"
 
     def db_uri(self, service: str) -> str:
-        return f"{self.pg_url.replace('postgresql://', 'postgresql+psycopg2://')}/" \
-               f"{self.db_name(service)}"
+        return (
+            f"{self.pg_url.replace('postgresql://', 'postgresql+psycopg2://')}/"
+            f"{self.db_name(service)}"
+        )
 
     def env(self, service: str) -> dict[str, str]:
         env = dict(os.environ)
@@ -90,17 +92,25 @@ def drop_databases(settings: Settings) -> None:
     conn.autocommit = True
     with conn.cursor() as cur:
         for service in WITH_DB:
-            cur.execute(f'DROP DATABASE IF EXISTS "{settings.db_name(service)}" '
-                        "WITH (FORCE)")
+            cur.execute(
+                f'DROP DATABASE IF EXISTS "{settings.db_name(service)}" WITH (FORCE)'
+            )
     conn.close()
 
 
 def migrate(settings: Settings) -> None:
     for service in WITH_DB:
         subprocess.run(
-            [str(BIN / "alembic"), "-c", str(ROOT / "services" / service / "alembic.ini"),
-             "upgrade", "head"],
-            env=settings.env(service), check=True, cwd=ROOT / "services" / service,
+            [
+                str(BIN / "alembic"),
+                "-c",
+                str(ROOT / "services" / service / "alembic.ini"),
+                "upgrade",
+                "head",
+            ],
+            env=settings.env(service),
+            check=True,
+            cwd=ROOT / "services" / service,
         )
 
 
@@ -125,8 +135,12 @@ def queue_consumers(settings: Settings, queue: str) -> int:
     host, _, port = settings.amqp_host.rpartition("@")[2].partition(":")
     user, _, password = settings.amqp_host.rpartition("@")[0].partition(":")
     try:
-        with amqp.Connection(f"{host}:{port}", userid=user, password=password,
-                             virtual_host=settings.vhost) as conn:
+        with amqp.Connection(
+            f"{host}:{port}",
+            userid=user,
+            password=password,
+            virtual_host=settings.vhost,
+        ) as conn:
             channel = conn.channel()
             return int(channel.queue_declare(queue, passive=True).consumer_count)
     except Exception:  # noqa: BLE001 - not declared yet
@@ -154,15 +168,24 @@ class Stack:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
-            argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+            argv,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
             start_new_session=True,
         )
 
     def start_service(self, service: str, **env: str) -> None:
         self.spawn(
             service,
-            [str(BIN / "nameko"), "run", "--config",
-             str(ROOT / "services" / service / "config.yml"), f"{service}.service"],
+            [
+                str(BIN / "nameko"),
+                "run",
+                "--config",
+                str(ROOT / "services" / service / "config.yml"),
+                f"{service}.service",
+            ],
             {**self.settings.env(service), **env},
         )
 
@@ -172,9 +195,17 @@ class Stack:
             (mail / sub).mkdir(parents=True, exist_ok=True)
         self.spawn(
             "smtp",
-            [sys.executable, "-m", "aiosmtpd", "-n", "-l",
-             f"127.0.0.1:{self.settings.smtp_port}", "-c",
-             "aiosmtpd.handlers.Mailbox", str(mail)],
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{self.settings.smtp_port}",
+                "-c",
+                "aiosmtpd.handlers.Mailbox",
+                str(mail),
+            ],
             dict(os.environ),
         )
         sandbox = ROOT / "infra" / "stripe-sandbox"
@@ -182,10 +213,17 @@ class Stack:
             env = dict(os.environ, PYTHONPATH=str(sandbox))
             self.spawn(
                 "stripe-sandbox",
-                [sys.executable, "-m", "stripe_sandbox", "--port",
-                 str(self.settings.sandbox_port), "--state-file",
-                 str(self.settings.var / "stripe-sandbox.json"),
-                 "--webhook-url", f"http://{self.settings.http}/webhooks/stripe"],
+                [
+                    sys.executable,
+                    "-m",
+                    "stripe_sandbox",
+                    "--port",
+                    str(self.settings.sandbox_port),
+                    "--state-file",
+                    str(self.settings.var / "stripe-sandbox.json"),
+                    "--webhook-url",
+                    f"http://{self.settings.http}/webhooks/stripe",
+                ],
                 env,
             )
 
@@ -200,10 +238,14 @@ class Stack:
         wait_for(lambda: port_open("127.0.0.1", s.smtp_port), "the SMTP sink", timeout)
         host, port = s.http.rsplit(":", 1)
         wait_for(lambda: healthy(f"http://{s.http}/healthz"), "the gateway", timeout)
-        for queue in ("rpc-registry", "stipends.on_communicator_applied",
-                      "notifications.on_communicator_applied"):
-            wait_for(lambda q=queue: queue_consumers(s, q) > 0, f"queue {queue}",
-                     timeout)
+        for queue in (
+            "rpc-registry",
+            "stipends.on_communicator_applied",
+            "notifications.on_communicator_applied",
+        ):
+            wait_for(
+                lambda q=queue: queue_consumers(s, q) > 0, f"queue {queue}", timeout
+            )
         for name, process in self.processes.items():
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.returncode}")
@@ -228,8 +270,9 @@ class Stack:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--prepare", action="store_true",
-                        help="create databases and migrate, then exit")
+    parser.add_argument(
+        "--prepare", action="store_true", help="create databases and migrate, then exit"
+    )
     args = parser.parse_args()
     settings = Settings()
     create_databases(settings)
@@ -261,8 +304,9 @@ def main() -> None:
         while not stopping:
             for name, process in stack.processes.items():
                 if process.poll() is not None:
-                    print(f"{name} exited ({process.returncode}); see its log",
-                          flush=True)
+                    print(
+                        f"{name} exited ({process.returncode}); see its log", flush=True
+                    )
                     stopping = True
             time.sleep(0.5)
     finally:

@@ -61,11 +61,15 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         var=Path(tmp_path_factory.mktemp("var")),
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2"},
     )
-    requests.put(f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
-                 ).raise_for_status()
-    requests.put(f"{API}/permissions/{settings.vhost}/guest", auth=AUTH, timeout=30,
-                 json={"configure": ".*", "write": ".*", "read": ".*"}
-                 ).raise_for_status()
+    requests.put(
+        f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
+    ).raise_for_status()
+    requests.put(
+        f"{API}/permissions/{settings.vhost}/guest",
+        auth=AUTH,
+        timeout=30,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
     devstack.create_databases(settings)
     devstack.migrate(settings)
     stack = devstack.Stack(settings)

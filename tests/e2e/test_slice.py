@@ -16,8 +16,14 @@ def subject(message: Any) -> str:
 
 
 def apply(system: System, **fields: Any) -> requests.Response:
-    body = {"pseudonym": "heron_1", "email": "olga.s@example.org", "country": "GE",
-            "language": "en", "consent": True, **fields}
+    body = {
+        "pseudonym": "heron_1",
+        "email": "olga.s@example.org",
+        "country": "GE",
+        "language": "en",
+        "consent": True,
+        **fields,
+    }
     return requests.post(f"{system.url}/api/v1/applications", json=body, timeout=30)
 
 
@@ -28,7 +34,8 @@ def test_an_application_reaches_every_service(system: System) -> None:
 
     mail = wait_until(
         lambda: [m for m in system.mails() if m["To"] == "olga.s@example.org"],
-        "the confirmation email", timeout=30,
+        "the confirmation email",
+        timeout=30,
     )[0]
     assert subject(mail) == "New message"  # discreet: nothing about the programme
     body = mail.get_payload(decode=True).decode()
@@ -37,8 +44,10 @@ def test_an_application_reaches_every_service(system: System) -> None:
         assert word.lower() not in body.lower()
 
     rows = wait_until(
-        lambda: system.sql("stipends", "SELECT pseudonym, status FROM communicators"
-                           " WHERE pseudonym = 'heron_1'"),
+        lambda: system.sql(
+            "stipends",
+            "SELECT pseudonym, status FROM communicators WHERE pseudonym = 'heron_1'",
+        ),
         "stipends to record the applicant",
     )
     assert [tuple(r) for r in rows] == [("heron_1", "applied")]
@@ -52,10 +61,13 @@ def test_bad_input_gets_a_problem_answer_and_changes_nothing(system: System) -> 
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.json()
-    assert problem["errors"] == {"email": ["Not a valid email address."],
-                                 "country": ["unknown country code RU"]}
-    not_json = requests.post(f"{system.url}/api/v1/applications", data=b"{oops",
-                             timeout=30)
+    assert problem["errors"] == {
+        "email": ["Not a valid email address."],
+        "country": ["unknown country code RU"],
+    }
+    not_json = requests.post(
+        f"{system.url}/api/v1/applications", data=b"{oops", timeout=30
+    )
     assert not_json.status_code == 400
     assert not_json.json()["code"] == "invalid_json"
     assert system.sql("registry", "SELECT count(*) FROM communicators")[0][0] == before
@@ -70,23 +82,35 @@ def test_an_event_committed_before_the_producer_is_killed_is_delivered_on_restar
     stack.start_service("registry", OUTBOX_RELAY_ENABLED="false")
     wait_until(lambda: devstack_consumers(system, "rpc-registry"), "registry back")
 
-    assert apply(system, pseudonym="heron_3", email="p.k@example.org").status_code == 202
+    assert (
+        apply(system, pseudonym="heron_3", email="p.k@example.org").status_code == 202
+    )
     unsent = system.sql("registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")
     assert unsent[0][0] == 1
     stack.kill("registry", signal.SIGKILL)
-    assert not system.sql("stipends", "SELECT 1 FROM communicators"
-                          " WHERE pseudonym = 'heron_3'")
+    assert not system.sql(
+        "stipends", "SELECT 1 FROM communicators WHERE pseudonym = 'heron_3'"
+    )
 
     stack.start_service("registry")
     wait_until(
-        lambda: system.sql("stipends", "SELECT 1 FROM communicators"
-                           " WHERE pseudonym = 'heron_3'"),
-        "the event to be delivered after the restart", timeout=30,
+        lambda: system.sql(
+            "stipends", "SELECT 1 FROM communicators WHERE pseudonym = 'heron_3'"
+        ),
+        "the event to be delivered after the restart",
+        timeout=30,
     )
-    assert system.sql("registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
-                      )[0][0] == 0
-    wait_until(lambda: [m for m in system.mails() if m["To"] == "p.k@example.org"],
-               "the email after the restart", timeout=30)
+    assert (
+        system.sql("registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][
+            0
+        ]
+        == 0
+    )
+    wait_until(
+        lambda: [m for m in system.mails() if m["To"] == "p.k@example.org"],
+        "the email after the restart",
+        timeout=30,
+    )
 
 
 def devstack_consumers(system: System, queue: str) -> bool:

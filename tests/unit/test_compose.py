@@ -26,8 +26,13 @@ def compose() -> dict:
 
 def test_the_whole_system_is_there(compose: dict) -> None:
     assert set(compose["services"]) == {
-        "rabbitmq", "postgres", "smtp", *APP,
-        "registry-migrate", "stipends-migrate", "notifications-migrate",
+        "rabbitmq",
+        "postgres",
+        "smtp",
+        *APP,
+        "registry-migrate",
+        "stipends-migrate",
+        "notifications-migrate",
     }
 
 

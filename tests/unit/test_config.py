@@ -15,7 +15,9 @@ def test_production_refuses_development_secrets() -> None:
 
 
 def test_a_missing_setting_names_the_variable_to_set() -> None:
-    with pytest.raises(settings.ConfigurationError, match="set the environment variable"):
+    with pytest.raises(
+        settings.ConfigurationError, match="set the environment variable"
+    ):
         settings.require({}, "DB_URI")
 
 

@@ -40,8 +40,10 @@ def test_rotation_rewraps_the_data_key_without_touching_fields() -> None:
     rewrapped = new.rewrap(wrapped, "row-1")
     assert KeyRing.wrapped_key_id(wrapped) == "k1"
     assert KeyRing.wrapped_key_id(rewrapped) == "k2"
-    assert decrypt_field(new.unwrap(rewrapped, "row-1"), sealed, "row-1",
-                         "legal_name") == "Anna"
+    assert (
+        decrypt_field(new.unwrap(rewrapped, "row-1"), sealed, "row-1", "legal_name")
+        == "Anna"
+    )
     retired = KeyRing({"k2": b"2" * 32}, "k2", old.index_key)
     with pytest.raises(DecryptionError):
         retired.unwrap(wrapped, "row-1")

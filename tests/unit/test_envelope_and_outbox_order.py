@@ -10,12 +10,19 @@ from svyaz.outbox import in_order
 
 def test_an_event_wraps_in_the_one_envelope() -> None:
     event = COMMUNICATOR_APPLIED.build(
-        "communicator:1", communicator_id="6f1c1c3e-1d2b-4b8e-9f00-1234567890ab",
+        "communicator:1",
+        communicator_id="6f1c1c3e-1d2b-4b8e-9f00-1234567890ab",
         pseudonym="owl",
     )
     envelope = event.envelope("corr-1")
-    assert set(envelope) == {"event_id", "event_type", "occurred_at", "producer",
-                             "correlation_id", "data"}
+    assert set(envelope) == {
+        "event_id",
+        "event_type",
+        "occurred_at",
+        "producer",
+        "correlation_id",
+        "data",
+    }
     assert envelope["producer"] == "registry"
     assert envelope["occurred_at"].endswith("+00:00")
     received = ReceivedEvent.load(envelope, consumer="c.m")
@@ -27,8 +34,9 @@ def test_a_payload_must_match_its_schema() -> None:
         COMMUNICATOR_APPLIED.build("communicator:1", pseudonym="owl")
 
 
-@pytest.mark.parametrize("name", ["Communicator.applied.v1", "applied.v1",
-                                  "communicator.applied", "a.b.v0"])
+@pytest.mark.parametrize(
+    "name", ["Communicator.applied.v1", "applied.v1", "communicator.applied", "a.b.v0"]
+)
 def test_event_names_follow_the_convention(name: str) -> None:
     with pytest.raises(ValidationError):
         EventSpec("x", name, COMMUNICATOR_APPLIED.schema)

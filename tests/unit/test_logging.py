@@ -43,7 +43,8 @@ def test_tracebacks_are_redacted_too() -> None:
     except ValueError:
         import sys
 
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", None,
-                                   sys.exc_info())
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
+        )
     PersonalDataFilter().filter(record)
     assert "example.org" not in JsonFormatter().format(record)

@@ -55,8 +55,15 @@ def test_a_timestamp_from_the_future_is_refused() -> None:
     key = signing._state.keyring["cli"]
     ts = 4102444800.0  # 2100
     body = json.dumps({"n": 1})
-    wrapper = {"v": 1, "signer": "cli", "ts": f"{ts:.6f}", "type": "message", "id": "",
-               "body": body, "sig": signing._mac(key, "cli", ts, "message", "", body)}
+    wrapper = {
+        "v": 1,
+        "signer": "cli",
+        "ts": f"{ts:.6f}",
+        "type": "message",
+        "id": "",
+        "body": body,
+        "sig": signing._mac(key, "cli", ts, "message", "", body),
+    }
     with pytest.raises(InvalidSignature, match="future"):
         signing.decode(json.dumps(wrapper))
 

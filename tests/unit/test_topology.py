@@ -29,8 +29,9 @@ def test_the_definitions_file_matches_the_code() -> None:
 def test_every_handler_queue_is_a_quorum_queue_with_a_dead_letter_queue() -> None:
     definitions = generator().definitions()
     queues = {q["name"]: q for q in definitions["queues"]}
-    handlers = [n for n in queues if not n.startswith("rpc-") and
-                not n.endswith(".dlq")]
+    handlers = [
+        n for n in queues if not n.startswith("rpc-") and not n.endswith(".dlq")
+    ]
     assert handlers, "no handler queues found"
     for name in handlers:
         args = queues[name]["arguments"]

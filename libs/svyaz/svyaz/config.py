@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-DEV_SECRET_PREFIX = "dev-"
+DEV_SECRET_PREFIX = "dev-"  # noqa: S105 - a marker, not a secret
 
 
 class ConfigurationError(Exception):

@@ -88,8 +88,9 @@ class KeyRing:
         try:
             kid, nonce, sealed = wrapped.split(".")
             key = self.master_keys[kid]
-            return AESGCM(key).decrypt(_unb64(nonce), _unb64(sealed),
-                                       f"dek:{record_id}".encode())
+            return AESGCM(key).decrypt(
+                _unb64(nonce), _unb64(sealed), f"dek:{record_id}".encode()
+            )
         except Exception as exc:  # noqa: BLE001 - any failure is the same to callers
             raise DecryptionError("data key cannot be unwrapped") from exc
 
@@ -120,9 +121,11 @@ def decrypt_field(data_key: bytes, ciphertext: str, record_id: str, name: str) -
         version, nonce, sealed = ciphertext.split(".")
         if version != FIELD_VERSION:
             raise ValueError(version)
-        return AESGCM(data_key).decrypt(
-            _unb64(nonce), _unb64(sealed), f"{record_id}:{name}".encode()
-        ).decode()
+        return (
+            AESGCM(data_key)
+            .decrypt(_unb64(nonce), _unb64(sealed), f"{record_id}:{name}".encode())
+            .decode()
+        )
     except Exception as exc:  # noqa: BLE001
         raise DecryptionError(f"field {name} cannot be decrypted") from exc
 

@@ -95,7 +95,9 @@ class OutboxRelay(DependencyProvider):
         make_cooperative()
         signing.configure_from_config(config, self.container.service_name)
         self.enabled = str(config.get("OUTBOX_RELAY_ENABLED", True)).lower() not in (
-            "false", "0", "no",
+            "false",
+            "0",
+            "no",
         )
         self.poll_interval = float(config.get("OUTBOX_POLL_INTERVAL", 1.0))
         self.retention_days = int(config.get("OUTBOX_RETENTION_DAYS", 30))
@@ -134,8 +136,11 @@ class OutboxRelay(DependencyProvider):
         last_purge = 0.0
         while self._running:
             try:
-                self._wakeup.get(timeout=self.poll_interval if not failures else
-                                 min(self.poll_interval * 2 ** failures, 30.0))
+                self._wakeup.get(
+                    timeout=self.poll_interval
+                    if not failures
+                    else min(self.poll_interval * 2**failures, 30.0)
+                )
             except Empty:
                 pass
             if not self._running:

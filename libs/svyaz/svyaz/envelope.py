@@ -95,7 +95,7 @@ class EventSpec:
         self._lenient = schema(unknown=EXCLUDE)
 
     def build(self, aggregate_id: str, **data: Any) -> Event:
-        """The event, its payload checked against the schema (raises ValidationError)."""
+        """The event, its payload checked by the schema (raises ValidationError)."""
         payload = self._strict.dump(self._strict.load(self._strict.dump(data)))
         return Event(self.event_type, self.producer, aggregate_id, payload)
 

@@ -43,6 +43,9 @@ _CLAIM = (  # built once: the statement is on every consumer's hot path
 
 def claim(session: Session, event: ReceivedEvent) -> bool:
     """Record the event as handled; False when this handler has already handled it."""
-    params = {"consumer": event.consumer, "event_id": event.event_id,
-              "event_type": event.event_type}
+    params = {
+        "consumer": event.consumer,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+    }
     return session.execute(_CLAIM, params).first() is not None

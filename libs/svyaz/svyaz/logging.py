@@ -19,7 +19,9 @@ PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{8,}\d(?![\w-])")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w]{4,31}\b")
 PATTERNS = (("email", EMAIL), ("iban", IBAN), ("phone", PHONE), ("handle", HANDLE))
-UUID_LIKE = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+UUID_LIKE = re.compile(
+    r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+)
 
 
 def redact(text: str) -> tuple[str, list[str]]:
@@ -49,7 +51,7 @@ class PersonalDataFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string must not break logging
+        except Exception:  # noqa: BLE001 - a broken format must not break logging
             message = str(record.msg)
         clean, found = redact(message)
         if record.exc_info and record.exc_info[1] is not None:

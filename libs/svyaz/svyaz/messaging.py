@@ -96,7 +96,9 @@ class Parking:
             )
         log.warning(
             "parked a message from %s after %s attempt(s): %s",
-            queue_name, attempts, reason,
+            queue_name,
+            attempts,
+            reason,
         )
 
 
@@ -104,7 +106,9 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
     """nameko's queue consumer, made to park what it cannot decode."""
 
     def setup(self) -> None:
-        signing.configure_from_config(self.container.config, self.container.service_name)
+        signing.configure_from_config(
+            self.container.config, self.container.service_name
+        )
         self.parking = Parking(self.container.config[AMQP_URI_CONFIG_KEY])
 
     def get_consumers(self, consumer_cls: Any, channel: Any) -> Any:
@@ -115,8 +119,11 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
 
     def on_decode_error(self, provider: Any, message: Any, exc: Exception) -> None:
         # kombu wraps the decoder's own error (InvalidSignature) in a DecodeError
-        cause = exc.__cause__ or exc.__context__ if type(exc).__name__ == "DecodeError" \
+        cause = (
+            exc.__cause__ or exc.__context__
+            if type(exc).__name__ == "DecodeError"
             else None
+        )
         reason = f"refused: {reason_for(cause or exc)}"
         queue_name = provider.queue.name
         if getattr(provider, "park_refused", True):
@@ -167,7 +174,10 @@ class EventHandler(Entrypoint):
         handle_result = partial(self.handle_result, message)
         try:
             self.container.spawn_worker(
-                self, (event,), {}, context_data=context_data,
+                self,
+                (event,),
+                {},
+                context_data=context_data,
                 handle_result=handle_result,
             )
         except ContainerBeingKilled:
@@ -220,7 +230,10 @@ class Rpc(nameko.rpc.Rpc):
         handle_result = partial(self.handle_result, message)
         try:
             self.container.spawn_worker(
-                self, args, kwargs, context_data=context_data,
+                self,
+                args,
+                kwargs,
+                context_data=context_data,
                 handle_result=handle_result,
             )
         except ContainerBeingKilled:
@@ -248,6 +261,11 @@ class RpcProxy(nameko.rpc.RpcProxy):
 
 
 __all__ = [
-    "EventHandler", "Parking", "Rpc", "RpcProxy", "Unprocessable",
-    "event_handler", "rpc",
+    "EventHandler",
+    "Parking",
+    "Rpc",
+    "RpcProxy",
+    "Unprocessable",
+    "event_handler",
+    "rpc",
 ]

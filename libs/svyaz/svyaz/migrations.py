@@ -16,30 +16,44 @@ def create_platform_tables_v1(op: Any) -> None:
     op.create_table(
         "outbox",
         sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
-        sa.Column("event_id", postgresql.UUID(as_uuid=True), nullable=False,
-                  unique=True),
+        sa.Column(
+            "event_id", postgresql.UUID(as_uuid=True), nullable=False, unique=True
+        ),
         sa.Column("event_type", sa.String(100), nullable=False),
         sa.Column("producer", sa.String(64), nullable=False),
         sa.Column("aggregate_id", sa.String(200), nullable=False),
         sa.Column("envelope", postgresql.JSONB(), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True),
-                  server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
         sa.Column("sent_at", sa.DateTime(timezone=True)),
         sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True)),
         sa.Column("last_error", sa.Text()),
     )
-    op.create_index("outbox_unsent", "outbox", ["id"],
-                    postgresql_where=sa.text("sent_at IS NULL"))
-    op.create_index("outbox_aggregate_unsent", "outbox", ["aggregate_id", "id"],
-                    postgresql_where=sa.text("sent_at IS NULL"))
+    op.create_index(
+        "outbox_unsent", "outbox", ["id"], postgresql_where=sa.text("sent_at IS NULL")
+    )
+    op.create_index(
+        "outbox_aggregate_unsent",
+        "outbox",
+        ["aggregate_id", "id"],
+        postgresql_where=sa.text("sent_at IS NULL"),
+    )
     op.create_table(
         "processed_events",
         sa.Column("consumer", sa.String(200), primary_key=True),
         sa.Column("event_id", postgresql.UUID(as_uuid=True), primary_key=True),
         sa.Column("event_type", sa.String(100), nullable=False),
-        sa.Column("processed_at", sa.DateTime(timezone=True),
-                  server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "processed_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
     )
 
 

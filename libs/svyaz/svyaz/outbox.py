@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +30,15 @@ import amqp
 import kombu
 from kombu.serialization import dumps as serialize
 from sqlalchemy import (
-    BigInteger, DateTime, Engine, Index, Integer, String, Text, func, text,
+    BigInteger,
+    DateTime,
+    Engine,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -64,8 +72,12 @@ class OutboxMessage(PlatformBase):
 
     __table_args__ = (
         Index("outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
-        Index("outbox_aggregate_unsent", "aggregate_id", "id",
-              postgresql_where=text("sent_at IS NULL")),
+        Index(
+            "outbox_aggregate_unsent",
+            "aggregate_id",
+            "id",
+            postgresql_where=text("sent_at IS NULL"),
+        ),
     )
 
 
@@ -118,7 +130,7 @@ _MARK_FAILED = text(
 )
 
 
-def in_order(batch: list[Any], unsent: list[tuple[str, int]]) -> list[Any]:
+def in_order(batch: Sequence[Any], unsent: list[tuple[str, int]]) -> list[Any]:
     """The rows of `batch` that no older unsent row of their aggregate waits before."""
     ids = {row.id for row in batch}
     blocked: set[str] = set()
@@ -170,8 +182,8 @@ class Relay:
         if self._connection is not None:
             try:
                 self._connection.release()
-            except Exception:  # noqa: BLE001 - closing a broken connection
-                pass
+            except Exception as exc:  # noqa: BLE001 - closing a broken connection
+                log.debug("closing the relay's connection: %s", type(exc).__name__)
         self._connection = None
         self._channel = None
 
@@ -184,7 +196,7 @@ class Relay:
             self._declared.add(exchange.name)
         return str(exchange.name)
 
-    def _publish(self, rows: list[Any]) -> dict[int, str | None]:
+    def _publish(self, rows: Sequence[Any]) -> dict[int, str | None]:
         """Publish rows; return {row id: None if confirmed, else the error}."""
         channel = self._ensure_channel()
         outcome: dict[int, str | None] = {}
@@ -224,13 +236,16 @@ class Relay:
                     application_headers={"event_type": row.event_type},
                 )
                 channel.basic_publish(
-                    message, exchange=exchange, routing_key=row.event_type,
+                    message,
+                    exchange=exchange,
+                    routing_key=row.event_type,
                     mandatory=True,
                 )
                 by_tag[self._next_tag] = row.id
                 by_message_id[str(row.event_id)] = row.id
                 self._next_tag += 1
             deadline = time.monotonic() + self.confirm_timeout
+            assert self._connection is not None
             while by_tag:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -271,14 +286,17 @@ class Relay:
                 error = outcome.get(row.id, "no confirm")
                 if error is None:
                     continue
-                delay = min(2.0 ** row.attempts, MAX_BACKOFF)
+                delay = min(2.0**row.attempts, MAX_BACKOFF)
                 session.execute(
                     _MARK_FAILED, {"id": row.id, "error": error, "delay": delay}
                 )
                 report.failed.append((str(row.event_id), error))
                 log.error(
                     "event %s (%s) not published: %s; retrying in %.0fs",
-                    row.event_id, row.event_type, error, delay,
+                    row.event_id,
+                    row.event_type,
+                    error,
+                    delay,
                     extra={"event_id": str(row.event_id), "event_type": row.event_type},
                 )
             report.sent = len(sent)
@@ -305,4 +323,4 @@ class Relay:
                 ),
                 {"days": older_than_days},
             )
-            return int(result.rowcount or 0)
+            return int(getattr(result, "rowcount", 0) or 0)

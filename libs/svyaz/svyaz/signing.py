@@ -169,6 +169,9 @@ def register() -> None:
     import kombu.serialization
 
     kombu.serialization.register(
-        NAME, encoder=encode, decoder=decode, content_type=CONTENT_TYPE,
+        NAME,
+        encoder=encode,
+        decoder=decode,
+        content_type=CONTENT_TYPE,
         content_encoding="utf-8",
     )

@@ -84,20 +84,35 @@ def definitions(
 
     def exchange(ex: Exchange) -> None:
         exchanges[ex.name] = {
-            "name": ex.name, "vhost": "/", "type": ex.type, "durable": True,
-            "auto_delete": False, "internal": False, "arguments": {},
+            "name": ex.name,
+            "vhost": "/",
+            "type": ex.type,
+            "durable": True,
+            "auto_delete": False,
+            "internal": False,
+            "arguments": {},
         }
 
     def queue(q: Queue) -> None:
-        queues.append({
-            "name": q.name, "vhost": "/", "durable": True, "auto_delete": False,
-            "arguments": dict(q.queue_arguments or {}),
-        })
-        bindings.append({
-            "source": q.exchange.name, "vhost": "/", "destination": q.name,
-            "destination_type": "queue", "routing_key": q.routing_key,
-            "arguments": {},
-        })
+        queues.append(
+            {
+                "name": q.name,
+                "vhost": "/",
+                "durable": True,
+                "auto_delete": False,
+                "arguments": dict(getattr(q, "queue_arguments", None) or {}),
+            }
+        )
+        bindings.append(
+            {
+                "source": q.exchange.name,
+                "vhost": "/",
+                "destination": q.name,
+                "destination_type": "queue",
+                "routing_key": q.routing_key,
+                "arguments": {},
+            }
+        )
 
     exchange(dead_letter_exchange())
     exchange(Exchange(RPC_EXCHANGE, type="topic", durable=True))
@@ -109,20 +124,31 @@ def definitions(
     policies: list[dict[str, Any]] = []
     for service in sorted(rpc_services):
         name = rpc_queue_name(service)
-        queue(Queue(name, exchange=Exchange(RPC_EXCHANGE, type="topic"),
-                    routing_key=f"{service}.*", durable=True))
+        queue(
+            Queue(
+                name,
+                exchange=Exchange(RPC_EXCHANGE, type="topic"),
+                routing_key=f"{service}.*",
+                durable=True,
+            )
+        )
         queue(parking_queue(name))
         # a request that waited an hour has long been given up by its caller: park
         # it where an operator sees it rather than act on it late
-        policies.append({
-            "name": f"svyaz-{name}", "vhost": "/", "pattern": f"^{name}$",
-            "apply-to": "queues", "priority": 0,
-            "definition": {
-                "message-ttl": RPC_REQUEST_TTL_MS,
-                "dead-letter-exchange": DLX,
-                "dead-letter-routing-key": name,
-            },
-        })
+        policies.append(
+            {
+                "name": f"svyaz-{name}",
+                "vhost": "/",
+                "pattern": f"^{name}$",
+                "apply-to": "queues",
+                "priority": 0,
+                "definition": {
+                    "message-ttl": RPC_REQUEST_TTL_MS,
+                    "dead-letter-exchange": DLX,
+                    "dead-letter-routing-key": name,
+                },
+            }
+        )
     return {
         "rabbit_version": "3.10.8",
         "vhosts": [{"name": "/"}],

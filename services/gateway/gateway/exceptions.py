@@ -36,8 +36,11 @@ STATUS: list[tuple[type[Exception], int, str]] = [
 def problem(exc: Exception) -> Response:
     for kind, status, title in STATUS:
         if isinstance(exc, kind):
-            body: dict[str, Any] = {"type": "about:blank", "title": title,
-                                    "status": status}
+            body: dict[str, Any] = {
+                "type": "about:blank",
+                "title": title,
+                "status": status,
+            }
             if isinstance(exc, ServiceError):
                 body["detail"] = exc.message
                 body["code"] = exc.code

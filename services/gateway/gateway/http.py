@@ -18,8 +18,9 @@ log = logging.getLogger(__name__)
 class HttpEntrypoint(HttpRequestHandler):
     def response_from_exception(self, exc: Exception) -> Response:
         if isinstance(exc, ValidationError):
-            exc = BadRequest("the request is invalid", "invalid_input",
-                             exc.messages_dict)
+            exc = BadRequest(
+                "the request is invalid", "invalid_input", exc.messages_dict
+            )
         response = problem(exc)
         if response.status_code >= 500:
             log.error("request failed: %s", type(exc).__name__)

@@ -1,1 +1,1 @@
-"""Notifications: the right message, in the right language, without giving anyone away."""
+"""Notifications: the right message, in the right language, giving no one away."""

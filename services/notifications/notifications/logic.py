@@ -30,8 +30,12 @@ def open_delivery(
     )
     if delivery is None:
         delivery = Delivery(
-            event_id=event_id, recipient_id=recipient_id, channel=channel,
-            template=template, status="pending", attempts=0,
+            event_id=event_id,
+            recipient_id=recipient_id,
+            channel=channel,
+            template=template,
+            status="pending",
+            attempts=0,
         )
         session.add(delivery)
     if delivery.status == "sent":

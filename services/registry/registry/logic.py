@@ -52,7 +52,8 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
         )
     ):
         raise InvalidApplication(
-            "pseudonym taken", "pseudonym_taken",
+            "pseudonym taken",
+            "pseudonym_taken",
             {"pseudonym": ["this pseudonym is taken; choose another"]},
         )
     communicator_id = uuid.uuid4()
@@ -77,7 +78,8 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
         ):
             return
         raise InvalidApplication(
-            "pseudonym taken", "pseudonym_taken",
+            "pseudonym taken",
+            "pseudonym_taken",
             {"pseudonym": ["this pseudonym is taken; choose another"]},
         ) from None
     outbox.add(
@@ -97,7 +99,7 @@ def get_contact(
     caller: str | None,
     purpose: str,
 ) -> Contact:
-    """Decrypt a communicator's email for the notifications service, and log the read."""
+    """Decrypt a communicator's email for notifications, and log the read."""
     if caller not in CONTACT_READERS:
         raise ContactNotAllowed("only the notifications service may read contacts")
     communicator = session.get(Communicator, communicator_id)
@@ -109,7 +111,9 @@ def get_contact(
     email = decrypt_field(data_key, communicator.email_ct, record, "email")
     session.add(
         PiiAccess(
-            communicator_id=communicator.id, accessor=caller, field="email",
+            communicator_id=communicator.id,
+            accessor=caller,
+            field="email",
             purpose=purpose[:200],
         )
     )

@@ -8,8 +8,32 @@ from marshmallow import Schema, ValidationError, fields, pre_load, validate, val
 
 # Countries of residence the programme serves (ISO 3166-1 alpha-2).
 COUNTRIES = (
-    "AM", "AT", "BE", "CY", "CZ", "DE", "EE", "ES", "FI", "FR", "GB", "GE", "IL",
-    "IT", "KG", "KZ", "LT", "LV", "ME", "NL", "PL", "PT", "RS", "SE", "TR", "US",
+    "AM",
+    "AT",
+    "BE",
+    "CY",
+    "CZ",
+    "DE",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GB",
+    "GE",
+    "IL",
+    "IT",
+    "KG",
+    "KZ",
+    "LT",
+    "LV",
+    "ME",
+    "NL",
+    "PL",
+    "PT",
+    "RS",
+    "SE",
+    "TR",
+    "US",
     "UZ",
 )
 LANGUAGES = ("ru", "en")
@@ -30,9 +54,7 @@ class ApplicationSchema(Schema):
         required=True,
         validate=validate.OneOf(COUNTRIES, error="unknown country code {input}"),
     )
-    language = fields.String(
-        load_default="ru", validate=validate.OneOf(LANGUAGES)
-    )
+    language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
     consent = fields.Boolean(required=True)
 
     @pre_load

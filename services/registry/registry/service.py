@@ -51,7 +51,10 @@ class RegistryService:
         )
         with self.db.transaction() as session:
             contact = logic.get_contact(
-                session, self.keys, request["communicator_id"], self.caller,
+                session,
+                self.keys,
+                request["communicator_id"],
+                self.caller,
                 request["purpose"],
             )
         return ContactSchema().dump(contact)

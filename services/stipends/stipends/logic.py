@@ -10,7 +10,9 @@ from stipends.exceptions import CommunicatorNotFound
 from stipends.models import Communicator
 
 
-def record_applicant(session: Session, communicator_id: uuid.UUID, pseudonym: str) -> None:
+def record_applicant(
+    session: Session, communicator_id: uuid.UUID, pseudonym: str
+) -> None:
     if session.get(Communicator, communicator_id) is None:
         session.add(
             Communicator(id=communicator_id, pseudonym=pseudonym, status="applied")

@@ -23,7 +23,9 @@ def probe_engine(probe_db: str) -> Any:
 
 
 @pytest.fixture
-def probe_config(service_config: Callable[..., dict[str, Any]], probe_db: str) -> dict[str, Any]:
+def probe_config(
+    service_config: Callable[..., dict[str, Any]], probe_db: str
+) -> dict[str, Any]:
     return service_config("stipends", DB_URI=probe_db)
 
 

@@ -38,13 +38,18 @@ def reset() -> None:
 def create_effects_table(db_url: str) -> None:
     engine = create_engine(db_url)
     with engine.begin() as conn:
-        conn.execute(text(
-            "CREATE TABLE probe_effects (id serial PRIMARY KEY, event_id uuid, n int)"
-        ))
+        conn.execute(
+            text(
+                "CREATE TABLE probe_effects"
+                " (id serial PRIMARY KEY, event_id uuid, n int)"
+            )
+        )
     engine.dispose()
 
 
-def emit(session: Any, n: int, aggregate: str = "thing:1", spec: EventSpec = THING_HAPPENED) -> uuid.UUID:
+def emit(
+    session: Any, n: int, aggregate: str = "thing:1", spec: EventSpec = THING_HAPPENED
+) -> uuid.UUID:
     row = outbox.add(session, spec.build(aggregate, n=n))
     return row.event_id
 

@@ -22,7 +22,9 @@ DLQ = f"{QUEUE}.dlq"
 
 def effects(engine: Any) -> list[int]:
     with engine.connect() as conn:
-        return [r.n for r in conn.execute(text("SELECT n FROM probe_effects ORDER BY id"))]
+        return [
+            r.n for r in conn.execute(text("SELECT n FROM probe_effects ORDER BY id"))
+        ]
 
 
 def headers(message: Any) -> dict[str, Any]:
@@ -127,8 +129,10 @@ def test_an_event_no_queue_takes_is_reported_not_lost(
         report = relay.publish_pending()
         assert report.sent == 0
         assert report.failed == [
-            (str(event_id),
-             "unroutable: no queue is bound to probe.events for orphan.happened.v1")
+            (
+                str(event_id),
+                "unroutable: no queue is bound to probe.events for orphan.happened.v1",
+            )
         ]
         with probe_engine.connect() as conn:
             row = conn.execute(
@@ -140,7 +144,8 @@ def test_an_event_no_queue_takes_is_reported_not_lost(
         # a consumer appears; once the backoff has passed the event goes out
         with kombu.Connection(amqp_uri) as conn:
             kombu.Queue(
-                "late-consumer", kombu.Exchange("probe.events", type="topic"),
+                "late-consumer",
+                kombu.Exchange("probe.events", type="topic"),
                 routing_key="orphan.happened.v1",
             )(conn.channel()).declare()
         with probe_engine.begin() as conn:
@@ -167,8 +172,13 @@ def test_a_message_with_a_bad_signature_is_refused_and_parked(
     assert json.loads(parked.body) == wrapper  # parked unchanged, for inspection
 
     unsigned = json.dumps(envelope(81))
-    publish_raw(amqp_uri, "probe.events", "thing.happened.v1", unsigned,
-                content_type="application/json")
+    publish_raw(
+        amqp_uri,
+        "probe.events",
+        "thing.happened.v1",
+        unsigned,
+        content_type="application/json",
+    )
     parked = take(amqp_uri, DLQ)
     assert headers(parked)[REASON_HEADER].startswith("refused: ContentDisallowed")
 
@@ -198,7 +208,8 @@ def test_relays_share_the_outbox_and_keep_each_aggregates_order(
     amqp_uri = rabbit_config["AMQP_URI"]
     with kombu.Connection(amqp_uri) as conn:
         kombu.Queue(
-            "order-witness", kombu.Exchange("probe.events", type="topic"),
+            "order-witness",
+            kombu.Exchange("probe.events", type="topic"),
             routing_key="thing.happened.v1",
         )(conn.channel()).declare()
     total = 30

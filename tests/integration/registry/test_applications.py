@@ -24,7 +24,9 @@ APPLICATION = {
 @pytest.fixture
 def registry(database: Any, service_config: Any, container_factory: Any) -> Any:
     url = database("registry")
-    container = container_factory(RegistryService, service_config("registry", DB_URI=url))
+    container = container_factory(
+        RegistryService, service_config("registry", DB_URI=url)
+    )
     container.start()
     container.db_url = url
     return container
@@ -37,7 +39,8 @@ def applied_events(rabbit_config: dict[str, Any]) -> str:
 
     with kombu.Connection(rabbit_config["AMQP_URI"]) as conn:
         kombu.Queue(
-            "witness", kombu.Exchange("registry.events", type="topic"),
+            "witness",
+            kombu.Exchange("registry.events", type="topic"),
             routing_key="communicator.applied.v1",
         )(conn.channel()).declare()
     return "witness"
@@ -79,8 +82,13 @@ def test_a_known_email_gets_the_same_answer_and_changes_nothing(
 ) -> None:
     with entrypoint_hook(registry, "apply") as apply:
         first = apply(APPLICATION)
-        again = apply({**APPLICATION, "pseudonym": "other_name",
-                       "email": "  irina.petrova@EXAMPLE.org "})
+        again = apply(
+            {
+                **APPLICATION,
+                "pseudonym": "other_name",
+                "email": "  irina.petrova@EXAMPLE.org ",
+            }
+        )
     assert first == again == {"status": "received"}
     assert len(rows(registry.db_url, "SELECT id FROM communicators")) == 1
     assert len(rows(registry.db_url, "SELECT id FROM outbox")) == 1
@@ -92,14 +100,20 @@ def test_a_known_email_gets_the_same_answer_and_changes_nothing(
         ({"country": "RU"}, "country", "unknown country code RU"),
         ({"email": "not-an-email"}, "email", "Not a valid email address."),
         ({"consent": False}, "consent", "consent to the consent text is required"),
-        ({"pseudonym": "a"}, "pseudonym",
-         "3 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit"),
+        (
+            {"pseudonym": "a"},
+            "pseudonym",
+            "3 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit",
+        ),
     ],
 )
 def test_a_bad_application_gets_a_specific_error_and_changes_nothing(
     registry: Any, change: dict[str, Any], field: str, message: str
 ) -> None:
-    with entrypoint_hook(registry, "apply") as apply, pytest.raises(InvalidInput) as err:
+    with (
+        entrypoint_hook(registry, "apply") as apply,
+        pytest.raises(InvalidInput) as err,
+    ):
         apply({**APPLICATION, **change})
     assert err.value.fields == {field: [message]}
     assert rows(registry.db_url, "SELECT id FROM communicators") == []
@@ -122,17 +136,23 @@ def test_contacts_are_read_only_by_notifications_and_every_read_is_logged(
         apply(APPLICATION)
     (communicator_id,) = rows(registry.db_url, "SELECT id FROM communicators")[0]
 
-    with entrypoint_hook(registry, "get_contact",
-                         context_data={"svyaz.caller": "notifications"}) as get_contact:
+    with entrypoint_hook(
+        registry, "get_contact", context_data={"svyaz.caller": "notifications"}
+    ) as get_contact:
         contact = get_contact(str(communicator_id), "notification:test")
-    assert contact == {"communicator_id": str(communicator_id),
-                       "email": "Irina.Petrova@example.org", "language": "en"}
+    assert contact == {
+        "communicator_id": str(communicator_id),
+        "email": "Irina.Petrova@example.org",
+        "language": "en",
+    }
     log = rows(registry.db_url, "SELECT accessor, field, purpose FROM pii_access_log")
     assert [tuple(r) for r in log] == [("notifications", "email", "notification:test")]
 
     for caller in ("gateway", None):
         context = {"svyaz.caller": caller} if caller else {}
-        with entrypoint_hook(registry, "get_contact", context_data=context) as get_contact:
+        with entrypoint_hook(
+            registry, "get_contact", context_data=context
+        ) as get_contact:
             with pytest.raises(Forbidden):
                 get_contact(str(communicator_id), "curiosity")
     assert len(rows(registry.db_url, "SELECT id FROM pii_access_log")) == 1

@@ -29,20 +29,32 @@ def upgrade() -> None:
         sa.Column("email_ct", sa.Text()),
         sa.Column("email_index", sa.String(64), unique=True),
         sa.Column("country_ct", sa.Text()),
-        sa.Column("applied_at", sa.DateTime(timezone=True),
-                  server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "applied_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
     )
     op.create_table(
         "pii_access_log",
         sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
-        sa.Column("communicator_id", postgresql.UUID(as_uuid=True),
-                  sa.ForeignKey("communicators.id"), nullable=False),
+        sa.Column(
+            "communicator_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("communicators.id"),
+            nullable=False,
+        ),
         sa.Column("accessor", sa.String(100), nullable=False),
         sa.Column("field", sa.String(40), nullable=False),
         sa.Column("purpose", sa.String(200), nullable=False),
-        sa.Column("at", sa.DateTime(timezone=True), server_default=sa.func.now(),
-                  nullable=False),
+        sa.Column(
+            "at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
     )
 
 

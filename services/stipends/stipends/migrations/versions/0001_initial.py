@@ -24,8 +24,12 @@ def upgrade() -> None:
         sa.Column("id", postgresql.UUID(as_uuid=True), primary_key=True),
         sa.Column("pseudonym", sa.String(40), nullable=False),
         sa.Column("status", sa.String(20), nullable=False),
-        sa.Column("registered_at", sa.DateTime(timezone=True),
-                  server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "registered_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
     )
 

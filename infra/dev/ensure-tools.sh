@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Debian packages the test suite needs beside Python: installed only when missing.
+set -euo pipefail
+need=()
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+[ ${#need[@]} -eq 0 ] && exit 0
+if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  echo "[svyaz] installing ${need[*]} from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+else
+  echo "[svyaz] missing: ${need[*]}. Install them (Debian: sudo apt-get install ${need[*]})."
+  exit 1
+fi
