@@ -1,6 +1,6 @@
 """Print RabbitMQ definitions for the whole topology the services declare.
 
-    python infra/rabbitmq/generate.py > infra/rabbitmq/definitions.json   (make topology)
+    make topology   # python infra/rabbitmq/generate.py > .../definitions.json
 
 The handlers are found by inspecting each service class, so the file cannot drift from
 the code unnoticed: tests/unit/test_topology.py compares the two.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import json
-
 
 from svyaz import topology
 from svyaz.messaging import EventHandler, Rpc
@@ -37,8 +36,14 @@ def collect() -> tuple[list[tuple[str, str, str, str]], list[str]]:
         for name in dir(cls):
             for entrypoint in getattr(getattr(cls, name), "nameko_entrypoints", ()):
                 if isinstance(entrypoint, EventHandler):
-                    handlers.append((service, name, entrypoint.source_service,
-                                     entrypoint.event_type))
+                    handlers.append(
+                        (
+                            service,
+                            name,
+                            entrypoint.source_service,
+                            entrypoint.event_type,
+                        )
+                    )
                 elif isinstance(entrypoint, Rpc):
                     has_rpc = True
         if has_rpc:
