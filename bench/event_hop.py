@@ -188,6 +188,11 @@ def spawn(role: str, amqp_uri: str, db_url: str) -> subprocess.Popen[str]:
     return process
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def count(engine, table: str) -> int:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar())
@@ -209,6 +214,9 @@ def hop(kind: str, amqp_uri: str, db_url: str, table: str) -> float:
             time.sleep(0.01)
         elapsed = time.perf_counter() - started
         assert count(engine, table) == N, "every event exactly once"
+        for name, process in (("producer", producer), ("consumer", consumer)):
+            print(f"{kind} {name} cpu per event: "
+                  f"{cpu_seconds(process.pid) / N * 1000:.2f} ms", flush=True)
     finally:
         for process in (producer, consumer):
             process.terminate()

@@ -96,7 +96,10 @@ class EventSpec:
 
     def build(self, aggregate_id: str, **data: Any) -> Event:
         """The event, its payload checked by the schema (raises ValidationError)."""
-        payload = self._strict.dump(self._strict.load(self._strict.dump(data)))
+        payload = self._strict.dump(data)
+        errors = self._strict.validate(payload)
+        if errors:
+            raise ValidationError(errors)
         return Event(self.event_type, self.producer, aggregate_id, payload)
 
     def load(self, data: dict[str, Any]) -> dict[str, Any]:

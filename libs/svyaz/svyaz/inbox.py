@@ -29,15 +29,15 @@ class ProcessedEvent(PlatformBase):
     )
 
 
-_CLAIM = (  # built once: the statement is on every consumer's hot path
-    insert(ProcessedEvent)
+_CLAIM = (  # built once, on the table (not the ORM entity): a hot path
+    insert(ProcessedEvent.__table__)
     .values(
         consumer=bindparam("consumer"),
         event_id=bindparam("event_id"),
         event_type=bindparam("event_type"),
     )
     .on_conflict_do_nothing()
-    .returning(ProcessedEvent.event_id)
+    .returning(ProcessedEvent.__table__.c.event_id)
 )
 
 

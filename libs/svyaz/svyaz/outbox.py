@@ -38,6 +38,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    insert,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -81,19 +82,28 @@ class OutboxMessage(PlatformBase):
     )
 
 
-def add(session: Session, event: Event) -> OutboxMessage:
-    """Record an event to be published once the surrounding transaction commits."""
+_INSERT = insert(OutboxMessage.__table__)  # Core, not the ORM unit of work: hot path
+
+
+def add(session: Session, event: Event) -> uuid.UUID:
+    """Record an event to be published once the surrounding transaction commits.
+
+    The row is inserted at once (in the session's transaction), so it takes its
+    place in the outbox's order where the state change happened.
+    """
     correlation_id = str(session.info.get("correlation_id") or uuid.uuid4())
-    row = OutboxMessage(
-        event_id=event.event_id,
-        event_type=event.event_type,
-        producer=event.producer,
-        aggregate_id=event.aggregate_id,
-        envelope=event.envelope(correlation_id),
+    session.execute(
+        _INSERT,
+        {
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "producer": event.producer,
+            "aggregate_id": event.aggregate_id,
+            "envelope": event.envelope(correlation_id),
+        },
     )
-    session.add(row)
     session.info[OUTBOX_PENDING] = True
-    return row
+    return event.event_id
 
 
 @dataclass
