@@ -34,6 +34,7 @@ class Settings:
     pg_url: str = "postgresql://postgres@127.0.0.1:5432"
     amqp_host: str = "guest:guest@127.0.0.1:5672"
     vhost: str = "/"
+    management_url: str = "http://127.0.0.1:15672"
     http: str = "127.0.0.1:8000"
     smtp_port: int = 8025
     sandbox_port: int = 8420
@@ -112,6 +113,28 @@ def migrate(settings: Settings) -> None:
             check=True,
             cwd=ROOT / "services" / service,
         )
+
+
+def load_topology(settings: Settings) -> None:
+    """Load infra/rabbitmq/definitions.json (exchanges, queues, policies) into the
+    vhost through the management API; loading twice changes nothing."""
+    import base64
+
+    body = (ROOT / "infra" / "rabbitmq" / "definitions.json").read_bytes()
+    vhost = urllib.parse.quote(settings.vhost, safe="")
+    request = urllib.request.Request(
+        f"{settings.management_url}/api/definitions/{vhost}",
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
+    user_password = settings.amqp_host.rpartition("@")[0].encode()
+    request.add_header(
+        "Authorization", "Basic " + base64.b64encode(user_password).decode()
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        if response.status not in (200, 201, 204):
+            raise RuntimeError(f"loading definitions: {response.status}")
 
 
 def port_open(host: str, port: int) -> bool:
@@ -277,6 +300,7 @@ def main() -> None:
     settings = Settings()
     create_databases(settings)
     migrate(settings)
+    load_topology(settings)
     if args.prepare:
         return
     stack = Stack(settings)

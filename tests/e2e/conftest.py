@@ -72,6 +72,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
     ).raise_for_status()
     devstack.create_databases(settings)
     devstack.migrate(settings)
+    devstack.load_topology(settings)
     stack = devstack.Stack(settings)
     system = System(stack)
     try:
