@@ -8,7 +8,7 @@ PROJECTS := libs/svyaz services/registry services/stipends services/notification
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
 .PHONY: run test venv services tools prepare test-unit test-contracts test-integration test-e2e \
-        test-sandbox bench lint topology clean
+        bench lint topology clean
 
 run: venv services  ## run the whole system in the foreground (Ctrl-C stops it)
 	$(PY) infra/dev/stack.py
@@ -36,16 +36,15 @@ tools:  ## Debian tools the tests use: docker-compose (config check only)
 prepare: venv services  ## create the databases and migrate them
 	$(PY) infra/dev/stack.py --prepare
 
-test-unit: venv
-	$(PYTEST) tests/unit
+# one target per tier; the tier is the directory: tests/<name>/{unit,integration}
+test-unit: venv tools
+	$(PYTEST) $(wildcard tests/*/unit)
 test-contracts: venv
 	$(PYTEST) tests/contracts
 test-integration: venv services
-	$(PYTEST) tests/integration
+	$(PYTEST) $(wildcard tests/*/integration)
 test-e2e: venv services
 	$(PYTEST) tests/e2e
-test-sandbox: venv
-	$(PYTEST) tests/sandbox
 
 bench: venv services  ## every benchmark in bench/; each prints a RESULT line last
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done

@@ -4,7 +4,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from tests.integration.platform import probe
+from tests.svyaz.integration import probe
 
 
 @pytest.fixture

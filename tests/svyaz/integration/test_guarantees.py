@@ -14,7 +14,7 @@ from svyaz import signing, topology
 from svyaz.messaging import ATTEMPTS_HEADER, REASON_HEADER
 from svyaz.outbox import Relay
 from tests.helpers import publish_event, publish_raw, queue_depth, take, wait_until
-from tests.integration.platform import probe
+from tests.svyaz.integration import probe
 
 QUEUE = "probe.on_thing_happened"
 DLQ = f"{QUEUE}.dlq"
