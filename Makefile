@@ -52,7 +52,7 @@ bench: venv services  ## every benchmark in bench/; each prints a RESULT line la
 lint: venv
 	$(VENV)/bin/ruff check libs services tests bench infra
 	$(VENV)/bin/ruff format --check libs services tests bench infra
-	$(VENV)/bin/mypy libs/svyaz/svyaz services/*/*/logic.py services/*/*/models.py
+	$(VENV)/bin/mypy libs/svyaz/svyaz $(wildcard services/*/*/logic.py services/*/*/logic services/*/*/models.py services/*/*/models)
 
 topology: venv  ## regenerate infra/rabbitmq/definitions.json from the code
 	$(PY) infra/rabbitmq/generate.py > infra/rabbitmq/definitions.json
