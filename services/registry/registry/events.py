@@ -1,10 +1,12 @@
-"""Events the registry publishes. Payloads carry ids and pseudonyms only."""
+"""Events the registry publishes. Payloads carry ids and pseudonyms only; the agreed
+shapes are the samples in tests/contracts/samples and docs/events.md."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from svyaz.envelope import EventSpec
 
 PRODUCER = "registry"
+PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
 
 
 class CommunicatorAppliedV1(Schema):
@@ -12,8 +14,71 @@ class CommunicatorAppliedV1(Schema):
     pseudonym = fields.String(required=True)
 
 
-COMMUNICATOR_APPLIED = EventSpec(
-    PRODUCER, "communicator.applied.v1", CommunicatorAppliedV1
+class CommunicatorActivatedV1(Schema):
+    communicator_id = fields.UUID(required=True)
+    pseudonym = fields.String(required=True)
+    club_id = fields.UUID(required=True, allow_none=True)
+
+
+class CommunicatorIdV1(Schema):
+    communicator_id = fields.UUID(required=True)
+
+
+class CommunicatorTierChangedV1(Schema):
+    communicator_id = fields.UUID(required=True)
+    tier = fields.String(
+        required=True, validate=validate.OneOf(("volunteer", "professional"))
+    )
+    training_completed = fields.Boolean(required=True)
+
+
+class CommunicatorPayoutSetupNeededV1(Schema):
+    communicator_id = fields.UUID(required=True)
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+
+
+class CommunicatorPayoutReadyV1(Schema):
+    communicator_id = fields.UUID(required=True)
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+    destination_fingerprint = fields.String(
+        required=True, validate=validate.Length(equal=64)
+    )
+
+
+def _spec(name: str, schema: type[Schema]) -> EventSpec:
+    return EventSpec(PRODUCER, name, schema)
+
+
+COMMUNICATOR_APPLIED = _spec("communicator.applied.v1", CommunicatorAppliedV1)
+COMMUNICATOR_ACTIVATED = _spec("communicator.activated.v1", CommunicatorActivatedV1)
+COMMUNICATOR_REJECTED = _spec("communicator.rejected.v1", CommunicatorIdV1)
+COMMUNICATOR_SUSPENDED = _spec("communicator.suspended.v1", CommunicatorIdV1)
+COMMUNICATOR_REINSTATED = _spec("communicator.reinstated.v1", CommunicatorIdV1)
+COMMUNICATOR_OFFBOARDED = _spec("communicator.offboarded.v1", CommunicatorIdV1)
+COMMUNICATOR_TIER_CHANGED = _spec(
+    "communicator.tier_changed.v1", CommunicatorTierChangedV1
+)
+COMMUNICATOR_PAYOUT_SETUP_NEEDED = _spec(
+    "communicator.payout_setup_needed.v1", CommunicatorPayoutSetupNeededV1
+)
+COMMUNICATOR_PAYOUT_READY = _spec(
+    "communicator.payout_ready.v1", CommunicatorPayoutReadyV1
+)
+COMMUNICATOR_ERASED = _spec("communicator.erased.v1", CommunicatorIdV1)
+
+PUBLISHED = (
+    COMMUNICATOR_APPLIED,
+    COMMUNICATOR_ACTIVATED,
+    COMMUNICATOR_REJECTED,
+    COMMUNICATOR_SUSPENDED,
+    COMMUNICATOR_REINSTATED,
+    COMMUNICATOR_OFFBOARDED,
+    COMMUNICATOR_TIER_CHANGED,
+    COMMUNICATOR_PAYOUT_SETUP_NEEDED,
+    COMMUNICATOR_PAYOUT_READY,
+    COMMUNICATOR_ERASED,
 )
 
-PUBLISHED = (COMMUNICATOR_APPLIED,)
+
+def aggregate(communicator_id: object) -> str:
+    return f"communicator:{communicator_id}"

@@ -1,4 +1,7 @@
-from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
+"""The registry's errors, each of a platform kind (svyaz.errors) so callers such as
+the gateway map them to statuses without importing this package."""
+
+from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 
 
 class RegistryError(ServiceError):
@@ -10,12 +13,36 @@ class InvalidRequest(RegistryError, InvalidInput):
 
 
 class InvalidApplication(InvalidRequest):
-    """An application failed validation; `fields` says which field and why."""
+    pass
+
+
+class InvalidTransition(RegistryError, Conflict):
+    """The record is not in a state that allows this step."""
+
+
+class NotAllowed(RegistryError, Forbidden):
+    """The actor's role or identity does not allow this."""
+
+
+class ContactNotAllowed(NotAllowed):
+    """Only the notifications service may read a contact."""
 
 
 class CommunicatorNotFound(RegistryError, NotFound):
     pass
 
 
-class ContactNotAllowed(RegistryError, Forbidden):
-    """Only the notifications service may read a contact."""
+class ClubNotFound(RegistryError, NotFound):
+    pass
+
+
+class TrainingNotFound(RegistryError, NotFound):
+    pass
+
+
+class ReviewItemNotFound(RegistryError, NotFound):
+    pass
+
+
+class PayoutSetupFailed(RegistryError, Conflict):
+    """The payout provider refused or could not be reached; nothing was recorded."""

@@ -4,64 +4,69 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates
-
-# Countries of residence the programme serves (ISO 3166-1 alpha-2).
-COUNTRIES = (
-    "AM",
-    "AT",
-    "BE",
-    "CY",
-    "CZ",
-    "DE",
-    "EE",
-    "ES",
-    "FI",
-    "FR",
-    "GB",
-    "GE",
-    "IL",
-    "IT",
-    "KG",
-    "KZ",
-    "LT",
-    "LV",
-    "ME",
-    "NL",
-    "PL",
-    "PT",
-    "RS",
-    "SE",
-    "TR",
-    "US",
-    "UZ",
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates,
 )
+
 LANGUAGES = ("ru", "en")
 PSEUDONYM = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,29}$"
+PSEUDONYM_ERROR = (
+    "3 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit"
+)
+PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
+STATUSES = ("applied", "in_review", "active", "rejected", "suspended", "offboarded")
 
 
-class ApplicationSchema(Schema):
-    pseudonym = fields.String(
-        required=True,
-        validate=validate.Regexp(
-            PSEUDONYM,
-            error="3 to 30 letters, digits, '.', '_' or '-', starting with a letter "
-            "or digit",
-        ),
-    )
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    country = fields.String(
-        required=True,
-        validate=validate.OneOf(COUNTRIES, error="unknown country code {input}"),
-    )
-    language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
-    consent = fields.Boolean(required=True)
-
+class StripStrings(Schema):
     @pre_load
     def _strip(self, data: Any, **_: object) -> Any:
         if isinstance(data, dict):
             return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
         return data
+
+
+class ApplicationSchema(StripStrings):
+    pseudonym = fields.String(
+        required=True, validate=validate.Regexp(PSEUDONYM, error=PSEUDONYM_ERROR)
+    )
+    legal_name = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    phone = fields.String(
+        load_default=None,
+        validate=validate.Regexp(
+            r"^\+?[0-9][0-9 ()-]{6,22}$",
+            error="a phone number such as +995 555 12 34 56",
+        ),
+    )
+    messenger = fields.String(load_default=None, validate=validate.Length(max=64))
+    country = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code"),
+    )
+    city = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    languages = fields.List(
+        fields.String(
+            validate=validate.Regexp(r"^[a-z]{2}$", error="two-letter language codes")
+        ),
+        load_default=lambda: ["ru"],
+        validate=validate.Length(min=1, max=10),
+    )
+    language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
+    club_id = fields.UUID(load_default=None)
+    motivation = fields.String(load_default="", validate=validate.Length(max=4000))
+    referral = fields.String(
+        load_default=None, validate=validate.Regexp(PSEUDONYM, error=PSEUDONYM_ERROR)
+    )
+    consent_version = fields.String(
+        required=True, validate=validate.Length(min=1, max=20)
+    )
+    consent = fields.Boolean(required=True)
 
     @validates("consent")
     def _consent_given(self, value: bool, **_: object) -> None:
@@ -73,6 +78,19 @@ class ApplicationReceivedSchema(Schema):
     status = fields.Constant("received")
 
 
+class ActorSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.UUID(required=True)
+    roles = fields.List(fields.String(), required=True)
+
+
+class DecisionSchema(StripStrings):
+    communicator_id = fields.UUID(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=1000))
+
+
 class ContactRequestSchema(Schema):
     communicator_id = fields.UUID(required=True)
     purpose = fields.String(required=True, validate=validate.Length(min=3, max=200))
@@ -82,3 +100,80 @@ class ContactSchema(Schema):
     communicator_id = fields.UUID(required=True)
     email = fields.String(required=True)
     language = fields.String(required=True)
+
+
+class CommunicatorSummarySchema(Schema):
+    id = fields.UUID()
+    pseudonym = fields.String()
+    status = fields.String()
+    tier = fields.String()
+    club_id = fields.UUID(allow_none=True)
+
+
+class SearchSchema(StripStrings):
+    pseudonym = fields.String(validate=validate.Length(min=2, max=30))
+    email = fields.Email()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class ReviewResolutionSchema(StripStrings):
+    item_id = fields.UUID(required=True)
+    outcome = fields.String(
+        required=True, validate=validate.OneOf(("same_person", "distinct"))
+    )
+    note = fields.String(required=True, validate=validate.Length(min=3, max=1000))
+
+
+class ClubSchema(StripStrings):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=80))
+    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    city = fields.String(load_default=None, validate=validate.Length(max=80))
+    mode = fields.String(required=True, validate=validate.OneOf(("online", "offline")))
+    coordinator = fields.String(load_default=None)  # a pseudonym
+
+
+class ClubOutSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    country = fields.String()
+    city = fields.String(allow_none=True)
+    mode = fields.String()
+
+
+class TrainingSchema(StripStrings):
+    title = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    held_on = fields.Date(required=True)
+    club_id = fields.UUID(load_default=None)
+
+
+class TierSchema(StripStrings):
+    communicator_id = fields.UUID(required=True)
+    tier = fields.String(
+        required=True, validate=validate.OneOf(("volunteer", "professional"))
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=1000))
+
+
+class CorridorSchema(StripStrings):
+    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
+
+
+class BankDetailsSchema(StripStrings):
+    holder = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    iban = fields.String(required=True, validate=validate.Length(min=15, max=42))
+    bic = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Z]{4}[A-Z]{2}[A-Z0-9]{2}([A-Z0-9]{3})?$",
+            error="a BIC such as BAGAGE22",
+        ),
+    )
+    bank_name = fields.String(load_default=None, validate=validate.Length(max=120))
+
+
+class AccountUpdatedSchema(Schema):
+    account_id = fields.String(
+        required=True, validate=validate.Regexp(r"^acct_[A-Za-z0-9]+$")
+    )
+    transfers_active = fields.Boolean(required=True)

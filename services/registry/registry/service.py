@@ -1,31 +1,71 @@
-"""The registry service: entrypoints only."""
+"""The registry service: entrypoints only. Each loads its input with a schema, opens
+one transaction, calls one logic function and dumps the result."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
-from registry import logic
-from registry.dependencies import Vault
-from registry.exceptions import InvalidRequest, RegistryError
+from registry.dependencies import Stripe, Vault
+from registry.exceptions import InvalidRequest, NotAllowed, RegistryError
+from registry.logic import (
+    access,
+    applications,
+    clubs,
+    directory,
+    erasure,
+    keys,
+    payouts,
+    vetting,
+)
+from registry.logic.actors import Actor
 from registry.schemas import (
+    AccountUpdatedSchema,
     ApplicationReceivedSchema,
     ApplicationSchema,
+    BankDetailsSchema,
+    ClubOutSchema,
+    ClubSchema,
+    CommunicatorSummarySchema,
     ContactRequestSchema,
     ContactSchema,
+    CorridorSchema,
+    DecisionSchema,
+    ReviewResolutionSchema,
+    SearchSchema,
+    TierSchema,
+    TrainingSchema,
 )
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.messaging import rpc
 
+WEBHOOK_RELAYS = frozenset({"gateway"})
+
 
 def load(schema: Schema, data: Any) -> dict[str, Any]:
     try:
-        return schema.load(data or {})
+        return schema.load(data if data is not None else {})
     except ValidationError as exc:
         raise InvalidRequest(
             "the request is invalid", "invalid_request", exc.messages_dict
         ) from None
+
+
+class IdSchema(Schema):
+    id = fields.UUID(required=True)
+
+
+def ident(value: Any, name: str = "id") -> Any:
+    try:
+        return IdSchema().load({"id": value})["id"]
+    except ValidationError:
+        raise InvalidRequest(
+            f"{name} is not a valid id", "invalid_id", {name: ["not a valid id"]}
+        ) from None
+
+
+SUMMARY = CommunicatorSummarySchema()
 
 
 class RegistryService:
@@ -34,14 +74,135 @@ class RegistryService:
     db = Database()
     outbox = OutboxRelay()
     keys = Vault()
+    stripe = Stripe()
     caller = Caller()
 
+    # -- applying ------------------------------------------------------------------
     @rpc(expected_exceptions=RegistryError)
     def apply(self, application: dict[str, Any]) -> dict[str, Any]:
         data = load(ApplicationSchema(), application)
         with self.db.transaction() as session:
-            logic.apply(session, self.keys, data)
+            applications.apply(session, self.keys, data)
         return ApplicationReceivedSchema().dump({})
+
+    # -- vetting -------------------------------------------------------------------
+    def _decision(self, step: Any, actor: Any, payload: dict[str, Any]) -> Any:
+        who = Actor.load(actor)
+        data = load(DecisionSchema(), payload)
+        with self.db.transaction() as session:
+            return SUMMARY.dump(
+                step(session, who, data["communicator_id"], data["reason"])
+            )
+
+    @rpc(expected_exceptions=RegistryError)
+    def start_review(self, actor: Any, communicator_id: str, reason: str) -> Any:
+        return self._decision(
+            vetting.start_review,
+            actor,
+            {"communicator_id": communicator_id, "reason": reason},
+        )
+
+    @rpc(expected_exceptions=RegistryError)
+    def approve(self, actor: Any, communicator_id: str, reason: str) -> Any:
+        who = Actor.load(actor)
+        data = load(
+            DecisionSchema(), {"communicator_id": communicator_id, "reason": reason}
+        )
+        with self.db.transaction() as session:
+            return SUMMARY.dump(
+                vetting.approve(
+                    session, self.keys, who, data["communicator_id"], data["reason"]
+                )
+            )
+
+    @rpc(expected_exceptions=RegistryError)
+    def reject(self, actor: Any, communicator_id: str, reason: str) -> Any:
+        return self._decision(
+            vetting.reject,
+            actor,
+            {"communicator_id": communicator_id, "reason": reason},
+        )
+
+    @rpc(expected_exceptions=RegistryError)
+    def suspend(self, actor: Any, communicator_id: str, reason: str) -> Any:
+        return self._decision(
+            vetting.suspend,
+            actor,
+            {"communicator_id": communicator_id, "reason": reason},
+        )
+
+    @rpc(expected_exceptions=RegistryError)
+    def reinstate(self, actor: Any, communicator_id: str, reason: str) -> Any:
+        return self._decision(
+            vetting.reinstate,
+            actor,
+            {"communicator_id": communicator_id, "reason": reason},
+        )
+
+    @rpc(expected_exceptions=RegistryError)
+    def offboard(self, actor: Any, communicator_id: str, reason: str) -> Any:
+        return self._decision(
+            vetting.offboard,
+            actor,
+            {"communicator_id": communicator_id, "reason": reason},
+        )
+
+    @rpc(expected_exceptions=RegistryError)
+    def get_application(self, actor: Any, communicator_id: str) -> Any:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            view = vetting.application_view(
+                session, self.keys, who, ident(communicator_id)
+            )
+        return {
+            **view,
+            "id": str(view["id"]),
+            "open_review_items": [
+                {"id": str(i["id"]), "kind": i["kind"]}
+                for i in view["open_review_items"]
+            ],
+        }
+
+    @rpc(expected_exceptions=RegistryError)
+    def list_review_items(self, actor: Any) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            items = vetting.list_review_items(session, who)
+        return [{**item, "id": str(item["id"])} for item in items]
+
+    @rpc(expected_exceptions=RegistryError)
+    def resolve_review_item(
+        self, actor: Any, item_id: str, outcome: str, note: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(
+            ReviewResolutionSchema(),
+            {"item_id": item_id, "outcome": outcome, "note": note},
+        )
+        with self.db.transaction() as session:
+            item = vetting.resolve_review_item(
+                session, who, data["item_id"], data["outcome"], data["note"]
+            )
+            return {"id": str(item.id), "status": item.status}
+
+    # -- lookup --------------------------------------------------------------------
+    @rpc(expected_exceptions=RegistryError)
+    def find_communicators(self, actor: Any, query: Any) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        criteria = load(SearchSchema(), query)
+        with self.db.transaction() as session:
+            return SUMMARY.dump(
+                directory.find(session, self.keys, who, criteria), many=True
+            )
+
+    @rpc(expected_exceptions=RegistryError)
+    def get_profile(self, actor: Any, communicator_id: str, purpose: str) -> Any:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            view = directory.profile(
+                session, self.keys, who, ident(communicator_id), str(purpose)
+            )
+        return {**view, "id": str(view["id"])}
 
     @rpc(expected_exceptions=RegistryError)
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, Any]:
@@ -50,7 +211,7 @@ class RegistryService:
             {"communicator_id": communicator_id, "purpose": purpose},
         )
         with self.db.transaction() as session:
-            contact = logic.get_contact(
+            contact = directory.contact(
                 session,
                 self.keys,
                 request["communicator_id"],
@@ -58,3 +219,145 @@ class RegistryService:
                 request["purpose"],
             )
         return ContactSchema().dump(contact)
+
+    # -- clubs, trainings, tiers ---------------------------------------------------
+    @rpc(expected_exceptions=RegistryError)
+    def create_club(self, actor: Any, club: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(ClubSchema(), club)
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(clubs.create_club(session, who, data))
+
+    @rpc(expected_exceptions=RegistryError)
+    def list_clubs(self) -> list[dict[str, Any]]:
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(clubs.list_clubs(session), many=True)
+
+    @rpc(expected_exceptions=RegistryError)
+    def club_members(self, actor: Any, club_id: str) -> list[str]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return clubs.club_members(session, who, ident(club_id, "club_id"))
+
+    @rpc(expected_exceptions=RegistryError)
+    def create_training(self, actor: Any, training: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(TrainingSchema(), training)
+        with self.db.transaction() as session:
+            row = clubs.create_training(
+                session, who, data["title"], data["held_on"], data["club_id"]
+            )
+            return {"id": str(row.id), "title": row.title}
+
+    @rpc(expected_exceptions=RegistryError)
+    def record_training_completion(
+        self, actor: Any, training_id: str, communicator_id: str
+    ) -> None:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            clubs.record_completion(
+                session, who, ident(training_id, "training_id"), ident(communicator_id)
+            )
+
+    @rpc(expected_exceptions=RegistryError)
+    def set_tier(self, actor: Any, communicator_id: str, tier: str, reason: str) -> Any:
+        who = Actor.load(actor)
+        data = load(
+            TierSchema(),
+            {"communicator_id": communicator_id, "tier": tier, "reason": reason},
+        )
+        with self.db.transaction() as session:
+            return SUMMARY.dump(
+                clubs.set_tier(
+                    session, who, data["communicator_id"], data["tier"], data["reason"]
+                )
+            )
+
+    # -- payouts -------------------------------------------------------------------
+    @rpc(expected_exceptions=RegistryError)
+    def list_corridors(self) -> list[dict[str, str]]:
+        with self.db.transaction() as session:
+            return [
+                {"country": c.country, "provider": c.provider}
+                for c in payouts.corridors(session)
+            ]
+
+    @rpc(expected_exceptions=RegistryError)
+    def set_corridor(self, actor: Any, country: str, provider: str) -> dict[str, str]:
+        who = Actor.load(actor)
+        data = load(CorridorSchema(), {"country": country, "provider": provider})
+        with self.db.transaction() as session:
+            row = payouts.set_corridor(session, who, data["country"], data["provider"])
+            return {"country": row.country, "provider": row.provider}
+
+    @rpc(expected_exceptions=RegistryError)
+    def start_payout_setup(self, actor: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return payouts.start_payout_setup(session, self.keys, self.stripe, who)
+
+    @rpc(expected_exceptions=RegistryError)
+    def set_bank_details(self, actor: Any, details: Any) -> dict[str, str]:
+        who = Actor.load(actor)
+        data = load(BankDetailsSchema(), details)
+        with self.db.transaction() as session:
+            payouts.set_bank_details(session, self.keys, who, data)
+        return {"status": "ready"}
+
+    @rpc(expected_exceptions=RegistryError)
+    def stripe_account_updated(
+        self, account_id: str, transfers_active: bool
+    ) -> dict[str, bool]:
+        if self.caller not in WEBHOOK_RELAYS:
+            raise NotAllowed("only the gateway relays Stripe events", "not_allowed")
+        data = load(
+            AccountUpdatedSchema(),
+            {"account_id": account_id, "transfers_active": transfers_active},
+        )
+        with self.db.transaction() as session:
+            changed = payouts.stripe_account_updated(
+                session, self.keys, data["account_id"], data["transfers_active"]
+            )
+        return {"changed": changed}
+
+    @rpc(expected_exceptions=RegistryError)
+    def get_payout_destination(
+        self, communicator_id: str, purpose: str
+    ) -> dict[str, Any]:
+        with self.db.transaction() as session:
+            return payouts.payout_destination(
+                session, self.keys, self.caller, ident(communicator_id), str(purpose)
+            )
+
+    # -- erasure, keys, the access log ----------------------------------------------
+    @rpc(expected_exceptions=RegistryError)
+    def erase(self, actor: Any, communicator_id: str, reason: str) -> dict[str, str]:
+        who = Actor.load(actor)
+        data = load(
+            DecisionSchema(), {"communicator_id": communicator_id, "reason": reason}
+        )
+        with self.db.transaction() as session:
+            erasure.erase(session, who, data["communicator_id"], data["reason"])
+        return {"status": "erased"}
+
+    @rpc(expected_exceptions=RegistryError)
+    def rewrap_keys(self, actor: Any) -> dict[str, int]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            done = keys.rewrap(session, self.keys, who)
+        with self.db.transaction() as session:
+            return {
+                "rewrapped": done,
+                "remaining": keys.stale_count(session, self.keys),
+            }
+
+    @rpc(expected_exceptions=RegistryError)
+    def verify_access_log(self, actor: Any) -> dict[str, Any]:
+        Actor.load(actor).require("program_admin")
+        with self.db.transaction() as session:
+            report = access.verify(session)
+        return {
+            "intact": report.intact,
+            "rows": report.rows,
+            "problems": report.problems,
+        }

@@ -1,0 +1,127 @@
+"""Applying: a sealed record, dedup signals for admins, the same answer for everyone."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from registry import events
+from registry.exceptions import InvalidApplication
+from registry.logic.access import Sealed
+from registry.logic.vetting import open_review_items
+from registry.models import Club, Communicator, ConsentText, Corridor
+from svyaz import outbox
+from svyaz.crypto import KeyRing
+
+
+def _invalid(field: str, message: str, code: str) -> InvalidApplication:
+    return InvalidApplication(message, code, {field: [message]})
+
+
+def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
+    """Record an application.
+
+    The answer never says whether the email or phone is already registered: a second
+    application with a known email is recorded like any other, and admins see a dedup
+    review item linking the two. Returns nothing on purpose.
+    """
+    if session.get(Corridor, application["country"]) is None:
+        raise _invalid(
+            "country",
+            f"unknown country code {application['country']}",
+            "unknown_country",
+        )
+    current = session.scalar(select(ConsentText.version).where(ConsentText.current))
+    if application["consent_version"] != current:
+        raise _invalid(
+            "consent_version",
+            f"consent to the current consent text ({current}) is required",
+            "consent_outdated",
+        )
+    club_id = application.get("club_id")
+    if club_id is not None and session.get(Club, club_id) is None:
+        raise _invalid("club_id", "unknown club", "unknown_club")
+    if session.scalar(
+        select(Communicator.id).where(
+            Communicator.pseudonym == application["pseudonym"]
+        )
+    ):
+        raise _invalid(
+            "pseudonym", "this pseudonym is taken; choose another", "pseudonym_taken"
+        )
+
+    voucher_id = None
+    if application.get("referral"):
+        # only an active member vouches; an unknown referral is not revealed as such
+        voucher_id = session.scalar(
+            select(Communicator.id).where(
+                Communicator.pseudonym == application["referral"],
+                Communicator.status == "active",
+            )
+        )
+
+    communicator = Communicator(
+        id=uuid.uuid4(),
+        pseudonym=application["pseudonym"],
+        status="applied",
+        tier="volunteer",
+        language=application["language"],
+        club_id=club_id,
+        voucher_id=voucher_id,
+        consent_version=current,
+        email_index=keys.blind_index("email", application["email"]),
+        phone_index=(
+            keys.blind_index("phone", _digits(application["phone"]))
+            if application.get("phone")
+            else None
+        ),
+    )
+    sealed = Sealed.new(session, keys, communicator)
+    for name in (
+        "legal_name",
+        "email",
+        "phone",
+        "messenger",
+        "country",
+        "city",
+        "languages",
+        "motivation",
+    ):
+        sealed.seal(name, application.get(name))
+    try:
+        with session.begin_nested():
+            session.add(communicator)
+    except IntegrityError:  # a concurrent application took the pseudonym
+        raise _invalid(
+            "pseudonym", "this pseudonym is taken; choose another", "pseudonym_taken"
+        ) from None
+
+    for kind, column, value in (
+        ("email", Communicator.email_index, communicator.email_index),
+        ("phone", Communicator.phone_index, communicator.phone_index),
+    ):
+        if value is None:
+            continue
+        others = session.scalars(
+            select(Communicator.id).where(
+                column == value, Communicator.id != communicator.id
+            )
+        )
+        open_review_items(session, kind, communicator.id, list(others))
+
+    outbox.add(
+        session,
+        events.COMMUNICATOR_APPLIED.build(
+            events.aggregate(communicator.id),
+            communicator_id=communicator.id,
+            pseudonym=communicator.pseudonym,
+        ),
+    )
+
+
+def _digits(phone: str) -> str:
+    return "".join(ch for ch in phone if ch.isdigit())

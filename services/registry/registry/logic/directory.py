@@ -1,0 +1,101 @@
+"""Looking people up: search first, never a bulk dump; contacts for notifications
+only; every personal field read is logged."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.exceptions import CommunicatorNotFound, ContactNotAllowed, InvalidRequest
+from registry.logic.access import Sealed
+from registry.logic.actors import Actor
+from registry.logic.vetting import ADMIN, get
+from registry.models import PERSONAL_FIELDS, Communicator
+from svyaz.crypto import KeyRing
+
+CONTACT_READERS = frozenset({"notifications"})
+SEARCH_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Contact:
+    communicator_id: uuid.UUID
+    email: str
+    language: str
+
+
+def find(
+    session: Session, keys: KeyRing, actor: Actor, criteria: dict[str, Any]
+) -> list[Communicator]:
+    """At most SEARCH_LIMIT communicators matching a pseudonym prefix, an exact email
+    (by blind index) or a status; at least one criterion is required."""
+    actor.require(ADMIN, "finance")
+    if not criteria:
+        raise InvalidRequest(
+            "search by pseudonym, email or status",
+            "empty_search",
+            {"query": ["give at least one search criterion"]},
+        )
+    query = select(Communicator).where(Communicator.erased_at.is_(None))
+    if "pseudonym" in criteria:
+        prefix = criteria["pseudonym"].replace("%", "").replace("_", r"\_")
+        query = query.where(Communicator.pseudonym.ilike(f"{prefix}%", escape="\\"))
+    if "email" in criteria:
+        query = query.where(
+            Communicator.email_index == keys.blind_index("email", criteria["email"])
+        )
+    if "status" in criteria:
+        query = query.where(Communicator.status == criteria["status"])
+    return list(
+        session.scalars(query.order_by(Communicator.pseudonym).limit(SEARCH_LIMIT))
+    )
+
+
+def profile(
+    session: Session,
+    keys: KeyRing,
+    actor: Actor,
+    communicator_id: uuid.UUID,
+    purpose: str,
+) -> dict[str, Any]:
+    """Every personal field of one person, for an admin or for the person themself."""
+    own = actor.is_("communicator") and actor.id == communicator_id
+    if not own:
+        actor.require(ADMIN)
+    communicator = get(session, communicator_id)
+    sealed = Sealed(session, keys, communicator)
+    fields = {
+        name: sealed.open(name, actor.label, purpose if not own else "own profile")
+        for name in PERSONAL_FIELDS
+    }
+    return {
+        "id": communicator.id,
+        "pseudonym": communicator.pseudonym,
+        "status": communicator.status,
+        "tier": communicator.tier,
+        "language": communicator.language,
+        **fields,
+    }
+
+
+def contact(
+    session: Session,
+    keys: KeyRing,
+    communicator_id: uuid.UUID,
+    caller: str | None,
+    purpose: str,
+) -> Contact:
+    """Decrypt a communicator's email for notifications, and log the read."""
+    if caller not in CONTACT_READERS:
+        raise ContactNotAllowed(
+            "only the notifications service may read contacts", "contact_not_allowed"
+        )
+    communicator = session.get(Communicator, communicator_id)
+    if communicator is None or communicator.erased:
+        raise CommunicatorNotFound("no such communicator")
+    email = Sealed(session, keys, communicator).open("email", caller, purpose)
+    return Contact(communicator.id, email, communicator.language)

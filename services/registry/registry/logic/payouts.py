@@ -1,0 +1,256 @@
+"""Payout onboarding by corridor: which provider serves a country, connected accounts
+for Stripe Connect, sealed bank details for the bank file, and the destination that
+stipends reads at payout time."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry import events
+from registry.exceptions import (
+    CommunicatorNotFound,
+    InvalidRequest,
+    InvalidTransition,
+    NotAllowed,
+)
+from registry.logic.access import Sealed
+from registry.logic.actors import Actor
+from registry.logic.vetting import ADMIN, get, open_review_items
+from registry.models import Communicator, Corridor, PayoutAccount
+from svyaz import outbox
+from svyaz.crypto import KeyRing
+
+DESTINATION_READERS = frozenset({"stipends"})
+
+
+class ConnectProvider(Protocol):
+    """What the registry needs of Stripe Connect (registry.dependencies.Stripe)."""
+
+    def create_account(self, communicator_id: uuid.UUID, country: str) -> str: ...
+
+    def onboarding_link(self, account_id: str) -> str: ...
+
+
+def corridors(session: Session) -> list[Corridor]:
+    return list(session.scalars(select(Corridor).order_by(Corridor.country)))
+
+
+def set_corridor(
+    session: Session, actor: Actor, country: str, provider: str
+) -> Corridor:
+    actor.require(ADMIN)
+    corridor = session.get(Corridor, country, with_for_update=True)
+    if corridor is None:
+        corridor = Corridor(country=country, provider=provider)
+        session.add(corridor)
+    corridor.provider, corridor.updated_by = provider, actor.id
+    return corridor
+
+
+def _own_active(session: Session, actor: Actor) -> Communicator:
+    actor.require("communicator")
+    communicator = get(session, actor.id, lock=True)
+    if communicator.status != "active":
+        raise InvalidTransition(
+            "payouts are set up once the application is accepted", "not_active"
+        )
+    return communicator
+
+
+def _seal_destination(
+    session: Session, keys: KeyRing, communicator: Communicator, data: Any
+) -> str:
+    return Sealed(session, keys, communicator).encrypt(
+        "payout_destination", json.dumps(data)
+    )
+
+
+def start_payout_setup(
+    session: Session, keys: KeyRing, connect: ConnectProvider, actor: Actor
+) -> dict[str, Any]:
+    """Where the communicator goes next to be paid: a hosted onboarding link for
+    Stripe Connect, or the bank-details form for the bank file."""
+    communicator = _own_active(session, actor)
+    country = Sealed(session, keys, communicator).open(
+        "country", "registry", "payout routing"
+    )
+    corridor = session.get(Corridor, country)
+    if corridor is None:
+        raise InvalidTransition(
+            "no payout route serves this country yet; the programme will contact you",
+            "no_corridor",
+        )
+    account = session.get(PayoutAccount, communicator.id, with_for_update=True)
+    if corridor.provider != "stripe_connect":
+        return {
+            "provider": corridor.provider,
+            "next": "bank_details"
+            if corridor.provider == "bank_file"
+            else "contact_programme",
+        }
+    if account is None or account.provider != "stripe_connect":
+        account_id = connect.create_account(communicator.id, country)
+        if account is None:
+            account = PayoutAccount(communicator_id=communicator.id)
+            session.add(account)
+        account.provider, account.status = "stripe_connect", "pending"
+        account.destination_ct = _seal_destination(
+            session, keys, communicator, {"account": account_id}
+        )
+        account.account_index = keys.blind_index("stripe_account", account_id)
+        account.fingerprint = None
+    else:
+        account_id = _destination(
+            session, keys, communicator, account, "registry", "payout onboarding link"
+        )["account"]
+    return {
+        "provider": "stripe_connect",
+        "onboarding_url": connect.onboarding_link(account_id),
+    }
+
+
+def _destination(
+    session: Session,
+    keys: KeyRing,
+    communicator: Communicator,
+    account: PayoutAccount,
+    accessor: str,
+    purpose: str,
+) -> dict[str, Any]:
+    assert account.destination_ct is not None
+    return json.loads(
+        Sealed(session, keys, communicator).decrypt(
+            "payout_destination", account.destination_ct, accessor, purpose
+        )
+    )
+
+
+def _became_ready(session: Session, account: PayoutAccount, fingerprint: str) -> None:
+    account.status, account.fingerprint = "ready", fingerprint
+    others = session.scalars(
+        select(PayoutAccount.communicator_id).where(
+            PayoutAccount.fingerprint == fingerprint,
+            PayoutAccount.communicator_id != account.communicator_id,
+        )
+    )
+    open_review_items(
+        session, "payout_destination", account.communicator_id, list(others)
+    )
+    outbox.add(
+        session,
+        events.COMMUNICATOR_PAYOUT_READY.build(
+            events.aggregate(account.communicator_id),
+            communicator_id=account.communicator_id,
+            provider=account.provider,
+            destination_fingerprint=fingerprint,
+        ),
+    )
+
+
+def stripe_account_updated(
+    session: Session, keys: KeyRing, account_id: str, transfers_active: bool
+) -> bool:
+    """Relayed from the gateway's webhook: True when it changed something."""
+    account = session.scalar(
+        select(PayoutAccount)
+        .where(
+            PayoutAccount.account_index
+            == keys.blind_index("stripe_account", account_id)
+        )
+        .with_for_update()
+    )
+    if account is None:
+        return False  # not ours, or erased since
+    if transfers_active and account.status != "ready":
+        _became_ready(session, account, keys.blind_index("payout", account_id))
+        return True
+    if not transfers_active and account.status == "ready":
+        account.status = "pending"
+        outbox.add(
+            session,
+            events.COMMUNICATOR_PAYOUT_SETUP_NEEDED.build(
+                events.aggregate(account.communicator_id),
+                communicator_id=account.communicator_id,
+                provider=account.provider,
+            ),
+        )
+        return True
+    return False
+
+
+def iban_valid(iban: str) -> bool:
+    compact = iban.replace(" ", "").upper()
+    if not compact[:2].isalpha() or not compact[2:4].isdigit():
+        return False
+    rearranged = compact[4:] + compact[:4]
+    try:
+        number = int("".join(str(int(ch, 36)) for ch in rearranged))
+    except ValueError:
+        return False
+    return number % 97 == 1
+
+
+def set_bank_details(
+    session: Session, keys: KeyRing, actor: Actor, details: dict[str, Any]
+) -> None:
+    communicator = _own_active(session, actor)
+    iban = details["iban"].replace(" ", "").upper()
+    if not iban_valid(iban):
+        raise InvalidRequest(
+            "the IBAN's check digits do not match",
+            "invalid_iban",
+            {"iban": ["the IBAN's check digits do not match"]},
+        )
+    account = session.get(PayoutAccount, communicator.id, with_for_update=True)
+    if account is None:
+        account = PayoutAccount(communicator_id=communicator.id)
+        session.add(account)
+    account.provider, account.account_index = "bank_file", None
+    account.destination_ct = _seal_destination(
+        session,
+        keys,
+        communicator,
+        {
+            "holder": details["holder"],
+            "iban": iban,
+            "bic": details["bic"],
+            "bank_name": details.get("bank_name"),
+        },
+    )
+    session.flush()
+    _became_ready(session, account, keys.blind_index("payout", iban))
+
+
+def payout_destination(
+    session: Session,
+    keys: KeyRing,
+    caller: str | None,
+    communicator_id: uuid.UUID,
+    purpose: str,
+) -> dict[str, Any]:
+    """The destination for a payout, for the stipends service only; logged."""
+    if caller not in DESTINATION_READERS:
+        raise NotAllowed(
+            "only the stipends service reads payout destinations",
+            "destination_not_allowed",
+        )
+    communicator = session.get(Communicator, communicator_id)
+    account = session.get(PayoutAccount, communicator_id)
+    if (
+        communicator is None
+        or communicator.erased
+        or account is None
+        or account.status != "ready"
+    ):
+        raise CommunicatorNotFound("no payout destination is ready")
+    destination = _destination(session, keys, communicator, account, caller, purpose)
+    return {
+        "provider": account.provider,
+        "fingerprint": account.fingerprint,
+        **destination,
+    }

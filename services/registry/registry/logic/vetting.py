@@ -1,0 +1,316 @@
+"""Vetting: applied → in_review → active | rejected; active ⇄ suspended; offboarded.
+
+Every step is an admin's, with a reason, recorded in the insert-only
+`vetting_decisions`. Activation needs one admin's approval when an active member
+vouched for the applicant and two distinct admins' otherwise, and waits until every
+dedup review item about the applicant is resolved.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from registry import events
+from registry.exceptions import (
+    CommunicatorNotFound,
+    InvalidTransition,
+    NotAllowed,
+    ReviewItemNotFound,
+)
+from registry.logic.access import Sealed
+from registry.logic.actors import Actor
+from registry.models import (
+    ActivationApproval,
+    Communicator,
+    Corridor,
+    ReviewItem,
+    VettingDecision,
+)
+from svyaz import outbox
+from svyaz.crypto import KeyRing
+
+ADMIN = "program_admin"
+
+
+def get(
+    session: Session, communicator_id: uuid.UUID, lock: bool = False
+) -> Communicator:
+    query = select(Communicator).where(Communicator.id == communicator_id)
+    communicator = session.scalar(query.with_for_update() if lock else query)
+    if communicator is None or communicator.erased:
+        raise CommunicatorNotFound("no such communicator")
+    return communicator
+
+
+def _decide(
+    session: Session, actor: Actor, communicator: Communicator, to: str, reason: str
+) -> None:
+    before = communicator.status
+    communicator.move_to(to)
+    session.add(
+        VettingDecision(
+            communicator_id=communicator.id,
+            actor_id=actor.id,
+            from_status=before,
+            to_status=to,
+            reason=reason,
+        )
+    )
+
+
+def open_review_items(
+    session: Session, kind: str, communicator_id: uuid.UUID, others: list[uuid.UUID]
+) -> None:
+    for other in others:
+        session.add(
+            ReviewItem(
+                id=uuid.uuid4(),
+                kind=kind,
+                communicator_id=communicator_id,
+                other_id=other,
+                status="open",
+            )
+        )
+
+
+def open_items_about(session: Session, communicator_id: uuid.UUID) -> list[ReviewItem]:
+    return list(
+        session.scalars(
+            select(ReviewItem).where(
+                ReviewItem.status == "open",
+                or_(
+                    ReviewItem.communicator_id == communicator_id,
+                    ReviewItem.other_id == communicator_id,
+                ),
+            )
+        )
+    )
+
+
+def start_review(
+    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
+) -> Communicator:
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id, lock=True)
+    _decide(session, actor, communicator, "in_review", reason)
+    return communicator
+
+
+def approve(
+    session: Session,
+    keys: KeyRing,
+    actor: Actor,
+    communicator_id: uuid.UUID,
+    reason: str,
+) -> Communicator:
+    """Fill one approval slot; the last slot activates the communicator."""
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id, lock=True)
+    if communicator.status != "in_review":
+        raise InvalidTransition(
+            f"only an application in review can be approved (it is "
+            f"{communicator.status})",
+            "not_in_review",
+        )
+    if actor.id == communicator.id:
+        raise NotAllowed("nobody approves their own application", "own_application")
+    if session.get(ActivationApproval, (communicator.id, actor.id)) is not None:
+        raise NotAllowed(
+            "you have approved this application already; another "
+            "admin must fill the next slot",
+            "second_slot",
+        )
+    pending = open_items_about(session, communicator.id)
+    if pending:
+        raise InvalidTransition(
+            f"resolve the {len(pending)} open review item(s) about this applicant "
+            "first",
+            "open_review_items",
+        )
+    session.add(
+        ActivationApproval(
+            communicator_id=communicator.id, admin_id=actor.id, reason=reason
+        )
+    )
+    session.flush()
+    given = (
+        session.scalar(
+            select(func.count())
+            .select_from(ActivationApproval)
+            .where(ActivationApproval.communicator_id == communicator.id)
+        )
+        or 0
+    )
+    if given >= communicator.approvals_needed():
+        _decide(session, actor, communicator, "active", reason)
+        communicator.activated_at = datetime.now(UTC)
+        outbox.add(
+            session,
+            events.COMMUNICATOR_ACTIVATED.build(
+                events.aggregate(communicator.id),
+                communicator_id=communicator.id,
+                pseudonym=communicator.pseudonym,
+                club_id=communicator.club_id,
+            ),
+        )
+        country = Sealed(session, keys, communicator).open(
+            "country", "registry", "payout routing at activation"
+        )
+        corridor = session.get(Corridor, country)
+        if corridor is not None:
+            outbox.add(
+                session,
+                events.COMMUNICATOR_PAYOUT_SETUP_NEEDED.build(
+                    events.aggregate(communicator.id),
+                    communicator_id=communicator.id,
+                    provider=corridor.provider,
+                ),
+            )
+    return communicator
+
+
+def reject(
+    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
+) -> Communicator:
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id, lock=True)
+    _decide(session, actor, communicator, "rejected", reason)
+    outbox.add(
+        session,
+        events.COMMUNICATOR_REJECTED.build(
+            events.aggregate(communicator.id), communicator_id=communicator.id
+        ),
+    )
+    return communicator
+
+
+def suspend(
+    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
+) -> Communicator:
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id, lock=True)
+    _decide(session, actor, communicator, "suspended", reason)
+    outbox.add(
+        session,
+        events.COMMUNICATOR_SUSPENDED.build(
+            events.aggregate(communicator.id), communicator_id=communicator.id
+        ),
+    )
+    return communicator
+
+
+def reinstate(
+    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
+) -> Communicator:
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id, lock=True)
+    if communicator.status != "suspended":
+        raise InvalidTransition(
+            "only a suspended communicator can be reinstated", "not_suspended"
+        )
+    _decide(session, actor, communicator, "active", reason)
+    outbox.add(
+        session,
+        events.COMMUNICATOR_REINSTATED.build(
+            events.aggregate(communicator.id), communicator_id=communicator.id
+        ),
+    )
+    return communicator
+
+
+def offboard(
+    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
+) -> Communicator:
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id, lock=True)
+    _decide(session, actor, communicator, "offboarded", reason)
+    outbox.add(
+        session,
+        events.COMMUNICATOR_OFFBOARDED.build(
+            events.aggregate(communicator.id), communicator_id=communicator.id
+        ),
+    )
+    return communicator
+
+
+def list_review_items(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    actor.require(ADMIN)
+    items = session.scalars(
+        select(ReviewItem)
+        .where(ReviewItem.status == "open")
+        .order_by(ReviewItem.opened_at)
+    )
+    pseudonyms: dict[uuid.UUID, str] = dict(
+        session.execute(
+            select(Communicator.id, Communicator.pseudonym).where(
+                Communicator.id.in_(
+                    select(ReviewItem.communicator_id).union(
+                        select(ReviewItem.other_id)
+                    )
+                )
+            )
+        ).all()
+    )
+    return [
+        {
+            "id": item.id,
+            "kind": item.kind,
+            "communicator": pseudonyms.get(item.communicator_id),
+            "other": pseudonyms.get(item.other_id),
+            "status": item.status,
+        }
+        for item in items
+    ]
+
+
+def resolve_review_item(
+    session: Session, actor: Actor, item_id: uuid.UUID, outcome: str, note: str
+) -> ReviewItem:
+    actor.require(ADMIN)
+    item = session.get(ReviewItem, item_id, with_for_update=True)
+    if item is None:
+        raise ReviewItemNotFound("no such review item")
+    item.resolve(outcome, actor.id, note, datetime.now(UTC))
+    return item
+
+
+def application_view(
+    session: Session, keys: KeyRing, actor: Actor, communicator_id: uuid.UUID
+) -> dict[str, Any]:
+    """What an admin sees to vet an application; every personal field read is logged."""
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id)
+    sealed = Sealed(session, keys, communicator)
+    purpose = "vetting"
+    voucher = (
+        session.get(Communicator, communicator.voucher_id)
+        if communicator.voucher_id
+        else None
+    )
+    approvals = session.scalars(
+        select(ActivationApproval.admin_id).where(
+            ActivationApproval.communicator_id == communicator.id
+        )
+    )
+    return {
+        "id": communicator.id,
+        "pseudonym": communicator.pseudonym,
+        "status": communicator.status,
+        "vouched_by": voucher.pseudonym if voucher else None,
+        "approvals_needed": communicator.approvals_needed(),
+        "approved_by": [str(a) for a in approvals],
+        "open_review_items": [
+            {"id": item.id, "kind": item.kind}
+            for item in open_items_about(session, communicator.id)
+        ],
+        "legal_name": sealed.open("legal_name", actor.label, purpose),
+        "country": sealed.open("country", actor.label, purpose),
+        "city": sealed.open("city", actor.label, purpose),
+        "languages": sealed.open("languages", actor.label, purpose),
+        "motivation": sealed.open("motivation", actor.label, purpose),
+    }
