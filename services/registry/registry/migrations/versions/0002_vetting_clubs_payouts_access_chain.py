@@ -100,6 +100,18 @@ def upgrade() -> None:
     op.create_index("ix_communicators_email_index", "communicators", ["email_index"])
     for column in [
         sa.Column("tier", sa.String(20), nullable=False, server_default="volunteer"),
+        sa.Column("club_id", UUID, sa.ForeignKey("clubs.id")),
+        sa.Column("voucher_id", UUID),
+        sa.Column("consent_version", sa.String(20)),
+        sa.Column("legal_name_ct", sa.Text()),
+        sa.Column("phone_ct", sa.Text()),
+        sa.Column("messenger_ct", sa.Text()),
+        sa.Column("city_ct", sa.Text()),
+        sa.Column("languages_ct", sa.Text()),
+        sa.Column("motivation_ct", sa.Text()),
+        sa.Column("phone_index", sa.String(64)),
+        sa.Column("activated_at", sa.DateTime(timezone=True)),
+        sa.Column("erased_at", sa.DateTime(timezone=True)),
     ]:
         op.add_column("communicators", column)
     op.create_index("ix_communicators_phone_index", "communicators", ["phone_index"])
