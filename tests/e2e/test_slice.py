@@ -18,9 +18,12 @@ def subject(message: Any) -> str:
 def apply(system: System, **fields: Any) -> requests.Response:
     body = {
         "pseudonym": "heron_1",
+        "legal_name": "Olga S.",
         "email": "olga.s@example.org",
         "country": "GE",
+        "city": "Tbilisi",
         "language": "en",
+        "consent_version": "2026-11",
         "consent": True,
         **fields,
     }
@@ -61,10 +64,10 @@ def test_bad_input_gets_a_problem_answer_and_changes_nothing(system: System) -> 
     assert response.status_code == 400
     assert response.headers["Content-Type"] == "application/problem+json"
     problem = response.json()
-    assert problem["errors"] == {
-        "email": ["Not a valid email address."],
-        "country": ["unknown country code RU"],
-    }
+    assert problem["errors"] == {"email": ["Not a valid email address."]}
+    unserved = apply(system, pseudonym="heron_2", country="RU")
+    assert unserved.status_code == 400
+    assert unserved.json()["errors"] == {"country": ["unknown country code RU"]}
     not_json = requests.post(
         f"{system.url}/api/v1/applications", data=b"{oops", timeout=30
     )

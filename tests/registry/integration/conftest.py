@@ -71,7 +71,8 @@ class Registry:
 
     def sql(self, query: str, **params: Any) -> list[Any]:
         with self.engine.begin() as conn:
-            return list(conn.execute(text(query), params))
+            result = conn.execute(text(query), params)
+            return list(result) if result.returns_rows else []
 
     def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
         rows = self.sql("SELECT envelope FROM outbox ORDER BY id")

@@ -1,0 +1,207 @@
+"""Erasure destroys the person's key and every trace of their data while the
+pseudonymous id stays; master key rotation re-wraps without re-encrypting; the access
+log finds any edited or deleted row."""
+
+import subprocess
+from typing import Any
+
+import kombu
+import pytest
+import sqlalchemy.exc
+from nameko.testing.services import replace_dependencies
+
+from registry.service import RegistryService
+from svyaz.crypto import generate_key
+from svyaz.errors import Forbidden, NotFound
+from tests.helpers import queue_depth
+from tests.registry.integration.conftest import (
+    ADMIN_A,
+    ADMIN_B,
+    FakeConnect,
+    Registry,
+    actor_for,
+)
+
+PERSON = {
+    "legal_name": "Anna Sergeevna Volkova",
+    "email": "anna.volkova@example.org",
+    "phone": "+7 912 345-67-89",
+    "city": "Batumi",
+    "messenger": "@anna_volk",
+    "motivation": "My brother in Perm believes the television.",
+}
+VALUES = (
+    "Volkova",
+    "anna.volkova",
+    "912 345",
+    "Batumi",
+    "anna_volk",
+    "Perm",
+    "GE29NB0000000101904917",
+)
+
+
+@pytest.fixture
+def witness(rabbit_config: dict[str, Any]) -> str:
+    with kombu.Connection(rabbit_config["AMQP_URI"]) as conn:
+        kombu.Queue(
+            "all-registry-events",
+            kombu.Exchange("registry.events", type="topic"),
+            routing_key="#",
+        )(conn.channel()).declare()
+    return "all-registry-events"
+
+
+def table_dump(url: str, table: str) -> str:
+    dsn = url.replace("postgresql+psycopg2://", "postgresql://")
+    return subprocess.run(
+        ["psql", dsn, "-c", f"COPY {table} TO STDOUT"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_after_erasure_nothing_yields_the_persons_data(
+    registry: Registry, witness: str, rabbit_config: dict[str, Any]
+) -> None:
+    ident = registry.active(country="GE", **PERSON)
+    me = actor_for(ident)
+    registry.call(
+        "set_bank_details",
+        me,
+        {"holder": PERSON["legal_name"], "iban": VALUES[-1], "bic": "NBGEGE22"},
+    )
+    assert registry.call("get_profile", me, ident, "own")["city"] == "Batumi"
+
+    assert registry.call("erase", me, ident, "my own request") == {"status": "erased"}
+
+    with pytest.raises(NotFound):
+        registry.call("get_contact", ident, "a reminder", caller="notifications")
+    with pytest.raises(NotFound):
+        registry.call("get_profile", ADMIN_A, ident, "curious")
+    assert (
+        registry.call("find_communicators", ADMIN_A, {"email": PERSON["email"]}) == []
+    )
+    with pytest.raises(NotFound):
+        registry.call("get_payout_destination", ident, "run", caller="stipends")
+    for table in (
+        "communicators",
+        "payout_accounts",
+        "outbox",
+        "pii_access_log",
+        "vetting_decisions",
+        "review_items",
+    ):
+        dump = table_dump(registry.container.config["DB_URI"], table)
+        for value in VALUES:
+            assert value not in dump, (table, value)
+    # the pseudonymous id stays, so the financial record that names it resolves
+    (row,) = registry.sql(
+        "SELECT id, wrapped_key, email_index, erased_at, applied_at "
+        "FROM communicators WHERE id = :i",
+        i=ident,
+    )
+    assert str(row.id) == ident and row.wrapped_key is None
+    assert row.email_index is None and row.erased_at and row.applied_at
+    (erased,) = registry.events("communicator.erased.v1")
+    assert erased["data"] == {"communicator_id": ident}
+
+    # nothing that crossed the bus carried the person's data
+    amqp_uri = rabbit_config["AMQP_URI"]
+    bodies = []
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.default_channel
+        for _ in range(queue_depth(amqp_uri, witness)):
+            message = channel.basic_get(witness, no_ack=True)
+            body = message.body
+            bodies.append(body if isinstance(body, str) else body.decode())
+    assert len(bodies) >= 5
+    for body in bodies:
+        for value in VALUES:
+            assert value not in body
+
+
+def test_only_the_person_or_an_admin_erases(registry: Registry) -> None:
+    ident, other = registry.active(), registry.active()
+    with pytest.raises(Forbidden):
+        registry.call("erase", actor_for(other), ident, "mischief")
+    registry.call("erase", ADMIN_A, ident, "requested by letter")
+    with pytest.raises(NotFound):
+        registry.call("erase", ADMIN_A, ident, "twice")
+
+
+def test_every_read_is_chained_and_tampering_is_found(registry: Registry) -> None:
+    ident = registry.active(**PERSON)
+    registry.call("get_profile", ADMIN_A, ident, "support ticket 12")
+    for _ in range(3):
+        registry.call("get_contact", ident, "reminder", caller="notifications")
+    report = registry.call("verify_access_log", ADMIN_A)
+    assert report["intact"] and report["rows"] >= 12
+
+    with pytest.raises(sqlalchemy.exc.InternalError, match="insert-only"):
+        registry.sql("UPDATE pii_access_log SET purpose = 'nothing to see'")
+
+    # someone with the database's owner rights goes behind the trigger's back
+    registry.sql(
+        "ALTER TABLE pii_access_log DISABLE TRIGGER pii_access_log_insert_only"
+    )
+    middle, accessor = registry.sql(
+        "SELECT id, accessor FROM pii_access_log ORDER BY id"
+    )[5]
+    registry.sql(
+        "UPDATE pii_access_log SET accessor = 'nobody' WHERE id = :i", i=middle
+    )
+    report = registry.call("verify_access_log", ADMIN_A)
+    assert not report["intact"]
+    assert f"row {middle}: its content was changed" in report["problems"]
+
+    registry.sql(
+        "UPDATE pii_access_log SET accessor = :a WHERE id = :i", a=accessor, i=middle
+    )  # undone: the chain is whole again
+    assert registry.call("verify_access_log", ADMIN_A)["intact"]
+    registry.sql("DELETE FROM pii_access_log WHERE id = :i", i=middle)
+    report = registry.call("verify_access_log", ADMIN_A)
+    assert any("missing or was changed" in p for p in report["problems"])
+
+    last = registry.sql("SELECT max(id) FROM pii_access_log")[0][0]
+    registry.sql("DELETE FROM pii_access_log WHERE id = :i", i=last)
+    assert (
+        "the newest rows are missing"
+        in registry.call("verify_access_log", ADMIN_A)["problems"]
+    )
+
+
+def test_rotation_rewraps_every_data_key_and_fields_still_open(
+    database: Any, service_config: Any, container_factory: Any
+) -> None:
+    url = database("registry")
+    old, new = generate_key(), generate_key()
+
+    def start(keys: str, current: str) -> Registry:
+        config = service_config(
+            "registry", DB_URI=url, MASTER_KEYS=keys, MASTER_KEY_ID=current
+        )
+        container = container_factory(RegistryService, config)
+        replace_dependencies(container, stripe=FakeConnect())
+        container.start()
+        return Registry(container, url, None)
+
+    before = start(f"k1={old}", "k1")
+    people = [
+        before.active(**{**PERSON, "email": f"p{i}@example.org", "phone": None})
+        for i in range(3)
+    ]
+    before.container.stop()
+
+    after = start(f"k1={old},k2={new}", "k2")
+    with pytest.raises(Forbidden):
+        after.call("rewrap_keys", actor_for(people[0]))
+    assert after.call("rewrap_keys", ADMIN_B) == {"rewrapped": 3, "remaining": 0}
+    keys = [r[0] for r in after.sql("SELECT wrapped_key FROM communicators")]
+    assert all(k.startswith("k2.") for k in keys)
+    after.container.stop()
+
+    retired = start(f"k2={new}", "k2")  # the old master key is gone
+    for ident in people:
+        assert retired.call("get_profile", ADMIN_A, ident, "audit")["city"] == "Batumi"

@@ -1,0 +1,133 @@
+"""Corridors, bank details, Stripe Connect onboarding (Stripe faked here; the sandbox
+tests drive the real SDK), and the destination stipends reads at payout time."""
+
+import pytest
+
+from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tests.registry.integration.conftest import (
+    ADMIN_A,
+    FINANCE,
+    Registry,
+    actor_for,
+)
+
+IBAN = "GE29NB0000000101904917"
+BANK = {"holder": "Irina Petrova", "iban": IBAN, "bic": "NBGEGE22"}
+
+
+def test_the_corridor_table_routes_each_country_and_admins_change_it(
+    registry: Registry,
+) -> None:
+    table = {c["country"]: c["provider"] for c in registry.call("list_corridors")}
+    assert table["DE"] == table["PL"] == table["LT"] == "stripe_connect"
+    assert table["KZ"] == table["AM"] == table["RS"] == "stripe_global"
+    assert table["GE"] == table["KG"] == "bank_file"
+    assert "RU" not in table
+    with pytest.raises(Forbidden):
+        registry.call("set_corridor", FINANCE, "GE", "stripe_connect")
+    with pytest.raises(InvalidInput):
+        registry.call("set_corridor", ADMIN_A, "GE", "carrier_pigeon")
+    assert registry.call("set_corridor", ADMIN_A, "GE", "stripe_global") == {
+        "country": "GE",
+        "provider": "stripe_global",
+    }
+
+
+def test_bank_details_are_checked_sealed_and_make_the_communicator_payout_ready(
+    registry: Registry,
+) -> None:
+    ident = registry.active(country="GE")
+    me = actor_for(ident)
+    assert registry.call("start_payout_setup", me) == {
+        "provider": "bank_file",
+        "next": "bank_details",
+    }
+    with pytest.raises(InvalidInput) as err:
+        registry.call("set_bank_details", me, {**BANK, "iban": IBAN[:-1] + "8"})
+    assert err.value.code == "invalid_iban"
+    assert registry.call("set_bank_details", me, BANK) == {"status": "ready"}
+
+    (row,) = registry.sql("SELECT * FROM payout_accounts")
+    assert IBAN not in str(tuple(row)) and "Petrova" not in str(tuple(row))
+    (ready,) = registry.events("communicator.payout_ready.v1")
+    assert ready["data"]["provider"] == "bank_file"
+    assert ready["data"]["destination_fingerprint"] == row.fingerprint
+    assert IBAN not in str(ready)
+
+    with pytest.raises(Forbidden):
+        registry.call("get_payout_destination", ident, "run 1", caller="notifications")
+    destination = registry.call(
+        "get_payout_destination", ident, "payout run 1", caller="stipends"
+    )
+    assert destination["iban"] == IBAN and destination["provider"] == "bank_file"
+    log = registry.sql(
+        "SELECT accessor, field, purpose FROM pii_access_log "
+        "WHERE field = 'payout_destination'"
+    )
+    assert [tuple(r) for r in log] == [
+        ("stipends", "payout_destination", "payout run 1")
+    ]
+
+
+def test_a_destination_shared_by_two_people_opens_a_review_item(
+    registry: Registry,
+) -> None:
+    first, second = registry.active(country="GE"), registry.active(country="GE")
+    registry.call("set_bank_details", actor_for(first), BANK)
+    registry.call(
+        "set_bank_details",
+        actor_for(second),
+        {**BANK, "iban": "ge29 nb00 0000 0101 9049 17"},
+    )
+    kinds = [i["kind"] for i in registry.call("list_review_items", ADMIN_A)]
+    assert kinds == ["payout_destination"]
+
+
+def test_connect_onboarding_then_account_updated_makes_the_communicator_ready(
+    registry: Registry,
+) -> None:
+    ident = registry.active(country="DE")
+    setup = registry.call("start_payout_setup", actor_for(ident))
+    account = registry.connect.accounts[ident]
+    assert setup == {
+        "provider": "stripe_connect",
+        "onboarding_url": f"https://connect.example.invalid/setup/{account}",
+    }
+    again = registry.call("start_payout_setup", actor_for(ident))  # link expired
+    assert again == setup and len(registry.connect.accounts) == 1
+    assert registry.events("communicator.payout_ready.v1") == []
+
+    with pytest.raises(Forbidden):
+        registry.call("stripe_account_updated", account, True, caller="stipends")
+    assert registry.call(
+        "stripe_account_updated", account, False, caller="gateway"
+    ) == {"changed": False}
+    assert registry.call("stripe_account_updated", account, True, caller="gateway") == {
+        "changed": True
+    }
+    assert registry.call("stripe_account_updated", account, True, caller="gateway") == {
+        "changed": False
+    }  # duplicate webhook
+    (ready,) = registry.events("communicator.payout_ready.v1")
+    assert ready["data"]["provider"] == "stripe_connect"
+    assert (
+        registry.call("get_payout_destination", ident, "run", caller="stipends")[
+            "account"
+        ]
+        == account
+    )
+    assert registry.call(
+        "stripe_account_updated", "acct_unknown0", True, caller="gateway"
+    ) == {"changed": False}
+
+
+def test_only_an_active_communicator_sets_up_payouts_for_themself(
+    registry: Registry,
+) -> None:
+    applicant = registry.applicant(country="GE")
+    with pytest.raises(Conflict):
+        registry.call("start_payout_setup", actor_for(applicant))
+    with pytest.raises(Forbidden):
+        registry.call("set_bank_details", ADMIN_A, BANK)
+    with pytest.raises(NotFound):
+        registry.call("get_payout_destination", applicant, "run", caller="stipends")
