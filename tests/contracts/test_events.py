@@ -27,6 +27,17 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
         stipends.schemas.CommunicatorAppliedIn,
         notifications.schemas.CommunicatorAppliedIn,
     ],
+    "communicator.activated.v1": [stipends.schemas.CommunicatorActivatedIn],
+    "communicator.suspended.v1": [stipends.schemas.CommunicatorIdIn],
+    "communicator.reinstated.v1": [stipends.schemas.CommunicatorIdIn],
+    "communicator.offboarded.v1": [stipends.schemas.CommunicatorIdIn],
+    "communicator.tier_changed.v1": [stipends.schemas.CommunicatorTierChangedIn],
+    "communicator.payout_ready.v1": [stipends.schemas.CommunicatorPayoutReadyIn],
+    "communicator.erased.v1": [stipends.schemas.CommunicatorIdIn],
+    "communicator.rejected.v1": [notifications.schemas.CommunicatorIdIn],
+    "communicator.payout_setup_needed.v1": [
+        notifications.schemas.CommunicatorPayoutSetupNeededIn
+    ],
 }
 
 

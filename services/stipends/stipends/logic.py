@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import CommunicatorNotFound
 from stipends.models import Communicator
+
+# what each registry lifecycle event sets on the read model
+STATUS_AFTER = {
+    "communicator.activated.v1": "active",
+    "communicator.suspended.v1": "suspended",
+    "communicator.reinstated.v1": "active",
+    "communicator.offboarded.v1": "offboarded",
+}
 
 
 def record_applicant(
@@ -17,6 +26,41 @@ def record_applicant(
         session.add(
             Communicator(id=communicator_id, pseudonym=pseudonym, status="applied")
         )
+
+
+def _known(session: Session, communicator_id: uuid.UUID) -> Communicator:
+    """The read-model row, created if the registry's events arrive out of order."""
+    communicator = session.get(Communicator, communicator_id, with_for_update=True)
+    if communicator is None:
+        communicator = Communicator(id=communicator_id, status="applied")
+        session.add(communicator)
+    return communicator
+
+
+def registry_changed(
+    session: Session, event_type: str, data: dict[str, Any]
+) -> Communicator:
+    """Fold one registry lifecycle event into the communicator read model."""
+    communicator = _known(session, data["communicator_id"])
+    if communicator.erased:
+        return communicator
+    if event_type in STATUS_AFTER:
+        communicator.status = STATUS_AFTER[event_type]
+    if event_type == "communicator.activated.v1":
+        communicator.pseudonym = data["pseudonym"]
+        communicator.club_id = data["club_id"]
+    elif event_type == "communicator.tier_changed.v1":
+        communicator.tier = data["tier"]
+        communicator.training_completed = data["training_completed"]
+    elif event_type == "communicator.payout_ready.v1":
+        communicator.payout_provider = data["provider"]
+        communicator.destination_fingerprint = data["destination_fingerprint"]
+        communicator.payout_ready = True
+    elif event_type == "communicator.erased.v1":
+        # the id stays for the financial record; the pseudonym goes
+        communicator.pseudonym = None
+        communicator.erased = True
+    return communicator
 
 
 def get_communicator(session: Session, communicator_id: uuid.UUID) -> Communicator:
