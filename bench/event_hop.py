@@ -215,8 +215,11 @@ def hop(kind: str, amqp_uri: str, db_url: str, table: str) -> float:
         elapsed = time.perf_counter() - started
         assert count(engine, table) == N, "every event exactly once"
         for name, process in (("producer", producer), ("consumer", consumer)):
-            print(f"{kind} {name} cpu per event: "
-                  f"{cpu_seconds(process.pid) / N * 1000:.2f} ms", flush=True)
+            print(
+                f"{kind} {name} cpu per event: "
+                f"{cpu_seconds(process.pid) / N * 1000:.2f} ms",
+                flush=True,
+            )
     finally:
         for process in (producer, consumer):
             process.terminate()
