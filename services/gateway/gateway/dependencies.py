@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
+import stripe
 from nameko.extensions import DependencyProvider
 
-from gateway.exceptions import UpstreamUnavailable
+from gateway.exceptions import BadRequest, UpstreamUnavailable
+from svyaz import config as settings
 
 
 class Deadline(DependencyProvider):
@@ -30,3 +32,26 @@ class Deadline(DependencyProvider):
                 ) from None
 
         return call
+
+
+class StripeWebhooks(DependencyProvider):
+    """Verifies Stripe-Signature on the raw body with the endpoint secret."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.secret = settings.secret(config, "STRIPE_WEBHOOK_SECRET")
+        self.tolerance = int(config.get("STRIPE_WEBHOOK_TOLERANCE", 300))
+
+    def get_dependency(self, worker_ctx: Any) -> StripeWebhooks:
+        return self
+
+    def verify(self, payload: bytes, header: str) -> Any:
+        try:
+            event = stripe.Webhook.construct_event(
+                payload, header, self.secret, self.tolerance
+            )
+        except (ValueError, stripe.SignatureVerificationError):
+            raise BadRequest(
+                "the webhook signature does not verify", "bad_signature"
+            ) from None
+        return event.to_dict() if hasattr(event, "to_dict") else dict(event)

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from gateway.dependencies import Deadline
+from gateway.dependencies import Deadline, StripeWebhooks
 from gateway.exceptions import BadRequest
 from gateway.http import http
 from gateway.schemas import ApplicationAcceptedSchema, ApplicationRequestSchema
@@ -32,6 +32,7 @@ class GatewayService:
 
     registry = RpcProxy("registry")
     deadline = Deadline()
+    webhooks = StripeWebhooks()
 
     @http("GET", "/healthz")
     def healthz(self, request: Request) -> Response:
@@ -42,3 +43,24 @@ class GatewayService:
         body = ApplicationRequestSchema().load(json_body(request))
         self.deadline(self.registry.apply, body)
         return respond(202, ApplicationAcceptedSchema().dump({"status": "received"}))
+
+    @http("POST", "/webhooks/stripe")
+    def stripe_webhook(self, request: Request) -> Response:
+        """Stripe's signed events: verified on the raw body, then relayed by RPC.
+
+        Relays are idempotent on the receiving side (state, not counters), so Stripe's
+        at-least-once, any-order delivery is safe.
+        """
+        event = self.webhooks.verify(
+            request.get_data(cache=False),
+            request.headers.get("Stripe-Signature", ""),
+        )
+        if event["type"] == "account.updated":
+            account = event["data"]["object"]
+            capabilities = account.get("capabilities") or {}
+            self.deadline(
+                self.registry.stripe_account_updated,
+                account["id"],
+                capabilities.get("transfers") == "active",
+            )
+        return respond(200, {"received": True})
