@@ -54,7 +54,9 @@ def test_an_application_is_sealed_and_announced_without_personal_data(
     # the raw table holds no plaintext personal field
     (row,) = registry.sql("SELECT * FROM communicators")
     dump = " ".join(str(value) for value in row)
-    for secret in PERSONAL + ("Samara", "KZ"):
+    # (two-letter values such as the country code are left out: base64 ciphertext
+    # contains any two letters by chance)
+    for secret in PERSONAL + ("Samara",):
         assert secret not in dump
     for column in (
         "legal_name_ct",
