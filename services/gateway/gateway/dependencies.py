@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
+from nameko.exceptions import UnknownService
 import stripe
 from nameko.extensions import DependencyProvider
 
@@ -22,7 +23,12 @@ class Deadline(DependencyProvider):
         timeout = self.timeout
 
         def call(method: Any, *args: Any, **kwargs: Any) -> Any:
-            reply = method.call_async(*args, **kwargs)
+            try:
+                reply = method.call_async(*args, **kwargs)
+            except UnknownService:  # no consumer queue: the service is not deployed
+                raise UpstreamUnavailable(
+                    "a service is not available", "upstream_unavailable"
+                ) from None
             try:
                 with eventlet.Timeout(timeout):
                     return reply.result()

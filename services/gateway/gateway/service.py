@@ -7,6 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from gateway import openapi
 from gateway.dependencies import Deadline, StripeWebhooks
 from gateway.exceptions import BadRequest
 from gateway.http import http
@@ -38,7 +39,19 @@ class GatewayService:
     def healthz(self, request: Request) -> Response:
         return respond(200, {"status": "ok"})
 
-    @http("POST", "/api/v1/applications")
+    @http("GET", "/api/v1/openapi.json")
+    def openapi(self, request: Request) -> Response:
+        return respond(200, openapi.document())
+
+    @http(
+        "POST",
+        "/api/v1/applications",
+        summary="Apply to the programme (the same answer whether or not the email "
+        "is known)",
+        body=ApplicationRequestSchema,
+        responses={202: ApplicationAcceptedSchema},
+        tags=("communicator",),
+    )
     def apply(self, request: Request) -> Response:
         body = ApplicationRequestSchema().load(json_body(request))
         self.deadline(self.registry.apply, body)

@@ -1,0 +1,83 @@
+"""Every gateway response carries strict security headers; errors are problem+json;
+the OpenAPI document describes every /api route from the marshmallow schemas."""
+
+from typing import Any
+
+import pytest
+import requests
+
+from gateway.http import OPERATIONS, SECURITY_HEADERS
+from gateway.service import GatewayService
+from tests.gateway.integration.test_stripe_webhook import free_port
+
+
+@pytest.fixture
+def gateway(service_config: Any, container_factory: Any) -> str:
+    address = f"127.0.0.1:{free_port()}"
+    container_factory(
+        GatewayService,
+        service_config("gateway", WEB_SERVER_ADDRESS=address, RPC_TIMEOUT=2),
+    ).start()
+    return f"http://{address}"
+
+
+def test_success_and_error_responses_carry_the_security_headers(gateway: str) -> None:
+    ok = requests.get(f"{gateway}/healthz", timeout=10)
+    bad = requests.post(f"{gateway}/api/v1/applications", data=b"[", timeout=10)
+    assert (ok.status_code, bad.status_code) == (200, 400)
+    for response in (ok, bad):
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, name
+    assert "script-src" not in SECURITY_HEADERS["Content-Security-Policy"]
+    assert bad.headers["Content-Type"] == "application/problem+json"
+    assert bad.json() == {
+        "type": "about:blank",
+        "title": "Invalid input",
+        "status": 400,
+        "detail": "the body is not JSON",
+        "code": "invalid_json",
+    }
+
+
+def test_unknown_fields_are_refused_with_field_detail(gateway: str) -> None:
+    response = requests.post(
+        f"{gateway}/api/v1/applications",
+        timeout=10,
+        json={"pseudonym": "x", "is_admin": True},
+    )
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert errors["is_admin"] == ["Unknown field."]
+    assert errors["email"] == ["Missing data for required field."]
+
+
+def test_a_service_that_does_not_answer_gives_503(gateway: str) -> None:
+    body = {
+        "pseudonym": "owl_1",
+        "legal_name": "A B",
+        "email": "a@example.org",
+        "country": "GE",
+        "city": "Tbilisi",
+        "consent_version": "2026-11",
+        "consent": True,
+    }
+    response = requests.post(f"{gateway}/api/v1/applications", json=body, timeout=30)
+    # no registry runs on this test's vhost: the gateway answers, it does not hang
+    assert response.status_code == 503
+    assert response.json()["code"] in ("upstream_timeout", "upstream_unavailable")
+
+
+def test_the_openapi_document_describes_every_api_route(gateway: str) -> None:
+    document = requests.get(f"{gateway}/api/v1/openapi.json", timeout=10).json()
+    assert document["openapi"] == "3.0.3"
+    described = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    routes = {(op.method, op.path) for op in OPERATIONS}
+    assert routes and described == routes
+    schemas = document["components"]["schemas"]
+    application = schemas["ApplicationRequest"]
+    assert set(application["required"]) >= {"pseudonym", "email", "consent"}
+    for path in document["paths"].values():
+        for operation in path.values():
+            assert operation["responses"]["400"]["content"]["application/problem+json"][
+                "schema"
+            ] == {"$ref": "#/components/schemas/Problem"}
