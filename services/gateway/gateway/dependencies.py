@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import eventlet
-from nameko.exceptions import UnknownService
 import stripe
+from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 
 from gateway.exceptions import BadRequest, UpstreamUnavailable
