@@ -291,3 +291,44 @@ class ConsentText(Base):
     current: Mapped[bool] = mapped_column(Boolean, default=False)
     body_en: Mapped[str] = mapped_column(Text)
     body_ru: Mapped[str] = mapped_column(Text)
+
+
+class Account(Base):
+    """A way to sign in: a communicator's (same id) or a staff member's.
+
+    The login email is kept only as a keyed hash (to find the account) and, for staff,
+    encrypted under the account's own data key (to write to them). The TOTP secret is
+    encrypted the same way.
+    """
+
+    __tablename__ = "accounts"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # communicator | staff
+    roles: Mapped[str] = mapped_column(String(200))  # comma-separated
+    login_index: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    wrapped_key: Mapped[str | None] = mapped_column(Text)
+    email_ct: Mapped[str | None] = mapped_column(Text)
+    totp_ct: Mapped[str | None] = mapped_column(Text)
+    totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def role_set(self) -> frozenset[str]:
+        return frozenset(r for r in self.roles.split(",") if r)
+
+    def needs_second_factor(self) -> bool:
+        """Admins and finance always; communicators once they turned it on."""
+        return bool(self.role_set & {"program_admin", "finance"}) or self.totp_confirmed
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now

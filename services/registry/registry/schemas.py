@@ -67,6 +67,11 @@ class ApplicationSchema(StripStrings):
         required=True, validate=validate.Length(min=1, max=20)
     )
     consent = fields.Boolean(required=True)
+    password = fields.String(
+        load_default=None,
+        load_only=True,
+        validate=validate.Length(min=12, max=200, error="at least 12 characters"),
+    )
 
     @validates("consent")
     def _consent_given(self, value: bool, **_: object) -> None:
@@ -177,3 +182,19 @@ class AccountUpdatedSchema(Schema):
         required=True, validate=validate.Regexp(r"^acct_[A-Za-z0-9]+$")
     )
     transfers_active = fields.Boolean(required=True)
+
+
+class SignInSchema(StripStrings):
+    email = fields.Email(required=True)
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(max=200)
+    )
+    code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{6}$"))
+
+
+class StaffAccountSchema(StripStrings):
+    email = fields.Email(required=True)
+    roles = fields.List(fields.String(), required=True)
+    password = fields.String(
+        required=True, load_only=True, validate=validate.Length(min=12, max=200)
+    )

@@ -11,6 +11,7 @@ from registry.dependencies import Stripe, Vault
 from registry.exceptions import InvalidRequest, NotAllowed, RegistryError
 from registry.logic import (
     access,
+    accounts,
     applications,
     clubs,
     directory,
@@ -34,13 +35,15 @@ from registry.schemas import (
     DecisionSchema,
     ReviewResolutionSchema,
     SearchSchema,
+    SignInSchema,
+    StaffAccountSchema,
     TierSchema,
     TrainingSchema,
 )
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.messaging import rpc
 
-WEBHOOK_RELAYS = frozenset({"gateway"})
+WEBHOOK_RELAYS = frozenset({"gateway"})  # Stripe events and sign-in come this way
 
 
 def load(schema: Schema, data: Any) -> dict[str, Any]:
@@ -361,3 +364,57 @@ class RegistryService:
             "rows": report.rows,
             "problems": report.problems,
         }
+
+    # -- signing in -----------------------------------------------------------------
+    @rpc(expected_exceptions=RegistryError)
+    def sign_in(
+        self, email: str, password: str, code: str | None = None
+    ) -> dict[str, Any]:
+        """{"status": ok|second_factor|enroll|invalid, "actor": ..., ...}; the gateway
+        gives every failure the same neutral answer."""
+        if self.caller not in WEBHOOK_RELAYS:
+            raise NotAllowed("only the gateway signs people in", "not_allowed")
+        try:
+            data = SignInSchema().load(
+                {"email": email, "password": password, "code": code}
+            )
+        except ValidationError:
+            return {"status": "invalid", "actor": None, "enrollment_uri": None}
+        with self.db.transaction() as session:
+            result = accounts.sign_in(
+                session, self.keys, data["email"], data["password"], data["code"]
+            )
+        actor = None
+        if result.actor is not None and result.status != "invalid":
+            actor = {"id": str(result.actor.id), "roles": sorted(result.actor.roles)}
+        return {
+            "status": result.status,
+            "actor": actor,
+            "enrollment_uri": result.enrollment_uri,
+        }
+
+    @rpc(expected_exceptions=RegistryError)
+    def confirm_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
+        if self.caller not in WEBHOOK_RELAYS:
+            raise NotAllowed("only the gateway signs people in", "not_allowed")
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            confirmed = accounts.confirm_second_factor(
+                session, self.keys, who, str(code)
+            )
+        return {"confirmed": confirmed}
+
+    @rpc(expected_exceptions=RegistryError)
+    def create_staff_account(self, actor: Any, account: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(StaffAccountSchema(), account)
+        with self.db.transaction() as session:
+            row = accounts.create_staff_account(
+                session,
+                self.keys,
+                who,
+                data["email"],
+                data["roles"],
+                data["password"],
+            )
+            return {"id": str(row.id), "roles": sorted(row.role_set)}

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from registry import events
 from registry.exceptions import InvalidApplication
+from registry.logic import accounts
 from registry.logic.access import Sealed
 from registry.logic.vetting import open_review_items
 from registry.models import Club, Communicator, ConsentText, Corridor
@@ -113,6 +114,14 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
         )
         open_review_items(session, kind, communicator.id, list(others))
 
+    if application.get("password"):
+        accounts.create_communicator_account(
+            session,
+            keys,
+            communicator.id,
+            application["email"],
+            application["password"],
+        )
     outbox.add(
         session,
         events.COMMUNICATOR_APPLIED.build(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from registry import events
 from registry.exceptions import NotAllowed
+from registry.logic import accounts
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN, get
 from registry.models import PayoutAccount, VettingDecision
@@ -40,6 +41,7 @@ def erase(
         )
     )
     communicator.shred(datetime.now(UTC))
+    accounts.delete_account(session, communicator.id)
     outbox.add(
         session,
         events.COMMUNICATOR_ERASED.build(

@@ -1,0 +1,212 @@
+"""Signing in: argon2id passwords, TOTP as the second factor (mandatory for admins
+and finance, offered to communicators), lockout after repeated failures, and one
+neutral answer for every failure, so nobody learns whether an email has an account.
+
+Failures are counted in the database, so `sign_in` returns a result instead of
+raising: the caller commits the count, then answers.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.exceptions import InvalidRequest, NotAllowed
+from registry.logic.actors import ROLES, Actor
+from registry.logic.vetting import ADMIN
+from registry.models import Account
+from svyaz.crypto import KeyRing, decrypt_field, encrypt_field
+
+MAX_FAILURES = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD = 12
+ISSUER = "Account"  # what an authenticator app shows: neutral, like the emails
+_hasher = PasswordHasher()
+_DUMMY = _hasher.hash(secrets.token_hex(16))
+
+
+@dataclass(frozen=True)
+class SignIn:
+    status: str  # ok | second_factor | enroll | invalid
+    actor: Actor | None = None
+    enrollment_uri: str | None = None
+
+
+def _check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        message = f"at least {MIN_PASSWORD} characters"
+        raise InvalidRequest(message, "weak_password", {"password": [message]})
+
+
+def _key(keys: KeyRing, account: Account) -> bytes:
+    if account.wrapped_key is None:
+        account.wrapped_key = keys.wrap(keys.new_data_key(), f"account:{account.id}")
+    return keys.unwrap(account.wrapped_key, f"account:{account.id}")
+
+
+def create_communicator_account(
+    session: Session,
+    keys: KeyRing,
+    communicator_id: uuid.UUID,
+    email: str,
+    password: str,
+) -> None:
+    """A login for an applicant; silently none when the email already has one."""
+    _check_password_policy(password)
+    index = keys.blind_index("login", email)
+    if session.scalar(select(Account.id).where(Account.login_index == index)):
+        return
+    session.add(
+        Account(
+            id=communicator_id,
+            kind="communicator",
+            roles="communicator",
+            login_index=index,
+            password_hash=_hasher.hash(password),
+        )
+    )
+
+
+def create_staff_account(
+    session: Session,
+    keys: KeyRing,
+    actor: Actor,
+    email: str,
+    roles: list[str],
+    password: str,
+) -> Account:
+    actor.require(ADMIN)
+    if not roles or not set(roles) <= ROLES - {"communicator"}:
+        raise InvalidRequest(
+            "unknown staff role",
+            "invalid_roles",
+            {"roles": ["choose among club_coordinator, program_admin, finance"]},
+        )
+    _check_password_policy(password)
+    index = keys.blind_index("login", email)
+    if session.scalar(select(Account.id).where(Account.login_index == index)):
+        raise InvalidRequest(
+            "this email already has an account",
+            "email_taken",
+            {"email": ["this email already has an account"]},
+        )
+    account = Account(
+        id=uuid.uuid4(),
+        kind="staff",
+        roles=",".join(sorted(roles)),
+        login_index=index,
+        password_hash=_hasher.hash(password),
+    )
+    account.email_ct = encrypt_field(
+        _key(keys, account), email, f"account:{account.id}", "email"
+    )
+    session.add(account)
+    return account
+
+
+def _fail(account: Account, now: datetime) -> SignIn:
+    account.failed_attempts += 1
+    if account.failed_attempts >= MAX_FAILURES:
+        account.locked_until, account.failed_attempts = now + LOCKOUT, 0
+    return SignIn("invalid")
+
+
+def sign_in(
+    session: Session,
+    keys: KeyRing,
+    email: str,
+    password: str,
+    code: str | None,
+    now: datetime | None = None,
+) -> SignIn:
+    now = now or datetime.now(UTC)
+    account = session.scalar(
+        select(Account)
+        .where(Account.login_index == keys.blind_index("login", email))
+        .with_for_update()
+    )
+    if (
+        account is None
+        or account.password_hash is None
+        or account.disabled
+        or account.locked(now)
+    ):
+        try:  # the same work as a real check, so time tells nothing either
+            _hasher.verify(_DUMMY, password)
+        except VerificationError:
+            pass
+        return SignIn("invalid")
+    try:
+        _hasher.verify(account.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return _fail(account, now)
+    actor = Actor(account.id, account.role_set)
+    if account.needs_second_factor():
+        if not account.totp_confirmed:
+            secret = pyotp.random_base32()
+            account.totp_ct = encrypt_field(
+                _key(keys, account), secret, f"account:{account.id}", "totp"
+            )
+            uri = pyotp.TOTP(secret).provisioning_uri(
+                name=str(account.id)[:8], issuer_name=ISSUER
+            )
+            return SignIn("enroll", actor, uri)
+        if not code:
+            return SignIn("second_factor", actor)
+        if not _totp(keys, account).verify(code, valid_window=1):
+            return _fail(account, now)
+    account.failed_attempts = 0
+    return SignIn("ok", actor)
+
+
+def _totp(keys: KeyRing, account: Account) -> pyotp.TOTP:
+    assert account.totp_ct is not None
+    return pyotp.TOTP(
+        decrypt_field(
+            _key(keys, account), account.totp_ct, f"account:{account.id}", "totp"
+        )
+    )
+
+
+def confirm_second_factor(
+    session: Session, keys: KeyRing, actor: Actor, code: str
+) -> bool:
+    """Turn on TOTP after enrollment: the first code proves the app holds the
+    secret. The gateway calls this only for a person who has just given their
+    password."""
+    account = session.get(Account, actor.id, with_for_update=True)
+    if account is None or account.totp_ct is None:
+        raise NotAllowed("start by signing in", "no_enrollment")
+    if not _totp(keys, account).verify(code, valid_window=1):
+        return False
+    account.totp_confirmed = True
+    return True
+
+
+def offer_second_factor(session: Session, keys: KeyRing, actor: Actor) -> str:
+    """A communicator turns TOTP on: a fresh secret to scan, confirmed by a code."""
+    account = session.get(Account, actor.id, with_for_update=True)
+    if account is None:
+        raise NotAllowed("no account", "no_account")
+    secret = pyotp.random_base32()
+    account.totp_ct = encrypt_field(
+        _key(keys, account), secret, f"account:{account.id}", "totp"
+    )
+    account.totp_confirmed = False
+    return pyotp.TOTP(secret).provisioning_uri(
+        name=str(account.id)[:8], issuer_name=ISSUER
+    )
+
+
+def delete_account(session: Session, account_id: uuid.UUID) -> None:
+    account = session.get(Account, account_id)
+    if account is not None:
+        session.delete(account)

@@ -1,0 +1,163 @@
+"""Signing in: passwords (argon2id), TOTP for staff and on request for communicators,
+lockout, and one neutral answer for every failure."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pyotp
+import pytest
+from sqlalchemy.orm import Session
+
+from registry.logic import accounts
+from svyaz.errors import Forbidden, InvalidInput
+from tests.registry.integration.conftest import ADMIN_A, FINANCE, Registry
+
+PASSWORD = "correct horse battery staple"
+
+
+def sign_in(
+    registry: Registry, email: str, password: str, code: str | None = None
+) -> dict[str, Any]:
+    return registry.call("sign_in", email, password, code, caller="gateway")
+
+
+def test_a_communicator_signs_in_with_the_password_chosen_when_applying(
+    registry: Registry,
+) -> None:
+    ident = registry.applicant(email="vera@example.org", password=PASSWORD)
+    result = sign_in(registry, "Vera@Example.org", PASSWORD)
+    assert result["status"] == "ok"
+    assert result["actor"] == {"id": ident, "roles": ["communicator"]}
+    (row,) = registry.sql("SELECT password_hash, login_index FROM accounts")
+    assert row.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in row.password_hash and "vera" not in row.login_index
+
+
+def test_every_failure_gets_the_same_answer(registry: Registry) -> None:
+    registry.applicant(email="vera@example.org", password=PASSWORD)
+    answers = [
+        sign_in(registry, "vera@example.org", "wrong password!!"),
+        sign_in(registry, "nobody@example.org", PASSWORD),
+        sign_in(registry, "not an email", PASSWORD),
+    ]
+    assert answers == [{"status": "invalid", "actor": None, "enrollment_uri": None}] * 3
+
+
+def test_five_failures_lock_the_account_for_a_while(registry: Registry) -> None:
+    registry.applicant(email="vera@example.org", password=PASSWORD)
+    for _ in range(accounts.MAX_FAILURES):
+        assert (
+            sign_in(registry, "vera@example.org", "guess guess guess")["status"]
+            == "invalid"
+        )
+    # locked: even the right password is refused, with the same neutral answer
+    assert sign_in(registry, "vera@example.org", PASSWORD)["status"] == "invalid"
+    registry.sql("UPDATE accounts SET locked_until = now() - interval '1 second'")
+    assert sign_in(registry, "vera@example.org", PASSWORD)["status"] == "ok"
+
+
+def test_staff_must_enroll_and_then_give_a_code(registry: Registry) -> None:
+    staff = registry.call(
+        "create_staff_account",
+        ADMIN_A,
+        {
+            "email": "finance.lead@example.org",
+            "roles": ["finance"],
+            "password": PASSWORD,
+        },
+    )
+    first = sign_in(registry, "finance.lead@example.org", PASSWORD)
+    assert first["status"] == "enroll" and first["actor"]["id"] == staff["id"]
+    secret = pyotp.parse_uri(first["enrollment_uri"]).secret
+    assert "Svyaz" not in first["enrollment_uri"]  # neutral in the authenticator app
+    assert registry.call(
+        "confirm_second_factor", first["actor"], "000000", caller="gateway"
+    ) == {"confirmed": False}
+    assert registry.call(
+        "confirm_second_factor",
+        first["actor"],
+        pyotp.TOTP(secret).now(),
+        caller="gateway",
+    ) == {"confirmed": True}
+
+    assert sign_in(registry, "finance.lead@example.org", PASSWORD)["status"] == (
+        "second_factor"
+    )
+    totp = pyotp.TOTP(secret)
+    wrong = next(c for c in ("123456", "654321") if not totp.verify(c, valid_window=1))
+    assert (
+        sign_in(registry, "finance.lead@example.org", PASSWORD, wrong)["status"]
+        == "invalid"
+    )
+    ok = sign_in(
+        registry, "finance.lead@example.org", PASSWORD, pyotp.TOTP(secret).now()
+    )
+    assert ok["status"] == "ok" and ok["actor"]["roles"] == ["finance"]
+    (row,) = registry.sql("SELECT totp_ct, email_ct FROM accounts")
+    assert secret not in row.totp_ct and "finance.lead" not in row.email_ct
+
+
+def test_only_admins_create_staff_accounts_and_only_the_gateway_signs_in(
+    registry: Registry,
+) -> None:
+    with pytest.raises(Forbidden):
+        registry.call(
+            "create_staff_account",
+            FINANCE,
+            {
+                "email": "x@example.org",
+                "roles": ["program_admin"],
+                "password": PASSWORD,
+            },
+        )
+    with pytest.raises(InvalidInput) as err:
+        registry.call(
+            "create_staff_account",
+            ADMIN_A,
+            {"email": "x@example.org", "roles": ["program_admin"], "password": "short"},
+        )
+    assert "password" in err.value.fields
+    with pytest.raises(Forbidden):
+        registry.call("sign_in", "x@example.org", PASSWORD, None, caller="stipends")
+
+
+def test_erasure_removes_the_login(registry: Registry) -> None:
+    ident = registry.applicant(email="vera@example.org", password=PASSWORD)
+    registry.call("erase", ADMIN_A, ident, "requested by letter")
+    assert registry.sql("SELECT count(*) FROM accounts")[0][0] == 0
+    assert sign_in(registry, "vera@example.org", PASSWORD)["status"] == "invalid"
+
+
+def test_a_lock_expires_by_the_clock(registry: Registry) -> None:
+    registry.applicant(email="vera@example.org", password=PASSWORD)
+    now = datetime.now(UTC)
+    with Session(registry.engine) as session, session.begin():
+        for _ in range(accounts.MAX_FAILURES):
+            accounts.sign_in(
+                session,
+                _keys(registry),
+                "vera@example.org",
+                "bad bad bad!",
+                None,
+                now,
+            )
+        assert (
+            accounts.sign_in(
+                session, _keys(registry), "vera@example.org", PASSWORD, None, now
+            ).status
+            == "invalid"
+        )
+        later = now + accounts.LOCKOUT + timedelta(seconds=1)
+        assert (
+            accounts.sign_in(
+                session, _keys(registry), "vera@example.org", PASSWORD, None, later
+            ).status
+            == "ok"
+        )
+
+
+def _keys(registry: Registry) -> Any:
+    from registry.dependencies import Vault
+
+    (vault,) = [d for d in registry.container.dependencies if isinstance(d, Vault)]
+    return vault.keys
