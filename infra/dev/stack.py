@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "stipends", "notifications", "gateway")
-WITH_DB = ("registry", "stipends", "notifications")
+WITH_DB = ("registry", "stipends", "notifications", "gateway")
 BIN = Path(sys.executable).parent
 
 

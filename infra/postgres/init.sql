@@ -3,3 +3,4 @@
 CREATE DATABASE svyaz_registry;
 CREATE DATABASE svyaz_stipends;
 CREATE DATABASE svyaz_notifications;
+CREATE DATABASE svyaz_gateway;

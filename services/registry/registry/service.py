@@ -208,6 +208,18 @@ class RegistryService:
         return {**view, "id": str(view["id"])}
 
     @rpc(expected_exceptions=RegistryError)
+    def get_consent_text(self) -> dict[str, str]:
+        with self.db.transaction() as session:
+            text = applications.current_consent(session)
+            return {"version": text.version, "en": text.body_en, "ru": text.body_ru}
+
+    @rpc(expected_exceptions=RegistryError)
+    def get_own_status(self, actor: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return SUMMARY.dump(directory.own_status(session, who))
+
+    @rpc(expected_exceptions=RegistryError)
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, Any]:
         request = load(
             ContactRequestSchema(),

@@ -33,6 +33,7 @@ def test_the_whole_system_is_there(compose: dict) -> None:
         "registry-migrate",
         "stipends-migrate",
         "notifications-migrate",
+        "gateway-migrate",
     }
 
 
@@ -43,7 +44,7 @@ def test_every_long_running_part_has_a_health_check(compose: dict) -> None:
 
 
 def test_services_start_after_their_migrations_and_the_broker(compose: dict) -> None:
-    for name in ("registry", "stipends", "notifications"):
+    for name in ("registry", "stipends", "notifications", "gateway"):
         depends = compose["services"][name]["depends_on"]
         assert depends[f"{name}-migrate"]["condition"] == (
             "service_completed_successfully"

@@ -134,3 +134,9 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
 
 def _digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
+
+
+def current_consent(session: Session) -> ConsentText:
+    text = session.scalar(select(ConsentText).where(ConsentText.current))
+    assert text is not None, "migration 0002 seeds the consent text"
+    return text

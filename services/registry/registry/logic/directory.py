@@ -99,3 +99,9 @@ def contact(
         raise CommunicatorNotFound("no such communicator")
     email = Sealed(session, keys, communicator).open("email", caller, purpose)
     return Contact(communicator.id, email, communicator.language)
+
+
+def own_status(session: Session, actor: Actor) -> Communicator:
+    """What a communicator's home page shows: no personal field, nothing logged."""
+    actor.require("communicator")
+    return get(session, actor.id)

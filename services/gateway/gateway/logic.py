@@ -1,0 +1,103 @@
+"""Gateway use cases: web sessions. Plain functions over a session and plain values."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from gateway.models import WebSession
+
+IDLE = timedelta(minutes=30)
+ABSOLUTE = timedelta(hours=12)
+ENROLL = timedelta(minutes=10)
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Opened:
+    token: str  # goes in the cookie; only its hash is stored
+    session: WebSession
+
+
+def open_session(
+    session: Session,
+    actor_id: uuid.UUID,
+    roles: list[str],
+    stage: str,
+    language: str,
+    now: datetime | None = None,
+) -> Opened:
+    now = now or datetime.now(UTC)
+    token = secrets.token_urlsafe(32)
+    row = WebSession(
+        token_hash=_hash(token),
+        actor_id=actor_id,
+        roles=",".join(sorted(roles)),
+        stage=stage,
+        csrf_token=secrets.token_urlsafe(32),
+        language=language,
+        last_seen=now,
+        expires_at=now + (ENROLL if stage != "full" else ABSOLUTE),
+    )
+    session.add(row)
+    return Opened(token, row)
+
+
+def current(
+    session: Session, token: str | None, now: datetime | None = None
+) -> WebSession | None:
+    """The live session for a cookie, touched; None when absent, idle or expired."""
+    if not token:
+        return None
+    now = now or datetime.now(UTC)
+    row = session.get(WebSession, _hash(token))
+    if row is None:
+        return None
+    if row.expires_at <= now or row.last_seen + IDLE <= now:
+        session.delete(row)
+        return None
+    row.last_seen = now
+    return row
+
+
+def close(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
+
+
+def promote(session: Session, row: WebSession, now: datetime | None = None) -> Opened:
+    """An enrolling session becomes a full one under a new token (no fixation)."""
+    now = now or datetime.now(UTC)
+    session.delete(row)
+    return open_session(
+        session, row.actor_id, sorted(row.role_set), "full", row.language, now
+    )
+
+
+def csrf_ok(row: WebSession, submitted: str | None) -> bool:
+    return bool(submitted) and hmac.compare_digest(row.csrf_token, submitted or "")
+
+
+def close_all_for(session: Session, actor_id: uuid.UUID) -> int:
+    result = session.execute(delete(WebSession).where(WebSession.actor_id == actor_id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def expired(session: Session, now: datetime | None = None) -> int:
+    now = now or datetime.now(UTC)
+    rows = session.scalars(select(WebSession).where(WebSession.expires_at <= now))
+    count = 0
+    for row in rows:
+        session.delete(row)
+        count += 1
+    return count

@@ -1,0 +1,108 @@
+"""Server-rendered pages: templates, forms, the language, and CSRF tokens.
+
+Every page works with JavaScript off. A signed-in browser carries one HttpOnly,
+Secure, SameSite=Strict cookie (`session`); every form carries the session's CSRF
+token. Before sign-in, forms use a double-submit token (`csrf` cookie = hidden field).
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from werkzeug.wrappers import Request, Response
+
+from gateway.http import secure
+from gateway.i18n import LANGUAGES, texts
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "session"
+ANON_COOKIE = "csrf"
+LANG_COOKIE = "lang"
+
+_env = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(["html"]),
+    auto_reload=False,
+)
+
+
+def language(request: Request, preferred: str | None = None) -> str:
+    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE) or preferred
+    if chosen in LANGUAGES:
+        return str(chosen)
+    best = request.accept_languages.best_match(LANGUAGES)
+    return best or "ru"
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    status: int = 200,
+    lang: str | None = None,
+    actor: Any = None,
+    csrf: str | None = None,
+    cookie_secure: bool = True,
+    **context: Any,
+) -> Response:
+    lang = lang or language(request)
+    anon_token = None
+    if csrf is None:  # not signed in: double-submit token
+        anon_token = request.cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24)
+        csrf = anon_token
+    body = _env.get_template(template).render(
+        t=texts(lang), lang=lang, actor=actor, csrf=csrf, **context
+    )
+    response = Response(body, status=status, mimetype="text/html")
+    if anon_token is not None:
+        set_cookie(response, ANON_COOKIE, anon_token, cookie_secure)
+    if request.args.get("lang") in LANGUAGES:
+        set_cookie(response, LANG_COOKIE, lang, cookie_secure, max_age=31536000)
+    return secure(response)
+
+
+def set_cookie(
+    response: Response,
+    name: str,
+    value: str,
+    cookie_secure: bool,
+    max_age: int | None = None,
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        httponly=True,
+        secure=cookie_secure,
+        samesite="Strict",
+        path="/",
+        max_age=max_age,
+    )
+
+
+def redirect(location: str) -> Response:
+    response = Response("", status=303, headers={"Location": location})
+    return secure(response)
+
+
+def anonymous_csrf_ok(request: Request) -> bool:
+    cookie = request.cookies.get(ANON_COOKIE) or ""
+    field = request.form.get("csrf") or ""
+    return bool(cookie) and hmac.compare_digest(cookie, field)
+
+
+def form(request: Request) -> dict[str, str]:
+    return {key: value.strip() for key, value in request.form.items()}
+
+
+def static(name: str) -> Response:
+    path = (HERE / "static" / name).resolve()
+    if path.parent != (HERE / "static").resolve() or not path.is_file():
+        return secure(Response("not found", status=404, mimetype="text/plain"))
+    kinds = {".css": "text/css"}
+    return secure(
+        Response(path.read_bytes(), mimetype=kinds.get(path.suffix, "text/plain"))
+    )

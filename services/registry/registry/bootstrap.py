@@ -1,0 +1,59 @@
+"""Create the first program admin, before anyone can sign in to create others.
+
+    .venv/bin/python -m registry.bootstrap --config services/registry/config.yml \\
+        --email admin@example.org < password-file
+
+Reads the password from standard input. Refuses when a program admin exists already:
+after the first, admins create staff accounts (registry.create_staff_account).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.logic import accounts
+from registry.logic.actors import Actor
+from registry.models import Account
+from svyaz import config as settings
+from svyaz.crypto import KeyRing, decode_key, parse_master_keys
+from svyaz.db import make_engine
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--roles", default="program_admin")
+    args = parser.parse_args(argv)
+    config = settings.load(args.config)
+    keys = KeyRing(
+        parse_master_keys(settings.secret(config, "MASTER_KEYS")),
+        str(settings.require(config, "MASTER_KEY_ID")),
+        decode_key(settings.secret(config, "BLIND_INDEX_KEY"), "BLIND_INDEX_KEY"),
+    )
+    password = sys.stdin.readline().rstrip("\n")
+    engine = make_engine(settings.require(config, "DB_URI"), pool_size=1)
+    with Session(engine) as session, session.begin():
+        admins = session.scalars(select(Account.roles).where(Account.kind == "staff"))
+        if any("program_admin" in roles for roles in admins):
+            print(
+                "a program admin exists already; sign in as them to add staff",
+                file=sys.stderr,
+            )
+            return 1
+        founder = Actor(uuid.uuid4(), frozenset({"program_admin"}))
+        account = accounts.create_staff_account(
+            session, keys, founder, args.email, args.roles.split(","), password
+        )
+        print(account.id)
+    engine.dispose()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+"""The web console without a browser: forms, CSRF, sessions, sign-in with TOTP, and
+who may see what. (tests/browser drives the same pages in Chromium.)"""
+
+import re
+from typing import Any
+
+import pyotp
+import pytest
+import requests
+
+from tests.registry.integration.conftest import ADMIN_A, Registry, application
+
+PASSWORD = "correct horse battery staple"
+
+
+def csrf(page: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match, "the form carries a CSRF token"
+    return match.group(1)
+
+
+def apply(system: Registry, **changes: Any) -> tuple[requests.Response, dict]:
+    browser = requests.Session()
+    form = browser.get(f"{system.url}/apply", timeout=30)
+    data = application(password=PASSWORD, **changes)
+    body = {
+        **{k: v for k, v in data.items() if isinstance(v, str)},
+        "languages": "ru, en",
+        "consent": "yes",
+        "csrf": csrf(form.text),
+    }
+    return browser.post(f"{system.url}/apply", data=body, timeout=30), data
+
+
+def sign_in(
+    system: Registry, email: str, password: str = PASSWORD, code: str = ""
+) -> tuple[requests.Session, requests.Response]:
+    browser = requests.Session()
+    page = browser.get(f"{system.url}/sign-in", timeout=30)
+    response = browser.post(
+        f"{system.url}/sign-in",
+        timeout=30,
+        data={
+            "email": email,
+            "password": password,
+            "code": code,
+            "csrf": csrf(page.text),
+        },
+        allow_redirects=False,
+    )
+    return browser, response
+
+
+def test_applying_through_the_form_then_signing_in(system: Registry) -> None:
+    response, data = apply(system)
+    assert response.status_code == 200
+    assert "Ваша заявка получена" in response.text
+    browser, signed_in = sign_in(system, data["email"])
+    assert signed_in.status_code == 303 and signed_in.headers["Location"] == "/me"
+    cookie = signed_in.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    home = browser.get(f"{system.url}/me", timeout=30)
+    assert data["pseudonym"] in home.text and "applied" in home.text
+    assert data["email"] not in home.text  # the home page shows no personal field
+
+
+def test_a_form_without_its_csrf_token_changes_nothing(system: Registry) -> None:
+    body = application(password=PASSWORD)
+    response = requests.post(
+        f"{system.url}/apply",
+        timeout=30,
+        data={
+            **{k: v for k, v in body.items() if isinstance(v, str)},
+            "consent": "yes",
+        },
+    )
+    assert response.status_code == 400
+    assert system.sql("SELECT count(*) FROM communicators")[0][0] == 0
+
+
+def test_a_bad_field_is_shown_next_to_it(system: Registry) -> None:
+    response, _ = apply(system, email="not-an-email")
+    assert response.status_code == 400
+    assert 'id="error-email"' in response.text
+    assert system.sql("SELECT count(*) FROM communicators")[0][0] == 0
+
+
+def test_a_failed_sign_in_is_neutral(system: Registry) -> None:
+    _, data = apply(system)
+    for email, password in (
+        (data["email"], "not the password"),
+        ("unknown@example.org", PASSWORD),
+    ):
+        _, response = sign_in(system, email, password)
+        assert response.status_code == 401
+        assert "Неверная почта, пароль или код." in response.text
+
+
+def test_an_admin_enrolls_totp_and_decides_an_application(system: Registry) -> None:
+    system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {
+            "email": "admin.one@example.org",
+            "roles": ["program_admin"],
+            "password": PASSWORD,
+        },
+    )
+    browser, enroll = sign_in(system, "admin.one@example.org")
+    assert enroll.status_code == 200 and 'id="totp-secret"' in enroll.text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enroll.text).group(1)
+    done = browser.post(
+        f"{system.url}/sign-in/enroll",
+        timeout=30,
+        data={"code": pyotp.TOTP(secret).now(), "csrf": csrf(enroll.text)},
+        allow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["Location"] == "/admin/applications"
+
+    _, data = apply(system)
+    listing = browser.get(f"{system.url}/admin/applications", timeout=30)
+    assert data["pseudonym"] in listing.text
+    ident = re.search(r'href="/admin/applications/([0-9a-f-]+)"', listing.text).group(1)
+    page = browser.get(f"{system.url}/admin/applications/{ident}", timeout=30)
+    assert data["legal_name"] in page.text
+    moved = browser.post(
+        f"{system.url}/admin/applications/{ident}",
+        timeout=30,
+        data={
+            "step": "start_review",
+            "reason": "documents complete",
+            "csrf": csrf(page.text),
+        },
+        allow_redirects=False,
+    )
+    assert moved.status_code == 303
+    assert system.sql("SELECT status FROM communicators")[0][0] == "in_review"
+
+    forged = browser.post(
+        f"{system.url}/admin/applications/{ident}",
+        timeout=30,
+        data={"step": "reject", "reason": "forged request"},
+    )
+    assert forged.status_code == 403
+    assert system.sql("SELECT status FROM communicators")[0][0] == "in_review"
+
+    # later sign-ins need the code; without it the answer is the same neutral one
+    _, no_code = sign_in(system, "admin.one@example.org")
+    assert no_code.status_code == 401
+    again, ok = sign_in(system, "admin.one@example.org", code=pyotp.TOTP(secret).now())
+    assert ok.status_code == 303
+
+
+def test_pages_are_for_their_roles_and_sign_out_ends_the_session(
+    system: Registry,
+) -> None:
+    anonymous = requests.get(
+        f"{system.url}/admin/applications", timeout=30, allow_redirects=False
+    )
+    assert anonymous.status_code == 303 and anonymous.headers["Location"] == "/sign-in"
+    _, data = apply(system)
+    browser, _ = sign_in(system, data["email"])
+    assert (
+        browser.get(f"{system.url}/admin/applications", timeout=30).status_code == 403
+    )
+    home = browser.get(f"{system.url}/me", timeout=30)
+    out = browser.post(
+        f"{system.url}/sign-out",
+        data={"csrf": csrf(home.text)},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert out.status_code == 303
+    after = browser.get(f"{system.url}/me", timeout=30, allow_redirects=False)
+    assert after.status_code == 303 and after.headers["Location"] == "/sign-in"
+
+
+@pytest.mark.parametrize("lang,word", [("en", "Sign in"), ("ru", "Войти")])
+def test_the_console_speaks_russian_and_english(
+    system: Registry, lang: str, word: str
+) -> None:
+    page = requests.get(f"{system.url}/sign-in?lang={lang}", timeout=30)
+    assert f'<html lang="{lang}">' in page.text and word in page.text
