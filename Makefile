@@ -30,7 +30,7 @@ $(STAMP): $(REQS)
 services:  ## start PostgreSQL and RabbitMQ if they are installed but stopped
 	bash infra/dev/ensure-services.sh
 
-tools:  ## Debian tools the tests use: docker-compose (config check only)
+tools:  ## Debian tools the tests use: docker-compose (config check only), chromium
 	bash infra/dev/ensure-tools.sh
 
 prepare: venv services  ## create the databases and migrate them

@@ -102,3 +102,12 @@ def service_config(rabbit_config: dict[str, Any]) -> Callable[..., dict[str, Any
         return config
 
     return make
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole system as real processes (see tests/stack.py)."""
+    from tests.stack import running_system
+
+    with running_system(tmp_path_factory) as system:
+        yield system

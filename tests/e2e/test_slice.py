@@ -7,8 +7,8 @@ from typing import Any
 
 import requests
 
-from tests.e2e.conftest import System
 from tests.helpers import wait_until
+from tests.stack import System
 
 
 def subject(message: Any) -> str:
@@ -117,6 +117,6 @@ def test_an_event_committed_before_the_producer_is_killed_is_delivered_on_restar
 
 
 def devstack_consumers(system: System, queue: str) -> bool:
-    from tests.e2e.conftest import devstack
+    from tests.stack import devstack
 
     return devstack.queue_consumers(system.settings, queue) > 0

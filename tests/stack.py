@@ -1,0 +1,86 @@
+"""The real system, started the way `make run` starts it (infra/dev/stack.py), on its
+own databases, vhost and ports: one per test session, for e2e and browser tests."""
+
+import mailbox
+import socket
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "infra" / "dev"))
+import stack as devstack  # noqa: E402
+
+API = "http://127.0.0.1:15672/api"
+AUTH = ("guest", "guest")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class System:
+    def __init__(self, stack: devstack.Stack):
+        self.stack = stack
+        self.settings = stack.settings
+        self.url = f"http://{stack.settings.http}"
+        self._engines: dict[str, Any] = {}
+
+    def sql(self, service: str, query: str, **params: Any) -> list[Any]:
+        if service not in self._engines:
+            self._engines[service] = create_engine(self.settings.db_uri(service))
+        with self._engines[service].connect() as conn:
+            return list(conn.execute(text(query), params))
+
+    def mails(self) -> list[Any]:
+        return list(mailbox.Maildir(str(self.settings.var / "mail"), create=False))
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+
+
+@contextmanager
+def running_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    tag = uuid.uuid4().hex[:8]
+    settings = devstack.Settings(
+        db_prefix=f"e2e_{tag}",
+        vhost=f"svyaz-e2e-{tag}",
+        http=f"127.0.0.1:{free_port()}",
+        smtp_port=free_port(),
+        sandbox_port=free_port(),
+        var=Path(tmp_path_factory.mktemp("var")),
+        extra_env={"OUTBOX_POLL_INTERVAL": "0.2"},
+    )
+    requests.put(
+        f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
+    ).raise_for_status()
+    requests.put(
+        f"{API}/permissions/{settings.vhost}/guest",
+        auth=AUTH,
+        timeout=30,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
+    devstack.create_databases(settings)
+    devstack.migrate(settings)
+    devstack.load_topology(settings)
+    stack = devstack.Stack(settings)
+    system = System(stack)
+    try:
+        stack.start()
+        yield system
+    finally:
+        stack.stop()
+        system.close()
+        devstack.drop_databases(settings)
+        requests.delete(f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30)
