@@ -72,6 +72,15 @@ class Settings:
         return env
 
 
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the launcher dies, however it dies (a SIGKILLed
+    test run must not leave services consuming from its queues)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def create_databases(settings: Settings) -> None:
     import psycopg2
 
@@ -197,6 +206,7 @@ class Stack:
             stderr=subprocess.STDOUT,
             cwd=ROOT,
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     def start_service(self, service: str, **env: str) -> None:
