@@ -20,12 +20,17 @@ class BadRequest(GatewayError, InvalidInput):
     pass
 
 
+class Unauthorized(GatewayError):
+    """No live, fully signed-in session."""
+
+
 class UpstreamUnavailable(GatewayError):
     """A service did not answer in time."""
 
 
 STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidInput, 400, "Invalid input"),
+    (Unauthorized, 401, "Not signed in"),
     (Forbidden, 403, "Forbidden"),
     (NotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),

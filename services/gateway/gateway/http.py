@@ -44,6 +44,8 @@ class Operation:
     body: type[Schema] | None = None
     responses: dict[int, type[Schema] | None] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
+    query: type[Schema] | None = None
+    roles: tuple[str, ...] = ()  # empty: open to everyone
 
 
 OPERATIONS: list[Operation] = []
@@ -78,12 +80,19 @@ def http(
     body: type[Schema] | None = None,
     responses: dict[int, type[Schema] | None] | None = None,
     tags: tuple[str, ...] = (),
+    query: type[Schema] | None = None,
+    roles: tuple[str, ...] = (),
     **kwargs: Any,
 ) -> Any:
-    """`@http("POST", "/api/v1/x", body=XSchema, responses={201: YSchema})`."""
+    """`@http("POST", "/api/v1/x", body=XSchema, responses={201: YSchema})`.
+
+    `roles` documents who may call an /api route (the handler enforces it).
+    """
     kwargs.setdefault("expected_exceptions", (ServiceError, ValidationError))
     if url.startswith("/api/"):
         OPERATIONS.append(
-            Operation(method, url, summary, body, dict(responses or {}), tags)
+            Operation(
+                method, url, summary, body, dict(responses or {}), tags, query, roles
+            )
         )
     return HttpEntrypoint.decorator(method, url, **kwargs)

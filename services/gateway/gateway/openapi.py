@@ -51,17 +51,17 @@ def document() -> dict[str, Any]:
         operation: dict[str, Any] = {"summary": op.summary, "responses": {}}
         if op.tags:
             operation["tags"] = list(op.tags)
-        params = re.findall(r"{([a-z_]+)}", path)
-        if params:
-            operation["parameters"] = [
-                {
-                    "name": p,
-                    "in": "path",
-                    "required": True,
-                    "schema": {"type": "string"},
-                }
-                for p in params
-            ]
+        if op.roles:
+            operation["x-roles"] = list(op.roles)
+            operation["description"] = "For: " + ", ".join(op.roles) + "."
+        parameters: list[Any] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
+            for p in re.findall(r"{([a-z_]+)}", path)
+        ]
+        if op.query is not None:
+            parameters.append({"in": "query", "schema": op.query})
+        if parameters:
+            operation["parameters"] = parameters
         if op.body is not None:
             operation["requestBody"] = {
                 "required": True,

@@ -1,6 +1,6 @@
 """marshmallow schemas for the HTTP API's bodies."""
 
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 
 class ApplicationRequestSchema(Schema):
@@ -24,4 +24,119 @@ class ApplicationRequestSchema(Schema):
 
 
 class ApplicationAcceptedSchema(Schema):
+    status = fields.String()
+
+
+class SignInRequestSchema(Schema):
+    """POST /api/v1/session."""
+
+    email = fields.String(required=True)
+    password = fields.String(required=True)
+    code = fields.String(allow_none=True)
+
+
+class SecondFactorRequestSchema(Schema):
+    code = fields.String(required=True)
+
+
+class ActorSchema(Schema):
+    id = fields.String()
+    roles = fields.List(fields.String())
+
+
+class SessionSchema(Schema):
+    """A session: `ok` (signed in) or `enroll` (a second factor to set up first).
+    Send `csrf_token` back as the X-CSRF-Token header on every POST, PUT and DELETE."""
+
+    status = fields.String(validate=validate.OneOf(("ok", "enroll")))
+    actor = fields.Nested(ActorSchema)
+    csrf_token = fields.String()
+    totp_secret = fields.String(allow_none=True)
+
+
+class PayoutSetupSchema(Schema):
+    """Stripe Connect: the hosted onboarding link; otherwise the next step
+    (`bank_details` or `contact_programme`)."""
+
+    provider = fields.String()
+    onboarding_url = fields.String()
+    next = fields.String()
+
+
+class ErasureRequestSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+
+
+class CommunicatorQuerySchema(Schema):
+    """GET /api/v1/communicators: by pseudonym prefix or status, a page at a time.
+    (No email in URLs: search by email with POST /api/v1/communicators/search.)"""
+
+    pseudonym = fields.String(validate=validate.Length(min=2, max=30))
+    status = fields.String()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class EmailSearchSchema(Schema):
+    email = fields.String(required=True)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class CommunicatorSummarySchema(Schema):
+    """What lists and a communicator's own status show: no personal field."""
+
+    id = fields.String()
+    pseudonym = fields.String()
+    status = fields.String()
+    tier = fields.String()
+    club_id = fields.String(allow_none=True)
+
+
+class CommunicatorPageSchema(Schema):
+    items = fields.List(fields.Nested(CommunicatorSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    next_page = fields.Integer(allow_none=True)
+
+
+class DecisionRequestSchema(Schema):
+    step = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("start_review", "approve", "reject", "suspend", "reinstate", "offboard")
+        ),
+    )
+    reason = fields.String(required=True)
+
+
+class ResolutionRequestSchema(Schema):
+    outcome = fields.String(
+        required=True, validate=validate.OneOf(("same_person", "distinct"))
+    )
+    note = fields.String(required=True)
+
+
+class ClubSchema(Schema):
+    id = fields.String()
+    name = fields.String()
+    country = fields.String()
+    city = fields.String(allow_none=True)
+    mode = fields.String()
+
+
+class ClubMembersSchema(Schema):
+    pseudonyms = fields.List(fields.String())
+
+
+class CorridorSchema(Schema):
+    country = fields.String()
+    provider = fields.String()
+
+
+class CorridorRequestSchema(Schema):
+    provider = fields.String(required=True)
+
+
+class DoneSchema(Schema):
     status = fields.String()

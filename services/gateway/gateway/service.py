@@ -6,15 +6,35 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from marshmallow import Schema
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
 from gateway import logic, openapi, pages, web
 from gateway.dependencies import Deadline, StripeWebhooks
-from gateway.exceptions import BadRequest
+from gateway.exceptions import BadRequest, Unauthorized
 from gateway.http import http
 from gateway.models import WebSession
-from gateway.schemas import ApplicationAcceptedSchema, ApplicationRequestSchema
+from gateway.schemas import (
+    ApplicationAcceptedSchema,
+    ApplicationRequestSchema,
+    ClubMembersSchema,
+    ClubSchema,
+    CommunicatorPageSchema,
+    CommunicatorQuerySchema,
+    CommunicatorSummarySchema,
+    CorridorRequestSchema,
+    CorridorSchema,
+    DecisionRequestSchema,
+    DoneSchema,
+    EmailSearchSchema,
+    ErasureRequestSchema,
+    PayoutSetupSchema,
+    ResolutionRequestSchema,
+    SecondFactorRequestSchema,
+    SessionSchema,
+    SignInRequestSchema,
+)
 from svyaz.dependencies import Database
 from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from svyaz.messaging import RpcProxy
@@ -31,6 +51,21 @@ def json_body(request: Request) -> Any:
 
 def respond(status: int, payload: Any) -> Response:
     return Response(json.dumps(payload), status=status, mimetype=JSON)
+
+
+def query(request: Request, schema: type[Schema]) -> Any:
+    """The query string through a schema; unknown parameters are refused."""
+    return schema().load({key: request.args.get(key) for key in request.args})
+
+
+ADMIN, FINANCE, COORDINATOR, COMMUNICATOR = (
+    "program_admin",
+    "finance",
+    "club_coordinator",
+    "communicator",
+)
+STAFF = (ADMIN, FINANCE, COORDINATOR)
+ANYONE_SIGNED_IN = (COMMUNICATOR, *STAFF)
 
 
 class GatewayService:
@@ -84,6 +119,331 @@ class GatewayService:
                 capabilities.get("transfers") == "active",
             )
         return respond(200, {"received": True})
+
+    # -- the JSON API -----------------------------------------------------------------
+    # A session is the same HttpOnly cookie as the consoles'; every POST, PUT and
+    # DELETE also carries the session's CSRF token in the X-CSRF-Token header.
+    def _api_session(
+        self, request: Request, roles: tuple[str, ...], unsafe: bool = False
+    ) -> WebSession:
+        row = self._session(request)
+        if row is None or row.stage != "full":
+            raise Unauthorized("sign in first", "not_signed_in")
+        if unsafe and not logic.csrf_ok(row, request.headers.get("X-CSRF-Token")):
+            raise Forbidden("the X-CSRF-Token header is missing or wrong", "csrf")
+        if not row.role_set & set(roles):
+            raise Forbidden("this is not for your role", "role_required")
+        return row
+
+    @http(
+        "POST",
+        "/api/v1/session",
+        summary="Sign in: the session cookie and its CSRF token. Every failure "
+        "gets the same answer.",
+        body=SignInRequestSchema,
+        responses={200: SessionSchema},
+        tags=("session",),
+    )
+    def api_sign_in(self, request: Request) -> Response:
+        body = SignInRequestSchema().load(json_body(request))
+        result = self.deadline(
+            self.registry.sign_in, body["email"], body["password"], body.get("code")
+        )
+        if result["status"] not in ("ok", "enroll"):
+            raise Unauthorized(
+                "the email, password or code is not right, or the account is "
+                "locked for a while",
+                "sign_in_failed",
+            )
+        actor = result["actor"]
+        stage = "full" if result["status"] == "ok" else "enroll"
+        with self.db.transaction() as session:
+            opened = logic.open_session(
+                session, actor["id"], actor["roles"], stage, web.language(request)
+            )
+            csrf_token = opened.session.csrf_token
+        response = respond(
+            200,
+            SessionSchema().dump(
+                {
+                    "status": result["status"],
+                    "actor": actor,
+                    "csrf_token": csrf_token,
+                    "totp_secret": pages.totp_secret(result["enrollment_uri"])
+                    if stage == "enroll"
+                    else None,
+                }
+            ),
+        )
+        web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
+        return response
+
+    @http(
+        "POST",
+        "/api/v1/session/second-factor",
+        summary="Confirm the second factor set up at sign-in (admins and finance)",
+        body=SecondFactorRequestSchema,
+        responses={200: SessionSchema},
+        tags=("session",),
+    )
+    def api_second_factor(self, request: Request) -> Response:
+        body = SecondFactorRequestSchema().load(json_body(request))
+        row = self._session(request)
+        if row is None or row.stage != "enroll":
+            raise Unauthorized("sign in first", "not_signed_in")
+        if not logic.csrf_ok(row, request.headers.get("X-CSRF-Token")):
+            raise Forbidden("the X-CSRF-Token header is missing or wrong", "csrf")
+        confirmed = self.deadline(
+            self.registry.confirm_second_factor, self._actor(row), body["code"]
+        )
+        if not confirmed["confirmed"]:
+            raise Unauthorized("the code is not right", "sign_in_failed")
+        with self.db.transaction() as session:
+            opened = logic.promote(session, session.merge(row))
+            csrf_token = opened.session.csrf_token
+        response = respond(
+            200,
+            SessionSchema().dump(
+                {"status": "ok", "actor": self._actor(row), "csrf_token": csrf_token}
+            ),
+        )
+        web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
+        return response
+
+    @http(
+        "DELETE",
+        "/api/v1/session",
+        summary="Sign out",
+        responses={200: DoneSchema},
+        tags=("session",),
+        roles=ANYONE_SIGNED_IN,
+    )
+    def api_sign_out(self, request: Request) -> Response:
+        self._api_session(request, ANYONE_SIGNED_IN, unsafe=True)
+        with self.db.transaction() as session:
+            logic.close(session, request.cookies.get(web.SESSION_COOKIE))
+        response = respond(200, {"status": "signed_out"})
+        response.delete_cookie(web.SESSION_COOKIE, path="/")
+        return response
+
+    @http(
+        "GET",
+        "/api/v1/me",
+        summary="The communicator's own status (no personal field)",
+        responses={200: CommunicatorSummarySchema},
+        tags=("communicator",),
+        roles=(COMMUNICATOR,),
+    )
+    def api_me(self, request: Request) -> Response:
+        row = self._api_session(request, (COMMUNICATOR,))
+        own = self.deadline(self.registry.get_own_status, self._actor(row))
+        return respond(200, CommunicatorSummarySchema().dump(own))
+
+    @http(
+        "POST",
+        "/api/v1/me/payout-setup",
+        summary="Start or resume payout set-up: a Stripe onboarding link or the "
+        "next step, by the corridor of the communicator's country",
+        responses={200: PayoutSetupSchema},
+        tags=("communicator",),
+        roles=(COMMUNICATOR,),
+    )
+    def api_payout_setup(self, request: Request) -> Response:
+        row = self._api_session(request, (COMMUNICATOR,), unsafe=True)
+        result = self.deadline(self.registry.start_payout_setup, self._actor(row))
+        return respond(200, PayoutSetupSchema().dump(result))
+
+    @http(
+        "POST",
+        "/api/v1/me/erasure",
+        summary="Erase me: personal data destroyed, the account closed, signed out",
+        body=ErasureRequestSchema,
+        responses={202: DoneSchema},
+        tags=("communicator",),
+        roles=(COMMUNICATOR,),
+    )
+    def api_erase_me(self, request: Request) -> Response:
+        row = self._api_session(request, (COMMUNICATOR,), unsafe=True)
+        body = ErasureRequestSchema().load(json_body(request))
+        actor = self._actor(row)
+        self.deadline(self.registry.erase, actor, actor["id"], body["reason"])
+        with self.db.transaction() as session:
+            logic.close_all_for(session, row.actor_id)
+        response = respond(202, {"status": "erased"})
+        response.delete_cookie(web.SESSION_COOKIE, path="/")
+        return response
+
+    def _page_of(self, row: WebSession, criteria: dict[str, Any]) -> Response:
+        page, per_page = criteria.pop("page"), criteria.pop("per_page")
+        found = self.deadline(
+            self.registry.find_communicators,
+            self._actor(row),
+            {**criteria, "offset": (page - 1) * per_page, "limit": per_page + 1},
+        )
+        return respond(
+            200,
+            CommunicatorPageSchema().dump(
+                {
+                    "items": found[:per_page],
+                    "page": page,
+                    "per_page": per_page,
+                    "next_page": page + 1 if len(found) > per_page else None,
+                }
+            ),
+        )
+
+    @http(
+        "GET",
+        "/api/v1/communicators",
+        summary="Search communicators by pseudonym prefix or status, a page at a time",
+        query=CommunicatorQuerySchema,
+        responses={200: CommunicatorPageSchema},
+        tags=("admin",),
+        roles=(ADMIN, FINANCE),
+    )
+    def api_communicators(self, request: Request) -> Response:
+        row = self._api_session(request, (ADMIN, FINANCE))
+        return self._page_of(row, query(request, CommunicatorQuerySchema))
+
+    @http(
+        "POST",
+        "/api/v1/communicators/search",
+        summary="Find a communicator by email (in the body, never in a URL)",
+        body=EmailSearchSchema,
+        responses={200: CommunicatorPageSchema},
+        tags=("admin",),
+        roles=(ADMIN, FINANCE),
+    )
+    def api_search_by_email(self, request: Request) -> Response:
+        row = self._api_session(request, (ADMIN, FINANCE), unsafe=True)
+        return self._page_of(row, EmailSearchSchema().load(json_body(request)))
+
+    @http(
+        "GET",
+        "/api/v1/communicators/<communicator_id>",
+        summary="An application as admins review it: vouch, approvals, dedup items",
+        tags=("admin",),
+        responses={200: None},
+        roles=(ADMIN,),
+    )
+    def api_communicator(self, request: Request, communicator_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,))
+        view = self.deadline(
+            self.registry.get_application, self._actor(row), communicator_id
+        )
+        return respond(200, view)
+
+    @http(
+        "POST",
+        "/api/v1/communicators/<communicator_id>/decisions",
+        summary="A vetting step with its reason: start_review, approve, reject, "
+        "suspend, reinstate or offboard",
+        body=DecisionRequestSchema,
+        responses={200: None},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_decide(self, request: Request, communicator_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        body = DecisionRequestSchema().load(json_body(request))
+        result = self.deadline(
+            getattr(self.registry, body["step"]),
+            self._actor(row),
+            communicator_id,
+            body["reason"],
+        )
+        return respond(200, result)
+
+    @http(
+        "GET",
+        "/api/v1/review-items",
+        summary="Open dedup review items (same email, phone or payout account)",
+        responses={200: None},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_review_items(self, request: Request) -> Response:
+        row = self._api_session(request, (ADMIN,))
+        return respond(
+            200, self.deadline(self.registry.list_review_items, self._actor(row))
+        )
+
+    @http(
+        "POST",
+        "/api/v1/review-items/<item_id>/resolution",
+        summary="Resolve a dedup review item: same_person or distinct, with a note",
+        body=ResolutionRequestSchema,
+        responses={200: None},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_resolve(self, request: Request, item_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        body = ResolutionRequestSchema().load(json_body(request))
+        result = self.deadline(
+            self.registry.resolve_review_item,
+            self._actor(row),
+            item_id,
+            body["outcome"],
+            body["note"],
+        )
+        return respond(200, result)
+
+    @http(
+        "GET",
+        "/api/v1/clubs",
+        summary="Communication Clubs",
+        responses={200: ClubSchema},
+        tags=("clubs",),
+        roles=ANYONE_SIGNED_IN,
+    )
+    def api_clubs(self, request: Request) -> Response:
+        self._api_session(request, ANYONE_SIGNED_IN)
+        clubs = self.deadline(self.registry.list_clubs)
+        return respond(200, ClubSchema(many=True).dump(clubs))
+
+    @http(
+        "GET",
+        "/api/v1/clubs/<club_id>/members",
+        summary="A club's members by pseudonym: its own coordinator and admins only",
+        responses={200: ClubMembersSchema},
+        tags=("clubs",),
+        roles=(COORDINATOR, ADMIN),
+    )
+    def api_club_members(self, request: Request, club_id: str) -> Response:
+        row = self._api_session(request, (COORDINATOR, ADMIN))
+        members = self.deadline(self.registry.club_members, self._actor(row), club_id)
+        return respond(200, ClubMembersSchema().dump({"pseudonyms": members}))
+
+    @http(
+        "GET",
+        "/api/v1/corridors",
+        summary="The payout routing table: country to provider",
+        responses={200: CorridorSchema},
+        tags=("admin", "finance"),
+        roles=(ADMIN, FINANCE),
+    )
+    def api_corridors(self, request: Request) -> Response:
+        self._api_session(request, (ADMIN, FINANCE))
+        corridors = self.deadline(self.registry.list_corridors)
+        return respond(200, CorridorSchema(many=True).dump(corridors))
+
+    @http(
+        "PUT",
+        "/api/v1/corridors/<country>",
+        summary="Route a country's payouts to a provider",
+        body=CorridorRequestSchema,
+        responses={200: CorridorSchema},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_set_corridor(self, request: Request, country: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        body = CorridorRequestSchema().load(json_body(request))
+        corridor = self.deadline(
+            self.registry.set_corridor, self._actor(row), country, body["provider"]
+        )
+        return respond(200, CorridorSchema().dump(corridor))
 
     # -- the web consoles -----------------------------------------------------------
     @property

@@ -119,6 +119,8 @@ class SearchSchema(StripStrings):
     pseudonym = fields.String(validate=validate.Length(min=2, max=30))
     email = fields.Email()
     status = fields.String(validate=validate.OneOf(STATUSES))
+    limit = fields.Integer(validate=validate.Range(min=1, max=101))
+    offset = fields.Integer(validate=validate.Range(min=0, max=100_000))
 
 
 class ReviewResolutionSchema(StripStrings):

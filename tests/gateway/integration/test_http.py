@@ -1,6 +1,8 @@
 """Every gateway response carries strict security headers; errors are problem+json;
 the OpenAPI document describes every /api route from the marshmallow schemas."""
 
+import re
+
 import pytest
 import requests
 
@@ -62,7 +64,9 @@ def test_the_openapi_document_describes_every_api_route(gateway: str) -> None:
     document = requests.get(f"{gateway}/api/v1/openapi.json", timeout=10).json()
     assert document["openapi"] == "3.0.3"
     described = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
-    routes = {(op.method, op.path) for op in OPERATIONS}
+    routes = {
+        (op.method, re.sub(r"<([a-z_]+)>", r"{\1}", op.path)) for op in OPERATIONS
+    }
     assert routes and described == routes
     schemas = document["components"]["schemas"]
     application = schemas["ApplicationRequest"]
@@ -72,3 +76,18 @@ def test_the_openapi_document_describes_every_api_route(gateway: str) -> None:
             assert operation["responses"]["400"]["content"]["application/problem+json"][
                 "schema"
             ] == {"$ref": "#/components/schemas/Problem"}
+
+
+def test_query_parameters_and_roles_are_described(gateway: str) -> None:
+    document = requests.get(f"{gateway}/api/v1/openapi.json", timeout=10).json()
+    search = document["paths"]["/api/v1/communicators"]["get"]
+    names = {p["name"] for p in search["parameters"] if p["in"] == "query"}
+    assert names == {"pseudonym", "status", "page", "per_page"}
+    assert search["x-roles"] == ["program_admin", "finance"]
+    members = document["paths"]["/api/v1/clubs/{club_id}/members"]["get"]
+    assert members["parameters"][0] == {
+        "name": "club_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+    }

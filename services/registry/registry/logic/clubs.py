@@ -20,6 +20,7 @@ from registry.exceptions import (
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN, get
 from registry.models import (
+    Account,
     Club,
     Communicator,
     Training,
@@ -60,7 +61,17 @@ def create_club(session: Session, actor: Actor, club: dict[str, Any]) -> Club:
         coordinator_id=coordinator_id,
     )
     session.add(row)
+    if coordinator_id is not None:
+        _grant_coordinator(session, coordinator_id)
     return row
+
+
+def _grant_coordinator(session: Session, communicator_id: uuid.UUID) -> None:
+    """The coordinator's own login (same id) signs in as a coordinator from now on."""
+    account = session.get(Account, communicator_id, with_for_update=True)
+    if account is not None:
+        roles = set(account.roles.split(",")) | {"club_coordinator"}
+        account.roles = ",".join(sorted(roles))
 
 
 def list_clubs(session: Session) -> list[Club]:

@@ -31,10 +31,13 @@ class Contact:
 def find(
     session: Session, keys: KeyRing, actor: Actor, criteria: dict[str, Any]
 ) -> list[Communicator]:
-    """At most SEARCH_LIMIT communicators matching a pseudonym prefix, an exact email
-    (by blind index) or a status; at least one criterion is required."""
+    """Communicators matching a pseudonym prefix, an exact email (by blind index) or
+    a status, by pseudonym, a page at a time (`limit`, at most SEARCH_LIMIT, from
+    `offset`); at least one criterion is required."""
     actor.require(ADMIN, "finance")
-    if not criteria:
+    limit = criteria.get("limit", SEARCH_LIMIT)
+    offset = criteria.get("offset", 0)
+    if not set(criteria) - {"limit", "offset"}:
         raise InvalidRequest(
             "search by pseudonym, email or status",
             "empty_search",
@@ -51,7 +54,9 @@ def find(
     if "status" in criteria:
         query = query.where(Communicator.status == criteria["status"])
     return list(
-        session.scalars(query.order_by(Communicator.pseudonym).limit(SEARCH_LIMIT))
+        session.scalars(
+            query.order_by(Communicator.pseudonym).limit(limit).offset(offset)
+        )
     )
 
 

@@ -1,0 +1,362 @@
+"""The JSON API: sessions with CSRF headers, pagination, and an authorization matrix
+(every endpoint x every role x own/other object) that fails if any cell is wrong."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyotp
+import pytest
+import requests
+
+from gateway.http import OPERATIONS
+from tests.registry.integration.conftest import ADMIN_A, Registry, application
+
+PASSWORD = "correct horse battery staple"
+ROLES = ("anonymous", "communicator", "club_coordinator", "program_admin", "finance")
+
+
+@dataclass
+class Client:
+    """One person's browser-less API session."""
+
+    url: str
+    http: requests.Session = field(default_factory=requests.Session)
+    csrf: str = ""
+    actor: dict[str, Any] = field(default_factory=dict)
+
+    def __call__(self, method: str, path: str, body: Any = None) -> requests.Response:
+        headers = {"X-CSRF-Token": self.csrf} if self.csrf else {}
+        return self.http.request(
+            method, self.url + path, json=body, headers=headers, timeout=30
+        )
+
+    def sign_in(self, email: str, password: str = PASSWORD) -> requests.Response:
+        response = self(
+            "POST", "/api/v1/session", {"email": email, "password": password}
+        )
+        if response.status_code == 200:
+            self.csrf = response.json()["csrf_token"]
+            self.actor = response.json()["actor"]
+            if response.json()["status"] == "enroll":
+                secret = response.json()["totp_secret"]
+                confirmed = self(
+                    "POST",
+                    "/api/v1/session/second-factor",
+                    {"code": pyotp.TOTP(secret).now()},
+                )
+                assert confirmed.status_code == 200, confirmed.text
+                self.csrf = confirmed.json()["csrf_token"]
+        return response
+
+
+@dataclass
+class World:
+    system: Registry
+    clients: dict[str, Client]
+    member: dict[str, Any]  # the communicator's own application
+    coordinator: dict[str, Any]
+    own_club: str
+    other_club: str
+    target: str  # an applicant for the admins' decisions
+    item: str  # an open dedup review item
+
+    def ident(self, pseudonym: str) -> str:
+        (row,) = self.system.sql(
+            "SELECT id FROM communicators WHERE pseudonym = :p", p=pseudonym
+        )
+        return str(row[0])
+
+
+def staff(system: Registry, roles: list[str]) -> Client:
+    email = f"{roles[0]}.{len(system.sql('SELECT id FROM accounts'))}@example.org"
+    system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {"email": email, "roles": roles, "password": PASSWORD},
+    )
+    client = Client(system.url)
+    assert client.sign_in(email).status_code == 200
+    return client
+
+
+@pytest.fixture
+def world(system: Registry) -> World:
+    coordinator = application(password=PASSWORD)
+    system.active(**coordinator)
+    own_club = system.call(
+        "create_club",
+        ADMIN_A,
+        {
+            "name": "Tbilisi Tuesdays",
+            "country": "GE",
+            "city": "Tbilisi",
+            "mode": "offline",
+            "coordinator": coordinator["pseudonym"],
+        },
+    )["id"]
+    other_club = system.call(
+        "create_club",
+        ADMIN_A,
+        {"name": "Online Evenings", "country": "DE", "mode": "online"},
+    )["id"]
+    member = application(password=PASSWORD, club_id=own_club)
+    system.active(**member)
+    target = system.applicant()
+    system.applicant(email=member["email"])  # the same email again: a review item
+    (item,) = system.sql("SELECT id FROM review_items WHERE status = 'open'")
+    clients = {"anonymous": Client(system.url)}
+    for role, data in (("communicator", member), ("club_coordinator", coordinator)):
+        clients[role] = Client(system.url)
+        assert clients[role].sign_in(data["email"]).status_code == 200
+    clients["program_admin"] = staff(system, ["program_admin"])
+    clients["finance"] = staff(system, ["finance"])
+    assert "club_coordinator" in clients["club_coordinator"].actor["roles"]
+    return World(
+        system,
+        clients,
+        member,
+        coordinator,
+        own_club,
+        other_club,
+        target,
+        str(item[0]),
+    )
+
+
+def expect(allowed: dict[str, int], signed_in_denied: int = 403) -> dict[str, int]:
+    """The status for every role: `allowed` as given, anonymous 401, others 403."""
+    return {
+        role: allowed.get(role, 401 if role == "anonymous" else signed_in_denied)
+        for role in ROLES
+    }
+
+
+COMMUNICATORS = {"communicator": 200, "club_coordinator": 200}
+ADMIN_ONLY = {"program_admin": 200}
+ADMIN_FINANCE = {"program_admin": 200, "finance": 200}
+EVERYONE = {**COMMUNICATORS, **ADMIN_FINANCE}
+
+# (name, method, path with {own}/{other}/{target}/..., body, expected per role)
+MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
+    ("own status", "GET", "/api/v1/me", None, expect(COMMUNICATORS)),
+    ("payout set-up", "POST", "/api/v1/me/payout-setup", None, expect(COMMUNICATORS)),
+    (
+        "search",
+        "GET",
+        "/api/v1/communicators?status=active&per_page=5",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "search by email",
+        "POST",
+        "/api/v1/communicators/search",
+        lambda w: {"email": w.member["email"]},
+        expect(ADMIN_FINANCE),
+    ),
+    ("own application", "GET", "/api/v1/communicators/{own}", None, expect(ADMIN_ONLY)),
+    (
+        "other's application",
+        "GET",
+        "/api/v1/communicators/{other}",
+        None,
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "decide on oneself",
+        "POST",
+        "/api/v1/communicators/{own}/decisions",
+        {"step": "suspend", "reason": "a test of who may"},
+        expect({"program_admin": 200}),
+    ),
+    (
+        "decide on another",
+        "POST",
+        "/api/v1/communicators/{target}/decisions",
+        {"step": "start_review", "reason": "documents complete"},
+        expect(ADMIN_ONLY),
+    ),
+    ("review items", "GET", "/api/v1/review-items", None, expect(ADMIN_ONLY)),
+    (
+        "resolve a review item",
+        "POST",
+        "/api/v1/review-items/{item}/resolution",
+        {"outcome": "same_person", "note": "one person, two applications"},
+        expect(ADMIN_ONLY),
+    ),
+    ("clubs", "GET", "/api/v1/clubs", None, expect(EVERYONE)),
+    (
+        "own club's members",
+        "GET",
+        "/api/v1/clubs/{own_club}/members",
+        None,
+        expect({"club_coordinator": 200, "program_admin": 200}),
+    ),
+    (
+        "other club's members",
+        "GET",
+        "/api/v1/clubs/{other_club}/members",
+        None,
+        expect({"program_admin": 200}),
+    ),
+    ("corridors", "GET", "/api/v1/corridors", None, expect(ADMIN_FINANCE)),
+    (
+        "route a corridor",
+        "PUT",
+        "/api/v1/corridors/{country}",
+        {"provider": "bank_file"},
+        expect(ADMIN_ONLY),
+    ),
+    # last: erasure closes the communicators' sessions, then everyone signs out
+    (
+        "erase me",
+        "POST",
+        "/api/v1/me/erasure",
+        {"reason": "I want to leave no trace"},
+        expect({"communicator": 202, "club_coordinator": 202}),
+    ),
+    (
+        "sign out",
+        "DELETE",
+        "/api/v1/session",
+        None,
+        # the communicators' sessions ended with their erasure
+        expect({**ADMIN_FINANCE, "communicator": 401, "club_coordinator": 401}),
+    ),
+]
+
+
+def test_every_endpoint_for_every_role_and_object(world: World) -> None:
+    # "own" and "other" are seen from the role's side: for the coordinator, the member
+    # is another person; for the communicator, the coordinator is.
+    own_of = {
+        "communicator": world.ident(world.member["pseudonym"]),
+        "club_coordinator": world.ident(world.coordinator["pseudonym"]),
+    }
+    wrong: list[str] = []
+    for name, method, template, body, expected in MATRIX:
+        for role in ROLES:
+            own = own_of.get(role, own_of["communicator"])
+            other = next(v for k, v in own_of.items() if v != own)
+            path = template.format(
+                own=own,
+                other=other,
+                target=world.target,
+                item=world.item,
+                own_club=world.own_club,
+                other_club=world.other_club,
+                country="GE",
+            )
+            payload = body(world) if callable(body) else body
+            response = world.clients[role](method, path, payload)
+            if response.status_code != expected[role]:
+                wrong.append(
+                    f"{name} as {role}: {response.status_code}, "
+                    f"expected {expected[role]} ({response.text[:120]})"
+                )
+    assert not wrong, "\n".join(wrong)
+    # the refused calls changed nothing: one decision each, by the admin alone
+    decisions = world.system.sql(
+        "SELECT communicator_id, to_status FROM vetting_decisions "
+        "WHERE reason IN ('a test of who may', 'documents complete') "
+        "AND communicator_id IN (:member, :target) ORDER BY to_status",
+        member=own_of["communicator"],
+        target=world.target,
+    )
+    assert [(str(c), s) for c, s in decisions] == [
+        (world.target, "in_review"),
+        (own_of["communicator"], "suspended"),
+    ]
+    erased = world.system.sql(
+        "SELECT count(*) FROM communicators WHERE erased_at IS NOT NULL"
+    )
+    assert erased[0][0] == 2  # the two communicators asked; nobody else could
+    assert_every_route_in_matrix({(op.method, op.path) for op in OPERATIONS})
+
+
+def assert_every_route_in_matrix(routes: set[tuple[str, str]]) -> None:
+    """A new endpoint without a row in MATRIX fails here."""
+
+    in_matrix = {
+        (method, re.sub(r"\{[a-z_]+\}", "<>", path.split("?")[0]))
+        for _, method, path, _, _ in MATRIX
+    }
+    public = {
+        ("GET", "/api/v1/openapi.json"),
+        ("POST", "/api/v1/applications"),
+        ("POST", "/api/v1/session"),
+        ("POST", "/api/v1/session/second-factor"),
+    }
+    missing = {
+        (method, path)
+        for method, path in routes
+        if (method, path) not in public
+        and (method, re.sub(r"<[a-z_]+>", "<>", path)) not in in_matrix
+    }
+    assert not missing, f"endpoints without a row in the matrix: {sorted(missing)}"
+
+
+def test_a_write_without_the_csrf_header_is_refused_and_changes_nothing(
+    system: Registry,
+) -> None:
+    admin = staff(system, ["program_admin"])
+    target = system.applicant()
+    admin.csrf = ""
+    refused = admin(
+        "POST",
+        f"/api/v1/communicators/{target}/decisions",
+        {"step": "start_review", "reason": "documents complete"},
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "csrf"
+    assert (
+        system.sql("SELECT status FROM communicators WHERE id = :i", i=target)[0][0]
+        == "applied"
+    )
+
+
+def test_sign_in_failures_all_get_the_same_answer(system: Registry) -> None:
+    data = application(password=PASSWORD)
+    system.applicant(**data)
+    answers = [
+        Client(system.url).sign_in(email, password)
+        for email, password in (
+            (data["email"], "not the password at all"),
+            ("nobody@example.org", PASSWORD),
+            ("not an email", PASSWORD),
+        )
+    ]
+    assert {a.status_code for a in answers} == {401}
+    assert len({a.json()["detail"] for a in answers}) == 1
+    assert all("Set-Cookie" not in a.headers for a in answers)
+
+
+def test_search_pages_through_results_and_keeps_email_out_of_urls(
+    system: Registry,
+) -> None:
+    finance = staff(system, ["finance"])
+    made = sorted(
+        application(pseudonym=f"page_{n}_{system.applicant.__name__[:1]}")["pseudonym"]
+        for n in range(5)
+    )
+    for pseudonym in made:
+        system.applicant(pseudonym=pseudonym)
+    seen: list[str] = []
+    page = 1
+    while page:
+        response = finance(
+            "GET", f"/api/v1/communicators?pseudonym=page_&per_page=2&page={page}"
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["items"]) <= 2
+        seen += [item["pseudonym"] for item in body["items"]]
+        page = body["next_page"]
+    assert seen == made
+    assert all(
+        set(item) == {"id", "pseudonym", "status", "tier", "club_id"}
+        for item in body["items"]
+    )
+    in_url = finance("GET", "/api/v1/communicators?email=x%40example.org")
+    assert in_url.status_code == 400 and "email" in in_url.json()["errors"]
+    too_big = finance("GET", "/api/v1/communicators?status=applied&per_page=1000")
+    assert too_big.status_code == 400 and "per_page" in too_big.json()["errors"]
