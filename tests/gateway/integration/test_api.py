@@ -1,6 +1,7 @@
 """The JSON API: sessions with CSRF headers, pagination, and an authorization matrix
 (every endpoint x every role x own/other object) that fails if any cell is wrong."""
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
