@@ -48,6 +48,20 @@ TEXT: dict[str, dict[str, str]] = {
         "error": "Something went wrong; nothing was changed.",
         "fix_fields": "Please correct the fields below.",
         "unavailable": "The service is busy; nothing was changed. Try again.",
+        "payout_setup": "Payment set-up",
+        "payout_setup_start": "Set up payments",
+        "payout_onboarding": "Continue on the payment provider's secure page",
+        "payout_bank_details": "The programme pays you by bank transfer; send your "
+        "bank details through the programme's secure form.",
+        "payout_contact": "The programme will contact you about payments.",
+        "erase": "Erase my data",
+        "erase_help": "Your personal data is destroyed and your account closed. "
+        "This cannot be undone.",
+        "erase_confirm": "I understand that this cannot be undone",
+        "erased": "Your data was erased and your account closed.",
+        "corridors": "Payment routes",
+        "provider": "Provider",
+        "save": "Save",
     },
     "ru": {
         "title": "Личный кабинет",
@@ -93,6 +107,20 @@ TEXT: dict[str, dict[str, str]] = {
         "error": "Что-то пошло не так; ничего не изменено.",
         "fix_fields": "Исправьте поля ниже.",
         "unavailable": "Сервис занят; ничего не изменено. Попробуйте ещё раз.",
+        "payout_setup": "Настройка выплат",
+        "payout_setup_start": "Настроить выплаты",
+        "payout_onboarding": "Продолжить на защищённой странице платёжного сервиса",
+        "payout_bank_details": "Программа платит вам банковским переводом; "
+        "отправьте реквизиты через защищённую форму программы.",
+        "payout_contact": "Программа свяжется с вами по поводу выплат.",
+        "erase": "Удалить мои данные",
+        "erase_help": "Ваши личные данные будут уничтожены, а кабинет закрыт. "
+        "Это нельзя отменить.",
+        "erase_confirm": "Я понимаю, что это нельзя отменить",
+        "erased": "Ваши данные удалены, кабинет закрыт.",
+        "corridors": "Маршруты выплат",
+        "provider": "Платёжный сервис",
+        "save": "Сохранить",
     },
 }
 LANGUAGES = tuple(TEXT)

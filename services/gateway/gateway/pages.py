@@ -19,6 +19,9 @@ APPLY_FIELDS = (
 )
 
 
+PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
+
+
 def application_from_form(values: dict[str, str]) -> dict[str, Any]:
     application: dict[str, Any] = {
         name: values.get(name, "") for name, _ in APPLY_FIELDS

@@ -476,7 +476,7 @@ class GatewayService:
         return web.render(
             request,
             template,
-            lang=row.language if row else None,
+            lang=web.language(request, row.language if row else None),
             actor=self._actor(row) if row else None,
             csrf=row.csrf_token if row else None,
             cookie_secure=self.cookie_secure,
@@ -502,6 +502,13 @@ class GatewayService:
                 "message.html",
                 status=404,
                 message=web.texts(web.language(request))["not_found"],
+            )
+        except InvalidInput:
+            return self._page(
+                request,
+                "message.html",
+                status=400,
+                message=web.texts(web.language(request))["error"],
             )
 
     @http("GET", "/")
@@ -636,7 +643,84 @@ class GatewayService:
         def page() -> Response:
             row = self._signed_in(request, "communicator")
             me = self.deadline(self.registry.get_own_status, self._actor(row))
-            return self._page(request, "me.html", row, me=me)
+            return self._page(request, "me.html", row, me=me, setup=None)
+
+        return self._guarded(request, page)
+
+    def _form(self, request: Request, *roles: str) -> tuple[WebSession, dict[str, str]]:
+        """A signed-in POST from a console form, its CSRF token checked."""
+        row = self._signed_in(request, *roles)
+        values = web.form(request)
+        if not logic.csrf_ok(row, values.get("csrf")):
+            raise Forbidden("the form expired; reload the page", "csrf")
+        return row, values
+
+    @http("POST", "/me/payout-setup")
+    def me_payout_setup(self, request: Request) -> Response:
+        def page() -> Response:
+            row, _ = self._form(request, COMMUNICATOR)
+            actor = self._actor(row)
+            setup = self.deadline(self.registry.start_payout_setup, actor)
+            me = self.deadline(self.registry.get_own_status, actor)
+            return self._page(request, "me.html", row, me=me, setup=setup)
+
+        return self._guarded(request, page)
+
+    @http("POST", "/me/erase")
+    def me_erase(self, request: Request) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, COMMUNICATOR)
+            if values.get("confirm") != "yes":
+                raise InvalidInput("confirm the erasure", "unconfirmed")
+            actor = self._actor(row)
+            self.deadline(
+                self.registry.erase, actor, actor["id"], values.get("reason", "")
+            )
+            with self.db.transaction() as session:
+                logic.close_all_for(session, row.actor_id)
+            response = self._page(
+                request, "message.html", message=web.texts(row.language)["erased"]
+            )
+            response.delete_cookie(web.SESSION_COOKIE, path="/")
+            return response
+
+        return self._guarded(request, page)
+
+    @http("GET", "/admin/corridors")
+    def admin_corridors(self, request: Request) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, ADMIN)
+            return self._corridors_page(request, row, None)
+
+        return self._guarded(request, page)
+
+    def _corridors_page(
+        self, request: Request, row: WebSession, error: str | None, status: int = 200
+    ) -> Response:
+        return self._page(
+            request,
+            "admin_corridors.html",
+            row,
+            status=status,
+            error=error,
+            corridors=self.deadline(self.registry.list_corridors),
+            providers=pages.PROVIDERS,
+        )
+
+    @http("POST", "/admin/corridors")
+    def admin_set_corridor(self, request: Request) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, ADMIN)
+            try:
+                self.deadline(
+                    self.registry.set_corridor,
+                    self._actor(row),
+                    values.get("country", "").upper(),
+                    values.get("provider", ""),
+                )
+            except InvalidInput as exc:
+                return self._corridors_page(request, row, exc.message, status=400)
+            return web.redirect("/admin/corridors")
 
         return self._guarded(request, page)
 

@@ -182,3 +182,100 @@ def test_the_console_speaks_russian_and_english(
 ) -> None:
     page = requests.get(f"{system.url}/sign-in?lang={lang}", timeout=30)
     assert f'<html lang="{lang}">' in page.text and word in page.text
+
+
+def signed_in_admin(system: Registry, email: str) -> tuple[requests.Session, str]:
+    system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {"email": email, "roles": ["program_admin"], "password": PASSWORD},
+    )
+    browser, enroll = sign_in(system, email)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enroll.text).group(1)
+    done = browser.post(
+        f"{system.url}/sign-in/enroll",
+        timeout=30,
+        data={"code": pyotp.TOTP(secret).now(), "csrf": csrf(enroll.text)},
+    )
+    assert done.status_code == 200
+    return browser, done.text
+
+
+def test_an_active_communicator_sets_up_payments_by_their_corridor(
+    system: Registry,
+) -> None:
+    data = application(password=PASSWORD, country="DE", city="Berlin")
+    system.active(**data)
+    browser, _ = sign_in(system, data["email"])
+    home = browser.get(f"{system.url}/me", timeout=30)
+    assert 'action="/me/payout-setup"' in home.text
+    forged = browser.post(f"{system.url}/me/payout-setup", timeout=30, data={})
+    assert forged.status_code == 403 and not system.connect.accounts
+    setup = browser.post(
+        f"{system.url}/me/payout-setup", timeout=30, data={"csrf": csrf(home.text)}
+    )
+    assert setup.status_code == 200
+    (account,) = system.connect.accounts.values()  # Germany: Stripe Connect
+    link = re.search(r'id="onboarding-link" href="([^"]+)"', setup.text).group(1)
+    assert link.endswith(account) and data["email"] not in link
+
+
+def test_erasure_from_the_console_needs_confirmation_and_ends_the_session(
+    system: Registry,
+) -> None:
+    data = application(password=PASSWORD)
+    ident = system.active(**data)
+    browser, _ = sign_in(system, data["email"])
+    home = browser.get(f"{system.url}/me", timeout=30)
+    unconfirmed = browser.post(
+        f"{system.url}/me/erase",
+        timeout=30,
+        data={"csrf": csrf(home.text), "reason": "leaving"},
+    )
+    assert unconfirmed.status_code == 400
+    assert system.sql("SELECT erased_at FROM communicators WHERE id = :i", i=ident)[
+        0
+    ] == (None,)
+    erased = browser.post(
+        f"{system.url}/me/erase",
+        timeout=30,
+        data={"csrf": csrf(home.text), "reason": "leaving", "confirm": "yes"},
+    )
+    assert erased.status_code == 200 and "удалены" in erased.text
+    assert system.sql("SELECT erased_at FROM communicators WHERE id = :i", i=ident)[0][
+        0
+    ]
+    after = browser.get(f"{system.url}/me", timeout=30, allow_redirects=False)
+    assert after.status_code == 303 and after.headers["Location"] == "/sign-in"
+    _, again = sign_in(system, data["email"])
+    assert again.status_code == 401
+
+
+def test_an_admin_edits_the_corridor_table(system: Registry) -> None:
+    browser, _ = signed_in_admin(system, "admin.corridors@example.org")
+    page = browser.get(f"{system.url}/admin/corridors?lang=en", timeout=30)
+    assert page.status_code == 200 and "Payment routes" in page.text
+    changed = browser.post(
+        f"{system.url}/admin/corridors",
+        timeout=30,
+        data={"csrf": csrf(page.text), "country": "ge", "provider": "stripe_global"},
+        allow_redirects=False,
+    )
+    assert changed.status_code == 303
+    routes = dict(system.sql("SELECT country, provider FROM corridors"))
+    assert routes["GE"] == "stripe_global"
+    refused = browser.post(
+        f"{system.url}/admin/corridors",
+        timeout=30,
+        data={"csrf": csrf(page.text), "country": "GE", "provider": "pigeon"},
+    )
+    assert refused.status_code == 400 and 'id="error"' in refused.text
+    forged = browser.post(
+        f"{system.url}/admin/corridors",
+        timeout=30,
+        data={"country": "GE", "provider": "bank_file"},
+    )
+    assert forged.status_code == 403
+    assert dict(system.sql("SELECT country, provider FROM corridors"))["GE"] == (
+        "stripe_global"
+    )
