@@ -10,6 +10,7 @@ class ApplicationRequestSchema(Schema):
     pseudonym = fields.String(required=True)
     legal_name = fields.String(required=True)
     email = fields.String(required=True)
+    password = fields.String(load_only=True)  # optional: a login to follow it
     phone = fields.String(allow_none=True)
     messenger = fields.String(allow_none=True)
     country = fields.String(required=True)

@@ -361,3 +361,15 @@ def test_search_pages_through_results_and_keeps_email_out_of_urls(
     assert in_url.status_code == 400 and "email" in in_url.json()["errors"]
     too_big = finance("GET", "/api/v1/communicators?status=applied&per_page=1000")
     assert too_big.status_code == 400 and "per_page" in too_big.json()["errors"]
+
+
+def test_an_application_through_the_api_gives_a_login(system: Registry) -> None:
+    data = application(password=PASSWORD)
+    response = requests.post(f"{system.url}/api/v1/applications", json=data, timeout=30)
+    assert response.status_code == 202
+    client = Client(system.url)
+    assert client.sign_in(data["email"]).status_code == 200
+    me = client("GET", "/api/v1/me").json()
+    assert me["pseudonym"] == data["pseudonym"] and me["status"] == "applied"
+    assert client("DELETE", "/api/v1/session").status_code == 200
+    assert client("GET", "/api/v1/me").status_code == 401
