@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import CommunicatorNotFound
+from stipends.logic import approvals
 from stipends.models import Communicator
 
 # what each registry lifecycle event sets on the read model
@@ -53,9 +54,16 @@ def registry_changed(
         communicator.tier = data["tier"]
         communicator.training_completed = data["training_completed"]
     elif event_type == "communicator.payout_ready.v1":
+        changed = communicator.payout_ready and (
+            communicator.payout_provider != data["provider"]
+            or communicator.destination_fingerprint != data["destination_fingerprint"]
+        )
         communicator.payout_provider = data["provider"]
         communicator.destination_fingerprint = data["destination_fingerprint"]
         communicator.payout_ready = True
+        if changed:
+            session.flush()
+            approvals.payee_changed(session, communicator, "payout destination changed")
     elif event_type == "communicator.erased.v1":
         # the id stays for the financial record; the pseudonym goes
         communicator.pseudonym = None
