@@ -312,3 +312,36 @@ def payee_changed(session: Session, communicator: Communicator, why: str) -> int
             _announce_proposed(session, stipend)
     session.flush()
     return affected
+
+
+def stipend_view(
+    session: Session, actor: Actor, stipend_id: uuid.UUID
+) -> tuple[Stipend, str | None, list[Approval]]:
+    """What an approver looks at: the stipend, the digest an approval would bind to
+    (None while the payee has no destination), and every approval, void ones too.
+    A communicator sees their own stipend without the digest and the approvers."""
+    stipend = get_stipend(session, stipend_id)
+    if not actor.roles & {ADMIN, "finance"}:
+        if actor.id != stipend.communicator_id:
+            raise StipendNotFound("no such stipend")
+        return stipend, None, []
+    payee = payee_of(session, stipend)
+    current = digest(stipend, payee) if payee.destination_fingerprint else None
+    every = list(
+        session.scalars(
+            select(Approval)
+            .where(Approval.stipend_id == stipend.id)
+            .order_by(Approval.approved_at)
+        )
+    )
+    return stipend, current, every
+
+
+def list_stipends(
+    session: Session, actor: Actor, cycle_id: uuid.UUID, status: str | None
+) -> list[Stipend]:
+    actor.require(ADMIN, "finance")
+    query = select(Stipend).where(Stipend.cycle_id == cycle_id)
+    if status:
+        query = query.where(Stipend.status == status)
+    return list(session.scalars(query.order_by(Stipend.created_at, Stipend.id)))

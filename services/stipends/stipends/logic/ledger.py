@@ -429,3 +429,8 @@ def statement(session: Session, code: str) -> dict[str, Any]:
         "lines": lines,
         "balance_minor": running,
     }
+
+
+def require_reader(actor: Any) -> None:
+    """Trial balances and statements are for finance and programme admins."""
+    actor.require("program_admin", "finance")

@@ -169,3 +169,22 @@ def awaiting_review(session: Session, cycle_id: uuid.UUID) -> int:
         )
         or 0
     )
+
+
+def programme_view(
+    session: Session, actor: Actor, programme_id: uuid.UUID
+) -> dict[str, Any]:
+    actor.require(ADMIN, "finance")
+    programme = get_programme(session, programme_id)
+    return {
+        "id": programme.id,
+        "name": programme.name,
+        "currency": programme.currency,
+        "budget_minor": programme.budget_minor,
+        "available_minor": ledger.available(session, programme.id),
+        "tier_amounts": programme.tier_amounts,
+        "min_accepted_reports": programme.min_accepted_reports,
+        "min_conversations": programme.min_conversations,
+        "training_required": programme.training_required,
+        "approval_bands": programme.approval_bands,
+    }
