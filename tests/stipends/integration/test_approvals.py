@@ -496,3 +496,53 @@ def test_two_admins_filling_the_same_slot_at_once_end_with_one_approval(
     loser = "a" if isinstance(outcomes["a"], ConcurrentChange) else "b"
     world.approve(ADMIN_A if loser == "a" else ADMIN_B, stipend_id)
     assert world.stipend_of(who).status == "approved"
+
+
+def test_payment_steps_post_balanced_entries_in_order_only(db: Db) -> None:
+    from stipends.logic import payments
+
+    world = World(db)
+    who = eligible(world)
+    world.close()
+    stipend_id = world.stipend_of(who).id
+
+    def step(fn, *args):
+        with db.session() as session, session.begin():
+            return fn(session, stipend_id, *args)
+
+    with pytest.raises(InvalidTransition) as err:
+        step(payments.commit_for_payment)
+    assert err.value.code == "stipend_proposed"
+    world.approve(ADMIN_A, stipend_id)
+    with pytest.raises(InvalidTransition):
+        step(payments.record_sent)
+    step(payments.commit_for_payment)
+    with pytest.raises(InvalidTransition) as err:
+        step(payments.commit_for_payment)
+    assert err.value.code == "committed"
+    with db.session() as session, session.begin():  # no rejection once in payment
+        with pytest.raises(InvalidTransition) as err:
+            approvals.reject_stipend(session, actor(ADMIN_B), stipend_id, "late")
+    assert err.value.code == "committed"
+    step(payments.record_sent)
+    step(payments.record_failed)  # the provider bounced it: sent again
+    step(payments.record_sent)
+    step(payments.record_settled, 150)
+    with pytest.raises(InvalidTransition):
+        step(payments.record_failed)
+    with db.session() as session:
+        assert ledger.trial_balance(session)["balanced"]
+        assert ledger.balance(session, ledger.payable(who)) == 0
+        assert ledger.balance(session, ledger.clearing("stripe_connect")) == 0
+        assert ledger.balance(session, ledger.fees(world.programme_id)) == 150
+        assert ledger.balance(session, ledger.reservations(world.programme_id)) == 0
+        assert ledger.available(session, world.programme_id) == 70_000
+        funds = ledger.statement(session, ledger.funds(world.programme_id))
+    assert [line["kind"] for line in funds["lines"]] == [
+        "funding",
+        "payout_sent",
+        "payout_sent_reversal",
+        "payout_sent",
+        "payout_settled",
+    ]
+    assert funds["balance_minor"] == 100_000 - 30_000 - 150

@@ -229,6 +229,11 @@ def reject_stipend(
         raise NotAllowed("nobody decides their own stipend", "own_stipend")
     if stipend.status == "approved":
         get_programme(session, stipend.programme_id, lock=True)
+        if ledger.open_entry(session, stipend.id, "commitment") is not None:
+            raise InvalidTransition(
+                "the stipend is committed for payment and can no longer be rejected",
+                "committed",
+            )
         ledger.release(session, stipend.id, "stipend rejected after approval", actor.id)
     _void(active_approvals(session, stipend.id), "stipend rejected")
     stipend.status = "rejected"
@@ -296,6 +301,8 @@ def payee_changed(session: Session, communicator: Communicator, why: str) -> int
             Stipend.status.in_(("proposed", "approved")),
         )
     ):
+        if ledger.open_entry(session, stipend.id, "commitment") is not None:
+            continue  # in payment: the payout is checked against the destination
         current = digest(stipend, communicator)
         standing = active_approvals(session, stipend.id)
         stale = [a for a in standing if a.bound_hash != current]
