@@ -190,6 +190,24 @@ class StipendsService:
         return ProgrammeOutSchema().dump(view)
 
     @rpc(expected_exceptions=StipendsError)
+    def list_programmes(self, actor: Any) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return [
+                ProgrammeOutSchema().dump(programmes.programme_view(session, who, p.id))
+                for p in programmes.list_programmes(session, who)
+            ]
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_cycles(
+        self, actor: Any, programme_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        wanted = ident(programme_id, "programme_id") if programme_id else None
+        with self.db.transaction() as session:
+            return CYCLE.dump(programmes.list_cycles(session, who, wanted), many=True)
+
+    @rpc(expected_exceptions=StipendsError)
     def open_cycle(
         self, actor: Any, programme_id: str, period: str, deadline: str
     ) -> dict[str, Any]:

@@ -238,3 +238,106 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(stipends: Stipends) ->
     assert err.value.code == "invalid_id"
     assert stipends.db.sql("SELECT count(*) FROM programmes")[0][0] == 0
     assert stipends.db.sql("SELECT count(*) FROM outbox")[0][0] == 0
+
+
+def approved_stipend(stipends: Stipends, who: str) -> tuple[dict, dict, str]:
+    """A programme, a cycle past its deadline, an accepted (late) report, a closed
+    cycle and an approved stipend, all through the RPCs."""
+    me = {"id": who, "roles": ["communicator"]}
+    programme = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {
+            "name": f"Communicators {uuid.uuid4().hex[:6]}",
+            "currency": "EUR",
+            "budget_minor": 100_000,
+            "tier_amounts": {"professional": 25_000},
+        },
+    )
+    deadline = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    cycle = stipends.call("open_cycle", ADMIN_A, programme["id"], "2026-10", deadline)
+    assert [c["id"] for c in stipends.call("list_cycles", me)] == [cycle["id"]]
+    report = stipends.call(
+        "save_report_draft",
+        me,
+        cycle["id"],
+        {
+            "conversations": 2,
+            "audiences": ["colleagues"],
+            "channels": ["video"],
+            "topics": ["sanctions"],
+            "hours": 3,
+            "observed_change": "clear",
+            "narrative": "Бывший коллега впервые сказал, что устал от войны.",
+        },
+    )["report"]
+    assert report["redactions"] == []
+    assert stipends.call("submit_report", me, report["id"])["late"] is True
+    stipends.call("review_report", ADMIN_B, report["id"], "accepted", "")
+    (found,) = stipends.call("close_cycle", ADMIN_A, cycle["id"])["entitlements"]
+    stipend = stipends.call("get_stipend", ADMIN_B, found["stipend_id"])
+    stipends.call("approve_stipend", ADMIN_B, stipend["id"], stipend["digest"])
+    return programme, stipend, report["id"]
+
+
+def test_a_new_destination_from_the_registry_voids_the_approval(
+    stipends: Stipends,
+) -> None:
+    who = registered(stipends)
+    programme, stipend, _ = approved_stipend(stipends, who)
+    assert stipends.call("get_programme", FINANCE, programme["id"])[
+        "available_minor"
+    ] == (75_000)
+    publish_event(
+        stipends.amqp_uri,
+        envelope(
+            "communicator.payout_ready.v1",
+            communicator_id=who,
+            provider="bank_file",
+            destination_fingerprint="7c" * 32,
+        ),
+    )
+    wait_until(
+        lambda: (
+            stipends.call("get_stipend", ADMIN_B, stipend["id"])["status"] == "proposed"
+        ),
+        "the approval to be voided",
+    )
+    again = stipends.call("get_stipend", ADMIN_B, stipend["id"])
+    assert again["digest"] != stipend["digest"]
+    assert [a["void_reason"] for a in again["approvals"]] == [
+        "payout destination changed"
+    ]
+    assert stipends.call("get_programme", FINANCE, programme["id"])[
+        "available_minor"
+    ] == (100_000)
+    with pytest.raises(Conflict) as err:  # approving what was seen before
+        stipends.call("approve_stipend", ADMIN_B, stipend["id"], stipend["digest"])
+    assert err.value.code == "payee_changed"
+    assert stipends.call("get_trial_balance", FINANCE)["balanced"]
+
+
+def test_erasure_removes_the_words_and_keeps_the_financial_record(
+    stipends: Stipends,
+) -> None:
+    who = registered(stipends)
+    _, stipend, report_id = approved_stipend(stipends, who)
+    publish_event(
+        stipends.amqp_uri, envelope("communicator.erased.v1", communicator_id=who)
+    )
+    wait_until(
+        lambda: stipends.db.sql(
+            "SELECT 1 FROM activity_reports WHERE id = :i AND narrative = ''",
+            i=report_id,
+        ),
+        "the narrative to go",
+    )
+    (row,) = stipends.db.sql(
+        "SELECT topics, conversations FROM activity_reports WHERE id = :i", i=report_id
+    )
+    assert (row.topics, row.conversations) == ([], 2)
+    kept = stipends.call("get_stipend", FINANCE, stipend["id"])
+    assert (kept["status"], kept["amount_minor"]) == ("approved", 25_000)
+    assert stipends.db.sql(
+        "SELECT pseudonym FROM communicators WHERE id = :i", i=who
+    ) == [(None,)]

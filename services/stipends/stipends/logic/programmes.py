@@ -188,3 +188,22 @@ def programme_view(
         "training_required": programme.training_required,
         "approval_bands": programme.approval_bands,
     }
+
+
+def list_programmes(session: Session, actor: Actor) -> list[Programme]:
+    actor.require(ADMIN, "finance")
+    return list(session.scalars(select(Programme).order_by(Programme.name)))
+
+
+def list_cycles(
+    session: Session, actor: Actor, programme_id: uuid.UUID | None
+) -> list[Cycle]:
+    """Staff see every cycle (of one programme if given); a communicator sees the
+    open ones, where they can report."""
+    query = select(Cycle)
+    if programme_id is not None:
+        query = query.where(Cycle.programme_id == programme_id)
+    if not actor.roles & {ADMIN, "finance"}:
+        actor.require("communicator")
+        query = query.where(Cycle.status == "open")
+    return list(session.scalars(query.order_by(Cycle.deadline.desc())))

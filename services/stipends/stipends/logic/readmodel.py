@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import CommunicatorNotFound
 from stipends.logic import approvals
-from stipends.models import Communicator
+from stipends.models import ActivityReport, Communicator
 
 # what each registry lifecycle event sets on the read model
 STATUS_AFTER = {
@@ -68,6 +69,12 @@ def registry_changed(
         # the id stays for the financial record; the pseudonym goes
         communicator.pseudonym = None
         communicator.erased = True
+        # their words go too; the counts stay with the financial record they justify
+        session.execute(
+            update(ActivityReport)
+            .where(ActivityReport.communicator_id == communicator.id)
+            .values(narrative="", topics=[], review_comment=None)
+        )
     return communicator
 
 
