@@ -240,3 +240,8 @@ class AccountRequestSchema(Schema):
         required=True,
         validate=validate.Regexp(r"^[a-z_]+:[A-Za-z0-9_-]{1,100}$"),
     )
+
+
+class ReverseFundingSchema(Schema):
+    entry_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))

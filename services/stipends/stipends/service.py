@@ -32,6 +32,7 @@ from stipends.schemas import (
     RejectSchema,
     ReportContentSchema,
     ReportOutSchema,
+    ReverseFundingSchema,
     ReviewSchema,
     StipendOutSchema,
 )
@@ -180,6 +181,17 @@ class StipendsService:
                 session, who, data["programme_id"], data["amount_minor"]
             )
             view = programmes.programme_view(session, who, data["programme_id"])
+        return ProgrammeOutSchema().dump(view)
+
+    @rpc(expected_exceptions=StipendsError)
+    def reverse_funding(self, actor: Any, entry_id: int, reason: str) -> Any:
+        who = Actor.load(actor)
+        data = load(ReverseFundingSchema(), {"entry_id": entry_id, "reason": reason})
+        with self.db.transaction() as session:
+            programme = programmes.reverse_funding(
+                session, who, data["entry_id"], data["reason"]
+            )
+            view = programmes.programme_view(session, who, programme.id)
         return ProgrammeOutSchema().dump(view)
 
     @rpc(expected_exceptions=StipendsError)

@@ -546,3 +546,79 @@ def test_payment_steps_post_balanced_entries_in_order_only(db: Db) -> None:
         "payout_settled",
     ]
     assert funds["balance_minor"] == 100_000 - 30_000 - 150
+
+
+def test_two_admins_approving_different_stipends_never_overrun_the_budget(
+    db: Db,
+) -> None:
+    """The budget covers one of two stipends; both final approvals race. The
+    programme row is locked while the budget is read and reserved: one passes."""
+    world = World(db, budget_minor=40_000)
+    first, second = eligible(world), eligible(world)
+    world.close()
+    targets = {
+        "a": (ADMIN_A, world.stipend_of(first).id),
+        "b": (ADMIN_B, world.stipend_of(second).id),
+    }
+    seen = {name: world.digest(stipend) for name, (_, stipend) in targets.items()}
+    both_read = threading.Barrier(2, timeout=10)
+    outcomes: dict[str, Any] = {}
+
+    def approve(name: str) -> None:
+        admin, stipend_id = targets[name]
+        session = db.session()
+        try:
+            with session.begin():
+                assert ledger.available(session, world.programme_id) == 40_000
+                both_read.wait()
+                outcomes[name] = approvals.approve_stipend(
+                    session, actor(admin), stipend_id, seen[name]
+                ).stipend.status
+        except Exception as exc:  # noqa: BLE001 - the outcome is what we test
+            outcomes[name] = exc
+        finally:
+            session.close()
+
+    threads = [threading.Thread(target=approve, args=(n,)) for n in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(str(type(v).__name__) for v in outcomes.values()) == [
+        "OverBudget",
+        "str",
+    ], outcomes
+    assert "approved" in outcomes.values()
+    assert world.available() == 10_000
+    statuses = sorted(world.stipend_of(w).status for w in (first, second))
+    assert statuses == ["approved", "proposed"]
+
+
+def test_a_funding_mistake_is_corrected_by_a_reversal(db: Db) -> None:
+    world = World(db, budget_minor=50_000)
+    who = eligible(world)
+    world.close()
+    with db.session() as session, session.begin():
+        extra = ledger.fund(session, world.programme_id, "EUR", 90_000, None)
+        db_programme = programmes.get_programme(session, world.programme_id)
+        db_programme.budget_minor += 90_000
+    world.approve(ADMIN_A, world.stipend_of(who).id)  # 110,000 free after this
+    with db.session() as session, session.begin():
+        with pytest.raises(InvalidRequest) as err:
+            programmes.reverse_funding(session, actor(FINANCE), extra.id, "")
+    assert err.value.code == "reason_required"
+    (original,) = db.sql(
+        "SELECT id FROM journal_entries WHERE kind = 'funding' ORDER BY id LIMIT 1"
+    )
+    with db.session() as session, session.begin():
+        programmes.reverse_funding(session, actor(FINANCE), extra.id, "typed 9 not 0")
+    assert world.available() == 20_000
+    with db.session() as session, session.begin():  # the rest is reserved: refused
+        with pytest.raises(OverBudget) as err:
+            programmes.reverse_funding(session, actor(FINANCE), original.id, "oops")
+    assert "only 200.00 EUR of the budget is free" in err.value.message
+    with db.session() as session, session.begin():
+        with pytest.raises(InvalidTransition):  # reversed once only
+            programmes.reverse_funding(session, actor(FINANCE), extra.id, "again")
+    assert db.sql("SELECT budget_minor FROM programmes")[0][0] == 50_000
+    assert world.available() == 20_000

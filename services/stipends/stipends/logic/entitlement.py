@@ -13,7 +13,12 @@ from sqlalchemy.orm import Session
 from stipends import events
 from stipends.exceptions import InvalidTransition
 from stipends.logic.actors import ADMIN, Actor
-from stipends.logic.programmes import awaiting_review, get_cycle, get_programme
+from stipends.logic.programmes import (
+    awaiting_review,
+    get_cycle,
+    get_programme,
+    money,
+)
 from stipends.models import (
     ActivityReport,
     Communicator,
@@ -23,10 +28,6 @@ from stipends.models import (
     Stipend,
 )
 from svyaz import outbox
-
-
-def money(amount_minor: int, currency: str) -> str:
-    return f"{amount_minor // 100}.{amount_minor % 100:02d} {currency}"
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,17 @@ from stipends.exceptions import (
     CycleNotFound,
     InvalidRequest,
     InvalidTransition,
+    OverBudget,
     ProgrammeNotFound,
 )
 from stipends.logic import ledger
 from stipends.logic.actors import ADMIN, Actor
-from stipends.models import ActivityReport, Cycle, Programme, Stipend
+from stipends.models import ActivityReport, Cycle, JournalEntry, Programme, Stipend
+
+
+def money(amount_minor: int, currency: str) -> str:
+    return f"{amount_minor // 100}.{amount_minor % 100:02d} {currency}"
+
 
 DEFAULT_BANDS: list[dict[str, Any]] = [
     {"up_to_minor": 30000, "approvers": 1},  # up to 300.00 in the programme currency
@@ -207,3 +213,40 @@ def list_cycles(
         actor.require("communicator")
         query = query.where(Cycle.status == "open")
     return list(session.scalars(query.order_by(Cycle.deadline.desc())))
+
+
+def reverse_funding(
+    session: Session, actor: Actor, entry_id: int, reason: str
+) -> Programme:
+    """Correct a funding entry booked by mistake: its reversal, never an edit. Refused
+    when the budget it added is already reserved or paid."""
+    actor.require(ADMIN, "finance")
+    if not reason.strip():
+        raise InvalidRequest(
+            "say why the funding is reversed", "reason_required", {"reason": ["empty"]}
+        )
+    entry = session.get(JournalEntry, entry_id)
+    if entry is None or entry.kind != "funding" or entry.programme_id is None:
+        raise InvalidRequest(
+            "only a funding entry is corrected this way", "not_a_funding_entry"
+        )
+    programme = get_programme(session, entry.programme_id, lock=True)
+    if session.scalar(select(JournalEntry.id).where(JournalEntry.reverses == entry.id)):
+        raise InvalidTransition(
+            f"journal entry {entry.id} is reversed already", "reversed_already"
+        )
+    amount = sum(
+        p.amount_minor for p in ledger.legs_of(session, entry.id) if p.amount_minor > 0
+    )
+    remaining = ledger.available(session, programme.id)
+    if amount > remaining:
+        raise OverBudget(
+            f"only {money(remaining, programme.currency)} of the budget is free; "
+            f"the funding of {money(amount, programme.currency)} is partly reserved "
+            "or paid",
+            "over_budget",
+            {"remaining_minor": [str(remaining)]},
+        )
+    ledger.reverse(session, entry.id, reason.strip(), actor.id)
+    programme.budget_minor -= amount
+    return programme
