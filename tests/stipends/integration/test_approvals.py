@@ -622,3 +622,17 @@ def test_a_funding_mistake_is_corrected_by_a_reversal(db: Db) -> None:
             programmes.reverse_funding(session, actor(FINANCE), extra.id, "again")
     assert db.sql("SELECT budget_minor FROM programmes")[0][0] == 50_000
     assert world.available() == 20_000
+
+
+def test_a_payee_suspended_after_the_close_is_not_approved(db: Db) -> None:
+    world = World(db)
+    who = eligible(world)
+    world.close()
+    with db.session() as session, session.begin():
+        readmodel.registry_changed(
+            session, "communicator.suspended.v1", {"communicator_id": who}
+        )
+    with pytest.raises(InvalidTransition) as err:
+        world.approve(ADMIN_A, world.stipend_of(who).id)
+    assert err.value.code == "payee_not_active"
+    assert world.available() == 100_000

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,8 @@ from stipends.logic.entitlement import money
 from stipends.logic.programmes import get_cycle, get_programme
 from stipends.models import Approval, Communicator, Stipend
 from svyaz import outbox
+
+log = logging.getLogger(__name__)
 
 
 def get_stipend(session: Session, stipend_id: uuid.UUID) -> Stipend:
@@ -142,6 +145,12 @@ def approve_stipend(
     if actor.id == stipend.communicator_id:
         raise NotAllowed("nobody approves their own stipend", "own_stipend")
     payee = payee_of(session, stipend)
+    if payee.status != "active" or payee.erased:
+        raise InvalidTransition(
+            f"the payee is not active (status {payee.status}); reject the stipend or "
+            "wait for reinstatement",
+            "payee_not_active",
+        )
     if not (payee.payout_ready and payee.destination_fingerprint):
         raise InvalidTransition(
             "the payee has no payout destination set up", "payee_not_ready"
@@ -207,6 +216,13 @@ def approve_stipend(
             ),
         )
     _flush(session)
+    log.info(
+        "stipend %s: slot %s of %s filled (%s)",
+        stipend.id,
+        approval.slot,
+        stipend.approvals_needed,
+        stipend.status,
+    )
     return Approved(stipend, approval, remaining)
 
 
@@ -311,6 +327,7 @@ def payee_changed(session: Session, communicator: Communicator, why: str) -> int
         affected += 1
         _void(stale, why)
         stipend.approvals_given = len(standing) - len(stale)
+        log.warning("stipend %s: %s approval(s) void: %s", stipend.id, len(stale), why)
         if stipend.status == "approved":
             get_programme(session, stipend.programme_id, lock=True)
             ledger.release(session, stipend.id, f"approval void: {why}", None)

@@ -3,6 +3,7 @@ gets an entitlement with the reasons; the eligible ones a stipend proposal."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,8 @@ from stipends.models import (
     Stipend,
 )
 from svyaz import outbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -177,6 +180,12 @@ def close_cycle(
         ),
     )
     session.flush()
+    log.info(
+        "cycle %s closed: %s entitlement(s), %s proposal(s)",
+        cycle.id,
+        len(found),
+        sum(1 for e in found if e.eligible),
+    )
     return Closed(cycle, found)
 
 

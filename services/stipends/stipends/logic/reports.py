@@ -129,6 +129,7 @@ def edit_report(
     """Change a draft, a report sent back for changes, or a submitted report before
     the deadline (it stays submitted and is announced again)."""
     report = _own(session, actor, report_id)
+    _reporter(session, actor)
     cycle = get_cycle(session, report.cycle_id)
     _check_cycle_takes_reports(cycle)
     if not report.editable:
