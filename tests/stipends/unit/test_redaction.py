@@ -80,6 +80,12 @@ def test_an_english_narrative_loses_every_contact_and_keeps_the_story() -> None:
         ("сайт навальный.рф", "link"),
         ("блог на example.blog/post/1", "link"),
         ("ping @ivan_99!", "handle"),
+        ("+7(916)123-45-67", "phone"),
+        ("8-916-123-45-67", "phone"),
+        ("wa.me/79161234567", "link"),
+        ("vk.com/id12345", "link"),
+        ("карта 4276 1234 5678 9012 у сестры", "number"),
+        ("Ivan.Petrov@Example.COM", "email"),
     ],
 )
 def test_each_kind_of_contact_is_recognised(text: str, kind: str) -> None:
@@ -94,6 +100,8 @@ def test_each_kind_of_contact_is_recognised(text: str, kind: str) -> None:
         "From 2022-2024 we did not speak; on 12.03.2026 we did.",
         "т.е. отец стал сомневаться, e.g. about prices.",
         "It cost 1500 rubles, about 15.50 EUR.",
+        "Созвонились в 10:30, потом ещё в 21:15.",
+        "Зарплата 1 000 000 рублей в год, 2 500 000 у брата.",
         "",
     ],
 )

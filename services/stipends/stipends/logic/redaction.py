@@ -2,9 +2,10 @@
 
 A narrative is for outcomes ("my father stopped repeating the TV line about NATO"),
 never for the people inside Russia it describes. Before a narrative is stored, phone
-numbers (international and Russian formats), email addresses, @handles and links
-(with or without a scheme, t.me and vk.com included, bare domains too) are replaced by
-a marker, and the author is told which kinds were removed. Pure: no I/O.
+numbers (international and Russian formats), email addresses, @handles, links (with
+or without a scheme, t.me and vk.com included, bare domains too) and card or account
+numbers are replaced by a marker, and the author is told which kinds were removed.
+Pure: no I/O.
 
 The rules lean towards removing too much: a list of large numbers that looks like a
 phone number is removed as one.
@@ -15,12 +16,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-KINDS = ("email", "link", "handle", "phone")
+KINDS = ("email", "link", "handle", "phone", "number")
 MARKERS = {
     "email": "[email removed]",
     "link": "[link removed]",
     "handle": "[handle removed]",
     "phone": "[phone removed]",
+    "number": "[number removed]",  # card and account numbers: 16 to 19 digits
 }
 
 _TLDS = (
@@ -51,7 +53,7 @@ CYRILLIC_DOMAIN = re.compile(
     re.IGNORECASE,
 )
 HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,30}[A-Za-z0-9_])")
-PHONE_CANDIDATE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){5,16}(?![\w])")
+PHONE_CANDIDATE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){5,20}(?![\w])")
 LOCAL_PHONE = re.compile(r"^\d{3}-\d{2}-\d{2}$")  # 123-45-67
 
 
@@ -62,13 +64,15 @@ class Redacted:
     count: int
 
 
-def _is_phone(candidate: str) -> bool:
+def _kind_of_number(candidate: str) -> str | None:
     digits = sum(ch.isdigit() for ch in candidate)
     if LOCAL_PHONE.match(candidate):
-        return True
+        return "phone"
+    if 16 <= digits <= 19:
+        return "number"
     if candidate.startswith("+"):
-        return 8 <= digits <= 15
-    return 10 <= digits <= 15
+        return "phone" if 8 <= digits <= 15 else None
+    return "phone" if 10 <= digits <= 15 else None
 
 
 def redact(text: str) -> Redacted:
@@ -87,10 +91,11 @@ def redact(text: str) -> Redacted:
     out = HANDLE.sub(replace("handle"), out)
 
     def phone(match: re.Match[str]) -> str:
-        if not _is_phone(match.group(0)):
+        kind = _kind_of_number(match.group(0))
+        if kind is None:
             return match.group(0)
-        found.append("phone")
-        return MARKERS["phone"]
+        found.append(kind)
+        return MARKERS[kind]
 
     out = PHONE_CANDIDATE.sub(phone, out)
     return Redacted(out, [k for k in KINDS if k in found], len(found))
