@@ -324,11 +324,14 @@ class StipendsService:
             stipend, digest, given = approvals.stipend_view(
                 session, who, ident(stipend_id)
             )
-            return {
+            view = {
                 **STIPEND.dump(stipend),
                 "digest": digest,
                 "approvals": ApprovalOutSchema().dump(given, many=True),
             }
+        if not who.roles & {"program_admin", "finance"}:
+            view.pop("proposed_by")  # a communicator does not learn staff ids
+        return view
 
     @rpc(expected_exceptions=StipendsError)
     def list_stipends(
