@@ -1,4 +1,7 @@
-from svyaz.errors import InvalidInput, NotFound, ServiceError
+"""The stipends service's errors, each of a platform kind (svyaz.errors) so callers
+such as the gateway map them to statuses without importing this package."""
+
+from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 
 
 class StipendsError(ServiceError):
@@ -6,8 +9,44 @@ class StipendsError(ServiceError):
 
 
 class InvalidRequest(StipendsError, InvalidInput):
-    pass
+    """A request failed validation; `fields` says which field and why."""
+
+
+class InvalidTransition(StipendsError, Conflict):
+    """The record is not in a state that allows this step."""
+
+
+class ConcurrentChange(StipendsError, Conflict):
+    """Someone else changed the record at the same moment; reload and try again."""
+
+
+class OverBudget(StipendsError, Conflict):
+    """The programme's remaining budget does not cover this."""
+
+
+class NotAllowed(StipendsError, Forbidden):
+    """The actor's role or identity does not allow this."""
 
 
 class CommunicatorNotFound(StipendsError, NotFound):
+    pass
+
+
+class ProgrammeNotFound(StipendsError, NotFound):
+    pass
+
+
+class CycleNotFound(StipendsError, NotFound):
+    pass
+
+
+class ReportNotFound(StipendsError, NotFound):
+    pass
+
+
+class StipendNotFound(StipendsError, NotFound):
+    pass
+
+
+class AccountNotFound(StipendsError, NotFound):
     pass

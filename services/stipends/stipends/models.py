@@ -1,13 +1,28 @@
-"""Stipends tables."""
+"""Stipends tables. Money is always an integer of minor units beside its currency."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Integer, String, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from stipends.exceptions import InvalidTransition
 
 
 class Base(DeclarativeBase):
@@ -36,3 +51,295 @@ class Communicator(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Programme(Base):
+    """A stipend programme: its budget, tier amounts and eligibility rules.
+
+    The budget itself lives in the ledger (the funding entries); `budget_minor` is the
+    total funded so far, kept beside it for display and for the entitlement step.
+    """
+
+    __tablename__ = "programmes"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    budget_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # {"professional": 30000, "volunteer": 0}
+    tier_amounts: Mapped[dict[str, int]] = mapped_column(JSONB)
+    min_accepted_reports: Mapped[int] = mapped_column(Integer, default=1)
+    min_conversations: Mapped[int] = mapped_column(Integer, default=0)
+    training_required: Mapped[bool] = mapped_column(Boolean, default=True)
+    # [{"up_to_minor": 30000, "approvers": 1}, {"up_to_minor": null, "approvers": 2}]
+    approval_bands: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def approvers_needed(self, amount_minor: int) -> int:
+        """How many distinct approvers a stipend of this amount needs."""
+        for band in sorted(
+            self.approval_bands,
+            key=lambda b: (b["up_to_minor"] is None, b["up_to_minor"] or 0),
+        ):
+            if band["up_to_minor"] is None or amount_minor <= band["up_to_minor"]:
+                return int(band["approvers"])
+        return max(int(b["approvers"]) for b in self.approval_bands)
+
+
+CYCLE_STEPS = {"open": "closed", "closed": "locked"}
+
+
+class Cycle(Base):
+    """A monthly cycle: open (takes reports until the deadline, later ones are marked
+    late) → closed (entitlements computed, no more reports) → locked (nothing
+    changes any more)."""
+
+    __tablename__ = "cycles"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    programme_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("programmes.id")
+    )
+    period: Mapped[str] = mapped_column(String(7))  # 2026-11
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    closed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    locked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("programme_id", "period"),)
+
+    def move_to(self, to: str) -> None:
+        if CYCLE_STEPS.get(self.status) != to:
+            raise InvalidTransition(
+                f"a cycle that is {self.status} cannot become {to}",
+                f"cycle_{self.status}",
+            )
+        self.status = to
+
+    def require_open(self) -> None:
+        if self.status != "open":
+            raise InvalidTransition(
+                f"the cycle is {self.status}: reports can no longer change",
+                f"cycle_{self.status}",
+            )
+
+
+AUDIENCES = ("family", "friends", "colleagues", "online_community")
+CHANGES = ("none", "some", "clear")
+REPORT_STEPS = {
+    "draft": {"submitted"},
+    "changes_requested": {"submitted"},
+    "submitted": {"accepted", "rejected", "changes_requested", "submitted"},
+}
+
+
+class ActivityReport(Base):
+    """One communicator's account of their work in a cycle. The narrative is stored
+    only after redaction (phone numbers, emails, handles and links removed)."""
+
+    __tablename__ = "activity_reports"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    cycle_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("cycles.id")
+    )
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communicators.id")
+    )
+    conversations: Mapped[int] = mapped_column(Integer)
+    audiences: Mapped[list[str]] = mapped_column(JSONB)
+    channels: Mapped[list[str]] = mapped_column(JSONB)
+    topics: Mapped[list[str]] = mapped_column(JSONB)
+    hours: Mapped[int] = mapped_column(Integer)
+    observed_change: Mapped[str] = mapped_column(String(10))
+    narrative: Mapped[str] = mapped_column(Text, default="")
+    redactions: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    status: Mapped[str] = mapped_column(String(20), default="draft")
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    review_comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (Index("activity_reports_cycle", "cycle_id", "communicator_id"),)
+
+    def move_to(self, to: str) -> None:
+        if to not in REPORT_STEPS.get(self.status, set()):
+            raise InvalidTransition(
+                f"a report that is {self.status} cannot become {to}",
+                f"report_{self.status}",
+            )
+        self.status = to
+
+    @property
+    def editable(self) -> bool:
+        return self.status in ("draft", "changes_requested", "submitted")
+
+
+class Entitlement(Base):
+    """What the cycle close found for one communicator: eligible or not, and why."""
+
+    __tablename__ = "entitlements"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    cycle_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("cycles.id")
+    )
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communicators.id")
+    )
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    reasons: Mapped[list[str]] = mapped_column(JSONB)
+    stipend_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+
+    __table_args__ = (UniqueConstraint("cycle_id", "communicator_id"),)
+
+
+STIPEND_OPEN = ("proposed",)
+
+
+class Stipend(Base):
+    """A stipend proposal and its approval state. `version` guards every write: two
+    admins filling the same slot at once cannot both succeed."""
+
+    __tablename__ = "stipends"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    programme_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("programmes.id")
+    )
+    cycle_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("cycles.id")
+    )
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communicators.id")
+    )
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reasons: Mapped[list[str]] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(20), default="proposed")
+    proposed_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    approvals_needed: Mapped[int] = mapped_column(Integer)
+    approvals_given: Mapped[int] = mapped_column(Integer, default=0)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (UniqueConstraint("cycle_id", "communicator_id"),)
+
+    def require_proposed(self) -> None:
+        if self.status != "proposed":
+            raise InvalidTransition(
+                f"the stipend is {self.status}, not awaiting approval",
+                f"stipend_{self.status}",
+            )
+
+
+class Approval(Base):
+    """One approver in one slot of a stipend, bound to the hash of the payee,
+    destination and amount they saw. A voided approval stays, with the reason."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    stipend_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("stipends.id")
+    )
+    approver_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    slot: Mapped[int] = mapped_column(Integer)
+    bound_hash: Mapped[str] = mapped_column(String(64))
+    approved_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    voided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(
+            "approvals_one_per_slot",
+            "stipend_id",
+            "slot",
+            unique=True,
+            postgresql_where=text("voided_at IS NULL"),
+        ),
+        Index(
+            "approvals_one_slot_per_person",
+            "stipend_id",
+            "approver_id",
+            unique=True,
+            postgresql_where=text("voided_at IS NULL"),
+        ),
+    )
+
+
+class Account(Base):
+    """A ledger account: `programme_budget:<programme>`, `reservations:<programme>`,
+    `stipends_payable:<communicator>`, `provider_clearing:<provider>`, `fees:...`."""
+
+    __tablename__ = "ledger_accounts"
+
+    code: Mapped[str] = mapped_column(String(120), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    currency: Mapped[str] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class JournalEntry(Base):
+    """One balanced business step. Insert-only (a trigger refuses UPDATE and
+    DELETE); a correction is a new entry that `reverses` the old one."""
+
+    __tablename__ = "journal_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    memo: Mapped[str] = mapped_column(Text)
+    stipend_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    programme_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    reverses: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("journal_entries.id"), unique=True
+    )
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    posted_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class Posting(Base):
+    """One leg of an entry: a positive amount is a debit, a negative one a credit.
+    The legs of an entry sum to zero per currency (checked by a deferred trigger)."""
+
+    __tablename__ = "postings"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    entry_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("journal_entries.id"), index=True
+    )
+    account: Mapped[str] = mapped_column(
+        String(120), ForeignKey("ledger_accounts.code"), index=True
+    )
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))

@@ -1,7 +1,7 @@
 """marshmallow schemas: RPC input/output and the registry events stipends consumes
 (each loaded with unknown=EXCLUDE, so a field added later does not break us)."""
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 
 class Incoming(Schema):
@@ -46,3 +46,202 @@ class CommunicatorSchema(Schema):
     status = fields.String()
     tier = fields.String()
     payout_ready = fields.Boolean()
+
+
+# -- programmes and cycles ---------------------------------------------------------
+PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
+CURRENCY = r"^[A-Z]{3}$"
+TIERS = ("volunteer", "professional")
+AUDIENCES = ("family", "friends", "colleagues", "online_community")
+CHANNELS = (
+    "in_person",
+    "phone",
+    "video",
+    "messenger",
+    "social_media",
+    "email",
+    "letter",
+    "other",
+)
+CHANGES = ("none", "some", "clear")
+
+
+class BandSchema(Schema):
+    up_to_minor = fields.Integer(
+        required=True, allow_none=True, validate=validate.Range(min=1)
+    )
+    approvers = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
+
+
+class ProgrammeSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=3, max=120))
+    currency = fields.String(required=True, validate=validate.Regexp(CURRENCY))
+    budget_minor = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=10**12)
+    )
+    tier_amounts = fields.Dict(
+        required=True,
+        keys=fields.String(validate=validate.OneOf(TIERS)),
+        values=fields.Integer(validate=validate.Range(min=0, max=10**9)),
+    )
+    min_accepted_reports = fields.Integer(
+        load_default=1, validate=validate.Range(min=0, max=31)
+    )
+    min_conversations = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=10_000)
+    )
+    training_required = fields.Boolean(load_default=True)
+    approval_bands = fields.List(
+        fields.Nested(BandSchema), load_default=None, allow_none=True
+    )
+
+
+class ProgrammeOutSchema(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    currency = fields.String()
+    budget_minor = fields.Integer()
+    available_minor = fields.Integer()
+    tier_amounts = fields.Dict()
+    min_accepted_reports = fields.Integer()
+    min_conversations = fields.Integer()
+    training_required = fields.Boolean()
+    approval_bands = fields.List(fields.Dict())
+
+
+class FundingSchema(Schema):
+    programme_id = fields.UUID(required=True)
+    amount_minor = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=10**12)
+    )
+
+
+class CycleSchema(Schema):
+    programme_id = fields.UUID(required=True)
+    period = fields.String(required=True, validate=validate.Regexp(PERIOD))
+    deadline = fields.AwareDateTime(required=True)
+
+
+class CycleOutSchema(Schema):
+    id = fields.UUID()
+    programme_id = fields.UUID()
+    period = fields.String()
+    deadline = fields.AwareDateTime()
+    status = fields.String()
+    closed_at = fields.AwareDateTime(allow_none=True)
+    locked_at = fields.AwareDateTime(allow_none=True)
+
+
+# -- reports -----------------------------------------------------------------------
+class ReportContentSchema(Schema):
+    conversations = fields.Integer(
+        required=True, validate=validate.Range(min=0, max=10_000)
+    )
+    audiences = fields.List(
+        fields.String(validate=validate.OneOf(AUDIENCES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(AUDIENCES)),
+    )
+    channels = fields.List(
+        fields.String(validate=validate.OneOf(CHANNELS)),
+        required=True,
+        validate=validate.Length(min=1, max=len(CHANNELS)),
+    )
+    topics = fields.List(
+        fields.String(validate=validate.Length(min=1, max=80)),
+        load_default=list,
+        validate=validate.Length(max=10),
+    )
+    hours = fields.Integer(required=True, validate=validate.Range(min=0, max=744))
+    observed_change = fields.String(required=True, validate=validate.OneOf(CHANGES))
+    narrative = fields.String(load_default="", validate=validate.Length(max=5000))
+
+
+class ReportOutSchema(Schema):
+    id = fields.UUID()
+    cycle_id = fields.UUID()
+    communicator_id = fields.UUID()
+    conversations = fields.Integer()
+    audiences = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    topics = fields.List(fields.String())
+    hours = fields.Integer()
+    observed_change = fields.String()
+    narrative = fields.String()
+    redactions = fields.List(fields.String())
+    status = fields.String()
+    late = fields.Boolean()
+    submitted_at = fields.AwareDateTime(allow_none=True)
+    review_comment = fields.String(allow_none=True)
+
+
+class ReviewSchema(Schema):
+    report_id = fields.UUID(required=True)
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(("accepted", "rejected", "changes_requested")),
+    )
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+# -- entitlements, stipends, approvals -----------------------------------------------
+class EntitlementOutSchema(Schema):
+    communicator_id = fields.UUID()
+    eligible = fields.Boolean()
+    amount_minor = fields.Integer()
+    reasons = fields.List(fields.String())
+    stipend_id = fields.UUID(allow_none=True)
+
+
+class ApprovalOutSchema(Schema):
+    approver_id = fields.UUID()
+    slot = fields.Integer()
+    approved_at = fields.AwareDateTime()
+    voided_at = fields.AwareDateTime(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+
+
+class StipendOutSchema(Schema):
+    id = fields.UUID()
+    programme_id = fields.UUID()
+    cycle_id = fields.UUID()
+    communicator_id = fields.UUID()
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    reasons = fields.List(fields.String())
+    status = fields.String()
+    proposed_by = fields.UUID()
+    approvals_needed = fields.Integer()
+    approvals_given = fields.Integer()
+    rejection_reason = fields.String(allow_none=True)
+    version = fields.Integer()
+
+
+class ApproveSchema(Schema):
+    stipend_id = fields.UUID(required=True)
+    digest = fields.String(required=True, validate=validate.Length(equal=64))
+
+
+class RejectSchema(Schema):
+    stipend_id = fields.UUID(required=True)
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class AmendSchema(Schema):
+    stipend_id = fields.UUID(required=True)
+    amount_minor = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=10**9)
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class AccountRequestSchema(Schema):
+    account = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z_]+:[A-Za-z0-9_-]{1,100}$"),
+    )
+
+
+class ReverseFundingSchema(Schema):
+    entry_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))

@@ -1,25 +1,93 @@
-"""The stipends service: entrypoints only."""
+"""The stipends service: entrypoints only. Each loads its input with a schema, opens
+one transaction, calls one logic function and dumps the result."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
 from stipends import logic
 from stipends.exceptions import InvalidRequest, StipendsError
+from stipends.logic import approvals, entitlement, ledger, programmes, reports
+from stipends.logic.actors import Actor
 from stipends.schemas import (
+    AccountRequestSchema,
+    AmendSchema,
+    ApprovalOutSchema,
+    ApproveSchema,
     CommunicatorActivatedIn,
     CommunicatorAppliedIn,
     CommunicatorIdIn,
     CommunicatorPayoutReadyIn,
     CommunicatorSchema,
     CommunicatorTierChangedIn,
+    CycleOutSchema,
+    CycleSchema,
+    EntitlementOutSchema,
+    FundingSchema,
+    ProgrammeOutSchema,
+    ProgrammeSchema,
+    RejectSchema,
+    ReportContentSchema,
+    ReportOutSchema,
+    ReverseFundingSchema,
+    ReviewSchema,
+    StipendOutSchema,
 )
 from svyaz import inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.messaging import Unprocessable, event_handler, rpc
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as exc:
+        raise InvalidRequest(
+            "the request is invalid", "invalid_request", exc.messages_dict
+        ) from None
+
+
+class IdSchema(Schema):
+    id = fields.UUID(required=True)
+
+
+def ident(value: Any, name: str = "id") -> Any:
+    try:
+        return IdSchema().load({"id": value})["id"]
+    except ValidationError:
+        raise InvalidRequest(
+            f"{name} is not a valid id", "invalid_id", {name: ["not a valid id"]}
+        ) from None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+REPORT = ReportOutSchema()
+STIPEND = StipendOutSchema()
+CYCLE = CycleOutSchema()
+REDACTION_NOTICE = (
+    "Contacts and links were removed from your report before it was stored "
+    "({kinds}). Describe outcomes, never who people are or how to reach them."
+)
+
+
+def saved(result: reports.Saved) -> dict[str, Any]:
+    notice = (
+        REDACTION_NOTICE.format(kinds=", ".join(result.redacted))
+        if result.redacted
+        else None
+    )
+    return {
+        "report": REPORT.dump(result.report),
+        "redacted": result.redacted,
+        "notice": notice,
+    }
 
 
 def payload(schema: Schema, event: ReceivedEvent) -> dict[str, Any]:
@@ -88,3 +156,262 @@ class StipendsService:
             ) from None
         with self.db.transaction() as session:
             return CommunicatorSchema().dump(logic.get_communicator(session, ident))
+
+    # -- programmes and cycles -----------------------------------------------------
+    @rpc(expected_exceptions=StipendsError)
+    def create_programme(self, actor: Any, programme: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(ProgrammeSchema(), programme)
+        with self.db.transaction() as session:
+            created = programmes.create_programme(session, who, data)
+            view = programmes.programme_view(session, who, created.id)
+        return ProgrammeOutSchema().dump(view)
+
+    @rpc(expected_exceptions=StipendsError)
+    def fund_programme(
+        self, actor: Any, programme_id: str, amount_minor: int
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(
+            FundingSchema(),
+            {"programme_id": programme_id, "amount_minor": amount_minor},
+        )
+        with self.db.transaction() as session:
+            programmes.fund_programme(
+                session, who, data["programme_id"], data["amount_minor"]
+            )
+            view = programmes.programme_view(session, who, data["programme_id"])
+        return ProgrammeOutSchema().dump(view)
+
+    @rpc(expected_exceptions=StipendsError)
+    def reverse_funding(self, actor: Any, entry_id: int, reason: str) -> Any:
+        who = Actor.load(actor)
+        data = load(ReverseFundingSchema(), {"entry_id": entry_id, "reason": reason})
+        with self.db.transaction() as session:
+            programme = programmes.reverse_funding(
+                session, who, data["entry_id"], data["reason"]
+            )
+            view = programmes.programme_view(session, who, programme.id)
+        return ProgrammeOutSchema().dump(view)
+
+    @rpc(expected_exceptions=StipendsError)
+    def get_programme(self, actor: Any, programme_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            view = programmes.programme_view(session, who, ident(programme_id))
+        return ProgrammeOutSchema().dump(view)
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_programmes(self, actor: Any) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return [
+                ProgrammeOutSchema().dump(programmes.programme_view(session, who, p.id))
+                for p in programmes.list_programmes(session, who)
+            ]
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_cycles(
+        self, actor: Any, programme_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        wanted = ident(programme_id, "programme_id") if programme_id else None
+        with self.db.transaction() as session:
+            return CYCLE.dump(programmes.list_cycles(session, who, wanted), many=True)
+
+    @rpc(expected_exceptions=StipendsError)
+    def open_cycle(
+        self, actor: Any, programme_id: str, period: str, deadline: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(
+            CycleSchema(),
+            {"programme_id": programme_id, "period": period, "deadline": deadline},
+        )
+        with self.db.transaction() as session:
+            return CYCLE.dump(
+                programmes.open_cycle(
+                    session, who, data["programme_id"], data["period"], data["deadline"]
+                )
+            )
+
+    @rpc(expected_exceptions=StipendsError)
+    def close_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            closed = entitlement.close_cycle(session, who, ident(cycle_id), now())
+            return {
+                "cycle": CYCLE.dump(closed.cycle),
+                "entitlements": EntitlementOutSchema().dump(
+                    closed.entitlements, many=True
+                ),
+            }
+
+    @rpc(expected_exceptions=StipendsError)
+    def lock_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return CYCLE.dump(programmes.lock_cycle(session, who, ident(cycle_id)))
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_entitlements(self, actor: Any, cycle_id: str) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            found = entitlement.list_entitlements(session, who, ident(cycle_id))
+            return EntitlementOutSchema().dump(found, many=True)
+
+    # -- reports -------------------------------------------------------------------
+    @rpc(expected_exceptions=StipendsError)
+    def save_report_draft(
+        self, actor: Any, cycle_id: str, report: Any
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        cycle = ident(cycle_id, "cycle_id")
+        content = load(ReportContentSchema(), report)
+        with self.db.transaction() as session:
+            return saved(reports.save_draft(session, who, cycle, content))
+
+    @rpc(expected_exceptions=StipendsError)
+    def edit_report(self, actor: Any, report_id: str, report: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        target = ident(report_id, "report_id")
+        content = load(ReportContentSchema(), report)
+        with self.db.transaction() as session:
+            return saved(reports.edit_report(session, who, target, content, now()))
+
+    @rpc(expected_exceptions=StipendsError)
+    def submit_report(self, actor: Any, report_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        target = ident(report_id, "report_id")
+        with self.db.transaction() as session:
+            return REPORT.dump(reports.submit_report(session, who, target, now()))
+
+    @rpc(expected_exceptions=StipendsError)
+    def review_report(
+        self, actor: Any, report_id: str, decision: str, comment: str = ""
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(
+            ReviewSchema(),
+            {"report_id": report_id, "decision": decision, "comment": comment},
+        )
+        with self.db.transaction() as session:
+            return REPORT.dump(
+                reports.review_report(
+                    session,
+                    who,
+                    data["report_id"],
+                    data["decision"],
+                    data["comment"],
+                    now(),
+                )
+            )
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_reports(
+        self, actor: Any, cycle_id: str, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            found = reports.list_reports(session, who, ident(cycle_id), status)
+            return REPORT.dump(found, many=True)
+
+    # -- stipends ------------------------------------------------------------------
+    @rpc(expected_exceptions=StipendsError)
+    def get_stipend(self, actor: Any, stipend_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            stipend, digest, given = approvals.stipend_view(
+                session, who, ident(stipend_id)
+            )
+            view = {
+                **STIPEND.dump(stipend),
+                "digest": digest,
+                "approvals": ApprovalOutSchema().dump(given, many=True),
+            }
+        if not who.roles & {"program_admin", "finance"}:
+            view.pop("proposed_by")  # a communicator does not learn staff ids
+        return view
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_stipends(
+        self, actor: Any, cycle_id: str, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            found = approvals.list_stipends(session, who, ident(cycle_id), status)
+            return STIPEND.dump(found, many=True)
+
+    @rpc(expected_exceptions=StipendsError)
+    def approve_stipend(
+        self, actor: Any, stipend_id: str, digest: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(ApproveSchema(), {"stipend_id": stipend_id, "digest": digest})
+        with self.db.transaction() as session:
+            result = approvals.approve_stipend(
+                session, who, data["stipend_id"], data["digest"]
+            )
+            return {
+                **STIPEND.dump(result.stipend),
+                "slot": result.approval.slot,
+                "remaining_budget_minor": result.remaining_budget_minor,
+            }
+
+    @rpc(expected_exceptions=StipendsError)
+    def reject_stipend(self, actor: Any, stipend_id: str, reason: str) -> Any:
+        who = Actor.load(actor)
+        data = load(RejectSchema(), {"stipend_id": stipend_id, "reason": reason})
+        with self.db.transaction() as session:
+            return STIPEND.dump(
+                approvals.reject_stipend(
+                    session, who, data["stipend_id"], data["reason"]
+                )
+            )
+
+    @rpc(expected_exceptions=StipendsError)
+    def amend_stipend(
+        self, actor: Any, stipend_id: str, amount_minor: int, reason: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(
+            AmendSchema(),
+            {"stipend_id": stipend_id, "amount_minor": amount_minor, "reason": reason},
+        )
+        with self.db.transaction() as session:
+            return STIPEND.dump(
+                approvals.amend_stipend(
+                    session,
+                    who,
+                    data["stipend_id"],
+                    data["amount_minor"],
+                    data["reason"],
+                )
+            )
+
+    # -- the ledger ----------------------------------------------------------------
+    @rpc(expected_exceptions=StipendsError)
+    def get_trial_balance(self, actor: Any) -> dict[str, Any]:
+        ledger.require_reader(Actor.load(actor))
+        with self.db.transaction() as session:
+            return ledger.trial_balance(session)
+
+    @rpc(expected_exceptions=StipendsError)
+    def get_account_statement(self, actor: Any, account: str) -> dict[str, Any]:
+        ledger.require_reader(Actor.load(actor))
+        code = load(AccountRequestSchema(), {"account": account})["account"]
+        with self.db.transaction() as session:
+            found = ledger.statement(session, code)
+        return {
+            **found,
+            "lines": [
+                {
+                    **line,
+                    "posted_at": line["posted_at"].isoformat(),
+                    "stipend_id": str(line["stipend_id"])
+                    if line["stipend_id"]
+                    else None,
+                }
+                for line in found["lines"]
+            ],
+        }

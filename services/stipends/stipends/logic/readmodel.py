@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import CommunicatorNotFound
-from stipends.models import Communicator
+from stipends.logic import approvals
+from stipends.models import ActivityReport, Communicator
 
 # what each registry lifecycle event sets on the read model
 STATUS_AFTER = {
@@ -53,13 +55,26 @@ def registry_changed(
         communicator.tier = data["tier"]
         communicator.training_completed = data["training_completed"]
     elif event_type == "communicator.payout_ready.v1":
+        changed = communicator.payout_ready and (
+            communicator.payout_provider != data["provider"]
+            or communicator.destination_fingerprint != data["destination_fingerprint"]
+        )
         communicator.payout_provider = data["provider"]
         communicator.destination_fingerprint = data["destination_fingerprint"]
         communicator.payout_ready = True
+        if changed:
+            session.flush()
+            approvals.payee_changed(session, communicator, "payout destination changed")
     elif event_type == "communicator.erased.v1":
         # the id stays for the financial record; the pseudonym goes
         communicator.pseudonym = None
         communicator.erased = True
+        # their words go too; the counts stay with the financial record they justify
+        session.execute(
+            update(ActivityReport)
+            .where(ActivityReport.communicator_id == communicator.id)
+            .values(narrative="", topics=[], review_comment=None)
+        )
     return communicator
 
 

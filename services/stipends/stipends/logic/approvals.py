@@ -1,0 +1,371 @@
+"""Segregated approval of stipends, in code and with no switch to turn it off:
+
+- the programme's amount bands decide how many distinct approvers a stipend needs;
+- the proposer never approves, nor does the payee;
+- one person never fills two slots of the same stipend;
+- an approval binds to a digest of the stipend, payee, payout destination and amount
+  that the approver saw; a change to any of them voids it;
+- the last approval reserves the budget in the ledger; a stipend the remaining
+  budget does not cover is refused, and the message says what remains;
+- two admins filling the same slot at once: the stipend's version column (and a
+  unique slot index) let one of them through and tell the other to reload.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from stipends import events
+from stipends.exceptions import (
+    CommunicatorNotFound,
+    ConcurrentChange,
+    InvalidRequest,
+    InvalidTransition,
+    NotAllowed,
+    OverBudget,
+    StipendNotFound,
+)
+from stipends.logic import ledger
+from stipends.logic.actors import ADMIN, Actor
+from stipends.logic.entitlement import money
+from stipends.logic.programmes import get_cycle, get_programme
+from stipends.models import Approval, Communicator, Stipend
+from svyaz import outbox
+
+log = logging.getLogger(__name__)
+
+
+def get_stipend(session: Session, stipend_id: uuid.UUID) -> Stipend:
+    found = session.get(Stipend, stipend_id)
+    if found is None:
+        raise StipendNotFound("no such stipend")
+    return found
+
+
+def payee_of(session: Session, stipend: Stipend) -> Communicator:
+    communicator = session.get(Communicator, stipend.communicator_id)
+    if communicator is None:
+        raise CommunicatorNotFound("the payee is unknown")
+    return communicator
+
+
+def digest(stipend: Stipend, payee: Communicator) -> str:
+    """What an approval binds to. The destination is the registry's fingerprint of
+    the payout account, never the account details themselves."""
+    material = "|".join(
+        [
+            str(stipend.id),
+            str(payee.id),
+            payee.payout_provider or "-",
+            payee.destination_fingerprint or "-",
+            str(stipend.amount_minor),
+            stipend.currency,
+        ]
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def active_approvals(session: Session, stipend_id: uuid.UUID) -> list[Approval]:
+    return list(
+        session.scalars(
+            select(Approval)
+            .where(Approval.stipend_id == stipend_id, Approval.voided_at.is_(None))
+            .order_by(Approval.slot)
+        )
+    )
+
+
+def _void(approvals: list[Approval], reason: str) -> int:
+    now = datetime.now(UTC)
+    for approval in approvals:
+        approval.voided_at = now
+        approval.void_reason = reason
+    return len(approvals)
+
+
+def _flush(session: Session) -> None:
+    try:
+        session.flush()
+    except (StaleDataError, IntegrityError):
+        raise ConcurrentChange(
+            "another admin changed this stipend at the same moment; reload it and "
+            "decide again",
+            "concurrent_change",
+        ) from None
+
+
+def _announce_proposed(session: Session, stipend: Stipend) -> None:
+    outbox.add(
+        session,
+        events.STIPEND_PROPOSED.build(
+            events.stipend_aggregate(stipend.id),
+            stipend_id=stipend.id,
+            communicator_id=stipend.communicator_id,
+            cycle_id=stipend.cycle_id,
+            amount_minor=stipend.amount_minor,
+            currency=stipend.currency,
+        ),
+    )
+
+
+def _require_decidable(session: Session, stipend: Stipend) -> None:
+    cycle = get_cycle(session, stipend.cycle_id)
+    if cycle.status == "locked":
+        raise InvalidTransition(
+            "the cycle is locked: its stipends no longer change", "cycle_locked"
+        )
+
+
+@dataclass(frozen=True)
+class Approved:
+    stipend: Stipend
+    approval: Approval
+    remaining_budget_minor: int
+
+
+def approve_stipend(
+    session: Session, actor: Actor, stipend_id: uuid.UUID, seen_digest: str
+) -> Approved:
+    """Fill the next approval slot with `actor`; the last slot reserves the budget."""
+    actor.require(ADMIN)
+    stipend = get_stipend(session, stipend_id)
+    stipend.require_proposed()
+    _require_decidable(session, stipend)
+    if actor.id == stipend.proposed_by:
+        raise NotAllowed("the proposer of a stipend never approves it", "own_proposal")
+    if actor.id == stipend.communicator_id:
+        raise NotAllowed("nobody approves their own stipend", "own_stipend")
+    payee = payee_of(session, stipend)
+    if payee.status != "active" or payee.erased:
+        raise InvalidTransition(
+            f"the payee is not active (status {payee.status}); reject the stipend or "
+            "wait for reinstatement",
+            "payee_not_active",
+        )
+    if not (payee.payout_ready and payee.destination_fingerprint):
+        raise InvalidTransition(
+            "the payee has no payout destination set up", "payee_not_ready"
+        )
+    current = digest(stipend, payee)
+    if seen_digest != current:
+        raise InvalidTransition(
+            "the payee, destination or amount changed since you looked; review the "
+            "stipend again",
+            "payee_changed",
+        )
+    standing = active_approvals(session, stipend.id)
+    stale = [a for a in standing if a.bound_hash != current]
+    if stale:
+        _void(stale, "payee, destination or amount changed")
+        standing = [a for a in standing if a.bound_hash == current]
+    if any(a.approver_id == actor.id for a in standing):
+        raise NotAllowed(
+            "you fill a slot of this stipend already; another admin must fill the "
+            "next one",
+            "second_slot",
+        )
+    programme = get_programme(session, stipend.programme_id, lock=True)
+    remaining = ledger.available(session, programme.id)
+    if stipend.amount_minor > remaining:
+        raise OverBudget(
+            f"the stipend of {money(stipend.amount_minor, stipend.currency)} would "
+            f"overrun the budget: {money(remaining, programme.currency)} remains",
+            "over_budget",
+            {"remaining_minor": [str(remaining)]},
+        )
+    approval = Approval(
+        id=uuid.uuid4(),
+        stipend_id=stipend.id,
+        approver_id=actor.id,
+        slot=len(standing) + 1,
+        bound_hash=current,
+    )
+    session.add(approval)
+    stipend.approvals_given = approval.slot
+    if approval.slot >= stipend.approvals_needed:
+        stipend.status = "approved"
+        stipend.decided_at = datetime.now(UTC)
+        _flush(session)
+        ledger.reserve(
+            session,
+            programme.id,
+            stipend.id,
+            stipend.currency,
+            stipend.amount_minor,
+            actor.id,
+        )
+        remaining -= stipend.amount_minor
+        outbox.add(
+            session,
+            events.STIPEND_APPROVED.build(
+                events.stipend_aggregate(stipend.id),
+                stipend_id=stipend.id,
+                communicator_id=stipend.communicator_id,
+                cycle_id=stipend.cycle_id,
+                amount_minor=stipend.amount_minor,
+                currency=stipend.currency,
+            ),
+        )
+    _flush(session)
+    log.info(
+        "stipend %s: slot %s of %s filled (%s)",
+        stipend.id,
+        approval.slot,
+        stipend.approvals_needed,
+        stipend.status,
+    )
+    return Approved(stipend, approval, remaining)
+
+
+def reject_stipend(
+    session: Session, actor: Actor, stipend_id: uuid.UUID, reason: str
+) -> Stipend:
+    """Turn a stipend down, before or after approval; a reservation is reversed."""
+    actor.require(ADMIN)
+    if not reason.strip():
+        raise InvalidRequest(
+            "say why the stipend is rejected", "reason_required", {"reason": ["empty"]}
+        )
+    stipend = get_stipend(session, stipend_id)
+    if stipend.status not in ("proposed", "approved"):
+        raise InvalidTransition(
+            f"the stipend is {stipend.status} already", f"stipend_{stipend.status}"
+        )
+    _require_decidable(session, stipend)
+    if actor.id == stipend.communicator_id:
+        raise NotAllowed("nobody decides their own stipend", "own_stipend")
+    if stipend.status == "approved":
+        get_programme(session, stipend.programme_id, lock=True)
+        if ledger.open_entry(session, stipend.id, "commitment") is not None:
+            raise InvalidTransition(
+                "the stipend is committed for payment and can no longer be rejected",
+                "committed",
+            )
+        ledger.release(session, stipend.id, "stipend rejected after approval", actor.id)
+    _void(active_approvals(session, stipend.id), "stipend rejected")
+    stipend.status = "rejected"
+    stipend.rejection_reason = reason.strip()
+    stipend.decided_at = datetime.now(UTC)
+    _flush(session)
+    outbox.add(
+        session,
+        events.STIPEND_REJECTED.build(
+            events.stipend_aggregate(stipend.id),
+            stipend_id=stipend.id,
+            communicator_id=stipend.communicator_id,
+            cycle_id=stipend.cycle_id,
+        ),
+    )
+    return stipend
+
+
+def amend_stipend(
+    session: Session,
+    actor: Actor,
+    stipend_id: uuid.UUID,
+    amount_minor: int,
+    reason: str,
+) -> Stipend:
+    """Change the amount of a stipend awaiting approval: standing approvals are void
+    (their digest no longer matches), the bands are applied again, and the amending
+    admin becomes its proposer, so cannot approve it."""
+    actor.require(ADMIN)
+    if amount_minor <= 0 or not reason.strip():
+        raise InvalidRequest(
+            "a positive amount and a reason are needed",
+            "invalid_amendment",
+            {"amount_minor": [">0"], "reason": ["required"]},
+        )
+    stipend = get_stipend(session, stipend_id)
+    stipend.require_proposed()
+    _require_decidable(session, stipend)
+    if actor.id == stipend.communicator_id:
+        raise NotAllowed("nobody decides their own stipend", "own_stipend")
+    programme = get_programme(session, stipend.programme_id)
+    _void(active_approvals(session, stipend.id), "amount changed")
+    stipend.reasons = [
+        *stipend.reasons,
+        f"amount changed from {money(stipend.amount_minor, stipend.currency)} to "
+        f"{money(amount_minor, stipend.currency)}: {reason.strip()}",
+    ]
+    stipend.amount_minor = amount_minor
+    stipend.approvals_needed = programme.approvers_needed(amount_minor)
+    stipend.approvals_given = 0
+    stipend.proposed_by = actor.id
+    _flush(session)
+    _announce_proposed(session, stipend)
+    return stipend
+
+
+def payee_changed(session: Session, communicator: Communicator, why: str) -> int:
+    """The payee's destination changed: every standing approval of their undecided or
+    approved stipends is void; an approved one goes back to awaiting approval and
+    its reservation is reversed. Returns how many stipends were affected."""
+    affected = 0
+    for stipend in session.scalars(
+        select(Stipend).where(
+            Stipend.communicator_id == communicator.id,
+            Stipend.status.in_(("proposed", "approved")),
+        )
+    ):
+        if ledger.open_entry(session, stipend.id, "commitment") is not None:
+            continue  # in payment: the payout is checked against the destination
+        current = digest(stipend, communicator)
+        standing = active_approvals(session, stipend.id)
+        stale = [a for a in standing if a.bound_hash != current]
+        if not stale:
+            continue
+        affected += 1
+        _void(stale, why)
+        stipend.approvals_given = len(standing) - len(stale)
+        log.warning("stipend %s: %s approval(s) void: %s", stipend.id, len(stale), why)
+        if stipend.status == "approved":
+            get_programme(session, stipend.programme_id, lock=True)
+            ledger.release(session, stipend.id, f"approval void: {why}", None)
+            stipend.status = "proposed"
+            stipend.decided_at = None
+            _announce_proposed(session, stipend)
+    session.flush()
+    return affected
+
+
+def stipend_view(
+    session: Session, actor: Actor, stipend_id: uuid.UUID
+) -> tuple[Stipend, str | None, list[Approval]]:
+    """What an approver looks at: the stipend, the digest an approval would bind to
+    (None while the payee has no destination), and every approval, void ones too.
+    A communicator sees their own stipend without the digest and the approvers."""
+    stipend = get_stipend(session, stipend_id)
+    if not actor.roles & {ADMIN, "finance"}:
+        if actor.id != stipend.communicator_id:
+            raise StipendNotFound("no such stipend")
+        return stipend, None, []
+    payee = payee_of(session, stipend)
+    current = digest(stipend, payee) if payee.destination_fingerprint else None
+    every = list(
+        session.scalars(
+            select(Approval)
+            .where(Approval.stipend_id == stipend.id)
+            .order_by(Approval.approved_at)
+        )
+    )
+    return stipend, current, every
+
+
+def list_stipends(
+    session: Session, actor: Actor, cycle_id: uuid.UUID, status: str | None
+) -> list[Stipend]:
+    actor.require(ADMIN, "finance")
+    query = select(Stipend).where(Stipend.cycle_id == cycle_id)
+    if status:
+        query = query.where(Stipend.status == status)
+    return list(session.scalars(query.order_by(Stipend.created_at, Stipend.id)))

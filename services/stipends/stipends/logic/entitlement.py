@@ -1,0 +1,203 @@
+"""Closing a cycle: every communicator who reported in it, and every active one,
+gets an entitlement with the reasons; the eligible ones a stipend proposal."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from stipends import events
+from stipends.exceptions import InvalidTransition
+from stipends.logic.actors import ADMIN, Actor
+from stipends.logic.programmes import (
+    awaiting_review,
+    get_cycle,
+    get_programme,
+    money,
+)
+from stipends.models import (
+    ActivityReport,
+    Communicator,
+    Cycle,
+    Entitlement,
+    Programme,
+    Stipend,
+)
+from svyaz import outbox
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Finding:
+    eligible: bool
+    amount_minor: int
+    reasons: list[str]
+
+
+def assess(
+    programme: Programme, communicator: Communicator, reports: list[ActivityReport]
+) -> Finding:
+    """The rules, pure: what this communicator is entitled to, and why (or why not)."""
+    reasons: list[str] = []
+    eligible = True
+    if communicator.status == "active":
+        reasons.append("status active")
+    else:
+        eligible = False
+        reasons.append(f"not eligible: status is {communicator.status}, not active")
+    if communicator.payout_ready and communicator.destination_fingerprint:
+        reasons.append("payout destination set up")
+    else:
+        eligible = False
+        reasons.append("not eligible: no payout destination set up yet")
+    amount = int(programme.tier_amounts.get(communicator.tier, 0) or 0)
+    if amount > 0:
+        reasons.append(f"tier {communicator.tier}: {money(amount, programme.currency)}")
+    else:
+        eligible = False
+        reasons.append(f"not eligible: the tier {communicator.tier} carries no stipend")
+    if programme.training_required:
+        if communicator.training_completed:
+            reasons.append("training completed")
+        else:
+            eligible = False
+            reasons.append("not eligible: training not completed")
+    accepted = [r for r in reports if r.status == "accepted"]
+    qualifying = [r for r in accepted if r.conversations >= programme.min_conversations]
+    summary = (
+        f"{len(qualifying)} accepted report(s) with at least "
+        f"{programme.min_conversations} conversation(s); "
+        f"{programme.min_accepted_reports} needed"
+    )
+    if len(qualifying) >= programme.min_accepted_reports:
+        reasons.append(summary)
+    else:
+        eligible = False
+        reasons.append(f"not eligible: {summary}")
+    late = sum(1 for r in qualifying if r.late)
+    if late:
+        reasons.append(f"{late} of them submitted late")
+    return Finding(eligible, amount if eligible else 0, reasons)
+
+
+@dataclass(frozen=True)
+class Closed:
+    cycle: Cycle
+    entitlements: list[Entitlement]
+
+
+def close_cycle(
+    session: Session, actor: Actor, cycle_id: uuid.UUID, now: datetime
+) -> Closed:
+    actor.require(ADMIN)
+    cycle = get_cycle(session, cycle_id, lock=True)
+    cycle.require_open()
+    if now <= cycle.deadline:
+        raise InvalidTransition(
+            "the cycle takes reports until its deadline; close it after that",
+            "deadline_not_passed",
+        )
+    pending = awaiting_review(session, cycle.id)
+    if pending:
+        raise InvalidTransition(
+            f"review the {pending} submitted report(s) of this cycle first",
+            "reports_awaiting_review",
+        )
+    programme = get_programme(session, cycle.programme_id)
+    reported = select(ActivityReport.communicator_id).where(
+        ActivityReport.cycle_id == cycle.id, ActivityReport.status != "draft"
+    )
+    candidates = list(
+        session.scalars(
+            select(Communicator)
+            .where(
+                Communicator.erased.is_(False),
+                or_(Communicator.status == "active", Communicator.id.in_(reported)),
+            )
+            .order_by(Communicator.id)
+        )
+    )
+    by_author: dict[uuid.UUID, list[ActivityReport]] = {}
+    for report in session.scalars(
+        select(ActivityReport).where(ActivityReport.cycle_id == cycle.id)
+    ):
+        by_author.setdefault(report.communicator_id, []).append(report)
+    found: list[Entitlement] = []
+    for communicator in candidates:
+        finding = assess(programme, communicator, by_author.get(communicator.id, []))
+        entitlement = Entitlement(
+            id=uuid.uuid4(),
+            cycle_id=cycle.id,
+            communicator_id=communicator.id,
+            eligible=finding.eligible,
+            amount_minor=finding.amount_minor,
+            reasons=finding.reasons,
+        )
+        if finding.eligible:
+            stipend = Stipend(
+                id=uuid.uuid4(),
+                programme_id=programme.id,
+                cycle_id=cycle.id,
+                communicator_id=communicator.id,
+                amount_minor=finding.amount_minor,
+                currency=programme.currency,
+                reasons=finding.reasons,
+                status="proposed",
+                proposed_by=actor.id,
+                approvals_needed=programme.approvers_needed(finding.amount_minor),
+                approvals_given=0,
+            )
+            session.add(stipend)
+            entitlement.stipend_id = stipend.id
+            outbox.add(
+                session,
+                events.STIPEND_PROPOSED.build(
+                    events.stipend_aggregate(stipend.id),
+                    stipend_id=stipend.id,
+                    communicator_id=communicator.id,
+                    cycle_id=cycle.id,
+                    amount_minor=stipend.amount_minor,
+                    currency=stipend.currency,
+                ),
+            )
+        session.add(entitlement)
+        found.append(entitlement)
+    cycle.move_to("closed")
+    cycle.closed_by = actor.id
+    cycle.closed_at = now
+    outbox.add(
+        session,
+        events.CYCLE_CLOSED.build(
+            events.cycle_aggregate(cycle.id),
+            cycle_id=cycle.id,
+            programme_id=programme.id,
+        ),
+    )
+    session.flush()
+    log.info(
+        "cycle %s closed: %s entitlement(s), %s proposal(s)",
+        cycle.id,
+        len(found),
+        sum(1 for e in found if e.eligible),
+    )
+    return Closed(cycle, found)
+
+
+def list_entitlements(
+    session: Session, actor: Actor, cycle_id: uuid.UUID
+) -> list[Entitlement]:
+    actor.require(ADMIN, "finance")
+    get_cycle(session, cycle_id)
+    return list(
+        session.scalars(
+            select(Entitlement)
+            .where(Entitlement.cycle_id == cycle_id)
+            .order_by(Entitlement.communicator_id)
+        )
+    )

@@ -1,0 +1,436 @@
+"""The double-entry ledger. Amounts are integers of minor units; a positive posting is
+a debit, a negative one a credit, and the postings of every entry sum to zero (checked
+here and again by a deferred trigger at commit). Entries are never changed: a
+correction is a reversal, an entry with every leg negated that names the one it undoes.
+
+Accounts, per programme P, communicator C and payout provider X:
+
+- `programme_funds:P` (debit): money held for the programme;
+- `programme_budget:P` (credit): budget not yet reserved;
+- `reservations:P` (credit): approved stipends not yet released for payment;
+- `stipends_payable:C` (credit): owed to a communicator, payment pending;
+- `provider_clearing:X` (debit): sent to a provider, not yet confirmed;
+- `fees:P` (debit): what the providers charged.
+
+Business steps: funding (Dr funds, Cr budget), reservation on approval (Dr budget, Cr
+reservations), release of a reservation (its reversal), commitment for payment (Dr
+reservations, Cr payable), sending (Dr clearing, Cr funds), settlement (Dr payable, Cr
+clearing; a fee: Dr fees, Cr funds), a failed send (its reversal). So the budget's
+credit balance is funded - reserved - committed, and it never goes below zero:
+reserved + paid never exceeds the budget.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from stipends.exceptions import AccountNotFound, InvalidRequest, InvalidTransition
+from stipends.models import Account, JournalEntry, Posting
+
+KINDS = (
+    "programme_funds",
+    "programme_budget",
+    "reservations",
+    "stipends_payable",
+    "provider_clearing",
+    "fees",
+)
+
+
+def funds(programme_id: uuid.UUID) -> str:
+    return f"programme_funds:{programme_id}"
+
+
+def budget(programme_id: uuid.UUID) -> str:
+    return f"programme_budget:{programme_id}"
+
+
+def reservations(programme_id: uuid.UUID) -> str:
+    return f"reservations:{programme_id}"
+
+
+def payable(communicator_id: uuid.UUID) -> str:
+    return f"stipends_payable:{communicator_id}"
+
+
+def clearing(provider: str) -> str:
+    return f"provider_clearing:{provider}"
+
+
+def fees(programme_id: uuid.UUID) -> str:
+    return f"fees:{programme_id}"
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: str
+    amount_minor: int  # + debit, - credit
+
+
+def account(session: Session, code: str, currency: str) -> Account:
+    """The account, opened on first use; an account keeps one currency."""
+    kind = code.split(":", 1)[0]
+    if kind not in KINDS:
+        raise InvalidRequest(f"no account kind {kind}", "invalid_account")
+    found = session.get(Account, code)
+    if found is None:
+        found = Account(code=code, kind=kind, currency=currency)
+        session.add(found)
+        session.flush()
+    elif found.currency != currency:
+        raise InvalidRequest(
+            f"account {code} is kept in {found.currency}, not {currency}",
+            "currency_mismatch",
+        )
+    return found
+
+
+def post(
+    session: Session,
+    kind: str,
+    memo: str,
+    currency: str,
+    legs: Sequence[Leg],
+    *,
+    programme_id: uuid.UUID | None = None,
+    stipend_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
+    reverses: int | None = None,
+) -> JournalEntry:
+    """Record one balanced entry."""
+    if len(legs) < 2 or any(leg.amount_minor == 0 for leg in legs):
+        raise InvalidRequest(
+            "an entry needs at least two non-zero legs", "unbalanced_entry"
+        )
+    if sum(leg.amount_minor for leg in legs) != 0:
+        raise InvalidRequest("the entry does not balance", "unbalanced_entry")
+    for leg in legs:
+        account(session, leg.account, currency)
+    entry = JournalEntry(
+        kind=kind,
+        memo=memo,
+        programme_id=programme_id,
+        stipend_id=stipend_id,
+        actor_id=actor_id,
+        reverses=reverses,
+    )
+    session.add(entry)
+    session.flush()
+    for leg in legs:
+        session.add(
+            Posting(
+                entry_id=entry.id,
+                account=leg.account,
+                amount_minor=leg.amount_minor,
+                currency=currency,
+            )
+        )
+    session.flush()
+    return entry
+
+
+def legs_of(session: Session, entry_id: int) -> list[Posting]:
+    return list(
+        session.scalars(
+            select(Posting).where(Posting.entry_id == entry_id).order_by(Posting.id)
+        )
+    )
+
+
+def reverse(
+    session: Session, entry_id: int, memo: str, actor_id: uuid.UUID | None = None
+) -> JournalEntry:
+    """Undo an entry with a new one: every leg negated, `reverses` set."""
+    original = session.get(JournalEntry, entry_id)
+    if original is None:
+        raise InvalidRequest(f"no journal entry {entry_id}", "entry_not_found")
+    if original.reverses is not None:
+        raise InvalidTransition(
+            "a reversal is not reversed; post a new entry", "reversal_of_reversal"
+        )
+    if session.scalar(select(JournalEntry.id).where(JournalEntry.reverses == entry_id)):
+        raise InvalidTransition(
+            f"journal entry {entry_id} is reversed already", "reversed_already"
+        )
+    legs = legs_of(session, entry_id)
+    return post(
+        session,
+        f"{original.kind}_reversal",
+        memo,
+        legs[0].currency,
+        [Leg(p.account, -p.amount_minor) for p in legs],
+        programme_id=original.programme_id,
+        stipend_id=original.stipend_id,
+        actor_id=actor_id,
+        reverses=entry_id,
+    )
+
+
+def open_entry(session: Session, stipend_id: uuid.UUID, kind: str) -> int | None:
+    """The newest entry of this kind for the stipend that nothing has reversed."""
+    reversed_ids = select(JournalEntry.reverses).where(
+        JournalEntry.reverses.is_not(None)
+    )
+    return session.scalar(
+        select(JournalEntry.id)
+        .where(
+            JournalEntry.stipend_id == stipend_id,
+            JournalEntry.kind == kind,
+            JournalEntry.id.not_in(reversed_ids),
+        )
+        .order_by(JournalEntry.id.desc())
+        .limit(1)
+    )
+
+
+def balance(session: Session, code: str) -> int:
+    """Debits minus credits (a credit-normal account shows a negative number)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Posting.amount_minor), 0)).where(
+                Posting.account == code
+            )
+        )
+        or 0
+    )
+
+
+def available(session: Session, programme_id: uuid.UUID) -> int:
+    """Budget not yet reserved or committed."""
+    return -balance(session, budget(programme_id))
+
+
+# -- business steps ------------------------------------------------------------------
+def fund(
+    session: Session,
+    programme_id: uuid.UUID,
+    currency: str,
+    amount_minor: int,
+    actor_id: uuid.UUID | None,
+    memo: str = "programme funded",
+) -> JournalEntry:
+    return post(
+        session,
+        "funding",
+        memo,
+        currency,
+        [
+            Leg(funds(programme_id), amount_minor),
+            Leg(budget(programme_id), -amount_minor),
+        ],
+        programme_id=programme_id,
+        actor_id=actor_id,
+    )
+
+
+def reserve(
+    session: Session,
+    programme_id: uuid.UUID,
+    stipend_id: uuid.UUID,
+    currency: str,
+    amount_minor: int,
+    actor_id: uuid.UUID | None,
+) -> JournalEntry:
+    return post(
+        session,
+        "reservation",
+        "stipend approved: budget reserved",
+        currency,
+        [
+            Leg(budget(programme_id), amount_minor),
+            Leg(reservations(programme_id), -amount_minor),
+        ],
+        programme_id=programme_id,
+        stipend_id=stipend_id,
+        actor_id=actor_id,
+    )
+
+
+def release(
+    session: Session, stipend_id: uuid.UUID, memo: str, actor_id: uuid.UUID | None
+) -> JournalEntry | None:
+    """Reverse the stipend's standing reservation, if it has one."""
+    entry_id = open_entry(session, stipend_id, "reservation")
+    if entry_id is None:
+        return None
+    return reverse(session, entry_id, memo, actor_id)
+
+
+def commit_for_payment(
+    session: Session,
+    programme_id: uuid.UUID,
+    stipend_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    currency: str,
+    amount_minor: int,
+) -> JournalEntry:
+    return post(
+        session,
+        "commitment",
+        "stipend released for payment",
+        currency,
+        [
+            Leg(reservations(programme_id), amount_minor),
+            Leg(payable(communicator_id), -amount_minor),
+        ],
+        programme_id=programme_id,
+        stipend_id=stipend_id,
+    )
+
+
+def send(
+    session: Session,
+    programme_id: uuid.UUID,
+    stipend_id: uuid.UUID,
+    provider: str,
+    currency: str,
+    amount_minor: int,
+) -> JournalEntry:
+    return post(
+        session,
+        "payout_sent",
+        f"payout sent through {provider}",
+        currency,
+        [
+            Leg(clearing(provider), amount_minor),
+            Leg(funds(programme_id), -amount_minor),
+        ],
+        programme_id=programme_id,
+        stipend_id=stipend_id,
+    )
+
+
+def settle(
+    session: Session,
+    programme_id: uuid.UUID,
+    stipend_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    provider: str,
+    currency: str,
+    amount_minor: int,
+    fee_minor: int = 0,
+) -> JournalEntry:
+    legs = [
+        Leg(payable(communicator_id), amount_minor),
+        Leg(clearing(provider), -amount_minor),
+    ]
+    if fee_minor:
+        legs += [
+            Leg(fees(programme_id), fee_minor),
+            Leg(funds(programme_id), -fee_minor),
+        ]
+    return post(
+        session,
+        "payout_settled",
+        f"payout confirmed by {provider}",
+        currency,
+        legs,
+        programme_id=programme_id,
+        stipend_id=stipend_id,
+    )
+
+
+def send_failed(
+    session: Session, stipend_id: uuid.UUID, memo: str = "payout failed"
+) -> JournalEntry | None:
+    entry_id = open_entry(session, stipend_id, "payout_sent")
+    if entry_id is None:
+        return None
+    return reverse(session, entry_id, memo)
+
+
+# -- reports ---------------------------------------------------------------------------
+def trial_balance(session: Session) -> dict[str, Any]:
+    rows = session.execute(
+        select(
+            Account.code,
+            Account.kind,
+            Account.currency,
+            func.coalesce(
+                func.sum(Posting.amount_minor).filter(Posting.amount_minor > 0), 0
+            ),
+            func.coalesce(
+                -func.sum(Posting.amount_minor).filter(Posting.amount_minor < 0), 0
+            ),
+        )
+        .outerjoin(Posting, Posting.account == Account.code)
+        .group_by(Account.code, Account.kind, Account.currency)
+        .order_by(Account.code)
+    ).all()
+    accounts = [
+        {
+            "account": code,
+            "kind": kind,
+            "currency": currency,
+            "debit_minor": int(debit),
+            "credit_minor": int(credit),
+            "balance_minor": int(debit) - int(credit),
+        }
+        for code, kind, currency, debit, credit in rows
+    ]
+    totals: dict[str, dict[str, int]] = {}
+    for row in accounts:
+        total = totals.setdefault(
+            row["currency"], {"debit_minor": 0, "credit_minor": 0}
+        )
+        total["debit_minor"] += row["debit_minor"]
+        total["credit_minor"] += row["credit_minor"]
+    return {
+        "accounts": accounts,
+        "totals": [{"currency": c, **t} for c, t in sorted(totals.items())],
+        "balanced": all(t["debit_minor"] == t["credit_minor"] for t in totals.values()),
+    }
+
+
+def statement(session: Session, code: str) -> dict[str, Any]:
+    found = session.get(Account, code)
+    if found is None:
+        raise AccountNotFound(f"no ledger account {code}")
+    rows = session.execute(
+        select(
+            JournalEntry.id,
+            JournalEntry.kind,
+            JournalEntry.memo,
+            JournalEntry.posted_at,
+            JournalEntry.reverses,
+            JournalEntry.stipend_id,
+            Posting.amount_minor,
+        )
+        .join(Posting, Posting.entry_id == JournalEntry.id)
+        .where(Posting.account == code)
+        .order_by(JournalEntry.id, Posting.id)
+    ).all()
+    running = 0
+    lines = []
+    for entry_id, kind, memo, posted_at, reverses, stipend_id, amount in rows:
+        running += int(amount)
+        lines.append(
+            {
+                "entry_id": entry_id,
+                "kind": kind,
+                "memo": memo,
+                "posted_at": posted_at,
+                "reverses": reverses,
+                "stipend_id": stipend_id,
+                "amount_minor": int(amount),
+                "balance_minor": running,
+            }
+        )
+    return {
+        "account": code,
+        "kind": found.kind,
+        "currency": found.currency,
+        "lines": lines,
+        "balance_minor": running,
+    }
+
+
+def require_reader(actor: Any) -> None:
+    """Trial balances and statements are for finance and programme admins."""
+    actor.require("program_admin", "finance")

@@ -1,0 +1,119 @@
+"""The ledger side of paying an approved stipend, one balanced entry per step, each
+step allowed only after the one before it (the ledger itself is the state):
+
+1. committed for payment: the reservation becomes a debt to the communicator;
+2. sent: the money leaves the programme's funds for the provider's clearing account;
+3. settled: the provider confirms; the debt is paid (a fee is booked beside it);
+   or failed: the send is reversed, and the stipend can be sent again.
+
+Payout runs and providers call these; a stipend committed for payment can no longer
+be rejected, and a change of destination no longer voids its approvals: the payout
+itself is then checked against the destination.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from stipends.exceptions import InvalidTransition
+from stipends.logic import ledger
+from stipends.logic.approvals import get_stipend
+from stipends.logic.programmes import get_programme
+from stipends.models import Communicator, JournalEntry, Stipend
+
+
+def committed(session: Session, stipend_id: uuid.UUID) -> bool:
+    return ledger.open_entry(session, stipend_id, "commitment") is not None
+
+
+def _sent(session: Session, stipend_id: uuid.UUID) -> bool:
+    return ledger.open_entry(session, stipend_id, "payout_sent") is not None
+
+
+def _settled(session: Session, stipend_id: uuid.UUID) -> bool:
+    return ledger.open_entry(session, stipend_id, "payout_settled") is not None
+
+
+def _locked(session: Session, stipend_id: uuid.UUID) -> Stipend:
+    stipend = get_stipend(session, stipend_id)
+    get_programme(session, stipend.programme_id, lock=True)  # one step at a time
+    return stipend
+
+
+def commit_for_payment(session: Session, stipend_id: uuid.UUID) -> JournalEntry:
+    stipend = _locked(session, stipend_id)
+    if stipend.status != "approved":
+        raise InvalidTransition(
+            f"only an approved stipend is paid (this one is {stipend.status})",
+            f"stipend_{stipend.status}",
+        )
+    if committed(session, stipend.id):
+        raise InvalidTransition("the stipend is committed already", "committed")
+    return ledger.commit_for_payment(
+        session,
+        stipend.programme_id,
+        stipend.id,
+        stipend.communicator_id,
+        stipend.currency,
+        stipend.amount_minor,
+    )
+
+
+def record_sent(session: Session, stipend_id: uuid.UUID) -> JournalEntry:
+    stipend = _locked(session, stipend_id)
+    if not committed(session, stipend.id):
+        raise InvalidTransition("commit the stipend for payment first", "uncommitted")
+    if _sent(session, stipend.id):
+        raise InvalidTransition("the stipend is sent already", "sent")
+    payee = session.get(Communicator, stipend.communicator_id)
+    provider = (payee.payout_provider if payee else None) or "unknown"
+    return ledger.send(
+        session,
+        stipend.programme_id,
+        stipend.id,
+        provider,
+        stipend.currency,
+        stipend.amount_minor,
+    )
+
+
+def _sent_through(session: Session, stipend_id: uuid.UUID) -> str:
+    entry_id = ledger.open_entry(session, stipend_id, "payout_sent")
+    assert entry_id is not None
+    legs = ledger.legs_of(session, entry_id)
+    return next(p.account for p in legs if p.amount_minor > 0).split(":", 1)[1]
+
+
+def record_settled(
+    session: Session, stipend_id: uuid.UUID, fee_minor: int = 0
+) -> JournalEntry:
+    stipend = _locked(session, stipend_id)
+    if not _sent(session, stipend.id):
+        raise InvalidTransition("the stipend has not been sent", "not_sent")
+    if _settled(session, stipend.id):
+        raise InvalidTransition("the stipend is settled already", "settled")
+    if fee_minor < 0:
+        raise InvalidTransition("a fee cannot be negative", "invalid_fee")
+    return ledger.settle(
+        session,
+        stipend.programme_id,
+        stipend.id,
+        stipend.communicator_id,
+        _sent_through(session, stipend.id),
+        stipend.currency,
+        stipend.amount_minor,
+        fee_minor,
+    )
+
+
+def record_failed(session: Session, stipend_id: uuid.UUID) -> JournalEntry:
+    stipend = _locked(session, stipend_id)
+    if not _sent(session, stipend.id) or _settled(session, stipend.id):
+        raise InvalidTransition(
+            "only a payout sent and not yet settled can fail", "not_in_flight"
+        )
+    entry = ledger.send_failed(session, stipend.id)
+    assert entry is not None
+    return entry

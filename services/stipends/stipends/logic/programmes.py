@@ -1,0 +1,252 @@
+"""Programmes (budget, currency, tier amounts, eligibility rules, approval bands) and
+their monthly cycles: open → closed → locked."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from stipends.exceptions import (
+    CycleNotFound,
+    InvalidRequest,
+    InvalidTransition,
+    OverBudget,
+    ProgrammeNotFound,
+)
+from stipends.logic import ledger
+from stipends.logic.actors import ADMIN, Actor
+from stipends.models import ActivityReport, Cycle, JournalEntry, Programme, Stipend
+
+
+def money(amount_minor: int, currency: str) -> str:
+    return f"{amount_minor // 100}.{amount_minor % 100:02d} {currency}"
+
+
+DEFAULT_BANDS: list[dict[str, Any]] = [
+    {"up_to_minor": 30000, "approvers": 1},  # up to 300.00 in the programme currency
+    {"up_to_minor": None, "approvers": 2},
+]
+
+
+def get_programme(
+    session: Session, programme_id: uuid.UUID, lock: bool = False
+) -> Programme:
+    query = select(Programme).where(Programme.id == programme_id)
+    found = session.scalar(query.with_for_update() if lock else query)
+    if found is None:
+        raise ProgrammeNotFound("no such programme")
+    return found
+
+
+def get_cycle(session: Session, cycle_id: uuid.UUID, lock: bool = False) -> Cycle:
+    query = select(Cycle).where(Cycle.id == cycle_id)
+    found = session.scalar(query.with_for_update() if lock else query)
+    if found is None:
+        raise CycleNotFound("no such cycle")
+    return found
+
+
+def check_bands(bands: list[dict[str, Any]]) -> None:
+    """Bands must cover every amount, and a larger amount never needs fewer people."""
+    if not bands or sum(1 for b in bands if b["up_to_minor"] is None) != 1:
+        raise InvalidRequest(
+            "approval bands need exactly one open-ended band (up_to_minor: null)",
+            "invalid_bands",
+        )
+    ordered = sorted(
+        bands, key=lambda b: (b["up_to_minor"] is None, b["up_to_minor"] or 0)
+    )
+    needed = [int(b["approvers"]) for b in ordered]
+    if needed != sorted(needed) or needed[0] < 1:
+        raise InvalidRequest(
+            "a larger amount cannot need fewer approvers, and every band needs one",
+            "invalid_bands",
+        )
+
+
+def create_programme(session: Session, actor: Actor, data: dict[str, Any]) -> Programme:
+    actor.require(ADMIN)
+    bands = data.get("approval_bands") or DEFAULT_BANDS
+    check_bands(bands)
+    if session.scalar(select(Programme.id).where(Programme.name == data["name"])):
+        raise InvalidRequest(
+            "a programme of that name exists", "name_taken", {"name": ["taken"]}
+        )
+    programme = Programme(
+        id=uuid.uuid4(),
+        name=data["name"],
+        currency=data["currency"],
+        budget_minor=0,
+        tier_amounts=data["tier_amounts"],
+        min_accepted_reports=data["min_accepted_reports"],
+        min_conversations=data["min_conversations"],
+        training_required=data["training_required"],
+        approval_bands=bands,
+        created_by=actor.id,
+    )
+    session.add(programme)
+    session.flush()
+    if data["budget_minor"]:
+        fund_programme(session, actor, programme.id, data["budget_minor"])
+    return programme
+
+
+def fund_programme(
+    session: Session, actor: Actor, programme_id: uuid.UUID, amount_minor: int
+) -> Programme:
+    """Add to the budget: one funding entry in the ledger."""
+    actor.require(ADMIN, "finance")
+    if amount_minor <= 0:
+        raise InvalidRequest(
+            "the amount must be positive", "invalid_amount", {"amount_minor": [">0"]}
+        )
+    programme = get_programme(session, programme_id, lock=True)
+    ledger.fund(session, programme.id, programme.currency, amount_minor, actor.id)
+    programme.budget_minor += amount_minor
+    return programme
+
+
+def open_cycle(
+    session: Session,
+    actor: Actor,
+    programme_id: uuid.UUID,
+    period: str,
+    deadline: datetime,
+) -> Cycle:
+    actor.require(ADMIN)
+    programme = get_programme(session, programme_id)
+    if session.scalar(
+        select(Cycle.id).where(
+            Cycle.programme_id == programme.id, Cycle.period == period
+        )
+    ):
+        raise InvalidRequest(
+            f"the programme has a cycle for {period} already",
+            "cycle_exists",
+            {"period": ["exists"]},
+        )
+    cycle = Cycle(
+        id=uuid.uuid4(),
+        programme_id=programme.id,
+        period=period,
+        deadline=deadline,
+        status="open",
+    )
+    session.add(cycle)
+    session.flush()
+    return cycle
+
+
+def lock_cycle(session: Session, actor: Actor, cycle_id: uuid.UUID) -> Cycle:
+    """After every stipend of a closed cycle is decided, nothing in it changes."""
+    actor.require(ADMIN)
+    cycle = get_cycle(session, cycle_id, lock=True)
+    pending = (
+        session.scalar(
+            select(func.count())
+            .select_from(Stipend)
+            .where(Stipend.cycle_id == cycle.id, Stipend.status == "proposed")
+        )
+        or 0
+    )
+    if cycle.status == "closed" and pending:
+        raise InvalidTransition(
+            f"{pending} stipend(s) of this cycle still await a decision",
+            "stipends_pending",
+        )
+    cycle.move_to("locked")
+    cycle.locked_at = datetime.now(UTC)
+    return cycle
+
+
+def awaiting_review(session: Session, cycle_id: uuid.UUID) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ActivityReport)
+            .where(
+                ActivityReport.cycle_id == cycle_id,
+                ActivityReport.status == "submitted",
+            )
+        )
+        or 0
+    )
+
+
+def programme_view(
+    session: Session, actor: Actor, programme_id: uuid.UUID
+) -> dict[str, Any]:
+    actor.require(ADMIN, "finance")
+    programme = get_programme(session, programme_id)
+    return {
+        "id": programme.id,
+        "name": programme.name,
+        "currency": programme.currency,
+        "budget_minor": programme.budget_minor,
+        "available_minor": ledger.available(session, programme.id),
+        "tier_amounts": programme.tier_amounts,
+        "min_accepted_reports": programme.min_accepted_reports,
+        "min_conversations": programme.min_conversations,
+        "training_required": programme.training_required,
+        "approval_bands": programme.approval_bands,
+    }
+
+
+def list_programmes(session: Session, actor: Actor) -> list[Programme]:
+    actor.require(ADMIN, "finance")
+    return list(session.scalars(select(Programme).order_by(Programme.name)))
+
+
+def list_cycles(
+    session: Session, actor: Actor, programme_id: uuid.UUID | None
+) -> list[Cycle]:
+    """Staff see every cycle (of one programme if given); a communicator sees the
+    open ones, where they can report."""
+    query = select(Cycle)
+    if programme_id is not None:
+        query = query.where(Cycle.programme_id == programme_id)
+    if not actor.roles & {ADMIN, "finance"}:
+        actor.require("communicator")
+        query = query.where(Cycle.status == "open")
+    return list(session.scalars(query.order_by(Cycle.deadline.desc())))
+
+
+def reverse_funding(
+    session: Session, actor: Actor, entry_id: int, reason: str
+) -> Programme:
+    """Correct a funding entry booked by mistake: its reversal, never an edit. Refused
+    when the budget it added is already reserved or paid."""
+    actor.require(ADMIN, "finance")
+    if not reason.strip():
+        raise InvalidRequest(
+            "say why the funding is reversed", "reason_required", {"reason": ["empty"]}
+        )
+    entry = session.get(JournalEntry, entry_id)
+    if entry is None or entry.kind != "funding" or entry.programme_id is None:
+        raise InvalidRequest(
+            "only a funding entry is corrected this way", "not_a_funding_entry"
+        )
+    programme = get_programme(session, entry.programme_id, lock=True)
+    if session.scalar(select(JournalEntry.id).where(JournalEntry.reverses == entry.id)):
+        raise InvalidTransition(
+            f"journal entry {entry.id} is reversed already", "reversed_already"
+        )
+    amount = sum(
+        p.amount_minor for p in ledger.legs_of(session, entry.id) if p.amount_minor > 0
+    )
+    remaining = ledger.available(session, programme.id)
+    if amount > remaining:
+        raise OverBudget(
+            f"only {money(remaining, programme.currency)} of the budget is free; "
+            f"the funding of {money(amount, programme.currency)} is partly reserved "
+            "or paid",
+            "over_budget",
+            {"remaining_minor": [str(remaining)]},
+        )
+    ledger.reverse(session, entry.id, reason.strip(), actor.id)
+    programme.budget_minor -= amount
+    return programme

@@ -1,0 +1,242 @@
+"""Activity reports: a communicator drafts, submits and edits until the deadline (a
+report submitted after it is marked late); an admin accepts, rejects or asks for
+changes with a comment. The narrative and topics are redacted before they are stored,
+and the author is told what was removed."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stipends import events
+from stipends.exceptions import (
+    CommunicatorNotFound,
+    InvalidRequest,
+    InvalidTransition,
+    NotAllowed,
+    ReportNotFound,
+)
+from stipends.logic.actors import ADMIN, COMMUNICATOR, Actor
+from stipends.logic.programmes import get_cycle
+from stipends.logic.redaction import redact
+from stipends.models import ActivityReport, Communicator, Cycle
+from svyaz import outbox
+
+CONTENT = (
+    "conversations",
+    "audiences",
+    "channels",
+    "topics",
+    "hours",
+    "observed_change",
+    "narrative",
+)
+DECISIONS = ("accepted", "rejected", "changes_requested")
+
+
+@dataclass(frozen=True)
+class Saved:
+    report: ActivityReport
+    redacted: list[str]  # what this save removed from the text, for the author
+
+
+def get_report(
+    session: Session, report_id: uuid.UUID, lock: bool = False
+) -> ActivityReport:
+    query = select(ActivityReport).where(ActivityReport.id == report_id)
+    found = session.scalar(query.with_for_update() if lock else query)
+    if found is None:
+        raise ReportNotFound("no such report")
+    return found
+
+
+def _own(session: Session, actor: Actor, report_id: uuid.UUID) -> ActivityReport:
+    actor.require(COMMUNICATOR)
+    report = get_report(session, report_id, lock=True)
+    if report.communicator_id != actor.id:
+        raise ReportNotFound("no such report")  # someone else's: do not confirm it
+    return report
+
+
+def _reporter(session: Session, actor: Actor) -> Communicator:
+    actor.require(COMMUNICATOR)
+    communicator = session.get(Communicator, actor.id)
+    if communicator is None or communicator.erased:
+        raise CommunicatorNotFound("no such communicator")
+    if communicator.status != "active":
+        raise NotAllowed(
+            f"only an active communicator reports (yours is {communicator.status})",
+            "not_active",
+        )
+    return communicator
+
+
+def _fill(report: ActivityReport, content: dict[str, Any]) -> list[str]:
+    narrative = redact(content["narrative"])
+    topics = [redact(t) for t in content["topics"]]
+    report.conversations = content["conversations"]
+    report.audiences = sorted(set(content["audiences"]))
+    report.channels = sorted(set(content["channels"]))
+    report.topics = [t.text for t in topics]
+    report.hours = content["hours"]
+    report.observed_change = content["observed_change"]
+    report.narrative = narrative.text
+    kinds = set(narrative.kinds).union(*(t.kinds for t in topics))
+    report.redactions = sorted(kinds | set(report.redactions or []))
+    return sorted(kinds)
+
+
+def _check_cycle_takes_reports(cycle: Cycle) -> None:
+    cycle.require_open()
+
+
+def save_draft(
+    session: Session,
+    actor: Actor,
+    cycle_id: uuid.UUID,
+    content: dict[str, Any],
+) -> Saved:
+    """A new report, in draft."""
+    communicator = _reporter(session, actor)
+    cycle = get_cycle(session, cycle_id)
+    _check_cycle_takes_reports(cycle)
+    report = ActivityReport(
+        id=uuid.uuid4(),
+        cycle_id=cycle.id,
+        communicator_id=communicator.id,
+        status="draft",
+        late=False,
+        redactions=[],
+    )
+    removed = _fill(report, content)
+    session.add(report)
+    session.flush()
+    return Saved(report, removed)
+
+
+def edit_report(
+    session: Session,
+    actor: Actor,
+    report_id: uuid.UUID,
+    content: dict[str, Any],
+    now: datetime,
+) -> Saved:
+    """Change a draft, a report sent back for changes, or a submitted report before
+    the deadline (it stays submitted and is announced again)."""
+    report = _own(session, actor, report_id)
+    _reporter(session, actor)
+    cycle = get_cycle(session, report.cycle_id)
+    _check_cycle_takes_reports(cycle)
+    if not report.editable:
+        raise InvalidTransition(
+            f"a report that is {report.status} cannot be edited", "report_reviewed"
+        )
+    if report.status == "submitted" and now > cycle.deadline:
+        raise InvalidTransition(
+            "the deadline has passed: a submitted report can no longer be edited",
+            "deadline_passed",
+        )
+    removed = _fill(report, content)
+    if report.status == "submitted":
+        _announce_submission(session, report)
+    return Saved(report, removed)
+
+
+def _announce_submission(session: Session, report: ActivityReport) -> None:
+    outbox.add(
+        session,
+        events.REPORT_SUBMITTED.build(
+            events.report_aggregate(report.id),
+            report_id=report.id,
+            communicator_id=report.communicator_id,
+            cycle_id=report.cycle_id,
+            late=report.late,
+        ),
+    )
+
+
+def submit_report(
+    session: Session, actor: Actor, report_id: uuid.UUID, now: datetime
+) -> ActivityReport:
+    report = _own(session, actor, report_id)
+    _reporter(session, actor)
+    cycle = get_cycle(session, report.cycle_id)
+    _check_cycle_takes_reports(cycle)
+    if report.status not in ("draft", "changes_requested"):
+        raise InvalidTransition(
+            f"a report that is {report.status} cannot be submitted",
+            f"report_{report.status}",
+        )
+    report.move_to("submitted")
+    report.submitted_at = now
+    report.late = report.late or now > cycle.deadline
+    _announce_submission(session, report)
+    return report
+
+
+def review_report(
+    session: Session,
+    actor: Actor,
+    report_id: uuid.UUID,
+    decision: str,
+    comment: str,
+    now: datetime,
+) -> ActivityReport:
+    actor.require(ADMIN)
+    if decision not in DECISIONS:
+        raise InvalidRequest(
+            f"the decision must be one of {', '.join(DECISIONS)}",
+            "invalid_decision",
+            {"decision": ["unknown"]},
+        )
+    if decision != "accepted" and not comment.strip():
+        raise InvalidRequest(
+            "say why: a rejection or a request for changes needs a comment",
+            "comment_required",
+            {"comment": ["required"]},
+        )
+    report = get_report(session, report_id, lock=True)
+    if report.communicator_id == actor.id:
+        raise NotAllowed("nobody reviews their own report", "own_report")
+    cycle = get_cycle(session, report.cycle_id)
+    cycle.require_open()
+    if report.status != "submitted":
+        raise InvalidTransition(
+            f"only a submitted report can be reviewed (this one is {report.status})",
+            f"report_{report.status}",
+        )
+    report.move_to(decision)
+    report.reviewed_by = actor.id
+    report.reviewed_at = now
+    report.review_comment = comment.strip() or None
+    outbox.add(
+        session,
+        events.REPORT_REVIEWED.build(
+            events.report_aggregate(report.id),
+            report_id=report.id,
+            communicator_id=report.communicator_id,
+            cycle_id=report.cycle_id,
+            decision=decision,
+        ),
+    )
+    return report
+
+
+def list_reports(
+    session: Session, actor: Actor, cycle_id: uuid.UUID, status: str | None = None
+) -> list[ActivityReport]:
+    """An admin sees a cycle's reports; a communicator sees their own."""
+    query = select(ActivityReport).where(ActivityReport.cycle_id == cycle_id)
+    if actor.is_(ADMIN):
+        query = query.where(ActivityReport.status != "draft")
+    else:
+        actor.require(COMMUNICATOR)
+        query = query.where(ActivityReport.communicator_id == actor.id)
+    if status:
+        query = query.where(ActivityReport.status == status)
+    return list(session.scalars(query.order_by(ActivityReport.created_at)))

@@ -1,0 +1,109 @@
+"""A stipends database (Alembic head) for logic tests, and a running stipends
+container for the RPC and event path."""
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+ADMIN_A = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
+ADMIN_B = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
+ADMIN_C = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
+FINANCE = {"id": str(uuid.uuid4()), "roles": ["finance"]}
+
+
+class Db:
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_engine(url)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    def sql(self, query: str, **params: Any) -> list[Any]:
+        with self.engine.begin() as conn:
+            result = conn.execute(text(query), params)
+            return list(result) if result.returns_rows else []
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        envelopes = [r[0] for r in self.sql("SELECT envelope FROM outbox ORDER BY id")]
+        return [e for e in envelopes if event_type in (None, e["event_type"])]
+
+
+@pytest.fixture
+def db(database: Any) -> Iterator[Db]:
+    handle = Db(database("stipends"))
+    yield handle
+    handle.engine.dispose()
+
+
+# -- building blocks for logic tests (through the logic functions) -------------------
+def actor(data: dict[str, Any]) -> Any:
+    from stipends.logic.actors import Actor
+
+    return Actor.load(data)
+
+
+def communicator_actor(ident: uuid.UUID) -> Any:
+    return actor({"id": str(ident), "roles": ["communicator"]})
+
+
+def add_communicator(
+    db: Db,
+    *,
+    status: str = "active",
+    tier: str = "professional",
+    training: bool = True,
+    payout_ready: bool = True,
+    fingerprint: str | None = None,
+) -> uuid.UUID:
+    from stipends.models import Communicator
+
+    ident = uuid.uuid4()
+    with db.session() as session, session.begin():
+        session.add(
+            Communicator(
+                id=ident,
+                pseudonym=f"finch_{ident.hex[:6]}",
+                status=status,
+                tier=tier,
+                training_completed=training,
+                payout_ready=payout_ready,
+                payout_provider="stripe_connect" if payout_ready else None,
+                destination_fingerprint=(fingerprint or "cd" * 32)
+                if payout_ready
+                else None,
+            )
+        )
+    return ident
+
+
+def programme_data(**changes: Any) -> dict[str, Any]:
+    return {
+        "name": f"Communicators {uuid.uuid4().hex[:8]}",
+        "currency": "EUR",
+        "budget_minor": 100_000,
+        "tier_amounts": {"professional": 30_000, "volunteer": 0},
+        "min_accepted_reports": 1,
+        "min_conversations": 5,
+        "training_required": True,
+        "approval_bands": None,
+        **changes,
+    }
+
+
+def report_content(**changes: Any) -> dict[str, Any]:
+    return {
+        "conversations": 8,
+        "audiences": ["family", "friends"],
+        "channels": ["phone", "messenger"],
+        "topics": ["prices", "mobilisation"],
+        "hours": 6,
+        "observed_change": "some",
+        "narrative": "Mother asked about prices herself this time.",
+        **changes,
+    }
