@@ -1,0 +1,62 @@
+"""Fault switches for tests, set through POST /_sandbox/faults.
+
+`fail_nth: N, status: 500|429`: the Nth API request from now is answered with that
+status and changes nothing. `lose_response_nth: N`: the Nth API request is carried
+out (and its result kept for its idempotency key), then the connection is closed
+without an answer. Each switch fires once. Webhook faults live in webhooks.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import invalid
+
+
+@dataclass
+class Faults:
+    seen: int = 0
+    fail_at: int | None = None
+    fail_status: int = 500
+    lose_at: int | None = None
+
+    def set(self, body: dict[str, Any]) -> None:
+        fail = body.get("fail_nth")
+        lose = body.get("lose_response_nth")
+        status = body.get("status", 500)
+        for name, value in (("fail_nth", fail), ("lose_response_nth", lose)):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise invalid(f"{name} must be a positive integer", name)
+        if status not in (500, 429, 502, 503):
+            raise invalid("status must be 500, 429, 502 or 503", "status")
+        if fail is not None:
+            self.fail_at, self.fail_status = self.seen + fail, status
+        if lose is not None:
+            self.lose_at = self.seen + lose
+
+    def clear(self) -> None:
+        self.fail_at = self.lose_at = None
+
+    def next_request(self) -> tuple[int | None, bool]:
+        """Count an API request; say whether to fail it (status) or lose its answer."""
+        self.seen += 1
+        fail, lose = None, False
+        if self.fail_at == self.seen:
+            fail, self.fail_at = self.fail_status, None
+        if self.lose_at == self.seen:
+            lose, self.lose_at = True, None
+        return fail, lose
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests_seen": self.seen,
+            "fail_nth": None if self.fail_at is None else self.fail_at - self.seen,
+            "status": self.fail_status,
+            "lose_response_nth": None
+            if self.lose_at is None
+            else self.lose_at - self.seen,
+        }
+
+
+faults = Faults()
