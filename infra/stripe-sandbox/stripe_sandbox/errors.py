@@ -1,4 +1,4 @@
-"""Errors answered the way Stripe answers them: {"error": {type, code, message, param}}."""
+"""Errors answered the way Stripe answers them: {"error": {type, code, message}}."""
 
 from __future__ import annotations
 

@@ -74,7 +74,6 @@ class Account(Resource):
         "default_currency",
         "details_submitted",
         "email",
-        "livemode",
         "metadata",
         "payouts_enabled",
         "requirements",
@@ -263,7 +262,6 @@ class Transfer(Resource):
             "object": "list",
             "data": reversals,
             "has_more": False,
-            "total_count": len(reversals),
             "url": f"/v1/transfers/{self.id}/reversals",
         }
         return out
@@ -396,7 +394,7 @@ class Payout(Resource):
 FAILURES = {
     "account_closed": "The bank account has been closed.",
     "no_account": "The bank account details on file are probably incorrect.",
-    "insufficient_funds": "Your Stripe account has insufficient funds to cover the payout.",
+    "insufficient_funds": "Insufficient funds to cover the payout.",
     "could_not_process": "The bank could not process this payout.",
 }
 

@@ -124,7 +124,7 @@ class Deliverer:
                         record["status"] = r.status
                         if 200 <= r.status < 300:
                             return
-            except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                 record["status"] = type(exc).__name__
         log.warning("webhook %s not delivered: %s", event["id"], record["status"])
 
