@@ -1,0 +1,211 @@
+"""Stripe's idempotency rules and the fault switches, seen through the stripe SDK."""
+
+import time
+
+import pytest
+import stripe
+
+from tests.sandbox.conftest import onboarded_account
+from tests.stripe_harness import Receiver, Sandbox
+
+ACCOUNT = {"type": "express", "capabilities": {"transfers": {"requested": True}}}
+
+
+def count_accounts(client: stripe.StripeClient) -> int:
+    return len(client.v1.accounts.list({"limit": 100}).data)
+
+
+# --- idempotency -----------------------------------------------------------------
+
+
+def test_same_key_same_parameters_replays_the_stored_answer(
+    client: stripe.StripeClient,
+) -> None:
+    key = {"idempotency_key": "account:c-1"}
+    first = client.v1.accounts.create(ACCOUNT, options=key)
+    again = client.v1.accounts.create(ACCOUNT, options=key)
+    assert again.id == first.id
+    assert again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert count_accounts(client) == 1
+
+
+def test_same_key_other_parameters_is_an_idempotency_error(
+    client: stripe.StripeClient,
+) -> None:
+    key = {"idempotency_key": "account:c-2"}
+    client.v1.accounts.create(ACCOUNT, options=key)
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.accounts.create({**ACCOUNT, "country": "FR"}, options=key)
+    # the key also names the endpoint: reused on another one, it is refused
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.customers.create({}, options=key)
+    assert count_accounts(client) == 1
+
+
+def test_keys_expire_after_the_ttl(
+    sandbox: Sandbox, client: stripe.StripeClient
+) -> None:
+    sandbox.control("POST", "/_sandbox/config", {"idempotency_ttl": 1})
+    key = {"idempotency_key": "account:c-3"}
+    first = client.v1.accounts.create(ACCOUNT, options=key)
+    time.sleep(1.3)
+    second = client.v1.accounts.create(ACCOUNT, options=key)
+    assert second.id != first.id
+    assert "Idempotent-Replayed" not in second.last_response.headers
+    assert count_accounts(client) == 2
+
+
+def test_a_refused_request_does_not_use_up_its_key(client: stripe.StripeClient) -> None:
+    key = {"idempotency_key": "account:c-4"}
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.accounts.create({**ACCOUNT, "type": "galactic"}, options=key)
+    created = client.v1.accounts.create(ACCOUNT, options=key)
+    assert created.type == "express"
+    assert count_accounts(client) == 1
+
+
+def test_keys_are_scoped_to_the_connected_account(
+    sandbox: Sandbox, client: stripe.StripeClient
+) -> None:
+    one, two = onboarded_account(sandbox, client), onboarded_account(sandbox, client)
+    for account in (one, two):
+        client.v1.transfers.create(
+            {"amount": 500, "currency": "eur", "destination": account.id}
+        )
+    params = {"amount": 200, "currency": "eur"}
+    payouts = [
+        client.v1.payouts.create(
+            params, options={"stripe_account": a.id, "idempotency_key": "payout-1"}
+        )
+        for a in (one, two)
+    ]
+    assert payouts[0].id != payouts[1].id
+    replay = client.v1.payouts.create(
+        params, options={"stripe_account": one.id, "idempotency_key": "payout-1"}
+    )
+    assert replay.id == payouts[0].id
+    balance = client.v1.balance.retrieve(options={"stripe_account": one.id})
+    assert balance.available[0].amount == 300  # paid out once, not twice
+
+
+# --- faults ------------------------------------------------------------------------
+
+
+def test_fail_nth_answers_500_and_changes_nothing(
+    sandbox: Sandbox, client: stripe.StripeClient
+) -> None:
+    sandbox.control("POST", "/_sandbox/faults", {"fail_nth": 2, "status": 500})
+    client.v1.accounts.create(ACCOUNT)  # the first request passes
+    with pytest.raises(stripe.APIError) as failed:
+        client.v1.accounts.create(ACCOUNT)
+    assert failed.value.http_status == 500
+    client.v1.accounts.create(ACCOUNT)  # the switch fired once
+    assert count_accounts(client) == 2
+
+
+def test_a_retrying_client_gets_past_a_500(sandbox: Sandbox) -> None:
+    client = sandbox.client(retries=2)
+    sandbox.control("POST", "/_sandbox/faults", {"fail_nth": 1, "status": 500})
+    created = client.v1.accounts.create(ACCOUNT)
+    assert created.id.startswith("acct_")
+    assert count_accounts(client) == 1
+    assert sandbox.control("GET", "/_sandbox/faults")["requests_seen"] >= 3
+
+
+def test_fail_nth_answers_429_rate_limited(
+    sandbox: Sandbox, client: stripe.StripeClient
+) -> None:
+    sandbox.control("POST", "/_sandbox/faults", {"fail_nth": 1, "status": 429})
+    with pytest.raises(stripe.RateLimitError) as limited:
+        client.v1.accounts.create(ACCOUNT)
+    assert limited.value.http_status == 429
+    assert count_accounts(client) == 0
+
+
+def test_a_lost_response_still_changed_the_state(
+    sandbox: Sandbox, client: stripe.StripeClient
+) -> None:
+    sandbox.control("POST", "/_sandbox/faults", {"lose_response_nth": 1})
+    with pytest.raises(stripe.APIConnectionError):
+        client.v1.accounts.create(ACCOUNT, options={"idempotency_key": "lost-1"})
+    assert count_accounts(client) == 1
+    # the caller retries with the same key and learns what happened
+    retried = client.v1.accounts.create(ACCOUNT, options={"idempotency_key": "lost-1"})
+    assert retried.last_response.headers["Idempotent-Replayed"] == "true"
+    assert [a.id for a in client.v1.accounts.list().data] == [retried.id]
+
+
+def test_a_retrying_client_survives_a_lost_response_without_a_duplicate(
+    sandbox: Sandbox,
+) -> None:
+    client = sandbox.client(retries=2)
+    sandbox.control("POST", "/_sandbox/faults", {"lose_response_nth": 1})
+    created = client.v1.accounts.create(ACCOUNT)  # the SDK adds a key and retries
+    assert [a.id for a in client.v1.accounts.list().data] == [created.id]
+
+
+def created_events(receiver: Receiver, count: int) -> list:  # type: ignore[type-arg]
+    return receiver.wait_for(
+        lambda events: (
+            [e for e in events if e.type == "account.created"]
+            if len([e for e in events if e.type == "account.created"]) >= count
+            else None
+        ),
+        f"{count} account.created",
+    )
+
+
+def test_webhook_delay(
+    sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    sandbox.control("POST", "/_sandbox/faults", {"webhook": {"delay": 1.5}})
+    sent = time.monotonic()
+    client.v1.accounts.create(ACCOUNT)
+    created_events(receiver, 1)
+    arrived = receiver.received[0][0]
+    assert arrived - sent >= 1.5
+
+
+def test_webhook_duplicate(
+    sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    sandbox.control("POST", "/_sandbox/faults", {"webhook": {"duplicate": True}})
+    client.v1.accounts.create(ACCOUNT)
+    events = created_events(receiver, 2)
+    assert events[0].id == events[1].id  # the same event, delivered twice, both signed
+    time.sleep(0.3)
+    assert len(receiver.received) == 2
+
+
+def test_webhook_reorder(
+    sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    sandbox.control("POST", "/_sandbox/faults", {"webhook": {"reorder": True}})
+    first = client.v1.accounts.create(ACCOUNT)
+    second = client.v1.accounts.create(ACCOUNT)
+    events = created_events(receiver, 2)
+    assert [e.data.object["id"] for e in events] == [second.id, first.id]
+
+
+def test_webhooks_are_retried_until_the_endpoint_answers(
+    sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    receiver.status = 503
+    client.v1.accounts.create(ACCOUNT)
+    receiver.wait_for(lambda events: len(events) >= 1, "a first attempt")
+    receiver.status = 200
+    receiver.wait_for(lambda events: len(events) >= 2, "a retry", timeout=10)
+    log = sandbox.control("GET", "/_sandbox/webhooks")["deliveries"]
+    assert log[0]["status"] == 200 and log[0]["attempts"] >= 2
+
+
+def test_bad_switches_are_refused(sandbox: Sandbox) -> None:
+    for body in (
+        {"fail_nth": 0},
+        {"fail_nth": 1, "status": 404},
+        {"nonsense": 1},
+        {"webhook": {"delay": -1}},
+    ):
+        with pytest.raises(AssertionError, match="400"):
+            sandbox.control("POST", "/_sandbox/faults", body)
+    assert sandbox.control("GET", "/_sandbox/faults")["fail_nth"] is None
