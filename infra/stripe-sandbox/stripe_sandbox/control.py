@@ -50,7 +50,13 @@ def get_faults(call: Call) -> dict[str, Any]:
 @api("POST", "/_sandbox/faults", "control")
 def set_faults(call: Call) -> dict[str, Any]:
     body = call.params
-    unknown = set(body) - {"fail_nth", "status", "lose_response_nth", "webhook"}
+    unknown = set(body) - {
+        "fail_nth",
+        "status",
+        "times",
+        "lose_response_nth",
+        "webhook",
+    }
     if unknown:
         raise invalid(f"unknown switch: {', '.join(sorted(unknown))}")
     hook = body.get("webhook")

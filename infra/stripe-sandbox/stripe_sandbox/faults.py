@@ -1,7 +1,8 @@
 """Fault switches for tests, set through POST /_sandbox/faults.
 
-`fail_nth: N, status: 500|429`: the Nth API request from now is answered with that
-status and changes nothing. `lose_response_nth: N`: the Nth API request is carried
+`fail_nth: N, status: 500|429[, times: K]`: the Nth API request from now (and the
+K-1 after it; K is 1 unless given) is answered with that status and changes
+nothing. `lose_response_nth: N`: the Nth API request is carried
 out (and its result kept for its idempotency key), then the connection is closed
 without an answer. Each switch fires once. Webhook faults live in webhooks.py.
 """
@@ -19,19 +20,26 @@ class Faults:
     seen: int = 0
     fail_at: int | None = None
     fail_status: int = 500
+    fail_times: int = 1
     lose_at: int | None = None
 
     def set(self, body: dict[str, Any]) -> None:
         fail = body.get("fail_nth")
         lose = body.get("lose_response_nth")
         status = body.get("status", 500)
-        for name, value in (("fail_nth", fail), ("lose_response_nth", lose)):
+        times = body.get("times", 1)
+        for name, value in (
+            ("fail_nth", fail),
+            ("lose_response_nth", lose),
+            ("times", times),
+        ):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise invalid(f"{name} must be a positive integer", name)
         if status not in (500, 429, 502, 503):
             raise invalid("status must be 500, 429, 502 or 503", "status")
         if fail is not None:
             self.fail_at, self.fail_status = self.seen + fail, status
+            self.fail_times = times
         if lose is not None:
             self.lose_at = self.seen + lose
 
@@ -42,8 +50,10 @@ class Faults:
         """Count an API request; say whether to fail it (status) or lose its answer."""
         self.seen += 1
         fail, lose = None, False
-        if self.fail_at == self.seen:
-            fail, self.fail_at = self.fail_status, None
+        if self.fail_at is not None and self.fail_at <= self.seen:
+            fail = self.fail_status
+            self.fail_times -= 1
+            self.fail_at = self.seen + 1 if self.fail_times > 0 else None
         if self.lose_at == self.seen:
             lose, self.lose_at = True, None
         return fail, lose
@@ -53,6 +63,7 @@ class Faults:
             "requests_seen": self.seen,
             "fail_nth": None if self.fail_at is None else self.fail_at - self.seen,
             "status": self.fail_status,
+            "times": self.fail_times if self.fail_at is not None else 0,
             "lose_response_nth": None
             if self.lose_at is None
             else self.lose_at - self.seen,

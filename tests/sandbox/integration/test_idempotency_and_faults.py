@@ -209,3 +209,15 @@ def test_bad_switches_are_refused(sandbox: Sandbox) -> None:
         with pytest.raises(AssertionError, match="400"):
             sandbox.control("POST", "/_sandbox/faults", body)
     assert sandbox.control("GET", "/_sandbox/faults")["fail_nth"] is None
+
+
+def test_fail_several_in_a_row_exhausts_a_retrying_client(sandbox: Sandbox) -> None:
+    client = sandbox.client(retries=2)
+    sandbox.control(
+        "POST", "/_sandbox/faults", {"fail_nth": 1, "status": 503, "times": 3}
+    )
+    with pytest.raises(stripe.APIError) as failed:
+        client.v1.accounts.create(ACCOUNT)
+    assert failed.value.http_status == 503
+    assert count_accounts(client) == 0
+    assert sandbox.control("GET", "/_sandbox/faults")["fail_nth"] is None
