@@ -196,7 +196,8 @@ class BalanceTxn(Resource):
         self.description = description
         self.available_on = self.created
         self.exchange_rate = None
-        self.fee, self.fee_details, self.net = 0, [], amount
+        self.fee, self.net = 0, amount
+        self.fee_details: list[dict[str, Any]] = []
         self.status = "available"
         self._payout: str | None = None
 
@@ -358,8 +359,10 @@ class Payout(Resource):
         self.arrival_date = self.created + (0 if method == "instant" else 2 * 86400)
         self.automatic, self.source_type, self.type = False, "card", "bank_account"
         self.status = "pending"
-        self.failure_balance_transaction = self.failure_code = None
-        self.failure_message = self.original_payout = self.reversed_by = None
+        self.failure_balance_transaction: str | None = None
+        self.failure_code: str | None = None
+        self.failure_message: str | None = None
+        self.original_payout = self.reversed_by = None
         # the payout sweeps the account's unswept funds in its currency
         for txn in BalanceTxn.all(account):
             if txn.currency == currency and txn._payout is None:
@@ -385,9 +388,10 @@ class Payout(Resource):
         self.failure_balance_transaction = txn.id
         self.status = outcome
         if outcome == "failed":
-            self.failure_code = failure_code or "could_not_process"
+            code = failure_code or "could_not_process"
+            self.failure_code = code
             self.failure_message = FAILURES.get(
-                self.failure_code, "The bank could not process this payout."
+                code, "The bank could not process this payout."
             )
 
 
