@@ -40,8 +40,10 @@ class Sandbox:
         webhook_url: str | None = None,
         *args: str,
         port: int | None = None,
+        secret: str = SECRET,
     ) -> None:
         self.state_file, self.webhook_url, self.args = state_file, webhook_url, args
+        self.secret = secret
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = state_file.with_suffix(".log")
@@ -57,7 +59,7 @@ class Sandbox:
             "--state-file",
             str(self.state_file),
             "--webhook-secret",
-            SECRET,
+            self.secret,
             "--payout-after",
             "0.2",
             *self.args,
@@ -121,9 +123,9 @@ class Sandbox:
 
 @contextmanager
 def running_sandbox(
-    state_file: Path, webhook_url: str | None = None, *args: str
+    state_file: Path, webhook_url: str | None = None, *args: str, secret: str = SECRET
 ) -> Iterator[Sandbox]:
-    sandbox = Sandbox(state_file, webhook_url, *args).start()
+    sandbox = Sandbox(state_file, webhook_url, *args, secret=secret).start()
     try:
         yield sandbox
     finally:
