@@ -4,6 +4,7 @@ balance and balance transactions, events. Registered in routes.registry."""
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 from typing import Any
 
 from . import params as p
@@ -31,7 +32,30 @@ def no_expand(call: Call) -> None:
         raise invalid("The sandbox does not expand this resource.", "expand")
 
 
+def created_filter(value: Any) -> Any:
+    """`created=T` or `created[gt|gte|lt|lte]=T`, as Stripe's list endpoints take."""
+    if value is None:
+        return lambda created: True
+    bounds = value if isinstance(value, dict) else {"eq": value}
+    tests = {
+        "eq": lambda a, b: a == b,
+        "gt": lambda a, b: a > b,
+        "gte": lambda a, b: a >= b,
+        "lt": lambda a, b: a < b,
+        "lte": lambda a, b: a <= b,
+    }
+    checks = []
+    for name, raw in bounds.items():
+        if name not in tests:
+            raise invalid(f"Invalid created[{name}]", f"created[{name}]")
+        number = p.integer({"created": raw}, "created", minimum=0)
+        checks.append((tests[name], number))
+    return lambda created: all(test(created, n) for test, n in checks)
+
+
 def page(call: Call, items: list[Any], url: str) -> dict[str, Any]:
+    keep = created_filter(call.params.get("created"))
+    items = [item for item in items if keep(item.created)]
     limit = p.integer(call.params, "limit") or 10
     if limit > 100:
         raise invalid("limit must be at most 100", "limit")
@@ -510,9 +534,7 @@ def list_payouts(call: Call) -> dict[str, Any]:
             "starting_after",
             "ending_before",
             "status",
-            "destination",
             "created",
-            "arrival_date",
         }
         | COMMON,
     )
@@ -568,7 +590,6 @@ def list_balance_transactions(call: Call) -> dict[str, Any]:
             "payout",
             "currency",
             "created",
-            "available_on",
         }
         | COMMON,
     )
@@ -606,13 +627,17 @@ def list_events(call: Call) -> dict[str, Any]:
             "type",
             "types",
             "created",
-            "delivery_success",
         }
         | COMMON,
     )
-    kind = call.params.get("type")
+    kind, kinds = call.params.get("type"), call.params.get("types")
+    if kinds is not None and not isinstance(kinds, list):
+        raise invalid("types must be a list", "types")
     items: list[Resource] = [
-        e for e in Event.all(call.account) if kind in (None, e.type)
+        e
+        for e in Event.all(call.account)
+        if (kind is None or fnmatch.fnmatchcase(e.type, str(kind)))
+        and (kinds is None or e.type in kinds)
     ]
     return page(call, items, "/v1/events")
 

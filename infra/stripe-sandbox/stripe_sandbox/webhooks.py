@@ -48,6 +48,9 @@ class WebhookFaults:
 
 @dataclass
 class Deliverer:
+    """First attempts leave in the order events happened (one sender); a failed
+    delivery is retried on its own, so it holds up no later event."""
+
     url: str | None = None
     secret: str = "whsec_dev-gateway"
     retries: int = 5
@@ -55,6 +58,7 @@ class Deliverer:
     faults: WebhookFaults = field(default_factory=WebhookFaults)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     _held: tuple[dict[str, Any], asyncio.TimerHandle] | None = None
+    _queue: asyncio.Queue[dict[str, Any]] | None = None
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     def publish(self, event: dict[str, Any]) -> None:
@@ -67,7 +71,7 @@ class Deliverer:
     def _route(self, event: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()
         if not self.faults.reorder:
-            self._start(event)
+            self._send_later(event)
             return
         if self._held is None:
             handle = loop.call_later(self.faults.reorder_window, self._release)
@@ -76,57 +80,72 @@ class Deliverer:
         held, handle = self._held
         self._held = None
         handle.cancel()
-        # the later event goes first, the held one right after it
-        self._start(event)
-        self._start(held, after=0.2)
+        self._send_later(event)  # the later event goes first,
+        self._send_later(held)  # the held one right after it
 
     def _release(self) -> None:
         if self._held is not None:
             held, _ = self._held
             self._held = None
-            self._start(held)
+            self._send_later(held)
 
-    def _start(self, event: dict[str, Any], after: float = 0.0) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._deliver(event, self.faults.delay + after)
-        )
+    def _send_later(self, event: dict[str, Any]) -> None:
+        loop = asyncio.get_running_loop()
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._spawn(self._sender())
+        if self.faults.delay:
+            loop.call_later(self.faults.delay, self._queue.put_nowait, event)
+        else:
+            self._queue.put_nowait(event)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _deliver(self, event: dict[str, Any], delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
+    async def _sender(self) -> None:
+        assert self._queue is not None
+        while True:
+            event = await self._queue.get()
+            record: dict[str, Any] = {
+                "event": event["id"],
+                "type": event["type"],
+                "account": event.get("account"),
+                "attempts": 0,
+                "status": None,
+            }
+            self.deliveries.append(record)
+            if not await self._attempt(event, record):
+                self._spawn(self._retry(event, record))
+
+    async def _retry(self, event: dict[str, Any], record: dict[str, Any]) -> None:
+        for attempt in range(1, self.retries + 1):
+            await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+            if await self._attempt(event, record):
+                return
+        log.warning("webhook %s not delivered: %s", event["id"], record["status"])
+
+    async def _attempt(self, event: dict[str, Any], record: dict[str, Any]) -> bool:
         url = self.url
         if not url:
-            return
+            return True
         payload = json.dumps(event, indent=2, sort_keys=True).encode()
-        record: dict[str, Any] = {
-            "event": event["id"],
-            "type": event["type"],
-            "account": event.get("account"),
-            "attempts": 0,
-            "status": None,
+        record["attempts"] += 1
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "Stripe-Signature": sign(self.secret, payload, int(time.time())),
+            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
         }
-        self.deliveries.append(record)
-        for attempt in range(self.retries + 1):
-            if attempt:
-                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
-            record["attempts"] = attempt + 1
-            headers = {
-                "Content-Type": "application/json; charset=utf-8",
-                "Stripe-Signature": sign(self.secret, payload, int(time.time())),
-                "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-            }
-            try:
-                timeout = aiohttp.ClientTimeout(total=10)
-                async with aiohttp.ClientSession(timeout=timeout) as session:
-                    async with session.post(url, data=payload, headers=headers) as r:
-                        record["status"] = r.status
-                        if 200 <= r.status < 300:
-                            return
-            except (TimeoutError, aiohttp.ClientError, OSError) as exc:
-                record["status"] = type(exc).__name__
-        log.warning("webhook %s not delivered: %s", event["id"], record["status"])
+        try:
+            timeout = aiohttp.ClientTimeout(total=10)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.post(url, data=payload, headers=headers) as r:
+                    record["status"] = r.status
+                    return 200 <= r.status < 300
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            record["status"] = type(exc).__name__
+            return False
 
 
 deliverer = Deliverer()

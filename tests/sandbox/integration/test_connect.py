@@ -294,3 +294,31 @@ def test_payouts_need_an_onboarded_account(
             {"amount": 100, "currency": "eur"}, options={"stripe_account": account.id}
         )
     assert refused.value.code == "payouts_not_allowed"
+
+
+def test_events_arrive_in_order_and_are_listed_by_type_and_time(
+    sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
+) -> None:
+    accounts = [
+        client.v1.accounts.create(
+            {"type": "express", "capabilities": {"transfers": {"requested": True}}}
+        )
+        for _ in range(5)
+    ]
+    events = receiver.wait_for(
+        lambda events: len(events) >= 5 and events, "five account.created"
+    )
+    assert [e.data.object["id"] for e in events] == [a.id for a in accounts]
+    assert all(e.type == "account.created" and "account" not in e for e in events)
+
+    sandbox.onboard(accounts[0].id)
+    listed = client.v1.events.list({"type": "account.*"})
+    assert {e.type for e in listed.data} == {"account.created"}  # platform's own
+    connected = client.v1.events.list(
+        {"type": "account.*"}, options={"stripe_account": accounts[0].id}
+    )
+    assert [e.type for e in connected.data] == ["account.updated"]
+    later = client.v1.events.list({"created": {"gt": events[-1].created + 3600}})
+    assert later.data == []
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.events.list({"created": {"soon": 1}})  # type: ignore[typeddict-item]
