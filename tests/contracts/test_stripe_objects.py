@@ -179,3 +179,26 @@ def test_the_extract_matches_stripes_spec() -> None:
         dump(extract(spec))
         == (Path(__file__).parent / "stripe_spec" / "stripe-schemas.json").read_text()
     )
+
+
+def test_nullable_becomes_an_explicit_null() -> None:
+    from tests.contracts.stripe_spec.schemas import to_json_schema
+
+    assert to_json_schema({"type": "string", "nullable": True}) == {
+        "type": ["string", "null"]
+    }
+    assert to_json_schema({"type": "string", "enum": ["a"], "nullable": True}) == {
+        "type": ["string", "null"],
+        "enum": ["a", None],
+    }
+    assert to_json_schema(
+        {"anyOf": [{"$ref": "#/components/schemas/x"}], "nullable": True}
+    ) == {"anyOf": [{"$ref": "#/components/schemas/x"}, {"type": "null"}]}
+    nested = to_json_schema(
+        {"properties": {"nullable": {"type": "integer", "nullable": True}}}
+    )
+    assert nested == {"properties": {"nullable": {"type": ["integer", "null"]}}}
+    with pytest.raises(ValueError):
+        to_json_schema({"nullable": True})
+    # a field that is not nullable refuses null
+    assert SCHEMAS.errors("balance_transaction", {"id": None}) != []
