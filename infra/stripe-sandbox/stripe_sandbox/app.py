@@ -251,9 +251,19 @@ def _localstripe_event(event: Any) -> None:
     deliverer.publish(body)
 
 
-async def _resume_payouts(app: web.Application) -> None:
+async def _on_startup(app: web.Application) -> None:
+    """Forget expired idempotency keys; settle payouts left pending at shutdown."""
     from .connect import schedule_settlement
 
+    expired = [
+        key
+        for key, value in state.store.items()
+        if key.startswith("sandbox:idem:")
+        and time.time() - value["at"] > state.settings.idempotency_ttl
+    ]
+    for key in expired:
+        dict.__delitem__(state.store, key)
+    state.save()
     for payout in Payout.all(any_account=True):
         if payout.status == "pending":
             schedule_settlement(payout)
@@ -269,5 +279,5 @@ def build(
         importlib.import_module(module)
     app = ls_server.app
     app.middlewares.insert(0, sandbox_middleware)
-    app.on_startup.append(_resume_payouts)
+    app.on_startup.append(_on_startup)
     return app

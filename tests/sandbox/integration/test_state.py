@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import stripe
 
+from tests.helpers import wait_until
 from tests.sandbox.conftest import onboarded_account
 from tests.stripe_harness import Sandbox, running_sandbox
 
@@ -47,6 +48,10 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
             options={"idempotency_key": "transfer-1"},
         )
         client.v1.transfers.reversals.create(transfer.id, {"amount": 100})
+        sandbox.control("POST", "/_sandbox/config", {"payout_outcome": "manual"})
+        payout = client.v1.payouts.create(
+            {"amount": 300, "currency": "eur"}, options={"stripe_account": account.id}
+        )
     finally:
         sandbox.stop()
 
@@ -59,8 +64,17 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
             client.v1.accounts.retrieve(account.id).capabilities["transfers"]
             == "active"
         )
-        balance = client.v1.balance.retrieve(options={"stripe_account": account.id})
-        assert balance.available[0].amount == 800
+        on_account = {"stripe_account": account.id}
+        balance = client.v1.balance.retrieve(options=on_account)
+        assert balance.available[0].amount == 500
+        # settings are per run: the pending payout settles as this run says (paid)
+        wait_until(
+            lambda: (
+                client.v1.payouts.retrieve(payout.id, options=on_account).status
+                == "paid"
+            ),
+            "the payout left pending to settle",
+        )
         replay = client.v1.transfers.create(
             {"amount": 900, "currency": "eur", "destination": account.id},
             options={"idempotency_key": "transfer-1"},
