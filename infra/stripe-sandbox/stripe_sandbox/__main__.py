@@ -52,6 +52,12 @@ def main() -> None:
         default=1.0,
         help="seconds before a pending payout settles",
     )
+    parser.add_argument(
+        "--public-url",
+        default=None,
+        help="base of account-link URLs as a browser reaches the sandbox "
+        "(default: the Host the API was called on)",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args()
 
@@ -65,6 +71,7 @@ def main() -> None:
     state.settings.idempotency_ttl = args.idempotency_ttl
     state.settings.payout_outcome = args.payout_outcome
     state.settings.payout_after = args.payout_after
+    state.settings.public_url = args.public_url and args.public_url.rstrip("/")
     application = sandbox.build(args.state_file, args.webhook_url, args.webhook_secret)
     web.run_app(
         application,

@@ -108,7 +108,7 @@ async def call_route(request: web.Request, handler: Any) -> web.StreamResponse:
             params=params,
             args=args,
             account=account,
-            base_url=f"{request.scheme}://{request.host}",
+            base_url=state.settings.public_url or f"{request.scheme}://{request.host}",
         )
         result = route.handler(call)
         if isinstance(result, web.StreamResponse):

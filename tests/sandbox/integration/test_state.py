@@ -83,3 +83,32 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         assert len(client.v1.transfers.list().data) == 1
     finally:
         sandbox.stop()
+
+
+def test_account_links_use_the_public_url_when_given(tmp_path: Path) -> None:
+    with running_sandbox(
+        tmp_path / "s.state", None, "--public-url", "http://127.0.0.1:8420/"
+    ) as sandbox:
+        client = sandbox.client()
+        account = client.v1.accounts.create(
+            {"type": "express", "capabilities": {"transfers": {"requested": True}}}
+        )
+        link = client.v1.account_links.create(
+            {
+                "account": account.id,
+                "type": "account_onboarding",
+                "return_url": "https://svyaz.example/done",
+                "refresh_url": "https://svyaz.example/again",
+            }
+        )
+        assert link.url.startswith("http://127.0.0.1:8420/_sandbox/onboarding/")
+        with pytest.raises(stripe.InvalidRequestError) as bad:
+            client.v1.account_links.create(
+                {
+                    "account": account.id,
+                    "type": "account_onboarding",
+                    "return_url": "javascript:alert(1)",
+                    "refresh_url": "https://svyaz.example/again",
+                }
+            )
+        assert bad.value.param == "return_url"
