@@ -26,7 +26,7 @@ from localstripe.errors import UserError
 from . import state
 from .errors import StripeError
 from .faults import faults
-from .objects import API_VERSION, Payout
+from .objects import API_VERSION, Account, Payout
 from .routes import MODULES, Call, registry
 from .webhooks import deliverer
 
@@ -100,6 +100,16 @@ async def call_route(request: web.Request, handler: Any) -> web.StreamResponse:
     account = request.headers.get("Stripe-Account") or None
     if route.family == "v2":
         account = request.headers.get("Stripe-Context") or None
+    if account and route.family != "control":
+        if not isinstance(state.store.get(f"account:{account}"), Account):
+            return error_response(
+                StripeError(
+                    403,
+                    "The provided key does not have access to account "
+                    f"'{account}' (or that account does not exist).",
+                    code="account_invalid",
+                )
+            )
     try:
         params = await read_params(request, route.family)
         call = Call(

@@ -322,3 +322,9 @@ def test_events_arrive_in_order_and_are_listed_by_type_and_time(
     assert later.data == []
     with pytest.raises(stripe.InvalidRequestError):
         client.v1.events.list({"created": {"soon": 1}})  # type: ignore[typeddict-item]
+
+
+def test_an_unknown_connected_account_is_refused(client: stripe.StripeClient) -> None:
+    with pytest.raises(stripe.PermissionError) as refused:
+        client.v1.payouts.list(options={"stripe_account": "acct_nobody"})
+    assert refused.value.json_body["error"]["code"] == "account_invalid"
