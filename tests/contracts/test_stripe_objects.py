@@ -63,6 +63,7 @@ def make_objects(
     for item in json.loads(listed.last_response.body)["data"]:
         yield "account", item
 
+    sandbox.control("POST", "/_sandbox/balance", {"amount": 5000, "currency": "eur"})
     transfer = client.v1.transfers.create(
         {
             "amount": 2000,
@@ -150,6 +151,7 @@ def test_balance_transaction_types_cover_the_money_flows(produced: list[Any]) ->
         "payment_refund",
         "payout",
         "payout_failure",
+        "topup",
     } <= types
 
 

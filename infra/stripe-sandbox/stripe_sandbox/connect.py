@@ -312,6 +312,15 @@ def create_transfer(call: Call) -> dict[str, Any]:
             param="destination",
             code="insufficient_capabilities_for_transfer",
         )
+    if state.settings.platform_funds == "enforced":
+        available = balance_of(None, currency)
+        if available < amount:
+            raise StripeError(
+                400,
+                "You have insufficient available funds in your Stripe account. "
+                f"Your available balance is {available} {currency}.",
+                code="balance_insufficient",
+            )
     transfer = Transfer(
         amount,
         currency,

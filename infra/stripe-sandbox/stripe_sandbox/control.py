@@ -24,11 +24,11 @@ from typing import Any
 
 from aiohttp import web
 
-from . import state
+from . import params, state
 from .connect import connected, settle
 from .errors import invalid, not_found
 from .faults import faults
-from .objects import Account, Payout, emit, now
+from .objects import Account, BalanceTxn, Payout, balance_of, emit, now
 from .routes import Call, api
 from .webhooks import deliverer
 
@@ -103,6 +103,9 @@ def configure(call: Call) -> dict[str, Any]:
         elif name == "payout_outcome":
             if value not in ("paid", "failed", "manual"):
                 raise invalid("payout_outcome is paid, failed or manual", name)
+        elif name == "platform_funds":
+            if value not in ("unlimited", "enforced"):
+                raise invalid("platform_funds is unlimited or enforced", name)
         elif name == "payout_failure_code":
             if not isinstance(value, str):
                 raise invalid("payout_failure_code is a string", name)
@@ -116,7 +119,24 @@ def configure(call: Call) -> dict[str, Any]:
         "payout_after": s.payout_after,
         "payout_failure_code": s.payout_failure_code,
         "link_ttl": s.link_ttl,
+        "platform_funds": s.platform_funds,
     }
+
+
+@api("POST", "/_sandbox/balance", "control")
+def top_up(call: Call) -> dict[str, Any]:
+    """Funds for the platform, as a top-up would bring (a `topup` transaction)."""
+    body = call.params
+    if set(body) - {"amount", "currency"}:
+        raise invalid("a top-up takes amount and currency")
+    amount = body.get("amount")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
+        raise invalid("amount must be a positive integer (minor units)", "amount")
+    currency = params.currency({"currency": body.get("currency")})
+    assert currency is not None
+    BalanceTxn(None, amount, currency, "topup", state.new_id("tu_"), "topup")
+    state.save()
+    return {"available": balance_of(None, currency), "currency": currency}
 
 
 @api("GET", "/_sandbox/webhooks", "control")

@@ -70,6 +70,7 @@ class Settings:
     payout_after: float = 1.0
     payout_failure_code: str = "account_closed"
     link_ttl: int = 300
+    platform_funds: str = "unlimited"  # or "enforced": transfers need the balance
     public_url: str | None = None  # base of account-link URLs; default: Host header
     extra: dict[str, Any] = field(default_factory=dict)
 

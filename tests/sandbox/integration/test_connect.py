@@ -328,3 +328,25 @@ def test_an_unknown_connected_account_is_refused(client: stripe.StripeClient) ->
     with pytest.raises(stripe.PermissionError) as refused:
         client.v1.payouts.list(options={"stripe_account": "acct_nobody"})
     assert refused.value.json_body["error"]["code"] == "account_invalid"
+
+
+def test_platform_funds_can_be_enforced_and_topped_up(
+    sandbox: Sandbox, client: stripe.StripeClient
+) -> None:
+    account = onboarded_account(sandbox, client)
+    sandbox.control("POST", "/_sandbox/config", {"platform_funds": "enforced"})
+    with pytest.raises(stripe.InvalidRequestError) as short:
+        client.v1.transfers.create(
+            {"amount": 1000, "currency": "eur", "destination": account.id}
+        )
+    assert short.value.code == "balance_insufficient"
+    assert client.v1.transfers.list().data == []
+
+    sandbox.control("POST", "/_sandbox/balance", {"amount": 1500, "currency": "eur"})
+    client.v1.transfers.create(
+        {"amount": 1000, "currency": "eur", "destination": account.id}
+    )
+    balance = client.v1.balance.retrieve()
+    assert [(b.amount, b.currency) for b in balance.available] == [(500, "eur")]
+    topups = client.v1.balance_transactions.list({"type": "topup"})
+    assert [t.amount for t in topups.data] == [1500]
