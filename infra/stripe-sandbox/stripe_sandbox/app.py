@@ -245,6 +245,8 @@ async def sandbox_middleware(
         response = await idempotent(
             request, request_id, lambda: call_route(request, handler)
         )
+    if request.method != "GET":
+        state.save()
     if lose:
         log.info("fault: the answer to %s %s is lost", request.method, request.path)
         if request.transport is not None:

@@ -2,9 +2,10 @@
 
 localstripe pickles its store to one fixed path (/tmp/localstripe.pickle), so two
 sandboxes would overwrite each other; `use_state_file` points the save and the load
-at the file given on the command line, written atomically. Objects of the
-sandbox's own (accounts, transfers...) live in the same store, so one file holds
-everything; bookkeeping that is not a Stripe object sits under "sandbox:" keys.
+at the file given on the command line, written atomically once per changing
+request. Objects of the sandbox's own (accounts, transfers...) live in the same
+store, so one file holds everything; bookkeeping that is not a Stripe object sits
+under "sandbox:" keys.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from localstripe import resources
 
 store = resources.store
 _path: Path | None = None
+_dirty = False
+
+
+def _mark(self: Any) -> None:
+    """localstripe calls this on every change; the write waits for `save`."""
+    global _dirty
+    _dirty = True
 
 
 def _dump(self: Any) -> None:
@@ -47,13 +55,18 @@ def use_state_file(path: Path) -> None:
     global _path
     _path = path.resolve()
     _path.parent.mkdir(parents=True, exist_ok=True)
-    resources.Store.dump_to_disk = _dump  # type: ignore[method-assign]
+    resources.Store.dump_to_disk = _mark  # type: ignore[method-assign]
     resources.Store.try_load_from_disk = _load  # type: ignore[method-assign]
     store.try_load_from_disk()
 
 
 def save() -> None:
-    store.dump_to_disk()
+    """Write the state file if anything changed: once per request, not per object
+    (localstripe would rewrite the whole file for every object it stores)."""
+    global _dirty
+    if _dirty:
+        _dirty = False
+        _dump(store)
 
 
 def new_id(prefix: str, n: int = 24) -> str:
