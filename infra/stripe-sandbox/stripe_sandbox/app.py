@@ -9,6 +9,7 @@ fault switches, idempotency, API-key check, then the handler.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib
 import json
@@ -242,9 +243,14 @@ async def sandbox_middleware(
         state.current_request.set(
             state.RequestInfo(request_id, request.headers.get("Idempotency-Key"))
         )
-        response = await idempotent(
-            request, request_id, lambda: call_route(request, handler)
-        )
+        slow = faults.slow_now()
+
+        async def run() -> web.StreamResponse:
+            if slow:
+                await asyncio.sleep(slow)
+            return await call_route(request, handler)
+
+        response = await idempotent(request, request_id, run)
     if request.method != "GET":
         state.save()
     if lose:

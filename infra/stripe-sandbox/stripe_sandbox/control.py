@@ -55,6 +55,8 @@ def set_faults(call: Call) -> dict[str, Any]:
         "status",
         "times",
         "lose_response_nth",
+        "slow_nth",
+        "seconds",
         "webhook",
     }
     if unknown:

@@ -231,3 +231,43 @@ def test_fail_several_in_a_row_exhausts_a_retrying_client(sandbox: Sandbox) -> N
     assert failed.value.http_status == 503
     assert count_accounts(client) == 0
     assert sandbox.control("GET", "/_sandbox/faults")["fail_nth"] is None
+
+
+def test_a_slow_request_times_the_client_out_but_still_happens(
+    sandbox: Sandbox,
+) -> None:
+    impatient = stripe.StripeClient(
+        "sk_test_sandbox",
+        base_addresses={"api": sandbox.url},
+        http_client=stripe.RequestsClient(timeout=0.5),
+    )
+    sandbox.control("POST", "/_sandbox/faults", {"slow_nth": 1, "seconds": 1.5})
+    with pytest.raises(stripe.APIConnectionError):
+        impatient.v1.accounts.create(ACCOUNT, options={"idempotency_key": "slow-1"})
+    client = sandbox.client()
+    wait_until(lambda: count_accounts(client) == 1, "the slow request to finish")
+    again = client.v1.accounts.create(ACCOUNT, options={"idempotency_key": "slow-1"})
+    assert again.last_response.headers["Idempotent-Replayed"] == "true"
+    assert count_accounts(client) == 1
+
+
+def test_the_same_key_while_the_first_request_runs_is_a_conflict(
+    sandbox: Sandbox, client: stripe.StripeClient
+) -> None:
+    import threading
+
+    sandbox.control("POST", "/_sandbox/faults", {"slow_nth": 1, "seconds": 1.5})
+    first: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: first.append(
+            client.v1.accounts.create(ACCOUNT, options={"idempotency_key": "busy-1"})
+        )
+    )
+    worker.start()
+    time.sleep(0.5)
+    with pytest.raises(stripe.APIError) as busy:
+        client.v1.accounts.create(ACCOUNT, options={"idempotency_key": "busy-1"})
+    assert busy.value.http_status == 409
+    assert busy.value.json_body["error"]["type"] == "idempotency_error"
+    worker.join(10)
+    assert first and count_accounts(client) == 1
