@@ -144,7 +144,6 @@ def create_account(call: Call) -> dict[str, Any]:
         p.metadata(params.get("metadata")),
         requested,
     )
-    emit("account.created", account, account=None)
     return account._export()
 
 

@@ -4,6 +4,7 @@ with their webhooks verified by stripe.Webhook.construct_event."""
 
 import urllib.error
 import urllib.request
+from typing import Any
 
 import pytest
 import stripe
@@ -299,23 +300,27 @@ def test_payouts_need_an_onboarded_account(
 def test_events_arrive_in_order_and_are_listed_by_type_and_time(
     sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
 ) -> None:
-    accounts = [
-        client.v1.accounts.create(
-            {"type": "express", "capabilities": {"transfers": {"requested": True}}}
+    account = onboarded_account(sandbox, client)
+    transfers = [
+        client.v1.transfers.create(
+            {"amount": 100 + n, "currency": "eur", "destination": account.id}
         )
-        for _ in range(5)
+        for n in range(5)
     ]
-    events = receiver.wait_for(
-        lambda events: len(events) >= 5 and events, "five account.created"
-    )
-    assert [e.data.object["id"] for e in events] == [a.id for a in accounts]
-    assert all(e.type == "account.created" and "account" not in e for e in events)
 
-    sandbox.onboard(accounts[0].id)
-    listed = client.v1.events.list({"type": "account.*"})
-    assert {e.type for e in listed.data} == {"account.created"}  # platform's own
+    def five(events: list[Any]) -> list[Any] | None:
+        found = [e for e in events if e.type == "transfer.created"]
+        return found if len(found) >= 5 else None
+
+    events = receiver.wait_for(five, "five transfer.created")
+    assert [e.data.object["id"] for e in events] == [t.id for t in transfers]
+    assert all("account" not in e for e in events)  # the platform's own events
+
+    listed = client.v1.events.list({"type": "transfer.*"})
+    assert [e.id for e in listed.data] == [e.id for e in reversed(events)]
+    assert client.v1.events.list({"type": "account.*"}).data == []
     connected = client.v1.events.list(
-        {"type": "account.*"}, options={"stripe_account": accounts[0].id}
+        {"type": "account.*"}, options={"stripe_account": account.id}
     )
     assert [e.type for e in connected.data] == ["account.updated"]
     later = client.v1.events.list({"created": {"gt": events[-1].created + 3600}})

@@ -146,24 +146,42 @@ def test_a_retrying_client_survives_a_lost_response_without_a_duplicate(
     assert [a.id for a in client.v1.accounts.list().data] == [created.id]
 
 
-def created_events(receiver: Receiver, count: int) -> list:  # type: ignore[type-arg]
-    return receiver.wait_for(
-        lambda events: (
-            [e for e in events if e.type == "account.created"]
-            if len([e for e in events if e.type == "account.created"]) >= count
-            else None
-        ),
-        f"{count} account.created",
+def quiet_account(
+    sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
+) -> str:
+    """An onboarded account whose account.updated has been delivered and forgotten,
+    so the receiver starts empty."""
+    account = onboarded_account(sandbox, client)
+    receiver.wait_for(
+        lambda events: any(e.type == "account.updated" for e in events),
+        "account.updated",
     )
+    receiver.received.clear()
+    return str(account.id)
+
+
+def transfer(client: stripe.StripeClient, account: str) -> Any:
+    return client.v1.transfers.create(
+        {"amount": 100, "currency": "eur", "destination": account}
+    )
+
+
+def transfer_events(receiver: Receiver, count: int) -> list[Any]:
+    def enough(events: list[Any]) -> list[Any] | None:
+        found = [e for e in events if e.type == "transfer.created"]
+        return found if len(found) >= count else None
+
+    return list(receiver.wait_for(enough, f"{count} transfer.created"))
 
 
 def test_webhook_delay(
     sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
 ) -> None:
+    account = quiet_account(sandbox, client, receiver)
     sandbox.control("POST", "/_sandbox/faults", {"webhook": {"delay": 1.5}})
     sent = time.monotonic()
-    client.v1.accounts.create(ACCOUNT)
-    created_events(receiver, 1)
+    transfer(client, account)
+    transfer_events(receiver, 1)
     arrived = receiver.received[0][0]
     assert arrived - sent >= 1.5
 
@@ -171,9 +189,10 @@ def test_webhook_delay(
 def test_webhook_duplicate(
     sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
 ) -> None:
+    account = quiet_account(sandbox, client, receiver)
     sandbox.control("POST", "/_sandbox/faults", {"webhook": {"duplicate": True}})
-    client.v1.accounts.create(ACCOUNT)
-    events = created_events(receiver, 2)
+    transfer(client, account)
+    events = transfer_events(receiver, 2)
     assert events[0].id == events[1].id  # the same event, delivered twice, both signed
     time.sleep(0.3)
     assert len(receiver.received) == 2
@@ -182,27 +201,29 @@ def test_webhook_duplicate(
 def test_webhook_reorder(
     sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
 ) -> None:
+    account = quiet_account(sandbox, client, receiver)
     sandbox.control(
         "POST", "/_sandbox/faults", {"webhook": {"reorder": True, "reorder_window": 10}}
     )
-    first = client.v1.accounts.create(ACCOUNT)
-    second = client.v1.accounts.create(ACCOUNT)
-    events = created_events(receiver, 2)
+    first, second = transfer(client, account), transfer(client, account)
+    events = transfer_events(receiver, 2)
     assert [e.data.object["id"] for e in events] == [second.id, first.id]
 
 
 def test_webhooks_are_retried_until_the_endpoint_answers(
     sandbox: Sandbox, client: stripe.StripeClient, receiver: Receiver
 ) -> None:
+    account = quiet_account(sandbox, client, receiver)
     receiver.status = 503
-    client.v1.accounts.create(ACCOUNT)
+    transfer(client, account)
     receiver.wait_for(lambda events: len(events) >= 1, "a first attempt")
     receiver.status = 200
     receiver.wait_for(lambda events: len(events) >= 2, "a retry", timeout=10)
 
     def delivered() -> Any:
         log = sandbox.control("GET", "/_sandbox/webhooks")["deliveries"]
-        return log[0]["status"] == 200 and log[0]
+        (record,) = [d for d in log if d["type"] == "transfer.created"]
+        return record["status"] == 200 and record
 
     assert (
         wait_until(delivered, "the delivery log to show the success")["attempts"] >= 2
