@@ -129,6 +129,13 @@ async def call_route(request: web.Request, handler: Any) -> web.StreamResponse:
         return error_response(error)
     except UserError as error:
         return error.to_response()
+    except web.HTTPException:
+        raise  # a redirect from the control API
+    except Exception:
+        log.exception("sandbox error on %s %s", request.method, request.path)
+        return error_response(
+            StripeError(500, "The sandbox failed on this request.", type="api_error")
+        )
     finally:
         if request.method != "GET":
             state.save()
