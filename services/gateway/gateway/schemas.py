@@ -141,3 +141,95 @@ class CorridorRequestSchema(Schema):
 
 class DoneSchema(Schema):
     status = fields.String()
+
+
+# -- reports and stipends (the stipends service checks every field in depth) --------
+class CycleSchema(Schema):
+    id = fields.String()
+    programme_id = fields.String()
+    period = fields.String()
+    deadline = fields.String()
+    status = fields.String()
+    closed_at = fields.String(allow_none=True)
+    locked_at = fields.String(allow_none=True)
+
+
+class ReportRequestSchema(Schema):
+    """An activity report. The narrative is for outcomes, never for the identities
+    of people inside Russia: phone numbers, emails, @handles and links are removed
+    before it is stored, and the answer says what was removed."""
+
+    conversations = fields.Integer(required=True)
+    audiences = fields.List(fields.String(), required=True)
+    channels = fields.List(fields.String(), required=True)
+    topics = fields.List(fields.String())
+    hours = fields.Integer(required=True)
+    observed_change = fields.String(required=True)
+    narrative = fields.String()
+
+
+class ReportSchema(Schema):
+    id = fields.String()
+    cycle_id = fields.String()
+    communicator_id = fields.String()
+    conversations = fields.Integer()
+    audiences = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    topics = fields.List(fields.String())
+    hours = fields.Integer()
+    observed_change = fields.String()
+    narrative = fields.String()
+    redactions = fields.List(fields.String())
+    status = fields.String()
+    late = fields.Boolean()
+    submitted_at = fields.String(allow_none=True)
+    review_comment = fields.String(allow_none=True)
+
+
+class SavedReportSchema(Schema):
+    report = fields.Nested(ReportSchema)
+    redacted = fields.List(fields.String())
+    notice = fields.String(allow_none=True)
+
+
+class ReportQuerySchema(Schema):
+    status = fields.String()
+
+
+class ReviewRequestSchema(Schema):
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(("accepted", "rejected", "changes_requested")),
+    )
+    comment = fields.String()
+
+
+class StipendSchema(Schema):
+    id = fields.String()
+    programme_id = fields.String()
+    cycle_id = fields.String()
+    communicator_id = fields.String()
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    reasons = fields.List(fields.String())
+    status = fields.String()
+    proposed_by = fields.String()
+    approvals_needed = fields.Integer()
+    approvals_given = fields.Integer()
+    rejection_reason = fields.String(allow_none=True)
+    version = fields.Integer()
+    digest = fields.String()
+    approvals = fields.List(fields.Dict())
+    slot = fields.Integer()
+    remaining_budget_minor = fields.Integer()
+
+
+class ApproveRequestSchema(Schema):
+    """`digest`: the one the approver was shown (GET the stipend); a change of
+    payee, destination or amount since then makes it stale and the approval fails."""
+
+    digest = fields.String(required=True)
+
+
+class RejectRequestSchema(Schema):
+    reason = fields.String(required=True)

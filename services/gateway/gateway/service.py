@@ -18,6 +18,7 @@ from gateway.models import WebSession
 from gateway.schemas import (
     ApplicationAcceptedSchema,
     ApplicationRequestSchema,
+    ApproveRequestSchema,
     ClubMembersSchema,
     ClubSchema,
     CommunicatorPageSchema,
@@ -25,15 +26,23 @@ from gateway.schemas import (
     CommunicatorSummarySchema,
     CorridorRequestSchema,
     CorridorSchema,
+    CycleSchema,
     DecisionRequestSchema,
     DoneSchema,
     EmailSearchSchema,
     ErasureRequestSchema,
     PayoutSetupSchema,
+    RejectRequestSchema,
+    ReportQuerySchema,
+    ReportRequestSchema,
+    ReportSchema,
     ResolutionRequestSchema,
+    ReviewRequestSchema,
+    SavedReportSchema,
     SecondFactorRequestSchema,
     SessionSchema,
     SignInRequestSchema,
+    StipendSchema,
 )
 from svyaz.dependencies import Database
 from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
@@ -73,6 +82,7 @@ class GatewayService:
 
     db = Database()
     registry = RpcProxy("registry")
+    stipends = RpcProxy("stipends")
     deadline = Deadline()
     webhooks = StripeWebhooks()
     config = Config()
@@ -444,6 +454,158 @@ class GatewayService:
             self.registry.set_corridor, self._actor(row), country, body["provider"]
         )
         return respond(200, CorridorSchema().dump(corridor))
+
+    # -- reports, cycles and stipends ------------------------------------------------
+    @http(
+        "GET",
+        "/api/v1/cycles",
+        summary="Cycles: communicators see the open ones, staff all",
+        responses={200: CycleSchema},
+        tags=("reports",),
+        roles=(COMMUNICATOR, ADMIN, FINANCE),
+    )
+    def api_cycles(self, request: Request) -> Response:
+        row = self._api_session(request, (COMMUNICATOR, ADMIN, FINANCE))
+        cycles = self.deadline(self.stipends.list_cycles, self._actor(row))
+        return respond(200, CycleSchema(many=True).dump(cycles))
+
+    @http(
+        "POST",
+        "/api/v1/cycles/<cycle_id>/reports",
+        summary="Save a report draft for a cycle (what was redacted comes back)",
+        body=ReportRequestSchema,
+        responses={201: SavedReportSchema},
+        tags=("reports",),
+        roles=(COMMUNICATOR,),
+    )
+    def api_save_report(self, request: Request, cycle_id: str) -> Response:
+        row = self._api_session(request, (COMMUNICATOR,), unsafe=True)
+        body = ReportRequestSchema().load(json_body(request))
+        saved = self.deadline(
+            self.stipends.save_report_draft, self._actor(row), cycle_id, body
+        )
+        return respond(201, SavedReportSchema().dump(saved))
+
+    @http(
+        "GET",
+        "/api/v1/cycles/<cycle_id>/reports",
+        summary="A cycle's reports: all for admins (the review queue with "
+        "?status=submitted), one's own for a communicator",
+        query=ReportQuerySchema,
+        responses={200: ReportSchema},
+        tags=("reports",),
+        roles=(COMMUNICATOR, ADMIN),
+    )
+    def api_reports(self, request: Request, cycle_id: str) -> Response:
+        row = self._api_session(request, (COMMUNICATOR, ADMIN))
+        wanted = query(request, ReportQuerySchema)
+        found = self.deadline(
+            self.stipends.list_reports,
+            self._actor(row),
+            cycle_id,
+            wanted.get("status"),
+        )
+        return respond(200, ReportSchema(many=True).dump(found))
+
+    @http(
+        "PUT",
+        "/api/v1/reports/<report_id>",
+        summary="Edit one's own report until the deadline",
+        body=ReportRequestSchema,
+        responses={200: SavedReportSchema},
+        tags=("reports",),
+        roles=(COMMUNICATOR,),
+    )
+    def api_edit_report(self, request: Request, report_id: str) -> Response:
+        row = self._api_session(request, (COMMUNICATOR,), unsafe=True)
+        body = ReportRequestSchema().load(json_body(request))
+        saved = self.deadline(
+            self.stipends.edit_report, self._actor(row), report_id, body
+        )
+        return respond(200, SavedReportSchema().dump(saved))
+
+    @http(
+        "POST",
+        "/api/v1/reports/<report_id>/submission",
+        summary="Submit one's own report (after the deadline it is marked late)",
+        responses={200: ReportSchema},
+        tags=("reports",),
+        roles=(COMMUNICATOR,),
+    )
+    def api_submit_report(self, request: Request, report_id: str) -> Response:
+        row = self._api_session(request, (COMMUNICATOR,), unsafe=True)
+        report = self.deadline(self.stipends.submit_report, self._actor(row), report_id)
+        return respond(200, ReportSchema().dump(report))
+
+    @http(
+        "POST",
+        "/api/v1/reports/<report_id>/review",
+        summary="Accept, reject or request changes (a comment is needed for the "
+        "last two)",
+        body=ReviewRequestSchema,
+        responses={200: ReportSchema},
+        tags=("reports",),
+        roles=(ADMIN,),
+    )
+    def api_review_report(self, request: Request, report_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        body = ReviewRequestSchema().load(json_body(request))
+        report = self.deadline(
+            self.stipends.review_report,
+            self._actor(row),
+            report_id,
+            body["decision"],
+            body.get("comment", ""),
+        )
+        return respond(200, ReportSchema().dump(report))
+
+    @http(
+        "GET",
+        "/api/v1/stipends/<stipend_id>",
+        summary="A stipend with its approvals and the digest an approver confirms; "
+        "its payee sees it too",
+        responses={200: StipendSchema},
+        tags=("stipends",),
+        roles=(COMMUNICATOR, ADMIN, FINANCE),
+    )
+    def api_stipend(self, request: Request, stipend_id: str) -> Response:
+        row = self._api_session(request, (COMMUNICATOR, ADMIN, FINANCE))
+        view = self.deadline(self.stipends.get_stipend, self._actor(row), stipend_id)
+        return respond(200, StipendSchema().dump(view))
+
+    @http(
+        "POST",
+        "/api/v1/stipends/<stipend_id>/approvals",
+        summary="Approve (one slot per person, never one's own proposal)",
+        body=ApproveRequestSchema,
+        responses={200: StipendSchema},
+        tags=("stipends",),
+        roles=(ADMIN,),
+    )
+    def api_approve_stipend(self, request: Request, stipend_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        body = ApproveRequestSchema().load(json_body(request))
+        result = self.deadline(
+            self.stipends.approve_stipend, self._actor(row), stipend_id, body["digest"]
+        )
+        return respond(200, StipendSchema().dump(result))
+
+    @http(
+        "POST",
+        "/api/v1/stipends/<stipend_id>/rejection",
+        summary="Reject a proposed stipend with a reason",
+        body=RejectRequestSchema,
+        responses={200: StipendSchema},
+        tags=("stipends",),
+        roles=(ADMIN,),
+    )
+    def api_reject_stipend(self, request: Request, stipend_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        body = RejectRequestSchema().load(json_body(request))
+        result = self.deadline(
+            self.stipends.reject_stipend, self._actor(row), stipend_id, body["reason"]
+        )
+        return respond(200, StipendSchema().dump(result))
 
     # -- the web consoles -----------------------------------------------------------
     @property

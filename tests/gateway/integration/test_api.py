@@ -2,15 +2,29 @@
 (every endpoint x every role x own/other object) that fails if any cell is wrong."""
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
 import pytest
 import requests
+from nameko.testing.services import entrypoint_hook
 
 from gateway.http import OPERATIONS
-from tests.registry.integration.conftest import ADMIN_A, Registry, application
+from stipends.service import StipendsService
+from tests.helpers import wait_until
+from tests.registry.integration.conftest import (
+    ADMIN_A,
+    Registry,
+    actor_for,
+    application,
+)
+from tests.registry.integration.conftest import (
+    FINANCE as FINANCE_ACTOR,
+)
+from tests.stipends.integration.conftest import Db
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("anonymous", "communicator", "club_coordinator", "program_admin", "finance")
@@ -50,6 +64,18 @@ class Client:
         return response
 
 
+class Stipends(Db):
+    """The stipends service beside the registry, on the same bus."""
+
+    def __init__(self, url: str, container: Any):
+        super().__init__(url)
+        self.container = container
+
+    def call(self, method: str, *args: Any) -> Any:
+        with entrypoint_hook(self.container, method) as hook:
+            return hook(*args)
+
+
 @dataclass
 class World:
     system: Registry
@@ -60,6 +86,11 @@ class World:
     other_club: str
     target: str  # an applicant for the admins' decisions
     item: str  # an open dedup review item
+    open_cycle: str  # taking reports
+    reports: dict[str, str]  # "member"/"coordinator" -> a draft in the open cycle
+    stipends: dict[str, str]  # "member"/"coordinator" -> a proposed stipend
+    digest: str  # what an approver of the member's stipend is shown
+    system_stipends: Stipends
 
     def ident(self, pseudonym: str) -> str:
         (row,) = self.system.sql(
@@ -81,16 +112,55 @@ def staff(system: Registry, roles: list[str]) -> Client:
 
 
 @pytest.fixture
-def world(system: Registry) -> World:
-    coordinator = application(password=PASSWORD)
-    system.active(**coordinator)
+def stipends(
+    system: Registry, database: Any, service_config: Any, container_factory: Any
+) -> Iterator[Stipends]:
+    url = database("stipends")
+    container = container_factory(
+        StipendsService, service_config("stipends", DB_URI=url)
+    )
+    container.start()
+    handle = Stipends(url, container)
+    yield handle
+    handle.engine.dispose()
+
+
+def paid_professional(system: Registry, training: str, data: dict[str, Any]) -> str:
+    """Active, trained, professional and payout-ready (Stripe Connect, in Germany)."""
+    ident = system.active(**data)
+    system.call("record_training_completion", ADMIN_A, training, ident)
+    system.call("set_tier", ADMIN_A, ident, "professional", "trained and active")
+    system.call("start_payout_setup", actor_for(ident))
+    account = system.connect.accounts[ident]
+    system.call("stripe_account_updated", account, True, caller="gateway")
+    return ident
+
+
+REPORT = {
+    "conversations": 6,
+    "audiences": ["family"],
+    "channels": ["video"],
+    "topics": ["news"],
+    "hours": 5,
+    "observed_change": "some",
+    "narrative": "My uncle started to doubt the news.",
+}
+
+
+@pytest.fixture
+def world(system: Registry, stipends: Stipends) -> World:
+    training = system.call(
+        "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
+    )["id"]
+    coordinator = application(password=PASSWORD, country="DE", city="Berlin")
+    coordinator_id = paid_professional(system, training, coordinator)
     own_club = system.call(
         "create_club",
         ADMIN_A,
         {
-            "name": "Tbilisi Tuesdays",
-            "country": "GE",
-            "city": "Tbilisi",
+            "name": "Berlin Tuesdays",
+            "country": "DE",
+            "city": "Berlin",
             "mode": "offline",
             "coordinator": coordinator["pseudonym"],
         },
@@ -100,11 +170,66 @@ def world(system: Registry) -> World:
         ADMIN_A,
         {"name": "Online Evenings", "country": "DE", "mode": "online"},
     )["id"]
-    member = application(password=PASSWORD, club_id=own_club)
-    system.active(**member)
+    member = application(
+        password=PASSWORD, club_id=own_club, country="DE", city="Berlin"
+    )
+    member_id = paid_professional(system, training, member)
     target = system.applicant()
     system.applicant(email=member["email"])  # the same email again: a review item
     (item,) = system.sql("SELECT id FROM review_items WHERE status = 'open'")
+    wait_until(
+        lambda: (
+            len(
+                stipends.sql(
+                    "SELECT 1 FROM communicators WHERE payout_ready "
+                    "AND tier = 'professional' AND status = 'active'"
+                )
+            )
+            == 2
+        ),
+        "the stipends read model to follow the registry",
+    )
+
+    # a closed cycle's proposals for both, and an open cycle taking reports
+    people = {"member": member_id, "coordinator": coordinator_id}
+    programme = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {
+            "name": "Communicators",
+            "currency": "EUR",
+            "budget_minor": 100_000,
+            "tier_amounts": {"professional": 20_000, "volunteer": 0},
+            "min_accepted_reports": 1,
+            "min_conversations": 3,
+        },
+    )["id"]
+    stipends.call("fund_programme", FINANCE_ACTOR, programme, 100_000)
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    closing = stipends.call("open_cycle", ADMIN_A, programme, "2026-10", past)["id"]
+    for ident in people.values():
+        me = actor_for(ident)
+        draft = stipends.call("save_report_draft", me, closing, REPORT)
+        stipends.call("submit_report", me, draft["report"]["id"])
+        stipends.call("review_report", ADMIN_A, draft["report"]["id"], "accepted", "")
+    stipends.call("close_cycle", ADMIN_A, closing)
+    proposed = {
+        row["communicator_id"]: row["id"]
+        for row in stipends.call("list_stipends", ADMIN_A, closing, "proposed")
+    }
+    future = (datetime.now(UTC) + timedelta(days=20)).isoformat()
+    open_cycle = stipends.call("open_cycle", ADMIN_A, programme, "2026-11", future)[
+        "id"
+    ]
+    reports = {
+        who: stipends.call("save_report_draft", actor_for(ident), open_cycle, REPORT)[
+            "report"
+        ]["id"]
+        for who, ident in people.items()
+    }
+    stipend_of = {who: proposed[ident] for who, ident in people.items()}
+    digest = stipends.call("get_stipend", ADMIN_A, stipend_of["member"])["digest"]
+
     clients = {"anonymous": Client(system.url)}
     for role, data in (("communicator", member), ("club_coordinator", coordinator)):
         clients[role] = Client(system.url)
@@ -121,6 +246,11 @@ def world(system: Registry) -> World:
         other_club,
         target,
         str(item[0]),
+        open_cycle,
+        reports,
+        stipend_of,
+        digest,
+        stipends,
     )
 
 
@@ -141,6 +271,79 @@ EVERYONE = {**COMMUNICATORS, **ADMIN_FINANCE}
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("own status", "GET", "/api/v1/me", None, expect(COMMUNICATORS)),
     ("payout set-up", "POST", "/api/v1/me/payout-setup", None, expect(COMMUNICATORS)),
+    # reports and stipends before the vetting rows suspend the member
+    ("cycles", "GET", "/api/v1/cycles", None, expect(EVERYONE)),
+    (
+        "save a report",
+        "POST",
+        "/api/v1/cycles/{open_cycle}/reports",
+        REPORT,
+        expect({"communicator": 201, "club_coordinator": 201}),
+    ),
+    (
+        "a cycle's reports",
+        "GET",
+        "/api/v1/cycles/{open_cycle}/reports",
+        None,
+        expect({**COMMUNICATORS, "program_admin": 200}),
+    ),
+    (
+        "edit own report",
+        "PUT",
+        "/api/v1/reports/{own_report}",
+        REPORT,
+        expect(COMMUNICATORS),
+    ),
+    (
+        "edit another's report",
+        "PUT",
+        "/api/v1/reports/{other_report}",
+        REPORT,
+        expect({"communicator": 404, "club_coordinator": 404}),
+    ),
+    (
+        "submit another's report",
+        "POST",
+        "/api/v1/reports/{other_report}/submission",
+        None,
+        expect({"communicator": 404, "club_coordinator": 404}),
+    ),
+    (
+        "submit own report",
+        "POST",
+        "/api/v1/reports/{own_report}/submission",
+        None,
+        expect(COMMUNICATORS),
+    ),
+    (
+        "review a report",
+        "POST",
+        "/api/v1/reports/{own_report}/review",
+        {"decision": "accepted"},
+        expect(ADMIN_ONLY),
+    ),
+    ("own stipend", "GET", "/api/v1/stipends/{own_stipend}", None, expect(EVERYONE)),
+    (
+        "another's stipend",
+        "GET",
+        "/api/v1/stipends/{other_stipend}",
+        None,
+        expect({**ADMIN_FINANCE, "communicator": 404, "club_coordinator": 404}),
+    ),
+    (
+        "approve a stipend",
+        "POST",
+        "/api/v1/stipends/{member_stipend}/approvals",
+        lambda w: {"digest": w.digest},
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "reject a stipend",
+        "POST",
+        "/api/v1/stipends/{coordinator_stipend}/rejection",
+        {"reason": "not in this cycle"},
+        expect(ADMIN_ONLY),
+    ),
     (
         "search",
         "GET",
@@ -239,7 +442,16 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
         for role in ROLES:
             own = own_of.get(role, own_of["communicator"])
             other = next(v for k, v in own_of.items() if v != own)
+            mine = "coordinator" if role == "club_coordinator" else "member"
+            theirs = "member" if mine == "coordinator" else "coordinator"
             path = template.format(
+                open_cycle=world.open_cycle,
+                own_report=world.reports[mine],
+                other_report=world.reports[theirs],
+                own_stipend=world.stipends[mine],
+                other_stipend=world.stipends[theirs],
+                member_stipend=world.stipends["member"],
+                coordinator_stipend=world.stipends["coordinator"],
                 own=own,
                 other=other,
                 target=world.target,
@@ -272,6 +484,16 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
         "SELECT count(*) FROM communicators WHERE erased_at IS NOT NULL"
     )
     assert erased[0][0] == 2  # the two communicators asked; nobody else could
+    stipends = dict(world.system_stipends.sql("SELECT id::text, status FROM stipends"))
+    assert stipends[world.stipends["member"]] == "approved"
+    assert stipends[world.stipends["coordinator"]] == "rejected"
+    (approvals,) = world.system_stipends.sql("SELECT count(*) FROM approvals")
+    assert approvals[0] == 1  # one admin's; every other role was refused
+    reports = dict(
+        world.system_stipends.sql("SELECT id::text, status FROM activity_reports")
+    )
+    assert reports[world.reports["member"]] == "accepted"
+    assert reports[world.reports["coordinator"]] == "submitted"
     assert_every_route_in_matrix({(op.method, op.path) for op in OPERATIONS})
 
 
