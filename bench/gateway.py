@@ -1,0 +1,250 @@
+"""Latency of report submissions through the gateway at a fixed request rate, beside a
+bare werkzeug handler measured in the same run at the same rate.
+
+    python bench/gateway.py     # BENCH_RATE=20 requests/s, BENCH_N=400 requests
+
+The system runs as `make run` runs it (infra/dev/stack.py: every service a separate
+`nameko run` process) on its own databases and vhost. A communicator, signed in
+through the API, posts activity reports (`POST /api/v1/cycles/<id>/reports`: session
+and CSRF checks, an RPC to stipends, validation, redaction, a PostgreSQL transaction
+with its outbox row, the reply). The bare handler parses the same JSON body and
+answers 201. Requests are sent open-loop on a fixed schedule, and each latency is
+measured from its scheduled time, so a slow server cannot slow the load down and hide
+its own queueing.
+
+Last line: RESULT gateway ratio=<p99 ours / p99 bare> target<=5
+"""
+
+from __future__ import annotations
+
+import warnings
+
+warnings.simplefilter("ignore")
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import os  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from datetime import UTC, datetime, timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import requests  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import ROOT, machine, result  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "infra" / "dev"))
+import stack as devstack  # noqa: E402
+from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
+
+from svyaz import config as settings  # noqa: E402
+from svyaz import signing  # noqa: E402
+
+RATE = float(os.environ.get("BENCH_RATE", "20"))
+N = int(os.environ.get("BENCH_N", "400"))
+API = "http://127.0.0.1:15672/api"
+AUTH = ("guest", "guest")
+PASSWORD = "a long passphrase for the bench"
+ADMINS = [{"id": str(uuid.uuid4()), "roles": ["program_admin"]} for _ in range(2)]
+REPORT = {
+    "conversations": 4,
+    "audiences": ["family", "friends"],
+    "channels": ["phone"],
+    "topics": ["prices", "news"],
+    "hours": 3,
+    "observed_change": "some",
+    "narrative": "Talked with my aunt for an hour; she asked where to read more, "
+    "I sent her https://example.org/article and my number +7 916 123-45-67.",
+}
+
+BARE = """
+import json, logging, sys
+from werkzeug.serving import run_simple
+from werkzeug.wrappers import Request, Response
+
+@Request.application
+def app(request):
+    body = json.loads(request.get_data())
+    return Response(json.dumps({"received": len(body)}), status=201,
+                    mimetype="application/json")
+
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+run_simple("127.0.0.1", int(sys.argv[1]), app, threaded=True)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def fixed_rate(send: Any) -> list[float]:
+    """Latencies (s) of N calls of `send`, started RATE per second on a schedule."""
+    latencies: list[float] = []
+    pool = eventlet.GreenPool(1000)
+    start = time.perf_counter() + 0.2
+
+    def one(due: float) -> None:
+        send()
+        latencies.append(time.perf_counter() - due)
+
+    for i in range(N):
+        due = start + i / RATE
+        delay = due - time.perf_counter()
+        if delay > 0:
+            eventlet.sleep(delay)
+        pool.spawn(one, due)
+    pool.waitall()
+    return latencies
+
+
+def bare() -> list[float]:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-c", BARE, str(port)])
+    try:
+        devstack.wait_for(
+            lambda: devstack.port_open("127.0.0.1", port), "the bare server", 30
+        )
+        http = requests.Session()
+        url = f"http://127.0.0.1:{port}/reports"
+
+        def send() -> None:
+            response = http.post(url, json=REPORT, timeout=30)
+            assert response.status_code == 201, response.text
+
+        for _ in range(20):  # warm-up
+            send()
+        return fixed_rate(send)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def ours(stack: devstack.Stack) -> list[float]:
+    s = stack.settings
+    url = f"http://{s.http}"
+    email = f"bench.{uuid.uuid4().hex[:8]}@example.org"
+    applied = requests.post(
+        f"{url}/api/v1/applications",
+        timeout=30,
+        json={
+            "pseudonym": f"bench_{uuid.uuid4().hex[:6]}",
+            "legal_name": "Bench Mark",
+            "email": email,
+            "password": PASSWORD,
+            "country": "DE",
+            "city": "Berlin",
+            "consent_version": "2026-11",
+            "consent": True,
+        },
+    )
+    assert applied.status_code == 202, applied.text
+    config = settings.load(ROOT / "services" / "gateway" / "config.yml")
+    config.pop("LOGGING", None)
+    config["AMQP_URI"] = s.amqp_uri
+    signing.register()
+    signing.configure_from_config({**config, "BUS_IDENTITY": "cli"}, "cli")
+    with ClusterRpcProxy(config, timeout=30) as rpc:
+        (me,) = rpc.registry.find_communicators(ADMINS[0], {"status": "applied"})
+        rpc.registry.start_review(ADMINS[0], me["id"], "bench set-up")
+        for admin in ADMINS:
+            rpc.registry.approve(admin, me["id"], "bench set-up")
+        programme = rpc.stipends.create_programme(
+            ADMINS[0],
+            {
+                "name": "Bench",
+                "currency": "EUR",
+                "budget_minor": 1_000_000,
+                "tier_amounts": {"professional": 20_000, "volunteer": 0},
+                "min_accepted_reports": 1,
+                "min_conversations": 1,
+            },
+        )
+        deadline = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+        cycle = rpc.stipends.open_cycle(ADMINS[0], programme["id"], "2026-11", deadline)
+    http = requests.Session()
+    signed_in = http.post(
+        f"{url}/api/v1/session",
+        json={"email": email, "password": PASSWORD},
+        timeout=30,
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    headers = {"X-CSRF-Token": signed_in.json()["csrf_token"]}
+    target = f"{url}/api/v1/cycles/{cycle['id']}/reports"
+
+    def send() -> None:
+        response = http.post(target, json=REPORT, headers=headers, timeout=30)
+        assert response.status_code == 201, response.text
+        assert "phone" in response.json()["redacted"]  # the real work was done
+
+    # the stipends read model follows the registry's events: wait for "active"
+    devstack.wait_for(
+        lambda: (
+            http.post(target, json=REPORT, headers=headers, timeout=30).status_code
+            == 201
+        ),
+        "the communicator to be active in stipends",
+        60,
+    )
+    for _ in range(20):  # warm-up
+        send()
+    return fixed_rate(send)
+
+
+def main() -> None:
+    tag = uuid.uuid4().hex[:8]
+    var = Path(tempfile.mkdtemp(prefix="svyaz-bench-"))
+    s = devstack.Settings(
+        db_prefix=f"bench_{tag}",
+        vhost=f"svyaz-bench-{tag}",
+        http=f"127.0.0.1:{free_port()}",
+        smtp_port=free_port(),
+        sandbox_port=free_port(),
+        var=var,
+        # requests keeps Secure cookies off plain http; browsers allow them on loopback
+        extra_env={"COOKIE_SECURE": "false"},
+    )
+    requests.put(f"{API}/vhosts/{s.vhost}", auth=AUTH, timeout=30).raise_for_status()
+    requests.put(
+        f"{API}/permissions/{s.vhost}/guest",
+        auth=AUTH,
+        timeout=30,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
+    devstack.create_databases(s)
+    stack = devstack.Stack(s)
+    try:
+        devstack.migrate(s)
+        devstack.load_topology(s)
+        stack.start()
+        print(f"machine: {machine()}; rate {RATE:g}/s, {N} requests each")
+        base = bare()
+        mine = ours(stack)
+    finally:
+        stack.stop()
+        devstack.drop_databases(s)
+        requests.delete(f"{API}/vhosts/{s.vhost}", auth=AUTH, timeout=30)
+    for name, values in (("bare werkzeug", base), ("Svyaz gateway", mine)):
+        print(
+            f"{name:>14}: p50 {percentile(values, 50) * 1000:7.2f} ms   "
+            f"p99 {percentile(values, 99) * 1000:7.2f} ms   "
+            f"max {max(values) * 1000:7.2f} ms"
+        )
+    result("gateway", percentile(mine, 99) / percentile(base, 99), "<=5")
+
+
+if __name__ == "__main__":
+    main()
