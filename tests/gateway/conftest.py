@@ -1,16 +1,24 @@
-"""A gateway and a registry, in this process, on the test's vhost and databases."""
+"""A gateway and a registry (and, where a test asks, stipends), in this process, on
+the test's vhost and databases."""
 
 import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from nameko.testing.services import replace_dependencies
+from nameko.testing.services import entrypoint_hook, replace_dependencies
 
 from gateway.service import GatewayService
 from registry.service import RegistryService
+from stipends.service import StipendsService
 from svyaz import signing
-from tests.registry.integration.conftest import FakeConnect, Registry
+from tests.registry.integration.conftest import (
+    ADMIN_A,
+    FakeConnect,
+    Registry,
+    actor_for,
+)
+from tests.stipends.integration.conftest import Db
 
 
 def free_port() -> int:
@@ -63,3 +71,40 @@ def system(
     wrapper.url = gateway_url
     yield wrapper
     wrapper.engine.dispose()
+
+
+class Stipends(Db):
+    """The stipends service beside the registry, on the same bus."""
+
+    def __init__(self, url: str, container: Any):
+        super().__init__(url)
+        self.container = container
+
+    def call(self, method: str, *args: Any) -> Any:
+        with entrypoint_hook(self.container, method) as hook:
+            return hook(*args)
+
+
+@pytest.fixture
+def stipends(
+    system: Registry, database: Any, service_config: Any, container_factory: Any
+) -> Iterator[Stipends]:
+    url = database("stipends")
+    container = container_factory(
+        StipendsService, service_config("stipends", DB_URI=url)
+    )
+    container.start()
+    handle = Stipends(url, container)
+    yield handle
+    handle.engine.dispose()
+
+
+def paid_professional(system: Registry, training: str, data: dict[str, Any]) -> str:
+    """Active, trained, professional and payout-ready (Stripe Connect, in Germany)."""
+    ident = system.active(**data)
+    system.call("record_training_completion", ADMIN_A, training, ident)
+    system.call("set_tier", ADMIN_A, ident, "professional", "trained and active")
+    system.call("start_payout_setup", actor_for(ident))
+    account = system.connect.accounts[ident]
+    system.call("stripe_account_updated", account, True, caller="gateway")
+    return ident

@@ -20,6 +20,56 @@ APPLY_FIELDS = (
 
 
 PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
+REPORT_CHOICES = {
+    "audiences": ("family", "friends", "colleagues", "online_community"),
+    "channels": (
+        "in_person",
+        "phone",
+        "video",
+        "messenger",
+        "social_media",
+        "email",
+        "letter",
+        "other",
+    ),
+    "changes": ("none", "some", "clear"),
+}
+
+
+def _number(value: str | None) -> int | str:
+    """An integer where the form holds one; the text otherwise, for stipends to
+    refuse with its own field message."""
+    value = (value or "").strip()
+    return int(value) if value.isdigit() else value
+
+
+def report_from_form(form: Any) -> dict[str, Any]:
+    """The report form (checkbox groups give several values) as the API's body."""
+    return {
+        "conversations": _number(form.get("conversations")),
+        "audiences": form.getlist("audiences"),
+        "channels": form.getlist("channels"),
+        "topics": [
+            t.strip() for t in (form.get("topics") or "").split(",") if t.strip()
+        ],
+        "hours": _number(form.get("hours")),
+        "observed_change": form.get("observed_change") or "",
+        "narrative": (form.get("narrative") or "").strip(),
+    }
+
+
+def report_values(report: dict[str, Any] | None) -> dict[str, Any]:
+    """What the form shows: a saved report's content, or an empty form."""
+    report = report or {}
+    return {
+        "conversations": report.get("conversations", ""),
+        "audiences": report.get("audiences", []),
+        "channels": report.get("channels", []),
+        "topics": ", ".join(report.get("topics", [])),
+        "hours": report.get("hours", ""),
+        "observed_change": report.get("observed_change", ""),
+        "narrative": report.get("narrative", ""),
+    }
 
 
 def application_from_form(values: dict[str, str]) -> dict[str, Any]:

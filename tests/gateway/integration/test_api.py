@@ -2,7 +2,6 @@
 (every endpoint x every role x own/other object) that fails if any cell is wrong."""
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,10 +9,9 @@ from typing import Any
 import pyotp
 import pytest
 import requests
-from nameko.testing.services import entrypoint_hook
 
 from gateway.http import OPERATIONS
-from stipends.service import StipendsService
+from tests.gateway.conftest import Stipends, paid_professional
 from tests.helpers import wait_until
 from tests.registry.integration.conftest import (
     ADMIN_A,
@@ -24,7 +22,6 @@ from tests.registry.integration.conftest import (
 from tests.registry.integration.conftest import (
     FINANCE as FINANCE_ACTOR,
 )
-from tests.stipends.integration.conftest import Db
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("anonymous", "communicator", "club_coordinator", "program_admin", "finance")
@@ -64,18 +61,6 @@ class Client:
         return response
 
 
-class Stipends(Db):
-    """The stipends service beside the registry, on the same bus."""
-
-    def __init__(self, url: str, container: Any):
-        super().__init__(url)
-        self.container = container
-
-    def call(self, method: str, *args: Any) -> Any:
-        with entrypoint_hook(self.container, method) as hook:
-            return hook(*args)
-
-
 @dataclass
 class World:
     system: Registry
@@ -109,31 +94,6 @@ def staff(system: Registry, roles: list[str]) -> Client:
     client = Client(system.url)
     assert client.sign_in(email).status_code == 200
     return client
-
-
-@pytest.fixture
-def stipends(
-    system: Registry, database: Any, service_config: Any, container_factory: Any
-) -> Iterator[Stipends]:
-    url = database("stipends")
-    container = container_factory(
-        StipendsService, service_config("stipends", DB_URI=url)
-    )
-    container.start()
-    handle = Stipends(url, container)
-    yield handle
-    handle.engine.dispose()
-
-
-def paid_professional(system: Registry, training: str, data: dict[str, Any]) -> str:
-    """Active, trained, professional and payout-ready (Stripe Connect, in Germany)."""
-    ident = system.active(**data)
-    system.call("record_training_completion", ADMIN_A, training, ident)
-    system.call("set_tier", ADMIN_A, ident, "professional", "trained and active")
-    system.call("start_payout_setup", actor_for(ident))
-    account = system.connect.accounts[ident]
-    system.call("stripe_account_updated", account, True, caller="gateway")
-    return ident
 
 
 REPORT = {

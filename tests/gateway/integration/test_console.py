@@ -2,12 +2,15 @@
 who may see what. (tests/browser drives the same pages in Chromium.)"""
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
 import pytest
 import requests
 
+from tests.gateway.conftest import Stipends, paid_professional
+from tests.helpers import wait_until
 from tests.registry.integration.conftest import ADMIN_A, Registry, application
 
 PASSWORD = "correct horse battery staple"
@@ -279,3 +282,111 @@ def test_an_admin_edits_the_corridor_table(system: Registry) -> None:
     assert dict(system.sql("SELECT country, provider FROM corridors"))["GE"] == (
         "stripe_global"
     )
+
+
+def test_a_report_from_form_to_approved_stipend_in_the_console(
+    system: Registry, stipends: Stipends
+) -> None:
+    training = system.call(
+        "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
+    )["id"]
+    data = application(password=PASSWORD, country="DE", city="Berlin")
+    ident = paid_professional(system, training, data)
+    wait_until(
+        lambda: stipends.sql(
+            "SELECT 1 FROM communicators WHERE id = :i AND payout_ready", i=ident
+        ),
+        "stipends to know the communicator",
+    )
+    programme = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {
+            "name": "Communicators",
+            "currency": "EUR",
+            "budget_minor": 50_000,
+            "tier_amounts": {"professional": 20_000, "volunteer": 0},
+            "min_accepted_reports": 1,
+            "min_conversations": 3,
+        },
+    )["id"]
+    stipends.call("fund_programme", ADMIN_A, programme, 50_000)
+    deadline = datetime.now(UTC) + timedelta(seconds=8)
+    cycle = stipends.call(
+        "open_cycle", ADMIN_A, programme, "2026-11", deadline.isoformat()
+    )["id"]
+
+    browser, _ = sign_in(system, data["email"])
+    form = browser.get(f"{system.url}/me/report?lang=en", timeout=30)
+    assert form.status_code == 200 and 'name="narrative"' in form.text
+    bad = browser.post(
+        f"{system.url}/me/report",
+        timeout=30,
+        data={"csrf": csrf(form.text), "cycle_id": cycle, "conversations": "many"},
+    )
+    assert bad.status_code == 400 and 'id="error"' in bad.text
+    assert not stipends.sql("SELECT 1 FROM activity_reports")
+    sent = browser.post(
+        f"{system.url}/me/report",
+        timeout=30,
+        data={
+            "csrf": csrf(form.text),
+            "cycle_id": cycle,
+            "report_id": "",
+            "conversations": "5",
+            "audiences": ["family", "friends"],
+            "channels": ["video"],
+            "topics": "prices, news",
+            "hours": "4",
+            "observed_change": "some",
+            "narrative": "Uncle (+7 916 123-45-67, @uncle_v) began to doubt.",
+            "action": "submit",
+        },
+    )
+    assert sent.status_code == 200
+    assert re.search(r'id="redacted">[^<]*phone', sent.text)
+    assert "submitted" in sent.text and "916" not in sent.text
+    (narrative,) = stipends.sql("SELECT narrative FROM activity_reports")[0]
+    assert "916" not in narrative and "@uncle_v" not in narrative
+
+    closer, _ = signed_in_admin(system, "admin.closer@example.org")
+    queue = closer.get(f"{system.url}/admin/reports", timeout=30)
+    report = re.search(r'action="/admin/reports/([0-9a-f-]+)"', queue.text).group(1)
+    closer.post(
+        f"{system.url}/admin/reports/{report}",
+        timeout=30,
+        data={"csrf": csrf(queue.text), "decision": "accepted"},
+    )
+    assert stipends.sql("SELECT status FROM activity_reports")[0][0] == "accepted"
+    wait_until(lambda: datetime.now(UTC) > deadline, "the deadline to pass")
+    closed = closer.post(
+        f"{system.url}/admin/cycles/{cycle}/close",
+        timeout=30,
+        data={"csrf": csrf(queue.text)},
+    )
+    assert closed.status_code == 200 and data["pseudonym"] in closed.text
+    (stipend,) = stipends.sql("SELECT id::text FROM stipends")[0]
+
+    def approve(browser: requests.Session, page: str) -> requests.Response:
+        digest = re.search(
+            rf'stipend-{stipend}.*?name="digest" value="([0-9a-f]+)"', page, re.S
+        ).group(1)
+        return browser.post(
+            f"{system.url}/admin/stipends/{stipend}",
+            timeout=30,
+            data={
+                "csrf": csrf(page),
+                "cycle": cycle,
+                "digest": digest,
+                "step": "approve",
+            },
+        )
+
+    own = approve(closer, closed.text)  # the proposer may not approve
+    assert own.status_code == 403 and "propos" in own.text  # says why, in place
+    assert stipends.sql("SELECT status FROM stipends")[0][0] == "proposed"
+    second, _ = signed_in_admin(system, "admin.approver@example.org")
+    page = second.get(f"{system.url}/admin/stipends?cycle={cycle}", timeout=30)
+    done = approve(second, page.text)
+    assert done.status_code == 200
+    assert stipends.sql("SELECT status FROM stipends")[0][0] == "approved"
