@@ -12,7 +12,7 @@ from notifications.schemas import (
     CommunicatorPayoutSetupNeededIn,
     ContactIn,
 )
-from notifications.templates import render
+from notifications.templates import render_discreet
 from svyaz import inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
@@ -43,7 +43,7 @@ class NotificationsService:
         contact = ContactIn().load(
             self.registry.get_contact(str(recipient), f"notification:{template}")
         )
-        message = render(template, contact["language"])
+        message = render_discreet(contact["language"])
         self.mailer.send(contact["email"], message, f"{event.event_id}.{delivery_id}")
         with self.db.transaction() as session:
             logic.delivered(session, delivery_id)
