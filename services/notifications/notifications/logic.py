@@ -1,51 +1,431 @@
-"""Notification use cases: plain functions over a session and plain values."""
+"""Notification use cases: plain functions over a session and plain values.
+
+The flow: an event names its recipients; `notify` writes, in the event's own
+transaction, one delivery per (event, recipient, channel) (a unique constraint makes a
+redelivery a no-op) and the inbox rows; remote deliveries fall due at once, or at the
+end of the recipient's quiet hours. `deliver` then sends one due delivery under a row
+lock taken with SKIP LOCKED, so the handler that wrote it and the scheduled sender (in
+any replica) never send it twice: it asks the registry for the contact, renders the
+message in the recipient's language (discreet unless staff turned that off), sends it,
+and records sent, a retry with backoff, or parked with the reason.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from notifications.models import Delivery
+from notifications.channels import Channel
+from notifications.exceptions import (
+    DeliveryFailed,
+    DeliveryNotFound,
+    InvalidPreferences,
+    MessageNotFound,
+    RecipientGone,
+)
+from notifications.models import (
+    COMMUNICATOR,
+    PARKED,
+    PENDING,
+    SENT,
+    Delivery,
+    InboxMessage,
+    PendingItem,
+    Preference,
+    is_staff,
+)
+from notifications.templates import Message, language_of, render, render_discreet
+
+DEFAULT_CHANNELS = ("email", "inbox")
 
 
-def open_delivery(
+@dataclass(frozen=True)
+class Recipient:
+    id: uuid.UUID
+    audience: str = COMMUNICATOR
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What the registry tells us at send time; held in memory only."""
+
+    email: str | None = None
+    telegram: str | None = None
+    language: str | None = None
+
+    def address(self, channel: str) -> str | None:
+        return self.email if channel == "email" else self.telegram
+
+
+class ContactBook(Protocol):
+    def contact(self, recipient: Recipient, purpose: str) -> Contact:
+        """The recipient's contact; RecipientGone or DeliveryFailed otherwise."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_seconds: float = 30.0
+    max_seconds: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta | None:
+        """The wait before the next attempt after `attempts` failed; None: park."""
+        if attempts >= self.max_attempts:
+            return None
+        return timedelta(
+            seconds=min(self.base_seconds * 2 ** (attempts - 1), self.max_seconds)
+        )
+
+
+# -- preferences -------------------------------------------------------------------
+
+
+def preferences(session: Session, recipient: Recipient) -> Preference:
+    """The recipient's preferences, created with the defaults on first use."""
+    session.execute(
+        insert(Preference)
+        .values(
+            recipient_id=recipient.id,
+            audience=recipient.audience,
+            channels=list(DEFAULT_CHANNELS),
+            discreet=True,
+            version=1,
+        )
+        .on_conflict_do_nothing()
+    )
+    pref = session.get(Preference, recipient.id)
+    assert pref is not None
+    return pref
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidPreferences(
+            f"unknown time zone {name!r}",
+            "invalid_preferences",
+            {"timezone": ["use an IANA time zone such as Asia/Tbilisi"]},
+        ) from None
+
+
+def quiet_until(
+    now: datetime, start: time | None, end: time | None, tz_name: str | None
+) -> datetime | None:
+    """When the quiet period around `now` ends (UTC), or None outside quiet hours.
+
+    Quiet hours are local times in the recipient's zone and may span midnight
+    (22:00 to 07:00)."""
+    if start is None or end is None or start == end:
+        return None
+    tz = zone(tz_name)
+    local = now.astimezone(tz)
+    clock = local.time().replace(tzinfo=None)
+    today = local.date()
+    if start < end:
+        if not start <= clock < end:
+            return None
+        end_day = today
+    elif clock >= start:
+        end_day = today + timedelta(days=1)
+    elif clock < end:
+        end_day = today
+    else:
+        return None
+    return datetime.combine(end_day, end, tzinfo=tz).astimezone(UTC)
+
+
+def set_preferences(
+    session: Session,
+    recipient: Recipient,
+    changes: Mapping[str, Any],
+    available: Iterable[str],
+) -> Preference:
+    """Apply a person's own choices; a bad choice changes nothing."""
+    pref = preferences(session, recipient)
+    errors: dict[str, list[str]] = {}
+    channels = changes.get("channels")
+    if channels is not None:
+        unknown = sorted(set(channels) - set(available))
+        if unknown:
+            errors["channels"] = [f"unavailable channel(s): {', '.join(unknown)}"]
+        elif "inbox" not in channels:
+            errors["channels"] = ["the in-app inbox cannot be turned off"]
+    if changes.get("discreet") is False and not is_staff(pref.audience):
+        errors["discreet"] = ["discreet mode stays on for communicators"]
+    if "timezone" in changes and changes["timezone"] is not None:
+        try:
+            zone(changes["timezone"])
+        except InvalidPreferences as exc:
+            errors.update(exc.fields)
+    start = changes.get("quiet_start", pref.quiet_start)
+    end = changes.get("quiet_end", pref.quiet_end)
+    if (start is None) != (end is None):
+        errors["quiet_hours"] = ["give both the start and the end of quiet hours"]
+    if errors:
+        raise InvalidPreferences(
+            "the preferences are invalid", "invalid_preferences", errors
+        )
+    for key in ("language", "timezone", "quiet_start", "quiet_end", "discreet"):
+        if key in changes:
+            setattr(pref, key, changes[key])
+    if channels is not None:
+        pref.channels = sorted(set(channels))
+    pref.updated_at = datetime.now(UTC)
+    session.flush()
+    return pref
+
+
+# -- turning an event into deliveries -----------------------------------------------
+
+
+def notify(
     session: Session,
     event_id: uuid.UUID,
-    recipient_id: uuid.UUID,
-    channel: str,
+    recipients: Iterable[Recipient],
     template: str,
-) -> Delivery | None:
-    """The delivery to attempt now, or None when it was already sent."""
-    delivery = session.scalar(
+    params: Mapping[str, Any],
+    channels: Mapping[str, Channel],
+    now: datetime,
+) -> list[int]:
+    """Write the event's deliveries and inbox rows; return the ids due now.
+
+    Exactly one row per (event, recipient, channel): a redelivered event inserts
+    nothing new and returns nothing to send."""
+    due_now: list[int] = []
+    for recipient in recipients:
+        pref = preferences(session, recipient)
+        discreet = pref.effective_discreet
+        wanted = [c for c in pref.channels if c in channels and channels[c].enabled]
+        for name in wanted:
+            if channels[name].immediate:
+                session.execute(
+                    insert(InboxMessage)
+                    .values(
+                        recipient_id=recipient.id,
+                        event_id=event_id,
+                        template=template,
+                        params=dict(params),
+                    )
+                    .on_conflict_do_nothing()
+                )
+                session.execute(
+                    insert(Delivery)
+                    .values(
+                        event_id=event_id,
+                        recipient_id=recipient.id,
+                        channel=name,
+                        template=template,
+                        audience=recipient.audience,
+                        status=SENT,
+                        attempts=1,
+                        discreet=discreet,
+                        sent_at=now,
+                        due_at=now,
+                        updated_at=now,
+                    )
+                    .on_conflict_do_nothing()
+                )
+                continue
+            later = quiet_until(now, pref.quiet_start, pref.quiet_end, pref.timezone)
+            delivery_id = session.scalar(
+                insert(Delivery)
+                .values(
+                    event_id=event_id,
+                    recipient_id=recipient.id,
+                    channel=name,
+                    template=template,
+                    audience=recipient.audience,
+                    status=PENDING,
+                    attempts=0,
+                    discreet=discreet,
+                    payload=None if discreet else dict(params),
+                    due_at=later or now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing()
+                .returning(Delivery.id)
+            )
+            if delivery_id is not None and later is None:
+                due_now.append(delivery_id)
+    return due_now
+
+
+# -- sending -------------------------------------------------------------------------
+
+
+def due(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    """Pending deliveries whose time has come, oldest first (not locked)."""
+    return list(
+        session.scalars(
+            select(Delivery.id)
+            .where(Delivery.status == PENDING, Delivery.due_at <= now)
+            .order_by(Delivery.due_at)
+            .limit(limit)
+        )
+    )
+
+
+def claim(session: Session, delivery_id: int, now: datetime) -> Delivery | None:
+    """Lock one due delivery for sending; None when done, not due, or being sent."""
+    return session.scalar(
         select(Delivery)
         .where(
-            Delivery.event_id == event_id,
-            Delivery.recipient_id == recipient_id,
-            Delivery.channel == channel,
+            Delivery.id == delivery_id,
+            Delivery.status == PENDING,
+            Delivery.due_at <= now,
         )
-        .with_for_update()
+        .with_for_update(skip_locked=True)
     )
+
+
+def compose(delivery: Delivery, pref: Preference | None, contact: Contact) -> Message:
+    """The message in the profile's language (the registry's), else the one kept in
+    the preferences (staff profiles have none), else Russian."""
+    language = language_of(contact.language or (pref.language if pref else None))
+    if delivery.discreet:
+        return render_discreet(language)
+    return render(delivery.template, language, **(delivery.payload or {}))
+
+
+def deliver(
+    session: Session,
+    delivery_id: int,
+    now: datetime,
+    contacts: ContactBook,
+    channels: Mapping[str, Channel],
+    policy: RetryPolicy,
+) -> str | None:
+    """Send one due delivery; return its new status (None: nothing to do)."""
+    delivery = claim(session, delivery_id, now)
     if delivery is None:
-        delivery = Delivery(
-            event_id=event_id,
-            recipient_id=recipient_id,
-            channel=channel,
-            template=template,
-            status="pending",
-            attempts=0,
-        )
-        session.add(delivery)
-    if delivery.status == "sent":
         return None
+    recipient = Recipient(delivery.recipient_id, delivery.audience)
     delivery.attempts += 1
-    session.flush()
+    try:
+        contact = contacts.contact(recipient, f"notification:{delivery.template}")
+        channel = channels[delivery.channel]
+        pref = session.get(Preference, recipient.id)
+        if pref is not None and contact.language:
+            # remembered for the inbox, which is read without asking the registry
+            pref.language = language_of(contact.language)
+        message = compose(delivery, pref, contact)
+        channel.send(
+            contact.address(delivery.channel),
+            message,
+            discreet=delivery.discreet,
+            message_id=f"{delivery.event_id}.{delivery.id}",
+        )
+    except RecipientGone:
+        session.delete(delivery)  # nothing is kept about a person who is gone
+        return "forgotten"
+    except DeliveryFailed as exc:
+        retry_in = None if exc.permanent else policy.delay(delivery.attempts)
+        delivery.mark_failed(str(exc), now, retry_in)
+        return delivery.status
+    delivery.mark_sent(now)
+    return delivery.status
+
+
+# -- the inbox, parked deliveries, erasure --------------------------------------------
+
+
+def inbox(
+    session: Session, recipient_id: uuid.UUID, unread_only: bool, limit: int
+) -> list[InboxMessage]:
+    query = select(InboxMessage).where(InboxMessage.recipient_id == recipient_id)
+    if unread_only:
+        query = query.where(InboxMessage.read_at.is_(None))
+    return list(session.scalars(query.order_by(InboxMessage.id.desc()).limit(limit)))
+
+
+def language_for(session: Session, recipient_id: uuid.UUID, asked: str | None) -> str:
+    pref = session.get(Preference, recipient_id)
+    return language_of(asked or (pref.language if pref else None))
+
+
+def mark_read(
+    session: Session, recipient_id: uuid.UUID, message_id: int, now: datetime
+) -> InboxMessage:
+    message = session.get(InboxMessage, message_id, with_for_update=True)
+    if message is None or message.recipient_id != recipient_id:
+        raise MessageNotFound("no such message", "message_not_found")
+    if message.read_at is None:
+        message.read_at = now
+    return message
+
+
+def parked(session: Session, limit: int) -> list[Delivery]:
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.status == PARKED)
+            .order_by(Delivery.updated_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def retry_parked(session: Session, delivery_id: int, now: datetime) -> Delivery:
+    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status != PARKED:
+        raise DeliveryNotFound("no such parked delivery", "delivery_not_found")
+    delivery.status, delivery.attempts, delivery.due_at = PENDING, 0, now
+    delivery.updated_at = now
     return delivery
 
 
-def delivered(session: Session, delivery_id: int) -> None:
-    delivery = session.get(Delivery, delivery_id)
-    assert delivery is not None
-    delivery.mark_sent(datetime.now(UTC))
+def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
+    """Forget a person: inbox, preferences, delivery log, pending work items."""
+    counts = {}
+    for model, column in (
+        (InboxMessage, InboxMessage.recipient_id),
+        (Delivery, Delivery.recipient_id),
+        (Preference, Preference.recipient_id),
+        (PendingItem, PendingItem.communicator_id),
+    ):
+        result = session.execute(delete(model).where(column == recipient_id))
+        counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
+    return counts
+
+
+# -- work waiting for staff ------------------------------------------------------------
+
+
+def work_arrived(
+    session: Session, kind: str, item_id: uuid.UUID, communicator_id: uuid.UUID
+) -> None:
+    session.execute(
+        insert(PendingItem)
+        .values(kind=kind, item_id=item_id, communicator_id=communicator_id)
+        .on_conflict_do_nothing()
+    )
+
+
+def work_done(session: Session, kind: str, item_id: uuid.UUID) -> None:
+    session.execute(
+        delete(PendingItem).where(
+            PendingItem.kind == kind, PendingItem.item_id == item_id
+        )
+    )
+
+
+def waiting(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(PendingItem.kind, func.count()).group_by(PendingItem.kind)
+    ).all()
+    return {kind: int(count) for kind, count in rows}
+
+
+def digest_event_id(role: str, period: int) -> uuid.UUID:
+    """One digest per role and period, whichever replica's timer gets there first."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"svyaz:notifications:digest:{role}:{period}")

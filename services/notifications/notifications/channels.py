@@ -1,0 +1,114 @@
+"""Channels behind one interface.
+
+Each channel has a `name`, says whether it is `enabled` and whether it is `immediate`
+(written in the same transaction as the event that caused it, like the in-app inbox)
+or `remote` (sent later by the scheduled sender, to an address asked of the registry).
+A remote channel's `send` raises DeliveryFailed; nothing else escapes it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any, Protocol
+
+import requests
+
+from notifications.exceptions import DeliveryFailed
+from notifications.templates import Message
+
+EMAIL, INBOX, TELEGRAM = "email", "inbox", "telegram"
+
+
+class Channel(Protocol):
+    name: str
+    enabled: bool
+    immediate: bool
+
+    def send(
+        self, address: str | None, message: Message, *, discreet: bool, message_id: str
+    ) -> None: ...
+
+
+class InboxChannel:
+    """The in-app inbox: a row the gateway shows after sign-in (written by logic)."""
+
+    name, enabled, immediate = INBOX, True, True
+
+    def send(
+        self, address: str | None, message: Message, *, discreet: bool, message_id: str
+    ) -> None:
+        raise AssertionError("the inbox is written with the event, never sent")
+
+
+class EmailChannel:
+    """Email over SMTP. Discreet mail leaves under a neutral sender name."""
+
+    name, enabled, immediate = EMAIL, True, False
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        staff_sender: str,
+        timeout: float,
+    ):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.sender, self.staff_sender = sender, staff_sender
+
+    def send(
+        self, address: str | None, message: Message, *, discreet: bool, message_id: str
+    ) -> None:
+        if not address:
+            raise DeliveryFailed("no email address for this recipient", permanent=True)
+        mail = EmailMessage()
+        mail["From"] = self.sender if discreet else self.staff_sender
+        mail["To"] = address
+        mail["Subject"] = message.subject
+        mail["Message-ID"] = make_msgid(idstring=message_id, domain="svyaz.invalid")
+        mail.set_content(message.body)
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.send_message(mail)
+        except smtplib.SMTPRecipientsRefused:
+            raise DeliveryFailed("smtp: recipient refused", permanent=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise DeliveryFailed(f"smtp: {type(exc).__name__}") from None
+
+
+class TelegramChannel:
+    """A Telegram bot (Bot API sendMessage). Disabled without a token."""
+
+    name, immediate = TELEGRAM, False
+
+    def __init__(self, token: str, api_base: str, timeout: float, session: Any = None):
+        self.token, self.api_base, self.timeout = token, api_base.rstrip("/"), timeout
+        self.enabled = bool(token)
+        self.http = session or requests.Session()
+
+    def send(
+        self, address: str | None, message: Message, *, discreet: bool, message_id: str
+    ) -> None:
+        if not self.enabled:
+            raise DeliveryFailed("telegram is not configured", permanent=True)
+        if not address:
+            raise DeliveryFailed("no telegram chat for this recipient", permanent=True)
+        try:
+            response = self.http.post(
+                f"{self.api_base}/bot{self.token}/sendMessage",
+                json={
+                    "chat_id": address,
+                    "text": f"{message.subject}\n\n{message.body}",
+                },
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise DeliveryFailed(f"telegram: {type(exc).__name__}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise DeliveryFailed(f"telegram: HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise DeliveryFailed(
+                f"telegram: HTTP {response.status_code}", permanent=True
+            )
