@@ -5,7 +5,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from notifications.templates import LANGUAGES
 
-PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
+ROLES = ("communicator", "club_coordinator", "program_admin", "finance")
 
 
 class Incoming(Schema):
@@ -74,7 +74,11 @@ class ActorIn(Incoming):
     """The signed-in person the gateway acts for."""
 
     id = fields.UUID(required=True)
-    roles = fields.List(fields.String(), required=True)
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLES)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
 
 
 class PreferencesIn(Schema):

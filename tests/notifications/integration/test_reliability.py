@@ -8,7 +8,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.orm import Session
 
+from notifications import logic
+from notifications.models import Delivery
 from svyaz.errors import Forbidden, InvalidInput
 from tests.helpers import wait_until
 from tests.notifications.integration.conftest import (
@@ -237,4 +240,34 @@ def test_a_recipient_unknown_to_the_registry_leaves_no_trace(
     wait_until(
         lambda: delivery(notifications, body["event_id"]) is None, "the delivery gone"
     )
+    assert notifications.smtp.to(address) == []
+
+
+def test_two_senders_never_hold_the_same_delivery(notifications: Any) -> None:
+    ident, address = notifications.communicator("en")
+    notifications.call("set_preferences", actor(ident), {"channels": ["inbox"]})
+    now = datetime.now(UTC)
+    with Session(notifications.engine) as setup, setup.begin():
+        setup.execute(
+            Delivery.__table__.insert().values(
+                event_id=uuid.uuid4(),
+                recipient_id=uuid.UUID(ident),
+                channel="email",
+                template="application_rejected",
+                status="pending",
+                attempts=0,
+                due_at=now + timedelta(hours=1),  # not for the running sender
+            )
+        )
+    later = now + timedelta(hours=2)
+    with Session(notifications.engine) as first, first.begin():
+        (ident_due,) = logic.due(first, later)
+        held = logic.claim(first, ident_due, later)
+        assert held is not None
+        with Session(notifications.engine) as second, second.begin():
+            assert logic.due(second, later) == [ident_due]
+            assert logic.claim(second, ident_due, later) is None  # skipped, locked
+        held.mark_sent(later)
+    with Session(notifications.engine) as third, third.begin():
+        assert logic.claim(third, ident_due, later) is None  # sent: nothing to do
     assert notifications.smtp.to(address) == []
