@@ -32,6 +32,8 @@ from notifications.schemas import (
     InboxMessageOut,
     InboxQueryIn,
     ParkedOut,
+    PayoutFailedIn,
+    PayoutIn,
     PreferencesIn,
     PreferencesOut,
     ReportReviewedIn,
@@ -261,6 +263,32 @@ class NotificationsService:
             logic.work_done(session, "approval", data["stipend_id"])
 
         self._handle(event, StipendRejectedIn(), act)
+
+    # -- payouts -------------------------------------------------------------------
+    def _payout(self, event: ReceivedEvent, schema: Schema, template: str) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            params = {
+                "amount_minor": data["amount_minor"],
+                "currency": data["currency"],
+            }
+            if "failure_code" in data:
+                params["reason"] = data["failure_code"]
+            return self._tell(event, template, params)(session, data, now)
+
+        self._handle(event, schema, act)
+
+    @event_handler("stipends", "payout.sent.v1")
+    def on_payout_sent(self, event: ReceivedEvent) -> None:
+        self._payout(event, PayoutIn(), "payout_sent")
+
+    @event_handler("stipends", "payout.paid.v1")
+    def on_payout_paid(self, event: ReceivedEvent) -> None:
+        self._payout(event, PayoutIn(), "payout_paid")
+
+    @event_handler("stipends", "payout.failed.v1")
+    def on_payout_failed(self, event: ReceivedEvent) -> None:
+        """Tells the communicator what to fix (the failure code picks the advice)."""
+        self._payout(event, PayoutFailedIn(), "payout_failed")
 
     # -- scheduled ---------------------------------------------------------------
     @timer("SENDER_INTERVAL", 5.0)

@@ -15,6 +15,10 @@ from tests.notifications.integration.conftest import (
 
 REPORT, CYCLE, STIPEND = (str(uuid.uuid4()) for _ in range(3))
 
+MONEY = {"amount_minor": 30000, "currency": "EUR"}
+PAYOUT = {"payout_id": str(uuid.uuid4()), "stipend_id": STIPEND, "cycle_id": CYCLE,
+          "provider": "bank_file", **MONEY}  # fmt: skip
+
 # (event type, producer, payload besides communicator_id, template, its parameters)
 NOTIFYING = [
     ("communicator.applied.v1", "registry", {"pseudonym": "finch_1"},
@@ -34,6 +38,12 @@ NOTIFYING = [
      {"stipend_id": STIPEND, "cycle_id": CYCLE, "amount_minor": 30000,
       "currency": "EUR"},
      "stipend_approved", {"amount_minor": 30000, "currency": "EUR"}),
+    ("payout.sent.v1", "stipends", PAYOUT, "payout_sent", MONEY),
+    ("payout.paid.v1", "stipends", PAYOUT, "payout_paid", MONEY),
+    ("payout.failed.v1", "stipends", {**PAYOUT, "failure_code": "account_closed"},
+     "payout_failed", {**MONEY, "reason": "account_closed"}),
+    ("payout.failed.v1", "stipends", {**PAYOUT, "failure_code": "name_mismatch"},
+     "payout_failed", {**MONEY, "reason": "name_mismatch"}),
 ]  # fmt: skip
 
 DISCREET = {
@@ -48,7 +58,7 @@ GIVEAWAYS = ("stipend", "стипенд", "300", "€", "eur", "svyaz", "report"
 @pytest.mark.parametrize(
     ("event_type", "producer", "data", "template", "params"),
     NOTIFYING,
-    ids=[row[3] for row in NOTIFYING],
+    ids=[f"{row[3]}-{row[2].get('failure_code', '')}" for row in NOTIFYING],
 )
 def test_each_notification_reaches_mail_and_inbox_in_the_recipients_language(
     notifications: Any,
