@@ -9,8 +9,9 @@ A remote channel's `send` raises DeliveryFailed; nothing else escapes it.
 from __future__ import annotations
 
 import smtplib
-from email.message import EmailMessage
-from email.utils import make_msgid
+from email.header import Header
+from email.mime.text import MIMEText
+from email.utils import parseaddr
 from typing import Any, Protocol
 
 import requests
@@ -63,15 +64,17 @@ class EmailChannel:
     ) -> None:
         if not address:
             raise DeliveryFailed("no email address for this recipient", permanent=True)
-        mail = EmailMessage()
-        mail["From"] = self.sender if discreet else self.staff_sender
+        mail = MIMEText(message.body, "plain", "utf-8")
+        sender = self.sender if discreet else self.staff_sender
+        mail["From"] = sender
         mail["To"] = address
-        mail["Subject"] = message.subject
-        mail["Message-ID"] = make_msgid(idstring=message_id, domain="svyaz.invalid")
-        mail.set_content(message.body)
+        mail["Subject"] = Header(message.subject, "utf-8")
+        mail["Message-ID"] = f"<{message_id}@svyaz.invalid>"
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                smtp.send_message(mail)
+            with smtplib.SMTP(
+                self.host, self.port, local_hostname="localhost", timeout=self.timeout
+            ) as smtp:
+                smtp.sendmail(parseaddr(sender)[1], [address], mail.as_bytes())
         except smtplib.SMTPRecipientsRefused:
             raise DeliveryFailed("smtp: recipient refused", permanent=True) from None
         except (OSError, smtplib.SMTPException) as exc:

@@ -19,8 +19,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
 from notifications.channels import Channel
@@ -42,7 +42,7 @@ from notifications.models import (
     Preference,
     is_staff,
 )
-from notifications.templates import Message, language_of, render, render_discreet
+from notifications.templates import language_of, render, render_discreet
 
 DEFAULT_CHANNELS = ("email", "inbox")
 
@@ -90,19 +90,21 @@ class RetryPolicy:
 
 
 def preferences(session: Session, recipient: Recipient) -> Preference:
-    """The recipient's preferences, created with the defaults on first use."""
-    session.execute(
-        insert(Preference)
-        .values(
-            recipient_id=recipient.id,
-            audience=recipient.audience,
-            channels=list(DEFAULT_CHANNELS),
-            discreet=True,
-            version=1,
-        )
-        .on_conflict_do_nothing()
-    )
+    """The recipient's stored preferences, created with the defaults on first use."""
     pref = session.get(Preference, recipient.id)
+    if pref is None:
+        session.execute(
+            insert(Preference)
+            .values(
+                recipient_id=recipient.id,
+                audience=recipient.audience,
+                channels=list(DEFAULT_CHANNELS),
+                discreet=True,
+                version=1,
+            )
+            .on_conflict_do_nothing()
+        )
+        pref = session.get(Preference, recipient.id)
     assert pref is not None
     return pref
 
@@ -187,6 +189,125 @@ def set_preferences(
 
 # -- turning an event into deliveries -----------------------------------------------
 
+# built once on the tables (not the ORM entities): these run for every notification
+_INSERT_INBOX = (
+    insert(InboxMessage.__table__)
+    .values(
+        recipient_id=bindparam("recipient_id"),
+        event_id=bindparam("event_id"),
+        template=bindparam("template"),
+        params=bindparam("params", type_=JSONB),
+    )
+    .on_conflict_do_nothing()
+)
+_DELIVERY = Delivery.__table__
+_DELIVERY_COLUMNS = (
+    "event_id", "recipient_id", "channel", "template", "audience", "status",
+    "attempts", "discreet", "due_at", "updated_at", "sent_at", "last_error",
+)  # fmt: skip
+_INSERT_DELIVERY = (
+    insert(_DELIVERY)
+    .values(
+        {
+            **{c: bindparam(c) for c in _DELIVERY_COLUMNS},
+            "payload": bindparam("payload", type_=JSONB(none_as_null=True)),
+        }
+    )
+    .on_conflict_do_nothing()
+    .returning(_DELIVERY.c.id)
+)
+_REMEMBER_LANGUAGE = (
+    insert(Preference.__table__)
+    .values(
+        recipient_id=bindparam("recipient_id"),
+        audience=bindparam("audience"),
+        language=bindparam("language"),
+        channels=list(DEFAULT_CHANNELS),
+        discreet=True,
+        version=1,
+    )
+    .on_conflict_do_update(
+        index_elements=["recipient_id"],
+        set_={"language": bindparam("language")},
+    )
+)
+
+
+def default_preferences(recipient: Recipient) -> Preference:
+    """What applies to someone who never chose anything (not stored)."""
+    return Preference(
+        recipient_id=recipient.id,
+        audience=recipient.audience,
+        language=None,
+        channels=list(DEFAULT_CHANNELS),
+        timezone=None,
+        quiet_start=None,
+        quiet_end=None,
+        discreet=True,
+    )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    status: str  # sent | failed | gone
+    error: str | None = None
+    permanent: bool = False
+
+
+def message_id(event_id: uuid.UUID, recipient_id: uuid.UUID, channel: str) -> str:
+    """Opaque and stable: a resend carries the same Message-ID."""
+    return uuid.uuid5(event_id, f"{recipient_id}:{channel}").hex
+
+
+def attempt(
+    session: Session,
+    recipient: Recipient,
+    pref: Preference | None,
+    channel: str,
+    template: str,
+    payload: Mapping[str, Any] | None,
+    discreet: bool,
+    ident: str,
+    contacts: ContactBook,
+    channels: Mapping[str, Channel],
+) -> Attempt:
+    """One try on a remote channel: ask the registry for the contact, render, send.
+
+    The contact lives in this frame only. The profile's language is remembered in
+    the preferences, for the inbox, which is read without asking the registry."""
+    try:
+        contact = contacts.contact(recipient, f"notification:{template}")
+        language = language_of(contact.language or (pref.language if pref else None))
+        if discreet:
+            message = render_discreet(language)
+        else:
+            message = render(template, language, **(payload or {}))
+        channels[channel].send(
+            contact.address(channel), message, discreet=discreet, message_id=ident
+        )
+    except RecipientGone:
+        return Attempt("gone")
+    except DeliveryFailed as exc:
+        return Attempt("failed", str(exc)[:500], exc.permanent)
+    if contact.language and (pref is None or pref.language != language):
+        session.execute(
+            _REMEMBER_LANGUAGE,
+            {
+                "recipient_id": recipient.id,
+                "audience": recipient.audience,
+                "language": language,
+            },
+        )
+    return Attempt("sent")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What `notify` needs to send at once, inside the event's transaction."""
+
+    contacts: ContactBook
+    policy: RetryPolicy
+
 
 def notify(
     session: Session,
@@ -196,65 +317,81 @@ def notify(
     params: Mapping[str, Any],
     channels: Mapping[str, Channel],
     now: datetime,
+    sender: Sender | None = None,
 ) -> list[int]:
-    """Write the event's deliveries and inbox rows; return the ids due now.
+    """Write the event's deliveries and inbox rows; return the ids left due now.
 
     Exactly one row per (event, recipient, channel): a redelivered event inserts
-    nothing new and returns nothing to send."""
+    nothing new and returns nothing to send. With a `sender` (event handlers, whose
+    inbox claim already serialises redeliveries), a delivery due now is attempted
+    before its row is written, and the row records the outcome: one write, not
+    two. Without one (digests), rows are written pending and returned."""
     due_now: list[int] = []
     for recipient in recipients:
-        pref = preferences(session, recipient)
+        stored = session.get(Preference, recipient.id)
+        pref = stored or default_preferences(recipient)
         discreet = pref.effective_discreet
         wanted = [c for c in pref.channels if c in channels and channels[c].enabled]
         for name in wanted:
+            row: dict[str, Any] = {
+                "event_id": event_id,
+                "recipient_id": recipient.id,
+                "channel": name,
+                "template": template,
+                "audience": recipient.audience,
+                "status": PENDING,
+                "attempts": 0,
+                "discreet": discreet,
+                "due_at": now,
+                "updated_at": now,
+                "sent_at": None,
+                "last_error": None,
+                "payload": None if discreet else dict(params),
+            }
             if channels[name].immediate:
                 session.execute(
-                    insert(InboxMessage)
-                    .values(
-                        recipient_id=recipient.id,
-                        event_id=event_id,
-                        template=template,
-                        params=dict(params),
-                    )
-                    .on_conflict_do_nothing()
+                    _INSERT_INBOX,
+                    {
+                        "recipient_id": recipient.id,
+                        "event_id": event_id,
+                        "template": template,
+                        "params": dict(params),
+                    },
                 )
-                session.execute(
-                    insert(Delivery)
-                    .values(
-                        event_id=event_id,
-                        recipient_id=recipient.id,
-                        channel=name,
-                        template=template,
-                        audience=recipient.audience,
-                        status=SENT,
-                        attempts=1,
-                        discreet=discreet,
-                        sent_at=now,
-                        due_at=now,
-                        updated_at=now,
-                    )
-                    .on_conflict_do_nothing()
-                )
+                row.update(status=SENT, attempts=1, sent_at=now, payload=None)
+                session.execute(_INSERT_DELIVERY, row)
                 continue
             later = quiet_until(now, pref.quiet_start, pref.quiet_end, pref.timezone)
-            delivery_id = session.scalar(
-                insert(Delivery)
-                .values(
-                    event_id=event_id,
-                    recipient_id=recipient.id,
-                    channel=name,
-                    template=template,
-                    audience=recipient.audience,
-                    status=PENDING,
-                    attempts=0,
-                    discreet=discreet,
-                    payload=None if discreet else dict(params),
-                    due_at=later or now,
-                    updated_at=now,
+            if later is not None:
+                row["due_at"] = later
+            elif sender is not None:
+                tried = attempt(
+                    session,
+                    recipient,
+                    stored,
+                    name,
+                    template,
+                    params,
+                    discreet,
+                    message_id(event_id, recipient.id, name),
+                    sender.contacts,
+                    channels,
                 )
-                .on_conflict_do_nothing()
-                .returning(Delivery.id)
-            )
+                if tried.status == "gone":
+                    continue  # nothing is kept about a person who is gone
+                row["attempts"] = 1
+                if tried.status == "sent":
+                    row.update(status=SENT, sent_at=now, payload=None)
+                else:
+                    retry_in = None if tried.permanent else sender.policy.delay(1)
+                    row["last_error"] = tried.error
+                    if retry_in is None:
+                        row.update(status=PARKED, payload=None)
+                    else:
+                        row["due_at"] = now + retry_in
+                session.execute(_INSERT_DELIVERY, row)
+                continue
+            delivery_id = session.scalar(_INSERT_DELIVERY, row)
             if delivery_id is not None and later is None:
                 due_now.append(delivery_id)
     return due_now
@@ -288,15 +425,6 @@ def claim(session: Session, delivery_id: int, now: datetime) -> Delivery | None:
     )
 
 
-def compose(delivery: Delivery, pref: Preference | None, contact: Contact) -> Message:
-    """The message in the profile's language (the registry's), else the one kept in
-    the preferences (staff profiles have none), else Russian."""
-    language = language_of(contact.language or (pref.language if pref else None))
-    if delivery.discreet:
-        return render_discreet(language)
-    return render(delivery.template, language, **(delivery.payload or {}))
-
-
 def deliver(
     session: Session,
     delivery_id: int,
@@ -305,32 +433,31 @@ def deliver(
     channels: Mapping[str, Channel],
     policy: RetryPolicy,
 ) -> str | None:
-    """Send one due delivery; return its new status (None: nothing to do)."""
+    """Send one due delivery (the scheduled sender); return its new status, or None
+    when there was nothing to do (sent already, not due, or another sender has it)."""
     delivery = claim(session, delivery_id, now)
     if delivery is None:
         return None
     recipient = Recipient(delivery.recipient_id, delivery.audience)
     delivery.attempts += 1
-    try:
-        contact = contacts.contact(recipient, f"notification:{delivery.template}")
-        channel = channels[delivery.channel]
-        pref = session.get(Preference, recipient.id)
-        if pref is not None and contact.language:
-            # remembered for the inbox, which is read without asking the registry
-            pref.language = language_of(contact.language)
-        message = compose(delivery, pref, contact)
-        channel.send(
-            contact.address(delivery.channel),
-            message,
-            discreet=delivery.discreet,
-            message_id=f"{delivery.event_id}.{delivery.id}",
-        )
-    except RecipientGone:
+    tried = attempt(
+        session,
+        recipient,
+        session.get(Preference, recipient.id),
+        delivery.channel,
+        delivery.template,
+        delivery.payload,
+        delivery.discreet,
+        message_id(delivery.event_id, delivery.recipient_id, delivery.channel),
+        contacts,
+        channels,
+    )
+    if tried.status == "gone":
         session.delete(delivery)  # nothing is kept about a person who is gone
         return "forgotten"
-    except DeliveryFailed as exc:
-        retry_in = None if exc.permanent else policy.delay(delivery.attempts)
-        delivery.mark_failed(str(exc), now, retry_in)
+    if tried.status == "failed":
+        retry_in = None if tried.permanent else policy.delay(delivery.attempts)
+        delivery.mark_failed(tried.error or "failed", now, retry_in)
         return delivery.status
     delivery.mark_sent(now)
     return delivery.status

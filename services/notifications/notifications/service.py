@@ -52,6 +52,22 @@ from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
 log = logging.getLogger(__name__)
 
 Recipient = logic.Recipient
+# marshmallow schemas are costly to build and safe to share
+SCHEMAS: dict[type[Schema], Schema] = {
+    schema: schema()
+    for schema in (
+        CommunicatorAppliedIn,
+        CommunicatorIdIn,
+        CommunicatorPayoutSetupNeededIn,
+        ReportSubmittedIn,
+        ReportReviewedIn,
+        StipendIn,
+        StipendRejectedIn,
+        PayoutIn,
+        PayoutFailedIn,
+    )
+}
+CONTACT, STAFF_CONTACT = ContactIn(), StaffContactIn()
 STAFF_DIGEST_ROLE = "program_admin"
 
 
@@ -89,13 +105,13 @@ class RegistryContacts:
         try:
             with eventlet.Timeout(self.timeout):
                 if recipient.audience == COMMUNICATOR:
-                    data = ContactIn().load(
+                    data = CONTACT.load(
                         self.registry.get_contact(str(recipient.id), purpose)
                     )
                     return logic.Contact(email=data["email"], language=data["language"])
                 role = recipient.audience.split(":", 1)[1]
                 for row in self.registry.list_staff_contacts(role, purpose):
-                    staff = StaffContactIn().load(row)
+                    staff = STAFF_CONTACT.load(row)
                     if staff["account_id"] == recipient.id:
                         return logic.Contact(email=staff["email"])
         except NotFound:
@@ -172,6 +188,7 @@ class NotificationsService:
                 params,
                 self.channels,
                 now,
+                logic.Sender(self._contacts(), self._policy()),
             )
 
         return act
@@ -184,7 +201,7 @@ class NotificationsService:
             logic.work_arrived(session, "application", who, who)
             return self._tell(event, "application_received", {})(session, data, now)
 
-        self._handle(event, CommunicatorAppliedIn(), act)
+        self._handle(event, SCHEMAS[CommunicatorAppliedIn], act)
 
     @event_handler("registry", "communicator.activated.v1")
     def on_communicator_activated(self, event: ReceivedEvent) -> None:
@@ -192,7 +209,7 @@ class NotificationsService:
             logic.work_done(session, "application", data["communicator_id"])
             return self._tell(event, "application_accepted", {})(session, data, now)
 
-        self._handle(event, CommunicatorIdIn(), act)
+        self._handle(event, SCHEMAS[CommunicatorIdIn], act)
 
     @event_handler("registry", "communicator.rejected.v1")
     def on_communicator_rejected(self, event: ReceivedEvent) -> None:
@@ -200,7 +217,7 @@ class NotificationsService:
             logic.work_done(session, "application", data["communicator_id"])
             return self._tell(event, "application_rejected", {})(session, data, now)
 
-        self._handle(event, CommunicatorIdIn(), act)
+        self._handle(event, SCHEMAS[CommunicatorIdIn], act)
 
     @event_handler("registry", "communicator.payout_setup_needed.v1")
     def on_communicator_payout_setup_needed(self, event: ReceivedEvent) -> None:
@@ -208,14 +225,14 @@ class NotificationsService:
             params = {"provider": data["provider"]}
             return self._tell(event, "payout_setup_needed", params)(session, data, now)
 
-        self._handle(event, CommunicatorPayoutSetupNeededIn(), act)
+        self._handle(event, SCHEMAS[CommunicatorPayoutSetupNeededIn], act)
 
     @event_handler("registry", "communicator.erased.v1")
     def on_communicator_erased(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> None:
             logic.erase(session, data["communicator_id"])
 
-        self._handle(event, CommunicatorIdIn(), act)
+        self._handle(event, SCHEMAS[CommunicatorIdIn], act)
 
     # -- stipends' events --------------------------------------------------------------
     @event_handler("stipends", "report.submitted.v1")
@@ -225,7 +242,7 @@ class NotificationsService:
                 session, "report", data["report_id"], data["communicator_id"]
             )
 
-        self._handle(event, ReportSubmittedIn(), act)
+        self._handle(event, SCHEMAS[ReportSubmittedIn], act)
 
     @event_handler("stipends", "report.reviewed.v1")
     def on_report_reviewed(self, event: ReceivedEvent) -> None:
@@ -234,7 +251,7 @@ class NotificationsService:
             template = f"report_{data['decision']}"
             return self._tell(event, template, {})(session, data, now)
 
-        self._handle(event, ReportReviewedIn(), act)
+        self._handle(event, SCHEMAS[ReportReviewedIn], act)
 
     @event_handler("stipends", "stipend.proposed.v1")
     def on_stipend_proposed(self, event: ReceivedEvent) -> None:
@@ -243,7 +260,7 @@ class NotificationsService:
                 session, "approval", data["stipend_id"], data["communicator_id"]
             )
 
-        self._handle(event, StipendIn(), act)
+        self._handle(event, SCHEMAS[StipendIn], act)
 
     @event_handler("stipends", "stipend.approved.v1")
     def on_stipend_approved(self, event: ReceivedEvent) -> None:
@@ -255,14 +272,14 @@ class NotificationsService:
             }
             return self._tell(event, "stipend_approved", params)(session, data, now)
 
-        self._handle(event, StipendIn(), act)
+        self._handle(event, SCHEMAS[StipendIn], act)
 
     @event_handler("stipends", "stipend.rejected.v1")
     def on_stipend_rejected(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> None:
             logic.work_done(session, "approval", data["stipend_id"])
 
-        self._handle(event, StipendRejectedIn(), act)
+        self._handle(event, SCHEMAS[StipendRejectedIn], act)
 
     # -- payouts -------------------------------------------------------------------
     def _payout(self, event: ReceivedEvent, schema: Schema, template: str) -> None:
@@ -279,16 +296,16 @@ class NotificationsService:
 
     @event_handler("stipends", "payout.sent.v1")
     def on_payout_sent(self, event: ReceivedEvent) -> None:
-        self._payout(event, PayoutIn(), "payout_sent")
+        self._payout(event, SCHEMAS[PayoutIn], "payout_sent")
 
     @event_handler("stipends", "payout.paid.v1")
     def on_payout_paid(self, event: ReceivedEvent) -> None:
-        self._payout(event, PayoutIn(), "payout_paid")
+        self._payout(event, SCHEMAS[PayoutIn], "payout_paid")
 
     @event_handler("stipends", "payout.failed.v1")
     def on_payout_failed(self, event: ReceivedEvent) -> None:
         """Tells the communicator what to fix (the failure code picks the advice)."""
-        self._payout(event, PayoutFailedIn(), "payout_failed")
+        self._payout(event, SCHEMAS[PayoutFailedIn], "payout_failed")
 
     # -- scheduled ---------------------------------------------------------------
     @timer("SENDER_INTERVAL", 5.0)
@@ -314,7 +331,7 @@ class NotificationsService:
         staff = self.registry.list_staff_contacts(STAFF_DIGEST_ROLE, "staff digest")
         recipients = [
             Recipient(
-                StaffContactIn().load(row)["account_id"],
+                STAFF_CONTACT.load(row)["account_id"],
                 staff_audience(STAFF_DIGEST_ROLE),
             )
             for row in staff

@@ -62,8 +62,13 @@ def compile_catalogue(language: str) -> Translations:
     return Translations(buffer)
 
 
+@cache
+def _names() -> frozenset[str]:
+    return frozenset(p.stem for p in TEMPLATES.glob("*.txt"))
+
+
 def template_names() -> list[str]:
-    return sorted(p.stem for p in TEMPLATES.glob("*.txt"))
+    return sorted(_names())
 
 
 @cache
@@ -93,7 +98,7 @@ def _block(template: Any, name: str, params: dict[str, Any]) -> str:
 
 def render(template: str, language: str | None, **params: Any) -> Message:
     """The message `template` in `language` (Russian when unknown or missing)."""
-    if template not in template_names():
+    if template not in _names():
         raise UnknownTemplate(template)
     env = environment(language_of(language))
     loaded = env.get_template(f"{template}.txt")
