@@ -44,7 +44,10 @@ class InboxChannel:
 
 
 class EmailChannel:
-    """Email over SMTP. Discreet mail leaves under a neutral sender name."""
+    """Email over SMTP. Discreet mail leaves under a neutral sender name.
+
+    Open SMTP sessions are kept in a small pool and reused (one mail at a time per
+    session); a session the server has dropped is replaced once, transparently."""
 
     name, enabled, immediate = EMAIL, True, False
 
@@ -55,9 +58,38 @@ class EmailChannel:
         sender: str,
         staff_sender: str,
         timeout: float,
+        pool_size: int = 10,
     ):
         self.host, self.port, self.timeout = host, port, timeout
         self.sender, self.staff_sender = sender, staff_sender
+        self.pool_size = pool_size
+        self._idle: list[smtplib.SMTP] = []
+
+    def _connect(self) -> smtplib.SMTP:
+        return smtplib.SMTP(
+            self.host, self.port, local_hostname="localhost", timeout=self.timeout
+        )
+
+    def _release(self, smtp: smtplib.SMTP) -> None:
+        if len(self._idle) < self.pool_size:
+            self._idle.append(smtp)
+        else:
+            self._close(smtp)
+
+    @staticmethod
+    def _close(smtp: smtplib.SMTP) -> None:
+        try:
+            smtp.close()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        while self._idle:
+            smtp = self._idle.pop()
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._close(smtp)
 
     def send(
         self, address: str | None, message: Message, *, discreet: bool, message_id: str
@@ -70,15 +102,32 @@ class EmailChannel:
         mail["To"] = address
         mail["Subject"] = Header(message.subject, "utf-8")
         mail["Message-ID"] = f"<{message_id}@svyaz.invalid>"
+        envelope = (parseaddr(sender)[1], [address], mail.as_bytes())
+        smtp: smtplib.SMTP | None = None
         try:
-            with smtplib.SMTP(
-                self.host, self.port, local_hostname="localhost", timeout=self.timeout
-            ) as smtp:
-                smtp.sendmail(parseaddr(sender)[1], [address], mail.as_bytes())
+            if self._idle:
+                smtp = self._idle.pop()
+                try:
+                    smtp.sendmail(*envelope)
+                except (smtplib.SMTPServerDisconnected, OSError):
+                    self._close(smtp)  # dropped while idle: one fresh session
+                    smtp = None
+                else:
+                    self._release(smtp)
+                    return
+            smtp = self._connect()
+            smtp.sendmail(*envelope)
+            self._release(smtp)
         except smtplib.SMTPRecipientsRefused:
+            self._discard(smtp)
             raise DeliveryFailed("smtp: recipient refused", permanent=True) from None
         except (OSError, smtplib.SMTPException) as exc:
+            self._discard(smtp)
             raise DeliveryFailed(f"smtp: {type(exc).__name__}") from None
+
+    def _discard(self, smtp: smtplib.SMTP | None) -> None:
+        if smtp is not None:
+            self._close(smtp)
 
 
 class TelegramChannel:

@@ -24,6 +24,7 @@ class Channels(DependencyProvider):
                 sender=str(settings.require(config, "MAIL_FROM")),
                 staff_sender=str(config.get("MAIL_FROM_STAFF") or config["MAIL_FROM"]),
                 timeout=float(config.get("SMTP_TIMEOUT", 10)),
+                pool_size=int(config.get("SMTP_POOL_SIZE", 10)),
             ),
             TelegramChannel(
                 token=str(config.get("TELEGRAM_BOT_TOKEN") or ""),
@@ -32,6 +33,14 @@ class Channels(DependencyProvider):
             ),
         ]
         self.channels = {channel.name: channel for channel in channels}
+
+    def stop(self) -> None:
+        for channel in self.channels.values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                close()
+
+    kill = stop
 
     def get_dependency(self, worker_ctx: Any) -> dict[str, Channel]:
         return self.channels
