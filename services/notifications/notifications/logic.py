@@ -377,8 +377,9 @@ def notify(
                     sender.contacts,
                     channels,
                 )
-                if tried.status == "gone":
-                    continue  # nothing is kept about a person who is gone
+                if tried.status == "gone":  # nothing is kept about a person gone
+                    forget_event(session, event_id, recipient.id)
+                    break
                 row["attempts"] = 1
                 if tried.status == "sent":
                     row.update(status=SENT, sent_at=now, payload=None)
@@ -395,6 +396,17 @@ def notify(
             if delivery_id is not None and later is None:
                 due_now.append(delivery_id)
     return due_now
+
+
+def forget_event(
+    session: Session, event_id: uuid.UUID, recipient_id: uuid.UUID
+) -> None:
+    for model in (InboxMessage, Delivery):
+        session.execute(
+            delete(model).where(
+                model.event_id == event_id, model.recipient_id == recipient_id
+            )
+        )
 
 
 # -- sending -------------------------------------------------------------------------

@@ -241,6 +241,9 @@ def test_a_recipient_unknown_to_the_registry_leaves_no_trace(
         lambda: delivery(notifications, body["event_id"]) is None, "the delivery gone"
     )
     assert notifications.smtp.to(address) == []
+    assert notifications.call("list_inbox", actor(ident)) == []
+    assert delivery(notifications, body["event_id"], "inbox") is None
+    assert notifications.sql("SELECT count(*) FROM preferences")[0][0] == 0
 
 
 def test_two_senders_never_hold_the_same_delivery(notifications: Any) -> None:
