@@ -1,13 +1,13 @@
 """Notification use cases: plain functions over a session and plain values.
 
-The flow: an event names its recipients; `notify` writes, in the event's own
-transaction, one delivery per (event, recipient, channel) (a unique constraint makes a
-redelivery a no-op) and the inbox rows; remote deliveries fall due at once, or at the
-end of the recipient's quiet hours. `deliver` then sends one due delivery under a row
-lock taken with SKIP LOCKED, so the handler that wrote it and the scheduled sender (in
-any replica) never send it twice: it asks the registry for the contact, renders the
-message in the recipient's language (discreet unless staff turned that off), sends it,
-and records sent, a retry with backoff, or parked with the reason.
+The flow: an event names its recipients; `notify`, in the transaction that claims the
+event, writes one delivery per (event, recipient, channel) (a unique constraint too)
+and the inbox rows. A mail due now is attempted there and then (`attempt`: contact
+from the registry, message in the recipient's language, discreet unless staff turned
+that off) and its row records sent, a retry time, or parked with the reason. A mail in
+the recipient's quiet hours is written pending until their end; `deliver` sends such
+rows later under a row lock taken with SKIP LOCKED, so the scheduled senders of every
+replica never send one twice.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The notifications service: entrypoints only.
 
-Event handlers write deliveries in the event's transaction (the inbox claim and the
-unique (event, recipient, channel) constraint make a redelivery do nothing), then try
-the ones due now at once; the `send_due` timer sends the rest (after quiet hours, and
-retries with backoff) and `send_digests` tells staff what is waiting.
+An event handler claims the event (a redelivery finds its claim and does nothing),
+and in that one transaction writes the inbox rows and tries each mail due now,
+recording its outcome in the delivery row (unique per event, recipient and channel).
+The `send_due` timer sends what waited (quiet hours) or failed (retries with backoff),
+and `send_digests` tells program admins what is waiting for them.
 """
 
 from __future__ import annotations
