@@ -189,3 +189,30 @@ def test_a_bad_payload_is_parked_and_sends_nothing(notifications: Any) -> None:
     assert "decision" in parked.headers["x-svyaz-reason"]
     assert notifications.smtp.to(address) == []
     assert notifications.sql("SELECT count(*) FROM deliveries")[0][0] == 0
+
+
+def test_copies_of_an_event_handled_at_the_same_time_send_once(
+    notifications: Any,
+) -> None:
+    from tests.helpers import publish_event
+
+    ident, address = notifications.communicator("ru")
+    body = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "communicator.payout_setup_needed.v1",
+        "occurred_at": "2026-11-24T00:00:00+00:00",
+        "producer": "registry",
+        "correlation_id": "c",
+        "data": {"communicator_id": ident, "provider": "stripe_connect"},
+    }
+    for _ in range(5):  # all on the queue before the first is handled
+        publish_event(notifications.amqp_uri, body)
+    notifications.mail_to(address)
+    wait_until(
+        lambda: queue_idle(
+            notifications.amqp_uri, "notifications.on_communicator_payout_setup_needed"
+        ),
+        "the copies to be handled",
+    )
+    assert len(notifications.smtp.to(address)) == 1
+    assert len(notifications.call("list_inbox", actor(ident))) == 1
