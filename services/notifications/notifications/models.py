@@ -69,7 +69,7 @@ class Delivery(Base):
     discreet: Mapped[bool] = mapped_column(Boolean, default=True)
     # the template's parameters, for staff who turned discreet mode off; cleared
     # once the delivery is over. Always NULL for communicators.
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

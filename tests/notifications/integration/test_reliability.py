@@ -199,6 +199,9 @@ def test_no_contact_and_no_body_is_stored(notifications: Any) -> None:
         "SELECT template, payload FROM deliveries WHERE recipient_id = :i", i=ident
     )
     assert {(r.template, r.payload) for r in log} == {("stipend_approved", None)}
+    assert notifications.sql(
+        "SELECT count(*) FROM deliveries WHERE payload IS NOT NULL"
+    ) == [(0,)]
 
 
 def test_bad_preferences_are_refused_and_change_nothing(notifications: Any) -> None:
