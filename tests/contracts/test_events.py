@@ -27,17 +27,31 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
         stipends.schemas.CommunicatorAppliedIn,
         notifications.schemas.CommunicatorAppliedIn,
     ],
-    "communicator.activated.v1": [stipends.schemas.CommunicatorActivatedIn],
+    "communicator.activated.v1": [
+        stipends.schemas.CommunicatorActivatedIn,
+        notifications.schemas.CommunicatorIdIn,
+    ],
     "communicator.suspended.v1": [stipends.schemas.CommunicatorIdIn],
     "communicator.reinstated.v1": [stipends.schemas.CommunicatorIdIn],
     "communicator.offboarded.v1": [stipends.schemas.CommunicatorIdIn],
     "communicator.tier_changed.v1": [stipends.schemas.CommunicatorTierChangedIn],
     "communicator.payout_ready.v1": [stipends.schemas.CommunicatorPayoutReadyIn],
-    "communicator.erased.v1": [stipends.schemas.CommunicatorIdIn],
+    "communicator.erased.v1": [
+        stipends.schemas.CommunicatorIdIn,
+        notifications.schemas.CommunicatorIdIn,
+    ],
     "communicator.rejected.v1": [notifications.schemas.CommunicatorIdIn],
     "communicator.payout_setup_needed.v1": [
         notifications.schemas.CommunicatorPayoutSetupNeededIn
     ],
+    "report.submitted.v1": [notifications.schemas.ReportSubmittedIn],
+    "report.reviewed.v1": [notifications.schemas.ReportReviewedIn],
+    "stipend.proposed.v1": [notifications.schemas.StipendIn],
+    "stipend.approved.v1": [notifications.schemas.StipendIn],
+    "stipend.rejected.v1": [notifications.schemas.StipendRejectedIn],
+    "payout.sent.v1": [notifications.schemas.PayoutIn],
+    "payout.paid.v1": [notifications.schemas.PayoutIn],
+    "payout.failed.v1": [notifications.schemas.PayoutFailedIn],
 }
 
 

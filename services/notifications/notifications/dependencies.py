@@ -1,45 +1,60 @@
-"""Notifications DependencyProviders: the channels."""
+"""Notifications DependencyProviders: the channels, and a configurable timer."""
 
 from __future__ import annotations
 
-import smtplib
-from email.message import EmailMessage
 from typing import Any
 
 from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
 
-from notifications.exceptions import DeliveryFailed
-from notifications.templates import Message
+from notifications.channels import Channel, EmailChannel, InboxChannel, TelegramChannel
 from svyaz import config as settings
 
 
-class EmailChannel:
-    def __init__(self, host: str, port: int, sender: str, timeout: float):
-        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+class Channels(DependencyProvider):
+    """Every channel by name; a worker gets the mapping."""
 
-    def send(self, to: str, message: Message, message_id: str) -> None:
-        mail = EmailMessage()
-        mail["From"] = self.sender
-        mail["To"] = to
-        mail["Subject"] = message.subject
-        mail["Message-ID"] = f"<{message_id}@svyaz.invalid>"
-        mail.set_content(message.body)
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                smtp.send_message(mail)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise DeliveryFailed(f"smtp: {type(exc).__name__}") from None
-
-
-class Mailer(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
-        self.channel = EmailChannel(
-            host=str(settings.require(config, "SMTP_HOST")),
-            port=int(settings.require(config, "SMTP_PORT")),
-            sender=str(settings.require(config, "MAIL_FROM")),
-            timeout=float(config.get("SMTP_TIMEOUT", 10)),
-        )
+        channels: list[Channel] = [
+            InboxChannel(),
+            EmailChannel(
+                host=str(settings.require(config, "SMTP_HOST")),
+                port=int(settings.require(config, "SMTP_PORT")),
+                sender=str(settings.require(config, "MAIL_FROM")),
+                staff_sender=str(config.get("MAIL_FROM_STAFF") or config["MAIL_FROM"]),
+                timeout=float(config.get("SMTP_TIMEOUT", 10)),
+                pool_size=int(config.get("SMTP_POOL_SIZE", 10)),
+            ),
+            TelegramChannel(
+                token=str(config.get("TELEGRAM_BOT_TOKEN") or ""),
+                api_base=str(config.get("TELEGRAM_API") or "https://api.telegram.org"),
+                timeout=float(config.get("TELEGRAM_TIMEOUT", 10)),
+            ),
+        ]
+        self.channels = {channel.name: channel for channel in channels}
 
-    def get_dependency(self, worker_ctx: Any) -> EmailChannel:
-        return self.channel
+    def stop(self) -> None:
+        for channel in self.channels.values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                close()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx: Any) -> dict[str, Channel]:
+        return self.channels
+
+
+class ConfiguredTimer(Timer):
+    """nameko's timer, its interval read from the config (`key`) at setup."""
+
+    def __init__(self, key: str, default: float, **kwargs: Any):
+        self.key, self.default = key, default
+        super().__init__(interval=default, **kwargs)
+
+    def setup(self) -> None:
+        self.interval = float(self.container.config.get(self.key, self.default))
+
+
+timer = ConfiguredTimer.decorator

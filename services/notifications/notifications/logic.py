@@ -1,51 +1,570 @@
-"""Notification use cases: plain functions over a session and plain values."""
+"""Notification use cases: plain functions over a session and plain values.
+
+The flow: an event names its recipients; `notify`, in the transaction that claims the
+event, writes one delivery per (event, recipient, channel) (a unique constraint too)
+and the inbox rows. A mail due now is attempted there and then (`attempt`: contact
+from the registry, message in the recipient's language, discreet unless staff turned
+that off) and its row records sent, a retry time, or parked with the reason. A mail in
+the recipient's quiet hours is written pending until their end; `deliver` sends such
+rows later under a row lock taken with SKIP LOCKED, so the scheduled senders of every
+replica never send one twice.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
-from notifications.models import Delivery
+from notifications.channels import Channel
+from notifications.exceptions import (
+    DeliveryFailed,
+    DeliveryNotFound,
+    InvalidPreferences,
+    MessageNotFound,
+    RecipientGone,
+)
+from notifications.models import (
+    COMMUNICATOR,
+    PARKED,
+    PENDING,
+    SENT,
+    Delivery,
+    InboxMessage,
+    PendingItem,
+    Preference,
+    is_staff,
+)
+from notifications.templates import language_of, render, render_discreet
+
+DEFAULT_CHANNELS = ("email", "inbox")
 
 
-def open_delivery(
+@dataclass(frozen=True)
+class Recipient:
+    id: uuid.UUID
+    audience: str = COMMUNICATOR
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What the registry tells us at send time; held in memory only."""
+
+    email: str | None = None
+    telegram: str | None = None
+    language: str | None = None
+
+    def address(self, channel: str) -> str | None:
+        return self.email if channel == "email" else self.telegram
+
+
+class ContactBook(Protocol):
+    def contact(self, recipient: Recipient, purpose: str) -> Contact:
+        """The recipient's contact; RecipientGone or DeliveryFailed otherwise."""
+        ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_seconds: float = 30.0
+    max_seconds: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta | None:
+        """The wait before the next attempt after `attempts` failed; None: park."""
+        if attempts >= self.max_attempts:
+            return None
+        return timedelta(
+            seconds=min(self.base_seconds * 2 ** (attempts - 1), self.max_seconds)
+        )
+
+
+# -- preferences -------------------------------------------------------------------
+
+
+def preferences(session: Session, recipient: Recipient) -> Preference:
+    """The recipient's stored preferences, created with the defaults on first use."""
+    pref = session.get(Preference, recipient.id)
+    if pref is None:
+        session.execute(
+            insert(Preference)
+            .values(
+                recipient_id=recipient.id,
+                audience=recipient.audience,
+                channels=list(DEFAULT_CHANNELS),
+                discreet=True,
+                version=1,
+            )
+            .on_conflict_do_nothing()
+        )
+        pref = session.get(Preference, recipient.id)
+    assert pref is not None
+    return pref
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidPreferences(
+            f"unknown time zone {name!r}",
+            "invalid_preferences",
+            {"timezone": ["use an IANA time zone such as Asia/Tbilisi"]},
+        ) from None
+
+
+def quiet_until(
+    now: datetime, start: time | None, end: time | None, tz_name: str | None
+) -> datetime | None:
+    """When the quiet period around `now` ends (UTC), or None outside quiet hours.
+
+    Quiet hours are local times in the recipient's zone and may span midnight
+    (22:00 to 07:00)."""
+    if start is None or end is None or start == end:
+        return None
+    tz = zone(tz_name)
+    local = now.astimezone(tz)
+    clock = local.time().replace(tzinfo=None)
+    today = local.date()
+    if start < end:
+        if not start <= clock < end:
+            return None
+        end_day = today
+    elif clock >= start:
+        end_day = today + timedelta(days=1)
+    elif clock < end:
+        end_day = today
+    else:
+        return None
+    return datetime.combine(end_day, end, tzinfo=tz).astimezone(UTC)
+
+
+def set_preferences(
     session: Session,
-    event_id: uuid.UUID,
-    recipient_id: uuid.UUID,
+    recipient: Recipient,
+    changes: Mapping[str, Any],
+    available: Iterable[str],
+) -> Preference:
+    """Apply a person's own choices; a bad choice changes nothing."""
+    pref = preferences(session, recipient)
+    errors: dict[str, list[str]] = {}
+    channels = changes.get("channels")
+    if channels is not None:
+        unknown = sorted(set(channels) - set(available))
+        if unknown:
+            errors["channels"] = [f"unavailable channel(s): {', '.join(unknown)}"]
+        elif "inbox" not in channels:
+            errors["channels"] = ["the in-app inbox cannot be turned off"]
+    if changes.get("discreet") is False and not is_staff(pref.audience):
+        errors["discreet"] = ["discreet mode stays on for communicators"]
+    if "timezone" in changes and changes["timezone"] is not None:
+        try:
+            zone(changes["timezone"])
+        except InvalidPreferences as exc:
+            errors.update(exc.fields)
+    start = changes.get("quiet_start", pref.quiet_start)
+    end = changes.get("quiet_end", pref.quiet_end)
+    if (start is None) != (end is None):
+        errors["quiet_hours"] = ["give both the start and the end of quiet hours"]
+    if errors:
+        raise InvalidPreferences(
+            "the preferences are invalid", "invalid_preferences", errors
+        )
+    for key in ("language", "timezone", "quiet_start", "quiet_end", "discreet"):
+        if key in changes:
+            setattr(pref, key, changes[key])
+    if channels is not None:
+        pref.channels = sorted(set(channels))
+    pref.updated_at = datetime.now(UTC)
+    session.flush()
+    return pref
+
+
+# -- turning an event into deliveries -----------------------------------------------
+
+# built once on the tables (not the ORM entities): these run for every notification
+_INSERT_INBOX = (
+    insert(InboxMessage.__table__)
+    .values(
+        recipient_id=bindparam("recipient_id"),
+        event_id=bindparam("event_id"),
+        template=bindparam("template"),
+        params=bindparam("params", type_=JSONB),
+    )
+    .on_conflict_do_nothing()
+)
+_DELIVERY = Delivery.__table__
+_DELIVERY_COLUMNS = (
+    "event_id", "recipient_id", "channel", "template", "audience", "status",
+    "attempts", "discreet", "due_at", "updated_at", "sent_at", "last_error",
+)  # fmt: skip
+_INSERT_DELIVERY = (
+    insert(_DELIVERY)
+    .values(
+        {
+            **{c: bindparam(c) for c in _DELIVERY_COLUMNS},
+            "payload": bindparam("payload", type_=JSONB(none_as_null=True)),
+        }
+    )
+    .on_conflict_do_nothing()
+    .returning(_DELIVERY.c.id)
+)
+_REMEMBER_LANGUAGE = (
+    insert(Preference.__table__)
+    .values(
+        recipient_id=bindparam("recipient_id"),
+        audience=bindparam("audience"),
+        language=bindparam("language"),
+        channels=list(DEFAULT_CHANNELS),
+        discreet=True,
+        version=1,
+    )
+    .on_conflict_do_update(
+        index_elements=["recipient_id"],
+        set_={"language": bindparam("language")},
+    )
+)
+
+
+def default_preferences(recipient: Recipient) -> Preference:
+    """What applies to someone who never chose anything (not stored)."""
+    return Preference(
+        recipient_id=recipient.id,
+        audience=recipient.audience,
+        language=None,
+        channels=list(DEFAULT_CHANNELS),
+        timezone=None,
+        quiet_start=None,
+        quiet_end=None,
+        discreet=True,
+    )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    status: str  # sent | failed | gone
+    error: str | None = None
+    permanent: bool = False
+
+
+def message_id(event_id: uuid.UUID, recipient_id: uuid.UUID, channel: str) -> str:
+    """Opaque and stable: a resend carries the same Message-ID."""
+    return uuid.uuid5(event_id, f"{recipient_id}:{channel}").hex
+
+
+def attempt(
+    session: Session,
+    recipient: Recipient,
+    pref: Preference | None,
     channel: str,
     template: str,
-) -> Delivery | None:
-    """The delivery to attempt now, or None when it was already sent."""
-    delivery = session.scalar(
+    payload: Mapping[str, Any] | None,
+    discreet: bool,
+    ident: str,
+    contacts: ContactBook,
+    channels: Mapping[str, Channel],
+) -> Attempt:
+    """One try on a remote channel: ask the registry for the contact, render, send.
+
+    The contact lives in this frame only. The profile's language is remembered in
+    the preferences, for the inbox, which is read without asking the registry."""
+    try:
+        contact = contacts.contact(recipient, f"notification:{template}")
+        language = language_of(contact.language or (pref.language if pref else None))
+        if discreet:
+            message = render_discreet(language)
+        else:
+            message = render(template, language, **(payload or {}))
+        channels[channel].send(
+            contact.address(channel), message, discreet=discreet, message_id=ident
+        )
+    except RecipientGone:
+        return Attempt("gone")
+    except DeliveryFailed as exc:
+        return Attempt("failed", str(exc)[:500], exc.permanent)
+    if contact.language and (pref is None or pref.language != language):
+        session.execute(
+            _REMEMBER_LANGUAGE,
+            {
+                "recipient_id": recipient.id,
+                "audience": recipient.audience,
+                "language": language,
+            },
+        )
+    return Attempt("sent")
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What `notify` needs to send at once, inside the event's transaction."""
+
+    contacts: ContactBook
+    policy: RetryPolicy
+
+
+def notify(
+    session: Session,
+    event_id: uuid.UUID,
+    recipients: Iterable[Recipient],
+    template: str,
+    params: Mapping[str, Any],
+    channels: Mapping[str, Channel],
+    now: datetime,
+    sender: Sender | None = None,
+) -> list[int]:
+    """Write the event's deliveries and inbox rows; return the ids left due now.
+
+    Exactly one row per (event, recipient, channel): a redelivered event inserts
+    nothing new and returns nothing to send. With a `sender` (event handlers, whose
+    inbox claim already serialises redeliveries), a delivery due now is attempted
+    before its row is written, and the row records the outcome: one write, not
+    two. Without one (digests), rows are written pending and returned."""
+    due_now: list[int] = []
+    for recipient in recipients:
+        stored = session.get(Preference, recipient.id)
+        pref = stored or default_preferences(recipient)
+        discreet = pref.effective_discreet
+        wanted = [c for c in pref.channels if c in channels and channels[c].enabled]
+        for name in wanted:
+            row: dict[str, Any] = {
+                "event_id": event_id,
+                "recipient_id": recipient.id,
+                "channel": name,
+                "template": template,
+                "audience": recipient.audience,
+                "status": PENDING,
+                "attempts": 0,
+                "discreet": discreet,
+                "due_at": now,
+                "updated_at": now,
+                "sent_at": None,
+                "last_error": None,
+                "payload": None if discreet else dict(params),
+            }
+            if channels[name].immediate:
+                session.execute(
+                    _INSERT_INBOX,
+                    {
+                        "recipient_id": recipient.id,
+                        "event_id": event_id,
+                        "template": template,
+                        "params": dict(params),
+                    },
+                )
+                row.update(status=SENT, attempts=1, sent_at=now, payload=None)
+                session.execute(_INSERT_DELIVERY, row)
+                continue
+            later = quiet_until(now, pref.quiet_start, pref.quiet_end, pref.timezone)
+            if later is not None:
+                row["due_at"] = later
+            elif sender is not None:
+                tried = attempt(
+                    session,
+                    recipient,
+                    stored,
+                    name,
+                    template,
+                    params,
+                    discreet,
+                    message_id(event_id, recipient.id, name),
+                    sender.contacts,
+                    channels,
+                )
+                if tried.status == "gone":  # nothing is kept about a person gone
+                    forget_event(session, event_id, recipient.id)
+                    break
+                row["attempts"] = 1
+                if tried.status == "sent":
+                    row.update(status=SENT, sent_at=now, payload=None)
+                else:
+                    retry_in = None if tried.permanent else sender.policy.delay(1)
+                    row["last_error"] = tried.error
+                    if retry_in is None:
+                        row.update(status=PARKED, payload=None)
+                    else:
+                        row["due_at"] = now + retry_in
+                session.execute(_INSERT_DELIVERY, row)
+                continue
+            delivery_id = session.scalar(_INSERT_DELIVERY, row)
+            if delivery_id is not None and later is None:
+                due_now.append(delivery_id)
+    return due_now
+
+
+def forget_event(
+    session: Session, event_id: uuid.UUID, recipient_id: uuid.UUID
+) -> None:
+    for model in (InboxMessage, Delivery):
+        session.execute(
+            delete(model).where(
+                model.event_id == event_id, model.recipient_id == recipient_id
+            )
+        )
+
+
+# -- sending -------------------------------------------------------------------------
+
+
+def due(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    """Pending deliveries whose time has come, oldest first (not locked)."""
+    return list(
+        session.scalars(
+            select(Delivery.id)
+            .where(Delivery.status == PENDING, Delivery.due_at <= now)
+            .order_by(Delivery.due_at)
+            .limit(limit)
+        )
+    )
+
+
+def claim(session: Session, delivery_id: int, now: datetime) -> Delivery | None:
+    """Lock one due delivery for sending; None when done, not due, or being sent."""
+    return session.scalar(
         select(Delivery)
         .where(
-            Delivery.event_id == event_id,
-            Delivery.recipient_id == recipient_id,
-            Delivery.channel == channel,
+            Delivery.id == delivery_id,
+            Delivery.status == PENDING,
+            Delivery.due_at <= now,
         )
-        .with_for_update()
+        .with_for_update(skip_locked=True)
     )
+
+
+def deliver(
+    session: Session,
+    delivery_id: int,
+    now: datetime,
+    contacts: ContactBook,
+    channels: Mapping[str, Channel],
+    policy: RetryPolicy,
+) -> str | None:
+    """Send one due delivery (the scheduled sender); return its new status, or None
+    when there was nothing to do (sent already, not due, or another sender has it)."""
+    delivery = claim(session, delivery_id, now)
     if delivery is None:
-        delivery = Delivery(
-            event_id=event_id,
-            recipient_id=recipient_id,
-            channel=channel,
-            template=template,
-            status="pending",
-            attempts=0,
-        )
-        session.add(delivery)
-    if delivery.status == "sent":
         return None
+    recipient = Recipient(delivery.recipient_id, delivery.audience)
     delivery.attempts += 1
-    session.flush()
+    tried = attempt(
+        session,
+        recipient,
+        session.get(Preference, recipient.id),
+        delivery.channel,
+        delivery.template,
+        delivery.payload,
+        delivery.discreet,
+        message_id(delivery.event_id, delivery.recipient_id, delivery.channel),
+        contacts,
+        channels,
+    )
+    if tried.status == "gone":
+        session.delete(delivery)  # nothing is kept about a person who is gone
+        return "forgotten"
+    if tried.status == "failed":
+        retry_in = None if tried.permanent else policy.delay(delivery.attempts)
+        delivery.mark_failed(tried.error or "failed", now, retry_in)
+        return delivery.status
+    delivery.mark_sent(now)
+    return delivery.status
+
+
+# -- the inbox, parked deliveries, erasure --------------------------------------------
+
+
+def inbox(
+    session: Session, recipient_id: uuid.UUID, unread_only: bool, limit: int
+) -> list[InboxMessage]:
+    query = select(InboxMessage).where(InboxMessage.recipient_id == recipient_id)
+    if unread_only:
+        query = query.where(InboxMessage.read_at.is_(None))
+    return list(session.scalars(query.order_by(InboxMessage.id.desc()).limit(limit)))
+
+
+def language_for(session: Session, recipient_id: uuid.UUID, asked: str | None) -> str:
+    pref = session.get(Preference, recipient_id)
+    return language_of(asked or (pref.language if pref else None))
+
+
+def mark_read(
+    session: Session, recipient_id: uuid.UUID, message_id: int, now: datetime
+) -> InboxMessage:
+    message = session.get(InboxMessage, message_id, with_for_update=True)
+    if message is None or message.recipient_id != recipient_id:
+        raise MessageNotFound("no such message", "message_not_found")
+    if message.read_at is None:
+        message.read_at = now
+    return message
+
+
+def parked(session: Session, limit: int) -> list[Delivery]:
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.status == PARKED)
+            .order_by(Delivery.updated_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def retry_parked(session: Session, delivery_id: int, now: datetime) -> Delivery:
+    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status != PARKED:
+        raise DeliveryNotFound("no such parked delivery", "delivery_not_found")
+    delivery.status, delivery.attempts, delivery.due_at = PENDING, 0, now
+    delivery.updated_at = now
     return delivery
 
 
-def delivered(session: Session, delivery_id: int) -> None:
-    delivery = session.get(Delivery, delivery_id)
-    assert delivery is not None
-    delivery.mark_sent(datetime.now(UTC))
+def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
+    """Forget a person: inbox, preferences, delivery log, pending work items."""
+    counts = {}
+    for model, column in (
+        (InboxMessage, InboxMessage.recipient_id),
+        (Delivery, Delivery.recipient_id),
+        (Preference, Preference.recipient_id),
+        (PendingItem, PendingItem.communicator_id),
+    ):
+        result = session.execute(delete(model).where(column == recipient_id))
+        counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
+    return counts
+
+
+# -- work waiting for staff ------------------------------------------------------------
+
+
+def work_arrived(
+    session: Session, kind: str, item_id: uuid.UUID, communicator_id: uuid.UUID
+) -> None:
+    session.execute(
+        insert(PendingItem)
+        .values(kind=kind, item_id=item_id, communicator_id=communicator_id)
+        .on_conflict_do_nothing()
+    )
+
+
+def work_done(session: Session, kind: str, item_id: uuid.UUID) -> None:
+    session.execute(
+        delete(PendingItem).where(
+            PendingItem.kind == kind, PendingItem.item_id == item_id
+        )
+    )
+
+
+def waiting(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(PendingItem.kind, func.count()).group_by(PendingItem.kind)
+    ).all()
+    return {kind: int(count) for kind, count in rows}
+
+
+def digest_event_id(role: str, period: int) -> uuid.UUID:
+    """One digest per role and period, whichever replica's timer gets there first."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"svyaz:notifications:digest:{role}:{period}")

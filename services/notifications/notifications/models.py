@@ -1,13 +1,44 @@
-"""Notifications tables. No message bodies and no contacts are stored."""
+"""Notifications tables.
+
+No contact (email, chat id) is ever stored: it is asked of the registry at send time.
+Deliveries to communicators keep no message body and no parameters: the log says which
+template went to which pseudonymous id, on which channel, when, and why it failed.
+The inbox holds the details a communicator reads after signing in; erasure deletes it.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint, func
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+COMMUNICATOR = "communicator"
+STAFF_ROLES = ("program_admin", "finance")
+
+PENDING, SENT, PARKED = "pending", "sent", "parked"
+
+
+def staff_audience(role: str) -> str:
+    return f"staff:{role}"
+
+
+def is_staff(audience: str) -> bool:
+    return audience.startswith("staff:")
 
 
 class Base(DeclarativeBase):
@@ -24,17 +55,108 @@ class Delivery(Base):
     recipient_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     channel: Mapped[str] = mapped_column(String(20))
     template: Mapped[str] = mapped_column(String(60))
-    status: Mapped[str] = mapped_column(String(20), default="pending")
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    audience: Mapped[str] = mapped_column(String(40), default=COMMUNICATOR)
+    due_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    discreet: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the template's parameters, for staff who turned discreet mode off; cleared
+    # once the delivery is over. Always NULL for communicators.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB(none_as_null=True))
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
-    __table_args__ = (UniqueConstraint("event_id", "recipient_id", "channel"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient_id", "channel"),
+        Index("deliveries_due", "due_at", postgresql_where=text("status = 'pending'")),
+        Index("deliveries_recipient", "recipient_id"),
+    )
 
     def mark_sent(self, at: datetime) -> None:
-        self.status = "sent"
+        self.status = SENT
         self.sent_at = at
         self.last_error = None
+        self.payload = None
+        self.updated_at = at
+
+    def mark_failed(
+        self, reason: str, at: datetime, retry_in: timedelta | None
+    ) -> None:
+        """Retry after `retry_in`, or park (None) with the reason for staff."""
+        self.last_error = reason[:500]
+        self.updated_at = at
+        if retry_in is None:
+            self.status = PARKED
+            self.payload = None
+        else:
+            self.due_at = at + retry_in
+
+
+class InboxMessage(Base):
+    """A message in a person's in-app inbox, shown by the gateway after sign-in."""
+
+    __tablename__ = "inbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    recipient_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    event_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    template: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient_id"),
+        Index("inbox_messages_recipient", "recipient_id", "id"),
+    )
+
+
+class Preference(Base):
+    """How one person wants to be told: language, channels, quiet hours."""
+
+    __tablename__ = "preferences"
+
+    recipient_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True
+    )
+    audience: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str | None] = mapped_column(String(8))
+    channels: Mapped[list[str]] = mapped_column(ARRAY(String(20)))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    quiet_start: Mapped[time | None] = mapped_column(Time)
+    quiet_end: Mapped[time | None] = mapped_column(Time)
+    discreet: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def effective_discreet(self) -> bool:
+        """Communicators are always discreet; staff unless they turned it off."""
+        return self.discreet or not is_staff(self.audience)
+
+
+class PendingItem(Base):
+    """Work waiting for staff, folded from events: the staff digest counts these."""
+
+    __tablename__ = "pending_items"
+
+    kind: Mapped[str] = mapped_column(String(20), primary_key=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    communicator_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    since: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

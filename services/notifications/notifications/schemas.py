@@ -1,7 +1,11 @@
-"""marshmallow schemas: the events notifications consumes (unknown=EXCLUDE) and what
-it reads by RPC."""
+"""marshmallow schemas: the events notifications consumes (unknown=EXCLUDE), what it
+reads from the registry by RPC, and its own RPC input and output."""
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from notifications.templates import LANGUAGES
+
+ROLES = ("communicator", "club_coordinator", "program_admin", "finance")
 
 
 class Incoming(Schema):
@@ -27,7 +31,113 @@ class CommunicatorPayoutSetupNeededIn(Incoming):
     provider = fields.String(required=True)
 
 
+class ReportSubmittedIn(Incoming):
+    report_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+
+
+class ReportReviewedIn(Incoming):
+    report_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    decision = fields.String(
+        required=True,
+        validate=validate.OneOf(("accepted", "rejected", "changes_requested")),
+    )
+
+
+class StipendIn(Incoming):
+    """stipend.proposed.v1 / stipend.approved.v1."""
+
+    stipend_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    amount_minor = fields.Integer(required=True, validate=validate.Range(min=0))
+    currency = fields.String(required=True, validate=validate.Length(equal=3))
+
+
+class StipendRejectedIn(Incoming):
+    stipend_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+
+
 class ContactIn(Incoming):
     communicator_id = fields.UUID(required=True)
     email = fields.Email(required=True)
     language = fields.String(required=True)
+
+
+class StaffContactIn(Incoming):
+    account_id = fields.UUID(required=True)
+    email = fields.Email(required=True)
+
+
+class ActorIn(Incoming):
+    """The signed-in person the gateway acts for."""
+
+    id = fields.UUID(required=True)
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLES)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
+class PreferencesIn(Schema):
+    """A person's own choices; every field optional, unknown fields refused."""
+
+    language = fields.String(validate=validate.OneOf(LANGUAGES), allow_none=True)
+    channels = fields.List(
+        fields.String(validate=validate.Length(min=1, max=20)),
+        validate=validate.Length(min=1, max=5),
+    )
+    timezone = fields.String(validate=validate.Length(max=64), allow_none=True)
+    quiet_start = fields.Time(allow_none=True)
+    quiet_end = fields.Time(allow_none=True)
+    discreet = fields.Boolean()
+
+
+class PreferencesOut(Schema):
+    language = fields.String(allow_none=True)
+    channels = fields.List(fields.String())
+    timezone = fields.String(allow_none=True)
+    quiet_start = fields.Time(allow_none=True)
+    quiet_end = fields.Time(allow_none=True)
+    discreet = fields.Boolean(attribute="effective_discreet")
+
+
+class InboxQueryIn(Schema):
+    language = fields.String(validate=validate.OneOf(LANGUAGES), allow_none=True)
+    unread_only = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class InboxMessageOut(Schema):
+    id = fields.Integer()
+    subject = fields.String()
+    body = fields.String()
+    created_at = fields.AwareDateTime()
+    read = fields.Boolean()
+
+
+class ParkedOut(Schema):
+    id = fields.Integer()
+    event_id = fields.UUID()
+    recipient_id = fields.UUID()
+    channel = fields.String()
+    template = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String()
+    updated_at = fields.AwareDateTime()
+
+
+class PayoutIn(Incoming):
+    """payout.sent.v1 / payout.paid.v1 / payout.failed.v1 (failure_code on failed)."""
+
+    payout_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    amount_minor = fields.Integer(required=True, validate=validate.Range(min=0))
+    currency = fields.String(required=True, validate=validate.Length(equal=3))
+    failure_code = fields.String(validate=validate.Length(min=1, max=60))
+
+
+class PayoutFailedIn(PayoutIn):
+    failure_code = fields.String(required=True, validate=validate.Length(min=1, max=60))

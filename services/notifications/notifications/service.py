@@ -1,22 +1,125 @@
-"""The notifications service: entrypoints only."""
+"""The notifications service: entrypoints only.
+
+An event handler claims the event (a redelivery finds its claim and does nothing),
+and in that one transaction writes the inbox rows and tries each mail due now,
+recording its outcome in the delivery row (unique per event, recipient and channel).
+The `send_due` timer sends what waited (quiet hours) or failed (retries with backoff),
+and `send_digests` tells program admins what is waiting for them.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import eventlet
 from marshmallow import Schema, ValidationError
+from nameko.dependency_providers import Config
+from sqlalchemy.orm import Session
 
 from notifications import logic
-from notifications.dependencies import Mailer
+from notifications.dependencies import Channels, timer
+from notifications.exceptions import DeliveryFailed, InvalidPreferences, RecipientGone
+from notifications.models import COMMUNICATOR, STAFF_ROLES, staff_audience
 from notifications.schemas import (
+    ActorIn,
     CommunicatorAppliedIn,
     CommunicatorIdIn,
     CommunicatorPayoutSetupNeededIn,
     ContactIn,
+    InboxMessageOut,
+    InboxQueryIn,
+    ParkedOut,
+    PayoutFailedIn,
+    PayoutIn,
+    PreferencesIn,
+    PreferencesOut,
+    ReportReviewedIn,
+    ReportSubmittedIn,
+    StaffContactIn,
+    StipendIn,
+    StipendRejectedIn,
 )
 from notifications.templates import render
 from svyaz import inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
-from svyaz.messaging import RpcProxy, Unprocessable, event_handler
+from svyaz.errors import Forbidden, NotFound
+from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
+
+log = logging.getLogger(__name__)
+
+Recipient = logic.Recipient
+# marshmallow schemas are costly to build and safe to share
+SCHEMAS: dict[type[Schema], Schema] = {
+    schema: schema()
+    for schema in (
+        CommunicatorAppliedIn,
+        CommunicatorIdIn,
+        CommunicatorPayoutSetupNeededIn,
+        ReportSubmittedIn,
+        ReportReviewedIn,
+        StipendIn,
+        StipendRejectedIn,
+        PayoutIn,
+        PayoutFailedIn,
+    )
+}
+CONTACT, STAFF_CONTACT = ContactIn(), StaffContactIn()
+STAFF_DIGEST_ROLE = "program_admin"
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as exc:
+        raise InvalidPreferences(
+            "the request is invalid", "invalid_request", exc.messages_dict
+        ) from None
+
+
+def whole(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidPreferences(
+            f"{name} must be an integer", "invalid_request", {name: ["not an integer"]}
+        )
+    return value
+
+
+def actor_of(data: Any) -> Recipient:
+    """The signed-in person as a recipient: staff when they hold a staff role."""
+    who = load(ActorIn(), data)
+    roles = sorted(set(who["roles"]) & set(STAFF_ROLES))
+    return Recipient(who["id"], staff_audience(roles[0]) if roles else COMMUNICATOR)
+
+
+class RegistryContacts:
+    """The contact book: asks the registry at send time, keeps nothing."""
+
+    def __init__(self, registry: Any, timeout: float):
+        self.registry, self.timeout = registry, timeout
+
+    def contact(self, recipient: Recipient, purpose: str) -> logic.Contact:
+        try:
+            with eventlet.Timeout(self.timeout):
+                if recipient.audience == COMMUNICATOR:
+                    data = CONTACT.load(
+                        self.registry.get_contact(str(recipient.id), purpose)
+                    )
+                    return logic.Contact(email=data["email"], language=data["language"])
+                role = recipient.audience.split(":", 1)[1]
+                for row in self.registry.list_staff_contacts(role, purpose):
+                    staff = STAFF_CONTACT.load(row)
+                    if staff["account_id"] == recipient.id:
+                        return logic.Contact(email=staff["email"])
+        except NotFound:
+            raise RecipientGone("the registry no longer knows the recipient") from None
+        except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
+            raise DeliveryFailed(f"registry: {type(exc).__name__}") from None
+        raise RecipientGone("no longer staff in that role")
 
 
 class NotificationsService:
@@ -24,39 +127,295 @@ class NotificationsService:
 
     db = Database()
     outbox = OutboxRelay()
-    mailer = Mailer()
+    channels = Channels()
     registry = RpcProxy("registry")
+    config = Config()
 
-    def _email(self, event: ReceivedEvent, schema: Schema, template: str) -> None:
-        """One email to the communicator the event names, exactly once."""
+    # -- plumbing ------------------------------------------------------------------
+    def _policy(self) -> logic.RetryPolicy:
+        config = self.config
+        return logic.RetryPolicy(
+            max_attempts=int(config.get("NOTIFY_MAX_ATTEMPTS", 6)),
+            base_seconds=float(config.get("NOTIFY_RETRY_BASE", 30)),
+            max_seconds=float(config.get("NOTIFY_RETRY_MAX", 3600)),
+        )
+
+    def _contacts(self) -> RegistryContacts:
+        return RegistryContacts(
+            self.registry, float(self.config.get("REGISTRY_TIMEOUT", 10))
+        )
+
+    def _deliver(self, delivery_ids: list[int]) -> None:
+        contacts, policy = self._contacts(), self._policy()
+        for delivery_id in delivery_ids:
+            with self.db.transaction() as session:
+                outcome = logic.deliver(
+                    session,
+                    delivery_id,
+                    datetime.now(UTC),
+                    contacts,
+                    self.channels,
+                    policy,
+                )
+            if outcome not in (None, "sent"):
+                log.info("delivery %s: %s", delivery_id, outcome)
+
+    def _handle(
+        self,
+        event: ReceivedEvent,
+        schema: Schema,
+        act: Callable[[Session, dict[str, Any], datetime], list[int] | None],
+    ) -> None:
+        """Load the payload, claim the event, act in one transaction, then send."""
         try:
-            recipient = schema.load(event.data)["communicator_id"]
+            data = schema.load(event.data)
         except ValidationError as exc:
             raise Unprocessable(f"bad payload: {exc.messages}") from None
         with self.db.transaction() as session:
-            delivery = logic.open_delivery(
-                session, event.event_id, recipient, "email", template
-            )
-            delivery_id = delivery.id if delivery else None
-        if delivery_id is None:
-            return  # sent already: a redelivery changes nothing
-        contact = ContactIn().load(
-            self.registry.get_contact(str(recipient), f"notification:{template}")
-        )
-        message = render(template, contact["language"])
-        self.mailer.send(contact["email"], message, f"{event.event_id}.{delivery_id}")
-        with self.db.transaction() as session:
-            logic.delivered(session, delivery_id)
-            inbox.claim(session, event)
+            if not inbox.claim(session, event):
+                return  # handled already: a redelivery changes nothing
+            due = act(session, data, datetime.now(UTC)) or []
+        self._deliver(due)
 
+    def _tell(
+        self, event: ReceivedEvent, template: str, params: dict[str, Any]
+    ) -> Callable[[Session, dict[str, Any], datetime], list[int]]:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            return logic.notify(
+                session,
+                event.event_id,
+                [Recipient(data["communicator_id"])],
+                template,
+                params,
+                self.channels,
+                now,
+                logic.Sender(self._contacts(), self._policy()),
+            )
+
+        return act
+
+    # -- registry's events -----------------------------------------------------------
     @event_handler("registry", "communicator.applied.v1")
     def on_communicator_applied(self, event: ReceivedEvent) -> None:
-        self._email(event, CommunicatorAppliedIn(), "application_received")
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            who = data["communicator_id"]
+            logic.work_arrived(session, "application", who, who)
+            return self._tell(event, "application_received", {})(session, data, now)
+
+        self._handle(event, SCHEMAS[CommunicatorAppliedIn], act)
+
+    @event_handler("registry", "communicator.activated.v1")
+    def on_communicator_activated(self, event: ReceivedEvent) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            logic.work_done(session, "application", data["communicator_id"])
+            return self._tell(event, "application_accepted", {})(session, data, now)
+
+        self._handle(event, SCHEMAS[CommunicatorIdIn], act)
 
     @event_handler("registry", "communicator.rejected.v1")
     def on_communicator_rejected(self, event: ReceivedEvent) -> None:
-        self._email(event, CommunicatorIdIn(), "application_rejected")
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            logic.work_done(session, "application", data["communicator_id"])
+            return self._tell(event, "application_rejected", {})(session, data, now)
+
+        self._handle(event, SCHEMAS[CommunicatorIdIn], act)
 
     @event_handler("registry", "communicator.payout_setup_needed.v1")
     def on_communicator_payout_setup_needed(self, event: ReceivedEvent) -> None:
-        self._email(event, CommunicatorPayoutSetupNeededIn(), "payout_setup_needed")
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            params = {"provider": data["provider"]}
+            return self._tell(event, "payout_setup_needed", params)(session, data, now)
+
+        self._handle(event, SCHEMAS[CommunicatorPayoutSetupNeededIn], act)
+
+    @event_handler("registry", "communicator.erased.v1")
+    def on_communicator_erased(self, event: ReceivedEvent) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> None:
+            logic.erase(session, data["communicator_id"])
+
+        self._handle(event, SCHEMAS[CommunicatorIdIn], act)
+
+    # -- stipends' events --------------------------------------------------------------
+    @event_handler("stipends", "report.submitted.v1")
+    def on_report_submitted(self, event: ReceivedEvent) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> None:
+            logic.work_arrived(
+                session, "report", data["report_id"], data["communicator_id"]
+            )
+
+        self._handle(event, SCHEMAS[ReportSubmittedIn], act)
+
+    @event_handler("stipends", "report.reviewed.v1")
+    def on_report_reviewed(self, event: ReceivedEvent) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            logic.work_done(session, "report", data["report_id"])
+            template = f"report_{data['decision']}"
+            return self._tell(event, template, {})(session, data, now)
+
+        self._handle(event, SCHEMAS[ReportReviewedIn], act)
+
+    @event_handler("stipends", "stipend.proposed.v1")
+    def on_stipend_proposed(self, event: ReceivedEvent) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> None:
+            logic.work_arrived(
+                session, "approval", data["stipend_id"], data["communicator_id"]
+            )
+
+        self._handle(event, SCHEMAS[StipendIn], act)
+
+    @event_handler("stipends", "stipend.approved.v1")
+    def on_stipend_approved(self, event: ReceivedEvent) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            logic.work_done(session, "approval", data["stipend_id"])
+            params = {
+                "amount_minor": data["amount_minor"],
+                "currency": data["currency"],
+            }
+            return self._tell(event, "stipend_approved", params)(session, data, now)
+
+        self._handle(event, SCHEMAS[StipendIn], act)
+
+    @event_handler("stipends", "stipend.rejected.v1")
+    def on_stipend_rejected(self, event: ReceivedEvent) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> None:
+            logic.work_done(session, "approval", data["stipend_id"])
+
+        self._handle(event, SCHEMAS[StipendRejectedIn], act)
+
+    # -- payouts -------------------------------------------------------------------
+    def _payout(self, event: ReceivedEvent, schema: Schema, template: str) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            params = {
+                "amount_minor": data["amount_minor"],
+                "currency": data["currency"],
+            }
+            if "failure_code" in data:
+                params["reason"] = data["failure_code"]
+            return self._tell(event, template, params)(session, data, now)
+
+        self._handle(event, schema, act)
+
+    @event_handler("stipends", "payout.sent.v1")
+    def on_payout_sent(self, event: ReceivedEvent) -> None:
+        self._payout(event, SCHEMAS[PayoutIn], "payout_sent")
+
+    @event_handler("stipends", "payout.paid.v1")
+    def on_payout_paid(self, event: ReceivedEvent) -> None:
+        self._payout(event, SCHEMAS[PayoutIn], "payout_paid")
+
+    @event_handler("stipends", "payout.failed.v1")
+    def on_payout_failed(self, event: ReceivedEvent) -> None:
+        """Tells the communicator what to fix (the failure code picks the advice)."""
+        self._payout(event, SCHEMAS[PayoutFailedIn], "payout_failed")
+
+    # -- scheduled ---------------------------------------------------------------
+    @timer("SENDER_INTERVAL", 5.0)
+    def send_due(self) -> None:
+        """Send what fell due: after quiet hours, and retries after backoff."""
+        while True:
+            with self.db.transaction() as session:
+                ids = logic.due(session, datetime.now(UTC), limit=100)
+            if not ids:
+                return
+            self._deliver(ids)
+            if len(ids) < 100:
+                return
+
+    @timer("DIGEST_INTERVAL", 3600.0)
+    def send_digests(self) -> None:
+        """Tell program admins what waits for them, once per period."""
+        interval = float(self.config.get("DIGEST_INTERVAL", 3600.0))
+        with self.db.transaction() as session:
+            counts = logic.waiting(session)
+        if not any(counts.values()):
+            return
+        staff = self.registry.list_staff_contacts(STAFF_DIGEST_ROLE, "staff digest")
+        recipients = [
+            Recipient(
+                STAFF_CONTACT.load(row)["account_id"],
+                staff_audience(STAFF_DIGEST_ROLE),
+            )
+            for row in staff
+        ]
+        params = {
+            "applications": counts.get("application", 0),
+            "reports": counts.get("report", 0),
+            "approvals": counts.get("approval", 0),
+        }
+        event_id = logic.digest_event_id(
+            STAFF_DIGEST_ROLE, int(time.time() // interval)
+        )
+        with self.db.transaction() as session:
+            due = logic.notify(
+                session,
+                event_id,
+                recipients,
+                "staff_digest",
+                params,
+                self.channels,
+                datetime.now(UTC),
+            )
+        self._deliver(due)
+
+    # -- RPC: the inbox, preferences, parked deliveries ---------------------------
+    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    def list_inbox(self, actor: Any, query: Any = None) -> list[dict[str, Any]]:
+        who, ask = actor_of(actor), load(InboxQueryIn(), query)
+        with self.db.transaction() as session:
+            language = logic.language_for(session, who.id, ask.get("language"))
+            rows = logic.inbox(session, who.id, ask["unread_only"], ask["limit"])
+            out = []
+            for row in rows:
+                message = render(row.template, language, **row.params)
+                out.append(
+                    {
+                        "id": row.id,
+                        "subject": message.subject,
+                        "body": message.body,
+                        "created_at": row.created_at,
+                        "read": row.read_at is not None,
+                    }
+                )
+        return InboxMessageOut(many=True).dump(out)
+
+    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    def mark_read(self, actor: Any, message_id: Any) -> dict[str, Any]:
+        who, ident = actor_of(actor), whole(message_id, "message_id")
+        with self.db.transaction() as session:
+            logic.mark_read(session, who.id, ident, datetime.now(UTC))
+        return {"id": message_id, "read": True}
+
+    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    def get_preferences(self, actor: Any) -> dict[str, Any]:
+        who = actor_of(actor)
+        with self.db.transaction() as session:
+            return PreferencesOut().dump(logic.preferences(session, who))
+
+    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    def set_preferences(self, actor: Any, changes: Any) -> dict[str, Any]:
+        who, data = actor_of(actor), load(PreferencesIn(), changes)
+        available = [name for name, c in self.channels.items() if c.enabled]
+        with self.db.transaction() as session:
+            pref = logic.set_preferences(session, who, data, available)
+            return PreferencesOut().dump(pref)
+
+    def _require_staff(self, actor: Any) -> None:
+        if actor_of(actor).audience == COMMUNICATOR:
+            raise Forbidden("staff only", "forbidden")
+
+    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    def list_parked(self, actor: Any, limit: Any = 100) -> list[dict[str, Any]]:
+        self._require_staff(actor)
+        with self.db.transaction() as session:
+            rows = logic.parked(session, max(1, min(whole(limit, "limit"), 500)))
+            return ParkedOut(many=True).dump(rows)
+
+    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    def retry_parked(self, actor: Any, delivery_id: Any) -> dict[str, Any]:
+        self._require_staff(actor)
+        ident = whole(delivery_id, "delivery_id")
+        with self.db.transaction() as session:
+            delivery = logic.retry_parked(session, ident, datetime.now(UTC))
+            result = {"id": delivery.id, "status": delivery.status}
+        self._deliver([result["id"]])
+        return result

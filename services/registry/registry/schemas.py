@@ -101,6 +101,11 @@ class ContactRequestSchema(Schema):
     purpose = fields.String(required=True, validate=validate.Length(min=3, max=200))
 
 
+class StaffContactRequestSchema(Schema):
+    role = fields.String(required=True, validate=validate.Length(min=3, max=40))
+    purpose = fields.String(required=True, validate=validate.Length(min=3, max=200))
+
+
 class ContactSchema(Schema):
     communicator_id = fields.UUID(required=True)
     email = fields.String(required=True)

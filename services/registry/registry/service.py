@@ -37,6 +37,7 @@ from registry.schemas import (
     SearchSchema,
     SignInSchema,
     StaffAccountSchema,
+    StaffContactRequestSchema,
     TierSchema,
     TrainingSchema,
 )
@@ -234,6 +235,16 @@ class RegistryService:
                 request["purpose"],
             )
         return ContactSchema().dump(contact)
+
+    @rpc(expected_exceptions=RegistryError)
+    def list_staff_contacts(self, role: str, purpose: str) -> list[dict[str, Any]]:
+        """Staff emails by role, for the notifications service's staff messages."""
+        request = load(StaffContactRequestSchema(), {"role": role, "purpose": purpose})
+        with self.db.transaction() as session:
+            found = accounts.staff_contacts(
+                session, self.keys, request["role"], self.caller, request["purpose"]
+            )
+        return [{"account_id": str(ident), "email": email} for ident, email in found]
 
     # -- clubs, trainings, tiers ---------------------------------------------------
     @rpc(expected_exceptions=RegistryError)

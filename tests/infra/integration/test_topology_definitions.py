@@ -33,7 +33,11 @@ def test_services_start_on_a_broker_loaded_from_the_definitions(
     policies = requests.get(
         f"{API}/policies/{rabbit_config['vhost']}", auth=("guest", "guest"), timeout=30
     ).json()
-    assert {p["name"] for p in policies} == {"svyaz-rpc-registry", "svyaz-rpc-stipends"}
+    assert {p["name"] for p in policies} == {
+        "svyaz-rpc-registry",
+        "svyaz-rpc-stipends",
+        "svyaz-rpc-notifications",
+    }
 
     for cls, service in (
         (RegistryService, "registry"),

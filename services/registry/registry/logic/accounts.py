@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from registry.exceptions import InvalidRequest, NotAllowed
+from registry.logic.access import record_read
 from registry.logic.actors import ROLES, Actor
 from registry.logic.vetting import ADMIN
 from registry.models import Account
@@ -210,3 +211,38 @@ def delete_account(session: Session, account_id: uuid.UUID) -> None:
     account = session.get(Account, account_id)
     if account is not None:
         session.delete(account)
+
+
+STAFF_CONTACT_READERS = frozenset({"notifications"})
+
+
+def staff_contacts(
+    session: Session, keys: KeyRing, role: str, caller: str | None, purpose: str
+) -> list[tuple[uuid.UUID, str]]:
+    """(account id, email) of every enabled staff account holding `role`, for the
+    notifications service alone; each email read is logged like a communicator's."""
+    if caller not in STAFF_CONTACT_READERS:
+        raise NotAllowed(
+            "only the notifications service may read contacts", "contact_not_allowed"
+        )
+    if role not in ROLES - {"communicator"}:
+        raise InvalidRequest(
+            "unknown staff role",
+            "invalid_roles",
+            {"role": ["choose among club_coordinator, program_admin, finance"]},
+        )
+    found = []
+    accounts = session.scalars(
+        select(Account)
+        .where(Account.kind == "staff", Account.disabled.is_(False))
+        .order_by(Account.created_at, Account.id)
+    )
+    for account in accounts:
+        if role not in account.role_set or account.email_ct is None:
+            continue
+        email = decrypt_field(
+            _key(keys, account), account.email_ct, f"account:{account.id}", "email"
+        )
+        record_read(session, account.id, caller, "staff_email", purpose)
+        found.append((account.id, email))
+    return found

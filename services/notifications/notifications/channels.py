@@ -1,0 +1,166 @@
+"""Channels behind one interface.
+
+Each channel has a `name`, says whether it is `enabled` and whether it is `immediate`
+(written in the same transaction as the event that caused it, like the in-app inbox)
+or `remote` (sent later by the scheduled sender, to an address asked of the registry).
+A remote channel's `send` raises DeliveryFailed; nothing else escapes it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+from email.header import Header
+from email.mime.text import MIMEText
+from email.utils import parseaddr
+from typing import Any, Protocol
+
+import requests
+
+from notifications.exceptions import DeliveryFailed
+from notifications.templates import Message
+
+EMAIL, INBOX, TELEGRAM = "email", "inbox", "telegram"
+
+
+class Channel(Protocol):
+    name: str
+    enabled: bool
+    immediate: bool
+
+    def send(
+        self, address: str | None, message: Message, *, discreet: bool, message_id: str
+    ) -> None: ...
+
+
+class InboxChannel:
+    """The in-app inbox: a row the gateway shows after sign-in (written by logic)."""
+
+    name, enabled, immediate = INBOX, True, True
+
+    def send(
+        self, address: str | None, message: Message, *, discreet: bool, message_id: str
+    ) -> None:
+        raise AssertionError("the inbox is written with the event, never sent")
+
+
+class EmailChannel:
+    """Email over SMTP. Discreet mail leaves under a neutral sender name.
+
+    Open SMTP sessions are kept in a small pool and reused (one mail at a time per
+    session); a session the server has dropped is replaced once, transparently."""
+
+    name, enabled, immediate = EMAIL, True, False
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        sender: str,
+        staff_sender: str,
+        timeout: float,
+        pool_size: int = 10,
+    ):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.sender, self.staff_sender = sender, staff_sender
+        self.pool_size = pool_size
+        self._idle: list[smtplib.SMTP] = []
+
+    def _connect(self) -> smtplib.SMTP:
+        return smtplib.SMTP(
+            self.host, self.port, local_hostname="localhost", timeout=self.timeout
+        )
+
+    def _release(self, smtp: smtplib.SMTP) -> None:
+        if len(self._idle) < self.pool_size:
+            self._idle.append(smtp)
+        else:
+            self._close(smtp)
+
+    @staticmethod
+    def _close(smtp: smtplib.SMTP) -> None:
+        try:
+            smtp.close()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        while self._idle:
+            smtp = self._idle.pop()
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                self._close(smtp)
+
+    def send(
+        self, address: str | None, message: Message, *, discreet: bool, message_id: str
+    ) -> None:
+        if not address:
+            raise DeliveryFailed("no email address for this recipient", permanent=True)
+        mail = MIMEText(message.body, "plain", "utf-8")
+        sender = self.sender if discreet else self.staff_sender
+        mail["From"] = sender
+        mail["To"] = address
+        mail["Subject"] = Header(message.subject, "utf-8")
+        mail["Message-ID"] = f"<{message_id}@svyaz.invalid>"
+        envelope = (parseaddr(sender)[1], [address], mail.as_bytes())
+        smtp: smtplib.SMTP | None = None
+        try:
+            if self._idle:
+                smtp = self._idle.pop()
+                try:
+                    smtp.sendmail(*envelope)
+                except (smtplib.SMTPServerDisconnected, OSError):
+                    self._close(smtp)  # dropped while idle: one fresh session
+                    smtp = None
+                else:
+                    self._release(smtp)
+                    return
+            smtp = self._connect()
+            smtp.sendmail(*envelope)
+            self._release(smtp)
+        except smtplib.SMTPRecipientsRefused:
+            self._discard(smtp)
+            raise DeliveryFailed("smtp: recipient refused", permanent=True) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            self._discard(smtp)
+            raise DeliveryFailed(f"smtp: {type(exc).__name__}") from None
+
+    def _discard(self, smtp: smtplib.SMTP | None) -> None:
+        if smtp is not None:
+            self._close(smtp)
+
+
+class TelegramChannel:
+    """A Telegram bot (Bot API sendMessage). Disabled without a token."""
+
+    name, immediate = TELEGRAM, False
+
+    def __init__(self, token: str, api_base: str, timeout: float, session: Any = None):
+        self.token, self.api_base, self.timeout = token, api_base.rstrip("/"), timeout
+        self.enabled = bool(token)
+        self.http = session or requests.Session()
+
+    def send(
+        self, address: str | None, message: Message, *, discreet: bool, message_id: str
+    ) -> None:
+        if not self.enabled:
+            raise DeliveryFailed("telegram is not configured", permanent=True)
+        if not address:
+            raise DeliveryFailed("no telegram chat for this recipient", permanent=True)
+        try:
+            response = self.http.post(
+                f"{self.api_base}/bot{self.token}/sendMessage",
+                json={
+                    "chat_id": address,
+                    "text": f"{message.subject}\n\n{message.body}",
+                },
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise DeliveryFailed(f"telegram: {type(exc).__name__}") from None
+        if response.status_code == 429 or response.status_code >= 500:
+            raise DeliveryFailed(f"telegram: HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise DeliveryFailed(
+                f"telegram: HTTP {response.status_code}", permanent=True
+            )

@@ -1,0 +1,132 @@
+"""Staff hear what waits for them: a digest of applications, reports and approvals
+waiting, folded from the events, sent once per period; discreet unless a staff member
+turned that off for themselves, in the language they chose."""
+
+import uuid
+from typing import Any
+
+import pytest
+
+from notifications import logic
+from svyaz.errors import InvalidInput
+from tests.helpers import wait_until
+from tests.notifications.integration.conftest import RegistryStandIn, actor
+
+
+def staff_member(role: str = "program_admin") -> tuple[str, str]:
+    ident = str(uuid.uuid4())
+    address = f"staff.{ident[:8]}@example.org"
+    RegistryStandIn.staff.setdefault(role, []).append(
+        {"account_id": ident, "email": address}
+    )
+    return ident, address
+
+
+def waiting_work(notifications: Any) -> None:
+    """Two applications (one decided since), a report, a stipend proposal."""
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    events = [
+        ("communicator.applied.v1", "registry",
+         {"communicator_id": first, "pseudonym": "a"}),
+        ("communicator.applied.v1", "registry",
+         {"communicator_id": second, "pseudonym": "b"}),
+        ("communicator.rejected.v1", "registry", {"communicator_id": second}),
+        ("report.submitted.v1", "stipends",
+         {"report_id": str(uuid.uuid4()), "communicator_id": first,
+          "cycle_id": str(uuid.uuid4()), "late": False}),
+        ("stipend.proposed.v1", "stipends",
+         {"stipend_id": str(uuid.uuid4()), "communicator_id": first,
+          "cycle_id": str(uuid.uuid4()), "amount_minor": 100, "currency": "EUR"}),
+    ]  # fmt: skip
+    for event_type, producer, data in events:
+        body = notifications.publish(event_type, producer, **data)
+        wait_until(lambda b=body: notifications.processed(b["event_id"]), event_type)
+
+
+def digest(notifications: Any) -> None:
+    notifications.call("send_digests")
+
+
+def test_the_digest_counts_waiting_work_and_goes_once_per_period(
+    notifications: Any,
+) -> None:
+    waiting_work(notifications)
+    discreet_id, discreet_address = staff_member()
+    open_id, open_address = staff_member()
+    finance_id, finance_address = staff_member("finance")
+    notifications.call(
+        "set_preferences",
+        actor(open_id, "program_admin"),
+        {"discreet": False, "language": "en"},
+    )
+
+    digest(notifications)
+    digest(notifications)  # the same period: nothing more
+
+    full = notifications.mail_to(open_address)
+    assert full.subject == "Work waiting for you"
+    assert full.sender == "Svyaz <notifications@svyaz.invalid>"
+    assert "Applications waiting for review: 1" in full.body
+    assert "Reports waiting for review: 1" in full.body
+    assert "Stipends waiting for approval: 1" in full.body
+
+    neutral = notifications.mail_to(discreet_address)
+    assert neutral.subject == "Новое сообщение"  # staff default: discreet, Russian
+    assert neutral.sender == "Account <no-reply@svyaz.invalid>"
+    assert "Заявок" not in neutral.body
+
+    (inbox,) = notifications.call("list_inbox", actor(discreet_id, "program_admin"))
+    assert "Заявок ждут рассмотрения: 1" in inbox["body"]
+    assert len(notifications.smtp.to(open_address)) == 1
+    assert len(notifications.smtp.to(discreet_address)) == 1
+    assert notifications.smtp.to(finance_address) == []
+    rows = notifications.sql(
+        "SELECT payload FROM deliveries WHERE recipient_id = :r AND channel = 'email'",
+        r=open_id,
+    )
+    assert [r.payload for r in rows] == [None]  # cleared once sent
+
+
+def test_russian_for_staff_who_chose_it(notifications: Any) -> None:
+    waiting_work(notifications)
+    ident, address = staff_member()
+    notifications.call(
+        "set_preferences",
+        actor(ident, "program_admin"),
+        {"discreet": False, "language": "ru"},
+    )
+    digest(notifications)
+    mail = notifications.mail_to(address)
+    assert mail.subject == "Вас ждёт работа"
+    assert "Отчётов ждут рассмотрения: 1" in mail.body
+
+
+def test_no_digest_when_nothing_waits(notifications: Any) -> None:
+    _, address = staff_member()
+    digest(notifications)
+    assert notifications.sql("SELECT count(*) FROM deliveries")[0][0] == 0
+    assert notifications.smtp.to(address) == []
+
+
+def test_staff_can_turn_discreet_mode_back_on(notifications: Any) -> None:
+    ident, _ = staff_member()
+    who = actor(ident, "program_admin")
+    assert (
+        notifications.call("set_preferences", who, {"discreet": False})["discreet"]
+        is False
+    )
+    assert (
+        notifications.call("set_preferences", who, {"discreet": True})["discreet"]
+        is True
+    )
+    with pytest.raises(InvalidInput):
+        notifications.call("set_preferences", {"id": ident, "roles": []}, {})
+
+
+def test_one_digest_per_role_and_period() -> None:
+    assert logic.digest_event_id("program_admin", 7) == logic.digest_event_id(
+        "program_admin", 7
+    )
+    assert logic.digest_event_id("program_admin", 7) != logic.digest_event_id(
+        "program_admin", 8
+    )

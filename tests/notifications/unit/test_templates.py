@@ -1,0 +1,135 @@
+"""Templates and catalogues: every message exists in Russian and English, and the
+discreet message gives nothing away in either."""
+
+import re
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from notifications import templates
+from notifications.templates import LANGUAGES, render, render_discreet
+
+# one realistic set of parameters per template; a new template must add its own
+PARAMS = {
+    "discreet": {},
+    "application_received": {},
+    "application_accepted": {},
+    "application_rejected": {},
+    "payout_setup_needed": {"provider": "stripe_connect"},
+    "report_accepted": {},
+    "report_changes_requested": {},
+    "report_rejected": {},
+    "stipend_approved": {"amount_minor": 30000, "currency": "EUR"},
+    "payout_sent": {"amount_minor": 30000, "currency": "EUR"},
+    "payout_paid": {"amount_minor": 30000, "currency": "EUR"},
+    "payout_failed": {
+        "amount_minor": 30000,
+        "currency": "EUR",
+        "reason": "account_closed",
+    },
+    "staff_digest": {"applications": 3, "reports": 1, "approvals": 2},
+}
+CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+
+
+def extracted_msgids() -> set[str]:
+    found = extract_from_dir(
+        str(templates.HERE),
+        method_map=[("templates/**.txt", "jinja2")],
+        options_map={"templates/**.txt": {"extensions": "jinja2.ext.i18n"}},
+    )
+    return {message for _, _, message, _, _ in found}
+
+
+def catalogue(language: str) -> dict[str, object]:
+    with open(templates.catalogue_path(language), "rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {m.id: m for m in catalog if m.id}
+
+
+def test_the_templates_hold_messages_to_translate() -> None:
+    assert len(extracted_msgids()) > 20
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_every_msgid_is_translated(language: str) -> None:
+    messages = catalogue(language)
+    for msgid in extracted_msgids():
+        assert msgid in messages, f"{language}: {msgid!r} missing from the catalogue"
+        message = messages[msgid]
+        assert message.string, f"{language}: {msgid!r} has no translation"
+        assert not message.fuzzy, f"{language}: {msgid!r} is fuzzy"
+        if language == "ru":
+            assert CYRILLIC.search(message.string), f"ru: {msgid!r} left in English"
+        # the placeholders survive translation
+        assert set(re.findall(r"%\(\w+\)s", msgid)) == set(
+            re.findall(r"%\(\w+\)s", message.string)
+        ), msgid
+
+
+def test_no_catalogue_entry_is_left_over_from_a_removed_template() -> None:
+    for language in LANGUAGES:
+        assert set(catalogue(language)) == extracted_msgids()
+
+
+def test_every_template_has_parameters_in_this_test() -> None:
+    assert set(templates.template_names()) == set(PARAMS)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("name", sorted(PARAMS))
+def test_every_template_renders_in_both_languages(name: str, language: str) -> None:
+    message = render(name, language, **PARAMS[name])
+    assert message.subject and "\n" not in message.subject
+    assert message.body.strip()
+    assert "%(" not in message.subject + message.body
+    assert "{" not in message.subject + message.body
+    is_russian = bool(CYRILLIC.search(message.subject + message.body))
+    assert is_russian == (language == "ru")
+
+
+def test_amounts_are_formatted_for_the_language() -> None:
+    params = PARAMS["stipend_approved"]
+    assert "€300.00" in render("stipend_approved", "en", **params).body
+    assert "300,00\xa0€" in render("stipend_approved", "ru", **params).body
+
+
+def test_the_failed_payout_says_what_to_fix() -> None:
+    closed = render("payout_failed", "en", **PARAMS["payout_failed"])
+    assert "account we paid into is closed" in closed.body
+    other = render(
+        "payout_failed", "en", **{**PARAMS["payout_failed"], "reason": "provider_error"}
+    )
+    assert "Nothing needs to change on your side" in other.body
+
+
+FORBIDDEN = (
+    "stipend", "program", "war", "svyaz", "communicator", "payment", "payout",
+    "€", "eur", "стипенд", "программ", "войн", "связь", "выплат", "коммуникатор",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_discreet_message_gives_nothing_away(language: str) -> None:
+    message = render_discreet(language)
+    text = (message.subject + " " + message.body).lower()
+    for word in FORBIDDEN:
+        assert word not in text, word
+    expected = {
+        "en": "You have a new message in your account",
+        "ru": "В вашем личном кабинете новое сообщение",
+    }
+    assert expected[language] in message.body
+
+
+def test_the_language_defaults_to_russian() -> None:
+    assert templates.language_of(None) == "ru"
+    assert templates.language_of("de") == "ru"
+    assert templates.language_of("en-GB") == "en"
+    assert render_discreet("xx").subject == "Новое сообщение"
+
+
+def test_an_unknown_template_is_refused() -> None:
+    with pytest.raises(templates.UnknownTemplate):
+        render("no_such_template", "en")
