@@ -49,6 +49,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "stipend.proposed.v1": [notifications.schemas.StipendIn],
     "stipend.approved.v1": [notifications.schemas.StipendIn],
     "stipend.rejected.v1": [notifications.schemas.StipendRejectedIn],
+    "cycle.closed.v1": [notifications.schemas.CycleClosedIn],
     "payout.sent.v1": [notifications.schemas.PayoutIn],
     "payout.paid.v1": [notifications.schemas.PayoutIn],
     "payout.failed.v1": [notifications.schemas.PayoutFailedIn],

@@ -54,6 +54,11 @@ class StipendIn(Incoming):
     currency = fields.String(required=True, validate=validate.Length(equal=3))
 
 
+class CycleClosedIn(Incoming):
+    cycle_id = fields.UUID(required=True)
+    programme_id = fields.UUID(required=True)
+
+
 class StipendRejectedIn(Incoming):
     stipend_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)

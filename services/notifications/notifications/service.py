@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -30,6 +31,7 @@ from notifications.schemas import (
     CommunicatorIdIn,
     CommunicatorPayoutSetupNeededIn,
     ContactIn,
+    CycleClosedIn,
     InboxMessageOut,
     InboxQueryIn,
     ParkedOut,
@@ -64,6 +66,7 @@ SCHEMAS: dict[type[Schema], Schema] = {
         ReportReviewedIn,
         StipendIn,
         StipendRejectedIn,
+        CycleClosedIn,
         PayoutIn,
         PayoutFailedIn,
     )
@@ -325,6 +328,25 @@ class NotificationsService:
     def send_digests(self) -> None:
         """Tell program admins what waits for them, once per period."""
         interval = float(self.config.get("DIGEST_INTERVAL", 3600.0))
+        self._digest(
+            logic.digest_event_id(STAFF_DIGEST_ROLE, int(time.time() // interval))
+        )
+
+    @event_handler("stipends", "cycle.closed.v1")
+    def on_cycle_closed(self, event: ReceivedEvent) -> None:
+        """A closed cycle leaves proposals to approve: the digest goes out now, not
+        at the end of the period, once per cycle however often the event comes."""
+        try:
+            data = SCHEMAS[CycleClosedIn].load(event.data)
+        except ValidationError as exc:
+            raise Unprocessable(f"bad payload: {exc.messages}") from None
+        # the digest's own id makes it once per cycle; the claim comes after it, so
+        # a crash in between sends it on the redelivery rather than never
+        self._digest(logic.digest_event_id("cycle-closed", data["cycle_id"].int))
+        with self.db.transaction() as session:
+            inbox.claim(session, event)
+
+    def _digest(self, event_id: uuid.UUID) -> None:
         with self.db.transaction() as session:
             counts = logic.waiting(session)
         if not any(counts.values()):
@@ -342,9 +364,6 @@ class NotificationsService:
             "reports": counts.get("report", 0),
             "approvals": counts.get("approval", 0),
         }
-        event_id = logic.digest_event_id(
-            STAFF_DIGEST_ROLE, int(time.time() // interval)
-        )
         with self.db.transaction() as session:
             due = logic.notify(
                 session,

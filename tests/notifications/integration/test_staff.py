@@ -130,3 +130,24 @@ def test_one_digest_per_role_and_period() -> None:
     assert logic.digest_event_id("program_admin", 7) != logic.digest_event_id(
         "program_admin", 8
     )
+
+
+def test_a_closed_cycle_sends_the_digest_at_once_and_only_once(
+    notifications: Any,
+) -> None:
+    waiting_work(notifications)
+    ident, address = staff_member()
+    notifications.call(
+        "set_preferences",
+        actor(ident, "program_admin"),
+        {"discreet": False, "language": "en"},
+    )
+    closed = {"cycle_id": str(uuid.uuid4()), "programme_id": str(uuid.uuid4())}
+    copies = [  # the same news twice: a producer retry under another event id
+        notifications.publish("cycle.closed.v1", "stipends", **closed) for _ in range(2)
+    ]
+    mail = notifications.mail_to(address)
+    assert "Stipends waiting for approval: 1" in mail.body
+    for body in copies:
+        wait_until(lambda b=body: notifications.processed(b["event_id"]), "a copy")
+    assert len(notifications.smtp.to(address)) == 1
