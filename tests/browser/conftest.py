@@ -1,6 +1,7 @@
 """Chromium from Debian's packages, driven by Playwright, against the real system.
 Screenshots of every step land in artifacts/browser/."""
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ FLAGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     assert Path(CHROMIUM).exists(), "chromium is not installed: run `make test`"
     playwright = sync_playwright().start()
@@ -33,7 +34,10 @@ def browser() -> Iterator[Browser]:
     browser.close()
     # No `playwright.stop()`: it awaits the driver's exit through asyncio's child
     # watcher, which the eventlet monkey patch of tests/conftest.py leaves waiting
-    # forever. The driver exits by itself when this process closes its pipe.
+    # forever. The driver exits by itself when this process closes its pipe. Its
+    # event loop, suspended in a greenlet, still counts as running: forget it, or
+    # later tests that start their own loop (aiosmtpd) are refused.
+    asyncio.events._set_running_loop(None)
 
 
 @pytest.fixture

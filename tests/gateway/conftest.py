@@ -9,9 +9,11 @@ import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies
 
 from gateway.service import GatewayService
+from notifications.service import NotificationsService
 from registry.service import RegistryService
 from stipends.service import StipendsService
 from svyaz import signing
+from tests.notifications.integration.conftest import SmtpSink
 from tests.registry.integration.conftest import (
     ADMIN_A,
     FakeConnect,
@@ -108,3 +110,39 @@ def paid_professional(system: Registry, training: str, data: dict[str, Any]) -> 
     account = system.connect.accounts[ident]
     system.call("stripe_account_updated", account, True, caller="gateway")
     return ident
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def notifications(
+    system: Registry,
+    database: Any,
+    service_config: Any,
+    container_factory: Any,
+    smtp: SmtpSink,
+) -> Iterator[Db]:
+    """The notifications service beside the real registry, mailing a loopback SMTP
+    sink."""
+    url = database("notifications")
+    container = container_factory(
+        NotificationsService,
+        service_config(
+            "notifications",
+            DB_URI=url,
+            SMTP_PORT=smtp.port,
+            SMTP_TIMEOUT=2,
+            SENDER_INTERVAL=0.2,
+            REGISTRY_TIMEOUT=5,
+        ),
+    )
+    container.start()
+    handle = Db(url)
+    yield handle
+    handle.engine.dispose()

@@ -98,3 +98,18 @@ def landing(roles: list[str]) -> str:
 
 def totp_secret(uri: str) -> str:
     return parse_qs(urlparse(uri).query).get("secret", [""])[0]
+
+
+def preferences_from_form(form: Any, roles: list[str]) -> dict[str, Any]:
+    """The preferences form as the notifications service takes it. Only staff send
+    `discreet`: communicators cannot turn it off, so their form has no such box."""
+    changes: dict[str, Any] = {
+        "language": form.get("language") or None,
+        "channels": form.getlist("channels") or ["email"],
+        "timezone": (form.get("timezone") or "").strip() or None,
+        "quiet_start": form.get("quiet_start") or None,
+        "quiet_end": form.get("quiet_end") or None,
+    }
+    if set(roles) - {"communicator"}:
+        changes["discreet"] = form.get("discreet") == "yes"
+    return changes

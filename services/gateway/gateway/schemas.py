@@ -233,3 +233,40 @@ class ApproveRequestSchema(Schema):
 
 class RejectRequestSchema(Schema):
     reason = fields.String(required=True)
+
+
+# -- the inbox and preferences (the notifications service checks them in depth) ----
+class InboxQuerySchema(Schema):
+    unread_only = fields.Boolean()
+
+
+class InboxMessageSchema(Schema):
+    id = fields.Integer()
+    subject = fields.String()
+    body = fields.String()
+    created_at = fields.String()
+    read = fields.Boolean()
+
+
+class PreferencesSchema(Schema):
+    """How to be told: channels, language, quiet hours in one's own time zone;
+    `discreet` can be turned off by staff only (communicators always get neutral
+    messages with the details behind sign-in)."""
+
+    language = fields.String(allow_none=True)
+    channels = fields.List(fields.String())
+    timezone = fields.String(allow_none=True)
+    quiet_start = fields.String(allow_none=True)
+    quiet_end = fields.String(allow_none=True)
+    discreet = fields.Boolean()
+
+
+class ParkedDeliverySchema(Schema):
+    id = fields.Integer()
+    event_id = fields.String()
+    recipient_id = fields.String()
+    channel = fields.String()
+    template = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String()
+    updated_at = fields.String()

@@ -31,7 +31,11 @@ from gateway.schemas import (
     DoneSchema,
     EmailSearchSchema,
     ErasureRequestSchema,
+    InboxMessageSchema,
+    InboxQuerySchema,
+    ParkedDeliverySchema,
     PayoutSetupSchema,
+    PreferencesSchema,
     RejectRequestSchema,
     ReportQuerySchema,
     ReportRequestSchema,
@@ -83,6 +87,7 @@ class GatewayService:
     db = Database()
     registry = RpcProxy("registry")
     stipends = RpcProxy("stipends")
+    notifications = RpcProxy("notifications")
     deadline = Deadline()
     webhooks = StripeWebhooks()
     config = Config()
@@ -607,6 +612,82 @@ class GatewayService:
         )
         return respond(200, StipendSchema().dump(result))
 
+    # -- the inbox, preferences and parked deliveries ---------------------------------
+    @http(
+        "GET",
+        "/api/v1/me/inbox",
+        summary="One's messages (the details discreet mail leaves out)",
+        query=InboxQuerySchema,
+        responses={200: InboxMessageSchema},
+        tags=("inbox",),
+        roles=ANYONE_SIGNED_IN,
+    )
+    def api_inbox(self, request: Request) -> Response:
+        row = self._api_session(request, ANYONE_SIGNED_IN)
+        wanted = query(request, InboxQuerySchema)
+        messages = self.deadline(
+            self.notifications.list_inbox,
+            self._actor(row),
+            {**wanted, "language": web.language(request, row.language)},
+        )
+        return respond(200, InboxMessageSchema(many=True).dump(messages))
+
+    @http(
+        "POST",
+        "/api/v1/me/inbox/<int:message_id>/read",
+        summary="Mark one of one's messages read",
+        responses={200: DoneSchema},
+        tags=("inbox",),
+        roles=ANYONE_SIGNED_IN,
+    )
+    def api_mark_read(self, request: Request, message_id: int) -> Response:
+        row = self._api_session(request, ANYONE_SIGNED_IN, unsafe=True)
+        self.deadline(self.notifications.mark_read, self._actor(row), message_id)
+        return respond(200, {"status": "read"})
+
+    @http(
+        "GET",
+        "/api/v1/me/preferences",
+        summary="How one is told: channels, language, time zone, quiet hours",
+        responses={200: PreferencesSchema},
+        tags=("inbox",),
+        roles=ANYONE_SIGNED_IN,
+    )
+    def api_preferences(self, request: Request) -> Response:
+        row = self._api_session(request, ANYONE_SIGNED_IN)
+        found = self.deadline(self.notifications.get_preferences, self._actor(row))
+        return respond(200, PreferencesSchema().dump(found))
+
+    @http(
+        "PUT",
+        "/api/v1/me/preferences",
+        summary="Change one's preferences (only the fields given)",
+        body=PreferencesSchema,
+        responses={200: PreferencesSchema},
+        tags=("inbox",),
+        roles=ANYONE_SIGNED_IN,
+    )
+    def api_set_preferences(self, request: Request) -> Response:
+        row = self._api_session(request, ANYONE_SIGNED_IN, unsafe=True)
+        body = PreferencesSchema().load(json_body(request))
+        saved = self.deadline(
+            self.notifications.set_preferences, self._actor(row), body
+        )
+        return respond(200, PreferencesSchema().dump(saved))
+
+    @http(
+        "GET",
+        "/api/v1/deliveries/parked",
+        summary="Notifications that could not be delivered, with the reason",
+        responses={200: ParkedDeliverySchema},
+        tags=("admin",),
+        roles=(ADMIN, FINANCE),
+    )
+    def api_parked(self, request: Request) -> Response:
+        row = self._api_session(request, (ADMIN, FINANCE))
+        parked = self.deadline(self.notifications.list_parked, self._actor(row))
+        return respond(200, ParkedDeliverySchema(many=True).dump(parked))
+
     # -- the web consoles -----------------------------------------------------------
     @property
     def cookie_secure(self) -> bool:
@@ -1076,6 +1157,67 @@ class GatewayService:
                     status=403 if isinstance(exc, Forbidden) else 400,
                 )
             return web.redirect(f"/admin/stipends?cycle={cycle}")
+
+        return self._guarded(request, page)
+
+    # -- console: inbox and preferences (everyone) -----------------------------------
+    @http("GET", "/me/inbox")
+    def me_inbox(self, request: Request) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request)
+            messages = self.deadline(
+                self.notifications.list_inbox,
+                self._actor(row),
+                {"language": web.language(request, row.language)},
+            )
+            return self._page(request, "inbox.html", row, messages=messages)
+
+        return self._guarded(request, page)
+
+    @http("POST", "/me/inbox/<int:message_id>/read")
+    def me_mark_read(self, request: Request, message_id: int) -> Response:
+        def page() -> Response:
+            row, _ = self._form(request)
+            self.deadline(self.notifications.mark_read, self._actor(row), message_id)
+            return web.redirect("/me/inbox")
+
+        return self._guarded(request, page)
+
+    @http("GET", "/me/preferences")
+    def me_preferences(self, request: Request) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request)
+            found = self.deadline(self.notifications.get_preferences, self._actor(row))
+            return self._page(
+                request, "preferences.html", row, prefs=found, error=None, saved=False
+            )
+
+        return self._guarded(request, page)
+
+    @http("POST", "/me/preferences")
+    def me_set_preferences(self, request: Request) -> Response:
+        def page() -> Response:
+            row, values = self._form(request)
+            actor = self._actor(row)
+            changes = pages.preferences_from_form(request.form, actor["roles"])
+            try:
+                saved = self.deadline(
+                    self.notifications.set_preferences, actor, changes
+                )
+            except InvalidInput as exc:
+                found = self.deadline(self.notifications.get_preferences, actor)
+                return self._page(
+                    request,
+                    "preferences.html",
+                    row,
+                    status=400,
+                    prefs=found,
+                    error=exc.message,
+                    saved=False,
+                )
+            return self._page(
+                request, "preferences.html", row, prefs=saved, error=None, saved=True
+            )
 
         return self._guarded(request, page)
 

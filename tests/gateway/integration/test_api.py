@@ -22,6 +22,7 @@ from tests.registry.integration.conftest import (
 from tests.registry.integration.conftest import (
     FINANCE as FINANCE_ACTOR,
 )
+from tests.stipends.integration.conftest import Db
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("anonymous", "communicator", "club_coordinator", "program_admin", "finance")
@@ -75,6 +76,7 @@ class World:
     reports: dict[str, str]  # "member"/"coordinator" -> a draft in the open cycle
     stipends: dict[str, str]  # "member"/"coordinator" -> a proposed stipend
     digest: str  # what an approver of the member's stipend is shown
+    messages: dict[str, int]  # "member"/"coordinator" -> an inbox message
     system_stipends: Stipends
 
     def ident(self, pseudonym: str) -> str:
@@ -108,7 +110,7 @@ REPORT = {
 
 
 @pytest.fixture
-def world(system: Registry, stipends: Stipends) -> World:
+def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
     training = system.call(
         "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
     )["id"]
@@ -190,6 +192,18 @@ def world(system: Registry, stipends: Stipends) -> World:
     stipend_of = {who: proposed[ident] for who, ident in people.items()}
     digest = stipends.call("get_stipend", ADMIN_A, stipend_of["member"])["digest"]
 
+    def first_message(ident: str) -> int:
+        rows = wait_until(
+            lambda: notifications.sql(
+                "SELECT id FROM inbox_messages WHERE recipient_id = :r ORDER BY id",
+                r=ident,
+            ),
+            "a message in the inbox",
+        )
+        return int(rows[0][0])
+
+    messages = {who: first_message(ident) for who, ident in people.items()}
+
     clients = {"anonymous": Client(system.url)}
     for role, data in (("communicator", member), ("club_coordinator", coordinator)):
         clients[role] = Client(system.url)
@@ -210,6 +224,7 @@ def world(system: Registry, stipends: Stipends) -> World:
         reports,
         stipend_of,
         digest,
+        messages,
         stipends,
     )
 
@@ -231,6 +246,43 @@ EVERYONE = {**COMMUNICATORS, **ADMIN_FINANCE}
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("own status", "GET", "/api/v1/me", None, expect(COMMUNICATORS)),
     ("payout set-up", "POST", "/api/v1/me/payout-setup", None, expect(COMMUNICATORS)),
+    ("own inbox", "GET", "/api/v1/me/inbox", None, expect(EVERYONE)),
+    (
+        "read another's message",
+        "POST",
+        "/api/v1/me/inbox/{other_message}/read",
+        None,
+        expect(
+            {
+                "communicator": 404,
+                "club_coordinator": 404,
+                "program_admin": 404,
+                "finance": 404,
+            }
+        ),
+    ),
+    (
+        "read own message",
+        "POST",
+        "/api/v1/me/inbox/{own_message}/read",
+        None,
+        expect({**COMMUNICATORS, "program_admin": 404, "finance": 404}),
+    ),
+    ("own preferences", "GET", "/api/v1/me/preferences", None, expect(EVERYONE)),
+    (
+        "change own preferences",
+        "PUT",
+        "/api/v1/me/preferences",
+        {"timezone": "Europe/Berlin", "quiet_start": "22:00", "quiet_end": "07:00"},
+        expect(EVERYONE),
+    ),
+    (
+        "parked deliveries",
+        "GET",
+        "/api/v1/deliveries/parked",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
     # reports and stipends before the vetting rows suspend the member
     ("cycles", "GET", "/api/v1/cycles", None, expect(EVERYONE)),
     (
@@ -412,6 +464,8 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
                 other_stipend=world.stipends[theirs],
                 member_stipend=world.stipends["member"],
                 coordinator_stipend=world.stipends["coordinator"],
+                own_message=world.messages[mine],
+                other_message=world.messages[theirs],
                 own=own,
                 other=other,
                 target=world.target,
@@ -474,7 +528,7 @@ def assert_every_route_in_matrix(routes: set[tuple[str, str]]) -> None:
         (method, path)
         for method, path in routes
         if (method, path) not in public
-        and (method, re.sub(r"<[a-z_]+>", "<>", path)) not in in_matrix
+        and (method, re.sub(r"<(?:[a-z]+:)?[a-z_]+>", "<>", path)) not in in_matrix
     }
     assert not missing, f"endpoints without a row in the matrix: {sorted(missing)}"
 

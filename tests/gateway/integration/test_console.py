@@ -390,3 +390,45 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     done = approve(second, page.text)
     assert done.status_code == 200
     assert stipends.sql("SELECT status FROM stipends")[0][0] == "approved"
+
+
+def test_the_inbox_and_preferences_pages(system: Registry, notifications: Any) -> None:
+    response, data = apply(system)
+    assert response.status_code == 200
+    browser, _ = sign_in(system, data["email"])
+    wait_until(lambda: notifications.sql("SELECT 1 FROM inbox_messages"), "the message")
+    inbox = browser.get(f"{system.url}/me/inbox?lang=en", timeout=30)
+    assert inbox.status_code == 200 and 'class="message unread"' in inbox.text
+    message = re.search(r'action="/me/inbox/(\d+)/read"', inbox.text).group(1)
+    read = browser.post(
+        f"{system.url}/me/inbox/{message}/read",
+        timeout=30,
+        data={"csrf": csrf(inbox.text)},
+        allow_redirects=False,
+    )
+    assert read.status_code == 303
+    assert notifications.sql("SELECT read_at FROM inbox_messages")[0][0] is not None
+
+    form = browser.get(f"{system.url}/me/preferences?lang=en", timeout=30)
+    assert 'id="discreet-always"' in form.text and 'name="discreet"' not in form.text
+    bad = browser.post(
+        f"{system.url}/me/preferences",
+        timeout=30,
+        data={"csrf": csrf(form.text), "timezone": "Mars/Olympus", "channels": "email"},
+    )
+    assert bad.status_code == 400 and 'id="error"' in bad.text
+    saved = browser.post(
+        f"{system.url}/me/preferences",
+        timeout=30,
+        data={
+            "csrf": csrf(form.text),
+            "language": "en",
+            "channels": ["email", "inbox"],
+            "timezone": "Asia/Tbilisi",
+            "quiet_start": "22:00",
+            "quiet_end": "08:00",
+        },
+    )
+    assert saved.status_code == 200 and 'id="saved"' in saved.text
+    (row,) = notifications.sql("SELECT timezone, discreet FROM preferences")
+    assert row == ("Asia/Tbilisi", True)
