@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import ValidationError
 
 from registry.dependencies import Stripe, Vault
 from registry.exceptions import InvalidRequest, NotAllowed, RegistryError
@@ -41,32 +41,15 @@ from registry.schemas import (
     TierSchema,
     TrainingSchema,
 )
+from svyaz import arguments
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.messaging import rpc
 
 WEBHOOK_RELAYS = frozenset({"gateway"})  # Stripe events and sign-in come this way
 
 
-def load(schema: Schema, data: Any) -> dict[str, Any]:
-    try:
-        return schema.load(data if data is not None else {})
-    except ValidationError as exc:
-        raise InvalidRequest(
-            "the request is invalid", "invalid_request", exc.messages_dict
-        ) from None
-
-
-class IdSchema(Schema):
-    id = fields.UUID(required=True)
-
-
-def ident(value: Any, name: str = "id") -> Any:
-    try:
-        return IdSchema().load({"id": value})["id"]
-    except ValidationError:
-        raise InvalidRequest(
-            f"{name} is not a valid id", "invalid_id", {name: ["not a valid id"]}
-        ) from None
+load = arguments.loader(InvalidRequest)
+ident = arguments.id_loader(InvalidRequest)
 
 
 SUMMARY = CommunicatorSummarySchema()

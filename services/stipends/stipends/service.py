@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError
 
 from stipends import logic
 from stipends.exceptions import InvalidRequest, StipendsError
@@ -36,32 +36,13 @@ from stipends.schemas import (
     ReviewSchema,
     StipendOutSchema,
 )
-from svyaz import inbox
+from svyaz import arguments, inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.messaging import Unprocessable, event_handler, rpc
 
-
-def load(schema: Schema, data: Any) -> dict[str, Any]:
-    try:
-        return schema.load(data if data is not None else {})
-    except ValidationError as exc:
-        raise InvalidRequest(
-            "the request is invalid", "invalid_request", exc.messages_dict
-        ) from None
-
-
-class IdSchema(Schema):
-    id = fields.UUID(required=True)
-
-
-def ident(value: Any, name: str = "id") -> Any:
-    try:
-        return IdSchema().load({"id": value})["id"]
-    except ValidationError:
-        raise InvalidRequest(
-            f"{name} is not a valid id", "invalid_id", {name: ["not a valid id"]}
-        ) from None
+load = arguments.loader(InvalidRequest)
+ident = arguments.id_loader(InvalidRequest)
 
 
 def now() -> datetime:
