@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import sys
 import uuid
 from collections.abc import Iterator
@@ -64,3 +65,19 @@ def database(service: str) -> Iterator[str]:
 
 def result(name: str, ratio: float, target: str) -> None:
     print(f"RESULT {name} ratio={ratio:.2f} target{target}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def configure_signing(identity: str) -> None:
+    """Sign as `identity` with the development key ring (shared by every service)."""
+    from svyaz import config as settings
+    from svyaz import signing
+
+    config = settings.load(ROOT / "services" / "registry" / "config.yml")
+    signing.register()
+    signing.configure(identity, settings.parse_keyring(config["BUS_SIGNING_KEYS"]))

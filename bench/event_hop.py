@@ -32,13 +32,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import kombu  # noqa: E402
 import psycopg2  # noqa: E402
-from _support import ROOT, database, machine, result, vhost  # noqa: E402
+from _support import (  # noqa: E402
+    ROOT,
+    configure_signing,
+    database,
+    machine,
+    result,
+    vhost,
+)
 from marshmallow import Schema, fields  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from svyaz import config as settings  # noqa: E402
-from svyaz import inbox, outbox, signing  # noqa: E402
+from svyaz import inbox, outbox  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
 from svyaz.dependencies import Database, OutboxRelay  # noqa: E402
 from svyaz.envelope import EventSpec, ReceivedEvent  # noqa: E402
@@ -81,11 +88,6 @@ def service_config(amqp_uri: str, db_url: str) -> dict:
     config.pop("LOGGING", None)
     config.update(AMQP_URI=amqp_uri, DB_URI=db_url, OUTBOX_POLL_INTERVAL=0.02)
     return config
-
-
-def configure_signing(identity: str) -> None:
-    keys = settings.load(ROOT / "services" / "stipends" / "config.yml")
-    signing.configure(identity, settings.parse_keyring(keys["BUS_SIGNING_KEYS"]))
 
 
 def run_producers(produce_one) -> None:  # type: ignore[no-untyped-def]

@@ -25,7 +25,6 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import os  # noqa: E402
-import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -38,7 +37,7 @@ from typing import Any  # noqa: E402
 import requests  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import ROOT, machine, result  # noqa: E402
+from _support import ROOT, free_port, machine, result  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
 import stack as devstack  # noqa: E402
@@ -78,12 +77,6 @@ def app(request):
 logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
 run_simple("127.0.0.1", int(sys.argv[1]), app, threaded=True)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], p: float) -> float:

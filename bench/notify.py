@@ -41,7 +41,15 @@ from typing import Any  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import kombu  # noqa: E402
-from _support import ROOT, database, machine, result, vhost  # noqa: E402
+from _support import (  # noqa: E402
+    ROOT,
+    configure_signing,
+    database,
+    free_port,
+    machine,
+    result,
+    vhost,
+)
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from svyaz import config as settings  # noqa: E402
@@ -63,12 +71,6 @@ def config_of(service: str, **overrides: Any) -> dict[str, Any]:
     config.pop("LOGGING", None)
     config.update(overrides)
     return config
-
-
-def configure_signing(identity: str) -> None:
-    keys = config_of("notifications")["BUS_SIGNING_KEYS"]
-    signing.register()
-    signing.configure(identity, settings.parse_keyring(keys))
 
 
 class RegistryStandIn:
@@ -164,12 +166,6 @@ ROLES = {
 
 
 # -- the orchestrator --------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def spawn(role: str, amqp_uri: str, db_url: str, extra: str = "") -> Any:
