@@ -120,3 +120,31 @@ def devstack_consumers(system: System, queue: str) -> bool:
     from tests.stack import devstack
 
     return devstack.queue_consumers(system.settings, queue) > 0
+
+
+def test_no_log_line_holds_a_client_address_or_a_personal_value(
+    system: System,
+) -> None:
+    response = apply(
+        system,
+        pseudonym="plover_7",
+        legal_name="Анна Квасова",
+        email="anna.kvasova@example.org",
+    )
+    assert response.status_code == 202
+    wait_until(
+        lambda: [m for m in system.mails() if m["To"] == "anna.kvasova@example.org"],
+        "the mail that ends the slice",
+        timeout=30,
+    )
+    logs = {
+        path.name: path.read_text(errors="replace")
+        for path in system.stack.logs.glob("*.log")
+    }
+    assert {"gateway.log", "registry.log"} <= set(logs)
+    for name in ("gateway.log", "registry.log", "stipends.log", "notifications.log"):
+        text = logs[name]
+        # eventlet's access log ("127.0.0.1 - - [date] "POST ...") is off by default
+        assert " - - [" not in text and '"POST /api' not in text, name
+        for value in ("Квасова", "anna.kvasova@example.org"):
+            assert value not in text, (name, value)
