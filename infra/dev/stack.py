@@ -259,6 +259,12 @@ class Stack:
     def wait_ready(self, timeout: float = 90.0) -> None:
         s = self.settings
         wait_for(lambda: port_open("127.0.0.1", s.smtp_port), "the SMTP sink", timeout)
+        if "stripe-sandbox" in self.processes:
+            wait_for(
+                lambda: port_open("127.0.0.1", s.sandbox_port),
+                "the Stripe sandbox",
+                timeout,
+            )
         host, port = s.http.rsplit(":", 1)
         wait_for(lambda: healthy(f"http://{s.http}/healthz"), "the gateway", timeout)
         for queue in (

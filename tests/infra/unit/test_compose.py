@@ -29,6 +29,7 @@ def test_the_whole_system_is_there(compose: dict) -> None:
         "rabbitmq",
         "postgres",
         "smtp",
+        "stripe-sandbox",
         *APP,
         "registry-migrate",
         "stipends-migrate",
@@ -60,6 +61,15 @@ def test_the_broker_loads_the_committed_topology(compose: dict) -> None:
     assert "infra/rabbitmq/definitions.json" in volumes
     conf = (ROOT / "infra/rabbitmq/rabbitmq.conf").read_text()
     assert "load_definitions = /etc/rabbitmq/definitions.json" in conf
+
+
+def test_the_registry_reaches_stripe_only_in_the_sandbox(compose: dict) -> None:
+    registry = compose["services"]["registry"]
+    assert registry["environment"]["STRIPE_API_BASE"] == "http://stripe-sandbox:8420"
+    assert registry["depends_on"]["stripe-sandbox"]["condition"] == "service_healthy"
+    sandbox = compose["services"]["stripe-sandbox"]
+    assert "http://gateway:8000/webhooks/stripe" in sandbox["command"]
+    assert "stripe_sandbox" in (ROOT / sandbox["build"]["dockerfile"]).read_text()
 
 
 def test_every_service_image_runs_its_service(compose: dict) -> None:

@@ -1,0 +1,102 @@
+"""Where the sandbox keeps things: localstripe's store, saved to this instance's file.
+
+localstripe pickles its store to one fixed path (/tmp/localstripe.pickle), so two
+sandboxes would overwrite each other; `use_state_file` points the save and the load
+at the file given on the command line, written atomically once per changing
+request. Objects of the sandbox's own (accounts, transfers...) live in the same
+store, so one file holds everything; bookkeeping that is not a Stripe object sits
+under "sandbox:" keys.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import pickle
+import secrets
+import string
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from localstripe import resources
+
+store = resources.store
+_path: Path | None = None
+_dirty = False
+
+
+def _mark(self: Any) -> None:
+    """localstripe calls this on every change; the write waits for `save`."""
+    global _dirty
+    _dirty = True
+
+
+def _dump(self: Any) -> None:
+    if _path is None:
+        return
+    fd, tmp = tempfile.mkstemp(dir=_path.parent, prefix=_path.name, suffix=".tmp")
+    with os.fdopen(fd, "wb") as f:
+        pickle.dump(dict(self), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, _path)
+
+
+def _load(self: Any) -> None:
+    if _path is None or not _path.exists():
+        return
+    with _path.open("rb") as f:
+        saved = pickle.load(f)  # our own file, written by _dump
+    dict.clear(self)
+    dict.update(self, saved)
+
+
+def use_state_file(path: Path) -> None:
+    global _path
+    _path = path.resolve()
+    _path.parent.mkdir(parents=True, exist_ok=True)
+    resources.Store.dump_to_disk = _mark  # type: ignore[method-assign]
+    resources.Store.try_load_from_disk = _load  # type: ignore[method-assign]
+    store.try_load_from_disk()
+
+
+def save() -> None:
+    """Write the state file if anything changed: once per request, not per object
+    (localstripe would rewrite the whole file for every object it stores)."""
+    global _dirty
+    if _dirty:
+        _dirty = False
+        _dump(store)
+
+
+def new_id(prefix: str, n: int = 24) -> str:
+    alphabet = string.ascii_letters + string.digits
+    return prefix + "".join(secrets.choice(alphabet) for _ in range(n))
+
+
+@dataclass
+class Settings:
+    """Run-time settings; the control API changes them, a restart resets them."""
+
+    idempotency_ttl: float = 24 * 3600.0
+    payout_outcome: str = "paid"  # paid | failed | manual
+    payout_after: float = 1.0
+    payout_failure_code: str = "account_closed"
+    link_ttl: int = 300
+    platform_funds: str = "unlimited"  # or "enforced": transfers need the balance
+    public_url: str | None = None  # base of account-link URLs; default: Host header
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+settings = Settings()
+
+
+@dataclass
+class RequestInfo:
+    id: str
+    idempotency_key: str | None
+
+
+current_request: contextvars.ContextVar[RequestInfo | None] = contextvars.ContextVar(
+    "current_request", default=None
+)
