@@ -170,7 +170,8 @@ def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> N
     assert world.statuses()[str(c.stipend_id)] == "queued"
 
     audit = db.sql(
-        "SELECT action, reason, actor_id FROM payout_audit WHERE payout_id IS NOT NULL ORDER BY id"
+        "SELECT action, reason, actor_id FROM payout_audit "
+        "WHERE payout_id IS NOT NULL ORDER BY id"
     )
     assert [(r[0], r[1]) for r in audit] == [
         ("cancel", "payee asked to wait"),

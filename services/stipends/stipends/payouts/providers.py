@@ -223,7 +223,7 @@ class StripeConnect:
         if isinstance(destination.get("account"), str):
             params["destination"] = destination["account"]
         for transfer in self.client.v1.transfers.list(params).auto_paging_iter():
-            metadata: Any = transfer.metadata or {}
+            metadata: Any = transfer.metadata.to_dict() if transfer.metadata else {}
             if metadata.get("payout_reference") == order.reference:
                 return Outcome("sent", ref=transfer.id)
         return None
