@@ -343,3 +343,6 @@ class Posting(Base):
     )
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+from stipends.payouts import models as payout_models  # noqa: E402,F401  (payout tables)

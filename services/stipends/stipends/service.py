@@ -12,6 +12,7 @@ from stipends import logic
 from stipends.exceptions import InvalidRequest, StipendsError
 from stipends.logic import approvals, entitlement, ledger, programmes, reports
 from stipends.logic.actors import Actor
+from stipends.payouts.entrypoints import PayoutEntrypoints
 from stipends.schemas import (
     AccountRequestSchema,
     AmendSchema,
@@ -78,7 +79,7 @@ def payload(schema: Schema, event: ReceivedEvent) -> dict[str, Any]:
         raise Unprocessable(f"bad payload: {exc.messages}") from None
 
 
-class StipendsService:
+class StipendsService(PayoutEntrypoints):
     name = "stipends"
 
     db = Database()

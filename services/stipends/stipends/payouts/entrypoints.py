@@ -1,0 +1,222 @@
+"""The payout entrypoints, mixed into StipendsService: finance's RPCs, the webhook
+relay RPC the gateway calls with verified Stripe events, and the timer that drives
+payout rows (the only place a provider is called: no message handler ever is)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from nameko.extensions import DependencyProvider
+from nameko.timer import timer
+
+from stipends.exceptions import InvalidRequest, NotAllowed, StipendsError
+from stipends.logic.actors import ADMIN, FINANCE, Actor
+from stipends.payouts import runs, worker
+from stipends.payouts.providers import BankFile, Provider, StripeConnect, TokenBucket
+from svyaz import config as settings
+from svyaz.dependencies import Caller
+from svyaz.errors import NotFound
+from svyaz.messaging import RpcProxy, rpc
+
+WEBHOOK_RELAYS = frozenset({"gateway"})
+TICK_SECONDS = 0.5
+
+
+def _flag(value: Any) -> bool:
+    return str(value).lower() not in ("false", "0", "no", "off")
+
+
+def _id(value: Any, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise InvalidRequest(
+            f"{name} is not a valid id", "invalid_id", {name: ["not a valid id"]}
+        ) from None
+
+
+def _reason(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 500:
+        raise InvalidRequest(
+            "give a reason (1 to 500 characters)",
+            "reason_required",
+            {"reason": ["required, at most 500 characters"]},
+        )
+    return value.strip()
+
+
+class PayoutEngine(DependencyProvider):
+    """Providers, the token bucket and the worker's settings, shared by workers."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.enabled = _flag(config.get("PAYOUT_WORKER_ENABLED", True))
+        self.bucket = TokenBucket(float(config.get("PAYOUT_RATE_LIMIT", 20)))
+        self.settings = worker.Settings(
+            lease=float(config.get("PAYOUT_LEASE_SECONDS", 60)),
+            poll_interval=float(config.get("PAYOUT_POLL_SECONDS", 30)),
+        )
+        self.settings.sent_deadline["stripe_connect"] = float(
+            config.get("PAYOUT_STRIPE_CONFIRM_SECONDS", 60)
+        )
+        self.providers: dict[str, Provider] = {"bank_file": BankFile()}
+        if config.get("STRIPE_API_BASE"):
+            self.providers["stripe_connect"] = StripeConnect.from_config(
+                settings.secret(config, "STRIPE_API_KEY"),
+                str(config["STRIPE_API_BASE"]),
+            )
+        self.debtor = {
+            "name": str(config.get("BANK_DEBTOR_NAME", "")),
+            "iban": str(config.get("BANK_DEBTOR_IBAN", "")),
+            "bic": str(config.get("BANK_DEBTOR_BIC", "")),
+        }
+
+    def get_dependency(self, worker_ctx: Any) -> PayoutEngine:
+        return self
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PayoutEntrypoints:
+    """Needs `db` (svyaz Database) from the service class it is mixed into."""
+
+    db: Any
+    registry = RpcProxy("registry")
+    payout_engine = PayoutEngine()
+    payout_caller = Caller()
+
+    def _destination(self, communicator_id: uuid.UUID) -> dict[str, Any]:
+        try:
+            found = self.registry.get_payout_destination(str(communicator_id), "payout")
+        except NotFound:
+            raise worker.DestinationUnavailable() from None
+        except Exception as exc:  # noqa: BLE001  (any failure of the call: try later)
+            raise worker.RegistryUnavailable(type(exc).__name__) from None
+        if not isinstance(found, dict):
+            raise worker.RegistryUnavailable("malformed answer")
+        return found
+
+    def _worker(self) -> worker.Worker:
+        engine = self.payout_engine
+        return worker.Worker(
+            self.db.transaction,
+            engine.providers,
+            self._destination,
+            engine.bucket,
+            engine.settings,
+        )
+
+    @timer(interval=TICK_SECONDS)
+    def drive_payouts(self) -> None:
+        if not self.payout_engine.enabled:
+            return
+        payouts = self._worker()
+        while sum(payouts.drive(limit=50).values()) >= 50:
+            pass
+        payouts.poll(limit=50)
+
+    # -- finance -------------------------------------------------------------------
+    @rpc(expected_exceptions=StipendsError)
+    def build_payout_run(self, actor: Any, cycle_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        who.require(FINANCE)
+        cycle = _id(cycle_id, "cycle_id")
+        corridors = {str(c["provider"]) for c in self.registry.list_corridors()}
+        with self.db.transaction() as session:
+            built = runs.build_run(session, who, cycle, corridors)
+            return {**runs.run_view(session, built.run), "excluded": built.excluded}
+
+    @rpc(expected_exceptions=StipendsError)
+    def get_payout_run(self, actor: Any, run_id: str) -> dict[str, Any]:
+        Actor.load(actor).require(FINANCE, ADMIN)
+        with self.db.transaction() as session:
+            run = runs.get_run(session, _id(run_id, "run_id"))
+            return runs.run_view(session, run)
+
+    @rpc(expected_exceptions=StipendsError)
+    def release_payout_run(
+        self,
+        actor: Any,
+        run_id: str,
+        totals_digest: str,
+        fresh_second_factor: bool = False,
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            run = runs.release_run(
+                session,
+                who,
+                _id(run_id, "run_id"),
+                str(totals_digest),
+                fresh_second_factor is True,
+                _now(),
+            )
+            return runs.run_view(session, run)
+
+    @rpc(expected_exceptions=StipendsError)
+    def cancel_payout_run(self, actor: Any, run_id: str, reason: str) -> Any:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            run = runs.cancel_run(session, who, _id(run_id, "run_id"), _reason(reason))
+            return runs.run_view(session, run)
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_payouts(self, actor: Any, run_id: str) -> list[dict[str, Any]]:
+        Actor.load(actor).require(FINANCE, ADMIN)
+        with self.db.transaction() as session:
+            return [
+                worker.payout_view(p)
+                for p in runs.run_payouts(session, _id(run_id, "run_id"))
+            ]
+
+    @rpc(expected_exceptions=StipendsError)
+    def payout_action(
+        self, actor: Any, payout_id: str, action: str, reason: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            payout = worker.operator_action(
+                session,
+                who,
+                _id(payout_id, "payout_id"),
+                str(action),
+                _reason(reason),
+                _now(),
+            )
+            return worker.payout_view(payout)
+
+    @rpc(expected_exceptions=StipendsError)
+    def payout_bank_file(self, actor: Any, run_id: str, fmt: str = "csv") -> str:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return worker.bank_file(
+                session,
+                who,
+                _id(run_id, "run_id"),
+                self._destination,
+                str(fmt),
+                self.payout_engine.debtor,
+                _now(),
+            )
+
+    @rpc(expected_exceptions=StipendsError)
+    def import_bank_statement(self, actor: Any, statement: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        if not isinstance(statement, str):
+            raise InvalidRequest("the statement is CSV text", "invalid_statement")
+        with self.db.transaction() as session:
+            return worker.import_statement(session, who, statement)
+
+    # -- the gateway's webhook relay ------------------------------------------------
+    @rpc(expected_exceptions=StipendsError)
+    def stripe_event(self, event: Any) -> dict[str, str]:
+        if self.payout_caller not in WEBHOOK_RELAYS:
+            raise NotAllowed("only the gateway relays Stripe events", "not_allowed")
+        if not isinstance(event, dict):
+            raise InvalidRequest("not a Stripe event", "invalid_event")
+        outcome = worker.apply_stripe_event(self.db.transaction, event)
+        return {"outcome": outcome}

@@ -1,0 +1,157 @@
+"""Payout tables. A payout row is driven from the database in phases, each its own
+committed transaction:
+
+    planned ──release──▶ queued ──claim──▶ calling ──result──▶ sent ──confirm──▶ paid
+                                          │  ▲                 │
+         retriable error└──┘ (same key)      └──reversal/failure──▶ failed
+                        │
+                        └──permanent error──▶ failed
+
+`calling` means the intent is recorded (attempt and idempotency key fixed) and the
+provider may or may not have acted: whoever finds such a row after its lease calls
+again with the same key, so the provider answers with the same object. `failed` can be
+retried by finance (a new attempt, a new key) or cancelled; `sent` can be marked paid
+offline. Every operator action is in `payout_audit` with its reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column
+
+from stipends.models import Base
+
+RUN_STATUSES = ("draft", "released", "cancelled")
+PAYOUT_STATUSES = (
+    "planned",
+    "queued",
+    "calling",
+    "sent",
+    "paid",
+    "failed",
+    "cancelled",
+)
+OPEN_STATUSES = ("queued", "calling", "sent")
+PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
+
+
+class PayoutRun(Base):
+    __tablename__ = "payout_runs"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    cycle_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("cycles.id")
+    )
+    programme_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("programmes.id")
+    )
+    status: Mapped[str] = mapped_column(String(12), default="draft")
+    # [{"currency": "EUR", "provider": "bank_file", "count": 2, "sum_minor": 60000}]
+    totals: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
+    totals_digest: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    released_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Payout(Base):
+    __tablename__ = "payouts"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("payout_runs.id")
+    )
+    stipend_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("stipends.id")
+    )
+    communicator_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    provider: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="planned")
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    idempotency_key: Mapped[str | None] = mapped_column(String(80))
+    calling_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    provider_ref: Mapped[str | None] = mapped_column(String(80))
+    fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    failure_code: Mapped[str | None] = mapped_column(String(60))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (
+        # a stipend is in at most one payout that is not cancelled
+        Index(
+            "payouts_one_per_stipend",
+            "stipend_id",
+            unique=True,
+            postgresql_where=text("status <> 'cancelled'"),
+        ),
+        Index("payouts_due", "status", "next_attempt_at"),
+        Index("payouts_ref", "provider_ref"),
+    )
+
+    @property
+    def reference(self) -> str:
+        return f"payout:{self.id}"
+
+    def key_for(self, attempt: int) -> str:
+        return f"payout:{self.id}:{attempt}"
+
+
+class PayoutAudit(Base):
+    """Who did what to a payout or a run, and why. Insert-only by convention."""
+
+    __tablename__ = "payout_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    payout_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    action: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class ProviderEvent(Base):
+    """A provider event (Stripe webhook) already applied, by its id."""
+
+    __tablename__ = "payout_provider_events"
+
+    event_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    event_type: Mapped[str] = mapped_column(String(60))
+    payout_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    outcome: Mapped[str] = mapped_column(String(40))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )

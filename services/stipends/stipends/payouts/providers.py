@@ -1,0 +1,384 @@
+"""One provider interface and its implementations.
+
+A provider is told about one payout at a time (an `Order`: our ids, the amount, the
+idempotency key of this attempt) and the destination the registry gave at call time;
+it answers with an `Outcome`. It never touches the database: the worker records the
+outcome in its own transaction. Only our reference (`payout:<id>`) goes to the
+provider as metadata, never a name or an account number.
+
+- `StripeConnect`: `POST /v1/transfers` to the communicator's connected account; a
+  created transfer has moved the money to that account, so `status()` (the poller)
+  confirms it as paid unless it has been reversed.
+- `BankFile`: the payout goes into the programme bank's next file (CSV, or ISO 20022
+  pain.001); it is paid when the bank's statement says so (`statement_outcomes`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+from xml.sax.saxutils import escape
+
+import stripe
+
+Status = Literal["sent", "paid", "retry", "failed", "pending"]
+
+
+@dataclass(frozen=True)
+class Order:
+    payout_id: uuid.UUID
+    run_id: uuid.UUID
+    stipend_id: uuid.UUID
+    communicator_id: uuid.UUID
+    amount_minor: int
+    currency: str
+    provider: str
+    attempt: int
+    idempotency_key: str
+    provider_ref: str | None = None
+    calling_since: datetime | None = None
+    fingerprint: str | None = None  # the destination stipends knows of
+
+    @property
+    def reference(self) -> str:
+        return f"payout:{self.payout_id}"
+
+    @property
+    def group(self) -> str:
+        return f"run:{self.run_id}"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the provider said. `retry`: nothing known to have happened, or not known
+    at all (a lost answer): call again with the same key, after `retry_after`."""
+
+    status: Status
+    ref: str | None = None
+    fee_minor: int = 0
+    reason: str | None = None  # a FAILURE_REASONS code when failed
+    retry_after: float | None = None
+    rate_limited: bool = False
+    detail: str = ""
+
+
+class Provider(Protocol):
+    name: str
+
+    def send(self, order: Order, destination: dict[str, Any]) -> Outcome: ...
+
+    def status(self, order: Order) -> Outcome: ...
+
+    def find(self, order: Order, destination: dict[str, Any]) -> Outcome | None: ...
+
+
+# -- rate limiting -------------------------------------------------------------------
+class TokenBucket:
+    """At most `rate` calls a second on average, bursts up to `burst`. `hold(s)`
+    stops everyone for s seconds (after a 429)."""
+
+    def __init__(
+        self,
+        rate: float = 20.0,
+        burst: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = float(rate)
+        self.burst = float(burst if burst is not None else max(1.0, rate))
+        self.tokens = self.burst
+        self.clock, self.sleep = clock, sleep
+        self.updated = clock()
+        self.held_until = 0.0
+        self.lock = threading.Lock()
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def wait_time(self) -> float:
+        """Take a token if one is there (0.0), else how long until one is."""
+        with self.lock:
+            now = self.clock()
+            if now < self.held_until:
+                return self.held_until - now
+            self._refill(now)
+            if self.tokens >= 1.0:
+                self.tokens -= 1.0
+                return 0.0
+            return (1.0 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        while (wait := self.wait_time()) > 0:
+            self.sleep(wait)
+
+    def hold(self, seconds: float) -> None:
+        with self.lock:
+            self.held_until = max(self.held_until, self.clock() + seconds)
+            self.tokens = 0.0
+
+
+def backoff(retries: int, base: float = 1.0, cap: float = 300.0) -> float:
+    """Exponential backoff with full jitter in its upper half."""
+    top = min(cap, base * 2 ** max(0, retries))
+    return top / 2 + random.uniform(0, top / 2)
+
+
+# -- Stripe Connect --------------------------------------------------------------------
+DESTINATION_CODES = frozenset(
+    {
+        "account_invalid",
+        "insufficient_capabilities_for_transfer",
+        "resource_missing",
+        "account_closed",
+    }
+)
+
+
+class StripeConnect:
+    name = "stripe_connect"
+
+    def __init__(self, client: stripe.StripeClient) -> None:
+        self.client = client
+
+    @classmethod
+    def from_config(
+        cls, api_key: str, api_base: str, timeout: float = 30.0
+    ) -> StripeConnect:
+        client = stripe.StripeClient(
+            api_key,
+            base_addresses={"api": api_base, "connect": api_base, "files": api_base},
+            max_network_retries=0,  # retries are ours: same key, from the database
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+        return cls(client)
+
+    def send(self, order: Order, destination: dict[str, Any]) -> Outcome:
+        account = destination.get("account")
+        if not isinstance(account, str) or not account.startswith("acct_"):
+            return Outcome(
+                "failed", reason="destination_not_ready", detail="no account"
+            )
+        try:
+            transfer = self.client.v1.transfers.create(
+                {
+                    "amount": order.amount_minor,
+                    "currency": order.currency.lower(),
+                    "destination": account,
+                    "transfer_group": order.group,
+                    "metadata": {"payout_reference": order.reference},
+                },
+                {"idempotency_key": order.idempotency_key},
+            )
+        except stripe.StripeError as error:
+            return self._error(error)
+        return Outcome("sent", ref=transfer.id)
+
+    def _error(self, error: stripe.StripeError) -> Outcome:
+        detail = f"{type(error).__name__} {error.http_status}: {error.code or ''}"
+        if isinstance(error, stripe.RateLimitError) or error.http_status == 429:
+            retry_after = None
+            headers = error.headers or {}
+            if headers.get("Retry-After"):
+                try:
+                    retry_after = float(headers["Retry-After"])
+                except ValueError:
+                    retry_after = None
+            return Outcome(
+                "retry", retry_after=retry_after, rate_limited=True, detail=detail
+            )
+        if isinstance(error, stripe.APIConnectionError):
+            return Outcome("retry", detail=detail)  # the answer is lost: same key
+        status = error.http_status or 0
+        if status >= 500 or status in (401, 409):  # ours to fix, or a key in use
+            return Outcome("retry", detail=detail)
+        if error.code in DESTINATION_CODES:
+            return Outcome("failed", reason="destination_rejected", detail=detail)
+        return Outcome("failed", reason="provider_refused", detail=detail)
+
+    def status(self, order: Order) -> Outcome:
+        if not order.provider_ref:
+            return Outcome("pending")
+        try:
+            transfer = self.client.v1.transfers.retrieve(order.provider_ref)
+        except stripe.StripeError as error:
+            return self._error(error)
+        if transfer.reversed or transfer.amount_reversed >= transfer.amount:
+            return Outcome("failed", ref=transfer.id, reason="returned")
+        return Outcome("paid", ref=transfer.id)
+
+    def find(self, order: Order, destination: dict[str, Any]) -> Outcome | None:
+        """Our transfer, looked up by its reference (after the key has expired)."""
+        params: Any = {"transfer_group": order.group, "limit": 100}
+        if isinstance(destination.get("account"), str):
+            params["destination"] = destination["account"]
+        for transfer in self.client.v1.transfers.list(params).auto_paging_iter():
+            metadata: Any = transfer.metadata.to_dict() if transfer.metadata else {}
+            if metadata.get("payout_reference") == order.reference:
+                return Outcome("sent", ref=transfer.id)
+        return None
+
+
+# -- bank file -------------------------------------------------------------------------
+@dataclass
+class BankFile:
+    """The payout joins the bank file; the statement settles it."""
+
+    name: str = "bank_file"
+    debtor: dict[str, str] = field(default_factory=dict)
+
+    def send(self, order: Order, destination: dict[str, Any]) -> Outcome:
+        if not destination.get("iban") or not destination.get("holder"):
+            return Outcome("failed", reason="destination_not_ready", detail="no IBAN")
+        return Outcome("sent", ref=order.reference)
+
+    def status(self, order: Order) -> Outcome:
+        return Outcome("pending")  # only the bank statement says
+
+    def find(self, order: Order, destination: dict[str, Any]) -> Outcome | None:
+        return None
+
+
+@dataclass(frozen=True)
+class FileLine:
+    reference: str
+    amount_minor: int
+    currency: str
+    destination: dict[str, Any]
+
+
+CSV_HEADER = ("reference", "amount", "currency", "holder", "iban", "bic")
+
+
+def major(amount_minor: int) -> str:
+    sign = "-" if amount_minor < 0 else ""
+    whole, cents = divmod(abs(amount_minor), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def bank_csv(lines: Iterable[FileLine]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    for line in lines:
+        d = line.destination
+        writer.writerow(
+            (
+                line.reference,
+                major(line.amount_minor),
+                line.currency,
+                d.get("holder", ""),
+                d.get("iban", ""),
+                d.get("bic", ""),
+            )
+        )
+    return out.getvalue()
+
+
+def pain001(
+    lines: Sequence[FileLine],
+    message_id: str,
+    created: datetime,
+    debtor: dict[str, str],
+    execution_date: str,
+) -> str:
+    """An ISO 20022 pain.001.001.09 credit transfer initiation (one payment info
+    block per currency)."""
+    by_currency: dict[str, list[FileLine]] = {}
+    for line in lines:
+        by_currency.setdefault(line.currency, []).append(line)
+    total = sum(line.amount_minor for line in lines)
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">',
+        "<CstmrCdtTrfInitn><GrpHdr>",
+        f"<MsgId>{escape(message_id)}</MsgId>",
+        f"<CreDtTm>{created.strftime('%Y-%m-%dT%H:%M:%S')}</CreDtTm>",
+        f"<NbOfTxs>{len(lines)}</NbOfTxs><CtrlSum>{major(total)}</CtrlSum>",
+        f"<InitgPty><Nm>{escape(debtor.get('name', ''))}</Nm></InitgPty>",
+        "</GrpHdr>",
+    ]
+    for n, (currency, group) in enumerate(sorted(by_currency.items()), 1):
+        parts += [
+            f"<PmtInf><PmtInfId>{escape(message_id)}-{n}</PmtInfId>",
+            "<PmtMtd>TRF</PmtMtd>",
+            f"<NbOfTxs>{len(group)}</NbOfTxs>",
+            f"<CtrlSum>{major(sum(x.amount_minor for x in group))}</CtrlSum>",
+            f"<ReqdExctnDt><Dt>{escape(execution_date)}</Dt></ReqdExctnDt>",
+            f"<Dbtr><Nm>{escape(debtor.get('name', ''))}</Nm></Dbtr>",
+            f"<DbtrAcct><Id><IBAN>{escape(debtor.get('iban', ''))}</IBAN></Id>"
+            "</DbtrAcct>",
+            f"<DbtrAgt><FinInstnId><BICFI>{escape(debtor.get('bic', ''))}</BICFI>"
+            "</FinInstnId></DbtrAgt>",
+        ]
+        for line in group:
+            d = line.destination
+            parts += [
+                "<CdtTrfTxInf>",
+                f"<PmtId><EndToEndId>{escape(line.reference)}</EndToEndId></PmtId>",
+                f'<Amt><InstdAmt Ccy="{escape(currency)}">'
+                f"{major(line.amount_minor)}</InstdAmt></Amt>",
+                f"<CdtrAgt><FinInstnId><BICFI>{escape(d.get('bic', ''))}</BICFI>"
+                "</FinInstnId></CdtrAgt>",
+                f"<Cdtr><Nm>{escape(d.get('holder', ''))}</Nm></Cdtr>",
+                f"<CdtrAcct><Id><IBAN>{escape(d.get('iban', ''))}</IBAN></Id>"
+                "</CdtrAcct>",
+                f"<RmtInf><Ustrd>{escape(line.reference)}</Ustrd></RmtInf>",
+                "</CdtTrfTxInf>",
+            ]
+        parts.append("</PmtInf>")
+    parts.append("</CstmrCdtTrfInitn></Document>")
+    return "".join(parts)
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    reference: str
+    amount_minor: int
+    currency: str
+    status: str  # booked | returned
+    fee_minor: int = 0
+
+
+def parse_statement(text: str) -> list[StatementLine]:
+    """The bank's statement as CSV: reference, amount (major units), currency,
+    status (booked or returned), fee (major units, optional)."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    found = []
+    for n, row in enumerate(rows, 2):
+        try:
+            status = row["status"].strip().lower()
+            if status not in ("booked", "returned"):
+                raise ValueError(f"status {status!r}")
+            found.append(
+                StatementLine(
+                    row["reference"].strip(),
+                    to_minor(row["amount"]),
+                    row["currency"].strip().upper(),
+                    status,
+                    to_minor(row.get("fee") or "0"),
+                )
+            )
+        except (KeyError, ValueError, AttributeError) as exc:
+            raise ValueError(f"statement line {n}: {exc}") from None
+    return found
+
+
+def to_minor(value: str) -> int:
+    text = value.strip()
+    negative = text.startswith("-")
+    whole, _, cents = text.lstrip("-").partition(".")
+    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
+        raise ValueError(f"amount {value!r}")
+    minor = int(whole) * 100 + int((cents or "0").ljust(2, "0"))
+    return -minor if negative else minor

@@ -1,0 +1,594 @@
+"""Driving payout rows from the database, each phase its own transaction:
+
+1. `claim`: lock due rows (`FOR UPDATE SKIP LOCKED`); a queued row gets its next
+   attempt and the key `payout:<id>:<attempt>` and becomes `calling`; every claimed
+   row gets a lease (`next_attempt_at = now + lease`) so no one else calls meanwhile.
+   Committed before any call.
+2. `call`: the destination from the registry (at call time, never stored), the token
+   bucket, the provider. No database.
+3. `record`: the outcome, if the row is still `calling` in this attempt: sent (ledger:
+   sent; `payout.sent.v1`), paid, failed (`payout.failed.v1`), or retry later with the
+   same key (backoff; a 429 also holds the token bucket).
+
+A crash anywhere leaves a `calling` row whose lease runs out; the next `drive` (the
+recovery path is the same path) calls again with the same key and the provider answers
+with what it did the first time. After the provider's key lifetime a retry first looks
+the transfer up by our reference. `poll` asks the provider about `sent` rows past
+their deadline. Webhooks (`apply_stripe_event`) are deduplicated by event id and only
+move a row forward, so duplicates and any order are safe.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from stipends.exceptions import InvalidRequest, InvalidTransition
+from stipends.logic import ledger, payments
+from stipends.logic.actors import FINANCE, Actor
+from stipends.models import Communicator
+from stipends.payouts import events
+from stipends.payouts.models import Payout, PayoutAudit, ProviderEvent
+from stipends.payouts.providers import (
+    BankFile,
+    FileLine,
+    Order,
+    Outcome,
+    Provider,
+    TokenBucket,
+    backoff,
+    bank_csv,
+    pain001,
+    parse_statement,
+)
+from stipends.payouts.runs import PayoutNotFound, get_run
+from svyaz import outbox
+
+log = logging.getLogger(__name__)
+
+Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+class DestinationUnavailable(Exception):
+    def __init__(self, reason: str = "destination_not_ready") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RegistryUnavailable(Exception):
+    """The registry did not answer; the payout waits."""
+
+
+# communicator id -> destination; raises DestinationUnavailable or RegistryUnavailable
+Destinations = Callable[[uuid.UUID], dict[str, Any]]
+
+
+@dataclass
+class Settings:
+    lease: float = 60.0  # seconds a claimed row is left to the worker calling
+    poll_interval: float = 30.0
+    sent_deadline: dict[str, float] = field(
+        default_factory=lambda: {
+            "stripe_connect": 60.0,
+            "stripe_global": 600.0,
+            "bank_file": 3 * 86400.0,
+        }
+    )
+    key_lifetime: float = 23 * 3600.0  # Stripe keeps keys ~24 h
+    max_backoff: float = 300.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def order_of(payout: Payout, fingerprint: str | None = None) -> Order:
+    assert payout.idempotency_key is not None
+    return Order(
+        payout_id=payout.id,
+        run_id=payout.run_id,
+        stipend_id=payout.stipend_id,
+        communicator_id=payout.communicator_id,
+        amount_minor=payout.amount_minor,
+        currency=payout.currency,
+        provider=payout.provider,
+        attempt=payout.attempt,
+        idempotency_key=payout.idempotency_key,
+        provider_ref=payout.provider_ref,
+        calling_since=payout.calling_since,
+        fingerprint=fingerprint,
+    )
+
+
+# -- state changes (inside a transaction, the row locked) ------------------------------
+def _emit(session: Session, spec: Any, payout: Payout, **extra: Any) -> None:
+    outbox.add(
+        session,
+        spec.build(
+            events.aggregate(payout.id),
+            payout_id=payout.id,
+            stipend_id=payout.stipend_id,
+            communicator_id=payout.communicator_id,
+            run_id=payout.run_id,
+            amount_minor=payout.amount_minor,
+            currency=payout.currency,
+            provider=payout.provider,
+            **extra,
+        ),
+    )
+
+
+def mark_sent(
+    session: Session, payout: Payout, ref: str | None, deadline: datetime
+) -> None:
+    payments.record_sent(session, payout.stipend_id)
+    payout.status = "sent"
+    payout.provider_ref = ref
+    payout.deadline_at = deadline
+    payout.next_attempt_at = None
+    payout.last_error = None
+    _emit(session, events.PAYOUT_SENT, payout)
+
+
+def mark_paid(session: Session, payout: Payout, fee_minor: int = 0) -> None:
+    if payments.committed(session, payout.stipend_id) and not ledger.open_entry(
+        session, payout.stipend_id, "payout_sent"
+    ):
+        payments.record_sent(session, payout.stipend_id)
+    payments.record_settled(session, payout.stipend_id, fee_minor)
+    payout.status = "paid"
+    payout.fee_minor = fee_minor
+    payout.deadline_at = None
+    payout.next_attempt_at = None
+    _emit(session, events.PAYOUT_PAID, payout)
+
+
+def mark_failed(session: Session, payout: Payout, reason: str, detail: str) -> None:
+    """The payout failed: whatever was sent is reversed in the ledger (a settled
+    payout that came back first has its settlement reversed). The stipend stays
+    committed for payment until finance retries or cancels."""
+    settled = ledger.open_entry(session, payout.stipend_id, "payout_settled")
+    if settled is not None:
+        ledger.reverse(session, settled, "payout returned after settlement")
+    if ledger.open_entry(session, payout.stipend_id, "payout_sent") is not None:
+        payments.record_failed(session, payout.stipend_id)
+    payout.status = "failed"
+    payout.failure_code = reason
+    payout.last_error = detail[:500] or None
+    payout.deadline_at = None
+    payout.next_attempt_at = None
+    _emit(session, events.PAYOUT_FAILED, payout, reason=reason)
+
+
+class Worker:
+    def __init__(
+        self,
+        transaction: Transaction,
+        providers: dict[str, Provider],
+        destinations: Destinations,
+        bucket: TokenBucket | None = None,
+        settings: Settings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.transaction = transaction
+        self.providers = providers
+        self.destinations = destinations
+        self.bucket = bucket or TokenBucket(20.0)
+        self.settings = settings or Settings()
+        self.clock = clock
+
+    def _deadline(self, provider: str) -> datetime:
+        seconds = self.settings.sent_deadline.get(provider, self.settings.poll_interval)
+        return self.clock() + timedelta(seconds=seconds)
+
+    # -- phase 1 ----------------------------------------------------------------------
+    def claim(self, limit: int = 50) -> list[Order]:
+        now = self.clock()
+        lease = now + timedelta(seconds=self.settings.lease)
+        orders = []
+        with self.transaction() as session:
+            due = session.scalars(
+                select(Payout)
+                .where(
+                    Payout.status.in_(("queued", "calling")),
+                    Payout.next_attempt_at <= now,
+                )
+                .order_by(Payout.next_attempt_at, Payout.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            for payout in due:
+                if payout.status == "queued":
+                    payout.attempt += 1
+                    payout.idempotency_key = payout.key_for(payout.attempt)
+                    payout.status = "calling"
+                    payout.calling_since = now
+                payout.next_attempt_at = lease
+                payee = session.get(Communicator, payout.communicator_id)
+                orders.append(
+                    order_of(payout, payee.destination_fingerprint if payee else None)
+                )
+        return orders
+
+    # -- phase 2 ----------------------------------------------------------------------
+    def call(self, order: Order) -> Outcome:
+        provider = self.providers.get(order.provider)
+        if provider is None:
+            return Outcome("retry", detail=f"no provider {order.provider} configured")
+        try:
+            destination = self.destinations(order.communicator_id)
+        except DestinationUnavailable as exc:
+            return Outcome(
+                "failed", reason=exc.reason, detail="registry: no destination"
+            )
+        except RegistryUnavailable as exc:  # nothing happened: try later
+            return Outcome("retry", detail=f"registry: {exc}")
+        if destination.get("provider") != order.provider or (
+            order.fingerprint
+            and destination.get("fingerprint")
+            and destination["fingerprint"] != order.fingerprint
+        ):
+            return Outcome("failed", reason="destination_changed", detail="changed")
+        if order.calling_since is not None and (
+            self.clock() - order.calling_since
+        ) > timedelta(seconds=self.settings.key_lifetime):
+            self.bucket.take()
+            found = provider.find(order, destination)
+            if found is not None:
+                return found
+        self.bucket.take()
+        outcome = provider.send(order, destination)
+        if outcome.rate_limited:
+            self.bucket.hold(outcome.retry_after or 1.0)
+        return outcome
+
+    # -- phase 3 ----------------------------------------------------------------------
+    def record(self, order: Order, outcome: Outcome) -> str:
+        with self.transaction() as session:
+            payout = session.get(Payout, order.payout_id, with_for_update=True)
+            if (
+                payout is None
+                or payout.status != "calling"
+                or payout.attempt != order.attempt
+            ):
+                return "stale"  # a webhook, an operator or another worker was first
+            if outcome.status in ("sent", "paid"):
+                mark_sent(session, payout, outcome.ref, self._deadline(payout.provider))
+                if outcome.status == "paid":
+                    mark_paid(session, payout, outcome.fee_minor)
+            elif outcome.status == "failed":
+                mark_failed(
+                    session,
+                    payout,
+                    outcome.reason or "provider_refused",
+                    outcome.detail,
+                )
+            else:
+                payout.retries += 1
+                wait = outcome.retry_after or backoff(
+                    payout.retries, cap=self.settings.max_backoff
+                )
+                payout.next_attempt_at = self.clock() + timedelta(seconds=wait)
+                payout.last_error = outcome.detail[:500] or None
+            log.info(
+                "payout %s attempt %s: %s",
+                payout.id,
+                payout.attempt,
+                outcome.status,
+            )
+            return outcome.status
+
+    def drive(self, limit: int = 50) -> dict[str, int]:
+        """One pass: claim due rows, call, record. Returns a count per outcome."""
+        counts: dict[str, int] = {}
+        for order in self.claim(limit):
+            result = self.record(order, self.call(order))
+            counts[result] = counts.get(result, 0) + 1
+        return counts
+
+    # -- the poller -------------------------------------------------------------------
+    def poll(self, limit: int = 50) -> dict[str, int]:
+        now = self.clock()
+        again = now + timedelta(seconds=self.settings.poll_interval)
+        with self.transaction() as session:
+            due = session.scalars(
+                select(Payout)
+                .where(Payout.status == "sent", Payout.deadline_at <= now)
+                .order_by(Payout.deadline_at)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            orders = []
+            for payout in due:
+                payout.deadline_at = again
+                orders.append(order_of(payout))
+        counts: dict[str, int] = {}
+        for order in orders:
+            provider = self.providers.get(order.provider)
+            if provider is None:
+                continue
+            self.bucket.take()
+            outcome = provider.status(order)
+            if outcome.rate_limited:
+                self.bucket.hold(outcome.retry_after or 1.0)
+            result = self.confirm(order, outcome)
+            counts[result] = counts.get(result, 0) + 1
+        return counts
+
+    def confirm(self, order: Order, outcome: Outcome) -> str:
+        with self.transaction() as session:
+            payout = session.get(Payout, order.payout_id, with_for_update=True)
+            if payout is None or payout.status != "sent":
+                return "stale"
+            if outcome.status == "paid":
+                mark_paid(session, payout, outcome.fee_minor)
+            elif outcome.status == "failed":
+                mark_failed(
+                    session, payout, outcome.reason or "returned", outcome.detail
+                )
+            else:
+                return "pending"
+            return outcome.status
+
+
+# -- webhooks --------------------------------------------------------------------------
+TRANSFER_EVENTS = ("transfer.created", "transfer.updated", "transfer.reversed")
+
+
+def _payout_for(session: Session, obj: dict[str, Any]) -> Payout | None:
+    reference = (obj.get("metadata") or {}).get("payout_reference", "")
+    if not isinstance(reference, str) or not reference.startswith("payout:"):
+        return None
+    try:
+        payout_id = uuid.UUID(reference.removeprefix("payout:"))
+    except ValueError:
+        return None
+    return session.get(Payout, payout_id, with_for_update=True)
+
+
+def apply_stripe_event(
+    transaction: Transaction,
+    event: dict[str, Any],
+    sent_deadline: Callable[[], datetime] = utcnow,
+) -> str:
+    """A verified Stripe event, relayed by the gateway. Applied once per event id;
+    a row only moves forward (calling → sent → paid, or → failed), so duplicates
+    and any order end in the same state."""
+    try:
+        event_id = str(event["id"])
+        event_type = str(event["type"])
+        obj = event["data"]["object"]
+        if not event_id.startswith("evt_") or not isinstance(obj, dict):
+            raise TypeError
+    except (KeyError, TypeError):
+        raise InvalidRequest("not a Stripe event", "invalid_event") from None
+    with transaction() as session:
+        seen = session.execute(
+            insert(ProviderEvent)
+            .values(event_id=event_id, event_type=event_type, outcome="received")
+            .on_conflict_do_nothing()
+            .returning(ProviderEvent.event_id)
+        ).first()
+        if seen is None:
+            return "duplicate"
+        outcome = "ignored"
+        payout = _payout_for(session, obj) if event_type in TRANSFER_EVENTS else None
+        if payout is not None and payout.provider_ref not in (None, obj.get("id")):
+            outcome = "other_transfer"
+        elif payout is not None:
+            amount = int(obj.get("amount") or 0)
+            reversed_ = bool(obj.get("reversed")) or (
+                amount > 0 and int(obj.get("amount_reversed") or 0) >= amount
+            )
+            if payout.status == "calling":
+                mark_sent(session, payout, str(obj["id"]), sent_deadline())
+            if reversed_ and payout.status in ("sent", "paid"):
+                mark_failed(session, payout, "returned", f"{event_type} {event_id}")
+                outcome = "reversed"
+            elif not reversed_ and payout.status == "sent":
+                mark_paid(session, payout)
+                outcome = "paid"
+            else:
+                outcome = f"no_change:{payout.status}"
+        session.execute(
+            ProviderEvent.__table__.update()
+            .where(ProviderEvent.event_id == event_id)
+            .values(outcome=outcome, payout_id=payout.id if payout else None)
+        )
+        return outcome
+
+
+# -- operator actions ------------------------------------------------------------------
+ACTIONS = ("retry", "cancel", "mark_paid_offline", "mark_failed")
+
+
+def operator_action(
+    session: Session,
+    actor: Actor,
+    payout_id: uuid.UUID,
+    action: str,
+    reason: str,
+    now: datetime,
+) -> Payout:
+    actor.require(FINANCE)
+    if action not in ACTIONS:
+        raise InvalidRequest(f"no action {action}", "invalid_action")
+    if not reason or not reason.strip():
+        raise InvalidRequest(
+            "every action needs a reason", "reason_required", {"reason": ["required"]}
+        )
+    payout = session.get(Payout, payout_id, with_for_update=True)
+    if payout is None:
+        raise PayoutNotFound(f"no payout {payout_id}", "payout_not_found")
+    status = payout.status
+    allowed = {
+        "retry": ("failed", "calling", "queued"),
+        "cancel": ("queued", "failed"),
+        "mark_paid_offline": ("queued", "failed", "sent"),
+        "mark_failed": ("queued", "sent"),
+    }[action]
+    if status not in allowed:
+        raise InvalidTransition(
+            f"a payout that is {status} cannot be handled with {action}"
+            + (
+                " (its call is in flight: retry it or wait)"
+                if status == "calling"
+                else ""
+            ),
+            f"payout_{status}",
+        )
+    if action == "retry":
+        if status == "failed":
+            payout.status = "queued"  # a new attempt, a new key
+            payout.failure_code = None
+        payout.next_attempt_at = now  # a calling row: again now, the same key
+    elif action == "cancel":
+        commitment = ledger.open_entry(session, payout.stipend_id, "commitment")
+        if commitment is not None:
+            ledger.reverse(
+                session, commitment, "payout cancelled: reserved again", actor.id
+            )
+        payout.status = "cancelled"
+        payout.next_attempt_at = None
+    elif action == "mark_paid_offline":
+        mark_paid(session, payout)  # sent first in the ledger if it was not
+    else:
+        mark_failed(session, payout, "marked_failed", "marked failed by finance")
+    session.add(
+        PayoutAudit(
+            run_id=payout.run_id,
+            payout_id=payout.id,
+            actor_id=actor.id,
+            action=action,
+            reason=reason.strip(),
+        )
+    )
+    session.flush()
+    return payout
+
+
+def payout_view(payout: Payout) -> dict[str, Any]:
+    return {
+        "id": str(payout.id),
+        "run_id": str(payout.run_id),
+        "stipend_id": str(payout.stipend_id),
+        "communicator_id": str(payout.communicator_id),
+        "amount_minor": payout.amount_minor,
+        "currency": payout.currency,
+        "provider": payout.provider,
+        "status": payout.status,
+        "attempt": payout.attempt,
+        "idempotency_key": payout.idempotency_key,
+        "provider_ref": payout.provider_ref,
+        "fee_minor": payout.fee_minor,
+        "failure_code": payout.failure_code,
+        "retries": payout.retries,
+        "deadline_at": payout.deadline_at.isoformat() if payout.deadline_at else None,
+    }
+
+
+# -- the bank file ---------------------------------------------------------------------
+def bank_file(
+    session: Session,
+    actor: Actor,
+    run_id: uuid.UUID,
+    destinations: Destinations,
+    fmt: str,
+    debtor: dict[str, str],
+    now: datetime,
+) -> str:
+    """The bank file of a run's bank payouts that are sent (the file is what sends
+    them). Account details are read from the registry now and never stored."""
+    actor.require(FINANCE)
+    if fmt not in ("csv", "pain.001"):
+        raise InvalidRequest("format is csv or pain.001", "invalid_format")
+    run = get_run(session, run_id)
+    payouts = session.scalars(
+        select(Payout)
+        .where(
+            Payout.run_id == run.id,
+            Payout.provider == BankFile.name,
+            Payout.status == "sent",
+        )
+        .order_by(Payout.id)
+    ).all()
+    lines = []
+    for payout in payouts:
+        try:
+            destination = destinations(payout.communicator_id)
+        except DestinationUnavailable:
+            continue
+        lines.append(
+            FileLine(
+                payout.reference, payout.amount_minor, payout.currency, destination
+            )
+        )
+    session.add(
+        PayoutAudit(
+            run_id=run.id,
+            actor_id=actor.id,
+            action="bank_file",
+            reason=f"{fmt} with {len(lines)} payments",
+        )
+    )
+    if fmt == "csv":
+        return bank_csv(lines)
+    return pain001(lines, f"run-{run.id.hex[:24]}", now, debtor, now.date().isoformat())
+
+
+def import_statement(session: Session, actor: Actor, text: str) -> dict[str, Any]:
+    """Settle bank payouts from the bank's statement: booked lines are paid (with the
+    bank's fee), returned ones failed. A line that matches nothing, or whose amount or
+    currency differs, changes nothing and is listed."""
+    actor.require(FINANCE)
+    try:
+        lines = parse_statement(text)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), "invalid_statement") from None
+    result: dict[str, Any] = {"paid": 0, "returned": 0, "unchanged": 0, "problems": []}
+    for line in lines:
+        try:
+            payout_id = uuid.UUID(line.reference.removeprefix("payout:"))
+        except ValueError:
+            payout_id = None
+        payout = (
+            session.get(Payout, payout_id, with_for_update=True) if payout_id else None
+        )
+        problem = None
+        if payout is None or payout.provider != BankFile.name:
+            problem = "unknown_reference"
+        elif payout.currency != line.currency:
+            problem = "currency_mismatch"
+        elif payout.amount_minor != line.amount_minor:
+            problem = "amount_mismatch"
+        if problem:
+            result["problems"].append({"reference": line.reference, "problem": problem})
+            continue
+        assert payout is not None
+        if payout.status != "sent":
+            result["unchanged"] += 1
+        elif line.status == "booked":
+            mark_paid(session, payout, line.fee_minor)
+            result["paid"] += 1
+        else:
+            mark_failed(session, payout, "returned", "returned by the bank")
+            result["returned"] += 1
+    session.add(
+        PayoutAudit(
+            actor_id=actor.id,
+            action="import_statement",
+            reason=f"{len(lines)} lines: {result['paid']} paid, "
+            f"{result['returned']} returned, {len(result['problems'])} problems",
+        )
+    )
+    session.flush()
+    return result

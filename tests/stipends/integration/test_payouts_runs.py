@@ -1,0 +1,188 @@
+"""Payout runs on PostgreSQL: control totals, who may release (finance, a fresh second
+factor, confirmed totals, no approver of the run), the ledger commitment at release,
+and the operator actions with their audit trail."""
+
+import uuid
+from typing import Any
+
+import pytest
+
+from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
+from stipends.payouts import runs, worker
+from tests.stipends.integration.conftest import ADMIN_A, FINANCE, Db, actor
+from tests.stipends.integration.payouts_world import PayWorld
+
+FINANCE_2 = {"id": str(uuid.uuid4()), "roles": ["finance"]}
+
+
+def ledger_rows(db: Db) -> int:
+    return db.sql("SELECT count(*) FROM journal_entries")[0][0]
+
+
+def test_a_run_shows_control_totals_per_currency_and_provider(db: Db) -> None:
+    world = PayWorld(db, 3)
+    db.sql(
+        "UPDATE communicators SET payout_provider = 'bank_file' WHERE id = :c",
+        c=world.payees[2],
+    )
+    not_ready = world.payees[1]
+    db.sql("UPDATE communicators SET payout_ready = false WHERE id = :c", c=not_ready)
+    built = world.build()
+    assert built.run.status == "draft"
+    assert built.run.totals == [
+        {"currency": "EUR", "provider": "bank_file", "count": 1, "sum_minor": 30_000},
+        {
+            "currency": "EUR",
+            "provider": "stripe_connect",
+            "count": 1,
+            "sum_minor": 30_000,
+        },
+    ]
+    assert built.excluded == [
+        {
+            "stipend_id": str(world.world.stipend_of(not_ready).id),
+            "reason": "destination_not_ready",
+        }
+    ]
+    assert {p.status for p in built.payouts} == {"planned"}
+    # a second run takes only what the first left
+    db.sql("UPDATE communicators SET payout_ready = true WHERE id = :c", c=not_ready)
+    again = world.build()
+    assert [p.communicator_id for p in again.payouts] == [not_ready]
+    with pytest.raises(InvalidTransition) as empty:
+        world.build()
+    assert empty.value.code == "empty_run"
+
+
+def test_a_provider_no_corridor_uses_is_left_out(db: Db) -> None:
+    world = PayWorld(db, 2)
+    with world.transaction() as session:
+        with pytest.raises(InvalidTransition):
+            runs.build_run(session, actor(FINANCE), world.cycle_id, {"bank_file"})
+
+
+@pytest.mark.parametrize(
+    ("who", "second_factor", "digest", "code"),
+    [
+        (ADMIN_A, True, None, "role_required"),
+        (FINANCE, False, None, "second_factor_required"),
+        (FINANCE, True, "0" * 64, "totals_mismatch"),
+    ],
+)
+def test_release_is_refused_and_changes_nothing(
+    db: Db, who: dict[str, Any], second_factor: bool, digest: str | None, code: str
+) -> None:
+    world = PayWorld(db, 2)
+    run = world.build().run
+    entries = ledger_rows(db)
+    with (
+        world.transaction() as session,
+        pytest.raises((NotAllowed, InvalidTransition)) as refused,
+    ):
+        runs.release_run(
+            session,
+            actor(who),
+            run.id,
+            digest or run.totals_digest,
+            second_factor,
+            world.clock(),
+        )
+    assert refused.value.code == code
+    assert ledger_rows(db) == entries
+    assert set(world.statuses().values()) == {"planned"}
+    assert db.sql("SELECT status FROM payout_runs")[0][0] == "draft"
+
+
+def test_an_approver_of_any_stipend_in_the_run_cannot_release_it(db: Db) -> None:
+    world = PayWorld(db, 2)
+    approver_and_finance = {"id": ADMIN_A["id"], "roles": ["program_admin", "finance"]}
+    run = world.build().run
+    with pytest.raises(NotAllowed) as refused:
+        world.release(run, approver_and_finance)
+    assert refused.value.code == "releaser_approved"
+    world.release(run, FINANCE_2)
+    assert set(world.statuses().values()) == {"queued"}
+
+
+def test_release_commits_every_stipend_for_payment(db: Db) -> None:
+    world = PayWorld(db, 2)
+    built = world.released()
+    for payout in built.payouts:
+        assert world.balance(f"stipends_payable:{payout.communicator_id}") == -30_000
+    assert world.balance(f"reservations:{world.world.programme_id}") == 0
+    assert world.balanced()
+    with pytest.raises(InvalidTransition):
+        world.release(built.run)  # released once
+    audit = db.sql("SELECT action, reason FROM payout_audit ORDER BY id")
+    assert [a[0] for a in audit] == ["build", "release"]
+
+
+def test_a_stipend_changed_after_the_build_stops_the_release(db: Db) -> None:
+    world = PayWorld(db, 2)
+    run = world.build().run
+    db.sql("UPDATE stipends SET status = 'rejected' WHERE id = :s", s=world.stipends[1])
+    entries = ledger_rows(db)
+    with pytest.raises(InvalidTransition) as refused:
+        world.release(run)
+    assert refused.value.code == "stipend_changed"
+    assert ledger_rows(db) == entries
+    assert set(world.statuses().values()) == {"planned"}
+
+
+def act(world: PayWorld, payout_id: Any, action: str, reason: str = "checked") -> Any:
+    with world.transaction() as session:
+        return worker.operator_action(
+            session, actor(FINANCE), payout_id, action, reason, world.clock()
+        )
+
+
+def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> None:
+    world = PayWorld(db, 3)
+    a, b, c = world.released().payouts
+    with world.transaction() as session, pytest.raises(NotAllowed):
+        worker.operator_action(
+            session, actor(ADMIN_A), a.id, "cancel", "why", world.clock()
+        )
+    with pytest.raises(InvalidRequest) as no_reason:
+        act(world, a.id, "cancel", "  ")
+    assert no_reason.value.code == "reason_required"
+    with pytest.raises(InvalidRequest):
+        act(world, a.id, "delete", "why")
+
+    # cancel: the commitment is undone, the budget reserved again
+    act(world, a.id, "cancel", "payee asked to wait")
+    assert world.balance(f"stipends_payable:{a.communicator_id}") == 0
+    assert world.balance(f"reservations:{world.world.programme_id}") == -30_000
+    with pytest.raises(InvalidTransition):
+        act(world, a.id, "retry")
+
+    # paid offline: sent and settled in the ledger, payout.paid.v1
+    act(world, b.id, "mark_paid_offline", "paid by cash transfer, receipt 17")
+    assert world.statuses()[str(b.stipend_id)] == "paid"
+    assert world.balance(f"stipends_payable:{b.communicator_id}") == 0
+    with pytest.raises(InvalidTransition):
+        act(world, b.id, "mark_failed")
+
+    # failed, then retried: a new attempt
+    act(world, c.id, "mark_failed", "bank says account closed")
+    assert world.statuses()[str(c.stipend_id)] == "failed"
+    act(world, c.id, "retry", "new details confirmed")
+    assert world.statuses()[str(c.stipend_id)] == "queued"
+
+    audit = db.sql(
+        "SELECT action, reason, actor_id FROM payout_audit "
+        "WHERE payout_id IS NOT NULL ORDER BY id"
+    )
+    assert [(r[0], r[1]) for r in audit] == [
+        ("cancel", "payee asked to wait"),
+        ("mark_paid_offline", "paid by cash transfer, receipt 17"),
+        ("mark_failed", "bank says account closed"),
+        ("retry", "new details confirmed"),
+    ]
+    assert {str(r[2]) for r in audit} == {FINANCE["id"]}
+    failed = db.events("payout.failed.v1")
+    assert [e["data"]["reason"] for e in failed] == ["marked_failed"]
+    assert len(db.events("payout.paid.v1")) == 1
+    assert world.balanced()
+    # the cancelled stipend can go into a new run
+    assert [p.stipend_id for p in world.build().payouts] == [a.stipend_id]
