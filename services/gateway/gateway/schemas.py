@@ -270,3 +270,57 @@ class ParkedDeliverySchema(Schema):
     attempts = fields.Integer()
     last_error = fields.String()
     updated_at = fields.String()
+
+
+# -- payout runs (finance) ---------------------------------------------------------
+class PayoutRunSchema(Schema):
+    """A run with its control totals (count and sum per currency and provider); the
+    releaser confirms them by sending back `totals_digest`."""
+
+    id = fields.String()
+    cycle_id = fields.String()
+    programme_id = fields.String()
+    status = fields.String()
+    totals = fields.Raw()
+    totals_digest = fields.String()
+    created_by = fields.String()
+    released_by = fields.String(allow_none=True)
+    released_at = fields.String(allow_none=True)
+    payouts_by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    excluded = fields.List(fields.Raw())
+
+
+class ReleaseRequestSchema(Schema):
+    """`code`: a current code of the releaser's authenticator (a fresh second
+    factor); `totals_digest`: the totals the releaser saw and confirms."""
+
+    totals_digest = fields.String(required=True)
+    code = fields.String(required=True)
+
+
+class PayoutSchema(Schema):
+    id = fields.String()
+    run_id = fields.String()
+    stipend_id = fields.String()
+    communicator_id = fields.String()
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    provider = fields.String()
+    status = fields.String()
+    attempt = fields.Integer()
+    idempotency_key = fields.String()
+    provider_ref = fields.String(allow_none=True)
+    fee_minor = fields.Integer(allow_none=True)
+    failure_code = fields.String(allow_none=True)
+    retries = fields.Integer()
+    deadline_at = fields.String(allow_none=True)
+
+
+class PayoutActionRequestSchema(Schema):
+    action = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ("retry", "cancel", "mark_paid_offline", "mark_failed")
+        ),
+    )
+    reason = fields.String(required=True)

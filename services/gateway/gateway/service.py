@@ -34,9 +34,13 @@ from gateway.schemas import (
     InboxMessageSchema,
     InboxQuerySchema,
     ParkedDeliverySchema,
+    PayoutActionRequestSchema,
+    PayoutRunSchema,
+    PayoutSchema,
     PayoutSetupSchema,
     PreferencesSchema,
     RejectRequestSchema,
+    ReleaseRequestSchema,
     ReportQuerySchema,
     ReportRequestSchema,
     ReportSchema,
@@ -78,6 +82,7 @@ ADMIN, FINANCE, COORDINATOR, COMMUNICATOR = (
     "communicator",
 )
 STAFF = (ADMIN, FINANCE, COORDINATOR)
+PAYOUT_EVENTS = frozenset({"transfer", "payout", "balance"})
 ANYONE_SIGNED_IN = (COMMUNICATOR, *STAFF)
 
 
@@ -133,6 +138,10 @@ class GatewayService:
                 account["id"],
                 capabilities.get("transfers") == "active",
             )
+        elif event["type"].split(".")[0] in PAYOUT_EVENTS:
+            # transfers and payouts: stipends deduplicates by event id and is safe
+            # in any order; an error here is a 5xx, so Stripe delivers again
+            self.deadline(self.stipends.stripe_event, event)
         return respond(200, {"received": True})
 
     # -- the JSON API -----------------------------------------------------------------
@@ -688,6 +697,98 @@ class GatewayService:
         parked = self.deadline(self.notifications.list_parked, self._actor(row))
         return respond(200, ParkedDeliverySchema(many=True).dump(parked))
 
+    # -- payout runs (finance) -------------------------------------------------------
+    def _fresh_second_factor(self, row: WebSession, code: str) -> bool:
+        verified = self.deadline(
+            self.registry.verify_second_factor, self._actor(row), code
+        )
+        return bool(verified["verified"])
+
+    @http(
+        "POST",
+        "/api/v1/cycles/<cycle_id>/payout-runs",
+        summary="Build a payout run from a cycle's approved stipends",
+        responses={201: PayoutRunSchema},
+        tags=("finance",),
+        roles=(FINANCE,),
+    )
+    def api_build_run(self, request: Request, cycle_id: str) -> Response:
+        row = self._api_session(request, (FINANCE,), unsafe=True)
+        run = self.deadline(self.stipends.build_payout_run, self._actor(row), cycle_id)
+        return respond(201, PayoutRunSchema().dump(run))
+
+    @http(
+        "GET",
+        "/api/v1/payout-runs/<run_id>",
+        summary="A payout run: status, control totals and payouts by state",
+        responses={200: PayoutRunSchema},
+        tags=("finance",),
+        roles=(FINANCE, ADMIN),
+    )
+    def api_run(self, request: Request, run_id: str) -> Response:
+        row = self._api_session(request, (FINANCE, ADMIN))
+        run = self.deadline(self.stipends.get_payout_run, self._actor(row), run_id)
+        return respond(200, PayoutRunSchema().dump(run))
+
+    @http(
+        "GET",
+        "/api/v1/payout-runs/<run_id>/payouts",
+        summary="A run's payouts with their states",
+        responses={200: PayoutSchema},
+        tags=("finance",),
+        roles=(FINANCE, ADMIN),
+    )
+    def api_run_payouts(self, request: Request, run_id: str) -> Response:
+        row = self._api_session(request, (FINANCE, ADMIN))
+        found = self.deadline(self.stipends.list_payouts, self._actor(row), run_id)
+        return respond(200, PayoutSchema(many=True).dump(found))
+
+    @http(
+        "POST",
+        "/api/v1/payout-runs/<run_id>/release",
+        summary="Release a run: finance, a fresh second factor, the totals confirmed, "
+        "and no approver of its stipends",
+        body=ReleaseRequestSchema,
+        responses={200: PayoutRunSchema},
+        tags=("finance",),
+        roles=(FINANCE,),
+    )
+    def api_release_run(self, request: Request, run_id: str) -> Response:
+        row = self._api_session(request, (FINANCE,), unsafe=True)
+        body = ReleaseRequestSchema().load(json_body(request))
+        fresh = self._fresh_second_factor(row, body["code"])
+        if not fresh:
+            raise Unauthorized("the code is not right", "second_factor_failed")
+        run = self.deadline(
+            self.stipends.release_payout_run,
+            self._actor(row),
+            run_id,
+            body["totals_digest"],
+            True,
+        )
+        return respond(200, PayoutRunSchema().dump(run))
+
+    @http(
+        "POST",
+        "/api/v1/payouts/<payout_id>/actions",
+        summary="Retry, cancel, mark paid offline or mark failed, with a reason",
+        body=PayoutActionRequestSchema,
+        responses={200: PayoutSchema},
+        tags=("finance",),
+        roles=(FINANCE,),
+    )
+    def api_payout_action(self, request: Request, payout_id: str) -> Response:
+        row = self._api_session(request, (FINANCE,), unsafe=True)
+        body = PayoutActionRequestSchema().load(json_body(request))
+        payout = self.deadline(
+            self.stipends.payout_action,
+            self._actor(row),
+            payout_id,
+            body["action"],
+            body["reason"],
+        )
+        return respond(200, PayoutSchema().dump(payout))
+
     # -- the web consoles -----------------------------------------------------------
     @property
     def cookie_secure(self) -> bool:
@@ -1218,6 +1319,113 @@ class GatewayService:
             return self._page(
                 request, "preferences.html", row, prefs=saved, error=None, saved=True
             )
+
+        return self._guarded(request, page)
+
+    # -- console: finance -----------------------------------------------------------
+    @http("GET", "/finance")
+    def finance_home(self, request: Request) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, FINANCE)
+            cycles = [
+                c
+                for c in self.deadline(self.stipends.list_cycles, self._actor(row))
+                if c["status"] in ("closed", "locked")
+            ]
+            return self._page(request, "finance.html", row, cycles=cycles, error=None)
+
+        return self._guarded(request, page)
+
+    @http("POST", "/finance/cycles/<cycle_id>/runs")
+    def finance_build_run(self, request: Request, cycle_id: str) -> Response:
+        def page() -> Response:
+            row, _ = self._form(request, FINANCE)
+            run = self.deadline(
+                self.stipends.build_payout_run, self._actor(row), cycle_id
+            )
+            return web.redirect(f"/finance/runs/{run['id']}")
+
+        return self._guarded(request, page)
+
+    def _run_page(
+        self,
+        request: Request,
+        row: WebSession,
+        run_id: str,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        actor = self._actor(row)
+        return self._page(
+            request,
+            "finance_run.html",
+            row,
+            status=status,
+            run=self.deadline(self.stipends.get_payout_run, actor, run_id),
+            payouts=self.deadline(self.stipends.list_payouts, actor, run_id),
+            error=error,
+        )
+
+    @http("GET", "/finance/runs/<run_id>")
+    def finance_run(self, request: Request, run_id: str) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, FINANCE)
+            return self._run_page(request, row, run_id)
+
+        return self._guarded(request, page)
+
+    @http("POST", "/finance/runs/<run_id>/release")
+    def finance_release(self, request: Request, run_id: str) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, FINANCE)
+            if not self._fresh_second_factor(row, values.get("code", "")):
+                return self._run_page(
+                    request,
+                    row,
+                    run_id,
+                    web.texts(web.language(request, row.language))["code_wrong"],
+                    status=401,
+                )
+            try:
+                self.deadline(
+                    self.stipends.release_payout_run,
+                    self._actor(row),
+                    run_id,
+                    values.get("totals_digest", ""),
+                    True,
+                )
+            except (InvalidInput, ServiceError) as exc:
+                if isinstance(exc, NotFound):
+                    raise
+                return self._run_page(
+                    request,
+                    row,
+                    run_id,
+                    exc.message,
+                    status=403 if isinstance(exc, Forbidden) else 400,
+                )
+            return web.redirect(f"/finance/runs/{run_id}")
+
+        return self._guarded(request, page)
+
+    @http("POST", "/finance/payouts/<payout_id>")
+    def finance_payout_action(self, request: Request, payout_id: str) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, FINANCE)
+            run_id = values.get("run_id", "")
+            try:
+                self.deadline(
+                    self.stipends.payout_action,
+                    self._actor(row),
+                    payout_id,
+                    values.get("action", ""),
+                    values.get("reason", ""),
+                )
+            except (InvalidInput, ServiceError) as exc:
+                if isinstance(exc, NotFound):
+                    raise
+                return self._run_page(request, row, run_id, exc.message, status=400)
+            return web.redirect(f"/finance/runs/{run_id}")
 
         return self._guarded(request, page)
 

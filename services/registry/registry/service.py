@@ -3,6 +3,7 @@ one transaction, calls one logic function and dumps the result."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
@@ -409,6 +410,18 @@ class RegistryService:
                 session, self.keys, who, str(code)
             )
         return {"confirmed": confirmed}
+
+    @rpc(expected_exceptions=RegistryError)
+    def verify_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
+        """Is this a current code of the actor's authenticator (for the gateway)?"""
+        if self.caller not in WEBHOOK_RELAYS:
+            raise NotAllowed("only the gateway checks second factors", "not_allowed")
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            verified = accounts.verify_second_factor(
+                session, self.keys, who, str(code), datetime.now(UTC)
+            )
+        return {"verified": verified}
 
     @rpc(expected_exceptions=RegistryError)
     def create_staff_account(self, actor: Any, account: Any) -> dict[str, Any]:

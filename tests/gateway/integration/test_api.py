@@ -15,6 +15,7 @@ from tests.gateway.conftest import Stipends, paid_professional
 from tests.helpers import wait_until
 from tests.registry.integration.conftest import (
     ADMIN_A,
+    ADMIN_B,
     Registry,
     actor_for,
     application,
@@ -36,6 +37,10 @@ class Client:
     http: requests.Session = field(default_factory=requests.Session)
     csrf: str = ""
     actor: dict[str, Any] = field(default_factory=dict)
+    secret: str = ""  # the authenticator's, for staff
+
+    def code(self) -> str:
+        return pyotp.TOTP(self.secret).now()
 
     def __call__(self, method: str, path: str, body: Any = None) -> requests.Response:
         headers = {"X-CSRF-Token": self.csrf} if self.csrf else {}
@@ -51,11 +56,9 @@ class Client:
             self.csrf = response.json()["csrf_token"]
             self.actor = response.json()["actor"]
             if response.json()["status"] == "enroll":
-                secret = response.json()["totp_secret"]
+                self.secret = response.json()["totp_secret"]
                 confirmed = self(
-                    "POST",
-                    "/api/v1/session/second-factor",
-                    {"code": pyotp.TOTP(secret).now()},
+                    "POST", "/api/v1/session/second-factor", {"code": self.code()}
                 )
                 assert confirmed.status_code == 200, confirmed.text
                 self.csrf = confirmed.json()["csrf_token"]
@@ -77,6 +80,8 @@ class World:
     stipends: dict[str, str]  # "member"/"coordinator" -> a proposed stipend
     digest: str  # what an approver of the member's stipend is shown
     messages: dict[str, int]  # "member"/"coordinator" -> an inbox message
+    closed_cycle: str  # its stipends approved (one by the matrix), no run yet
+    run: dict[str, Any]  # a draft payout run of another cycle, built by finance
     system_stipends: Stipends
 
     def ident(self, pseudonym: str) -> str:
@@ -192,6 +197,22 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
     stipend_of = {who: proposed[ident] for who, ident in people.items()}
     digest = stipends.call("get_stipend", ADMIN_A, stipend_of["member"])["digest"]
 
+    # an earlier cycle, its stipends approved and a draft run built from them
+    earlier = stipends.call("open_cycle", ADMIN_A, programme, "2026-09", past)["id"]
+    for ident in people.values():
+        me = actor_for(ident)
+        draft = stipends.call("save_report_draft", me, earlier, REPORT)
+        stipends.call("submit_report", me, draft["report"]["id"])
+        stipends.call("review_report", ADMIN_A, draft["report"]["id"], "accepted", "")
+    stipends.call("close_cycle", ADMIN_A, earlier)
+    for stipend in stipends.call("list_stipends", ADMIN_A, earlier, "proposed"):
+        shown = stipends.call("get_stipend", ADMIN_B, stipend["id"])
+        stipends.call("approve_stipend", ADMIN_B, stipend["id"], shown["digest"])
+    run = stipends.call("build_payout_run", FINANCE_ACTOR, earlier)
+    assert run["status"] == "draft" and run["totals"][0]["count"] == 2
+    (planned, *_) = stipends.call("list_payouts", FINANCE_ACTOR, run["id"])
+    run["payout"] = planned["id"]
+
     def first_message(ident: str) -> int:
         rows = wait_until(
             lambda: notifications.sql(
@@ -225,6 +246,8 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
         stipend_of,
         digest,
         messages,
+        closing,
+        run,
         stipends,
     )
 
@@ -423,6 +446,39 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"provider": "bank_file"},
         expect(ADMIN_ONLY),
     ),
+    # payout runs: finance builds from the cycle whose stipend the matrix approved
+    (
+        "build a payout run",
+        "POST",
+        "/api/v1/cycles/{closed_cycle}/payout-runs",
+        None,
+        expect({"finance": 201}),
+    ),
+    ("a payout run", "GET", "/api/v1/payout-runs/{run}", None, expect(ADMIN_FINANCE)),
+    (
+        "a run's payouts",
+        "GET",
+        "/api/v1/payout-runs/{run}/payouts",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "act on a payout",  # planned, in a run not yet released: refused, as a state
+        "POST",
+        "/api/v1/payouts/{payout}/actions",
+        {"action": "cancel", "reason": "the wrong month"},
+        expect({"finance": 409}),
+    ),
+    (
+        "release a run",
+        "POST",
+        "/api/v1/payout-runs/{run}/release",
+        lambda w: {
+            "totals_digest": w.run["totals_digest"],
+            "code": w.clients["finance"].code(),
+        },
+        expect({"finance": 200}),
+    ),
     # last: erasure closes the communicators' sessions, then everyone signs out
     (
         "erase me",
@@ -465,6 +521,9 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
                 member_stipend=world.stipends["member"],
                 coordinator_stipend=world.stipends["coordinator"],
                 own_message=world.messages[mine],
+                closed_cycle=world.closed_cycle,
+                run=world.run["id"],
+                payout=world.run["payout"],
                 other_message=world.messages[theirs],
                 own=own,
                 other=other,
@@ -501,13 +560,19 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
     stipends = dict(world.system_stipends.sql("SELECT id::text, status FROM stipends"))
     assert stipends[world.stipends["member"]] == "approved"
     assert stipends[world.stipends["coordinator"]] == "rejected"
-    (approvals,) = world.system_stipends.sql("SELECT count(*) FROM approvals")
+    (approvals,) = world.system_stipends.sql(
+        "SELECT count(*) FROM approvals WHERE stipend_id = :s",
+        s=world.stipends["member"],
+    )
     assert approvals[0] == 1  # one admin's; every other role was refused
     reports = dict(
         world.system_stipends.sql("SELECT id::text, status FROM activity_reports")
     )
     assert reports[world.reports["member"]] == "accepted"
     assert reports[world.reports["coordinator"]] == "submitted"
+    runs = dict(world.system_stipends.sql("SELECT id::text, status FROM payout_runs"))
+    assert runs.pop(world.run["id"]) == "released"  # by finance, with a fresh code
+    assert list(runs.values()) == ["draft"]  # the one finance built in the matrix
     assert_every_route_in_matrix({(op.method, op.path) for op in OPERATIONS})
 
 

@@ -187,21 +187,30 @@ def test_the_console_speaks_russian_and_english(
     assert f'<html lang="{lang}">' in page.text and word in page.text
 
 
-def signed_in_admin(system: Registry, email: str) -> tuple[requests.Session, str]:
+def signed_in_staff(
+    system: Registry, email: str, roles: list[str]
+) -> tuple[requests.Session, str, pyotp.TOTP]:
+    """A new staff member, signed in through the pages with TOTP enrolled."""
     system.call(
         "create_staff_account",
         ADMIN_A,
-        {"email": email, "roles": ["program_admin"], "password": PASSWORD},
+        {"email": email, "roles": roles, "password": PASSWORD},
     )
     browser, enroll = sign_in(system, email)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enroll.text).group(1)
+    totp = pyotp.TOTP(secret)
     done = browser.post(
         f"{system.url}/sign-in/enroll",
         timeout=30,
-        data={"code": pyotp.TOTP(secret).now(), "csrf": csrf(enroll.text)},
+        data={"code": totp.now(), "csrf": csrf(enroll.text)},
     )
     assert done.status_code == 200
-    return browser, done.text
+    return browser, done.text, totp
+
+
+def signed_in_admin(system: Registry, email: str) -> tuple[requests.Session, str]:
+    browser, page, _ = signed_in_staff(system, email, ["program_admin"])
+    return browser, page
 
 
 def test_an_active_communicator_sets_up_payments_by_their_corridor(
@@ -432,3 +441,112 @@ def test_the_inbox_and_preferences_pages(system: Registry, notifications: Any) -
     assert saved.status_code == 200 and 'id="saved"' in saved.text
     (row,) = notifications.sql("SELECT timezone, discreet FROM preferences")
     assert row == ("Asia/Tbilisi", True)
+
+
+def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
+    system: Registry, stipends: Stipends
+) -> None:
+    training = system.call(
+        "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
+    )["id"]
+    ident = paid_professional(
+        system, training, application(country="DE", city="Berlin")
+    )
+    wait_until(
+        lambda: stipends.sql(
+            "SELECT 1 FROM communicators WHERE id = :i AND payout_ready", i=ident
+        ),
+        "stipends to know the communicator",
+    )
+    programme = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {
+            "name": "Communicators",
+            "currency": "EUR",
+            "budget_minor": 50_000,
+            "tier_amounts": {"professional": 25_000, "volunteer": 0},
+            "min_accepted_reports": 1,
+            "min_conversations": 1,
+        },
+    )["id"]
+    stipends.call("fund_programme", ADMIN_A, programme, 50_000)
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    cycle = stipends.call("open_cycle", ADMIN_A, programme, "2026-10", past)["id"]
+    me = {"id": ident, "roles": ["communicator"]}
+    draft = stipends.call(
+        "save_report_draft",
+        me,
+        cycle,
+        {
+            "conversations": 3,
+            "audiences": ["family"],
+            "channels": ["phone"],
+            "hours": 2,
+            "observed_change": "some",
+        },
+    )
+    stipends.call("submit_report", me, draft["report"]["id"])
+    stipends.call("review_report", ADMIN_A, draft["report"]["id"], "accepted", "")
+    stipends.call("close_cycle", ADMIN_A, cycle)
+    (stipend,) = stipends.call("list_stipends", ADMIN_A, cycle, "proposed")
+
+    # one person both approves (as admin) and would release (as finance): refused
+    both, page, totp_both = signed_in_staff(
+        system, "both.hats@example.org", ["finance", "program_admin"]
+    )
+    shown = both.get(f"{system.url}/admin/stipends?cycle={cycle}", timeout=30)
+    digest = re.search(r'name="digest" value="([0-9a-f]+)"', shown.text).group(1)
+    approved = both.post(
+        f"{system.url}/admin/stipends/{stipend['id']}",
+        timeout=30,
+        data={
+            "csrf": csrf(shown.text),
+            "cycle": cycle,
+            "digest": digest,
+            "step": "approve",
+        },
+    )
+    assert approved.status_code == 200
+    assert stipends.sql("SELECT status FROM stipends")[0][0] == "approved"
+
+    finance, home, totp = signed_in_staff(
+        system, "finance.one@example.org", ["finance"]
+    )
+    assert 'href="/finance"' in home
+    listing = finance.get(f"{system.url}/finance?lang=en", timeout=30)
+    assert "2026-10" in listing.text
+    built = finance.post(
+        f"{system.url}/finance/cycles/{cycle}/runs",
+        timeout=30,
+        data={"csrf": csrf(listing.text)},
+    )
+    assert built.status_code == 200
+    assert re.search(r"<td>EUR</td><td>stripe_connect</td><td>1</td><td>250.00</td>",
+                     built.text)  # fmt: skip
+    run = built.url.rsplit("/", 1)[1]
+    totals = re.search(r'name="totals_digest" value="([0-9a-f]+)"', built.text)
+    assert totals
+
+    def release(browser: requests.Session, page: str, code: str) -> requests.Response:
+        return browser.post(
+            f"{system.url}/finance/runs/{run}/release",
+            timeout=30,
+            data={
+                "csrf": csrf(page),
+                "totals_digest": totals.group(1),
+                "code": code,
+            },
+        )
+
+    wrong = release(finance, built.text, "000000")
+    assert wrong.status_code == 401 and 'id="error"' in wrong.text
+    their_page = both.get(f"{system.url}/finance/runs/{run}", timeout=30)
+    approver = release(both, their_page.text, totp_both.now())
+    assert approver.status_code == 403 and 'id="error"' in approver.text
+    assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "draft"
+
+    released = release(finance, built.text, totp.now())
+    assert released.status_code == 200
+    assert 'id="run-status">released<' in released.text
+    assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "released"

@@ -98,3 +98,58 @@ def test_a_forged_or_stale_webhook_is_refused_and_changes_nothing(
     assert response.status_code == 400
     assert response.json()["code"] == "bad_signature"
     assert system.events("communicator.payout_ready.v1") == []
+
+
+def transfer_event(event_type: str) -> bytes:
+    return json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex[:20]}",
+            "object": "event",
+            "type": event_type,
+            "api_version": "2020-08-27",
+            "created": int(time.time()),
+            "livemode": False,
+            "pending_webhooks": 1,
+            "data": {
+                "object": {
+                    "id": f"tr_{uuid.uuid4().hex[:16]}",
+                    "object": "transfer",
+                    "amount": 2000,
+                    "currency": "eur",
+                    "metadata": {"payout_id": str(uuid.uuid4())},
+                }
+            },
+        }
+    ).encode()
+
+
+def test_transfer_and_payout_events_are_relayed_to_stipends_once(
+    system: Any, stipends: Any
+) -> None:
+    body = transfer_event("transfer.created")
+    for _ in range(2):  # Stripe delivers at least once
+        response = requests.post(
+            f"{system.url}/webhooks/stripe",
+            data=body,
+            headers={"Stripe-Signature": signed(body)},
+            timeout=30,
+        )
+        assert response.status_code == 200
+    event_id = json.loads(body)["id"]
+    rows = stipends.sql(
+        "SELECT event_type FROM payout_provider_events WHERE event_id = :e",
+        e=event_id,
+    )
+    assert [r[0] for r in rows] == ["transfer.created"]
+    forged = transfer_event("payout.paid")
+    refused = requests.post(
+        f"{system.url}/webhooks/stripe",
+        data=forged,
+        headers={"Stripe-Signature": signed(forged, "whsec_someone-else")},
+        timeout=30,
+    )
+    assert refused.status_code == 400
+    assert not stipends.sql(
+        "SELECT 1 FROM payout_provider_events WHERE event_id = :e",
+        e=json.loads(forged)["id"],
+    )

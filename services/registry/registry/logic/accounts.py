@@ -192,6 +192,23 @@ def confirm_second_factor(
     return True
 
 
+def verify_second_factor(
+    session: Session, keys: KeyRing, actor: Actor, code: str, now: datetime
+) -> bool:
+    """A fresh code from someone already signed in, for a step that needs one now
+    (releasing a payout run). Failures count towards the lockout like sign-ins."""
+    account = session.get(Account, actor.id, with_for_update=True)
+    if account is None or not account.totp_confirmed or account.totp_ct is None:
+        raise NotAllowed("no second factor is set up", "no_second_factor")
+    if account.disabled or account.locked(now):
+        return False
+    if not _totp(keys, account).verify(code, valid_window=1):
+        _fail(account, now)
+        return False
+    account.failed_attempts = 0
+    return True
+
+
 def offer_second_factor(session: Session, keys: KeyRing, actor: Actor) -> str:
     """A communicator turns TOTP on: a fresh secret to scan, confirmed by a code."""
     account = session.get(Account, actor.id, with_for_update=True)
