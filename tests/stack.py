@@ -45,6 +45,24 @@ class System:
     def mails(self) -> list[Any]:
         return list(mailbox.Maildir(str(self.settings.var / "mail"), create=False))
 
+    @contextmanager
+    def rpc(self) -> Iterator[Any]:
+        """Signed RPC to the running services, as the operator's console makes it
+        (this process signs as `cli`)."""
+        from nameko.standalone.rpc import ClusterRpcProxy
+
+        from svyaz import config as settings
+
+        config = settings.load(ROOT / "services" / "gateway" / "config.yml")
+        config.pop("LOGGING", None)
+        config["AMQP_URI"] = self.settings.amqp_uri
+        with ClusterRpcProxy(config, timeout=30) as proxy:
+            yield proxy
+
+    @property
+    def sandbox(self) -> str:
+        return f"http://127.0.0.1:{self.settings.sandbox_port}"
+
     def close(self) -> None:
         for engine in self._engines.values():
             engine.dispose()

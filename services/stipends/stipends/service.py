@@ -12,7 +12,10 @@ from stipends import logic
 from stipends.exceptions import InvalidRequest, StipendsError
 from stipends.logic import approvals, entitlement, ledger, programmes, reports
 from stipends.logic.actors import Actor
-from stipends.payouts.entrypoints import PayoutEntrypoints
+
+# the module, not the class: `nameko run stipends.service` runs every class in this
+# namespace that has entrypoints, and the mixin alone has no service name
+from stipends.payouts import entrypoints as payouts
 from stipends.schemas import (
     AccountRequestSchema,
     AmendSchema,
@@ -79,7 +82,7 @@ def payload(schema: Schema, event: ReceivedEvent) -> dict[str, Any]:
         raise Unprocessable(f"bad payload: {exc.messages}") from None
 
 
-class StipendsService(PayoutEntrypoints):
+class StipendsService(payouts.PayoutEntrypoints):
     name = "stipends"
 
     db = Database()
