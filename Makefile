@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PROJECTS := libs/svyaz services/registry services/stipends services/notifications services/gateway
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
-.PHONY: run test venv services tools prepare test-unit test-contracts test-integration test-e2e \
+.PHONY: run test venv services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
         bench lint topology clean
 
 run: venv services  ## run the whole system in the foreground (Ctrl-C stops it)
@@ -45,6 +45,8 @@ test-integration: venv services
 	$(PYTEST) $(wildcard tests/*/integration)
 test-e2e: venv services
 	$(PYTEST) tests/e2e
+test-browser: venv services tools
+	$(PYTEST) tests/browser
 
 bench: venv services  ## every benchmark in bench/; each prints a RESULT line last
 	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
