@@ -47,6 +47,8 @@ from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.messaging import rpc
 
 WEBHOOK_RELAYS = frozenset({"gateway"})  # Stripe events and sign-in come this way
+# a fresh second factor is checked for the consoles: the web one and svyaz-finance
+CODE_CHECKERS = frozenset({"gateway", "cli"})
 
 
 load = arguments.loader(InvalidRequest)
@@ -414,8 +416,8 @@ class RegistryService:
     @rpc(expected_exceptions=RegistryError)
     def verify_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
         """Is this a current code of the actor's authenticator (for the gateway)?"""
-        if self.caller not in WEBHOOK_RELAYS:
-            raise NotAllowed("only the gateway checks second factors", "not_allowed")
+        if self.caller not in CODE_CHECKERS:
+            raise NotAllowed("only the consoles check second factors", "not_allowed")
         who = Actor.load(actor)
         with self.db.transaction() as session:
             verified = accounts.verify_second_factor(

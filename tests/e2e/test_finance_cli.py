@@ -1,0 +1,90 @@
+"""svyaz-finance against the running system: build a run, see its totals, a wrong
+code refused with its exit code, release with a fresh code and follow it to the end,
+and a second release refused by the run's state."""
+
+import os
+import re
+import subprocess
+import uuid
+
+import pyotp
+import requests
+
+from tests.conftest import ROOT
+from tests.journeys import ADMINS, approved_stipend
+from tests.stack import System
+
+PASSWORD = "correct horse battery staple"
+CLI = str(ROOT / ".venv" / "bin" / "svyaz-finance")
+
+
+def finance_member(system: System, rpc: object) -> tuple[str, pyotp.TOTP]:
+    """A finance account with its authenticator enrolled (through the JSON API)."""
+    email = f"finance.{uuid.uuid4().hex[:6]}@example.org"
+    rpc.registry.create_staff_account(  # type: ignore[attr-defined]
+        ADMINS[0], {"email": email, "roles": ["finance"], "password": PASSWORD}
+    )
+    signed_in = requests.post(
+        f"{system.url}/api/v1/session",
+        json={"email": email, "password": PASSWORD},
+        timeout=30,
+    )
+    enroll = signed_in.json()
+    totp = pyotp.TOTP(enroll["totp_secret"])
+    done = requests.post(
+        f"{system.url}/api/v1/session/second-factor",
+        json={"code": totp.now()},
+        headers={
+            "X-CSRF-Token": enroll["csrf_token"],
+            # the cookie is Secure; requests keeps such cookies off plain http
+            "Cookie": f"session={signed_in.cookies['session']}",
+        },
+        timeout=30,
+    )
+    assert done.status_code == 200, done.text
+    return enroll["actor"]["id"], totp
+
+
+def test_a_run_from_the_terminal(system: System) -> None:
+    with system.rpc() as rpc:
+        cycle = approved_stipend(system, rpc)
+        actor, totp = finance_member(system, rpc)
+    env = {**os.environ, **system.settings.env("gateway")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [CLI, "--actor", actor, *args],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=env,
+            cwd=ROOT,
+        )
+
+    built = cli("build", cycle)
+    assert built.returncode == 0, built.stderr
+    assert re.search(r"EUR\s+stripe_connect\s+1\s+250\.00", built.stdout)
+    run = re.search(r"^run ([0-9a-f-]+)\s+draft", built.stdout, re.M).group(1)
+    digest = re.search(r"totals digest: ([0-9a-f]+)", built.stdout).group(1)
+
+    wrong = cli("release", run, "--totals", digest, "--code", "000000")
+    assert wrong.returncode == 5 and "not right" in wrong.stderr
+    other_totals = cli("release", run, "--totals", "0" * 64, "--code", totp.now())
+    assert other_totals.returncode == 1 and "totals" in other_totals.stderr
+
+    released = cli(
+        "release", run, "--totals", digest, "--code", totp.now(), "--wait",
+        "--interval", "0.5",
+    )  # fmt: skip
+    assert released.returncode == 0, released.stderr
+    assert f"run {run} released" in released.stdout
+    assert re.search(r"\[#+\] 1/1 .*(paid|sent) 1", released.stderr)
+
+    again = cli("release", run, "--totals", digest, "--code", totp.now())
+    assert again.returncode == 1, again.stderr  # a released run is not released twice
+    listing = cli("payouts", run)
+    assert listing.returncode == 0 and re.search(
+        r"(paid|sent)\s+stripe_connect", listing.stdout
+    )
+    missing = cli("show", str(uuid.uuid4()))
+    assert missing.returncode == 3
