@@ -1429,6 +1429,157 @@ class GatewayService:
 
         return self._guarded(request, page)
 
+    # -- console: communicators, review items, clubs, budgets (admins) ----------------
+    @http("GET", "/admin/communicators")
+    def admin_communicators(self, request: Request) -> Response:
+        """Search first: nothing is listed until a pseudonym prefix or a status is
+        asked for (an email is searched by POST, never put in a URL)."""
+
+        def page() -> Response:
+            row = self._signed_in(request, ADMIN)
+            criteria = {
+                k: request.args[k]
+                for k in ("pseudonym", "status")
+                if request.args.get(k)
+            }
+            return self._search_page(request, row, criteria)
+
+        return self._guarded(request, page)
+
+    @http("POST", "/admin/communicators")
+    def admin_communicators_by_email(self, request: Request) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, ADMIN)
+            return self._search_page(request, row, {"email": values.get("email", "")})
+
+        return self._guarded(request, page)
+
+    def _search_page(
+        self, request: Request, row: WebSession, criteria: dict[str, str]
+    ) -> Response:
+        found, error = [], None
+        if criteria:
+            try:
+                found = self.deadline(
+                    self.registry.find_communicators, self._actor(row), criteria
+                )
+            except InvalidInput as exc:
+                error = (
+                    "; ".join(m for ms in exc.fields.values() for m in ms)
+                    or exc.message
+                )
+        return self._page(
+            request,
+            "admin_communicators.html",
+            row,
+            status=400 if error else 200,
+            found=found,
+            searched=bool(criteria),
+            criteria={k: v for k, v in criteria.items() if k != "email"},
+            error=error,
+        )
+
+    @http("GET", "/admin/review-items")
+    def admin_review_items(self, request: Request) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, ADMIN)
+            items = self.deadline(self.registry.list_review_items, self._actor(row))
+            return self._page(
+                request, "admin_review_items.html", row, items=items, error=None
+            )
+
+        return self._guarded(request, page)
+
+    @http("POST", "/admin/review-items/<item_id>")
+    def admin_resolve_item(self, request: Request, item_id: str) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, ADMIN)
+            actor = self._actor(row)
+            try:
+                self.deadline(
+                    self.registry.resolve_review_item,
+                    actor,
+                    item_id,
+                    values.get("outcome", ""),
+                    values.get("note", ""),
+                )
+            except InvalidInput as exc:
+                items = self.deadline(self.registry.list_review_items, actor)
+                return self._page(
+                    request,
+                    "admin_review_items.html",
+                    row,
+                    status=400,
+                    items=items,
+                    error=exc.message,
+                )
+            return web.redirect("/admin/review-items")
+
+        return self._guarded(request, page)
+
+    def _clubs_page(
+        self, request: Request, row: WebSession, error: str | None, status: int = 200
+    ) -> Response:
+        return self._page(
+            request,
+            "admin_clubs.html",
+            row,
+            status=status,
+            clubs=self.deadline(self.registry.list_clubs),
+            error=error,
+        )
+
+    @http("GET", "/admin/clubs")
+    def admin_clubs(self, request: Request) -> Response:
+        def page() -> Response:
+            return self._clubs_page(request, self._signed_in(request, ADMIN), None)
+
+        return self._guarded(request, page)
+
+    @http("POST", "/admin/clubs")
+    def admin_create_club(self, request: Request) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, ADMIN)
+            club = {
+                "name": values.get("name", ""),
+                "country": values.get("country", "").upper(),
+                "city": values.get("city") or None,
+                "mode": values.get("mode", ""),
+                "coordinator": values.get("coordinator") or None,
+            }
+            try:
+                self.deadline(self.registry.create_club, self._actor(row), club)
+            except InvalidInput as exc:
+                return self._clubs_page(request, row, exc.message, status=400)
+            return web.redirect("/admin/clubs")
+
+        return self._guarded(request, page)
+
+    @http("POST", "/admin/trainings")
+    def admin_create_training(self, request: Request) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, ADMIN)
+            training = {
+                "title": values.get("title", ""),
+                "held_on": values.get("held_on", ""),
+            }
+            try:
+                self.deadline(self.registry.create_training, self._actor(row), training)
+            except InvalidInput as exc:
+                return self._clubs_page(request, row, exc.message, status=400)
+            return web.redirect("/admin/clubs")
+
+        return self._guarded(request, page)
+
+    @http("GET", "/admin/budgets")
+    def admin_budgets(self, request: Request) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, ADMIN, FINANCE)
+            programmes = self.deadline(self.stipends.list_programmes, self._actor(row))
+            return self._page(request, "admin_budgets.html", row, programmes=programmes)
+
+        return self._guarded(request, page)
+
     @http("GET", "/admin/corridors")
     def admin_corridors(self, request: Request) -> Response:
         def page() -> Response:

@@ -550,3 +550,92 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     assert released.status_code == 200
     assert 'id="run-status">released<' in released.text
     assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "released"
+
+
+def test_admin_pages_for_communicators_review_items_clubs_and_budgets(
+    system: Registry, stipends: Stipends
+) -> None:
+    first = application()
+    system.applicant(**first)
+    system.applicant(email=first["email"])  # the same email: a dedup review item
+    admin, _ = signed_in_admin(system, "admin.pages@example.org")
+
+    empty = admin.get(f"{system.url}/admin/communicators?lang=en", timeout=30)
+    assert 'id="search-first"' in empty.text and first["pseudonym"] not in empty.text
+    prefix = first["pseudonym"][:8]
+    found = admin.get(
+        f"{system.url}/admin/communicators", params={"pseudonym": prefix}, timeout=30
+    )
+    assert first["pseudonym"] in found.text
+    by_email = admin.post(
+        f"{system.url}/admin/communicators",
+        timeout=30,
+        data={"csrf": csrf(empty.text), "email": first["email"]},
+    )
+    assert by_email.status_code == 200 and first["pseudonym"] in by_email.text
+    assert first["email"] not in by_email.url
+    bad = admin.post(
+        f"{system.url}/admin/communicators",
+        timeout=30,
+        data={"csrf": csrf(empty.text), "email": "not-an-email"},
+    )
+    assert bad.status_code == 400 and 'id="error"' in bad.text
+
+    items = admin.get(f"{system.url}/admin/review-items", timeout=30)
+    item = re.search(r'action="/admin/review-items/([0-9a-f-]+)"', items.text).group(1)
+    resolved = admin.post(
+        f"{system.url}/admin/review-items/{item}",
+        timeout=30,
+        data={"csrf": csrf(items.text), "outcome": "same_person", "note": "one person"},
+        allow_redirects=False,
+    )
+    assert resolved.status_code == 303
+    assert system.sql("SELECT status FROM review_items")[0][0] != "open"
+
+    clubs = admin.get(f"{system.url}/admin/clubs", timeout=30)
+    made = admin.post(
+        f"{system.url}/admin/clubs",
+        timeout=30,
+        data={
+            "csrf": csrf(clubs.text),
+            "name": "Tbilisi Evenings",
+            "country": "ge",
+            "city": "Tbilisi",
+            "mode": "offline",
+        },
+    )
+    assert made.status_code == 200 and "Tbilisi Evenings" in made.text
+    unknown = admin.post(
+        f"{system.url}/admin/clubs",
+        timeout=30,
+        data={
+            "csrf": csrf(clubs.text),
+            "name": "Ghost Club",
+            "country": "GE",
+            "mode": "offline",
+            "coordinator": "nobody_at_all",
+        },
+    )
+    assert unknown.status_code == 400 and 'id="error"' in unknown.text
+    trained = admin.post(
+        f"{system.url}/admin/trainings",
+        timeout=30,
+        data={"csrf": csrf(clubs.text), "title": "Listening", "held_on": "2026-11-01"},
+    )
+    assert trained.status_code == 200
+    assert system.sql("SELECT title FROM trainings")[0][0] == "Listening"
+
+    stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {
+            "name": "Communicators 2026",
+            "currency": "EUR",
+            "budget_minor": 123_400,
+            "tier_amounts": {"professional": 20_000, "volunteer": 0},
+            "min_accepted_reports": 1,
+            "min_conversations": 1,
+        },
+    )
+    budgets = admin.get(f"{system.url}/admin/budgets", timeout=30)
+    assert "Communicators 2026" in budgets.text and "1234.00 EUR" in budgets.text
