@@ -99,6 +99,8 @@ TEXT: dict[str, dict[str, str]] = {
         "inbox": "Messages",
         "payout_runs": "Payout runs",
         "communicators": "Communicators",
+        "my_stipends": "Stipends and payments",
+        "payment": "Payment",
         "pseudonym_prefix": "Pseudonym begins with",
         "search": "Search",
         "search_first": "Search by pseudonym, status or email: nobody is listed "
@@ -235,6 +237,8 @@ TEXT: dict[str, dict[str, str]] = {
         "inbox": "Сообщения",
         "payout_runs": "Выплаты",
         "communicators": "Участники",
+        "my_stipends": "Стипендии и выплаты",
+        "payment": "Выплата",
         "pseudonym_prefix": "Псевдоним начинается с",
         "search": "Найти",
         "search_first": "Ищите по псевдониму, статусу или почте: до поиска никто "

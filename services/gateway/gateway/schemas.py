@@ -324,3 +324,15 @@ class PayoutActionRequestSchema(Schema):
         ),
     )
     reason = fields.String(required=True)
+
+
+class OwnStipendSchema(Schema):
+    """One line of a communicator's history: a stipend and its payment's state."""
+
+    stipend_id = fields.String()
+    period = fields.String()
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    status = fields.String()
+    payout_status = fields.String(allow_none=True)
+    failure_code = fields.String(allow_none=True)

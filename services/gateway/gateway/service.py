@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import logic, openapi, pages, web
 from gateway.dependencies import Deadline, StripeWebhooks
-from gateway.exceptions import BadRequest, Unauthorized
+from gateway.exceptions import BadRequest, Unauthorized, UpstreamUnavailable
 from gateway.http import http
 from gateway.models import WebSession
 from gateway.schemas import (
@@ -33,6 +33,7 @@ from gateway.schemas import (
     ErasureRequestSchema,
     InboxMessageSchema,
     InboxQuerySchema,
+    OwnStipendSchema,
     ParkedDeliverySchema,
     PayoutActionRequestSchema,
     PayoutRunSchema,
@@ -262,6 +263,19 @@ class GatewayService:
         row = self._api_session(request, (COMMUNICATOR,))
         own = self.deadline(self.registry.get_own_status, self._actor(row))
         return respond(200, CommunicatorSummarySchema().dump(own))
+
+    @http(
+        "GET",
+        "/api/v1/me/stipends",
+        summary="One's stipends and payments, newest cycle first",
+        responses={200: OwnStipendSchema},
+        tags=("communicator",),
+        roles=(COMMUNICATOR,),
+    )
+    def api_own_stipends(self, request: Request) -> Response:
+        row = self._api_session(request, (COMMUNICATOR,))
+        found = self.deadline(self.stipends.own_stipends, self._actor(row))
+        return respond(200, OwnStipendSchema(many=True).dump(found))
 
     @http(
         "POST",
@@ -986,10 +1000,29 @@ class GatewayService:
     def me(self, request: Request) -> Response:
         def page() -> Response:
             row = self._signed_in(request, "communicator")
-            me = self.deadline(self.registry.get_own_status, self._actor(row))
-            return self._page(request, "me.html", row, me=me, setup=None)
+            actor = self._actor(row)
+            me = self.deadline(self.registry.get_own_status, actor)
+            return self._page(
+                request,
+                "me.html",
+                row,
+                me=me,
+                setup=None,
+                stipends=self._own_stipends(actor),
+            )
 
         return self._guarded(request, page)
+
+    def _own_stipends(self, actor: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The home page's history, or None while stipends does not answer (the
+        rest of the page still shows)."""
+        try:
+            found: list[dict[str, Any]] = self.deadline(
+                self.stipends.own_stipends, actor
+            )
+        except UpstreamUnavailable:
+            return None
+        return found
 
     def _form(self, request: Request, *roles: str) -> tuple[WebSession, dict[str, str]]:
         """A signed-in POST from a console form, its CSRF token checked."""
@@ -1006,7 +1039,14 @@ class GatewayService:
             actor = self._actor(row)
             setup = self.deadline(self.registry.start_payout_setup, actor)
             me = self.deadline(self.registry.get_own_status, actor)
-            return self._page(request, "me.html", row, me=me, setup=setup)
+            return self._page(
+                request,
+                "me.html",
+                row,
+                me=me,
+                setup=setup,
+                stipends=self._own_stipends(actor),
+            )
 
         return self._guarded(request, page)
 

@@ -10,7 +10,14 @@ from marshmallow import Schema, ValidationError
 
 from stipends import logic
 from stipends.exceptions import InvalidRequest, StipendsError
-from stipends.logic import approvals, entitlement, ledger, programmes, reports
+from stipends.logic import (
+    approvals,
+    entitlement,
+    history,
+    ledger,
+    programmes,
+    reports,
+)
 from stipends.logic.actors import Actor
 
 # the module, not the class: `nameko run stipends.service` runs every class in this
@@ -373,6 +380,13 @@ class StipendsService(payouts.PayoutEntrypoints):
                     data["reason"],
                 )
             )
+
+    @rpc(expected_exceptions=StipendsError)
+    def own_stipends(self, actor: Any) -> list[dict[str, Any]]:
+        """A communicator's stipends and their payments, newest cycle first."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return history.own_history(session, who)
 
     # -- the ledger ----------------------------------------------------------------
     @rpc(expected_exceptions=StipendsError)

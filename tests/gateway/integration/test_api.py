@@ -269,6 +269,7 @@ EVERYONE = {**COMMUNICATORS, **ADMIN_FINANCE}
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("own status", "GET", "/api/v1/me", None, expect(COMMUNICATORS)),
     ("payout set-up", "POST", "/api/v1/me/payout-setup", None, expect(COMMUNICATORS)),
+    ("own stipends", "GET", "/api/v1/me/stipends", None, expect(COMMUNICATORS)),
     ("own inbox", "GET", "/api/v1/me/inbox", None, expect(EVERYONE)),
     (
         "read another's message",

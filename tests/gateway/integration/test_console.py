@@ -399,6 +399,11 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     done = approve(second, page.text)
     assert done.status_code == 200
     assert stipends.sql("SELECT status FROM stipends")[0][0] == "approved"
+    home = browser.get(f"{system.url}/me?lang=en", timeout=30)
+    assert re.search(
+        r'<tr class="stipend"><td>2026-11</td><td>200.00 EUR</td><td>approved</td>',
+        home.text,
+    )
 
 
 def test_the_inbox_and_preferences_pages(system: Registry, notifications: Any) -> None:

@@ -1,0 +1,45 @@
+"""A communicator's own stipends and payments, newest cycle first: what their home
+page shows (amounts and states, never who approved)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from stipends.logic.actors import COMMUNICATOR, Actor
+from stipends.models import Cycle, Stipend
+from stipends.payouts.models import Payout
+
+
+def own_history(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    actor.require(COMMUNICATOR)
+    rows = session.execute(
+        select(Stipend, Cycle.period)
+        .join(Cycle, Cycle.id == Stipend.cycle_id)
+        .where(Stipend.communicator_id == actor.id)
+        .order_by(Cycle.period.desc(), Stipend.created_at.desc())
+    ).all()
+    payouts: dict[Any, Payout] = {}
+    for payout in session.scalars(
+        select(Payout)
+        .where(Payout.communicator_id == actor.id)
+        .order_by(Payout.created_at)
+    ):
+        payouts[payout.stipend_id] = payout  # the latest run's payout wins
+    history = []
+    for stipend, period in rows:
+        payout = payouts.get(stipend.id)
+        history.append(
+            {
+                "stipend_id": str(stipend.id),
+                "period": period,
+                "amount_minor": stipend.amount_minor,
+                "currency": stipend.currency,
+                "status": stipend.status,
+                "payout_status": payout.status if payout else None,
+                "failure_code": payout.failure_code if payout else None,
+            }
+        )
+    return history
