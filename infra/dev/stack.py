@@ -62,6 +62,7 @@ class Settings:
             SMTP_HOST="127.0.0.1",
             SMTP_PORT=str(self.smtp_port),
             STRIPE_API_BASE=f"http://127.0.0.1:{self.sandbox_port}",
+            PUBLIC_URL=f"http://{self.http}",  # links in mails and Stripe's returns
             PYTHONUNBUFFERED="1",
             # nameko 2.14 imports pkg_resources and eventlet warns it is deprecated
             PYTHONWARNINGS="ignore::DeprecationWarning,ignore::UserWarning",

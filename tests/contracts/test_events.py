@@ -50,6 +50,9 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "stipend.approved.v1": [notifications.schemas.StipendIn],
     "stipend.rejected.v1": [notifications.schemas.StipendRejectedIn],
     "cycle.closed.v1": [notifications.schemas.CycleClosedIn],
+    "account.password_reset_requested.v1": [
+        notifications.schemas.PasswordResetRequestedIn
+    ],
     "payout.sent.v1": [notifications.schemas.PayoutIn],
     "payout.paid.v1": [notifications.schemas.PayoutIn],
     "payout.failed.v1": [notifications.schemas.PayoutFailedIn],

@@ -49,3 +49,10 @@ def claim(session: Session, event: ReceivedEvent) -> bool:
         "event_type": event.event_type,
     }
     return session.execute(_CLAIM, params).first() is not None
+
+
+def seen(session: Session, event: ReceivedEvent) -> bool:
+    """Has this handler claimed the event already? For a handler whose effect is
+    outside the database (a mail) and that claims only once the effect is done."""
+    found = session.get(ProcessedEvent, (event.consumer, event.event_id))
+    return found is not None

@@ -25,6 +25,13 @@ TEXT: dict[str, dict[str, str]] = {
         "submit": "Send",
         "received": "Thank you. Your application was received; we will write to you.",
         "failed_sign_in": "The email, password or code is not right.",
+        "forgot_password": "Forgot your password?",
+        "forgot_help": "We will send a link to set a new one to your email, if it "
+        "has an account. The link works for 30 minutes.",
+        "send_link": "Send the link",
+        "link_sent": "If this email has an account, a link is on its way.",
+        "new_password": "A new password",
+        "password_set": "Your new password is set. Sign in with it.",
         "enroll": "Set up your authenticator app",
         "enroll_help": "Add this key to your authenticator app, then enter the "
         "6-digit code it shows.",
@@ -163,6 +170,13 @@ TEXT: dict[str, dict[str, str]] = {
         "submit": "Отправить",
         "received": "Спасибо. Ваша заявка получена; мы вам напишем.",
         "failed_sign_in": "Неверная почта, пароль или код.",
+        "forgot_password": "Забыли пароль?",
+        "forgot_help": "Мы пришлём на вашу почту ссылку, чтобы задать новый, если "
+        "у неё есть кабинет. Ссылка действует 30 минут.",
+        "send_link": "Прислать ссылку",
+        "link_sent": "Если у этой почты есть кабинет, ссылка уже в пути.",
+        "new_password": "Новый пароль",
+        "password_set": "Новый пароль задан. Войдите с ним.",
         "enroll": "Подключите приложение-аутентификатор",
         "enroll_help": "Добавьте этот ключ в приложение-аутентификатор и введите "
         "шестизначный код из него.",

@@ -336,3 +336,16 @@ class OwnStipendSchema(Schema):
     status = fields.String()
     payout_status = fields.String(allow_none=True)
     failure_code = fields.String(allow_none=True)
+
+
+class ResetRequestSchema(Schema):
+    """The same answer for every email: nobody learns who has an account."""
+
+    email = fields.String(required=True)
+
+
+class NewPasswordSchema(Schema):
+    """`token`: from the emailed link; `password`: at least 12 characters."""
+
+    token = fields.String(required=True)
+    password = fields.String(required=True)

@@ -4,6 +4,7 @@ Stripe's webhooks)."""
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from marshmallow import Schema
@@ -33,6 +34,7 @@ from gateway.schemas import (
     ErasureRequestSchema,
     InboxMessageSchema,
     InboxQuerySchema,
+    NewPasswordSchema,
     OwnStipendSchema,
     ParkedDeliverySchema,
     PayoutActionRequestSchema,
@@ -45,6 +47,7 @@ from gateway.schemas import (
     ReportQuerySchema,
     ReportRequestSchema,
     ReportSchema,
+    ResetRequestSchema,
     ResolutionRequestSchema,
     ReviewRequestSchema,
     SavedReportSchema,
@@ -234,6 +237,39 @@ class GatewayService:
         )
         web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
         return response
+
+    @http(
+        "POST",
+        "/api/v1/password-resets",
+        summary="Email a one-time link to set a new password (the same answer for "
+        "every email)",
+        body=ResetRequestSchema,
+        responses={202: DoneSchema},
+        tags=("session",),
+    )
+    def api_request_reset(self, request: Request) -> Response:
+        body = ResetRequestSchema().load(json_body(request))
+        self.deadline(self.registry.request_password_reset, body["email"])
+        return respond(202, {"status": "requested"})
+
+    @http(
+        "POST",
+        "/api/v1/password-resets/new-password",
+        summary="Set a new password with the emailed token; every session of the "
+        "account ends",
+        body=NewPasswordSchema,
+        responses={200: DoneSchema},
+        tags=("session",),
+    )
+    def api_new_password(self, request: Request) -> Response:
+        body = NewPasswordSchema().load(json_body(request))
+        self._reset(body["token"], body["password"])
+        return respond(200, {"status": "password_set"})
+
+    def _reset(self, token: str, password: str) -> None:
+        done = self.deadline(self.registry.reset_password, token, password)
+        with self.db.transaction() as session:
+            logic.close_all_for(session, uuid.UUID(done["account_id"]))
 
     @http(
         "DELETE",
@@ -923,6 +959,52 @@ class GatewayService:
             status=200,
             message=web.texts(web.language(request))["received"],
         )
+
+    # -- console: forgotten passwords --------------------------------------------------
+    @http("GET", "/forgot-password")
+    def forgot_form(self, request: Request) -> Response:
+        return self._page(request, "forgot_password.html")
+
+    @http("POST", "/forgot-password")
+    def forgot(self, request: Request) -> Response:
+        texts = web.texts(web.language(request))
+        if not web.anonymous_csrf_ok(request):
+            return self._page(
+                request, "message.html", status=400, message=texts["error"]
+            )
+        email = web.form(request).get("email", "")
+        if email:
+            self.deadline(self.registry.request_password_reset, email)
+        return self._page(request, "message.html", message=texts["link_sent"])
+
+    @http("GET", "/reset-password")
+    def reset_form(self, request: Request) -> Response:
+        return self._page(
+            request,
+            "reset_password.html",
+            token=request.args.get("token", ""),
+            error=None,
+        )
+
+    @http("POST", "/reset-password")
+    def reset(self, request: Request) -> Response:
+        texts = web.texts(web.language(request))
+        values = web.form(request)
+        if not web.anonymous_csrf_ok(request):
+            return self._page(
+                request, "message.html", status=400, message=texts["error"]
+            )
+        try:
+            self._reset(values.get("token", ""), values.get("password", ""))
+        except InvalidInput as exc:
+            return self._page(
+                request,
+                "reset_password.html",
+                status=400,
+                token=values.get("token", ""),
+                error=exc.message,
+            )
+        return self._page(request, "message.html", message=texts["password_set"])
 
     @http("GET", "/sign-in")
     def sign_in_form(self, request: Request) -> Response:

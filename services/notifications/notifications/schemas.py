@@ -54,6 +54,18 @@ class StipendIn(Incoming):
     currency = fields.String(required=True, validate=validate.Length(equal=3))
 
 
+class PasswordResetRequestedIn(Incoming):
+    reset_id = fields.UUID(required=True)
+
+
+class ResetLinkIn(Incoming):
+    """What registry.issue_password_reset answers."""
+
+    email = fields.Email(required=True)
+    language = fields.String(required=True)
+    token = fields.String(required=True, validate=validate.Length(min=20, max=200))
+
+
 class CycleClosedIn(Incoming):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)

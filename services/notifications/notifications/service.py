@@ -35,12 +35,14 @@ from notifications.schemas import (
     InboxMessageOut,
     InboxQueryIn,
     ParkedOut,
+    PasswordResetRequestedIn,
     PayoutFailedIn,
     PayoutIn,
     PreferencesIn,
     PreferencesOut,
     ReportReviewedIn,
     ReportSubmittedIn,
+    ResetLinkIn,
     StaffContactIn,
     StipendIn,
     StipendRejectedIn,
@@ -67,6 +69,8 @@ SCHEMAS: dict[type[Schema], Schema] = {
         StipendIn,
         StipendRejectedIn,
         CycleClosedIn,
+        PasswordResetRequestedIn,
+        ResetLinkIn,
         PayoutIn,
         PayoutFailedIn,
     )
@@ -343,6 +347,45 @@ class NotificationsService:
         # the digest's own id makes it once per cycle; the claim comes after it, so
         # a crash in between sends it on the redelivery rather than never
         self._digest(logic.digest_event_id("cycle-closed", data["cycle_id"].int))
+        with self.db.transaction() as session:
+            inbox.claim(session, event)
+
+    @event_handler("registry", "account.password_reset_requested.v1")
+    def on_password_reset_requested(self, event: ReceivedEvent) -> None:
+        """The one-time link, by email only and at once (no inbox, no quiet hours:
+        it lives 30 minutes). The token is asked of the registry now, used in this
+        mail and kept nowhere here; a redelivery before the claim sends a new link,
+        which replaces the first."""
+        try:
+            data = SCHEMAS[PasswordResetRequestedIn].load(event.data)
+        except ValidationError as exc:
+            raise Unprocessable(f"bad payload: {exc.messages}") from None
+        with self.db.transaction() as session:
+            if inbox.seen(session, event):
+                return
+        try:
+            issued = SCHEMAS[ResetLinkIn].load(
+                self.registry.issue_password_reset(str(data["reset_id"]))
+            )
+        except NotFound:  # used, expired or erased meanwhile: nothing to send
+            issued = None
+        if issued is not None:
+            link = f"{self.config.get('PUBLIC_URL', '').rstrip('/')}/reset-password"
+            message = render(
+                "password_reset",
+                issued["language"],
+                minutes=30,
+                link=f"{link}?token={issued['token']}",
+            )
+            try:
+                self.channels["email"].send(
+                    issued["email"],
+                    message,
+                    discreet=True,  # the neutral sender, like every mail to them
+                    message_id=str(event.event_id),
+                )
+            except DeliveryFailed as exc:  # retried by the bus, then parked
+                raise RuntimeError(f"reset mail not sent: {exc}") from None
         with self.db.transaction() as session:
             inbox.claim(session, event)
 

@@ -45,6 +45,10 @@ class CommunicatorPayoutReadyV1(Schema):
     )
 
 
+class PasswordResetRequestedV1(Schema):
+    reset_id = fields.UUID(required=True)
+
+
 def _spec(name: str, schema: type[Schema]) -> EventSpec:
     return EventSpec(PRODUCER, name, schema)
 
@@ -65,6 +69,9 @@ COMMUNICATOR_PAYOUT_READY = _spec(
     "communicator.payout_ready.v1", CommunicatorPayoutReadyV1
 )
 COMMUNICATOR_ERASED = _spec("communicator.erased.v1", CommunicatorIdV1)
+PASSWORD_RESET_REQUESTED = _spec(
+    "account.password_reset_requested.v1", PasswordResetRequestedV1
+)
 
 PUBLISHED = (
     COMMUNICATOR_APPLIED,
@@ -77,6 +84,7 @@ PUBLISHED = (
     COMMUNICATOR_PAYOUT_SETUP_NEEDED,
     COMMUNICATOR_PAYOUT_READY,
     COMMUNICATOR_ERASED,
+    PASSWORD_RESET_REQUESTED,
 )
 
 

@@ -32,6 +32,10 @@ class CommunicatorNotFound(RegistryError, NotFound):
     pass
 
 
+class ResetNotFound(RegistryError, NotFound):
+    pass
+
+
 class ClubNotFound(RegistryError, NotFound):
     pass
 

@@ -332,3 +332,20 @@ class Account(Base):
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+
+class PasswordReset(Base):
+    """A request to set a new password. The one-time token is made when the mail
+    is sent (notifications asks for it) and only its hash is kept; a new request or
+    a re-send replaces it; using it or its expiry ends it."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

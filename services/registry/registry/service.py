@@ -414,6 +414,47 @@ class RegistryService:
         return {"confirmed": confirmed}
 
     @rpc(expected_exceptions=RegistryError)
+    def request_password_reset(self, email: str) -> dict[str, str]:
+        """Always the same answer, whether or not the email has an account."""
+        if self.caller not in WEBHOOK_RELAYS:
+            raise NotAllowed("only the gateway asks for resets", "not_allowed")
+        if isinstance(email, str) and 3 <= len(email) <= 254:
+            with self.db.transaction() as session:
+                accounts.request_reset(
+                    session, self.keys, email.strip(), datetime.now(UTC)
+                )
+        return {"status": "requested"}
+
+    @rpc(expected_exceptions=RegistryError)
+    def issue_password_reset(self, reset_id: str) -> dict[str, Any]:
+        """A new one-time token and the address, for the notifications service."""
+        with self.db.transaction() as session:
+            issued = accounts.issue_reset(
+                session,
+                self.keys,
+                ident(reset_id, "reset_id"),
+                self.caller,
+                datetime.now(UTC),
+            )
+        return {
+            **issued,
+            "account_id": str(issued["account_id"]),
+            "expires_at": issued["expires_at"].isoformat(),
+        }
+
+    @rpc(expected_exceptions=RegistryError)
+    def reset_password(self, token: str, password: str) -> dict[str, str]:
+        if self.caller not in WEBHOOK_RELAYS:
+            raise NotAllowed("only the gateway resets passwords", "not_allowed")
+        if not isinstance(token, str) or not isinstance(password, str):
+            raise InvalidRequest("token and password are text", "invalid_request")
+        with self.db.transaction() as session:
+            account_id = accounts.reset_password(
+                session, token, password, datetime.now(UTC)
+            )
+        return {"account_id": str(account_id)}
+
+    @rpc(expected_exceptions=RegistryError)
     def verify_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
         """Is this a current code of the actor's authenticator (for the gateway)?"""
         if self.caller not in CODE_CHECKERS:

@@ -589,6 +589,8 @@ def assert_every_route_in_matrix(routes: set[tuple[str, str]]) -> None:
         ("POST", "/api/v1/applications"),
         ("POST", "/api/v1/session"),
         ("POST", "/api/v1/session/second-factor"),
+        ("POST", "/api/v1/password-resets"),
+        ("POST", "/api/v1/password-resets/new-password"),
     }
     missing = {
         (method, path)

@@ -644,3 +644,42 @@ def test_admin_pages_for_communicators_review_items_clubs_and_budgets(
     )
     budgets = admin.get(f"{system.url}/admin/budgets", timeout=30)
     assert "Communicators 2026" in budgets.text and "1234.00 EUR" in budgets.text
+
+
+def test_the_forgotten_password_pages_give_nothing_away(system: Registry) -> None:
+    """(The whole journey, mail included, runs end to end in tests/e2e: there each
+    service signs as itself, as the registry's caller checks require.)"""
+    _, data = apply(system)
+    anonymous = requests.Session()
+    form = anonymous.get(f"{system.url}/forgot-password?lang=en", timeout=30)
+    answers = [
+        anonymous.post(
+            f"{system.url}/forgot-password",
+            timeout=30,
+            data={"csrf": csrf(form.text), "email": email},
+        )
+        for email in (data["email"], "nobody.here@example.org")
+    ]
+    assert [a.status_code for a in answers] == [200, 200]
+    assert answers[0].text == answers[1].text
+    assert "a link is on its way" in answers[0].text
+    assert len(system.sql("SELECT 1 FROM password_resets")) == 1
+    forged = anonymous.post(
+        f"{system.url}/forgot-password", timeout=30, data={"email": data["email"]}
+    )
+    assert forged.status_code == 400
+    assert len(system.sql("SELECT 1 FROM password_resets")) == 1
+
+    page = anonymous.get(
+        f"{system.url}/reset-password", params={"token": "x" * 43}, timeout=30
+    )
+    refused = anonymous.post(
+        f"{system.url}/reset-password",
+        timeout=30,
+        data={
+            "csrf": csrf(page.text),
+            "token": "x" * 43,
+            "password": "a new passphrase, long enough",
+        },
+    )
+    assert refused.status_code == 400 and 'id="error"' in refused.text

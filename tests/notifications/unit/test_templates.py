@@ -29,6 +29,7 @@ PARAMS = {
         "reason": "account_closed",
     },
     "staff_digest": {"applications": 3, "reports": 1, "approvals": 2},
+    "password_reset": {"minutes": 30, "link": "https://example.org/reset?token=x"},
 }
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 

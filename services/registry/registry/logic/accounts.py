@@ -8,22 +8,26 @@ raising: the caller commits the count, then answers.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from registry.exceptions import InvalidRequest, NotAllowed
+from registry import events
+from registry.exceptions import InvalidRequest, NotAllowed, ResetNotFound
 from registry.logic.access import record_read
 from registry.logic.actors import ROLES, Actor
 from registry.logic.vetting import ADMIN
-from registry.models import Account
+from registry.models import Account, PasswordReset
+from svyaz import outbox
 from svyaz.crypto import KeyRing, decrypt_field, encrypt_field
 
 MAX_FAILURES = 5
@@ -263,3 +267,124 @@ def staff_contacts(
         record_read(session, account.id, caller, "staff_email", purpose)
         found.append((account.id, email))
     return found
+
+
+# -- password reset by an emailed one-time link ------------------------------------
+RESET_VALID = timedelta(minutes=30)
+RESETS_PER_HOUR = 3
+RESET_LINK_READERS = frozenset({"notifications"})
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_reset(
+    session: Session, keys: KeyRing, email: str, now: datetime
+) -> uuid.UUID | None:
+    """A reset for the account of `email`, announced by an event that carries only
+    the reset's id; None (and the same answer to the caller) when there is no such
+    account, it is disabled, or it asked too often this hour."""
+    account = session.scalar(
+        select(Account)
+        .where(Account.login_index == keys.blind_index("login", email))
+        .with_for_update()
+    )
+    if account is None or account.disabled:
+        return None
+    recent = session.scalar(
+        select(func.count())
+        .select_from(PasswordReset)
+        .where(
+            PasswordReset.account_id == account.id,
+            PasswordReset.created_at > now - timedelta(hours=1),
+        )
+    )
+    if (recent or 0) >= RESETS_PER_HOUR:
+        return None
+    reset = PasswordReset(
+        id=uuid.uuid4(),
+        account_id=account.id,
+        created_at=now,
+        expires_at=now + RESET_VALID,
+    )
+    session.add(reset)
+    outbox.add(
+        session,
+        events.PASSWORD_RESET_REQUESTED.build(
+            f"account:{account.id}", reset_id=reset.id
+        ),
+    )
+    return reset.id
+
+
+def issue_reset(
+    session: Session,
+    keys: KeyRing,
+    reset_id: uuid.UUID,
+    caller: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The link's token and where to send it, for the notifications service alone.
+    Each call makes a new token (a re-sent mail invalidates the one before)."""
+    if caller not in RESET_LINK_READERS:
+        raise NotAllowed(
+            "only the notifications service sends reset links", "not_allowed"
+        )
+    reset = session.get(PasswordReset, reset_id, with_for_update=True)
+    if reset is None or reset.used_at is not None or reset.expires_at <= now:
+        raise ResetNotFound("no such reset, or it has ended", "reset_not_found")
+    account = session.get(Account, reset.account_id)
+    if account is None or account.disabled:
+        raise ResetNotFound("no such reset, or it has ended", "reset_not_found")
+    if account.kind == "staff":
+        assert account.email_ct is not None
+        email = decrypt_field(
+            _key(keys, account), account.email_ct, f"account:{account.id}", "email"
+        )
+        record_read(session, account.id, caller, "staff_email", "password reset")
+        language = "ru"
+    else:
+        from registry.logic.directory import contact
+
+        found = contact(session, keys, account.id, caller, "password reset")
+        email, language = found.email, found.language
+    token = secrets.token_urlsafe(32)
+    reset.token_hash = _token_hash(token)
+    return {
+        "account_id": account.id,
+        "email": email,
+        "language": language,
+        "token": token,
+        "expires_at": reset.expires_at,
+    }
+
+
+def reset_password(
+    session: Session, token: str, password: str, now: datetime
+) -> uuid.UUID:
+    """Set a new password with a live token; it ends every reset of the account and
+    lifts a lockout. Every failure is the same error."""
+    reset = session.scalar(
+        select(PasswordReset)
+        .where(PasswordReset.token_hash == _token_hash(token))
+        .with_for_update()
+    )
+    if reset is None or reset.used_at is not None or reset.expires_at <= now:
+        raise InvalidRequest(
+            "the link is not valid or has expired; ask for a new one",
+            "reset_invalid",
+            {"token": ["not valid or expired"]},
+        )
+    _check_password_policy(password)
+    account = session.get(Account, reset.account_id, with_for_update=True)
+    assert account is not None  # the reset cascades away with its account
+    account.password_hash = _hasher.hash(password)
+    account.failed_attempts, account.locked_until = 0, None
+    for other in session.scalars(
+        select(PasswordReset).where(
+            PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None)
+        )
+    ):
+        other.used_at = now
+    return account.id
