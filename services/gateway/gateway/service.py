@@ -11,10 +11,10 @@ from marshmallow import Schema
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
-from gateway import logic, openapi, pages, web
+from gateway import exports, logic, openapi, pages, web
 from gateway.dependencies import Deadline, StripeWebhooks
 from gateway.exceptions import BadRequest, Unauthorized, UpstreamUnavailable
-from gateway.http import http
+from gateway.http import http, secure
 from gateway.models import WebSession
 from gateway.schemas import (
     ApplicationAcceptedSchema,
@@ -1493,6 +1493,30 @@ class GatewayService:
         def page() -> Response:
             row = self._signed_in(request, FINANCE)
             return self._run_page(request, row, run_id)
+
+        return self._guarded(request, page)
+
+    @http("GET", "/finance/runs/<run_id>/payouts.<kind>")
+    def finance_export(self, request: Request, run_id: str, kind: str) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, FINANCE, ADMIN)
+            if kind not in ("csv", "xlsx"):
+                raise NotFound("no such download")
+            payouts = self.deadline(
+                self.stipends.list_payouts, self._actor(row), run_id
+            )
+            if kind == "csv":
+                body, mime = exports.as_csv(payouts), "text/csv"
+            else:
+                body = exports.as_xlsx(payouts)
+                mime = (
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                )
+            response = Response(body, mimetype=mime)
+            response.headers["Content-Disposition"] = (
+                f'attachment; filename="run-{run_id[:8]}-payouts.{kind}"'
+            )
+            return secure(response)
 
         return self._guarded(request, page)
 

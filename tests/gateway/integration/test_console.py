@@ -1,10 +1,12 @@
 """The web console without a browser: forms, CSRF, sessions, sign-in with TOTP, and
 who may see what. (tests/browser drives the same pages in Chromium.)"""
 
+import io
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import openpyxl
 import pyotp
 import pytest
 import requests
@@ -555,6 +557,22 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     assert released.status_code == 200
     assert 'id="run-status">released<' in released.text
     assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "released"
+
+    csv_file = finance.get(f"{system.url}/finance/runs/{run}/payouts.csv", timeout=30)
+    assert csv_file.headers["Content-Type"].startswith("text/csv")
+    assert "attachment" in csv_file.headers["Content-Disposition"]
+    lines = csv_file.text.splitlines()
+    assert lines[0].startswith("payout_id,stipend_id,communicator_id,amount")
+    assert ",250.00,EUR,stripe_connect," in lines[1] and len(lines) == 2
+    xlsx = finance.get(f"{system.url}/finance/runs/{run}/payouts.xlsx", timeout=30)
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
+    assert [c.value for c in sheet[2]][3:6] == ["250.00", "EUR", "stripe_connect"]
+    nobody = requests.get(
+        f"{system.url}/finance/runs/{run}/payouts.csv",
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert nobody.status_code == 303  # sign in first
 
 
 def test_admin_pages_for_communicators_review_items_clubs_and_budgets(
