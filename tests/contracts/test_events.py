@@ -31,9 +31,18 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
         stipends.schemas.CommunicatorActivatedIn,
         notifications.schemas.CommunicatorIdIn,
     ],
-    "communicator.suspended.v1": [stipends.schemas.CommunicatorIdIn],
-    "communicator.reinstated.v1": [stipends.schemas.CommunicatorIdIn],
-    "communicator.offboarded.v1": [stipends.schemas.CommunicatorIdIn],
+    "communicator.suspended.v1": [
+        stipends.schemas.CommunicatorIdIn,
+        notifications.schemas.CommunicatorIdIn,
+    ],
+    "communicator.reinstated.v1": [
+        stipends.schemas.CommunicatorIdIn,
+        notifications.schemas.CommunicatorIdIn,
+    ],
+    "communicator.offboarded.v1": [
+        stipends.schemas.CommunicatorIdIn,
+        notifications.schemas.CommunicatorIdIn,
+    ],
     "communicator.tier_changed.v1": [stipends.schemas.CommunicatorTierChangedIn],
     "communicator.payout_ready.v1": [stipends.schemas.CommunicatorPayoutReadyIn],
     "communicator.erased.v1": [
@@ -50,6 +59,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "stipend.approved.v1": [notifications.schemas.StipendIn],
     "stipend.rejected.v1": [notifications.schemas.StipendRejectedIn],
     "cycle.closed.v1": [notifications.schemas.CycleClosedIn],
+    "cycle.opened.v1": [notifications.schemas.CycleOpenedIn],
     "account.password_reset_requested.v1": [
         notifications.schemas.PasswordResetRequestedIn
     ],

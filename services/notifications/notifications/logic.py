@@ -36,10 +36,13 @@ from notifications.models import (
     PARKED,
     PENDING,
     SENT,
+    ActiveCommunicator,
+    CycleReport,
     Delivery,
     InboxMessage,
     PendingItem,
     Preference,
+    ReportingCycle,
     is_staff,
 )
 from notifications.templates import language_of, render, render_discreet
@@ -531,6 +534,8 @@ def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
         (Delivery, Delivery.recipient_id),
         (Preference, Preference.recipient_id),
         (PendingItem, PendingItem.communicator_id),
+        (ActiveCommunicator, ActiveCommunicator.communicator_id),
+        (CycleReport, CycleReport.communicator_id),
     ):
         result = session.execute(delete(model).where(column == recipient_id))
         counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
@@ -568,3 +573,92 @@ def waiting(session: Session) -> dict[str, int]:
 def digest_event_id(role: str, period: int) -> uuid.UUID:
     """One digest per role and period, whichever replica's timer gets there first."""
     return uuid.uuid5(uuid.NAMESPACE_URL, f"svyaz:notifications:digest:{role}:{period}")
+
+
+# -- report reminders --------------------------------------------------------------
+def set_active(session: Session, communicator_id: uuid.UUID, active: bool) -> None:
+    if active:
+        session.execute(
+            insert(ActiveCommunicator)
+            .values(communicator_id=communicator_id)
+            .on_conflict_do_nothing()
+        )
+    else:
+        session.execute(
+            delete(ActiveCommunicator).where(
+                ActiveCommunicator.communicator_id == communicator_id
+            )
+        )
+
+
+def cycle_opened(
+    session: Session,
+    cycle_id: uuid.UUID,
+    period: str,
+    deadline: datetime,
+    lead: timedelta,
+) -> None:
+    session.execute(
+        insert(ReportingCycle)
+        .values(
+            cycle_id=cycle_id,
+            period=period,
+            deadline=deadline,
+            remind_at=deadline - lead,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
+def cycle_ended(session: Session, cycle_id: uuid.UUID) -> None:
+    session.execute(delete(ReportingCycle).where(ReportingCycle.cycle_id == cycle_id))
+    session.execute(delete(CycleReport).where(CycleReport.cycle_id == cycle_id))
+
+
+def reported(session: Session, cycle_id: uuid.UUID, communicator_id: uuid.UUID) -> None:
+    session.execute(
+        insert(CycleReport)
+        .values(cycle_id=cycle_id, communicator_id=communicator_id)
+        .on_conflict_do_nothing()
+    )
+
+
+@dataclass(frozen=True)
+class Reminder:
+    cycle: ReportingCycle
+    recipients: list[uuid.UUID]
+
+    @property
+    def event_id(self) -> uuid.UUID:
+        """One reminder per cycle, whichever replica's timer gets there first."""
+        return uuid.uuid5(
+            uuid.NAMESPACE_URL, f"svyaz:notifications:report-due:{self.cycle.cycle_id}"
+        )
+
+
+def due_reminders(session: Session, now: datetime) -> list[Reminder]:
+    """Cycles whose reminder fell due (before their deadline), locked for this
+    sender, each with the active communicators who have not reported in it."""
+    cycles = session.scalars(
+        select(ReportingCycle)
+        .where(
+            ReportingCycle.reminded_at.is_(None),
+            ReportingCycle.remind_at <= now,
+            ReportingCycle.deadline > now,
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    found = []
+    for cycle in cycles:
+        reported_ids = select(CycleReport.communicator_id).where(
+            CycleReport.cycle_id == cycle.cycle_id
+        )
+        recipients = list(
+            session.scalars(
+                select(ActiveCommunicator.communicator_id)
+                .where(ActiveCommunicator.communicator_id.not_in(reported_ids))
+                .order_by(ActiveCommunicator.communicator_id)
+            )
+        )
+        found.append(Reminder(cycle, recipients))
+    return found

@@ -160,3 +160,38 @@ class PendingItem(Base):
     since: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+
+class ActiveCommunicator(Base):
+    """Who is active now (from the registry's events): whom a reminder can concern.
+    An id only; erasure removes it."""
+
+    __tablename__ = "active_communicators"
+
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True
+    )
+
+
+class ReportingCycle(Base):
+    """A cycle taking reports, from cycle.opened.v1: its reminder falls due a lead
+    time before the deadline and goes once."""
+
+    __tablename__ = "reporting_cycles"
+
+    cycle_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    remind_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class CycleReport(Base):
+    """Who has submitted a report in a cycle: they get no reminder."""
+
+    __tablename__ = "cycle_reports"
+
+    cycle_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True, index=True
+    )

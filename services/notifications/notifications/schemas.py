@@ -34,6 +34,13 @@ class CommunicatorPayoutSetupNeededIn(Incoming):
 class ReportSubmittedIn(Incoming):
     report_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
+    cycle_id = fields.UUID(required=True)
+
+
+class CycleOpenedIn(Incoming):
+    cycle_id = fields.UUID(required=True)
+    period = fields.String(required=True, validate=validate.Length(equal=7))
+    deadline = fields.AwareDateTime(required=True)
 
 
 class ReportReviewedIn(Incoming):

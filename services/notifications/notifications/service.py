@@ -13,7 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import eventlet
@@ -32,6 +32,7 @@ from notifications.schemas import (
     CommunicatorPayoutSetupNeededIn,
     ContactIn,
     CycleClosedIn,
+    CycleOpenedIn,
     InboxMessageOut,
     InboxQueryIn,
     ParkedOut,
@@ -69,6 +70,7 @@ SCHEMAS: dict[type[Schema], Schema] = {
         StipendIn,
         StipendRejectedIn,
         CycleClosedIn,
+        CycleOpenedIn,
         PasswordResetRequestedIn,
         ResetLinkIn,
         PayoutIn,
@@ -215,6 +217,7 @@ class NotificationsService:
     def on_communicator_activated(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
             logic.work_done(session, "application", data["communicator_id"])
+            logic.set_active(session, data["communicator_id"], True)
             return self._tell(event, "application_accepted", {})(session, data, now)
 
         self._handle(event, SCHEMAS[CommunicatorIdIn], act)
@@ -242,6 +245,58 @@ class NotificationsService:
 
         self._handle(event, SCHEMAS[CommunicatorIdIn], act)
 
+    @event_handler("registry", "communicator.suspended.v1")
+    def on_communicator_suspended(self, event: ReceivedEvent) -> None:
+        self._set_active(event, False)
+
+    @event_handler("registry", "communicator.offboarded.v1")
+    def on_communicator_offboarded(self, event: ReceivedEvent) -> None:
+        self._set_active(event, False)
+
+    @event_handler("registry", "communicator.reinstated.v1")
+    def on_communicator_reinstated(self, event: ReceivedEvent) -> None:
+        self._set_active(event, True)
+
+    def _set_active(self, event: ReceivedEvent, active: bool) -> None:
+        def act(session: Session, data: dict[str, Any], now: datetime) -> None:
+            logic.set_active(session, data["communicator_id"], active)
+
+        self._handle(event, SCHEMAS[CommunicatorIdIn], act)
+
+    @event_handler("stipends", "cycle.opened.v1")
+    def on_cycle_opened(self, event: ReceivedEvent) -> None:
+        lead = timedelta(hours=float(self.config.get("REMINDER_LEAD_HOURS", 72)))
+
+        def act(session: Session, data: dict[str, Any], now: datetime) -> None:
+            logic.cycle_opened(
+                session, data["cycle_id"], data["period"], data["deadline"], lead
+            )
+
+        self._handle(event, SCHEMAS[CycleOpenedIn], act)
+
+    @timer("REMINDER_INTERVAL", 300.0)
+    def send_reminders(self) -> None:
+        """'A report is due soon' to each active communicator who has not reported
+        in a cycle whose deadline is near: once per cycle."""
+        now = datetime.now(UTC)
+        due: list[int] = []
+        with self.db.transaction() as session:
+            for reminder in logic.due_reminders(session, now):
+                due += logic.notify(
+                    session,
+                    reminder.event_id,
+                    [Recipient(ident) for ident in reminder.recipients],
+                    "report_due",
+                    {
+                        "period": reminder.cycle.period,
+                        "deadline": reminder.cycle.deadline.date().isoformat(),
+                    },
+                    self.channels,
+                    now,
+                )
+                reminder.cycle.reminded_at = now
+        self._deliver(due)
+
     # -- stipends' events --------------------------------------------------------------
     @event_handler("stipends", "report.submitted.v1")
     def on_report_submitted(self, event: ReceivedEvent) -> None:
@@ -249,6 +304,7 @@ class NotificationsService:
             logic.work_arrived(
                 session, "report", data["report_id"], data["communicator_id"]
             )
+            logic.reported(session, data["cycle_id"], data["communicator_id"])
 
         self._handle(event, SCHEMAS[ReportSubmittedIn], act)
 
@@ -348,6 +404,7 @@ class NotificationsService:
         # a crash in between sends it on the redelivery rather than never
         self._digest(logic.digest_event_id("cycle-closed", data["cycle_id"].int))
         with self.db.transaction() as session:
+            logic.cycle_ended(session, data["cycle_id"])
             inbox.claim(session, event)
 
     @event_handler("registry", "account.password_reset_requested.v1")

@@ -26,6 +26,13 @@ class ReportReviewedV1(Schema):
     )
 
 
+class CycleOpenedV1(Schema):
+    cycle_id = fields.UUID(required=True)
+    programme_id = fields.UUID(required=True)
+    period = fields.String(required=True)
+    deadline = fields.String(required=True)  # ISO 8601 with its offset
+
+
 class CycleClosedV1(Schema):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)
@@ -53,6 +60,7 @@ def _spec(name: str, schema: type[Schema]) -> EventSpec:
 
 REPORT_SUBMITTED = _spec("report.submitted.v1", ReportSubmittedV1)
 REPORT_REVIEWED = _spec("report.reviewed.v1", ReportReviewedV1)
+CYCLE_OPENED = _spec("cycle.opened.v1", CycleOpenedV1)
 CYCLE_CLOSED = _spec("cycle.closed.v1", CycleClosedV1)
 STIPEND_PROPOSED = _spec("stipend.proposed.v1", StipendAmountV1)
 STIPEND_APPROVED = _spec("stipend.approved.v1", StipendAmountV1)
@@ -61,6 +69,7 @@ STIPEND_REJECTED = _spec("stipend.rejected.v1", StipendRejectedV1)
 PUBLISHED: tuple[EventSpec, ...] = (
     REPORT_SUBMITTED,
     REPORT_REVIEWED,
+    CYCLE_OPENED,
     CYCLE_CLOSED,
     STIPEND_PROPOSED,
     STIPEND_APPROVED,

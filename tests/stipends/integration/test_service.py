@@ -197,10 +197,11 @@ def test_a_cycle_from_report_to_approved_stipend_over_the_bus(
     with pytest.raises(Forbidden):
         stipends.call("get_trial_balance", me)
 
-    events = received(stipends.amqp_uri, witness, 5)
+    events = received(stipends.amqp_uri, witness, 6)
     by_type = {e["event_type"]: e for e in events}
     assert sorted(by_type) == [
         "cycle.closed.v1",
+        "cycle.opened.v1",
         "report.reviewed.v1",
         "report.submitted.v1",
         "stipend.approved.v1",

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from stipends import events
 from stipends.exceptions import (
     CycleNotFound,
     InvalidRequest,
@@ -20,6 +21,7 @@ from stipends.exceptions import (
 from stipends.logic import ledger
 from stipends.logic.actors import ADMIN, Actor
 from stipends.models import ActivityReport, Cycle, JournalEntry, Programme, Stipend
+from svyaz import outbox
 
 
 def money(amount_minor: int, currency: str) -> str:
@@ -138,6 +140,16 @@ def open_cycle(
     )
     session.add(cycle)
     session.flush()
+    outbox.add(  # notifications reminds whoever has not reported before the deadline
+        session,
+        events.CYCLE_OPENED.build(
+            events.cycle_aggregate(cycle.id),
+            cycle_id=cycle.id,
+            programme_id=programme.id,
+            period=period,
+            deadline=deadline.isoformat(),
+        ),
+    )
     return cycle
 
 
