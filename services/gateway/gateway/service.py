@@ -1726,6 +1726,28 @@ class GatewayService:
 
         return self._guarded(request, page)
 
+    # -- console: club coordinators ----------------------------------------------------
+    @http("GET", "/coordinator")
+    def coordinator_home(self, request: Request) -> Response:
+        """A coordinator's own clubs and their members' pseudonyms: nothing else."""
+
+        def page() -> Response:
+            row = self._signed_in(request, COORDINATOR)
+            actor = self._actor(row)
+            clubs = [
+                {
+                    **club,
+                    "members": self.deadline(
+                        self.registry.club_members, actor, club["id"]
+                    ),
+                }
+                for club in self.deadline(self.registry.list_clubs)
+                if club.get("coordinator_id") == actor["id"]
+            ]
+            return self._page(request, "coordinator.html", row, clubs=clubs)
+
+        return self._guarded(request, page)
+
     @http("GET", "/admin/corridors")
     def admin_corridors(self, request: Request) -> Response:
         def page() -> Response:

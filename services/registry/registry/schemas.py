@@ -150,6 +150,7 @@ class ClubOutSchema(Schema):
     country = fields.String()
     city = fields.String(allow_none=True)
     mode = fields.String()
+    coordinator_id = fields.UUID(allow_none=True)  # the gateway keeps it to itself
 
 
 class TrainingSchema(StripStrings):

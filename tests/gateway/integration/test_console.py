@@ -701,3 +701,38 @@ def test_the_forgotten_password_pages_give_nothing_away(system: Registry) -> Non
         },
     )
     assert refused.status_code == 400 and 'id="error"' in refused.text
+
+
+def test_a_coordinator_sees_their_own_clubs_members_only(system: Registry) -> None:
+    coordinator = application(password=PASSWORD)
+    system.active(**coordinator)
+    own = system.call(
+        "create_club",
+        ADMIN_A,
+        {
+            "name": "Yerevan Thursdays",
+            "country": "AM",
+            "mode": "offline",
+            "coordinator": coordinator["pseudonym"],
+        },
+    )["id"]
+    other = system.call(
+        "create_club", ADMIN_A, {"name": "Elsewhere", "country": "DE", "mode": "online"}
+    )["id"]
+    member = application(club_id=own)
+    system.active(**member)
+    outsider = application(club_id=other)
+    system.active(**outsider)
+
+    browser, _ = sign_in(system, coordinator["email"])
+    page = browser.get(f"{system.url}/coordinator?lang=en", timeout=30)
+    assert page.status_code == 200 and "Yerevan Thursdays" in page.text
+    assert member["pseudonym"] in page.text
+    assert outsider["pseudonym"] not in page.text and "Elsewhere" not in page.text
+    for value in (member["email"], member["legal_name"]):
+        assert value not in page.text
+
+    member_login = application(password=PASSWORD, club_id=own)
+    system.active(**member_login)
+    plain, _ = sign_in(system, member_login["email"])
+    assert plain.get(f"{system.url}/coordinator", timeout=30).status_code == 403
