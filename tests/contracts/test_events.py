@@ -38,6 +38,8 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "communicator.payout_setup_needed.v1": [
         notifications.schemas.CommunicatorPayoutSetupNeededIn
     ],
+    "payout.paid.v1": [notifications.schemas.PayoutIn],
+    "payout.failed.v1": [notifications.schemas.PayoutIn],
 }
 
 

@@ -27,6 +27,13 @@ class CommunicatorPayoutSetupNeededIn(Incoming):
     provider = fields.String(required=True)
 
 
+class PayoutIn(Incoming):
+    """payout.paid.v1 and payout.failed.v1 (only the communicator is needed)."""
+
+    communicator_id = fields.UUID(required=True)
+    payout_id = fields.UUID(required=True)
+
+
 class ContactIn(Incoming):
     communicator_id = fields.UUID(required=True)
     email = fields.Email(required=True)

@@ -11,6 +11,7 @@ from notifications.schemas import (
     CommunicatorIdIn,
     CommunicatorPayoutSetupNeededIn,
     ContactIn,
+    PayoutIn,
 )
 from notifications.templates import render
 from svyaz import inbox
@@ -60,3 +61,11 @@ class NotificationsService:
     @event_handler("registry", "communicator.payout_setup_needed.v1")
     def on_communicator_payout_setup_needed(self, event: ReceivedEvent) -> None:
         self._email(event, CommunicatorPayoutSetupNeededIn(), "payout_setup_needed")
+
+    @event_handler("stipends", "payout.paid.v1")
+    def on_payout_paid(self, event: ReceivedEvent) -> None:
+        self._email(event, PayoutIn(), "payout_paid")
+
+    @event_handler("stipends", "payout.failed.v1")
+    def on_payout_failed(self, event: ReceivedEvent) -> None:
+        self._email(event, PayoutIn(), "payout_failed")

@@ -92,7 +92,7 @@ def assert_paid_exactly_once(world: PayWorld, sandbox: Sandbox, db: Db) -> None:
     assert world.balance(f"programme_funds:{programme}") == (
         10_000_000 - 30_000 * len(world.payees)
     )
-    assert len(db.events("payout.sent.v1")) == len(payouts)
+    assert db.events("payout.sent.v1") == []  # not published
     assert len(db.events("payout.paid.v1")) == len(payouts)
 
 

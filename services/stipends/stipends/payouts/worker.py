@@ -7,7 +7,7 @@
 2. `call`: the destination from the registry (at call time, never stored), the token
    bucket, the provider. No database.
 3. `record`: the outcome, if the row is still `calling` in this attempt: sent (ledger:
-   sent; `payout.sent.v1`), paid, failed (`payout.failed.v1`), or retry later with the
+   sent), paid (`payout.paid.v1`), failed (`payout.failed.v1`), or retry later with the
    same key (backoff; a 429 also holds the token bucket).
 
 A crash anywhere leaves a `calling` row whose lease runs out; the next `drive` (the
@@ -136,7 +136,6 @@ def mark_sent(
     payout.deadline_at = deadline
     payout.next_attempt_at = None
     payout.last_error = None
-    _emit(session, events.PAYOUT_SENT, payout)
 
 
 def mark_paid(session: Session, payout: Payout, fee_minor: int = 0) -> None:
