@@ -53,7 +53,11 @@ def call(container: Any, method: str, *args: Any, **kwargs: Any) -> Any:
 
 @pytest.fixture
 def running(
-    db: Db, sandbox: Sandbox, service_config: Any, container_factory: Any, witness: str
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811  (the fixture imported above)
+    service_config: Any,
+    container_factory: Any,
+    witness: str,  # noqa: F811
 ) -> Any:
     DESTINATIONS.clear()
     CALLS.clear()
@@ -75,7 +79,9 @@ def running(
 
 
 def test_finance_builds_and_releases_and_the_timer_pays(
-    db: Db, sandbox: Sandbox, running: Any
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+    running: Any,
 ) -> None:
     world = PayWorld(db, 3)
     onboard(world, sandbox)
