@@ -137,6 +137,8 @@ def test_finance_builds_and_releases_and_the_timer_pays(
     )
     run = call(running, "get_payout_run", FINANCE, built["id"])
     assert run["payouts_by_status"] == {"paid": 3}
+    reconciled = call(running, "reconcile_payout_run", FINANCE, built["id"])
+    assert reconciled == {"matched": 3, "discrepancies": [], "by_kind": {}}
     assert_paid_exactly_once(world, sandbox, db)
 
 
