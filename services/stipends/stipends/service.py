@@ -12,7 +12,7 @@ from stipends import logic
 from stipends.exceptions import InvalidRequest, StipendsError
 from stipends.logic import approvals, entitlement, ledger, programmes, reports
 from stipends.logic.actors import Actor
-from stipends.payouts.entrypoints import PayoutEntrypoints
+from stipends.payouts import entrypoints as payout_entrypoints
 from stipends.schemas import (
     AccountRequestSchema,
     AmendSchema,
@@ -98,7 +98,9 @@ def payload(schema: Schema, event: ReceivedEvent) -> dict[str, Any]:
         raise Unprocessable(f"bad payload: {exc.messages}") from None
 
 
-class StipendsService(PayoutEntrypoints):
+# the mixin is reached through its module: `nameko run stipends.service` takes every
+# class in this module with entrypoints for a service
+class StipendsService(payout_entrypoints.PayoutEntrypoints):
     name = "stipends"
 
     db = Database()
