@@ -154,14 +154,13 @@ class ParkedOut(Schema):
 
 
 class PayoutIn(Incoming):
-    """payout.sent.v1 / payout.paid.v1 / payout.failed.v1 (failure_code on failed)."""
+    """payout.sent.v1 / payout.paid.v1 / payout.failed.v1 (a `reason` on failed)."""
 
     payout_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
     amount_minor = fields.Integer(required=True, validate=validate.Range(min=0))
     currency = fields.String(required=True, validate=validate.Length(equal=3))
-    failure_code = fields.String(validate=validate.Length(min=1, max=60))
 
 
 class PayoutFailedIn(PayoutIn):
-    failure_code = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=60))

@@ -79,6 +79,12 @@ SCHEMAS: dict[type[Schema], Schema] = {
 }
 CONTACT, STAFF_CONTACT = ContactIn(), StaffContactIn()
 STAFF_DIGEST_ROLE = "program_admin"
+# payout.failed.v1's reason (stipends' FAILURE_REASONS) → the advice in payout_failed
+ADVICE = {
+    "destination_rejected": "destination_invalid",  # correct the details
+    "destination_not_ready": "account_restricted",  # finish setting up payments
+    "provider_refused": "provider_error",  # nothing to do: we try again
+}
 
 
 def load(schema: Schema, data: Any) -> dict[str, Any]:
@@ -352,8 +358,8 @@ class NotificationsService:
                 "amount_minor": data["amount_minor"],
                 "currency": data["currency"],
             }
-            if "failure_code" in data:
-                params["reason"] = data["failure_code"]
+            if "reason" in data:  # the producer's code, as the advice the mail gives
+                params["reason"] = ADVICE.get(data["reason"], "other")
             return self._tell(event, template, params)(session, data, now)
 
         self._handle(event, schema, act)

@@ -87,3 +87,9 @@ def cycle_aggregate(cycle_id: object) -> str:
 
 def stipend_aggregate(stipend_id: object) -> str:
     return f"stipend:{stipend_id}"
+
+
+# the payout events live beside the payout code; published by this service all the same
+from stipends.payouts.events import PUBLISHED as PAYOUT_EVENTS  # noqa: E402
+
+PUBLISHED = PUBLISHED + PAYOUT_EVENTS

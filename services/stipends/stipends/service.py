@@ -19,10 +19,7 @@ from stipends.logic import (
     reports,
 )
 from stipends.logic.actors import Actor
-
-# the module, not the class: `nameko run stipends.service` runs every class in this
-# namespace that has entrypoints, and the mixin alone has no service name
-from stipends.payouts import entrypoints as payouts
+from stipends.payouts import entrypoints as payout_entrypoints
 from stipends.schemas import (
     AccountRequestSchema,
     AmendSchema,
@@ -89,7 +86,9 @@ def payload(schema: Schema, event: ReceivedEvent) -> dict[str, Any]:
         raise Unprocessable(f"bad payload: {exc.messages}") from None
 
 
-class StipendsService(payouts.PayoutEntrypoints):
+# the mixin is reached through its module: `nameko run stipends.service` takes every
+# class in this module with entrypoints for a service
+class StipendsService(payout_entrypoints.PayoutEntrypoints):
     name = "stipends"
 
     db = Database()

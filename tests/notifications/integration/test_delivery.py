@@ -40,10 +40,13 @@ NOTIFYING = [
      "stipend_approved", {"amount_minor": 30000, "currency": "EUR"}),
     ("payout.sent.v1", "stipends", PAYOUT, "payout_sent", MONEY),
     ("payout.paid.v1", "stipends", PAYOUT, "payout_paid", MONEY),
-    ("payout.failed.v1", "stipends", {**PAYOUT, "failure_code": "account_closed"},
-     "payout_failed", {**MONEY, "reason": "account_closed"}),
-    ("payout.failed.v1", "stipends", {**PAYOUT, "failure_code": "name_mismatch"},
-     "payout_failed", {**MONEY, "reason": "name_mismatch"}),
+    # the producer's reason codes (stipends' FAILURE_REASONS) pick the advice
+    ("payout.failed.v1", "stipends", {**PAYOUT, "reason": "destination_rejected"},
+     "payout_failed", {**MONEY, "reason": "destination_invalid"}),
+    ("payout.failed.v1", "stipends", {**PAYOUT, "reason": "destination_not_ready"},
+     "payout_failed", {**MONEY, "reason": "account_restricted"}),
+    ("payout.failed.v1", "stipends", {**PAYOUT, "reason": "returned"},
+     "payout_failed", {**MONEY, "reason": "other"}),
 ]  # fmt: skip
 
 DISCREET = {
@@ -58,7 +61,7 @@ GIVEAWAYS = ("stipend", "стипенд", "300", "€", "eur", "svyaz", "report"
 @pytest.mark.parametrize(
     ("event_type", "producer", "data", "template", "params"),
     NOTIFYING,
-    ids=[f"{row[3]}-{row[2].get('failure_code', '')}" for row in NOTIFYING],
+    ids=[f"{row[3]}-{row[2].get('reason', '')}" for row in NOTIFYING],
 )
 def test_each_notification_reaches_mail_and_inbox_in_the_recipients_language(
     notifications: Any,

@@ -13,7 +13,7 @@ from nameko.timer import timer
 
 from stipends.exceptions import InvalidRequest, NotAllowed, StipendsError
 from stipends.logic.actors import ADMIN, FINANCE, Actor
-from stipends.payouts import runs, worker
+from stipends.payouts import reconcile, runs, worker
 from stipends.payouts.providers import BankFile, Provider, StripeConnect, TokenBucket
 from svyaz import config as settings
 from svyaz.dependencies import Caller
@@ -210,6 +210,23 @@ class PayoutEntrypoints:
             raise InvalidRequest("the statement is CSV text", "invalid_statement")
         with self.db.transaction() as session:
             return worker.import_statement(session, who, statement)
+
+    @rpc(expected_exceptions=StipendsError)
+    def reconcile_payout_run(self, actor: Any, run_id: str) -> dict[str, Any]:
+        """The run's Stripe payouts matched against the provider's transfers and
+        balance transactions; each difference classified (nothing is changed)."""
+        Actor.load(actor).require(FINANCE)
+        provider = self.payout_engine.providers.get("stripe_connect")
+        if not isinstance(provider, StripeConnect):
+            raise InvalidRequest("no Stripe provider is configured", "no_provider")
+        with self.db.transaction() as session:
+            run = runs.get_run(session, _id(run_id, "run_id"))
+            report = reconcile.reconcile_run(session, provider.client, run.id)
+        return {
+            "matched": len(report.matched),
+            "discrepancies": report.discrepancies,
+            "by_kind": report.kinds(),
+        }
 
     # -- the gateway's webhook relay ------------------------------------------------
     @rpc(expected_exceptions=StipendsError)

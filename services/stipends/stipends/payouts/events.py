@@ -31,11 +31,12 @@ class PayoutFailedV1(PayoutV1):
     reason = fields.String(required=True, validate=validate.OneOf(FAILURE_REASONS))
 
 
-PAYOUT_SENT = EventSpec(PRODUCER, "payout.sent.v1", PayoutV1)
 PAYOUT_PAID = EventSpec(PRODUCER, "payout.paid.v1", PayoutV1)
 PAYOUT_FAILED = EventSpec(PRODUCER, "payout.failed.v1", PayoutFailedV1)
 
-PUBLISHED = (PAYOUT_SENT, PAYOUT_PAID, PAYOUT_FAILED)
+# No payout.sent.v1: no service consumes it (an unrouted event is an outbox error),
+# and the communicator hears once, when the money arrives or when something is wrong.
+PUBLISHED = (PAYOUT_PAID, PAYOUT_FAILED)
 
 
 def aggregate(payout_id: object) -> str:

@@ -113,8 +113,8 @@ class TokenBucket:
             if now < self.held_until:
                 return self.held_until - now
             self._refill(now)
-            if self.tokens >= 1.0:
-                self.tokens -= 1.0
+            if self.tokens >= 1.0 - 1e-9:  # a float short of a token is a token
+                self.tokens = max(0.0, self.tokens - 1.0)
                 return 0.0
             return (1.0 - self.tokens) / self.rate
 

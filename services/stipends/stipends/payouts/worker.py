@@ -7,7 +7,7 @@
 2. `call`: the destination from the registry (at call time, never stored), the token
    bucket, the provider. No database.
 3. `record`: the outcome, if the row is still `calling` in this attempt: sent (ledger:
-   sent; `payout.sent.v1`), paid, failed (`payout.failed.v1`), or retry later with the
+   sent), paid (`payout.paid.v1`), failed (`payout.failed.v1`), or retry later with the
    same key (backoff; a 429 also holds the token bucket).
 
 A crash anywhere leaves a `calling` row whose lease runs out; the next `drive` (the
@@ -136,7 +136,6 @@ def mark_sent(
     payout.deadline_at = deadline
     payout.next_attempt_at = None
     payout.last_error = None
-    _emit(session, events.PAYOUT_SENT, payout)
 
 
 def mark_paid(session: Session, payout: Payout, fee_minor: int = 0) -> None:
@@ -253,45 +252,47 @@ class Worker:
 
     # -- phase 3 ----------------------------------------------------------------------
     def record(self, order: Order, outcome: Outcome) -> str:
+        return self.record_all([(order, outcome)])[0]
+
+    def record_all(self, results: list[tuple[Order, Outcome]]) -> list[str]:
+        """The outcomes of a batch of calls, in one transaction (a crash before its
+        commit leaves the rows calling: they are called again with the same keys)."""
         with self.transaction() as session:
-            payout = session.get(Payout, order.payout_id, with_for_update=True)
-            if (
-                payout is None
-                or payout.status != "calling"
-                or payout.attempt != order.attempt
-            ):
-                return "stale"  # a webhook, an operator or another worker was first
-            if outcome.status in ("sent", "paid"):
-                mark_sent(session, payout, outcome.ref, self._deadline(payout.provider))
-                if outcome.status == "paid":
-                    mark_paid(session, payout, outcome.fee_minor)
-            elif outcome.status == "failed":
-                mark_failed(
-                    session,
-                    payout,
-                    outcome.reason or "provider_refused",
-                    outcome.detail,
-                )
-            else:
-                payout.retries += 1
-                wait = outcome.retry_after or backoff(
-                    payout.retries, cap=self.settings.max_backoff
-                )
-                payout.next_attempt_at = self.clock() + timedelta(seconds=wait)
-                payout.last_error = outcome.detail[:500] or None
-            log.info(
-                "payout %s attempt %s: %s",
-                payout.id,
-                payout.attempt,
-                outcome.status,
+            return [self._record(session, o, outcome) for o, outcome in results]
+
+    def _record(self, session: Session, order: Order, outcome: Outcome) -> str:
+        payout = session.get(Payout, order.payout_id, with_for_update=True)
+        if (
+            payout is None
+            or payout.status != "calling"
+            or payout.attempt != order.attempt
+        ):
+            return "stale"  # a webhook, an operator or another worker was first
+        if outcome.status in ("sent", "paid"):
+            mark_sent(session, payout, outcome.ref, self._deadline(payout.provider))
+            if outcome.status == "paid":
+                mark_paid(session, payout, outcome.fee_minor)
+        elif outcome.status == "failed":
+            mark_failed(
+                session, payout, outcome.reason or "provider_refused", outcome.detail
             )
-            return outcome.status
+        else:
+            payout.retries += 1
+            wait = outcome.retry_after or backoff(
+                payout.retries, cap=self.settings.max_backoff
+            )
+            payout.next_attempt_at = self.clock() + timedelta(seconds=wait)
+            payout.last_error = outcome.detail[:500] or None
+        log.info("payout %s attempt %s: %s", payout.id, payout.attempt, outcome.status)
+        return outcome.status
 
     def drive(self, limit: int = 50) -> dict[str, int]:
-        """One pass: claim due rows, call, record. Returns a count per outcome."""
+        """One pass: claim due rows, call each, record the batch. A count per
+        outcome."""
+        orders = self.claim(limit)
+        results = [(order, self.call(order)) for order in orders]
         counts: dict[str, int] = {}
-        for order in self.claim(limit):
-            result = self.record(order, self.call(order))
+        for result in self.record_all(results) if results else []:
             counts[result] = counts.get(result, 0) + 1
         return counts
 

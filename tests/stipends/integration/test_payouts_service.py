@@ -1,0 +1,158 @@
+"""Payouts through the running stipends service: a nameko container on real RabbitMQ
+and PostgreSQL, a registry on the bus answering `list_corridors` and
+`get_payout_destination` (a stand-in service: the real registry needs its onboarding
+flow), and the Stripe sandbox subprocess. Finance builds and releases a run by RPC;
+the timer entrypoint pays it; only the gateway may relay Stripe events."""
+
+import uuid
+from typing import Any
+
+import pytest
+from nameko.testing.services import entrypoint_hook
+
+from stipends.service import StipendsService
+from svyaz.errors import Forbidden, NotFound
+from svyaz.messaging import rpc
+from tests.helpers import wait_until
+from tests.stipends.integration.conftest import FINANCE, Db
+from tests.stipends.integration.payouts_world import PayWorld
+from tests.stipends.integration.test_payouts_sandbox import (  # noqa: F401 (fixtures)
+    assert_paid_exactly_once,
+    onboard,
+    receiver,
+    sandbox,
+)
+from tests.stipends.integration.test_service import witness  # noqa: F401 (fixture)
+from tests.stripe_harness import API_KEY, Sandbox
+
+DESTINATIONS: dict[str, dict[str, Any]] = {}
+CALLS: list[str] = []
+
+
+class RegistryStandIn:
+    name = "registry"
+
+    @rpc
+    def list_corridors(self) -> list[dict[str, str]]:
+        return [{"country": "DE", "provider": "stripe_connect"}]
+
+    @rpc
+    def get_payout_destination(
+        self, communicator_id: str, purpose: str
+    ) -> dict[str, Any]:
+        CALLS.append(purpose)
+        if communicator_id not in DESTINATIONS:
+            raise NotFound("no payout destination is ready", "not_found")
+        return DESTINATIONS[communicator_id]
+
+
+def call(container: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+    with entrypoint_hook(container, method) as hook:
+        return hook(*args, **kwargs)
+
+
+@pytest.fixture
+def running(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811  (the fixture imported above)
+    service_config: Any,
+    container_factory: Any,
+    witness: str,  # noqa: F811
+) -> Any:
+    DESTINATIONS.clear()
+    CALLS.clear()
+    registry = container_factory(RegistryStandIn, service_config("stipends"))
+    registry.start()
+    stipends = container_factory(
+        StipendsService,
+        service_config(
+            "stipends",
+            DB_URI=db.url,
+            STRIPE_API_BASE=sandbox.url,
+            STRIPE_API_KEY=API_KEY,
+            PAYOUT_STRIPE_CONFIRM_SECONDS=0.2,
+            PAYOUT_RATE_LIMIT=50,
+        ),
+    )
+    stipends.start()
+    return stipends
+
+
+def test_finance_builds_and_releases_and_the_timer_pays(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+    running: Any,
+) -> None:
+    world = PayWorld(db, 3)
+    onboard(world, sandbox)
+    missing = world.payees[2]
+    for who, destination in world.destinations.items():
+        if who != missing:
+            DESTINATIONS[str(who)] = destination
+
+    built = call(running, "build_payout_run", FINANCE, str(world.cycle_id))
+    assert built["totals"] == [
+        {
+            "currency": "EUR",
+            "provider": "stripe_connect",
+            "count": 3,
+            "sum_minor": 90000,
+        }
+    ]
+    with pytest.raises(Forbidden):
+        call(
+            running, "release_payout_run", FINANCE, built["id"], built["totals_digest"]
+        )
+    assert set(world.statuses().values()) == {"planned"}
+    released = call(
+        running,
+        "release_payout_run",
+        FINANCE,
+        built["id"],
+        built["totals_digest"],
+        fresh_second_factor=True,
+    )
+    assert released["status"] == "released"
+
+    def settled() -> bool:
+        return set(world.statuses().values()) <= {"paid", "failed"}
+
+    wait_until(settled, "payouts settled", timeout=30)
+    statuses = world.statuses()
+    assert statuses.pop(str(world.world.stipend_of(missing).id)) == "failed"
+    assert set(statuses.values()) == {"paid"}
+    assert set(CALLS) == {"payout"}
+    failed = db.events("payout.failed.v1")
+    assert [e["data"]["reason"] for e in failed] == ["destination_not_ready"]
+
+    # finance fixes it: the destination is there now, a retry pays it
+    DESTINATIONS[str(missing)] = world.destinations[missing]
+    payouts = call(running, "list_payouts", FINANCE, built["id"])
+    (failed_payout,) = [p for p in payouts if p["status"] == "failed"]
+    with pytest.raises(Exception, match="reason"):
+        call(running, "payout_action", FINANCE, failed_payout["id"], "retry", " ")
+    call(running, "payout_action", FINANCE, failed_payout["id"], "retry", "set up now")
+    wait_until(
+        lambda: set(world.statuses().values()) == {"paid"}, "all paid", timeout=30
+    )
+    run = call(running, "get_payout_run", FINANCE, built["id"])
+    assert run["payouts_by_status"] == {"paid": 3}
+    reconciled = call(running, "reconcile_payout_run", FINANCE, built["id"])
+    assert reconciled == {"matched": 3, "discrepancies": [], "by_kind": {}}
+    assert_paid_exactly_once(world, sandbox, db)
+
+
+def test_only_the_gateway_relays_stripe_events(db: Db, running: Any) -> None:
+    event = {"id": "evt_1", "type": "transfer.created", "data": {"object": {}}}
+    with pytest.raises(Forbidden):
+        call(running, "stripe_event", event)
+    assert db.sql("SELECT count(*) FROM payout_provider_events")[0][0] == 0
+
+
+def test_a_bad_request_gets_a_clear_error(running: Any) -> None:
+    from svyaz.errors import InvalidInput
+
+    with pytest.raises(InvalidInput):
+        call(running, "build_payout_run", FINANCE, "not-an-id")
+    with pytest.raises(NotFound):
+        call(running, "get_payout_run", FINANCE, str(uuid.uuid4()))

@@ -1,0 +1,214 @@
+"""Payout parts without a database: the token bucket, backoff, how Stripe errors are
+classified, the bank file (CSV and pain.001), statement parsing, control totals."""
+
+import uuid
+import xml.etree.ElementTree as ET
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import stripe
+
+from stipends.payouts.models import Payout
+from stipends.payouts.providers import (
+    BankFile,
+    FileLine,
+    Order,
+    StripeConnect,
+    TokenBucket,
+    backoff,
+    bank_csv,
+    major,
+    pain001,
+    parse_statement,
+    to_minor,
+)
+from stipends.payouts.runs import control_totals, digest
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds
+
+
+def test_the_token_bucket_keeps_the_rate() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(20.0, clock=clock, sleep=clock.sleep)
+    for _ in range(120):
+        bucket.take()
+    # 20 in the first burst, then 100 more at 20/s: 5 seconds
+    assert clock.t == pytest.approx(5.0)
+
+
+def test_a_hold_stops_every_caller_after_a_429() -> None:
+    clock = FakeClock()
+    bucket = TokenBucket(20.0, clock=clock, sleep=clock.sleep)
+    bucket.hold(2.0)
+    bucket.take()
+    assert clock.t >= 2.0
+    with pytest.raises(ValueError):
+        TokenBucket(0)
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    for retries in range(12):
+        wait = backoff(retries, base=1.0, cap=300.0)
+        top = min(300.0, 2.0**retries)
+        assert top / 2 <= wait <= top
+
+
+def order(**changes: Any) -> Order:
+    data: dict[str, Any] = {
+        "payout_id": uuid.uuid4(),
+        "run_id": uuid.uuid4(),
+        "stipend_id": uuid.uuid4(),
+        "communicator_id": uuid.uuid4(),
+        "amount_minor": 30_000,
+        "currency": "EUR",
+        "provider": "stripe_connect",
+        "attempt": 1,
+        "idempotency_key": "payout:x:1",
+    }
+    data.update(changes)
+    return Order(**data)
+
+
+def error(cls: type, status: int, code: str | None = None, **kw: Any) -> Any:
+    return cls("message", http_status=status, code=code, **kw)
+
+
+@pytest.mark.parametrize(
+    ("exc", "status", "reason", "rate_limited"),
+    [
+        (error(stripe.RateLimitError, 429, "rate_limit"), "retry", None, True),
+        (stripe.APIConnectionError("lost"), "retry", None, False),
+        (error(stripe.APIError, 500), "retry", None, False),
+        (error(stripe.IdempotencyError, 409), "retry", None, False),
+        (
+            error(
+                stripe.InvalidRequestError,
+                400,
+                "insufficient_capabilities_for_transfer",
+                param="destination",
+            ),
+            "failed",
+            "destination_rejected",
+            False,
+        ),
+        (
+            error(stripe.InvalidRequestError, 400, "amount_too_small", param="amount"),
+            "failed",
+            "provider_refused",
+            False,
+        ),
+    ],
+)
+def test_stripe_errors_are_classified(
+    exc: Any, status: str, reason: str | None, rate_limited: bool
+) -> None:
+    outcome = StripeConnect(stripe.StripeClient("sk_test_x"))._error(exc)
+    assert (outcome.status, outcome.reason, outcome.rate_limited) == (
+        status,
+        reason,
+        rate_limited,
+    )
+
+
+def test_no_stripe_account_fails_before_any_call() -> None:
+    provider = StripeConnect(stripe.StripeClient("sk_test_x", base_addresses={}))
+    outcome = provider.send(order(), {"provider": "stripe_connect"})
+    assert (outcome.status, outcome.reason) == ("failed", "destination_not_ready")
+    assert BankFile().send(order(), {"iban": ""}).status == "failed"
+    assert BankFile().send(order(), {"iban": "DE89", "holder": "A"}).status == "sent"
+
+
+def test_the_order_reference_and_key() -> None:
+    payout = Payout(id=uuid.uuid4())
+    assert payout.reference == f"payout:{payout.id}"
+    assert payout.key_for(3) == f"payout:{payout.id}:3"
+
+
+LINES = [
+    FileLine(
+        "payout:a",
+        30_000,
+        "EUR",
+        {"holder": "Anna, B & Co", "iban": "DE89370400440532013000", "bic": "X"},
+    ),
+    FileLine("payout:b", 1_005, "PLN", {"holder": "Jan", "iban": "PL61", "bic": "Y"}),
+]
+
+
+def test_the_bank_csv_has_major_units_and_quotes() -> None:
+    text = bank_csv(LINES)
+    assert text.splitlines() == [
+        "reference,amount,currency,holder,iban,bic",
+        'payout:a,300.00,EUR,"Anna, B & Co",DE89370400440532013000,X',
+        "payout:b,10.05,PLN,Jan,PL61,Y",
+    ]
+
+
+def test_pain001_is_well_formed_with_control_sums() -> None:
+    text = pain001(
+        LINES,
+        "run-1",
+        datetime(2026, 11, 24, tzinfo=UTC),
+        {"name": "Prog <1>", "iban": "DE1", "bic": "B"},
+        "2026-11-25",
+    )
+    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
+    root = ET.fromstring(text)
+    assert root.findtext(".//p:GrpHdr/p:NbOfTxs", namespaces=ns) == "2"
+    assert root.findtext(".//p:GrpHdr/p:CtrlSum", namespaces=ns) == "310.05"
+    assert root.findtext(".//p:InitgPty/p:Nm", namespaces=ns) == "Prog <1>"
+    amounts = root.findall(".//p:InstdAmt", namespaces=ns)
+    assert [(a.get("Ccy"), a.text) for a in amounts] == [
+        ("EUR", "300.00"),
+        ("PLN", "10.05"),
+    ]
+    assert len(root.findall(".//p:PmtInf", namespaces=ns)) == 2
+
+
+def test_statements_parse_and_bad_lines_are_refused() -> None:
+    lines = parse_statement(
+        "reference,amount,currency,status,fee\n"
+        "payout:a,300.00,eur,booked,0.35\n"
+        "payout:b,10.5,PLN,Returned,\n"
+    )
+    assert [(x.amount_minor, x.currency, x.status, x.fee_minor) for x in lines] == [
+        (30_000, "EUR", "booked", 35),
+        (1_050, "PLN", "returned", 0),
+    ]
+    for bad in ("1,2", "payout:a,3.001,EUR,booked", "payout:a,3,EUR,pending"):
+        with pytest.raises(ValueError):
+            parse_statement("reference,amount,currency,status\n" + bad + "\n")
+    assert (to_minor("-1.5"), major(-150), major(5)) == (-150, "-1.50", "0.05")
+
+
+def test_control_totals_and_their_digest() -> None:
+    def payout(currency: str, provider: str, amount: int) -> Payout:
+        return Payout(
+            id=uuid.uuid4(), currency=currency, provider=provider, amount_minor=amount
+        )
+
+    rows = [
+        payout("EUR", "stripe_connect", 100),
+        payout("EUR", "stripe_connect", 50),
+        payout("PLN", "bank_file", 7),
+    ]
+    totals = control_totals(rows)
+    assert totals == [
+        {"currency": "EUR", "provider": "stripe_connect", "count": 2, "sum_minor": 150},
+        {"currency": "PLN", "provider": "bank_file", "count": 1, "sum_minor": 7},
+    ]
+    ids = [r.id for r in rows]
+    assert digest(totals, ids) == digest(totals, list(reversed(ids)))
+    assert digest(totals, ids) != digest(totals, ids[:2])
