@@ -47,8 +47,9 @@ from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.messaging import rpc
 
 WEBHOOK_RELAYS = frozenset({"gateway"})  # Stripe events and sign-in come this way
-# a fresh second factor is checked for the consoles: the web one and svyaz-finance
-CODE_CHECKERS = frozenset({"gateway", "cli"})
+# a fresh second factor is checked at sign-in (gateway) and, for releasing a payout
+# run, by stipends itself (the code comes through the console, web or CLI)
+CODE_CHECKERS = frozenset({"gateway", "stipends"})
 
 
 load = arguments.loader(InvalidRequest)
@@ -458,7 +459,7 @@ class RegistryService:
     def verify_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
         """Is this a current code of the actor's authenticator (for the gateway)?"""
         if self.caller not in CODE_CHECKERS:
-            raise NotAllowed("only the consoles check second factors", "not_allowed")
+            raise NotAllowed("only the gateway and stipends check codes", "not_allowed")
         who = Actor.load(actor)
         with self.db.transaction() as session:
             verified = accounts.verify_second_factor(

@@ -89,6 +89,8 @@ def translate(exc: Exception) -> Failed:
         return Failed(f"{exc}{': ' + json.dumps(fields) if fields else ''}", BAD_INPUT)
     if isinstance(exc, NotFound):
         return Failed(str(exc), NOT_FOUND)
+    if getattr(exc, "code", "") == "second_factor_failed":
+        return Failed(str(exc), BAD_CODE)
     if isinstance(exc, (Forbidden, Conflict)):
         return Failed(str(exc), REFUSED)
     if isinstance(exc, (RpcTimeout, UnknownService)):
@@ -127,10 +129,7 @@ def run_command(
             )
     elif args.command == "release":
         code = args.code or ask_code()
-        verified = rpc.registry.verify_second_factor(actor, code)
-        if not verified["verified"]:
-            raise Failed("the code is not right; nothing was released", BAD_CODE)
-        run = stipends.release_payout_run(actor, args.run, args.totals, True)
+        run = stipends.release_payout_run(actor, args.run, args.totals, code)
         print(f"run {run['id']} {run['status']}", file=out)
         while args.wait:
             counts = stipends.get_payout_run(actor, args.run)["payouts_by_status"]

@@ -547,7 +547,7 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
         )
 
     wrong = release(finance, built.text, "000000")
-    assert wrong.status_code == 401 and 'id="error"' in wrong.text
+    assert wrong.status_code == 403 and "the code is not right" in wrong.text
     their_page = both.get(f"{system.url}/finance/runs/{run}", timeout=30)
     approver = release(both, their_page.text, totp_both.now())
     assert approver.status_code == 403 and 'id="error"' in approver.text

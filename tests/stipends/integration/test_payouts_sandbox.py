@@ -242,6 +242,31 @@ def test_a_destination_that_is_not_ready_fails_with_a_reason(
     assert world.balanced()
 
 
+def test_a_destination_changed_after_release_is_not_paid_even_when_known(
+    db: Db, sandbox: Sandbox
+) -> None:
+    """Someone who takes over an account and changes its payout details after the
+    release: the registry and stipends' own read model both hold the new destination
+    by the time the worker calls, and still nothing is paid there."""
+    world = PayWorld(db, 1)
+    onboard(world, sandbox)
+    (who,) = world.payees
+    world.released()
+    new = "ef" * 32
+    world.destinations[who]["fingerprint"] = new
+    db.sql(  # what communicator.payout_ready.v1 does to the read model
+        "UPDATE communicators SET destination_fingerprint = :f WHERE id = :i",
+        f=new,
+        i=who,
+    )
+    payouts = world.worker({"stripe_connect": connect(sandbox)})
+    assert payouts.drive() == {"failed": 1}
+    (event,) = db.events("payout.failed.v1")
+    assert event["data"]["reason"] == "destination_changed"
+    assert transfers(sandbox) == []
+    assert world.balanced()
+
+
 def test_a_refused_destination_fails_and_a_retry_pays_with_a_new_key(
     db: Db, sandbox: Sandbox
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook
 
 from stipends.service import StipendsService
+from svyaz.context import CALLER
 from svyaz.errors import Forbidden, NotFound
 from svyaz.messaging import rpc
 from tests.helpers import wait_until
@@ -26,11 +27,16 @@ from tests.stipends.integration.test_service import witness  # noqa: F401 (fixtu
 from tests.stripe_harness import API_KEY, Sandbox
 
 DESTINATIONS: dict[str, dict[str, Any]] = {}
+GOOD_CODE = "246810"  # what the stand-in's authenticator shows
 CALLS: list[str] = []
 
 
 class RegistryStandIn:
     name = "registry"
+
+    @rpc
+    def verify_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
+        return {"verified": code == GOOD_CODE}
 
     @rpc
     def list_corridors(self) -> list[dict[str, str]]:
@@ -46,8 +52,11 @@ class RegistryStandIn:
         return DESTINATIONS[communicator_id]
 
 
-def call(container: Any, method: str, *args: Any, **kwargs: Any) -> Any:
-    with entrypoint_hook(container, method) as hook:
+def call(
+    container: Any, method: str, *args: Any, caller: str | None = None, **kwargs: Any
+) -> Any:
+    context = {CALLER: caller} if caller else {}
+    with entrypoint_hook(container, method, context_data=context) as hook:
         return hook(*args, **kwargs)
 
 
@@ -99,10 +108,17 @@ def test_finance_builds_and_releases_and_the_timer_pays(
             "sum_minor": 90000,
         }
     ]
-    with pytest.raises(Forbidden):
-        call(
-            running, "release_payout_run", FINANCE, built["id"], built["totals_digest"]
-        )
+    for code, caller in (("000000", "gateway"), (GOOD_CODE, "registry")):
+        with pytest.raises(Forbidden):  # a wrong code; a caller that is no console
+            call(
+                running,
+                "release_payout_run",
+                FINANCE,
+                built["id"],
+                built["totals_digest"],
+                code,
+                caller=caller,
+            )
     assert set(world.statuses().values()) == {"planned"}
     released = call(
         running,
@@ -110,7 +126,8 @@ def test_finance_builds_and_releases_and_the_timer_pays(
         FINANCE,
         built["id"],
         built["totals_digest"],
-        fresh_second_factor=True,
+        GOOD_CODE,
+        caller="gateway",
     )
     assert released["status"] == "released"
 

@@ -21,6 +21,7 @@ from svyaz.errors import NotFound
 from svyaz.messaging import RpcProxy, rpc
 
 WEBHOOK_RELAYS = frozenset({"gateway"})
+RELEASERS = frozenset({"gateway", "cli"})  # the web console and svyaz-finance
 TICK_SECONDS = 0.5
 
 
@@ -139,20 +140,32 @@ class PayoutEntrypoints:
 
     @rpc(expected_exceptions=StipendsError)
     def release_payout_run(
-        self,
-        actor: Any,
-        run_id: str,
-        totals_digest: str,
-        fresh_second_factor: bool = False,
+        self, actor: Any, run_id: str, totals_digest: str, code: str
     ) -> dict[str, Any]:
+        """Release with a current code of the releaser's authenticator, checked here
+        with the registry: no caller can vouch for a second factor it did not see."""
+        if self.payout_caller not in RELEASERS:
+            raise NotAllowed("runs are released from the consoles", "not_allowed")
         who = Actor.load(actor)
+        who.require(FINANCE)
+        if not isinstance(code, str) or not code.strip():
+            raise InvalidRequest(
+                "a code from your authenticator is needed",
+                "code_required",
+                {"code": ["required"]},
+            )
+        verified = self.registry.verify_second_factor(actor, code.strip())
+        if not verified.get("verified"):
+            raise NotAllowed(
+                "the code is not right; nothing was released", "second_factor_failed"
+            )
         with self.db.transaction() as session:
             run = runs.release_run(
                 session,
                 who,
                 _id(run_id, "run_id"),
                 str(totals_digest),
-                fresh_second_factor is True,
+                True,
                 _now(),
             )
             return runs.run_view(session, run)

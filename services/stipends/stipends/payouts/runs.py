@@ -130,6 +130,7 @@ def build_run(
                 amount_minor=stipend.amount_minor,
                 currency=stipend.currency,
                 provider=provider,
+                destination_fingerprint=payee.destination_fingerprint,
                 status="planned",
                 attempt=0,
                 fee_minor=0,

@@ -35,7 +35,6 @@ from sqlalchemy.orm import Session
 from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.logic import ledger, payments
 from stipends.logic.actors import FINANCE, Actor
-from stipends.models import Communicator
 from stipends.payouts import events
 from stipends.payouts.models import Payout, PayoutAudit, ProviderEvent
 from stipends.payouts.providers import (
@@ -212,10 +211,9 @@ class Worker:
                     payout.status = "calling"
                     payout.calling_since = now
                 payout.next_attempt_at = lease
-                payee = session.get(Communicator, payout.communicator_id)
-                orders.append(
-                    order_of(payout, payee.destination_fingerprint if payee else None)
-                )
+                # the destination fixed at build (the approved one), never the read
+                # model, which follows the registry's later changes
+                orders.append(order_of(payout, payout.destination_fingerprint))
         return orders
 
     # -- phase 2 ----------------------------------------------------------------------
@@ -231,11 +229,11 @@ class Worker:
             )
         except RegistryUnavailable as exc:  # nothing happened: try later
             return Outcome("retry", detail=f"registry: {exc}")
-        if destination.get("provider") != order.provider or (
-            order.fingerprint
-            and destination.get("fingerprint")
-            and destination["fingerprint"] != order.fingerprint
-        ):
+        if (
+            destination.get("provider") != order.provider
+            or not order.fingerprint
+            or destination.get("fingerprint") != order.fingerprint
+        ):  # fail closed: pay only where the approvals pointed
             return Outcome("failed", reason="destination_changed", detail="changed")
         if order.calling_since is not None and (
             self.clock() - order.calling_since

@@ -1,0 +1,24 @@
+"""payouts: the approved destination's fingerprint, fixed on the payout at build
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-24
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "payouts", sa.Column("destination_fingerprint", sa.String(64), nullable=True)
+    )
+
+
+def downgrade() -> None:
+    op.drop_column("payouts", "destination_fingerprint")
