@@ -163,6 +163,13 @@ def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> N
     with pytest.raises(InvalidTransition):
         act(world, b.id, "mark_failed")
 
+    # a payout the provider has is not marked failed by hand: a retry would pay twice
+    db.sql("UPDATE payouts SET status = 'sent' WHERE id = :i", i=c.id)
+    with pytest.raises(InvalidTransition) as sent:
+        act(world, c.id, "mark_failed", "looks stuck")
+    assert sent.value.code == "payout_sent"
+    db.sql("UPDATE payouts SET status = 'queued' WHERE id = :i", i=c.id)
+
     # failed, then retried: a new attempt
     act(world, c.id, "mark_failed", "bank says account closed")
     assert world.statuses()[str(c.stipend_id)] == "failed"

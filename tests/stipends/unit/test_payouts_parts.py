@@ -212,3 +212,21 @@ def test_control_totals_and_their_digest() -> None:
     ids = [r.id for r in rows]
     assert digest(totals, ids) == digest(totals, list(reversed(ids)))
     assert digest(totals, ids) != digest(totals, ids[:2])
+
+
+def test_a_failed_lookup_is_never_taken_for_not_found() -> None:
+    """After the key expired the worker looks its transfer up first; if the lookup
+    itself fails, the answer is 'try again', never 'send a new transfer'."""
+
+    class Transfers:
+        def list(self, params: Any) -> Any:
+            raise stripe.APIError("upstream down", http_status=500)
+
+    class Client:
+        class v1:  # noqa: N801 - the SDK's spelling
+            transfers = Transfers()
+
+    provider = StripeConnect(Client())  # type: ignore[arg-type]
+    outcome = provider.find(order(), {"account": "acct_1"})
+    assert outcome is not None and outcome.status == "retry"
+    assert outcome.detail.startswith("lookup:")

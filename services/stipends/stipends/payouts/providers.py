@@ -222,10 +222,20 @@ class StripeConnect:
         params: Any = {"transfer_group": order.group, "limit": 100}
         if isinstance(destination.get("account"), str):
             params["destination"] = destination["account"]
-        for transfer in self.client.v1.transfers.list(params).auto_paging_iter():
-            metadata: Any = transfer.metadata.to_dict() if transfer.metadata else {}
-            if metadata.get("payout_reference") == order.reference:
-                return Outcome("sent", ref=transfer.id)
+        try:
+            for transfer in self.client.v1.transfers.list(params).auto_paging_iter():
+                metadata: Any = transfer.metadata.to_dict() if transfer.metadata else {}
+                if metadata.get("payout_reference") == order.reference:
+                    return Outcome("sent", ref=transfer.id)
+        except stripe.StripeError as error:
+            # not knowing is not "not found": never send a new transfer on it
+            known = self._error(error)
+            return Outcome(
+                "retry",
+                retry_after=known.retry_after,
+                rate_limited=known.rate_limited,
+                detail=f"lookup: {known.detail}",
+            )
         return None
 
 

@@ -288,11 +288,22 @@ class Worker:
         """One pass: claim due rows, call each, record the batch. A count per
         outcome."""
         orders = self.claim(limit)
-        results = [(order, self.call(order)) for order in orders]
+        results = [(order, self._call_safely(order)) for order in orders]
         counts: dict[str, int] = {}
         for result in self.record_all(results) if results else []:
             counts[result] = counts.get(result, 0) + 1
         return counts
+
+    def _call_safely(self, order: Order) -> Outcome:
+        """One order's surprise must not lose the batch's other outcomes: it becomes
+        a retry with the same key (the row stays calling, its lease runs out)."""
+        try:
+            return self.call(order)
+        except Exception as exc:  # noqa: BLE001 - recorded, retried, logged by type
+            log.warning(
+                "payout %s: call failed: %s", order.payout_id, type(exc).__name__
+            )
+            return Outcome("retry", detail=f"unexpected {type(exc).__name__}")
 
     # -- the poller -------------------------------------------------------------------
     def poll(self, limit: int = 50) -> dict[str, int]:
@@ -433,7 +444,9 @@ def operator_action(
         "retry": ("failed", "calling", "queued"),
         "cancel": ("queued", "failed"),
         "mark_paid_offline": ("queued", "failed", "sent"),
-        "mark_failed": ("queued", "sent"),
+        # not from sent: the provider may still pay it, and a retry would pay twice;
+        # a sent payout fails only on the provider's word (a reversal, a return)
+        "mark_failed": ("queued",),
     }[action]
     if status not in allowed:
         raise InvalidTransition(
