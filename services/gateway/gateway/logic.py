@@ -85,7 +85,10 @@ def promote(session: Session, row: WebSession, now: datetime | None = None) -> O
 
 
 def csrf_ok(row: WebSession, submitted: str | None) -> bool:
-    return bool(submitted) and hmac.compare_digest(row.csrf_token, submitted or "")
+    # bytes: compare_digest refuses non-ASCII text with a TypeError (a 500)
+    return bool(submitted) and hmac.compare_digest(
+        row.csrf_token.encode(), (submitted or "").encode()
+    )
 
 
 def close_all_for(session: Session, actor_id: uuid.UUID) -> int:

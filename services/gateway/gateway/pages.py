@@ -3,8 +3,11 @@ application, and where each role lands after signing in."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from gateway.exceptions import BadRequest
 
 APPLY_FIELDS = (
     ("pseudonym", "text"),
@@ -113,3 +116,11 @@ def preferences_from_form(form: Any, roles: list[str]) -> dict[str, Any]:
     if set(roles) - {"communicator"}:
         changes["discreet"] = form.get("discreet") == "yes"
     return changes
+
+
+def ident(value: str, name: str = "id") -> str:
+    """An id from a form or a path, checked before it goes into a redirect."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise BadRequest(f"{name} is not a valid id", "invalid_id") from None

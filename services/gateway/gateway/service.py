@@ -57,7 +57,7 @@ from gateway.schemas import (
     StipendSchema,
 )
 from svyaz.dependencies import Database
-from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
+from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from svyaz.messaging import RpcProxy
 
 JSON = "application/json"
@@ -895,6 +895,8 @@ class GatewayService:
                 status=400,
                 message=web.texts(web.language(request))["error"],
             )
+        except Conflict as exc:  # the state does not allow it: say why
+            return self._page(request, "message.html", status=409, message=exc.message)
 
     @http("GET", "/")
     def index(self, request: Request) -> Response:
@@ -1341,7 +1343,8 @@ class GatewayService:
     def admin_decide_stipend(self, request: Request, stipend_id: str) -> Response:
         def page() -> Response:
             row, values = self._form(request, ADMIN)
-            actor, cycle = self._actor(row), values.get("cycle", "")
+            actor = self._actor(row)
+            cycle = pages.ident(values.get("cycle", ""), "cycle")
             try:
                 if values.get("step") == "approve":
                     self.deadline(
@@ -1533,7 +1536,7 @@ class GatewayService:
                     exc.message,
                     status=403 if isinstance(exc, Forbidden) else 400,
                 )
-            return web.redirect(f"/finance/runs/{run_id}")
+            return web.redirect(f"/finance/runs/{pages.ident(run_id, 'run_id')}")
 
         return self._guarded(request, page)
 
@@ -1541,7 +1544,7 @@ class GatewayService:
     def finance_payout_action(self, request: Request, payout_id: str) -> Response:
         def page() -> Response:
             row, values = self._form(request, FINANCE)
-            run_id = values.get("run_id", "")
+            run_id = pages.ident(values.get("run_id", ""), "run_id")
             try:
                 self.deadline(
                     self.stipends.payout_action,

@@ -91,7 +91,7 @@ def redirect(location: str) -> Response:
 def anonymous_csrf_ok(request: Request) -> bool:
     cookie = request.cookies.get(ANON_COOKIE) or ""
     field = request.form.get("csrf") or ""
-    return bool(cookie) and hmac.compare_digest(cookie, field)
+    return bool(cookie) and hmac.compare_digest(cookie.encode(), field.encode())
 
 
 def form(request: Request) -> dict[str, str]:

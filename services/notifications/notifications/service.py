@@ -432,6 +432,8 @@ class NotificationsService:
             )
         except NotFound:  # used, expired or erased meanwhile: nothing to send
             issued = None
+        except ValidationError as exc:  # parked with the reason, not retried
+            raise Unprocessable(f"bad reset link: {list(exc.messages)}") from None
         if issued is not None:
             link = f"{self.config.get('PUBLIC_URL', '').rstrip('/')}/reset-password"
             message = render(

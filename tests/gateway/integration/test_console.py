@@ -736,3 +736,41 @@ def test_a_coordinator_sees_their_own_clubs_members_only(system: Registry) -> No
     system.active(**member_login)
     plain, _ = sign_in(system, member_login["email"])
     assert plain.get(f"{system.url}/coordinator", timeout=30).status_code == 403
+
+
+def test_odd_form_values_get_clear_answers_not_server_errors(
+    system: Registry, stipends: Stipends
+) -> None:
+    page = requests.Session()
+    form = page.get(f"{system.url}/apply", timeout=30)
+    accented = page.post(
+        f"{system.url}/apply", timeout=30, data={"csrf": "é", "email": "x"}
+    )
+    assert accented.status_code == 400 and form.status_code == 200
+    finance, home, _ = signed_in_staff(system, "finance.odd@example.org", ["finance"])
+    bad_run = finance.post(
+        f"{system.url}/finance/payouts/{'0' * 8}",
+        timeout=30,
+        data={"csrf": csrf(home), "run_id": "x\r\nLocation: //evil", "action": "retry"},
+    )
+    assert bad_run.status_code == 400
+    programme = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {
+            "name": "Odd",
+            "currency": "EUR",
+            "budget_minor": 1000,
+            "tier_amounts": {"professional": 100, "volunteer": 0},
+            "min_accepted_reports": 1,
+            "min_conversations": 1,
+        },
+    )["id"]
+    future = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    cycle = stipends.call("open_cycle", ADMIN_A, programme, "2026-12", future)["id"]
+    still_open = finance.post(
+        f"{system.url}/finance/cycles/{cycle}/runs",
+        timeout=30,
+        data={"csrf": csrf(home)},
+    )
+    assert still_open.status_code == 409 and "close the cycle" in still_open.text

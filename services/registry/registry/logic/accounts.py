@@ -376,9 +376,14 @@ def reset_password(
             "reset_invalid",
             {"token": ["not valid or expired"]},
         )
-    _check_password_policy(password)
     account = session.get(Account, reset.account_id, with_for_update=True)
-    assert account is not None  # the reset cascades away with its account
+    if account is None or account.disabled:
+        raise InvalidRequest(
+            "the link is not valid or has expired; ask for a new one",
+            "reset_invalid",
+            {"token": ["not valid or expired"]},
+        )
+    _check_password_policy(password)
     account.password_hash = _hasher.hash(password)
     account.failed_attempts, account.locked_until = 0, None
     for other in session.scalars(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import (
+    CycleNotFound,
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
@@ -78,9 +79,10 @@ def build_run(
     A stipend whose payee has no ready destination, or whose provider no corridor
     uses any more, is left out and listed with the reason."""
     actor.require(FINANCE)
-    cycle = session.get(Cycle, cycle_id)
+    # the cycle's row serialises builds: two at once would take the same stipends
+    cycle = session.get(Cycle, cycle_id, with_for_update=True)
     if cycle is None:
-        raise InvalidRequest(f"no cycle {cycle_id}", "cycle_not_found")
+        raise CycleNotFound(f"no cycle {cycle_id}", "cycle_not_found")
     if cycle.status == "open":
         raise InvalidTransition("close the cycle before paying it", "cycle_open")
     taken = select(Payout.stipend_id).where(Payout.status != "cancelled")
