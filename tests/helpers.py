@@ -91,3 +91,12 @@ def publish_event(amqp_uri: str, envelope: dict[str, Any]) -> None:
             serializer=signing.NAME,
             declare=[exchange],
         )
+
+
+def next_code(totp: Any) -> str:
+    """The code of the next 30-second step. The registry accepts a code once and a
+    neighbouring step for clock drift, so a test that already used this step's code
+    (at enrollment, say) signs the next step as an authenticator would in 30 s."""
+    import time as _time
+
+    return str(totp.at(_time.time() + totp.interval))

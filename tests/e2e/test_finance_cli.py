@@ -11,6 +11,7 @@ import pyotp
 import requests
 
 from tests.conftest import ROOT
+from tests.helpers import next_code
 from tests.journeys import ADMINS, approved_stipend
 from tests.stack import System
 
@@ -73,7 +74,7 @@ def test_a_run_from_the_terminal(system: System) -> None:
     assert other_totals.returncode == 1 and "totals" in other_totals.stderr
 
     released = cli(
-        "release", run, "--totals", digest, "--code", totp.now(), "--wait",
+        "release", run, "--totals", digest, "--code", next_code(totp), "--wait",
         "--interval", "0.5",
     )  # fmt: skip
     assert released.returncode == 0, released.stderr

@@ -7,6 +7,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -312,6 +313,8 @@ class Account(Base):
     email_ct: Mapped[str | None] = mapped_column(Text)
     totp_ct: Mapped[str | None] = mapped_column(Text)
     totp_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # the last time step whose code was accepted: a code is good once
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -12,7 +12,7 @@ import requests
 
 from gateway.http import OPERATIONS
 from tests.gateway.conftest import Stipends, paid_professional
-from tests.helpers import wait_until
+from tests.helpers import next_code, wait_until
 from tests.registry.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -476,7 +476,7 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/api/v1/payout-runs/{run}/release",
         lambda w: {
             "totals_digest": w.run["totals_digest"],
-            "code": w.clients["finance"].code(),
+            "code": next_code(pyotp.TOTP(w.clients["finance"].secret)),
         },
         expect({"finance": 200}),
     ),

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.gateway.conftest import Stipends, paid_professional
-from tests.helpers import wait_until
+from tests.helpers import next_code, wait_until
 from tests.registry.integration.conftest import ADMIN_A, Registry, application
 
 PASSWORD = "correct horse battery staple"
@@ -153,7 +153,9 @@ def test_an_admin_enrolls_totp_and_decides_an_application(system: Registry) -> N
     # later sign-ins need the code; without it the answer is the same neutral one
     _, no_code = sign_in(system, "admin.one@example.org")
     assert no_code.status_code == 401
-    again, ok = sign_in(system, "admin.one@example.org", code=pyotp.TOTP(secret).now())
+    again, ok = sign_in(
+        system, "admin.one@example.org", code=next_code(pyotp.TOTP(secret))
+    )
     assert ok.status_code == 303
 
 
@@ -553,7 +555,7 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     assert approver.status_code == 403 and 'id="error"' in approver.text
     assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "draft"
 
-    released = release(finance, built.text, totp.now())
+    released = release(finance, built.text, next_code(totp))
     assert released.status_code == 200
     assert 'id="run-status">released<' in released.text
     assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "released"

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from registry.logic import accounts
 from svyaz.errors import Forbidden, InvalidInput
+from tests.helpers import next_code
 from tests.registry.integration.conftest import ADMIN_A, FINANCE, Registry
 
 PASSWORD = "correct horse battery staple"
@@ -89,10 +90,14 @@ def test_staff_must_enroll_and_then_give_a_code(registry: Registry) -> None:
         sign_in(registry, "finance.lead@example.org", PASSWORD, wrong)["status"]
         == "invalid"
     )
-    ok = sign_in(
+    replayed = sign_in(
         registry, "finance.lead@example.org", PASSWORD, pyotp.TOTP(secret).now()
     )
+    assert replayed["status"] == "invalid"  # the code confirmed above: good once
+    ok = sign_in(registry, "finance.lead@example.org", PASSWORD, next_code(totp))
     assert ok["status"] == "ok" and ok["actor"]["roles"] == ["finance"]
+    again = sign_in(registry, "finance.lead@example.org", PASSWORD, next_code(totp))
+    assert again["status"] == "invalid"  # and that one too
     (row,) = registry.sql("SELECT totp_ct, email_ct FROM accounts")
     assert secret not in row.totp_ct and "finance.lead" not in row.email_ct
 

@@ -166,7 +166,7 @@ def sign_in(
             return SignIn("enroll", actor, uri)
         if not code:
             return SignIn("second_factor", actor)
-        if not _totp(keys, account).verify(code, valid_window=1):
+        if not _accept_code(keys, account, code, now):
             return _fail(account, now)
     account.failed_attempts = 0
     return SignIn("ok", actor)
@@ -181,6 +181,21 @@ def _totp(keys: KeyRing, account: Account) -> pyotp.TOTP:
     )
 
 
+def _accept_code(keys: KeyRing, account: Account, code: str, now: datetime) -> bool:
+    """A code of this 30-second step or a neighbour (clocks drift), and of a step
+    later than the last one accepted: a code seen once cannot be replayed."""
+    totp = _totp(keys, account)
+    for offset in (-1, 0, 1):
+        moment = now + timedelta(seconds=offset * totp.interval)
+        step = totp.timecode(moment)
+        if secrets.compare_digest(totp.at(moment).encode(), code.encode()):
+            if account.totp_last_step is not None and step <= account.totp_last_step:
+                return False
+            account.totp_last_step = step
+            return True
+    return False
+
+
 def confirm_second_factor(
     session: Session, keys: KeyRing, actor: Actor, code: str
 ) -> bool:
@@ -190,7 +205,7 @@ def confirm_second_factor(
     account = session.get(Account, actor.id, with_for_update=True)
     if account is None or account.totp_ct is None:
         raise NotAllowed("start by signing in", "no_enrollment")
-    if not _totp(keys, account).verify(code, valid_window=1):
+    if not _accept_code(keys, account, code, datetime.now(UTC)):
         return False
     account.totp_confirmed = True
     return True
@@ -206,7 +221,7 @@ def verify_second_factor(
         raise NotAllowed("no second factor is set up", "no_second_factor")
     if account.disabled or account.locked(now):
         return False
-    if not _totp(keys, account).verify(code, valid_window=1):
+    if not _accept_code(keys, account, code, now):
         _fail(account, now)
         return False
     account.failed_attempts = 0

@@ -154,6 +154,9 @@ class PayoutEntrypoints:
                 "code_required",
                 {"code": ["required"]},
             )
+        with self.db.transaction() as session:  # the rules first: a code is good once
+            run = runs.get_run(session, _id(run_id, "run_id"))
+            runs.check_release(session, who, run, str(totals_digest))
         verified = self.registry.verify_second_factor(actor, code.strip())
         if not verified.get("verified"):
             raise NotAllowed(

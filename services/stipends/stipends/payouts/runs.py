@@ -181,6 +181,29 @@ def release_run(
             "releasing a run needs a fresh second factor", "second_factor_required"
         )
     run = get_run(session, run_id, lock=True)
+    payouts = check_release(session, actor, run, confirmed_digest)
+    for payout in payouts:
+        payments.commit_for_payment(session, payout.stipend_id)
+        payout.status = "queued"
+        payout.next_attempt_at = now
+    run.status = "released"
+    run.released_by = actor.id
+    run.released_at = now
+    session.add(
+        PayoutAudit(
+            run_id=run.id, actor_id=actor.id, action="release", reason="released"
+        )
+    )
+    session.flush()
+    return run
+
+
+def check_release(
+    session: Session, actor: Actor, run: PayoutRun, confirmed_digest: str
+) -> list[Payout]:
+    """Every rule of a release but the second factor: asked before the code is spent
+    (a code is good once), and again under the run's lock."""
+    actor.require(FINANCE)
     if run.status != "draft":
         raise InvalidTransition(f"the run is {run.status}", f"run_{run.status}")
     if confirmed_digest != run.totals_digest:
@@ -210,19 +233,7 @@ def release_run(
             raise InvalidTransition(
                 "a stipend's amount changed: build the run again", "stipend_changed"
             )
-        payments.commit_for_payment(session, payout.stipend_id)
-        payout.status = "queued"
-        payout.next_attempt_at = now
-    run.status = "released"
-    run.released_by = actor.id
-    run.released_at = now
-    session.add(
-        PayoutAudit(
-            run_id=run.id, actor_id=actor.id, action="release", reason="released"
-        )
-    )
-    session.flush()
-    return run
+    return payouts
 
 
 def cancel_run(

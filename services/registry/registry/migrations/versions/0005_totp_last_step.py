@@ -1,0 +1,22 @@
+"""accounts: the last accepted TOTP time step, so that a code is good once
+
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-11-24
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("accounts", sa.Column("totp_last_step", sa.BigInteger()))
+
+
+def downgrade() -> None:
+    op.drop_column("accounts", "totp_last_step")
