@@ -125,16 +125,14 @@ class RegistryContacts:
                         self.registry.get_contact(str(recipient.id), purpose)
                     )
                     return logic.Contact(email=data["email"], language=data["language"])
-                role = recipient.audience.split(":", 1)[1]
-                for row in self.registry.list_staff_contacts(role, purpose):
-                    staff = STAFF_CONTACT.load(row)
-                    if staff["account_id"] == recipient.id:
-                        return logic.Contact(email=staff["email"])
+                staff = STAFF_CONTACT.load(
+                    self.registry.get_staff_contact(str(recipient.id), purpose)
+                )  # this one person's address, not the whole role's
+                return logic.Contact(email=staff["email"])
         except NotFound:
             raise RecipientGone("the registry no longer knows the recipient") from None
         except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
             raise DeliveryFailed(f"registry: {type(exc).__name__}") from None
-        raise RecipientGone("no longer staff in that role")
 
 
 class NotificationsService:
@@ -459,13 +457,10 @@ class NotificationsService:
             counts = logic.waiting(session)
         if not any(counts.values()):
             return
-        staff = self.registry.list_staff_contacts(STAFF_DIGEST_ROLE, "staff digest")
+        staff = self.registry.list_staff_ids(STAFF_DIGEST_ROLE)  # ids, no emails
         recipients = [
-            Recipient(
-                STAFF_CONTACT.load(row)["account_id"],
-                staff_audience(STAFF_DIGEST_ROLE),
-            )
-            for row in staff
+            Recipient(uuid.UUID(ident), staff_audience(STAFF_DIGEST_ROLE))
+            for ident in staff
         ]
         params = {
             "applications": counts.get("application", 0),

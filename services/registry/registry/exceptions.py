@@ -36,6 +36,10 @@ class ResetNotFound(RegistryError, NotFound):
     pass
 
 
+class StaffNotFound(RegistryError, NotFound):
+    pass
+
+
 class ClubNotFound(RegistryError, NotFound):
     pass
 

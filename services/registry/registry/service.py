@@ -224,14 +224,30 @@ class RegistryService:
         return ContactSchema().dump(contact)
 
     @rpc(expected_exceptions=RegistryError)
-    def list_staff_contacts(self, role: str, purpose: str) -> list[dict[str, Any]]:
-        """Staff emails by role, for the notifications service's staff messages."""
-        request = load(StaffContactRequestSchema(), {"role": role, "purpose": purpose})
+    def list_staff_ids(self, role: str) -> list[str]:
+        """Who holds a staff role (ids only), for the notifications service."""
+        request = load(
+            StaffContactRequestSchema(), {"role": role, "purpose": "listing staff"}
+        )
         with self.db.transaction() as session:
-            found = accounts.staff_contacts(
-                session, self.keys, request["role"], self.caller, request["purpose"]
+            found = accounts.staff_ids(session, request["role"], self.caller)
+        return [str(ident) for ident in found]
+
+    @rpc(expected_exceptions=RegistryError)
+    def get_staff_contact(self, account_id: str, purpose: str) -> dict[str, str]:
+        """One staff member's email at send time, for the notifications service."""
+        request = load(
+            StaffContactRequestSchema(), {"role": "staff", "purpose": purpose}
+        )
+        with self.db.transaction() as session:
+            email = accounts.staff_contact(
+                session,
+                self.keys,
+                ident(account_id, "account_id"),
+                self.caller,
+                request["purpose"],
             )
-        return [{"account_id": str(ident), "email": email} for ident, email in found]
+        return {"account_id": str(account_id), "email": email}
 
     # -- clubs, trainings, tiers ---------------------------------------------------
     @rpc(expected_exceptions=RegistryError)

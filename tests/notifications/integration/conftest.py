@@ -106,9 +106,18 @@ class RegistryStandIn:
         return {"communicator_id": communicator_id, **self.contacts[communicator_id]}
 
     @rpc
-    def list_staff_contacts(self, role: str, purpose: str) -> list[dict[str, str]]:
+    def list_staff_ids(self, role: str) -> list[str]:
         self.callers.append(self.caller)
-        return list(self.staff.get(role, []))
+        return [row["account_id"] for row in self.staff.get(role, [])]
+
+    @rpc
+    def get_staff_contact(self, account_id: str, purpose: str) -> dict[str, str]:
+        self.callers.append(self.caller)
+        for rows in self.staff.values():
+            for row in rows:
+                if row["account_id"] == account_id:
+                    return dict(row)
+        raise NotFound("no such staff member")
 
 
 @dataclass

@@ -1,8 +1,11 @@
-"""Staff contacts by role, for the notifications service alone; every read logged."""
+"""Staff for the notifications service alone: who holds a role (ids, no emails), and
+one person's email at send time, every read logged."""
+
+import uuid
 
 import pytest
 
-from svyaz.errors import Forbidden, InvalidInput
+from svyaz.errors import Forbidden, InvalidInput, NotFound
 from tests.registry.integration.conftest import ADMIN_A, Registry
 
 PASSWORD = "correct horse battery staple"
@@ -13,7 +16,9 @@ def staff(registry: Registry, email: str, roles: list[str]) -> str:
     return registry.call("create_staff_account", ADMIN_A, account)["id"]
 
 
-def test_notifications_lists_the_staff_holding_a_role(registry: Registry) -> None:
+def test_notifications_lists_staff_ids_and_reads_one_address_at_a_time(
+    registry: Registry,
+) -> None:
     admin = staff(registry, "anna.admin@example.org", ["program_admin"])
     both = staff(registry, "boris.both@example.org", ["finance", "program_admin"])
     staff(registry, "fedor.finance@example.org", ["finance"])
@@ -21,36 +26,36 @@ def test_notifications_lists_the_staff_holding_a_role(registry: Registry) -> Non
     disabled = staff(registry, "gone@example.org", ["program_admin"])
     registry.sql("UPDATE accounts SET disabled = true WHERE id = :i", i=disabled)
 
-    found = registry.call(
-        "list_staff_contacts", "program_admin", "staff digest", caller="notifications"
-    )
+    ids = registry.call("list_staff_ids", "program_admin", caller="notifications")
+    assert sorted(ids) == sorted([admin, both])
+    assert registry.sql("SELECT count(*) FROM pii_access_log")[0][0] == 0  # no read
 
-    assert sorted((r["account_id"], r["email"]) for r in found) == sorted(
-        [(admin, "anna.admin@example.org"), (both, "boris.both@example.org")]
+    found = registry.call(
+        "get_staff_contact", both, "staff digest", caller="notifications"
     )
+    assert found == {"account_id": both, "email": "boris.both@example.org"}
     log = registry.sql(
         "SELECT communicator_id::text, accessor, field, purpose FROM pii_access_log"
-        " WHERE field = 'staff_email' ORDER BY id"
     )
-    assert sorted(tuple(r) for r in log) == sorted(
-        [
-            (admin, "notifications", "staff_email", "staff digest"),
-            (both, "notifications", "staff_email", "staff digest"),
-        ]
-    )
+    assert [tuple(r) for r in log] == [
+        (both, "notifications", "staff_email", "staff digest")
+    ]
     assert registry.call("verify_access_log", ADMIN_A)["problems"] == []
+    for gone in (disabled, str(uuid.uuid4())):
+        with pytest.raises(NotFound):
+            registry.call(
+                "get_staff_contact", gone, "staff digest", caller="notifications"
+            )
 
 
 def test_no_one_else_reads_staff_contacts_and_bad_roles_are_refused(
     registry: Registry,
 ) -> None:
-    staff(registry, "anna.admin@example.org", ["program_admin"])
+    admin = staff(registry, "anna.admin@example.org", ["program_admin"])
     with pytest.raises(Forbidden):
-        registry.call(
-            "list_staff_contacts", "program_admin", "curious", caller="gateway"
-        )
+        registry.call("get_staff_contact", admin, "curious", caller="gateway")
+    with pytest.raises(Forbidden):
+        registry.call("list_staff_ids", "program_admin", caller="stipends")
     with pytest.raises(InvalidInput):
-        registry.call(
-            "list_staff_contacts", "communicator", "digest", caller="notifications"
-        )
+        registry.call("list_staff_ids", "x", caller="notifications")
     assert registry.sql("SELECT count(*) FROM pii_access_log")[0][0] == 0

@@ -22,7 +22,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry import events
-from registry.exceptions import InvalidRequest, NotAllowed, ResetNotFound
+from registry.exceptions import (
+    InvalidRequest,
+    NotAllowed,
+    ResetNotFound,
+    StaffNotFound,
+)
 from registry.logic.access import record_read
 from registry.logic.actors import ROLES, Actor
 from registry.logic.vetting import ADMIN
@@ -252,36 +257,49 @@ def delete_account(session: Session, account_id: uuid.UUID) -> None:
 STAFF_CONTACT_READERS = frozenset({"notifications"})
 
 
-def staff_contacts(
-    session: Session, keys: KeyRing, role: str, caller: str | None, purpose: str
-) -> list[tuple[uuid.UUID, str]]:
-    """(account id, email) of every enabled staff account holding `role`, for the
-    notifications service alone; each email read is logged like a communicator's."""
+def staff_ids(session: Session, role: str, caller: str | None) -> list[uuid.UUID]:
+    """The ids of enabled staff holding `role`: who a staff message is for, without
+    opening anybody's email."""
+    if caller not in STAFF_CONTACT_READERS:
+        raise NotAllowed(
+            "only the notifications service may list staff", "contact_not_allowed"
+        )
+    return [
+        account.id
+        for account in session.scalars(
+            select(Account)
+            .where(Account.kind == "staff", Account.disabled.is_(False))
+            .order_by(Account.created_at, Account.id)
+        )
+        if role in account.role_set and account.email_ct is not None
+    ]
+
+
+def staff_contact(
+    session: Session,
+    keys: KeyRing,
+    account_id: uuid.UUID,
+    caller: str | None,
+    purpose: str,
+) -> str:
+    """One staff member's email, for the notifications service alone (logged)."""
     if caller not in STAFF_CONTACT_READERS:
         raise NotAllowed(
             "only the notifications service may read contacts", "contact_not_allowed"
         )
-    if role not in ROLES - {"communicator"}:
-        raise InvalidRequest(
-            "unknown staff role",
-            "invalid_roles",
-            {"role": ["choose among club_coordinator, program_admin, finance"]},
-        )
-    found = []
-    accounts = session.scalars(
-        select(Account)
-        .where(Account.kind == "staff", Account.disabled.is_(False))
-        .order_by(Account.created_at, Account.id)
+    account = session.get(Account, account_id)
+    if (
+        account is None
+        or account.kind != "staff"
+        or account.disabled
+        or account.email_ct is None
+    ):
+        raise StaffNotFound("no such staff member", "staff_not_found")
+    email = decrypt_field(
+        _key(keys, account), account.email_ct, f"account:{account.id}", "email"
     )
-    for account in accounts:
-        if role not in account.role_set or account.email_ct is None:
-            continue
-        email = decrypt_field(
-            _key(keys, account), account.email_ct, f"account:{account.id}", "email"
-        )
-        record_read(session, account.id, caller, "staff_email", purpose)
-        found.append((account.id, email))
-    return found
+    record_read(session, account.id, caller, "staff_email", purpose)
+    return email
 
 
 # -- password reset by an emailed one-time link ------------------------------------
