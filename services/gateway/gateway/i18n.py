@@ -108,6 +108,13 @@ TEXT: dict[str, dict[str, str]] = {
         "communicators": "Communicators",
         "my_stipends": "Stipends and payments",
         "my_clubs": "My clubs",
+        "security": "Signing in safely",
+        "second_factor_offer": "Add a second step to signing in: a code from an "
+        "authenticator app on your phone. Someone who learns your password still "
+        "cannot get in.",
+        "second_factor_start": "Turn it on",
+        "second_factor_on": "Done: from now on, signing in asks for a code from "
+        "your app.",
         "payment": "Payment",
         "pseudonym_prefix": "Pseudonym begins with",
         "search": "Search",
@@ -253,6 +260,12 @@ TEXT: dict[str, dict[str, str]] = {
         "communicators": "Участники",
         "my_stipends": "Стипендии и выплаты",
         "my_clubs": "Мои клубы",
+        "security": "Безопасный вход",
+        "second_factor_offer": "Добавьте второй шаг при входе: код из приложения-"
+        "аутентификатора на телефоне. Тот, кто узнает ваш пароль, всё равно не "
+        "войдёт.",
+        "second_factor_start": "Включить",
+        "second_factor_on": "Готово: теперь при входе нужен код из приложения.",
         "payment": "Выплата",
         "pseudonym_prefix": "Псевдоним начинается с",
         "search": "Найти",

@@ -1125,6 +1125,64 @@ class GatewayService:
 
         return self._guarded(request, page)
 
+    @http("GET", "/me/security")
+    def me_security(self, request: Request) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, COMMUNICATOR)
+            return self._page(request, "security.html", row, secret=None, done=False)
+
+        return self._guarded(request, page)
+
+    @http("POST", "/me/security")
+    def me_offer_second_factor(self, request: Request) -> Response:
+        def page() -> Response:
+            row, _ = self._form(request, COMMUNICATOR)
+            try:
+                offer = self.deadline(
+                    self.registry.offer_second_factor, self._actor(row)
+                )
+            except Forbidden as exc:
+                return self._page(
+                    request,
+                    "security.html",
+                    row,
+                    status=409,
+                    secret=None,
+                    done=False,
+                    error=exc.message,
+                )
+            return self._page(
+                request,
+                "security.html",
+                row,
+                secret=pages.totp_secret(offer["enrollment_uri"]),
+                done=False,
+            )
+
+        return self._guarded(request, page)
+
+    @http("POST", "/me/security/confirm")
+    def me_confirm_second_factor(self, request: Request) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, COMMUNICATOR)
+            confirmed = self.deadline(
+                self.registry.confirm_second_factor,
+                self._actor(row),
+                values.get("code", ""),
+            )
+            texts = web.texts(web.language(request, row.language))
+            return self._page(
+                request,
+                "security.html",
+                row,
+                status=200 if confirmed["confirmed"] else 400,
+                secret=None,
+                done=confirmed["confirmed"],
+                error=None if confirmed["confirmed"] else texts["failed_sign_in"],
+            )
+
+        return self._guarded(request, page)
+
     @http("POST", "/me/erase")
     def me_erase(self, request: Request) -> Response:
         def page() -> Response:

@@ -472,6 +472,17 @@ class RegistryService:
         return {"account_id": str(account_id)}
 
     @rpc(expected_exceptions=RegistryError)
+    def offer_second_factor(self, actor: Any) -> dict[str, str]:
+        """A communicator turns TOTP on: the secret to scan, confirmed by
+        `confirm_second_factor` with a code from the app."""
+        if self.caller not in WEBHOOK_RELAYS:
+            raise NotAllowed("only the gateway signs people in", "not_allowed")
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            uri = accounts.offer_second_factor(session, self.keys, who)
+        return {"enrollment_uri": uri}
+
+    @rpc(expected_exceptions=RegistryError)
     def verify_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
         """Is this a current code of the actor's authenticator (for the gateway)?"""
         if self.caller not in CODE_CHECKERS:

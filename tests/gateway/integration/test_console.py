@@ -776,3 +776,34 @@ def test_odd_form_values_get_clear_answers_not_server_errors(
         data={"csrf": csrf(home)},
     )
     assert still_open.status_code == 409 and "close the cycle" in still_open.text
+
+
+def test_a_communicator_turns_on_a_second_factor(system: Registry) -> None:
+    _, data = apply(system)
+    browser, _ = sign_in(system, data["email"])
+    page = browser.get(f"{system.url}/me/security?lang=en", timeout=30)
+    offered = browser.post(
+        f"{system.url}/me/security", timeout=30, data={"csrf": csrf(page.text)}
+    )
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', offered.text).group(1)
+    totp = pyotp.TOTP(secret)
+    wrong = browser.post(
+        f"{system.url}/me/security/confirm",
+        timeout=30,
+        data={"csrf": csrf(offered.text), "code": "000000"},
+    )
+    assert wrong.status_code == 400
+    done = browser.post(
+        f"{system.url}/me/security/confirm",
+        timeout=30,
+        data={"csrf": csrf(offered.text), "code": totp.now()},
+    )
+    assert done.status_code == 200 and 'id="second-factor-on"' in done.text
+    again = browser.post(  # a session alone cannot swap the authenticator
+        f"{system.url}/me/security", timeout=30, data={"csrf": csrf(done.text)}
+    )
+    assert again.status_code == 409 and 'id="totp-secret"' not in again.text
+    _, no_code = sign_in(system, data["email"])
+    assert no_code.status_code == 401
+    _, with_code = sign_in(system, data["email"], code=next_code(totp))
+    assert with_code.status_code == 303

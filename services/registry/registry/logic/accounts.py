@@ -238,6 +238,8 @@ def offer_second_factor(session: Session, keys: KeyRing, actor: Actor) -> str:
     account = session.get(Account, actor.id, with_for_update=True)
     if account is None:
         raise NotAllowed("no account", "no_account")
+    if account.totp_confirmed:  # a session alone must not swap the authenticator
+        raise NotAllowed("a second factor is on already", "second_factor_on")
     secret = pyotp.random_base32()
     account.totp_ct = encrypt_field(
         _key(keys, account), secret, f"account:{account.id}", "totp"
