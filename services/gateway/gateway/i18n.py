@@ -108,6 +108,9 @@ TEXT: dict[str, dict[str, str]] = {
         "communicators": "Communicators",
         "my_stipends": "Stipends and payments",
         "my_clubs": "My clubs",
+        "training_done": "Record the training as completed",
+        "set_tier": "Set the tier",
+        "approved_by": "Approved by",
         "security": "Signing in safely",
         "second_factor_offer": "Add a second step to signing in: a code from an "
         "authenticator app on your phone. Someone who learns your password still "
@@ -260,6 +263,9 @@ TEXT: dict[str, dict[str, str]] = {
         "communicators": "Участники",
         "my_stipends": "Стипендии и выплаты",
         "my_clubs": "Мои клубы",
+        "training_done": "Отметить семинар пройденным",
+        "set_tier": "Назначить уровень",
+        "approved_by": "Одобрили",
         "security": "Безопасный вход",
         "second_factor_offer": "Добавьте второй шаг при входе: код из приложения-"
         "аутентификатора на телефоне. Тот, кто узнает ваш пароль, всё равно не "

@@ -1366,10 +1366,24 @@ class GatewayService:
     ) -> Response:
         actor = self._actor(row)
         stipends = self.deadline(self.stipends.list_stipends, actor, cycle)
-        digests = {
-            s["id"]: self.deadline(self.stipends.get_stipend, actor, s["id"])["digest"]
+        stipends_by_id = {s["id"]: s for s in stipends}
+        views = {
+            s["id"]: self.deadline(self.stipends.get_stipend, actor, s["id"])
             for s in stipends
-            if s["status"] == "proposed"
+            if s["status"] in ("proposed", "approved")
+        }
+        digests = {
+            ident: view["digest"]
+            for ident, view in views.items()
+            if view["digest"] and stipends_by_id[ident]["status"] == "proposed"
+        }
+        approvers = {  # who has approved what: account ids, "you" for oneself
+            ident: [
+                "you" if a["approver_id"] == actor["id"] else a["approver_id"][:8]
+                for a in view["approvals"]
+                if not a.get("voided_at")
+            ]
+            for ident, view in views.items()
         }
         pseudonyms = {
             s["communicator_id"]: self.deadline(
@@ -1385,6 +1399,7 @@ class GatewayService:
             cycle=cycle,
             stipends=stipends,
             digests=digests,
+            approvers=approvers,
             pseudonyms=pseudonyms,
             error=error,
         )
@@ -1850,14 +1865,28 @@ class GatewayService:
     def admin_application(self, request: Request, communicator_id: str) -> Response:
         def page() -> Response:
             row = self._signed_in(request, "program_admin")
-            app = self.deadline(
-                self.registry.get_application, self._actor(row), communicator_id
-            )
-            return self._page(
-                request, "admin_application.html", row, app=app, error=None
-            )
+            return self._application_page(request, row, communicator_id, None)
 
         return self._guarded(request, page)
+
+    def _application_page(
+        self,
+        request: Request,
+        row: WebSession,
+        communicator_id: str,
+        error: str | None,
+        status: int = 200,
+    ) -> Response:
+        actor = self._actor(row)
+        return self._page(
+            request,
+            "admin_application.html",
+            row,
+            status=status,
+            app=self.deadline(self.registry.get_application, actor, communicator_id),
+            trainings=self.deadline(self.registry.list_trainings, actor),
+            error=error,
+        )
 
     @http("POST", "/admin/applications/<communicator_id>")
     def admin_decide(self, request: Request, communicator_id: str) -> Response:
@@ -1867,28 +1896,36 @@ class GatewayService:
             if not logic.csrf_ok(row, values.get("csrf")):
                 raise Forbidden("the form expired; reload the page", "csrf")
             step = values.get("step")
-            if step not in ("start_review", "approve", "reject"):
+            if step not in ("start_review", "approve", "reject", "training", "tier"):
                 raise NotFound("no such step")
             try:
-                self.deadline(
-                    getattr(self.registry, step),
-                    self._actor(row),
-                    communicator_id,
-                    values.get("reason", ""),
-                )
+                if step == "training":
+                    self.deadline(
+                        self.registry.record_training_completion,
+                        self._actor(row),
+                        values.get("training_id", ""),
+                        communicator_id,
+                    )
+                elif step == "tier":
+                    self.deadline(
+                        self.registry.set_tier,
+                        self._actor(row),
+                        communicator_id,
+                        values.get("tier", ""),
+                        values.get("reason", ""),
+                    )
+                else:
+                    self.deadline(
+                        getattr(self.registry, step),
+                        self._actor(row),
+                        communicator_id,
+                        values.get("reason", ""),
+                    )
             except (InvalidInput, ServiceError) as exc:
                 if isinstance(exc, (Forbidden, NotFound)):
                     raise
-                app = self.deadline(
-                    self.registry.get_application, self._actor(row), communicator_id
-                )
-                return self._page(
-                    request,
-                    "admin_application.html",
-                    row,
-                    app=app,
-                    error=exc.message,
-                    status=400,
+                return self._application_page(
+                    request, row, communicator_id, exc.message, status=400
                 )
             return web.redirect(f"/admin/applications/{communicator_id}")
 

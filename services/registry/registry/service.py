@@ -279,6 +279,15 @@ class RegistryService:
             return {"id": str(row.id), "title": row.title}
 
     @rpc(expected_exceptions=RegistryError)
+    def list_trainings(self, actor: Any) -> list[dict[str, str]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return [
+                {"id": str(t.id), "title": t.title, "held_on": t.held_on.isoformat()}
+                for t in clubs.list_trainings(session, who)
+            ]
+
+    @rpc(expected_exceptions=RegistryError)
     def record_training_completion(
         self, actor: Any, training_id: str, communicator_id: str
     ) -> None:

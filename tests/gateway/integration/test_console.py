@@ -403,6 +403,10 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     done = approve(second, page.text)
     assert done.status_code == 200
     assert stipends.sql("SELECT status FROM stipends")[0][0] == "approved"
+    shown = second.get(f"{system.url}/admin/stipends?cycle={cycle}&lang=en")
+    assert "(Approved by: you)" in shown.text  # who has approved what
+    theirs = closer.get(f"{system.url}/admin/stipends?cycle={cycle}&lang=en").text
+    assert "(Approved by: " in theirs and "(Approved by: you)" not in theirs
     home = browser.get(f"{system.url}/me?lang=en", timeout=30)
     assert re.search(
         r'<tr class="stipend"><td>2026-11</td><td>200.00 EUR</td><td>approved</td>',
@@ -807,3 +811,35 @@ def test_a_communicator_turns_on_a_second_factor(system: Registry) -> None:
     assert no_code.status_code == 401
     _, with_code = sign_in(system, data["email"], code=next_code(totp))
     assert with_code.status_code == 303
+
+
+def test_an_admin_records_a_training_and_sets_the_tier(system: Registry) -> None:
+    ident = system.active()
+    training = system.call(
+        "create_training", ADMIN_A, {"title": "Hard talks", "held_on": "2026-11-02"}
+    )["id"]
+    admin, _ = signed_in_admin(system, "admin.tier@example.org")
+    page = admin.get(f"{system.url}/admin/applications/{ident}?lang=en", timeout=30)
+    assert 'id="tier">volunteer<' in page.text and "Hard talks" in page.text
+    early = admin.post(  # professional needs the training first: refused in place
+        f"{system.url}/admin/applications/{ident}",
+        timeout=30,
+        data={"csrf": csrf(page.text), "step": "tier", "tier": "professional",
+              "reason": "ready"},
+    )  # fmt: skip
+    assert early.status_code in (400, 409) and 'id="error"' in early.text
+    admin.post(
+        f"{system.url}/admin/applications/{ident}",
+        timeout=30,
+        data={"csrf": csrf(page.text), "step": "training", "training_id": training},
+    )
+    done = admin.post(
+        f"{system.url}/admin/applications/{ident}",
+        timeout=30,
+        data={"csrf": csrf(page.text), "step": "tier", "tier": "professional",
+              "reason": "trained, a year of reports"},
+    )  # fmt: skip
+    assert 'id="tier">professional<' in done.text
+    assert system.sql("SELECT tier FROM communicators WHERE id = :i", i=ident)[0][
+        0
+    ] == ("professional")

@@ -113,6 +113,13 @@ def create_training(
     return training
 
 
+def list_trainings(session: Session, actor: Actor) -> list[Training]:
+    actor.require(ADMIN)
+    return list(
+        session.scalars(select(Training).order_by(Training.held_on.desc()).limit(200))
+    )
+
+
 def record_completion(
     session: Session, actor: Actor, training_id: uuid.UUID, communicator_id: uuid.UUID
 ) -> None:

@@ -301,6 +301,7 @@ def application_view(
         "id": communicator.id,
         "pseudonym": communicator.pseudonym,
         "status": communicator.status,
+        "tier": communicator.tier,
         "vouched_by": voucher.pseudonym if voucher else None,
         "approvals_needed": communicator.approvals_needed(),
         "approved_by": [str(a) for a in approvals],
