@@ -146,3 +146,40 @@ def notifications(
     handle = Db(url)
     yield handle
     handle.engine.dispose()
+
+
+def ready_payee(system: Registry, stipends: Stipends, data: dict[str, Any]) -> str:
+    """A trained, professional, payout-ready communicator whom stipends knows."""
+    from tests.helpers import wait_until
+
+    training = system.call(
+        "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
+    )["id"]
+    ident = paid_professional(system, training, data)
+    wait_until(
+        lambda: stipends.sql(
+            "SELECT 1 FROM communicators WHERE id = :i AND payout_ready", i=ident
+        ),
+        "stipends to know the communicator",
+    )
+    return ident
+
+
+def funded_programme(
+    stipends: Stipends, budget_minor: int, amount_minor: int, name: str = "Programme"
+) -> str:
+    """A programme paying `amount_minor` to professionals, funded with its budget."""
+    programme = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {
+            "name": name,
+            "currency": "EUR",
+            "budget_minor": budget_minor,
+            "tier_amounts": {"professional": amount_minor, "volunteer": 0},
+            "min_accepted_reports": 1,
+            "min_conversations": 1,
+        },
+    )["id"]
+    stipends.call("fund_programme", ADMIN_A, programme, budget_minor)
+    return str(programme)

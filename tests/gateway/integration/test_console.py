@@ -11,7 +11,7 @@ import pyotp
 import pytest
 import requests
 
-from tests.gateway.conftest import Stipends, paid_professional
+from tests.gateway.conftest import Stipends, funded_programme, ready_payee
 from tests.helpers import next_code, wait_until
 from tests.registry.integration.conftest import ADMIN_A, Registry, application
 
@@ -300,30 +300,9 @@ def test_an_admin_edits_the_corridor_table(system: Registry) -> None:
 def test_a_report_from_form_to_approved_stipend_in_the_console(
     system: Registry, stipends: Stipends
 ) -> None:
-    training = system.call(
-        "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
-    )["id"]
     data = application(password=PASSWORD, country="DE", city="Berlin")
-    ident = paid_professional(system, training, data)
-    wait_until(
-        lambda: stipends.sql(
-            "SELECT 1 FROM communicators WHERE id = :i AND payout_ready", i=ident
-        ),
-        "stipends to know the communicator",
-    )
-    programme = stipends.call(
-        "create_programme",
-        ADMIN_A,
-        {
-            "name": "Communicators",
-            "currency": "EUR",
-            "budget_minor": 50_000,
-            "tier_amounts": {"professional": 20_000, "volunteer": 0},
-            "min_accepted_reports": 1,
-            "min_conversations": 3,
-        },
-    )["id"]
-    stipends.call("fund_programme", ADMIN_A, programme, 50_000)
+    ready_payee(system, stipends, data)
+    programme = funded_programme(stipends, 50_000, 20_000)
     deadline = datetime.now(UTC) + timedelta(seconds=8)
     cycle = stipends.call(
         "open_cycle", ADMIN_A, programme, "2026-11", deadline.isoformat()
@@ -459,31 +438,8 @@ def test_the_inbox_and_preferences_pages(system: Registry, notifications: Any) -
 def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     system: Registry, stipends: Stipends
 ) -> None:
-    training = system.call(
-        "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
-    )["id"]
-    ident = paid_professional(
-        system, training, application(country="DE", city="Berlin")
-    )
-    wait_until(
-        lambda: stipends.sql(
-            "SELECT 1 FROM communicators WHERE id = :i AND payout_ready", i=ident
-        ),
-        "stipends to know the communicator",
-    )
-    programme = stipends.call(
-        "create_programme",
-        ADMIN_A,
-        {
-            "name": "Communicators",
-            "currency": "EUR",
-            "budget_minor": 50_000,
-            "tier_amounts": {"professional": 25_000, "volunteer": 0},
-            "min_accepted_reports": 1,
-            "min_conversations": 1,
-        },
-    )["id"]
-    stipends.call("fund_programme", ADMIN_A, programme, 50_000)
+    ident = ready_payee(system, stipends, application(country="DE", city="Berlin"))
+    programme = funded_programme(stipends, 50_000, 25_000)
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     cycle = stipends.call("open_cycle", ADMIN_A, programme, "2026-10", past)["id"]
     me = {"id": ident, "roles": ["communicator"]}
