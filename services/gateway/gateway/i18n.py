@@ -58,8 +58,10 @@ TEXT: dict[str, dict[str, str]] = {
         "payout_setup": "Payment set-up",
         "payout_setup_start": "Set up payments",
         "payout_onboarding": "Continue on the payment provider's secure page",
-        "payout_bank_details": "The programme pays you by bank transfer; send your "
-        "bank details through the programme's secure form.",
+        "payout_bank_details": "The programme pays you by bank transfer: give the "
+        "account it should pay into. It is stored encrypted and shown to nobody.",
+        "account_holder": "Account holder (as the bank knows them)",
+        "bank_saved": "Your bank details are saved; payments will go there.",
         "payout_contact": "The programme will contact you about payments.",
         "erase": "Erase my data",
         "erase_help": "Your personal data is destroyed and your account closed. "
@@ -213,8 +215,10 @@ TEXT: dict[str, dict[str, str]] = {
         "payout_setup": "Настройка выплат",
         "payout_setup_start": "Настроить выплаты",
         "payout_onboarding": "Продолжить на защищённой странице платёжного сервиса",
-        "payout_bank_details": "Программа платит вам банковским переводом; "
-        "отправьте реквизиты через защищённую форму программы.",
+        "payout_bank_details": "Программа платит вам банковским переводом: укажите "
+        "счёт для выплат. Он хранится в зашифрованном виде и никому не показывается.",
+        "account_holder": "Владелец счёта (как его знает банк)",
+        "bank_saved": "Реквизиты сохранены; выплаты пойдут на этот счёт.",
         "payout_contact": "Программа свяжется с вами по поводу выплат.",
         "erase": "Удалить мои данные",
         "erase_help": "Ваши личные данные будут уничтожены, а кабинет закрыт. "

@@ -1125,6 +1125,48 @@ class GatewayService:
 
         return self._guarded(request, page)
 
+    @http("POST", "/me/bank-details")
+    def me_bank_details(self, request: Request) -> Response:
+        """The bank-file corridor's payout destination, straight to the registry
+        (encrypted there); it is never echoed back, not even on an error."""
+
+        def page() -> Response:
+            row, values = self._form(request, COMMUNICATOR)
+            actor = self._actor(row)
+            details = {
+                "holder": values.get("holder", ""),
+                "iban": values.get("iban", "").replace(" ", "").upper(),
+                "bic": values.get("bic", "").replace(" ", "").upper(),
+            }
+            me = self.deadline(self.registry.get_own_status, actor)
+            try:
+                self.deadline(self.registry.set_bank_details, actor, details)
+            except InvalidInput as exc:
+                return self._page(
+                    request,
+                    "me.html",
+                    row,
+                    status=400,
+                    me=me,
+                    setup={"provider": "bank_file", "next": "bank_details"},
+                    bank_error="; ".join(
+                        f"{k}: {', '.join(v)}" for k, v in exc.fields.items()
+                    )
+                    or exc.message,
+                    stipends=self._own_stipends(actor),
+                )
+            return self._page(
+                request,
+                "me.html",
+                row,
+                me=me,
+                setup=None,
+                bank_saved=True,
+                stipends=self._own_stipends(actor),
+            )
+
+        return self._guarded(request, page)
+
     @http("GET", "/me/security")
     def me_security(self, request: Request) -> Response:
         def page() -> Response:

@@ -799,3 +799,45 @@ def test_an_admin_records_a_training_and_sets_the_tier(system: Registry) -> None
     assert system.sql("SELECT tier FROM communicators WHERE id = :i", i=ident)[0][
         0
     ] == ("professional")
+
+
+def test_a_communicator_in_a_bank_transfer_country_gives_bank_details(
+    system: Registry,
+) -> None:
+    data = application(password=PASSWORD, country="GE", city="Tbilisi")
+    ident = system.active(**data)
+    browser, _ = sign_in(system, data["email"])
+    home = browser.get(f"{system.url}/me?lang=en", timeout=30)
+    setup = browser.post(
+        f"{system.url}/me/payout-setup", timeout=30, data={"csrf": csrf(home.text)}
+    )
+    assert 'id="bank-details"' in setup.text
+    bad = browser.post(
+        f"{system.url}/me/bank-details",
+        timeout=30,
+        data={
+            "csrf": csrf(home.text),
+            "holder": "Irina P.",
+            "iban": "GE00 NOT AN IBAN 000000",
+            "bic": "BAGAGE22",
+        },
+    )
+    assert bad.status_code == 400 and 'id="error"' in bad.text
+    assert "GE00NOTANIBAN000000" not in bad.text  # never echoed back
+    saved = browser.post(
+        f"{system.url}/me/bank-details",
+        timeout=30,
+        data={
+            "csrf": csrf(home.text),
+            "holder": "Irina P.",
+            "iban": "GE29 NB00 0000 0101 9049 17",
+            "bic": "bagage22",
+        },
+    )
+    assert saved.status_code == 200 and 'id="bank-saved"' in saved.text
+    assert "GE29" not in saved.text
+    (row,) = system.sql(
+        "SELECT status, destination_ct FROM payout_accounts WHERE communicator_id = :i",
+        i=ident,
+    )
+    assert row[0] == "ready" and "GE29" not in row[1]  # stored encrypted
