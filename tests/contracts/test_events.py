@@ -60,6 +60,9 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "stipend.rejected.v1": [notifications.schemas.StipendRejectedIn],
     "cycle.closed.v1": [notifications.schemas.CycleClosedIn],
     "cycle.opened.v1": [notifications.schemas.CycleOpenedIn],
+    "payout_run.built.v1": [notifications.schemas.RunBuiltIn],
+    "payout_run.released.v1": [notifications.schemas.RunReleasedIn],
+    "reconciliation.completed.v1": [notifications.schemas.ReconciliationCompletedIn],
     "account.password_reset_requested.v1": [
         notifications.schemas.PasswordResetRequestedIn
     ],

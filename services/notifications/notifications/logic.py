@@ -39,6 +39,7 @@ from notifications.models import (
     ActiveCommunicator,
     CycleReport,
     Delivery,
+    FinanceRun,
     InboxMessage,
     PendingItem,
     Preference,
@@ -662,3 +663,36 @@ def due_reminders(session: Session, now: datetime) -> list[Reminder]:
         )
         found.append(Reminder(cycle, recipients))
     return found
+
+
+# -- finance: reconciliation due --------------------------------------------------
+def run_released(session: Session, run_id: uuid.UUID, due_at: datetime) -> None:
+    session.execute(
+        insert(FinanceRun).values(run_id=run_id, due_at=due_at).on_conflict_do_nothing()
+    )
+
+
+def run_reconciled(session: Session, run_id: uuid.UUID, now: datetime) -> None:
+    session.execute(
+        insert(FinanceRun)
+        .values(run_id=run_id, due_at=now, reconciled_at=now)
+        .on_conflict_do_update(
+            index_elements=[FinanceRun.run_id], set_={"reconciled_at": now}
+        )
+    )
+
+
+def overdue_runs(session: Session, now: datetime) -> list[FinanceRun]:
+    """Released runs past their reconciliation date, not reconciled, not yet
+    announced; locked for this sender."""
+    return list(
+        session.scalars(
+            select(FinanceRun)
+            .where(
+                FinanceRun.reconciled_at.is_(None),
+                FinanceRun.alerted_at.is_(None),
+                FinanceRun.due_at <= now,
+            )
+            .with_for_update(skip_locked=True)
+        )
+    )

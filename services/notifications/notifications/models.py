@@ -195,3 +195,15 @@ class CycleReport(Base):
     communicator_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), primary_key=True, index=True
     )
+
+
+class FinanceRun(Base):
+    """A released payout run, from stipends' events: its reconciliation falls due a
+    while after the release, and finance hears once if it is late."""
+
+    __tablename__ = "finance_runs"
+
+    run_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

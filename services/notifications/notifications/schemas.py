@@ -73,6 +73,21 @@ class ResetLinkIn(Incoming):
     token = fields.String(required=True, validate=validate.Length(min=20, max=200))
 
 
+class RunBuiltIn(Incoming):
+    run_id = fields.UUID(required=True)
+    payouts = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class RunReleasedIn(Incoming):
+    run_id = fields.UUID(required=True)
+    released_at = fields.AwareDateTime(required=True)
+
+
+class ReconciliationCompletedIn(Incoming):
+    run_id = fields.UUID(required=True)
+    discrepancies = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 class CycleClosedIn(Incoming):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)

@@ -41,9 +41,12 @@ from notifications.schemas import (
     PayoutIn,
     PreferencesIn,
     PreferencesOut,
+    ReconciliationCompletedIn,
     ReportReviewedIn,
     ReportSubmittedIn,
     ResetLinkIn,
+    RunBuiltIn,
+    RunReleasedIn,
     StaffContactIn,
     StipendIn,
     StipendRejectedIn,
@@ -73,18 +76,30 @@ SCHEMAS: dict[type[Schema], Schema] = {
         CycleOpenedIn,
         PasswordResetRequestedIn,
         ResetLinkIn,
+        RunBuiltIn,
+        RunReleasedIn,
+        ReconciliationCompletedIn,
         PayoutIn,
         PayoutFailedIn,
     )
 }
 CONTACT, STAFF_CONTACT = ContactIn(), StaffContactIn()
 STAFF_DIGEST_ROLE = "program_admin"
+FINANCE_ROLE = "finance"
 # payout.failed.v1's reason (stipends' FAILURE_REASONS) → the advice in payout_failed
 ADVICE = {
     "destination_rejected": "destination_invalid",  # correct the details
     "destination_not_ready": "account_restricted",  # finish setting up payments
     "provider_refused": "provider_error",  # nothing to do: we try again
 }
+
+
+def payload_of(event: ReceivedEvent, schema: type[Schema]) -> dict[str, Any]:
+    """An event's payload through its shared schema; a bad one is parked."""
+    try:
+        return dict(SCHEMAS[schema].load(event.data))
+    except ValidationError as exc:
+        raise Unprocessable(f"bad payload: {exc.messages}") from None
 
 
 def load(schema: Schema, data: Any) -> dict[str, Any]:
@@ -451,6 +466,85 @@ class NotificationsService:
                 raise RuntimeError(f"reset mail not sent: {exc}") from None
         with self.db.transaction() as session:
             inbox.claim(session, event)
+
+    # -- finance ---------------------------------------------------------------------
+    def _tell_finance(
+        self,
+        event: ReceivedEvent | None,
+        event_id: uuid.UUID,
+        template: str,
+        params: Any,
+    ) -> None:
+        """A message to every finance staff member, once per (event, person,
+        channel); the claim comes after the rows are written."""
+        staff = self.registry.list_staff_ids(FINANCE_ROLE)
+        recipients = [
+            Recipient(uuid.UUID(ident), staff_audience(FINANCE_ROLE)) for ident in staff
+        ]
+        with self.db.transaction() as session:
+            due = logic.notify(
+                session,
+                event_id,
+                recipients,
+                template,
+                params,
+                self.channels,
+                datetime.now(UTC),
+            )
+            if event is not None:
+                inbox.claim(session, event)
+        self._deliver(due)
+
+    @event_handler("stipends", "payout_run.built.v1")
+    def on_run_built(self, event: ReceivedEvent) -> None:
+        """A run waits for release: finance hears at once."""
+        data = payload_of(event, RunBuiltIn)
+        self._tell_finance(
+            event, event.event_id, "run_waiting", {"payouts": data["payouts"]}
+        )
+
+    @event_handler("stipends", "payout_run.released.v1")
+    def on_run_released(self, event: ReceivedEvent) -> None:
+        lead = timedelta(hours=float(self.config.get("RECONCILE_DUE_HOURS", 168)))
+
+        def act(session: Session, data: dict[str, Any], now: datetime) -> None:
+            logic.run_released(session, data["run_id"], data["released_at"] + lead)
+
+        self._handle(event, SCHEMAS[RunReleasedIn], act)
+
+    @event_handler("stipends", "reconciliation.completed.v1")
+    def on_reconciliation_completed(self, event: ReceivedEvent) -> None:
+        """The run is reconciled; differences found go to finance at once."""
+        data = payload_of(event, ReconciliationCompletedIn)
+        with self.db.transaction() as session:
+            logic.run_reconciled(session, data["run_id"], datetime.now(UTC))
+        if data["discrepancies"]:
+            self._tell_finance(
+                event,
+                event.event_id,
+                "reconciliation_discrepancies",
+                {"count": data["discrepancies"]},
+            )
+        else:
+            with self.db.transaction() as session:
+                inbox.claim(session, event)
+
+    @timer("RECONCILE_CHECK_INTERVAL", 3600.0)
+    def check_reconciliation(self) -> None:
+        """Released runs not reconciled in time: finance hears once per run."""
+        now = datetime.now(UTC)
+        late = []
+        with self.db.transaction() as session:
+            for run in logic.overdue_runs(session, now):
+                run.alerted_at = now  # once, even if the message below is retried
+                late.append(run.run_id)
+        for run_id in late:
+            self._tell_finance(
+                None,
+                uuid.uuid5(uuid.NAMESPACE_URL, f"svyaz:reconcile-overdue:{run_id}"),
+                "reconciliation_overdue",
+                {},
+            )
 
     def _digest(self, event_id: uuid.UUID) -> None:
         with self.db.transaction() as session:

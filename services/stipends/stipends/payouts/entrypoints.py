@@ -13,9 +13,11 @@ from nameko.timer import timer
 
 from stipends.exceptions import InvalidRequest, NotAllowed, StipendsError
 from stipends.logic.actors import ADMIN, FINANCE, Actor
+from stipends.payouts import events as payout_events
 from stipends.payouts import reconcile, runs, worker
 from stipends.payouts.providers import BankFile, Provider, StripeConnect, TokenBucket
 from svyaz import config as settings
+from svyaz import outbox
 from svyaz.dependencies import Caller
 from svyaz.errors import NotFound
 from svyaz.messaging import RpcProxy, rpc
@@ -238,6 +240,15 @@ class PayoutEntrypoints:
         with self.db.transaction() as session:
             run = runs.get_run(session, _id(run_id, "run_id"))
             report = reconcile.reconcile_run(session, provider.client, run.id)
+            outbox.add(  # finance hears of discrepancies; the run is reconciled
+                session,
+                payout_events.RECONCILIATION_COMPLETED.build(
+                    payout_events.run_aggregate(run.id),
+                    run_id=run.id,
+                    matched=len(report.matched),
+                    discrepancies=len(report.discrepancies),
+                ),
+            )
         return {
             "matched": len(report.matched),
             "discrepancies": report.discrepancies,

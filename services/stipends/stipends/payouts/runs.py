@@ -24,7 +24,9 @@ from stipends.exceptions import (
 from stipends.logic import payments
 from stipends.logic.actors import FINANCE, Actor
 from stipends.models import Approval, Communicator, Cycle, Stipend
+from stipends.payouts import events as payout_events
 from stipends.payouts.models import PROVIDERS, Payout, PayoutAudit, PayoutRun
+from svyaz import outbox
 from svyaz.errors import NotFound
 
 
@@ -147,6 +149,15 @@ def build_run(
     session.add(
         PayoutAudit(run_id=run.id, actor_id=actor.id, action="build", reason="built")
     )
+    outbox.add(  # finance hears a run waits for release
+        session,
+        payout_events.RUN_BUILT.build(
+            payout_events.run_aggregate(run.id),
+            run_id=run.id,
+            cycle_id=run.cycle_id,
+            payouts=len(payouts),
+        ),
+    )
     session.flush()
     return Built(run, payouts, excluded)
 
@@ -193,6 +204,14 @@ def release_run(
         PayoutAudit(
             run_id=run.id, actor_id=actor.id, action="release", reason="released"
         )
+    )
+    outbox.add(  # its reconciliation falls due from now
+        session,
+        payout_events.RUN_RELEASED.build(
+            payout_events.run_aggregate(run.id),
+            run_id=run.id,
+            released_at=now.isoformat(),
+        ),
     )
     session.flush()
     return run
