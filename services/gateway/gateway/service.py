@@ -268,8 +268,18 @@ class GatewayService:
 
     def _reset(self, token: str, password: str) -> None:
         done = self.deadline(self.registry.reset_password, token, password)
+        self._end_sessions(uuid.UUID(done["account_id"]))
+
+    def _erase_self(self, row: WebSession, reason: str) -> None:
+        """A communicator's own erasure (the registry destroys the data), then every
+        session of theirs ends."""
+        actor = self._actor(row)
+        self.deadline(self.registry.erase, actor, actor["id"], reason)
+        self._end_sessions(row.actor_id)
+
+    def _end_sessions(self, account_id: uuid.UUID) -> None:
         with self.db.transaction() as session:
-            logic.close_all_for(session, uuid.UUID(done["account_id"]))
+            logic.close_all_for(session, account_id)
 
     @http(
         "DELETE",
@@ -339,10 +349,7 @@ class GatewayService:
     def api_erase_me(self, request: Request) -> Response:
         row = self._api_session(request, (COMMUNICATOR,), unsafe=True)
         body = ErasureRequestSchema().load(json_body(request))
-        actor = self._actor(row)
-        self.deadline(self.registry.erase, actor, actor["id"], body["reason"])
-        with self.db.transaction() as session:
-            logic.close_all_for(session, row.actor_id)
+        self._erase_self(row, body["reason"])
         response = respond(202, {"status": "erased"})
         response.delete_cookie(web.SESSION_COOKIE, path="/")
         return response
@@ -1231,12 +1238,7 @@ class GatewayService:
             row, values = self._form(request, COMMUNICATOR)
             if values.get("confirm") != "yes":
                 raise InvalidInput("confirm the erasure", "unconfirmed")
-            actor = self._actor(row)
-            self.deadline(
-                self.registry.erase, actor, actor["id"], values.get("reason", "")
-            )
-            with self.db.transaction() as session:
-                logic.close_all_for(session, row.actor_id)
+            self._erase_self(row, values.get("reason", ""))
             response = self._page(
                 request, "message.html", message=web.texts(row.language)["erased"]
             )

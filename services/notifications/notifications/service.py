@@ -86,12 +86,6 @@ SCHEMAS: dict[type[Schema], Schema] = {
 CONTACT, STAFF_CONTACT = ContactIn(), StaffContactIn()
 STAFF_DIGEST_ROLE = "program_admin"
 FINANCE_ROLE = "finance"
-# payout.failed.v1's reason (stipends' FAILURE_REASONS) → the advice in payout_failed
-ADVICE = {
-    "destination_rejected": "destination_invalid",  # correct the details
-    "destination_not_ready": "account_restricted",  # finish setting up payments
-    "provider_refused": "provider_error",  # nothing to do: we try again
-}
 
 
 def payload_of(event: ReceivedEvent, schema: type[Schema]) -> dict[str, Any]:
@@ -372,7 +366,7 @@ class NotificationsService:
                 "currency": data["currency"],
             }
             if "reason" in data:  # the producer's code, as the advice the mail gives
-                params["reason"] = ADVICE.get(data["reason"], "other")
+                params["reason"] = logic.payout_advice(data["reason"])
             return self._tell(event, template, params)(session, data, now)
 
         self._handle(event, schema, act)
