@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +30,28 @@ DISCREPANCIES = (
     "reversed",  # paid here, reversed at the provider
     "balance_mismatch",  # the transfer's balance transaction disagrees with it
 )
+
+
+@dataclass(frozen=True)
+class ProviderRow:
+    """One money movement as a provider reports it, for a period's reconciliation.
+
+    `kind` is `payment` (a transfer, an outbound payment, a booked bank line) or
+    `reversal` (a transfer reversal, a returned payment); amounts are positive minor
+    units. `reference` is our `payout:<id>` when the provider carries it (metadata, the
+    bank line's remittance text); `parent_ref` names the payment a reversal undoes.
+    `status` is the provider's word mapped to: posted, pending, failed, returned,
+    canceled."""
+
+    provider_ref: str
+    kind: str
+    amount_minor: int
+    currency: str
+    reference: str | None = None
+    parent_ref: str | None = None
+    balance_minor: int | None = None
+    status: str = "posted"
+    created: datetime | None = None
 
 
 @dataclass(frozen=True)
