@@ -7,6 +7,8 @@ and created by each service's first migration through `svyaz.migrations`.
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Engine, create_engine
@@ -35,3 +37,27 @@ def make_engine(url: str, **options: Any) -> Engine:
 
 class PlatformBase(DeclarativeBase):
     """Declarative base of the platform tables that live in every service database."""
+
+
+def copy_in(session: Any, statement: str, lines: Iterable[bytes]) -> None:
+    """COPY ... FROM STDIN from `lines` (CSV bytes) on the session's connection.
+
+    psycopg2 cannot COPY under a wait callback (the green one above), so the lines
+    are first spooled to a temporary file (their producer may wait on the network and
+    let other green threads run), then copied with the callback suspended: reading a
+    local file never yields, so no other green thread runs until it is back. Memory
+    stays flat: the spool moves to disk past a few megabytes."""
+    import psycopg2.extensions
+
+    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+        for line in lines:
+            spool.write(line)
+        spool.seek(0)
+        cursor = session.connection().connection.cursor()
+        saved = psycopg2.extensions.get_wait_callback()
+        psycopg2.extensions.set_wait_callback(None)
+        try:
+            cursor.copy_expert(statement, spool)
+        finally:
+            psycopg2.extensions.set_wait_callback(saved)
+            cursor.close()

@@ -3,11 +3,9 @@ and states only: no name, email or account number ever leaves this way."""
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
-from openpyxl import Workbook
+from svyaz import tables
 
 COLUMNS = (
     "payout_id",
@@ -41,30 +39,9 @@ def rows(payouts: list[dict[str, Any]]) -> list[list[Any]]:
     ]
 
 
-def _safe(value: Any) -> Any:
-    """No cell a spreadsheet would run as a formula (CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
 def as_csv(payouts: list[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    for row in rows(payouts):
-        writer.writerow([_safe(v) for v in row])
-    return out.getvalue().encode()
+    return tables.as_csv(COLUMNS, rows(payouts))
 
 
 def as_xlsx(payouts: list[dict[str, Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = "payouts"
-    sheet.append(list(COLUMNS))
-    for row in rows(payouts):
-        sheet.append([_safe(v) for v in row])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return tables.as_xlsx([("payouts", COLUMNS, rows(payouts))])

@@ -50,3 +50,11 @@ class StipendNotFound(StipendsError, NotFound):
 
 class AccountNotFound(StipendsError, NotFound):
     pass
+
+
+class ReconciliationNotFound(StipendsError, NotFound):
+    pass
+
+
+class ProviderUnavailable(StipendsError, Conflict):
+    """The payment provider did not answer; nothing was recorded: try again."""

@@ -4,18 +4,28 @@ payout rows (the only place a provider is called: no message handler ever is).""
 
 from __future__ import annotations
 
+import io
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
+import stripe
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 
-from stipends.exceptions import InvalidRequest, NotAllowed, StipendsError
+from stipends.exceptions import (
+    InvalidRequest,
+    NotAllowed,
+    ProviderUnavailable,
+    StipendsError,
+)
 from stipends.logic.actors import ADMIN, FINANCE, Actor
 from stipends.payouts import events as payout_events
-from stipends.payouts import reconcile, runs, worker
+from stipends.payouts import reconcile, reconciliation, runs, worker
+from stipends.payouts.models import ITEM_STATES, RECONCILIATION_SOURCES
 from stipends.payouts.providers import BankFile, Provider, StripeConnect, TokenBucket
+from stipends.payouts.reconcile import ProviderRow
 from svyaz import config as settings
 from svyaz import outbox
 from svyaz.dependencies import Caller
@@ -25,6 +35,7 @@ from svyaz.messaging import RpcProxy, rpc
 WEBHOOK_RELAYS = frozenset({"gateway"})
 RELEASERS = frozenset({"gateway", "cli"})  # the web console and svyaz-finance
 TICK_SECONDS = 0.5
+MAX_IMPORT_CHARS = 64 * 1024 * 1024  # a report or statement, as one RPC argument
 
 
 def _flag(value: Any) -> bool:
@@ -37,6 +48,51 @@ def _id(value: Any, name: str) -> uuid.UUID:
     except ValueError:
         raise InvalidRequest(
             f"{name} is not a valid id", "invalid_id", {name: ["not a valid id"]}
+        ) from None
+
+
+def _date(value: Any, name: str) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidRequest(
+            f"{name} is not a date (YYYY-MM-DD)", "invalid_date", {name: ["not a date"]}
+        ) from None
+
+
+def _bounded(value: Any, name: str, least: int = 0, most: int = 10**9) -> int:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or not least <= value <= most
+    ):
+        raise InvalidRequest(
+            f"{name} is a whole number from {least} to {most}",
+            f"invalid_{name}",
+            {name: [f"{least} to {most}"]},
+        )
+    return value
+
+
+def _parsed(rows: Iterator[ProviderRow]) -> Iterator[ProviderRow]:
+    """A file's rows; a bad line refuses the whole import with the line named."""
+    try:
+        yield from rows
+    except ValueError as exc:
+        raise InvalidRequest(
+            str(exc), "invalid_file", {"content": [str(exc)]}
+        ) from None
+
+
+def _guarded(rows: Iterator[ProviderRow]) -> Iterator[ProviderRow]:
+    """A provider's rows; if it stops answering, nothing is recorded."""
+    try:
+        yield from rows
+    except stripe.StripeError as exc:
+        raise ProviderUnavailable(
+            f"the provider did not answer ({type(exc).__name__}); nothing was "
+            "recorded: try again",
+            "provider_unavailable",
         ) from None
 
 
@@ -254,6 +310,211 @@ class PayoutEntrypoints:
             "discrepancies": report.discrepancies,
             "by_kind": report.kinds(),
         }
+
+    # -- reconciliation by period ---------------------------------------------------
+    def _provider_rows(
+        self, provider: str, source: str, content: Any, start: datetime, end: datetime
+    ) -> Iterator[ProviderRow]:
+        if source == "api":
+            if provider == "bank_file":
+                raise InvalidRequest(
+                    "a bank has no API here: import its statement",
+                    "invalid_source",
+                    {"source": ["bank_statement for bank_file"]},
+                )
+            engine = self.payout_engine.providers.get(provider)
+            pull = getattr(engine, "pull", None)
+            if pull is None:
+                raise InvalidRequest(f"{provider} is not configured", "no_provider")
+            return _guarded(pull(start, end))
+        if not isinstance(content, str) or not content.strip():
+            raise InvalidRequest(
+                "give the file's content", "content_required", {"content": ["required"]}
+            )
+        if len(content) > MAX_IMPORT_CHARS:
+            raise InvalidRequest(
+                "the file is too large for one import; split the period",
+                "content_too_large",
+            )
+        lines = io.StringIO(content)
+        if source == "itemized_csv" and provider == "stripe_connect":
+            return _parsed(reconcile.parse_itemized(lines))
+        if source == "bank_statement" and provider == "bank_file":
+            return _parsed(reconcile.statement_rows(lines))
+        raise InvalidRequest(
+            f"{source} is not a source for {provider}",
+            "invalid_source",
+            {"source": ["api; itemized_csv (Stripe); bank_statement (bank_file)"]},
+        )
+
+    @rpc(expected_exceptions=StipendsError)
+    def reconcile_period(
+        self,
+        actor: Any,
+        provider: str,
+        period_start: str,
+        period_end: str,
+        source: str = "api",
+        content: Any = None,
+    ) -> dict[str, Any]:
+        """Stage the provider's rows for [period_start, period_end) and classify every
+        difference; an open reconciliation of the same period is superseded."""
+        who = Actor.load(actor)
+        who.require(FINANCE)
+        first, last = (
+            _date(period_start, "period_start"),
+            _date(period_end, "period_end"),
+        )
+        start, end = reconciliation.period_bounds(first, last)
+        if source not in RECONCILIATION_SOURCES:
+            raise InvalidRequest(
+                f"no source {source}",
+                "invalid_source",
+                {"source": [f"one of {RECONCILIATION_SOURCES}"]},
+            )
+        rows = self._provider_rows(str(provider), source, content, start, end)
+        with self.db.transaction() as session:
+            rec, per_run = reconciliation.start(
+                session, who, str(provider), first, last, source, rows
+            )
+            for run in per_run:
+                if run["run_id"] is None:
+                    continue
+                outbox.add(  # finance hears of differences; each run is reconciled
+                    session,
+                    payout_events.RECONCILIATION_COMPLETED.build(
+                        payout_events.run_aggregate(run["run_id"]),
+                        run_id=run["run_id"],
+                        matched=run["matched"],
+                        discrepancies=run["discrepancies"],
+                    ),
+                )
+            return reconciliation.view(session, rec)
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_reconciliations(
+        self, actor: Any, limit: Any = 50, offset: Any = 0
+    ) -> list[dict[str, Any]]:
+        Actor.load(actor).require(FINANCE, ADMIN)
+        with self.db.transaction() as session:
+            return [
+                reconciliation.view(session, rec)
+                for rec in reconciliation.listing(
+                    session,
+                    _bounded(limit, "limit", 1, 200),
+                    _bounded(offset, "offset"),
+                )
+            ]
+
+    @rpc(expected_exceptions=StipendsError)
+    def get_reconciliation(self, actor: Any, reconciliation_id: str) -> dict[str, Any]:
+        Actor.load(actor).require(FINANCE, ADMIN)
+        with self.db.transaction() as session:
+            rec = reconciliation.get(
+                session, _id(reconciliation_id, "reconciliation_id")
+            )
+            return reconciliation.view(session, rec)
+
+    @rpc(expected_exceptions=StipendsError)
+    def list_reconciliation_items(
+        self,
+        actor: Any,
+        reconciliation_id: str,
+        state: Any = None,
+        kind: Any = None,
+        after: Any = 0,
+        limit: Any = 100,
+    ) -> list[dict[str, Any]]:
+        """A page of the work queue, in id order after item `after`."""
+        Actor.load(actor).require(FINANCE, ADMIN)
+        if state is not None and state not in ITEM_STATES:
+            raise InvalidRequest(
+                f"no state {state}",
+                "invalid_state",
+                {"state": [f"one of {ITEM_STATES}"]},
+            )
+        if kind is not None and kind not in reconcile.DISCREPANCIES:
+            raise InvalidRequest(
+                f"no kind {kind}", "invalid_kind", {"kind": ["unknown"]}
+            )
+        with self.db.transaction() as session:
+            rec = reconciliation.get(
+                session, _id(reconciliation_id, "reconciliation_id")
+            )
+            return [
+                reconciliation.item_view(item)
+                for item in reconciliation.items(
+                    session,
+                    rec.id,
+                    state,
+                    kind,
+                    _bounded(after, "after"),
+                    _bounded(limit, "limit", 1, 1000),
+                )
+            ]
+
+    def _provider_has(self, payout: Any) -> bool | None:
+        """Does the provider hold a payment for this payout (asked by our reference)?
+        None when it cannot be asked or did not answer."""
+        provider = self.payout_engine.providers.get(payout.provider)
+        if provider is None:
+            return None
+        try:
+            found = provider.find(worker.order_of(payout), {})
+        except Exception:  # noqa: BLE001  (not knowing is not "no")
+            return None
+        if found is None:
+            return False
+        return True if found.status in ("sent", "paid", "pending") else None
+
+    @rpc(expected_exceptions=StipendsError)
+    def resolve_reconciliation_items(
+        self,
+        actor: Any,
+        reconciliation_id: str,
+        item_ids: Any,
+        action: str,
+        reason: str,
+        payout_id: Any = None,
+    ) -> list[dict[str, Any]]:
+        """Link, write off or re-pay open differences, one or many, all or none."""
+        who = Actor.load(actor)
+        if not isinstance(item_ids, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in item_ids
+        ):
+            raise InvalidRequest(
+                "item_ids is a list of item numbers",
+                "invalid_items",
+                {"item_ids": ["a list of integers"]},
+            )
+        with self.db.transaction() as session:
+            found = reconciliation.resolve(
+                session,
+                who,
+                _id(reconciliation_id, "reconciliation_id"),
+                item_ids,
+                str(action),
+                _reason(reason),
+                _now(),
+                _id(payout_id, "payout_id") if payout_id is not None else None,
+                self._provider_has,
+            )
+            return [reconciliation.item_view(item) for item in found]
+
+    @rpc(expected_exceptions=StipendsError)
+    def sign_off_reconciliation(
+        self, actor: Any, reconciliation_id: str, note: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            rec = reconciliation.sign_off(
+                session,
+                who,
+                _id(reconciliation_id, "reconciliation_id"),
+                _reason(note),
+                _now(),
+            )
+            return reconciliation.view(session, rec)
 
     # -- the gateway's webhook relay ------------------------------------------------
     @rpc(expected_exceptions=StipendsError)

@@ -17,11 +17,12 @@ offline. Every operator action is in `payout_audit` with its reason.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -156,4 +157,106 @@ class ProviderEvent(Base):
     outcome: Mapped[str] = mapped_column(String(40))
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+
+
+RECONCILIATION_SOURCES = ("api", "itemized_csv", "bank_statement")
+RECONCILIATION_STATUSES = ("open", "signed_off", "superseded")
+ITEM_STATES = ("open", "linked", "written_off", "repaid")
+
+
+class Reconciliation(Base):
+    """One provider's money movements over a period [period_start, period_end)
+    matched against our payouts and the ledger's sends in it. Open until every
+    difference is resolved and a second finance person signs it off."""
+
+    __tablename__ = "reconciliations"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(20))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)  # exclusive
+    source: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12), default="open")
+    provider_rows: Mapped[int] = mapped_column(Integer, default=0)
+    matched: Mapped[int] = mapped_column(Integer, default=0)
+    discrepancies: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    signed_off_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    signed_off_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sign_off_note: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # one live reconciliation per provider and period; a re-run supersedes
+        Index(
+            "reconciliations_one_live",
+            "provider",
+            "period_start",
+            "period_end",
+            unique=True,
+            postgresql_where=text("status <> 'superseded'"),
+        ),
+    )
+
+
+class ReconciliationRow(Base):
+    """A provider's row as pulled or imported (a `ProviderRow`), staged by COPY."""
+
+    __tablename__ = "reconciliation_rows"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    reconciliation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("reconciliations.id")
+    )
+    provider_ref: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(10))  # payment | reversal
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    payout_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    parent_ref: Mapped[str | None] = mapped_column(String(80))
+    balance_minor: Mapped[int | None] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(12))
+    created: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index(
+            "reconciliation_rows_ref",
+            "reconciliation_id",
+            "provider_ref",
+            unique=True,
+        ),
+        Index("reconciliation_rows_payout", "reconciliation_id", "payout_id"),
+    )
+
+
+class ReconciliationItem(Base):
+    """One difference, open until finance links, writes off or re-pays it."""
+
+    __tablename__ = "reconciliation_items"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    reconciliation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("reconciliations.id")
+    )
+    kind: Mapped[str] = mapped_column(String(30))
+    payout_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    run_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    provider_ref: Mapped[str | None] = mapped_column(String(80))
+    ours_minor: Mapped[int | None] = mapped_column(BigInteger)
+    theirs_minor: Mapped[int | None] = mapped_column(BigInteger)
+    ours_currency: Mapped[str | None] = mapped_column(String(3))
+    theirs_currency: Mapped[str | None] = mapped_column(String(3))
+    state: Mapped[str] = mapped_column(String(12), default="open")
+    resolution: Mapped[str | None] = mapped_column(Text)
+    linked_payout_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("reconciliation_items_queue", "reconciliation_id", "state", "id"),
     )

@@ -21,7 +21,7 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -238,6 +238,12 @@ class StripeConnect:
             )
         return None
 
+    def pull(self, start: datetime, end: datetime) -> Iterator[Any]:
+        """The period's transfers and reversals as reconciliation rows."""
+        from stipends.payouts.reconcile import pull_connect_period
+
+        return pull_connect_period(self.client, start, end)
+
 
 # -- bank file -------------------------------------------------------------------------
 @dataclass
@@ -363,25 +369,29 @@ class StatementLine:
 def parse_statement(text: str) -> list[StatementLine]:
     """The bank's statement as CSV: reference, amount (major units), currency,
     status (booked or returned), fee (major units, optional)."""
-    rows = list(csv.DictReader(io.StringIO(text)))
-    found = []
-    for n, row in enumerate(rows, 2):
+    return list(parse_statement_lines(io.StringIO(text)))
+
+
+def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
+    """`parse_statement`, one line at a time (for statements too big to hold)."""
+    reader = csv.DictReader(lines)
+    for n, row in enumerate(reader, 2):
         try:
             status = row["status"].strip().lower()
             if status not in ("booked", "returned"):
                 raise ValueError(f"status {status!r}")
-            found.append(
-                StatementLine(
-                    row["reference"].strip(),
-                    to_minor(row["amount"]),
-                    row["currency"].strip().upper(),
-                    status,
-                    to_minor(row.get("fee") or "0"),
-                )
+            currency = row["currency"].strip().upper()
+            if len(currency) != 3 or not currency.isalpha():
+                raise ValueError(f"currency {currency!r}")
+            yield StatementLine(
+                row["reference"].strip(),
+                to_minor(row["amount"]),
+                currency,
+                status,
+                to_minor(row.get("fee") or "0"),
             )
         except (KeyError, ValueError, AttributeError) as exc:
             raise ValueError(f"statement line {n}: {exc}") from None
-    return found
 
 
 def to_minor(value: str) -> int:

@@ -9,16 +9,18 @@ in exactly one class: matched, or one of the discrepancies below.
 
 from __future__ import annotations
 
+import csv
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stipends.payouts.models import Payout
+from stipends.payouts.providers import parse_statement_lines, to_minor
 
 DISCREPANCIES = (
     "missing_at_provider",  # we think it went out; the provider has nothing
@@ -166,3 +168,127 @@ def reconcile_run(session: Session, client: Any, run_id: uuid.UUID) -> Report:
         )
     ).all()
     return match(payouts, pull_stripe(client, f"run:{run_id}"))
+
+
+# -- a period's rows, from each source -----------------------------------------------
+def _epoch(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _when(epoch: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(epoch), UTC) if epoch else None
+
+
+def pull_connect_period(
+    client: Any, start: datetime, end: datetime
+) -> Iterator[ProviderRow]:
+    """The platform's transfers created in [start, end) with their balance
+    transactions, and the reversals (`transfer_refund`) booked in it. A reversal of a
+    transfer outside the period names its transfer when Stripe says which one."""
+    created = {"gte": _epoch(start), "lt": _epoch(end)}
+    balances: dict[str, int] = {}
+    refunds: list[Any] = []
+    for bt in client.v1.balance_transactions.list(
+        {"created": created, "limit": 100}
+    ).auto_paging_iter():
+        source = bt.source if isinstance(bt.source, str) else None
+        if not source:
+            continue
+        if bt.type == "transfer":
+            balances[source] = balances.get(source, 0) + int(bt.amount)
+        elif bt.type == "transfer_refund":
+            refunds.append(bt)
+    parents: dict[str, str] = {}
+    for transfer in client.v1.transfers.list(
+        {"created": created, "limit": 100}
+    ).auto_paging_iter():
+        metadata = transfer.metadata.to_dict() if transfer.metadata else {}
+        yield ProviderRow(
+            provider_ref=transfer.id,
+            kind="payment",
+            amount_minor=int(transfer.amount),
+            currency=str(transfer.currency).upper(),
+            reference=metadata.get("payout_reference"),
+            balance_minor=balances.get(transfer.id),
+            status="posted",
+            created=_when(transfer.created),
+        )
+        if int(transfer.amount_reversed or 0):
+            for reversal in client.v1.transfers.reversals.list(
+                transfer.id, {"limit": 100}
+            ).auto_paging_iter():
+                parents[reversal.id] = transfer.id
+    for bt in refunds:
+        yield ProviderRow(
+            provider_ref=str(bt.source),
+            kind="reversal",
+            amount_minor=abs(int(bt.amount)),
+            currency=str(bt.currency).upper(),
+            parent_ref=parents.get(str(bt.source)),
+            balance_minor=int(bt.amount),
+            status="posted",
+            created=_when(bt.created),
+        )
+
+
+ITEMIZED_COLUMNS = frozenset(
+    {"balance_transaction_id", "currency", "gross", "reporting_category", "source_id"}
+)
+REFERENCE_COLUMN = "transfer_metadata[payout_reference]"
+
+
+def parse_itemized(lines: Iterable[str]) -> Iterator[ProviderRow]:
+    """Stripe's `balance_change_from_activity.itemized` report (CSV, amounts in
+    major units): `transfer` rows are payments (gross is negative: money out),
+    `transfer_reversal` rows reversals; other categories are not payouts and are
+    skipped. The optional `transfer_metadata[payout_reference]` column carries our
+    reference; without it a transfer is matched by its id. Raises ValueError naming
+    the line of the first bad row."""
+    reader = csv.DictReader(lines)
+    missing = ITEMIZED_COLUMNS - set(reader.fieldnames or ())
+    if missing:
+        raise ValueError(f"the report lacks the columns {', '.join(sorted(missing))}")
+    for n, row in enumerate(reader, 2):
+        category = (row.get("reporting_category") or "").strip()
+        if category not in ("transfer", "transfer_reversal"):
+            continue
+        try:
+            source = row["source_id"].strip()
+            currency = row["currency"].strip().upper()
+            if not source or len(source) > 80:
+                raise ValueError("source_id")
+            if len(currency) != 3 or not currency.isalpha():
+                raise ValueError(f"currency {currency!r}")
+            gross = to_minor(row["gross"])
+            created = None
+            if (row.get("created_utc") or "").strip():
+                created = datetime.fromisoformat(
+                    row["created_utc"].strip().replace(" ", "T")
+                ).replace(tzinfo=UTC)
+        except (KeyError, ValueError, AttributeError) as exc:
+            raise ValueError(f"report line {n}: {exc}") from None
+        reference = (row.get(REFERENCE_COLUMN) or "").strip() or None
+        yield ProviderRow(
+            provider_ref=source,
+            kind="payment" if category == "transfer" else "reversal",
+            amount_minor=abs(gross),
+            currency=currency,
+            reference=reference,
+            balance_minor=gross,
+            status="posted",
+            created=created,
+        )
+
+
+def statement_rows(lines: Iterable[str]) -> Iterator[ProviderRow]:
+    """The bank's statement (the CSV `import_bank_statement` reads) as rows: a booked
+    line is a payment, a returned one a payment the bank returned."""
+    for n, line in enumerate(parse_statement_lines(lines), 2):
+        yield ProviderRow(
+            provider_ref=f"line:{n}",
+            kind="payment",
+            amount_minor=line.amount_minor,
+            currency=line.currency,
+            reference=line.reference,
+            status="posted" if line.status == "booked" else "returned",
+        )

@@ -1,0 +1,819 @@
+"""A period's reconciliation: the provider's rows against our payouts and the ledger,
+each difference a work-queue item, the whole signed off by a second finance person.
+
+1. `start` stages the provider's rows (pulled from its API, or imported from Stripe's
+   itemized report or the bank's statement) with COPY, one row at a time, so memory
+   stays flat however long the period.
+2. `classify` is one set-based statement: our side is every payout of the provider
+   whose ledger send (`payout_sent`) falls in the period, plus every payout the
+   provider's rows name; each is matched to its provider payment (by our reference,
+   else by the provider's id on our payout) and classified. Provider rows nobody
+   claims are `unexpected_at_provider`; a second payment for one payout is a
+   `duplicate`.
+3. Finance resolves items one at a time or in bulk: `link` (this provider row is that
+   payout's), `write_off` (accepted as it is, with a reason), `repay` (the money did
+   not arrive: the payout fails and goes out again with a new attempt, only after the
+   provider, asked by our reference, has no such payment).
+4. `sign_off`: every item resolved, and the signer neither ran the reconciliation nor
+   resolved any of its items.
+
+Nothing here changes a payout except `repay`, which goes through the worker's own
+state changes (ledger reversal, `payout.failed.v1`, a new attempt).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from stipends.exceptions import (
+    InvalidRequest,
+    InvalidTransition,
+    NotAllowed,
+    ReconciliationNotFound,
+)
+from stipends.logic import ledger
+from stipends.logic.actors import FINANCE, Actor
+from stipends.payouts.models import (
+    PROVIDERS,
+    Payout,
+    PayoutAudit,
+    Reconciliation,
+    ReconciliationItem,
+    ReconciliationRow,
+)
+from stipends.payouts.reconcile import DISCREPANCIES, ProviderRow
+from stipends.payouts.worker import mark_failed, mark_paid
+from svyaz.db import copy_in
+
+ACTIONS = ("link", "write_off", "repay")
+# which differences each action can resolve
+RESOLVES = {
+    "link": (
+        "unexpected_at_provider",
+        "duplicate",
+        "missing_at_provider",
+        "status_mismatch",
+    ),
+    "write_off": DISCREPANCIES,
+    "repay": ("missing_at_provider", "reversed", "status_mismatch"),
+}
+MAX_PERIOD_DAYS = 92
+MAX_BULK = 1000
+
+
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """[start, end) in UTC, checked: a period is one day to a quarter long."""
+    if end <= start:
+        raise InvalidRequest(
+            "the period ends after it starts",
+            "invalid_period",
+            {"period_end": ["must be after period_start"]},
+        )
+    if (end - start).days > MAX_PERIOD_DAYS:
+        raise InvalidRequest(
+            f"a period is at most {MAX_PERIOD_DAYS} days",
+            "invalid_period",
+            {"period_end": [f"at most {MAX_PERIOD_DAYS} days after period_start"]},
+        )
+    return (
+        datetime.combine(start, time(), UTC),
+        datetime.combine(end, time(), UTC),
+    )
+
+
+# -- staging -------------------------------------------------------------------------
+def _payout_id(reference: str | None) -> uuid.UUID | None:
+    if not reference or not reference.startswith("payout:"):
+        return None
+    try:
+        return uuid.UUID(reference.removeprefix("payout:"))
+    except ValueError:
+        return None
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    text_value = str(value)
+    if any(c in text_value for c in ',"\n\r'):
+        return '"' + text_value.replace('"', '""') + '"'
+    return text_value
+
+
+def _copy_lines(
+    reconciliation_id: uuid.UUID, rows: Iterable[ProviderRow], counter: list[int]
+) -> Iterator[bytes]:
+    rid = str(reconciliation_id)
+    for row in rows:
+        if row.kind not in ("payment", "reversal"):
+            raise InvalidRequest(
+                f"row {row.provider_ref}: kind {row.kind!r}", "bad_row"
+            )
+        if row.amount_minor < 0:
+            raise InvalidRequest(f"row {row.provider_ref}: negative amount", "bad_row")
+        counter[0] += 1
+        yield (
+            ",".join(
+                _cell(v)
+                for v in (
+                    rid,
+                    row.provider_ref,
+                    row.kind,
+                    row.amount_minor,
+                    row.currency.upper(),
+                    _payout_id(row.reference),
+                    row.parent_ref,
+                    row.balance_minor,
+                    row.status,
+                    row.created.isoformat() if row.created else None,
+                )
+            )
+            + "\n"
+        ).encode()
+
+
+def stage(
+    session: Session, reconciliation_id: uuid.UUID, rows: Iterable[ProviderRow]
+) -> int:
+    """COPY the rows in; returns how many. A provider id twice is refused."""
+    counter = [0]
+    copy_in(
+        session,
+        "COPY reconciliation_rows (reconciliation_id, provider_ref, kind, "
+        "amount_minor, currency, payout_id, parent_ref, balance_minor, status, "
+        "created) FROM STDIN WITH (FORMAT csv)",
+        _copy_lines(reconciliation_id, rows, counter),
+    )
+    return counter[0]
+
+
+# -- matching ------------------------------------------------------------------------
+RESOLVE_BY_PROVIDER_REF = text(
+    """
+    UPDATE reconciliation_rows r SET payout_id = p.id
+    FROM payouts p
+    WHERE r.reconciliation_id = :rid AND r.payout_id IS NULL AND r.kind = 'payment'
+      AND p.provider_ref = r.provider_ref
+    """
+)
+RESOLVE_REVERSALS = text(
+    """
+    UPDATE reconciliation_rows r SET payout_id = coalesce(t.payout_id, p.id)
+    FROM reconciliation_rows r2
+    LEFT JOIN reconciliation_rows t
+      ON t.reconciliation_id = r2.reconciliation_id
+     AND t.provider_ref = r2.parent_ref AND t.kind = 'payment'
+    LEFT JOIN payouts p ON p.provider_ref = r2.parent_ref
+    WHERE r.id = r2.id AND r.reconciliation_id = :rid AND r.payout_id IS NULL
+      AND r.kind = 'reversal' AND r.parent_ref IS NOT NULL
+      AND coalesce(t.payout_id, p.id) IS NOT NULL
+    """
+)
+# our side, its provider payment, reversals; a CASE per payout; extras for the rest
+CLASSIFY = text(
+    """
+    WITH sent AS (
+        SELECT DISTINCT ON (e.stipend_id) e.stipend_id, po.amount_minor AS ledger_minor
+        FROM journal_entries e
+        JOIN postings po ON po.entry_id = e.id AND po.account = :clearing
+        WHERE e.kind = 'payout_sent' AND e.posted_at >= :start AND e.posted_at < :end
+        ORDER BY e.stipend_id, e.id DESC
+    ), named AS (
+        SELECT DISTINCT payout_id FROM reconciliation_rows
+        WHERE reconciliation_id = :rid AND payout_id IS NOT NULL
+    ), ours AS (
+        SELECT p.id, p.run_id, p.amount_minor, p.currency, p.status, p.provider_ref,
+               s.ledger_minor
+        FROM payouts p JOIN sent s ON s.stipend_id = p.stipend_id
+        WHERE p.provider = :provider AND p.status <> 'cancelled'
+        UNION ALL
+        SELECT p.id, p.run_id, p.amount_minor, p.currency, p.status, p.provider_ref,
+               NULL
+        FROM payouts p JOIN named n ON n.payout_id = p.id
+        WHERE p.provider = :provider
+          AND NOT EXISTS (SELECT 1 FROM sent s WHERE s.stipend_id = p.stipend_id
+                          AND p.status <> 'cancelled')
+    ), pay AS (
+        SELECT r.payout_id, r.provider_ref, r.amount_minor, r.currency, r.status,
+               r.balance_minor,
+               row_number() OVER (
+                   PARTITION BY r.payout_id
+                   ORDER BY (r.provider_ref = o.provider_ref) IS TRUE DESC,
+                            r.created NULLS LAST, r.provider_ref
+               ) AS rn
+        FROM reconciliation_rows r JOIN ours o ON o.id = r.payout_id
+        WHERE r.reconciliation_id = :rid AND r.kind = 'payment'
+    ), rev AS (
+        SELECT payout_id, sum(amount_minor) AS reversed
+        FROM reconciliation_rows
+        WHERE reconciliation_id = :rid AND kind = 'reversal' AND payout_id IS NOT NULL
+        GROUP BY payout_id
+    ), judged AS (
+        SELECT o.id AS payout_id, o.run_id, pay.provider_ref,
+               o.amount_minor AS ours_minor, pay.amount_minor AS theirs_minor,
+               o.currency AS ours_currency, pay.currency AS theirs_currency,
+               CASE
+                 WHEN pay.provider_ref IS NULL THEN
+                   CASE WHEN o.status IN ('sent', 'paid') THEN 'missing_at_provider' END
+                 WHEN pay.currency <> o.currency THEN 'currency_mismatch'
+                 WHEN pay.amount_minor <> o.amount_minor
+                   OR o.ledger_minor <> o.amount_minor
+                   OR pay.balance_minor <> -pay.amount_minor
+                   THEN 'amount_mismatch'
+                 WHEN coalesce(rev.reversed, 0) > 0 OR pay.status = 'returned' THEN
+                   CASE WHEN o.status IN ('sent', 'paid')
+                          OR coalesce(rev.reversed, pay.amount_minor)
+                             < pay.amount_minor
+                        THEN 'reversed' END
+                 WHEN pay.status IN ('failed', 'canceled')
+                   AND o.status IN ('sent', 'paid') THEN 'status_mismatch'
+                 WHEN pay.status = 'posted'
+                   AND o.status NOT IN ('sent', 'paid') THEN 'status_mismatch'
+                 WHEN pay.status = 'pending' AND o.status = 'paid'
+                   THEN 'status_mismatch'
+               END AS kind
+        FROM ours o
+        LEFT JOIN pay ON pay.payout_id = o.id AND pay.rn = 1
+        LEFT JOIN rev ON rev.payout_id = o.id
+    ), extra AS (
+        SELECT pay.payout_id, o.run_id, pay.provider_ref,
+               o.amount_minor AS ours_minor, pay.amount_minor AS theirs_minor,
+               o.currency AS ours_currency, pay.currency AS theirs_currency,
+               'duplicate' AS kind
+        FROM pay JOIN ours o ON o.id = pay.payout_id
+        WHERE pay.rn > 1
+        UNION ALL
+        SELECT NULL, NULL, r.provider_ref, NULL, r.amount_minor, NULL, r.currency,
+               'unexpected_at_provider'
+        FROM reconciliation_rows r
+        WHERE r.reconciliation_id = :rid
+          AND (r.payout_id IS NULL
+               OR NOT EXISTS (SELECT 1 FROM ours o WHERE o.id = r.payout_id))
+    ), found AS (
+        SELECT * FROM judged WHERE kind IS NOT NULL
+        UNION ALL SELECT * FROM extra
+    ), stored AS (
+        INSERT INTO reconciliation_items
+            (reconciliation_id, kind, payout_id, run_id, provider_ref, ours_minor,
+             theirs_minor, ours_currency, theirs_currency, state)
+        SELECT :rid, kind, payout_id, run_id, provider_ref, ours_minor, theirs_minor,
+               ours_currency, theirs_currency, 'open'
+        FROM found
+        RETURNING 1
+    )
+    SELECT run_id,
+           count(*) FILTER (WHERE kind IS NULL) AS matched,
+           count(*) FILTER (WHERE kind IS NOT NULL AND kind <> 'has_duplicate')
+             AS discrepancies
+    FROM (
+        SELECT j.run_id, CASE WHEN j.kind IS NULL AND d.payout_id IS NOT NULL
+                              THEN 'has_duplicate' ELSE j.kind END AS kind
+        FROM judged j
+        LEFT JOIN (SELECT DISTINCT payout_id FROM pay WHERE rn > 1) d
+          ON d.payout_id = j.payout_id
+        UNION ALL SELECT run_id, kind FROM extra
+    ) x
+    GROUP BY run_id
+    """
+)
+
+
+def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
+    """Match and store the differences; the counts per payout run (None: rows that
+    belong to no run of ours)."""
+    start, end = period_bounds(rec.period_start, rec.period_end)
+    params = {"rid": rec.id}
+    session.execute(RESOLVE_BY_PROVIDER_REF, params)
+    session.execute(RESOLVE_REVERSALS, params)
+    per_run = [
+        {"run_id": r.run_id, "matched": r.matched, "discrepancies": r.discrepancies}
+        for r in session.execute(
+            CLASSIFY,
+            {
+                **params,
+                "provider": rec.provider,
+                "clearing": ledger.clearing(rec.provider),
+                "start": start,
+                "end": end,
+            },
+        )
+    ]
+    rec.matched = sum(r["matched"] for r in per_run)
+    rec.discrepancies = sum(r["discrepancies"] for r in per_run)
+    return per_run
+
+
+def start(
+    session: Session,
+    actor: Actor,
+    provider: str,
+    period_start: date,
+    period_end: date,
+    source: str,
+    rows: Iterable[ProviderRow],
+) -> tuple[Reconciliation, list[dict[str, Any]]]:
+    """Stage and classify a period. An open reconciliation of the same provider and
+    period is superseded (its decisions with it); a signed-off one stands."""
+    actor.require(FINANCE)
+    if provider not in PROVIDERS:
+        raise InvalidRequest(
+            f"no provider {provider}", "invalid_provider", {"provider": ["unknown"]}
+        )
+    period_bounds(period_start, period_end)
+    live = session.scalars(
+        select(Reconciliation)
+        .where(
+            Reconciliation.provider == provider,
+            Reconciliation.period_start == period_start,
+            Reconciliation.period_end == period_end,
+            Reconciliation.status != "superseded",
+        )
+        .with_for_update()
+    ).first()
+    if live is not None and live.status == "signed_off":
+        raise InvalidTransition(
+            "this period is signed off; it stays as signed", "reconciliation_signed_off"
+        )
+    if live is not None:
+        live.status = "superseded"
+        session.flush()
+    rec = Reconciliation(
+        id=uuid.uuid4(),
+        provider=provider,
+        period_start=period_start,
+        period_end=period_end,
+        source=source,
+        status="open",
+        provider_rows=0,
+        matched=0,
+        discrepancies=0,
+        created_by=actor.id,
+    )
+    session.add(rec)
+    session.flush()
+    rec.provider_rows = stage(session, rec.id, rows)
+    per_run = classify(session, rec)
+    session.add(
+        PayoutAudit(
+            actor_id=actor.id,
+            action="reconcile",
+            reason=f"{provider} {period_start}..{period_end} from {source}: "
+            f"{rec.provider_rows} rows, {rec.matched} matched, "
+            f"{rec.discrepancies} differences",
+        )
+    )
+    session.flush()
+    return rec, per_run
+
+
+# -- reading -------------------------------------------------------------------------
+def get(
+    session: Session, reconciliation_id: uuid.UUID, lock: bool = False
+) -> Reconciliation:
+    rec = session.get(Reconciliation, reconciliation_id, with_for_update=lock)
+    if rec is None:
+        raise ReconciliationNotFound(
+            f"no reconciliation {reconciliation_id}", "reconciliation_not_found"
+        )
+    return rec
+
+
+def open_counts(
+    session: Session, reconciliation_id: uuid.UUID
+) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for kind, state, n in session.execute(
+        select(ReconciliationItem.kind, ReconciliationItem.state, func.count())
+        .where(ReconciliationItem.reconciliation_id == reconciliation_id)
+        .group_by(ReconciliationItem.kind, ReconciliationItem.state)
+    ):
+        counts.setdefault(kind, {})[state] = n
+    return counts
+
+
+def view(session: Session, rec: Reconciliation) -> dict[str, Any]:
+    counts = open_counts(session, rec.id)
+    return {
+        "id": str(rec.id),
+        "provider": rec.provider,
+        "period_start": rec.period_start.isoformat(),
+        "period_end": rec.period_end.isoformat(),
+        "source": rec.source,
+        "status": rec.status,
+        "provider_rows": rec.provider_rows,
+        "matched": rec.matched,
+        "discrepancies": rec.discrepancies,
+        "open_items": sum(c.get("open", 0) for c in counts.values()),
+        "by_kind": counts,
+        "created_by": str(rec.created_by),
+        "created_at": rec.created_at.isoformat() if rec.created_at else None,
+        "signed_off_by": str(rec.signed_off_by) if rec.signed_off_by else None,
+        "signed_off_at": rec.signed_off_at.isoformat() if rec.signed_off_at else None,
+        "sign_off_note": rec.sign_off_note,
+    }
+
+
+def listing(session: Session, limit: int, offset: int) -> list[Reconciliation]:
+    return list(
+        session.scalars(
+            select(Reconciliation)
+            .where(Reconciliation.status != "superseded")
+            .order_by(
+                Reconciliation.period_start.desc(), Reconciliation.created_at.desc()
+            )
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+
+
+def item_view(item: ReconciliationItem) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "kind": item.kind,
+        "payout_id": str(item.payout_id) if item.payout_id else None,
+        "run_id": str(item.run_id) if item.run_id else None,
+        "provider_ref": item.provider_ref,
+        "ours_minor": item.ours_minor,
+        "theirs_minor": item.theirs_minor,
+        "ours_currency": item.ours_currency,
+        "theirs_currency": item.theirs_currency,
+        "state": item.state,
+        "resolution": item.resolution,
+        "linked_payout_id": str(item.linked_payout_id)
+        if item.linked_payout_id
+        else None,
+        "resolved_by": str(item.resolved_by) if item.resolved_by else None,
+        "resolved_at": item.resolved_at.isoformat() if item.resolved_at else None,
+    }
+
+
+def items(
+    session: Session,
+    reconciliation_id: uuid.UUID,
+    state: str | None = None,
+    kind: str | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[ReconciliationItem]:
+    """A page of the queue in id order (keyset: the items after id `after`)."""
+    query = select(ReconciliationItem).where(
+        ReconciliationItem.reconciliation_id == reconciliation_id,
+        ReconciliationItem.id > after,
+    )
+    if state:
+        query = query.where(ReconciliationItem.state == state)
+    if kind:
+        query = query.where(ReconciliationItem.kind == kind)
+    return list(session.scalars(query.order_by(ReconciliationItem.id).limit(limit)))
+
+
+# -- the work queue ------------------------------------------------------------------
+Lookup = Callable[[Payout], bool | None]  # does the provider hold a payment for it?
+
+
+def resolve(
+    session: Session,
+    actor: Actor,
+    reconciliation_id: uuid.UUID,
+    item_ids: list[int],
+    action: str,
+    reason: str,
+    now: datetime,
+    payout_id: uuid.UUID | None = None,
+    provider_has: Lookup | None = None,
+) -> list[ReconciliationItem]:
+    """Resolve open items with one action and one reason, all or none: an item that
+    the action cannot resolve refuses the whole request."""
+    actor.require(FINANCE)
+    if action not in ACTIONS:
+        raise InvalidRequest(
+            f"no action {action}", "invalid_action", {"action": [f"one of {ACTIONS}"]}
+        )
+    if not item_ids or len(item_ids) > MAX_BULK or len(set(item_ids)) != len(item_ids):
+        raise InvalidRequest(
+            f"give 1 to {MAX_BULK} different items",
+            "invalid_items",
+            {"item_ids": [f"1 to {MAX_BULK} different ids"]},
+        )
+    rec = get(session, reconciliation_id, lock=True)
+    if rec.status != "open":
+        raise InvalidTransition(
+            f"this reconciliation is {rec.status}", f"reconciliation_{rec.status}"
+        )
+    found = list(
+        session.scalars(
+            select(ReconciliationItem)
+            .where(
+                ReconciliationItem.reconciliation_id == rec.id,
+                ReconciliationItem.id.in_(item_ids),
+            )
+            .order_by(ReconciliationItem.id)
+            .with_for_update()
+        )
+    )
+    if len(found) != len(item_ids):
+        missing = sorted(set(item_ids) - {i.id for i in found})
+        raise InvalidRequest(
+            f"items {missing} are not in this reconciliation",
+            "invalid_items",
+            {"item_ids": [f"unknown: {missing}"]},
+        )
+    for item in found:
+        if item.state != "open":
+            raise InvalidTransition(
+                f"item {item.id} is already {item.state}", "item_resolved"
+            )
+        if item.kind not in RESOLVES[action]:
+            raise InvalidTransition(
+                f"item {item.id} ({item.kind}) cannot be resolved by {action}",
+                "action_not_for_kind",
+            )
+    if action == "link":
+        _link(session, rec, found, payout_id)
+    elif action == "repay":
+        for item in found:
+            _repay(session, rec, item, reason, provider_has)
+    for item in found:
+        item.state = {"link": "linked", "write_off": "written_off", "repay": "repaid"}[
+            action
+        ]
+        item.resolution = reason
+        item.resolved_by = actor.id
+        item.resolved_at = now
+        session.add(
+            PayoutAudit(
+                run_id=item.run_id,
+                payout_id=item.payout_id or item.linked_payout_id,
+                actor_id=actor.id,
+                action=f"reconciliation_{action}",
+                reason=f"item {item.id} ({item.kind}): {reason}",
+            )
+        )
+    session.flush()
+    return found
+
+
+def _link(
+    session: Session,
+    rec: Reconciliation,
+    found: list[ReconciliationItem],
+    payout_id: uuid.UUID | None,
+) -> None:
+    """The provider rows of these items belong to this payout (same provider, amount
+    and currency), and the payout follows the provider: a payment makes a payout
+    that failed or is sent paid, a reversal makes a paid one failed. A payout being
+    paid again (queued, calling) or already paid refuses a payment row: that would
+    be a second payment, to write off or recover, not to link. The payout's own
+    `missing_at_provider` item is resolved with it."""
+    if payout_id is None:
+        raise InvalidRequest(
+            "name the payout to link to", "payout_required", {"payout_id": ["required"]}
+        )
+    payout = session.get(Payout, payout_id, with_for_update=True)
+    if payout is None or payout.provider != rec.provider:
+        raise InvalidRequest(
+            f"no {rec.provider} payout {payout_id}",
+            "invalid_payout",
+            {"payout_id": ["not a payout of this provider"]},
+        )
+    missing_here = session.scalar(
+        select(func.count()).where(
+            ReconciliationItem.reconciliation_id == rec.id,
+            ReconciliationItem.payout_id == payout_id,
+            ReconciliationItem.kind == "missing_at_provider",
+            ReconciliationItem.state == "open",
+        )
+    )
+    for item in list(found):
+        if item.kind == "missing_at_provider":
+            if item.payout_id != payout_id:
+                raise InvalidTransition(
+                    f"item {item.id} is another payout's", "link_mismatch"
+                )
+            continue
+        if (
+            item.theirs_currency != payout.currency
+            or item.theirs_minor != payout.amount_minor
+        ):
+            raise InvalidTransition(
+                f"item {item.id} is {item.theirs_minor} {item.theirs_currency}; the "
+                f"payout is {payout.amount_minor} {payout.currency}",
+                "link_mismatch",
+            )
+        row = session.execute(
+            select(ReconciliationRow.kind, ReconciliationRow.status).where(
+                ReconciliationRow.reconciliation_id == rec.id,
+                ReconciliationRow.provider_ref == item.provider_ref,
+            )
+        ).one()
+        if row.kind == "reversal" or row.status in ("failed", "canceled", "returned"):
+            if payout.status in ("sent", "paid"):
+                mark_failed(session, payout, "returned", "linked by finance")
+        elif payout.status in ("failed", "sent") or (
+            payout.status == "paid" and missing_here
+        ):
+            if payout.status != "paid" and row.status == "posted":
+                mark_paid(session, payout)
+            payout.provider_ref = payout.provider_ref or item.provider_ref
+        else:
+            raise InvalidTransition(
+                f"payout {payout.id} is {payout.status}: a payment linked to it would "
+                "be a second one",
+                f"payout_{payout.status}",
+            )
+        item.linked_payout_id = payout_id
+    known = {i.id for i in found}
+    for item in session.scalars(
+        select(ReconciliationItem).where(
+            ReconciliationItem.reconciliation_id == rec.id,
+            ReconciliationItem.payout_id == payout_id,
+            ReconciliationItem.kind == "missing_at_provider",
+            ReconciliationItem.state == "open",
+        )
+    ):
+        if item.id not in known:
+            item.linked_payout_id = payout_id
+            found.append(item)  # resolved below with the same reason and person
+
+
+def _repay(
+    session: Session,
+    rec: Reconciliation,
+    item: ReconciliationItem,
+    reason: str,
+    provider_has: Lookup | None,
+) -> None:
+    """The money did not arrive: fail the payout (ledger reversed, communicator told)
+    and queue a new attempt. Refused while the provider holds a live payment for it,
+    since a second one would pay twice."""
+    if item.payout_id is None:
+        raise InvalidTransition(f"item {item.id} names no payout", "no_payout")
+    payout = session.get(Payout, item.payout_id, with_for_update=True)
+    if payout is None:
+        raise InvalidTransition(f"item {item.id} names no payout", "no_payout")
+    if payout.status in ("queued", "calling", "planned", "cancelled"):
+        raise InvalidTransition(
+            f"payout {payout.id} is {payout.status}; nothing to re-pay",
+            f"payout_{payout.status}",
+        )
+    if item.kind == "status_mismatch":
+        theirs = session.scalar(
+            select(ReconciliationRow.status).where(
+                ReconciliationRow.reconciliation_id == rec.id,
+                ReconciliationRow.provider_ref == item.provider_ref,
+            )
+        )
+        if theirs not in ("failed", "canceled", "returned"):
+            raise InvalidTransition(
+                f"the provider shows payout {payout.id} as {theirs}: link it instead "
+                "of paying again",
+                "provider_has_payment",
+            )
+    if item.kind == "missing_at_provider" and payout.provider != "bank_file":
+        held = provider_has(payout) if provider_has else None
+        if held is None:
+            raise NotAllowed(
+                "the provider could not be asked whether it holds this payment; "
+                "nothing was re-paid",
+                "provider_unknown",
+            )
+        if held:
+            raise InvalidTransition(
+                f"the provider holds a payment for payout {payout.id}: link it "
+                "instead of paying again",
+                "provider_has_payment",
+            )
+    if payout.status in ("sent", "paid"):
+        mark_failed(session, payout, "returned", f"reconciliation: {reason}"[:500])
+    payout.status = "queued"  # a new attempt, a new key
+    payout.failure_code = None
+    payout.next_attempt_at = datetime.now(UTC)
+
+
+def sign_off(
+    session: Session,
+    actor: Actor,
+    reconciliation_id: uuid.UUID,
+    note: str,
+    now: datetime,
+) -> Reconciliation:
+    actor.require(FINANCE)
+    rec = get(session, reconciliation_id, lock=True)
+    if rec.status != "open":
+        raise InvalidTransition(
+            f"this reconciliation is {rec.status}", f"reconciliation_{rec.status}"
+        )
+    open_items = session.scalar(
+        select(func.count()).where(
+            ReconciliationItem.reconciliation_id == rec.id,
+            ReconciliationItem.state == "open",
+        )
+    )
+    if open_items:
+        raise InvalidTransition(
+            f"{open_items} differences are still open", "items_open"
+        )
+    resolvers = set(
+        session.scalars(
+            select(ReconciliationItem.resolved_by)
+            .where(
+                ReconciliationItem.reconciliation_id == rec.id,
+                ReconciliationItem.resolved_by.is_not(None),
+            )
+            .distinct()
+        )
+    )
+    if actor.id == rec.created_by or actor.id in resolvers:
+        raise NotAllowed(
+            "a second finance person signs off: not the one who ran the "
+            "reconciliation or resolved its differences",
+            "segregation",
+        )
+    rec.status = "signed_off"
+    rec.signed_off_by = actor.id
+    rec.signed_off_at = now
+    rec.sign_off_note = note
+    session.add(
+        PayoutAudit(
+            actor_id=actor.id,
+            action="reconciliation_sign_off",
+            reason=f"{rec.provider} {rec.period_start}..{rec.period_end}: {note}",
+        )
+    )
+    session.flush()
+    return rec
+
+
+# -- exports -------------------------------------------------------------------------
+EXPORT_COLUMNS = (
+    "item_id",
+    "kind",
+    "state",
+    "payout_id",
+    "run_id",
+    "provider_ref",
+    "ours",
+    "ours_currency",
+    "theirs",
+    "theirs_currency",
+    "resolution",
+    "linked_payout_id",
+    "resolved_by",
+    "resolved_at",
+)
+
+
+def _major(minor: int | None) -> str:
+    if minor is None:
+        return ""
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def export_row(item: dict[str, Any]) -> list[Any]:
+    """An item (as `item_view` gives it) as a row of EXPORT_COLUMNS, amounts in
+    major units."""
+    return [
+        item["id"],
+        item["kind"],
+        item["state"],
+        item["payout_id"] or "",
+        item["run_id"] or "",
+        item["provider_ref"] or "",
+        _major(item["ours_minor"]),
+        item["ours_currency"] or "",
+        _major(item["theirs_minor"]),
+        item["theirs_currency"] or "",
+        item["resolution"] or "",
+        item["linked_payout_id"] or "",
+        item["resolved_by"] or "",
+        item["resolved_at"] or "",
+    ]
+
+
+def summary_rows(view: dict[str, Any]) -> list[list[Any]]:
+    """A reconciliation (as `view` gives it) as label, value rows."""
+    return [
+        [label, "" if view[key] is None else view[key]]
+        for label, key in (
+            ("provider", "provider"),
+            ("period start", "period_start"),
+            ("period end (exclusive)", "period_end"),
+            ("source", "source"),
+            ("status", "status"),
+            ("provider rows", "provider_rows"),
+            ("matched", "matched"),
+            ("differences", "discrepancies"),
+            ("open", "open_items"),
+            ("signed off by", "signed_off_by"),
+            ("signed off at", "signed_off_at"),
+        )
+    ]

@@ -1,0 +1,387 @@
+"""Reconciliation by period on PostgreSQL against the Stripe sandbox: the provider's
+rows pulled through the SDK or imported (Stripe's itemized report, the bank's
+statement), every difference class found, the work queue's link, write-off and
+re-pay (re-pay paying again only what the provider does not hold), and the sign-off
+by a second finance person."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
+from stipends.payouts import reconciliation, worker
+from stipends.payouts.reconcile import ProviderRow, parse_itemized, statement_rows
+from tests.stipends.integration.conftest import FINANCE, Db, actor
+from tests.stipends.integration.payouts_world import PayWorld
+from tests.stipends.integration.test_payouts_bank_file import bank_world, export
+from tests.stipends.integration.test_payouts_reconcile import paid_run
+from tests.stipends.integration.test_payouts_sandbox import (  # noqa: F401 (fixtures)
+    connect,
+    receiver,
+    sandbox,
+)
+from tests.stripe_harness import Sandbox
+
+FINANCE_B = {"id": str(uuid.uuid4()), "roles": ["finance"]}
+FINANCE_C = {"id": str(uuid.uuid4()), "roles": ["finance"]}
+TODAY = datetime.now(UTC).date()
+PERIOD = (TODAY - timedelta(days=1), TODAY + timedelta(days=1))
+
+
+def run_period(
+    world: PayWorld,
+    rows: Any,
+    provider: str = "stripe_connect",
+    source: str = "api",
+    who: dict = FINANCE,
+    period: tuple[date, date] = PERIOD,
+) -> dict[str, Any]:
+    with world.transaction() as session:
+        rec, per_run = reconciliation.start(
+            session, actor(who), provider, period[0], period[1], source, rows
+        )
+        return {"view": reconciliation.view(session, rec), "per_run": per_run}
+
+
+def pulled(sandbox: Sandbox) -> Any:  # noqa: F811
+    start = datetime.combine(PERIOD[0], datetime.min.time(), UTC)
+    end = datetime.combine(PERIOD[1], datetime.min.time(), UTC)
+    return connect(sandbox).pull(start, end)
+
+
+def queue(world: PayWorld, rec_id: str, **filters: Any) -> list[dict[str, Any]]:
+    with world.transaction() as session:
+        return [
+            reconciliation.item_view(i)
+            for i in reconciliation.items(session, uuid.UUID(rec_id), **filters)
+        ]
+
+
+def resolve(
+    world: PayWorld,
+    rec_id: str,
+    ids: list[int],
+    action: str,
+    who: dict = FINANCE,
+    payout_id: Any = None,
+    provider_has: Any = None,
+) -> list[Any]:
+    with world.transaction() as session:
+        return reconciliation.resolve(
+            session,
+            actor(who),
+            uuid.UUID(rec_id),
+            ids,
+            action,
+            f"{action} after checking",
+            world.clock(),
+            payout_id,
+            provider_has,
+        )
+
+
+def kinds(items: list[dict[str, Any]]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    for item in items:
+        found[item["kind"]] = found.get(item["kind"], 0) + 1
+    return found
+
+
+def test_a_paid_period_matches_every_payout(db: Db, sandbox: Sandbox) -> None:  # noqa: F811
+    world, run_id = paid_run(db, sandbox, 3)
+    found = run_period(world, pulled(sandbox))
+    view = found["view"]
+    assert (view["provider_rows"], view["matched"], view["discrepancies"]) == (3, 3, 0)
+    assert found["per_run"] == [{"run_id": run_id, "matched": 3, "discrepancies": 0}]
+    assert view["status"] == "open" and view["open_items"] == 0
+
+
+def test_every_difference_class_is_found_from_the_api(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    world, run_id = paid_run(db, sandbox, 6)
+    client = sandbox.client()
+    rows = db.sql("SELECT id, provider_ref, communicator_id FROM payouts ORDER BY id")
+    (rev, amount, currency, dup, status, fine) = rows
+    client.v1.transfers.reversals.create(rev[1])
+    db.sql("UPDATE payouts SET amount_minor = 29000 WHERE id = :i", i=amount[0])
+    db.sql("UPDATE payouts SET currency = 'PLN' WHERE id = :i", i=currency[0])
+    account = world.destinations[dup[2]]["account"]
+    client.v1.transfers.create(
+        {
+            "amount": 30_000,
+            "currency": "eur",
+            "destination": account,
+            "metadata": {"payout_reference": f"payout:{dup[0]}"},
+        }
+    )
+    db.sql("UPDATE payouts SET status = 'failed' WHERE id = :i", i=status[0])
+    client.v1.transfers.create(
+        {"amount": 1_000, "currency": "eur", "destination": account}
+    )
+    found = run_period(world, pulled(sandbox))
+    items = queue(world, found["view"]["id"])
+    assert kinds(items) == {
+        "reversed": 1,
+        "amount_mismatch": 1,
+        "currency_mismatch": 1,
+        "duplicate": 1,
+        "status_mismatch": 1,
+        "unexpected_at_provider": 1,  # the stray transfer with no reference
+    }
+    by_kind = {i["kind"]: i for i in items}
+    assert by_kind["reversed"]["payout_id"] == str(rev[0])
+    assert by_kind["amount_mismatch"]["theirs_minor"] == 30_000
+    assert by_kind["amount_mismatch"]["ours_minor"] == 29_000
+    assert by_kind["currency_mismatch"]["theirs_currency"] == "EUR"
+    assert by_kind["duplicate"]["payout_id"] == str(dup[0])
+    assert by_kind["status_mismatch"]["payout_id"] == str(status[0])
+    assert found["view"]["matched"] == 1  # `fine`
+    assert all(i["state"] == "open" for i in items)
+
+
+def itemized(transfers: list[tuple[str, int]], extra: str = "") -> str:
+    """Stripe's itemized balance change report, major units, gross negative."""
+    lines = [
+        "balance_transaction_id,created_utc,currency,gross,fee,net,"
+        "reporting_category,source_id,description"
+    ]
+    for n, (source, minor) in enumerate(transfers):
+        lines.append(
+            f"txn_{n},2026-11-24 10:00:00,eur,-{minor // 100}.{minor % 100:02d},0.00,"
+            f"-{minor // 100}.{minor % 100:02d},transfer,{source},payout"
+        )
+    lines.append("txn_c,2026-11-24 10:00:00,eur,50.00,1.75,48.25,charge,ch_1,a charge")
+    return "\n".join(lines) + "\n" + extra
+
+
+def test_an_itemized_report_in_major_units_is_matched_by_transfer_id(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    world, _ = paid_run(db, sandbox, 3)
+    refs = db.sql("SELECT provider_ref, amount_minor, id FROM payouts ORDER BY id")
+    report = itemized(
+        [(refs[0][0], refs[0][1]), (refs[1][0], refs[1][1] + 1)],
+        "txn_r,2026-11-24 11:00:00,eur,12.50,0,12.50,transfer_reversal,trr_x,r\n",
+    )
+    found = run_period(
+        world, parse_itemized(report.splitlines(keepends=True)), source="itemized_csv"
+    )
+    items = queue(world, found["view"]["id"])
+    assert found["view"]["provider_rows"] == 3  # the charge is not a payout
+    assert kinds(items) == {
+        "amount_mismatch": 1,  # one cent more in the report
+        "missing_at_provider": 1,  # the third transfer is not in it
+        "unexpected_at_provider": 1,  # a reversal nobody can place
+    }
+    by_kind = {i["kind"]: i for i in items}
+    assert by_kind["amount_mismatch"]["theirs_minor"] == refs[1][1] + 1
+    assert by_kind["missing_at_provider"]["payout_id"] == str(refs[2][2])
+    assert by_kind["unexpected_at_provider"]["theirs_minor"] == 1250
+
+
+def test_a_bad_report_line_refuses_the_import_and_stores_nothing(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    world, _ = paid_run(db, sandbox, 1)
+    report = itemized([("tr_a", 100)]) + (
+        "txn_9,2026-11-24 10:00:00,eur,-1.234,0,0,transfer,tr_b,x\n"
+    )
+    with pytest.raises(ValueError, match="report line 4"):
+        run_period(
+            world,
+            parse_itemized(report.splitlines(keepends=True)),
+            source="itemized_csv",
+        )
+    assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0
+    assert db.sql("SELECT count(*) FROM reconciliation_rows")[0][0] == 0
+
+
+def test_the_bank_statement_reconciles_bank_payouts(db: Db) -> None:
+    world = bank_world(db)
+    built = world.released()
+    world.worker({"bank_file": worker.BankFile()}).drive()
+    export(world, built.run.id, "csv")
+    ids = [r[0] for r in db.sql("SELECT id FROM payouts ORDER BY id")]
+    statement = (
+        "reference,amount,currency,status,fee\n"
+        f"payout:{ids[0]},300.00,EUR,booked,0.50\n"
+        f"payout:{ids[1]},300.00,EUR,returned,0\n"
+        f"payout:{ids[1]},300.00,EUR,booked,0\n"
+    )
+    found = run_period(
+        world,
+        statement_rows(statement.splitlines(keepends=True)),
+        provider="bank_file",
+        source="bank_statement",
+    )
+    items = queue(world, found["view"]["id"])
+    # the payouts are still `sent` here: the statement was not imported as settlement
+    assert kinds(items) == {"reversed": 1, "missing_at_provider": 1, "duplicate": 1}
+
+
+def test_link_write_off_and_bulk(db: Db, sandbox: Sandbox) -> None:  # noqa: F811
+    world, _ = paid_run(db, sandbox, 3)
+    refs = db.sql("SELECT provider_ref, amount_minor, id FROM payouts ORDER BY id")
+    # the report names no reference and a transfer id we do not know for the first:
+    rows = [
+        ProviderRow("tr_elsewhere", "payment", refs[0][1], "EUR"),
+        ProviderRow(refs[1][0], "payment", refs[1][1], "EUR", balance_minor=-1),
+        ProviderRow(refs[2][0], "payment", refs[2][1], "EUR"),
+    ]
+    found = run_period(world, rows, source="itemized_csv")
+    rec_id = found["view"]["id"]
+    items = {i["kind"]: i for i in queue(world, rec_id)}
+    assert set(items) == {
+        "unexpected_at_provider",
+        "missing_at_provider",
+        "amount_mismatch",
+    }
+    with pytest.raises(InvalidTransition, match="cannot be resolved by repay"):
+        resolve(world, rec_id, [items["unexpected_at_provider"]["id"]], "repay")
+    with pytest.raises(InvalidTransition, match="is 300"):  # not this payout's amount
+        db.sql("UPDATE payouts SET amount_minor = 1 WHERE id = :i", i=refs[1][2])
+        resolve(
+            world,
+            rec_id,
+            [items["unexpected_at_provider"]["id"]],
+            "link",
+            payout_id=refs[1][2],
+        )
+    resolve(
+        world,
+        rec_id,
+        [items["unexpected_at_provider"]["id"]],
+        "link",
+        payout_id=refs[0][2],
+    )
+    after = {i["kind"]: i for i in queue(world, rec_id)}
+    assert after["unexpected_at_provider"]["state"] == "linked"
+    assert after["missing_at_provider"]["state"] == "linked"  # resolved with it
+    assert after["unexpected_at_provider"]["linked_payout_id"] == str(refs[0][2])
+    with pytest.raises(InvalidTransition, match="already linked"):
+        resolve(world, rec_id, [after["missing_at_provider"]["id"]], "write_off")
+    resolve(world, rec_id, [after["amount_mismatch"]["id"]], "write_off")
+    assert queue(world, rec_id, state="open") == []
+    assert (
+        db.sql(
+            "SELECT count(*) FROM payout_audit WHERE action LIKE 'reconciliation_%'"
+        )[0][0]
+        == 3
+    )
+    assert world.balanced()
+
+
+def test_repay_pays_again_only_what_the_provider_does_not_hold(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    world, _ = paid_run(db, sandbox, 2)
+    provider = connect(sandbox)
+    client = sandbox.client()
+    (back, held) = db.sql("SELECT id, provider_ref FROM payouts ORDER BY id")
+    client.v1.transfers.reversals.create(back[1])
+    # the report omits the second transfer, which the provider does hold
+    rows = list(pulled(sandbox))
+    rows = [r for r in rows if r.provider_ref != held[1]]
+    rec_id = run_period(world, rows)["view"]["id"]
+    items = {i["kind"]: i for i in queue(world, rec_id)}
+    assert set(items) == {"reversed", "missing_at_provider"}
+
+    def provider_has(payout: Any) -> bool | None:
+        found = provider.find(worker.order_of(payout), {})
+        return None if found is not None and found.status == "retry" else bool(found)
+
+    with pytest.raises(InvalidTransition, match="holds a payment"):
+        resolve(
+            world,
+            rec_id,
+            [items["missing_at_provider"]["id"]],
+            "repay",
+            provider_has=provider_has,
+        )
+    with pytest.raises(NotAllowed, match="could not be asked"):
+        resolve(world, rec_id, [items["missing_at_provider"]["id"]], "repay")
+    resolve(
+        world, rec_id, [items["reversed"]["id"]], "repay", provider_has=provider_has
+    )
+    status, attempt = db.sql(
+        "SELECT status, attempt FROM payouts WHERE id = :i", i=back[0]
+    )[0]
+    assert status == "queued"
+    world.finish(world.worker({"stripe_connect": provider}))
+    paid = [
+        t
+        for t in client.v1.transfers.list({"limit": 100}).auto_paging_iter()
+        if t.metadata
+        and t.metadata.to_dict().get("payout_reference") == f"payout:{back[0]}"
+    ]
+    assert len(paid) == 2 and sum(t.amount - t.amount_reversed for t in paid) == 30_000
+    assert db.sql("SELECT status FROM payouts WHERE id = :i", i=back[0])[0][0] == "paid"
+    assert world.balanced()
+
+
+def test_sign_off_needs_a_second_person_and_nothing_open(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    world, _ = paid_run(db, sandbox, 2)
+    rows = list(pulled(sandbox))[:1]  # one payout missing
+    rec_id = uuid.UUID(run_period(world, rows)["view"]["id"])
+    item = queue(world, str(rec_id))[0]
+
+    def sign(who: dict) -> Any:
+        with world.transaction() as session:
+            return reconciliation.sign_off(
+                session, actor(who), rec_id, "checked", world.clock()
+            )
+
+    with pytest.raises(InvalidTransition, match="1 differences are still open"):
+        sign(FINANCE_B)
+    resolve(world, str(rec_id), [item["id"]], "write_off", who=FINANCE_B)
+    with pytest.raises(NotAllowed, match="second finance person"):
+        sign(FINANCE)  # ran it
+    with pytest.raises(NotAllowed, match="second finance person"):
+        sign(FINANCE_B)  # resolved a difference
+    signed = sign(FINANCE_C)
+    assert (
+        signed.status == "signed_off" and str(signed.signed_off_by) == FINANCE_C["id"]
+    )
+    with pytest.raises(InvalidTransition, match="signed_off"):
+        resolve(world, str(rec_id), [item["id"]], "write_off")
+    with pytest.raises(InvalidTransition, match="signed off"):
+        run_period(world, rows)
+
+
+def test_a_rerun_supersedes_the_open_reconciliation(db: Db, sandbox: Sandbox) -> None:  # noqa: F811
+    world, _ = paid_run(db, sandbox, 2)
+    first = run_period(world, list(pulled(sandbox))[:1])["view"]
+    second = run_period(world, pulled(sandbox))["view"]
+    assert (first["discrepancies"], second["discrepancies"]) == (1, 0)
+    states = dict(db.sql("SELECT id::text, status FROM reconciliations"))
+    assert states == {first["id"]: "superseded", second["id"]: "open"}
+
+
+def test_bad_requests_change_nothing(db: Db, sandbox: Sandbox) -> None:  # noqa: F811
+    world, _ = paid_run(db, sandbox, 1)
+    with pytest.raises(InvalidRequest, match="ends after it starts"):
+        run_period(world, [], period=(PERIOD[1], PERIOD[0]))
+    with pytest.raises(InvalidRequest, match="at most 92 days"):
+        run_period(world, [], period=(PERIOD[0], PERIOD[0] + timedelta(days=200)))
+    with pytest.raises(InvalidRequest, match="no provider"):
+        run_period(world, [], provider="paypal")
+    with pytest.raises(NotAllowed):
+        run_period(world, [], who={"id": str(uuid.uuid4()), "roles": ["program_admin"]})
+    rec_id = run_period(world, [])["view"]["id"]
+    with pytest.raises(InvalidRequest, match="not in this reconciliation"):
+        resolve(world, rec_id, [999_999], "write_off")
+    with pytest.raises(InvalidRequest, match="no action"):
+        resolve(world, rec_id, [1], "forgive")
+    with pytest.raises(InvalidRequest, match="different items"):
+        resolve(world, rec_id, [], "write_off")
+    assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 1
