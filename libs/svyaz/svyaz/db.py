@@ -49,7 +49,7 @@ def copy_in(session: Any, statement: str, lines: Iterable[bytes]) -> None:
     stays flat: the spool moves to disk past a few megabytes."""
     import psycopg2.extensions
 
-    with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as spool:
+    with tempfile.SpooledTemporaryFile(max_size=1024 * 1024) as spool:
         for line in lines:
             spool.write(line)
         spool.seek(0)

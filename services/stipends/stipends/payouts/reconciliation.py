@@ -154,39 +154,32 @@ def stage(
 
 
 # -- matching ------------------------------------------------------------------------
-RESOLVE_BY_PROVIDER_REF = text(
-    """
-    UPDATE reconciliation_rows r SET payout_id = p.id
-    FROM payouts p
-    WHERE r.reconciliation_id = :rid AND r.payout_id IS NULL AND r.kind = 'payment'
-      AND p.provider_ref = r.provider_ref
-    """
-)
-RESOLVE_REVERSALS = text(
-    """
-    UPDATE reconciliation_rows r SET payout_id = coalesce(t.payout_id, p.id)
-    FROM reconciliation_rows r2
-    LEFT JOIN reconciliation_rows t
-      ON t.reconciliation_id = r2.reconciliation_id
-     AND t.provider_ref = r2.parent_ref AND t.kind = 'payment'
-    LEFT JOIN payouts p ON p.provider_ref = r2.parent_ref
-    WHERE r.id = r2.id AND r.reconciliation_id = :rid AND r.payout_id IS NULL
-      AND r.kind = 'reversal' AND r.parent_ref IS NOT NULL
-      AND coalesce(t.payout_id, p.id) IS NOT NULL
-    """
-)
 # our side, its provider payment, reversals; a CASE per payout; extras for the rest
 CLASSIFY = text(
     """
-    WITH sent AS (
+    WITH staged AS (  -- each row with its payout: our reference, else the provider's id
+        SELECT r.provider_ref, r.kind, r.amount_minor, r.currency, r.status,
+               r.balance_minor, r.created,
+               coalesce(r.payout_id, p.id, t.payout_id, pp.id) AS payout_id
+        FROM reconciliation_rows r
+        LEFT JOIN payouts p
+          ON r.payout_id IS NULL AND r.kind = 'payment'
+         AND p.provider_ref = r.provider_ref
+        LEFT JOIN reconciliation_rows t
+          ON r.payout_id IS NULL AND r.kind = 'reversal'
+         AND t.reconciliation_id = :rid AND t.provider_ref = r.parent_ref
+        LEFT JOIN payouts pp
+          ON r.payout_id IS NULL AND r.kind = 'reversal'
+         AND pp.provider_ref = r.parent_ref
+        WHERE r.reconciliation_id = :rid
+    ), sent AS (
         SELECT DISTINCT ON (e.stipend_id) e.stipend_id, po.amount_minor AS ledger_minor
         FROM journal_entries e
         JOIN postings po ON po.entry_id = e.id AND po.account = :clearing
         WHERE e.kind = 'payout_sent' AND e.posted_at >= :start AND e.posted_at < :end
         ORDER BY e.stipend_id, e.id DESC
     ), named AS (
-        SELECT DISTINCT payout_id FROM reconciliation_rows
-        WHERE reconciliation_id = :rid AND payout_id IS NOT NULL
+        SELECT DISTINCT payout_id FROM staged WHERE payout_id IS NOT NULL
     ), ours AS (
         SELECT p.id, p.run_id, p.amount_minor, p.currency, p.status, p.provider_ref,
                s.ledger_minor
@@ -207,12 +200,11 @@ CLASSIFY = text(
                    ORDER BY (r.provider_ref = o.provider_ref) IS TRUE DESC,
                             r.created NULLS LAST, r.provider_ref
                ) AS rn
-        FROM reconciliation_rows r JOIN ours o ON o.id = r.payout_id
-        WHERE r.reconciliation_id = :rid AND r.kind = 'payment'
+        FROM staged r JOIN ours o ON o.id = r.payout_id
+        WHERE r.kind = 'payment'
     ), rev AS (
         SELECT payout_id, sum(amount_minor) AS reversed
-        FROM reconciliation_rows
-        WHERE reconciliation_id = :rid AND kind = 'reversal' AND payout_id IS NOT NULL
+        FROM staged WHERE kind = 'reversal' AND payout_id IS NOT NULL
         GROUP BY payout_id
     ), judged AS (
         SELECT o.id AS payout_id, o.run_id, pay.provider_ref,
@@ -251,9 +243,8 @@ CLASSIFY = text(
         UNION ALL
         SELECT NULL, NULL, r.provider_ref, NULL, r.amount_minor, NULL, r.currency,
                'unexpected_at_provider'
-        FROM reconciliation_rows r
-        WHERE r.reconciliation_id = :rid
-          AND (r.payout_id IS NULL
+        FROM staged r
+        WHERE (r.payout_id IS NULL
                OR NOT EXISTS (SELECT 1 FROM ours o WHERE o.id = r.payout_id))
     ), found AS (
         SELECT * FROM judged WHERE kind IS NOT NULL
@@ -289,8 +280,8 @@ def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
     belong to no run of ours)."""
     start, end = period_bounds(rec.period_start, rec.period_end)
     params = {"rid": rec.id}
-    session.execute(RESOLVE_BY_PROVIDER_REF, params)
-    session.execute(RESOLVE_REVERSALS, params)
+    # fresh rows have no statistics yet: without them the planner loops, row by row
+    session.execute(text("ANALYZE reconciliation_rows"))
     per_run = [
         {"run_id": r.run_id, "matched": r.matched, "discrepancies": r.discrepancies}
         for r in session.execute(
