@@ -349,3 +349,108 @@ class NewPasswordSchema(Schema):
 
     token = fields.String(required=True)
     password = fields.String(required=True)
+
+
+# -- reconciliation -----------------------------------------------------------------
+PROVIDER_NAMES = ("stripe_connect", "stripe_global", "bank_file")
+RECONCILIATION_ITEM_STATES = ("open", "linked", "written_off", "repaid")
+DISCREPANCY_KINDS = (
+    "missing_at_provider",
+    "unexpected_at_provider",
+    "amount_mismatch",
+    "currency_mismatch",
+    "duplicate",
+    "status_mismatch",
+    "reversed",
+    "balance_mismatch",
+)
+
+
+class ReconciliationSchema(Schema):
+    """A provider's period [period_start, period_end) against our payouts and the
+    ledger: counts, the differences by kind and state, and the sign-off."""
+
+    id = fields.String()
+    provider = fields.String()
+    period_start = fields.String()
+    period_end = fields.String()
+    source = fields.String()
+    status = fields.String()
+    provider_rows = fields.Integer()
+    matched = fields.Integer()
+    discrepancies = fields.Integer()
+    open_items = fields.Integer()
+    by_kind = fields.Dict(
+        keys=fields.String(),
+        values=fields.Dict(keys=fields.String(), values=fields.Integer()),
+    )
+    created_by = fields.String()
+    created_at = fields.String(allow_none=True)
+    signed_off_by = fields.String(allow_none=True)
+    signed_off_at = fields.String(allow_none=True)
+    sign_off_note = fields.String(allow_none=True)
+
+
+class ReconciliationItemSchema(Schema):
+    """One difference in the work queue (amounts in minor units)."""
+
+    id = fields.Integer()
+    kind = fields.String()
+    payout_id = fields.String(allow_none=True)
+    run_id = fields.String(allow_none=True)
+    provider_ref = fields.String(allow_none=True)
+    ours_minor = fields.Integer(allow_none=True)
+    theirs_minor = fields.Integer(allow_none=True)
+    ours_currency = fields.String(allow_none=True)
+    theirs_currency = fields.String(allow_none=True)
+    state = fields.String()
+    resolution = fields.String(allow_none=True)
+    linked_payout_id = fields.String(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolved_at = fields.String(allow_none=True)
+
+
+class ReconcileRequestSchema(Schema):
+    """`source`: `api` pulls from the provider; `itemized_csv` (Stripe's
+    balance_change_from_activity.itemized report) and `bank_statement` (the bank's
+    CSV) come as `content`, the file's text."""
+
+    provider = fields.String(required=True, validate=validate.OneOf(PROVIDER_NAMES))
+    period_start = fields.Date(required=True)
+    period_end = fields.Date(required=True)
+    source = fields.String(
+        load_default="api",
+        validate=validate.OneOf(("api", "itemized_csv", "bank_statement")),
+    )
+    content = fields.String(load_default=None, validate=validate.Length(max=64 << 20))
+
+
+class ReconciliationItemsQuerySchema(Schema):
+    state = fields.String(validate=validate.OneOf(RECONCILIATION_ITEM_STATES))
+    kind = fields.String(validate=validate.OneOf(DISCREPANCY_KINDS))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class ResolveItemsRequestSchema(Schema):
+    """One action, one reason, for 1 to 1,000 items; `payout_id` for `link`."""
+
+    item_ids = fields.List(
+        fields.Integer(strict=True),
+        required=True,
+        validate=validate.Length(min=1, max=1000),
+    )
+    action = fields.String(
+        required=True, validate=validate.OneOf(("link", "write_off", "repay"))
+    )
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    payout_id = fields.UUID(load_default=None)
+
+
+class SignOffRequestSchema(Schema):
+    note = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class ReconciliationsQuerySchema(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))

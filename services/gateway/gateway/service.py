@@ -42,6 +42,11 @@ from gateway.schemas import (
     PayoutSchema,
     PayoutSetupSchema,
     PreferencesSchema,
+    ReconcileRequestSchema,
+    ReconciliationItemSchema,
+    ReconciliationItemsQuerySchema,
+    ReconciliationSchema,
+    ReconciliationsQuerySchema,
     RejectRequestSchema,
     ReleaseRequestSchema,
     ReportQuerySchema,
@@ -49,11 +54,13 @@ from gateway.schemas import (
     ReportSchema,
     ResetRequestSchema,
     ResolutionRequestSchema,
+    ResolveItemsRequestSchema,
     ReviewRequestSchema,
     SavedReportSchema,
     SecondFactorRequestSchema,
     SessionSchema,
     SignInRequestSchema,
+    SignOffRequestSchema,
     StipendSchema,
 )
 from svyaz.dependencies import Database
@@ -88,6 +95,8 @@ ADMIN, FINANCE, COORDINATOR, COMMUNICATOR = (
 STAFF = (ADMIN, FINANCE, COORDINATOR)
 PAYOUT_EVENTS = frozenset({"transfer", "payout", "balance"})
 ANYONE_SIGNED_IN = (COMMUNICATOR, *STAFF)
+MAX_UPLOAD = 32 * 1024 * 1024  # a period's report or statement, in characters
+PAGE_ITEMS = 100  # differences per page of the work queue
 
 
 class GatewayService:
@@ -836,6 +845,134 @@ class GatewayService:
             body["reason"],
         )
         return respond(200, PayoutSchema().dump(payout))
+
+    @http(
+        "GET",
+        "/api/v1/reconciliations",
+        summary="Reconciliations by provider and period, the latest first",
+        query=ReconciliationsQuerySchema,
+        responses={200: ReconciliationSchema},
+        tags=("finance",),
+        roles=(FINANCE, ADMIN),
+    )
+    def api_reconciliations(self, request: Request) -> Response:
+        row = self._api_session(request, (FINANCE, ADMIN))
+        page = query(request, ReconciliationsQuerySchema)
+        found = self.deadline(
+            self.stipends.list_reconciliations,
+            self._actor(row),
+            page["limit"],
+            page["offset"],
+        )
+        return respond(200, ReconciliationSchema(many=True).dump(found))
+
+    @http(
+        "POST",
+        "/api/v1/reconciliations",
+        summary="Reconcile a provider's period: pulled from its API, or Stripe's "
+        "itemized report or the bank's statement given as content",
+        body=ReconcileRequestSchema,
+        responses={201: ReconciliationSchema},
+        tags=("finance",),
+        roles=(FINANCE,),
+    )
+    def api_reconcile(self, request: Request) -> Response:
+        row = self._api_session(request, (FINANCE,), unsafe=True)
+        body = ReconcileRequestSchema().load(json_body(request))
+        found = self.deadline(
+            self.stipends.reconcile_period,
+            self._actor(row),
+            body["provider"],
+            body["period_start"].isoformat(),
+            body["period_end"].isoformat(),
+            body["source"],
+            body["content"],
+        )
+        return respond(201, ReconciliationSchema().dump(found))
+
+    @http(
+        "GET",
+        "/api/v1/reconciliations/<reconciliation_id>",
+        summary="A reconciliation: counts, differences by kind and state, sign-off",
+        responses={200: ReconciliationSchema},
+        tags=("finance",),
+        roles=(FINANCE, ADMIN),
+    )
+    def api_reconciliation(self, request: Request, reconciliation_id: str) -> Response:
+        row = self._api_session(request, (FINANCE, ADMIN))
+        found = self.deadline(
+            self.stipends.get_reconciliation, self._actor(row), reconciliation_id
+        )
+        return respond(200, ReconciliationSchema().dump(found))
+
+    @http(
+        "GET",
+        "/api/v1/reconciliations/<reconciliation_id>/items",
+        summary="The work queue: differences in id order, after item `after`",
+        query=ReconciliationItemsQuerySchema,
+        responses={200: ReconciliationItemSchema},
+        tags=("finance",),
+        roles=(FINANCE, ADMIN),
+    )
+    def api_reconciliation_items(
+        self, request: Request, reconciliation_id: str
+    ) -> Response:
+        row = self._api_session(request, (FINANCE, ADMIN))
+        page = query(request, ReconciliationItemsQuerySchema)
+        found = self.deadline(
+            self.stipends.list_reconciliation_items,
+            self._actor(row),
+            reconciliation_id,
+            page.get("state"),
+            page.get("kind"),
+            page["after"],
+            page["limit"],
+        )
+        return respond(200, ReconciliationItemSchema(many=True).dump(found))
+
+    @http(
+        "POST",
+        "/api/v1/reconciliations/<reconciliation_id>/items/resolve",
+        summary="Link, write off or re-pay differences, one or many, all or none",
+        body=ResolveItemsRequestSchema,
+        responses={200: ReconciliationItemSchema},
+        tags=("finance",),
+        roles=(FINANCE,),
+    )
+    def api_resolve_items(self, request: Request, reconciliation_id: str) -> Response:
+        row = self._api_session(request, (FINANCE,), unsafe=True)
+        body = ResolveItemsRequestSchema().load(json_body(request))
+        found = self.deadline(
+            self.stipends.resolve_reconciliation_items,
+            self._actor(row),
+            reconciliation_id,
+            body["item_ids"],
+            body["action"],
+            body["reason"],
+            str(body["payout_id"]) if body["payout_id"] else None,
+        )
+        return respond(200, ReconciliationItemSchema(many=True).dump(found))
+
+    @http(
+        "POST",
+        "/api/v1/reconciliations/<reconciliation_id>/sign-off",
+        summary="Sign a period off: nothing open, and a finance person who neither "
+        "ran it nor resolved its differences",
+        body=SignOffRequestSchema,
+        responses={200: ReconciliationSchema},
+        tags=("finance",),
+        roles=(FINANCE,),
+    )
+    def api_sign_off(self, request: Request, reconciliation_id: str) -> Response:
+        row = self._api_session(request, (FINANCE,), unsafe=True)
+        body = SignOffRequestSchema().load(json_body(request))
+        found = self.deadline(
+            self.stipends.sign_off_reconciliation,
+            self._actor(row),
+            reconciliation_id,
+            body["note"],
+        )
+        return respond(200, ReconciliationSchema().dump(found))
 
     # -- the web consoles -----------------------------------------------------------
     @property
@@ -1675,6 +1812,198 @@ class GatewayService:
                     raise
                 return self._run_page(request, row, run_id, exc.message, status=400)
             return web.redirect(f"/finance/runs/{run_id}")
+
+        return self._guarded(request, page)
+
+    # -- console: reconciliation (finance) ----------------------------------------
+    @http("GET", "/finance/reconciliations")
+    def finance_reconciliations(self, request: Request) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, FINANCE)
+            return self._reconciliations_page(request, row)
+
+        return self._guarded(request, page)
+
+    def _reconciliations_page(
+        self, request: Request, row: WebSession, error: str | None = None
+    ) -> Response:
+        found = self.deadline(
+            self.stipends.list_reconciliations, self._actor(row), 50, 0
+        )
+        return self._page(
+            request,
+            "finance_reconciliations.html",
+            row,
+            status=400 if error else 200,
+            reconciliations=found,
+            error=error,
+        )
+
+    @http("POST", "/finance/reconciliations")
+    def finance_reconcile(self, request: Request) -> Response:
+        """Start one: the provider, the period, and where its rows come from (the
+        provider's API, or a file: Stripe's itemized report or the bank's
+        statement, uploaded or pasted)."""
+
+        def page() -> Response:
+            row, values = self._form(request, FINANCE)
+            upload = request.files.get("file")
+            content = (
+                upload.read(MAX_UPLOAD + 1).decode("utf-8", "replace")
+                if upload and upload.filename
+                else values.get("content") or None
+            )
+            if content is not None and len(content) > MAX_UPLOAD:
+                return self._reconciliations_page(request, row, "the file is too large")
+            try:
+                found = self.deadline(
+                    self.stipends.reconcile_period,
+                    self._actor(row),
+                    values.get("provider", ""),
+                    values.get("period_start", ""),
+                    values.get("period_end", ""),
+                    values.get("source", "api"),
+                    content,
+                )
+            except (InvalidInput, Conflict, Forbidden) as exc:
+                return self._reconciliations_page(request, row, exc.message)
+            return web.redirect(f"/finance/reconciliations/{found['id']}")
+
+        return self._guarded(request, page)
+
+    def _reconciliation_page(
+        self,
+        request: Request,
+        row: WebSession,
+        reconciliation_id: str,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        actor = self._actor(row)
+        state = request.args.get("state", "open")
+        if state not in ("open", "linked", "written_off", "repaid", "all"):
+            state = "open"
+        after = request.args.get("after", "0")
+        after_id = int(after) if after.isdigit() and len(after) < 18 else 0
+        rec = self.deadline(self.stipends.get_reconciliation, actor, reconciliation_id)
+        items = self.deadline(
+            self.stipends.list_reconciliation_items,
+            actor,
+            reconciliation_id,
+            None if state == "all" else state,
+            None,
+            after_id,
+            PAGE_ITEMS,
+        )
+        return self._page(
+            request,
+            "finance_reconciliation.html",
+            row,
+            status=status,
+            rec=rec,
+            items=items,
+            state=state,
+            next_after=items[-1]["id"] if len(items) == PAGE_ITEMS else None,
+            error=error,
+        )
+
+    @http("GET", "/finance/reconciliations/<reconciliation_id>")
+    def finance_reconciliation(
+        self, request: Request, reconciliation_id: str
+    ) -> Response:
+        def page() -> Response:
+            row = self._signed_in(request, FINANCE)
+            return self._reconciliation_page(request, row, reconciliation_id)
+
+        return self._guarded(request, page)
+
+    @http("POST", "/finance/reconciliations/<reconciliation_id>/resolve")
+    def finance_resolve(self, request: Request, reconciliation_id: str) -> Response:
+        """The queue's form: the ticked items (`item`, many), one action, one
+        reason, and for `link` the payout."""
+
+        def page() -> Response:
+            row, values = self._form(request, FINANCE)
+            ident = pages.ident(reconciliation_id, "reconciliation_id")
+            raw = request.form.getlist("item")
+            if not raw or not all(v.isdigit() and len(v) < 18 for v in raw):
+                return self._reconciliation_page(
+                    request, row, ident, "tick at least one difference", 400
+                )
+            try:
+                self.deadline(
+                    self.stipends.resolve_reconciliation_items,
+                    self._actor(row),
+                    ident,
+                    [int(v) for v in raw],
+                    values.get("action", ""),
+                    values.get("reason", ""),
+                    values.get("payout_id") or None,
+                )
+            except (InvalidInput, Conflict, Forbidden) as exc:
+                return self._reconciliation_page(request, row, ident, exc.message, 400)
+            return web.redirect(f"/finance/reconciliations/{ident}")
+
+        return self._guarded(request, page)
+
+    @http("POST", "/finance/reconciliations/<reconciliation_id>/sign-off")
+    def finance_sign_off(self, request: Request, reconciliation_id: str) -> Response:
+        def page() -> Response:
+            row, values = self._form(request, FINANCE)
+            ident = pages.ident(reconciliation_id, "reconciliation_id")
+            try:
+                self.deadline(
+                    self.stipends.sign_off_reconciliation,
+                    self._actor(row),
+                    ident,
+                    values.get("note", ""),
+                )
+            except (InvalidInput, Conflict, Forbidden) as exc:
+                return self._reconciliation_page(
+                    request,
+                    row,
+                    ident,
+                    exc.message,
+                    403 if isinstance(exc, Forbidden) else 400,
+                )
+            return web.redirect(f"/finance/reconciliations/{ident}")
+
+        return self._guarded(request, page)
+
+    @http("GET", "/finance/reconciliations/<reconciliation_id>/items.<kind>")
+    def finance_reconciliation_export(
+        self, request: Request, reconciliation_id: str, kind: str
+    ) -> Response:
+        """Every difference, resolved or not, with the summary (XLSX: two sheets)."""
+
+        def page() -> Response:
+            row = self._signed_in(request, FINANCE, ADMIN)
+            if kind not in ("csv", "xlsx"):
+                raise NotFound("no such download")
+            actor = self._actor(row)
+            ident = pages.ident(reconciliation_id, "reconciliation_id")
+            rec = self.deadline(self.stipends.get_reconciliation, actor, ident)
+            items: list[dict[str, Any]] = []
+            while True:
+                page_items = self.deadline(
+                    self.stipends.list_reconciliation_items,
+                    actor,
+                    ident,
+                    None,
+                    None,
+                    items[-1]["id"] if items else 0,
+                    1000,
+                )
+                items += page_items
+                if len(page_items) < 1000:
+                    break
+            body, mime = exports.reconciliation(kind, rec, items)
+            response = Response(body, mimetype=mime)
+            response.headers["Content-Disposition"] = (
+                f'attachment; filename="reconciliation-{rec["provider"]}-'
+                f'{rec["period_start"]}.{kind}"'
+            )
+            return secure(response)
 
         return self._guarded(request, page)
 

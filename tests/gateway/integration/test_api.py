@@ -2,6 +2,7 @@
 (every endpoint x every role x own/other object) that fails if any cell is wrong."""
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -83,6 +84,7 @@ class World:
     closed_cycle: str  # its stipends approved (one by the matrix), no run yet
     run: dict[str, Any]  # a draft payout run of another cycle, built by finance
     system_stipends: Stipends
+    reconciliation: dict[str, Any]  # a bank statement's period, one open difference
 
     def ident(self, pseudonym: str) -> str:
         (row,) = self.system.sql(
@@ -212,6 +214,21 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
     assert run["status"] == "draft" and run["totals"][0]["count"] == 2
     (planned, *_) = stipends.call("list_payouts", FINANCE_ACTOR, run["id"])
     run["payout"] = planned["id"]
+    # a bank statement line that names no payout of ours: one open difference
+    statement = (
+        f"reference,amount,currency,status\npayout:{uuid.uuid4()},1.00,EUR,booked\n"
+    )
+    rec = stipends.call(
+        "reconcile_period",
+        FINANCE_ACTOR,
+        "bank_file",
+        "2026-09-01",
+        "2026-10-01",
+        "bank_statement",
+        statement,
+    )
+    (difference,) = stipends.call("list_reconciliation_items", FINANCE_ACTOR, rec["id"])
+    rec["item"] = difference["id"]
 
     def first_message(ident: str) -> int:
         rows = wait_until(
@@ -249,6 +266,7 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
         closing,
         run,
         stipends,
+        rec,
     )
 
 
@@ -480,6 +498,53 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         },
         expect({"finance": 200}),
     ),
+    # reconciliation: finance runs and resolves; admins read
+    ("reconciliations", "GET", "/api/v1/reconciliations", None, expect(ADMIN_FINANCE)),
+    (
+        "reconcile a period",
+        "POST",
+        "/api/v1/reconciliations",
+        {
+            "provider": "bank_file",
+            "period_start": "2026-08-01",
+            "period_end": "2026-09-01",
+            "source": "bank_statement",
+            "content": "reference,amount,currency,status\n",
+        },
+        expect({"finance": 201}),
+    ),
+    (
+        "a reconciliation",
+        "GET",
+        "/api/v1/reconciliations/{reconciliation}",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "its differences",
+        "GET",
+        "/api/v1/reconciliations/{reconciliation}/items?state=open",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "resolve a difference",
+        "POST",
+        "/api/v1/reconciliations/{reconciliation}/items/resolve",
+        lambda w: {
+            "item_ids": [w.reconciliation["item"]],
+            "action": "write_off",
+            "reason": "a test line from the bank",
+        },
+        expect({"finance": 200}),
+    ),
+    (
+        "sign a period off",  # the same finance person ran and resolved it: refused
+        "POST",
+        "/api/v1/reconciliations/{reconciliation}/sign-off",
+        {"note": "all checked"},
+        expect({"finance": 403}),
+    ),
     # last: erasure closes the communicators' sessions, then everyone signs out
     (
         "erase me",
@@ -525,6 +590,7 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
                 closed_cycle=world.closed_cycle,
                 run=world.run["id"],
                 payout=world.run["payout"],
+                reconciliation=world.reconciliation["id"],
                 other_message=world.messages[theirs],
                 own=own,
                 other=other,
@@ -574,6 +640,15 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
     runs = dict(world.system_stipends.sql("SELECT id::text, status FROM payout_runs"))
     assert runs.pop(world.run["id"]) == "released"  # by finance, with a fresh code
     assert list(runs.values()) == ["draft"]  # the one finance built in the matrix
+    (state,) = world.system_stipends.sql(
+        "SELECT state FROM reconciliation_items WHERE id = :i",
+        i=world.reconciliation["item"],
+    )
+    assert state[0] == "written_off"  # by finance alone
+    live = world.system_stipends.sql(
+        "SELECT status FROM reconciliations WHERE status <> 'superseded'"
+    )
+    assert sorted(r[0] for r in live) == ["open", "open"]  # nobody signed off
     assert_every_route_in_matrix({(op.method, op.path) for op in OPERATIONS})
 
 

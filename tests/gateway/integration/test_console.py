@@ -3,6 +3,7 @@ who may see what. (tests/browser drives the same pages in Chromium.)"""
 
 import io
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -841,3 +842,115 @@ def test_a_communicator_in_a_bank_transfer_country_gives_bank_details(
         i=ident,
     )
     assert row[0] == "ready" and "GE29" not in row[1]  # stored encrypted
+
+
+def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_signs(
+    system: Registry, stipends: Stipends
+) -> None:
+    finance, home, _ = signed_in_staff(system, "recon.one@example.org", ["finance"])
+    assert 'href="/finance/reconciliations"' in home
+    listing = finance.get(f"{system.url}/finance/reconciliations?lang=en", timeout=30)
+    assert listing.status_code == 200 and 'id="reconcile"' in listing.text
+    unknown = [f"payout:{uuid.uuid4()}" for _ in range(3)]
+    statement = "reference,amount,currency,status\n" + "".join(
+        f"{ref},{n + 1}.50,EUR,booked\n" for n, ref in enumerate(unknown)
+    )
+    form = {
+        "csrf": csrf(listing.text),
+        "provider": "bank_file",
+        "period_start": "2026-10-01",
+        "period_end": "2026-11-01",
+        "source": "bank_statement",
+    }
+    bad = finance.post(
+        f"{system.url}/finance/reconciliations",
+        timeout=30,
+        data={**form, "period_end": "2026-09-01"},
+    )
+    assert bad.status_code == 400 and "ends after it starts" in bad.text
+    made = finance.post(
+        f"{system.url}/finance/reconciliations",
+        timeout=30,
+        data=form,
+        files={"file": ("statement.csv", statement.encode(), "text/csv")},
+    )
+    assert made.status_code == 200 and 'id="rec-differences">3<' in made.text
+    rec = made.url.rsplit("/", 1)[1]
+    items = re.findall(r'name="item" value="(\d+)"', made.text)
+    assert len(items) == 3 and made.text.count("unexpected_at_provider") >= 3
+    # repay is not for a line that names none of our payouts: nothing changes
+    refused = finance.post(
+        f"{system.url}/finance/reconciliations/{rec}/resolve",
+        timeout=30,
+        data={
+            "csrf": csrf(made.text),
+            "item": items,
+            "action": "repay",
+            "reason": "x y z",
+        },
+    )
+    assert refused.status_code == 400 and "cannot be resolved by repay" in refused.text
+    assert (
+        stipends.sql("SELECT count(*) FROM reconciliation_items WHERE state = 'open'")[
+            0
+        ][0]
+        == 3
+    )
+    done = finance.post(
+        f"{system.url}/finance/reconciliations/{rec}/resolve",
+        timeout=30,
+        data={
+            "csrf": csrf(made.text),
+            "item": items[:2],
+            "action": "write_off",
+            "reason": "test lines from the bank",
+        },
+    )
+    assert done.status_code == 200 and 'id="rec-open">1<' in done.text
+    early = finance.post(
+        f"{system.url}/finance/reconciliations/{rec}/sign-off",
+        timeout=30,
+        data={"csrf": csrf(done.text), "note": "checked"},
+    )
+    assert early.status_code == 400 and "still open" in early.text
+    finance.post(
+        f"{system.url}/finance/reconciliations/{rec}/resolve",
+        timeout=30,
+        data={
+            "csrf": csrf(done.text),
+            "item": items[2],
+            "action": "write_off",
+            "reason": "the third test line",
+        },
+    )
+    own = finance.post(
+        f"{system.url}/finance/reconciliations/{rec}/sign-off",
+        timeout=30,
+        data={"csrf": csrf(done.text), "note": "checked"},
+    )
+    assert own.status_code == 403 and "second finance person" in own.text
+    second, page, _ = signed_in_staff(system, "recon.two@example.org", ["finance"])
+    shown = second.get(f"{system.url}/finance/reconciliations/{rec}", timeout=30)
+    signed = second.post(
+        f"{system.url}/finance/reconciliations/{rec}/sign-off",
+        timeout=30,
+        data={"csrf": csrf(shown.text), "note": "all three checked with the bank"},
+    )
+    assert signed.status_code == 200 and 'id="rec-status">signed_off<' in signed.text
+    assert 'id="resolve"' in signed.text and 'name="item"' not in signed.text
+
+    csv_file = second.get(
+        f"{system.url}/finance/reconciliations/{rec}/items.csv", timeout=30
+    )
+    lines = csv_file.text.splitlines()
+    assert lines[0].startswith("item_id,kind,state,payout_id")
+    assert len(lines) == 4 and all(",written_off," in line for line in lines[1:])
+    assert {line.split(",")[8] for line in lines[1:]} == {"1.50", "2.50", "3.50"}
+    xlsx = second.get(
+        f"{system.url}/finance/reconciliations/{rec}/items.xlsx", timeout=30
+    )
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames == ["summary", "differences"]
+    summary = {r[0].value: r[1].value for r in book["summary"].iter_rows()}
+    assert summary["status"] == "signed_off" and summary["differences"] == 3
+    assert book["differences"].max_row == 4
