@@ -1,12 +1,16 @@
 """svyaz-finance against the running system: build a run, see its totals, a wrong
 code refused with its exit code, release with a fresh code and follow it to the end,
-and a second release refused by the run's state."""
+and a second release refused by the run's state; then reconciliation: today's Stripe
+period matched, a bank statement's differences listed, resolved in bulk, the sign-off
+refused to the same person, and the differences exported."""
 
 import os
 import re
 import subprocess
 import uuid
+from datetime import UTC, datetime, timedelta
 
+import openpyxl
 import pyotp
 import requests
 
@@ -89,3 +93,41 @@ def test_a_run_from_the_terminal(system: System) -> None:
     )
     missing = cli("show", str(uuid.uuid4()))
     assert missing.returncode == 3
+
+    # reconciliation of today's Stripe period: the paid transfer matches
+    today = datetime.now(UTC).date()
+    period = [str(today - timedelta(days=1)), str(today + timedelta(days=1))]
+    matched = cli("reconcile", "stripe_connect", *period)
+    assert matched.returncode == 0, matched.stderr
+    assert re.search(r"matched [1-9]\d* · differences 0", matched.stdout), (
+        matched.stdout
+    )
+    # a bank statement naming no payout of ours: open differences, exit 6
+    statement = system.settings.var / "statement.csv"
+    statement.write_text(
+        "reference,amount,currency,status\n"
+        f"payout:{uuid.uuid4()},10.00,EUR,booked\n"
+        f"payout:{uuid.uuid4()},20.00,EUR,booked\n"
+    )
+    found = cli("reconcile", "bank_file", *period, "--statement", str(statement))
+    assert found.returncode == 6, found.stderr
+    rec = re.search(r"^reconciliation ([0-9a-f-]+)", found.stdout, re.M).group(1)
+    listed = cli("differences", rec, "--state", "open")
+    items = re.findall(
+        r"^\s*(\d+)\s+unexpected_at_provider\s+open", listed.stdout, re.M
+    )
+    assert len(items) == 2, listed.stdout
+    wrong_action = cli("resolve", rec, *items, "--action", "repay", "--reason", "no")
+    assert wrong_action.returncode == 1 and "repay" in wrong_action.stderr
+    resolved = cli(
+        "resolve", rec, *items, "--action", "write_off", "--reason", "bank test lines"
+    )
+    assert resolved.returncode == 0 and resolved.stdout.count("written_off") == 2
+    own = cli("sign-off", rec, "--note", "checked")
+    assert own.returncode == 1 and "second finance person" in own.stderr
+    out = system.settings.var / "differences.xlsx"
+    exported = cli("reconciliation-export", rec, "--format", "xlsx", "-o", str(out))
+    assert exported.returncode == 0, exported.stderr
+    sheet = openpyxl.load_workbook(out).active
+    assert [c.value for c in sheet[1]][:3] == ["item_id", "kind", "state"]
+    assert sheet.max_row == 3 and sheet.cell(2, 3).value == "written_off"

@@ -8,6 +8,13 @@
         (retry, cancel, mark_paid_offline or mark_failed)
     svyaz-finance --actor … export <run id> [--format csv|pain.001] [-o file]
     svyaz-finance --actor … statement <bank statement.csv>
+    svyaz-finance --actor … reconcile <provider> <from> <to>
+        [--itemized report.csv | --statement statement.csv]
+    svyaz-finance --actor … differences <reconciliation id> [--state open] [--kind …]
+    svyaz-finance --actor … resolve <reconciliation id> <item>… --action write_off
+        --reason "…" [--payout <id> for link]   (link, write_off or repay)
+    svyaz-finance --actor … sign-off <reconciliation id> --note "…"
+    svyaz-finance --actor … reconciliation-export <id> [--format csv|xlsx] -o file
 
 It makes signed RPC calls as the operator's console does (BUS_IDENTITY, default `cli`,
 must be in BUS_SIGNING_KEYS), acting as the finance member whose account id is given.
@@ -15,6 +22,8 @@ must be in BUS_SIGNING_KEYS), acting as the finance member whose account id is g
 factor) unless `--code` is given, and with `--wait` shows the run's progress until no
 payout is open. Exit codes: 0 done; 1 refused by a rule (role, segregation, state);
 2 bad input; 3 not found; 4 a service did not answer; 5 the code was not right.
+`reconcile` exits 6 when the period has open differences (0 when everything matched),
+so a scheduled job can tell finance.
 """
 
 from __future__ import annotations
@@ -32,7 +41,7 @@ from typing import Any, TextIO
 # imported before any call, so errors from the services arrive as these kinds
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-DONE, REFUSED, BAD_INPUT, NOT_FOUND, UNAVAILABLE, BAD_CODE = range(6)
+DONE, REFUSED, BAD_INPUT, NOT_FOUND, UNAVAILABLE, BAD_CODE, DIFFERENCES = range(7)
 OPEN = ("planned", "queued", "calling", "sent")
 DEFAULT_CONFIG = Path("services/gateway/config.yml")
 
@@ -150,7 +159,106 @@ def run_command(
     elif args.command == "statement":
         result = stipends.import_bank_statement(actor, Path(args.file).read_text())
         print(json.dumps(result, indent=2, default=str), file=out)
+    elif args.command == "reconcile":
+        return reconcile(args, stipends, actor, out)
+    elif args.command == "differences":
+        for item in all_items(
+            stipends, actor, args.reconciliation, args.state, args.kind
+        ):
+            print(item_line(item), file=out)
+    elif args.command == "resolve":
+        done = stipends.resolve_reconciliation_items(
+            actor,
+            args.reconciliation,
+            args.items,
+            args.action,
+            args.reason,
+            args.payout,
+        )
+        for item in done:
+            print(item_line(item), file=out)
+    elif args.command == "sign-off":
+        rec = stipends.sign_off_reconciliation(actor, args.reconciliation, args.note)
+        print(reconciliation_summary(rec), file=out)
+    elif args.command == "reconciliation-export":
+        from stipends.payouts.reconciliation import EXPORT_COLUMNS, export_row
+        from svyaz import tables
+
+        rows = [
+            export_row(item)
+            for item in all_items(stipends, actor, args.reconciliation, None, None, err)
+        ]
+        body = tables.render(args.format, "differences", EXPORT_COLUMNS, rows)
+        Path(args.output).write_bytes(body)
+        print(f"{len(rows)} differences written to {args.output}", file=out)
     return DONE
+
+
+def reconciliation_summary(rec: dict[str, Any]) -> str:
+    kinds = ", ".join(
+        f"{kind} {sum(states.values())}"
+        for kind, states in sorted(rec["by_kind"].items())
+    )
+    return (
+        f"reconciliation {rec['id']}  {rec['provider']} {rec['period_start']}.."
+        f"{rec['period_end']}  {rec['status']}\n"
+        f"provider rows {rec['provider_rows']} · matched {rec['matched']} · "
+        f"differences {rec['discrepancies']} ({kinds or 'none'}) · "
+        f"open {rec['open_items']}"
+    )
+
+
+def item_line(item: dict[str, Any]) -> str:
+    def money(minor: Any, currency: Any) -> str:
+        return "-" if minor is None else f"{minor / 100:,.2f} {currency}"
+
+    return (
+        f"{item['id']:>8}  {item['kind']:<22} {item['state']:<11} "
+        f"ours {money(item['ours_minor'], item['ours_currency']):>14}  "
+        f"theirs {money(item['theirs_minor'], item['theirs_currency']):>14}  "
+        f"{item['payout_id'] or item['provider_ref'] or ''}"
+    )
+
+
+def all_items(
+    stipends: Any,
+    actor: dict[str, Any],
+    reconciliation: str,
+    state: str | None,
+    kind: str | None,
+    err: TextIO | None = None,
+    page: int = 1000,
+) -> Iterator[dict[str, Any]]:
+    """Every item, a page at a time (a count on `err` as they come)."""
+    after, seen = 0, 0
+    while True:
+        found = stipends.list_reconciliation_items(
+            actor, reconciliation, state, kind, after, page
+        )
+        seen += len(found)
+        if err is not None:
+            print(f"\r{seen} differences read", end="", file=err, flush=True)
+        yield from found
+        if len(found) < page:
+            if err is not None:
+                print(file=err)
+            return
+        after = found[-1]["id"]
+
+
+def reconcile(
+    args: argparse.Namespace, stipends: Any, actor: dict[str, Any], out: TextIO
+) -> int:
+    source, content = "api", None
+    if args.itemized:
+        source, content = "itemized_csv", Path(args.itemized).read_text()
+    elif args.statement:
+        source, content = "bank_statement", Path(args.statement).read_text()
+    rec = stipends.reconcile_period(
+        actor, args.provider, args.start, args.end, source, content
+    )
+    print(reconciliation_summary(rec), file=out)
+    return DIFFERENCES if rec["open_items"] else DONE
 
 
 def parser() -> argparse.ArgumentParser:
@@ -184,6 +292,36 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("statement", help="import a bank statement (CSV)").add_argument(
         "file"
     )
+    rec = sub.add_parser("reconcile", help="reconcile a provider's period")
+    rec.add_argument(
+        "provider", choices=("stripe_connect", "stripe_global", "bank_file")
+    )
+    rec.add_argument("start", help="first day, YYYY-MM-DD")
+    rec.add_argument("end", help="the day after the last, YYYY-MM-DD")
+    files = rec.add_mutually_exclusive_group()
+    files.add_argument("--itemized", help="Stripe's itemized balance report (CSV)")
+    files.add_argument("--statement", help="the bank's statement (CSV)")
+    diffs = sub.add_parser("differences", help="a reconciliation's differences")
+    diffs.add_argument("reconciliation")
+    diffs.add_argument("--state", choices=("open", "linked", "written_off", "repaid"))
+    diffs.add_argument("--kind")
+    resolve = sub.add_parser("resolve", help="link, write off or re-pay differences")
+    resolve.add_argument("reconciliation")
+    resolve.add_argument("items", nargs="+", type=int)
+    resolve.add_argument(
+        "--action", required=True, choices=("link", "write_off", "repay")
+    )
+    resolve.add_argument("--reason", required=True)
+    resolve.add_argument("--payout", help="the payout a link is to")
+    sign = sub.add_parser(
+        "sign-off", help="sign a reconciliation off (a second person)"
+    )
+    sign.add_argument("reconciliation")
+    sign.add_argument("--note", required=True)
+    rexport = sub.add_parser("reconciliation-export", help="differences as CSV/XLSX")
+    rexport.add_argument("reconciliation")
+    rexport.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    rexport.add_argument("-o", "--output", required=True)
     return p
 
 

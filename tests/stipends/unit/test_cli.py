@@ -1,6 +1,8 @@
 """svyaz-finance's pieces without a bus: the progress line, the totals table, and the
 mapping of service errors to exit codes."""
 
+import io
+
 import pytest
 
 from stipends import cli
@@ -50,3 +52,63 @@ def test_service_errors_become_exit_codes(error: Exception, code: int) -> None:
 def test_an_unexpected_error_is_not_swallowed() -> None:
     with pytest.raises(ZeroDivisionError):
         cli.translate(ZeroDivisionError())
+
+
+def test_a_reconciliation_summary_and_a_difference_line() -> None:
+    summary = cli.reconciliation_summary(
+        {
+            "id": "r1",
+            "provider": "bank_file",
+            "period_start": "2026-10-01",
+            "period_end": "2026-11-01",
+            "status": "open",
+            "provider_rows": 5,
+            "matched": 3,
+            "discrepancies": 2,
+            "open_items": 1,
+            "by_kind": {"duplicate": {"open": 1}, "reversed": {"written_off": 1}},
+        }
+    )
+    assert "bank_file 2026-10-01..2026-11-01  open" in summary
+    assert "matched 3 · differences 2 (duplicate 1, reversed 1) · open 1" in summary
+    line = cli.item_line(
+        {
+            "id": 7,
+            "kind": "amount_mismatch",
+            "state": "open",
+            "ours_minor": 30000,
+            "ours_currency": "EUR",
+            "theirs_minor": 30001,
+            "theirs_currency": "EUR",
+            "payout_id": "p1",
+            "provider_ref": "tr_1",
+        }
+    )
+    assert "300.00 EUR" in line and "300.01 EUR" in line and line.endswith("p1")
+
+
+def test_reconcile_exits_6_while_differences_are_open() -> None:
+    class Stipends:
+        def __init__(self, open_items: int) -> None:
+            self.open_items = open_items
+
+        def reconcile_period(self, *args: object) -> dict:
+            return {
+                "id": "r",
+                "provider": "stripe_connect",
+                "period_start": "a",
+                "period_end": "b",
+                "status": "open",
+                "provider_rows": 1,
+                "matched": 1 - self.open_items,
+                "discrepancies": self.open_items,
+                "open_items": self.open_items,
+                "by_kind": {},
+            }
+
+    args = cli.parser().parse_args(
+        ["--actor", "x", "reconcile", "stripe_connect", "2026-10-01", "2026-11-01"]
+    )
+    out = io.StringIO()
+    assert cli.reconcile(args, Stipends(0), {}, out) == cli.DONE
+    assert cli.reconcile(args, Stipends(1), {}, out) == cli.DIFFERENCES == 6
