@@ -12,7 +12,8 @@ import pytest
 
 from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
 from stipends.payouts import reconciliation, worker
-from stipends.payouts.reconcile import ProviderRow, parse_itemized, statement_rows
+from stipends.payouts.reconcile import ProviderRow, statement_rows
+from stipends.payouts.reconciliation import ItemizedReport
 from tests.stipends.integration.conftest import FINANCE, Db, actor
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world, export
@@ -169,7 +170,7 @@ def test_an_itemized_report_in_major_units_is_matched_by_transfer_id(
         "txn_r,2026-11-24 11:00:00,eur,12.50,0,12.50,transfer_reversal,trr_x,r\n",
     )
     found = run_period(
-        world, parse_itemized(report.splitlines(keepends=True)), source="itemized_csv"
+        world, ItemizedReport(report.splitlines(keepends=True)), source="itemized_csv"
     )
     items = queue(world, found["view"]["id"])
     assert found["view"]["provider_rows"] == 3  # the charge is not a payout
@@ -192,10 +193,10 @@ def test_a_bad_report_line_refuses_the_import_and_stores_nothing(
     report = itemized([("tr_a", 100)]) + (
         "txn_9,2026-11-24 10:00:00,eur,-1.234,0,0,transfer,tr_b,x\n"
     )
-    with pytest.raises(ValueError, match="report line 4"):
+    with pytest.raises(InvalidRequest, match="report line 4: amount -1.234"):
         run_period(
             world,
-            parse_itemized(report.splitlines(keepends=True)),
+            ItemizedReport(report.splitlines(keepends=True)),
             source="itemized_csv",
         )
     assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0

@@ -314,7 +314,7 @@ class PayoutEntrypoints:
     # -- reconciliation by period ---------------------------------------------------
     def _provider_rows(
         self, provider: str, source: str, content: Any, start: datetime, end: datetime
-    ) -> Iterator[ProviderRow]:
+    ) -> Iterator[ProviderRow] | reconciliation.ItemizedReport:
         if source == "api":
             if provider == "bank_file":
                 raise InvalidRequest(
@@ -338,7 +338,7 @@ class PayoutEntrypoints:
             )
         lines = io.StringIO(content)
         if source == "itemized_csv" and provider == "stripe_connect":
-            return _parsed(reconcile.parse_itemized(lines))
+            return reconciliation.ItemizedReport(lines)
         if source == "bank_statement" and provider == "bank_file":
             return _parsed(reconcile.statement_rows(lines))
         raise InvalidRequest(

@@ -205,14 +205,13 @@ class Reconciliation(Base):
 
 
 class ReconciliationRow(Base):
-    """A provider's row as pulled or imported (a `ProviderRow`), staged by COPY."""
+    """A provider's row as pulled or imported (a `ProviderRow`), staged in bulk with
+    its reconciliation (no foreign key to check row by row)."""
 
     __tablename__ = "reconciliation_rows"
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    reconciliation_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), ForeignKey("reconciliations.id")
-    )
+    reconciliation_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     provider_ref: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(10))  # payment | reversal
     amount_minor: Mapped[int] = mapped_column(BigInteger)
@@ -230,7 +229,6 @@ class ReconciliationRow(Base):
             "provider_ref",
             unique=True,
         ),
-        Index("reconciliation_rows_payout", "reconciliation_id", "payout_id"),
     )
 
 

@@ -9,7 +9,6 @@ in exactly one class: matched, or one of the discrepancies below.
 
 from __future__ import annotations
 
-import csv
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stipends.payouts.models import Payout
-from stipends.payouts.providers import parse_statement_lines, to_minor
+from stipends.payouts.providers import parse_statement_lines
 
 DISCREPANCIES = (
     "missing_at_provider",  # we think it went out; the provider has nothing
@@ -228,55 +227,6 @@ def pull_connect_period(
             balance_minor=int(bt.amount),
             status="posted",
             created=_when(bt.created),
-        )
-
-
-ITEMIZED_COLUMNS = frozenset(
-    {"balance_transaction_id", "currency", "gross", "reporting_category", "source_id"}
-)
-REFERENCE_COLUMN = "transfer_metadata[payout_reference]"
-
-
-def parse_itemized(lines: Iterable[str]) -> Iterator[ProviderRow]:
-    """Stripe's `balance_change_from_activity.itemized` report (CSV, amounts in
-    major units): `transfer` rows are payments (gross is negative: money out),
-    `transfer_reversal` rows reversals; other categories are not payouts and are
-    skipped. The optional `transfer_metadata[payout_reference]` column carries our
-    reference; without it a transfer is matched by its id. Raises ValueError naming
-    the line of the first bad row."""
-    reader = csv.DictReader(lines)
-    missing = ITEMIZED_COLUMNS - set(reader.fieldnames or ())
-    if missing:
-        raise ValueError(f"the report lacks the columns {', '.join(sorted(missing))}")
-    for n, row in enumerate(reader, 2):
-        category = (row.get("reporting_category") or "").strip()
-        if category not in ("transfer", "transfer_reversal"):
-            continue
-        try:
-            source = row["source_id"].strip()
-            currency = row["currency"].strip().upper()
-            if not source or len(source) > 80:
-                raise ValueError("source_id")
-            if len(currency) != 3 or not currency.isalpha():
-                raise ValueError(f"currency {currency!r}")
-            gross = to_minor(row["gross"])
-            created = None
-            if (row.get("created_utc") or "").strip():
-                created = datetime.fromisoformat(
-                    row["created_utc"].strip().replace(" ", "T")
-                ).replace(tzinfo=UTC)
-        except (KeyError, ValueError, AttributeError) as exc:
-            raise ValueError(f"report line {n}: {exc}") from None
-        reference = (row.get(REFERENCE_COLUMN) or "").strip() or None
-        yield ProviderRow(
-            provider_ref=source,
-            kind="payment" if category == "transfer" else "reversal",
-            amount_minor=abs(gross),
-            currency=currency,
-            reference=reference,
-            balance_minor=gross,
-            status="posted",
-            created=created,
         )
 
 

@@ -23,11 +23,14 @@ state changes (ledger reversal, `payout.failed.v1`, a new attempt).
 
 from __future__ import annotations
 
+import csv
+import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, date, datetime, time
 from typing import Any
 
+import psycopg2
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -139,18 +142,176 @@ def _copy_lines(
 
 
 def stage(
-    session: Session, reconciliation_id: uuid.UUID, rows: Iterable[ProviderRow]
+    session: Session,
+    reconciliation_id: uuid.UUID,
+    rows: Iterable[ProviderRow] | ItemizedReport,
 ) -> int:
-    """COPY the rows in; returns how many. A provider id twice is refused."""
+    """COPY the rows in; returns how many. A provider id twice refuses them all."""
+    if isinstance(rows, ItemizedReport):
+        return rows.stage(session, reconciliation_id)
     counter = [0]
-    copy_in(
-        session,
-        "COPY reconciliation_rows (reconciliation_id, provider_ref, kind, "
-        "amount_minor, currency, payout_id, parent_ref, balance_minor, status, "
-        "created) FROM STDIN WITH (FORMAT csv)",
-        _copy_lines(reconciliation_id, rows, counter),
-    )
+    try:
+        copy_in(
+            session,
+            "COPY reconciliation_rows (reconciliation_id, provider_ref, kind, "
+            "amount_minor, currency, payout_id, parent_ref, balance_minor, status, "
+            "created) FROM STDIN WITH (FORMAT csv)",
+            _copy_lines(reconciliation_id, rows, counter),
+        )
+    except psycopg2.IntegrityError:
+        raise InvalidRequest(
+            "the provider's rows name one id twice", "duplicate_provider_row"
+        ) from None
     return counter[0]
+
+
+ITEMIZED_COLUMNS = frozenset(
+    {"balance_transaction_id", "currency", "gross", "reporting_category", "source_id"}
+)
+REFERENCE_COLUMN = "transfer_metadata[payout_reference]"
+COLUMN_NAME = re.compile(r"[A-Za-z0-9_\[\]]{1,80}")
+UUID_TEXT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+def _itemized_check(reference: str, has_created: bool) -> str:
+    """The report's first bad line and what is wrong with it, if any."""
+    created = (
+        "WHEN coalesce(created_utc, '') !~ "
+        "'^([0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2})?$' "
+        "THEN 'created_utc ' || created_utc"
+        if has_created
+        else ""
+    )
+    return f"""
+        SELECT line, problem FROM (
+            SELECT line, CASE
+                WHEN coalesce(source_id, '') = '' OR length(source_id) > 80
+                  THEN 'source_id'
+                WHEN coalesce(currency, '') !~ '^[A-Za-z]{{3}}$'
+                  THEN 'currency ' || coalesce(currency, '')
+                WHEN coalesce(gross, '') !~ '^-?[0-9]+([.][0-9]{{1,2}})?$'
+                  THEN 'amount ' || coalesce(gross, '')
+                {created}
+                WHEN {reference} !~ '^(payout[:]{UUID_TEXT})?$'
+                  THEN 'payout reference'
+            END AS problem
+            FROM itemized_raw
+            WHERE reporting_category IN ('transfer', 'transfer_reversal')
+        ) checked
+        WHERE problem IS NOT NULL ORDER BY line LIMIT 1
+    """
+
+
+class ItemizedReport:
+    """Stripe's `balance_change_from_activity.itemized` report (CSV, amounts in major
+    units), staged by the database: its lines go by COPY into a temporary table as
+    they are, are checked there (the first bad line is named) and become rows:
+    `transfer` rows are payments (gross is negative: money out), `transfer_reversal`
+    rows reversals; other categories are not payouts and are skipped. The optional
+    `transfer_metadata[payout_reference]` column carries our reference; without it
+    a transfer is matched by its id."""
+
+    def __init__(self, lines: Iterable[str]):
+        self.lines = iter(lines)
+
+    def _columns(self) -> list[str]:
+        header = next(self.lines, "")
+        columns = next(csv.reader([header]), [])
+        columns = [c.strip() for c in columns]
+        missing = ITEMIZED_COLUMNS - set(columns)
+        if missing:
+            raise InvalidRequest(
+                f"the report lacks the columns {', '.join(sorted(missing))}",
+                "invalid_file",
+                {"content": ["not an itemized balance change report"]},
+            )
+        if len(set(columns)) != len(columns) or not all(
+            COLUMN_NAME.fullmatch(c) for c in columns
+        ):
+            raise InvalidRequest(
+                "the report's header is not one Stripe writes", "invalid_file"
+            )
+        return columns
+
+    def stage(self, session: Session, reconciliation_id: uuid.UUID) -> int:
+        columns = self._columns()
+        _plain_plans(session)
+        names = ", ".join(f'"{c}"' for c in columns)
+        session.execute(
+            text(
+                "CREATE TEMP TABLE itemized_raw (line bigserial, "
+                + ", ".join(f'"{c}" text' for c in columns)
+                + ") ON COMMIT DROP"
+            )
+        )
+        try:
+            copy_in(
+                session,
+                f"COPY itemized_raw ({names}) FROM STDIN WITH (FORMAT csv)",
+                (line.encode() for line in self.lines),
+            )
+        except psycopg2.DataError as exc:
+            where = re.search(r"line (\d+)", str(exc))
+            line = f"report line {int(where.group(1)) + 1}: " if where else ""
+            raise InvalidRequest(
+                f"{line}not a CSV line of the report's columns", "invalid_file"
+            ) from None
+        reference = (
+            f"coalesce(\"{REFERENCE_COLUMN}\", '')"
+            if REFERENCE_COLUMN in columns
+            else "''"
+        )
+        bad = session.execute(
+            text(_itemized_check(reference, "created_utc" in columns))
+        ).first()
+        if bad is not None:
+            raise InvalidRequest(
+                f"report line {bad.line + 1}: {bad.problem}",
+                "invalid_file",
+                {"content": [f"line {bad.line + 1}: {bad.problem}"]},
+            )
+        twice = session.execute(
+            text(
+                "SELECT source_id FROM itemized_raw WHERE reporting_category IN "
+                "('transfer', 'transfer_reversal') GROUP BY source_id "
+                "HAVING count(*) > 1 LIMIT 1"
+            )
+        ).first()
+        if twice is not None:
+            raise InvalidRequest(
+                f"the report names {twice.source_id} twice", "duplicate_provider_row"
+            )
+        created = (
+            "nullif(created_utc, '')::timestamp AT TIME ZONE 'UTC'"
+            if "created_utc" in columns
+            else "NULL"
+        )
+        inserted = session.execute(
+            text(
+                f"""
+                INSERT INTO reconciliation_rows (reconciliation_id, provider_ref, kind,
+                    amount_minor, currency, payout_id, balance_minor, status, created)
+                SELECT :rid, source_id,
+                       CASE reporting_category WHEN 'transfer' THEN 'payment'
+                            ELSE 'reversal' END,
+                       abs(round(gross::numeric * 100))::bigint, upper(currency),
+                       CASE WHEN {reference} <> ''
+                            THEN substr({reference}, 8)::uuid END,
+                       round(gross::numeric * 100)::bigint, 'posted', {created}
+                FROM itemized_raw
+                WHERE reporting_category IN ('transfer', 'transfer_reversal')
+                """
+            ),
+            {"rid": reconciliation_id},
+        )
+        return int(inserted.rowcount)
+
+
+def _plain_plans(session: Session) -> None:
+    """For this transaction: no JIT (compiling these one-off statements costs more
+    than running them), and room for their sorts and hashes in memory."""
+    session.execute(text("SET LOCAL jit = off"))
+    session.execute(text("SET LOCAL work_mem = '64MB'"))
 
 
 # -- matching ------------------------------------------------------------------------
@@ -180,18 +341,13 @@ CLASSIFY = text(
         ORDER BY e.stipend_id, e.id DESC
     ), named AS (
         SELECT DISTINCT payout_id FROM staged WHERE payout_id IS NOT NULL
-    ), ours AS (
+    ), ours AS (  -- sent in the period, or named by the provider's rows
         SELECT p.id, p.run_id, p.amount_minor, p.currency, p.status, p.provider_ref,
                s.ledger_minor
-        FROM payouts p JOIN sent s ON s.stipend_id = p.stipend_id
-        WHERE p.provider = :provider AND p.status <> 'cancelled'
-        UNION ALL
-        SELECT p.id, p.run_id, p.amount_minor, p.currency, p.status, p.provider_ref,
-               NULL
-        FROM payouts p JOIN named n ON n.payout_id = p.id
+        FROM payouts p
+        LEFT JOIN sent s ON s.stipend_id = p.stipend_id AND p.status <> 'cancelled'
         WHERE p.provider = :provider
-          AND NOT EXISTS (SELECT 1 FROM sent s WHERE s.stipend_id = p.stipend_id
-                          AND p.status <> 'cancelled')
+          AND (s.stipend_id IS NOT NULL OR p.id IN (SELECT payout_id FROM named))
     ), pay AS (
         SELECT r.payout_id, r.provider_ref, r.amount_minor, r.currency, r.status,
                r.balance_minor,
@@ -282,6 +438,7 @@ def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
     params = {"rid": rec.id}
     # fresh rows have no statistics yet: without them the planner loops, row by row
     session.execute(text("ANALYZE reconciliation_rows"))
+    _plain_plans(session)
     per_run = [
         {"run_id": r.run_id, "matched": r.matched, "discrepancies": r.discrepancies}
         for r in session.execute(
@@ -307,7 +464,7 @@ def start(
     period_start: date,
     period_end: date,
     source: str,
-    rows: Iterable[ProviderRow],
+    rows: Iterable[ProviderRow] | ItemizedReport,
 ) -> tuple[Reconciliation, list[dict[str, Any]]]:
     """Stage and classify a period. An open reconciliation of the same provider and
     period is superseded (its decisions with it); a signed-off one stands."""

@@ -54,15 +54,11 @@ def upgrade() -> None:
         unique=True,
         postgresql_where=sa.text("status <> 'superseded'"),
     )
-    op.create_table(
+    op.create_table(  # staging: written once, by COPY or INSERT ... SELECT, so no
+        # foreign key checked row by row; the id is the reconciliation's being made
         "reconciliation_rows",
         sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
-        sa.Column(
-            "reconciliation_id",
-            UUID,
-            sa.ForeignKey("reconciliations.id"),
-            nullable=False,
-        ),
+        sa.Column("reconciliation_id", UUID, nullable=False),
         sa.Column("provider_ref", sa.String(80), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("amount_minor", sa.BigInteger, nullable=False),
@@ -82,11 +78,6 @@ def upgrade() -> None:
         "reconciliation_rows",
         ["reconciliation_id", "provider_ref"],
         unique=True,
-    )
-    op.create_index(
-        "reconciliation_rows_payout",
-        "reconciliation_rows",
-        ["reconciliation_id", "payout_id"],
     )
     op.create_table(
         "reconciliation_items",
