@@ -5,6 +5,7 @@ flow), and the Stripe sandbox subprocess. Finance builds and releases a run by R
 the timer entrypoint pays it; only the gateway may relay Stripe events."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -158,6 +159,21 @@ def test_finance_builds_and_releases_and_the_timer_pays(
     assert reconciled == {"matched": 3, "discrepancies": [], "by_kind": {}}
     assert_paid_exactly_once(world, sandbox, db)
 
+    # the period holding today, from the Stripe API: all three match, and the run is
+    # told reconciled (finance's overdue alert listens for it)
+    today = datetime.now(UTC).date()
+    period = (str(today - timedelta(days=1)), str(today + timedelta(days=1)))
+    before = len(db.events("reconciliation.completed.v1"))
+    rec = call(running, "reconcile_period", FINANCE, "stripe_connect", *period)
+    assert (rec["provider_rows"], rec["matched"], rec["open_items"]) == (3, 3, 0)
+    events = db.events("reconciliation.completed.v1")[before:]
+    assert [(e["data"]["run_id"], e["data"]["matched"]) for e in events] == [
+        (built["id"], 3)
+    ]
+    listed = call(running, "list_reconciliations", FINANCE)
+    assert [r["id"] for r in listed] == [rec["id"]]
+    assert call(running, "list_reconciliation_items", FINANCE, rec["id"]) == []
+
 
 def test_only_the_gateway_relays_stripe_events(db: Db, running: Any) -> None:
     event = {"id": "evt_1", "type": "transfer.created", "data": {"object": {}}}
@@ -173,3 +189,66 @@ def test_a_bad_request_gets_a_clear_error(running: Any) -> None:
         call(running, "build_payout_run", FINANCE, "not-an-id")
     with pytest.raises(NotFound):
         call(running, "get_payout_run", FINANCE, str(uuid.uuid4()))
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("stripe_connect", "2026-11-01", "2026-10-01"), "ends after it starts"),
+        (("stripe_connect", "1 Nov", "2026-12-01"), "not a date"),
+        (("stripe_connect", "2026-10-01", "2026-11-01", "ledger"), "no source"),
+        (("bank_file", "2026-10-01", "2026-11-01"), "import its statement"),
+        (("bank_file", "2026-10-01", "2026-11-01", "itemized_csv", "a,b\n"), "not a"),
+        (("stripe_connect", "2026-10-01", "2026-11-01", "itemized_csv"), "content"),
+        (
+            (
+                "stripe_connect",
+                "2026-10-01",
+                "2026-11-01",
+                "itemized_csv",
+                "x,y\n1,2\n",
+            ),
+            "lacks the columns",
+        ),
+    ],
+)
+def test_a_bad_reconciliation_request_changes_nothing(
+    db: Db, running: Any, args: tuple, message: str
+) -> None:
+    from svyaz.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match=message):
+        call(running, "reconcile_period", FINANCE, *args)
+    assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0
+
+
+def test_a_provider_that_stops_answering_records_nothing(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+    running: Any,
+) -> None:
+    from svyaz.errors import Conflict
+
+    sandbox.control("POST", "/_sandbox/faults", {"fail_nth": 1, "status": 500})
+    with pytest.raises(Conflict, match="did not answer"):
+        call(
+            running,
+            "reconcile_period",
+            FINANCE,
+            "stripe_connect",
+            "2026-10-01",
+            "2026-11-01",
+        )
+    assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0
+    assert db.sql("SELECT count(*) FROM reconciliation_rows")[0][0] == 0
+    for bad in ("1", [True], ["1"]):
+        with pytest.raises(Exception, match="item"):
+            call(
+                running,
+                "resolve_reconciliation_items",
+                FINANCE,
+                str(uuid.uuid4()),
+                bad,
+                "write_off",
+                "r",
+            )
