@@ -1,9 +1,12 @@
 """Finance's main journey in a real browser against the real running system: a
 communicator onboarded to Stripe Connect in the sandbox, a cycle closed and its stipend
 approved by two other people; finance enrolls TOTP, builds the run, checks its control
-totals, releases it with a fresh code, and watches the payout reach the sandbox."""
+totals, releases it with a fresh code, and watches the payout reach the sandbox; then
+reconciles the day with Stripe, uploads a bank statement, writes its difference off,
+and is refused the sign-off (a second person signs)."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -60,4 +63,48 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     shots(page, "paid")
     rows = system.sql("stipends", "SELECT status, provider_ref FROM payouts")
     assert rows[0][0] in ("sent", "paid") and rows[0][1].startswith("tr_")
+
+    # reconcile today's Stripe period: the transfer matches
+    today = datetime.now(UTC).date()
+    period = (str(today - timedelta(days=1)), str(today + timedelta(days=1)))
+    page.click("a[href='/finance/reconciliations']")
+    expect(page.locator("h1")).to_have_text("Reconciliation")
+    page.select_option("select[name=provider]", "stripe_connect")
+    page.fill("input[name=period_start]", period[0])
+    page.fill("input[name=period_end]", period[1])
+    page.click("#reconcile button[type=submit]")
+    expect(page.locator("#rec-status")).to_have_text("open")
+    expect(page.locator("#rec-differences")).to_have_text("0")
+    assert int(page.locator("#rec-matched").inner_text()) >= 1
+    shots(page, "reconciled")
+    # the bank's statement, uploaded, names a payment that is not ours
+    page.click("a[href='/finance/reconciliations']")
+    page.select_option("select[name=provider]", "bank_file")
+    page.fill("input[name=period_start]", period[0])
+    page.fill("input[name=period_end]", period[1])
+    page.select_option("select[name=source]", "bank_statement")
+    page.set_input_files(
+        "input[name=file]",
+        {
+            "name": "statement.csv",
+            "mimeType": "text/csv",
+            "buffer": (
+                "reference,amount,currency,status\n"
+                f"payout:{uuid.uuid4()},12.00,EUR,booked\n"
+            ).encode(),
+        },
+    )
+    page.click("#reconcile button[type=submit]")
+    expect(page.locator("#rec-differences")).to_have_text("1")
+    expect(page.locator(".item-kind")).to_have_text(["unexpected_at_provider"])
+    shots(page, "work-queue")
+    page.check("input[name=item]")
+    page.select_option("select[name=action]", "write_off")
+    page.fill("#resolve input[name=reason]", "a test line from the bank")
+    page.click("#resolve button[type=submit]")
+    expect(page.locator("#rec-open")).to_have_text("0")
+    page.fill("#sign-off input[name=note]", "checked")
+    page.click("#sign-off button[type=submit]")
+    expect(page.locator("#error")).to_contain_text("second finance person")
+    shots(page, "sign-off-refused")
     context.close()
