@@ -1,8 +1,9 @@
-"""svyaz-finance against the running system: build a run, see its totals, a wrong
-code refused with its exit code, release with a fresh code and follow it to the end,
-and a second release refused by the run's state; then reconciliation: today's Stripe
-period matched, a bank statement's differences listed, resolved in bulk, the sign-off
-refused to the same person, and the differences exported."""
+"""svyaz-finance against the running system: only a finance member signs in; build
+a run, see its totals, a wrong code refused with its exit code, release with a fresh
+code and follow it to the end, and a second release refused by the run's state; then
+reconciliation: today's Stripe period matched, a bank statement's differences listed,
+resolved in bulk, the sign-off refused to the same person, and the differences
+exported."""
 
 import os
 import re
@@ -24,10 +25,15 @@ CLI = str(ROOT / ".venv" / "bin" / "svyaz-finance")
 
 
 def finance_member(system: System, rpc: object) -> tuple[str, pyotp.TOTP]:
+    """(email, authenticator) of a new finance member, enrolled."""
+    return _enrolled(system, rpc, ["finance"])
+
+
+def _enrolled(system: System, rpc: object, roles: list[str]) -> tuple[str, pyotp.TOTP]:
     """A finance account with its authenticator enrolled (through the JSON API)."""
-    email = f"finance.{uuid.uuid4().hex[:6]}@example.org"
+    email = f"{roles[0]}.{uuid.uuid4().hex[:6]}@example.org"
     rpc.registry.create_staff_account(  # type: ignore[attr-defined]
-        ADMINS[0], {"email": email, "roles": ["finance"], "password": PASSWORD}
+        ADMINS[0], {"email": email, "roles": roles, "password": PASSWORD}
     )
     signed_in = requests.post(
         f"{system.url}/api/v1/session",
@@ -47,24 +53,35 @@ def finance_member(system: System, rpc: object) -> tuple[str, pyotp.TOTP]:
         timeout=30,
     )
     assert done.status_code == 200, done.text
-    return enroll["actor"]["id"], totp
+    return email, totp
 
 
 def test_a_run_from_the_terminal(system: System) -> None:
     with system.rpc() as rpc:
         cycle = approved_stipend(system, rpc)
-        actor, totp = finance_member(system, rpc)
-    env = {**os.environ, **system.settings.env("gateway")}
+        email, totp = finance_member(system, rpc)
+        admin, _ = _enrolled(system, rpc, ["program_admin"])
+    env = {
+        **os.environ,
+        **system.settings.env("gateway"),
+        "SVYAZ_EMAIL": email,
+        "SVYAZ_PASSWORD": PASSWORD,
+    }
 
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    def cli(*args: str, **changes: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [CLI, "--actor", actor, *args],
+            [CLI, *args],
             capture_output=True,
             text=True,
             timeout=120,
-            env=env,
+            env={**env, **changes},
             cwd=ROOT,
         )
+
+    # who runs it signs in: a wrong password, and an admin, are refused alike
+    for changes in ({"SVYAZ_PASSWORD": "not the password"}, {"SVYAZ_EMAIL": admin}):
+        refused = cli("show", str(uuid.uuid4()), **changes)
+        assert refused.returncode == 7 and "not signed in" in refused.stderr
 
     built = cli("build", cycle)
     assert built.returncode == 0, built.stderr

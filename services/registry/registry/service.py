@@ -50,6 +50,7 @@ WEBHOOK_RELAYS = frozenset({"gateway"})  # Stripe events and sign-in come this w
 # a fresh second factor is checked at sign-in (gateway) and, for releasing a payout
 # run, by stipends itself (the code comes through the console, web or CLI)
 CODE_CHECKERS = frozenset({"gateway", "stipends"})
+SIGN_IN_CALLERS = frozenset({"gateway", "cli"})  # the web console, svyaz-finance
 
 
 load = arguments.loader(InvalidRequest)
@@ -407,8 +408,8 @@ class RegistryService:
     ) -> dict[str, Any]:
         """{"status": ok|second_factor|enroll|invalid, "actor": ..., ...}; the gateway
         gives every failure the same neutral answer."""
-        if self.caller not in WEBHOOK_RELAYS:
-            raise NotAllowed("only the gateway signs people in", "not_allowed")
+        if self.caller not in SIGN_IN_CALLERS:
+            raise NotAllowed("only the consoles sign people in", "not_allowed")
         try:
             data = SignInSchema().load(
                 {"email": email, "password": password, "code": code}
@@ -430,8 +431,8 @@ class RegistryService:
 
     @rpc(expected_exceptions=RegistryError)
     def confirm_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
-        if self.caller not in WEBHOOK_RELAYS:
-            raise NotAllowed("only the gateway signs people in", "not_allowed")
+        if self.caller not in SIGN_IN_CALLERS:
+            raise NotAllowed("only the consoles sign people in", "not_allowed")
         who = Actor.load(actor)
         with self.db.transaction() as session:
             confirmed = accounts.confirm_second_factor(
@@ -484,8 +485,8 @@ class RegistryService:
     def offer_second_factor(self, actor: Any) -> dict[str, str]:
         """A communicator turns TOTP on: the secret to scan, confirmed by
         `confirm_second_factor` with a code from the app."""
-        if self.caller not in WEBHOOK_RELAYS:
-            raise NotAllowed("only the gateway signs people in", "not_allowed")
+        if self.caller not in SIGN_IN_CALLERS:
+            raise NotAllowed("only the consoles sign people in", "not_allowed")
         who = Actor.load(actor)
         with self.db.transaction() as session:
             uri = accounts.offer_second_factor(session, self.keys, who)

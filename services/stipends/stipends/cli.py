@@ -1,27 +1,30 @@
 """svyaz-finance: payout runs from a terminal, beside the finance console.
 
-    svyaz-finance --actor <your account id> build <cycle id>
-    svyaz-finance --actor … show <run id>
-    svyaz-finance --actor … payouts <run id> [--status failed]
-    svyaz-finance --actor … release <run id> --totals <digest> [--wait]
-    svyaz-finance --actor … action <payout id> <action> --reason "…"
+    svyaz-finance --email <your sign-in email> build <cycle id>
+    svyaz-finance --email … show <run id>
+    svyaz-finance --email … payouts <run id> [--status failed]
+    svyaz-finance --email … release <run id> --totals <digest> [--wait]
+    svyaz-finance --email … action <payout id> <action> --reason "…"
         (retry, cancel, mark_paid_offline or mark_failed)
-    svyaz-finance --actor … export <run id> [--format csv|pain.001] [-o file]
-    svyaz-finance --actor … statement <bank statement.csv>
-    svyaz-finance --actor … reconcile <provider> <from> <to>
+    svyaz-finance --email … export <run id> [--format csv|pain.001] [-o file]
+    svyaz-finance --email … statement <bank statement.csv>
+    svyaz-finance --email … reconcile <provider> <from> <to>
         [--itemized report.csv | --statement statement.csv]
-    svyaz-finance --actor … differences <reconciliation id> [--state open] [--kind …]
-    svyaz-finance --actor … resolve <reconciliation id> <item>… --action write_off
+    svyaz-finance --email … differences <reconciliation id> [--state open] [--kind …]
+    svyaz-finance --email … resolve <reconciliation id> <item>… --action write_off
         --reason "…" [--payout <id> for link]   (link, write_off or repay)
-    svyaz-finance --actor … sign-off <reconciliation id> --note "…"
-    svyaz-finance --actor … reconciliation-export <id> [--format csv|xlsx] -o file
+    svyaz-finance --email … sign-off <reconciliation id> --note "…"
+    svyaz-finance --email … reconciliation-export <id> [--format csv|xlsx] -o file
 
 It makes signed RPC calls as the operator's console does (BUS_IDENTITY, default `cli`,
-must be in BUS_SIGNING_KEYS), acting as the finance member whose account id is given.
-`release` asks for a current code of that person's authenticator (a fresh second
-factor) unless `--code` is given, and with `--wait` shows the run's progress until no
-payout is open. Exit codes: 0 done; 1 refused by a rule (role, segregation, state);
-2 bad input; 3 not found; 4 a service did not answer; 5 the code was not right.
+must be in BUS_SIGNING_KEYS). Every command first signs the finance member in with the
+registry: their email (`--email` or SVYAZ_EMAIL) and password (asked, or SVYAZ_PASSWORD
+for a script); whoever is not a finance member with a confirmed authenticator gets
+nothing. `release` asks for a current code of that person's authenticator (a fresh
+second factor) unless `--code` is given, and with `--wait` shows the run's progress
+until no payout is open. Exit codes: 0 done; 1 refused by a rule (role, segregation,
+state); 2 bad input; 3 not found; 4 a service did not answer; 5 the code was not right;
+7 not signed in (the same answer for a wrong email or password).
 `reconcile` exits 6 when the period has open differences (0 when everything matched),
 so a scheduled job can tell finance.
 """
@@ -31,6 +34,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -41,7 +45,16 @@ from typing import Any, TextIO
 # imported before any call, so errors from the services arrive as these kinds
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
 
-DONE, REFUSED, BAD_INPUT, NOT_FOUND, UNAVAILABLE, BAD_CODE, DIFFERENCES = range(7)
+(
+    DONE,
+    REFUSED,
+    BAD_INPUT,
+    NOT_FOUND,
+    UNAVAILABLE,
+    BAD_CODE,
+    DIFFERENCES,
+    NOT_SIGNED_IN,
+) = range(8)
 OPEN = ("planned", "queued", "calling", "sent")
 DEFAULT_CONFIG = Path("services/gateway/config.yml")
 
@@ -107,6 +120,25 @@ def translate(exc: Exception) -> Failed:
     raise exc
 
 
+def signed_in(rpc: Any, email: str, password: str) -> dict[str, Any]:
+    """The finance member this email and password are, as the registry says: a
+    staff account with its authenticator confirmed (its code is asked where a step
+    needs a fresh one, as releasing a run does)."""
+    answer = rpc.registry.sign_in(email, password, None)
+    actor = answer.get("actor") if isinstance(answer, dict) else None
+    if (
+        answer.get("status") not in ("second_factor", "ok")
+        or not actor
+        or "finance" not in actor.get("roles", ())
+    ):
+        raise Failed(
+            "not signed in: the email or password is not right, or the account is "
+            "not a finance member's with a confirmed authenticator",
+            NOT_SIGNED_IN,
+        )
+    return {"id": actor["id"], "roles": actor["roles"]}
+
+
 def run_command(
     args: argparse.Namespace,
     rpc: Any,
@@ -114,8 +146,12 @@ def run_command(
     err: TextIO,
     ask_code: Callable[[], str],
     sleep: Callable[[float], None] = time.sleep,
+    ask_password: Callable[[], str] = lambda: getpass.getpass("password: "),
 ) -> int:
-    actor = {"id": args.actor, "roles": ["finance"]}
+    if not args.email:
+        raise Failed("give --email (or set SVYAZ_EMAIL)", BAD_INPUT)
+    password = os.environ.get("SVYAZ_PASSWORD") or ask_password()
+    actor = signed_in(rpc, args.email, password)
     stipends = rpc.stipends
     if args.command == "build":
         run = stipends.build_payout_run(actor, args.cycle)
@@ -266,7 +302,11 @@ def parser() -> argparse.ArgumentParser:
         prog="svyaz-finance", description=(__doc__ or "").splitlines()[0]
     )
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    p.add_argument("--actor", required=True, help="your finance account id")
+    p.add_argument(
+        "--email",
+        default=os.environ.get("SVYAZ_EMAIL"),
+        help="the email you sign in with (or SVYAZ_EMAIL); the password is asked",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build a run from a cycle").add_argument("cycle")
     sub.add_parser("show", help="a run and its progress").add_argument("run")

@@ -107,8 +107,42 @@ def test_reconcile_exits_6_while_differences_are_open() -> None:
             }
 
     args = cli.parser().parse_args(
-        ["--actor", "x", "reconcile", "stripe_connect", "2026-10-01", "2026-11-01"]
+        [
+            "--email",
+            "x@example.org",
+            "reconcile",
+            "stripe_connect",
+            "2026-10-01",
+            "2026-11-01",
+        ]
     )
     out = io.StringIO()
     assert cli.reconcile(args, Stipends(0), {}, out) == cli.DONE
     assert cli.reconcile(args, Stipends(1), {}, out) == cli.DIFFERENCES == 6
+
+
+def test_only_a_finance_member_with_an_authenticator_is_signed_in() -> None:
+    class Registry:
+        def __init__(self, answer: dict) -> None:
+            self.answer = answer
+
+        def sign_in(self, email: str, password: str, code: object) -> dict:
+            assert code is None  # the code is asked only where a step needs it
+            return self.answer
+
+    class Rpc:
+        def __init__(self, answer: dict) -> None:
+            self.registry = Registry(answer)
+
+    finance = {"id": "f1", "roles": ["finance"]}
+    assert cli.signed_in(
+        Rpc({"status": "second_factor", "actor": finance}), "e", "p"
+    ) == (finance)
+    for answer in (
+        {"status": "invalid", "actor": None},
+        {"status": "enroll", "actor": finance},  # no confirmed authenticator yet
+        {"status": "second_factor", "actor": {"id": "a", "roles": ["program_admin"]}},
+    ):
+        with pytest.raises(cli.Failed) as refused:
+            cli.signed_in(Rpc(answer), "e", "p")
+        assert refused.value.code == cli.NOT_SIGNED_IN == 7
