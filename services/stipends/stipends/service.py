@@ -320,8 +320,8 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                 "digest": digest,
                 "approvals": ApprovalOutSchema().dump(given, many=True),
             }
-        if not who.roles & {"program_admin", "finance"}:
-            view.pop("proposed_by")  # a communicator does not learn staff ids
+        if not approvals.sees_staff(who):
+            view.pop("proposed_by")
         return view
 
     @rpc(expected_exceptions=StipendsError)

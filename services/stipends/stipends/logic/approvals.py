@@ -338,6 +338,12 @@ def payee_changed(session: Session, communicator: Communicator, why: str) -> int
     return affected
 
 
+def sees_staff(actor: Actor) -> bool:
+    """Admins and finance see who proposed and who approved; a communicator sees
+    their own stipend without any staff id."""
+    return bool(actor.roles & {ADMIN, "finance"})
+
+
 def stipend_view(
     session: Session, actor: Actor, stipend_id: uuid.UUID
 ) -> tuple[Stipend, str | None, list[Approval]]:
@@ -345,7 +351,7 @@ def stipend_view(
     (None while the payee has no destination), and every approval, void ones too.
     A communicator sees their own stipend without the digest and the approvers."""
     stipend = get_stipend(session, stipend_id)
-    if not actor.roles & {ADMIN, "finance"}:
+    if not sees_staff(actor):
         if actor.id != stipend.communicator_id:
             raise StipendNotFound("no such stipend")
         return stipend, None, []
