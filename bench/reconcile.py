@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from stipends.logic.actors import Actor  # noqa: E402
 from stipends.payouts import reconciliation  # noqa: E402
-from stipends.payouts.reconciliation import ItemizedReport  # noqa: E402
+from stipends.payouts.staging import ItemizedReport  # noqa: E402
 
 FINANCE = Actor.load({"id": str(uuid.uuid4()), "roles": ["finance"]})
 TODAY = datetime.now(UTC).date()

@@ -13,7 +13,7 @@ import pytest
 from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
 from stipends.payouts import reconciliation, worker
 from stipends.payouts.reconcile import ProviderRow, statement_rows
-from stipends.payouts.reconciliation import ItemizedReport
+from stipends.payouts.staging import ItemizedReport
 from tests.stipends.integration.conftest import FINANCE, Db, actor
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world, export

@@ -22,7 +22,7 @@ from stipends.exceptions import (
 )
 from stipends.logic.actors import ADMIN, FINANCE, Actor
 from stipends.payouts import events as payout_events
-from stipends.payouts import reconcile, reconciliation, runs, worker
+from stipends.payouts import reconcile, reconciliation, runs, staging, worker
 from stipends.payouts.models import ITEM_STATES, RECONCILIATION_SOURCES
 from stipends.payouts.providers import BankFile, Provider, StripeConnect, TokenBucket
 from stipends.payouts.reconcile import ProviderRow
@@ -314,7 +314,7 @@ class PayoutEntrypoints:
     # -- reconciliation by period ---------------------------------------------------
     def _provider_rows(
         self, provider: str, source: str, content: Any, start: datetime, end: datetime
-    ) -> Iterator[ProviderRow] | reconciliation.ItemizedReport:
+    ) -> Iterator[ProviderRow] | staging.ItemizedReport:
         if source == "api":
             if provider == "bank_file":
                 raise InvalidRequest(
@@ -338,7 +338,7 @@ class PayoutEntrypoints:
             )
         lines = io.StringIO(content)
         if source == "itemized_csv" and provider == "stripe_connect":
-            return reconciliation.ItemizedReport(lines)
+            return staging.ItemizedReport(lines)
         if source == "bank_statement" and provider == "bank_file":
             return _parsed(reconcile.statement_rows(lines))
         raise InvalidRequest(
