@@ -24,7 +24,8 @@ from stipends.logic.actors import ADMIN, FINANCE, Actor
 from stipends.payouts import events as payout_events
 from stipends.payouts import reconcile, reconciliation, runs, staging, worker
 from stipends.payouts.models import ITEM_STATES, RECONCILIATION_SOURCES
-from stipends.payouts.providers import BankFile, Provider, StripeConnect, TokenBucket
+from stipends.payouts.providers import BankFile, Provider, StripeConnect
+from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.reconcile import ProviderRow
 from svyaz import config as settings
 from svyaz import outbox
@@ -107,12 +108,13 @@ def _reason(value: Any) -> str:
 
 
 class PayoutEngine(DependencyProvider):
-    """Providers, the token bucket and the worker's settings, shared by workers."""
+    """Providers, the rate limit and the worker's settings, shared by workers."""
 
     def setup(self) -> None:
         config = self.container.config
         self.enabled = _flag(config.get("PAYOUT_WORKER_ENABLED", True))
-        self.bucket = TokenBucket(float(config.get("PAYOUT_RATE_LIMIT", 20)))
+        self.rate = float(config.get("PAYOUT_RATE_LIMIT", 20))
+        self.bucket: SharedTokenBucket | None = None
         self.settings = worker.Settings(
             lease=float(config.get("PAYOUT_LEASE_SECONDS", 60)),
             poll_interval=float(config.get("PAYOUT_POLL_SECONDS", 30)),
@@ -131,6 +133,12 @@ class PayoutEngine(DependencyProvider):
             "iban": str(config.get("BANK_DEBTOR_IBAN", "")),
             "bic": str(config.get("BANK_DEBTOR_BIC", "")),
         }
+
+    def shared_bucket(self, transaction: Any) -> SharedTokenBucket:
+        """One rate limit for every replica of the service (a PostgreSQL row)."""
+        if self.bucket is None:
+            self.bucket = SharedTokenBucket(transaction, "payouts", self.rate)
+        return self.bucket
 
     def get_dependency(self, worker_ctx: Any) -> PayoutEngine:
         return self
@@ -165,7 +173,7 @@ class PayoutEntrypoints:
             self.db.transaction,
             engine.providers,
             self._destination,
-            engine.bucket,
+            engine.shared_bucket(self.db.transaction),
             engine.settings,
         )
 

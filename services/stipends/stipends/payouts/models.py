@@ -258,3 +258,13 @@ class ReconciliationItem(Base):
     __table_args__ = (
         Index("reconciliation_items_queue", "reconciliation_id", "state", "id"),
     )
+
+
+class PayoutRateLimit(Base):
+    """A provider's shared rate limit: the theoretical arrival time of the next call
+    (see payouts/ratelimit.py)."""
+
+    __tablename__ = "payout_rate_limits"
+
+    key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tat: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -49,6 +49,7 @@ from stipends.payouts.providers import (
     pain001,
     parse_statement,
 )
+from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.runs import PayoutNotFound, get_run
 from svyaz import outbox
 
@@ -173,7 +174,7 @@ class Worker:
         transaction: Transaction,
         providers: dict[str, Provider],
         destinations: Destinations,
-        bucket: TokenBucket | None = None,
+        bucket: TokenBucket | SharedTokenBucket | None = None,
         settings: Settings | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
