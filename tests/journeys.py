@@ -22,6 +22,28 @@ REPORT = {
 }
 
 
+def active_communicator(system: System, rpc: Any, **fields: Any) -> dict[str, Any]:
+    """An application through the API, accepted by two admins over RPC: its fields,
+    with the communicator's `id`."""
+    data = {
+        "pseudonym": f"wren_{uuid.uuid4().hex[:6]}",
+        "legal_name": "Anna K.",
+        "email": f"{uuid.uuid4().hex[:8]}@example.org",
+        "country": "AM",
+        "city": "Yerevan",
+        "consent_version": "2026-11",
+        "consent": True,
+        **fields,
+    }
+    applied = requests.post(f"{system.url}/api/v1/applications", timeout=30, json=data)
+    assert applied.status_code == 202, applied.text
+    (me,) = rpc.registry.find_communicators(ADMINS[0], {"pseudonym": data["pseudonym"]})
+    rpc.registry.start_review(ADMINS[0], me["id"], "documents complete")
+    for admin in ADMINS:
+        rpc.registry.approve(admin, me["id"], "interviewed")
+    return {**data, "id": me["id"]}
+
+
 def approved_stipend(system: System, rpc: Any) -> str:
     """A paid-ready communicator in Germany with one approved stipend; its cycle."""
     email = f"{uuid.uuid4().hex[:8]}@example.org"

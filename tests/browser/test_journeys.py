@@ -1,6 +1,7 @@
 """Each role's main journey in a real browser against the real running system. The
 communicator's runs with JavaScript disabled (Tor Browser's safest level) on a phone's
-screen; the admin's on a desktop one."""
+screen, and so does the club coordinator's; the admin's on a desktop one (finance's is
+in test_finance_journey.py)."""
 
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import ROOT
+from tests.journeys import ADMINS, active_communicator
 from tests.stack import System
 
 PASSWORD = "correct horse battery staple"
@@ -123,4 +125,52 @@ def test_an_admin_enrolls_a_second_factor_and_reviews_an_application(
     page.click("button[value=approve]")
     expect(page.locator("#approvals")).to_have_text("1 / 2")  # a second admin next
     shots(page, "approved-once")
+    context.close()
+
+
+def test_a_club_coordinator_sees_their_own_clubs_pseudonyms_only(
+    system: System, browser: Browser, shots: Any
+) -> None:
+    with system.rpc() as rpc:
+        coordinator = active_communicator(system, rpc, password=PASSWORD)
+        own = rpc.registry.create_club(
+            ADMINS[0],
+            {
+                "name": "Yerevan Thursdays",
+                "country": "AM",
+                "mode": "offline",
+                "coordinator": coordinator["pseudonym"],
+            },
+        )["id"]
+        other = rpc.registry.create_club(
+            ADMINS[0], {"name": "Elsewhere", "country": "DE", "mode": "online"}
+        )["id"]
+        member = active_communicator(system, rpc, club_id=own)
+        outsider = active_communicator(system, rpc, club_id=other)
+
+    context = browser.new_context(
+        java_script_enabled=False,
+        viewport={"width": 390, "height": 844},
+        locale="en-GB",
+    )
+    page = context.new_page()
+    page.goto(f"{system.url}/sign-in?lang=en")
+    page.fill("input[name=email]", coordinator["email"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("a[href='/coordinator']")
+    expect(page.locator("h1")).to_have_text("My clubs")
+    club = page.locator(f"#club-{own}")
+    expect(club.locator("h2")).to_contain_text("Yerevan Thursdays")
+    expect(club.locator(".members li")).to_have_text([member["pseudonym"]])
+    content = page.content()
+    for hidden in (
+        outsider["pseudonym"],
+        "Elsewhere",
+        member["email"],
+        member["legal_name"],
+    ):
+        assert hidden not in content
+    assert coordinator["email"] not in page.url
+    shots(page, "my-clubs")
     context.close()
