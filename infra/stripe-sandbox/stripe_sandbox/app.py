@@ -294,6 +294,10 @@ async def _on_startup(app: web.Application) -> None:
             schedule_settlement(payout)
 
 
+async def _on_cleanup(app: web.Application) -> None:
+    state.flush()  # what changed since the last write-behind
+
+
 def build(
     state_file: Any, webhook_url: str | None, webhook_secret: str
 ) -> web.Application:
@@ -305,4 +309,5 @@ def build(
     app = ls_server.app
     app.middlewares.insert(0, sandbox_middleware)
     app.on_startup.append(_on_startup)
+    app.on_cleanup.append(_on_cleanup)
     return app
