@@ -53,6 +53,12 @@ def main() -> None:
         help="seconds before a pending payout settles",
     )
     parser.add_argument(
+        "--outbound-after",
+        type=float,
+        default=1.0,
+        help="seconds before a processing outbound payment (v2) is posted",
+    )
+    parser.add_argument(
         "--public-url",
         default=None,
         help="base of account-link URLs as a browser reaches the sandbox "
@@ -71,6 +77,7 @@ def main() -> None:
     state.settings.idempotency_ttl = args.idempotency_ttl
     state.settings.payout_outcome = args.payout_outcome
     state.settings.payout_after = args.payout_after
+    state.settings.extra["outbound_after"] = args.outbound_after
     state.settings.public_url = args.public_url and args.public_url.rstrip("/")
     application = sandbox.build(args.state_file, args.webhook_url, args.webhook_secret)
     web.run_app(

@@ -279,6 +279,7 @@ def _localstripe_event(event: Any) -> None:
 async def _on_startup(app: web.Application) -> None:
     """Forget expired idempotency keys; settle payouts left pending at shutdown."""
     from .connect import schedule_settlement
+    from .v2 import resume
 
     expired = [
         key
@@ -292,6 +293,7 @@ async def _on_startup(app: web.Application) -> None:
     for payout in Payout.all(any_account=True):
         if payout.status == "pending":
             schedule_settlement(payout)
+    resume()
 
 
 async def _on_cleanup(app: web.Application) -> None:

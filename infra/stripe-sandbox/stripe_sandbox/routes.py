@@ -6,8 +6,8 @@ the connected account named by `Stripe-Account`) and returns the object to answe
 with, or raises errors.StripeError. Bodies are parsed by API family:
 
 - "v1": form-encoded bodies (`a[b]=c`), query strings on GET, `Stripe-Account`.
-- "v2": JSON bodies, `Stripe-Context` names the account (for Global Payouts:
-  recipients and outbound payments, a later module such as stripe_sandbox.v2).
+- "v2": JSON bodies, `Stripe-Context` names the account (Global Payouts'
+  recipients and outbound payments: stripe_sandbox.v2).
 - "control": the test-only API under /_sandbox/, JSON bodies, no API key.
 
 The v1/v2 routes take precedence over localstripe's own (see app.py).
@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# modules whose import registers routes; a v2 module is one more line here
-MODULES = ("stripe_sandbox.connect", "stripe_sandbox.control")
+# modules whose import registers routes
+MODULES = ("stripe_sandbox.connect", "stripe_sandbox.control", "stripe_sandbox.v2")
 
 
 @dataclass
