@@ -69,7 +69,10 @@ class PayWorld:
     def build(self, who: dict[str, Any] = FINANCE) -> runs.Built:
         with self.transaction() as session:
             return runs.build_run(
-                session, actor(who), self.cycle_id, {"stripe_connect", "bank_file"}
+                session,
+                actor(who),
+                self.cycle_id,
+                {"stripe_connect", "stripe_global", "bank_file"},
             )
 
     def release(self, run: Any, who: dict[str, Any] = FINANCE) -> None:

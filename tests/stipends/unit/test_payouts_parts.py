@@ -15,7 +15,9 @@ from stipends.payouts.providers import (
     FileLine,
     Order,
     StripeConnect,
+    StripeGlobal,
     TokenBucket,
+    _v2_reason,
     backoff,
     bank_csv,
     major,
@@ -230,3 +232,59 @@ def test_a_failed_lookup_is_never_taken_for_not_found() -> None:
     outcome = provider.find(order(), {"account": "acct_1"})
     assert outcome is not None and outcome.status == "retry"
     assert outcome.detail.startswith("lookup:")
+
+
+@pytest.mark.parametrize(
+    "exc,status,reason,rate_limited",
+    [
+        (
+            stripe.InvalidPayoutMethodError(
+                "no method", http_status=400, code="payout_method_does_not_exist"
+            ),
+            "failed",
+            "destination_rejected",
+            False,
+        ),
+        (stripe.RateLimitError("slow down", http_status=429), "retry", None, True),
+        (stripe.APIConnectionError("lost"), "retry", None, False),
+        (stripe.APIError("boom", http_status=500), "retry", None, False),
+        (
+            stripe.InvalidRequestError("no", None, http_status=400, code="x"),
+            "failed",
+            "provider_refused",
+            False,
+        ),
+    ],
+)
+def test_global_payouts_errors_are_classified(
+    exc: Any, status: str, reason: str | None, rate_limited: bool
+) -> None:
+    provider = StripeGlobal(stripe.StripeClient("sk_test_x"), "fa_1")
+    outcome = provider._error(exc)
+    assert (outcome.status, outcome.reason, outcome.rate_limited) == (
+        status,
+        reason,
+        rate_limited,
+    )
+
+
+def test_global_payouts_need_a_recipient_and_a_payout_method() -> None:
+    provider = StripeGlobal(stripe.StripeClient("sk_test_x", base_addresses={}), "fa")
+    for destination in ({}, {"recipient": "acct_1"}, {"payout_method": "bankacct_1"}):
+        outcome = provider.send(order(), destination)
+        assert (outcome.status, outcome.reason) == ("failed", "destination_not_ready")
+
+
+@pytest.mark.parametrize(
+    "reason,returned,told",
+    [
+        ("payout_method_declined", False, "destination_rejected"),
+        ("review_rejected", False, "provider_refused"),
+        (None, False, "provider_refused"),
+        ("payout_method_closed", True, "returned"),
+    ],
+)
+def test_outbound_payment_reasons_become_what_the_communicator_is_told(
+    reason: str | None, returned: bool, told: str
+) -> None:
+    assert _v2_reason(reason, returned) == told

@@ -24,7 +24,12 @@ from stipends.logic.actors import ADMIN, FINANCE, Actor
 from stipends.payouts import events as payout_events
 from stipends.payouts import reconcile, reconciliation, runs, staging, worker
 from stipends.payouts.models import ITEM_STATES, RECONCILIATION_SOURCES
-from stipends.payouts.providers import BankFile, Provider, StripeConnect
+from stipends.payouts.providers import (
+    BankFile,
+    Provider,
+    StripeConnect,
+    StripeGlobal,
+)
 from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.reconcile import ProviderRow
 from svyaz import config as settings
@@ -122,12 +127,20 @@ class PayoutEngine(DependencyProvider):
         self.settings.sent_deadline["stripe_connect"] = float(
             config.get("PAYOUT_STRIPE_CONFIRM_SECONDS", 60)
         )
+        self.settings.sent_deadline["stripe_global"] = float(
+            config.get("PAYOUT_GLOBAL_CONFIRM_SECONDS", 60)
+        )
         self.providers: dict[str, Provider] = {"bank_file": BankFile()}
         if config.get("STRIPE_API_BASE"):
-            self.providers["stripe_connect"] = StripeConnect.from_config(
+            key, base = (
                 settings.secret(config, "STRIPE_API_KEY"),
                 str(config["STRIPE_API_BASE"]),
             )
+            self.providers["stripe_connect"] = StripeConnect.from_config(key, base)
+            if config.get("STRIPE_FINANCIAL_ACCOUNT"):  # Global Payouts' source
+                self.providers["stripe_global"] = StripeGlobal.from_config(
+                    key, base, str(config["STRIPE_FINANCIAL_ACCOUNT"])
+                )
         self.debtor = {
             "name": str(config.get("BANK_DEBTOR_NAME", "")),
             "iban": str(config.get("BANK_DEBTOR_IBAN", "")),

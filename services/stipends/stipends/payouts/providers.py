@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 from xml.sax.saxutils import escape
 
@@ -243,6 +243,162 @@ class StripeConnect:
         from stipends.payouts.reconcile import pull_connect_period
 
         return pull_connect_period(self.client, start, end)
+
+
+# -- Stripe Global Payouts ------------------------------------------------------------
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _v2_reason(reason: str | None, returned: bool) -> str:
+    """An outbound payment's failure or return reason as a FAILURE_REASONS code."""
+    if returned:
+        return "returned"
+    if reason and reason.startswith("payout_method_"):
+        return "destination_rejected"
+    return "provider_refused"
+
+
+class StripeGlobal(StripeConnect):
+    """Stripe Global Payouts: an outbound payment (v2) from the platform's financial
+    account to the recipient's payout method. `processing` is sent, `posted` is
+    paid; `failed`, `returned` and `canceled` are failed with the reason mapped.
+    There are no snapshot webhooks for v2 here: the poller asks `status()`. The
+    errors are mapped as for Connect (the same SDK error classes)."""
+
+    name = "stripe_global"
+
+    def __init__(self, client: stripe.StripeClient, financial_account: str) -> None:
+        super().__init__(client)
+        self.financial_account = financial_account
+
+    @classmethod
+    def from_config(  # type: ignore[override]
+        cls,
+        api_key: str,
+        api_base: str,
+        financial_account: str,
+        timeout: float = 30.0,
+    ) -> StripeGlobal:
+        connect = StripeConnect.from_config(api_key, api_base, timeout)
+        return cls(connect.client, financial_account)
+
+    def send(self, order: Order, destination: dict[str, Any]) -> Outcome:
+        recipient = destination.get("recipient")
+        method = destination.get("payout_method")
+        if not isinstance(recipient, str) or not isinstance(method, str):
+            return Outcome(
+                "failed", reason="destination_not_ready", detail="no payout method"
+            )
+        currency = order.currency.lower()
+        try:
+            payment = self.client.v2.money_management.outbound_payments.create(
+                {
+                    "from": {
+                        "financial_account": self.financial_account,
+                        "currency": currency,
+                    },
+                    "to": {
+                        "recipient": recipient,
+                        "payout_method": method,
+                        "currency": currency,
+                    },
+                    "amount": {"value": order.amount_minor, "currency": currency},
+                    "metadata": {"payout_reference": order.reference},
+                },
+                {"idempotency_key": order.idempotency_key},
+            )
+        except stripe.StripeError as error:
+            return self._error(error)
+        return self._outcome(payment, sent=True)
+
+    def _error(self, error: stripe.StripeError) -> Outcome:
+        if isinstance(error, stripe.InvalidPayoutMethodError) or (
+            error.code or ""
+        ).startswith("payout_method_"):
+            detail = f"{type(error).__name__} {error.http_status}: {error.code or ''}"
+            return Outcome("failed", reason="destination_rejected", detail=detail)
+        return super()._error(error)
+
+    def _outcome(self, payment: Any, sent: bool = False) -> Outcome:
+        status = payment.status
+        if status == "posted":
+            return Outcome("paid", ref=payment.id)
+        if status == "processing":
+            return Outcome("sent" if sent else "pending", ref=payment.id)
+        details = payment.status_details
+        reason = None
+        if status == "failed" and details and details.failed:
+            reason = details.failed.reason
+        if status == "returned" and details and details.returned:
+            reason = details.returned.reason
+        return Outcome(
+            "failed",
+            ref=payment.id,
+            reason=_v2_reason(reason, status == "returned"),
+            detail=f"outbound payment {status}: {reason or ''}",
+        )
+
+    def status(self, order: Order) -> Outcome:
+        if not order.provider_ref:
+            return Outcome("pending")
+        try:
+            payment = self.client.v2.money_management.outbound_payments.retrieve(
+                order.provider_ref
+            )
+        except stripe.StripeError as error:
+            return self._error(error)
+        return self._outcome(payment)
+
+    def find(self, order: Order, destination: dict[str, Any]) -> Outcome | None:
+        """Our outbound payment, looked up by its reference (after the key expired)."""
+        params: Any = {"limit": 100}
+        if isinstance(destination.get("recipient"), str):
+            params["recipient"] = destination["recipient"]
+        if order.calling_since is not None:
+            params["created"] = {"gte": _rfc3339(order.calling_since - _DAY)}
+        try:
+            payments = self.client.v2.money_management.outbound_payments.list(params)
+            for payment in payments.auto_paging_iter():
+                metadata: Any = payment.metadata.to_dict() if payment.metadata else {}
+                if metadata.get("payout_reference") == order.reference:
+                    return Outcome("sent", ref=payment.id)
+        except stripe.StripeError as error:
+            known = super()._error(error)
+            return Outcome(
+                "retry",
+                retry_after=known.retry_after,
+                rate_limited=known.rate_limited,
+                detail=f"lookup: {known.detail}",
+            )
+        return None
+
+    def pull(self, start: datetime, end: datetime) -> Iterator[Any]:
+        """The period's outbound payments as reconciliation rows (statuses mapped:
+        processing is pending, canceled and failed stand, returned is returned)."""
+        from stipends.payouts.reconcile import ProviderRow
+
+        params: Any = {
+            "limit": 100,
+            "created": {"gte": _rfc3339(start), "lt": _rfc3339(end)},
+        }
+        statuses = {"processing": "pending"}
+        for payment in self.client.v2.money_management.outbound_payments.list(
+            params
+        ).auto_paging_iter():
+            metadata: Any = payment.metadata.to_dict() if payment.metadata else {}
+            yield ProviderRow(
+                provider_ref=payment.id,
+                kind="payment",
+                amount_minor=int(payment.amount.value),
+                currency=str(payment.amount.currency).upper(),
+                reference=metadata.get("payout_reference"),
+                status=statuses.get(payment.status, payment.status),
+                created=datetime.fromisoformat(payment.created.replace("Z", "+00:00")),
+            )
+
+
+_DAY = timedelta(days=1)
 
 
 # -- bank file -------------------------------------------------------------------------
