@@ -17,6 +17,7 @@ GET  /_sandbox/v2/onboarding/{token}   the account link's page: the same, then a
 POST /_sandbox/v2/outbound_payments/{id}/status   {"status": "posted" | "failed" |
      "returned", "reason": "..."}
 POST /_sandbox/v2/config   {"outbound_outcome": ..., "outbound_after": s}
+GET  /_sandbox/v2/accounts  the recipient accounts' ids
 """
 
 from __future__ import annotations
@@ -500,6 +501,12 @@ def control_move(call: Call) -> dict[str, Any]:
         raise invalid("status is posted, failed or returned", "status")
     reason = call.params.get("reason")
     return move(call.args["id"], str(status), str(reason) if reason else None)
+
+
+@api("GET", "/_sandbox/v2/accounts", "control")
+def control_accounts(call: Call) -> dict[str, Any]:
+    """The recipient accounts' ids (Stripe's v2 API has no list of them here)."""
+    return {"accounts": sorted(a["id"] for a in _accounts())}
 
 
 @api("POST", "/_sandbox/v2/config", "control")

@@ -94,6 +94,14 @@ class CommunicatorSummarySchema(Schema):
     club_id = fields.String(allow_none=True)
 
 
+class OwnStatusSchema(CommunicatorSummarySchema):
+    """A communicator's own status, with where their payout set-up stands."""
+
+    payout_setup = fields.String(
+        metadata={"description": "none, pending (onboarding not finished) or ready"}
+    )
+
+
 class CommunicatorPageSchema(Schema):
     items = fields.List(fields.Nested(CommunicatorSummarySchema))
     page = fields.Integer()

@@ -24,7 +24,6 @@ from gateway.schemas import (
     ClubSchema,
     CommunicatorPageSchema,
     CommunicatorQuerySchema,
-    CommunicatorSummarySchema,
     CorridorRequestSchema,
     CorridorSchema,
     CycleSchema,
@@ -35,6 +34,7 @@ from gateway.schemas import (
     InboxMessageSchema,
     InboxQuerySchema,
     NewPasswordSchema,
+    OwnStatusSchema,
     OwnStipendSchema,
     ParkedDeliverySchema,
     PayoutActionRequestSchema,
@@ -309,15 +309,15 @@ class GatewayService:
     @http(
         "GET",
         "/api/v1/me",
-        summary="The communicator's own status (no personal field)",
-        responses={200: CommunicatorSummarySchema},
+        summary="The communicator's own status and payout set-up (no personal field)",
+        responses={200: OwnStatusSchema},
         tags=("communicator",),
         roles=(COMMUNICATOR,),
     )
     def api_me(self, request: Request) -> Response:
         row = self._api_session(request, (COMMUNICATOR,))
         own = self.deadline(self.registry.get_own_status, self._actor(row))
-        return respond(200, CommunicatorSummarySchema().dump(own))
+        return respond(200, OwnStatusSchema().dump(own))
 
     @http(
         "GET",
@@ -1250,6 +1250,22 @@ class GatewayService:
         if not logic.csrf_ok(row, values.get("csrf")):
             raise Forbidden("the form expired; reload the page", "csrf")
         return row, values
+
+    @http("GET", "/me/payouts")
+    def me_payouts_back(self, request: Request) -> Response:
+        """Where Stripe's hosted onboarding sends the communicator back: the set-up
+        is checked with the registry at once (Global Payouts has no webhook here),
+        then their home page shows where it stands."""
+
+        def page() -> Response:
+            row = self._signed_in(request, COMMUNICATOR)
+            try:
+                self.deadline(self.registry.refresh_payout_setup, self._actor(row))
+            except UpstreamUnavailable:
+                pass  # the registry's own check comes later
+            return web.redirect("/me")
+
+        return self._guarded(request, page)
 
     @http("POST", "/me/payout-setup")
     def me_payout_setup(self, request: Request) -> Response:

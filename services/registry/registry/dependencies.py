@@ -31,7 +31,8 @@ class Vault(DependencyProvider):
 
 
 class StripeConnect:
-    """Connected accounts and hosted onboarding, through the official SDK.
+    """Connected accounts (Connect) and recipients (Global Payouts), with Stripe's
+    hosted onboarding for both, through the official SDK.
 
     Stripe sees the pseudonymous communicator id in metadata and nothing else about
     the person; the hosted onboarding page collects what Stripe needs directly.
@@ -39,6 +40,8 @@ class StripeConnect:
 
     def __init__(self, client: stripe.StripeClient, return_url: str, refresh_url: str):
         self.client, self.return_url, self.refresh_url = client, return_url, refresh_url
+        self.currency = "eur"  # what Global Payouts pay recipients in
+        self.last_check = float("-inf")  # the recipients' last check (monotonic)
 
     def create_account(self, communicator_id: uuid.UUID, country: str) -> str:
         try:
@@ -73,6 +76,61 @@ class StripeConnect:
             ) from None
         return str(link.url)
 
+    # -- Global Payouts (v2): recipient accounts and their payout methods ----------
+    def create_recipient(self, communicator_id: uuid.UUID, country: str) -> str:
+        try:
+            account = self.client.v2.core.accounts.create(
+                {
+                    "configuration": {
+                        "recipient": {
+                            "capabilities": {
+                                "bank_accounts": {"local": {"requested": True}}
+                            }
+                        }
+                    },
+                    "identity": {"country": country.lower()},
+                    "metadata": {"communicator_id": str(communicator_id)},
+                },
+                {"idempotency_key": f"recipient:{communicator_id}"},
+            )
+        except stripe.StripeError as exc:
+            raise PayoutSetupFailed(
+                f"the payout provider refused: {type(exc).__name__}", "stripe_error"
+            ) from None
+        return str(account.id)
+
+    def recipient_onboarding_link(self, account_id: str) -> str:
+        try:
+            link = self.client.v2.core.account_links.create(
+                {
+                    "account": account_id,
+                    "use_case": {
+                        "type": "account_onboarding",
+                        "account_onboarding": {
+                            "configurations": ["recipient"],
+                            "return_url": self.return_url,
+                            "refresh_url": self.refresh_url,
+                        },
+                    },
+                }
+            )
+        except stripe.StripeError as exc:
+            raise PayoutSetupFailed(
+                f"the payout provider refused: {type(exc).__name__}", "stripe_error"
+            ) from None
+        return str(link.url)
+
+    def recipient_payout_method(self, account_id: str, currency: str) -> str | None:
+        """The recipient's default payout method for the currency, once onboarded;
+        None before, and when Stripe cannot be asked (the next check asks again)."""
+        try:
+            account = self.client.v2.core.accounts.retrieve(account_id)
+        except stripe.StripeError:
+            return None
+        methods = account.defaults.payout_methods if account.defaults else None
+        found = methods.to_dict().get(currency.lower()) if methods else None
+        return str(found) if found else None
+
 
 class Stripe(DependencyProvider):
     def setup(self) -> None:
@@ -87,6 +145,7 @@ class Stripe(DependencyProvider):
         self.connect = StripeConnect(
             client, f"{public}/me/payouts?done=1", f"{public}/me/payouts?again=1"
         )
+        self.connect.currency = str(config.get("GLOBAL_PAYOUT_CURRENCY", "eur"))
 
     def get_dependency(self, worker_ctx: Any) -> StripeConnect:
         return self.connect

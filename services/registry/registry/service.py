@@ -3,10 +3,13 @@ one transaction, calls one logic function and dumps the result."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
+from nameko.dependency_providers import Config
+from nameko.timer import timer
 
 from registry.dependencies import Stripe, Vault
 from registry.exceptions import InvalidRequest, NotAllowed, RegistryError
@@ -58,6 +61,7 @@ ident = arguments.id_loader(InvalidRequest)
 
 
 SUMMARY = CommunicatorSummarySchema()
+RECIPIENT_TICK_SECONDS = 5.0
 
 
 class RegistryService:
@@ -68,6 +72,7 @@ class RegistryService:
     keys = Vault()
     stripe = Stripe()
     caller = Caller()
+    config = Config()
 
     # -- applying ------------------------------------------------------------------
     @rpc(expected_exceptions=RegistryError)
@@ -206,7 +211,11 @@ class RegistryService:
     def get_own_status(self, actor: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
-            return SUMMARY.dump(directory.own_status(session, who))
+            communicator = directory.own_status(session, who)
+            return {
+                **SUMMARY.dump(communicator),
+                "payout_setup": payouts.setup_status(session, communicator.id),
+            }
 
     @rpc(expected_exceptions=RegistryError)
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, Any]:
@@ -334,6 +343,36 @@ class RegistryService:
         who = Actor.load(actor)
         with self.db.transaction() as session:
             return payouts.start_payout_setup(session, self.keys, self.stripe, who)
+
+    @rpc(expected_exceptions=RegistryError)
+    def refresh_payout_setup(self, actor: Any) -> dict[str, str]:
+        """Back from a hosted onboarding: a Global Payouts recipient is checked with
+        Stripe at once (Connect accounts are told by webhook)."""
+        who = Actor.load(actor)
+        who.require("communicator")
+        with self.db.transaction() as session:
+            return {
+                "status": payouts.refresh_payout_setup(
+                    session, self.keys, self.stripe, who
+                )
+            }
+
+    @timer(interval=RECIPIENT_TICK_SECONDS)
+    def check_recipients(self) -> None:
+        """Global Payouts recipients still pending, asked every
+        RECIPIENT_CHECK_SECONDS: ready once Stripe holds their payout method."""
+        every = float(self.config.get("RECIPIENT_CHECK_SECONDS", 300))
+        now = time.monotonic()
+        if now - self.stripe.last_check < every:
+            return
+        self.stripe.last_check = now
+        with self.db.transaction() as session:
+            pending = payouts.pending_recipients(session)
+        for communicator_id in pending:
+            with self.db.transaction() as session:
+                payouts.check_recipient(
+                    session, self.keys, self.stripe, communicator_id
+                )
 
     @rpc(expected_exceptions=RegistryError)
     def set_bank_details(self, actor: Any, details: Any) -> dict[str, str]:

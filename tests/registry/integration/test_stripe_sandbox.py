@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from registry.service import RegistryService
+from tests.helpers import wait_until
 from tests.registry.integration.conftest import Registry, actor_for
 from tests.stripe_harness import Receiver, Sandbox, running_sandbox
 
@@ -116,3 +117,78 @@ def test_the_sandbox_refusing_leaves_nothing_recorded(
     assert refused.value.code == "stripe_error"
     assert registry.sql("SELECT * FROM payout_accounts") == []
     assert sandbox.client().v1.accounts.list().data == []
+
+
+def test_a_communicator_onboards_as_a_global_payouts_recipient(
+    database: Any, service_config: Any, container_factory: Any, sandbox: Sandbox
+) -> None:
+    url = database("registry")
+    container = container_factory(
+        RegistryService,
+        service_config(
+            "registry",
+            DB_URI=url,
+            STRIPE_API_BASE=sandbox.url,
+            RECIPIENT_CHECK_SECONDS=0.5,
+        ),
+    )
+    container.start()
+    registry = Registry(container, url, None)
+    try:
+        ident = registry.active(country="AM")  # Armenia: Global Payouts
+        me = actor_for(ident)
+        assert registry.call("get_own_status", me)["payout_setup"] == "none"
+        setup = registry.call("start_payout_setup", me)
+        assert setup["provider"] == "stripe_global"
+        assert setup["onboarding_url"].startswith(
+            f"{sandbox.url}/_sandbox/v2/onboarding/"
+        )
+        client = sandbox.client()
+        (account,) = [
+            client.v2.core.accounts.retrieve(key.split(":")[-1])
+            for key in sandbox_accounts(sandbox)
+        ]
+        assert account.applied_configurations == ["recipient"]
+        assert account.metadata.to_dict() == {"communicator_id": ident}
+        assert registry.call("refresh_payout_setup", me) == {"status": "pending"}
+        assert registry.call("get_own_status", me)["payout_setup"] == "pending"
+
+        opener = urllib.request.build_opener(NoRedirect)
+        with pytest.raises(urllib.error.HTTPError) as redirected:
+            opener.open(setup["onboarding_url"], timeout=10)
+        assert redirected.value.headers["Location"].endswith("/me/payouts?done=1")
+        assert registry.call("refresh_payout_setup", me) == {"status": "ready"}
+        (ready,) = registry.events("communicator.payout_ready.v1")
+        assert ready["data"]["provider"] == "stripe_global"
+        destination = registry.call(
+            "get_payout_destination", ident, "payout run 1", caller="stipends"
+        )
+        method = client.v2.core.accounts.retrieve(account.id).defaults.payout_methods
+        assert destination["recipient"] == account.id
+        assert destination["payout_method"] == method["eur"]
+        assert destination["fingerprint"] == ready["data"]["destination_fingerprint"]
+
+        # another one, finished without coming back: the registry's timer finds it
+        other = registry.active(country="KZ")
+        second = registry.call("start_payout_setup", actor_for(other))
+        recipient_id = next(
+            key.split(":")[-1]
+            for key in sandbox_accounts(sandbox)
+            if key.split(":")[-1] != account.id
+        )
+        sandbox.control(
+            "POST", f"/_sandbox/v2/accounts/{recipient_id}/complete_onboarding", {}
+        )
+        assert second["provider"] == "stripe_global"
+        wait_until(
+            lambda: len(registry.events("communicator.payout_ready.v1")) == 2,
+            "the timer to find the second recipient ready",
+        )
+    finally:
+        registry.engine.dispose()
+
+
+def sandbox_accounts(sandbox: Sandbox) -> list[str]:
+    """The v2 recipient accounts the sandbox holds (it has no v2 account list)."""
+    found = sandbox.control("GET", "/_sandbox/v2/accounts")
+    return [f"v2:account:{a}" for a in found["accounts"]]

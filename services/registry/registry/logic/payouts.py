@@ -1,6 +1,7 @@
 """Payout onboarding by corridor: which provider serves a country, connected accounts
-for Stripe Connect, sealed bank details for the bank file, and the destination that
-stipends reads at payout time."""
+for Stripe Connect, recipients (with their payout method) for Stripe Global Payouts,
+sealed bank details for the bank file, and the destination that stipends reads at
+payout time."""
 
 from __future__ import annotations
 
@@ -29,11 +30,23 @@ DESTINATION_READERS = frozenset({"stipends"})
 
 
 class ConnectProvider(Protocol):
-    """What the registry needs of Stripe Connect (registry.dependencies.Stripe)."""
+    """What the registry needs of Stripe (registry.dependencies.Stripe): Connect's
+    connected accounts, and Global Payouts' recipients."""
+
+    currency: str
 
     def create_account(self, communicator_id: uuid.UUID, country: str) -> str: ...
 
     def onboarding_link(self, account_id: str) -> str: ...
+
+    def create_recipient(self, communicator_id: uuid.UUID, country: str) -> str: ...
+
+    def recipient_onboarding_link(self, account_id: str) -> str: ...
+
+    def recipient_payout_method(self, account_id: str, currency: str) -> str | None: ...
+
+
+STRIPE_PROVIDERS = ("stripe_connect", "stripe_global")
 
 
 def corridors(session: Session) -> list[Corridor]:
@@ -86,32 +99,111 @@ def start_payout_setup(
             "no_corridor",
         )
     account = session.get(PayoutAccount, communicator.id, with_for_update=True)
-    if corridor.provider != "stripe_connect":
+    provider = corridor.provider
+    if provider not in STRIPE_PROVIDERS:
         return {
-            "provider": corridor.provider,
-            "next": "bank_details"
-            if corridor.provider == "bank_file"
-            else "contact_programme",
+            "provider": provider,
+            "next": "bank_details" if provider == "bank_file" else "contact_programme",
         }
-    if account is None or account.provider != "stripe_connect":
-        account_id = connect.create_account(communicator.id, country)
+    connect_side = provider == "stripe_connect"
+    if account is None or account.provider != provider:
+        account_id = (
+            connect.create_account(communicator.id, country)
+            if connect_side
+            else connect.create_recipient(communicator.id, country)
+        )
         if account is None:
             account = PayoutAccount(communicator_id=communicator.id)
             session.add(account)
-        account.provider, account.status = "stripe_connect", "pending"
+        account.provider, account.status = provider, "pending"
+        destination: dict[str, Any] = (
+            {"account": account_id}
+            if connect_side
+            else {"recipient": account_id, "payout_method": None}
+        )
         account.destination_ct = _seal_destination(
-            session, keys, communicator, {"account": account_id}
+            session, keys, communicator, destination
         )
         account.account_index = keys.blind_index("stripe_account", account_id)
         account.fingerprint = None
     else:
-        account_id = _destination(
+        found = _destination(
             session, keys, communicator, account, "registry", "payout onboarding link"
-        )["account"]
+        )
+        account_id = found["account"] if connect_side else found["recipient"]
     return {
-        "provider": "stripe_connect",
-        "onboarding_url": connect.onboarding_link(account_id),
+        "provider": provider,
+        "onboarding_url": connect.onboarding_link(account_id)
+        if connect_side
+        else connect.recipient_onboarding_link(account_id),
     }
+
+
+def check_recipient(
+    session: Session,
+    keys: KeyRing,
+    connect: ConnectProvider,
+    communicator_id: uuid.UUID,
+) -> bool:
+    """A Global Payouts recipient still pending: ready once Stripe holds a payout
+    method for the programme's currency (the destination gains it, sealed). True when
+    it became ready."""
+    account = session.get(PayoutAccount, communicator_id, with_for_update=True)
+    communicator = session.get(Communicator, communicator_id)
+    if (
+        account is None
+        or communicator is None
+        or communicator.erased
+        or account.provider != "stripe_global"
+        or account.status != "pending"
+    ):
+        return False
+    found = _destination(
+        session, keys, communicator, account, "registry", "payout onboarding check"
+    )
+    method = connect.recipient_payout_method(found["recipient"], connect.currency)
+    if method is None:
+        return False
+    account.destination_ct = _seal_destination(
+        session,
+        keys,
+        communicator,
+        {"recipient": found["recipient"], "payout_method": method},
+    )
+    session.flush()
+    _became_ready(session, account, keys.blind_index("payout", method))
+    return True
+
+
+def refresh_payout_setup(
+    session: Session, keys: KeyRing, connect: ConnectProvider, actor: Actor
+) -> str:
+    """The communicator's own payout set-up, checked with Stripe where a webhook does
+    not tell (Global Payouts): none, pending or ready."""
+    actor.require("communicator")
+    check_recipient(session, keys, connect, actor.id)
+    return setup_status(session, actor.id)
+
+
+def setup_status(session: Session, communicator_id: uuid.UUID) -> str:
+    """The payout set-up as its owner sees it: none, pending or ready."""
+    account = session.get(PayoutAccount, communicator_id)
+    return account.status if account else "none"
+
+
+def pending_recipients(session: Session, limit: int = 100) -> list[uuid.UUID]:
+    """Global Payouts recipients whose onboarding has not been seen finished."""
+    return list(
+        session.scalars(
+            select(PayoutAccount.communicator_id)
+            .where(
+                PayoutAccount.provider == "stripe_global",
+                PayoutAccount.status == "pending",
+            )
+            .order_by(PayoutAccount.communicator_id)
+            .limit(limit)
+        )
+    )
 
 
 def _destination(
