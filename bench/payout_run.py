@@ -1,7 +1,8 @@
 """Payout run throughput: N approved stipends paid through the Stripe sandbox (a
-subprocess, through the stripe SDK) by payout workers sharing one token bucket at R
-calls/s. Prints the wall time from release until every payout is sent beside N/R,
-the floor the rate limit sets.
+subprocess, through the stripe SDK) by payout workers sharing one rate limit at R
+calls/s (the PostgreSQL-backed limit every replica shares, as in the service). Prints
+the wall time from release until every payout is sent beside N/R, the floor the rate
+limit sets.
 
     python bench/payout_run.py [--n 10000] [--rate 100] [--workers 8]
 
@@ -38,7 +39,8 @@ from stipends.logic import ledger  # noqa: E402
 from stipends.logic.actors import Actor  # noqa: E402
 from stipends.models import Communicator, Cycle, Programme, Stipend  # noqa: E402
 from stipends.payouts import runs, worker  # noqa: E402
-from stipends.payouts.providers import StripeConnect, TokenBucket  # noqa: E402
+from stipends.payouts.providers import StripeConnect  # noqa: E402
+from stipends.payouts.ratelimit import SharedTokenBucket  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
 from tests.stripe_harness import API_KEY, running_sandbox  # noqa: E402
 
@@ -162,7 +164,7 @@ def main() -> None:
             run_id, digest = built.run.id, built.run.totals_digest
         with transaction() as session:
             runs.release_run(session, finance, run_id, digest, True, datetime.now(UTC))
-        bucket = TokenBucket(args.rate, burst=1.0)
+        bucket = SharedTokenBucket(transaction, "payouts", args.rate, burst=1.0)
         provider = StripeConnect.from_config(API_KEY, sandbox.url)
 
         def drive() -> None:
