@@ -30,6 +30,12 @@ class Vault(DependencyProvider):
         return self.keys
 
 
+def refused(exc: stripe.StripeError) -> PayoutSetupFailed:
+    return PayoutSetupFailed(
+        f"the payout provider refused: {type(exc).__name__}", "stripe_error"
+    )
+
+
 class StripeConnect:
     """Connected accounts (Connect) and recipients (Global Payouts), with Stripe's
     hosted onboarding for both, through the official SDK.
@@ -55,9 +61,7 @@ class StripeConnect:
                 options={"idempotency_key": f"account:{communicator_id}"},
             )
         except stripe.StripeError as exc:
-            raise PayoutSetupFailed(
-                f"the payout provider refused: {type(exc).__name__}", "stripe_error"
-            ) from None
+            raise refused(exc) from None
         return str(account.id)
 
     def onboarding_link(self, account_id: str) -> str:
@@ -71,9 +75,7 @@ class StripeConnect:
                 }
             )
         except stripe.StripeError as exc:
-            raise PayoutSetupFailed(
-                f"the payout provider refused: {type(exc).__name__}", "stripe_error"
-            ) from None
+            raise refused(exc) from None
         return str(link.url)
 
     # -- Global Payouts (v2): recipient accounts and their payout methods ----------
@@ -94,9 +96,7 @@ class StripeConnect:
                 {"idempotency_key": f"recipient:{communicator_id}"},
             )
         except stripe.StripeError as exc:
-            raise PayoutSetupFailed(
-                f"the payout provider refused: {type(exc).__name__}", "stripe_error"
-            ) from None
+            raise refused(exc) from None
         return str(account.id)
 
     def recipient_onboarding_link(self, account_id: str) -> str:
@@ -115,9 +115,7 @@ class StripeConnect:
                 }
             )
         except stripe.StripeError as exc:
-            raise PayoutSetupFailed(
-                f"the payout provider refused: {type(exc).__name__}", "stripe_error"
-            ) from None
+            raise refused(exc) from None
         return str(link.url)
 
     def recipient_payout_method(self, account_id: str, currency: str) -> str | None:

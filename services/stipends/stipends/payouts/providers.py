@@ -228,15 +228,18 @@ class StripeConnect:
                 if metadata.get("payout_reference") == order.reference:
                     return Outcome("sent", ref=transfer.id)
         except stripe.StripeError as error:
-            # not knowing is not "not found": never send a new transfer on it
-            known = self._error(error)
-            return Outcome(
-                "retry",
-                retry_after=known.retry_after,
-                rate_limited=known.rate_limited,
-                detail=f"lookup: {known.detail}",
-            )
+            return self._lookup_failed(error)
         return None
+
+    def _lookup_failed(self, error: stripe.StripeError) -> Outcome:
+        """Not knowing is not "not found": a retry, never a new payment on it."""
+        known = StripeConnect._error(self, error)
+        return Outcome(
+            "retry",
+            retry_after=known.retry_after,
+            rate_limited=known.rate_limited,
+            detail=f"lookup: {known.detail}",
+        )
 
     def pull(self, start: datetime, end: datetime) -> Iterator[Any]:
         """The period's transfers and reversals as reconciliation rows."""
@@ -364,13 +367,7 @@ class StripeGlobal(StripeConnect):
                 if metadata.get("payout_reference") == order.reference:
                     return Outcome("sent", ref=payment.id)
         except stripe.StripeError as error:
-            known = super()._error(error)
-            return Outcome(
-                "retry",
-                retry_after=known.retry_after,
-                rate_limited=known.rate_limited,
-                detail=f"lookup: {known.detail}",
-            )
+            return self._lookup_failed(error)
         return None
 
     def pull(self, start: datetime, end: datetime) -> Iterator[Any]:
