@@ -34,9 +34,14 @@ def test_two_replicas_share_one_rate(db: Db) -> None:
     sleeps: list[float] = []
     buckets = [replica(db, rate, sleeps) for _ in range(2)]
 
+    errors: list[BaseException] = []
+
     def run(bucket: SharedTokenBucket) -> None:
-        for _ in range(each):
-            bucket.take()
+        try:
+            for _ in range(each):
+                bucket.take()
+        except BaseException as exc:  # noqa: BLE001 - a thread's error fails the test
+            errors.append(exc)
 
     began = time.monotonic()
     threads = [threading.Thread(target=run, args=(b,)) for b in buckets]
@@ -45,10 +50,32 @@ def test_two_replicas_share_one_rate(db: Db) -> None:
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - began
+    assert errors == []  # both start on an empty table: the first use creates the row
     # 40 calls at 40/s with no burst: the last slot is 39/40 s after the first. Two
     # in-process buckets would each have allowed 40/s: about half that.
     assert elapsed >= (2 * each - 1) / rate * 0.95
     assert len(sleeps) >= 2 * each - 2  # nearly every call waited for its slot
+
+
+def test_workers_sharing_one_bucket_start_together(db: Db) -> None:
+    """A service's workers share one bucket: the first takes, all at once, find or
+    create the row without tripping over each other."""
+    bucket = replica(db, 1000.0, [])
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            for _ in range(5):
+                bucket.take()
+        except BaseException as exc:  # noqa: BLE001 - a thread's error fails the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
 
 
 def test_a_hold_stops_every_replica(db: Db) -> None:

@@ -18,20 +18,19 @@ from typing import Any
 
 from sqlalchemy import text
 
-ENSURE = text(
-    "INSERT INTO payout_rate_limits (key, tat) VALUES (:key, clock_timestamp()) "
-    "ON CONFLICT (key) DO NOTHING"
-)
+# one statement each, creating the row on first use (no separate "ensure" to race)
 TAKE = text(
-    "UPDATE payout_rate_limits "
-    "SET tat = greatest(tat, clock_timestamp()) + make_interval(secs => :interval) "
-    "WHERE key = :key "
-    "RETURNING extract(epoch FROM tat - clock_timestamp()) - :interval - :tolerance"
+    "INSERT INTO payout_rate_limits AS r (key, tat) "
+    "VALUES (:key, clock_timestamp() + make_interval(secs => :interval)) "
+    "ON CONFLICT (key) DO UPDATE "
+    "SET tat = greatest(r.tat, clock_timestamp()) + make_interval(secs => :interval) "
+    "RETURNING extract(epoch FROM r.tat - clock_timestamp()) - :interval - :tolerance"
 )
 HOLD = text(
-    "UPDATE payout_rate_limits "
-    "SET tat = greatest(tat, clock_timestamp() + make_interval(secs => :seconds)) "
-    "WHERE key = :key"
+    "INSERT INTO payout_rate_limits AS r (key, tat) "
+    "VALUES (:key, clock_timestamp() + make_interval(secs => :seconds)) "
+    "ON CONFLICT (key) DO UPDATE "
+    "SET tat = greatest(r.tat, clock_timestamp() + make_interval(secs => :seconds))"
 )
 
 
@@ -51,17 +50,10 @@ class SharedTokenBucket:
         self.interval = 1.0 / float(rate)
         self.tolerance = (max(1.0, float(burst or rate)) - 1.0) * self.interval
         self.sleep = sleep
-        self.ready = False
-
-    def _ensure(self, session: Any) -> None:
-        if not self.ready:
-            session.execute(ENSURE, {"key": self.key})
-            self.ready = True
 
     def wait_time(self) -> float:
         """Reserve the next slot; how long until it comes (0.0: now)."""
         with self.transaction() as session:
-            self._ensure(session)
             wait = session.execute(
                 TAKE,
                 {
@@ -79,7 +71,6 @@ class SharedTokenBucket:
 
     def hold(self, seconds: float) -> None:
         with self.transaction() as session:
-            self._ensure(session)
             session.execute(
                 HOLD, {"key": self.key, "seconds": float(seconds) + self.tolerance}
             )
