@@ -48,8 +48,12 @@ test-e2e: venv services
 test-browser: venv services tools
 	$(PYTEST) tests/browser
 
-bench: venv services  ## every benchmark in bench/; each prints a RESULT line last
-	@set -e; for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+BENCH ?= $(filter-out bench/_%,$(wildcard bench/*.py))
+bench: venv services  ## every benchmark in bench/ (or BENCH="bench/x.py ..."), then docs/benchmarks.md
+	@mkdir -p var/bench; rm -f var/bench/*.log
+	@for script in $(BENCH); do name=$$(basename $$script .py); echo "== $$script"; \
+	  $(PY) $$script 2>&1 | tee var/bench/$$name.log; done
+	$(PY) infra/dev/benchreport.py var/bench docs/benchmarks.md
 
 lint: venv
 	$(VENV)/bin/ruff check libs services tests bench infra
