@@ -41,7 +41,7 @@ def envelope(event_type: str, producer: str) -> dict[str, Any]:
 def malformed(routing_key: str, producer: str) -> dict[str, tuple[bytes | str, str]]:
     """kind -> (body, the reason it must be parked with, as a prefix)."""
     tampered = json.loads(signing.encode(envelope(routing_key, producer)))
-    tampered["body"] = tampered["body"].replace("bad-messages-test", "tampered")
+    tampered["body"] = tampered["body"][::-1]
     unknown = envelope(routing_key.replace(".v1", ".v9"), producer)
     no_data = envelope(routing_key, producer)
     del no_data["data"]
