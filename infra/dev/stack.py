@@ -257,6 +257,8 @@ class Stack:
                     str(self.settings.var / "stripe-sandbox.json"),
                     "--webhook-url",
                     f"http://{self.settings.http}/webhooks/stripe",
+                    "--request-log",
+                    str(self.logs / "stripe-requests.jsonl"),
                 ],
                 env,
             )

@@ -65,6 +65,11 @@ def main() -> None:
         "(default: the Host the API was called on)",
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--request-log",
+        default=None,
+        help="append every API request (method, path, query, body) to this file",
+    )
     args = parser.parse_args()
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
@@ -79,6 +84,7 @@ def main() -> None:
     state.settings.payout_after = args.payout_after
     state.settings.extra["outbound_after"] = args.outbound_after
     state.settings.public_url = args.public_url and args.public_url.rstrip("/")
+    state.settings.request_log = args.request_log
     application = sandbox.build(args.state_file, args.webhook_url, args.webhook_secret)
     web.run_app(
         application,

@@ -231,6 +231,7 @@ async def sandbox_middleware(
     if not request.path.startswith(API_PREFIXES):
         return await handler(request)
     request_id = state.new_id("req_", 14)
+    await record(request)
     fail, lose = faults.next_request()
     if fail is not None:
         error = StripeError(
@@ -267,6 +268,26 @@ async def sandbox_middleware(
     response.headers["Request-Id"] = request_id
     response.headers["Stripe-Version"] = API_VERSION
     return response
+
+
+async def record(request: web.Request) -> None:
+    """With --request-log: every API request as one JSON line (method, path, query,
+    body), so tests can see all that was sent to Stripe."""
+    if state.settings.request_log is None:
+        return
+    body = (await request.read()).decode(errors="replace")
+    line = json.dumps(
+        {
+            "method": request.method,
+            "path": request.path,
+            "query": request.query_string,
+            "body": body,
+            "stripe_account": request.headers.get("Stripe-Account"),
+        },
+        ensure_ascii=False,
+    )
+    with open(state.settings.request_log, "a", encoding="utf-8") as log:
+        log.write(line + "\n")
 
 
 def _localstripe_event(event: Any) -> None:

@@ -115,6 +115,7 @@ class Settings:
     link_ttl: int = 300
     platform_funds: str = "unlimited"  # or "enforced": transfers need the balance
     public_url: str | None = None  # base of account-link URLs; default: Host header
+    request_log: str | None = None  # a file: every API request appended as JSON
     extra: dict[str, Any] = field(default_factory=dict)
 
 

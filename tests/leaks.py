@@ -1,0 +1,131 @@
+"""A leak scanner for runs of the whole system: it records every message that crosses
+RabbitMQ (a tap queue bound to every exchange the services publish to), every log
+line of every process, every request the Stripe sandbox receives (its request log)
+and every email subject, then looks for the personal values of the test's fixtures
+in all of them.
+
+Messages are scanned as they travel (sealed) and, for events, opened too: an event's
+data must hold no personal value even for a holder of the bus keys. RPC bodies are
+scanned sealed only: `apply` and `get_contact` carry personal data to the registry
+and back by design.
+
+    tap = BusTap(system.settings.amqp_uri)   # before the run
+    ...                                      # the run
+    found = scan(VALUES, sources(system, tap))
+    assert found.findings == []
+"""
+
+from __future__ import annotations
+
+import email.header
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import kombu
+
+from svyaz import signing
+
+EXCHANGES = (
+    ("nameko-rpc", "topic"),
+    ("registry.events", "topic"),
+    ("stipends.events", "topic"),
+)
+
+
+class BusTap:
+    """A queue bound with `#` to every exchange: a copy of all that is published."""
+
+    def __init__(self, amqp_uri: str) -> None:
+        self.connection = kombu.Connection(amqp_uri)
+        self.channel = self.connection.channel()
+        self.name = f"leak-tap-{uuid.uuid4().hex[:8]}"
+        self.channel.queue_declare(self.name, exclusive=True, auto_delete=True)
+        for exchange, kind in EXCHANGES:
+            self.channel.exchange_declare(
+                exchange, kind, durable=True, auto_delete=False
+            )
+            self.channel.queue_bind(self.name, exchange, "#")
+
+    def drain(self) -> list[tuple[str, str]]:
+        """(how it travelled, what an event holder reads) of every message so far."""
+        found = []
+        while True:
+            message = self.channel.basic_get(self.name, no_ack=True)
+            if message is None:
+                return found
+            raw = message.body
+            text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+            found.append((text, opened_event(text)))
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def opened_event(text: str) -> str:
+    """An event's plaintext (empty for RPC and for what does not open)."""
+    try:
+        wrapper = json.loads(text)
+        if wrapper.get("type") == "message":
+            return ""  # RPC: personal data by design, sealed on the wire
+        return json.dumps(signing.decode(text), ensure_ascii=False)
+    except Exception:  # noqa: BLE001 - a malformed message is scanned raw only
+        return ""
+
+
+def subject(message: Any) -> str:
+    return str(email.header.make_header(email.header.decode_header(message["Subject"])))
+
+
+@dataclass
+class Scan:
+    counts: dict[str, int] = field(default_factory=dict)
+    findings: list[tuple[str, str]] = field(default_factory=list)  # (source, value)
+
+    def summary(self) -> str:
+        return (
+            f"leak scan: {self.counts.get('bus', 0)} messages "
+            f"({self.counts.get('events opened', 0)} events opened), "
+            f"{self.counts.get('logs', 0)} log lines, "
+            f"{self.counts.get('stripe', 0)} stripe requests, "
+            f"{self.counts.get('mail', 0)} emails, {len(self.findings)} findings"
+        )
+
+
+def scan(values: Iterable[str], sources: dict[str, list[str]]) -> Scan:
+    result = Scan()
+    wanted = [v for v in values if v]
+    for source, texts in sources.items():
+        result.counts[source] = len(texts)
+        for text in texts:
+            lowered = text.lower()
+            for value in wanted:
+                if value.lower() in lowered:
+                    result.findings.append((source, value))
+    return result
+
+
+def sources(system: Any, tap: BusTap) -> dict[str, list[str]]:
+    """Everything the running system has said, by kind."""
+    drained = tap.drain()
+    bus = [raw for raw, _ in drained]
+    opened = [event for _, event in drained if event]
+    logs: list[str] = []
+    for path in sorted(system.stack.logs.glob("*.log")):
+        logs += path.read_text(errors="replace").splitlines()
+    requests_log = system.stack.logs / "stripe-requests.jsonl"
+    stripe = (
+        requests_log.read_text(errors="replace").splitlines()
+        if requests_log.exists()
+        else []
+    )
+    mail = [subject(m) for m in system.mails()]
+    return {
+        "bus": bus,
+        "events opened": opened,
+        "logs": logs,
+        "stripe": stripe,
+        "mail": mail,
+    }
