@@ -42,7 +42,10 @@ class Operation:
     path: str
     summary: str
     body: type[Schema] | None = None
-    responses: dict[int, type[Schema] | None] = field(default_factory=dict)
+    # a response schema, or [XSchema] for an array of them
+    responses: dict[int, type[Schema] | list[type[Schema]] | None] = field(
+        default_factory=dict
+    )
     tags: tuple[str, ...] = ()
     query: type[Schema] | None = None
     roles: tuple[str, ...] = ()  # empty: open to everyone
@@ -78,7 +81,7 @@ def http(
     *,
     summary: str = "",
     body: type[Schema] | None = None,
-    responses: dict[int, type[Schema] | None] | None = None,
+    responses: dict[int, type[Schema] | list[type[Schema]] | None] | None = None,
     tags: tuple[str, ...] = (),
     query: type[Schema] | None = None,
     roles: tuple[str, ...] = (),

@@ -68,6 +68,8 @@ def document() -> dict[str, Any]:
                 "content": {"application/json": {"schema": op.body}},
             }
         for status, schema in op.responses.items():
+            if isinstance(schema, list):  # [XSchema]: an array of them
+                schema = {"type": "array", "items": schema[0]}
             content = {"application/json": {"schema": schema}} if schema else None
             operation["responses"][str(status)] = {
                 "description": "OK",

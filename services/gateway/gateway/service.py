@@ -323,7 +323,7 @@ class GatewayService:
         "GET",
         "/api/v1/me/stipends",
         summary="One's stipends and payments, newest cycle first",
-        responses={200: OwnStipendSchema},
+        responses={200: [OwnStipendSchema]},
         tags=("communicator",),
         roles=(COMMUNICATOR,),
     )
@@ -483,7 +483,7 @@ class GatewayService:
         "GET",
         "/api/v1/clubs",
         summary="Communication Clubs",
-        responses={200: ClubSchema},
+        responses={200: [ClubSchema]},
         tags=("clubs",),
         roles=ANYONE_SIGNED_IN,
     )
@@ -509,7 +509,7 @@ class GatewayService:
         "GET",
         "/api/v1/corridors",
         summary="The payout routing table: country to provider",
-        responses={200: CorridorSchema},
+        responses={200: [CorridorSchema]},
         tags=("admin", "finance"),
         roles=(ADMIN, FINANCE),
     )
@@ -540,7 +540,7 @@ class GatewayService:
         "GET",
         "/api/v1/cycles",
         summary="Cycles: communicators see the open ones, staff all",
-        responses={200: CycleSchema},
+        responses={200: [CycleSchema]},
         tags=("reports",),
         roles=(COMMUNICATOR, ADMIN, FINANCE),
     )
@@ -572,7 +572,7 @@ class GatewayService:
         summary="A cycle's reports: all for admins (the review queue with "
         "?status=submitted), one's own for a communicator",
         query=ReportQuerySchema,
-        responses={200: ReportSchema},
+        responses={200: [ReportSchema]},
         tags=("reports",),
         roles=(COMMUNICATOR, ADMIN),
     )
@@ -693,7 +693,7 @@ class GatewayService:
         "/api/v1/me/inbox",
         summary="One's messages (the details discreet mail leaves out)",
         query=InboxQuerySchema,
-        responses={200: InboxMessageSchema},
+        responses={200: [InboxMessageSchema]},
         tags=("inbox",),
         roles=ANYONE_SIGNED_IN,
     )
@@ -754,7 +754,7 @@ class GatewayService:
         "GET",
         "/api/v1/deliveries/parked",
         summary="Notifications that could not be delivered, with the reason",
-        responses={200: ParkedDeliverySchema},
+        responses={200: [ParkedDeliverySchema]},
         tags=("admin",),
         roles=(ADMIN, FINANCE),
     )
@@ -794,7 +794,7 @@ class GatewayService:
         "GET",
         "/api/v1/payout-runs/<run_id>/payouts",
         summary="A run's payouts with their states",
-        responses={200: PayoutSchema},
+        responses={200: [PayoutSchema]},
         tags=("finance",),
         roles=(FINANCE, ADMIN),
     )
@@ -851,7 +851,7 @@ class GatewayService:
         "/api/v1/reconciliations",
         summary="Reconciliations by provider and period, the latest first",
         query=ReconciliationsQuerySchema,
-        responses={200: ReconciliationSchema},
+        responses={200: [ReconciliationSchema]},
         tags=("finance",),
         roles=(FINANCE, ADMIN),
     )
@@ -910,7 +910,7 @@ class GatewayService:
         "/api/v1/reconciliations/<reconciliation_id>/items",
         summary="The work queue: differences in id order, after item `after`",
         query=ReconciliationItemsQuerySchema,
-        responses={200: ReconciliationItemSchema},
+        responses={200: [ReconciliationItemSchema]},
         tags=("finance",),
         roles=(FINANCE, ADMIN),
     )
@@ -935,7 +935,7 @@ class GatewayService:
         "/api/v1/reconciliations/<reconciliation_id>/items/resolve",
         summary="Link, write off or re-pay differences, one or many, all or none",
         body=ResolveItemsRequestSchema,
-        responses={200: ReconciliationItemSchema},
+        responses={200: [ReconciliationItemSchema]},
         tags=("finance",),
         roles=(FINANCE,),
     )
