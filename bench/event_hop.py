@@ -200,9 +200,11 @@ def count(engine, table: str) -> int:  # type: ignore[no-untyped-def]
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar())
 
 
-def hop(kind: str, amqp_uri: str, db_url: str, table: str) -> float:
+def hop(kind: str, amqp_uri: str, db_url: str, table: str, replicas: int = 1) -> float:
+    """N events from the producer to `table`, through `replicas` consumer processes
+    on the same queue; events per second. Prints each process's CPU per event."""
     engine = create_engine(db_url)
-    consumer = spawn(f"{kind}-consume", amqp_uri, db_url)
+    consumers = [spawn(f"{kind}-consume", amqp_uri, db_url) for _ in range(replicas)]
     producer = spawn(f"{kind}-produce", amqp_uri, db_url)
     try:
         started = time.perf_counter()
@@ -215,15 +217,20 @@ def hop(kind: str, amqp_uri: str, db_url: str, table: str) -> float:
                 raise SystemExit(f"{kind}: timed out")
             time.sleep(0.01)
         elapsed = time.perf_counter() - started
+        time.sleep(0.2)
         assert count(engine, table) == N, "every event exactly once"
-        for name, process in (("producer", producer), ("consumer", consumer)):
+        named = [("producer", producer)] + [
+            (f"consumer {i + 1}" if replicas > 1 else "consumer", c)
+            for i, c in enumerate(consumers)
+        ]
+        for name, process in named:
             print(
                 f"{kind} {name} cpu per event: "
                 f"{cpu_seconds(process.pid) / N * 1000:.2f} ms",
                 flush=True,
             )
     finally:
-        for process in (producer, consumer):
+        for process in (producer, *consumers):
             process.terminate()
             process.wait(timeout=30)
         engine.dispose()

@@ -19,13 +19,12 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import sys  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import event_hop  # noqa: E402
 from _support import configure_signing, database, machine, result, vhost  # noqa: E402
-from event_hop import PRODUCERS, N, count, cpu_seconds, spawn  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 
@@ -35,33 +34,10 @@ def hop(replicas: int, amqp_uri: str, db_url: str) -> float:
         conn.execute(
             text("TRUNCATE bench_source, bench_effects, outbox, processed_events")
         )
-    consumers = [spawn("our-consume", amqp_uri, db_url) for _ in range(replicas)]
-    producer = spawn("our-produce", amqp_uri, db_url)
-    try:
-        started = time.perf_counter()
-        assert producer.stdin is not None
-        producer.stdin.write("go\n")
-        producer.stdin.flush()
-        deadline = time.monotonic() + 600
-        while count(engine, "bench_effects") < N:
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{replicas} replicas: timed out")
-            time.sleep(0.01)
-        elapsed = time.perf_counter() - started
-        time.sleep(0.5)
-        assert count(engine, "bench_effects") == N, "every event exactly once"
-        shares = [cpu_seconds(c.pid) for c in consumers]
-        print(
-            f"{replicas} replica(s): {N / elapsed:,.0f} events/s; consumer cpu "
-            + ", ".join(f"{s:.1f} s" for s in shares),
-            flush=True,
-        )
-    finally:
-        for process in (producer, *consumers):
-            process.terminate()
-            process.wait(timeout=30)
-        engine.dispose()
-    return N / elapsed
+    engine.dispose()
+    rate = event_hop.hop("our", amqp_uri, db_url, "bench_effects", replicas)
+    print(f"{replicas} replica(s): {rate:,.0f} events/s", flush=True)
+    return rate
 
 
 def main() -> None:
@@ -75,7 +51,7 @@ def main() -> None:
         one = hop(1, amqp_uri, db_url)
         two = hop(2, amqp_uri, db_url)
     print(f"machine: {machine()}")
-    print(f"events: {N}; producing green threads: {PRODUCERS}")
+    print(f"events: {event_hop.N}; producing green threads: {event_hop.PRODUCERS}")
     print(f"one replica: {one:,.0f} events/s; two replicas: {two:,.0f} events/s")
     result("scale", two / one, ">=1.5")
 
