@@ -28,12 +28,17 @@ class UpstreamUnavailable(GatewayError):
     """A service did not answer in time."""
 
 
+class PayloadTooLarge(GatewayError):
+    """The request's body is longer than the gateway takes."""
+
+
 STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidInput, 400, "Invalid input"),
     (Unauthorized, 401, "Not signed in"),
     (Forbidden, 403, "Forbidden"),
     (NotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),
+    (PayloadTooLarge, 413, "Payload too large"),
     (UpstreamUnavailable, 503, "Service unavailable"),
 ]
 

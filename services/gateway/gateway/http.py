@@ -10,9 +10,10 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 from nameko.web.handlers import HttpRequestHandler
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from gateway.exceptions import BadRequest, problem
+from gateway.exceptions import BadRequest, PayloadTooLarge, problem
 from svyaz.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,31 @@ def secure(response: Response) -> Response:
     return response
 
 
+MAX_BODY = 40 * 1024 * 1024  # bytes: a period's report or statement is the largest
+
+
 class HttpEntrypoint(HttpRequestHandler):
+    def handle_request(self, request: Any) -> Response:
+        """A body longer than MAX_BODY is refused before anything reads it (and
+        werkzeug stops reading one that lied about its length)."""
+        request.max_content_length = MAX_BODY
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return secure(
+                problem(
+                    PayloadTooLarge(
+                        f"the body is larger than {MAX_BODY // 2**20} MiB", "too_large"
+                    )
+                )
+            )
+        response: Response = super().handle_request(request)
+        return response
+
     def response_from_result(self, result: Any) -> Response:
         return secure(super().response_from_result(result))
 
     def response_from_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, RequestEntityTooLarge):  # a body longer than it said
+            exc = PayloadTooLarge("the body is too large", "too_large")
         if isinstance(exc, ValidationError):
             exc = BadRequest(
                 "the request is invalid", "invalid_input", exc.messages_dict

@@ -29,6 +29,7 @@ ERRORS = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict",
+    413: "Payload too large",
     503: "Service unavailable",
 }
 

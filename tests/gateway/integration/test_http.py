@@ -92,3 +92,23 @@ def test_query_parameters_and_roles_are_described(gateway: str) -> None:
         "required": True,
         "schema": {"type": "string"},
     }
+
+
+def test_a_body_larger_than_the_gateway_takes_is_refused_unread(
+    gateway: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gateway.http as http
+
+    monkeypatch.setattr(http, "MAX_BODY", 1000)
+    big = requests.post(
+        f"{gateway}/api/v1/applications",
+        data=b'{"pseudonym": "' + b"x" * 2000 + b'"}',
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert big.status_code == 413
+    assert big.headers["Content-Type"].startswith("application/problem+json")
+    assert big.json()["code"] == "too_large"
+    assert big.headers["X-Frame-Options"] == "DENY"
+    small = requests.post(f"{gateway}/api/v1/applications", json={}, timeout=30)
+    assert small.status_code == 400  # read and judged as usual
