@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyotp
 import requests
 import stripe
 
@@ -12,6 +13,7 @@ from tests.helpers import wait_until
 from tests.stack import System
 
 ADMINS = [{"id": str(uuid.uuid4()), "roles": ["program_admin"]} for _ in range(2)]
+PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account's
 REPORT = {
     "conversations": 4,
     "audiences": ["family"],
@@ -122,3 +124,34 @@ def approved_stipend(system: System, rpc: Any) -> str:
     shown = rpc.stipends.get_stipend(ADMINS[1], stipend["id"])
     rpc.stipends.approve_stipend(ADMINS[1], stipend["id"], shown["digest"])
     return str(cycle["id"])
+
+
+def enrolled_staff(
+    system: System, rpc: Any, roles: list[str], url: str | None = None
+) -> tuple[str, str, pyotp.TOTP]:
+    """(id, email, authenticator) of a new staff account, its authenticator enrolled
+    through the JSON API (of the gateway at `url`, the first one by default)."""
+    url = url or system.url
+    email = f"{roles[0]}.{uuid.uuid4().hex[:6]}@example.org"
+    account = rpc.registry.create_staff_account(
+        ADMINS[0], {"email": email, "roles": roles, "password": PASSWORD}
+    )
+    signed_in = requests.post(
+        f"{url}/api/v1/session",
+        json={"email": email, "password": PASSWORD},
+        timeout=30,
+    )
+    enroll = signed_in.json()
+    totp = pyotp.TOTP(enroll["totp_secret"])
+    done = requests.post(
+        f"{url}/api/v1/session/second-factor",
+        json={"code": totp.now()},
+        headers={
+            "X-CSRF-Token": enroll["csrf_token"],
+            # the cookie is Secure; requests keeps such cookies off plain http
+            "Cookie": f"session={signed_in.cookies['session']}",
+        },
+        timeout=30,
+    )
+    assert done.status_code == 200, done.text
+    return str(account["id"]), email, totp

@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 from sqlalchemy import create_engine, text
 
@@ -38,7 +37,9 @@ class System:
 
     def sql(self, service: str, query: str, **params: Any) -> list[Any]:
         if service not in self._engines:
-            self._engines[service] = create_engine(self.settings.db_uri(service))
+            self._engines[service] = create_engine(
+                self.settings.db_uri(service), pool_pre_ping=True
+            )
         with self._engines[service].connect() as conn:
             return list(conn.execute(text(query), params))
 
@@ -69,16 +70,21 @@ class System:
 
 
 @contextmanager
-def running_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def running_system(
+    var: Path, replicas: int = 1, prefix: str = "e2e", **env: str
+) -> Iterator[System]:
+    """The whole system on its own databases, vhost and ports, its files in `var`;
+    `replicas` processes of every service; `env` added to every service's."""
     tag = uuid.uuid4().hex[:8]
     settings = devstack.Settings(
-        db_prefix=f"e2e_{tag}",
-        vhost=f"svyaz-e2e-{tag}",
+        db_prefix=f"{prefix}_{tag}",
+        vhost=f"svyaz-{prefix}-{tag}",
         http=f"127.0.0.1:{free_port()}",
+        replica_http=tuple(f"127.0.0.1:{free_port()}" for _ in range(replicas - 1)),
         smtp_port=free_port(),
         sandbox_port=free_port(),
-        var=Path(tmp_path_factory.mktemp("var")),
-        extra_env={"OUTBOX_POLL_INTERVAL": "0.2"},
+        var=var,
+        extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **env},
     )
     requests.put(
         f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30

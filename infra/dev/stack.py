@@ -36,6 +36,9 @@ class Settings:
     vhost: str = "/"
     management_url: str = "http://127.0.0.1:15672"
     http: str = "127.0.0.1:8000"
+    # more replicas of every service (chaos runs): gateway replica n listens on
+    # replica_http[n-2]
+    replica_http: tuple[str, ...] = ()
     smtp_port: int = 8025
     sandbox_port: int = 8420
     var: Path = ROOT / "var"
@@ -188,10 +191,17 @@ def healthy(url: str) -> bool:
         return False
 
 
+def replica_name(service: str, replica: int) -> str:
+    """`registry` for the first replica, `registry-2` for the second..."""
+    return service if replica == 1 else f"{service}-{replica}"
+
+
 @dataclass
 class Stack:
     settings: Settings
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # how each process was started, so that it can be started again as it was
+    launches: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
 
     @property
     def logs(self) -> Path:
@@ -200,6 +210,7 @@ class Stack:
     def spawn(self, name: str, argv: list[str], env: dict[str, str]) -> None:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{name}.log", "ab")
+        self.launches[name] = (argv, env)
         self.processes[name] = subprocess.Popen(
             argv,
             env=env,
@@ -210,9 +221,12 @@ class Stack:
             preexec_fn=_die_with_parent,
         )
 
-    def start_service(self, service: str, **env: str) -> None:
+    def start_service(self, service: str, replica: int = 1, **env: str) -> None:
+        overrides: dict[str, str] = {}
+        if service == "gateway" and replica > 1:
+            overrides["WEB_SERVER_ADDRESS"] = self.settings.replica_http[replica - 2]
         self.spawn(
-            service,
+            replica_name(service, replica),
             [
                 str(BIN / "nameko"),
                 "run",
@@ -220,8 +234,13 @@ class Stack:
                 str(ROOT / "services" / service / "config.yml"),
                 f"{service}.service",
             ],
-            {**self.settings.env(service), **env},
+            {**self.settings.env(service), **overrides, **env},
         )
+
+    def restart(self, name: str) -> None:
+        """Start a process again as it was first started (after it died)."""
+        argv, env = self.launches[name]
+        self.spawn(name, argv, env)
 
     def start_sinks(self) -> None:
         mail = self.settings.var / "mail"
@@ -265,8 +284,9 @@ class Stack:
 
     def start(self, timeout: float = 90.0) -> None:
         self.start_sinks()
-        for service in SERVICES:
-            self.start_service(service)
+        for replica in range(1, len(self.settings.replica_http) + 2):
+            for service in SERVICES:
+                self.start_service(service, replica)
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 90.0) -> None:
@@ -279,7 +299,12 @@ class Stack:
                 timeout,
             )
         host, port = s.http.rsplit(":", 1)
-        wait_for(lambda: healthy(f"http://{s.http}/healthz"), "the gateway", timeout)
+        for http in (s.http, *s.replica_http):
+            wait_for(
+                lambda h=http: healthy(f"http://{h}/healthz"),
+                f"gateway {http}",
+                timeout,
+            )
         for queue in (
             "rpc-registry",
             "stipends.on_communicator_applied",

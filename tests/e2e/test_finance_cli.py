@@ -13,46 +13,23 @@ from datetime import UTC, datetime, timedelta
 
 import openpyxl
 import pyotp
-import requests
 
 from tests.conftest import ROOT
 from tests.helpers import next_code
-from tests.journeys import ADMINS, approved_stipend
+from tests.journeys import PASSWORD, approved_stipend, enrolled_staff
 from tests.stack import System
 
-PASSWORD = "correct horse battery staple"
 CLI = str(ROOT / ".venv" / "bin" / "svyaz-finance")
 
 
 def finance_member(system: System, rpc: object) -> tuple[str, pyotp.TOTP]:
     """(email, authenticator) of a new finance member, enrolled."""
-    return _enrolled(system, rpc, ["finance"])
+    _, email, totp = enrolled_staff(system, rpc, ["finance"])
+    return email, totp
 
 
 def _enrolled(system: System, rpc: object, roles: list[str]) -> tuple[str, pyotp.TOTP]:
-    """A finance account with its authenticator enrolled (through the JSON API)."""
-    email = f"{roles[0]}.{uuid.uuid4().hex[:6]}@example.org"
-    rpc.registry.create_staff_account(  # type: ignore[attr-defined]
-        ADMINS[0], {"email": email, "roles": roles, "password": PASSWORD}
-    )
-    signed_in = requests.post(
-        f"{system.url}/api/v1/session",
-        json={"email": email, "password": PASSWORD},
-        timeout=30,
-    )
-    enroll = signed_in.json()
-    totp = pyotp.TOTP(enroll["totp_secret"])
-    done = requests.post(
-        f"{system.url}/api/v1/session/second-factor",
-        json={"code": totp.now()},
-        headers={
-            "X-CSRF-Token": enroll["csrf_token"],
-            # the cookie is Secure; requests keeps such cookies off plain http
-            "Cookie": f"session={signed_in.cookies['session']}",
-        },
-        timeout=30,
-    )
-    assert done.status_code == 200, done.text
+    _, email, totp = enrolled_staff(system, rpc, roles)
     return email, totp
 
 

@@ -12,7 +12,7 @@ live in webhooks.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import invalid
@@ -27,6 +27,11 @@ class Faults:
     lose_at: int | None = None
     slow_at: int | None = None
     slow_seconds: float = 0.0
+    # how many requests each switch has hit so far ("500", "429", ..., "lost", "slow")
+    fired: dict[str, int] = field(default_factory=dict)
+
+    def _count(self, what: str) -> None:
+        self.fired[what] = self.fired.get(what, 0) + 1
 
     def set(self, body: dict[str, Any]) -> None:
         fail = body.get("fail_nth")
@@ -62,6 +67,7 @@ class Faults:
         """Seconds the request just counted must wait (0: none)."""
         if self.slow_at == self.seen:
             self.slow_at = None
+            self._count("slow")
             return self.slow_seconds
         return 0.0
 
@@ -71,10 +77,12 @@ class Faults:
         fail, lose = None, False
         if self.fail_at is not None and self.fail_at <= self.seen:
             fail = self.fail_status
+            self._count(str(fail))
             self.fail_times -= 1
             self.fail_at = self.seen + 1 if self.fail_times > 0 else None
         if self.lose_at == self.seen:
             lose, self.lose_at = True, None
+            self._count("lost")
         return fail, lose
 
     def as_dict(self) -> dict[str, Any]:
@@ -86,6 +94,7 @@ class Faults:
             "lose_response_nth": None
             if self.lose_at is None
             else self.lose_at - self.seen,
+            "fired": dict(self.fired),
         }
 
 

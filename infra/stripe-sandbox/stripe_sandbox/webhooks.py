@@ -37,12 +37,19 @@ class WebhookFaults:
     reorder: bool = False
     reorder_window: float = 2.0
 
+    # events each switch has touched so far ("duplicated", "reordered", "delayed")
+    fired: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str) -> None:
+        self.fired[what] = self.fired.get(what, 0) + 1
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "delay": self.delay,
             "duplicate": self.duplicate,
             "reorder": self.reorder,
             "reorder_window": self.reorder_window,
+            "fired": dict(self.fired),
         }
 
 
@@ -53,8 +60,9 @@ class Deliverer:
 
     url: str | None = None
     secret: str = "whsec_dev-gateway"
-    retries: int = 5
+    retries: int = 20  # about two minutes in all (Stripe itself goes on for days)
     backoff: float = 0.5
+    max_backoff: float = 8.0
     faults: WebhookFaults = field(default_factory=WebhookFaults)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     _held: tuple[dict[str, Any], asyncio.TimerHandle] | None = None
@@ -65,6 +73,8 @@ class Deliverer:
         if not self.url:
             return
         copies = 2 if self.faults.duplicate else 1
+        if copies == 2:
+            self.faults.count("duplicated")
         for _ in range(copies):
             self._route(event)
 
@@ -80,6 +90,7 @@ class Deliverer:
         held, handle = self._held
         self._held = None
         handle.cancel()
+        self.faults.count("reordered")
         self._send_later(event)  # the later event goes first,
         self._send_later(held)  # the held one right after it
 
@@ -95,6 +106,7 @@ class Deliverer:
             self._queue = asyncio.Queue()
             self._spawn(self._sender())
         if self.faults.delay:
+            self.faults.count("delayed")
             loop.call_later(self.faults.delay, self._queue.put_nowait, event)
         else:
             self._queue.put_nowait(event)
@@ -121,7 +133,9 @@ class Deliverer:
 
     async def _retry(self, event: dict[str, Any], record: dict[str, Any]) -> None:
         for attempt in range(1, self.retries + 1):
-            await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+            await asyncio.sleep(
+                min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+            )
             if await self._attempt(event, record):
                 return
         log.warning("webhook %s not delivered: %s", event["id"], record["status"])

@@ -56,6 +56,17 @@ def secret(config: Mapping[str, Any], key: str) -> str:
     return value
 
 
+def unsafe(config: Mapping[str, Any], key: str, safe: Any) -> Any:
+    """A test-only switch (`UNSAFE_...`, for the chaos run): its value, which must be
+    the safe one in production."""
+    value = config.get(key, safe)
+    if value is None or value == "":
+        value = safe
+    if is_production(config) and str(value).lower() != str(safe).lower():
+        raise ConfigurationError(f"setting {key} is for tests only; unset it")
+    return value
+
+
 def parse_keyring(text: str, key: str = "keyring") -> dict[str, bytes]:
     """Parse `id=secret,id=secret` into {id: secret-bytes}."""
     ring: dict[str, bytes] = {}

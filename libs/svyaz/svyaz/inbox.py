@@ -3,19 +3,40 @@
 A handler calls `claim(session, event)` inside the same transaction as its effect. The
 row in `processed_events` commits with the effect or not at all, so a redelivered event
 finds its row and the handler returns without doing anything a second time.
+
+`UNSAFE_INBOX_DEDUP: false` in a service's config turns the check off (the row is still
+written, but `claim` always says "take effect"): only for the chaos run's variant that
+shows what the inbox guards. A service started that way says so in its log.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 
 from sqlalchemy import DateTime, String, bindparam, func
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from svyaz import config as settings
 from svyaz.db import PlatformBase
 from svyaz.envelope import ReceivedEvent
+
+log = logging.getLogger(__name__)
+
+
+class _State:
+    dedup = True
+
+
+def configure(config: Mapping[str, object]) -> None:
+    """Read `UNSAFE_INBOX_DEDUP` (default on) from a service's config."""
+    value = settings.unsafe(config, "UNSAFE_INBOX_DEDUP", True)
+    _State.dedup = str(value).strip().lower() not in ("false", "0", "no", "off")
+    if not _State.dedup:
+        log.warning("UNSAFE: inbox deduplication is off; redeliveries take effect")
 
 
 class ProcessedEvent(PlatformBase):
@@ -48,11 +69,17 @@ def claim(session: Session, event: ReceivedEvent) -> bool:
         "event_id": event.event_id,
         "event_type": event.event_type,
     }
-    return session.execute(_CLAIM, params).first() is not None
+    first = session.execute(_CLAIM, params).first() is not None
+    if not first:
+        # counted by the chaos run; an event id is not a personal value
+        log.info("duplicate suppressed: %s %s", event.consumer, event.event_id)
+    return first or not _State.dedup
 
 
 def seen(session: Session, event: ReceivedEvent) -> bool:
     """Has this handler claimed the event already? For a handler whose effect is
     outside the database (a mail) and that claims only once the effect is done."""
     found = session.get(ProcessedEvent, (event.consumer, event.event_id))
-    return found is not None
+    if found is not None:
+        log.info("duplicate suppressed: %s %s", event.consumer, event.event_id)
+    return found is not None and _State.dedup

@@ -30,7 +30,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest
 from nameko.extensions import Entrypoint
 
-from svyaz import signing, topology
+from svyaz import inbox, signing, topology
 from svyaz.context import CALLER, CORRELATION_ID
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import ServiceError
@@ -154,6 +154,7 @@ class EventHandler(Entrypoint):
             channel = conn.channel()
             for entity in (self.queue, topology.parking_queue(self.queue.name)):
                 maybe_declare(entity, channel)
+        inbox.configure(self.container.config)
         self.queue_consumer.register_provider(self)
 
     def stop(self) -> None:
@@ -170,6 +171,9 @@ class EventHandler(Entrypoint):
         except (ValidationError, Unprocessable) as exc:
             self.park(message, f"malformed event: {reason_for(exc)}", 1)
             return
+        if (getattr(message, "delivery_info", None) or {}).get("redelivered"):
+            # counted by the chaos run
+            log.info("redelivered: %s %s", self.queue.name, event.event_id)
         context_data = {CORRELATION_ID: event.correlation_id}
         handle_result = partial(self.handle_result, message)
         try:

@@ -5,6 +5,10 @@ payout rows (the only place a provider is called: no message handler ever is).""
 from __future__ import annotations
 
 import io
+import logging
+import os
+import random
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -37,6 +41,8 @@ from svyaz import outbox
 from svyaz.dependencies import Caller
 from svyaz.errors import NotFound
 from svyaz.messaging import RpcProxy, rpc
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_RELAYS = frozenset({"gateway"})
 RELEASERS = frozenset({"gateway", "cli"})  # the web console and svyaz-finance
@@ -141,6 +147,10 @@ class PayoutEngine(DependencyProvider):
                 self.providers["stripe_global"] = StripeGlobal.from_config(
                     key, base, str(config["STRIPE_FINANCIAL_ACCOUNT"])
                 )
+        # test-only: the chaos run has a worker SIGKILL itself as a phase ends
+        self.kill_at_phase = float(
+            settings.unsafe(config, "UNSAFE_PAYOUT_KILL_AT_PHASE", 0)
+        )
         self.debtor = {
             "name": str(config.get("BANK_DEBTOR_NAME", "")),
             "iban": str(config.get("BANK_DEBTOR_IBAN", "")),
@@ -155,6 +165,15 @@ class PayoutEngine(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> PayoutEngine:
         return self
+
+    def on_phase(self, phase: str) -> None:
+        """With `UNSAFE_PAYOUT_KILL_AT_PHASE: p`, die by SIGKILL with probability p
+        as a payout phase ends: the crash the worker's recovery must survive."""
+        if self.kill_at_phase and random.random() < self.kill_at_phase:
+            log.warning("fault injection: SIGKILL at the end of phase %s", phase)
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _now() -> datetime:
@@ -188,6 +207,7 @@ class PayoutEntrypoints:
             self._destination,
             engine.shared_bucket(self.db.transaction),
             engine.settings,
+            on_phase=engine.on_phase,
         )
 
     @timer(interval=TICK_SECONDS)

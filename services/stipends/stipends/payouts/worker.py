@@ -177,6 +177,7 @@ class Worker:
         bucket: TokenBucket | SharedTokenBucket | None = None,
         settings: Settings | None = None,
         clock: Callable[[], datetime] = utcnow,
+        on_phase: Callable[[str], None] | None = None,
     ) -> None:
         self.transaction = transaction
         self.providers = providers
@@ -184,6 +185,9 @@ class Worker:
         self.bucket = bucket or TokenBucket(20.0)
         self.settings = settings or Settings()
         self.clock = clock
+        # told "claimed", "called" and "recorded" as each phase ends (the chaos run
+        # kills the process there)
+        self.on_phase = on_phase or (lambda phase: None)
 
     def _deadline(self, provider: str) -> datetime:
         seconds = self.settings.sent_deadline.get(provider, self.settings.poll_interval)
@@ -289,10 +293,15 @@ class Worker:
         """One pass: claim due rows, call each, record the batch. A count per
         outcome."""
         orders = self.claim(limit)
+        if not orders:
+            return {}
+        self.on_phase("claimed")
         results = [(order, self._call_safely(order)) for order in orders]
+        self.on_phase("called")
         counts: dict[str, int] = {}
-        for result in self.record_all(results) if results else []:
+        for result in self.record_all(results):
             counts[result] = counts.get(result, 0) + 1
+        self.on_phase("recorded")
         return counts
 
     def _call_safely(self, order: Order) -> Outcome:

@@ -1,0 +1,293 @@
+"""The faults a chaos run injects into the running system, and their record.
+
+Each kind is one method of `Monkey`; `Monkey.run` picks them at random until told to
+stop. Every fault is logged with its time and target, so that the witnesses can tell
+which effects a crash may explain (a mail sent just before its handler died).
+
+- kill: SIGKILL one replica of a service; the supervisor starts it again.
+- pause: SIGSTOP one replica past its AMQP heartbeat, then SIGCONT (the broker gives
+  its unacknowledged messages to the other replica meanwhile).
+- amqp: close every connection the services hold to the run's vhost (what a broker
+  restart does to them; the shared broker itself keeps serving other vhosts).
+- pg: terminate every PostgreSQL backend of the run's databases.
+- stripe: the sandbox answers the next API requests 429 or 500, or loses an answer
+  after doing the work.
+- webhook: the sandbox duplicates, delays or reorders the webhooks of a few seconds.
+- republish: a handful of events already delivered are published again, byte for
+  byte: what an outbox relay does when it dies between the broker's ack and marking
+  the rows sent.
+The payout workers' own SIGKILL at phase ends (`UNSAFE_PAYOUT_KILL_AT_PHASE`) is
+seen by the supervisor as a death it did not cause.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+import eventlet
+import psycopg2
+import requests
+
+from tests.stack import System, devstack
+
+API = "http://127.0.0.1:15672/api"
+AUTH = ("guest", "guest")
+SERVICES = devstack.SERVICES
+
+
+@dataclass
+class Fault:
+    at: float
+    kind: str
+    target: str
+    count: int = 1
+
+
+@dataclass
+class Record:
+    faults: list[Fault] = field(default_factory=list)
+    restarts: int = 0
+    phase_kills: int = 0
+
+    def add(self, kind: str, target: str, count: int = 1) -> None:
+        self.faults.append(Fault(time.time(), kind, target, count))
+
+    def by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for fault in self.faults:
+            counts[fault.kind] = counts.get(fault.kind, 0) + fault.count
+        return counts
+
+    def crashed_near(self, service: str, when: float, window: float) -> bool:
+        """Did a fault that can interrupt `service` between an effect outside its
+        database and the commit land within `window` seconds after `when`?"""
+        for fault in self.faults:
+            if not when - 0.5 <= fault.at <= when + window:
+                continue
+            if fault.kind in ("kill", "pause", "phase_kill") and (
+                fault.target.split("-")[0] == service
+            ):
+                return True
+            if fault.kind == "pg":
+                return True
+        return False
+
+
+class Monkey:
+    """Injects faults into `system` (its replicas) every `interval` seconds."""
+
+    def __init__(
+        self,
+        system: System,
+        events: Any,
+        rng: random.Random,
+        interval: float = 0.5,
+        heartbeat: float = 4.0,
+        kinds: dict[str, int] | None = None,
+    ) -> None:
+        self.system = system
+        self.stack = system.stack
+        self.events = events  # the tap: recorded events to publish again
+        self.rng = rng
+        self.interval = interval
+        self.heartbeat = heartbeat
+        self.record = Record()
+        self.kinds = kinds or {
+            "kill": 3,
+            "pause": 1,
+            "amqp": 1,
+            "pg": 1,
+            "stripe": 4,
+            "webhook": 1,
+            "republish": 2,
+        }
+        self.paused: set[str] = set()
+        self.killed: dict[str, float] = {}  # name -> when to start it again
+        self.stopping = False
+        self.last_kill = 0.0
+        self.vhost = urllib.parse.quote(system.settings.vhost, safe="")
+
+    # -- the replicas ------------------------------------------------------------------
+    def replicas(self) -> list[str]:
+        return [name for name in self.stack.processes if name.split("-")[0] in SERVICES]
+
+    def alive(self, name: str) -> bool:
+        return self.stack.processes[name].poll() is None
+
+    def supervise(self) -> None:
+        """Start again every replica that died, after a moment (the harness's kills
+        and the payout workers' own)."""
+        while not self.stopping or self.killed:
+            now = time.monotonic()
+            for name in self.replicas():
+                process = self.stack.processes[name]
+                if process.poll() is None or name in self.paused:
+                    continue
+                if name not in self.killed:  # died without our kill: its own
+                    self.record.phase_kills += 1
+                    self.record.add("phase_kill", name)
+                    self.killed[name] = now + self.rng.uniform(0.5, 2.0)
+                elif self.killed[name] <= now:
+                    del self.killed[name]
+                    self.stack.restart(name)
+                    self.record.restarts += 1
+            eventlet.sleep(0.2)
+
+    # -- the faults --------------------------------------------------------------------
+    def kill(self) -> None:
+        if time.monotonic() - self.last_kill < 2.0:
+            return self.stripe()  # restarts cost CPU: at most one kill per 2 s
+        candidates = [
+            n
+            for n in self.replicas()
+            if self.alive(n) and n not in self.paused and n not in self.killed
+        ]
+        if not candidates:
+            return None
+        name = self.rng.choice(candidates)
+        self.killed[name] = time.monotonic() + self.rng.uniform(0.5, 3.0)
+        os.killpg(self.stack.processes[name].pid, signal.SIGKILL)
+        self.stack.processes[name].wait(timeout=30)
+        self.last_kill = time.monotonic()
+        self.record.add("kill", name)
+        return None
+
+    def pause(self) -> None:
+        if self.paused:
+            return None
+        candidates = [n for n in self.replicas() if self.alive(n)]
+        if not candidates:
+            return None
+        name = self.rng.choice(candidates)
+        self.paused.add(name)
+        os.killpg(self.stack.processes[name].pid, signal.SIGSTOP)
+        self.record.add("pause", name)
+
+        def resume() -> None:
+            eventlet.sleep(self.heartbeat * 2.5 + 1)
+            try:
+                os.killpg(self.stack.processes[name].pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+            self.paused.discard(name)
+
+        eventlet.spawn(resume)
+        return None
+
+    def amqp(self) -> None:
+        """Close the services' connections (the harness connects as another user)."""
+        found = requests.get(
+            f"{API}/vhosts/{self.vhost}/connections", auth=AUTH, timeout=30
+        )
+        found.raise_for_status()
+        closed = 0
+        for connection in found.json():
+            if connection.get("user") != "guest":
+                continue
+            name = urllib.parse.quote(connection["name"], safe="")
+            gone = requests.delete(
+                f"{API}/connections/{name}",
+                auth=AUTH,
+                timeout=30,
+                headers={"X-Reason": "chaos: connection closed"},
+            )
+            closed += gone.status_code in (200, 204)
+        if closed:
+            self.record.add("amqp", f"{closed} connections", 1)
+
+    def pg(self) -> None:
+        names = [self.system.settings.db_name(s) for s in devstack.WITH_DB]
+        conn = psycopg2.connect(f"{self.system.settings.pg_url}/postgres")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+                    (names,),
+                )
+                (terminated,) = cur.fetchone()
+        finally:
+            conn.close()
+        if terminated:
+            self.record.add("pg", f"{terminated} backends", 1)
+
+    def stripe(self) -> None:
+        choice = self.rng.random()
+        if choice < 0.4:
+            body: dict[str, Any] = {
+                "fail_nth": self.rng.randint(1, 3),
+                "status": 429,
+                "times": self.rng.randint(1, 3),
+            }
+        elif choice < 0.8:
+            body = {
+                "fail_nth": self.rng.randint(1, 3),
+                "status": 500,
+                "times": self.rng.randint(1, 2),
+            }
+        else:
+            body = {"lose_response_nth": self.rng.randint(1, 3)}
+        self.sandbox("POST", "/_sandbox/faults", body)
+
+    def webhook(self) -> None:
+        switch = self.rng.choice(
+            [{"duplicate": True}, {"reorder": True}, {"delay": 2.0}]
+        )
+        self.sandbox("POST", "/_sandbox/faults", {"webhook": switch})
+
+        def off() -> None:
+            eventlet.sleep(3.0)
+            off = {
+                "duplicate": False,
+                "reorder": False,
+                "delay": 0.0,
+            }
+            self.sandbox("POST", "/_sandbox/faults", {"webhook": off})
+
+        eventlet.spawn(off)
+
+    def republish(self) -> None:
+        sent = self.events.republish(self.rng, self.rng.randint(1, 4))
+        if sent:
+            self.record.add("republish", "events", sent)
+
+    def sandbox(self, method: str, path: str, body: Any = None) -> Any:
+        answer = requests.request(
+            method, f"{self.system.sandbox}{path}", json=body, timeout=30
+        )
+        answer.raise_for_status()
+        return answer.json()
+
+    def sandbox_fired(self) -> dict[str, int]:
+        """Requests and webhooks the sandbox's switches actually hit."""
+        state = self.sandbox("GET", "/_sandbox/faults")
+        fired = {f"stripe {k}": v for k, v in state.get("fired", {}).items()}
+        hooks = state.get("webhook", {}).get("fired", {})
+        fired.update({f"webhook {k}": v for k, v in hooks.items()})
+        return fired
+
+    def run(self) -> None:
+        kinds, weights = zip(*self.kinds.items(), strict=True)
+        while not self.stopping:
+            kind = self.rng.choices(kinds, weights)[0]
+            try:
+                getattr(self, kind)()
+            except Exception as exc:  # noqa: BLE001 - a fault that failed to start
+                print(f"chaos: {kind} not injected: {type(exc).__name__}: {exc}")
+            eventlet.sleep(self.rng.expovariate(1 / self.interval))
+
+    def heal(self) -> None:
+        """Stop injecting; every switch off, every paused replica on, every dead one
+        started again."""
+        self.stopping = True
+        self.sandbox("DELETE", "/_sandbox/faults")
+        deadline = time.monotonic() + self.heartbeat * 2.5 + 10
+        while (self.paused or self.killed) and time.monotonic() < deadline:
+            eventlet.sleep(0.2)
