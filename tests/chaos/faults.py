@@ -64,19 +64,19 @@ class Record:
             counts[fault.kind] = counts.get(fault.kind, 0) + fault.count
         return counts
 
-    def crashed_near(self, service: str, when: float, window: float) -> bool:
-        """Did a fault that can interrupt `service` between an effect outside its
-        database and the commit land within `window` seconds after `when`?"""
+    def crashed_near(self, service: str, when: float, window: float) -> Fault | None:
+        """The fault that can have interrupted `service` between an effect outside
+        its database and the commit, `window` seconds after `when` at most."""
         for fault in self.faults:
-            if not when - 0.5 <= fault.at <= when + window:
+            if not when - 0.2 <= fault.at <= when + window:
                 continue
             if fault.kind in ("kill", "pause", "phase_kill") and (
                 fault.target.split("-")[0] == service
             ):
-                return True
+                return fault
             if fault.kind == "pg":
-                return True
-        return False
+                return fault
+        return None
 
 
 class Monkey:

@@ -70,6 +70,9 @@ from tests.stack import System, running_system  # noqa: E402
 USER, PASSWORD = "svyaz-chaos", "chaos"  # noqa: S105 - the harness's broker login
 AMOUNT = 25_000
 EVENT_EXCHANGES = ("registry.events", "stipends.events")
+# errors a service answers with when its database connection was cut mid-call:
+# nothing was committed, the caller tries again
+TRANSIENT = {"OperationalError", "InterfaceError", "DBAPIError", "PendingRollbackError"}
 
 
 class Refused(Exception):
@@ -226,7 +229,13 @@ class Driver:
                 result = getattr(getattr(cluster.proxy, service), method)(*args)
             except RemoteError as exc:
                 self.proxies.put(cluster)
-                raise Refused(f"{exc.exc_type}: {exc.value}") from None
+                if exc.exc_type not in TRANSIENT:
+                    raise Refused(f"{exc.exc_type}: {exc.value}") from None
+                self.calls["rpc retried"] += 1  # the service lost its database
+                if time.monotonic() > deadline:
+                    raise
+                eventlet.sleep(0.5)
+                continue
             except Exception as exc:  # noqa: BLE001 - transport: a new proxy, again
                 self.calls["rpc retried"] += 1
                 try:
@@ -305,25 +314,54 @@ class Driver:
         # taken: a first attempt whose answer was lost, or this join repeated
         taken = answer.status_code == 400 and answer.json()["code"] == "pseudonym_taken"
         assert answer.status_code == 202 or taken, answer.text
-        found: list[Any] = []
-        while not found:
+        deadline = time.monotonic() + 180
+        while True:  # each step by the state it finds: an answer may have been lost
             found = self.rpc(
                 "registry",
                 "find_communicators",
                 ADMINS[0],
                 {"pseudonym": person.pseudonym},
             )
-        person.id = found[0]["id"]
-        self.attempt("registry", "start_review", ADMINS[0], person.id, "documents")
-        for admin in ADMINS:
-            self.attempt("registry", "approve", admin, person.id, "interviewed")
-        self.attempt(
-            "registry", "record_training_completion", ADMINS[0], training_id, person.id
-        )
-        self.attempt(
-            "registry", "set_tier", ADMINS[0], person.id, "professional", "trained"
-        )
-        setup = self.rpc("registry", "start_payout_setup", person.actor)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{person.pseudonym} stuck: {found}")
+            if not found:
+                eventlet.sleep(0.5)
+                continue
+            person.id, status = found[0]["id"], found[0]["status"]
+            if status == "applied":
+                self.attempt("registry", "start_review", ADMINS[0], person.id, "docs")
+            elif status == "in_review":
+                for admin in ADMINS:
+                    self.attempt("registry", "approve", admin, person.id, "interviewed")
+            elif status == "active" and found[0]["tier"] != "professional":
+                self.attempt(
+                    "registry",
+                    "record_training_completion",
+                    ADMINS[0],
+                    training_id,
+                    person.id,
+                )
+                self.attempt(
+                    "registry",
+                    "set_tier",
+                    ADMINS[0],
+                    person.id,
+                    "professional",
+                    "trained",
+                )
+            elif status == "active":
+                break
+            else:
+                raise RuntimeError(f"{person.pseudonym} is {status}")
+        setup = None
+        while setup is None:  # Stripe's refusals (429, 500) reach the person: again
+            try:
+                setup = self.rpc("registry", "start_payout_setup", person.actor)
+            except Refused as exc:
+                if "payout provider" not in str(exc):
+                    raise
+                self.calls["payout setup tried again"] += 1
+                eventlet.sleep(1)
         link = setup["onboarding_url"]  # the person finishes onboarding at Stripe
         deadline = time.monotonic() + 120
         while True:
@@ -710,8 +748,13 @@ def witness_mail(system: System, monkey: Monkey, out: Outcome) -> None:
     for ident, times in arrivals.items():
         times.sort()
         for later in times[1:]:
-            if monkey.record.crashed_near("notifications", times[0], 5.0):
+            fault = monkey.record.crashed_near("notifications", times[0], 2.0)
+            if fault is not None:
                 resent += 1
+                out.examples.append(
+                    f"mail resent at +{later - times[0]:.1f} s: {fault.kind} "
+                    f"{fault.target} at +{fault.at - times[0]:.1f} s"
+                )
             else:
                 duplicated += 1
                 out.examples.append(
