@@ -792,15 +792,19 @@ def witness_parked(system: System, out: Outcome) -> None:
 
 
 def witness_logs(system: System, out: Outcome) -> None:
-    redelivered = suppressed = injected = 0
+    """What the services said they did with what came again."""
+    redelivered = suppressed = again = injected = 0
     for path in system.stack.logs.glob("*.log"):
         for line in path.read_text(errors="replace").splitlines():
             redelivered += "redelivered: " in line
             suppressed += "duplicate suppressed: " in line
+            again += "duplicate handled again: " in line
             injected += "fault injection: SIGKILL" in line
     out.counts["redeliveries"] = redelivered
     out.counts["duplicates suppressed"] = suppressed
     out.counts["phase-end kills logged"] = injected
+    # an event that took effect a second time (only with the inbox's check off)
+    out.duplicated["events handled twice"] = again
 
 
 def witness_leaks(system: System, tap: Tap, values: list[str], out: Outcome) -> None:

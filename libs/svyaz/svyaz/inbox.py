@@ -71,8 +71,7 @@ def claim(session: Session, event: ReceivedEvent) -> bool:
     }
     first = session.execute(_CLAIM, params).first() is not None
     if not first:
-        # counted by the chaos run; an event id is not a personal value
-        log.info("duplicate suppressed: %s %s", event.consumer, event.event_id)
+        _duplicate(event)
     return first or not _State.dedup
 
 
@@ -81,5 +80,14 @@ def seen(session: Session, event: ReceivedEvent) -> bool:
     outside the database (a mail) and that claims only once the effect is done."""
     found = session.get(ProcessedEvent, (event.consumer, event.event_id))
     if found is not None:
-        log.info("duplicate suppressed: %s %s", event.consumer, event.event_id)
+        _duplicate(event)
     return found is not None and _State.dedup
+
+
+def _duplicate(event: ReceivedEvent) -> None:
+    """Say that a handled event came again (the chaos run counts these lines; an
+    event id is not a personal value)."""
+    if _State.dedup:
+        log.info("duplicate suppressed: %s %s", event.consumer, event.event_id)
+    else:
+        log.warning("duplicate handled again: %s %s", event.consumer, event.event_id)
