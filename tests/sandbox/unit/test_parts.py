@@ -46,6 +46,7 @@ def test_fault_switches_count_requests_from_when_they_are_set() -> None:
     faults.set({"lose_response_nth": 1})
     assert faults.next_request() == (None, True)
     assert faults.next_request() == (None, False)
+    assert faults.as_dict()["fired"] == {"429": 2, "lost": 1}  # what chaos counts
     with pytest.raises(StripeError):
         faults.set({"fail_nth": -1})
     with pytest.raises(StripeError):

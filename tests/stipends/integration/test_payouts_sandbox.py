@@ -187,6 +187,43 @@ def test_a_crash_at_each_phase_end_is_recovered(
     assert_paid_exactly_once(world, sandbox, db)
 
 
+class Died(BaseException):
+    """The process ends where the hook is told a phase ended."""
+
+
+@pytest.mark.parametrize(
+    ("phase", "called", "recorded"),
+    [("claimed", 0, 0), ("called", 3, 0), ("recorded", 3, 3)],
+)
+def test_drive_tells_each_phase_end_where_the_chaos_run_kills_it(
+    db: Db, sandbox: Sandbox, phase: str, called: int, recorded: int
+) -> None:
+    """`on_phase` is called after each phase's work (the chaos run's SIGKILL lands
+    there): a death at each one leaves what that phase did, and no more."""
+    world = PayWorld(db, 3)
+    onboard(world, sandbox)
+    world.released()
+    told: list[str] = []
+
+    def die_at(ended: str) -> None:
+        told.append(ended)
+        if ended == phase:
+            raise Died
+
+    payouts = world.worker({"stripe_connect": connect(sandbox)}, lease=60)
+    payouts.on_phase = die_at
+    with pytest.raises(Died):
+        payouts.drive()
+    assert told == ["claimed", "called", "recorded"][: told.index(phase) + 1]
+    assert len(transfers(sandbox)) == called
+    statuses = list(world.statuses().values())
+    assert statuses.count("calling") == 3 - recorded
+    recovery = world.worker({"stripe_connect": connect(sandbox)}, lease=60)
+    world.clock.advance(61)
+    world.finish(recovery)
+    assert_paid_exactly_once(world, sandbox, db)
+
+
 def test_the_sandbox_stopped_mid_run_then_back(
     db: Db, sandbox: Sandbox, tmp_path: Path
 ) -> None:

@@ -245,3 +245,28 @@ def test_relays_share_the_outbox_and_keep_each_aggregates_order(
 def test_unknown_event_ids_are_distinct(probe_engine: Any) -> None:
     assert envelope(1)["event_id"] != envelope(1)["event_id"]
     assert uuid.UUID(envelope(1)["event_id"]).version == 4
+
+
+def test_with_the_inbox_check_off_a_redelivered_event_takes_effect_twice(
+    probe_config: dict[str, Any],
+    probe_engine: Any,
+    container_factory: Any,
+    rabbit_config: dict[str, Any],
+) -> None:
+    """The chaos run's unsafe variant turns the check off to show what it guards:
+    the same two deliveries as above now leave two effects."""
+    from svyaz import inbox
+
+    container = container_factory(
+        probe.ProbeService, {**probe_config, "UNSAFE_INBOX_DEDUP": "false"}
+    )
+    container.start()
+    try:
+        body = envelope(6)
+        publish_event(rabbit_config["AMQP_URI"], body)
+        publish_event(rabbit_config["AMQP_URI"], body)
+        wait_until(lambda: len(effects(probe_engine)) == 2, "both effects")
+        assert effects(probe_engine) == [6, 6]
+    finally:
+        container.stop()
+        inbox.configure({})  # the check back on for the rest of the session

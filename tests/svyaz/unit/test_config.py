@@ -55,3 +55,19 @@ def test_config_files_read_only_placeholders() -> None:
             key, _, value = line.partition(":")
             if key.isupper() and key.endswith(("KEY", "KEYS")):
                 assert value.strip().startswith("${"), line
+
+
+def test_a_test_only_switch_is_refused_in_production_unless_it_is_safe() -> None:
+    development = {"SVYAZ_ENV": "development", "UNSAFE_INBOX_DEDUP": "false"}
+    assert settings.unsafe(development, "UNSAFE_INBOX_DEDUP", True) == "false"
+    production = {"SVYAZ_ENV": "production", "UNSAFE_INBOX_DEDUP": "false"}
+    with pytest.raises(settings.ConfigurationError, match="for tests only"):
+        settings.unsafe(production, "UNSAFE_INBOX_DEDUP", True)
+    for safe in ({"SVYAZ_ENV": "production", "UNSAFE_INBOX_DEDUP": "true"}, {}):
+        assert str(settings.unsafe(safe, "UNSAFE_INBOX_DEDUP", True)).lower() == "true"
+    with pytest.raises(settings.ConfigurationError):
+        settings.unsafe(
+            {"SVYAZ_ENV": "production", "UNSAFE_PAYOUT_KILL_AT_PHASE": 0.1},
+            "UNSAFE_PAYOUT_KILL_AT_PHASE",
+            0,
+        )
