@@ -64,11 +64,15 @@ class Record:
             counts[fault.kind] = counts.get(fault.kind, 0) + fault.count
         return counts
 
-    def crashed_near(self, service: str, when: float, window: float) -> Fault | None:
-        """The fault that can have interrupted `service` between an effect outside
-        its database and the commit, `window` seconds after `when` at most."""
+    def crashed_near(
+        self, service: str, when: float, before: float, after: float
+    ) -> Fault | None:
+        """The fault that can have interrupted the `service` handler that had an
+        effect outside its database at `when` before its commit: from `before`
+        seconds earlier (a database connection cut while the handler waited on an
+        RPC fails only at its next statement) to `after` seconds later."""
         for fault in self.faults:
-            if not when - 0.2 <= fault.at <= when + window:
+            if not when - before <= fault.at <= when + after:
                 continue
             if fault.kind in ("kill", "pause", "phase_kill") and (
                 fault.target.split("-")[0] == service
