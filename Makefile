@@ -8,7 +8,7 @@ PROJECTS := libs/svyaz services/registry services/stipends services/notification
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
 .PHONY: run test venv services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
-        bench lint topology clean
+        test-chaos chaos bench lint topology clean
 
 run: venv services  ## run the whole system in the foreground (Ctrl-C stops it)
 	$(PY) infra/dev/stack.py
@@ -47,6 +47,15 @@ test-e2e: venv services
 	$(PYTEST) tests/e2e
 test-browser: venv services tools
 	$(PYTEST) tests/browser
+
+test-chaos: venv services  ## the short chaos runs (also part of `make test`)
+	$(PYTEST) tests/chaos
+
+COMMUNICATORS ?= 2000
+chaos: venv services  ## the long chaos run, then its inbox-off variant; figures in var/chaos/
+	@mkdir -p var/chaos
+	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) 2>&1 | tee var/chaos/run.txt
+	set -o pipefail; $(PY) -m tests.chaos.run --communicators 100 --no-dedup 2>&1 | tee var/chaos/no-dedup.txt
 
 BENCH ?= $(filter-out bench/_%,$(wildcard bench/*.py))
 bench: venv services  ## every benchmark in bench/ (or BENCH="bench/x.py ..."), then docs/benchmarks.md
