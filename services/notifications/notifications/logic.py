@@ -2,12 +2,17 @@
 
 The flow: an event names its recipients; `notify`, in the transaction that claims the
 event, writes one delivery per (event, recipient, channel) (a unique constraint too)
-and the inbox rows. A mail due now is attempted there and then (`attempt`: contact
-from the registry, message in the recipient's language, discreet unless staff turned
-that off) and its row records sent, a retry time, or parked with the reason. A mail in
-the recipient's quiet hours is written pending until their end; `deliver` sends such
-rows later under a row lock taken with SKIP LOCKED, so the scheduled senders of every
-replica never send one twice.
+and the inbox rows, and returns the deliveries due now. Nothing is sent before that
+transaction commits. Then each delivery is sent in three steps: `take` (a short
+transaction: the row, locked with SKIP LOCKED, is leased for `SEND_LEASE` so no other
+sender takes it, and its attempt counted), `send` (no transaction open: the contact
+from the registry, the message in the recipient's language, discreet unless staff
+turned that off, over the channel) and `record` (sent, a retry time, or parked with
+the reason; the caller retries it on a new connection if the database went away). A
+crash between the send and the record leaves the row leased: the scheduled sender
+sends it again once the lease runs out, with the same Message-ID (at least once, the
+window a few milliseconds wide). A mail in the recipient's quiet hours is written
+pending until their end.
 """
 
 from __future__ import annotations
@@ -256,6 +261,7 @@ class Attempt:
     status: str  # sent | failed | gone
     error: str | None = None
     permanent: bool = False
+    language: str | None = None  # the registry profile's, to remember
 
 
 def message_id(event_id: uuid.UUID, recipient_id: uuid.UUID, channel: str) -> str:
@@ -263,54 +269,32 @@ def message_id(event_id: uuid.UUID, recipient_id: uuid.UUID, channel: str) -> st
     return uuid.uuid5(event_id, f"{recipient_id}:{channel}").hex
 
 
-def attempt(
-    session: Session,
-    recipient: Recipient,
-    pref: Preference | None,
-    channel: str,
-    template: str,
-    payload: Mapping[str, Any] | None,
-    discreet: bool,
-    ident: str,
+def send(
+    job: Job,
     contacts: ContactBook,
     channels: Mapping[str, Channel],
 ) -> Attempt:
-    """One try on a remote channel: ask the registry for the contact, render, send.
-
-    The contact lives in this frame only. The profile's language is remembered in
-    the preferences, for the inbox, which is read without asking the registry."""
+    """One try on a remote channel, with no transaction open: ask the registry for
+    the contact, render, send. The contact lives in this frame only."""
+    recipient = Recipient(job.recipient_id, job.audience)
     try:
-        contact = contacts.contact(recipient, f"notification:{template}")
-        language = language_of(contact.language or (pref.language if pref else None))
-        if discreet:
+        contact = contacts.contact(recipient, f"notification:{job.template}")
+        language = language_of(contact.language or job.language)
+        if job.discreet:
             message = render_discreet(language)
         else:
-            message = render(template, language, **(payload or {}))
-        channels[channel].send(
-            contact.address(channel), message, discreet=discreet, message_id=ident
+            message = render(job.template, language, **(job.payload or {}))
+        channels[job.channel].send(
+            contact.address(job.channel),
+            message,
+            discreet=job.discreet,
+            message_id=message_id(job.event_id, job.recipient_id, job.channel),
         )
     except RecipientGone:
         return Attempt("gone")
     except DeliveryFailed as exc:
         return Attempt("failed", str(exc)[:500], exc.permanent)
-    if contact.language and (pref is None or pref.language != language):
-        session.execute(
-            _REMEMBER_LANGUAGE,
-            {
-                "recipient_id": recipient.id,
-                "audience": recipient.audience,
-                "language": language,
-            },
-        )
-    return Attempt("sent")
-
-
-@dataclass(frozen=True)
-class Sender:
-    """What `notify` needs to send at once, inside the event's transaction."""
-
-    contacts: ContactBook
-    policy: RetryPolicy
+    return Attempt("sent", language=language if contact.language else None)
 
 
 def notify(
@@ -321,15 +305,12 @@ def notify(
     params: Mapping[str, Any],
     channels: Mapping[str, Channel],
     now: datetime,
-    sender: Sender | None = None,
 ) -> list[int]:
-    """Write the event's deliveries and inbox rows; return the ids left due now.
+    """Write the event's deliveries and inbox rows; return the ids due now, to be
+    sent once this transaction has committed.
 
     Exactly one row per (event, recipient, channel): a redelivered event inserts
-    nothing new and returns nothing to send. With a `sender` (event handlers, whose
-    inbox claim already serialises redeliveries), a delivery due now is attempted
-    before its row is written, and the row records the outcome: one write, not
-    two. Without one (digests), rows are written pending and returned."""
+    nothing new and returns nothing to send."""
     due_now: list[int] = []
     for recipient in recipients:
         stored = session.get(Preference, recipient.id)
@@ -368,34 +349,6 @@ def notify(
             later = quiet_until(now, pref.quiet_start, pref.quiet_end, pref.timezone)
             if later is not None:
                 row["due_at"] = later
-            elif sender is not None:
-                tried = attempt(
-                    session,
-                    recipient,
-                    stored,
-                    name,
-                    template,
-                    params,
-                    discreet,
-                    message_id(event_id, recipient.id, name),
-                    sender.contacts,
-                    channels,
-                )
-                if tried.status == "gone":  # nothing is kept about a person gone
-                    forget_event(session, event_id, recipient.id)
-                    break
-                row["attempts"] = 1
-                if tried.status == "sent":
-                    row.update(status=SENT, sent_at=now, payload=None)
-                else:
-                    retry_in = None if tried.permanent else sender.policy.delay(1)
-                    row["last_error"] = tried.error
-                    if retry_in is None:
-                        row.update(status=PARKED, payload=None)
-                    else:
-                        row["due_at"] = now + retry_in
-                session.execute(_INSERT_DELIVERY, row)
-                continue
             delivery_id = session.scalar(_INSERT_DELIVERY, row)
             if delivery_id is not None and later is None:
                 due_now.append(delivery_id)
@@ -441,36 +394,74 @@ def claim(session: Session, delivery_id: int, now: datetime) -> Delivery | None:
     )
 
 
-def deliver(
-    session: Session,
-    delivery_id: int,
-    now: datetime,
-    contacts: ContactBook,
-    channels: Mapping[str, Channel],
-    policy: RetryPolicy,
-) -> str | None:
-    """Send one due delivery (the scheduled sender); return its new status, or None
-    when there was nothing to do (sent already, not due, or another sender has it)."""
+SEND_LEASE = timedelta(seconds=60)  # a taken delivery is hidden from other senders
+
+
+@dataclass(frozen=True)
+class Job:
+    """What sending one delivery needs, read when it is taken."""
+
+    delivery_id: int
+    attempt: int
+    event_id: uuid.UUID
+    recipient_id: uuid.UUID
+    audience: str
+    channel: str
+    template: str
+    payload: Mapping[str, Any] | None
+    discreet: bool
+    language: str | None  # remembered in the preferences, if any
+
+
+def take(
+    session: Session, delivery_id: int, now: datetime, lease: timedelta = SEND_LEASE
+) -> Job | None:
+    """Lease one due delivery to this sender (commit before sending); None when
+    done, not due, or another sender has it."""
     delivery = claim(session, delivery_id, now)
     if delivery is None:
         return None
-    recipient = Recipient(delivery.recipient_id, delivery.audience)
     delivery.attempts += 1
-    tried = attempt(
-        session,
-        recipient,
-        session.get(Preference, recipient.id),
-        delivery.channel,
-        delivery.template,
-        delivery.payload,
-        delivery.discreet,
-        message_id(delivery.event_id, delivery.recipient_id, delivery.channel),
-        contacts,
-        channels,
+    delivery.due_at = now + lease
+    pref = session.get(Preference, delivery.recipient_id)
+    return Job(
+        delivery_id=delivery.id,
+        attempt=delivery.attempts,
+        event_id=delivery.event_id,
+        recipient_id=delivery.recipient_id,
+        audience=delivery.audience,
+        channel=delivery.channel,
+        template=delivery.template,
+        payload=delivery.payload,
+        discreet=delivery.discreet,
+        language=pref.language if pref else None,
     )
-    if tried.status == "gone":
-        session.delete(delivery)  # nothing is kept about a person who is gone
+
+
+def record(
+    session: Session, job: Job, tried: Attempt, now: datetime, policy: RetryPolicy
+) -> str | None:
+    """The outcome of `send`, if the row is still this sender's (pending, in this
+    attempt); its new status, or None when another sender took it meanwhile."""
+    delivery = session.get(Delivery, job.delivery_id, with_for_update=True)
+    if (
+        delivery is None
+        or delivery.status != PENDING
+        or delivery.attempts != job.attempt
+    ):
+        return None
+    if tried.status == "gone":  # nothing is kept about a person who is gone
+        forget_event(session, job.event_id, job.recipient_id)
         return "forgotten"
+    if tried.language and tried.language != job.language:
+        session.execute(
+            _REMEMBER_LANGUAGE,
+            {
+                "recipient_id": job.recipient_id,
+                "audience": job.audience,
+                "language": tried.language,
+            },
+        )
     if tried.status == "failed":
         retry_in = None if tried.permanent else policy.delay(delivery.attempts)
         delivery.mark_failed(tried.error or "failed", now, retry_in)

@@ -19,6 +19,7 @@ from typing import Any
 import eventlet
 from marshmallow import Schema, ValidationError
 from nameko.dependency_providers import Config
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from notifications import logic
@@ -168,19 +169,33 @@ class NotificationsService:
         )
 
     def _deliver(self, delivery_ids: list[int]) -> None:
+        """Send deliveries whose rows have committed: each taken (leased) in a short
+        transaction, sent with none open, its outcome recorded in another."""
         contacts, policy = self._contacts(), self._policy()
         for delivery_id in delivery_ids:
             with self.db.transaction() as session:
-                outcome = logic.deliver(
-                    session,
-                    delivery_id,
-                    datetime.now(UTC),
-                    contacts,
-                    self.channels,
-                    policy,
-                )
+                job = logic.take(session, delivery_id, datetime.now(UTC))
+            if job is None:
+                continue
+            tried = logic.send(job, contacts, self.channels)
+            outcome = self._record(job, tried, policy)
             if outcome not in (None, "sent"):
                 log.info("delivery %s: %s", delivery_id, outcome)
+
+    def _record(
+        self, job: logic.Job, tried: logic.Attempt, policy: logic.RetryPolicy
+    ) -> str | None:
+        """Record a send's outcome; a connection lost on the way is retried on a new
+        one (the mail has gone: recording it must not wait for the lease)."""
+        for attempt in range(1, 4):
+            try:
+                with self.db.transaction() as session:
+                    return logic.record(session, job, tried, datetime.now(UTC), policy)
+            except OperationalError:
+                if attempt == 3:
+                    raise
+                eventlet.sleep(0.2 * attempt)
+        return None
 
     def _handle(
         self,
@@ -211,7 +226,6 @@ class NotificationsService:
                 params,
                 self.channels,
                 now,
-                logic.Sender(self._contacts(), self._policy()),
             )
 
         return act

@@ -3,6 +3,7 @@ nothing, no contact is ever stored, and staff hear what waits for them."""
 
 import time
 import uuid
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -277,3 +278,69 @@ def test_two_senders_never_hold_the_same_delivery(notifications: Any) -> None:
     with Session(notifications.engine) as third, third.begin():
         assert logic.claim(third, ident_due, later) is None  # sent: nothing to do
     assert notifications.smtp.to(address) == []
+
+
+class Contacts:
+    def contact(self, recipient: Any, purpose: str) -> logic.Contact:
+        return logic.Contact(email="someone@example.org", language="en")
+
+
+@dataclass
+class Outbox:
+    """An email channel that keeps what it was given."""
+
+    name: str = "email"
+    enabled: bool = True
+    immediate: bool = False
+    sent: list[str] = field(default_factory=list)
+
+    def send(
+        self, address: Any, message: Any, *, discreet: bool, message_id: str
+    ) -> None:
+        self.sent.append(message_id)
+
+
+def test_a_sender_that_dies_between_send_and_record_sends_again_after_the_lease(
+    notifications: Any,
+) -> None:
+    """Sending happens with no transaction open, on a leased row: a sender that dies
+    after the send leaves the row to the next one once the lease runs out (the same
+    Message-ID: at least once), and the first sender's late record changes nothing."""
+    ident, _ = notifications.communicator("en")
+    now = datetime.now(UTC)
+    with Session(notifications.engine) as setup, setup.begin():
+        (delivery_id,) = setup.execute(
+            Delivery.__table__.insert()
+            .values(
+                event_id=uuid.uuid4(),
+                recipient_id=uuid.UUID(ident),
+                channel="email",
+                template="application_rejected",
+                status="pending",
+                attempts=0,
+                due_at=now + timedelta(hours=1),  # not for the running sender
+            )
+            .returning(Delivery.id)
+        ).one()
+    channel, policy = Outbox(), logic.RetryPolicy(3, 1.0, 10.0)
+    later = now + timedelta(hours=2)
+    with Session(notifications.engine) as first, first.begin():
+        job = logic.take(first, delivery_id, later)
+    assert job is not None and job.attempt == 1
+    with Session(notifications.engine) as other, other.begin():
+        assert logic.due(other, later) == []  # leased: no other sender sees it
+        assert logic.take(other, delivery_id, later) is None
+    assert logic.send(job, Contacts(), {"email": channel}).status == "sent"
+    # ...and the sender dies before it records; after the lease, the next one
+    after = later + logic.SEND_LEASE + timedelta(seconds=1)
+    with Session(notifications.engine) as second, second.begin():
+        again = logic.take(second, delivery_id, after)
+    assert again is not None and again.attempt == 2
+    tried = logic.send(again, Contacts(), {"email": channel})
+    with Session(notifications.engine) as second, second.begin():
+        assert logic.record(second, again, tried, after, policy) == "sent"
+    with Session(notifications.engine) as late, late.begin():
+        assert logic.record(late, job, tried, after, policy) is None  # stale
+    assert len(channel.sent) == 2 and len(set(channel.sent)) == 1
+    row = delivery(notifications, str(again.event_id))
+    assert (row.status, row.attempts) == ("sent", 2)
