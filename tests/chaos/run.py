@@ -733,6 +733,19 @@ def witness_events(system: System, tap: Tap, out: Outcome) -> None:
     out.lost["events not handled"] = unhandled
 
 
+def witness_work(system: System, out: Outcome) -> None:
+    """At the end of a cycle nothing waits for staff: every application was decided,
+    every report reviewed, every stipend approved. An item still shown as waiting is
+    an old event ("it arrived") taking effect again after the later one ("it was
+    done"): the effect the inbox guards that no unique key does."""
+    rows = system.sql(
+        "notifications", "SELECT kind, count(*) FROM pending_items GROUP BY kind"
+    )
+    for kind, count in rows:
+        out.examples.append(f"{count} {kind} items still shown as waiting")
+    out.duplicated["done work shown as waiting"] = sum(int(r[1]) for r in rows)
+
+
 def witness_mail(system: System, monkey: Monkey, out: Outcome) -> None:
     """Each Message-ID once; a second copy is the crash's (at least once at the SMTP
     boundary) when the sender died or lost its database right after the first."""
@@ -928,6 +941,7 @@ def chaos(
         witness_payments(system, cycle_id, out)
         witness_books(system, out)
         witness_events(system, tap, out)
+        witness_work(system, out)
         witness_mail(system, monkey, out)
         witness_parked(system, out)
         witness_logs(system, out)
@@ -936,7 +950,7 @@ def chaos(
         tap.close()
         for cluster in list(driver.proxies.queue):
             cluster.stop()
-        requests.delete(f"{API}/users/{USER}", auth=AUTH, timeout=30)
+    requests.delete(f"{API}/users/{USER}", auth=AUTH, timeout=30)
     return out
 
 

@@ -537,27 +537,58 @@ def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
 # -- work waiting for staff ------------------------------------------------------------
 
 
-def work_arrived(
-    session: Session, kind: str, item_id: uuid.UUID, communicator_id: uuid.UUID
+def _work(
+    session: Session,
+    kind: str,
+    item_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    state: str,
+    as_of: datetime,
 ) -> None:
-    session.execute(
-        insert(PendingItem)
-        .values(kind=kind, item_id=item_id, communicator_id=communicator_id)
-        .on_conflict_do_nothing()
+    """Set an item's state as of its event's time, unless a later event already
+    did: arrival and completion come on different queues, in any order."""
+    table = PendingItem.__table__
+    statement = insert(table).values(
+        kind=kind,
+        item_id=item_id,
+        communicator_id=communicator_id,
+        state=state,
+        as_of=as_of,
     )
-
-
-def work_done(session: Session, kind: str, item_id: uuid.UUID) -> None:
     session.execute(
-        delete(PendingItem).where(
-            PendingItem.kind == kind, PendingItem.item_id == item_id
+        statement.on_conflict_do_update(
+            index_elements=[table.c.kind, table.c.item_id],
+            set_={"state": statement.excluded.state, "as_of": statement.excluded.as_of},
+            where=table.c.as_of <= statement.excluded.as_of,  # a tie: the later one
         )
     )
 
 
+def work_arrived(
+    session: Session,
+    kind: str,
+    item_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    as_of: datetime,
+) -> None:
+    _work(session, kind, item_id, communicator_id, "waiting", as_of)
+
+
+def work_done(
+    session: Session,
+    kind: str,
+    item_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    as_of: datetime,
+) -> None:
+    _work(session, kind, item_id, communicator_id, "done", as_of)
+
+
 def waiting(session: Session) -> dict[str, int]:
     rows = session.execute(
-        select(PendingItem.kind, func.count()).group_by(PendingItem.kind)
+        select(PendingItem.kind, func.count())
+        .where(PendingItem.state == "waiting")
+        .group_by(PendingItem.kind)
     ).all()
     return {kind: int(count) for kind, count in rows}
 

@@ -150,14 +150,25 @@ class Preference(Base):
 
 
 class PendingItem(Base):
-    """Work waiting for staff, folded from events: the staff digest counts these."""
+    """Work for staff, folded from events: the staff digest counts the waiting ones.
+    `as_of` is the time of the event that set `state` (waiting or done): an older
+    event arriving late changes nothing, so the item ends as the last event said."""
 
     __tablename__ = "pending_items"
+    __table_args__ = (
+        Index(
+            "pending_items_waiting", "kind", postgresql_where=text("state = 'waiting'")
+        ),
+    )
 
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     item_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     communicator_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
     since: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    state: Mapped[str] = mapped_column(String(10), server_default="waiting")
+    as_of: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
 

@@ -235,7 +235,7 @@ class NotificationsService:
     def on_communicator_applied(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
             who = data["communicator_id"]
-            logic.work_arrived(session, "application", who, who)
+            logic.work_arrived(session, "application", who, who, event.occurred_at)
             return self._tell(event, "application_received", {})(session, data, now)
 
         self._handle(event, SCHEMAS[CommunicatorAppliedIn], act)
@@ -243,7 +243,8 @@ class NotificationsService:
     @event_handler("registry", "communicator.activated.v1")
     def on_communicator_activated(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
-            logic.work_done(session, "application", data["communicator_id"])
+            who = data["communicator_id"]
+            logic.work_done(session, "application", who, who, event.occurred_at)
             logic.set_active(session, data["communicator_id"], True)
             return self._tell(event, "application_accepted", {})(session, data, now)
 
@@ -252,7 +253,8 @@ class NotificationsService:
     @event_handler("registry", "communicator.rejected.v1")
     def on_communicator_rejected(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
-            logic.work_done(session, "application", data["communicator_id"])
+            who = data["communicator_id"]
+            logic.work_done(session, "application", who, who, event.occurred_at)
             return self._tell(event, "application_rejected", {})(session, data, now)
 
         self._handle(event, SCHEMAS[CommunicatorIdIn], act)
@@ -329,7 +331,11 @@ class NotificationsService:
     def on_report_submitted(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> None:
             logic.work_arrived(
-                session, "report", data["report_id"], data["communicator_id"]
+                session,
+                "report",
+                data["report_id"],
+                data["communicator_id"],
+                event.occurred_at,
             )
             logic.reported(session, data["cycle_id"], data["communicator_id"])
 
@@ -338,7 +344,13 @@ class NotificationsService:
     @event_handler("stipends", "report.reviewed.v1")
     def on_report_reviewed(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
-            logic.work_done(session, "report", data["report_id"])
+            logic.work_done(
+                session,
+                "report",
+                data["report_id"],
+                data["communicator_id"],
+                event.occurred_at,
+            )
             template = f"report_{data['decision']}"
             return self._tell(event, template, {})(session, data, now)
 
@@ -348,7 +360,11 @@ class NotificationsService:
     def on_stipend_proposed(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> None:
             logic.work_arrived(
-                session, "approval", data["stipend_id"], data["communicator_id"]
+                session,
+                "approval",
+                data["stipend_id"],
+                data["communicator_id"],
+                event.occurred_at,
             )
 
         self._handle(event, SCHEMAS[StipendIn], act)
@@ -356,7 +372,13 @@ class NotificationsService:
     @event_handler("stipends", "stipend.approved.v1")
     def on_stipend_approved(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
-            logic.work_done(session, "approval", data["stipend_id"])
+            logic.work_done(
+                session,
+                "approval",
+                data["stipend_id"],
+                data["communicator_id"],
+                event.occurred_at,
+            )
             params = {
                 "amount_minor": data["amount_minor"],
                 "currency": data["currency"],
@@ -368,7 +390,13 @@ class NotificationsService:
     @event_handler("stipends", "stipend.rejected.v1")
     def on_stipend_rejected(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> None:
-            logic.work_done(session, "approval", data["stipend_id"])
+            logic.work_done(
+                session,
+                "approval",
+                data["stipend_id"],
+                data["communicator_id"],
+                event.occurred_at,
+            )
 
         self._handle(event, SCHEMAS[StipendRejectedIn], act)
 

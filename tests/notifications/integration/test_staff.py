@@ -151,3 +151,46 @@ def test_a_closed_cycle_sends_the_digest_at_once_and_only_once(
     for body in copies:
         wait_until(lambda b=body: notifications.processed(b["event_id"]), "a copy")
     assert len(notifications.smtp.to(address)) == 1
+
+
+def test_work_ends_as_its_last_event_says_whatever_order_the_events_arrive_in(
+    notifications: Any,
+) -> None:
+    """Arrival and completion come on different queues: a late "applied" after
+    "activated" leaves nothing waiting, and a report sent back and submitted again
+    waits again (found by the chaos run: done work shown as waiting)."""
+    from tests.helpers import publish_event
+    from tests.notifications.integration.conftest import envelope
+
+    def send(event_type: str, producer: str, at: str, **data: Any) -> None:
+        body = {**envelope(event_type, producer, **data), "occurred_at": at}
+        publish_event(notifications.amqp_uri, body)
+        wait_until(lambda: notifications.processed(body["event_id"]), event_type)
+
+    who, report = str(uuid.uuid4()), str(uuid.uuid4())
+    send(
+        "communicator.activated.v1",
+        "registry",
+        "2026-11-24T10:00:02+00:00",
+        communicator_id=who,
+    )
+    send("communicator.applied.v1", "registry", "2026-11-24T10:00:01+00:00",
+         communicator_id=who, pseudonym="late")  # fmt: skip
+    submitted = {"report_id": report, "communicator_id": who,
+                 "cycle_id": str(uuid.uuid4()), "late": False}  # fmt: skip
+    send("report.submitted.v1", "stipends", "2026-11-24T11:00:00+00:00", **submitted)
+    send(
+        "report.reviewed.v1",
+        "stipends",
+        "2026-11-24T11:05:00+00:00",
+        report_id=report,
+        communicator_id=who,
+        decision="changes_requested",
+    )
+    send("report.submitted.v1", "stipends", "2026-11-24T11:10:00+00:00", **submitted)
+    states = {
+        (r[0], str(r[1])): r[2]
+        for r in notifications.sql("SELECT kind, item_id, state FROM pending_items")
+    }
+    assert states[("application", who)] == "done"
+    assert states[("report", report)] == "waiting"
