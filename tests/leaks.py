@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email.header
 import json
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -73,6 +74,39 @@ def opened_event(text: str) -> str:
         return json.dumps(signing.decode(text), ensure_ascii=False)
     except Exception:  # noqa: BLE001 - a malformed message is scanned raw only
         return ""
+
+
+class Index:
+    """The values looked up by their longest token, so that a text is scanned in one
+    pass whatever the number of values (a chaos run has thousands): a text holds a
+    value when it holds the value's token and, then, the whole value."""
+
+    TOKEN = re.compile(r"[\w.@+-]+")
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self.by_token: dict[str, list[str]] = {}
+        for value in values:
+            tokens = self.TOKEN.findall(value.lower())
+            if tokens:
+                key = max(tokens, key=len)
+                self.by_token.setdefault(key, []).append(value)
+
+    def find(self, text: str) -> list[str]:
+        lowered = text.lower()
+        found = []
+        for token in set(self.TOKEN.findall(lowered)):
+            for key in self._keys(token):
+                found += [v for v in self.by_token[key] if v.lower() in lowered]
+        return found
+
+    def _keys(self, token: str) -> list[str]:
+        """The values' tokens inside a token of the text (`x.chaos.ab@example.org`
+        holds `chaos.ab@example.org`): the token itself and its tails."""
+        keys = [token] if token in self.by_token else []
+        for i, char in enumerate(token):
+            if char in ".@+-" and token[i + 1 :] in self.by_token:
+                keys.append(token[i + 1 :])
+        return keys
 
 
 def subject(message: Any) -> str:

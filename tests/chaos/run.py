@@ -108,7 +108,7 @@ class Tap:
 
     def __init__(self, amqp_uri: str, values: list[str]) -> None:
         self.amqp_uri = amqp_uri
-        self.values = values
+        self.index = leaks.Index(values)
         self.connection = kombu.Connection(amqp_uri)
         self.channel = self.connection.channel()
         self.name = f"chaos-tap-{uuid.uuid4().hex[:8]}"
@@ -153,9 +153,8 @@ class Tap:
                     )
 
     def _scan(self, source: str, text: str) -> None:
-        found = leaks.scan(self.values, {source: [text]})
         self.scan.counts[source] = self.scan.counts.get(source, 0) + 1
-        self.scan.findings += found.findings
+        self.scan.findings += [(source, v) for v in self.index.find(text)]
 
     def follow(self, stop: Callable[[], bool]) -> None:
         while not stop():
@@ -223,7 +222,7 @@ class Driver:
             try:
                 cluster = self.proxies.get_nowait()
             except eventlet.queue.Empty:
-                cluster = ClusterRpcProxy(self.config, timeout=20)
+                cluster = ClusterRpcProxy(self.config, timeout=60)
                 cluster.proxy = cluster.start()
             try:
                 result = getattr(getattr(cluster.proxy, service), method)(*args)
@@ -512,7 +511,7 @@ def cycle(driver: Driver, log: Callable[[str], None], payout_timeout: float) -> 
             is not None
         ),
         "the cycle to close",
-        120,
+        900,
     )
     proposed = [
         str(r[0])
@@ -837,9 +836,9 @@ def witness_leaks(system: System, tap: Tap, values: list[str], out: Outcome) -> 
         else []
     )
     subjects = [leaks.subject(m) for m in system.mails()]
-    rest = leaks.scan(values, {"logs": logs, "stripe": stripe_lines, "mail": subjects})
-    scan.counts.update(rest.counts)
-    scan.findings += rest.findings
+    for source, texts in (("logs", logs), ("stripe", stripe_lines), ("mail", subjects)):
+        for text in texts:
+            tap._scan(source, text)
     out.leaks = scan
 
 
@@ -908,51 +907,55 @@ def chaos(
         "UNSAFE_PAYOUT_KILL_AT_PHASE": "0" if calm else str(kill_at_phase),
         "UNSAFE_INBOX_DEDUP": "true" if dedup else "false",
     }
-    with running_system(var, replicas=2, prefix="chaos", **env) as system:
-        amqp_uri = harness_user(system.settings.vhost)
-        tap = Tap(amqp_uri, values)
-        monkey = Monkey(
-            system, tap, rng, interval=interval, heartbeat=heartbeat, kinds=kinds
-        )
-        driver = Driver(system, amqp_uri, people, concurrency=concurrency)
-        done = False
-        threads = [
-            eventlet.spawn(tap.follow, lambda: done),
-            eventlet.spawn(monkey.supervise),
-        ]
-        if not calm:
-            threads.append(eventlet.spawn(monkey.run))
-        log(
-            f"chaos: {communicators} communicators, 2 replicas of "
-            f"{', '.join(sorted(set(n.split('-')[0] for n in monkey.replicas())))}, "
-            f"inbox dedup {'on' if dedup else 'OFF'}, seed {seed}"
-        )
-        try:
-            cycle_id = cycle(driver, log, payout_timeout=max(300, communicators / 5))
-        finally:
-            monkey.heal()
-        log(f"faults stopped after {time.monotonic() - started:.0f} s; settling")
-        quiet(system, driver)
-        done = True
-        for thread in threads:
-            thread.wait()
-        out = Outcome()
-        out.faults = {**monkey.record.by_kind(), **monkey.sandbox_fired()}
-        out.counts["restarts"] = monkey.record.restarts
-        out.counts.update({k: v for k, v in driver.calls.items()})
-        witness_payments(system, cycle_id, out)
-        witness_books(system, out)
-        witness_events(system, tap, out)
-        witness_work(system, out)
-        witness_mail(system, monkey, out)
-        witness_parked(system, out)
-        witness_logs(system, out)
-        witness_leaks(system, tap, values, out)
-        out.counts["seconds"] = int(time.monotonic() - started)
-        tap.close()
-        for cluster in list(driver.proxies.queue):
-            cluster.stop()
-    requests.delete(f"{API}/users/{USER}", auth=AUTH, timeout=30)
+    try:
+        with running_system(var, replicas=2, prefix="chaos", **env) as system:
+            amqp_uri = harness_user(system.settings.vhost)
+            tap = Tap(amqp_uri, values)
+            monkey = Monkey(
+                system, tap, rng, interval=interval, heartbeat=heartbeat, kinds=kinds
+            )
+            driver = Driver(system, amqp_uri, people, concurrency=concurrency)
+            done = False
+            threads = [
+                eventlet.spawn(tap.follow, lambda: done),
+                eventlet.spawn(monkey.supervise),
+            ]
+            if not calm:
+                threads.append(eventlet.spawn(monkey.run))
+            log(
+                f"chaos: {communicators} communicators, 2 replicas of "
+                f"{', '.join(sorted({n.split('-')[0] for n in monkey.replicas()}))}, "
+                f"inbox dedup {'on' if dedup else 'OFF'}, seed {seed}"
+            )
+            try:
+                cycle_id = cycle(
+                    driver, log, payout_timeout=max(300, communicators / 5)
+                )
+            finally:
+                monkey.heal()
+            log(f"faults stopped after {time.monotonic() - started:.0f} s; settling")
+            quiet(system, driver)
+            done = True
+            for thread in threads:
+                thread.wait()
+            out = Outcome()
+            out.faults = {**monkey.record.by_kind(), **monkey.sandbox_fired()}
+            out.counts["restarts"] = monkey.record.restarts
+            out.counts.update({k: v for k, v in driver.calls.items()})
+            witness_payments(system, cycle_id, out)
+            witness_books(system, out)
+            witness_events(system, tap, out)
+            witness_work(system, out)
+            witness_mail(system, monkey, out)
+            witness_parked(system, out)
+            witness_logs(system, out)
+            witness_leaks(system, tap, values, out)
+            out.counts["seconds"] = int(time.monotonic() - started)
+            tap.close()
+            for cluster in list(driver.proxies.queue):
+                cluster.stop()
+    finally:  # the harness's broker user goes with the run
+        requests.delete(f"{API}/users/{USER}", auth=AUTH, timeout=30)
     return out
 
 
