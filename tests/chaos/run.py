@@ -931,13 +931,14 @@ def chaos(
                 cycle_id = cycle(
                     driver, log, payout_timeout=max(300, communicators / 5)
                 )
+                log(f"faults stop after {time.monotonic() - started:.0f} s; settling")
+                monkey.heal()
+                quiet(system, driver)
             finally:
                 monkey.heal()
-            log(f"faults stopped after {time.monotonic() - started:.0f} s; settling")
-            quiet(system, driver)
-            done = True
-            for thread in threads:
-                thread.wait()
+                done = True
+                for thread in threads:
+                    thread.wait()
             out = Outcome()
             out.faults = {**monkey.record.by_kind(), **monkey.sandbox_fired()}
             out.counts["restarts"] = monkey.record.restarts
