@@ -56,6 +56,7 @@ chaos: venv services  ## the long chaos run, then its inbox-off variant; figures
 	@mkdir -p var/chaos
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) 2>&1 | tee var/chaos/run.txt
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators 100 --no-dedup 2>&1 | tee var/chaos/no-dedup.txt
+	$(PY) infra/dev/chaosreport.py var/chaos docs/chaos.md
 
 BENCH ?= $(filter-out bench/_%,$(wildcard bench/*.py))
 bench: venv services  ## every benchmark in bench/ (or BENCH="bench/x.py ..."), then docs/benchmarks.md
