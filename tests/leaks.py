@@ -141,11 +141,9 @@ def scan(values: Iterable[str], sources: dict[str, list[str]]) -> Scan:
     return result
 
 
-def sources(system: Any, tap: BusTap) -> dict[str, list[str]]:
-    """Everything the running system has said, by kind."""
-    drained = tap.drain()
-    bus = [raw for raw, _ in drained]
-    opened = [event for _, event in drained if event]
+def said(system: Any) -> dict[str, list[str]]:
+    """What the running system wrote: its log lines, the requests the Stripe sandbox
+    received, and its mails' subjects."""
     logs: list[str] = []
     for path in sorted(system.stack.logs.glob("*.log")):
         logs += path.read_text(errors="replace").splitlines()
@@ -155,11 +153,16 @@ def sources(system: Any, tap: BusTap) -> dict[str, list[str]]:
         if requests_log.exists()
         else []
     )
-    mail = [subject(m) for m in system.mails()]
     return {
-        "bus": bus,
-        "events opened": opened,
         "logs": logs,
         "stripe": stripe,
-        "mail": mail,
+        "mail": [subject(m) for m in system.mails()],
     }
+
+
+def sources(system: Any, tap: BusTap) -> dict[str, list[str]]:
+    """Everything the running system has said, by kind."""
+    drained = tap.drain()
+    bus = [raw for raw, _ in drained]
+    opened = [event for _, event in drained if event]
+    return {"bus": bus, "events opened": opened, **said(system)}

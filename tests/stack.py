@@ -4,6 +4,7 @@ own databases, vhost and ports: one per test session, for e2e and browser tests.
 import mailbox
 import socket
 import sys
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -69,6 +70,17 @@ class System:
             engine.dispose()
 
 
+def grant(vhost: str, user: str) -> None:
+    """Every right on `vhost` to `user` (through the management API)."""
+    quoted = urllib.parse.quote(vhost, safe="")
+    requests.put(
+        f"{API}/permissions/{quoted}/{user}",
+        auth=AUTH,
+        timeout=30,
+        json={"configure": ".*", "write": ".*", "read": ".*"},
+    ).raise_for_status()
+
+
 @contextmanager
 def running_system(
     var: Path, replicas: int = 1, prefix: str = "e2e", **env: str
@@ -89,12 +101,7 @@ def running_system(
     requests.put(
         f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
     ).raise_for_status()
-    requests.put(
-        f"{API}/permissions/{settings.vhost}/guest",
-        auth=AUTH,
-        timeout=30,
-        json={"configure": ".*", "write": ".*", "read": ".*"},
-    ).raise_for_status()
+    grant(settings.vhost, "guest")
     devstack.create_databases(settings)
     devstack.migrate(settings)
     devstack.load_topology(settings)

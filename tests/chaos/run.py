@@ -65,7 +65,7 @@ from tests import leaks  # noqa: E402
 from tests.chaos.faults import API, AUTH, Monkey  # noqa: E402
 from tests.helpers import publish_raw  # noqa: E402
 from tests.journeys import ADMINS, REPORT, enrolled_staff  # noqa: E402
-from tests.stack import System, running_system  # noqa: E402
+from tests.stack import System, grant, running_system  # noqa: E402
 
 USER, PASSWORD = "svyaz-chaos", "chaos"  # noqa: S105 - the harness's broker login
 AMOUNT = 25_000
@@ -90,13 +90,8 @@ def harness_user(vhost: str) -> str:
         timeout=30,
         json={"password": PASSWORD, "tags": ""},
     ).raise_for_status()
+    grant(vhost, USER)
     quoted = urllib.parse.quote(vhost, safe="")
-    requests.put(
-        f"{API}/permissions/{quoted}/{USER}",
-        auth=AUTH,
-        timeout=30,
-        json={"configure": ".*", "write": ".*", "read": ".*"},
-    ).raise_for_status()
     return f"amqp://{USER}:{PASSWORD}@127.0.0.1:5672/{quoted}"
 
 
@@ -133,9 +128,9 @@ class Tap:
             raw = message.body
             text = raw.decode(errors="replace") if isinstance(raw, bytes) else raw
             opened = leaks.opened_event(text)
-            self._scan("bus", text)
+            self.scan_text("bus", text)
             if opened:
-                self._scan("events opened", opened)
+                self.scan_text("events opened", opened)
             exchange = message.delivery_info.get("exchange", "")
             if exchange in EVENT_EXCHANGES:
                 wrapper = json.loads(text)
@@ -152,7 +147,7 @@ class Tap:
                         )
                     )
 
-    def _scan(self, source: str, text: str) -> None:
+    def scan_text(self, source: str, text: str) -> None:
         self.scan.counts[source] = self.scan.counts.get(source, 0) + 1
         self.scan.findings += [(source, v) for v in self.index.find(text)]
 
@@ -829,23 +824,13 @@ def witness_logs(system: System, out: Outcome) -> None:
     out.duplicated["events handled twice"] = again
 
 
-def witness_leaks(system: System, tap: Tap, values: list[str], out: Outcome) -> None:
+def witness_leaks(system: System, tap: Tap, out: Outcome) -> None:
+    """The tap scanned the bus as it went; now what the system wrote."""
     tap.drain()
-    scan = tap.scan
-    logs: list[str] = []
-    for path in sorted(system.stack.logs.glob("*.log")):
-        logs += path.read_text(errors="replace").splitlines()
-    requests_log = system.stack.logs / "stripe-requests.jsonl"
-    stripe_lines = (
-        requests_log.read_text(errors="replace").splitlines()
-        if requests_log.exists()
-        else []
-    )
-    subjects = [leaks.subject(m) for m in system.mails()]
-    for source, texts in (("logs", logs), ("stripe", stripe_lines), ("mail", subjects)):
+    for source, texts in leaks.said(system).items():
         for text in texts:
-            tap._scan(source, text)
-    out.leaks = scan
+            tap.scan_text(source, text)
+    out.leaks = tap.scan
 
 
 # -- the run ---------------------------------------------------------------------------
@@ -956,7 +941,7 @@ def chaos(
             witness_mail(system, monkey, out)
             witness_parked(system, out)
             witness_logs(system, out)
-            witness_leaks(system, tap, values, out)
+            witness_leaks(system, tap, out)
             out.counts["seconds"] = int(time.monotonic() - started)
             tap.close()
             for cluster in list(driver.proxies.queue):
