@@ -60,7 +60,7 @@ class Deliverer:
 
     url: str | None = None
     secret: str = "whsec_dev-gateway"
-    retries: int = 20  # about two minutes in all (Stripe itself goes on for days)
+    retries: int = 80  # about ten minutes in all (Stripe itself goes on for days)
     backoff: float = 0.5
     max_backoff: float = 8.0
     faults: WebhookFaults = field(default_factory=WebhookFaults)
