@@ -163,7 +163,8 @@ class Notifications:
             (i for i, c in RegistryStandIn.contacts.items() if c["email"] == address),
             None,
         )
-        if recipient is not None:  # and its delivery committed (the mail comes first)
+        if recipient is not None:  # and its delivery due (a leased one is recorded
+            # just after the send: callers that need "sent" wait for it)
             wait_until(
                 lambda: (
                     not self.sql(
