@@ -163,14 +163,14 @@ class Notifications:
             (i for i, c in RegistryStandIn.contacts.items() if c["email"] == address),
             None,
         )
-        if recipient is not None:  # and its delivery due (a leased one is recorded
-            # just after the send: callers that need "sent" wait for it)
+        if recipient is not None:  # and its send recorded: the mail leaves first,
+            # from a row that is due or taken (attempted, leased to its sender)
             wait_until(
                 lambda: (
                     not self.sql(
                         "SELECT 1 FROM deliveries WHERE recipient_id = :r"
                         " AND channel = 'email' AND status = 'pending'"
-                        " AND due_at <= now()",
+                        " AND (due_at <= now() OR attempts > 0)",
                         r=recipient,
                     )
                 ),
