@@ -255,22 +255,30 @@ def test_a_recipient_unknown_to_the_registry_leaves_no_trace(
     assert notifications.sql("SELECT count(*) FROM preferences")[0][0] == 0
 
 
-def test_two_senders_never_hold_the_same_delivery(notifications: Any) -> None:
-    ident, address = notifications.communicator("en")
-    notifications.call("set_preferences", actor(ident), {"channels": ["inbox"]})
-    now = datetime.now(UTC)
+def pending_mail(notifications: Any, ident: str, now: datetime) -> int:
+    """A pending mail to `ident`, due in an hour (not for the running sender)."""
     with Session(notifications.engine) as setup, setup.begin():
-        setup.execute(
-            Delivery.__table__.insert().values(
+        (delivery_id,) = setup.execute(
+            Delivery.__table__.insert()
+            .values(
                 event_id=uuid.uuid4(),
                 recipient_id=uuid.UUID(ident),
                 channel="email",
                 template="application_rejected",
                 status="pending",
                 attempts=0,
-                due_at=now + timedelta(hours=1),  # not for the running sender
+                due_at=now + timedelta(hours=1),
             )
-        )
+            .returning(Delivery.id)
+        ).one()
+    return int(delivery_id)
+
+
+def test_two_senders_never_hold_the_same_delivery(notifications: Any) -> None:
+    ident, address = notifications.communicator("en")
+    notifications.call("set_preferences", actor(ident), {"channels": ["inbox"]})
+    now = datetime.now(UTC)
+    pending_mail(notifications, ident, now)
     later = now + timedelta(hours=2)
     with Session(notifications.engine) as first, first.begin():
         (ident_due,) = logic.due(first, later)
@@ -313,20 +321,7 @@ def test_a_sender_that_dies_between_send_and_record_sends_again_after_the_lease(
     Message-ID: at least once), and the first sender's late record changes nothing."""
     ident, _ = notifications.communicator("en")
     now = datetime.now(UTC)
-    with Session(notifications.engine) as setup, setup.begin():
-        (delivery_id,) = setup.execute(
-            Delivery.__table__.insert()
-            .values(
-                event_id=uuid.uuid4(),
-                recipient_id=uuid.UUID(ident),
-                channel="email",
-                template="application_rejected",
-                status="pending",
-                attempts=0,
-                due_at=now + timedelta(hours=1),  # not for the running sender
-            )
-            .returning(Delivery.id)
-        ).one()
+    delivery_id = pending_mail(notifications, ident, now)
     channel, policy = Outbox(), logic.RetryPolicy(3, 1.0, 10.0)
     later = now + timedelta(hours=2)
     with Session(notifications.engine) as first, first.begin():
@@ -349,3 +344,27 @@ def test_a_sender_that_dies_between_send_and_record_sends_again_after_the_lease(
     assert len(channel.sent) == 2 and len(set(channel.sent)) == 1
     row = delivery(notifications, str(again.event_id))
     assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_notify_writes_the_deliveries_and_sends_nothing(notifications: Any) -> None:
+    """A mail leaves only after the event's transaction commits: `notify` (inside it)
+    writes the row and returns it due; the channel is not touched. Sending inside the
+    transaction sent a mail twice whenever the commit failed after the send."""
+    ident, _ = notifications.communicator("en")
+    channel = Outbox()
+    with Session(notifications.engine) as session, session.begin():
+        due = logic.notify(
+            session,
+            uuid.uuid4(),
+            [logic.Recipient(uuid.UUID(ident))],
+            "application_rejected",
+            {},
+            {"email": channel},
+            datetime.now(UTC),
+        )
+    assert len(due) == 1
+    assert channel.sent == []
+    (row,) = notifications.sql(
+        "SELECT status, attempts FROM deliveries WHERE id = :i", i=due[0]
+    )
+    assert (row.status, row.attempts) == ("pending", 0)
