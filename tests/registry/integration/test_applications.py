@@ -50,8 +50,11 @@ def test_an_application_is_sealed_and_announced_without_personal_data(
     assert event["data"]["pseudonym"] == "swallow_7"
     raw = message.body.decode() if isinstance(message.body, bytes) else message.body
     opened = json.dumps(event, ensure_ascii=False)  # what any key holder reads
-    for secret in PERSONAL + ("KZ",):
+    for secret in PERSONAL:
         assert secret not in raw and secret not in opened
+    # the country code only in what a key holder reads: a two-letter value turns up
+    # in base64 ciphertext by chance (a CI run found "KZ" in the sealed body)
+    assert "KZ" not in opened
 
     # the raw table holds no plaintext personal field
     (row,) = registry.sql("SELECT * FROM communicators")
