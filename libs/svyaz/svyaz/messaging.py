@@ -11,7 +11,9 @@ handler raises; its queue consumer dies on a message it cannot decode. Here:
   with the reason in its headers. The consumer keeps serving throughout.
 - A message that cannot be decoded (bad signature, not JSON, wrong content type) is
   parked with the reason and acked instead of killing the consumer.
-- `rpc` passes the verified signer of a request to the worker as its caller.
+- `rpc` passes the verified signer of a request to the worker as its caller, and a
+  reply the broker cannot take (it is restarting) puts the request back instead of
+  killing the service, as nameko would.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ import logging
 from functools import partial
 from typing import Any
 
+import amqp.exceptions
 import eventlet
 import kombu
+import kombu.exceptions
 import nameko.messaging
 import nameko.rpc
 from kombu.common import maybe_declare
@@ -210,8 +214,34 @@ class EventHandler(Entrypoint):
 event_handler = EventHandler.decorator
 
 
+# what publishing a reply raises when the broker is away (after nameko's retries)
+BROKER_AWAY = (
+    kombu.exceptions.OperationalError,
+    amqp.exceptions.ConnectionError,
+    OSError,
+)
+
+
 class RpcConsumer(nameko.rpc.RpcConsumer):
     queue_consumer = QueueConsumer()
+
+    def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
+        """nameko's, except when the reply cannot be published because the broker
+        is away: nameko lets that kill the whole container (every worker of the
+        service with it). Here the request goes back to its queue (the broker has
+        already taken it back if its connection went) and is answered again when
+        it comes; its caller, whose reply queue went with the broker, asks again
+        after its timeout. RPC is at least once either way."""
+        try:
+            return super().handle_result(message, result, exc_info)
+        except BROKER_AWAY as exc:
+            log.warning(
+                "reply not sent, the broker is away (%s): the request goes back "
+                "to its queue",
+                type(exc).__name__,
+            )
+            self.queue_consumer.requeue_message(message)
+            return result, exc_info
 
 
 class Rpc(nameko.rpc.Rpc):
