@@ -51,10 +51,13 @@ test-browser: venv services tools
 test-chaos: venv services  ## the short chaos runs (also part of `make test`)
 	$(PYTEST) tests/chaos
 
+BROKER_EVERY ?= 150
 COMMUNICATORS ?= 2000
+# the long run restarts the machine's RabbitMQ: nothing else should use it meanwhile
 chaos: venv services  ## the long chaos run, then its inbox-off variant; figures in var/chaos/
 	@mkdir -p var/chaos
-	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) 2>&1 | tee var/chaos/run.txt
+	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) \
+	  --broker-every $(BROKER_EVERY) 2>&1 | tee var/chaos/run.txt
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators 100 --no-dedup 2>&1 | tee var/chaos/no-dedup.txt
 	$(PY) infra/dev/chaosreport.py var/chaos docs/chaos.md
 

@@ -9,6 +9,11 @@ which effects a crash may explain (a mail sent just before its handler died).
   its unacknowledged messages to the other replica meanwhile).
 - amqp: close every connection the services hold to the run's vhost (what a broker
   restart does to them; the shared broker itself keeps serving other vhosts).
+- broker: stop the RabbitMQ node and start it again (`rabbitmqctl shutdown`, a few
+  seconds down, `rabbitmq-server -detached`): every connection drops, and only what
+  the quorum queues and the outboxes kept survives. Only where the run may stop the
+  machine's broker (`make chaos`), every `broker_every` seconds or so, not among the
+  random faults.
 - pg: terminate every PostgreSQL backend of the run's databases.
 - stripe: the sandbox answers the next API requests 429 or 500, or loses an answer
   after doing the work.
@@ -25,6 +30,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -41,6 +47,33 @@ AUTH = ("guest", "guest")
 SERVICES = devstack.SERVICES
 
 
+def broker_ctl(*args: str, timeout: float = 180) -> None:
+    subprocess.run(
+        ["rabbitmqctl", *args],
+        check=True,
+        capture_output=True,
+        timeout=timeout,
+    )
+
+
+def start_broker() -> None:
+    """Start the node (if it is not running) and wait until it serves."""
+    if not broker_running():
+        subprocess.run(
+            ["rabbitmq-server", "-detached"], check=True, capture_output=True
+        )
+    deadline = time.monotonic() + 120
+    while not broker_running():  # the runtime first, then the application in it
+        if time.monotonic() > deadline:
+            raise TimeoutError("RabbitMQ's node did not come up within 120 s")
+        eventlet.sleep(1.0)
+    broker_ctl("await_startup", "--timeout", "180", timeout=200)
+
+
+def broker_running() -> bool:
+    return not subprocess.run(["rabbitmqctl", "ping"], capture_output=True).returncode
+
+
 @dataclass
 class Fault:
     at: float
@@ -54,6 +87,8 @@ class Record:
     faults: list[Fault] = field(default_factory=list)
     restarts: int = 0
     phase_kills: int = 0
+    broker_deaths: int = 0
+    broker_downtime: list[float] = field(default_factory=list)
 
     def add(self, kind: str, target: str, count: int = 1) -> None:
         self.faults.append(Fault(time.time(), kind, target, count))
@@ -115,6 +150,7 @@ class Monkey:
         self.killed: dict[str, float] = {}  # name -> when to start it again
         self.stopping = False
         self.last_kill = 0.0
+        self.broker_down = False
         self.vhost = urllib.parse.quote(system.settings.vhost, safe="")
 
     # -- the replicas ------------------------------------------------------------------
@@ -133,7 +169,11 @@ class Monkey:
                 process = self.stack.processes[name]
                 if process.poll() is None or name in self.paused:
                     continue
-                if name not in self.killed:  # died without our kill: its own
+                if name not in self.killed and self.broker_down:
+                    # a replica started while the broker was away may give up
+                    self.record.broker_deaths += 1
+                    self.killed[name] = now + self.rng.uniform(0.5, 2.0)
+                elif name not in self.killed:  # died without our kill: its own
                     self.record.phase_kills += 1
                     self.record.add("phase_kill", name)
                     self.killed[name] = now + self.rng.uniform(0.5, 2.0)
@@ -184,8 +224,37 @@ class Monkey:
         eventlet.spawn(resume)
         return None
 
+    def broker(self) -> None:
+        """Restart the RabbitMQ node: stopped, down a few seconds, started, and
+        waited for (the next fault comes when it serves again)."""
+        self.broker_down = True
+        began = time.monotonic()
+        try:
+            broker_ctl("shutdown")  # returns when the node has exited
+            self.record.add("broker", "rabbitmq stopped")
+            eventlet.sleep(self.rng.uniform(1.0, 5.0))
+            start_broker()
+            self.record.restarts += 1
+            self.record.broker_downtime.append(time.monotonic() - began)
+        finally:
+            self.broker_down = False
+
+    def restart_broker_every(self, seconds: float) -> None:
+        """A broker restart every `seconds` or so until the faults stop."""
+        while True:
+            eventlet.sleep(self.rng.uniform(0.5, 1.5) * seconds)
+            if self.stopping:
+                return
+            try:
+                self.broker()
+            except Exception as exc:  # noqa: BLE001 - say so; the run's checks judge
+                print(f"chaos: broker restart failed: {type(exc).__name__}: {exc}")
+                start_broker()
+
     def amqp(self) -> None:
         """Close the services' connections (the harness connects as another user)."""
+        if self.broker_down:
+            return None
         found = requests.get(
             f"{API}/vhosts/{self.vhost}/connections", auth=AUTH, timeout=30
         )
@@ -297,4 +366,7 @@ class Monkey:
             print(f"chaos: sandbox switches not cleared: {exc}")
         deadline = time.monotonic() + self.heartbeat * 2.5 + 10
         while (self.paused or self.killed) and time.monotonic() < deadline:
+            eventlet.sleep(0.2)
+        deadline = time.monotonic() + 240  # a broker restart under way ends first
+        while self.broker_down and time.monotonic() < deadline:
             eventlet.sleep(0.2)

@@ -100,28 +100,61 @@ def harness_user(vhost: str) -> str:
 class Tap:
     """Every message published in the vhost, copied to a queue of the harness:
     scanned for personal values as it comes, events kept (to publish again and to
-    know which must have been handled)."""
+    know which must have been handled). The queue is a durable quorum queue, like
+    the services' own, so that what is published while the broker restarts is
+    still there for the tap when it connects again."""
 
     def __init__(self, amqp_uri: str, values: list[str]) -> None:
         self.amqp_uri = amqp_uri
         self.index = leaks.Index(values)
-        self.connection = kombu.Connection(amqp_uri)
-        self.channel = self.connection.channel()
         self.name = f"chaos-tap-{uuid.uuid4().hex[:8]}"
-        self.channel.queue_declare(self.name, exclusive=True, auto_delete=True)
-        for exchange, kind in leaks.EXCHANGES:
-            self.channel.exchange_declare(
-                exchange, kind, durable=True, auto_delete=False
-            )
-            self.channel.queue_bind(self.name, exchange, "#")
+        self.connection: kombu.Connection | None = None
+        self.channel: Any = None
+        self.connect()
         # (exchange, routing key, body, headers) of every event, first copies only
         self.events: list[tuple[str, str, bytes, dict[str, Any]]] = []
         self.event_ids: dict[str, str] = {}  # event id -> type
         self.copies: Counter[str] = Counter()
         self.scan = leaks.Scan()
         self.republished: set[str] = set()
+        self.reconnects = 0
+
+    def connect(self) -> None:
+        self.connection = kombu.Connection(self.amqp_uri)
+        self.channel = self.connection.channel()
+        self.channel.queue_declare(
+            self.name,
+            durable=True,
+            auto_delete=False,
+            arguments={"x-queue-type": "quorum"},
+        )
+        for exchange, kind in leaks.EXCHANGES:
+            self.channel.exchange_declare(
+                exchange, kind, durable=True, auto_delete=False
+            )
+            self.channel.queue_bind(self.name, exchange, "#")
 
     def drain(self) -> None:
+        """Take what the queue holds; after a lost connection, connect again first
+        (the broker restarted) and, while it cannot, leave it for the next time."""
+        if self.channel is None:
+            try:
+                self.connect()
+            except Exception:  # noqa: BLE001 - the broker is still away
+                self.connection = self.channel = None
+                return
+            self.reconnects += 1
+        try:
+            self._drain()
+        except Exception:  # noqa: BLE001 - the connection went with the broker
+            try:
+                assert self.connection is not None
+                self.connection.close()
+            except Exception:  # noqa: BLE001
+                pass
+            self.connection = self.channel = None
+
+    def _drain(self) -> None:
         while True:
             message = self.channel.basic_get(self.name, no_ack=True)
             if message is None:
@@ -148,6 +181,12 @@ class Tap:
                         )
                     )
 
+    def settle(self) -> None:
+        """The last drain, after the faults: it must reach the queue."""
+        if self.channel is None:
+            self.connect()
+        self._drain()
+
     def scan_text(self, source: str, text: str) -> None:
         self.scan.counts[source] = self.scan.counts.get(source, 0) + 1
         self.scan.findings += [(source, v) for v in self.index.find(text)]
@@ -171,6 +210,11 @@ class Tap:
         return sent
 
     def close(self) -> None:
+        """The queue goes with the run (it is durable: nothing else deletes it)."""
+        if self.channel is None:
+            self.connect()
+        self.channel.queue_delete(self.name)
+        assert self.connection is not None
         self.connection.close()
 
 
@@ -218,8 +262,15 @@ class Driver:
             try:
                 cluster = self.proxies.get_nowait()
             except eventlet.queue.Empty:
-                cluster = ClusterRpcProxy(self.config, timeout=60)
-                cluster.proxy = cluster.start()
+                try:
+                    cluster = ClusterRpcProxy(self.config, timeout=60)
+                    cluster.proxy = cluster.start()
+                except Exception as exc:  # noqa: BLE001 - the broker is away
+                    self.calls["rpc retried"] += 1
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{service}.{method}: {exc!r}") from exc
+                    eventlet.sleep(1.0)
+                    continue
             try:
                 result = getattr(getattr(cluster.proxy, service), method)(*args)
             except (RemoteError, ServiceError) as exc:
@@ -830,7 +881,7 @@ def witness_logs(system: System, out: Outcome) -> None:
 
 def witness_leaks(system: System, tap: Tap, out: Outcome) -> None:
     """The tap scanned the bus as it went; now what the system wrote."""
-    tap.drain()
+    tap.settle()
     for source, texts in leaks.said(system).items():
         for text in texts:
             tap.scan_text(source, text)
@@ -879,6 +930,7 @@ def chaos(
     calm: bool = False,
     concurrency: int = 32,
     kinds: dict[str, int] | None = None,
+    broker_every: float = 0,
 ) -> Outcome:
     seed = seed if seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -917,10 +969,15 @@ def chaos(
             ]
             if not calm:
                 threads.append(eventlet.spawn(monkey.run))
+                if broker_every:
+                    threads.append(
+                        eventlet.spawn(monkey.restart_broker_every, broker_every)
+                    )
             log(
                 f"chaos: {communicators} communicators, 2 replicas of "
                 f"{', '.join(sorted({n.split('-')[0] for n in monkey.replicas()}))}, "
                 f"inbox dedup {'on' if dedup else 'OFF'}, seed {seed}"
+                + (f", broker restart every ~{broker_every:.0f} s" * bool(broker_every))
             )
             try:
                 cycle_id = cycle(
@@ -934,9 +991,19 @@ def chaos(
                 done = True
                 for thread in threads:
                     thread.wait()
+            tap.settle()
             out = Outcome()
             out.faults = {**monkey.record.by_kind(), **monkey.sandbox_fired()}
             out.counts["restarts"] = monkey.record.restarts
+            out.counts["tap reconnects"] = tap.reconnects
+            if monkey.record.broker_downtime:
+                out.counts["longest broker outage s"] = round(
+                    max(monkey.record.broker_downtime)
+                )
+            if monkey.record.broker_deaths:
+                out.counts["replicas that died starting without the broker"] = (
+                    monkey.record.broker_deaths
+                )
             out.counts.update({k: v for k, v in driver.calls.items()})
             witness_payments(system, cycle_id, out)
             witness_books(system, out)
@@ -963,6 +1030,12 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.5, help="s between faults")
     parser.add_argument("--concurrency", type=int, default=32, help="people at once")
     parser.add_argument("--calm", action="store_true", help="no faults (a baseline)")
+    parser.add_argument(
+        "--broker-every",
+        type=float,
+        default=0,
+        help="restart the machine's RabbitMQ every ~N s (0: never; it is shared)",
+    )
     parser.add_argument("--keep", type=Path, help="keep logs and mail in this folder")
     args = parser.parse_args()
     make_cooperative()
@@ -981,6 +1054,7 @@ def main() -> None:
             dedup=not args.no_dedup,
             seed=args.seed,
             interval=args.interval,
+            broker_every=args.broker_every,
         )
     for line in out.lines():
         print(line, flush=True)
