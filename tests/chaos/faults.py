@@ -88,6 +88,7 @@ class Record:
     restarts: int = 0
     phase_kills: int = 0
     broker_deaths: int = 0
+    exits: list[str] = field(default_factory=list)
     broker_downtime: list[float] = field(default_factory=list)
 
     def add(self, kind: str, target: str, count: int = 1) -> None:
@@ -151,6 +152,7 @@ class Monkey:
         self.stopping = False
         self.last_kill = 0.0
         self.broker_down = False
+        self.broker_back = -1e9  # when the broker last came back
         self.vhost = urllib.parse.quote(system.settings.vhost, safe="")
 
     # -- the replicas ------------------------------------------------------------------
@@ -169,19 +171,26 @@ class Monkey:
                 process = self.stack.processes[name]
                 if process.poll() is None or name in self.paused:
                     continue
-                if name not in self.killed and self.broker_down:
-                    # a replica started while the broker was away may give up
-                    self.record.broker_deaths += 1
-                    self.killed[name] = now + self.rng.uniform(0.5, 2.0)
-                elif name not in self.killed:  # died without our kill: its own
-                    self.record.phase_kills += 1
-                    self.record.add("phase_kill", name)
+                if name not in self.killed:  # died without our kill
+                    self.died(name, process.returncode, now)
                     self.killed[name] = now + self.rng.uniform(0.5, 2.0)
                 elif self.killed[name] <= now:
                     del self.killed[name]
                     self.stack.restart(name)
                     self.record.restarts += 1
             eventlet.sleep(0.2)
+
+    def died(self, name: str, code: int, now: float) -> None:
+        """A payout worker's own SIGKILL at a phase end is a fault; a replica that
+        exited (code 1: it could not declare its queues, the broker being away or
+        just back, or its connection closed as it started) is counted apart."""
+        if code == -signal.SIGKILL:
+            self.record.phase_kills += 1
+            self.record.add("phase_kill", name)
+        elif self.broker_down or now - self.broker_back < 60:
+            self.record.broker_deaths += 1
+        else:
+            self.record.exits.append(f"{name} exited with {code}")
 
     # -- the faults --------------------------------------------------------------------
     def kill(self) -> None:
@@ -238,6 +247,7 @@ class Monkey:
             self.record.broker_downtime.append(time.monotonic() - began)
         finally:
             self.broker_down = False
+            self.broker_back = time.monotonic()
 
     def restart_broker_every(self, seconds: float) -> None:
         """A broker restart every `seconds` or so until the faults stop."""

@@ -1001,9 +1001,11 @@ def chaos(
                     max(monkey.record.broker_downtime)
                 )
             if monkey.record.broker_deaths:
-                out.counts["replicas that died starting without the broker"] = (
+                out.counts["replicas that exited, the broker away or just back"] = (
                     monkey.record.broker_deaths
                 )
+            out.counts["replicas that exited otherwise"] = len(monkey.record.exits)
+            out.examples += monkey.record.exits
             out.counts.update({k: v for k, v in driver.calls.items()})
             witness_payments(system, cycle_id, out)
             witness_books(system, out)
