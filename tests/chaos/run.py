@@ -334,11 +334,19 @@ class Driver:
         for _ in pool.imap(work, self.people):
             pass
 
-    def until(self, check: Callable[[], bool], what: str, timeout: float) -> None:
+    def until(
+        self,
+        check: Callable[[], bool],
+        what: str,
+        timeout: float,
+        why: Callable[[], str] | None = None,
+    ) -> None:
+        """Wait for `check`; on timeout, `why` says what is still waiting."""
         deadline = time.monotonic() + timeout
         while not check():
             if time.monotonic() > deadline:
-                raise TimeoutError(f"chaos run: {what} within {timeout:.0f} s")
+                said = f": {why()}" if why else ""
+                raise TimeoutError(f"chaos run: {what} within {timeout:.0f} s{said}")
             eventlet.sleep(0.5)
 
     def sql(self, service: str, query: str, **params: Any) -> list[Any]:
@@ -636,6 +644,16 @@ def cycle(driver: Driver, log: Callable[[str], None], payout_timeout: float) -> 
         ),
         "every payout to end",
         payout_timeout,
+        why=lambda: "; ".join(
+            " ".join(str(v) for v in row)
+            for row in driver.sql(
+                "stipends",
+                "SELECT id, status, provider, attempt, retries, next_attempt_at, "
+                "deadline_at, last_error FROM payouts WHERE run_id = :r "
+                "AND status NOT IN ('paid', 'failed') ORDER BY id",
+                r=run_id,
+            )
+        ),
     )
     log("every payout ended")
     return cycle_id
@@ -955,6 +973,9 @@ def chaos(
         "PAYOUT_RATE_LIMIT": "100",
         "PAYOUT_LEASE_SECONDS": "5",
         "PAYOUT_POLL_SECONDS": "3",
+        # the run's time is short: a payout the faults keep refusing tries again
+        # within seconds, not the five minutes production allows
+        "PAYOUT_MAX_BACKOFF_SECONDS": "4",
         "PAYOUT_STRIPE_CONFIRM_SECONDS": "5",
         "NOTIFY_RETRY_BASE": "1",
         "UNSAFE_PAYOUT_KILL_AT_PHASE": "0" if calm else str(kill_at_phase),
@@ -1030,6 +1051,15 @@ def chaos(
     return out
 
 
+def weights(text: str) -> dict[str, int]:
+    """`kind=weight,...` from the command line."""
+    try:
+        pairs = [item.split("=", 1) for item in text.split(",") if item.strip()]
+        return {kind.strip(): int(weight) for kind, weight in pairs}
+    except ValueError:
+        raise argparse.ArgumentTypeError("write kind=weight,kind=weight") from None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--communicators", type=int, default=2000)
@@ -1043,6 +1073,12 @@ def main() -> None:
         type=float,
         default=0,
         help="restart the machine's RabbitMQ every ~N s (0: never; it is shared)",
+    )
+    parser.add_argument(
+        "--kinds",
+        type=weights,
+        help="only these faults, weighted: republish=4,kill=1,stripe=1 (the short "
+        "inbox-off test's mix)",
     )
     parser.add_argument("--keep", type=Path, help="keep logs and mail in this folder")
     args = parser.parse_args()
@@ -1063,6 +1099,7 @@ def main() -> None:
             seed=args.seed,
             interval=args.interval,
             broker_every=args.broker_every,
+            kinds=args.kinds,
         )
     for line in out.lines():
         print(line, flush=True)

@@ -6,6 +6,7 @@ loaded mapping into checked values and refuses development secrets in production
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,24 @@ def unsafe(config: Mapping[str, Any], key: str, safe: Any) -> Any:
     if is_production(config) and str(value).lower() != str(safe).lower():
         raise ConfigurationError(f"setting {key} is for tests only; unset it")
     return value
+
+
+def positive(config: Mapping[str, Any], key: str, default: float) -> float:
+    """A number above 0 (seconds, a rate): its default when unset; anything else
+    stops start-up with the setting named."""
+    value = config.get(key, default)
+    if value is None or value == "":
+        return float(default)
+    try:
+        number = float("nan") if isinstance(value, bool) else float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigurationError(
+            f"setting {key} must be a number above 0, not {str(value)[:40]!r}: "
+            f"fix the environment variable {key}"
+        )
+    return number
 
 
 def parse_keyring(text: str, key: str = "keyring") -> dict[str, bytes]:

@@ -71,3 +71,13 @@ def test_a_test_only_switch_is_refused_in_production_unless_it_is_safe() -> None
             "UNSAFE_PAYOUT_KILL_AT_PHASE",
             0,
         )
+
+
+def test_a_positive_setting_is_read_as_a_number_or_refused_by_name() -> None:
+    assert settings.positive({"LEASE": "5"}, "LEASE", 60) == 5.0
+    assert settings.positive({"LEASE": 0.5}, "LEASE", 60) == 0.5
+    assert settings.positive({}, "LEASE", 60) == 60.0
+    assert settings.positive({"LEASE": ""}, "LEASE", 60) == 60.0  # ${LEASE:} unset
+    for bad in ("0", "-3", "soon", "nan", "inf", [], True):
+        with pytest.raises(settings.ConfigurationError, match="LEASE must be"):
+            settings.positive({"LEASE": bad}, "LEASE", 60)

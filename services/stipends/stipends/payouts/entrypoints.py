@@ -124,17 +124,18 @@ class PayoutEngine(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.enabled = _flag(config.get("PAYOUT_WORKER_ENABLED", True))
-        self.rate = float(config.get("PAYOUT_RATE_LIMIT", 20))
+        self.rate = settings.positive(config, "PAYOUT_RATE_LIMIT", 20)
         self.bucket: SharedTokenBucket | None = None
         self.settings = worker.Settings(
-            lease=float(config.get("PAYOUT_LEASE_SECONDS", 60)),
-            poll_interval=float(config.get("PAYOUT_POLL_SECONDS", 30)),
+            lease=settings.positive(config, "PAYOUT_LEASE_SECONDS", 60),
+            poll_interval=settings.positive(config, "PAYOUT_POLL_SECONDS", 30),
+            max_backoff=settings.positive(config, "PAYOUT_MAX_BACKOFF_SECONDS", 300),
         )
-        self.settings.sent_deadline["stripe_connect"] = float(
-            config.get("PAYOUT_STRIPE_CONFIRM_SECONDS", 60)
+        self.settings.sent_deadline["stripe_connect"] = settings.positive(
+            config, "PAYOUT_STRIPE_CONFIRM_SECONDS", 60
         )
-        self.settings.sent_deadline["stripe_global"] = float(
-            config.get("PAYOUT_GLOBAL_CONFIRM_SECONDS", 60)
+        self.settings.sent_deadline["stripe_global"] = settings.positive(
+            config, "PAYOUT_GLOBAL_CONFIRM_SECONDS", 60
         )
         self.providers: dict[str, Provider] = {"bank_file": BankFile()}
         if config.get("STRIPE_API_BASE"):

@@ -1,0 +1,49 @@
+"""The payout worker's settings, as the service reads them from its config."""
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from stipends.payouts.entrypoints import PayoutEngine
+from svyaz.config import ConfigurationError
+
+
+def engine(**config: Any) -> PayoutEngine:
+    provider = PayoutEngine()
+    provider.container = SimpleNamespace(config=config)  # what nameko binds
+    provider.setup()
+    return provider
+
+
+def test_without_settings_the_production_defaults_hold() -> None:
+    settings = engine().settings
+    assert settings.lease == 60.0
+    assert settings.poll_interval == 30.0
+    assert settings.max_backoff == 300.0
+    assert settings.sent_deadline["stripe_connect"] == 60.0
+
+
+def test_each_time_setting_is_read_from_the_config() -> None:
+    read = engine(
+        PAYOUT_RATE_LIMIT="100",
+        PAYOUT_LEASE_SECONDS="5",
+        PAYOUT_POLL_SECONDS="3",
+        PAYOUT_MAX_BACKOFF_SECONDS="4",
+        PAYOUT_STRIPE_CONFIRM_SECONDS="7",
+        PAYOUT_GLOBAL_CONFIRM_SECONDS="9",
+    )
+    assert read.rate == 100.0
+    assert (read.settings.lease, read.settings.poll_interval) == (5.0, 3.0)
+    assert read.settings.max_backoff == 4.0
+    assert read.settings.sent_deadline["stripe_connect"] == 7.0
+    assert read.settings.sent_deadline["stripe_global"] == 9.0
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["PAYOUT_MAX_BACKOFF_SECONDS", "PAYOUT_LEASE_SECONDS", "PAYOUT_RATE_LIMIT"],
+)
+def test_a_setting_that_is_not_a_positive_number_stops_start_up(key: str) -> None:
+    with pytest.raises(ConfigurationError, match=key):
+        engine(**{key: "0"})
