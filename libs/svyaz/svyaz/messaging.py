@@ -14,6 +14,8 @@ handler raises; its queue consumer dies on a message it cannot decode. Here:
 - `rpc` passes the verified signer of a request to the worker as its caller, and a
   reply the broker cannot take (it is restarting) puts the request back instead of
   killing the service, as nameko would.
+- `RpcProxy` waits for a reply at most `RPC_TIMEOUT` seconds, then raises
+  `RpcTimeout` (nameko's waits for ever).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.exceptions import ContainerBeingKilled, MalformedRequest
 from nameko.extensions import Entrypoint
 
+from svyaz import config as settings
 from svyaz import inbox, signing, topology
 from svyaz.context import CALLER, CORRELATION_ID
 from svyaz.envelope import ReceivedEvent
@@ -224,14 +227,16 @@ BROKER_AWAY = (
 
 class RpcConsumer(nameko.rpc.RpcConsumer):
     queue_consumer = QueueConsumer()
+    requeue_pause = 1.0  # seconds before a request whose reply failed goes back
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
         """nameko's, except when the reply cannot be published because the broker
         is away: nameko lets that kill the whole container (every worker of the
         service with it). Here the request goes back to its queue (the broker has
-        already taken it back if its connection went) and is answered again when
-        it comes; its caller, whose reply queue went with the broker, asks again
-        after its timeout. RPC is at least once either way."""
+        already taken it back if its connection went), after a pause so that a
+        broker that takes requests but not replies does not get them back in a
+        tight loop, and is answered again when it comes; a caller whose reply is
+        lost gives up after its `RPC_TIMEOUT`. RPC is at least once either way."""
         try:
             return super().handle_result(message, result, exc_info)
         except BROKER_AWAY as exc:
@@ -240,6 +245,7 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
                 "to its queue",
                 type(exc).__name__,
             )
+            eventlet.sleep(self.requeue_pause)
             self.queue_consumer.requeue_message(message)
             return result, exc_info
 
@@ -289,9 +295,72 @@ class ReplyListener(nameko.rpc.ReplyListener):
     queue_consumer = QueueConsumer()
     park_refused = False  # a forged reply is dropped: the caller's wait times out
 
+    def forget(self, reply_event: Any) -> None:
+        """A caller stopped waiting: its reply, if it comes, is dropped."""
+        for correlation_id, waiting in list(self._reply_events.items()):
+            if waiting is reply_event:
+                del self._reply_events[correlation_id]
+
+
+class RpcTimeout(Exception):
+    """The service did not answer within `RPC_TIMEOUT` seconds. The request may
+    still be carried out (RPC is at least once): try again, or read the state."""
+
+
+class MethodProxy(nameko.rpc.MethodProxy):
+    """nameko's, except that the wait for the reply ends after `timeout` seconds.
+    nameko waits for ever: a reply that never comes would hold the worker (a
+    payout timer, an event handler) and its message for good."""
+
+    def __init__(self, *args: Any, timeout: float, **options: Any) -> None:
+        super().__init__(*args, **options)
+        self.timeout = timeout
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        reply = self._call(*args, **kwargs)
+        timer = eventlet.Timeout(self.timeout)
+        try:
+            return reply.result()
+        except eventlet.Timeout as exc:
+            if exc is not timer:
+                raise
+            self.reply_listener.forget(reply.reply_event)
+            raise RpcTimeout(
+                f"{self.service_name}.{self.method_name} did not answer in "
+                f"{self.timeout:g} s"
+            ) from None
+        finally:
+            timer.cancel()
+
+
+class ServiceProxy(nameko.rpc.ServiceProxy):
+    def __getattr__(self, name: str) -> MethodProxy:
+        return MethodProxy(
+            self.worker_ctx,
+            self.service_name,
+            name,
+            self.reply_listener,
+            **self.options,
+        )
+
 
 class RpcProxy(nameko.rpc.RpcProxy):
+    """A call to another service that waits at most `RPC_TIMEOUT` seconds (30 unless
+    the config says otherwise), then raises `RpcTimeout`."""
+
     rpc_reply_listener = ReplyListener()
+
+    def setup(self) -> None:
+        self.timeout = settings.positive(self.container.config, "RPC_TIMEOUT", 30)
+
+    def get_dependency(self, worker_ctx: Any) -> ServiceProxy:
+        return ServiceProxy(
+            worker_ctx,
+            self.target_service,
+            self.rpc_reply_listener,
+            timeout=self.timeout,
+            **self.options,
+        )
 
 
 __all__ = [
@@ -299,6 +368,7 @@ __all__ = [
     "Parking",
     "Rpc",
     "RpcProxy",
+    "RpcTimeout",
     "Unprocessable",
     "event_handler",
     "rpc",

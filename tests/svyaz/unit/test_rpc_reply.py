@@ -4,6 +4,7 @@ service (nameko's own RpcConsumer lets the error kill the container)."""
 from types import SimpleNamespace
 from typing import Any
 
+import eventlet
 import kombu.exceptions
 import nameko.rpc
 import pytest
@@ -46,10 +47,20 @@ def test_a_reply_the_broker_cannot_take_requeues_the_request(
 
     monkeypatch.setattr(nameko.rpc.Responder, "send_response", broker_away)
     rpc_consumer = consumer()
+    order: list[Any] = []
+    monkeypatch.setattr(eventlet, "sleep", lambda seconds: order.append(seconds))
+    requeue = rpc_consumer.queue_consumer.requeue_message
+    rpc_consumer.queue_consumer.requeue_message = lambda m: (  # type: ignore[method-assign]
+        order.append("requeued"),
+        requeue(m),
+    )
 
     assert rpc_consumer.handle_result(MESSAGE, {"ok": 1}, None) == ({"ok": 1}, None)
     assert rpc_consumer.queue_consumer.requeued == [MESSAGE]
     assert rpc_consumer.queue_consumer.acked == []
+    # a pause first: a broker that keeps refusing replies does not get a hot loop
+    assert order == [RpcConsumer.requeue_pause, "requeued"]
+    assert RpcConsumer.requeue_pause >= 0.5
 
 
 def test_a_sent_reply_acks_the_request(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,62 @@
+"""A call to another service waits at most RPC_TIMEOUT seconds (nameko's own proxy
+waits for ever), against the real RabbitMQ and nameko containers."""
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
+from nameko.testing.services import entrypoint_hook
+
+from svyaz.messaging import ReplyListener, RpcProxy, RpcTimeout, rpc
+
+RELEASE = eventlet.event.Event()
+
+
+class SlowService:
+    name = "slow"
+
+    @rpc
+    def answer(self, wait: bool) -> str:
+        if wait:
+            RELEASE.wait(timeout=10)  # until the test lets it go (10 s at most)
+        return "answered"
+
+
+class CallerService:
+    name = "caller"
+
+    slow = RpcProxy("slow")
+
+    @rpc
+    def ask(self, wait: bool) -> str:
+        try:
+            return str(self.slow.answer(wait))
+        except RpcTimeout as exc:
+            return f"gave up: {exc}"
+
+
+def test_a_call_that_gets_no_answer_gives_up_after_the_timeout_and_the_next_works(
+    service_config: Callable[..., dict[str, Any]], container_factory: Any
+) -> None:
+    global RELEASE
+    RELEASE = eventlet.event.Event()
+    config = service_config("stipends", RPC_TIMEOUT="1")
+    slow = container_factory(SlowService, config)
+    caller = container_factory(CallerService, config)
+    slow.start()
+    caller.start()
+
+    started = time.monotonic()
+    with entrypoint_hook(caller, "ask") as ask:
+        said = ask(True)
+    waited = time.monotonic() - started
+    assert said == "gave up: slow.answer did not answer in 1 s"
+    assert 1.0 <= waited < 5.0, waited
+    listeners = [ext for ext in caller.extensions if isinstance(ext, ReplyListener)]
+    assert listeners
+    assert all(not found._reply_events for found in listeners)  # forgotten
+
+    RELEASE.send(True)  # the late answer arrives and is dropped
+    with entrypoint_hook(caller, "ask") as ask:
+        assert ask(False) == "answered"
