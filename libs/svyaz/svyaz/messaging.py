@@ -109,8 +109,41 @@ class Parking:
         )
 
 
+# what publishing, acking or requeueing raises when the broker is away or the
+# connection has just been cut (after nameko's retries)
+BROKER_AWAY = (
+    kombu.exceptions.OperationalError,
+    amqp.exceptions.ConnectionError,
+    OSError,
+)
+
+
 class QueueConsumer(nameko.messaging.QueueConsumer):
-    """nameko's queue consumer, made to park what it cannot decode."""
+    """nameko's queue consumer, made to park what it cannot decode, and to survive
+    an ack or a requeue on a connection that has just been cut."""
+
+    def ack_message(self, message: Any) -> None:
+        """nameko's lets a reset socket's `OSError` escape, which kills the whole
+        container (seen when an RPC reply was acked as the connection was cut). The
+        broker takes back what was not acked when a connection goes: the message
+        comes again, and the inbox (or a reply's correlation id) makes that safe."""
+        try:
+            super().ack_message(message)
+        except BROKER_AWAY as exc:
+            log.warning(
+                "ack not sent, the connection is gone (%s): the message comes again",
+                type(exc).__name__,
+            )
+
+    def requeue_message(self, message: Any) -> None:
+        try:
+            super().requeue_message(message)
+        except BROKER_AWAY as exc:
+            log.warning(
+                "requeue not sent, the connection is gone (%s): the broker takes "
+                "the message back itself",
+                type(exc).__name__,
+            )
 
     def setup(self) -> None:
         signing.configure_from_config(
@@ -215,14 +248,6 @@ class EventHandler(Entrypoint):
 
 
 event_handler = EventHandler.decorator
-
-
-# what publishing a reply raises when the broker is away (after nameko's retries)
-BROKER_AWAY = (
-    kombu.exceptions.OperationalError,
-    amqp.exceptions.ConnectionError,
-    OSError,
-)
 
 
 class RpcConsumer(nameko.rpc.RpcConsumer):
