@@ -16,6 +16,8 @@ handler raises; its queue consumer dies on a message it cannot decode. Here:
   killing the service, as nameko would.
 - `RpcProxy` waits for a reply at most `RPC_TIMEOUT` seconds, then raises
   `RpcTimeout` (nameko's waits for ever).
+- An ack or requeue that a just-cut connection loses is logged, not raised (nameko's
+  lets the socket's error kill the container): the broker delivers the message again.
 """
 
 from __future__ import annotations

@@ -4,35 +4,28 @@ from __future__ import annotations
 
 from typing import Any
 
-import eventlet
 import stripe
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 
 from gateway.exceptions import BadRequest, UpstreamUnavailable
 from svyaz import config as settings
+from svyaz.messaging import RpcTimeout
 
 
 class Deadline(DependencyProvider):
-    """Waits for an RPC reply at most RPC_TIMEOUT seconds, then answers 503."""
-
-    def setup(self) -> None:
-        self.timeout = float(self.container.config.get("RPC_TIMEOUT", 10))
+    """A call to a service as the gateway makes it: the platform's proxy gives up
+    after RPC_TIMEOUT (svyaz.messaging.RpcTimeout), and the client gets a 503."""
 
     def get_dependency(self, worker_ctx: Any) -> Any:
-        timeout = self.timeout
-
         def call(method: Any, *args: Any, **kwargs: Any) -> Any:
             try:
-                reply = method.call_async(*args, **kwargs)
+                return method(*args, **kwargs)
             except UnknownService:  # no consumer queue: the service is not deployed
                 raise UpstreamUnavailable(
                     "a service is not available", "upstream_unavailable"
                 ) from None
-            try:
-                with eventlet.Timeout(timeout):
-                    return reply.result()
-            except eventlet.Timeout:
+            except RpcTimeout:
                 raise UpstreamUnavailable(
                     "a service did not answer in time", "upstream_timeout"
                 ) from None
