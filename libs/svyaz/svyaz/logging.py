@@ -5,6 +5,13 @@ Every service logs through `logging.getLogger(__name__)` with `%s` arguments. Th
 LOGGING section): a record whose rendered message holds something shaped like an email
 address, a phone number, an IBAN or a card number is rewritten with the value replaced,
 and marked `redacted`, so it can never reach a log file as written.
+
+Every pattern runs in time linear in the text, whatever the text is: a match can only
+start where a run of its characters starts (a look-behind), runs are taken possessively
+(`++`: no backtracking into them), and every repeat that must backtrack is bounded. A
+message is also cut to `MAX_MESSAGE` characters before it is searched, so a request that
+puts 60 KB into a logged error costs what 4 KB costs. (The old patterns were quadratic:
+a 60 KB word took 9 s in the email pattern and held the whole gateway meanwhile.)
 """
 
 from __future__ import annotations
@@ -14,8 +21,10 @@ import logging
 import re
 from datetime import UTC, datetime
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{8,}\d(?![\w-])")
+# a local part starts where a run of its characters starts, and is taken whole
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+")
+# at most 42 characters: the backtracking to the last digit is bounded
+PHONE = re.compile(r"(?<![\w-])\+?\d[\d ()-]{8,40}\d(?![\w-])")
 IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}\b")
 HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w]{4,31}\b")
 PATTERNS = (("email", EMAIL), ("iban", IBAN), ("phone", PHONE), ("handle", HANDLE))
@@ -24,8 +33,26 @@ UUID_LIKE = re.compile(
 )
 
 
+MAX_MESSAGE = 4096  # characters of a message or traceback kept in a log line
+# how far back from the cut a value split in two is looked for (and dropped)
+_CUT_SLACK = 256
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """Cut `text` to about `limit` characters. The cut never leaves half a value
+    behind for the patterns to miss: the partial word at the cut is dropped."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    start = limit - _CUT_SLACK
+    space = max(head.rfind(" ", start), head.rfind("\n", start))
+    head = head[:space] if space > 0 else head[:start]
+    return f"{head} [{len(text) - len(head)} characters cut]"
+
+
 def redact(text: str) -> tuple[str, list[str]]:
-    """Replace personal-looking values; return the text and what kinds were found."""
+    """Replace personal-looking values; return the text and what kinds were found.
+    Linear in the length of `text` (see the module's docstring)."""
     found: list[str] = []
     # uuids are ids, not personal data; keep them out of the phone pattern's reach
     keep: dict[str, str] = {}
@@ -53,16 +80,19 @@ class PersonalDataFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format must not break logging
             message = str(record.msg)
-        clean, found = redact(message)
+        short = shorten(message)
+        clean, found = redact(short)
         if record.exc_info and record.exc_info[1] is not None:
             exc_text = logging.Formatter().formatException(record.exc_info)
-            clean_exc, exc_found = redact(exc_text)
-            if exc_found:
+            short_exc = shorten(exc_text)
+            clean_exc, exc_found = redact(short_exc)
+            if exc_found or short_exc is not exc_text:
                 record.exc_text = clean_exc
                 found.extend(exc_found)
-        if found:
+        if found or short is not message:
             record.msg = clean
             record.args = None
+        if found:
             record.redacted = sorted(set(found))
         return True
 

@@ -43,7 +43,7 @@ from svyaz import inbox, signing, topology
 from svyaz.context import CALLER, CORRELATION_ID
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import ServiceError
-from svyaz.logging import redact
+from svyaz.logging import redact, shorten
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,8 @@ def retry_delay(attempt: int) -> float:
 
 
 def reason_for(exc: BaseException) -> str:
-    text, _ = redact(f"{type(exc).__name__}: {exc}")
-    return text[:500]
+    text, _ = redact(shorten(f"{type(exc).__name__}: {exc}", 500))
+    return text
 
 
 class Parking:

@@ -1,8 +1,15 @@
 import logging
+import time
 
 import pytest
 
-from svyaz.logging import JsonFormatter, PersonalDataFilter, redact
+from svyaz.logging import (
+    MAX_MESSAGE,
+    JsonFormatter,
+    PersonalDataFilter,
+    redact,
+    shorten,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,3 +55,69 @@ def test_tracebacks_are_redacted_too() -> None:
         )
     PersonalDataFilter().filter(record)
     assert "example.org" not in JsonFormatter().format(record)
+
+
+# The worst inputs for the old patterns: each took 4 to 15 s at 60 KB (quadratic), and
+# the gateway logs a request's unknown keys, so one request froze every worker.
+WORST = {
+    "word": "a" * 60_000,
+    "dotted": "a." * 30_000,
+    "dashed digits": "1-" * 30_000 + "1a",
+    "plus digits": "+1" * 30_000,
+    "iban-like": "AB12" * 15_000,
+    "hex": "0" * 60_000,
+    "dashes": "-" * 60_000,
+    "at signs": "a@" * 30_000,
+    "spaced digits": "1 " * 30_000,
+}
+
+
+def _cost(text: str, repeat: int = 3) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        redact(text)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.parametrize("name", sorted(WORST))
+def test_redaction_is_linear_in_the_text(name: str) -> None:
+    """Ten times the text costs about ten times as much, not a hundred: a ratio
+    measured in the same run, not a wall-clock limit."""
+    unit = WORST[name][:6_000]
+    small, large = _cost(unit), _cost(WORST[name])
+    # linear gives ~10; quadratic gives ~100 (the old patterns: 90-110)
+    assert large / max(small, 1e-5) < 30, (name, small, large)
+
+
+def test_a_huge_message_is_cut_before_it_is_searched() -> None:
+    record = logging.LogRecord(
+        "x", logging.WARNING, __file__, 1, "unknown field %s", ("k" * 60_000,), None
+    )
+    PersonalDataFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert len(line) < MAX_MESSAGE + 400
+    assert "characters cut" in line
+
+
+def test_a_value_at_the_cut_is_dropped_not_left_half_redacted() -> None:
+    text = "x " * ((MAX_MESSAGE - 10) // 2) + "anna.kuznetsova@example.org tail"
+    short = shorten(text)
+    assert "anna" not in short
+    assert short.endswith("characters cut]")
+
+
+def test_a_long_traceback_is_cut_too() -> None:
+    try:
+        raise ValueError("k" * 60_000 + " anna.k@example.org")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "failed", None, sys.exc_info()
+        )
+    PersonalDataFilter().filter(record)
+    line = JsonFormatter().format(record)
+    assert len(line) < 2 * MAX_MESSAGE + 800
+    assert "example.org" not in line
