@@ -7,13 +7,13 @@ STAMP := $(VENV)/.installed
 PROJECTS := libs/svyaz services/registry services/stipends services/notifications services/gateway
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
-.PHONY: run test venv services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
+.PHONY: run test venv keys services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
         test-chaos chaos bench lint topology clean
 
-run: venv services  ## run the whole system in the foreground (Ctrl-C stops it)
+run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it)
 	$(PY) infra/dev/stack.py
 
-test: venv services tools lint  ## lint, then every test tier, against the real RabbitMQ and PostgreSQL
+test: venv keys services tools lint  ## lint, then every test tier, against the real RabbitMQ and PostgreSQL
 	$(PYTEST) tests
 
 venv: $(STAMP)
@@ -27,34 +27,37 @@ $(STAMP): $(REQS)
 	$(PY) -m pip install -q --no-deps $(addprefix -e ,$(PROJECTS))
 	touch $(STAMP)
 
+keys: venv  ## the development bus keys (var/keys): one Ed25519 pair per process
+	$(PY) -m svyaz.keys ensure var/keys
+
 services:  ## start PostgreSQL and RabbitMQ if they are installed but stopped
 	bash infra/dev/ensure-services.sh
 
 tools:  ## Debian tools the tests use: docker-compose (config check only), chromium
 	bash infra/dev/ensure-tools.sh
 
-prepare: venv services  ## create the databases and migrate them
+prepare: venv keys services  ## create the databases and migrate them
 	$(PY) infra/dev/stack.py --prepare
 
 # one target per tier; the tier is the directory: tests/<name>/{unit,integration}
-test-unit: venv tools
+test-unit: venv keys tools
 	$(PYTEST) $(wildcard tests/*/unit)
-test-contracts: venv
+test-contracts: venv keys
 	$(PYTEST) tests/contracts
-test-integration: venv services
+test-integration: venv keys services
 	$(PYTEST) $(wildcard tests/*/integration)
-test-e2e: venv services
+test-e2e: venv keys services
 	$(PYTEST) tests/e2e
-test-browser: venv services tools
+test-browser: venv keys services tools
 	$(PYTEST) tests/browser
 
-test-chaos: venv services  ## the short chaos runs (also part of `make test`)
+test-chaos: venv keys services  ## the short chaos runs (also part of `make test`)
 	$(PYTEST) tests/chaos
 
 BROKER_EVERY ?= 150
 COMMUNICATORS ?= 2000
 # the long run restarts the machine's RabbitMQ: nothing else should use it meanwhile
-chaos: venv services  ## the long chaos run, then its inbox-off variant; figures in var/chaos/
+chaos: venv keys services  ## the long chaos run, then its inbox-off variant; figures in var/chaos/
 	@mkdir -p var/chaos
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) \
 	  --broker-every $(BROKER_EVERY) 2>&1 | tee var/chaos/run.txt
@@ -62,7 +65,7 @@ chaos: venv services  ## the long chaos run, then its inbox-off variant; figures
 	$(PY) infra/dev/chaosreport.py var/chaos docs/chaos.md
 
 BENCH ?= $(filter-out bench/_%,$(wildcard bench/*.py))
-bench: venv services  ## every benchmark in bench/ (or BENCH="bench/x.py ..."), then docs/benchmarks.md
+bench: venv keys services  ## every benchmark in bench/ (or BENCH="bench/x.py ..."), then docs/benchmarks.md
 	@mkdir -p var/bench; rm -f var/bench/*.log
 	@for script in $(BENCH); do name=$$(basename $$script .py); echo "== $$script"; \
 	  $(PY) $$script 2>&1 | tee var/bench/$$name.log; done

@@ -74,10 +74,17 @@ def free_port() -> int:
 
 
 def configure_signing(identity: str) -> None:
-    """Sign as `identity` with the development key ring (shared by every service)."""
-    from svyaz import config as settings
-    from svyaz import signing
+    """Sign as `identity` with its development bus key (var/keys), as that process
+    does; the bench plays several processes, so it holds every development key."""
+    from svyaz import keys, signing
 
-    config = settings.load(ROOT / "services" / "registry" / "config.yml")
+    folder = ROOT / "var" / "keys"
+    keys.ensure(folder)
     signing.register()
-    signing.configure(identity, settings.parse_keyring(config["BUS_SIGNING_KEYS"]))
+    signing.configure_from_config(
+        signing.development_config(folder, identity), identity
+    )
+    for other in keys.IDENTITIES:
+        signing.add_identity(
+            other, keys.load_private(folder / keys.PRIVATE_DIR / f"{other}.key")
+        )

@@ -37,14 +37,20 @@ from typing import Any  # noqa: E402
 import requests  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import ROOT, free_port, machine, result  # noqa: E402
+from _support import (  # noqa: E402
+    ROOT,
+    configure_signing,
+    free_port,
+    machine,
+    result,
+)
 
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
 import stack as devstack  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from svyaz import config as settings  # noqa: E402
-from svyaz import signing  # noqa: E402
+from svyaz.keys import OPERATOR  # noqa: E402
+from svyaz.messaging import ClusterRpcProxy  # noqa: E402
 
 RATE = float(os.environ.get("BENCH_RATE", "20"))
 N = int(os.environ.get("BENCH_N", "400"))
@@ -148,9 +154,8 @@ def ours(stack: devstack.Stack) -> list[float]:
     config = settings.load(ROOT / "services" / "gateway" / "config.yml")
     config.pop("LOGGING", None)
     config["AMQP_URI"] = s.amqp_uri
-    signing.register()
-    signing.configure_from_config({**config, "BUS_IDENTITY": "cli"}, "cli")
-    with ClusterRpcProxy(config, timeout=30) as rpc:
+    configure_signing(OPERATOR)
+    with ClusterRpcProxy({**config, "BUS_IDENTITY": OPERATOR}, timeout=30) as rpc:
         (me,) = rpc.registry.find_communicators(ADMINS[0], {"status": "applied"})
         rpc.registry.start_review(ADMINS[0], me["id"], "bench set-up")
         for admin in ADMINS:

@@ -25,6 +25,7 @@ from alembic.config import Config as AlembicConfig  # noqa: E402
 from svyaz import config as settings  # noqa: E402
 from svyaz import signing  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
+from tests.helpers import bus_settings, configure_bus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -39,12 +40,8 @@ def service_config_file(service: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="session", autouse=True)
 def bus_identity() -> None:
-    """Test processes sign as `cli`, an identity the development key ring knows."""
-    config = service_config_file("registry")
-    signing.configure(
-        "cli",
-        settings.parse_keyring(config["BUS_SIGNING_KEYS"], "BUS_SIGNING_KEYS"),
-    )
+    """Test processes sign as the gateway unless a test says otherwise."""
+    configure_bus()
 
 
 def _admin() -> Any:
@@ -95,6 +92,9 @@ def service_config(rabbit_config: dict[str, Any]) -> Callable[..., dict[str, Any
 
     def make(service: str, **overrides: Any) -> dict[str, Any]:
         config = service_config_file(service)
+        bus = bus_settings(service)
+        bus.pop("BUS_IDENTITY")  # a container signs as its service's name
+        config.update(bus)
         config["AMQP_URI"] = rabbit_config["AMQP_URI"]
         config["OUTBOX_POLL_INTERVAL"] = 0.2
         config.pop("LOGGING", None)

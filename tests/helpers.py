@@ -2,12 +2,39 @@
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import amqp
 import kombu
 
+from svyaz import keys as svyaz_keys
 from svyaz import signing
+from svyaz.keys import GATEWAY
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYS = ROOT / "var" / "keys"
+
+
+def bus_settings(identity: str) -> dict[str, str]:
+    """The development bus settings of `identity`, by absolute path."""
+    return signing.development_config(KEYS, identity)
+
+
+# the platform's identities, and the test-only services of tests/svyaz
+TEST_IDENTITIES = (*svyaz_keys.IDENTITIES, "probe", "slow", "caller")
+
+
+def configure_bus(default: str = GATEWAY) -> None:
+    """The test process signs as `default` and holds every development key, so a
+    test can sign as any process (`signing.signing_as(...)`), as an attacker who
+    stole that key could."""
+    svyaz_keys.ensure(KEYS, TEST_IDENTITIES)
+    signing.configure_from_config(bus_settings(default), default)
+    for identity in TEST_IDENTITIES:
+        signing.add_identity(
+            identity, svyaz_keys.load_private(KEYS / "private" / f"{identity}.key")
+        )
 
 
 def publish_raw(
@@ -78,12 +105,20 @@ def wait_until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> An
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
-def publish_event(amqp_uri: str, envelope: dict[str, Any]) -> None:
-    """Publish an envelope signed by this process, as a producer's relay would."""
+def publish_event(
+    amqp_uri: str, envelope: dict[str, Any], signer: str | None = None
+) -> None:
+    """Publish an envelope as its producer's relay would: signed with the producer's
+    key (or `signer`'s, to play a process that pretends to be the producer)."""
     exchange = kombu.Exchange(
         f"{envelope['producer']}.events", type="topic", durable=True
     )
-    with kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as c:
+    route = signing.Route(envelope["event_type"])
+    with (
+        kombu.Connection(amqp_uri, transport_options={"confirm_publish": True}) as c,
+        signing.signing_as(signer or envelope["producer"]),
+        signing.publishing(route),
+    ):
         c.Producer().publish(
             envelope,
             exchange=exchange,

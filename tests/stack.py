@@ -14,6 +14,7 @@ from typing import Any
 import requests
 from sqlalchemy import create_engine, text
 
+from svyaz.keys import OPERATOR
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
@@ -48,16 +49,15 @@ class System:
         return list(mailbox.Maildir(str(self.settings.var / "mail"), create=False))
 
     @contextmanager
-    def rpc(self) -> Iterator[Any]:
+    def rpc(self, identity: str = OPERATOR) -> Iterator[Any]:
         """Signed RPC to the running services, as the operator's console makes it
-        (this process signs as `cli`)."""
-        from nameko.standalone.rpc import ClusterRpcProxy
-
+        (or as `identity`: this process holds every development key)."""
         from svyaz import config as settings
+        from svyaz.messaging import ClusterRpcProxy
 
-        config = settings.load(ROOT / "services" / "gateway" / "config.yml")
-        config.pop("LOGGING", None)
+        config = settings.load(ROOT / "infra" / "tools" / "operator.yml")
         config["AMQP_URI"] = self.settings.amqp_uri
+        config["BUS_IDENTITY"] = identity
         with ClusterRpcProxy(config, timeout=30) as proxy:
             yield proxy
 

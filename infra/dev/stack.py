@@ -42,6 +42,7 @@ class Settings:
     smtp_port: int = 8025
     sandbox_port: int = 8420
     var: Path = ROOT / "var"
+    keys: Path = ROOT / "var" / "keys"  # the development bus keys (svyaz.keys)
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -70,6 +71,9 @@ class Settings:
             # nameko 2.14 imports pkg_resources and eventlet warns it is deprecated
             PYTHONWARNINGS="ignore::DeprecationWarning,ignore::UserWarning",
         )
+        # each process gets its own private key, by absolute path
+        env["BUS_PRIVATE_KEY"] = str(self.keys / "private" / f"{service}.key")
+        env["BUS_PUBLIC_KEYS"] = str(self.keys / "public")
         if service in WITH_DB:
             env["DB_URI"] = self.db_uri(service)
         env.update(self.extra_env)
@@ -283,6 +287,9 @@ class Stack:
             )
 
     def start(self, timeout: float = 90.0) -> None:
+        from svyaz import keys
+
+        keys.ensure(self.settings.keys)
         self.start_sinks()
         for replica in range(1, len(self.settings.replica_http) + 2):
             for service in SERVICES:

@@ -56,15 +56,16 @@ import stripe  # noqa: E402
 from eventlet.greenpool import GreenPool  # noqa: E402
 from eventlet.queue import LightQueue  # noqa: E402
 from nameko.exceptions import RemoteError  # noqa: E402
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
 
 from svyaz import config as settings  # noqa: E402
 from svyaz import signing  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
 from svyaz.errors import ServiceError  # noqa: E402
+from svyaz.keys import GATEWAY, OPERATOR  # noqa: E402
+from svyaz.messaging import ClusterRpcProxy  # noqa: E402
 from tests import leaks  # noqa: E402
 from tests.chaos.faults import API, AUTH, Monkey  # noqa: E402
-from tests.helpers import publish_raw  # noqa: E402
+from tests.helpers import configure_bus, publish_raw  # noqa: E402
 from tests.journeys import ADMINS, REPORT, enrolled_staff  # noqa: E402
 from tests.stack import System, grant, running_system  # noqa: E402
 
@@ -260,9 +261,17 @@ class Driver:
         ]
 
     # -- plumbing ----------------------------------------------------------------------
-    def rpc(self, service: str, method: str, *args: Any, patience: float = 180) -> Any:
-        """One call, again after a transport failure (timeout, dropped connection);
-        an answered error raises Refused."""
+    def rpc(
+        self,
+        service: str,
+        method: str,
+        *args: Any,
+        patience: float = 180,
+        signer: str = GATEWAY,
+    ) -> Any:
+        """One call, signed as `signer` (the gateway's calls, unless an operator's),
+        again after a transport failure (timeout, dropped connection); an answered
+        error raises Refused."""
         deadline = time.monotonic() + patience
         while True:
             try:
@@ -278,7 +287,8 @@ class Driver:
                     eventlet.sleep(1.0)
                     continue
             try:
-                result = getattr(getattr(cluster.proxy, service), method)(*args)
+                with signing.signing_as(signer):
+                    result = getattr(getattr(cluster.proxy, service), method)(*args)
             except (RemoteError, ServiceError) as exc:
                 # a service's own error comes back as its class when this process
                 # has imported it (pytest has, beside other tiers), else RemoteError
@@ -667,7 +677,7 @@ def driver_rpc(driver: Driver) -> Any:
             self.name = name
 
         def __getattr__(self, method: str) -> Callable[..., Any]:
-            return lambda *args: driver.rpc(self.name, method, *args)
+            return lambda *args: driver.rpc(self.name, method, *args, signer=OPERATOR)
 
     class Proxy:
         registry = Service("registry")
@@ -1083,10 +1093,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep logs and mail in this folder")
     args = parser.parse_args()
     make_cooperative()
-    config = settings.load(ROOT / "services" / "registry" / "config.yml")
-    signing.configure(
-        "cli", settings.parse_keyring(config["BUS_SIGNING_KEYS"], "BUS_SIGNING_KEYS")
-    )
+    configure_bus()
     with tempfile.TemporaryDirectory(prefix="svyaz-chaos-") as var:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)

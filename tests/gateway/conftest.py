@@ -32,10 +32,8 @@ def free_port() -> int:
 @pytest.fixture
 def as_gateway() -> Iterator[None]:
     """This test process signs as the gateway, as the real gateway process does."""
-    ring = dict(signing._state.keyring)
-    signing.configure("gateway", ring)
-    yield
-    signing.configure("cli", ring)
+    with signing.signing_as("gateway"):
+        yield
 
 
 @pytest.fixture

@@ -11,9 +11,17 @@ handler raises; its queue consumer dies on a message it cannot decode. Here:
   with the reason in its headers. The consumer keeps serving throughout.
 - A message that cannot be decoded (bad signature, not JSON, wrong content type) is
   parked with the reason and acked instead of killing the consumer.
-- `rpc` passes the verified signer of a request to the worker as its caller, and a
-  reply the broker cannot take (it is restarting) puts the request back instead of
-  killing the service, as nameko would.
+- `rpc(callers={...})` declares which signers may call a method; everything else is
+  refused before the method runs, and so is a method with no declaration (default
+  deny). A request is taken only as it was signed: on the routing key (method), reply
+  address and correlation id its signature covers, within `BUS_RPC_MAX_AGE` seconds,
+  and with a nonce no request of its signer used in that window (`svyaz.nonces`).
+  The worker learns the verified signer as its caller. A reply the broker cannot take
+  (it is restarting) puts the request back instead of killing the service.
+- A reply is taken only when the service that was called signed it, for the request
+  that is waiting; an event only when its envelope's producer signed it and it is the
+  producer the handler declares. An event is never refused for its age: it may wait
+  in its durable queue for hours; the inbox stops its replay.
 - `RpcProxy` waits for a reply at most `RPC_TIMEOUT` seconds, then raises
   `RpcTimeout` (nameko's waits for ever).
 - An ack or requeue that a just-cut connection loses is logged, not raised (nameko's
@@ -23,6 +31,8 @@ handler raises; its queue consumer dies on a message it cannot decode. Here:
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from functools import partial
 from typing import Any
 
@@ -32,18 +42,30 @@ import kombu
 import kombu.exceptions
 import nameko.messaging
 import nameko.rpc
+import nameko.standalone.rpc
 from kombu.common import maybe_declare
 from marshmallow import ValidationError
-from nameko.constants import AMQP_URI_CONFIG_KEY
-from nameko.exceptions import ContainerBeingKilled, MalformedRequest
+from nameko.amqp.publish import UndeliverableMessage
+from nameko.constants import (
+    AMQP_SSL_CONFIG_KEY,
+    AMQP_URI_CONFIG_KEY,
+    DEFAULT_SERIALIZER,
+    LOGIN_METHOD_CONFIG_KEY,
+    SERIALIZER_CONFIG_KEY,
+)
+from nameko.exceptions import ContainerBeingKilled, MalformedRequest, UnknownService
 from nameko.extensions import Entrypoint
+from nameko.rpc import get_rpc_exchange
+from nameko.standalone.rpc import SingleThreadedReplyListener
 
 from svyaz import config as settings
 from svyaz import inbox, signing, topology
 from svyaz.context import CALLER, CORRELATION_ID
+from svyaz.db import make_cooperative, make_engine
 from svyaz.envelope import ReceivedEvent
-from svyaz.errors import ServiceError
+from svyaz.errors import Forbidden, ServiceError
 from svyaz.logging import redact, shorten
+from svyaz.nonces import NonceStore
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +76,54 @@ ATTEMPTS_HEADER = "x-svyaz-attempts"
 
 class Unprocessable(Exception):
     """This message can never succeed (malformed, wrong version): park it at once."""
+
+
+class Refused(Forbidden):
+    """The request is not taken as signed: the caller is not declared for the method,
+    or the request was re-routed, replayed, or is older than the window."""
+
+
+RPC_MAX_AGE = 45.0  # seconds: the callers' RPC timeout (30) and clock skew
+
+
+def identity_of(container: Any) -> str:
+    """The bus identity a container signs as: its BUS_IDENTITY, else its name."""
+    return str(container.config.get("BUS_IDENTITY") or container.service_name)
+
+
+def request_refusal(
+    stamp: signing.Stamp | None,
+    routing_key: str,
+    reply_to: str,
+    correlation_id: str,
+    max_age: float,
+    now: float,
+) -> str | None:
+    """Why an RPC request is not what its signer sent, or None."""
+    if stamp is None:
+        return "the request is not signed"
+    if stamp.route != routing_key:
+        return (
+            f"signed for {stamp.route or 'no method'!r}, delivered to {routing_key!r}"
+        )
+    if stamp.reply_to != reply_to or stamp.correlation_id != correlation_id:
+        return "its reply address or correlation id is not the one signed"
+    if now - stamp.ts > max_age:
+        return f"older than {max_age:g} s (signed {now - stamp.ts:.0f} s ago)"
+    return None
+
+
+def reply_refusal(
+    stamp: signing.Stamp | None, called: str, correlation_id: str
+) -> str | None:
+    """Why a reply is not the called service's answer to this request, or None."""
+    if stamp is None:
+        return "the reply is not signed"
+    if stamp.signer != called:
+        return f"signed by {stamp.signer!r}, not by the called service {called!r}"
+    if stamp.correlation_id != correlation_id:
+        return "signed for another request"
+    return None
 
 
 def delivery_count(message: Any) -> int:
@@ -210,6 +280,14 @@ class EventHandler(Entrypoint):
                     f"event type {event.event_type} arrived at the handler "
                     f"of {self.event_type}"
                 )
+            stamp = signing.stamp_of(body)
+            signer = stamp.signer if stamp else ""
+            if not (signer == event.producer == self.source_service):
+                raise Unprocessable(
+                    f"signed by {signer or 'nobody'!r} for producer "
+                    f"{event.producer!r}; {self.event_type} comes from "
+                    f"{self.source_service!r} only"
+                )
         except (ValidationError, Unprocessable) as exc:
             self.park(message, f"malformed event: {reason_for(exc)}", 1)
             return
@@ -252,9 +330,81 @@ class EventHandler(Entrypoint):
 event_handler = EventHandler.decorator
 
 
+class Responder(nameko.rpc.Responder):
+    """nameko's, signing the reply as the container that answers."""
+
+    publisher_cls = signing.SignedPublisher
+
+    def __init__(self, *args: Any, signer: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.signer = signer
+
+    def send_response(self, result: Any, exc_info: Any) -> Any:
+        with signing.signing_as(self.signer):
+            return super().send_response(result, exc_info)
+
+
 class RpcConsumer(nameko.rpc.RpcConsumer):
     queue_consumer = QueueConsumer()
     requeue_pause = 1.0  # seconds before a request whose reply failed goes back
+
+    def setup(self) -> None:
+        super().setup()
+        config = self.container.config
+        self.max_age = settings.positive(config, "BUS_RPC_MAX_AGE", RPC_MAX_AGE)
+        make_cooperative()
+        self.nonces = NonceStore(
+            make_engine(settings.require(config, "DB_URI"), pool_size=2),
+            self.max_age + signing.MAX_CLOCK_SKEW,
+        )
+
+    def stop(self) -> None:
+        super().stop()
+        self.nonces.engine.dispose()
+
+    def refusal(self, provider: Any, body: Any, message: Any) -> str | None:
+        """Why this request is not taken (see `request_refusal`), or None."""
+        properties = message.properties or {}
+        stamp = signing.stamp_of(body)
+        reason = request_refusal(
+            stamp,
+            str((message.delivery_info or {}).get("routing_key") or ""),
+            str(properties.get("reply_to") or ""),
+            str(properties.get("correlation_id") or ""),
+            self.max_age,
+            time.time(),
+        )
+        if reason is None:
+            assert stamp is not None
+            if provider.callers is None:
+                reason = f"{provider.method_name} declares no callers"
+            elif stamp.signer not in provider.callers:
+                reason = f"{stamp.signer!r} may not call {provider.method_name}"
+            elif not self.nonces.fresh(stamp.signer, stamp.nonce, stamp.ts):
+                reason = "replayed: its nonce was already used"
+        if reason is not None:
+            log.warning(
+                "refused an RPC request to %s from %s: %s",
+                provider.method_name,
+                stamp.signer if stamp else "nobody",
+                reason,
+            )
+        return reason
+
+    def send_reply(self, message: Any, result: Any, exc_info: Any) -> Any:
+        config = self.container.config
+        responder = Responder(
+            config[AMQP_URI_CONFIG_KEY],
+            get_rpc_exchange(config),
+            config.get(SERIALIZER_CONFIG_KEY, DEFAULT_SERIALIZER),
+            message,
+            ssl=config.get(AMQP_SSL_CONFIG_KEY),
+            login_method=config.get(LOGIN_METHOD_CONFIG_KEY),
+            signer=identity_of(self.container),
+        )
+        result, exc_info = responder.send_response(result, exc_info)
+        self.queue_consumer.ack_message(message)
+        return result, exc_info
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
         """nameko's, except when the reply cannot be published because the broker
@@ -265,7 +415,7 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
         tight loop, and is answered again when it comes; a caller whose reply is
         lost gives up after its `RPC_TIMEOUT`. RPC is at least once either way."""
         try:
-            return super().handle_result(message, result, exc_info)
+            return self.send_reply(message, result, exc_info)
         except BROKER_AWAY as exc:
             log.warning(
                 "reply not sent, the broker is away (%s): the request goes back "
@@ -278,11 +428,19 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
 
 
 class Rpc(nameko.rpc.Rpc):
-    """nameko's RPC entrypoint; the worker learns who signed the request."""
+    """nameko's RPC entrypoint, taking requests only from its declared callers:
+    `@rpc(callers={"gateway"})`. The worker learns who signed the request."""
 
     rpc_consumer = RpcConsumer()
 
+    def __init__(self, callers: Any = None, **kwargs: Any) -> None:
+        self.callers = None if callers is None else frozenset(callers)
+        super().__init__(**kwargs)
+
     def handle_message(self, body: Any, message: Any) -> None:
+        reason = self.rpc_consumer.refusal(self, body, message)
+        if reason is not None:
+            raise Refused(f"request refused: {reason}", "request_refused")
         try:
             args = body["args"]
             kwargs = body["kwargs"]
@@ -291,9 +449,7 @@ class Rpc(nameko.rpc.Rpc):
         self.check_signature(args, kwargs)
         context_data = self.unpack_message_headers(message)
         context_data.pop(CALLER, None)  # only the signature may say who called
-        signer = getattr(body, "signer", "")
-        if signer:
-            context_data[CALLER] = signer
+        context_data[CALLER] = body.signer
         handle_result = partial(self.handle_result, message)
         try:
             self.container.spawn_worker(
@@ -322,11 +478,38 @@ class ReplyListener(nameko.rpc.ReplyListener):
     queue_consumer = QueueConsumer()
     park_refused = False  # a forged reply is dropped: the caller's wait times out
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._called: dict[str, str] = {}  # correlation id -> the service called
+
+    def expect(self, correlation_id: str, service: str) -> Any:
+        self._called[correlation_id] = service
+        return self.get_reply_event(correlation_id)
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        """A reply is handed to its caller only when the called service signed it
+        for this request; anything else is dropped (and logged), and the caller
+        goes on waiting for the real one."""
+        self.queue_consumer.ack_message(message)
+        correlation_id = str((message.properties or {}).get("correlation_id") or "")
+        called = self._called.get(correlation_id)
+        if called is None:
+            return
+        reason = reply_refusal(signing.stamp_of(body), called, correlation_id)
+        if reason is not None:
+            log.warning("dropped a reply meant for %s: %s", called, reason)
+            return
+        del self._called[correlation_id]
+        waiting = self._reply_events.pop(correlation_id, None)
+        if waiting is not None:
+            waiting.send(body)
+
     def forget(self, reply_event: Any) -> None:
         """A caller stopped waiting: its reply, if it comes, is dropped."""
         for correlation_id, waiting in list(self._reply_events.items()):
             if waiting is reply_event:
                 del self._reply_events[correlation_id]
+                self._called.pop(correlation_id, None)
 
 
 class RpcTimeout(Exception):
@@ -339,12 +522,37 @@ class MethodProxy(nameko.rpc.MethodProxy):
     nameko waits for ever: a reply that never comes would hold the worker (a
     payout timer, an event handler) and its message for good."""
 
-    def __init__(self, *args: Any, timeout: float, **options: Any) -> None:
+    publisher_cls = signing.SignedPublisher
+
+    def __init__(self, *args: Any, timeout: float | None, **options: Any) -> None:
         super().__init__(*args, **options)
         self.timeout = timeout
+        self.publisher.signer = identity_of(self.container)
+
+    def _call(self, *args: Any, **kwargs: Any) -> Any:
+        """nameko's, except that the reply listener is told which service must
+        sign the answer."""
+        correlation_id = str(uuid.uuid4())
+        reply_event = self.reply_listener.expect(correlation_id, self.service_name)
+        try:
+            self.publisher.publish(
+                {"args": args, "kwargs": kwargs},
+                exchange=get_rpc_exchange(self.container.config),
+                routing_key=f"{self.service_name}.{self.method_name}",
+                mandatory=True,
+                reply_to=self.reply_listener.routing_key,
+                correlation_id=correlation_id,
+                extra_headers=self.get_message_headers(self.worker_ctx),
+            )
+        except UndeliverableMessage:
+            self.reply_listener.forget(reply_event)
+            raise UnknownService(self.service_name) from None
+        return nameko.rpc.RpcReply(reply_event)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         reply = self._call(*args, **kwargs)
+        if self.timeout is None:  # a standalone proxy: its listener has the timeout
+            return reply.result()
         timer = eventlet.Timeout(self.timeout)
         try:
             return reply.result()
@@ -390,7 +598,79 @@ class RpcProxy(nameko.rpc.RpcProxy):
         )
 
 
+class ForgedReply(Exception):
+    """A standalone caller got an answer that the called service did not sign."""
+
+
+class StandaloneReplyListener(SingleThreadedReplyListener):
+    """The reply listener of a process outside nameko (a CLI): it checks each reply
+    as `ReplyListener` does, and fails the call on one that is not genuine (a CLI
+    waits for one reply at a time)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._called: dict[str, str] = {}
+
+    def expect(self, correlation_id: str, service: str) -> Any:
+        self._called[correlation_id] = service
+        return self.get_reply_event(correlation_id)
+
+    def forget(self, reply_event: Any) -> None:
+        for correlation_id, waiting in list(self._reply_events.items()):
+            if waiting is reply_event:
+                del self._reply_events[correlation_id]
+                self._called.pop(correlation_id, None)
+
+    def handle_message(self, body: Any, message: Any) -> None:
+        self.queue_consumer.ack_message(message)
+        correlation_id = str((message.properties or {}).get("correlation_id") or "")
+        called = self._called.pop(correlation_id, None)
+        waiting = self._reply_events.pop(correlation_id, None)
+        if waiting is None or called is None:
+            return
+        reason = reply_refusal(signing.stamp_of(body), called, correlation_id)
+        if reason is not None:
+            log.warning("refused a reply meant for %s: %s", called, reason)
+            waiting.send_exception(ForgedReply(reason))
+            return
+        waiting.send(body)
+
+
+class _Services:
+    def __init__(self, worker_ctx: Any, reply_listener: Any) -> None:
+        self._worker_ctx = worker_ctx
+        self._reply_listener = reply_listener
+
+    def __getattr__(self, name: str) -> ServiceProxy:
+        return ServiceProxy(self._worker_ctx, name, self._reply_listener, timeout=None)
+
+    def __getitem__(self, name: str) -> ServiceProxy:
+        return getattr(self, name)
+
+
+class ClusterRpcProxy(nameko.standalone.rpc.StandaloneProxyBase):  # type: ignore[misc]
+    """nameko's standalone cluster proxy (for the CLIs and tests), signing requests
+    as the process's own identity and taking only genuine replies.
+
+        with ClusterRpcProxy(config, timeout=30) as rpc:
+            rpc.stipends.get_payout_run(...)
+    """
+
+    def __init__(self, config: Any, timeout: float | None = 30, **kwargs: Any):
+        signing.install_publisher()
+        super().__init__(
+            config,
+            timeout=timeout,
+            reply_listener_cls=StandaloneReplyListener,
+            **kwargs,
+        )
+        self._proxy = _Services(self._worker_ctx, self._reply_listener)
+
+
 __all__ = [
+    "ClusterRpcProxy",
+    "ForgedReply",
+    "Refused",
     "EventHandler",
     "Parking",
     "Rpc",

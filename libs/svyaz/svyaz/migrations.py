@@ -84,3 +84,20 @@ def run_env(target_metadata: Any, config_path: str) -> None:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
             context.run_migrations()
+
+
+def create_bus_nonces_v2(op: Any) -> None:
+    """The nonces of RPC requests taken in the last `BUS_RPC_MAX_AGE` seconds, shared
+    by every replica of the service, so that a replayed request is refused whichever
+    replica it reaches."""
+    op.create_table(
+        "bus_nonces",
+        sa.Column("signer", sa.String(64), primary_key=True),
+        sa.Column("nonce", sa.String(64), primary_key=True),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index("bus_nonces_expiry", "bus_nonces", ["expires_at"])
+
+
+def drop_bus_nonces_v2(op: Any) -> None:
+    op.drop_table("bus_nonces")

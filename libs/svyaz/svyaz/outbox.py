@@ -236,7 +236,11 @@ class Relay:
         try:
             for row in rows:
                 exchange = self._declare(channel, row.producer)
-                content_type, encoding, body = serialize(row.envelope, self.serializer)
+                route = signing.Route(row.event_type, signer=row.producer)
+                with signing.publishing(route):
+                    content_type, encoding, body = serialize(
+                        row.envelope, self.serializer
+                    )
                 message = amqp.Message(
                     body,
                     content_type=content_type,

@@ -1,10 +1,11 @@
 """An operator's console on the bus: signed RPC calls to any service.
 
-    .venv/bin/python -m svyaz.shell --config services/gateway/config.yml
+    .venv/bin/python -m svyaz.shell --config infra/tools/operator.yml
     >>> admin = {"id": "…uuid…", "roles": ["program_admin"]}
     >>> rpc.registry.list_review_items(admin)
 
-It signs as BUS_IDENTITY (default `cli`), which must be in BUS_SIGNING_KEYS. With
+It signs as `operator` with its own bus key (infra/tools/operator.yml), and may call
+only the methods whose `callers` name `operator`. With
 `--call 'registry.list_corridors'` and optional JSON `--args '[...]'` it makes one call,
 prints the JSON result and exits (0, or 1 with the error on stderr).
 """
@@ -17,24 +18,24 @@ import json
 import sys
 from typing import Any
 
-from nameko.standalone.rpc import ClusterRpcProxy
-
 from svyaz import config as settings
 from svyaz import signing
+from svyaz.keys import OPERATOR
+from svyaz.messaging import ClusterRpcProxy
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="a service's config.yml")
+    parser.add_argument(
+        "--config", default="infra/tools/operator.yml", help="the console's settings"
+    )
     parser.add_argument("--call", help="service.method to call once")
     parser.add_argument("--args", default="[]", help="JSON list of arguments")
     args = parser.parse_args(argv)
     config = settings.load(args.config)
     config.pop("LOGGING", None)
     signing.register()
-    signing.configure_from_config(
-        {**config, "BUS_IDENTITY": config.get("BUS_IDENTITY") or "cli"}, "cli"
-    )
+    signing.configure_from_config(config, OPERATOR)
     with ClusterRpcProxy(config, timeout=30) as rpc:
         if args.call:
             service, _, method = args.call.partition(".")

@@ -1,142 +1,263 @@
 """Signed and sealed messages on the bus, through nameko's serializer hooks.
 
-Every message between services (events, RPC requests and replies) is encoded by the
-`svyaz-signed` kombu serializer: a JSON wrapper holding the signer's identity, a
-timestamp, the event type and id when the body is an envelope, the body sealed with
-AES-256-GCM (so what crosses RabbitMQ, its management UI, a firehose trace or a parked
-queue shows no personal value: an RPC such as `apply` or `get_contact` carries them by
-design), and an HMAC-SHA256 over all of them under the signer's key. The sealing key is
-derived from the signer's key (HKDF), so every holder of the key ring, and no one else,
-can open what a service sent. The decoder refuses a message whose signer is unknown,
-whose signature is wrong, whose body does not open, or whose timestamp lies in the
-future, by raising `InvalidSignature`; the consumer then parks it with that reason.
+Every message between processes (events, RPC requests and replies) is encoded by the
+`svyaz-signed` kombu serializer into a JSON wrapper:
 
-Keys come from the `BUS_SIGNING_KEYS` setting (`identity=secret,...`); a process signs
-as `BUS_IDENTITY` (its service name by default). `configure()` must run before the first
-message; the platform's entrypoints and providers call `configure_from_config` in setup.
+- a **stamp**: who signed (`signer`, and the id of the key), when (`ts`), a random
+  `nonce`, what the message is (`type`: the event type, or `message`; `id`: the event
+  id), and what it does: the routing key it was published to (`route`: the RPC
+  method `service.method`, or the event type), its `reply_to` and `correlation_id`;
+- the body, sealed with AES-256-GCM under the bus-wide sealing key, bound to the stamp,
+  so the broker, its management UI and parked queues see no personal value;
+- an **Ed25519 signature** over the stamp and the sealed body, made with the signer's
+  own private key. Every process holds only its own private key and everyone's public
+  keys: a process can check every message but sign only as itself.
+
+The stamp's routing facts come from the publisher (`publishing()`, set by
+`SignedPublisher` for every nameko publish, and by the outbox relay); the consumers
+compare them with the message as delivered (see `svyaz.messaging`): an RPC request
+must arrive on the routing key, reply address and correlation id it was signed for,
+within `BUS_RPC_MAX_AGE` seconds and with a nonce not seen before; a reply must come
+from the service that was called; an event must be signed by the producer its
+envelope names. The decoder itself refuses an unknown signer or key, a bad signature,
+a body that does not open and a time in the future, by raising `InvalidSignature`;
+the consumer then parks the message with that reason.
+
+Settings (each process's config.yml): `BUS_IDENTITY` (its service name by default),
+`BUS_PRIVATE_KEY` (the path of its PEM key), `BUS_PUBLIC_KEYS` (a directory of
+`<identity>.pub` files, see `svyaz.keys`) and `BUS_SEALING_KEY`.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature as BadEd25519
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from kombu.utils.json import dumps as json_dumps
 from kombu.utils.json import loads as json_loads
+from nameko.amqp.publish import Publisher
 
 from svyaz import config as settings
+from svyaz import keys
 
 NAME = "svyaz-signed"
 CONTENT_TYPE = "application/x-svyaz-signed"
-VERSION = 2  # 2: the body sealed (1 was signed only)
-MAX_CLOCK_SKEW = 300.0  # seconds a timestamp may lie ahead of our clock
+VERSION = 3  # 3: Ed25519 per process, the stamp covers route and reply (2: HMAC)
+MAX_CLOCK_SKEW = 30.0  # seconds a timestamp may lie ahead of our clock
+MIN_SEALING_KEY = 32  # characters of BUS_SEALING_KEY in production
 
 
 class InvalidSignature(Exception):
     """The message is not signed by a known key, or was altered after signing."""
 
 
-class Signed(dict):  # type: ignore[type-arg]
-    """A decoded dict body that remembers who signed it."""
+@dataclass(frozen=True)
+class Route:
+    """What a publish does: where it goes, where its answer goes, and who signs."""
 
-    signer: str = ""
+    routing_key: str
+    reply_to: str = ""
+    correlation_id: str = ""
+    signer: str | None = None
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the signer signed, besides the body."""
+
+    signer: str
+    key_id: str
+    ts: float
+    nonce: str
+    kind: str
+    ident: str
+    route: str
+    reply_to: str
+    correlation_id: str
+
+    def text(self, sealed: str) -> bytes:
+        """The signed bytes: an unambiguous JSON list, and the sealed body's hash."""
+        return json.dumps(
+            [
+                f"svyaz-bus-v{VERSION}",
+                self.signer,
+                self.key_id,
+                f"{self.ts:.6f}",
+                self.nonce,
+                self.kind,
+                self.ident,
+                self.route,
+                self.reply_to,
+                self.correlation_id,
+                hashlib.sha256(sealed.encode()).hexdigest(),
+            ],
+            separators=(",", ":"),
+        ).encode()
+
+    def context(self) -> bytes:
+        """The sealed body is bound to the whole stamp (AES-GCM's associated data)."""
+        return self.text("")
+
+
+class Signed(dict):  # type: ignore[type-arg]
+    """A decoded dict body that remembers its verified stamp."""
+
+    stamp: Stamp | None = None
+
+    @property
+    def signer(self) -> str:
+        return self.stamp.signer if self.stamp else ""
 
 
 class SignedList(list):  # type: ignore[type-arg]
-    signer: str = ""
+    stamp: Stamp | None = None
+
+    @property
+    def signer(self) -> str:
+        return self.stamp.signer if self.stamp else ""
+
+
+def stamp_of(body: Any) -> Stamp | None:
+    return getattr(body, "stamp", None)
 
 
 class _State:
-    identity: str | None = None
-    keyring: dict[str, bytes] = {}
+    identity: str | None = None  # the process's own identity
+    private: dict[str, tuple[Ed25519PrivateKey, str]] = {}  # identity -> key, id
+    public: dict[tuple[str, str], Ed25519PublicKey] = {}
+    sealer: AESGCM | None = None
+    source: tuple[str, ...] = ()
 
 
 _state = _State()
+_local = threading.local()  # green-local under eventlet's monkey patch
 
 
-def configure(identity: str, keyring: Mapping[str, bytes]) -> None:
-    if identity not in keyring:
+def _sealer(secret: bytes) -> AESGCM:
+    derived = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=b"svyaz bus body sealing v3",
+    ).derive(secret)
+    return AESGCM(derived)
+
+
+def configure(
+    identity: str,
+    private_key: Ed25519PrivateKey,
+    public_keys: Mapping[str, Sequence[Ed25519PublicKey]],
+    sealing_key: bytes,
+) -> None:
+    """The process signs as `identity`. More identities may be added with
+    `add_identity` (a test process runs several services' containers)."""
+    own = keys.key_id(private_key.public_key())
+    ring = keys.index(public_keys)
+    if (identity, own) not in ring:
         raise settings.ConfigurationError(
-            f"BUS_SIGNING_KEYS has no key for this process's identity {identity!r}"
+            f"BUS_PUBLIC_KEYS has no public key for {identity!r} matching its "
+            f"private key (id {own}): nobody could check what it signs"
         )
+    install_publisher()
     _state.identity = identity
-    _state.keyring = dict(keyring)
+    _state.private = {identity: (private_key, own)}
+    _state.public = ring
+    _state.sealer = _sealer(sealing_key)
+
+
+def add_identity(identity: str, private_key: Ed25519PrivateKey) -> None:
+    own = keys.key_id(private_key.public_key())
+    if (identity, own) not in _state.public:
+        raise settings.ConfigurationError(f"no public key for {identity!r} ({own})")
+    _state.private[identity] = (private_key, own)
+
+
+def _path(config: Mapping[str, Any], key: str) -> str:
+    return str(settings.require(config, key))
 
 
 def configure_from_config(config: Mapping[str, Any], default_identity: str) -> None:
-    """Configure once per process: a process runs one service and signs as it.
-
-    A second container in the same process (tests run several) keeps the identity
-    already configured, as long as it brings the same keys.
-    """
-    keyring = settings.parse_keyring(
-        settings.secret(config, "BUS_SIGNING_KEYS"), "BUS_SIGNING_KEYS"
-    )
-    if _state.identity is not None and _state.keyring == keyring:
+    """Configure from a service's settings, once per process (a second container
+    in the same process adds its own identity when its config names its key)."""
+    identity = str(config.get("BUS_IDENTITY") or default_identity)
+    private_path = _path(config, "BUS_PRIVATE_KEY")
+    public_path = _path(config, "BUS_PUBLIC_KEYS")
+    sealing = settings.secret(config, "BUS_SEALING_KEY")
+    production = settings.is_production(config)
+    if production and len(sealing) < MIN_SEALING_KEY:
+        raise settings.ConfigurationError(
+            f"BUS_SEALING_KEY is shorter than {MIN_SEALING_KEY} characters; "
+            "set a long random secret"
+        )
+    source = (public_path, sealing)
+    private = keys.load_private(private_path, strict=production)
+    if _state.identity is not None and _state.source == source:
+        if identity not in _state.private:
+            add_identity(identity, private)
         return
-    configure(str(config.get("BUS_IDENTITY") or default_identity), keyring)
+    configure(identity, private, keys.load_public_dir(public_path), sealing.encode())
+    _state.source = source
+
+
+def development_config(folder: str | Path, identity: str) -> dict[str, str]:
+    """The settings that point a process at the development key set in `folder`
+    (tests and tools: the services read theirs from config.yml)."""
+    root = Path(folder)
+    return {
+        "BUS_IDENTITY": identity,
+        "BUS_PRIVATE_KEY": str(root / keys.PRIVATE_DIR / f"{identity}.key"),
+        "BUS_PUBLIC_KEYS": str(root / keys.PUBLIC_DIR),
+        "BUS_SEALING_KEY": "dev-bus-sealing-key-for-development-only",
+    }
 
 
 def identity() -> str | None:
     return _state.identity
 
 
-def _mac(key: bytes, signer: str, ts: float, kind: str, ident: str, body: str) -> str:
-    digest = hashlib.sha256(body.encode()).hexdigest()
-    text = f"v{VERSION}\n{signer}\n{ts:.6f}\n{kind}\n{ident}\n{digest}"
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+def can_sign_as(who: str) -> bool:
+    return who in _state.private
 
 
-_sealing_keys: dict[bytes, AESGCM] = {}
-
-
-def _sealer(key: bytes) -> AESGCM:
-    """The AES-256-GCM key derived from a signer's key (cached)."""
-    found = _sealing_keys.get(key)
-    if found is None:
-        derived = HKDF(
-            algorithm=hashes.SHA256(),
-            length=32,
-            salt=None,
-            info=b"svyaz bus body sealing v2",
-        ).derive(key)
-        found = _sealing_keys[key] = AESGCM(derived)
-    return found
-
-
-def _context(signer: str, ts: float, kind: str, ident: str) -> bytes:
-    return f"{signer}\n{ts:.6f}\n{kind}\n{ident}".encode()
-
-
-def seal(key: bytes, signer: str, ts: float, kind: str, ident: str, body: str) -> str:
-    """The body, encrypted and bound to who sent it, when, and what it says it is."""
-    nonce = os.urandom(12)
-    sealed = _sealer(key).encrypt(
-        nonce, body.encode(), _context(signer, ts, kind, ident)
-    )
-    return base64.urlsafe_b64encode(nonce + sealed).decode()
-
-
-def unseal(key: bytes, signer: str, ts: float, kind: str, ident: str, text: str) -> str:
+@contextmanager
+def publishing(route: Route) -> Iterator[None]:
+    """Messages encoded inside this block are stamped with `route`."""
+    previous = getattr(_local, "route", None)
+    _local.route = route
     try:
-        raw = base64.urlsafe_b64decode(text.encode())
-        return (
-            _sealer(key)
-            .decrypt(raw[:12], raw[12:], _context(signer, ts, kind, ident))
-            .decode()
-        )
-    except (ValueError, InvalidTag):
-        raise InvalidSignature(f"the body from {signer!r} does not open") from None
+        yield
+    finally:
+        _local.route = previous
+
+
+@contextmanager
+def signing_as(who: str) -> Iterator[None]:
+    """Messages encoded inside this block are signed as `who` (a key this process
+    holds; tests and a process that runs several services' containers)."""
+    previous = getattr(_local, "signer", None)
+    _local.signer = who
+    try:
+        yield
+    finally:
+        _local.signer = previous
 
 
 def _kind_and_id(obj: Any) -> tuple[str, str]:
@@ -146,58 +267,141 @@ def _kind_and_id(obj: Any) -> tuple[str, str]:
 
 
 def encode(obj: Any) -> str:
-    """kombu encoder: wrap and sign."""
-    if _state.identity is None:
+    """kombu encoder: stamp, seal and sign."""
+    if _state.identity is None or _state.sealer is None:
         raise settings.ConfigurationError(
             "svyaz.signing is not configured: call configure_from_config first"
         )
-    ts = time.time()
+    route: Route | None = getattr(_local, "route", None)
     kind, ident = _kind_and_id(obj)
-    key = _state.keyring[_state.identity]
-    body = seal(key, _state.identity, ts, kind, ident, json_dumps(obj))
+    signer = (
+        getattr(_local, "signer", None)
+        or (route.signer if route else None)
+        or _state.identity
+    )
+    if signer not in _state.private:
+        signer = _state.identity
+    private, key_id = _state.private[signer]
+    stamp = Stamp(
+        signer=signer,
+        key_id=key_id,
+        ts=time.time(),
+        nonce=base64.urlsafe_b64encode(os.urandom(16)).decode(),
+        kind=kind,
+        ident=ident,
+        # an event without a publisher's route is still an event of its type; any
+        # other message without one is stamped for nowhere and refused on arrival
+        route=route.routing_key if route else (kind if ident else ""),
+        reply_to=route.reply_to if route else "",
+        correlation_id=route.correlation_id if route else "",
+    )
+    nonce = os.urandom(12)
+    sealed = base64.urlsafe_b64encode(
+        nonce + _state.sealer.encrypt(nonce, json_dumps(obj).encode(), stamp.context())
+    ).decode()
+    signature = private.sign(stamp.text(sealed))
     return json.dumps(
         {
             "v": VERSION,
-            "signer": _state.identity,
-            "ts": f"{ts:.6f}",
-            "type": kind,
-            "id": ident,
-            "body": body,
-            "sig": _mac(key, _state.identity, ts, kind, ident, body),
+            "signer": stamp.signer,
+            "kid": stamp.key_id,
+            "ts": f"{stamp.ts:.6f}",
+            "nonce": stamp.nonce,
+            "type": stamp.kind,
+            "id": stamp.ident,
+            "route": stamp.route,
+            "reply_to": stamp.reply_to,
+            "correlation_id": stamp.correlation_id,
+            "body": sealed,
+            "sig": base64.urlsafe_b64encode(signature).decode(),
         }
     )
 
 
-def decode(raw: str | bytes) -> Any:
-    """kombu decoder: verify and unwrap; raises InvalidSignature."""
+def read_stamp(raw: str | bytes) -> tuple[Stamp, str, bytes]:
+    """The stamp, sealed body and signature of a wrapper, unverified."""
     try:
         wrapper = json.loads(raw)
-        signer = str(wrapper["signer"])
-        ts = float(wrapper["ts"])
-        kind, ident = str(wrapper["type"]), str(wrapper["id"])
-        body, sig = str(wrapper["body"]), str(wrapper["sig"])
         if wrapper.get("v") != VERSION:
             raise InvalidSignature(f"unknown signature version {wrapper.get('v')!r}")
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InvalidSignature(f"not a signed svyaz message ({exc})") from None
-    key = _state.keyring.get(signer)
-    if key is None:
-        raise InvalidSignature(f"unknown signer {signer!r}")
-    expected = _mac(key, signer, ts, kind, ident, body)
-    if not hmac.compare_digest(expected, sig):
-        raise InvalidSignature(f"bad signature from {signer!r}")
-    if ts > time.time() + MAX_CLOCK_SKEW:
+        stamp = Stamp(
+            signer=str(wrapper["signer"]),
+            key_id=str(wrapper["kid"]),
+            ts=float(wrapper["ts"]),
+            nonce=str(wrapper["nonce"]),
+            kind=str(wrapper["type"]),
+            ident=str(wrapper["id"]),
+            route=str(wrapper["route"]),
+            reply_to=str(wrapper["reply_to"]),
+            correlation_id=str(wrapper["correlation_id"]),
+        )
+        return stamp, str(wrapper["body"]), base64.urlsafe_b64decode(wrapper["sig"])
+    except InvalidSignature:
+        raise
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise InvalidSignature(
+            f"not a signed svyaz message ({type(exc).__name__})"
+        ) from None
+
+
+def decode(raw: str | bytes) -> Any:
+    """kombu decoder: verify and open; raises InvalidSignature."""
+    stamp, sealed, signature = read_stamp(raw)
+    public = _state.public.get((stamp.signer, stamp.key_id))
+    if public is None:
+        raise InvalidSignature(
+            f"unknown signer or key {stamp.signer!r}/{stamp.key_id[:16]!r}"
+        )
+    try:
+        public.verify(signature, stamp.text(sealed))
+    except BadEd25519:
+        raise InvalidSignature(f"bad signature from {stamp.signer!r}") from None
+    if stamp.ts > time.time() + MAX_CLOCK_SKEW:
         raise InvalidSignature("timestamp lies in the future")
-    obj = json_loads(unseal(key, signer, ts, kind, ident, body))
-    if (kind, ident) != _kind_and_id(obj):
+    assert _state.sealer is not None
+    try:
+        packed = base64.urlsafe_b64decode(sealed.encode())
+        plain = _state.sealer.decrypt(packed[:12], packed[12:], stamp.context())
+    except (ValueError, InvalidTag):
+        raise InvalidSignature(
+            f"the body from {stamp.signer!r} does not open"
+        ) from None
+    obj = json_loads(plain.decode())
+    if (stamp.kind, stamp.ident) != _kind_and_id(obj):
         raise InvalidSignature("signed type or id does not match the body")
     if isinstance(obj, dict):
         obj = Signed(obj)
-        obj.signer = signer
+        obj.stamp = stamp
     elif isinstance(obj, list):
         obj = SignedList(obj)
-        obj.signer = signer
+        obj.stamp = stamp
     return obj
+
+
+class SignedPublisher(Publisher):  # type: ignore[misc]
+    """nameko's publisher, telling the encoder what the publish does (routing key,
+    reply address, correlation id) so that the signature covers it."""
+
+    signer: str | None = None
+
+    def publish(self, payload: Any, **kwargs: Any) -> None:
+        route = Route(
+            routing_key=str(kwargs.get("routing_key") or ""),
+            reply_to=str(kwargs.get("reply_to") or ""),
+            correlation_id=str(kwargs.get("correlation_id") or ""),
+            signer=self.signer,
+        )
+        with publishing(route):
+            super().publish(payload, **kwargs)
+
+
+def install_publisher() -> None:
+    """Every nameko RPC request and reply publishes through `SignedPublisher`,
+    standalone proxies (the CLIs) included."""
+    import nameko.rpc
+
+    nameko.rpc.MethodProxy.publisher_cls = SignedPublisher
+    nameko.rpc.Responder.publisher_cls = SignedPublisher
 
 
 def nameko_config() -> dict[str, Any]:
@@ -227,3 +431,4 @@ def register() -> None:
         content_type=CONTENT_TYPE,
         content_encoding="utf-8",
     )
+    install_publisher()

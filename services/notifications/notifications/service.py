@@ -57,6 +57,7 @@ from svyaz import inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
+from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,9 @@ class RegistryContacts:
             raise RecipientGone("the registry no longer knows the recipient") from None
         except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
             raise DeliveryFailed(f"registry: {type(exc).__name__}") from None
+
+
+EXPECTED = (InvalidPreferences, NotFound, Forbidden)
 
 
 class NotificationsService:
@@ -610,7 +614,9 @@ class NotificationsService:
         self._deliver(due)
 
     # -- RPC: the inbox, preferences, parked deliveries ---------------------------
-    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    @rpc(
+        callers={GATEWAY}, expected_exceptions=(InvalidPreferences, NotFound, Forbidden)
+    )
     def list_inbox(self, actor: Any, query: Any = None) -> list[dict[str, Any]]:
         who, ask = actor_of(actor), load(InboxQueryIn(), query)
         with self.db.transaction() as session:
@@ -630,20 +636,26 @@ class NotificationsService:
                 )
         return InboxMessageOut(many=True).dump(out)
 
-    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    @rpc(
+        callers={GATEWAY}, expected_exceptions=(InvalidPreferences, NotFound, Forbidden)
+    )
     def mark_read(self, actor: Any, message_id: Any) -> dict[str, Any]:
         who, ident = actor_of(actor), whole(message_id, "message_id")
         with self.db.transaction() as session:
             logic.mark_read(session, who.id, ident, datetime.now(UTC))
         return {"id": message_id, "read": True}
 
-    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    @rpc(
+        callers={GATEWAY}, expected_exceptions=(InvalidPreferences, NotFound, Forbidden)
+    )
     def get_preferences(self, actor: Any) -> dict[str, Any]:
         who = actor_of(actor)
         with self.db.transaction() as session:
             return PreferencesOut().dump(logic.preferences(session, who))
 
-    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    @rpc(
+        callers={GATEWAY}, expected_exceptions=(InvalidPreferences, NotFound, Forbidden)
+    )
     def set_preferences(self, actor: Any, changes: Any) -> dict[str, Any]:
         who, data = actor_of(actor), load(PreferencesIn(), changes)
         available = [name for name, c in self.channels.items() if c.enabled]
@@ -655,14 +667,20 @@ class NotificationsService:
         if actor_of(actor).audience == COMMUNICATOR:
             raise Forbidden("staff only", "forbidden")
 
-    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    @rpc(
+        callers={GATEWAY, OPERATOR},
+        expected_exceptions=(InvalidPreferences, NotFound, Forbidden),
+    )
     def list_parked(self, actor: Any, limit: Any = 100) -> list[dict[str, Any]]:
         self._require_staff(actor)
         with self.db.transaction() as session:
             rows = logic.parked(session, max(1, min(whole(limit, "limit"), 500)))
             return ParkedOut(many=True).dump(rows)
 
-    @rpc(expected_exceptions=(InvalidPreferences, NotFound, Forbidden))
+    @rpc(
+        callers={GATEWAY, OPERATOR},
+        expected_exceptions=(InvalidPreferences, NotFound, Forbidden),
+    )
     def retry_parked(self, actor: Any, delivery_id: Any) -> dict[str, Any]:
         self._require_staff(actor)
         ident = whole(delivery_id, "delivery_id")

@@ -12,7 +12,7 @@ from nameko.dependency_providers import Config
 from nameko.timer import timer
 
 from registry.dependencies import Stripe, Vault
-from registry.exceptions import InvalidRequest, NotAllowed, RegistryError
+from registry.exceptions import InvalidRequest, RegistryError
 from registry.logic import (
     access,
     accounts,
@@ -47,14 +47,8 @@ from registry.schemas import (
 )
 from svyaz import arguments
 from svyaz.dependencies import Caller, Database, OutboxRelay
+from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import rpc
-
-WEBHOOK_RELAYS = frozenset({"gateway"})  # Stripe events and sign-in come this way
-# a fresh second factor is checked at sign-in (gateway) and, for releasing a payout
-# run, by stipends itself (the code comes through the console, web or CLI)
-CODE_CHECKERS = frozenset({"gateway", "stipends"})
-SIGN_IN_CALLERS = frozenset({"gateway", "cli"})  # the web console, svyaz-finance
-
 
 load = arguments.loader(InvalidRequest)
 ident = arguments.id_loader(InvalidRequest)
@@ -75,7 +69,7 @@ class RegistryService:
     config = Config()
 
     # -- applying ------------------------------------------------------------------
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def apply(self, application: dict[str, Any]) -> dict[str, Any]:
         data = load(ApplicationSchema(), application)
         with self.db.transaction() as session:
@@ -91,7 +85,7 @@ class RegistryService:
                 step(session, who, data["communicator_id"], data["reason"])
             )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def start_review(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.start_review,
@@ -99,7 +93,7 @@ class RegistryService:
             {"communicator_id": communicator_id, "reason": reason},
         )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def approve(self, actor: Any, communicator_id: str, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(
@@ -112,7 +106,7 @@ class RegistryService:
                 )
             )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def reject(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.reject,
@@ -120,7 +114,7 @@ class RegistryService:
             {"communicator_id": communicator_id, "reason": reason},
         )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def suspend(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.suspend,
@@ -128,7 +122,7 @@ class RegistryService:
             {"communicator_id": communicator_id, "reason": reason},
         )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def reinstate(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.reinstate,
@@ -136,7 +130,7 @@ class RegistryService:
             {"communicator_id": communicator_id, "reason": reason},
         )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def offboard(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.offboard,
@@ -144,7 +138,7 @@ class RegistryService:
             {"communicator_id": communicator_id, "reason": reason},
         )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def get_application(self, actor: Any, communicator_id: str) -> Any:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -160,14 +154,14 @@ class RegistryService:
             ],
         }
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def list_review_items(self, actor: Any) -> list[dict[str, Any]]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
             items = vetting.list_review_items(session, who)
         return [{**item, "id": str(item["id"])} for item in items]
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def resolve_review_item(
         self, actor: Any, item_id: str, outcome: str, note: str
     ) -> dict[str, Any]:
@@ -183,7 +177,7 @@ class RegistryService:
             return {"id": str(item.id), "status": item.status}
 
     # -- lookup --------------------------------------------------------------------
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def find_communicators(self, actor: Any, query: Any) -> list[dict[str, Any]]:
         who = Actor.load(actor)
         criteria = load(SearchSchema(), query)
@@ -192,7 +186,7 @@ class RegistryService:
                 directory.find(session, self.keys, who, criteria), many=True
             )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def get_profile(self, actor: Any, communicator_id: str, purpose: str) -> Any:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -201,13 +195,13 @@ class RegistryService:
             )
         return {**view, "id": str(view["id"])}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def get_consent_text(self) -> dict[str, str]:
         with self.db.transaction() as session:
             text = applications.current_consent(session)
             return {"version": text.version, "en": text.body_en, "ru": text.body_ru}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def get_own_status(self, actor: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -217,7 +211,7 @@ class RegistryService:
                 "payout_setup": payouts.setup_status(session, communicator.id),
             }
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, Any]:
         request = load(
             ContactRequestSchema(),
@@ -233,7 +227,7 @@ class RegistryService:
             )
         return ContactSchema().dump(contact)
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
     def list_staff_ids(self, role: str) -> list[str]:
         """Who holds a staff role (ids only), for the notifications service."""
         request = load(
@@ -243,7 +237,7 @@ class RegistryService:
             found = accounts.staff_ids(session, request["role"], self.caller)
         return [str(ident) for ident in found]
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
     def get_staff_contact(self, account_id: str, purpose: str) -> dict[str, str]:
         """One staff member's email at send time, for the notifications service."""
         request = load(
@@ -260,25 +254,25 @@ class RegistryService:
         return {"account_id": str(account_id), "email": email}
 
     # -- clubs, trainings, tiers ---------------------------------------------------
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def create_club(self, actor: Any, club: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(ClubSchema(), club)
         with self.db.transaction() as session:
             return ClubOutSchema().dump(clubs.create_club(session, who, data))
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def list_clubs(self) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
             return ClubOutSchema().dump(clubs.list_clubs(session), many=True)
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def club_members(self, actor: Any, club_id: str) -> list[str]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
             return clubs.club_members(session, who, ident(club_id, "club_id"))
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def create_training(self, actor: Any, training: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(TrainingSchema(), training)
@@ -288,7 +282,7 @@ class RegistryService:
             )
             return {"id": str(row.id), "title": row.title}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def list_trainings(self, actor: Any) -> list[dict[str, str]]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -297,7 +291,7 @@ class RegistryService:
                 for t in clubs.list_trainings(session, who)
             ]
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def record_training_completion(
         self, actor: Any, training_id: str, communicator_id: str
     ) -> None:
@@ -307,7 +301,7 @@ class RegistryService:
                 session, who, ident(training_id, "training_id"), ident(communicator_id)
             )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def set_tier(self, actor: Any, communicator_id: str, tier: str, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(
@@ -322,7 +316,7 @@ class RegistryService:
             )
 
     # -- payouts -------------------------------------------------------------------
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, STIPENDS, OPERATOR}, expected_exceptions=RegistryError)
     def list_corridors(self) -> list[dict[str, str]]:
         with self.db.transaction() as session:
             return [
@@ -330,7 +324,7 @@ class RegistryService:
                 for c in payouts.corridors(session)
             ]
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def set_corridor(self, actor: Any, country: str, provider: str) -> dict[str, str]:
         who = Actor.load(actor)
         data = load(CorridorSchema(), {"country": country, "provider": provider})
@@ -338,13 +332,13 @@ class RegistryService:
             row = payouts.set_corridor(session, who, data["country"], data["provider"])
             return {"country": row.country, "provider": row.provider}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def start_payout_setup(self, actor: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
             return payouts.start_payout_setup(session, self.keys, self.stripe, who)
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def refresh_payout_setup(self, actor: Any) -> dict[str, str]:
         """Back from a hosted onboarding: a Global Payouts recipient is checked with
         Stripe at once (Connect accounts are told by webhook)."""
@@ -374,7 +368,7 @@ class RegistryService:
                     session, self.keys, self.stripe, communicator_id
                 )
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def set_bank_details(self, actor: Any, details: Any) -> dict[str, str]:
         who = Actor.load(actor)
         data = load(BankDetailsSchema(), details)
@@ -382,12 +376,10 @@ class RegistryService:
             payouts.set_bank_details(session, self.keys, who, data)
         return {"status": "ready"}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def stripe_account_updated(
         self, account_id: str, transfers_active: bool
     ) -> dict[str, bool]:
-        if self.caller not in WEBHOOK_RELAYS:
-            raise NotAllowed("only the gateway relays Stripe events", "not_allowed")
         data = load(
             AccountUpdatedSchema(),
             {"account_id": account_id, "transfers_active": transfers_active},
@@ -398,7 +390,7 @@ class RegistryService:
             )
         return {"changed": changed}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={STIPENDS}, expected_exceptions=RegistryError)
     def get_payout_destination(
         self, communicator_id: str, purpose: str
     ) -> dict[str, Any]:
@@ -408,7 +400,7 @@ class RegistryService:
             )
 
     # -- erasure, keys, the access log ----------------------------------------------
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def erase(self, actor: Any, communicator_id: str, reason: str) -> dict[str, str]:
         who = Actor.load(actor)
         data = load(
@@ -418,7 +410,7 @@ class RegistryService:
             erasure.erase(session, who, data["communicator_id"], data["reason"])
         return {"status": "erased"}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def rewrap_keys(self, actor: Any) -> dict[str, int]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -429,7 +421,7 @@ class RegistryService:
                 "remaining": keys.stale_count(session, self.keys),
             }
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def verify_access_log(self, actor: Any) -> dict[str, Any]:
         Actor.load(actor).require("program_admin")
         with self.db.transaction() as session:
@@ -441,14 +433,12 @@ class RegistryService:
         }
 
     # -- signing in -----------------------------------------------------------------
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=RegistryError)
     def sign_in(
         self, email: str, password: str, code: str | None = None
     ) -> dict[str, Any]:
         """{"status": ok|second_factor|enroll|invalid, "actor": ..., ...}; the gateway
         gives every failure the same neutral answer."""
-        if self.caller not in SIGN_IN_CALLERS:
-            raise NotAllowed("only the consoles sign people in", "not_allowed")
         try:
             data = SignInSchema().load(
                 {"email": email, "password": password, "code": code}
@@ -468,10 +458,8 @@ class RegistryService:
             "enrollment_uri": result.enrollment_uri,
         }
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=RegistryError)
     def confirm_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
-        if self.caller not in SIGN_IN_CALLERS:
-            raise NotAllowed("only the consoles sign people in", "not_allowed")
         who = Actor.load(actor)
         with self.db.transaction() as session:
             confirmed = accounts.confirm_second_factor(
@@ -479,11 +467,9 @@ class RegistryService:
             )
         return {"confirmed": confirmed}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def request_password_reset(self, email: str) -> dict[str, str]:
         """Always the same answer, whether or not the email has an account."""
-        if self.caller not in WEBHOOK_RELAYS:
-            raise NotAllowed("only the gateway asks for resets", "not_allowed")
         if isinstance(email, str) and 3 <= len(email) <= 254:
             with self.db.transaction() as session:
                 accounts.request_reset(
@@ -491,7 +477,7 @@ class RegistryService:
                 )
         return {"status": "requested"}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
     def issue_password_reset(self, reset_id: str) -> dict[str, Any]:
         """A new one-time token and the address, for the notifications service."""
         with self.db.transaction() as session:
@@ -508,10 +494,8 @@ class RegistryService:
             "expires_at": issued["expires_at"].isoformat(),
         }
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def reset_password(self, token: str, password: str) -> dict[str, str]:
-        if self.caller not in WEBHOOK_RELAYS:
-            raise NotAllowed("only the gateway resets passwords", "not_allowed")
         if not isinstance(token, str) or not isinstance(password, str):
             raise InvalidRequest("token and password are text", "invalid_request")
         with self.db.transaction() as session:
@@ -520,22 +504,18 @@ class RegistryService:
             )
         return {"account_id": str(account_id)}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=RegistryError)
     def offer_second_factor(self, actor: Any) -> dict[str, str]:
         """A communicator turns TOTP on: the secret to scan, confirmed by
         `confirm_second_factor` with a code from the app."""
-        if self.caller not in SIGN_IN_CALLERS:
-            raise NotAllowed("only the consoles sign people in", "not_allowed")
         who = Actor.load(actor)
         with self.db.transaction() as session:
             uri = accounts.offer_second_factor(session, self.keys, who)
         return {"enrollment_uri": uri}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, STIPENDS}, expected_exceptions=RegistryError)
     def verify_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
         """Is this a current code of the actor's authenticator (for the gateway)?"""
-        if self.caller not in CODE_CHECKERS:
-            raise NotAllowed("only the gateway and stipends check codes", "not_allowed")
         who = Actor.load(actor)
         with self.db.transaction() as session:
             verified = accounts.verify_second_factor(
@@ -543,7 +523,7 @@ class RegistryService:
             )
         return {"verified": verified}
 
-    @rpc(expected_exceptions=RegistryError)
+    @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def create_staff_account(self, actor: Any, account: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(StaffAccountSchema(), account)

@@ -16,17 +16,17 @@
     svyaz-finance --email … sign-off <reconciliation id> --note "…"
     svyaz-finance --email … reconciliation-export <id> [--format csv|xlsx] -o file
 
-It makes signed RPC calls as the operator's console does (BUS_IDENTITY, default `cli`,
-must be in BUS_SIGNING_KEYS). Every command first signs the finance member in with the
-registry: their email (`--email` or SVYAZ_EMAIL) and password (asked, or SVYAZ_PASSWORD
-for a script); whoever is not a finance member with a confirmed authenticator gets
-nothing. `release` asks for a current code of that person's authenticator (a fresh
-second factor) unless `--code` is given, and with `--wait` shows the run's progress
-until no payout is open. Exit codes: 0 done; 1 refused by a rule (role, segregation,
-state); 2 bad input; 3 not found; 4 a service did not answer; 5 the code was not right;
-7 not signed in (the same answer for a wrong email or password).
-`reconcile` exits 6 when the period has open differences (0 when everything matched),
-so a scheduled job can tell finance.
+It makes RPC calls signed with its own bus key (`infra/tools/finance-cli.yml`: it signs
+as `finance-cli` and holds no service's key). Every command first signs the finance
+member in with the registry: their email (`--email` or SVYAZ_EMAIL) and password (asked,
+or SVYAZ_PASSWORD for a script); whoever is not a finance member with a confirmed
+authenticator gets nothing. `release` asks for a current code of that person's
+authenticator (a fresh second factor) unless `--code` is given, and with `--wait` shows
+the run's progress until no payout is open. Exit codes: 0 done; 1 refused by a rule
+(role, segregation, state); 2 bad input; 3 not found; 4 a service did not answer; 5 the
+code was not right; 7 not signed in (the same answer for a wrong email or password).
+`reconcile` exits 6 when the period has open differences (0 when everything matched), so
+a scheduled job can tell finance.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
     NOT_SIGNED_IN,
 ) = range(8)
 OPEN = ("planned", "queued", "calling", "sent")
-DEFAULT_CONFIG = Path("services/gateway/config.yml")
+DEFAULT_CONFIG = Path("infra/tools/finance-cli.yml")
 
 
 class Failed(Exception):
@@ -87,18 +87,17 @@ def totals_table(run: dict[str, Any]) -> str:
 
 @contextmanager
 def connected(config_path: Path) -> Iterator[Any]:
-    from nameko.standalone.rpc import ClusterRpcProxy
-
     from svyaz import config as settings
     from svyaz import signing
+    from svyaz.keys import FINANCE_CLI
+    from svyaz.messaging import ClusterRpcProxy
 
     config = settings.load(config_path)
     config.pop("LOGGING", None)
     signing.register()
-    signing.configure_from_config(
-        {**config, "BUS_IDENTITY": config.get("BUS_IDENTITY") or "cli"}, "cli"
-    )
-    with ClusterRpcProxy(config, timeout=float(config.get("RPC_TIMEOUT", 30))) as rpc:
+    signing.configure_from_config(config, FINANCE_CLI)
+    timeout = settings.positive(config, "RPC_TIMEOUT", 30)
+    with ClusterRpcProxy(config, timeout=timeout) as rpc:
         yield rpc
 
 

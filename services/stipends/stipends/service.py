@@ -47,6 +47,7 @@ from stipends.schemas import (
 from svyaz import arguments, inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
+from svyaz.keys import FINANCE_CLI, GATEWAY, OPERATOR
 from svyaz.messaging import Unprocessable, event_handler, rpc
 
 load = arguments.loader(InvalidRequest)
@@ -137,7 +138,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
     def on_communicator_erased(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorIdIn())
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def get_communicator(self, communicator_id: str) -> dict[str, Any]:
         try:
             ident = CommunicatorSchema().load({"id": communicator_id})["id"]
@@ -149,7 +150,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             return CommunicatorSchema().dump(logic.get_communicator(session, ident))
 
     # -- programmes and cycles -----------------------------------------------------
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def create_programme(self, actor: Any, programme: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(ProgrammeSchema(), programme)
@@ -158,7 +159,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             view = programmes.programme_view(session, who, created.id)
         return ProgrammeOutSchema().dump(view)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def fund_programme(
         self, actor: Any, programme_id: str, amount_minor: int
     ) -> dict[str, Any]:
@@ -174,7 +175,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             view = programmes.programme_view(session, who, data["programme_id"])
         return ProgrammeOutSchema().dump(view)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def reverse_funding(self, actor: Any, entry_id: int, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(ReverseFundingSchema(), {"entry_id": entry_id, "reason": reason})
@@ -185,14 +186,14 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             view = programmes.programme_view(session, who, programme.id)
         return ProgrammeOutSchema().dump(view)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def get_programme(self, actor: Any, programme_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
             view = programmes.programme_view(session, who, ident(programme_id))
         return ProgrammeOutSchema().dump(view)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def list_programmes(self, actor: Any) -> list[dict[str, Any]]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -201,7 +202,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                 for p in programmes.list_programmes(session, who)
             ]
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def list_cycles(
         self, actor: Any, programme_id: str | None = None
     ) -> list[dict[str, Any]]:
@@ -210,7 +211,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
         with self.db.transaction() as session:
             return CYCLE.dump(programmes.list_cycles(session, who, wanted), many=True)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def open_cycle(
         self, actor: Any, programme_id: str, period: str, deadline: str
     ) -> dict[str, Any]:
@@ -226,7 +227,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                 )
             )
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def close_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -238,13 +239,13 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                 ),
             }
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def lock_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
             return CYCLE.dump(programmes.lock_cycle(session, who, ident(cycle_id)))
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def list_entitlements(self, actor: Any, cycle_id: str) -> list[dict[str, Any]]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -252,7 +253,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             return EntitlementOutSchema().dump(found, many=True)
 
     # -- reports -------------------------------------------------------------------
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
     def save_report_draft(
         self, actor: Any, cycle_id: str, report: Any
     ) -> dict[str, Any]:
@@ -262,7 +263,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
         with self.db.transaction() as session:
             return saved(reports.save_draft(session, who, cycle, content))
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
     def edit_report(self, actor: Any, report_id: str, report: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         target = ident(report_id, "report_id")
@@ -270,14 +271,14 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
         with self.db.transaction() as session:
             return saved(reports.edit_report(session, who, target, content, now()))
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
     def submit_report(self, actor: Any, report_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         target = ident(report_id, "report_id")
         with self.db.transaction() as session:
             return REPORT.dump(reports.submit_report(session, who, target, now()))
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def review_report(
         self, actor: Any, report_id: str, decision: str, comment: str = ""
     ) -> dict[str, Any]:
@@ -298,7 +299,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                 )
             )
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def list_reports(
         self, actor: Any, cycle_id: str, status: str | None = None
     ) -> list[dict[str, Any]]:
@@ -308,7 +309,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             return REPORT.dump(found, many=True)
 
     # -- stipends ------------------------------------------------------------------
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def get_stipend(self, actor: Any, stipend_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -324,7 +325,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             view.pop("proposed_by")
         return view
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def list_stipends(
         self, actor: Any, cycle_id: str, status: str | None = None
     ) -> list[dict[str, Any]]:
@@ -333,7 +334,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             found = approvals.list_stipends(session, who, ident(cycle_id), status)
             return STIPEND.dump(found, many=True)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def approve_stipend(
         self, actor: Any, stipend_id: str, digest: str
     ) -> dict[str, Any]:
@@ -349,7 +350,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                 "remaining_budget_minor": result.remaining_budget_minor,
             }
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def reject_stipend(self, actor: Any, stipend_id: str, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(RejectSchema(), {"stipend_id": stipend_id, "reason": reason})
@@ -360,7 +361,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                 )
             )
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def amend_stipend(
         self, actor: Any, stipend_id: str, amount_minor: int, reason: str
     ) -> dict[str, Any]:
@@ -380,7 +381,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                 )
             )
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
     def own_stipends(self, actor: Any) -> list[dict[str, Any]]:
         """A communicator's stipends and their payments, newest cycle first."""
         who = Actor.load(actor)
@@ -388,13 +389,13 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
             return history.own_history(session, who)
 
     # -- the ledger ----------------------------------------------------------------
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=StipendsError)
     def get_trial_balance(self, actor: Any) -> dict[str, Any]:
         ledger.require_reader(Actor.load(actor))
         with self.db.transaction() as session:
             return ledger.trial_balance(session)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=StipendsError)
     def get_account_statement(self, actor: Any, account: str) -> dict[str, Any]:
         ledger.require_reader(Actor.load(actor))
         code = load(AccountRequestSchema(), {"account": account})["account"]

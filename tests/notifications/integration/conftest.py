@@ -20,6 +20,7 @@ from sqlalchemy import create_engine, text
 from notifications.service import NotificationsService
 from svyaz.dependencies import Caller
 from svyaz.errors import NotFound
+from svyaz.keys import NOTIFICATIONS
 from svyaz.messaging import rpc
 from tests.helpers import publish_event, wait_until
 
@@ -98,19 +99,19 @@ class RegistryStandIn:
     staff: ClassVar[dict[str, list[dict[str, str]]]] = {}
     callers: ClassVar[list[str | None]] = []
 
-    @rpc
+    @rpc(callers={NOTIFICATIONS})
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, str]:
         self.callers.append(self.caller)
         if communicator_id not in self.contacts:
             raise NotFound("no such communicator")
         return {"communicator_id": communicator_id, **self.contacts[communicator_id]}
 
-    @rpc
+    @rpc(callers={NOTIFICATIONS})
     def list_staff_ids(self, role: str) -> list[str]:
         self.callers.append(self.caller)
         return [row["account_id"] for row in self.staff.get(role, [])]
 
-    @rpc
+    @rpc(callers={NOTIFICATIONS})
     def get_staff_contact(self, account_id: str, purpose: str) -> dict[str, str]:
         self.callers.append(self.caller)
         for rows in self.staff.values():
@@ -213,9 +214,12 @@ def notifications(
     RegistryStandIn.contacts.clear()
     RegistryStandIn.staff.clear()
     RegistryStandIn.callers.clear()
-    registry = container_factory(RegistryStandIn, service_config("registry"))
-    registry.start()
     url = database("notifications")
+    # the stand-in keeps its RPC nonces in the notifications test database
+    registry = container_factory(
+        RegistryStandIn, service_config("registry", DB_URI=url)
+    )
+    registry.start()
     config = service_config(
         "notifications",
         DB_URI=url,

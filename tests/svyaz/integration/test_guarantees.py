@@ -161,13 +161,14 @@ def test_a_message_with_a_bad_signature_is_refused_and_parked(
     probe_container: Any, probe_engine: Any, rabbit_config: dict[str, Any]
 ) -> None:
     amqp_uri = rabbit_config["AMQP_URI"]
-    wrapper = json.loads(signing.encode(envelope(8)))
+    with signing.signing_as("probe"):
+        wrapper = json.loads(signing.encode(envelope(8)))
     wrapper["body"] = wrapper["body"][::-1]  # tampered
     publish_raw(amqp_uri, "probe.events", "thing.happened.v1", json.dumps(wrapper))
 
     parked = take(amqp_uri, DLQ)
     assert headers(parked)[REASON_HEADER] == (
-        "refused: InvalidSignature: bad signature from 'cli'"
+        "refused: InvalidSignature: bad signature from 'probe'"
     )
     assert json.loads(parked.body) == wrapper  # parked unchanged, for inspection
 

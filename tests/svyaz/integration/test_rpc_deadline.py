@@ -16,7 +16,7 @@ RELEASE = eventlet.event.Event()
 class SlowService:
     name = "slow"
 
-    @rpc
+    @rpc(callers={"caller"})
     def answer(self, wait: bool) -> str:
         if wait:
             RELEASE.wait(timeout=10)  # until the test lets it go (10 s at most)
@@ -28,7 +28,7 @@ class CallerService:
 
     slow = RpcProxy("slow")
 
-    @rpc
+    @rpc(callers={"gateway"})
     def ask(self, wait: bool) -> str:
         try:
             return str(self.slow.answer(wait))
@@ -37,11 +37,14 @@ class CallerService:
 
 
 def test_a_call_that_gets_no_answer_gives_up_after_the_timeout_and_the_next_works(
-    service_config: Callable[..., dict[str, Any]], container_factory: Any
+    service_config: Callable[..., dict[str, Any]],
+    container_factory: Any,
+    database: Callable[[str], str],
 ) -> None:
     global RELEASE
     RELEASE = eventlet.event.Event()
-    config = service_config("stipends", RPC_TIMEOUT="1")
+    # a database for the RPC consumer's nonces
+    config = service_config("stipends", RPC_TIMEOUT="1", DB_URI=database("stipends"))
     slow = container_factory(SlowService, config)
     caller = container_factory(CallerService, config)
     slow.start()

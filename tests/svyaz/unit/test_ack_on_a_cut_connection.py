@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import eventlet
 import pytest
 
+from svyaz import signing
 from svyaz.messaging import QueueConsumer, ReplyListener
 
 
@@ -58,9 +59,12 @@ def test_any_other_error_still_escapes() -> None:
 def test_a_reply_whose_ack_fails_still_reaches_its_caller() -> None:
     listener = ReplyListener()
     listener.queue_consumer = QueueConsumer()  # type: ignore[assignment]
-    waiting = listener.get_reply_event("call-1")
-    listener.handle_message(
-        {"result": 7, "error": None}, Message(ConnectionResetError())
-    )
+    waiting = listener.expect("call-1", "registry")
+    with (
+        signing.signing_as("registry"),
+        signing.publishing(signing.Route("rq", correlation_id="call-1")),
+    ):
+        reply = signing.decode(signing.encode({"result": 7, "error": None}))
+    listener.handle_message(reply, Message(ConnectionResetError()))
     with eventlet.Timeout(1):
         assert waiting.wait() == {"result": 7, "error": None}

@@ -8,9 +8,9 @@ SERVICES = ("registry", "stipends", "notifications", "gateway")
 
 
 def test_production_refuses_development_secrets() -> None:
-    config = {"SVYAZ_ENV": "production", "BUS_SIGNING_KEYS": "a=dev-a-key"}
-    with pytest.raises(settings.ConfigurationError, match="BUS_SIGNING_KEYS still"):
-        settings.secret(config, "BUS_SIGNING_KEYS")
+    config = {"SVYAZ_ENV": "production", "BUS_SEALING_KEY": "dev-sealing-key"}
+    with pytest.raises(settings.ConfigurationError, match="BUS_SEALING_KEY still"):
+        settings.secret(config, "BUS_SEALING_KEY")
     assert settings.secret({"SVYAZ_ENV": "development", "K": "dev-x"}, "K") == "dev-x"
 
 
@@ -34,8 +34,11 @@ def test_every_service_signs_its_messages(service: str) -> None:
     assert config["ACCEPT"] == [signing.NAME]
     expected = signing.nameko_config()["SERIALIZERS"]
     assert config["SERIALIZERS"] == expected
-    ring = settings.parse_keyring(config["BUS_SIGNING_KEYS"])
-    assert service in ring
+    # its own private key, nobody else's; everyone's public keys
+    assert config["BUS_PRIVATE_KEY"].endswith(f"/private/{service}.key")
+    assert config["BUS_PUBLIC_KEYS"].endswith("/public")
+    assert config["BUS_SEALING_KEY"].startswith("dev-")  # refused in production
+    assert "BUS_SIGNING_KEYS" not in config
 
 
 @pytest.mark.parametrize("service", SERVICES)

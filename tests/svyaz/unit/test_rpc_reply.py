@@ -28,7 +28,8 @@ class QueueConsumer:
 def consumer() -> RpcConsumer:
     rpc_consumer = RpcConsumer()
     rpc_consumer.container = SimpleNamespace(  # type: ignore[assignment]
-        config={AMQP_URI_CONFIG_KEY: "amqp://guest:guest@127.0.0.1:1/"}
+        config={AMQP_URI_CONFIG_KEY: "amqp://guest:guest@127.0.0.1:1/"},
+        service_name="registry",
     )
     rpc_consumer.queue_consumer = QueueConsumer()  # type: ignore[assignment]
     return rpc_consumer

@@ -1,38 +1,84 @@
+import base64
 import json
+import os
+from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from svyaz import signing
-from svyaz.signing import InvalidSignature
+from svyaz import keys, signing
+from svyaz.signing import InvalidSignature, Route, Stamp
+
+
+def _stamp(wrapper: dict[str, Any]) -> Stamp:
+    return signing.read_stamp(json.dumps(wrapper))[0]
+
+
+def _resign(wrapper: dict[str, Any], key: Ed25519PrivateKey) -> None:
+    """Sign the wrapper's (possibly changed) stamp and body with `key`."""
+    signature = key.sign(_stamp(wrapper).text(wrapper["body"]))
+    wrapper["sig"] = base64.urlsafe_b64encode(signature).decode()
+
+
+def _private(identity: str) -> Ed25519PrivateKey:
+    return signing._state.private[identity][0]
 
 
 def test_a_signed_message_round_trips_and_names_its_signer() -> None:
     body = {"event_type": "x.y.v1", "event_id": "e1", "data": {"n": 1}}
     decoded = signing.decode(signing.encode(body))
     assert decoded == body
-    assert decoded.signer == "cli"
+    assert decoded.signer == "gateway"
+    assert decoded.stamp.route == "x.y.v1"  # an event is stamped with its type
 
 
-def test_rpc_bodies_are_signed_too() -> None:
-    decoded = signing.decode(signing.encode({"args": [1], "kwargs": {}}))
-    assert decoded == {"args": [1], "kwargs": {}} and decoded.signer == "cli"
+def test_the_stamp_covers_what_the_publish_does() -> None:
+    route = Route("registry.erase", reply_to="rq-1", correlation_id="c-1")
+    with signing.publishing(route):
+        decoded = signing.decode(signing.encode({"args": [1], "kwargs": {}}))
+    stamp = decoded.stamp
+    assert (stamp.route, stamp.reply_to, stamp.correlation_id) == (
+        "registry.erase",
+        "rq-1",
+        "c-1",
+    )
+    assert stamp.nonce and decoded == {"args": [1], "kwargs": {}}
+
+
+def test_a_message_published_without_a_route_is_stamped_for_nowhere() -> None:
+    decoded = signing.decode(signing.encode({"args": [], "kwargs": {}}))
+    assert decoded.stamp.route == ""
+
+
+def test_each_message_gets_its_own_nonce() -> None:
+    nonces = {signing.decode(signing.encode({"n": 1})).stamp.nonce for _ in range(50)}
+    assert len(nonces) == 50
+
+
+def test_a_process_signs_as_another_only_with_its_key() -> None:
+    with signing.signing_as("stipends"):
+        assert signing.decode(signing.encode({"n": 1})).signer == "stipends"
 
 
 @pytest.mark.parametrize(
     ("tamper", "reason"),
     [
         (lambda w: w.update(body=w["body"][::-1]), "bad signature"),
-        (lambda w: w.update(signer="registry"), "bad signature"),
-        (lambda w: w.update(signer="intruder"), "unknown signer 'intruder'"),
+        (lambda w: w.update(signer="registry"), "unknown signer or key"),
+        (lambda w: w.update(signer="intruder"), "unknown signer or key"),
         (lambda w: w.update(ts=str(float(w["ts"]) + 3600)), "bad signature"),
         (lambda w: w.update(type="other.thing.v1"), "bad signature"),
-        (lambda w: w.update(sig="0" * 64), "bad signature"),
+        (lambda w: w.update(route="registry.erase"), "bad signature"),
+        (lambda w: w.update(reply_to="someone-else"), "bad signature"),
+        (lambda w: w.update(correlation_id="another"), "bad signature"),
+        (lambda w: w.update(nonce="fresh-nonce"), "bad signature"),
+        (lambda w: w.update(sig=base64.urlsafe_b64encode(b"0" * 64).decode()), "bad"),
         (lambda w: w.pop("sig"), "not a signed svyaz message"),
-        (lambda w: w.update(v=3), "unknown signature version 3"),
+        (lambda w: w.update(v=2), "unknown signature version 2"),  # HMAC era
         (lambda w: w.update(v=1), "unknown signature version 1"),  # unsealed era
     ],
 )
-def test_any_change_after_signing_is_refused(tamper, reason) -> None:
+def test_any_change_after_signing_is_refused(tamper: Any, reason: str) -> None:
     wrapper = json.loads(
         signing.encode({"event_type": "x.y.v1", "event_id": "e1", "n": 1})
     )
@@ -41,31 +87,43 @@ def test_any_change_after_signing_is_refused(tamper, reason) -> None:
         signing.decode(json.dumps(wrapper))
 
 
+def test_a_message_signed_with_another_services_key_is_refused() -> None:
+    """notifications' key cannot sign as stipends: the signature is checked with
+    the public key of the identity the message names."""
+    wrapper = json.loads(signing.encode({"n": 1}))
+    wrapper["signer"] = "stipends"
+    wrapper["kid"] = keys.key_id(_private("stipends").public_key())
+    _resign(wrapper, _private("notifications"))
+    with pytest.raises(InvalidSignature, match="bad signature from 'stipends'"):
+        signing.decode(json.dumps(wrapper))
+
+
+def test_a_key_nobody_published_is_refused() -> None:
+    wrapper = json.loads(signing.encode({"n": 1}))
+    stranger = Ed25519PrivateKey.generate()
+    wrapper["kid"] = keys.key_id(stranger.public_key())
+    _resign(wrapper, stranger)
+    with pytest.raises(InvalidSignature, match="unknown signer or key"):
+        signing.decode(json.dumps(wrapper))
+
+
 def test_a_body_that_lies_about_its_type_is_refused() -> None:
+    """Signed and sealed correctly, but the sealed envelope names another type."""
     wrapper = json.loads(signing.encode({"event_type": "a.b.v1", "event_id": "1"}))
-    # re-sign a body whose envelope says something else than the signed type field
-    key = signing._state.keyring["cli"]
-    ts = float(wrapper["ts"])
-    plain = json.dumps({"event_type": "c.d.v1", "event_id": "1"})
-    body = signing.seal(key, "cli", ts, "a.b.v1", "1", plain)
-    wrapper.update(body=body, sig=signing._mac(key, "cli", ts, "a.b.v1", "1", body))
+    stamp = _stamp(wrapper)
+    nonce = os.urandom(12)
+    plain = json.dumps({"event_type": "c.d.v1", "event_id": "1"}).encode()
+    sealed = signing._state.sealer.encrypt(nonce, plain, stamp.context())
+    wrapper["body"] = base64.urlsafe_b64encode(nonce + sealed).decode()
+    _resign(wrapper, _private("gateway"))
     with pytest.raises(InvalidSignature, match="does not match the body"):
         signing.decode(json.dumps(wrapper))
 
 
 def test_a_timestamp_from_the_future_is_refused() -> None:
-    key = signing._state.keyring["cli"]
-    ts = 4102444800.0  # 2100
-    body = signing.seal(key, "cli", ts, "message", "", json.dumps({"n": 1}))
-    wrapper = {
-        "v": 2,
-        "signer": "cli",
-        "ts": f"{ts:.6f}",
-        "type": "message",
-        "id": "",
-        "body": body,
-        "sig": signing._mac(key, "cli", ts, "message", "", body),
-    }
+    wrapper = json.loads(signing.encode({"n": 1}))
+    wrapper["ts"] = "4102444800.000000"  # 2100
+    _resign(wrapper, _private("gateway"))
     with pytest.raises(InvalidSignature, match="future"):
         signing.decode(json.dumps(wrapper))
 
@@ -82,11 +140,57 @@ def test_what_crosses_the_bus_shows_no_personal_value() -> None:
 
 
 def test_a_body_sealed_for_another_message_does_not_open() -> None:
-    """Signed correctly, but its sealed body belongs to another moment: refused."""
-    key = signing._state.keyring["cli"]
-    wrapper = json.loads(signing.encode({"n": 1}))
-    ts = float(wrapper["ts"])
-    body = signing.seal(key, "cli", ts + 1, "message", "", json.dumps({"n": 2}))
-    wrapper.update(body=body, sig=signing._mac(key, "cli", ts, "message", "", body))
+    """A validly signed stamp whose sealed body was made for another stamp."""
+    first = json.loads(signing.encode({"n": 1}))
+    second = json.loads(signing.encode({"n": 2}))
+    first["body"] = second["body"]
+    _resign(first, _private("gateway"))
     with pytest.raises(InvalidSignature, match="does not open"):
-        signing.decode(json.dumps(wrapper))
+        signing.decode(json.dumps(first))
+
+
+def test_a_rotated_key_and_its_predecessor_are_both_accepted(tmp_path: Any) -> None:
+    """Rotation: the .pub file holds the old and the new key while both are valid."""
+    keys.ensure(tmp_path, ["alpha"])
+    old = keys.load_private(tmp_path / "private" / "alpha.key")
+    new_id = keys.rotate(tmp_path, "alpha")
+    new = keys.load_private(tmp_path / "private" / "alpha.key")
+    ring = keys.load_public_dir(tmp_path / "public")
+    assert {keys.key_id(k) for k in ring["alpha"]} == {
+        keys.key_id(old.public_key()),
+        new_id,
+    }
+    assert keys.key_id(new.public_key()) == new_id
+    assert keys.ensure(tmp_path, ["alpha"]) == []  # ensure never replaces a key
+
+
+def test_production_refuses_a_private_key_others_can_read(tmp_path: Any) -> None:
+    keys.ensure(tmp_path, ["alpha"])
+    path = tmp_path / "private" / "alpha.key"
+    path.chmod(0o644)
+    with pytest.raises(signing.settings.ConfigurationError, match="chmod 600"):
+        keys.load_private(path, strict=True)
+    keys.load_private(path)  # development does not care
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("BUS_SEALING_KEY", "dev-bus-sealing-key-for-development-only", "development"),
+        ("BUS_SEALING_KEY", "short-but-real", "shorter than"),
+        ("BUS_PRIVATE_KEY", "/nonexistent/key", "cannot read"),
+        ("BUS_PUBLIC_KEYS", "/nonexistent", "not a directory"),
+    ],
+)
+def test_production_refuses_development_or_missing_bus_keys(
+    tmp_path: Any, setting: str, value: str, message: str
+) -> None:
+    keys.ensure(tmp_path, ["alpha"])
+    config = {
+        "SVYAZ_ENV": "production",
+        **signing.development_config(tmp_path, "alpha"),
+        "BUS_SEALING_KEY": "x" * 40,
+        setting: value,
+    }
+    with pytest.raises(signing.settings.ConfigurationError, match=message):
+        signing.configure_from_config(config, "alpha")

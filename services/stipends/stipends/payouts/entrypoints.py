@@ -38,14 +38,12 @@ from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.reconcile import ProviderRow
 from svyaz import config as settings
 from svyaz import outbox
-from svyaz.dependencies import Caller
 from svyaz.errors import NotFound
+from svyaz.keys import FINANCE_CLI, GATEWAY
 from svyaz.messaging import RpcProxy, rpc
 
 log = logging.getLogger(__name__)
 
-WEBHOOK_RELAYS = frozenset({"gateway"})
-RELEASERS = frozenset({"gateway", "cli"})  # the web console and svyaz-finance
 TICK_SECONDS = 0.5
 MAX_IMPORT_CHARS = 64 * 1024 * 1024  # a report or statement, as one RPC argument
 
@@ -187,7 +185,6 @@ class PayoutEntrypoints:
     db: Any
     registry = RpcProxy("registry")
     payout_engine = PayoutEngine()
-    payout_caller = Caller()
 
     def _destination(self, communicator_id: uuid.UUID) -> dict[str, Any]:
         try:
@@ -221,7 +218,7 @@ class PayoutEntrypoints:
         payouts.poll(limit=50)
 
     # -- finance -------------------------------------------------------------------
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def build_payout_run(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         who.require(FINANCE)
@@ -231,21 +228,19 @@ class PayoutEntrypoints:
             built = runs.build_run(session, who, cycle, corridors)
             return {**runs.run_view(session, built.run), "excluded": built.excluded}
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def get_payout_run(self, actor: Any, run_id: str) -> dict[str, Any]:
         Actor.load(actor).require(FINANCE, ADMIN)
         with self.db.transaction() as session:
             run = runs.get_run(session, _id(run_id, "run_id"))
             return runs.run_view(session, run)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def release_payout_run(
         self, actor: Any, run_id: str, totals_digest: str, code: str
     ) -> dict[str, Any]:
         """Release with a current code of the releaser's authenticator, checked here
         with the registry: no caller can vouch for a second factor it did not see."""
-        if self.payout_caller not in RELEASERS:
-            raise NotAllowed("runs are released from the consoles", "not_allowed")
         who = Actor.load(actor)
         who.require(FINANCE)
         if not isinstance(code, str) or not code.strip():
@@ -273,14 +268,14 @@ class PayoutEntrypoints:
             )
             return runs.run_view(session, run)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def cancel_payout_run(self, actor: Any, run_id: str, reason: str) -> Any:
         who = Actor.load(actor)
         with self.db.transaction() as session:
             run = runs.cancel_run(session, who, _id(run_id, "run_id"), _reason(reason))
             return runs.run_view(session, run)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def list_payouts(self, actor: Any, run_id: str) -> list[dict[str, Any]]:
         Actor.load(actor).require(FINANCE, ADMIN)
         with self.db.transaction() as session:
@@ -289,7 +284,7 @@ class PayoutEntrypoints:
                 for p in runs.run_payouts(session, _id(run_id, "run_id"))
             ]
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def payout_action(
         self, actor: Any, payout_id: str, action: str, reason: str
     ) -> dict[str, Any]:
@@ -305,7 +300,7 @@ class PayoutEntrypoints:
             )
             return worker.payout_view(payout)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def payout_bank_file(self, actor: Any, run_id: str, fmt: str = "csv") -> str:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -319,7 +314,7 @@ class PayoutEntrypoints:
                 _now(),
             )
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def import_bank_statement(self, actor: Any, statement: str) -> dict[str, Any]:
         who = Actor.load(actor)
         if not isinstance(statement, str):
@@ -327,7 +322,7 @@ class PayoutEntrypoints:
         with self.db.transaction() as session:
             return worker.import_statement(session, who, statement)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def reconcile_payout_run(self, actor: Any, run_id: str) -> dict[str, Any]:
         """The run's Stripe payouts matched against the provider's transfers and
         balance transactions; each difference classified (nothing is changed)."""
@@ -389,7 +384,7 @@ class PayoutEntrypoints:
             {"source": ["api; itemized_csv (Stripe); bank_statement (bank_file)"]},
         )
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def reconcile_period(
         self,
         actor: Any,
@@ -433,7 +428,7 @@ class PayoutEntrypoints:
                 )
             return reconciliation.view(session, rec)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def list_reconciliations(
         self, actor: Any, limit: Any = 50, offset: Any = 0
     ) -> list[dict[str, Any]]:
@@ -448,7 +443,7 @@ class PayoutEntrypoints:
                 )
             ]
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def get_reconciliation(self, actor: Any, reconciliation_id: str) -> dict[str, Any]:
         Actor.load(actor).require(FINANCE, ADMIN)
         with self.db.transaction() as session:
@@ -457,7 +452,7 @@ class PayoutEntrypoints:
             )
             return reconciliation.view(session, rec)
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def list_reconciliation_items(
         self,
         actor: Any,
@@ -509,7 +504,7 @@ class PayoutEntrypoints:
             return False
         return True if found.status in ("sent", "paid", "pending") else None
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def resolve_reconciliation_items(
         self,
         actor: Any,
@@ -543,7 +538,7 @@ class PayoutEntrypoints:
             )
             return [reconciliation.item_view(item) for item in found]
 
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def sign_off_reconciliation(
         self, actor: Any, reconciliation_id: str, note: str
     ) -> dict[str, Any]:
@@ -559,10 +554,8 @@ class PayoutEntrypoints:
             return reconciliation.view(session, rec)
 
     # -- the gateway's webhook relay ------------------------------------------------
-    @rpc(expected_exceptions=StipendsError)
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
     def stripe_event(self, event: Any) -> dict[str, str]:
-        if self.payout_caller not in WEBHOOK_RELAYS:
-            raise NotAllowed("only the gateway relays Stripe events", "not_allowed")
         if not isinstance(event, dict):
             raise InvalidRequest("not a Stripe event", "invalid_event")
         outcome = worker.apply_stripe_event(self.db.transaction, event)

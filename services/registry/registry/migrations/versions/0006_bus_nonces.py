@@ -1,0 +1,23 @@
+"""bus nonces: RPC requests taken recently, so that a replay is refused
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-04
+"""
+
+from alembic import op
+
+from svyaz.migrations import create_bus_nonces_v2, drop_bus_nonces_v2
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_bus_nonces_v2(op)
+
+
+def downgrade() -> None:
+    drop_bus_nonces_v2(op)
