@@ -69,7 +69,10 @@ def test_bad_input_gets_a_problem_answer_and_changes_nothing(system: System) -> 
     assert unserved.status_code == 400
     assert unserved.json()["errors"] == {"country": ["unknown country code RU"]}
     not_json = requests.post(
-        f"{system.url}/api/v1/applications", data=b"{oops", timeout=30
+        f"{system.url}/api/v1/applications",
+        data=b"{oops",
+        headers={"Content-Type": "application/json"},
+        timeout=30,
     )
     assert not_json.status_code == 400
     assert not_json.json()["code"] == "invalid_json"

@@ -32,6 +32,10 @@ class PayloadTooLarge(GatewayError):
     """The request's body is longer than the gateway takes."""
 
 
+class UnsupportedMediaType(GatewayError):
+    """A body of another type than the route takes (JSON for /api routes)."""
+
+
 STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidInput, 400, "Invalid input"),
     (Unauthorized, 401, "Not signed in"),
@@ -39,6 +43,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (NotFound, 404, "Not found"),
     (Conflict, 409, "Conflict"),
     (PayloadTooLarge, 413, "Payload too large"),
+    (UnsupportedMediaType, 415, "Unsupported media type"),
     (UpstreamUnavailable, 503, "Service unavailable"),
 ]
 

@@ -4,6 +4,7 @@ itself for the OpenAPI document."""
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +14,12 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from gateway.exceptions import BadRequest, PayloadTooLarge, problem
+from gateway.exceptions import (
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    problem,
+)
 from svyaz.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -50,6 +56,7 @@ class Operation:
     tags: tuple[str, ...] = ()
     query: type[Schema] | None = None
     roles: tuple[str, ...] = ()  # empty: open to everyone
+    max_body: int = 0  # bytes
 
 
 OPERATIONS: list[Operation] = []
@@ -61,31 +68,102 @@ def secure(response: Response) -> Response:
     return response
 
 
-MAX_BODY = 40 * 1024 * 1024  # bytes: a period's report or statement is the largest
+KiB = 1024
+# The body sizes a route may take, in bytes. A route that does not say takes the
+# smallest, so a new route is safe by default. Text fields are counted at 6 bytes a
+# character: a non-ASCII character is 6 bytes once \u-escaped in JSON or
+# percent-encoded in a form.
+PUBLIC_BODY = 16 * KiB  # the default: sign-in, password resets, second factor, forms
+TEXT_BODY = 64 * KiB  # an application's motivation, a report's narrative, 1,000 items
+WEBHOOK_BODY = 256 * KiB  # a Stripe event (a few KB; its objects can grow)
+UPLOAD_BODY = 40 * 1024 * KiB  # a period's itemized report or bank statement
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def describe_size(size: int) -> str:
+    return f"{size // (1024 * KiB)} MiB" if size >= 1024 * KiB else f"{size // KiB} KiB"
+
+
+def is_json(mimetype: str) -> bool:
+    """application/json; werkzeug has already cut off `; charset=utf-8`."""
+    return mimetype == "application/json"
+
+
+def chunked(request: Any) -> bool:
+    return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
 class HttpEntrypoint(HttpRequestHandler):
+    """`max_body`: the largest body this route takes, in bytes. `json_only`: a body
+    sent to it must say `Content-Type: application/json` (the /api routes), so that
+    a cross-site form (text/plain, urlencoded, multipart) cannot post to it."""
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        *,
+        max_body: int = PUBLIC_BODY,
+        json_only: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        self.max_body = max_body
+        self.json_only = json_only
+        super().__init__(method, url, **kwargs)
+
     def handle_request(self, request: Any) -> Response:
-        """A body longer than MAX_BODY is refused before anything reads it (and
-        werkzeug stops reading one that lied about its length)."""
-        request.max_content_length = MAX_BODY
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return secure(
-                problem(
-                    PayloadTooLarge(
-                        f"the body is larger than {MAX_BODY // 2**20} MiB", "too_large"
-                    )
-                )
-            )
+        """A body longer than the route takes, or a body of another type than JSON
+        to an /api route, is refused before anything reads it (and werkzeug stops
+        reading a chunked body at the limit)."""
+        refused = self.refusal(request) or self.buffer_chunked(request)
+        if refused is not None:
+            return secure(problem(refused))
+        request.max_content_length = self.max_body
         response: Response = super().handle_request(request)
         return response
+
+    def refusal(self, request: Any) -> Exception | None:
+        length = request.content_length
+        if length is not None and length > self.max_body:
+            return PayloadTooLarge(self.too_large_message(), "too_large")
+        has_body = bool(length) or (length is None and chunked(request))
+        if (
+            self.json_only
+            and has_body
+            and request.method in UNSAFE_METHODS
+            and not is_json(request.mimetype)
+        ):
+            return UnsupportedMediaType(
+                "the body must be JSON, sent with Content-Type: application/json",
+                "unsupported_media_type",
+            )
+        return None
+
+    def buffer_chunked(self, request: Any) -> Exception | None:
+        """A chunked body (no Content-Length) is read here, up to one byte past
+        the limit, and handed on as a body of known length (werkzeug would read it
+        as empty, or cut it at the limit without a word)."""
+        if request.content_length is not None or not chunked(request):
+            return None
+        data = request.environ["wsgi.input"].read(self.max_body + 1)
+        if len(data) > self.max_body:
+            return PayloadTooLarge(self.too_large_message(), "too_large")
+        request.environ["wsgi.input"] = io.BytesIO(data)
+        request.environ["CONTENT_LENGTH"] = str(len(data))
+        request.environ.pop("HTTP_TRANSFER_ENCODING", None)
+        return None
+
+    def too_large_message(self) -> str:
+        return (
+            f"the body is larger than this route takes ({describe_size(self.max_body)})"
+        )
 
     def response_from_result(self, result: Any) -> Response:
         return secure(super().response_from_result(result))
 
     def response_from_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, RequestEntityTooLarge):  # a body longer than it said
-            exc = PayloadTooLarge("the body is too large", "too_large")
+        if isinstance(exc, RequestEntityTooLarge):  # a chunked body past the limit
+            exc = PayloadTooLarge(self.too_large_message(), "too_large")
         if isinstance(exc, ValidationError):
             exc = BadRequest(
                 "the request is invalid", "invalid_input", exc.messages_dict
@@ -106,17 +184,31 @@ def http(
     tags: tuple[str, ...] = (),
     query: type[Schema] | None = None,
     roles: tuple[str, ...] = (),
+    max_body: int = PUBLIC_BODY,
     **kwargs: Any,
 ) -> Any:
     """`@http("POST", "/api/v1/x", body=XSchema, responses={201: YSchema})`.
 
     `roles` documents who may call an /api route (the handler enforces it).
+    `max_body`: the largest body the route takes (PUBLIC_BODY unless it says);
+    the OpenAPI document states it. /api routes take JSON bodies only.
     """
     kwargs.setdefault("expected_exceptions", (ServiceError, ValidationError))
-    if url.startswith("/api/"):
+    api = url.startswith("/api/")
+    if api:
         OPERATIONS.append(
             Operation(
-                method, url, summary, body, dict(responses or {}), tags, query, roles
+                method,
+                url,
+                summary,
+                body,
+                dict(responses or {}),
+                tags,
+                query,
+                roles,
+                max_body,
             )
         )
-    return HttpEntrypoint.decorator(method, url, **kwargs)
+    return HttpEntrypoint.decorator(
+        method, url, max_body=max_body, json_only=api, **kwargs
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from gateway.http import OPERATIONS
+from gateway.http import OPERATIONS, UNSAFE_METHODS, describe_size
 
 PROBLEM = {
     "type": "object",
@@ -29,7 +29,8 @@ ERRORS = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict",
-    413: "Payload too large",
+    413: "Payload too large: the body is longer than `x-max-body-bytes`",
+    415: "Unsupported media type: a body must be sent as application/json",
     503: "Service unavailable",
 }
 
@@ -42,14 +43,21 @@ def document() -> dict[str, Any]:
         plugins=[MarshmallowPlugin()],
         info={
             "description": "JSON API of the Svyaz gateway. Errors are "
-            "application/problem+json."
+            "application/problem+json. A body is JSON, sent with Content-Type: "
+            "application/json (anything else is 415), and no longer than the "
+            "operation's `x-max-body-bytes` (longer is 413); every text field and "
+            "list states its maxLength or maxItems."
         },
     )
     spec.components.schema("Problem", PROBLEM)
     paths: dict[str, dict[str, Any]] = {}
     for op in OPERATIONS:
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", op.path)
-        operation: dict[str, Any] = {"summary": op.summary, "responses": {}}
+        operation: dict[str, Any] = {
+            "summary": op.summary,
+            "responses": {},
+            "x-max-body-bytes": op.max_body,
+        }
         if op.tags:
             operation["tags"] = list(op.tags)
         if op.roles:
@@ -66,6 +74,7 @@ def document() -> dict[str, Any]:
         if op.body is not None:
             operation["requestBody"] = {
                 "required": True,
+                "description": f"JSON, at most {describe_size(op.max_body)}",
                 "content": {"application/json": {"schema": op.body}},
             }
         for status, schema in op.responses.items():
@@ -77,6 +86,8 @@ def document() -> dict[str, Any]:
                 **({"content": content} if content else {}),
             }
         for status, title in ERRORS.items():
+            if status == 415 and op.method not in UNSAFE_METHODS:
+                continue
             operation["responses"].setdefault(
                 str(status),
                 {

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from gateway import schemas as limit
 from gateway.exceptions import BadRequest
 
 APPLY_FIELDS = (
@@ -21,6 +22,47 @@ APPLY_FIELDS = (
     ("referral", "text"),
 )
 
+# The longest value, in characters, of each console form field (the same vocabulary
+# as the API's schemas); web.form refuses a longer one before anything travels. A
+# field not named here gets limit.WORD.
+FORM_LIMITS: dict[str, int] = {
+    "csrf": limit.TOKEN,
+    "token": limit.TOKEN,
+    "code": limit.CODE,
+    "pseudonym": limit.PSEUDONYM,
+    "referral": limit.NAME,
+    "legal_name": limit.NAME,
+    "email": limit.EMAIL,
+    "password": limit.PASSWORD,
+    "city": limit.NAME,
+    "languages": limit.NAME,
+    "motivation": limit.MOTIVATION,
+    "holder": limit.NAME,
+    "name": limit.NAME,
+    "title": limit.NAME,
+    "reason": limit.REASON,
+    "note": limit.REASON,
+    "comment": limit.REASON,
+    "narrative": limit.NARRATIVE,
+    "topics": limit.TOPICS * (limit.TOPIC + 2),
+    "content": limit.CONTENT,
+    **dict.fromkeys(
+        (
+            "cycle",
+            "cycle_id",
+            "report_id",
+            "run_id",
+            "payout_id",
+            "training_id",
+            "coordinator",
+            "digest",
+            "totals_digest",
+            "item",
+        ),
+        limit.ID,
+    ),
+}
+FORM_VALUES = limit.BATCH  # values under one name (the queue's ticked items)
 
 PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
 REPORT_CHOICES = {

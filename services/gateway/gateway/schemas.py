@@ -1,26 +1,82 @@
-"""marshmallow schemas for the HTTP API's bodies."""
+"""marshmallow schemas for the HTTP API's bodies.
+
+Every text field and list a request can carry has a maximum length, so that an
+oversized value is refused here and never travels on the bus; the limits appear in
+the OpenAPI document as maxLength and maxItems. The services behind check each field
+in depth (and often more tightly)."""
+
+from collections.abc import Sequence
+from typing import Any
 
 from marshmallow import Schema, fields, validate
+
+# The longest value the gateway lets through, in characters (the console forms use
+# the same table: pages.FORM_LIMITS).
+PSEUDONYM = 30
+NAME = 200  # a person's or a club's name, a city, a messenger handle
+EMAIL = 254  # RFC 5321
+PASSWORD = 1024  # argon2's input; the registry sets its own, tighter rule
+PHONE = 32
+COUNTRY = 2
+WORD = 64  # a code word, a language, a time zone, a consent version, a status
+ID = 64  # a uuid, a digest (sha-256 in hex)
+CODE = 16  # an authenticator's code
+TOKEN = 256  # an emailed one-time token
+REASON = 2000  # reasons, notes, comments
+MOTIVATION = 4000
+TOPIC = 80
+NARRATIVE = 5000
+CONTENT = 32 * 1024 * 1024  # a pasted or uploaded statement
+ITEMS = 20  # entries in a list of words (languages, channels, audiences)
+TOPICS = 10
+BATCH = 1000  # ids in one batch
+
+
+def text(max_length: int, min_length: int | None = None, **kwargs: Any) -> Any:
+    """A string of at most `max_length` characters."""
+    return fields.String(
+        validate=validate.Length(min=min_length, max=max_length), **kwargs
+    )
+
+
+def choice(choices: Sequence[str], **kwargs: Any) -> Any:
+    """One of `choices` (its length bounded too, so every string states one)."""
+    return fields.String(
+        validate=[
+            validate.Length(max=max(len(c) for c in choices)),
+            validate.OneOf(choices),
+        ],
+        **kwargs,
+    )
+
+
+def many(
+    item: fields.Field, max_items: int, min_items: int | None = None, **kwargs: Any
+) -> Any:
+    """A list of at most `max_items` items."""
+    return fields.List(
+        item, validate=validate.Length(min=min_items, max=max_items), **kwargs
+    )
 
 
 class ApplicationRequestSchema(Schema):
     """POST /api/v1/applications. The registry checks every field in depth; here
     only the shape, so that unknown fields are refused before anything travels."""
 
-    pseudonym = fields.String(required=True)
-    legal_name = fields.String(required=True)
-    email = fields.String(required=True)
-    password = fields.String(load_only=True)  # optional: a login to follow it
-    phone = fields.String(allow_none=True)
-    messenger = fields.String(allow_none=True)
-    country = fields.String(required=True)
-    city = fields.String(required=True)
-    languages = fields.List(fields.String())
-    language = fields.String()
-    club_id = fields.String(allow_none=True)
-    motivation = fields.String()
-    referral = fields.String(allow_none=True)
-    consent_version = fields.String(required=True)
+    pseudonym = text(PSEUDONYM, required=True)
+    legal_name = text(NAME, required=True)
+    email = text(EMAIL, required=True)
+    password = text(PASSWORD, load_only=True)  # optional: a login to follow it
+    phone = text(PHONE, allow_none=True)
+    messenger = text(NAME, allow_none=True)
+    country = text(COUNTRY, required=True)
+    city = text(NAME, required=True)
+    languages = many(text(WORD), ITEMS)
+    language = text(WORD)
+    club_id = text(ID, allow_none=True)
+    motivation = text(MOTIVATION)
+    referral = text(PSEUDONYM, allow_none=True)
+    consent_version = text(WORD, required=True)
     consent = fields.Boolean(required=True)
 
 
@@ -31,13 +87,13 @@ class ApplicationAcceptedSchema(Schema):
 class SignInRequestSchema(Schema):
     """POST /api/v1/session."""
 
-    email = fields.String(required=True)
-    password = fields.String(required=True)
-    code = fields.String(allow_none=True)
+    email = text(EMAIL, required=True)
+    password = text(PASSWORD, required=True)
+    code = text(CODE, allow_none=True)
 
 
 class SecondFactorRequestSchema(Schema):
-    code = fields.String(required=True)
+    code = text(CODE, required=True)
 
 
 class ActorSchema(Schema):
@@ -65,21 +121,21 @@ class PayoutSetupSchema(Schema):
 
 
 class ErasureRequestSchema(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
+    reason = text(500, min_length=3, required=True)
 
 
 class CommunicatorQuerySchema(Schema):
     """GET /api/v1/communicators: by pseudonym prefix or status, a page at a time.
     (No email in URLs: search by email with POST /api/v1/communicators/search.)"""
 
-    pseudonym = fields.String(validate=validate.Length(min=2, max=30))
-    status = fields.String()
+    pseudonym = text(PSEUDONYM, min_length=2)
+    status = text(WORD)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
 class EmailSearchSchema(Schema):
-    email = fields.String(required=True)
+    email = text(EMAIL, required=True)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -110,20 +166,16 @@ class CommunicatorPageSchema(Schema):
 
 
 class DecisionRequestSchema(Schema):
-    step = fields.String(
+    step = choice(
+        ("start_review", "approve", "reject", "suspend", "reinstate", "offboard"),
         required=True,
-        validate=validate.OneOf(
-            ("start_review", "approve", "reject", "suspend", "reinstate", "offboard")
-        ),
     )
-    reason = fields.String(required=True)
+    reason = text(REASON, required=True)
 
 
 class ResolutionRequestSchema(Schema):
-    outcome = fields.String(
-        required=True, validate=validate.OneOf(("same_person", "distinct"))
-    )
-    note = fields.String(required=True)
+    outcome = choice(("same_person", "distinct"), required=True)
+    note = text(REASON, required=True)
 
 
 class ClubSchema(Schema):
@@ -144,7 +196,7 @@ class CorridorSchema(Schema):
 
 
 class CorridorRequestSchema(Schema):
-    provider = fields.String(required=True)
+    provider = text(WORD, required=True)
 
 
 class DoneSchema(Schema):
@@ -168,12 +220,12 @@ class ReportRequestSchema(Schema):
     before it is stored, and the answer says what was removed."""
 
     conversations = fields.Integer(required=True)
-    audiences = fields.List(fields.String(), required=True)
-    channels = fields.List(fields.String(), required=True)
-    topics = fields.List(fields.String())
+    audiences = many(text(WORD), ITEMS, required=True)
+    channels = many(text(WORD), ITEMS, required=True)
+    topics = many(text(TOPIC), TOPICS)
     hours = fields.Integer(required=True)
-    observed_change = fields.String(required=True)
-    narrative = fields.String()
+    observed_change = text(WORD, required=True)
+    narrative = text(NARRATIVE)
 
 
 class ReportSchema(Schema):
@@ -201,15 +253,12 @@ class SavedReportSchema(Schema):
 
 
 class ReportQuerySchema(Schema):
-    status = fields.String()
+    status = text(WORD)
 
 
 class ReviewRequestSchema(Schema):
-    decision = fields.String(
-        required=True,
-        validate=validate.OneOf(("accepted", "rejected", "changes_requested")),
-    )
-    comment = fields.String()
+    decision = choice(("accepted", "rejected", "changes_requested"), required=True)
+    comment = text(REASON)
 
 
 class StipendSchema(Schema):
@@ -236,11 +285,11 @@ class ApproveRequestSchema(Schema):
     """`digest`: the one the approver was shown (GET the stipend); a change of
     payee, destination or amount since then makes it stale and the approval fails."""
 
-    digest = fields.String(required=True)
+    digest = text(ID, required=True)
 
 
 class RejectRequestSchema(Schema):
-    reason = fields.String(required=True)
+    reason = text(REASON, required=True)
 
 
 # -- the inbox and preferences (the notifications service checks them in depth) ----
@@ -261,11 +310,11 @@ class PreferencesSchema(Schema):
     `discreet` can be turned off by staff only (communicators always get neutral
     messages with the details behind sign-in)."""
 
-    language = fields.String(allow_none=True)
-    channels = fields.List(fields.String())
-    timezone = fields.String(allow_none=True)
-    quiet_start = fields.String(allow_none=True)
-    quiet_end = fields.String(allow_none=True)
+    language = text(WORD, allow_none=True)
+    channels = many(text(WORD), ITEMS)
+    timezone = text(WORD, allow_none=True)
+    quiet_start = text(WORD, allow_none=True)
+    quiet_end = text(WORD, allow_none=True)
     discreet = fields.Boolean()
 
 
@@ -302,8 +351,8 @@ class ReleaseRequestSchema(Schema):
     """`code`: a current code of the releaser's authenticator (a fresh second
     factor); `totals_digest`: the totals the releaser saw and confirms."""
 
-    totals_digest = fields.String(required=True)
-    code = fields.String(required=True)
+    totals_digest = text(ID, required=True)
+    code = text(CODE, required=True)
 
 
 class PayoutSchema(Schema):
@@ -325,13 +374,10 @@ class PayoutSchema(Schema):
 
 
 class PayoutActionRequestSchema(Schema):
-    action = fields.String(
-        required=True,
-        validate=validate.OneOf(
-            ("retry", "cancel", "mark_paid_offline", "mark_failed")
-        ),
+    action = choice(
+        ("retry", "cancel", "mark_paid_offline", "mark_failed"), required=True
     )
-    reason = fields.String(required=True)
+    reason = text(REASON, required=True)
 
 
 class OwnStipendSchema(Schema):
@@ -349,14 +395,14 @@ class OwnStipendSchema(Schema):
 class ResetRequestSchema(Schema):
     """The same answer for every email: nobody learns who has an account."""
 
-    email = fields.String(required=True)
+    email = text(EMAIL, required=True)
 
 
 class NewPasswordSchema(Schema):
     """`token`: from the emailed link; `password`: at least 12 characters."""
 
-    token = fields.String(required=True)
-    password = fields.String(required=True)
+    token = text(TOKEN, required=True)
+    password = text(PASSWORD, required=True)
 
 
 # -- reconciliation -----------------------------------------------------------------
@@ -423,19 +469,16 @@ class ReconcileRequestSchema(Schema):
     balance_change_from_activity.itemized report) and `bank_statement` (the bank's
     CSV) come as `content`, the file's text."""
 
-    provider = fields.String(required=True, validate=validate.OneOf(PROVIDER_NAMES))
+    provider = choice(PROVIDER_NAMES, required=True)
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
-    source = fields.String(
-        load_default="api",
-        validate=validate.OneOf(("api", "itemized_csv", "bank_statement")),
-    )
-    content = fields.String(load_default=None, validate=validate.Length(max=64 << 20))
+    source = choice(("api", "itemized_csv", "bank_statement"), load_default="api")
+    content = text(CONTENT, load_default=None)
 
 
 class ReconciliationItemsQuerySchema(Schema):
-    state = fields.String(validate=validate.OneOf(RECONCILIATION_ITEM_STATES))
-    kind = fields.String(validate=validate.OneOf(DISCREPANCY_KINDS))
+    state = choice(RECONCILIATION_ITEM_STATES)
+    kind = choice(DISCREPANCY_KINDS)
     after = fields.Integer(load_default=0, validate=validate.Range(min=0))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
 
@@ -443,20 +486,14 @@ class ReconciliationItemsQuerySchema(Schema):
 class ResolveItemsRequestSchema(Schema):
     """One action, one reason, for 1 to 1,000 items; `payout_id` for `link`."""
 
-    item_ids = fields.List(
-        fields.Integer(strict=True),
-        required=True,
-        validate=validate.Length(min=1, max=1000),
-    )
-    action = fields.String(
-        required=True, validate=validate.OneOf(("link", "write_off", "repay"))
-    )
-    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    item_ids = many(fields.Integer(strict=True), BATCH, min_items=1, required=True)
+    action = choice(("link", "write_off", "repay"), required=True)
+    reason = text(500, min_length=1, required=True)
     payout_id = fields.UUID(load_default=None)
 
 
 class SignOffRequestSchema(Schema):
-    note = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    note = text(500, min_length=1, required=True)
 
 
 class ReconciliationsQuerySchema(Schema):

@@ -14,9 +14,10 @@ from werkzeug.wrappers import Request, Response
 from gateway import exports, logic, openapi, pages, web
 from gateway.dependencies import Deadline, StripeWebhooks
 from gateway.exceptions import BadRequest, Unauthorized, UpstreamUnavailable
-from gateway.http import http, secure
+from gateway.http import TEXT_BODY, UPLOAD_BODY, WEBHOOK_BODY, http, secure
 from gateway.models import WebSession
 from gateway.schemas import (
+    CONTENT,
     ApplicationAcceptedSchema,
     ApplicationRequestSchema,
     ApproveRequestSchema,
@@ -95,7 +96,7 @@ ADMIN, FINANCE, COORDINATOR, COMMUNICATOR = (
 STAFF = (ADMIN, FINANCE, COORDINATOR)
 PAYOUT_EVENTS = frozenset({"transfer", "payout", "balance"})
 ANYONE_SIGNED_IN = (COMMUNICATOR, *STAFF)
-MAX_UPLOAD = 32 * 1024 * 1024  # a period's report or statement, in characters
+MAX_UPLOAD = CONTENT  # a period's report or statement, in characters
 PAGE_ITEMS = 100  # differences per page of the work queue
 
 
@@ -126,13 +127,14 @@ class GatewayService:
         body=ApplicationRequestSchema,
         responses={202: ApplicationAcceptedSchema},
         tags=("communicator",),
+        max_body=TEXT_BODY,
     )
     def apply(self, request: Request) -> Response:
         body = ApplicationRequestSchema().load(json_body(request))
         self.deadline(self.registry.apply, body)
         return respond(202, ApplicationAcceptedSchema().dump({"status": "received"}))
 
-    @http("POST", "/webhooks/stripe")
+    @http("POST", "/webhooks/stripe", max_body=WEBHOOK_BODY)
     def stripe_webhook(self, request: Request) -> Response:
         """Stripe's signed events: verified on the raw body, then relayed by RPC.
 
@@ -557,6 +559,7 @@ class GatewayService:
         responses={201: SavedReportSchema},
         tags=("reports",),
         roles=(COMMUNICATOR,),
+        max_body=TEXT_BODY,
     )
     def api_save_report(self, request: Request, cycle_id: str) -> Response:
         row = self._api_session(request, (COMMUNICATOR,), unsafe=True)
@@ -595,6 +598,7 @@ class GatewayService:
         responses={200: SavedReportSchema},
         tags=("reports",),
         roles=(COMMUNICATOR,),
+        max_body=TEXT_BODY,
     )
     def api_edit_report(self, request: Request, report_id: str) -> Response:
         row = self._api_session(request, (COMMUNICATOR,), unsafe=True)
@@ -875,6 +879,7 @@ class GatewayService:
         responses={201: ReconciliationSchema},
         tags=("finance",),
         roles=(FINANCE,),
+        max_body=UPLOAD_BODY,
     )
     def api_reconcile(self, request: Request) -> Response:
         row = self._api_session(request, (FINANCE,), unsafe=True)
@@ -938,6 +943,7 @@ class GatewayService:
         responses={200: [ReconciliationItemSchema]},
         tags=("finance",),
         roles=(FINANCE,),
+        max_body=TEXT_BODY,
     )
     def api_resolve_items(self, request: Request, reconciliation_id: str) -> Response:
         row = self._api_session(request, (FINANCE,), unsafe=True)
@@ -1068,7 +1074,7 @@ class GatewayService:
             **self._consent(request),
         )
 
-    @http("POST", "/apply")
+    @http("POST", "/apply", max_body=TEXT_BODY)
     def apply_submit(self, request: Request) -> Response:
         values = web.form(request)
         if not web.anonymous_csrf_ok(request):
@@ -1450,7 +1456,7 @@ class GatewayService:
 
         return self._guarded(request, page)
 
-    @http("POST", "/me/report")
+    @http("POST", "/me/report", max_body=TEXT_BODY)
     def me_report_save(self, request: Request) -> Response:
         def page() -> Response:
             row, values = self._form(request, COMMUNICATOR)
@@ -1855,7 +1861,7 @@ class GatewayService:
             error=error,
         )
 
-    @http("POST", "/finance/reconciliations")
+    @http("POST", "/finance/reconciliations", max_body=UPLOAD_BODY)
     def finance_reconcile(self, request: Request) -> Response:
         """Start one: the provider, the period, and where its rows come from (the
         provider's API, or a file: Stripe's itemized report or the bank's
@@ -1933,7 +1939,11 @@ class GatewayService:
 
         return self._guarded(request, page)
 
-    @http("POST", "/finance/reconciliations/<reconciliation_id>/resolve")
+    @http(
+        "POST",
+        "/finance/reconciliations/<reconciliation_id>/resolve",
+        max_body=TEXT_BODY,
+    )
     def finance_resolve(self, request: Request, reconciliation_id: str) -> Response:
         """The queue's form: the ticked items (`item`, many), one action, one
         reason, and for `link` the payout."""

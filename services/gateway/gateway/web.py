@@ -15,8 +15,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
 
+from gateway import schemas
+from gateway.exceptions import BadRequest
 from gateway.http import secure
 from gateway.i18n import LANGUAGES, texts
+from gateway.pages import FORM_LIMITS, FORM_VALUES
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "session"
@@ -28,6 +31,7 @@ _env = Environment(
     autoescape=select_autoescape(["html"]),
     auto_reload=False,
 )
+_env.globals["form_limits"] = FORM_LIMITS
 
 
 def language(request: Request, preferred: str | None = None) -> str:
@@ -95,6 +99,18 @@ def anonymous_csrf_ok(request: Request) -> bool:
 
 
 def form(request: Request) -> dict[str, str]:
+    """The form's fields, stripped; a value longer than FORM_LIMITS allows (or a
+    field given more than FORM_VALUES times) is refused as invalid input, so the
+    handlers may read request.form afterwards."""
+    errors: dict[str, list[str]] = {}
+    for key, values in request.form.lists():
+        most = FORM_LIMITS.get(key, schemas.WORD)
+        if len(values) > FORM_VALUES:
+            errors[key] = [f"More than {FORM_VALUES} values."]
+        elif any(len(value) > most for value in values):
+            errors[key] = [f"Longer than maximum length {most}."]
+    if errors:
+        raise BadRequest("a field is too long", "too_long", errors)
     return {key: value.strip() for key, value in request.form.items()}
 
 

@@ -16,7 +16,12 @@ def gateway(gateway_url: str) -> str:
 
 def test_success_and_error_responses_carry_the_security_headers(gateway: str) -> None:
     ok = requests.get(f"{gateway}/healthz", timeout=10)
-    bad = requests.post(f"{gateway}/api/v1/applications", data=b"[", timeout=10)
+    bad = requests.post(
+        f"{gateway}/api/v1/applications",
+        data=b"[",
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert (ok.status_code, bad.status_code) == (200, 400)
     for response in (ok, bad):
         for name, value in SECURITY_HEADERS.items():
@@ -92,23 +97,3 @@ def test_query_parameters_and_roles_are_described(gateway: str) -> None:
         "required": True,
         "schema": {"type": "string"},
     }
-
-
-def test_a_body_larger_than_the_gateway_takes_is_refused_unread(
-    gateway: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import gateway.http as http
-
-    monkeypatch.setattr(http, "MAX_BODY", 1000)
-    big = requests.post(
-        f"{gateway}/api/v1/applications",
-        data=b'{"pseudonym": "' + b"x" * 2000 + b'"}',
-        headers={"Content-Type": "application/json"},
-        timeout=30,
-    )
-    assert big.status_code == 413
-    assert big.headers["Content-Type"].startswith("application/problem+json")
-    assert big.json()["code"] == "too_large"
-    assert big.headers["X-Frame-Options"] == "DENY"
-    small = requests.post(f"{gateway}/api/v1/applications", json={}, timeout=30)
-    assert small.status_code == 400  # read and judged as usual

@@ -1,0 +1,185 @@
+"""Every text field and list a request can carry has a maximum length: in the
+schemas the routes declare (and the OpenAPI document says so), and in the console
+forms (one table, which the pages' own maxlength never exceeds)."""
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from marshmallow import Schema, fields, validate
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+import gateway.service  # noqa: F401  (declares the routes)
+from gateway import openapi, pages, schemas, web
+from gateway.exceptions import BadRequest
+from gateway.http import OPERATIONS
+
+TEMPLATES = Path(pages.__file__).parent / "templates"
+
+
+def request_schemas() -> set[type[Schema]]:
+    return {s for op in OPERATIONS for s in (op.body, op.query) if s is not None}
+
+
+def has_max(field: fields.Field) -> bool:
+    return any(
+        isinstance(v, validate.Length) and v.max is not None for v in field.validators
+    )
+
+
+def unbounded(field: fields.Field, where: str) -> list[str]:
+    if isinstance(field, fields.Nested):
+        nested = field.schema
+        return [
+            problem
+            for name, inner in nested.fields.items()
+            for problem in unbounded(inner, f"{where}.{name}")
+        ]
+    if isinstance(field, fields.List):
+        own = [] if has_max(field) else [f"{where} (no maximum item count)"]
+        return own + unbounded(field.inner, f"{where}[]")
+    if isinstance(field, fields.UUID):
+        return []  # parsed to a uuid: 36 characters or refused
+    if isinstance(field, fields.String):
+        return [] if has_max(field) else [f"{where} (no maximum length)"]
+    if isinstance(field, (fields.Dict, fields.Raw)):
+        return [f"{where} (free-form: bound it)"]
+    return []
+
+
+def test_the_routes_declare_their_request_schemas() -> None:
+    names = {s.__name__ for s in request_schemas()}
+    assert {"SignInRequestSchema", "ApplicationRequestSchema"} <= names
+    assert {"CommunicatorQuerySchema", "ReportRequestSchema"} <= names
+
+
+@pytest.mark.parametrize("schema", sorted(request_schemas(), key=lambda s: s.__name__))
+def test_every_request_text_field_and_list_has_a_maximum(
+    schema: type[Schema],
+) -> None:
+    problems = [
+        problem
+        for name, field in schema().load_fields.items()
+        for problem in unbounded(field, f"{schema.__name__}.{name}")
+    ]
+    assert problems == []
+
+
+def test_the_walk_finds_an_unbounded_field() -> None:
+    class Loose(Schema):
+        name = fields.String()
+        tags = fields.List(schemas.text(10))
+        ok = schemas.many(schemas.text(10), 5)
+
+    found = [p for n, f in Loose().fields.items() for p in unbounded(f, n)]
+    assert found == ["name (no maximum length)", "tags (no maximum item count)"]
+
+
+def resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    if "$ref" in schema:
+        name = schema["$ref"].rsplit("/", 1)[1]
+        return dict(document["components"]["schemas"][name])
+    return schema
+
+
+def undocumented(document: dict[str, Any], schema: dict[str, Any], where: str):  # type: ignore[no-untyped-def]
+    schema = resolve(document, schema)
+    if schema.get("type") == "object":
+        for name, prop in schema.get("properties", {}).items():
+            yield from undocumented(document, prop, f"{where}.{name}")
+    elif schema.get("type") == "array":
+        if "maxItems" not in schema:
+            yield f"{where} (no maxItems)"
+        yield from undocumented(document, schema["items"], f"{where}[]")
+    elif schema.get("type") == "string" and schema.get("format") not in (
+        "uuid",
+        "date",
+    ):
+        if "maxLength" not in schema:
+            yield f"{where} (no maxLength)"
+
+
+def test_the_openapi_document_states_every_limit() -> None:
+    document = openapi.document()
+    problems: list[str] = []
+    checked = 0
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            where = f"{method.upper()} {path}"
+            assert isinstance(operation["x-max-body-bytes"], int), where
+            assert "413" in operation["responses"], where
+            body = operation.get("requestBody")
+            if body:
+                schema = body["content"]["application/json"]["schema"]
+                problems += undocumented(document, schema, where)
+                checked += 1
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "query":
+                    problems += undocumented(
+                        document, parameter["schema"], f"{where}?{parameter['name']}"
+                    )
+                    checked += 1
+            if method.upper() in ("POST", "PUT", "DELETE"):
+                assert "415" in operation["responses"], where
+    assert checked > 20 and problems == []
+    sign_in = document["paths"]["/api/v1/session"]["post"]
+    assert sign_in["x-max-body-bytes"] == 16 * 1024
+    signed = document["components"]["schemas"]["SignInRequest"]["properties"]
+    assert signed["email"]["maxLength"] == schemas.EMAIL
+    report = document["components"]["schemas"]["ReportRequest"]["properties"]
+    assert report["topics"]["maxItems"] == schemas.TOPICS
+    assert report["narrative"]["maxLength"] == schemas.NARRATIVE
+
+
+def form_fields() -> dict[str, list[tuple[str, int | None]]]:
+    """Each template's form fields: (name, its maxlength attribute or None)."""
+    found: dict[str, list[tuple[str, int | None]]] = {}
+    for template in sorted(TEMPLATES.glob("*.html")):
+        for tag in re.findall(
+            r"<(?:input|textarea|select)\b[^>]*>", template.read_text()
+        ):
+            name = re.search(r'name="([^"]+)"', tag)
+            if not name or name.group(1) == "file":
+                continue
+            most = re.search(r'maxlength="(\d+)"', tag)
+            names = (
+                [n for n, _ in pages.APPLY_FIELDS]
+                if name.group(1) == "{{ name }}"
+                else [name.group(1)]
+            )
+            found.setdefault(template.name, []).extend(
+                (n, int(most.group(1)) if most else None) for n in names
+            )
+    return found
+
+
+def test_no_page_lets_a_browser_send_more_than_the_gateway_takes() -> None:
+    fields_by_page = form_fields()
+    assert len(fields_by_page) > 10
+    for page, found in fields_by_page.items():
+        for name, most in found:
+            allowed = pages.FORM_LIMITS.get(name, schemas.WORD)
+            assert most is None or most <= allowed, (page, name, most, allowed)
+    assert set(pages.FORM_LIMITS) <= {n for f in fields_by_page.values() for n, _ in f}
+
+
+def form_request(data: dict[str, Any]) -> Request:
+    return Request(EnvironBuilder(method="POST", data=data).get_environ())
+
+
+def test_a_console_form_value_longer_than_its_limit_is_refused() -> None:
+    fits = {"narrative": "x" * schemas.NARRATIVE, "step": "approve", "csrf": "t"}
+    assert web.form(form_request(fits))["step"] == "approve"
+    with pytest.raises(BadRequest) as too_long:
+        web.form(form_request({**fits, "narrative": "x" * (schemas.NARRATIVE + 1)}))
+    assert too_long.value.fields == {
+        "narrative": [f"Longer than maximum length {schemas.NARRATIVE}."]
+    }
+    with pytest.raises(BadRequest) as unlisted:  # a field not in the table: a word
+        web.form(form_request({"anything": "x" * (schemas.WORD + 1)}))
+    assert "anything" in unlisted.value.fields
+    with pytest.raises(BadRequest) as repeated:
+        web.form(form_request({"item": ["1"] * (pages.FORM_VALUES + 1)}))
+    assert "item" in repeated.value.fields
