@@ -9,8 +9,17 @@ import pyotp
 import requests
 import stripe
 
+from svyaz import signing
+from svyaz.keys import GATEWAY
 from tests.helpers import wait_until
 from tests.stack import System
+
+
+def as_console() -> Any:
+    """A communicator's step the web console takes for them: the calls behind it
+    take the gateway alone, so this process signs them with the gateway's key."""
+    return signing.signing_as(GATEWAY)
+
 
 ADMINS = [{"id": str(uuid.uuid4()), "roles": ["program_admin"]} for _ in range(2)]
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account's
@@ -75,7 +84,8 @@ def approved_stipend(system: System, rpc: Any) -> str:
     rpc.registry.record_training_completion(ADMINS[0], training["id"], ident)
     rpc.registry.set_tier(ADMINS[0], ident, "professional", "trained")
     communicator = {"id": ident, "roles": ["communicator"]}
-    setup = rpc.registry.start_payout_setup(communicator)
+    with as_console():
+        setup = rpc.registry.start_payout_setup(communicator)
     assert setup["provider"] == "stripe_connect"
     client = stripe.StripeClient(
         "sk_test_dev-registry", base_addresses={"api": system.sandbox}
@@ -116,8 +126,9 @@ def approved_stipend(system: System, rpc: Any) -> str:
     rpc.stipends.fund_programme(ADMINS[0], programme["id"], 100_000)
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     cycle = rpc.stipends.open_cycle(ADMINS[0], programme["id"], "2026-10", past)
-    draft = rpc.stipends.save_report_draft(communicator, cycle["id"], REPORT)
-    rpc.stipends.submit_report(communicator, draft["report"]["id"])
+    with as_console():
+        draft = rpc.stipends.save_report_draft(communicator, cycle["id"], REPORT)
+        rpc.stipends.submit_report(communicator, draft["report"]["id"])
     rpc.stipends.review_report(ADMINS[0], draft["report"]["id"], "accepted", "")
     rpc.stipends.close_cycle(ADMINS[0], cycle["id"])
     (stipend,) = rpc.stipends.list_stipends(ADMINS[1], cycle["id"], "proposed")

@@ -44,6 +44,8 @@ def test_a_run_from_the_terminal(system: System) -> None:
         "SVYAZ_EMAIL": email,
         "SVYAZ_PASSWORD": PASSWORD,
     }
+    # the CLI's own key (infra/tools/finance-cli.yml), not the gateway's
+    env["BUS_PRIVATE_KEY"] = str(system.settings.keys / "private" / "finance-cli.key")
 
     def cli(*args: str, **changes: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

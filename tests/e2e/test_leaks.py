@@ -13,7 +13,7 @@ import requests
 
 from svyaz import signing
 from tests.helpers import publish_raw, wait_until
-from tests.journeys import active_communicator, approved_stipend
+from tests.journeys import active_communicator, approved_stipend, as_console
 from tests.leaks import BusTap, scan, sources
 from tests.stack import System
 
@@ -45,10 +45,11 @@ def test_nothing_the_system_says_holds_a_personal_value(system: System) -> None:
                 system, rpc, country="GE", password="a long passphrase here", **PERSON
             )
             communicator = {"id": person["id"], "roles": ["communicator"]}
-            assert rpc.registry.start_payout_setup(communicator)["provider"] == (
-                "bank_file"
-            )
-            rpc.registry.set_bank_details(communicator, BANK)
+            with as_console():
+                assert rpc.registry.start_payout_setup(communicator)["provider"] == (
+                    "bank_file"
+                )
+                rpc.registry.set_bank_details(communicator, BANK)
             approved_stipend(system, rpc)  # another person: Stripe onboarding too
         reset = requests.post(
             f"{system.url}/api/v1/password-resets",

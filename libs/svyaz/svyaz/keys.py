@@ -9,6 +9,8 @@ its id (the first 16 hex digits of the SHA-256 of the raw public key).
     python -m svyaz.keys ensure var/keys               # the development key set
     python -m svyaz.keys ensure var/keys registry      # just these identities
     python -m svyaz.keys rotate var/keys stipends      # a new key; the old one stays
+    python -m svyaz.keys ensure /keys --nested         # private/<id>/<id>.key: a
+                                                       # folder (a volume) per process
 
 `ensure` creates what is missing and never replaces a key (so it is safe to run
 before every start); private keys are written readable by their owner alone.
@@ -134,13 +136,22 @@ def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
         handle.write(pem)
 
 
-def ensure(folder: str | Path, identities: Iterable[str] = IDENTITIES) -> list[str]:
+def private_path(folder: str | Path, identity: str, nested: bool = False) -> Path:
+    """Where `identity`'s private key lives: `private/<id>.key`, or with `nested`
+    `private/<id>/<id>.key` (so that each process can be given its folder alone)."""
+    base = Path(folder) / PRIVATE_DIR
+    return (base / identity if nested else base) / f"{identity}.key"
+
+
+def ensure(
+    folder: str | Path, identities: Iterable[str] = IDENTITIES, nested: bool = False
+) -> list[str]:
     """Create a key pair for each identity that has none; return those created."""
     root = Path(folder)
     created: list[str] = []
     (root / PUBLIC_DIR).mkdir(parents=True, exist_ok=True)
     for identity in identities:
-        private = root / PRIVATE_DIR / f"{identity}.key"
+        private = private_path(root, identity, nested)
         public = root / PUBLIC_DIR / f"{identity}.pub"
         if private.exists():
             if not public.exists():
@@ -181,9 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=("ensure", "rotate"))
     parser.add_argument("folder")
     parser.add_argument("identities", nargs="*")
+    parser.add_argument("--nested", action="store_true", help="a folder per key")
     args = parser.parse_args(argv)
     if args.action == "ensure":
-        created = ensure(args.folder, args.identities or IDENTITIES)
+        created = ensure(args.folder, args.identities or IDENTITIES, args.nested)
         if created:
             print(f"bus keys created for: {', '.join(created)}")
         return 0

@@ -35,12 +35,13 @@ def test_the_whole_system_is_there(compose: dict) -> None:
         "stipends-migrate",
         "notifications-migrate",
         "gateway-migrate",
+        "bus-keys",
     }
 
 
 def test_every_long_running_part_has_a_health_check(compose: dict) -> None:
     for name, service in compose["services"].items():
-        if not name.endswith("-migrate"):
+        if not name.endswith("-migrate") and name != "bus-keys":  # one-shot jobs
             assert service.get("healthcheck", {}).get("test"), name
 
 
@@ -77,3 +78,23 @@ def test_every_service_image_runs_its_service(compose: dict) -> None:
         dockerfile = ROOT / compose["services"][name]["build"]["dockerfile"]
         text = dockerfile.read_text()
         assert f'"{name}.service"' in text and "nameko" in text
+
+
+def test_each_service_holds_its_own_bus_key_and_no_other(compose: dict) -> None:
+    """The bus keys are made once (`bus-keys`), a volume per process: a service
+    mounts its own private key and everyone's public keys, nothing else."""
+    services = compose["services"]
+    assert services["bus-keys"]["command"][-1].startswith(
+        "python -m svyaz.keys ensure /keys --nested"
+    )
+    for name in APP:
+        mounts = [str(v) for v in services[name].get("volumes", [])]
+        private = [m for m in mounts if "/keys/private" in m]
+        assert len(private) == 1 and f"keys-{name}:" in private[0], (name, mounts)
+        assert private[0].endswith(":ro") or "read_only" in private[0]
+        env = services[name]["environment"]
+        assert env["BUS_PRIVATE_KEY"] == f"/keys/private/{name}/{name}.key"
+        assert env["BUS_PUBLIC_KEYS"] == "/keys/public"
+        assert "BUS_SIGNING_KEYS" not in env
+        depends = services[name]["depends_on"]
+        assert depends["bus-keys"]["condition"] == "service_completed_successfully"

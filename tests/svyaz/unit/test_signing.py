@@ -194,3 +194,17 @@ def test_production_refuses_development_or_missing_bus_keys(
     }
     with pytest.raises(signing.settings.ConfigurationError, match=message):
         signing.configure_from_config(config, "alpha")
+
+
+def test_a_tool_given_another_process_s_key_refuses_to_start() -> None:
+    """svyaz-finance started with the gateway's key: its own identity's public key
+    does not match, so it stops instead of signing as someone it is not."""
+    from tests.helpers import KEYS
+
+    config = {
+        **signing.development_config(KEYS, "finance-cli"),
+        "BUS_PRIVATE_KEY": str(KEYS / "private" / "gateway.key"),
+        "BUS_SEALING_KEY": "another-sealing-key-so-the-state-is-not-reused",
+    }
+    with pytest.raises(signing.settings.ConfigurationError, match="finance-cli"):
+        signing.configure_from_config(config, "finance-cli")
