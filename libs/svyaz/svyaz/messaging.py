@@ -380,7 +380,12 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
                 reason = f"{provider.method_name} declares no callers"
             elif stamp.signer not in provider.callers:
                 reason = f"{stamp.signer!r} may not call {provider.method_name}"
-            elif not self.nonces.fresh(stamp.signer, stamp.nonce, stamp.ts):
+            elif not self.nonces.fresh(stamp.signer, stamp.nonce, stamp.ts) and not (
+                (message.delivery_info or {}).get("redelivered")
+            ):
+                # the broker's own redelivery of a request it did not see acked (a
+                # consumer died, a connection was cut) is the same message, not a
+                # replay: only the broker sets that flag, never a publisher
                 reason = "replayed: its nonce was already used"
         if reason is not None:
             log.warning(
