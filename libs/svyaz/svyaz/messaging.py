@@ -84,6 +84,7 @@ class Refused(Forbidden):
 
 
 RPC_MAX_AGE = 45.0  # seconds: the callers' RPC timeout (30) and clock skew
+REPLAYED = "replayed: its nonce was already used"
 
 
 def identity_of(container: Any) -> str:
@@ -386,7 +387,7 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
                 # the broker's own redelivery of a request it did not see acked (a
                 # consumer died, a connection was cut) is the same message, not a
                 # replay: only the broker sets that flag, never a publisher
-                reason = "replayed: its nonce was already used"
+                reason = REPLAYED
         if reason is not None:
             log.warning(
                 "refused an RPC request to %s from %s: %s",
@@ -444,6 +445,19 @@ class Rpc(nameko.rpc.Rpc):
 
     def handle_message(self, body: Any, message: Any) -> None:
         reason = self.rpc_consumer.refusal(self, body, message)
+        if reason == REPLAYED:
+            # parked, not answered: the first copy's answer is on its way to the
+            # caller (a publisher's retry after a cut connection also sends a copy,
+            # and an error reply could reach the caller first)
+            consumer = self.rpc_consumer.queue_consumer
+            consumer.parking.park(
+                message,
+                self.rpc_consumer.queue.name,
+                f"refused: {reason}",
+                delivery_count(message) + 1,
+            )
+            consumer.ack_message(message)
+            return
         if reason is not None:
             raise Refused(f"request refused: {reason}", "request_refused")
         try:

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from svyaz import signing
-from svyaz.messaging import RpcConsumer
+from svyaz.messaging import REPLAYED, RpcConsumer
 
 
 class Nonces:
@@ -47,9 +47,7 @@ def test_a_copy_published_again_is_refused_as_a_replay() -> None:
     rpc_consumer = consumer()
     body, message = request()
     assert rpc_consumer.refusal(PROVIDER, body, message(False)) is None
-    assert rpc_consumer.refusal(PROVIDER, body, message(False)) == (
-        "replayed: its nonce was already used"
-    )
+    assert rpc_consumer.refusal(PROVIDER, body, message(False)) == REPLAYED
 
 
 def test_the_brokers_own_redelivery_is_the_same_request_not_a_replay() -> None:
