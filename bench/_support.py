@@ -73,6 +73,22 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def actor(roles: list[str]) -> dict[str, object]:
+    """A signed-in person for the bench's calls: the assertion the registry would
+    sign at sign-in (the bench holds the development keys), good for six hours."""
+    import dataclasses
+    import time
+
+    from svyaz import assertions, keys, signing
+
+    if not signing.can_sign_as(keys.REGISTRY):
+        configure_signing(keys.OPERATOR)
+    now = time.time()
+    claims = assertions.new_claims(uuid.uuid4(), frozenset(roles), totp_at=now)
+    claims = dataclasses.replace(claims, exp=now + 6 * 3600)
+    return {"id": str(claims.sub), "roles": roles, "assertion": assertions.mint(claims)}
+
+
 def configure_signing(identity: str) -> None:
     """Sign as `identity` with its development bus key (var/keys), as that process
     does; the bench plays several processes, so it holds every development key."""

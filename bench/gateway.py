@@ -39,6 +39,7 @@ import requests  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import (  # noqa: E402
     ROOT,
+    actor,
     configure_signing,
     free_port,
     machine,
@@ -57,7 +58,7 @@ N = int(os.environ.get("BENCH_N", "400"))
 API = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
 PASSWORD = "a long passphrase for the bench"
-ADMINS = [{"id": str(uuid.uuid4()), "roles": ["program_admin"]} for _ in range(2)]
+ADMINS = [actor(["program_admin"]) for _ in range(2)]
 REPORT = {
     "conversations": 4,
     "audiences": ["family", "friends"],

@@ -42,7 +42,7 @@ from stipends.logic.actors import Actor  # noqa: E402
 from stipends.payouts import reconciliation  # noqa: E402
 from stipends.payouts.staging import ItemizedReport  # noqa: E402
 
-FINANCE = Actor.load({"id": str(uuid.uuid4()), "roles": ["finance"]})
+FINANCE = Actor(uuid.uuid4(), frozenset({"finance"}))  # logic calls, no RPC
 TODAY = datetime.now(UTC).date()
 PERIOD = (TODAY - timedelta(days=30), TODAY + timedelta(days=1))
 

@@ -1,6 +1,7 @@
 """Helpers for tests that talk to RabbitMQ directly and poll with a bound."""
 
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,40 @@ def bus_settings(identity: str) -> dict[str, str]:
 
 # the platform's identities, and the test-only services of tests/svyaz
 TEST_IDENTITIES = (*svyaz_keys.IDENTITIES, "probe", "slow", "caller")
+
+
+def actor(
+    roles: list[str] | tuple[str, ...],
+    ident: Any = None,
+    *,
+    stage: str = "full",
+    second_factor: bool = True,
+    ttl: float = 6 * 3600,
+) -> dict[str, Any]:
+    """A signed-in person as the gateway passes them: id, roles and the assertion
+    the registry would sign at sign-in (this process holds the development registry
+    key). Good for `ttl` seconds, so that a long test run does not outlive it."""
+    import dataclasses
+
+    from svyaz import assertions
+
+    if not signing.can_sign_as(svyaz_keys.REGISTRY):
+        configure_bus()
+    person = uuid.UUID(str(ident)) if ident else uuid.uuid4()
+    now = time.time()
+    claims = assertions.new_claims(
+        person,
+        frozenset(roles),
+        stage=stage,
+        totp_at=now if second_factor else None,
+        now=now,
+    )
+    claims = dataclasses.replace(claims, exp=now + ttl)
+    return {
+        "id": str(person),
+        "roles": sorted(roles),
+        "assertion": assertions.mint(claims),
+    }
 
 
 def configure_bus(default: str = GATEWAY) -> None:

@@ -1,6 +1,7 @@
 """Journeys through the running system that several tiers start from, set up through
 the API, signed RPC and the Stripe sandbox's control API, as people and Stripe would."""
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,7 +12,7 @@ import stripe
 
 from svyaz import signing
 from svyaz.keys import GATEWAY
-from tests.helpers import wait_until
+from tests.helpers import actor, wait_until
 from tests.stack import System
 
 
@@ -21,7 +22,7 @@ def as_console() -> Any:
     return signing.signing_as(GATEWAY)
 
 
-ADMINS = [{"id": str(uuid.uuid4()), "roles": ["program_admin"]} for _ in range(2)]
+ADMINS = [actor(["program_admin"]) for _ in range(2)]
 PASSWORD = "correct horse battery staple"  # noqa: S105 - a test account's
 REPORT = {
     "conversations": 4,
@@ -83,7 +84,7 @@ def approved_stipend(system: System, rpc: Any) -> str:
     )
     rpc.registry.record_training_completion(ADMINS[0], training["id"], ident)
     rpc.registry.set_tier(ADMINS[0], ident, "professional", "trained")
-    communicator = {"id": ident, "roles": ["communicator"]}
+    communicator = actor(["communicator"], ident)
     with as_console():
         setup = rpc.registry.start_payout_setup(communicator)
     assert setup["provider"] == "stripe_connect"
@@ -154,9 +155,11 @@ def enrolled_staff(
     )
     enroll = signed_in.json()
     totp = pyotp.TOTP(enroll["totp_secret"])
+    # the previous step's code (still accepted): the person's next sign-ins can use
+    # the current step and the next one, and each code is good once
     done = requests.post(
         f"{url}/api/v1/session/second-factor",
-        json={"code": totp.now()},
+        json={"code": totp.at(time.time() - totp.interval)},
         headers={
             "X-CSRF-Token": enroll["csrf_token"],
             # the cookie is Secure; requests keeps such cookies off plain http

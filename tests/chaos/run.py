@@ -65,7 +65,7 @@ from svyaz.keys import GATEWAY, OPERATOR  # noqa: E402
 from svyaz.messaging import ClusterRpcProxy  # noqa: E402
 from tests import leaks  # noqa: E402
 from tests.chaos.faults import API, AUTH, Monkey  # noqa: E402
-from tests.helpers import configure_bus, publish_raw  # noqa: E402
+from tests.helpers import actor, configure_bus, publish_raw  # noqa: E402
 from tests.journeys import ADMINS, REPORT, enrolled_staff  # noqa: E402
 from tests.stack import System, grant, running_system  # noqa: E402
 
@@ -235,7 +235,7 @@ class Person:
 
     @property
     def actor(self) -> dict[str, Any]:
-        return {"id": self.id, "roles": ["communicator"]}
+        return actor(["communicator"], self.id)
 
 
 @dataclass
@@ -616,7 +616,7 @@ def cycle(driver: Driver, log: Callable[[str], None], payout_timeout: float) -> 
             if tries == 9:
                 raise
             eventlet.sleep(1)
-    finance = {"id": finance_id, "roles": ["finance"]}
+    finance = actor(["finance"], finance_id)
     run_id = None
     while run_id is None:
         driver.attempt("stipends", "build_payout_run", finance, cycle_id)

@@ -33,7 +33,7 @@ CALLERS = {
     ("registry", "apply"): {GATEWAY},
     ("registry", "approve"): {GATEWAY, OPERATOR},
     ("registry", "club_members"): {GATEWAY, OPERATOR},
-    ("registry", "confirm_second_factor"): {GATEWAY, FINANCE_CLI},
+    ("registry", "confirm_second_factor"): {GATEWAY, FINANCE_CLI, OPERATOR},
     ("registry", "create_club"): {GATEWAY, OPERATOR},
     ("registry", "create_staff_account"): {OPERATOR},
     ("registry", "create_training"): {GATEWAY, OPERATOR},
@@ -65,7 +65,8 @@ CALLERS = {
     ("registry", "set_bank_details"): {GATEWAY},
     ("registry", "set_corridor"): {GATEWAY, OPERATOR},
     ("registry", "set_tier"): {GATEWAY, OPERATOR},
-    ("registry", "sign_in"): {GATEWAY, FINANCE_CLI},
+    ("registry", "sign_in"): {GATEWAY, FINANCE_CLI, OPERATOR},
+    ("registry", "renew_assertion"): {GATEWAY, FINANCE_CLI, OPERATOR},
     ("registry", "start_payout_setup"): {GATEWAY},
     ("registry", "start_review"): {GATEWAY, OPERATOR},
     ("registry", "stripe_account_updated"): {GATEWAY},
@@ -151,7 +152,7 @@ def test_every_method_declares_its_callers() -> None:
         (("registry", "issue_password_reset"), {NOTIFICATIONS}),
         (("registry", "stripe_account_updated"), {GATEWAY}),
         (("stipends", "stripe_event"), {GATEWAY}),
-        (("registry", "sign_in"), {GATEWAY, FINANCE_CLI}),
+        (("registry", "sign_in"), {GATEWAY, FINANCE_CLI, OPERATOR}),
     ],
 )
 def test_personal_data_and_provider_events_have_one_reader(

@@ -10,6 +10,7 @@ import re
 import subprocess
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import openpyxl
 import pyotp
@@ -33,16 +34,18 @@ def _enrolled(system: System, rpc: object, roles: list[str]) -> tuple[str, pyotp
     return email, totp
 
 
-def test_a_run_from_the_terminal(system: System) -> None:
+def test_a_run_from_the_terminal(system: System, tmp_path: Path) -> None:
+    session_file = tmp_path / "finance-session.json"
     with system.rpc() as rpc:
         cycle = approved_stipend(system, rpc)
         email, totp = finance_member(system, rpc)
-        admin, _ = _enrolled(system, rpc, ["program_admin"])
+        admin, admin_totp = _enrolled(system, rpc, ["program_admin"])
     env = {
         **os.environ,
         **system.settings.env("gateway"),
         "SVYAZ_EMAIL": email,
         "SVYAZ_PASSWORD": PASSWORD,
+        "SVYAZ_SESSION": str(session_file),
     }
     # the CLI's own key (infra/tools/finance-cli.yml), not the gateway's
     env["BUS_PRIVATE_KEY"] = str(system.settings.keys / "private" / "finance-cli.key")
@@ -57,10 +60,21 @@ def test_a_run_from_the_terminal(system: System) -> None:
             cwd=ROOT,
         )
 
-    # who runs it signs in: a wrong password, and an admin, are refused alike
-    for changes in ({"SVYAZ_PASSWORD": "not the password"}, {"SVYAZ_EMAIL": admin}):
-        refused = cli("show", str(uuid.uuid4()), **changes)
+    # nothing before signing in
+    unsigned = cli("show", str(uuid.uuid4()))
+    assert unsigned.returncode == 7 and "svyaz-finance sign-in" in unsigned.stderr
+    # the registry checks password and code: a wrong one, and an admin, are refused
+    for code, changes in (
+        (totp.now(), {"SVYAZ_PASSWORD": "not the password"}),
+        ("000000", {}),
+        (admin_totp.now(), {"SVYAZ_EMAIL": admin}),
+    ):
+        refused = cli("sign-in", "--code", code, **changes)
         assert refused.returncode == 7 and "not signed in" in refused.stderr
+        assert not session_file.exists()
+    signed = cli("sign-in", "--code", totp.now())
+    assert signed.returncode == 0, signed.stderr
+    assert session_file.stat().st_mode & 0o777 == 0o600  # its owner's alone
 
     built = cli("build", cycle)
     assert built.returncode == 0, built.stderr

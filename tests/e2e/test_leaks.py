@@ -12,7 +12,7 @@ from email.message import EmailMessage
 import requests
 
 from svyaz import signing
-from tests.helpers import publish_raw, wait_until
+from tests.helpers import actor, publish_raw, wait_until
 from tests.journeys import active_communicator, approved_stipend, as_console
 from tests.leaks import BusTap, scan, sources
 from tests.stack import System
@@ -44,7 +44,7 @@ def test_nothing_the_system_says_holds_a_personal_value(system: System) -> None:
             person = active_communicator(
                 system, rpc, country="GE", password="a long passphrase here", **PERSON
             )
-            communicator = {"id": person["id"], "roles": ["communicator"]}
+            communicator = actor(["communicator"], person["id"])
             with as_console():
                 assert rpc.registry.start_payout_setup(communicator)["provider"] == (
                     "bank_file"

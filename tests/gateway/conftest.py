@@ -36,20 +36,28 @@ def as_gateway() -> Iterator[None]:
         yield
 
 
-@pytest.fixture
-def gateway_url(database: Any, service_config: Any, container_factory: Any) -> str:
+def start_gateway(
+    database: Any, service_config: Any, container_factory: Any
+) -> tuple[str, str]:
+    """A running gateway on a free port: (its URL, its database's URL)."""
     address = f"127.0.0.1:{free_port()}"
+    db_url = database("gateway")
     container_factory(
         GatewayService,
         service_config(
             "gateway",
             WEB_SERVER_ADDRESS=address,
             RPC_TIMEOUT=5,
-            DB_URI=database("gateway"),
+            DB_URI=db_url,
             COOKIE_SECURE=False,
         ),
     ).start()
-    return f"http://{address}"
+    return f"http://{address}", db_url
+
+
+@pytest.fixture
+def gateway_url(database: Any, service_config: Any, container_factory: Any) -> str:
+    return start_gateway(database, service_config, container_factory)[0]
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
-"""Who is acting: staff and communicators as the gateway vouches for them (the bus is
-signed, so the gateway's word on the account id and roles is what a service has).
+"""Who is acting: a person as the registry's signed assertion says (svyaz.assertions),
+never as a caller describes them. An RPC's actor argument is the assertion (or
+`{"assertion": ..., ...}`, the shape the gateway and the CLIs pass, whose other keys
+are ignored); a dict of id and roles alone is refused, whoever signed the message.
 
 Each service subclasses `Actor` with its own error classes, so a refusal is one of its
 expected exceptions:
@@ -12,9 +14,11 @@ expected exceptions:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Self
 
+from svyaz import assertions
 from svyaz.errors import Forbidden, InvalidInput, ServiceError
 
 ROLES = frozenset({"communicator", "club_coordinator", "program_admin", "finance"})
@@ -26,33 +30,44 @@ COMMUNICATOR = "communicator"
 
 @dataclass(frozen=True)
 class Actor:
-    """A person, as the gateway authenticated them: an account id and roles."""
+    """A person, as the registry asserted at sign-in: an account id, roles, and the
+    session and second factor the assertion names."""
 
     id: uuid.UUID
     roles: frozenset[str]
+    session_id: str = ""
+    totp_at: float | None = None
+    stage: str = assertions.FULL
 
     invalid: ClassVar[type[ServiceError]] = InvalidInput
     not_allowed: ClassVar[type[ServiceError]] = Forbidden
 
     @classmethod
-    def load(cls, data: Any) -> Self:
-        """`{"id": uuid, "roles": [role, ...]}` from an RPC argument, checked."""
+    def load(cls, data: Any, *, enrolling: bool = False) -> Self:
+        """The actor an RPC argument proves: a registry-signed assertion, current.
+        `enrolling` also takes a staff member who is setting up their
+        authenticator (an assertion with no roles)."""
+        token = data.get("assertion") if isinstance(data, Mapping) else data
         try:
-            roles = frozenset(str(r) for r in data["roles"])
-            actor = cls(uuid.UUID(str(data["id"])), roles)
-        except (KeyError, TypeError, ValueError):
+            claims = assertions.verify(token)
+        except assertions.InvalidAssertion as exc:
             raise cls.invalid(
-                "the actor is malformed",
+                f"who is acting is not proven ({exc}): sign in again",
                 "invalid_actor",
-                {"actor": ["must be {id: uuid, roles: [role, ...]}"]},
+                {"actor": ["an assertion the registry signed at sign-in"]},
             ) from None
-        if not roles or not roles <= ROLES:
+        if claims.stage != assertions.FULL and not enrolling:
+            raise cls.not_allowed(
+                "set up your authenticator first, then sign in again",
+                "second_factor_required",
+            )
+        if not claims.roles <= ROLES or (not claims.roles and not enrolling):
             raise cls.invalid(
                 "unknown role",
                 "invalid_actor",
                 {"actor": [f"roles must be among {sorted(ROLES)}"]},
             )
-        return actor
+        return cls(claims.sub, claims.roles, claims.sid, claims.totp_at, claims.stage)
 
     def require(self, *roles: str) -> None:
         if not self.roles & set(roles):
@@ -66,4 +81,5 @@ class Actor:
     @property
     def label(self) -> str:
         """How an access log names this person: role and id, no name."""
-        return f"{sorted(self.roles)[0]}:{self.id}"
+        role = min(self.roles) if self.roles else "enrolling"
+        return f"{role}:{self.id}"

@@ -260,6 +260,26 @@ def signing_as(who: str) -> Iterator[None]:
         _local.signer = previous
 
 
+def sign_detached(who: str, data: bytes) -> tuple[str, bytes]:
+    """(key id, signature) of `data` by `who`, a key this process holds."""
+    if who not in _state.private:
+        raise settings.ConfigurationError(f"this process holds no key of {who!r}")
+    private, key_id = _state.private[who]
+    return key_id, private.sign(data)
+
+
+def verify_detached(who: str, key_id: str, data: bytes, signature: bytes) -> bool:
+    """Did `who`'s key `key_id` sign `data`?"""
+    public = _state.public.get((who, key_id))
+    if public is None:
+        return False
+    try:
+        public.verify(signature, data)
+    except BadEd25519:
+        return False
+    return True
+
+
 def _kind_and_id(obj: Any) -> tuple[str, str]:
     if isinstance(obj, dict) and "event_type" in obj and "event_id" in obj:
         return str(obj["event_type"]), str(obj["event_id"])

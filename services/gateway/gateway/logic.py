@@ -8,6 +8,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -36,7 +37,9 @@ def open_session(
     stage: str,
     language: str,
     now: datetime | None = None,
+    signed: dict[str, Any] | None = None,
 ) -> Opened:
+    """A new session; `signed` is the registry's actor with its assertion."""
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     row = WebSession(
@@ -49,8 +52,28 @@ def open_session(
         last_seen=now,
         expires_at=now + (ENROLL if stage != "full" else ABSOLUTE),
     )
+    if signed is not None:
+        store_assertion(row, signed)
     session.add(row)
     return Opened(token, row)
+
+
+RENEW_BEFORE = timedelta(seconds=60)  # renew an assertion this long before it ends
+
+
+def store_assertion(row: WebSession, signed: dict[str, Any]) -> None:
+    """Keep the registry's (re)signed actor: its assertion, expiry and current roles."""
+    row.assertion = str(signed["assertion"])
+    row.assertion_expires_at = datetime.fromtimestamp(float(signed["expires_at"]), UTC)
+    if row.stage == "full":
+        row.roles = ",".join(sorted(signed["roles"]))
+
+
+def needs_renewal(row: WebSession, now: datetime | None = None) -> bool:
+    now = now or datetime.now(UTC)
+    return row.assertion_expires_at is None or (
+        row.assertion_expires_at - RENEW_BEFORE <= now
+    )
 
 
 def current(
@@ -75,12 +98,18 @@ def close(session: Session, token: str | None) -> None:
         session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
 
 
-def promote(session: Session, row: WebSession, now: datetime | None = None) -> Opened:
-    """An enrolling session becomes a full one under a new token (no fixation)."""
+def promote(
+    session: Session,
+    row: WebSession,
+    signed: dict[str, Any],
+    now: datetime | None = None,
+) -> Opened:
+    """An enrolling session becomes a full one under a new token (no fixation),
+    with the full assertion the registry signed once the authenticator was set up."""
     now = now or datetime.now(UTC)
     session.delete(row)
     return open_session(
-        session, row.actor_id, sorted(row.role_set), "full", row.language, now
+        session, row.actor_id, signed["roles"], "full", row.language, now, signed
     )
 
 

@@ -1,12 +1,12 @@
-"""Gateway tables: web sessions. No personal data: a session knows the actor's id and
-roles, never their name or email."""
+"""Gateway tables: web sessions. No personal data: a session knows the actor's id,
+roles and the registry's signed assertion of them, never their name or email."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, func
+from sqlalchemy import DateTime, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -32,6 +32,12 @@ class WebSession(Base):
     )
     last_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # who is signed in, as the registry signed it (svyaz.assertions): passed with
+    # every call, renewed before it runs out
+    assertion: Mapped[str | None] = mapped_column(Text)
+    assertion_expires_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
 
     @property
     def role_set(self) -> frozenset[str]:

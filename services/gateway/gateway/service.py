@@ -194,13 +194,9 @@ class GatewayService:
                 "locked for a while",
                 "sign_in_failed",
             )
-        actor = result["actor"]
-        stage = "full" if result["status"] == "ok" else "enroll"
-        with self.db.transaction() as session:
-            opened = logic.open_session(
-                session, actor["id"], actor["roles"], stage, web.language(request)
-            )
-            csrf_token = opened.session.csrf_token
+        stage, opened = self._open_session(request, result)
+        csrf_token = opened.session.csrf_token
+        actor = {"id": result["actor"]["id"], "roles": result["actor"]["roles"]}
         response = respond(
             200,
             SessionSchema().dump(
@@ -238,12 +234,13 @@ class GatewayService:
         if not confirmed["confirmed"]:
             raise Unauthorized("the code is not right", "sign_in_failed")
         with self.db.transaction() as session:
-            opened = logic.promote(session, session.merge(row))
+            opened = logic.promote(session, session.merge(row), confirmed["actor"])
             csrf_token = opened.session.csrf_token
+        actor = {"id": str(row.actor_id), "roles": confirmed["actor"]["roles"]}
         response = respond(
             200,
             SessionSchema().dump(
-                {"status": "ok", "actor": self._actor(row), "csrf_token": csrf_token}
+                {"status": "ok", "actor": actor, "csrf_token": csrf_token}
             ),
         )
         web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
@@ -287,6 +284,30 @@ class GatewayService:
         actor = self._actor(row)
         self.deadline(self.registry.erase, actor, actor["id"], reason)
         self._end_sessions(row.actor_id)
+
+    def _open_session(
+        self, request: Request, result: dict[str, Any]
+    ) -> tuple[str, logic.Opened]:
+        """A session for a sign-in the registry answered ok or enroll, keeping the
+        assertion it signed; (stage, the opened session)."""
+        actor = result["actor"]
+        stage = "full" if result["status"] == "ok" else "enroll"
+        with self.db.transaction() as session:
+            opened = logic.open_session(
+                session,
+                actor["id"],
+                actor["roles"],
+                stage,
+                web.language(request),
+                signed=actor,
+            )
+        return stage, opened
+
+    def _after_decision(self, step: str, communicator_id: str) -> None:
+        """A communicator suspended or offboarded here is signed out at once (the
+        registry also refuses to renew their assertions, for every other gateway)."""
+        if step in ("suspend", "offboard"):
+            self._end_sessions(uuid.UUID(communicator_id))
 
     def _end_sessions(self, account_id: uuid.UUID) -> None:
         with self.db.transaction() as session:
@@ -444,6 +465,7 @@ class GatewayService:
             communicator_id,
             body["reason"],
         )
+        self._after_decision(body["step"], communicator_id)
         return respond(200, result)
 
     @http(
@@ -987,7 +1009,27 @@ class GatewayService:
 
     def _session(self, request: Request) -> WebSession | None:
         with self.db.transaction() as session:
-            return logic.current(session, request.cookies.get(web.SESSION_COOKIE))
+            row = logic.current(session, request.cookies.get(web.SESSION_COOKIE))
+        if row is not None and row.assertion and logic.needs_renewal(row):
+            return self._renew(row)
+        return row
+
+    def _renew(self, row: WebSession) -> WebSession | None:
+        """The registry signs the sign-in again against the account as it is now.
+        Refused (suspended, offboarded, disabled, a second factor now required):
+        every session of the account ends. The registry away: the assertion in
+        hand serves until it runs out."""
+        try:
+            signed = self.deadline(self.registry.renew_assertion, row.assertion)
+        except UpstreamUnavailable:
+            return row
+        except ServiceError:
+            self._end_sessions(row.actor_id)
+            return None
+        with self.db.transaction() as session:
+            fresh = session.merge(row)
+            logic.store_assertion(fresh, signed)
+        return fresh
 
     def _signed_in(self, request: Request, *roles: str) -> WebSession:
         row = self._session(request)
@@ -999,7 +1041,12 @@ class GatewayService:
 
     @staticmethod
     def _actor(row: WebSession) -> dict[str, Any]:
-        return {"id": str(row.actor_id), "roles": sorted(row.role_set)}
+        """Who the session is, for a call: the services read only the assertion."""
+        return {
+            "id": str(row.actor_id),
+            "roles": sorted(row.role_set),
+            "assertion": row.assertion,
+        }
 
     def _page(
         self,
@@ -1167,11 +1214,7 @@ class GatewayService:
         if result["status"] not in ("ok", "enroll"):
             return self._page(request, "sign_in.html", status=401, failed=True)
         actor = result["actor"]
-        stage = "full" if result["status"] == "ok" else "enroll"
-        with self.db.transaction() as session:
-            opened = logic.open_session(
-                session, actor["id"], actor["roles"], stage, web.language(request)
-            )
+        stage, opened = self._open_session(request, result)
         if stage == "enroll":
             response = web.render(
                 request,
@@ -1206,7 +1249,7 @@ class GatewayService:
             return self._page(request, "sign_in.html", status=401, failed=True)
         with self.db.transaction() as session:
             fresh = session.merge(row)
-            opened = logic.promote(session, fresh)
+            opened = logic.promote(session, fresh, confirmed["actor"])
         response = web.redirect(pages.landing(sorted(row.role_set)))
         web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
         return response
@@ -1378,6 +1421,9 @@ class GatewayService:
                 self._actor(row),
                 values.get("code", ""),
             )
+            if confirmed["confirmed"]:  # the sign-in now has its second factor
+                with self.db.transaction() as session:
+                    logic.store_assertion(session.merge(row), confirmed["actor"])
             texts = web.texts(web.language(request, row.language))
             return self._page(
                 request,
@@ -2320,6 +2366,7 @@ class GatewayService:
                         communicator_id,
                         values.get("reason", ""),
                     )
+                    self._after_decision(step, communicator_id)
             except (InvalidInput, ServiceError) as exc:
                 if isinstance(exc, (Forbidden, NotFound)):
                     raise

@@ -109,17 +109,6 @@ class StaffContactIn(Incoming):
     email = fields.Email(required=True)
 
 
-class ActorIn(Incoming):
-    """The signed-in person the gateway acts for."""
-
-    id = fields.UUID(required=True)
-    roles = fields.List(
-        fields.String(validate=validate.OneOf(ROLES)),
-        required=True,
-        validate=validate.Length(min=1),
-    )
-
-
 class PreferencesIn(Schema):
     """A person's own choices; every field optional, unknown fields refused."""
 

@@ -27,7 +27,6 @@ from notifications.dependencies import Channels, timer
 from notifications.exceptions import DeliveryFailed, InvalidPreferences, RecipientGone
 from notifications.models import COMMUNICATOR, STAFF_ROLES, staff_audience
 from notifications.schemas import (
-    ActorIn,
     CommunicatorAppliedIn,
     CommunicatorIdIn,
     CommunicatorPayoutSetupNeededIn,
@@ -53,7 +52,7 @@ from notifications.schemas import (
     StipendRejectedIn,
 )
 from notifications.templates import render
-from svyaz import inbox
+from svyaz import actors, inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
@@ -117,9 +116,16 @@ def whole(value: Any, name: str) -> int:
 
 def actor_of(data: Any) -> Recipient:
     """The signed-in person as a recipient: staff when they hold a staff role."""
-    who = load(ActorIn(), data)
-    roles = sorted(set(who["roles"]) & set(STAFF_ROLES))
-    return Recipient(who["id"], staff_audience(roles[0]) if roles else COMMUNICATOR)
+    who = Actor.load(data)
+    roles = sorted(who.roles & set(STAFF_ROLES))
+    return Recipient(who.id, staff_audience(roles[0]) if roles else COMMUNICATOR)
+
+
+class Actor(actors.Actor):
+    """Who is acting, with this service's errors (see svyaz.actors)."""
+
+    invalid = InvalidPreferences
+    not_allowed = Forbidden
 
 
 class RegistryContacts:

@@ -433,7 +433,7 @@ class RegistryService:
         }
 
     # -- signing in -----------------------------------------------------------------
-    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)
     def sign_in(
         self, email: str, password: str, code: str | None = None
     ) -> dict[str, Any]:
@@ -449,8 +449,8 @@ class RegistryService:
             result = accounts.sign_in(
                 session, self.keys, data["email"], data["password"], data["code"]
             )
-        actor = None
-        if result.actor is not None and result.status != "invalid":
+        actor = result.assertion  # ok and enroll: with the signed assertion
+        if actor is None and result.actor is not None and result.status != "invalid":
             actor = {"id": str(result.actor.id), "roles": sorted(result.actor.roles)}
         return {
             "status": result.status,
@@ -458,14 +458,22 @@ class RegistryService:
             "enrollment_uri": result.enrollment_uri,
         }
 
-    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=RegistryError)
-    def confirm_second_factor(self, actor: Any, code: str) -> dict[str, bool]:
-        who = Actor.load(actor)
+    @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)
+    def confirm_second_factor(self, actor: Any, code: str) -> dict[str, Any]:
+        """{"confirmed", "actor"}: the first code of a new authenticator; the
+        answer's actor carries the full assertion of the same sign-in."""
+        who = Actor.load(actor, enrolling=True)
         with self.db.transaction() as session:
-            confirmed = accounts.confirm_second_factor(
-                session, self.keys, who, str(code)
-            )
-        return {"confirmed": confirmed}
+            signed = accounts.confirm_second_factor(session, self.keys, who, str(code))
+        return {"confirmed": signed is not None, "actor": signed}
+
+    @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)
+    def renew_assertion(self, assertion: Any) -> dict[str, Any]:
+        """A new assertion for a current sign-in, against the account as it is now
+        (roles, disabled, the communicator's status); refused when it may no longer
+        act. The gateway renews before each assertion runs out."""
+        with self.db.transaction() as session:
+            return accounts.renew(session, str(assertion))
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def request_password_reset(self, email: str) -> dict[str, str]:

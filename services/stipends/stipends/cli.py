@@ -1,32 +1,37 @@
 """svyaz-finance: payout runs from a terminal, beside the finance console.
 
-    svyaz-finance --email <your sign-in email> build <cycle id>
-    svyaz-finance --email … show <run id>
-    svyaz-finance --email … payouts <run id> [--status failed]
-    svyaz-finance --email … release <run id> --totals <digest> [--wait]
-    svyaz-finance --email … action <payout id> <action> --reason "…"
+    svyaz-finance --email <your sign-in email> sign-in     # password and code asked
+    svyaz-finance build <cycle id>
+    svyaz-finance show <run id>
+    svyaz-finance payouts <run id> [--status failed]
+    svyaz-finance release <run id> --totals <digest> [--wait]
+    svyaz-finance action <payout id> <action> --reason "…"
         (retry, cancel, mark_paid_offline or mark_failed)
-    svyaz-finance --email … export <run id> [--format csv|pain.001] [-o file]
-    svyaz-finance --email … statement <bank statement.csv>
-    svyaz-finance --email … reconcile <provider> <from> <to>
+    svyaz-finance export <run id> [--format csv|pain.001] [-o file]
+    svyaz-finance statement <bank statement.csv>
+    svyaz-finance reconcile <provider> <from> <to>
         [--itemized report.csv | --statement statement.csv]
-    svyaz-finance --email … differences <reconciliation id> [--state open] [--kind …]
-    svyaz-finance --email … resolve <reconciliation id> <item>… --action write_off
+    svyaz-finance differences <reconciliation id> [--state open] [--kind …]
+    svyaz-finance resolve <reconciliation id> <item>… --action write_off
         --reason "…" [--payout <id> for link]   (link, write_off or repay)
-    svyaz-finance --email … sign-off <reconciliation id> --note "…"
-    svyaz-finance --email … reconciliation-export <id> [--format csv|xlsx] -o file
+    svyaz-finance sign-off <reconciliation id> --note "…"
+    svyaz-finance reconciliation-export <id> [--format csv|xlsx] -o file
+    svyaz-finance sign-out
 
 It makes RPC calls signed with its own bus key (`infra/tools/finance-cli.yml`: it signs
-as `finance-cli` and holds no service's key). Every command first signs the finance
-member in with the registry: their email (`--email` or SVYAZ_EMAIL) and password (asked,
-or SVYAZ_PASSWORD for a script); whoever is not a finance member with a confirmed
-authenticator gets nothing. `release` asks for a current code of that person's
-authenticator (a fresh second factor) unless `--code` is given, and with `--wait` shows
+as `finance-cli` and holds no service's key). `sign-in` gives the registry your email
+(`--email` or SVYAZ_EMAIL), password (asked, or SVYAZ_PASSWORD for a script) and a code
+of your authenticator (asked, `--code` or SVYAZ_CODE); the registry checks all three
+and signs an assertion of who you are, which is kept in a file readable by you alone
+(`--session`, SVYAZ_SESSION; by default ~/.local/state/svyaz/finance-session.json).
+Every other command has the registry renew it first, against your account as it is now:
+a disabled account or a lost finance role ends it (exit 7), and so does a sign-in older
+than 12 hours. `release` asks for another current code (a fresh second factor, a later
+one than the code you signed in with) unless `--code` is given, and with `--wait` shows
 the run's progress until no payout is open. Exit codes: 0 done; 1 refused by a rule
 (role, segregation, state); 2 bad input; 3 not found; 4 a service did not answer; 5 the
-code was not right; 7 not signed in (the same answer for a wrong email or password).
-`reconcile` exits 6 when the period has open differences (0 when everything matched), so
-a scheduled job can tell finance.
+code was not right; 6 (`reconcile`) the period has open differences, so a scheduled job
+can tell finance; 7 not signed in (the same answer for a wrong email, password or code).
 """
 
 from __future__ import annotations
@@ -119,23 +124,65 @@ def translate(exc: Exception) -> Failed:
     raise exc
 
 
-def signed_in(rpc: Any, email: str, password: str) -> dict[str, Any]:
-    """The finance member this email and password are, as the registry says: a
-    staff account with its authenticator confirmed (its code is asked where a step
-    needs a fresh one, as releasing a run does)."""
-    answer = rpc.registry.sign_in(email, password, None)
+def signed_in(rpc: Any, email: str, password: str, code: str) -> dict[str, Any]:
+    """The finance member this email, password and authenticator code are, as the
+    registry says, with the assertion it signed: `{"id", "roles", "assertion",
+    "expires_at"}`. Anyone else gets the same refusal."""
+    answer = rpc.registry.sign_in(email, password, code)
     actor = answer.get("actor") if isinstance(answer, dict) else None
     if (
-        answer.get("status") not in ("second_factor", "ok")
+        answer.get("status") != "ok"
         or not actor
+        or not actor.get("assertion")
         or "finance" not in actor.get("roles", ())
     ):
         raise Failed(
-            "not signed in: the email or password is not right, or the account is "
-            "not a finance member's with a confirmed authenticator",
+            "not signed in: the email, password or code is not right, or the account "
+            "is not a finance member's with a confirmed authenticator",
             NOT_SIGNED_IN,
         )
-    return {"id": actor["id"], "roles": actor["roles"]}
+    return dict(actor)
+
+
+def default_session_file() -> Path:
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "svyaz" / "finance-session.json"
+
+
+def save_session(path: Path, actor: dict[str, Any]) -> None:
+    """The signed-in actor, readable by its owner alone (it acts as them until
+    the registry stops renewing it)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_suffix(".tmp")
+    temporary.unlink(missing_ok=True)
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(actor, handle)
+    temporary.replace(path)
+
+
+def current_actor(rpc: Any, path: Path) -> dict[str, Any]:
+    """The saved sign-in, renewed by the registry against the account as it is
+    now; exit 7 when there is none or the registry no longer renews it."""
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError):
+        raise Failed(
+            "not signed in: run `svyaz-finance sign-in` first", NOT_SIGNED_IN
+        ) from None
+    try:
+        renewed = rpc.registry.renew_assertion(saved.get("assertion"))
+    except (Forbidden, InvalidInput) as exc:
+        path.unlink(missing_ok=True)
+        raise Failed(
+            f"your sign-in has ended ({exc}): run `svyaz-finance sign-in` again",
+            NOT_SIGNED_IN,
+        ) from None
+    if "finance" not in renewed.get("roles", ()):
+        path.unlink(missing_ok=True)
+        raise Failed("not signed in: you are no longer a finance member", NOT_SIGNED_IN)
+    save_session(path, renewed)
+    return dict(renewed)
 
 
 def run_command(
@@ -147,10 +194,21 @@ def run_command(
     sleep: Callable[[float], None] = time.sleep,
     ask_password: Callable[[], str] = lambda: getpass.getpass("password: "),
 ) -> int:
-    if not args.email:
-        raise Failed("give --email (or set SVYAZ_EMAIL)", BAD_INPUT)
-    password = os.environ.get("SVYAZ_PASSWORD") or ask_password()
-    actor = signed_in(rpc, args.email, password)
+    session_file = Path(args.session) if args.session else default_session_file()
+    if args.command == "sign-in":
+        if not args.email:
+            raise Failed("give --email (or set SVYAZ_EMAIL)", BAD_INPUT)
+        password = os.environ.get("SVYAZ_PASSWORD") or ask_password()
+        code = args.code or os.environ.get("SVYAZ_CODE") or ask_code()
+        actor = signed_in(rpc, args.email, password, code.strip())
+        save_session(session_file, actor)
+        print(f"signed in as finance member {actor['id']}", file=out)
+        return DONE
+    if args.command == "sign-out":
+        session_file.unlink(missing_ok=True)
+        print("signed out", file=out)
+        return DONE
+    actor = current_actor(rpc, session_file)
     stipends = rpc.stipends
     if args.command == "build":
         run = stipends.build_payout_run(actor, args.cycle)
@@ -304,9 +362,20 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--email",
         default=os.environ.get("SVYAZ_EMAIL"),
-        help="the email you sign in with (or SVYAZ_EMAIL); the password is asked",
+        help="sign-in: the email you sign in with (or SVYAZ_EMAIL)",
+    )
+    p.add_argument(
+        "--session",
+        default=os.environ.get("SVYAZ_SESSION"),
+        help="where the sign-in is kept (or SVYAZ_SESSION; default "
+        "~/.local/state/svyaz/finance-session.json)",
     )
     sub = p.add_subparsers(dest="command", required=True)
+    sign_in = sub.add_parser(
+        "sign-in", help="sign in (email, password, authenticator code)"
+    )
+    sign_in.add_argument("--code", help="authenticator code (or SVYAZ_CODE; asked)")
+    sub.add_parser("sign-out", help="forget the sign-in")
     sub.add_parser("build", help="build a run from a cycle").add_argument("cycle")
     sub.add_parser("show", help="a run and its progress").add_argument("run")
     listing = sub.add_parser("payouts", help="a run's payouts")

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.gateway.conftest import Stipends, funded_programme, ready_payee
-from tests.helpers import next_code, wait_until
+from tests.helpers import actor, next_code, wait_until
 from tests.registry.integration.conftest import ADMIN_A, Registry, application
 
 PASSWORD = "correct horse battery staple"
@@ -447,7 +447,7 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     programme = funded_programme(stipends, 50_000, 25_000)
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     cycle = stipends.call("open_cycle", ADMIN_A, programme, "2026-10", past)["id"]
-    me = {"id": ident, "roles": ["communicator"]}
+    me = actor(["communicator"], ident)
     draft = stipends.call(
         "save_report_draft",
         me,

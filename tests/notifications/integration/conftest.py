@@ -22,6 +22,7 @@ from svyaz.dependencies import Caller
 from svyaz.errors import NotFound
 from svyaz.keys import NOTIFICATIONS
 from svyaz.messaging import rpc
+from tests.helpers import actor as signed_in
 from tests.helpers import publish_event, wait_until
 
 MAX_ATTEMPTS = 3
@@ -192,7 +193,9 @@ def envelope(event_type: str, producer: str, **data: Any) -> dict[str, Any]:
 
 
 def actor(ident: str, *roles: str) -> dict[str, Any]:
-    return {"id": ident, "roles": list(roles) or ["communicator"]}
+    """A signed-in person (a communicator unless roles are given), as the gateway
+    passes them: with the registry's assertion."""
+    return signed_in(list(roles) or ["communicator"], ident)
 
 
 @pytest.fixture

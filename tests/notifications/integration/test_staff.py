@@ -120,7 +120,7 @@ def test_staff_can_turn_discreet_mode_back_on(notifications: Any) -> None:
         is True
     )
     with pytest.raises(InvalidInput):
-        notifications.call("set_preferences", {"id": ident, "roles": []}, {})
+        notifications.call("set_preferences", actor([], ident), {})
 
 
 def test_one_digest_per_role_and_period() -> None:

@@ -12,10 +12,11 @@ from sqlalchemy import create_engine, text
 
 from registry.service import RegistryService
 from svyaz.context import CALLER
+from tests.helpers import actor
 
-ADMIN_A = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
-ADMIN_B = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
-FINANCE = {"id": str(uuid.uuid4()), "roles": ["finance"]}
+ADMIN_A = actor(["program_admin"])
+ADMIN_B = actor(["program_admin"])
+FINANCE = actor(["finance"])
 CONSENT = "2026-11"
 _counter = itertools.count(1)
 
@@ -39,7 +40,7 @@ def application(**changes: Any) -> dict[str, Any]:
 
 
 def actor_for(communicator_id: str, role: str = "communicator") -> dict[str, Any]:
-    return {"id": communicator_id, "roles": [role]}
+    return actor([role], communicator_id)
 
 
 class FakeConnect:

@@ -1,6 +1,7 @@
 """Signing in: passwords (argon2id), TOTP for staff and on request for communicators,
 lockout, and one neutral answer for every failure."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -8,7 +9,9 @@ import pyotp
 import pytest
 from sqlalchemy.orm import Session
 
+from registry.exceptions import NotAllowed
 from registry.logic import accounts
+from registry.logic.actors import Actor
 from svyaz.errors import Forbidden, InvalidInput
 from tests.helpers import next_code
 from tests.registry.integration.conftest import ADMIN_A, FINANCE, Registry
@@ -28,7 +31,14 @@ def test_a_communicator_signs_in_with_the_password_chosen_when_applying(
     ident = registry.applicant(email="vera@example.org", password=PASSWORD)
     result = sign_in(registry, "Vera@Example.org", PASSWORD)
     assert result["status"] == "ok"
-    assert result["actor"] == {"id": ident, "roles": ["communicator"]}
+    assert {k: result["actor"][k] for k in ("id", "roles")} == {
+        "id": ident,
+        "roles": ["communicator"],
+    }
+    # the registry's signed assertion: every service builds the actor from it
+    who = Actor.load(result["actor"])
+    assert str(who.id) == ident and who.roles == {"communicator"}
+    assert who.totp_at is None  # no second factor was asked of this communicator
     (row,) = registry.sql("SELECT password_hash, login_index FROM accounts")
     assert row.password_hash.startswith("$argon2id$")
     assert PASSWORD not in row.password_hash and "vera" not in row.login_index
@@ -73,13 +83,19 @@ def test_staff_must_enroll_and_then_give_a_code(registry: Registry) -> None:
     assert "Svyaz" not in first["enrollment_uri"]  # neutral in the authenticator app
     assert registry.call(
         "confirm_second_factor", first["actor"], "000000", caller="gateway"
-    ) == {"confirmed": False}
-    assert registry.call(
+    ) == {"confirmed": False, "actor": None}
+    # enrolling, the staff member acts nowhere: no roles in the assertion
+    with pytest.raises(NotAllowed):
+        registry.call("list_review_items", first["actor"])
+    confirmed = registry.call(
         "confirm_second_factor",
         first["actor"],
         pyotp.TOTP(secret).now(),
         caller="gateway",
-    ) == {"confirmed": True}
+    )
+    assert confirmed["confirmed"]
+    who = Actor.load(confirmed["actor"])  # the full assertion of the same sign-in
+    assert who.roles == {"finance"} and who.totp_at is not None
 
     assert sign_in(registry, "finance.lead@example.org", PASSWORD)["status"] == (
         "second_factor"
@@ -165,3 +181,53 @@ def _keys(registry: Registry) -> Any:
 
     (vault,) = [d for d in registry.container.dependencies if isinstance(d, Vault)]
     return vault.keys
+
+
+def test_a_sign_in_is_renewed_against_the_account_as_it_is_now(
+    registry: Registry,
+) -> None:
+    ident = registry.active(email="nina@example.org", password=PASSWORD)
+    first = sign_in(registry, "nina@example.org", PASSWORD)["actor"]
+    renewed = registry.call("renew_assertion", first["assertion"], caller="gateway")
+    again = Actor.load(renewed)
+    assert str(again.id) == ident
+    assert again.session_id == Actor.load(first).session_id  # the same sign-in
+    assert renewed["expires_at"] >= first["expires_at"]
+
+    # suspended: no renewal, and no new sign-in either
+    registry.call("suspend", ADMIN_A, ident, "under review")
+    with pytest.raises(NotAllowed, match="may no longer act"):
+        registry.call("renew_assertion", renewed["assertion"], caller="gateway")
+    assert sign_in(registry, "nina@example.org", PASSWORD)["status"] == "invalid"
+
+    registry.call("reinstate", ADMIN_A, ident, "cleared")
+    assert sign_in(registry, "nina@example.org", PASSWORD)["status"] == "ok"
+
+
+def test_a_disabled_staff_account_is_not_renewed(registry: Registry) -> None:
+    staff = registry.call(
+        "create_staff_account",
+        ADMIN_A,
+        {"email": "ops.lead@example.org", "roles": ["finance"], "password": PASSWORD},
+    )
+    first = sign_in(registry, "ops.lead@example.org", PASSWORD)
+    secret = pyotp.parse_uri(first["enrollment_uri"]).secret
+    confirmed = registry.call(
+        "confirm_second_factor", first["actor"], pyotp.TOTP(secret).now()
+    )
+    assertion = confirmed["actor"]["assertion"]
+    assert registry.call("renew_assertion", assertion)["roles"] == ["finance"]
+    registry.sql("UPDATE accounts SET disabled = true WHERE id = :i", i=staff["id"])
+    with pytest.raises(NotAllowed, match="may no longer act"):
+        registry.call("renew_assertion", assertion)
+
+
+def test_only_the_registrys_own_assertions_are_renewed(registry: Registry) -> None:
+    from svyaz import assertions
+    from tests.svyaz.unit.test_assertions import _forge
+
+    forged = _forge(
+        assertions.new_claims(uuid.uuid4(), frozenset({"program_admin"})), "gateway"
+    )
+    with pytest.raises(InvalidInput, match="not the registry's"):
+        registry.call("renew_assertion", forged)

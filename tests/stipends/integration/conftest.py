@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-ADMIN_A = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
-ADMIN_B = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
-ADMIN_C = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
-FINANCE = {"id": str(uuid.uuid4()), "roles": ["finance"]}
+from tests.helpers import actor
+
+ADMIN_A = actor(["program_admin"])
+ADMIN_B = actor(["program_admin"])
+ADMIN_C = actor(["program_admin"])
+FINANCE = actor(["finance"])
 
 
 class Db:
@@ -42,14 +44,14 @@ def db(database: Any) -> Iterator[Db]:
 
 
 # -- building blocks for logic tests (through the logic functions) -------------------
-def actor(data: dict[str, Any]) -> Any:
+def logic_actor(data: dict[str, Any]) -> Any:
     from stipends.logic.actors import Actor
 
     return Actor.load(data)
 
 
 def communicator_actor(ident: uuid.UUID) -> Any:
-    return actor({"id": str(ident), "roles": ["communicator"]})
+    return logic_actor(actor(["communicator"], str(ident)))
 
 
 def add_communicator(

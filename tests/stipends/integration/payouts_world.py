@@ -18,8 +18,8 @@ from tests.stipends.integration.conftest import (
     ADMIN_A,
     FINANCE,
     Db,
-    actor,
     add_communicator,
+    logic_actor,
 )
 from tests.stipends.integration.test_approvals import World
 
@@ -70,7 +70,7 @@ class PayWorld:
         with self.transaction() as session:
             return runs.build_run(
                 session,
-                actor(who),
+                logic_actor(who),
                 self.cycle_id,
                 {"stripe_connect", "stripe_global", "bank_file"},
             )
@@ -78,7 +78,7 @@ class PayWorld:
     def release(self, run: Any, who: dict[str, Any] = FINANCE) -> None:
         with self.transaction() as session:
             runs.release_run(
-                session, actor(who), run.id, run.totals_digest, True, self.clock()
+                session, logic_actor(who), run.id, run.totals_digest, True, self.clock()
             )
 
     def released(self) -> runs.Built:

@@ -24,15 +24,16 @@ from stipends.logic import (
     readmodel,
     reports,
 )
+from tests.helpers import actor
 from tests.stipends.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
     ADMIN_C,
     FINANCE,
     Db,
-    actor,
     add_communicator,
     communicator_actor,
+    logic_actor,
     programme_data,
     report_content,
 )
@@ -46,7 +47,7 @@ CLOSER = ADMIN_C  # closes cycles, so proposes every stipend in them
 class World:
     def __init__(self, db: Db, **rules: Any):
         self.db = db
-        admin = actor(ADMIN_A)
+        admin = logic_actor(ADMIN_A)
         with db.session() as session, session.begin():
             programme = programmes.create_programme(
                 session, admin, programme_data(**rules)
@@ -68,13 +69,15 @@ class World:
             ).report
             reports.submit_report(session, communicator_actor(who), report.id, BEFORE)
             reports.review_report(
-                session, actor(ADMIN_A), report.id, decision, "noted", BEFORE
+                session, logic_actor(ADMIN_A), report.id, decision, "noted", BEFORE
             )
             return report.id
 
     def close(self) -> entitlement.Closed:
         with self.db.session() as session, session.begin():
-            return entitlement.close_cycle(session, actor(CLOSER), self.cycle_id, AFTER)
+            return entitlement.close_cycle(
+                session, logic_actor(CLOSER), self.cycle_id, AFTER
+            )
 
     def stipend_of(self, who: uuid.UUID) -> Any:
         rows = self.db.sql(
@@ -92,7 +95,9 @@ class World:
     def approve(self, who: dict, stipend_id: uuid.UUID, seen: str | None = None):
         seen = seen or self.digest(stipend_id)
         with self.db.session() as session, session.begin():
-            return approvals.approve_stipend(session, actor(who), stipend_id, seen)
+            return approvals.approve_stipend(
+                session, logic_actor(who), stipend_id, seen
+            )
 
     def available(self) -> int:
         with self.db.session() as session:
@@ -174,14 +179,18 @@ def test_close_waits_for_the_deadline_and_for_every_review(db: Db) -> None:
         reports.submit_report(session, communicator_actor(who), report.id, BEFORE)
     with db.session() as session, session.begin():
         with pytest.raises(InvalidTransition) as err:
-            entitlement.close_cycle(session, actor(CLOSER), world.cycle_id, BEFORE)
+            entitlement.close_cycle(
+                session, logic_actor(CLOSER), world.cycle_id, BEFORE
+            )
     assert err.value.code == "deadline_not_passed"
     with pytest.raises(InvalidTransition) as err:
         world.close()
     assert err.value.code == "reports_awaiting_review"
     with db.session() as session, session.begin():
         with pytest.raises(NotAllowed):
-            entitlement.close_cycle(session, actor(FINANCE), world.cycle_id, AFTER)
+            entitlement.close_cycle(
+                session, logic_actor(FINANCE), world.cycle_id, AFTER
+            )
     assert db.sql("SELECT status FROM cycles")[0][0] == "open"
     assert db.sql("SELECT count(*) FROM stipends")[0][0] == 0
     assert db.events("cycle.closed.v1") == []
@@ -251,7 +260,7 @@ def test_bands_that_shrink_with_the_amount_are_refused(db: Db) -> None:
         with pytest.raises(InvalidRequest) as err:
             programmes.create_programme(
                 session,
-                actor(ADMIN_A),
+                logic_actor(ADMIN_A),
                 programme_data(
                     approval_bands=[
                         {"up_to_minor": 10_000, "approvers": 2},
@@ -275,7 +284,7 @@ def test_the_proposer_the_payee_and_other_roles_never_approve(db: Db) -> None:
         world.approve(FINANCE, stipend.id)
     assert err.value.code == "role_required"
     with pytest.raises(NotAllowed) as err:  # the payee, even holding the admin role
-        world.approve({"id": str(who), "roles": ["program_admin"]}, stipend.id)
+        world.approve(actor(["program_admin"], str(who)), stipend.id)
     assert err.value.code == "own_stipend"
     assert world.approvals(stipend.id) == [] and world.available() == 100_000
     assert db.events("stipend.approved.v1") == []
@@ -356,7 +365,7 @@ def test_an_amended_amount_voids_approvals_and_the_amender_cannot_approve(
     world.approve(ADMIN_A, stipend.id, seen)
     with db.session() as session, session.begin():
         approvals.amend_stipend(
-            session, actor(ADMIN_B), stipend.id, 25_000, "half the month on leave"
+            session, logic_actor(ADMIN_B), stipend.id, 25_000, "half the month on leave"
         )
     row = world.stipend_of(who)
     assert (row.amount_minor, row.approvals_needed, row.approvals_given) == (
@@ -389,7 +398,9 @@ def test_a_stipend_over_the_remaining_budget_is_refused_with_the_remainder(
     assert world.approvals(world.stipend_of(second).id) == []
     assert world.available() == 20_000
     with db.session() as session, session.begin():  # topped up, it goes through
-        programmes.fund_programme(session, actor(FINANCE), world.programme_id, 10_000)
+        programmes.fund_programme(
+            session, logic_actor(FINANCE), world.programme_id, 10_000
+        )
     world.approve(ADMIN_A, world.stipend_of(second).id)
     assert world.available() == 0
 
@@ -401,17 +412,17 @@ def test_rejection_before_and_after_approval(db: Db) -> None:
     with db.session() as session, session.begin():
         with pytest.raises(InvalidRequest):
             approvals.reject_stipend(
-                session, actor(ADMIN_A), world.stipend_of(early).id, " "
+                session, logic_actor(ADMIN_A), world.stipend_of(early).id, " "
             )
     with db.session() as session, session.begin():
         approvals.reject_stipend(
-            session, actor(ADMIN_A), world.stipend_of(early).id, "reports copied"
+            session, logic_actor(ADMIN_A), world.stipend_of(early).id, "reports copied"
         )
     world.approve(ADMIN_A, world.stipend_of(late).id)
     assert world.available() == 70_000
     with db.session() as session, session.begin():
         approvals.reject_stipend(
-            session, actor(ADMIN_B), world.stipend_of(late).id, "paid by the club"
+            session, logic_actor(ADMIN_B), world.stipend_of(late).id, "paid by the club"
         )
     assert world.available() == 100_000
     assert [world.stipend_of(w).status for w in (early, late)] == [
@@ -431,17 +442,17 @@ def test_a_locked_cycle_refuses_approvals_and_reports(db: Db) -> None:
     stipend = world.stipend_of(who)
     with db.session() as session, session.begin():
         with pytest.raises(InvalidTransition) as err:
-            programmes.lock_cycle(session, actor(ADMIN_A), world.cycle_id)
+            programmes.lock_cycle(session, logic_actor(ADMIN_A), world.cycle_id)
     assert err.value.code == "stipends_pending"
     world.approve(ADMIN_A, stipend.id)
     with db.session() as session, session.begin():
-        programmes.lock_cycle(session, actor(ADMIN_A), world.cycle_id)
+        programmes.lock_cycle(session, logic_actor(ADMIN_A), world.cycle_id)
     with pytest.raises(InvalidTransition) as err:
         world.reported(who)
     assert err.value.code == "cycle_locked"
     with db.session() as session, session.begin():
         with pytest.raises(InvalidTransition) as err:
-            approvals.reject_stipend(session, actor(ADMIN_B), stipend.id, "late")
+            approvals.reject_stipend(session, logic_actor(ADMIN_B), stipend.id, "late")
     assert err.value.code == "cycle_locked"
     assert world.stipend_of(who).status == "approved"
 
@@ -469,7 +480,7 @@ def test_two_admins_filling_the_same_slot_at_once_end_with_one_approval(
                 assert stipend.version == 1
                 both_read.wait()
                 outcomes[name] = approvals.approve_stipend(
-                    session, actor(admin), stipend_id, seen
+                    session, logic_actor(admin), stipend_id, seen
                 ).approval.slot
         except Exception as exc:  # noqa: BLE001 - the outcome is what we test
             outcomes[name] = exc
@@ -522,7 +533,7 @@ def test_payment_steps_post_balanced_entries_in_order_only(db: Db) -> None:
     assert err.value.code == "committed"
     with db.session() as session, session.begin():  # no rejection once in payment
         with pytest.raises(InvalidTransition) as err:
-            approvals.reject_stipend(session, actor(ADMIN_B), stipend_id, "late")
+            approvals.reject_stipend(session, logic_actor(ADMIN_B), stipend_id, "late")
     assert err.value.code == "committed"
     step(payments.record_sent)
     step(payments.record_failed)  # the provider bounced it: sent again
@@ -572,7 +583,7 @@ def test_two_admins_approving_different_stipends_never_overrun_the_budget(
                 assert ledger.available(session, world.programme_id) == 40_000
                 both_read.wait()
                 outcomes[name] = approvals.approve_stipend(
-                    session, actor(admin), stipend_id, seen[name]
+                    session, logic_actor(admin), stipend_id, seen[name]
                 ).stipend.status
         except Exception as exc:  # noqa: BLE001 - the outcome is what we test
             outcomes[name] = exc
@@ -605,21 +616,25 @@ def test_a_funding_mistake_is_corrected_by_a_reversal(db: Db) -> None:
     world.approve(ADMIN_A, world.stipend_of(who).id)  # 110,000 free after this
     with db.session() as session, session.begin():
         with pytest.raises(InvalidRequest) as err:
-            programmes.reverse_funding(session, actor(FINANCE), extra.id, "")
+            programmes.reverse_funding(session, logic_actor(FINANCE), extra.id, "")
     assert err.value.code == "reason_required"
     (original,) = db.sql(
         "SELECT id FROM journal_entries WHERE kind = 'funding' ORDER BY id LIMIT 1"
     )
     with db.session() as session, session.begin():
-        programmes.reverse_funding(session, actor(FINANCE), extra.id, "typed 9 not 0")
+        programmes.reverse_funding(
+            session, logic_actor(FINANCE), extra.id, "typed 9 not 0"
+        )
     assert world.available() == 20_000
     with db.session() as session, session.begin():  # the rest is reserved: refused
         with pytest.raises(OverBudget) as err:
-            programmes.reverse_funding(session, actor(FINANCE), original.id, "oops")
+            programmes.reverse_funding(
+                session, logic_actor(FINANCE), original.id, "oops"
+            )
     assert "only 200.00 EUR of the budget is free" in err.value.message
     with db.session() as session, session.begin():
         with pytest.raises(InvalidTransition):  # reversed once only
-            programmes.reverse_funding(session, actor(FINANCE), extra.id, "again")
+            programmes.reverse_funding(session, logic_actor(FINANCE), extra.id, "again")
     assert db.sql("SELECT budget_minor FROM programmes")[0][0] == 50_000
     assert world.available() == 20_000
 

@@ -33,7 +33,7 @@ from tests.stipends.integration.conftest import (
     ADMIN_B,
     ADMIN_C,
     Db,
-    actor,
+    logic_actor,
     programme_data,
 )
 
@@ -64,7 +64,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
             people=st.integers(1, 3),
         )
         def setup(self, budget: int, amount: int, people: int) -> None:
-            admin = actor(ADMIN_A)
+            admin = logic_actor(ADMIN_A)
             deadline = datetime.now(UTC) - timedelta(days=1)
             with db.session() as session, session.begin():
                 programme = programmes.create_programme(
@@ -115,7 +115,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
                     self.people.append(who)
                 session.flush()
                 closed = entitlement.close_cycle(
-                    session, actor(ADMIN_C), cycle.id, datetime.now(UTC)
+                    session, logic_actor(ADMIN_C), cycle.id, datetime.now(UTC)
                 )
                 # communicators of earlier examples are active too, with no report here
                 self.stipends = [
@@ -129,9 +129,9 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
         def approve(self, index: int, who: dict) -> None:
             def step(session: Any) -> None:
                 stipend, digest, _ = approvals.stipend_view(
-                    session, actor(who), self.stipend(index)
+                    session, logic_actor(who), self.stipend(index)
                 )
-                approvals.approve_stipend(session, actor(who), stipend.id, digest)
+                approvals.approve_stipend(session, logic_actor(who), stipend.id, digest)
 
             self.run(step)
 
@@ -145,7 +145,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
                 return
             self.run(
                 lambda s: approvals.reject_stipend(
-                    s, actor(who), self.stipend(index), "property"
+                    s, logic_actor(who), self.stipend(index), "property"
                 )
             )
 
@@ -157,7 +157,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
         def amend(self, index: int, who: dict, amount: int) -> None:
             self.run(
                 lambda s: approvals.amend_stipend(
-                    s, actor(who), self.stipend(index), amount, "property"
+                    s, logic_actor(who), self.stipend(index), amount, "property"
                 )
             )
 
@@ -180,7 +180,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
         def fund(self, amount: int) -> None:
             self.run(
                 lambda s: programmes.fund_programme(
-                    s, actor(ADMIN_A), self.programme_id, amount
+                    s, logic_actor(ADMIN_A), self.programme_id, amount
                 )
             )
 

@@ -10,7 +10,7 @@ import pytest
 from stipends.exceptions import InvalidRequest
 from stipends.payouts import worker
 from stipends.payouts.providers import BankFile
-from tests.stipends.integration.conftest import FINANCE, Db, actor
+from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import FINGERPRINT, PayWorld
 
 IBANS = ["DE89370400440532013000", "DE02120300000000202051", "DE75512108001245126199"]
@@ -34,7 +34,7 @@ def export(world: PayWorld, run_id: object, fmt: str) -> str:
     with world.transaction() as session:
         return worker.bank_file(
             session,
-            actor(FINANCE),
+            logic_actor(FINANCE),
             run_id,  # type: ignore[arg-type]
             world.destination,
             fmt,
@@ -45,7 +45,7 @@ def export(world: PayWorld, run_id: object, fmt: str) -> str:
 
 def statement(world: PayWorld, text: str) -> dict:
     with world.transaction() as session:
-        return worker.import_statement(session, actor(FINANCE), text)
+        return worker.import_statement(session, logic_actor(FINANCE), text)
 
 
 def test_a_bank_run_is_filed_and_settled_by_the_statement(db: Db) -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from stipends.payouts.providers import StripeGlobal
 from stipends.payouts.reconciliation import start as reconcile
-from tests.stipends.integration.conftest import FINANCE, Db, actor
+from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import FINGERPRINT, PayWorld
 from tests.stripe_harness import API_KEY, Sandbox, running_sandbox
 
@@ -129,7 +129,7 @@ def test_a_run_is_paid_exactly_once_through_outbound_payments(
     with world.transaction() as session:
         rec, _ = reconcile(
             session,
-            actor(FINANCE),
+            logic_actor(FINANCE),
             "stripe_global",
             today - timedelta(days=1),
             today + timedelta(days=1),

@@ -2,17 +2,17 @@
 factor, confirmed totals, no approver of the run), the ledger commitment at release,
 and the operator actions with their audit trail."""
 
-import uuid
 from typing import Any
 
 import pytest
 
 from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
 from stipends.payouts import runs, worker
-from tests.stipends.integration.conftest import ADMIN_A, FINANCE, Db, actor
+from tests.helpers import actor
+from tests.stipends.integration.conftest import ADMIN_A, FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
 
-FINANCE_2 = {"id": str(uuid.uuid4()), "roles": ["finance"]}
+FINANCE_2 = actor(["finance"])
 
 
 def ledger_rows(db: Db) -> int:
@@ -58,7 +58,7 @@ def test_a_provider_no_corridor_uses_is_left_out(db: Db) -> None:
     world = PayWorld(db, 2)
     with world.transaction() as session:
         with pytest.raises(InvalidTransition):
-            runs.build_run(session, actor(FINANCE), world.cycle_id, {"bank_file"})
+            runs.build_run(session, logic_actor(FINANCE), world.cycle_id, {"bank_file"})
 
 
 @pytest.mark.parametrize(
@@ -81,7 +81,7 @@ def test_release_is_refused_and_changes_nothing(
     ):
         runs.release_run(
             session,
-            actor(who),
+            logic_actor(who),
             run.id,
             digest or run.totals_digest,
             second_factor,
@@ -95,7 +95,7 @@ def test_release_is_refused_and_changes_nothing(
 
 def test_an_approver_of_any_stipend_in_the_run_cannot_release_it(db: Db) -> None:
     world = PayWorld(db, 2)
-    approver_and_finance = {"id": ADMIN_A["id"], "roles": ["program_admin", "finance"]}
+    approver_and_finance = actor(["program_admin", "finance"], ADMIN_A["id"])
     run = world.build().run
     with pytest.raises(NotAllowed) as refused:
         world.release(run, approver_and_finance)
@@ -132,7 +132,7 @@ def test_a_stipend_changed_after_the_build_stops_the_release(db: Db) -> None:
 def act(world: PayWorld, payout_id: Any, action: str, reason: str = "checked") -> Any:
     with world.transaction() as session:
         return worker.operator_action(
-            session, actor(FINANCE), payout_id, action, reason, world.clock()
+            session, logic_actor(FINANCE), payout_id, action, reason, world.clock()
         )
 
 
@@ -141,7 +141,7 @@ def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> N
     a, b, c = world.released().payouts
     with world.transaction() as session, pytest.raises(NotAllowed):
         worker.operator_action(
-            session, actor(ADMIN_A), a.id, "cancel", "why", world.clock()
+            session, logic_actor(ADMIN_A), a.id, "cancel", "why", world.clock()
         )
     with pytest.raises(InvalidRequest) as no_reason:
         act(world, a.id, "cancel", "  ")

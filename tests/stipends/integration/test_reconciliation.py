@@ -14,7 +14,8 @@ from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
 from stipends.payouts import reconciliation, worker
 from stipends.payouts.reconcile import ProviderRow, statement_rows
 from stipends.payouts.staging import ItemizedReport
-from tests.stipends.integration.conftest import FINANCE, Db, actor
+from tests.helpers import actor
+from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world, export
 from tests.stipends.integration.test_payouts_reconcile import paid_run
@@ -25,8 +26,8 @@ from tests.stipends.integration.test_payouts_sandbox import (  # noqa: F401 (fix
 )
 from tests.stripe_harness import Sandbox
 
-FINANCE_B = {"id": str(uuid.uuid4()), "roles": ["finance"]}
-FINANCE_C = {"id": str(uuid.uuid4()), "roles": ["finance"]}
+FINANCE_B = actor(["finance"])
+FINANCE_C = actor(["finance"])
 TODAY = datetime.now(UTC).date()
 PERIOD = (TODAY - timedelta(days=1), TODAY + timedelta(days=1))
 
@@ -41,7 +42,7 @@ def run_period(
 ) -> dict[str, Any]:
     with world.transaction() as session:
         rec, per_run = reconciliation.start(
-            session, actor(who), provider, period[0], period[1], source, rows
+            session, logic_actor(who), provider, period[0], period[1], source, rows
         )
         return {"view": reconciliation.view(session, rec), "per_run": per_run}
 
@@ -72,7 +73,7 @@ def resolve(
     with world.transaction() as session:
         return reconciliation.resolve(
             session,
-            actor(who),
+            logic_actor(who),
             uuid.UUID(rec_id),
             ids,
             action,
@@ -339,7 +340,7 @@ def test_sign_off_needs_a_second_person_and_nothing_open(
     def sign(who: dict) -> Any:
         with world.transaction() as session:
             return reconciliation.sign_off(
-                session, actor(who), rec_id, "checked", world.clock()
+                session, logic_actor(who), rec_id, "checked", world.clock()
             )
 
     with pytest.raises(InvalidTransition, match="1 differences are still open"):
@@ -377,7 +378,7 @@ def test_bad_requests_change_nothing(db: Db, sandbox: Sandbox) -> None:  # noqa:
     with pytest.raises(InvalidRequest, match="no provider"):
         run_period(world, [], provider="paypal")
     with pytest.raises(NotAllowed):
-        run_period(world, [], who={"id": str(uuid.uuid4()), "roles": ["program_admin"]})
+        run_period(world, [], who=actor(["program_admin"]))
     rec_id = run_period(world, [])["view"]["id"]
     with pytest.raises(InvalidRequest, match="not in this reconciliation"):
         resolve(world, rec_id, [999_999], "write_off")

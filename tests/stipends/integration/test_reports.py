@@ -13,13 +13,14 @@ from stipends.exceptions import (
     ReportNotFound,
 )
 from stipends.logic import programmes, reports
+from tests.helpers import actor
 from tests.stipends.integration.conftest import (
     ADMIN_A,
     FINANCE,
     Db,
-    actor,
     add_communicator,
     communicator_actor,
+    logic_actor,
     programme_data,
     report_content,
 )
@@ -29,7 +30,7 @@ DEADLINE = datetime(2026, 11, 30, 23, 59, tzinfo=UTC)
 
 
 def cycle(db: Db) -> uuid.UUID:
-    admin = actor(ADMIN_A)
+    admin = logic_actor(ADMIN_A)
     with db.session() as session, session.begin():
         programme = programmes.create_programme(session, admin, programme_data())
         return programmes.open_cycle(
@@ -53,7 +54,7 @@ def submit(db: Db, who: uuid.UUID, report_id: uuid.UUID, now=NOW):
 def review(db: Db, report_id: uuid.UUID, decision: str, comment: str = "", who=None):
     with db.session() as session, session.begin():
         return reports.review_report(
-            session, actor(who or ADMIN_A), report_id, decision, comment, NOW
+            session, logic_actor(who or ADMIN_A), report_id, decision, comment, NOW
         )
 
 
@@ -192,12 +193,12 @@ def test_wrong_roles_and_other_peoples_reports_are_refused(db: Db) -> None:
         review(db, report_id, "accepted", who=FINANCE)
     assert err.value.code == "role_required"
     with pytest.raises(NotAllowed):
-        review(
-            db, report_id, "accepted", who={"id": str(who), "roles": ["communicator"]}
-        )
+        review(db, report_id, "accepted", who=actor(["communicator"], str(who)))
     with db.session() as session, session.begin():
         with pytest.raises(NotAllowed):
-            reports.save_draft(session, actor(ADMIN_A), cycle_id, report_content())
+            reports.save_draft(
+                session, logic_actor(ADMIN_A), cycle_id, report_content()
+            )
     assert row(db, report_id).status == "submitted"
 
 

@@ -15,7 +15,7 @@ from nameko.testing.services import entrypoint_hook
 from stipends.service import StipendsService
 from svyaz import signing
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.helpers import publish_event, take, wait_until
+from tests.helpers import actor, publish_event, take, wait_until
 from tests.stipends.integration.conftest import ADMIN_A, ADMIN_B, FINANCE, Db
 
 FINGERPRINT = "9a" * 32
@@ -112,7 +112,7 @@ def test_a_cycle_from_report_to_approved_stipend_over_the_bus(
     stipends: Stipends, witness: str
 ) -> None:
     who = registered(stipends)
-    me = {"id": who, "roles": ["communicator"]}
+    me = actor(["communicator"], who)
     programme = stipends.call(
         "create_programme",
         ADMIN_A,
@@ -246,7 +246,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(stipends: Stipends) ->
 def approved_stipend(stipends: Stipends, who: str) -> tuple[dict, dict, str]:
     """A programme, a cycle past its deadline, an accepted (late) report, a closed
     cycle and an approved stipend, all through the RPCs."""
-    me = {"id": who, "roles": ["communicator"]}
+    me = actor(["communicator"], who)
     programme = stipends.call(
         "create_programme",
         ADMIN_A,
@@ -339,15 +339,13 @@ def test_erasure_removes_the_words_and_keeps_the_financial_record(
         "SELECT topics, conversations FROM activity_reports WHERE id = :i", i=report_id
     )
     assert (row.topics, row.conversations) == ([], 2)
-    own = stipends.call(
-        "get_stipend", {"id": who, "roles": ["communicator"]}, stipend["id"]
-    )
+    own = stipends.call("get_stipend", actor(["communicator"], who), stipend["id"])
     assert own["digest"] is None and own["approvals"] == []
     assert "proposed_by" not in own
     with pytest.raises(NotFound):  # nobody else's
         stipends.call(
             "get_stipend",
-            {"id": str(uuid.uuid4()), "roles": ["communicator"]},
+            actor(["communicator"]),
             stipend["id"],
         )
     kept = stipends.call("get_stipend", FINANCE, stipend["id"])

@@ -2,6 +2,7 @@
 mapping of service errors to exit codes."""
 
 import io
+from pathlib import Path
 
 import pytest
 
@@ -127,22 +128,72 @@ def test_only_a_finance_member_with_an_authenticator_is_signed_in() -> None:
             self.answer = answer
 
         def sign_in(self, email: str, password: str, code: object) -> dict:
-            assert code is None  # the code is asked only where a step needs it
+            assert code == "123456"  # the registry checks the code, not the CLI
             return self.answer
 
     class Rpc:
         def __init__(self, answer: dict) -> None:
             self.registry = Registry(answer)
 
-    finance = {"id": "f1", "roles": ["finance"]}
-    assert cli.signed_in(
-        Rpc({"status": "second_factor", "actor": finance}), "e", "p"
-    ) == (finance)
+    finance = {"id": "f1", "roles": ["finance"], "assertion": "signed", "expires_at": 1}
+    assert cli.signed_in(Rpc({"status": "ok", "actor": finance}), "e", "p", "123456")
     for answer in (
         {"status": "invalid", "actor": None},
+        {"status": "second_factor", "actor": {"id": "f1", "roles": ["finance"]}},
         {"status": "enroll", "actor": finance},  # no confirmed authenticator yet
-        {"status": "second_factor", "actor": {"id": "a", "roles": ["program_admin"]}},
+        {"status": "ok", "actor": {**finance, "roles": ["program_admin"]}},
+        {"status": "ok", "actor": {**finance, "assertion": None}},
     ):
         with pytest.raises(cli.Failed) as refused:
-            cli.signed_in(Rpc(answer), "e", "p")
+            cli.signed_in(Rpc(answer), "e", "p", "123456")
         assert refused.value.code == cli.NOT_SIGNED_IN == 7
+
+
+class Renewing:
+    """A registry that renews a sign-in, or has stopped renewing it."""
+
+    def __init__(self, error: Exception | None = None, roles: tuple = ("finance",)):
+        self.error, self.roles, self.asked = error, roles, []
+
+    def renew_assertion(self, assertion: str) -> dict:
+        self.asked.append(assertion)
+        if self.error:
+            raise self.error
+        return {"id": "f1", "roles": list(self.roles), "assertion": assertion + "+"}
+
+
+def test_the_sign_in_is_kept_for_its_owner_alone_and_renewed(tmp_path: Path) -> None:
+    path = tmp_path / "state" / "session.json"
+    cli.save_session(path, {"id": "f1", "roles": ["finance"], "assertion": "a1"})
+    assert path.stat().st_mode & 0o777 == 0o600
+    registry = Renewing()
+    rpc = type("Rpc", (), {"registry": registry})()
+    assert cli.current_actor(rpc, path)["assertion"] == "a1+"
+    assert cli.current_actor(rpc, path)["assertion"] == "a1++"  # kept renewed
+    assert registry.asked == ["a1", "a1+"]
+
+
+@pytest.mark.parametrize(
+    "registry",
+    [
+        Renewing(Forbidden("this account may no longer act", "access_ended")),
+        Renewing(InvalidInput("not a sign-in to renew", "invalid_actor")),
+        Renewing(roles=("program_admin",)),
+    ],
+)
+def test_a_sign_in_the_registry_no_longer_renews_ends(
+    tmp_path: Path, registry: Renewing
+) -> None:
+    path = tmp_path / "session.json"
+    cli.save_session(path, {"id": "f1", "roles": ["finance"], "assertion": "a1"})
+    rpc = type("Rpc", (), {"registry": registry})()
+    with pytest.raises(cli.Failed) as ended:
+        cli.current_actor(rpc, path)
+    assert ended.value.code == cli.NOT_SIGNED_IN
+    assert not path.exists()
+
+
+def test_no_saved_sign_in_is_not_signed_in(tmp_path: Path) -> None:
+    rpc = type("Rpc", (), {"registry": Renewing()})()
+    with pytest.raises(cli.Failed, match="svyaz-finance sign-in"):
+        cli.current_actor(rpc, tmp_path / "none.json")

@@ -20,10 +20,16 @@ from registry.service import RegistryService
 from svyaz import signing, topology
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import REASON_HEADER, RpcProxy, rpc
-from tests.helpers import _amqp_connection, publish_event, take, wait_until
+from tests.helpers import (
+    _amqp_connection,
+    actor,
+    publish_event,
+    take,
+    wait_until,
+)
 from tests.svyaz.integration import probe
 
-ADMIN = {"id": str(uuid.uuid4()), "roles": ["program_admin"]}
+ADMIN = actor(["program_admin"])
 RPC_EXCHANGE = kombu.Exchange(topology.RPC_EXCHANGE, type="topic", durable=True)
 
 
@@ -47,6 +53,24 @@ def corridor(engine: Any, country: str) -> str:
                 {"c": country},
             ).scalar_one()
         )
+
+
+def signed_at(raw: str, body: Any, signer: str, ts: float) -> str:
+    """`raw`, as `signer` would have signed it at `ts` with its own key (the sealed
+    body is bound to the stamp, so it is sealed again for the new one)."""
+    wrapper = json.loads(raw)
+    wrapper["ts"] = f"{ts:.6f}"
+    stamp = signing.read_stamp(json.dumps(wrapper))[0]
+    nonce = b"\x00" * 12
+    sealed = signing._state.sealer.encrypt(
+        nonce, json.dumps(body).encode(), stamp.context()
+    )
+    wrapper["body"] = base64.urlsafe_b64encode(nonce + sealed).decode()
+    key = signing._state.private[signer][0]
+    wrapper["sig"] = base64.urlsafe_b64encode(
+        key.sign(stamp.text(wrapper["body"]))
+    ).decode()
+    return json.dumps(wrapper)
 
 
 class Wire:
@@ -77,19 +101,7 @@ class Wire:
         with signing.signing_as(signer), signing.publishing(route):
             raw = signing.encode({"args": list(args), "kwargs": {}})
         if ts is not None:  # the signer's own key, at another time
-            wrapper = json.loads(raw)
-            wrapper["ts"] = f"{ts:.6f}"
-            stamp = signing.read_stamp(json.dumps(wrapper))[0]
-            # the sealed body is bound to the stamp: seal it again for the new one
-            plain = json.dumps({"args": list(args), "kwargs": {}}).encode()
-            nonce = b"\x00" * 12
-            sealed = signing._state.sealer.encrypt(nonce, plain, stamp.context())
-            wrapper["body"] = base64.urlsafe_b64encode(nonce + sealed).decode()
-            key = signing._state.private[signer][0]
-            wrapper["sig"] = base64.urlsafe_b64encode(
-                key.sign(stamp.text(wrapper["body"]))
-            ).decode()
-            raw = json.dumps(wrapper)
+            raw = signed_at(raw, {"args": list(args), "kwargs": {}}, signer, ts)
         return raw, correlation_id
 
     def send(self, routing_key: str, body: str, correlation_id: str) -> None:
@@ -245,6 +257,39 @@ def test_a_method_without_declared_callers_is_refused(
     )
 
 
+@pytest.mark.parametrize(
+    "invented",
+    [
+        {"id": str(uuid.uuid4()), "roles": ["program_admin"]},
+        {"id": ADMIN["id"], "roles": ["program_admin"], "assertion": "made up"},
+        "program_admin",
+        actor(["program_admin"], ttl=-1),  # expired
+    ],
+)
+def test_an_invented_or_expired_actor_with_a_valid_signature_is_refused(
+    registry: Any, wire: Wire, invented: Any
+) -> None:
+    """The gateway's own key, correctly used, cannot make up a person."""
+    body, corr = wire.sign("registry.set_corridor", invented, "GE", "stripe_connect")
+    answer = wire.call("registry.set_corridor", body, corr)
+    assert "who is acting is not proven" in refusal(answer)
+    assert corridor(registry["engine"], "GE") == "bank_file"
+
+
+def test_an_assertion_signed_by_a_stolen_service_key_is_refused(
+    registry: Any, wire: Wire
+) -> None:
+    from svyaz import assertions
+    from tests.svyaz.unit.test_assertions import _forge
+
+    claims = assertions.new_claims(uuid.uuid4(), frozenset({"program_admin"}))
+    forged = {"id": str(claims.sub), "assertion": _forge(claims, GATEWAY)}
+    body, corr = wire.sign("registry.set_corridor", forged, "GE", "stripe_connect")
+    answer = wire.call("registry.set_corridor", body, corr)
+    assert "not the registry's" in refusal(answer)
+    assert corridor(registry["engine"], "GE") == "bank_file"
+
+
 def test_a_message_signed_with_another_services_key_is_parked(
     registry: Any, wire: Wire
 ) -> None:
@@ -353,16 +398,7 @@ def test_an_event_hours_late_is_taken_once_and_its_replay_ignored(
     route = signing.Route(envelope["event_type"])
     with signing.signing_as("probe"), signing.publishing(route):
         wrapper = json.loads(signing.encode(envelope))
-    wrapper["ts"] = f"{time.time() - 5 * 3600:.6f}"  # signed five hours ago
-    stamp = signing.read_stamp(json.dumps(wrapper))[0]
-    plain = json.dumps(envelope).encode()
-    sealed = signing._state.sealer.encrypt(b"\x01" * 12, plain, stamp.context())
-    wrapper["body"] = base64.urlsafe_b64encode(b"\x01" * 12 + sealed).decode()
-    key = signing._state.private["probe"][0]
-    wrapper["sig"] = base64.urlsafe_b64encode(
-        key.sign(stamp.text(wrapper["body"]))
-    ).decode()
-    late = json.dumps(wrapper)
+    late = signed_at(json.dumps(wrapper), envelope, "probe", time.time() - 5 * 3600)
     from tests.helpers import publish_raw
 
     publish_raw(amqp_uri, "probe.events", "thing.happened.v1", late)

@@ -31,8 +31,8 @@ from registry.exceptions import (
 from registry.logic.access import record_read
 from registry.logic.actors import ROLES, Actor
 from registry.logic.vetting import ADMIN
-from registry.models import Account, PasswordReset
-from svyaz import outbox
+from registry.models import Account, Communicator, PasswordReset
+from svyaz import assertions, outbox
 from svyaz.crypto import KeyRing, decrypt_field, encrypt_field
 
 MAX_FAILURES = 5
@@ -48,6 +48,7 @@ class SignIn:
     status: str  # ok | second_factor | enroll | invalid
     actor: Actor | None = None
     enrollment_uri: str | None = None
+    assertion: dict[str, Any] | None = None  # ok and enroll: see assertion_for
 
 
 def _check_password_policy(password: str) -> None:
@@ -146,7 +147,7 @@ def sign_in(
     if (
         account is None
         or account.password_hash is None
-        or account.disabled
+        or not may_act(session, account)
         or account.locked(now)
     ):
         try:  # the same work as a real check, so time tells nothing either
@@ -168,13 +169,90 @@ def sign_in(
             uri = pyotp.TOTP(secret).provisioning_uri(
                 name=str(account.id)[:8], issuer_name=ISSUER
             )
-            return SignIn("enroll", actor, uri)
+            return SignIn("enroll", actor, uri, assertion_for(account, "enroll"))
         if not code:
             return SignIn("second_factor", actor)
         if not _accept_code(keys, account, code, now):
             return _fail(account, now)
+        totp_at: float | None = now.timestamp()
+    else:
+        totp_at = None
     account.failed_attempts = 0
-    return SignIn("ok", actor)
+    return SignIn(
+        "ok", actor, None, assertion_for(account, assertions.FULL, totp_at=totp_at)
+    )
+
+
+ENDED_STATUSES = frozenset({"suspended", "offboarded"})
+
+
+def may_act(session: Session, account: Account) -> bool:
+    """An account signs in and keeps its assertions only while it is enabled and,
+    for a communicator, while their status allows it (not suspended or offboarded;
+    an erased person has no account at all)."""
+    if account.disabled:
+        return False
+    if account.kind != "communicator":
+        return True
+    status = session.scalar(
+        select(Communicator.status).where(Communicator.id == account.id)
+    )
+    return status is not None and status not in ENDED_STATUSES
+
+
+def assertion_for(
+    account: Account,
+    stage: str,
+    *,
+    totp_at: float | None = None,
+    sid: str | None = None,
+    auth_at: float | None = None,
+) -> dict[str, Any]:
+    """The actor as the registry vouches for it: id, roles, and the signed
+    assertion every service builds its Actor from (svyaz.assertions)."""
+    claims = assertions.new_claims(
+        account.id,
+        account.role_set,
+        stage=stage,
+        totp_at=totp_at,
+        sid=sid,
+        auth_at=auth_at,
+    )
+    return {
+        "id": str(account.id),
+        "roles": sorted(account.role_set),
+        "assertion": assertions.mint(claims),
+        "expires_at": claims.exp,
+    }
+
+
+def renew(session: Session, token: str, now: float | None = None) -> dict[str, Any]:
+    """A new assertion for the same sign-in, against the account as it is now: its
+    current roles; refused once the account is disabled, the communicator
+    suspended, offboarded or erased, the second factor newly required, or the
+    sign-in older than `assertions.MAX_SESSION`."""
+    try:
+        claims = assertions.verify(token, now, allow_expired=True)
+    except assertions.InvalidAssertion as exc:
+        raise InvalidRequest(
+            f"not a sign-in to renew: {exc}", "invalid_actor"
+        ) from None
+    moment = datetime.now(UTC).timestamp() if now is None else now
+    if moment - claims.auth_at > assertions.MAX_SESSION:
+        raise NotAllowed("the sign-in is too old: sign in again", "sign_in_expired")
+    account = session.get(Account, claims.sub)
+    if account is None or not may_act(session, account):
+        raise NotAllowed("this account may no longer act", "access_ended")
+    if claims.stage == assertions.FULL and account.needs_second_factor():
+        if claims.totp_at is None:
+            raise NotAllowed("sign in again with your code", "second_factor_required")
+    return assertion_for(
+        account,
+        claims.stage,
+        totp_at=claims.totp_at,
+        sid=claims.sid,
+        auth_at=claims.auth_at,
+    )
 
 
 def _totp(keys: KeyRing, account: Account) -> pyotp.TOTP:
@@ -203,17 +281,21 @@ def _accept_code(keys: KeyRing, account: Account, code: str, now: datetime) -> b
 
 def confirm_second_factor(
     session: Session, keys: KeyRing, actor: Actor, code: str
-) -> bool:
+) -> dict[str, Any] | None:
     """Turn on TOTP after enrollment: the first code proves the app holds the
     secret. The gateway calls this only for a person who has just given their
-    password."""
+    password. The answer is the full assertion of the same sign-in (None when the
+    code is not right)."""
     account = session.get(Account, actor.id, with_for_update=True)
     if account is None or account.totp_ct is None:
         raise NotAllowed("start by signing in", "no_enrollment")
-    if not _accept_code(keys, account, code, datetime.now(UTC)):
-        return False
+    now = datetime.now(UTC)
+    if not _accept_code(keys, account, code, now):
+        return None
     account.totp_confirmed = True
-    return True
+    return assertion_for(
+        account, assertions.FULL, totp_at=now.timestamp(), sid=actor.session_id or None
+    )
 
 
 def verify_second_factor(
