@@ -155,3 +155,28 @@ def test_contacts_are_read_only_by_notifications_and_every_read_is_logged(
         with pytest.raises(Forbidden):
             registry.call("get_contact", ident, "curiosity", caller=caller)
     assert len(registry.sql("SELECT id FROM pii_access_log")) == 1
+
+
+def test_a_known_email_costs_the_same_time_as_a_new_one(registry: Registry) -> None:
+    """The answer's time must not tell a stranger that an email is a communicator's:
+    the password is hashed (argon2, the costly part) whether or not the email is
+    known. Medians over interleaved tries, compared as a ratio in the same run."""
+    import statistics
+    import time
+
+    known = "known.person@example.org"
+    password = "a long passphrase here"
+    registry.applicant(email=known, password=password)
+
+    def cost(email: str) -> float:
+        started = time.perf_counter()
+        registry.call("apply", application(email=email, password=password))
+        return time.perf_counter() - started
+
+    known_times, new_times = [], []
+    for n in range(7):  # interleaved, so that load on the machine hits both alike
+        known_times.append(cost(known))
+        new_times.append(cost(f"new.{n}.{uuid.uuid4().hex[:6]}@example.org"))
+    ratio = statistics.median(new_times) / statistics.median(known_times)
+    # without the fix the known email skipped the hash: ratio ~2-4
+    assert 0.67 < ratio < 1.5, (ratio, known_times, new_times)

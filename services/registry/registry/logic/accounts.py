@@ -70,8 +70,11 @@ def create_communicator_account(
     email: str,
     password: str,
 ) -> None:
-    """A login for an applicant; silently none when the email already has one."""
+    """A login for an applicant; silently none when the email already has one.
+    The password is hashed either way: an answer that came faster for a known email
+    would tell a stranger who is a communicator."""
     _check_password_policy(password)
+    password_hash = _hasher.hash(password)
     index = keys.blind_index("login", email)
     if session.scalar(select(Account.id).where(Account.login_index == index)):
         return
@@ -81,7 +84,7 @@ def create_communicator_account(
             kind="communicator",
             roles="communicator",
             login_index=index,
-            password_hash=_hasher.hash(password),
+            password_hash=password_hash,
         )
     )
 
