@@ -86,6 +86,41 @@ def positive(config: Mapping[str, Any], key: str, default: float) -> float:
     return number
 
 
+def development_only(config: Mapping[str, Any]) -> list[str]:
+    """What in `config` is only for development, each with what to do instead."""
+    from urllib.parse import urlsplit
+
+    found: list[str] = []
+    amqp = urlsplit(str(config.get("AMQP_URI") or ""))
+    if amqp.username in (None, "", "guest"):
+        found.append(
+            "AMQP_URI uses RabbitMQ's guest user: give the service its own broker user"
+        )
+    if config.get("DB_URI"):
+        database = urlsplit(str(config["DB_URI"]))
+        if not database.password:
+            found.append(
+                "DB_URI has no password: give the service its own database role "
+                "with a password"
+            )
+    if str(config.get("COOKIE_SECURE", True)).lower() == "false":
+        found.append("COOKIE_SECURE is false: cookies must be Secure (unset it)")
+    public = config.get("PUBLIC_URL")
+    if public and urlsplit(str(public)).scheme != "https":
+        found.append("PUBLIC_URL is not https: links in mail must use TLS")
+    return found
+
+
+def refuse_development_settings(config: Mapping[str, Any]) -> None:
+    """With SVYAZ_ENV=production, stop start-up on any development-only setting,
+    naming each one (the bus keys are checked by svyaz.signing)."""
+    if not is_production(config):
+        return
+    found = development_only(config)
+    if found:
+        raise ConfigurationError("refusing to start in production: " + "; ".join(found))
+
+
 def parse_keyring(text: str, key: str = "keyring") -> dict[str, bytes]:
     """Parse `id=secret,id=secret` into {id: secret-bytes}."""
     ring: dict[str, bytes] = {}

@@ -219,6 +219,7 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
             )
 
     def setup(self) -> None:
+        settings.refuse_development_settings(self.container.config)
         signing.configure_from_config(
             self.container.config, self.container.service_name
         )

@@ -84,3 +84,39 @@ def test_a_positive_setting_is_read_as_a_number_or_refused_by_name() -> None:
     for bad in ("0", "-3", "soon", "nan", "inf", [], True):
         with pytest.raises(settings.ConfigurationError, match="LEASE must be"):
             settings.positive({"LEASE": bad}, "LEASE", 60)
+
+
+PRODUCTION_READY = {
+    "SVYAZ_ENV": "production",
+    "AMQP_URI": "amqps://registry:s3cret@broker.internal:5671/",
+    "DB_URI": "postgresql+psycopg2://registry:s3cret@db.internal/svyaz_registry",
+    "PUBLIC_URL": "https://svyaz.example.org",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ({"AMQP_URI": "amqp://guest:guest@127.0.0.1:5672/"}, "guest user"),
+        ({"DB_URI": "postgresql+psycopg2://postgres@127.0.0.1/x"}, "no password"),
+        ({"COOKIE_SECURE": "false"}, "COOKIE_SECURE"),
+        ({"PUBLIC_URL": "http://127.0.0.1:8000"}, "PUBLIC_URL is not https"),
+    ],
+)
+def test_production_refuses_what_is_only_for_development(
+    change: dict[str, str], named: str
+) -> None:
+    settings.refuse_development_settings(PRODUCTION_READY)  # a good set starts
+    with pytest.raises(settings.ConfigurationError, match=named):
+        settings.refuse_development_settings({**PRODUCTION_READY, **change})
+    # development takes the same values
+    settings.refuse_development_settings(
+        {**PRODUCTION_READY, **change, "SVYAZ_ENV": "development"}
+    )
+
+
+def test_every_development_default_of_the_services_is_refused_in_production() -> None:
+    for service in SERVICES:
+        config = {**service_config_file(service), "SVYAZ_ENV": "production"}
+        with pytest.raises(settings.ConfigurationError, match="guest user"):
+            settings.refuse_development_settings(config)
