@@ -91,16 +91,26 @@ def actor(roles: list[str]) -> dict[str, object]:
 
 def configure_signing(identity: str) -> None:
     """Sign as `identity` with its development bus key (var/keys), as that process
-    does; the bench plays several processes, so it holds every development key."""
+    does; the bench plays several processes (and its own `bench` service), so it
+    holds every development key."""
     from svyaz import keys, signing
 
     folder = ROOT / "var" / "keys"
-    keys.ensure(folder)
+    identities = (*keys.IDENTITIES, "bench")
+    keys.ensure(folder, identities)
     signing.register()
     signing.configure_from_config(
         signing.development_config(folder, identity), identity
     )
-    for other in keys.IDENTITIES:
+    for other in identities:
         signing.add_identity(
             other, keys.load_private(folder / keys.PRIVATE_DIR / f"{other}.key")
         )
+
+
+def bus_config(identity: str) -> dict[str, str]:
+    """The development bus settings of `identity` by absolute path, for a bench
+    container's config (the same key set `configure_signing` loads)."""
+    from svyaz import signing
+
+    return signing.development_config(ROOT / "var" / "keys", identity)

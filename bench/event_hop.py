@@ -34,6 +34,7 @@ import kombu  # noqa: E402
 import psycopg2  # noqa: E402
 from _support import (  # noqa: E402
     ROOT,
+    bus_config,
     configure_signing,
     database,
     machine,
@@ -87,6 +88,7 @@ def service_config(amqp_uri: str, db_url: str) -> dict:
     config = settings.load(ROOT / "services" / "stipends" / "config.yml")
     config.pop("LOGGING", None)
     config.update(AMQP_URI=amqp_uri, DB_URI=db_url, OUTBOX_POLL_INTERVAL=0.02)
+    config.update(bus_config("bench"))
     return config
 
 

@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import kombu  # noqa: E402
 from _support import (  # noqa: E402
     ROOT,
+    bus_config,
     configure_signing,
     database,
     free_port,
@@ -69,6 +70,7 @@ def communicator(n: int) -> str:
 def config_of(service: str, **overrides: Any) -> dict[str, Any]:
     config = settings.load(ROOT / "services" / service / "config.yml")
     config.pop("LOGGING", None)
+    config.update(bus_config(service))
     config.update(overrides)
     return config
 
@@ -78,7 +80,7 @@ class RegistryStandIn:
 
     name = "registry"
 
-    @rpc
+    @rpc(callers={"notifications"})
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, str]:
         return {
             "communicator_id": communicator_id,
@@ -94,7 +96,9 @@ def run_registry(amqp_uri: str, db_url: str, extra: str) -> None:
     from nameko.containers import ServiceContainer
 
     container = ServiceContainer(
-        RegistryStandIn, config_of("registry", AMQP_URI=amqp_uri)
+        # its RPC nonces go to the bench's database
+        RegistryStandIn,
+        config_of("registry", AMQP_URI=amqp_uri, DB_URI=db_url),
     )
     container.start()
     print("ready", flush=True)
