@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -15,18 +16,34 @@ MIME = {
 }
 
 
+_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
+
+
 def safe(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """A cell a spreadsheet shows as written: text that would start a formula
+    (`=`, `+`, `-`, `@`, a tab or a carriage return) gets a leading `'`. A plain
+    number (`-12.50`) is left as it is. Every CSV and XLSX the system writes goes
+    through this (finance opens them; a name is the person's own text)."""
+    if (
+        isinstance(value, str)
+        and value[:1] in ("=", "+", "-", "@", "\t", "\r")
+        and not _NUMBER.fullmatch(value)
+    ):
         return "'" + value
     return value
+
+
+def csv_row(writer: Any, row: Iterable[Any]) -> None:
+    """Write one neutralized row with a `csv.writer`."""
+    writer.writerow([safe(v) for v in row])
 
 
 def as_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
+    csv_row(writer, columns)
     for row in rows:
-        writer.writerow([safe(v) for v in row])
+        csv_row(writer, row)
     return out.getvalue().encode()
 
 

@@ -1,6 +1,7 @@
 """Payout parts without a database: the token bucket, backoff, how Stripe errors are
 classified, the bank file (CSV and pain.001), statement parsing, control totals."""
 
+import csv
 import uuid
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
@@ -155,6 +156,25 @@ def test_the_bank_csv_has_major_units_and_quotes() -> None:
         "reference,amount,currency,holder,iban,bic",
         'payout:a,300.00,EUR,"Anna, B & Co",DE89370400440532013000,X',
         "payout:b,10.05,PLN,Jan,PL61,Y",
+    ]
+
+
+def test_a_payees_name_cannot_plant_a_formula_in_finances_spreadsheet() -> None:
+    planted = FileLine(
+        "payout:c",
+        1_200,
+        "EUR",
+        {"holder": '=HYPERLINK("http://x.invalid","Pay")', "iban": "-2+3", "bic": "@Z"},
+    )
+    (_, row) = bank_csv([planted]).splitlines()
+    cells = next(csv.reader([row]))
+    assert cells == [
+        "payout:c",
+        "12.00",  # a number stays a number
+        "EUR",
+        '\'=HYPERLINK("http://x.invalid","Pay")',
+        "'-2+3",
+        "'@Z",
     ]
 
 

@@ -29,6 +29,8 @@ from xml.sax.saxutils import escape
 
 import stripe
 
+from svyaz import tables
+
 Status = Literal["sent", "paid", "retry", "failed", "pending"]
 
 
@@ -438,10 +440,13 @@ def major(amount_minor: int) -> str:
 def bank_csv(lines: Iterable[FileLine]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
+    tables.csv_row(writer, CSV_HEADER)
     for line in lines:
         d = line.destination
-        writer.writerow(
+        # every cell neutralized: the holder's name is the payee's own text, and
+        # finance opens the file in a spreadsheet
+        tables.csv_row(
+            writer,
             (
                 line.reference,
                 major(line.amount_minor),
@@ -449,7 +454,7 @@ def bank_csv(lines: Iterable[FileLine]) -> str:
                 d.get("holder", ""),
                 d.get("iban", ""),
                 d.get("bic", ""),
-            )
+            ),
         )
     return out.getvalue()
 
