@@ -107,12 +107,31 @@ def new_claims(
     )
 
 
+_VERIFIED: dict[str, Claims] = {}  # token -> claims whose signature was checked
+_VERIFIED_MAX = 4096
+
+
 def verify(
     token: object, now: float | None = None, *, allow_expired: bool = False
 ) -> Claims:
-    """The claims of a token the registry signed; raises InvalidAssertion."""
+    """The claims of a token the registry signed; raises InvalidAssertion. A
+    token's signature is checked once per process (the same token comes with every
+    call of a session); its expiry is checked every time."""
     if not isinstance(token, str) or not token.startswith(PREFIX + "."):
         raise InvalidAssertion("not an assertion the registry signed")
+    claims = _VERIFIED.get(token)
+    if claims is None:
+        claims = _verify_signature(token)
+        if len(_VERIFIED) >= _VERIFIED_MAX:
+            _VERIFIED.pop(next(iter(_VERIFIED)))  # the oldest
+        _VERIFIED[token] = claims
+    now = time.time() if now is None else now
+    if not allow_expired and claims.exp <= now:
+        raise InvalidAssertion("it has expired")
+    return claims
+
+
+def _verify_signature(token: str) -> Claims:
     try:
         payload_text, signature_text = token[len(PREFIX) + 1 :].split(".")
         payload, signature = _unb64(payload_text), _unb64(signature_text)
@@ -137,7 +156,4 @@ def verify(
         )
     except (ValueError, KeyError, TypeError):
         raise InvalidAssertion("a malformed assertion") from None
-    now = time.time() if now is None else now
-    if not allow_expired and claims.exp <= now:
-        raise InvalidAssertion("it has expired")
     return claims

@@ -356,7 +356,9 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
         self.max_age = settings.positive(config, "BUS_RPC_MAX_AGE", RPC_MAX_AGE)
         make_cooperative()
         self.nonces = NonceStore(
-            make_engine(settings.require(config, "DB_URI"), pool_size=2),
+            make_engine(
+                settings.require(config, "DB_URI"), pool_size=2, pool_pre_ping=False
+            ),
             self.max_age + signing.MAX_CLOCK_SKEW,
         )
 

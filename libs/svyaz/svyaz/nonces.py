@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 _RECORD = text(
     "INSERT INTO bus_nonces (signer, nonce, expires_at) VALUES (:signer, :nonce, :exp)"
@@ -29,12 +30,22 @@ class NonceStore:
         self._purged = 0.0
 
     def fresh(self, signer: str, nonce: str, ts: float) -> bool:
-        """Record the nonce; False if it was already seen within the window."""
+        """Record the nonce; False if it was already seen within the window. One
+        statement and its commit: the engine does not ping a connection before
+        use (a hot path); a connection found dead is replaced and the write tried
+        once more."""
         expires = datetime.fromtimestamp(ts, UTC) + timedelta(seconds=self.window)
+        values = {"signer": signer[:64], "nonce": nonce[:64], "exp": expires}
+        try:
+            return self._record(values)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            return self._record(values)
+
+    def _record(self, values: dict[str, object]) -> bool:
         with self.engine.begin() as connection:
-            taken = connection.execute(
-                _RECORD, {"signer": signer[:64], "nonce": nonce[:64], "exp": expires}
-            ).first()
+            taken = connection.execute(_RECORD, values).first()
             if time.monotonic() - self._purged > PURGE_EVERY:
                 self._purged = time.monotonic()
                 connection.execute(_PURGE)

@@ -111,3 +111,21 @@ def test_an_assertion_names_when_and_how_the_person_signed_in() -> None:
     verified = assertions.verify(assertions.mint(claims))
     assert verified == dataclasses.replace(claims)
     assert verified.exp - verified.iat == assertions.TTL
+
+
+def test_a_tokens_signature_is_checked_once_and_its_expiry_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = actor(["finance"], ttl=60)["assertion"]
+    checks: list[bytes] = []
+    real = signing.verify_detached
+
+    def counting(who: str, key_id: str, data: bytes, signature: bytes) -> bool:
+        checks.append(data)
+        return real(who, key_id, data, signature)
+
+    monkeypatch.setattr(signing, "verify_detached", counting)
+    first = assertions.verify(token)
+    assert assertions.verify(token) == first and len(checks) == 1
+    with pytest.raises(assertions.InvalidAssertion, match="expired"):
+        assertions.verify(token, now=first.exp + 1)
