@@ -9,6 +9,7 @@ A remote channel's `send` raises DeliveryFailed; nothing else escapes it.
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.header import Header
 from email.mime.text import MIMEText
 from email.utils import parseaddr
@@ -43,6 +44,12 @@ class InboxChannel:
         raise AssertionError("the inbox is written with the event, never sent")
 
 
+def domain_of(sender: str) -> str:
+    """The domain of a `Name <local@domain>` address ("localhost" without one)."""
+    local, at, domain = parseaddr(sender)[1].rpartition("@")
+    return domain if at and local and domain else "localhost"
+
+
 class EmailChannel:
     """Email over SMTP. Discreet mail leaves under a neutral sender name.
 
@@ -59,16 +66,32 @@ class EmailChannel:
         staff_sender: str,
         timeout: float,
         pool_size: int = 10,
+        starttls: bool = False,
+        user: str = "",
+        password: str = "",
     ):
         self.host, self.port, self.timeout = host, port, timeout
         self.sender, self.staff_sender = sender, staff_sender
         self.pool_size = pool_size
+        self.starttls, self.user, self.password = starttls, user, password
         self._idle: list[smtplib.SMTP] = []
 
     def _connect(self) -> smtplib.SMTP:
-        return smtplib.SMTP(
+        """A session to the relay: STARTTLS (the certificate checked) and then
+        authentication when configured; a relay that does not offer STARTTLS when
+        it is asked for is refused, never used in the clear."""
+        smtp = smtplib.SMTP(
             self.host, self.port, local_hostname="localhost", timeout=self.timeout
         )
+        try:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password)
+        except BaseException:
+            self._close(smtp)
+            raise
+        return smtp
 
     def _release(self, smtp: smtplib.SMTP) -> None:
         if len(self._idle) < self.pool_size:
@@ -101,7 +124,9 @@ class EmailChannel:
         mail["From"] = sender
         mail["To"] = address
         mail["Subject"] = Header(message.subject, "utf-8")
-        mail["Message-ID"] = f"<{message_id}@svyaz.invalid>"
+        # the sender's own domain: nothing in a discreet mail's headers names
+        # the programme unless MAIL_FROM does
+        mail["Message-ID"] = f"<{message_id}@{domain_of(sender)}>"
         envelope = (parseaddr(sender)[1], [address], mail.as_bytes())
         smtp: smtplib.SMTP | None = None
         try:

@@ -25,6 +25,10 @@ class Channels(DependencyProvider):
                 staff_sender=str(config.get("MAIL_FROM_STAFF") or config["MAIL_FROM"]),
                 timeout=float(config.get("SMTP_TIMEOUT", 10)),
                 pool_size=int(config.get("SMTP_POOL_SIZE", 10)),
+                starttls=str(config.get("SMTP_STARTTLS") or "false").lower()
+                in ("true", "1", "yes"),
+                user=str(config.get("SMTP_USER") or ""),
+                password=str(config.get("SMTP_PASSWORD") or ""),
             ),
             TelegramChannel(
                 token=str(config.get("TELEGRAM_BOT_TOKEN") or ""),

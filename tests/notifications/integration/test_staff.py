@@ -72,7 +72,7 @@ def test_the_digest_counts_waiting_work_and_goes_once_per_period(
 
     neutral = notifications.mail_to(discreet_address)
     assert neutral.subject == "Новое сообщение"  # staff default: discreet, Russian
-    assert neutral.sender == "Account <no-reply@svyaz.invalid>"
+    assert neutral.sender == "Account <no-reply@account.invalid>"
     assert "Заявок" not in neutral.body
 
     (inbox,) = notifications.call("list_inbox", actor(discreet_id, "program_admin"))
