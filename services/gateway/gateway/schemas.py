@@ -173,6 +173,28 @@ class DecisionRequestSchema(Schema):
     reason = text(REASON, required=True)
 
 
+STAFF_ROLES = ("program_admin", "finance", "club_coordinator")
+
+
+class StaffInvitationRequestSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=EMAIL))
+    roles = many(choice(STAFF_ROLES), len(STAFF_ROLES), 1, required=True)
+
+
+class SecondFactorResetRequestSchema(Schema):
+    reason = text(REASON, 3, required=True)
+
+
+class StaffMemberSchema(Schema):
+    id = fields.String()
+    roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLES)))
+    state = fields.String(
+        validate=validate.OneOf(("invited", "enrolling", "active", "disabled"))
+    )
+    last_sign_in_at = fields.String(allow_none=True)
+    second_factor_reset = fields.Dict(allow_none=True)
+
+
 class ResolutionRequestSchema(Schema):
     outcome = choice(("same_person", "distinct"), required=True)
     note = text(REASON, required=True)

@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from marshmallow import Schema
+from marshmallow import Schema, ValidationError
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
@@ -18,6 +18,7 @@ from gateway.http import TEXT_BODY, UPLOAD_BODY, WEBHOOK_BODY, http, secure
 from gateway.models import WebSession
 from gateway.schemas import (
     CONTENT,
+    STAFF_ROLES,
     ApplicationAcceptedSchema,
     ApplicationRequestSchema,
     ApproveRequestSchema,
@@ -59,9 +60,12 @@ from gateway.schemas import (
     ReviewRequestSchema,
     SavedReportSchema,
     SecondFactorRequestSchema,
+    SecondFactorResetRequestSchema,
     SessionSchema,
     SignInRequestSchema,
     SignOffRequestSchema,
+    StaffInvitationRequestSchema,
+    StaffMemberSchema,
     StipendSchema,
 )
 from svyaz.dependencies import Database
@@ -467,6 +471,104 @@ class GatewayService:
         )
         self._after_decision(body["step"], communicator_id)
         return respond(200, result)
+
+    @http(
+        "GET",
+        "/api/v1/staff",
+        summary="Staff accounts: roles, state (invited, enrolling, active, disabled), "
+        "last sign-in, a second-factor reset waiting for a second admin",
+        responses={200: [StaffMemberSchema]},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_staff(self, request: Request) -> Response:
+        row = self._api_session(request, (ADMIN,))
+        return respond(200, self.deadline(self.registry.list_staff, self._actor(row)))
+
+    @http(
+        "POST",
+        "/api/v1/staff",
+        summary="Invite a staff member: the invitee gets a one-time link (72 hours) "
+        "and sets their own password and authenticator",
+        body=StaffInvitationRequestSchema,
+        responses={201: None},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_invite_staff(self, request: Request) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        body = StaffInvitationRequestSchema().load(json_body(request))
+        return respond(
+            201, self.deadline(self.registry.invite_staff, self._actor(row), body)
+        )
+
+    @http(
+        "POST",
+        "/api/v1/staff/<account_id>/disabling",
+        summary="Disable a staff account: no sign-in, and its sessions end",
+        responses={200: None},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_disable_staff(self, request: Request, account_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        done = self.deadline(self.registry.disable_staff, self._actor(row), account_id)
+        self._end_sessions(uuid.UUID(done["id"]))
+        return respond(200, done)
+
+    @http(
+        "POST",
+        "/api/v1/staff/<account_id>/enabling",
+        summary="Enable a disabled staff account again",
+        responses={200: None},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_enable_staff(self, request: Request, account_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        return respond(
+            200, self.deadline(self.registry.enable_staff, self._actor(row), account_id)
+        )
+
+    @http(
+        "POST",
+        "/api/v1/staff/<account_id>/second-factor-resets",
+        summary="Ask to reset a staff member's lost authenticator (a second admin "
+        "approves)",
+        body=SecondFactorResetRequestSchema,
+        responses={201: None},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_request_factor_reset(self, request: Request, account_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        body = SecondFactorResetRequestSchema().load(json_body(request))
+        return respond(
+            201,
+            self.deadline(
+                self.registry.request_second_factor_reset,
+                self._actor(row),
+                account_id,
+                body["reason"],
+            ),
+        )
+
+    @http(
+        "POST",
+        "/api/v1/second-factor-resets/<reset_id>/approval",
+        summary="Approve a second-factor reset another admin asked for: the person "
+        "enrolls a new authenticator at their next sign-in",
+        responses={200: None},
+        tags=("admin",),
+        roles=(ADMIN,),
+    )
+    def api_approve_factor_reset(self, request: Request, reset_id: str) -> Response:
+        row = self._api_session(request, (ADMIN,), unsafe=True)
+        done = self.deadline(
+            self.registry.approve_second_factor_reset, self._actor(row), reset_id
+        )
+        self._end_sessions(uuid.UUID(done["id"]))
+        return respond(200, done)
 
     @http(
         "GET",
@@ -2128,6 +2230,103 @@ class GatewayService:
             criteria={k: v for k, v in criteria.items() if k != "email"},
             error=error,
         )
+
+    def _staff_page(
+        self,
+        request: Request,
+        row: WebSession,
+        error: str | None = None,
+        notice: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        return self._page(
+            request,
+            "admin_staff.html",
+            row,
+            status=status,
+            staff=self.deadline(self.registry.list_staff, self._actor(row)),
+            me=str(row.actor_id),
+            roles=STAFF_ROLES,
+            error=error,
+            notice=notice,
+        )
+
+    @http("GET", "/admin/staff")
+    def admin_staff(self, request: Request) -> Response:
+        def page() -> Response:
+            return self._staff_page(request, self._signed_in(request, ADMIN))
+
+        return self._guarded(request, page)
+
+    @http("POST", "/admin/staff")
+    def admin_invite_staff(self, request: Request) -> Response:
+        """An invitation: the one-time link goes to the invitee, not to the admin."""
+
+        def page() -> Response:
+            row, values = self._form(request, ADMIN)
+            texts = web.texts(web.language(request, row.language))
+            invitation = {
+                "email": values.get("email", ""),
+                "roles": [r for r in request.form.getlist("roles") if r],
+            }
+            try:
+                StaffInvitationRequestSchema().load(invitation)
+                self.deadline(self.registry.invite_staff, self._actor(row), invitation)
+            except (ValidationError, InvalidInput) as exc:
+                message = (
+                    texts["invite_invalid"]
+                    if isinstance(exc, ValidationError)
+                    else exc.message
+                )
+                return self._staff_page(request, row, error=message, status=400)
+            return self._staff_page(request, row, notice=texts["invited"])
+
+        return self._guarded(request, page)
+
+    @http("POST", "/admin/staff/<account_id>")
+    def admin_staff_action(self, request: Request, account_id: str) -> Response:
+        """Disable, enable, or ask for a second-factor reset (a reason)."""
+
+        def page() -> Response:
+            row, values = self._form(request, ADMIN)
+            actor, action = self._actor(row), values.get("action", "")
+            try:
+                if action == "disable":
+                    self.deadline(self.registry.disable_staff, actor, account_id)
+                    self._end_sessions(uuid.UUID(account_id))
+                elif action == "enable":
+                    self.deadline(self.registry.enable_staff, actor, account_id)
+                elif action == "reset":
+                    self.deadline(
+                        self.registry.request_second_factor_reset,
+                        actor,
+                        account_id,
+                        values.get("reason", ""),
+                    )
+                else:
+                    raise InvalidInput("choose an action", "unknown_action")
+            except (InvalidInput, Forbidden) as exc:
+                return self._staff_page(request, row, error=exc.message, status=400)
+            return web.redirect("/admin/staff")
+
+        return self._guarded(request, page)
+
+    @http("POST", "/admin/second-factor-resets/<reset_id>")
+    def admin_approve_reset(self, request: Request, reset_id: str) -> Response:
+        def page() -> Response:
+            row, _ = self._form(request, ADMIN)
+            try:
+                done = self.deadline(
+                    self.registry.approve_second_factor_reset,
+                    self._actor(row),
+                    reset_id,
+                )
+            except (InvalidInput, Forbidden, NotFound) as exc:
+                return self._staff_page(request, row, error=exc.message, status=400)
+            self._end_sessions(uuid.UUID(done["id"]))
+            return web.redirect("/admin/staff")
+
+        return self._guarded(request, page)
 
     @http("GET", "/admin/review-items")
     def admin_review_items(self, request: Request) -> Response:

@@ -71,6 +71,10 @@ class ResetLinkIn(Incoming):
     email = fields.Email(required=True)
     language = fields.String(required=True)
     token = fields.String(required=True, validate=validate.Length(min=20, max=200))
+    # an added field (a registry before it sends none): "reset" or "invitation"
+    purpose = fields.String(
+        load_default="reset", validate=validate.OneOf(("reset", "invitation"))
+    )
 
 
 class RunBuiltIn(Incoming):

@@ -495,12 +495,15 @@ class NotificationsService:
             raise Unprocessable(f"bad reset link: {list(exc.messages)}") from None
         if issued is not None:
             link = f"{self.config.get('PUBLIC_URL', '').rstrip('/')}/reset-password"
-            message = render(
-                "password_reset",
-                issued["language"],
-                minutes=30,
-                link=f"{link}?token={issued['token']}",
-            )
+            link = f"{link}?token={issued['token']}"
+            if issued["purpose"] == "invitation":  # a staff member's first password
+                message = render(
+                    "staff_invitation", issued["language"], hours=72, link=link
+                )
+            else:
+                message = render(
+                    "password_reset", issued["language"], minutes=30, link=link
+                )
             try:
                 self.channels["email"].send(
                     issued["email"],

@@ -200,6 +200,23 @@ class SignInSchema(StripStrings):
     code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{6}$"))
 
 
+class StaffInvitationSchema(StripStrings):
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    roles = fields.List(
+        fields.String(validate=validate.Length(max=30)),
+        required=True,
+        validate=validate.Length(min=1, max=3),
+    )
+
+
+class StaffOutSchema(Schema):
+    id = fields.String()
+    roles = fields.List(fields.String())
+    state = fields.String()  # invited | enrolling | active | disabled
+    last_sign_in_at = fields.DateTime(allow_none=True)
+    second_factor_reset = fields.Dict(allow_none=True)
+
+
 class StaffAccountSchema(StripStrings):
     email = fields.Email(required=True)
     roles = fields.List(fields.String(), required=True)

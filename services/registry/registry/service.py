@@ -22,6 +22,7 @@ from registry.logic import (
     erasure,
     keys,
     payouts,
+    staff,
     vetting,
 )
 from registry.logic.actors import Actor
@@ -42,6 +43,8 @@ from registry.schemas import (
     SignInSchema,
     StaffAccountSchema,
     StaffContactRequestSchema,
+    StaffInvitationSchema,
+    StaffOutSchema,
     TierSchema,
     TrainingSchema,
 )
@@ -545,3 +548,64 @@ class RegistryService:
                 data["password"],
             )
             return {"id": str(row.id), "roles": sorted(row.role_set)}
+
+    # -- staff accounts' life cycle ----------------------------------------------------
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def list_staff(self, actor: Any) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return StaffOutSchema(many=True).dump(staff.list_staff(session, who))
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def invite_staff(self, actor: Any, invitation: Any) -> dict[str, Any]:
+        """A staff account with no password, and a one-time link (72 h) mailed to
+        the invitee, who sets their own password and authenticator."""
+        who = Actor.load(actor)
+        data = load(StaffInvitationSchema(), invitation)
+        with self.db.transaction() as session:
+            row = staff.invite(
+                session,
+                self.keys,
+                who,
+                data["email"],
+                data["roles"],
+                datetime.now(UTC),
+            )
+            return {"id": str(row.id), "roles": sorted(row.role_set)}
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def disable_staff(self, actor: Any, account_id: str) -> dict[str, Any]:
+        """Signing in and renewals stop at once for this account."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            row = staff.set_disabled(session, who, ident(account_id), True)
+            return {"id": str(row.id), "disabled": True}
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def enable_staff(self, actor: Any, account_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            row = staff.set_disabled(session, who, ident(account_id), False)
+            return {"id": str(row.id), "disabled": False}
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def request_second_factor_reset(
+        self, actor: Any, account_id: str, reason: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            reset = staff.request_second_factor_reset(
+                session, who, ident(account_id), str(reason or ""), datetime.now(UTC)
+            )
+            return {"id": str(reset.id), "account_id": str(reset.account_id)}
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def approve_second_factor_reset(self, actor: Any, reset_id: str) -> dict[str, Any]:
+        """The second admin: the person enrolls a new authenticator at their next
+        sign-in."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            row = staff.approve_second_factor_reset(
+                session, who, ident(reset_id, "reset_id"), datetime.now(UTC)
+            )
+            return {"id": str(row.id), "second_factor": "reset"}

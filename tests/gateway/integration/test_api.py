@@ -39,6 +39,7 @@ class Client:
     csrf: str = ""
     actor: dict[str, Any] = field(default_factory=dict)
     secret: str = ""  # the authenticator's, for staff
+    email: str = ""
 
     def code(self) -> str:
         return pyotp.TOTP(self.secret).now()
@@ -50,6 +51,7 @@ class Client:
         )
 
     def sign_in(self, email: str, password: str = PASSWORD) -> requests.Response:
+        self.email = email
         response = self(
             "POST", "/api/v1/session", {"email": email, "password": password}
         )
@@ -85,6 +87,8 @@ class World:
     run: dict[str, Any]  # a draft payout run of another cycle, built by finance
     system_stipends: Stipends
     reconciliation: dict[str, Any]  # a bank statement's period, one open difference
+    staff_member: str = ""  # a finance account no client uses: enabled, disabled
+    factor_reset: str = ""  # another staff account's reset, asked by ADMIN_A
 
     def ident(self, pseudonym: str) -> str:
         (row,) = self.system.sql(
@@ -249,6 +253,17 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
     clients["program_admin"] = staff(system, ["program_admin"])
     clients["finance"] = staff(system, ["finance"])
     assert "club_coordinator" in clients["club_coordinator"].actor["roles"]
+    staff_member, lost = (
+        system.call(
+            "create_staff_account",
+            ADMIN_A,
+            {"email": email, "roles": ["finance"], "password": PASSWORD},
+        )["id"]
+        for email in ("quiet.finance@example.org", "lost.phone@example.org")
+    )
+    factor_reset = system.call(
+        "request_second_factor_reset", ADMIN_A, lost, "phone lost", caller="gateway"
+    )["id"]
     return World(
         system,
         clients,
@@ -267,6 +282,8 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
         run,
         stipends,
         rec,
+        staff_member,
+        factor_reset,
     )
 
 
@@ -538,6 +555,46 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"note": "all checked"},
         expect({"finance": 403}),
     ),
+    # staff accounts: admins alone
+    ("staff", "GET", "/api/v1/staff", None, expect(ADMIN_ONLY)),
+    (
+        "invite staff",
+        "POST",
+        "/api/v1/staff",
+        lambda world: {
+            "email": f"{uuid.uuid4().hex[:8]}@example.org",
+            "roles": ["finance"],
+        },
+        expect({"program_admin": 201}),
+    ),
+    (
+        "enable staff",
+        "POST",
+        "/api/v1/staff/{staff_member}/enabling",
+        None,
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "ask a second-factor reset",
+        "POST",
+        "/api/v1/staff/{staff_member}/second-factor-resets",
+        {"reason": "phone lost"},
+        expect({"program_admin": 201}),
+    ),
+    (
+        "approve another admin's reset",
+        "POST",
+        "/api/v1/second-factor-resets/{factor_reset}/approval",
+        None,
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "disable staff",
+        "POST",
+        "/api/v1/staff/{staff_member}/disabling",
+        None,
+        expect(ADMIN_ONLY),
+    ),
     # late: the admin's suspension of the member signs them out at once
     (
         "decide on oneself",
@@ -593,6 +650,8 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
                 run=world.run["id"],
                 payout=world.run["payout"],
                 reconciliation=world.reconciliation["id"],
+                staff_member=world.staff_member,
+                factor_reset=world.factor_reset,
                 other_message=world.messages[theirs],
                 own=own,
                 other=other,

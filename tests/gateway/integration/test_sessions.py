@@ -95,3 +95,47 @@ def test_a_suspension_in_the_console_signs_the_person_out_at_once(stack: Any) ->
     assert decided.status_code == 200, decided.text
     assert sessions_of(engine, ident) == 0
     assert member("GET", "/api/v1/me").status_code == 401
+
+
+def test_staff_are_invited_disabled_and_reset_through_the_api(stack: Any) -> None:
+    system, engine = stack
+    first, second = staff(system, ["program_admin"]), staff(system, ["program_admin"])
+    member = staff(system, ["finance"])
+    member_id = member.actor["id"]
+
+    invited = first(
+        "POST", "/api/v1/staff", {"email": "new.one@example.org", "roles": ["finance"]}
+    )
+    assert invited.status_code == 201, invited.text
+    assert "token" not in invited.text  # the link goes to the invitee alone
+    listed = {s["id"]: s for s in first("GET", "/api/v1/staff").json()}
+    assert listed[invited.json()["id"]]["state"] == "invited"
+    assert listed[member_id]["state"] == "active"
+    wrong = first("POST", "/api/v1/staff", {"email": "x@example.org", "roles": []})
+    assert wrong.status_code == 400
+    assert (
+        member("POST", "/api/v1/staff", {"email": "y@example.org"}).status_code == 403
+    )
+
+    # disabling ends the member's sessions at once
+    assert member("GET", "/api/v1/me").status_code in (200, 403)
+    disabled = first("POST", f"/api/v1/staff/{member_id}/disabling")
+    assert disabled.status_code == 200, disabled.text
+    assert sessions_of(engine, member_id) == 0
+    assert member("GET", "/api/v1/corridors").status_code == 401
+    assert first("POST", f"/api/v1/staff/{member_id}/enabling").status_code == 200
+
+    # a lost authenticator: one admin asks, another approves
+    asked = first(
+        "POST",
+        f"/api/v1/staff/{member_id}/second-factor-resets",
+        {"reason": "phone lost"},
+    )
+    assert asked.status_code == 201, asked.text
+    reset = asked.json()["id"]
+    same = first("POST", f"/api/v1/second-factor-resets/{reset}/approval")
+    assert same.status_code == 403 and "not the one who asked" in same.text
+    approved = second("POST", f"/api/v1/second-factor-resets/{reset}/approval")
+    assert approved.status_code == 200, approved.text
+    again = Client(system.url)
+    assert again.sign_in(member.email).json()["status"] == "enroll"

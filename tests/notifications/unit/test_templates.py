@@ -30,6 +30,7 @@ PARAMS = {
     },
     "staff_digest": {"applications": 3, "reports": 1, "approvals": 2},
     "password_reset": {"minutes": 30, "link": "https://example.org/reset?token=x"},
+    "staff_invitation": {"hours": 72, "link": "https://example.org/reset?token=x"},
     "report_due": {"period": "2026-11", "deadline": "2026-11-30"},
     "run_waiting": {"payouts": 12},
     "reconciliation_discrepancies": {"count": 3},

@@ -89,6 +89,27 @@ def create_communicator_account(
     )
 
 
+def staff_roles_checked(
+    session: Session, keys: KeyRing, email: str, roles: list[str]
+) -> str:
+    """The login index of a new staff account's email, once its roles are staff
+    roles and the email has no account yet."""
+    if not roles or not set(roles) <= ROLES - {"communicator"}:
+        raise InvalidRequest(
+            "unknown staff role",
+            "invalid_roles",
+            {"roles": ["choose among club_coordinator, program_admin, finance"]},
+        )
+    index = keys.blind_index("login", email)
+    if session.scalar(select(Account.id).where(Account.login_index == index)):
+        raise InvalidRequest(
+            "this email already has an account",
+            "email_taken",
+            {"email": ["this email already has an account"]},
+        )
+    return index
+
+
 def create_staff_account(
     session: Session,
     keys: KeyRing,
@@ -98,20 +119,8 @@ def create_staff_account(
     password: str,
 ) -> Account:
     actor.require(ADMIN)
-    if not roles or not set(roles) <= ROLES - {"communicator"}:
-        raise InvalidRequest(
-            "unknown staff role",
-            "invalid_roles",
-            {"roles": ["choose among club_coordinator, program_admin, finance"]},
-        )
     _check_password_policy(password)
-    index = keys.blind_index("login", email)
-    if session.scalar(select(Account.id).where(Account.login_index == index)):
-        raise InvalidRequest(
-            "this email already has an account",
-            "email_taken",
-            {"email": ["this email already has an account"]},
-        )
+    index = staff_roles_checked(session, keys, email, roles)
     account = Account(
         id=uuid.uuid4(),
         kind="staff",
@@ -181,6 +190,7 @@ def sign_in(
     else:
         totp_at = None
     account.failed_attempts = 0
+    account.last_sign_in_at = now
     return SignIn(
         "ok", actor, None, assertion_for(account, assertions.FULL, totp_at=totp_at)
     )
@@ -477,6 +487,7 @@ def issue_reset(
         "language": language,
         "token": token,
         "expires_at": reset.expires_at,
+        "purpose": reset.purpose,
     }
 
 

@@ -1,0 +1,138 @@
+"""Staff accounts' life cycle: an invitation the invitee completes alone (one-time,
+expiring link; their own password and authenticator), disabling and enabling, and a
+lost second factor reset by two different admins."""
+
+from typing import Any
+
+import pyotp
+import pytest
+
+from registry.exceptions import NotAllowed
+from svyaz.errors import InvalidInput
+from tests.helpers import actor, next_code
+from tests.registry.integration.conftest import ADMIN_A, ADMIN_B, Registry
+
+PASSWORD = "the invitee's own passphrase"
+
+
+def sign_in(registry: Registry, email: str, code: str | None = None) -> Any:
+    return registry.call("sign_in", email, PASSWORD, code, caller="gateway")
+
+
+def invited(registry: Registry, email: str, roles: list[str]) -> tuple[str, str]:
+    """(account id, the one-time token the invitation mail carries)."""
+    account = registry.call("invite_staff", ADMIN_A, {"email": email, "roles": roles})
+    assert set(account) == {"id", "roles"}  # the inviter learns no secret
+    reset_id = registry.events("account.password_reset_requested.v1")[-1]["data"][
+        "reset_id"
+    ]
+    issued = registry.call("issue_password_reset", reset_id, caller="notifications")
+    assert issued["purpose"] == "invitation" and issued["email"] == email
+    return account["id"], issued["token"]
+
+
+def enrolled(registry: Registry, email: str) -> pyotp.TOTP:
+    first = sign_in(registry, email)
+    assert first["status"] == "enroll"
+    totp = pyotp.parse_uri(first["enrollment_uri"])
+    assert registry.call(
+        "confirm_second_factor", first["actor"], totp.now(), caller="gateway"
+    )["confirmed"]
+    return totp
+
+
+def state_of(registry: Registry, ident: str) -> str:
+    (row,) = [s for s in registry.call("list_staff", ADMIN_A) if s["id"] == ident]
+    return str(row["state"])
+
+
+def test_an_invitee_sets_their_own_password_and_authenticator(
+    registry: Registry,
+) -> None:
+    ident, token = invited(registry, "new.finance@example.org", ["finance"])
+    assert state_of(registry, ident) == "invited"
+    assert sign_in(registry, "new.finance@example.org")["status"] == "invalid"
+    registry.call("reset_password", token, PASSWORD, caller="gateway")
+    with pytest.raises(InvalidInput):  # single use
+        registry.call("reset_password", token, PASSWORD + "!", caller="gateway")
+    assert state_of(registry, ident) == "enrolling"
+    enrolled(registry, "new.finance@example.org")
+    assert state_of(registry, ident) == "active"
+    staff = {s["id"]: s for s in registry.call("list_staff", ADMIN_A)}
+    assert staff[ident]["roles"] == ["finance"]
+    assert staff[ident]["last_sign_in_at"] is None  # the code is not given yet
+
+
+def test_an_invitation_expires(registry: Registry) -> None:
+    _, token = invited(registry, "late@example.org", ["program_admin"])
+    registry.sql("UPDATE password_resets SET expires_at = now() - interval '1 s'")
+    with pytest.raises(InvalidInput, match="expired"):
+        registry.call("reset_password", token, PASSWORD, caller="gateway")
+
+
+def test_only_admins_invite_and_an_email_has_one_account(registry: Registry) -> None:
+    with pytest.raises(NotAllowed):
+        registry.call(
+            "invite_staff",
+            actor(["finance"]),
+            {"email": "x@example.org", "roles": ["finance"]},
+        )
+    invited(registry, "once@example.org", ["finance"])
+    with pytest.raises(InvalidInput, match="already has an account"):
+        registry.call(
+            "invite_staff", ADMIN_A, {"email": "once@example.org", "roles": ["finance"]}
+        )
+    with pytest.raises(InvalidInput):
+        registry.call(
+            "invite_staff",
+            ADMIN_A,
+            {"email": "y@example.org", "roles": ["communicator"]},
+        )
+
+
+def test_a_disabled_account_cannot_sign_in_nor_renew_until_enabled(
+    registry: Registry,
+) -> None:
+    ident, token = invited(registry, "ops@example.org", ["finance"])
+    registry.call("reset_password", token, PASSWORD, caller="gateway")
+    totp = enrolled(registry, "ops@example.org")
+    signed = sign_in(registry, "ops@example.org", next_code(totp))
+    assert signed["status"] == "ok"
+    registry.call("disable_staff", ADMIN_A, ident)
+    assert state_of(registry, ident) == "disabled"
+    with pytest.raises(NotAllowed, match="may no longer act"):
+        registry.call("renew_assertion", signed["actor"]["assertion"])
+    assert sign_in(registry, "ops@example.org", totp.now())["status"] == "invalid"
+    registry.call("enable_staff", ADMIN_B, ident)
+    assert state_of(registry, ident) == "active"
+    assert registry.call("renew_assertion", signed["actor"]["assertion"])
+
+
+def test_an_admin_never_disables_themselves(registry: Registry) -> None:
+    ident, _ = invited(registry, "self@example.org", ["program_admin"])
+    me = actor(["program_admin"], ident)
+    with pytest.raises(NotAllowed, match="your own account"):
+        registry.call("disable_staff", me, ident)
+
+
+def test_a_lost_second_factor_is_reset_by_two_different_admins(
+    registry: Registry,
+) -> None:
+    ident, token = invited(registry, "lost@example.org", ["program_admin"])
+    registry.call("reset_password", token, PASSWORD, caller="gateway")
+    enrolled(registry, "lost@example.org")
+    reset = registry.call("request_second_factor_reset", ADMIN_A, ident, "phone lost")
+    waiting = {s["id"]: s for s in registry.call("list_staff", ADMIN_B)}[ident]
+    assert waiting["second_factor_reset"]["id"] == reset["id"]
+    with pytest.raises(NotAllowed, match="not the one who asked"):
+        registry.call("approve_second_factor_reset", ADMIN_A, reset["id"])
+    with pytest.raises(NotAllowed, match="own reset"):
+        registry.call(
+            "approve_second_factor_reset", actor(["program_admin"], ident), reset["id"]
+        )
+    assert sign_in(registry, "lost@example.org")["status"] == "second_factor"
+    registry.call("approve_second_factor_reset", ADMIN_B, reset["id"])
+    # the person enrolls a new authenticator themselves
+    assert sign_in(registry, "lost@example.org")["status"] == "enroll"
+    with pytest.raises(Exception, match="no such reset"):
+        registry.call("approve_second_factor_reset", ADMIN_B, reset["id"])
