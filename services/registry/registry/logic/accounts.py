@@ -89,11 +89,16 @@ def create_communicator_account(
     )
 
 
-def staff_roles_checked(
-    session: Session, keys: KeyRing, email: str, roles: list[str]
-) -> str:
-    """The login index of a new staff account's email, once its roles are staff
-    roles and the email has no account yet."""
+def new_staff_account(
+    session: Session,
+    keys: KeyRing,
+    email: str,
+    roles: list[str],
+    password_hash: str | None,
+) -> Account:
+    """A staff account (its email sealed under its own key) once its roles are
+    staff roles and the email has no account yet; None as the password hash: an
+    invitation, the invitee chooses it."""
     if not roles or not set(roles) <= ROLES - {"communicator"}:
         raise InvalidRequest(
             "unknown staff role",
@@ -107,7 +112,18 @@ def staff_roles_checked(
             "email_taken",
             {"email": ["this email already has an account"]},
         )
-    return index
+    account = Account(
+        id=uuid.uuid4(),
+        kind="staff",
+        roles=",".join(sorted(roles)),
+        login_index=index,
+        password_hash=password_hash,
+    )
+    account.email_ct = encrypt_field(
+        _key(keys, account), email, f"account:{account.id}", "email"
+    )
+    session.add(account)
+    return account
 
 
 def create_staff_account(
@@ -120,19 +136,7 @@ def create_staff_account(
 ) -> Account:
     actor.require(ADMIN)
     _check_password_policy(password)
-    index = staff_roles_checked(session, keys, email, roles)
-    account = Account(
-        id=uuid.uuid4(),
-        kind="staff",
-        roles=",".join(sorted(roles)),
-        login_index=index,
-        password_hash=_hasher.hash(password),
-    )
-    account.email_ct = encrypt_field(
-        _key(keys, account), email, f"account:{account.id}", "email"
-    )
-    session.add(account)
-    return account
+    return new_staff_account(session, keys, email, roles, _hasher.hash(password))
 
 
 def _fail(account: Account, now: datetime) -> SignIn:

@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session
 
 from registry import events
 from registry.exceptions import InvalidRequest, NotAllowed, StaffNotFound
-from registry.logic.accounts import _key, staff_roles_checked
+from registry.logic.accounts import new_staff_account
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN
 from registry.models import Account, PasswordReset, SecondFactorReset
 from svyaz import outbox
-from svyaz.crypto import KeyRing, encrypt_field
+from svyaz.crypto import KeyRing
 
 INVITATION_VALID = timedelta(hours=72)
 
@@ -101,18 +101,7 @@ def invite(
 ) -> Account:
     """A staff account with no password yet, and its one-time link on its way."""
     actor.require(ADMIN)
-    index = staff_roles_checked(session, keys, email, roles)
-    account = Account(
-        id=uuid.uuid4(),
-        kind="staff",
-        roles=",".join(sorted(roles)),
-        login_index=index,
-        password_hash=None,
-    )
-    account.email_ct = encrypt_field(
-        _key(keys, account), email, f"account:{account.id}", "email"
-    )
-    session.add(account)
+    account = new_staff_account(session, keys, email, roles, None)
     session.flush()
     reset = PasswordReset(
         id=uuid.uuid4(),
