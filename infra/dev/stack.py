@@ -4,7 +4,8 @@ end-to-end tests start (with their own databases, vhost and ports).
     python infra/dev/stack.py            # run in the foreground until Ctrl-C
     python infra/dev/stack.py --prepare  # only create databases and migrate
 
-Each service runs as `nameko run --config services/<name>/config.yml <name>.service`,
+Each service runs as `nameko run --config services/<name>/config.yml
+<name>.service:<Name>Service`,
 beside an SMTP sink (aiosmtpd, mail kept as a Maildir) and the Stripe sandbox.
 """
 
@@ -195,6 +196,12 @@ def healthy(url: str) -> bool:
         return False
 
 
+def service_class(service: str) -> str:
+    """The service's class by name: its module also imports the mixins it is made
+    of, which nameko would otherwise take for services of their own."""
+    return f"{service}.service:{service.capitalize()}Service"
+
+
 def replica_name(service: str, replica: int) -> str:
     """`registry` for the first replica, `registry-2` for the second..."""
     return service if replica == 1 else f"{service}-{replica}"
@@ -236,7 +243,7 @@ class Stack:
                 "run",
                 "--config",
                 str(ROOT / "services" / service / "config.yml"),
-                f"{service}.service",
+                service_class(service),
             ],
             {**self.settings.env(service), **overrides, **env},
         )

@@ -5,6 +5,7 @@ itself for the OpenAPI document."""
 from __future__ import annotations
 
 import io
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,27 +40,6 @@ SECURITY_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
     "Cache-Control": "no-store",
 }
-
-
-@dataclass(frozen=True)
-class Operation:
-    """What the OpenAPI document says of one route."""
-
-    method: str
-    path: str
-    summary: str
-    body: type[Schema] | None = None
-    # a response schema, or [XSchema] for an array of them
-    responses: dict[int, type[Schema] | list[type[Schema]] | None] = field(
-        default_factory=dict
-    )
-    tags: tuple[str, ...] = ()
-    query: type[Schema] | None = None
-    roles: tuple[str, ...] = ()  # empty: open to everyone
-    max_body: int = 0  # bytes
-
-
-OPERATIONS: list[Operation] = []
 
 
 def secure(response: Response) -> Response:
@@ -174,41 +154,191 @@ class HttpEntrypoint(HttpRequestHandler):
         return secure(response)
 
 
-def http(
-    method: str,
-    url: str,
-    *,
-    summary: str = "",
-    body: type[Schema] | None = None,
-    responses: dict[int, type[Schema] | list[type[Schema]] | None] | None = None,
-    tags: tuple[str, ...] = (),
-    query: type[Schema] | None = None,
-    roles: tuple[str, ...] = (),
-    max_body: int = PUBLIC_BODY,
-    **kwargs: Any,
-) -> Any:
-    """`@http("POST", "/api/v1/x", body=XSchema, responses={201: YSchema})`.
+# -- route declarations --------------------------------------------------------------
+# One declaration per route drives everything: the entrypoint, who may call it (and
+# the CSRF check that goes with its method), the body and query schemas it loads, the
+# schema its answer is dumped with, and the OpenAPI document. The role matrix test
+# reads the same list, so what is documented is what is enforced.
 
-    `roles` documents who may call an /api route (the handler enforces it).
-    `max_body`: the largest body the route takes (PUBLIC_BODY unless it says);
-    the OpenAPI document states it. /api routes take JSON bodies only.
-    """
-    kwargs.setdefault("expected_exceptions", (ServiceError, ValidationError))
-    api = url.startswith("/api/")
-    if api:
-        OPERATIONS.append(
-            Operation(
-                method,
-                url,
-                summary,
-                body,
-                dict(responses or {}),
-                tags,
-                query,
-                roles,
-                max_body,
-            )
-        )
+
+@dataclass(frozen=True)
+class Route:
+    """`roles` None: open to everyone; otherwise a full session with one of them.
+    `kind`: "api" (JSON, /api/v1), "page" (HTML console) or "raw" (health,
+    static files, Stripe's webhook). `csrf`: "session" (the session's token, in the
+    X-CSRF-Token header for the API and the `csrf` field for pages), "anonymous"
+    (the double-submit cookie of forms before sign-in) or "none" (a safe method, or
+    a route that checks its own token, said where it is declared)."""
+
+    kind: str
+    method: str
+    path: str
+    roles: tuple[str, ...] | None
+    csrf: str
+    summary: str = ""
+    body: type[Schema] | None = None
+    query: type[Schema] | None = None
+    # a response schema, [XSchema] for an array of them, a JSON schema (dict) as
+    # it is, or None for an object the service shapes
+    responses: dict[int, Any] = field(default_factory=dict)
+    tags: tuple[str, ...] = ()
+    max_body: int = PUBLIC_BODY
+    template: str | None = None
+    redisplay: str | None = None
+
+    @property
+    def status(self) -> int:
+        return next(iter(self.responses), 200)
+
+
+ROUTES: list[Route] = []
+
+
+def api_routes() -> list[Route]:
+    return [route for route in ROUTES if route.kind == "api"]
+
+
+def csrf_for(method: str, roles: tuple[str, ...] | None, csrf: str | None) -> str:
+    if csrf is not None:
+        return csrf
+    if method not in UNSAFE_METHODS:
+        return "none"
+    return "anonymous" if roles is None else "session"
+
+
+def _declare(route: Route, fn: Any, wrapper: Any) -> Any:
+    ROUTES.append(route)
+    wrapper.__name__ = fn.__name__
+    wrapper.__qualname__ = fn.__qualname__
+    wrapper.__doc__ = fn.__doc__
+    wrapper.route = route
     return HttpEntrypoint.decorator(
-        method, url, max_body=max_body, json_only=api, **kwargs
+        route.method,
+        route.path,
+        max_body=route.max_body,
+        json_only=route.kind == "api",
+        expected_exceptions=(ServiceError, ValidationError),
+    )(wrapper)
+
+
+def api(
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    roles: tuple[str, ...] | None,
+    responses: dict[int, Any],
+    tags: tuple[str, ...],
+    body: type[Schema] | None = None,
+    query: type[Schema] | None = None,
+    max_body: int = PUBLIC_BODY,
+    csrf: str | None = None,
+) -> Any:
+    """A JSON API route. The handler is `(self, call, **path_values)`; `call.body`
+    and `call.query` are already loaded by their schemas, `call.actor` is who is
+    calling. It returns what the first response's schema dumps (or a Response)."""
+    route = Route(
+        "api",
+        method,
+        path,
+        roles,
+        csrf_for(method, roles, csrf),
+        summary,
+        body,
+        query,
+        dict(responses),
+        tags,
+        max_body,
     )
+
+    def decorate(fn: Any) -> Any:
+        def wrapper(self: Any, request: Any, **values: Any) -> Response:
+            call = self.api_call(route, request)
+            result = fn(self, call, **values)
+            if isinstance(result, Response):
+                return result
+            return respond(route.status, dump(route.responses[route.status], result))
+
+        return _declare(route, fn, wrapper)
+
+    return decorate
+
+
+def page(
+    method: str,
+    path: str,
+    *,
+    roles: tuple[str, ...] | None,
+    template: str | None = None,
+    redisplay: str | None = None,
+    max_body: int = PUBLIC_BODY,
+    csrf: str | None = None,
+) -> Any:
+    """A console route (HTML, forms, no JavaScript). The handler is
+    `(self, call, **path_values)`; `call.form` holds a POST's fields, its CSRF token
+    already checked. It returns a Response, or a dict that `template` renders.
+
+    A service's refusal (invalid input, a conflict, a rule of segregation) is shown
+    where it happened: `redisplay` names the method that draws the page again with
+    the message (`(call, error, status, **path_values)`); without one, a page that
+    says what went wrong. Not signed in: to the sign-in page."""
+    route = Route(
+        "page",
+        method,
+        path,
+        roles,
+        csrf_for(method, roles, csrf),
+        max_body=max_body,
+        template=template,
+        redisplay=redisplay,
+    )
+
+    def decorate(fn: Any) -> Any:
+        def wrapper(self: Any, request: Any, **values: Any) -> Response:
+            return self.serve_page(route, request, fn, values)
+
+        return _declare(route, fn, wrapper)
+
+    return decorate
+
+
+def raw(method: str, path: str, *, max_body: int = PUBLIC_BODY) -> Any:
+    """A route open to everyone that answers for itself: health, static files,
+    Stripe's signed webhook. The handler is `(self, request, **path_values)`."""
+    route = Route("raw", method, path, None, "none", max_body=max_body)
+
+    def decorate(fn: Any) -> Any:
+        def wrapper(self: Any, request: Any, **values: Any) -> Response:
+            result: Response = fn(self, request, **values)
+            return result
+
+        return _declare(route, fn, wrapper)
+
+    return decorate
+
+
+JSON = "application/json"
+
+
+def respond(status: int, payload: Any) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype=JSON)
+
+
+def dump(schema: Any, value: Any) -> Any:
+    if schema is None or isinstance(schema, dict):
+        return value
+    if isinstance(schema, list):
+        return schema[0](many=True).dump(value)
+    return schema().dump(value)
+
+
+def json_body(request: Any) -> Any:
+    try:
+        return json.loads(request.get_data(cache=False) or b"null")
+    except ValueError:
+        raise BadRequest("the body is not JSON", "invalid_json") from None
+
+
+def load_query(request: Any, schema: type[Schema]) -> Any:
+    """The query string through a schema; unknown parameters are refused."""
+    return schema().load({key: request.args.get(key) for key in request.args})

@@ -8,7 +8,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from gateway.http import OPERATIONS, UNSAFE_METHODS, describe_size
+from gateway.http import UNSAFE_METHODS, api_routes, describe_size
 
 PROBLEM = {
     "type": "object",
@@ -22,6 +22,18 @@ PROBLEM = {
         "errors": {"type": "object", "additionalProperties": True},
     },
     "required": ["type", "title", "status"],
+}
+# the document's own answer
+SELF = {
+    "type": "object",
+    "description": "An OpenAPI 3.0.3 document (https://spec.openapis.org/oas/v3.0.3)",
+    "required": ["openapi", "info", "paths"],
+    "properties": {
+        "openapi": {"type": "string"},
+        "info": {"type": "object"},
+        "paths": {"type": "object"},
+        "components": {"type": "object"},
+    },
 }
 ERRORS = {
     400: "Invalid input",
@@ -51,7 +63,7 @@ def document() -> dict[str, Any]:
     )
     spec.components.schema("Problem", PROBLEM)
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in api_routes():
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", op.path)
         operation: dict[str, Any] = {
             "summary": op.summary,
@@ -80,10 +92,11 @@ def document() -> dict[str, Any]:
         for status, schema in op.responses.items():
             if isinstance(schema, list):  # [XSchema]: an array of them
                 schema = {"type": "array", "items": schema[0]}
-            content = {"application/json": {"schema": schema}} if schema else None
+            elif schema is None:  # an object the service shapes
+                schema = {"type": "object", "additionalProperties": True}
             operation["responses"][str(status)] = {
                 "description": "OK",
-                **({"content": content} if content else {}),
+                "content": {"application/json": {"schema": schema}},
             }
         for status, title in ERRORS.items():
             if status == 415 and op.method not in UNSAFE_METHODS:

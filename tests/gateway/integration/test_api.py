@@ -11,7 +11,7 @@ import pyotp
 import pytest
 import requests
 
-from gateway.http import OPERATIONS
+from gateway.http import api_routes
 from tests.gateway.conftest import Stipends, paid_professional
 from tests.helpers import next_code, wait_until
 from tests.registry.integration.conftest import (
@@ -711,7 +711,7 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
         "SELECT status FROM reconciliations WHERE status <> 'superseded'"
     )
     assert sorted(r[0] for r in live) == ["open", "open"]  # nobody signed off
-    assert_every_route_in_matrix({(op.method, op.path) for op in OPERATIONS})
+    assert_every_route_in_matrix({(op.method, op.path) for op in api_routes()})
 
 
 def assert_every_route_in_matrix(routes: set[tuple[str, str]]) -> None:

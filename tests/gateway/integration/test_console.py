@@ -893,7 +893,7 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
             "reason": "x y z",
         },
     )
-    assert refused.status_code == 400 and "cannot be resolved by repay" in refused.text
+    assert refused.status_code == 409 and "cannot be resolved by repay" in refused.text
     assert (
         stipends.sql("SELECT count(*) FROM reconciliation_items WHERE state = 'open'")[
             0
@@ -916,7 +916,7 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
         timeout=30,
         data={"csrf": csrf(done.text), "note": "checked"},
     )
-    assert early.status_code == 400 and "still open" in early.text
+    assert early.status_code == 409 and "still open" in early.text
     finance.post(
         f"{system.url}/finance/reconciliations/{rec}/resolve",
         timeout=30,

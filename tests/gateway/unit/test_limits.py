@@ -14,13 +14,13 @@ from werkzeug.wrappers import Request
 import gateway.service  # noqa: F401  (declares the routes)
 from gateway import openapi, pages, schemas, web
 from gateway.exceptions import BadRequest
-from gateway.http import OPERATIONS
+from gateway.http import api_routes
 
 TEMPLATES = Path(pages.__file__).parent / "templates"
 
 
 def request_schemas() -> set[type[Schema]]:
-    return {s for op in OPERATIONS for s in (op.body, op.query) if s is not None}
+    return {s for op in api_routes() for s in (op.body, op.query) if s is not None}
 
 
 def has_max(field: fields.Field) -> bool:

@@ -77,7 +77,9 @@ def test_every_service_image_runs_its_service(compose: dict) -> None:
     for name in APP:
         dockerfile = ROOT / compose["services"][name]["build"]["dockerfile"]
         text = dockerfile.read_text()
-        assert f'"{name}.service"' in text and "nameko" in text
+        assert (
+            f'"{name}.service:{name.capitalize()}Service"' in text and "nameko" in text
+        )
 
 
 def test_each_service_holds_its_own_bus_key_and_no_other(compose: dict) -> None:

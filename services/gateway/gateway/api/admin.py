@@ -1,0 +1,197 @@
+"""Program admins' administration: staff accounts, dedup review items, clubs, the
+payout corridors, and deliveries that could not be made."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.base import Call, GatewayBase
+from gateway.http import api
+from gateway.roles import ADMIN, COORDINATOR, FINANCE, SIGNED_IN
+from gateway.schemas import (
+    ClubMembersSchema,
+    ClubSchema,
+    CorridorRequestSchema,
+    CorridorSchema,
+    ParkedDeliverySchema,
+    ResolutionRequestSchema,
+    SecondFactorResetRequestSchema,
+    StaffInvitationRequestSchema,
+    StaffMemberSchema,
+)
+
+ADMINS = ("admin",)
+CLUBS = ("clubs",)
+
+
+class AdminApi(GatewayBase):
+    @api(
+        "GET",
+        "/api/v1/staff",
+        summary="Staff accounts: roles, state (invited, enrolling, active, disabled), "
+        "last sign-in, a second-factor reset waiting for a second admin",
+        roles=(ADMIN,),
+        responses={200: [StaffMemberSchema]},
+        tags=ADMINS,
+    )
+    def api_staff(self, call: Call) -> Any:
+        return self.deadline(self.registry.list_staff, call.actor)
+
+    @api(
+        "POST",
+        "/api/v1/staff",
+        summary="Invite a staff member: the invitee gets a one-time link (72 hours) "
+        "and sets their own password and authenticator",
+        roles=(ADMIN,),
+        body=StaffInvitationRequestSchema,
+        responses={201: None},
+        tags=ADMINS,
+    )
+    def api_invite_staff(self, call: Call) -> Any:
+        return self.deadline(self.registry.invite_staff, call.actor, call.body)
+
+    @api(
+        "POST",
+        "/api/v1/staff/<account_id>/disabling",
+        summary="Disable a staff account: no sign-in, and its sessions end",
+        roles=(ADMIN,),
+        responses={200: None},
+        tags=ADMINS,
+    )
+    def api_disable_staff(self, call: Call, account_id: str) -> Any:
+        done = self.deadline(self.registry.disable_staff, call.actor, account_id)
+        self.end_sessions(done["id"])
+        return done
+
+    @api(
+        "POST",
+        "/api/v1/staff/<account_id>/enabling",
+        summary="Enable a disabled staff account again",
+        roles=(ADMIN,),
+        responses={200: None},
+        tags=ADMINS,
+    )
+    def api_enable_staff(self, call: Call, account_id: str) -> Any:
+        return self.deadline(self.registry.enable_staff, call.actor, account_id)
+
+    @api(
+        "POST",
+        "/api/v1/staff/<account_id>/second-factor-resets",
+        summary="Ask to reset a staff member's lost authenticator (a second admin "
+        "approves)",
+        roles=(ADMIN,),
+        body=SecondFactorResetRequestSchema,
+        responses={201: None},
+        tags=ADMINS,
+    )
+    def api_request_factor_reset(self, call: Call, account_id: str) -> Any:
+        return self.deadline(
+            self.registry.request_second_factor_reset,
+            call.actor,
+            account_id,
+            call.body["reason"],
+        )
+
+    @api(
+        "POST",
+        "/api/v1/second-factor-resets/<reset_id>/approval",
+        summary="Approve a second-factor reset another admin asked for: the person "
+        "enrolls a new authenticator at their next sign-in",
+        roles=(ADMIN,),
+        responses={200: None},
+        tags=ADMINS,
+    )
+    def api_approve_factor_reset(self, call: Call, reset_id: str) -> Any:
+        done = self.deadline(
+            self.registry.approve_second_factor_reset, call.actor, reset_id
+        )
+        self.end_sessions(done["id"])
+        return done
+
+    @api(
+        "GET",
+        "/api/v1/review-items",
+        summary="Open dedup review items (same email, phone or payout account)",
+        roles=(ADMIN,),
+        responses={200: None},
+        tags=ADMINS,
+    )
+    def api_review_items(self, call: Call) -> Any:
+        return self.deadline(self.registry.list_review_items, call.actor)
+
+    @api(
+        "POST",
+        "/api/v1/review-items/<item_id>/resolution",
+        summary="Resolve a dedup review item: same_person or distinct, with a note",
+        roles=(ADMIN,),
+        body=ResolutionRequestSchema,
+        responses={200: None},
+        tags=ADMINS,
+    )
+    def api_resolve(self, call: Call, item_id: str) -> Any:
+        return self.deadline(
+            self.registry.resolve_review_item,
+            call.actor,
+            item_id,
+            call.body["outcome"],
+            call.body["note"],
+        )
+
+    @api(
+        "GET",
+        "/api/v1/clubs",
+        summary="Communication Clubs",
+        roles=SIGNED_IN,
+        responses={200: [ClubSchema]},
+        tags=CLUBS,
+    )
+    def api_clubs(self, call: Call) -> Any:
+        return self.deadline(self.registry.list_clubs)
+
+    @api(
+        "GET",
+        "/api/v1/clubs/<club_id>/members",
+        summary="A club's members by pseudonym: its own coordinator and admins only",
+        roles=(COORDINATOR, ADMIN),
+        responses={200: ClubMembersSchema},
+        tags=CLUBS,
+    )
+    def api_club_members(self, call: Call, club_id: str) -> Any:
+        members = self.deadline(self.registry.club_members, call.actor, club_id)
+        return {"pseudonyms": members}
+
+    @api(
+        "GET",
+        "/api/v1/corridors",
+        summary="The payout routing table: country to provider",
+        roles=(ADMIN, FINANCE),
+        responses={200: [CorridorSchema]},
+        tags=("admin", "finance"),
+    )
+    def api_corridors(self, call: Call) -> Any:
+        return self.deadline(self.registry.list_corridors)
+
+    @api(
+        "PUT",
+        "/api/v1/corridors/<country>",
+        summary="Route a country's payouts to a provider",
+        roles=(ADMIN,),
+        body=CorridorRequestSchema,
+        responses={200: CorridorSchema},
+        tags=ADMINS,
+    )
+    def api_set_corridor(self, call: Call, country: str) -> Any:
+        return self.deadline(
+            self.registry.set_corridor, call.actor, country, call.body["provider"]
+        )
+
+    @api(
+        "GET",
+        "/api/v1/deliveries/parked",
+        summary="Notifications that could not be delivered, with the reason",
+        roles=(ADMIN, FINANCE),
+        responses={200: [ParkedDeliverySchema]},
+        tags=ADMINS,
+    )
+    def api_parked(self, call: Call) -> Any:
+        return self.deadline(self.notifications.list_parked, call.actor)

@@ -1,0 +1,70 @@
+"""Everyone's own messages and how they are told."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.base import Call, GatewayBase
+from gateway.http import api
+from gateway.roles import SIGNED_IN
+from gateway.schemas import (
+    DoneSchema,
+    InboxMessageSchema,
+    InboxQuerySchema,
+    PreferencesSchema,
+)
+
+TAGS = ("inbox",)
+
+
+class InboxApi(GatewayBase):
+    @api(
+        "GET",
+        "/api/v1/me/inbox",
+        summary="One's messages (the details discreet mail leaves out)",
+        roles=SIGNED_IN,
+        query=InboxQuerySchema,
+        responses={200: [InboxMessageSchema]},
+        tags=TAGS,
+    )
+    def api_inbox(self, call: Call) -> Any:
+        return self.deadline(
+            self.notifications.list_inbox,
+            call.actor,
+            {**call.query, "language": call.lang},
+        )
+
+    @api(
+        "POST",
+        "/api/v1/me/inbox/<int:message_id>/read",
+        summary="Mark one of one's messages read",
+        roles=SIGNED_IN,
+        responses={200: DoneSchema},
+        tags=TAGS,
+    )
+    def api_mark_read(self, call: Call, message_id: int) -> Any:
+        self.deadline(self.notifications.mark_read, call.actor, message_id)
+        return {"status": "read"}
+
+    @api(
+        "GET",
+        "/api/v1/me/preferences",
+        summary="How one is told: channels, language, time zone, quiet hours",
+        roles=SIGNED_IN,
+        responses={200: PreferencesSchema},
+        tags=TAGS,
+    )
+    def api_preferences(self, call: Call) -> Any:
+        return self.deadline(self.notifications.get_preferences, call.actor)
+
+    @api(
+        "PUT",
+        "/api/v1/me/preferences",
+        summary="Change one's preferences (only the fields given)",
+        roles=SIGNED_IN,
+        body=PreferencesSchema,
+        responses={200: PreferencesSchema},
+        tags=TAGS,
+    )
+    def api_set_preferences(self, call: Call) -> Any:
+        return self.deadline(self.notifications.set_preferences, call.actor, call.body)

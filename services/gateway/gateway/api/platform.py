@@ -1,0 +1,56 @@
+"""What is open to everyone and answers for itself: liveness, the OpenAPI document,
+and Stripe's signed webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from gateway import openapi
+from gateway.base import Call, GatewayBase
+from gateway.http import WEBHOOK_BODY, api, raw, respond
+
+PAYOUT_EVENTS = frozenset({"transfer", "payout", "balance"})
+
+
+class PlatformApi(GatewayBase):
+    @raw("GET", "/healthz")
+    def healthz(self, request: Request) -> Response:
+        return respond(200, {"status": "ok"})
+
+    @api(
+        "GET",
+        "/api/v1/openapi.json",
+        summary="This document: every operation, schema, enum and limit of the API",
+        roles=None,
+        responses={200: openapi.SELF},
+        tags=("meta",),
+    )
+    def openapi(self, call: Call) -> Any:
+        return openapi.document()
+
+    @raw("POST", "/webhooks/stripe", max_body=WEBHOOK_BODY)
+    def stripe_webhook(self, request: Request) -> Response:
+        """Stripe's signed events: verified on the raw body, then relayed by RPC.
+
+        Relays are idempotent on the receiving side (state, not counters), so Stripe's
+        at-least-once, any-order delivery is safe.
+        """
+        event = self.webhooks.verify(
+            request.get_data(cache=False),
+            request.headers.get("Stripe-Signature", ""),
+        )
+        if event["type"] == "account.updated":
+            account = event["data"]["object"]
+            capabilities = account.get("capabilities") or {}
+            self.deadline(
+                self.registry.stripe_account_updated,
+                account["id"],
+                capabilities.get("transfers") == "active",
+            )
+        elif event["type"].split(".")[0] in PAYOUT_EVENTS:
+            # transfers and payouts: stipends deduplicates by event id and is safe
+            # in any order; an error here is a 5xx, so Stripe delivers again
+            self.deadline(self.stipends.stripe_event, event)
+        return respond(200, {"received": True})

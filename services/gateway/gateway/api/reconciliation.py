@@ -1,0 +1,137 @@
+"""Finance: reconciling a provider's period, its work queue of differences, and the
+sign-off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.base import Call, GatewayBase
+from gateway.http import TEXT_BODY, UPLOAD_BODY, api
+from gateway.roles import ADMIN, FINANCE
+from gateway.schemas import (
+    ReconcileRequestSchema,
+    ReconciliationItemSchema,
+    ReconciliationItemsQuerySchema,
+    ReconciliationSchema,
+    ReconciliationsQuerySchema,
+    ResolveItemsRequestSchema,
+    SignOffRequestSchema,
+)
+
+TAGS = ("finance",)
+
+
+class ReconciliationApi(GatewayBase):
+    @api(
+        "GET",
+        "/api/v1/reconciliations",
+        summary="Reconciliations by provider and period, the latest first",
+        roles=(FINANCE, ADMIN),
+        query=ReconciliationsQuerySchema,
+        responses={200: [ReconciliationSchema]},
+        tags=TAGS,
+    )
+    def api_reconciliations(self, call: Call) -> Any:
+        return self.deadline(
+            self.stipends.list_reconciliations,
+            call.actor,
+            call.query["limit"],
+            call.query["offset"],
+        )
+
+    @api(
+        "POST",
+        "/api/v1/reconciliations",
+        summary="Reconcile a provider's period: pulled from its API, or Stripe's "
+        "itemized report or the bank's statement given as content",
+        roles=(FINANCE,),
+        body=ReconcileRequestSchema,
+        responses={201: ReconciliationSchema},
+        tags=TAGS,
+        max_body=UPLOAD_BODY,
+    )
+    def api_reconcile(self, call: Call) -> Any:
+        body = call.body
+        return self.deadline(
+            self.stipends.reconcile_period,
+            call.actor,
+            body["provider"],
+            body["period_start"].isoformat(),
+            body["period_end"].isoformat(),
+            body["source"],
+            body["content"],
+        )
+
+    @api(
+        "GET",
+        "/api/v1/reconciliations/<reconciliation_id>",
+        summary="A reconciliation: counts, differences by kind and state, sign-off",
+        roles=(FINANCE, ADMIN),
+        responses={200: ReconciliationSchema},
+        tags=TAGS,
+    )
+    def api_reconciliation(self, call: Call, reconciliation_id: str) -> Any:
+        return self.deadline(
+            self.stipends.get_reconciliation, call.actor, reconciliation_id
+        )
+
+    @api(
+        "GET",
+        "/api/v1/reconciliations/<reconciliation_id>/items",
+        summary="The work queue: differences in id order, after item `after`",
+        roles=(FINANCE, ADMIN),
+        query=ReconciliationItemsQuerySchema,
+        responses={200: [ReconciliationItemSchema]},
+        tags=TAGS,
+    )
+    def api_reconciliation_items(self, call: Call, reconciliation_id: str) -> Any:
+        page = call.query
+        return self.deadline(
+            self.stipends.list_reconciliation_items,
+            call.actor,
+            reconciliation_id,
+            page.get("state"),
+            page.get("kind"),
+            page["after"],
+            page["limit"],
+        )
+
+    @api(
+        "POST",
+        "/api/v1/reconciliations/<reconciliation_id>/items/resolve",
+        summary="Link, write off or re-pay differences, one or many, all or none",
+        roles=(FINANCE,),
+        body=ResolveItemsRequestSchema,
+        responses={200: [ReconciliationItemSchema]},
+        tags=TAGS,
+        max_body=TEXT_BODY,
+    )
+    def api_resolve_items(self, call: Call, reconciliation_id: str) -> Any:
+        body = call.body
+        return self.deadline(
+            self.stipends.resolve_reconciliation_items,
+            call.actor,
+            reconciliation_id,
+            body["item_ids"],
+            body["action"],
+            body["reason"],
+            str(body["payout_id"]) if body["payout_id"] else None,
+        )
+
+    @api(
+        "POST",
+        "/api/v1/reconciliations/<reconciliation_id>/sign-off",
+        summary="Sign a period off: nothing open, and a finance person who neither "
+        "ran it nor resolved its differences",
+        roles=(FINANCE,),
+        body=SignOffRequestSchema,
+        responses={200: ReconciliationSchema},
+        tags=TAGS,
+    )
+    def api_sign_off(self, call: Call, reconciliation_id: str) -> Any:
+        return self.deadline(
+            self.stipends.sign_off_reconciliation,
+            call.actor,
+            reconciliation_id,
+            call.body["note"],
+        )

@@ -1,0 +1,259 @@
+"""What every route of the gateway stands on: its dependencies, the session behind
+a request, and how a route's declaration (gateway.http) is enforced: the session,
+the roles, the CSRF token, the body and query schemas, and how a refusal is shown.
+
+The route modules (gateway.api.*, gateway.console.*) are mixins of `GatewayBase`;
+gateway.service composes them into the one nameko service."""
+
+from __future__ import annotations
+
+import inspect
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from nameko.dependency_providers import Config
+from werkzeug.wrappers import Request, Response
+
+from gateway import logic, web
+from gateway.dependencies import Deadline, StripeWebhooks
+from gateway.exceptions import BadRequest, Unauthorized, UpstreamUnavailable
+from gateway.http import Route, json_body, load_query
+from gateway.models import WebSession
+from svyaz.dependencies import Database
+from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from svyaz.messaging import RpcProxy
+
+
+class NotSignedIn(Exception):
+    """A console page asked for without a full session: to the sign-in page."""
+
+
+def actor_of(row: WebSession) -> dict[str, Any]:
+    """Who the session is, for a call: the services read only the assertion."""
+    return {
+        "id": str(row.actor_id),
+        "roles": sorted(row.role_set),
+        "assertion": row.assertion,
+    }
+
+
+@dataclass
+class Call:
+    """One request as its route's handler sees it."""
+
+    request: Request
+    route: Route
+    row: WebSession | None = None
+    body: Any = None
+    query: Any = None
+    form: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def actor(self) -> dict[str, Any]:
+        assert self.row is not None, "an open route has no actor"
+        return actor_of(self.row)
+
+    @property
+    def actor_id(self) -> str:
+        return self.actor["id"]
+
+    @property
+    def lang(self) -> str:
+        return web.language(self.request, self.row.language if self.row else None)
+
+    @property
+    def texts(self) -> Any:
+        return web.texts(self.lang)
+
+
+# A refusal a page shows where it happened (its `redisplay`), with this status.
+PAGE_STATUS: list[tuple[type[Exception], int]] = [
+    (NotFound, 404),
+    (Forbidden, 403),
+    (Conflict, 409),
+    (InvalidInput, 400),
+    (ServiceError, 400),
+]
+
+
+def page_status(exc: Exception) -> int:
+    return next(status for kind, status in PAGE_STATUS if isinstance(exc, kind))
+
+
+class GatewayBase:
+    db = Database()
+    registry = RpcProxy("registry")
+    stipends = RpcProxy("stipends")
+    notifications = RpcProxy("notifications")
+    deadline = Deadline()
+    webhooks = StripeWebhooks()
+    config = Config()
+
+    # -- sessions --------------------------------------------------------------------
+    @property
+    def cookie_secure(self) -> bool:
+        return str(self.config.get("COOKIE_SECURE", True)).lower() != "false"
+
+    def session_of(self, request: Request) -> WebSession | None:
+        with self.db.transaction() as session:
+            row = logic.current(session, request.cookies.get(web.SESSION_COOKIE))
+        if row is not None and row.assertion and logic.needs_renewal(row):
+            return self._renew(row)
+        return row
+
+    def _renew(self, row: WebSession) -> WebSession | None:
+        """The registry signs the sign-in again against the account as it is now.
+        Refused (suspended, offboarded, disabled, a second factor now required):
+        every session of the account ends. The registry away: the assertion in
+        hand serves until it runs out."""
+        try:
+            signed = self.deadline(self.registry.renew_assertion, row.assertion)
+        except UpstreamUnavailable:
+            return row
+        except ServiceError:
+            self.end_sessions(row.actor_id)
+            return None
+        with self.db.transaction() as session:
+            fresh = session.merge(row)
+            logic.store_assertion(fresh, signed)
+        return fresh
+
+    def open_session(
+        self, request: Request, result: dict[str, Any]
+    ) -> tuple[str, logic.Opened]:
+        """A session for a sign-in the registry answered ok or enroll, keeping the
+        assertion it signed; (stage, the opened session)."""
+        actor = result["actor"]
+        stage = "full" if result["status"] == "ok" else "enroll"
+        with self.db.transaction() as session:
+            opened = logic.open_session(
+                session,
+                actor["id"],
+                actor["roles"],
+                stage,
+                web.language(request),
+                signed=actor,
+            )
+        return stage, opened
+
+    def end_sessions(self, account_id: uuid.UUID | str) -> None:
+        with self.db.transaction() as session:
+            logic.close_all_for(session, uuid.UUID(str(account_id)))
+
+    def after_decision(self, step: str, communicator_id: str) -> None:
+        """A communicator suspended or offboarded here is signed out at once (the
+        registry also refuses to renew their assertions, for every other gateway)."""
+        if step in ("suspend", "offboard"):
+            self.end_sessions(communicator_id)
+
+    def reset_password(self, token: str, password: str) -> None:
+        done = self.deadline(self.registry.reset_password, token, password)
+        self.end_sessions(done["account_id"])
+
+    def erase_self(self, call: Call, reason: str) -> None:
+        """A communicator's own erasure (the registry destroys the data), then every
+        session of theirs ends."""
+        self.deadline(self.registry.erase, call.actor, call.actor_id, reason)
+        self.end_sessions(call.actor_id)
+
+    # -- the API ---------------------------------------------------------------------
+    def api_call(self, route: Route, request: Request) -> Call:
+        """The session, its roles and CSRF header as the route declares, then the
+        body and query through their schemas."""
+        call = Call(request, route)
+        if route.roles is not None:
+            row = self.session_of(request)
+            if row is None or row.stage != "full":
+                raise Unauthorized("sign in first", "not_signed_in")
+            if route.csrf == "session" and not logic.csrf_ok(
+                row, request.headers.get("X-CSRF-Token")
+            ):
+                raise Forbidden("the X-CSRF-Token header is missing or wrong", "csrf")
+            if not row.role_set & set(route.roles):
+                raise Forbidden("this is not for your role", "role_required")
+            call.row = row
+        if route.body is not None:
+            call.body = route.body().load(json_body(request))
+        if route.query is not None:
+            call.query = load_query(request, route.query)
+        return call
+
+    # -- the consoles ----------------------------------------------------------------
+    def page_call(self, route: Route, request: Request) -> Call:
+        call = Call(request, route)
+        if route.roles is not None:
+            row = self.session_of(request)
+            if row is None or row.stage != "full":
+                raise NotSignedIn()
+            if route.roles and not row.role_set & set(route.roles):
+                raise Forbidden("this page is not for your role", "role_required")
+            call.row = row
+        if route.method == "POST":
+            call.form = web.form(request)
+            if route.csrf == "session":
+                assert call.row is not None
+                if not logic.csrf_ok(call.row, call.form.get("csrf")):
+                    raise Forbidden("the form expired; reload the page", "csrf")
+            elif route.csrf == "anonymous" and not web.anonymous_csrf_ok(request):
+                raise BadRequest("the form expired; reload the page", "csrf")
+        return call
+
+    def serve_page(
+        self, route: Route, request: Request, handler: Any, values: dict[str, Any]
+    ) -> Response:
+        call = Call(request, route)
+        try:
+            call = self.page_call(route, request)
+            result = handler(self, call, **values)
+        except NotSignedIn:
+            return web.redirect("/sign-in")
+        except ServiceError as exc:
+            return self.refused(call, exc, values)
+        if isinstance(result, Response):
+            return result
+        assert route.template is not None, f"{route.path} returned no page"
+        return self.render(call, route.template, **result)
+
+    def refused(
+        self, call: Call, exc: ServiceError, values: dict[str, Any]
+    ) -> Response:
+        """A refusal shown where it happened when the route can draw its page again
+        (not a missing record, not another role's page, not an expired form), else
+        a page that says what went wrong."""
+        status = page_status(exc)
+        again = call.route.redisplay
+        if (
+            again
+            and exc.code not in ("role_required", "csrf", "too_long")
+            and not isinstance(exc, NotFound)
+        ):
+            draw = getattr(self, again)
+            wanted = inspect.signature(draw).parameters
+            given = {k: v for k, v in values.items() if k in wanted}
+            return draw(call, error=exc.message, status=status, **given)
+        messages = {
+            403: "forbidden",
+            404: "not_found",
+        }
+        text = (
+            exc.message
+            if isinstance(exc, Conflict)
+            else call.texts[messages.get(status, "error")]
+        )
+        return self.render(call, "message.html", status=status, message=text)
+
+    def render(
+        self, call: Call, template: str, status: int = 200, **context: Any
+    ) -> Response:
+        row = call.row
+        return web.render(
+            call.request,
+            template,
+            status=status,
+            lang=call.lang,
+            actor=actor_of(row) if row else None,
+            csrf=row.csrf_token if row else None,
+            cookie_secure=self.cookie_secure,
+            **context,
+        )

@@ -1,0 +1,245 @@
+"""A communicator's own pages (a club coordinator is one too): home, payout set-up,
+bank details, the second factor, erasure, the cycle's report; and everyone's inbox
+and preferences."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from gateway import logic, pages, web
+from gateway.base import Call, GatewayBase
+from gateway.exceptions import UpstreamUnavailable
+from gateway.http import TEXT_BODY, page
+from gateway.roles import COMMUNICATOR, SIGNED_IN
+from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
+
+OWN = (COMMUNICATOR,)
+
+
+class MeConsole(GatewayBase):
+    def _own_stipends(self, call: Call) -> list[dict[str, Any]] | None:
+        """The home page's history, or None while stipends does not answer (the
+        rest of the page still shows)."""
+        try:
+            found: list[dict[str, Any]] = self.deadline(
+                self.stipends.own_stipends, call.actor
+            )
+        except UpstreamUnavailable:
+            return None
+        return found
+
+    def _home(self, call: Call, **context: Any) -> dict[str, Any]:
+        return {
+            "me": self.deadline(self.registry.get_own_status, call.actor),
+            "setup": None,
+            "stipends": self._own_stipends(call),
+            **context,
+        }
+
+    @page("GET", "/me", roles=OWN, template="me.html")
+    def me(self, call: Call) -> dict[str, Any]:
+        return self._home(call)
+
+    @page("GET", "/me/payouts", roles=OWN)
+    def me_payouts_back(self, call: Call) -> Response:
+        """Where Stripe's hosted onboarding sends the communicator back: the set-up
+        is checked with the registry at once (Global Payouts has no webhook here),
+        then their home page shows where it stands."""
+        try:
+            self.deadline(self.registry.refresh_payout_setup, call.actor)
+        except UpstreamUnavailable:
+            pass  # the registry's own check comes later
+        return web.redirect("/me")
+
+    @page("POST", "/me/payout-setup", roles=OWN, template="me.html")
+    def me_payout_setup(self, call: Call) -> dict[str, Any]:
+        setup = self.deadline(self.registry.start_payout_setup, call.actor)
+        return self._home(call, setup=setup)
+
+    @page("POST", "/me/bank-details", roles=OWN, template="me.html")
+    def me_bank_details(self, call: Call) -> Any:
+        """The bank-file corridor's payout destination, straight to the registry
+        (encrypted there); it is never echoed back, not even on an error."""
+        details = {
+            "holder": call.form.get("holder", ""),
+            "iban": call.form.get("iban", "").replace(" ", "").upper(),
+            "bic": call.form.get("bic", "").replace(" ", "").upper(),
+        }
+        try:
+            self.deadline(self.registry.set_bank_details, call.actor, details)
+        except InvalidInput as exc:
+            context = self._home(
+                call,
+                setup={"provider": "bank_file", "next": "bank_details"},
+                bank_error="; ".join(
+                    f"{k}: {', '.join(v)}" for k, v in exc.fields.items()
+                )
+                or exc.message,
+            )
+            return self.render(call, "me.html", status=400, **context)
+        return self._home(call, bank_saved=True)
+
+    def _security_page(
+        self, call: Call, error: str | None = None, status: int = 200, **context: Any
+    ) -> Response:
+        return self.render(
+            call,
+            "security.html",
+            status=status,
+            **{"secret": None, "done": False, "error": error, **context},
+        )
+
+    @page("GET", "/me/security", roles=OWN)
+    def me_security(self, call: Call) -> Response:
+        return self._security_page(call)
+
+    @page("POST", "/me/security", roles=OWN)
+    def me_offer_second_factor(self, call: Call) -> Response:
+        try:
+            offer = self.deadline(self.registry.offer_second_factor, call.actor)
+        except Forbidden as exc:
+            return self._security_page(call, exc.message, 409)
+        return self._security_page(
+            call, secret=pages.totp_secret(offer["enrollment_uri"])
+        )
+
+    @page("POST", "/me/security/confirm", roles=OWN)
+    def me_confirm_second_factor(self, call: Call) -> Response:
+        confirmed = self.deadline(
+            self.registry.confirm_second_factor, call.actor, call.form.get("code", "")
+        )
+        if not confirmed["confirmed"]:
+            return self._security_page(call, call.texts["failed_sign_in"], 400)
+        with self.db.transaction() as session:  # the sign-in now has its factor
+            logic.store_assertion(session.merge(call.row), confirmed["actor"])
+        return self._security_page(call, done=True)
+
+    @page("POST", "/me/erase", roles=OWN)
+    def me_erase(self, call: Call) -> Response:
+        if call.form.get("confirm") != "yes":
+            raise InvalidInput("confirm the erasure", "unconfirmed")
+        texts = call.texts
+        self.erase_self(call, call.form.get("reason", ""))
+        call.row = None
+        response = self.render(call, "message.html", message=texts["erased"])
+        response.delete_cookie(web.SESSION_COOKIE, path="/")
+        return response
+
+    # -- the cycle's report ----------------------------------------------------------
+    def _open_cycle(self, call: Call) -> dict[str, Any] | None:
+        cycles = self.deadline(self.stipends.list_cycles, call.actor)
+        open_ = [c for c in cycles if c["status"] == "open"]
+        return min(open_, key=lambda c: c["deadline"]) if open_ else None
+
+    def _report_page(
+        self,
+        call: Call,
+        *,
+        values: dict[str, Any] | None = None,
+        redacted: list[str] | None = None,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        cycle = self._open_cycle(call)
+        reports = (
+            self.deadline(self.stipends.list_reports, call.actor, cycle["id"])
+            if cycle
+            else []
+        )
+        draft = next(
+            (r for r in reports if r["status"] in ("draft", "changes_requested")),
+            None,
+        )
+        return self.render(
+            call,
+            "report.html",
+            status=status,
+            cycle=cycle,
+            reports=reports,
+            draft=draft,
+            values=pages.report_values(draft) if values is None else values,
+            redacted=redacted,
+            error=error,
+            **pages.REPORT_CHOICES,
+        )
+
+    @page("GET", "/me/report", roles=OWN)
+    def me_report(self, call: Call) -> Response:
+        return self._report_page(call)
+
+    @page("POST", "/me/report", roles=OWN, max_body=TEXT_BODY)
+    def me_report_save(self, call: Call) -> Response:
+        content = pages.report_from_form(call.request.form)
+        try:
+            if call.form.get("report_id"):
+                saved = self.deadline(
+                    self.stipends.edit_report,
+                    call.actor,
+                    call.form["report_id"],
+                    content,
+                )
+            else:
+                saved = self.deadline(
+                    self.stipends.save_report_draft,
+                    call.actor,
+                    call.form.get("cycle_id", ""),
+                    content,
+                )
+            if call.form.get("action") == "submit":
+                self.deadline(
+                    self.stipends.submit_report, call.actor, saved["report"]["id"]
+                )
+        except ServiceError as exc:
+            if isinstance(exc, (Forbidden, NotFound)):
+                raise
+            return self._report_page(
+                call,
+                values=pages.report_values(content),
+                error=exc.message,
+                status=400,
+            )
+        return self._report_page(call, redacted=saved["redacted"])
+
+    # -- everyone's inbox and preferences --------------------------------------------
+    @page("GET", "/me/inbox", roles=SIGNED_IN, template="inbox.html")
+    def me_inbox(self, call: Call) -> dict[str, Any]:
+        messages = self.deadline(
+            self.notifications.list_inbox, call.actor, {"language": call.lang}
+        )
+        return {"messages": messages}
+
+    @page("POST", "/me/inbox/<int:message_id>/read", roles=SIGNED_IN)
+    def me_mark_read(self, call: Call, message_id: int) -> Response:
+        self.deadline(self.notifications.mark_read, call.actor, message_id)
+        return web.redirect("/me/inbox")
+
+    def _preferences_page(
+        self, call: Call, error: str | None = None, status: int = 200
+    ) -> Response:
+        found = self.deadline(self.notifications.get_preferences, call.actor)
+        return self.render(
+            call,
+            "preferences.html",
+            status=status,
+            prefs=found,
+            error=error,
+            saved=False,
+        )
+
+    @page("GET", "/me/preferences", roles=SIGNED_IN)
+    def me_preferences(self, call: Call) -> Response:
+        return self._preferences_page(call)
+
+    @page(
+        "POST",
+        "/me/preferences",
+        roles=SIGNED_IN,
+        template="preferences.html",
+        redisplay="_preferences_page",
+    )
+    def me_set_preferences(self, call: Call) -> dict[str, Any]:
+        changes = pages.preferences_from_form(call.request.form, call.actor["roles"])
+        saved = self.deadline(self.notifications.set_preferences, call.actor, changes)
+        return {"prefs": saved, "error": None, "saved": True}

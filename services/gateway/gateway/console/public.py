@@ -1,0 +1,159 @@
+"""The pages open to everyone: the front page, applying, signing in (with the
+second factor's enrollment), signing out, and forgotten passwords."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from gateway import logic, pages, web
+from gateway.base import Call, GatewayBase
+from gateway.http import TEXT_BODY, page, raw
+from svyaz.errors import InvalidInput
+
+
+class PublicConsole(GatewayBase):
+    @page("GET", "/", roles=None, template="index.html")
+    def index(self, call: Call) -> dict[str, Any]:
+        call.row = self.session_of(call.request)  # the menu of whoever it is
+        return {}
+
+    @raw("GET", "/static/<name>")
+    def static(self, request: Request, name: str) -> Response:
+        return web.static(name)
+
+    def _consent(self, call: Call) -> dict[str, str]:
+        text = self.deadline(self.registry.get_consent_text)
+        return {
+            "consent_version": text["version"],
+            "consent_text": text.get(call.lang) or text["ru"],
+        }
+
+    def _apply_page(
+        self,
+        call: Call,
+        error: str | None = None,
+        status: int = 200,
+        fields: dict[str, list[str]] | None = None,
+    ) -> Response:
+        return self.render(
+            call,
+            "apply.html",
+            status=status,
+            fields=pages.APPLY_FIELDS,
+            values=call.form,
+            errors=fields or {},
+            **self._consent(call),
+        )
+
+    @page("GET", "/apply", roles=None)
+    def apply_form(self, call: Call) -> Response:
+        return self._apply_page(call)
+
+    @page("POST", "/apply", roles=None, max_body=TEXT_BODY)
+    def apply_submit(self, call: Call) -> Response:
+        try:
+            self.deadline(self.registry.apply, pages.application_from_form(call.form))
+        except InvalidInput as exc:
+            return self._apply_page(call, status=400, fields=exc.fields)
+        return self.render(call, "message.html", message=call.texts["received"])
+
+    @page("GET", "/forgot-password", roles=None, template="forgot_password.html")
+    def forgot_form(self, call: Call) -> dict[str, Any]:
+        return {}
+
+    @page("POST", "/forgot-password", roles=None, template="message.html")
+    def forgot(self, call: Call) -> dict[str, Any]:
+        email = call.form.get("email", "")
+        if email:
+            self.deadline(self.registry.request_password_reset, email)
+        return {"message": call.texts["link_sent"]}
+
+    @page("GET", "/reset-password", roles=None, template="reset_password.html")
+    def reset_form(self, call: Call) -> dict[str, Any]:
+        return {"token": call.request.args.get("token", ""), "error": None}
+
+    def _reset_page(self, call: Call, error: str, status: int) -> Response:
+        return self.render(
+            call,
+            "reset_password.html",
+            status=status,
+            token=call.form.get("token", ""),
+            error=error,
+        )
+
+    @page(
+        "POST",
+        "/reset-password",
+        roles=None,
+        template="message.html",
+        redisplay="_reset_page",
+    )
+    def reset(self, call: Call) -> dict[str, Any]:
+        self.reset_password(call.form.get("token", ""), call.form.get("password", ""))
+        return {"message": call.texts["password_set"]}
+
+    @page("GET", "/sign-in", roles=None, template="sign_in.html")
+    def sign_in_form(self, call: Call) -> dict[str, Any]:
+        return {"failed": False}
+
+    @page("POST", "/sign-in", roles=None)
+    def sign_in(self, call: Call) -> Response:
+        result = self.deadline(
+            self.registry.sign_in,
+            call.form.get("email", ""),
+            call.form.get("password", ""),
+            call.form.get("code") or None,
+        )
+        if result["status"] not in ("ok", "enroll"):
+            return self.render(call, "sign_in.html", status=401, failed=True)
+        stage, opened = self.open_session(call.request, result)
+        if stage == "enroll":
+            response = web.render(
+                call.request,
+                "enroll.html",
+                actor=None,
+                csrf=opened.session.csrf_token,
+                secret=pages.totp_secret(result["enrollment_uri"]),
+                failed=False,
+                cookie_secure=self.cookie_secure,
+            )
+        else:
+            response = web.redirect(pages.landing(result["actor"]["roles"]))
+        web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
+        return response
+
+    # the session half way through sign-in carries the token: checked here
+    @page("POST", "/sign-in/enroll", roles=None, csrf="none")
+    def enroll(self, call: Call) -> Response:
+        row = self.session_of(call.request)
+        if (
+            row is None
+            or row.stage != "enroll"
+            or not logic.csrf_ok(row, call.form.get("csrf"))
+        ):
+            return web.redirect("/sign-in")
+        call.row = row
+        confirmed = self.deadline(
+            self.registry.confirm_second_factor, call.actor, call.form.get("code", "")
+        )
+        if not confirmed["confirmed"]:
+            call.row = None
+            return self.render(call, "sign_in.html", status=401, failed=True)
+        with self.db.transaction() as session:
+            opened = logic.promote(session, session.merge(row), confirmed["actor"])
+        response = web.redirect(pages.landing(sorted(row.role_set)))
+        web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
+        return response
+
+    # signing out ends the session only with its token; without, it clears the cookie
+    @page("POST", "/sign-out", roles=None, csrf="none")
+    def sign_out(self, call: Call) -> Response:
+        row = self.session_of(call.request)
+        if row is not None and logic.csrf_ok(row, call.form.get("csrf")):
+            with self.db.transaction() as session:
+                logic.close(session, call.request.cookies.get(web.SESSION_COOKIE))
+        response = web.redirect("/")
+        response.delete_cookie(web.SESSION_COOKIE, path="/")
+        return response

@@ -1,0 +1,183 @@
+"""Finance staff's reconciliation pages: starting one for a provider's period (from
+its API, or an uploaded file), the work queue of differences, the sign-off, and the
+export."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from gateway import exports, pages, web
+from gateway.base import Call, GatewayBase
+from gateway.console.finance import download
+from gateway.http import TEXT_BODY, UPLOAD_BODY, page
+from gateway.roles import ADMIN, FINANCE
+from gateway.schemas import CONTENT
+from svyaz.errors import InvalidInput, NotFound
+
+FINANCE_ONLY = (FINANCE,)
+MAX_UPLOAD = CONTENT  # a period's report or statement, in characters
+PAGE_ITEMS = 100  # differences per page of the work queue
+STATES = ("open", "linked", "written_off", "repaid", "all")
+
+
+class ReconciliationConsole(GatewayBase):
+    def _reconciliations_page(
+        self, call: Call, error: str | None = None, status: int = 200
+    ) -> Response:
+        found = self.deadline(self.stipends.list_reconciliations, call.actor, 50, 0)
+        return self.render(
+            call,
+            "finance_reconciliations.html",
+            status=status,
+            reconciliations=found,
+            error=error,
+        )
+
+    @page("GET", "/finance/reconciliations", roles=FINANCE_ONLY)
+    def finance_reconciliations(self, call: Call) -> Response:
+        return self._reconciliations_page(call)
+
+    @page(
+        "POST",
+        "/finance/reconciliations",
+        roles=FINANCE_ONLY,
+        max_body=UPLOAD_BODY,
+        redisplay="_reconciliations_page",
+    )
+    def finance_reconcile(self, call: Call) -> Response:
+        """Start one: the provider, the period, and where its rows come from (the
+        provider's API, or a file: Stripe's itemized report or the bank's
+        statement, uploaded or pasted)."""
+        upload = call.request.files.get("file")
+        content = (
+            upload.read(MAX_UPLOAD + 1).decode("utf-8", "replace")
+            if upload and upload.filename
+            else call.form.get("content") or None
+        )
+        if content is not None and len(content) > MAX_UPLOAD:
+            raise InvalidInput("the file is too large", "too_large")
+        found = self.deadline(
+            self.stipends.reconcile_period,
+            call.actor,
+            call.form.get("provider", ""),
+            call.form.get("period_start", ""),
+            call.form.get("period_end", ""),
+            call.form.get("source", "api"),
+            content,
+        )
+        return web.redirect(f"/finance/reconciliations/{found['id']}")
+
+    def _reconciliation_page(
+        self,
+        call: Call,
+        reconciliation_id: str,
+        error: str | None = None,
+        status: int = 200,
+    ) -> Response:
+        args = call.request.args
+        state = args.get("state", "open")
+        if state not in STATES:
+            state = "open"
+        after = args.get("after", "0")
+        after_id = int(after) if after.isdigit() and len(after) < 18 else 0
+        rec = self.deadline(
+            self.stipends.get_reconciliation, call.actor, reconciliation_id
+        )
+        items = self.deadline(
+            self.stipends.list_reconciliation_items,
+            call.actor,
+            reconciliation_id,
+            None if state == "all" else state,
+            None,
+            after_id,
+            PAGE_ITEMS,
+        )
+        return self.render(
+            call,
+            "finance_reconciliation.html",
+            status=status,
+            rec=rec,
+            items=items,
+            state=state,
+            next_after=items[-1]["id"] if len(items) == PAGE_ITEMS else None,
+            error=error,
+        )
+
+    @page("GET", "/finance/reconciliations/<reconciliation_id>", roles=FINANCE_ONLY)
+    def finance_reconciliation(self, call: Call, reconciliation_id: str) -> Response:
+        return self._reconciliation_page(call, reconciliation_id)
+
+    @page(
+        "POST",
+        "/finance/reconciliations/<reconciliation_id>/resolve",
+        roles=FINANCE_ONLY,
+        max_body=TEXT_BODY,
+        redisplay="_reconciliation_page",
+    )
+    def finance_resolve(self, call: Call, reconciliation_id: str) -> Response:
+        """The queue's form: the ticked items (`item`, many), one action, one
+        reason, and for `link` the payout."""
+        ident = pages.ident(reconciliation_id, "reconciliation_id")
+        raw = call.request.form.getlist("item")
+        if not raw or not all(v.isdigit() and len(v) < 18 for v in raw):
+            raise InvalidInput("tick at least one difference", "nothing_ticked")
+        self.deadline(
+            self.stipends.resolve_reconciliation_items,
+            call.actor,
+            ident,
+            [int(v) for v in raw],
+            call.form.get("action", ""),
+            call.form.get("reason", ""),
+            call.form.get("payout_id") or None,
+        )
+        return web.redirect(f"/finance/reconciliations/{ident}")
+
+    @page(
+        "POST",
+        "/finance/reconciliations/<reconciliation_id>/sign-off",
+        roles=FINANCE_ONLY,
+        redisplay="_reconciliation_page",
+    )
+    def finance_sign_off(self, call: Call, reconciliation_id: str) -> Response:
+        ident = pages.ident(reconciliation_id, "reconciliation_id")
+        self.deadline(
+            self.stipends.sign_off_reconciliation,
+            call.actor,
+            ident,
+            call.form.get("note", ""),
+        )
+        return web.redirect(f"/finance/reconciliations/{ident}")
+
+    @page(
+        "GET",
+        "/finance/reconciliations/<reconciliation_id>/items.<kind>",
+        roles=(FINANCE, ADMIN),
+    )
+    def finance_reconciliation_export(
+        self, call: Call, reconciliation_id: str, kind: str
+    ) -> Response:
+        """Every difference, resolved or not, with the summary (XLSX: two sheets)."""
+        if kind not in ("csv", "xlsx"):
+            raise NotFound("no such download")
+        ident = pages.ident(reconciliation_id, "reconciliation_id")
+        rec = self.deadline(self.stipends.get_reconciliation, call.actor, ident)
+        items: list[dict[str, Any]] = []
+        while True:
+            batch = self.deadline(
+                self.stipends.list_reconciliation_items,
+                call.actor,
+                ident,
+                None,
+                None,
+                items[-1]["id"] if items else 0,
+                1000,
+            )
+            items += batch
+            if len(batch) < 1000:
+                break
+        body, mime = exports.reconciliation(kind, rec, items)
+        return download(
+            body, mime, f"reconciliation-{rec['provider']}-{rec['period_start']}.{kind}"
+        )
