@@ -188,7 +188,5 @@ def funded_programme(
             "min_conversations": 1,
         },
     )["id"]
-    stipends.call(
-        "fund_programme", ADMIN_A, programme, budget_minor, str(uuid.uuid4())
-    )
+    stipends.call("fund_programme", ADMIN_A, programme, budget_minor, str(uuid.uuid4()))
     return str(programme)

@@ -163,7 +163,7 @@ def test_funding_with_the_same_key_funds_once(db: Db) -> None:
     assert view(db, other.programme_id)["budget_minor"] == 0
 
 
-# -- 1. the programme's money ------------------------------------------------------------
+# -- 1. the programme's money ----------------------------------------------------------
 def test_programme_view_shows_reserved_spent_and_available(db: Db) -> None:
     pay = PayWorld(db, payees=3)  # 3 x 300.00 approved out of 100,000.00
     programme_id = pay.world.programme_id
@@ -190,7 +190,7 @@ def test_programme_view_shows_reserved_spent_and_available(db: Db) -> None:
     )
 
 
-# -- 3. progress and the close preview --------------------------------------------------
+# -- 3. progress and the close preview -------------------------------------------------
 def test_cycle_progress_counts_reports(db: Db) -> None:
     world = World(db)
     accepted, sent_back = add_communicator(db), add_communicator(db)
@@ -288,7 +288,7 @@ def test_preview_shows_what_close_would_propose_and_writes_nothing(db: Db) -> No
         entitlement.preview_close(session, logic_actor(FINANCE), world.cycle_id, AFTER)
 
 
-# -- 4. one page in a fixed number of statements ----------------------------------------
+# -- 4. one page in a fixed number of statements ---------------------------------------
 def proposed_cycle(db: Db, count: int) -> World:
     """A closed cycle with `count` proposed stipends, written directly (fast), some
     with approvals."""
