@@ -124,7 +124,7 @@ def approved_stipend(system: System, rpc: Any) -> str:
             "min_conversations": 1,
         },
     )
-    rpc.stipends.fund_programme(ADMINS[0], programme["id"], 100_000)
+    rpc.stipends.fund_programme(ADMINS[0], programme["id"], 100_000, str(uuid.uuid4()))
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     cycle = rpc.stipends.open_cycle(ADMINS[0], programme["id"], "2026-10", past)
     with as_console():

@@ -496,7 +496,14 @@ class Driver:
             shown = self.rpc("stipends", "get_programme", ADMINS[0], programme_id)
             if shown["available_minor"] >= wanted:
                 return
-            self.attempt("stipends", "fund_programme", ADMINS[0], programme_id, wanted)
+            self.attempt(  # one key: a funding redelivered funds nothing more
+                "stipends",
+                "fund_programme",
+                ADMINS[0],
+                programme_id,
+                wanted,
+                f"chaos-funding-{programme_id}",
+            )
 
     def report(self, cycle_id: str, person: Person) -> None:
         """One report accepted, and none left submitted: a draft saved again (its

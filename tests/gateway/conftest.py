@@ -2,6 +2,7 @@
 the test's vhost and databases."""
 
 import socket
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -187,5 +188,5 @@ def funded_programme(
             "min_conversations": 1,
         },
     )["id"]
-    stipends.call("fund_programme", ADMIN_A, programme, budget_minor)
+    stipends.call("fund_programme", ADMIN_A, programme, budget_minor, str(uuid.uuid4()))
     return str(programme)

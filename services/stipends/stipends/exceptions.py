@@ -24,6 +24,10 @@ class OverBudget(StipendsError, Conflict):
     """The programme's remaining budget does not cover this."""
 
 
+class KeyReused(StipendsError, Conflict):
+    """An idempotency key came back with a different request."""
+
+
 class NotAllowed(StipendsError, Forbidden):
     """The actor's role or identity does not allow this."""
 

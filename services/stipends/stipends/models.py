@@ -133,6 +133,24 @@ class Cycle(Base):
             )
 
 
+class ProgrammeFunding(Base):
+    """A funding asked for with a client-chosen idempotency key: the same key again
+    funds nothing and answers as the first time did."""
+
+    __tablename__ = "programme_fundings"
+
+    idempotency_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    programme_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("programmes.id")
+    )
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    entry_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("journal_entries.id"))
+    actor_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 AUDIENCES = ("family", "friends", "colleagues", "online_community")
 CHANGES = ("none", "some", "clear")
 REPORT_STEPS = {
@@ -277,6 +295,7 @@ class Approval(Base):
     void_reason: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
+        Index("approvals_by_stipend", "stipend_id"),
         Index(
             "approvals_one_per_slot",
             "stipend_id",

@@ -1,7 +1,10 @@
 """marshmallow schemas: RPC input/output and the registry events stipends consumes
 (each loaded with unknown=EXCLUDE, so a field added later does not break us)."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+
+from stipends.logic.activity import KINDS as ACTIVITY_KINDS
+from stipends.payouts.models import RECEIPT_PROBLEM_STATUSES, RECEIPT_RESOLUTIONS
 
 
 class Incoming(Schema):
@@ -100,19 +103,53 @@ class ProgrammeOutSchema(Schema):
     id = fields.UUID()
     name = fields.String()
     currency = fields.String()
-    budget_minor = fields.Integer()
-    available_minor = fields.Integer()
+    budget_minor = fields.Integer()  # funded so far
+    reserved_minor = fields.Integer()  # approved, not yet paid
+    spent_minor = fields.Integer()  # paid
+    available_minor = fields.Integer()  # budget - reserved - spent
     tier_amounts = fields.Dict()
     min_accepted_reports = fields.Integer()
     min_conversations = fields.Integer()
     training_required = fields.Boolean()
     approval_bands = fields.List(fields.Dict())
+    version = fields.Integer()
+
+
+class ProgrammeChangesSchema(Schema):
+    """What update_programme may change, each optional, with the version the admin
+    saw. Other keys pass through to the logic, which refuses them by name."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    name = fields.String(validate=validate.Length(min=3, max=120))
+    tier_amounts = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(TIERS)),
+        values=fields.Integer(validate=validate.Range(min=0, max=10**9)),
+    )
+    min_accepted_reports = fields.Integer(validate=validate.Range(min=0, max=31))
+    min_conversations = fields.Integer(validate=validate.Range(min=0, max=10_000))
+    training_required = fields.Boolean()
+    approval_bands = fields.List(
+        fields.Nested(BandSchema), validate=validate.Length(min=1, max=10)
+    )
+
+
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{8,64}$"
 
 
 class FundingSchema(Schema):
     programme_id = fields.UUID(required=True)
     amount_minor = fields.Integer(
         required=True, validate=validate.Range(min=1, max=10**12)
+    )
+    idempotency_key = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            IDEMPOTENCY_KEY,
+            error="8 to 64 letters, digits or _.:- (a uuid, chosen once per funding)",
+        ),
     )
 
 
@@ -130,6 +167,46 @@ class CycleOutSchema(Schema):
     status = fields.String()
     closed_at = fields.AwareDateTime(allow_none=True)
     locked_at = fields.AwareDateTime(allow_none=True)
+
+
+class CycleProgressOutSchema(Schema):
+    cycle = fields.Nested(CycleOutSchema)
+    deadline = fields.AwareDateTime()
+    deadline_passed = fields.Boolean()
+    reports_by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    reports_total = fields.Integer()
+    communicators_with_report = fields.Integer()
+    communicators_submitted = fields.Integer()
+    late_reports = fields.Integer()
+    active_communicators = fields.Integer()
+
+
+class BlockerOutSchema(Schema):
+    code = fields.String()
+    message = fields.String()
+
+
+class ProposalOutSchema(Schema):
+    communicator_id = fields.UUID()
+    pseudonym = fields.String(allow_none=True)
+    tier = fields.String()
+    eligible = fields.Boolean()
+    amount_minor = fields.Integer()
+    approvals_needed = fields.Integer()
+    reasons = fields.List(fields.String())
+    not_eligible_because = fields.List(fields.String())
+
+
+class ClosePreviewOutSchema(Schema):
+    cycle = fields.Nested(CycleOutSchema)
+    can_close = fields.Boolean()
+    blockers = fields.List(fields.Nested(BlockerOutSchema))
+    entitlements = fields.List(fields.Nested(ProposalOutSchema))
+    eligible_count = fields.Integer()
+    not_eligible_count = fields.Integer()
+    proposed_minor = fields.Integer()
+    currency = fields.String()
+    available_minor = fields.Integer()
 
 
 # -- reports -----------------------------------------------------------------------
@@ -245,3 +322,87 @@ class AccountRequestSchema(Schema):
 class ReverseFundingSchema(Schema):
     entry_id = fields.Integer(required=True, validate=validate.Range(min=1))
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+STIPEND_STATUSES = ("proposed", "approved", "rejected")
+MAX_PAGE = 200
+MAX_BATCH = 500
+
+
+class StipendsPageSchema(Schema):
+    cycle_id = fields.UUID(required=True)
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**6))
+    limit = fields.Integer(
+        load_default=50, validate=validate.Range(min=1, max=MAX_PAGE)
+    )
+    status = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(STIPEND_STATUSES),
+    )
+
+
+class PageApprovalOutSchema(Schema):
+    approver_id = fields.UUID()
+    slot = fields.Integer()
+    approved_at = fields.AwareDateTime()
+    voided_at = fields.AwareDateTime(allow_none=True)
+
+
+class StipendsPageOutSchema(Schema):
+    items = fields.Method("dump_items")
+    total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer())
+
+    def dump_items(self, page: dict) -> list[dict]:
+        return [
+            {
+                **StipendOutSchema().dump(item["stipend"]),
+                "pseudonym": item["pseudonym"],
+                "digest": item["digest"],
+                "approvals": PageApprovalOutSchema().dump(item["approvals"], many=True),
+                "mine": item["mine"],
+            }
+            for item in page["items"]
+        ]
+
+
+class ApproveManySchema(Schema):
+    approvals = fields.List(
+        fields.Nested(ApproveSchema),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH),
+    )
+
+
+class ApprovalOutcomeOutSchema(Schema):
+    stipend_id = fields.UUID()
+    outcome = fields.String()  # approved | refused
+    slot = fields.Integer(allow_none=True)
+    code = fields.String(allow_none=True)
+    message = fields.String(allow_none=True)
+
+
+class ActivityRequestSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(ACTIVITY_KINDS))
+    record_id = fields.UUID(required=True)
+
+
+class ReceiptSchema(Schema):
+    payout_id = fields.UUID(required=True)
+    received = fields.Boolean(required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ReceiptProblemsSchema(Schema):
+    status = fields.String(
+        load_default="open", validate=validate.OneOf(RECEIPT_PROBLEM_STATUSES)
+    )
+
+
+class ResolveReceiptSchema(Schema):
+    problem_id = fields.UUID(required=True)
+    resolution = fields.String(
+        required=True, validate=validate.OneOf(RECEIPT_RESOLUTIONS)
+    )
+    note = fields.String(required=True, validate=validate.Length(min=1, max=500))

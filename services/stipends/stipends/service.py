@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError
 from stipends import logic
 from stipends.exceptions import InvalidRequest, StipendsError
 from stipends.logic import (
+    activity,
     approvals,
     entitlement,
     history,
@@ -18,13 +19,18 @@ from stipends.logic import (
     programmes,
     reports,
 )
+from stipends.logic import approvals as approvals_logic  # beside an argument's name
 from stipends.logic.actors import Actor
 from stipends.payouts import entrypoints as payout_entrypoints
 from stipends.schemas import (
     AccountRequestSchema,
+    ActivityRequestSchema,
     AmendSchema,
+    ApprovalOutcomeOutSchema,
     ApprovalOutSchema,
+    ApproveManySchema,
     ApproveSchema,
+    ClosePreviewOutSchema,
     CommunicatorActivatedIn,
     CommunicatorAppliedIn,
     CommunicatorIdIn,
@@ -32,9 +38,11 @@ from stipends.schemas import (
     CommunicatorSchema,
     CommunicatorTierChangedIn,
     CycleOutSchema,
+    CycleProgressOutSchema,
     CycleSchema,
     EntitlementOutSchema,
     FundingSchema,
+    ProgrammeChangesSchema,
     ProgrammeOutSchema,
     ProgrammeSchema,
     RejectSchema,
@@ -43,6 +51,8 @@ from stipends.schemas import (
     ReverseFundingSchema,
     ReviewSchema,
     StipendOutSchema,
+    StipendsPageOutSchema,
+    StipendsPageSchema,
 )
 from svyaz import arguments, inbox
 from svyaz.dependencies import Database, OutboxRelay
@@ -161,18 +171,43 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def fund_programme(
-        self, actor: Any, programme_id: str, amount_minor: int
+        self, actor: Any, programme_id: str, amount_minor: int, idempotency_key: str
     ) -> dict[str, Any]:
+        """Add to the budget once per `idempotency_key` (a uuid the client chose for
+        this funding): sent again, it funds nothing and answers the same."""
         who = Actor.load(actor)
         data = load(
             FundingSchema(),
-            {"programme_id": programme_id, "amount_minor": amount_minor},
+            {
+                "programme_id": programme_id,
+                "amount_minor": amount_minor,
+                "idempotency_key": idempotency_key,
+            },
         )
         with self.db.transaction() as session:
             programmes.fund_programme(
-                session, who, data["programme_id"], data["amount_minor"]
+                session,
+                who,
+                data["programme_id"],
+                data["amount_minor"],
+                data["idempotency_key"],
             )
             view = programmes.programme_view(session, who, data["programme_id"])
+        return ProgrammeOutSchema().dump(view)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def update_programme(
+        self, actor: Any, programme_id: str, changes: Any
+    ) -> dict[str, Any]:
+        """Change name, tier amounts, eligibility rules or approval bands, as of
+        `changes["version"]` (the programme's version the admin saw)."""
+        who = Actor.load(actor)
+        target = ident(programme_id, "programme_id")
+        data = load(ProgrammeChangesSchema(), changes)
+        version = data.pop("version")
+        with self.db.transaction() as session:
+            programmes.update_programme(session, who, target, version, data)
+            view = programmes.programme_view(session, who, target)
         return ProgrammeOutSchema().dump(view)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
@@ -238,6 +273,24 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
                     closed.entitlements, many=True
                 ),
             }
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def get_cycle_progress(self, actor: Any, cycle_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return CycleProgressOutSchema().dump(
+                programmes.cycle_progress(session, who, ident(cycle_id), now())
+            )
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def preview_close_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
+        """What close_cycle would find now, and what stands in its way; writes
+        nothing."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return ClosePreviewOutSchema().dump(
+                entitlement.preview_close(session, who, ident(cycle_id), now())
+            )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def lock_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
@@ -333,6 +386,54 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints):
         with self.db.transaction() as session:
             found = approvals.list_stipends(session, who, ident(cycle_id), status)
             return STIPEND.dump(found, many=True)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def stipends_page(
+        self,
+        actor: Any,
+        cycle_id: str,
+        offset: int,
+        limit: int,
+        status: str | None = None,
+    ) -> dict[str, Any]:
+        """A console page of a cycle's stipends with pseudonyms, digests, approvals
+        and the actor's own; `total` and `counts` over the whole cycle."""
+        who = Actor.load(actor)
+        data = load(
+            StipendsPageSchema(),
+            {"cycle_id": cycle_id, "offset": offset, "limit": limit, "status": status},
+        )
+        with self.db.transaction() as session:
+            page = approvals.stipends_page(
+                session,
+                who,
+                data["cycle_id"],
+                data["offset"],
+                data["limit"],
+                data["status"],
+            )
+            return StipendsPageOutSchema().dump(page)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def approve_stipends(self, actor: Any, approvals: Any) -> list[dict[str, Any]]:
+        """Approve 1 to 500 stipends ([{stipend_id, digest}]), each on its own: one
+        outcome per item, a refused one with its code and message."""
+        who = Actor.load(actor)
+        data = load(ApproveManySchema(), {"approvals": approvals})
+        wanted = [(a["stipend_id"], a["digest"]) for a in data["approvals"]]
+        with self.db.transaction() as session:
+            outcomes = approvals_logic.approve_stipends(session, who, wanted)
+            return ApprovalOutcomeOutSchema().dump(outcomes, many=True)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def get_activity(
+        self, actor: Any, kind: str, record_id: str
+    ) -> list[dict[str, Any]]:
+        """Who did what to a report, stipend or payout, and when, oldest first."""
+        who = Actor.load(actor)
+        data = load(ActivityRequestSchema(), {"kind": kind, "record_id": record_id})
+        with self.db.transaction() as session:
+            return activity.activity(session, who, data["kind"], data["record_id"])
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def approve_stipend(

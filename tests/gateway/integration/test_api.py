@@ -177,7 +177,9 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
             "min_conversations": 3,
         },
     )["id"]
-    stipends.call("fund_programme", FINANCE_ACTOR, programme, 100_000)
+    stipends.call(
+        "fund_programme", FINANCE_ACTOR, programme, 100_000, str(uuid.uuid4())
+    )
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     closing = stipends.call("open_cycle", ADMIN_A, programme, "2026-10", past)["id"]
     for ident in people.values():

@@ -399,7 +399,11 @@ def test_a_stipend_over_the_remaining_budget_is_refused_with_the_remainder(
     assert world.available() == 20_000
     with db.session() as session, session.begin():  # topped up, it goes through
         programmes.fund_programme(
-            session, logic_actor(FINANCE), world.programme_id, 10_000
+            session,
+            logic_actor(FINANCE),
+            world.programme_id,
+            10_000,
+            str(uuid.uuid4()),
         )
     world.approve(ADMIN_A, world.stipend_of(second).id)
     assert world.available() == 0

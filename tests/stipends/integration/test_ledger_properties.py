@@ -180,7 +180,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
         def fund(self, amount: int) -> None:
             self.run(
                 lambda s: programmes.fund_programme(
-                    s, logic_actor(ADMIN_A), self.programme_id, amount
+                    s, logic_actor(ADMIN_A), self.programme_id, amount, uuid.uuid4().hex
                 )
             )
 

@@ -18,8 +18,9 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -33,6 +34,7 @@ from stipends.exceptions import (
     NotAllowed,
     OverBudget,
     StipendNotFound,
+    StipendsError,
 )
 from stipends.logic import ledger
 from stipends.logic.actors import ADMIN, Actor
@@ -375,3 +377,101 @@ def list_stipends(
     if status:
         query = query.where(Stipend.status == status)
     return list(session.scalars(query.order_by(Stipend.created_at, Stipend.id)))
+
+
+PAGE_LIMIT = 200
+
+
+def stipends_page(
+    session: Session,
+    actor: Actor,
+    cycle_id: uuid.UUID,
+    offset: int,
+    limit: int,
+    status: str | None,
+) -> dict[str, Any]:
+    """One console page of a cycle's stipends in four statements whatever its size:
+    the cycle, the counts by status, the page with each payee, and the page's
+    approvals. Each item has the payee's pseudonym, the digest an approval would
+    bind to (proposed stipends whose payee has a destination), every approval (void
+    ones too) and whether this actor holds a standing approval (`mine`)."""
+    actor.require(ADMIN, "finance")
+    if not (0 <= offset and 1 <= limit <= PAGE_LIMIT):
+        raise InvalidRequest(
+            f"offset is 0 or more and limit from 1 to {PAGE_LIMIT}",
+            "invalid_page",
+            {"limit": [f"1 to {PAGE_LIMIT}"], "offset": [">= 0"]},
+        )
+    cycle = get_cycle(session, cycle_id)
+    counts = {
+        found: int(n)
+        for found, n in session.execute(
+            select(Stipend.status, func.count())
+            .where(Stipend.cycle_id == cycle.id)
+            .group_by(Stipend.status)
+        )
+    }
+    query = (
+        select(Stipend, Communicator)
+        .join(Communicator, Communicator.id == Stipend.communicator_id)
+        .where(Stipend.cycle_id == cycle.id)
+    )
+    if status:
+        query = query.where(Stipend.status == status)
+    rows = session.execute(
+        query.order_by(Stipend.created_at, Stipend.id).offset(offset).limit(limit)
+    ).all()
+    given: dict[uuid.UUID, list[Approval]] = {}
+    if rows:
+        for approval in session.scalars(
+            select(Approval)
+            .where(Approval.stipend_id.in_([s.id for s, _ in rows]))
+            .order_by(Approval.approved_at, Approval.slot)
+        ):
+            given.setdefault(approval.stipend_id, []).append(approval)
+    items = []
+    for stipend, payee in rows:
+        every = given.get(stipend.id, [])
+        items.append(
+            {
+                "stipend": stipend,
+                "pseudonym": payee.pseudonym,
+                "digest": digest(stipend, payee)
+                if stipend.status == "proposed" and payee.destination_fingerprint
+                else None,
+                "approvals": every,
+                "mine": any(
+                    a.approver_id == actor.id and a.voided_at is None for a in every
+                ),
+            }
+        )
+    total = counts.get(status, 0) if status else sum(counts.values())
+    return {"items": items, "total": total, "counts": counts}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    stipend_id: uuid.UUID
+    outcome: str  # approved | refused
+    slot: int | None
+    code: str | None
+    message: str | None
+
+
+def approve_stipends(
+    session: Session, actor: Actor, wanted: list[tuple[uuid.UUID, str]]
+) -> list[Outcome]:
+    """Approve many stipends, each exactly as `approve_stipend` would (digest, the
+    segregation of duties, the budget) in its own savepoint: one refused leaves the
+    others standing. Returns one outcome per item, in order."""
+    actor.require(ADMIN)
+    outcomes = []
+    for stipend_id, seen in wanted:
+        try:
+            with session.begin_nested():
+                done = approve_stipend(session, actor, stipend_id, seen)
+        except StipendsError as exc:
+            outcomes.append(Outcome(stipend_id, "refused", None, exc.code, exc.message))
+            continue
+        outcomes.append(Outcome(stipend_id, "approved", done.approval.slot, None, None))
+    return outcomes

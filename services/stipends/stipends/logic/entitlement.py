@@ -7,12 +7,14 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from stipends import events
 from stipends.exceptions import InvalidTransition
+from stipends.logic import ledger
 from stipends.logic.actors import ADMIN, Actor
 from stipends.logic.programmes import (
     awaiting_review,
@@ -92,24 +94,49 @@ class Closed:
     entitlements: list[Entitlement]
 
 
-def close_cycle(
-    session: Session, actor: Actor, cycle_id: uuid.UUID, now: datetime
-) -> Closed:
-    actor.require(ADMIN)
-    cycle = get_cycle(session, cycle_id, lock=True)
-    cycle.require_open()
+@dataclass(frozen=True)
+class Proposal:
+    """What closing the cycle finds for one communicator, before anything is written."""
+
+    communicator: Communicator
+    finding: Finding
+    approvals_needed: int  # 0 when not eligible
+
+
+def close_blockers(
+    session: Session, cycle: Cycle, now: datetime
+) -> list[InvalidTransition]:
+    """Why the cycle cannot be closed now (empty when it can)."""
+    found: list[InvalidTransition] = []
+    if cycle.status != "open":
+        found.append(
+            InvalidTransition(
+                f"the cycle is {cycle.status} already", f"cycle_{cycle.status}"
+            )
+        )
+        return found
     if now <= cycle.deadline:
-        raise InvalidTransition(
-            "the cycle takes reports until its deadline; close it after that",
-            "deadline_not_passed",
+        found.append(
+            InvalidTransition(
+                "the cycle takes reports until its deadline; close it after that",
+                "deadline_not_passed",
+            )
         )
     pending = awaiting_review(session, cycle.id)
     if pending:
-        raise InvalidTransition(
-            f"review the {pending} submitted report(s) of this cycle first",
-            "reports_awaiting_review",
+        found.append(
+            InvalidTransition(
+                f"review the {pending} submitted report(s) of this cycle first",
+                "reports_awaiting_review",
+            )
         )
-    programme = get_programme(session, cycle.programme_id)
+    return found
+
+
+def proposals(session: Session, cycle: Cycle, programme: Programme) -> list[Proposal]:
+    """Every communicator who reported in the cycle, and every active one, assessed
+    by the programme's rules. Reads only: `close_cycle` writes what this finds, and
+    `preview_close` shows it."""
     reported = select(ActivityReport.communicator_id).where(
         ActivityReport.cycle_id == cycle.id, ActivityReport.status != "draft"
     )
@@ -128,9 +155,29 @@ def close_cycle(
         select(ActivityReport).where(ActivityReport.cycle_id == cycle.id)
     ):
         by_author.setdefault(report.communicator_id, []).append(report)
-    found: list[Entitlement] = []
+    found = []
     for communicator in candidates:
         finding = assess(programme, communicator, by_author.get(communicator.id, []))
+        needed = (
+            programme.approvers_needed(finding.amount_minor) if finding.eligible else 0
+        )
+        found.append(Proposal(communicator, finding, needed))
+    return found
+
+
+def close_cycle(
+    session: Session, actor: Actor, cycle_id: uuid.UUID, now: datetime
+) -> Closed:
+    actor.require(ADMIN)
+    cycle = get_cycle(session, cycle_id, lock=True)
+    cycle.require_open()
+    blockers = close_blockers(session, cycle, now)
+    if blockers:
+        raise blockers[0]
+    programme = get_programme(session, cycle.programme_id)
+    found: list[Entitlement] = []
+    for proposal in proposals(session, cycle, programme):
+        communicator, finding = proposal.communicator, proposal.finding
         entitlement = Entitlement(
             id=uuid.uuid4(),
             cycle_id=cycle.id,
@@ -150,7 +197,7 @@ def close_cycle(
                 reasons=finding.reasons,
                 status="proposed",
                 proposed_by=actor.id,
-                approvals_needed=programme.approvers_needed(finding.amount_minor),
+                approvals_needed=proposal.approvals_needed,
                 approvals_given=0,
             )
             session.add(stipend)
@@ -201,3 +248,42 @@ def list_entitlements(
             .order_by(Entitlement.communicator_id)
         )
     )
+
+
+def preview_close(
+    session: Session, actor: Actor, cycle_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    """What closing the cycle now would propose, and what stands in its way, without
+    writing anything: the same `proposals` and `close_blockers` as `close_cycle`."""
+    actor.require(ADMIN)
+    cycle = get_cycle(session, cycle_id)
+    cycle.require_open()
+    programme = get_programme(session, cycle.programme_id)
+    found = proposals(session, cycle, programme)
+    eligible = [p for p in found if p.finding.eligible]
+    blockers = close_blockers(session, cycle, now)
+    return {
+        "cycle": cycle,
+        "can_close": not blockers,
+        "blockers": [{"code": b.code, "message": b.message} for b in blockers],
+        "entitlements": [
+            {
+                "communicator_id": p.communicator.id,
+                "pseudonym": p.communicator.pseudonym,
+                "tier": p.communicator.tier,
+                "eligible": p.finding.eligible,
+                "amount_minor": p.finding.amount_minor,
+                "approvals_needed": p.approvals_needed,
+                "reasons": p.finding.reasons,
+                "not_eligible_because": [
+                    r for r in p.finding.reasons if r.startswith("not eligible")
+                ],
+            }
+            for p in found
+        ],
+        "eligible_count": len(eligible),
+        "not_eligible_count": len(found) - len(eligible),
+        "proposed_minor": sum(p.finding.amount_minor for p in eligible),
+        "currency": programme.currency,
+        "available_minor": ledger.available(session, programme.id),
+    }

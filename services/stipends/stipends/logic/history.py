@@ -1,5 +1,6 @@
 """A communicator's own stipends and payments, newest cycle first: what their home
-page shows (amounts and states, never who approved)."""
+page shows (amounts and states, never who approved), with each payout's id and the
+communicator's answer about its receipt, so the page can offer to confirm it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from stipends.logic.actors import COMMUNICATOR, Actor
 from stipends.models import Cycle, Stipend
-from stipends.payouts.models import Payout
+from stipends.payouts.models import Payout, PayoutReceipt
+from stipends.payouts.receipts import receipt_view
 
 
 def own_history(session: Session, actor: Actor) -> list[dict[str, Any]]:
@@ -28,6 +30,12 @@ def own_history(session: Session, actor: Actor) -> list[dict[str, Any]]:
         .order_by(Payout.created_at)
     ):
         payouts[payout.stipend_id] = payout  # the latest run's payout wins
+    receipts = {
+        receipt.payout_id: receipt
+        for receipt in session.scalars(
+            select(PayoutReceipt).where(PayoutReceipt.communicator_id == actor.id)
+        )
+    }
     history = []
     for stipend, period in rows:
         payout = payouts.get(stipend.id)
@@ -38,8 +46,18 @@ def own_history(session: Session, actor: Actor) -> list[dict[str, Any]]:
                 "amount_minor": stipend.amount_minor,
                 "currency": stipend.currency,
                 "status": stipend.status,
+                "payout_id": str(payout.id) if payout else None,
                 "payout_status": payout.status if payout else None,
                 "failure_code": payout.failure_code if payout else None,
+                # the communicator's answer about receipt (None until they answer);
+                # a paid payout can be answered while no problem is resolved
+                "receipt": receipt_view(receipts.get(payout.id)) if payout else None,
+                "can_confirm_receipt": bool(
+                    payout
+                    and payout.status == "paid"
+                    and getattr(receipts.get(payout.id), "problem_status", None)
+                    != "resolved"
+                ),
             }
         )
     return history

@@ -206,6 +206,23 @@ def available(session: Session, programme_id: uuid.UUID) -> int:
     return -balance(session, budget(programme_id))
 
 
+def paid(session: Session, programme_id: uuid.UUID) -> int:
+    """What the programme has paid: its settlements less their reversals (the debit
+    to the communicators' payable accounts of `payout_settled` entries)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Posting.amount_minor), 0))
+            .join(JournalEntry, JournalEntry.id == Posting.entry_id)
+            .where(
+                JournalEntry.programme_id == programme_id,
+                JournalEntry.kind.in_(("payout_settled", "payout_settled_reversal")),
+                Posting.account.startswith("stipends_payable:"),
+            )
+        )
+        or 0
+    )
+
+
 # -- business steps ------------------------------------------------------------------
 def fund(
     session: Session,

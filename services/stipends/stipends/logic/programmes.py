@@ -8,19 +8,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from stipends import events
 from stipends.exceptions import (
+    ConcurrentChange,
     CycleNotFound,
     InvalidRequest,
     InvalidTransition,
+    KeyReused,
     OverBudget,
     ProgrammeNotFound,
 )
 from stipends.logic import ledger
 from stipends.logic.actors import ADMIN, Actor
-from stipends.models import ActivityReport, Cycle, JournalEntry, Programme, Stipend
+from stipends.models import (
+    ActivityReport,
+    Communicator,
+    Cycle,
+    JournalEntry,
+    Programme,
+    ProgrammeFunding,
+    Stipend,
+)
 from svyaz import outbox
 
 
@@ -93,22 +105,137 @@ def create_programme(session: Session, actor: Actor, data: dict[str, Any]) -> Pr
     session.add(programme)
     session.flush()
     if data["budget_minor"]:
-        fund_programme(session, actor, programme.id, data["budget_minor"])
+        _fund(session, actor, programme, data["budget_minor"])
     return programme
 
 
-def fund_programme(
-    session: Session, actor: Actor, programme_id: uuid.UUID, amount_minor: int
-) -> Programme:
-    """Add to the budget: one funding entry in the ledger."""
-    actor.require(ADMIN, "finance")
+def _fund(
+    session: Session, actor: Actor, programme: Programme, amount_minor: int
+) -> int:
+    """Add to the budget: one funding entry in the ledger. Returns the entry's id."""
     if amount_minor <= 0:
         raise InvalidRequest(
             "the amount must be positive", "invalid_amount", {"amount_minor": [">0"]}
         )
-    programme = get_programme(session, programme_id, lock=True)
-    ledger.fund(session, programme.id, programme.currency, amount_minor, actor.id)
+    entry = ledger.fund(
+        session, programme.id, programme.currency, amount_minor, actor.id
+    )
     programme.budget_minor += amount_minor
+    return entry.id
+
+
+def fund_programme(
+    session: Session,
+    actor: Actor,
+    programme_id: uuid.UUID,
+    amount_minor: int,
+    idempotency_key: str,
+) -> Programme:
+    """Add to the budget once per idempotency key: the same key again (an answer lost,
+    a form sent twice) funds nothing; the same key for another programme or amount is
+    refused."""
+    actor.require(ADMIN, "finance")
+    if not 8 <= len(idempotency_key) <= 64:
+        raise InvalidRequest(
+            "the idempotency key is 8 to 64 characters",
+            "invalid_idempotency_key",
+            {"idempotency_key": ["8 to 64 characters"]},
+        )
+    programme = get_programme(session, programme_id, lock=True)
+    earlier = session.get(ProgrammeFunding, idempotency_key, with_for_update=True)
+    if earlier is not None:
+        if (earlier.programme_id, earlier.amount_minor) != (programme.id, amount_minor):
+            raise KeyReused(
+                "this idempotency key was used for another funding "
+                f"({money(earlier.amount_minor, programme.currency)} to programme "
+                f"{earlier.programme_id}); use a new key for a new funding",
+                "idempotency_key_reused",
+                {"idempotency_key": ["used for another funding"]},
+            )
+        return programme
+    entry_id = _fund(session, actor, programme, amount_minor)
+    session.add(
+        ProgrammeFunding(
+            idempotency_key=idempotency_key,
+            programme_id=programme.id,
+            amount_minor=amount_minor,
+            entry_id=entry_id,
+            actor_id=actor.id,
+        )
+    )
+    try:
+        with session.begin_nested():
+            session.flush()
+    except IntegrityError:  # the same key, funding another programme at this moment
+        raise KeyReused(
+            "this idempotency key is being used for another funding; use a new key "
+            "for a new funding",
+            "idempotency_key_reused",
+            {"idempotency_key": ["used for another funding"]},
+        ) from None
+    return programme
+
+
+EDITABLE = (
+    "name",
+    "tier_amounts",
+    "min_accepted_reports",
+    "min_conversations",
+    "training_required",
+    "approval_bands",
+)
+
+
+def update_programme(
+    session: Session,
+    actor: Actor,
+    programme_id: uuid.UUID,
+    version: int,
+    changes: dict[str, Any],
+) -> Programme:
+    """Change a programme's name, tier amounts, eligibility rules or approval bands,
+    as of the version the admin saw. Its currency never changes, and its budget moves
+    only by funding. Stipends already proposed keep their amount and approvers; the
+    new rules apply from the next cycle close."""
+    actor.require(ADMIN)
+    programme = get_programme(session, programme_id, lock=True)
+    if programme.version != version:
+        raise ConcurrentChange(
+            "someone changed this programme since you opened it; reload it and make "
+            "your change again",
+            "programme_changed",
+            {"version": [f"now {programme.version}"]},
+        )
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown:
+        raise InvalidRequest(
+            f"{', '.join(unknown)} cannot be changed here: the currency is fixed, and "
+            "the budget changes only by funding or reversing a funding",
+            "field_not_editable",
+            {name: ["not editable"] for name in unknown},
+        )
+    if "approval_bands" in changes:
+        check_bands(changes["approval_bands"])
+    if "name" in changes and changes["name"] != programme.name:
+        if session.scalar(
+            select(Programme.id).where(
+                Programme.name == changes["name"], Programme.id != programme.id
+            )
+        ):
+            raise InvalidRequest(
+                "a programme of that name exists", "name_taken", {"name": ["taken"]}
+            )
+    for name in EDITABLE:
+        if name in changes:
+            setattr(programme, name, changes[name])
+    try:
+        session.flush()
+    except StaleDataError:
+        raise ConcurrentChange(
+            "someone changed this programme at the same moment; reload it and make "
+            "your change again",
+            "programme_changed",
+        ) from None
     return programme
 
 
@@ -192,19 +319,28 @@ def awaiting_review(session: Session, cycle_id: uuid.UUID) -> int:
 def programme_view(
     session: Session, actor: Actor, programme_id: uuid.UUID
 ) -> dict[str, Any]:
+    """The programme with its money in minor units: `budget_minor` funded so far,
+    `reserved_minor` approved and not yet paid (reserved, or released for payment
+    and not confirmed), `spent_minor` paid (confirmed by the provider), and
+    `available_minor` free for new approvals (budget - reserved - spent)."""
     actor.require(ADMIN, "finance")
     programme = get_programme(session, programme_id)
+    available = ledger.available(session, programme.id)
+    spent = ledger.paid(session, programme.id)
     return {
         "id": programme.id,
         "name": programme.name,
         "currency": programme.currency,
         "budget_minor": programme.budget_minor,
-        "available_minor": ledger.available(session, programme.id),
+        "reserved_minor": programme.budget_minor - available - spent,
+        "spent_minor": spent,
+        "available_minor": available,
         "tier_amounts": programme.tier_amounts,
         "min_accepted_reports": programme.min_accepted_reports,
         "min_conversations": programme.min_conversations,
         "training_required": programme.training_required,
         "approval_bands": programme.approval_bands,
+        "version": programme.version,
     }
 
 
@@ -262,3 +398,48 @@ def reverse_funding(
     ledger.reverse(session, entry.id, reason.strip(), actor.id)
     programme.budget_minor -= amount
     return programme
+
+
+REPORT_STATUSES = ("draft", "submitted", "changes_requested", "accepted", "rejected")
+
+
+def cycle_progress(
+    session: Session, actor: Actor, cycle_id: uuid.UUID, now: datetime
+) -> dict[str, Any]:
+    """How far a cycle's reporting has come: its reports counted by status, how many
+    communicators have a report in it (and how many sent one), against how many are
+    active, and its deadline."""
+    actor.require(ADMIN, "finance")
+    cycle = get_cycle(session, cycle_id)
+    by_status = {status: 0 for status in REPORT_STATUSES}
+    for status, count in session.execute(
+        select(ActivityReport.status, func.count())
+        .where(ActivityReport.cycle_id == cycle.id)
+        .group_by(ActivityReport.status)
+    ):
+        by_status[status] = int(count)
+    with_report, sent, late = session.execute(
+        select(
+            func.count(func.distinct(ActivityReport.communicator_id)),
+            func.count(func.distinct(ActivityReport.communicator_id)).filter(
+                ActivityReport.status != "draft"
+            ),
+            func.count().filter(ActivityReport.late.is_(True)),
+        ).where(ActivityReport.cycle_id == cycle.id)
+    ).one()
+    active = session.scalar(
+        select(func.count())
+        .select_from(Communicator)
+        .where(Communicator.status == "active", Communicator.erased.is_(False))
+    )
+    return {
+        "cycle": cycle,
+        "deadline": cycle.deadline,
+        "deadline_passed": now > cycle.deadline,
+        "reports_by_status": by_status,
+        "reports_total": sum(by_status.values()),
+        "communicators_with_report": int(with_report),
+        "communicators_submitted": int(sent),
+        "late_reports": int(late),
+        "active_communicators": int(active or 0),
+    }

@@ -17,6 +17,7 @@ from typing import Any
 import stripe
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
+from sqlalchemy import select
 
 from stipends.exceptions import (
     InvalidRequest,
@@ -26,8 +27,16 @@ from stipends.exceptions import (
 )
 from stipends.logic.actors import ADMIN, FINANCE, Actor
 from stipends.payouts import events as payout_events
-from stipends.payouts import reconcile, reconciliation, runs, staging, worker
-from stipends.payouts.models import ITEM_STATES, RECONCILIATION_SOURCES
+from stipends.payouts import (
+    receipts,
+    reconcile,
+    reconciliation,
+    runs,
+    staging,
+    trail,
+    worker,
+)
+from stipends.payouts.models import ITEM_STATES, RECONCILIATION_SOURCES, PayoutReceipt
 from stipends.payouts.providers import (
     BankFile,
     Provider,
@@ -36,13 +45,19 @@ from stipends.payouts.providers import (
 )
 from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.reconcile import ProviderRow
+from stipends.schemas import (
+    ReceiptProblemsSchema,
+    ReceiptSchema,
+    ResolveReceiptSchema,
+)
+from svyaz import arguments, outbox
 from svyaz import config as settings
-from svyaz import outbox
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
 from svyaz.messaging import RpcProxy, rpc
 
 log = logging.getLogger(__name__)
+load = arguments.loader(InvalidRequest)
 
 TICK_SECONDS = 0.5
 MAX_IMPORT_CHARS = 64 * 1024 * 1024  # a report or statement, as one RPC argument
@@ -283,6 +298,79 @@ class PayoutEntrypoints:
                 worker.payout_view(p)
                 for p in runs.run_payouts(session, _id(run_id, "run_id"))
             ]
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def get_payout(self, actor: Any, payout_id: str) -> dict[str, Any]:
+        """The payout with its audit trail ([{at, actor_id, action, reason}], oldest
+        first) and the communicator's answer about receipt."""
+        Actor.load(actor).require(FINANCE, ADMIN)
+        with self.db.transaction() as session:
+            payout = trail.get_payout(session, _id(payout_id, "payout_id"))
+            found = session.scalar(
+                select(PayoutReceipt).where(PayoutReceipt.payout_id == payout.id)
+            )
+            return {
+                **worker.payout_view(payout),
+                "created_at": payout.created_at.isoformat(),
+                "receipt": receipts.problem_view(found, payout, None)
+                if found
+                else None,
+                "audit": trail.trail(session, payout),
+            }
+
+    # -- receipt of a paid payout ---------------------------------------------------
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def confirm_receipt(
+        self, actor: Any, payout_id: str, received: bool, note: str = ""
+    ) -> dict[str, Any]:
+        """The communicator says whether a paid payout of theirs arrived; "not
+        received" goes to finance's queue. Answered again, the answer is replaced
+        until finance resolves it."""
+        who = Actor.load(actor)
+        data = load(
+            ReceiptSchema(),
+            {"payout_id": payout_id, "received": received, "note": note},
+        )
+        with self.db.transaction() as session:
+            found = receipts.confirm_receipt(
+                session, who, data["payout_id"], data["received"], data["note"], _now()
+            )
+            return {"payout_id": str(found.payout_id), **receipts.receipt_view(found)}
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def list_receipt_problems(
+        self, actor: Any, status: str = "open"
+    ) -> list[dict[str, Any]]:
+        """Finance's queue of payouts their payee says did not arrive, oldest
+        first (at most 500)."""
+        who = Actor.load(actor)
+        data = load(ReceiptProblemsSchema(), {"status": status})
+        with self.db.transaction() as session:
+            return [
+                receipts.problem_view(*row)
+                for row in receipts.list_problems(session, who, data["status"])
+            ]
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def resolve_receipt_problem(
+        self, actor: Any, problem_id: str, resolution: str, note: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(
+            ResolveReceiptSchema(),
+            {"problem_id": problem_id, "resolution": resolution, "note": note},
+        )
+        with self.db.transaction() as session:
+            return receipts.problem_view(
+                *receipts.resolve_problem(
+                    session,
+                    who,
+                    data["problem_id"],
+                    data["resolution"],
+                    data["note"],
+                    _now(),
+                )
+            )
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def payout_action(

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
@@ -268,3 +269,42 @@ class PayoutRateLimit(Base):
 
     key: Mapped[str] = mapped_column(String(40), primary_key=True)
     tat: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
+RECEIPT_RESOLUTIONS = (
+    "received_after_all",
+    "paid_confirmed_by_provider",
+    "payout_returned",
+    "other",
+)
+
+
+class PayoutReceipt(Base):
+    """A communicator's answer to "did the money arrive?" for a paid payout, one per
+    payout. "Not received" opens a problem in finance's queue (`problem_status`
+    open); the answer may be replaced until finance resolves the problem. Its `id`
+    is the problem's id."""
+
+    __tablename__ = "payout_receipts"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    payout_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("payouts.id"), unique=True
+    )
+    communicator_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    received: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str] = mapped_column(Text, default="")
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    problem_status: Mapped[str | None] = mapped_column(String(12))
+    problem_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str | None] = mapped_column(String(40))
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    resolved_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        Index("payout_receipts_queue", "problem_status", "problem_opened_at"),
+    )
