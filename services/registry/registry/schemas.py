@@ -14,11 +14,11 @@ from marshmallow import (
     validates,
 )
 
+from registry import pseudonyms
+
 LANGUAGES = ("ru", "en")
-PSEUDONYM = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,29}$"
-PSEUDONYM_ERROR = (
-    "3 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit"
-)
+PSEUDONYM = pseudonyms.PATTERN
+PSEUDONYM_ERROR = pseudonyms.MESSAGE
 PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
 STATUSES = ("applied", "in_review", "active", "rejected", "suspended", "offboarded")
 
