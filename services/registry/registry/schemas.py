@@ -12,6 +12,7 @@ from marshmallow import (
     pre_load,
     validate,
     validates,
+    validates_schema,
 )
 
 from registry import pseudonyms
@@ -151,6 +152,48 @@ class ClubOutSchema(Schema):
     city = fields.String(allow_none=True)
     mode = fields.String()
     coordinator_id = fields.UUID(allow_none=True)  # the gateway keeps it to itself
+
+
+class ClubChangesSchema(StripStrings):
+    """Any of a club's fields to change; at least one."""
+
+    name = fields.String(validate=validate.Length(min=2, max=80))
+    country = fields.String(
+        validate=validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code")
+    )
+    city = fields.String(allow_none=True, validate=validate.Length(max=80))
+    mode = fields.String(validate=validate.OneOf(("online", "offline")))
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: object) -> None:
+        if not data:
+            raise ValidationError(
+                "give at least one of name, country, city, mode", "changes"
+            )
+
+
+class CoordinatorSchema(Schema):
+    club_id = fields.UUID(required=True)
+    account_id = fields.UUID(required=True)
+
+
+class CompletionsSchema(Schema):
+    training_id = fields.UUID(required=True)
+    communicator_ids = fields.List(
+        fields.String(validate=validate.Length(max=64)),
+        required=True,
+        validate=validate.Length(
+            min=1, max=500, error="send 1 to 500 communicator ids at a time"
+        ),
+    )
+
+
+class TrainingOutSchema(Schema):
+    id = fields.UUID()
+    title = fields.String()
+    held_on = fields.Date()
+    club_id = fields.UUID(allow_none=True)
+    completions = fields.Integer()
 
 
 class TrainingSchema(StripStrings):

@@ -31,11 +31,14 @@ from registry.schemas import (
     ApplicationReceivedSchema,
     ApplicationSchema,
     BankDetailsSchema,
+    ClubChangesSchema,
     ClubOutSchema,
     ClubSchema,
     CommunicatorSummarySchema,
+    CompletionsSchema,
     ContactRequestSchema,
     ContactSchema,
+    CoordinatorSchema,
     CorridorSchema,
     DecisionSchema,
     ReviewResolutionSchema,
@@ -46,6 +49,7 @@ from registry.schemas import (
     StaffInvitationSchema,
     StaffOutSchema,
     TierSchema,
+    TrainingOutSchema,
     TrainingSchema,
 )
 from svyaz import arguments
@@ -265,6 +269,36 @@ class RegistryService:
             return ClubOutSchema().dump(clubs.create_club(session, who, data))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def update_club(self, actor: Any, club_id: str, changes: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        club = ident(club_id, "club_id")
+        data = load(ClubChangesSchema(), changes)
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(clubs.update_club(session, who, club, data))
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def set_club_coordinator(
+        self, actor: Any, club_id: str, account_id: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(CoordinatorSchema(), {"club_id": club_id, "account_id": account_id})
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(
+                clubs.set_club_coordinator(
+                    session, who, data["club_id"], data["account_id"]
+                )
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def remove_club_coordinator(self, actor: Any, club_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        club = ident(club_id, "club_id")
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(
+                clubs.remove_club_coordinator(session, who, club)
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def list_clubs(self) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
             return ClubOutSchema().dump(clubs.list_clubs(session), many=True)
@@ -286,13 +320,10 @@ class RegistryService:
             return {"id": str(row.id), "title": row.title}
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
-    def list_trainings(self, actor: Any) -> list[dict[str, str]]:
+    def list_trainings(self, actor: Any) -> list[dict[str, Any]]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
-            return [
-                {"id": str(t.id), "title": t.title, "held_on": t.held_on.isoformat()}
-                for t in clubs.list_trainings(session, who)
-            ]
+            return TrainingOutSchema(many=True).dump(clubs.list_trainings(session, who))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def record_training_completion(
@@ -302,6 +333,22 @@ class RegistryService:
         with self.db.transaction() as session:
             clubs.record_completion(
                 session, who, ident(training_id, "training_id"), ident(communicator_id)
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def record_training_completions(
+        self, actor: Any, training_id: str, communicator_ids: Any
+    ) -> dict[str, Any]:
+        """{"recorded": n, "already": n, "refused": [{communicator_id, code,
+        message}]}: up to 500 at once, in one transaction."""
+        who = Actor.load(actor)
+        data = load(
+            CompletionsSchema(),
+            {"training_id": training_id, "communicator_ids": communicator_ids},
+        )
+        with self.db.transaction() as session:
+            return clubs.record_completions(
+                session, who, data["training_id"], data["communicator_ids"]
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
