@@ -266,3 +266,47 @@ class StaffAccountSchema(StripStrings):
     password = fields.String(
         required=True, load_only=True, validate=validate.Length(min=12, max=200)
     )
+
+
+class AccessLogFiltersSchema(Schema):
+    communicator_id = fields.UUID(load_default=None)
+    reader_id = fields.UUID(load_default=None)
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+
+
+class AccessLogQuerySchema(Schema):
+    offset = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=10_000_000)
+    )
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=200, error="1 to 200 rows at a time"),
+    )
+    filters = fields.Nested(AccessLogFiltersSchema, load_default=dict, allow_none=False)
+
+
+class AccessLogItemSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    reader_id = fields.String(allow_none=True)
+    reader_roles = fields.List(fields.String(), allow_none=True)
+    reader_service = fields.String(allow_none=True)
+    subject = fields.String()  # communicator | staff
+    communicator_id = fields.UUID(allow_none=True)
+    pseudonym = fields.String(allow_none=True)
+    staff_account_id = fields.UUID(allow_none=True)
+    field = fields.String()
+    purpose = fields.String()
+
+
+class AccessLogPageSchema(Schema):
+    items = fields.List(fields.Nested(AccessLogItemSchema))
+    total = fields.Integer()
+
+
+class ActivitySchema(Schema):
+    at = fields.DateTime()
+    actor_id = fields.UUID(allow_none=True)
+    action = fields.String()
+    detail = fields.Dict(keys=fields.String(), values=fields.String())

@@ -16,6 +16,7 @@ from registry.exceptions import InvalidRequest, RegistryError
 from registry.logic import (
     access,
     accounts,
+    activity,
     applications,
     clubs,
     directory,
@@ -27,7 +28,10 @@ from registry.logic import (
 )
 from registry.logic.actors import Actor
 from registry.schemas import (
+    AccessLogPageSchema,
+    AccessLogQuerySchema,
     AccountUpdatedSchema,
+    ActivitySchema,
     ApplicationReceivedSchema,
     ApplicationSchema,
     BankDetailsSchema,
@@ -471,7 +475,7 @@ class RegistryService:
                 "remaining": keys.stale_count(session, self.keys),
             }
 
-    @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def verify_access_log(self, actor: Any) -> dict[str, Any]:
         Actor.load(actor).require("program_admin")
         with self.db.transaction() as session:
@@ -481,6 +485,35 @@ class RegistryService:
             "rows": report.rows,
             "problems": report.problems,
         }
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def list_access_log(
+        self, actor: Any, offset: int = 0, limit: int = 50, filters: Any = None
+    ) -> dict[str, Any]:
+        """{"items": [...], "total": n}: who read whose personal data, newest
+        first; ids, pseudonyms, field names and purposes, never a value."""
+        who = Actor.load(actor)
+        query = load(
+            AccessLogQuerySchema(),
+            {"offset": offset, "limit": limit, "filters": filters or {}},
+        )
+        with self.db.transaction() as session:
+            return AccessLogPageSchema().dump(
+                access.list_log(
+                    session, who, query["offset"], query["limit"], query["filters"]
+                )
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def get_communicator_activity(
+        self, actor: Any, communicator_id: str
+    ) -> list[dict[str, Any]]:
+        """What happened to a communicator record, oldest first."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return ActivitySchema(many=True).dump(
+                activity.communicator_activity(session, who, ident(communicator_id))
+            )
 
     # -- signing in -----------------------------------------------------------------
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)
