@@ -18,8 +18,9 @@ from sqlalchemy import (
     func,
 )
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
+from registry import pseudonyms
 from registry.exceptions import InvalidTransition
 
 # Personal fields: each stored as <name>_ct, encrypted under the person's data key.
@@ -54,6 +55,8 @@ class Communicator(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    # what uniqueness compares (registry.pseudonyms.key), kept with the pseudonym
+    pseudonym_key: Mapped[str | None] = mapped_column(String(40), unique=True)
     status: Mapped[str] = mapped_column(String(20), default="applied")
     tier: Mapped[str] = mapped_column(String(20), default="volunteer")
     language: Mapped[str] = mapped_column(String(2))
@@ -82,6 +85,11 @@ class Communicator(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    @validates("pseudonym")
+    def _keep_key(self, _: str, value: str) -> str:
+        self.pseudonym_key = pseudonyms.key(value)
+        return value
 
     @property
     def erased(self) -> bool:

@@ -12,13 +12,14 @@ from marshmallow import (
     pre_load,
     validate,
     validates,
+    validates_schema,
 )
 
+from registry import pseudonyms
+
 LANGUAGES = ("ru", "en")
-PSEUDONYM = r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,29}$"
-PSEUDONYM_ERROR = (
-    "3 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit"
-)
+PSEUDONYM = pseudonyms.PATTERN
+PSEUDONYM_ERROR = pseudonyms.MESSAGE
 PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
 STATUSES = ("applied", "in_review", "active", "rejected", "suspended", "offboarded")
 
@@ -153,6 +154,48 @@ class ClubOutSchema(Schema):
     coordinator_id = fields.UUID(allow_none=True)  # the gateway keeps it to itself
 
 
+class ClubChangesSchema(StripStrings):
+    """Any of a club's fields to change; at least one."""
+
+    name = fields.String(validate=validate.Length(min=2, max=80))
+    country = fields.String(
+        validate=validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code")
+    )
+    city = fields.String(allow_none=True, validate=validate.Length(max=80))
+    mode = fields.String(validate=validate.OneOf(("online", "offline")))
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: object) -> None:
+        if not data:
+            raise ValidationError(
+                "give at least one of name, country, city, mode", "changes"
+            )
+
+
+class CoordinatorSchema(Schema):
+    club_id = fields.UUID(required=True)
+    account_id = fields.UUID(required=True)
+
+
+class CompletionsSchema(Schema):
+    training_id = fields.UUID(required=True)
+    communicator_ids = fields.List(
+        fields.String(validate=validate.Length(max=64)),
+        required=True,
+        validate=validate.Length(
+            min=1, max=500, error="send 1 to 500 communicator ids at a time"
+        ),
+    )
+
+
+class TrainingOutSchema(Schema):
+    id = fields.UUID()
+    title = fields.String()
+    held_on = fields.Date()
+    club_id = fields.UUID(allow_none=True)
+    completions = fields.Integer()
+
+
 class TrainingSchema(StripStrings):
     title = fields.String(required=True, validate=validate.Length(min=2, max=120))
     held_on = fields.Date(required=True)
@@ -223,3 +266,47 @@ class StaffAccountSchema(StripStrings):
     password = fields.String(
         required=True, load_only=True, validate=validate.Length(min=12, max=200)
     )
+
+
+class AccessLogFiltersSchema(Schema):
+    communicator_id = fields.UUID(load_default=None)
+    reader_id = fields.UUID(load_default=None)
+    since = fields.AwareDateTime(load_default=None)
+    until = fields.AwareDateTime(load_default=None)
+
+
+class AccessLogQuerySchema(Schema):
+    offset = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=10_000_000)
+    )
+    limit = fields.Integer(
+        load_default=50,
+        validate=validate.Range(min=1, max=200, error="1 to 200 rows at a time"),
+    )
+    filters = fields.Nested(AccessLogFiltersSchema, load_default=dict, allow_none=False)
+
+
+class AccessLogItemSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    reader_id = fields.String(allow_none=True)
+    reader_roles = fields.List(fields.String(), allow_none=True)
+    reader_service = fields.String(allow_none=True)
+    subject = fields.String()  # communicator | staff
+    communicator_id = fields.UUID(allow_none=True)
+    pseudonym = fields.String(allow_none=True)
+    staff_account_id = fields.UUID(allow_none=True)
+    field = fields.String()
+    purpose = fields.String()
+
+
+class AccessLogPageSchema(Schema):
+    items = fields.List(fields.Nested(AccessLogItemSchema))
+    total = fields.Integer()
+
+
+class ActivitySchema(Schema):
+    at = fields.DateTime()
+    actor_id = fields.UUID(allow_none=True)
+    action = fields.String()
+    detail = fields.Dict(keys=fields.String(), values=fields.String())

@@ -16,6 +16,7 @@ from registry.exceptions import InvalidRequest, RegistryError
 from registry.logic import (
     access,
     accounts,
+    activity,
     applications,
     clubs,
     directory,
@@ -27,15 +28,21 @@ from registry.logic import (
 )
 from registry.logic.actors import Actor
 from registry.schemas import (
+    AccessLogPageSchema,
+    AccessLogQuerySchema,
     AccountUpdatedSchema,
+    ActivitySchema,
     ApplicationReceivedSchema,
     ApplicationSchema,
     BankDetailsSchema,
+    ClubChangesSchema,
     ClubOutSchema,
     ClubSchema,
     CommunicatorSummarySchema,
+    CompletionsSchema,
     ContactRequestSchema,
     ContactSchema,
+    CoordinatorSchema,
     CorridorSchema,
     DecisionSchema,
     ReviewResolutionSchema,
@@ -46,6 +53,7 @@ from registry.schemas import (
     StaffInvitationSchema,
     StaffOutSchema,
     TierSchema,
+    TrainingOutSchema,
     TrainingSchema,
 )
 from svyaz import arguments
@@ -265,6 +273,36 @@ class RegistryService:
             return ClubOutSchema().dump(clubs.create_club(session, who, data))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def update_club(self, actor: Any, club_id: str, changes: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        club = ident(club_id, "club_id")
+        data = load(ClubChangesSchema(), changes)
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(clubs.update_club(session, who, club, data))
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def set_club_coordinator(
+        self, actor: Any, club_id: str, account_id: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(CoordinatorSchema(), {"club_id": club_id, "account_id": account_id})
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(
+                clubs.set_club_coordinator(
+                    session, who, data["club_id"], data["account_id"]
+                )
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def remove_club_coordinator(self, actor: Any, club_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        club = ident(club_id, "club_id")
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(
+                clubs.remove_club_coordinator(session, who, club)
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def list_clubs(self) -> list[dict[str, Any]]:
         with self.db.transaction() as session:
             return ClubOutSchema().dump(clubs.list_clubs(session), many=True)
@@ -286,13 +324,10 @@ class RegistryService:
             return {"id": str(row.id), "title": row.title}
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
-    def list_trainings(self, actor: Any) -> list[dict[str, str]]:
+    def list_trainings(self, actor: Any) -> list[dict[str, Any]]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
-            return [
-                {"id": str(t.id), "title": t.title, "held_on": t.held_on.isoformat()}
-                for t in clubs.list_trainings(session, who)
-            ]
+            return TrainingOutSchema(many=True).dump(clubs.list_trainings(session, who))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def record_training_completion(
@@ -302,6 +337,22 @@ class RegistryService:
         with self.db.transaction() as session:
             clubs.record_completion(
                 session, who, ident(training_id, "training_id"), ident(communicator_id)
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def record_training_completions(
+        self, actor: Any, training_id: str, communicator_ids: Any
+    ) -> dict[str, Any]:
+        """{"recorded": n, "already": n, "refused": [{communicator_id, code,
+        message}]}: up to 500 at once, in one transaction."""
+        who = Actor.load(actor)
+        data = load(
+            CompletionsSchema(),
+            {"training_id": training_id, "communicator_ids": communicator_ids},
+        )
+        with self.db.transaction() as session:
+            return clubs.record_completions(
+                session, who, data["training_id"], data["communicator_ids"]
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
@@ -424,7 +475,7 @@ class RegistryService:
                 "remaining": keys.stale_count(session, self.keys),
             }
 
-    @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def verify_access_log(self, actor: Any) -> dict[str, Any]:
         Actor.load(actor).require("program_admin")
         with self.db.transaction() as session:
@@ -434,6 +485,35 @@ class RegistryService:
             "rows": report.rows,
             "problems": report.problems,
         }
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def list_access_log(
+        self, actor: Any, offset: int = 0, limit: int = 50, filters: Any = None
+    ) -> dict[str, Any]:
+        """{"items": [...], "total": n}: who read whose personal data, newest
+        first; ids, pseudonyms, field names and purposes, never a value."""
+        who = Actor.load(actor)
+        query = load(
+            AccessLogQuerySchema(),
+            {"offset": offset, "limit": limit, "filters": filters or {}},
+        )
+        with self.db.transaction() as session:
+            return AccessLogPageSchema().dump(
+                access.list_log(
+                    session, who, query["offset"], query["limit"], query["filters"]
+                )
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def get_communicator_activity(
+        self, actor: Any, communicator_id: str
+    ) -> list[dict[str, Any]]:
+        """What happened to a communicator record, oldest first."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return ActivitySchema(many=True).dump(
+                activity.communicator_activity(session, who, ident(communicator_id))
+            )
 
     # -- signing in -----------------------------------------------------------------
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from registry import pseudonyms
 from svyaz import signing
 from svyaz.errors import Forbidden, InvalidInput
 from tests.helpers import take
@@ -111,7 +112,7 @@ def test_a_known_email_gets_the_same_answer_and_a_review_item_for_admins(
         (
             {"pseudonym": "a"},
             "pseudonym",
-            "3 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit",
+            pseudonyms.MESSAGE,
         ),
         ({"legal_name": ""}, "legal_name", "Length must be between 2 and 120."),
         ({"phone": "call me"}, "phone", "a phone number such as +995 555 12 34 56"),
@@ -134,6 +135,49 @@ def test_a_taken_pseudonym_is_refused(registry: Registry) -> None:
         registry.call("apply", {**APPLICATION, "email": "someone.else@example.org"})
     assert err.value.code == "pseudonym_taken"
     assert len(registry.sql("SELECT id FROM communicators")) == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("Swallow_7", "sWALLOW_7"),
+        ("Ласточка", "ЛАСТОЧКА"),  # a Cyrillic upper/lower pair
+        ("Мама_7", "mama_7"),  # all Cyrillic, looks like all Latin
+    ],
+)
+def test_a_pseudonym_differing_only_by_case_or_look_alikes_is_taken(
+    registry: Registry, first: str, second: str
+) -> None:
+    registry.call("apply", application(pseudonym=first))
+    with pytest.raises(InvalidInput) as err:
+        registry.call("apply", application(pseudonym=second))
+    assert err.value.code == "pseudonym_taken"
+    assert [r[0] for r in registry.sql("SELECT pseudonym FROM communicators")] == [
+        first
+    ]
+
+
+def test_a_cyrillic_pseudonym_is_accepted_and_found(registry: Registry) -> None:
+    ident = registry.applicant(pseudonym="Ирина_К")
+    found = registry.call("find_communicators", ADMIN_A, {"pseudonym": "ирин"})
+    assert [c["id"] for c in found] == [ident]
+    assert found[0]["pseudonym"] == "Ирина_К"
+
+
+def test_a_pseudonym_mixing_alphabets_is_refused_saying_so(registry: Registry) -> None:
+    with pytest.raises(InvalidInput) as err:
+        registry.call("apply", application(pseudonym="Ivаn_7"))  # Cyrillic "а"
+    assert err.value.code == "pseudonym_mixed_scripts"
+    assert "use one alphabet" in err.value.fields["pseudonym"][0]
+    assert registry.sql("SELECT id FROM communicators") == []
+
+
+def test_a_referral_is_found_whatever_its_case(registry: Registry) -> None:
+    voucher = registry.active(pseudonym="Наставник")
+    ident = registry.applicant(referral="НАСТАВНИК")
+    assert registry.sql(
+        "SELECT voucher_id FROM communicators WHERE id = :i", i=ident
+    ) == [(uuid.UUID(voucher),)]
 
 
 def test_contacts_are_read_only_by_notifications_and_every_read_is_logged(

@@ -1,8 +1,12 @@
 """Clubs, trainings and the professional tier."""
 
+import uuid
+from typing import Any
+
 import pytest
 
-from svyaz.errors import Conflict, Forbidden, InvalidInput
+from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tests.helpers import actor
 from tests.registry.integration.conftest import ADMIN_A, FINANCE, Registry, actor_for
 
 
@@ -119,3 +123,269 @@ def test_an_applicant_cannot_become_professional(registry: Registry) -> None:
     with pytest.raises(Conflict) as err:
         registry.call("set_tier", ADMIN_A, ident, "professional", "eager")
     assert err.value.code == "not_active"
+
+
+# -- editing clubs and choosing their coordinators ----------------------------------
+PASSWORD = "a long enough passphrase"
+
+
+def staff(registry: Registry, roles: list[str]) -> str:
+    account = registry.call(
+        "create_staff_account",
+        ADMIN_A,
+        {
+            "email": f"staff.{uuid.uuid4().hex[:8]}@example.org",
+            "roles": roles,
+            "password": PASSWORD,
+        },
+    )
+    return str(account["id"])
+
+
+def club(registry: Registry, name: str = "Yerevan Readers") -> dict[str, Any]:
+    return dict(
+        registry.call(
+            "create_club",
+            ADMIN_A,
+            {"name": name, "country": "AM", "city": "Yerevan", "mode": "offline"},
+        )
+    )
+
+
+def test_an_admin_edits_a_club(registry: Registry) -> None:
+    made = club(registry)
+    club(registry, "Taken Name")
+    changed = registry.call(
+        "update_club", ADMIN_A, made["id"], {"mode": "online", "city": None}
+    )
+    assert changed == {**made, "mode": "online", "city": None}
+    changed = registry.call(
+        "update_club", ADMIN_A, made["id"], {"name": "Yerevan Online", "country": "DE"}
+    )
+    assert (changed["name"], changed["country"]) == ("Yerevan Online", "DE")
+    listed = {c["id"]: c for c in registry.call("list_clubs")}
+    assert listed[made["id"]] == changed
+
+    with pytest.raises(InvalidInput) as err:
+        registry.call("update_club", ADMIN_A, made["id"], {"name": "Taken Name"})
+    assert err.value.code == "club_name_taken"
+    with pytest.raises(InvalidInput) as err:
+        registry.call("update_club", ADMIN_A, made["id"], {"mode": "by pigeon"})
+    assert "mode" in err.value.fields
+    with pytest.raises(InvalidInput) as err:
+        registry.call("update_club", ADMIN_A, made["id"], {})
+    assert "changes" in err.value.fields
+    with pytest.raises(InvalidInput):  # unknown fields are refused, not ignored
+        registry.call("update_club", ADMIN_A, made["id"], {"coordinator_id": "x"})
+    with pytest.raises(NotFound) as err:
+        registry.call("update_club", ADMIN_A, str(uuid.uuid4()), {"mode": "online"})
+    assert err.value.code == "club_not_found"
+    with pytest.raises(Forbidden):
+        registry.call("update_club", FINANCE, made["id"], {"mode": "offline"})
+    assert registry.sql("SELECT name, mode FROM clubs WHERE id = :i", i=made["id"]) == [
+        ("Yerevan Online", "online")
+    ]
+
+
+def test_a_coordinator_is_an_active_staff_account_with_the_role(
+    registry: Registry,
+) -> None:
+    made = club(registry)
+    coordinator = staff(registry, ["club_coordinator"])
+    result = registry.call("set_club_coordinator", ADMIN_A, made["id"], coordinator)
+    assert result["coordinator_id"] == coordinator
+    (listed,) = [c for c in registry.call("list_clubs") if c["id"] == made["id"]]
+    assert listed["coordinator_id"] == coordinator
+    # the coordinator now sees the club's members
+    assert (
+        registry.call(
+            "club_members", actor(["club_coordinator"], coordinator), made["id"]
+        )
+        == []
+    )
+
+    finance = staff(registry, ["finance"])
+    disabled = staff(registry, ["club_coordinator"])
+    registry.call("disable_staff", ADMIN_A, disabled)
+    invited = registry.call(
+        "invite_staff",
+        ADMIN_A,
+        {"email": "invitee@example.org", "roles": ["club_coordinator"]},
+    )["id"]
+    member = registry.active(password=PASSWORD)  # a communicator's own account
+    for account, code in (
+        (finance, "coordinator_role_missing"),
+        (disabled, "coordinator_disabled"),
+        (invited, "coordinator_not_active"),
+        (member, "coordinator_not_staff"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            registry.call("set_club_coordinator", ADMIN_A, made["id"], account)
+        assert err.value.code == code
+        assert list(err.value.fields) == ["account_id"]
+    with pytest.raises(NotFound) as err:
+        registry.call("set_club_coordinator", ADMIN_A, made["id"], str(uuid.uuid4()))
+    assert err.value.code == "staff_not_found"
+    with pytest.raises(Forbidden):
+        registry.call(
+            "set_club_coordinator",
+            actor(["club_coordinator"], coordinator),
+            made["id"],
+            coordinator,
+        )
+    assert registry.sql(
+        "SELECT coordinator_id::text FROM clubs WHERE id = :i", i=made["id"]
+    ) == [(coordinator,)]
+
+    removed = registry.call("remove_club_coordinator", ADMIN_A, made["id"])
+    assert removed["coordinator_id"] is None
+    with pytest.raises(Forbidden):
+        registry.call(
+            "club_members", actor(["club_coordinator"], coordinator), made["id"]
+        )
+    # a staff account keeps the role it was invited with
+    assert registry.sql("SELECT roles FROM accounts WHERE id = :i", i=coordinator) == [
+        ("club_coordinator",)
+    ]
+
+
+def test_a_communicator_coordinator_replaced_loses_the_role(
+    registry: Registry,
+) -> None:
+    old = registry.active(password=PASSWORD)
+    made = registry.call(
+        "create_club",
+        ADMIN_A,
+        {
+            "name": "Almaty Mornings",
+            "country": "KZ",
+            "mode": "offline",
+            "coordinator": pseudonym(registry, old).upper(),  # any case finds them
+        },
+    )
+    assert made["coordinator_id"] == old
+    roles = "SELECT roles FROM accounts WHERE id = :i"
+    assert registry.sql(roles, i=old) == [("club_coordinator,communicator",)]
+    registry.call(
+        "set_club_coordinator",
+        ADMIN_A,
+        made["id"],
+        staff(registry, ["club_coordinator"]),
+    )
+    assert registry.sql(roles, i=old) == [("communicator",)]
+
+
+# -- trainings: completions in bulk --------------------------------------------------
+def test_an_admin_records_completions_in_bulk(registry: Registry) -> None:
+    training = registry.call(
+        "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-11-02"}
+    )
+    first, second = registry.active(), registry.applicant()
+    registry.call("record_training_completion", ADMIN_A, training["id"], first)
+    erased = registry.active()
+    registry.call("erase", ADMIN_A, erased, "asked to be forgotten")
+    unknown = str(uuid.uuid4())
+    result = registry.call(
+        "record_training_completions",
+        ADMIN_A,
+        training["id"],
+        [first, second, second, unknown, erased, "not-an-id"],
+    )
+    assert result["recorded"] == 1 and result["already"] == 1
+    assert [(r["communicator_id"], r["code"]) for r in result["refused"]] == [
+        ("not-an-id", "invalid_id"),
+        (unknown, "unknown_communicator"),
+        (erased, "unknown_communicator"),
+    ]
+    assert all(r["message"] for r in result["refused"])
+    assert sorted(
+        r[0]
+        for r in registry.sql("SELECT communicator_id::text FROM training_completions")
+    ) == sorted([first, second])
+    (listed,) = registry.call("list_trainings", ADMIN_A)
+    assert listed == {
+        "id": training["id"],
+        "title": "Listening",
+        "held_on": "2026-11-02",
+        "club_id": None,
+        "completions": 2,
+    }
+
+
+def test_bulk_completions_are_bounded(registry: Registry) -> None:
+    training = registry.call(
+        "create_training", ADMIN_A, {"title": "Limits", "held_on": "2026-11-03"}
+    )
+    for ids in ([], [str(uuid.uuid4()) for _ in range(501)]):
+        with pytest.raises(InvalidInput) as err:
+            registry.call("record_training_completions", ADMIN_A, training["id"], ids)
+        assert "communicator_ids" in err.value.fields
+    with pytest.raises(NotFound) as err:
+        registry.call(
+            "record_training_completions",
+            ADMIN_A,
+            str(uuid.uuid4()),
+            [str(uuid.uuid4())],
+        )
+    assert err.value.code == "training_not_found"
+    many = [str(uuid.uuid4()) for _ in range(500)]
+    result = registry.call("record_training_completions", ADMIN_A, training["id"], many)
+    assert (result["recorded"], len(result["refused"])) == (0, 500)
+
+
+def test_a_coordinator_records_completions_of_their_own_members_only(
+    registry: Registry,
+) -> None:
+    made = club(registry)
+    other = club(registry, "Elsewhere")
+    coordinator = staff(registry, ["club_coordinator"])
+    registry.call("set_club_coordinator", ADMIN_A, made["id"], coordinator)
+    as_coordinator = actor(["club_coordinator"], coordinator)
+    ours = registry.call(
+        "create_training",
+        ADMIN_A,
+        {"title": "Club seminar", "held_on": "2026-11-04", "club_id": made["id"]},
+    )
+    theirs = registry.call(
+        "create_training",
+        ADMIN_A,
+        {"title": "Their seminar", "held_on": "2026-11-05", "club_id": other["id"]},
+    )
+    everyone = registry.call(
+        "create_training", ADMIN_A, {"title": "For all", "held_on": "2026-11-06"}
+    )
+    member = registry.active(club_id=made["id"])
+    applicant = registry.applicant(club_id=made["id"])
+    outsider = registry.active(club_id=other["id"])
+    unknown = str(uuid.uuid4())
+
+    result = registry.call(
+        "record_training_completions",
+        as_coordinator,
+        ours["id"],
+        [member, applicant, outsider, unknown],
+    )
+    assert (result["recorded"], result["already"]) == (1, 0)
+    refused = {r["communicator_id"]: r for r in result["refused"]}
+    assert {k: r["code"] for k, r in refused.items()} == {
+        applicant: "not_member",
+        outsider: "not_member",
+        unknown: "not_member",
+    }
+    # an unknown id and someone else's member get the very same answer
+    assert len({r["message"] for r in refused.values()}) == 1
+
+    for training in (theirs, everyone):
+        with pytest.raises(Forbidden) as err:
+            registry.call(
+                "record_training_completions", as_coordinator, training["id"], [member]
+            )
+        assert err.value.code == "not_coordinator"
+    with pytest.raises(Forbidden):
+        registry.call(
+            "record_training_completions", actor_for(member), ours["id"], [member]
+        )
+    counts = {t["id"]: t for t in registry.call("list_trainings", ADMIN_A)}
+    assert counts[ours["id"]]["completions"] == 1
+    assert counts[ours["id"]]["club_id"] == made["id"]
+    assert counts[theirs["id"]]["completions"] == 0

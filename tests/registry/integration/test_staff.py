@@ -2,6 +2,7 @@
 expiring link; their own password and authenticator), disabling and enabling, and a
 lost second factor reset by two different admins."""
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -136,3 +137,28 @@ def test_a_lost_second_factor_is_reset_by_two_different_admins(
     assert sign_in(registry, "lost@example.org")["status"] == "enroll"
     with pytest.raises(Exception, match="no such reset"):
         registry.call("approve_second_factor_reset", ADMIN_B, reset["id"])
+
+
+def test_the_staff_list_shows_roles_and_the_last_full_sign_in(
+    registry: Registry,
+) -> None:
+    ident, token = invited(
+        registry, "two.roles@example.org", ["program_admin", "finance"]
+    )
+    registry.call("reset_password", token, PASSWORD, caller="gateway")
+    totp = enrolled(registry, "two.roles@example.org")
+    before = {s["id"]: s for s in registry.call("list_staff", ADMIN_A)}[ident]
+    assert before["roles"] == ["finance", "program_admin"]
+    assert before["last_sign_in_at"] is None
+    answer = sign_in(registry, "two.roles@example.org", next_code(totp))
+    assert answer["status"] == "ok"
+    after = {s["id"]: s for s in registry.call("list_staff", ADMIN_A)}[ident]
+    signed_in = datetime.fromisoformat(after["last_sign_in_at"])
+    assert abs(datetime.now(UTC) - signed_in) < timedelta(minutes=1)
+    assert set(after) == {
+        "id",
+        "roles",
+        "state",
+        "last_sign_in_at",
+        "second_factor_reset",
+    }  # and no email

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from registry import events
+from registry import events, pseudonyms
 from registry.exceptions import InvalidApplication
 from registry.logic import accounts
 from registry.logic.access import Sealed
@@ -46,9 +46,11 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
     club_id = application.get("club_id")
     if club_id is not None and session.get(Club, club_id) is None:
         raise _invalid("club_id", "unknown club", "unknown_club")
+    if pseudonyms.mixes_scripts(application["pseudonym"]):
+        raise _invalid("pseudonym", pseudonyms.MIXED_MESSAGE, "pseudonym_mixed_scripts")
     if session.scalar(
         select(Communicator.id).where(
-            Communicator.pseudonym == application["pseudonym"]
+            Communicator.pseudonym_key == pseudonyms.key(application["pseudonym"])
         )
     ):
         raise _invalid(
@@ -60,7 +62,7 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
         # only an active member vouches; an unknown referral is not revealed as such
         voucher_id = session.scalar(
             select(Communicator.id).where(
-                Communicator.pseudonym == application["referral"],
+                Communicator.pseudonym_key == pseudonyms.key(application["referral"]),
                 Communicator.status == "active",
             )
         )

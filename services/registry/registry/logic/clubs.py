@@ -6,15 +6,17 @@ import uuid
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from registry import events
+from registry import events, pseudonyms
 from registry.exceptions import (
     ClubNotFound,
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
+    StaffNotFound,
     TrainingNotFound,
 )
 from registry.logic.actors import Actor
@@ -36,7 +38,7 @@ def create_club(session: Session, actor: Actor, club: dict[str, Any]) -> Club:
     if club.get("coordinator"):
         coordinator_id = session.scalar(
             select(Communicator.id).where(
-                Communicator.pseudonym == club["coordinator"],
+                Communicator.pseudonym_key == pseudonyms.key(club["coordinator"]),
                 Communicator.status == "active",
             )
         )
@@ -72,6 +74,109 @@ def _grant_coordinator(session: Session, communicator_id: uuid.UUID) -> None:
     if account is not None:
         roles = set(account.roles.split(",")) | {"club_coordinator"}
         account.roles = ",".join(sorted(roles))
+
+
+COORDINATOR = "club_coordinator"
+
+
+def _club(session: Session, club_id: uuid.UUID, lock: bool = False) -> Club:
+    club = session.get(Club, club_id, with_for_update=lock)
+    if club is None:
+        raise ClubNotFound(
+            "no such club; choose one from the list of clubs", "club_not_found"
+        )
+    return club
+
+
+def update_club(
+    session: Session, actor: Actor, club_id: uuid.UUID, changes: dict[str, Any]
+) -> Club:
+    """Change a club's name, country, city or mode (any of them)."""
+    actor.require(ADMIN)
+    club = _club(session, club_id, lock=True)
+    name = changes.get("name")
+    if name is not None and name != club.name:
+        if session.scalar(select(Club.id).where(Club.name == name, Club.id != club.id)):
+            raise InvalidRequest(
+                "a club with this name exists; choose another name",
+                "club_name_taken",
+                {"name": ["a club with this name exists"]},
+            )
+    for attribute in ("name", "country", "city", "mode"):
+        if attribute in changes:
+            setattr(club, attribute, changes[attribute])
+    return club
+
+
+def _refuse_coordinator(message: str, code: str) -> InvalidRequest:
+    return InvalidRequest(message, code, {"account_id": [message]})
+
+
+def set_club_coordinator(
+    session: Session, actor: Actor, club_id: uuid.UUID, account_id: uuid.UUID
+) -> Club:
+    """Make an enabled staff account that holds the club_coordinator role (and has
+    accepted its invitation) the club's coordinator, in place of any before."""
+    actor.require(ADMIN)
+    club = _club(session, club_id, lock=True)
+    account = session.get(Account, account_id)
+    if account is None:
+        raise StaffNotFound(
+            "no staff account has this id; choose one from the staff list",
+            "staff_not_found",
+        )
+    if account.kind != "staff":
+        raise _refuse_coordinator(
+            "this is not a staff account; invite the person as staff with the "
+            "club_coordinator role, then choose that account",
+            "coordinator_not_staff",
+        )
+    if account.disabled:
+        raise _refuse_coordinator(
+            "this staff account is disabled; enable it first or choose another",
+            "coordinator_disabled",
+        )
+    if account.password_hash is None:
+        raise _refuse_coordinator(
+            "this person has not accepted their invitation yet; choose them once "
+            "they have set their password",
+            "coordinator_not_active",
+        )
+    if COORDINATOR not in account.role_set:
+        raise _refuse_coordinator(
+            "this staff account does not hold the club_coordinator role; choose "
+            "an account that does (roles are given when staff are invited)",
+            "coordinator_role_missing",
+        )
+    previous = club.coordinator_id
+    club.coordinator_id = account.id
+    if previous is not None and previous != account.id:
+        session.flush()
+        _release_coordinator(session, previous)
+    return club
+
+
+def remove_club_coordinator(session: Session, actor: Actor, club_id: uuid.UUID) -> Club:
+    """The club has no coordinator from now on (nothing happens if it had none)."""
+    actor.require(ADMIN)
+    club = _club(session, club_id, lock=True)
+    previous, club.coordinator_id = club.coordinator_id, None
+    if previous is not None:
+        session.flush()
+        _release_coordinator(session, previous)
+    return club
+
+
+def _release_coordinator(session: Session, account_id: uuid.UUID) -> None:
+    """A communicator made coordinator by `create_club` loses the role with their
+    last club. A staff account keeps its roles: they are its own, set at invitation."""
+    account = session.get(Account, account_id, with_for_update=True)
+    if account is None or account.kind != "communicator":
+        return
+    if session.scalar(select(Club.id).where(Club.coordinator_id == account_id)):
+        return
+    roles = set(account.roles.split(",")) - {COORDINATOR}
+    account.roles = ",".join(sorted(roles))
 
 
 def list_clubs(session: Session) -> list[Club]:
@@ -113,11 +218,33 @@ def create_training(
     return training
 
 
-def list_trainings(session: Session, actor: Actor) -> list[Training]:
+def list_trainings(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """The newest 200 trainings, each with its club and how many completed it."""
     actor.require(ADMIN)
-    return list(
-        session.scalars(select(Training).order_by(Training.held_on.desc()).limit(200))
+    completions = (
+        select(
+            TrainingCompletion.training_id,
+            func.count().label("completions"),
+        )
+        .group_by(TrainingCompletion.training_id)
+        .subquery()
     )
+    rows = session.execute(
+        select(Training, func.coalesce(completions.c.completions, 0))
+        .outerjoin(completions, completions.c.training_id == Training.id)
+        .order_by(Training.held_on.desc(), Training.id)
+        .limit(200)
+    )
+    return [
+        {
+            "id": training.id,
+            "title": training.title,
+            "held_on": training.held_on,
+            "club_id": training.club_id,
+            "completions": int(count),
+        }
+        for training, count in rows
+    ]
 
 
 def record_completion(
@@ -135,6 +262,121 @@ def record_completion(
                 recorded_by=actor.id,
             )
         )
+
+
+MAX_COMPLETIONS = 500
+MEMBER_STATUSES = ("active", "suspended")  # the members a coordinator sees
+
+
+def record_completions(
+    session: Session, actor: Actor, training_id: uuid.UUID, communicator_ids: list[str]
+) -> dict[str, Any]:
+    """Record that these communicators completed a training, in one go.
+
+    An admin records anyone on record; a coordinator, only the members of the
+    training's own club (the members `club_members` shows them). Each id that
+    cannot be recorded is refused on its own (`invalid_id`, `unknown_communicator`,
+    or for a coordinator `not_member`, which an unknown id also gets, so a
+    coordinator learns nothing about people outside their club); the rest are
+    recorded. A completion recorded before counts as `already`."""
+    actor.require(ADMIN, COORDINATOR)
+    training = session.get(Training, training_id)
+    if training is None:
+        raise TrainingNotFound(
+            "no such training; choose one from the list of trainings",
+            "training_not_found",
+        )
+    admin = actor.is_(ADMIN)
+    if not admin:
+        club = session.get(Club, training.club_id) if training.club_id else None
+        if club is None or club.coordinator_id != actor.id:
+            raise NotAllowed(
+                "only an admin or the coordinator of this training's club records "
+                "its completions",
+                "not_coordinator",
+            )
+    if not 1 <= len(communicator_ids) <= MAX_COMPLETIONS:
+        raise InvalidRequest(
+            f"send 1 to {MAX_COMPLETIONS} communicator ids at a time",
+            "invalid_id_count",
+            {"communicator_ids": [f"1 to {MAX_COMPLETIONS} ids"]},
+        )
+    refused: list[dict[str, str]] = []
+    wanted: dict[uuid.UUID, str] = {}
+    for raw in communicator_ids:
+        try:
+            ident = uuid.UUID(str(raw))
+        except ValueError:
+            refused.append(
+                {
+                    "communicator_id": str(raw)[:64],
+                    "code": "invalid_id",
+                    "message": "not a valid id; copy it again from the list",
+                }
+            )
+            continue
+        wanted.setdefault(ident, str(raw))
+    found = {
+        row.id: row
+        for row in session.execute(
+            select(
+                Communicator.id,
+                Communicator.club_id,
+                Communicator.status,
+                Communicator.erased_at,
+            ).where(Communicator.id.in_(list(wanted)))
+        )
+    }
+    accepted: list[uuid.UUID] = []
+    for ident, raw in wanted.items():
+        row = found.get(ident)
+        if admin and (row is None or row.erased_at is not None):
+            refused.append(
+                {
+                    "communicator_id": raw,
+                    "code": "unknown_communicator",
+                    "message": "no communicator has this id; check the list",
+                }
+            )
+        elif not admin and (
+            row is None
+            or row.erased_at is not None
+            or row.club_id != training.club_id
+            or row.status not in MEMBER_STATUSES
+        ):
+            refused.append(
+                {
+                    "communicator_id": raw,
+                    "code": "not_member",
+                    "message": "not a member of your club; an admin can record "
+                    "this completion",
+                }
+            )
+        else:
+            accepted.append(ident)
+    recorded = 0
+    if accepted:
+        inserted = session.execute(
+            insert(TrainingCompletion)
+            .values(
+                [
+                    {
+                        "training_id": training.id,
+                        "communicator_id": ident,
+                        "recorded_by": actor.id,
+                    }
+                    for ident in accepted
+                ]
+            )
+            .on_conflict_do_nothing()
+            .returning(TrainingCompletion.communicator_id)
+        )
+        recorded = len(inserted.all())
+    return {
+        "recorded": recorded,
+        "already": len(accepted) - recorded,
+        "refused": refused,
+    }
 
 
 def training_completed(session: Session, communicator_id: uuid.UUID) -> bool:

@@ -7,9 +7,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from registry import pseudonyms
 from registry.exceptions import CommunicatorNotFound, ContactNotAllowed, InvalidRequest
 from registry.logic.access import Sealed
 from registry.logic.actors import Actor
@@ -46,7 +47,15 @@ def find(
     query = select(Communicator).where(Communicator.erased_at.is_(None))
     if "pseudonym" in criteria:
         prefix = criteria["pseudonym"].replace("%", "").replace("_", r"\_")
-        query = query.where(Communicator.pseudonym.ilike(f"{prefix}%", escape="\\"))
+        key = pseudonyms.key(criteria["pseudonym"]).replace("%", "")
+        query = query.where(
+            or_(
+                Communicator.pseudonym.ilike(f"{prefix}%", escape="\\"),
+                Communicator.pseudonym_key.like(
+                    key.replace("_", r"\_") + "%", escape="\\"
+                ),
+            )
+        )
     if "email" in criteria:
         query = query.where(
             Communicator.email_index == keys.blind_index("email", criteria["email"])
