@@ -120,6 +120,16 @@ CALLERS = {
     ("stipends", "stripe_event"): {GATEWAY},
     ("stipends", "submit_report"): {GATEWAY},
 }
+# every service's parked bus messages (svyaz.parking), for program admins in the
+# web console
+for _service in ("registry", "stipends", "notifications"):
+    for _method in (
+        "list_parked_messages",
+        "retry_parked_message",
+        "discard_parked_message",
+        "list_parked_actions",
+    ):
+        CALLERS[(_service, _method)] = {GATEWAY}
 
 
 def declared() -> dict[tuple[str, str], frozenset[str] | None]:

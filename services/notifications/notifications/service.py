@@ -58,6 +58,7 @@ from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
+from svyaz.parking import ParkedMessagesEntrypoints
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class RegistryContacts:
 EXPECTED = (InvalidPreferences, NotFound, Forbidden)
 
 
-class NotificationsService:
+class NotificationsService(ParkedMessagesEntrypoints):
     name = "notifications"
 
     db = Database()
