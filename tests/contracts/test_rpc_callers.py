@@ -24,6 +24,7 @@ SERVICES = {
 # keeps the staff tasks the web console does not offer yet; it goes with the issue
 # that moves every task into the consoles.
 CALLERS = {
+    ("notifications", "discard_parked"): {GATEWAY},
     ("notifications", "get_preferences"): {GATEWAY},
     ("notifications", "list_inbox"): {GATEWAY},
     ("notifications", "list_parked"): {GATEWAY, OPERATOR},
