@@ -24,6 +24,7 @@ SERVICES = {
 # keeps the staff tasks the web console does not offer yet; it goes with the issue
 # that moves every task into the consoles.
 CALLERS = {
+    ("notifications", "discard_parked"): {GATEWAY},
     ("notifications", "get_preferences"): {GATEWAY},
     ("notifications", "list_inbox"): {GATEWAY},
     ("notifications", "list_parked"): {GATEWAY, OPERATOR},
@@ -136,6 +137,16 @@ CALLERS = {
     ("stipends", "stripe_event"): {GATEWAY},
     ("stipends", "submit_report"): {GATEWAY},
 }
+# every service's parked bus messages (svyaz.parking), for program admins in the
+# web console
+for _service in ("registry", "stipends", "notifications"):
+    for _method in (
+        "list_parked_messages",
+        "retry_parked_message",
+        "discard_parked_message",
+        "list_parked_actions",
+    ):
+        CALLERS[(_service, _method)] = {GATEWAY}
 
 
 def declared() -> dict[tuple[str, str], frozenset[str] | None]:

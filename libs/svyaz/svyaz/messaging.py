@@ -33,6 +33,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -72,6 +73,8 @@ log = logging.getLogger(__name__)
 REASON_HEADER = "x-svyaz-reason"
 QUEUE_HEADER = "x-svyaz-queue"
 ATTEMPTS_HEADER = "x-svyaz-attempts"
+PARKED_AT_HEADER = "x-svyaz-parked-at"  # UTC ISO-8601, when it was last parked
+TIMES_PARKED_HEADER = "x-svyaz-times-parked"  # 1, then 2 when parked after a retry
 
 
 class Unprocessable(Exception):
@@ -85,6 +88,11 @@ class Refused(Forbidden):
 
 RPC_MAX_AGE = 45.0  # seconds: the callers' RPC timeout (30) and clock skew
 REPLAYED = "replayed: its nonce was already used"
+# the parking reason of a replayed RPC copy: an operator sees at once it is harmless
+REPLAYED_COPY = (
+    "replayed copy (harmless): a second copy of an RPC request whose first copy "
+    "was carried out and answered; not run again"
+)
 
 
 def identity_of(container: Any) -> str:
@@ -153,8 +161,18 @@ class Parking:
 
     def park(self, message: Any, queue_name: str, reason: str, attempts: int) -> None:
         headers = dict(message.headers or {})
+        try:
+            times = int(headers.get(TIMES_PARKED_HEADER) or 0) + 1
+        except (TypeError, ValueError):
+            times = 1
         headers.update(
-            {REASON_HEADER: reason, QUEUE_HEADER: queue_name, ATTEMPTS_HEADER: attempts}
+            {
+                REASON_HEADER: reason,
+                QUEUE_HEADER: queue_name,
+                ATTEMPTS_HEADER: attempts,
+                PARKED_AT_HEADER: datetime.now(UTC).isoformat(),
+                TIMES_PARKED_HEADER: times,
+            }
         )
         properties = message.properties or {}
         with kombu.Connection(
@@ -456,7 +474,7 @@ class Rpc(nameko.rpc.Rpc):
             consumer.parking.park(
                 message,
                 self.rpc_consumer.queue.name,
-                f"refused: {reason}",
+                REPLAYED_COPY,
                 delivery_count(message) + 1,
             )
             consumer.ack_message(message)

@@ -101,3 +101,38 @@ def create_bus_nonces_v2(op: Any) -> None:
 
 def drop_bus_nonces_v2(op: Any) -> None:
     op.drop_table("bus_nonces")
+
+
+def create_parked_actions_v3(op: Any) -> None:
+    """The audit of retries and discards of parked work (`svyaz.parking`): parked
+    bus messages in every service, parked deliveries in notifications."""
+    op.create_table(
+        "parked_actions",
+        sa.Column("id", sa.BigInteger(), primary_key=True, autoincrement=True),
+        sa.Column(
+            "at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
+        sa.Column("actor_id", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("actor_roles", sa.String(200), nullable=False),
+        sa.Column("subject", sa.String(20), nullable=False),
+        sa.Column("subject_id", sa.String(200), nullable=False),
+        sa.Column("action", sa.String(20), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("queue", sa.String(255)),
+        sa.Column("route", sa.String(255)),
+        sa.Column("outcome", sa.String(20), nullable=False),
+        sa.Column("detail", sa.Text()),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+        sa.CheckConstraint(
+            "char_length(btrim(reason)) BETWEEN 3 AND 500", name="parked_reason"
+        ),
+        sa.CheckConstraint("action IN ('retry', 'discard')", name="parked_action"),
+    )
+    op.create_index("parked_actions_subject", "parked_actions", ["subject_id"])
+
+
+def drop_parked_actions_v3(op: Any) -> None:
+    op.drop_table("parked_actions")

@@ -38,6 +38,7 @@ from notifications.exceptions import (
 )
 from notifications.models import (
     COMMUNICATOR,
+    DISCARDED,
     PARKED,
     PENDING,
     SENT,
@@ -52,6 +53,8 @@ from notifications.models import (
     is_staff,
 )
 from notifications.templates import language_of, render, render_discreet
+from svyaz import parking
+from svyaz.actors import Actor
 
 DEFAULT_CHANNELS = ("email", "inbox")
 
@@ -509,13 +512,58 @@ def parked(session: Session, limit: int) -> list[Delivery]:
     )
 
 
-def retry_parked(session: Session, delivery_id: int, now: datetime) -> Delivery:
+def _parked_delivery(session: Session, delivery_id: int) -> Delivery:
     delivery = session.get(Delivery, delivery_id, with_for_update=True)
     if delivery is None or delivery.status != PARKED:
-        raise DeliveryNotFound("no such parked delivery", "delivery_not_found")
+        raise DeliveryNotFound(
+            f"no parked delivery {delivery_id} (it may have been retried or "
+            "discarded already)",
+            "delivery_not_found",
+        )
+    return delivery
+
+
+def retry_parked(
+    session: Session, who: Actor, delivery_id: int, reason: str, now: datetime
+) -> Delivery:
+    """Send a parked delivery again (from a fresh count of attempts), audited."""
+    delivery = _parked_delivery(session, delivery_id)
     delivery.status, delivery.attempts, delivery.due_at = PENDING, 0, now
     delivery.updated_at = now
+    _audit(session, who, delivery, parking.RETRY, reason, parking.RETRIED, now)
     return delivery
+
+
+def discard_parked(
+    session: Session, who: Actor, delivery_id: int, reason: str, now: datetime
+) -> Delivery:
+    """Give a parked delivery up for good, audited; it leaves the parked list."""
+    delivery = _parked_delivery(session, delivery_id)
+    delivery.status, delivery.updated_at, delivery.payload = DISCARDED, now, None
+    _audit(session, who, delivery, parking.DISCARD, reason, parking.DISCARDED, now)
+    return delivery
+
+
+def _audit(
+    session: Session,
+    who: Actor,
+    delivery: Delivery,
+    action: str,
+    reason: str,
+    outcome: str,
+    now: datetime,
+) -> None:
+    row = parking.start_action(
+        session, who, parking.DELIVERY, str(delivery.id), action, reason
+    )
+    parking.finish_action(
+        row,
+        outcome,
+        now,
+        delivery.error_kind,
+        delivery.channel,
+        delivery.template,
+    )
 
 
 def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:

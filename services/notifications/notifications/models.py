@@ -31,6 +31,7 @@ COMMUNICATOR = "communicator"
 STAFF_ROLES = ("program_admin", "finance")
 
 PENDING, SENT, PARKED = "pending", "sent", "parked"
+DISCARDED = "discarded"  # a parked delivery an admin gave up on, with a reason
 
 
 def staff_audience(role: str) -> str:
@@ -43,6 +44,26 @@ def is_staff(audience: str) -> bool:
 
 class Base(DeclarativeBase):
     pass
+
+
+# what a parked delivery's error says, as a kind (the text names no address: see
+# channels.py; the kind is what an admin needs to decide)
+ERROR_KINDS = (
+    ("no email address", "no_address"),
+    ("no telegram chat", "no_address"),
+    ("recipient refused", "recipient_refused"),
+    ("is not configured", "channel_not_configured"),
+    ("registry:", "registry_unavailable"),
+    ("smtp:", "channel_failed"),
+    ("telegram:", "channel_failed"),
+)
+
+
+def error_kind_of(last_error: str | None) -> str:
+    for words, kind in ERROR_KINDS:
+        if words in (last_error or ""):
+            return kind
+    return "other"
 
 
 class Delivery(Base):
@@ -79,6 +100,10 @@ class Delivery(Base):
         Index("deliveries_due", "due_at", postgresql_where=text("status = 'pending'")),
         Index("deliveries_recipient", "recipient_id"),
     )
+
+    @property
+    def error_kind(self) -> str:
+        return error_kind_of(self.last_error)
 
     def mark_sent(self, at: datetime) -> None:
         self.status = SENT

@@ -151,14 +151,25 @@ class InboxMessageOut(Schema):
 
 
 class ParkedOut(Schema):
+    """A parked delivery: which channel, which message (template), when it was
+    parked, the kind of error. Never an address or the message's contents."""
+
     id = fields.Integer()
     event_id = fields.UUID()
-    recipient_id = fields.UUID()
+    recipient_id = fields.UUID()  # a pseudonymous id
     channel = fields.String()
     template = fields.String()
+    purpose = fields.Function(lambda d: f"notification:{d.template}")
     attempts = fields.Integer()
-    last_error = fields.String()
+    last_error = fields.String()  # a code-like text from channels.py, no address
+    error_kind = fields.String()
     updated_at = fields.AwareDateTime()
+    parked_at = fields.Function(lambda d: d.updated_at.isoformat())
+
+
+class ParkedActionIn(Schema):
+    delivery_id = fields.Integer(required=True, strict=True)
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=500))
 
 
 class PayoutIn(Incoming):

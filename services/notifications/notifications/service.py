@@ -35,6 +35,7 @@ from notifications.schemas import (
     CycleOpenedIn,
     InboxMessageOut,
     InboxQueryIn,
+    ParkedActionIn,
     ParkedOut,
     PasswordResetRequestedIn,
     PayoutFailedIn,
@@ -58,6 +59,7 @@ from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
+from svyaz.parking import ParkedMessagesEntrypoints
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +157,7 @@ class RegistryContacts:
 EXPECTED = (InvalidPreferences, NotFound, Forbidden)
 
 
-class NotificationsService:
+class NotificationsService(ParkedMessagesEntrypoints):
     name = "notifications"
 
     db = Database()
@@ -686,15 +688,35 @@ class NotificationsService:
             rows = logic.parked(session, max(1, min(whole(limit, "limit"), 500)))
             return ParkedOut(many=True).dump(rows)
 
+    def _parked_action(self, actor: Any, delivery_id: Any, reason: Any) -> Any:
+        who = Actor.load(actor)
+        who.require(actors.ADMIN)
+        text = reason.strip() if isinstance(reason, str) else reason
+        data = load(ParkedActionIn(), {"delivery_id": delivery_id, "reason": text})
+        return who, data["delivery_id"], data["reason"]
+
     @rpc(
         callers={GATEWAY, OPERATOR},
         expected_exceptions=(InvalidPreferences, NotFound, Forbidden),
     )
-    def retry_parked(self, actor: Any, delivery_id: Any) -> dict[str, Any]:
-        self._require_staff(actor)
-        ident = whole(delivery_id, "delivery_id")
+    def retry_parked(self, actor: Any, delivery_id: Any, reason: Any) -> dict[str, Any]:
+        """Send a parked delivery again (program admins, with a reason; audited in
+        `parked_actions`, see `list_parked_actions`)."""
+        who, ident, why = self._parked_action(actor, delivery_id, reason)
         with self.db.transaction() as session:
-            delivery = logic.retry_parked(session, ident, datetime.now(UTC))
+            delivery = logic.retry_parked(session, who, ident, why, datetime.now(UTC))
             result = {"id": delivery.id, "status": delivery.status}
         self._deliver([result["id"]])
         return result
+
+    @rpc(
+        callers={GATEWAY}, expected_exceptions=(InvalidPreferences, NotFound, Forbidden)
+    )
+    def discard_parked(
+        self, actor: Any, delivery_id: Any, reason: Any
+    ) -> dict[str, Any]:
+        """Give a parked delivery up (program admins, with a reason; audited)."""
+        who, ident, why = self._parked_action(actor, delivery_id, reason)
+        with self.db.transaction() as session:
+            delivery = logic.discard_parked(session, who, ident, why, datetime.now(UTC))
+            return {"id": delivery.id, "status": delivery.status}

@@ -60,6 +60,7 @@ from svyaz import arguments
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import rpc
+from svyaz.parking import ParkedMessagesEntrypoints
 
 load = arguments.loader(InvalidRequest)
 ident = arguments.id_loader(InvalidRequest)
@@ -69,7 +70,7 @@ SUMMARY = CommunicatorSummarySchema()
 RECIPIENT_TICK_SECONDS = 5.0
 
 
-class RegistryService:
+class RegistryService(ParkedMessagesEntrypoints):
     name = "registry"
 
     db = Database()

@@ -59,6 +59,7 @@ from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, OPERATOR
 from svyaz.messaging import Unprocessable, event_handler, rpc
+from svyaz.parking import ParkedMessagesEntrypoints
 
 load = arguments.loader(InvalidRequest)
 ident = arguments.id_loader(InvalidRequest)
@@ -99,7 +100,7 @@ def payload(schema: Schema, event: ReceivedEvent) -> dict[str, Any]:
 
 # the mixin is reached through its module: `nameko run stipends.service` takes every
 # class in this module with entrypoints for a service
-class StipendsService(payout_entrypoints.PayoutEntrypoints):
+class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntrypoints):
     name = "stipends"
 
     db = Database()

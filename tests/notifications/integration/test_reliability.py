@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from notifications import logic
 from notifications.models import Delivery
-from svyaz.errors import Forbidden, InvalidInput
+from svyaz.errors import Forbidden, InvalidInput, NotFound
 from tests.helpers import wait_until
 from tests.notifications.integration.conftest import (
     MAX_ATTEMPTS,
@@ -118,18 +118,74 @@ def test_an_smtp_outage_is_retried_then_parked_and_shown_to_staff(
         (body["event_id"], "email", MAX_ATTEMPTS)
     ]
     assert listed[0]["last_error"] == "smtp: ConnectionRefusedError"
+    assert listed[0]["error_kind"] == "channel_failed"
+    assert listed[0]["template"] == "application_rejected"
+    assert listed[0]["purpose"] == "notification:application_rejected"
+    assert listed[0]["parked_at"] == listed[0]["updated_at"] is not None
     assert address not in str(listed)
     with pytest.raises(Forbidden):
         notifications.call("list_parked", actor(ident))
 
-    # the mail server is back: staff retry it, and it goes once
+    # the mail server is back: a program admin retries it, with a reason, and it
+    # goes once; finance sees parked deliveries but does not act on them
     notifications.smtp.start()
-    with pytest.raises(Forbidden):
-        notifications.call("retry_parked", actor(ident), listed[0]["id"])
-    notifications.call("retry_parked", staff, listed[0]["id"])
+    admin = actor(str(uuid.uuid4()), "program_admin")
+    for who in (actor(ident), staff):
+        with pytest.raises(Forbidden):
+            notifications.call("retry_parked", who, listed[0]["id"], "server back")
+    with pytest.raises(InvalidInput):
+        notifications.call("retry_parked", admin, listed[0]["id"], "  ")
+    notifications.call("retry_parked", admin, listed[0]["id"], "mail server back")
     notifications.mail_to(address)
     assert notifications.call("list_parked", staff) == []
     assert len(notifications.smtp.to(address)) == 1
+    with pytest.raises(NotFound, match="no parked delivery"):
+        notifications.call("retry_parked", admin, listed[0]["id"], "once more")
+
+    [action] = notifications.call("list_parked_actions", admin)
+    assert action["subject"] == "delivery"
+    assert action["subject_id"] == str(listed[0]["id"])
+    assert (action["action"], action["outcome"]) == ("retry", "retried")
+    assert action["actor_id"] == admin["id"]
+    assert action["reason"] == "mail server back"
+    assert (action["queue"], action["route"]) == ("email", "application_rejected")
+    assert action["detail"] == "channel_failed"
+    assert action["at"] is not None
+
+
+def test_a_parked_delivery_is_discarded_with_a_reason_and_never_sent(
+    notifications: Any,
+) -> None:
+    ident, address = notifications.communicator("en")
+    notifications.smtp.stop()
+    body = reject(notifications, ident)
+    parked = wait_until(
+        lambda: (
+            (row := delivery(notifications, body["event_id"]))
+            and row.status == "parked"
+            and row
+        ),
+        "the delivery to be parked",
+        timeout=30,
+    )
+    notifications.smtp.start()
+    admin = actor(str(uuid.uuid4()), "program_admin")
+    done = notifications.call(
+        "discard_parked", admin, parked.id, "the person asked by phone"
+    )
+    assert done == {"id": parked.id, "status": "discarded"}
+    assert notifications.call("list_parked", admin) == []
+    with pytest.raises(NotFound):
+        notifications.call("retry_parked", admin, parked.id, "changed my mind")
+    notifications.call("send_due")
+    assert notifications.smtp.to(address) == []
+    assert delivery(notifications, body["event_id"]).status == "discarded"
+    [action] = notifications.call("list_parked_actions", admin)
+    assert (action["action"], action["outcome"], action["reason"]) == (
+        "discard",
+        "discarded",
+        "the person asked by phone",
+    )
 
 
 def test_a_temporary_refusal_is_retried_with_backoff_and_sent_once(

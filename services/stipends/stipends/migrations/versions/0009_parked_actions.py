@@ -1,0 +1,23 @@
+"""parked actions: who retried or discarded parked work, when, why, the outcome
+
+Revision ID: 0009
+Revises: 0008
+Create Date: 2026-12-08
+"""
+
+from alembic import op
+
+from svyaz.migrations import create_parked_actions_v3, drop_parked_actions_v3
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_parked_actions_v3(op)
+
+
+def downgrade() -> None:
+    drop_parked_actions_v3(op)
