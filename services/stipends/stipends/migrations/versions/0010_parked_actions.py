@@ -9,8 +9,8 @@ from alembic import op
 
 from svyaz.migrations import create_parked_actions_v3, drop_parked_actions_v3
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
