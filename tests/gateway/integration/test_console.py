@@ -66,7 +66,8 @@ def test_applying_through_the_form_then_signing_in(system: Registry) -> None:
     cookie = signed_in.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     home = browser.get(f"{system.url}/me", timeout=30)
-    assert data["pseudonym"] in home.text and "applied" in home.text
+    assert data["pseudonym"] in home.text
+    assert 'id="status" data-code="applied">Заявка получена<' in home.text
     assert data["email"] not in home.text  # the home page shows no personal field
 
 
@@ -342,7 +343,7 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     shown = re.sub(
         r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "", sent.text
     )
-    assert "submitted" in sent.text and "916" not in shown
+    assert 'data-code="submitted">Отправлен<' in sent.text and "916" not in shown
     (narrative,) = stipends.sql("SELECT narrative FROM activity_reports")[0]
     assert "916" not in narrative and "@uncle_v" not in narrative
 
@@ -393,7 +394,8 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     assert "(Approved by: " in theirs and "(Approved by: you)" not in theirs
     home = browser.get(f"{system.url}/me?lang=en", timeout=30)
     assert re.search(
-        r'<tr class="stipend"><td>2026-11</td><td>200.00 EUR</td><td>approved</td>',
+        r'<tr class="stipend"><td>2026-11</td><td>€200.00</td>'
+        r'<td data-code="approved">Approved</td>',
         home.text,
     )
 
@@ -522,7 +524,7 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
 
     released = release(finance, built.text, next_code(totp))
     assert released.status_code == 200
-    assert 'id="run-status">released<' in released.text
+    assert 'id="run-status" data-code="released">' in released.text
     assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "released"
 
     csv_file = finance.get(f"{system.url}/finance/runs/{run}/payouts.csv", timeout=30)
