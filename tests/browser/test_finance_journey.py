@@ -43,21 +43,24 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     expect(page.locator("h1")).to_have_text("Payout runs")
     shots(page, "cycles")
     page.locator(f"form[action='/finance/cycles/{cycle}/runs'] button").click()
-    expect(page.locator("#run-status")).to_have_text("draft")
+    expect(page.locator("#run-status")).to_have_attribute("data-code", "draft")
+    expect(page.locator("#run-status")).to_have_text("Draft: not released")
     totals = page.locator("#totals tbody tr td")
-    expect(totals).to_have_text(["EUR", "stripe_connect", "1", "250.00"])
+    expect(totals).to_have_text(["EUR", "Stripe Connect", "1", "€250.00"])
     shots(page, "control-totals")
     page.fill("input[name=code]", "000000")
     page.click("form[action$='/release'] button")
     expect(page.locator("#error")).to_contain_text("the code is not right")
     page.fill("input[name=code]", next_code(totp))  # the enrollment used this step
     page.click("form[action$='/release'] button")
-    expect(page.locator("#run-status")).to_have_text("released")
+    expect(page.locator("#run-status")).to_have_attribute("data-code", "released")
+    expect(page.locator("#run-status")).to_have_text("Released")
     shots(page, "released")
 
     def paid() -> bool:
         page.reload()
-        return page.locator(".payout-status").inner_text().startswith(("sent", "paid"))
+        state = page.locator(".payout-status").get_attribute("data-code")
+        return state in ("sent", "paid")
 
     wait_until(paid, "the payout to reach the sandbox", timeout=60)
     shots(page, "paid")
@@ -73,7 +76,8 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     page.fill("input[name=period_start]", period[0])
     page.fill("input[name=period_end]", period[1])
     page.click("#reconcile button[type=submit]")
-    expect(page.locator("#rec-status")).to_have_text("open")
+    expect(page.locator("#rec-status")).to_have_attribute("data-code", "open")
+    expect(page.locator("#rec-status")).to_have_text("In progress")
     expect(page.locator("#rec-differences")).to_have_text("0")
     assert int(page.locator("#rec-matched").inner_text()) >= 1
     shots(page, "reconciled")
@@ -96,7 +100,10 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     )
     page.click("#reconcile button[type=submit]")
     expect(page.locator("#rec-differences")).to_have_text("1")
-    expect(page.locator(".item-kind")).to_have_text(["unexpected_at_provider"])
+    expect(page.locator(".item-kind")).to_have_attribute(
+        "data-code", "unexpected_at_provider"
+    )
+    expect(page.locator(".item-kind")).to_have_text(["Unexpected at the provider"])
     shots(page, "work-queue")
     page.check("input[name=item]")
     page.select_option("select[name=action]", "write_off")

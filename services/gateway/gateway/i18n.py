@@ -1,447 +1,550 @@
-"""The consoles' texts in Russian and English. Russian unless the person chose
-otherwise. Neutral wording everywhere a screen could be seen over a shoulder."""
+"""The consoles' words in Russian and English: one Babel catalogue per language
+(locale/<lang>/LC_MESSAGES/messages.po), the same way the notifications service
+speaks. Russian unless the person chose otherwise. Neutral wording everywhere a
+screen could be seen over a shoulder.
+
+The .po files are the only source: they are compiled in memory the first time a
+language is used (read_po → write_mo), so a clean clone needs no build step and a
+compiled file can never go stale.
+
+Where words come from:
+- templates: `{{ _("Plain English") }}` or `{% trans %}…{% endtrans %}`
+  (jinja2.ext.i18n);
+- money: the `money` filter, `{{ amount_minor|money(currency) }}` (`money` below);
+- internal codes (statuses, kinds, roles, …): the `label` filter,
+  `{{ s.status|label("stipend_status") }}`, from LABELS below;
+- a service's refusal: `refusal(language, code, message)`, from REFUSALS below;
+- the few sentences handlers pick by key: `texts(language)[key]`, from TEXTS below.
+
+After adding or changing an English text, from services/gateway:
+
+    pybabel extract -F babel.cfg --no-location --omit-header -o /tmp/gateway.pot gateway
+    pybabel update -i /tmp/gateway.pot -d gateway/locale --no-fuzzy-matching
+
+then write its Russian (and English) msgstr. tests/gateway/unit/test_i18n.py fails
+while a text has no Russian translation or a catalogue keeps a text nobody uses.
+"""
 
 from __future__ import annotations
 
-TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Account",
-        "apply": "Apply",
-        "sign_in": "Sign in",
-        "sign_out": "Sign out",
-        "email": "Email",
-        "password": "Password",
-        "password_hint": "At least 12 characters",
-        "code": "Code from your authenticator app",
-        "code_hint": "Staff always; others if they turned it on",
-        "pseudonym": "Pseudonym (what others see)",
-        "legal_name": "Full legal name",
-        "country": "Country of residence (two letters, e.g. GE)",
-        "city": "City",
-        "languages": "Languages (e.g. ru, en)",
-        "motivation": "Why you want to take part",
-        "referral": "Pseudonym of a member who vouches for you (optional)",
-        "consent": "I agree to the consent text",
-        "submit": "Send",
-        "received": "Thank you. Your application was received; we will write to you.",
-        "failed_sign_in": "The email, password or code is not right.",
-        "forgot_password": "Forgot your password?",
-        "forgot_help": "We will send a link to set a new one to your email, if it "
-        "has an account. The link works for 30 minutes.",
-        "send_link": "Send the link",
-        "link_sent": "If this email has an account, a link is on its way.",
-        "new_password": "A new password",
-        "password_set": "Your new password is set. Sign in with it.",
-        "enroll": "Set up your authenticator app",
-        "enroll_help": "Add this key to your authenticator app, then enter the "
-        "6-digit code it shows.",
-        "home": "Your account",
-        "status": "Status",
-        "tier": "Tier",
-        "applications": "Applications",
-        "decide": "Decide",
-        "start_review": "Start review",
-        "approve": "Approve",
-        "reject": "Reject",
-        "reason": "Reason",
-        "vouched_by": "Vouched for by",
-        "approvals": "Approvals given / needed",
-        "review_items": "Open dedup review items",
-        "staff": "Staff",
-        "staff_intro": "Invite staff by email: they receive a one-time link (valid for "
-        "72 hours), choose their own password and set up their own authenticator. "
-        "You never see either.",
-        "invite": "Invite",
-        "roles_label": "Roles",
-        "role_program_admin": "Program admin",
-        "role_finance": "Finance",
-        "role_club_coordinator": "Club coordinator",
-        "state_invited": "Invited: has not chosen a password yet",
-        "state_enrolling": "Setting up the authenticator",
-        "state_active": "Active",
-        "state_disabled": "Disabled",
-        "last_sign_in": "Last sign-in",
-        "never": "never",
-        "disable": "Disable (signs them out now)",
-        "enable": "Enable again",
-        "reset_second_factor": "Reset a lost authenticator",
-        "reset_waiting": "An authenticator reset waits for a second admin's approval.",
-        "approve_reset": "Approve the reset (they set up a new authenticator)",
-        "reset_asked_by_you": "You asked for this reset: another admin approves it.",
-        "you": "you",
-        "invited": "The invitation is on its way. It is valid for 72 hours.",
-        "invite_invalid": "Give a valid email and at least one role.",
-        "none": "none",
-        "language": "Язык: русский",
-        "other_language": "ru",
-        "forbidden": "You cannot see this page.",
-        "not_found": "Not found.",
-        "error": "Something went wrong; nothing was changed.",
-        "fix_fields": "Please correct the fields below.",
-        "unavailable": "The service is busy; nothing was changed. Try again.",
-        "payout_setup": "Payment set-up",
-        "payout_setup_start": "Set up payments",
-        "payout_onboarding": "Continue on the payment provider's secure page",
-        "payout_bank_details": "The programme pays you by bank transfer: give the "
-        "account it should pay into. It is stored encrypted and shown to nobody.",
-        "account_holder": "Account holder (as the bank knows them)",
-        "bank_saved": "Your bank details are saved; payments will go there.",
-        "payout_contact": "The programme will contact you about payments.",
-        "erase": "Erase my data",
-        "erase_help": "Your personal data is destroyed and your account closed. "
-        "This cannot be undone.",
-        "erase_confirm": "I understand that this cannot be undone",
-        "erased": "Your data was erased and your account closed.",
-        "corridors": "Payment routes",
-        "provider": "Provider",
-        "save": "Save",
-        "report": "Activity report",
-        "reports": "Reports",
-        "cycle": "Cycle",
-        "deadline": "Deadline",
-        "no_open_cycle": "No cycle takes reports now.",
-        "conversations": "Conversations held",
-        "audiences": "With whom",
-        "channels": "How",
-        "topics": "Topics (comma-separated)",
-        "hours": "Hours",
-        "observed_change": "Change you observed",
-        "narrative": "What happened (outcomes only: no names, numbers or links of "
-        "people in Russia)",
-        "save_draft": "Save draft",
-        "submit_report": "Submit",
-        "redacted_notice": "For everyone's safety we removed from your text:",
-        "late": "late",
-        "comment": "Comment",
-        "accepted": "Accept",
-        "rejected": "Reject",
-        "changes_requested": "Request changes",
-        "stipends": "Stipends",
-        "amount": "Amount",
-        "approve_stipend": "Approve",
-        "reject_stipend": "Reject",
-        "close_cycle": "Close the cycle",
-        "cycles": "Cycles",
-        "opt_family": "family",
-        "opt_friends": "friends",
-        "opt_colleagues": "colleagues",
-        "opt_online_community": "online community",
-        "opt_none": "none",
-        "opt_some": "some",
-        "opt_clear": "clear",
-        "inbox": "Messages",
-        "payout_runs": "Payout runs",
-        "payout_none": "not started",
-        "payout_pending": "started: finish it on the provider's page",
-        "payout_ready": "ready: payments can reach you",
-        "reconciliations": "Reconciliation",
-        "reconciliation": "Reconciliation",
-        "reconcile_period": "Reconcile a period",
-        "reconcile": "Reconcile",
-        "period_start": "From (first day)",
-        "period_end": "To (day after the last)",
-        "source": "Rows from",
-        "source_api": "the provider's API",
-        "source_itemized": "Stripe's itemized balance report (CSV)",
-        "source_statement": "the bank's statement (CSV)",
-        "file": "File",
-        "or_paste": "or paste it",
-        "period": "Period",
-        "matched": "Matched",
-        "open_items": "Open",
-        "provider_rows": "Provider rows",
-        "differences": "Differences",
-        "difference": "Difference",
-        "signed_off": "Signed off",
-        "work_queue": "Differences to resolve",
-        "payout": "Payout",
-        "provider_ref": "Provider's id",
-        "ours": "Ours",
-        "theirs": "Provider's",
-        "select": "Select",
-        "more": "More",
-        "resolve_ticked": "Resolve the ticked differences",
-        "write_off": "write off (accept as it is)",
-        "link": "link to a payout",
-        "repay": "pay again",
-        "payout_for_link": "Payout id (for a link)",
-        "sign_off": "Sign off",
-        "sign_off_help": "A second finance person signs off, when nothing is open: "
-        "not the one who ran the reconciliation or resolved its differences.",
-        "communicators": "Communicators",
-        "my_stipends": "Stipends and payments",
-        "my_clubs": "My clubs",
-        "training_done": "Record the training as completed",
-        "set_tier": "Set the tier",
-        "approved_by": "Approved by",
-        "security": "Signing in safely",
-        "second_factor_offer": "Add a second step to signing in: a code from an "
-        "authenticator app on your phone. Someone who learns your password still "
-        "cannot get in.",
-        "second_factor_start": "Turn it on",
-        "second_factor_on": "Done: from now on, signing in asks for a code from "
-        "your app.",
-        "payment": "Payment",
-        "pseudonym_prefix": "Pseudonym begins with",
-        "search": "Search",
-        "search_first": "Search by pseudonym, status or email: nobody is listed "
-        "before a search.",
-        "note": "Note",
-        "same_person": "Same person",
-        "distinct": "Different people",
-        "clubs": "Clubs and trainings",
-        "club_name": "Name",
-        "mode": "Online or offline",
-        "coordinator": "Coordinator's pseudonym (optional)",
-        "new_club": "New club",
-        "new_training": "New training seminar",
-        "training_title": "Title",
-        "held_on": "Held on",
-        "budgets": "Budgets",
-        "programme": "Programme",
-        "budget": "Budget",
-        "available": "Available",
-        "payout_run": "Payout run",
-        "build_run": "Build a payout run",
-        "by_status": "Payouts by state",
-        "control_totals": "Control totals",
-        "currency": "Currency",
-        "count": "Count",
-        "release": "Release the run",
-        "payouts": "Payouts",
-        "action": "Action",
-        "apply_action": "Do it",
-        "mark_read": "Mark as read",
-        "preferences": "How we contact you",
-        "saved": "Saved.",
-        "language_choice": "Language",
-        "channels_choice": "Channels",
-        "timezone": "Your time zone (e.g. Europe/Berlin)",
-        "quiet_start": "Quiet hours from",
-        "quiet_end": "Quiet hours until",
-        "discreet": "Discreet messages (nothing but 'you have a new message')",
-        "discreet_always": "Emails to you are always discreet: the details wait here.",
+import io
+import re
+from collections.abc import Mapping
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_currency, get_currency_precision
+from babel.support import Translations
+
+HERE = Path(__file__).parent
+LOCALES = HERE / "locale"
+LANGUAGES = ("ru", "en")
+DEFAULT_LANGUAGE = "ru"
+
+
+def N_(msgid: str) -> str:
+    """Marks a text for extraction; it is translated where it is shown."""
+    return msgid
+
+
+def language_of(value: str | None) -> str:
+    """A supported language: `en-GB` → `en`; anything unknown → Russian."""
+    if value:
+        short = value.replace("_", "-").split("-")[0].lower()
+        if short in LANGUAGES:
+            return short
+    return DEFAULT_LANGUAGE
+
+
+def catalogue_path(language: str) -> Path:
+    return LOCALES / language / "LC_MESSAGES" / "messages.po"
+
+
+@cache
+def translations(language: str) -> Translations:
+    """The language's catalogue, compiled in memory once per process."""
+    language = language_of(language)
+    with open(catalogue_path(language), "rb") as handle:
+        catalog = read_po(handle, locale=language)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog)
+    buffer.seek(0)
+    return Translations(buffer)
+
+
+def gettext(language: str, msgid: str) -> str:
+    return str(translations(language).gettext(msgid))
+
+
+# -- sentences the handlers pick by key: web.texts(lang)["forbidden"] -------------
+TEXTS: dict[str, str] = {
+    "forbidden": N_("This page is not open to your role."),
+    "not_found": N_("This page does not exist, or what it showed was removed."),
+    "error": N_(
+        "Something went wrong and nothing was changed. Go back, reload the page "
+        "and try again."
+    ),
+    "unavailable": N_(
+        "The service is busy and nothing was changed. Try again in a minute."
+    ),
+    "received": N_("Thank you. Your application was received; we will write to you."),
+    "link_sent": N_("If this email has an account, a link is on its way."),
+    "password_set": N_("Your new password is set. Sign in with it."),
+    "failed_sign_in": N_("The email, password or code is not right."),
+    "erased": N_("Your data was erased and your account closed."),
+    "invite_invalid": N_("Give a valid email and at least one role."),
+    "invited": N_("The invitation is on its way. It is valid for 72 hours."),
+}
+
+
+@cache
+def texts(language: str) -> Mapping[str, str]:
+    """The handlers' sentences in `language`, by key (a KeyError for an unknown key,
+    as before). New code translates with `gettext` or in the template instead."""
+    return {key: gettext(language, msgid) for key, msgid in TEXTS.items()}
+
+
+# -- money -------------------------------------------------------------------------
+def money(language: str, amount_minor: int | None, currency: str | None) -> str:
+    """An amount in minor units as the language writes it, with the currency's ISO
+    4217 exponent: 25000 EUR → "€250.00" / "250,00 €"; 500 JPY → "¥500"; 1234 KWD
+    → "KWD 1.234". The one place the consoles format money."""
+    if amount_minor is None:
+        return "—"
+    code = (currency or "").upper()
+    exponent = get_currency_precision(code)
+    amount = Decimal(int(amount_minor)).scaleb(-exponent)
+    return str(format_currency(amount, code, locale=language_of(language)))
+
+
+# -- labels of internal codes -------------------------------------------------------
+# Every code a page shows, by kind, with its English label. The unit test checks that
+# each enum the gateway and the services declare is covered, in both languages.
+LABELS: dict[str, dict[str, str]] = {
+    "communicator_status": {
+        "applied": N_("Application received"),
+        "in_review": N_("Under review"),
+        "active": N_("Active"),
+        "rejected": N_("Not accepted"),
+        "suspended": N_("Suspended"),
+        "offboarded": N_("Left the programme"),
     },
-    "ru": {
-        "title": "Личный кабинет",
-        "apply": "Подать заявку",
-        "sign_in": "Войти",
-        "sign_out": "Выйти",
-        "email": "Электронная почта",
-        "password": "Пароль",
-        "password_hint": "Не короче 12 символов",
-        "code": "Код из приложения-аутентификатора",
-        "code_hint": "Сотрудникам всегда; остальным — если включили",
-        "pseudonym": "Псевдоним (его видят другие)",
-        "legal_name": "Полное имя по документам",
-        "country": "Страна проживания (две буквы, например GE)",
-        "city": "Город",
-        "languages": "Языки (например ru, en)",
-        "motivation": "Почему вы хотите участвовать",
-        "referral": "Псевдоним участника, который за вас поручится (необязательно)",
-        "consent": "Я согласен(на) с текстом согласия",
-        "submit": "Отправить",
-        "received": "Спасибо. Ваша заявка получена; мы вам напишем.",
-        "failed_sign_in": "Неверная почта, пароль или код.",
-        "forgot_password": "Забыли пароль?",
-        "forgot_help": "Мы пришлём на вашу почту ссылку, чтобы задать новый, если "
-        "у неё есть кабинет. Ссылка действует 30 минут.",
-        "send_link": "Прислать ссылку",
-        "link_sent": "Если у этой почты есть кабинет, ссылка уже в пути.",
-        "new_password": "Новый пароль",
-        "password_set": "Новый пароль задан. Войдите с ним.",
-        "enroll": "Подключите приложение-аутентификатор",
-        "enroll_help": "Добавьте этот ключ в приложение-аутентификатор и введите "
-        "шестизначный код из него.",
-        "home": "Ваш кабинет",
-        "status": "Статус",
-        "tier": "Уровень",
-        "applications": "Заявки",
-        "decide": "Решение",
-        "start_review": "Начать рассмотрение",
-        "approve": "Одобрить",
-        "reject": "Отклонить",
-        "reason": "Причина",
-        "vouched_by": "Поручитель",
-        "approvals": "Одобрений есть / нужно",
-        "review_items": "Открытые проверки на дубликаты",
-        "staff": "Сотрудники",
-        "staff_intro": "Пригласите сотрудника по почте: он получит одноразовую ссылку "
-        "(действует 72 часа), сам задаст пароль и сам подключит приложение-"
-        "аутентификатор. Вы не увидите ни того, ни другого.",
-        "invite": "Пригласить",
-        "roles_label": "Роли",
-        "role_program_admin": "Администратор программы",
-        "role_finance": "Финансы",
-        "role_club_coordinator": "Координатор клуба",
-        "state_invited": "Приглашён: ещё не задал пароль",
-        "state_enrolling": "Подключает аутентификатор",
-        "state_active": "Активен",
-        "state_disabled": "Отключён",
-        "last_sign_in": "Последний вход",
-        "never": "ещё не входил",
-        "disable": "Отключить (выход из всех сеансов сейчас)",
-        "enable": "Включить снова",
-        "reset_second_factor": "Сбросить потерянный аутентификатор",
-        "reset_waiting": "Сброс аутентификатора ждёт одобрения второго администратора.",
-        "approve_reset": "Одобрить сброс (сотрудник подключит новый аутентификатор)",
-        "reset_asked_by_you": "Сброс запросили вы: одобряет другой администратор.",
-        "you": "вы",
-        "invited": "Приглашение отправлено. Оно действует 72 часа.",
-        "invite_invalid": "Укажите правильную почту и хотя бы одну роль.",
-        "none": "нет",
-        "language": "Language: English",
-        "other_language": "en",
-        "forbidden": "Эта страница вам недоступна.",
-        "not_found": "Не найдено.",
-        "error": "Что-то пошло не так; ничего не изменено.",
-        "fix_fields": "Исправьте поля ниже.",
-        "unavailable": "Сервис занят; ничего не изменено. Попробуйте ещё раз.",
-        "payout_setup": "Настройка выплат",
-        "payout_setup_start": "Настроить выплаты",
-        "payout_onboarding": "Продолжить на защищённой странице платёжного сервиса",
-        "payout_bank_details": "Программа платит вам банковским переводом: укажите "
-        "счёт для выплат. Он хранится в зашифрованном виде и никому не показывается.",
-        "account_holder": "Владелец счёта (как его знает банк)",
-        "bank_saved": "Реквизиты сохранены; выплаты пойдут на этот счёт.",
-        "payout_contact": "Программа свяжется с вами по поводу выплат.",
-        "erase": "Удалить мои данные",
-        "erase_help": "Ваши личные данные будут уничтожены, а кабинет закрыт. "
-        "Это нельзя отменить.",
-        "erase_confirm": "Я понимаю, что это нельзя отменить",
-        "erased": "Ваши данные удалены, кабинет закрыт.",
-        "corridors": "Маршруты выплат",
-        "provider": "Платёжный сервис",
-        "save": "Сохранить",
-        "report": "Отчёт о работе",
-        "reports": "Отчёты",
-        "cycle": "Цикл",
-        "deadline": "Срок",
-        "no_open_cycle": "Сейчас нет цикла, принимающего отчёты.",
-        "conversations": "Сколько было разговоров",
-        "audiences": "С кем",
-        "channels": "Как",
-        "topics": "Темы (через запятую)",
-        "hours": "Часы",
-        "observed_change": "Замеченные перемены",
-        "narrative": "Что произошло (только итоги: никаких имён, номеров и ссылок "
-        "людей в России)",
-        "save_draft": "Сохранить черновик",
-        "submit_report": "Отправить",
-        "redacted_notice": "Ради общей безопасности мы убрали из текста:",
-        "late": "с опозданием",
-        "comment": "Комментарий",
-        "accepted": "Принять",
-        "rejected": "Отклонить",
-        "changes_requested": "Попросить исправить",
-        "stipends": "Стипендии",
-        "amount": "Сумма",
-        "approve_stipend": "Одобрить",
-        "reject_stipend": "Отклонить",
-        "close_cycle": "Закрыть цикл",
-        "cycles": "Циклы",
-        "opt_family": "семья",
-        "opt_friends": "друзья",
-        "opt_colleagues": "коллеги",
-        "opt_online_community": "онлайн-сообщество",
-        "opt_none": "нет",
-        "opt_some": "немного",
-        "opt_clear": "заметные",
-        "inbox": "Сообщения",
-        "payout_runs": "Выплаты",
-        "payout_none": "не начата",
-        "payout_pending": "начата: завершите её на странице провайдера",
-        "payout_ready": "готова: выплаты смогут до вас дойти",
-        "reconciliations": "Сверка",
-        "reconciliation": "Сверка",
-        "reconcile_period": "Сверить период",
-        "reconcile": "Сверить",
-        "period_start": "С (первый день)",
-        "period_end": "По (день после последнего)",
-        "source": "Данные",
-        "source_api": "из API провайдера",
-        "source_itemized": "детальный отчёт Stripe о балансе (CSV)",
-        "source_statement": "выписка банка (CSV)",
-        "file": "Файл",
-        "or_paste": "или вставьте текст",
-        "period": "Период",
-        "matched": "Совпало",
-        "open_items": "Открыто",
-        "provider_rows": "Строк у провайдера",
-        "differences": "Расхождения",
-        "difference": "Расхождение",
-        "signed_off": "Подписано",
-        "work_queue": "Расхождения к разбору",
-        "payout": "Выплата",
-        "provider_ref": "Номер у провайдера",
-        "ours": "У нас",
-        "theirs": "У провайдера",
-        "select": "Выбрать",
-        "more": "Дальше",
-        "resolve_ticked": "Разобрать отмеченные расхождения",
-        "write_off": "списать (принять как есть)",
-        "link": "связать с выплатой",
-        "repay": "выплатить снова",
-        "payout_for_link": "Номер выплаты (для связи)",
-        "sign_off": "Подписать",
-        "sign_off_help": "Подписывает второй сотрудник финансов, когда открытых "
-        "расхождений нет: не тот, кто проводил сверку или разбирал расхождения.",
-        "communicators": "Участники",
-        "my_stipends": "Стипендии и выплаты",
-        "my_clubs": "Мои клубы",
-        "training_done": "Отметить семинар пройденным",
-        "set_tier": "Назначить уровень",
-        "approved_by": "Одобрили",
-        "security": "Безопасный вход",
-        "second_factor_offer": "Добавьте второй шаг при входе: код из приложения-"
-        "аутентификатора на телефоне. Тот, кто узнает ваш пароль, всё равно не "
-        "войдёт.",
-        "second_factor_start": "Включить",
-        "second_factor_on": "Готово: теперь при входе нужен код из приложения.",
-        "payment": "Выплата",
-        "pseudonym_prefix": "Псевдоним начинается с",
-        "search": "Найти",
-        "search_first": "Ищите по псевдониму, статусу или почте: до поиска никто "
-        "не показывается.",
-        "note": "Заметка",
-        "same_person": "Один человек",
-        "distinct": "Разные люди",
-        "clubs": "Клубы и семинары",
-        "club_name": "Название",
-        "mode": "Онлайн или офлайн",
-        "coordinator": "Псевдоним координатора (необязательно)",
-        "new_club": "Новый клуб",
-        "new_training": "Новый семинар",
-        "training_title": "Тема",
-        "held_on": "Дата",
-        "budgets": "Бюджеты",
-        "programme": "Программа",
-        "budget": "Бюджет",
-        "available": "Доступно",
-        "payout_run": "Пакет выплат",
-        "build_run": "Собрать пакет выплат",
-        "by_status": "Выплаты по состояниям",
-        "control_totals": "Контрольные суммы",
-        "currency": "Валюта",
-        "count": "Количество",
-        "release": "Отправить пакет",
-        "payouts": "Выплаты",
-        "action": "Действие",
-        "apply_action": "Выполнить",
-        "mark_read": "Отметить прочитанным",
-        "preferences": "Как с вами связываться",
-        "saved": "Сохранено.",
-        "language_choice": "Язык",
-        "channels_choice": "Каналы",
-        "timezone": "Ваш часовой пояс (например Europe/Berlin)",
-        "quiet_start": "Тихие часы с",
-        "quiet_end": "Тихие часы до",
-        "discreet": "Сдержанные сообщения (только «у вас новое сообщение»)",
-        "discreet_always": "Письма вам всегда сдержанные: подробности ждут здесь.",
+    "vetting_step": {
+        "start_review": N_("Start the review"),
+        "approve": N_("Approve the application"),
+        "reject": N_("Reject the application"),
+        "suspend": N_("Suspend"),
+        "reinstate": N_("Reinstate"),
+        "offboard": N_("Offboard"),
+    },
+    "tier": {
+        "volunteer": N_("Volunteer"),
+        "professional": N_("Professional"),
+    },
+    "role": {
+        "program_admin": N_("Programme admin"),
+        "finance": N_("Finance"),
+        "club_coordinator": N_("Club coordinator"),
+        "communicator": N_("Communicator"),
+    },
+    "staff_state": {
+        "invited": N_("Invited: has not chosen a password yet"),
+        "enrolling": N_("Setting up the authenticator"),
+        "active": N_("Active"),
+        "disabled": N_("Disabled"),
+    },
+    "review_item_kind": {
+        "email": N_("Same email"),
+        "phone": N_("Same phone number"),
+        "payout_destination": N_("Same payout account"),
+    },
+    "review_outcome": {
+        "same_person": N_("Same person"),
+        "distinct": N_("Different people"),
+    },
+    "provider": {
+        "stripe_connect": N_("Stripe Connect"),
+        "stripe_global": N_("Stripe Global Payouts"),
+        "bank_file": N_("Bank transfer file"),
+    },
+    "payout_setup": {
+        "none": N_("Not started"),
+        "pending": N_("Started: finish it on the provider's page"),
+        "ready": N_("Ready: payments can reach you"),
+    },
+    "club_mode": {
+        "online": N_("Online"),
+        "offline": N_("In person"),
+    },
+    "cycle_status": {
+        "open": N_("Open for reports"),
+        "closed": N_("Closed"),
+        "locked": N_("Locked"),
+    },
+    "report_status": {
+        "draft": N_("Draft"),
+        "submitted": N_("Submitted"),
+        "accepted": N_("Accepted"),
+        "rejected": N_("Rejected"),
+        "changes_requested": N_("Changes requested"),
+    },
+    "report_decision": {
+        "accepted": N_("Accept the report"),
+        "changes_requested": N_("Ask for changes"),
+        "rejected": N_("Reject the report"),
+    },
+    "audience": {
+        "family": N_("Family"),
+        "friends": N_("Friends"),
+        "colleagues": N_("Colleagues"),
+        "online_community": N_("Online community"),
+    },
+    "report_channel": {
+        "in_person": N_("In person"),
+        "phone": N_("Phone"),
+        "video": N_("Video call"),
+        "messenger": N_("Messenger"),
+        "social_media": N_("Social media"),
+        "email": N_("Email"),
+        "letter": N_("Letter"),
+        "other": N_("Other"),
+    },
+    "observed_change": {
+        "none": N_("None"),
+        "some": N_("Some"),
+        "clear": N_("Clear"),
+    },
+    "stipend_status": {
+        "proposed": N_("Awaiting approval"),
+        "approved": N_("Approved"),
+        "rejected": N_("Not approved"),
+    },
+    "run_status": {
+        "draft": N_("Draft: not released"),
+        "released": N_("Released"),
+        "cancelled": N_("Cancelled: nothing will be paid"),
+    },
+    "payout_status": {
+        "planned": N_("Planned"),
+        "queued": N_("Queued"),
+        "calling": N_("Being sent"),
+        "sent": N_("Sent"),
+        "paid": N_("Paid"),
+        "failed": N_("Failed"),
+        "cancelled": N_("Cancelled"),
+    },
+    "payout_action": {
+        "retry": N_("Try again"),
+        "cancel": N_("Cancel the payout"),
+        "mark_paid_offline": N_("Mark as paid outside the system"),
+        "mark_failed": N_("Mark as failed"),
+    },
+    "failure_reason": {
+        "destination_not_ready": N_("The payout account is not set up"),
+        "destination_changed": N_("The payout account changed"),
+        "destination_rejected": N_("The provider refused the payout account"),
+        "provider_refused": N_("The provider refused the payment"),
+        "returned": N_("The money came back"),
+        "marked_failed": N_("Marked as failed by finance"),
+    },
+    "reconciliation_status": {
+        "open": N_("In progress"),
+        "signed_off": N_("Signed off"),
+        "superseded": N_("Replaced by a newer reconciliation"),
+    },
+    "reconciliation_source": {
+        "api": N_("The provider's API"),
+        "itemized_csv": N_("Stripe's itemised balance report (CSV)"),
+        "bank_statement": N_("The bank's statement (CSV)"),
+    },
+    "difference_kind": {
+        "missing_at_provider": N_("Missing at the provider"),
+        "unexpected_at_provider": N_("Unexpected at the provider"),
+        "amount_mismatch": N_("Amounts differ"),
+        "currency_mismatch": N_("Currencies differ"),
+        "duplicate": N_("Paid twice"),
+        "status_mismatch": N_("States differ"),
+        "reversed": N_("Reversed by the provider"),
+        "balance_mismatch": N_("Balances differ"),
+    },
+    "difference_state": {
+        "open": N_("Open"),
+        "linked": N_("Linked to a payout"),
+        "written_off": N_("Written off"),
+        "repaid": N_("Paid again"),
+        "all": N_("All"),
+    },
+    "difference_action": {
+        "write_off": N_("Write off (accept as it is)"),
+        "link": N_("Link to a payout"),
+        "repay": N_("Pay again"),
+    },
+    "contact_channel": {
+        "email": N_("Email"),
+        "inbox": N_("Messages on this site"),
+        "telegram": N_("Telegram"),
     },
 }
-LANGUAGES = tuple(TEXT)
 
 
-def texts(language: str) -> dict[str, str]:
-    return TEXT.get(language, TEXT["ru"])
+def label(language: str, kind: str, code: str | None) -> str:
+    """The label of an internal code; an unknown code shows as words ("new_state"
+    → "New state"), never an error, so a new code in a service does not break a
+    page before it gets its label."""
+    if code is None or code == "":
+        return "—"
+    msgid = LABELS.get(kind, {}).get(str(code))
+    if msgid is None:
+        words = str(code).replace("_", " ").strip()
+        return words[:1].upper() + words[1:]
+    return gettext(language, msgid)
+
+
+# -- refusals ----------------------------------------------------------------------
+# A service refuses with a stable code and an English message (svyaz.errors). The
+# consoles say the refusals they can meet in the person's language, each with what
+# to do next; any other code shows the service's message.
+REFUSALS: dict[str, str] = {
+    # signing in, sessions, forms
+    "csrf": N_("This form has expired. Reload the page and send it again."),
+    "sign_in_failed": N_(
+        "The email, password or code is not right, or the account is locked for a "
+        "while. Check them and try again later."
+    ),
+    "sign_in_expired": N_("Your sign-in is too old. Sign in again, then repeat."),
+    "not_signed_in": N_("Sign in first."),
+    "second_factor_required": N_("Sign in again with the code from your app."),
+    "second_factor_failed": N_(
+        "The code is not right; nothing was released. Enter the current code "
+        "from your app."
+    ),
+    "second_factor_on": N_("The code at sign-in is already on."),
+    "no_enrollment": N_("Start by signing in."),
+    "no_second_factor": N_("No authenticator is set up for this account."),
+    "code_required": N_("Enter the code from your authenticator app."),
+    "access_ended": N_(
+        "This account can no longer act. Ask a programme admin if this is a mistake."
+    ),
+    "reset_invalid": N_(
+        "This link is not valid or has expired. Ask for a new one on the sign-in page."
+    ),
+    "weak_password": N_(
+        "This password is too weak. Choose a longer one that is not easy to guess."
+    ),
+    # not found, not allowed
+    "not_found": N_("This was not found. Reload the page to see what is there now."),
+    "forbidden": N_("This is not open to your role."),
+    "role_required": N_("This is not open to your role."),
+    "not_allowed": N_("This is not open to your role."),
+    "not_coordinator": N_("Only this club's coordinator sees its members."),
+    "cycle_not_found": N_("This cycle was not found. Reload the page."),
+    "run_not_found": N_("This payout run was not found. Reload the page."),
+    "payout_not_found": N_("This payout was not found. Reload the page."),
+    "reconciliation_not_found": N_(
+        "This reconciliation was not found. Reload the page."
+    ),
+    "staff_not_found": N_("This staff member was not found. Reload the page."),
+    "reset_not_found": N_(
+        "This authenticator reset is no longer waiting. Reload the page."
+    ),
+    "message_not_found": N_("This message was not found. Reload your messages."),
+    # segregation of duties: a second person
+    "segregation": N_(
+        "A second finance person signs off: not the one who ran this reconciliation "
+        "or resolved its differences. Ask a colleague to sign off."
+    ),
+    "own_application": N_(
+        "Nobody approves their own application. Another admin decides on it."
+    ),
+    "own_proposal": N_("You proposed this stipend, so another admin approves it."),
+    "own_stipend": N_("Nobody approves their own stipend. Another admin decides."),
+    "own_report": N_("Nobody reviews their own report. Another admin reviews it."),
+    "own_account": N_(
+        "You cannot do this to your own account. Ask another admin to do it."
+    ),
+    "same_admin": N_(
+        "You asked for this reset, so a second admin approves it. Ask a colleague."
+    ),
+    "second_slot": N_(
+        "You have already approved this. Another admin gives the next approval."
+    ),
+    "releaser_approved": N_(
+        "You approved a stipend in this run, so another finance person releases it."
+    ),
+    # stale pages and concurrent changes
+    "payee_changed": N_(
+        "The payee, payout account or amount changed since you opened this page. "
+        "Reload the page, check the stipend again and decide."
+    ),
+    "concurrent_change": N_(
+        "Someone else changed this at the same moment. Reload the page and decide "
+        "again."
+    ),
+    "totals_mismatch": N_(
+        "The control totals changed since you opened this page. Reload the run, "
+        "check the totals again and release."
+    ),
+    "stipend_changed": N_(
+        "A stipend in this run changed since it was built. Build the run again."
+    ),
+    # budget and payments
+    "over_budget": N_(
+        "The programme's budget does not cover this. Lower the amount or ask for "
+        "more budget first."
+    ),
+    "provider_unavailable": N_(
+        "The payment provider did not answer; nothing was recorded. Try again in a "
+        "few minutes."
+    ),
+    "provider_unknown": N_(
+        "The provider could not be asked whether it holds this payment, so nothing "
+        "was paid again. Try again later."
+    ),
+    "provider_has_payment": N_(
+        "The provider already holds a payment for this payout. Link the difference "
+        "to the payout instead of paying again."
+    ),
+    "stripe_error": N_(
+        "The payment provider refused; nothing was recorded. Try again later or "
+        "contact the programme."
+    ),
+    "no_corridor": N_(
+        "No payout route serves your country yet. The programme will contact you."
+    ),
+    "payee_not_ready": N_(
+        "The payee has not set up a payout account yet. Wait until they have."
+    ),
+    "payee_not_active": N_(
+        "The payee is not active. Reject the stipend or wait until they are reinstated."
+    ),
+    "empty_run": N_("No approved stipend is ready to be paid, so there is no run."),
+    # cycles, reports and stipends in a state that does not allow the step
+    "cycle_open": N_("Close the cycle before paying it."),
+    "cycle_closed": N_("This cycle is closed: reports and stipends no longer change."),
+    "cycle_locked": N_("This cycle is locked: its stipends no longer change."),
+    "deadline_not_passed": N_(
+        "The cycle takes reports until its deadline. Close it after the deadline."
+    ),
+    "deadline_passed": N_(
+        "The deadline has passed: a submitted report can no longer be edited."
+    ),
+    "reports_awaiting_review": N_(
+        "Some submitted reports of this cycle are not reviewed yet. Review them "
+        "first, then close the cycle."
+    ),
+    "stipends_pending": N_(
+        "Some stipends of this cycle still await a decision. Decide on them first."
+    ),
+    "report_reviewed": N_("This report has been reviewed and can no longer be edited."),
+    "comment_required": N_(
+        "Say why: a rejection or a request for changes needs a comment."
+    ),
+    "reason_required": N_("Say why in the reason field."),
+    "not_in_review": N_(
+        "Only an application under review can be approved. Start the review first."
+    ),
+    "open_review_items": N_(
+        "Possible duplicates of this applicant are still open. Resolve them first."
+    ),
+    "training_required": N_(
+        "The professional tier needs a completed training. Record the training first."
+    ),
+    "not_active": N_(
+        "This needs an active account: the application is not accepted yet."
+    ),
+    "invalid_transition": N_(
+        "The application is not in a state that allows this step. Reload the page."
+    ),
+    "resolved": N_("This review item is already resolved. Reload the page."),
+    "erased": N_("This communicator's data was erased; nothing more can be done."),
+    "reset_waiting": N_(
+        "An authenticator reset of this account already waits for a second admin."
+    ),
+    # reconciliation
+    "items_open": N_(
+        "Some differences are still open. Resolve them before signing off."
+    ),
+    "item_resolved": N_(
+        "A ticked difference is already resolved. Reload the page and tick again."
+    ),
+    "reconciliation_signed_off": N_(
+        "This period is signed off and stays as signed. Nothing can change here."
+    ),
+    "reconciliation_superseded": N_(
+        "A newer reconciliation of this period replaced this one. Open the newer one."
+    ),
+    "action_not_for_kind": N_(
+        "This action does not fit a ticked difference. Choose another action."
+    ),
+    "link_mismatch": N_(
+        "The difference and the payout do not match. Check the payout id."
+    ),
+    "no_payout": N_("This difference names no payout. Write it off or link it."),
+    "payout_required": N_("Give the id of the payout to link to."),
+    "invalid_payout": N_("No payout of this provider has that id. Check the id."),
+    "invalid_period": N_("The period must end after it starts."),
+    "invalid_source": N_("This provider has no such source. Choose another source."),
+    "invalid_file": N_(
+        "The file is not in the expected format. Export it again from the provider."
+    ),
+    "content_required": N_("Choose a file or paste its content."),
+    "content_too_large": N_(
+        "The file is too large for one import. Split the period into shorter ones."
+    ),
+    # forms
+    "invalid_input": N_("Some fields are not right. Correct them and send again."),
+    "too_long": N_("A field is too long. Shorten it and send again."),
+    "invalid_id": N_("This link is broken. Go back and open the page again."),
+    "unknown_action": N_("Choose an action."),
+    "unconfirmed": N_("Tick the box to confirm the erasure."),
+    "invalid_iban": N_("The IBAN's check digits do not match. Check the IBAN."),
+    "invalid_roles": N_("Choose at least one known role."),
+    "empty_search": N_("Search by pseudonym, email or status."),
+    "club_name_taken": N_("A club with this name exists. Choose another name."),
+    "unknown_coordinator": N_(
+        "No active communicator has this pseudonym. Check the coordinator's pseudonym."
+    ),
+    "invalid_preferences": N_("Some preferences are not valid. Correct them."),
+    "upstream_timeout": N_(
+        "A service did not answer in time; nothing was changed. Try again."
+    ),
+    "upstream_unavailable": N_(
+        "A service is not available; nothing was changed. Try again in a minute."
+    ),
+}
+
+# Codes made of a record and its state ("run_released", "report_accepted"): the
+# record is in a state that does not allow the step.
+STATE_CODE = re.compile(r"^(cycle|report|stipend|run|payout|reconciliation)_(\w+)$")
+STATE_REFUSAL = N_(
+    "This is not possible while the %(thing)s is “%(state)s”. Reload the page to "
+    "see where it stands."
+)
+THINGS: dict[str, tuple[str, str]] = {
+    "cycle": (N_("cycle"), "cycle_status"),
+    "report": (N_("report"), "report_status"),
+    "stipend": (N_("stipend"), "stipend_status"),
+    "run": (N_("payout run"), "run_status"),
+    "payout": (N_("payout"), "payout_status"),
+    "reconciliation": (N_("reconciliation"), "reconciliation_status"),
+}
+
+
+def refusal(language: str, code: str | None, message: str) -> str:
+    """What the console says when a service refuses: the translated text for a
+    known code (saying what to do next), otherwise the service's own message."""
+    code = code or ""
+    if code in REFUSALS:
+        return gettext(language, REFUSALS[code])
+    state = STATE_CODE.match(code)
+    if state:
+        thing, kind = THINGS[state.group(1)]
+        if state.group(2) in LABELS[kind]:
+            return gettext(language, STATE_REFUSAL) % {
+                "thing": gettext(language, thing),
+                "state": label(language, kind, state.group(2)),
+            }
+    return message

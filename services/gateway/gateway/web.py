@@ -1,5 +1,11 @@
 """Server-rendered pages: templates, forms, the language, and CSRF tokens.
 
+Templates speak through Babel catalogues (see gateway.i18n): `{{ _("…") }}` or
+`{% trans %}` for words, `{{ amount_minor|money(currency) }}` for money,
+`{{ code|label("payout_status") }}` for an internal code. A refusal passed as the
+`error`, `message` or `bank_error` of a page may be the service's exception itself
+(`error=exc`): it is shown as `refusal(lang, exc.code, exc.message)`.
+
 Every page works with JavaScript off. A signed-in browser carries one HttpOnly,
 Secure, SameSite=Strict cookie (`session`); every form carries the session's CSRF
 token. Before sign-in, forms use a double-submit token (`csrf` cookie = hidden field).
@@ -9,29 +15,65 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
 
-from gateway import schemas
+from gateway import i18n, schemas
 from gateway.exceptions import BadRequest
 from gateway.http import secure
 from gateway.i18n import LANGUAGES, texts
 from gateway.pages import FORM_LIMITS, FORM_VALUES
+from svyaz.errors import ServiceError
 
 HERE = Path(__file__).parent
 SESSION_COOKIE = "session"
 ANON_COOKIE = "csrf"
 LANG_COOKIE = "lang"
 
-_env = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"]),
-    auto_reload=False,
-)
-_env.globals["form_limits"] = FORM_LIMITS
+REFUSAL_FIELDS = ("error", "message", "bank_error")
+
+
+def gettext(lang: str, msgid: str) -> str:
+    """A text of the catalogue in `lang` (for a handler that builds a sentence)."""
+    return i18n.gettext(lang, msgid)
+
+
+def refusal(lang: str, code: str | None, message: str) -> str:
+    """A service's refusal as the console says it in `lang`: the translated text
+    for a known code, saying what to do next; else the service's English message."""
+    return i18n.refusal(lang, code, message)
+
+
+def money(lang: str, amount_minor: int | None, currency: str | None) -> str:
+    return i18n.money(lang, amount_minor, currency)
+
+
+def label(lang: str, kind: str, code: str | None) -> str:
+    return i18n.label(lang, kind, code)
+
+
+@cache
+def environment(lang: str) -> Environment:
+    """The templates in one language: gettext from its catalogue, and the `money`
+    and `label` filters bound to it."""
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.install_gettext_translations(  # type: ignore[attr-defined]
+        i18n.translations(lang), newstyle=True
+    )
+    env.globals["form_limits"] = FORM_LIMITS
+    env.globals["labels"] = i18n.LABELS
+    env.filters["money"] = lambda amount, currency: money(lang, amount, currency)
+    env.filters["label"] = lambda code, kind: label(lang, kind, code)
+    return env
 
 
 def language(request: Request, preferred: str | None = None) -> str:
@@ -53,13 +95,19 @@ def render(
     cookie_secure: bool = True,
     **context: Any,
 ) -> Response:
-    lang = lang or language(request)
+    lang = i18n.language_of(lang or language(request))
     anon_token = None
     if csrf is None:  # not signed in: double-submit token
         anon_token = request.cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24)
         csrf = anon_token
-    body = _env.get_template(template).render(
-        t=texts(lang), lang=lang, actor=actor, csrf=csrf, **context
+    for name in REFUSAL_FIELDS:
+        refused = context.get(name)
+        if isinstance(refused, ServiceError):
+            context[name] = refusal(lang, refused.code, refused.message)
+    body = (
+        environment(lang)
+        .get_template(template)
+        .render(t=texts(lang), lang=lang, actor=actor, csrf=csrf, **context)
     )
     response = Response(body, status=status, mimetype="text/html")
     if anon_token is not None:

@@ -66,7 +66,8 @@ def test_applying_through_the_form_then_signing_in(system: Registry) -> None:
     cookie = signed_in.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
     home = browser.get(f"{system.url}/me", timeout=30)
-    assert data["pseudonym"] in home.text and "applied" in home.text
+    assert data["pseudonym"] in home.text
+    assert 'id="status" data-code="applied">Заявка получена<' in home.text
     assert data["email"] not in home.text  # the home page shows no personal field
 
 
@@ -342,7 +343,7 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     shown = re.sub(
         r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "", sent.text
     )
-    assert "submitted" in sent.text and "916" not in shown
+    assert 'data-code="submitted">Submitted<' in sent.text and "916" not in shown
     (narrative,) = stipends.sql("SELECT narrative FROM activity_reports")[0]
     assert "916" not in narrative and "@uncle_v" not in narrative
 
@@ -393,7 +394,8 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     assert "(Approved by: " in theirs and "(Approved by: you)" not in theirs
     home = browser.get(f"{system.url}/me?lang=en", timeout=30)
     assert re.search(
-        r'<tr class="stipend"><td>2026-11</td><td>200.00 EUR</td><td>approved</td>',
+        r'<tr class="stipend"><td>2026-11</td><td>€200.00</td>'
+        r'<td data-code="approved">Approved</td>',
         home.text,
     )
 
@@ -496,8 +498,8 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
         data={"csrf": csrf(listing.text)},
     )
     assert built.status_code == 200
-    assert re.search(r"<td>EUR</td><td>stripe_connect</td><td>1</td><td>250.00</td>",
-                     built.text)  # fmt: skip
+    cells = r'<td>EUR</td><td data-code="stripe_connect">Stripe Connect</td><td>1</td>'
+    assert re.search(cells + r"<td>€250.00</td>", built.text)
     run = built.url.rsplit("/", 1)[1]
     totals = re.search(r'name="totals_digest" value="([0-9a-f]+)"', built.text)
     assert totals
@@ -522,7 +524,7 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
 
     released = release(finance, built.text, next_code(totp))
     assert released.status_code == 200
-    assert 'id="run-status">released<' in released.text
+    assert 'id="run-status" data-code="released">' in released.text
     assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "released"
 
     csv_file = finance.get(f"{system.url}/finance/runs/{run}/payouts.csv", timeout=30)
@@ -628,7 +630,7 @@ def test_admin_pages_for_communicators_review_items_clubs_and_budgets(
         },
     )
     budgets = admin.get(f"{system.url}/admin/budgets", timeout=30)
-    assert "Communicators 2026" in budgets.text and "1234.00 EUR" in budgets.text
+    assert "Communicators 2026" in budgets.text and "€1,234.00" in budgets.text
 
 
 def test_the_forgotten_password_pages_give_nothing_away(system: Registry) -> None:
@@ -781,7 +783,10 @@ def test_an_admin_records_a_training_and_sets_the_tier(system: Registry) -> None
     )["id"]
     admin, _ = signed_in_admin(system, "admin.tier@example.org")
     page = admin.get(f"{system.url}/admin/applications/{ident}?lang=en", timeout=30)
-    assert 'id="tier">volunteer<' in page.text and "Hard talks" in page.text
+    assert (
+        'id="tier" data-code="volunteer">Volunteer<' in page.text
+        and "Hard talks" in page.text
+    )
     early = admin.post(  # professional needs the training first: refused in place
         f"{system.url}/admin/applications/{ident}",
         timeout=30,
@@ -800,7 +805,7 @@ def test_an_admin_records_a_training_and_sets_the_tier(system: Registry) -> None
         data={"csrf": csrf(page.text), "step": "tier", "tier": "professional",
               "reason": "trained, a year of reports"},
     )  # fmt: skip
-    assert 'id="tier">professional<' in done.text
+    assert 'id="tier" data-code="professional">Professional<' in done.text
     assert system.sql("SELECT tier FROM communicators WHERE id = :i", i=ident)[0][
         0
     ] == ("professional")
@@ -940,7 +945,10 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
         timeout=30,
         data={"csrf": csrf(shown.text), "note": "all three checked with the bank"},
     )
-    assert signed.status_code == 200 and 'id="rec-status">signed_off<' in signed.text
+    assert (
+        signed.status_code == 200
+        and 'id="rec-status" data-code="signed_off">Подписана<' in signed.text
+    )
     assert 'id="resolve"' in signed.text and 'name="item"' not in signed.text
 
     csv_file = second.get(

@@ -1,0 +1,280 @@
+"""The consoles' words: every text of every template and of gateway.i18n is in the
+Russian and English catalogues, money is written with the currency's own exponent,
+every internal code a page shows has a label, and refusals say what to do next."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from gateway import i18n, pages, schemas, web
+from registry import schemas as registry_schemas
+from stipends import schemas as stipends_schemas
+from stipends.payouts import events as payout_events
+from stipends.payouts import models as payout_models
+
+GATEWAY = Path(i18n.__file__).parent
+TEMPLATES = GATEWAY / "templates"
+CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
+NBSP = "\u00a0"
+
+
+def extracted_msgids() -> set[str]:
+    """What babel.cfg extracts: the templates and gateway/i18n.py."""
+    found = extract_from_dir(
+        str(GATEWAY),
+        method_map=[("i18n.py", "python"), ("templates/**.html", "jinja2")],
+        options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+    )
+    return {message for _, _, message, _, _ in found}
+
+
+def catalogue(language: str) -> dict[str, object]:
+    with open(i18n.catalogue_path(language), "rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {m.id: m for m in catalog if m.id}
+
+
+def test_the_templates_hold_messages_to_translate() -> None:
+    assert len(extracted_msgids()) > 300
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_every_msgid_is_translated(language: str) -> None:
+    messages = catalogue(language)
+    for msgid in extracted_msgids():
+        assert msgid in messages, f"{language}: {msgid!r} missing from the catalogue"
+        message = messages[msgid]
+        assert message.string, f"{language}: {msgid!r} has no translation"
+        assert not message.fuzzy, f"{language}: {msgid!r} is fuzzy"
+        if language == "ru":
+            assert CYRILLIC.search(message.string) or message.string in {
+                "Stripe Connect",
+                "Stripe Global Payouts",
+                "Telegram",
+            }, f"ru: {msgid!r} left in English"
+        assert set(re.findall(r"%\(\w+\)s", msgid)) == set(
+            re.findall(r"%\(\w+\)s", message.string)
+        ), msgid
+
+
+def test_no_catalogue_entry_is_left_over() -> None:
+    for language in i18n.LANGUAGES:
+        assert set(catalogue(language)) == extracted_msgids()
+
+
+def test_templates_use_only_keys_the_catalogue_has() -> None:
+    """`t.key` / `t["key"]` (the handlers' sentences) must name a TEXTS key, and no
+    template may still build a key at run time (t["role_" ~ role])."""
+    for path in TEMPLATES.glob("*.html"):
+        source = path.read_text()
+        for key in re.findall(r"\bt\.(\w+)|\bt\[\"(\w+)\"\]", source):
+            name = key[0] or key[1]
+            assert name in i18n.TEXTS, f"{path.name}: t.{name} is not in i18n.TEXTS"
+        assert not re.search(r"\bt\[[^\"]", source), f"{path.name}: computed t[...]"
+
+
+def test_a_template_with_a_missing_key_is_caught(tmp_path: Path) -> None:
+    """The check above is not vacuous: a template naming an unknown key fails it."""
+    source = '{{ t.forbidden }} {{ t["no_such_key"] }}'
+    names = [a or b for a, b in re.findall(r"\bt\.(\w+)|\bt\[\"(\w+)\"\]", source)]
+    assert [n for n in names if n not in i18n.TEXTS] == ["no_such_key"]
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_texts_by_key_come_from_the_catalogue(language: str) -> None:
+    texts = web.texts(language)
+    assert set(texts) == set(i18n.TEXTS)
+    for key, msgid in i18n.TEXTS.items():
+        assert texts[key] == catalogue(language)[msgid].string  # type: ignore[attr-defined]
+    with pytest.raises(KeyError):
+        texts["no_such_key"]
+
+
+def test_handlers_keep_their_sentences() -> None:
+    assert web.texts("ru")["received"].startswith("Спасибо. Ваша заявка получена")
+    assert web.texts("ru")["failed_sign_in"] == "Неверная почта, пароль или код."
+    assert "72 hours" in web.texts("en")["invited"]
+    assert web.texts("xx") == web.texts("ru")  # unknown language: Russian
+
+
+# -- money ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "language,minor,currency,shown",
+    [
+        ("en", 500, "JPY", "¥500"),
+        ("ru", 500, "JPY", f"500{NBSP}¥"),
+        ("en", 25000, "EUR", "€250.00"),
+        ("ru", 25000, "EUR", f"250,00{NBSP}€"),
+        ("en", 1234, "KWD", "KWD1.234"),
+        ("ru", 1234, "KWD", f"1,234{NBSP}KWD"),
+        ("en", 123456789, "EUR", "€1,234,567.89"),
+        ("ru", 5, "usd", f"0,05{NBSP}$"),
+    ],
+)
+def test_money_uses_the_currencys_exponent(
+    language: str, minor: int, currency: str, shown: str
+) -> None:
+    assert web.money(language, minor, currency).replace(" ", NBSP) == shown.replace(
+        " ", NBSP
+    )
+
+
+def test_money_filter_in_a_template() -> None:
+    env = web.environment("en")
+    template = env.from_string("{{ a|money(c) }}|{{ none|money('EUR') }}")
+    assert template.render(a=1500, c="JPY") == "¥1,500|—"
+
+
+def test_no_template_formats_money_by_hand() -> None:
+    for path in TEMPLATES.glob("*.html"):
+        source = path.read_text()
+        assert "/ 100" not in source and "%.2f" not in source, path.name
+
+
+# -- labels ----------------------------------------------------------------------------
+ENUMS: dict[str, tuple[str, ...]] = {
+    "communicator_status": registry_schemas.STATUSES,
+    "vetting_step": ("start_review", "approve", "reject", "suspend", "reinstate"),
+    "tier": stipends_schemas.TIERS,
+    "role": schemas.STAFF_ROLES,
+    "provider": schemas.PROVIDER_NAMES + pages.PROVIDERS,
+    "difference_kind": schemas.DISCREPANCY_KINDS,
+    "difference_state": schemas.RECONCILIATION_ITEM_STATES,
+    "audience": stipends_schemas.AUDIENCES + pages.REPORT_CHOICES["audiences"],
+    "report_channel": stipends_schemas.CHANNELS + pages.REPORT_CHOICES["channels"],
+    "observed_change": stipends_schemas.CHANGES + pages.REPORT_CHOICES["changes"],
+    "run_status": payout_models.RUN_STATUSES,
+    "payout_status": payout_models.PAYOUT_STATUSES,
+    "failure_reason": payout_events.FAILURE_REASONS,
+    "payout_action": ("retry", "cancel", "mark_paid_offline", "mark_failed"),
+    "difference_action": ("link", "write_off", "repay"),
+    "report_decision": ("accepted", "rejected", "changes_requested"),
+    "review_outcome": ("same_person", "distinct"),
+    "staff_state": ("invited", "enrolling", "active", "disabled"),
+    "reconciliation_source": ("api", "itemized_csv", "bank_statement"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ENUMS))
+def test_every_code_of_every_enum_has_a_label(kind: str) -> None:
+    for code in ENUMS[kind]:
+        assert code in i18n.LABELS[kind], f"{kind}: {code} has no label"
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_every_label_is_translated(language: str) -> None:
+    messages = catalogue(language)
+    for kind, codes in i18n.LABELS.items():
+        for code, msgid in codes.items():
+            assert messages[msgid].string, f"{language}: {kind}.{code}"  # type: ignore[attr-defined]
+            assert i18n.label(language, kind, code) != code
+
+
+def test_labels_speak_the_language() -> None:
+    assert web.label("en", "payout_status", "paid") == "Paid"
+    assert web.label("ru", "payout_status", "paid") == "Выплачена"
+    assert web.label("en", "difference_kind", "unexpected_at_provider") == (
+        "Unexpected at the provider"
+    )
+
+
+def test_an_unknown_code_shows_as_words() -> None:
+    assert web.label("ru", "payout_status", "on_hold") == "On hold"
+    assert web.label("en", "no_such_kind", "x") == "X"
+    assert web.label("en", "tier", None) == "—"
+    env = web.environment("ru")
+    rendered = env.from_string('{{ s|label("stipend_status") }}').render(s="frozen")
+    assert rendered == "Frozen"
+
+
+# -- refusals --------------------------------------------------------------------------
+CONSOLE_CODES = (
+    "segregation",
+    "own_stipend",
+    "own_proposal",
+    "own_application",
+    "releaser_approved",
+    "payee_changed",
+    "totals_mismatch",
+    "concurrent_change",
+    "over_budget",
+    "cycle_open",
+    "cycle_locked",
+    "reports_awaiting_review",
+    "stipends_pending",
+    "items_open",
+    "reconciliation_signed_off",
+    "csrf",
+    "sign_in_failed",
+    "second_factor_failed",
+    "not_found",
+    "forbidden",
+    "role_required",
+    "run_not_found",
+)
+
+
+@pytest.mark.parametrize("code", CONSOLE_CODES)
+def test_the_refusals_the_consoles_meet_are_translated(code: str) -> None:
+    english = web.refusal("en", code, "the service's words")
+    russian = web.refusal("ru", code, "the service's words")
+    assert english != "the service's words" and CYRILLIC.search(russian)
+    assert english.rstrip().endswith(".") and len(english.split(". ")) >= 1
+
+
+def test_a_refusal_says_what_to_do_next() -> None:
+    assert "Reload the page" in web.refusal("en", "payee_changed", "")
+    assert "Обновите страницу" in web.refusal("ru", "payee_changed", "")
+    assert "colleague" in web.refusal("en", "segregation", "")
+
+
+def test_a_state_code_names_the_record_and_its_state() -> None:
+    said = web.refusal("ru", "report_accepted", "a report that is accepted …")
+    assert "отчёт" in said and "«Принят»" in said
+    said = web.refusal("en", "run_released", "the run is released")
+    assert "payout run" in said and "“Released”" in said
+
+
+def test_an_unknown_code_falls_back_to_the_service_message() -> None:
+    assert web.refusal("ru", "brand_new_code", "the words") == "the words"
+    assert web.refusal("ru", "", "the words") == "the words"
+    assert web.refusal("ru", "run_exploded", "the words") == "the words"
+
+
+def test_a_refusal_passed_to_a_page_is_translated() -> None:
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from svyaz.errors import Conflict
+
+    request = Request(EnvironBuilder(path="/x?lang=ru").get_environ())
+    refused = Conflict(
+        "the control totals confirmed are not the run's", "totals_mismatch"
+    )
+    response = web.render(request, "message.html", message=refused, csrf="c")
+    body = response.get_data(as_text=True)
+    assert "Контрольные суммы изменились" in body and "control totals" not in body
+
+
+# -- buttons ---------------------------------------------------------------------------
+VAGUE = {"Do it", "Send", "Submit", "Save", "OK", "Go", "Apply", "Yes", "More"}
+
+
+def test_no_button_says_something_vague() -> None:
+    for path in TEMPLATES.glob("*.html"):
+        for text in re.findall(
+            r"<button[^>]*>\s*\{\{ _\(\"([^\"]+)\"\) \}\}", path.read_text()
+        ):
+            assert text not in VAGUE, f"{path.name}: button {text!r}"
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_every_template_compiles(language: str) -> None:
+    env = web.environment(language)
+    for path in TEMPLATES.glob("*.html"):
+        env.get_template(path.name)
