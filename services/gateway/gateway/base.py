@@ -220,8 +220,10 @@ class GatewayBase:
     ) -> Response:
         """A refusal shown where it happened when the route can draw its page again
         (not a missing record, not another role's page, not an expired form), else
-        a page that says what went wrong."""
+        a page that says what went wrong. Either way in the reader's language,
+        saying what to do next (web.refusal)."""
         status = page_status(exc)
+        said = web.refusal(call.lang, exc.code, exc.message)
         again = call.route.redisplay
         if (
             again
@@ -231,16 +233,10 @@ class GatewayBase:
             draw = getattr(self, again)
             wanted = inspect.signature(draw).parameters
             given = {k: v for k, v in values.items() if k in wanted}
-            return draw(call, error=exc.message, status=status, **given)
-        messages = {
-            403: "forbidden",
-            404: "not_found",
-        }
-        text = (
-            exc.message
-            if isinstance(exc, Conflict)
-            else call.texts[messages.get(status, "error")]
-        )
+            return draw(call, error=said, status=status, **given)
+        general = {403: "forbidden", 404: "not_found"}
+        known = said != exc.message  # the catalogue has words for this refusal
+        text = call.texts[general[status]] if status in general and not known else said
         return self.render(call, "message.html", status=status, message=text)
 
     def render(

@@ -76,7 +76,7 @@ class MeConsole(GatewayBase):
                 bank_error="; ".join(
                     f"{k}: {', '.join(v)}" for k, v in exc.fields.items()
                 )
-                or exc.message,
+                or web.refusal(call.lang, exc.code, exc.message),
             )
             return self.render(call, "me.html", status=400, **context)
         return self._home(call, bank_saved=True)
@@ -100,7 +100,9 @@ class MeConsole(GatewayBase):
         try:
             offer = self.deadline(self.registry.offer_second_factor, call.actor)
         except Forbidden as exc:
-            return self._security_page(call, exc.message, 409)
+            return self._security_page(
+                call, web.refusal(call.lang, exc.code, exc.message), 409
+            )
         return self._security_page(
             call, secret=pages.totp_secret(offer["enrollment_uri"])
         )
@@ -197,7 +199,7 @@ class MeConsole(GatewayBase):
             return self._report_page(
                 call,
                 values=pages.report_values(content),
-                error=exc.message,
+                error=web.refusal(call.lang, exc.code, exc.message),
                 status=400,
             )
         return self._report_page(call, redacted=saved["redacted"])

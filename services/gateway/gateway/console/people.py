@@ -100,10 +100,9 @@ class PeopleConsole(GatewayBase):
                     self.registry.find_communicators, call.actor, criteria
                 )
             except InvalidInput as exc:
-                error = (
-                    "; ".join(m for ms in exc.fields.values() for m in ms)
-                    or exc.message
-                )
+                error = "; ".join(
+                    m for ms in exc.fields.values() for m in ms
+                ) or web.refusal(call.lang, exc.code, exc.message)
         return self.render(
             call,
             "admin_communicators.html",
