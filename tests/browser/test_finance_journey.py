@@ -50,7 +50,9 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     shots(page, "control-totals")
     page.fill("input[name=code]", "000000")
     page.click("form[action$='/release'] button")
-    expect(page.locator("#error")).to_contain_text("The code is not right; nothing was released")
+    expect(page.locator("#error")).to_contain_text(
+        "The code is not right; nothing was released"
+    )
     page.fill("input[name=code]", next_code(totp))  # the enrollment used this step
     page.click("form[action$='/release'] button")
     expect(page.locator("#run-status")).to_have_attribute("data-code", "released")

@@ -34,6 +34,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency, get_currency_precision
@@ -118,6 +119,64 @@ def money(language: str, amount_minor: int | None, currency: str | None) -> str:
     exponent = get_currency_precision(code)
     amount = Decimal(int(amount_minor)).scaleb(-exponent)
     return str(format_currency(amount, code, locale=language_of(language)))
+
+
+def to_minor(amount: str, currency: str) -> int:
+    """An amount typed in major units ("250", "250.5", "250,50") as minor units of
+    the currency (ISO 4217 exponent); InvalidOperation/ValueError if it is not one."""
+    exponent = get_currency_precision((currency or "").upper())
+    value = Decimal(amount.strip().replace(" ", "").replace(",", "."))
+    minor = value.scaleb(exponent)
+    if minor != minor.to_integral_value() or minor < 0:
+        raise ValueError(f"{amount!r} is not an amount in {currency}")
+    return int(minor)
+
+
+def currency_step(currency: str) -> str:
+    """The smallest step of a money input: 1 for JPY, 0.01 for EUR, 0.001 for KWD."""
+    exponent = get_currency_precision((currency or "").upper())
+    return "1" if exponent == 0 else "0." + "0" * (exponent - 1) + "1"
+
+
+def countries(language: str) -> list[tuple[str, str]]:
+    """ISO 3166 countries (two letters) by name in the reader's language."""
+    names = Locale.parse(language_of(language)).territories
+    found = [(code, name) for code, name in names.items() if len(code) == 2]
+    return sorted(found, key=lambda pair: pair[1])
+
+
+# the languages a communicator may say they speak (ISO 639-1), named in the reader's
+SPOKEN = (
+    "ru",
+    "en",
+    "uk",
+    "be",
+    "ka",
+    "hy",
+    "kk",
+    "ky",
+    "uz",
+    "tt",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pl",
+    "lt",
+    "lv",
+    "et",
+    "fi",
+    "sr",
+    "he",
+    "tr",
+    "pt",
+    "cs",
+)
+
+
+def spoken_languages(language: str) -> list[tuple[str, str]]:
+    names = Locale.parse(language_of(language)).languages
+    return [(code, names.get(code, code)) for code in SPOKEN]
 
 
 # -- labels of internal codes -------------------------------------------------------

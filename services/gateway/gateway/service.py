@@ -21,6 +21,7 @@ from gateway.api.reconciliation import ReconciliationApi
 from gateway.api.reports import ReportsApi
 from gateway.api.session import SessionApi
 from gateway.api.stipends import StipendsApi
+from gateway.console.clubs import ClubsConsole
 from gateway.console.coordinator import CoordinatorConsole
 from gateway.console.finance import FinanceConsole
 from gateway.console.me import MeConsole
@@ -44,6 +45,7 @@ class GatewayService(
     MeConsole,
     PeopleConsole,
     ProgrammeConsole,
+    ClubsConsole,
     FinanceConsole,
     ReconciliationConsole,
     CoordinatorConsole,

@@ -71,6 +71,9 @@ def environment(lang: str) -> Environment:
     )
     env.globals["form_limits"] = FORM_LIMITS
     env.globals["labels"] = i18n.LABELS
+    env.globals["countries"] = i18n.countries(lang)
+    env.globals["spoken_languages"] = i18n.spoken_languages(lang)
+    env.globals["currency_step"] = i18n.currency_step
     env.filters["money"] = lambda amount, currency: money(lang, amount, currency)
     env.filters["label"] = lambda code, kind: label(lang, kind, code)
     return env

@@ -516,7 +516,10 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
         )
 
     wrong = release(finance, built.text, "000000")
-    assert wrong.status_code == 403 and "The code is not right; nothing was released" in wrong.text
+    assert (
+        wrong.status_code == 403
+        and "The code is not right; nothing was released" in wrong.text
+    )
     their_page = both.get(f"{system.url}/finance/runs/{run}", timeout=30)
     approver = release(both, their_page.text, totp_both.now())
     assert approver.status_code == 403 and 'id="error"' in approver.text
@@ -742,7 +745,10 @@ def test_odd_form_values_get_clear_answers_not_server_errors(
         timeout=30,
         data={"csrf": csrf(home)},
     )
-    assert still_open.status_code == 409 and "Закройте цикл, прежде чем платить по нему" in still_open.text
+    assert (
+        still_open.status_code == 409
+        and "Закройте цикл, прежде чем платить по нему" in still_open.text
+    )
 
 
 def test_a_communicator_turns_on_a_second_factor(system: Registry) -> None:
@@ -898,7 +904,10 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
             "reason": "x y z",
         },
     )
-    assert refused.status_code == 409 and "This action does not fit a ticked difference" in refused.text
+    assert (
+        refused.status_code == 409
+        and "This action does not fit a ticked difference" in refused.text
+    )
     assert (
         stipends.sql("SELECT count(*) FROM reconciliation_items WHERE state = 'open'")[
             0
