@@ -31,7 +31,7 @@ def main(folder: str, target: str) -> None:
         "# Chaos runs",
         "",
         f"Written by `make chaos` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC from what",
-        "`tests/chaos/run.py` printed (see the README's section on the chaos run for",
+        "`tests/chaos/run.py` printed (see docs/testing.md, the chaos run, for",
         "what it does and what each count means).",
         "",
         "## Machine",
