@@ -144,6 +144,7 @@ class ProgrammesConsole(GatewayBase):
             programmes=self.deadline(self.stipends.list_programmes, call.actor),
             currencies=currencies(call.lang),
             values=call.form,
+            bands=BANDS,
             error=error,
         )
 
