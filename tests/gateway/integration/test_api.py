@@ -301,7 +301,7 @@ COMMUNICATORS = {"communicator": 200, "club_coordinator": 200}
 ADMIN_ONLY = {"program_admin": 200}
 ADMIN_FINANCE = {"program_admin": 200, "finance": 200}
 EVERYONE = {**COMMUNICATORS, **ADMIN_FINANCE}
-NOBODY = "00000000-0000-4000-8000-000000000000"  # no record has this id
+NOBODY = "00000000-0000-4000-8000-000000000000"  # no stipend has this id
 
 # (name, method, path with {own}/{other}/{target}/..., body, expected per role)
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
@@ -598,8 +598,9 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         None,
         expect(ADMIN_ONLY),
     ),
-    # programmes, cycles and stipends (console-programmes): NOBODY is no record, so
-    # a role let through meets the service's 404 and nothing changes
+    # programmes, cycles and stipends (console-programmes): {target} is an
+    # applicant's id, which no programme, cycle, report or stipend has, so a role
+    # let through meets the service's 404 and nothing changes
     ("programmes", "GET", "/api/v1/programmes", None, expect(ADMIN_FINANCE)),
     (
         "create a programme",
@@ -615,35 +616,35 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     (
         "a programme",
         "GET",
-        f"/api/v1/programmes/{NOBODY}",
+        "/api/v1/programmes/{target}",
         None,
         expect({"program_admin": 404, "finance": 404}),
     ),
     (
         "change a programme",
         "PATCH",
-        f"/api/v1/programmes/{NOBODY}",
+        "/api/v1/programmes/{target}",
         {"version": 1, "name": "Renamed"},
         expect({"program_admin": 404}),
     ),
     (
         "fund a programme",
         "POST",
-        f"/api/v1/programmes/{NOBODY}/funding",
+        "/api/v1/programmes/{target}/funding",
         {"amount_minor": 100, "idempotency_key": "matrix-funding-1"},
         expect({"program_admin": 404, "finance": 404}),
     ),
     (
         "a programme's cycles",
         "GET",
-        f"/api/v1/programmes/{NOBODY}/cycles",
+        "/api/v1/programmes/{target}/cycles",
         None,
         expect(ADMIN_FINANCE),
     ),
     (
         "open a cycle",
         "POST",
-        f"/api/v1/programmes/{NOBODY}/cycles",
+        "/api/v1/programmes/{target}/cycles",
         {"period": "2027-01", "deadline": "2027-01-31T18:00:00+00:00"},
         expect({"program_admin": 404}),
     ),
@@ -664,21 +665,21 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     (
         "close a cycle",
         "POST",
-        f"/api/v1/cycles/{NOBODY}/closure",
+        "/api/v1/cycles/{target}/closure",
         None,
         expect({"program_admin": 404}),
     ),
     (
         "lock a cycle",
         "POST",
-        f"/api/v1/cycles/{NOBODY}/lock",
+        "/api/v1/cycles/{target}/lock",
         None,
         expect({"program_admin": 404}),
     ),
     (
         "a report's trail",
         "GET",
-        f"/api/v1/reports/{NOBODY}/activity",
+        "/api/v1/reports/{target}/activity",
         None,
         expect({"program_admin": 404, "finance": 404}),
     ),
@@ -699,7 +700,7 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     (
         "amend a stipend",
         "POST",
-        f"/api/v1/stipends/{NOBODY}/amendment",
+        "/api/v1/stipends/{target}/amendment",
         {"amount_minor": 100, "reason": "a test of who may"},
         expect({"program_admin": 404}),
     ),
