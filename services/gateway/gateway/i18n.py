@@ -345,6 +345,25 @@ LABELS: dict[str, dict[str, str]] = {
         "email": N_("Email"),
         "inbox": N_("Messages on this site"),
         "telegram": N_("Telegram"),
+    },  # a report's or a stipend's trail (stipends' get_activity)
+    "activity_action": {
+        "drafted": N_("Report drafted"),
+        "submitted": N_("Report sent"),
+        "accepted": N_("Report accepted"),
+        "rejected": N_("Rejected"),
+        "changes_requested": N_("Changes asked for"),
+        "proposed": N_("Stipend proposed"),
+        "amended": N_("Amount changed"),
+        "approved": N_("Approved"),
+        "approval_voided": N_("Approval voided"),
+        "ledger:reservation": N_("Budget reserved"),
+        "ledger:reservation_reversal": N_("Reservation released"),
+        "ledger:commitment": N_("Committed for payment"),
+        "ledger:commitment_reversal": N_("Payment commitment released"),
+        "ledger:payout_sent": N_("Payment sent"),
+        "ledger:payout_sent_reversal": N_("Payment came back"),
+        "ledger:payout_settled": N_("Payment confirmed"),
+        "ledger:payout_settled_reversal": N_("Payment confirmation reversed"),
     },
 }
 
@@ -572,6 +591,40 @@ REFUSALS: dict[str, str] = {
     ),
     "upstream_unavailable": N_(
         "A service is not available; nothing was changed. Try again in a minute."
+    ),  # programmes, cycles and stipends
+    "invalid_amount": N_(
+        "An amount is not a number in the programme's currency. Write it like 250 "
+        "or 250.50."
+    ),
+    "invalid_currency": N_("Choose the programme's currency from the list."),
+    "name_taken": N_("A programme with this name exists. Choose another name."),
+    "invalid_bands": N_(
+        "The approval rows do not fit together: leave “up to” empty in exactly one "
+        "row, and never ask fewer admins for a larger amount. Correct them."
+    ),
+    "programme_changed": N_(
+        "Someone else changed this programme since you opened it. The page now "
+        "shows its current values: make your change again."
+    ),
+    "field_not_editable": N_(
+        "The currency of a programme never changes, and its budget changes only "
+        "by funding. Change the other fields."
+    ),
+    "idempotency_key_reused": N_(
+        "This funding form was already used for another amount. Reload the page "
+        "and fund again."
+    ),
+    "cycle_exists": N_(
+        "This programme already has a cycle for that month. Choose another month."
+    ),
+    "invalid_deadline": N_("Give the deadline as a date and a time."),
+    "invalid_request": N_(
+        "Some values are not accepted. Check the numbers and dates and send again."
+    ),
+    "invalid_amendment": N_("Give a new amount above zero and say why it changes."),
+    "nothing_chosen": N_("Tick at least one stipend, then approve."),
+    "committed": N_(
+        "This stipend is already in a payout run. Finance can cancel its payout."
     ),
 }
 

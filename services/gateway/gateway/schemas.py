@@ -521,3 +521,301 @@ class SignOffRequestSchema(Schema):
 class ReconciliationsQuerySchema(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
     offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+
+
+# -- programmes, cycles and stipends for program admins (console-programmes) ---------
+# The stipends service checks each value in depth; these state its limits so a
+# client learns them from the OpenAPI document.
+PROGRAMME_NAME = 120
+MAX_MINOR = 10**12  # a budget or a funding, in minor units
+MAX_STIPEND_MINOR = 10**9  # a tier amount or a stipend, in minor units
+TIER_NAMES = ("volunteer", "professional")
+CYCLE_STATUSES = ("open", "closed", "locked")
+STIPEND_STATUSES = ("proposed", "approved", "rejected")
+REPORT_STATUSES = ("draft", "submitted", "changes_requested", "accepted", "rejected")
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{8,64}$"
+PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
+MAX_PAGE = 200
+MAX_APPROVALS = 500
+
+
+class TierAmountsSchema(Schema):
+    """The stipend per cycle of each tier, in minor units."""
+
+    volunteer = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_STIPEND_MINOR)
+    )
+    professional = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_STIPEND_MINOR)
+    )
+
+
+def tier_amounts(**kwargs: Any) -> Any:
+    return fields.Nested(TierAmountsSchema, **kwargs)
+
+
+class BandSchema(Schema):
+    """Stipends up to `up_to_minor` (inclusive) need `approvers` people; exactly one
+    band is open-ended (`up_to_minor: null`), and a larger amount never needs
+    fewer."""
+
+    up_to_minor = fields.Integer(
+        strict=True,
+        required=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_STIPEND_MINOR),
+    )
+    approvers = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=5)
+    )
+
+
+def bands(**kwargs: Any) -> Any:
+    return many(fields.Nested(BandSchema), 10, min_items=1, **kwargs)
+
+
+class ProgrammeRequestSchema(Schema):
+    """A new programme. Amounts in minor units of `currency` (ISO 4217, fixed once
+    created); the budget grows by funding (POST …/funding)."""
+
+    name = text(PROGRAMME_NAME, min_length=3, required=True)
+    currency = fields.String(
+        required=True,
+        validate=[validate.Length(min=3, max=3), validate.Regexp(r"^[A-Z]{3}$")],
+        metadata={"description": "ISO 4217 code, e.g. EUR"},
+    )
+    tier_amounts = tier_amounts(required=True)
+    min_accepted_reports = fields.Integer(
+        strict=True, load_default=1, validate=validate.Range(min=0, max=31)
+    )
+    min_conversations = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0, max=10_000)
+    )
+    training_required = fields.Boolean(load_default=True)
+    approval_bands = bands(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "null: up to 300.00 one approver, above it two"},
+    )
+
+
+class ProgrammeChangesRequestSchema(Schema):
+    """What may change, each optional, as of `version` (the programme's version the
+    client read): a stale version is 409 `programme_changed`. The currency never
+    changes; the budget only by funding."""
+
+    version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    name = text(PROGRAMME_NAME, min_length=3)
+    tier_amounts = tier_amounts()
+    min_accepted_reports = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=31)
+    )
+    min_conversations = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=10_000)
+    )
+    training_required = fields.Boolean()
+    approval_bands = bands()
+
+
+class ProgrammeSchema(Schema):
+    """A programme and its money in minor units: `budget_minor` funded so far,
+    `reserved_minor` approved and not yet paid, `spent_minor` paid,
+    `available_minor` free for new approvals."""
+
+    id = fields.String()
+    name = fields.String()
+    currency = fields.String()
+    budget_minor = fields.Integer()
+    reserved_minor = fields.Integer()
+    spent_minor = fields.Integer()
+    available_minor = fields.Integer()
+    tier_amounts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    min_accepted_reports = fields.Integer()
+    min_conversations = fields.Integer()
+    training_required = fields.Boolean()
+    approval_bands = fields.List(fields.Nested(BandSchema))
+    version = fields.Integer()
+
+
+class FundingRequestSchema(Schema):
+    """Add `amount_minor` to the budget once per idempotency key: a uuid the client
+    chooses for this one funding, sent in the `Idempotency-Key` header or as
+    `idempotency_key` here (the header wins). The same key again funds nothing and
+    answers the same; the same key for another amount or programme is 409
+    `idempotency_key_reused`."""
+
+    amount_minor = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=MAX_MINOR)
+    )
+    idempotency_key = fields.String(
+        load_default=None,
+        validate=[validate.Length(min=8, max=64), validate.Regexp(IDEMPOTENCY_KEY)],
+    )
+
+
+class CycleRequestSchema(Schema):
+    """A reporting cycle: `period` YYYY-MM, one per programme; `deadline` with its
+    time zone (ISO 8601), after which reports are late."""
+
+    period = fields.String(
+        required=True,
+        validate=[validate.Length(min=7, max=7), validate.Regexp(PERIOD)],
+    )
+    deadline = text(
+        WORD,
+        required=True,
+        metadata={"format": "date-time", "description": "ISO 8601 with its offset"},
+    )
+
+
+class CycleProgressSchema(Schema):
+    cycle = fields.Nested(CycleSchema)
+    deadline = fields.String()
+    deadline_passed = fields.Boolean()
+    reports_by_status = fields.Dict(
+        keys=choice(REPORT_STATUSES), values=fields.Integer()
+    )
+    reports_total = fields.Integer()
+    communicators_with_report = fields.Integer()
+    communicators_submitted = fields.Integer()
+    late_reports = fields.Integer()
+    active_communicators = fields.Integer()
+
+
+class BlockerSchema(Schema):
+    code = fields.String(
+        metadata={"description": "e.g. deadline_not_passed, reports_awaiting_review"}
+    )
+    message = fields.String()
+
+
+class ProposalSchema(Schema):
+    communicator_id = fields.String()
+    pseudonym = fields.String(allow_none=True)
+    tier = choice(TIER_NAMES)
+    eligible = fields.Boolean()
+    amount_minor = fields.Integer()
+    approvals_needed = fields.Integer()
+    reasons = fields.List(fields.String())
+    not_eligible_because = fields.List(fields.String())
+
+
+class ClosePreviewSchema(Schema):
+    """What closing the cycle now would propose; nothing is written."""
+
+    cycle = fields.Nested(CycleSchema)
+    can_close = fields.Boolean()
+    blockers = fields.List(fields.Nested(BlockerSchema))
+    entitlements = fields.List(fields.Nested(ProposalSchema))
+    eligible_count = fields.Integer()
+    not_eligible_count = fields.Integer()
+    proposed_minor = fields.Integer()
+    currency = fields.String()
+    available_minor = fields.Integer()
+
+
+class EntitlementSchema(Schema):
+    communicator_id = fields.String()
+    eligible = fields.Boolean()
+    amount_minor = fields.Integer()
+    reasons = fields.List(fields.String())
+    stipend_id = fields.String(allow_none=True)
+
+
+class ClosedCycleSchema(Schema):
+    cycle = fields.Nested(CycleSchema)
+    entitlements = fields.List(fields.Nested(EntitlementSchema))
+
+
+class StipendsQuerySchema(Schema):
+    status = choice(STIPEND_STATUSES)
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**6))
+    limit = fields.Integer(
+        load_default=50, validate=validate.Range(min=1, max=MAX_PAGE)
+    )
+
+
+class PageApprovalSchema(Schema):
+    approver_id = fields.String()
+    slot = fields.Integer()
+    approved_at = fields.String()
+    voided_at = fields.String(allow_none=True)
+
+
+class StipendRowSchema(Schema):
+    id = fields.String()
+    programme_id = fields.String()
+    cycle_id = fields.String()
+    communicator_id = fields.String()
+    pseudonym = fields.String(allow_none=True)
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    reasons = fields.List(fields.String())
+    status = choice(STIPEND_STATUSES)
+    proposed_by = fields.String()
+    approvals_needed = fields.Integer()
+    approvals_given = fields.Integer()
+    rejection_reason = fields.String(allow_none=True)
+    version = fields.Integer()
+    digest = fields.String(
+        allow_none=True,
+        metadata={"description": "what an approval binds to (proposed stipends)"},
+    )
+    approvals = fields.List(fields.Nested(PageApprovalSchema))
+    mine = fields.Boolean(metadata={"description": "you hold a standing approval"})
+
+
+class StipendsPageSchema(Schema):
+    """One page of a cycle's stipends; `total` (of the filter) and `counts` (by
+    status) over the whole cycle."""
+
+    items = fields.List(fields.Nested(StipendRowSchema))
+    total = fields.Integer()
+    counts = fields.Dict(keys=choice(STIPEND_STATUSES), values=fields.Integer())
+
+
+class ApprovalItemSchema(Schema):
+    stipend_id = fields.UUID(required=True)
+    digest = text(ID, min_length=64, required=True)
+
+
+class ApproveManyRequestSchema(Schema):
+    """1 to 500 approvals, each bound to the digest the approver was shown and each
+    checked on its own (segregation of duties, the budget, a stale digest)."""
+
+    approvals = many(
+        fields.Nested(ApprovalItemSchema), MAX_APPROVALS, min_items=1, required=True
+    )
+
+
+class ApprovalOutcomeSchema(Schema):
+    stipend_id = fields.String()
+    outcome = choice(("approved", "refused"))
+    slot = fields.Integer(allow_none=True)
+    code = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "why refused: own_proposal, second_slot, "
+            "payee_changed, over_budget, …"
+        },
+    )
+    message = fields.String(allow_none=True)
+
+
+class AmendRequestSchema(Schema):
+    """A new amount (minor units) for a proposed stipend, with the reason; its
+    approvals so far are voided."""
+
+    amount_minor = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, max=MAX_STIPEND_MINOR),
+    )
+    reason = text(REASON, min_length=1, required=True)
+
+
+class ActivityLineSchema(Schema):
+    at = fields.String(allow_none=True)
+    actor_id = fields.String(allow_none=True)
+    action = fields.String()
+    detail = fields.String()

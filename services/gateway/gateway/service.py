@@ -17,6 +17,7 @@ from gateway.api.communicators import CommunicatorsApi
 from gateway.api.inbox import InboxApi
 from gateway.api.payouts import PayoutsApi
 from gateway.api.platform import PlatformApi
+from gateway.api.programmes import ProgrammesApi
 from gateway.api.reconciliation import ReconciliationApi
 from gateway.api.reports import ReportsApi
 from gateway.api.session import SessionApi
@@ -27,6 +28,7 @@ from gateway.console.finance import FinanceConsole
 from gateway.console.me import MeConsole
 from gateway.console.people import PeopleConsole
 from gateway.console.programme import ProgrammeConsole
+from gateway.console.programmes import ProgrammesConsole
 from gateway.console.public import PublicConsole
 from gateway.console.reconciliation import ReconciliationConsole
 
@@ -41,6 +43,7 @@ class GatewayService(
     ReconciliationApi,
     AdminApi,
     InboxApi,
+    ProgrammesApi,
     PublicConsole,
     MeConsole,
     PeopleConsole,
@@ -49,5 +52,6 @@ class GatewayService(
     FinanceConsole,
     ReconciliationConsole,
     CoordinatorConsole,
+    ProgrammesConsole,
 ):
     name = "gateway"

@@ -301,6 +301,7 @@ COMMUNICATORS = {"communicator": 200, "club_coordinator": 200}
 ADMIN_ONLY = {"program_admin": 200}
 ADMIN_FINANCE = {"program_admin": 200, "finance": 200}
 EVERYONE = {**COMMUNICATORS, **ADMIN_FINANCE}
+NOBODY = "00000000-0000-4000-8000-000000000000"  # no stipend has this id
 
 # (name, method, path with {own}/{other}/{target}/..., body, expected per role)
 MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
@@ -596,6 +597,119 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/api/v1/staff/{staff_member}/disabling",
         None,
         expect(ADMIN_ONLY),
+    ),
+    # programmes, cycles and stipends (console-programmes): {target} is an
+    # applicant's id, which no programme, cycle, report or stipend has, so a role
+    # let through meets the service's 404 and nothing changes
+    ("programmes", "GET", "/api/v1/programmes", None, expect(ADMIN_FINANCE)),
+    (
+        "create a programme",
+        "POST",
+        "/api/v1/programmes",
+        {
+            "name": "Matrix programme",
+            "currency": "EUR",
+            "tier_amounts": {"professional": 1000},
+        },
+        expect({"program_admin": 201}),
+    ),
+    (
+        "a programme",
+        "GET",
+        "/api/v1/programmes/{target}",
+        None,
+        expect({"program_admin": 404, "finance": 404}),
+    ),
+    (
+        "change a programme",
+        "PATCH",
+        "/api/v1/programmes/{target}",
+        {"version": 1, "name": "Renamed"},
+        expect({"program_admin": 404}),
+    ),
+    (
+        "fund a programme",
+        "POST",
+        "/api/v1/programmes/{target}/funding",
+        {"amount_minor": 100, "idempotency_key": "matrix-funding-1"},
+        expect({"program_admin": 404, "finance": 404}),
+    ),
+    (
+        "a programme's cycles",
+        "GET",
+        "/api/v1/programmes/{target}/cycles",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "open a cycle",
+        "POST",
+        "/api/v1/programmes/{target}/cycles",
+        {"period": "2027-01", "deadline": "2027-01-31T18:00:00+00:00"},
+        expect({"program_admin": 404}),
+    ),
+    (
+        "cycle progress",
+        "GET",
+        "/api/v1/cycles/{open_cycle}/progress",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "close preview",
+        "GET",
+        "/api/v1/cycles/{open_cycle}/close-preview",
+        None,
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "close a cycle",
+        "POST",
+        "/api/v1/cycles/{target}/closure",
+        None,
+        expect({"program_admin": 404}),
+    ),
+    (
+        "lock a cycle",
+        "POST",
+        "/api/v1/cycles/{target}/lock",
+        None,
+        expect({"program_admin": 404}),
+    ),
+    (
+        "a report's trail",
+        "GET",
+        "/api/v1/reports/{target}/activity",
+        None,
+        expect({"program_admin": 404, "finance": 404}),
+    ),
+    (
+        "a page of stipends",
+        "GET",
+        "/api/v1/cycles/{closed_cycle}/stipends?status=approved&limit=10",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "approve many",
+        "POST",
+        "/api/v1/stipends/approvals",
+        {"approvals": [{"stipend_id": NOBODY, "digest": "0" * 64}]},
+        expect(ADMIN_ONLY),  # one outcome: refused, no such stipend
+    ),
+    (
+        "amend a stipend",
+        "POST",
+        "/api/v1/stipends/{target}/amendment",
+        {"amount_minor": 100, "reason": "a test of who may"},
+        expect({"program_admin": 404}),
+    ),
+    (
+        "a stipend's trail",
+        "GET",
+        "/api/v1/stipends/{member_stipend}/activity",
+        None,
+        expect(ADMIN_FINANCE),
     ),
     # late: the admin's suspension of the member signs them out at once
     (

@@ -8,6 +8,10 @@ from gateway.base import Call, GatewayBase
 from gateway.http import TEXT_BODY, api
 from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
 from gateway.schemas import (
+    ActivityLineSchema,
+    ClosedCycleSchema,
+    ClosePreviewSchema,
+    CycleProgressSchema,
     CycleSchema,
     ReportQuerySchema,
     ReportRequestSchema,
@@ -104,4 +108,66 @@ class ReportsApi(GatewayBase):
             report_id,
             call.body["decision"],
             call.body.get("comment", ""),
+        )
+
+    # -- a cycle's course: progress, closing (previewed first), locking ------------
+    @api(
+        "GET",
+        "/api/v1/cycles/<cycle_id>/progress",
+        summary="How far a cycle's reporting has come: reports by status, who has "
+        "reported, against the active communicators, and the deadline",
+        roles=(ADMIN, FINANCE),
+        responses={200: CycleProgressSchema},
+        tags=TAGS,
+    )
+    def api_cycle_progress(self, call: Call, cycle_id: str) -> Any:
+        return self.deadline(self.stipends.get_cycle_progress, call.actor, cycle_id)
+
+    @api(
+        "GET",
+        "/api/v1/cycles/<cycle_id>/close-preview",
+        summary="What closing the cycle now would propose (who gets what, who is not "
+        "eligible and why) and what stands in its way; changes nothing",
+        roles=(ADMIN,),
+        responses={200: ClosePreviewSchema},
+        tags=TAGS,
+    )
+    def api_close_preview(self, call: Call, cycle_id: str) -> Any:
+        return self.deadline(self.stipends.preview_close_cycle, call.actor, cycle_id)
+
+    @api(
+        "POST",
+        "/api/v1/cycles/<cycle_id>/closure",
+        summary="Close the cycle to reports and propose its stipends (after the "
+        "deadline, every submitted report reviewed)",
+        roles=(ADMIN,),
+        responses={200: ClosedCycleSchema},
+        tags=TAGS,
+    )
+    def api_close_cycle(self, call: Call, cycle_id: str) -> Any:
+        return self.deadline(self.stipends.close_cycle, call.actor, cycle_id)
+
+    @api(
+        "POST",
+        "/api/v1/cycles/<cycle_id>/lock",
+        summary="Lock a closed cycle once every stipend is decided (409 "
+        "stipends_pending otherwise)",
+        roles=(ADMIN,),
+        responses={200: CycleSchema},
+        tags=TAGS,
+    )
+    def api_lock_cycle(self, call: Call, cycle_id: str) -> Any:
+        return self.deadline(self.stipends.lock_cycle, call.actor, cycle_id)
+
+    @api(
+        "GET",
+        "/api/v1/reports/<report_id>/activity",
+        summary="Who did what to a report and when, oldest first",
+        roles=(ADMIN, FINANCE),
+        responses={200: [ActivityLineSchema]},
+        tags=TAGS,
+    )
+    def api_report_activity(self, call: Call, report_id: str) -> Any:
+        return self.deadline(
+            self.stipends.get_activity, call.actor, "report", report_id
         )

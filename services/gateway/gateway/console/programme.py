@@ -1,5 +1,6 @@
-"""Program admins' pages about the programme: report review, closing a cycle,
-deciding stipends, the payout corridors, budgets."""
+"""Program admins' pages about the programme's work: report review, deciding
+stipends (a page of 50 at a time, many approved in one action), a stipend's and a
+report's trail, the payout corridors. Programmes and cycles: console.programmes."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from werkzeug.wrappers import Response
 
 from gateway import pages, web
 from gateway.base import Call, GatewayBase
+from gateway.console.programmes import amount
+from gateway.exceptions import BadRequest
 from gateway.http import page
-from gateway.roles import ADMIN, FINANCE
-from svyaz.errors import NotFound
+from gateway.roles import ADMIN
 
 ADMINS = (ADMIN,)
+PAGE_SIZE = 50
+STIPEND_STATUSES = ("proposed", "approved", "rejected")
 
 
 class ProgrammeConsole(GatewayBase):
@@ -56,63 +60,90 @@ class ProgrammeConsole(GatewayBase):
         )
         return web.redirect("/admin/reports")
 
-    @page(
-        "POST",
-        "/admin/cycles/<cycle_id>/close",
-        roles=ADMINS,
-        redisplay="_reports_page",
-    )
-    def admin_close_cycle(self, call: Call, cycle_id: str) -> Response:
-        self.deadline(self.stipends.close_cycle, call.actor, cycle_id)
-        return web.redirect(f"/admin/stipends?cycle={cycle_id}")
-
-    # -- stipends --------------------------------------------------------------------
+    # -- stipends: a page of 50, one RPC ----------------------------------------------
     def _stipends_page(
-        self, call: Call, error: str | None = None, status: int = 200
+        self,
+        call: Call,
+        error: str | None = None,
+        status: int = 200,
+        outcomes: list[dict[str, Any]] | None = None,
     ) -> Response:
-        cycle = call.form.get("cycle") or call.request.args.get("cycle", "")
-        actor = call.actor
-        stipends = self.deadline(self.stipends.list_stipends, actor, cycle)
-        stipends_by_id = {s["id"]: s for s in stipends}
-        views = {
-            s["id"]: self.deadline(self.stipends.get_stipend, actor, s["id"])
-            for s in stipends
-            if s["status"] in ("proposed", "approved")
-        }
-        digests = {
-            ident: view["digest"]
-            for ident, view in views.items()
-            if view["digest"] and stipends_by_id[ident]["status"] == "proposed"
-        }
-        approvers = {  # who has approved what: account ids, "you" for oneself
-            ident: [
-                "you" if a["approver_id"] == actor["id"] else a["approver_id"][:8]
-                for a in view["approvals"]
-                if not a.get("voided_at")
-            ]
-            for ident, view in views.items()
-        }
-        pseudonyms = {
-            s["communicator_id"]: self.deadline(
-                self.stipends.get_communicator, s["communicator_id"]
-            )["pseudonym"]
-            for s in stipends
-        }
+        """A page of a cycle's stipends from one stipends_page call, whatever the
+        cycle's size: filters by status, PAGE_SIZE a page."""
+        args = call.request.args
+        cycle = pages.ident(call.form.get("cycle") or args.get("cycle", ""), "cycle")
+        wanted = call.form.get("status") or args.get("status") or None
+        if wanted not in STIPEND_STATUSES:
+            wanted = None
+        number = call.form.get("page") or args.get("page") or "1"
+        number = int(number) if number.isdigit() and int(number) > 0 else 1
+        found = self.deadline(
+            self.stipends.stipends_page,
+            call.actor,
+            cycle,
+            (number - 1) * PAGE_SIZE,
+            PAGE_SIZE,
+            wanted,
+        )
+        pages_total = max(1, -(-found["total"] // PAGE_SIZE))
+        me = call.actor_id
+        items = [
+            {
+                **item,
+                "approvers": [  # who has approved: "you" for oneself
+                    "you" if a["approver_id"] == me else a["approver_id"][:8]
+                    for a in item["approvals"]
+                    if not a.get("voided_at")
+                ],
+            }
+            for item in found["items"]
+        ]
         return self.render(
             call,
             "admin_stipends.html",
             status=status,
             cycle=cycle,
-            stipends=stipends,
-            digests=digests,
-            approvers=approvers,
-            pseudonyms=pseudonyms,
+            wanted=wanted,
+            statuses=STIPEND_STATUSES,
+            items=items,
+            counts=found["counts"],
+            total=found["total"],
+            number=number,
+            pages_total=pages_total,
+            outcomes=outcomes,
             error=error,
         )
 
     @page("GET", "/admin/stipends", roles=ADMINS)
     def admin_stipends(self, call: Call) -> Response:
         return self._stipends_page(call)
+
+    @page("POST", "/admin/stipends/approvals", roles=ADMINS, redisplay="_stipends_page")
+    def admin_approve_stipends(self, call: Call) -> Response:
+        """The ticked stipends approved in one call, each bound to the digest its
+        row showed; the page comes back with each one's outcome."""
+        only = call.form.get("only")
+        chosen = [only] if only else call.request.form.getlist("stipend")
+        if not chosen:
+            raise BadRequest("tick at least one stipend", "nothing_chosen")
+        approvals = [
+            {
+                "stipend_id": pages.ident(ident, "stipend"),
+                "digest": call.form.get(f"digest-{ident}", ""),
+            }
+            for ident in chosen
+        ]
+        done = self.deadline(self.stipends.approve_stipends, call.actor, approvals)
+        outcomes = [
+            {
+                **outcome,
+                "said": web.refusal(call.lang, outcome["code"], outcome["message"])
+                if outcome["outcome"] == "refused"
+                else "",
+            }
+            for outcome in done
+        ]
+        return self._stipends_page(call, outcomes=outcomes)
 
     @page(
         "POST",
@@ -137,9 +168,58 @@ class ProgrammeConsole(GatewayBase):
                 stipend_id,
                 call.form.get("reason", ""),
             )
+        elif step == "amend":
+            self.deadline(
+                self.stipends.amend_stipend,
+                call.actor,
+                stipend_id,
+                amount(
+                    call.form.get("amount"), call.form.get("currency", ""), "amount"
+                ),
+                call.form.get("reason", ""),
+            )
         else:
-            raise NotFound("no such step")
+            raise BadRequest("choose a step", "unknown_action")
+        if call.form.get("back") == "record":
+            return web.redirect(f"/admin/stipends/{pages.ident(stipend_id)}")
         return web.redirect(f"/admin/stipends?cycle={cycle}")
+
+    # -- a stipend's and a report's trail ----------------------------------------------
+    def _trail(self, call: Call, kind: str, ident: str) -> list[dict[str, Any]]:
+        me = call.actor_id
+        return [
+            {**line, "by": "you" if line["actor_id"] == me else line["actor_id"]}
+            for line in self.deadline(
+                self.stipends.get_activity, call.actor, kind, ident
+            )
+        ]
+
+    @page("GET", "/admin/stipends/<stipend_id>", roles=ADMINS)
+    def admin_stipend(self, call: Call, stipend_id: str) -> Response:
+        ident = pages.ident(stipend_id, "stipend")
+        stipend = self.deadline(self.stipends.get_stipend, call.actor, ident)
+        payee = self.deadline(
+            self.stipends.get_communicator, stipend["communicator_id"]
+        )
+        return self.render(
+            call,
+            "admin_stipend.html",
+            kind="stipend",
+            stipend=stipend,
+            pseudonym=payee["pseudonym"],
+            trail=self._trail(call, "stipend", ident),
+        )
+
+    @page("GET", "/admin/reports/<report_id>/activity", roles=ADMINS)
+    def admin_report_activity(self, call: Call, report_id: str) -> Response:
+        ident = pages.ident(report_id, "report")
+        return self.render(
+            call,
+            "admin_stipend.html",
+            kind="report",
+            report_id=ident,
+            trail=self._trail(call, "report", ident),
+        )
 
     # -- corridors and budgets -------------------------------------------------------
     def _corridors_page(
@@ -167,9 +247,3 @@ class ProgrammeConsole(GatewayBase):
             call.form.get("provider", ""),
         )
         return web.redirect("/admin/corridors")
-
-    @page(
-        "GET", "/admin/budgets", roles=(ADMIN, FINANCE), template="admin_budgets.html"
-    )
-    def admin_budgets(self, call: Call) -> dict[str, Any]:
-        return {"programmes": self.deadline(self.stipends.list_programmes, call.actor)}

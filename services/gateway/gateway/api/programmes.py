@@ -1,0 +1,135 @@
+"""Programmes for program admins (finance reads them and funds them): their rules,
+their budget, and the cycles they open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.base import Call, GatewayBase
+from gateway.exceptions import BadRequest
+from gateway.http import api
+from gateway.roles import ADMIN, FINANCE
+from gateway.schemas import (
+    CycleRequestSchema,
+    CycleSchema,
+    FundingRequestSchema,
+    ProgrammeChangesRequestSchema,
+    ProgrammeRequestSchema,
+    ProgrammeSchema,
+)
+
+TAGS = ("programmes",)
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def idempotency_key(call: Call) -> str:
+    """The funding's key: the header, else the body's field (the header wins)."""
+    key = call.request.headers.get(IDEMPOTENCY_HEADER) or call.body["idempotency_key"]
+    if not key:
+        raise BadRequest(
+            "send an Idempotency-Key header (a uuid chosen once per funding)",
+            "idempotency_key_required",
+            {"idempotency_key": ["required"]},
+        )
+    return str(key)
+
+
+class ProgrammesApi(GatewayBase):
+    @api(
+        "GET",
+        "/api/v1/programmes",
+        summary="Every programme with its budget, reserved, spent and available",
+        roles=(ADMIN, FINANCE),
+        responses={200: [ProgrammeSchema]},
+        tags=TAGS,
+    )
+    def api_programmes(self, call: Call) -> Any:
+        return self.deadline(self.stipends.list_programmes, call.actor)
+
+    @api(
+        "POST",
+        "/api/v1/programmes",
+        summary="Create a programme (its currency is fixed from then on)",
+        roles=(ADMIN,),
+        body=ProgrammeRequestSchema,
+        responses={201: ProgrammeSchema},
+        tags=TAGS,
+    )
+    def api_create_programme(self, call: Call) -> Any:
+        return self.deadline(
+            self.stipends.create_programme, call.actor, {**call.body, "budget_minor": 0}
+        )
+
+    @api(
+        "GET",
+        "/api/v1/programmes/<programme_id>",
+        summary="A programme with its money and its `version` (for a change)",
+        roles=(ADMIN, FINANCE),
+        responses={200: ProgrammeSchema},
+        tags=TAGS,
+    )
+    def api_programme(self, call: Call, programme_id: str) -> Any:
+        return self.deadline(self.stipends.get_programme, call.actor, programme_id)
+
+    @api(
+        "PATCH",
+        "/api/v1/programmes/<programme_id>",
+        summary="Change a programme's rules as of the version you read (409 "
+        "programme_changed when someone changed it since)",
+        roles=(ADMIN,),
+        body=ProgrammeChangesRequestSchema,
+        responses={200: ProgrammeSchema},
+        tags=TAGS,
+    )
+    def api_update_programme(self, call: Call, programme_id: str) -> Any:
+        return self.deadline(
+            self.stipends.update_programme, call.actor, programme_id, call.body
+        )
+
+    @api(
+        "POST",
+        "/api/v1/programmes/<programme_id>/funding",
+        summary="Fund the budget once per Idempotency-Key header (or "
+        "`idempotency_key`): a repeat with the same key funds nothing",
+        roles=(ADMIN, FINANCE),
+        body=FundingRequestSchema,
+        responses={200: ProgrammeSchema},
+        tags=TAGS,
+    )
+    def api_fund_programme(self, call: Call, programme_id: str) -> Any:
+        return self.deadline(
+            self.stipends.fund_programme,
+            call.actor,
+            programme_id,
+            call.body["amount_minor"],
+            idempotency_key(call),
+        )
+
+    @api(
+        "GET",
+        "/api/v1/programmes/<programme_id>/cycles",
+        summary="A programme's cycles, newest deadline first",
+        roles=(ADMIN, FINANCE),
+        responses={200: [CycleSchema]},
+        tags=TAGS,
+    )
+    def api_programme_cycles(self, call: Call, programme_id: str) -> Any:
+        return self.deadline(self.stipends.list_cycles, call.actor, programme_id)
+
+    @api(
+        "POST",
+        "/api/v1/programmes/<programme_id>/cycles",
+        summary="Open a reporting cycle for a period, with its deadline",
+        roles=(ADMIN,),
+        body=CycleRequestSchema,
+        responses={201: CycleSchema},
+        tags=TAGS,
+    )
+    def api_open_cycle(self, call: Call, programme_id: str) -> Any:
+        return self.deadline(
+            self.stipends.open_cycle,
+            call.actor,
+            programme_id,
+            call.body["period"],
+            call.body["deadline"],
+        )

@@ -1,0 +1,323 @@
+"""Program admins' pages about programmes and their cycles: create and edit a
+programme, fund it (finance too), see its money; open a cycle, follow its reports,
+close it (what closing will propose shown first) and lock it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from functools import cache
+from typing import Any
+
+from babel import Locale
+from babel.numbers import get_currency_precision, get_territory_currencies
+from werkzeug.wrappers import Response
+
+from gateway import i18n, pages, web
+from gateway.base import Call, GatewayBase
+from gateway.exceptions import BadRequest
+from gateway.http import page
+from gateway.roles import ADMIN, FINANCE
+from svyaz.errors import NotFound, ServiceError
+
+ADMINS = (ADMIN,)
+STAFF = (ADMIN, FINANCE)
+TIERS = ("volunteer", "professional")
+BANDS = 3  # rows of approval bands the form offers
+
+
+@cache
+def currency_codes() -> tuple[str, ...]:
+    """ISO 4217 codes legal tender somewhere today (CLDR, through Babel)."""
+    found: set[str] = set()
+    for territory in Locale.parse("en").territories:
+        code = str(territory)
+        if len(code) == 2 and code.isalpha():
+            found.update(get_territory_currencies(code, tender=True))
+    return tuple(sorted(found))
+
+
+def currencies(lang: str) -> list[tuple[str, str]]:
+    names = Locale.parse(i18n.language_of(lang)).currencies
+    return [(code, f"{code} — {names.get(code, code)}") for code in currency_codes()]
+
+
+def amount(value: str | None, currency: str, field: str) -> int:
+    """A typed amount in major units as minor units, or a refusal naming the field."""
+    try:
+        return i18n.to_minor(value or "", currency)
+    except (InvalidOperation, ValueError):
+        raise BadRequest(
+            f"{field} is not an amount in {currency}",
+            "invalid_amount",
+            {field: ["not an amount"]},
+        ) from None
+
+
+def whole(value: str | None, field: str) -> int:
+    text = (value or "").strip()
+    if not text.isdigit():
+        raise BadRequest(f"{field} is not a whole number", "invalid_input", {field: []})
+    return int(text)
+
+
+def programme_from_form(form: dict[str, str], currency: str) -> dict[str, Any]:
+    """The create and edit forms as the stipends service takes a programme: amounts
+    typed in major units of its currency, bands as up to three rows (an empty
+    "up to" is the open-ended band)."""
+    bands = []
+    for n in range(1, BANDS + 1):
+        approvers = (form.get(f"band_approvers_{n}") or "").strip()
+        if not approvers:
+            continue
+        up_to = (form.get(f"band_up_to_{n}") or "").strip()
+        bands.append(
+            {
+                "up_to_minor": amount(up_to, currency, f"band_up_to_{n}")
+                if up_to
+                else None,
+                "approvers": whole(approvers, f"band_approvers_{n}"),
+            }
+        )
+    return {
+        "name": form.get("name", ""),
+        "tier_amounts": {
+            tier: amount(form.get(f"tier_{tier}"), currency, f"tier_{tier}")
+            for tier in TIERS
+        },
+        "min_accepted_reports": whole(
+            form.get("min_accepted_reports"), "min_accepted_reports"
+        ),
+        "min_conversations": whole(form.get("min_conversations"), "min_conversations"),
+        "training_required": form.get("training_required") == "yes",
+        "approval_bands": bands or None,
+    }
+
+
+def major(amount_minor: int | None, currency: str) -> str:
+    """Minor units as a form shows them in major units: 25000 EUR → "250.00"."""
+    if amount_minor is None:
+        return ""
+    exponent = get_currency_precision(currency)
+    return f"{Decimal(int(amount_minor)).scaleb(-exponent):f}"
+
+
+def programme_values(programme: dict[str, Any]) -> dict[str, str]:
+    """A programme as the edit form's strings (amounts in major units)."""
+    currency = programme["currency"]
+    values = {
+        f"tier_{tier}": major(programme["tier_amounts"].get(tier, 0), currency)
+        for tier in TIERS
+    }
+    values["min_accepted_reports"] = str(programme["min_accepted_reports"])
+    values["min_conversations"] = str(programme["min_conversations"])
+    values["training_required"] = "yes" if programme["training_required"] else "no"
+    for n, band in enumerate(programme["approval_bands"][:BANDS], start=1):
+        values[f"band_up_to_{n}"] = major(band["up_to_minor"], currency)
+        values[f"band_approvers_{n}"] = str(band["approvers"])
+    return values
+
+
+def deadline_from_form(value: str | None) -> str:
+    """A datetime-local value, read in UTC (the form says so), as ISO 8601."""
+    try:
+        moment = datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        raise BadRequest(
+            "the deadline is not a date and time", "invalid_deadline"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.isoformat()
+
+
+class ProgrammesConsole(GatewayBase):
+    # -- the list, and a new programme -----------------------------------------------
+    def _programmes_page(
+        self, call: Call, error: str | None = None, status: int = 200
+    ) -> Response:
+        return self.render(
+            call,
+            "admin_programmes.html",
+            status=status,
+            programmes=self.deadline(self.stipends.list_programmes, call.actor),
+            currencies=currencies(call.lang),
+            values=call.form,
+            bands=BANDS,
+            error=error,
+        )
+
+    @page("GET", "/admin/programmes", roles=STAFF)
+    def admin_programmes(self, call: Call) -> Response:
+        return self._programmes_page(call)
+
+    @page("GET", "/admin/budgets", roles=STAFF)
+    def admin_budgets(self, call: Call) -> Response:
+        """The budgets page of before: the programmes list shows them now."""
+        return web.redirect("/admin/programmes")
+
+    @page("POST", "/admin/programmes", roles=ADMINS, redisplay="_programmes_page")
+    def admin_create_programme(self, call: Call) -> Response:
+        currency = call.form.get("currency", "").upper()
+        if currency not in currency_codes():
+            raise BadRequest("choose a currency", "invalid_currency")
+        programme = {
+            **programme_from_form(call.form, currency),
+            "currency": currency,
+            "budget_minor": 0,
+        }
+        created = self.deadline(self.stipends.create_programme, call.actor, programme)
+        return web.redirect(f"/admin/programmes/{created['id']}")
+
+    # -- one programme: its rules, its money, its cycles ------------------------------
+    def _programme_page(
+        self,
+        call: Call,
+        programme_id: str,
+        error: str | None = None,
+        status: int = 200,
+        notice: str | None = None,
+    ) -> Response:
+        programme = self.deadline(self.stipends.get_programme, call.actor, programme_id)
+        cycles = self.deadline(self.stipends.list_cycles, call.actor, programme_id)
+        return self.render(
+            call,
+            "admin_programme.html",
+            status=status,
+            programme=programme,
+            cycles=cycles,
+            bands=BANDS,
+            values=programme_values(programme),
+            # a fresh key each time the form is drawn: sent twice, it funds once
+            funding_key=str(uuid.uuid4()),
+            error=error,
+            notice=notice,
+        )
+
+    @page("GET", "/admin/programmes/<programme_id>", roles=STAFF)
+    def admin_programme(self, call: Call, programme_id: str) -> Response:
+        return self._programme_page(call, pages.ident(programme_id, "programme"))
+
+    @page(
+        "POST",
+        "/admin/programmes/<programme_id>",
+        roles=ADMINS,
+        redisplay="_programme_page",
+    )
+    def admin_update_programme(self, call: Call, programme_id: str) -> Response:
+        """A stale `version` is refused and the page is drawn with the values as
+        they are now, with the refusal saying someone else changed them."""
+        ident = pages.ident(programme_id, "programme")
+        currency = call.form.get("currency", "")
+        changes = {
+            **programme_from_form(call.form, currency),
+            "version": whole(call.form.get("version"), "version"),
+        }
+        if changes["approval_bands"] is None:
+            changes.pop("approval_bands")
+        self.deadline(self.stipends.update_programme, call.actor, ident, changes)
+        return web.redirect(f"/admin/programmes/{ident}")
+
+    @page(
+        "POST",
+        "/admin/programmes/<programme_id>/funding",
+        roles=STAFF,
+        redisplay="_programme_page",
+    )
+    def admin_fund_programme(self, call: Call, programme_id: str) -> Response:
+        ident = pages.ident(programme_id, "programme")
+        self.deadline(
+            self.stipends.fund_programme,
+            call.actor,
+            ident,
+            amount(call.form.get("amount"), call.form.get("currency", ""), "amount"),
+            call.form.get("idempotency_key", ""),
+        )
+        return web.redirect(f"/admin/programmes/{ident}")
+
+    @page(
+        "POST",
+        "/admin/programmes/<programme_id>/cycles",
+        roles=ADMINS,
+        redisplay="_programme_page",
+    )
+    def admin_open_cycle(self, call: Call, programme_id: str) -> Response:
+        ident = pages.ident(programme_id, "programme")
+        cycle = self.deadline(
+            self.stipends.open_cycle,
+            call.actor,
+            ident,
+            call.form.get("period", ""),
+            deadline_from_form(call.form.get("deadline")),
+        )
+        return web.redirect(f"/admin/cycles/{cycle['id']}")
+
+    # -- one cycle: progress, closing, locking ----------------------------------------
+    def _cycle_page(
+        self, call: Call, cycle_id: str, error: str | None = None, status: int = 200
+    ) -> Response:
+        progress = self.deadline(self.stipends.get_cycle_progress, call.actor, cycle_id)
+        programme = self.deadline(
+            self.stipends.get_programme, call.actor, progress["cycle"]["programme_id"]
+        )
+        return self.render(
+            call,
+            "admin_cycle.html",
+            status=status,
+            progress=progress,
+            cycle=progress["cycle"],
+            programme=programme,
+            error=error,
+        )
+
+    @page("GET", "/admin/cycles/<cycle_id>", roles=ADMINS)
+    def admin_cycle(self, call: Call, cycle_id: str) -> Response:
+        return self._cycle_page(call, pages.ident(cycle_id, "cycle"))
+
+    def _close_page(
+        self, call: Call, cycle_id: str, error: str | None = None, status: int = 200
+    ) -> Response:
+        """What closing would propose; a cycle no longer open shows its own page
+        with the refusal instead."""
+        try:
+            preview = self.deadline(
+                self.stipends.preview_close_cycle, call.actor, cycle_id
+            )
+        except ServiceError as exc:
+            if isinstance(exc, NotFound):
+                raise
+            said = web.refusal(call.lang, exc.code, exc.message)
+            return self._cycle_page(call, cycle_id, error=error or said, status=409)
+        for blocker in preview["blockers"]:
+            blocker["said"] = web.refusal(
+                call.lang, blocker["code"], blocker["message"]
+            )
+        return self.render(
+            call,
+            "admin_cycle_close.html",
+            status=status,
+            preview=preview,
+            cycle=preview["cycle"],
+            error=error,
+        )
+
+    @page("GET", "/admin/cycles/<cycle_id>/close", roles=ADMINS)
+    def admin_close_preview(self, call: Call, cycle_id: str) -> Response:
+        return self._close_page(call, pages.ident(cycle_id, "cycle"))
+
+    @page(
+        "POST", "/admin/cycles/<cycle_id>/close", roles=ADMINS, redisplay="_close_page"
+    )
+    def admin_close_cycle(self, call: Call, cycle_id: str) -> Response:
+        ident = pages.ident(cycle_id, "cycle")
+        self.deadline(self.stipends.close_cycle, call.actor, ident)
+        return web.redirect(f"/admin/stipends?cycle={ident}")
+
+    @page(
+        "POST", "/admin/cycles/<cycle_id>/lock", roles=ADMINS, redisplay="_cycle_page"
+    )
+    def admin_lock_cycle(self, call: Call, cycle_id: str) -> Response:
+        ident = pages.ident(cycle_id, "cycle")
+        self.deadline(self.stipends.lock_cycle, call.actor, ident)
+        return web.redirect(f"/admin/cycles/{ident}")

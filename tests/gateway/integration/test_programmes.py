@@ -1,0 +1,431 @@
+"""Programmes, cycles and stipends run from the console and the API by program admins:
+the forms' effects in the stipends database, and their refusals in place."""
+
+import re
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import requests
+
+from tests.gateway.conftest import Stipends, ready_payee
+from tests.gateway.integration.test_api import staff
+from tests.gateway.integration.test_console import PASSWORD, csrf, signed_in_admin
+from tests.registry.integration.conftest import (
+    ADMIN_A,
+    Registry,
+    actor_for,
+    application,
+)
+
+REPORT = {
+    "conversations": 6,
+    "audiences": ["family"],
+    "channels": ["video"],
+    "hours": 5,
+    "observed_change": "some",
+    "narrative": "My aunt asked where to read more.",
+}
+
+
+def field(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert found, f"the page has a {name} field"
+    return found.group(1)
+
+
+def programme_row(stipends: Stipends, name: str) -> Any:
+    (row,) = stipends.sql(
+        "SELECT id::text, currency, tier_amounts, budget_minor, version, "
+        "min_conversations, training_required, approval_bands "
+        "FROM programmes WHERE name = :n",
+        n=name,
+    )
+    return row
+
+
+def test_an_admin_creates_edits_and_funds_a_programme_in_the_console(
+    system: Registry, stipends: Stipends
+) -> None:
+    admin, _ = signed_in_admin(system, "admin.programmes@example.org")
+    listing = admin.get(f"{system.url}/admin/programmes?lang=en", timeout=30)
+    assert (
+        '<option value="EUR"' in listing.text and '<option value="JPY"' in listing.text
+    )
+    form = {
+        "csrf": csrf(listing.text),
+        "name": "Evenings 2027",
+        "currency": "EUR",
+        "tier_volunteer": "0",
+        "tier_professional": "250.50",
+        "min_accepted_reports": "1",
+        "min_conversations": "3",
+        "training_required": "yes",
+        "band_up_to_1": "300",
+        "band_approvers_1": "1",
+        "band_up_to_2": "",
+        "band_approvers_2": "2",
+    }
+    bad = admin.post(
+        f"{system.url}/admin/programmes",
+        data={**form, "tier_professional": "lots"},
+        timeout=30,
+    )
+    assert bad.status_code == 400 and "250.50" in bad.text  # says how to write it
+    assert not stipends.sql("SELECT 1 FROM programmes")
+    made = admin.post(f"{system.url}/admin/programmes", data=form, timeout=30)
+    assert made.status_code == 200 and "Evenings 2027" in made.text
+    ident, currency, tiers, budget, _, least, trained, bands = programme_row(
+        stipends, "Evenings 2027"
+    )
+    assert (currency, tiers, budget, least, trained) == (
+        "EUR",
+        {"volunteer": 0, "professional": 25_050},
+        0,
+        3,
+        True,
+    )
+    assert bands == [
+        {"up_to_minor": 30_000, "approvers": 1},
+        {"up_to_minor": None, "approvers": 2},
+    ]
+
+    # funding: the key drawn into the form makes a double submit fund once
+    page = admin.get(f"{system.url}/admin/programmes/{ident}?lang=en", timeout=30)
+    key = field(page.text, "idempotency_key")
+    uuid.UUID(key)
+    funding = {"csrf": csrf(page.text), "currency": "EUR", "amount": "1000.00"}
+    for _ in range(2):
+        sent = admin.post(
+            f"{system.url}/admin/programmes/{ident}/funding",
+            data={**funding, "idempotency_key": key},
+            timeout=30,
+        )
+        assert sent.status_code == 200
+    assert programme_row(stipends, "Evenings 2027")[3] == 100_000
+    assert 'id="budget">€1,000.00<' in sent.text
+    assert 'id="available">€1,000.00<' in sent.text
+    assert field(sent.text, "idempotency_key") != key  # a new form, a new key
+    reused = admin.post(
+        f"{system.url}/admin/programmes/{ident}/funding",
+        data={**funding, "idempotency_key": key, "amount": "5"},
+        timeout=30,
+    )
+    assert reused.status_code == 409 and "Reload the page" in reused.text
+    assert programme_row(stipends, "Evenings 2027")[3] == 100_000
+
+    # an edit as of the version drawn (a funding moves the version too); a stale
+    # one shows the current values
+    stale_page = sent.text
+    version = int(field(stale_page, "version"))
+    edit = {
+        "csrf": csrf(stale_page),
+        "version": field(stale_page, "version"),
+        "currency": "EUR",
+        "name": "Evenings 2027",
+        "tier_volunteer": "10",
+        "tier_professional": "300",
+        "min_accepted_reports": "2",
+        "min_conversations": "3",
+        "band_up_to_1": "300",
+        "band_approvers_1": "1",
+        "band_approvers_2": "2",
+    }
+    saved = admin.post(f"{system.url}/admin/programmes/{ident}", data=edit, timeout=30)
+    assert saved.status_code == 200
+    row = programme_row(stipends, "Evenings 2027")
+    assert row[2] == {"volunteer": 1_000, "professional": 30_000}
+    assert row[6] is False  # the box was not ticked
+    assert row[4] == version + 1
+    stale = admin.post(
+        f"{system.url}/admin/programmes/{ident}",
+        data={**edit, "tier_professional": "999"},
+        timeout=30,
+    )
+    assert stale.status_code == 409
+    assert "Someone else changed this programme" in stale.text
+    assert field(stale.text, "version") == str(version + 1)
+    assert 'name="tier_professional" min="0" step="0.01" required value="300.00"' in (
+        stale.text
+    )
+    assert programme_row(stipends, "Evenings 2027")[2]["professional"] == 30_000
+
+    # the budgets page of before lands on the list, for finance too
+    budgets = admin.get(f"{system.url}/admin/budgets?lang=en", timeout=30)
+    assert budgets.url.endswith("/admin/programmes")
+    assert "€1,000.00" in budgets.text
+
+
+def test_a_cycle_opened_followed_previewed_and_refused_to_lock(
+    system: Registry, stipends: Stipends
+) -> None:
+    stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {"name": "Cycles", "currency": "EUR", "tier_amounts": {"professional": 100}},
+    )
+    ident = programme_row(stipends, "Cycles")[0]
+    admin, _ = signed_in_admin(system, "admin.cycles@example.org")
+    page = admin.get(f"{system.url}/admin/programmes/{ident}?lang=en", timeout=30)
+    opened = admin.post(
+        f"{system.url}/admin/programmes/{ident}/cycles",
+        data={
+            "csrf": csrf(page.text),
+            "period": "2027-03",
+            "deadline": "2099-04-05T18:30",
+        },
+        timeout=30,
+    )
+    assert opened.status_code == 200 and "2099-04-05 18:30 UTC" in opened.text
+    (cycle, deadline) = stipends.sql("SELECT id::text, deadline FROM cycles")[0]
+    assert deadline == datetime(2099, 4, 5, 18, 30, tzinfo=UTC)
+    assert 'id="submitted">0 / 0<' in opened.text
+    again = admin.post(
+        f"{system.url}/admin/programmes/{ident}/cycles",
+        data={
+            "csrf": csrf(page.text),
+            "period": "2027-03",
+            "deadline": "2099-04-05T18:30",
+        },
+        timeout=30,
+    )
+    assert again.status_code == 400 and "Choose another month" in again.text
+    preview = admin.get(f"{system.url}/admin/cycles/{cycle}/close?lang=en", timeout=30)
+    assert preview.status_code == 200
+    assert "Close it after the deadline" in preview.text  # the blocker, translated
+    assert 'id="confirm-close"' not in preview.text
+    early = admin.post(
+        f"{system.url}/admin/cycles/{cycle}/close",
+        data={"csrf": csrf(page.text)},
+        timeout=30,
+    )
+    assert early.status_code == 409 and "after the deadline" in early.text
+    assert stipends.sql("SELECT status FROM cycles")[0][0] == "open"
+    locked = admin.post(
+        f"{system.url}/admin/cycles/{cycle}/lock",
+        data={"csrf": csrf(page.text)},
+        timeout=30,
+    )
+    assert locked.status_code == 409 and 'id="error"' in locked.text
+    assert stipends.sql("SELECT status FROM cycles")[0][0] == "open"
+
+
+def closed_cycle_with_stipends(
+    system: Registry, stipends: Stipends, payees: int
+) -> tuple[str, list[str]]:
+    """A funded programme's closed cycle, one proposed stipend (€200) per payee,
+    proposed by ADMIN_A; (cycle, stipend ids)."""
+    people = [
+        ready_payee(
+            system,
+            stipends,
+            application(password=PASSWORD, country="DE", city="Berlin"),
+        )
+        for _ in range(payees)
+    ]
+    programme = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {
+            "name": f"Bulk {uuid.uuid4().hex[:6]}",
+            "currency": "EUR",
+            "tier_amounts": {"professional": 20_000, "volunteer": 0},
+            "min_conversations": 1,
+        },
+    )["id"]
+    stipends.call("fund_programme", ADMIN_A, programme, 100_000, str(uuid.uuid4()))
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    cycle = stipends.call("open_cycle", ADMIN_A, programme, "2026-10", past)["id"]
+    for person in people:
+        me = actor_for(person)
+        draft = stipends.call("save_report_draft", me, cycle, REPORT)
+        stipends.call("submit_report", me, draft["report"]["id"])
+        stipends.call("review_report", ADMIN_A, draft["report"]["id"], "accepted", "")
+    preview = stipends.call("preview_close_cycle", ADMIN_A, cycle)
+    assert preview["can_close"] and preview["eligible_count"] == payees
+    stipends.call("close_cycle", ADMIN_A, cycle)
+    ids = [s["id"] for s in stipends.call("list_stipends", ADMIN_A, cycle, None)]
+    return str(cycle), [str(i) for i in ids]
+
+
+def status_of(stipends: Stipends) -> dict[str, str]:
+    return dict(stipends.sql("SELECT id::text, status FROM stipends"))
+
+
+def test_many_stipends_approved_in_one_action_amended_rejected_then_locked(
+    system: Registry, stipends: Stipends
+) -> None:
+    cycle, ids = closed_cycle_with_stipends(system, stipends, 3)
+    admin, _ = signed_in_admin(system, "admin.bulk@example.org")
+    page = admin.get(f"{system.url}/admin/stipends?cycle={cycle}&lang=en", timeout=30)
+    assert 'id="count-proposed">3<' in page.text and "Page 1 of 1" in page.text
+    first, second, third = ids
+    refused = admin.post(
+        f"{system.url}/admin/stipends/approvals",
+        data={"csrf": csrf(page.text), "cycle": cycle},
+        timeout=30,
+    )
+    assert refused.status_code == 400 and "Tick at least one stipend" in refused.text
+    bulk = admin.post(
+        f"{system.url}/admin/stipends/approvals",
+        data={
+            "csrf": csrf(page.text),
+            "cycle": cycle,
+            "stipend": [first, second, third],
+            f"digest-{first}": field(page.text, f"digest-{first}"),
+            f"digest-{second}": field(page.text, f"digest-{second}"),
+            f"digest-{third}": "0" * 64,  # what someone saw before a change
+        },
+        timeout=30,
+    )
+    assert bulk.status_code == 200
+    assert re.search(rf'id="outcome-{first}" data-outcome="approved"', bulk.text)
+    assert re.search(rf'id="outcome-{second}" data-outcome="approved"', bulk.text)
+    assert re.search(
+        rf'id="outcome-{third}" data-outcome="refused">.*?changed since you opened',
+        bulk.text,
+        re.S,
+    )
+    assert status_of(stipends) == {
+        first: "approved",
+        second: "approved",
+        third: "proposed",
+    }
+    # the proposer's own approval is refused per item, with the words for it
+    proposer = stipends.call("stipends_page", ADMIN_A, cycle, 0, 50, "proposed")
+    (row,) = proposer["items"]
+    outcome = stipends.call(
+        "approve_stipends", ADMIN_A, [{"stipend_id": third, "digest": row["digest"]}]
+    )
+    assert outcome[0]["code"] == "own_proposal"
+
+    record = admin.get(f"{system.url}/admin/stipends/{third}?lang=en", timeout=30)
+    assert "Stipend proposed" in record.text and 'id="amend"' in record.text
+    amended = admin.post(
+        f"{system.url}/admin/stipends/{third}",
+        data={
+            "csrf": csrf(record.text),
+            "cycle": cycle,
+            "currency": "EUR",
+            "step": "amend",
+            "amount": "150.5",
+            "reason": "half the month abroad",
+            "back": "record",
+        },
+        timeout=30,
+    )
+    assert amended.status_code == 200 and 'id="amount">€150.50<' in amended.text
+    assert "Amount changed" in amended.text
+    (amount,) = stipends.sql("SELECT amount_minor FROM stipends WHERE id = :i", i=third)
+    assert amount[0] == 15_050
+    lock_page = admin.get(f"{system.url}/admin/cycles/{cycle}?lang=en", timeout=30)
+    early = admin.post(
+        f"{system.url}/admin/cycles/{cycle}/lock",
+        data={"csrf": csrf(lock_page.text)},
+        timeout=30,
+    )
+    assert early.status_code == 409 and "Decide on them first" in early.text
+    rejected = admin.post(
+        f"{system.url}/admin/stipends/{third}",
+        data={
+            "csrf": csrf(record.text),
+            "cycle": cycle,
+            "step": "reject",
+            "reason": "no report this month after all",
+            "back": "record",
+        },
+        timeout=30,
+    )
+    assert rejected.status_code == 200 and "no report this month" in rejected.text
+    assert status_of(stipends)[third] == "rejected"
+    locked = admin.post(
+        f"{system.url}/admin/cycles/{cycle}/lock",
+        data={"csrf": csrf(lock_page.text)},
+        timeout=30,
+    )
+    assert locked.status_code == 200 and 'data-code="locked"' in locked.text
+    assert stipends.sql("SELECT status FROM cycles")[0][0] == "locked"
+
+
+def test_the_api_runs_a_programme_and_pages_its_stipends(
+    system: Registry, stipends: Stipends
+) -> None:
+    cycle, ids = closed_cycle_with_stipends(system, stipends, 2)
+    admin = staff(system, ["program_admin"])
+    made = admin(
+        "POST",
+        "/api/v1/programmes",
+        {"name": "By API", "currency": "JPY", "tier_amounts": {"professional": 5000}},
+    )
+    assert made.status_code == 201, made.text
+    programme = made.json()
+    assert programme["budget_minor"] == 0 and programme["currency"] == "JPY"
+    key = str(uuid.uuid4())
+    path = f"/api/v1/programmes/{programme['id']}/funding"
+    for _ in range(2):
+        funded = admin.http.post(
+            admin.url + path,
+            json={"amount_minor": 70_000},
+            headers={"X-CSRF-Token": admin.csrf, "Idempotency-Key": key},
+            timeout=30,
+        )
+        assert funded.status_code == 200, funded.text
+    assert funded.json()["budget_minor"] == 70_000  # twice sent, funded once
+    programme = funded.json()  # a funding moves the version
+    keyless = admin("POST", path, {"amount_minor": 1})
+    assert keyless.status_code == 400
+    assert keyless.json()["code"] == "idempotency_key_required"
+    changed = admin(
+        "PATCH",
+        f"/api/v1/programmes/{programme['id']}",
+        {"version": programme["version"], "min_conversations": 4},
+    )
+    assert changed.status_code == 200 and changed.json()["min_conversations"] == 4
+    stale = admin(
+        "PATCH",
+        f"/api/v1/programmes/{programme['id']}",
+        {"version": programme["version"], "min_conversations": 5},
+    )
+    assert stale.status_code == 409 and stale.json()["code"] == "programme_changed"
+    opened = admin(
+        "POST",
+        f"/api/v1/programmes/{programme['id']}/cycles",
+        {"period": "2027-02", "deadline": "2027-02-28T18:00:00+03:00"},
+    )
+    assert opened.status_code == 201 and opened.json()["status"] == "open"
+    naive = admin(
+        "POST",
+        f"/api/v1/programmes/{programme['id']}/cycles",
+        {"period": "2027-03", "deadline": "2027-03-31T18:00"},
+    )
+    assert naive.status_code == 400  # a deadline says its time zone
+
+    first = admin("GET", f"/api/v1/cycles/{cycle}/stipends?limit=1")
+    assert first.status_code == 200
+    body = first.json()
+    assert body["total"] == 2 and body["counts"] == {"proposed": 2}
+    (item,) = body["items"]
+    second = admin("GET", f"/api/v1/cycles/{cycle}/stipends?limit=1&offset=1")
+    (other,) = second.json()["items"]
+    assert {item["id"], other["id"]} == set(ids)
+    approved = admin(
+        "POST",
+        "/api/v1/stipends/approvals",
+        {
+            "approvals": [
+                {"stipend_id": item["id"], "digest": item["digest"]},
+                {"stipend_id": other["id"], "digest": other["digest"]},
+            ]
+        },
+    )
+    assert approved.status_code == 200
+    assert [o["outcome"] for o in approved.json()] == ["approved", "approved"]
+    trail = admin("GET", f"/api/v1/stipends/{item['id']}/activity")
+    assert [line["action"] for line in trail.json()][:2] == ["proposed", "approved"]
+    progress = admin("GET", f"/api/v1/cycles/{cycle}/progress")
+    assert progress.json()["reports_by_status"]["accepted"] == 2
+    locked = admin("POST", f"/api/v1/cycles/{cycle}/lock")
+    assert locked.status_code == 200 and locked.json()["status"] == "locked"
+    spec = requests.get(f"{system.url}/api/v1/openapi.json", timeout=30).json()
+    funding = spec["paths"]["/api/v1/programmes/{programme_id}/funding"]["post"]
+    assert "Idempotency-Key" in funding["summary"]
