@@ -651,10 +651,10 @@ class ReceiptRequestSchema(Schema):
 class OwnReceiptSchema(Schema):
     """The payee's answer about a paid payout, and where finance stands with it."""
 
-    payout_id = fields.UUID()
+    payout_id = uid()
     received = fields.Boolean()
     note = text(RECEIPT_NOTE)
-    answered_at = fields.DateTime()
+    answered_at = stamp()
     problem_status = choice(RECEIPT_PROBLEM_STATUSES, allow_none=True)
     resolution = choice(RECEIPT_RESOLUTIONS, allow_none=True)
-    resolved_at = fields.DateTime(allow_none=True)
+    resolved_at = stamp(allow_none=True)
