@@ -35,11 +35,9 @@ PROBLEM = {
         },
         "errors": {
             "type": "object",
-            "description": "each refused field with its messages",
-            "additionalProperties": {
-                "type": "array",
-                "items": {"type": "string", "maxLength": REASON},
-            },
+            "description": "each refused field with its messages (a list of "
+            "strings); for a list or an object, the same again by index or name",
+            "additionalProperties": True,
         },
     },
     "required": ["type", "title", "status"],
