@@ -56,8 +56,9 @@ def active_communicator(system: System, rpc: Any, **fields: Any) -> dict[str, An
     return {**data, "id": me["id"]}
 
 
-def approved_stipend(system: System, rpc: Any) -> str:
-    """A paid-ready communicator in Germany with one approved stipend; its cycle."""
+def approved_stipend(system: System, rpc: Any, **fields: Any) -> str:
+    """A paid-ready communicator in Germany with one approved stipend; its cycle.
+    `fields` go into the application (a `password` gives them a login)."""
     email = f"{uuid.uuid4().hex[:8]}@example.org"
     pseudonym = f"ibis_{uuid.uuid4().hex[:6]}"
     applied = requests.post(
@@ -71,9 +72,11 @@ def approved_stipend(system: System, rpc: Any) -> str:
             "city": "Leipzig",
             "consent_version": "2026-11",
             "consent": True,
+            **fields,
         },
     )
     assert applied.status_code == 202
+    pseudonym = fields.get("pseudonym", pseudonym)
     (me,) = rpc.registry.find_communicators(ADMINS[0], {"pseudonym": pseudonym})
     ident = me["id"]
     rpc.registry.start_review(ADMINS[0], ident, "documents complete")

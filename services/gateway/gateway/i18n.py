@@ -365,6 +365,13 @@ LABELS: dict[str, dict[str, str]] = {
         "ledger:payout_settled": N_("Payment confirmed"),
         "ledger:payout_settled_reversal": N_("Payment confirmation reversed"),
     },
+    # what finance found about a payout its payee said did not arrive
+    "receipt_resolution": {
+        "received_after_all": N_("It arrived after all"),
+        "paid_confirmed_by_provider": N_("The provider confirms it was paid"),
+        "payout_returned": N_("The money came back to the programme"),
+        "other": N_("Other"),
+    },
 }
 
 
@@ -625,6 +632,24 @@ REFUSALS: dict[str, str] = {
     "nothing_chosen": N_("Tick at least one stipend, then approve."),
     "committed": N_(
         "This stipend is already in a payout run. Finance can cancel its payout."
+    ),
+    # applying, and the communicator's answer about a payment
+    "pseudonym_mixed_scripts": N_(
+        "Use one alphabet: this pseudonym mixes Latin and Cyrillic letters, which "
+        "can look like someone else's. Type it again in Latin letters only or in "
+        "Cyrillic letters only."
+    ),
+    "pseudonym_taken": N_("This pseudonym is taken. Choose another one."),
+    "unknown_country": N_("Choose your country from the list."),
+    "consent_outdated": N_(
+        "The consent text has changed. Reload the page, read it and agree again."
+    ),
+    "payout_not_paid": N_(
+        "This payment is not paid yet. You can answer once it shows as paid."
+    ),
+    "receipt_resolved": N_(
+        "Finance has already looked into this payment. If something is still "
+        "wrong, write to the programme."
     ),
 }
 

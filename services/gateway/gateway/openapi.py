@@ -1,4 +1,8 @@
-"""The OpenAPI 3 document of /api/v1, generated from the routes' marshmallow schemas."""
+"""The OpenAPI 3 document of /api/v1, generated from the routes' declarations
+(gateway.http) and their marshmallow schemas: every operation with its roles, its
+security (the session cookie, and the X-CSRF-Token header for writes), its body,
+its answers and its errors (application/problem+json). Every string states its
+maxLength, enum or format, so a client learns the limits here and not from a 400."""
 
 from __future__ import annotations
 
@@ -8,18 +12,33 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from gateway.http import UNSAFE_METHODS, api_routes, describe_size
+from gateway.http import UNSAFE_METHODS, Route, api_routes, describe_size
+from gateway.schemas import COUNTRY, REASON, WORD
 
 PROBLEM = {
     "type": "object",
     "description": "RFC 9457 problem details; `errors` maps fields to messages",
     "properties": {
-        "type": {"type": "string"},
-        "title": {"type": "string"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string"},
-        "code": {"type": "string"},
-        "errors": {"type": "object", "additionalProperties": True},
+        "type": {"type": "string", "format": "uri", "enum": ["about:blank"]},
+        "title": {"type": "string", "maxLength": WORD},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {
+            "type": "string",
+            "maxLength": REASON,
+            "description": "what went wrong, in English, for the developer",
+        },
+        "code": {
+            "type": "string",
+            "maxLength": WORD,
+            "description": "a stable word for a program to act on "
+            "(`invalid_input`, `csrf`, `not_signed_in`, `payout_not_paid`, ...)",
+        },
+        "errors": {
+            "type": "object",
+            "description": "each refused field with its messages (a list of "
+            "strings); for a list or an object, the same again by index or name",
+            "additionalProperties": True,
+        },
     },
     "required": ["type", "title", "status"],
 }
@@ -29,7 +48,7 @@ SELF = {
     "description": "An OpenAPI 3.0.3 document (https://spec.openapis.org/oas/v3.0.3)",
     "required": ["openapi", "info", "paths"],
     "properties": {
-        "openapi": {"type": "string"},
+        "openapi": {"type": "string", "enum": ["3.0.3"]},
         "info": {"type": "object"},
         "paths": {"type": "object"},
         "components": {"type": "object"},
@@ -47,6 +66,55 @@ ERRORS = {
 }
 
 
+SECURITY_SCHEMES = {
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "session",
+        "description": "The session, set by POST /api/v1/session as an HttpOnly, "
+        "SameSite=Strict cookie; Secure (sent back over https only) unless the "
+        "gateway runs with COOKIE_SECURE=false for development on plain http.",
+    },
+    "csrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-CSRF-Token",
+        "description": "The session's `csrf_token` (in the answer of POST "
+        "/api/v1/session), sent with every POST, PUT, PATCH and DELETE of a "
+        "signed-in session; without it a write is 403 with code `csrf`.",
+    },
+}
+
+
+def path_parameter(name: str, url: str) -> dict[str, Any]:
+    """A path value: an integer, a uuid (every `…_id`) or a country code."""
+    schema: dict[str, Any]
+    if f"<int:{name}>" in url:
+        schema = {"type": "integer", "minimum": 0}
+    elif name.endswith("_id"):
+        schema = {"type": "string", "format": "uuid"}
+    elif name == "country":
+        schema = {
+            "type": "string",
+            "pattern": "^[A-Z]{2}$",
+            "minLength": COUNTRY,
+            "maxLength": COUNTRY,
+        }
+    else:
+        schema = {"type": "string", "maxLength": WORD}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+def security(op: Route) -> list[dict[str, list[str]]]:
+    """Open routes: none (the second factor's checks its enrolling session itself);
+    a signed-in route: the cookie, and the CSRF header for a write."""
+    if op.roles is None:
+        return []
+    if op.csrf == "session":
+        return [{"session": [], "csrf": []}]
+    return [{"session": []}]
+
+
 def document() -> dict[str, Any]:
     spec = APISpec(
         title="Svyaz API",
@@ -62,6 +130,8 @@ def document() -> dict[str, Any]:
         },
     )
     spec.components.schema("Problem", PROBLEM)
+    for name, scheme in SECURITY_SCHEMES.items():
+        spec.components.security_scheme(name, scheme)
     paths: dict[str, dict[str, Any]] = {}
     for op in api_routes():
         path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", op.path)
@@ -69,6 +139,7 @@ def document() -> dict[str, Any]:
             "summary": op.summary,
             "responses": {},
             "x-max-body-bytes": op.max_body,
+            "security": security(op),
         }
         if op.tags:
             operation["tags"] = list(op.tags)
@@ -76,8 +147,7 @@ def document() -> dict[str, Any]:
             operation["x-roles"] = list(op.roles)
             operation["description"] = "For: " + ", ".join(op.roles) + "."
         parameters: list[Any] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in re.findall(r"{([a-z_]+)}", path)
+            path_parameter(p, op.path) for p in re.findall(r"{([a-z_]+)}", path)
         ]
         if op.query is not None:
             parameters.append({"in": "query", "schema": op.query})
@@ -89,6 +159,8 @@ def document() -> dict[str, Any]:
                 "description": f"JSON, at most {describe_size(op.max_body)}",
                 "content": {"application/json": {"schema": op.body}},
             }
+        elif op.method in UNSAFE_METHODS:
+            operation["x-no-body"] = True  # nothing to send (an empty body or {})
         for status, schema in op.responses.items():
             if isinstance(schema, list):  # [XSchema]: an array of them
                 schema = {"type": "array", "items": schema[0]}

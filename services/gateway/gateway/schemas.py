@@ -30,6 +30,9 @@ CONTENT = 32 * 1024 * 1024  # a pasted or uploaded statement
 ITEMS = 20  # entries in a list of words (languages, channels, audiences)
 TOPICS = 10
 BATCH = 1000  # ids in one batch
+CURRENCY = 3  # ISO 4217
+SECRET = 64  # an authenticator's key (base32)
+MESSAGE_BODY = 20000  # a message of one's inbox, rendered from a short template
 
 
 def text(max_length: int, min_length: int | None = None, **kwargs: Any) -> Any:
@@ -59,11 +62,98 @@ def many(
     )
 
 
+def formatted(kind: str, **kwargs: Any) -> Any:
+    """A string in an answer written in a standard format (uuid, date, date-time,
+    uri), said in the OpenAPI document; the services write it, so it is not
+    parsed again here."""
+    metadata = {"format": kind, **kwargs.pop("metadata", {})}
+    return fields.String(metadata=metadata, **kwargs)
+
+
+def uid(**kwargs: Any) -> Any:
+    return formatted("uuid", **kwargs)
+
+
+def stamp(**kwargs: Any) -> Any:
+    """A moment, ISO 8601 with its offset (UTC)."""
+    return formatted("date-time", **kwargs)
+
+
+# The vocabularies a client meets, as the services define them (each service checks
+# its own in depth; the OpenAPI document lists them as enums).
+ROLES = ("program_admin", "finance", "club_coordinator", "communicator")
+COMMUNICATOR_STATUSES = (
+    "applied",
+    "in_review",
+    "active",
+    "rejected",
+    "suspended",
+    "offboarded",
+)
+TIERS = ("volunteer", "professional")
+PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
+PAYOUT_SETUP = ("none", "pending", "ready")
+CLUB_MODES = ("online", "offline")
+CYCLE_STATUSES = ("open", "closed", "locked")
+REPORT_STATUSES = ("draft", "submitted", "accepted", "rejected", "changes_requested")
+AUDIENCES = ("family", "friends", "colleagues", "online_community")
+REPORT_CHANNELS = (
+    "in_person",
+    "phone",
+    "video",
+    "messenger",
+    "social_media",
+    "email",
+    "letter",
+    "other",
+)
+OBSERVED_CHANGES = ("none", "some", "clear")
+STIPEND_STATUSES = ("proposed", "approved", "rejected")
+RUN_STATUSES = ("draft", "released", "cancelled")
+PAYOUT_STATUSES = (
+    "planned",
+    "queued",
+    "calling",
+    "sent",
+    "paid",
+    "failed",
+    "cancelled",
+)
+CONTACT_CHANNELS = ("email", "inbox", "telegram")
+LANGUAGES = ("ru", "en")
+
+
+# One alphabet per pseudonym, Latin or Cyrillic (the registry's rule, in
+# registry/pseudonyms.py: a mix of look-alike letters is refused)
+LATIN = "A-Za-z"
+CYRILLIC = "\u0400-\u045f\u0490\u0491"
+PSEUDONYM_PATTERN = (
+    rf"^(?:[{LATIN}0-9][{LATIN}0-9_.-]{{2,29}}"
+    rf"|[{CYRILLIC}0-9][{CYRILLIC}0-9_.-]{{2,29}})$"
+)
+PSEUDONYM_RULE = (
+    "3 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit; "
+    "letters of one alphabet, Latin or Cyrillic (a mix of the two can look like "
+    "someone else's: type it in one alphabet only)"
+)
+
+
+def pseudonym_field(**kwargs: Any) -> Any:
+    return fields.String(
+        validate=[
+            validate.Length(max=PSEUDONYM),
+            validate.Regexp(PSEUDONYM_PATTERN, error=PSEUDONYM_RULE),
+        ],
+        metadata={"description": PSEUDONYM_RULE},
+        **kwargs,
+    )
+
+
 class ApplicationRequestSchema(Schema):
     """POST /api/v1/applications. The registry checks every field in depth; here
     only the shape, so that unknown fields are refused before anything travels."""
 
-    pseudonym = text(PSEUDONYM, required=True)
+    pseudonym = pseudonym_field(required=True)
     legal_name = text(NAME, required=True)
     email = text(EMAIL, required=True)
     password = text(PASSWORD, load_only=True)  # optional: a login to follow it
@@ -71,17 +161,17 @@ class ApplicationRequestSchema(Schema):
     messenger = text(NAME, allow_none=True)
     country = text(COUNTRY, required=True)
     city = text(NAME, required=True)
-    languages = many(text(WORD), ITEMS)
-    language = text(WORD)
+    languages = many(text(2), ITEMS)
+    language = choice(LANGUAGES)
     club_id = text(ID, allow_none=True)
     motivation = text(MOTIVATION)
-    referral = text(PSEUDONYM, allow_none=True)
+    referral = pseudonym_field(allow_none=True)
     consent_version = text(WORD, required=True)
     consent = fields.Boolean(required=True)
 
 
 class ApplicationAcceptedSchema(Schema):
-    status = fields.String()
+    status = choice(("received",))
 
 
 class SignInRequestSchema(Schema):
@@ -97,27 +187,27 @@ class SecondFactorRequestSchema(Schema):
 
 
 class ActorSchema(Schema):
-    id = fields.String()
-    roles = fields.List(fields.String())
+    id = uid()
+    roles = fields.List(choice(ROLES))
 
 
 class SessionSchema(Schema):
     """A session: `ok` (signed in) or `enroll` (a second factor to set up first).
     Send `csrf_token` back as the X-CSRF-Token header on every POST, PUT and DELETE."""
 
-    status = fields.String(validate=validate.OneOf(("ok", "enroll")))
+    status = choice(("ok", "enroll"))
     actor = fields.Nested(ActorSchema)
-    csrf_token = fields.String()
-    totp_secret = fields.String(allow_none=True)
+    csrf_token = text(TOKEN)
+    totp_secret = text(SECRET, allow_none=True)
 
 
 class PayoutSetupSchema(Schema):
     """Stripe Connect: the hosted onboarding link; otherwise the next step
     (`bank_details` or `contact_programme`)."""
 
-    provider = fields.String()
-    onboarding_url = fields.String()
-    next = fields.String()
+    provider = choice(PROVIDERS)
+    onboarding_url = formatted("uri")
+    next = choice(("bank_details", "contact_programme"))
 
 
 class ErasureRequestSchema(Schema):
@@ -129,7 +219,7 @@ class CommunicatorQuerySchema(Schema):
     (No email in URLs: search by email with POST /api/v1/communicators/search.)"""
 
     pseudonym = text(PSEUDONYM, min_length=2)
-    status = text(WORD)
+    status = choice(COMMUNICATOR_STATUSES)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -143,18 +233,19 @@ class EmailSearchSchema(Schema):
 class CommunicatorSummarySchema(Schema):
     """What lists and a communicator's own status show: no personal field."""
 
-    id = fields.String()
-    pseudonym = fields.String()
-    status = fields.String()
-    tier = fields.String()
-    club_id = fields.String(allow_none=True)
+    id = uid()
+    pseudonym = text(PSEUDONYM)
+    status = choice(COMMUNICATOR_STATUSES)
+    tier = choice(TIERS)
+    club_id = uid(allow_none=True)
 
 
 class OwnStatusSchema(CommunicatorSummarySchema):
     """A communicator's own status, with where their payout set-up stands."""
 
-    payout_setup = fields.String(
-        metadata={"description": "none, pending (onboarding not finished) or ready"}
+    payout_setup = choice(
+        PAYOUT_SETUP,
+        metadata={"description": "none, pending (onboarding not finished) or ready"},
     )
 
 
@@ -186,12 +277,12 @@ class SecondFactorResetRequestSchema(Schema):
 
 
 class StaffMemberSchema(Schema):
-    id = fields.String()
+    id = uid()
     roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLES)))
     state = fields.String(
         validate=validate.OneOf(("invited", "enrolling", "active", "disabled"))
     )
-    last_sign_in_at = fields.String(allow_none=True)
+    last_sign_in_at = stamp(allow_none=True)
     second_factor_reset = fields.Dict(allow_none=True)
 
 
@@ -201,39 +292,39 @@ class ResolutionRequestSchema(Schema):
 
 
 class ClubSchema(Schema):
-    id = fields.String()
-    name = fields.String()
-    country = fields.String()
-    city = fields.String(allow_none=True)
-    mode = fields.String()
+    id = uid()
+    name = text(NAME)
+    country = text(COUNTRY)
+    city = text(NAME, allow_none=True)
+    mode = choice(CLUB_MODES)
 
 
 class ClubMembersSchema(Schema):
-    pseudonyms = fields.List(fields.String())
+    pseudonyms = fields.List(text(PSEUDONYM))
 
 
 class CorridorSchema(Schema):
-    country = fields.String()
-    provider = fields.String()
+    country = text(COUNTRY)
+    provider = choice(PROVIDERS)
 
 
 class CorridorRequestSchema(Schema):
-    provider = text(WORD, required=True)
+    provider = choice(PROVIDERS, required=True)
 
 
 class DoneSchema(Schema):
-    status = fields.String()
+    status = text(WORD)
 
 
 # -- reports and stipends (the stipends service checks every field in depth) --------
 class CycleSchema(Schema):
-    id = fields.String()
-    programme_id = fields.String()
-    period = fields.String()
-    deadline = fields.String()
-    status = fields.String()
-    closed_at = fields.String(allow_none=True)
-    locked_at = fields.String(allow_none=True)
+    id = uid()
+    programme_id = uid()
+    period = text(WORD)
+    deadline = stamp()
+    status = choice(CYCLE_STATUSES)
+    closed_at = stamp(allow_none=True)
+    locked_at = stamp(allow_none=True)
 
 
 class ReportRequestSchema(Schema):
@@ -242,40 +333,40 @@ class ReportRequestSchema(Schema):
     before it is stored, and the answer says what was removed."""
 
     conversations = fields.Integer(required=True)
-    audiences = many(text(WORD), ITEMS, required=True)
-    channels = many(text(WORD), ITEMS, required=True)
+    audiences = many(choice(AUDIENCES), ITEMS, required=True)
+    channels = many(choice(REPORT_CHANNELS), ITEMS, required=True)
     topics = many(text(TOPIC), TOPICS)
     hours = fields.Integer(required=True)
-    observed_change = text(WORD, required=True)
+    observed_change = choice(OBSERVED_CHANGES, required=True)
     narrative = text(NARRATIVE)
 
 
 class ReportSchema(Schema):
-    id = fields.String()
-    cycle_id = fields.String()
-    communicator_id = fields.String()
+    id = uid()
+    cycle_id = uid()
+    communicator_id = uid()
     conversations = fields.Integer()
-    audiences = fields.List(fields.String())
-    channels = fields.List(fields.String())
-    topics = fields.List(fields.String())
+    audiences = fields.List(choice(AUDIENCES))
+    channels = fields.List(choice(REPORT_CHANNELS))
+    topics = fields.List(text(TOPIC))
     hours = fields.Integer()
-    observed_change = fields.String()
-    narrative = fields.String()
-    redactions = fields.List(fields.String())
-    status = fields.String()
+    observed_change = choice(OBSERVED_CHANGES)
+    narrative = text(NARRATIVE)
+    redactions = fields.List(text(WORD))
+    status = choice(REPORT_STATUSES)
     late = fields.Boolean()
-    submitted_at = fields.String(allow_none=True)
-    review_comment = fields.String(allow_none=True)
+    submitted_at = stamp(allow_none=True)
+    review_comment = text(REASON, allow_none=True)
 
 
 class SavedReportSchema(Schema):
     report = fields.Nested(ReportSchema)
-    redacted = fields.List(fields.String())
-    notice = fields.String(allow_none=True)
+    redacted = fields.List(text(WORD))
+    notice = text(REASON, allow_none=True)
 
 
 class ReportQuerySchema(Schema):
-    status = text(WORD)
+    status = choice(REPORT_STATUSES)
 
 
 class ReviewRequestSchema(Schema):
@@ -284,20 +375,20 @@ class ReviewRequestSchema(Schema):
 
 
 class StipendSchema(Schema):
-    id = fields.String()
-    programme_id = fields.String()
-    cycle_id = fields.String()
-    communicator_id = fields.String()
+    id = uid()
+    programme_id = uid()
+    cycle_id = uid()
+    communicator_id = uid()
     amount_minor = fields.Integer()
-    currency = fields.String()
-    reasons = fields.List(fields.String())
-    status = fields.String()
-    proposed_by = fields.String()
+    currency = text(CURRENCY)
+    reasons = fields.List(text(REASON))
+    status = choice(STIPEND_STATUSES)
+    proposed_by = text(WORD)
     approvals_needed = fields.Integer()
     approvals_given = fields.Integer()
-    rejection_reason = fields.String(allow_none=True)
+    rejection_reason = text(REASON, allow_none=True)
     version = fields.Integer()
-    digest = fields.String()
+    digest = text(ID)
     approvals = fields.List(fields.Dict())
     slot = fields.Integer()
     remaining_budget_minor = fields.Integer()
@@ -321,9 +412,9 @@ class InboxQuerySchema(Schema):
 
 class InboxMessageSchema(Schema):
     id = fields.Integer()
-    subject = fields.String()
-    body = fields.String()
-    created_at = fields.String()
+    subject = text(NAME)
+    body = text(MESSAGE_BODY)
+    created_at = stamp()
     read = fields.Boolean()
 
 
@@ -332,8 +423,8 @@ class PreferencesSchema(Schema):
     `discreet` can be turned off by staff only (communicators always get neutral
     messages with the details behind sign-in)."""
 
-    language = text(WORD, allow_none=True)
-    channels = many(text(WORD), ITEMS)
+    language = choice(LANGUAGES, allow_none=True)
+    channels = many(choice(CONTACT_CHANNELS), ITEMS)
     timezone = text(WORD, allow_none=True)
     quiet_start = text(WORD, allow_none=True)
     quiet_end = text(WORD, allow_none=True)
@@ -342,13 +433,13 @@ class PreferencesSchema(Schema):
 
 class ParkedDeliverySchema(Schema):
     id = fields.Integer()
-    event_id = fields.String()
-    recipient_id = fields.String()
-    channel = fields.String()
-    template = fields.String()
+    event_id = uid()
+    recipient_id = uid()
+    channel = choice(CONTACT_CHANNELS)
+    template = text(WORD)
     attempts = fields.Integer()
-    last_error = fields.String()
-    updated_at = fields.String()
+    last_error = text(REASON)
+    updated_at = stamp()
 
 
 # -- payout runs (finance) ---------------------------------------------------------
@@ -356,15 +447,15 @@ class PayoutRunSchema(Schema):
     """A run with its control totals (count and sum per currency and provider); the
     releaser confirms them by sending back `totals_digest`."""
 
-    id = fields.String()
-    cycle_id = fields.String()
-    programme_id = fields.String()
-    status = fields.String()
+    id = uid()
+    cycle_id = uid()
+    programme_id = uid()
+    status = choice(RUN_STATUSES)
     totals = fields.Raw()
-    totals_digest = fields.String()
-    created_by = fields.String()
-    released_by = fields.String(allow_none=True)
-    released_at = fields.String(allow_none=True)
+    totals_digest = text(ID)
+    created_by = uid()
+    released_by = uid(allow_none=True)
+    released_at = stamp(allow_none=True)
     payouts_by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
     excluded = fields.List(fields.Raw())
 
@@ -378,21 +469,21 @@ class ReleaseRequestSchema(Schema):
 
 
 class PayoutSchema(Schema):
-    id = fields.String()
-    run_id = fields.String()
-    stipend_id = fields.String()
-    communicator_id = fields.String()
+    id = uid()
+    run_id = uid()
+    stipend_id = uid()
+    communicator_id = uid()
     amount_minor = fields.Integer()
-    currency = fields.String()
-    provider = fields.String()
-    status = fields.String()
+    currency = text(CURRENCY)
+    provider = choice(PROVIDERS)
+    status = choice(PAYOUT_STATUSES)
     attempt = fields.Integer()
-    idempotency_key = fields.String()
-    provider_ref = fields.String(allow_none=True)
+    idempotency_key = text(NAME)
+    provider_ref = text(NAME, allow_none=True)
     fee_minor = fields.Integer(allow_none=True)
-    failure_code = fields.String(allow_none=True)
+    failure_code = text(WORD, allow_none=True)
     retries = fields.Integer()
-    deadline_at = fields.String(allow_none=True)
+    deadline_at = stamp(allow_none=True)
 
 
 class PayoutActionRequestSchema(Schema):
@@ -405,13 +496,28 @@ class PayoutActionRequestSchema(Schema):
 class OwnStipendSchema(Schema):
     """One line of a communicator's history: a stipend and its payment's state."""
 
-    stipend_id = fields.String()
-    period = fields.String()
+    stipend_id = uid()
+    period = text(WORD)
     amount_minor = fields.Integer()
-    currency = fields.String()
-    status = fields.String()
-    payout_status = fields.String(allow_none=True)
-    failure_code = fields.String(allow_none=True)
+    currency = text(CURRENCY)
+    status = choice(STIPEND_STATUSES)
+    payout_id = uid(
+        allow_none=True,
+        metadata={"description": "the latest payout of it, once a run pays it"},
+    )
+    payout_status = choice(PAYOUT_STATUSES, allow_none=True)
+    failure_code = text(WORD, allow_none=True)
+    receipt = fields.Nested(
+        "OwnReceiptSchema",
+        allow_none=True,
+        metadata={"description": "one's answer about the payout; null until given"},
+    )
+    can_confirm_receipt = fields.Boolean(
+        metadata={
+            "description": "the payout is paid and finance has not resolved an "
+            "answer about it: POST /api/v1/me/payouts/{payout_id}/receipt"
+        }
+    )
 
 
 class ResetRequestSchema(Schema):
@@ -428,7 +534,7 @@ class NewPasswordSchema(Schema):
 
 
 # -- reconciliation -----------------------------------------------------------------
-PROVIDER_NAMES = ("stripe_connect", "stripe_global", "bank_file")
+PROVIDER_NAMES = PROVIDERS
 RECONCILIATION_ITEM_STATES = ("open", "linked", "written_off", "repaid")
 DISCREPANCY_KINDS = (
     "missing_at_provider",
@@ -446,12 +552,12 @@ class ReconciliationSchema(Schema):
     """A provider's period [period_start, period_end) against our payouts and the
     ledger: counts, the differences by kind and state, and the sign-off."""
 
-    id = fields.String()
-    provider = fields.String()
-    period_start = fields.String()
-    period_end = fields.String()
-    source = fields.String()
-    status = fields.String()
+    id = uid()
+    provider = choice(PROVIDER_NAMES)
+    period_start = formatted("date")
+    period_end = formatted("date")
+    source = choice(("api", "itemized_csv", "bank_statement"))
+    status = choice(("open", "signed_off", "superseded"))
     provider_rows = fields.Integer()
     matched = fields.Integer()
     discrepancies = fields.Integer()
@@ -460,30 +566,30 @@ class ReconciliationSchema(Schema):
         keys=fields.String(),
         values=fields.Dict(keys=fields.String(), values=fields.Integer()),
     )
-    created_by = fields.String()
-    created_at = fields.String(allow_none=True)
-    signed_off_by = fields.String(allow_none=True)
-    signed_off_at = fields.String(allow_none=True)
-    sign_off_note = fields.String(allow_none=True)
+    created_by = uid()
+    created_at = stamp(allow_none=True)
+    signed_off_by = uid(allow_none=True)
+    signed_off_at = stamp(allow_none=True)
+    sign_off_note = text(500, allow_none=True)
 
 
 class ReconciliationItemSchema(Schema):
     """One difference in the work queue (amounts in minor units)."""
 
     id = fields.Integer()
-    kind = fields.String()
-    payout_id = fields.String(allow_none=True)
-    run_id = fields.String(allow_none=True)
-    provider_ref = fields.String(allow_none=True)
+    kind = choice(DISCREPANCY_KINDS)
+    payout_id = uid(allow_none=True)
+    run_id = uid(allow_none=True)
+    provider_ref = text(NAME, allow_none=True)
     ours_minor = fields.Integer(allow_none=True)
     theirs_minor = fields.Integer(allow_none=True)
-    ours_currency = fields.String(allow_none=True)
-    theirs_currency = fields.String(allow_none=True)
-    state = fields.String()
-    resolution = fields.String(allow_none=True)
-    linked_payout_id = fields.String(allow_none=True)
-    resolved_by = fields.String(allow_none=True)
-    resolved_at = fields.String(allow_none=True)
+    ours_currency = text(CURRENCY, allow_none=True)
+    theirs_currency = text(CURRENCY, allow_none=True)
+    state = choice(RECONCILIATION_ITEM_STATES)
+    resolution = text(REASON, allow_none=True)
+    linked_payout_id = uid(allow_none=True)
+    resolved_by = uid(allow_none=True)
+    resolved_at = stamp(allow_none=True)
 
 
 class ReconcileRequestSchema(Schema):
@@ -819,3 +925,34 @@ class ActivityLineSchema(Schema):
     actor_id = fields.String(allow_none=True)
     action = fields.String()
     detail = fields.String()
+
+
+# -- a communicator's own payments: whether a paid payout arrived (console-me) -------
+RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
+RECEIPT_RESOLUTIONS = (
+    "received_after_all",
+    "paid_confirmed_by_provider",
+    "payout_returned",
+    "other",
+)
+RECEIPT_NOTE = 500
+
+
+class ReceiptRequestSchema(Schema):
+    """`received`: true, it arrived; false, it did not (finance's queue gets it).
+    `note`: what the payee sees, for finance (never bank details)."""
+
+    received = fields.Boolean(required=True)
+    note = text(RECEIPT_NOTE, load_default="")
+
+
+class OwnReceiptSchema(Schema):
+    """The payee's answer about a paid payout, and where finance stands with it."""
+
+    payout_id = uid()
+    received = fields.Boolean()
+    note = text(RECEIPT_NOTE)
+    answered_at = stamp()
+    problem_status = choice(RECEIPT_PROBLEM_STATUSES, allow_none=True)
+    resolution = choice(RECEIPT_RESOLUTIONS, allow_none=True)
+    resolved_at = stamp(allow_none=True)

@@ -308,6 +308,15 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("own status", "GET", "/api/v1/me", None, expect(COMMUNICATORS)),
     ("payout set-up", "POST", "/api/v1/me/payout-setup", None, expect(COMMUNICATORS)),
     ("own stipends", "GET", "/api/v1/me/stipends", None, expect(COMMUNICATORS)),
+    (
+        # no payout of theirs has this id (ownership and "paid" are tested with
+        # a real paid payout in test_me.py)
+        "confirm receipt of an unknown payout",
+        "POST",
+        "/api/v1/me/payouts/{target}/receipt",
+        {"received": False, "note": "nothing came"},
+        expect({"communicator": 404, "club_coordinator": 404}),
+    ),
     ("own inbox", "GET", "/api/v1/me/inbox", None, expect(EVERYONE)),
     (
         "read another's message",

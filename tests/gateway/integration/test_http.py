@@ -95,5 +95,5 @@ def test_query_parameters_and_roles_are_described(gateway: str) -> None:
         "name": "club_id",
         "in": "path",
         "required": True,
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "format": "uuid"},
     }

@@ -7,7 +7,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from gateway import web
+from gateway import pages, web
 from gateway.base import Call, GatewayBase
 from gateway.http import TEXT_BODY, api, respond
 from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
@@ -20,9 +20,11 @@ from gateway.schemas import (
     DoneSchema,
     EmailSearchSchema,
     ErasureRequestSchema,
+    OwnReceiptSchema,
     OwnStatusSchema,
     OwnStipendSchema,
     PayoutSetupSchema,
+    ReceiptRequestSchema,
 )
 
 OWN = ("communicator",)
@@ -67,6 +69,26 @@ class CommunicatorsApi(GatewayBase):
     )
     def api_own_stipends(self, call: Call) -> Any:
         return self.deadline(self.stipends.own_stipends, call.actor)
+
+    @api(
+        "POST",
+        "/api/v1/me/payouts/<payout_id>/receipt",
+        summary='Say whether a paid payout of one\'s own arrived. "Not received" '
+        "puts it in finance's queue; the answer can be changed until finance has "
+        "resolved it (`can_confirm_receipt` in GET /api/v1/me/stipends)",
+        roles=(COMMUNICATOR,),
+        body=ReceiptRequestSchema,
+        responses={200: OwnReceiptSchema},
+        tags=OWN,
+    )
+    def api_confirm_receipt(self, call: Call, payout_id: str) -> Any:
+        return self.deadline(
+            self.stipends.confirm_receipt,
+            call.actor,
+            pages.ident(payout_id, "payout_id"),
+            call.body["received"],
+            call.body.get("note", ""),
+        )
 
     @api(
         "POST",

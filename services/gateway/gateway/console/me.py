@@ -1,6 +1,6 @@
 """A communicator's own pages (a club coordinator is one too): home, payout set-up,
-bank details, the second factor, erasure, the cycle's report; and everyone's inbox
-and preferences."""
+bank details, whether a paid payout arrived, the second factor, erasure, the cycle's
+report; and everyone's inbox and preferences."""
 
 from __future__ import annotations
 
@@ -38,9 +38,39 @@ class MeConsole(GatewayBase):
             **context,
         }
 
+    def _home_page(
+        self, call: Call, error: str | None = None, status: int = 200
+    ) -> Response:
+        return self.render(
+            call, "me.html", status=status, **self._home(call, error=error)
+        )
+
     @page("GET", "/me", roles=OWN, template="me.html")
     def me(self, call: Call) -> dict[str, Any]:
         return self._home(call)
+
+    @page(
+        "POST",
+        "/me/payouts/<payout_id>/receipt",
+        roles=OWN,
+        template="me.html",
+        redisplay="_home_page",
+    )
+    def me_confirm_receipt(self, call: Call, payout_id: str) -> dict[str, Any]:
+        """A paid payout of one's own: it arrived, or it did not (with a note for
+        finance, whose work queue it joins). stipends checks that it is theirs and
+        paid."""
+        received = call.form.get("received")
+        if received not in ("yes", "no"):
+            raise InvalidInput("say whether the payment arrived", "unknown_action")
+        answer = self.deadline(
+            self.stipends.confirm_receipt,
+            call.actor,
+            pages.ident(payout_id, "payout_id"),
+            received == "yes",
+            call.form.get("note", ""),
+        )
+        return self._home(call, receipt_saved=answer)
 
     @page("GET", "/me/payouts", roles=OWN)
     def me_payouts_back(self, call: Call) -> Response:
@@ -103,8 +133,9 @@ class MeConsole(GatewayBase):
             return self._security_page(
                 call, web.refusal(call.lang, exc.code, exc.message), 409
             )
+        uri = offer["enrollment_uri"]
         return self._security_page(
-            call, secret=pages.totp_secret(offer["enrollment_uri"])
+            call, secret=pages.totp_secret(uri), qr=pages.qr_svg(uri)
         )
 
     @page("POST", "/me/security/confirm", roles=OWN)

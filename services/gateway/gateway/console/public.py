@@ -35,14 +35,18 @@ class PublicConsole(GatewayBase):
         call: Call,
         error: str | None = None,
         status: int = 200,
-        fields: dict[str, list[str]] | None = None,
+        fields: dict[str, str] | None = None,
     ) -> Response:
+        """The form, with each refused field's words: the refusal's own (in the
+        reader's language) where the registry gave a specific code, else the
+        field's rule as the form states it."""
         return self.render(
             call,
             "apply.html",
             status=status,
             fields=pages.APPLY_FIELDS,
             values=call.form,
+            languages=pages.spoken(call.request.form.getlist("languages")),
             errors=fields or {},
             **self._consent(call),
         )
@@ -53,10 +57,17 @@ class PublicConsole(GatewayBase):
 
     @page("POST", "/apply", roles=None, max_body=TEXT_BODY)
     def apply_submit(self, call: Call) -> Response:
+        application = pages.application_from_form(
+            call.form, call.request.form.getlist("languages")
+        )
         try:
-            self.deadline(self.registry.apply, pages.application_from_form(call.form))
+            self.deadline(self.registry.apply, application)
         except InvalidInput as exc:
-            return self._apply_page(call, status=400, fields=exc.fields)
+            said = web.refusal(call.lang, exc.code, exc.message)
+            specific = exc.code != "invalid_input" and said != exc.message
+            refused = {name: said if specific else "" for name in exc.fields}
+            refused = refused or {"_": said}  # a refusal of no one field
+            return self._apply_page(call, status=400, fields=refused)
         return self.render(call, "message.html", message=call.texts["received"])
 
     @page("GET", "/forgot-password", roles=None, template="forgot_password.html")
@@ -116,6 +127,7 @@ class PublicConsole(GatewayBase):
                 actor=None,
                 csrf=opened.session.csrf_token,
                 secret=pages.totp_secret(result["enrollment_uri"]),
+                qr=pages.qr_svg(result["enrollment_uri"]),
                 failed=False,
                 cookie_secure=self.cookie_secure,
             )
