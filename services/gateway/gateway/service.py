@@ -15,6 +15,7 @@ from __future__ import annotations
 from gateway.api.admin import AdminApi
 from gateway.api.communicators import CommunicatorsApi
 from gateway.api.inbox import InboxApi
+from gateway.api.oversight import OversightApi
 from gateway.api.payouts import PayoutsApi
 from gateway.api.platform import PlatformApi
 from gateway.api.reconciliation import ReconciliationApi
@@ -25,6 +26,7 @@ from gateway.console.clubs import ClubsConsole
 from gateway.console.coordinator import CoordinatorConsole
 from gateway.console.finance import FinanceConsole
 from gateway.console.me import MeConsole
+from gateway.console.oversight import OversightConsole
 from gateway.console.people import PeopleConsole
 from gateway.console.programme import ProgrammeConsole
 from gateway.console.public import PublicConsole
@@ -41,6 +43,7 @@ class GatewayService(
     ReconciliationApi,
     AdminApi,
     InboxApi,
+    OversightApi,
     PublicConsole,
     MeConsole,
     PeopleConsole,
@@ -49,5 +52,6 @@ class GatewayService(
     FinanceConsole,
     ReconciliationConsole,
     CoordinatorConsole,
+    OversightConsole,
 ):
     name = "gateway"

@@ -242,9 +242,7 @@ def list_trainings(session: Session, actor: Actor) -> list[dict[str, Any]]:
     conditions = []
     if not actor.is_(ADMIN):
         conditions.append(
-            Training.club_id.in_(
-                select(Club.id).where(Club.coordinator_id == actor.id)
-            )
+            Training.club_id.in_(select(Club.id).where(Club.coordinator_id == actor.id))
         )
     completions = (
         select(
