@@ -32,12 +32,14 @@ def club_fields(form: dict[str, str]) -> dict[str, Any]:
 class ClubsConsole(GatewayBase):
     # -- clubs -------------------------------------------------------------------------
     def coordinators(self, call: Call) -> list[dict[str, Any]]:
-        """The staff accounts a club can be given as coordinator: active, holding
-        the club_coordinator role."""
+        """The staff accounts a club can be given as coordinator (as the registry
+        takes them): enabled, invitation accepted, holding the club_coordinator
+        role."""
         return [
             member
             for member in self.deadline(self.registry.list_staff, call.actor)
-            if member["state"] == "active" and COORDINATOR in member["roles"]
+            if member["state"] in ("active", "enrolling")
+            and COORDINATOR in member["roles"]
         ]
 
     def _clubs_page(
