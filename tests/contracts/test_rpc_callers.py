@@ -50,6 +50,7 @@ CALLERS = {
     ("registry", "get_staff_contact"): {NOTIFICATIONS},
     ("registry", "issue_password_reset"): {NOTIFICATIONS},
     ("registry", "list_access_log"): {GATEWAY, OPERATOR},
+    ("registry", "list_club_members"): {GATEWAY, OPERATOR},
     ("registry", "list_clubs"): {GATEWAY, OPERATOR},
     ("registry", "list_corridors"): {GATEWAY, STIPENDS, OPERATOR},
     ("registry", "list_review_items"): {GATEWAY, OPERATOR},

@@ -685,3 +685,174 @@ def refusal(language: str, code: str | None, message: str) -> str:
                 "state": label(language, kind, state.group(2)),
             }
     return message
+
+
+# -- clubs, trainings, staff and oversight (console-oversight) ---------------------
+LABELS.update(
+    {
+        "activity_action": {
+            "applied": N_("Applied"),
+            "activation_approved": N_("Approved the application"),
+            "review_item_opened": N_("A possible duplicate was found"),
+            "review_item_resolved": N_("Resolved a possible duplicate"),
+            "status_changed": N_("Changed the status"),
+            "tier_changed": N_("Changed the tier"),
+            "erased": N_("The data was erased"),
+            "training_completed": N_("Recorded a completed training"),
+            "payout_setup_state": N_("Payout set-up"),
+        },
+        "completion_refusal": {
+            "invalid_id": N_("not a valid entry: reload the page and tick again"),
+            "unknown_communicator": N_("not found: reload the page and tick again"),
+            "not_member": N_(
+                "not a member of your club: ask a programme admin to record it"
+            ),
+        },
+        "personal_field": {
+            "legal_name": N_("Full legal name"),
+            "email": N_("Email"),
+            "phone": N_("Phone number"),
+            "messenger": N_("Messenger"),
+            "country": N_("Country of residence"),
+            "city": N_("City"),
+            "languages": N_("Languages"),
+            "motivation": N_("Why they want to take part"),
+            "payout_destination": N_("Payout account"),
+            "staff_email": N_("Staff member's email"),
+        },
+        "delivery_error": {
+            "no_address": N_("No address for this person on this channel"),
+            "recipient_refused": N_("The recipient's server refused it"),
+            "channel_not_configured": N_("This channel is not set up here"),
+            "registry_unavailable": N_("The address could not be looked up"),
+            "channel_failed": N_("The mail or Telegram service failed"),
+            "other": N_("Another error"),
+        },
+        "parked_service": {
+            "registry": N_("People, clubs and staff"),
+            "stipends": N_("Reports, stipends and payouts"),
+            "notifications": N_("Notifications"),
+        },
+        "parked_kind": {
+            "event": N_("News from another service"),
+            "rpc_request": N_("A request from another service"),
+            "unknown": N_("An unreadable message"),
+        },
+        "parked_reason": {
+            "replayed_copy": N_(
+                "A second copy of a request that was already carried out: harmless"
+            ),
+            "refused": N_("Refused: not signed as the service it claims to come from"),
+            "malformed": N_("Malformed, or of a version this service cannot read"),
+            "failed": N_("Handling it failed every time it was tried"),
+            "broker_expired": N_("Nobody took it in time"),
+            "broker_delivery_limit": N_("Handling it failed too many times"),
+            "broker_rejected": N_("Turned away by the service"),
+            "broker_maxlen": N_("The queue was full"),
+            "broker_other": N_("Set aside by the message broker"),
+            "unknown": N_("No reason was recorded"),
+        },
+        "parked_why_not": {
+            "replayed_copy": N_(
+                "its first copy was already carried out and answered. Remove it."
+            ),
+            "rpc_request": N_(
+                "the person who asked gave up waiting long ago. Remove it; they can "
+                "do it again."
+            ),
+            "unsigned": N_("it would be refused again. Remove it."),
+            "other": N_("the service says it would not work. Remove it."),
+        },
+        "parked_subject": {
+            "bus_message": N_("Message between services"),
+            "delivery": N_("Notification"),
+        },
+        "parked_action": {
+            "retry": N_("Retried"),
+            "discard": N_("Discarded"),
+        },
+        "parked_outcome": {
+            "started": N_("Started, not finished"),
+            "retried": N_("Sent again"),
+            "discarded": N_("Removed"),
+            "not_found": N_("Already gone"),
+            "refused": N_("Refused"),
+            "failed": N_("Failed"),
+        },
+        "notification": {
+            "application_accepted": N_("Application accepted"),
+            "application_received": N_("Application received"),
+            "application_rejected": N_("Application not accepted"),
+            "discreet": N_("A neutral “you have a new message”"),
+            "password_reset": N_("Password reset link"),
+            "payout_failed": N_("Payout failed"),
+            "payout_paid": N_("Payout paid"),
+            "payout_sent": N_("Payout sent"),
+            "payout_setup_needed": N_("Set up payouts"),
+            "reconciliation_discrepancies": N_("Reconciliation found differences"),
+            "reconciliation_overdue": N_("Reconciliation overdue"),
+            "report_accepted": N_("Report accepted"),
+            "report_changes_requested": N_("Report: changes requested"),
+            "report_due": N_("Report due"),
+            "report_rejected": N_("Report not accepted"),
+            "run_waiting": N_("A payout run waits for release"),
+            "staff_digest": N_("Staff digest"),
+            "staff_invitation": N_("Staff invitation"),
+            "stipend_approved": N_("Stipend approved"),
+        },
+    }
+)
+
+REFUSALS.update(
+    {
+        "club_not_found": N_("This club was not found. Reload the page."),
+        "training_not_found": N_(
+            "This training seminar was not found. Reload the clubs page."
+        ),
+        "communicator_not_found": N_(
+            "This communicator was not found. Reload the page."
+        ),
+        "coordinator_not_staff": N_(
+            "Only a staff account can coordinate a club. Invite the person as staff "
+            "with the club coordinator role, then choose them."
+        ),
+        "coordinator_disabled": N_(
+            "This staff account is disabled. Enable it on the Staff page or choose "
+            "someone else."
+        ),
+        "coordinator_not_active": N_(
+            "This person has not accepted their invitation yet. Choose them once they "
+            "have set their password."
+        ),
+        "coordinator_role_missing": N_(
+            "This account does not hold the club coordinator role. Choose one that "
+            "does, or invite the person with that role."
+        ),
+        "coordinator_required": N_("Choose a coordinator from the list first."),
+        "nobody_ticked": N_("Tick at least one person, then record."),
+        "invalid_id_count": N_("Tick between 1 and 500 people at a time."),
+        "not_member": N_(
+            "Only members of your club can be recorded here. A programme admin can "
+            "record the others."
+        ),
+        "email_taken": N_(
+            "This email already has an account. Find it in the list below."
+        ),
+        "parked_message_not_found": N_(
+            "This message is no longer parked: someone may have retried or removed "
+            "it. Reload the page."
+        ),
+        "delivery_not_found": N_(
+            "This notification is no longer parked: someone may have retried or "
+            "removed it. Reload the page."
+        ),
+        "not_retryable": N_(
+            "This message cannot be handled again. Remove it, with a reason."
+        ),
+        "unknown_service": N_("This link is broken. Reload the page."),
+        "invalid_log_filter": N_(
+            "A filter is not right: a pseudonym has 2 to 30 characters and dates "
+            "are days. Correct it and search again."
+        ),
+    }
+)

@@ -956,3 +956,344 @@ class OwnReceiptSchema(Schema):
     problem_status = choice(RECEIPT_PROBLEM_STATUSES, allow_none=True)
     resolution = choice(RECEIPT_RESOLUTIONS, allow_none=True)
     resolved_at = stamp(allow_none=True)
+
+
+# -- clubs, trainings, staff and oversight (program admins; console-oversight) -----
+CLUB_MODES = ("online", "offline")
+STAFF_STATES = ("invited", "enrolling", "active", "disabled")
+MEMBER_STATUSES = ("active", "suspended")
+COMPLETIONS = 500  # ids in one bulk recording of training completions
+COMPLETION_REFUSALS = ("invalid_id", "unknown_communicator", "not_member")
+PARKED_SERVICES = ("registry", "stipends", "notifications")
+PARKED_KINDS = ("event", "rpc_request", "unknown")
+PARKED_SUBJECTS = ("bus_message", "delivery")
+PARKED_ACTIONS = ("retry", "discard")
+PARKED_REASONS = (
+    "replayed_copy",
+    "refused",
+    "malformed",
+    "failed",
+    "broker_expired",
+    "broker_delivery_limit",
+    "broker_rejected",
+    "broker_maxlen",
+    "broker_other",
+    "unknown",
+)
+PARKED_WHY_NOT = ("replayed_copy", "rpc_request", "unsigned", "other")
+PARKED_OUTCOMES = ("started", "retried", "discarded", "not_found", "refused", "failed")
+DELIVERY_ERRORS = (
+    "no_address",
+    "recipient_refused",
+    "channel_not_configured",
+    "registry_unavailable",
+    "channel_failed",
+    "other",
+)
+ACTIVITY_ACTIONS = (
+    "applied",
+    "activation_approved",
+    "review_item_opened",
+    "review_item_resolved",
+    "status_changed",
+    "tier_changed",
+    "erased",
+    "training_completed",
+    "payout_setup_state",
+)
+COUNTRY_CODE = validate.Regexp(r"^[A-Z]{2}$", error="two capital letters (ISO 3166)")
+
+
+class ClubRequestSchema(Schema):
+    """A new club. Name a coordinator afterwards (PUT …/coordinator) from the
+    staff accounts that hold the club_coordinator role."""
+
+    name = text(80, 2, required=True)
+    country = fields.String(
+        required=True,
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE],
+    )
+    city = text(80, allow_none=True, load_default=None)
+    mode = choice(CLUB_MODES, required=True)
+
+
+class ClubChangesRequestSchema(Schema):
+    """Any of a club's fields to change (at least one)."""
+
+    name = text(80, 2)
+    country = fields.String(
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE]
+    )
+    city = text(80, allow_none=True)
+    mode = choice(CLUB_MODES)
+
+
+class AdminClubSchema(Schema):
+    """A club as admins see it: with its coordinator's staff account id."""
+
+    id = fields.String()
+    name = fields.String()
+    country = fields.String(
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE]
+    )
+    city = fields.String(allow_none=True)
+    mode = fields.String(validate=validate.OneOf(CLUB_MODES))
+    coordinator_id = fields.String(allow_none=True)
+
+
+class CoordinatorRequestSchema(Schema):
+    """A staff account that is enabled, has accepted its invitation and holds the
+    club_coordinator role (GET /api/v1/staff lists them)."""
+
+    account_id = fields.UUID(required=True)
+
+
+class ClubMemberSchema(Schema):
+    id = fields.String()
+    pseudonym = fields.String()
+    status = fields.String(validate=validate.OneOf(MEMBER_STATUSES))
+
+
+class ClubMemberListSchema(Schema):
+    """A club's members: `pseudonyms` as before, and `members` with their ids (for
+    recording training completions); never a personal field."""
+
+    pseudonyms = fields.List(fields.String())
+    members = fields.List(fields.Nested(ClubMemberSchema))
+
+
+class TrainingRequestSchema(Schema):
+    """A training seminar, for one club (`club_id`) or for everyone (null)."""
+
+    title = text(120, 2, required=True)
+    held_on = fields.Date(required=True)
+    club_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class TrainingSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    held_on = fields.String(metadata={"format": "date"})
+    club_id = fields.String(allow_none=True)
+    completions = fields.Integer()
+
+
+class NewTrainingSchema(Schema):
+    id = fields.String()
+    title = fields.String()
+
+
+class CompletionsRequestSchema(Schema):
+    """Communicators who completed the training: admins may name anyone on record,
+    a coordinator only members of the training's own club."""
+
+    communicator_ids = many(text(ID), COMPLETIONS, 1, required=True)
+
+
+class CompletionRefusalSchema(Schema):
+    communicator_id = fields.String()
+    code = fields.String(validate=validate.OneOf(COMPLETION_REFUSALS))
+    message = fields.String()
+
+
+class CompletionsSchema(Schema):
+    """`recorded`: new completions; `already`: recorded before; `refused`: each id
+    that could not be recorded, with why."""
+
+    recorded = fields.Integer()
+    already = fields.Integer()
+    refused = fields.List(fields.Nested(CompletionRefusalSchema))
+
+
+class StaffInvitedSchema(Schema):
+    id = fields.String()
+    roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLES)))
+
+
+class StaffSwitchedSchema(Schema):
+    id = fields.String()
+    disabled = fields.Boolean()
+
+
+class FactorResetSchema(Schema):
+    """A second-factor reset waiting for a second admin's approval."""
+
+    id = fields.String()
+    account_id = fields.String()
+
+
+class FactorResetApprovedSchema(Schema):
+    id = fields.String(metadata={"description": "the staff account's id"})
+    second_factor = fields.String(validate=validate.OneOf(("reset",)))
+
+
+class ReviewItemSchema(Schema):
+    """An open dedup review item: the two applicants by pseudonym."""
+
+    id = fields.String()
+    kind = fields.String(
+        validate=validate.OneOf(("email", "phone", "payout_destination"))
+    )
+    communicator = fields.String(allow_none=True)
+    other = fields.String(allow_none=True)
+    status = fields.String()
+
+
+class ResolvedItemSchema(Schema):
+    id = fields.String()
+    status = fields.String()
+
+
+class ActivityEntrySchema(Schema):
+    """One step of a communicator record's trail. `actor_id`: a staff account, the
+    communicator themself, or null for the system; `detail` holds codes, ids and
+    titles only, never free text."""
+
+    at = fields.String(metadata={"format": "date-time"})
+    actor_id = fields.String(allow_none=True)
+    action = fields.String(validate=validate.OneOf(ACTIVITY_ACTIONS))
+    detail = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class AccessLogQuerySchema(Schema):
+    """Filters of the access log: whose record (a communicator's exact pseudonym),
+    who read it (a staff account's id), and the days [since, until]."""
+
+    pseudonym = text(PSEUDONYM, 2)
+    reader_id = fields.UUID()
+    since = fields.Date()
+    until = fields.Date()
+    offset = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=10_000_000)
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AccessLogItemSchema(Schema):
+    """One read of personal data: who (a staff account and role, or a service),
+    whose (a pseudonym, or a staff account for a staff email), which field, why.
+    Never the value."""
+
+    id = fields.Integer()
+    at = fields.String(metadata={"format": "date-time"})
+    reader_id = fields.String(allow_none=True)
+    reader_roles = fields.List(fields.String(), allow_none=True)
+    reader_service = fields.String(allow_none=True)
+    subject = fields.String(validate=validate.OneOf(("communicator", "staff")))
+    communicator_id = fields.String(allow_none=True)
+    pseudonym = fields.String(allow_none=True)
+    staff_account_id = fields.String(allow_none=True)
+    field = fields.String()
+    purpose = fields.String()
+
+
+class AccessLogPageSchema(Schema):
+    items = fields.List(fields.Nested(AccessLogItemSchema))
+    total = fields.Integer()
+    offset = fields.Integer()
+    limit = fields.Integer()
+
+
+class AccessLogCheckSchema(Schema):
+    """The access log's hash chain walked from its first row: `intact` when no row
+    was changed, removed or cut from its end; `problems` names each row that was."""
+
+    intact = fields.Boolean()
+    rows = fields.Integer()
+    problems = fields.List(fields.String())
+
+
+class ParkedReasonSchema(Schema):
+    """Why: saved with the action in the service's audit (parked_actions)."""
+
+    reason = text(500, 3, required=True)
+
+
+class ParkedDeliveryOutSchema(Schema):
+    """A notification that could not be delivered: the channel, the message
+    (template), how often it was tried, the kind of error. Never an address."""
+
+    id = fields.Integer()
+    event_id = fields.String()
+    recipient_id = fields.String()
+    channel = fields.String(validate=validate.OneOf(("email", "inbox", "telegram")))
+    template = fields.String()
+    purpose = fields.String()
+    attempts = fields.Integer()
+    last_error = fields.String()
+    error_kind = fields.String(validate=validate.OneOf(DELIVERY_ERRORS))
+    updated_at = fields.String(metadata={"format": "date-time"})
+
+
+class DeliveryActedSchema(Schema):
+    id = fields.Integer()
+    status = fields.String(validate=validate.OneOf(("pending", "discarded")))
+
+
+class QueueDepthSchema(Schema):
+    queue = fields.String()
+    dead_letter_queue = fields.String()
+    depth = fields.Integer()
+
+
+class ParkedMessageSchema(Schema):
+    """A parked bus message: where from, why, when, how often, whether a retry can
+    work (`why_not` says why not). Nothing of its body."""
+
+    id = fields.String()
+    queue = fields.String()
+    dead_letter_queue = fields.String()
+    kind = fields.String(validate=validate.OneOf(PARKED_KINDS))
+    route = fields.String()
+    event_id = fields.String(allow_none=True)
+    signer = fields.String(allow_none=True)
+    signed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    reason = fields.String()
+    parked_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+    attempts = fields.Integer()
+    times_parked = fields.Integer()
+    retryable = fields.Boolean()
+    why_not = fields.String(allow_none=True)
+    reason_kind = fields.String(
+        validate=validate.OneOf(PARKED_REASONS),
+        metadata={"description": "why it was parked, as a code"},
+    )
+    why_not_kind = fields.String(
+        allow_none=True,
+        validate=validate.OneOf(PARKED_WHY_NOT),
+        metadata={"description": "why it cannot be retried, as a code"},
+    )
+
+
+class ServiceParkedSchema(Schema):
+    """One service's dead-letter queues; `available` false when it did not answer."""
+
+    service = fields.String(validate=validate.OneOf(PARKED_SERVICES))
+    available = fields.Boolean()
+    queues = fields.List(fields.Nested(QueueDepthSchema))
+    messages = fields.List(fields.Nested(ParkedMessageSchema))
+
+
+class MessageActedSchema(Schema):
+    service = fields.String(validate=validate.OneOf(PARKED_SERVICES))
+    message = fields.Nested(ParkedMessageSchema)
+    outcome = fields.String(validate=validate.OneOf(("retried", "discarded")))
+
+
+class ParkedActionSchema(Schema):
+    """One audited retry or discard, in the service that holds the work."""
+
+    service = fields.String(validate=validate.OneOf(PARKED_SERVICES))
+    id = fields.Integer()
+    at = fields.String(metadata={"format": "date-time"})
+    actor_id = fields.String()
+    actor_roles = fields.String()
+    subject = fields.String(validate=validate.OneOf(PARKED_SUBJECTS))
+    subject_id = fields.String()
+    action = fields.String(validate=validate.OneOf(PARKED_ACTIONS))
+    reason = fields.String()
+    queue = fields.String(allow_none=True)
+    route = fields.String(allow_none=True)
+    outcome = fields.String(validate=validate.OneOf(PARKED_OUTCOMES))
+    detail = fields.String(allow_none=True)
+    finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})

@@ -15,6 +15,7 @@ from __future__ import annotations
 from gateway.api.admin import AdminApi
 from gateway.api.communicators import CommunicatorsApi
 from gateway.api.inbox import InboxApi
+from gateway.api.oversight import OversightApi
 from gateway.api.payouts import PayoutsApi
 from gateway.api.platform import PlatformApi
 from gateway.api.programmes import ProgrammesApi
@@ -26,6 +27,7 @@ from gateway.console.clubs import ClubsConsole
 from gateway.console.coordinator import CoordinatorConsole
 from gateway.console.finance import FinanceConsole
 from gateway.console.me import MeConsole
+from gateway.console.oversight import OversightConsole
 from gateway.console.people import PeopleConsole
 from gateway.console.programme import ProgrammeConsole
 from gateway.console.programmes import ProgrammesConsole
@@ -44,6 +46,7 @@ class GatewayService(
     AdminApi,
     InboxApi,
     ProgrammesApi,
+    OversightApi,
     PublicConsole,
     MeConsole,
     PeopleConsole,
@@ -53,5 +56,6 @@ class GatewayService(
     ReconciliationConsole,
     CoordinatorConsole,
     ProgrammesConsole,
+    OversightConsole,
 ):
     name = "gateway"

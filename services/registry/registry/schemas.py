@@ -154,6 +154,12 @@ class ClubOutSchema(Schema):
     coordinator_id = fields.UUID(allow_none=True)  # the gateway keeps it to itself
 
 
+class ClubMemberSchema(Schema):
+    id = fields.UUID()
+    pseudonym = fields.String()
+    status = fields.String()
+
+
 class ClubChangesSchema(StripStrings):
     """Any of a club's fields to change; at least one."""
 

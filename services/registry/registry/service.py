@@ -36,6 +36,7 @@ from registry.schemas import (
     ApplicationSchema,
     BankDetailsSchema,
     ClubChangesSchema,
+    ClubMemberSchema,
     ClubOutSchema,
     ClubSchema,
     CommunicatorSummarySchema,
@@ -313,6 +314,15 @@ class RegistryService(ParkedMessagesEntrypoints):
         who = Actor.load(actor)
         with self.db.transaction() as session:
             return clubs.club_members(session, who, ident(club_id, "club_id"))
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def list_club_members(self, actor: Any, club_id: str) -> list[dict[str, Any]]:
+        """[{id, pseudonym, status}]: the club's own coordinator and admins only."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return ClubMemberSchema(many=True).dump(
+                clubs.list_club_members(session, who, ident(club_id, "club_id"))
+            )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def create_training(self, actor: Any, training: Any) -> dict[str, Any]:

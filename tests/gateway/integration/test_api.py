@@ -89,6 +89,7 @@ class World:
     reconciliation: dict[str, Any]  # a bank statement's period, one open difference
     staff_member: str = ""  # a finance account no client uses: enabled, disabled
     factor_reset: str = ""  # another staff account's reset, asked by ADMIN_A
+    training: str = ""  # a training for everyone (no club)
 
     def ident(self, pseudonym: str) -> str:
         (row,) = self.system.sql(
@@ -286,6 +287,7 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
         rec,
         staff_member,
         factor_reset,
+        training,
     )
 
 
@@ -720,6 +722,106 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         None,
         expect(ADMIN_FINANCE),
     ),
+    # clubs and trainings: admins; completions also a club's own coordinator
+    (
+        "create a club",
+        "POST",
+        "/api/v1/clubs",
+        lambda w: {
+            "name": f"Club {uuid.uuid4().hex[:8]}",
+            "country": "GE",
+            "mode": "online",
+        },
+        expect({"program_admin": 201}),
+    ),
+    (
+        "edit a club",
+        "PATCH",
+        "/api/v1/clubs/{other_club}",
+        {"city": "Tbilisi"},
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "name a finance account coordinator",  # refused: not the coordinator role
+        "PUT",
+        "/api/v1/clubs/{other_club}/coordinator",
+        lambda w: {"account_id": w.staff_member},
+        expect({"program_admin": 400}),
+    ),
+    (
+        "remove a coordinator",
+        "DELETE",
+        "/api/v1/clubs/{other_club}/coordinator",
+        None,
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "trainings",
+        "GET",
+        "/api/v1/trainings",
+        None,
+        expect({"program_admin": 200, "club_coordinator": 200}),
+    ),
+    (
+        "add a training",
+        "POST",
+        "/api/v1/trainings",
+        {"title": "Hard talks", "held_on": "2026-12-01"},
+        expect({"program_admin": 201}),
+    ),
+    (
+        "record completions",  # a training for everyone: not a coordinator's
+        "POST",
+        "/api/v1/trainings/{training}/completions",
+        lambda w: {"communicator_ids": [w.target]},
+        expect(ADMIN_ONLY),
+    ),
+    # oversight: admins alone
+    ("access log", "GET", "/api/v1/access-log?limit=5", None, expect(ADMIN_ONLY)),
+    (
+        "verify the access log",
+        "GET",
+        "/api/v1/access-log/verification",
+        None,
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "a record's activity",
+        "GET",
+        "/api/v1/communicators/{target}/activity",
+        None,
+        expect(ADMIN_ONLY),
+    ),
+    ("parked messages", "GET", "/api/v1/parked-messages", None, expect(ADMIN_ONLY)),
+    (
+        "retry a parked message",
+        "POST",
+        "/api/v1/parked-messages/{service}/{parked}/retry",
+        {"reason": "try again"},
+        expect({"program_admin": 404}),
+    ),
+    (
+        "discard a parked message",
+        "POST",
+        "/api/v1/parked-messages/{service}/{parked}/discard",
+        {"reason": "not needed"},
+        expect({"program_admin": 404}),
+    ),
+    ("parked actions", "GET", "/api/v1/parked-actions", None, expect(ADMIN_ONLY)),
+    (
+        "retry a parked delivery",
+        "POST",
+        "/api/v1/deliveries/parked/{delivery}/retry",
+        {"reason": "try again"},
+        expect({"program_admin": 404}),
+    ),
+    (
+        "discard a parked delivery",
+        "POST",
+        "/api/v1/deliveries/parked/{delivery}/discard",
+        {"reason": "not needed"},
+        expect({"program_admin": 404}),
+    ),
     # late: the admin's suspension of the member signs them out at once
     (
         "decide on oneself",
@@ -785,6 +887,10 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
                 own_club=world.own_club,
                 other_club=world.other_club,
                 country="GE",
+                training=world.training,
+                service="registry",
+                parked="no-such-message",
+                delivery=999999999,
             )
             payload = body(world) if callable(body) else body
             response = world.clients[role](method, path, payload)

@@ -389,3 +389,53 @@ def test_a_coordinator_records_completions_of_their_own_members_only(
     assert counts[ours["id"]]["completions"] == 1
     assert counts[ours["id"]]["club_id"] == made["id"]
     assert counts[theirs["id"]]["completions"] == 0
+
+
+def test_a_coordinator_lists_their_members_with_ids_and_their_clubs_trainings(
+    registry: Registry,
+) -> None:
+    """What the coordinator's completion form needs: members' ids (no personal
+    field) and the trainings of their own club, nothing of another club."""
+    coordinator = registry.active()
+    club = registry.call(
+        "create_club",
+        ADMIN_A,
+        {
+            "name": "Batumi Mondays",
+            "country": "GE",
+            "mode": "offline",
+            "coordinator": pseudonym(registry, coordinator),
+        },
+    )
+    other = registry.call(
+        "create_club", ADMIN_A, {"name": "Far Away", "country": "DE", "mode": "online"}
+    )
+    member = registry.active(club_id=club["id"])
+    registry.active(club_id=other["id"])
+    own_training = registry.call(
+        "create_training",
+        ADMIN_A,
+        {"title": "Own club", "held_on": "2026-11-03", "club_id": club["id"]},
+    )
+    registry.call(
+        "create_training",
+        ADMIN_A,
+        {"title": "Other club", "held_on": "2026-11-04", "club_id": other["id"]},
+    )
+    registry.call(
+        "create_training", ADMIN_A, {"title": "Everyone", "held_on": "2026-11-05"}
+    )
+    as_coordinator = actor_for(coordinator, "club_coordinator")
+    assert registry.call("list_club_members", as_coordinator, club["id"]) == [
+        {"id": member, "pseudonym": pseudonym(registry, member), "status": "active"}
+    ]
+    with pytest.raises(Forbidden):
+        registry.call("list_club_members", as_coordinator, other["id"])
+    with pytest.raises(NotFound):
+        registry.call("list_club_members", ADMIN_A, str(uuid.uuid4()))
+    assert [t["id"] for t in registry.call("list_trainings", as_coordinator)] == [
+        own_training["id"]
+    ]
+    assert len(registry.call("list_trainings", ADMIN_A)) == 3
+    with pytest.raises(Forbidden):
+        registry.call("list_trainings", actor_for(member))

@@ -9,15 +9,30 @@ from gateway.base import Call, GatewayBase
 from gateway.http import api
 from gateway.roles import ADMIN, COORDINATOR, FINANCE, SIGNED_IN
 from gateway.schemas import (
-    ClubMembersSchema,
+    AdminClubSchema,
+    ClubChangesRequestSchema,
+    ClubMemberListSchema,
+    ClubRequestSchema,
     ClubSchema,
+    CompletionsRequestSchema,
+    CompletionsSchema,
+    CoordinatorRequestSchema,
     CorridorRequestSchema,
     CorridorSchema,
-    ParkedDeliverySchema,
+    FactorResetApprovedSchema,
+    FactorResetSchema,
+    NewTrainingSchema,
+    ParkedDeliveryOutSchema,
     ResolutionRequestSchema,
+    ResolvedItemSchema,
+    ReviewItemSchema,
     SecondFactorResetRequestSchema,
     StaffInvitationRequestSchema,
+    StaffInvitedSchema,
     StaffMemberSchema,
+    StaffSwitchedSchema,
+    TrainingRequestSchema,
+    TrainingSchema,
 )
 
 ADMINS = ("admin",)
@@ -44,7 +59,7 @@ class AdminApi(GatewayBase):
         "and sets their own password and authenticator",
         roles=(ADMIN,),
         body=StaffInvitationRequestSchema,
-        responses={201: None},
+        responses={201: StaffInvitedSchema},
         tags=ADMINS,
     )
     def api_invite_staff(self, call: Call) -> Any:
@@ -55,7 +70,7 @@ class AdminApi(GatewayBase):
         "/api/v1/staff/<account_id>/disabling",
         summary="Disable a staff account: no sign-in, and its sessions end",
         roles=(ADMIN,),
-        responses={200: None},
+        responses={200: StaffSwitchedSchema},
         tags=ADMINS,
     )
     def api_disable_staff(self, call: Call, account_id: str) -> Any:
@@ -68,7 +83,7 @@ class AdminApi(GatewayBase):
         "/api/v1/staff/<account_id>/enabling",
         summary="Enable a disabled staff account again",
         roles=(ADMIN,),
-        responses={200: None},
+        responses={200: StaffSwitchedSchema},
         tags=ADMINS,
     )
     def api_enable_staff(self, call: Call, account_id: str) -> Any:
@@ -81,7 +96,7 @@ class AdminApi(GatewayBase):
         "approves)",
         roles=(ADMIN,),
         body=SecondFactorResetRequestSchema,
-        responses={201: None},
+        responses={201: FactorResetSchema},
         tags=ADMINS,
     )
     def api_request_factor_reset(self, call: Call, account_id: str) -> Any:
@@ -98,7 +113,7 @@ class AdminApi(GatewayBase):
         summary="Approve a second-factor reset another admin asked for: the person "
         "enrolls a new authenticator at their next sign-in",
         roles=(ADMIN,),
-        responses={200: None},
+        responses={200: FactorResetApprovedSchema},
         tags=ADMINS,
     )
     def api_approve_factor_reset(self, call: Call, reset_id: str) -> Any:
@@ -113,7 +128,7 @@ class AdminApi(GatewayBase):
         "/api/v1/review-items",
         summary="Open dedup review items (same email, phone or payout account)",
         roles=(ADMIN,),
-        responses={200: None},
+        responses={200: [ReviewItemSchema]},
         tags=ADMINS,
     )
     def api_review_items(self, call: Call) -> Any:
@@ -125,7 +140,7 @@ class AdminApi(GatewayBase):
         summary="Resolve a dedup review item: same_person or distinct, with a note",
         roles=(ADMIN,),
         body=ResolutionRequestSchema,
-        responses={200: None},
+        responses={200: ResolvedItemSchema},
         tags=ADMINS,
     )
     def api_resolve(self, call: Call, item_id: str) -> Any:
@@ -151,14 +166,115 @@ class AdminApi(GatewayBase):
     @api(
         "GET",
         "/api/v1/clubs/<club_id>/members",
-        summary="A club's members by pseudonym: its own coordinator and admins only",
+        summary="A club's members by pseudonym, with their ids and status (no "
+        "personal field): its own coordinator and admins only",
         roles=(COORDINATOR, ADMIN),
-        responses={200: ClubMembersSchema},
+        responses={200: ClubMemberListSchema},
         tags=CLUBS,
     )
     def api_club_members(self, call: Call, club_id: str) -> Any:
-        members = self.deadline(self.registry.club_members, call.actor, club_id)
-        return {"pseudonyms": members}
+        members = self.deadline(self.registry.list_club_members, call.actor, club_id)
+        return {"pseudonyms": [m["pseudonym"] for m in members], "members": members}
+
+    @api(
+        "POST",
+        "/api/v1/clubs",
+        summary="Create a Communication Club (then name its coordinator)",
+        roles=(ADMIN,),
+        body=ClubRequestSchema,
+        responses={201: AdminClubSchema},
+        tags=CLUBS,
+    )
+    def api_create_club(self, call: Call) -> Any:
+        return self.deadline(self.registry.create_club, call.actor, call.body)
+
+    @api(
+        "PATCH",
+        "/api/v1/clubs/<club_id>",
+        summary="Change a club's name, country, city or mode",
+        roles=(ADMIN,),
+        body=ClubChangesRequestSchema,
+        responses={200: AdminClubSchema},
+        tags=CLUBS,
+    )
+    def api_update_club(self, call: Call, club_id: str) -> Any:
+        return self.deadline(self.registry.update_club, call.actor, club_id, call.body)
+
+    @api(
+        "PUT",
+        "/api/v1/clubs/<club_id>/coordinator",
+        summary="Name a club's coordinator: an enabled staff account with the "
+        "club_coordinator role that has accepted its invitation",
+        roles=(ADMIN,),
+        body=CoordinatorRequestSchema,
+        responses={200: AdminClubSchema},
+        tags=CLUBS,
+    )
+    def api_set_coordinator(self, call: Call, club_id: str) -> Any:
+        return self.deadline(
+            self.registry.set_club_coordinator,
+            call.actor,
+            club_id,
+            str(call.body["account_id"]),
+        )
+
+    @api(
+        "DELETE",
+        "/api/v1/clubs/<club_id>/coordinator",
+        summary="Leave a club without a coordinator",
+        roles=(ADMIN,),
+        responses={200: AdminClubSchema},
+        tags=CLUBS,
+    )
+    def api_remove_coordinator(self, call: Call, club_id: str) -> Any:
+        return self.deadline(self.registry.remove_club_coordinator, call.actor, club_id)
+
+    @api(
+        "GET",
+        "/api/v1/trainings",
+        summary="Training seminars, newest first, with their completions (a "
+        "coordinator: those of their own clubs)",
+        roles=(ADMIN, COORDINATOR),
+        responses={200: [TrainingSchema]},
+        tags=CLUBS,
+    )
+    def api_trainings(self, call: Call) -> Any:
+        return self.deadline(self.registry.list_trainings, call.actor)
+
+    @api(
+        "POST",
+        "/api/v1/trainings",
+        summary="Add a training seminar, for one club or for everyone",
+        roles=(ADMIN,),
+        body=TrainingRequestSchema,
+        responses={201: NewTrainingSchema},
+        tags=CLUBS,
+    )
+    def api_create_training(self, call: Call) -> Any:
+        training = {
+            "title": call.body["title"],
+            "held_on": call.body["held_on"].isoformat(),
+            "club_id": str(call.body["club_id"]) if call.body["club_id"] else None,
+        }
+        return self.deadline(self.registry.create_training, call.actor, training)
+
+    @api(
+        "POST",
+        "/api/v1/trainings/<training_id>/completions",
+        summary="Record that communicators completed a training, up to 500 at once: "
+        "admins for anyone, a coordinator for their own club's members",
+        roles=(ADMIN, COORDINATOR),
+        body=CompletionsRequestSchema,
+        responses={200: CompletionsSchema},
+        tags=CLUBS,
+    )
+    def api_record_completions(self, call: Call, training_id: str) -> Any:
+        return self.deadline(
+            self.registry.record_training_completions,
+            call.actor,
+            training_id,
+            call.body["communicator_ids"],
+        )
 
     @api(
         "GET",
@@ -190,7 +306,7 @@ class AdminApi(GatewayBase):
         "/api/v1/deliveries/parked",
         summary="Notifications that could not be delivered, with the reason",
         roles=(ADMIN, FINANCE),
-        responses={200: [ParkedDeliverySchema]},
+        responses={200: [ParkedDeliveryOutSchema]},
         tags=ADMINS,
     )
     def api_parked(self, call: Call) -> Any:

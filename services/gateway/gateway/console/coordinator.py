@@ -1,5 +1,5 @@
-"""Club coordinators' page: their own clubs and their members' pseudonyms, nothing
-else."""
+"""Club coordinators' page: their own clubs, their members' pseudonyms and the
+trainings of their clubs (whose completions they record), nothing else."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ from gateway.roles import COORDINATOR
 class CoordinatorConsole(GatewayBase):
     @page("GET", "/coordinator", roles=(COORDINATOR,), template="coordinator.html")
     def coordinator_home(self, call: Call) -> dict[str, Any]:
+        trainings = self.deadline(self.registry.list_trainings, call.actor)
         clubs = [
             {
                 **club,
                 "members": self.deadline(
                     self.registry.club_members, call.actor, club["id"]
                 ),
+                "trainings": [t for t in trainings if t["club_id"] == club["id"]],
             }
             for club in self.deadline(self.registry.list_clubs)
             if club.get("coordinator_id") == call.actor_id

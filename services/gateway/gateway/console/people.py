@@ -41,16 +41,27 @@ class PeopleConsole(GatewayBase):
         error: str | None = None,
         status: int = 200,
     ) -> Response:
+        app = self.deadline(self.registry.get_application, call.actor, communicator_id)
         return self.render(
             call,
             "admin_application.html",
             status=status,
-            app=self.deadline(
-                self.registry.get_application, call.actor, communicator_id
-            ),
+            app=app,
             trainings=self.deadline(self.registry.list_trainings, call.actor),
+            activity=self.deadline(
+                self.registry.get_communicator_activity, call.actor, app["id"]
+            ),
+            staff=self.staff_roles(call),
+            me=call.actor_id,
             error=error,
         )
+
+    def staff_roles(self, call: Call) -> dict[str, list[str]]:
+        """Staff accounts' roles by id: how a trail names who acted."""
+        return {
+            member["id"]: member["roles"]
+            for member in self.deadline(self.registry.list_staff, call.actor)
+        }
 
     @page("GET", "/admin/applications/<communicator_id>", roles=ADMINS)
     def admin_application(self, call: Call, communicator_id: str) -> Response:
@@ -163,11 +174,13 @@ class PeopleConsole(GatewayBase):
         status: int = 200,
         notice: str | None = None,
     ) -> Response:
+        staff = self.deadline(self.registry.list_staff, call.actor)
         return self.render(
             call,
             "admin_staff.html",
             status=status,
-            staff=self.deadline(self.registry.list_staff, call.actor),
+            staff=staff,
+            roles_of={member["id"]: member["roles"] for member in staff},
             me=call.actor_id,
             roles=STAFF_ROLES,
             error=error,

@@ -183,28 +183,44 @@ def list_clubs(session: Session) -> list[Club]:
     return list(session.scalars(select(Club).order_by(Club.country, Club.name)))
 
 
-def club_members(session: Session, actor: Actor, club_id: uuid.UUID) -> list[str]:
-    """Pseudonyms of a club's members: for its coordinator and for admins only."""
+def _members_of(session: Session, actor: Actor, club_id: uuid.UUID) -> Any:
+    """A club's members (active or suspended, not erased), by pseudonym: for its
+    coordinator and for admins only."""
     club = session.get(Club, club_id)
     if club is None:
-        raise ClubNotFound("no such club")
+        raise ClubNotFound("no such club", "club_not_found")
     if not actor.is_(ADMIN) and not (
         actor.is_("club_coordinator") and club.coordinator_id == actor.id
     ):
         raise NotAllowed(
             "only this club's coordinator sees its members", "not_coordinator"
         )
-    return list(
-        session.scalars(
-            select(Communicator.pseudonym)
-            .where(
-                Communicator.club_id == club_id,
-                Communicator.erased_at.is_(None),
-                Communicator.status.in_(("active", "suspended")),
-            )
-            .order_by(Communicator.pseudonym)
+    return session.execute(
+        select(Communicator.id, Communicator.pseudonym, Communicator.status)
+        .where(
+            Communicator.club_id == club_id,
+            Communicator.erased_at.is_(None),
+            Communicator.status.in_(MEMBER_STATUSES),
         )
-    )
+        .order_by(Communicator.pseudonym)
+    ).all()
+
+
+def club_members(session: Session, actor: Actor, club_id: uuid.UUID) -> list[str]:
+    """Pseudonyms of a club's members: for its coordinator and for admins only."""
+    return [row.pseudonym for row in _members_of(session, actor, club_id)]
+
+
+def list_club_members(
+    session: Session, actor: Actor, club_id: uuid.UUID
+) -> list[dict[str, Any]]:
+    """A club's members with their ids and status (no personal field), so that its
+    coordinator can record their training completions: for its coordinator and for
+    admins only."""
+    return [
+        {"id": row.id, "pseudonym": row.pseudonym, "status": row.status}
+        for row in _members_of(session, actor, club_id)
+    ]
 
 
 def create_training(
@@ -219,8 +235,15 @@ def create_training(
 
 
 def list_trainings(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    """The newest 200 trainings, each with its club and how many completed it."""
-    actor.require(ADMIN)
+    """The newest 200 trainings, each with its club and how many completed it. A
+    coordinator (not an admin) sees only the trainings of the clubs they coordinate:
+    the ones whose completions they may record."""
+    actor.require(ADMIN, COORDINATOR)
+    conditions = []
+    if not actor.is_(ADMIN):
+        conditions.append(
+            Training.club_id.in_(select(Club.id).where(Club.coordinator_id == actor.id))
+        )
     completions = (
         select(
             TrainingCompletion.training_id,
@@ -232,6 +255,7 @@ def list_trainings(session: Session, actor: Actor) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Training, func.coalesce(completions.c.completions, 0))
         .outerjoin(completions, completions.c.training_id == Training.id)
+        .where(*conditions)
         .order_by(Training.held_on.desc(), Training.id)
         .limit(200)
     )
