@@ -501,16 +501,16 @@ def statement(
     ).one()
     lines = [
         {
-            "entry_id": entry_id,
-            "kind": kind,
-            "memo": memo,
-            "posted_at": posted_at,
-            "reverses": reverses,
-            "stipend_id": stipend_id,
-            "amount_minor": int(amount),
-            "balance_minor": int(running),
+            "entry_id": row.entry_id,
+            "kind": row.kind,
+            "memo": row.memo,
+            "posted_at": row.posted_at,
+            "reverses": row.reverses,
+            "stipend_id": row.stipend_id,
+            "amount_minor": int(row.amount_minor),
+            "balance_minor": int(row.running),
         }
-        for entry_id, kind, memo, posted_at, reverses, stipend_id, amount, running in rows
+        for row in rows
     ]
     return {
         "account": code,
