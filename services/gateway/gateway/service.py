@@ -15,6 +15,7 @@ from __future__ import annotations
 from gateway.api.admin import AdminApi
 from gateway.api.communicators import CommunicatorsApi
 from gateway.api.inbox import InboxApi
+from gateway.api.ledger import LedgerApi
 from gateway.api.payouts import PayoutsApi
 from gateway.api.platform import PlatformApi
 from gateway.api.reconciliation import ReconciliationApi
@@ -24,6 +25,7 @@ from gateway.api.stipends import StipendsApi
 from gateway.console.clubs import ClubsConsole
 from gateway.console.coordinator import CoordinatorConsole
 from gateway.console.finance import FinanceConsole
+from gateway.console.ledger import LedgerConsole
 from gateway.console.me import MeConsole
 from gateway.console.people import PeopleConsole
 from gateway.console.programme import ProgrammeConsole
@@ -41,6 +43,7 @@ class GatewayService(
     ReconciliationApi,
     AdminApi,
     InboxApi,
+    LedgerApi,
     PublicConsole,
     MeConsole,
     PeopleConsole,
@@ -48,6 +51,7 @@ class GatewayService(
     ClubsConsole,
     FinanceConsole,
     ReconciliationConsole,
+    LedgerConsole,
     CoordinatorConsole,
 ):
     name = "gateway"

@@ -460,7 +460,7 @@ def statement(
     from `offset` (all of them without a limit); `total_lines` counts them all."""
     found = session.get(Account, code)
     if found is None:
-        raise AccountNotFound(f"no ledger account {code}")
+        raise AccountNotFound(f"no ledger account {code}", "account_not_found")
     ordered = (
         select(
             JournalEntry.id.label("entry_id"),
