@@ -558,7 +558,13 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect({"finance": 403}),
     ),
     # finance's console tasks: bank files, statements, the ledger, trails, receipts
-    ("a payout's trail", "GET", "/api/v1/payouts/{payout}", None, expect(ADMIN_FINANCE)),
+    (
+        "a payout's trail",
+        "GET",
+        "/api/v1/payouts/{payout}",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
     (
         "a run's bank file",
         "GET",
