@@ -594,11 +594,11 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect(ADMIN_FINANCE),
     ),
     (
-        "an account's statement",  # no such account: past the gate, not found
+        "an account's statement",  # not an account's code: past the gate, refused
         "GET",
-        "/api/v1/ledger/accounts/fees:none?limit=10",
+        "/api/v1/ledger/accounts/{target}?limit=10",
         None,
-        expect({"program_admin": 404, "finance": 404}),
+        expect({"program_admin": 400, "finance": 400}),
     ),
     (
         "payouts reported as not received",
@@ -608,9 +608,9 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect({"finance": 200}),
     ),
     (
-        "resolve a receipt problem",  # no such problem: past the gate, not found
+        "resolve a receipt problem",  # an applicant's id: past the gate, not found
         "POST",
-        f"/api/v1/receipt-problems/{uuid.uuid4()}/resolution",
+        "/api/v1/receipt-problems/{target}/resolution",
         {"resolution": "other", "note": "checked with the bank"},
         expect({"finance": 404}),
     ),
