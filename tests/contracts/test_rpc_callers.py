@@ -95,6 +95,7 @@ CALLERS = {
     ("stipends", "get_cycle_progress"): {GATEWAY},
     ("stipends", "get_payout"): {GATEWAY},
     ("stipends", "list_receipt_problems"): {GATEWAY},
+    ("stipends", "list_link_candidates"): {GATEWAY},
     ("stipends", "preview_close_cycle"): {GATEWAY},
     ("stipends", "resolve_receipt_problem"): {GATEWAY},
     ("stipends", "stipends_page"): {GATEWAY},

@@ -1,11 +1,80 @@
 """Downloads for finance: a run's payouts as CSV or XLSX. Pseudonymous ids, amounts
-and states only: no name, email or account number ever leaves this way."""
+and states only: no name, email or account number ever leaves this way.
+
+Amounts are in major units with the currency's ISO 4217 exponent (JPY 0 decimals,
+EUR 2, KWD 3): text in CSV ("12.345"), numbers in XLSX with a number format of as
+many decimals, so a spreadsheet sums them."""
 
 from __future__ import annotations
 
+import io
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
+from babel.numbers import get_currency_precision
+
 from svyaz import tables
+
+
+class Amount:
+    """An amount of minor units in a currency, written as its exponent says."""
+
+    def __init__(self, minor: int, currency: str):
+        self.minor = int(minor)
+        self.currency = (currency or "").upper()
+        self.places = get_currency_precision(self.currency)
+
+    @property
+    def major(self) -> Decimal:
+        return Decimal(self.minor).scaleb(-self.places)
+
+    def __str__(self) -> str:
+        return f"{self.major:.{self.places}f}"
+
+    @property
+    def number_format(self) -> str:
+        return "0" if self.places == 0 else "0." + "0" * self.places
+
+
+def amount(minor: int | None, currency: str | None) -> Amount | str:
+    return "" if minor is None else Amount(minor, currency or "")
+
+
+def _csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
+    return tables.as_csv(
+        columns,
+        ([str(v) if isinstance(v, Amount) else v for v in row] for row in rows),
+    )
+
+
+def _xlsx(
+    sheets: Sequence[tuple[str, Sequence[str] | None, Iterable[Sequence[Any]]]],
+) -> bytes:
+    """As tables.as_xlsx (write-only, every text cell neutralized), with amounts
+    as numbers in their currency's format."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+
+    book = Workbook(write_only=True)
+    for title, columns, rows in sheets:
+        sheet = book.create_sheet(title)
+        if columns:
+            sheet.append(list(columns))
+        for row in rows:
+            cells: list[Any] = []
+            for value in row:
+                if isinstance(value, Amount):
+                    cell = WriteOnlyCell(sheet, value=value.major)
+                    cell.number_format = value.number_format
+                    cells.append(cell)
+                else:
+                    cells.append(tables.safe(value))
+            sheet.append(cells)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
 
 COLUMNS = (
     "payout_id",
@@ -27,12 +96,12 @@ def rows(payouts: list[dict[str, Any]]) -> list[list[Any]]:
             p["id"],
             p["stipend_id"],
             p["communicator_id"],
-            f"{p['amount_minor'] / 100:.2f}",
+            Amount(p["amount_minor"], p["currency"]),
             p["currency"],
             p["provider"],
             p["status"],
             p.get("provider_ref") or "",
-            f"{(p.get('fee_minor') or 0) / 100:.2f}",
+            Amount(p.get("fee_minor") or 0, p["currency"]),
             p.get("failure_code") or "",
         ]
         for p in payouts
@@ -40,11 +109,11 @@ def rows(payouts: list[dict[str, Any]]) -> list[list[Any]]:
 
 
 def as_csv(payouts: list[dict[str, Any]]) -> bytes:
-    return tables.as_csv(COLUMNS, rows(payouts))
+    return _csv(COLUMNS, rows(payouts))
 
 
 def as_xlsx(payouts: list[dict[str, Any]]) -> bytes:
-    return tables.as_xlsx([("payouts", COLUMNS, rows(payouts))])
+    return _xlsx([("payouts", COLUMNS, rows(payouts))])
 
 
 RECONCILIATION_COLUMNS = (
@@ -78,10 +147,6 @@ SUMMARY = (
 )
 
 
-def _major(minor: int | None) -> str:
-    return "" if minor is None else f"{minor / 100:.2f}"
-
-
 def reconciliation_rows(items: list[dict[str, Any]]) -> list[list[Any]]:
     return [
         [
@@ -91,9 +156,9 @@ def reconciliation_rows(items: list[dict[str, Any]]) -> list[list[Any]]:
             i.get("payout_id") or "",
             i.get("run_id") or "",
             i.get("provider_ref") or "",
-            _major(i.get("ours_minor")),
+            amount(i.get("ours_minor"), i.get("ours_currency")),
             i.get("ours_currency") or "",
-            _major(i.get("theirs_minor")),
+            amount(i.get("theirs_minor"), i.get("theirs_currency")),
             i.get("theirs_currency") or "",
             i.get("resolution") or "",
             i.get("linked_payout_id") or "",
@@ -110,11 +175,11 @@ def reconciliation(
     """A reconciliation's differences as CSV, or XLSX with a summary sheet."""
     rows = reconciliation_rows(items)
     if kind == "csv":
-        return tables.as_csv(RECONCILIATION_COLUMNS, rows), tables.MIME["csv"]
+        return _csv(RECONCILIATION_COLUMNS, rows), tables.MIME["csv"]
     summary = [
         [label, "" if rec.get(key) is None else rec[key]] for label, key in SUMMARY
     ]
-    body = tables.as_xlsx(
+    body = _xlsx(
         [("summary", None, summary), ("differences", RECONCILIATION_COLUMNS, rows)]
     )
     return body, tables.MIME["xlsx"]

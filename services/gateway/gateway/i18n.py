@@ -372,6 +372,66 @@ LABELS: dict[str, dict[str, str]] = {
         "payout_returned": N_("The money came back to the programme"),
         "other": N_("Other"),
     },
+    # -- finance: the ledger, payouts' trails, receipts, bank statements ----------
+    "account_kind": {
+        "programme_funds": N_("Programme's money held"),
+        "programme_budget": N_("Budget not yet reserved"),
+        "reservations": N_("Reserved for approved stipends"),
+        "stipends_payable": N_("Owed to a communicator"),
+        "provider_clearing": N_("Sent to a provider, not yet confirmed"),
+        "fees": N_("Providers' fees"),
+    },
+    "entry_kind": {
+        "funding": N_("Programme funded"),
+        "reservation": N_("Stipend approved: budget reserved"),
+        "commitment": N_("Stipend released for payment"),
+        "payout_sent": N_("Payment sent"),
+        "payout_settled": N_("Payment confirmed"),
+        "funding_reversal": N_("Funding corrected"),
+        "reservation_reversal": N_("Reservation released"),
+        "commitment_reversal": N_("Release for payment undone"),
+        "payout_sent_reversal": N_("Payment failed: sending undone"),
+        "payout_settled_reversal": N_("Payment came back after it was confirmed"),
+    },
+    "payout_event": {
+        "retry": N_("Finance tried again"),
+        "cancel": N_("Finance cancelled the payout"),
+        "mark_paid_offline": N_("Finance marked it paid outside the system"),
+        "mark_failed": N_("Finance marked it failed"),
+        "run_build": N_("Payout run built"),
+        "run_release": N_("Payout run released"),
+        "run_cancel": N_("Payout run cancelled"),
+        "run_bank_file": N_("Bank file downloaded"),
+        "released_for_payment": N_("Released for payment"),
+        "payment_release_undone": N_("Release for payment undone"),
+        "sent": N_("Sent to the provider"),
+        "send_reversed": N_("Sending undone: the payment failed"),
+        "paid": N_("Paid"),
+        "payment_returned": N_("The money came back"),
+        "provider_event": N_("Message from the payment provider"),
+        "receipt_confirmed": N_("The payee confirmed the money arrived"),
+        "receipt_not_received": N_("The payee reported the money did not arrive"),
+        "receipt_problem_resolved": N_("Finance resolved the payee's report"),
+        "reconciliation_link": N_("Reconciliation: linked to this payout"),
+        "reconciliation_write_off": N_("Reconciliation: difference written off"),
+        "reconciliation_repay": N_("Reconciliation: paid again"),
+    },
+    "receipt_resolution": {
+        "received_after_all": N_("The payee received it after all"),
+        "paid_confirmed_by_provider": N_("The provider confirms it was paid"),
+        "payout_returned": N_("The payment came back: it will be paid again"),
+        "other": N_("Something else (say what in the note)"),
+    },
+    "receipt_problem_status": {
+        "open": N_("Waiting for finance"),
+        "resolved": N_("Resolved by finance"),
+        "withdrawn": N_("Withdrawn by the payee"),
+    },
+    "statement_problem": {
+        "unknown_reference": N_("No bank transfer of ours has this reference"),
+        "currency_mismatch": N_("The currency differs from the payout's"),
+        "amount_mismatch": N_("The amount differs from the payout's"),
+    },
 }
 
 
@@ -650,6 +710,24 @@ REFUSALS: dict[str, str] = {
     "receipt_resolved": N_(
         "Finance has already looked into this payment. If something is still "
         "wrong, write to the programme."
+    ),
+    # finance: bank files, statements, receipt problems
+    "invalid_statement": N_(
+        "The statement is not in the expected format: CSV with the columns "
+        "reference, amount, currency and status. Export it again from the bank."
+    ),
+    "invalid_format": N_("Choose the bank file's format: pain.001 or CSV."),
+    "resolution_required": N_("Choose what you found, then resolve the report."),
+    "note_required": N_("Say in the note what you found and did."),
+    "problem_not_found": N_("This report was not found. Reload the page."),
+    "problem_resolved": N_(
+        "This report is already resolved. Reload the page to see the open ones."
+    ),
+    "problem_withdrawn": N_(
+        "The payee withdrew this report: the money arrived. Reload the page."
+    ),
+    "account_not_found": N_(
+        "This ledger account does not exist. Open it from the trial balance."
     ),
 }
 

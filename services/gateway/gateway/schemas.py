@@ -928,6 +928,39 @@ class ActivityLineSchema(Schema):
 
 
 # -- a communicator's own payments: whether a paid payout arrived (console-me) -------
+# -- finance: bank files, statements, the ledger, payouts' trails, receipts ----------
+# (console-finance; amounts are integers of minor units, in the currency's exponent)
+PAYOUT_STATUSES = (
+    "planned",
+    "queued",
+    "calling",
+    "sent",
+    "paid",
+    "failed",
+    "cancelled",
+)
+BANK_FILE_FORMATS = ("pain.001", "csv")
+STATEMENT_PROBLEMS = ("unknown_reference", "currency_mismatch", "amount_mismatch")
+ACCOUNT_KINDS = (
+    "programme_funds",
+    "programme_budget",
+    "reservations",
+    "stipends_payable",
+    "provider_clearing",
+    "fees",
+)
+ENTRY_KINDS = (
+    "funding",
+    "reservation",
+    "commitment",
+    "payout_sent",
+    "payout_settled",
+    "funding_reversal",
+    "reservation_reversal",
+    "commitment_reversal",
+    "payout_sent_reversal",
+    "payout_settled_reversal",
+)
 RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
 RECEIPT_RESOLUTIONS = (
     "received_after_all",
@@ -1297,3 +1330,159 @@ class ParkedActionSchema(Schema):
     outcome = fields.String(validate=validate.OneOf(PARKED_OUTCOMES))
     detail = fields.String(allow_none=True)
     finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
+
+
+LEDGER_ACCOUNT = 140  # "<kind>:<uuid or provider>"
+STATEMENT_PAGE = 1000
+
+
+class BankFileQuerySchema(Schema):
+    """`pain.001`: an ISO 20022 pain.001.001.09 credit transfer file for the bank;
+    `csv`: the same payments as a table."""
+
+    format = choice(BANK_FILE_FORMATS, load_default="pain.001")
+
+
+class BankFileSchema(Schema):
+    """A run's bank file: its sent bank-transfer payouts with the payees' account
+    details, read from the registry now (never stored). Keep it safe."""
+
+    format = choice(BANK_FILE_FORMATS)
+    filename = fields.String()
+    media_type = choice(("application/xml", "text/csv"))
+    content = fields.String()
+
+
+class BankStatementRequestSchema(Schema):
+    """The bank's statement as CSV text: reference, amount (major units), currency,
+    status (booked or returned), fee (optional)."""
+
+    content = text(CONTENT, min_length=1, required=True)
+
+
+class StatementProblemSchema(Schema):
+    reference = fields.String()
+    problem = choice(STATEMENT_PROBLEMS)
+
+
+class StatementImportSchema(Schema):
+    """What the import did: payouts paid (booked lines), failed (returned lines),
+    already settled (unchanged), and the lines it could not match."""
+
+    paid = fields.Integer()
+    returned = fields.Integer()
+    unchanged = fields.Integer()
+    problems = fields.List(fields.Nested(StatementProblemSchema))
+
+
+class TrialBalanceAccountSchema(Schema):
+    account = fields.String()
+    kind = choice(ACCOUNT_KINDS)
+    owner = fields.String(allow_none=True)
+    currency = fields.String()
+    debit_minor = fields.Integer()
+    credit_minor = fields.Integer()
+    balance_minor = fields.Integer()
+
+
+class TrialBalanceTotalSchema(Schema):
+    currency = fields.String()
+    debit_minor = fields.Integer()
+    credit_minor = fields.Integer()
+
+
+class TrialBalanceSchema(Schema):
+    """Every account's debits, credits and balance; per currency the debits and
+    credits must agree (`balanced`)."""
+
+    accounts = fields.List(fields.Nested(TrialBalanceAccountSchema))
+    totals = fields.List(fields.Nested(TrialBalanceTotalSchema))
+    balanced = fields.Boolean()
+
+
+class AccountStatementQuerySchema(Schema):
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**9))
+    limit = fields.Integer(
+        load_default=100, validate=validate.Range(min=1, max=STATEMENT_PAGE)
+    )
+
+
+class StatementLineSchema(Schema):
+    entry_id = fields.Integer()
+    kind = choice(ENTRY_KINDS)
+    memo = fields.String()
+    posted_at = fields.String()
+    reverses = fields.Integer(allow_none=True)
+    stipend_id = fields.String(allow_none=True)
+    amount_minor = fields.Integer(metadata={"description": "a debit is positive"})
+    balance_minor = fields.Integer(metadata={"description": "after this line"})
+
+
+class AccountStatementSchema(Schema):
+    """A page of an account's lines (`offset`, of `total_lines`), each with the
+    running balance; `balance_minor` is the whole account's."""
+
+    account = fields.String()
+    kind = choice(ACCOUNT_KINDS)
+    owner = fields.String(allow_none=True)
+    currency = fields.String()
+    balance_minor = fields.Integer()
+    offset = fields.Integer()
+    total_lines = fields.Integer()
+    lines = fields.List(fields.Nested(StatementLineSchema))
+
+
+class ReceiptProblemSchema(Schema):
+    """A payee's "the money did not arrive" for a paid payout, and finance's
+    resolution."""
+
+    id = fields.String()
+    payout_id = fields.String()
+    run_id = fields.String()
+    stipend_id = fields.String()
+    communicator_id = fields.String()
+    pseudonym = fields.String(allow_none=True)
+    amount_minor = fields.Integer()
+    currency = fields.String()
+    provider = choice(PROVIDER_NAMES)
+    provider_ref = fields.String(allow_none=True)
+    payout_status = choice(PAYOUT_STATUSES)
+    received = fields.Boolean()
+    note = fields.String()
+    answered_at = fields.String()
+    status = choice(RECEIPT_PROBLEM_STATUSES, allow_none=True)
+    opened_at = fields.String(allow_none=True)
+    resolution = choice(RECEIPT_RESOLUTIONS, allow_none=True)
+    resolution_note = fields.String(allow_none=True)
+    resolved_by = fields.String(allow_none=True)
+    resolved_at = fields.String(allow_none=True)
+
+
+class ReceiptProblemsQuerySchema(Schema):
+    status = choice(RECEIPT_PROBLEM_STATUSES, load_default="open")
+
+
+class ResolveReceiptRequestSchema(Schema):
+    resolution = choice(RECEIPT_RESOLUTIONS, required=True)
+    note = text(500, min_length=1, required=True)
+
+
+class AuditLineSchema(Schema):
+    """One line of a payout's trail: `action` is finance's action, a run's step
+    (`run_…`), a ledger step, the payee's answer, or `provider_event:<type>`;
+    `actor_id` is empty for what the system or the provider did."""
+
+    at = fields.String()
+    actor_id = fields.String(allow_none=True)
+    action = fields.String()
+    reason = fields.String()
+
+
+class PayoutDetailSchema(PayoutSchema):
+    """A payout with its audit trail (oldest first) and the payee's answer."""
+
+    status = choice(PAYOUT_STATUSES)
+    provider = choice(PROVIDER_NAMES)
+    created_at = fields.String()
+    receipt = fields.Nested(ReceiptProblemSchema, allow_none=True)
+    audit = fields.List(fields.Nested(AuditLineSchema))

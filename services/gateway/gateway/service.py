@@ -15,6 +15,7 @@ from __future__ import annotations
 from gateway.api.admin import AdminApi
 from gateway.api.communicators import CommunicatorsApi
 from gateway.api.inbox import InboxApi
+from gateway.api.ledger import LedgerApi
 from gateway.api.oversight import OversightApi
 from gateway.api.payouts import PayoutsApi
 from gateway.api.platform import PlatformApi
@@ -26,6 +27,7 @@ from gateway.api.stipends import StipendsApi
 from gateway.console.clubs import ClubsConsole
 from gateway.console.coordinator import CoordinatorConsole
 from gateway.console.finance import FinanceConsole
+from gateway.console.ledger import LedgerConsole
 from gateway.console.me import MeConsole
 from gateway.console.oversight import OversightConsole
 from gateway.console.people import PeopleConsole
@@ -47,6 +49,7 @@ class GatewayService(
     InboxApi,
     ProgrammesApi,
     OversightApi,
+    LedgerApi,
     PublicConsole,
     MeConsole,
     PeopleConsole,
@@ -54,6 +57,7 @@ class GatewayService(
     ClubsConsole,
     FinanceConsole,
     ReconciliationConsole,
+    LedgerConsole,
     CoordinatorConsole,
     ProgrammesConsole,
     OversightConsole,

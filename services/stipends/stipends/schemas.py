@@ -317,6 +317,15 @@ class AccountRequestSchema(Schema):
         required=True,
         validate=validate.Regexp(r"^[a-z_]+:[A-Za-z0-9_-]{1,100}$"),
     )
+    offset = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0, max=10**9)
+    )
+    limit = fields.Integer(
+        strict=True,
+        load_default=None,
+        allow_none=True,
+        validate=validate.Range(min=1, max=1000),
+    )
 
 
 class ReverseFundingSchema(Schema):

@@ -498,11 +498,20 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             return ledger.trial_balance(session)
 
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=StipendsError)
-    def get_account_statement(self, actor: Any, account: str) -> dict[str, Any]:
+    def get_account_statement(
+        self, actor: Any, account: str, offset: Any = 0, limit: Any = None
+    ) -> dict[str, Any]:
+        """An account's lines with the running balance; `limit` lines (1 to 1,000)
+        from `offset`, or all of them without a limit."""
         ledger.require_reader(Actor.load(actor))
-        code = load(AccountRequestSchema(), {"account": account})["account"]
+        data = load(
+            AccountRequestSchema(),
+            {"account": account, "offset": offset, "limit": limit},
+        )
         with self.db.transaction() as session:
-            found = ledger.statement(session, code)
+            found = ledger.statement(
+                session, data["account"], data["offset"], data["limit"]
+            )
         return {
             **found,
             "lines": [

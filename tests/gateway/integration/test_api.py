@@ -569,6 +569,63 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"note": "all checked"},
         expect({"finance": 403}),
     ),
+    # finance's console tasks: bank files, statements, the ledger, trails, receipts
+    (
+        "a payout's trail",
+        "GET",
+        "/api/v1/payouts/{payout}",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "a run's bank file",
+        "GET",
+        "/api/v1/payout-runs/{run}/bank-file?format=csv",
+        None,
+        expect({"finance": 200}),
+    ),
+    (
+        "import a bank statement",
+        "POST",
+        "/api/v1/bank-statements",
+        {"content": "reference,amount,currency,status\n"},
+        expect({"finance": 200}),
+    ),
+    (
+        "payouts to link a difference to",
+        "GET",
+        "/api/v1/reconciliations/{reconciliation}/link-candidates",
+        None,
+        expect({"finance": 200}),
+    ),
+    (
+        "the trial balance",
+        "GET",
+        "/api/v1/ledger/trial-balance",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
+        "an account's statement",  # not an account's code: past the gate, refused
+        "GET",
+        "/api/v1/ledger/accounts/{target}?limit=10",
+        None,
+        expect({"program_admin": 400, "finance": 400}),
+    ),
+    (
+        "payouts reported as not received",
+        "GET",
+        "/api/v1/receipt-problems?status=open",
+        None,
+        expect({"finance": 200}),
+    ),
+    (
+        "resolve a receipt problem",  # an applicant's id: past the gate, not found
+        "POST",
+        "/api/v1/receipt-problems/{target}/resolution",
+        {"resolution": "other", "note": "checked with the bank"},
+        expect({"finance": 404}),
+    ),
     # staff accounts: admins alone
     ("staff", "GET", "/api/v1/staff", None, expect(ADMIN_ONLY)),
     (

@@ -1,4 +1,6 @@
-"""Finance: payout runs, their release, and actions on single payouts."""
+"""Finance: payout runs, their release and bank file, single payouts (their trail
+and the actions on them), and the queue of payouts their payee says did not
+arrive."""
 
 from __future__ import annotations
 
@@ -8,11 +10,27 @@ from gateway.base import Call, GatewayBase
 from gateway.http import api
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import (
+    BankFileQuerySchema,
+    BankFileSchema,
     PayoutActionRequestSchema,
+    PayoutDetailSchema,
     PayoutRunSchema,
     PayoutSchema,
+    ReceiptProblemSchema,
+    ReceiptProblemsQuerySchema,
     ReleaseRequestSchema,
+    ResolveReceiptRequestSchema,
 )
+
+BANK_FILES = {  # format: (media type, file name extension)
+    "pain.001": ("application/xml", "pain001.xml"),
+    "csv": ("text/csv", "csv"),
+}
+
+
+def bank_file_name(run_id: str, fmt: str) -> str:
+    return f"run-{run_id[:8]}-bank-file.{BANK_FILES[fmt][1]}"
+
 
 TAGS = ("finance",)
 
@@ -86,4 +104,69 @@ class PayoutsApi(GatewayBase):
             payout_id,
             call.body["action"],
             call.body["reason"],
+        )
+
+    @api(
+        "GET",
+        "/api/v1/payouts/<payout_id>",
+        summary="A payout: state, amounts, provider, references, the payee's answer "
+        "about receipt, and its audit trail",
+        roles=(FINANCE, ADMIN),
+        responses={200: PayoutDetailSchema},
+        tags=TAGS,
+    )
+    def api_payout(self, call: Call, payout_id: str) -> Any:
+        return self.deadline(self.stipends.get_payout, call.actor, payout_id)
+
+    @api(
+        "GET",
+        "/api/v1/payout-runs/<run_id>/bank-file",
+        summary="A run's bank file (pain.001 XML or CSV) of its sent bank transfers, "
+        "with the payees' account details read now; the download is audited",
+        roles=(FINANCE,),
+        query=BankFileQuerySchema,
+        responses={200: BankFileSchema},
+        tags=TAGS,
+    )
+    def api_bank_file(self, call: Call, run_id: str) -> Any:
+        fmt = call.query["format"]
+        content = self.deadline(self.stipends.payout_bank_file, call.actor, run_id, fmt)
+        return {
+            "format": fmt,
+            "filename": bank_file_name(run_id, fmt),
+            "media_type": BANK_FILES[fmt][0],
+            "content": content,
+        }
+
+    @api(
+        "GET",
+        "/api/v1/receipt-problems",
+        summary="Payouts their payee says did not arrive: open, resolved or "
+        "withdrawn, the oldest first",
+        roles=(FINANCE,),
+        query=ReceiptProblemsQuerySchema,
+        responses={200: [ReceiptProblemSchema]},
+        tags=TAGS,
+    )
+    def api_receipt_problems(self, call: Call) -> Any:
+        return self.deadline(
+            self.stipends.list_receipt_problems, call.actor, call.query["status"]
+        )
+
+    @api(
+        "POST",
+        "/api/v1/receipt-problems/<problem_id>/resolution",
+        summary="Resolve a receipt problem with what was found and a note",
+        roles=(FINANCE,),
+        body=ResolveReceiptRequestSchema,
+        responses={200: ReceiptProblemSchema},
+        tags=TAGS,
+    )
+    def api_resolve_receipt_problem(self, call: Call, problem_id: str) -> Any:
+        return self.deadline(
+            self.stipends.resolve_receipt_problem,
+            call.actor,
+            problem_id,
+            call.body["resolution"],
+            call.body["note"],
         )

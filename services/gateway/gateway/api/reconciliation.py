@@ -1,5 +1,5 @@
-"""Finance: reconciling a provider's period, its work queue of differences, and the
-sign-off."""
+"""Finance: reconciling a provider's period, its work queue of differences (and the
+payouts one may be linked to), the sign-off, and the bank statement's import."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from gateway.base import Call, GatewayBase
 from gateway.http import TEXT_BODY, UPLOAD_BODY, api
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import (
+    BankStatementRequestSchema,
+    PayoutSchema,
     ReconcileRequestSchema,
     ReconciliationItemSchema,
     ReconciliationItemsQuerySchema,
@@ -16,6 +18,7 @@ from gateway.schemas import (
     ReconciliationsQuerySchema,
     ResolveItemsRequestSchema,
     SignOffRequestSchema,
+    StatementImportSchema,
 )
 
 TAGS = ("finance",)
@@ -134,4 +137,34 @@ class ReconciliationApi(GatewayBase):
             call.actor,
             reconciliation_id,
             call.body["note"],
+        )
+
+    @api(
+        "GET",
+        "/api/v1/reconciliations/<reconciliation_id>/link-candidates",
+        summary="The payouts a difference may be linked to: the provider's, sent, "
+        "paid or failed, created in the period or the month before (at most 500)",
+        roles=(FINANCE,),
+        responses={200: [PayoutSchema]},
+        tags=TAGS,
+    )
+    def api_link_candidates(self, call: Call, reconciliation_id: str) -> Any:
+        return self.deadline(
+            self.stipends.list_link_candidates, call.actor, reconciliation_id
+        )
+
+    @api(
+        "POST",
+        "/api/v1/bank-statements",
+        summary="Import the bank's statement: booked lines pay their bank "
+        "payouts, returned lines fail them; lines that match nothing are listed",
+        roles=(FINANCE,),
+        body=BankStatementRequestSchema,
+        responses={200: StatementImportSchema},
+        tags=TAGS,
+        max_body=UPLOAD_BODY,
+    )
+    def api_import_statement(self, call: Call) -> Any:
+        return self.deadline(
+            self.stipends.import_bank_statement, call.actor, call.body["content"]
         )

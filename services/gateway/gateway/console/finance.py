@@ -1,5 +1,6 @@
-"""Finance staff's pages: building, checking and releasing payout runs, acting on
-single payouts, and the run's export."""
+"""Finance staff's pages: building, checking and releasing payout runs, the run's
+exports and bank file, each payout's page (its trail, and finance's actions on it),
+and the queue of payouts their payee says did not arrive."""
 
 from __future__ import annotations
 
@@ -8,13 +9,25 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway import exports, pages, web
+from gateway.api.payouts import BANK_FILES, bank_file_name
 from gateway.base import Call, GatewayBase
 from gateway.http import page, secure
 from gateway.roles import ADMIN, FINANCE
-from svyaz.errors import NotFound
+from gateway.schemas import RECEIPT_RESOLUTIONS
+from svyaz.errors import InvalidInput, NotFound
 
 FINANCE_ONLY = (FINANCE,)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PAYOUT_ACTIONS = ("retry", "cancel", "mark_paid_offline", "mark_failed")
+BANK_FILE_KINDS = {"xml": "pain.001", "csv": "csv"}  # the download's extension
+# what finance may do to a payout in each state (stipends' rules, to offer only
+# actions that can work; stipends decides)
+ACTIONS_BY_STATUS = {
+    "queued": ("retry", "cancel", "mark_paid_offline", "mark_failed"),
+    "calling": ("retry",),
+    "sent": ("mark_paid_offline",),
+    "failed": ("retry", "cancel", "mark_paid_offline"),
+}
 
 
 def download(body: Any, mime: str, filename: str) -> Response:
@@ -31,7 +44,10 @@ class FinanceConsole(GatewayBase):
             for c in self.deadline(self.stipends.list_cycles, call.actor)
             if c["status"] in ("closed", "locked")
         ]
-        return {"cycles": cycles, "error": None}
+        problems = self.deadline(
+            self.stipends.list_receipt_problems, call.actor, "open"
+        )
+        return {"cycles": cycles, "open_problems": len(problems), "error": None}
 
     @page("POST", "/finance/cycles/<cycle_id>/runs", roles=FINANCE_ONLY)
     def finance_build_run(self, call: Call, cycle_id: str) -> Response:
@@ -47,6 +63,7 @@ class FinanceConsole(GatewayBase):
             status=status,
             run=self.deadline(self.stipends.get_payout_run, call.actor, run_id),
             payouts=self.deadline(self.stipends.list_payouts, call.actor, run_id),
+            actions_by_status=ACTIONS_BY_STATUS,
             error=error,
         )
 
@@ -81,9 +98,46 @@ class FinanceConsole(GatewayBase):
         )
         return web.redirect(f"/finance/runs/{pages.ident(run_id, 'run_id')}")
 
-    def _payout_refused(
-        self, call: Call, error: str | None = None, status: int = 200
+    @page("GET", "/finance/runs/<run_id>/bank-file.<kind>", roles=FINANCE_ONLY)
+    def finance_bank_file(self, call: Call, run_id: str, kind: str) -> Response:
+        """The file for the bank: pain.001 (ISO 20022 XML) or CSV, of the run's
+        sent bank transfers, with the payees' account details read now."""
+        fmt = BANK_FILE_KINDS.get(kind)
+        if fmt is None:
+            raise NotFound("no such download")
+        ident = pages.ident(run_id, "run_id")
+        content = self.deadline(self.stipends.payout_bank_file, call.actor, ident, fmt)
+        mime = BANK_FILES[fmt][0]
+        return download(content.encode(), mime, bank_file_name(ident, fmt))
+
+    def _payout_page(
+        self,
+        call: Call,
+        payout_id: str,
+        error: str | None = None,
+        status: int = 200,
     ) -> Response:
+        ident = pages.ident(payout_id, "payout_id")
+        payout = self.deadline(self.stipends.get_payout, call.actor, ident)
+        return self.render(
+            call,
+            "finance_payout.html",
+            status=status,
+            payout=payout,
+            actions=ACTIONS_BY_STATUS.get(payout["status"], ()),
+            error=error,
+        )
+
+    @page("GET", "/finance/payouts/<payout_id>", roles=(FINANCE, ADMIN))
+    def finance_payout(self, call: Call, payout_id: str) -> Response:
+        return self._payout_page(call, payout_id)
+
+    def _payout_refused(
+        self, call: Call, payout_id: str, error: str | None = None, status: int = 200
+    ) -> Response:
+        """Drawn again where the action was asked: the payout's page, or its run's."""
+        if call.form.get("back") == "payout":
+            return self._payout_page(call, payout_id, error, status)
         run_id = pages.ident(call.form.get("run_id", ""), "run_id")
         return self._run_page(call, run_id, error, status)
 
@@ -94,12 +148,64 @@ class FinanceConsole(GatewayBase):
         redisplay="_payout_refused",
     )
     def finance_payout_action(self, call: Call, payout_id: str) -> Response:
-        run_id = pages.ident(call.form.get("run_id", ""), "run_id")
+        ident = pages.ident(payout_id, "payout_id")
+        action = call.form.get("action", "")
+        if action not in PAYOUT_ACTIONS:
+            raise InvalidInput("choose what to do with the payout", "unknown_action")
+        run_id = (
+            None
+            if call.form.get("back") == "payout"
+            else pages.ident(call.form.get("run_id", ""), "run_id")
+        )
         self.deadline(
             self.stipends.payout_action,
             call.actor,
-            payout_id,
-            call.form.get("action", ""),
+            ident,
+            action,
             call.form.get("reason", ""),
         )
+        if run_id is None:
+            return web.redirect(f"/finance/payouts/{ident}")
         return web.redirect(f"/finance/runs/{run_id}")
+
+    # -- payouts their payee says did not arrive ----------------------------------
+    def _receipts_page(
+        self, call: Call, error: str | None = None, status: int = 200
+    ) -> Response:
+        problems = {
+            state: self.deadline(self.stipends.list_receipt_problems, call.actor, state)
+            for state in ("open", "resolved")
+        }
+        return self.render(
+            call,
+            "finance_receipts.html",
+            status=status,
+            problems=problems,
+            resolutions=RECEIPT_RESOLUTIONS,
+            error=error,
+        )
+
+    @page("GET", "/finance/receipts", roles=FINANCE_ONLY)
+    def finance_receipts(self, call: Call) -> Response:
+        return self._receipts_page(call)
+
+    @page(
+        "POST",
+        "/finance/receipts/<problem_id>",
+        roles=FINANCE_ONLY,
+        redisplay="_receipts_page",
+    )
+    def finance_resolve_receipt(self, call: Call, problem_id: str) -> Response:
+        resolution = call.form.get("resolution", "")
+        if resolution not in RECEIPT_RESOLUTIONS:
+            raise InvalidInput("choose what was found", "resolution_required")
+        if not call.form.get("note"):
+            raise InvalidInput("say what was found and done", "note_required")
+        self.deadline(
+            self.stipends.resolve_receipt_problem,
+            call.actor,
+            pages.ident(problem_id, "problem_id"),
+            resolution,
+            call.form.get("note", ""),
+        )
+        return web.redirect("/finance/receipts#resolved")

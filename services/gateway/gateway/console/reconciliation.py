@@ -1,6 +1,6 @@
 """Finance staff's reconciliation pages: starting one for a provider's period (from
-its API, or an uploaded file), the work queue of differences, the sign-off, and the
-export."""
+its API, or an uploaded file), the work queue of differences (a link picks the
+payout from a list), the sign-off, the export, and the bank statement's import."""
 
 from __future__ import annotations
 
@@ -20,6 +20,19 @@ FINANCE_ONLY = (FINANCE,)
 MAX_UPLOAD = CONTENT  # a period's report or statement, in characters
 PAGE_ITEMS = 100  # differences per page of the work queue
 STATES = ("open", "linked", "written_off", "repaid", "all")
+
+
+def uploaded(call: Call) -> str | None:
+    """A form's file (`file`), or else its pasted text (`content`)."""
+    upload = call.request.files.get("file")
+    content = (
+        upload.read(MAX_UPLOAD + 1).decode("utf-8", "replace")
+        if upload and upload.filename
+        else call.form.get("content") or None
+    )
+    if content is not None and len(content) > MAX_UPLOAD:
+        raise InvalidInput("the file is too large", "content_too_large")
+    return content
 
 
 class ReconciliationConsole(GatewayBase):
@@ -50,14 +63,7 @@ class ReconciliationConsole(GatewayBase):
         """Start one: the provider, the period, and where its rows come from (the
         provider's API, or a file: Stripe's itemized report or the bank's
         statement, uploaded or pasted)."""
-        upload = call.request.files.get("file")
-        content = (
-            upload.read(MAX_UPLOAD + 1).decode("utf-8", "replace")
-            if upload and upload.filename
-            else call.form.get("content") or None
-        )
-        if content is not None and len(content) > MAX_UPLOAD:
-            raise InvalidInput("the file is too large", "too_large")
+        content = uploaded(call)
         found = self.deadline(
             self.stipends.reconcile_period,
             call.actor,
@@ -94,12 +100,20 @@ class ReconciliationConsole(GatewayBase):
             after_id,
             PAGE_ITEMS,
         )
+        candidates = (
+            self.deadline(
+                self.stipends.list_link_candidates, call.actor, reconciliation_id
+            )
+            if rec["status"] == "open"
+            else []
+        )
         return self.render(
             call,
             "finance_reconciliation.html",
             status=status,
             rec=rec,
             items=items,
+            candidates=candidates,
             state=state,
             next_after=items[-1]["id"] if len(items) == PAGE_ITEMS else None,
             error=error,
@@ -181,3 +195,39 @@ class ReconciliationConsole(GatewayBase):
         return download(
             body, mime, f"reconciliation-{rec['provider']}-{rec['period_start']}.{kind}"
         )
+
+    # -- the bank's statement ------------------------------------------------------
+    def _statement_page(
+        self,
+        call: Call,
+        error: str | None = None,
+        status: int = 200,
+        result: dict[str, Any] | None = None,
+    ) -> Response:
+        return self.render(
+            call,
+            "finance_statement.html",
+            status=status,
+            result=result,
+            error=error,
+        )
+
+    @page("GET", "/finance/bank-statements", roles=FINANCE_ONLY)
+    def finance_statement(self, call: Call) -> Response:
+        return self._statement_page(call)
+
+    @page(
+        "POST",
+        "/finance/bank-statements",
+        roles=FINANCE_ONLY,
+        max_body=UPLOAD_BODY,
+        redisplay="_statement_page",
+    )
+    def finance_import_statement(self, call: Call) -> Response:
+        """Booked lines pay their bank payouts, returned ones fail them; what the
+        import did is shown at once, with the lines it could not match."""
+        content = uploaded(call)
+        if content is None:
+            raise InvalidInput("choose a file or paste it", "content_required")
+        result = self.deadline(self.stipends.import_bank_statement, call.actor, content)
+        return self._statement_page(call, result=result)

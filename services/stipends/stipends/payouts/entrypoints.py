@@ -578,6 +578,23 @@ class PayoutEntrypoints:
                 )
             ]
 
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def list_link_candidates(
+        self, actor: Any, reconciliation_id: str
+    ) -> list[dict[str, Any]]:
+        """The payouts a difference of this reconciliation may be linked to (the
+        provider's, sent, paid or failed, created in the period or the month
+        before), the newest first, at most 500: for finance to pick one."""
+        Actor.load(actor).require(FINANCE)
+        with self.db.transaction() as session:
+            rec = reconciliation.get(
+                session, _id(reconciliation_id, "reconciliation_id")
+            )
+            return [
+                {**worker.payout_view(p), "created_at": p.created_at.isoformat()}
+                for p in reconciliation.link_candidates(session, rec)
+            ]
+
     def _provider_has(self, payout: Any) -> bool | None:
         """Does the provider hold a payment for this payout (asked by our reference)?
         None when it cannot be asked or did not answer."""

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -393,6 +393,32 @@ def items(
     if kind:
         query = query.where(ReconciliationItem.kind == kind)
     return list(session.scalars(query.order_by(ReconciliationItem.id).limit(limit)))
+
+
+LINK_WINDOW_DAYS = 31  # a payout may show at the provider up to a month after
+
+
+def link_candidates(
+    session: Session, rec: Reconciliation, limit: int = 500
+) -> list[Payout]:
+    """The payouts a difference of this reconciliation may be linked to, for a
+    person to pick from: the provider's payouts created in the period or the month
+    before it (a payment made late in one month is booked in the next), sent or
+    settled or failed, the newest first."""
+    start, end = period_bounds(rec.period_start, rec.period_end)
+    return list(
+        session.scalars(
+            select(Payout)
+            .where(
+                Payout.provider == rec.provider,
+                Payout.status.in_(("sent", "paid", "failed")),
+                Payout.created_at >= start - timedelta(days=LINK_WINDOW_DAYS),
+                Payout.created_at < end,
+            )
+            .order_by(Payout.created_at.desc(), Payout.id)
+            .limit(limit)
+        )
+    )
 
 
 # -- the work queue ------------------------------------------------------------------
