@@ -366,12 +366,6 @@ LABELS: dict[str, dict[str, str]] = {
         "ledger:payout_settled_reversal": N_("Payment confirmation reversed"),
     },
     # what finance found about a payout its payee said did not arrive
-    "receipt_resolution": {
-        "received_after_all": N_("It arrived after all"),
-        "paid_confirmed_by_provider": N_("The provider confirms it was paid"),
-        "payout_returned": N_("The money came back to the programme"),
-        "other": N_("Other"),
-    },
     # -- finance: the ledger, payouts' trails, receipts, bank statements ----------
     "account_kind": {
         "programme_funds": N_("Programme's money held"),

@@ -728,9 +728,9 @@ class ProgrammeSchema(Schema):
     `reserved_minor` approved and not yet paid, `spent_minor` paid,
     `available_minor` free for new approvals."""
 
-    id = fields.String()
-    name = fields.String()
-    currency = fields.String()
+    id = uid()
+    name = text(NAME)
+    currency = text(CURRENCY)
     budget_minor = fields.Integer()
     reserved_minor = fields.Integer()
     spent_minor = fields.Integer()
@@ -776,7 +776,7 @@ class CycleRequestSchema(Schema):
 
 class CycleProgressSchema(Schema):
     cycle = fields.Nested(CycleSchema)
-    deadline = fields.String()
+    deadline = stamp()
     deadline_passed = fields.Boolean()
     reports_by_status = fields.Dict(
         keys=choice(REPORT_STATUSES), values=fields.Integer()
@@ -789,21 +789,22 @@ class CycleProgressSchema(Schema):
 
 
 class BlockerSchema(Schema):
-    code = fields.String(
-        metadata={"description": "e.g. deadline_not_passed, reports_awaiting_review"}
+    code = text(
+        WORD,
+        metadata={"description": "e.g. deadline_not_passed, reports_awaiting_review"},
     )
-    message = fields.String()
+    message = text(REASON)
 
 
 class ProposalSchema(Schema):
-    communicator_id = fields.String()
-    pseudonym = fields.String(allow_none=True)
+    communicator_id = uid()
+    pseudonym = text(NAME, allow_none=True)
     tier = choice(TIER_NAMES)
     eligible = fields.Boolean()
     amount_minor = fields.Integer()
     approvals_needed = fields.Integer()
-    reasons = fields.List(fields.String())
-    not_eligible_because = fields.List(fields.String())
+    reasons = fields.List(text(REASON))
+    not_eligible_because = fields.List(text(REASON))
 
 
 class ClosePreviewSchema(Schema):
@@ -816,16 +817,16 @@ class ClosePreviewSchema(Schema):
     eligible_count = fields.Integer()
     not_eligible_count = fields.Integer()
     proposed_minor = fields.Integer()
-    currency = fields.String()
+    currency = text(CURRENCY)
     available_minor = fields.Integer()
 
 
 class EntitlementSchema(Schema):
-    communicator_id = fields.String()
+    communicator_id = uid()
     eligible = fields.Boolean()
     amount_minor = fields.Integer()
-    reasons = fields.List(fields.String())
-    stipend_id = fields.String(allow_none=True)
+    reasons = fields.List(text(REASON))
+    stipend_id = uid(allow_none=True)
 
 
 class ClosedCycleSchema(Schema):
@@ -842,28 +843,29 @@ class StipendsQuerySchema(Schema):
 
 
 class PageApprovalSchema(Schema):
-    approver_id = fields.String()
+    approver_id = uid()
     slot = fields.Integer()
-    approved_at = fields.String()
-    voided_at = fields.String(allow_none=True)
+    approved_at = stamp()
+    voided_at = stamp(allow_none=True)
 
 
 class StipendRowSchema(Schema):
-    id = fields.String()
-    programme_id = fields.String()
-    cycle_id = fields.String()
-    communicator_id = fields.String()
-    pseudonym = fields.String(allow_none=True)
+    id = uid()
+    programme_id = uid()
+    cycle_id = uid()
+    communicator_id = uid()
+    pseudonym = text(NAME, allow_none=True)
     amount_minor = fields.Integer()
-    currency = fields.String()
-    reasons = fields.List(fields.String())
+    currency = text(CURRENCY)
+    reasons = fields.List(text(REASON))
     status = choice(STIPEND_STATUSES)
-    proposed_by = fields.String()
+    proposed_by = uid()
     approvals_needed = fields.Integer()
     approvals_given = fields.Integer()
-    rejection_reason = fields.String(allow_none=True)
+    rejection_reason = text(REASON, allow_none=True)
     version = fields.Integer()
-    digest = fields.String(
+    digest = text(
+        ID,
         allow_none=True,
         metadata={"description": "what an approval binds to (proposed stipends)"},
     )
@@ -895,17 +897,18 @@ class ApproveManyRequestSchema(Schema):
 
 
 class ApprovalOutcomeSchema(Schema):
-    stipend_id = fields.String()
+    stipend_id = uid()
     outcome = choice(("approved", "refused"))
     slot = fields.Integer(allow_none=True)
-    code = fields.String(
+    code = text(
+        WORD,
         allow_none=True,
         metadata={
             "description": "why refused: own_proposal, second_slot, "
             "payee_changed, over_budget, …"
         },
     )
-    message = fields.String(allow_none=True)
+    message = text(REASON, allow_none=True)
 
 
 class AmendRequestSchema(Schema):
@@ -921,10 +924,10 @@ class AmendRequestSchema(Schema):
 
 
 class ActivityLineSchema(Schema):
-    at = fields.String(allow_none=True)
-    actor_id = fields.String(allow_none=True)
-    action = fields.String()
-    detail = fields.String()
+    at = stamp(allow_none=True)
+    actor_id = uid(allow_none=True)
+    action = text(WORD)
+    detail = text(REASON)
 
 
 # -- a communicator's own payments: whether a paid payout arrived (console-me) -------
@@ -1064,14 +1067,14 @@ class ClubChangesRequestSchema(Schema):
 class AdminClubSchema(Schema):
     """A club as admins see it: with its coordinator's staff account id."""
 
-    id = fields.String()
-    name = fields.String()
+    id = uid()
+    name = text(NAME)
     country = fields.String(
         validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE]
     )
-    city = fields.String(allow_none=True)
+    city = text(NAME, allow_none=True)
     mode = fields.String(validate=validate.OneOf(CLUB_MODES))
-    coordinator_id = fields.String(allow_none=True)
+    coordinator_id = uid(allow_none=True)
 
 
 class CoordinatorRequestSchema(Schema):
@@ -1082,8 +1085,8 @@ class CoordinatorRequestSchema(Schema):
 
 
 class ClubMemberSchema(Schema):
-    id = fields.String()
-    pseudonym = fields.String()
+    id = uid()
+    pseudonym = text(NAME)
     status = fields.String(validate=validate.OneOf(MEMBER_STATUSES))
 
 
@@ -1091,7 +1094,7 @@ class ClubMemberListSchema(Schema):
     """A club's members: `pseudonyms` as before, and `members` with their ids (for
     recording training completions); never a personal field."""
 
-    pseudonyms = fields.List(fields.String())
+    pseudonyms = fields.List(text(NAME))
     members = fields.List(fields.Nested(ClubMemberSchema))
 
 
@@ -1104,16 +1107,16 @@ class TrainingRequestSchema(Schema):
 
 
 class TrainingSchema(Schema):
-    id = fields.String()
-    title = fields.String()
+    id = uid()
+    title = text(NAME)
     held_on = fields.String(metadata={"format": "date"})
-    club_id = fields.String(allow_none=True)
+    club_id = uid(allow_none=True)
     completions = fields.Integer()
 
 
 class NewTrainingSchema(Schema):
-    id = fields.String()
-    title = fields.String()
+    id = uid()
+    title = text(NAME)
 
 
 class CompletionsRequestSchema(Schema):
@@ -1124,9 +1127,9 @@ class CompletionsRequestSchema(Schema):
 
 
 class CompletionRefusalSchema(Schema):
-    communicator_id = fields.String()
+    communicator_id = uid()
     code = fields.String(validate=validate.OneOf(COMPLETION_REFUSALS))
-    message = fields.String()
+    message = text(REASON)
 
 
 class CompletionsSchema(Schema):
@@ -1139,42 +1142,42 @@ class CompletionsSchema(Schema):
 
 
 class StaffInvitedSchema(Schema):
-    id = fields.String()
+    id = uid()
     roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLES)))
 
 
 class StaffSwitchedSchema(Schema):
-    id = fields.String()
+    id = uid()
     disabled = fields.Boolean()
 
 
 class FactorResetSchema(Schema):
     """A second-factor reset waiting for a second admin's approval."""
 
-    id = fields.String()
-    account_id = fields.String()
+    id = uid()
+    account_id = uid()
 
 
 class FactorResetApprovedSchema(Schema):
-    id = fields.String(metadata={"description": "the staff account's id"})
+    id = uid(metadata={"description": "the staff account's id"})
     second_factor = fields.String(validate=validate.OneOf(("reset",)))
 
 
 class ReviewItemSchema(Schema):
     """An open dedup review item: the two applicants by pseudonym."""
 
-    id = fields.String()
+    id = uid()
     kind = fields.String(
         validate=validate.OneOf(("email", "phone", "payout_destination"))
     )
-    communicator = fields.String(allow_none=True)
-    other = fields.String(allow_none=True)
-    status = fields.String()
+    communicator = text(NAME, allow_none=True)
+    other = text(NAME, allow_none=True)
+    status = text(WORD)
 
 
 class ResolvedItemSchema(Schema):
-    id = fields.String()
-    status = fields.String()
+    id = uid()
+    status = text(WORD)
 
 
 class ActivityEntrySchema(Schema):
@@ -1183,9 +1186,9 @@ class ActivityEntrySchema(Schema):
     titles only, never free text."""
 
     at = fields.String(metadata={"format": "date-time"})
-    actor_id = fields.String(allow_none=True)
+    actor_id = uid(allow_none=True)
     action = fields.String(validate=validate.OneOf(ACTIVITY_ACTIONS))
-    detail = fields.Dict(keys=fields.String(), values=fields.String())
+    detail = fields.Dict(keys=text(REASON), values=text(REASON))
 
 
 class AccessLogQuerySchema(Schema):
@@ -1209,15 +1212,15 @@ class AccessLogItemSchema(Schema):
 
     id = fields.Integer()
     at = fields.String(metadata={"format": "date-time"})
-    reader_id = fields.String(allow_none=True)
-    reader_roles = fields.List(fields.String(), allow_none=True)
-    reader_service = fields.String(allow_none=True)
+    reader_id = uid(allow_none=True)
+    reader_roles = fields.List(text(WORD), allow_none=True)
+    reader_service = text(WORD, allow_none=True)
     subject = fields.String(validate=validate.OneOf(("communicator", "staff")))
-    communicator_id = fields.String(allow_none=True)
-    pseudonym = fields.String(allow_none=True)
-    staff_account_id = fields.String(allow_none=True)
-    field = fields.String()
-    purpose = fields.String()
+    communicator_id = uid(allow_none=True)
+    pseudonym = text(NAME, allow_none=True)
+    staff_account_id = uid(allow_none=True)
+    field = text(WORD)
+    purpose = text(REASON)
 
 
 class AccessLogPageSchema(Schema):
@@ -1233,7 +1236,7 @@ class AccessLogCheckSchema(Schema):
 
     intact = fields.Boolean()
     rows = fields.Integer()
-    problems = fields.List(fields.String())
+    problems = fields.List(text(REASON))
 
 
 class ParkedReasonSchema(Schema):
@@ -1247,13 +1250,13 @@ class ParkedDeliveryOutSchema(Schema):
     (template), how often it was tried, the kind of error. Never an address."""
 
     id = fields.Integer()
-    event_id = fields.String()
-    recipient_id = fields.String()
+    event_id = uid()
+    recipient_id = uid()
     channel = fields.String(validate=validate.OneOf(("email", "inbox", "telegram")))
-    template = fields.String()
-    purpose = fields.String()
+    template = text(WORD)
+    purpose = text(REASON)
     attempts = fields.Integer()
-    last_error = fields.String()
+    last_error = text(REASON)
     error_kind = fields.String(validate=validate.OneOf(DELIVERY_ERRORS))
     updated_at = fields.String(metadata={"format": "date-time"})
 
@@ -1264,8 +1267,8 @@ class DeliveryActedSchema(Schema):
 
 
 class QueueDepthSchema(Schema):
-    queue = fields.String()
-    dead_letter_queue = fields.String()
+    queue = text(NAME)
+    dead_letter_queue = text(NAME)
     depth = fields.Integer()
 
 
@@ -1273,20 +1276,20 @@ class ParkedMessageSchema(Schema):
     """A parked bus message: where from, why, when, how often, whether a retry can
     work (`why_not` says why not). Nothing of its body."""
 
-    id = fields.String()
-    queue = fields.String()
-    dead_letter_queue = fields.String()
+    id = uid()
+    queue = text(NAME)
+    dead_letter_queue = text(NAME)
     kind = fields.String(validate=validate.OneOf(PARKED_KINDS))
-    route = fields.String()
-    event_id = fields.String(allow_none=True)
-    signer = fields.String(allow_none=True)
+    route = text(NAME)
+    event_id = uid(allow_none=True)
+    signer = text(WORD, allow_none=True)
     signed_at = fields.String(allow_none=True, metadata={"format": "date-time"})
-    reason = fields.String()
+    reason = text(REASON)
     parked_at = fields.String(allow_none=True, metadata={"format": "date-time"})
     attempts = fields.Integer()
     times_parked = fields.Integer()
     retryable = fields.Boolean()
-    why_not = fields.String(allow_none=True)
+    why_not = text(REASON, allow_none=True)
     reason_kind = fields.String(
         validate=validate.OneOf(PARKED_REASONS),
         metadata={"description": "why it was parked, as a code"},
@@ -1319,16 +1322,16 @@ class ParkedActionSchema(Schema):
     service = fields.String(validate=validate.OneOf(PARKED_SERVICES))
     id = fields.Integer()
     at = fields.String(metadata={"format": "date-time"})
-    actor_id = fields.String()
-    actor_roles = fields.String()
+    actor_id = uid()
+    actor_roles = text(WORD)
     subject = fields.String(validate=validate.OneOf(PARKED_SUBJECTS))
-    subject_id = fields.String()
+    subject_id = uid()
     action = fields.String(validate=validate.OneOf(PARKED_ACTIONS))
-    reason = fields.String()
-    queue = fields.String(allow_none=True)
-    route = fields.String(allow_none=True)
+    reason = text(REASON)
+    queue = text(NAME, allow_none=True)
+    route = text(NAME, allow_none=True)
     outcome = fields.String(validate=validate.OneOf(PARKED_OUTCOMES))
-    detail = fields.String(allow_none=True)
+    detail = text(REASON, allow_none=True)
     finished_at = fields.String(allow_none=True, metadata={"format": "date-time"})
 
 
@@ -1348,9 +1351,9 @@ class BankFileSchema(Schema):
     details, read from the registry now (never stored). Keep it safe."""
 
     format = choice(BANK_FILE_FORMATS)
-    filename = fields.String()
+    filename = text(NAME)
     media_type = choice(("application/xml", "text/csv"))
-    content = fields.String()
+    content = text(CONTENT)
 
 
 class BankStatementRequestSchema(Schema):
@@ -1361,7 +1364,7 @@ class BankStatementRequestSchema(Schema):
 
 
 class StatementProblemSchema(Schema):
-    reference = fields.String()
+    reference = text(NAME)
     problem = choice(STATEMENT_PROBLEMS)
 
 
@@ -1376,17 +1379,17 @@ class StatementImportSchema(Schema):
 
 
 class TrialBalanceAccountSchema(Schema):
-    account = fields.String()
+    account = text(WORD)
     kind = choice(ACCOUNT_KINDS)
-    owner = fields.String(allow_none=True)
-    currency = fields.String()
+    owner = text(REASON, allow_none=True)
+    currency = text(CURRENCY)
     debit_minor = fields.Integer()
     credit_minor = fields.Integer()
     balance_minor = fields.Integer()
 
 
 class TrialBalanceTotalSchema(Schema):
-    currency = fields.String()
+    currency = text(CURRENCY)
     debit_minor = fields.Integer()
     credit_minor = fields.Integer()
 
@@ -1410,10 +1413,10 @@ class AccountStatementQuerySchema(Schema):
 class StatementLineSchema(Schema):
     entry_id = fields.Integer()
     kind = choice(ENTRY_KINDS)
-    memo = fields.String()
-    posted_at = fields.String()
+    memo = text(REASON)
+    posted_at = stamp()
     reverses = fields.Integer(allow_none=True)
-    stipend_id = fields.String(allow_none=True)
+    stipend_id = uid(allow_none=True)
     amount_minor = fields.Integer(metadata={"description": "a debit is positive"})
     balance_minor = fields.Integer(metadata={"description": "after this line"})
 
@@ -1422,10 +1425,10 @@ class AccountStatementSchema(Schema):
     """A page of an account's lines (`offset`, of `total_lines`), each with the
     running balance; `balance_minor` is the whole account's."""
 
-    account = fields.String()
+    account = text(WORD)
     kind = choice(ACCOUNT_KINDS)
-    owner = fields.String(allow_none=True)
-    currency = fields.String()
+    owner = text(REASON, allow_none=True)
+    currency = text(CURRENCY)
     balance_minor = fields.Integer()
     offset = fields.Integer()
     total_lines = fields.Integer()
@@ -1436,26 +1439,26 @@ class ReceiptProblemSchema(Schema):
     """A payee's "the money did not arrive" for a paid payout, and finance's
     resolution."""
 
-    id = fields.String()
-    payout_id = fields.String()
-    run_id = fields.String()
-    stipend_id = fields.String()
-    communicator_id = fields.String()
-    pseudonym = fields.String(allow_none=True)
+    id = uid()
+    payout_id = uid()
+    run_id = uid()
+    stipend_id = uid()
+    communicator_id = uid()
+    pseudonym = text(NAME, allow_none=True)
     amount_minor = fields.Integer()
-    currency = fields.String()
+    currency = text(CURRENCY)
     provider = choice(PROVIDER_NAMES)
-    provider_ref = fields.String(allow_none=True)
+    provider_ref = text(NAME, allow_none=True)
     payout_status = choice(PAYOUT_STATUSES)
     received = fields.Boolean()
-    note = fields.String()
-    answered_at = fields.String()
+    note = text(REASON)
+    answered_at = stamp()
     status = choice(RECEIPT_PROBLEM_STATUSES, allow_none=True)
-    opened_at = fields.String(allow_none=True)
+    opened_at = stamp(allow_none=True)
     resolution = choice(RECEIPT_RESOLUTIONS, allow_none=True)
-    resolution_note = fields.String(allow_none=True)
-    resolved_by = fields.String(allow_none=True)
-    resolved_at = fields.String(allow_none=True)
+    resolution_note = text(REASON, allow_none=True)
+    resolved_by = uid(allow_none=True)
+    resolved_at = stamp(allow_none=True)
 
 
 class ReceiptProblemsQuerySchema(Schema):
@@ -1472,10 +1475,10 @@ class AuditLineSchema(Schema):
     (`run_…`), a ledger step, the payee's answer, or `provider_event:<type>`;
     `actor_id` is empty for what the system or the provider did."""
 
-    at = fields.String()
-    actor_id = fields.String(allow_none=True)
-    action = fields.String()
-    reason = fields.String()
+    at = stamp()
+    actor_id = uid(allow_none=True)
+    action = text(WORD)
+    reason = text(REASON)
 
 
 class PayoutDetailSchema(PayoutSchema):
@@ -1483,6 +1486,6 @@ class PayoutDetailSchema(PayoutSchema):
 
     status = choice(PAYOUT_STATUSES)
     provider = choice(PROVIDER_NAMES)
-    created_at = fields.String()
+    created_at = stamp()
     receipt = fields.Nested(ReceiptProblemSchema, allow_none=True)
     audit = fields.List(fields.Nested(AuditLineSchema))
