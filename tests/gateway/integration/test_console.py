@@ -975,3 +975,49 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
     summary = {r[0].value: r[1].value for r in book["summary"].iter_rows()}
     assert summary["status"] == "signed_off" and summary["differences"] == 3
     assert book["differences"].max_row == 4
+
+
+def test_an_admin_suspends_reinstates_and_offboards_from_the_record(
+    system: Registry,
+) -> None:
+    """The record offers the steps its status allows; a suspension signs the person
+    out at once, and each step is refused without a reason."""
+    data = application(password=PASSWORD)
+    ident = system.active(**data)
+    member, _ = sign_in(system, data["email"])
+    assert member.get(f"{system.url}/me", timeout=30).status_code == 200
+    admin, _ = signed_in_admin(system, "admin.steps@example.org")
+    url = f"{system.url}/admin/applications/{ident}?lang=en"
+
+    def status() -> str:
+        return system.sql("SELECT status FROM communicators WHERE id = :i", i=ident)[0][
+            0
+        ]
+
+    def offered(page: requests.Response) -> list[str]:
+        steps = re.findall(r'<button name="step" value="([a-z_]+)"', page.text)
+        return [s for s in steps if s not in ("training", "tier")]
+
+    def step(name: str, reason: str = "a reason given") -> requests.Response:
+        page = admin.get(url, timeout=30)
+        return admin.post(
+            f"{system.url}/admin/applications/{ident}",
+            timeout=30,
+            data={"csrf": csrf(page.text), "step": name, "reason": reason},
+        )
+
+    page = admin.get(url, timeout=30)
+    assert offered(page) == ["suspend", "offboard"] and ">Suspend<" in page.text
+    refused = step("suspend", "")
+    assert refused.status_code == 400 and 'id="error"' in refused.text
+    assert status() == "active"
+    step("suspend", "reports copied from another")
+    assert status() == "suspended"
+    gone = member.get(f"{system.url}/me", timeout=30, allow_redirects=False)
+    assert gone.status_code == 303 and gone.headers["Location"] == "/sign-in"
+    assert offered(admin.get(url, timeout=30)) == ["reinstate", "offboard"]
+    step("reinstate", "explained and corrected")
+    assert status() == "active"
+    step("offboard", "moved on")
+    assert status() == "offboarded"
+    assert offered(admin.get(url, timeout=30)) == []

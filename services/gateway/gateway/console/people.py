@@ -16,7 +16,16 @@ from gateway.schemas import STAFF_ROLES, StaffInvitationRequestSchema
 from svyaz.errors import InvalidInput, NotFound
 
 ADMINS = (ADMIN,)
-VETTING_STEPS = ("start_review", "approve", "reject", "training", "tier")
+VETTING_STEPS = (
+    "start_review",
+    "approve",
+    "reject",
+    "suspend",
+    "reinstate",
+    "offboard",
+    "training",
+    "tier",
+)
 
 
 class PeopleConsole(GatewayBase):
