@@ -1,0 +1,385 @@
+"""What the consoles say when a service refuses, and the few sentences handlers
+pick by key, in English; gateway.i18n.refusal and gateway.i18n.texts say them in
+the reader's language."""
+
+from __future__ import annotations
+
+import re
+
+from gateway.labels import N_
+
+# -- sentences the handlers pick by key: web.texts(lang)["forbidden"] -------------
+TEXTS: dict[str, str] = {
+    "forbidden": N_("This page is not open to your role."),
+    "not_found": N_("This page does not exist, or what it showed was removed."),
+    "error": N_(
+        "Something went wrong and nothing was changed. Go back, reload the page "
+        "and try again."
+    ),
+    "unavailable": N_(
+        "The service is busy and nothing was changed. Try again in a minute."
+    ),
+    "received": N_("Thank you. Your application was received; we will write to you."),
+    "link_sent": N_("If this email has an account, a link is on its way."),
+    "password_set": N_("Your new password is set. Sign in with it."),
+    "failed_sign_in": N_("The email, password or code is not right."),
+    "erased": N_("Your data was erased and your account closed."),
+    "invite_invalid": N_("Give a valid email and at least one role."),
+    "invited": N_("The invitation is on its way. It is valid for 72 hours."),
+}
+
+
+# -- refusals ----------------------------------------------------------------------
+# A service refuses with a stable code and an English message (svyaz.errors). The
+# consoles say the refusals they can meet in the person's language, each with what
+# to do next; any other code shows the service's message.
+REFUSALS: dict[str, str] = {
+    # signing in, sessions, forms
+    "csrf": N_("This form has expired. Reload the page and send it again."),
+    "sign_in_failed": N_(
+        "The email, password or code is not right, or the account is locked for a "
+        "while. Check them and try again later."
+    ),
+    "sign_in_expired": N_("Your sign-in is too old. Sign in again, then repeat."),
+    "not_signed_in": N_("Sign in first."),
+    "second_factor_required": N_("Sign in again with the code from your app."),
+    "second_factor_failed": N_(
+        "The code is not right; nothing was released. Enter the current code "
+        "from your app."
+    ),
+    "second_factor_on": N_("The code at sign-in is already on."),
+    "no_enrollment": N_("Start by signing in."),
+    "no_second_factor": N_("No authenticator is set up for this account."),
+    "code_required": N_("Enter the code from your authenticator app."),
+    "access_ended": N_(
+        "This account can no longer act. Ask a programme admin if this is a mistake."
+    ),
+    "reset_invalid": N_(
+        "This link is not valid or has expired. Ask for a new one on the sign-in page."
+    ),
+    "weak_password": N_(
+        "This password is too weak. Choose a longer one that is not easy to guess."
+    ),
+    # not found, not allowed
+    "not_found": N_("This was not found. Reload the page to see what is there now."),
+    "forbidden": N_("This is not open to your role."),
+    "role_required": N_("This is not open to your role."),
+    "not_allowed": N_("This is not open to your role."),
+    "not_coordinator": N_("Only this club's coordinator sees its members."),
+    "cycle_not_found": N_("This cycle was not found. Reload the page."),
+    "run_not_found": N_("This payout run was not found. Reload the page."),
+    "payout_not_found": N_("This payout was not found. Reload the page."),
+    "reconciliation_not_found": N_(
+        "This reconciliation was not found. Reload the page."
+    ),
+    "staff_not_found": N_("This staff member was not found. Reload the page."),
+    "reset_not_found": N_(
+        "This authenticator reset is no longer waiting. Reload the page."
+    ),
+    "message_not_found": N_("This message was not found. Reload your messages."),
+    # segregation of duties: a second person
+    "segregation": N_(
+        "A second finance person signs off: not the one who ran this reconciliation "
+        "or resolved its differences. Ask a colleague to sign off."
+    ),
+    "own_application": N_(
+        "Nobody approves their own application. Another admin decides on it."
+    ),
+    "own_proposal": N_("You proposed this stipend, so another admin approves it."),
+    "own_stipend": N_("Nobody approves their own stipend. Another admin decides."),
+    "own_report": N_("Nobody reviews their own report. Another admin reviews it."),
+    "own_account": N_(
+        "You cannot do this to your own account. Ask another admin to do it."
+    ),
+    "same_admin": N_(
+        "You asked for this reset, so a second admin approves it. Ask a colleague."
+    ),
+    "second_slot": N_(
+        "You have already approved this. Another admin gives the next approval."
+    ),
+    "releaser_approved": N_(
+        "You approved a stipend in this run, so another finance person releases it."
+    ),
+    # stale pages and concurrent changes
+    "payee_changed": N_(
+        "The payee, payout account or amount changed since you opened this page. "
+        "Reload the page, check the stipend again and decide."
+    ),
+    "concurrent_change": N_(
+        "Someone else changed this at the same moment. Reload the page and decide "
+        "again."
+    ),
+    "totals_mismatch": N_(
+        "The control totals changed since you opened this page. Reload the run, "
+        "check the totals again and release."
+    ),
+    "stipend_changed": N_(
+        "A stipend in this run changed since it was built. Build the run again."
+    ),
+    # budget and payments
+    "over_budget": N_(
+        "The programme's budget does not cover this. Lower the amount or ask for "
+        "more budget first."
+    ),
+    "provider_unavailable": N_(
+        "The payment provider did not answer; nothing was recorded. Try again in a "
+        "few minutes."
+    ),
+    "provider_unknown": N_(
+        "The provider could not be asked whether it holds this payment, so nothing "
+        "was paid again. Try again later."
+    ),
+    "provider_has_payment": N_(
+        "The provider already holds a payment for this payout. Link the difference "
+        "to the payout instead of paying again."
+    ),
+    "stripe_error": N_(
+        "The payment provider refused; nothing was recorded. Try again later or "
+        "contact the programme."
+    ),
+    "no_corridor": N_(
+        "No payout route serves your country yet. The programme will contact you."
+    ),
+    "payee_not_ready": N_(
+        "The payee has not set up a payout account yet. Wait until they have."
+    ),
+    "payee_not_active": N_(
+        "The payee is not active. Reject the stipend or wait until they are reinstated."
+    ),
+    "empty_run": N_("No approved stipend is ready to be paid, so there is no run."),
+    # cycles, reports and stipends in a state that does not allow the step
+    "cycle_open": N_("Close the cycle before paying it."),
+    "cycle_closed": N_("This cycle is closed: reports and stipends no longer change."),
+    "cycle_locked": N_("This cycle is locked: its stipends no longer change."),
+    "deadline_not_passed": N_(
+        "The cycle takes reports until its deadline. Close it after the deadline."
+    ),
+    "deadline_passed": N_(
+        "The deadline has passed: a submitted report can no longer be edited."
+    ),
+    "reports_awaiting_review": N_(
+        "Some submitted reports of this cycle are not reviewed yet. Review them "
+        "first, then close the cycle."
+    ),
+    "stipends_pending": N_(
+        "Some stipends of this cycle still await a decision. Decide on them first."
+    ),
+    "report_reviewed": N_("This report has been reviewed and can no longer be edited."),
+    "comment_required": N_(
+        "Say why: a rejection or a request for changes needs a comment."
+    ),
+    "reason_required": N_("Say why in the reason field."),
+    "not_in_review": N_(
+        "Only an application under review can be approved. Start the review first."
+    ),
+    "open_review_items": N_(
+        "Possible duplicates of this applicant are still open. Resolve them first."
+    ),
+    "training_required": N_(
+        "The professional tier needs a completed training. Record the training first."
+    ),
+    "not_active": N_(
+        "This needs an active account: the application is not accepted yet."
+    ),
+    "invalid_transition": N_(
+        "The application is not in a state that allows this step. Reload the page."
+    ),
+    "resolved": N_("This review item is already resolved. Reload the page."),
+    "erased": N_("This communicator's data was erased; nothing more can be done."),
+    "reset_waiting": N_(
+        "An authenticator reset of this account already waits for a second admin."
+    ),
+    # reconciliation
+    "items_open": N_(
+        "Some differences are still open. Resolve them before signing off."
+    ),
+    "item_resolved": N_(
+        "A ticked difference is already resolved. Reload the page and tick again."
+    ),
+    "reconciliation_signed_off": N_(
+        "This period is signed off and stays as signed. Nothing can change here."
+    ),
+    "reconciliation_superseded": N_(
+        "A newer reconciliation of this period replaced this one. Open the newer one."
+    ),
+    "action_not_for_kind": N_(
+        "This action does not fit a ticked difference. Choose another action."
+    ),
+    "link_mismatch": N_(
+        "The difference and the payout do not match. Check the payout id."
+    ),
+    "no_payout": N_("This difference names no payout. Write it off or link it."),
+    "payout_required": N_("Give the id of the payout to link to."),
+    "invalid_payout": N_("No payout of this provider has that id. Check the id."),
+    "invalid_period": N_("The period must end after it starts."),
+    "invalid_source": N_("This provider has no such source. Choose another source."),
+    "invalid_file": N_(
+        "The file is not in the expected format. Export it again from the provider."
+    ),
+    "content_required": N_("Choose a file or paste its content."),
+    "content_too_large": N_(
+        "The file is too large for one import. Split the period into shorter ones."
+    ),
+    # forms
+    "invalid_input": N_("Some fields are not right. Correct them and send again."),
+    "too_long": N_("A field is too long. Shorten it and send again."),
+    "invalid_id": N_("This link is broken. Go back and open the page again."),
+    "unknown_action": N_("Choose an action."),
+    "unconfirmed": N_("Tick the box to confirm the erasure."),
+    "invalid_iban": N_("The IBAN's check digits do not match. Check the IBAN."),
+    "invalid_roles": N_("Choose at least one known role."),
+    "empty_search": N_("Search by pseudonym, email or status."),
+    "club_name_taken": N_("A club with this name exists. Choose another name."),
+    "unknown_coordinator": N_(
+        "No active communicator has this pseudonym. Check the coordinator's pseudonym."
+    ),
+    "invalid_preferences": N_("Some preferences are not valid. Correct them."),
+    "upstream_timeout": N_(
+        "A service did not answer in time; nothing was changed. Try again."
+    ),
+    "upstream_unavailable": N_(
+        "A service is not available; nothing was changed. Try again in a minute."
+    ),  # programmes, cycles and stipends
+    "invalid_amount": N_(
+        "An amount is not a number in the programme's currency. Write it like 250 "
+        "or 250.50."
+    ),
+    "invalid_currency": N_("Choose the programme's currency from the list."),
+    "name_taken": N_("A programme with this name exists. Choose another name."),
+    "invalid_bands": N_(
+        "The approval rows do not fit together: leave “up to” empty in exactly one "
+        "row, and never ask fewer admins for a larger amount. Correct them."
+    ),
+    "programme_changed": N_(
+        "Someone else changed this programme since you opened it. The page now "
+        "shows its current values: make your change again."
+    ),
+    "field_not_editable": N_(
+        "The currency of a programme never changes, and its budget changes only "
+        "by funding. Change the other fields."
+    ),
+    "idempotency_key_reused": N_(
+        "This funding form was already used for another amount. Reload the page "
+        "and fund again."
+    ),
+    "cycle_exists": N_(
+        "This programme already has a cycle for that month. Choose another month."
+    ),
+    "invalid_deadline": N_("Give the deadline as a date and a time."),
+    "invalid_request": N_(
+        "Some values are not accepted. Check the numbers and dates and send again."
+    ),
+    "invalid_amendment": N_("Give a new amount above zero and say why it changes."),
+    "nothing_chosen": N_("Tick at least one stipend, then approve."),
+    "committed": N_(
+        "This stipend is already in a payout run. Finance can cancel its payout."
+    ),
+    # applying, and the communicator's answer about a payment
+    "pseudonym_mixed_scripts": N_(
+        "Use one alphabet: this pseudonym mixes Latin and Cyrillic letters, which "
+        "can look like someone else's. Type it again in Latin letters only or in "
+        "Cyrillic letters only."
+    ),
+    "pseudonym_taken": N_("This pseudonym is taken. Choose another one."),
+    "unknown_country": N_("Choose your country from the list."),
+    "consent_outdated": N_(
+        "The consent text has changed. Reload the page, read it and agree again."
+    ),
+    "payout_not_paid": N_(
+        "This payment is not paid yet. You can answer once it shows as paid."
+    ),
+    "receipt_resolved": N_(
+        "Finance has already looked into this payment. If something is still "
+        "wrong, write to the programme."
+    ),
+    # finance: bank files, statements, receipt problems
+    "invalid_statement": N_(
+        "The statement is not in the expected format: CSV with the columns "
+        "reference, amount, currency and status. Export it again from the bank."
+    ),
+    "invalid_format": N_("Choose the bank file's format: pain.001 or CSV."),
+    "resolution_required": N_("Choose what you found, then resolve the report."),
+    "note_required": N_("Say in the note what you found and did."),
+    "problem_not_found": N_("This report was not found. Reload the page."),
+    "problem_resolved": N_(
+        "This report is already resolved. Reload the page to see the open ones."
+    ),
+    "problem_withdrawn": N_(
+        "The payee withdrew this report: the money arrived. Reload the page."
+    ),
+    "account_not_found": N_(
+        "This ledger account does not exist. Open it from the trial balance."
+    ),
+}
+
+# Codes made of a record and its state ("run_released", "report_accepted"): the
+# record is in a state that does not allow the step.
+STATE_CODE = re.compile(r"^(cycle|report|stipend|run|payout|reconciliation)_(\w+)$")
+STATE_REFUSAL = N_(
+    "This is not possible while the %(thing)s is “%(state)s”. Reload the page to "
+    "see where it stands."
+)
+THINGS: dict[str, tuple[str, str]] = {
+    "cycle": (N_("cycle"), "cycle_status"),
+    "report": (N_("report"), "report_status"),
+    "stipend": (N_("stipend"), "stipend_status"),
+    "run": (N_("payout run"), "run_status"),
+    "payout": (N_("payout"), "payout_status"),
+    "reconciliation": (N_("reconciliation"), "reconciliation_status"),
+}
+
+
+# -- clubs, trainings, staff and oversight (console-oversight) ---------------------
+REFUSALS.update(
+    {
+        "club_not_found": N_("This club was not found. Reload the page."),
+        "training_not_found": N_(
+            "This training seminar was not found. Reload the clubs page."
+        ),
+        "communicator_not_found": N_(
+            "This communicator was not found. Reload the page."
+        ),
+        "coordinator_not_staff": N_(
+            "Only a staff account can coordinate a club. Invite the person as staff "
+            "with the club coordinator role, then choose them."
+        ),
+        "coordinator_disabled": N_(
+            "This staff account is disabled. Enable it on the Staff page or choose "
+            "someone else."
+        ),
+        "coordinator_not_active": N_(
+            "This person has not accepted their invitation yet. Choose them once they "
+            "have set their password."
+        ),
+        "coordinator_role_missing": N_(
+            "This account does not hold the club coordinator role. Choose one that "
+            "does, or invite the person with that role."
+        ),
+        "coordinator_required": N_("Choose a coordinator from the list first."),
+        "nobody_ticked": N_("Tick at least one person, then record."),
+        "invalid_id_count": N_("Tick between 1 and 500 people at a time."),
+        "not_member": N_(
+            "Only members of your club can be recorded here. A programme admin can "
+            "record the others."
+        ),
+        "email_taken": N_(
+            "This email already has an account. Find it in the list below."
+        ),
+        "parked_message_not_found": N_(
+            "This message is no longer parked: someone may have retried or removed "
+            "it. Reload the page."
+        ),
+        "delivery_not_found": N_(
+            "This notification is no longer parked: someone may have retried or "
+            "removed it. Reload the page."
+        ),
+        "not_retryable": N_(
+            "This message cannot be handled again. Remove it, with a reason."
+        ),
+        "unknown_service": N_("This link is broken. Reload the page."),
+        "invalid_log_filter": N_(
+            "A filter is not right: a pseudonym has 2 to 30 characters and dates "
+            "are days. Correct it and search again."
+        ),
+    }
+)

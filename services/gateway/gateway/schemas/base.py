@@ -1,0 +1,253 @@
+"""What every schema of the HTTP API is made of: the limits (the longest value the
+gateway lets through), the field helpers (text, choice, many, formatted, uid,
+stamp), the vocabularies a client meets, and the pseudonym rule. Each vocabulary is
+defined once here, whatever subject uses it."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+# The longest value the gateway lets through, in characters (the console forms use
+# the same table: pages.FORM_LIMITS).
+PSEUDONYM = 30
+NAME = 200  # a person's or a club's name, a city, a messenger handle
+EMAIL = 254  # RFC 5321
+PASSWORD = 1024  # argon2's input; the registry sets its own, tighter rule
+PHONE = 32
+COUNTRY = 2
+WORD = 64  # a code word, a language, a time zone, a consent version, a status
+ID = 64  # a uuid, a digest (sha-256 in hex)
+CODE = 16  # an authenticator's code
+TOKEN = 256  # an emailed one-time token
+REASON = 2000  # reasons, notes, comments
+MOTIVATION = 4000
+TOPIC = 80
+NARRATIVE = 5000
+CONTENT = 32 * 1024 * 1024  # a pasted or uploaded statement
+ITEMS = 20  # entries in a list of words (languages, channels, audiences)
+TOPICS = 10
+BATCH = 1000  # ids in one batch
+CURRENCY = 3  # ISO 4217
+SECRET = 64  # an authenticator's key (base32)
+MESSAGE_BODY = 20000  # a message of one's inbox, rendered from a short template
+
+
+def text(max_length: int, min_length: int | None = None, **kwargs: Any) -> Any:
+    """A string of at most `max_length` characters."""
+    return fields.String(
+        validate=validate.Length(min=min_length, max=max_length), **kwargs
+    )
+
+
+def choice(choices: Sequence[str], **kwargs: Any) -> Any:
+    """One of `choices` (its length bounded too, so every string states one)."""
+    return fields.String(
+        validate=[
+            validate.Length(max=max(len(c) for c in choices)),
+            validate.OneOf(choices),
+        ],
+        **kwargs,
+    )
+
+
+def many(
+    item: fields.Field, max_items: int, min_items: int | None = None, **kwargs: Any
+) -> Any:
+    """A list of at most `max_items` items."""
+    return fields.List(
+        item, validate=validate.Length(min=min_items, max=max_items), **kwargs
+    )
+
+
+def formatted(kind: str, **kwargs: Any) -> Any:
+    """A string in an answer written in a standard format (uuid, date, date-time,
+    uri), said in the OpenAPI document; the services write it, so it is not
+    parsed again here."""
+    metadata = {"format": kind, **kwargs.pop("metadata", {})}
+    return fields.String(metadata=metadata, **kwargs)
+
+
+def uid(**kwargs: Any) -> Any:
+    return formatted("uuid", **kwargs)
+
+
+def stamp(**kwargs: Any) -> Any:
+    """A moment, ISO 8601 with its offset (UTC)."""
+    return formatted("date-time", **kwargs)
+
+
+# The vocabularies a client meets, as the services define them (each service checks
+# its own in depth; the OpenAPI document lists them as enums).
+ROLES = ("program_admin", "finance", "club_coordinator", "communicator")
+COMMUNICATOR_STATUSES = (
+    "applied",
+    "in_review",
+    "active",
+    "rejected",
+    "suspended",
+    "offboarded",
+)
+TIERS = ("volunteer", "professional")
+PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
+PAYOUT_SETUP = ("none", "pending", "ready")
+CLUB_MODES = ("online", "offline")
+CYCLE_STATUSES = ("open", "closed", "locked")
+# A report's statuses, in the order a report goes through them (the cycle's
+# progress counts them so); the reports themselves list them as
+# REPORT_STATUSES_BY_OUTCOME. The same five codes, in two orders, both in the
+# OpenAPI document.
+REPORT_STATUSES = ("draft", "submitted", "changes_requested", "accepted", "rejected")
+REPORT_STATUSES_BY_OUTCOME = (
+    "draft",
+    "submitted",
+    "accepted",
+    "rejected",
+    "changes_requested",
+)
+AUDIENCES = ("family", "friends", "colleagues", "online_community")
+REPORT_CHANNELS = (
+    "in_person",
+    "phone",
+    "video",
+    "messenger",
+    "social_media",
+    "email",
+    "letter",
+    "other",
+)
+OBSERVED_CHANGES = ("none", "some", "clear")
+STIPEND_STATUSES = ("proposed", "approved", "rejected")
+RUN_STATUSES = ("draft", "released", "cancelled")
+PAYOUT_STATUSES = (
+    "planned",
+    "queued",
+    "calling",
+    "sent",
+    "paid",
+    "failed",
+    "cancelled",
+)
+CONTACT_CHANNELS = ("email", "inbox", "telegram")
+LANGUAGES = ("ru", "en")
+TIER_NAMES = TIERS  # the same vocabulary, by the name the programme schemas use
+STAFF_ROLES = ("program_admin", "finance", "club_coordinator")
+STAFF_STATES = ("invited", "enrolling", "active", "disabled")
+MEMBER_STATUSES = ("active", "suspended")
+
+# reconciliation
+PROVIDER_NAMES = PROVIDERS  # the same, by the name reconciliation uses
+RECONCILIATION_ITEM_STATES = ("open", "linked", "written_off", "repaid")
+DISCREPANCY_KINDS = (
+    "missing_at_provider",
+    "unexpected_at_provider",
+    "amount_mismatch",
+    "currency_mismatch",
+    "duplicate",
+    "status_mismatch",
+    "reversed",
+    "balance_mismatch",
+)
+
+# finance: bank files, statements, the ledger, payouts' trails, receipts
+# (console-finance; amounts are integers of minor units, in the currency's exponent)
+BANK_FILE_FORMATS = ("pain.001", "csv")
+STATEMENT_PROBLEMS = ("unknown_reference", "currency_mismatch", "amount_mismatch")
+ACCOUNT_KINDS = (
+    "programme_funds",
+    "programme_budget",
+    "reservations",
+    "stipends_payable",
+    "provider_clearing",
+    "fees",
+)
+ENTRY_KINDS = (
+    "funding",
+    "reservation",
+    "commitment",
+    "payout_sent",
+    "payout_settled",
+    "funding_reversal",
+    "reservation_reversal",
+    "commitment_reversal",
+    "payout_sent_reversal",
+    "payout_settled_reversal",
+)
+RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
+RECEIPT_RESOLUTIONS = (
+    "received_after_all",
+    "paid_confirmed_by_provider",
+    "payout_returned",
+    "other",
+)
+
+# clubs, trainings, staff and oversight (program admins; console-oversight)
+COMPLETION_REFUSALS = ("invalid_id", "unknown_communicator", "not_member")
+PARKED_SERVICES = ("registry", "stipends", "notifications")
+PARKED_KINDS = ("event", "rpc_request", "unknown")
+PARKED_SUBJECTS = ("bus_message", "delivery")
+PARKED_ACTIONS = ("retry", "discard")
+PARKED_REASONS = (
+    "replayed_copy",
+    "refused",
+    "malformed",
+    "failed",
+    "broker_expired",
+    "broker_delivery_limit",
+    "broker_rejected",
+    "broker_maxlen",
+    "broker_other",
+    "unknown",
+)
+PARKED_WHY_NOT = ("replayed_copy", "rpc_request", "unsigned", "other")
+PARKED_OUTCOMES = ("started", "retried", "discarded", "not_found", "refused", "failed")
+DELIVERY_ERRORS = (
+    "no_address",
+    "recipient_refused",
+    "channel_not_configured",
+    "registry_unavailable",
+    "channel_failed",
+    "other",
+)
+ACTIVITY_ACTIONS = (
+    "applied",
+    "activation_approved",
+    "review_item_opened",
+    "review_item_resolved",
+    "status_changed",
+    "tier_changed",
+    "erased",
+    "training_completed",
+    "payout_setup_state",
+)
+
+
+# One alphabet per pseudonym, Latin or Cyrillic (the registry's rule, in
+# registry/pseudonyms.py: a mix of look-alike letters is refused)
+LATIN = "A-Za-z"
+CYRILLIC = "\u0400-\u045f\u0490\u0491"
+PSEUDONYM_PATTERN = (
+    rf"^(?:[{LATIN}0-9][{LATIN}0-9_.-]{{2,29}}"
+    rf"|[{CYRILLIC}0-9][{CYRILLIC}0-9_.-]{{2,29}})$"
+)
+PSEUDONYM_RULE = (
+    "3 to 30 letters, digits, '.', '_' or '-', starting with a letter or digit; "
+    "letters of one alphabet, Latin or Cyrillic (a mix of the two can look like "
+    "someone else's: type it in one alphabet only)"
+)
+
+
+def pseudonym_field(**kwargs: Any) -> Any:
+    return fields.String(
+        validate=[
+            validate.Length(max=PSEUDONYM),
+            validate.Regexp(PSEUDONYM_PATTERN, error=PSEUDONYM_RULE),
+        ],
+        metadata={"description": PSEUDONYM_RULE},
+        **kwargs,
+    )
+
+
+# the plain answer of a step that returns nothing else
+class DoneSchema(Schema):
+    status = text(WORD)

@@ -1,0 +1,416 @@
+"""Schemas of people: applying, the session, communicators, staff, clubs and
+trainings, the access log and the dedup review items."""
+
+from marshmallow import Schema, fields, validate
+
+from gateway.schemas.base import (
+    ACTIVITY_ACTIONS,
+    CLUB_MODES,
+    CODE,
+    COMMUNICATOR_STATUSES,
+    COMPLETION_REFUSALS,
+    COUNTRY,
+    EMAIL,
+    ID,
+    ITEMS,
+    LANGUAGES,
+    MEMBER_STATUSES,
+    MOTIVATION,
+    NAME,
+    PASSWORD,
+    PAYOUT_SETUP,
+    PHONE,
+    PROVIDERS,
+    PSEUDONYM,
+    REASON,
+    ROLES,
+    SECRET,
+    STAFF_ROLES,
+    TIERS,
+    TOKEN,
+    WORD,
+    choice,
+    formatted,
+    many,
+    pseudonym_field,
+    stamp,
+    text,
+    uid,
+)
+
+
+class ApplicationRequestSchema(Schema):
+    """POST /api/v1/applications. The registry checks every field in depth; here
+    only the shape, so that unknown fields are refused before anything travels."""
+
+    pseudonym = pseudonym_field(required=True)
+    legal_name = text(NAME, required=True)
+    email = text(EMAIL, required=True)
+    password = text(PASSWORD, load_only=True)  # optional: a login to follow it
+    phone = text(PHONE, allow_none=True)
+    messenger = text(NAME, allow_none=True)
+    country = text(COUNTRY, required=True)
+    city = text(NAME, required=True)
+    languages = many(text(2), ITEMS)
+    language = choice(LANGUAGES)
+    club_id = text(ID, allow_none=True)
+    motivation = text(MOTIVATION)
+    referral = pseudonym_field(allow_none=True)
+    consent_version = text(WORD, required=True)
+    consent = fields.Boolean(required=True)
+
+
+class ApplicationAcceptedSchema(Schema):
+    status = choice(("received",))
+
+
+class SignInRequestSchema(Schema):
+    """POST /api/v1/session."""
+
+    email = text(EMAIL, required=True)
+    password = text(PASSWORD, required=True)
+    code = text(CODE, allow_none=True)
+
+
+class SecondFactorRequestSchema(Schema):
+    code = text(CODE, required=True)
+
+
+class ActorSchema(Schema):
+    id = uid()
+    roles = fields.List(choice(ROLES))
+
+
+class SessionSchema(Schema):
+    """A session: `ok` (signed in) or `enroll` (a second factor to set up first).
+    Send `csrf_token` back as the X-CSRF-Token header on every POST, PUT and DELETE."""
+
+    status = choice(("ok", "enroll"))
+    actor = fields.Nested(ActorSchema)
+    csrf_token = text(TOKEN)
+    totp_secret = text(SECRET, allow_none=True)
+
+
+class PayoutSetupSchema(Schema):
+    """Stripe Connect: the hosted onboarding link; otherwise the next step
+    (`bank_details` or `contact_programme`)."""
+
+    provider = choice(PROVIDERS)
+    onboarding_url = formatted("uri")
+    next = choice(("bank_details", "contact_programme"))
+
+
+class ErasureRequestSchema(Schema):
+    reason = text(500, min_length=3, required=True)
+
+
+class CommunicatorQuerySchema(Schema):
+    """GET /api/v1/communicators: by pseudonym prefix or status, a page at a time.
+    (No email in URLs: search by email with POST /api/v1/communicators/search.)"""
+
+    pseudonym = text(PSEUDONYM, min_length=2)
+    status = choice(COMMUNICATOR_STATUSES)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class EmailSearchSchema(Schema):
+    email = text(EMAIL, required=True)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class CommunicatorSummarySchema(Schema):
+    """What lists and a communicator's own status show: no personal field."""
+
+    id = uid()
+    pseudonym = text(PSEUDONYM)
+    status = choice(COMMUNICATOR_STATUSES)
+    tier = choice(TIERS)
+    club_id = uid(allow_none=True)
+
+
+class OwnStatusSchema(CommunicatorSummarySchema):
+    """A communicator's own status, with where their payout set-up stands."""
+
+    payout_setup = choice(
+        PAYOUT_SETUP,
+        metadata={"description": "none, pending (onboarding not finished) or ready"},
+    )
+
+
+class CommunicatorPageSchema(Schema):
+    items = fields.List(fields.Nested(CommunicatorSummarySchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    next_page = fields.Integer(allow_none=True)
+
+
+class DecisionRequestSchema(Schema):
+    step = choice(
+        ("start_review", "approve", "reject", "suspend", "reinstate", "offboard"),
+        required=True,
+    )
+    reason = text(REASON, required=True)
+
+
+class StaffInvitationRequestSchema(Schema):
+    email = fields.Email(required=True, validate=validate.Length(max=EMAIL))
+    roles = many(choice(STAFF_ROLES), len(STAFF_ROLES), 1, required=True)
+
+
+class SecondFactorResetRequestSchema(Schema):
+    reason = text(REASON, 3, required=True)
+
+
+class StaffMemberSchema(Schema):
+    id = uid()
+    roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLES)))
+    state = fields.String(
+        validate=validate.OneOf(("invited", "enrolling", "active", "disabled"))
+    )
+    last_sign_in_at = stamp(allow_none=True)
+    second_factor_reset = fields.Dict(allow_none=True)
+
+
+class ResolutionRequestSchema(Schema):
+    outcome = choice(("same_person", "distinct"), required=True)
+    note = text(REASON, required=True)
+
+
+class ClubSchema(Schema):
+    id = uid()
+    name = text(NAME)
+    country = text(COUNTRY)
+    city = text(NAME, allow_none=True)
+    mode = choice(CLUB_MODES)
+
+
+class ClubMembersSchema(Schema):
+    pseudonyms = fields.List(text(PSEUDONYM))
+
+
+class CorridorSchema(Schema):
+    country = text(COUNTRY)
+    provider = choice(PROVIDERS)
+
+
+class CorridorRequestSchema(Schema):
+    provider = choice(PROVIDERS, required=True)
+
+
+class ResetRequestSchema(Schema):
+    """The same answer for every email: nobody learns who has an account."""
+
+    email = text(EMAIL, required=True)
+
+
+class NewPasswordSchema(Schema):
+    """`token`: from the emailed link; `password`: at least 12 characters."""
+
+    token = text(TOKEN, required=True)
+    password = text(PASSWORD, required=True)
+
+
+# -- clubs, trainings, staff and oversight (program admins; console-oversight) -----
+COMPLETIONS = 500  # ids in one bulk recording of training completions
+COUNTRY_CODE = validate.Regexp(r"^[A-Z]{2}$", error="two capital letters (ISO 3166)")
+
+
+class ClubRequestSchema(Schema):
+    """A new club. Name a coordinator afterwards (PUT …/coordinator) from the
+    staff accounts that hold the club_coordinator role."""
+
+    name = text(80, 2, required=True)
+    country = fields.String(
+        required=True,
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE],
+    )
+    city = text(80, allow_none=True, load_default=None)
+    mode = choice(CLUB_MODES, required=True)
+
+
+class ClubChangesRequestSchema(Schema):
+    """Any of a club's fields to change (at least one)."""
+
+    name = text(80, 2)
+    country = fields.String(
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE]
+    )
+    city = text(80, allow_none=True)
+    mode = choice(CLUB_MODES)
+
+
+class AdminClubSchema(Schema):
+    """A club as admins see it: with its coordinator's staff account id."""
+
+    id = uid()
+    name = text(NAME)
+    country = fields.String(
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE]
+    )
+    city = text(NAME, allow_none=True)
+    mode = fields.String(validate=validate.OneOf(CLUB_MODES))
+    coordinator_id = uid(allow_none=True)
+
+
+class CoordinatorRequestSchema(Schema):
+    """A staff account that is enabled, has accepted its invitation and holds the
+    club_coordinator role (GET /api/v1/staff lists them)."""
+
+    account_id = fields.UUID(required=True)
+
+
+class ClubMemberSchema(Schema):
+    id = uid()
+    pseudonym = text(NAME)
+    status = fields.String(validate=validate.OneOf(MEMBER_STATUSES))
+
+
+class ClubMemberListSchema(Schema):
+    """A club's members: `pseudonyms` as before, and `members` with their ids (for
+    recording training completions); never a personal field."""
+
+    pseudonyms = fields.List(text(NAME))
+    members = fields.List(fields.Nested(ClubMemberSchema))
+
+
+class TrainingRequestSchema(Schema):
+    """A training seminar, for one club (`club_id`) or for everyone (null)."""
+
+    title = text(120, 2, required=True)
+    held_on = fields.Date(required=True)
+    club_id = fields.UUID(load_default=None, allow_none=True)
+
+
+class TrainingSchema(Schema):
+    id = uid()
+    title = text(NAME)
+    held_on = fields.String(metadata={"format": "date"})
+    club_id = uid(allow_none=True)
+    completions = fields.Integer()
+
+
+class NewTrainingSchema(Schema):
+    id = uid()
+    title = text(NAME)
+
+
+class CompletionsRequestSchema(Schema):
+    """Communicators who completed the training: admins may name anyone on record,
+    a coordinator only members of the training's own club."""
+
+    communicator_ids = many(text(ID), COMPLETIONS, 1, required=True)
+
+
+class CompletionRefusalSchema(Schema):
+    communicator_id = uid()
+    code = fields.String(validate=validate.OneOf(COMPLETION_REFUSALS))
+    message = text(REASON)
+
+
+class CompletionsSchema(Schema):
+    """`recorded`: new completions; `already`: recorded before; `refused`: each id
+    that could not be recorded, with why."""
+
+    recorded = fields.Integer()
+    already = fields.Integer()
+    refused = fields.List(fields.Nested(CompletionRefusalSchema))
+
+
+class StaffInvitedSchema(Schema):
+    id = uid()
+    roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLES)))
+
+
+class StaffSwitchedSchema(Schema):
+    id = uid()
+    disabled = fields.Boolean()
+
+
+class FactorResetSchema(Schema):
+    """A second-factor reset waiting for a second admin's approval."""
+
+    id = uid()
+    account_id = uid()
+
+
+class FactorResetApprovedSchema(Schema):
+    id = uid(metadata={"description": "the staff account's id"})
+    second_factor = fields.String(validate=validate.OneOf(("reset",)))
+
+
+class ReviewItemSchema(Schema):
+    """An open dedup review item: the two applicants by pseudonym."""
+
+    id = uid()
+    kind = fields.String(
+        validate=validate.OneOf(("email", "phone", "payout_destination"))
+    )
+    communicator = text(NAME, allow_none=True)
+    other = text(NAME, allow_none=True)
+    status = text(WORD)
+
+
+class ResolvedItemSchema(Schema):
+    id = uid()
+    status = text(WORD)
+
+
+class ActivityEntrySchema(Schema):
+    """One step of a communicator record's trail. `actor_id`: a staff account, the
+    communicator themself, or null for the system; `detail` holds codes, ids and
+    titles only, never free text."""
+
+    at = fields.String(metadata={"format": "date-time"})
+    actor_id = uid(allow_none=True)
+    action = fields.String(validate=validate.OneOf(ACTIVITY_ACTIONS))
+    detail = fields.Dict(keys=text(REASON), values=text(REASON))
+
+
+class AccessLogQuerySchema(Schema):
+    """Filters of the access log: whose record (a communicator's exact pseudonym),
+    who read it (a staff account's id), and the days [since, until]."""
+
+    pseudonym = text(PSEUDONYM, 2)
+    reader_id = fields.UUID()
+    since = fields.Date()
+    until = fields.Date()
+    offset = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=10_000_000)
+    )
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AccessLogItemSchema(Schema):
+    """One read of personal data: who (a staff account and role, or a service),
+    whose (a pseudonym, or a staff account for a staff email), which field, why.
+    Never the value."""
+
+    id = fields.Integer()
+    at = fields.String(metadata={"format": "date-time"})
+    reader_id = uid(allow_none=True)
+    reader_roles = fields.List(text(WORD), allow_none=True)
+    reader_service = text(WORD, allow_none=True)
+    subject = fields.String(validate=validate.OneOf(("communicator", "staff")))
+    communicator_id = uid(allow_none=True)
+    pseudonym = text(NAME, allow_none=True)
+    staff_account_id = uid(allow_none=True)
+    field = text(WORD)
+    purpose = text(REASON)
+
+
+class AccessLogPageSchema(Schema):
+    items = fields.List(fields.Nested(AccessLogItemSchema))
+    total = fields.Integer()
+    offset = fields.Integer()
+    limit = fields.Integer()
+
+
+class AccessLogCheckSchema(Schema):
+    """The access log's hash chain walked from its first row: `intact` when no row
+    was changed, removed or cut from its end; `problems` names each row that was."""
+
+    intact = fields.Boolean()
+    rows = fields.Integer()
+    problems = fields.List(text(REASON))

@@ -1,0 +1,417 @@
+"""Schemas of programmes and their work: cycles, reports, stipends, programmes,
+approvals and a record's activity trail."""
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate
+
+from gateway.schemas.base import (
+    AUDIENCES,
+    CURRENCY,
+    CYCLE_STATUSES,
+    ID,
+    ITEMS,
+    NAME,
+    NARRATIVE,
+    OBSERVED_CHANGES,
+    REASON,
+    REPORT_CHANNELS,
+    REPORT_STATUSES,
+    REPORT_STATUSES_BY_OUTCOME,
+    STIPEND_STATUSES,
+    TIER_NAMES,
+    TOPIC,
+    TOPICS,
+    WORD,
+    choice,
+    many,
+    stamp,
+    text,
+    uid,
+)
+
+
+# -- reports and stipends (the stipends service checks every field in depth) --------
+class CycleSchema(Schema):
+    id = uid()
+    programme_id = uid()
+    period = text(WORD)
+    deadline = stamp()
+    status = choice(CYCLE_STATUSES)
+    closed_at = stamp(allow_none=True)
+    locked_at = stamp(allow_none=True)
+
+
+class ReportRequestSchema(Schema):
+    """An activity report. The narrative is for outcomes, never for the identities
+    of people inside Russia: phone numbers, emails, @handles and links are removed
+    before it is stored, and the answer says what was removed."""
+
+    conversations = fields.Integer(required=True)
+    audiences = many(choice(AUDIENCES), ITEMS, required=True)
+    channels = many(choice(REPORT_CHANNELS), ITEMS, required=True)
+    topics = many(text(TOPIC), TOPICS)
+    hours = fields.Integer(required=True)
+    observed_change = choice(OBSERVED_CHANGES, required=True)
+    narrative = text(NARRATIVE)
+
+
+class ReportSchema(Schema):
+    id = uid()
+    cycle_id = uid()
+    communicator_id = uid()
+    conversations = fields.Integer()
+    audiences = fields.List(choice(AUDIENCES))
+    channels = fields.List(choice(REPORT_CHANNELS))
+    topics = fields.List(text(TOPIC))
+    hours = fields.Integer()
+    observed_change = choice(OBSERVED_CHANGES)
+    narrative = text(NARRATIVE)
+    redactions = fields.List(text(WORD))
+    status = choice(REPORT_STATUSES_BY_OUTCOME)
+    late = fields.Boolean()
+    submitted_at = stamp(allow_none=True)
+    review_comment = text(REASON, allow_none=True)
+
+
+class SavedReportSchema(Schema):
+    report = fields.Nested(ReportSchema)
+    redacted = fields.List(text(WORD))
+    notice = text(REASON, allow_none=True)
+
+
+class ReportQuerySchema(Schema):
+    status = choice(REPORT_STATUSES_BY_OUTCOME)
+
+
+class ReviewRequestSchema(Schema):
+    decision = choice(("accepted", "rejected", "changes_requested"), required=True)
+    comment = text(REASON)
+
+
+class StipendSchema(Schema):
+    id = uid()
+    programme_id = uid()
+    cycle_id = uid()
+    communicator_id = uid()
+    amount_minor = fields.Integer()
+    currency = text(CURRENCY)
+    reasons = fields.List(text(REASON))
+    status = choice(STIPEND_STATUSES)
+    proposed_by = text(WORD)
+    approvals_needed = fields.Integer()
+    approvals_given = fields.Integer()
+    rejection_reason = text(REASON, allow_none=True)
+    version = fields.Integer()
+    digest = text(ID)
+    approvals = fields.List(fields.Dict())
+    slot = fields.Integer()
+    remaining_budget_minor = fields.Integer()
+
+
+class ApproveRequestSchema(Schema):
+    """`digest`: the one the approver was shown (GET the stipend); a change of
+    payee, destination or amount since then makes it stale and the approval fails."""
+
+    digest = text(ID, required=True)
+
+
+class RejectRequestSchema(Schema):
+    reason = text(REASON, required=True)
+
+
+# -- programmes, cycles and stipends for program admins (console-programmes) ---------
+# The stipends service checks each value in depth; these state its limits so a
+# client learns them from the OpenAPI document.
+PROGRAMME_NAME = 120
+MAX_MINOR = 10**12  # a budget or a funding, in minor units
+MAX_STIPEND_MINOR = 10**9  # a tier amount or a stipend, in minor units
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{8,64}$"
+PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
+MAX_PAGE = 200
+MAX_APPROVALS = 500
+
+
+class TierAmountsSchema(Schema):
+    """The stipend per cycle of each tier, in minor units."""
+
+    volunteer = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_STIPEND_MINOR)
+    )
+    professional = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=MAX_STIPEND_MINOR)
+    )
+
+
+def tier_amounts(**kwargs: Any) -> Any:
+    return fields.Nested(TierAmountsSchema, **kwargs)
+
+
+class BandSchema(Schema):
+    """Stipends up to `up_to_minor` (inclusive) need `approvers` people; exactly one
+    band is open-ended (`up_to_minor: null`), and a larger amount never needs
+    fewer."""
+
+    up_to_minor = fields.Integer(
+        strict=True,
+        required=True,
+        allow_none=True,
+        validate=validate.Range(min=1, max=MAX_STIPEND_MINOR),
+    )
+    approvers = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=5)
+    )
+
+
+def bands(**kwargs: Any) -> Any:
+    return many(fields.Nested(BandSchema), 10, min_items=1, **kwargs)
+
+
+class ProgrammeRequestSchema(Schema):
+    """A new programme. Amounts in minor units of `currency` (ISO 4217, fixed once
+    created); the budget grows by funding (POST …/funding)."""
+
+    name = text(PROGRAMME_NAME, min_length=3, required=True)
+    currency = fields.String(
+        required=True,
+        validate=[validate.Length(min=3, max=3), validate.Regexp(r"^[A-Z]{3}$")],
+        metadata={"description": "ISO 4217 code, e.g. EUR"},
+    )
+    tier_amounts = tier_amounts(required=True)
+    min_accepted_reports = fields.Integer(
+        strict=True, load_default=1, validate=validate.Range(min=0, max=31)
+    )
+    min_conversations = fields.Integer(
+        strict=True, load_default=0, validate=validate.Range(min=0, max=10_000)
+    )
+    training_required = fields.Boolean(load_default=True)
+    approval_bands = bands(
+        load_default=None,
+        allow_none=True,
+        metadata={"description": "null: up to 300.00 one approver, above it two"},
+    )
+
+
+class ProgrammeChangesRequestSchema(Schema):
+    """What may change, each optional, as of `version` (the programme's version the
+    client read): a stale version is 409 `programme_changed`. The currency never
+    changes; the budget only by funding."""
+
+    version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
+    name = text(PROGRAMME_NAME, min_length=3)
+    tier_amounts = tier_amounts()
+    min_accepted_reports = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=31)
+    )
+    min_conversations = fields.Integer(
+        strict=True, validate=validate.Range(min=0, max=10_000)
+    )
+    training_required = fields.Boolean()
+    approval_bands = bands()
+
+
+class ProgrammeSchema(Schema):
+    """A programme and its money in minor units: `budget_minor` funded so far,
+    `reserved_minor` approved and not yet paid, `spent_minor` paid,
+    `available_minor` free for new approvals."""
+
+    id = uid()
+    name = text(NAME)
+    currency = text(CURRENCY)
+    budget_minor = fields.Integer()
+    reserved_minor = fields.Integer()
+    spent_minor = fields.Integer()
+    available_minor = fields.Integer()
+    tier_amounts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    min_accepted_reports = fields.Integer()
+    min_conversations = fields.Integer()
+    training_required = fields.Boolean()
+    approval_bands = fields.List(fields.Nested(BandSchema))
+    version = fields.Integer()
+
+
+class FundingRequestSchema(Schema):
+    """Add `amount_minor` to the budget once per idempotency key: a uuid the client
+    chooses for this one funding, sent in the `Idempotency-Key` header or as
+    `idempotency_key` here (the header wins). The same key again funds nothing and
+    answers the same; the same key for another amount or programme is 409
+    `idempotency_key_reused`."""
+
+    amount_minor = fields.Integer(
+        strict=True, required=True, validate=validate.Range(min=1, max=MAX_MINOR)
+    )
+    idempotency_key = fields.String(
+        load_default=None,
+        validate=[validate.Length(min=8, max=64), validate.Regexp(IDEMPOTENCY_KEY)],
+    )
+
+
+class CycleRequestSchema(Schema):
+    """A reporting cycle: `period` YYYY-MM, one per programme; `deadline` with its
+    time zone (ISO 8601), after which reports are late."""
+
+    period = fields.String(
+        required=True,
+        validate=[validate.Length(min=7, max=7), validate.Regexp(PERIOD)],
+    )
+    deadline = text(
+        WORD,
+        required=True,
+        metadata={"format": "date-time", "description": "ISO 8601 with its offset"},
+    )
+
+
+class CycleProgressSchema(Schema):
+    cycle = fields.Nested(CycleSchema)
+    deadline = stamp()
+    deadline_passed = fields.Boolean()
+    reports_by_status = fields.Dict(
+        keys=choice(REPORT_STATUSES), values=fields.Integer()
+    )
+    reports_total = fields.Integer()
+    communicators_with_report = fields.Integer()
+    communicators_submitted = fields.Integer()
+    late_reports = fields.Integer()
+    active_communicators = fields.Integer()
+
+
+class BlockerSchema(Schema):
+    code = text(
+        WORD,
+        metadata={"description": "e.g. deadline_not_passed, reports_awaiting_review"},
+    )
+    message = text(REASON)
+
+
+class ProposalSchema(Schema):
+    communicator_id = uid()
+    pseudonym = text(NAME, allow_none=True)
+    tier = choice(TIER_NAMES)
+    eligible = fields.Boolean()
+    amount_minor = fields.Integer()
+    approvals_needed = fields.Integer()
+    reasons = fields.List(text(REASON))
+    not_eligible_because = fields.List(text(REASON))
+
+
+class ClosePreviewSchema(Schema):
+    """What closing the cycle now would propose; nothing is written."""
+
+    cycle = fields.Nested(CycleSchema)
+    can_close = fields.Boolean()
+    blockers = fields.List(fields.Nested(BlockerSchema))
+    entitlements = fields.List(fields.Nested(ProposalSchema))
+    eligible_count = fields.Integer()
+    not_eligible_count = fields.Integer()
+    proposed_minor = fields.Integer()
+    currency = text(CURRENCY)
+    available_minor = fields.Integer()
+
+
+class EntitlementSchema(Schema):
+    communicator_id = uid()
+    eligible = fields.Boolean()
+    amount_minor = fields.Integer()
+    reasons = fields.List(text(REASON))
+    stipend_id = uid(allow_none=True)
+
+
+class ClosedCycleSchema(Schema):
+    cycle = fields.Nested(CycleSchema)
+    entitlements = fields.List(fields.Nested(EntitlementSchema))
+
+
+class StipendsQuerySchema(Schema):
+    status = choice(STIPEND_STATUSES)
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=10**6))
+    limit = fields.Integer(
+        load_default=50, validate=validate.Range(min=1, max=MAX_PAGE)
+    )
+
+
+class PageApprovalSchema(Schema):
+    approver_id = uid()
+    slot = fields.Integer()
+    approved_at = stamp()
+    voided_at = stamp(allow_none=True)
+
+
+class StipendRowSchema(Schema):
+    id = uid()
+    programme_id = uid()
+    cycle_id = uid()
+    communicator_id = uid()
+    pseudonym = text(NAME, allow_none=True)
+    amount_minor = fields.Integer()
+    currency = text(CURRENCY)
+    reasons = fields.List(text(REASON))
+    status = choice(STIPEND_STATUSES)
+    proposed_by = uid()
+    approvals_needed = fields.Integer()
+    approvals_given = fields.Integer()
+    rejection_reason = text(REASON, allow_none=True)
+    version = fields.Integer()
+    digest = text(
+        ID,
+        allow_none=True,
+        metadata={"description": "what an approval binds to (proposed stipends)"},
+    )
+    approvals = fields.List(fields.Nested(PageApprovalSchema))
+    mine = fields.Boolean(metadata={"description": "you hold a standing approval"})
+
+
+class StipendsPageSchema(Schema):
+    """One page of a cycle's stipends; `total` (of the filter) and `counts` (by
+    status) over the whole cycle."""
+
+    items = fields.List(fields.Nested(StipendRowSchema))
+    total = fields.Integer()
+    counts = fields.Dict(keys=choice(STIPEND_STATUSES), values=fields.Integer())
+
+
+class ApprovalItemSchema(Schema):
+    stipend_id = fields.UUID(required=True)
+    digest = text(ID, min_length=64, required=True)
+
+
+class ApproveManyRequestSchema(Schema):
+    """1 to 500 approvals, each bound to the digest the approver was shown and each
+    checked on its own (segregation of duties, the budget, a stale digest)."""
+
+    approvals = many(
+        fields.Nested(ApprovalItemSchema), MAX_APPROVALS, min_items=1, required=True
+    )
+
+
+class ApprovalOutcomeSchema(Schema):
+    stipend_id = uid()
+    outcome = choice(("approved", "refused"))
+    slot = fields.Integer(allow_none=True)
+    code = text(
+        WORD,
+        allow_none=True,
+        metadata={
+            "description": "why refused: own_proposal, second_slot, "
+            "payee_changed, over_budget, …"
+        },
+    )
+    message = text(REASON, allow_none=True)
+
+
+class AmendRequestSchema(Schema):
+    """A new amount (minor units) for a proposed stipend, with the reason; its
+    approvals so far are voided."""
+
+    amount_minor = fields.Integer(
+        strict=True,
+        required=True,
+        validate=validate.Range(min=1, max=MAX_STIPEND_MINOR),
+    )
+    reason = text(REASON, min_length=1, required=True)
+
+
+class ActivityLineSchema(Schema):
+    at = stamp(allow_none=True)
+    actor_id = uid(allow_none=True)
+    action = text(WORD)
+    detail = text(REASON)
