@@ -263,20 +263,24 @@ LABELS: dict[str, dict[str, str]] = {
 }
 
 
+# a communicator record's trail (registry), beside the stipend and report trails
+LABELS["activity_action"].update(
+    {
+        "applied": N_("Applied"),
+        "activation_approved": N_("Approved the application"),
+        "review_item_opened": N_("A possible duplicate was found"),
+        "review_item_resolved": N_("Resolved a possible duplicate"),
+        "status_changed": N_("Changed the status"),
+        "tier_changed": N_("Changed the tier"),
+        "erased": N_("The data was erased"),
+        "training_completed": N_("Recorded a completed training"),
+        "payout_setup_state": N_("Payout set-up"),
+    }
+)
+
 # -- clubs, trainings, staff and oversight (console-oversight) ---------------------
 LABELS.update(
     {
-        "activity_action": {
-            "applied": N_("Applied"),
-            "activation_approved": N_("Approved the application"),
-            "review_item_opened": N_("A possible duplicate was found"),
-            "review_item_resolved": N_("Resolved a possible duplicate"),
-            "status_changed": N_("Changed the status"),
-            "tier_changed": N_("Changed the tier"),
-            "erased": N_("The data was erased"),
-            "training_completed": N_("Recorded a completed training"),
-            "payout_setup_state": N_("Payout set-up"),
-        },
         "completion_refusal": {
             "invalid_id": N_("not a valid entry: reload the page and tick again"),
             "unknown_communicator": N_("not found: reload the page and tick again"),

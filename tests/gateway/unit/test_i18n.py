@@ -281,3 +281,13 @@ def test_every_template_compiles(language: str) -> None:
     env = web.environment(language)
     for path in TEMPLATES.glob("*.html"):
         env.get_template(path.name)
+
+
+def test_every_trail_has_its_words_in_one_table() -> None:
+    """The stipend and report trails (stipends) and a communicator record's trail
+    (registry) share the `activity_action` labels: neither table replaces the other."""
+    for code in ("drafted", "amended", "applied", "training_completed"):
+        assert code in i18n.LABELS["activity_action"], code
+        assert i18n.label("ru", "activity_action", code) != i18n.label(
+            "en", "activity_action", code
+        )
