@@ -68,20 +68,11 @@ FORM_LIMITS: dict[str, int] = {
 }
 FORM_VALUES = limit.BATCH  # values under one name (the queue's ticked items)
 
-PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
-REPORT_CHOICES = {
-    "audiences": ("family", "friends", "colleagues", "online_community"),
-    "channels": (
-        "in_person",
-        "phone",
-        "video",
-        "messenger",
-        "social_media",
-        "email",
-        "letter",
-        "other",
-    ),
-    "changes": ("none", "some", "clear"),
+PROVIDERS = limit.PROVIDERS
+REPORT_CHOICES = {  # the report form's choices: the API's vocabularies
+    "audiences": limit.AUDIENCES,
+    "channels": limit.REPORT_CHANNELS,
+    "changes": limit.OBSERVED_CHANGES,
 }
 
 
