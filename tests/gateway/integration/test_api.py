@@ -1102,3 +1102,34 @@ def test_an_application_through_the_api_gives_a_login(system: Registry) -> None:
     assert me["pseudonym"] == data["pseudonym"] and me["status"] == "applied"
     assert client("DELETE", "/api/v1/session").status_code == 200
     assert client("GET", "/api/v1/me").status_code == 401
+
+
+def test_an_applicant_sees_no_club_until_accepted(system: Registry) -> None:
+    """Clubs name cities and coordinators: an applicant who can sign in already sees
+    none of them, and is told when they will."""
+    data = application(password=PASSWORD)
+    requests.post(f"{system.url}/api/v1/applications", json=data, timeout=30)
+    system.call(
+        "create_club",
+        ADMIN_A,
+        {
+            "name": "Tbilisi evenings",
+            "country": "GE",
+            "city": "Tbilisi",
+            "mode": "offline",
+        },
+    )
+    client = Client(system.url)
+    assert client.sign_in(data["email"]).status_code == 200
+    refused = client("GET", "/api/v1/clubs")
+    assert refused.status_code == 403 and refused.json()["code"] == "not_active_yet"
+    assert "Tbilisi" not in refused.text
+    (ident,) = system.sql(
+        "SELECT id FROM communicators WHERE pseudonym = :p", p=data["pseudonym"]
+    )[0]
+    system.call("start_review", ADMIN_A, str(ident), "documents complete")
+    for admin in (ADMIN_A, ADMIN_B):
+        system.call("approve", admin, str(ident), "interviewed")
+    shown = client("GET", "/api/v1/clubs")
+    assert shown.status_code == 200
+    assert [c["name"] for c in shown.json()] == ["Tbilisi evenings"]

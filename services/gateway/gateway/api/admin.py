@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.base import Call, GatewayBase
 from gateway.http import api
-from gateway.roles import ADMIN, COORDINATOR, FINANCE, SIGNED_IN
+from gateway.roles import ADMIN, COORDINATOR, FINANCE, SIGNED_IN, STAFF
 from gateway.schemas import (
     AdminClubSchema,
     ClubChangesRequestSchema,
@@ -34,6 +34,7 @@ from gateway.schemas import (
     TrainingRequestSchema,
     TrainingSchema,
 )
+from svyaz.errors import Forbidden
 
 ADMINS = ("admin",)
 CLUBS = ("clubs",)
@@ -155,12 +156,20 @@ class AdminApi(GatewayBase):
     @api(
         "GET",
         "/api/v1/clubs",
-        summary="Communication Clubs",
+        summary="Communication Clubs: for staff and active communicators (an "
+        "applicant sees no club until they are accepted)",
         roles=SIGNED_IN,
         responses={200: [ClubSchema]},
         tags=CLUBS,
     )
     def api_clubs(self, call: Call) -> Any:
+        if not set(call.actor["roles"]) & set(STAFF):
+            own = self.deadline(self.registry.get_own_status, call.actor)
+            if own["status"] != "active":
+                raise Forbidden(
+                    "the clubs are shown once your application is accepted",
+                    "not_active_yet",
+                )
         return self.deadline(self.registry.list_clubs)
 
     @api(
