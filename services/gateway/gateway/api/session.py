@@ -51,12 +51,8 @@ class SessionApi(GatewayBase):
     )
     def api_sign_in(self, call: Call) -> Response:
         body = call.body
-        result = self.deadline(
-            self.registry.sign_in,
-            body["email"],
-            body["password"],
-            body.get("code"),
-            step_up=call.step_up,
+        result = self.check_sign_in(
+            call, body["email"], body["password"], body.get("code")
         )
         if result["status"] not in ("ok", "enroll"):
             raise Unauthorized(

@@ -127,12 +127,11 @@ class PublicConsole(GatewayBase):
 
     @page("POST", "/sign-in", roles=None, throttle=SIGN_IN)
     def sign_in(self, call: Call) -> Response:
-        result = self.deadline(
-            self.registry.sign_in,
+        result = self.check_sign_in(
+            call,
             call.form.get("email", ""),
             call.form.get("password", ""),
             call.form.get("code") or None,
-            step_up=call.step_up,
         )
         if result["status"] not in ("ok", "enroll"):
             return self.render(call, "sign_in.html", status=401, failed=True)
