@@ -63,7 +63,7 @@ class Throttling(DependencyProvider):
 
     def setup(self) -> None:
         config = self.container.config
-        self.secret = settings.secret(config, "THROTTLE_KEY").encode()
+        self.secret = throttles.key_from(config)
         self.limits = throttles.limits_from(config)
         self.proxies = throttles.trusted_proxies(config)
 

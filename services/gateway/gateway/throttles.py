@@ -85,6 +85,21 @@ def limits_from(config: Mapping[str, Any]) -> Limits:
     )
 
 
+MIN_KEY = 32  # characters of THROTTLE_KEY in production
+
+
+def key_from(config: Mapping[str, Any]) -> bytes:
+    """THROTTLE_KEY: a secret (its development default refused in production, as
+    one shorter than MIN_KEY characters)."""
+    key = settings.secret(config, "THROTTLE_KEY")
+    if settings.is_production(config) and len(key) < MIN_KEY:
+        raise settings.ConfigurationError(
+            f"THROTTLE_KEY is shorter than {MIN_KEY} characters; "
+            "set a long random secret"
+        )
+    return key.encode()
+
+
 def trusted_proxies(config: Mapping[str, Any]) -> int:
     """TRUSTED_PROXIES: how many proxies in front of the gateway add themselves to
     X-Forwarded-For (0: none, the socket's peer is the client)."""

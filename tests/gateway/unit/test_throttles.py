@@ -53,6 +53,18 @@ def test_trusted_proxies_is_a_whole_number_of_proxies() -> None:
             throttles.trusted_proxies({"TRUSTED_PROXIES": wrong})
 
 
+def test_the_key_is_a_real_secret_in_production() -> None:
+    assert throttles.key_from({"THROTTLE_KEY": "dev-x"}) == b"dev-x"
+    production = {"SVYAZ_ENV": "production"}
+    for weak in ("dev-gateway-throttle-key-but-long-enough-to-pass", "short"):
+        with pytest.raises(ConfigurationError, match="THROTTLE_KEY"):
+            throttles.key_from({**production, "THROTTLE_KEY": weak})
+    strong = "q" * throttles.MIN_KEY
+    assert throttles.key_from({**production, "THROTTLE_KEY": strong})
+    with pytest.raises(ConfigurationError, match="THROTTLE_KEY"):
+        throttles.key_from({})
+
+
 def test_limits_come_from_the_settings_and_refuse_nonsense() -> None:
     assert throttles.limits_from({}) == throttles.Limits(300, 20, 10, 1000)
     limits = throttles.limits_from(
