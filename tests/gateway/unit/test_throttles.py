@@ -177,3 +177,20 @@ def test_a_route_counted_per_email_takes_an_email() -> None:
         else:
             source = inspect.getsource(every[(route.method, route.path)])  # type: ignore[arg-type]
             assert "email" in source or "application_from_form" in source, route.path
+
+
+def test_the_api_documents_the_429_of_every_throttled_operation() -> None:
+    from gateway import openapi
+
+    document = openapi.document()
+    for route in ROUTES:
+        if route.kind != "api":
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", route.path)
+        answers = document["paths"][path][route.method.lower()]["responses"]
+        if route.throttle is None:
+            assert "429" not in answers, route.path
+            continue
+        throttled = answers["429"]
+        assert throttled["headers"]["Retry-After"]["schema"]["type"] == "integer"
+        assert "application/problem+json" in throttled["content"]
