@@ -66,6 +66,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "account.password_reset_requested.v1": [
         notifications.schemas.PasswordResetRequestedIn
     ],
+    "vouch.requested.v1": [notifications.schemas.VouchRequestedIn],
     "payout.sent.v1": [notifications.schemas.PayoutIn],
     "payout.paid.v1": [notifications.schemas.PayoutIn],
     "payout.failed.v1": [notifications.schemas.PayoutFailedIn],

@@ -54,6 +54,12 @@ LABELS: dict[str, dict[str, str]] = {
         "phone": N_("Same phone number"),
         "payout_destination": N_("Same payout account"),
     },
+    "vouch_state": {
+        "pending": N_("Waiting for your answer"),
+        "confirmed": N_("You vouched"),
+        "declined": N_("You declined"),
+        "expired": N_("Expired: not answered in time"),
+    },
     "review_outcome": {
         "same_person": N_("Same person"),
         "distinct": N_("Different people"),

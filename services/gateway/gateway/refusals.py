@@ -77,6 +77,25 @@ REFUSALS: dict[str, str] = {
         "This authenticator reset is no longer waiting. Reload the page."
     ),
     "message_not_found": N_("This message was not found. Reload your messages."),
+    "vouch_not_found": N_(
+        "This request to vouch was not found among yours. Open Vouching to see "
+        "the requests that name you."
+    ),
+    "vouch_not_pending": N_(
+        "This request to vouch was already answered or has expired; nothing was "
+        "changed. Open Vouching to see where it stands."
+    ),
+    "application_decided": N_(
+        "This application is already decided, so a vouch no longer changes it. "
+        "Nothing was changed."
+    ),
+    "voucher_not_active": N_(
+        "Only an active member can vouch. Ask a programme admin if this is a mistake."
+    ),
+    "not_a_member": N_(
+        "Only a member of the programme answers requests to vouch. Ask a programme "
+        "admin if this is a mistake."
+    ),
     # segregation of duties: a second person
     "segregation": N_(
         "A second finance person signs off: not the one who ran this reconciliation "
@@ -226,6 +245,7 @@ REFUSALS: dict[str, str] = {
     "invalid_id": N_("This link is broken. Go back and open the page again."),
     "unknown_action": N_("Choose an action."),
     "unconfirmed": N_("Tick the box to confirm the erasure."),
+    "no_answer": N_("Choose whether you vouch for this person, then send."),
     "invalid_iban": N_("The IBAN's check digits do not match. Check the IBAN."),
     "invalid_roles": N_("Choose at least one known role."),
     "empty_search": N_("Search by pseudonym, email or status."),

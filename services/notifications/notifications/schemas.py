@@ -61,6 +61,13 @@ class StipendIn(Incoming):
     currency = fields.String(required=True, validate=validate.Length(equal=3))
 
 
+class VouchRequestedIn(Incoming):
+    """vouch.requested.v1: the member named is told to answer (ids only)."""
+
+    vouch_id = fields.UUID(required=True)
+    voucher_id = fields.UUID(required=True)
+
+
 class PasswordResetRequestedIn(Incoming):
     reset_id = fields.UUID(required=True)
 

@@ -51,6 +51,7 @@ from notifications.schemas import (
     StaffContactIn,
     StipendIn,
     StipendRejectedIn,
+    VouchRequestedIn,
 )
 from notifications.templates import render
 from svyaz import actors, inbox
@@ -84,6 +85,7 @@ SCHEMAS: dict[type[Schema], Schema] = {
         ReconciliationCompletedIn,
         PayoutIn,
         PayoutFailedIn,
+        VouchRequestedIn,
     )
 }
 CONTACT, STAFF_CONTACT = ContactIn(), StaffContactIn()
@@ -303,6 +305,24 @@ class NotificationsService(ParkedMessagesEntrypoints):
             logic.set_active(session, data["communicator_id"], active)
 
         self._handle(event, SCHEMAS[CommunicatorIdIn], act)
+
+    @event_handler("registry", "vouch.requested.v1")
+    def on_vouch_requested(self, event: ReceivedEvent) -> None:
+        """The member an applicant named is asked to answer in their console; the
+        message names nobody (the console shows whom)."""
+
+        def act(session: Session, data: dict[str, Any], now: datetime) -> list[int]:
+            return logic.notify(
+                session,
+                event.event_id,
+                [Recipient(data["voucher_id"])],
+                "vouch_requested",
+                {},
+                self.channels,
+                now,
+            )
+
+        self._handle(event, SCHEMAS[VouchRequestedIn], act)
 
     @event_handler("stipends", "cycle.opened.v1")
     def on_cycle_opened(self, event: ReceivedEvent) -> None:

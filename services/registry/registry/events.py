@@ -49,6 +49,21 @@ class PasswordResetRequestedV1(Schema):
     reset_id = fields.UUID(required=True)
 
 
+class VouchRequestedV1(Schema):
+    """An applicant named this active member; the member is asked to confirm."""
+
+    vouch_id = fields.UUID(required=True)
+    voucher_id = fields.UUID(required=True)
+
+
+class VouchAnsweredV1(Schema):
+    vouch_id = fields.UUID(required=True)
+    applicant_id = fields.UUID(required=True)
+    outcome = fields.String(
+        required=True, validate=validate.OneOf(("confirmed", "declined"))
+    )
+
+
 def _spec(name: str, schema: type[Schema]) -> EventSpec:
     return EventSpec(PRODUCER, name, schema)
 
@@ -72,6 +87,8 @@ COMMUNICATOR_ERASED = _spec("communicator.erased.v1", CommunicatorIdV1)
 PASSWORD_RESET_REQUESTED = _spec(
     "account.password_reset_requested.v1", PasswordResetRequestedV1
 )
+VOUCH_REQUESTED = _spec("vouch.requested.v1", VouchRequestedV1)
+VOUCH_ANSWERED = _spec("vouch.answered.v1", VouchAnsweredV1)
 
 PUBLISHED = (
     COMMUNICATOR_APPLIED,
@@ -85,6 +102,8 @@ PUBLISHED = (
     COMMUNICATOR_PAYOUT_READY,
     COMMUNICATOR_ERASED,
     PASSWORD_RESET_REQUESTED,
+    VOUCH_REQUESTED,
+    VOUCH_ANSWERED,
 )
 
 

@@ -54,3 +54,8 @@ class ReviewItemNotFound(RegistryError, NotFound):
 
 class PayoutSetupFailed(RegistryError, Conflict):
     """The payout provider refused or could not be reached; nothing was recorded."""
+
+
+class VouchNotFound(RegistryError, NotFound):
+    """No vouch request of this id asks the actor: the same answer whether it does
+    not exist or asks someone else."""

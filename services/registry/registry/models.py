@@ -4,7 +4,7 @@ need no I/O live here as methods."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import (
     BigInteger,
@@ -63,6 +63,8 @@ class Communicator(Base):
     club_id: Mapped[uuid.UUID | None] = mapped_column(
         UUID(as_uuid=True), ForeignKey("clubs.id")
     )
+    # no longer written or read (revision 0010 cleared it): a vouch is a Vouch row,
+    # confirmed by the member; the column goes in a later revision
     voucher_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     consent_version: Mapped[str | None] = mapped_column(String(20))
     # NULL data key = erased: every *_ct below is then unreadable (and cleared)
@@ -106,9 +108,10 @@ class Communicator(Base):
             )
         self.status = status
 
-    def approvals_needed(self) -> int:
-        """A vouched applicant needs one admin's approval; any other needs two."""
-        return 1 if self.voucher_id is not None else 2
+    def approvals_needed(self, vouched: bool) -> int:
+        """An applicant with a confirmed vouch (Vouch.counts) needs one admin's
+        approval; any other needs two."""
+        return 1 if vouched else 2
 
     def shred(self, at: datetime) -> None:
         """Crypto-shred: destroy the data key and every trace of personal data."""
@@ -119,6 +122,69 @@ class Communicator(Base):
         self.phone_index = None
         self.pseudonym = f"erased-{self.id.hex[:12]}"
         self.erased_at = at
+
+
+# A vouch request's states; "expired" is never stored: a pending request past its
+# deadline reads as expired (Vouch.state).
+VOUCH_STATES = ("pending", "confirmed", "declined", "expired")
+VOUCH_DAYS = 14
+
+
+class Vouch(Base):
+    """An applicant names an active member who knows them; the member confirms or
+    declines in their own console. Only a confirmed vouch counts; pending, declined
+    or expired it counts as none. One per application; the decision is final."""
+
+    __tablename__ = "vouches"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    applicant_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communicators.id"), unique=True
+    )
+    voucher_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communicators.id"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @classmethod
+    def request(
+        cls, applicant_id: uuid.UUID, voucher_id: uuid.UUID, at: datetime
+    ) -> Vouch:
+        return cls(
+            id=uuid.uuid4(),
+            applicant_id=applicant_id,
+            voucher_id=voucher_id,
+            status="pending",
+            requested_at=at,
+            expires_at=at + timedelta(days=VOUCH_DAYS),
+        )
+
+    def state(self, now: datetime) -> str:
+        if self.status == "pending" and now >= self.expires_at:
+            return "expired"
+        return self.status
+
+    def counts(self, now: datetime) -> bool:
+        """Whether it lowers the approvals the applicant needs (with the voucher
+        still active, which the caller checks)."""
+        return self.state(now) == "confirmed"
+
+    def decide(self, confirm: bool, now: datetime) -> None:
+        """The voucher's answer, once, before the deadline."""
+        state = self.state(now)
+        if state != "pending":
+            raise InvalidTransition(
+                f"this vouch request is {state} and can no longer be answered",
+                "vouch_not_pending",
+            )
+        self.status = "confirmed" if confirm else "declined"
+        self.decided_at = now
 
 
 class VettingDecision(Base):

@@ -316,3 +316,24 @@ class ActivitySchema(Schema):
     actor_id = fields.UUID(allow_none=True)
     action = fields.String()
     detail = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class VouchAnswerSchema(Schema):
+    vouch_id = fields.UUID(required=True)
+    answer = fields.String(
+        required=True,
+        validate=validate.OneOf(("confirm", "decline"), error="confirm or decline"),
+    )
+
+
+class VouchRequestSchema(Schema):
+    """A vouch request as the member named sees it: never a name or contact."""
+
+    id = fields.UUID()
+    applicant = fields.String()
+    city = fields.String(allow_none=True)
+    state = fields.String()
+    requested_at = fields.DateTime()
+    expires_at = fields.DateTime()
+    decided_at = fields.DateTime(allow_none=True)
+    can_answer = fields.Boolean()

@@ -25,6 +25,7 @@ from registry.logic import (
     payouts,
     staff,
     vetting,
+    vouches,
 )
 from registry.logic.actors import Actor
 from registry.schemas import (
@@ -56,6 +57,8 @@ from registry.schemas import (
     TierSchema,
     TrainingOutSchema,
     TrainingSchema,
+    VouchAnswerSchema,
+    VouchRequestSchema,
 )
 from svyaz import arguments
 from svyaz.dependencies import Caller, Database, OutboxRelay
@@ -86,7 +89,7 @@ class RegistryService(ParkedMessagesEntrypoints):
     def apply(self, application: dict[str, Any]) -> dict[str, Any]:
         data = load(ApplicationSchema(), application)
         with self.db.transaction() as session:
-            applications.apply(session, self.keys, data)
+            applications.apply(session, self.keys, data, datetime.now(UTC))
         return ApplicationReceivedSchema().dump({})
 
     # -- vetting -------------------------------------------------------------------
@@ -222,7 +225,36 @@ class RegistryService(ParkedMessagesEntrypoints):
             return {
                 **SUMMARY.dump(communicator),
                 "payout_setup": payouts.setup_status(session, communicator.id),
+                "vouch_requests": vouches.pending_count(
+                    session, communicator.id, datetime.now(UTC)
+                ),
             }
+
+    # -- vouching ------------------------------------------------------------------
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def list_vouch_requests(self, actor: Any) -> list[dict[str, Any]]:
+        """The vouch requests naming the signed-in member, applications not yet
+        decided: the applicant's pseudonym and, while pending, city (logged)."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return VouchRequestSchema(many=True).dump(
+                vouches.list_requests(session, self.keys, who, datetime.now(UTC))
+            )
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def answer_vouch(self, actor: Any, vouch_id: str, answer: str) -> dict[str, Any]:
+        """The member named confirms or declines (`answer`), once."""
+        who = Actor.load(actor)
+        data = load(VouchAnswerSchema(), {"vouch_id": vouch_id, "answer": answer})
+        with self.db.transaction() as session:
+            vouch = vouches.answer(
+                session,
+                who,
+                data["vouch_id"],
+                data["answer"] == "confirm",
+                datetime.now(UTC),
+            )
+            return {"id": str(vouch.id), "state": vouch.status}
 
     @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, Any]:

@@ -90,6 +90,7 @@ class World:
     staff_member: str = ""  # a finance account no client uses: enabled, disabled
     factor_reset: str = ""  # another staff account's reset, asked by ADMIN_A
     training: str = ""  # a training for everyone (no club)
+    vouch: str = ""  # the target applicant's request that the coordinator vouch
 
     def ident(self, pseudonym: str) -> str:
         (row,) = self.system.sql(
@@ -148,7 +149,8 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
         password=PASSWORD, club_id=own_club, country="DE", city="Berlin"
     )
     member_id = paid_professional(system, training, member)
-    target = system.applicant()
+    target = system.applicant(referral=coordinator["pseudonym"])
+    ((vouch,),) = system.sql("SELECT id FROM vouches")
     system.applicant(email=member["email"])  # the same email again: a review item
     (item,) = system.sql("SELECT id FROM review_items WHERE status = 'open'")
     wait_until(
@@ -288,6 +290,7 @@ def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
         staff_member,
         factor_reset,
         training,
+        str(vouch),
     )
 
 
@@ -310,6 +313,15 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("own status", "GET", "/api/v1/me", None, expect(COMMUNICATORS)),
     ("payout set-up", "POST", "/api/v1/me/payout-setup", None, expect(COMMUNICATORS)),
     ("own stipends", "GET", "/api/v1/me/stipends", None, expect(COMMUNICATORS)),
+    ("own vouch requests", "GET", "/api/v1/me/vouches", None, expect(COMMUNICATORS)),
+    (
+        # the request names the coordinator: anyone else is told there is none
+        "answer the coordinator's vouch request",
+        "POST",
+        "/api/v1/me/vouches/{vouch}",
+        {"answer": "confirm"},
+        expect({"communicator": 404, "club_coordinator": 200}),
+    ),
     (
         # no payout of theirs has this id (ownership and "paid" are tested with
         # a real paid payout in test_me.py)
@@ -945,6 +957,7 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
                 other_club=world.other_club,
                 country="GE",
                 training=world.training,
+                vouch=world.vouch,
                 service="registry",
                 parked="no-such-message",
                 delivery=999999999,
@@ -969,6 +982,12 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
         (world.target, "in_review"),
         (own_of["communicator"], "suspended"),
     ]
+    # the vouch: confirmed by the coordinator it names, by nobody else (the
+    # coordinator's erasure at the end took it away with them)
+    assert world.system.events("vouch.answered.v1")[0]["data"]["outcome"] == (
+        "confirmed"
+    )
+    assert len(world.system.events("vouch.answered.v1")) == 1
     erased = world.system.sql(
         "SELECT count(*) FROM communicators WHERE erased_at IS NOT NULL"
     )

@@ -24,6 +24,7 @@ from tests.registry.integration.conftest import ADMIN_A, Registry, application
 from tests.stipends.integration.conftest import logic_actor
 
 FINANCE = actor(["finance"])
+NOBODY = "00000000-0000-4000-8000-000000000000"
 REPORT = {
     "conversations": 3,
     "audiences": ["family"],
@@ -337,3 +338,64 @@ def test_the_application_form_has_real_controls_and_explains_vouching(
     )
     shown = system.call("get_application", ADMIN_A, str(ident))
     assert shown["languages"] == ["ru", "uk"]
+
+
+def test_a_member_answers_a_request_to_vouch_and_nobody_else_can(
+    system: Registry,
+) -> None:
+    voucher = application(password=PASSWORD, city="Yerevan")
+    system.active(**voucher)
+    applicant = {
+        **application(password=PASSWORD, city="Batumi", phone="+995 555 12 34 56"),
+        "referral": voucher["pseudonym"].upper(),
+    }
+    stranger = {**application(password=PASSWORD), "referral": "nobody_here"}
+    answers = [
+        requests.post(
+            f"{system.url}/api/v1/applications", json=person, timeout=30
+        ).json()
+        for person in (applicant, stranger)
+    ]
+    assert answers[0] == answers[1] == {"status": "received"}  # nothing told
+
+    member = Client(system.url)
+    assert member.sign_in(voucher["email"]).status_code == 200
+    assert member("GET", "/api/v1/me").json()["vouch_requests"] == 1
+    listed = member("GET", "/api/v1/me/vouches")
+    assert listed.status_code == 200, listed.text
+    (request,) = listed.json()
+    assert (request["applicant"], request["city"], request["state"]) == (
+        applicant["pseudonym"],
+        "Batumi",
+        "pending",
+    )
+    for secret in (applicant["email"], applicant["legal_name"], "555 12 34"):
+        assert secret not in listed.text
+
+    # the applicant (signed in) neither sees nor answers it; a bad answer changes
+    # nothing
+    own = Client(system.url)
+    assert own.sign_in(applicant["email"]).status_code == 200
+    assert own("GET", "/api/v1/me/vouches").json() == []
+    path = f"/api/v1/me/vouches/{request['id']}"
+    for body in ({"answer": "maybe"}, {}, None):
+        assert member("POST", path, body).status_code == 400
+    self_confirmed = own("POST", path, {"answer": "confirm"})
+    assert self_confirmed.status_code == 404
+    assert self_confirmed.json()["code"] == "vouch_not_found"
+    unknown = member("POST", f"/api/v1/me/vouches/{NOBODY}", {"answer": "confirm"})
+    assert unknown.status_code == 404
+    ((ident,),) = system.sql(
+        "SELECT id FROM communicators WHERE pseudonym = :p", p=applicant["pseudonym"]
+    )
+    view = system.call("get_application", ADMIN_A, str(ident))
+    assert (view["vouch"]["state"], view["approvals_needed"]) == ("pending", 2)
+
+    confirmed = member("POST", path, {"answer": "confirm"})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json() == {"id": request["id"], "state": "confirmed"}
+    again = member("POST", path, {"answer": "decline"})
+    assert (again.status_code, again.json()["code"]) == (409, "vouch_not_pending")
+    view = system.call("get_application", ADMIN_A, str(ident))
+    assert (view["vouch"]["state"], view["approvals_needed"]) == ("confirmed", 1)
+    assert member("GET", "/api/v1/me").json()["vouch_requests"] == 0

@@ -13,6 +13,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
 from gateway import i18n, pages, schemas, web
+from registry import models as registry_models
 from registry import schemas as registry_schemas
 from stipends import schemas as stipends_schemas
 from stipends.payouts import events as payout_events
@@ -158,6 +159,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "difference_action": ("link", "write_off", "repay"),
     "report_decision": ("accepted", "rejected", "changes_requested"),
     "review_outcome": ("same_person", "distinct"),
+    "vouch_state": registry_models.VOUCH_STATES + schemas.VOUCH_STATES,
     "staff_state": ("invited", "enrolling", "active", "disabled"),
     "reconciliation_source": ("api", "itemized_csv", "bank_statement"),
 }
@@ -219,6 +221,11 @@ CONSOLE_CODES = (
     "forbidden",
     "role_required",
     "run_not_found",
+    "vouch_not_found",
+    "vouch_not_pending",
+    "application_decided",
+    "voucher_not_active",
+    "no_answer",
 )
 
 

@@ -93,6 +93,28 @@ def test_each_notification_reaches_mail_and_inbox_in_the_recipients_language(
     assert RegistryStandIn.callers  # the contact was asked for at send time
 
 
+@pytest.mark.parametrize("language", ["ru", "en"])
+def test_the_member_an_applicant_named_is_asked_to_vouch_discreetly(
+    notifications: Any, language: str
+) -> None:
+    voucher, address = notifications.communicator(language)
+    applicant, applicant_address = notifications.communicator(language)
+    notifications.publish(
+        "vouch.requested.v1", "registry", vouch_id=str(uuid.uuid4()), voucher_id=voucher
+    )
+    mail = notifications.mail_to(address)
+    assert (mail.subject, DISCREET[language][1] in mail.body) == (
+        DISCREET[language][0],
+        True,
+    )
+    (message,) = notifications.call("list_inbox", actor(voucher))
+    expected = render("vouch_requested", language)
+    assert (message["subject"], message["body"]) == (expected.subject, expected.body)
+    assert ("Vouching" if language == "en" else "Поручительство") in message["body"]
+    assert notifications.call("list_inbox", actor(applicant)) == []
+    assert notifications.smtp.to(applicant_address) == []
+
+
 def test_the_language_asked_by_the_gateway_wins_for_the_inbox(
     notifications: Any,
 ) -> None:

@@ -35,6 +35,7 @@ PARAMS = {
     "run_waiting": {"payouts": 12},
     "reconciliation_discrepancies": {"count": 3},
     "reconciliation_overdue": {},
+    "vouch_requested": {},
 }
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 

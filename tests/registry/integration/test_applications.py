@@ -172,14 +172,6 @@ def test_a_pseudonym_mixing_alphabets_is_refused_saying_so(registry: Registry) -
     assert registry.sql("SELECT id FROM communicators") == []
 
 
-def test_a_referral_is_found_whatever_its_case(registry: Registry) -> None:
-    voucher = registry.active(pseudonym="Наставник")
-    ident = registry.applicant(referral="НАСТАВНИК")
-    assert registry.sql(
-        "SELECT voucher_id FROM communicators WHERE id = :i", i=ident
-    ) == [(uuid.UUID(voucher),)]
-
-
 def test_contacts_are_read_only_by_notifications_and_every_read_is_logged(
     registry: Registry,
 ) -> None:

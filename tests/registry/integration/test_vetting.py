@@ -53,34 +53,6 @@ def test_an_unvouched_applicant_needs_two_distinct_admins(registry: Registry) ->
     ]
 
 
-def test_a_vouched_applicant_needs_one_admin(registry: Registry) -> None:
-    voucher = registry.active()
-    pseudonym = registry.sql(
-        "SELECT pseudonym FROM communicators WHERE id = :i", i=voucher
-    )[0][0]
-    ident = registry.applicant(referral=pseudonym)
-    view = registry.call("get_application", ADMIN_A, ident)
-    assert view["vouched_by"] == pseudonym and view["approvals_needed"] == 1
-    assert view["legal_name"] == "Ирина Петрова"  # what the admin vets, logged:
-    assert (
-        registry.sql(
-            "SELECT count(*) FROM pii_access_log WHERE communicator_id = :i "
-            "AND purpose = 'vetting'",
-            i=ident,
-        )[0][0]
-        == 5
-    )
-    registry.call("start_review", ADMIN_A, ident, "vouched")
-    assert registry.call("approve", ADMIN_A, ident, "vouched")["status"] == "active"
-
-
-def test_a_referral_that_is_not_an_active_member_does_not_vouch(
-    registry: Registry,
-) -> None:
-    ident = registry.applicant(referral="nobody_here")
-    assert registry.call("get_application", ADMIN_A, ident)["approvals_needed"] == 2
-
-
 def test_rejection_suspension_reinstatement_and_offboarding(registry: Registry) -> None:
     early = registry.applicant()
     assert registry.call("reject", ADMIN_A, early, "not eligible")["status"] == (

@@ -25,6 +25,9 @@ from gateway.schemas import (
     OwnStipendSchema,
     PayoutSetupSchema,
     ReceiptRequestSchema,
+    VouchAnsweredSchema,
+    VouchAnswerRequestSchema,
+    VouchRequestOutSchema,
 )
 
 OWN = ("communicator",)
@@ -102,6 +105,36 @@ class CommunicatorsApi(GatewayBase):
     )
     def api_payout_setup(self, call: Call) -> Any:
         return self.deadline(self.registry.start_payout_setup, call.actor)
+
+    @api(
+        "GET",
+        "/api/v1/me/vouches",
+        summary="Requests to vouch for applicants who named you, applications not "
+        "yet decided: their pseudonym and, while the request waits, their city",
+        roles=(COMMUNICATOR,),
+        responses={200: [VouchRequestOutSchema]},
+        tags=OWN,
+    )
+    def api_own_vouches(self, call: Call) -> Any:
+        return self.deadline(self.registry.list_vouch_requests, call.actor)
+
+    @api(
+        "POST",
+        "/api/v1/me/vouches/<vouch_id>",
+        summary="Confirm or decline a request to vouch for an applicant, once. Only "
+        "a confirmed vouch lowers the approvals the application needs",
+        roles=(COMMUNICATOR,),
+        body=VouchAnswerRequestSchema,
+        responses={200: VouchAnsweredSchema},
+        tags=OWN,
+    )
+    def api_answer_vouch(self, call: Call, vouch_id: str) -> Any:
+        return self.deadline(
+            self.registry.answer_vouch,
+            call.actor,
+            pages.ident(vouch_id, "vouch_id"),
+            call.body["answer"],
+        )
 
     @api(
         "POST",

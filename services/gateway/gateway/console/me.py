@@ -1,6 +1,6 @@
 """A communicator's own pages (a club coordinator is one too): home, payout set-up,
-bank details, whether a paid payout arrived, the second factor, erasure, the cycle's
-report; and everyone's inbox and preferences."""
+bank details, whether a paid payout arrived, vouch requests, the second factor,
+erasure, the cycle's report; and everyone's inbox and preferences."""
 
 from __future__ import annotations
 
@@ -110,6 +110,43 @@ class MeConsole(GatewayBase):
             )
             return self.render(call, "me.html", status=400, **context)
         return self._home(call, bank_saved=True)
+
+    # -- vouching for applicants who named you ---------------------------------------
+    def _vouches_page(
+        self,
+        call: Call,
+        error: str | None = None,
+        status: int = 200,
+        answered: str | None = None,
+    ) -> Response:
+        found = self.deadline(self.registry.list_vouch_requests, call.actor)
+        return self.render(
+            call,
+            "me_vouches.html",
+            status=status,
+            requests=found,
+            error=error,
+            answered=answered,
+        )
+
+    @page("GET", "/me/vouches", roles=OWN)
+    def me_vouches(self, call: Call) -> Response:
+        return self._vouches_page(call)
+
+    @page("POST", "/me/vouches/<vouch_id>", roles=OWN, redisplay="_vouches_page")
+    def me_answer_vouch(self, call: Call, vouch_id: str) -> Response:
+        """Confirm or decline, once; the registry checks that the request names
+        this member (anyone else is told there is no such request)."""
+        answer = call.form.get("answer")
+        if answer not in ("confirm", "decline"):
+            raise InvalidInput("say whether you vouch for this person", "no_answer")
+        done = self.deadline(
+            self.registry.answer_vouch,
+            call.actor,
+            pages.ident(vouch_id, "vouch_id"),
+            answer,
+        )
+        return self._vouches_page(call, answered=done["state"])
 
     def _security_page(
         self, call: Call, error: str | None = None, status: int = 200, **context: Any

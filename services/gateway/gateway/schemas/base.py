@@ -134,6 +134,8 @@ TIER_NAMES = TIERS  # the same vocabulary, by the name the programme schemas use
 STAFF_ROLES = ("program_admin", "finance", "club_coordinator")
 STAFF_STATES = ("invited", "enrolling", "active", "disabled")
 MEMBER_STATUSES = ("active", "suspended")
+VOUCH_STATES = ("pending", "confirmed", "declined", "expired")
+VOUCH_ANSWERS = ("confirm", "decline")
 
 # reconciliation
 PROVIDER_NAMES = PROVIDERS  # the same, by the name reconciliation uses

@@ -28,6 +28,8 @@ from gateway.schemas.base import (
     STAFF_ROLES,
     TIERS,
     TOKEN,
+    VOUCH_ANSWERS,
+    VOUCH_STATES,
     WORD,
     choice,
     formatted,
@@ -137,6 +139,38 @@ class OwnStatusSchema(CommunicatorSummarySchema):
         PAYOUT_SETUP,
         metadata={"description": "none, pending (onboarding not finished) or ready"},
     )
+    vouch_requests = fields.Integer(
+        metadata={
+            "description": "vouch requests waiting for this member's answer "
+            "(GET /api/v1/me/vouches)"
+        }
+    )
+
+
+class VouchRequestOutSchema(Schema):
+    """A request to vouch for an applicant, as the member named sees it: the
+    pseudonym the applicant chose and, while the request waits, the city they gave
+    (never a name or a contact). It can be answered once, until `expires_at`."""
+
+    id = uid()
+    applicant = text(PSEUDONYM)
+    city = text(NAME, allow_none=True)
+    state = choice(VOUCH_STATES)
+    requested_at = stamp()
+    expires_at = stamp()
+    decided_at = stamp(allow_none=True)
+    can_answer = fields.Boolean()
+
+
+class VouchAnswerRequestSchema(Schema):
+    """`answer`: confirm (you know this person and stand for them) or decline."""
+
+    answer = choice(VOUCH_ANSWERS, required=True)
+
+
+class VouchAnsweredSchema(Schema):
+    id = uid()
+    state = choice(VOUCH_STATES)
 
 
 class CommunicatorPageSchema(Schema):

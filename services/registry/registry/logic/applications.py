@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from registry import events, pseudonyms
 from registry.exceptions import InvalidApplication
-from registry.logic import accounts
+from registry.logic import accounts, vouches
 from registry.logic.access import Sealed
 from registry.logic.vetting import open_review_items
 from registry.models import Club, Communicator, ConsentText, Corridor
@@ -23,7 +24,9 @@ def _invalid(field: str, message: str, code: str) -> InvalidApplication:
     return InvalidApplication(message, code, {field: [message]})
 
 
-def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
+def apply(
+    session: Session, keys: KeyRing, application: dict[str, Any], now: datetime
+) -> None:
     """Record an application.
 
     The answer never says whether the email or phone is already registered: a second
@@ -57,16 +60,6 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
             "pseudonym", "this pseudonym is taken; choose another", "pseudonym_taken"
         )
 
-    voucher_id = None
-    if application.get("referral"):
-        # only an active member vouches; an unknown referral is not revealed as such
-        voucher_id = session.scalar(
-            select(Communicator.id).where(
-                Communicator.pseudonym_key == pseudonyms.key(application["referral"]),
-                Communicator.status == "active",
-            )
-        )
-
     communicator = Communicator(
         id=uuid.uuid4(),
         pseudonym=application["pseudonym"],
@@ -74,7 +67,6 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
         tier="volunteer",
         language=application["language"],
         club_id=club_id,
-        voucher_id=voucher_id,
         consent_version=current,
         email_index=keys.blind_index("email", application["email"]),
         phone_index=(
@@ -115,6 +107,10 @@ def apply(session: Session, keys: KeyRing, application: dict[str, Any]) -> None:
             )
         )
         open_review_items(session, kind, communicator.id, list(others))
+
+    if application.get("referral"):
+        # a request the member confirms; an unknown referral is not revealed as such
+        vouches.request(session, communicator, application["referral"], now)
 
     if application.get("password"):
         accounts.create_communicator_account(

@@ -1,6 +1,7 @@
 """Erasure on request: crypto-shredding. The data key is destroyed with every
 ciphertext and blind index; the row keeps only the pseudonymous id and the dates the
-law requires, so financial records that name the id still resolve."""
+law requires, so financial records that name the id still resolve. Every vouch
+naming the person (who they asked, or who asked them) goes too."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from registry import events
 from registry.exceptions import NotAllowed
-from registry.logic import accounts
+from registry.logic import accounts, vouches
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN, get
 from registry.models import PayoutAccount, VettingDecision
@@ -41,6 +42,7 @@ def erase(
         )
     )
     communicator.shred(datetime.now(UTC))
+    vouches.forget(session, communicator.id)
     accounts.delete_account(session, communicator.id)
     outbox.add(
         session,

@@ -2,8 +2,9 @@
 
 Every step is an admin's, with a reason, recorded in the insert-only
 `vetting_decisions`. Activation needs one admin's approval when an active member
-vouched for the applicant and two distinct admins' otherwise, and waits until every
-dedup review item about the applicant is resolved.
+confirmed a vouch for the applicant (registry.logic.vouches) and two distinct
+admins' otherwise, and waits until every dedup review item about the applicant is
+resolved.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from registry.exceptions import (
     NotAllowed,
     ReviewItemNotFound,
 )
+from registry.logic import vouches
 from registry.logic.access import Sealed
 from registry.logic.actors import Actor
 from registry.models import (
@@ -119,12 +121,6 @@ def approve(
         )
     if actor.id == communicator.id:
         raise NotAllowed("nobody approves their own application", "own_application")
-    if session.get(ActivationApproval, (communicator.id, actor.id)) is not None:
-        raise NotAllowed(
-            "you have approved this application already; another "
-            "admin must fill the next slot",
-            "second_slot",
-        )
     pending = open_items_about(session, communicator.id)
     if pending:
         raise InvalidTransition(
@@ -132,23 +128,30 @@ def approve(
             "first",
             "open_review_items",
         )
-    session.add(
-        ActivationApproval(
-            communicator_id=communicator.id, admin_id=actor.id, reason=reason
-        )
+    now = datetime.now(UTC)
+    needed = communicator.approvals_needed(
+        vouches.counts(session, communicator.id, now)
     )
-    session.flush()
-    given = (
-        session.scalar(
-            select(func.count())
-            .select_from(ActivationApproval)
-            .where(ActivationApproval.communicator_id == communicator.id)
+    given = _approvals_given(session, communicator.id)
+    already = session.get(ActivationApproval, (communicator.id, actor.id)) is not None
+    # an admin who approved before the vouch was confirmed finishes the activation
+    if already and given < needed:
+        raise NotAllowed(
+            "you have approved this application already; another "
+            "admin must fill the next slot",
+            "second_slot",
         )
-        or 0
-    )
-    if given >= communicator.approvals_needed():
+    if not already:
+        session.add(
+            ActivationApproval(
+                communicator_id=communicator.id, admin_id=actor.id, reason=reason
+            )
+        )
+        session.flush()
+        given += 1
+    if given >= needed:
         _decide(session, actor, communicator, "active", reason)
-        communicator.activated_at = datetime.now(UTC)
+        communicator.activated_at = now
         outbox.add(
             session,
             events.COMMUNICATOR_ACTIVATED.build(
@@ -172,6 +175,17 @@ def approve(
                 ),
             )
     return communicator
+
+
+def _approvals_given(session: Session, communicator_id: uuid.UUID) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ActivationApproval)
+            .where(ActivationApproval.communicator_id == communicator_id)
+        )
+        or 0
+    )
 
 
 def reject(
@@ -287,11 +301,7 @@ def application_view(
     communicator = get(session, communicator_id)
     sealed = Sealed(session, keys, communicator)
     purpose = "vetting"
-    voucher = (
-        session.get(Communicator, communicator.voucher_id)
-        if communicator.voucher_id
-        else None
-    )
+    now = datetime.now(UTC)
     approvals = session.scalars(
         select(ActivationApproval.admin_id).where(
             ActivationApproval.communicator_id == communicator.id
@@ -302,8 +312,10 @@ def application_view(
         "pseudonym": communicator.pseudonym,
         "status": communicator.status,
         "tier": communicator.tier,
-        "vouched_by": voucher.pseudonym if voucher else None,
-        "approvals_needed": communicator.approvals_needed(),
+        "vouch": vouches.admin_view(session, communicator.id, now),
+        "approvals_needed": communicator.approvals_needed(
+            vouches.counts(session, communicator.id, now)
+        ),
         "approved_by": [str(a) for a in approvals],
         "open_review_items": [
             {"id": item.id, "kind": item.kind}
