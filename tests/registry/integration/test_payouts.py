@@ -101,9 +101,7 @@ def test_an_iban_or_bic_its_country_would_refuse_changes_nothing(
 
 def test_the_bic_is_stored_as_banks_read_it(registry: Registry) -> None:
     ident = registry.active(country="GE")
-    registry.call(
-        "set_bank_details", actor_for(ident), {**BANK, "bic": " nbge ge22 "}
-    )
+    registry.call("set_bank_details", actor_for(ident), {**BANK, "bic": " nbge ge22 "})
     destination = registry.call(
         "get_payout_destination", ident, "payout run 1", caller="stipends"
     )
