@@ -20,6 +20,7 @@ from tests.gateway.integration.test_api import Client
 from tests.gateway.integration.test_api import staff as api_staff
 from tests.gateway.integration.test_console import csrf, signed_in_staff
 from tests.helpers import next_code, wait_until
+from tests.iso20022 import assert_valid_pain001
 from tests.registry.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -141,8 +142,11 @@ def test_finance_downloads_the_bank_file_imports_the_statement_and_reads_the_tra
     assert "attachment" in xml.headers["Content-Disposition"]
     assert "pain001.xml" in xml.headers["Content-Disposition"]
     assert "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09" in xml.text
-    assert f"<EndToEndId>payout:{bank_run.payout}</EndToEndId>" in xml.text
+    end_to_end = uuid.UUID(bank_run.payout).hex  # ISO 20022 allows 35 characters
+    assert f"<EndToEndId>{end_to_end}</EndToEndId>" in xml.text
+    assert f"<Ustrd>payout:{bank_run.payout}</Ustrd>" in xml.text
     assert IBAN in xml.text and "<CtrlSum>250.00</CtrlSum>" in xml.text
+    assert_valid_pain001(xml.text)
     table = finance.get(f"{url}/finance/runs/{bank_run.run}/bank-file.csv", timeout=30)
     assert table.headers["Content-Type"].startswith("text/csv")
     assert f"payout:{bank_run.payout},250.00,EUR" in table.text
