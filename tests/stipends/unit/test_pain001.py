@@ -16,8 +16,10 @@ from stipends.payouts.providers import (
     FileLine,
     Order,
     pain001,
+    parse_statement,
     sepa_text,
 )
+from stipends.payouts.reconcile import statement_rows
 from tests.iso20022 import NS, assert_valid_pain001, pain001_errors
 
 DEBTOR = {
@@ -155,3 +157,24 @@ def test_only_an_account_valid_for_its_country_joins_the_file() -> None:
     for change in ({"iban": "GE59NB000000010190491"}, {"bic": "NBGEXX22"}):
         outcome = BankFile().send(order(), {**good, **change})
         assert (outcome.status, outcome.reason) == ("failed", "destination_not_ready")
+
+
+def test_a_statement_naming_the_files_end_to_end_id_reads_as_our_reference() -> None:
+    """Banks report the EndToEndId or the remittance text: the statement import and
+    the reconciliation read both as `payout:<id>`."""
+    one = line("Irina Petrova", 25_000)
+    document = assert_valid_pain001(write([one]))
+    end_to_end = document.findtext(".//p:EndToEndId", namespaces=NS)
+    text = (
+        "reference,amount,currency,status\n"
+        f"{end_to_end.upper()},250.00,EUR,booked\n"
+        f"{one.reference},250.00,EUR,booked\n"
+        "not-ours,1.00,EUR,booked\n"
+    )
+    assert [x.reference for x in parse_statement(text)] == [
+        one.reference,
+        one.reference,
+        "not-ours",
+    ]
+    rows = list(statement_rows(text.splitlines(keepends=True)))
+    assert [r.reference for r in rows][:2] == [one.reference, one.reference]

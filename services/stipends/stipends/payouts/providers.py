@@ -562,9 +562,23 @@ class StatementLine:
 
 
 def parse_statement(text: str) -> list[StatementLine]:
-    """The bank's statement as CSV: reference, amount (major units), currency,
-    status (booked or returned), fee (major units, optional)."""
+    """The bank's statement as CSV: reference (`payout:<id>` or the pain.001 file's
+    EndToEndId), amount (major units), currency, status (booked or returned), fee
+    (major units, optional)."""
     return list(parse_statement_lines(io.StringIO(text)))
+
+
+_END_TO_END = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def statement_reference(text: str) -> str:
+    """A statement line's reference as ours, `payout:<id>`: banks report either the
+    remittance text (our reference) or the file's EndToEndId (the id's 32 hex
+    digits), and the import and the reconciliation match both the same way."""
+    value = text.strip()
+    if _END_TO_END.fullmatch(value):
+        return f"payout:{uuid.UUID(value)}"
+    return value
 
 
 def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
@@ -579,7 +593,7 @@ def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
             if len(currency) != 3 or not currency.isalpha():
                 raise ValueError(f"currency {currency!r}")
             yield StatementLine(
-                row["reference"].strip(),
+                statement_reference(row["reference"]),
                 to_minor(row["amount"]),
                 currency,
                 status,
