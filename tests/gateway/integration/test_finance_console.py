@@ -9,12 +9,14 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from typing import Any
 
 import pyotp
 import pytest
 import requests
 
+from stipends.service import StipendsService
 from tests.gateway.conftest import Stipends, funded_programme
 from tests.gateway.integration.test_api import Client
 from tests.gateway.integration.test_api import staff as api_staff
@@ -478,3 +480,41 @@ def test_the_openapi_document_states_the_finance_enums_and_limits(
     assert path["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/PayoutDetail"
     }
+
+
+@pytest.fixture
+def stipends_without_own_account(
+    system: Registry, database: Any, service_config: Any, container_factory: Any
+) -> Iterator[Stipends]:
+    """stipends whose programme IBAN is a digit short for Germany (mod-97 fits)."""
+    url = database("stipends")
+    container = container_factory(
+        StipendsService,
+        service_config(
+            "stipends", DB_URI=url, BANK_DEBTOR_IBAN="DE543704004405320130001"
+        ),
+    )
+    container.start()
+    handle = Stipends(url, container)
+    yield handle
+    handle.engine.dispose()
+
+
+def test_no_pain001_file_while_the_programmes_own_account_is_invalid(
+    system: Registry, stipends_without_own_account: Stipends
+) -> None:
+    finance, _, _ = signed_in_staff(
+        system, f"debtor.{uuid.uuid4().hex[:8]}@example.org", ["finance"]
+    )
+    run = uuid.uuid4()
+    for lang, said in [
+        ("ru", "Собственный банковский счёт программы не настроен для файлов pain.001"),
+        ("en", "Download the CSV file instead, and ask an operator to set the"),
+    ]:
+        page = finance.get(
+            f"{system.url}/finance/runs/{run}/bank-file.xml?lang={lang}", timeout=30
+        )
+        assert page.status_code == 400 and said in page.text
+        assert "bank_debtor_invalid" not in page.text and "DE54" not in page.text
+    audit = stipends_without_own_account.sql("SELECT count(*) FROM payout_audit")
+    assert audit == [(0,)]
