@@ -7,9 +7,9 @@ process; the payout worker sends the bank transfers."""
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from collections.abc import Iterator
 from typing import Any
 
 import pyotp
