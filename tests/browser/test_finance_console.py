@@ -14,6 +14,7 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from tests.helpers import actor, next_code, wait_until
+from tests.iso20022 import assert_valid_pain001
 from tests.journeys import ADMINS, PASSWORD, REPORT, as_console
 from tests.stack import System
 
@@ -139,7 +140,8 @@ def test_finance_runs_the_bank_file_statement_ledger_trail_and_receipts(
         "stipends", "SELECT id::text FROM payouts WHERE communicator_id = :c", c=payee
     )
     payout_id = payout[0]
-    assert f"<EndToEndId>payout:{payout_id}</EndToEndId>" in xml
+    assert f"<EndToEndId>{uuid.UUID(payout_id).hex}</EndToEndId>" in xml
+    assert_valid_pain001(xml)
 
     # 2. the bank's statement: our payment booked, and a line that is not ours
     page.click("nav a[href='/finance/bank-statements']")

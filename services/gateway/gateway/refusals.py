@@ -246,7 +246,30 @@ REFUSALS: dict[str, str] = {
     "unknown_action": N_("Choose an action."),
     "unconfirmed": N_("Tick the box to confirm the erasure."),
     "no_answer": N_("Choose whether you vouch for this person, then send."),
-    "invalid_iban": N_("The IBAN's check digits do not match. Check the IBAN."),
+    "invalid_iban": N_(
+        "The IBAN's check digits do not match: a character is mistyped. Copy the "
+        "IBAN again from your bank."
+    ),
+    "iban_country": N_(
+        "An IBAN begins with the two letters of its country, such as GE or DE. "
+        "Copy the IBAN again from your bank."
+    ),
+    "iban_length": N_(
+        "This IBAN has too many or too few characters for its country. Copy it "
+        "again from your bank."
+    ),
+    "iban_format": N_(
+        "This IBAN has a letter or sign where its country has a digit, or the "
+        "other way round. Copy it again from your bank."
+    ),
+    "invalid_bic": N_(
+        "A BIC has 8 or 11 letters and digits, such as BAGAGE22. Ask your bank for "
+        "its BIC (SWIFT code)."
+    ),
+    "bic_country": N_(
+        "The BIC's fifth and sixth letters must be its country, such as GE in "
+        "BAGAGE22. Ask your bank for its BIC (SWIFT code)."
+    ),
     "invalid_roles": N_("Choose at least one known role."),
     "empty_search": N_("Search by pseudonym, email or status."),
     "club_name_taken": N_("A club with this name exists. Choose another name."),
@@ -318,6 +341,11 @@ REFUSALS: dict[str, str] = {
         "reference, amount, currency and status. Export it again from the bank."
     ),
     "invalid_format": N_("Choose the bank file's format: pain.001 or CSV."),
+    "bank_debtor_invalid": N_(
+        "The programme's own bank account is not set up for pain.001 files. "
+        "Download the CSV file instead, and ask an operator to set the "
+        "programme's own IBAN and BIC."
+    ),
     "resolution_required": N_("Choose what you found, then resolve the report."),
     "note_required": N_("Say in the note what you found and did."),
     "problem_not_found": N_("This report was not found. Reload the page."),

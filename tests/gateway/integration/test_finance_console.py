@@ -7,6 +7,7 @@ process; the payout worker sends the bank transfers."""
 
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,11 +16,13 @@ import pyotp
 import pytest
 import requests
 
+from stipends.service import StipendsService
 from tests.gateway.conftest import Stipends, funded_programme
 from tests.gateway.integration.test_api import Client
 from tests.gateway.integration.test_api import staff as api_staff
 from tests.gateway.integration.test_console import csrf, signed_in_staff
 from tests.helpers import next_code, wait_until
+from tests.iso20022 import assert_valid_pain001
 from tests.registry.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -141,8 +144,11 @@ def test_finance_downloads_the_bank_file_imports_the_statement_and_reads_the_tra
     assert "attachment" in xml.headers["Content-Disposition"]
     assert "pain001.xml" in xml.headers["Content-Disposition"]
     assert "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09" in xml.text
-    assert f"<EndToEndId>payout:{bank_run.payout}</EndToEndId>" in xml.text
+    end_to_end = uuid.UUID(bank_run.payout).hex  # ISO 20022 allows 35 characters
+    assert f"<EndToEndId>{end_to_end}</EndToEndId>" in xml.text
+    assert f"<Ustrd>payout:{bank_run.payout}</Ustrd>" in xml.text
     assert IBAN in xml.text and "<CtrlSum>250.00</CtrlSum>" in xml.text
+    assert_valid_pain001(xml.text)
     table = finance.get(f"{url}/finance/runs/{bank_run.run}/bank-file.csv", timeout=30)
     assert table.headers["Content-Type"].startswith("text/csv")
     assert f"payout:{bank_run.payout},250.00,EUR" in table.text
@@ -474,3 +480,40 @@ def test_the_openapi_document_states_the_finance_enums_and_limits(
     assert path["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/PayoutDetail"
     }
+
+
+@pytest.fixture
+def stipends_without_own_account(
+    system: Registry, database: Any, service_config: Any, container_factory: Any
+) -> Iterator[Stipends]:
+    """stipends with no programme IBAN (one that is set but invalid stops its
+    start-up: test_payout_settings.py)."""
+    url = database("stipends")
+    container = container_factory(
+        StipendsService,
+        service_config("stipends", DB_URI=url, BANK_DEBTOR_IBAN=""),
+    )
+    container.start()
+    handle = Stipends(url, container)
+    yield handle
+    handle.engine.dispose()
+
+
+def test_no_pain001_file_while_the_programmes_own_account_is_invalid(
+    system: Registry, stipends_without_own_account: Stipends
+) -> None:
+    finance, _, _ = signed_in_staff(
+        system, f"debtor.{uuid.uuid4().hex[:8]}@example.org", ["finance"]
+    )
+    run = uuid.uuid4()
+    for lang, said in [
+        ("ru", "Собственный банковский счёт программы не настроен для файлов pain.001"),
+        ("en", "Download the CSV file instead, and ask an operator to set the"),
+    ]:
+        page = finance.get(
+            f"{system.url}/finance/runs/{run}/bank-file.xml?lang={lang}", timeout=30
+        )
+        assert page.status_code == 400 and said in page.text
+        assert "bank_debtor_invalid" not in page.text
+    audit = stipends_without_own_account.sql("SELECT count(*) FROM payout_audit")
+    assert audit == [(0,)]

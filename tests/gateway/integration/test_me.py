@@ -1,5 +1,6 @@
 """A communicator's own pages and API beyond the basics: saying whether a paid
-payout arrived (one's own payout only, and only once it is paid), the
+payout arrived (one's own payout only, and only once it is paid), bank details that
+their country's rules refuse (API and console, in Russian and English), the
 authenticator's QR code, and applying with a Cyrillic pseudonym."""
 
 import re
@@ -16,6 +17,7 @@ import segno
 from gateway import pages
 from stipends.payouts import runs, worker
 from stipends.service import StipendsService
+from svyaz import banking
 from tests.gateway.conftest import Stipends, funded_programme, ready_payee
 from tests.gateway.integration.test_api import Client
 from tests.gateway.integration.test_console import PASSWORD, apply, csrf, sign_in
@@ -399,3 +401,69 @@ def test_a_member_answers_a_request_to_vouch_and_nobody_else_can(
     view = system.call("get_application", ADMIN_A, str(ident))
     assert (view["vouch"]["state"], view["approvals_needed"]) == ("confirmed", 1)
     assert member("GET", "/api/v1/me").json()["vouch_requests"] == 0
+
+
+# GE, check digits that fit, a BBAN one digit short: a mod-97 check alone accepts it
+SHORT_IBAN = "GE59 NB00 0000 0101 9049 1"
+GOOD_BANK = {"holder": "Ирина П.", "iban": "GE29NB0000000101904917", "bic": "NBGEGE22"}
+
+
+def test_bank_details_its_country_would_refuse_are_refused_saying_what_to_fix(
+    system: Registry,
+) -> None:
+    data = application(password=PASSWORD, country="GE", city="Tbilisi")
+    ident = system.active(**data)
+    api = Client(system.url)
+    assert api.sign_in(data["email"]).status_code == 200
+    setup = api("POST", "/api/v1/me/payout-setup").json()
+    assert setup == {"provider": "bank_file", "next": "bank_details"}
+
+    def nothing_saved() -> bool:
+        return not system.sql(
+            "SELECT 1 FROM payout_accounts WHERE communicator_id = :i", i=ident
+        )
+
+    for change, field, code in [
+        ({"iban": SHORT_IBAN}, "iban", "iban_length"),
+        ({"iban": "GE92 NBA0 0000 1019 0491 7X"}, "iban", "iban_format"),
+        ({"iban": "XX29NB0000000101904917"}, "iban", "iban_country"),
+        ({"iban": "GE29NB0000000101904918"}, "iban", "invalid_iban"),
+        ({"bic": "NBGEXX22"}, "bic", "bic_country"),
+        ({"bic": "NBGEGE2"}, "bic", "invalid_bic"),
+    ]:
+        refused = api("POST", "/api/v1/me/bank-details", {**GOOD_BANK, **change})
+        assert refused.status_code == 400, refused.text
+        assert refused.headers["Content-Type"] == "application/problem+json"
+        assert refused.json()["errors"] == {field: [banking.MESSAGES[code]]}
+        assert change[field] not in refused.text  # never repeated back
+        assert nothing_saved()
+
+    # the console says it in the person's language
+    browser, _ = sign_in(system, data["email"])
+    for lang, said in [
+        ("ru", "В этом IBAN больше или меньше знаков, чем положено для его страны."),
+        ("en", "This IBAN has too many or too few characters for its country."),
+    ]:
+        home = browser.get(f"{system.url}/me?lang={lang}", timeout=30)
+        page = browser.post(
+            f"{system.url}/me/bank-details",
+            timeout=30,
+            data={"csrf": csrf(home.text), **GOOD_BANK, "iban": SHORT_IBAN},
+        )
+        assert page.status_code == 400 and said in page.text
+        assert "iban_length" not in page.text and "GE59" not in page.text
+        assert 'id="bank-details"' in page.text  # the form again, to correct
+        assert nothing_saved()
+    home = browser.get(f"{system.url}/me?lang=ru", timeout=30)
+    bad_bic = browser.post(
+        f"{system.url}/me/bank-details",
+        timeout=30,
+        data={"csrf": csrf(home.text), **GOOD_BANK, "bic": "NBGEXX22"},
+    )
+    assert "Пятая и шестая буквы BIC — код страны" in bad_bic.text
+    assert nothing_saved()
+
+    saved = api("POST", "/api/v1/me/bank-details", {**GOOD_BANK, "bic": "nbge ge22"})
+    assert (saved.status_code, saved.json()) == (200, {"status": "ready"})
+    assert "GE29" not in saved.text
+    assert api("GET", "/api/v1/me").json()["payout_setup"] == "ready"

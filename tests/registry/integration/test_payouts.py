@@ -69,6 +69,45 @@ def test_bank_details_are_checked_sealed_and_make_the_communicator_payout_ready(
     ]
 
 
+# GE + check digits that fit + a BBAN one digit short: mod-97 alone accepts it
+SHORT_IBAN = "GE59NB000000010190491"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "code"),
+    [
+        ({"iban": SHORT_IBAN}, "iban", "iban_length"),
+        ({"iban": "GE92NBA00000101904917X"}, "iban", "iban_format"),  # a letter
+        ({"iban": "XX29NB0000000101904917"}, "iban", "iban_country"),
+        ({"bic": "NBGEXX22"}, "bic", "bic_country"),
+        ({"bic": "NBGE-GE22"}, "bic", "invalid_bic"),
+        ({"bic": "NBGEGE2"}, "bic", "invalid_bic"),
+    ],
+)
+def test_an_iban_or_bic_its_country_would_refuse_changes_nothing(
+    registry: Registry, change: dict[str, str], field: str, code: str
+) -> None:
+    """The registry checks again whatever the gateway checked (defence in depth)."""
+    ident = registry.active(country="GE")
+    registry.call("start_payout_setup", actor_for(ident))
+    before = registry.sql("SELECT * FROM payout_accounts")
+    with pytest.raises(InvalidInput) as err:
+        registry.call("set_bank_details", actor_for(ident), {**BANK, **change})
+    assert err.value.code == code and list(err.value.fields) == [field]
+    assert change[field] not in str(err.value.fields)  # never repeated back
+    assert registry.sql("SELECT * FROM payout_accounts") == before
+    assert registry.events("communicator.payout_ready.v1") == []
+
+
+def test_the_bic_is_stored_as_banks_read_it(registry: Registry) -> None:
+    ident = registry.active(country="GE")
+    registry.call("set_bank_details", actor_for(ident), {**BANK, "bic": " nbge ge22 "})
+    destination = registry.call(
+        "get_payout_destination", ident, "payout run 1", caller="stipends"
+    )
+    assert destination["bic"] == "NBGEGE22"
+
+
 def test_a_destination_shared_by_two_people_opens_a_review_item(
     registry: Registry,
 ) -> None:

@@ -3,13 +3,12 @@ account details read at export time and never stored), stay sent (the poller can
 settle them), and the bank's statement settles them: booked lines paid with the
 bank's fee, returned ones failed, mismatches listed and changing nothing."""
 
-import xml.etree.ElementTree as ET
-
 import pytest
 
 from stipends.exceptions import InvalidRequest
 from stipends.payouts import worker
 from stipends.payouts.providers import BankFile
+from tests.iso20022 import NS, assert_valid_pain001
 from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import FINGERPRINT, PayWorld
 
@@ -22,7 +21,7 @@ def bank_world(db: Db) -> PayWorld:
         world.destinations[who] = {
             "provider": "bank_file",
             "fingerprint": FINGERPRINT,
-            "holder": f"Holder {n}",
+            "holder": f"Holder {n} Петров & Co",
             "iban": IBANS[n],
             "bic": "COBADEFFXXX",
             "bank_name": None,
@@ -30,7 +29,16 @@ def bank_world(db: Db) -> PayWorld:
     return world
 
 
-def export(world: PayWorld, run_id: object, fmt: str) -> str:
+DEBTOR = {
+    "name": "Программа «Связь»",
+    "iban": "GE29NB0000000101904917",
+    "bic": "NBGEGE22",
+}
+
+
+def export(
+    world: PayWorld, run_id: object, fmt: str, debtor: dict[str, str] = DEBTOR
+) -> str:
     with world.transaction() as session:
         return worker.bank_file(
             session,
@@ -38,7 +46,7 @@ def export(world: PayWorld, run_id: object, fmt: str) -> str:
             run_id,  # type: ignore[arg-type]
             world.destination,
             fmt,
-            {"name": "Programme", "iban": "DE1", "bic": "B"},
+            debtor,
             world.clock(),
         )
 
@@ -67,15 +75,19 @@ def test_a_bank_run_is_filed_and_settled_by_the_statement(db: Db) -> None:
         dump = str(db.sql(f"SELECT * FROM {table}"))  # noqa: S608
         assert not any(iban in dump for iban in IBANS)
         assert "Holder" not in dump
-    xml = ET.fromstring(export(world, built.run.id, "pain.001"))
-    ns = {"p": "urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"}
-    assert xml.findtext(".//p:GrpHdr/p:CtrlSum", namespaces=ns) == "900.00"
+    xml = assert_valid_pain001(export(world, built.run.id, "pain.001"))
+    assert xml.findtext(".//p:GrpHdr/p:CtrlSum", namespaces=NS) == "900.00"
+    assert xml.findtext(".//p:GrpHdr/p:NbOfTxs", namespaces=NS) == "3"
+    names = {n.text for n in xml.findall(".//p:Cdtr/p:Nm", NS)}
+    assert names == {f"Holder {n} Petrov + Co" for n in range(3)}
+    end_to_end = {e.text for e in xml.findall(".//p:EndToEndId", NS)}
+    assert end_to_end == {p.id.hex for p in built.payouts}
 
     a, b, c = sorted(built.payouts, key=lambda p: str(p.id))
     result = statement(
         world,
         "reference,amount,currency,status,fee\n"
-        f"payout:{a.id},300.00,EUR,booked,0.50\n"
+        f"{a.id.hex},300.00,EUR,booked,0.50\n"  # the file's EndToEndId
         f"payout:{b.id},300.00,EUR,returned,\n"
         f"payout:{c.id},299.00,EUR,booked,\n"
         "payout:00000000-0000-0000-0000-000000000000,1.00,EUR,booked,\n",
@@ -112,3 +124,27 @@ def test_a_bad_statement_changes_nothing(db: Db) -> None:
     run_id = db.sql("SELECT id FROM payout_runs")[0][0]
     with pytest.raises(InvalidRequest):
         export(world, run_id, "xlsx")
+
+
+@pytest.mark.parametrize(
+    "debtor",
+    [
+        {**DEBTOR, "iban": "GE59NB000000010190491"},  # mod-97 fits, a digit short
+        {**DEBTOR, "iban": ""},
+        {**DEBTOR, "bic": "NBGE"},
+        {**DEBTOR, "name": " "},
+    ],
+)
+def test_no_pain001_file_names_an_invalid_programme_account(
+    db: Db, debtor: dict[str, str]
+) -> None:
+    world = bank_world(db)
+    built = world.released()
+    world.worker({"bank_file": BankFile()}).drive()
+    audit = db.sql("SELECT count(*) FROM payout_audit")
+    with pytest.raises(InvalidRequest) as refused:
+        export(world, built.run.id, "pain.001", debtor)
+    assert refused.value.code == "bank_debtor_invalid"
+    assert "BANK_DEBTOR_IBAN" in refused.value.message  # what the operator sets
+    assert db.sql("SELECT count(*) FROM payout_audit") == audit  # nothing recorded
+    assert export(world, built.run.id, "csv", debtor).count("\n") == 4  # needs none

@@ -47,3 +47,25 @@ def test_each_time_setting_is_read_from_the_config() -> None:
 def test_a_setting_that_is_not_a_positive_number_stops_start_up(key: str) -> None:
     with pytest.raises(ConfigurationError, match=key):
         engine(**{key: "0"})
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("BANK_DEBTOR_IBAN", "DE543704004405320130001"),  # mod-97 fits, a digit long
+        ("BANK_DEBTOR_IBAN", "DE89 3704 0044 0532 0130 01"),  # a digit mistyped
+        ("BANK_DEBTOR_BIC", "COBAXXFFXXX"),  # XX is no country
+    ],
+)
+def test_an_invalid_programme_account_stops_start_up_naming_the_setting(
+    key: str, value: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=key) as stopped:
+        engine(**{key: value})
+    assert value not in str(stopped.value)
+
+
+def test_the_programme_account_may_be_left_empty_or_written_with_spaces() -> None:
+    """Empty: the service starts and only the pain.001 file is refused."""
+    assert engine(BANK_DEBTOR_IBAN="", BANK_DEBTOR_BIC="").debtor["iban"] == ""
+    assert engine(BANK_DEBTOR_IBAN="de89 3704 0044 0532 0130 00").debtor["iban"]

@@ -14,6 +14,8 @@ from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
 from gateway.schemas import (
     ApplicationAcceptedSchema,
     ApplicationRequestSchema,
+    BankDetailsRequestSchema,
+    BankDetailsSavedSchema,
     CommunicatorPageSchema,
     CommunicatorQuerySchema,
     DecisionRequestSchema,
@@ -135,6 +137,20 @@ class CommunicatorsApi(GatewayBase):
             pages.ident(vouch_id, "vouch_id"),
             call.body["answer"],
         )
+
+    @api(
+        "POST",
+        "/api/v1/me/bank-details",
+        summary="Give the account to be paid into, when the payout set-up's next "
+        "step is `bank_details`: stored encrypted, never shown again; an IBAN or "
+        "BIC its country would refuse is refused here, with what to fix",
+        roles=(COMMUNICATOR,),
+        body=BankDetailsRequestSchema,
+        responses={200: BankDetailsSavedSchema},
+        tags=OWN,
+    )
+    def api_bank_details(self, call: Call) -> Any:
+        return self.deadline(self.registry.set_bank_details, call.actor, call.body)
 
     @api(
         "POST",

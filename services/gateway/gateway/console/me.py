@@ -100,13 +100,17 @@ class MeConsole(GatewayBase):
         try:
             self.deadline(self.registry.set_bank_details, call.actor, details)
         except InvalidInput as exc:
+            # a known fault (an IBAN short for its country, a BIC's country) in
+            # the person's language, saying what to fix; else the fields' messages
+            said = web.refusal(call.lang, exc.code, exc.message)
+            specific = exc.code != "invalid_input" and said != exc.message
             context = self._home(
                 call,
                 setup={"provider": "bank_file", "next": "bank_details"},
-                bank_error="; ".join(
-                    f"{k}: {', '.join(v)}" for k, v in exc.fields.items()
-                )
-                or web.refusal(call.lang, exc.code, exc.message),
+                bank_error=said
+                if specific
+                else "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.fields.items())
+                or said,
             )
             return self.render(call, "me.html", status=400, **context)
         return self._home(call, bank_saved=True)

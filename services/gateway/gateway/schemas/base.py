@@ -12,6 +12,8 @@ from marshmallow import Schema, fields, validate
 # the same table: pages.FORM_LIMITS).
 PSEUDONYM = 30
 NAME = 200  # a person's or a club's name, a city, a messenger handle
+NAME_ON_ACCOUNT = 120  # an account holder's name, as the registry takes it
+ACCOUNT_TEXT = 50  # an IBAN or BIC as typed, spaces and all
 EMAIL = 254  # RFC 5321
 PASSWORD = 1024  # argon2's input; the registry sets its own, tighter rule
 PHONE = 32

@@ -1,9 +1,12 @@
 """Schemas of people: applying, the session, communicators, staff, clubs and
 trainings, the access log and the dedup review items."""
 
-from marshmallow import Schema, fields, validate
+from collections.abc import Callable
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from gateway.schemas.base import (
+    ACCOUNT_TEXT,
     ACTIVITY_ACTIONS,
     CLUB_MODES,
     CODE,
@@ -17,6 +20,7 @@ from gateway.schemas.base import (
     MEMBER_STATUSES,
     MOTIVATION,
     NAME,
+    NAME_ON_ACCOUNT,
     PASSWORD,
     PAYOUT_SETUP,
     PHONE,
@@ -39,6 +43,7 @@ from gateway.schemas.base import (
     text,
     uid,
 )
+from svyaz import banking
 
 
 class ApplicationRequestSchema(Schema):
@@ -100,6 +105,41 @@ class PayoutSetupSchema(Schema):
     provider = choice(PROVIDERS)
     onboarding_url = formatted("uri")
     next = choice(("bank_details", "contact_programme"))
+
+
+def _account(check: Callable[[str], str]) -> Callable[[str], None]:
+    """A field checked as svyaz.banking checks it (the registry checks again)."""
+
+    def run(value: str) -> None:
+        try:
+            check(value)
+        except banking.AccountRefused as refused:
+            raise ValidationError(refused.message) from None
+
+    return run
+
+
+class BankDetailsRequestSchema(Schema):
+    """POST /api/v1/me/bank-details, when the payout set-up's next step is
+    `bank_details`. The IBAN is checked by its country's length and structure and
+    its check digits, the BIC by its shape and country; spaces and lower case are
+    fine. A refusal says what to fix and never repeats the value."""
+
+    holder = text(NAME_ON_ACCOUNT, min_length=2, required=True)
+    iban = fields.String(
+        required=True,
+        validate=[validate.Length(max=ACCOUNT_TEXT), _account(banking.iban)],
+        metadata={"example": "GE29 NB00 0000 0101 9049 17"},
+    )
+    bic = fields.String(
+        required=True,
+        validate=[validate.Length(max=ACCOUNT_TEXT), _account(banking.bic)],
+        metadata={"example": "NBGEGE22"},
+    )
+
+
+class BankDetailsSavedSchema(Schema):
+    status = choice(("ready",))
 
 
 class ErasureRequestSchema(Schema):

@@ -23,7 +23,7 @@ from registry.logic.access import Sealed
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN, get, open_review_items
 from registry.models import Communicator, Corridor, PayoutAccount
-from svyaz import outbox
+from svyaz import banking, outbox
 from svyaz.crypto import KeyRing
 
 DESTINATION_READERS = frozenset({"stipends"})
@@ -275,29 +275,22 @@ def stripe_account_updated(
     return False
 
 
-def iban_valid(iban: str) -> bool:
-    compact = iban.replace(" ", "").upper()
-    if not compact[:2].isalpha() or not compact[2:4].isdigit():
-        return False
-    rearranged = compact[4:] + compact[:4]
+def bank_account(details: dict[str, Any]) -> tuple[str, str]:
+    """The IBAN and BIC, compact, checked by their country's rules (whatever the
+    gateway checked before); a refusal names the field and says what to fix."""
     try:
-        number = int("".join(str(int(ch, 36)) for ch in rearranged))
-    except ValueError:
-        return False
-    return number % 97 == 1
+        return banking.iban(details["iban"]), banking.bic(details["bic"])
+    except banking.AccountRefused as refused:
+        raise InvalidRequest(
+            refused.message, refused.code, {refused.field: [refused.message]}
+        ) from None
 
 
 def set_bank_details(
     session: Session, keys: KeyRing, actor: Actor, details: dict[str, Any]
 ) -> None:
     communicator = _own_active(session, actor)
-    iban = details["iban"].replace(" ", "").upper()
-    if not iban_valid(iban):
-        raise InvalidRequest(
-            "the IBAN's check digits do not match",
-            "invalid_iban",
-            {"iban": ["the IBAN's check digits do not match"]},
-        )
+    iban, bic = bank_account(details)
     account = session.get(PayoutAccount, communicator.id, with_for_update=True)
     if account is None:
         account = PayoutAccount(communicator_id=communicator.id)
@@ -310,7 +303,7 @@ def set_bank_details(
         {
             "holder": details["holder"],
             "iban": iban,
-            "bic": details["bic"],
+            "bic": bic,
             "bank_name": details.get("bank_name"),
         },
     )

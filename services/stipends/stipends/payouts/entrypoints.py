@@ -50,7 +50,7 @@ from stipends.schemas import (
     ReceiptSchema,
     ResolveReceiptSchema,
 )
-from svyaz import arguments, outbox
+from svyaz import arguments, banking, outbox
 from svyaz import config as settings
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
@@ -170,6 +170,18 @@ class PayoutEngine(DependencyProvider):
             "iban": str(config.get("BANK_DEBTOR_IBAN", "")),
             "bic": str(config.get("BANK_DEBTOR_BIC", "")),
         }
+        # a typo in the programme's own account stops start-up, not a payday; left
+        # empty, only the pain.001 file is refused (worker.checked_debtor)
+        for key, check in (
+            ("BANK_DEBTOR_IBAN", banking.iban),
+            ("BANK_DEBTOR_BIC", banking.bic),
+        ):
+            value = self.debtor[key.rsplit("_", 1)[1].lower()]
+            try:
+                if value:
+                    check(value)
+            except banking.AccountRefused as refused:
+                raise settings.ConfigurationError(f"{key}: {refused.message}") from None
 
     def shared_bucket(self, transaction: Any) -> SharedTokenBucket:
         """One rate limit for every replica of the service (a PostgreSQL row)."""

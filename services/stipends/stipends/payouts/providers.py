@@ -18,8 +18,10 @@ from __future__ import annotations
 import csv
 import io
 import random
+import re
 import threading
 import time
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,8 +30,9 @@ from typing import Any, Literal, Protocol
 from xml.sax.saxutils import escape
 
 import stripe
+from text_unidecode import unidecode
 
-from svyaz import tables
+from svyaz import banking, tables
 
 Status = Literal["sent", "paid", "retry", "failed", "pending"]
 
@@ -411,6 +414,13 @@ class BankFile:
     def send(self, order: Order, destination: dict[str, Any]) -> Outcome:
         if not destination.get("iban") or not destination.get("holder"):
             return Outcome("failed", reason="destination_not_ready", detail="no IBAN")
+        try:  # details saved before the registry checked them by country
+            banking.iban(destination["iban"])
+            banking.bic(destination.get("bic") or "")
+        except banking.AccountRefused as refused:
+            return Outcome(
+                "failed", reason="destination_not_ready", detail=refused.message
+            )
         return Outcome("sent", ref=order.reference)
 
     def status(self, order: Order) -> Outcome:
@@ -422,10 +432,16 @@ class BankFile:
 
 @dataclass(frozen=True)
 class FileLine:
-    reference: str
+    reference: str  # payout:<id>
     amount_minor: int
     currency: str
     destination: dict[str, Any]
+
+    @property
+    def end_to_end_id(self) -> str:
+        """The payout's id as ISO 20022's 35 characters allow (32 hex digits); the
+        statement import matches it as it matches the reference."""
+        return uuid.UUID(self.reference.removeprefix("payout:")).hex
 
 
 CSV_HEADER = ("reference", "amount", "currency", "holder", "iban", "bic")
@@ -459,6 +475,22 @@ def bank_csv(lines: Iterable[FileLine]) -> str:
     return out.getvalue()
 
 
+PAIN001 = "pain.001.001.09"
+NAME_MAX = 70  # a party's name in SEPA (ISO 20022 allows 140)
+# EPC's SEPA character set: Latin letters, digits, / - ? : ( ) . , ' + and space
+_NOT_SEPA = re.compile(r"[^A-Za-z0-9/\-?:().,'+ ]+")
+
+
+def sepa_text(text: str, limit: int = NAME_MAX) -> str:
+    """Text as every SEPA bank takes it: transliterated to Latin (Ирина Петрова is
+    Irina Petrova), `&` as `+`, any other character a space, spaces collapsed, cut
+    to `limit`. A name with nothing Latin left is NOTPROVIDED, which the bank
+    returns (and the statement import fails the payout) rather than pay a guess."""
+    latin = unidecode(unicodedata.normalize("NFC", text)).replace("&", "+")
+    cleaned = " ".join(_NOT_SEPA.sub(" ", latin).split())[:limit].strip()
+    return cleaned or "NOTPROVIDED"
+
+
 def pain001(
     lines: Sequence[FileLine],
     message_id: str,
@@ -466,20 +498,25 @@ def pain001(
     debtor: dict[str, str],
     execution_date: str,
 ) -> str:
-    """An ISO 20022 pain.001.001.09 credit transfer initiation (one payment info
-    block per currency)."""
+    """An ISO 20022 pain.001.001.09 credit transfer initiation: one payment info
+    block per currency, amounts in major units with two decimals, control sums per
+    block and for the file, names in the SEPA character set. The tests validate
+    what it writes against the ISO 20022 XSD. `debtor` is the programme's own
+    account, checked by the caller; each line's account was checked when its
+    payout joined the file (`BankFile.send`)."""
     by_currency: dict[str, list[FileLine]] = {}
     for line in lines:
         by_currency.setdefault(line.currency, []).append(line)
     total = sum(line.amount_minor for line in lines)
+    debtor_name = escape(sepa_text(debtor.get("name", "")))
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
-        '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09">',
+        f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:{PAIN001}">',
         "<CstmrCdtTrfInitn><GrpHdr>",
         f"<MsgId>{escape(message_id)}</MsgId>",
         f"<CreDtTm>{created.strftime('%Y-%m-%dT%H:%M:%S')}</CreDtTm>",
         f"<NbOfTxs>{len(lines)}</NbOfTxs><CtrlSum>{major(total)}</CtrlSum>",
-        f"<InitgPty><Nm>{escape(debtor.get('name', ''))}</Nm></InitgPty>",
+        f"<InitgPty><Nm>{debtor_name}</Nm></InitgPty>",
         "</GrpHdr>",
     ]
     for n, (currency, group) in enumerate(sorted(by_currency.items()), 1):
@@ -489,7 +526,7 @@ def pain001(
             f"<NbOfTxs>{len(group)}</NbOfTxs>",
             f"<CtrlSum>{major(sum(x.amount_minor for x in group))}</CtrlSum>",
             f"<ReqdExctnDt><Dt>{escape(execution_date)}</Dt></ReqdExctnDt>",
-            f"<Dbtr><Nm>{escape(debtor.get('name', ''))}</Nm></Dbtr>",
+            f"<Dbtr><Nm>{debtor_name}</Nm></Dbtr>",
             f"<DbtrAcct><Id><IBAN>{escape(debtor.get('iban', ''))}</IBAN></Id>"
             "</DbtrAcct>",
             f"<DbtrAgt><FinInstnId><BICFI>{escape(debtor.get('bic', ''))}</BICFI>"
@@ -499,12 +536,12 @@ def pain001(
             d = line.destination
             parts += [
                 "<CdtTrfTxInf>",
-                f"<PmtId><EndToEndId>{escape(line.reference)}</EndToEndId></PmtId>",
+                f"<PmtId><EndToEndId>{line.end_to_end_id}</EndToEndId></PmtId>",
                 f'<Amt><InstdAmt Ccy="{escape(currency)}">'
                 f"{major(line.amount_minor)}</InstdAmt></Amt>",
                 f"<CdtrAgt><FinInstnId><BICFI>{escape(d.get('bic', ''))}</BICFI>"
                 "</FinInstnId></CdtrAgt>",
-                f"<Cdtr><Nm>{escape(d.get('holder', ''))}</Nm></Cdtr>",
+                f"<Cdtr><Nm>{escape(sepa_text(d.get('holder', '')))}</Nm></Cdtr>",
                 f"<CdtrAcct><Id><IBAN>{escape(d.get('iban', ''))}</IBAN></Id>"
                 "</CdtrAcct>",
                 f"<RmtInf><Ustrd>{escape(line.reference)}</Ustrd></RmtInf>",
@@ -525,9 +562,23 @@ class StatementLine:
 
 
 def parse_statement(text: str) -> list[StatementLine]:
-    """The bank's statement as CSV: reference, amount (major units), currency,
-    status (booked or returned), fee (major units, optional)."""
+    """The bank's statement as CSV: reference (`payout:<id>` or the pain.001 file's
+    EndToEndId), amount (major units), currency, status (booked or returned), fee
+    (major units, optional)."""
     return list(parse_statement_lines(io.StringIO(text)))
+
+
+_END_TO_END = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def statement_reference(text: str) -> str:
+    """A statement line's reference as ours, `payout:<id>`: banks report either the
+    remittance text (our reference) or the file's EndToEndId (the id's 32 hex
+    digits), and the import and the reconciliation match both the same way."""
+    value = text.strip()
+    if _END_TO_END.fullmatch(value):
+        return f"payout:{uuid.UUID(value)}"
+    return value
 
 
 def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
@@ -542,7 +593,7 @@ def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
             if len(currency) != 3 or not currency.isalpha():
                 raise ValueError(f"currency {currency!r}")
             yield StatementLine(
-                row["reference"].strip(),
+                statement_reference(row["reference"]),
                 to_minor(row["amount"]),
                 currency,
                 status,

@@ -51,7 +51,7 @@ from stipends.payouts.providers import (
 )
 from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.runs import PayoutNotFound, get_run
-from svyaz import outbox
+from svyaz import banking, outbox
 
 log = logging.getLogger(__name__)
 
@@ -533,6 +533,8 @@ def bank_file(
     actor.require(FINANCE)
     if fmt not in ("csv", "pain.001"):
         raise InvalidRequest("format is csv or pain.001", "invalid_format")
+    if fmt == "pain.001":
+        debtor = checked_debtor(debtor)
     run = get_run(session, run_id)
     payouts = session.scalars(
         select(Payout)
@@ -565,6 +567,27 @@ def bank_file(
     if fmt == "csv":
         return bank_csv(lines)
     return pain001(lines, f"run-{run.id.hex[:24]}", now, debtor, now.date().isoformat())
+
+
+def checked_debtor(debtor: dict[str, str]) -> dict[str, str]:
+    """The programme's own account as the pain.001 file names it, or a refusal
+    that tells finance whom to ask (no file a bank would reject is written)."""
+    try:
+        checked = {
+            "name": debtor.get("name", "").strip(),
+            "iban": banking.iban(debtor.get("iban", "")),
+            "bic": banking.bic(debtor.get("bic", "")),
+        }
+    except banking.AccountRefused:
+        checked = {}
+    if not checked.get("name"):
+        raise InvalidRequest(
+            "the programme's own bank account (BANK_DEBTOR_NAME, BANK_DEBTOR_IBAN, "
+            "BANK_DEBTOR_BIC) is missing or not valid; an operator must correct it "
+            "before a pain.001 file can be written (the CSV file needs none)",
+            "bank_debtor_invalid",
+        )
+    return checked
 
 
 def import_statement(session: Session, actor: Actor, text: str) -> dict[str, Any]:
