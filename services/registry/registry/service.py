@@ -69,6 +69,7 @@ ident = arguments.id_loader(InvalidRequest)
 
 SUMMARY = CommunicatorSummarySchema()
 RECIPIENT_TICK_SECONDS = 5.0
+REWRAP_BATCHES = 20  # of keys.rewrap's 500 each, per rewrap_keys call
 
 
 class RegistryService(ParkedMessagesEntrypoints):
@@ -477,9 +478,18 @@ class RegistryService(ParkedMessagesEntrypoints):
 
     @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def rewrap_keys(self, actor: Any) -> dict[str, int]:
+        """Re-wrap data keys under the current master key, a committed batch at a
+        time (at most REWRAP_BATCHES per call); "remaining" is every data key,
+        communicators' and accounts', still under an old master key: call again
+        until it is 0, then the old key can leave MASTER_KEYS."""
         who = Actor.load(actor)
-        with self.db.transaction() as session:
-            done = keys.rewrap(session, self.keys, who)
+        done = 0
+        for _ in range(REWRAP_BATCHES):
+            with self.db.transaction() as session:
+                batch = keys.rewrap(session, self.keys, who)
+            done += batch
+            if not batch:
+                break
         with self.db.transaction() as session:
             return {
                 "rewrapped": done,
