@@ -17,7 +17,7 @@ from registry.logic import keys
 from registry.logic.actors import Actor
 from registry.service import RegistryService
 from svyaz import signing
-from svyaz.crypto import KeyRing, generate_key, parse_master_keys
+from svyaz.crypto import generate_key, keyring
 from svyaz.errors import Forbidden, NotFound
 from tests.helpers import next_code, queue_depth
 from tests.registry.integration.conftest import (
@@ -256,7 +256,7 @@ def test_rotation_rewraps_account_keys_too_and_counts_them_until_none_is_left(
     before.container.stop()
 
     after = start(f"k1={old},k2={new}", "k2")
-    ring = KeyRing(parse_master_keys(f"k1={old},k2={new}"), "k2", b"i" * 32)
+    ring = keyring(after.container.config)
     with Session(after.engine) as session, session.begin():
         assert keys.stale_count(session, ring) == 5  # 3 communicators, 2 accounts
         assert keys.rewrap(session, ring, Actor.load(ADMIN_B), batch=4) == 4
