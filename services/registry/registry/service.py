@@ -503,11 +503,13 @@ class RegistryService(ParkedMessagesEntrypoints):
     def key_upkeep(self) -> None:
         """At start, seal the access log's older plain SHA-256 chain under the
         access-log key (once); then, every tick, re-key a batch of blind indexes
-        made under another key than BLIND_INDEX_KEY_ID."""
+        made under another key than BLIND_INDEX_KEY_ID (REKEY_BATCH rows a table)."""
         with self.db.transaction() as session:
             access.seal(session, self.keys)
-        with self.db.transaction() as session:
-            indexes.rekey(session, self.keys)
+        batch = int(self.config.get("REKEY_BATCH", indexes.BATCH))
+        if batch > 0:
+            with self.db.transaction() as session:
+                indexes.rekey(session, self.keys, batch)
 
     @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def rekey_blind_indexes(self, actor: Any) -> dict[str, Any]:
