@@ -2,11 +2,16 @@
 sign-in, dedup and the Stripe account lookup work before, during and after a
 re-keying, and someone who can write the database cannot rewrite the log unseen."""
 
-from collections.abc import Callable
+import hashlib
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from nameko.testing.services import replace_dependencies
+from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from registry.logic import indexes
@@ -26,11 +31,15 @@ BANK = {"holder": "Irina Petrova", "iban": IBAN, "bic": "NBGEGE22"}
 
 
 @pytest.fixture
+def url(database: Any) -> str:
+    return database("registry")
+
+
+@pytest.fixture
 def start(
-    database: Any, service_config: Any, container_factory: Any
-) -> Callable[..., Registry]:
+    url: str, service_config: Any, container_factory: Any
+) -> Iterator[Callable[..., Registry]]:
     """start(**settings): a registry on one database, stopping the one before."""
-    url = database("registry")
     connect = FakeConnect()
     running: list[Registry] = []
 
@@ -45,7 +54,9 @@ def start(
         running.append(Registry(container, url, connect))
         return running[-1]
 
-    return make
+    yield make
+    for registry in running:
+        registry.engine.dispose()
 
 
 def sign_in(registry: Registry, email: str, code: str | None = None) -> Any:
@@ -180,3 +191,142 @@ def test_the_blind_index_key_rotates_with_data_present(
         == fingerprint
     )
     assert registry.call("verify_access_log", ADMIN_A)["problems"] == []
+
+
+# -- the access log's HMAC chain ---------------------------------------------------
+def forge(registry: Registry, first_id: int, last_id: int | None = None) -> None:
+    """What someone with the database's owner rights and no access-log key does:
+    rewrites the rows from `first_id` on and recomputes each hash the way the old
+    chain was made (plain SHA-256 of the previous hash and the row), then the head."""
+    registry.sql(
+        "ALTER TABLE pii_access_log DISABLE TRIGGER pii_access_log_insert_only"
+    )
+    rows = registry.sql("SELECT * FROM pii_access_log ORDER BY id")
+    prev = next((r.hash for r in reversed(rows) if r.id < first_id), "0" * 64)
+    for row in rows:
+        if row.id < first_id or (last_id is not None and row.id > last_id):
+            continue
+        purpose = "nothing to see" if row.id == first_id else row.purpose
+        parts = [
+            prev,
+            str(row.id),
+            str(row.communicator_id),
+            row.accessor,
+            row.field,
+            purpose,
+            row.at.isoformat(),
+        ]
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
+        registry.sql(
+            "UPDATE pii_access_log SET purpose = :p, prev_hash = :v, hash = :h "
+            "WHERE id = :i",
+            p=purpose,
+            v=prev,
+            h=digest,
+            i=row.id,
+        )
+        prev = digest
+    if last_id is None:
+        registry.sql("UPDATE access_chain_head SET hash = :h", h=prev)
+
+
+def test_a_row_rewritten_with_its_chain_recomputed_is_found(
+    start: Callable[..., Registry],
+) -> None:
+    registry = start()
+    ident = registry.active()
+    for n in range(3):
+        registry.call("get_profile", ADMIN_A, ident, f"support ticket {n}")
+    assert registry.call("verify_access_log", ADMIN_A)["problems"] == []
+    rows = registry.sql("SELECT id, key_id FROM pii_access_log ORDER BY id")
+    assert len(rows) >= 6 and {r.key_id for r in rows} == {"dev-a1"}
+
+    middle = rows[len(rows) // 2].id
+    forge(registry, middle)
+    report = registry.call("verify_access_log", ADMIN_A)
+    assert not report["intact"]
+    assert f"row {middle}: its content was changed" in report["problems"]
+    assert "the record of the newest row was changed" in report["problems"]
+
+
+def test_the_older_sha256_chain_is_sealed_at_start_and_rewriting_it_is_found(
+    url: str, start: Callable[..., Registry]
+) -> None:
+    # the log as an older registry left it: five rows chained with plain SHA-256
+    engine = create_engine(url)
+    prev, at = "0" * 64, datetime.now(UTC) - timedelta(days=3)
+    with engine.begin() as conn:
+        for n in range(5):
+            row = {
+                "id": conn.scalar(text("SELECT nextval('pii_access_log_id_seq')")),
+                "communicator_id": uuid.uuid4(),
+                "accessor": "notifications",
+                "field": "email",
+                "purpose": f"reminder {n}",
+                "at": at + timedelta(minutes=n),
+            }
+            parts = [prev, *(str(row[k]) for k in list(row)[:5]), row["at"].isoformat()]
+            digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
+            conn.execute(
+                text(
+                    "INSERT INTO pii_access_log (id, communicator_id, accessor, "
+                    "field, purpose, at, prev_hash, hash) VALUES (:id, "
+                    ":communicator_id, :accessor, :field, :purpose, :at, :p, :h)"
+                ),
+                {**row, "p": prev, "h": digest},
+            )
+            prev = digest
+        conn.execute(
+            text("UPDATE access_chain_head SET hash = :h, count = 5"), {"h": prev}
+        )
+    engine.dispose()
+
+    registry = start()
+    deadline = time.monotonic() + 20
+    while not registry.sql("SELECT * FROM access_chain_seals"):
+        assert time.monotonic() < deadline, "the registry did not seal the log"
+        time.sleep(0.2)
+    (seal,) = registry.sql("SELECT after_rows, sealed_hash FROM access_chain_seals")
+    assert tuple(seal) == (5, prev)
+    ident = registry.active()
+    registry.call("get_profile", ADMIN_A, ident, "support ticket")
+    report = registry.call("verify_access_log", ADMIN_A)
+    assert report["problems"] == [] and report["rows"] > 5
+
+    # the old rows are rewritten and their SHA-256 chain recomputed: the seal's
+    # HMAC over the old chain's head no longer meets it
+    first = registry.sql("SELECT min(id) FROM pii_access_log")[0][0]
+    forge(registry, first + 1, last_id=first + 4)
+    report = registry.call("verify_access_log", ADMIN_A)
+    assert (
+        "the seal after row 5: the rows before it were changed or deleted"
+        in (report["problems"])
+    )
+    # and the seal cannot be moved along: it is an HMAC under a key the database
+    # does not hold
+    registry.sql("ALTER TABLE access_chain_seals DISABLE TRIGGER USER")
+    registry.sql(
+        "UPDATE access_chain_seals SET sealed_hash = :h",
+        h=registry.sql("SELECT hash FROM pii_access_log WHERE id = :i", i=first + 4)[0][
+            0
+        ],
+    )
+    report = registry.call("verify_access_log", ADMIN_A)
+    assert "the seal after row 5: it was changed" in report["problems"]
+
+
+def test_the_access_log_key_rotates_and_old_keys_stay_to_verify(
+    start: Callable[..., Registry],
+) -> None:
+    a1, a2 = generate_key(), generate_key()
+    registry = start(ACCESS_LOG_KEYS=f"a1={a1}", ACCESS_LOG_KEY_ID="a1")
+    ident = registry.active()
+    registry = start(ACCESS_LOG_KEYS=f"a1={a1},a2={a2}", ACCESS_LOG_KEY_ID="a2")
+    registry.call("get_profile", ADMIN_A, ident, "after the rotation")
+    kids = [r[0] for r in registry.sql("SELECT key_id FROM pii_access_log ORDER BY id")]
+    assert kids[0] == "a1" and kids[-1] == "a2"
+    assert registry.call("verify_access_log", ADMIN_A)["problems"] == []
+    # a log checked without its old key says so and what to do
+    registry = start(ACCESS_LOG_KEYS=f"a2={a2}", ACCESS_LOG_KEY_ID="a2")
+    problems = registry.call("verify_access_log", ADMIN_A)["problems"]
+    assert problems and all("add it back to ACCESS_LOG_KEYS" in p for p in problems)
