@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from registry.logic import indexes
 from registry.service import RegistryService
 from svyaz.crypto import generate_key, keyring
+from tests.helpers import rewrite_access_log
 from tests.registry.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -194,42 +195,6 @@ def test_the_blind_index_key_rotates_with_data_present(
 
 
 # -- the access log's HMAC chain ---------------------------------------------------
-def forge(registry: Registry, first_id: int, last_id: int | None = None) -> None:
-    """What someone with the database's owner rights and no access-log key does:
-    rewrites the rows from `first_id` on and recomputes each hash the way the old
-    chain was made (plain SHA-256 of the previous hash and the row), then the head."""
-    registry.sql(
-        "ALTER TABLE pii_access_log DISABLE TRIGGER pii_access_log_insert_only"
-    )
-    rows = registry.sql("SELECT * FROM pii_access_log ORDER BY id")
-    prev = next((r.hash for r in reversed(rows) if r.id < first_id), "0" * 64)
-    for row in rows:
-        if row.id < first_id or (last_id is not None and row.id > last_id):
-            continue
-        purpose = "nothing to see" if row.id == first_id else row.purpose
-        parts = [
-            prev,
-            str(row.id),
-            str(row.communicator_id),
-            row.accessor,
-            row.field,
-            purpose,
-            row.at.isoformat(),
-        ]
-        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
-        registry.sql(
-            "UPDATE pii_access_log SET purpose = :p, prev_hash = :v, hash = :h "
-            "WHERE id = :i",
-            p=purpose,
-            v=prev,
-            h=digest,
-            i=row.id,
-        )
-        prev = digest
-    if last_id is None:
-        registry.sql("UPDATE access_chain_head SET hash = :h", h=prev)
-
-
 def test_a_row_rewritten_with_its_chain_recomputed_is_found(
     start: Callable[..., Registry],
 ) -> None:
@@ -242,7 +207,7 @@ def test_a_row_rewritten_with_its_chain_recomputed_is_found(
     assert len(rows) >= 6 and {r.key_id for r in rows} == {"dev-a1"}
 
     middle = rows[len(rows) // 2].id
-    forge(registry, middle)
+    rewrite_access_log(registry.sql, middle)
     report = registry.call("verify_access_log", ADMIN_A)
     assert not report["intact"]
     assert f"row {middle}: its content was changed" in report["problems"]
@@ -296,7 +261,7 @@ def test_the_older_sha256_chain_is_sealed_at_start_and_rewriting_it_is_found(
     # the old rows are rewritten and their SHA-256 chain recomputed: the seal's
     # HMAC over the old chain's head no longer meets it
     first = registry.sql("SELECT min(id) FROM pii_access_log")[0][0]
-    forge(registry, first + 1, last_id=first + 4)
+    rewrite_access_log(registry.sql, first + 1, last_id=first + 4)
     report = registry.call("verify_access_log", ADMIN_A)
     assert (
         "the seal after row 5: the rows before it were changed or deleted"
