@@ -113,6 +113,8 @@ def _seal(session: Session, keys: KeyRing, head: AccessChainHead) -> AccessChain
 def seal(session: Session, keys: KeyRing) -> bool:
     """Seal the plain SHA-256 chain under the access-log key, once (the registry
     does it when it starts); True when it did."""
+    if session.scalar(select(AccessChainHead.key_id).where(AccessChainHead.id == 1)):
+        return False  # sealed long ago: no lock taken on every tick
     head = _locked_head(session)
     if head.key_id is not None:
         return False
