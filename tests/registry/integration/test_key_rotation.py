@@ -295,3 +295,21 @@ def test_the_access_log_key_rotates_and_old_keys_stay_to_verify(
     registry = start(ACCESS_LOG_KEYS=f"a2={a2}", ACCESS_LOG_KEY_ID="a2")
     problems = registry.call("verify_access_log", ADMIN_A)["problems"]
     assert problems and all("add it back to ACCESS_LOG_KEYS" in p for p in problems)
+
+
+def test_a_row_that_cannot_be_re_keyed_is_left_counted_and_stops_nothing(
+    start: Callable[..., Registry],
+) -> None:
+    old, new = generate_key(), generate_key()
+    registry = start(BLIND_INDEX_KEYS=f"i1={old}", BLIND_INDEX_KEY_ID="i1")
+    broken, whole = registry.applicant(), registry.applicant()
+    registry.sql("UPDATE communicators SET email_ct = NULL WHERE id = :i", i=broken)
+    registry = start(
+        BLIND_INDEX_KEYS=f"i1={old},i2={new}", BLIND_INDEX_KEY_ID="i2", REKEY_BATCH=0
+    )
+    done = registry.call("rekey_blind_indexes", ADMIN_A)
+    assert done["rekeyed"] == 1 and done["remaining"]["communicators"] == 1
+    (left,) = registry.sql(
+        "SELECT id::text FROM communicators WHERE email_index NOT LIKE 'i2.%'"
+    )
+    assert left[0] == broken and whole != broken

@@ -24,7 +24,7 @@ from registry.logic.access import Sealed, record_read
 from registry.logic.accounts import _key as account_key
 from registry.logic.applications import digits
 from registry.models import Account, Communicator, PayoutAccount
-from svyaz.crypto import DecryptionError, KeyRing, decrypt_field
+from svyaz.crypto import KeyRing, decrypt_field
 
 log = logging.getLogger(__name__)
 
@@ -63,16 +63,19 @@ def stale_counts(session: Session, keys: KeyRing) -> dict[str, int]:
     }
 
 
+def _opened(sealed: Sealed, name: str) -> str:
+    value = sealed.open(name, ACCESSOR, PURPOSE)
+    if not isinstance(value, str):
+        raise LookupError(f"no {name}")
+    return value
+
+
 def _communicator(session: Session, keys: KeyRing, row: Communicator) -> None:
     sealed = Sealed(session, keys, row)
     if row.email_index is not None:
-        row.email_index = keys.blind_index(
-            "email", sealed.open("email", ACCESSOR, PURPOSE)
-        )
+        row.email_index = keys.blind_index("email", _opened(sealed, "email"))
     if row.phone_index is not None:
-        row.phone_index = keys.blind_index(
-            "phone", digits(sealed.open("phone", ACCESSOR, PURPOSE))
-        )
+        row.phone_index = keys.blind_index("phone", digits(_opened(sealed, "phone")))
 
 
 def _account(session: Session, keys: KeyRing, row: Account) -> None:
@@ -87,7 +90,7 @@ def _account(session: Session, keys: KeyRing, row: Account) -> None:
         communicator = session.get(Communicator, row.id)
         if communicator is None:
             raise LookupError("no communicator")
-        email = Sealed(session, keys, communicator).open("email", ACCESSOR, PURPOSE)
+        email = _opened(Sealed(session, keys, communicator), "email")
     row.login_index = keys.blind_index("login", email)
 
 
@@ -101,6 +104,8 @@ def _payout_account(session: Session, keys: KeyRing, row: PayoutAccount) -> None
         )
     )
     account = found.get("account") or found.get("recipient")
+    if not account and not found.get("iban"):
+        raise LookupError("no destination")
     if row.account_index is not None:
         row.account_index = keys.blind_index("stripe_account", account)
     if row.destination_index is not None:
@@ -131,11 +136,12 @@ def rekey(session: Session, keys: KeyRing, batch: int = BATCH) -> int:
             try:
                 with session.begin_nested():
                     recompute(session, keys, row)
-            except (DecryptionError, LookupError):
+            except Exception as exc:  # noqa: BLE001 - one bad row stops nothing
                 log.warning(
-                    "blind index of %s %s cannot be re-keyed",
+                    "blind index of %s %s cannot be re-keyed: %s",
                     model.__tablename__,
                     getattr(row, "id", None) or getattr(row, "communicator_id", ""),
+                    type(exc).__name__,
                 )
                 continue
             done += 1
