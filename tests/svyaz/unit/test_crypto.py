@@ -86,3 +86,23 @@ def test_bad_master_keys_stop_start_up(text: str) -> None:
 def test_the_current_key_must_exist() -> None:
     with pytest.raises(ConfigurationError, match="MASTER_KEY_ID"):
         ring(current="nope")
+
+
+def test_the_registry_keys_come_from_its_settings_and_dev_ones_stop_production() -> (
+    None
+):
+    from svyaz.crypto import keyring
+    from tests.conftest import service_config_file
+
+    config = service_config_file("registry")
+    ring = keyring(config)  # the development set that config.yml carries
+    assert ring.log_current in ring.log_keys and ring.index_current in ring.index_keys
+    real = {
+        name: f"k1={generate_key()}"
+        for name in ("MASTER_KEYS", "BLIND_INDEX_KEYS", "ACCESS_LOG_KEYS")
+    }
+    ids = {"MASTER_KEY_ID": "k1", "BLIND_INDEX_KEY_ID": "k1", "ACCESS_LOG_KEY_ID": "k1"}
+    production = {**config, **real, **ids, "SVYAZ_ENV": "production"}
+    assert keyring(production).log_keys.keys() == {"k1"}
+    with pytest.raises(ConfigurationError, match="ACCESS_LOG_KEYS"):
+        keyring({**production, "ACCESS_LOG_KEYS": config["ACCESS_LOG_KEYS"]})
