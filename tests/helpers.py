@@ -1,5 +1,6 @@
 """Helpers for tests that talk to RabbitMQ directly and poll with a bound."""
 
+import hashlib
 import time
 import uuid
 from collections.abc import Callable
@@ -180,3 +181,38 @@ def next_code(totp: Any) -> str:
     import time as _time
 
     return str(totp.at(_time.time() + totp.interval))
+
+
+def rewrite_access_log(sql: Any, first_id: int, last_id: int | None = None) -> None:
+    """What someone with the database's owner rights and no access-log key does:
+    rewrites the rows from `first_id` on and recomputes each hash the way the old
+    chain was made (plain SHA-256 of the previous hash and the row), then the head."""
+    sql("ALTER TABLE pii_access_log DISABLE TRIGGER pii_access_log_insert_only")
+    rows = sql("SELECT * FROM pii_access_log ORDER BY id")
+    # the first rewritten row keeps its link to what comes before it
+    prev = next(r.prev_hash for r in rows if r.id == first_id)
+    for row in rows:
+        if row.id < first_id or (last_id is not None and row.id > last_id):
+            continue
+        purpose = "nothing to see" if row.id == first_id else row.purpose
+        parts = [
+            prev,
+            str(row.id),
+            str(row.communicator_id),
+            row.accessor,
+            row.field,
+            purpose,
+            row.at.isoformat(),
+        ]
+        digest = hashlib.sha256("|".join(parts).encode()).hexdigest()
+        sql(
+            "UPDATE pii_access_log SET purpose = :p, prev_hash = :v, hash = :h "
+            "WHERE id = :i",
+            p=purpose,
+            v=prev,
+            h=digest,
+            i=row.id,
+        )
+        prev = digest
+    if last_id is None:
+        sql("UPDATE access_chain_head SET hash = :h", h=prev)

@@ -69,6 +69,7 @@ CALLERS = {
     ("registry", "reinstate"): {GATEWAY, OPERATOR},
     ("registry", "reject"): {GATEWAY, OPERATOR},
     ("registry", "request_password_reset"): {GATEWAY},
+    ("registry", "rekey_blind_indexes"): {OPERATOR},
     ("registry", "reset_password"): {GATEWAY},
     ("registry", "resolve_review_item"): {GATEWAY, OPERATOR},
     ("registry", "rewrap_keys"): {OPERATOR},

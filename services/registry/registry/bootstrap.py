@@ -20,7 +20,7 @@ from registry.logic import accounts
 from registry.logic.actors import Actor
 from registry.models import Account
 from svyaz import config as settings
-from svyaz.crypto import KeyRing, decode_key, parse_master_keys
+from svyaz.crypto import keyring
 from svyaz.db import make_engine
 
 
@@ -31,11 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roles", default="program_admin")
     args = parser.parse_args(argv)
     config = settings.load(args.config)
-    keys = KeyRing(
-        parse_master_keys(settings.secret(config, "MASTER_KEYS")),
-        str(settings.require(config, "MASTER_KEY_ID")),
-        decode_key(settings.secret(config, "BLIND_INDEX_KEY"), "BLIND_INDEX_KEY"),
-    )
+    keys = keyring(config)
     password = sys.stdin.readline().rstrip("\n")
     engine = make_engine(settings.require(config, "DB_URI"), pool_size=1)
     with Session(engine) as session, session.begin():

@@ -10,21 +10,15 @@ from nameko.extensions import DependencyProvider
 
 from registry.exceptions import PayoutSetupFailed
 from svyaz import config as settings
-from svyaz.crypto import KeyRing, decode_key, parse_master_keys
+from svyaz.crypto import KeyRing, keyring
 
 
 class Vault(DependencyProvider):
-    """The key ring that opens personal data: master keys and the blind-index key."""
+    """The key ring: master keys, blind-index keys and access-log keys."""
 
     def setup(self) -> None:
         config = self.container.config
-        self.keys = KeyRing(
-            master_keys=parse_master_keys(settings.secret(config, "MASTER_KEYS")),
-            current=str(settings.require(config, "MASTER_KEY_ID")),
-            index_key=decode_key(
-                settings.secret(config, "BLIND_INDEX_KEY"), "BLIND_INDEX_KEY"
-            ),
-        )
+        self.keys = keyring(config)
 
     def get_dependency(self, worker_ctx: Any) -> KeyRing:
         return self.keys

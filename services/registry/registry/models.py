@@ -77,8 +77,9 @@ class Communicator(Base):
     city_ct: Mapped[str | None] = mapped_column(Text)
     languages_ct: Mapped[str | None] = mapped_column(Text)
     motivation_ct: Mapped[str | None] = mapped_column(Text)
-    email_index: Mapped[str | None] = mapped_column(String(64), index=True)
-    phone_index: Mapped[str | None] = mapped_column(String(64), index=True)
+    # blind indexes (svyaz.crypto.KeyRing.blind_index): `<kid>.<hmac>`
+    email_index: Mapped[str | None] = mapped_column(String(100), index=True)
+    phone_index: Mapped[str | None] = mapped_column(String(100), index=True)
     applied_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -318,8 +319,11 @@ class PayoutAccount(Base):
     provider: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), default="pending")
     destination_ct: Mapped[str | None] = mapped_column(Text)
-    # keyed hashes: find the owner of a Stripe account, spot a shared destination
-    account_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # blind indexes: find the owner of a Stripe account, spot a shared destination
+    account_index: Mapped[str | None] = mapped_column(String(100), unique=True)
+    destination_index: Mapped[str | None] = mapped_column(String(100), index=True)
+    # the destination's token that stipends binds approvals to: fixed when the
+    # destination is set, never re-keyed (a new token would void approvals)
     fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -332,9 +336,11 @@ class PayoutAccount(Base):
 class PiiAccess(Base):
     """Every read of decrypted personal data: who, which field, why.
 
-    Insert-only (a trigger refuses UPDATE and DELETE) and hash-chained: each row's
-    `hash` covers its content and the previous row's hash, so `verify` finds any row
-    edited or deleted behind the trigger's back.
+    Insert-only (a trigger refuses UPDATE and DELETE) and chained: each row's `hash`
+    is an HMAC, under the access-log key `key_id` that only the configuration holds,
+    of its content and the previous row's hash, so `verify` finds any row edited or
+    deleted behind the trigger's back, even by someone who can write the database.
+    Rows without a key id were chained with plain SHA-256 before the seal.
     """
 
     __tablename__ = "pii_access_log"
@@ -347,16 +353,36 @@ class PiiAccess(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(20))
 
 
 class AccessChainHead(Base):
-    """One row: the newest hash of the access log; its lock orders appends."""
+    """One row: the newest hash of the access log and the number of rows, with an
+    HMAC over both (`mac`, under access-log key `key_id`); its lock orders appends.
+    No key id: the chain is not sealed yet."""
 
     __tablename__ = "access_chain_head"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hash: Mapped[str] = mapped_column(String(64))
     count: Mapped[int] = mapped_column(Integer)
+    key_id: Mapped[str | None] = mapped_column(String(20))
+    mac: Mapped[str | None] = mapped_column(String(64))
+
+
+class AccessChainSeal(Base):
+    """The cut-over from the plain SHA-256 chain: an HMAC over its head (the hash
+    after `after_rows` rows), made by the registry when it first starts with an
+    access-log key. The rows after it continue from `mac`. Insert-only."""
+
+    __tablename__ = "access_chain_seals"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    after_rows: Mapped[int] = mapped_column(Integer)
+    sealed_hash: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(String(20))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    mac: Mapped[str] = mapped_column(String(64))
 
 
 class ConsentText(Base):
@@ -381,7 +407,7 @@ class Account(Base):
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     kind: Mapped[str] = mapped_column(String(20))  # communicator | staff
     roles: Mapped[str] = mapped_column(String(200))  # comma-separated
-    login_index: Mapped[str] = mapped_column(String(64), unique=True)
+    login_index: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str | None] = mapped_column(Text)
     wrapped_key: Mapped[str | None] = mapped_column(Text)
     email_ct: Mapped[str | None] = mapped_column(Text)

@@ -21,6 +21,7 @@ from registry.logic import (
     clubs,
     directory,
     erasure,
+    indexes,
     keys,
     payouts,
     staff,
@@ -72,6 +73,9 @@ ident = arguments.id_loader(InvalidRequest)
 
 SUMMARY = CommunicatorSummarySchema()
 RECIPIENT_TICK_SECONDS = 5.0
+REWRAP_BATCHES = 20  # of keys.rewrap's 500 each, per rewrap_keys call
+KEY_UPKEEP_SECONDS = 10.0  # the access log's seal, a batch of blind indexes re-keyed
+REKEY_BATCHES = 10  # of indexes.rekey's, per rekey_blind_indexes call
 
 
 class RegistryService(ParkedMessagesEntrypoints):
@@ -509,20 +513,61 @@ class RegistryService(ParkedMessagesEntrypoints):
 
     @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def rewrap_keys(self, actor: Any) -> dict[str, int]:
+        """Re-wrap data keys under the current master key, a committed batch at a
+        time (at most REWRAP_BATCHES per call); "remaining" is every data key,
+        communicators' and accounts', still under an old master key: call again
+        until it is 0, then the old key can leave MASTER_KEYS."""
         who = Actor.load(actor)
-        with self.db.transaction() as session:
-            done = keys.rewrap(session, self.keys, who)
+        done = 0
+        for _ in range(REWRAP_BATCHES):
+            with self.db.transaction() as session:
+                batch = keys.rewrap(session, self.keys, who)
+            done += batch
+            if not batch:
+                break
         with self.db.transaction() as session:
             return {
                 "rewrapped": done,
                 "remaining": keys.stale_count(session, self.keys),
             }
 
+    @timer(interval=KEY_UPKEEP_SECONDS, eager=True)
+    def key_upkeep(self) -> None:
+        """At start, seal the access log's older plain SHA-256 chain under the
+        access-log key (once); then, every tick, re-key a batch of blind indexes
+        made under another key than BLIND_INDEX_KEY_ID (REKEY_BATCH rows a table)."""
+        with self.db.transaction() as session:
+            access.seal(session, self.keys)
+        batch = int(self.config.get("REKEY_BATCH", indexes.BATCH))
+        if batch > 0:
+            with self.db.transaction() as session:
+                indexes.rekey(session, self.keys, batch)
+
+    @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
+    def rekey_blind_indexes(self, actor: Any) -> dict[str, Any]:
+        """Re-key blind indexes now, a committed batch at a time (the timer does the
+        same in the background); "remaining" per table is what still needs an old
+        key: at 0 everywhere, the old key can leave BLIND_INDEX_KEYS."""
+        Actor.load(actor).require("program_admin")
+        done = 0
+        for _ in range(REKEY_BATCHES):
+            with self.db.transaction() as session:
+                batch = indexes.rekey(session, self.keys)
+            done += batch
+            if not batch:
+                break
+        with self.db.transaction() as session:
+            return {
+                "key_id": self.keys.index_current,
+                "rekeyed": done,
+                "remaining": indexes.stale_counts(session, self.keys),
+            }
+
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def verify_access_log(self, actor: Any) -> dict[str, Any]:
         Actor.load(actor).require("program_admin")
         with self.db.transaction() as session:
-            report = access.verify(session)
+            report = access.verify(session, self.keys)
         return {
             "intact": report.intact,
             "rows": report.rows,

@@ -100,3 +100,28 @@ def test_each_service_holds_its_own_bus_key_and_no_other(compose: dict) -> None:
         assert "BUS_SIGNING_KEYS" not in env
         depends = services[name]["depends_on"]
         assert depends["bus-keys"]["condition"] == "service_completed_successfully"
+
+
+DATA_KEYS = (
+    "MASTER_KEYS",
+    "MASTER_KEY_ID",
+    "BLIND_INDEX_KEYS",
+    "BLIND_INDEX_KEY_ID",
+    "ACCESS_LOG_KEYS",
+    "ACCESS_LOG_KEY_ID",
+)
+
+
+def test_the_registry_alone_gets_the_personal_data_keys(compose: dict) -> None:
+    """The registry starts with every key its config.yml asks for (master,
+    blind-index, access-log), each a ring that parses; no other service gets one."""
+    from svyaz.crypto import parse_keys
+
+    services = compose["services"]
+    env = services["registry"]["environment"]
+    for name in DATA_KEYS:
+        assert env.get(name), name
+        if name.endswith("_KEYS"):
+            assert env[f"{name[:-1]}_ID"] in parse_keys(env[name], name)
+    for other in APP[1:]:
+        assert not set(DATA_KEYS) & set(services[other]["environment"]), other

@@ -7,15 +7,19 @@ import subprocess
 from typing import Any
 
 import kombu
+import pyotp
 import pytest
 import sqlalchemy.exc
 from nameko.testing.services import replace_dependencies
+from sqlalchemy.orm import Session
 
+from registry.logic import keys
+from registry.logic.actors import Actor
 from registry.service import RegistryService
 from svyaz import signing
-from svyaz.crypto import generate_key
+from svyaz.crypto import generate_key, keyring
 from svyaz.errors import Forbidden, NotFound
-from tests.helpers import queue_depth
+from tests.helpers import next_code, queue_depth
 from tests.registry.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -24,6 +28,7 @@ from tests.registry.integration.conftest import (
     actor_for,
 )
 
+PASSWORD = "correct horse battery staple"
 PERSON = {
     "legal_name": "Anna Sergeevna Volkova",
     "email": "anna.volkova@example.org",
@@ -210,3 +215,70 @@ def test_rotation_rewraps_every_data_key_and_fields_still_open(
     retired = start(f"k2={new}", "k2")  # the old master key is gone
     for ident in people:
         assert retired.call("get_profile", ADMIN_A, ident, "audit")["city"] == "Batumi"
+
+
+def test_rotation_rewraps_account_keys_too_and_counts_them_until_none_is_left(
+    database: Any, service_config: Any, container_factory: Any
+) -> None:
+    """Staff emails and TOTP secrets sit under an account's own data key, wrapped
+    like a communicator's: rotation covers them, and "remaining" counts them."""
+    url = database("registry")
+    old, new = generate_key(), generate_key()
+
+    def start(master: str, current: str) -> Registry:
+        config = service_config(
+            "registry", DB_URI=url, MASTER_KEYS=master, MASTER_KEY_ID=current
+        )
+        container = container_factory(RegistryService, config)
+        replace_dependencies(container, stripe=FakeConnect())
+        container.start()
+        return Registry(container, url, None)
+
+    before = start(f"k1={old}", "k1")
+    people = [before.active(email=f"c{i}@example.org") for i in range(3)]
+    secrets = {}
+    for name in ("finance.lead", "second.admin"):
+        email = f"{name}@example.org"
+        before.call(
+            "create_staff_account",
+            ADMIN_A,
+            {"email": email, "roles": ["finance"], "password": PASSWORD},
+        )
+        first = before.call("sign_in", email, PASSWORD, None, caller="gateway")
+        secrets[email] = pyotp.parse_uri(first["enrollment_uri"]).secret
+        confirmed = before.call(
+            "confirm_second_factor",
+            first["actor"],
+            pyotp.TOTP(secrets[email]).now(),
+            caller="gateway",
+        )
+        assert confirmed["confirmed"]
+    before.container.stop()
+
+    after = start(f"k1={old},k2={new}", "k2")
+    ring = keyring(after.container.config)
+    with Session(after.engine) as session, session.begin():
+        assert keys.stale_count(session, ring) == 5  # 3 communicators, 2 accounts
+        assert keys.rewrap(session, ring, Actor.load(ADMIN_B), batch=4) == 4
+        assert keys.stale_count(session, ring) == 1
+        session.rollback()
+    assert after.call("rewrap_keys", ADMIN_B) == {"rewrapped": 5, "remaining": 0}
+    wrapped = after.sql(
+        "SELECT wrapped_key FROM communicators UNION ALL "
+        "SELECT wrapped_key FROM accounts WHERE wrapped_key IS NOT NULL"
+    )
+    assert len(wrapped) == 5 and all(w[0].startswith("k2.") for w in wrapped)
+    after.container.stop()
+
+    retired = start(f"k2={new}", "k2")  # the old master key is gone
+    for ident in people:
+        assert retired.call("get_profile", ADMIN_A, ident, "audit")["city"]
+    for email, secret in secrets.items():
+        signed = retired.call(
+            "sign_in", email, PASSWORD, next_code(pyotp.TOTP(secret)), caller="gateway"
+        )
+        assert signed["status"] == "ok"  # the TOTP secret still opens
+        found = retired.call(
+            "get_staff_contact", signed["actor"]["id"], "digest", caller="notifications"
+        )
+        assert found["email"] == email  # and the staff email

@@ -1,16 +1,28 @@
-"""Every decryption of personal data, logged in an insert-only hash chain.
+"""Every decryption of personal data, logged in an insert-only HMAC chain.
 
-Each row's hash covers the previous row's hash and its own content. Appends lock the
-single `access_chain_head` row, so concurrent readers extend the chain one at a time.
-`verify` walks the chain: an edited row no longer matches its hash, a deleted row
-breaks the link to its successor, and a deleted last row no longer matches the head.
+Each row's hash is an HMAC-SHA256, under the access-log key its `key_id` names, of
+the previous row's hash and its own content. The key lives in the configuration
+(ACCESS_LOG_KEYS), never in the database, so someone who can write the database can
+neither edit a row nor recompute the chain without `verify` seeing it. Appends lock
+the single `access_chain_head` row, which carries the newest hash, the number of
+rows and an HMAC over both. `verify` walks the chain: an edited row no longer matches
+its HMAC, a deleted row breaks the link to its successor, and a deleted last row no
+longer matches the head.
+
+Rows from before the HMAC chain (no key id) were chained with plain SHA-256, which
+anyone can recompute. When the registry first runs with an access-log key, it seals
+that chain: one `access_chain_seals` row holds an HMAC over its newest hash and row
+count, and the HMAC chain continues from the seal. Rewriting an old row and
+recomputing the SHA-256 chain after it no longer meets the seal.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,15 +31,23 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from registry.logic.actors import ROLES, Actor
-from registry.models import PERSONAL_FIELDS, AccessChainHead, Communicator, PiiAccess
+from registry.models import (
+    PERSONAL_FIELDS,
+    AccessChainHead,
+    AccessChainSeal,
+    Communicator,
+    PiiAccess,
+)
 from svyaz.actors import ADMIN
 from svyaz.crypto import KeyRing, decrypt_field, encrypt_field
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 
 
-def chain_hash(prev: str, row: Any) -> str:
-    parts = [
+def _parts(prev: str, row: Any) -> list[str]:
+    return [
         prev,
         str(row.id),
         str(row.communicator_id),
@@ -36,19 +56,83 @@ def chain_hash(prev: str, row: Any) -> str:
         row.purpose,
         row.at.isoformat(),
     ]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def legacy_hash(prev: str, row: Any) -> str:
+    """The plain SHA-256 of a row written before the seal (no key id)."""
+    return hashlib.sha256("|".join(_parts(prev, row)).encode()).hexdigest()
+
+
+def chain_hash(keys: KeyRing, prev: str, row: Any) -> str:
+    """A row's hash: HMAC under its access-log key (KeyError when that key is not
+    configured), or plain SHA-256 for a row from before the seal."""
+    if row.key_id is None:
+        return legacy_hash(prev, row)
+    return keys.log_mac(row.key_id, "|".join([*_parts(prev, row), row.key_id]))
+
+
+def head_mac(keys: KeyRing, head: AccessChainHead) -> str:
+    assert head.key_id is not None
+    return keys.log_mac(head.key_id, f"head|{head.key_id}|{head.hash}|{head.count}")
+
+
+def seal_mac(keys: KeyRing, seal: AccessChainSeal) -> str:
+    return keys.log_mac(
+        seal.key_id,
+        f"seal|{seal.key_id}|{seal.after_rows}|{seal.sealed_hash}|"
+        f"{seal.at.isoformat()}",
+    )
+
+
+def _locked_head(session: Session) -> AccessChainHead:
+    return session.execute(
+        select(AccessChainHead).where(AccessChainHead.id == 1).with_for_update()
+    ).scalar_one()
+
+
+def _seal(session: Session, keys: KeyRing, head: AccessChainHead) -> AccessChainSeal:
+    seal = AccessChainSeal(
+        after_rows=head.count,
+        sealed_hash=head.hash,
+        key_id=keys.log_current,
+        at=datetime.now(UTC),
+    )
+    seal.mac = seal_mac(keys, seal)
+    session.add(seal)
+    head.hash, head.key_id = seal.mac, keys.log_current
+    head.mac = head_mac(keys, head)
+    # said outside the database too: a second sealing would show a rewritten log
+    log.warning(
+        "access log sealed under access-log key %s after %s rows",
+        keys.log_current,
+        head.count,
+    )
+    return seal
+
+
+def seal(session: Session, keys: KeyRing) -> bool:
+    """Seal the plain SHA-256 chain under the access-log key, once (the registry
+    does it when it starts); True when it did."""
+    if session.scalar(select(AccessChainHead.key_id).where(AccessChainHead.id == 1)):
+        return False  # sealed long ago: no lock taken on every tick
+    head = _locked_head(session)
+    if head.key_id is not None:
+        return False
+    _seal(session, keys, head)
+    return True
 
 
 def record_read(
     session: Session,
+    keys: KeyRing,
     communicator_id: uuid.UUID,
     accessor: str,
     field_name: str,
     purpose: str,
 ) -> PiiAccess:
-    head = session.execute(
-        select(AccessChainHead).where(AccessChainHead.id == 1).with_for_update()
-    ).scalar_one()
+    head = _locked_head(session)
+    if head.key_id is None:
+        _seal(session, keys, head)
     row = PiiAccess(
         id=session.scalar(text("SELECT nextval('pii_access_log_id_seq')")),
         communicator_id=communicator_id,
@@ -57,10 +141,13 @@ def record_read(
         purpose=purpose[:200],
         at=datetime.now(UTC),
         prev_hash=head.hash,
+        key_id=keys.log_current,
     )
-    row.hash = chain_hash(head.hash, row)
+    row.hash = chain_hash(keys, head.hash, row)
     session.add(row)
     head.hash, head.count = row.hash, head.count + 1
+    head.key_id = keys.log_current
+    head.mac = head_mac(keys, head)
     return row
 
 
@@ -74,21 +161,71 @@ class ChainReport:
         return not self.problems
 
 
-def verify(session: Session) -> ChainReport:
+NOT_CONFIGURED = (
+    "is under access-log key {kid}, which is not configured: "
+    "add it back to ACCESS_LOG_KEYS to check"
+)
+
+
+def verify(session: Session, keys: KeyRing) -> ChainReport:
     report = ChainReport()
-    prev = GENESIS
+    prev, sealed = GENESIS, False
+    seals = deque(session.scalars(select(AccessChainSeal).order_by(AccessChainSeal.id)))
+
+    def pass_seals() -> None:
+        nonlocal prev, sealed
+        while seals and seals[0].after_rows <= report.rows:
+            seal = seals.popleft()
+            where = f"the seal after row {seal.after_rows}"
+            if seal.sealed_hash != prev or seal.after_rows != report.rows:
+                report.problems.append(
+                    f"{where}: the rows before it were changed or deleted"
+                )
+            try:
+                if seal_mac(keys, seal) != seal.mac:
+                    report.problems.append(f"{where}: it was changed")
+            except KeyError:
+                report.problems.append(
+                    f"{where} {NOT_CONFIGURED.format(kid=seal.key_id)}"
+                )
+            prev, sealed = seal.mac, True
+
     for row in session.execute(select(PiiAccess).order_by(PiiAccess.id)).scalars():
+        pass_seals()
         report.rows += 1
+        if row.key_id is None and sealed:
+            report.problems.append(
+                f"row {row.id}: written without the access-log key after the seal"
+            )
         if row.prev_hash != prev:
             report.problems.append(
                 f"row {row.id}: the row before it is missing or was changed"
             )
-        if chain_hash(row.prev_hash, row) != row.hash:
-            report.problems.append(f"row {row.id}: its content was changed")
+        try:
+            if chain_hash(keys, row.prev_hash, row) != row.hash:
+                report.problems.append(f"row {row.id}: its content was changed")
+        except KeyError:
+            report.problems.append(
+                f"row {row.id} {NOT_CONFIGURED.format(kid=row.key_id)}"
+            )
         prev = row.hash
+    pass_seals()
     head = session.get(AccessChainHead, 1)
-    if head is None or head.hash != prev or head.count != report.rows:
+    if seals or head is None or head.hash != prev or head.count != report.rows:
         report.problems.append("the newest rows are missing")
+    if not sealed:
+        report.problems.append(
+            "the log is not sealed under the access-log key: the registry seals it "
+            "when it starts, so someone removed the seal or rewrote the log"
+        )
+    elif head is not None:
+        try:
+            if head.key_id is None or head_mac(keys, head) != head.mac:
+                report.problems.append("the record of the newest row was changed")
+        except KeyError:
+            report.problems.append(
+                f"the newest row {NOT_CONFIGURED.format(kid=head.key_id)}"
+            )
     return report
 
 
@@ -123,7 +260,9 @@ class Sealed:
         plain = decrypt_field(
             self._data_key(), ciphertext, str(self.communicator.id), name
         )
-        record_read(self.session, self.communicator.id, accessor, name, purpose)
+        record_read(
+            self.session, self.keys, self.communicator.id, accessor, name, purpose
+        )
         return plain
 
     def seal(self, name: str, value: Any) -> None:

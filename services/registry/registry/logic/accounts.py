@@ -65,6 +65,11 @@ def _check_password_policy(password: str) -> None:
         raise InvalidRequest(message, "weak_password", {"password": [message]})
 
 
+def _login_is(keys: KeyRing, email: str) -> Any:
+    """The account of `email`, under any configured blind-index key."""
+    return Account.login_index.in_(keys.blind_indexes("login", email))
+
+
 def _key(keys: KeyRing, account: Account) -> bytes:
     if account.wrapped_key is None:
         account.wrapped_key = keys.wrap(keys.new_data_key(), f"account:{account.id}")
@@ -84,7 +89,7 @@ def create_communicator_account(
     _check_password_policy(password)
     password_hash = _hasher.hash(password)
     index = keys.blind_index("login", email)
-    if session.scalar(select(Account.id).where(Account.login_index == index)):
+    if session.scalar(select(Account.id).where(_login_is(keys, email))):
         return
     session.add(
         Account(
@@ -114,7 +119,7 @@ def new_staff_account(
             {"roles": ["choose among club_coordinator, program_admin, finance"]},
         )
     index = keys.blind_index("login", email)
-    if session.scalar(select(Account.id).where(Account.login_index == index)):
+    if session.scalar(select(Account.id).where(_login_is(keys, email))):
         raise InvalidRequest(
             "this email already has an account",
             "email_taken",
@@ -167,9 +172,7 @@ def sign_in(
     the right password with a valid code passes, as while the account is locked."""
     now = now or datetime.now(UTC)
     account = session.scalar(
-        select(Account)
-        .where(Account.login_index == keys.blind_index("login", email))
-        .with_for_update()
+        select(Account).where(_login_is(keys, email)).with_for_update()
     )
     if (
         account is None
@@ -414,7 +417,7 @@ def staff_contact(
     email = decrypt_field(
         _key(keys, account), account.email_ct, f"account:{account.id}", "email"
     )
-    record_read(session, account.id, caller, "staff_email", purpose)
+    record_read(session, keys, account.id, caller, "staff_email", purpose)
     return email
 
 
@@ -435,9 +438,7 @@ def request_reset(
     the reset's id; None (and the same answer to the caller) when there is no such
     account, it is disabled, or it asked too often this hour."""
     account = session.scalar(
-        select(Account)
-        .where(Account.login_index == keys.blind_index("login", email))
-        .with_for_update()
+        select(Account).where(_login_is(keys, email)).with_for_update()
     )
     if account is None or account.disabled:
         return None
@@ -491,7 +492,7 @@ def issue_reset(
         email = decrypt_field(
             _key(keys, account), account.email_ct, f"account:{account.id}", "email"
         )
-        record_read(session, account.id, caller, "staff_email", "password reset")
+        record_read(session, keys, account.id, caller, "staff_email", "password reset")
         language = "ru"
     else:
         from registry.logic.directory import contact

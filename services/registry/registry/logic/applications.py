@@ -70,7 +70,7 @@ def apply(
         consent_version=current,
         email_index=keys.blind_index("email", application["email"]),
         phone_index=(
-            keys.blind_index("phone", _digits(application["phone"]))
+            keys.blind_index("phone", digits(application["phone"]))
             if application.get("phone")
             else None
         ),
@@ -96,14 +96,15 @@ def apply(
         ) from None
 
     for kind, column, value in (
-        ("email", Communicator.email_index, communicator.email_index),
-        ("phone", Communicator.phone_index, communicator.phone_index),
+        ("email", Communicator.email_index, application["email"]),
+        ("phone", Communicator.phone_index, digits(application.get("phone") or "")),
     ):
-        if value is None:
+        if not value:
             continue
         others = session.scalars(
             select(Communicator.id).where(
-                column == value, Communicator.id != communicator.id
+                column.in_(keys.blind_indexes(kind, value)),
+                Communicator.id != communicator.id,
             )
         )
         open_review_items(session, kind, communicator.id, list(others))
@@ -130,7 +131,7 @@ def apply(
     )
 
 
-def _digits(phone: str) -> str:
+def digits(phone: str) -> str:
     return "".join(ch for ch in phone if ch.isdigit())
 
 

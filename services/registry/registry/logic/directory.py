@@ -58,7 +58,7 @@ def find(
         )
     if "email" in criteria:
         query = query.where(
-            Communicator.email_index == keys.blind_index("email", criteria["email"])
+            Communicator.email_index.in_(keys.blind_indexes("email", criteria["email"]))
         )
     if "status" in criteria:
         query = query.where(Communicator.status == criteria["status"])

@@ -1,45 +1,65 @@
 """Master key rotation: every data key is re-wrapped under the current master key;
-no field is re-encrypted."""
+no field is re-encrypted.
+
+Two kinds of rows hold a data key wrapped under the master key: communicators (their
+personal fields, payout destinations) and accounts (a staff member's email, anyone's
+TOTP secret). Both are re-wrapped; the count of what is still under an old key covers
+both, so 0 means the old master key can be removed.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN
-from registry.models import Communicator
+from registry.models import Account, Communicator
 from svyaz.crypto import KeyRing
+
+# each table holding wrapped data keys, with the record id its wrapping is bound to
+WRAPPED: tuple[tuple[type[Communicator] | type[Account], Callable[[Any], str]], ...] = (
+    (Communicator, lambda row: str(row.id)),
+    (Account, lambda row: f"account:{row.id}"),
+)
+
+
+def _stale(model: Any, keys: KeyRing) -> tuple[Any, Any]:
+    return (
+        model.wrapped_key.is_not(None),
+        ~model.wrapped_key.startswith(f"{keys.current}.", autoescape=True),
+    )
 
 
 def stale_count(session: Session, keys: KeyRing) -> int:
-    prefix = f"{keys.current}."
-    return len(
-        session.scalars(
-            select(Communicator.id).where(
-                Communicator.wrapped_key.is_not(None),
-                ~Communicator.wrapped_key.startswith(prefix, autoescape=True),
-            )
-        ).all()
+    """How many data keys are still wrapped under another master key than the
+    current one, in every table that holds them."""
+    return sum(
+        session.scalar(
+            select(func.count()).select_from(model).where(*_stale(model, keys))
+        )
+        or 0
+        for model, _ in WRAPPED
     )
 
 
 def rewrap(session: Session, keys: KeyRing, actor: Actor, batch: int = 500) -> int:
     """Re-wrap up to `batch` data keys still under an old master key; how many."""
     actor.require(ADMIN)
-    prefix = f"{keys.current}."
-    rows = session.scalars(
-        select(Communicator)
-        .where(
-            Communicator.wrapped_key.is_not(None),
-            ~Communicator.wrapped_key.startswith(prefix, autoescape=True),
-        )
-        .limit(batch)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for communicator in rows:
-        assert communicator.wrapped_key is not None
-        communicator.wrapped_key = keys.rewrap(
-            communicator.wrapped_key, str(communicator.id)
-        )
-    return len(rows)
+    done = 0
+    for model, record_id in WRAPPED:
+        if done >= batch:
+            break
+        rows = session.scalars(
+            select(model)
+            .where(*_stale(model, keys))
+            .limit(batch - done)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in rows:
+            row.wrapped_key = keys.rewrap(row.wrapped_key, record_id(row))
+        done += len(rows)
+    return done

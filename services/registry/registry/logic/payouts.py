@@ -125,7 +125,7 @@ def start_payout_setup(
             session, keys, communicator, destination
         )
         account.account_index = keys.blind_index("stripe_account", account_id)
-        account.fingerprint = None
+        account.fingerprint = account.destination_index = None
     else:
         found = _destination(
             session, keys, communicator, account, "registry", "payout onboarding link"
@@ -171,7 +171,7 @@ def check_recipient(
         {"recipient": found["recipient"], "payout_method": method},
     )
     session.flush()
-    _became_ready(session, account, keys.blind_index("payout", method))
+    _became_ready(session, keys, account, method)
     return True
 
 
@@ -222,11 +222,24 @@ def _destination(
     )
 
 
-def _became_ready(session: Session, account: PayoutAccount, fingerprint: str) -> None:
-    account.status, account.fingerprint = "ready", fingerprint
+def _became_ready(
+    session: Session, keys: KeyRing, account: PayoutAccount, destination: str
+) -> None:
+    """Ready to be paid at `destination` (an IBAN, a Stripe account or payout
+    method). The fingerprint stipends binds approvals to stays what it was while
+    the destination is the same (found under any index key), so rotating the index
+    key voids no approval; a new destination gets a new one."""
+    same = account.destination_index in keys.blind_indexes("payout", destination)
+    if not (same and account.fingerprint):
+        account.fingerprint = keys.blind_digest("payout", destination)
+    account.status = "ready"
+    account.destination_index = keys.blind_index("payout", destination)
+    fingerprint = account.fingerprint
     others = session.scalars(
         select(PayoutAccount.communicator_id).where(
-            PayoutAccount.fingerprint == fingerprint,
+            PayoutAccount.destination_index.in_(
+                keys.blind_indexes("payout", destination)
+            ),
             PayoutAccount.communicator_id != account.communicator_id,
         )
     )
@@ -251,15 +264,16 @@ def stripe_account_updated(
     account = session.scalar(
         select(PayoutAccount)
         .where(
-            PayoutAccount.account_index
-            == keys.blind_index("stripe_account", account_id)
+            PayoutAccount.account_index.in_(
+                keys.blind_indexes("stripe_account", account_id)
+            )
         )
         .with_for_update()
     )
     if account is None:
         return False  # not ours, or erased since
     if transfers_active and account.status != "ready":
-        _became_ready(session, account, keys.blind_index("payout", account_id))
+        _became_ready(session, keys, account, account_id)
         return True
     if not transfers_active and account.status == "ready":
         account.status = "pending"
@@ -308,7 +322,7 @@ def set_bank_details(
         },
     )
     session.flush()
-    _became_ready(session, account, keys.blind_index("payout", iban))
+    _became_ready(session, keys, account, iban)
 
 
 def payout_destination(
