@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0010_vouch_confirmations"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
