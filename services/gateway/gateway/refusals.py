@@ -159,6 +159,10 @@ REFUSALS: dict[str, str] = {
     "no_corridor": N_(
         "No payout route serves your country yet. The programme will contact you."
     ),
+    "not_bank_corridor": N_(
+        "Your country is not paid by bank transfer. Use Set up payments on your "
+        "account page instead."
+    ),
     "payee_not_ready": N_(
         "The payee has not set up a payout account yet. Wait until they have."
     ),

@@ -99,6 +99,19 @@ def test_an_iban_or_bic_its_country_would_refuse_changes_nothing(
     assert registry.events("communicator.payout_ready.v1") == []
 
 
+def test_bank_details_cannot_move_a_communicator_off_their_countrys_route(
+    registry: Registry,
+) -> None:
+    """Admins route each country; a communicator in a Stripe country cannot switch
+    themself to the bank file by sending bank details."""
+    ident = registry.active(country="DE")
+    with pytest.raises(Conflict) as err:
+        registry.call("set_bank_details", actor_for(ident), BANK)
+    assert err.value.code == "not_bank_corridor"
+    assert registry.sql("SELECT * FROM payout_accounts") == []
+    assert registry.events("communicator.payout_ready.v1") == []
+
+
 def test_the_bic_is_stored_as_banks_read_it(registry: Registry) -> None:
     ident = registry.active(country="GE")
     registry.call("set_bank_details", actor_for(ident), {**BANK, "bic": " nbge ge22 "})

@@ -305,6 +305,18 @@ def set_bank_details(
 ) -> None:
     communicator = _own_active(session, actor)
     iban, bic = bank_account(details)
+    country = Sealed(session, keys, communicator).open(
+        "country", "registry", "payout routing"
+    )
+    corridor = session.get(Corridor, country)
+    if corridor is None or corridor.provider != "bank_file":
+        # the routing table is the admins' decision: bank details cannot move a
+        # communicator out of the route their country is paid through
+        raise InvalidTransition(
+            "your country is not paid by bank transfer; set up payments from "
+            "your account page",
+            "not_bank_corridor",
+        )
     account = session.get(PayoutAccount, communicator.id, with_for_update=True)
     if account is None:
         account = PayoutAccount(communicator_id=communicator.id)
