@@ -1,5 +1,7 @@
 """The real system, started the way `make run` starts it (infra/dev/stack.py), on its
-own databases, vhost and ports: one per test session, for e2e and browser tests."""
+own databases, vhost and ports: one per test session, for e2e and browser tests. Each
+service connects with its own broker user and its own database role (the run's,
+dropped afterwards), as in production."""
 
 import mailbox
 import socket
@@ -105,6 +107,7 @@ def running_system(
     devstack.create_databases(settings)
     devstack.migrate(settings)
     devstack.load_topology(settings)
+    devstack.create_broker_users(settings)  # each service its own, as in production
     stack = devstack.Stack(settings)
     system = System(stack)
     try:
@@ -114,4 +117,5 @@ def running_system(
         stack.stop()
         system.close()
         devstack.drop_databases(settings)
+        devstack.drop_broker_users(settings)
         requests.delete(f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30)
