@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "stipends", "notifications", "gateway")
 WITH_DB = ("registry", "stipends", "notifications", "gateway")
+TOOLS = ("finance-cli", "operator")  # the CLIs in infra/tools/: RPC calls only
 BIN = Path(sys.executable).parent
 
 
@@ -262,7 +263,8 @@ def _management(settings: Settings, method: str, path: str, body: object = None)
     except urllib.error.HTTPError as exc:
         if method == "DELETE" and exc.code == 404:
             return exc.code
-        raise RuntimeError(f"{method} {path}: {exc.code} {exc.read()[:200]!r}") from None
+        detail = exc.read()[:200]
+        raise RuntimeError(f"{method} {path}: {exc.code} {detail!r}") from None
 
 
 def _definitions() -> dict:  # type: ignore[type-arg]
@@ -281,16 +283,21 @@ def load_topology(settings: Settings) -> None:
 
 def create_broker_users(settings: Settings) -> None:
     """Each service's own broker user, permitted on the vhost only what
-    svyaz.topology.broker_permissions gives it; run again, it sets the same."""
+    svyaz.topology.broker_permissions gives it, and each CLI's (RPC calls only);
+    run again, it sets the same."""
     from svyaz import topology
 
     definitions = _definitions()
     handlers = topology.handlers_in(definitions)
     rpc_services = topology.rpc_services_in(definitions)
     vhost = urllib.parse.quote(settings.vhost, safe="")
-    for service in SERVICES:
+    for service in SERVICES + TOOLS:
         user = urllib.parse.quote(settings.broker_user(service), safe="")
-        grant = topology.broker_permissions(service, handlers, rpc_services)
+        grant = (
+            topology.tool_permissions()
+            if service in TOOLS
+            else topology.broker_permissions(service, handlers, rpc_services)
+        )
         _management(
             settings,
             "PUT",
@@ -309,7 +316,7 @@ def create_broker_users(settings: Settings) -> None:
 
 
 def drop_broker_users(settings: Settings) -> None:
-    for service in SERVICES:
+    for service in SERVICES + TOOLS:
         user = urllib.parse.quote(settings.broker_user(service), safe="")
         _management(settings, "DELETE", f"users/{user}")
 
