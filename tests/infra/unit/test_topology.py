@@ -109,3 +109,20 @@ def test_a_service_user_binds_only_the_events_it_handles() -> None:
     assert not matches(gateway["nameko-rpc"]["read"], r"gateway.*")
     for producer in ("registry", "stipends", "notifications"):
         assert not matches(grants()["gateway"]["read"], f"{producer}.events")
+
+
+def test_docker_compose_s_broker_file_matches_the_code() -> None:
+    committed = json.loads((ROOT / "infra/rabbitmq/development.json").read_text())
+    generated = json.loads(json.dumps(generator().development()))
+    assert committed == generated, (
+        "run `make topology` and commit infra/rabbitmq/development.json"
+    )
+    # the topology itself is definitions.json's, and no user but the administrator
+    # may do everything
+    topology = json.loads((ROOT / "infra/rabbitmq/definitions.json").read_text())
+    for key, value in topology.items():
+        assert committed[key] == value, key
+    assert "users" not in topology and "permissions" not in topology
+    for permission in committed["permissions"]:
+        if permission["user"] != "svyaz-admin":
+            assert ".*" not in (permission["read"], permission["write"]), permission
