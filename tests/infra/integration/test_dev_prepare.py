@@ -117,3 +117,50 @@ def test_preparing_twice_over_old_databases_hands_them_to_their_roles(
     users = requests.get(f"{API}/users", auth=AUTH, timeout=30).json()
     names = {u["name"] for u in users}
     assert {settings.broker_user(s) for s in devstack.SERVICES} <= names
+
+
+def test_docker_compose_s_init_script_makes_owning_roles_and_runs_twice() -> None:
+    """infra/postgres/init.sql (docker-compose's first start), run here with its
+    names made unique, twice: each database is owned by its own login role and no
+    other role may connect."""
+    import shutil
+    import subprocess
+
+    psql = shutil.which("psql")
+    assert psql, "psql is not installed (Debian: postgresql-client)"
+    prefix = f"init{uuid.uuid4().hex[:6]}_"
+    script = (ROOT / "infra/postgres/init.sql").read_text().replace("svyaz_", prefix)
+    services = ("registry", "stipends", "notifications", "gateway")
+    try:
+        for _ in range(2):
+            subprocess.run(
+                [psql, "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
+                + ["-q", "-d", "postgres"],
+                input=script,
+                text=True,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+        conn = admin()
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT datname, pg_get_userbyid(datdba), has_database_privilege("
+                "'public', datname, 'CONNECT') FROM pg_database WHERE datname LIKE %s",
+                (prefix + "%",),
+            )
+            assert sorted(cur.fetchall()) == sorted(
+                (prefix + s, prefix + s, False) for s in services
+            )
+        conn.close()
+        with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+            psycopg2.connect(
+                f"postgresql://{prefix}stipends@127.0.0.1:5432/{prefix}registry"
+            )
+    finally:
+        conn = admin()
+        with conn.cursor() as cur:
+            for service in services:
+                cur.execute(f'DROP DATABASE IF EXISTS "{prefix}{service}"')
+                cur.execute(f'DROP ROLE IF EXISTS "{prefix}{service}"')
+        conn.close()
