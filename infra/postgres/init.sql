@@ -20,3 +20,5 @@ SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', name)
   FROM (VALUES ('svyaz_registry'), ('svyaz_stipends'), ('svyaz_notifications'),
                ('svyaz_gateway')) AS d(name)
 \gexec
+-- nor may a service's role connect to the maintenance databases
+REVOKE CONNECT ON DATABASE postgres, template1 FROM PUBLIC;

@@ -135,3 +135,4 @@ def test_each_service_connects_as_its_own_broker_user_and_database_role(
         assert f"('{name}')" in init
     assert "CREATE DATABASE %I OWNER %I" in init
     assert "REVOKE ALL ON DATABASE %I FROM PUBLIC" in init
+    assert "REVOKE CONNECT ON DATABASE postgres, template1 FROM PUBLIC" in init
