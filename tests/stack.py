@@ -100,17 +100,17 @@ def running_system(
         var=var,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **env},
     )
-    requests.put(
-        f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
-    ).raise_for_status()
-    grant(settings.vhost, "guest")
-    devstack.create_databases(settings)
-    devstack.migrate(settings)
-    devstack.load_topology(settings)
-    devstack.create_broker_users(settings)  # each service its own, as in production
     stack = devstack.Stack(settings)
     system = System(stack)
-    try:
+    try:  # what a failed set-up made is removed too
+        requests.put(
+            f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
+        ).raise_for_status()
+        grant(settings.vhost, "guest")
+        devstack.create_databases(settings)
+        devstack.migrate(settings)
+        devstack.load_topology(settings)
+        devstack.create_broker_users(settings)  # each its own, as in production
         stack.start()
         yield system
     finally:
