@@ -76,8 +76,9 @@ lint: venv
 	$(VENV)/bin/ruff format --check libs services tests bench infra
 	$(VENV)/bin/mypy libs/svyaz/svyaz services/gateway/gateway $(filter-out services/gateway/%,$(wildcard services/*/*/logic.py services/*/*/logic services/*/*/models.py services/*/*/models))
 
-topology: venv  ## regenerate infra/rabbitmq/definitions.json from the code
+topology: venv  ## regenerate infra/rabbitmq/definitions.json (and docker-compose's development.json) from the code
 	$(PY) infra/rabbitmq/generate.py > infra/rabbitmq/definitions.json
+	$(PY) infra/rabbitmq/generate.py --development > infra/rabbitmq/development.json
 
 clean:
 	rm -rf var .pytest_cache

@@ -228,6 +228,7 @@ def main() -> None:
     try:
         devstack.migrate(s)
         devstack.load_topology(s)
+        devstack.create_broker_users(s)
         stack.start()
         print(f"machine: {machine()}; rate {RATE:g}/s, {N} requests each")
         base = bare()
@@ -235,6 +236,7 @@ def main() -> None:
     finally:
         stack.stop()
         devstack.drop_databases(s)
+        devstack.drop_broker_users(s)
         requests.delete(f"{API}/vhosts/{s.vhost}", auth=AUTH, timeout=30)
     for name, values in (("bare werkzeug", base), ("Svyaz gateway", mine)):
         print(

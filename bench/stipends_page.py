@@ -197,6 +197,7 @@ def main() -> None:
     try:
         devstack.migrate(s)
         devstack.load_topology(s)
+        devstack.create_broker_users(s)
         stack.start()
         url = f"http://{s.http}"
         print(f"machine: {machine()}; {N} page loads of each cycle")
@@ -207,6 +208,7 @@ def main() -> None:
     finally:
         stack.stop()
         devstack.drop_databases(s)
+        devstack.drop_broker_users(s)
         requests.delete(f"{API}/vhosts/{s.vhost}", auth=AUTH, timeout=30)
     for size in SIZES:
         values = measured[size]

@@ -1,5 +1,7 @@
 """The real system, started the way `make run` starts it (infra/dev/stack.py), on its
-own databases, vhost and ports: one per test session, for e2e and browser tests."""
+own databases, vhost and ports: one per test session, for e2e and browser tests. Each
+service connects with its own broker user and its own database role (the run's,
+dropped afterwards), as in production."""
 
 import mailbox
 import socket
@@ -99,20 +101,29 @@ def running_system(
         var=var,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
     )
-    requests.put(
-        f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
-    ).raise_for_status()
-    grant(settings.vhost, "guest")
-    devstack.create_databases(settings)
-    devstack.migrate(settings)
-    devstack.load_topology(settings)
     stack = devstack.Stack(settings)
     system = System(stack)
-    try:
+    try:  # what a failed set-up made is removed too
+        requests.put(
+            f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
+        ).raise_for_status()
+        grant(settings.vhost, "guest")
+        devstack.create_databases(settings)
+        devstack.migrate(settings)
+        devstack.load_topology(settings)
+        devstack.create_broker_users(settings)  # each its own, as in production
         stack.start()
         yield system
     finally:
         stack.stop()
         system.close()
-        devstack.drop_databases(settings)
-        requests.delete(f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30)
+        # every step of the clean-up is tried, and none hides what the run raised
+        for step in (
+            devstack.drop_databases,
+            devstack.drop_broker_users,
+            lambda s: requests.delete(f"{API}/vhosts/{s.vhost}", auth=AUTH, timeout=30),
+        ):
+            try:
+                step(settings)
+            except Exception as exc:  # noqa: BLE001 - reported, the rest still runs
+                print(f"clean-up of {settings.vhost}: {exc}", file=sys.stderr)

@@ -32,6 +32,9 @@ fi
 if ! port_open 5672; then
   command -v rabbitmq-server >/dev/null 2>&1 || apt_install rabbitmq-server
   say "starting RabbitMQ"
+  # as many file descriptors as allowed: with 1,024 several test runs at once (each
+  # service, replica and harness a connection) exhaust them, and Mnesia stops
+  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   rabbitmq-server -detached || true
   wait_port 5672 RabbitMQ 120
 fi

@@ -7,17 +7,27 @@ end-to-end tests start (with their own databases, vhost and ports).
 Each service runs as `nameko run --config services/<name>/config.yml
 <name>.service:<Name>Service`,
 beside an SMTP sink (aiosmtpd, mail kept as a Maildir) and the Stripe sandbox.
+
+Least privilege, as in production: each service connects to RabbitMQ as its own user
+(`<prefix>-<service>`, permitted only its own queues and the exchanges it publishes
+to, svyaz.topology.broker_permissions) and to PostgreSQL as its own role
+(`<prefix>_<service>`), which owns the service's database, the only one it may connect
+to, and runs its migrations. Their passwords are generated once into
+`var/credentials/` (like the bus keys in `var/keys/`); every step is idempotent.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
@@ -26,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("registry", "stipends", "notifications", "gateway")
 WITH_DB = ("registry", "stipends", "notifications", "gateway")
+TOOLS = ("finance-cli", "operator")  # the CLIs in infra/tools/: RPC calls only
 BIN = Path(sys.executable).parent
 
 
@@ -47,22 +58,61 @@ class Settings:
     extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
+    def credentials(self) -> Path:
+        """Each service's generated database and broker passwords."""
+        return self.var / "credentials"
+
+    @property
     def amqp_uri(self) -> str:
+        """The administrator's (the harness, the management API): not a service's."""
         return f"amqp://{self.amqp_host}/{urllib.parse.quote(self.vhost, safe='')}"
 
     def db_name(self, service: str) -> str:
         return f"{self.db_prefix}_{service}"
 
+    def db_role(self, service: str) -> str:
+        """The login role that owns the service's database: the same word."""
+        return self.db_name(service)
+
+    def broker_user(self, service: str) -> str:
+        return f"{self.db_prefix}-{service}"
+
+    def password(self, service: str, kind: str) -> str:
+        """`service`'s `kind` ("db" or "broker") password, made once and kept in
+        `credentials/` (readable by its owner alone)."""
+        path = self.credentials / f"{service}.{kind}"
+        if not path.exists():
+            self.credentials.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another launcher made it meanwhile
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
     def db_uri(self, service: str) -> str:
+        """The service's own role on its own database."""
+        admin = urllib.parse.urlsplit(self.pg_url)
         return (
-            f"{self.pg_url.replace('postgresql://', 'postgresql+psycopg2://')}/"
+            f"postgresql+psycopg2://{self.db_role(service)}:"
+            f"{self.password(service, 'db')}@{admin.hostname}:{admin.port or 5432}/"
             f"{self.db_name(service)}"
+        )
+
+    def service_amqp_uri(self, service: str) -> str:
+        """The service's own broker user on the vhost."""
+        address = self.amqp_host.rpartition("@")[2]
+        return (
+            f"amqp://{self.broker_user(service)}:{self.password(service, 'broker')}"
+            f"@{address}/{urllib.parse.quote(self.vhost, safe='')}"
         )
 
     def env(self, service: str) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
-            AMQP_URI=self.amqp_uri,
+            AMQP_URI=self.service_amqp_uri(service),
             WEB_SERVER_ADDRESS=self.http,
             SMTP_HOST="127.0.0.1",
             SMTP_PORT=str(self.smtp_port),
@@ -90,30 +140,90 @@ def _die_with_parent() -> None:
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def create_databases(settings: Settings) -> None:
+def _admin_connection(settings: Settings):  # type: ignore[no-untyped-def]
     import psycopg2
 
     conn = psycopg2.connect(f"{settings.pg_url}/postgres")
     conn.autocommit = True
+    return conn
+
+
+# Objects a database held before it had its own owner (made by migrations run as
+# postgres): handed to the owner, so that its migrations can alter them.
+ADOPT = """
+DO $$
+DECLARE r record;
+BEGIN
+  FOR r IN SELECT c.oid::regclass AS name, c.relkind FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+        AND c.relowner <> %(role)s::regrole LOOP
+    EXECUTE format('ALTER %%s %%s OWNER TO %%I',
+      CASE r.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                     WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+      r.name, %(role)s);
+  END LOOP;
+  FOR r IN SELECT c.oid::regclass AS name FROM pg_class c
+      JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND c.relkind = 'S'
+        AND c.relowner <> %(role)s::regrole LOOP
+    EXECUTE format('ALTER SEQUENCE %%s OWNER TO %%I', r.name, %(role)s);
+  END LOOP;
+  FOR r IN SELECT p.oid::regprocedure AS name FROM pg_proc p
+      JOIN pg_namespace n ON n.oid = p.pronamespace
+      WHERE n.nspname = 'public' AND p.proowner <> %(role)s::regrole LOOP
+    EXECUTE format('ALTER ROUTINE %%s OWNER TO %%I', r.name, %(role)s);
+  END LOOP;
+  FOR r IN SELECT t.oid::regtype AS name FROM pg_type t
+      JOIN pg_namespace n ON n.oid = t.typnamespace
+      WHERE n.nspname = 'public' AND t.typtype IN ('e', 'd')
+        AND t.typowner <> %(role)s::regrole LOOP
+    EXECUTE format('ALTER TYPE %%s OWNER TO %%I', r.name, %(role)s);
+  END LOOP;
+END $$;
+"""
+
+
+def create_databases(settings: Settings) -> None:
+    """Each service's login role and its database, owned by that role, which alone
+    (and the administrators) may connect to it. Run again, it changes nothing but
+    the role's password (from `credentials/`) and what a database held before."""
+    import psycopg2
+
+    conn = _admin_connection(settings)
     with conn.cursor() as cur:
         for service in WITH_DB:
-            name = settings.db_name(service)
+            name, role = settings.db_name(service), settings.db_role(service)
+            password = settings.password(service, "db")
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            verb = "ALTER" if cur.fetchone() else "CREATE"
+            cur.execute(
+                f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                "PASSWORD %s",
+                (password,),
+            )
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{name}"')
+                cur.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
+            else:
+                cur.execute(f'ALTER DATABASE "{name}" OWNER TO "{role}"')
+                own = psycopg2.connect(f"{settings.pg_url}/{name}")
+                own.autocommit = True
+                with own.cursor() as inside:
+                    inside.execute(ADOPT, {"role": role})
+                own.close()
+            cur.execute(f'REVOKE ALL ON DATABASE "{name}" FROM PUBLIC')
     conn.close()
 
 
 def drop_databases(settings: Settings) -> None:
-    import psycopg2
-
-    conn = psycopg2.connect(f"{settings.pg_url}/postgres")
-    conn.autocommit = True
+    conn = _admin_connection(settings)
     with conn.cursor() as cur:
         for service in WITH_DB:
             cur.execute(
                 f'DROP DATABASE IF EXISTS "{settings.db_name(service)}" WITH (FORCE)'
             )
+            cur.execute(f'DROP ROLE IF EXISTS "{settings.db_role(service)}"')
     conn.close()
 
 
@@ -133,26 +243,82 @@ def migrate(settings: Settings) -> None:
         )
 
 
-def load_topology(settings: Settings) -> None:
-    """Load infra/rabbitmq/definitions.json (exchanges, queues, policies) into the
-    vhost through the management API; loading twice changes nothing."""
+def _management(settings: Settings, method: str, path: str, body: object = None):  # type: ignore[no-untyped-def]
+    """A call to RabbitMQ's management API as the administrator."""
     import base64
 
-    body = (ROOT / "infra" / "rabbitmq" / "definitions.json").read_bytes()
-    vhost = urllib.parse.quote(settings.vhost, safe="")
     request = urllib.request.Request(
-        f"{settings.management_url}/api/definitions/{vhost}",
-        data=body,
-        method="POST",
+        f"{settings.management_url}/api/{path}",
+        data=body if isinstance(body, bytes | None) else json.dumps(body).encode(),
+        method=method,
         headers={"Content-Type": "application/json"},
     )
     user_password = settings.amqp_host.rpartition("@")[0].encode()
     request.add_header(
         "Authorization", "Basic " + base64.b64encode(user_password).decode()
     )
-    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-        if response.status not in (200, 201, 204):
-            raise RuntimeError(f"loading definitions: {response.status}")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+            return response.status
+    except urllib.error.HTTPError as exc:
+        if method == "DELETE" and exc.code == 404:
+            return exc.code
+        detail = exc.read()[:200]
+        raise RuntimeError(f"{method} {path}: {exc.code} {detail!r}") from None
+
+
+def _definitions() -> dict:  # type: ignore[type-arg]
+    return json.loads((ROOT / "infra" / "rabbitmq" / "definitions.json").read_text())
+
+
+def load_topology(settings: Settings) -> None:
+    """Load infra/rabbitmq/definitions.json (exchanges, queues, policies) into the
+    vhost through the management API; loading twice changes nothing."""
+    body = (ROOT / "infra" / "rabbitmq" / "definitions.json").read_bytes()
+    vhost = urllib.parse.quote(settings.vhost, safe="")
+    status = _management(settings, "POST", f"definitions/{vhost}", body)
+    if status not in (200, 201, 204):
+        raise RuntimeError(f"loading definitions: {status}")
+
+
+def create_broker_users(settings: Settings) -> None:
+    """Each service's own broker user, permitted on the vhost only what
+    svyaz.topology.broker_permissions gives it, and each CLI's (RPC calls only);
+    run again, it sets the same."""
+    from svyaz import topology
+
+    definitions = _definitions()
+    handlers = topology.handlers_in(definitions)
+    rpc_services = topology.rpc_services_in(definitions)
+    vhost = urllib.parse.quote(settings.vhost, safe="")
+    for service in SERVICES + TOOLS:
+        user = urllib.parse.quote(settings.broker_user(service), safe="")
+        grant = (
+            topology.tool_permissions()
+            if service in TOOLS
+            else topology.broker_permissions(service, handlers, rpc_services)
+        )
+        _management(
+            settings,
+            "PUT",
+            f"users/{user}",
+            {"password": settings.password(service, "broker"), "tags": ""},
+        )
+        _management(
+            settings,
+            "PUT",
+            f"permissions/{vhost}/{user}",
+            {key: grant[key] for key in ("configure", "write", "read")},
+        )
+        _management(settings, "DELETE", f"topic-permissions/{vhost}/{user}")
+        for topic in grant["topics"]:
+            _management(settings, "PUT", f"topic-permissions/{vhost}/{user}", topic)
+
+
+def drop_broker_users(settings: Settings) -> None:
+    for service in SERVICES + TOOLS:
+        user = urllib.parse.quote(settings.broker_user(service), safe="")
+        _management(settings, "DELETE", f"users/{user}")
 
 
 def port_open(host: str, port: int) -> bool:
@@ -359,6 +525,7 @@ def main() -> None:
     create_databases(settings)
     migrate(settings)
     load_topology(settings)
+    create_broker_users(settings)
     if args.prepare:
         return
     stack = Stack(settings)
@@ -375,7 +542,8 @@ def main() -> None:
         print(
             "\nSvyaz is running.\n"
             f"  API and consoles  http://{settings.http}/  (health: /healthz)\n"
-            f"  RabbitMQ console  http://127.0.0.1:15672/  (guest/guest)\n"
+            f"  RabbitMQ console  http://127.0.0.1:15672/  (guest/guest; the "
+            f"services' own users: {settings.broker_user('<service>')})\n"
             f"  mail sent         {settings.var / 'mail'} (Maildir; SMTP on "
             f"127.0.0.1:{settings.smtp_port})\n"
             f"  Stripe sandbox    http://127.0.0.1:{settings.sandbox_port}/\n"

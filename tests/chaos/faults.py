@@ -262,16 +262,18 @@ class Monkey:
                 start_broker()
 
     def amqp(self) -> None:
-        """Close the services' connections (the harness connects as another user)."""
+        """Close the services' connections: each service's own broker user (the
+        harness connects as another)."""
         if self.broker_down:
             return None
         found = requests.get(
             f"{API}/vhosts/{self.vhost}/connections", auth=AUTH, timeout=30
         )
         found.raise_for_status()
+        services = {self.system.settings.broker_user(s) for s in SERVICES}
         closed = 0
         for connection in found.json():
-            if connection.get("user") != "guest":
+            if connection.get("user") not in services:
                 continue
             name = urllib.parse.quote(connection["name"], safe="")
             gone = requests.delete(

@@ -69,7 +69,7 @@ from tests.helpers import actor, configure_bus, publish_raw  # noqa: E402
 from tests.journeys import ADMINS, REPORT, enrolled_staff  # noqa: E402
 from tests.stack import System, grant, running_system  # noqa: E402
 
-USER, PASSWORD = "svyaz-chaos", "chaos"  # noqa: S105 - the harness's broker login
+PASSWORD = "chaos"  # noqa: S105 - the harness's broker login
 AMOUNT = 25_000
 EVENT_EXCHANGES = ("registry.events", "stipends.events")
 # errors a service answers with when its database connection was cut mid-call:
@@ -83,18 +83,25 @@ class Refused(Exception):
 
 
 # -- the harness's own bus user --------------------------------------------------------
+def harness_name(vhost: str) -> str:
+    """The run's own (runs at the same time on one broker must not delete each
+    other's user)."""
+    return f"{vhost}-harness"
+
+
 def harness_user(vhost: str) -> str:
-    """A broker user for the harness, so that closing the services' connections
-    (user guest) leaves the harness's tap and proxies alone. Its AMQP URI."""
+    """A broker user for the harness, apart from the services' own users whose
+    connections the faults close. Its AMQP URI."""
+    user = harness_name(vhost)
     requests.put(
-        f"{API}/users/{USER}",
+        f"{API}/users/{user}",
         auth=AUTH,
         timeout=30,
         json={"password": PASSWORD, "tags": ""},
     ).raise_for_status()
-    grant(vhost, USER)
+    grant(vhost, user)
     quoted = urllib.parse.quote(vhost, safe="")
-    return f"amqp://{USER}:{PASSWORD}@127.0.0.1:5672/{quoted}"
+    return f"amqp://{user}:{PASSWORD}@127.0.0.1:5672/{quoted}"
 
 
 # -- the tap ---------------------------------------------------------------------------
@@ -998,9 +1005,11 @@ def chaos(
         "UNSAFE_PAYOUT_KILL_AT_PHASE": "0" if calm else str(kill_at_phase),
         "UNSAFE_INBOX_DEDUP": "true" if dedup else "false",
     }
+    vhost = ""
     try:
         with running_system(var, replicas=2, prefix="chaos", **env) as system:
-            amqp_uri = harness_user(system.settings.vhost)
+            vhost = system.settings.vhost
+            amqp_uri = harness_user(vhost)
             tap = Tap(amqp_uri, values)
             monkey = Monkey(
                 system, tap, rng, interval=interval, heartbeat=heartbeat, kinds=kinds
@@ -1064,7 +1073,8 @@ def chaos(
             for cluster in list(driver.proxies.queue):
                 cluster.stop()
     finally:  # the harness's broker user goes with the run
-        requests.delete(f"{API}/users/{USER}", auth=AUTH, timeout=30)
+        if vhost:
+            requests.delete(f"{API}/users/{harness_name(vhost)}", auth=AUTH, timeout=30)
     return out
 
 

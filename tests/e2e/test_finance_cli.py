@@ -47,8 +47,10 @@ def test_a_run_from_the_terminal(system: System, tmp_path: Path) -> None:
         "SVYAZ_PASSWORD": PASSWORD,
         "SVYAZ_SESSION": str(session_file),
     }
-    # the CLI's own key (infra/tools/finance-cli.yml), not the gateway's
+    # the CLI's own key (infra/tools/finance-cli.yml), not the gateway's, and its own
+    # broker user
     env["BUS_PRIVATE_KEY"] = str(system.settings.keys / "private" / "finance-cli.key")
+    env["AMQP_URI"] = system.settings.service_amqp_uri("finance-cli")
 
     def cli(*args: str, **changes: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

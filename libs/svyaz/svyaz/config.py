@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 DEV_SECRET_PREFIX = "dev-"  # noqa: S105 - a marker, not a secret
+# PostgreSQL's administrators: a service connects as its own database's owner instead
+SUPERUSERS = ("postgres", "root")
 
 
 class ConfigurationError(Exception):
@@ -96,12 +98,25 @@ def development_only(config: Mapping[str, Any]) -> list[str]:
         found.append(
             "AMQP_URI uses RabbitMQ's guest user: give the service its own broker user"
         )
+    elif DEV_SECRET_PREFIX in (amqp.password or ""):
+        found.append(
+            "AMQP_URI holds a development password: set the broker user's own password"
+        )
     if config.get("DB_URI"):
         database = urlsplit(str(config["DB_URI"]))
         if not database.password:
             found.append(
                 "DB_URI has no password: give the service its own database role "
                 "with a password"
+            )
+        elif DEV_SECRET_PREFIX in database.password:
+            found.append(
+                "DB_URI holds a development password: set the role's own password"
+            )
+        if database.username in SUPERUSERS:
+            found.append(
+                f"DB_URI connects as {database.username}, the superuser: connect as "
+                "the role that owns the service's database"
             )
     if str(config.get("COOKIE_SECURE", True)).lower() == "false":
         found.append("COOKIE_SECURE is false: cookies must be Secure (unset it)")

@@ -157,3 +157,105 @@ def definitions(
         "bindings": bindings,
         "policies": policies,
     }
+
+
+# --- who may do what on the broker --------------------------------------------------
+# nameko's reply routing keys are uuid4s (no braces here: RabbitMQ expands `{...}` in
+# topic permission patterns)
+REPLY_KEY = "[0-9a-f-]+"
+STANDALONE = "standalone_rpc_proxy"  # nameko's name for a CLI's reply queues
+DEFAULT_EXCHANGE = "amq.default"  # where a parked message is retried to its own queue
+
+
+def handlers_in(definitions: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(consumer, method, source, event type) of every handler queue in generated
+    `definitions`: the bindings of `<consumer>.<method>` to `<source>.events`."""
+    found = []
+    for binding in definitions["bindings"]:
+        source = str(binding["source"])
+        if source.endswith(".events"):
+            consumer, _, method = str(binding["destination"]).partition(".")
+            found.append(
+                (consumer, method, source[: -len(".events")], binding["routing_key"])
+            )
+    return sorted(found)
+
+
+def rpc_services_in(definitions: dict[str, Any]) -> list[str]:
+    prefix = rpc_queue_name("")
+    return sorted(
+        q["name"][len(prefix) :]
+        for q in definitions["queues"]
+        if q["name"].startswith(prefix) and not q["name"].endswith(".dlq")
+    )
+
+
+def _any_of(patterns: list[str]) -> str:
+    return "^(" + "|".join(sorted(set(patterns))) + ")$"
+
+
+def _escape(name: str) -> str:
+    return name.replace(".", r"\.")
+
+
+def broker_permissions(
+    service: str, handlers: list[tuple[str, str, str, str]], rpc_services: list[str]
+) -> dict[str, Any]:
+    """What `service`'s broker user may do in the vhost, least privilege: read
+    (consume, bind from) only its own queues, the RPC exchange and the exchanges of
+    the events it handles; write (publish) only to its own events exchange, the RPC
+    exchange and the dead-letter exchange (and the default one, for retrying its own
+    parked messages). Topic permissions narrow what it may bind: on another
+    producer's exchange only the event types it handles, on the RPC exchange only
+    its own requests and its replies.
+
+    RabbitMQ's `configure` right (declare, delete) also covers the shared exchanges a
+    service declares before binding to them; a tool (`finance-cli`, `operator`) gets
+    its reply queues only."""
+    own = _escape(service)
+    subscribed: dict[str, list[str]] = {}
+    for consumer, _method, source, event_type in handlers:
+        if consumer == service:
+            subscribed.setdefault(source, []).append(event_type)
+    queues = [rf"{own}\..*", rf"rpc\.reply-{own}-.*"]
+    if service in rpc_services:
+        queues.append(rf"rpc-{own}(\.dlq)?")
+    shared = [_escape(RPC_EXCHANGE), _escape(DLX)]
+    sources = [_escape(events_exchange(s).name) for s in subscribed]
+    topics = [
+        {
+            "exchange": RPC_EXCHANGE,
+            "write": ".*",
+            "read": _any_of(
+                [REPLY_KEY] + ([rf"{own}\.\*"] if service in rpc_services else [])
+            ),
+        }
+    ]
+    for source, types in sorted(subscribed.items()):
+        topics.append(
+            {
+                "exchange": events_exchange(source).name,
+                "write": "^$",
+                "read": _any_of([_escape(t) for t in types]),
+            }
+        )
+    return {
+        "configure": _any_of(queues + shared + sources),
+        "write": _any_of(queues + shared + [_escape(DEFAULT_EXCHANGE)]),
+        "read": _any_of(queues + shared + sources),
+        "topics": topics,
+    }
+
+
+def tool_permissions() -> dict[str, Any]:
+    """A CLI's (svyaz-finance, the operator's console): RPC calls and their replies."""
+    queue = rf"rpc\.reply-{STANDALONE}-.*"
+    rpc = _escape(RPC_EXCHANGE)
+    return {
+        "configure": _any_of([queue, rpc]),
+        "write": _any_of([queue, rpc]),
+        "read": _any_of([queue, rpc]),
+        "topics": [
+            {"exchange": RPC_EXCHANGE, "write": ".*", "read": _any_of([REPLY_KEY])}
+        ],
+    }

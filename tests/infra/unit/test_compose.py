@@ -59,7 +59,8 @@ def test_services_start_after_their_migrations_and_the_broker(compose: dict) -> 
 
 def test_the_broker_loads_the_committed_topology(compose: dict) -> None:
     volumes = " ".join(str(v) for v in compose["services"]["rabbitmq"]["volumes"])
-    assert "infra/rabbitmq/definitions.json" in volumes
+    # the topology with each process's own user (tests/infra/unit/test_topology.py)
+    assert "infra/rabbitmq/development.json:/etc/rabbitmq/definitions.json" in volumes
     conf = (ROOT / "infra/rabbitmq/rabbitmq.conf").read_text()
     assert "load_definitions = /etc/rabbitmq/definitions.json" in conf
 
@@ -125,3 +126,38 @@ def test_the_registry_alone_gets_the_personal_data_keys(compose: dict) -> None:
             assert env[f"{name[:-1]}_ID"] in parse_keys(env[name], name)
     for other in APP[1:]:
         assert not set(DATA_KEYS) & set(services[other]["environment"]), other
+
+
+def test_each_service_connects_as_its_own_broker_user_and_database_role(
+    compose: dict,
+) -> None:
+    """Least privilege: no service (nor its migration) is the broker's guest or the
+    database's superuser; each is the user that development.json confines and the
+    role that init.sql makes its database's owner, which alone may connect to it."""
+    import json
+    from urllib.parse import urlsplit
+
+    from tests.infra.unit.test_topology import generator
+
+    generate = generator()
+    broker = json.loads((ROOT / "infra/rabbitmq/development.json").read_text())
+    users = {u["name"]: u for u in broker["users"]}
+    init = (ROOT / "infra/postgres/init.sql").read_text()
+    services = compose["services"]
+    assert "POSTGRES_HOST_AUTH_METHOD" not in services["postgres"]["environment"]
+    for name in APP:
+        amqp = urlsplit(services[name]["environment"]["AMQP_URI"])
+        assert amqp.username == f"svyaz-{name}", name
+        user = users[amqp.username]
+        assert user["password_hash"] == generate.password_hash(
+            amqp.username, amqp.password
+        )
+        assert user["tags"] == []
+        for job in (name, f"{name}-migrate"):
+            db = urlsplit(services[job]["environment"]["DB_URI"])
+            assert (db.username, db.path) == (f"svyaz_{name}", f"/svyaz_{name}"), job
+            assert db.password == f"dev-{name}-db", job  # refused in production
+        assert f"('{name}')" in init
+    assert "CREATE DATABASE %I OWNER %I" in init
+    assert "REVOKE ALL ON DATABASE %I FROM PUBLIC" in init
+    assert "REVOKE CONNECT ON DATABASE postgres, template1 FROM PUBLIC" in init

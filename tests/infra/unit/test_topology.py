@@ -46,3 +46,83 @@ def test_every_published_event_has_a_bound_queue() -> None:
     routed = {(b["source"], b["routing_key"]) for b in bindings}
     for spec in REGISTRY_EVENTS + STIPENDS_EVENTS + NOTIFICATIONS_EVENTS:
         assert (f"{spec.producer}.events", spec.event_type) in routed, spec
+
+
+def grants() -> dict[str, dict]:
+    from svyaz import topology
+
+    definitions = json.loads((ROOT / "infra/rabbitmq/definitions.json").read_text())
+    handlers = topology.handlers_in(definitions)
+    rpc = topology.rpc_services_in(definitions)
+    assert rpc == ["notifications", "registry", "stipends"]
+    return {
+        service: topology.broker_permissions(service, handlers, rpc)
+        for service in ("registry", "stipends", "notifications", "gateway")
+    }
+
+
+def matches(pattern: str, name: str) -> bool:
+    import re
+
+    return re.fullmatch(pattern, name) is not None
+
+
+def test_each_service_user_reads_only_its_own_queues() -> None:
+    """read = consume or bind from: a service's own queues, reply queues and DLQs
+    only, checked against every queue of the topology."""
+    definitions = json.loads((ROOT / "infra/rabbitmq/definitions.json").read_text())
+    queues = [q["name"] for q in definitions["queues"]]
+    for service, grant in grants().items():
+        for queue in queues:
+            own = queue.startswith((f"{service}.", f"rpc-{service}"))
+            assert matches(grant["read"], queue) == own, (service, queue)
+            assert matches(grant["configure"], queue) == own, (service, queue)
+        assert matches(grant["read"], f"rpc.reply-{service}-0b1f")
+        if service != "gateway":
+            assert not matches(grant["read"], "rpc.reply-gateway-0b1f"), service
+
+
+def test_each_service_user_publishes_only_to_its_own_exchange() -> None:
+    producers = ("registry", "stipends", "notifications", "gateway")
+    for service, grant in grants().items():
+        for producer in producers:
+            assert matches(grant["write"], f"{producer}.events") == (
+                producer == service
+            ), (service, producer)
+        for shared in ("nameko-rpc", "svyaz.dlx", "amq.default"):
+            assert matches(grant["write"], shared), (service, shared)
+
+
+def test_a_service_user_binds_only_the_events_it_handles() -> None:
+    stipends = {t["exchange"]: t for t in grants()["stipends"]["topics"]}
+    assert set(stipends) == {"nameko-rpc", "registry.events"}
+    assert matches(stipends["registry.events"]["read"], "communicator.applied.v1")
+    assert not matches(stipends["registry.events"]["read"], "#")
+    assert not matches(
+        stipends["registry.events"]["read"], "account.password_reset_requested.v1"
+    )
+    assert matches(stipends["nameko-rpc"]["read"], r"stipends.*")
+    assert not matches(stipends["nameko-rpc"]["read"], r"registry.*")
+    # the gateway handles no event and answers no RPC: its replies only
+    gateway = {t["exchange"]: t for t in grants()["gateway"]["topics"]}
+    assert set(gateway) == {"nameko-rpc"}
+    assert not matches(gateway["nameko-rpc"]["read"], r"gateway.*")
+    for producer in ("registry", "stipends", "notifications"):
+        assert not matches(grants()["gateway"]["read"], f"{producer}.events")
+
+
+def test_docker_compose_s_broker_file_matches_the_code() -> None:
+    committed = json.loads((ROOT / "infra/rabbitmq/development.json").read_text())
+    generated = json.loads(json.dumps(generator().development()))
+    assert committed == generated, (
+        "run `make topology` and commit infra/rabbitmq/development.json"
+    )
+    # the topology itself is definitions.json's, and no user but the administrator
+    # may do everything
+    topology = json.loads((ROOT / "infra/rabbitmq/definitions.json").read_text())
+    for key, value in topology.items():
+        assert committed[key] == value, key
+    assert "users" not in topology and "permissions" not in topology
+    for permission in committed["permissions"]:
+        if permission["user"] != "svyaz-admin":
+            assert ".*" not in (permission["read"], permission["write"]), permission

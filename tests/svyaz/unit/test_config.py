@@ -101,6 +101,9 @@ PRODUCTION_READY = {
         ({"DB_URI": "postgresql+psycopg2://postgres@127.0.0.1/x"}, "no password"),
         ({"COOKIE_SECURE": "false"}, "COOKIE_SECURE"),
         ({"PUBLIC_URL": "http://127.0.0.1:8000"}, "PUBLIC_URL is not https"),
+        ({"AMQP_URI": "amqp://registry:dev-x@rabbitmq/"}, "AMQP_URI holds a dev"),
+        ({"DB_URI": "postgresql://svyaz_registry:dev-x@db/r"}, "DB_URI holds a dev"),
+        ({"DB_URI": "postgresql://postgres:s3cret@db/r"}, "postgres, the superuser"),
     ],
 )
 def test_production_refuses_what_is_only_for_development(
