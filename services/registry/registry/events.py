@@ -56,14 +56,6 @@ class VouchRequestedV1(Schema):
     voucher_id = fields.UUID(required=True)
 
 
-class VouchAnsweredV1(Schema):
-    vouch_id = fields.UUID(required=True)
-    applicant_id = fields.UUID(required=True)
-    outcome = fields.String(
-        required=True, validate=validate.OneOf(("confirmed", "declined"))
-    )
-
-
 def _spec(name: str, schema: type[Schema]) -> EventSpec:
     return EventSpec(PRODUCER, name, schema)
 
@@ -88,7 +80,6 @@ PASSWORD_RESET_REQUESTED = _spec(
     "account.password_reset_requested.v1", PasswordResetRequestedV1
 )
 VOUCH_REQUESTED = _spec("vouch.requested.v1", VouchRequestedV1)
-VOUCH_ANSWERED = _spec("vouch.answered.v1", VouchAnsweredV1)
 
 PUBLISHED = (
     COMMUNICATOR_APPLIED,
@@ -103,7 +94,6 @@ PUBLISHED = (
     COMMUNICATOR_ERASED,
     PASSWORD_RESET_REQUESTED,
     VOUCH_REQUESTED,
-    VOUCH_ANSWERED,
 )
 
 

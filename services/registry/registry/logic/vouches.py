@@ -180,16 +180,9 @@ def answer(
         raise InvalidTransition(
             "this application is already decided", "application_decided"
         )
+    # no event: nobody else acts on an answer (admins read the vouch's state on the
+    # application), and an event no queue takes would wait in the outbox for ever
     vouch.decide(confirm, now)
-    outbox.add(
-        session,
-        events.VOUCH_ANSWERED.build(
-            events.aggregate(vouch.applicant_id),
-            vouch_id=vouch.id,
-            applicant_id=vouch.applicant_id,
-            outcome=vouch.status,
-        ),
-    )
     return vouch
 
 
