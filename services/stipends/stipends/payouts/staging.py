@@ -18,10 +18,10 @@ import csv
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import psycopg2
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -106,14 +106,12 @@ def _create_staged(session: Session) -> None:
         session.execute(text(statement))
 
 
-def _named_twice(exc: Exception) -> InvalidRequest:
+def _named_twice(exc: BaseException | None, source: str) -> InvalidRequest:
     """The unique index's refusal as the person's error: which id came twice."""
     detail = getattr(getattr(exc, "diag", None), "message_detail", None) or ""
     found = re.search(r"=\((.*)\) already exists", detail)
     ref = found.group(1) if found else "one id"
-    return InvalidRequest(
-        f"the provider's rows name {ref} twice", "duplicate_provider_row"
-    )
+    return InvalidRequest(f"{source} {ref} twice", "duplicate_provider_row")
 
 
 def stage(
@@ -135,7 +133,7 @@ def stage(
             _copy_lines(rows, counter),
         )
     except psycopg2.IntegrityError as exc:
-        raise _named_twice(exc) from None
+        raise _named_twice(exc, "the provider's rows name") from None
     session.execute(text(RESOLVE_REVERSALS))
     session.execute(text(RESOLVE_PAYMENTS))
     return counter[0]
@@ -298,11 +296,14 @@ class ItemizedReport:
         quick_statistics(session, "itemized_raw")
         _create_staged(session)
         try:
-            inserted = session.execute(
-                text(_itemized_insert(reference, "created_utc" in columns))
+            inserted = cast(
+                CursorResult[Any],
+                session.execute(
+                    text(_itemized_insert(reference, "created_utc" in columns))
+                ),
             )
         except IntegrityError as exc:
-            raise _named_twice(exc.orig) from None
+            raise _named_twice(exc.orig, "the report names") from None
         bad = session.execute(FIRST_PROBLEM).first()
         if bad is not None:
             raise InvalidRequest(
