@@ -434,3 +434,34 @@ def test_a_report_naming_a_transfer_twice_is_refused_with_its_id(db: Db) -> None
         run_period(world, rows, provider="bank_file", source="api")
     assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0
     assert db.sql("SELECT count(*) FROM reconciliation_rows")[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    ("created", "refused"),
+    [
+        ("2026-11-24 10:00:00", False),
+        ("2026-11-24T10:00:00", False),
+        ("", False),
+        ("2026-1x-24 10:00:00", True),
+        ("2026-11-24 10:00:0", True),
+        ("2026-11-24 10:00:000", True),
+        ("2026/11/24 10:00:00", True),
+        ("2026-11-24_10:00:00", True),
+    ],
+)
+def test_the_report_time_is_checked_digit_by_digit(
+    db: Db, created: str, refused: bool
+) -> None:
+    world = bank_world(db)
+    report = (
+        "balance_transaction_id,created_utc,currency,gross,fee,net,"
+        f"reporting_category,source_id,description\n"
+        f"txn_1,{created},eur,-3.00,0,-3.00,transfer,tr_1,x\n"
+    )
+    rows = ItemizedReport(report.splitlines(keepends=True))
+    if refused:
+        with pytest.raises(InvalidRequest, match=f"line 2: created_utc {created}"):
+            run_period(world, rows, provider="bank_file", source="itemized_csv")
+    else:
+        found = run_period(world, rows, provider="bank_file", source="itemized_csv")
+        assert found["view"]["provider_rows"] == 1

@@ -115,9 +115,10 @@ CLASSIFY = text(
         SELECT DISTINCT ON (r.payout_id) r.payout_id, r.provider_ref
         FROM staged_rows r
         JOIN multi m ON m.payout_id = r.payout_id
-        JOIN payouts p ON p.id = r.payout_id
         WHERE r.kind = 'payment'
-        ORDER BY r.payout_id, (r.provider_ref = p.provider_ref) IS TRUE DESC,
+        ORDER BY r.payout_id,
+                 (r.provider_ref = (SELECT p.provider_ref FROM payouts p
+                                    WHERE p.id = r.payout_id)) IS TRUE DESC,
                  r.created NULLS LAST, r.provider_ref
     ), rev AS (
         SELECT payout_id, sum(amount_minor) AS reversed

@@ -175,9 +175,14 @@ def _itemized_insert(reference: str, has_created: bool) -> str:
     """One pass over the report: each transfer line checked (what is wrong with it,
     if anything, in `problem`), converted and given its payout (our reference, else
     the payout that holds the transfer id)."""
+    # "YYYY-MM-DD HH:MM:SS" (or T): the shape by LIKE, then nothing but digits
+    # besides its five separators (a regular expression costs twice as much)
     created_check = (
-        "WHEN coalesce(created_utc, '') !~ "
-        "'^([0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}:[0-9]{2})?$' "
+        "WHEN coalesce(created_utc, '') <> '' AND NOT ("
+        "(created_utc LIKE '____-__-__ __:__:__' "
+        "AND translate(created_utc, '0123456789', '') = '-- ::') OR "
+        "(created_utc LIKE '____-__-__T__:__:__' "
+        "AND translate(created_utc, '0123456789', '') = '--T::')) "
         "THEN 'created_utc ' || created_utc"
         if has_created
         else ""
