@@ -1,7 +1,9 @@
 """Write docs/benchmarks.md from the logs `make bench` keeps (var/bench/<script>.log):
 each benchmark's printed figures, its RESULT line read back, the ratio against its
 target (met or missed), and the machine it ran on. Nothing is typed in by hand: a
-script that printed no RESULT line is listed as failed.
+script that printed no RESULT line is listed as failed. The one hand-written part,
+the section from "## What changed and why" to the end, is carried over from the
+file being replaced.
 
     python infra/dev/benchreport.py var/bench docs/benchmarks.md
 """
@@ -78,7 +80,19 @@ def read(log: Path) -> dict[str, object]:
     return entry
 
 
-def render(entries: list[dict[str, object]], when: str) -> str:
+NOTES = "## What changed and why"
+
+
+def notes(previous: Path) -> list[str]:
+    """The hand-written section of the file being replaced, if it has one."""
+    if not previous.exists():
+        return []
+    text = previous.read_text()
+    start = text.find(NOTES)
+    return text[start:].rstrip().splitlines() if start >= 0 else []
+
+
+def render(entries: list[dict[str, object]], when: str, kept: list[str]) -> str:
     out = [
         "# Benchmarks",
         "",
@@ -108,6 +122,8 @@ def render(entries: list[dict[str, object]], when: str) -> str:
         out += [f"### bench/{e['script']}.py", "", "```"]
         out += [str(line) for line in e["figures"]]  # type: ignore[attr-defined]
         out += ["```", ""]
+    if kept:
+        out += [*kept, ""]
     return "\n".join(out)
 
 
@@ -118,7 +134,8 @@ def main() -> None:
         raise SystemExit(f"no benchmark logs in {logs}")
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(entries, when) + "\n")
+    kept = notes(target)
+    target.write_text(render(entries, when, kept).rstrip() + "\n")
     for e in entries:
         print(f"{e['script']}: {e.get('ratio', '-')} {e['status']}")
 

@@ -415,8 +415,7 @@ def create_reversal(call: Call) -> dict[str, Any]:
 def list_reversals(call: Call) -> dict[str, Any]:
     platform_only(call)
     transfer = Transfer.get(call.args["id"], None)
-    items = [r for r in TransferReversal.all(None) if r.transfer == transfer.id]
-    return page(call, items, f"/v1/transfers/{transfer.id}/reversals")
+    return page(call, transfer.reversals(), f"/v1/transfers/{transfer.id}/reversals")
 
 
 @api("GET", "/v1/transfers/{id}/reversals/{reversal}")

@@ -247,6 +247,7 @@ class Transfer(Resource):
         self.amount_reversed, self.reversed = 0, False
         self.source_transaction, self.source_type = None, "card"
         self.destination_payment = state.new_id("py_")
+        self._reversals: list[str] = []  # ids, oldest first (no scan of the store)
         self.balance_transaction = BalanceTxn(
             None, -amount, currency, "transfer", self.id, "transfer", description
         ).id
@@ -254,11 +255,23 @@ class Transfer(Resource):
             destination, amount, currency, "payment", self.destination_payment, "charge"
         )
 
+    def reversals(self) -> list[TransferReversal]:
+        """Newest first, as the store lists them. A transfer from a state file of
+        before the index has none: it finds them by scanning, once."""
+        ids = getattr(self, "_reversals", None)
+        if ids is None:
+            ids = [
+                r.id
+                for r in reversed(list(TransferReversal.all()))
+                if r.transfer == self.id
+            ]
+            self._reversals = ids
+        found = (state.store.get(f"transfer_reversal:{id}") for id in reversed(ids))
+        return [r for r in found if isinstance(r, TransferReversal)]
+
     def _export(self, expand: Any = None) -> dict[str, Any]:
         out = super()._export()
-        reversals = [
-            r._export() for r in TransferReversal.all() if r.transfer == self.id
-        ]
+        reversals = [r._export() for r in self.reversals()]
         out["reversals"] = {
             "object": "list",
             "data": reversals,
@@ -286,6 +299,7 @@ class TransferReversal(Resource):
     def __init__(
         self, transfer: Transfer, amount: int, metadata: dict[str, str]
     ) -> None:
+        transfer.reversals()  # its index, built first if the transfer predates it
         super().__init__(None)
         self.amount, self.currency, self.transfer = (
             amount,
@@ -310,6 +324,7 @@ class TransferReversal(Resource):
             self.destination_payment_refund,
             "refund",
         )
+        transfer._reversals.append(self.id)
         transfer.amount_reversed += amount
         transfer.reversed = transfer.amount_reversed >= transfer.amount
 

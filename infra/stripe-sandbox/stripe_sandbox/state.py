@@ -2,12 +2,16 @@
 
 localstripe pickles its store to one fixed path (/tmp/localstripe.pickle), so two
 sandboxes would overwrite each other; `use_state_file` points the save and the load
-at the file given on the command line, written atomically. Writing it is write-behind:
-at most once every FLUSH_SECONDS while requests change things, and at shutdown; the
-whole store is pickled each time, so a write per request made a long run (10,000
-transfers) slower with every transfer. A SIGKILL loses at most the last
-FLUSH_SECONDS of changes, as a crashed process would. Objects of the sandbox's own
-(accounts, transfers...) live in the same store, so one file holds everything;
+at the file given on the command line, written atomically. Writing it is write-behind
+and off the request path: while requests change things, a forked child pickles its
+copy of the store (copy-on-write: the server does not wait for it) at most once
+every FLUSH_SECONDS, or, for a large store, at most once every 1/SHARE times what
+the last write took (so writing never takes more than SHARE of the time, however many
+objects there are); and at shutdown, in the process. Pickling the whole store in the
+server at every change made a long run (10,000 transfers) slower with every transfer.
+A SIGKILL loses at most the last interval of changes (0.5 s for a small store, a few
+seconds for a very large one), as a crashed process would. Objects of the sandbox's
+own (accounts, transfers...) live in the same store, so one file holds everything;
 bookkeeping that is not a Stripe object sits under "sandbox:" keys.
 """
 
@@ -32,7 +36,10 @@ _path: Path | None = None
 _dirty = False
 _last_flush = 0.0
 _scheduled = False
+_writer: tuple[int, float] | None = None  # a child writing the file: pid, started
+_cost = 0.0  # seconds the last write took
 FLUSH_SECONDS = 0.5
+SHARE = 0.05
 
 
 def _mark(self: Any) -> None:
@@ -68,35 +75,87 @@ def use_state_file(path: Path) -> None:
     store.try_load_from_disk()
 
 
+def _interval() -> float:
+    return max(FLUSH_SECONDS, _cost / SHARE)
+
+
 def flush() -> None:
-    """Write the state file now if anything changed."""
-    global _dirty, _last_flush, _scheduled
+    """Write the state file now, in this process, if anything changed (start-up,
+    shutdown): after any write in progress, so the last one is this one."""
+    global _dirty, _last_flush, _scheduled, _cost
     _scheduled = False
+    _wait_for_writer(block=True)
     if _dirty:
         _dirty = False
         _last_flush = time.monotonic()
         _dump(store)
+        _cost = time.monotonic() - _last_flush
+
+
+def _wait_for_writer(block: bool) -> bool:
+    """Whether no child is writing (any that finished is reaped). A failed write
+    leaves the changes to be written again."""
+    global _writer, _cost, _dirty
+    if _writer is None:
+        return True
+    pid, started = _writer
+    done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    if done == 0:
+        return False
+    _writer = None
+    _cost = time.monotonic() - started
+    if status != 0:
+        _dirty = True
+    return True
+
+
+def _write_behind() -> None:
+    """Fork a child that writes the file from its copy of the store."""
+    global _dirty, _last_flush, _scheduled, _writer
+    _scheduled = False
+    if not _wait_for_writer(block=False):
+        _schedule(0.01)  # still writing: look again shortly
+        return
+    if not _dirty:
+        return
+    wait = _last_flush + _interval() - time.monotonic()
+    if wait > 0:
+        _schedule(wait)
+        return
+    _dirty = False
+    _last_flush = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # the child: write, and leave without running the server's exits
+        code = 1
+        try:
+            _dump(store)
+            code = 0
+        finally:
+            os._exit(code)
+    _writer = (pid, _last_flush)
+    _schedule(0.01)  # reap it, and write again if things changed meanwhile
+
+
+def _schedule(wait: float) -> None:
+    global _scheduled
+    if _scheduled:
+        return
+    _scheduled = True
+    asyncio.get_running_loop().call_later(wait, _write_behind)
 
 
 def save() -> None:
-    """After a changing request: write now if the last write is FLUSH_SECONDS old,
-    else once that time is up (localstripe would rewrite the whole file for every
-    object it stores)."""
-    global _scheduled
-    if not _dirty:
+    """After a changing request: write behind, once the interval since the last
+    write is up (localstripe would rewrite the whole file for every object it
+    stores)."""
+    if not _dirty or _scheduled:
         return
-    wait = _last_flush + FLUSH_SECONDS - time.monotonic()
-    if wait <= 0:
-        flush()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        flush()  # no loop (start-up, shutdown): now
         return
-    if not _scheduled:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            flush()  # no loop (start-up, shutdown): now
-            return
-        _scheduled = True
-        loop.call_later(wait, flush)
+    _schedule(max(0.0, _last_flush + _interval() - time.monotonic()))
 
 
 def new_id(prefix: str, n: int = 24) -> str:

@@ -42,3 +42,20 @@ def test_no_logs_is_an_error(tmp_path: Path) -> None:
         text=True,
     )
     assert done.returncode != 0 and "no benchmark logs" in done.stderr
+
+
+def test_the_hand_written_notes_survive_a_new_run(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "fast.log").write_text("RESULT fast ratio=0.90 target>=0.8\n")
+    out = tmp_path / "benchmarks.md"
+    out.write_text(
+        "# Benchmarks\n\nold figures\n\n## What changed and why\n\n"
+        "### bench/fast.py\n\nBatched the writes.\n"
+    )
+    subprocess.run([sys.executable, str(SCRIPT), str(logs), str(out)], check=True)
+    text = out.read_text()
+    assert "old figures" not in text and "| 0.90 |" in text
+    assert text.endswith(
+        "## What changed and why\n\n### bench/fast.py\n\nBatched the writes.\n"
+    )

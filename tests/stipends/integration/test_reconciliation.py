@@ -387,3 +387,81 @@ def test_bad_requests_change_nothing(db: Db, sandbox: Sandbox) -> None:  # noqa:
     with pytest.raises(InvalidRequest, match="different items"):
         resolve(world, rec_id, [], "write_off")
     assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 1
+
+
+def test_only_the_rows_the_work_queue_reads_are_kept(db: Db) -> None:
+    """The matched rows were staged for the transaction only: what stays in
+    `reconciliation_rows` is the rows its differences name (link and re-pay read
+    their kind and status), not the whole statement."""
+    world = bank_world(db)
+    world.released()
+    world.worker({"bank_file": worker.BankFile()}).drive()
+    ids = [r[0] for r in db.sql("SELECT id FROM payouts ORDER BY id")]
+    statement = (
+        "reference,amount,currency,status,fee\n"
+        f"payout:{ids[0]},300.00,EUR,booked,0\n"
+        f"payout:{ids[1]},300.00,EUR,booked,0\n"
+        f"payout:{ids[2]},300.00,EUR,returned,0\n"
+    )
+    found = run_period(
+        world,
+        statement_rows(statement.splitlines(keepends=True)),
+        provider="bank_file",
+        source="bank_statement",
+    )
+    assert found["view"]["provider_rows"] == 3
+    items = queue(world, found["view"]["id"])
+    assert kinds(items) == {"reversed": 1}
+    kept = db.sql("SELECT provider_ref, status FROM reconciliation_rows")
+    assert [(ref, status) for ref, status in kept] == [
+        (items[0]["provider_ref"], "returned")
+    ]
+
+
+def test_a_report_naming_a_transfer_twice_is_refused_with_its_id(db: Db) -> None:
+    world = bank_world(db)
+    world.released()
+    report = itemized([("tr_twice", 100), ("tr_once", 200), ("tr_twice", 100)])
+    with pytest.raises(InvalidRequest, match="the report names tr_twice twice"):
+        run_period(
+            world,
+            ItemizedReport(report.splitlines(keepends=True)),
+            provider="bank_file",
+            source="itemized_csv",
+        )
+    rows = [ProviderRow("tr_a", "payment", 100, "EUR")] * 2
+    with pytest.raises(InvalidRequest, match="rows name tr_a twice"):
+        run_period(world, rows, provider="bank_file", source="api")
+    assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0
+    assert db.sql("SELECT count(*) FROM reconciliation_rows")[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    ("created", "refused"),
+    [
+        ("2026-11-24 10:00:00", False),
+        ("2026-11-24T10:00:00", False),
+        ("", False),
+        ("2026-1x-24 10:00:00", True),
+        ("2026-11-24 10:00:0", True),
+        ("2026-11-24 10:00:000", True),
+        ("2026/11/24 10:00:00", True),
+        ("2026-11-24_10:00:00", True),
+    ],
+)
+def test_the_report_time_is_checked_digit_by_digit(
+    db: Db, created: str, refused: bool
+) -> None:
+    world = bank_world(db)
+    report = (
+        "balance_transaction_id,created_utc,currency,gross,fee,net,"
+        f"reporting_category,source_id,description\n"
+        f"txn_1,{created},eur,-3.00,0,-3.00,transfer,tr_1,x\n"
+    )
+    rows = ItemizedReport(report.splitlines(keepends=True))
+    if refused:
+        with pytest.raises(InvalidRequest, match=f"line 2: created_utc {created}"):
+            run_period(world, rows, provider="bank_file", source="itemized_csv")
+    else:
+        found = run_period(world, rows, provider="bank_file", source="itemized_csv")
+        assert found["view"]["provider_rows"] == 1

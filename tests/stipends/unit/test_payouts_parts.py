@@ -4,6 +4,8 @@ control totals."""
 
 import csv
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,6 +26,7 @@ from stipends.payouts.providers import (
     parse_statement,
     to_minor,
 )
+from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.runs import control_totals, digest
 
 
@@ -287,3 +290,58 @@ def test_outbound_payment_reasons_become_what_the_communicator_is_told(
     reason: str | None, returned: bool, told: str
 ) -> None:
     assert _v2_reason(reason, returned) == told
+
+
+class RateRow:
+    """The shared rate limit's row (payout_rate_limits) on a fake clock: what the
+    TAKE and HOLD statements do to `tat`, and how many transactions asked."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock, self.tat, self.transactions = clock, 0.0, 0
+
+    @contextmanager
+    def transaction(self) -> Iterator["RateRow"]:
+        self.transactions += 1
+        yield self
+
+    def execute(self, statement: Any, params: dict[str, Any]) -> "RateRow":
+        now = self.clock()
+        if "seconds" in params:  # HOLD
+            self.tat = max(self.tat, now + params["seconds"])
+            self.answer = 0.0
+        else:  # TAKE: `span` seconds of slots; the answer: the first one's wait
+            first = max(self.tat, now)
+            self.tat = first + params["span"]
+            self.answer = first - now
+        return self
+
+    def scalar_one(self) -> float:
+        return self.answer
+
+
+def test_the_shared_bucket_reserves_slots_a_tenth_of_a_second_at_a_time() -> None:
+    clock = FakeClock()
+    row = RateRow(clock)
+    bucket = SharedTokenBucket(
+        row.transaction, "payouts", 100.0, burst=1, sleep=clock.sleep, clock=clock
+    )
+    for _ in range(100):
+        bucket.take()
+    assert row.transactions == 10  # one per 10 slots, not one per call
+    assert clock.t == pytest.approx(0.99)  # and still 100 calls a second
+
+
+def test_the_shared_bucket_spends_no_old_slot_and_a_hold_drops_them() -> None:
+    clock = FakeClock()
+    row = RateRow(clock)
+    bucket = SharedTokenBucket(
+        row.transaction, "payouts", 100.0, burst=1, sleep=clock.sleep, clock=clock
+    )
+    bucket.take()
+    clock.t += 5.0  # idle: the nine slots left are long past
+    bucket.take()
+    assert row.transactions == 2  # reserved afresh rather than spent in a burst
+    bucket.hold(2.0)
+    began = clock.t
+    bucket.take()
+    assert clock.t - began >= 2.0  # the slots held before the 429 are gone

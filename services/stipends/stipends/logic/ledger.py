@@ -27,7 +27,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import AccountNotFound, InvalidRequest, InvalidTransition
@@ -351,6 +352,101 @@ def settle(
         programme_id=programme_id,
         stipend_id=stipend_id,
     )
+
+
+@dataclass(frozen=True)
+class Send:
+    """One `send` of a batch: the stipend's money to the provider's clearing."""
+
+    programme_id: uuid.UUID
+    stipend_id: uuid.UUID
+    provider: str
+    currency: str
+    amount_minor: int
+
+
+SEND_ENTRIES = text(
+    "INSERT INTO journal_entries (kind, memo, programme_id, stipend_id) "
+    "SELECT 'payout_sent', 'payout sent through ' || v.provider, v.programme, "
+    "v.stipend FROM unnest(CAST(:programmes AS uuid[]), CAST(:stipends AS uuid[]), "
+    "CAST(:providers AS text[])) WITH ORDINALITY "
+    "AS v (programme, stipend, provider, n) ORDER BY v.n RETURNING id, stipend_id"
+)
+SEND_POSTINGS = text(
+    "INSERT INTO postings (entry_id, account, amount_minor, currency) "
+    "SELECT * FROM unnest(CAST(:entries AS bigint[]), CAST(:accounts AS text[]), "
+    "CAST(:amounts AS bigint[]), CAST(:currencies AS text[]))"
+)
+
+
+def accounts_in(session: Session, wanted: dict[str, str]) -> set[str]:
+    """Open the accounts (code -> currency) that do not exist yet, in one statement;
+    the codes kept in another currency, which no entry may use."""
+    rows = session.execute(
+        select(Account.code, Account.currency).where(Account.code.in_(list(wanted)))
+    ).all()
+    found = {code: currency for code, currency in rows}
+    missing = [code for code in wanted if code not in found]
+    if missing:
+        session.execute(
+            insert(Account)
+            .values(
+                [
+                    {
+                        "code": code,
+                        "kind": code.split(":", 1)[0],
+                        "currency": wanted[code],
+                    }
+                    for code in missing
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["code"])
+        )
+    return {code for code, currency in found.items() if currency != wanted[code]}
+
+
+def send_all(session: Session, sends: Sequence[Send]) -> dict[uuid.UUID, int]:
+    """`send` for a batch of stipends in three statements whatever its size (the
+    accounts, the entries, their legs); the entry id of each stipend. Each entry
+    balances as `send`'s does, and the deferred trigger checks it at commit."""
+    if not sends:
+        return {}
+    wanted: dict[str, str] = {}
+    for one in sends:
+        wanted[clearing(one.provider)] = one.currency
+        wanted[funds(one.programme_id)] = one.currency
+    if accounts_in(session, wanted):  # a currency clash: `post` says which
+        for one in sends:
+            for code in (clearing(one.provider), funds(one.programme_id)):
+                account(session, code, one.currency)
+    entries = {
+        stipend_id: entry_id
+        for entry_id, stipend_id in session.execute(
+            SEND_ENTRIES,
+            {
+                "programmes": [str(one.programme_id) for one in sends],
+                "stipends": [str(one.stipend_id) for one in sends],
+                "providers": [one.provider for one in sends],
+            },
+        )
+    }
+    legs: dict[str, list[Any]] = {
+        "entries": [],
+        "accounts": [],
+        "amounts": [],
+        "currencies": [],
+    }
+    for one in sends:
+        for code, amount in (
+            (clearing(one.provider), one.amount_minor),
+            (funds(one.programme_id), -one.amount_minor),
+        ):
+            legs["entries"].append(entries[one.stipend_id])
+            legs["accounts"].append(code)
+            legs["amounts"].append(amount)
+            legs["currencies"].append(one.currency)
+    session.execute(SEND_POSTINGS, legs)
+    return entries
 
 
 def send_failed(

@@ -88,116 +88,107 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 # -- matching ------------------------------------------------------------------------
-# our side, its provider payment, reversals; a CASE per payout; extras for the rest
+# our side against the staged rows (each with its payout, resolved as it was staged)
+# in one full join: a payout with no payment is missing, a row with no payout is
+# unexpected; a CASE per pair; the counts per run from what the insert returns
 CLASSIFY = text(
     """
-    WITH staged AS (  -- each row with its payout: our reference, else the provider's id
-        SELECT r.provider_ref, r.kind, r.amount_minor, r.currency, r.status,
-               r.balance_minor, r.created,
-               coalesce(r.payout_id, p.id, t.payout_id, pp.id) AS payout_id
-        FROM reconciliation_rows r
-        LEFT JOIN payouts p
-          ON r.payout_id IS NULL AND r.kind = 'payment'
-         AND p.provider_ref = r.provider_ref
-        LEFT JOIN reconciliation_rows t
-          ON r.payout_id IS NULL AND r.kind = 'reversal'
-         AND t.reconciliation_id = :rid AND t.provider_ref = r.parent_ref
-        LEFT JOIN payouts pp
-          ON r.payout_id IS NULL AND r.kind = 'reversal'
-         AND pp.provider_ref = r.parent_ref
-        WHERE r.reconciliation_id = :rid
-    ), sent AS (
+    WITH sent AS (  -- each stipend's standing ledger send in the period
         SELECT DISTINCT ON (e.stipend_id) e.stipend_id, po.amount_minor AS ledger_minor
         FROM journal_entries e
         JOIN postings po ON po.entry_id = e.id AND po.account = :clearing
         WHERE e.kind = 'payout_sent' AND e.posted_at >= :start AND e.posted_at < :end
         ORDER BY e.stipend_id, e.id DESC
-    ), named AS (
-        SELECT DISTINCT payout_id FROM staged WHERE payout_id IS NOT NULL
     ), ours AS (  -- sent in the period, or named by the provider's rows
         SELECT p.id, p.run_id, p.amount_minor, p.currency, p.status, p.provider_ref,
                s.ledger_minor
         FROM payouts p
         LEFT JOIN sent s ON s.stipend_id = p.stipend_id AND p.status <> 'cancelled'
         WHERE p.provider = :provider
-          AND (s.stipend_id IS NOT NULL OR p.id IN (SELECT payout_id FROM named))
-    ), pay AS (
-        SELECT r.payout_id, r.provider_ref, r.amount_minor, r.currency, r.status,
-               r.balance_minor,
-               row_number() OVER (
-                   PARTITION BY r.payout_id
-                   ORDER BY (r.provider_ref = o.provider_ref) IS TRUE DESC,
-                            r.created NULLS LAST, r.provider_ref
-               ) AS rn
-        FROM staged r JOIN ours o ON o.id = r.payout_id
+          AND (s.stipend_id IS NOT NULL OR p.id IN (
+                SELECT payout_id FROM staged_rows WHERE payout_id IS NOT NULL))
+    ), multi AS (  -- payouts with more than one payment (rare)
+        SELECT payout_id FROM staged_rows
+        WHERE kind = 'payment' AND payout_id IS NOT NULL
+        GROUP BY payout_id HAVING count(*) > 1
+    ), chosen AS (  -- the one that counts: the transfer we hold, else the first
+        SELECT DISTINCT ON (r.payout_id) r.payout_id, r.provider_ref
+        FROM staged_rows r
+        JOIN multi m ON m.payout_id = r.payout_id
         WHERE r.kind = 'payment'
+        ORDER BY r.payout_id,
+                 (r.provider_ref = (SELECT p.provider_ref FROM payouts p
+                                    WHERE p.id = r.payout_id)) IS TRUE DESC,
+                 r.created NULLS LAST, r.provider_ref
     ), rev AS (
         SELECT payout_id, sum(amount_minor) AS reversed
-        FROM staged WHERE kind = 'reversal' AND payout_id IS NOT NULL
+        FROM staged_rows WHERE kind = 'reversal' AND payout_id IS NOT NULL
         GROUP BY payout_id
+    ), theirs AS (  -- `pays`: the payout a payment settles (not a second payment)
+        SELECT r.provider_ref, r.kind, r.amount_minor, r.currency, r.status,
+               r.balance_minor, r.payout_id,
+               CASE WHEN r.kind = 'payment' AND (c.provider_ref IS NULL
+                                                 OR c.provider_ref = r.provider_ref)
+                    THEN r.payout_id END AS pays
+        FROM staged_rows r
+        LEFT JOIN chosen c ON c.payout_id = r.payout_id
     ), judged AS (
-        SELECT o.id AS payout_id, o.run_id, pay.provider_ref,
-               o.amount_minor AS ours_minor, pay.amount_minor AS theirs_minor,
-               o.currency AS ours_currency, pay.currency AS theirs_currency,
+        SELECT coalesce(o.id, q.id) AS payout_id,
+               coalesce(o.run_id, q.run_id) AS run_id,
+               t.provider_ref,
+               coalesce(o.amount_minor, q.amount_minor) AS ours_minor,
+               t.amount_minor AS theirs_minor,
+               coalesce(o.currency, q.currency) AS ours_currency,
+               t.currency AS theirs_currency,
                CASE
-                 WHEN pay.provider_ref IS NULL THEN
+                 WHEN o.id IS NULL THEN
+                   CASE WHEN q.id IS NULL THEN 'unexpected_at_provider'
+                        WHEN t.kind = 'payment' THEN 'duplicate'
+                   END  -- a reversal of ours: in `rev`
+                 WHEN t.provider_ref IS NULL THEN
                    CASE WHEN o.status IN ('sent', 'paid') THEN 'missing_at_provider' END
-                 WHEN pay.currency <> o.currency THEN 'currency_mismatch'
-                 WHEN pay.amount_minor <> o.amount_minor
+                 WHEN t.currency <> o.currency THEN 'currency_mismatch'
+                 WHEN t.amount_minor <> o.amount_minor
                    OR o.ledger_minor <> o.amount_minor
-                   OR pay.balance_minor <> -pay.amount_minor
+                   OR t.balance_minor <> -t.amount_minor
                    THEN 'amount_mismatch'
-                 WHEN coalesce(rev.reversed, 0) > 0 OR pay.status = 'returned' THEN
+                 WHEN coalesce(rev.reversed, 0) > 0 OR t.status = 'returned' THEN
                    CASE WHEN o.status IN ('sent', 'paid')
-                          OR coalesce(rev.reversed, pay.amount_minor)
-                             < pay.amount_minor
+                          OR coalesce(rev.reversed, t.amount_minor) < t.amount_minor
                         THEN 'reversed' END
-                 WHEN pay.status IN ('failed', 'canceled')
+                 WHEN t.status IN ('failed', 'canceled')
                    AND o.status IN ('sent', 'paid') THEN 'status_mismatch'
-                 WHEN pay.status = 'posted'
+                 WHEN t.status = 'posted'
                    AND o.status NOT IN ('sent', 'paid') THEN 'status_mismatch'
-                 WHEN pay.status = 'pending' AND o.status = 'paid'
+                 WHEN t.status = 'pending' AND o.status = 'paid'
                    THEN 'status_mismatch'
-               END AS kind
+               END AS kind,
+               -- matched, but paid twice: the second payment is the difference
+               o.id IS NOT NULL AND o.id IN (SELECT payout_id FROM multi) AS twice,
+               o.id IS NULL AND q.id IS NOT NULL AND t.kind = 'reversal' AS counted
         FROM ours o
-        LEFT JOIN pay ON pay.payout_id = o.id AND pay.rn = 1
+        FULL JOIN theirs t ON t.pays = o.id
         LEFT JOIN rev ON rev.payout_id = o.id
-    ), extra AS (
-        SELECT pay.payout_id, o.run_id, pay.provider_ref,
-               o.amount_minor AS ours_minor, pay.amount_minor AS theirs_minor,
-               o.currency AS ours_currency, pay.currency AS theirs_currency,
-               'duplicate' AS kind
-        FROM pay JOIN ours o ON o.id = pay.payout_id
-        WHERE pay.rn > 1
-        UNION ALL
-        SELECT NULL, NULL, r.provider_ref, NULL, r.amount_minor, NULL, r.currency,
-               'unexpected_at_provider'
-        FROM staged r
-        WHERE (r.payout_id IS NULL
-               OR NOT EXISTS (SELECT 1 FROM ours o WHERE o.id = r.payout_id))
-    ), found AS (
-        SELECT * FROM judged WHERE kind IS NOT NULL
-        UNION ALL SELECT * FROM extra
+        LEFT JOIN LATERAL (  -- the payout of a row left over (rare): ours?
+            SELECT p.id, p.run_id, p.amount_minor, p.currency FROM payouts p
+            WHERE o.id IS NULL AND p.id = t.payout_id AND p.provider = :provider
+            OFFSET 0  -- looked up by its key for those rows only
+        ) q ON true
     ), stored AS (
         INSERT INTO reconciliation_items
             (reconciliation_id, kind, payout_id, run_id, provider_ref, ours_minor,
              theirs_minor, ours_currency, theirs_currency, state)
-        SELECT :rid, kind, payout_id, run_id, provider_ref, ours_minor, theirs_minor,
-               ours_currency, theirs_currency, 'open'
-        FROM found
-        RETURNING 1
+        SELECT :rid, kind, payout_id, run_id, provider_ref, ours_minor,
+               theirs_minor, ours_currency, theirs_currency, 'open'
+        FROM judged WHERE kind IS NOT NULL
+        RETURNING run_id
     )
-    SELECT run_id,
-           count(*) FILTER (WHERE kind IS NULL) AS matched,
-           count(*) FILTER (WHERE kind IS NOT NULL AND kind <> 'has_duplicate')
-             AS discrepancies
+    SELECT run_id, sum(matched) AS matched, sum(discrepancies) AS discrepancies
     FROM (
-        SELECT j.run_id, CASE WHEN j.kind IS NULL AND d.payout_id IS NOT NULL
-                              THEN 'has_duplicate' ELSE j.kind END AS kind
-        FROM judged j
-        LEFT JOIN (SELECT DISTINCT payout_id FROM pay WHERE rn > 1) d
-          ON d.payout_id = j.payout_id
-        UNION ALL SELECT run_id, kind FROM extra
+        SELECT run_id, count(*) AS matched, 0 AS discrepancies FROM judged
+        WHERE kind IS NULL AND NOT twice AND NOT counted GROUP BY run_id
+        UNION ALL
+        SELECT run_id, 0, count(*) FROM stored GROUP BY run_id
     ) x
     GROUP BY run_id
     """
@@ -205,19 +196,20 @@ CLASSIFY = text(
 
 
 def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
-    """Match and store the differences; the counts per payout run (None: rows that
-    belong to no run of ours)."""
+    """Match the staged rows and store the differences; the counts per payout run
+    (None: rows that belong to no run of ours)."""
     start, end = period_bounds(rec.period_start, rec.period_end)
-    params = {"rid": rec.id}
-    # fresh rows have no statistics yet: without them the planner loops, row by row
-    session.execute(text("ANALYZE reconciliation_rows"))
-    staging.plain_plans(session)
+    staging.quick_statistics(session, "staged_rows")
     per_run = [
-        {"run_id": r.run_id, "matched": r.matched, "discrepancies": r.discrepancies}
+        {
+            "run_id": r.run_id,
+            "matched": int(r.matched),
+            "discrepancies": int(r.discrepancies),
+        }
         for r in session.execute(
             CLASSIFY,
             {
-                **params,
+                "rid": rec.id,
                 "provider": rec.provider,
                 "clearing": ledger.clearing(rec.provider),
                 "start": start,
@@ -225,6 +217,7 @@ def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
             },
         )
     ]
+    staging.keep_for_items(session, rec.id)
     rec.matched = sum(r["matched"] for r in per_run)
     rec.discrepancies = sum(r["discrepancies"] for r in per_run)
     return per_run

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -168,6 +168,16 @@ def mark_failed(session: Session, payout: Payout, reason: str, detail: str) -> N
     _emit(session, events.PAYOUT_FAILED, payout, reason=reason)
 
 
+# `mark_sent` for a batch whose ledger sends are recorded
+MARK_SENT = text(
+    "UPDATE payouts p SET status = 'sent', provider_ref = v.ref, "
+    "deadline_at = v.deadline, next_attempt_at = NULL, last_error = NULL, "
+    "updated_at = now() "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:refs AS text[]), "
+    "CAST(:deadlines AS timestamptz[])) AS v (id, ref, deadline) WHERE p.id = v.id"
+)
+
+
 class Worker:
     def __init__(
         self,
@@ -259,9 +269,78 @@ class Worker:
 
     def record_all(self, results: list[tuple[Order, Outcome]]) -> list[str]:
         """The outcomes of a batch of calls, in one transaction (a crash before its
-        commit leaves the rows calling: they are called again with the same keys)."""
+        commit leaves the rows calling: they are called again with the same keys).
+        The batch's rows are locked together (in id order); the common outcome,
+        sent, is recorded for all of them at once (`_send_all`); any other goes
+        row by row."""
         with self.transaction() as session:
-            return [self._record(session, o, outcome) for o, outcome in results]
+            ids = [order.payout_id for order, _ in results]
+            if len(set(ids)) != len(ids):  # one row twice: each sees the one before
+                return [self._record(session, o, outcome) for o, outcome in results]
+            current = {
+                row.id: row
+                for row in session.execute(
+                    select(
+                        Payout.id,
+                        Payout.status,
+                        Payout.attempt,
+                        Payout.stipend_id,
+                        Payout.provider,
+                    )
+                    .where(Payout.id.in_(ids))
+                    .order_by(Payout.id)
+                    .with_for_update()
+                )
+            }
+            out: list[str] = []
+            sent: list[tuple[int, Any, Order, Outcome]] = []
+            for i, (order, outcome) in enumerate(results):
+                row = current.get(order.payout_id)
+                if (
+                    row is None
+                    or row.status != "calling"
+                    or row.attempt != order.attempt
+                ):
+                    out.append("stale")  # a webhook, an operator or another worker
+                elif outcome.status == "sent":
+                    out.append("sent")
+                    sent.append((i, row, order, outcome))
+                else:
+                    out.append(self._record(session, order, outcome))
+            self._send_all(session, sent, out)
+            return out
+
+    def _send_all(
+        self,
+        session: Session,
+        sent: list[tuple[int, Any, Order, Outcome]],
+        out: list[str],
+    ) -> None:
+        """`mark_sent` for many rows (locked, calling, this attempt) in a few
+        statements: the ledger's sends together, one UPDATE of the rows."""
+        if not sent:
+            return
+        recorded = payments.record_sent_all(
+            session, [row.stipend_id for _, row, _, _ in sent]
+        )
+        done = []
+        for i, row, order, outcome in sent:
+            if row.stipend_id in recorded:
+                done.append((row, outcome))
+            else:  # refused by the ledger: `record_sent` says why, as it always did
+                out[i] = self._record(session, order, outcome)
+        if not done:
+            return
+        session.execute(
+            MARK_SENT,
+            {
+                "ids": [str(row.id) for row, _ in done],
+                "refs": [outcome.ref for _, outcome in done],
+                "deadlines": [self._deadline(row.provider) for row, _ in done],
+            },
+        )
+        for row, _ in done:
+            log.info("payout %s attempt %s: sent", row.id, row.attempt)
 
     def _record(self, session: Session, order: Order, outcome: Outcome) -> str:
         payout = session.get(Payout, order.payout_id, with_for_update=True)
