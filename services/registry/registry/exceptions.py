@@ -54,3 +54,8 @@ class ReviewItemNotFound(RegistryError, NotFound):
 
 class PayoutSetupFailed(RegistryError, Conflict):
     """The payout provider refused or could not be reached; nothing was recorded."""
+
+
+class StripeClosureFailed(RegistryError):
+    """Stripe did not confirm deleting or closing an erased person's account: the
+    erasure event is retried, then parked for staff (never skipped)."""

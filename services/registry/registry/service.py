@@ -11,7 +11,7 @@ from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from registry.dependencies import Stripe, Vault
+from registry.dependencies import ErasureJournal, Stripe, Vault
 from registry.exceptions import InvalidRequest, RegistryError
 from registry.logic import (
     access,
@@ -46,6 +46,7 @@ from registry.schemas import (
     CoordinatorSchema,
     CorridorSchema,
     DecisionSchema,
+    ErasedEventSchema,
     ReviewResolutionSchema,
     SearchSchema,
     SignInSchema,
@@ -57,10 +58,11 @@ from registry.schemas import (
     TrainingOutSchema,
     TrainingSchema,
 )
-from svyaz import arguments
+from svyaz import arguments, inbox
 from svyaz.dependencies import Caller, Database, OutboxRelay
+from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
-from svyaz.messaging import rpc
+from svyaz.messaging import Unprocessable, event_handler, rpc
 from svyaz.parking import ParkedMessagesEntrypoints
 
 load = arguments.loader(InvalidRequest)
@@ -69,6 +71,7 @@ ident = arguments.id_loader(InvalidRequest)
 
 SUMMARY = CommunicatorSummarySchema()
 RECIPIENT_TICK_SECONDS = 5.0
+JOURNAL_TICK_SECONDS = 5.0
 
 
 class RegistryService(ParkedMessagesEntrypoints):
@@ -80,6 +83,7 @@ class RegistryService(ParkedMessagesEntrypoints):
     stripe = Stripe()
     caller = Caller()
     config = Config()
+    journal = ErasureJournal()
 
     # -- applying ------------------------------------------------------------------
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
@@ -472,8 +476,55 @@ class RegistryService(ParkedMessagesEntrypoints):
             DecisionSchema(), {"communicator_id": communicator_id, "reason": reason}
         )
         with self.db.transaction() as session:
-            erasure.erase(session, who, data["communicator_id"], data["reason"])
+            erasure.erase(
+                session, self.keys, who, data["communicator_id"], data["reason"]
+            )
+        self.journal_erasures()  # at once; the timer catches what a crash left
         return {"status": "erased"}
+
+    @event_handler("registry", "communicator.erased.v1")
+    def on_communicator_erased(self, event: ReceivedEvent) -> None:
+        """Close the erased person's Stripe account or recipient. A Stripe failure
+        raises: the event is retried with backoff, then parked, and program admins
+        see and retry it on the oversight console's parked work."""
+        try:
+            data = ErasedEventSchema().load(event.data)
+        except ValidationError as exc:
+            raise Unprocessable(f"bad payload: {exc.messages}") from None
+        with self.db.transaction() as session:
+            if inbox.claim(session, event):
+                erasure.close_at_stripe(
+                    session,
+                    self.keys,
+                    self.stripe,
+                    data["communicator_id"],
+                    datetime.now(UTC),
+                )
+
+    @timer(interval=JOURNAL_TICK_SECONDS)
+    def journal_erasures(self) -> None:
+        """Erasures committed but not yet in the journal (a crash between the two,
+        or the migration's list of older ones), written and marked."""
+        with self.db.transaction() as session:
+            rows = erasure.unjournaled(session)
+            self.journal.append((row.communicator_id, row.erased_at) for row in rows)
+            erasure.mark_journaled(rows, datetime.now(UTC))
+
+    @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
+    def replay_erasures(self, actor: Any) -> dict[str, Any]:
+        """After restoring a backup: every id the erasure journal (or the restored
+        table) lists is shredded again if the database holds data of theirs."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            report = erasure.replay(
+                session, self.keys, who, self.journal.read(), datetime.now(UTC)
+            )
+        self.journal_erasures()
+        return {
+            "listed": report.listed,
+            "shredded": [str(ident) for ident in report.shredded],
+            "absent": report.absent,
+        }
 
     @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def rewrap_keys(self, actor: Any) -> dict[str, int]:
