@@ -210,3 +210,77 @@ def test_rotation_rewraps_every_data_key_and_fields_still_open(
     retired = start(f"k2={new}", "k2")  # the old master key is gone
     for ident in people:
         assert retired.call("get_profile", ADMIN_A, ident, "audit")["city"] == "Batumi"
+
+
+def test_erasure_leaves_no_free_text_and_no_dedup_match_about_the_person(
+    registry: Registry,
+) -> None:
+    email, phone = "olga.z@example.org", "+995 555 12 34 56"
+    ident = registry.active(email=email, phone=phone)
+    twin = registry.applicant(email=email)  # the same email: a review item
+    namesake = registry.applicant(phone=phone)  # the same phone: another
+    items = {i["kind"]: i for i in registry.call("list_review_items", ADMIN_A)}
+    assert set(items) == {"email", "phone"}
+    registry.call(
+        "resolve_review_item",
+        ADMIN_A,
+        items["email"]["id"],
+        "distinct",
+        f"sisters; both wrote from {email}",
+    )
+    training = registry.call(
+        "create_training",
+        ADMIN_A,
+        {"title": "Talking to parents", "held_on": "2026-11-01"},
+    )
+    registry.call("record_training_completion", ADMIN_A, training["id"], ident)
+    registry.call("set_tier", ADMIN_A, ident, "professional", "Olga ran the Omsk call")
+    registry.call("suspend", ADMIN_A, ident, "Olga Z. missed three calls in Omsk")
+    registry.call("reinstate", ADMIN_A, ident, "Olga is back from Omsk")
+
+    registry.call("erase", ADMIN_A, ident, "letter from Olga Zaitseva, Omsk")
+
+    # the review items that named them keep neither what matched nor the note
+    rows = registry.sql(
+        "SELECT kind, status, note, communicator_id, other_id FROM review_items"
+    )
+    assert len(rows) == 2
+    assert {row.kind for row in rows} == {"erased"}
+    assert {row.status for row in rows} == {"distinct", "withdrawn"}
+    assert {row.note for row in rows} == {"[erased]", None}
+    assert registry.call("list_review_items", ADMIN_A) == []
+    dump = table_dump(registry.container.config["DB_URI"], "review_items")
+    assert "olga" not in dump and "sisters" not in dump
+    # every reason given about them is the marker; a tier change keeps its tier
+    reasons = registry.sql(
+        "SELECT reason FROM vetting_decisions WHERE communicator_id = :i ORDER BY id",
+        i=ident,
+    )
+    assert {r.reason for r in reasons} == {"[erased]", "tier professional: [erased]"}
+    approvals = registry.sql(
+        "SELECT reason FROM activation_approvals WHERE communicator_id = :i", i=ident
+    )
+    assert [a.reason for a in approvals] == ["[erased]", "[erased]"]
+    for table in ("vetting_decisions", "activation_approvals"):
+        dump = table_dump(registry.container.config["DB_URI"], table)
+        assert "Olga" not in dump and "Omsk" not in dump, table
+    trail = registry.call("get_communicator_activity", ADMIN_A, ident)
+    assert {"tier": "professional"} in [e["detail"] for e in trail]
+    # the others' records are theirs: untouched
+    assert registry.call("get_application", ADMIN_A, twin)["status"] == "applied"
+    assert registry.call("get_application", ADMIN_A, namesake)["status"] == "applied"
+
+    # vetting_decisions stays insert-only: the marker is the one change allowed,
+    # and only for a person erased
+    with pytest.raises(sqlalchemy.exc.InternalError, match="insert-only"):
+        registry.sql(
+            "UPDATE vetting_decisions SET reason = 'rewritten' WHERE communicator_id"
+            " = :i",
+            i=ident,
+        )
+    with pytest.raises(sqlalchemy.exc.InternalError, match="insert-only"):
+        registry.sql(
+            "UPDATE vetting_decisions SET reason = '[erased]' WHERE communicator_id"
+            " = :i",
+            i=registry.active(),
+        )

@@ -82,6 +82,8 @@ def test_the_lifecycle_folds_into_the_read_model(
     wait_until(lambda: row(stipends, ident).erased, "erasure")
     state = row(stipends, ident)
     assert state.pseudonym is None and str(state.id) == ident
+    # the keyed hash of where they were paid goes too
+    assert state.destination_fingerprint is None and state.payout_ready is False
 
 
 def test_an_event_before_the_application_still_lands(
