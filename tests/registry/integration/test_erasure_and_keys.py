@@ -15,7 +15,7 @@ from registry.service import RegistryService
 from svyaz import signing
 from svyaz.crypto import generate_key
 from svyaz.errors import Forbidden, NotFound
-from tests.helpers import queue_depth
+from tests.helpers import queue_depth, wait_until
 from tests.registry.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -183,33 +183,48 @@ def test_rotation_rewraps_every_data_key_and_fields_still_open(
     url = database("registry")
     old, new = generate_key(), generate_key()
 
-    def start(keys: str, current: str) -> Registry:
+    def start(keys: str, current: str, connect: FakeConnect) -> Registry:
         config = service_config(
             "registry", DB_URI=url, MASTER_KEYS=keys, MASTER_KEY_ID=current
         )
         container = container_factory(RegistryService, config)
-        replace_dependencies(container, stripe=FakeConnect())
+        replace_dependencies(container, stripe=connect)
         container.start()
-        return Registry(container, url, None)
+        return Registry(container, url, connect)
 
-    before = start(f"k1={old}", "k1")
+    away = FakeConnect()
+    away.closing_fails = True
+    before = start(f"k1={old}", "k1", away)
     people = [
         before.active(**{**PERSON, "email": f"p{i}@example.org", "phone": None})
         for i in range(3)
     ]
+    # an erased person whose Stripe account is still to be closed: its id is
+    # sealed under a data key of its own, which rotation re-wraps too
+    leaving = before.active(country="DE")
+    before.call("start_payout_setup", actor_for(leaving))
+    before.call("erase", actor_for(leaving), leaving, "please forget me")
+    parked = wait_until(
+        lambda: before.call("list_parked_messages", ADMIN_A)["messages"], "parked"
+    )
     before.container.stop()
 
-    after = start(f"k1={old},k2={new}", "k2")
+    after = start(f"k1={old},k2={new}", "k2", away)
     with pytest.raises(Forbidden):
         after.call("rewrap_keys", actor_for(people[0]))
-    assert after.call("rewrap_keys", ADMIN_B) == {"rewrapped": 3, "remaining": 0}
+    assert after.call("rewrap_keys", ADMIN_B) == {"rewrapped": 4, "remaining": 0}
     keys = [r[0] for r in after.sql("SELECT wrapped_key FROM communicators")]
-    assert all(k.startswith("k2.") for k in keys)
+    keys += [r[0] for r in after.sql("SELECT wrapped_key FROM stripe_closures")]
+    assert len(keys) == 5 and all(k is None or k.startswith("k2.") for k in keys)
     after.container.stop()
 
-    retired = start(f"k2={new}", "k2")  # the old master key is gone
+    back = FakeConnect()
+    retired = start(f"k2={new}", "k2", back)  # the old master key is gone
     for ident in people:
         assert retired.call("get_profile", ADMIN_A, ident, "audit")["city"] == "Batumi"
+    retired.call("retry_parked_message", ADMIN_A, parked[0]["id"], "Stripe is back")
+    wait_until(lambda: back.closed, "the account closed")
+    assert back.closed == [away.accounts[leaving]]
 
 
 def test_erasure_leaves_no_free_text_and_no_dedup_match_about_the_person(

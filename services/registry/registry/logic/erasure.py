@@ -262,7 +262,7 @@ def replay(
     its event, so a Stripe account and the other services' copies go again too), and
     put back on the list. Running it again finds nothing to do."""
     actor.require(ADMIN)
-    table = dict(
+    table: dict[uuid.UUID, datetime] = dict(
         session.execute(select(Erasure.communicator_id, Erasure.erased_at))
         .tuples()
         .all()
