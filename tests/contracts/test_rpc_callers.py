@@ -69,6 +69,7 @@ CALLERS = {
     ("registry", "request_password_reset"): {GATEWAY},
     ("registry", "reset_password"): {GATEWAY},
     ("registry", "resolve_review_item"): {GATEWAY, OPERATOR},
+    ("registry", "replay_erasures"): {OPERATOR},
     ("registry", "rewrap_keys"): {OPERATOR},
     ("registry", "set_bank_details"): {GATEWAY},
     ("registry", "set_corridor"): {GATEWAY, OPERATOR},
