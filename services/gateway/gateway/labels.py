@@ -53,10 +53,12 @@ LABELS: dict[str, dict[str, str]] = {
         "email": N_("Same email"),
         "phone": N_("Same phone number"),
         "payout_destination": N_("Same payout account"),
+        "erased": N_("A match with a person since erased"),
     },
     "review_outcome": {
         "same_person": N_("Same person"),
         "distinct": N_("Different people"),
+        "withdrawn": N_("Closed: one of the two was erased"),
     },
     "provider": {
         "stripe_connect": N_("Stripe Connect"),
