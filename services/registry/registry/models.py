@@ -131,6 +131,7 @@ class Communicator(Base):
             setattr(self, f"{name}_ct", None)
         self.email_index = None
         self.phone_index = None
+        self.voucher_id = None  # who vouched for them: a tie between two people
         self.pseudonym = f"erased-{self.id.hex[:12]}"
         self.erased_at = at
 

@@ -4,6 +4,7 @@ log finds any edited or deleted row."""
 
 import json
 import subprocess
+import uuid
 from typing import Any
 
 import kombu
@@ -299,3 +300,17 @@ def test_erasure_leaves_no_free_text_and_no_dedup_match_about_the_person(
             " = :i",
             i=registry.active(),
         )
+
+
+def test_erasure_drops_who_vouched_for_the_person(registry: Registry) -> None:
+    sponsor_name = f"sponsor_{uuid.uuid4().hex[:6]}"
+    sponsor = registry.active(pseudonym=sponsor_name)
+    ident = registry.applicant(referral=sponsor_name)
+    assert registry.sql("SELECT voucher_id FROM communicators WHERE id = :i", i=ident)[
+        0
+    ].voucher_id == uuid.UUID(sponsor)
+
+    registry.call("erase", ADMIN_A, ident, "asked by phone")
+
+    (row,) = registry.sql("SELECT voucher_id FROM communicators WHERE id = :i", i=ident)
+    assert row.voucher_id is None
