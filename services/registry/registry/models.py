@@ -132,6 +132,7 @@ class Communicator(Base):
         self.email_index = None
         self.phone_index = None
         self.voucher_id = None  # who vouched for them: a tie between two people
+        self.club_id = None  # a club names a city and its coordinator
         self.pseudonym = f"erased-{self.id.hex[:12]}"
         self.erased_at = at
 

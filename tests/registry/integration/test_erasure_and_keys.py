@@ -302,15 +302,23 @@ def test_erasure_leaves_no_free_text_and_no_dedup_match_about_the_person(
         )
 
 
-def test_erasure_drops_who_vouched_for_the_person(registry: Registry) -> None:
+def test_erasure_drops_who_vouched_for_the_person_and_their_club(
+    registry: Registry,
+) -> None:
     sponsor_name = f"sponsor_{uuid.uuid4().hex[:6]}"
     sponsor = registry.active(pseudonym=sponsor_name)
-    ident = registry.applicant(referral=sponsor_name)
-    assert registry.sql("SELECT voucher_id FROM communicators WHERE id = :i", i=ident)[
-        0
-    ].voucher_id == uuid.UUID(sponsor)
+    club = registry.call(
+        "create_club",
+        ADMIN_A,
+        {"name": f"Club {sponsor_name}", "country": "GE", "mode": "offline"},
+    )
+    ident = registry.applicant(referral=sponsor_name, club_id=club["id"])
+    query = "SELECT voucher_id, club_id FROM communicators WHERE id = :i"
+    (before,) = registry.sql(query, i=ident)
+    assert before.voucher_id == uuid.UUID(sponsor)
+    assert before.club_id == uuid.UUID(club["id"])
 
     registry.call("erase", ADMIN_A, ident, "asked by phone")
 
-    (row,) = registry.sql("SELECT voucher_id FROM communicators WHERE id = :i", i=ident)
-    assert row.voucher_id is None
+    (row,) = registry.sql(query, i=ident)
+    assert row.voucher_id is None and row.club_id is None

@@ -71,6 +71,7 @@ def registry_changed(
         # the keyed hash of where they were paid (an IBAN or Stripe account could
         # be matched against it), on the read model and on their payouts
         communicator.pseudonym = None
+        communicator.club_id = None
         communicator.erased = True
         communicator.destination_fingerprint = None
         communicator.payout_ready = False
