@@ -138,7 +138,7 @@ class StripeConnect:
         try:
             self.client.v1.accounts.delete(account_id)
         except stripe.StripeError as exc:
-            if not _gone(exc):
+            if not gone(exc):
                 raise closing_failed(exc) from None
 
     def close_recipient(self, account_id: str) -> None:
@@ -153,13 +153,17 @@ class StripeConnect:
                 {"applied_configurations": list(account.applied_configurations)},
             )
         except stripe.StripeError as exc:
-            if not _gone(exc):
+            if not gone(exc):
                 raise closing_failed(exc) from None
 
 
-def _gone(exc: stripe.StripeError) -> bool:
-    """Stripe does not know the account (any more)."""
-    return exc.http_status == 404 or exc.code == "resource_missing"
+def gone(exc: stripe.StripeError) -> bool:
+    """Stripe does not know the account (any more): 404 / `resource_missing`, or,
+    for an account deleted before, Stripe's answer that it "has been deleted"
+    (which carries no code). Anything else is a failure to retry."""
+    if exc.http_status == 404 or exc.code == "resource_missing":
+        return True
+    return "has been deleted" in str(exc.user_message or "")
 
 
 def closing_failed(exc: stripe.StripeError) -> StripeClosureFailed:
