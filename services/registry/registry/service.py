@@ -3,6 +3,7 @@ one transaction, calls one logic function and dumps the result."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -69,6 +70,7 @@ load = arguments.loader(InvalidRequest)
 ident = arguments.id_loader(InvalidRequest)
 
 
+log = logging.getLogger(__name__)
 SUMMARY = CommunicatorSummarySchema()
 RECIPIENT_TICK_SECONDS = 5.0
 JOURNAL_TICK_SECONDS = 5.0
@@ -505,10 +507,17 @@ class RegistryService(ParkedMessagesEntrypoints):
     def journal_erasures(self) -> None:
         """Erasures committed but not yet in the journal (a crash between the two,
         or the migration's list of older ones), written and marked."""
-        with self.db.transaction() as session:
-            rows = erasure.unjournaled(session)
-            self.journal.append((row.communicator_id, row.erased_at) for row in rows)
-            erasure.mark_journaled(rows, datetime.now(UTC))
+        try:
+            with self.db.transaction() as session:
+                rows = erasure.unjournaled(session)
+                self.journal.append((r.communicator_id, r.erased_at) for r in rows)
+                erasure.mark_journaled(rows, datetime.now(UTC))
+        except OSError as exc:  # the erasures stay marked unwritten: tried again
+            log.error(
+                "the erasure journal could not be written (%s); trying again in %s s",
+                type(exc).__name__,
+                JOURNAL_TICK_SECONDS,
+            )
 
     @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def replay_erasures(self, actor: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ log finds any edited or deleted row."""
 import json
 import subprocess
 import uuid
+from pathlib import Path
 from typing import Any
 
 import kombu
@@ -322,3 +323,33 @@ def test_erasure_drops_who_vouched_for_the_person_and_their_club(
 
     (row,) = registry.sql(query, i=ident)
     assert row.voucher_id is None and row.club_id is None
+
+
+def test_an_erasure_the_journal_missed_is_written_by_the_next_sync(
+    database: Any, service_config: Any, container_factory: Any, tmp_path: Path
+) -> None:
+    url = database("registry")
+    blocker = tmp_path / "not-yet-mounted"
+    blocker.write_text("a file where the journal's directory should be")
+    journal = blocker / "erasures.journal"
+    container = container_factory(
+        RegistryService, service_config("registry", DB_URI=url, ERASURE_JOURNAL=journal)
+    )
+    replace_dependencies(container, stripe=FakeConnect())
+    container.start()
+    registry = Registry(container, url, None)
+    ident = registry.active()
+
+    # the journal cannot be written: the erasure still happens, and is owed to it
+    assert registry.call("erase", actor_for(ident), ident, "forget me") == {
+        "status": "erased"
+    }
+    (owed,) = registry.sql("SELECT communicator_id, journaled_at FROM erasures")
+    assert str(owed.communicator_id) == ident and owed.journaled_at is None
+
+    blocker.unlink()  # the volume is back
+    wait_until(lambda: journal.exists() and ident in journal.read_text(), "synced")
+    (done,) = registry.sql("SELECT journaled_at FROM erasures")
+    assert done.journaled_at is not None
+    (line,) = journal.read_text().splitlines()
+    assert line.split()[0] == ident
