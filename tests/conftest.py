@@ -87,11 +87,16 @@ def database() -> Iterator[Callable[[str], str]]:
 
 
 @pytest.fixture
-def service_config(rabbit_config: dict[str, Any]) -> Callable[..., dict[str, Any]]:
-    """`service_config("registry", DB_URI=...)`: config.yml on the test's vhost."""
+def service_config(
+    rabbit_config: dict[str, Any], tmp_path: Path
+) -> Callable[..., dict[str, Any]]:
+    """`service_config("registry", DB_URI=...)`: config.yml on the test's vhost
+    (and the registry's erasure journal in the test's own directory)."""
 
     def make(service: str, **overrides: Any) -> dict[str, Any]:
         config = service_config_file(service)
+        if "ERASURE_JOURNAL" in config:
+            config["ERASURE_JOURNAL"] = str(tmp_path / f"{service}-erasures.journal")
         bus = bus_settings(service)
         bus.pop("BUS_IDENTITY")  # a container signs as its service's name
         config.update(bus)

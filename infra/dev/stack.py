@@ -127,6 +127,8 @@ class Settings:
         env["BUS_PUBLIC_KEYS"] = str(self.keys / "public")
         if service in WITH_DB:
             env["DB_URI"] = self.db_uri(service)
+        if service == "registry":  # outside the database: see registry.journal
+            env["ERASURE_JOURNAL"] = str(self.var / "erasures.journal")
         env.update(self.extra_env)
         return env
 

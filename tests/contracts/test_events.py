@@ -10,6 +10,7 @@ import pytest
 from marshmallow import Schema
 
 import notifications.schemas
+import registry.schemas
 import stipends.schemas
 from notifications.events import PUBLISHED as NOTIFICATIONS
 from registry.events import PUBLISHED as REGISTRY
@@ -46,6 +47,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "communicator.tier_changed.v1": [stipends.schemas.CommunicatorTierChangedIn],
     "communicator.payout_ready.v1": [stipends.schemas.CommunicatorPayoutReadyIn],
     "communicator.erased.v1": [
+        registry.schemas.ErasedEventSchema,
         stipends.schemas.CommunicatorIdIn,
         notifications.schemas.CommunicatorIdIn,
     ],

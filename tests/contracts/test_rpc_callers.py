@@ -72,6 +72,7 @@ CALLERS = {
     ("registry", "rekey_blind_indexes"): {OPERATOR},
     ("registry", "reset_password"): {GATEWAY},
     ("registry", "resolve_review_item"): {GATEWAY, OPERATOR},
+    ("registry", "replay_erasures"): {OPERATOR},
     ("registry", "rewrap_keys"): {OPERATOR},
     ("registry", "set_bank_details"): {GATEWAY},
     ("registry", "set_corridor"): {GATEWAY, OPERATOR},

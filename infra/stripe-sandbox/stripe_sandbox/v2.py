@@ -201,6 +201,37 @@ def retrieve_account(call: Call) -> dict[str, Any]:
     return account_of(call.args["id"])
 
 
+@api("POST", "/v2/core/accounts/{id}/close", "v2")
+def close_account(call: Call) -> dict[str, Any]:
+    """Stripe's v2 close: every applied configuration must be named; the account
+    stays retrievable (`closed: true`) but can no longer be used: its payout
+    methods go and outbound payments to it are refused. Closing a closed account
+    answers it as it is."""
+    params = call.params
+    only(params, {"applied_configurations"})
+    account = dict(account_of(call.args["id"]))
+    if account["closed"]:
+        return account
+    named = params.get("applied_configurations") or []
+    if not isinstance(named, list) or set(named) != set(
+        account["applied_configurations"]
+    ):
+        raise invalid(
+            "applied_configurations must name every configuration applied to the "
+            f"account: {account['applied_configurations']}",
+            "applied_configurations",
+        )
+    for method in (account["defaults"]["payout_methods"] or {}).values():
+        state.store.pop(f"sandbox:v2:method:{method}", None)
+    account["closed"] = True
+    account["defaults"] = {**account["defaults"], "payout_methods": {}}
+    account["configuration"] = {
+        name: {**config, "applied": False}
+        for name, config in account["configuration"].items()
+    }
+    return put(f"v2:account:{account['id']}", account)
+
+
 def complete_onboarding(account_id: str, currency_code: str) -> dict[str, Any]:
     """A bank account becomes the recipient's payout method for the currency."""
     account = dict(account_of(account_id))

@@ -53,6 +53,7 @@ LABELS: dict[str, dict[str, str]] = {
         "email": N_("Same email"),
         "phone": N_("Same phone number"),
         "payout_destination": N_("Same payout account"),
+        "erased": N_("A match with a person since erased"),
     },
     "vouch_state": {
         "pending": N_("Waiting for your answer"),
@@ -63,6 +64,7 @@ LABELS: dict[str, dict[str, str]] = {
     "review_outcome": {
         "same_person": N_("Same person"),
         "distinct": N_("Different people"),
+        "withdrawn": N_("Closed: one of the two was erased"),
     },
     "provider": {
         "stripe_connect": N_("Stripe Connect"),

@@ -1,4 +1,5 @@
-"""Registry DependencyProviders: the key ring and Stripe Connect."""
+"""Registry DependencyProviders: the key ring, Stripe Connect and the erasure
+journal."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 import stripe
 from nameko.extensions import DependencyProvider
 
-from registry.exceptions import PayoutSetupFailed
+from registry.exceptions import PayoutSetupFailed, StripeClosureFailed
+from registry.journal import Journal
 from svyaz import config as settings
 from svyaz.crypto import KeyRing, keyring
 
@@ -122,6 +124,63 @@ class StripeConnect:
         methods = account.defaults.payout_methods if account.defaults else None
         found = methods.to_dict().get(currency.lower()) if methods else None
         return str(found) if found else None
+
+    # -- erasure: Stripe drops what it collected ------------------------------------
+    def delete_account(self, account_id: str) -> None:
+        """Delete a Connect account (`DELETE /v1/accounts/{id}`); one Stripe no
+        longer has (deleted before, by us or by a replay) counts as done."""
+        try:
+            self.client.v1.accounts.delete(account_id)
+        except stripe.StripeError as exc:
+            if not gone(exc):
+                raise closing_failed(exc) from None
+
+    def close_recipient(self, account_id: str) -> None:
+        """Close a Global Payouts recipient (`POST /v2/core/accounts/{id}/close`,
+        the v2 API has no delete); closed before, or unknown, counts as done."""
+        try:
+            account = self.client.v2.core.accounts.retrieve(account_id)
+            if account.closed:
+                return
+            self.client.v2.core.accounts.close(
+                account_id,
+                {"applied_configurations": list(account.applied_configurations)},
+            )
+        except stripe.StripeError as exc:
+            if not gone(exc):
+                raise closing_failed(exc) from None
+
+
+def gone(exc: stripe.StripeError) -> bool:
+    """Stripe does not know the account (any more): 404 / `resource_missing`, or,
+    for an account deleted before, Stripe's answer that it "has been deleted"
+    (which carries no code). Anything else is a failure to retry."""
+    if exc.http_status == 404 or exc.code == "resource_missing":
+        return True
+    return "has been deleted" in str(exc.user_message or "")
+
+
+def closing_failed(exc: stripe.StripeError) -> StripeClosureFailed:
+    # the error's class and status only: Stripe's message names the account
+    return StripeClosureFailed(
+        "Stripe did not confirm closing an erased person's account "
+        f"({type(exc).__name__}, HTTP {exc.http_status or 'none'}); it is tried "
+        "again, and a retry of this parked message tries again later",
+        "stripe_closure_failed",
+    )
+
+
+class ErasureJournal(DependencyProvider):
+    """The erasure journal (registry.journal) at ERASURE_JOURNAL: a file kept
+    apart from the database and its backups."""
+
+    def setup(self) -> None:
+        self.journal = Journal(
+            str(settings.require(self.container.config, "ERASURE_JOURNAL"))
+        )
+
+    def get_dependency(self, worker_ctx: Any) -> Journal:
+        return self.journal
 
 
 class Stripe(DependencyProvider):

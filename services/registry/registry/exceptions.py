@@ -59,3 +59,8 @@ class PayoutSetupFailed(RegistryError, Conflict):
 class VouchNotFound(RegistryError, NotFound):
     """No vouch request of this id asks the actor: the same answer whether it does
     not exist or asks someone else."""
+
+
+class StripeClosureFailed(RegistryError):
+    """Stripe did not confirm deleting or closing an erased person's account: the
+    erasure event is retried, then parked for staff (never skipped)."""

@@ -35,6 +35,20 @@ PERSONAL_FIELDS = (
     "motivation",
 )
 
+# what an erased person's free text becomes (vetting reasons, approvals, review notes)
+ERASED_MARKER = "[erased]"
+TIER_PREFIX = "tier "  # a tier change's reason: "tier <tier>: <free text>"
+
+
+def erased_reason(reason: str) -> str:
+    """A decision's reason once its subject is erased: the neutral marker, keeping
+    only the tier a tier change names (a code, not free text). The database allows
+    exactly this change (migration 0011_erasure)."""
+    if reason.startswith(TIER_PREFIX):
+        return f"{reason.split(':', 1)[0]}: {ERASED_MARKER}"
+    return ERASED_MARKER
+
+
 # status -> the statuses an admin may move it to
 TRANSITIONS: dict[str, frozenset[str]] = {
     "applied": frozenset({"in_review", "rejected"}),
@@ -121,6 +135,8 @@ class Communicator(Base):
             setattr(self, f"{name}_ct", None)
         self.email_index = None
         self.phone_index = None
+        self.voucher_id = None  # who vouched for them: a tie between two people
+        self.club_id = None  # a club names a city and its coordinator
         self.pseudonym = f"erased-{self.id.hex[:12]}"
         self.erased_at = at
 
@@ -245,6 +261,16 @@ class ReviewItem(Base):
 
     __mapper_args__ = {"version_id_col": version}
 
+    def forget(self, at: datetime) -> None:
+        """One of the two was erased: what they shared (the kind names an email, a
+        phone or a payout account the other still has) and the note go; an open item
+        is closed as withdrawn, nobody has to resolve it."""
+        if self.status == "open":
+            self.status, self.resolved_at = "withdrawn", at
+        self.kind = "erased"
+        if self.note is not None:
+            self.note = ERASED_MARKER
+
     def resolve(self, outcome: str, by: uuid.UUID, note: str, at: datetime) -> None:
         if self.status != "open":
             raise InvalidTransition("this review item is already resolved", "resolved")
@@ -331,6 +357,46 @@ class PayoutAccount(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class Erasure(Base):
+    """The list of erased ids and when: no personal data. It is also written to the
+    erasure journal outside the database (registry.journal) so that a restored
+    backup can be shredded again (`replay_erasures`)."""
+
+    __tablename__ = "erasures"
+
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True
+    )
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # when the journal got it; NULL: the next journal sync writes it
+    journaled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StripeClosure(Base):
+    """A Stripe connected account (Connect) or recipient (Global Payouts) of an
+    erased person, to be deleted or closed at Stripe so that Stripe drops what it
+    collected. The account id is sealed under a data key of its own until then;
+    once Stripe confirmed, key and ciphertext go and `closed_at` stays."""
+
+    __tablename__ = "stripe_closures"
+
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True
+    )
+    provider: Mapped[str] = mapped_column(String(20))
+    wrapped_key: Mapped[str | None] = mapped_column(Text)
+    account_ct: Mapped[str | None] = mapped_column(Text)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def record_id(self) -> str:
+        return f"stripe-closure:{self.communicator_id}"
+
+    def closed(self, at: datetime) -> None:
+        self.wrapped_key = self.account_ct = None
+        self.closed_at = at
 
 
 class PiiAccess(Base):

@@ -97,6 +97,15 @@ class DecisionSchema(StripStrings):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=1000))
 
 
+class ErasedEventSchema(Schema):
+    """communicator.erased.v1 as the registry's own handler reads it."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    communicator_id = fields.UUID(required=True)
+
+
 class ContactRequestSchema(Schema):
     communicator_id = fields.UUID(required=True)
     purpose = fields.String(required=True, validate=validate.Length(min=3, max=200))

@@ -3,6 +3,7 @@ one transaction, calls one logic function and dumps the result."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +12,7 @@ from marshmallow import ValidationError
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from registry.dependencies import Stripe, Vault
+from registry.dependencies import ErasureJournal, Stripe, Vault
 from registry.exceptions import InvalidRequest, RegistryError
 from registry.logic import (
     access,
@@ -48,6 +49,7 @@ from registry.schemas import (
     CoordinatorSchema,
     CorridorSchema,
     DecisionSchema,
+    ErasedEventSchema,
     ReviewResolutionSchema,
     SearchSchema,
     SignInSchema,
@@ -61,21 +63,24 @@ from registry.schemas import (
     VouchAnswerSchema,
     VouchRequestSchema,
 )
-from svyaz import arguments
+from svyaz import arguments, inbox
 from svyaz.dependencies import Caller, Database, OutboxRelay
+from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
-from svyaz.messaging import rpc
+from svyaz.messaging import Unprocessable, event_handler, rpc
 from svyaz.parking import ParkedMessagesEntrypoints
 
 load = arguments.loader(InvalidRequest)
 ident = arguments.id_loader(InvalidRequest)
 
 
+log = logging.getLogger(__name__)
 SUMMARY = CommunicatorSummarySchema()
 RECIPIENT_TICK_SECONDS = 5.0
 REWRAP_BATCHES = 20  # of keys.rewrap's 500 each, per rewrap_keys call
 KEY_UPKEEP_SECONDS = 10.0  # the access log's seal, a batch of blind indexes re-keyed
 REKEY_BATCHES = 10  # of indexes.rekey's, per rekey_blind_indexes call
+JOURNAL_TICK_SECONDS = 5.0
 
 
 class RegistryService(ParkedMessagesEntrypoints):
@@ -87,6 +92,7 @@ class RegistryService(ParkedMessagesEntrypoints):
     stripe = Stripe()
     caller = Caller()
     config = Config()
+    journal = ErasureJournal()
 
     # -- applying ------------------------------------------------------------------
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
@@ -508,8 +514,62 @@ class RegistryService(ParkedMessagesEntrypoints):
             DecisionSchema(), {"communicator_id": communicator_id, "reason": reason}
         )
         with self.db.transaction() as session:
-            erasure.erase(session, who, data["communicator_id"], data["reason"])
+            erasure.erase(
+                session, self.keys, who, data["communicator_id"], data["reason"]
+            )
+        self.journal_erasures()  # at once; the timer catches what a crash left
         return {"status": "erased"}
+
+    @event_handler("registry", "communicator.erased.v1")
+    def on_communicator_erased(self, event: ReceivedEvent) -> None:
+        """Close the erased person's Stripe account or recipient. A Stripe failure
+        raises: the event is retried with backoff, then parked, and program admins
+        see and retry it on the oversight console's parked work."""
+        try:
+            data = ErasedEventSchema().load(event.data)
+        except ValidationError as exc:
+            raise Unprocessable(f"bad payload: {exc.messages}") from None
+        with self.db.transaction() as session:
+            if inbox.claim(session, event):
+                erasure.close_at_stripe(
+                    session,
+                    self.keys,
+                    self.stripe,
+                    data["communicator_id"],
+                    datetime.now(UTC),
+                )
+
+    @timer(interval=JOURNAL_TICK_SECONDS)
+    def journal_erasures(self) -> None:
+        """Erasures committed but not yet in the journal (a crash between the two,
+        or the migration's list of older ones), written and marked."""
+        try:
+            with self.db.transaction() as session:
+                rows = erasure.unjournaled(session)
+                self.journal.append((r.communicator_id, r.erased_at) for r in rows)
+                erasure.mark_journaled(rows, datetime.now(UTC))
+        except OSError as exc:  # the erasures stay marked unwritten: tried again
+            log.error(
+                "the erasure journal could not be written (%s); trying again in %s s",
+                type(exc).__name__,
+                JOURNAL_TICK_SECONDS,
+            )
+
+    @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
+    def replay_erasures(self, actor: Any) -> dict[str, Any]:
+        """After restoring a backup: every id the erasure journal (or the restored
+        table) lists is shredded again if the database holds data of theirs."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            report = erasure.replay(
+                session, self.keys, who, self.journal.read(), datetime.now(UTC)
+            )
+        self.journal_erasures()
+        return {
+            "listed": report.listed,
+            "shredded": [str(ident) for ident in report.shredded],
+            "absent": report.absent,
+        }
 
     @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
     def rewrap_keys(self, actor: Any) -> dict[str, int]:

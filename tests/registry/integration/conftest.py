@@ -10,6 +10,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies
 from sqlalchemy import create_engine, text
 
+from registry.exceptions import StripeClosureFailed
 from registry.service import RegistryService
 from svyaz.context import CALLER
 from tests.helpers import actor
@@ -49,6 +50,8 @@ class FakeConnect:
 
     def __init__(self) -> None:
         self.accounts: dict[str, str] = {}
+        self.closed: list[str] = []  # deleted accounts and closed recipients
+        self.closing_fails = False
 
     def create_account(self, communicator_id: uuid.UUID, country: str) -> str:
         return self.accounts.setdefault(
@@ -57,6 +60,13 @@ class FakeConnect:
 
     def onboarding_link(self, account_id: str) -> str:
         return f"https://connect.example.invalid/setup/{account_id}"
+
+    def delete_account(self, account_id: str) -> None:
+        if self.closing_fails:
+            raise StripeClosureFailed("Stripe is away", "stripe_closure_failed")
+        self.closed.append(account_id)
+
+    close_recipient = delete_account
 
 
 class Registry:

@@ -4,6 +4,8 @@ log finds any edited or deleted row."""
 
 import json
 import subprocess
+import uuid
+from pathlib import Path
 from typing import Any
 
 import kombu
@@ -19,7 +21,7 @@ from registry.service import RegistryService
 from svyaz import signing
 from svyaz.crypto import generate_key, keyring
 from svyaz.errors import Forbidden, NotFound
-from tests.helpers import next_code, queue_depth
+from tests.helpers import next_code, queue_depth, wait_until
 from tests.registry.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -29,6 +31,7 @@ from tests.registry.integration.conftest import (
 )
 
 PASSWORD = "correct horse battery staple"
+
 PERSON = {
     "legal_name": "Anna Sergeevna Volkova",
     "email": "anna.volkova@example.org",
@@ -188,33 +191,174 @@ def test_rotation_rewraps_every_data_key_and_fields_still_open(
     url = database("registry")
     old, new = generate_key(), generate_key()
 
-    def start(keys: str, current: str) -> Registry:
+    def start(keys: str, current: str, connect: FakeConnect) -> Registry:
         config = service_config(
             "registry", DB_URI=url, MASTER_KEYS=keys, MASTER_KEY_ID=current
         )
         container = container_factory(RegistryService, config)
-        replace_dependencies(container, stripe=FakeConnect())
+        replace_dependencies(container, stripe=connect)
         container.start()
-        return Registry(container, url, None)
+        return Registry(container, url, connect)
 
-    before = start(f"k1={old}", "k1")
+    away = FakeConnect()
+    away.closing_fails = True
+    before = start(f"k1={old}", "k1", away)
     people = [
         before.active(**{**PERSON, "email": f"p{i}@example.org", "phone": None})
         for i in range(3)
     ]
+    # an erased person whose Stripe account is still to be closed: its id is
+    # sealed under a data key of its own, which rotation re-wraps too
+    leaving = before.active(country="DE")
+    before.call("start_payout_setup", actor_for(leaving))
+    before.call("erase", actor_for(leaving), leaving, "please forget me")
+    parked = wait_until(
+        lambda: before.call("list_parked_messages", ADMIN_A)["messages"], "parked"
+    )
     before.container.stop()
 
-    after = start(f"k1={old},k2={new}", "k2")
+    after = start(f"k1={old},k2={new}", "k2", away)
     with pytest.raises(Forbidden):
         after.call("rewrap_keys", actor_for(people[0]))
-    assert after.call("rewrap_keys", ADMIN_B) == {"rewrapped": 3, "remaining": 0}
+    assert after.call("rewrap_keys", ADMIN_B) == {"rewrapped": 4, "remaining": 0}
     keys = [r[0] for r in after.sql("SELECT wrapped_key FROM communicators")]
-    assert all(k.startswith("k2.") for k in keys)
+    keys += [r[0] for r in after.sql("SELECT wrapped_key FROM stripe_closures")]
+    assert len(keys) == 5 and all(k is None or k.startswith("k2.") for k in keys)
     after.container.stop()
 
-    retired = start(f"k2={new}", "k2")  # the old master key is gone
+    back = FakeConnect()
+    retired = start(f"k2={new}", "k2", back)  # the old master key is gone
     for ident in people:
         assert retired.call("get_profile", ADMIN_A, ident, "audit")["city"] == "Batumi"
+    retired.call("retry_parked_message", ADMIN_A, parked[0]["id"], "Stripe is back")
+    wait_until(lambda: back.closed, "the account closed")
+    assert back.closed == [away.accounts[leaving]]
+
+
+def test_erasure_leaves_no_free_text_and_no_dedup_match_about_the_person(
+    registry: Registry,
+) -> None:
+    email, phone = "olga.z@example.org", "+995 555 12 34 56"
+    ident = registry.active(email=email, phone=phone)
+    twin = registry.applicant(email=email)  # the same email: a review item
+    namesake = registry.applicant(phone=phone)  # the same phone: another
+    items = {i["kind"]: i for i in registry.call("list_review_items", ADMIN_A)}
+    assert set(items) == {"email", "phone"}
+    registry.call(
+        "resolve_review_item",
+        ADMIN_A,
+        items["email"]["id"],
+        "distinct",
+        f"sisters; both wrote from {email}",
+    )
+    training = registry.call(
+        "create_training",
+        ADMIN_A,
+        {"title": "Talking to parents", "held_on": "2026-11-01"},
+    )
+    registry.call("record_training_completion", ADMIN_A, training["id"], ident)
+    registry.call("set_tier", ADMIN_A, ident, "professional", "Olga ran the Omsk call")
+    registry.call("suspend", ADMIN_A, ident, "Olga Z. missed three calls in Omsk")
+    registry.call("reinstate", ADMIN_A, ident, "Olga is back from Omsk")
+
+    registry.call("erase", ADMIN_A, ident, "letter from Olga Zaitseva, Omsk")
+
+    # the review items that named them keep neither what matched nor the note
+    rows = registry.sql(
+        "SELECT kind, status, note, communicator_id, other_id FROM review_items"
+    )
+    assert len(rows) == 2
+    assert {row.kind for row in rows} == {"erased"}
+    assert {row.status for row in rows} == {"distinct", "withdrawn"}
+    assert {row.note for row in rows} == {"[erased]", None}
+    assert registry.call("list_review_items", ADMIN_A) == []
+    dump = table_dump(registry.container.config["DB_URI"], "review_items")
+    assert "olga" not in dump and "sisters" not in dump
+    # every reason given about them is the marker; a tier change keeps its tier
+    reasons = registry.sql(
+        "SELECT reason FROM vetting_decisions WHERE communicator_id = :i ORDER BY id",
+        i=ident,
+    )
+    assert {r.reason for r in reasons} == {"[erased]", "tier professional: [erased]"}
+    approvals = registry.sql(
+        "SELECT reason FROM activation_approvals WHERE communicator_id = :i", i=ident
+    )
+    assert [a.reason for a in approvals] == ["[erased]", "[erased]"]
+    for table in ("vetting_decisions", "activation_approvals"):
+        dump = table_dump(registry.container.config["DB_URI"], table)
+        assert "Olga" not in dump and "Omsk" not in dump, table
+    trail = registry.call("get_communicator_activity", ADMIN_A, ident)
+    assert {"tier": "professional"} in [e["detail"] for e in trail]
+    # the others' records are theirs: untouched
+    assert registry.call("get_application", ADMIN_A, twin)["status"] == "applied"
+    assert registry.call("get_application", ADMIN_A, namesake)["status"] == "applied"
+
+    # vetting_decisions stays insert-only: the marker is the one change allowed,
+    # and only for a person erased
+    with pytest.raises(sqlalchemy.exc.InternalError, match="insert-only"):
+        registry.sql(
+            "UPDATE vetting_decisions SET reason = 'rewritten' WHERE communicator_id"
+            " = :i",
+            i=ident,
+        )
+    with pytest.raises(sqlalchemy.exc.InternalError, match="insert-only"):
+        registry.sql(
+            "UPDATE vetting_decisions SET reason = '[erased]' WHERE communicator_id"
+            " = :i",
+            i=registry.active(),
+        )
+
+
+def test_erasure_drops_who_vouched_for_the_person_and_their_club(
+    registry: Registry,
+) -> None:
+    sponsor_name = f"sponsor_{uuid.uuid4().hex[:6]}"
+    sponsor = registry.active(pseudonym=sponsor_name)
+    club = registry.call(
+        "create_club",
+        ADMIN_A,
+        {"name": f"Club {sponsor_name}", "country": "GE", "mode": "offline"},
+    )
+    ident = registry.applicant(referral=sponsor_name, club_id=club["id"])
+    query = "SELECT voucher_id, club_id FROM communicators WHERE id = :i"
+    (before,) = registry.sql(query, i=ident)
+    assert before.voucher_id == uuid.UUID(sponsor)
+    assert before.club_id == uuid.UUID(club["id"])
+
+    registry.call("erase", ADMIN_A, ident, "asked by phone")
+
+    (row,) = registry.sql(query, i=ident)
+    assert row.voucher_id is None and row.club_id is None
+
+
+def test_an_erasure_the_journal_missed_is_written_by_the_next_sync(
+    database: Any, service_config: Any, container_factory: Any, tmp_path: Path
+) -> None:
+    url = database("registry")
+    blocker = tmp_path / "not-yet-mounted"
+    blocker.write_text("a file where the journal's directory should be")
+    journal = blocker / "erasures.journal"
+    container = container_factory(
+        RegistryService, service_config("registry", DB_URI=url, ERASURE_JOURNAL=journal)
+    )
+    replace_dependencies(container, stripe=FakeConnect())
+    container.start()
+    registry = Registry(container, url, None)
+    ident = registry.active()
+
+    # the journal cannot be written: the erasure still happens, and is owed to it
+    assert registry.call("erase", actor_for(ident), ident, "forget me") == {
+        "status": "erased"
+    }
+    (owed,) = registry.sql("SELECT communicator_id, journaled_at FROM erasures")
+    assert str(owed.communicator_id) == ident and owed.journaled_at is None
+
+    blocker.unlink()  # the volume is back
+    wait_until(lambda: journal.exists() and ident in journal.read_text(), "synced")
+    (done,) = registry.sql("SELECT journaled_at FROM erasures")
+    assert done.journaled_at is not None
+    (line,) = journal.read_text().splitlines()
+    assert line.split()[0] == ident
 
 
 def test_rotation_rewraps_account_keys_too_and_counts_them_until_none_is_left(

@@ -213,3 +213,30 @@ def test_payments_left_processing_settle_after_a_restart(
         ),
         "the payment to post after the restart",
     )
+
+
+def test_a_closed_recipient_stays_readable_and_can_no_longer_be_paid(
+    client: Any, sandbox: Sandbox
+) -> None:
+    account = recipient(client, sandbox)
+    assert account.defaults.payout_methods.to_dict()
+    with pytest.raises(stripe.InvalidRequestError) as partial:
+        client.v2.core.accounts.close(account.id, {"applied_configurations": []})
+    assert partial.value.http_status == 400
+    assert client.v2.core.accounts.retrieve(account.id).closed is False
+
+    closed = client.v2.core.accounts.close(
+        account.id, {"applied_configurations": ["recipient"]}
+    )
+
+    assert closed.closed is True
+    assert closed.configuration.recipient.applied is False
+    assert closed.defaults.payout_methods.to_dict() == {}
+    assert client.v2.core.accounts.retrieve(account.id).closed is True
+    with pytest.raises(stripe.InvalidPayoutMethodError):
+        pay(client, account)
+    # closing it again answers it as it is
+    again = client.v2.core.accounts.close(
+        account.id, {"applied_configurations": ["recipient"]}
+    )
+    assert again.closed is True

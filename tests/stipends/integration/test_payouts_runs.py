@@ -193,3 +193,26 @@ def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> N
     assert world.balanced()
     # the cancelled stipend can go into a new run
     assert [p.stipend_id for p in world.build().payouts] == [a.stipend_id]
+
+
+def test_erasure_clears_the_destination_fingerprint_of_the_payees_payouts(
+    db: Db,
+) -> None:
+    from stipends.logic import readmodel
+
+    world = PayWorld(db, 2)
+    world.build()
+    erased, kept = world.payees
+    fingerprints = "SELECT destination_fingerprint FROM {} WHERE {} = :c"
+    assert db.sql(fingerprints.format("payouts", "communicator_id"), c=erased)[0][0]
+
+    with world.transaction() as session:
+        readmodel.registry_changed(
+            session, "communicator.erased.v1", {"communicator_id": erased}
+        )
+
+    for table, column in (("payouts", "communicator_id"), ("communicators", "id")):
+        (gone,) = db.sql(fingerprints.format(table, column), c=erased)
+        assert gone.destination_fingerprint is None, table
+        (still,) = db.sql(fingerprints.format(table, column), c=kept)
+        assert still.destination_fingerprint == "cd" * 32, table

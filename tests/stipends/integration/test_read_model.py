@@ -46,10 +46,10 @@ def row(engine: Any, ident: str) -> Any:
 def test_the_lifecycle_folds_into_the_read_model(
     stipends: Any, rabbit_config: dict[str, Any]
 ) -> None:
-    amqp, ident = rabbit_config["AMQP_URI"], str(uuid.uuid4())
+    amqp, ident, club = rabbit_config["AMQP_URI"], str(uuid.uuid4()), uuid.uuid4()
     steps = [
         ("communicator.applied.v1", {"pseudonym": "finch_1"}),
-        ("communicator.activated.v1", {"pseudonym": "finch_1", "club_id": None}),
+        ("communicator.activated.v1", {"pseudonym": "finch_1", "club_id": str(club)}),
         (
             "communicator.tier_changed.v1",
             {"tier": "professional", "training_completed": True},
@@ -72,7 +72,8 @@ def test_the_lifecycle_folds_into_the_read_model(
         state.payout_ready,
         state.payout_provider,
         state.destination_fingerprint,
-    ) == ("suspended", "professional", True, True, "bank_file", FINGERPRINT)
+        state.club_id,
+    ) == ("suspended", "professional", True, True, "bank_file", FINGERPRINT, club)
 
     reinstated = envelope("communicator.reinstated.v1", communicator_id=ident)
     publish_event(amqp, reinstated)
@@ -82,6 +83,9 @@ def test_the_lifecycle_folds_into_the_read_model(
     wait_until(lambda: row(stipends, ident).erased, "erasure")
     state = row(stipends, ident)
     assert state.pseudonym is None and str(state.id) == ident
+    # the keyed hash of where they were paid goes too, and their club (a city)
+    assert state.destination_fingerprint is None and state.payout_ready is False
+    assert state.club_id is None
 
 
 def test_an_event_before_the_application_still_lands(

@@ -25,6 +25,7 @@ from registry.exceptions import CommunicatorNotFound
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN
 from registry.models import (
+    TIER_PREFIX,
     ActivationApproval,
     Communicator,
     PayoutAccount,
@@ -33,8 +34,6 @@ from registry.models import (
     TrainingCompletion,
     VettingDecision,
 )
-
-TIER_PREFIX = "tier "  # clubs._record_tier writes "tier <new tier>: <reason>"
 
 
 def _entry(

@@ -1,10 +1,11 @@
 """Master key rotation: every data key is re-wrapped under the current master key;
 no field is re-encrypted.
 
-Two kinds of rows hold a data key wrapped under the master key: communicators (their
+Three kinds of rows hold a data key wrapped under the master key: communicators (their
 personal fields, payout destinations) and accounts (a staff member's email, anyone's
-TOTP secret). Both are re-wrapped; the count of what is still under an old key covers
-both, so 0 means the old master key can be removed.
+TOTP secret); so do the Stripe account ids that erasure still has to close. All are
+re-wrapped; the count of what is still under an old key covers them
+all, so 0 means the old master key can be removed.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN
-from registry.models import Account, Communicator
+from registry.models import Account, Communicator, StripeClosure
 from svyaz.crypto import KeyRing
 
 # each table holding wrapped data keys, with the record id its wrapping is bound to
-WRAPPED: tuple[tuple[type[Communicator] | type[Account], Callable[[Any], str]], ...] = (
+WRAPPED: tuple[tuple[Any, Callable[[Any], str]], ...] = (
     (Communicator, lambda row: str(row.id)),
     (Account, lambda row: f"account:{row.id}"),
+    (StripeClosure, lambda row: row.record_id()),
 )
 
 

@@ -127,7 +127,7 @@ def start_payout_setup(
         account.account_index = keys.blind_index("stripe_account", account_id)
         account.fingerprint = account.destination_index = None
     else:
-        found = _destination(
+        found = destination_of(
             session, keys, communicator, account, "registry", "payout onboarding link"
         )
         account_id = found["account"] if connect_side else found["recipient"]
@@ -158,7 +158,7 @@ def check_recipient(
         or account.status != "pending"
     ):
         return False
-    found = _destination(
+    found = destination_of(
         session, keys, communicator, account, "registry", "payout onboarding check"
     )
     method = connect.recipient_payout_method(found["recipient"], connect.currency)
@@ -206,7 +206,7 @@ def pending_recipients(session: Session, limit: int = 100) -> list[uuid.UUID]:
     )
 
 
-def _destination(
+def destination_of(
     session: Session,
     keys: KeyRing,
     communicator: Communicator,
@@ -359,7 +359,7 @@ def payout_destination(
         or account.status != "ready"
     ):
         raise CommunicatorNotFound("no payout destination is ready")
-    destination = _destination(session, keys, communicator, account, caller, purpose)
+    destination = destination_of(session, keys, communicator, account, caller, purpose)
     return {
         "provider": account.provider,
         "fingerprint": account.fingerprint,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from stipends.exceptions import CommunicatorNotFound
 from stipends.logic import approvals
 from stipends.models import ActivityReport, Communicator
+from stipends.payouts.models import Payout
 
 # what each registry lifecycle event sets on the read model
 STATUS_AFTER = {
@@ -66,9 +67,22 @@ def registry_changed(
             session.flush()
             approvals.payee_changed(session, communicator, "payout destination changed")
     elif event_type == "communicator.erased.v1":
-        # the id stays for the financial record; the pseudonym goes
+        # the id stays for the financial record; the pseudonym goes, and so does
+        # the keyed hash of where they were paid (an IBAN or Stripe account could
+        # be matched against it), on the read model and on their payouts
         communicator.pseudonym = None
+        communicator.club_id = None
         communicator.erased = True
+        communicator.destination_fingerprint = None
+        communicator.payout_ready = False
+        session.execute(
+            update(Payout)
+            .where(
+                Payout.communicator_id == communicator.id,
+                Payout.destination_fingerprint.is_not(None),
+            )
+            .values(destination_fingerprint=None)
+        )
         # their words go too; the counts stay with the financial record they justify
         session.execute(
             update(ActivityReport)
