@@ -3,11 +3,33 @@ the verified caller of an RPC."""
 
 from __future__ import annotations
 
+import re
+import threading
 import uuid
 from typing import Any
 
 CORRELATION_ID = "correlation_id"
 CALLER = "svyaz.caller"
+# what a correlation id may look like when it comes from outside (a uuid, or a
+# short token of safe characters): anything else is replaced, never logged
+SAFE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+_local = threading.local()  # green-local under eventlet's monkey patch
+
+
+def bind_correlation(value: str | None) -> None:
+    """The correlation id of the log lines this green thread writes from now on."""
+    _local.correlation_id = value
+
+
+def current_correlation() -> str | None:
+    """The correlation id bound to this green thread (see `bind_correlation`)."""
+    return getattr(_local, "correlation_id", None)
+
+
+def safe_id(value: Any) -> str | None:
+    """`value` if it is shaped like a correlation id, else None."""
+    text = str(value or "")
+    return text if SAFE_ID.match(text) else None
 
 
 def correlation_id(worker_ctx: Any) -> str:

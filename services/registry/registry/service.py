@@ -61,6 +61,7 @@ from svyaz import arguments
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import rpc
+from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
 
 load = arguments.loader(InvalidRequest)
@@ -76,6 +77,7 @@ class RegistryService(ParkedMessagesEntrypoints):
 
     db = Database()
     outbox = OutboxRelay()
+    observed = Observed()
     keys = Vault()
     stripe = Stripe()
     caller = Caller()

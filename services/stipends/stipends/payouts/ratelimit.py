@@ -18,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from stipends import metrics
+
 # one statement each, creating the row on first use (no separate "ensure" to race)
 TAKE = text(
     "INSERT INTO payout_rate_limits AS r (key, tat) "
@@ -67,6 +69,7 @@ class SharedTokenBucket:
     def take(self) -> None:
         wait = self.wait_time()
         if wait > 0:
+            metrics.rate_limit_wait(self.key, wait)
             self.sleep(wait)
 
     def hold(self, seconds: float) -> None:

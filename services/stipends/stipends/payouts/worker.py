@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from stipends import metrics
 from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.logic import ledger, payments
 from stipends.logic.actors import FINANCE, Actor
@@ -249,6 +250,7 @@ class Worker:
                 return found
         self.bucket.take()
         outcome = provider.send(order, destination)
+        metrics.provider_outcome(order.provider, outcome)
         if outcome.rate_limited:
             self.bucket.hold(outcome.retry_after or 1.0)
         return outcome
@@ -310,6 +312,7 @@ class Worker:
         try:
             return self.call(order)
         except Exception as exc:  # noqa: BLE001 - recorded, retried, logged by type
+            metrics.provider_exception(order.provider)
             log.warning(
                 "payout %s: call failed: %s", order.payout_id, type(exc).__name__
             )
