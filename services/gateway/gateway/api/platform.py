@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import text
 from werkzeug.wrappers import Request, Response
 
-from gateway import openapi
+from gateway import openapi, readiness
 from gateway.base import Call, GatewayBase
 from gateway.http import WEBHOOK_BODY, api, raw, respond
 
@@ -17,7 +18,26 @@ PAYOUT_EVENTS = frozenset({"transfer", "payout", "balance"})
 class PlatformApi(GatewayBase):
     @raw("GET", "/healthz")
     def healthz(self, request: Request) -> Response:
+        """Liveness: the process answers (a restart would not help otherwise)."""
         return respond(200, {"status": "ok"})
+
+    @raw("GET", "/readyz")
+    def readyz(self, request: Request) -> Response:
+        """Readiness: the gateway's database answers, the broker takes a
+        connection and the services it calls have a consumer on their RPC queues.
+        503 names the failing checks (database, broker, services); the answer is
+        kept for `READY_CACHE_SECONDS` so that probing it costs the system little."""
+        failing = readiness.failing(self.config, self._database_ready)
+        if failing:
+            return respond(503, {"status": "not ready", "failing": failing})
+        return respond(200, {"status": "ready"})
+
+    def _database_ready(self) -> bool:
+        try:
+            with self.db.transaction() as session:
+                return bool(session.execute(text("SELECT 1")).scalar() == 1)
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
 
     @api(
         "GET",
