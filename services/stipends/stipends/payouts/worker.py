@@ -53,6 +53,7 @@ from stipends.payouts.providers import (
 from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.runs import PayoutNotFound, get_run
 from svyaz import outbox
+from svyaz.logging import state_change
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,15 @@ class Worker:
             )
             payout.next_attempt_at = self.clock() + timedelta(seconds=wait)
             payout.last_error = outcome.detail[:500] or None
-        log.info("payout %s attempt %s: %s", payout.id, payout.attempt, outcome.status)
+        state_change(
+            log,
+            "payout",
+            payout.id,
+            payout.status,
+            attempt=payout.attempt,
+            outcome=outcome.status,
+            provider=payout.provider,
+        )
         return outcome.status
 
     def drive(self, limit: int = 50) -> dict[str, int]:
