@@ -305,12 +305,13 @@ class Observed(DependencyProvider):
         import eventlet
 
         while self._running:
+            # first wait: the consumers are starting beside this thread
+            eventlet.sleep(self.interval)
             try:
                 if self.sampler is not None:
                     self.sampler.run_once()
             except Exception as exc:  # noqa: BLE001 - sampling must keep going
                 log.warning("metrics sampling failed: %s", type(exc).__name__)
-            eventlet.sleep(self.interval)
 
     def _halt(self) -> None:
         self._running = False
@@ -341,12 +342,21 @@ class Observed(DependencyProvider):
         self, worker_ctx: Any, result: Any = None, exc_info: Any = None
     ) -> None:
         started = self._started.pop(worker_ctx, None)
-        if started is not None:
-            HANDLER_SECONDS.labels(
-                entrypoint_kind(worker_ctx.entrypoint),
-                worker_ctx.entrypoint.method_name,
-                "ok" if exc_info is None else "error",
-            ).observe(time.perf_counter() - started)
+        if started is None:
+            return
+        kind = entrypoint_kind(worker_ctx.entrypoint)
+        name = worker_ctx.entrypoint.method_name
+        outcome = "ok" if exc_info is None else "error"
+        took = time.perf_counter() - started
+        HANDLER_SECONDS.labels(kind, name, outcome).observe(took)
+        if kind in ("rpc", "event"):  # the bus's access log (timers tick too often)
+            log.info(
+                "%s %s %s %.1f ms",
+                kind,
+                name,
+                outcome if exc_info is None else type(exc_info[1]).__name__,
+                took * 1000,
+            )
 
     def worker_teardown(self, worker_ctx: Any) -> None:
         self._started.pop(worker_ctx, None)
