@@ -1,7 +1,8 @@
 """A leak scanner for runs of the whole system: it records every message that crosses
 RabbitMQ (a tap queue bound to every exchange the services publish to), every log
-line of every process, every request the Stripe sandbox receives (its request log)
-and every email subject, then looks for the personal values of the test's fixtures
+line of every process, every request the Stripe sandbox receives (its request log),
+every email subject, every line of every metrics page and every series Prometheus
+stored (their labels), then looks for the personal values of the test's fixtures
 in all of them.
 
 Messages are scanned as they travel (sealed) and, for events, opened too: an event's
@@ -157,7 +158,28 @@ def said(system: Any) -> dict[str, list[str]]:
         "logs": logs,
         "stripe": stripe,
         "mail": [subject(m) for m in system.mails()],
+        **measured(system),
     }
+
+
+def measured(system: Any) -> dict[str, list[str]]:
+    """Every line of every process's metrics page, and every series (its labels)
+    that Prometheus has stored, when the system runs with them."""
+    import requests
+
+    pages: list[str] = []
+    for name in system.stack.metrics_ports:
+        pages += system.metrics_page(name).splitlines()
+    series: list[str] = []
+    if system.settings.prometheus_port:
+        answer = requests.get(
+            f"{system.prometheus}/api/v1/series",
+            params={"match[]": '{__name__=~".+"}'},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        series = [json.dumps(s, ensure_ascii=False) for s in answer.json()["data"]]
+    return {"metrics pages": pages, "prometheus series": series}
 
 
 def sources(system: Any, tap: BusTap) -> dict[str, list[str]]:

@@ -418,6 +418,12 @@ class Stack:
             wait_for(
                 lambda q=queue: queue_consumers(s, q) > 0, f"queue {queue}", timeout
             )
+        for name, port in self.metrics_ports.items():
+            wait_for(
+                lambda p=port: port_open("127.0.0.1", p),
+                f"the metrics page of {name}",
+                timeout,
+            )
         if "prometheus" in self.processes:
             wait_for(
                 lambda: healthy(f"http://127.0.0.1:{s.prometheus_port}/-/ready"),

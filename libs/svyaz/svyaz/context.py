@@ -33,8 +33,12 @@ def safe_id(value: Any) -> str | None:
 
 
 def correlation_id(worker_ctx: Any) -> str:
-    """The worker's correlation id, created once and then passed on with every call."""
-    data = worker_ctx.context_data
+    """The worker's correlation id, created once and then passed on with every call.
+    (nameko's `context_data` is a copy: the id is kept in the worker's own `data`,
+    which every call and event of the worker reads.)"""
+    data = getattr(worker_ctx, "data", None)
+    if not isinstance(data, dict):
+        data = worker_ctx.context_data
     value = data.get(CORRELATION_ID)
     if not value:
         value = data[CORRELATION_ID] = str(uuid.uuid4())

@@ -174,7 +174,7 @@ def entrypoint_kind(entrypoint: Any) -> str:
     return "other" if "handler" not in name else "event"
 
 
-def _sample_outbox(session: Any) -> None:
+def _sample_outbox(session: Any, producer_name: str) -> None:
     from sqlalchemy import text
 
     rows = session.execute(
@@ -185,6 +185,8 @@ def _sample_outbox(session: Any) -> None:
         )
     ).all()
     seen = set()
+    OUTBOX_WAITING.labels(producer_name)  # shown at 0 before any row waits
+    OUTBOX_OLDEST.labels(producer_name)
     for producer, waiting, oldest in rows:
         seen.add(producer)
         OUTBOX_WAITING.labels(producer).set(waiting)
@@ -225,7 +227,9 @@ class _Observed:
         amqp_uri: str,
         queues: list[str],
         outbox: bool = True,
+        service: str = "",
     ) -> None:
+        self.service = service
         self.outbox = outbox
         self.sample = sample
         self.sessionmaker = sessionmaker
@@ -236,7 +240,7 @@ class _Observed:
         if self.sessionmaker is not None:
             with self.sessionmaker() as session:
                 if self.outbox:
-                    _sample_outbox(session)
+                    _sample_outbox(session, self.service)
                 if self.sample is not None:
                     self.sample(session)
         if self.queues:
@@ -277,6 +281,10 @@ class Observed(DependencyProvider):
                 if name
             }
         )
+        for queue in queues:  # at 0 from the start: the first one counts as a rise
+            MESSAGES.labels(queue_label(queue), "handled", "none")
+            for reason in REASONS[1:]:
+                MESSAGES.labels(queue_label(queue), "parked", reason)
         sessionmaker = None
         if config.get("DB_URI") and (self.outbox or self.sample_fn):
             from sqlalchemy.orm import sessionmaker as make_sessionmaker
@@ -292,6 +300,7 @@ class Observed(DependencyProvider):
             config[AMQP_URI_CONFIG_KEY],
             queues,
             self.outbox,
+            self.container.service_name,
         )
 
     def start(self) -> None:
@@ -334,7 +343,7 @@ class Observed(DependencyProvider):
         if isinstance(environ, dict):  # an HTTP request: the id the gateway gave it
             value = safe_id(environ.get(HTTP_CORRELATION))
             if value:
-                worker_ctx.context_data.setdefault("correlation_id", value)
+                worker_ctx.data.setdefault("correlation_id", value)
         bind_correlation(correlation_id(worker_ctx))
         self._started[worker_ctx] = time.perf_counter()
 

@@ -49,6 +49,11 @@ RECONCILIATION_OPEN = Gauge(
 )
 
 
+for _provider in PROVIDERS:  # at 0 from the start: the first error counts as a rise
+    for _kind in ("unavailable", "exception", "rate_limited"):
+        PROVIDER_ERRORS.labels(_provider, _kind)
+
+
 def provider_outcome(provider: str, outcome: Any) -> None:
     """Count a provider's answer that was not a payment sent."""
     from stipends.payouts.events import FAILURE_REASONS
