@@ -368,6 +368,11 @@ class Responder(nameko.rpc.Responder):
             return super().send_response(result, exc_info)
 
 
+def rpc_queue_of(consumer: Any) -> str:
+    """The RPC queue's name, for counting (a consumer not set up has none)."""
+    return str(getattr(consumer.queue, "name", "") or "rpc")
+
+
 class RpcConsumer(nameko.rpc.RpcConsumer):
     queue_consumer = QueueConsumer()
     requeue_pause = 1.0  # seconds before a request whose reply failed goes back
@@ -414,7 +419,7 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
                 # replay: only the broker sets that flag, never a publisher
                 reason = REPLAYED
         if reason is not None and reason != REPLAYED:  # a replayed copy is parked
-            metrics.message(self.queue.name, "refused", "refused")
+            metrics.message(rpc_queue_of(self), "refused", "refused")
         if reason is not None:
             log.warning(
                 "refused an RPC request to %s from %s: %s",
@@ -437,7 +442,7 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
         )
         result, exc_info = responder.send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
-        metrics.message(self.queue.name, "handled")
+        metrics.message(rpc_queue_of(self), "handled")
         return result, exc_info
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
