@@ -190,7 +190,7 @@ def ours(stack: devstack.Stack) -> list[float]:
         programme = rpc.stipends.create_programme(
             ADMINS[0],
             {
-                "name": "Bench",
+                "name": f"Bench {uuid.uuid4().hex[:6]}",
                 "currency": "EUR",
                 "budget_minor": 1_000_000,
                 "tier_amounts": {"professional": 20_000, "volunteer": 0},
