@@ -22,6 +22,16 @@ def bus_settings(identity: str) -> dict[str, str]:
     return signing.development_config(KEYS, identity)
 
 
+# every client of a test run is 127.0.0.1 and the run signs the same people in
+# again and again: the run's gateways throttle only far above what it does
+# (tests/gateway/integration/test_throttles.py tests the throttling itself)
+UNTHROTTLED = {
+    "THROTTLE_PER_ADDRESS": "1000000",
+    "THROTTLE_PER_ACCOUNT": "1000000",
+    "THROTTLE_GLOBAL": "1000000",
+}
+
+
 # the platform's identities, and the test-only services of tests/svyaz
 TEST_IDENTITIES = (*svyaz_keys.IDENTITIES, "probe", "slow", "caller")
 

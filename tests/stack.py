@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 
 from svyaz.keys import OPERATOR
 from tests.conftest import ROOT
+from tests.helpers import UNTHROTTLED
 
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
 import stack as devstack  # noqa: E402
@@ -111,7 +112,7 @@ def running_system(
         smtp_port=free_port(),
         sandbox_port=free_port(),
         var=var,
-        extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **env},
+        extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
     )
     if observed:
         settings.metrics_base = 0

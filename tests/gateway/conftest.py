@@ -14,6 +14,7 @@ from notifications.service import NotificationsService
 from registry.service import RegistryService
 from stipends.service import StipendsService
 from svyaz import signing
+from tests.helpers import UNTHROTTLED
 from tests.notifications.integration.conftest import SmtpSink
 from tests.registry.integration.conftest import (
     ADMIN_A,
@@ -38,11 +39,17 @@ def as_gateway() -> Iterator[None]:
 
 
 def start_gateway(
-    database: Any, service_config: Any, container_factory: Any
+    database: Any,
+    service_config: Any,
+    container_factory: Any,
+    db_url: str | None = None,
+    **settings: Any,
 ) -> tuple[str, str]:
-    """A running gateway on a free port: (its URL, its database's URL)."""
+    """A running gateway on a free port: (its URL, its database's URL). `db_url`:
+    another replica on the database of one started before; `settings`: config
+    (throttling far above what a test does, unless a test sets it)."""
     address = f"127.0.0.1:{free_port()}"
-    db_url = database("gateway")
+    db_url = db_url or database("gateway")
     container_factory(
         GatewayService,
         service_config(
@@ -51,6 +58,7 @@ def start_gateway(
             RPC_TIMEOUT=5,
             DB_URI=db_url,
             COOKIE_SECURE=False,
+            **{**UNTHROTTLED, **settings},
         ),
     ).start()
     return f"http://{address}", db_url

@@ -15,9 +15,14 @@ from typing import Any
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
-from gateway import logic, web
-from gateway.dependencies import Deadline, StripeWebhooks
-from gateway.exceptions import BadRequest, Unauthorized, UpstreamUnavailable
+from gateway import logic, throttles, web
+from gateway.dependencies import Deadline, StripeWebhooks, Throttling
+from gateway.exceptions import (
+    BadRequest,
+    TooManyRequests,
+    Unauthorized,
+    UpstreamUnavailable,
+)
 from gateway.http import Route, json_body, load_query
 from gateway.models import WebSession
 from svyaz.dependencies import Database
@@ -48,6 +53,15 @@ class Call:
     body: Any = None
     query: Any = None
     form: dict[str, str] = field(default_factory=dict)
+    # the account's throttling bucket is full and a second factor came with the
+    # attempt: the registry must see the right password and a valid code
+    step_up: bool = False
+
+    def field(self, name: str) -> str:
+        """A field of the request: the loaded JSON body's (the API) or the form's."""
+        source = self.body if self.route.kind == "api" else self.form
+        value = source.get(name) if isinstance(source, dict) else None
+        return value.strip() if isinstance(value, str) else ""
 
     @property
     def actor(self) -> dict[str, Any]:
@@ -72,6 +86,7 @@ PAGE_STATUS: list[tuple[type[Exception], int]] = [
     (NotFound, 404),
     (Forbidden, 403),
     (Conflict, 409),
+    (TooManyRequests, 429),
     (InvalidInput, 400),
     (ServiceError, 400),
 ]
@@ -88,6 +103,7 @@ class GatewayBase:
     notifications = RpcProxy("notifications")
     deadline = Deadline()
     webhooks = StripeWebhooks()
+    throttling = Throttling()
     config = Config()
 
     # -- sessions --------------------------------------------------------------------
@@ -137,6 +153,19 @@ class GatewayBase:
             )
         return stage, opened
 
+    def check_sign_in(
+        self, call: Call, email: str, password: str, code: str | None
+    ) -> dict[str, Any]:
+        """The registry's answer to a sign-in; a step-up (the account's bucket is
+        full, a code came with it) only the right password and a valid code pass.
+        `step_up` is sent only when it is one, so a registry of the release before
+        answers every other sign-in as it did."""
+        extra = {"step_up": True} if call.step_up else {}
+        result: dict[str, Any] = self.deadline(
+            self.registry.sign_in, email, password, code, **extra
+        )
+        return result
+
     def end_sessions(self, account_id: uuid.UUID | str) -> None:
         with self.db.transaction() as session:
             logic.close_all_for(session, uuid.UUID(str(account_id)))
@@ -177,7 +206,52 @@ class GatewayBase:
             call.body = route.body().load(json_body(request))
         if route.query is not None:
             call.query = load_query(request, route.query)
+        self.throttle(call)
         return call
+
+    # -- throttling ------------------------------------------------------------------
+    def throttle(self, call: Call) -> None:
+        """Count the attempt in its route's buckets (gateway.throttles); a full one
+        refuses it with 429 before anything checks a credential."""
+        spec = call.route.throttle
+        if spec is None:
+            return
+        address = throttles.client_address(
+            call.request.remote_addr,
+            call.request.headers.get("X-Forwarded-For"),
+            self.throttling.proxies,
+        )
+        with self.db.transaction() as session:
+            verdict = throttles.check(
+                session,
+                self.throttling.secret,
+                spec.family,
+                self.throttling.limits,
+                address,
+                self.throttled_account(call),
+                step_up=bool(spec.step_up and call.field(spec.step_up)),
+            )
+        if not verdict.allowed:
+            raise TooManyRequests(
+                f"too many attempts; try again in {verdict.retry_after} seconds",
+                "too_many_attempts",
+                verdict.retry_after,
+                verdict.refused_by or "",
+            )
+        call.step_up = verdict.step_up
+
+    def throttled_account(self, call: Call) -> str | None:
+        """Whose account an attempt is on, as its route's throttle says: the email
+        it names (normalized) or the person of its session; None: none named."""
+        spec = call.route.throttle
+        assert spec is not None
+        if spec.account == "email":
+            email = call.field("email")
+            return "email:" + throttles.normalized_account(email) if email else None
+        if spec.account == "session":
+            row = call.row or self.session_of(call.request)
+            return f"actor:{row.actor_id}" if row is not None else None
+        return None
 
     # -- the consoles ----------------------------------------------------------------
     def page_call(self, route: Route, request: Request) -> Call:
@@ -197,6 +271,7 @@ class GatewayBase:
                     raise Forbidden("the form expired; reload the page", "csrf")
             elif route.csrf == "anonymous" and not web.anonymous_csrf_ok(request):
                 raise BadRequest("the form expired; reload the page", "csrf")
+        self.throttle(call)
         return call
 
     def serve_page(
@@ -223,6 +298,8 @@ class GatewayBase:
         a page that says what went wrong. Either way in the reader's language,
         saying what to do next (web.refusal)."""
         status = page_status(exc)
+        if isinstance(exc, TooManyRequests):
+            return self.throttled(call, exc)
         said = web.refusal(call.lang, exc.code, exc.message)
         again = call.route.redisplay
         if (
@@ -238,6 +315,21 @@ class GatewayBase:
         known = said != exc.message  # the catalogue has words for this refusal
         text = call.texts[general[status]] if status in general and not known else said
         return self.render(call, "message.html", status=status, message=text)
+
+    def throttled(self, call: Call, exc: TooManyRequests) -> Response:
+        """429: when to try again, in minutes, and (signing in, the account's
+        attempts used up) that the code from an authenticator app passes now."""
+        response = self.render(
+            call,
+            "throttled.html",
+            status=429,
+            minutes=max(1, -(-exc.retry_after // 60)),
+            code_passes=exc.scope == "account"
+            and call.route.throttle is not None
+            and call.route.throttle.step_up is not None,
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
 
     def render(
         self, call: Call, template: str, status: int = 200, **context: Any

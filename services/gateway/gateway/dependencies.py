@@ -8,6 +8,7 @@ import stripe
 from nameko.exceptions import UnknownService
 from nameko.extensions import DependencyProvider
 
+from gateway import throttles
 from gateway.exceptions import BadRequest, UpstreamUnavailable
 from svyaz import config as settings
 from svyaz.messaging import RpcTimeout
@@ -54,3 +55,17 @@ class StripeWebhooks(DependencyProvider):
                 "the webhook signature does not verify", "bad_signature"
             ) from None
         return event.to_dict() if hasattr(event, "to_dict") else dict(event)
+
+
+class Throttling(DependencyProvider):
+    """The throttling settings, read once (gateway.throttles): THROTTLE_KEY (the
+    buckets' HMAC key, a secret), the limits and window, TRUSTED_PROXIES."""
+
+    def setup(self) -> None:
+        config = self.container.config
+        self.secret = throttles.key_from(config)
+        self.limits = throttles.limits_from(config)
+        self.proxies = throttles.trusted_proxies(config)
+
+    def get_dependency(self, worker_ctx: Any) -> Throttling:
+        return self

@@ -36,6 +36,18 @@ class UnsupportedMediaType(GatewayError):
     """A body of another type than the route takes (JSON for /api routes)."""
 
 
+class TooManyRequests(GatewayError):
+    """A throttled route's bucket is full (gateway.throttles): 429, and the
+    seconds until it takes attempts again in Retry-After."""
+
+    def __init__(
+        self, message: str, code: str, retry_after: int, scope: str = ""
+    ) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+        self.scope = scope
+
+
 STATUS: list[tuple[type[Exception], int, str]] = [
     (InvalidInput, 400, "Invalid input"),
     (Unauthorized, 401, "Not signed in"),
@@ -44,6 +56,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (Conflict, 409, "Conflict"),
     (PayloadTooLarge, 413, "Payload too large"),
     (UnsupportedMediaType, 415, "Unsupported media type"),
+    (TooManyRequests, 429, "Too many requests"),
     (UpstreamUnavailable, 503, "Service unavailable"),
 ]
 
@@ -61,6 +74,9 @@ def problem(exc: Exception) -> Response:
                 body["code"] = exc.code
                 if exc.fields:
                     body["errors"] = exc.fields
-            return Response(json.dumps(body), status=status, mimetype=PROBLEM)
+            response = Response(json.dumps(body), status=status, mimetype=PROBLEM)
+            if isinstance(exc, TooManyRequests):
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
     body = {"type": "about:blank", "title": "Internal error", "status": 500}
     return Response(json.dumps(body), status=500, mimetype=PROBLEM)

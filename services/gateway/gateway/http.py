@@ -168,6 +168,28 @@ class HttpEntrypoint(HttpRequestHandler):
 
 
 @dataclass(frozen=True)
+class Throttle:
+    """The throttling of a route that checks a credential (gateway.throttles):
+    its `family` (routes of one family share buckets: the API's and the console's
+    sign-in alike), where its `account` comes from ("email": the body's or form's
+    email field; "session": the person signed in, or half way through signing in;
+    None: no account bucket), and `step_up`, the field of a second-factor code that
+    lets a sign-in through a full account bucket (the registry then asks for the
+    right password and a valid code)."""
+
+    family: str
+    account: str | None = None
+    step_up: str | None = None
+
+
+SIGN_IN = Throttle("sign_in", account="email", step_up="code")
+SECOND_FACTOR = Throttle("second_factor", account="session")
+APPLY = Throttle("apply", account="email")
+RESET = Throttle("reset", account="email")
+NEW_PASSWORD = Throttle("new_password")
+
+
+@dataclass(frozen=True)
 class Route:
     """`roles` None: open to everyone; otherwise a full session with one of them.
     `kind`: "api" (JSON, /api/v1), "page" (HTML console) or "raw" (health,
@@ -191,6 +213,7 @@ class Route:
     max_body: int = PUBLIC_BODY
     template: str | None = None
     redisplay: str | None = None
+    throttle: Throttle | None = None
 
     @property
     def status(self) -> int:
@@ -218,6 +241,7 @@ def _declare(route: Route, fn: Any, wrapper: Any) -> Any:
     wrapper.__qualname__ = fn.__qualname__
     wrapper.__doc__ = fn.__doc__
     wrapper.route = route
+    wrapper.handler = fn
     return HttpEntrypoint.decorator(
         route.method,
         route.path,
@@ -239,6 +263,7 @@ def api(
     query: type[Schema] | None = None,
     max_body: int = PUBLIC_BODY,
     csrf: str | None = None,
+    throttle: Throttle | None = None,
 ) -> Any:
     """A JSON API route. The handler is `(self, call, **path_values)`; `call.body`
     and `call.query` are already loaded by their schemas, `call.actor` is who is
@@ -255,6 +280,7 @@ def api(
         dict(responses),
         tags,
         max_body,
+        throttle=throttle,
     )
 
     def decorate(fn: Any) -> Any:
@@ -279,6 +305,7 @@ def page(
     redisplay: str | None = None,
     max_body: int = PUBLIC_BODY,
     csrf: str | None = None,
+    throttle: Throttle | None = None,
 ) -> Any:
     """A console route (HTML, forms, no JavaScript). The handler is
     `(self, call, **path_values)`; `call.form` holds a POST's fields, its CSRF token
@@ -297,6 +324,7 @@ def page(
         max_body=max_body,
         template=template,
         redisplay=redisplay,
+        throttle=throttle,
     )
 
     def decorate(fn: Any) -> Any:

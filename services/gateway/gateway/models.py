@@ -1,12 +1,13 @@
-"""Gateway tables: web sessions. No personal data: a session knows the actor's id,
-roles and the registry's signed assertion of them, never their name or email."""
+"""Gateway tables: web sessions and throttling buckets. No personal data: a session
+knows the actor's id, roles and the registry's signed assertion of them, never their
+name or email; a bucket knows only a keyed hash."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, Text, func
+from sqlalchemy import DateTime, Integer, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -42,3 +43,16 @@ class WebSession(Base):
     @property
     def role_set(self) -> frozenset[str]:
         return frozenset(r for r in self.roles.split(",") if r)
+
+
+class Throttle(Base):
+    """One throttling bucket: how many attempts it has seen in the window that ends
+    at `expires_at`. `key` is an HMAC under the gateway's THROTTLE_KEY of the bucket
+    (route family, scope, client address / account), never the address or email
+    itself; the row is deleted when its window ends (gateway.throttles.purge)."""
+
+    __tablename__ = "throttles"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

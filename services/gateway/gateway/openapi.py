@@ -65,6 +65,23 @@ ERRORS = {
     503: "Service unavailable",
 }
 
+# the answer of a throttled operation whose bucket is full (gateway.throttles)
+THROTTLED = {
+    "description": "Too many attempts (code `too_many_attempts`): from this "
+    "client address, on this account, or in all. Nothing was checked or changed; "
+    "try again after Retry-After seconds. On signing in, a full account bucket "
+    "still lets through an attempt that carries a second-factor `code`.",
+    "headers": {
+        "Retry-After": {
+            "description": "seconds until the bucket takes attempts again",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+    "content": {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    },
+}
+
 
 SECURITY_SCHEMES = {
     "session": {
@@ -184,6 +201,8 @@ def document() -> dict[str, Any]:
                     },
                 },
             )
+        if op.throttle is not None:
+            operation["responses"]["429"] = THROTTLED
         paths.setdefault(path, {})[op.method.lower()] = operation
     for path, operations in sorted(paths.items()):
         spec.path(path=path, operations=operations)

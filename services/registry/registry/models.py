@@ -345,6 +345,13 @@ class Account(Base):
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
 
+    def passes_lock(self, code: str | None) -> bool:
+        """A lock (or the gateway's full bucket for this account) is not a wall:
+        it refuses a password alone, but lets through an attempt that comes with a
+        code of a confirmed authenticator (the password and the code are then both
+        checked), so a stranger's guesses cannot keep the owner out."""
+        return self.totp_confirmed and bool(code)
+
 
 class PasswordReset(Base):
     """A request to set a new password. The one-time token is made when the mail

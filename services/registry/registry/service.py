@@ -531,10 +531,16 @@ class RegistryService(ParkedMessagesEntrypoints):
     # -- signing in -----------------------------------------------------------------
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)
     def sign_in(
-        self, email: str, password: str, code: str | None = None
+        self,
+        email: str,
+        password: str,
+        code: str | None = None,
+        step_up: bool = False,
     ) -> dict[str, Any]:
         """{"status": ok|second_factor|enroll|invalid, "actor": ..., ...}; the gateway
-        gives every failure the same neutral answer."""
+        gives every failure the same neutral answer. `step_up`: the gateway's
+        throttling bucket of this account is full; only the right password with a
+        valid code passes (accounts.sign_in)."""
         try:
             data = SignInSchema().load(
                 {"email": email, "password": password, "code": code}
@@ -543,7 +549,12 @@ class RegistryService(ParkedMessagesEntrypoints):
             return {"status": "invalid", "actor": None, "enrollment_uri": None}
         with self.db.transaction() as session:
             result = accounts.sign_in(
-                session, self.keys, data["email"], data["password"], data["code"]
+                session,
+                self.keys,
+                data["email"],
+                data["password"],
+                data["code"],
+                step_up=step_up is True,
             )
         actor = result.assertion  # ok and enroll: with the signed assertion
         if actor is None and result.actor is not None and result.status != "invalid":

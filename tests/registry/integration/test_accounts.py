@@ -67,6 +67,81 @@ def test_five_failures_lock_the_account_for_a_while(registry: Registry) -> None:
     assert sign_in(registry, "vera@example.org", PASSWORD)["status"] == "ok"
 
 
+def staff_with_authenticator(
+    registry: Registry, email: str
+) -> tuple[pyotp.TOTP, dict[str, Any]]:
+    """A finance account that enrolled its authenticator (this step's code used),
+    and the full sign-in the enrollment gave."""
+    registry.call(
+        "create_staff_account",
+        ADMIN_A,
+        {"email": email, "roles": ["finance"], "password": PASSWORD},
+    )
+    first = sign_in(registry, email, PASSWORD)
+    totp = pyotp.TOTP(pyotp.parse_uri(first["enrollment_uri"]).secret)
+    confirmed = registry.call(
+        "confirm_second_factor", first["actor"], totp.now(), caller="gateway"
+    )
+    assert confirmed["confirmed"]
+    return totp, confirmed["actor"]
+
+
+def test_a_lock_refuses_a_password_alone_but_not_the_owners_code(
+    registry: Registry,
+) -> None:
+    """A stranger's bad guesses lock the account: the right password alone is then
+    refused (the same neutral answer), the right password with a current code of
+    the account's authenticator gets the owner in and lifts the lock."""
+    totp, _ = staff_with_authenticator(registry, "finance.lead@example.org")
+    for _ in range(accounts.MAX_FAILURES):
+        guess = sign_in(registry, "finance.lead@example.org", "guess guess guess")
+        assert guess["status"] == "invalid"
+    assert registry.sql("SELECT locked_until FROM accounts")[0].locked_until
+    assert sign_in(registry, "finance.lead@example.org", PASSWORD)["status"] == (
+        "invalid"  # not even "second_factor": a lock says nothing of the password
+    )
+    wrong = next(c for c in ("123456", "654321") if not totp.verify(c, valid_window=1))
+    assert (
+        sign_in(registry, "finance.lead@example.org", "guess guess guess", wrong)[
+            "status"
+        ]
+        == "invalid"
+    )
+    owner = sign_in(registry, "finance.lead@example.org", PASSWORD, next_code(totp))
+    assert owner["status"] == "ok" and owner["actor"]["roles"] == ["finance"]
+    (row,) = registry.sql("SELECT locked_until, failed_attempts FROM accounts")
+    assert row.locked_until is None and row.failed_attempts == 0
+
+
+def test_a_step_up_asks_for_the_code_as_a_lock_does(registry: Registry) -> None:
+    """The gateway's bucket of the account is full (step_up): a password alone
+    fails, right or not, for a communicator without an authenticator too."""
+    registry.applicant(email="vera@example.org", password=PASSWORD)
+    stepped = registry.call(
+        "sign_in", "vera@example.org", PASSWORD, None, True, caller="gateway"
+    )
+    assert stepped["status"] == "invalid"
+    stepped = registry.call(
+        "sign_in", "vera@example.org", PASSWORD, "123456", True, caller="gateway"
+    )
+    assert stepped["status"] == "invalid"  # no authenticator: nothing passes
+    assert sign_in(registry, "vera@example.org", PASSWORD)["status"] == "ok"
+
+
+def test_a_lock_does_not_stop_a_release_code(registry: Registry) -> None:
+    """A release checks a fresh code of someone signed in with their second
+    factor: a stranger's bad passwords do not keep finance from it."""
+    email = "finance.lead@example.org"
+    totp, owner = staff_with_authenticator(registry, email)
+    for _ in range(accounts.MAX_FAILURES):
+        sign_in(registry, email, "guess guess guess")
+    assert registry.sql("SELECT locked_until FROM accounts")[0].locked_until
+    verified = registry.call(
+        "verify_second_factor", owner, next_code(totp), caller="gateway"
+    )
+    assert verified == {"verified": True}
+
+
 def test_staff_must_enroll_and_then_give_a_code(registry: Registry) -> None:
     staff = registry.call(
         "create_staff_account",

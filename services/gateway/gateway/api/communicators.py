@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from gateway import pages, web
 from gateway.base import Call, GatewayBase
-from gateway.http import TEXT_BODY, api, respond
+from gateway.http import APPLY, TEXT_BODY, api, respond
 from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
 from gateway.schemas import (
     ApplicationAcceptedSchema,
@@ -43,6 +43,7 @@ class CommunicatorsApi(GatewayBase):
         tags=OWN,
         max_body=TEXT_BODY,
         csrf="none",  # no session; a JSON-only body cannot come from a form
+        throttle=APPLY,
     )
     def apply(self, call: Call) -> dict[str, str]:
         self.deadline(self.registry.apply, call.body)

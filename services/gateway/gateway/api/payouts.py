@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import api
+from gateway.http import SECOND_FACTOR, api
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import (
     BankFileQuerySchema,
@@ -78,6 +78,7 @@ class PayoutsApi(GatewayBase):
         body=ReleaseRequestSchema,
         responses={200: PayoutRunSchema},
         tags=TAGS,
+        throttle=SECOND_FACTOR,
     )
     def api_release_run(self, call: Call, run_id: str) -> Any:
         return self.deadline(  # stipends checks the code with the registry itself

@@ -1,14 +1,16 @@
 """What is open to everyone and answers for itself: liveness, the OpenAPI document,
-and Stripe's signed webhooks."""
+and Stripe's signed webhooks; and the housekeeping every replica does (throttling
+buckets deleted once their window ends)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from nameko.timer import timer
 from sqlalchemy import text
 from werkzeug.wrappers import Request, Response
 
-from gateway import openapi, readiness
+from gateway import openapi, readiness, throttles
 from gateway.base import Call, GatewayBase
 from gateway.http import WEBHOOK_BODY, api, raw, respond
 
@@ -16,6 +18,13 @@ PAYOUT_EVENTS = frozenset({"transfer", "payout", "balance"})
 
 
 class PlatformApi(GatewayBase):
+    @timer(interval=throttles.PURGE_EVERY)
+    def purge_throttles(self) -> None:
+        """No bucket (a keyed hash of a client address or an email) outlives its
+        window by more than PURGE_EVERY seconds, whichever replica is running."""
+        with self.db.transaction() as session:
+            throttles.purge(session)
+
     @raw("GET", "/healthz")
     def healthz(self, request: Request) -> Response:
         """Liveness: the process answers (a restart would not help otherwise)."""

@@ -9,7 +9,14 @@ from werkzeug.wrappers import Response
 from gateway import logic, pages, web
 from gateway.base import Call, GatewayBase
 from gateway.exceptions import Unauthorized
-from gateway.http import api, respond
+from gateway.http import (
+    NEW_PASSWORD,
+    RESET,
+    SECOND_FACTOR,
+    SIGN_IN,
+    api,
+    respond,
+)
 from gateway.roles import SIGNED_IN
 from gateway.schemas import (
     DoneSchema,
@@ -40,11 +47,12 @@ class SessionApi(GatewayBase):
         responses={200: SessionSchema},
         tags=TAGS,
         csrf="none",  # no session yet; a JSON-only body cannot come from a form
+        throttle=SIGN_IN,
     )
     def api_sign_in(self, call: Call) -> Response:
         body = call.body
-        result = self.deadline(
-            self.registry.sign_in, body["email"], body["password"], body.get("code")
+        result = self.check_sign_in(
+            call, body["email"], body["password"], body.get("code")
         )
         if result["status"] not in ("ok", "enroll"):
             raise Unauthorized(
@@ -77,6 +85,7 @@ class SessionApi(GatewayBase):
         responses={200: SessionSchema},
         tags=TAGS,
         csrf="none",  # the enrolling session's token, checked here
+        throttle=SECOND_FACTOR,
     )
     def api_second_factor(self, call: Call) -> Response:
         row = self.session_of(call.request)
@@ -115,6 +124,7 @@ class SessionApi(GatewayBase):
         responses={202: DoneSchema},
         tags=TAGS,
         csrf="none",
+        throttle=RESET,
     )
     def api_request_reset(self, call: Call) -> dict[str, str]:
         self.deadline(self.registry.request_password_reset, call.body["email"])
@@ -130,6 +140,7 @@ class SessionApi(GatewayBase):
         responses={200: DoneSchema},
         tags=TAGS,
         csrf="none",
+        throttle=NEW_PASSWORD,
     )
     def api_new_password(self, call: Call) -> dict[str, str]:
         self.reset_password(call.body["token"], call.body["password"])

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from gateway import exports, pages, web
 from gateway.api.payouts import BANK_FILES, bank_file_name
 from gateway.base import Call, GatewayBase
-from gateway.http import page, secure
+from gateway.http import SECOND_FACTOR, page, secure
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import RECEIPT_RESOLUTIONS
 from svyaz.errors import InvalidInput, NotFound
@@ -87,6 +87,7 @@ class FinanceConsole(GatewayBase):
         "/finance/runs/<run_id>/release",
         roles=FINANCE_ONLY,
         redisplay="_run_page",
+        throttle=SECOND_FACTOR,
     )
     def finance_release(self, call: Call, run_id: str) -> Response:
         self.deadline(

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from gateway import logic, pages, web
 from gateway.base import Call, GatewayBase
 from gateway.exceptions import UpstreamUnavailable
-from gateway.http import TEXT_BODY, page
+from gateway.http import SECOND_FACTOR, TEXT_BODY, page
 from gateway.roles import COMMUNICATOR, SIGNED_IN
 from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
@@ -138,7 +138,7 @@ class MeConsole(GatewayBase):
             call, secret=pages.totp_secret(uri), qr=pages.qr_svg(uri)
         )
 
-    @page("POST", "/me/security/confirm", roles=OWN)
+    @page("POST", "/me/security/confirm", roles=OWN, throttle=SECOND_FACTOR)
     def me_confirm_second_factor(self, call: Call) -> Response:
         confirmed = self.deadline(
             self.registry.confirm_second_factor, call.actor, call.form.get("code", "")

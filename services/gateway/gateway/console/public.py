@@ -9,7 +9,16 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import logic, pages, web
 from gateway.base import Call, GatewayBase
-from gateway.http import TEXT_BODY, page, raw
+from gateway.http import (
+    APPLY,
+    NEW_PASSWORD,
+    RESET,
+    SECOND_FACTOR,
+    SIGN_IN,
+    TEXT_BODY,
+    page,
+    raw,
+)
 from svyaz.errors import InvalidInput
 
 
@@ -55,7 +64,7 @@ class PublicConsole(GatewayBase):
     def apply_form(self, call: Call) -> Response:
         return self._apply_page(call)
 
-    @page("POST", "/apply", roles=None, max_body=TEXT_BODY)
+    @page("POST", "/apply", roles=None, max_body=TEXT_BODY, throttle=APPLY)
     def apply_submit(self, call: Call) -> Response:
         application = pages.application_from_form(
             call.form, call.request.form.getlist("languages")
@@ -74,7 +83,13 @@ class PublicConsole(GatewayBase):
     def forgot_form(self, call: Call) -> dict[str, Any]:
         return {}
 
-    @page("POST", "/forgot-password", roles=None, template="message.html")
+    @page(
+        "POST",
+        "/forgot-password",
+        roles=None,
+        template="message.html",
+        throttle=RESET,
+    )
     def forgot(self, call: Call) -> dict[str, Any]:
         email = call.form.get("email", "")
         if email:
@@ -100,6 +115,7 @@ class PublicConsole(GatewayBase):
         roles=None,
         template="message.html",
         redisplay="_reset_page",
+        throttle=NEW_PASSWORD,
     )
     def reset(self, call: Call) -> dict[str, Any]:
         self.reset_password(call.form.get("token", ""), call.form.get("password", ""))
@@ -109,10 +125,10 @@ class PublicConsole(GatewayBase):
     def sign_in_form(self, call: Call) -> dict[str, Any]:
         return {"failed": False}
 
-    @page("POST", "/sign-in", roles=None)
+    @page("POST", "/sign-in", roles=None, throttle=SIGN_IN)
     def sign_in(self, call: Call) -> Response:
-        result = self.deadline(
-            self.registry.sign_in,
+        result = self.check_sign_in(
+            call,
             call.form.get("email", ""),
             call.form.get("password", ""),
             call.form.get("code") or None,
@@ -137,7 +153,7 @@ class PublicConsole(GatewayBase):
         return response
 
     # the session half way through sign-in carries the token: checked here
-    @page("POST", "/sign-in/enroll", roles=None, csrf="none")
+    @page("POST", "/sign-in/enroll", roles=None, csrf="none", throttle=SECOND_FACTOR)
     def enroll(self, call: Call) -> Response:
         row = self.session_of(call.request)
         if (

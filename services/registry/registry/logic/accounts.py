@@ -1,6 +1,14 @@
 """Signing in: argon2id passwords, TOTP as the second factor (mandatory for admins
-and finance, offered to communicators), lockout after repeated failures, and one
+and finance, offered to communicators), a lock after repeated failures, and one
 neutral answer for every failure, so nobody learns whether an email has an account.
+
+The lock hurts the guesser, not the owner: after MAX_FAILURES bad passwords or
+codes, for LOCKOUT, a password alone is refused (the same neutral answer, right
+password or not), but the right password *with* a valid code of the account's
+confirmed authenticator passes and lifts it (`Account.passes_lock`). The gateway
+asks for the same step-up (`step_up`) when its per-account throttling bucket is
+full. Someone without an authenticator waits the lock out or sets a new password
+by the emailed link, which lifts it.
 
 Failures are counted in the database, so `sign_in` returns a result instead of
 raising: the caller commits the count, then answers.
@@ -153,7 +161,10 @@ def sign_in(
     password: str,
     code: str | None,
     now: datetime | None = None,
+    step_up: bool = False,
 ) -> SignIn:
+    """`step_up`: the gateway's throttling bucket of this account is full; only
+    the right password with a valid code passes, as while the account is locked."""
     now = now or datetime.now(UTC)
     account = session.scalar(
         select(Account)
@@ -164,7 +175,6 @@ def sign_in(
         account is None
         or account.password_hash is None
         or not may_act(session, account)
-        or account.locked(now)
     ):
         try:  # the same work as a real check, so time tells nothing either
             _hasher.verify(_DUMMY, password)
@@ -175,6 +185,8 @@ def sign_in(
         _hasher.verify(account.password_hash, password)
     except (VerificationError, InvalidHashError):
         return _fail(account, now)
+    if (step_up or account.locked(now)) and not account.passes_lock(code):
+        return SignIn("invalid")  # the password alone does not pass a lock
     actor = Actor(account.id, account.role_set)
     if account.needs_second_factor():
         if not account.totp_confirmed:
@@ -193,7 +205,7 @@ def sign_in(
         totp_at: float | None = now.timestamp()
     else:
         totp_at = None
-    account.failed_attempts = 0
+    account.failed_attempts, account.locked_until = 0, None
     account.last_sign_in_at = now
     return SignIn(
         "ok", actor, None, assertion_for(account, assertions.FULL, totp_at=totp_at)
@@ -319,11 +331,14 @@ def verify_second_factor(
     session: Session, keys: KeyRing, actor: Actor, code: str, now: datetime
 ) -> bool:
     """A fresh code from someone already signed in, for a step that needs one now
-    (releasing a payout run). Failures count towards the lockout like sign-ins."""
+    (releasing a payout run). Failures count towards the lock like sign-ins, but a
+    lock does not stop it: the person signed in with their second factor, and a
+    stranger's bad passwords must not keep finance from releasing a run (the
+    gateway throttles these codes per person)."""
     account = session.get(Account, actor.id, with_for_update=True)
     if account is None or not account.totp_confirmed or account.totp_ct is None:
         raise NotAllowed("no second factor is set up", "no_second_factor")
-    if account.disabled or account.locked(now):
+    if account.disabled:
         return False
     if not _accept_code(keys, account, code, now):
         _fail(account, now)
