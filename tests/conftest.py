@@ -114,5 +114,5 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """The whole system as real processes (see tests/stack.py)."""
     from tests.stack import running_system
 
-    with running_system(Path(tmp_path_factory.mktemp("var"))) as system:
+    with running_system(Path(tmp_path_factory.mktemp("var")), observed=True) as system:
         yield system

@@ -1,7 +1,8 @@
 """A leak scanner for runs of the whole system: it records every message that crosses
 RabbitMQ (a tap queue bound to every exchange the services publish to), every log
-line of every process, every request the Stripe sandbox receives (its request log)
-and every email subject, then looks for the personal values of the test's fixtures
+line of every process, every request the Stripe sandbox receives (its request log),
+every email subject, every line of every metrics page and every series Prometheus
+stored (their labels), then looks for the personal values of the test's fixtures
 in all of them.
 
 Messages are scanned as they travel (sealed) and, for events, opened too: an event's
@@ -20,9 +21,11 @@ from __future__ import annotations
 import email.header
 import json
 import re
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import kombu
@@ -124,7 +127,10 @@ class Scan:
             f"({self.counts.get('events opened', 0)} events opened), "
             f"{self.counts.get('logs', 0)} log lines, "
             f"{self.counts.get('stripe', 0)} stripe requests, "
-            f"{self.counts.get('mail', 0)} emails, {len(self.findings)} findings"
+            f"{self.counts.get('mail', 0)} emails, "
+            f"{self.counts.get('metrics pages', 0)} metrics lines, "
+            f"{self.counts.get('prometheus series', 0)} Prometheus series, "
+            f"{len(self.findings)} findings"
         )
 
 
@@ -157,7 +163,51 @@ def said(system: Any) -> dict[str, list[str]]:
         "logs": logs,
         "stripe": stripe,
         "mail": [subject(m) for m in system.mails()],
+        **measured(system),
     }
+
+
+def scraped_since(system: Any, moment: float, timeout: float = 30) -> None:
+    """Wait until Prometheus has scraped every target after `moment` (unix time):
+    what it stores then holds everything the pages showed before it."""
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        targets = requests.get(f"{system.prometheus}/api/v1/targets", timeout=10)
+        active = targets.json()["data"]["activeTargets"]
+        if active and all(
+            t["health"] == "up"
+            and datetime.fromisoformat(t["lastScrape"][:26].rstrip("Z"))
+            .replace(tzinfo=UTC)
+            .timestamp()
+            > moment
+            for t in active
+        ):
+            return
+        time.sleep(0.2)
+    raise AssertionError("Prometheus did not scrape every target")
+
+
+def measured(system: Any) -> dict[str, list[str]]:
+    """Every line of every process's metrics page, and every series (its labels)
+    that Prometheus has stored, when the system runs with them."""
+    import requests
+
+    pages: list[str] = []
+    for name in system.stack.metrics_ports:
+        pages += system.metrics_page(name).splitlines()
+    series: list[str] = []
+    if system.settings.prometheus_port:
+        scraped_since(system, time.time())
+        answer = requests.get(
+            f"{system.prometheus}/api/v1/series",
+            params={"match[]": '{__name__=~".+"}'},
+            timeout=30,
+        )
+        answer.raise_for_status()
+        series = [json.dumps(s, ensure_ascii=False) for s in answer.json()["data"]]
+    return {"metrics pages": pages, "prometheus series": series}
 
 
 def sources(system: Any, tap: BusTap) -> dict[str, list[str]]:

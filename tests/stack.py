@@ -65,6 +65,15 @@ class System:
             yield proxy
 
     @property
+    def prometheus(self) -> str:
+        return f"http://127.0.0.1:{self.settings.prometheus_port}"
+
+    def metrics_page(self, name: str) -> str:
+        """The text of process `name`'s metrics page (`registry`, `gateway-2`...)."""
+        port = self.stack.metrics_ports[name]
+        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+
+    @property
     def sandbox(self) -> str:
         return f"http://127.0.0.1:{self.settings.sandbox_port}"
 
@@ -86,10 +95,16 @@ def grant(vhost: str, user: str) -> None:
 
 @contextmanager
 def running_system(
-    var: Path, replicas: int = 1, prefix: str = "e2e", **env: str
+    var: Path,
+    replicas: int = 1,
+    prefix: str = "e2e",
+    observed: bool = False,
+    **env: str,
 ) -> Iterator[System]:
     """The whole system on its own databases, vhost and ports, its files in `var`;
-    `replicas` processes of every service; `env` added to every service's."""
+    `replicas` processes of every service; `env` added to every service's.
+    `observed`: metrics pages on free ports and Prometheus scraping them every
+    second, every alert's `for:` at 0s (`System.prometheus`)."""
     tag = uuid.uuid4().hex[:8]
     settings = devstack.Settings(
         db_prefix=f"{prefix}_{tag}",
@@ -101,6 +116,12 @@ def running_system(
         var=var,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
     )
+    if observed:
+        settings.metrics_base = 0
+        settings.prometheus_port = free_port()
+        settings.prometheus_interval = "1s"
+        settings.alert_for = "0s"
+        settings.extra_env.setdefault("METRICS_SAMPLE_SECONDS", "1")
     stack = devstack.Stack(settings)
     system = System(stack)
     try:  # what a failed set-up made is removed too

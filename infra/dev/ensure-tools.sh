@@ -4,6 +4,7 @@ set -euo pipefail
 need=()
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ -x /usr/bin/chromium ] || need+=(chromium)  # the browser tests (Playwright drives it)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)  # make run's Prometheus, promtool test rules
 [ ${#need[@]} -eq 0 ] && exit 0
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   echo "[svyaz] installing ${need[*]} from Debian's packages"

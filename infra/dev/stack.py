@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -56,6 +57,21 @@ class Settings:
     var: Path = ROOT / "var"
     keys: Path = ROOT / "var" / "keys"  # the development bus keys (svyaz.keys)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # metrics: replica n of the i-th service on metrics_base + i + 10 * (n - 1)
+    # (`make run`: 9301 registry, 9302 stipends, 9303 notifications, 9304
+    # gateway); 0: free ports; None: no metrics pages
+    metrics_base: int | None = None
+    # Prometheus (Debian's `prometheus`) scraping them, on loopback; 0: not started
+    prometheus_port: int = 0
+    prometheus_interval: str = "15s"  # scrape and rule evaluation
+    alert_for: str | None = None  # every alert's `for:` replaced (tests: "0s")
+
+    def metrics_port(self, service: str, replica: int) -> int | None:
+        if self.metrics_base is None:
+            return None
+        if self.metrics_base == 0:
+            return free_port()
+        return self.metrics_base + SERVICES.index(service) + 1 + 10 * (replica - 1)
 
     @property
     def credentials(self) -> Path:
@@ -323,6 +339,44 @@ def drop_broker_users(settings: Settings) -> None:
         _management(settings, "DELETE", f"users/{user}")
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def prometheus_config(settings: Settings, targets: dict[str, list[int]]) -> str:
+    """prometheus.yml: one job per service, one target per replica's metrics page."""
+    import json
+
+    rules = settings.var / "prometheus" / "alerts.yml"
+    lines = [
+        "global:",
+        f"  scrape_interval: {settings.prometheus_interval}",
+        f"  evaluation_interval: {settings.prometheus_interval}",
+        f"rule_files: [{json.dumps(str(rules))}]",
+        "scrape_configs:",
+    ]
+    for job, ports in targets.items():
+        hosts = ", ".join(json.dumps(f"127.0.0.1:{port}") for port in ports)
+        lines += [
+            f"  - job_name: {job}",
+            "    static_configs:",
+            f"      - targets: [{hosts}]",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def alert_rules(settings: Settings) -> str:
+    """infra/prometheus/alerts.yml, with every `for:` replaced if asked (tests)."""
+    import re
+
+    text = (ROOT / "infra" / "prometheus" / "alerts.yml").read_text()
+    if settings.alert_for is not None:
+        text = re.sub(r"(?m)^(\s+for: ).*$", rf"\g<1>{settings.alert_for}", text)
+    return text
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
@@ -381,6 +435,8 @@ class Stack:
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     # how each process was started, so that it can be started again as it was
     launches: dict[str, tuple[list[str], dict[str, str]]] = field(default_factory=dict)
+    # the metrics page of each process: name -> port (see Settings.metrics_base)
+    metrics_ports: dict[str, int] = field(default_factory=dict)
 
     @property
     def logs(self) -> Path:
@@ -404,6 +460,10 @@ class Stack:
         overrides: dict[str, str] = {}
         if service == "gateway" and replica > 1:
             overrides["WEB_SERVER_ADDRESS"] = self.settings.replica_http[replica - 2]
+        port = self.settings.metrics_port(service, replica)
+        if port is not None:
+            self.metrics_ports[replica_name(service, replica)] = port
+            overrides["METRICS_PORT"] = str(port)
         self.spawn(
             replica_name(service, replica),
             [
@@ -469,7 +529,38 @@ class Stack:
         for replica in range(1, len(self.settings.replica_http) + 2):
             for service in SERVICES:
                 self.start_service(service, replica)
+        self.start_prometheus()
         self.wait_ready(timeout)
+
+    def start_prometheus(self) -> None:
+        """Prometheus on loopback, scraping every process's metrics page, with the
+        alert rules and the console dashboard of infra/prometheus (when Debian's
+        `prometheus` is installed: `make tools`)."""
+        s = self.settings
+        binary = shutil.which("prometheus")
+        if not s.prometheus_port or not self.metrics_ports or binary is None:
+            return
+        folder = s.var / "prometheus"
+        folder.mkdir(parents=True, exist_ok=True)
+        targets: dict[str, list[int]] = {}
+        for name, port in self.metrics_ports.items():
+            targets.setdefault(name.split("-")[0], []).append(port)
+        (folder / "alerts.yml").write_text(alert_rules(s))
+        (folder / "prometheus.yml").write_text(prometheus_config(s, targets))
+        infra = ROOT / "infra" / "prometheus"
+        self.spawn(
+            "prometheus",
+            [
+                binary,
+                f"--config.file={folder / 'prometheus.yml'}",
+                f"--storage.tsdb.path={folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{s.prometheus_port}",
+                f"--web.console.templates={infra / 'consoles'}",
+                f"--web.console.libraries={infra / 'consoles'}",
+                "--storage.tsdb.retention.time=15d",
+            ],
+            dict(os.environ),
+        )
 
     def wait_ready(self, timeout: float = 90.0) -> None:
         s = self.settings
@@ -494,6 +585,18 @@ class Stack:
         ):
             wait_for(
                 lambda q=queue: queue_consumers(s, q) > 0, f"queue {queue}", timeout
+            )
+        for name, port in self.metrics_ports.items():
+            wait_for(
+                lambda p=port: port_open("127.0.0.1", p),
+                f"the metrics page of {name}",
+                timeout,
+            )
+        if "prometheus" in self.processes:
+            wait_for(
+                lambda: healthy(f"http://127.0.0.1:{s.prometheus_port}/-/ready"),
+                "Prometheus",
+                timeout,
             )
         for name, process in self.processes.items():
             if process.poll() is not None:
@@ -523,7 +626,7 @@ def main() -> None:
         "--prepare", action="store_true", help="create databases and migrate, then exit"
     )
     args = parser.parse_args()
-    settings = Settings()
+    settings = Settings(metrics_base=9300, prometheus_port=9090)
     create_databases(settings)
     migrate(settings)
     load_topology(settings)
@@ -550,6 +653,9 @@ def main() -> None:
             f"127.0.0.1:{settings.smtp_port})\n"
             f"  Stripe sandbox    http://127.0.0.1:{settings.sandbox_port}/\n"
             f"  logs              {stack.logs}/<service>.log\n"
+            f"  Prometheus        http://127.0.0.1:{settings.prometheus_port}/ "
+            f"(dashboard: /consoles/svyaz.html; metrics pages on 127.0.0.1:"
+            f"{', '.join(str(p) for p in stack.metrics_ports.values())})\n"
             "Press Ctrl-C to stop.",
             flush=True,
         )

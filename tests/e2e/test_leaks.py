@@ -14,7 +14,7 @@ import requests
 from svyaz import signing
 from tests.helpers import actor, publish_raw, wait_until
 from tests.journeys import active_communicator, approved_stipend, as_console
-from tests.leaks import BusTap, scan, sources
+from tests.leaks import BusTap, measured, scan, sources
 from tests.stack import System
 
 PERSON = {
@@ -78,6 +78,8 @@ def test_nothing_the_system_says_holds_a_personal_value(system: System) -> None:
     assert found.counts["bus"] > 20 and found.counts["events opened"] > 5
     assert found.counts["stripe"] >= 3 and found.counts["mail"] >= 2
     assert found.counts["logs"] > 20
+    assert found.counts["metrics pages"] > 100
+    assert found.counts["prometheus series"] > 100
     assert found.findings == []
 
 
@@ -148,3 +150,25 @@ def test_the_scanner_sees_every_source(system: System) -> None:
             ("mail", f"{plant}-mail"),
         ]
     )
+
+
+def test_the_scanner_reads_the_metrics_pages_and_prometheus(system: System) -> None:
+    """No outside value can reach a label (that is the point), so what is looked
+    for here is a label the code itself writes: the scanner must find it in both."""
+    wait_until(
+        lambda: "stipends.on_communicator_applied" in system.metrics_page("stipends"),
+        "the stipends metrics page",
+    )
+    wait_until(
+        lambda: any(
+            "stipends.on_communicator_applied" in line
+            for line in measured(system)["prometheus series"]
+        ),
+        "Prometheus to store the series",
+        timeout=30,
+    )
+    found = scan(["stipends.on_communicator_applied"], measured(system))
+    assert {source for source, _ in found.findings} == {
+        "metrics pages",
+        "prometheus series",
+    }

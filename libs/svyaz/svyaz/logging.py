@@ -20,6 +20,9 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
+from typing import Any
+
+from svyaz.context import current_correlation
 
 # a local part starts where a run of its characters starts, and is taken whole
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]++@[\w-]++(?:\.[\w-]++)+")
@@ -100,7 +103,15 @@ class PersonalDataFilter(logging.Filter):
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, and chosen extras."""
 
-    EXTRAS = ("service", "event_id", "event_type", "correlation_id", "redacted")
+    EXTRAS = (
+        "service",
+        "event_id",
+        "event_type",
+        "correlation_id",
+        "redacted",
+        "http",  # the gateway's access log: method, route template, status, ms
+        "change",  # a state change (see `state_change`): entity, id, state, ids
+    )
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -112,9 +123,30 @@ class JsonFormatter(logging.Formatter):
         for key in self.EXTRAS:
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
+        if "correlation_id" not in entry:
+            bound = current_correlation()  # the worker's (svyaz.metrics.Observed)
+            if bound:
+                entry["correlation_id"] = bound
         if record.exc_info:
             entry["exc"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+def state_change(
+    logger: logging.Logger, entity: str, entity_id: Any, state: str, **ids: Any
+) -> None:
+    """One line for a state change a person may ask about later ("was this stipend
+    approved, and when?"): the entity, its id, its new state and other ids. Ids
+    only: never a name, an address or a free text."""
+    change = {"entity": entity, "id": str(entity_id), "state": state}
+    change.update({key: str(value) for key, value in ids.items() if value is not None})
+    logger.info(
+        "%s %s %s",
+        entity,
+        entity_id,
+        state,
+        extra={"change": change},
+    )
 
 
 def install(level: int = logging.INFO) -> None:

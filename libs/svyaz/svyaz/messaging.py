@@ -60,8 +60,8 @@ from nameko.rpc import get_rpc_exchange
 from nameko.standalone.rpc import SingleThreadedReplyListener
 
 from svyaz import config as settings
-from svyaz import inbox, signing, topology
-from svyaz.context import CALLER, CORRELATION_ID
+from svyaz import inbox, metrics, signing, topology
+from svyaz.context import CALLER, CORRELATION_ID, safe_id
 from svyaz.db import make_cooperative, make_engine
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, ServiceError
@@ -192,6 +192,7 @@ class Parking:
                 retry=True,
                 retry_policy={"max_retries": 5, "interval_start": 0.2},
             )
+        metrics.message(queue_name, "parked", reason)
         log.warning(
             "parked a message from %s after %s attempt(s): %s",
             queue_name,
@@ -261,6 +262,7 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
         if getattr(provider, "park_refused", True):
             self.parking.park(message, queue_name, reason, delivery_count(message) + 1)
         else:
+            metrics.message(queue_name, "refused", reason)
             log.error("dropped a refused message on %s: %s", queue_name, reason)
         self.ack_message(message)
 
@@ -332,12 +334,14 @@ class EventHandler(Entrypoint):
     ) -> tuple[Any, Any]:
         if exc_info is None:
             self.queue_consumer.ack_message(message)
+            metrics.message(self.queue.name, "handled")
             return result, exc_info
         exc = exc_info[1]
         attempt = delivery_count(message) + 1
         if isinstance(exc, Unprocessable) or attempt >= topology.MAX_ATTEMPTS:
             self.park(message, reason_for(exc), attempt)
         else:
+            metrics.message(self.queue.name, "retried", reason_for(exc))
             eventlet.sleep(retry_delay(attempt))
             self.queue_consumer.requeue_message(message)
         return result, exc_info
@@ -362,6 +366,11 @@ class Responder(nameko.rpc.Responder):
     def send_response(self, result: Any, exc_info: Any) -> Any:
         with signing.signing_as(self.signer):
             return super().send_response(result, exc_info)
+
+
+def rpc_queue_of(consumer: Any) -> str:
+    """The RPC queue's name, for counting (a consumer not set up has none)."""
+    return str(getattr(consumer.queue, "name", "") or "rpc")
 
 
 class RpcConsumer(nameko.rpc.RpcConsumer):
@@ -409,6 +418,8 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
                 # consumer died, a connection was cut) is the same message, not a
                 # replay: only the broker sets that flag, never a publisher
                 reason = REPLAYED
+        if reason is not None and reason != REPLAYED:  # a replayed copy is parked
+            metrics.message(rpc_queue_of(self), "refused", "refused")
         if reason is not None:
             log.warning(
                 "refused an RPC request to %s from %s: %s",
@@ -431,6 +442,7 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
         )
         result, exc_info = responder.send_response(result, exc_info)
         self.queue_consumer.ack_message(message)
+        metrics.message(rpc_queue_of(self), "handled")
         return result, exc_info
 
     def handle_result(self, message: Any, result: Any, exc_info: Any) -> Any:
@@ -490,6 +502,11 @@ class Rpc(nameko.rpc.Rpc):
         context_data = self.unpack_message_headers(message)
         context_data.pop(CALLER, None)  # only the signature may say who called
         context_data[CALLER] = body.signer
+        # the caller's correlation id is taken only as signed (never from a header)
+        context_data.pop(CORRELATION_ID, None)
+        trace = safe_id(body.stamp.trace if body.stamp else "")
+        if trace:
+            context_data[CORRELATION_ID] = trace
         handle_result = partial(self.handle_result, message)
         try:
             self.container.spawn_worker(
@@ -590,6 +607,10 @@ class MethodProxy(nameko.rpc.MethodProxy):
         return nameko.rpc.RpcReply(reply_event)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with metrics.rpc_call(self.service_name, self.method_name):
+            return self._wait(*args, **kwargs)
+
+    def _wait(self, *args: Any, **kwargs: Any) -> Any:
         reply = self._call(*args, **kwargs)
         if self.timeout is None:  # a standalone proxy: its listener has the timeout
             return reply.result()

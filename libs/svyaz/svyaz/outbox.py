@@ -103,6 +103,20 @@ def add(session: Session, event: Event) -> uuid.UUID:
         },
     )
     session.info[OUTBOX_PENDING] = True
+    # every event is a state change someone may ask about later ("was it approved,
+    # when, by which request?"): one line with ids only, and the correlation id
+    log.info(
+        "%s %s (event %s)",
+        event.event_type,
+        event.aggregate_id,
+        event.event_id,
+        extra={
+            "event_id": str(event.event_id),
+            "event_type": event.event_type,
+            "correlation_id": correlation_id,
+            "change": {"entity": event.aggregate_id, "event": event.event_type},
+        },
+    )
     return event.event_id
 
 

@@ -77,6 +77,7 @@ class Route:
     reply_to: str = ""
     correlation_id: str = ""
     signer: str | None = None
+    trace: str = ""  # the work's correlation id (svyaz.context), RPC requests
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,14 @@ class Stamp:
     route: str
     reply_to: str
     correlation_id: str
+    # the correlation id of the work the message belongs to (an RPC request carries
+    # the caller's, so that its log lines join the caller's); signed when present,
+    # and a stamp without one signs the same bytes as before it existed
+    trace: str = ""
 
     def text(self, sealed: str) -> bytes:
         """The signed bytes: an unambiguous JSON list, and the sealed body's hash."""
+        traced = [self.trace] if self.trace else []
         return json.dumps(
             [
                 f"svyaz-bus-v{VERSION}",
@@ -107,6 +113,7 @@ class Stamp:
                 self.route,
                 self.reply_to,
                 self.correlation_id,
+                *traced,
                 hashlib.sha256(sealed.encode()).hexdigest(),
             ],
             separators=(",", ":"),
@@ -314,12 +321,14 @@ def encode(obj: Any) -> str:
         route=route.routing_key if route else (kind if ident else ""),
         reply_to=route.reply_to if route else "",
         correlation_id=route.correlation_id if route else "",
+        trace=route.trace if route else "",
     )
     nonce = os.urandom(12)
     sealed = base64.urlsafe_b64encode(
         nonce + _state.sealer.encrypt(nonce, json_dumps(obj).encode(), stamp.context())
     ).decode()
     signature = private.sign(stamp.text(sealed))
+    traced = {"trace": stamp.trace} if stamp.trace else {}
     return json.dumps(
         {
             "v": VERSION,
@@ -332,6 +341,7 @@ def encode(obj: Any) -> str:
             "route": stamp.route,
             "reply_to": stamp.reply_to,
             "correlation_id": stamp.correlation_id,
+            **traced,
             "body": sealed,
             "sig": base64.urlsafe_b64encode(signature).decode(),
         }
@@ -354,6 +364,7 @@ def read_stamp(raw: str | bytes) -> tuple[Stamp, str, bytes]:
             route=str(wrapper["route"]),
             reply_to=str(wrapper["reply_to"]),
             correlation_id=str(wrapper["correlation_id"]),
+            trace=str(wrapper.get("trace") or ""),
         )
         return stamp, str(wrapper["body"]), base64.urlsafe_b64decode(wrapper["sig"])
     except InvalidSignature:
@@ -398,6 +409,9 @@ def decode(raw: str | bytes) -> Any:
     return obj
 
 
+TRACE_HEADER = "nameko.correlation_id"  # where nameko puts the worker's context
+
+
 class SignedPublisher(Publisher):  # type: ignore[misc]
     """nameko's publisher, telling the encoder what the publish does (routing key,
     reply address, correlation id) so that the signature covers it."""
@@ -405,11 +419,13 @@ class SignedPublisher(Publisher):  # type: ignore[misc]
     signer: str | None = None
 
     def publish(self, payload: Any, **kwargs: Any) -> None:
+        headers = kwargs.get("extra_headers") or {}
         route = Route(
             routing_key=str(kwargs.get("routing_key") or ""),
             reply_to=str(kwargs.get("reply_to") or ""),
             correlation_id=str(kwargs.get("correlation_id") or ""),
             signer=self.signer,
+            trace=str(headers.get(TRACE_HEADER) or ""),
         )
         with publishing(route):
             super().publish(payload, **kwargs)

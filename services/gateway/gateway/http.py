@@ -15,6 +15,7 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
+from gateway import metrics
 from gateway.exceptions import (
     BadRequest,
     PayloadTooLarge,
@@ -95,6 +96,11 @@ class HttpEntrypoint(HttpRequestHandler):
         """A body longer than the route takes, or a body of another type than JSON
         to an /api route, is refused before anything reads it (and werkzeug stops
         reading a chunked body at the limit)."""
+        return metrics.observe(
+            self.method, self.url, request, lambda: self._handle(request)
+        )
+
+    def _handle(self, request: Any) -> Response:
         refused = self.refusal(request) or self.buffer_chunked(request)
         if refused is not None:
             return secure(problem(refused))

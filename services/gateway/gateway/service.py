@@ -35,6 +35,7 @@ from gateway.console.programme import ProgrammeConsole
 from gateway.console.programmes import ProgrammesConsole
 from gateway.console.public import PublicConsole
 from gateway.console.reconciliation import ReconciliationConsole
+from svyaz.metrics import Observed
 
 
 class GatewayService(
@@ -63,3 +64,4 @@ class GatewayService(
     OversightConsole,
 ):
     name = "gateway"
+    observed = Observed(outbox=False)  # metrics on METRICS_PORT, correlation ids

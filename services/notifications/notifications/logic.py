@@ -17,6 +17,7 @@ pending until their end.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -55,8 +56,11 @@ from notifications.models import (
 from notifications.templates import language_of, render, render_discreet
 from svyaz import parking
 from svyaz.actors import Actor
+from svyaz.logging import state_change
 
 DEFAULT_CHANNELS = ("email", "inbox")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -468,8 +472,27 @@ def record(
     if tried.status == "failed":
         retry_in = None if tried.permanent else policy.delay(delivery.attempts)
         delivery.mark_failed(tried.error or "failed", now, retry_in)
+        if delivery.status == PARKED:
+            state_change(
+                log,
+                "delivery",
+                delivery.id,
+                PARKED,
+                channel=delivery.channel,
+                event_id=job.event_id,
+                recipient=job.recipient_id,
+            )
         return delivery.status
     delivery.mark_sent(now)
+    state_change(
+        log,
+        "delivery",
+        delivery.id,
+        SENT,
+        channel=delivery.channel,
+        event_id=job.event_id,
+        recipient=job.recipient_id,
+    )
     return delivery.status
 
 

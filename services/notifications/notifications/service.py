@@ -23,6 +23,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from notifications import logic
+from notifications import metrics as notifications_metrics
 from notifications.dependencies import Channels, timer
 from notifications.exceptions import DeliveryFailed, InvalidPreferences, RecipientGone
 from notifications.models import COMMUNICATOR, STAFF_ROLES, staff_audience
@@ -60,6 +61,7 @@ from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
+from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
 
 log = logging.getLogger(__name__)
@@ -164,6 +166,7 @@ class NotificationsService(ParkedMessagesEntrypoints):
 
     db = Database()
     outbox = OutboxRelay()
+    observed = Observed(sample=notifications_metrics.sample)
     channels = Channels()
     registry = RpcProxy("registry")
     config = Config()

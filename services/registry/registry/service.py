@@ -68,6 +68,7 @@ from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import Unprocessable, event_handler, rpc
+from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
 
 load = arguments.loader(InvalidRequest)
@@ -88,6 +89,7 @@ class RegistryService(ParkedMessagesEntrypoints):
 
     db = Database()
     outbox = OutboxRelay()
+    observed = Observed()
     keys = Vault()
     stripe = Stripe()
     caller = Caller()

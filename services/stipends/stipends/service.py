@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError
 
 from stipends import logic
+from stipends import metrics as stipends_metrics
 from stipends.exceptions import InvalidRequest, StipendsError
 from stipends.logic import (
     activity,
@@ -59,6 +60,7 @@ from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, OPERATOR
 from svyaz.messaging import Unprocessable, event_handler, rpc
+from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
 
 load = arguments.loader(InvalidRequest)
@@ -105,6 +107,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
 
     db = Database()
     outbox = OutboxRelay()
+    observed = Observed(sample=stipends_metrics.sample)
 
     @event_handler("registry", "communicator.applied.v1")
     def on_communicator_applied(self, event: ReceivedEvent) -> None:

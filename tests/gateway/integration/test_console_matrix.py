@@ -74,6 +74,7 @@ def test_the_open_routes_are_the_ones_meant_to_be_open() -> None:
         ("GET", "/reset-password"),
         ("POST", "/reset-password"),
         ("GET", "/healthz"),
+        ("GET", "/readyz"),
         ("GET", "/static/<name>"),
         ("POST", "/webhooks/stripe"),
         ("GET", "/api/v1/openapi.json"),

@@ -161,3 +161,18 @@ def test_each_service_connects_as_its_own_broker_user_and_database_role(
     assert "CREATE DATABASE %I OWNER %I" in init
     assert "REVOKE ALL ON DATABASE %I FROM PUBLIC" in init
     assert "REVOKE CONNECT ON DATABASE postgres, template1 FROM PUBLIC" in init
+
+
+def test_the_services_health_checks_are_readiness_checks(compose: dict) -> None:
+    """Database, broker and consumers (svyaz.health --ready; the gateway's /readyz),
+    not only a live process; metrics on the compose network, never published."""
+    for name in ("registry", "stipends", "notifications"):
+        test = compose["services"][name]["healthcheck"]["test"]
+        assert test[:4] == ["CMD", "python", "-m", "svyaz.health"], name
+        assert test[-2:] == ["--ready", name], name
+    gateway = " ".join(compose["services"]["gateway"]["healthcheck"]["test"])
+    assert "/readyz" in gateway
+    for name in APP:
+        service = compose["services"][name]
+        assert str(service["environment"]["METRICS_PORT"]) == "9100"
+        assert "9100" not in " ".join(str(p) for p in service.get("ports", []))

@@ -7,9 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from nameko.timer import timer
+from sqlalchemy import text
 from werkzeug.wrappers import Request, Response
 
-from gateway import openapi, throttles
+from gateway import openapi, readiness, throttles
 from gateway.base import Call, GatewayBase
 from gateway.http import WEBHOOK_BODY, api, raw, respond
 
@@ -26,7 +27,26 @@ class PlatformApi(GatewayBase):
 
     @raw("GET", "/healthz")
     def healthz(self, request: Request) -> Response:
+        """Liveness: the process answers (a restart would not help otherwise)."""
         return respond(200, {"status": "ok"})
+
+    @raw("GET", "/readyz")
+    def readyz(self, request: Request) -> Response:
+        """Readiness: the gateway's database answers, the broker takes a
+        connection and the services it calls have a consumer on their RPC queues.
+        503 names the failing checks (database, broker, services); the answer is
+        kept for `READY_CACHE_SECONDS` so that probing it costs the system little."""
+        failing = readiness.failing(self.config, self._database_ready)
+        if failing:
+            return respond(503, {"status": "not ready", "failing": failing})
+        return respond(200, {"status": "ready"})
+
+    def _database_ready(self) -> bool:
+        try:
+            with self.db.transaction() as session:
+                return bool(session.execute(text("SELECT 1")).scalar() == 1)
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
 
     @api(
         "GET",

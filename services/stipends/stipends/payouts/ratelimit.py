@@ -26,6 +26,8 @@ from typing import Any
 
 from sqlalchemy import text
 
+from stipends import metrics
+
 # one statement each, creating the row on first use (no separate "ensure" to race);
 # the answer: seconds from now to the first slot reserved
 TAKE = text(
@@ -91,6 +93,7 @@ class SharedTokenBucket:
     def take(self) -> None:
         wait = self.wait_time()
         if wait > 0:
+            metrics.rate_limit_wait(self.key, wait)
             self.sleep(wait)
 
     def hold(self, seconds: float) -> None:

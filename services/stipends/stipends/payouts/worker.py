@@ -32,6 +32,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from stipends import metrics
 from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.logic import ledger, payments
 from stipends.logic.actors import FINANCE, Actor
@@ -52,6 +53,7 @@ from stipends.payouts.providers import (
 from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.runs import PayoutNotFound, get_run
 from svyaz import banking, outbox
+from svyaz.logging import state_change
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +261,7 @@ class Worker:
                 return found
         self.bucket.take()
         outcome = provider.send(order, destination)
+        metrics.provider_outcome(order.provider, outcome)
         if outcome.rate_limited:
             self.bucket.hold(outcome.retry_after or 1.0)
         return outcome
@@ -365,7 +368,15 @@ class Worker:
             )
             payout.next_attempt_at = self.clock() + timedelta(seconds=wait)
             payout.last_error = outcome.detail[:500] or None
-        log.info("payout %s attempt %s: %s", payout.id, payout.attempt, outcome.status)
+        state_change(
+            log,
+            "payout",
+            payout.id,
+            payout.status,
+            attempt=payout.attempt,
+            outcome=outcome.status,
+            provider=payout.provider,
+        )
         return outcome.status
 
     def drive(self, limit: int = 50) -> dict[str, int]:
@@ -389,6 +400,7 @@ class Worker:
         try:
             return self.call(order)
         except Exception as exc:  # noqa: BLE001 - recorded, retried, logged by type
+            metrics.provider_exception(order.provider)
             log.warning(
                 "payout %s: call failed: %s", order.payout_id, type(exc).__name__
             )
