@@ -320,15 +320,18 @@ def test_erasure_drops_who_vouched_for_the_person_and_their_club(
         {"name": f"Club {sponsor_name}", "country": "GE", "mode": "offline"},
     )
     ident = registry.applicant(referral=sponsor_name, club_id=club["id"])
-    query = "SELECT voucher_id, club_id FROM communicators WHERE id = :i"
+    query = "SELECT club_id FROM communicators WHERE id = :i"
     (before,) = registry.sql(query, i=ident)
-    assert before.voucher_id == uuid.UUID(sponsor)
     assert before.club_id == uuid.UUID(club["id"])
+    ties = "SELECT count(*) FROM vouches WHERE applicant_id = :i OR voucher_id = :i"
+    assert registry.sql(ties, i=ident)[0][0] == 1  # the request to the sponsor
 
     registry.call("erase", ADMIN_A, ident, "asked by phone")
 
     (row,) = registry.sql(query, i=ident)
-    assert row.voucher_id is None and row.club_id is None
+    assert row.club_id is None
+    assert registry.sql(ties, i=ident)[0][0] == 0
+    assert registry.call("list_vouch_requests", actor_for(sponsor)) == []
 
 
 def test_an_erasure_the_journal_missed_is_written_by_the_next_sync(
