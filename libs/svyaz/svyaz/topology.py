@@ -235,7 +235,9 @@ def broker_permissions(
         topics.append(
             {
                 "exchange": events_exchange(source).name,
-                "write": "^$",
+                # a topic permission is per exchange: a service handling one of its
+                # own events (registry's erasure) still publishes every event there
+                "write": ".*" if source == service else "^$",
                 "read": _any_of([_escape(t) for t in types]),
             }
         )

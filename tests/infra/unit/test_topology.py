@@ -111,6 +111,20 @@ def test_a_service_user_binds_only_the_events_it_handles() -> None:
         assert not matches(grants()["gateway"]["read"], f"{producer}.events")
 
 
+def test_a_service_handling_its_own_event_still_publishes_all_of_its_events() -> None:
+    """registry consumes its own communicator.erased.v1 (closing at Stripe): the topic
+    permission on registry.events must not stop it publishing there, while stipends,
+    which also binds registry.events, may publish nothing to it."""
+    from registry.events import PUBLISHED
+
+    registry = {t["exchange"]: t for t in grants()["registry"]["topics"]}
+    assert matches(registry["registry.events"]["read"], "communicator.erased.v1")
+    for spec in PUBLISHED:
+        assert matches(registry["registry.events"]["write"], spec.event_type), spec
+    stipends = {t["exchange"]: t for t in grants()["stipends"]["topics"]}
+    assert not matches(stipends["registry.events"]["write"], "communicator.erased.v1")
+
+
 def test_docker_compose_s_broker_file_matches_the_code() -> None:
     committed = json.loads((ROOT / "infra/rabbitmq/development.json").read_text())
     generated = json.loads(json.dumps(generator().development()))
