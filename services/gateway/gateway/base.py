@@ -221,6 +221,9 @@ class GatewayBase:
             call.request.headers.get("X-Forwarded-For"),
             self.throttling.proxies,
         )
+        account = self.throttled_account(call)
+        if spec.account == "session" and account is None:
+            return  # no session, no code can be checked: the handler refuses it
         with self.db.transaction() as session:
             verdict = throttles.check(
                 session,
@@ -228,8 +231,9 @@ class GatewayBase:
                 spec.family,
                 self.throttling.limits,
                 address,
-                self.throttled_account(call),
+                account,
                 step_up=bool(spec.step_up and call.field(spec.step_up)),
+                overall=call.row is None,  # signed in: their own buckets bound them
             )
         if not verdict.allowed:
             raise TooManyRequests(

@@ -183,11 +183,19 @@ def check(
     address: str,
     account: str | None,
     step_up: bool = False,
+    overall: bool = True,
 ) -> Verdict:
     """Count an attempt in the family's buckets (address, account when there is
     one, global), stopping at the first full one; with `step_up` (the attempt
-    carries a second factor) a full account bucket lets it go on as a step-up."""
-    values = {"address": address_bucket(address), "account": account, "global": ""}
+    carries a second factor) a full account bucket lets it go on as a step-up.
+    `overall=False` leaves the global bucket out: an attempt of a signed-in person
+    (a payout run's release code) is bounded by their own buckets, so strangers
+    filling the global one cannot stop finance releasing a run."""
+    values: dict[str, str | None] = {
+        "address": address_bucket(address),
+        "account": account,
+        "global": "" if overall else None,
+    }
     stepped = False
     for scope in SCOPES:
         value = values[scope]

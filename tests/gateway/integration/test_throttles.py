@@ -73,6 +73,34 @@ def test_each_bucket_refuses_past_its_limit_with_the_time_left(engine: Any) -> N
     assert ceiling.refused_by == "global"
 
 
+def test_a_signed_in_persons_attempt_is_not_refused_by_the_global_bucket(
+    engine: Any,
+) -> None:
+    """Finance's release code: strangers filling the family's global bucket must not
+    refuse it; the person's own address and account buckets still bound it."""
+    limits = throttles.Limits(window=120, per_address=3, per_account=2, overall=2)
+
+    def second_factor(address: str, account: str, overall: bool) -> throttles.Verdict:
+        with Session(engine) as session, session.begin():
+            return throttles.check(
+                session,
+                SECRET,
+                "second_factor",
+                limits,
+                address,
+                account,
+                overall=overall,
+            )
+
+    for n in range(2):
+        assert second_factor(f"192.0.2.{n}", f"actor:{n}", True).allowed
+    assert second_factor("192.0.2.9", "actor:9", True).refused_by == "global"
+    assert second_factor("198.51.100.1", "actor:finance", False).allowed
+    assert second_factor("198.51.100.1", "actor:finance", False).allowed
+    refused = second_factor("198.51.100.2", "actor:finance", False)
+    assert refused.refused_by == "account"
+
+
 def test_a_window_that_ended_starts_again_and_is_purged(engine: Any) -> None:
     limits = throttles.Limits(window=1, per_address=1, per_account=1, overall=100)
     assert attempt(engine, limits, "192.0.2.1").allowed
@@ -279,6 +307,25 @@ def test_the_console_says_when_to_try_again_in_russian_and_english(
     assert english.status_code == 429
     assert "Try again in 10 min." in english.text
     assert "too_many_attempts" not in english.text  # no internal code on screen
+
+
+def test_second_factor_posts_without_a_session_count_in_no_bucket(
+    stack: Start,
+) -> None:
+    """With no session no code can be checked: such posts are refused without being
+    counted, so a stranger cannot fill the second factor's global bucket (which
+    would also hold up sign-ins that need a code)."""
+    system, (url,), engine = stack(THROTTLE_GLOBAL=2)
+    for n in range(5):
+        answer = requests.post(
+            url + "/api/v1/session/second-factor",
+            json={"code": "123456"},
+            headers={"X-Forwarded-For": f"192.0.2.{n}"},
+            timeout=30,
+        )
+        assert answer.status_code != 429, answer.text
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM throttles")).scalar_one() == 0
 
 
 def test_no_bucket_outlives_its_window(stack: Start) -> None:
