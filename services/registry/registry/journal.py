@@ -35,12 +35,26 @@ class Journal:
         if not lines:
             return 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+        created = not self.path.exists()
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o640)
         try:
-            os.write(fd, "".join(lines).encode())
+            data = "".join(lines).encode()
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                # a torn last line (a crash mid-write): end it, so that the first
+                # entry written now is a line of its own and not lost with it
+                data = b"\n" + data
+            while data:  # a short write goes on where it stopped
+                data = data[os.write(fd, data) :]
             os.fsync(fd)
         finally:
             os.close(fd)
+        if created:  # the new file's name, durably, in its directory
+            directory = os.open(self.path.parent, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
         return len(lines)
 
     def read(self) -> dict[uuid.UUID, datetime]:

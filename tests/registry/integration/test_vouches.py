@@ -2,6 +2,7 @@
 console; pending, declined or expired it counts as none. The applicant is never told
 whether the name they gave is a member's."""
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -215,6 +216,23 @@ def test_a_member_floods_no_further_than_the_limit(registry: Registry) -> None:
     for _ in range(11):
         registry.applicant(referral=name)
     assert registry.sql("SELECT count(*) FROM vouches") == [(10,)]
+
+
+def test_rejected_flood_does_not_keep_a_real_applicants_request_out(
+    registry: Registry,
+) -> None:
+    """Ten spam applications naming a member fill their quota only while undecided:
+    once admins reject them, a real applicant's request is recorded again."""
+    voucher = registry.active()
+    name = pseudonym_of(registry, voucher)
+    spam = [registry.applicant(referral=name) for _ in range(10)]
+    for ident in spam:
+        registry.call("reject", ADMIN_A, ident, "spam")
+    real = registry.applicant(referral=name, city="Tbilisi")
+    (request,) = registry.call("list_vouch_requests", actor_for(voucher))
+    assert registry.sql(
+        "SELECT applicant_id FROM vouches WHERE id = :i", i=request["id"]
+    ) == [(uuid.UUID(real),)]
 
 
 def test_erasure_takes_the_vouches_naming_the_person(registry: Registry) -> None:

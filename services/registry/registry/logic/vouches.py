@@ -47,16 +47,9 @@ def request(
     )
     if voucher is None or voucher.id == applicant.id:
         return None
-    waiting = session.scalar(
-        select(func.count())
-        .select_from(Vouch)
-        .where(
-            Vouch.voucher_id == voucher.id,
-            Vouch.status == "pending",
-            Vouch.expires_at > now,
-        )
-    )
-    if (waiting or 0) >= MAX_PENDING:
+    # counted as the member sees them: requests from applications already decided
+    # (rejected spam) do not keep real applicants' requests out
+    if pending_count(session, voucher.id, now) >= MAX_PENDING:
         return None
     vouch = Vouch.request(applicant.id, voucher.id, now)
     session.add(vouch)
