@@ -571,6 +571,7 @@ class RegistryService(ParkedMessagesEntrypoints):
             "listed": report.listed,
             "shredded": [str(ident) for ident in report.shredded],
             "absent": report.absent,
+            "closing": [str(ident) for ident in report.closing],
         }
 
     @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)

@@ -241,7 +241,7 @@ def test_a_restored_backup_is_shredded_again_by_the_replay(
 
     report = registry.call("replay_erasures", ADMIN_A)
 
-    assert report == {"listed": 1, "shredded": [ident], "absent": 0}
+    assert report == {"listed": 1, "shredded": [ident], "absent": 0, "closing": []}
     assert personal_rows(registry) == []
     (row,) = registry.sql(
         "SELECT wrapped_key, email_index, erased_at FROM communicators WHERE id = :i",
@@ -257,4 +257,27 @@ def test_a_restored_backup_is_shredded_again_by_the_replay(
     assert registry.call("get_profile", ADMIN_A, other, "check")["city"]
     # a second replay finds nothing to do
     again = registry.call("replay_erasures", ADMIN_A)
-    assert again == {"listed": 1, "shredded": [], "absent": 0}
+    assert again == {"listed": 1, "shredded": [], "absent": 0, "closing": []}
+
+
+def test_the_replay_asks_stripe_again_for_a_closing_the_backup_left_pending(
+    registry: Registry, sandbox: Sandbox
+) -> None:
+    """A backup taken after the erasure's event went out but before Stripe answered
+    holds a pending closing that nothing else drives (no outbox row, nothing parked
+    after the restore): the replay asks for it again."""
+    ident, account_id = connect_account(registry, sandbox)
+    sandbox.control(
+        "POST", "/_sandbox/faults", {"fail_nth": 1, "status": 503, "times": 10_000}
+    )
+    registry.call("erase", actor_for(ident), ident, "please forget me")
+    wait_until(lambda: parked(registry), "the erasure event parked", 60)
+    sandbox.control("DELETE", "/_sandbox/faults")
+    assert closure(registry, ident).closed_at is None  # as the backup holds it
+
+    report = registry.call("replay_erasures", ADMIN_A)
+
+    assert report["closing"] == [ident] and report["shredded"] == []
+    wait_until(lambda: closure(registry, ident).closed_at, "closed by the replay", 30)
+    assert gone(sandbox, account_id)
+    assert registry.call("replay_erasures", ADMIN_A)["closing"] == []

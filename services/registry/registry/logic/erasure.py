@@ -250,6 +250,7 @@ class Replay:
     listed: int = 0  # ids on the list (journal and table)
     shredded: list[uuid.UUID] = field(default_factory=list)  # had data again
     absent: int = 0  # not in this database at all (a backup older than them)
+    closing: list[uuid.UUID] = field(default_factory=list)  # Stripe asked again
 
 
 def replay(
@@ -280,6 +281,17 @@ def replay(
             continue
         if communicator.erased:
             _forget_free_text(session, ident, now)  # a backup of an older erasure
+            pending = session.get(StripeClosure, ident)
+            if pending is not None and pending.closed_at is None:
+                # a backup taken after the event went out but before Stripe answered:
+                # nothing else would drive the closing again
+                outbox.add(
+                    session,
+                    events.COMMUNICATOR_ERASED.build(
+                        events.aggregate(ident), communicator_id=ident
+                    ),
+                )
+                report.closing.append(ident)
             continue
         session.add(
             VettingDecision(
