@@ -33,7 +33,13 @@ if ! port_open 5672; then
   command -v rabbitmq-server >/dev/null 2>&1 || apt_install rabbitmq-server
   say "starting RabbitMQ"
   # as many file descriptors as allowed: with 1,024 several test runs at once (each
-  # service, replica and harness a connection) exhaust them, and Mnesia stops
+  # service, replica and harness a connection) exhaust them, and Mnesia stops. The
+  # server starts through `su rabbitmq`, which resets the limit: its own environment
+  # file (sourced by the start script) raises it
+  env_conf=/etc/rabbitmq/rabbitmq-env.conf
+  if [ -w "$(dirname "$env_conf")" ] && ! grep -qs '^ulimit -n' "$env_conf"; then
+    echo 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # svyaz: ensure-services.sh' >> "$env_conf"
+  fi
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
   rabbitmq-server -detached || true
   wait_port 5672 RabbitMQ 120
