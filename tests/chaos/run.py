@@ -1004,6 +1004,12 @@ def chaos(
         "NOTIFY_RETRY_BASE": "1",
         "UNSAFE_PAYOUT_KILL_AT_PHASE": "0" if calm else str(kill_at_phase),
         "UNSAFE_INBOX_DEDUP": "true" if dedup else "false",
+        # eight processes (two replicas of four services) each pool up to
+        # MAX_WORKERS + 6 connections: at the default 10 a burst of the run took
+        # PostgreSQL's 97 slots for roles that are not superusers (each service its
+        # own role since least privilege), so a machine's default max_connections
+        # (100) carries the run with 6
+        "MAX_WORKERS": "6",
     }
     vhost = ""
     try:
