@@ -11,6 +11,7 @@ REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(add
         test-chaos chaos bench lint topology clean
 
 run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it)
+	bash infra/dev/ensure-tools.sh run
 	$(PY) infra/dev/stack.py
 
 test: venv keys services tools lint  ## lint, then every test tier, against the real RabbitMQ and PostgreSQL

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages the test suite needs beside Python: installed only when missing.
 set -euo pipefail
+# `ensure-tools.sh run`: only what `make run` needs (Prometheus)
 need=()
-command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
-[ -x /usr/bin/chromium ] || need+=(chromium)  # the browser tests (Playwright drives it)
+if [ "${1:-}" != run ]; then
+  command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+  [ -x /usr/bin/chromium ] || need+=(chromium)  # the browser tests (Playwright drives it)
+fi
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)  # make run's Prometheus, promtool test rules
 [ ${#need[@]} -eq 0 ] && exit 0
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
