@@ -125,19 +125,33 @@ def queue_depth(amqp_uri: str, queue: str) -> int:
 
 
 def take(amqp_uri: str, queue: str, timeout: float = 15.0) -> Any:
-    """The next message on `queue` (acked), waiting at most `timeout` seconds."""
+    """The next message on `queue` (acked), waiting at most `timeout` seconds. A
+    quorum queue whose process the broker has not started yet answers `noproc`
+    (541, which closes the connection): that is waited out like an empty queue."""
+    deadline = time.monotonic() + timeout
     conn = _amqp_connection(amqp_uri)
     try:
         channel = conn.channel()
-        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            message = channel.basic_get(queue, no_ack=True)
+            try:
+                message = channel.basic_get(queue, no_ack=True)
+            except amqp.exceptions.InternalError as exc:
+                if "noproc" not in str(exc):
+                    raise
+                conn.collect()
+                time.sleep(0.2)
+                conn = _amqp_connection(amqp_uri)
+                channel = conn.channel()
+                continue
             if message is not None:
                 return message
             time.sleep(0.05)
         raise AssertionError(f"no message arrived on {queue} within {timeout} s")
     finally:
-        conn.close()
+        if conn.connected:
+            conn.close()
+        else:
+            conn.collect()
 
 
 def wait_until(check: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
