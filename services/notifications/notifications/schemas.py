@@ -180,7 +180,7 @@ class ParkedActionIn(Schema):
 
 
 class PayoutIn(Incoming):
-    """payout.sent.v1 / payout.paid.v1 / payout.failed.v1 (a `reason` on failed)."""
+    """payout.paid.v1 / payout.failed.v1 (a `reason` on failed)."""
 
     payout_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)

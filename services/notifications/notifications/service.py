@@ -448,10 +448,6 @@ class NotificationsService(ParkedMessagesEntrypoints):
 
         self._handle(event, schema, act)
 
-    @event_handler("stipends", "payout.sent.v1")
-    def on_payout_sent(self, event: ReceivedEvent) -> None:
-        self._payout(event, SCHEMAS[PayoutIn], "payout_sent")
-
     @event_handler("stipends", "payout.paid.v1")
     def on_payout_paid(self, event: ReceivedEvent) -> None:
         self._payout(event, SCHEMAS[PayoutIn], "payout_paid")

@@ -38,7 +38,6 @@ NOTIFYING = [
      {"stipend_id": STIPEND, "cycle_id": CYCLE, "amount_minor": 30000,
       "currency": "EUR"},
      "stipend_approved", {"amount_minor": 30000, "currency": "EUR"}),
-    ("payout.sent.v1", "stipends", PAYOUT, "payout_sent", MONEY),
     ("payout.paid.v1", "stipends", PAYOUT, "payout_paid", MONEY),
     # the producer's reason codes (stipends' FAILURE_REASONS) pick the advice
     ("payout.failed.v1", "stipends", {**PAYOUT, "reason": "destination_rejected"},

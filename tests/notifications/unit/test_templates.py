@@ -21,7 +21,6 @@ PARAMS = {
     "report_changes_requested": {},
     "report_rejected": {},
     "stipend_approved": {"amount_minor": 30000, "currency": "EUR"},
-    "payout_sent": {"amount_minor": 30000, "currency": "EUR"},
     "payout_paid": {"amount_minor": 30000, "currency": "EUR"},
     "payout_failed": {
         "amount_minor": 30000,

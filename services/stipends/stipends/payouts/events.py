@@ -51,8 +51,8 @@ class ReconciliationCompletedV1(Schema):
 PAYOUT_PAID = EventSpec(PRODUCER, "payout.paid.v1", PayoutV1)
 PAYOUT_FAILED = EventSpec(PRODUCER, "payout.failed.v1", PayoutFailedV1)
 
-# No payout.sent.v1: no service consumes it (an unrouted event is an outbox error),
-# and the communicator hears once, when the money arrives or when something is wrong.
+# No payout.sent.v1: the communicator hears once, when the money arrives or when
+# something is wrong (tests/contracts: every consumed event has a producer).
 # for finance: a run waiting for release, a released run to reconcile, the outcome
 RUN_BUILT = EventSpec(PRODUCER, "payout_run.built.v1", RunBuiltV1)
 RUN_RELEASED = EventSpec(PRODUCER, "payout_run.released.v1", RunReleasedV1)
