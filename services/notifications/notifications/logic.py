@@ -789,17 +789,3 @@ def overdue_runs(session: Session, now: datetime) -> list[FinanceRun]:
             .with_for_update(skip_locked=True)
         )
     )
-
-
-# -- payouts ----------------------------------------------------------------------
-# payout.failed.v1's reason (stipends' FAILURE_REASONS) → the advice payout_failed gives
-_ADVICE = {
-    "destination_rejected": "destination_invalid",  # correct the details
-    "destination_not_ready": "account_restricted",  # finish setting up payments
-    "provider_refused": "provider_error",  # nothing to do: we try again
-}
-
-
-def payout_advice(reason: str) -> str:
-    """What the communicator is told to fix; "other" opens the payments page."""
-    return _ADVICE.get(reason, "other")

@@ -442,8 +442,8 @@ class NotificationsService(ParkedMessagesEntrypoints):
                 "amount_minor": data["amount_minor"],
                 "currency": data["currency"],
             }
-            if "reason" in data:  # the producer's code, as the advice the mail gives
-                params["reason"] = logic.payout_advice(data["reason"])
+            if "reason" in data:  # a svyaz.vocabulary code: the template words it
+                params["reason"] = data["reason"]
             return self._tell(event, template, params)(session, data, now)
 
         self._handle(event, schema, act)

@@ -39,13 +39,11 @@ NOTIFYING = [
       "currency": "EUR"},
      "stipend_approved", {"amount_minor": 30000, "currency": "EUR"}),
     ("payout.paid.v1", "stipends", PAYOUT, "payout_paid", MONEY),
-    # the producer's reason codes (stipends' FAILURE_REASONS) pick the advice
+    # the producer's reason code (svyaz.vocabulary) reaches the template as it is
     ("payout.failed.v1", "stipends", {**PAYOUT, "reason": "destination_rejected"},
-     "payout_failed", {**MONEY, "reason": "destination_invalid"}),
-    ("payout.failed.v1", "stipends", {**PAYOUT, "reason": "destination_not_ready"},
-     "payout_failed", {**MONEY, "reason": "account_restricted"}),
+     "payout_failed", {**MONEY, "reason": "destination_rejected"}),
     ("payout.failed.v1", "stipends", {**PAYOUT, "reason": "returned"},
-     "payout_failed", {**MONEY, "reason": "other"}),
+     "payout_failed", {**MONEY, "reason": "returned"}),
 ]  # fmt: skip
 
 DISCREET = {

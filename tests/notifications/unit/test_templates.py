@@ -9,6 +9,7 @@ from babel.messages.pofile import read_po
 
 from notifications import templates
 from notifications.templates import LANGUAGES, render, render_discreet
+from svyaz.vocabulary import PAYOUT_FAILURE_REASONS
 
 # one realistic set of parameters per template; a new template must add its own
 PARAMS = {
@@ -25,7 +26,7 @@ PARAMS = {
     "payout_failed": {
         "amount_minor": 30000,
         "currency": "EUR",
-        "reason": "account_closed",
+        "reason": "returned",
     },
     "staff_digest": {"applications": 3, "reports": 1, "approvals": 2},
     "password_reset": {"minutes": 30, "link": "https://example.org/reset?token=x"},
@@ -101,13 +102,24 @@ def test_amounts_are_formatted_for_the_language() -> None:
     assert "300,00\xa0€" in render("stipend_approved", "ru", **params).body
 
 
-def test_the_failed_payout_says_what_to_fix() -> None:
-    closed = render("payout_failed", "en", **PARAMS["payout_failed"])
-    assert "account we paid into is closed" in closed.body
-    other = render(
-        "payout_failed", "en", **{**PARAMS["payout_failed"], "reason": "provider_error"}
-    )
-    assert "Nothing needs to change on your side" in other.body
+def advice(reason: str, language: str) -> str:
+    body = render(
+        "payout_failed", language, **{**PARAMS["payout_failed"], "reason": reason}
+    ).body
+    return body.split("\n", 1)[1].strip()  # what follows "could not be made"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_failed_payout_says_what_to_do_for_every_reason_stipends_gives(
+    language: str,
+) -> None:
+    fallback = advice("a_reason_added_later", language)
+    assert fallback  # an unknown code still says where to look
+    words = {reason: advice(reason, language) for reason in PAYOUT_FAILURE_REASONS}
+    for reason, text in words.items():
+        assert text and text != fallback, f"payout_failed has no advice for {reason}"
+    assert len(set(words.values())) == len(words)  # each says its own thing
+    assert "Nothing needs to change on your side" in advice("provider_refused", "en")
 
 
 FORBIDDEN = (

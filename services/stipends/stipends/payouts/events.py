@@ -6,15 +6,9 @@ from marshmallow import Schema, fields, validate
 
 from stipends.events import PRODUCER
 from svyaz.envelope import EventSpec
+from svyaz.vocabulary import PAYOUT_FAILURE_REASONS
 
-FAILURE_REASONS = (
-    "destination_not_ready",  # set up (or finish setting up) the payout account
-    "destination_changed",  # the destination changed since approval: check it
-    "destination_rejected",  # the provider refused the destination: fix the details
-    "provider_refused",  # the provider refused the payment; finance looks into it
-    "returned",  # the money came back (reversed or returned by the bank)
-    "marked_failed",  # finance marked it failed (the reason is in the audit trail)
-)
+FAILURE_REASONS = PAYOUT_FAILURE_REASONS  # the one list (svyaz.vocabulary)
 
 
 class PayoutV1(Schema):
