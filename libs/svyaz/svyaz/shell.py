@@ -30,12 +30,13 @@ from typing import Any
 
 from svyaz import config as settings
 from svyaz import signing
+from svyaz.actors import ADMIN, FINANCE
 from svyaz.keys import OPERATOR
 from svyaz.messaging import ClusterRpcProxy
 
 NOT_SIGNED_IN = 7
 RENEW_BEFORE = 60.0  # seconds before the assertion runs out
-STAFF = frozenset({"program_admin", "finance"})
+STAFF = frozenset({ADMIN, FINANCE})
 
 
 class SignInRefused(Exception):

@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from gateway import schemas as limit
 from gateway.exceptions import BadRequest
+from gateway.roles import ADMIN, FINANCE
 
 APPLY_FIELDS = (
     ("pseudonym", "text"),
@@ -142,9 +143,9 @@ def application_from_form(
 
 
 def landing(roles: list[str]) -> str:
-    if "program_admin" in roles:
+    if ADMIN in roles:
         return "/admin/applications"
-    if "finance" in roles:
+    if FINANCE in roles:
         return "/finance"
     return "/me"
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-ADMIN = "program_admin"
-FINANCE = "finance"
-COORDINATOR = "club_coordinator"
-COMMUNICATOR = "communicator"
+from svyaz.actors import ADMIN, COMMUNICATOR, COORDINATOR, FINANCE
+from svyaz.actors import STAFF_ROLES as STAFF
 
-STAFF = (ADMIN, FINANCE, COORDINATOR)
+__all__ = ["ADMIN", "COMMUNICATOR", "COORDINATOR", "FINANCE", "STAFF", "SIGNED_IN"]
+
 SIGNED_IN = (COMMUNICATOR, *STAFF)  # anyone with a full session

@@ -27,8 +27,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-COMMUNICATOR = "communicator"
-STAFF_ROLES = ("program_admin", "finance")
+from svyaz.actors import ADMIN, COMMUNICATOR, FINANCE
+
+STAFF_ROLES = (ADMIN, FINANCE)  # the staff whose work notifications reminds them of
 
 PENDING, SENT, PARKED = "pending", "sent", "parked"
 DISCARDED = "discarded"  # a parked delivery an admin gave up on, with a reason

@@ -4,8 +4,9 @@ reads from the registry by RPC, and its own RPC input and output."""
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from notifications.templates import LANGUAGES
+from svyaz import actors
 
-ROLES = ("communicator", "club_coordinator", "program_admin", "finance")
+ROLES = sorted(actors.ROLES)
 
 
 class Incoming(Schema):

@@ -91,7 +91,7 @@ SCHEMAS: dict[type[Schema], Schema] = {
     )
 }
 CONTACT, STAFF_CONTACT = ContactIn(), StaffContactIn()
-STAFF_DIGEST_ROLE = "program_admin"
+STAFF_DIGEST_ROLE = actors.ADMIN
 FINANCE_ROLE = "finance"
 
 

@@ -20,6 +20,7 @@ from registry.logic import accounts
 from registry.logic.actors import Actor
 from registry.models import Account
 from svyaz import config as settings
+from svyaz.actors import ADMIN
 from svyaz.crypto import keyring
 from svyaz.db import make_engine
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True)
     parser.add_argument("--email", required=True)
-    parser.add_argument("--roles", default="program_admin")
+    parser.add_argument("--roles", default=ADMIN)
     args = parser.parse_args(argv)
     config = settings.load(args.config)
     keys = keyring(config)
@@ -36,13 +37,13 @@ def main(argv: list[str] | None = None) -> int:
     engine = make_engine(settings.require(config, "DB_URI"), pool_size=1)
     with Session(engine) as session, session.begin():
         admins = session.scalars(select(Account.roles).where(Account.kind == "staff"))
-        if any("program_admin" in roles for roles in admins):
+        if any(ADMIN in roles for roles in admins):
             print(
                 "a program admin exists already; sign in as them to add staff",
                 file=sys.stderr,
             )
             return 1
-        founder = Actor(uuid.uuid4(), frozenset({"program_admin"}))
+        founder = Actor(uuid.uuid4(), frozenset({ADMIN}))
         account = accounts.create_staff_account(
             session, keys, founder, args.email, args.roles.split(","), password
         )

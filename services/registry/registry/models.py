@@ -22,6 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from registry import pseudonyms
 from registry.exceptions import InvalidTransition
+from svyaz.actors import ADMIN, FINANCE
 
 # Personal fields: each stored as <name>_ct, encrypted under the person's data key.
 PERSONAL_FIELDS = (
@@ -498,7 +499,7 @@ class Account(Base):
 
     def needs_second_factor(self) -> bool:
         """Admins and finance always; communicators once they turned it on."""
-        return bool(self.role_set & {"program_admin", "finance"}) or self.totp_confirmed
+        return bool(self.role_set & {ADMIN, FINANCE}) or self.totp_confirmed
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now

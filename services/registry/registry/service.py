@@ -64,6 +64,7 @@ from registry.schemas import (
     VouchRequestSchema,
 )
 from svyaz import arguments, inbox
+from svyaz.actors import ADMIN
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
@@ -611,7 +612,7 @@ class RegistryService(ParkedMessagesEntrypoints):
         """Re-key blind indexes now, a committed batch at a time (the timer does the
         same in the background); "remaining" per table is what still needs an old
         key: at 0 everywhere, the old key can leave BLIND_INDEX_KEYS."""
-        Actor.load(actor).require("program_admin")
+        Actor.load(actor).require(ADMIN)
         done = 0
         for _ in range(REKEY_BATCHES):
             with self.db.transaction() as session:
@@ -628,7 +629,7 @@ class RegistryService(ParkedMessagesEntrypoints):
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def verify_access_log(self, actor: Any) -> dict[str, Any]:
-        Actor.load(actor).require("program_admin")
+        Actor.load(actor).require(ADMIN)
         with self.db.transaction() as session:
             report = access.verify(session, self.keys)
         return {

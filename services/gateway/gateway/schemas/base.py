@@ -8,6 +8,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from svyaz.actors import COMMUNICATOR, STAFF_ROLES
+
 # The longest value the gateway lets through, in characters (the console forms use
 # the same table: pages.FORM_LIMITS).
 PSEUDONYM = 30
@@ -81,7 +83,7 @@ def stamp(**kwargs: Any) -> Any:
 
 # The vocabularies a client meets, as the services define them (each service checks
 # its own in depth; the OpenAPI document lists them as enums).
-ROLES = ("program_admin", "finance", "club_coordinator", "communicator")
+ROLES = (*STAFF_ROLES, COMMUNICATOR)
 COMMUNICATOR_STATUSES = (
     "applied",
     "in_review",
@@ -133,7 +135,6 @@ PAYOUT_STATUSES = (
 CONTACT_CHANNELS = ("email", "inbox", "telegram")
 LANGUAGES = ("ru", "en")
 TIER_NAMES = TIERS  # the same vocabulary, by the name the programme schemas use
-STAFF_ROLES = ("program_admin", "finance", "club_coordinator")
 STAFF_STATES = ("invited", "enrolling", "active", "disabled")
 MEMBER_STATUSES = ("active", "suspended")
 VOUCH_STATES = ("pending", "confirmed", "declined", "expired")

@@ -30,6 +30,7 @@ from registry.models import (
     VettingDecision,
 )
 from svyaz import outbox
+from svyaz.actors import COORDINATOR
 
 
 def create_club(session: Session, actor: Actor, club: dict[str, Any]) -> Club:
@@ -72,11 +73,8 @@ def _grant_coordinator(session: Session, communicator_id: uuid.UUID) -> None:
     """The coordinator's own login (same id) signs in as a coordinator from now on."""
     account = session.get(Account, communicator_id, with_for_update=True)
     if account is not None:
-        roles = set(account.roles.split(",")) | {"club_coordinator"}
+        roles = set(account.roles.split(",")) | {COORDINATOR}
         account.roles = ",".join(sorted(roles))
-
-
-COORDINATOR = "club_coordinator"
 
 
 def _club(session: Session, club_id: uuid.UUID, lock: bool = False) -> Club:
@@ -190,7 +188,7 @@ def _members_of(session: Session, actor: Actor, club_id: uuid.UUID) -> Any:
     if club is None:
         raise ClubNotFound("no such club", "club_not_found")
     if not actor.is_(ADMIN) and not (
-        actor.is_("club_coordinator") and club.coordinator_id == actor.id
+        actor.is_(COORDINATOR) and club.coordinator_id == actor.id
     ):
         raise NotAllowed(
             "only this club's coordinator sees its members", "not_coordinator"

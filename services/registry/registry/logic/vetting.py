@@ -34,9 +34,8 @@ from registry.models import (
     VettingDecision,
 )
 from svyaz import outbox
+from svyaz.actors import ADMIN
 from svyaz.crypto import KeyRing
-
-ADMIN = "program_admin"
 
 
 def get(

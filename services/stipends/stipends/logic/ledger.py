@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from stipends.exceptions import AccountNotFound, InvalidRequest, InvalidTransition
 from stipends.models import Account, Communicator, JournalEntry, Posting, Programme
+from svyaz.actors import ADMIN, FINANCE
 
 KINDS = (
     "programme_funds",
@@ -622,4 +623,4 @@ def statement(
 
 def require_reader(actor: Any) -> None:
     """Trial balances and statements are for finance and programme admins."""
-    actor.require("program_admin", "finance")
+    actor.require(ADMIN, FINANCE)
