@@ -1,11 +1,10 @@
-"""Notifications DependencyProviders: the channels, and a configurable timer."""
+"""Notifications DependencyProviders: the channels."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from nameko.extensions import DependencyProvider
-from nameko.timer import Timer
 
 from notifications.channels import Channel, EmailChannel, InboxChannel, TelegramChannel
 from svyaz import config as settings
@@ -48,17 +47,3 @@ class Channels(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> dict[str, Channel]:
         return self.channels
-
-
-class ConfiguredTimer(Timer):
-    """nameko's timer, its interval read from the config (`key`) at setup."""
-
-    def __init__(self, key: str, default: float, **kwargs: Any):
-        self.key, self.default = key, default
-        super().__init__(interval=default, **kwargs)
-
-    def setup(self) -> None:
-        self.interval = float(self.container.config.get(self.key, self.default))
-
-
-timer = ConfiguredTimer.decorator

@@ -655,6 +655,19 @@ def work_done(
     _work(session, kind, item_id, communicator_id, "done", as_of)
 
 
+def purge_finished_work(session: Session, now: datetime, keep: timedelta) -> int:
+    """Forget items done longer ago than `keep`; how many. A done item stays a while
+    as a tombstone, so that its late "arrived" event (on another queue) cannot make it
+    wait again; `keep` must exceed how late an event can come (a parked one replayed
+    by an admin included), hence weeks, not minutes."""
+    result = session.execute(
+        delete(PendingItem).where(
+            PendingItem.state == "done", PendingItem.as_of < now - keep
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def waiting(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(PendingItem.kind, func.count())

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from notifications import logic
 from notifications import metrics as notifications_metrics
-from notifications.dependencies import Channels, timer
+from notifications.dependencies import Channels
 from notifications.exceptions import DeliveryFailed, InvalidPreferences, RecipientGone
 from notifications.models import COMMUNICATOR, STAFF_ROLES, staff_audience
 from notifications.schemas import (
@@ -63,6 +63,7 @@ from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.timers import timer
 
 log = logging.getLogger(__name__)
 
@@ -469,6 +470,13 @@ class NotificationsService(ParkedMessagesEntrypoints):
             self._deliver(ids)
             if len(ids) < 100:
                 return
+
+    @timer("FINISHED_WORK_PURGE_INTERVAL", 3600.0)
+    def purge_finished_work(self) -> None:
+        """Staff work done more than FINISHED_WORK_KEEP_DAYS ago (90) is forgotten."""
+        keep = timedelta(days=float(self.config.get("FINISHED_WORK_KEEP_DAYS", 90)))
+        with self.db.transaction() as session:
+            logic.purge_finished_work(session, datetime.now(UTC), keep)
 
     @timer("DIGEST_INTERVAL", 3600.0)
     def send_digests(self) -> None:

@@ -43,7 +43,6 @@ class StripeConnect:
     def __init__(self, client: stripe.StripeClient, return_url: str, refresh_url: str):
         self.client, self.return_url, self.refresh_url = client, return_url, refresh_url
         self.currency = "eur"  # what Global Payouts pay recipients in
-        self.last_check = float("-inf")  # the recipients' last check (monotonic)
 
     def create_account(self, communicator_id: uuid.UUID, country: str) -> str:
         try:

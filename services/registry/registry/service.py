@@ -4,13 +4,11 @@ one transaction, calls one logic function and dumps the result."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
 from nameko.dependency_providers import Config
-from nameko.timer import timer
 
 from registry.dependencies import ErasureJournal, Stripe, Vault
 from registry.exceptions import InvalidRequest, RegistryError
@@ -71,6 +69,7 @@ from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.timers import timer
 
 load = arguments.loader(InvalidRequest)
 ident = arguments.id_loader(InvalidRequest)
@@ -78,7 +77,6 @@ ident = arguments.id_loader(InvalidRequest)
 
 log = logging.getLogger(__name__)
 SUMMARY = CommunicatorSummarySchema()
-RECIPIENT_TICK_SECONDS = 5.0
 REWRAP_BATCHES = 20  # of keys.rewrap's 500 each, per rewrap_keys call
 KEY_UPKEEP_SECONDS = 10.0  # the access log's seal, a batch of blind indexes re-keyed
 REKEY_BATCHES = 10  # of indexes.rekey's, per rekey_blind_indexes call
@@ -461,15 +459,10 @@ class RegistryService(ParkedMessagesEntrypoints):
                 )
             }
 
-    @timer(interval=RECIPIENT_TICK_SECONDS)
+    @timer("RECIPIENT_CHECK_SECONDS", 300.0, eager=True)
     def check_recipients(self) -> None:
         """Global Payouts recipients still pending, asked every
         RECIPIENT_CHECK_SECONDS: ready once Stripe holds their payout method."""
-        every = float(self.config.get("RECIPIENT_CHECK_SECONDS", 300))
-        now = time.monotonic()
-        if now - self.stripe.last_check < every:
-            return
-        self.stripe.last_check = now
         with self.db.transaction() as session:
             pending = payouts.pending_recipients(session)
         for communicator_id in pending:
@@ -542,7 +535,7 @@ class RegistryService(ParkedMessagesEntrypoints):
                     datetime.now(UTC),
                 )
 
-    @timer(interval=JOURNAL_TICK_SECONDS)
+    @timer("ERASURE_JOURNAL_INTERVAL", JOURNAL_TICK_SECONDS)
     def journal_erasures(self) -> None:
         """Erasures committed but not yet in the journal (a crash between the two,
         or the migration's list of older ones), written and marked."""
@@ -595,7 +588,7 @@ class RegistryService(ParkedMessagesEntrypoints):
                 "remaining": keys.stale_count(session, self.keys),
             }
 
-    @timer(interval=KEY_UPKEEP_SECONDS, eager=True)
+    @timer("KEY_UPKEEP_INTERVAL", KEY_UPKEEP_SECONDS, eager=True)
     def key_upkeep(self) -> None:
         """At start, seal the access log's older plain SHA-256 chain under the
         access-log key (once); then, every tick, re-key a batch of blind indexes

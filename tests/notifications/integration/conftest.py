@@ -234,6 +234,7 @@ def notifications(
         NOTIFY_RETRY_MAX=1,
         REGISTRY_TIMEOUT=5,
         DIGEST_INTERVAL=3600,
+        FINISHED_WORK_PURGE_INTERVAL=0.2,
     )
     container = container_factory(NotificationsService, config)
     container.start()

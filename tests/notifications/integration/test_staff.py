@@ -194,3 +194,25 @@ def test_work_ends_as_its_last_event_says_whatever_order_the_events_arrive_in(
     }
     assert states[("application", who)] == "done"
     assert states[("report", report)] == "waiting"
+
+
+def test_work_done_long_ago_is_forgotten_and_nothing_else(notifications: Any) -> None:
+    insert = (
+        "INSERT INTO pending_items (kind, item_id, communicator_id, state, as_of)"
+        " VALUES (:kind, :item, :who, :state, now() - make_interval(days => :days))"
+    )
+    kept = []
+    for state, days in (("done", 91), ("done", 5), ("waiting", 400)):
+        item = uuid.uuid4()
+        notifications.sql(
+            insert, kind="report", item=item, who=uuid.uuid4(), state=state, days=days
+        )
+        if (state, days) != ("done", 91):
+            kept.append(item)
+
+    def items() -> list[uuid.UUID]:
+        return sorted(
+            r.item_id for r in notifications.sql("SELECT * FROM pending_items")
+        )
+
+    wait_until(lambda: items() == sorted(kept), "the old tombstone forgotten")

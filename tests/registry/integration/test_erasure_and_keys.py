@@ -342,7 +342,13 @@ def test_an_erasure_the_journal_missed_is_written_by_the_next_sync(
     blocker.write_text("a file where the journal's directory should be")
     journal = blocker / "erasures.journal"
     container = container_factory(
-        RegistryService, service_config("registry", DB_URI=url, ERASURE_JOURNAL=journal)
+        RegistryService,
+        service_config(
+            "registry",
+            DB_URI=url,
+            ERASURE_JOURNAL=journal,
+            ERASURE_JOURNAL_INTERVAL=0.5,
+        ),
     )
     replace_dependencies(container, stripe=FakeConnect())
     container.start()

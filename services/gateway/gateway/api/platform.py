@@ -1,29 +1,36 @@
 """What is open to everyone and answers for itself: liveness, the OpenAPI document,
 and Stripe's signed webhooks; and the housekeeping every replica does (throttling
-buckets deleted once their window ends)."""
+buckets deleted once their window ends, sessions once they run out)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from nameko.timer import timer
 from sqlalchemy import text
 from werkzeug.wrappers import Request, Response
 
-from gateway import openapi, readiness, throttles
+from gateway import logic, openapi, readiness, throttles
 from gateway.base import Call, GatewayBase
 from gateway.http import WEBHOOK_BODY, api, raw, respond
+from svyaz.timers import timer
 
 PAYOUT_EVENTS = frozenset({"transfer", "payout", "balance"})
 
 
 class PlatformApi(GatewayBase):
-    @timer(interval=throttles.PURGE_EVERY)
+    @timer("THROTTLE_PURGE_INTERVAL", throttles.PURGE_EVERY)
     def purge_throttles(self) -> None:
         """No bucket (a keyed hash of a client address or an email) outlives its
         window by more than PURGE_EVERY seconds, whichever replica is running."""
         with self.db.transaction() as session:
             throttles.purge(session)
+
+    @timer("SESSION_PURGE_INTERVAL", 60.0)
+    def purge_sessions(self) -> None:
+        """A session that ran out is deleted within a minute, not only when its
+        browser comes back with it (most never do)."""
+        with self.db.transaction() as session:
+            logic.expired(session)
 
     @raw("GET", "/healthz")
     def healthz(self, request: Request) -> Response:

@@ -16,7 +16,6 @@ from typing import Any
 
 import stripe
 from nameko.extensions import DependencyProvider
-from nameko.timer import timer
 from sqlalchemy import select
 
 from stipends.exceptions import (
@@ -55,6 +54,7 @@ from svyaz import config as settings
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
 from svyaz.messaging import RpcProxy, rpc
+from svyaz.timers import timer
 
 log = logging.getLogger(__name__)
 load = arguments.loader(InvalidRequest)
@@ -235,7 +235,7 @@ class PayoutEntrypoints:
             on_phase=engine.on_phase,
         )
 
-    @timer(interval=TICK_SECONDS)
+    @timer("PAYOUT_TICK_SECONDS", TICK_SECONDS)
     def drive_payouts(self) -> None:
         if not self.payout_engine.enabled:
             return
