@@ -142,6 +142,10 @@ def test_a_run_from_the_terminal(system: System, tmp_path: Path) -> None:
     out = system.settings.var / "differences.xlsx"
     exported = cli("reconciliation-export", rec, "--format", "xlsx", "-o", str(out))
     assert exported.returncode == 0, exported.stderr
-    sheet = openpyxl.load_workbook(out).active
+    book = openpyxl.load_workbook(out)  # the consoles' download: a summary sheet too
+    assert book.sheetnames == ["summary", "differences"]
+    summary = {row[0].value: row[1].value for row in book["summary"].iter_rows()}
+    assert summary["provider"] == "bank_file"
+    sheet = book["differences"]
     assert [c.value for c in sheet[1]][:3] == ["item_id", "kind", "state"]
     assert sheet.max_row == 3 and sheet.cell(2, 3).value == "written_off"

@@ -274,16 +274,13 @@ def run_command(
         rec = stipends.sign_off_reconciliation(actor, args.reconciliation, args.note)
         print(reconciliation_summary(rec), file=out)
     elif args.command == "reconciliation-export":
-        from stipends.payouts.reconciliation import EXPORT_COLUMNS, export_row
-        from svyaz import tables
+        from svyaz import exports
 
-        rows = [
-            export_row(item)
-            for item in all_items(stipends, actor, args.reconciliation, None, None, err)
-        ]
-        body = tables.render(args.format, "differences", EXPORT_COLUMNS, rows)
+        rec = stipends.get_reconciliation(actor, args.reconciliation)
+        items = all_items(stipends, actor, args.reconciliation, None, None, err)
+        body, _ = exports.reconciliation(args.format, rec, items)
         Path(args.output).write_bytes(body)
-        print(f"{len(rows)} differences written to {args.output}", file=out)
+        print(f"{len(items)} differences written to {args.output}", file=out)
     return DONE
 
 

@@ -8,12 +8,13 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from gateway import exports, pages, web
+from gateway import pages, web
 from gateway.api.payouts import BANK_FILES, bank_file_name
 from gateway.base import Call, GatewayBase
 from gateway.http import SECOND_FACTOR, page, secure
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import RECEIPT_RESOLUTIONS
+from svyaz import exports
 from svyaz.errors import InvalidInput, NotFound
 
 FINANCE_ONLY = (FINANCE,)

@@ -8,12 +8,13 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from gateway import exports, pages, web
+from gateway import pages, web
 from gateway.base import Call, GatewayBase
 from gateway.console.finance import download
 from gateway.http import TEXT_BODY, UPLOAD_BODY, page
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import CONTENT
+from svyaz import exports
 from svyaz.errors import InvalidInput, NotFound
 
 FINANCE_ONLY = (FINANCE,)

@@ -1,5 +1,7 @@
-"""Downloads for finance: a run's payouts as CSV or XLSX. Pseudonymous ids, amounts
-and states only: no name, email or account number ever leaves this way.
+"""Downloads for finance: a run's payouts and a reconciliation's differences as CSV or
+XLSX, the one definition of their columns that the consoles (gateway) and the finance
+CLI both write with. Pseudonymous ids, amounts and states only: no name, email or
+account number ever leaves this way.
 
 Amounts are in major units with the currency's ISO 4217 exponent (JPY 0 decimals,
 EUR 2, KWD 3): text in CSV ("12.345"), numbers in XLSX with a number format of as

@@ -6,7 +6,7 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from gateway import exports
+from svyaz import exports
 
 PAYOUT = {
     "id": "p1",
