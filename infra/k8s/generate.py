@@ -183,9 +183,7 @@ def scaled_objects(definitions: dict[str, Any]) -> str:
                                 "mode": "QueueLength",
                                 "value": MESSAGES_PER_REPLICA,
                             },
-                            "authenticationRef": {
-                                "name": f"svyaz-{service}-broker"
-                            },
+                            "authenticationRef": {"name": f"svyaz-{service}-broker"},
                         }
                         for queue in queues
                     ],
