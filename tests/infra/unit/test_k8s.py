@@ -323,6 +323,8 @@ def test_probes_ask_the_right_thing(rendered: list[dict[str, Any]]) -> None:
         (container,) = pod_spec(deployment)["containers"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["metrics"] == int(common["METRICS_PORT"])
+        annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+        assert annotations["prometheus.io/port"] == common["METRICS_PORT"]
         assert common["METRICS_HOST"] == "0.0.0.0"  # reachable by Prometheus
         ready = container["readinessProbe"]
         if service == "gateway":
@@ -687,7 +689,7 @@ def test_rabbitmq_is_three_nodes_with_the_projects_definitions(
     config = cluster["spec"]["rabbitmq"]["additionalConfig"]
     path = re.search(r"^load_definitions = (\S+)$", config, re.M)
     assert path, config
-    assert "default_queue_type = quorum" in config
+    assert "queue_leader_locator = balanced" in config
     pod = cluster["spec"]["override"]["statefulSet"]["spec"]["template"]["spec"]
     (mount,) = pod["containers"][0]["volumeMounts"]
     assert mount["mountPath"] == path.group(1)
@@ -905,8 +907,14 @@ EXPECTED_EGRESS = {  # (what, port) each service may reach beyond DNS and the br
 PORTS = (25, 53, 80, 443, 465, 587, 5432, 5672, 6443, 8000, 9100, 15672)
 
 
-def test_each_service_reaches_exactly_what_it_needs(network: dict[str, Any]) -> None:
+def test_each_service_reaches_exactly_what_it_needs(
+    production: list[dict[str, Any]], network: dict[str, Any]
+) -> None:
     policies, pods = network["policies"], network["pods"]
+    notifications = of_kind(production, "ConfigMap")["svyaz-notifications"]["data"]
+    assert ("internet", int(notifications["SMTP_PORT"])) in EXPECTED_EGRESS[
+        "notifications"
+    ]
     for service in SERVICES:
         me = pods[service]
         reached = set()
