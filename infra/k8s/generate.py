@@ -35,6 +35,9 @@ HERE = Path(__file__).resolve().parent
 DEFINITIONS = ROOT / "infra" / "rabbitmq" / "definitions.json"
 SERVICES = ("registry", "stipends", "notifications", "gateway")
 CLUSTER = "svyaz-rabbitmq"  # the RabbitmqCluster (infra/k8s/base/rabbitmq)
+# the namespace the overlays put Svyaz in: KEDA's operator runs in its own, so its
+# scalers name the broker by its full name
+NAMESPACE = "svyaz"
 VHOST = "/"
 # a consumer service's replicas, by KEDA: messages waiting per replica, and bounds
 MESSAGES_PER_REPLICA = "200"
@@ -177,7 +180,7 @@ def scaled_objects(definitions: dict[str, Any]) -> str:
                             "type": "rabbitmq",
                             "metadata": {
                                 "protocol": "amqp",
-                                "host": f"amqp://{CLUSTER}:5672/",
+                                "host": f"amqp://{CLUSTER}.{NAMESPACE}.svc:5672/",
                                 "vhostName": VHOST,
                                 "queueName": queue,
                                 "mode": "QueueLength",

@@ -56,7 +56,10 @@ def rendered(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def production() -> list[dict[str, Any]]:
-    return kustomize.render(OVERLAYS["production"])
+    resources = kustomize.render(OVERLAYS["production"])
+    namespaced = [r for r in resources if r["kind"] != "Namespace"]
+    assert {r["metadata"]["namespace"] for r in namespaced} == {NAMESPACE}
+    return resources
 
 
 def of_kind(resources: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
@@ -384,6 +387,10 @@ def test_consumers_scale_on_every_queue_they_consume(
         assert names == own | {f"rpc-{service}"}, service
         for trigger in triggers:
             assert trigger["type"] == "rabbitmq"
+            # KEDA runs in its own namespace: the broker by its full name
+            assert trigger["metadata"]["host"] == (
+                f"amqp://svyaz-rabbitmq.{NAMESPACE}.svc:5672/"
+            )
             assert trigger["metadata"]["mode"] == "QueueLength"
             ref = auth[trigger["authenticationRef"]["name"]]
             secrets = {r["name"] for r in ref["spec"]["secretTargetRef"]}
