@@ -10,6 +10,7 @@ exactly what it needs. Offline and without a cluster."""
 from __future__ import annotations
 
 import copy
+import functools
 import importlib.util
 import ipaddress
 import json
@@ -155,6 +156,17 @@ def _custom_schemas() -> dict[tuple[str, str], Any]:
 
 
 CUSTOM = _custom_schemas()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def schemas_read_once() -> Iterator[None]:
+    """kubernetes-validate reads its schema files (several MB of definitions) again
+    for every resource: read each once for this module."""
+    utils = kubernetes_validate.utils
+    original = utils.schema_contents
+    utils.schema_contents = functools.lru_cache(maxsize=None)(original)
+    yield
+    utils.schema_contents = original
 
 
 def validate(resource: dict[str, Any]) -> list[str]:
