@@ -33,7 +33,11 @@ from tests.infra import kustomize
 
 K8S = ROOT / "infra" / "k8s"
 SCHEMAS = ROOT / "tests" / "infra" / "schemas"
-OVERLAYS = {"base": K8S / "base", "production": K8S / "overlays" / "production"}
+OVERLAYS = {
+    "base": K8S / "base",
+    "production": K8S / "overlays" / "production",
+    "staging": K8S / "overlays" / "staging",
+}
 KUBERNETES = "1.33.0"  # the oldest release the manifests are held to
 SERVICES = ("registry", "stipends", "notifications", "gateway")
 CONSUMERS = ("registry", "stipends", "notifications")  # scaled on their queues
@@ -50,14 +54,20 @@ def key(resource: dict[str, Any]) -> tuple[str, str, str | None, str]:
     )
 
 
+@functools.cache
+def render(overlay: str) -> list[dict[str, Any]]:
+    """The overlay's resources, rendered once (a test that changes them copies)."""
+    return kustomize.render(OVERLAYS[overlay])
+
+
 @pytest.fixture(scope="module", params=sorted(OVERLAYS))
 def rendered(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
-    return kustomize.render(OVERLAYS[request.param])
+    return render(request.param)
 
 
 @pytest.fixture(scope="module")
 def production() -> list[dict[str, Any]]:
-    resources = kustomize.render(OVERLAYS["production"])
+    resources = render("production")
     namespaced = [r for r in resources if r["kind"] != "Namespace"]
     assert {r["metadata"]["namespace"] for r in namespaced} == {NAMESPACE}
     return resources
@@ -71,13 +81,23 @@ def pod_spec(resource: dict[str, Any]) -> dict[str, Any]:
     return resource["spec"]["template"]["spec"]
 
 
+def services(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The services' Deployments (not the staging fakes)."""
+    return {
+        name: d
+        for name, d in of_kind(resources, "Deployment").items()
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] == "service"
+    }
+
+
 # -- rendering ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("overlay", sorted(OVERLAYS))
+@pytest.mark.parametrize("overlay", ["production", "staging"])
 def test_the_renderer_builds_what_kubectl_builds(overlay: str) -> None:
     """What these tests check is what `kubectl apply -k` applies: the same objects,
-    field for field, as `kubectl kustomize` builds (where kubectl is installed)."""
+    field for field, as `kubectl kustomize` builds (where kubectl is installed).
+    Each overlay builds the base inside it."""
     kubectl = shutil.which("kubectl")
     if kubectl is None:
         pytest.skip("kubectl is not installed: the Python renderer alone is checked")
@@ -267,7 +287,7 @@ def workloads(resources: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 def test_a_deployment_and_a_migration_job_per_service(
     rendered: list[dict[str, Any]],
 ) -> None:
-    deployments = of_kind(rendered, "Deployment")
+    deployments = services(rendered)
     jobs = of_kind(rendered, "Job")
     assert set(deployments) == set(SERVICES)
     assert set(jobs) == {f"{s}-migrate" for s in SERVICES}
@@ -334,7 +354,7 @@ def test_probes_ask_the_right_thing(rendered: list[dict[str, Any]]) -> None:
     (the gateway's /readyz, `svyaz.health --ready <service>` for the others), on
     ports the container declares and the settings open."""
     common = of_kind(rendered, "ConfigMap")["svyaz-common"]["data"]
-    for service, deployment in of_kind(rendered, "Deployment").items():
+    for service, deployment in services(rendered).items():
         (container,) = pod_spec(deployment)["containers"]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["metrics"] == int(common["METRICS_PORT"])
@@ -365,7 +385,7 @@ def test_probes_ask_the_right_thing(rendered: list[dict[str, Any]]) -> None:
 def test_every_deployment_has_a_disruption_budget_and_an_autoscaler(
     rendered: list[dict[str, Any]],
 ) -> None:
-    deployments = of_kind(rendered, "Deployment")
+    deployments = services(rendered)
     budgets = of_kind(rendered, "PodDisruptionBudget")
     scaled = of_kind(rendered, "ScaledObject")
     hpas = of_kind(rendered, "HorizontalPodAutoscaler")
@@ -600,13 +620,15 @@ def must_be_set(default: str) -> bool:
     )
 
 
+@pytest.mark.parametrize("overlay", ["production", "staging"])
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_service_gets_every_setting_it_reads_and_starts_in_production(
-    production: list[dict[str, Any]], service: str, monkeypatch: pytest.MonkeyPatch
+    overlay: str, service: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Every placeholder of config.yml whose default only suits development is set,
     and config.yml loaded with that environment (as `nameko run` loads it) passes
     the service's own production checks."""
+    production = render(overlay)
     env = container_environment(production, service)
     unset = [
         name
@@ -860,9 +882,9 @@ def can_reach(
     return True
 
 
-@pytest.fixture(scope="module")
-def network(production: list[dict[str, Any]]) -> dict[str, Any]:
-    policies = [r for r in production if r["kind"] == "NetworkPolicy"]
+def build_network(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The policies, and a pod of each kind with the labels it gets."""
+    policies = [r for r in resources if r["kind"] == "NetworkPolicy"]
     pods = {s: Pod(NAMESPACE, {"app.kubernetes.io/name": s}) for s in SERVICES}
     pods.update(
         {
@@ -899,7 +921,14 @@ def network(production: list[dict[str, Any]]) -> dict[str, Any]:
     pods["prometheus"] = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"})
     pods["keda"] = Pod("keda", {"app": "keda-operator"})
     pods["stranger"] = Pod("elsewhere", {"app": "anything"})
+    for fake in ("stripe-sandbox", "smtp-sink"):
+        pods[fake] = Pod(NAMESPACE, {"app.kubernetes.io/name": fake})
     return {"policies": policies, "pods": pods}
+
+
+@pytest.fixture(scope="module")
+def network(production: list[dict[str, Any]]) -> dict[str, Any]:
+    return build_network(production)
 
 
 def test_the_labels_the_policies_use_are_the_ones_the_pods_get(
@@ -1026,3 +1055,97 @@ def test_the_policy_check_would_catch_a_widened_policy(
         {"podSelector": {"matchLabels": {"app.kubernetes.io/name": "gateway"}}}
     )
     assert can_reach(policies, pods["gateway"], pods["pooler:registry"], 5432)
+
+
+# -- staging: the fakes `make run` starts -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def staging() -> list[dict[str, Any]]:
+    return render("staging")
+
+
+def fakes(resources: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {
+        name: d
+        for name, d in of_kind(resources, "Deployment").items()
+        if d["metadata"]["labels"]["app.kubernetes.io/component"] == "fake"
+    }
+
+
+def test_production_talks_to_stripe_and_the_relay_only(
+    production: list[dict[str, Any]],
+) -> None:
+    assert not fakes(production)
+    configmaps = of_kind(production, "ConfigMap")
+    for service in ("registry", "stipends"):
+        assert configmaps[f"svyaz-{service}"]["data"]["STRIPE_API_BASE"] == (
+            "https://api.stripe.com"
+        )
+    assert configmaps["svyaz-notifications"]["data"]["SMTP_STARTTLS"] == "true"
+
+
+def test_staging_runs_the_sandbox_and_the_sink_in_their_place(
+    staging: list[dict[str, Any]],
+) -> None:
+    """The Stripe sandbox (its own Dockerfile) and an SMTP sink, as `make run`
+    starts them, and the services pointed at them."""
+    found = fakes(staging)
+    assert set(found) == {"stripe-sandbox", "smtp-sink"}
+    service_ports = {
+        name: {p["name"]: p["port"] for p in s["spec"]["ports"]}
+        for name, s in of_kind(staging, "Service").items()
+    }
+    (sandbox,) = pod_spec(found["stripe-sandbox"])["containers"]
+    dockerfile = (ROOT / "infra/stripe-sandbox/Dockerfile").read_text()
+    assert "COPY infra/stripe-sandbox/stripe_sandbox stripe_sandbox" in dockerfile
+    assert re.search(r"^USER nobody$", dockerfile, re.M)
+    assert sandbox["image"] == "registry.example.org/svyaz/stripe-sandbox:0.1.0"
+    argv = sandbox["command"]
+    assert argv[:3] == ["python", "-m", "stripe_sandbox"]
+    options = dict(zip(argv[3::2], argv[4::2], strict=True))
+    assert int(options["--port"]) == sandbox["ports"][0]["containerPort"]
+    assert options["--port"] == str(service_ports["stripe-sandbox"]["http"])
+    # its webhooks reach the gateway's Service, signed with the gateway's secret
+    assert options["--webhook-url"] == "http://gateway/webhooks/stripe"
+    assert service_ports["gateway"]["http"] == 80
+    assert options["--webhook-secret"] == "$(STRIPE_WEBHOOK_SECRET)"
+    (secret,) = sandbox["env"]
+    gateway = {
+        e["name"]: e
+        for e in pod_spec(services(staging)["gateway"])["containers"][0]["env"]
+    }
+    assert secret == gateway["STRIPE_WEBHOOK_SECRET"]
+    configmaps = of_kind(staging, "ConfigMap")
+    for service in ("registry", "stipends"):
+        assert configmaps[f"svyaz-{service}"]["data"]["STRIPE_API_BASE"] == (
+            f"http://stripe-sandbox:{service_ports['stripe-sandbox']['http']}"
+        )
+    (sink,) = pod_spec(found["smtp-sink"])["containers"]
+    assert sink["image"] == "registry.example.org/svyaz/notifications:0.1.0"
+    assert re.search(r"^aiosmtpd==", (ROOT / "requirements.txt").read_text(), re.M)
+    assert "-l 0.0.0.0:8025" in sink["command"][-1]
+    mail = configmaps["svyaz-notifications"]["data"]
+    assert mail["SMTP_HOST"] == "smtp-sink"
+    assert mail["SMTP_PORT"] == str(service_ports["smtp-sink"]["smtp"]) == "8025"
+
+
+def test_in_staging_nothing_reaches_stripe_or_the_relay(
+    staging: list[dict[str, Any]],
+) -> None:
+    network = build_network(staging)
+    policies, pods = network["policies"], network["pods"]
+    for service in SERVICES:
+        assert can_reach(policies, pods[service], pods["stripe-sandbox"], 8420) == (
+            service in ("registry", "stipends")
+        ), service
+        assert can_reach(policies, pods[service], pods["smtp-sink"], 8025) == (
+            service == "notifications"
+        ), service
+        for port in PORTS:
+            assert not can_reach(policies, pods[service], INTERNET, port), service
+    assert can_reach(policies, pods["stripe-sandbox"], pods["gateway"], 8000)
+    assert not can_reach(policies, pods["stripe-sandbox"], pods["registry"], 9100)
+    assert not can_reach(policies, pods["stripe-sandbox"], INTERNET, 443)
+    assert not can_reach(policies, pods["stranger"], pods["stripe-sandbox"], 8420)
+    assert not can_reach(policies, pods["smtp-sink"], INTERNET, 25)
