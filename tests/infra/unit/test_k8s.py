@@ -443,7 +443,11 @@ def provided_secrets(resources: list[dict[str, Any]]) -> dict[str, dict[str, str
             for d in external["spec"].get("data", [])
         }
         template = target.get("template", {})
-        data.update(template.get("data", {}))
+        if template.get("data") and template.get("mergePolicy") != "Merge":
+            # External Secrets' default: a template's keys replace the fetched ones
+            data = dict(template["data"])
+        else:
+            data.update(template.get("data", {}))
         found[target.get("name", external["metadata"]["name"])] = data
     for secret in of_kind(resources, "Secret").values():
         found[secret["metadata"]["name"]] = {
