@@ -924,6 +924,8 @@ def build_network(resources: list[dict[str, Any]]) -> dict[str, Any]:
     pods["ingress"] = Pod("ingress-nginx", {"app.kubernetes.io/name": "ingress-nginx"})
     pods["prometheus"] = Pod("monitoring", {"app.kubernetes.io/name": "prometheus"})
     pods["keda"] = Pod("keda", {"app": "keda-operator"})
+    pods["cnpg-operator"] = Pod("cnpg-system", {"app.kubernetes.io/name": "cnpg"})
+    pods["rabbitmq-operator"] = Pod("rabbitmq-system", {"app": "operator"})
     pods["stranger"] = Pod("elsewhere", {"app": "anything"})
     for fake in ("stripe-sandbox", "smtp-sink"):
         pods[fake] = Pod(NAMESPACE, {"app.kubernetes.io/name": fake})
@@ -999,6 +1001,10 @@ def test_only_the_gateway_takes_traffic_from_outside(network: dict[str, Any]) ->
                     ("rabbitmq", "keda", 5672),  # the scaler reads queue depths
                 }
                 assert allowed == expected, (source, name, port)
+    # the operators manage what they made: the topology operator sets users and
+    # permissions through the management API
+    assert can_reach(policies, pods["rabbitmq-operator"], pods["rabbitmq"], 15672)
+    assert not can_reach(policies, pods["rabbitmq-operator"], pods["registry"], 9100)
     # Prometheus scrapes every service's metrics page, nothing else of theirs
     for service in SERVICES:
         assert can_reach(policies, pods["prometheus"], pods[service], 9100)
@@ -1026,6 +1032,9 @@ def test_a_database_takes_only_its_own_services_connections(
         assert can_reach(policies, pods[f"pooler:{owner}"], pods[f"db:{owner}"], 5432)
         assert can_reach(policies, pods[f"db:{owner}"], pods[f"db:{owner}"], 5432)
         assert not can_reach(policies, pods[f"{owner}-migrate"], INTERNET, 443)
+        # the operator reaches its instances (status and PostgreSQL), as it needs
+        for port in (8000, 5432):
+            assert can_reach(policies, pods["cnpg-operator"], pods[f"db:{owner}"], port)
         assert not can_reach(policies, pods[f"{owner}-migrate"], pods["rabbitmq"], 5672)
 
 
