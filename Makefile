@@ -80,6 +80,7 @@ lint: venv
 topology: venv  ## regenerate infra/rabbitmq/definitions.json (and docker-compose's development.json) from the code
 	$(PY) infra/rabbitmq/generate.py > infra/rabbitmq/definitions.json
 	$(PY) infra/rabbitmq/generate.py --development > infra/rabbitmq/development.json
+	$(PY) infra/k8s/generate.py
 
 clean:
 	rm -rf var .pytest_cache
