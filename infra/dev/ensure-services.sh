@@ -29,18 +29,33 @@ if ! port_open 5432; then
 fi
 
 # RabbitMQ
-if ! port_open 5672; then
-  command -v rabbitmq-server >/dev/null 2>&1 || apt_install rabbitmq-server
-  say "starting RabbitMQ"
-  # as many file descriptors as allowed: with 1,024 several test runs at once (each
-  # service, replica and harness a connection) exhaust them, and Mnesia stops. The
-  # server starts through `su rabbitmq`, which resets the limit: its own environment
-  # file (sourced by the start script) raises it
-  env_conf=/etc/rabbitmq/rabbitmq-env.conf
+# as many file descriptors as allowed: with 1,024 several test runs at once (each
+# service, replica and harness a connection, each vhost its message stores) exhaust
+# RabbitMQ's file handle cache, and creating or deleting a vhost then blocks for
+# minutes. The server starts through `su rabbitmq`, which resets the limit: its own
+# environment file (sourced by the start script) raises it
+raise_rabbitmq_fd_limit() {
+  local env_conf=/etc/rabbitmq/rabbitmq-env.conf
   if [ -w "$(dirname "$env_conf")" ] && ! grep -qs '^ulimit -n' "$env_conf"; then
     echo 'ulimit -n "$(ulimit -Hn)" 2>/dev/null || true  # svyaz: ensure-services.sh' >> "$env_conf"
   fi
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+}
+if port_open 5672 && [ "$(id -u)" = 0 ] && command -v rabbitmqctl >/dev/null 2>&1; then
+  # a broker started before (by the machine) with the default limit: restart it once
+  # with the raised one, before anything uses it
+  limit=$(timeout 30 rabbitmqctl -q eval 'file_handle_cache:ulimit().' 2>/dev/null || echo 0)
+  if [ "${limit:-0}" -gt 0 ] 2>/dev/null && [ "$limit" -lt 4096 ]; then
+    say "restarting RabbitMQ with more file descriptors (it has $limit)"
+    raise_rabbitmq_fd_limit
+    timeout 120 rabbitmqctl stop >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do port_open 5672 || break; sleep 1; done
+  fi
+fi
+if ! port_open 5672; then
+  command -v rabbitmq-server >/dev/null 2>&1 || apt_install rabbitmq-server
+  say "starting RabbitMQ"
+  raise_rabbitmq_fd_limit
   rabbitmq-server -detached || true
   wait_port 5672 RabbitMQ 120
 fi
