@@ -56,7 +56,7 @@ for _provider in PROVIDERS:  # at 0 from the start: the first error counts as a 
 
 def provider_outcome(provider: str, outcome: Any) -> None:
     """Count a provider's answer that was not a payment sent."""
-    from stipends.payouts.events import FAILURE_REASONS
+    from stipends.events import FAILURE_REASONS
 
     if provider not in PROVIDERS:
         provider = "other"

@@ -20,13 +20,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from stipends.base import Base
 from stipends.exceptions import InvalidTransition
-
-
-class Base(DeclarativeBase):
-    pass
+from stipends.payouts import models as payout_models  # noqa: F401  (the payout tables)
 
 
 class Communicator(Base):
@@ -362,6 +360,3 @@ class Posting(Base):
     )
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-
-
-from stipends.payouts import models as payout_models  # noqa: E402,F401  (payout tables)

@@ -15,8 +15,8 @@ from babel.messages.pofile import read_po
 from gateway import i18n, pages, schemas, web
 from registry import models as registry_models
 from registry import schemas as registry_schemas
+from stipends import events as payout_events
 from stipends import schemas as stipends_schemas
-from stipends.payouts import events as payout_events
 from stipends.payouts import models as payout_models
 
 GATEWAY = Path(i18n.__file__).parent

@@ -10,15 +10,14 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stipends.payouts.providers import (
+from stipends.payouts.bankfiles import (
     NAME_MAX,
-    BankFile,
     FileLine,
-    Order,
     pain001,
     parse_statement,
     sepa_text,
 )
+from stipends.payouts.providers import BankFile, Order
 from stipends.payouts.reconcile import statement_rows
 from tests.iso20022 import NS, assert_valid_pain001, pain001_errors
 

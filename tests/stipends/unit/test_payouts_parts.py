@@ -11,20 +11,22 @@ from typing import Any
 import pytest
 import stripe
 
+from stipends.payouts.bankfiles import (
+    FileLine,
+    bank_csv,
+    major,
+    parse_statement,
+    to_minor,
+)
 from stipends.payouts.models import Payout
 from stipends.payouts.providers import (
     BankFile,
-    FileLine,
     Order,
     StripeConnect,
     StripeGlobal,
     TokenBucket,
     _v2_reason,
     backoff,
-    bank_csv,
-    major,
-    parse_statement,
-    to_minor,
 )
 from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.runs import control_totals, digest

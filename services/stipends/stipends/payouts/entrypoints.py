@@ -18,6 +18,7 @@ import stripe
 from nameko.extensions import DependencyProvider
 from sqlalchemy import select
 
+from stipends import events as payout_events
 from stipends.exceptions import (
     InvalidRequest,
     NotAllowed,
@@ -25,7 +26,6 @@ from stipends.exceptions import (
     StipendsError,
 )
 from stipends.logic.actors import ADMIN, FINANCE, Actor
-from stipends.payouts import events as payout_events
 from stipends.payouts import (
     receipts,
     reconcile,

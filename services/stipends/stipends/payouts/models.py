@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -36,7 +37,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
-from stipends.models import Base
+from stipends.base import Base
+from stipends.exceptions import InvalidTransition
 
 RUN_STATUSES = ("draft", "released", "cancelled")
 PAYOUT_STATUSES = (
@@ -49,6 +51,20 @@ PAYOUT_STATUSES = (
     "cancelled",
 )
 OPEN_STATUSES = ("queued", "calling", "sent")
+# where a payout may go from each state (`Payout.move_to`); the database holds the
+# states themselves (CHECK payout_status, since migration 0004)
+PAYOUT_STEPS: dict[str, frozenset[str]] = {
+    "planned": frozenset({"queued", "cancelled"}),  # released, or its run cancelled
+    # claimed; finance marks it paid offline, failed or cancels it
+    "queued": frozenset({"calling", "paid", "failed", "cancelled"}),
+    # the provider's answer; a call not answered in time is made again as queued
+    "calling": frozenset({"sent", "paid", "failed", "queued"}),
+    "sent": frozenset({"paid", "failed"}),  # settled, or refused / reversed
+    "paid": frozenset({"failed"}),  # the money came back after settlement
+    # retried (a new attempt), paid offline or linked, or cancelled by finance
+    "failed": frozenset({"queued", "paid", "cancelled"}),
+    "cancelled": frozenset(),
+}
 PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
 
 
@@ -75,6 +91,13 @@ class PayoutRun(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
+
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('draft', 'released', 'cancelled')",
+            name="payout_run_status",
+        ),
+    )
 
 
 class Payout(Base):
@@ -111,7 +134,21 @@ class Payout(Base):
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
 
+    def move_to(self, to: str) -> None:
+        """The payout's next state, if a payout in its state may go there."""
+        if to not in PAYOUT_STEPS.get(self.status, frozenset()):
+            raise InvalidTransition(
+                f"a payout that is {self.status} cannot become {to}",
+                f"payout_{self.status}",
+            )
+        self.status = to
+
     __table_args__ = (
+        CheckConstraint(
+            "status IN ('planned', 'queued', 'calling', 'sent', 'paid', 'failed', "
+            "'cancelled')",
+            name="payout_status",
+        ),
         # a stipend is in at most one payout that is not cancelled
         Index(
             "payouts_one_per_stipend",

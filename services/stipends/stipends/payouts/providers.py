@@ -10,29 +10,24 @@ provider as metadata, never a name or an account number.
   created transfer has moved the money to that account, so `status()` (the poller)
   confirms it as paid unless it has been reversed.
 - `BankFile`: the payout goes into the programme bank's next file (CSV, or ISO 20022
-  pain.001); it is paid when the bank's statement says so (`statement_outcomes`).
+  pain.001: `bankfiles`); it is paid when the bank's statement says so.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import random
-import re
 import threading
 import time
-import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
-from xml.sax.saxutils import escape
 
 import stripe
-from text_unidecode import unidecode
 
-from svyaz import banking, tables
+from stipends.payouts.reconcile import ProviderRow, pull_connect_period
+from svyaz import banking
 
 Status = Literal["sent", "paid", "retry", "failed", "pending"]
 
@@ -248,8 +243,6 @@ class StripeConnect:
 
     def pull(self, start: datetime, end: datetime) -> Iterator[Any]:
         """The period's transfers and reversals as reconciliation rows."""
-        from stipends.payouts.reconcile import pull_connect_period
-
         return pull_connect_period(self.client, start, end)
 
 
@@ -378,8 +371,6 @@ class StripeGlobal(StripeConnect):
     def pull(self, start: datetime, end: datetime) -> Iterator[Any]:
         """The period's outbound payments as reconciliation rows (statuses mapped:
         processing is pending, canceled and failed stand, returned is returned)."""
-        from stipends.payouts.reconcile import ProviderRow
-
         params: Any = {
             "limit": 100,
             "created": {"gte": _rfc3339(start), "lt": _rfc3339(end)},
@@ -428,186 +419,3 @@ class BankFile:
 
     def find(self, order: Order, destination: dict[str, Any]) -> Outcome | None:
         return None
-
-
-@dataclass(frozen=True)
-class FileLine:
-    reference: str  # payout:<id>
-    amount_minor: int
-    currency: str
-    destination: dict[str, Any]
-
-    @property
-    def end_to_end_id(self) -> str:
-        """The payout's id as ISO 20022's 35 characters allow (32 hex digits); the
-        statement import matches it as it matches the reference."""
-        return uuid.UUID(self.reference.removeprefix("payout:")).hex
-
-
-CSV_HEADER = ("reference", "amount", "currency", "holder", "iban", "bic")
-
-
-def major(amount_minor: int) -> str:
-    sign = "-" if amount_minor < 0 else ""
-    whole, cents = divmod(abs(amount_minor), 100)
-    return f"{sign}{whole}.{cents:02d}"
-
-
-def bank_csv(lines: Iterable[FileLine]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    tables.csv_row(writer, CSV_HEADER)
-    for line in lines:
-        d = line.destination
-        # every cell neutralized: the holder's name is the payee's own text, and
-        # finance opens the file in a spreadsheet
-        tables.csv_row(
-            writer,
-            (
-                line.reference,
-                major(line.amount_minor),
-                line.currency,
-                d.get("holder", ""),
-                d.get("iban", ""),
-                d.get("bic", ""),
-            ),
-        )
-    return out.getvalue()
-
-
-PAIN001 = "pain.001.001.09"
-NAME_MAX = 70  # a party's name in SEPA (ISO 20022 allows 140)
-# EPC's SEPA character set: Latin letters, digits, / - ? : ( ) . , ' + and space
-_NOT_SEPA = re.compile(r"[^A-Za-z0-9/\-?:().,'+ ]+")
-
-
-def sepa_text(text: str, limit: int = NAME_MAX) -> str:
-    """Text as every SEPA bank takes it: transliterated to Latin (Ирина Петрова is
-    Irina Petrova), `&` as `+`, any other character a space, spaces collapsed, cut
-    to `limit`. A name with nothing Latin left is NOTPROVIDED, which the bank
-    returns (and the statement import fails the payout) rather than pay a guess."""
-    latin = unidecode(unicodedata.normalize("NFC", text)).replace("&", "+")
-    cleaned = " ".join(_NOT_SEPA.sub(" ", latin).split())[:limit].strip()
-    return cleaned or "NOTPROVIDED"
-
-
-def pain001(
-    lines: Sequence[FileLine],
-    message_id: str,
-    created: datetime,
-    debtor: dict[str, str],
-    execution_date: str,
-) -> str:
-    """An ISO 20022 pain.001.001.09 credit transfer initiation: one payment info
-    block per currency, amounts in major units with two decimals, control sums per
-    block and for the file, names in the SEPA character set. The tests validate
-    what it writes against the ISO 20022 XSD. `debtor` is the programme's own
-    account, checked by the caller; each line's account was checked when its
-    payout joined the file (`BankFile.send`)."""
-    by_currency: dict[str, list[FileLine]] = {}
-    for line in lines:
-        by_currency.setdefault(line.currency, []).append(line)
-    total = sum(line.amount_minor for line in lines)
-    debtor_name = escape(sepa_text(debtor.get("name", "")))
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:{PAIN001}">',
-        "<CstmrCdtTrfInitn><GrpHdr>",
-        f"<MsgId>{escape(message_id)}</MsgId>",
-        f"<CreDtTm>{created.strftime('%Y-%m-%dT%H:%M:%S')}</CreDtTm>",
-        f"<NbOfTxs>{len(lines)}</NbOfTxs><CtrlSum>{major(total)}</CtrlSum>",
-        f"<InitgPty><Nm>{debtor_name}</Nm></InitgPty>",
-        "</GrpHdr>",
-    ]
-    for n, (currency, group) in enumerate(sorted(by_currency.items()), 1):
-        parts += [
-            f"<PmtInf><PmtInfId>{escape(message_id)}-{n}</PmtInfId>",
-            "<PmtMtd>TRF</PmtMtd>",
-            f"<NbOfTxs>{len(group)}</NbOfTxs>",
-            f"<CtrlSum>{major(sum(x.amount_minor for x in group))}</CtrlSum>",
-            f"<ReqdExctnDt><Dt>{escape(execution_date)}</Dt></ReqdExctnDt>",
-            f"<Dbtr><Nm>{debtor_name}</Nm></Dbtr>",
-            f"<DbtrAcct><Id><IBAN>{escape(debtor.get('iban', ''))}</IBAN></Id>"
-            "</DbtrAcct>",
-            f"<DbtrAgt><FinInstnId><BICFI>{escape(debtor.get('bic', ''))}</BICFI>"
-            "</FinInstnId></DbtrAgt>",
-        ]
-        for line in group:
-            d = line.destination
-            parts += [
-                "<CdtTrfTxInf>",
-                f"<PmtId><EndToEndId>{line.end_to_end_id}</EndToEndId></PmtId>",
-                f'<Amt><InstdAmt Ccy="{escape(currency)}">'
-                f"{major(line.amount_minor)}</InstdAmt></Amt>",
-                f"<CdtrAgt><FinInstnId><BICFI>{escape(d.get('bic', ''))}</BICFI>"
-                "</FinInstnId></CdtrAgt>",
-                f"<Cdtr><Nm>{escape(sepa_text(d.get('holder', '')))}</Nm></Cdtr>",
-                f"<CdtrAcct><Id><IBAN>{escape(d.get('iban', ''))}</IBAN></Id>"
-                "</CdtrAcct>",
-                f"<RmtInf><Ustrd>{escape(line.reference)}</Ustrd></RmtInf>",
-                "</CdtTrfTxInf>",
-            ]
-        parts.append("</PmtInf>")
-    parts.append("</CstmrCdtTrfInitn></Document>")
-    return "".join(parts)
-
-
-@dataclass(frozen=True)
-class StatementLine:
-    reference: str
-    amount_minor: int
-    currency: str
-    status: str  # booked | returned
-    fee_minor: int = 0
-
-
-def parse_statement(text: str) -> list[StatementLine]:
-    """The bank's statement as CSV: reference (`payout:<id>` or the pain.001 file's
-    EndToEndId), amount (major units), currency, status (booked or returned), fee
-    (major units, optional)."""
-    return list(parse_statement_lines(io.StringIO(text)))
-
-
-_END_TO_END = re.compile(r"[0-9a-fA-F]{32}")
-
-
-def statement_reference(text: str) -> str:
-    """A statement line's reference as ours, `payout:<id>`: banks report either the
-    remittance text (our reference) or the file's EndToEndId (the id's 32 hex
-    digits), and the import and the reconciliation match both the same way."""
-    value = text.strip()
-    if _END_TO_END.fullmatch(value):
-        return f"payout:{uuid.UUID(value)}"
-    return value
-
-
-def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
-    """`parse_statement`, one line at a time (for statements too big to hold)."""
-    reader = csv.DictReader(lines)
-    for n, row in enumerate(reader, 2):
-        try:
-            status = row["status"].strip().lower()
-            if status not in ("booked", "returned"):
-                raise ValueError(f"status {status!r}")
-            currency = row["currency"].strip().upper()
-            if len(currency) != 3 or not currency.isalpha():
-                raise ValueError(f"currency {currency!r}")
-            yield StatementLine(
-                statement_reference(row["reference"]),
-                to_minor(row["amount"]),
-                currency,
-                status,
-                to_minor(row.get("fee") or "0"),
-            )
-        except (KeyError, ValueError, AttributeError) as exc:
-            raise ValueError(f"statement line {n}: {exc}") from None
-
-
-def to_minor(value: str) -> int:
-    text = value.strip()
-    negative = text.startswith("-")
-    whole, _, cents = text.lstrip("-").partition(".")
-    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
-        raise ValueError(f"amount {value!r}")
-    minor = int(whole) * 100 + int((cents or "0").ljust(2, "0"))
-    return -minor if negative else minor

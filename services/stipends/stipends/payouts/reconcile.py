@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stipends.payouts.bankfiles import parse_statement_lines
 from stipends.payouts.models import Payout
-from stipends.payouts.providers import parse_statement_lines
 
 DISCREPANCIES = (
     "missing_at_provider",  # we think it went out; the provider has nothing

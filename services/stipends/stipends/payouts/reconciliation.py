@@ -632,7 +632,7 @@ def _repay(
             )
     if payout.status in ("sent", "paid"):
         mark_failed(session, payout, "returned", f"reconciliation: {reason}"[:500])
-    payout.status = "queued"  # a new attempt, a new key
+    payout.move_to("queued")  # a new attempt, a new key
     payout.failure_code = None
     payout.next_attempt_at = datetime.now(UTC)
 

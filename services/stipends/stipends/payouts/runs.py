@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from stipends import events as payout_events
 from stipends.exceptions import (
     CycleNotFound,
     InvalidRequest,
@@ -24,7 +25,6 @@ from stipends.exceptions import (
 from stipends.logic import payments
 from stipends.logic.actors import FINANCE, Actor
 from stipends.models import Approval, Communicator, Cycle, Stipend
-from stipends.payouts import events as payout_events
 from stipends.payouts.models import PROVIDERS, Payout, PayoutAudit, PayoutRun
 from svyaz import outbox
 from svyaz.errors import NotFound
@@ -195,7 +195,7 @@ def release_run(
     payouts = check_release(session, actor, run, confirmed_digest)
     for payout in payouts:
         payments.commit_for_payment(session, payout.stipend_id)
-        payout.status = "queued"
+        payout.move_to("queued")
         payout.next_attempt_at = now
     run.status = "released"
     run.released_by = actor.id
@@ -269,7 +269,7 @@ def cancel_run(
             f"run_{run.status}",
         )
     for payout in run_payouts(session, run.id):
-        payout.status = "cancelled"
+        payout.move_to("cancelled")
     run.status = "cancelled"
     session.add(
         PayoutAudit(run_id=run.id, actor_id=actor.id, action="cancel", reason=reason)

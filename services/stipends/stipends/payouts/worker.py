@@ -32,23 +32,19 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from stipends import metrics
+from stipends import events, metrics
 from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.logic import ledger, payments
 from stipends.logic.actors import FINANCE, Actor
-from stipends.payouts import events
+from stipends.payouts.bankfiles import FileLine, bank_csv, pain001, parse_statement
 from stipends.payouts.models import Payout, PayoutAudit, ProviderEvent
 from stipends.payouts.providers import (
     BankFile,
-    FileLine,
     Order,
     Outcome,
     Provider,
     TokenBucket,
     backoff,
-    bank_csv,
-    pain001,
-    parse_statement,
 )
 from stipends.payouts.ratelimit import SharedTokenBucket
 from stipends.payouts.runs import PayoutNotFound, get_run
@@ -133,7 +129,7 @@ def mark_sent(
     session: Session, payout: Payout, ref: str | None, deadline: datetime
 ) -> None:
     payments.record_sent(session, payout.stipend_id)
-    payout.status = "sent"
+    payout.move_to("sent")
     payout.provider_ref = ref
     payout.deadline_at = deadline
     payout.next_attempt_at = None
@@ -146,7 +142,7 @@ def mark_paid(session: Session, payout: Payout, fee_minor: int = 0) -> None:
     ):
         payments.record_sent(session, payout.stipend_id)
     payments.record_settled(session, payout.stipend_id, fee_minor)
-    payout.status = "paid"
+    payout.move_to("paid")
     payout.fee_minor = fee_minor
     payout.deadline_at = None
     payout.next_attempt_at = None
@@ -162,7 +158,7 @@ def mark_failed(session: Session, payout: Payout, reason: str, detail: str) -> N
         ledger.reverse(session, settled, "payout returned after settlement")
     if ledger.open_entry(session, payout.stipend_id, "payout_sent") is not None:
         payments.record_failed(session, payout.stipend_id)
-    payout.status = "failed"
+    payout.move_to("failed")
     payout.failure_code = reason
     payout.last_error = detail[:500] or None
     payout.deadline_at = None
@@ -225,7 +221,7 @@ class Worker:
                 if payout.status == "queued":
                     payout.attempt += 1
                     payout.idempotency_key = payout.key_for(payout.attempt)
-                    payout.status = "calling"
+                    payout.move_to("calling")
                     payout.calling_since = now
                 payout.next_attempt_at = lease
                 # the destination fixed at build (the approved one), never the read
@@ -561,7 +557,7 @@ def operator_action(
         )
     if action == "retry":
         if status == "failed":
-            payout.status = "queued"  # a new attempt, a new key
+            payout.move_to("queued")  # a new attempt, a new key
             payout.failure_code = None
         payout.next_attempt_at = now  # a calling row: again now, the same key
     elif action == "cancel":
@@ -570,7 +566,7 @@ def operator_action(
             ledger.reverse(
                 session, commitment, "payout cancelled: reserved again", actor.id
             )
-        payout.status = "cancelled"
+        payout.move_to("cancelled")
         payout.next_attempt_at = None
     elif action == "mark_paid_offline":
         mark_paid(session, payout)  # sent first in the ledger if it was not
