@@ -11,6 +11,7 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
+import atexit  # noqa: E402
 import os  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -50,18 +51,40 @@ def _admin() -> Any:
     return conn
 
 
+_templates: dict[str, str] = {}
+
+
+def _migrated_template(service: str) -> str:
+    """A database built once per test process by `service`'s own Alembic migrations,
+    which every `create_database(service)` then copies (PostgreSQL's CREATE DATABASE
+    ... TEMPLATE: a tenth of the time of running the migrations for each test). Its
+    name is this process's own, so concurrent runs never copy or drop each other's;
+    it is dropped when the process ends."""
+    if service not in _templates:
+        name = f"test_template_{service}_{uuid.uuid4().hex[:10]}"
+        conn = _admin()
+        with conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        url = f"{PG.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
+        alembic = AlembicConfig(str(ROOT / "services" / service / "alembic.ini"))
+        alembic.set_main_option("sqlalchemy.url", url)
+        command.upgrade(alembic, "head")  # NullPool: nothing stays connected to it
+        _templates[service] = name
+        atexit.register(drop_database, url)
+    return _templates[service]
+
+
 def create_database(service: str) -> str:
-    """A new database for `service`, built by its own Alembic migrations."""
+    """A new database for `service`, migrated to head by its own Alembic migrations
+    (a copy of this process's migrated template)."""
+    template = _migrated_template(service)
     name = f"test_{service}_{uuid.uuid4().hex[:10]}"
     conn = _admin()
     with conn.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+        cur.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
     conn.close()
-    url = f"{PG.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
-    alembic = AlembicConfig(str(ROOT / "services" / service / "alembic.ini"))
-    alembic.set_main_option("sqlalchemy.url", url)
-    command.upgrade(alembic, "head")
-    return url
+    return f"{PG.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
 
 
 def drop_database(url: str) -> None:
