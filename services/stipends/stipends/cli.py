@@ -277,7 +277,7 @@ def run_command(
         from svyaz import exports
 
         rec = stipends.get_reconciliation(actor, args.reconciliation)
-        items = all_items(stipends, actor, args.reconciliation, None, None, err)
+        items = list(all_items(stipends, actor, args.reconciliation, None, None, err))
         body, _ = exports.reconciliation(args.format, rec, items)
         Path(args.output).write_bytes(body)
         print(f"{len(items)} differences written to {args.output}", file=out)
