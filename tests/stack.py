@@ -23,6 +23,9 @@ from tests.helpers import UNTHROTTLED
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
 import stack as devstack  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "infra" / "cluster"))
+import postgres as pgcluster  # noqa: E402
+
 API = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
 
@@ -99,10 +102,14 @@ def running_system(
     replicas: int = 1,
     prefix: str = "e2e",
     observed: bool = False,
+    pg_url: str | None = None,
+    pg_hosts: tuple[str, ...] = (),
     **env: str,
 ) -> Iterator[System]:
     """The whole system on its own databases, vhost and ports, its files in `var`;
     `replicas` processes of every service; `env` added to every service's.
+    `pg_url`: another PostgreSQL's administrator (the machine's by default);
+    `pg_hosts`: the nodes the services connect to (see `postgres_pair`).
     `observed`: metrics pages on free ports and Prometheus scraping them every
     second, every alert's `for:` at 0s (`System.prometheus`)."""
     tag = uuid.uuid4().hex[:8]
@@ -115,7 +122,10 @@ def running_system(
         sandbox_port=free_port(),
         var=var,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
+        pg_hosts=pg_hosts,
     )
+    if pg_url is not None:
+        settings.pg_url = pg_url
     if observed:
         settings.metrics_base = 0
         settings.prometheus_port = free_port()
@@ -148,3 +158,18 @@ def running_system(
                 step(settings)
             except Exception as exc:  # noqa: BLE001 - reported, the rest still runs
                 print(f"clean-up of {settings.vhost}: {exc}", file=sys.stderr)
+
+
+@contextmanager
+def postgres_pair(pooled: bool = False) -> Iterator[pgcluster.PostgresPair]:
+    """A PostgreSQL primary and its synchronous standby of their own (never the
+    machine's), with a PgBouncer in front of each if `pooled`; removed afterwards
+    (infra/cluster/postgres.py)."""
+    pair = pgcluster.PostgresPair(
+        ROOT / "var" / "pgha" / uuid.uuid4().hex[:8], pooled=pooled
+    )
+    try:
+        pair.start()
+        yield pair
+    finally:
+        pair.stop()

@@ -33,11 +33,13 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "infra" / "dev"))
+from stack import multi_host_uri  # noqa: E402
+
 PGBOUNCER = "/usr/sbin/pgbouncer"
 OWNER = "postgres"  # the system user the servers run as
 
@@ -71,7 +73,8 @@ def _as_owner() -> None:
         os.setuid(user.pw_uid)
 
 
-def _checked(argv: tuple[str | Path, ...], check: bool) -> subprocess.CompletedProcess[str]:
+def _run(*argv: str | Path) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL tool as the servers' owner; raise with its message."""
     done = subprocess.run(
         [str(a) for a in argv],
         preexec_fn=_as_owner,
@@ -81,7 +84,7 @@ def _checked(argv: tuple[str | Path, ...], check: bool) -> subprocess.CompletedP
         cwd="/",
         env={**os.environ, "LC_ALL": "C.UTF-8"},
     )
-    if check and done.returncode != 0:
+    if done.returncode != 0:
         raise RuntimeError(
             f"{Path(str(argv[0])).name} failed ({done.returncode}): "
             f"{(done.stderr or done.stdout)[-800:]}"
@@ -170,18 +173,15 @@ class PostgresPair:
 
     def _make_primary(self) -> None:
         node = self.nodes[0]
-        _checked(
-            (
-                self.bin / "initdb",
-                "-D",
-                node.data,
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "--encoding=UTF8",
-                "--no-sync",
-            ),
-            True,
+        _run(
+            self.bin / "initdb",
+            "-D",
+            node.data,
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--no-sync",
         )
         self._configure(
             node,
@@ -193,24 +193,21 @@ class PostgresPair:
 
     def _make_standby(self) -> None:
         primary, node = self.nodes
-        _checked(
-            (
-                self.bin / "pg_basebackup",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(primary.port),
-                "-U",
-                "postgres",
-                "-D",
-                node.data,
-                "-R",  # standby.signal and primary_conninfo
-                "-X",
-                "stream",
-                "--checkpoint=fast",
-                "--no-sync",
-            ),
-            True,
+        _run(
+            self.bin / "pg_basebackup",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(primary.port),
+            "-U",
+            "postgres",
+            "-D",
+            node.data,
+            "-R",  # standby.signal and primary_conninfo
+            "-X",
+            "stream",
+            "--checkpoint=fast",
+            "--no-sync",
         )
         self._configure(node, synchronous_standby_names="''")  # once promoted
         # -R wrote primary_conninfo into postgresql.auto.conf, read last: the
@@ -244,24 +241,21 @@ class PostgresPair:
         argv: list[str | Path] = [self.bin / "pg_ctl", "-D", node.data, "-w"]
         if action == "start":
             argv += ["-l", node.log]
-        _checked((*argv, *options, action), True)
+        _run(*argv, *options, action)
 
     def sql(self, node: Node, query: str) -> str:
-        done = _checked(
-            (
-                self.bin / "psql",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(node.port),
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-Atqc",
-                query,
-            ),
-            True,
+        done = _run(
+            self.bin / "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(node.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-Atqc",
+            query,
         )
         return done.stdout.strip()
 
@@ -349,25 +343,12 @@ class PostgresPair:
         )
         deadline = time.monotonic() + 15
         while not _port_open(node.pooler_port):
-            if time.monotonic() > deadline or self.poolers[node.name].poll() is not None:
+            gone = self.poolers[node.name].poll() is not None
+            if gone or time.monotonic() > deadline:
                 raise RuntimeError(
                     f"PgBouncer for {node.name} did not start: see {folder}"
                 )
             time.sleep(0.1)
-
-
-def multi_host_uri(
-    hosts: tuple[str, ...], database: str, user: str, password: str = ""
-) -> str:
-    """`postgresql+psycopg2://user:pw@/db?host=h1:p1&host=h2:p2&
-    target_session_attrs=read-write`: libpq tries the hosts in order and keeps the
-    first that takes writes."""
-    secret = f":{urllib.parse.quote(password, safe='')}" if password else ""
-    query = "&".join(f"host={h}" for h in hosts)
-    return (
-        f"postgresql+psycopg2://{urllib.parse.quote(user, safe='')}{secret}@/"
-        f"{database}?{query}&target_session_attrs=read-write&connect_timeout=5"
-    )
 
 
 def main() -> None:
