@@ -280,17 +280,30 @@ class PostgresPair:
         self.stop_node(self.nodes[0], mode="immediate")
         self._pg_ctl(self.nodes[1], "promote")
         self.promoted = True
+        if self.pooled:
+            # PgBouncer replays the startup parameters of its pool's first server
+            # login to every client, `in_hot_standby = on` among them if that was
+            # before the promotion: libpq would go on taking the promoted node for
+            # a standby (target_session_attrs=read-write). Its pooler starts again.
+            self._stop_pooler(self.nodes[1], signal.SIGTERM)
+            self._start_pooler(self.nodes[1])
         return time.monotonic() - began
 
-    def stop_node(self, node: Node, mode: str = "fast") -> None:
+    def _stop_pooler(self, node: Node, sig: int = signal.SIGINT) -> None:
+        """SIGINT: PgBouncer's safe shutdown; SIGTERM: at once."""
         pooler = self.poolers.pop(node.name, None)
         if pooler is not None and pooler.poll() is None:
-            pooler.send_signal(signal.SIGINT)  # pgbouncer: safe shutdown
+            pooler.send_signal(sig)
             try:
                 pooler.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pooler.kill()
                 pooler.wait()
+
+    def stop_node(self, node: Node, mode: str = "fast") -> None:
+        self._stop_pooler(
+            node, signal.SIGTERM if mode == "immediate" else signal.SIGINT
+        )
         if (node.data / "postmaster.pid").exists():
             self._pg_ctl(node, "stop", "-m", mode)
 
@@ -309,7 +322,7 @@ class PostgresPair:
         authenticate with their role's password (SCRAM, looked up on the server by
         `auth_query` as the administrator); `pool_mode` as asked."""
         folder = self.base / f"pgbouncer-{node.name}"
-        folder.mkdir()
+        folder.mkdir(exist_ok=True)
         (folder / "userlist.txt").write_text('"postgres" ""\n')
         (folder / "pgbouncer.ini").write_text(
             "[databases]\n"

@@ -10,8 +10,14 @@ the pseudonym is taken means the first try had committed); events are retried by
 outbox and the consumers; every applicant is registered, known to stipends and
 mailed exactly once. The pause (from the primary's loss to the next accepted
 application) is printed: docs/failover.md.
+
+In `make test` the services reach the nodes through a PgBouncer on each, in
+transaction pooling (so this is also the service chain through PgBouncer);
+`FAILOVER_LONG=1` (`make chaos`) runs it directly and through the poolers, with
+more people applying at once for longer.
 """
 
+import os
 import threading
 import time
 import uuid
@@ -24,12 +30,16 @@ import requests
 from tests.helpers import wait_until
 from tests.stack import System, postgres_pair, running_system
 
-BEFORE, AFTER = 6, 6  # applications accepted before the loss, and after
+LONG = bool(os.environ.get("FAILOVER_LONG"))
+# applications accepted before the loss, and after; people applying at once
+BEFORE, AFTER, PEOPLE = (40, 40, 4) if LONG else (4, 4, 1)
 
 
-@pytest.fixture(scope="module")
-def failover_system(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    with postgres_pair() as pair:
+@pytest.fixture(scope="module", params=["direct", "pooled"] if LONG else ["pooled"])
+def failover_system(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    with postgres_pair(pooled=request.param == "pooled") as pair:
         with running_system(
             Path(tmp_path_factory.mktemp("failover")),
             prefix="fo",
@@ -99,35 +109,48 @@ class Applicants(threading.Thread):
 
 def test_promoting_the_standby_loses_and_duplicates_nothing(failover_system):
     pair, system = failover_system
-    people = Applicants(system)
-    people.start()
+    crowd = [Applicants(system) for _ in range(PEOPLE)]
+
+    def accepted(after: float = 0.0) -> list[float]:
+        return [t for p in crowd for t in p.accepted_at if t > after]
+
+    for people in crowd:
+        people.start()
     try:
-        wait_until(lambda: len(people.accepted) >= BEFORE, "applications", 60)
-        committed = dict(people.accepted)
+        wait_until(lambda: len(accepted()) >= BEFORE, "applications", 120)
+        committed = {n for p in crowd for n in list(p.accepted)}
         lost_at = time.monotonic()
         promotion = pair.promote()
         wait_until(
-            lambda: sum(1 for t in people.accepted_at if t > lost_at) >= AFTER,
+            lambda: len(accepted(lost_at)) >= AFTER,
             "applications after the standby's promotion",
-            90,
+            120,
         )
     finally:
-        people.stop.set()
-        people.join(timeout=60)
-    assert not people.errors
-    pause = min(t for t in people.accepted_at if t > lost_at) - lost_at
+        for people in crowd:
+            people.stop.set()
+        for people in crowd:
+            people.join(timeout=60)
+    assert [e for p in crowd for e in p.errors] == []
+    pause = min(accepted(lost_at)) - lost_at
+    everyone = {n: e for p in crowd for n, e in p.accepted.items()}
     print(
-        f"\nfailover: promotion {promotion:.2f} s, first application accepted "
-        f"{pause:.2f} s after the primary's loss; {people.retried} tries retried, "
-        f"{people.taken_on_retry} found committed on retry, "
-        f"{len(people.accepted)} applications"
+        f"\nfailover ({'pooled' if pair.pooled else 'direct'}): promotion "
+        f"{promotion:.2f} s, first application accepted {pause:.2f} s after the "
+        f"primary's loss; {sum(p.retried for p in crowd)} tries retried, "
+        f"{sum(p.taken_on_retry for p in crowd)} found committed on retry, "
+        f"{len(everyone)} applications"
     )
     # the services now write to the promoted standby (the old primary is gone)
     assert system.sql("registry", "SELECT pg_is_in_recovery()") == [(False,)]
     assert int(system.sql("registry", "SELECT inet_server_port()")[0][0]) == (
         pair.nodes[1].port
     )
-    names = sorted(people.accepted)
+    if pair.pooled:  # every service came back through the promoted node's pooler
+        log = (pair.base / "pgbouncer-standby" / "pgbouncer.log").read_text()
+        for service in ("registry", "stipends", "notifications", "gateway"):
+            assert f"login attempt: db={system.settings.db_name(service)} " in log
+    names = sorted(everyone)
     rows = system.sql(
         "registry",
         "SELECT pseudonym, count(*) FROM communicators "
@@ -136,7 +159,7 @@ def test_promoting_the_standby_loses_and_duplicates_nothing(failover_system):
     )
     # every accepted application once, those accepted before the loss among them
     assert dict(rows) == {name: 1 for name in names}
-    assert set(committed) <= set(people.accepted)
+    assert committed <= set(everyone)
     ids = [
         str(row[0])
         for row in system.sql(
@@ -147,12 +170,14 @@ def test_promoting_the_standby_loses_and_duplicates_nothing(failover_system):
     ]
     # the events went out from the outbox and were handled once each
     wait_until(
-        lambda: system.sql(
-            "stipends",
-            "SELECT count(*) FROM communicators WHERE id::text = ANY(:ids)",
-            ids=ids,
-        )
-        == [(len(ids),)],
+        lambda: (
+            system.sql(
+                "stipends",
+                "SELECT count(*) FROM communicators WHERE id::text = ANY(:ids)",
+                ids=ids,
+            )
+            == [(len(ids),)]
+        ),
         "every applicant known to stipends",
         60,
     )
@@ -165,14 +190,14 @@ def test_promoting_the_standby_loses_and_duplicates_nothing(failover_system):
         return counts
 
     wait_until(
-        lambda: all(mailed().get(e) for e in people.accepted.values()),
+        lambda: all(mailed().get(e) for e in everyone.values()),
         "every applicant's acknowledgement",
         60,
     )
     time.sleep(2)  # a second copy would follow within the outbox's poll
     counts = mailed()
-    assert {e: counts.get(e) for e in people.accepted.values()} == {
-        e: 1 for e in people.accepted.values()
+    assert {e: counts.get(e) for e in everyone.values()} == {
+        e: 1 for e in everyone.values()
     }
     assert system.sql(
         "registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL"
