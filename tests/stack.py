@@ -8,7 +8,7 @@ import socket
 import sys
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -104,12 +104,15 @@ def running_system(
     observed: bool = False,
     pg_url: str | None = None,
     pg_hosts: tuple[str, ...] = (),
+    prepare: Callable[[devstack.Settings], None] | None = None,
     **env: str,
 ) -> Iterator[System]:
     """The whole system on its own databases, vhost and ports, its files in `var`;
     `replicas` processes of every service; `env` added to every service's.
     `pg_url`: another PostgreSQL's administrator (the machine's by default);
-    `pg_hosts`: the nodes the services connect to (see `postgres_pair`).
+    `pg_hosts`: the nodes the services connect to (see `postgres_pair`);
+    `prepare`: what makes the databases and the vhost's topology instead of
+    migrations (a restore: infra/backup/backup.py).
     `observed`: metrics pages on free ports and Prometheus scraping them every
     second, every alert's `for:` at 0s (`System.prometheus`)."""
     tag = uuid.uuid4().hex[:8]
@@ -139,9 +142,12 @@ def running_system(
             f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
         ).raise_for_status()
         grant(settings.vhost, "guest")
-        devstack.create_databases(settings)
-        devstack.migrate(settings)
-        devstack.load_topology(settings)
+        if prepare is None:
+            devstack.create_databases(settings)
+            devstack.migrate(settings)
+            devstack.load_topology(settings)
+        else:
+            prepare(settings)
         devstack.create_broker_users(settings)  # each its own, as in production
         stack.start()
         yield system

@@ -1,0 +1,178 @@
+"""The restore drill (docs/backups.md): a backup taken while the registry's outbox
+holds events not yet sent, restored into a fresh set of databases and a fresh vhost
+with infra/backup/backup.py, and a system started on them.
+
+The restored system sends what was waiting (each applicant known to stipends and
+mailed once), sends nothing twice (what had gone out before the backup is not mailed
+again), and the person erased after the backup stays erased once
+`replay_erasures` has run (the live erasure journal, kept apart from the backup).
+"""
+
+import signal
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from tests.conftest import ROOT
+from tests.helpers import wait_until
+from tests.journeys import ADMINS
+from tests.stack import System, running_system
+
+sys.path.insert(0, str(ROOT / "infra" / "backup"))
+import backup  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "infra" / "dev"))
+import stack as devstack  # noqa: E402
+
+
+def apply(system: System) -> tuple[str, str]:
+    """A person applies through the API: (their registry id, their email)."""
+    pseudonym = f"bk_{uuid.uuid4().hex[:8]}"
+    email = f"{pseudonym}@example.org"
+    answer = requests.post(
+        f"{system.url}/api/v1/applications",
+        timeout=30,
+        json={
+            "pseudonym": pseudonym,
+            "legal_name": "Irina S.",
+            "email": email,
+            "country": "GE",
+            "city": "Tbilisi",
+            "consent_version": "2026-11",
+            "consent": True,
+        },
+    )
+    assert answer.status_code == 202, answer.text
+    (row,) = system.sql(
+        "registry", "SELECT id FROM communicators WHERE pseudonym = :p", p=pseudonym
+    )
+    return str(row[0]), email
+
+
+def mailed(system: System) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for mail in system.mails():
+        counts[str(mail["To"])] = counts.get(str(mail["To"]), 0) + 1
+    return counts
+
+
+def known_to_stipends(system: System, ids: list[str]) -> bool:
+    found = system.sql(
+        "stipends",
+        "SELECT count(*) FROM communicators WHERE id::text = ANY(:ids)",
+        ids=ids,
+    )
+    return bool(found == [(len(ids),)])
+
+
+def unsent(system: System) -> int:
+    return int(
+        system.sql("registry", "SELECT count(*) FROM outbox WHERE sent_at IS NULL")[0][
+            0
+        ]
+    )
+
+
+def test_a_restored_backup_sends_what_waited_and_keeps_the_erased_erased(
+    tmp_path: Path,
+) -> None:
+    data, keys = tmp_path / "backup", tmp_path / "backup-keys"
+    restored_var = tmp_path / "restored"
+    with running_system(tmp_path / "original", prefix="bk") as original:
+        # sent and handled before the backup
+        sent, sent_email = apply(original)
+        erased, erased_email = apply(original)
+        wait_until(
+            lambda: known_to_stipends(original, [sent, erased]),
+            "the first applicants in stipends",
+            30,
+        )
+        wait_until(
+            lambda: mailed(original).get(sent_email) == 1,
+            "the first applicant's acknowledgement",
+            30,
+        )
+        # the registry's relay stops: what happens now waits in its outbox
+        original.stack.kill("registry", signal.SIGTERM)
+        original.stack.start_service("registry", OUTBOX_RELAY_ENABLED="false")
+        devstack.wait_for(
+            lambda: devstack.queue_consumers(original.settings, "rpc-registry") > 0,
+            "the registry without its relay",
+        )
+        waiting = [apply(original) for _ in range(3)]
+        assert unsent(original) >= 3
+        manifest = backup.create(original.settings, data, keys)
+        # after the backup: one person is erased (the journal records it)
+        with original.rpc() as rpc:
+            rpc.registry.erase(ADMINS[0], erased, "asked to be forgotten")
+        journal = original.settings.var / "erasures.journal"
+        assert erased in journal.read_text()
+        # the journal is on storage of its own: the restored registry mounts it
+        restored_var.mkdir()
+        (restored_var / "erasures.journal").write_bytes(journal.read_bytes())
+
+    assert set(manifest["databases"]) == {
+        "registry",
+        "stipends",
+        "notifications",
+        "gateway",
+    }
+    assert not any(p.is_relative_to(data) for p in keys.rglob("*"))
+    assert (keys / "credentials").is_dir() and not (data / "credentials").exists()
+
+    def restore(settings: Any) -> None:
+        backup.restore(settings, data, keys)
+
+    with running_system(restored_var, prefix="rs", prepare=restore) as restored:
+        # what waited in the outbox goes out once; what had gone, not again
+        ids = [ident for ident, _ in waiting]
+        wait_until(
+            lambda: known_to_stipends(restored, ids),
+            "the waiting applicants in stipends",
+            60,
+        )
+        wait_until(
+            lambda: all(mailed(restored).get(email) for _, email in waiting),
+            "the waiting applicants' acknowledgements",
+            60,
+        )
+        assert unsent(restored) == 0
+        # the restored database has the erased person back, until the replay
+        assert restored.sql(
+            "registry",
+            "SELECT wrapped_key IS NOT NULL FROM communicators WHERE id = :i",
+            i=erased,
+        ) == [(True,)]
+        with restored.rpc() as rpc:
+            report = rpc.registry.replay_erasures(ADMINS[0])
+            assert report["shredded"] == [erased]
+            assert rpc.registry.replay_erasures(ADMINS[0])["shredded"] == []
+        assert restored.sql(
+            "registry",
+            "SELECT wrapped_key IS NULL AND email_ct IS NULL AND erased_at IS NOT "
+            "NULL FROM communicators WHERE id = :i",
+            i=erased,
+        ) == [(True,)]
+        wait_until(
+            lambda: (
+                restored.sql(
+                    "stipends",
+                    "SELECT erased FROM communicators WHERE id = :i",
+                    i=erased,
+                )
+                == [(True,)]
+            ),
+            "stipends to erase its copy again",
+            30,
+        )
+        counts = mailed(restored)
+        assert {email: counts.get(email) for _, email in waiting} == {
+            email: 1 for _, email in waiting
+        }
+        # sent before the backup: not sent again; the erased person is not mailed
+        assert counts.get(sent_email) is None
+        assert counts.get(erased_email) is None
+        assert unsent(restored) == 0
