@@ -63,6 +63,7 @@ chaos: venv keys services  ## the long chaos run, then its inbox-off variant; fi
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) \
 	  --broker-every $(BROKER_EVERY) 2>&1 | tee var/chaos/run.txt
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators 100 --no-dedup 2>&1 | tee var/chaos/no-dedup.txt
+	set -o pipefail; FAILOVER_LONG=1 $(PYTEST) -s tests/e2e/test_failover.py 2>&1 | tee var/chaos/failover.txt
 	$(PY) infra/dev/chaosreport.py var/chaos docs/chaos.md
 
 BENCH ?= $(filter-out bench/_%,$(wildcard bench/*.py))
