@@ -19,7 +19,9 @@ A backup is two folders, to be stored apart (docs/backups.md):
   this tool copies.
 
 `restore` creates the databases of `--prefix` (each owned by its service's role, as
-`make run` does), loads each dump into its own database as that role, loads the
+`make run` does), loads each dump into its own database as that role, marks the
+events its outboxes had sent as unsent again (those a consumer had not handled yet
+were on the broker, in no dump; the consumers drop the copies they had), loads the
 broker definitions into `--vhost`, puts back the keys that are missing, and merges
 the backup's copy of the erasure journal into the live journal (a union: an erasure
 made after the backup stays in the live file). It refuses a database that exists
@@ -118,10 +120,19 @@ def create(settings: devstack.Settings, to: Path, keys_to: Path) -> dict[str, ob
 
 
 def restore(
-    settings: devstack.Settings, backup: Path, keys: Path | None = None
+    settings: devstack.Settings,
+    backup: Path,
+    keys: Path | None = None,
+    resend_since: datetime | None = None,
 ) -> dict[str, object]:
     """`backup` into `settings`' databases (made here, refused if they exist) and
-    vhost (which must exist); the erasure journal merged into the live one."""
+    vhost (which must exist); the erasure journal merged into the live one.
+
+    Every outbox row sent at or after `resend_since` (None: every row the outbox
+    still keeps, OUTBOX_RETENTION_DAYS) is marked unsent again, so the relays send
+    it once more: an event a producer had sent but a consumer had not handled when
+    its database was dumped was on the broker, not in any dump. Consumers drop the
+    copies they had handled (their `processed_events` came back with them)."""
     manifest = json.loads((backup / MANIFEST).read_text())
     if keys is not None:  # put back what is missing, never over what is there
         for name, target in _key_folders(settings):
@@ -156,6 +167,8 @@ def restore(
             ],
             check=True,
         )
+        resent = _resend(settings, service, resend_since)
+        manifest.setdefault("resent", {})[service] = resent
     definitions = backup / "broker" / "definitions.json"
     vhost = urllib.parse.quote(settings.vhost, safe="")
     status = devstack._management(
@@ -167,6 +180,25 @@ def restore(
     if copy.exists():
         merge_journal(copy, settings.var / "erasures.journal")
     return manifest
+
+
+def _resend(settings: devstack.Settings, service: str, since: datetime | None) -> int:
+    """Mark the restored outbox's rows sent since `since` (None: all) unsent."""
+    import psycopg2
+
+    conn = psycopg2.connect(_admin_dsn(settings, settings.db_name(service)))
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "UPDATE outbox SET sent_at = NULL, attempts = 0, "
+                "next_attempt_at = NULL, last_error = NULL "
+                "WHERE sent_at IS NOT NULL AND (%(since)s::timestamptz IS NULL "
+                "OR sent_at >= %(since)s)",
+                {"since": since},
+            )
+            return int(cur.rowcount)
+    finally:
+        conn.close()
 
 
 def _key_folders(settings: devstack.Settings) -> tuple[tuple[str, Path], ...]:
@@ -212,6 +244,12 @@ def main() -> None:
     back.add_argument("--prefix", required=True, help="the new databases' prefix")
     back.add_argument("--vhost", default="/", help="an existing vhost")
     back.add_argument("--keys", type=Path, help="the backup's keys folder")
+    back.add_argument(
+        "--resend-since",
+        type=datetime.fromisoformat,
+        help="send again the events sent since (UTC ISO time; default: every one "
+        "the outboxes keep)",
+    )
     args = parser.parse_args()
     if args.command == "create":
         settings = devstack.Settings()
@@ -220,7 +258,8 @@ def main() -> None:
         print(json.dumps(manifest, indent=1))
     else:
         settings = devstack.Settings(db_prefix=args.prefix, vhost=args.vhost)
-        restore(settings, args.backup, args.keys)
+        manifest = restore(settings, args.backup, args.keys, args.resend_since)
+        print(f"events to send again: {manifest['resent']}")
         print(
             f"restored into {settings.db_name('<service>')}; start the services on "
             "them, then run registry.replay_erasures (docs/backups.md)"
