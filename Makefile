@@ -8,7 +8,7 @@ PROJECTS := libs/svyaz services/registry services/stipends services/notification
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
 .PHONY: run test venv keys services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
-        test-chaos chaos bench lint topology clean
+        test-chaos chaos bench lint topology clean backup
 
 run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it)
 	bash infra/dev/ensure-tools.sh run
@@ -72,6 +72,9 @@ bench: venv keys services  ## every benchmark in bench/ (or BENCH="bench/x.py ..
 	@for script in $(BENCH); do name=$$(basename $$script .py); echo "== $$script"; \
 	  $(PY) $$script 2>&1 | tee var/bench/$$name.log; done
 	$(PY) infra/dev/benchreport.py var/bench docs/benchmarks.md
+
+backup: venv keys  ## back up the `make run` system: var/backups/<time>, keys in var/backup-keys/<time> (docs/backups.md)
+	$(PY) infra/backup/backup.py create
 
 lint: venv
 	$(VENV)/bin/ruff check libs services tests bench infra
