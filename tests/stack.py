@@ -4,6 +4,7 @@ service connects with its own broker user and its own database role (the run's,
 dropped afterwards), as in production."""
 
 import mailbox
+import os
 import socket
 import sys
 import urllib.parse
@@ -26,7 +27,12 @@ import stack as devstack  # noqa: E402
 sys.path.insert(0, str(ROOT / "infra" / "cluster"))
 import postgres as pgcluster  # noqa: E402
 
-API = "http://127.0.0.1:15672/api"
+# the broker the run's systems use: the machine's, unless TEST_BROKER
+# (`guest:guest@127.0.0.1:5682`) and TEST_BROKER_MANAGEMENT (`http://127.0.0.1:15682`)
+# name a node of one's own
+BROKER = os.environ.get("TEST_BROKER", "guest:guest@127.0.0.1:5672")
+MANAGEMENT = os.environ.get("TEST_BROKER_MANAGEMENT", "http://127.0.0.1:15672")
+API = f"{MANAGEMENT}/api"
 AUTH = ("guest", "guest")
 
 
@@ -126,6 +132,8 @@ def running_system(
         var=var,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
         pg_hosts=pg_hosts,
+        amqp_host=BROKER,
+        management_url=MANAGEMENT,
     )
     if pg_url is not None:
         settings.pg_url = pg_url
