@@ -338,6 +338,11 @@ class PostgresPair:
             "max_client_conn = 1000\n"
             "default_pool_size = 20\n"
             "max_db_connections = 60\n"
+            # a pooler whose server is gone answers within seconds (the default
+            # waits 120 s), so that libpq and the pre-ping move on to the next host
+            "query_wait_timeout = 5\n"
+            "server_connect_timeout = 3\n"
+            "server_login_retry = 1\n"
             # psycopg2 and libpq send it; PgBouncer refuses unknown ones otherwise
             "ignore_startup_parameters = extra_float_digits,options\n"
             f"logfile = {folder / 'pgbouncer.log'}\n"
