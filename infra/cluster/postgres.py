@@ -117,6 +117,10 @@ class PostgresPair:
     base: Path
     pooled: bool = False
     pool_mode: str = "transaction"
+    # the administrator's password at the poolers (its server trusts loopback):
+    # set, the poolers take `postgres` too, so tests can create their databases
+    # through them (TEST_PG_URL, docs/failover.md)
+    admin_password: str = ""
     nodes: list[Node] = field(default_factory=list)
     poolers: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     promoted: bool = False
@@ -167,6 +171,11 @@ class PostgresPair:
             os.chown(self.base, owner.pw_uid, owner.pw_gid)
         self._make_primary()
         self._make_standby()
+        if self.admin_password:  # a write: the standby must be there to confirm it
+            self.sql(
+                self.nodes[0],
+                f"ALTER ROLE postgres PASSWORD '{self.admin_password}'",
+            )
         if self.pooled:
             for node in self.nodes:
                 self._start_pooler(node)
@@ -323,7 +332,7 @@ class PostgresPair:
         `auth_query` as the administrator); `pool_mode` as asked."""
         folder = self.base / f"pgbouncer-{node.name}"
         folder.mkdir(exist_ok=True)
-        (folder / "userlist.txt").write_text('"postgres" ""\n')
+        (folder / "userlist.txt").write_text(f'"postgres" "{self.admin_password}"\n')
         (folder / "pgbouncer.ini").write_text(
             "[databases]\n"
             f"* = host=127.0.0.1 port={node.port} auth_user=postgres\n"
@@ -373,16 +382,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", type=Path, default=ROOT / "var" / "pgha")
     parser.add_argument("--pooled", action="store_true", help="PgBouncer per node")
+    parser.add_argument(
+        "--admin-password", default="", help="the administrator's, at the poolers"
+    )
     args = parser.parse_args()
-    pair = PostgresPair(args.base, pooled=args.pooled)
-    pair.start()
-    print(
-        f"primary 127.0.0.1:{pair.nodes[0].port}, standby 127.0.0.1:"
-        f"{pair.nodes[1].port} (streaming, synchronous)\n"
-        f"  administrator  {pair.admin_url}\n"
-        f"  a database     {pair.uri('<database>', '<role>', '<password>')}\n"
-        "Ctrl-C stops both and removes their files.",
-        flush=True,
+    pair = PostgresPair(
+        args.base, pooled=args.pooled, admin_password=args.admin_password
     )
     stopping = False
 
@@ -393,6 +398,21 @@ def main() -> None:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     try:
+        pair.start()
+        print(
+            f"primary 127.0.0.1:{pair.nodes[0].port}, standby 127.0.0.1:"
+            f"{pair.nodes[1].port} (streaming, synchronous)\n"
+            f"  administrator  {pair.admin_url}\n"
+            f"  a database     {pair.uri('<database>', '<role>', '<password>')}\n"
+            + (
+                f"  tests through the primary's pooler: TEST_PG_URL=postgresql://"
+                f"postgres:{args.admin_password}@{pair.hosts[0]}\n"
+                if args.pooled and args.admin_password
+                else ""
+            )
+            + "Ctrl-C stops both and removes their files.",
+            flush=True,
+        )
         while not stopping:
             time.sleep(0.5)
     finally:
