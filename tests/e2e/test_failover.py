@@ -44,7 +44,9 @@ def failover_system(
             Path(tmp_path_factory.mktemp("failover")),
             prefix="fo",
             pg_url=pair.admin_url,
-            pg_hosts=pair.hosts,
+            # the standby named first: libpq must ask each node whether it takes
+            # writes (target_session_attrs=read-write), and find the primary
+            pg_hosts=pair.hosts[::-1],
             # a mail whose contact lookup the loss broke is retried within the test
             NOTIFY_RETRY_BASE="1",
             NOTIFY_RETRY_MAX="5",
