@@ -138,10 +138,6 @@ class PostgresPair:
     def primary(self) -> Node:
         return self.nodes[1] if self.promoted else self.nodes[0]
 
-    @property
-    def standby(self) -> Node:
-        return self.nodes[0]
-
     # -- addresses --------------------------------------------------------------
     @property
     def hosts(self) -> tuple[str, ...]:
