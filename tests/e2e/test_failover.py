@@ -8,8 +8,8 @@ the primary is stopped at once and the standby promoted. What the gateway accept
 before survives; a request the loss broke is retried by its caller (an answer that
 the pseudonym is taken means the first try had committed); events are retried by the
 outbox and the consumers; every applicant is registered, known to stipends and
-mailed exactly once. The pause (from the primary's loss to the next accepted
-application) is printed: docs/failover.md.
+mailed exactly once. The pause (the longest one application took, its retries
+included) is printed: docs/failover.md.
 
 In `make test` the services reach the nodes through a PgBouncer on each, in
 transaction pooling (so this is also the service chain through PgBouncer);
@@ -67,6 +67,7 @@ class Applicants(threading.Thread):
         self.stop = threading.Event()
         self.accepted: dict[str, str] = {}
         self.accepted_at: list[float] = []
+        self.longest = 0.0  # the longest one application took, retries included
         self.retried = 0
         self.taken_on_retry = 0
         self.errors: list[str] = []
@@ -84,6 +85,7 @@ class Applicants(threading.Thread):
             "consent": True,
         }
         tries = 0
+        began = time.monotonic()
         while not self.stop.is_set():
             tries += 1
             try:
@@ -107,6 +109,7 @@ class Applicants(threading.Thread):
             return
         self.accepted[pseudonym] = email
         self.accepted_at.append(time.monotonic())
+        self.longest = max(self.longest, self.accepted_at[-1] - began)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -140,15 +143,13 @@ def test_promoting_the_standby_loses_and_duplicates_nothing(failover_system):
             people.join(timeout=60)
     applied = time.monotonic()
     assert [e for p in crowd for e in p.errors] == []
-    # the pause callers saw: from the last application accepted before the loss to
-    # the first accepted after it
-    times = sorted(accepted())
-    pause = min(t for t in times if t > lost_at) - max(t for t in times if t <= lost_at)
+    # the pause callers saw: the longest one application took, its retries included
+    pause = max(p.longest for p in crowd)
     everyone = {n: e for p in crowd for n, e in p.accepted.items()}
     print(
         f"\nfailover ({'pooled' if pair.pooled else 'direct'}): promotion "
-        f"{promotion:.2f} s, no application accepted for {pause:.2f} s around the "
-        f"primary's loss; {sum(p.retried for p in crowd)} tries retried, "
+        f"{promotion:.2f} s, the longest application (retries included) "
+        f"{pause:.2f} s; {sum(p.retried for p in crowd)} tries retried, "
         f"{sum(p.taken_on_retry for p in crowd)} found committed on retry, "
         f"{len(everyone)} applications"
     )
