@@ -8,7 +8,7 @@ PROJECTS := libs/svyaz services/registry services/stipends services/notification
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
 .PHONY: run test venv keys services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
-        test-chaos chaos bench lint topology clean
+        test-chaos chaos bench lint topology clean backup drill
 
 run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it)
 	bash infra/dev/ensure-tools.sh run
@@ -63,6 +63,8 @@ chaos: venv keys services  ## the long chaos run, then its inbox-off variant; fi
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) \
 	  --broker-every $(BROKER_EVERY) 2>&1 | tee var/chaos/run.txt
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators 100 --no-dedup 2>&1 | tee var/chaos/no-dedup.txt
+	set -o pipefail; FAILOVER_LONG=1 $(PYTEST) -s tests/e2e/test_failover.py 2>&1 | tee var/chaos/failover.txt
+	RESTORE_DRILL=1 $(PYTEST) -s tests/e2e/test_backup_drill.py
 	$(PY) infra/dev/chaosreport.py var/chaos docs/chaos.md
 
 BENCH ?= $(filter-out bench/_%,$(wildcard bench/*.py))
@@ -71,6 +73,12 @@ bench: venv keys services  ## every benchmark in bench/ (or BENCH="bench/x.py ..
 	@for script in $(BENCH); do name=$$(basename $$script .py); echo "== $$script"; \
 	  $(PY) $$script 2>&1 | tee var/bench/$$name.log; done
 	$(PY) infra/dev/benchreport.py var/bench docs/benchmarks.md
+
+backup: venv keys  ## back up the `make run` system: var/backups/<time>, keys in var/backup-keys/<time> (docs/backups.md)
+	$(PY) infra/backup/backup.py create
+
+drill: venv keys services  ## the restore drill: a backup restored into fresh databases (docs/backups.md)
+	RESTORE_DRILL=1 $(PYTEST) -s tests/e2e/test_backup_drill.py
 
 lint: venv
 	$(VENV)/bin/ruff check libs services tests bench infra

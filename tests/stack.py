@@ -4,11 +4,12 @@ service connects with its own broker user and its own database role (the run's,
 dropped afterwards), as in production."""
 
 import mailbox
+import os
 import socket
 import sys
 import urllib.parse
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,15 @@ from tests.helpers import UNTHROTTLED
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
 import stack as devstack  # noqa: E402
 
-API = "http://127.0.0.1:15672/api"
+sys.path.insert(0, str(ROOT / "infra" / "cluster"))
+import postgres as pgcluster  # noqa: E402
+
+# the broker the run's systems use: the machine's, unless TEST_BROKER
+# (`guest:guest@127.0.0.1:5682`) and TEST_BROKER_MANAGEMENT (`http://127.0.0.1:15682`)
+# name a node of one's own
+BROKER = os.environ.get("TEST_BROKER", "guest:guest@127.0.0.1:5672")
+MANAGEMENT = os.environ.get("TEST_BROKER_MANAGEMENT", "http://127.0.0.1:15672")
+API = f"{MANAGEMENT}/api"
 AUTH = ("guest", "guest")
 
 
@@ -99,10 +108,17 @@ def running_system(
     replicas: int = 1,
     prefix: str = "e2e",
     observed: bool = False,
+    pg_url: str | None = None,
+    pg_hosts: tuple[str, ...] = (),
+    prepare: Callable[[devstack.Settings], None] | None = None,
     **env: str,
 ) -> Iterator[System]:
     """The whole system on its own databases, vhost and ports, its files in `var`;
     `replicas` processes of every service; `env` added to every service's.
+    `pg_url`: another PostgreSQL's administrator (the machine's by default);
+    `pg_hosts`: the nodes the services connect to (see `postgres_pair`);
+    `prepare`: what makes the databases and the vhost's topology instead of
+    migrations (a restore: infra/backup/backup.py).
     `observed`: metrics pages on free ports and Prometheus scraping them every
     second, every alert's `for:` at 0s (`System.prometheus`)."""
     tag = uuid.uuid4().hex[:8]
@@ -115,7 +131,12 @@ def running_system(
         sandbox_port=free_port(),
         var=var,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
+        pg_hosts=pg_hosts,
+        amqp_host=BROKER,
+        management_url=MANAGEMENT,
     )
+    if pg_url is not None:
+        settings.pg_url = pg_url
     if observed:
         settings.metrics_base = 0
         settings.prometheus_port = free_port()
@@ -129,9 +150,12 @@ def running_system(
             f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
         ).raise_for_status()
         grant(settings.vhost, "guest")
-        devstack.create_databases(settings)
-        devstack.migrate(settings)
-        devstack.load_topology(settings)
+        if prepare is None:
+            devstack.create_databases(settings)
+            devstack.migrate(settings)
+            devstack.load_topology(settings)
+        else:
+            prepare(settings)
         devstack.create_broker_users(settings)  # each its own, as in production
         stack.start()
         yield system
@@ -148,3 +172,18 @@ def running_system(
                 step(settings)
             except Exception as exc:  # noqa: BLE001 - reported, the rest still runs
                 print(f"clean-up of {settings.vhost}: {exc}", file=sys.stderr)
+
+
+@contextmanager
+def postgres_pair(pooled: bool = False) -> Iterator[pgcluster.PostgresPair]:
+    """A PostgreSQL primary and its synchronous standby of their own (never the
+    machine's), with a PgBouncer in front of each if `pooled`; removed afterwards
+    (infra/cluster/postgres.py)."""
+    pair = pgcluster.PostgresPair(
+        ROOT / "var" / "pgha" / uuid.uuid4().hex[:8], pooled=pooled
+    )
+    try:
+        pair.start()
+        yield pair
+    finally:
+        pair.stop()

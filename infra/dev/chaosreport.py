@@ -17,6 +17,8 @@ from benchreport import machine  # noqa: E402
 RUNS = (
     ("run.txt", "The chaos run (inbox deduplication on)"),
     ("no-dedup.txt", "The unsafe variant (inbox deduplication off)"),
+    # tests/e2e/test_failover.py with FAILOVER_LONG=1 (docs/failover.md)
+    ("failover.txt", "PostgreSQL failover, long (directly and through PgBouncer)"),
 )
 
 

@@ -6,6 +6,8 @@ need=()
 if [ "${1:-}" != run ]; then
   command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
   [ -x /usr/bin/chromium ] || need+=(chromium)  # the browser tests (Playwright drives it)
+  # the failover and pooling tests (infra/cluster/postgres.py): Debian's pooler
+  [ -x /usr/sbin/pgbouncer ] || need+=(pgbouncer)
 fi
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)  # make run's Prometheus, promtool test rules
 [ ${#need[@]} -eq 0 ] && exit 0

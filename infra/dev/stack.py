@@ -45,6 +45,10 @@ BIN = Path(sys.executable).parent
 class Settings:
     db_prefix: str = "svyaz"
     pg_url: str = "postgresql://postgres@127.0.0.1:5432"
+    # the services' own connections go to these `host:port`s instead, tried in
+    # order, the writable one kept (a primary and its standby, or their poolers:
+    # infra/cluster/postgres.py); empty: pg_url's host
+    pg_hosts: tuple[str, ...] = ()
     amqp_host: str = "guest:guest@127.0.0.1:5672"
     vhost: str = "/"
     management_url: str = "http://127.0.0.1:15672"
@@ -110,6 +114,13 @@ class Settings:
 
     def db_uri(self, service: str) -> str:
         """The service's own role on its own database."""
+        if self.pg_hosts:
+            return multi_host_uri(
+                self.pg_hosts,
+                self.db_name(service),
+                self.db_role(service),
+                self.password(service, "db"),
+            )
         admin = urllib.parse.urlsplit(self.pg_url)
         return (
             f"postgresql+psycopg2://{self.db_role(service)}:"
@@ -147,6 +158,20 @@ class Settings:
             env["ERASURE_JOURNAL"] = str(self.var / "erasures.journal")
         env.update(self.extra_env)
         return env
+
+
+def multi_host_uri(
+    hosts: tuple[str, ...], database: str, user: str, password: str = ""
+) -> str:
+    """`postgresql+psycopg2://user:pw@/db?host=h1:p1&host=h2:p2&
+    target_session_attrs=read-write`: libpq (through SQLAlchemy's psycopg2 dialect)
+    tries the hosts in order and keeps the first that takes writes."""
+    secret = f":{urllib.parse.quote(password, safe='')}" if password else ""
+    query = "&".join(f"host={host}" for host in hosts)
+    return (
+        f"postgresql+psycopg2://{urllib.parse.quote(user, safe='')}{secret}@/"
+        f"{database}?{query}&target_session_attrs=read-write&connect_timeout=5"
+    )
 
 
 def _die_with_parent() -> None:
