@@ -34,11 +34,19 @@ def free_port() -> int:
 
 
 class System:
-    def __init__(self, stack: devstack.Stack):
+    def __init__(self, stack: devstack.Stack, cluster: Any = None):
         self.stack = stack
         self.settings = stack.settings
         self.url = f"http://{stack.settings.http}"
+        self.cluster = cluster  # infra/cluster's Cluster, when it runs on one
         self._engines: dict[str, Any] = {}
+
+    @property
+    def api(self) -> str:
+        """The broker's management API (a live node's, on a cluster)."""
+        if self.cluster is not None:
+            return f"{self.cluster.management_url}/api"
+        return API
 
     def sql(self, service: str, query: str, **params: Any) -> list[Any]:
         if service not in self._engines:
@@ -82,11 +90,11 @@ class System:
             engine.dispose()
 
 
-def grant(vhost: str, user: str) -> None:
+def grant(vhost: str, user: str, api: str = API) -> None:
     """Every right on `vhost` to `user` (through the management API)."""
     quoted = urllib.parse.quote(vhost, safe="")
     requests.put(
-        f"{API}/permissions/{quoted}/{user}",
+        f"{api}/permissions/{quoted}/{user}",
         auth=AUTH,
         timeout=30,
         json={"configure": ".*", "write": ".*", "read": ".*"},
@@ -99,13 +107,24 @@ def running_system(
     replicas: int = 1,
     prefix: str = "e2e",
     observed: bool = False,
+    cluster: Any = None,
     **env: str,
 ) -> Iterator[System]:
     """The whole system on its own databases, vhost and ports, its files in `var`;
     `replicas` processes of every service; `env` added to every service's.
     `observed`: metrics pages on free ports and Prometheus scraping them every
-    second, every alert's `for:` at 0s (`System.prometheus`)."""
+    second, every alert's `for:` at 0s (`System.prometheus`).
+    `cluster`: a running infra/cluster `Cluster` instead of the machine's broker;
+    every process gets a URI naming all its nodes."""
     tag = uuid.uuid4().hex[:8]
+    broker: dict[str, Any] = {}
+    if cluster is not None:
+        first, *others = cluster.hosts()
+        broker = {
+            "amqp_host": f"guest:guest@{first}",
+            "amqp_alternates": tuple(others),
+            "management_url": cluster.management_url,
+        }
     settings = devstack.Settings(
         db_prefix=f"{prefix}_{tag}",
         vhost=f"svyaz-{prefix}-{tag}",
@@ -115,6 +134,7 @@ def running_system(
         sandbox_port=free_port(),
         var=var,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
+        **broker,
     )
     if observed:
         settings.metrics_base = 0
@@ -123,12 +143,12 @@ def running_system(
         settings.alert_for = "0s"
         settings.extra_env.setdefault("METRICS_SAMPLE_SECONDS", "1")
     stack = devstack.Stack(settings)
-    system = System(stack)
+    system = System(stack, cluster)
     try:  # what a failed set-up made is removed too
         requests.put(
-            f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
+            f"{system.api}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
         ).raise_for_status()
-        grant(settings.vhost, "guest")
+        grant(settings.vhost, "guest", system.api)
         devstack.create_databases(settings)
         devstack.migrate(settings)
         devstack.load_topology(settings)
@@ -142,7 +162,9 @@ def running_system(
         for step in (
             devstack.drop_databases,
             devstack.drop_broker_users,
-            lambda s: requests.delete(f"{API}/vhosts/{s.vhost}", auth=AUTH, timeout=30),
+            lambda s: requests.delete(
+                f"{system.api}/vhosts/{s.vhost}", auth=AUTH, timeout=30
+            ),
         ):
             try:
                 step(settings)

@@ -135,7 +135,9 @@ class Cluster:
 
     @property
     def management_url(self) -> str:
-        return f"http://127.0.0.1:{self.nodes[0].management}"
+        """The first live node's management API (node 1's when none is known)."""
+        node = next((n for n in self.nodes if port_open(n.management)), self.nodes[0])
+        return f"http://127.0.0.1:{node.management}"
 
     def live(self) -> list[Node]:
         return [n for n in self.nodes if n.process and n.process.poll() is None]
@@ -370,14 +372,19 @@ class Cluster:
             f"permissions/{quoted}/{ADMIN[0]}",
             {"configure": ".*", "write": ".*", "read": ".*"},
         )
-        self.management("POST", f"definitions/{quoted}", DEFINITIONS.read_bytes())
+        from svyaz import topology
+
+        definitions = topology.clustered(json.loads(DEFINITIONS.read_text()))
+        self.management("POST", f"definitions/{quoted}", definitions)
 
     def leaders(self, vhost: str = "/") -> dict[str, str]:
         """Each quorum queue of `vhost` -> the node that leads it."""
         quoted = urllib.parse.quote(vhost, safe="")
         return {
             q["name"]: str(q.get("leader") or q.get("node"))
-            for q in self.management("GET", f"queues/{quoted}?columns=name,type,leader,node")
+            for q in self.management(
+                "GET", f"queues/{quoted}?columns=name,type,leader,node"
+            )
             if q.get("type") == "quorum"
         }
 
@@ -410,7 +417,9 @@ def main() -> None:
     elif args.command == "status":
         for node in cluster.nodes:
             state = "up" if port_open(node.amqp) else "down"
-            print(f"{node.name}: {state}, AMQP {node.amqp}, management {node.management}")
+            print(
+                f"{node.name}: {state}, AMQP {node.amqp}, management {node.management}"
+            )
         spread: dict[str, int] = {}
         for leader in cluster.leaders().values():
             spread[leader] = spread.get(leader, 0) + 1
