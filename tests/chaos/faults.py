@@ -94,6 +94,7 @@ class Record:
     exits: list[str] = field(default_factory=list)
     broker_downtime: list[float] = field(default_factory=list)
     node_kills: list[tuple[float, str]] = field(default_factory=list)  # (when, node)
+    node_outages: list[float] = field(default_factory=list)  # s until it served again
 
     def add(self, kind: str, target: str, count: int = 1) -> None:
         self.faults.append(Fault(time.time(), kind, target, count))
@@ -158,6 +159,7 @@ class Monkey:
         self.broker_down = False
         self.broker_back = -1e9  # when the broker last came back
         self.last_node = ""  # the cluster node killed last
+        self.node_down_for = (2.0, 5.0)  # s a killed node stays down
         self.vhost = urllib.parse.quote(system.settings.vhost, safe="")
 
     # -- the replicas ------------------------------------------------------------------
@@ -321,8 +323,9 @@ class Monkey:
             cluster.kill_node(target)
             self.record.add("node", target.name)
             self.record.node_kills.append((time.time(), target.name))
-            eventlet.sleep(self.rng.uniform(2.0, 5.0))
+            eventlet.sleep(self.rng.uniform(*self.node_down_for))
             cluster.start_node(target)
+            self.record.node_outages.append(time.monotonic() - began)
             self.record.restarts += 1
             deadline = time.monotonic() + 120
             while not self.members_online() and time.monotonic() < deadline:

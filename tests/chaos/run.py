@@ -1157,6 +1157,9 @@ def chaos(
                 out.counts["longest pause after a node loss ms"] = round(
                     max(pauses) * 1000
                 )
+                out.counts["shortest node outage ms"] = round(
+                    min(monkey.record.node_outages, default=0) * 1000
+                )
                 out.counts["probe calls answered"] = len(probe.answered)
                 out.counts["distinct nodes killed"] = len(
                     {node for _, node in monkey.record.node_kills}

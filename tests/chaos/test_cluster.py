@@ -40,6 +40,11 @@ def test_a_cycle_survives_the_loss_of_one_node_then_another(
     assert out.total_duplicated == 0, text
     assert not any(out.broken.values()), text
     assert out.leaks.findings == [], text
-    # the services kept answering: the probe's longest wait after a loss
+    # the services kept answering while the node was down (on one node's URI, a
+    # service would wait for that node to come back): the probe's longest wait
+    # after a loss is shorter than the shortest time a killed node stayed away
     assert out.counts["probe calls answered"] > 0, text
-    assert out.counts["longest pause after a node loss ms"] < 30_000, text
+    assert (
+        out.counts["longest pause after a node loss ms"]
+        < out.counts["shortest node outage ms"]
+    ), text
