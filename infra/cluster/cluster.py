@@ -313,6 +313,22 @@ class Cluster:
             self.stop()
             raise
 
+    def rebalance(self) -> None:
+        """Spread the quorum queues' leaders over the nodes again (after a node's
+        loss its leaders moved to the others, and a node that comes back leads
+        nothing until this runs): `rabbitmq-queues rebalance quorum`."""
+        node = self.live()[0] if self.live() else self.nodes[0]
+        done = subprocess.run(
+            [str(SBIN / "rabbitmq-queues"), "-n", node.name, "rebalance", "quorum"],
+            env=self.env(node),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"rebalance: {(done.stderr or done.stdout)[-400:]}")
+
     def running_nodes(self, node: Node) -> list[str]:
         status = json.loads(self.ctl(node, "cluster_status", "--formatter", "json"))
         return [str(n) for n in status.get("running_nodes", [])]

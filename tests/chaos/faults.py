@@ -330,6 +330,8 @@ class Monkey:
             deadline = time.monotonic() + 120
             while not self.members_online() and time.monotonic() < deadline:
                 eventlet.sleep(1.0)
+            # what an operator does after a node's return: its share of leaders
+            cluster.rebalance()
             self.record.broker_downtime.append(time.monotonic() - began)
         finally:
             self.last_node = target.name

@@ -792,6 +792,25 @@ def witness_payments(system: System, cycle_id: str, out: Outcome) -> None:
     ) + sum(paid[s] for s in paid if s not in approved)
 
 
+def witness_replication(system: System, out: Outcome) -> None:
+    """On a cluster: every quorum queue of the run has a member on every node, and
+    their leaders are spread over the nodes."""
+    vhost = urllib.parse.quote(system.settings.vhost, safe="")
+    queues = requests.get(
+        f"{system.api}/queues/{vhost}",
+        params={"columns": "name,type,leader,members"},
+        auth=AUTH,
+        timeout=30,
+    ).json()
+    quorum = [q for q in queues if q.get("type") == "quorum"]
+    nodes = len(system.cluster.nodes)
+    out.counts["quorum queues"] = len(quorum)
+    out.counts["nodes leading quorum queues"] = len({q["leader"] for q in quorum})
+    out.broken["quorum queues not on every node"] = sum(
+        len(q.get("members") or []) < nodes for q in quorum
+    )
+
+
 def witness_books(system: System, out: Outcome) -> None:
     unbalanced = system.sql(
         "stipends",
@@ -1166,6 +1185,8 @@ def chaos(
                 )
             out.examples += monkey.record.exits
             out.counts.update({k: v for k, v in driver.calls.items()})
+            if cluster is not None:
+                witness_replication(system, out)
             witness_payments(system, cycle_id, out)
             witness_books(system, out)
             witness_events(system, tap, out)

@@ -35,6 +35,9 @@ def test_a_cycle_survives_the_loss_of_one_node_then_another(
     text = report(out)
     assert out.faults.get("node") == 2, text
     assert out.counts["distinct nodes killed"] == 2, text
+    # replicated on all three nodes (`broken` counts any that is not), led by all
+    assert out.counts["quorum queues"] >= 60, text
+    assert out.counts["nodes leading quorum queues"] == 3, text
     assert out.counts["stipends approved"] == 6, text
     assert out.total_lost == 0, text
     assert out.total_duplicated == 0, text
