@@ -10,9 +10,9 @@ REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(add
 .PHONY: run test venv keys services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
         test-chaos chaos bench cluster cluster-stop lint topology clean
 
-run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it)
+run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it); CLUSTER=3: on `make cluster`'s nodes
 	bash infra/dev/ensure-tools.sh run
-	$(PY) infra/dev/stack.py
+	$(PY) infra/dev/stack.py $(if $(CLUSTER),--cluster)
 
 test: venv keys services tools lint  ## lint, then every test tier, against the real RabbitMQ and PostgreSQL
 	$(PYTEST) tests

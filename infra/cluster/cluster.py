@@ -285,6 +285,7 @@ class Cluster:
                 "(`python infra/cluster/cluster.py stop`)"
             )
         first, *others = self.nodes
+        kept = {n.name for n in self.nodes if (n.home / "mnesia").exists()}
         try:
             # all at once: nodes restarted from kept data wait for their peers
             for node in self.nodes:
@@ -292,10 +293,11 @@ class Cluster:
             for node in self.nodes:
                 self.await_node(node)
             for node in others:
-                if first.name in self.running_nodes(node):
+                if node.name in kept and first.name in self.running_nodes(node):
                     continue  # joined before (a restart of a kept cluster)
                 self.ctl(node, "stop_app")
-                self.ctl(node, "reset")
+                if node.name in kept:  # a fresh node has nothing to forget
+                    self.ctl(node, "reset")
                 self.ctl(node, "join_cluster", first.name)
                 self.ctl(node, "start_app")
             self.wait(

@@ -643,8 +643,18 @@ def main() -> None:
     parser.add_argument(
         "--prepare", action="store_true", help="create databases and migrate, then exit"
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="on the three-node cluster `make cluster` started (AMQP 5701-5703, "
+        "management 15701), not the machine's broker",
+    )
     args = parser.parse_args()
     settings = Settings(metrics_base=9300, prometheus_port=9090)
+    if args.cluster:
+        settings.amqp_host = "guest:guest@127.0.0.1:5701"
+        settings.amqp_alternates = ("127.0.0.1:5702", "127.0.0.1:5703")
+        settings.management_url = "http://127.0.0.1:15701"
     create_databases(settings)
     migrate(settings)
     load_topology(settings)
@@ -665,7 +675,7 @@ def main() -> None:
         print(
             "\nSvyaz is running.\n"
             f"  API and consoles  http://{settings.http}/  (health: /healthz)\n"
-            f"  RabbitMQ console  http://127.0.0.1:15672/  (guest/guest; the "
+            f"  RabbitMQ console  {settings.management_url}/  (guest/guest; the "
             f"services' own users: {settings.broker_user('<service>')})\n"
             f"  mail sent         {settings.var / 'mail'} (Maildir; SMTP on "
             f"127.0.0.1:{settings.smtp_port})\n"

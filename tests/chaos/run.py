@@ -1054,6 +1054,7 @@ def chaos(
     node_every: float = 60,
     first_node_kill: float = 20,
     node_kills: int = 0,
+    node_down_for: tuple[float, float] = (2.0, 5.0),
 ) -> Outcome:
     seed = seed if seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -1109,6 +1110,7 @@ def chaos(
                     threads.append(
                         eventlet.spawn(monkey.restart_broker_every, broker_every)
                     )
+            monkey.node_down_for = node_down_for
             probe = Probe(driver.config)
             if cluster is not None:  # node kills even in a calm run: its only fault
                 threads.append(

@@ -28,9 +28,10 @@ def test_a_cycle_survives_the_loss_of_one_node_then_another(
         communicators=6,
         calm=True,  # node kills only: the cluster's own test
         cluster=cluster,
-        first_node_kill=4,
-        node_every=2,
+        first_node_kill=3,
+        node_every=1,
         node_kills=2,
+        node_down_for=(0.5, 1.0),  # then started again: its boot is most of it
     )
     text = report(out)
     assert out.faults.get("node") == 2, text
