@@ -311,6 +311,8 @@ class Cluster:
                 60,
             )
             self.load_definitions()
+            if kept:  # leaders went to the nodes that stopped last: spread them
+                self.rebalance()
         except BaseException:
             self.stop()
             raise
