@@ -15,8 +15,8 @@ quorum queue is declared with all three nodes as members, and
 `queue_leader_locator = balanced` spreads their leaders over the nodes.
 
 The machine's own RabbitMQ (`rabbit@localhost`, port 5672) is never touched: every
-`rabbitmqctl` here names one of this cluster's nodes with `-n`, and a node is stopped
-by the process id this harness recorded.
+`rabbitmqctl` here names one of this cluster's nodes with `-n`, and a node is killed
+through the process group this harness started it in.
 
 Tests and the chaos run use `Cluster` (free ports, their own folder); `uris()` gives the
 failover URI the services take (`amqp://...@127.0.0.1:5701/;amqp://...:5702/;...`).
@@ -115,10 +115,10 @@ class Cluster:
             else:
                 amqp = ports + i - 1
                 dist, management = amqp + 20000, amqp + 10000
+            short = f"{prefix}{i}"
             self.nodes.append(
-                Node(i, f"{prefix}{i}@localhost", amqp, dist, management, base)
+                Node(i, f"{short}@localhost", amqp, dist, management, base / short)
             )
-            self.nodes[-1].home = base / self.nodes[-1].short
 
     # -- what clients take -------------------------------------------------------
     def uris(
@@ -255,7 +255,7 @@ class Cluster:
                 os.killpg(node.process.pid, signal.SIGKILL)
                 node.process.wait(timeout=30)
         else:
-            # started by an earlier `cluster.py start`: by the pid file it wrote
+            # started by an earlier `cluster.py start`: stopped by its node name
             pid_file = node.home / "pid"
             if pid_file.exists():
                 try:
