@@ -8,11 +8,11 @@ PROJECTS := libs/svyaz services/registry services/stipends services/notification
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
 .PHONY: run test venv keys services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
-        test-chaos chaos bench lint topology clean backup drill
+        test-chaos chaos bench cluster cluster-stop lint topology clean backup drill
 
-run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it)
+run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it); CLUSTER=3: on `make cluster`'s nodes
 	bash infra/dev/ensure-tools.sh run
-	$(PY) infra/dev/stack.py
+	$(PY) infra/dev/stack.py $(if $(CLUSTER),--cluster)
 
 test: venv keys services tools lint  ## lint, then every test tier, against the real RabbitMQ and PostgreSQL
 	$(PYTEST) tests
@@ -57,11 +57,17 @@ test-chaos: venv keys services  ## the short chaos runs (also part of `make test
 
 BROKER_EVERY ?= 150
 COMMUNICATORS ?= 2000
+# CLUSTER=3: the long run on a RabbitMQ cluster of its own (infra/cluster), a node
+# killed every NODE_EVERY s or so among the other faults, instead of restarts of the
+# machine's broker
+CLUSTER ?=
+NODE_EVERY ?= 60
 # the long run restarts the machine's RabbitMQ: nothing else should use it meanwhile
 chaos: venv keys services  ## the long chaos run, then its inbox-off variant; figures in var/chaos/
 	@mkdir -p var/chaos
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) \
-	  --broker-every $(BROKER_EVERY) 2>&1 | tee var/chaos/run.txt
+	  $(if $(CLUSTER),--cluster $(CLUSTER) --node-every $(NODE_EVERY),--broker-every $(BROKER_EVERY)) \
+	  2>&1 | tee var/chaos/run.txt
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators 100 --no-dedup 2>&1 | tee var/chaos/no-dedup.txt
 	set -o pipefail; FAILOVER_LONG=1 $(PYTEST) -s tests/e2e/test_failover.py 2>&1 | tee var/chaos/failover.txt
 	RESTORE_DRILL=1 $(PYTEST) -s tests/e2e/test_backup_drill.py
@@ -79,6 +85,11 @@ backup: venv keys  ## back up the `make run` system: var/backups/<time>, keys in
 
 drill: venv keys services  ## the restore drill: a backup restored into fresh databases (docs/backups.md)
 	RESTORE_DRILL=1 $(PYTEST) -s tests/e2e/test_backup_drill.py
+
+cluster: venv  ## a three-node RabbitMQ cluster on this machine (ports 5701-5703); `make cluster-stop`
+	$(PY) infra/cluster/cluster.py start
+cluster-stop: venv
+	$(PY) infra/cluster/cluster.py clean
 
 lint: venv
 	$(VENV)/bin/ruff check libs services tests bench infra

@@ -43,11 +43,19 @@ def free_port() -> int:
 
 
 class System:
-    def __init__(self, stack: devstack.Stack):
+    def __init__(self, stack: devstack.Stack, cluster: Any = None):
         self.stack = stack
         self.settings = stack.settings
         self.url = f"http://{stack.settings.http}"
+        self.cluster = cluster  # infra/cluster's Cluster, when it runs on one
         self._engines: dict[str, Any] = {}
+
+    @property
+    def api(self) -> str:
+        """The broker's management API (a live node's, on a cluster)."""
+        if self.cluster is not None:
+            return f"{self.cluster.management_url}/api"
+        return API
 
     def sql(self, service: str, query: str, **params: Any) -> list[Any]:
         if service not in self._engines:
@@ -91,11 +99,11 @@ class System:
             engine.dispose()
 
 
-def grant(vhost: str, user: str) -> None:
+def grant(vhost: str, user: str, api: str = API) -> None:
     """Every right on `vhost` to `user` (through the management API)."""
     quoted = urllib.parse.quote(vhost, safe="")
     requests.put(
-        f"{API}/permissions/{quoted}/{user}",
+        f"{api}/permissions/{quoted}/{user}",
         auth=AUTH,
         timeout=30,
         json={"configure": ".*", "write": ".*", "read": ".*"},
@@ -111,6 +119,7 @@ def running_system(
     pg_url: str | None = None,
     pg_hosts: tuple[str, ...] = (),
     prepare: Callable[[devstack.Settings], None] | None = None,
+    cluster: Any = None,
     **env: str,
 ) -> Iterator[System]:
     """The whole system on its own databases, vhost and ports, its files in `var`;
@@ -120,8 +129,18 @@ def running_system(
     `prepare`: what makes the databases and the vhost's topology instead of
     migrations (a restore: infra/backup/backup.py).
     `observed`: metrics pages on free ports and Prometheus scraping them every
-    second, every alert's `for:` at 0s (`System.prometheus`)."""
+    second, every alert's `for:` at 0s (`System.prometheus`).
+    `cluster`: a running infra/cluster `Cluster` instead of the machine's broker;
+    every process gets a URI naming all its nodes."""
     tag = uuid.uuid4().hex[:8]
+    broker: dict[str, Any] = {"amqp_host": BROKER, "management_url": MANAGEMENT}
+    if cluster is not None:
+        first, *others = cluster.hosts()
+        broker = {
+            "amqp_host": f"guest:guest@{first}",
+            "amqp_alternates": tuple(others),
+            "management_url": cluster.management_url,
+        }
     settings = devstack.Settings(
         db_prefix=f"{prefix}_{tag}",
         vhost=f"svyaz-{prefix}-{tag}",
@@ -132,8 +151,7 @@ def running_system(
         var=var,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
         pg_hosts=pg_hosts,
-        amqp_host=BROKER,
-        management_url=MANAGEMENT,
+        **broker,
     )
     if pg_url is not None:
         settings.pg_url = pg_url
@@ -144,12 +162,12 @@ def running_system(
         settings.alert_for = "0s"
         settings.extra_env.setdefault("METRICS_SAMPLE_SECONDS", "1")
     stack = devstack.Stack(settings)
-    system = System(stack)
+    system = System(stack, cluster)
     try:  # what a failed set-up made is removed too
         requests.put(
-            f"{API}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
+            f"{system.api}/vhosts/{settings.vhost}", auth=AUTH, timeout=30
         ).raise_for_status()
-        grant(settings.vhost, "guest")
+        grant(settings.vhost, "guest", system.api)
         if prepare is None:
             devstack.create_databases(settings)
             devstack.migrate(settings)
@@ -166,7 +184,9 @@ def running_system(
         for step in (
             devstack.drop_databases,
             devstack.drop_broker_users,
-            lambda s: requests.delete(f"{API}/vhosts/{s.vhost}", auth=AUTH, timeout=30),
+            lambda s: requests.delete(
+                f"{system.api}/vhosts/{s.vhost}", auth=AUTH, timeout=30
+            ),
         ):
             try:
                 step(settings)

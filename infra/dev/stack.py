@@ -50,6 +50,9 @@ class Settings:
     # infra/cluster/postgres.py); empty: pg_url's host
     pg_hosts: tuple[str, ...] = ()
     amqp_host: str = "guest:guest@127.0.0.1:5672"
+    # the other nodes of a RabbitMQ cluster ("127.0.0.1:5702", ...): every AMQP URI
+    # then names them all, `;`-separated, and its clients fail over among them
+    amqp_alternates: tuple[str, ...] = ()
     vhost: str = "/"
     management_url: str = "http://127.0.0.1:15672"
     http: str = "127.0.0.1:8000"
@@ -85,7 +88,18 @@ class Settings:
     @property
     def amqp_uri(self) -> str:
         """The administrator's (the harness, the management API): not a service's."""
-        return f"amqp://{self.amqp_host}/{urllib.parse.quote(self.vhost, safe='')}"
+        return self.failover_uri(self.amqp_host.rpartition("@")[0])
+
+    def failover_uri(self, user_password: str, first: int = 0) -> str:
+        """`amqp://<user>@<node>/<vhost>` for every node, `;`-separated, from node
+        `first` on (kombu connects to the first it can, and fails over in turn)."""
+        vhost = urllib.parse.quote(self.vhost, safe="")
+        nodes = (self.amqp_host.rpartition("@")[2], *self.amqp_alternates)
+        first %= len(nodes)
+        return ";".join(
+            f"amqp://{user_password}@{node}/{vhost}"
+            for node in nodes[first:] + nodes[:first]
+        )
 
     def db_name(self, service: str) -> str:
         return f"{self.db_prefix}_{service}"
@@ -129,11 +143,11 @@ class Settings:
         )
 
     def service_amqp_uri(self, service: str) -> str:
-        """The service's own broker user on the vhost."""
-        address = self.amqp_host.rpartition("@")[2]
-        return (
-            f"amqp://{self.broker_user(service)}:{self.password(service, 'broker')}"
-            f"@{address}/{urllib.parse.quote(self.vhost, safe='')}"
+        """The service's own broker user on the vhost (on every node)."""
+        # each service starts on another node: their connections spread over it
+        return self.failover_uri(
+            f"{self.broker_user(service)}:{self.password(service, 'broker')}",
+            first=SERVICES.index(service) if service in SERVICES else 0,
         )
 
     def env(self, service: str) -> dict[str, str]:
@@ -318,6 +332,10 @@ def load_topology(settings: Settings) -> None:
     """Load infra/rabbitmq/definitions.json (exchanges, queues, policies) into the
     vhost through the management API; loading twice changes nothing."""
     body = (ROOT / "infra" / "rabbitmq" / "definitions.json").read_bytes()
+    if settings.amqp_alternates:  # a cluster: RPC queues mirrored on every node
+        from svyaz import topology
+
+        body = json.dumps(topology.clustered(json.loads(body))).encode()
     vhost = urllib.parse.quote(settings.vhost, safe="")
     status = _management(settings, "POST", f"definitions/{vhost}", body)
     if status not in (200, 201, 204):
@@ -420,19 +438,19 @@ def wait_for(check, what: str, seconds: float = 60.0) -> None:  # type: ignore[n
 def queue_consumers(settings: Settings, queue: str) -> int:
     import amqp
 
-    host, _, port = settings.amqp_host.rpartition("@")[2].partition(":")
     user, _, password = settings.amqp_host.rpartition("@")[0].partition(":")
-    try:
-        with amqp.Connection(
-            f"{host}:{port}",
-            userid=user,
-            password=password,
-            virtual_host=settings.vhost,
-        ) as conn:
-            channel = conn.channel()
-            return int(channel.queue_declare(queue, passive=True).consumer_count)
-    except Exception:  # noqa: BLE001 - not declared yet
-        return 0
+    for node in (settings.amqp_host.rpartition("@")[2], *settings.amqp_alternates):
+        try:
+            with amqp.Connection(
+                node, userid=user, password=password, virtual_host=settings.vhost
+            ) as conn:
+                channel = conn.channel()
+                return int(channel.queue_declare(queue, passive=True).consumer_count)
+        except OSError:  # this node is down: the next one
+            continue
+        except Exception:  # noqa: BLE001 - not declared yet
+            return 0
+    return 0
 
 
 def healthy(url: str) -> bool:
@@ -650,8 +668,18 @@ def main() -> None:
     parser.add_argument(
         "--prepare", action="store_true", help="create databases and migrate, then exit"
     )
+    parser.add_argument(
+        "--cluster",
+        action="store_true",
+        help="on the three-node cluster `make cluster` started (AMQP 5701-5703, "
+        "management 15701), not the machine's broker",
+    )
     args = parser.parse_args()
     settings = Settings(metrics_base=9300, prometheus_port=9090)
+    if args.cluster:
+        settings.amqp_host = "guest:guest@127.0.0.1:5701"
+        settings.amqp_alternates = ("127.0.0.1:5702", "127.0.0.1:5703")
+        settings.management_url = "http://127.0.0.1:15701"
     create_databases(settings)
     migrate(settings)
     load_topology(settings)
@@ -672,7 +700,7 @@ def main() -> None:
         print(
             "\nSvyaz is running.\n"
             f"  API and consoles  http://{settings.http}/  (health: /healthz)\n"
-            f"  RabbitMQ console  http://127.0.0.1:15672/  (guest/guest; the "
+            f"  RabbitMQ console  {settings.management_url}/  (guest/guest; the "
             f"services' own users: {settings.broker_user('<service>')})\n"
             f"  mail sent         {settings.var / 'mail'} (Maildir; SMTP on "
             f"127.0.0.1:{settings.smtp_port})\n"

@@ -14,6 +14,10 @@ which effects a crash may explain (a mail sent just before its handler died).
   the quorum queues and the outboxes kept survives. Only where the run may stop the
   machine's broker (`make chaos`), every `broker_every` seconds or so, not among the
   random faults.
+- node: on a RabbitMQ cluster (infra/cluster, `make chaos CLUSTER=3`), SIGKILL the
+  node that leads the busiest quorum queues, start it again a few seconds later and
+  wait until every quorum queue has all its members back; the next one is another
+  node. Never two at once: a quorum queue needs two of its three members.
 - pg: terminate every PostgreSQL backend of the run's databases.
 - stripe: the sandbox answers the next API requests 429 or 500, or loses an answer
   after doing the work.
@@ -42,7 +46,6 @@ import requests
 
 from tests.stack import System, devstack
 
-API = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
 SERVICES = devstack.SERVICES
 
@@ -90,6 +93,8 @@ class Record:
     broker_deaths: int = 0
     exits: list[str] = field(default_factory=list)
     broker_downtime: list[float] = field(default_factory=list)
+    node_kills: list[tuple[float, str]] = field(default_factory=list)  # (when, node)
+    node_outages: list[float] = field(default_factory=list)  # s until it served again
 
     def add(self, kind: str, target: str, count: int = 1) -> None:
         self.faults.append(Fault(time.time(), kind, target, count))
@@ -153,6 +158,8 @@ class Monkey:
         self.last_kill = 0.0
         self.broker_down = False
         self.broker_back = -1e9  # when the broker last came back
+        self.last_node = ""  # the cluster node killed last
+        self.node_down_for = (2.0, 5.0)  # s a killed node stays down
         self.vhost = urllib.parse.quote(system.settings.vhost, safe="")
 
     # -- the replicas ------------------------------------------------------------------
@@ -188,6 +195,7 @@ class Monkey:
             self.record.phase_kills += 1
             self.record.add("phase_kill", name)
         elif self.broker_down or now - self.broker_back < 60:
+            # a replica that lost its node as it started exits too
             self.record.broker_deaths += 1
         else:
             self.record.exits.append(f"{name} exited with {code}")
@@ -267,7 +275,7 @@ class Monkey:
         if self.broker_down:
             return None
         found = requests.get(
-            f"{API}/vhosts/{self.vhost}/connections", auth=AUTH, timeout=30
+            f"{self.system.api}/vhosts/{self.vhost}/connections", auth=AUTH, timeout=30
         )
         found.raise_for_status()
         services = {self.system.settings.broker_user(s) for s in SERVICES}
@@ -277,7 +285,7 @@ class Monkey:
                 continue
             name = urllib.parse.quote(connection["name"], safe="")
             gone = requests.delete(
-                f"{API}/connections/{name}",
+                f"{self.system.api}/connections/{name}",
                 auth=AUTH,
                 timeout=30,
                 headers={"X-Reason": "chaos: connection closed"},
@@ -285,6 +293,75 @@ class Monkey:
             closed += gone.status_code in (200, 204)
         if closed:
             self.record.add("amqp", f"{closed} connections", 1)
+
+    def busiest_node(self) -> Any:
+        """The cluster's live node (not the one killed last) that leads the quorum
+        queues with the most messages published to them so far."""
+        cluster = self.system.cluster
+        queues = requests.get(
+            f"{self.system.api}/queues/{self.vhost}",
+            params={"columns": "name,type,leader,message_stats.publish"},
+            auth=AUTH,
+            timeout=30,
+        ).json()
+        load = {node.name: 0 for node in cluster.live()}
+        load.pop(self.last_node, None)
+        for queue in queues:
+            if queue.get("type") == "quorum" and queue.get("leader") in load:
+                stats = queue.get("message_stats") or {}
+                load[queue["leader"]] += 1 + int(stats.get("publish") or 0)
+        return cluster.node_named(max(load, key=lambda n: load[n]))
+
+    def node(self) -> None:
+        """Kill the node leading the busiest queues; start it again after a few
+        seconds and wait until every quorum queue has all its members online."""
+        cluster = self.system.cluster
+        target = self.busiest_node()
+        self.broker_down = True
+        began = time.monotonic()
+        try:
+            cluster.kill_node(target)
+            self.record.add("node", target.name)
+            self.record.node_kills.append((time.time(), target.name))
+            eventlet.sleep(self.rng.uniform(*self.node_down_for))
+            cluster.start_node(target)
+            self.record.node_outages.append(time.monotonic() - began)
+            self.record.restarts += 1
+            deadline = time.monotonic() + 120
+            while not self.members_online() and time.monotonic() < deadline:
+                eventlet.sleep(1.0)
+            # what an operator does after a node's return: its share of leaders
+            cluster.rebalance()
+            self.record.broker_downtime.append(time.monotonic() - began)
+        finally:
+            self.last_node = target.name
+            self.broker_down = False
+            self.broker_back = time.monotonic()
+
+    def members_online(self) -> bool:
+        queues = requests.get(
+            f"{self.system.api}/queues/{self.vhost}",
+            params={"columns": "name,type,members,online"},
+            auth=AUTH,
+            timeout=30,
+        ).json()
+        return all(
+            set(q.get("members") or []) <= set(q.get("online") or [])
+            for q in queues
+            if q.get("type") == "quorum"
+        )
+
+    def kill_nodes_every(self, seconds: float, first: float, most: int = 0) -> None:
+        """A node kill after `first` seconds, then every `seconds` or so (each
+        after the last one's node is back) until the faults stop, or `most` kills
+        (0: no limit)."""
+        eventlet.sleep(first)
+        while not self.stopping and not (most and len(self.record.node_kills) >= most):
+            try:
+                self.node()
+            except Exception as exc:  # noqa: BLE001 - say so; the run's checks judge
+                print(f"chaos: node kill failed: {type(exc).__name__}: {exc}")
+            eventlet.sleep(self.rng.uniform(0.5, 1.5) * seconds)
 
     def pg(self) -> None:
         names = [self.system.settings.db_name(s) for s in devstack.WITH_DB]

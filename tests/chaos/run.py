@@ -41,7 +41,8 @@ import time  # noqa: E402
 import urllib.parse  # noqa: E402
 import uuid  # noqa: E402
 from collections import Counter  # noqa: E402
-from collections.abc import Callable  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import UTC, datetime, timedelta  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -64,10 +65,10 @@ from svyaz.errors import ServiceError  # noqa: E402
 from svyaz.keys import GATEWAY, OPERATOR  # noqa: E402
 from svyaz.messaging import ClusterRpcProxy  # noqa: E402
 from tests import leaks  # noqa: E402
-from tests.chaos.faults import API, AUTH, Monkey  # noqa: E402
+from tests.chaos.faults import AUTH, Monkey  # noqa: E402
 from tests.helpers import actor, configure_bus, publish_raw  # noqa: E402
 from tests.journeys import ADMINS, REPORT, enrolled_staff  # noqa: E402
-from tests.stack import System, grant, running_system  # noqa: E402
+from tests.stack import API, System, grant, running_system  # noqa: E402
 
 PASSWORD = "chaos"  # noqa: S105 - the harness's broker login
 AMOUNT = 25_000
@@ -89,19 +90,19 @@ def harness_name(vhost: str) -> str:
     return f"{vhost}-harness"
 
 
-def harness_user(vhost: str) -> str:
+def harness_user(system: System) -> str:
     """A broker user for the harness, apart from the services' own users whose
-    connections the faults close. Its AMQP URI."""
+    connections the faults close. Its AMQP URI (every node's, on a cluster)."""
+    vhost = system.settings.vhost
     user = harness_name(vhost)
     requests.put(
-        f"{API}/users/{user}",
+        f"{system.api}/users/{user}",
         auth=AUTH,
         timeout=30,
         json={"password": PASSWORD, "tags": ""},
     ).raise_for_status()
-    grant(vhost, user)
-    quoted = urllib.parse.quote(vhost, safe="")
-    return f"amqp://{user}:{PASSWORD}@127.0.0.1:5672/{quoted}"
+    grant(vhost, user, system.api)
+    return system.settings.failover_uri(f"{user}:{PASSWORD}")
 
 
 # -- the tap ---------------------------------------------------------------------------
@@ -791,6 +792,25 @@ def witness_payments(system: System, cycle_id: str, out: Outcome) -> None:
     ) + sum(paid[s] for s in paid if s not in approved)
 
 
+def witness_replication(system: System, out: Outcome) -> None:
+    """On a cluster: every quorum queue of the run has a member on every node, and
+    their leaders are spread over the nodes."""
+    vhost = urllib.parse.quote(system.settings.vhost, safe="")
+    queues = requests.get(
+        f"{system.api}/queues/{vhost}",
+        params={"columns": "name,type,leader,members"},
+        auth=AUTH,
+        timeout=30,
+    ).json()
+    quorum = [q for q in queues if q.get("type") == "quorum"]
+    nodes = len(system.cluster.nodes)
+    out.counts["quorum queues"] = len(quorum)
+    out.counts["nodes leading quorum queues"] = len({q["leader"] for q in quorum})
+    out.broken["quorum queues not on every node"] = sum(
+        len(q.get("members") or []) < nodes for q in quorum
+    )
+
+
 def witness_books(system: System, out: Outcome) -> None:
     unbalanced = system.sql(
         "stipends",
@@ -808,7 +828,9 @@ def witness_books(system: System, out: Outcome) -> None:
 def witness_events(system: System, tap: Tap, out: Outcome) -> None:
     """Every recorded event handled by every queue bound to its type."""
     vhost = urllib.parse.quote(system.settings.vhost, safe="")
-    bindings = requests.get(f"{API}/bindings/{vhost}", auth=AUTH, timeout=30).json()
+    bindings = requests.get(
+        f"{system.api}/bindings/{vhost}", auth=AUTH, timeout=30
+    ).json()
     consumers: dict[str, list[str]] = {}
     for b in bindings:
         if b["source"] in EVENT_EXCHANGES and b["destination_type"] == "queue":
@@ -887,13 +909,14 @@ def witness_mail(system: System, monkey: Monkey, out: Outcome) -> None:
 
 def witness_parked(system: System, out: Outcome) -> None:
     vhost = urllib.parse.quote(system.settings.vhost, safe="")
-    queues = requests.get(f"{API}/queues/{vhost}", auth=AUTH, timeout=30).json()
+    queues = requests.get(f"{system.api}/queues/{vhost}", auth=AUTH, timeout=30).json()
     parked = unreasoned = 0
     for queue in queues:
         if not queue["name"].endswith(".dlq") or not queue.get("messages"):
             continue
         got = requests.post(
-            f"{API}/queues/{vhost}/{urllib.parse.quote(queue['name'], safe='')}/get",
+            f"{system.api}/queues/{vhost}/"
+            f"{urllib.parse.quote(queue['name'], safe='')}/get",
             auth=AUTH,
             timeout=30,
             json={"count": 1000, "ackmode": "ack_requeue_true", "encoding": "auto"},
@@ -936,6 +959,52 @@ def witness_leaks(system: System, tap: Tap, out: Outcome) -> None:
     out.leaks = tap.scan
 
 
+class Probe:
+    """A signed RPC to the registry every 0.2 s, each waiting at most 5 s: when the
+    system answered. After a node's loss, the longest wait between two answers is
+    the pause people saw."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = {**config}
+        self.answered: list[float] = []
+        self.failed = 0
+
+    def run(self, stop: Callable[[], bool]) -> None:
+        proxy: Any = None
+        while not stop():
+            try:
+                if proxy is None:
+                    proxy = ClusterRpcProxy(self.config, timeout=5)
+                    proxy.proxy = proxy.start()
+                with signing.signing_as(GATEWAY):
+                    proxy.proxy.registry.find_communicators(
+                        ADMINS[0], {"pseudonym": "probe"}
+                    )
+                self.answered.append(time.time())
+            except Exception:  # noqa: BLE001 - no answer: a new proxy, again
+                self.failed += 1
+                if proxy is not None:
+                    try:
+                        proxy.stop()
+                    except Exception:  # noqa: BLE001
+                        pass
+                proxy = None
+            eventlet.sleep(0.2)
+        if proxy is not None:
+            proxy.stop()
+
+    def pause_after(self, when: float) -> float:
+        """Seconds from `when` (a node's loss) to the end of the longest wait
+        between answers that it began, within a minute."""
+        before = [t for t in self.answered if t <= when]
+        times = [max(before[-1] if before else when, when)] + [
+            t for t in self.answered if when < t <= when + 60
+        ]
+        if len(times) < 2:
+            return 60.0
+        return max(b - a for a, b in zip(times, times[1:], strict=False))
+
+
 # -- the run ---------------------------------------------------------------------------
 def quiet(system: System, driver: Driver, timeout: float = 240) -> None:
     """Wait until nothing is left to do: every outbox sent, every queue empty."""
@@ -947,7 +1016,9 @@ def quiet(system: System, driver: Driver, timeout: float = 240) -> None:
                 service, "SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1"
             ):
                 return False
-        queues = requests.get(f"{API}/queues/{vhost}", auth=AUTH, timeout=30).json()
+        queues = requests.get(
+            f"{system.api}/queues/{vhost}", auth=AUTH, timeout=30
+        ).json()
         busy = [
             q["name"]
             for q in queues
@@ -979,6 +1050,11 @@ def chaos(
     concurrency: int = 32,
     kinds: dict[str, int] | None = None,
     broker_every: float = 0,
+    cluster: Any = None,
+    node_every: float = 60,
+    first_node_kill: float = 20,
+    node_kills: int = 0,
+    node_down_for: tuple[float, float] = (2.0, 5.0),
 ) -> Outcome:
     seed = seed if seed is not None else random.randrange(1 << 30)
     rng = random.Random(seed)
@@ -1013,9 +1089,11 @@ def chaos(
     }
     vhost = ""
     try:
-        with running_system(var, replicas=2, prefix="chaos", **env) as system:
+        with running_system(
+            var, replicas=2, prefix="chaos", cluster=cluster, **env
+        ) as system:
             vhost = system.settings.vhost
-            amqp_uri = harness_user(vhost)
+            amqp_uri = harness_user(system)
             tap = Tap(amqp_uri, values)
             monkey = Monkey(
                 system, tap, rng, interval=interval, heartbeat=heartbeat, kinds=kinds
@@ -1032,15 +1110,42 @@ def chaos(
                     threads.append(
                         eventlet.spawn(monkey.restart_broker_every, broker_every)
                     )
+            monkey.node_down_for = node_down_for
+            probe = Probe(driver.config)
+            if cluster is not None:  # node kills even in a calm run: its only fault
+                threads.append(
+                    eventlet.spawn(
+                        monkey.kill_nodes_every, node_every, first_node_kill, node_kills
+                    )
+                )
+                threads.append(eventlet.spawn(probe.run, lambda: done))
             log(
                 f"chaos: {communicators} communicators, 2 replicas of "
                 f"{', '.join(sorted({n.split('-')[0] for n in monkey.replicas()}))}, "
                 f"inbox dedup {'on' if dedup else 'OFF'}, seed {seed}"
                 + (f", broker restart every ~{broker_every:.0f} s" * bool(broker_every))
+                + (
+                    f", a {len(cluster.nodes)}-node RabbitMQ cluster, a node killed "
+                    f"every ~{node_every:.0f} s"
+                )
+                * bool(cluster)
             )
+
+            def phase(line: str) -> None:
+                """Said at each phase's end. With a number of node kills to make,
+                the payout run waits until the last has begun: money moves while
+                a node is down."""
+                log(line)
+                if cluster is not None and node_kills and "approved" in line:
+                    deadline = time.monotonic() + 180
+                    while len(monkey.record.node_kills) < node_kills:
+                        if time.monotonic() > deadline:
+                            break
+                        eventlet.sleep(0.2)
+
             try:
                 cycle_id = cycle(
-                    driver, log, payout_timeout=max(300, communicators / 5)
+                    driver, phase, payout_timeout=max(300, communicators / 5)
                 )
                 log(f"faults stop after {time.monotonic() - started:.0f} s; settling")
                 monkey.heal()
@@ -1064,8 +1169,26 @@ def chaos(
                     monkey.record.broker_deaths
                 )
             out.counts["replicas that exited otherwise"] = len(monkey.record.exits)
+            if monkey.record.node_kills:
+                pauses = [probe.pause_after(t) for t, _ in monkey.record.node_kills]
+                for (_when, node), pause in zip(
+                    monkey.record.node_kills, pauses, strict=True
+                ):
+                    log(f"node {node} killed: RPC answered again after {pause:.1f} s")
+                out.counts["longest pause after a node loss ms"] = round(
+                    max(pauses) * 1000
+                )
+                out.counts["shortest node outage ms"] = round(
+                    min(monkey.record.node_outages, default=0) * 1000
+                )
+                out.counts["probe calls answered"] = len(probe.answered)
+                out.counts["distinct nodes killed"] = len(
+                    {node for _, node in monkey.record.node_kills}
+                )
             out.examples += monkey.record.exits
             out.counts.update({k: v for k, v in driver.calls.items()})
+            if cluster is not None:
+                witness_replication(system, out)
             witness_payments(system, cycle_id, out)
             witness_books(system, out)
             witness_events(system, tap, out)
@@ -1076,12 +1199,31 @@ def chaos(
             witness_leaks(system, tap, out)
             out.counts["seconds"] = int(time.monotonic() - started)
             tap.close()
-            for cluster in list(driver.proxies.queue):
-                cluster.stop()
+            for proxy in list(driver.proxies.queue):
+                proxy.stop()
     finally:  # the harness's broker user goes with the run
         if vhost:
-            requests.delete(f"{API}/users/{harness_name(vhost)}", auth=AUTH, timeout=30)
+            api = f"{cluster.management_url}/api" if cluster else API
+            requests.delete(f"{api}/users/{harness_name(vhost)}", auth=AUTH, timeout=30)
     return out
+
+
+@contextmanager
+def started_cluster(var: Path, size: int) -> Iterator[Any]:
+    """A RabbitMQ cluster of `size` nodes of the run's own (free ports, its data in
+    `var`), cleaned up afterwards; None for no cluster (the machine's broker)."""
+    if not size:
+        yield None
+        return
+    sys.path.insert(0, str(ROOT / "infra" / "cluster"))
+    from cluster import Cluster
+
+    cluster = Cluster(var / "cluster", size=size, prefix="svyaz-chaos-", ports=None)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.clean()
 
 
 def weights(text: str) -> dict[str, int]:
@@ -1114,23 +1256,38 @@ def main() -> None:
         "inbox-off test's mix)",
     )
     parser.add_argument("--keep", type=Path, help="keep logs and mail in this folder")
+    parser.add_argument(
+        "--cluster",
+        type=int,
+        default=0,
+        help="run on a RabbitMQ cluster of N nodes of its own (infra/cluster), not "
+        "the machine's broker, with node kills among the faults",
+    )
+    parser.add_argument(
+        "--node-every", type=float, default=60, help="s between node kills (~)"
+    )
     args = parser.parse_args()
+    if args.cluster and args.broker_every:
+        parser.error("--broker-every restarts the machine's broker: not on a cluster")
     make_cooperative()
     configure_bus()
     with tempfile.TemporaryDirectory(prefix="svyaz-chaos-") as var:
         if args.keep:
             args.keep.mkdir(parents=True, exist_ok=True)
-        out = chaos(
-            args.keep or Path(var),
-            args.communicators,
-            calm=args.calm,
-            concurrency=args.concurrency,
-            dedup=not args.no_dedup,
-            seed=args.seed,
-            interval=args.interval,
-            broker_every=args.broker_every,
-            kinds=args.kinds,
-        )
+        with started_cluster(Path(var), args.cluster) as cluster:
+            out = chaos(
+                args.keep or Path(var),
+                args.communicators,
+                calm=args.calm,
+                concurrency=args.concurrency,
+                dedup=not args.no_dedup,
+                seed=args.seed,
+                interval=args.interval,
+                broker_every=args.broker_every,
+                kinds=args.kinds,
+                cluster=cluster,
+                node_every=args.node_every,
+            )
     for line in out.lines():
         print(line, flush=True)
     failed = out.total_lost or any(out.broken.values()) or out.leaks.findings

@@ -93,12 +93,13 @@ def development_only(config: Mapping[str, Any]) -> list[str]:
     from urllib.parse import urlsplit
 
     found: list[str] = []
-    amqp = urlsplit(str(config.get("AMQP_URI") or ""))
-    if amqp.username in (None, "", "guest"):
+    # a cluster's URI names every node, `;`-separated (kombu fails over among them)
+    nodes = [urlsplit(uri) for uri in str(config.get("AMQP_URI") or "").split(";")]
+    if any(amqp.username in (None, "", "guest") for amqp in nodes):
         found.append(
             "AMQP_URI uses RabbitMQ's guest user: give the service its own broker user"
         )
-    elif DEV_SECRET_PREFIX in (amqp.password or ""):
+    elif any(DEV_SECRET_PREFIX in (amqp.password or "") for amqp in nodes):
         found.append(
             "AMQP_URI holds a development password: set the broker user's own password"
         )

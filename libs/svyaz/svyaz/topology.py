@@ -159,6 +159,26 @@ def definitions(
     }
 
 
+def clustered(definitions: dict[str, Any]) -> dict[str, Any]:
+    """`definitions` for a RabbitMQ cluster: the RPC queues (classic, as nameko
+    declares them) mirrored on every node by their policies (`ha-mode: all`, synced
+    at once), so that a service's RPC queue outlives the node it was declared on.
+    Event and parking queues are quorum queues, replicated on every node already."""
+    policies = []
+    for policy in definitions["policies"]:
+        if str(policy["pattern"]).startswith(f"^{rpc_queue_name('')}"):
+            policy = {
+                **policy,
+                "definition": {
+                    **policy["definition"],
+                    "ha-mode": "all",
+                    "ha-sync-mode": "automatic",
+                },
+            }
+        policies.append(policy)
+    return {**definitions, "policies": policies}
+
+
 # --- who may do what on the broker --------------------------------------------------
 # nameko's reply routing keys are uuid4s (no braces here: RabbitMQ expands `{...}` in
 # topic permission patterns)

@@ -45,7 +45,5 @@ def test_a_step_outside_the_map_is_refused_and_changes_nothing(
 def test_the_steps_and_the_database_name_the_same_states() -> None:
     assert set(PAYOUT_STEPS) == set(PAYOUT_STATUSES)
     assert set().union(*PAYOUT_STEPS.values()) <= set(PAYOUT_STATUSES)
-    (check,) = [
-        c for c in Payout.__table__.constraints if c.name == "payout_status"
-    ]
+    (check,) = [c for c in Payout.__table__.constraints if c.name == "payout_status"]
     assert set(re.findall(r"'(\w+)'", str(check.sqltext))) == set(PAYOUT_STATUSES)

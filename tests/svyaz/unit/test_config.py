@@ -102,6 +102,15 @@ PRODUCTION_READY = {
         ({"COOKIE_SECURE": "false"}, "COOKIE_SECURE"),
         ({"PUBLIC_URL": "http://127.0.0.1:8000"}, "PUBLIC_URL is not https"),
         ({"AMQP_URI": "amqp://registry:dev-x@rabbitmq/"}, "AMQP_URI holds a dev"),
+        # a cluster's failover URI: every node's part is checked, not the first's
+        (
+            {"AMQP_URI": "amqps://registry:s3cret@b1:5671/;amqp://guest:guest@b2/"},
+            "guest user",
+        ),
+        (
+            {"AMQP_URI": "amqps://registry:s3cret@b1:5671/;amqps://r:dev-x@b2:5671/"},
+            "AMQP_URI holds a dev",
+        ),
         ({"DB_URI": "postgresql://svyaz_registry:dev-x@db/r"}, "DB_URI holds a dev"),
         ({"DB_URI": "postgresql://postgres:s3cret@db/r"}, "postgres, the superuser"),
     ],
