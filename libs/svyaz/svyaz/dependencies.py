@@ -13,6 +13,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session, sessionmaker
 
+from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz import signing
 from svyaz.context import caller, correlation_id
@@ -31,6 +32,10 @@ class DatabaseHandle:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        running = batching.current()
+        if running is not None:
+            yield self._join(running)
+            return
         session = self._provider.sessionmaker()
         session.info["correlation_id"] = correlation_id(self._worker_ctx)
         try:
@@ -43,6 +48,21 @@ class DatabaseHandle:
             session.close()
         if session.info.get(OUTBOX_PENDING):
             self._provider.committed_events()
+
+    def _join(self, running: batching.Batch) -> Session:
+        """A batch's handlers share one session: it commits (or rolls back) when
+        the whole batch has been handled, not when a handler's block ends."""
+        if running.session is None:
+            running.session = self._provider.sessionmaker()
+            running.owner = self._provider
+        elif running.owner is not self._provider:
+            raise RuntimeError("a batched handler uses one database")
+        session: Session = running.session
+        event = running.current
+        session.info["correlation_id"] = (
+            event.correlation_id if event else correlation_id(self._worker_ctx)
+        )
+        return session
 
 
 class Database(DependencyProvider):
