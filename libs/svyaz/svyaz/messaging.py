@@ -637,6 +637,9 @@ class BatchEventHandler(EventHandler):
                 self.requeue_message(message)
 
 
+BATCH = 100  # events per transaction for a batched handler (its prefetch)
+
+
 def event_handler(
     source_service: str, event_type: str, batch: int = 0, **kwargs: Any
 ) -> Any:

@@ -60,7 +60,7 @@ from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
 from svyaz.keys import GATEWAY, OPERATOR
-from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
+from svyaz.messaging import BATCH, RpcProxy, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
 
@@ -284,22 +284,22 @@ class NotificationsService(ParkedMessagesEntrypoints):
 
         self._handle(event, SCHEMAS[CommunicatorPayoutSetupNeededIn], act)
 
-    @event_handler("registry", "communicator.erased.v1")
+    @event_handler("registry", "communicator.erased.v1", batch=BATCH)
     def on_communicator_erased(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> None:
             logic.erase(session, data["communicator_id"])
 
         self._handle(event, SCHEMAS[CommunicatorIdIn], act)
 
-    @event_handler("registry", "communicator.suspended.v1")
+    @event_handler("registry", "communicator.suspended.v1", batch=BATCH)
     def on_communicator_suspended(self, event: ReceivedEvent) -> None:
         self._set_active(event, False)
 
-    @event_handler("registry", "communicator.offboarded.v1")
+    @event_handler("registry", "communicator.offboarded.v1", batch=BATCH)
     def on_communicator_offboarded(self, event: ReceivedEvent) -> None:
         self._set_active(event, False)
 
-    @event_handler("registry", "communicator.reinstated.v1")
+    @event_handler("registry", "communicator.reinstated.v1", batch=BATCH)
     def on_communicator_reinstated(self, event: ReceivedEvent) -> None:
         self._set_active(event, True)
 
