@@ -27,6 +27,10 @@ class Batch:
 
     def __init__(self, events: Sequence[ReceivedEvent]) -> None:
         self.events = list(events)
+        self.reset()
+
+    def reset(self) -> None:
+        """Ready to run (again: a run that a dead connection failed left nothing)."""
         self.current: ReceivedEvent | None = None  # the event being handled
         self.session: Any = None  # opened by the first db.transaction()
         self.owner: Any = None  # the Database provider that opened it
@@ -56,6 +60,7 @@ class Batch:
                 self.session.rollback()
         finally:
             self.session.close()
+            self.session = None
 
 
 def current() -> Batch | None:

@@ -66,7 +66,8 @@ class DatabaseHandle:
 
 
 class Database(DependencyProvider):
-    """A session per transaction, committed or rolled back; pool_pre_ping on."""
+    """A session per transaction, committed or rolled back (no pre-ping: see
+    `svyaz.db.make_engine`)."""
 
     def __init__(self, url_key: str = "DB_URI"):
         self.url_key = url_key

@@ -67,7 +67,7 @@ from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz import inbox, metrics, signing, topology
 from svyaz.context import CALLER, CORRELATION_ID, safe_id
-from svyaz.db import make_cooperative, make_engine
+from svyaz.db import make_cooperative, make_engine, retrying
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, ServiceError
 from svyaz.logging import redact, shorten
@@ -648,31 +648,39 @@ def event_handler(
     `batch=N` (N > 1) hands it up to N events in one transaction
     (`BatchEventHandler`); the method is still written for one event, and runs
     once per event of the batch."""
-    if batch <= 1:
-        return EventHandler.decorator(source_service, event_type, **kwargs)
 
     def decorate(method: Any) -> Any:
         @wraps(method)
         def run(self: Any, event: Any) -> Any:
+            # a connection that died under it: the handler runs again at once, as
+            # a redelivery would run it (its inbox makes that safe)
             if not isinstance(event, batching.Batch):
-                return method(self, event)
-            with batching.running(event) as running:
-                try:
-                    for each in running.events:
-                        running.current = each
-                        method(self, each)
-                    running.commit()
-                except BaseException:
-                    running.close(rollback=True)
-                    raise
-                running.close(rollback=False)
-            return None
+                return retrying(lambda: method(self, event))
+            return retrying(lambda: run_batch(method, self, event))
 
+        if batch <= 1:
+            return EventHandler.decorator(source_service, event_type, **kwargs)(run)
         return BatchEventHandler.decorator(
             source_service, event_type, batch=batch, **kwargs
         )(run)
 
     return decorate
+
+
+def run_batch(method: Any, service: Any, batch: batching.Batch) -> None:
+    """The method on each event of the batch, all in the batch's one transaction,
+    committed at the end; rolled back whole if any of them raises."""
+    batch.reset()
+    with batching.running(batch):
+        try:
+            for event in batch.events:
+                batch.current = event
+                method(service, event)
+            batch.commit()
+        except BaseException:
+            batch.close(rollback=True)
+            raise
+        batch.close(rollback=False)
 
 
 class Responder(nameko.rpc.Responder):

@@ -28,6 +28,7 @@ CALLS: dict[int, int] = defaultdict(int)  # n -> handler invocations
 FAILURES: dict[int, int] = {}  # n -> how many more times to raise
 UNPROCESSABLE: set[int] = set()
 HOLD: dict[int, Any] = {}  # n -> an eventlet Event the handler waits on
+CUT: set[int] = set()  # n whose transaction loses its connection (once)
 
 
 def reset() -> None:
@@ -35,6 +36,7 @@ def reset() -> None:
     FAILURES.clear()
     UNPROCESSABLE.clear()
     HOLD.clear()
+    CUT.clear()
 
 
 def create_effects_table(db_url: str) -> None:
@@ -98,5 +100,8 @@ def handle(db: Any, event: ReceivedEvent) -> None:
                 text("INSERT INTO probe_effects (event_id, n) VALUES (:e, :n)"),
                 {"e": event.event_id, "n": n},
             )
+        if n in CUT:  # the server ends this backend, as the chaos run's pg fault
+            CUT.discard(n)
+            session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
     if n in HOLD:  # a crash test: the batch's first inserts are done, not committed
         HOLD[n].wait()

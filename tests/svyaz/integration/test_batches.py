@@ -143,3 +143,21 @@ def test_a_crash_in_the_middle_of_a_batch_loses_nothing(
     wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "every message settled")
     assert sorted(n for n, _ in effects(probe_engine)) == list(range(25))
     assert claimed(probe_engine) == 25
+
+
+def test_a_batch_whose_connection_dies_runs_again_as_a_batch(
+    probe_config: dict[str, Any], probe_engine: Any, container_factory: Any
+) -> None:
+    amqp_uri = probe_config["AMQP_URI"]
+    declare(amqp_uri)
+    probe.CUT.add(5)
+    for n in range(12):
+        publish_event(amqp_uri, envelope(n))
+    start(container_factory, probe_config)
+
+    wait_until(lambda: len(effects(probe_engine)) == 12, "the 12 effects")
+    done = effects(probe_engine)
+    assert sorted(n for n, _ in done) == list(range(12))
+    assert len({tx for _, tx in done}) <= 2  # retried as a batch, not one by one
+    assert [probe.CALLS[n] for n in range(12)] == [2] * 6 + [1] * 6
+    assert queue_depth(amqp_uri, DLQ) == 0
