@@ -21,6 +21,7 @@ from svyaz.db import make_cooperative, make_engine
 from svyaz.outbox import OUTBOX_PENDING, Relay
 
 log = logging.getLogger(__name__)
+BUSY_RETRY = 0.05  # seconds: a relay that found another at work tries again
 
 
 class DatabaseHandle:
@@ -107,7 +108,10 @@ class OutboxRelay(DependencyProvider):
 
     Woken at once by every commit that wrote an event, and every
     `OUTBOX_POLL_INTERVAL` seconds anyway, so rows left by a crash or by another
-    process are published too. `OUTBOX_RELAY_ENABLED: false` leaves the rows for
+    process are published too. One relay at a time works on a database (an
+    advisory lock, see `svyaz.outbox`); one that finds another at work tries again
+    after `BUSY_RETRY` seconds, so an event a replica commits waits at most that
+    long behind another replica's batch. `OUTBOX_RELAY_ENABLED: false` leaves the rows for
     another process (tests use it to stand for a crash between commit and publish).
     """
 
@@ -156,12 +160,14 @@ class OutboxRelay(DependencyProvider):
         failures = 0
         last_purge = 0.0
         while self._running:
+            if failures:
+                wait = min(self.poll_interval * 2**failures, 30.0)
+            elif self.relay.busy:  # another replica's relay is at work: soon again
+                wait = min(self.poll_interval, BUSY_RETRY)
+            else:
+                wait = self.poll_interval
             try:
-                self._wakeup.get(
-                    timeout=self.poll_interval
-                    if not failures
-                    else min(self.poll_interval * 2**failures, 30.0)
-                )
+                self._wakeup.get(timeout=wait)
             except Empty:
                 pass
             if not self._running:
