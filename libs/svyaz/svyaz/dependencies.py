@@ -111,8 +111,9 @@ class OutboxRelay(DependencyProvider):
     process are published too. One relay at a time works on a database (an
     advisory lock, see `svyaz.outbox`); one that finds another at work tries again
     after `BUSY_RETRY` seconds, so an event a replica commits waits at most that
-    long behind another replica's batch. `OUTBOX_RELAY_ENABLED: false` leaves the rows for
-    another process (tests use it to stand for a crash between commit and publish).
+    long behind another replica's batch. `OUTBOX_RELAY_ENABLED: false` leaves the
+    rows for another process (tests use it to stand for a crash between commit and
+    publish).
     """
 
     def setup(self) -> None:
