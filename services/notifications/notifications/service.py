@@ -56,6 +56,7 @@ from notifications.schemas import (
 )
 from notifications.templates import render
 from svyaz import actors, inbox
+from svyaz import batch as batching
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
@@ -188,16 +189,27 @@ class NotificationsService(ParkedMessagesEntrypoints):
     def _deliver(self, delivery_ids: list[int]) -> None:
         """Send deliveries whose rows have committed: each taken (leased) in a short
         transaction, sent with none open, its outcome recorded in another."""
-        contacts, policy = self._contacts(), self._policy()
         for delivery_id in delivery_ids:
             with self.db.transaction() as session:
                 job = logic.take(session, delivery_id, datetime.now(UTC))
-            if job is None:
-                continue
+            if job is not None:
+                self._send([job])
+
+    def _send(self, jobs: list[logic.Job]) -> None:
+        """Send deliveries already leased by a committed transaction, none open,
+        each outcome recorded in a transaction of its own."""
+        if jobs and batching.current() is not None:
+            # a batch commits after its last handler: a mail sent before that, then
+            # rolled back with the batch, would be sent again
+            raise RuntimeError("a batched handler does not mail")
+        if not jobs:
+            return
+        contacts, policy = self._contacts(), self._policy()
+        for job in jobs:
             tried = logic.send(job, contacts, self.channels)
             outcome = self._record(job, tried, policy)
             if outcome not in (None, "sent"):
-                log.info("delivery %s: %s", delivery_id, outcome)
+                log.info("delivery %s: %s", job.delivery_id, outcome)
 
     def _record(
         self, job: logic.Job, tried: logic.Attempt, policy: logic.RetryPolicy
@@ -220,7 +232,8 @@ class NotificationsService(ParkedMessagesEntrypoints):
         schema: Schema,
         act: Callable[[Session, dict[str, Any], datetime], list[int] | None],
     ) -> None:
-        """Load the payload, claim the event, act in one transaction, then send."""
+        """Load the payload, claim the event, act and lease what is due in one
+        transaction, then send."""
         try:
             data = schema.load(event.data)
         except ValidationError as exc:
@@ -228,8 +241,13 @@ class NotificationsService(ParkedMessagesEntrypoints):
         with self.db.transaction() as session:
             if not inbox.claim(session, event):
                 return  # handled already: a redelivery changes nothing
-            due = act(session, data, datetime.now(UTC)) or []
-        self._deliver(due)
+            now = datetime.now(UTC)
+            due = act(session, data, now) or []
+            # leased in the same transaction: committed before anything is sent,
+            # so a connection lost before the commit sends nothing, and one lost
+            # after it leaves the lease to expire (SEND_LEASE) for the timer
+            jobs = [job for job in (logic.take(session, d, now) for d in due) if job]
+        self._send(jobs)
 
     def _tell(
         self, event: ReceivedEvent, template: str, params: dict[str, Any]
