@@ -13,6 +13,7 @@ from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import Session, sessionmaker
 
+from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz import signing
 from svyaz.context import caller, correlation_id
@@ -20,6 +21,7 @@ from svyaz.db import make_cooperative, make_engine
 from svyaz.outbox import OUTBOX_PENDING, Relay
 
 log = logging.getLogger(__name__)
+BUSY_RETRY = 0.05  # seconds: a relay that found another at work tries again
 
 
 class DatabaseHandle:
@@ -31,6 +33,10 @@ class DatabaseHandle:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        running = batching.current()
+        if running is not None:
+            yield self._join(running)
+            return
         session = self._provider.sessionmaker()
         session.info["correlation_id"] = correlation_id(self._worker_ctx)
         try:
@@ -44,9 +50,25 @@ class DatabaseHandle:
         if session.info.get(OUTBOX_PENDING):
             self._provider.committed_events()
 
+    def _join(self, running: batching.Batch) -> Session:
+        """A batch's handlers share one session: it commits (or rolls back) when
+        the whole batch has been handled, not when a handler's block ends."""
+        if running.session is None:
+            running.session = self._provider.sessionmaker()
+            running.owner = self._provider
+        elif running.owner is not self._provider:
+            raise RuntimeError("a batched handler uses one database")
+        session: Session = running.session
+        event = running.current
+        session.info["correlation_id"] = (
+            event.correlation_id if event else correlation_id(self._worker_ctx)
+        )
+        return session
+
 
 class Database(DependencyProvider):
-    """A session per transaction, committed or rolled back; pool_pre_ping on."""
+    """A session per transaction, committed or rolled back (no pre-ping: see
+    `svyaz.db.make_engine`)."""
 
     def __init__(self, url_key: str = "DB_URI"):
         self.url_key = url_key
@@ -86,8 +108,12 @@ class OutboxRelay(DependencyProvider):
 
     Woken at once by every commit that wrote an event, and every
     `OUTBOX_POLL_INTERVAL` seconds anyway, so rows left by a crash or by another
-    process are published too. `OUTBOX_RELAY_ENABLED: false` leaves the rows for
-    another process (tests use it to stand for a crash between commit and publish).
+    process are published too. One relay at a time works on a database (an
+    advisory lock, see `svyaz.outbox`); one that finds another at work tries again
+    after `BUSY_RETRY` seconds, so an event a replica commits waits at most that
+    long behind another replica's batch. `OUTBOX_RELAY_ENABLED: false` leaves the
+    rows for another process (tests use it to stand for a crash between commit and
+    publish).
     """
 
     def setup(self) -> None:
@@ -135,12 +161,14 @@ class OutboxRelay(DependencyProvider):
         failures = 0
         last_purge = 0.0
         while self._running:
+            if failures:
+                wait = min(self.poll_interval * 2**failures, 30.0)
+            elif self.relay.busy:  # another replica's relay is at work: soon again
+                wait = min(self.poll_interval, BUSY_RETRY)
+            else:
+                wait = self.poll_interval
             try:
-                self._wakeup.get(
-                    timeout=self.poll_interval
-                    if not failures
-                    else min(self.poll_interval * 2**failures, 30.0)
-                )
+                self._wakeup.get(timeout=wait)
             except Empty:
                 pass
             if not self._running:

@@ -86,7 +86,7 @@ def queues_of(service_class: Any) -> list[str]:
         method = getattr(service_class, attr, None)
         for entrypoint in getattr(method, "nameko_entrypoints", ()) or ():
             kind = type(entrypoint).__name__
-            if kind == "EventHandler":
+            if kind in ("EventHandler", "BatchEventHandler"):
                 queues.add(topology.handler_queue_name(name, attr))
             elif kind == "Rpc":
                 queues.add(topology.rpc_queue_name(name))

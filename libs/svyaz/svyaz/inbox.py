@@ -20,6 +20,7 @@ from sqlalchemy import DateTime, String, bindparam, func
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz.db import PlatformBase
 from svyaz.envelope import ReceivedEvent
@@ -63,16 +64,43 @@ _CLAIM = (  # built once, on the table (not the ORM entity): a hot path
 
 
 def claim(session: Session, event: ReceivedEvent) -> bool:
-    """Record the event as handled; False when this handler has already handled it."""
-    params = {
+    """Record the event as handled; False when this handler has already handled it.
+
+    In a batch (`svyaz.batch`), the first claim records every event of the batch
+    in one multi-row statement; each claim then reads its own answer from it (an
+    event twice in one batch wins once)."""
+    running = batching.current()
+    if running is not None and running.session is session and running.holds(event):
+        first = _claim_in(running, session, event)
+    else:
+        first = session.execute(_CLAIM, _params(event)).first() is not None
+    if not first:
+        _duplicate(event)
+    return first or not _State.dedup
+
+
+def _params(event: ReceivedEvent) -> dict[str, object]:
+    return {
         "consumer": event.consumer,
         "event_id": event.event_id,
         "event_type": event.event_type,
     }
-    first = session.execute(_CLAIM, params).first() is not None
-    if not first:
-        _duplicate(event)
-    return first or not _State.dedup
+
+
+def _claim_in(running: batching.Batch, session: Session, event: ReceivedEvent) -> bool:
+    if running.claimed is None:
+        rows = [_params(each) for each in running.events]
+        statement = (
+            insert(ProcessedEvent.__table__)
+            .values(rows)
+            .on_conflict_do_nothing()
+            .returning(ProcessedEvent.__table__.c.event_id)
+        )
+        running.claimed = set(session.execute(statement).scalars())
+    if event.event_id in running.claimed:
+        running.claimed.discard(event.event_id)
+        return True
+    return False
 
 
 def seen(session: Session, event: ReceivedEvent) -> bool:

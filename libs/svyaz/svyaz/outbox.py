@@ -3,9 +3,14 @@
 `add(session, event)` writes the event row in the same transaction as the state change
 that caused it. The `Relay` publishes committed rows:
 
-- it locks a batch with `FOR UPDATE SKIP LOCKED`, so relays in several replicas share
-  the work without publishing a row twice at the same time (never "highest id sent":
-  sequence values commit out of order);
+- one relay at a time works on a database: each batch's transaction first takes a
+  transaction-scoped advisory lock (`pg_try_advisory_xact_lock`); a relay that finds
+  it taken returns at once (`RelayReport.busy`) and tries again shortly, instead of
+  locking rows the other one's order holds back. The lock goes with the transaction,
+  so a relay that dies mid-batch leaves it to the next one at once;
+- it locks a batch with `FOR UPDATE SKIP LOCKED` besides (a relay of an older version
+  may run beside it during an upgrade), and never uses "highest id sent": sequence
+  values commit out of order;
 - it keeps per-aggregate order: a row is held back while an older unsent row of the same
   aggregate is not in its batch (locked by another relay, or waiting to be retried);
 - it publishes with publisher confirms and `mandatory=True` on one channel and waits for
@@ -124,9 +129,12 @@ def add(session: Session, event: Event) -> uuid.UUID:
 class RelayReport:
     sent: int = 0
     held: int = 0
+    busy: bool = False  # another relay holds the database's relay lock
     failed: list[tuple[str, str]] = field(default_factory=list)  # (event_id, error)
 
 
+RELAY_LOCK = 0x5376_7961_7A00  # advisory lock key: one relay at a time per database
+_LEAD = text("SELECT pg_try_advisory_xact_lock(:key)")
 _SELECT_BATCH = text(
     """
     SELECT id, event_id, event_type, producer, aggregate_id, envelope, attempts
@@ -189,6 +197,7 @@ class Relay:
         self._connection: kombu.Connection | None = None
         self._channel: Any = None
         self._declared: set[str] = set()
+        self.busy = False  # the last batch found another relay at work
 
     # -- AMQP ------------------------------------------------------------------
     def _ensure_channel(self) -> Any:
@@ -294,6 +303,9 @@ class Relay:
         """Publish one batch of committed rows; return what happened."""
         report = RelayReport()
         with Session(self.engine) as session, session.begin():
+            if not session.execute(_LEAD, {"key": RELAY_LOCK}).scalar():
+                report.busy = True
+                return report
             batch = session.execute(_SELECT_BATCH, {"limit": self.batch_size}).all()
             if not batch:
                 return report
@@ -331,10 +343,12 @@ class Relay:
         return report
 
     def drain(self, on_batch: Callable[[RelayReport], None] | None = None) -> int:
-        """Publish batches until a batch comes back short; return how many were sent."""
+        """Publish batches until a batch comes back short, or another relay is at
+        work (`busy` says which); return how many were sent."""
         total = 0
         while True:
             report = self.publish_pending()
+            self.busy = report.busy
             total += report.sent
             if on_batch is not None:
                 on_batch(report)

@@ -56,11 +56,12 @@ from notifications.schemas import (
 )
 from notifications.templates import render
 from svyaz import actors, inbox
+from svyaz import batch as batching
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
 from svyaz.keys import GATEWAY, OPERATOR
-from svyaz.messaging import RpcProxy, Unprocessable, event_handler, rpc
+from svyaz.messaging import BATCH, RpcProxy, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
 from svyaz.timers import timer
@@ -189,16 +190,27 @@ class NotificationsService(ParkedMessagesEntrypoints):
     def _deliver(self, delivery_ids: list[int]) -> None:
         """Send deliveries whose rows have committed: each taken (leased) in a short
         transaction, sent with none open, its outcome recorded in another."""
-        contacts, policy = self._contacts(), self._policy()
         for delivery_id in delivery_ids:
             with self.db.transaction() as session:
                 job = logic.take(session, delivery_id, datetime.now(UTC))
-            if job is None:
-                continue
+            if job is not None:
+                self._send([job])
+
+    def _send(self, jobs: list[logic.Job]) -> None:
+        """Send deliveries already leased by a committed transaction, none open,
+        each outcome recorded in a transaction of its own."""
+        if jobs and batching.current() is not None:
+            # a batch commits after its last handler: a mail sent before that, then
+            # rolled back with the batch, would be sent again
+            raise RuntimeError("a batched handler does not mail")
+        if not jobs:
+            return
+        contacts, policy = self._contacts(), self._policy()
+        for job in jobs:
             tried = logic.send(job, contacts, self.channels)
             outcome = self._record(job, tried, policy)
             if outcome not in (None, "sent"):
-                log.info("delivery %s: %s", delivery_id, outcome)
+                log.info("delivery %s: %s", job.delivery_id, outcome)
 
     def _record(
         self, job: logic.Job, tried: logic.Attempt, policy: logic.RetryPolicy
@@ -221,7 +233,8 @@ class NotificationsService(ParkedMessagesEntrypoints):
         schema: Schema,
         act: Callable[[Session, dict[str, Any], datetime], list[int] | None],
     ) -> None:
-        """Load the payload, claim the event, act in one transaction, then send."""
+        """Load the payload, claim the event, act and lease what is due in one
+        transaction, then send."""
         try:
             data = schema.load(event.data)
         except ValidationError as exc:
@@ -229,8 +242,13 @@ class NotificationsService(ParkedMessagesEntrypoints):
         with self.db.transaction() as session:
             if not inbox.claim(session, event):
                 return  # handled already: a redelivery changes nothing
-            due = act(session, data, datetime.now(UTC)) or []
-        self._deliver(due)
+            now = datetime.now(UTC)
+            due = act(session, data, now) or []
+            # leased in the same transaction: committed before anything is sent,
+            # so a connection lost before the commit sends nothing, and one lost
+            # after it leaves the lease to expire (SEND_LEASE) for the timer
+            jobs = [job for job in (logic.take(session, d, now) for d in due) if job]
+        self._send(jobs)
 
     def _tell(
         self, event: ReceivedEvent, template: str, params: dict[str, Any]
@@ -285,22 +303,22 @@ class NotificationsService(ParkedMessagesEntrypoints):
 
         self._handle(event, SCHEMAS[CommunicatorPayoutSetupNeededIn], act)
 
-    @event_handler("registry", "communicator.erased.v1")
+    @event_handler("registry", "communicator.erased.v1", batch=BATCH)
     def on_communicator_erased(self, event: ReceivedEvent) -> None:
         def act(session: Session, data: dict[str, Any], now: datetime) -> None:
             logic.erase(session, data["communicator_id"])
 
         self._handle(event, SCHEMAS[CommunicatorIdIn], act)
 
-    @event_handler("registry", "communicator.suspended.v1")
+    @event_handler("registry", "communicator.suspended.v1", batch=BATCH)
     def on_communicator_suspended(self, event: ReceivedEvent) -> None:
         self._set_active(event, False)
 
-    @event_handler("registry", "communicator.offboarded.v1")
+    @event_handler("registry", "communicator.offboarded.v1", batch=BATCH)
     def on_communicator_offboarded(self, event: ReceivedEvent) -> None:
         self._set_active(event, False)
 
-    @event_handler("registry", "communicator.reinstated.v1")
+    @event_handler("registry", "communicator.reinstated.v1", batch=BATCH)
     def on_communicator_reinstated(self, event: ReceivedEvent) -> None:
         self._set_active(event, True)
 

@@ -59,7 +59,7 @@ from svyaz import arguments, inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, OPERATOR
-from svyaz.messaging import Unprocessable, event_handler, rpc
+from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
 
@@ -109,7 +109,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
     outbox = OutboxRelay()
     observed = Observed(sample=stipends_metrics.sample)
 
-    @event_handler("registry", "communicator.applied.v1")
+    @event_handler("registry", "communicator.applied.v1", batch=BATCH)
     def on_communicator_applied(self, event: ReceivedEvent) -> None:
         data = payload(CommunicatorAppliedIn(), event)
         with self.db.transaction() as session:
@@ -124,31 +124,31 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             if inbox.claim(session, event):
                 logic.registry_changed(session, event.event_type, data)
 
-    @event_handler("registry", "communicator.activated.v1")
+    @event_handler("registry", "communicator.activated.v1", batch=BATCH)
     def on_communicator_activated(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorActivatedIn())
 
-    @event_handler("registry", "communicator.suspended.v1")
+    @event_handler("registry", "communicator.suspended.v1", batch=BATCH)
     def on_communicator_suspended(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorIdIn())
 
-    @event_handler("registry", "communicator.reinstated.v1")
+    @event_handler("registry", "communicator.reinstated.v1", batch=BATCH)
     def on_communicator_reinstated(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorIdIn())
 
-    @event_handler("registry", "communicator.offboarded.v1")
+    @event_handler("registry", "communicator.offboarded.v1", batch=BATCH)
     def on_communicator_offboarded(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorIdIn())
 
-    @event_handler("registry", "communicator.tier_changed.v1")
+    @event_handler("registry", "communicator.tier_changed.v1", batch=BATCH)
     def on_communicator_tier_changed(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorTierChangedIn())
 
-    @event_handler("registry", "communicator.payout_ready.v1")
+    @event_handler("registry", "communicator.payout_ready.v1", batch=BATCH)
     def on_communicator_payout_ready(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorPayoutReadyIn())
 
-    @event_handler("registry", "communicator.erased.v1")
+    @event_handler("registry", "communicator.erased.v1", batch=BATCH)
     def on_communicator_erased(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorIdIn())
 

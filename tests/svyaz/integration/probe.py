@@ -27,12 +27,16 @@ ORPHAN = EventSpec("probe", "orphan.happened.v1", ThingHappenedV1)
 CALLS: dict[int, int] = defaultdict(int)  # n -> handler invocations
 FAILURES: dict[int, int] = {}  # n -> how many more times to raise
 UNPROCESSABLE: set[int] = set()
+HOLD: dict[int, Any] = {}  # n -> an eventlet Event the handler waits on
+CUT: set[int] = set()  # n whose transaction loses its connection (once)
 
 
 def reset() -> None:
     CALLS.clear()
     FAILURES.clear()
     UNPROCESSABLE.clear()
+    HOLD.clear()
+    CUT.clear()
 
 
 def create_effects_table(db_url: str) -> None:
@@ -41,7 +45,8 @@ def create_effects_table(db_url: str) -> None:
         conn.execute(
             text(
                 "CREATE TABLE probe_effects"
-                " (id serial PRIMARY KEY, event_id uuid, n int)"
+                " (id serial PRIMARY KEY, event_id uuid, n int,"
+                " tx bigint DEFAULT txid_current())"
             )
         )
     engine.dispose()
@@ -66,16 +71,37 @@ class ProbeService:
 
     @event_handler("probe", "thing.happened.v1")
     def on_thing_happened(self, event: ReceivedEvent) -> None:
-        n = int(event.data["n"])
-        CALLS[n] += 1
-        if n in UNPROCESSABLE:
-            raise Unprocessable(f"probe cannot handle n={n}")
-        if FAILURES.get(n, 0) > 0:
-            FAILURES[n] -= 1
-            raise RuntimeError(f"probe failure for n={n}")
-        with self.db.transaction() as session:
-            if inbox.claim(session, event):
-                session.execute(
-                    text("INSERT INTO probe_effects (event_id, n) VALUES (:e, :n)"),
-                    {"e": event.event_id, "n": n},
-                )
+        handle(self.db, event)
+
+
+class BatchProbeService:
+    """The same handler, batched: up to 50 events in one transaction."""
+
+    name = "probe"  # the probe's bus identity; its own queue by the method's name
+
+    db = Database()
+
+    @event_handler("probe", "thing.happened.v1", batch=50, linger=0.05)
+    def on_thing_batched(self, event: ReceivedEvent) -> None:
+        handle(self.db, event)
+
+
+def handle(db: Any, event: ReceivedEvent) -> None:
+    n = int(event.data["n"])
+    CALLS[n] += 1
+    if n in UNPROCESSABLE:
+        raise Unprocessable(f"probe cannot handle n={n}")
+    if FAILURES.get(n, 0) > 0:
+        FAILURES[n] -= 1
+        raise RuntimeError(f"probe failure for n={n}")
+    with db.transaction() as session:
+        if inbox.claim(session, event):
+            session.execute(
+                text("INSERT INTO probe_effects (event_id, n) VALUES (:e, :n)"),
+                {"e": event.event_id, "n": n},
+            )
+        if n in CUT:  # the server ends this backend, as the chaos run's pg fault
+            CUT.discard(n)
+            session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+    if n in HOLD:  # a crash test: the batch's first inserts are done, not committed
+        HOLD[n].wait()

@@ -1,0 +1,163 @@
+"""The batched event handler (`event_handler(..., batch=N)`) keeps the single
+handler's guarantees, on the real broker and database: a poison message in a batch
+is isolated and parked while the good ones take effect once; a batch delivered
+again changes nothing; a crash in the middle of a batch loses nothing."""
+
+from typing import Any
+
+import eventlet
+import kombu
+from sqlalchemy import text
+
+from svyaz import topology
+from svyaz.messaging import ATTEMPTS_HEADER, REASON_HEADER
+from tests.helpers import publish_event, queue_depth, take, wait_until
+from tests.svyaz.integration import probe
+
+QUEUE = "probe.on_thing_batched"
+DLQ = f"{QUEUE}.dlq"
+
+
+def declare(amqp_uri: str) -> None:
+    """The batched handler's queue, before its service starts: what is published
+    now waits there and arrives as one batch."""
+    queue = topology.event_queue(
+        "probe", "on_thing_batched", "probe", "thing.happened.v1"
+    )
+    with kombu.Connection(amqp_uri) as conn:
+        channel = conn.channel()
+        queue(channel).declare()
+        topology.parking_queue(QUEUE)(channel).declare()
+
+
+def envelope(n: int) -> dict[str, Any]:
+    return probe.THING_HAPPENED.build("thing:1", n=n).envelope("corr-batch")
+
+
+def effects(engine: Any) -> list[tuple[int, int]]:
+    """(n, transaction id) of each effect, in insertion order."""
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT n, tx FROM probe_effects ORDER BY id"))
+        return [(r.n, r.tx) for r in rows]
+
+
+def claimed(engine: Any) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM processed_events WHERE consumer = :q"),
+                {"q": QUEUE},
+            ).scalar()
+        )
+
+
+def start(container_factory: Any, config: dict[str, Any]) -> Any:
+    container = container_factory(probe.BatchProbeService, config)
+    container.start()
+    return container
+
+
+def test_a_batch_takes_effect_in_one_transaction_with_one_claim(
+    probe_config: dict[str, Any], probe_engine: Any, container_factory: Any
+) -> None:
+    amqp_uri = probe_config["AMQP_URI"]
+    declare(amqp_uri)
+    for n in range(30):
+        publish_event(amqp_uri, envelope(n))
+    start(container_factory, probe_config)
+
+    wait_until(lambda: len(effects(probe_engine)) == 30, "the 30 effects")
+    done = effects(probe_engine)
+    assert sorted(n for n, _ in done) == list(range(30))
+    assert [n for n, _ in done] == list(range(30))  # in delivery order
+    assert len({tx for _, tx in done}) <= 2  # one batch (two if the linger split it)
+    assert claimed(probe_engine) == 30
+    wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "the multiple ack")
+
+
+def test_a_poison_message_is_parked_alone_and_the_good_ones_take_effect_once(
+    probe_config: dict[str, Any], probe_engine: Any, container_factory: Any
+) -> None:
+    amqp_uri = probe_config["AMQP_URI"]
+    declare(amqp_uri)
+    probe.FAILURES[7] = 1_000  # always fails
+    for n in range(20):
+        publish_event(amqp_uri, envelope(n))
+    start(container_factory, probe_config)
+
+    parked = take(amqp_uri, DLQ, timeout=30)
+    parked_headers = dict(parked.properties.get("application_headers") or {})
+    assert parked_headers[REASON_HEADER] == "RuntimeError: probe failure for n=7"
+    assert parked_headers[ATTEMPTS_HEADER] == topology.MAX_ATTEMPTS
+    wait_until(lambda: len(effects(probe_engine)) == 19, "the 19 good effects")
+    good = [n for n, _ in effects(probe_engine)]
+    assert sorted(good) == [n for n in range(20) if n != 7]  # each exactly once
+    assert claimed(probe_engine) == 19
+    # the batch ran up to n=7 and was rolled back; then each one ran alone
+    assert [probe.CALLS[n] for n in good] == [2] * 7 + [1] * 12
+    assert probe.CALLS[7] == topology.MAX_ATTEMPTS + 1
+    wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "every message settled")
+    assert queue_depth(amqp_uri, DLQ) == 0  # only the poison one was parked
+
+
+def test_a_batch_delivered_again_changes_nothing(
+    probe_config: dict[str, Any], probe_engine: Any, container_factory: Any
+) -> None:
+    amqp_uri = probe_config["AMQP_URI"]
+    declare(amqp_uri)
+    bodies = [envelope(n) for n in range(15)]
+    for body in bodies + bodies[:5]:  # five of them twice within the first batch
+        publish_event(amqp_uri, body)
+    start(container_factory, probe_config)
+    wait_until(lambda: len(effects(probe_engine)) == 15, "the first 15 effects")
+    wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "the first batch acked")
+    before = effects(probe_engine)
+
+    calls = sum(probe.CALLS.values())
+    for body in bodies:  # a relay that died before marking them sent publishes again
+        publish_event(amqp_uri, body)
+    wait_until(lambda: sum(probe.CALLS.values()) == calls + 15, "the second batch")
+    wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "the second batch acked")
+    assert effects(probe_engine) == before
+    assert sorted(n for n, _ in before) == list(range(15))
+    assert claimed(probe_engine) == 15
+
+
+def test_a_crash_in_the_middle_of_a_batch_loses_nothing(
+    probe_config: dict[str, Any], probe_engine: Any, container_factory: Any
+) -> None:
+    amqp_uri = probe_config["AMQP_URI"]
+    declare(amqp_uri)
+    probe.HOLD[10] = eventlet.event.Event()  # never sent: the batch stops here
+    for n in range(25):
+        publish_event(amqp_uri, envelope(n))
+    first = start(container_factory, probe_config)
+    wait_until(lambda: probe.CALLS[10] == 1, "the batch to reach n=10")
+    assert all(probe.CALLS[n] == 1 for n in range(10))  # handled in the batch...
+    assert effects(probe_engine) == []  # ...but nothing committed
+    first.kill()  # the process dies mid-batch
+
+    del probe.HOLD[10]
+    start(container_factory, probe_config)
+    wait_until(lambda: len(effects(probe_engine)) == 25, "all 25 after the restart")
+    wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "every message settled")
+    assert sorted(n for n, _ in effects(probe_engine)) == list(range(25))
+    assert claimed(probe_engine) == 25
+
+
+def test_a_batch_whose_connection_dies_runs_again_as_a_batch(
+    probe_config: dict[str, Any], probe_engine: Any, container_factory: Any
+) -> None:
+    amqp_uri = probe_config["AMQP_URI"]
+    declare(amqp_uri)
+    probe.CUT.add(5)
+    for n in range(12):
+        publish_event(amqp_uri, envelope(n))
+    start(container_factory, probe_config)
+
+    wait_until(lambda: len(effects(probe_engine)) == 12, "the 12 effects")
+    done = effects(probe_engine)
+    assert sorted(n for n, _ in done) == list(range(12))
+    assert len({tx for _, tx in done}) <= 2  # retried as a batch, not one by one
+    assert [probe.CALLS[n] for n in range(12)] == [2] * 6 + [1] * 6
+    assert queue_depth(amqp_uri, DLQ) == 0
