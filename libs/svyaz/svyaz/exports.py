@@ -9,7 +9,6 @@ many decimals, so a spreadsheet sums them."""
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -50,32 +49,23 @@ def _csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     )
 
 
+def _amount_cell(sheet: Any, value: Any) -> Any:
+    """An amount as a number in its currency's format; anything else: None."""
+    if not isinstance(value, Amount):
+        return None
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value.major)
+    cell.number_format = value.number_format
+    return cell
+
+
 def _xlsx(
     sheets: Sequence[tuple[str, Sequence[str] | None, Iterable[Sequence[Any]]]],
 ) -> bytes:
     """As tables.as_xlsx (write-only, every text cell neutralized), with amounts
     as numbers in their currency's format."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    book = Workbook(write_only=True)
-    for title, columns, rows in sheets:
-        sheet = book.create_sheet(title)
-        if columns:
-            sheet.append(list(columns))
-        for row in rows:
-            cells: list[Any] = []
-            for value in row:
-                if isinstance(value, Amount):
-                    cell = WriteOnlyCell(sheet, value=value.major)
-                    cell.number_format = value.number_format
-                    cells.append(cell)
-                else:
-                    cells.append(tables.safe(value))
-            sheet.append(cells)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return tables.as_xlsx(sheets, cell=_amount_cell)
 
 
 COLUMNS = (

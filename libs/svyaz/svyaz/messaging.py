@@ -34,6 +34,7 @@ import logging
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial, wraps
 from typing import Any
@@ -215,6 +216,26 @@ BROKER_AWAY = (
 )
 
 
+_SETTLE_LOST = {
+    "ack": "the message comes again",
+    "requeue": "the broker takes the message back itself",
+}
+
+
+def settle(action: Callable[[], Any], what: str) -> None:
+    """Ack or requeue; on a connection that has just been cut, log it and go on: the
+    broker takes back what was not acked when a connection goes."""
+    try:
+        action()
+    except BROKER_AWAY as exc:
+        log.warning(
+            "%s not sent, the connection is gone (%s): %s",
+            what,
+            type(exc).__name__,
+            _SETTLE_LOST[what],
+        )
+
+
 class QueueConsumer(nameko.messaging.QueueConsumer):
     """nameko's queue consumer, made to park what it cannot decode, and to survive
     an ack or a requeue on a connection that has just been cut."""
@@ -224,23 +245,10 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
         container (seen when an RPC reply was acked as the connection was cut). The
         broker takes back what was not acked when a connection goes: the message
         comes again, and the inbox (or a reply's correlation id) makes that safe."""
-        try:
-            super().ack_message(message)
-        except BROKER_AWAY as exc:
-            log.warning(
-                "ack not sent, the connection is gone (%s): the message comes again",
-                type(exc).__name__,
-            )
+        settle(lambda: super(QueueConsumer, self).ack_message(message), "ack")
 
     def requeue_message(self, message: Any) -> None:
-        try:
-            super().requeue_message(message)
-        except BROKER_AWAY as exc:
-            log.warning(
-                "requeue not sent, the connection is gone (%s): the broker takes "
-                "the message back itself",
-                type(exc).__name__,
-            )
+        settle(lambda: super(QueueConsumer, self).requeue_message(message), "requeue")
 
     def setup(self) -> None:
         settings.refuse_development_settings(self.container.config)
@@ -508,23 +516,10 @@ class BatchEventHandler(EventHandler):
                 return
 
     def ack_message(self, message: Any) -> None:
-        try:
-            message.ack()
-        except BROKER_AWAY as exc:
-            log.warning(
-                "ack not sent, the connection is gone (%s): the message comes again",
-                type(exc).__name__,
-            )
+        settle(message.ack, "ack")
 
     def requeue_message(self, message: Any) -> None:
-        try:
-            message.requeue()
-        except BROKER_AWAY as exc:
-            log.warning(
-                "requeue not sent, the connection is gone (%s): the broker takes "
-                "the message back itself",
-                type(exc).__name__,
-            )
+        settle(message.requeue, "requeue")
 
     def ack_all(self, messages: list[Any], taken: list[Any]) -> None:
         """One multiple ack for the batch: every delivery up to its last tag on

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 FORMATS = ("csv", "xlsx")
@@ -49,9 +49,12 @@ def as_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
 
 def as_xlsx(
     sheets: Sequence[tuple[str, Sequence[str] | None, Iterable[Sequence[Any]]]],
+    cell: Callable[[Any, Any], Any] | None = None,
 ) -> bytes:
     """One workbook; each sheet (title, header or None, rows) written in
-    openpyxl's write-only mode, so memory stays small for long sheets."""
+    openpyxl's write-only mode, so memory stays small for long sheets. `cell(sheet,
+    value)` may turn a value into a cell of its own (a number with its format, say);
+    when it returns None, the value is written neutralized."""
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
@@ -60,7 +63,10 @@ def as_xlsx(
         if columns:
             sheet.append(list(columns))
         for row in rows:
-            sheet.append([safe(v) for v in row])
+            made = [cell(sheet, v) if cell else None for v in row]
+            sheet.append(
+                [safe(v) if m is None else m for v, m in zip(row, made, strict=True)]
+            )
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
