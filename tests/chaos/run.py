@@ -1127,8 +1127,9 @@ def chaos(
                 + (
                     f", a {len(cluster.nodes)}-node RabbitMQ cluster, a node killed "
                     f"every ~{node_every:.0f} s"
+                    if cluster is not None
+                    else ""
                 )
-                * bool(cluster)
             )
 
             def phase(line: str) -> None:
