@@ -4,6 +4,7 @@ service connects with its own broker user and its own database role (the run's,
 dropped afterwards), as in production."""
 
 import mailbox
+import os
 import socket
 import sys
 import urllib.parse
@@ -23,7 +24,11 @@ from tests.helpers import UNTHROTTLED
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
 import stack as devstack  # noqa: E402
 
-API = "http://127.0.0.1:15672/api"
+# another broker for a test run, when the shared one is busy or down:
+# TEST_AMQP_HOST=guest:guest@127.0.0.1:5699 TEST_RABBIT_MANAGEMENT=http://127.0.0.1:15699
+AMQP_HOST = os.environ.get("TEST_AMQP_HOST", "guest:guest@127.0.0.1:5672")
+MANAGEMENT = os.environ.get("TEST_RABBIT_MANAGEMENT", "http://127.0.0.1:15672")
+API = f"{MANAGEMENT}/api"
 AUTH = ("guest", "guest")
 
 
@@ -114,6 +119,8 @@ def running_system(
         smtp_port=free_port(),
         sandbox_port=free_port(),
         var=var,
+        amqp_host=AMQP_HOST,
+        management_url=MANAGEMENT,
         extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
     )
     if observed:

@@ -14,9 +14,9 @@ cookie (only after a GET: a form's answer is not posted twice, and the few GETs 
 change something are never asked again, see REPLAY_UNSAFE). Nothing of this touches the
 test's own page or context.
 
-Each (route, language, width, with or without an error shown) is audited once per test
-session: the route is the gateway's declaration the address matches (`/admin/
-applications/<communicator_id>`), so a page seen in ten tests costs one audit."""
+Each (page, language, width, with or without an error shown) is audited once per test
+session: the page is the template the gateway drew (`data-page` on <body>) at an address
+of a declared console route, so a page seen in ten tests costs one audit."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from playwright.sync_api import Error as PlaywrightError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
@@ -43,7 +44,11 @@ LANGUAGES = ("ru", "en")
 # link): audited as the test saw them, never fetched again in the other language
 REPLAY_UNSAFE = frozenset({"/me/payouts", "/reset-password/<token>", "/enroll"})
 LANG = re.compile(r'<html[^>]*\slang="(\w+)"')
-RUN = "axe.run(document, {runOnly: {type: 'tag', values: %s}, resultTypes: ['violations']})"
+PAGE = re.compile(r'<body[^>]*\sdata-page="([\w-]+)"')
+RUN = (
+    "axe.run(document, {runOnly: {type: 'tag', values: %s},"
+    " resultTypes: ['violations']})"
+)
 
 
 def route_map() -> Map:
@@ -68,8 +73,9 @@ class Auditor:
     _context: Any = None
     _page: Any = None
     _pending: dict[str, str] = field(default_factory=dict)
-    _queue: list[tuple[str, str, str, list[Any]]] = field(default_factory=list)
+    _queue: list[tuple[str, str, list[Any]]] = field(default_factory=list)
     _busy: bool = False
+    _loading: int = 0
 
     def route_of(self, url: str, method: str) -> str | None:
         """The declared route an address belongs to, or None (static, API, other)."""
@@ -91,30 +97,33 @@ class Auditor:
         return self._page
 
     def _serve(self, route: Any, request: Any) -> None:
-        html = self._pending.pop(request.url, None) if request.is_navigation_request() else None
+        html = (
+            self._pending.pop(request.url, None)
+            if request.is_navigation_request()
+            else None
+        )
         if html is None:
             route.continue_()
         else:
-            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=html)
+            route.fulfill(
+                status=200, content_type="text/html; charset=utf-8", body=html
+            )
 
     def watch(self, page: Any) -> None:
         """Audit every document `page` loads from now on."""
-        methods: dict[str, str] = {}
-
-        def on_request(request: Any) -> None:
-            if request.is_navigation_request() and request.frame == page.main_frame:
-                methods["last"] = request.method
 
         def on_load(_: Any) -> None:
+            self._loading += 1
             try:
                 url, html = page.url, page.content()
                 cookies = page.context.cookies()
             except Exception:  # the test closed its page meanwhile: nothing to see
                 return
-            self._queue.append((url, methods.get("last", "GET"), html, cookies))
+            finally:
+                self._loading -= 1
+            self._queue.append((url, html, cookies))
             self.drain()
 
-        page.on("request", on_request)
         page.on("load", on_load)
 
     def drain(self) -> None:
@@ -132,20 +141,29 @@ class Auditor:
 
     def settle(self) -> None:
         """Wait for the audits under way (a test's last pages) to finish."""
-        while self._busy:
+        while self._busy or self._loading:
             self.page().wait_for_timeout(50)
         self.drain()
 
-    def audit(self, url: str, method: str, html: str, cookies: list[Any]) -> None:
-        route = self.route_of(url, method)
-        if route is None:
+    def audit(self, url: str, html: str, cookies: list[Any]) -> None:
+        """A page is known by its address only (a listener of requests, to learn the
+        method, stalls Playwright's navigations): a GET route of that path, else the
+        POST route that answered with a page."""
+        route = self.route_of(url, "GET") or self.route_of(url, "POST")
+        named = PAGE.search(html)
+        if route is None or named is None:
             return
+        route = named.group(1)  # the page's template: one audit however reached
         said = LANG.search(html)
         lang = said.group(1) if said else "ru"
         refused = 'aria-invalid="true"' in html or 'role="alert"' in html
         state = "refused" if refused else "shown"
         self.seen(url, route, lang, state, lambda: self.replay(url, html))
-        if method == "GET" and route not in REPLAY_UNSAFE:
+        if (
+            state == "shown"
+            and route not in REPLAY_UNSAFE
+            and self.route_of(url, "GET")
+        ):
             other = "ru" if lang == "en" else "en"
             fetched = lambda: self.fetch(url, other, cookies)  # noqa: E731
             self.seen(url, route, other, state, fetched, expect=route)
@@ -160,23 +178,30 @@ class Auditor:
         expect: str | None = None,
     ) -> None:
         """Audit the page `load` shows at each width not yet audited. `expect`: the
-        route the page must still be at (a fetch after the test signed out lands on
+        page (template) it must still show (a fetch after the test signed out lands on
         the sign-in page: that is not this route's audit)."""
         todo = [w for w in WIDTHS if (route, lang, w, state) not in self.done]
         if not todo:
             return
         page = self.page()
         started = time.monotonic()
-        load()
-        if expect is not None and self.route_of(page.url, "GET") != expect:
+        try:
+            load()
+        except PlaywrightError:  # the address cannot be asked again: seen only once
             return
+        if expect is not None:
+            shown = PAGE.search(page.content())
+            if shown is None or shown.group(1) != expect:
+                return
         for width in todo:
             self.done.add((route, lang, width, state))
             page.set_viewport_size(WIDTHS[width])
             result = page.evaluate(RUN % json.dumps(TAGS))
             for v in result["violations"]:
                 targets = "; ".join(
-                    " ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
+                    " ".join(n["target"])
+                    if isinstance(n["target"], list)
+                    else str(n["target"])
                     for n in v["nodes"][:5]
                 )
                 self.violations.append(
