@@ -1,7 +1,10 @@
 """Chromium from Debian's packages, driven by Playwright, against the real system.
-Screenshots of every step land in artifacts/browser/."""
+Screenshots of every step land in artifacts/browser/. Every page a test reaches is
+audited with axe-core (tests/browser/audit.py): a test whose pages have any WCAG A/AA
+violation fails at its teardown, with the violations listed."""
 
 import asyncio
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.browser.audit import Auditor
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -25,12 +29,48 @@ FLAGS = [
 ]
 
 
+class AuditedBrowser:
+    """The browser as the tests use it, except that every page of every context they
+    open is audited after each load (see tests/browser/audit.py)."""
+
+    def __init__(self, browser: Browser, auditor: Auditor) -> None:
+        self._browser, self.auditor = browser, auditor
+
+    def new_context(self, **options: Any) -> Any:
+        context = self._browser.new_context(**options)
+        context.on("page", self.auditor.watch)
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        return self.new_context(**options).new_page()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+
+@pytest.fixture(scope="session")
+def audited() -> Iterator[dict[str, Any]]:
+    """What the session audited: (route, language, width, state) once each."""
+    record: dict[str, Any] = {"done": set(), "seconds": 0.0}
+    yield record
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "axe.json").write_text(
+        json.dumps(
+            {"seconds": round(record["seconds"], 1), "audited": sorted(record["done"])},
+            indent=1,
+        )
+    )
+
+
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(audited: dict[str, Any]) -> Iterator[Any]:
     assert Path(CHROMIUM).exists(), "chromium is not installed: run `make test`"
     playwright = sync_playwright().start()
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-    yield browser
+    auditor = Auditor(browser, done=audited["done"])
+    yield AuditedBrowser(browser, auditor)
+    audited["seconds"] += auditor.seconds
+    auditor.close()
     browser.close()
     # No `playwright.stop()`: it awaits the driver's exit through asyncio's child
     # watcher, which the eventlet monkey patch of tests/conftest.py leaves waiting
@@ -38,6 +78,17 @@ def browser() -> Iterator[Browser]:
     # event loop, suspended in a greenlet, still counts as running: forget it, or
     # later tests that start their own loop (aiosmtpd) are refused.
     asyncio.events._set_running_loop(None)
+
+
+@pytest.fixture(autouse=True)
+def accessible(browser: AuditedBrowser) -> Iterator[None]:
+    """Fails the test whose pages axe found a WCAG A/AA violation in."""
+    browser.auditor.violations.clear()
+    yield
+    browser.auditor.settle()
+    found = list(browser.auditor.violations)
+    browser.auditor.violations.clear()
+    assert not found, "accessibility violations (axe-core):\n" + "\n".join(found)
 
 
 @pytest.fixture

@@ -110,7 +110,14 @@ def render(
     body = (
         environment(lang)
         .get_template(template)
-        .render(t=texts(lang), lang=lang, actor=actor, csrf=csrf, **context)
+        .render(
+            t=texts(lang),
+            lang=lang,
+            actor=actor,
+            csrf=csrf,
+            template_name=template.removesuffix(".html"),
+            **context,
+        )
     )
     response = Response(body, status=status, mimetype="text/html")
     if anon_token is not None:

@@ -69,6 +69,7 @@ def test_the_open_routes_are_the_ones_meant_to_be_open() -> None:
         ("POST", "/sign-in"),
         ("POST", "/sign-in/enroll"),
         ("POST", "/sign-out"),
+        ("GET", "/leave"),  # the quick exit: ends the session of whoever asks
         ("GET", "/forgot-password"),
         ("POST", "/forgot-password"),
         ("GET", "/reset-password"),
