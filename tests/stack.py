@@ -5,8 +5,10 @@ dropped afterwards), as in production."""
 
 import mailbox
 import os
+import shutil
 import socket
 import sys
+import tempfile
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
@@ -199,11 +201,14 @@ def postgres_pair(pooled: bool = False) -> Iterator[pgcluster.PostgresPair]:
     """A PostgreSQL primary and its synchronous standby of their own (never the
     machine's), with a PgBouncer in front of each if `pooled`; removed afterwards
     (infra/cluster/postgres.py)."""
-    pair = pgcluster.PostgresPair(
-        ROOT / "var" / "pgha" / uuid.uuid4().hex[:8], pooled=pooled
-    )
+    # its servers run as the `postgres` user, who must reach their data directory:
+    # under /tmp, not the checkout (a clone made with `mktemp -d` is 0700 root)
+    parent = Path(tempfile.mkdtemp(prefix="svyaz-pgha-"))
+    parent.chmod(0o755)
+    pair = pgcluster.PostgresPair(parent / "pair", pooled=pooled)
     try:
         pair.start()
         yield pair
     finally:
         pair.stop()
+        shutil.rmtree(parent, ignore_errors=True)

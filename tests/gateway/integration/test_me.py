@@ -297,7 +297,9 @@ def test_a_cyrillic_pseudonym_applies_and_a_mixed_one_is_told_to_use_one_alphabe
     mixed = "Ivаn_" + uuid.uuid4().hex[:4]  # a Cyrillic "а" among Latin letters
     refused, _ = apply_in(system, "ru", pseudonym=mixed)
     assert refused.status_code == 400
-    said = re.search(r'<p class="error" id="error-pseudonym">([^<]+)</p>', refused.text)
+    said = re.search(
+        r'<p class="field-error" id="error-pseudonym">([^<]+)</p>', refused.text
+    )
     assert said and said.group(1).startswith("Используйте один алфавит")
     english, _ = apply_in(system, "en", pseudonym=mixed)
     assert "Use one alphabet" in english.text
