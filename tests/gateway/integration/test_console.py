@@ -185,6 +185,30 @@ def test_pages_are_for_their_roles_and_sign_out_ends_the_session(
     assert after.status_code == 303 and after.headers["Location"] == "/sign-in"
 
 
+def test_the_quick_exit_ends_the_session_and_leaves_for_a_neutral_site(
+    system: Registry,
+) -> None:
+    _, data = apply(system)
+    browser, _ = sign_in(system, data["email"])
+    home = browser.get(f"{system.url}/me", timeout=30)
+    assert 'href="/leave"' in home.text  # on every communicator page
+    token = browser.cookies["session"]
+    left = browser.get(f"{system.url}/leave", timeout=30, allow_redirects=False)
+    assert left.status_code == 303
+    assert left.headers["Location"] == "https://www.wikipedia.org/"
+    assert "cookies" in left.headers["Clear-Site-Data"]
+    assert "session" not in browser.cookies  # the browser was told to drop it
+    # the same token brought back (a copy of the cookie) opens nothing: the server
+    # ended the session too
+    again = requests.get(
+        f"{system.url}/me",
+        cookies={"session": token},
+        timeout=30,
+        allow_redirects=False,
+    )
+    assert again.status_code == 303 and again.headers["Location"] == "/sign-in"
+
+
 @pytest.mark.parametrize("lang,word", [("en", "Sign in"), ("ru", "Войти")])
 def test_the_console_speaks_russian_and_english(
     system: Registry, lang: str, word: str
