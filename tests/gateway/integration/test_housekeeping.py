@@ -39,4 +39,5 @@ def test_sessions_that_ran_out_are_deleted_by_the_timer(
             return set(conn.execute(text("SELECT token_hash FROM sessions")).scalars())
 
     wait_until(lambda: tokens() == {"live"}, "the session that ran out deleted", 10)
+    assert tokens() == {"live"}  # and the live one is still there
     engine.dispose()
