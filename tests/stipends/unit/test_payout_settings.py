@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from stipends.payouts.entrypoints import PayoutEngine
+from stipends.dependencies import PayoutEngine
 from svyaz.config import ConfigurationError
 
 
