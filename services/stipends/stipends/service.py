@@ -16,7 +16,7 @@ from stipends.logic import (
     approvals,
     entitlement,
     history,
-    ledger,
+    ledger_reports,
     programmes,
     reports,
 )
@@ -496,9 +496,9 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
     # -- the ledger ----------------------------------------------------------------
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=StipendsError)
     def get_trial_balance(self, actor: Any) -> dict[str, Any]:
-        ledger.require_reader(Actor.load(actor))
+        ledger_reports.require_reader(Actor.load(actor))
         with self.db.transaction() as session:
-            return ledger.trial_balance(session)
+            return ledger_reports.trial_balance(session)
 
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=StipendsError)
     def get_account_statement(
@@ -506,13 +506,13 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
     ) -> dict[str, Any]:
         """An account's lines with the running balance; `limit` lines (1 to 1,000)
         from `offset`, or all of them without a limit."""
-        ledger.require_reader(Actor.load(actor))
+        ledger_reports.require_reader(Actor.load(actor))
         data = load(
             AccountRequestSchema(),
             {"account": account, "offset": offset, "limit": limit},
         )
         with self.db.transaction() as session:
-            found = ledger.statement(
+            found = ledger_reports.statement(
                 session, data["account"], data["offset"], data["limit"]
             )
         return {

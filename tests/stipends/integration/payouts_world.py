@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from stipends.logic import ledger
+from stipends.logic import ledger, ledger_reports
 from stipends.logic.payouts import phases, runs
 from stipends.payouts.providers import Provider, TokenBucket
 from tests.stipends.integration.conftest import (
@@ -109,7 +109,7 @@ class PayWorld:
 
     def balanced(self) -> bool:
         with self.db.session() as session:
-            return bool(ledger.trial_balance(session)["balanced"])
+            return bool(ledger_reports.trial_balance(session)["balanced"])
 
     def balance(self, code: str) -> int:
         with self.db.session() as session:
