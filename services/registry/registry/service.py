@@ -65,6 +65,7 @@ from svyaz import arguments, inbox
 from svyaz.actors import ADMIN
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
+from svyaz.inbox import InboxUpkeep
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
@@ -84,7 +85,7 @@ REKEY_BATCHES = 10  # of indexes.rekey's, per rekey_blind_indexes call
 JOURNAL_TICK_SECONDS = 5.0
 
 
-class RegistryService(ParkedMessagesEntrypoints):
+class RegistryService(InboxUpkeep, ParkedMessagesEntrypoints):
     name = "registry"
 
     db = Database()
