@@ -165,7 +165,8 @@ def purge(session: Session, now: datetime | None = None) -> int:
     statement = delete(table).where(
         tuple_(table.c.consumer, table.c.event_id).in_(oldest)
     )
-    return int(session.execute(statement).rowcount or 0)
+    result = session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 class InboxUpkeep:
