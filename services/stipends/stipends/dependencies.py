@@ -10,7 +10,7 @@ from typing import Any
 
 from nameko.extensions import DependencyProvider
 
-from stipends.logic.payouts.phases import Settings
+from stipends.logic.payouts import phases
 from stipends.payouts.providers import (
     BankFile,
     Provider,
@@ -18,54 +18,45 @@ from stipends.payouts.providers import (
     StripeGlobal,
 )
 from stipends.payouts.ratelimit import SharedTokenBucket
-from svyaz import banking
-from svyaz import config as settings
+from stipends.settings import Settings
+from svyaz import banking, settings
+from svyaz.config import ConfigurationError
 
 log = logging.getLogger(__name__)
 
 
-def _flag(value: Any) -> bool:
-    return str(value).lower() not in ("false", "0", "no", "off")
-
-
 class PayoutEngine(DependencyProvider):
-    """Providers, the rate limit and the worker's settings, shared by workers."""
+    """Providers, the rate limit and the worker's settings, shared by workers; read
+    from the service's typed settings (`stipends.settings`)."""
 
     def setup(self) -> None:
-        config = self.container.config
-        self.enabled = _flag(config.get("PAYOUT_WORKER_ENABLED", True))
-        self.rate = settings.positive(config, "PAYOUT_RATE_LIMIT", 20)
+        own = settings.of(self.container, Settings)
+        self.enabled = own.payout_worker_enabled
+        self.rate = own.payout_rate_limit
         self.bucket: SharedTokenBucket | None = None
-        self.settings = Settings(
-            lease=settings.positive(config, "PAYOUT_LEASE_SECONDS", 60),
-            poll_interval=settings.positive(config, "PAYOUT_POLL_SECONDS", 30),
-            max_backoff=settings.positive(config, "PAYOUT_MAX_BACKOFF_SECONDS", 300),
+        self.settings = phases.Settings(
+            lease=own.payout_lease_seconds,
+            poll_interval=own.payout_poll_seconds,
+            max_backoff=own.payout_max_backoff_seconds,
         )
-        self.settings.sent_deadline["stripe_connect"] = settings.positive(
-            config, "PAYOUT_STRIPE_CONFIRM_SECONDS", 60
+        self.settings.sent_deadline["stripe_connect"] = (
+            own.payout_stripe_confirm_seconds
         )
-        self.settings.sent_deadline["stripe_global"] = settings.positive(
-            config, "PAYOUT_GLOBAL_CONFIRM_SECONDS", 60
-        )
+        self.settings.sent_deadline["stripe_global"] = own.payout_global_confirm_seconds
         self.providers: dict[str, Provider] = {"bank_file": BankFile()}
-        if config.get("STRIPE_API_BASE"):
-            key, base = (
-                settings.secret(config, "STRIPE_API_KEY"),
-                str(config["STRIPE_API_BASE"]),
-            )
+        if own.stripe_api_base:
+            key, base = own.stripe_api_key, own.stripe_api_base
             self.providers["stripe_connect"] = StripeConnect.from_config(key, base)
-            if config.get("STRIPE_FINANCIAL_ACCOUNT"):  # Global Payouts' source
+            if own.stripe_financial_account:  # Global Payouts' source
                 self.providers["stripe_global"] = StripeGlobal.from_config(
-                    key, base, str(config["STRIPE_FINANCIAL_ACCOUNT"])
+                    key, base, own.stripe_financial_account
                 )
         # test-only: the chaos run has a worker SIGKILL itself as a phase ends
-        self.kill_at_phase = float(
-            settings.unsafe(config, "UNSAFE_PAYOUT_KILL_AT_PHASE", 0)
-        )
+        self.kill_at_phase = own.unsafe_payout_kill_at_phase
         self.debtor = {
-            "name": str(config.get("BANK_DEBTOR_NAME", "")),
-            "iban": str(config.get("BANK_DEBTOR_IBAN", "")),
-            "bic": str(config.get("BANK_DEBTOR_BIC", "")),
+            "name": own.bank_debtor_name,
+            "iban": own.bank_debtor_iban,
+            "bic": own.bank_debtor_bic,
         }
         # a typo in the programme's own account stops start-up, not a payday; left
         # empty, only the pain.001 file is refused (bank.checked_debtor)
@@ -78,7 +69,7 @@ class PayoutEngine(DependencyProvider):
                 if value:
                     check(value)
             except banking.AccountRefused as refused:
-                raise settings.ConfigurationError(f"{key}: {refused.message}") from None
+                raise ConfigurationError(f"{key}: {refused.message}") from None
 
     def shared_bucket(self, transaction: Any) -> SharedTokenBucket:
         """One rate limit for every replica of the service (a PostgreSQL row)."""

@@ -10,6 +10,8 @@ from marshmallow import Schema, ValidationError
 
 from stipends import logic
 from stipends import metrics as stipends_metrics
+from stipends.dependencies import PayoutEngine
+from stipends.entrypoints.payouts import PayoutsEntrypoints
 from stipends.exceptions import InvalidRequest, StipendsError
 from stipends.logic import (
     activity,
@@ -22,7 +24,6 @@ from stipends.logic import (
 )
 from stipends.logic import approvals as approvals_logic  # beside an argument's name
 from stipends.logic.actors import Actor
-from stipends.payouts import entrypoints as payout_entrypoints
 from stipends.schemas import (
     AccountRequestSchema,
     ActivityRequestSchema,
@@ -55,13 +56,15 @@ from stipends.schemas import (
     StipendsPageOutSchema,
     StipendsPageSchema,
 )
+from stipends.settings import Settings
 from svyaz import arguments, inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, OPERATOR
-from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
+from svyaz.messaging import BATCH, RpcProxy, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.settings import Configured
 
 load = arguments.loader(InvalidRequest)
 ident = arguments.id_loader(InvalidRequest)
@@ -100,14 +103,15 @@ def payload(schema: Schema, event: ReceivedEvent) -> dict[str, Any]:
         raise Unprocessable(f"bad payload: {exc.messages}") from None
 
 
-# the mixin is reached through its module: `nameko run stipends.service` takes every
-# class in this module with entrypoints for a service
-class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntrypoints):
+class StipendsService(PayoutsEntrypoints, ParkedMessagesEntrypoints):
     name = "stipends"
 
     db = Database()
     outbox = OutboxRelay()
     observed = Observed(sample=stipends_metrics.sample)
+    settings = Configured(Settings)
+    registry = RpcProxy("registry")
+    payout_engine = PayoutEngine()
 
     @event_handler("registry", "communicator.applied.v1", batch=BATCH)
     def on_communicator_applied(self, event: ReceivedEvent) -> None:

@@ -1,8 +1,8 @@
-"""The payout entrypoints, mixed into StipendsService: finance's RPCs, the webhook
-relay RPC the gateway calls with verified Stripe events, and the timer that drives
-payout rows (the only place a provider is called: no message handler ever is).
-Like `service.py`, they only translate: arguments checked by `schemas`, one use case
-of `stipends.logic.payouts` called in a transaction, its result dumped."""
+"""The payout entrypoints: finance's RPCs, the webhook relay RPC the gateway calls
+with verified Stripe events, and the timer that drives payout rows (the only place a
+provider is called: no message handler ever is). They only translate: arguments
+checked by `schemas`, one use case of `stipends.logic.payouts` called in a
+transaction, its result dumped."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stipends import schemas
-from stipends.dependencies import PayoutEngine
 from stipends.exceptions import InvalidRequest, NotAllowed, StipendsError
 from stipends.logic.actors import ADMIN, FINANCE, Actor
 from stipends.logic.payouts import (
@@ -35,7 +34,7 @@ from stipends.schemas import (
 from svyaz import arguments
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
-from svyaz.messaging import RpcProxy, rpc
+from svyaz.messaging import rpc
 from svyaz.timers import timer
 
 log = logging.getLogger(__name__)
@@ -48,12 +47,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class PayoutEntrypoints:
-    """Needs `db` (svyaz Database) from the service class it is mixed into."""
+class PayoutsEntrypoints:
+    """The dependencies, as these entrypoints see them (declared, and provided, on
+    `stipends.service.StipendsService`)."""
 
-    db: Any
-    registry = RpcProxy("registry")
-    payout_engine = PayoutEngine()
+    db: Any  # svyaz.dependencies.Database
+    registry: Any  # the registry's RPC proxy
+    payout_engine: Any  # stipends.dependencies.PayoutEngine
 
     def _destination(self, communicator_id: uuid.UUID) -> dict[str, Any]:
         try:
