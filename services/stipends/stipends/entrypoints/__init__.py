@@ -1,3 +1,5 @@
-"""The stipends service's entrypoints beside `service.py`'s, a class per area of
-work (today: payouts); `stipends.service.StipendsService` composes them and declares
-the dependencies they share."""
+"""The stipends service's entrypoints, a class per area of work (communicators,
+programmes, reports, stipends, ledger, payouts); `stipends.service.StipendsService`
+composes them and declares the dependencies they share. Each entrypoint loads its
+input with a schema, opens one transaction, calls one logic function and dumps the
+result."""

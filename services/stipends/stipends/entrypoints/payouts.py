@@ -6,13 +6,12 @@ transaction, its result dumped."""
 
 from __future__ import annotations
 
-import logging
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from stipends import schemas
-from stipends.exceptions import InvalidRequest, NotAllowed, StipendsError
+from stipends.entrypoints.base import Entrypoints, load, now
+from stipends.exceptions import NotAllowed, StipendsError
 from stipends.logic.actors import ADMIN, FINANCE, Actor
 from stipends.logic.payouts import (
     actions,
@@ -31,30 +30,15 @@ from stipends.schemas import (
     ReceiptSchema,
     ResolveReceiptSchema,
 )
-from svyaz import arguments
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
 from svyaz.messaging import rpc
 from svyaz.timers import timer
 
-log = logging.getLogger(__name__)
-load = arguments.loader(InvalidRequest)
-
 TICK_SECONDS = 0.5
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class PayoutsEntrypoints:
-    """The dependencies, as these entrypoints see them (declared, and provided, on
-    `stipends.service.StipendsService`)."""
-
-    db: Any  # svyaz.dependencies.Database
-    registry: Any  # the registry's RPC proxy
-    payout_engine: Any  # stipends.dependencies.PayoutEngine
-
+class PayoutsEntrypoints(Entrypoints):
     def _destination(self, communicator_id: uuid.UUID) -> dict[str, Any]:
         try:
             found = self.registry.get_payout_destination(str(communicator_id), "payout")
@@ -128,7 +112,7 @@ class PayoutsEntrypoints:
                 schemas.checked_id(run_id, "run_id"),
                 str(totals_digest),
                 True,
-                _now(),
+                now(),
             )
             return runs.run_view(session, run)
 
@@ -178,7 +162,7 @@ class PayoutsEntrypoints:
         )
         with self.db.transaction() as session:
             found = receipts.confirm_receipt(
-                session, who, data["payout_id"], data["received"], data["note"], _now()
+                session, who, data["payout_id"], data["received"], data["note"], now()
             )
             return {"payout_id": str(found.payout_id), **receipts.receipt_view(found)}
 
@@ -213,7 +197,7 @@ class PayoutsEntrypoints:
                     data["problem_id"],
                     data["resolution"],
                     data["note"],
-                    _now(),
+                    now(),
                 )
             )
 
@@ -229,7 +213,7 @@ class PayoutsEntrypoints:
                 schemas.checked_id(payout_id, "payout_id"),
                 str(action),
                 schemas.reason(reason),
-                _now(),
+                now(),
             )
             return runs.payout_view(payout)
 
@@ -244,7 +228,7 @@ class PayoutsEntrypoints:
                 self._destination,
                 str(fmt),
                 self.payout_engine.debtor,
-                _now(),
+                now(),
             )
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
@@ -393,7 +377,7 @@ class PayoutsEntrypoints:
                 items,
                 str(action),
                 schemas.reason(reason),
-                _now(),
+                now(),
                 schemas.optional_id(payout_id, "payout_id"),
                 resolutions.asking(self.payout_engine.providers),
             )
@@ -410,7 +394,7 @@ class PayoutsEntrypoints:
                 who,
                 schemas.checked_id(reconciliation_id, "reconciliation_id"),
                 schemas.reason(note),
-                _now(),
+                now(),
             )
             return reconciliation.view(session, rec)
 
