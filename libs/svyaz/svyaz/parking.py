@@ -29,8 +29,9 @@ What the listing says of a message comes from its headers and its signed stamp
 (`svyaz.signing.read_stamp`), never from its body: the body is sealed and stays so.
 A retry republishes the body and the publisher's headers unchanged (the stamp, its
 signature and nonce with them) to the queue the message came from, then removes it
-from the dead-letter queue. An event handler takes an event of any age and its inbox
-makes a second copy of an event already handled do nothing. An RPC request is never
+from the dead-letter queue. An event handler takes an event up to `INBOX_KEEP_DAYS`
+old (svyaz.inbox) and its inbox makes a second copy of an event already handled do
+nothing; an older one is parked again as too old. An RPC request is never
 retried: its caller gave up long ago (after `RPC_TIMEOUT`), the consumer refuses a
 request older than `BUS_RPC_MAX_AGE` anyway, and a replayed copy is one whose first
 copy was carried out and answered.

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import ValidationError
-from nameko.dependency_providers import Config
 
 from registry.dependencies import ErasureJournal, Stripe, Vault
 from registry.exceptions import InvalidRequest, RegistryError
@@ -61,14 +60,17 @@ from registry.schemas import (
     VouchAnswerSchema,
     VouchRequestSchema,
 )
+from registry.settings import Settings
 from svyaz import arguments, inbox
 from svyaz.actors import ADMIN
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
+from svyaz.inbox import InboxUpkeep
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.settings import Configured
 from svyaz.timers import timer
 
 load = arguments.loader(InvalidRequest)
@@ -83,7 +85,7 @@ REKEY_BATCHES = 10  # of indexes.rekey's, per rekey_blind_indexes call
 JOURNAL_TICK_SECONDS = 5.0
 
 
-class RegistryService(ParkedMessagesEntrypoints):
+class RegistryService(InboxUpkeep, ParkedMessagesEntrypoints):
     name = "registry"
 
     db = Database()
@@ -92,7 +94,7 @@ class RegistryService(ParkedMessagesEntrypoints):
     keys = Vault()
     stripe = Stripe()
     caller = Caller()
-    config = Config()
+    settings = Configured(Settings)
     journal = ErasureJournal()
 
     # -- applying ------------------------------------------------------------------
@@ -595,7 +597,7 @@ class RegistryService(ParkedMessagesEntrypoints):
         made under another key than BLIND_INDEX_KEY_ID (REKEY_BATCH rows a table)."""
         with self.db.transaction() as session:
             access.seal(session, self.keys)
-        batch = int(self.config.get("REKEY_BATCH", indexes.BATCH))
+        batch = self.settings.rekey_batch
         if batch > 0:
             with self.db.transaction() as session:
                 indexes.rekey(session, self.keys, batch)
