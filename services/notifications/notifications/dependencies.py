@@ -14,7 +14,8 @@ from notifications.exceptions import DeliveryFailed, RecipientGone
 from notifications.logic.recipients import Contact, Recipient
 from notifications.models import COMMUNICATOR
 from notifications.schemas import ContactIn, ResetLinkIn, StaffContactIn
-from svyaz import config as settings
+from notifications.settings import Settings
+from svyaz import settings
 from svyaz.errors import NotFound
 from svyaz.messaging import RpcProxy, Unprocessable
 
@@ -25,25 +26,24 @@ class Channels(DependencyProvider):
     """Every channel by name; a worker gets the mapping."""
 
     def setup(self) -> None:
-        config = self.container.config
+        own = settings.of(self.container, Settings)
         channels: list[Channel] = [
             InboxChannel(),
             EmailChannel(
-                host=str(settings.require(config, "SMTP_HOST")),
-                port=int(settings.require(config, "SMTP_PORT")),
-                sender=str(settings.require(config, "MAIL_FROM")),
-                staff_sender=str(config.get("MAIL_FROM_STAFF") or config["MAIL_FROM"]),
-                timeout=float(config.get("SMTP_TIMEOUT", 10)),
-                pool_size=int(config.get("SMTP_POOL_SIZE", 10)),
-                starttls=str(config.get("SMTP_STARTTLS") or "false").lower()
-                in ("true", "1", "yes"),
-                user=str(config.get("SMTP_USER") or ""),
-                password=str(config.get("SMTP_PASSWORD") or ""),
+                host=own.smtp_host,
+                port=own.smtp_port,
+                sender=own.mail_from,
+                staff_sender=own.staff_sender,
+                timeout=own.smtp_timeout,
+                pool_size=own.smtp_pool_size,
+                starttls=own.smtp_starttls,
+                user=own.smtp_user,
+                password=own.smtp_password,
             ),
             TelegramChannel(
-                token=str(config.get("TELEGRAM_BOT_TOKEN") or ""),
-                api_base=str(config.get("TELEGRAM_API") or "https://api.telegram.org"),
-                timeout=float(config.get("TELEGRAM_TIMEOUT", 10)),
+                token=own.telegram_bot_token,
+                api_base=own.telegram_api,
+                timeout=own.telegram_timeout,
             ),
         ]
         self.channels = {channel.name: channel for channel in channels}
@@ -107,7 +107,7 @@ class Contacts(RpcProxy):
 
     def setup(self) -> None:
         super().setup()
-        self.lookup_timeout = float(self.container.config.get("REGISTRY_TIMEOUT", 10))
+        self.lookup_timeout = settings.of(self.container, Settings).registry_timeout
 
     def get_dependency(self, worker_ctx: Any) -> RegistryContacts:  # type: ignore[override]
         return RegistryContacts(super().get_dependency(worker_ctx), self.lookup_timeout)

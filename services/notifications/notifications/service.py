@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from marshmallow import Schema, ValidationError
-from nameko.dependency_providers import Config
 
 from notifications import metrics as notifications_metrics
 from notifications.dependencies import Channels, Contacts
@@ -37,7 +36,6 @@ from notifications.logic import (
     work,
 )
 from notifications.logic.courier import Act, Courier
-from notifications.logic.deliveries import RetryPolicy
 from notifications.models import COMMUNICATOR
 from notifications.schemas import (
     CommunicatorAppliedIn,
@@ -63,6 +61,7 @@ from notifications.schemas import (
     StipendRejectedIn,
     VouchRequestedIn,
 )
+from notifications.settings import Settings
 from svyaz import actors
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
@@ -71,6 +70,7 @@ from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.settings import Configured
 from svyaz.timers import timer
 
 log = logging.getLogger(__name__)
@@ -147,25 +147,17 @@ class NotificationsService(ParkedMessagesEntrypoints):
     observed = Observed(sample=notifications_metrics.sample)
     channels = Channels()
     contacts = Contacts()
-    config = Config()
+    settings = Configured(Settings)
 
     # -- plumbing ------------------------------------------------------------------
     def _courier(self) -> Courier:
-        config = self.config
-        policy = RetryPolicy(
-            max_attempts=int(config.get("NOTIFY_MAX_ATTEMPTS", 6)),
-            base_seconds=float(config.get("NOTIFY_RETRY_BASE", 30)),
-            max_seconds=float(config.get("NOTIFY_RETRY_MAX", 3600)),
-        )
+        policy = self.settings.retry_policy
         return Courier(self.db.transaction, self.contacts, self.channels, policy)
 
     def _handle(self, event: ReceivedEvent, schema: type[Schema], act: Act) -> None:
         """Load the payload, then claim the event, act and lease what is due in one
         transaction, then send."""
         self._courier().handle(event, payload_of(event, schema), act)
-
-    def _hours(self, key: str, default: float) -> timedelta:
-        return timedelta(hours=float(self.config.get(key, default)))
 
     # -- registry's events -----------------------------------------------------------
     @event_handler("registry", "communicator.applied.v1")
@@ -214,13 +206,13 @@ class NotificationsService(ParkedMessagesEntrypoints):
             self.channels["email"],
             event,
             data["reset_id"],
-            str(self.config.get("PUBLIC_URL", "")),
+            self.settings.public_url,
         )
 
     # -- stipends' events --------------------------------------------------------------
     @event_handler("stipends", "cycle.opened.v1")
     def on_cycle_opened(self, event: ReceivedEvent) -> None:
-        lead = self._hours("REMINDER_LEAD_HOURS", 72)
+        lead = timedelta(hours=self.settings.reminder_lead_hours)
         self._handle(event, CycleOpenedIn, reminders.opened(lead))
 
     @event_handler("stipends", "cycle.closed.v1")
@@ -267,7 +259,7 @@ class NotificationsService(ParkedMessagesEntrypoints):
 
     @event_handler("stipends", "payout_run.released.v1")
     def on_run_released(self, event: ReceivedEvent) -> None:
-        lead = self._hours("RECONCILE_DUE_HOURS", 168)
+        lead = timedelta(hours=self.settings.reconcile_due_hours)
         self._handle(event, RunReleasedIn, finance.released(lead))
 
     @event_handler("stipends", "reconciliation.completed.v1")
@@ -290,7 +282,7 @@ class NotificationsService(ParkedMessagesEntrypoints):
     @timer("DIGEST_INTERVAL", 3600.0)
     def send_digests(self) -> None:
         """Tell program admins what waits for them, once per period."""
-        interval = float(self.config.get("DIGEST_INTERVAL", 3600.0))
+        interval = self.settings.digest_interval
         digests.send_periodic_digest(self._courier(), self.contacts, interval)
 
     @timer("RECONCILE_CHECK_INTERVAL", 3600.0)
@@ -301,7 +293,7 @@ class NotificationsService(ParkedMessagesEntrypoints):
     @timer("FINISHED_WORK_PURGE_INTERVAL", 3600.0)
     def purge_finished_work(self) -> None:
         """Staff work done more than FINISHED_WORK_KEEP_DAYS ago (90) is forgotten."""
-        keep = timedelta(days=float(self.config.get("FINISHED_WORK_KEEP_DAYS", 90)))
+        keep = timedelta(days=self.settings.finished_work_keep_days)
         with self.db.transaction() as session:
             work.purge_finished_work(session, datetime.now(UTC), keep)
 
