@@ -44,6 +44,7 @@ from notifications.schemas import (
     PreferencesIn,
     PreferencesOut,
     ReconciliationCompletedIn,
+    ReportFeedbackGivenIn,
     ReportReviewedIn,
     ReportSubmittedIn,
     ResetLinkIn,
@@ -78,6 +79,7 @@ SCHEMAS: dict[type[Schema], Schema] = {
         CommunicatorPayoutSetupNeededIn,
         ReportSubmittedIn,
         ReportReviewedIn,
+        ReportFeedbackGivenIn,
         StipendIn,
         StipendRejectedIn,
         CycleClosedIn,
@@ -409,6 +411,16 @@ class NotificationsService(ParkedMessagesEntrypoints):
             return self._tell(event, template, {})(session, data, now)
 
         self._handle(event, SCHEMAS[ReportReviewedIn], act)
+
+    @event_handler("stipends", "report.feedback_given.v1")
+    def on_report_feedback_given(self, event: ReceivedEvent) -> None:
+        """A mentor left feedback on a report: its author is told to read it on
+        their page (nothing of the text travels)."""
+        self._handle(
+            event,
+            SCHEMAS[ReportFeedbackGivenIn],
+            self._tell(event, "report_feedback", {}),
+        )
 
     @event_handler("stipends", "stipend.proposed.v1")
     def on_stipend_proposed(self, event: ReceivedEvent) -> None:
