@@ -291,7 +291,7 @@ class StrategyContentSchema(Schema):
     horizon_months = fields.Integer(
         required=True, validate=validate.Range(min=1, max=36)
     )
-    note = fields.String(load_default="", validate=validate.Length(max=5000))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class MessageOutSchema(Schema):
