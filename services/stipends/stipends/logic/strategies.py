@@ -420,7 +420,7 @@ def report_threads(
         )
         .order_by(Cycle.period.desc(), ActivityReport.created_at.desc())
     ).all()
-    numbers = dict(
+    numbers: dict[uuid.UUID, int] = dict(
         session.execute(
             select(StrategyVersion.id, StrategyVersion.number).where(
                 StrategyVersion.id.in_(
