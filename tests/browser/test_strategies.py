@@ -180,6 +180,12 @@ def test_a_strategy_discussed_revised_reported_against_and_fed_back(
     expect(me.locator(".report-thread .messages li")).to_have_count(2)
     expect(me.locator(".report-thread .messages")).to_contain_text(ANSWER)
     shots(me, "answered")
+    me.goto(f"{system.url}/me/strategy?lang=ru")  # the same page in Russian
+    expect(me.locator("h1")).to_have_text("Моя стратегия и отзывы")
+    expect(me.locator("#version-2 .version-status")).to_have_text(
+        "Отправлена наставнику"
+    )
+    shots(me, "in-russian")
 
     # another member of the same club: nothing of it, anywhere
     other = signed_in(browser, system, peer["email"])
