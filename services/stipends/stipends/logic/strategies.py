@@ -269,20 +269,28 @@ def strategies_to_mentor(
         if not clubs:
             return []
         query = query.where(Communicator.club_id.in_(list(clubs)))
+    rows = session.execute(query).all()
+    ids = [strategy.id for strategy, _ in rows]
+    shared: dict[uuid.UUID, list[StrategyVersion]] = {}
+    for version in session.scalars(
+        select(StrategyVersion)
+        .where(StrategyVersion.strategy_id.in_(ids), StrategyVersion.status == "shared")
+        .order_by(StrategyVersion.number)
+    ):
+        shared.setdefault(version.strategy_id, []).append(version)
+    discussed: dict[uuid.UUID, list[StrategyComment]] = {}
+    for said in session.scalars(
+        select(StrategyComment).where(
+            StrategyComment.strategy_id.in_(ids), StrategyComment.by_mentor
+        )
+    ):
+        discussed.setdefault(said.strategy_id, []).append(said)
     found = []
-    for strategy, communicator in session.execute(query).all():
-        versions = [
-            v for v in versions_of(session, strategy.id) if v.status == "shared"
-        ]
+    for strategy, communicator in rows:  # three queries, however many
+        versions = shared.get(strategy.id, [])
         if not versions:
             continue
-        comments = list(
-            session.scalars(
-                select(StrategyComment).where(
-                    StrategyComment.strategy_id == strategy.id
-                )
-            )
-        )
+        comments = discussed.get(strategy.id, [])
         waiting = _waiting(versions, comments)
         if waiting_only and not waiting:
             continue
