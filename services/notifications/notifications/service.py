@@ -53,6 +53,7 @@ from notifications.schemas import (
     PreferencesIn,
     PreferencesOut,
     ReconciliationCompletedIn,
+    ReportFeedbackGivenIn,
     ReportReviewedIn,
     ReportSubmittedIn,
     RunBuiltIn,
@@ -84,6 +85,7 @@ SCHEMAS: dict[type[Schema], Schema] = {
         CommunicatorPayoutSetupNeededIn,
         ReportSubmittedIn,
         ReportReviewedIn,
+        ReportFeedbackGivenIn,
         StipendIn,
         StipendRejectedIn,
         CycleClosedIn,
@@ -228,6 +230,16 @@ class NotificationsService(ParkedMessagesEntrypoints):
     @event_handler("stipends", "report.reviewed.v1")
     def on_report_reviewed(self, event: ReceivedEvent) -> None:
         self._handle(event, ReportReviewedIn, reviews.report_reviewed)
+
+    @event_handler("stipends", "report.feedback_given.v1")
+    def on_report_feedback_given(self, event: ReceivedEvent) -> None:
+        """A mentor left feedback on a report: its author is told to read it on
+        their page (nothing of the text travels)."""
+        self._handle(
+            event,
+            SCHEMAS[ReportFeedbackGivenIn],
+            self._tell(event, "report_feedback", {}),
+        )
 
     @event_handler("stipends", "stipend.proposed.v1")
     def on_stipend_proposed(self, event: ReceivedEvent) -> None:
