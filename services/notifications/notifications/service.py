@@ -67,6 +67,7 @@ from svyaz import actors
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
+from svyaz.inbox import InboxUpkeep
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
@@ -141,7 +142,7 @@ class Actor(actors.Actor):
 EXPECTED = (InvalidPreferences, NotFound, Forbidden)
 
 
-class NotificationsService(ParkedMessagesEntrypoints):
+class NotificationsService(InboxUpkeep, ParkedMessagesEntrypoints):
     name = "notifications"
 
     db = Database()
