@@ -57,6 +57,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     ],
     "report.submitted.v1": [notifications.schemas.ReportSubmittedIn],
     "report.reviewed.v1": [notifications.schemas.ReportReviewedIn],
+    "report.feedback_given.v1": [notifications.schemas.ReportFeedbackGivenIn],
     "stipend.proposed.v1": [notifications.schemas.StipendIn],
     "stipend.approved.v1": [notifications.schemas.StipendIn],
     "stipend.rejected.v1": [notifications.schemas.StipendRejectedIn],

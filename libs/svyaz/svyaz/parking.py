@@ -60,7 +60,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from svyaz import arguments, signing, topology
 from svyaz import config as settings
 from svyaz.actors import ADMIN, Actor
-from svyaz.db import PlatformBase, make_cooperative, make_engine
+from svyaz.db import PlatformBase, committed, make_cooperative, make_engine
 from svyaz.errors import Conflict, InvalidInput, NotFound, ServiceError
 from svyaz.keys import GATEWAY
 from svyaz.messaging import (
@@ -559,15 +559,8 @@ class ParkedWork:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        session = self._make_session()
-        try:
+        with committed(self._make_session()) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     def act(self, who: Actor, ident: str, action: str, reason: str) -> ParkedMessage:
         """Audit first (a database that is down stops the action), act, then

@@ -1,23 +1,11 @@
 """marshmallow schemas: RPC input/output and the registry events stipends consumes
-(each loaded with unknown=EXCLUDE, so a field added later does not break us); and,
-at the end, the payout RPCs' arguments, checked one by one because each refusal has
-its own code that the gateway and the finance CLI show."""
-
-import uuid
-from datetime import date
-from typing import Any
+(each loaded with unknown=EXCLUDE, so a field added later does not break us). The
+payout RPCs' input is `stipends.payouts.schemas`."""
 
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
-from stipends.exceptions import InvalidRequest
 from stipends.logic.activity import KINDS as ACTIVITY_KINDS
-from stipends.logic.payouts.matching import DISCREPANCIES
-from stipends.payouts.models import (
-    ITEM_STATES,
-    RECEIPT_PROBLEM_STATUSES,
-    RECEIPT_RESOLUTIONS,
-    RECONCILIATION_SOURCES,
-)
+from svyaz.vocabulary import STRATEGY_APPROACHES, STRATEGY_PROGRESS
 
 
 class Incoming(Schema):
@@ -245,6 +233,14 @@ class ReportContentSchema(Schema):
     hours = fields.Integer(required=True, validate=validate.Range(min=0, max=744))
     observed_change = fields.String(required=True, validate=validate.OneOf(CHANGES))
     narrative = fields.String(load_default="", validate=validate.Length(max=5000))
+    # how the cycle went against the author's strategy (kept only when they have
+    # shared one; needed then to submit)
+    strategy_progress = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(STRATEGY_PROGRESS),
+    )
+    strategy_note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class ReportOutSchema(Schema):
@@ -263,6 +259,104 @@ class ReportOutSchema(Schema):
     late = fields.Boolean()
     submitted_at = fields.AwareDateTime(allow_none=True)
     review_comment = fields.String(allow_none=True)
+    strategy_version_id = fields.UUID(allow_none=True)
+    strategy_progress = fields.String(allow_none=True)
+    strategy_note = fields.String(allow_none=True)
+
+
+# -- communication strategies and feedback -------------------------------------------
+def _words(choices: tuple[str, ...], min_items: int) -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.OneOf(choices)),
+        required=True,
+        validate=validate.Length(min=min_items, max=len(choices)),
+    )
+
+
+class StrategyContentSchema(Schema):
+    """Who a communicator aims to reach, as kinds of audiences (never people), how,
+    about what, and the change they expect over how many months."""
+
+    audiences = _words(AUDIENCES, 1)
+    channels = _words(CHANNELS, 1)
+    topics = fields.List(
+        fields.String(validate=validate.Length(min=1, max=80)),
+        load_default=list,
+        validate=validate.Length(max=10),
+    )
+    approaches = _words(STRATEGY_APPROACHES, 1)
+    expected_change = fields.String(
+        required=True, validate=validate.Length(min=1, max=1000)
+    )
+    horizon_months = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=36)
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class MessageOutSchema(Schema):
+    id = fields.UUID()
+    by_mentor = fields.Boolean()
+    author_id = fields.UUID()
+    body = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class StrategyVersionOutSchema(Schema):
+    id = fields.UUID()
+    number = fields.Integer()
+    status = fields.String()
+    audiences = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    topics = fields.List(fields.String())
+    approaches = fields.List(fields.String())
+    expected_change = fields.String()
+    horizon_months = fields.Integer()
+    note = fields.String()
+    redactions = fields.List(fields.String())
+    created_at = fields.AwareDateTime()
+    shared_at = fields.AwareDateTime(allow_none=True)
+    comments = fields.List(fields.Nested(MessageOutSchema))
+
+
+class StrategyOutSchema(Schema):
+    id = fields.UUID()
+    waiting_for_mentor = fields.Boolean()
+    versions = fields.List(fields.Nested(StrategyVersionOutSchema))
+
+
+class StrategyViewOutSchema(Schema):
+    communicator_id = fields.UUID()
+    pseudonym = fields.String(allow_none=True)
+    tier = fields.String()
+    mentor = fields.Boolean()
+    strategy = fields.Nested(StrategyOutSchema, allow_none=True)
+
+
+class MenteeOutSchema(Schema):
+    communicator_id = fields.UUID()
+    pseudonym = fields.String(allow_none=True)
+    version = fields.Integer()
+    shared_at = fields.AwareDateTime()
+    waiting_for_mentor = fields.Boolean()
+
+
+class ReportThreadOutSchema(Schema):
+    report = fields.Nested(ReportOutSchema)
+    period = fields.String()
+    strategy_version = fields.Integer(allow_none=True)
+    feedback = fields.List(fields.Nested(MessageOutSchema))
+
+
+class ReportThreadsOutSchema(Schema):
+    communicator_id = fields.UUID()
+    pseudonym = fields.String(allow_none=True)
+    mentor = fields.Boolean()
+    reports = fields.List(fields.Nested(ReportThreadOutSchema))
+
+
+class MessageRequestSchema(Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class ReviewSchema(Schema):
@@ -408,127 +502,3 @@ class ApprovalOutcomeOutSchema(Schema):
 class ActivityRequestSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(ACTIVITY_KINDS))
     record_id = fields.UUID(required=True)
-
-
-class ReceiptSchema(Schema):
-    payout_id = fields.UUID(required=True)
-    received = fields.Boolean(required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=500))
-
-
-class ReceiptProblemsSchema(Schema):
-    status = fields.String(
-        load_default="open", validate=validate.OneOf(RECEIPT_PROBLEM_STATUSES)
-    )
-
-
-class ResolveReceiptSchema(Schema):
-    problem_id = fields.UUID(required=True)
-    resolution = fields.String(
-        required=True, validate=validate.OneOf(RECEIPT_RESOLUTIONS)
-    )
-    note = fields.String(required=True, validate=validate.Length(min=1, max=500))
-
-
-# -- payout arguments: each refusal names its field and has its own code -----------
-def checked_id(value: Any, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise InvalidRequest(
-            f"{name} is not a valid id", "invalid_id", {name: ["not a valid id"]}
-        ) from None
-
-
-def optional_id(value: Any, name: str) -> uuid.UUID | None:
-    return checked_id(value, name) if value is not None else None
-
-
-def checked_date(value: Any, name: str) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidRequest(
-            f"{name} is not a date (YYYY-MM-DD)", "invalid_date", {name: ["not a date"]}
-        ) from None
-
-
-def bounded(value: Any, name: str, least: int = 0, most: int = 10**9) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or not least <= value <= most
-    ):
-        raise InvalidRequest(
-            f"{name} is a whole number from {least} to {most}",
-            f"invalid_{name}",
-            {name: [f"{least} to {most}"]},
-        )
-    return value
-
-
-def reason(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > 500:
-        raise InvalidRequest(
-            "give a reason (1 to 500 characters)",
-            "reason_required",
-            {"reason": ["required, at most 500 characters"]},
-        )
-    return value.strip()
-
-
-def second_factor_code(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidRequest(
-            "a code from your authenticator is needed",
-            "code_required",
-            {"code": ["required"]},
-        )
-    return value.strip()
-
-
-def statement_text(value: Any) -> str:
-    if not isinstance(value, str):
-        raise InvalidRequest("the statement is CSV text", "invalid_statement")
-    return value
-
-
-def stripe_event(value: Any) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise InvalidRequest("not a Stripe event", "invalid_event")
-    return value
-
-
-def reconciliation_source(value: Any) -> str:
-    if value not in RECONCILIATION_SOURCES:
-        raise InvalidRequest(
-            f"no source {value}",
-            "invalid_source",
-            {"source": [f"one of {RECONCILIATION_SOURCES}"]},
-        )
-    return str(value)
-
-
-def item_filters(state: Any, kind: Any) -> tuple[str | None, str | None]:
-    """A work queue's optional filters: an item state, a kind of difference."""
-    if state is not None and state not in ITEM_STATES:
-        raise InvalidRequest(
-            f"no state {state}",
-            "invalid_state",
-            {"state": [f"one of {ITEM_STATES}"]},
-        )
-    if kind is not None and kind not in DISCREPANCIES:
-        raise InvalidRequest(f"no kind {kind}", "invalid_kind", {"kind": ["unknown"]})
-    return state, kind
-
-
-def item_ids(value: Any) -> list[int]:
-    if not isinstance(value, list) or not all(
-        isinstance(i, int) and not isinstance(i, bool) for i in value
-    ):
-        raise InvalidRequest(
-            "item_ids is a list of item numbers",
-            "invalid_items",
-            {"item_ids": ["a list of integers"]},
-        )
-    return value

@@ -11,6 +11,7 @@ from stipends.entrypoints.payouts import PayoutsEntrypoints
 from stipends.entrypoints.programmes import ProgrammesEntrypoints
 from stipends.entrypoints.reports import ReportsEntrypoints
 from stipends.entrypoints.stipends import StipendsEntrypoints
+from stipends.entrypoints.strategies import StrategiesEntrypoints
 from stipends.settings import Settings
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.messaging import RpcProxy
@@ -23,6 +24,7 @@ class StipendsService(
     CommunicatorsEntrypoints,
     ProgrammesEntrypoints,
     ReportsEntrypoints,
+    StrategiesEntrypoints,
     StipendsEntrypoints,
     LedgerEntrypoints,
     PayoutsEntrypoints,

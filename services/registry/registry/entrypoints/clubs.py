@@ -22,7 +22,7 @@ from registry.schemas import (
     TrainingOutSchema,
     TrainingSchema,
 )
-from svyaz.keys import GATEWAY, OPERATOR
+from svyaz.keys import GATEWAY, OPERATOR, STIPENDS
 from svyaz.messaging import rpc
 
 SUMMARY = CommunicatorSummarySchema()
@@ -67,8 +67,10 @@ class ClubsEntrypoints(Entrypoints):
                 clubs.remove_club_coordinator(session, who, club)
             )
 
-    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @rpc(callers={GATEWAY, OPERATOR, STIPENDS}, expected_exceptions=RegistryError)
     def list_clubs(self) -> list[dict[str, Any]]:
+        """Every club with its coordinator's account id (stipends asks it to know
+        whose strategies and reports a coordinator mentors)."""
         with self.db.transaction() as session:
             return ClubOutSchema().dump(clubs.list_clubs(session), many=True)
 

@@ -1,15 +1,14 @@
 """The payout entrypoints: finance's RPCs, the webhook relay RPC the gateway calls
 with verified Stripe events, and the timer that drives payout rows (the only place a
 provider is called: no message handler ever is). They only translate: arguments
-checked by `schemas`, one use case of `stipends.logic.payouts` called in a
-transaction, its result dumped."""
+checked by `stipends.payouts.schemas`, one use case of `stipends.logic.payouts`
+called in a transaction, its result dumped."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from stipends import schemas
 from stipends.entrypoints.base import Entrypoints, load, now
 from stipends.exceptions import NotAllowed, StipendsError
 from stipends.logic.actors import ADMIN, FINANCE, Actor
@@ -25,7 +24,8 @@ from stipends.logic.payouts import (
     trail,
     webhooks,
 )
-from stipends.schemas import (
+from stipends.payouts import schemas
+from stipends.payouts.schemas import (
     ReceiptProblemsSchema,
     ReceiptSchema,
     ResolveReceiptSchema,
