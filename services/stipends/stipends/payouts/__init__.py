@@ -6,6 +6,6 @@
 - `statements`: what a provider reports (transfers, the bank's statement) as rows;
 - `bankfiles`: the bank file formats (CSV, pain.001) and the statement's CSV;
 - `ratelimit`: one rate limit for every replica (a PostgreSQL row);
-- `entrypoints`: finance's RPCs, the webhook relay and the worker's timer, mixed
-  into `StipendsService`.
+- `schemas`: the payout RPCs' input (their entrypoints are
+  `stipends.entrypoints.payouts`).
 """
