@@ -14,6 +14,7 @@ from stipends.entrypoints.stipends import StipendsEntrypoints
 from stipends.entrypoints.strategies import StrategiesEntrypoints
 from stipends.settings import Settings
 from svyaz.dependencies import Database, OutboxRelay
+from svyaz.inbox import InboxUpkeep
 from svyaz.messaging import RpcProxy
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
@@ -28,6 +29,7 @@ class StipendsService(
     StipendsEntrypoints,
     LedgerEntrypoints,
     PayoutsEntrypoints,
+    InboxUpkeep,
     ParkedMessagesEntrypoints,
 ):
     name = "stipends"
