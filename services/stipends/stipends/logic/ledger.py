@@ -365,14 +365,36 @@ class Send:
     amount_minor: int
 
 
-SEND_ENTRIES = text(
+@dataclass(frozen=True)
+class Commit:
+    """One `commit_for_payment` of a batch: the reservation becomes a debt."""
+
+    programme_id: uuid.UUID
+    stipend_id: uuid.UUID
+    communicator_id: uuid.UUID
+    currency: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Batched:
+    """One entry of a batch posted together (`post_all`)."""
+
+    programme_id: uuid.UUID
+    stipend_id: uuid.UUID
+    memo: str
+    currency: str
+    legs: tuple[Leg, ...]
+
+
+BATCH_ENTRIES = text(
     "INSERT INTO journal_entries (kind, memo, programme_id, stipend_id) "
-    "SELECT 'payout_sent', 'payout sent through ' || v.provider, v.programme, "
-    "v.stipend FROM unnest(CAST(:programmes AS uuid[]), CAST(:stipends AS uuid[]), "
-    "CAST(:providers AS text[])) WITH ORDINALITY "
-    "AS v (programme, stipend, provider, n) ORDER BY v.n RETURNING id, stipend_id"
+    "SELECT :kind, v.memo, v.programme, v.stipend "
+    "FROM unnest(CAST(:memos AS text[]), CAST(:programmes AS uuid[]), "
+    "CAST(:stipends AS uuid[])) WITH ORDINALITY "
+    "AS v (memo, programme, stipend, n) ORDER BY v.n RETURNING id, stipend_id"
 )
-SEND_POSTINGS = text(
+BATCH_POSTINGS = text(
     "INSERT INTO postings (entry_id, account, amount_minor, currency) "
     "SELECT * FROM unnest(CAST(:entries AS bigint[]), CAST(:accounts AS text[]), "
     "CAST(:amounts AS bigint[]), CAST(:currencies AS text[]))"
@@ -405,48 +427,91 @@ def accounts_in(session: Session, wanted: dict[str, str]) -> set[str]:
     return {code for code, currency in found.items() if currency != wanted[code]}
 
 
-def send_all(session: Session, sends: Sequence[Send]) -> dict[uuid.UUID, int]:
-    """`send` for a batch of stipends in three statements whatever its size (the
-    accounts, the entries, their legs); the entry id of each stipend. Each entry
-    balances as `send`'s does, and the deferred trigger checks it at commit."""
-    if not sends:
+def post_all(
+    session: Session, kind: str, batch: Sequence[Batched]
+) -> dict[uuid.UUID, int]:
+    """`post` for a batch of entries of one kind, one per stipend, in three
+    statements whatever its size (the accounts, the entries, their legs); the entry
+    id of each stipend. Each entry must balance as `post`'s do, and the deferred
+    trigger checks it again at commit."""
+    if not batch:
         return {}
     wanted: dict[str, str] = {}
-    for one in sends:
-        wanted[clearing(one.provider)] = one.currency
-        wanted[funds(one.programme_id)] = one.currency
-    if accounts_in(session, wanted):  # a currency clash: `post` says which
-        for one in sends:
-            for code in (clearing(one.provider), funds(one.programme_id)):
-                account(session, code, one.currency)
-    entries = {
-        stipend_id: entry_id
-        for entry_id, stipend_id in session.execute(
-            SEND_ENTRIES,
-            {
-                "programmes": [str(one.programme_id) for one in sends],
-                "stipends": [str(one.stipend_id) for one in sends],
-                "providers": [one.provider for one in sends],
-            },
-        )
-    }
+    for one in batch:
+        if len(one.legs) < 2 or sum(leg.amount_minor for leg in one.legs) != 0:
+            raise InvalidRequest("the entry does not balance", "unbalanced_entry")
+        for leg in one.legs:
+            wanted[leg.account] = one.currency
+    if accounts_in(session, wanted):  # a currency clash: `account` says which
+        for one in batch:
+            for leg in one.legs:
+                account(session, leg.account, one.currency)
+    rows = session.execute(
+        BATCH_ENTRIES,
+        {
+            "kind": kind,
+            "memos": [one.memo for one in batch],
+            "programmes": [str(one.programme_id) for one in batch],
+            "stipends": [str(one.stipend_id) for one in batch],
+        },
+    )
+    entries = {stipend_id: entry_id for entry_id, stipend_id in rows}
     legs: dict[str, list[Any]] = {
         "entries": [],
         "accounts": [],
         "amounts": [],
         "currencies": [],
     }
-    for one in sends:
-        for code, amount in (
-            (clearing(one.provider), one.amount_minor),
-            (funds(one.programme_id), -one.amount_minor),
-        ):
+    for one in batch:
+        for leg in one.legs:
             legs["entries"].append(entries[one.stipend_id])
-            legs["accounts"].append(code)
-            legs["amounts"].append(amount)
+            legs["accounts"].append(leg.account)
+            legs["amounts"].append(leg.amount_minor)
             legs["currencies"].append(one.currency)
-    session.execute(SEND_POSTINGS, legs)
+    session.execute(BATCH_POSTINGS, legs)
     return entries
+
+
+def send_all(session: Session, sends: Sequence[Send]) -> dict[uuid.UUID, int]:
+    """`send` for a batch of stipends (`post_all`)."""
+    return post_all(
+        session,
+        "payout_sent",
+        [
+            Batched(
+                one.programme_id,
+                one.stipend_id,
+                f"payout sent through {one.provider}",
+                one.currency,
+                (
+                    Leg(clearing(one.provider), one.amount_minor),
+                    Leg(funds(one.programme_id), -one.amount_minor),
+                ),
+            )
+            for one in sends
+        ],
+    )
+
+
+def commit_all(session: Session, commits: Sequence[Commit]) -> dict[uuid.UUID, int]:
+    """`commit_for_payment` for a batch of stipends (`post_all`)."""
+    return post_all(
+        session,
+        "commitment",
+        [
+            Batched(
+                one.programme_id,
+                one.stipend_id,
+                "stipend released for payment",
+                one.currency,
+                (
+                    Leg(reservations(one.programme_id), one.amount_minor),
+                    Leg(payable(one.communicator_id), -one.amount_minor),
+                ),
+            )
+            for one in commits
+        ],
+    )
 
 
 def send_failed(

@@ -193,8 +193,8 @@ def release_run(
         )
     run = get_run(session, run_id, lock=True)
     payouts = check_release(session, actor, run, confirmed_digest)
+    payments.commit_all_for_payment(session, [p.stipend_id for p in payouts])
     for payout in payouts:
-        payments.commit_for_payment(session, payout.stipend_id)
         payout.move_to("queued")
         payout.next_attempt_at = now
     run.status = "released"
@@ -241,8 +241,14 @@ def check_release(
             "you approved a stipend in this run: another finance person releases it",
             "releaser_approved",
         )
+    stipends = {  # one statement for the run, not one a payout
+        stipend.id: stipend
+        for stipend in session.scalars(
+            select(Stipend).where(Stipend.id.in_([p.stipend_id for p in payouts]))
+        )
+    }
     for payout in payouts:
-        stipend = session.get(Stipend, payout.stipend_id)
+        stipend = stipends.get(payout.stipend_id)
         if stipend is None or stipend.status != "approved":
             raise InvalidTransition(
                 "a stipend of the run is no longer approved: build the run again",
