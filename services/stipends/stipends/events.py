@@ -10,14 +10,41 @@ from svyaz.vocabulary import PAYOUT_FAILURE_REASONS
 PRODUCER = "stipends"
 
 
-class ReportSubmittedV1(Schema):
+CHANGES = ("none", "some", "clear")
+
+
+class ReportFactsV1(Schema):
+    """The report's figures, added (optional) for the insights read model: counts and
+    codes from fixed lists only. Topics are free text, so only how many there are."""
+
+    conversations = fields.Integer(validate=validate.Range(min=0))
+    hours = fields.Integer(validate=validate.Range(min=0))
+    audiences = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    topics_count = fields.Integer(validate=validate.Range(min=0))
+    observed_change = fields.String(validate=validate.OneOf(CHANGES))
+
+
+def report_facts(report: object) -> dict[str, object]:
+    """The figures of an ActivityReport for ReportFactsV1 (no free text)."""
+    return {
+        "conversations": getattr(report, "conversations"),
+        "hours": getattr(report, "hours"),
+        "audiences": sorted(getattr(report, "audiences") or []),
+        "channels": sorted(getattr(report, "channels") or []),
+        "topics_count": len(getattr(report, "topics") or []),
+        "observed_change": getattr(report, "observed_change"),
+    }
+
+
+class ReportSubmittedV1(ReportFactsV1):
     report_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
     cycle_id = fields.UUID(required=True)
     late = fields.Boolean(required=True)
 
 
-class ReportReviewedV1(Schema):
+class ReportReviewedV1(ReportFactsV1):
     report_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
     cycle_id = fields.UUID(required=True)
@@ -37,6 +64,15 @@ class CycleOpenedV1(Schema):
 class CycleClosedV1(Schema):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)
+
+
+class ProgrammeBudgetChangedV1(Schema):
+    """A programme's budget after a funding or its reversal: the new total, so a
+    consumer that sees them out of order keeps the latest by `occurred_at`."""
+
+    programme_id = fields.UUID(required=True)
+    currency = fields.String(required=True, validate=validate.Length(equal=3))
+    budget_minor = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
 class StipendAmountV1(Schema):
@@ -63,6 +99,9 @@ REPORT_SUBMITTED = _spec("report.submitted.v1", ReportSubmittedV1)
 REPORT_REVIEWED = _spec("report.reviewed.v1", ReportReviewedV1)
 CYCLE_OPENED = _spec("cycle.opened.v1", CycleOpenedV1)
 CYCLE_CLOSED = _spec("cycle.closed.v1", CycleClosedV1)
+PROGRAMME_BUDGET_CHANGED = _spec(
+    "programme.budget_changed.v1", ProgrammeBudgetChangedV1
+)
 STIPEND_PROPOSED = _spec("stipend.proposed.v1", StipendAmountV1)
 STIPEND_APPROVED = _spec("stipend.approved.v1", StipendAmountV1)
 STIPEND_REJECTED = _spec("stipend.rejected.v1", StipendRejectedV1)
@@ -72,6 +111,7 @@ PUBLISHED: tuple[EventSpec, ...] = (
     REPORT_REVIEWED,
     CYCLE_OPENED,
     CYCLE_CLOSED,
+    PROGRAMME_BUDGET_CHANGED,
     STIPEND_PROPOSED,
     STIPEND_APPROVED,
     STIPEND_REJECTED,
@@ -125,6 +165,10 @@ class ReconciliationCompletedV1(Schema):
     run_id = fields.UUID(required=True)
     matched = fields.Integer(required=True, validate=validate.Range(min=0))
     discrepancies = fields.Integer(required=True, validate=validate.Range(min=0))
+    # added (optional): the differences counted by kind, for the insights read model
+    by_kind = fields.Dict(
+        keys=fields.String(), values=fields.Integer(validate=validate.Range(min=0))
+    )
 
 
 PAYOUT_PAID = EventSpec(PRODUCER, "payout.paid.v1", PayoutV1)

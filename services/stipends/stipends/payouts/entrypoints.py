@@ -440,6 +440,7 @@ class PayoutEntrypoints:
                     run_id=run.id,
                     matched=len(report.matched),
                     discrepancies=len(report.discrepancies),
+                    by_kind=report.kinds(),
                 ),
             )
         return {

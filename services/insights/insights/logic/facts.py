@@ -1,0 +1,294 @@
+"""What each event contributes, and the read model built from it.
+
+`record` keeps the event's whitelisted fields in `facts` and applies them to the state
+tables in the same transaction (the caller claims the event in the inbox first, so a
+redelivery does nothing). `rebuild` empties the state tables and applies every fact
+again in the order the events happened: the read model is a function of `facts`.
+
+Only the fields listed in FIELDS are ever stored: ids (opaque), codes from fixed lists,
+numbers and times. A pseudonym or any other field an event carries is dropped here.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from insights.models import (
+    STATE_TABLES,
+    UNKNOWN,
+    Cycle,
+    Fact,
+    Member,
+    Programme,
+    Reconciliation,
+    Report,
+    Stipend,
+    TrainingCompletion,
+)
+
+REPORT_FIGURES = (
+    "conversations",
+    "hours",
+    "audiences",
+    "channels",
+    "topics_count",
+    "observed_change",
+)
+FIELDS: dict[str, tuple[str, ...]] = {
+    "communicator.activated.v1": ("communicator_id", "club_id", "club_country"),
+    "communicator.tier_changed.v1": ("communicator_id", "tier"),
+    "training.completed.v1": ("training_id", "communicator_id"),
+    "cycle.opened.v1": ("cycle_id", "programme_id", "period"),
+    "programme.budget_changed.v1": ("programme_id", "currency", "budget_minor"),
+    "report.submitted.v1": ("report_id", "communicator_id", "cycle_id", "late")
+    + REPORT_FIGURES,
+    "report.reviewed.v1": ("report_id", "communicator_id", "cycle_id", "decision")
+    + REPORT_FIGURES,
+    "stipend.approved.v1": (
+        "stipend_id",
+        "communicator_id",
+        "cycle_id",
+        "amount_minor",
+        "currency",
+    ),
+    "payout.paid.v1": ("stipend_id", "communicator_id", "amount_minor", "currency"),
+    "payout.failed.v1": (
+        "stipend_id",
+        "communicator_id",
+        "amount_minor",
+        "currency",
+        "reason",
+    ),
+    "reconciliation.completed.v1": ("run_id", "matched", "discrepancies", "by_kind"),
+}
+CONSUMED = tuple(FIELDS)
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready value (UUIDs as text)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def keep(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an event's payload the figures need, nothing else."""
+    return {
+        name: plain(data[name])
+        for name in FIELDS[event_type]
+        if data.get(name) is not None
+    }
+
+
+def record(
+    session: Session,
+    event_id: uuid.UUID,
+    event_type: str,
+    occurred_at: datetime,
+    data: dict[str, Any],
+) -> Fact | None:
+    """Keep an event's contribution and apply it; an event kept before: nothing."""
+    kept = keep(event_type, data)
+    added = session.execute(
+        insert(Fact)
+        .values(
+            event_id=event_id,
+            event_type=event_type,
+            occurred_at=occurred_at,
+            data=kept,
+        )
+        .on_conflict_do_nothing()
+        .returning(Fact.event_id)
+    ).first()
+    if added is None:
+        return None
+    fact = Fact(
+        event_id=event_id, event_type=event_type, occurred_at=occurred_at, data=kept
+    )
+    apply(session, fact)
+    return fact
+
+
+def apply(session: Session, fact: Fact) -> None:
+    APPLY[fact.event_type](session, fact.data, fact.occurred_at)
+
+
+def rebuild(session: Session, batch: int = 5000) -> int:
+    """Empty the read model and apply every fact again, oldest first. Returns how many
+    facts were applied."""
+    for table in STATE_TABLES:
+        session.execute(delete(table))
+    applied = 0
+    rows = session.execute(
+        select(Fact).order_by(Fact.occurred_at, Fact.event_id).execution_options(
+            yield_per=batch
+        )
+    ).scalars()
+    for fact in rows:
+        apply(session, fact)
+        applied += 1
+        if applied % batch == 0:
+            session.flush()
+    return applied
+
+
+# -- appliers: one per event type --------------------------------------------------
+def _member(session: Session, ident: str) -> Member:
+    member = session.get(Member, uuid.UUID(ident))
+    if member is None:
+        member = Member(
+            communicator_id=uuid.UUID(ident),
+            club_id=UNKNOWN,
+            country=UNKNOWN,
+            tier="volunteer",
+        )
+        session.add(member)
+    return member
+
+
+def _activated(session: Session, data: dict[str, Any], at: datetime) -> None:
+    member = _member(session, data["communicator_id"])
+    member.club_id = data.get("club_id") or UNKNOWN
+    member.country = data.get("club_country") or UNKNOWN
+
+
+def _tier_changed(session: Session, data: dict[str, Any], at: datetime) -> None:
+    member = _member(session, data["communicator_id"])
+    if member.tier_at is None or member.tier_at <= at:
+        member.tier, member.tier_at = data["tier"], at
+
+
+def _training(session: Session, data: dict[str, Any], at: datetime) -> None:
+    session.execute(
+        insert(TrainingCompletion)
+        .values(
+            training_id=uuid.UUID(data["training_id"]),
+            communicator_id=uuid.UUID(data["communicator_id"]),
+            completed_at=at,
+        )
+        .on_conflict_do_nothing()
+    )
+    _member(session, data["communicator_id"])
+
+
+def _cycle(session: Session, data: dict[str, Any], at: datetime) -> None:
+    session.merge(
+        Cycle(
+            cycle_id=uuid.UUID(data["cycle_id"]),
+            programme_id=uuid.UUID(data["programme_id"]),
+            period=data["period"],
+        )
+    )
+
+
+def _budget(session: Session, data: dict[str, Any], at: datetime) -> None:
+    programme = session.get(Programme, uuid.UUID(data["programme_id"]))
+    if programme is None:
+        session.add(
+            Programme(
+                programme_id=uuid.UUID(data["programme_id"]),
+                currency=data["currency"],
+                budget_minor=data["budget_minor"],
+                budget_at=at,
+            )
+        )
+    elif programme.budget_at <= at:  # the latest total wins, whatever the order
+        programme.budget_minor, programme.budget_at = data["budget_minor"], at
+
+
+def _report(status: Callable[[dict[str, Any]], str]) -> Callable[..., None]:
+    def applier(session: Session, data: dict[str, Any], at: datetime) -> None:
+        report = session.get(Report, uuid.UUID(data["report_id"]))
+        if report is None:
+            report = Report(
+                report_id=uuid.UUID(data["report_id"]),
+                cycle_id=uuid.UUID(data["cycle_id"]),
+                communicator_id=uuid.UUID(data["communicator_id"]),
+                changed_at=at,
+                status=status(data),
+            )
+            session.add(report)
+        elif report.changed_at > at:
+            return  # an older event arriving late changes nothing
+        report.status, report.changed_at = status(data), at
+        if "late" in data:
+            report.late = bool(data["late"])
+        for name in REPORT_FIGURES:
+            if name in data:
+                setattr(report, name, data[name])
+        _member(session, data["communicator_id"])
+
+    return applier
+
+
+def _stipend(session: Session, ident: str, data: dict[str, Any]) -> Stipend:
+    stipend = session.get(Stipend, uuid.UUID(ident))
+    if stipend is None:
+        stipend = Stipend(
+            stipend_id=uuid.UUID(ident),
+            communicator_id=uuid.UUID(data["communicator_id"]),
+            amount_minor=data["amount_minor"],
+            currency=data["currency"],
+        )
+        session.add(stipend)
+    return stipend
+
+
+def _approved(session: Session, data: dict[str, Any], at: datetime) -> None:
+    stipend = _stipend(session, data["stipend_id"], data)
+    stipend.cycle_id = uuid.UUID(data["cycle_id"])
+    stipend.amount_minor, stipend.approved_at = data["amount_minor"], at
+
+
+def _paid(session: Session, data: dict[str, Any], at: datetime) -> None:
+    stipend = _stipend(session, data["stipend_id"], data)
+    stipend.paid_at, stipend.failed_reason = at, None
+
+
+def _failed(session: Session, data: dict[str, Any], at: datetime) -> None:
+    stipend = _stipend(session, data["stipend_id"], data)
+    if stipend.paid_at is None:
+        stipend.failed_reason = data["reason"]
+
+
+def _reconciled(session: Session, data: dict[str, Any], at: datetime) -> None:
+    session.merge(
+        Reconciliation(
+            run_id=uuid.UUID(data["run_id"]),
+            matched=data["matched"],
+            discrepancies=data["discrepancies"],
+            by_kind=dict(data.get("by_kind") or {}),
+            completed_at=at,
+        )
+    )
+
+
+APPLY: dict[str, Callable[[Session, dict[str, Any], datetime], None]] = {
+    "communicator.activated.v1": _activated,
+    "communicator.tier_changed.v1": _tier_changed,
+    "training.completed.v1": _training,
+    "cycle.opened.v1": _cycle,
+    "programme.budget_changed.v1": _budget,
+    "report.submitted.v1": _report(lambda d: "submitted"),
+    "report.reviewed.v1": _report(lambda d: str(d["decision"])),
+    "stipend.approved.v1": _approved,
+    "payout.paid.v1": _paid,
+    "payout.failed.v1": _failed,
+    "reconciliation.completed.v1": _reconciled,
+}
+assert set(APPLY) == set(FIELDS)
+
+
+def events_of(session: Session) -> Iterable[Fact]:
+    return session.scalars(select(Fact).order_by(Fact.occurred_at, Fact.event_id))
