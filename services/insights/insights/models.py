@@ -110,9 +110,7 @@ class Stipend(Base):
 class TrainingCompletion(Base):
     __tablename__ = "training_completions"
 
-    training_id: Mapped[uuid.UUID] = mapped_column(
-        UUID(as_uuid=True), primary_key=True
-    )
+    training_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     communicator_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), primary_key=True
     )

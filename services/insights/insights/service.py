@@ -141,7 +141,5 @@ class InsightsService:
         Actor.load(actor).require(actors.ADMIN)
         ask = load(ProgrammeQueryIn(), query)
         with self.db.transaction() as session:
-            view = figures.programme_view(
-                session, ask["programme_id"], self.min_cell
-            )
+            view = figures.programme_view(session, ask["programme_id"], self.min_cell)
         return facts.plain(view)

@@ -131,9 +131,9 @@ def rebuild(session: Session, batch: int = 5000) -> int:
         session.execute(delete(table))
     applied = 0
     rows = session.execute(
-        select(Fact).order_by(Fact.occurred_at, Fact.event_id).execution_options(
-            yield_per=batch
-        )
+        select(Fact)
+        .order_by(Fact.occurred_at, Fact.event_id)
+        .execution_options(yield_per=batch)
     ).scalars()
     for fact in rows:
         apply(session, fact)

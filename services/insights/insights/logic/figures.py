@@ -231,9 +231,7 @@ def cycle_view(
     }
 
 
-def _sums(
-    values: dict[str, int], table: Published, threshold: int
-) -> dict[str, Any]:
+def _sums(values: dict[str, int], table: Published, threshold: int) -> dict[str, Any]:
     per_row = _only_where_shown(values, table, threshold)
     total = sum(values.values()) if table.total is not None else None
     return {
@@ -267,9 +265,7 @@ def _trainings(session: Session, period: str, group: Any) -> dict[str, int]:
     rows = session.execute(
         select(group.label("grp"), func.count())
         .select_from(TrainingCompletion)
-        .outerjoin(
-            Member, Member.communicator_id == TrainingCompletion.communicator_id
-        )
+        .outerjoin(Member, Member.communicator_id == TrainingCompletion.communicator_id)
         .where(month == period)
         .group_by(group)
     )
@@ -297,9 +293,7 @@ def _money(session: Session, cycle: Cycle, threshold: int) -> dict[str, Any]:
         "budget_minor": programme.budget_minor if programme else None,
         "approved_minor": approved if enough else None,
         "paid_minor": paid if enough and paid_count >= threshold else None,
-        "reserved_minor": (
-            approved - paid if enough and unpaid >= threshold else None
-        ),
+        "reserved_minor": (approved - paid if enough and unpaid >= threshold else None),
     }
 
 
@@ -366,7 +360,9 @@ def programme_view(
     )
     by_status: dict[tuple[str, str], int] = defaultdict(int)
     for cycle_id, status, n in status_rows:
-        by_status[(periods[cycle_id], "accepted" if status == "accepted" else "other")] += n
+        by_status[
+            (periods[cycle_id], "accepted" if status == "accepted" else "other")
+        ] += n
     people = session.execute(
         select(Report.cycle_id, Report.communicator_id)
         .where(Report.cycle_id.in_(ids))
@@ -383,8 +379,12 @@ def programme_view(
             activity[(cycle.period, "retained" if person in last else "new")] += 1
         last = now
     order = [c.period for c in known]
-    status_grid = [[by_status.get((p, col), 0) for col in ("accepted", "other")] for p in order]
-    activity_grid = [[activity.get((p, col), 0) for col in ACTIVITY_COLUMNS] for p in order]
+    status_grid = [
+        [by_status.get((p, col), 0) for col in ("accepted", "other")] for p in order
+    ]
+    activity_grid = [
+        [activity.get((p, col), 0) for col in ACTIVITY_COLUMNS] for p in order
+    ]
     money = []
     for cycle in known:
         figures = _money(session, cycle, threshold)
@@ -396,8 +396,20 @@ def programme_view(
         "currency": programme.currency if programme else None,
         "budget_minor": programme.budget_minor if programme else None,
         "tables": [
-            publish("reports_over_time", order, ("accepted", "other"), status_grid, threshold).as_dict(),
-            publish("communicators_over_time", order, ACTIVITY_COLUMNS, activity_grid, threshold).as_dict(),
+            publish(
+                "reports_over_time",
+                order,
+                ("accepted", "other"),
+                status_grid,
+                threshold,
+            ).as_dict(),
+            publish(
+                "communicators_over_time",
+                order,
+                ACTIVITY_COLUMNS,
+                activity_grid,
+                threshold,
+            ).as_dict(),
         ],
         "money": money,
         "payouts": _payouts(session, ids, threshold),

@@ -123,9 +123,7 @@ def pinned(
     return {entry for entry in arcs if not _moves(arcs, entry)}
 
 
-def _reaches(
-    graph: dict[Node, list[Node]], start: Node, goal: Node
-) -> bool:
+def _reaches(graph: dict[Node, list[Node]], start: Node, goal: Node) -> bool:
     seen, todo = {start}, [start]
     while todo:
         node = todo.pop()
@@ -171,9 +169,7 @@ def suppress(cells: Sequence[Sequence[int]], threshold: int) -> Suppressed:
     )
 
 
-def _complement(
-    grid: list[list[int]], hidden: set[Entry], entry: Entry
-) -> set[Entry]:
+def _complement(grid: list[list[int]], hidden: set[Entry], entry: Entry) -> set[Entry]:
     """The cheapest published entries whose hiding frees `entry`: a shortest path
     closing a cycle through it, where a published entry costs its value (a margin
     costs more than any cell) and a hidden one nothing."""
