@@ -27,6 +27,7 @@ from svyaz.dependencies import Database
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import GATEWAY
 from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
+from svyaz.metrics import Observed
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class InsightsService:
     name = "insights"
 
     db = Database()
+    observed = Observed(outbox=False)  # publishes nothing: no outbox to watch
     min_cell = MinCell()
 
     def _take(self, event: ReceivedEvent) -> None:
