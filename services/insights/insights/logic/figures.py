@@ -69,8 +69,14 @@ def publish(
     cells: Sequence[Sequence[int]],
     threshold: int,
 ) -> Published:
-    """Suppress a table and keep only what may be shown."""
-    if not rows:
+    """Suppress a table and keep only what may be shown. A column nobody is in (all
+    zero) is left out: it says nothing of anyone, and hiding it would hide its
+    neighbours too."""
+    keep = [j for j in range(len(columns)) if any(row[j] for row in cells)]
+    if cells and len(keep) < len(columns):
+        columns = [columns[j] for j in keep]
+        cells = [[row[j] for j in keep] for row in cells]
+    if not rows or not columns:
         return Published(name, [], list(columns), [], [], [0] * len(columns), 0, 0)
     table: Suppressed = suppress(cells, threshold)
     r, c = table.rows, table.columns

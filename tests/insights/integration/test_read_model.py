@@ -1,0 +1,164 @@
+"""The read model fed by real events over RabbitMQ into a real PostgreSQL, the views
+answering with small counts hidden, and the rebuild from the kept facts."""
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from insights.logic import facts
+from svyaz.actors import ADMIN, FINANCE
+from svyaz.errors import Forbidden
+from tests.helpers import actor
+from tests.insights.integration.conftest import Insights
+
+FIGURES = {
+    "conversations": 10,
+    "hours": 6,
+    "audiences": ["family"],
+    "channels": ["phone", "video"],
+    "topics_count": 2,
+    "observed_change": "some",
+}
+
+
+def programme_of_two_countries(insights: Insights) -> dict[str, Any]:
+    """A cycle with 12 communicators in GE (club A), 3 in AM (club B): 3 is small."""
+    programme, cycle = uuid.uuid4(), uuid.uuid4()
+    clubs = {"GE": uuid.uuid4(), "AM": uuid.uuid4()}
+    sent = 0
+    insights.publish(
+        "cycle.opened.v1",
+        "stipends",
+        cycle_id=cycle,
+        programme_id=programme,
+        period="2026-11",
+        deadline="2026-11-30T23:59:00+00:00",
+    )
+    insights.publish(
+        "programme.budget_changed.v1",
+        "stipends",
+        programme_id=programme,
+        currency="EUR",
+        budget_minor=5_000_00,
+    )
+    sent += 2
+    people = []
+    for country, n in (("GE", 12), ("AM", 3)):
+        for k in range(n):
+            person, report = uuid.uuid4(), uuid.uuid4()
+            people.append(person)
+            insights.publish(
+                "communicator.activated.v1",
+                "registry",
+                at="2026-11-01T00:00:00+00:00",
+                communicator_id=person,
+                pseudonym=f"secret_pseudonym_{k}",
+                club_id=clubs[country],
+                club_country=country,
+            )
+            insights.publish(
+                "report.submitted.v1",
+                "stipends",
+                at="2026-11-20T00:00:00+00:00",
+                report_id=report,
+                communicator_id=person,
+                cycle_id=cycle,
+                late=False,
+                **FIGURES,
+            )
+            insights.publish(
+                "report.reviewed.v1",
+                "stipends",
+                at="2026-11-21T00:00:00+00:00",
+                report_id=report,
+                communicator_id=person,
+                cycle_id=cycle,
+                decision="accepted" if k % 4 else "rejected",
+                **FIGURES,
+            )
+            sent += 3
+    insights.kept(sent)
+    return {"programme": programme, "cycle": cycle, "people": people, "sent": sent}
+
+
+def test_events_become_figures_with_small_counts_hidden(insights: Insights) -> None:
+    made = programme_of_two_countries(insights)
+    admin = actor([ADMIN])
+    view = insights.call(
+        "get_cycle_impact",
+        admin,
+        {"cycle_id": str(made["cycle"]), "dimension": "country"},
+    )
+    reports = view["tables"][0]
+    assert reports["name"] == "reports" and reports["rows"] == ["AM", "GE"]
+    am = reports["rows"].index("AM")
+    # AM's 3 reports: hidden, and so is every entry that would give them away
+    assert reports["row_totals"][am] is None
+    assert all(cell is None or cell >= 5 for cell in reports["cells"][am])
+    assert reports["total"] == 15 or reports["total"] is None
+    assert reports["hidden"] > 0
+    # GE's 12 with 9 accepted: shown where they do not reveal AM
+    ge = reports["rows"].index("GE")
+    assert reports["cells"][ge][0] in (9, None)
+    # the conversations of AM are hidden with its count; nothing lists a person
+    sums = {row["group"]: row["value"] for row in view["sums"]["conversations"]["rows"]}
+    assert sums["AM"] is None
+    text = json.dumps(view)
+    assert "secret_pseudonym" not in text
+    for person in made["people"]:
+        assert str(person) not in text
+    # the kept facts drop the pseudonym the event carried
+    assert not insights.sql("SELECT 1 FROM facts WHERE data::text LIKE '%secret%'")
+
+
+def test_only_program_admins_see_figures(insights: Insights) -> None:
+    with pytest.raises(Forbidden):
+        insights.call("list_impact_cycles", actor([FINANCE]))
+
+
+def test_a_redelivered_event_counts_once(insights: Insights) -> None:
+    made = programme_of_two_countries(insights)
+    body = insights.sql(
+        "SELECT event_id FROM facts WHERE event_type = 'report.submitted.v1' LIMIT 1"
+    )
+    assert body
+    before = insights.sql("SELECT count(*) FROM reports")[0][0]
+    again = insights.publish(
+        "report.submitted.v1",
+        "stipends",
+        report_id=uuid.uuid4(),
+        communicator_id=made["people"][0],
+        cycle_id=made["cycle"],
+        late=False,
+        **FIGURES,
+    )
+    from tests.helpers import publish_event
+
+    publish_event(insights.amqp_uri, again)  # the same event twice
+    insights.kept(made["sent"] + 1)
+    assert insights.sql("SELECT count(*) FROM reports")[0][0] == before + 1
+
+
+def test_the_read_model_is_rebuilt_from_the_facts(insights: Insights) -> None:
+    made = programme_of_two_countries(insights)
+    admin = actor([ADMIN])
+    query = {"cycle_id": str(made["cycle"]), "dimension": "club"}
+    first = insights.call("get_cycle_impact", admin, query)
+    over_time = insights.call(
+        "get_programme_impact", admin, {"programme_id": str(made["programme"])}
+    )
+    insights.sql("DELETE FROM reports")  # the state lost; the facts kept
+    with Session(insights.engine) as session, session.begin():
+        applied = facts.rebuild(session)
+    assert applied == made["sent"]
+    assert insights.call("get_cycle_impact", admin, query) == first
+    assert (
+        insights.call(
+            "get_programme_impact", admin, {"programme_id": str(made["programme"])}
+        )
+        == over_time
+    )
+    assert over_time["budget_minor"] == 5_000_00
