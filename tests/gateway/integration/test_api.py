@@ -123,7 +123,9 @@ REPORT = {
 
 
 @pytest.fixture
-def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
+def world(
+    system: Registry, stipends: Stipends, notifications: Db, insights: Db
+) -> World:
     training = system.call(
         "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
     )["id"]
@@ -542,6 +544,23 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
             "code": next_code(pyotp.TOTP(w.clients["finance"].secret)),
         },
         expect({"finance": 200}),
+    ),
+    # impact: program admins only; figures suppressed by the insights service (an
+    # unknown cycle or programme: 404 once past the gate)
+    ("impact cycles", "GET", "/api/v1/impact/cycles", None, expect(ADMIN_ONLY)),
+    (
+        "a cycle's impact",
+        "GET",
+        f"/api/v1/impact/cycles/{NOBODY}?dimension=club",
+        None,
+        expect({"program_admin": 404}),
+    ),
+    (
+        "a programme's impact",
+        "GET",
+        f"/api/v1/impact/programmes/{NOBODY}",
+        None,
+        expect({"program_admin": 404}),
     ),
     # reconciliation: finance runs and resolves; admins read
     ("reconciliations", "GET", "/api/v1/reconciliations", None, expect(ADMIN_FINANCE)),
