@@ -144,16 +144,29 @@ def rebuild(session: Session, batch: int = 5000) -> int:
 
 
 # -- appliers: one per event type --------------------------------------------------
+def _row(session: Session, model: Any, key: Any, **values: Any) -> Any:
+    """The row of `model` at `key`, made with `values` if there is none, locked for
+    this transaction: handlers of different queues may meet the same row at once
+    (a report's submission and its review), and only one of them inserts it."""
+    found = session.get(model, key, with_for_update=True)
+    if found is not None:
+        return found
+    primary = model.__mapper__.primary_key[0].name
+    session.execute(
+        insert(model).values({primary: key, **values}).on_conflict_do_nothing()
+    )
+    return session.get(model, key, with_for_update=True)
+
+
 def _member(session: Session, ident: str) -> Member:
-    member = session.get(Member, uuid.UUID(ident))
-    if member is None:
-        member = Member(
-            communicator_id=uuid.UUID(ident),
-            club_id=UNKNOWN,
-            country=UNKNOWN,
-            tier="volunteer",
-        )
-        session.add(member)
+    member: Member = _row(
+        session,
+        Member,
+        uuid.UUID(ident),
+        club_id=UNKNOWN,
+        country=UNKNOWN,
+        tier="volunteer",
+    )
     return member
 
 
@@ -193,33 +206,36 @@ def _cycle(session: Session, data: dict[str, Any], at: datetime) -> None:
 
 
 def _budget(session: Session, data: dict[str, Any], at: datetime) -> None:
-    programme = session.get(Programme, uuid.UUID(data["programme_id"]))
-    if programme is None:
-        session.add(
-            Programme(
-                programme_id=uuid.UUID(data["programme_id"]),
-                currency=data["currency"],
-                budget_minor=data["budget_minor"],
-                budget_at=at,
-            )
-        )
-    elif programme.budget_at <= at:  # the latest total wins, whatever the order
+    programme: Programme = _row(
+        session,
+        Programme,
+        uuid.UUID(data["programme_id"]),
+        currency=data["currency"],
+        budget_minor=data["budget_minor"],
+        budget_at=at,
+    )
+    if programme.budget_at <= at:  # the latest total wins, whatever the order
         programme.budget_minor, programme.budget_at = data["budget_minor"], at
 
 
 def _report(status: Callable[[dict[str, Any]], str]) -> Callable[..., None]:
     def applier(session: Session, data: dict[str, Any], at: datetime) -> None:
-        report = session.get(Report, uuid.UUID(data["report_id"]))
-        if report is None:
-            report = Report(
-                report_id=uuid.UUID(data["report_id"]),
-                cycle_id=uuid.UUID(data["cycle_id"]),
-                communicator_id=uuid.UUID(data["communicator_id"]),
-                changed_at=at,
-                status=status(data),
-            )
-            session.add(report)
-        elif report.changed_at > at:
+        report: Report = _row(
+            session,
+            Report,
+            uuid.UUID(data["report_id"]),
+            cycle_id=uuid.UUID(data["cycle_id"]),
+            communicator_id=uuid.UUID(data["communicator_id"]),
+            status=status(data),
+            late=False,
+            conversations=0,
+            hours=0,
+            audiences=[],
+            channels=[],
+            topics_count=0,
+            changed_at=at,
+        )
+        if report.changed_at > at:
             return  # an older event arriving late changes nothing
         report.status, report.changed_at = status(data), at
         if "late" in data:
@@ -233,15 +249,14 @@ def _report(status: Callable[[dict[str, Any]], str]) -> Callable[..., None]:
 
 
 def _stipend(session: Session, ident: str, data: dict[str, Any]) -> Stipend:
-    stipend = session.get(Stipend, uuid.UUID(ident))
-    if stipend is None:
-        stipend = Stipend(
-            stipend_id=uuid.UUID(ident),
-            communicator_id=uuid.UUID(data["communicator_id"]),
-            amount_minor=data["amount_minor"],
-            currency=data["currency"],
-        )
-        session.add(stipend)
+    stipend: Stipend = _row(
+        session,
+        Stipend,
+        uuid.UUID(ident),
+        communicator_id=uuid.UUID(data["communicator_id"]),
+        amount_minor=data["amount_minor"],
+        currency=data["currency"],
+    )
     return stipend
 
 
