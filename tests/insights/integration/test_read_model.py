@@ -142,18 +142,102 @@ def test_a_redelivered_event_counts_once(insights: Insights) -> None:
     assert insights.sql("SELECT count(*) FROM reports")[0][0] == before + 1
 
 
+STATE = (
+    "members",
+    "cycles",
+    "programmes",
+    "reports",
+    "stipends",
+    "training_completions",
+    "reconciliations",
+)
+
+
+def state(insights: Insights) -> dict[str, list[Any]]:
+    return {
+        table: sorted(map(repr, insights.sql(f"SELECT * FROM {table}")))  # noqa: S608
+        for table in STATE
+    }
+
+
+def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
+    """Stipends approved, paid and failed; tiers, trainings, a reconciliation."""
+    sent = 0
+    for n, person in enumerate(made["people"][:8]):
+        stipend = uuid.uuid4()
+        money = {"communicator_id": person, "amount_minor": 300_00, "currency": "EUR"}
+        insights.publish(
+            "stipend.approved.v1",
+            "stipends",
+            at="2026-11-25T00:00:00+00:00",
+            stipend_id=stipend,
+            cycle_id=made["cycle"],
+            **money,
+        )
+        payout = {"payout_id": uuid.uuid4(), "run_id": uuid.uuid4(), "provider": "x"}
+        if n < 6:
+            insights.publish(
+                "payout.paid.v1",
+                "stipends",
+                at="2026-11-28T00:00:00+00:00",
+                stipend_id=stipend,
+                **money,
+                **payout,
+            )
+        else:  # two payouts fail
+            insights.publish(
+                "payout.failed.v1",
+                "stipends",
+                at="2026-11-27T00:00:00+00:00",
+                stipend_id=stipend,
+                reason="returned",
+                **money,
+                **payout,
+            )
+        sent += 2
+        insights.publish(
+            "communicator.tier_changed.v1",
+            "registry",
+            at="2026-11-02T00:00:00+00:00",
+            communicator_id=person,
+            tier="professional",
+            training_completed=True,
+        )
+        insights.publish(
+            "training.completed.v1",
+            "registry",
+            at="2026-11-03T00:00:00+00:00",
+            training_id=uuid.uuid4(),
+            communicator_id=person,
+        )
+        sent += 2
+    insights.publish(
+        "reconciliation.completed.v1",
+        "stipends",
+        run_id=uuid.uuid4(),
+        matched=6,
+        discrepancies=1,
+        by_kind={"amount_mismatch": 1},
+    )
+    return sent + 1
+
+
 def test_the_read_model_is_rebuilt_from_the_facts(insights: Insights) -> None:
     made = programme_of_two_countries(insights)
+    total = made["sent"] + money_and_more(insights, made)
+    insights.kept(total)
     admin = actor([ADMIN])
-    query = {"cycle_id": str(made["cycle"]), "dimension": "club"}
+    query = {"cycle_id": str(made["cycle"]), "dimension": "tier"}
     first = insights.call("get_cycle_impact", admin, query)
     over_time = insights.call(
         "get_programme_impact", admin, {"programme_id": str(made["programme"])}
     )
+    before = state(insights)
     insights.sql("DELETE FROM reports")  # the state lost; the facts kept
     with Session(insights.engine) as session, session.begin():
         applied = facts.rebuild(session)
-    assert applied == made["sent"]
+    assert applied == total
+    assert state(insights) == before  # row for row what the handlers made
     assert insights.call("get_cycle_impact", admin, query) == first
     assert (
         insights.call(
@@ -162,3 +246,6 @@ def test_the_read_model_is_rebuilt_from_the_facts(insights: Insights) -> None:
         == over_time
     )
     assert over_time["budget_minor"] == 5_000_00
+    assert first["money"]["approved_minor"] == 8 * 300_00
+    assert first["money"]["paid_minor"] == 6 * 300_00
+    assert first["money"]["reserved_minor"] is None  # two unpaid: too few to show
