@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from insights.exceptions import CycleNotFound, InvalidRequest, ProgrammeNotFound
@@ -149,45 +149,55 @@ def cycle_view(
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
         raise CycleNotFound("no such cycle in the figures yet", "cycle_not_found")
-    group = func.coalesce(column, UNKNOWN)
-    base = (
-        select(Report, group.label("grp"))
+    group = func.coalesce(column, UNKNOWN).label("grp")
+    joined = (
+        select(Report)
         .outerjoin(Member, Member.communicator_id == Report.communicator_id)
         .where(Report.cycle_id == cycle_id)
     )
-    reports = [(row.Report, row.grp) for row in session.execute(base)]
+    totals = session.execute(
+        joined.with_only_columns(
+            group,
+            Report.status,
+            Report.observed_change,
+            func.count(),
+            func.sum(Report.conversations),
+            func.sum(Report.hours),
+            func.sum(Report.topics_count),
+        ).group_by(group, Report.status, Report.observed_change)
+    ).all()
     by_status: dict[tuple[str, str], int] = defaultdict(int)
     by_change: dict[tuple[str, str], int] = defaultdict(int)
     conversations: dict[str, int] = defaultdict(int)
     hours: dict[str, int] = defaultdict(int)
-    channels: dict[str, int] = defaultdict(int)
-    audiences: dict[str, int] = defaultdict(int)
-    topics = 0
-    active: dict[str, set[uuid.UUID]] = defaultdict(set)
-    for report, grp in reports:
-        by_status[(grp, report.status)] += 1
-        if report.observed_change in CHANGES:
-            by_change[(grp, report.observed_change)] += 1
-        conversations[grp] += report.conversations
-        hours[grp] += report.hours
-        topics += report.topics_count
-        for channel in report.channels or []:
-            channels[channel] += 1
-        for audience in report.audiences or []:
-            audiences[audience] += 1
-        active[grp].add(report.communicator_id)
+    topics = reports = 0
+    for grp, status, change, n, talks, spent, named in totals:
+        by_status[(grp, status)] += n
+        if change in CHANGES:
+            by_change[(grp, change)] += n
+        conversations[grp] += int(talks or 0)
+        hours[grp] += int(spent or 0)
+        topics += int(named or 0)
+        reports += n
+    channels = _mentioned(session, cycle_id, Report.channels)
+    audiences = _mentioned(session, cycle_id, Report.audiences)
     previous = _previous_cycle(session, cycle)
-    before: set[uuid.UUID] = set()
-    if previous is not None:
-        before = set(
-            session.scalars(
-                select(Report.communicator_id).where(Report.cycle_id == previous)
-            )
-        )
+    before = (
+        select(Report.communicator_id)
+        .where(Report.cycle_id == previous)
+        .distinct()
+        .subquery()
+    )
+    retained = before.c.communicator_id.is_not(None).label("retained")
     activity: dict[tuple[str, str], int] = defaultdict(int)
-    for grp, people in active.items():
-        for person in people:
-            activity[(grp, "retained" if person in before else "new")] += 1
+    for grp, kept, n in session.execute(
+        joined.outerjoin(before, before.c.communicator_id == Report.communicator_id)
+        .with_only_columns(
+            group, retained, func.count(func.distinct(Report.communicator_id))
+        )
+        .group_by(group, retained)
+    ):
+        activity[(grp, "retained" if kept else "new")] += n
 
     rows, grid = _grid(by_status, REPORT_COLUMNS)
     report_table = publish("reports", rows, REPORT_COLUMNS, grid, threshold)
@@ -226,7 +236,7 @@ def cycle_view(
         "sums": {
             "conversations": _sums(conversations, report_table, threshold),
             "hours": _sums(hours, report_table, threshold),
-            "topics": topics if len(reports) >= threshold else None,
+            "topics": topics if reports >= threshold else None,
         },
         "mentions": {
             "channels": _mentions(channels, threshold),
@@ -244,6 +254,19 @@ def _sums(values: dict[str, int], table: Published, threshold: int) -> dict[str,
         "rows": [{"group": row, "value": per_row[row]} for row in table.rows],
         "total": total,
     }
+
+
+def _mentioned(session: Session, cycle_id: uuid.UUID, codes: Any) -> dict[str, int]:
+    """How many of the cycle's reports name each code of a list column."""
+    code = func.jsonb_array_elements_text(codes).table_valued("value").alias("code")
+    rows = session.execute(
+        select(code.c.value, func.count())
+        .select_from(Report)
+        .join(code, literal(True))
+        .where(Report.cycle_id == cycle_id)
+        .group_by(code.c.value)
+    )
+    return {str(value): int(n) for value, n in rows}
 
 
 def _mentions(counts: dict[str, int], threshold: int) -> list[dict[str, Any]]:
