@@ -106,7 +106,9 @@ def test_an_admin_sees_a_cycle_s_charts_and_downloads_them(
         row = reports.locator("tbody tr", has=page.locator("th", has_text=country))
         assert set(row.locator("td").all_inner_texts()) == {"hidden"}, country
     expect(reports.locator("tfoot td").first).to_have_text("8")
-    video = page.locator("#table-mentions tr", has=page.locator("th", has_text="Video"))
+    video = page.locator(
+        "#table-mentions tr", has=page.locator("th", has_text="Video call")
+    )
     expect(video.locator("td")).to_have_text("8")
     expect(page.locator("#suppression-note")).to_contain_text("fewer than 5")
     shots(page, "cycle-by-country")
