@@ -197,6 +197,8 @@ LABELS: dict[str, dict[str, str]] = {
         "other": N_("Other outcomes"),
         "paid": N_("Paid"),
         "unknown": N_("Not known"),
+        "resolved": N_("Resolved"),
+        "open": N_("Still open"),
     },
     "impact_money": {
         "budget_minor": N_("Budget"),

@@ -129,6 +129,31 @@ class Reconciliation(Base):
     completed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Differences(Base):
+    """A reconciliation's differences found, by kind; a superseded one no longer
+    counts as open."""
+
+    __tablename__ = "differences"
+
+    reconciliation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True
+    )
+    by_kind: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    superseded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class DifferenceResolved(Base):
+    __tablename__ = "differences_resolved"
+
+    reconciliation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), primary_key=True
+    )
+    item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 STATE_TABLES = (
     Member,
     Cycle,
@@ -137,4 +162,6 @@ STATE_TABLES = (
     Stipend,
     TrainingCompletion,
     Reconciliation,
+    Differences,
+    DifferenceResolved,
 )

@@ -99,6 +99,18 @@ class ReconciliationCompletedIn(_In):
     )
 
 
+class ReconciliationStartedIn(_In):
+    reconciliation_id = fields.UUID(required=True)
+    by_kind = fields.Dict(keys=fields.String(), values=fields.Integer(), required=True)
+    superseded_id = fields.UUID(required=True, allow_none=True)
+
+
+class DifferenceResolvedIn(_In):
+    reconciliation_id = fields.UUID(required=True)
+    item_id = fields.Integer(required=True)
+    kind = fields.String(required=True)
+
+
 EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "communicator.activated.v1": CommunicatorActivatedIn,
     "communicator.tier_changed.v1": CommunicatorTierChangedIn,
@@ -111,4 +123,6 @@ EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "payout.paid.v1": PayoutIn,
     "payout.failed.v1": PayoutFailedIn,
     "reconciliation.completed.v1": ReconciliationCompletedIn,
+    "reconciliation.started.v1": ReconciliationStartedIn,
+    "reconciliation.difference_resolved.v1": DifferenceResolvedIn,
 }

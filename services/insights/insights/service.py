@@ -118,6 +118,14 @@ class InsightsService:
     def on_reconciliation_completed(self, event: ReceivedEvent) -> None:
         self._take(event)
 
+    @event_handler("stipends", "reconciliation.started.v1", batch=BATCH)
+    def on_reconciliation_started(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "reconciliation.difference_resolved.v1", batch=BATCH)
+    def on_difference_resolved(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
     # -- RPC: the impact views (program admins) --------------------------------------
     @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
     def list_impact_cycles(self, actor: Any) -> list[dict[str, Any]]:

@@ -173,6 +173,30 @@ class ReconciliationCompletedV1(Schema):
     )
 
 
+class ReconciliationStartedV1(Schema):
+    """A provider's period reconciled: the differences found, counted by kind (for
+    the insights read model: how many open and for how long). A reconciliation it
+    replaced (`superseded_id`) no longer counts."""
+
+    reconciliation_id = fields.UUID(required=True)
+    provider = fields.String(required=True)
+    by_kind = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(validate=validate.Range(min=0)),
+        required=True,
+    )
+    superseded_id = fields.UUID(required=True, allow_none=True)
+
+
+class DifferenceResolvedV1(Schema):
+    """One difference of a reconciliation resolved (linked, written off, re-paid)."""
+
+    reconciliation_id = fields.UUID(required=True)
+    item_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    kind = fields.String(required=True)
+    action = fields.String(required=True)
+
+
 PAYOUT_PAID = EventSpec(PRODUCER, "payout.paid.v1", PayoutV1)
 PAYOUT_FAILED = EventSpec(PRODUCER, "payout.failed.v1", PayoutFailedV1)
 
@@ -184,12 +208,20 @@ RUN_RELEASED = EventSpec(PRODUCER, "payout_run.released.v1", RunReleasedV1)
 RECONCILIATION_COMPLETED = EventSpec(
     PRODUCER, "reconciliation.completed.v1", ReconciliationCompletedV1
 )
+RECONCILIATION_STARTED = EventSpec(
+    PRODUCER, "reconciliation.started.v1", ReconciliationStartedV1
+)
+DIFFERENCE_RESOLVED = EventSpec(
+    PRODUCER, "reconciliation.difference_resolved.v1", DifferenceResolvedV1
+)
 PAYOUT_EVENTS = (
     PAYOUT_PAID,
     PAYOUT_FAILED,
     RUN_BUILT,
     RUN_RELEASED,
     RECONCILIATION_COMPLETED,
+    RECONCILIATION_STARTED,
+    DIFFERENCE_RESOLVED,
 )
 
 

@@ -150,6 +150,8 @@ STATE = (
     "stipends",
     "training_completions",
     "reconciliations",
+    "differences",
+    "differences_resolved",
 )
 
 
@@ -219,7 +221,39 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
         discrepancies=1,
         by_kind={"amount_mismatch": 1},
     )
-    return sent + 1
+    sent += 1
+    # differences: a reconciliation replaced by a re-run, whose 6 + 2 differences
+    # are then resolved, 5 of one kind after 3 days
+    first, again = uuid.uuid4(), uuid.uuid4()
+    insights.publish(
+        "reconciliation.started.v1",
+        "stipends",
+        at="2026-11-29T00:00:00+00:00",
+        reconciliation_id=first,
+        provider="stripe_connect",
+        by_kind={"amount_mismatch": 9},
+        superseded_id=None,
+    )
+    insights.publish(
+        "reconciliation.started.v1",
+        "stipends",
+        at="2026-11-30T00:00:00+00:00",
+        reconciliation_id=again,
+        provider="stripe_connect",
+        by_kind={"amount_mismatch": 6, "missing_at_provider": 2},
+        superseded_id=first,
+    )
+    for item in range(1, 6):
+        insights.publish(
+            "reconciliation.difference_resolved.v1",
+            "stipends",
+            at="2026-12-03T00:00:00+00:00",
+            reconciliation_id=again,
+            item_id=item,
+            kind="amount_mismatch",
+            action="write_off",
+        )
+    return sent + 7
 
 
 def test_the_read_model_is_rebuilt_from_the_facts(insights: Insights) -> None:
@@ -249,3 +283,9 @@ def test_the_read_model_is_rebuilt_from_the_facts(insights: Insights) -> None:
     assert first["money"]["approved_minor"] == 8 * 300_00
     assert first["money"]["paid_minor"] == 6 * 300_00
     assert first["money"]["reserved_minor"] is None  # two unpaid: too few to show
+    differences = over_time["differences"]
+    assert differences["table"]["rows"] == ["amount_mismatch", "missing_at_provider"]
+    assert differences["table"]["total"] == 8  # the superseded run's 9 do not count
+    (mismatch, missing) = differences["durations"]
+    assert mismatch["median_days_to_resolve"] == 3.0
+    assert missing["median_days_to_resolve"] is None  # none resolved

@@ -119,8 +119,9 @@ class ImpactConsole(GatewayBase):
                 lang, {"tables": [view["payouts"]["table"]], "dimension": ""}, {}
             )[0],
             "differences": impact.decorate(
-                lang, {"tables": [view["differences"]], "dimension": ""}, {}
+                lang, {"tables": [view["differences"]["table"]], "dimension": ""}, {}
             )[0],
+            "durations": view["differences"]["durations"],
             "hidden_word": gettext(lang, impact.HIDDEN),
             "footnote": gettext(lang, impact.FOOTNOTE).format(n=view["threshold"]),
         }

@@ -24,6 +24,8 @@ from insights.models import (
     STATE_TABLES,
     UNKNOWN,
     Cycle,
+    DifferenceResolved,
+    Differences,
     Fact,
     Member,
     Programme,
@@ -67,6 +69,8 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "reason",
     ),
     "reconciliation.completed.v1": ("run_id", "matched", "discrepancies", "by_kind"),
+    "reconciliation.started.v1": ("reconciliation_id", "by_kind", "superseded_id"),
+    "reconciliation.difference_resolved.v1": ("reconciliation_id", "item_id", "kind"),
 }
 CONSUMED = tuple(FIELDS)
 
@@ -249,6 +253,31 @@ REBUILD = (
            COALESCE(data->'by_kind', '{}'::jsonb), occurred_at
       FROM facts WHERE event_type = 'reconciliation.completed.v1'
      ORDER BY data->>'run_id', occurred_at DESC, event_id DESC""",
+    # differences: each reconciliation's last count by kind; superseded when a
+    # later one names it (a row made by that alone, as the applier makes it)
+    """INSERT INTO differences (reconciliation_id, by_kind, opened_at, superseded)
+    SELECT COALESCE(found.id, gone.id), COALESCE(found.by_kind, '{}'::jsonb),
+           COALESCE(found.at, gone.at), gone.id IS NOT NULL
+      FROM (SELECT DISTINCT ON (data->>'reconciliation_id')
+                   (data->>'reconciliation_id')::uuid AS id,
+                   COALESCE(data->'by_kind', '{}'::jsonb) AS by_kind,
+                   occurred_at AS at
+              FROM facts WHERE event_type = 'reconciliation.started.v1'
+             ORDER BY data->>'reconciliation_id', occurred_at DESC, event_id DESC
+           ) found
+      FULL JOIN (SELECT DISTINCT ON (data->>'superseded_id')
+                        (data->>'superseded_id')::uuid AS id, occurred_at AS at
+                   FROM facts WHERE event_type = 'reconciliation.started.v1'
+                    AND data->>'superseded_id' IS NOT NULL
+                  ORDER BY data->>'superseded_id', occurred_at, event_id
+                ) gone ON gone.id = found.id""",
+    """INSERT INTO differences_resolved (reconciliation_id, item_id, kind,
+           resolved_at)
+    SELECT DISTINCT ON (data->>'reconciliation_id', data->>'item_id')
+           (data->>'reconciliation_id')::uuid, (data->>'item_id')::bigint,
+           data->>'kind', occurred_at
+      FROM facts WHERE event_type = 'reconciliation.difference_resolved.v1'
+     ORDER BY data->>'reconciliation_id', data->>'item_id', occurred_at, event_id""",
 )
 
 
@@ -398,6 +427,41 @@ def _reconciled(session: Session, data: dict[str, Any], at: datetime) -> None:
     )
 
 
+def _differences_found(session: Session, data: dict[str, Any], at: datetime) -> None:
+    found: Differences = _row(
+        session,
+        Differences,
+        uuid.UUID(data["reconciliation_id"]),
+        by_kind={},
+        opened_at=at,
+        superseded=False,
+    )
+    found.by_kind, found.opened_at = dict(data.get("by_kind") or {}), at
+    if data.get("superseded_id"):
+        replaced: Differences = _row(
+            session,
+            Differences,
+            uuid.UUID(data["superseded_id"]),
+            by_kind={},
+            opened_at=at,
+            superseded=True,
+        )
+        replaced.superseded = True
+
+
+def _difference_resolved(session: Session, data: dict[str, Any], at: datetime) -> None:
+    session.execute(
+        insert(DifferenceResolved)
+        .values(
+            reconciliation_id=uuid.UUID(data["reconciliation_id"]),
+            item_id=int(data["item_id"]),
+            kind=data["kind"],
+            resolved_at=at,
+        )
+        .on_conflict_do_nothing()
+    )
+
+
 APPLY: dict[str, Callable[[Session, dict[str, Any], datetime], None]] = {
     "communicator.activated.v1": _activated,
     "communicator.tier_changed.v1": _tier_changed,
@@ -410,6 +474,8 @@ APPLY: dict[str, Callable[[Session, dict[str, Any], datetime], None]] = {
     "payout.paid.v1": _paid,
     "payout.failed.v1": _failed,
     "reconciliation.completed.v1": _reconciled,
+    "reconciliation.started.v1": _differences_found,
+    "reconciliation.difference_resolved.v1": _difference_resolved,
 }
 assert set(APPLY) == set(FIELDS)
 

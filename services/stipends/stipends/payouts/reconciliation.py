@@ -31,6 +31,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from stipends import events
 from stipends.exceptions import (
     InvalidRequest,
     InvalidTransition,
@@ -50,6 +51,7 @@ from stipends.payouts.models import (
 )
 from stipends.payouts.reconcile import DISCREPANCIES, ProviderRow
 from stipends.payouts.worker import mark_failed, mark_paid
+from svyaz import outbox
 
 ACTIONS = ("link", "write_off", "repay")
 # which differences each action can resolve
@@ -254,8 +256,10 @@ def start(
         raise InvalidTransition(
             "this period is signed off; it stays as signed", "reconciliation_signed_off"
         )
+    replaced = None
     if live is not None:
         live.status = "superseded"
+        replaced = live.id
         session.flush()
     rec = Reconciliation(
         id=uuid.uuid4(),
@@ -283,6 +287,23 @@ def start(
         )
     )
     session.flush()
+    found: dict[str, int] = {}
+    for kind, count in session.execute(
+        select(ReconciliationItem.kind, func.count())
+        .where(ReconciliationItem.reconciliation_id == rec.id)
+        .group_by(ReconciliationItem.kind)
+    ):
+        found[str(kind)] = int(count)
+    outbox.add(  # the insights read model counts differences and how long they stay
+        session,
+        events.RECONCILIATION_STARTED.build(
+            f"reconciliation:{rec.id}",
+            reconciliation_id=rec.id,
+            provider=provider,
+            by_kind=found,
+            superseded_id=replaced,
+        ),
+    )
     return rec, per_run
 
 
@@ -484,6 +505,16 @@ def resolve(
         item.state = {"link": "linked", "write_off": "written_off", "repay": "repaid"}[
             action
         ]
+        outbox.add(
+            session,
+            events.DIFFERENCE_RESOLVED.build(
+                f"reconciliation:{rec.id}",
+                reconciliation_id=rec.id,
+                item_id=item.id,
+                kind=item.kind,
+                action=action,
+            ),
+        )
         item.resolution = reason
         item.resolved_by = actor.id
         item.resolved_at = now

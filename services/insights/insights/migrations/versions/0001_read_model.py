@@ -103,10 +103,26 @@ def upgrade() -> None:
         sa.Column("by_kind", postgresql.JSONB(), nullable=False),
         sa.Column("completed_at", WHEN, nullable=False),
     )
+    op.create_table(
+        "differences",
+        sa.Column("reconciliation_id", UUID, primary_key=True),
+        sa.Column("by_kind", postgresql.JSONB(), nullable=False),
+        sa.Column("opened_at", WHEN, nullable=False),
+        sa.Column("superseded", sa.Boolean(), nullable=False),
+    )
+    op.create_table(
+        "differences_resolved",
+        sa.Column("reconciliation_id", UUID, primary_key=True),
+        sa.Column("item_id", sa.BigInteger(), primary_key=True),
+        sa.Column("kind", sa.String(30), nullable=False),
+        sa.Column("resolved_at", WHEN, nullable=False),
+    )
 
 
 def downgrade() -> None:
     for table in (
+        "differences_resolved",
+        "differences",
         "reconciliations",
         "training_completions",
         "stipends",
