@@ -505,16 +505,6 @@ def resolve(
         item.state = {"link": "linked", "write_off": "written_off", "repay": "repaid"}[
             action
         ]
-        outbox.add(
-            session,
-            events.DIFFERENCE_RESOLVED.build(
-                f"reconciliation:{rec.id}",
-                reconciliation_id=rec.id,
-                item_id=item.id,
-                kind=item.kind,
-                action=action,
-            ),
-        )
         item.resolution = reason
         item.resolved_by = actor.id
         item.resolved_at = now
@@ -528,6 +518,17 @@ def resolve(
             )
         )
     session.flush()
+    for item in found:  # after the flush: the outbox's insert would flush a half
+        outbox.add(
+            session,
+            events.DIFFERENCE_RESOLVED.build(
+                f"reconciliation:{rec.id}",
+                reconciliation_id=rec.id,
+                item_id=item.id,
+                kind=item.kind,
+                action=action,
+            ),
+        )
     return found
 
 
