@@ -149,7 +149,7 @@ CALLERS = {
 }
 # every service's parked bus messages (svyaz.parking), for program admins in the
 # web console
-for _service in ("registry", "stipends", "notifications"):
+for _service in ("registry", "stipends", "notifications", "insights"):
     for _method in (
         "list_parked_messages",
         "retry_parked_message",

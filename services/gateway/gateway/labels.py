@@ -360,6 +360,7 @@ LABELS.update(
             "registry": N_("People, clubs and staff"),
             "stipends": N_("Reports, stipends and payouts"),
             "notifications": N_("Notifications"),
+            "insights": N_("What the programme achieves"),
         },
         "parked_kind": {
             "event": N_("News from another service"),

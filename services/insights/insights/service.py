@@ -28,6 +28,7 @@ from svyaz.envelope import ReceivedEvent
 from svyaz.keys import GATEWAY
 from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
+from svyaz.parking import ParkedMessagesEntrypoints
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
         ) from None
 
 
-class InsightsService:
+class InsightsService(ParkedMessagesEntrypoints):
     name = "insights"
 
     db = Database()
