@@ -71,6 +71,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
         notifications.schemas.ReportReviewedIn,
         insights.schemas.ReportReviewedIn,
     ],
+    "report.feedback_given.v1": [notifications.schemas.ReportFeedbackGivenIn],
     "stipend.proposed.v1": [notifications.schemas.StipendIn],
     "stipend.approved.v1": [
         notifications.schemas.StipendIn,

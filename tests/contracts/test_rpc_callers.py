@@ -56,7 +56,7 @@ CALLERS = {
     ("registry", "issue_password_reset"): {NOTIFICATIONS},
     ("registry", "list_access_log"): {GATEWAY, OPERATOR},
     ("registry", "list_club_members"): {GATEWAY, OPERATOR},
-    ("registry", "list_clubs"): {GATEWAY, OPERATOR},
+    ("registry", "list_clubs"): {GATEWAY, OPERATOR, STIPENDS},
     ("registry", "list_corridors"): {GATEWAY, STIPENDS, OPERATOR},
     ("registry", "list_review_items"): {GATEWAY, OPERATOR},
     ("registry", "list_staff_ids"): {NOTIFICATIONS},
@@ -146,6 +146,13 @@ CALLERS = {
     ("stipends", "sign_off_reconciliation"): {GATEWAY, FINANCE_CLI},
     ("stipends", "stripe_event"): {GATEWAY},
     ("stipends", "submit_report"): {GATEWAY},
+    ("stipends", "get_strategy"): {GATEWAY},
+    ("stipends", "save_strategy"): {GATEWAY},
+    ("stipends", "share_strategy"): {GATEWAY},
+    ("stipends", "comment_on_strategy"): {GATEWAY},
+    ("stipends", "list_strategies_to_mentor"): {GATEWAY},
+    ("stipends", "list_report_feedback"): {GATEWAY},
+    ("stipends", "give_report_feedback"): {GATEWAY},
 }
 # every service's parked bus messages (svyaz.parking), for program admins in the
 # web console

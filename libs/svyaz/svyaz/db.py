@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import eventlet.patcher
@@ -116,3 +117,17 @@ def copy_in(session: Any, statement: str, lines: Iterable[bytes]) -> None:
         finally:
             psycopg2.extensions.set_wait_callback(saved)
             cursor.close()
+
+
+@contextmanager
+def committed(session: Any) -> Iterator[Any]:
+    """A session as one transaction: committed when the block ends, rolled back
+    when it raises, closed either way."""
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

@@ -17,7 +17,7 @@ from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz import signing
 from svyaz.context import caller, correlation_id
-from svyaz.db import make_cooperative, make_engine
+from svyaz.db import committed, make_cooperative, make_engine
 from svyaz.outbox import OUTBOX_PENDING, Relay
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,8 @@ class DatabaseHandle:
             return
         session = self._provider.sessionmaker()
         session.info["correlation_id"] = correlation_id(self._worker_ctx)
-        try:
+        with committed(session):
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
         if session.info.get(OUTBOX_PENDING):
             self._provider.committed_events()
 

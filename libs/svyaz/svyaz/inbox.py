@@ -4,6 +4,12 @@ A handler calls `claim(session, event)` inside the same transaction as its effec
 row in `processed_events` commits with the effect or not at all, so a redelivered event
 finds its row and the handler returns without doing anything a second time.
 
+The rows are kept `INBOX_KEEP_DAYS` (30) and then purged (`InboxUpkeep`, every
+`INBOX_PURGE_INTERVAL` seconds): an event that occurred longer ago than that is refused
+at the door (the handler parks it as too old), since whether it was handled can no
+longer be told. Nothing legitimate is that old: the relays publish within seconds,
+and a parked copy waits for an operator for days, not months.
+
 `UNSAFE_INBOX_DEDUP: false` in a service's config turns the check off (the row is still
 written, but `claim` always says "take effect"): only for the chaos run's variant that
 shows what the inbox guards. A service started that way says so in its log.
@@ -14,9 +20,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import DateTime, String, bindparam, func
+from sqlalchemy import DateTime, String, bindparam, delete, func, select, tuple_
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -24,16 +31,26 @@ from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz.db import PlatformBase
 from svyaz.envelope import ReceivedEvent
+from svyaz.timers import timer
 
 log = logging.getLogger(__name__)
 
 
+KEEP_DAYS = 30.0
+PURGE_BATCH = 5000  # rows a purge statement deletes (short transactions)
+
+
 class _State:
     dedup = True
+    keep = timedelta(days=KEEP_DAYS)
 
 
 def configure(config: Mapping[str, object]) -> None:
-    """Read `UNSAFE_INBOX_DEDUP` (default on) from a service's config."""
+    """Read `UNSAFE_INBOX_DEDUP` (default on) and `INBOX_KEEP_DAYS` from a
+    service's config."""
+    _State.keep = timedelta(
+        days=settings.positive(config, "INBOX_KEEP_DAYS", KEEP_DAYS)
+    )
     value = settings.unsafe(config, "UNSAFE_INBOX_DEDUP", True)
     _State.dedup = str(value).strip().lower() not in ("false", "0", "no", "off")
     if not _State.dedup:
@@ -119,3 +136,52 @@ def _duplicate(event: ReceivedEvent) -> None:
         log.info("duplicate suppressed: %s %s", event.consumer, event.event_id)
     else:
         log.warning("duplicate handled again: %s %s", event.consumer, event.event_id)
+
+
+def too_old(event: ReceivedEvent, now: datetime | None = None) -> str | None:
+    """Why an event cannot be taken (it occurred before the inbox's memory
+    begins), or None."""
+    age = (now or datetime.now(UTC)) - event.occurred_at
+    if age <= _State.keep:
+        return None
+    return (
+        f"too old: it occurred {age.days} days ago and the inbox remembers "
+        f"{_State.keep.days} days (INBOX_KEEP_DAYS), so whether it was already "
+        "handled cannot be told; discard it, and if its effect is missing, redo it "
+        "through the consoles"
+    )
+
+
+def purge(session: Session, now: datetime | None = None) -> int:
+    """Delete up to PURGE_BATCH rows older than the window (a day's margin beyond
+    what `too_old` refuses); the number deleted."""
+    table = ProcessedEvent.__table__
+    cutoff = (now or datetime.now(UTC)) - _State.keep - timedelta(days=1)
+    oldest = (
+        select(table.c.consumer, table.c.event_id)
+        .where(table.c.processed_at < cutoff)
+        .limit(PURGE_BATCH)
+    )
+    statement = delete(table).where(
+        tuple_(table.c.consumer, table.c.event_id).in_(oldest)
+    )
+    result = session.execute(statement)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+class InboxUpkeep:
+    """A service's purge of its inbox rows past the window, a batch at a time in
+    its own transaction, every `INBOX_PURGE_INTERVAL` seconds (3600). The service
+    class inherits it and has a `db` (svyaz.dependencies.Database)."""
+
+    db: Any
+
+    @timer("INBOX_PURGE_INTERVAL", 3600.0)
+    def purge_inbox(self) -> None:
+        while True:
+            with self.db.transaction() as session:
+                deleted = purge(session)
+            if deleted:
+                log.info("inbox purged: %d rows past the window", deleted)
+            if deleted < PURGE_BATCH:
+                return

@@ -330,6 +330,10 @@ class EventHandler(Entrypoint):
         except (ValidationError, Unprocessable) as exc:
             self.park(message, f"malformed event: {reason_for(exc)}", 1)
             return None
+        old = inbox.too_old(event)
+        if old is not None:
+            self.park(message, old, 1)
+            return None
         if (getattr(message, "delivery_info", None) or {}).get("redelivered"):
             # counted by the chaos run
             log.info("redelivered: %s %s", self.queue.name, event.event_id)

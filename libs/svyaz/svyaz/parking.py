@@ -29,8 +29,9 @@ What the listing says of a message comes from its headers and its signed stamp
 (`svyaz.signing.read_stamp`), never from its body: the body is sealed and stays so.
 A retry republishes the body and the publisher's headers unchanged (the stamp, its
 signature and nonce with them) to the queue the message came from, then removes it
-from the dead-letter queue. An event handler takes an event of any age and its inbox
-makes a second copy of an event already handled do nothing. An RPC request is never
+from the dead-letter queue. An event handler takes an event up to `INBOX_KEEP_DAYS`
+old (svyaz.inbox) and its inbox makes a second copy of an event already handled do
+nothing; an older one is parked again as too old. An RPC request is never
 retried: its caller gave up long ago (after `RPC_TIMEOUT`), the consumer refuses a
 request older than `BUS_RPC_MAX_AGE` anyway, and a replayed copy is one whose first
 copy was carried out and answered.
@@ -59,7 +60,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from svyaz import arguments, signing, topology
 from svyaz import config as settings
 from svyaz.actors import ADMIN, Actor
-from svyaz.db import PlatformBase, make_cooperative, make_engine
+from svyaz.db import PlatformBase, committed, make_cooperative, make_engine
 from svyaz.errors import Conflict, InvalidInput, NotFound, ServiceError
 from svyaz.keys import GATEWAY
 from svyaz.messaging import (
@@ -558,15 +559,8 @@ class ParkedWork:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        session = self._make_session()
-        try:
+        with committed(self._make_session()) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
     def act(self, who: Actor, ident: str, action: str, reason: str) -> ParkedMessage:
         """Audit first (a database that is down stops the action), act, then

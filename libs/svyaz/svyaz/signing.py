@@ -245,26 +245,25 @@ def can_sign_as(who: str) -> bool:
 
 
 @contextmanager
-def publishing(route: Route) -> Iterator[None]:
-    """Messages encoded inside this block are stamped with `route`."""
-    previous = getattr(_local, "route", None)
-    _local.route = route
+def _bound(name: str, value: Any) -> Iterator[None]:
+    """This thread's `name` is `value` inside the block, what it was after."""
+    previous = getattr(_local, name, None)
+    setattr(_local, name, value)
     try:
         yield
     finally:
-        _local.route = previous
+        setattr(_local, name, previous)
 
 
-@contextmanager
-def signing_as(who: str) -> Iterator[None]:
+def publishing(route: Route) -> Any:
+    """Messages encoded inside this block are stamped with `route`."""
+    return _bound("route", route)
+
+
+def signing_as(who: str) -> Any:
     """Messages encoded inside this block are signed as `who` (a key this process
     holds; tests and a process that runs several services' containers)."""
-    previous = getattr(_local, "signer", None)
-    _local.signer = who
-    try:
-        yield
-    finally:
-        _local.signer = previous
+    return _bound("signer", who)
 
 
 def sign_detached(who: str, data: bytes) -> tuple[str, bytes]:

@@ -12,3 +12,17 @@ PAYOUT_FAILURE_REASONS = (
     "returned",  # the money came back (reversed or returned by the bank)
     "marked_failed",  # finance marked it failed (the reason is in the audit trail)
 )
+
+# A communication strategy's approaches (how a communicator talks, not with whom) and
+# how a cycle went against the strategy, as a report says it. Stipends checks them,
+# the gateway words them (labels) and lists them in the OpenAPI document.
+STRATEGY_APPROACHES = (
+    "listening",  # listening first, asking questions
+    "personal_story",  # one's own experience, why one left
+    "facts",  # verified facts and sources
+    "shared_values",  # family, safety, the future of children
+    "everyday_life",  # prices, mobilisation, daily consequences
+    "humour",
+    "other",
+)
+STRATEGY_PROGRESS = ("on_track", "partly", "off_track", "strategy_changed")

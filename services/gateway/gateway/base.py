@@ -25,9 +25,11 @@ from gateway.exceptions import (
 )
 from gateway.http import Route, json_body, load_query
 from gateway.models import WebSession
+from gateway.settings import Settings
 from svyaz.dependencies import Database
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from svyaz.messaging import RpcProxy
+from svyaz.settings import Configured
 
 
 class NotSignedIn(Exception):
@@ -105,12 +107,13 @@ class GatewayBase:
     deadline = Deadline()
     webhooks = StripeWebhooks()
     throttling = Throttling()
-    config = Config()
+    config = Config()  # the platform's settings (readiness reads the broker's)
+    settings = Configured(Settings)
 
     # -- sessions --------------------------------------------------------------------
     @property
     def cookie_secure(self) -> bool:
-        return str(self.config.get("COOKIE_SECURE", True)).lower() != "false"
+        return self.settings.cookie_secure
 
     def session_of(self, request: Request) -> WebSession | None:
         with self.db.transaction() as session:

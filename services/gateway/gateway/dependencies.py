@@ -10,7 +10,8 @@ from nameko.extensions import DependencyProvider
 
 from gateway import throttles
 from gateway.exceptions import BadRequest, UpstreamUnavailable
-from svyaz import config as settings
+from gateway.settings import Settings
+from svyaz import settings
 from svyaz.messaging import RpcTimeout
 
 
@@ -38,9 +39,9 @@ class StripeWebhooks(DependencyProvider):
     """Verifies Stripe-Signature on the raw body with the endpoint secret."""
 
     def setup(self) -> None:
-        config = self.container.config
-        self.secret = settings.secret(config, "STRIPE_WEBHOOK_SECRET")
-        self.tolerance = int(config.get("STRIPE_WEBHOOK_TOLERANCE", 300))
+        own = settings.of(self.container, Settings)
+        self.secret = own.stripe_webhook_secret
+        self.tolerance = own.stripe_webhook_tolerance
 
     def get_dependency(self, worker_ctx: Any) -> StripeWebhooks:
         return self
@@ -62,10 +63,10 @@ class Throttling(DependencyProvider):
     buckets' HMAC key, a secret), the limits and window, TRUSTED_PROXIES."""
 
     def setup(self) -> None:
-        config = self.container.config
-        self.secret = throttles.key_from(config)
-        self.limits = throttles.limits_from(config)
-        self.proxies = throttles.trusted_proxies(config)
+        own = settings.of(self.container, Settings)
+        self.secret = own.throttle_key.encode()
+        self.limits = throttles.limits_of(own)
+        self.proxies = own.trusted_proxies
 
     def get_dependency(self, worker_ctx: Any) -> Throttling:
         return self

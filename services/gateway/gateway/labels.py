@@ -118,6 +118,25 @@ LABELS: dict[str, dict[str, str]] = {
         "some": N_("Some"),
         "clear": N_("Clear"),
     },
+    "strategy_approach": {
+        "listening": N_("Listening and asking questions"),
+        "personal_story": N_("My own story"),
+        "facts": N_("Verified facts and sources"),
+        "shared_values": N_("Shared values (family, safety, children)"),
+        "everyday_life": N_("Everyday life (prices, mobilisation)"),
+        "humour": N_("Humour"),
+        "other": N_("Other"),
+    },
+    "strategy_progress": {
+        "on_track": N_("On track"),
+        "partly": N_("Partly"),
+        "off_track": N_("Off track"),
+        "strategy_changed": N_("The strategy changed"),
+    },
+    "strategy_state": {
+        "draft": N_("Draft"),
+        "shared": N_("Shared with the mentor"),
+    },
     "stipend_status": {
         "proposed": N_("Awaiting approval"),
         "approved": N_("Approved"),

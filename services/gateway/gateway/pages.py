@@ -49,6 +49,9 @@ FORM_LIMITS: dict[str, int] = {
     "note": limit.REASON,
     "comment": limit.REASON,
     "narrative": limit.NARRATIVE,
+    "expected_change": limit.EXPECTED_CHANGE,
+    "strategy_note": limit.REASON,
+    "feedback": limit.REASON,
     "topics": limit.TOPICS * (limit.TOPIC + 2),
     "content": limit.CONTENT,
     **dict.fromkeys(
@@ -74,7 +77,22 @@ REPORT_CHOICES = {  # the report form's choices: the API's vocabularies
     "audiences": limit.AUDIENCES,
     "channels": limit.REPORT_CHANNELS,
     "changes": limit.OBSERVED_CHANGES,
+    "progress": limit.PROGRESS,
 }
+STRATEGY_CHOICES = {  # the strategy form's choices, the same vocabularies
+    "audiences": limit.AUDIENCES,
+    "channels": limit.REPORT_CHANNELS,
+    "approaches": limit.APPROACHES,
+}
+STRATEGY_FIELDS = (
+    "audiences",
+    "channels",
+    "topics",
+    "approaches",
+    "expected_change",
+    "horizon_months",
+    "note",
+)
 
 
 def _number(value: str | None) -> int | str:
@@ -96,6 +114,8 @@ def report_from_form(form: Any) -> dict[str, Any]:
         "hours": _number(form.get("hours")),
         "observed_change": form.get("observed_change") or "",
         "narrative": (form.get("narrative") or "").strip(),
+        "strategy_progress": form.get("strategy_progress") or None,
+        "strategy_note": (form.get("strategy_note") or "").strip(),
     }
 
 
@@ -110,6 +130,40 @@ def report_values(report: dict[str, Any] | None) -> dict[str, Any]:
         "hours": report.get("hours", ""),
         "observed_change": report.get("observed_change", ""),
         "narrative": report.get("narrative", ""),
+        "strategy_progress": report.get("strategy_progress") or "",
+        "strategy_note": report.get("strategy_note") or "",
+    }
+
+
+def _topics(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def strategy_from_form(form: Any) -> dict[str, Any]:
+    """The strategy form (checkbox groups give several values) as the API's body."""
+    return {
+        "audiences": form.getlist("audiences"),
+        "channels": form.getlist("channels"),
+        "topics": _topics(form.get("topics")),
+        "approaches": form.getlist("approaches"),
+        "expected_change": (form.get("expected_change") or "").strip(),
+        "horizon_months": _number(form.get("horizon_months")),
+        "note": (form.get("note") or "").strip(),
+    }
+
+
+def strategy_values(version: dict[str, Any] | None) -> dict[str, Any]:
+    """What the strategy form shows: a version's content (the draft, or the latest
+    to revise), or an empty form."""
+    version = version or {}
+    return {
+        "audiences": version.get("audiences", []),
+        "channels": version.get("channels", []),
+        "topics": ", ".join(version.get("topics", [])),
+        "approaches": version.get("approaches", []),
+        "expected_change": version.get("expected_change", ""),
+        "horizon_months": version.get("horizon_months", ""),
+        "note": version.get("note", ""),
     }
 
 

@@ -188,6 +188,27 @@ REFUSALS: dict[str, str] = {
         "Some stipends of this cycle still await a decision. Decide on them first."
     ),
     "report_reviewed": N_("This report has been reviewed and can no longer be edited."),
+    # strategies and feedback
+    "strategy_professional_only": N_(
+        "A communication strategy is for professional communicators. Ask your "
+        "club's coordinator about the professional programme."
+    ),
+    "strategy_no_draft": N_(
+        "There is no draft to share. Write or revise your strategy, then share it."
+    ),
+    "strategy_version_shared": N_(
+        "A shared version never changes. Save your changes as a new version."
+    ),
+    "strategy_not_shared": N_(
+        "Nothing is shared yet. A strategy is discussed once its author shares it."
+    ),
+    "text_required": N_("Write your message, then send it."),
+    "feedback_not_opened": N_(
+        "You can answer once your mentor has left feedback on this report."
+    ),
+    "strategy_progress_required": N_(
+        "Say how the cycle went against your strategy, then submit the report."
+    ),
     "comment_required": N_(
         "Say why: a rejection or a request for changes needs a comment."
     ),

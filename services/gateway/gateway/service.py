@@ -2,10 +2,10 @@
 Stripe's webhooks). This module composes them; each route is declared once, in the
 module of the people it serves:
 
-- gateway.api.*: the JSON API (session, communicators, reports, stipends, payouts,
-  reconciliation, admin, inbox, platform);
+- gateway.api.*: the JSON API (session, communicators, reports, strategies,
+  stipends, payouts, reconciliation, admin, inbox, platform);
 - gateway.console.*: the web consoles (public, me, people, programme, finance,
-  reconciliation, coordinator).
+  reconciliation, coordinator, strategies).
 
 gateway.base holds what every route stands on (the session, the roles, CSRF, the
 schemas, how a refusal is shown), gateway.http the declarations themselves."""
@@ -25,6 +25,7 @@ from gateway.api.reconciliation import ReconciliationApi
 from gateway.api.reports import ReportsApi
 from gateway.api.session import SessionApi
 from gateway.api.stipends import StipendsApi
+from gateway.api.strategies import StrategiesApi
 from gateway.console.clubs import ClubsConsole
 from gateway.console.coordinator import CoordinatorConsole
 from gateway.console.finance import FinanceConsole
@@ -37,6 +38,7 @@ from gateway.console.programme import ProgrammeConsole
 from gateway.console.programmes import ProgrammesConsole
 from gateway.console.public import PublicConsole
 from gateway.console.reconciliation import ReconciliationConsole
+from gateway.console.strategies import StrategiesConsole
 from svyaz.metrics import Observed
 
 
@@ -46,6 +48,7 @@ class GatewayService(
     CommunicatorsApi,
     ReportsApi,
     StipendsApi,
+    StrategiesApi,
     PayoutsApi,
     ReconciliationApi,
     AdminApi,
@@ -66,6 +69,7 @@ class GatewayService(
     ProgrammesConsole,
     OversightConsole,
     ImpactConsole,
+    StrategiesConsole,
 ):
     name = "gateway"
     observed = Observed(outbox=False)  # metrics on METRICS_PORT, correlation ids

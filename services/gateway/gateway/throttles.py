@@ -31,14 +31,12 @@ import hashlib
 import hmac
 import ipaddress
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from svyaz import config as settings
+from gateway.settings import Settings
 
 SCOPES = ("address", "account", "global")
 PURGE_EVERY = 5  # seconds between two purges of ended windows (every replica)
@@ -75,44 +73,14 @@ class Limits:
         }[scope]
 
 
-def limits_from(config: Mapping[str, Any]) -> Limits:
+def limits_of(own: Settings) -> Limits:
     """THROTTLE_WINDOW, THROTTLE_PER_ADDRESS, THROTTLE_PER_ACCOUNT, THROTTLE_GLOBAL."""
     return Limits(
-        window=int(settings.positive(config, "THROTTLE_WINDOW", 300)),
-        per_address=int(settings.positive(config, "THROTTLE_PER_ADDRESS", 20)),
-        per_account=int(settings.positive(config, "THROTTLE_PER_ACCOUNT", 10)),
-        overall=int(settings.positive(config, "THROTTLE_GLOBAL", 1000)),
+        window=own.throttle_window,
+        per_address=own.throttle_per_address,
+        per_account=own.throttle_per_account,
+        overall=own.throttle_global,
     )
-
-
-MIN_KEY = 32  # characters of THROTTLE_KEY in production
-
-
-def key_from(config: Mapping[str, Any]) -> bytes:
-    """THROTTLE_KEY: a secret (its development default refused in production, as
-    one shorter than MIN_KEY characters)."""
-    key = settings.secret(config, "THROTTLE_KEY")
-    if settings.is_production(config) and len(key) < MIN_KEY:
-        raise settings.ConfigurationError(
-            f"THROTTLE_KEY is shorter than {MIN_KEY} characters; "
-            "set a long random secret"
-        )
-    return key.encode()
-
-
-def trusted_proxies(config: Mapping[str, Any]) -> int:
-    """TRUSTED_PROXIES: how many proxies in front of the gateway add themselves to
-    X-Forwarded-For (0: none, the socket's peer is the client)."""
-    raw = config.get("TRUSTED_PROXIES", 0)
-    try:
-        count = int(str(raw if raw not in (None, "") else 0))
-    except ValueError:
-        count = -1
-    if count < 0:
-        raise settings.ConfigurationError(
-            "setting TRUSTED_PROXIES must be a whole number of proxies, 0 or more"
-        )
-    return count
 
 
 def client_address(peer: str | None, forwarded_for: str | None, proxies: int) -> str:

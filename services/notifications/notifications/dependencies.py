@@ -1,38 +1,49 @@
-"""Notifications DependencyProviders: the channels."""
+"""Notifications DependencyProviders: the channels, and the registry's contact book."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import eventlet
+from marshmallow import ValidationError
 from nameko.extensions import DependencyProvider
 
 from notifications.channels import Channel, EmailChannel, InboxChannel, TelegramChannel
-from svyaz import config as settings
+from notifications.exceptions import DeliveryFailed, RecipientGone
+from notifications.logic.recipients import Contact, Recipient
+from notifications.models import COMMUNICATOR
+from notifications.schemas import ContactIn, ResetLinkIn, StaffContactIn
+from notifications.settings import Settings
+from svyaz import settings
+from svyaz.errors import NotFound
+from svyaz.messaging import RpcProxy, Unprocessable
+
+CONTACT, STAFF_CONTACT, RESET_LINK = ContactIn(), StaffContactIn(), ResetLinkIn()
 
 
 class Channels(DependencyProvider):
     """Every channel by name; a worker gets the mapping."""
 
     def setup(self) -> None:
-        config = self.container.config
+        own = settings.of(self.container, Settings)
         channels: list[Channel] = [
             InboxChannel(),
             EmailChannel(
-                host=str(settings.require(config, "SMTP_HOST")),
-                port=int(settings.require(config, "SMTP_PORT")),
-                sender=str(settings.require(config, "MAIL_FROM")),
-                staff_sender=str(config.get("MAIL_FROM_STAFF") or config["MAIL_FROM"]),
-                timeout=float(config.get("SMTP_TIMEOUT", 10)),
-                pool_size=int(config.get("SMTP_POOL_SIZE", 10)),
-                starttls=str(config.get("SMTP_STARTTLS") or "false").lower()
-                in ("true", "1", "yes"),
-                user=str(config.get("SMTP_USER") or ""),
-                password=str(config.get("SMTP_PASSWORD") or ""),
+                host=own.smtp_host,
+                port=own.smtp_port,
+                sender=own.mail_from,
+                staff_sender=own.staff_sender,
+                timeout=own.smtp_timeout,
+                pool_size=own.smtp_pool_size,
+                starttls=own.smtp_starttls,
+                user=own.smtp_user,
+                password=own.smtp_password,
             ),
             TelegramChannel(
-                token=str(config.get("TELEGRAM_BOT_TOKEN") or ""),
-                api_base=str(config.get("TELEGRAM_API") or "https://api.telegram.org"),
-                timeout=float(config.get("TELEGRAM_TIMEOUT", 10)),
+                token=own.telegram_bot_token,
+                api_base=own.telegram_api,
+                timeout=own.telegram_timeout,
             ),
         ]
         self.channels = {channel.name: channel for channel in channels}
@@ -47,3 +58,56 @@ class Channels(DependencyProvider):
 
     def get_dependency(self, worker_ctx: Any) -> dict[str, Channel]:
         return self.channels
+
+
+class RegistryContacts:
+    """The contact book: asks the registry at send time, keeps nothing."""
+
+    def __init__(self, registry: Any, timeout: float):
+        self.registry, self.timeout = registry, timeout
+
+    def contact(self, recipient: Recipient, purpose: str) -> Contact:
+        try:
+            with eventlet.Timeout(self.timeout):
+                if recipient.audience == COMMUNICATOR:
+                    data = CONTACT.load(
+                        self.registry.get_contact(str(recipient.id), purpose)
+                    )
+                    return Contact(email=data["email"], language=data["language"])
+                staff = STAFF_CONTACT.load(
+                    self.registry.get_staff_contact(str(recipient.id), purpose)
+                )  # this one person's address, not the whole role's
+                return Contact(email=staff["email"])
+        except NotFound:
+            raise RecipientGone("the registry no longer knows the recipient") from None
+        except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
+            raise DeliveryFailed(f"registry: {type(exc).__name__}") from None
+
+    def staff_ids(self, role: str) -> list[uuid.UUID]:
+        return [uuid.UUID(ident) for ident in self.registry.list_staff_ids(role)]
+
+    def reset_link(self, reset_id: uuid.UUID) -> dict[str, Any] | None:
+        try:
+            issued: dict[str, Any] = RESET_LINK.load(
+                self.registry.issue_password_reset(str(reset_id))
+            )
+        except NotFound:  # used, expired or erased meanwhile: nothing to send
+            return None
+        except ValidationError as exc:  # parked with the reason, not retried
+            raise Unprocessable(f"bad reset link: {list(exc.messages)}") from None
+        return issued
+
+
+class Contacts(RpcProxy):
+    """The registry over RPC, as a contact book (`RegistryContacts`): a contact is
+    asked for at send time and waits at most REGISTRY_TIMEOUT seconds (10)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__("registry", **options)
+
+    def setup(self) -> None:
+        super().setup()
+        self.lookup_timeout = settings.of(self.container, Settings).registry_timeout
+
+    def get_dependency(self, worker_ctx: Any) -> RegistryContacts:  # type: ignore[override]
+        return RegistryContacts(super().get_dependency(worker_ctx), self.lookup_timeout)

@@ -62,6 +62,15 @@ class StipendIn(Incoming):
     currency = fields.String(required=True, validate=validate.Length(equal=3))
 
 
+class ReportFeedbackGivenIn(Incoming):
+    """report.feedback_given.v1: the author is told a mentor wrote (ids only; the
+    text stays in stipends and is read on the author's page)."""
+
+    report_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    feedback_id = fields.UUID(required=True)
+
+
 class VouchRequestedIn(Incoming):
     """vouch.requested.v1: the member named is told to answer (ids only)."""
 

@@ -11,7 +11,8 @@ from nameko.extensions import DependencyProvider
 
 from registry.exceptions import PayoutSetupFailed, StripeClosureFailed
 from registry.journal import Journal
-from svyaz import config as settings
+from registry.settings import Settings
+from svyaz import settings
 from svyaz.crypto import KeyRing, keyring
 
 
@@ -174,9 +175,7 @@ class ErasureJournal(DependencyProvider):
     apart from the database and its backups."""
 
     def setup(self) -> None:
-        self.journal = Journal(
-            str(settings.require(self.container.config, "ERASURE_JOURNAL"))
-        )
+        self.journal = Journal(settings.of(self.container, Settings).erasure_journal)
 
     def get_dependency(self, worker_ctx: Any) -> Journal:
         return self.journal
@@ -184,18 +183,18 @@ class ErasureJournal(DependencyProvider):
 
 class Stripe(DependencyProvider):
     def setup(self) -> None:
-        config = self.container.config
-        base = str(settings.require(config, "STRIPE_API_BASE"))
+        own = settings.of(self.container, Settings)
+        base = own.stripe_api_base
         client = stripe.StripeClient(
-            settings.secret(config, "STRIPE_API_KEY"),
+            own.stripe_api_key,
             base_addresses={"api": base, "connect": base, "files": base},
             max_network_retries=2,
         )
-        public = str(settings.require(config, "PUBLIC_URL")).rstrip("/")
+        public = own.public_url.rstrip("/")
         self.connect = StripeConnect(
             client, f"{public}/me/payouts?done=1", f"{public}/me/payouts?again=1"
         )
-        self.connect.currency = str(config.get("GLOBAL_PAYOUT_CURRENCY", "eur"))
+        self.connect.currency = own.global_payout_currency
 
     def get_dependency(self, worker_ctx: Any) -> StripeConnect:
         return self.connect

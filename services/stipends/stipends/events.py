@@ -56,6 +56,14 @@ class ReportReviewedV1(ReportFactsV1):
     )
 
 
+class ReportFeedbackGivenV1(Schema):
+    """A mentor left feedback on a report: ids only, the text stays in stipends."""
+
+    report_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    feedback_id = fields.UUID(required=True)
+
+
 class CycleOpenedV1(Schema):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)
@@ -99,6 +107,7 @@ def _spec(name: str, schema: type[Schema]) -> EventSpec:
 
 REPORT_SUBMITTED = _spec("report.submitted.v1", ReportSubmittedV1)
 REPORT_REVIEWED = _spec("report.reviewed.v1", ReportReviewedV1)
+REPORT_FEEDBACK_GIVEN = _spec("report.feedback_given.v1", ReportFeedbackGivenV1)
 CYCLE_OPENED = _spec("cycle.opened.v1", CycleOpenedV1)
 CYCLE_CLOSED = _spec("cycle.closed.v1", CycleClosedV1)
 PROGRAMME_BUDGET_CHANGED = _spec(
@@ -111,6 +120,7 @@ STIPEND_REJECTED = _spec("stipend.rejected.v1", StipendRejectedV1)
 PUBLISHED: tuple[EventSpec, ...] = (
     REPORT_SUBMITTED,
     REPORT_REVIEWED,
+    REPORT_FEEDBACK_GIVEN,
     CYCLE_OPENED,
     CYCLE_CLOSED,
     PROGRAMME_BUDGET_CHANGED,

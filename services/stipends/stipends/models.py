@@ -179,6 +179,13 @@ class ActivityReport(Base):
     observed_change: Mapped[str] = mapped_column(String(10))
     narrative: Mapped[str] = mapped_column(Text, default="")
     redactions: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    # the strategy version the report was written against (the author's latest
+    # shared one when it was last saved), and how the cycle went against it
+    strategy_version_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("strategy_versions.id")
+    )
+    strategy_progress: Mapped[str | None] = mapped_column(String(20))
+    strategy_note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="draft")
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -360,3 +367,116 @@ class Posting(Base):
     )
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
+
+
+STRATEGY_TIER = "professional"  # who keeps a communication strategy
+
+
+class Strategy(Base):
+    """A professional communicator's communication strategy: one per person, its
+    content in versions (`StrategyVersion`), discussed with a mentor (the coordinator
+    of their club, or a programme admin) in `StrategyComment`s."""
+
+    __tablename__ = "strategies"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communicators.id"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class StrategyVersion(Base):
+    """One version of a strategy: a draft the communicator edits, then shared with
+    their mentor, after which it never changes (a revision is a new version). Kinds
+    of audiences, never people; the note and the expected change are free text,
+    redacted before they are stored and blanked when the communicator is erased."""
+
+    __tablename__ = "strategy_versions"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    strategy_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("strategies.id")
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    audiences: Mapped[list[str]] = mapped_column(JSONB)
+    channels: Mapped[list[str]] = mapped_column(JSONB)
+    topics: Mapped[list[str]] = mapped_column(JSONB)
+    approaches: Mapped[list[str]] = mapped_column(JSONB)
+    expected_change: Mapped[str] = mapped_column(Text, default="")
+    horizon_months: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str] = mapped_column(Text, default="")
+    redactions: Mapped[list[str]] = mapped_column(JSONB, default=list)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    shared_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("strategy_id", "number"),
+        Index(
+            "strategy_versions_one_draft",
+            "strategy_id",
+            unique=True,
+            postgresql_where=text("status = 'draft'"),
+        ),
+    )
+
+    def require_draft(self) -> None:
+        if self.status != "draft":
+            raise InvalidTransition(
+                "a shared version never changes: a revision starts a new version",
+                "strategy_version_shared",
+            )
+
+    def share(self, now: datetime) -> None:
+        self.require_draft()
+        self.status = "shared"
+        self.shared_at = now
+
+
+class StrategyComment(Base):
+    """A message in the discussion of a strategy, on the version it was written
+    about: a mentor's comment or the communicator's answer."""
+
+    __tablename__ = "strategy_comments"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    strategy_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("strategies.id")
+    )
+    version_number: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    by_mentor: Mapped[bool] = mapped_column(Boolean)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (Index("strategy_comments_by_strategy", "strategy_id"),)
+
+
+class ReportFeedback(Base):
+    """A message in the feedback thread of one report: a mentor's feedback or the
+    author's answer. Only the author and the author's mentors see it."""
+
+    __tablename__ = "report_feedback"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("activity_reports.id")
+    )
+    author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    by_mentor: Mapped[bool] = mapped_column(Boolean)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (Index("report_feedback_by_report", "report_id"),)

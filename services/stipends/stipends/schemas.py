@@ -5,6 +5,7 @@ from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from stipends.logic.activity import KINDS as ACTIVITY_KINDS
 from stipends.payouts.models import RECEIPT_PROBLEM_STATUSES, RECEIPT_RESOLUTIONS
+from svyaz.vocabulary import STRATEGY_APPROACHES, STRATEGY_PROGRESS
 
 
 class Incoming(Schema):
@@ -232,6 +233,14 @@ class ReportContentSchema(Schema):
     hours = fields.Integer(required=True, validate=validate.Range(min=0, max=744))
     observed_change = fields.String(required=True, validate=validate.OneOf(CHANGES))
     narrative = fields.String(load_default="", validate=validate.Length(max=5000))
+    # how the cycle went against the author's strategy (kept only when they have
+    # shared one; needed then to submit)
+    strategy_progress = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(STRATEGY_PROGRESS),
+    )
+    strategy_note = fields.String(load_default="", validate=validate.Length(max=2000))
 
 
 class ReportOutSchema(Schema):
@@ -250,6 +259,104 @@ class ReportOutSchema(Schema):
     late = fields.Boolean()
     submitted_at = fields.AwareDateTime(allow_none=True)
     review_comment = fields.String(allow_none=True)
+    strategy_version_id = fields.UUID(allow_none=True)
+    strategy_progress = fields.String(allow_none=True)
+    strategy_note = fields.String(allow_none=True)
+
+
+# -- communication strategies and feedback -------------------------------------------
+def _words(choices: tuple[str, ...], min_items: int) -> fields.List:
+    return fields.List(
+        fields.String(validate=validate.OneOf(choices)),
+        required=True,
+        validate=validate.Length(min=min_items, max=len(choices)),
+    )
+
+
+class StrategyContentSchema(Schema):
+    """Who a communicator aims to reach, as kinds of audiences (never people), how,
+    about what, and the change they expect over how many months."""
+
+    audiences = _words(AUDIENCES, 1)
+    channels = _words(CHANNELS, 1)
+    topics = fields.List(
+        fields.String(validate=validate.Length(min=1, max=80)),
+        load_default=list,
+        validate=validate.Length(max=10),
+    )
+    approaches = _words(STRATEGY_APPROACHES, 1)
+    expected_change = fields.String(
+        required=True, validate=validate.Length(min=1, max=1000)
+    )
+    horizon_months = fields.Integer(
+        required=True, validate=validate.Range(min=1, max=36)
+    )
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class MessageOutSchema(Schema):
+    id = fields.UUID()
+    by_mentor = fields.Boolean()
+    author_id = fields.UUID()
+    body = fields.String()
+    created_at = fields.AwareDateTime()
+
+
+class StrategyVersionOutSchema(Schema):
+    id = fields.UUID()
+    number = fields.Integer()
+    status = fields.String()
+    audiences = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    topics = fields.List(fields.String())
+    approaches = fields.List(fields.String())
+    expected_change = fields.String()
+    horizon_months = fields.Integer()
+    note = fields.String()
+    redactions = fields.List(fields.String())
+    created_at = fields.AwareDateTime()
+    shared_at = fields.AwareDateTime(allow_none=True)
+    comments = fields.List(fields.Nested(MessageOutSchema))
+
+
+class StrategyOutSchema(Schema):
+    id = fields.UUID()
+    waiting_for_mentor = fields.Boolean()
+    versions = fields.List(fields.Nested(StrategyVersionOutSchema))
+
+
+class StrategyViewOutSchema(Schema):
+    communicator_id = fields.UUID()
+    pseudonym = fields.String(allow_none=True)
+    tier = fields.String()
+    mentor = fields.Boolean()
+    strategy = fields.Nested(StrategyOutSchema, allow_none=True)
+
+
+class MenteeOutSchema(Schema):
+    communicator_id = fields.UUID()
+    pseudonym = fields.String(allow_none=True)
+    version = fields.Integer()
+    shared_at = fields.AwareDateTime()
+    waiting_for_mentor = fields.Boolean()
+
+
+class ReportThreadOutSchema(Schema):
+    report = fields.Nested(ReportOutSchema)
+    period = fields.String()
+    strategy_version = fields.Integer(allow_none=True)
+    feedback = fields.List(fields.Nested(MessageOutSchema))
+
+
+class ReportThreadsOutSchema(Schema):
+    communicator_id = fields.UUID()
+    pseudonym = fields.String(allow_none=True)
+    mentor = fields.Boolean()
+    reports = fields.List(fields.Nested(ReportThreadOutSchema))
+
+
+class MessageRequestSchema(Schema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 
 class ReviewSchema(Schema):

@@ -3,6 +3,7 @@ one transaction, calls one logic function and dumps the result."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,9 +20,10 @@ from stipends.logic import (
     ledger,
     programmes,
     reports,
+    strategies,
 )
 from stipends.logic import approvals as approvals_logic  # beside an argument's name
-from stipends.logic.actors import Actor
+from stipends.logic.actors import COORDINATOR, Actor
 from stipends.payouts import entrypoints as payout_entrypoints
 from stipends.schemas import (
     AccountRequestSchema,
@@ -43,17 +45,24 @@ from stipends.schemas import (
     CycleSchema,
     EntitlementOutSchema,
     FundingSchema,
+    MenteeOutSchema,
+    MessageOutSchema,
+    MessageRequestSchema,
     ProgrammeChangesSchema,
     ProgrammeOutSchema,
     ProgrammeSchema,
     RejectSchema,
     ReportContentSchema,
     ReportOutSchema,
+    ReportThreadsOutSchema,
     ReverseFundingSchema,
     ReviewSchema,
     StipendOutSchema,
     StipendsPageOutSchema,
     StipendsPageSchema,
+    StrategyContentSchema,
+    StrategyVersionOutSchema,
+    StrategyViewOutSchema,
 )
 from svyaz import arguments, inbox
 from svyaz.dependencies import Database, OutboxRelay
@@ -364,6 +373,106 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
         with self.db.transaction() as session:
             found = reports.list_reports(session, who, ident(cycle_id), status)
             return REPORT.dump(found, many=True)
+
+    # -- communication strategies and mentor feedback ------------------------------
+    def _clubs(self, who: Actor) -> frozenset[uuid.UUID]:
+        """The clubs a coordinator coordinates, as the registry (who owns clubs)
+        says now; nobody else's matter (an admin mentors everyone)."""
+        if not who.is_(COORDINATOR):
+            return frozenset()
+        return frozenset(
+            uuid.UUID(club["id"])
+            for club in self.registry.list_clubs()
+            if club.get("coordinator_id") == str(who.id)
+        )
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def get_strategy(self, actor: Any, communicator_id: str) -> dict[str, Any]:
+        """A communicator's strategy, its versions and discussion: for them or a
+        mentor (their club's coordinator, an admin); a mentor sees shared versions
+        only."""
+        who = Actor.load(actor)
+        target = ident(communicator_id, "communicator_id")
+        clubs = self._clubs(who)
+        with self.db.transaction() as session:
+            view = strategies.strategy_view(session, who, target, clubs)
+            return StrategyViewOutSchema().dump(view)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def save_strategy(self, actor: Any, strategy: Any) -> dict[str, Any]:
+        """Write one's strategy's draft (a revision after sharing is a new
+        version); what was redacted comes back."""
+        who = Actor.load(actor)
+        content = load(StrategyContentSchema(), strategy)
+        with self.db.transaction() as session:
+            result = strategies.save_strategy(session, who, content)
+            return {
+                "version": StrategyVersionOutSchema().dump(result.version),
+                "redacted": result.redacted,
+            }
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def share_strategy(self, actor: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return StrategyVersionOutSchema().dump(
+                strategies.share_strategy(session, who, now())
+            )
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def comment_on_strategy(
+        self, actor: Any, communicator_id: str, body: Any
+    ) -> dict[str, Any]:
+        """A mentor's comment, or the communicator's answer, on the latest shared
+        version."""
+        who = Actor.load(actor)
+        target = ident(communicator_id, "communicator_id")
+        text = load(MessageRequestSchema(), {"body": body})["body"]
+        clubs = self._clubs(who)
+        with self.db.transaction() as session:
+            comment, removed = strategies.comment_on_strategy(
+                session, who, target, text, clubs
+            )
+            return {"message": MessageOutSchema().dump(comment), "redacted": removed}
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def list_strategies_to_mentor(
+        self, actor: Any, waiting_only: bool = False
+    ) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        clubs = self._clubs(who)
+        with self.db.transaction() as session:
+            found = strategies.strategies_to_mentor(
+                session, who, clubs, bool(waiting_only)
+            )
+            return MenteeOutSchema().dump(found, many=True)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def list_report_feedback(self, actor: Any, communicator_id: str) -> dict[str, Any]:
+        """A communicator's reports with their feedback threads: for them and
+        their mentors only."""
+        who = Actor.load(actor)
+        target = ident(communicator_id, "communicator_id")
+        clubs = self._clubs(who)
+        with self.db.transaction() as session:
+            return ReportThreadsOutSchema().dump(
+                strategies.report_threads(session, who, target, clubs)
+            )
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def give_report_feedback(
+        self, actor: Any, report_id: str, body: Any
+    ) -> dict[str, Any]:
+        """A mentor's feedback on a report, or its author's answer."""
+        who = Actor.load(actor)
+        target = ident(report_id, "report_id")
+        text = load(MessageRequestSchema(), {"body": body})["body"]
+        clubs = self._clubs(who)
+        with self.db.transaction() as session:
+            message, removed = strategies.give_report_feedback(
+                session, who, target, text, clubs
+            )
+            return {"message": MessageOutSchema().dump(message), "redacted": removed}
 
     # -- stipends ------------------------------------------------------------------
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)

@@ -308,6 +308,16 @@ COMMUNICATORS = {"communicator": 200, "club_coordinator": 200}
 ADMIN_ONLY = {"program_admin": 200}
 ADMIN_FINANCE = {"program_admin": 200, "finance": 200}
 EVERYONE = {**COMMUNICATORS, **ADMIN_FINANCE}
+MENTORS = {"club_coordinator": 200, "program_admin": 200}
+STRATEGY = {
+    "audiences": ["family"],
+    "channels": ["video"],
+    "topics": ["prices"],
+    "approaches": ["listening"],
+    "expected_change": "My uncle asks questions instead of repeating the TV",
+    "horizon_months": 6,
+    "note": "",
+}
 NOBODY = "00000000-0000-4000-8000-000000000000"  # no stipend has this id
 
 # (name, method, path with {own}/{other}/{target}/..., body, expected per role)
@@ -429,6 +439,89 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         "/api/v1/reports/{own_report}/review",
         {"decision": "accepted"},
         expect(ADMIN_ONLY),
+    ),
+    # strategies and feedback: the member's mentor is the coordinator of their
+    # club and any admin; the coordinator (a communicator too) is nobody's member
+    (
+        "save own strategy",
+        "PUT",
+        "/api/v1/me/strategy",
+        STRATEGY,
+        expect(COMMUNICATORS),
+    ),
+    (
+        "share own strategy",
+        "POST",
+        "/api/v1/me/strategy/sharing",
+        None,
+        expect(COMMUNICATORS),
+    ),
+    ("own strategy", "GET", "/api/v1/me/strategy", None, expect(COMMUNICATORS)),
+    ("strategies to mentor", "GET", "/api/v1/strategies", None, expect(MENTORS)),
+    (
+        "the member's strategy",
+        "GET",
+        "/api/v1/communicators/{member}/strategy",
+        None,
+        expect({**COMMUNICATORS, **MENTORS}),
+    ),
+    (
+        "the coordinator's strategy",
+        "GET",
+        "/api/v1/communicators/{coordinator}/strategy",
+        None,
+        expect({"communicator": 404, "club_coordinator": 200, **ADMIN_ONLY}),
+    ),
+    (
+        "comment on the member's strategy",
+        "POST",
+        "/api/v1/communicators/{member}/strategy/comments",
+        {"body": "Six months is ambitious"},
+        expect({"communicator": 201, "club_coordinator": 201, "program_admin": 201}),
+    ),
+    (
+        "comment on the coordinator's strategy",
+        "POST",
+        "/api/v1/communicators/{coordinator}/strategy/comments",
+        {"body": "Six months is ambitious"},
+        expect({"communicator": 404, "club_coordinator": 201, "program_admin": 201}),
+    ),
+    (
+        # the author answers only once a mentor has written: the coordinator and
+        # the admin come after the member in ROLES
+        "feedback on the member's report",
+        "POST",
+        "/api/v1/reports/{member_report}/feedback",
+        {"body": "Try asking first"},
+        expect({"communicator": 409, "club_coordinator": 201, "program_admin": 201}),
+    ),
+    (
+        "answer feedback on the member's report",
+        "POST",
+        "/api/v1/reports/{member_report}/feedback",
+        {"body": "I will"},
+        expect({"communicator": 201, "club_coordinator": 201, "program_admin": 201}),
+    ),
+    (
+        "feedback on the coordinator's report",
+        "POST",
+        "/api/v1/reports/{coordinator_report}/feedback",
+        {"body": "Try asking first"},
+        expect({"communicator": 404, "club_coordinator": 409, "program_admin": 201}),
+    ),
+    (
+        "the member's report feedback",
+        "GET",
+        "/api/v1/communicators/{member}/report-feedback",
+        None,
+        expect({**COMMUNICATORS, **MENTORS}),
+    ),
+    (
+        "the coordinator's report feedback",
+        "GET",
+        "/api/v1/communicators/{coordinator}/report-feedback",
+        None,
+        expect({"communicator": 404, "club_coordinator": 200, **ADMIN_ONLY}),
     ),
     ("own stipend", "GET", "/api/v1/stipends/{own_stipend}", None, expect(EVERYONE)),
     (
@@ -965,6 +1058,10 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
             path = template.format(
                 open_cycle=world.open_cycle,
                 own_report=world.reports[mine],
+                member_report=world.reports["member"],
+                coordinator_report=world.reports["coordinator"],
+                member=own_of["communicator"],
+                coordinator=own_of["club_coordinator"],
                 other_report=world.reports[theirs],
                 own_stipend=world.stipends[mine],
                 other_stipend=world.stipends[theirs],

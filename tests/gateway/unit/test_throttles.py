@@ -12,6 +12,7 @@ import gateway.service  # noqa: F401  (declares the routes)
 from gateway import throttles
 from gateway.http import ROUTES, Route
 from gateway.service import GatewayService
+from gateway.settings import MIN_THROTTLE_KEY, Settings
 from svyaz.config import ConfigurationError
 
 SECRET = b"k" * 32
@@ -44,41 +45,48 @@ def test_an_ipv6_client_counts_by_its_64_network() -> None:
     assert throttles.address_bucket("not an address") == "not an address"
 
 
+SECRETS = {"THROTTLE_KEY": "dev-x", "STRIPE_WEBHOOK_SECRET": "whsec_dev-x"}
+
+
+def read(**config: str) -> Settings:
+    return Settings.read({**SECRETS, **config})
+
+
 def test_trusted_proxies_is_a_whole_number_of_proxies() -> None:
-    assert throttles.trusted_proxies({}) == 0
-    assert throttles.trusted_proxies({"TRUSTED_PROXIES": ""}) == 0
-    assert throttles.trusted_proxies({"TRUSTED_PROXIES": "2"}) == 2
+    assert read().trusted_proxies == 0
+    assert read(TRUSTED_PROXIES="").trusted_proxies == 0
+    assert read(TRUSTED_PROXIES="2").trusted_proxies == 2
     for wrong in ("-1", "two", "1.5"):
         with pytest.raises(ConfigurationError, match="TRUSTED_PROXIES"):
-            throttles.trusted_proxies({"TRUSTED_PROXIES": wrong})
+            read(TRUSTED_PROXIES=wrong)
 
 
 def test_the_key_is_a_real_secret_in_production() -> None:
-    assert throttles.key_from({"THROTTLE_KEY": "dev-x"}) == b"dev-x"
-    production = {"SVYAZ_ENV": "production"}
+    assert read().throttle_key == "dev-x"
+    production = {"SVYAZ_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live"}
     for weak in ("dev-gateway-throttle-key-but-long-enough-to-pass", "short"):
         with pytest.raises(ConfigurationError, match="THROTTLE_KEY"):
-            throttles.key_from({**production, "THROTTLE_KEY": weak})
-    strong = "q" * throttles.MIN_KEY
-    assert throttles.key_from({**production, "THROTTLE_KEY": strong})
+            Settings.read({**production, "THROTTLE_KEY": weak})
+    strong = "q" * MIN_THROTTLE_KEY
+    assert Settings.read({**production, "THROTTLE_KEY": strong}).throttle_key
     with pytest.raises(ConfigurationError, match="THROTTLE_KEY"):
-        throttles.key_from({})
+        Settings.read({"STRIPE_WEBHOOK_SECRET": "whsec_dev-x"})
 
 
 def test_limits_come_from_the_settings_and_refuse_nonsense() -> None:
-    assert throttles.limits_from({}) == throttles.Limits(300, 20, 10, 1000)
-    limits = throttles.limits_from(
-        {
-            "THROTTLE_WINDOW": "60",
-            "THROTTLE_PER_ADDRESS": "3",
-            "THROTTLE_PER_ACCOUNT": "2",
-            "THROTTLE_GLOBAL": "50",
-        }
+    assert throttles.limits_of(read()) == throttles.Limits(300, 20, 10, 1000)
+    limits = throttles.limits_of(
+        read(
+            THROTTLE_WINDOW="60",
+            THROTTLE_PER_ADDRESS="3",
+            THROTTLE_PER_ACCOUNT="2",
+            THROTTLE_GLOBAL="50",
+        )
     )
     assert [limits.of(scope) for scope in throttles.SCOPES] == [3, 2, 50]
     assert limits.window == 60
     with pytest.raises(ConfigurationError, match="THROTTLE_PER_ADDRESS"):
-        throttles.limits_from({"THROTTLE_PER_ADDRESS": "0"})
+        read(THROTTLE_PER_ADDRESS="0")
 
 
 # -- the keys --------------------------------------------------------------------------

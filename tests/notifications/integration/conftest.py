@@ -98,6 +98,7 @@ class RegistryStandIn:
 
     contacts: ClassVar[dict[str, dict[str, str]]] = {}
     staff: ClassVar[dict[str, list[dict[str, str]]]] = {}
+    resets: ClassVar[dict[str, dict[str, str]]] = {}  # reset id: the link's answer
     callers: ClassVar[list[str | None]] = []
 
     @rpc(callers={NOTIFICATIONS})
@@ -120,6 +121,13 @@ class RegistryStandIn:
                 if row["account_id"] == account_id:
                     return dict(row)
         raise NotFound("no such staff member")
+
+    @rpc(callers={NOTIFICATIONS})
+    def issue_password_reset(self, reset_id: str) -> dict[str, str]:
+        self.callers.append(self.caller)
+        if reset_id not in self.resets:
+            raise NotFound("no such reset")
+        return dict(self.resets[reset_id])
 
 
 @dataclass
@@ -216,6 +224,7 @@ def notifications(
 ) -> Iterator[Notifications]:
     RegistryStandIn.contacts.clear()
     RegistryStandIn.staff.clear()
+    RegistryStandIn.resets.clear()
     RegistryStandIn.callers.clear()
     url = database("notifications")
     # the stand-in keeps its RPC nonces in the notifications test database

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.orm import Session
 
-from notifications import logic
+from notifications.logic import courier, deliveries, recipients
 from notifications.models import Delivery
 from svyaz.errors import Forbidden, InvalidInput, NotFound
 from tests.helpers import wait_until
@@ -337,21 +337,21 @@ def test_two_senders_never_hold_the_same_delivery(notifications: Any) -> None:
     pending_mail(notifications, ident, now)
     later = now + timedelta(hours=2)
     with Session(notifications.engine) as first, first.begin():
-        (ident_due,) = logic.due(first, later)
-        held = logic.claim(first, ident_due, later)
+        (ident_due,) = deliveries.due(first, later)
+        held = deliveries.claim(first, ident_due, later)
         assert held is not None
         with Session(notifications.engine) as second, second.begin():
-            assert logic.due(second, later) == [ident_due]
-            assert logic.claim(second, ident_due, later) is None  # skipped, locked
+            assert deliveries.due(second, later) == [ident_due]
+            assert deliveries.claim(second, ident_due, later) is None  # skipped, locked
         held.mark_sent(later)
     with Session(notifications.engine) as third, third.begin():
-        assert logic.claim(third, ident_due, later) is None  # sent: nothing to do
+        assert deliveries.claim(third, ident_due, later) is None  # sent: nothing to do
     assert notifications.smtp.to(address) == []
 
 
 class Contacts:
-    def contact(self, recipient: Any, purpose: str) -> logic.Contact:
-        return logic.Contact(email="someone@example.org", language="en")
+    def contact(self, recipient: Any, purpose: str) -> recipients.Contact:
+        return recipients.Contact(email="someone@example.org", language="en")
 
 
 @dataclass
@@ -378,25 +378,25 @@ def test_a_sender_that_dies_between_send_and_record_sends_again_after_the_lease(
     ident, _ = notifications.communicator("en")
     now = datetime.now(UTC)
     delivery_id = pending_mail(notifications, ident, now)
-    channel, policy = Outbox(), logic.RetryPolicy(3, 1.0, 10.0)
+    channel, policy = Outbox(), deliveries.RetryPolicy(3, 1.0, 10.0)
     later = now + timedelta(hours=2)
     with Session(notifications.engine) as first, first.begin():
-        job = logic.take(first, delivery_id, later)
+        job = deliveries.take(first, delivery_id, later)
     assert job is not None and job.attempt == 1
     with Session(notifications.engine) as other, other.begin():
-        assert logic.due(other, later) == []  # leased: no other sender sees it
-        assert logic.take(other, delivery_id, later) is None
-    assert logic.send(job, Contacts(), {"email": channel}).status == "sent"
+        assert deliveries.due(other, later) == []  # leased: no other sender sees it
+        assert deliveries.take(other, delivery_id, later) is None
+    assert courier.send(job, Contacts(), {"email": channel}).status == "sent"
     # ...and the sender dies before it records; after the lease, the next one
-    after = later + logic.SEND_LEASE + timedelta(seconds=1)
+    after = later + deliveries.SEND_LEASE + timedelta(seconds=1)
     with Session(notifications.engine) as second, second.begin():
-        again = logic.take(second, delivery_id, after)
+        again = deliveries.take(second, delivery_id, after)
     assert again is not None and again.attempt == 2
-    tried = logic.send(again, Contacts(), {"email": channel})
+    tried = courier.send(again, Contacts(), {"email": channel})
     with Session(notifications.engine) as second, second.begin():
-        assert logic.record(second, again, tried, after, policy) == "sent"
+        assert deliveries.record(second, again, tried, after, policy) == "sent"
     with Session(notifications.engine) as late, late.begin():
-        assert logic.record(late, job, tried, after, policy) is None  # stale
+        assert deliveries.record(late, job, tried, after, policy) is None  # stale
     assert len(channel.sent) == 2 and len(set(channel.sent)) == 1
     row = delivery(notifications, str(again.event_id))
     assert (row.status, row.attempts) == ("sent", 2)
@@ -409,10 +409,10 @@ def test_notify_writes_the_deliveries_and_sends_nothing(notifications: Any) -> N
     ident, _ = notifications.communicator("en")
     channel = Outbox()
     with Session(notifications.engine) as session, session.begin():
-        due = logic.notify(
+        due = deliveries.notify(
             session,
             uuid.uuid4(),
-            [logic.Recipient(uuid.UUID(ident))],
+            [recipients.Recipient(uuid.UUID(ident))],
             "application_rejected",
             {},
             {"email": channel},

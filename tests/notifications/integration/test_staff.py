@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from notifications import logic
+from notifications.logic import digests
 from svyaz.errors import InvalidInput
 from tests.helpers import wait_until
 from tests.notifications.integration.conftest import RegistryStandIn, actor
@@ -124,10 +124,10 @@ def test_staff_can_turn_discreet_mode_back_on(notifications: Any) -> None:
 
 
 def test_one_digest_per_role_and_period() -> None:
-    assert logic.digest_event_id("program_admin", 7) == logic.digest_event_id(
+    assert digests.digest_event_id("program_admin", 7) == digests.digest_event_id(
         "program_admin", 7
     )
-    assert logic.digest_event_id("program_admin", 7) != logic.digest_event_id(
+    assert digests.digest_event_id("program_admin", 7) != digests.digest_event_id(
         "program_admin", 8
     )
 

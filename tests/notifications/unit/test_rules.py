@@ -8,7 +8,8 @@ import pytest
 
 from notifications.channels import EmailChannel, TelegramChannel
 from notifications.exceptions import DeliveryFailed, InvalidPreferences
-from notifications.logic import RetryPolicy, quiet_until
+from notifications.logic.deliveries import RetryPolicy
+from notifications.logic.preferences import quiet_until
 from notifications.templates import Message
 
 MESSAGE = Message("New message", "You have a new message in your account.\n")

@@ -21,6 +21,7 @@ PARAMS = {
     "report_accepted": {},
     "report_changes_requested": {},
     "report_rejected": {},
+    "report_feedback": {},
     "stipend_approved": {"amount_minor": 30000, "currency": "EUR"},
     "payout_paid": {"amount_minor": 30000, "currency": "EUR"},
     "payout_failed": {

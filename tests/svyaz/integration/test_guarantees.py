@@ -3,6 +3,7 @@ PostgreSQL, and each failing if its mechanism is taken away."""
 
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import kombu
@@ -10,7 +11,7 @@ from nameko.testing.services import entrypoint_hook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from svyaz import signing, topology
+from svyaz import inbox, signing, topology
 from svyaz.messaging import ATTEMPTS_HEADER, REASON_HEADER
 from svyaz.outbox import Relay
 from tests.helpers import publish_event, publish_raw, queue_depth, take, wait_until
@@ -271,3 +272,39 @@ def test_with_the_inbox_check_off_a_redelivered_event_takes_effect_twice(
     finally:
         container.stop()
         inbox.configure({})  # the check back on for the rest of the session
+
+
+def test_an_event_older_than_the_inbox_remembers_is_parked_not_handled(
+    probe_container: Any, probe_engine: Any, rabbit_config: dict[str, Any]
+) -> None:
+    # the inbox's rows are purged after INBOX_KEEP_DAYS: an older event might have
+    # been handled and forgotten, so it is refused with what to do, not taken
+    old = (datetime.now(UTC) - timedelta(days=31)).isoformat()
+    publish_event(rabbit_config["AMQP_URI"], envelope(7, occurred_at=old))
+    parked = take(rabbit_config["AMQP_URI"], DLQ)
+    assert headers(parked)[REASON_HEADER].startswith("too old: it occurred 31 days")
+    assert "INBOX_KEEP_DAYS" in headers(parked)[REASON_HEADER]
+    assert probe.CALLS[7] == 0
+    recent = (datetime.now(UTC) - timedelta(days=29)).isoformat()
+    publish_event(rabbit_config["AMQP_URI"], envelope(8, occurred_at=recent))
+    wait_until(lambda: effects(probe_engine) == [8], "an event inside the window")
+
+
+def test_the_inbox_forgets_only_what_is_past_its_window(probe_engine: Any) -> None:
+    now = datetime.now(UTC)
+    ages = {"fresh": 1, "inside": 30, "margin": 30.5, "past": 31.5, "long": 400}
+    with Session(probe_engine) as session, session.begin():
+        for name, days in ages.items():
+            session.execute(
+                text("INSERT INTO processed_events VALUES (:c, :e, 'x.v1', :at)"),
+                {"c": name, "e": uuid.uuid4(), "at": now - timedelta(days=days)},
+            )
+    with Session(probe_engine) as session, session.begin():
+        assert inbox.purge(session, now) == 2
+    with probe_engine.connect() as conn:
+        left = {
+            r.consumer
+            for r in conn.execute(text("SELECT consumer FROM processed_events"))
+        }
+    assert {"fresh", "inside", "margin"} <= left
+    assert not {"past", "long"} & left

@@ -226,6 +226,7 @@ class MeConsole(GatewayBase):
             (r for r in reports if r["status"] in ("draft", "changes_requested")),
             None,
         )
+        strategy = self._shared_strategy(call)
         return self.render(
             call,
             "report.html",
@@ -236,8 +237,20 @@ class MeConsole(GatewayBase):
             values=pages.report_values(draft) if values is None else values,
             redacted=redacted,
             error=error,
+            strategy=strategy,
             **pages.REPORT_CHOICES,
         )
+
+    def _shared_strategy(self, call: Call) -> int | None:
+        """The number of the latest version of one's strategy that is shared (what
+        a report is written against), or None."""
+        try:
+            view = self.deadline(self.stipends.get_strategy, call.actor, call.actor_id)
+        except (UpstreamUnavailable, ServiceError):
+            return None
+        versions = (view.get("strategy") or {}).get("versions", [])
+        shared = [v["number"] for v in versions if v["status"] == "shared"]
+        return max(shared) if shared else None
 
     @page("GET", "/me/report", roles=OWN)
     def me_report(self, call: Call) -> Response:

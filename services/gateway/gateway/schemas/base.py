@@ -9,6 +9,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from svyaz.actors import COMMUNICATOR, STAFF_ROLES
+from svyaz.vocabulary import STRATEGY_APPROACHES, STRATEGY_PROGRESS
 
 # The longest value the gateway lets through, in characters (the console forms use
 # the same table: pages.FORM_LIMITS).
@@ -121,6 +122,13 @@ REPORT_CHANNELS = (
     "other",
 )
 OBSERVED_CHANGES = ("none", "some", "clear")
+# a communication strategy's approaches and how a cycle went against it
+# (svyaz.vocabulary, shared with stipends); its versions' states
+APPROACHES = STRATEGY_APPROACHES
+PROGRESS = STRATEGY_PROGRESS
+STRATEGY_STATES = ("draft", "shared")
+EXPECTED_CHANGE = 1000  # a strategy's expected change, in characters
+HORIZON_MONTHS = 36  # the longest horizon a strategy names
 STIPEND_STATUSES = ("proposed", "approved", "rejected")
 RUN_STATUSES = ("draft", "released", "cancelled")
 PAYOUT_STATUSES = (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from stipends.exceptions import InvalidRequest, NotAllowed
 from svyaz import actors
-from svyaz.actors import ADMIN, COMMUNICATOR, FINANCE, ROLES
+from svyaz.actors import ADMIN, COMMUNICATOR, COORDINATOR, FINANCE, ROLES
 
-__all__ = ["ADMIN", "COMMUNICATOR", "FINANCE", "ROLES", "Actor"]
+__all__ = ["ADMIN", "COMMUNICATOR", "COORDINATOR", "FINANCE", "ROLES", "Actor"]
 
 
 class Actor(actors.Actor):

@@ -9,7 +9,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import CommunicatorNotFound
-from stipends.logic import approvals
+from stipends.logic import approvals, strategies
 from stipends.models import ActivityReport, Communicator
 from stipends.payouts.models import Payout
 
@@ -87,8 +87,9 @@ def registry_changed(
         session.execute(
             update(ActivityReport)
             .where(ActivityReport.communicator_id == communicator.id)
-            .values(narrative="", topics=[], review_comment=None)
+            .values(narrative="", topics=[], review_comment=None, strategy_note=None)
         )
+        strategies.erase_words(session, communicator.id)
     return communicator
 
 

@@ -24,6 +24,7 @@ from stipends.exceptions import (
 from stipends.logic.actors import ADMIN, COMMUNICATOR, Actor
 from stipends.logic.programmes import get_cycle
 from stipends.logic.redaction import redact
+from stipends.logic.strategies import current_shared
 from stipends.models import ActivityReport, Communicator, Cycle
 from svyaz import outbox
 
@@ -76,6 +77,24 @@ def _reporter(session: Session, actor: Actor) -> Communicator:
     return communicator
 
 
+def _refer_to_strategy(
+    session: Session, report: ActivityReport, content: dict[str, Any]
+) -> list[str]:
+    """A report written while its author has a shared strategy refers to the latest
+    shared version and says how the cycle went against it; without one, neither."""
+    version = current_shared(session, report.communicator_id)
+    if version is None:
+        report.strategy_version_id = None
+        report.strategy_progress = None
+        report.strategy_note = None
+        return []
+    note = redact(content.get("strategy_note") or "")
+    report.strategy_version_id = version.id
+    report.strategy_progress = content.get("strategy_progress") or None
+    report.strategy_note = note.text or None
+    return note.kinds
+
+
 def _fill(report: ActivityReport, content: dict[str, Any]) -> list[str]:
     narrative = redact(content["narrative"])
     topics = [redact(t) for t in content["topics"]]
@@ -114,6 +133,7 @@ def save_draft(
         redactions=[],
     )
     removed = _fill(report, content)
+    removed = sorted(set(removed) | set(_refer_to_strategy(session, report, content)))
     session.add(report)
     session.flush()
     return Saved(report, removed)
@@ -142,9 +162,20 @@ def edit_report(
             "deadline_passed",
         )
     removed = _fill(report, content)
+    removed = sorted(set(removed) | set(_refer_to_strategy(session, report, content)))
     if report.status == "submitted":
+        _require_progress(report)
         _announce_submission(session, report)
     return Saved(report, removed)
+
+
+def _require_progress(report: ActivityReport) -> None:
+    if report.strategy_version_id is not None and not report.strategy_progress:
+        raise InvalidRequest(
+            "say how the cycle went against your strategy, then submit",
+            "strategy_progress_required",
+            {"strategy_progress": ["required"]},
+        )
 
 
 def _announce_submission(session: Session, report: ActivityReport) -> None:
@@ -173,6 +204,7 @@ def submit_report(
             f"a report that is {report.status} cannot be submitted",
             f"report_{report.status}",
         )
+    _require_progress(report)
     report.move_to("submitted")
     report.submitted_at = now
     report.late = report.late or now > cycle.deadline

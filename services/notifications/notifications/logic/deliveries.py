@@ -1,0 +1,289 @@
+"""A delivery row per (event, recipient, channel): written with the event's claim,
+leased to one sender at a time, its outcome recorded. Sending itself, with no
+transaction open, is `courier`'s."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.orm import Session
+
+from notifications.channels import Channel
+from notifications.logic.preferences import (
+    default_preferences,
+    quiet_until,
+    remember_language,
+)
+from notifications.logic.recipients import Recipient
+from notifications.models import (
+    PARKED,
+    PENDING,
+    SENT,
+    Delivery,
+    InboxMessage,
+    Preference,
+)
+from svyaz.logging import state_change
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_seconds: float = 30.0
+    max_seconds: float = 3600.0
+
+    def delay(self, attempts: int) -> timedelta | None:
+        """The wait before the next attempt after `attempts` failed; None: park."""
+        if attempts >= self.max_attempts:
+            return None
+        return timedelta(
+            seconds=min(self.base_seconds * 2 ** (attempts - 1), self.max_seconds)
+        )
+
+
+@dataclass(frozen=True)
+class Attempt:
+    status: str  # sent | failed | gone
+    error: str | None = None
+    permanent: bool = False
+    language: str | None = None  # the registry profile's, to remember
+
+
+# -- turning an event into deliveries -----------------------------------------------
+
+# built once on the tables (not the ORM entities): these run for every notification
+_INSERT_INBOX = (
+    insert(InboxMessage.__table__)
+    .values(
+        recipient_id=bindparam("recipient_id"),
+        event_id=bindparam("event_id"),
+        template=bindparam("template"),
+        params=bindparam("params", type_=JSONB),
+    )
+    .on_conflict_do_nothing()
+)
+_DELIVERY = Delivery.__table__
+_DELIVERY_COLUMNS = (
+    "event_id", "recipient_id", "channel", "template", "audience", "status",
+    "attempts", "discreet", "due_at", "updated_at", "sent_at", "last_error",
+)  # fmt: skip
+_INSERT_DELIVERY = (
+    insert(_DELIVERY)
+    .values(
+        {
+            **{c: bindparam(c) for c in _DELIVERY_COLUMNS},
+            "payload": bindparam("payload", type_=JSONB(none_as_null=True)),
+        }
+    )
+    .on_conflict_do_nothing()
+    .returning(_DELIVERY.c.id)
+)
+
+
+def notify(
+    session: Session,
+    event_id: uuid.UUID,
+    recipients: Iterable[Recipient],
+    template: str,
+    params: Mapping[str, Any],
+    channels: Mapping[str, Channel],
+    now: datetime,
+) -> list[int]:
+    """Write the event's deliveries and inbox rows; return the ids due now, to be
+    sent once this transaction has committed.
+
+    Exactly one row per (event, recipient, channel): a redelivered event inserts
+    nothing new and returns nothing to send."""
+    due_now: list[int] = []
+    for recipient in recipients:
+        stored = session.get(Preference, recipient.id)
+        pref = stored or default_preferences(recipient)
+        discreet = pref.effective_discreet
+        wanted = [c for c in pref.channels if c in channels and channels[c].enabled]
+        for name in wanted:
+            row: dict[str, Any] = {
+                "event_id": event_id,
+                "recipient_id": recipient.id,
+                "channel": name,
+                "template": template,
+                "audience": recipient.audience,
+                "status": PENDING,
+                "attempts": 0,
+                "discreet": discreet,
+                "due_at": now,
+                "updated_at": now,
+                "sent_at": None,
+                "last_error": None,
+                "payload": None if discreet else dict(params),
+            }
+            if channels[name].immediate:
+                session.execute(
+                    _INSERT_INBOX,
+                    {
+                        "recipient_id": recipient.id,
+                        "event_id": event_id,
+                        "template": template,
+                        "params": dict(params),
+                    },
+                )
+                row.update(status=SENT, attempts=1, sent_at=now, payload=None)
+                session.execute(_INSERT_DELIVERY, row)
+                continue
+            later = quiet_until(now, pref.quiet_start, pref.quiet_end, pref.timezone)
+            if later is not None:
+                row["due_at"] = later
+            delivery_id = session.scalar(_INSERT_DELIVERY, row)
+            if delivery_id is not None and later is None:
+                due_now.append(delivery_id)
+    return due_now
+
+
+def tell(
+    session: Session,
+    event_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    template: str,
+    params: Mapping[str, Any],
+    channels: Mapping[str, Channel],
+    now: datetime,
+) -> list[int]:
+    """`notify` for the one communicator an event is about."""
+    return notify(
+        session, event_id, [Recipient(communicator_id)], template, params, channels, now
+    )
+
+
+def forget_event(
+    session: Session, event_id: uuid.UUID, recipient_id: uuid.UUID
+) -> None:
+    for model in (InboxMessage, Delivery):
+        session.execute(
+            delete(model).where(
+                model.event_id == event_id, model.recipient_id == recipient_id
+            )
+        )
+
+
+# -- leasing a delivery to one sender, recording its outcome -----------------------
+
+
+def due(session: Session, now: datetime, limit: int = 100) -> list[int]:
+    """Pending deliveries whose time has come, oldest first (not locked)."""
+    return list(
+        session.scalars(
+            select(Delivery.id)
+            .where(Delivery.status == PENDING, Delivery.due_at <= now)
+            .order_by(Delivery.due_at)
+            .limit(limit)
+        )
+    )
+
+
+def claim(session: Session, delivery_id: int, now: datetime) -> Delivery | None:
+    """Lock one due delivery for sending; None when done, not due, or being sent."""
+    return session.scalar(
+        select(Delivery)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status == PENDING,
+            Delivery.due_at <= now,
+        )
+        .with_for_update(skip_locked=True)
+    )
+
+
+SEND_LEASE = timedelta(seconds=60)  # a taken delivery is hidden from other senders
+
+
+@dataclass(frozen=True)
+class Job:
+    """What sending one delivery needs, read when it is taken."""
+
+    delivery_id: int
+    attempt: int
+    event_id: uuid.UUID
+    recipient_id: uuid.UUID
+    audience: str
+    channel: str
+    template: str
+    payload: Mapping[str, Any] | None
+    discreet: bool
+    language: str | None  # remembered in the preferences, if any
+
+
+def take(
+    session: Session, delivery_id: int, now: datetime, lease: timedelta = SEND_LEASE
+) -> Job | None:
+    """Lease one due delivery to this sender (commit before sending); None when
+    done, not due, or another sender has it."""
+    delivery = claim(session, delivery_id, now)
+    if delivery is None:
+        return None
+    delivery.attempts += 1
+    delivery.due_at = now + lease
+    pref = session.get(Preference, delivery.recipient_id)
+    return Job(
+        delivery_id=delivery.id,
+        attempt=delivery.attempts,
+        event_id=delivery.event_id,
+        recipient_id=delivery.recipient_id,
+        audience=delivery.audience,
+        channel=delivery.channel,
+        template=delivery.template,
+        payload=delivery.payload,
+        discreet=delivery.discreet,
+        language=pref.language if pref else None,
+    )
+
+
+def record(
+    session: Session, job: Job, tried: Attempt, now: datetime, policy: RetryPolicy
+) -> str | None:
+    """The outcome of `send`, if the row is still this sender's (pending, in this
+    attempt); its new status, or None when another sender took it meanwhile."""
+    delivery = session.get(Delivery, job.delivery_id, with_for_update=True)
+    if (
+        delivery is None
+        or delivery.status != PENDING
+        or delivery.attempts != job.attempt
+    ):
+        return None
+    if tried.status == "gone":  # nothing is kept about a person who is gone
+        forget_event(session, job.event_id, job.recipient_id)
+        return "forgotten"
+    if tried.language and tried.language != job.language:
+        remember_language(session, job.recipient_id, job.audience, tried.language)
+    if tried.status == "failed":
+        retry_in = None if tried.permanent else policy.delay(delivery.attempts)
+        delivery.mark_failed(tried.error or "failed", now, retry_in)
+        if delivery.status == PARKED:
+            state_change(
+                log,
+                "delivery",
+                delivery.id,
+                PARKED,
+                channel=delivery.channel,
+                event_id=job.event_id,
+                recipient=job.recipient_id,
+            )
+        return delivery.status
+    delivery.mark_sent(now)
+    state_change(
+        log,
+        "delivery",
+        delivery.id,
+        SENT,
+        channel=delivery.channel,
+        event_id=job.event_id,
+        recipient=job.recipient_id,
+    )
+    return delivery.status

@@ -1,0 +1,49 @@
+"""Erasure: everything kept here about a person goes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from notifications.channels import Channel
+from notifications.models import (
+    ActiveCommunicator,
+    CycleReport,
+    Delivery,
+    InboxMessage,
+    PendingItem,
+    Preference,
+)
+from svyaz.envelope import ReceivedEvent
+
+
+def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
+    """Forget a person: inbox, preferences, delivery log, pending work items."""
+    counts = {}
+    for model, column in (
+        (InboxMessage, InboxMessage.recipient_id),
+        (Delivery, Delivery.recipient_id),
+        (Preference, Preference.recipient_id),
+        (PendingItem, PendingItem.communicator_id),
+        (ActiveCommunicator, ActiveCommunicator.communicator_id),
+        (CycleReport, CycleReport.communicator_id),
+    ):
+        result = session.execute(delete(model).where(column == recipient_id))
+        counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]
+    return counts
+
+
+def erased(
+    session: Session,
+    event: ReceivedEvent,
+    data: dict[str, Any],
+    now: datetime,
+    channels: Mapping[str, Channel],
+) -> None:
+    """An `Act` (courier.Act) for registry's communicator.erased.v1."""
+    erase(session, data["communicator_id"])

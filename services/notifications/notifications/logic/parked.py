@@ -1,0 +1,97 @@
+"""Deliveries parked after their last attempt: listed for staff, retried or
+discarded by a program admin with a reason, each action audited in
+`parked_actions`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifications.exceptions import DeliveryNotFound
+from notifications.logic.courier import Courier
+from notifications.models import DISCARDED, PARKED, PENDING, Delivery
+from svyaz import parking
+from svyaz.actors import Actor
+
+LIMIT_MAX = 500  # rows a list of parked deliveries shows at most
+
+
+def parked(session: Session, limit: int) -> list[Delivery]:
+    """The latest parked deliveries, `limit` of them (1 to LIMIT_MAX)."""
+    limit = max(1, min(limit, LIMIT_MAX))
+    return list(
+        session.scalars(
+            select(Delivery)
+            .where(Delivery.status == PARKED)
+            .order_by(Delivery.updated_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def _parked_delivery(session: Session, delivery_id: int) -> Delivery:
+    delivery = session.get(Delivery, delivery_id, with_for_update=True)
+    if delivery is None or delivery.status != PARKED:
+        raise DeliveryNotFound(
+            f"no parked delivery {delivery_id} (it may have been retried or "
+            "discarded already)",
+            "delivery_not_found",
+        )
+    return delivery
+
+
+def retry_parked(
+    session: Session, who: Actor, delivery_id: int, reason: str, now: datetime
+) -> Delivery:
+    """Send a parked delivery again (from a fresh count of attempts), audited."""
+    delivery = _parked_delivery(session, delivery_id)
+    delivery.status, delivery.attempts, delivery.due_at = PENDING, 0, now
+    delivery.updated_at = now
+    _audit(session, who, delivery, parking.RETRY, reason, parking.RETRIED, now)
+    return delivery
+
+
+def retry_and_send(
+    courier: Courier, who: Actor, delivery_id: int, reason: str
+) -> dict[str, Any]:
+    """`retry_parked`, committed, then the delivery sent at once."""
+    with courier.transaction() as session:
+        delivery = retry_parked(session, who, delivery_id, reason, datetime.now(UTC))
+        result = {"id": delivery.id, "status": delivery.status}
+    courier.deliver([result["id"]])
+    return result
+
+
+def discard_parked(
+    session: Session, who: Actor, delivery_id: int, reason: str, now: datetime
+) -> Delivery:
+    """Give a parked delivery up for good, audited; it leaves the parked list."""
+    delivery = _parked_delivery(session, delivery_id)
+    delivery.status, delivery.updated_at, delivery.payload = DISCARDED, now, None
+    _audit(session, who, delivery, parking.DISCARD, reason, parking.DISCARDED, now)
+    return delivery
+
+
+def _audit(
+    session: Session,
+    who: Actor,
+    delivery: Delivery,
+    action: str,
+    reason: str,
+    outcome: str,
+    now: datetime,
+) -> None:
+    row = parking.start_action(
+        session, who, parking.DELIVERY, str(delivery.id), action, reason
+    )
+    parking.finish_action(
+        row,
+        outcome,
+        now,
+        delivery.error_kind,
+        delivery.channel,
+        delivery.template,
+    )

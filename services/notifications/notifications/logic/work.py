@@ -1,0 +1,84 @@
+"""Work waiting for staff (applications, reports, approvals): an item per thing to
+do, waiting until the event that finishes it, then kept a while as a tombstone."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from notifications.models import PendingItem
+
+APPLICATION, REPORT, APPROVAL = "application", "report", "approval"
+
+
+def _work(
+    session: Session,
+    kind: str,
+    item_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    state: str,
+    as_of: datetime,
+) -> None:
+    """Set an item's state as of its event's time, unless a later event already
+    did: arrival and completion come on different queues, in any order."""
+    table = PendingItem.__table__
+    statement = insert(table).values(
+        kind=kind,
+        item_id=item_id,
+        communicator_id=communicator_id,
+        state=state,
+        as_of=as_of,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.kind, table.c.item_id],
+            set_={"state": statement.excluded.state, "as_of": statement.excluded.as_of},
+            where=table.c.as_of <= statement.excluded.as_of,  # a tie: the later one
+        )
+    )
+
+
+def work_arrived(
+    session: Session,
+    kind: str,
+    item_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    as_of: datetime,
+) -> None:
+    _work(session, kind, item_id, communicator_id, "waiting", as_of)
+
+
+def work_done(
+    session: Session,
+    kind: str,
+    item_id: uuid.UUID,
+    communicator_id: uuid.UUID,
+    as_of: datetime,
+) -> None:
+    _work(session, kind, item_id, communicator_id, "done", as_of)
+
+
+def purge_finished_work(session: Session, now: datetime, keep: timedelta) -> int:
+    """Forget items done longer ago than `keep`; how many. A done item stays a while
+    as a tombstone, so that its late "arrived" event (on another queue) cannot make it
+    wait again; `keep` must exceed how late an event can come (a parked one replayed
+    by an admin included), hence weeks, not minutes."""
+    result = session.execute(
+        delete(PendingItem).where(
+            PendingItem.state == "done", PendingItem.as_of < now - keep
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def waiting(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(PendingItem.kind, func.count())
+        .where(PendingItem.state == "waiting")
+        .group_by(PendingItem.kind)
+    ).all()
+    return {kind: int(count) for kind, count in rows}

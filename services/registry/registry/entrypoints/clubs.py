@@ -1,0 +1,146 @@
+"""The registry's entrypoints: clubs, their coordinators, trainings and tiers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.entrypoints.base import Entrypoints, ident, load
+from registry.exceptions import RegistryError
+from registry.logic import (
+    clubs,
+)
+from registry.logic.actors import Actor
+from registry.schemas import (
+    ClubChangesSchema,
+    ClubMemberSchema,
+    ClubOutSchema,
+    ClubSchema,
+    CommunicatorSummarySchema,
+    CompletionsSchema,
+    CoordinatorSchema,
+    TierSchema,
+    TrainingOutSchema,
+    TrainingSchema,
+)
+from svyaz.keys import GATEWAY, OPERATOR, STIPENDS
+from svyaz.messaging import rpc
+
+SUMMARY = CommunicatorSummarySchema()
+
+
+class ClubsEntrypoints(Entrypoints):
+    # -- clubs, trainings, tiers ---------------------------------------------------
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def create_club(self, actor: Any, club: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(ClubSchema(), club)
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(clubs.create_club(session, who, data))
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def update_club(self, actor: Any, club_id: str, changes: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        club = ident(club_id, "club_id")
+        data = load(ClubChangesSchema(), changes)
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(clubs.update_club(session, who, club, data))
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def set_club_coordinator(
+        self, actor: Any, club_id: str, account_id: str
+    ) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(CoordinatorSchema(), {"club_id": club_id, "account_id": account_id})
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(
+                clubs.set_club_coordinator(
+                    session, who, data["club_id"], data["account_id"]
+                )
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def remove_club_coordinator(self, actor: Any, club_id: str) -> dict[str, Any]:
+        who = Actor.load(actor)
+        club = ident(club_id, "club_id")
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(
+                clubs.remove_club_coordinator(session, who, club)
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR, STIPENDS}, expected_exceptions=RegistryError)
+    def list_clubs(self) -> list[dict[str, Any]]:
+        """Every club with its coordinator's account id (stipends asks it to know
+        whose strategies and reports a coordinator mentors)."""
+        with self.db.transaction() as session:
+            return ClubOutSchema().dump(clubs.list_clubs(session), many=True)
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def club_members(self, actor: Any, club_id: str) -> list[str]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return clubs.club_members(session, who, ident(club_id, "club_id"))
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def list_club_members(self, actor: Any, club_id: str) -> list[dict[str, Any]]:
+        """[{id, pseudonym, status}]: the club's own coordinator and admins only."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return ClubMemberSchema(many=True).dump(
+                clubs.list_club_members(session, who, ident(club_id, "club_id"))
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def create_training(self, actor: Any, training: Any) -> dict[str, Any]:
+        who = Actor.load(actor)
+        data = load(TrainingSchema(), training)
+        with self.db.transaction() as session:
+            row = clubs.create_training(
+                session, who, data["title"], data["held_on"], data["club_id"]
+            )
+            return {"id": str(row.id), "title": row.title}
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def list_trainings(self, actor: Any) -> list[dict[str, Any]]:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return TrainingOutSchema(many=True).dump(clubs.list_trainings(session, who))
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def record_training_completion(
+        self, actor: Any, training_id: str, communicator_id: str
+    ) -> None:
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            clubs.record_completion(
+                session, who, ident(training_id, "training_id"), ident(communicator_id)
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def record_training_completions(
+        self, actor: Any, training_id: str, communicator_ids: Any
+    ) -> dict[str, Any]:
+        """{"recorded": n, "already": n, "refused": [{communicator_id, code,
+        message}]}: up to 500 at once, in one transaction."""
+        who = Actor.load(actor)
+        data = load(
+            CompletionsSchema(),
+            {"training_id": training_id, "communicator_ids": communicator_ids},
+        )
+        with self.db.transaction() as session:
+            return clubs.record_completions(
+                session, who, data["training_id"], data["communicator_ids"]
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    def set_tier(self, actor: Any, communicator_id: str, tier: str, reason: str) -> Any:
+        who = Actor.load(actor)
+        data = load(
+            TierSchema(),
+            {"communicator_id": communicator_id, "tier": tier, "reason": reason},
+        )
+        with self.db.transaction() as session:
+            return SUMMARY.dump(
+                clubs.set_tier(
+                    session, who, data["communicator_id"], data["tier"], data["reason"]
+                )
+            )
