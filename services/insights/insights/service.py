@@ -25,6 +25,7 @@ from insights.schemas import EVENT_SCHEMAS, CycleQueryIn, ProgrammeQueryIn
 from svyaz import actors, inbox
 from svyaz.dependencies import Database
 from svyaz.envelope import ReceivedEvent
+from svyaz.inbox import InboxUpkeep
 from svyaz.keys import GATEWAY
 from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
@@ -52,7 +53,7 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
         ) from None
 
 
-class InsightsService(ParkedMessagesEntrypoints):
+class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
     name = "insights"
 
     db = Database()

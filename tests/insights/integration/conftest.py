@@ -4,6 +4,7 @@ their producers' relays would (signed with the producer's key)."""
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -12,6 +13,13 @@ from sqlalchemy import create_engine, text
 
 from insights.service import InsightsService
 from tests.helpers import publish_event, wait_until
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def ago(days: float) -> str:
+    """An instant `days` before the test run (inside the inbox's window)."""
+    return (NOW - timedelta(days=days)).isoformat()
 
 
 @dataclass
@@ -39,7 +47,7 @@ class Insights:
         body = {
             "event_id": str(uuid.uuid4()),
             "event_type": event_type,
-            "occurred_at": at or "2026-11-24T00:00:00+00:00",
+            "occurred_at": at or ago(8),
             "producer": producer,
             "correlation_id": str(uuid.uuid4()),
             "data": {

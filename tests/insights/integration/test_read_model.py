@@ -12,7 +12,7 @@ from insights.logic import facts
 from svyaz.actors import ADMIN, FINANCE
 from svyaz.errors import Forbidden
 from tests.helpers import actor
-from tests.insights.integration.conftest import Insights
+from tests.insights.integration.conftest import Insights, ago
 
 FIGURES = {
     "conversations": 10,
@@ -53,7 +53,7 @@ def programme_of_two_countries(insights: Insights) -> dict[str, Any]:
             insights.publish(
                 "communicator.activated.v1",
                 "registry",
-                at="2026-11-01T00:00:00+00:00",
+                at=ago(20),
                 communicator_id=person,
                 pseudonym=f"secret_pseudonym_{k}",
                 club_id=clubs[country],
@@ -62,7 +62,7 @@ def programme_of_two_countries(insights: Insights) -> dict[str, Any]:
             insights.publish(
                 "report.submitted.v1",
                 "stipends",
-                at="2026-11-20T00:00:00+00:00",
+                at=ago(10),
                 report_id=report,
                 communicator_id=person,
                 cycle_id=cycle,
@@ -72,7 +72,7 @@ def programme_of_two_countries(insights: Insights) -> dict[str, Any]:
             insights.publish(
                 "report.reviewed.v1",
                 "stipends",
-                at="2026-11-21T00:00:00+00:00",
+                at=ago(9),
                 report_id=report,
                 communicator_id=person,
                 cycle_id=cycle,
@@ -171,7 +171,7 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
         insights.publish(
             "stipend.approved.v1",
             "stipends",
-            at="2026-11-25T00:00:00+00:00",
+            at=ago(7),
             stipend_id=stipend,
             cycle_id=made["cycle"],
             **money,
@@ -181,7 +181,7 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
             insights.publish(
                 "payout.paid.v1",
                 "stipends",
-                at="2026-11-28T00:00:00+00:00",
+                at=ago(4),
                 stipend_id=stipend,
                 **money,
                 **payout,
@@ -190,7 +190,7 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
             insights.publish(
                 "payout.failed.v1",
                 "stipends",
-                at="2026-11-27T00:00:00+00:00",
+                at=ago(5),
                 stipend_id=stipend,
                 reason="returned",
                 **money,
@@ -200,7 +200,7 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
         insights.publish(
             "communicator.tier_changed.v1",
             "registry",
-            at="2026-11-02T00:00:00+00:00",
+            at=ago(19),
             communicator_id=person,
             tier="professional",
             training_completed=True,
@@ -208,7 +208,7 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
         insights.publish(
             "training.completed.v1",
             "registry",
-            at="2026-11-03T00:00:00+00:00",
+            at=ago(18),
             training_id=uuid.uuid4(),
             communicator_id=person,
         )
@@ -228,7 +228,7 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
     insights.publish(
         "reconciliation.started.v1",
         "stipends",
-        at="2026-11-29T00:00:00+00:00",
+        at=ago(3.5),
         reconciliation_id=first,
         provider="stripe_connect",
         by_kind={"amount_mismatch": 9},
@@ -237,7 +237,7 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
     insights.publish(
         "reconciliation.started.v1",
         "stipends",
-        at="2026-11-30T00:00:00+00:00",
+        at=ago(3),
         reconciliation_id=again,
         provider="stripe_connect",
         by_kind={"amount_mismatch": 6, "missing_at_provider": 2},
@@ -247,7 +247,7 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
         insights.publish(
             "reconciliation.difference_resolved.v1",
             "stipends",
-            at="2026-12-03T00:00:00+00:00",
+            at=ago(0),
             reconciliation_id=again,
             item_id=item,
             kind="amount_mismatch",
