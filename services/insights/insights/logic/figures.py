@@ -319,12 +319,18 @@ def _money(session: Session, cycle: Cycle, threshold: int) -> dict[str, Any]:
     # a sum over fewer people than the threshold would show what they got
     enough = approved_count >= threshold
     unpaid = approved_count - paid_count
+    shown_paid = paid if enough and paid_count >= threshold else None
+    shown_reserved = approved - paid if enough and unpaid >= threshold else None
+    if shown_paid is None or shown_reserved is None:
+        # approved = paid + reserved: one of them shown beside the approved sum
+        # would give the other away
+        shown_paid = shown_reserved = None
     return {
         "currency": programme.currency if programme else None,
         "budget_minor": programme.budget_minor if programme else None,
         "approved_minor": approved if enough else None,
-        "paid_minor": paid if enough and paid_count >= threshold else None,
-        "reserved_minor": (approved - paid if enough and unpaid >= threshold else None),
+        "paid_minor": shown_paid,
+        "reserved_minor": shown_reserved,
     }
 
 
