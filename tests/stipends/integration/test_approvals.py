@@ -642,6 +642,9 @@ def test_a_funding_mistake_is_corrected_by_a_reversal(db: Db) -> None:
             programmes.reverse_funding(session, logic_actor(FINANCE), extra.id, "again")
     assert db.sql("SELECT budget_minor FROM programmes")[0][0] == 50_000
     assert world.available() == 20_000
+    # the reversal told the insights read model the new total
+    budgets = db.events("programme.budget_changed.v1")
+    assert budgets[-1]["data"]["budget_minor"] == 50_000
 
 
 def test_a_payee_suspended_after_the_close_is_not_approved(db: Db) -> None:

@@ -161,6 +161,13 @@ def test_funding_with_the_same_key_funds_once(db: Db) -> None:
     fund(db, world.programme_id, 1_000, str(uuid.uuid4()))  # a new key, a new funding
     assert view(db, world.programme_id)["budget_minor"] == 51_000
     assert view(db, other.programme_id)["budget_minor"] == 0
+    # each funding told the insights read model the budget's new total, once
+    totals = [
+        e["data"]["budget_minor"]
+        for e in db.events("programme.budget_changed.v1")
+        if e["data"]["programme_id"] == str(world.programme_id)
+    ]
+    assert totals == [50_000, 51_000]
 
 
 # -- 1. the programme's money ----------------------------------------------------------

@@ -278,6 +278,21 @@ def test_link_write_off_and_bulk(db: Db, sandbox: Sandbox) -> None:  # noqa: F81
         == 3
     )
     assert world.balanced()
+    # for the insights read model: what was found by kind, and each resolution
+    (started,) = db.events("reconciliation.started.v1")
+    assert started["data"]["reconciliation_id"] == rec_id
+    assert started["data"]["by_kind"] == {
+        "unexpected_at_provider": 1,
+        "missing_at_provider": 1,
+        "amount_mismatch": 1,
+    }
+    assert started["data"]["superseded_id"] is None
+    resolved = db.events("reconciliation.difference_resolved.v1")
+    assert sorted((e["data"]["kind"], e["data"]["action"]) for e in resolved) == [
+        ("amount_mismatch", "write_off"),
+        ("missing_at_provider", "link"),
+        ("unexpected_at_provider", "link"),
+    ]
 
 
 def test_repay_pays_again_only_what_the_provider_does_not_hold(

@@ -28,6 +28,7 @@ from registry.logic.access import Sealed
 from registry.logic.actors import Actor
 from registry.models import (
     ActivationApproval,
+    Club,
     Communicator,
     Corridor,
     ReviewItem,
@@ -36,6 +37,12 @@ from registry.models import (
 from svyaz import outbox
 from svyaz.actors import ADMIN
 from svyaz.crypto import KeyRing
+
+
+def _club_country(session: Session, club_id: uuid.UUID | None) -> str | None:
+    """The country of a club (public, shared by its members), never a person's."""
+    club = session.get(Club, club_id) if club_id else None
+    return club.country if club is not None else None
 
 
 def get(
@@ -158,6 +165,7 @@ def approve(
                 communicator_id=communicator.id,
                 pseudonym=communicator.pseudonym,
                 club_id=communicator.club_id,
+                club_country=_club_country(session, communicator.club_id),
             ),
         )
         country = Sealed(session, keys, communicator).open(

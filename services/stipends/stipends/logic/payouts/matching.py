@@ -137,6 +137,7 @@ def check_run(
             run_id=run.id,
             matched=len(report.matched),
             discrepancies=len(report.discrepancies),
+            by_kind=report.kinds(),
         ),
     )
     return report

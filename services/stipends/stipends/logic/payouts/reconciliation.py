@@ -316,8 +316,10 @@ def start(
         raise InvalidTransition(
             "this period is signed off; it stays as signed", "reconciliation_signed_off"
         )
+    replaced = None
     if live is not None:
         live.status = "superseded"
+        replaced = live.id
         session.flush()
     rec = Reconciliation(
         id=uuid.uuid4(),
@@ -357,6 +359,23 @@ def start(
             ),
         )
     session.flush()
+    found: dict[str, int] = {}
+    for kind, count in session.execute(
+        select(ReconciliationItem.kind, func.count())
+        .where(ReconciliationItem.reconciliation_id == rec.id)
+        .group_by(ReconciliationItem.kind)
+    ):
+        found[str(kind)] = int(count)
+    outbox.add(  # the insights read model counts differences and how long they stay
+        session,
+        events.RECONCILIATION_STARTED.build(
+            f"reconciliation:{rec.id}",
+            reconciliation_id=rec.id,
+            provider=provider,
+            by_kind=found,
+            superseded_id=replaced,
+        ),
+    )
     return rec, per_run
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from stipends import events
 from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
 from stipends.logic.actors import FINANCE, Actor
 from stipends.logic.payouts.matching import DISCREPANCIES
@@ -35,6 +36,7 @@ from stipends.payouts.models import (
     ReconciliationRow,
 )
 from stipends.payouts.providers import Provider
+from svyaz import outbox
 
 ACTIONS = ("link", "write_off", "repay")
 # which differences each action can resolve
@@ -152,6 +154,17 @@ def resolve(
             )
         )
     session.flush()
+    for item in found:  # after the flush: the outbox's insert would flush a half
+        outbox.add(
+            session,
+            events.DIFFERENCE_RESOLVED.build(
+                f"reconciliation:{rec.id}",
+                reconciliation_id=rec.id,
+                item_id=item.id,
+                kind=item.kind,
+                action=action,
+            ),
+        )
     return found
 
 
