@@ -36,10 +36,6 @@ def tab_to(page: Any, wanted: Any, limit: int = 30) -> dict[str, Any]:
     raise AssertionError("not reached with Tab")
 
 
-@pytest.mark.skip(
-    reason="hangs after the sign-in step under the audit's load listener (not found in "
-    "time): it passed the skip link, focus and sign-in steps in one run"
-)
 def test_a_communicator_signs_in_and_leaves_with_the_keyboard_only(
     system: System, browser: Browser
 ) -> None:
