@@ -6,7 +6,6 @@ docs/screens/."""
 
 from typing import Any
 
-import pytest
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import ROOT

@@ -14,6 +14,7 @@ from gateway.base import Call, GatewayBase
 from gateway.http import SECOND_FACTOR, page, secure
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import RECEIPT_RESOLUTIONS
+from gateway.waiting import waiting_for
 from svyaz import exports
 from svyaz.errors import InvalidInput, NotFound
 
@@ -48,7 +49,12 @@ class FinanceConsole(GatewayBase):
         problems = self.deadline(
             self.stipends.list_receipt_problems, call.actor, "open"
         )
-        return {"cycles": cycles, "open_problems": len(problems), "error": None}
+        return {
+            "cycles": cycles,
+            "open_problems": len(problems),
+            "error": None,
+            "waiting": waiting_for(self, call),
+        }
 
     @page("POST", "/finance/cycles/<cycle_id>/runs", roles=FINANCE_ONLY)
     def finance_build_run(self, call: Call, cycle_id: str) -> Response:

@@ -13,6 +13,7 @@ from gateway.base import Call, GatewayBase
 from gateway.exceptions import UpstreamUnavailable
 from gateway.http import SECOND_FACTOR, TEXT_BODY, page
 from gateway.roles import COMMUNICATOR, SIGNED_IN
+from gateway.waiting import waiting_for
 from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
 OWN = (COMMUNICATOR,)
@@ -31,10 +32,13 @@ class MeConsole(GatewayBase):
         return found
 
     def _home(self, call: Call, **context: Any) -> dict[str, Any]:
+        me = self.deadline(self.registry.get_own_status, call.actor)
+        stipends = self._own_stipends(call)
         return {
-            "me": self.deadline(self.registry.get_own_status, call.actor),
+            "me": me,
             "setup": None,
-            "stipends": self._own_stipends(call),
+            "stipends": stipends,
+            "waiting": waiting_for(self, call, me=me, stipends=stipends or []),
             **context,
         }
 

@@ -13,6 +13,7 @@ from gateway.base import Call, GatewayBase
 from gateway.http import page
 from gateway.roles import ADMIN
 from gateway.schemas import STAFF_ROLES, StaffInvitationRequestSchema
+from gateway.waiting import waiting_for
 from svyaz.errors import InvalidInput, NotFound
 
 ADMINS = (ADMIN,)
@@ -41,7 +42,7 @@ class PeopleConsole(GatewayBase):
                 self.registry.find_communicators, call.actor, {"status": status}
             )
         ]
-        return {"rows": rows}
+        return {"rows": rows, "waiting": waiting_for(self, call)}
 
     def _application_page(
         self,
