@@ -272,6 +272,7 @@ class MeConsole(GatewayBase):
         except ServiceError as exc:
             if isinstance(exc, (Forbidden, NotFound)):
                 raise
+            self.keep_form(call, exc)
             return self._report_page(
                 call,
                 values=pages.report_values(content),
