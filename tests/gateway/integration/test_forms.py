@@ -59,7 +59,7 @@ def check_required_marked(page: str, where: str) -> None:
         body = form.group(2)
         marked = False
         for label in LABEL.finditer(body):
-            for tag, raw in CONTROL.findall(label.group(1)):
+            for _, raw in CONTROL.findall(label.group(1)):
                 attrs = attributes(raw)
                 if "required" in attrs:
                     assert 'class="req"' in label.group(1), f"{where}: {label.group(0)}"

@@ -9,12 +9,14 @@ PAGE = """<form method="post" action="/sign-out"><button>Out</button></form>
 <form method="post" action="/x"><input type="hidden" name="csrf" value="t">
 <label>Name <input name="name" required value="old"></label>
 <label>Password <input name="password" type="password" required></label>
-<label>Kind <select name="kind"><option value="a" selected>A</option><option value="b">B</option></select></label>
+<label>Kind <select name="kind"><option value="a" selected>A</option>\
+<option value="b">B</option></select></label>
 <label>Why <textarea name="why"></textarea></label>
 <button name="step" value="go">Go</button></form>
 <form method="post" action="/x"><label>Other <input name="other"></label></form>
-<table><thead><tr><th>When</th><th>What &amp; why</th></tr></thead>
-<tbody><tr><td>1</td><td class="w">2</td></tr><tr><td colspan="2">none</td></tr></tbody></table>"""
+<table><thead><tr><th>When</th><th>What &amp; why</th></tr></thead>\
+<tbody><tr><td>1</td><td class="w">2</td></tr>\
+<tr><td colspan="2">none</td></tr></tbody></table>"""
 
 
 def test_required_fields_are_marked_and_the_form_says_what_the_star_means() -> None:
