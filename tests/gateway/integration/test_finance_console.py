@@ -102,6 +102,19 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
     run = built.url.rsplit("/", 1)[1]
     digest = re.search(r'name="totals_digest" value="([0-9a-f]+)"', built.text)
     assert digest
+    # releasing asks first, saying what will be sent; nothing leaves until confirmed
+    asked = finance.post(
+        f"{system.url}/finance/runs/{run}/release",
+        timeout=30,
+        data={"csrf": csrf(built.text), "totals_digest": digest.group(1), "code": ""},
+    )
+    assert asked.status_code == 200 and 'data-page="confirm"' in asked.text
+    assert '<button type="submit" class="danger" id="confirm-button">' in asked.text
+    assert f'href="/finance/runs/{run}" id="go-back"' in asked.text
+    assert "250,00" in asked.text  # the run's total, as it will be sent
+    assert stipends.sql("SELECT status FROM payout_runs WHERE id = :i", i=run) == [
+        ("draft",)
+    ]
     released = finance.post(
         f"{system.url}/finance/runs/{run}/release",
         timeout=30,
@@ -109,6 +122,7 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
             "csrf": csrf(built.text),
             "totals_digest": digest.group(1),
             "code": next_code(totp),
+            "confirmed": "yes",
         },
     )
     assert 'data-code="released"' in released.text

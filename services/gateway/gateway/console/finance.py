@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from gateway import pages, web
 from gateway.api.payouts import BANK_FILES, bank_file_name
 from gateway.base import Call, GatewayBase
+from gateway.confirm import confirmation, confirmed
 from gateway.http import SECOND_FACTOR, page, secure
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import RECEIPT_RESOLUTIONS
@@ -97,6 +98,12 @@ class FinanceConsole(GatewayBase):
         throttle=SECOND_FACTOR,
     )
     def finance_release(self, call: Call, run_id: str) -> Response:
+        if not confirmed(call):
+            ident = pages.ident(run_id, "run_id")
+            run = self.deadline(self.stipends.get_payout_run, call.actor, ident)
+            return confirmation(
+                self, call, "release_run", f"/finance/runs/{ident}", run=run
+            )
         self.deadline(
             self.stipends.release_payout_run,
             call.actor,

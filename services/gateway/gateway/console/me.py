@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from gateway import logic, pages, web
 from gateway.base import Call, GatewayBase
+from gateway.confirm import confirmation, confirmed
 from gateway.exceptions import UpstreamUnavailable
 from gateway.http import SECOND_FACTOR, TEXT_BODY, page
 from gateway.roles import COMMUNICATOR, SIGNED_IN
@@ -198,6 +199,8 @@ class MeConsole(GatewayBase):
     def me_erase(self, call: Call) -> Response:
         if call.form.get("confirm") != "yes":
             raise InvalidInput("confirm the erasure", "unconfirmed")
+        if not confirmed(call):
+            return confirmation(self, call, "erase_self", "/me")
         texts = call.texts
         self.erase_self(call, call.form.get("reason", ""))
         call.row = None
