@@ -50,11 +50,16 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     shots(page, "control-totals")
     page.fill("input[name=code]", "000000")
     page.click("form[action$='/release'] button")
+    # releasing asks first, saying what will be sent
+    expect(page.locator("#confirm #totals")).to_contain_text("€250.00")
+    shots(page, "confirm-release")
+    page.click("#confirm-button")
     expect(page.locator("#error")).to_contain_text(
         "The code is not right; nothing was released"
     )
     page.fill("input[name=code]", next_code(totp))  # the enrollment used this step
     page.click("form[action$='/release'] button")
+    page.click("#confirm-button")
     expect(page.locator("#run-status")).to_have_attribute("data-code", "released")
     expect(page.locator("#run-status")).to_have_text("Released")
     shots(page, "released")
@@ -120,6 +125,8 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     expect(page.locator("#rec-open")).to_have_text("0")
     page.fill("#sign-off input[name=note]", "checked")
     page.click("#sign-off button[type=submit]")
+    expect(page.locator("#confirm")).to_have_attribute("data-code", "sign_off")
+    page.click("#confirm-button")
     expect(page.locator("#error")).to_contain_text("second finance person")
     shots(page, "sign-off-refused")
     context.close()
