@@ -12,9 +12,12 @@ from typing import Any
 import pyotp
 from playwright.sync_api import Browser, expect
 
+from tests.conftest import ROOT
 from tests.helpers import next_code, wait_until
 from tests.journeys import ADMINS, approved_stipend
 from tests.stack import System
+
+SCREENS = ROOT / "docs" / "screens"
 
 PASSWORD = "correct horse battery staple"
 
@@ -42,6 +45,13 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Payout runs")
     shots(page, "cycles")
+    # the first page after sign-in: what waits for finance, with counts
+    expect(page.locator("#waiting-runs_to_release")).to_be_visible()
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "finance-home-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.screenshot(path=str(SCREENS / "finance-home-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.locator(f"form[action='/finance/cycles/{cycle}/runs'] button").click()
     expect(page.locator("#run-status")).to_have_attribute("data-code", "draft")
     expect(page.locator("#run-status")).to_have_text("Draft: not released")

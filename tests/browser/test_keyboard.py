@@ -237,4 +237,9 @@ def test_an_admin_starts_a_review_with_the_keyboard_only(
     keys.to(lambda f: f["tag"] == "button" and f["value"] == "start_review")
     keys.press("Enter")
     expect(page.locator("#status")).to_have_attribute("data-code", "in_review")
+    # the admin's first page, with what waits for them, at both widths
+    page.goto(f"{system.url}/admin/applications")
+    page.screenshot(path=str(SCREENS / "admin-home-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.screenshot(path=str(SCREENS / "admin-home-phone.png"), full_page=True)
     context.close()
