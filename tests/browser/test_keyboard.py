@@ -8,7 +8,9 @@ the task is done from there:
 - a communicator: from the report due on their page to the report submitted, then
   the quick exit ends the session and leaves for a neutral site;
 - a program admin: from the applications waiting on their page to the review
-  started on one of them.
+  started on one of them;
+- finance: from the cycles waiting on their page to a run built, released with a
+  code and confirmed on the confirmation page.
 
 Screenshots of the communicator's page at a phone's and a desktop's width go to
 docs/screens/."""
@@ -21,8 +23,13 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from tests.conftest import ROOT
-from tests.helpers import wait_until
-from tests.journeys import ADMINS, active_communicator, enrolled_staff
+from tests.helpers import next_code, wait_until
+from tests.journeys import (
+    ADMINS,
+    active_communicator,
+    approved_stipend,
+    enrolled_staff,
+)
 from tests.stack import System
 
 PASSWORD = "correct horse battery staple"
@@ -38,6 +45,7 @@ FOCUSED = """() => {
   return {tag: e.tagName.toLowerCase(), name: e.getAttribute('name'),
           id: e.id, type: e.getAttribute('type'), value: e.getAttribute('value'),
           href: e.getAttribute('href'), text: (e.innerText || '').trim(),
+          action: e.form ? e.form.getAttribute('action') : null,
           visible: e.matches(':focus-visible') && ringed,
           order: all.indexOf(e)};
 }"""
@@ -242,4 +250,36 @@ def test_an_admin_starts_a_review_with_the_keyboard_only(
     page.screenshot(path=str(SCREENS / "admin-home-desktop.png"), full_page=True)
     page.set_viewport_size({"width": 360, "height": 740})
     page.screenshot(path=str(SCREENS / "admin-home-phone.png"), full_page=True)
+    context.close()
+
+
+def test_finance_releases_a_run_with_the_keyboard_only(
+    system: System, browser: Browser
+) -> None:
+    with system.rpc() as rpc:
+        _, email, totp = enrolled_staff(system, rpc, ["finance"])
+        cycle = approved_stipend(system, rpc)
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900},
+        locale="en-GB",
+        java_script_enabled=False,
+    )
+    page = context.new_page()
+    page.goto(f"{system.url}/sign-in?lang=en")
+    keys = Keyboard(page)
+    sign_in(keys, email, totp.now())
+    expect(page.locator("#waiting-runs_to_release")).to_be_visible()
+    keys.to(lambda f: f["action"] == f"/finance/cycles/{cycle}/runs", limit=60)
+    keys.press("Enter")
+    expect(page.locator("#run-status")).to_have_attribute("data-code", "draft")
+    keys.arrived()
+    keys.to(lambda f: f["name"] == "code")
+    keys.type(next_code(totp))
+    keys.to(lambda f: f["tag"] == "button" and (f["action"] or "").endswith("/release"))
+    keys.press("Enter")
+    expect(page.locator("#confirm")).to_have_attribute("data-code", "release_run")
+    keys.arrived()
+    keys.to(lambda f: f["id"] == "confirm-button")
+    keys.press("Enter")
+    expect(page.locator("#run-status")).to_have_attribute("data-code", "released")
     context.close()

@@ -315,7 +315,8 @@ class GatewayBase:
             and exc.code not in ("role_required", "csrf", "too_long")
             and not isinstance(exc, NotFound)
         ):
-            self.keep_form(call, exc)
+            if isinstance(exc, InvalidInput):  # a conflict shows what is stored now
+                self.keep_form(call, exc)
             draw = getattr(self, again)
             wanted = inspect.signature(draw).parameters
             given = {k: v for k, v in values.items() if k in wanted}

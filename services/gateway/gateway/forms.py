@@ -243,7 +243,8 @@ def label_tables(html: str) -> str:
                 )
                 if "data-label" in attrs or index >= len(names) or "colspan" in attrs:
                     return cell.group(0)
-                return f'<td{attrs} data-label="{escape(names[index])}">'
+                # first, so that a page's `id="x">` or `data-code="x">` reads on
+                return f'<td data-label="{escape(names[index])}"{attrs}>'
 
             return TD.sub(each_cell, row.group(0))
 

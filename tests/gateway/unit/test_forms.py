@@ -60,7 +60,7 @@ def test_a_refusal_ties_messages_and_keeps_what_was_typed_but_secrets() -> None:
 def test_table_cells_carry_their_columns_name() -> None:
     page = forms.finish(PAGE, required_note=NOTE)
     assert '<td data-label="When">1</td>' in page
-    assert '<td class="w" data-label="What &amp; why">2</td>' in page
+    assert '<td data-label="What &amp; why" class="w">2</td>' in page
     assert '<td colspan="2">none</td>' in page
 
 
