@@ -424,7 +424,7 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     home = browser.get(f"{system.url}/me?lang=en", timeout=30)
     assert re.search(
         r'<tr class="stipend"><td[^>]*>2026-11</td><td[^>]*>€200.00</td>'
-        r'<td data-code="approved"[^>]*>Approved</td>',
+        r'<td[^>]* data-code="approved">Approved</td>',
         home.text,
     )
 
@@ -528,7 +528,7 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     )
     assert built.status_code == 200
     cells = (
-        r'<td[^>]*>EUR</td><td data-code="stripe_connect"[^>]*>Stripe Connect</td>'
+        r'<td[^>]*>EUR</td><td[^>]* data-code="stripe_connect">Stripe Connect</td>'
         r"<td[^>]*>1</td>"
     )
     assert re.search(cells + r"<td[^>]*>€250.00</td>", built.text)

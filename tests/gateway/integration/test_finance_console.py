@@ -377,7 +377,7 @@ def test_a_reconciliation_links_a_difference_to_a_payout_picked_from_a_list(
     kinds = dict(
         re.findall(
             r'<tr id="item-(\d+)">\s*<td[^>]*>.*?</td>\s*'
-            r'<td class="item-kind" data-code="([a-z_]+)"',
+            r'<td[^>]* class="item-kind" data-code="([a-z_]+)"',
             made.text,
             re.S,
         )
