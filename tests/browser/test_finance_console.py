@@ -119,6 +119,8 @@ def test_finance_runs_the_bank_file_statement_ledger_trail_and_receipts(
     )
     page.fill("input[name=code]", next_code(totp))
     page.click("form[action$='/release'] button")
+    expect(page.locator("#confirm")).to_have_attribute("data-code", "release_run")
+    page.click("#confirm-button")  # releasing asks first
     expect(page.locator("#run-status")).to_have_attribute("data-code", "released")
 
     def sent() -> bool:

@@ -12,9 +12,12 @@ from typing import Any
 import pyotp
 from playwright.sync_api import Browser, expect
 
+from tests.conftest import ROOT
 from tests.helpers import next_code, wait_until
 from tests.journeys import ADMINS, approved_stipend
 from tests.stack import System
+
+SCREENS = ROOT / "docs" / "screens"
 
 PASSWORD = "correct horse battery staple"
 
@@ -42,6 +45,13 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Payout runs")
     shots(page, "cycles")
+    # the first page after sign-in: what waits for finance, with counts
+    expect(page.locator("#waiting-runs_to_release")).to_be_visible()
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / "finance-home-desktop.png"), full_page=True)
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.screenshot(path=str(SCREENS / "finance-home-phone.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.locator(f"form[action='/finance/cycles/{cycle}/runs'] button").click()
     expect(page.locator("#run-status")).to_have_attribute("data-code", "draft")
     expect(page.locator("#run-status")).to_have_text("Draft: not released")
@@ -50,11 +60,16 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     shots(page, "control-totals")
     page.fill("input[name=code]", "000000")
     page.click("form[action$='/release'] button")
+    # releasing asks first, saying what will be sent
+    expect(page.locator("#confirm #totals")).to_contain_text("€250.00")
+    shots(page, "confirm-release")
+    page.click("#confirm-button")
     expect(page.locator("#error")).to_contain_text(
         "The code is not right; nothing was released"
     )
     page.fill("input[name=code]", next_code(totp))  # the enrollment used this step
     page.click("form[action$='/release'] button")
+    page.click("#confirm-button")
     expect(page.locator("#run-status")).to_have_attribute("data-code", "released")
     expect(page.locator("#run-status")).to_have_text("Released")
     shots(page, "released")
@@ -120,6 +135,8 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     expect(page.locator("#rec-open")).to_have_text("0")
     page.fill("#sign-off input[name=note]", "checked")
     page.click("#sign-off button[type=submit]")
+    expect(page.locator("#confirm")).to_have_attribute("data-code", "sign_off")
+    page.click("#confirm-button")
     expect(page.locator("#error")).to_contain_text("second finance person")
     shots(page, "sign-off-refused")
     context.close()

@@ -90,6 +90,8 @@ def test_an_invited_finance_member_sets_up_their_own_account(
     admin.goto(f"{system.url}/admin/staff")
     expect(admin.locator(f"{row} .state")).to_have_text("Active")
     admin.click(f"{row} button[value=disable]")
+    expect(admin.locator("#confirm")).to_have_attribute("data-code", "disable_staff")
+    admin.click("#confirm-button")  # disabling asks first
     expect(admin.locator(f"{row} .state")).to_have_text("Disabled")
     invitee.goto(f"{system.url}/finance")
     assert invitee.url.endswith("/sign-in")  # signed out at once

@@ -278,6 +278,7 @@ def test_a_whole_programme_from_an_empty_system_through_the_consoles(
     expect(pay.locator("#totals")).to_contain_text("€150.00")
     pay.fill("input[name=code]", fatima.code())
     pay.click("form[action$='/release'] button")
+    pay.click("#confirm-button")  # releasing asks first
     expect(pay.locator("#run-status")).to_have_attribute("data-code", "released")
 
     def paid() -> bool:
@@ -301,6 +302,8 @@ def test_a_whole_programme_from_an_empty_system_through_the_consoles(
     signer.goto(reconciliation_url)
     signer.fill("#sign-off input[name=note]", "matched with the provider")
     signer.click("#sign-off button[type=submit]")
+    expect(signer.locator("#confirm")).to_contain_text("signed off in your name")
+    signer.click("#confirm-button")  # signing off asks first
     expect(signer.locator("#rec-status")).to_have_attribute("data-code", "signed_off")
     shots(signer, "signed-off")
 

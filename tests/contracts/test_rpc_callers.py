@@ -95,6 +95,7 @@ CALLERS = {
     ("registry", "suspend"): {GATEWAY, OPERATOR},
     ("registry", "verify_access_log"): {GATEWAY, OPERATOR},
     ("registry", "verify_second_factor"): {GATEWAY, STIPENDS},
+    ("stipends", "count_waiting_work"): {GATEWAY},
     ("stipends", "amend_stipend"): {GATEWAY, OPERATOR},
     ("stipends", "approve_stipend"): {GATEWAY, OPERATOR},
     ("stipends", "approve_stipends"): {GATEWAY},

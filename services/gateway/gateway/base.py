@@ -15,7 +15,7 @@ from typing import Any
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
-from gateway import logic, throttles, web
+from gateway import forms, logic, throttles, web
 from gateway.dependencies import Deadline, StripeWebhooks, Throttling
 from gateway.exceptions import (
     BadRequest,
@@ -58,6 +58,10 @@ class Call:
     # the account's throttling bucket is full and a second factor came with the
     # attempt: the registry must see the right password and a valid code
     step_up: bool = False
+    # a refused form drawn again: each field's message, and what was typed
+    # (gateway.forms puts both back into the form that was sent)
+    field_errors: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, str] = field(default_factory=dict)
 
     def field(self, name: str) -> str:
         """A field of the request: the loaded JSON body's (the API) or the form's."""
@@ -315,6 +319,8 @@ class GatewayBase:
             and exc.code not in ("role_required", "csrf", "too_long")
             and not isinstance(exc, NotFound)
         ):
+            if isinstance(exc, InvalidInput):  # a conflict shows what is stored now
+                self.keep_form(call, exc)
             draw = getattr(self, again)
             wanted = inspect.signature(draw).parameters
             given = {k: v for k, v in values.items() if k in wanted}
@@ -323,6 +329,15 @@ class GatewayBase:
         known = said != exc.message  # the catalogue has words for this refusal
         text = call.texts[general[status]] if status in general and not known else said
         return self.render(call, "message.html", status=status, message=text)
+
+    def keep_form(self, call: Call, exc: ServiceError) -> None:
+        """A refused form is drawn again with each field's message next to the
+        field, in the reader's language, and with what was typed (gateway.forms)."""
+        call.field_errors = {
+            name: web.field_fault(call.lang, messages)
+            for name, messages in forms.flat(exc.fields).items()
+        }
+        call.typed = dict(call.form)
 
     def throttled(self, call: Call, exc: TooManyRequests) -> Response:
         """429: when to try again, in minutes, and (signing in, the account's
@@ -351,5 +366,7 @@ class GatewayBase:
             actor=actor_of(row) if row else None,
             csrf=row.csrf_token if row else None,
             cookie_secure=self.cookie_secure,
+            field_errors=call.field_errors,
+            typed=call.typed,
             **context,
         )

@@ -45,7 +45,15 @@ from babel.support import Translations
 
 from gateway.labels import LABELS
 from gateway.labels import N_ as N_  # still gateway.i18n.N_
-from gateway.refusals import REFUSALS, STATE_CODE, STATE_REFUSAL, TEXTS, THINGS
+from gateway.refusals import (
+    FIELD_FAULT,
+    FIELD_FAULTS,
+    REFUSALS,
+    STATE_CODE,
+    STATE_REFUSAL,
+    TEXTS,
+    THINGS,
+)
 
 HERE = Path(__file__).parent
 LOCALES = HERE / "locale"
@@ -188,3 +196,15 @@ def refusal(language: str, code: str | None, message: str) -> str:
                 "state": label(language, kind, state.group(2)),
             }
     return message
+
+
+def field_fault(language: str, messages: list[str]) -> str:
+    """A field's fault, as the form shows it next to the field in `language`: the
+    first of the service's messages that FIELD_FAULTS knows, else a general
+    sentence (a service's English words never appear in a Russian form)."""
+    for message in messages:
+        for pattern, msgid in FIELD_FAULTS:
+            found = pattern.match(message)
+            if found:
+                return gettext(language, msgid) % found.groupdict()
+    return gettext(language, FIELD_FAULT)

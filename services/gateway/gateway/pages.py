@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from gateway import schemas as limit
 from gateway.exceptions import BadRequest
-from gateway.roles import ADMIN, FINANCE
+from gateway.roles import ADMIN, COMMUNICATOR, COORDINATOR, FINANCE
 
 APPLY_FIELDS = (
     ("pseudonym", "text"),
@@ -197,10 +197,15 @@ def application_from_form(
 
 
 def landing(roles: list[str]) -> str:
+    """The first page after sign-in: the one that shows what waits for this
+    person (gateway.waiting), by their first role of admin, finance, communicator,
+    coordinator."""
     if ADMIN in roles:
         return "/admin/applications"
     if FINANCE in roles:
         return "/finance"
+    if COORDINATOR in roles and COMMUNICATOR not in roles:
+        return "/coordinator"
     return "/me"
 
 

@@ -456,3 +456,46 @@ REFUSALS.update(
         ),
     }
 )
+
+
+# -- a field's fault, as the schemas (marshmallow) word it: what the form shows next
+# to the field (gateway.forms), saying what to give instead. The first pattern that
+# matches the service's English message wins; the numbers it names are kept.
+FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            r"^(Missing data for required field|Field may not be null|"
+            r"Shorter than minimum length 1\b|Length must be between 1 and)"
+        ),
+        N_("Fill in this field."),
+    ),
+    (re.compile(r"^Not a valid (integer|number)"), N_("Give a whole number.")),
+    (
+        re.compile(r"^Must be greater than or equal to (?P<n>-?[\d.]+)"),
+        N_("Give a number of at least %(n)s."),
+    ),
+    (
+        re.compile(r"^Must be less than or equal to (?P<n>-?[\d.]+)"),
+        N_("Give a number of at most %(n)s."),
+    ),
+    (
+        re.compile(r"^Must be greater than (?P<n>-?[\d.]+)"),
+        N_("Give a number greater than %(n)s."),
+    ),
+    (
+        re.compile(r"^(Shorter than minimum length|Length must be between) (?P<n>\d+)"),
+        N_("Give at least %(n)s characters."),
+    ),
+    (
+        re.compile(r"^Longer than maximum length (?P<n>\d+)"),
+        N_("Give at most %(n)s characters."),
+    ),
+    (
+        re.compile(r"^Not a valid email"),
+        N_("Give an email address such as name@example.org."),
+    ),
+    (re.compile(r"^Not a valid UUID"), N_("Choose an item from the list.")),
+    (re.compile(r"^Not a valid date"), N_("Give a date as YYYY-MM-DD.")),
+    (re.compile(r"^Must be one of"), N_("Choose one of the values offered.")),
+]
+FIELD_FAULT = N_("Correct this field and send again.")

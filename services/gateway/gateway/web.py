@@ -22,7 +22,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from werkzeug.wrappers import Request, Response
 
-from gateway import i18n, schemas
+from gateway import forms, i18n, schemas
 from gateway.exceptions import BadRequest
 from gateway.http import secure
 from gateway.i18n import LANGUAGES, texts
@@ -46,6 +46,11 @@ def refusal(lang: str, code: str | None, message: str) -> str:
     """A service's refusal as the console says it in `lang`: the translated text
     for a known code, saying what to do next; else the service's English message."""
     return i18n.refusal(lang, code, message)
+
+
+def field_fault(lang: str, messages: list[str]) -> str:
+    """A field's fault as its form shows it, in `lang` (gateway.i18n.field_fault)."""
+    return i18n.field_fault(lang, messages)
 
 
 def money(lang: str, amount_minor: int | None, currency: str | None) -> str:
@@ -96,8 +101,13 @@ def render(
     actor: Any = None,
     csrf: str | None = None,
     cookie_secure: bool = True,
+    field_errors: dict[str, str] | None = None,
+    typed: dict[str, str] | None = None,
     **context: Any,
 ) -> Response:
+    """The template in the reader's language, finished by gateway.forms (required
+    fields marked, tables labelled for a phone; after a refusal, `field_errors`
+    next to their fields and `typed` put back in the form sent to this address)."""
     lang = i18n.language_of(lang or language(request))
     anon_token = None
     if csrf is None:  # not signed in: double-submit token
@@ -118,6 +128,13 @@ def render(
             template_name=template.removesuffix(".html"),
             **context,
         )
+    )
+    body = forms.finish(
+        body,
+        required_note=gettext(lang, "Fields marked * are required."),
+        field_errors=field_errors,
+        typed=typed,
+        action=request.path,
     )
     response = Response(body, status=status, mimetype="text/html")
     if anon_token is not None:

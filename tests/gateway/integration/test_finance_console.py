@@ -102,6 +102,19 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
     run = built.url.rsplit("/", 1)[1]
     digest = re.search(r'name="totals_digest" value="([0-9a-f]+)"', built.text)
     assert digest
+    # releasing asks first, saying what will be sent; nothing leaves until confirmed
+    asked = finance.post(
+        f"{system.url}/finance/runs/{run}/release",
+        timeout=30,
+        data={"csrf": csrf(built.text), "totals_digest": digest.group(1), "code": ""},
+    )
+    assert asked.status_code == 200 and 'data-page="confirm"' in asked.text
+    assert '<button type="submit" class="danger" id="confirm-button">' in asked.text
+    assert f'href="/finance/runs/{run}" id="go-back"' in asked.text
+    assert "250,00" in asked.text  # the run's total, as it will be sent
+    assert stipends.sql("SELECT status FROM payout_runs WHERE id = :i", i=run) == [
+        ("draft",)
+    ]
     released = finance.post(
         f"{system.url}/finance/runs/{run}/release",
         timeout=30,
@@ -109,6 +122,7 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
             "csrf": csrf(built.text),
             "totals_digest": digest.group(1),
             "code": next_code(totp),
+            "confirmed": "yes",
         },
     )
     assert 'data-code="released"' in released.text
@@ -318,7 +332,7 @@ def test_the_ledger_balances_and_an_account_is_read_a_page_at_a_time(
     assert f"/finance/ledger/{account}?page=2" in first.text
     second = finance.get(f"{system.url}/finance/ledger/{account}?page=2", timeout=30)
     assert second.text.count('class="line"') == 7
-    last_balance = re.findall(r"<td>([^<]*)</td>\s*</tr>", second.text)[-1]
+    last_balance = re.findall(r"<td[^>]*>([^<]*)</td>\s*</tr>", second.text)[-1]
     assert last_balance == "€75.00"  # the running balance carries over pages
     missing = finance.get(
         f"{system.url}/finance/ledger/fees:{uuid.uuid4()}?lang=en", timeout=30
@@ -362,8 +376,8 @@ def test_a_reconciliation_links_a_difference_to_a_payout_picked_from_a_list(
     rec = made.url.rsplit("/", 1)[1].split("?")[0]
     kinds = dict(
         re.findall(
-            r'<tr id="item-(\d+)">\s*<td>.*?</td>\s*'
-            r'<td class="item-kind" data-code="([a-z_]+)"',
+            r'<tr id="item-(\d+)">\s*<td[^>]*>.*?</td>\s*'
+            r'<td[^>]* class="item-kind" data-code="([a-z_]+)"',
             made.text,
             re.S,
         )

@@ -247,7 +247,7 @@ def test_staff_refusals_say_what_to_do(system: Registry) -> None:
     own = admin.post(
         f"{system.url}/admin/staff/{me}?lang=en",
         timeout=30,
-        data={"csrf": csrf(page), "action": "disable"},
+        data={"csrf": csrf(page), "action": "disable", "confirmed": "yes"},
     )
     assert own.status_code == 403 and "Ask another admin" in own.text
     other = system.call(

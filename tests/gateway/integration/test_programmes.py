@@ -332,6 +332,7 @@ def test_many_stipends_approved_in_one_action_amended_rejected_then_locked(
             "cycle": cycle,
             "step": "reject",
             "reason": "no report this month after all",
+            "confirmed": "yes",
             "back": "record",
         },
         timeout=30,

@@ -8,6 +8,7 @@ from typing import Any
 from gateway.base import Call, GatewayBase
 from gateway.http import page
 from gateway.roles import COORDINATOR
+from gateway.waiting import waiting_for
 
 
 class CoordinatorConsole(GatewayBase):
@@ -25,4 +26,4 @@ class CoordinatorConsole(GatewayBase):
             for club in self.deadline(self.registry.list_clubs)
             if club.get("coordinator_id") == call.actor_id
         ]
-        return {"clubs": clubs}
+        return {"clubs": clubs, "waiting": waiting_for(self, call)}

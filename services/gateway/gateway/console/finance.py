@@ -11,9 +11,11 @@ from werkzeug.wrappers import Response
 from gateway import pages, web
 from gateway.api.payouts import BANK_FILES, bank_file_name
 from gateway.base import Call, GatewayBase
+from gateway.confirm import confirmation, confirmed
 from gateway.http import SECOND_FACTOR, page, secure
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import RECEIPT_RESOLUTIONS
+from gateway.waiting import waiting_for
 from svyaz import exports
 from svyaz.errors import InvalidInput, NotFound
 
@@ -48,7 +50,12 @@ class FinanceConsole(GatewayBase):
         problems = self.deadline(
             self.stipends.list_receipt_problems, call.actor, "open"
         )
-        return {"cycles": cycles, "open_problems": len(problems), "error": None}
+        return {
+            "cycles": cycles,
+            "open_problems": len(problems),
+            "error": None,
+            "waiting": waiting_for(self, call),
+        }
 
     @page("POST", "/finance/cycles/<cycle_id>/runs", roles=FINANCE_ONLY)
     def finance_build_run(self, call: Call, cycle_id: str) -> Response:
@@ -91,6 +98,12 @@ class FinanceConsole(GatewayBase):
         throttle=SECOND_FACTOR,
     )
     def finance_release(self, call: Call, run_id: str) -> Response:
+        if not confirmed(call):
+            ident = pages.ident(run_id, "run_id")
+            run = self.deadline(self.stipends.get_payout_run, call.actor, ident)
+            return confirmation(
+                self, call, "release_run", f"/finance/runs/{ident}", run=run
+            )
         self.deadline(
             self.stipends.release_payout_run,
             call.actor,

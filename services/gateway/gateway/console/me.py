@@ -10,9 +10,11 @@ from werkzeug.wrappers import Response
 
 from gateway import logic, pages, web
 from gateway.base import Call, GatewayBase
+from gateway.confirm import confirmation, confirmed
 from gateway.exceptions import UpstreamUnavailable
 from gateway.http import SECOND_FACTOR, TEXT_BODY, page
 from gateway.roles import COMMUNICATOR, SIGNED_IN
+from gateway.waiting import waiting_for
 from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
 OWN = (COMMUNICATOR,)
@@ -31,10 +33,13 @@ class MeConsole(GatewayBase):
         return found
 
     def _home(self, call: Call, **context: Any) -> dict[str, Any]:
+        me = self.deadline(self.registry.get_own_status, call.actor)
+        stipends = self._own_stipends(call)
         return {
-            "me": self.deadline(self.registry.get_own_status, call.actor),
+            "me": me,
             "setup": None,
-            "stipends": self._own_stipends(call),
+            "stipends": stipends,
+            "waiting": waiting_for(self, call, me=me, stipends=stipends or []),
             **context,
         }
 
@@ -194,6 +199,8 @@ class MeConsole(GatewayBase):
     def me_erase(self, call: Call) -> Response:
         if call.form.get("confirm") != "yes":
             raise InvalidInput("confirm the erasure", "unconfirmed")
+        if not confirmed(call):
+            return confirmation(self, call, "erase_self", "/me")
         texts = call.texts
         self.erase_self(call, call.form.get("reason", ""))
         call.row = None
@@ -281,6 +288,7 @@ class MeConsole(GatewayBase):
         except ServiceError as exc:
             if isinstance(exc, (Forbidden, NotFound)):
                 raise
+            self.keep_form(call, exc)
             return self._report_page(
                 call,
                 values=pages.report_values(content),

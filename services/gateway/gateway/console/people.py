@@ -10,9 +10,11 @@ from werkzeug.wrappers import Response
 
 from gateway import web
 from gateway.base import Call, GatewayBase
+from gateway.confirm import confirmation, confirmed
 from gateway.http import page
 from gateway.roles import ADMIN
 from gateway.schemas import STAFF_ROLES, StaffInvitationRequestSchema
+from gateway.waiting import waiting_for
 from svyaz.errors import InvalidInput, NotFound
 
 ADMINS = (ADMIN,)
@@ -41,7 +43,7 @@ class PeopleConsole(GatewayBase):
                 self.registry.find_communicators, call.actor, {"status": status}
             )
         ]
-        return {"rows": rows}
+        return {"rows": rows, "waiting": waiting_for(self, call)}
 
     def _application_page(
         self,
@@ -86,6 +88,18 @@ class PeopleConsole(GatewayBase):
         step = call.form.get("step")
         if step not in VETTING_STEPS:
             raise NotFound("no such step")
+        if step in ("reject", "offboard") and not confirmed(call):
+            app = self.deadline(
+                self.registry.get_application, call.actor, communicator_id
+            )
+            return confirmation(
+                self,
+                call,
+                "reject_application" if step == "reject" else "offboard",
+                f"/admin/applications/{app['id']}",
+                pseudonym=app["pseudonym"],
+                reason=call.form.get("reason", ""),
+            )
         if step == "training":
             self.deadline(
                 self.registry.record_training_completion,
@@ -218,6 +232,18 @@ class PeopleConsole(GatewayBase):
     def admin_staff_action(self, call: Call, account_id: str) -> Response:
         """Disable, enable, or ask for a second-factor reset (a reason)."""
         action = call.form.get("action", "")
+        if action == "disable" and not confirmed(call):
+            (member,) = [
+                m
+                for m in self.deadline(self.registry.list_staff, call.actor)
+                if m["id"] == account_id
+            ] or [None]
+            if member is None:
+                raise NotFound("no such staff account", "staff_not_found")
+            roles = ", ".join(web.label(call.lang, "role", r) for r in member["roles"])
+            return confirmation(
+                self, call, "disable_staff", "/admin/staff", roles=roles
+            )
         if action == "disable":
             self.deadline(self.registry.disable_staff, call.actor, account_id)
             self.end_sessions(account_id)

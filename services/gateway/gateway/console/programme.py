@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from gateway import pages, web
 from gateway.base import Call, GatewayBase
+from gateway.confirm import confirmation, confirmed
 from gateway.console.programmes import amount
 from gateway.exceptions import BadRequest
 from gateway.http import page
@@ -160,6 +161,23 @@ class ProgrammeConsole(GatewayBase):
                 call.actor,
                 stipend_id,
                 call.form.get("digest", ""),
+            )
+        elif step == "reject" and not confirmed(call):
+            stipend = self.deadline(self.stipends.get_stipend, call.actor, stipend_id)
+            cycles = self.deadline(
+                self.stipends.list_cycles, call.actor, stipend["programme_id"]
+            )
+            period = next(
+                (c["period"] for c in cycles if c["id"] == stipend["cycle_id"]), ""
+            )
+            return confirmation(
+                self,
+                call,
+                "reject_stipend",
+                f"/admin/stipends?cycle={cycle}",
+                stipend=stipend,
+                period=period,
+                reason=call.form.get("reason", ""),
             )
         elif step == "reject":
             self.deadline(

@@ -161,7 +161,7 @@ class ProgrammesConsole(GatewayBase):
     def admin_create_programme(self, call: Call) -> Response:
         currency = call.form.get("currency", "").upper()
         if currency not in currency_codes():
-            raise BadRequest("choose a currency", "invalid_currency")
+            raise BadRequest("choose a currency", "invalid_currency", {"currency": []})
         programme = {
             **programme_from_form(call.form, currency),
             "currency": currency,

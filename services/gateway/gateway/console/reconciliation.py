@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from gateway import pages, web
 from gateway.base import Call, GatewayBase
+from gateway.confirm import confirmation, confirmed
 from gateway.console.finance import download
 from gateway.http import TEXT_BODY, UPLOAD_BODY, page
 from gateway.roles import ADMIN, FINANCE
@@ -157,6 +158,16 @@ class ReconciliationConsole(GatewayBase):
     )
     def finance_sign_off(self, call: Call, reconciliation_id: str) -> Response:
         ident = pages.ident(reconciliation_id, "reconciliation_id")
+        if not confirmed(call):
+            rec = self.deadline(self.stipends.get_reconciliation, call.actor, ident)
+            return confirmation(
+                self,
+                call,
+                "sign_off",
+                f"/finance/reconciliations/{ident}",
+                rec=rec,
+                note=call.form.get("note", ""),
+            )
         self.deadline(
             self.stipends.sign_off_reconciliation,
             call.actor,

@@ -11,6 +11,7 @@ from stipends.logic import (
     activity,
     approvals,
     history,
+    waiting,
 )
 from stipends.logic import approvals as approvals_logic  # beside an argument's name
 from stipends.logic.actors import Actor
@@ -159,3 +160,11 @@ class StipendsEntrypoints(Entrypoints):
         who = Actor.load(actor)
         with self.db.transaction() as session:
             return history.own_history(session, who)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    def count_waiting_work(self, actor: Any) -> dict[str, int]:
+        """The counts of the queues waiting for a program admin or finance (the
+        first page after their sign-in)."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return waiting.waiting_work(session, who)

@@ -1,0 +1,48 @@
+"""Confirmation pages for what cannot be undone: releasing a payout run, rejecting
+an application, offboarding a communicator, a communicator erasing their own data,
+rejecting (voiding) a stipend, disabling a staff account, signing a reconciliation
+off.
+
+The form that asks for such a step posts as before; without `confirmed=yes` the
+handler answers with templates/confirm.html instead of acting: what exactly will
+happen (amounts, counts, names of things), the same fields again as hidden inputs
+with `confirmed=yes`, a dangerous button (`.danger`) and a way back. Only that
+second post acts. No route is added: the confirmation is the action's own answer,
+so what may confirm is what may act (the route's roles and CSRF token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from werkzeug.wrappers import Response
+
+from gateway.base import Call, GatewayBase
+
+CONFIRMED = "confirmed"
+NOT_CARRIED = frozenset({"csrf", CONFIRMED})
+
+
+def confirmed(call: Call) -> bool:
+    return call.form.get(CONFIRMED) == "yes"
+
+
+def confirmation(
+    service: GatewayBase, call: Call, kind: str, back: str, **facts: Any
+) -> Response:
+    """The confirmation page of `kind` (its words are in confirm.html), with
+    `facts` to say exactly what will happen and `back` the page to return to."""
+    carried = [
+        (name, value)
+        for name, values in call.request.form.lists()
+        if name not in NOT_CARRIED
+        for value in values
+    ]
+    return service.render(
+        call,
+        "confirm.html",
+        kind=kind,
+        back=back,
+        action=call.request.path,
+        carried=carried,
+        facts=facts,
+    )

@@ -1,0 +1,69 @@
+"""What is waiting for a staff member: the counts their first page after sign-in
+shows, each a queue of the consoles (counts only: no names, no amounts)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from stipends.logic.actors import ADMIN, FINANCE, Actor
+from stipends.models import ActivityReport, Stipend
+from stipends.payouts.models import (
+    PayoutReceipt,
+    PayoutRun,
+    Reconciliation,
+    ReconciliationItem,
+)
+
+
+def _count(session: Session, query: Select[Any]) -> int:
+    return int(session.execute(query).scalar_one())
+
+
+def waiting_work(session: Session, actor: Actor) -> dict[str, int]:
+    """An admin: reports submitted and not reviewed, stipends proposed and not yet
+    decided. Finance: payout runs built and not released, differences open in live
+    reconciliations, payouts their payee says did not arrive. Someone with both
+    roles sees both."""
+    actor.require(ADMIN, FINANCE)
+    found: dict[str, int] = {}
+    if actor.is_(ADMIN):
+        found["reports_to_review"] = _count(
+            session,
+            select(func.count())
+            .select_from(ActivityReport)
+            .where(ActivityReport.status == "submitted"),
+        )
+        found["stipends_to_approve"] = _count(
+            session,
+            select(func.count())
+            .select_from(Stipend)
+            .where(Stipend.status == "proposed"),
+        )
+    if actor.is_(FINANCE):
+        found["runs_to_release"] = _count(
+            session,
+            select(func.count())
+            .select_from(PayoutRun)
+            .where(PayoutRun.status == "draft"),
+        )
+        found["differences_open"] = _count(
+            session,
+            select(func.count())
+            .select_from(ReconciliationItem)
+            .join(
+                Reconciliation,
+                Reconciliation.id == ReconciliationItem.reconciliation_id,
+            )
+            .where(ReconciliationItem.state == "open")
+            .where(Reconciliation.status == "open"),
+        )
+        found["receipt_problems_open"] = _count(
+            session,
+            select(func.count())
+            .select_from(PayoutReceipt)
+            .where(PayoutReceipt.problem_status == "open"),
+        )
+    return found
