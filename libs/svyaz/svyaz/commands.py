@@ -140,6 +140,12 @@ def bind(key: str | None) -> None:
     _local.binding = _Binding(key) if key else None
 
 
+def current_key() -> str | None:
+    """The key bound to this thread's work, if any."""
+    binding: _Binding | None = getattr(_local, "binding", None)
+    return binding.key if binding else None
+
+
 def key_for(service: str, method: str) -> str | None:
     """The key of the next call of `service.method` in the bound work, or None."""
     binding: _Binding | None = getattr(_local, "binding", None)
