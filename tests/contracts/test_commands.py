@@ -9,6 +9,7 @@ import importlib
 from svyaz.commands import is_command
 from tests.contracts.test_rpc_callers import SERVICES, declared
 
+COMMAND = "command"
 READ = "reads only"
 CONVERGES = "converges: the same call again sets the same state, nothing adds up"
 CREDENTIAL = (
@@ -141,7 +142,7 @@ def test_the_commands_are_marked_and_nothing_else_is() -> None:
         if service not in COVERED:
             continue
         marked = is_command(method_of(service, name))
-        assert marked == (kind == "command"), (service, name, kind)
+        assert marked == (kind == COMMAND), (service, name, kind)
 
 
 def test_every_reason_says_something() -> None:
