@@ -252,7 +252,7 @@ def command(method: F) -> F:
 
     @wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        handle = getattr(self, "db", None)
+        handle: Any = getattr(self, "db", None)
         key = getattr(handle, "idempotency_key", None)
         if not key:
             return method(self, *args, **kwargs)
