@@ -68,6 +68,7 @@ from svyaz import arguments, inbox
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, OPERATOR
+from svyaz.commands import CommandUpkeep, command
 from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
@@ -111,7 +112,9 @@ def payload(schema: Schema, event: ReceivedEvent) -> dict[str, Any]:
 
 # the mixin is reached through its module: `nameko run stipends.service` takes every
 # class in this module with entrypoints for a service
-class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntrypoints):
+class StipendsService(
+    payout_entrypoints.PayoutEntrypoints, CommandUpkeep, ParkedMessagesEntrypoints
+):
     name = "stipends"
 
     db = Database()
@@ -174,6 +177,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
 
     # -- programmes and cycles -----------------------------------------------------
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def create_programme(self, actor: Any, programme: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(ProgrammeSchema(), programme)
@@ -183,6 +187,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
         return ProgrammeOutSchema().dump(view)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def fund_programme(
         self, actor: Any, programme_id: str, amount_minor: int, idempotency_key: str
     ) -> dict[str, Any]:
@@ -209,6 +214,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
         return ProgrammeOutSchema().dump(view)
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def update_programme(
         self, actor: Any, programme_id: str, changes: Any
     ) -> dict[str, Any]:
@@ -224,6 +230,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
         return ProgrammeOutSchema().dump(view)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def reverse_funding(self, actor: Any, entry_id: int, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(ReverseFundingSchema(), {"entry_id": entry_id, "reason": reason})
@@ -260,6 +267,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             return CYCLE.dump(programmes.list_cycles(session, who, wanted), many=True)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def open_cycle(
         self, actor: Any, programme_id: str, period: str, deadline: str
     ) -> dict[str, Any]:
@@ -276,6 +284,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def close_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -306,6 +315,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def lock_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -320,6 +330,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
 
     # -- reports -------------------------------------------------------------------
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def save_report_draft(
         self, actor: Any, cycle_id: str, report: Any
     ) -> dict[str, Any]:
@@ -330,6 +341,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             return saved(reports.save_draft(session, who, cycle, content))
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def edit_report(self, actor: Any, report_id: str, report: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         target = ident(report_id, "report_id")
@@ -338,6 +350,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             return saved(reports.edit_report(session, who, target, content, now()))
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def submit_report(self, actor: Any, report_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         target = ident(report_id, "report_id")
@@ -345,6 +358,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             return REPORT.dump(reports.submit_report(session, who, target, now()))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def review_report(
         self, actor: Any, report_id: str, decision: str, comment: str = ""
     ) -> dict[str, Any]:
@@ -399,6 +413,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             return StrategyViewOutSchema().dump(view)
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def save_strategy(self, actor: Any, strategy: Any) -> dict[str, Any]:
         """Write one's strategy's draft (a revision after sharing is a new
         version); what was redacted comes back."""
@@ -412,6 +427,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             }
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def share_strategy(self, actor: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -420,6 +436,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             )
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def comment_on_strategy(
         self, actor: Any, communicator_id: str, body: Any
     ) -> dict[str, Any]:
@@ -460,6 +477,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             )
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def give_report_feedback(
         self, actor: Any, report_id: str, body: Any
     ) -> dict[str, Any]:
@@ -528,6 +546,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             return StipendsPageOutSchema().dump(page)
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def approve_stipends(self, actor: Any, approvals: Any) -> list[dict[str, Any]]:
         """Approve 1 to 500 stipends ([{stipend_id, digest}]), each on its own: one
         outcome per item, a refused one with its code and message."""
@@ -549,6 +568,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             return activity.activity(session, who, data["kind"], data["record_id"])
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def approve_stipend(
         self, actor: Any, stipend_id: str, digest: str
     ) -> dict[str, Any]:
@@ -565,6 +585,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             }
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def reject_stipend(self, actor: Any, stipend_id: str, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(RejectSchema(), {"stipend_id": stipend_id, "reason": reason})
@@ -576,6 +597,7 @@ class StipendsService(payout_entrypoints.PayoutEntrypoints, ParkedMessagesEntryp
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def amend_stipend(
         self, actor: Any, stipend_id: str, amount_minor: int, reason: str
     ) -> dict[str, Any]:

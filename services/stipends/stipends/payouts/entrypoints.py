@@ -53,6 +53,7 @@ from svyaz import arguments, banking, outbox
 from svyaz import config as settings
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
+from svyaz.commands import command
 from svyaz.messaging import RpcProxy, rpc
 from svyaz.timers import timer
 
@@ -246,6 +247,7 @@ class PayoutEntrypoints:
 
     # -- finance -------------------------------------------------------------------
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def build_payout_run(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         who.require(FINANCE)
@@ -263,6 +265,7 @@ class PayoutEntrypoints:
             return runs.run_view(session, run)
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def release_payout_run(
         self, actor: Any, run_id: str, totals_digest: str, code: str
     ) -> dict[str, Any]:
@@ -296,6 +299,7 @@ class PayoutEntrypoints:
             return runs.run_view(session, run)
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def cancel_payout_run(self, actor: Any, run_id: str, reason: str) -> Any:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -332,6 +336,7 @@ class PayoutEntrypoints:
 
     # -- receipt of a paid payout ---------------------------------------------------
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def confirm_receipt(
         self, actor: Any, payout_id: str, received: bool, note: str = ""
     ) -> dict[str, Any]:
@@ -364,6 +369,7 @@ class PayoutEntrypoints:
             ]
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def resolve_receipt_problem(
         self, actor: Any, problem_id: str, resolution: str, note: str
     ) -> dict[str, Any]:
@@ -385,6 +391,7 @@ class PayoutEntrypoints:
             )
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def payout_action(
         self, actor: Any, payout_id: str, action: str, reason: str
     ) -> dict[str, Any]:
@@ -415,6 +422,7 @@ class PayoutEntrypoints:
             )
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def import_bank_statement(self, actor: Any, statement: str) -> dict[str, Any]:
         who = Actor.load(actor)
         if not isinstance(statement, str):
@@ -423,6 +431,7 @@ class PayoutEntrypoints:
             return worker.import_statement(session, who, statement)
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def reconcile_payout_run(self, actor: Any, run_id: str) -> dict[str, Any]:
         """The run's Stripe payouts matched against the provider's transfers and
         balance transactions; each difference classified (nothing is changed)."""
@@ -485,6 +494,7 @@ class PayoutEntrypoints:
         )
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def reconcile_period(
         self,
         actor: Any,
@@ -622,6 +632,7 @@ class PayoutEntrypoints:
         return True if found.status in ("sent", "paid", "pending") else None
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def resolve_reconciliation_items(
         self,
         actor: Any,
@@ -656,6 +667,7 @@ class PayoutEntrypoints:
             return [reconciliation.item_view(item) for item in found]
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def sign_off_reconciliation(
         self, actor: Any, reconciliation_id: str, note: str
     ) -> dict[str, Any]:
