@@ -65,10 +65,10 @@ from stipends.schemas import (
     StrategyViewOutSchema,
 )
 from svyaz import arguments, inbox
+from svyaz.commands import CommandUpkeep, command
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import FINANCE_CLI, GATEWAY, OPERATOR
-from svyaz.commands import CommandUpkeep, command
 from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints

@@ -51,9 +51,9 @@ from stipends.schemas import (
 )
 from svyaz import arguments, banking, outbox
 from svyaz import config as settings
+from svyaz.commands import command
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
-from svyaz.commands import command
 from svyaz.messaging import RpcProxy, rpc
 from svyaz.timers import timer
 
