@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
-from stipends.payouts import runs, worker
+from stipends.logic.payouts import actions, runs
 from tests.helpers import actor
 from tests.stipends.integration.conftest import ADMIN_A, FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
@@ -131,7 +131,7 @@ def test_a_stipend_changed_after_the_build_stops_the_release(db: Db) -> None:
 
 def act(world: PayWorld, payout_id: Any, action: str, reason: str = "checked") -> Any:
     with world.transaction() as session:
-        return worker.operator_action(
+        return actions.operator_action(
             session, logic_actor(FINANCE), payout_id, action, reason, world.clock()
         )
 
@@ -140,7 +140,7 @@ def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> N
     world = PayWorld(db, 3)
     a, b, c = world.released().payouts
     with world.transaction() as session, pytest.raises(NotAllowed):
-        worker.operator_action(
+        actions.operator_action(
             session, logic_actor(ADMIN_A), a.id, "cancel", "why", world.clock()
         )
     with pytest.raises(InvalidRequest) as no_reason:

@@ -124,7 +124,7 @@ def build_run(
         if reason:
             excluded.append({"stipend_id": str(stipend.id), "reason": reason})
             continue
-        assert provider is not None
+        assert payee is not None and provider is not None
         payouts.append(
             Payout(
                 id=uuid.uuid4(),
@@ -294,4 +294,24 @@ def run_view(session: Session, run: PayoutRun) -> dict[str, Any]:
         "released_by": str(run.released_by) if run.released_by else None,
         "released_at": run.released_at.isoformat() if run.released_at else None,
         "payouts_by_status": counts,
+    }
+
+
+def payout_view(payout: Payout) -> dict[str, Any]:
+    return {
+        "id": str(payout.id),
+        "run_id": str(payout.run_id),
+        "stipend_id": str(payout.stipend_id),
+        "communicator_id": str(payout.communicator_id),
+        "amount_minor": payout.amount_minor,
+        "currency": payout.currency,
+        "provider": payout.provider,
+        "status": payout.status,
+        "attempt": payout.attempt,
+        "idempotency_key": payout.idempotency_key,
+        "provider_ref": payout.provider_ref,
+        "fee_minor": payout.fee_minor,
+        "failure_code": payout.failure_code,
+        "retries": payout.retries,
+        "deadline_at": payout.deadline_at.isoformat() if payout.deadline_at else None,
     }
