@@ -362,3 +362,42 @@ def test_two_copies_at_once_take_effect_once(registry: Registry) -> None:
         "SELECT count(*) FROM communicators WHERE pseudonym = :p", p=data["pseudonym"]
     )
     assert rows[0][0] == 1
+
+
+def test_past_the_window_a_key_is_a_new_request_and_its_row_is_purged(
+    registry: Registry,
+) -> None:
+    key = uuid.uuid4().hex
+    send(registry, GATEWAY, key, "set_corridor", ADMIN_A, "GE", "bank_file")
+    registry.sql(
+        "UPDATE command_results SET created_at = now() - interval '25 hours' "
+        "WHERE key LIKE :k",
+        k=f"{key}.%",
+    )
+    # a day later the same key is a new request: carried out again, not refused
+    again = send(registry, GATEWAY, key, "set_corridor", ADMIN_A, "GE", "stripe_global")
+    assert again == {"country": "GE", "provider": "stripe_global"}
+    fresh = registry.sql(
+        "SELECT request_hash FROM command_results WHERE key LIKE :k", k=f"{key}.%"
+    )
+    assert len(fresh) == 1
+    old = uuid.uuid4().hex
+    send(registry, GATEWAY, old, "set_corridor", ADMIN_A, "AM", "bank_file")
+    registry.sql(
+        "UPDATE command_results SET created_at = now() - interval '25 hours' "
+        "WHERE key LIKE :k",
+        k=f"{old}.%",
+    )
+    registry.call("purge_command_results")
+    assert (
+        registry.sql("SELECT key FROM command_results WHERE key LIKE :k", k=f"{old}.%")
+        == []
+    )
+    assert (
+        len(
+            registry.sql(
+                "SELECT key FROM command_results WHERE key LIKE :k", k=f"{key}.%"
+            )
+        )
+        == 1
+    )
