@@ -802,6 +802,12 @@ class Rpc(nameko.rpc.Rpc):
 
     def __init__(self, callers: Any = None, **kwargs: Any) -> None:
         self.callers = None if callers is None else frozenset(callers)
+        # a key used again for another request is the caller's mistake, said as
+        # such (svyaz.commands), never logged as the service's failure
+        expected = kwargs.get("expected_exceptions", ())
+        if not isinstance(expected, tuple):
+            expected = (expected,)
+        kwargs["expected_exceptions"] = (*expected, commands.KeyReused)
         super().__init__(**kwargs)
 
     def handle_message(self, body: Any, message: Any) -> None:
