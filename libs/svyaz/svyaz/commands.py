@@ -10,8 +10,9 @@ as the command's effect:
 
 - the same key again, with the same arguments, within `IDEMPOTENCY_WINDOW_HOURS`
   (24): the first answer, and nothing changes;
-- the same key with other arguments (or for another method): refused,
-  `idempotency_key_reused` (409), saying to reload the page or make a new request;
+- the same key with other arguments: refused, `idempotency_key_reused` (409),
+  saying to reload the page or make a new request (a caller's key sent to another
+  method derives another key: a separate request, not refused);
 - two copies at once: the second's insert waits on the first's row (the primary key)
   until the first commits, then reads its answer (or, if the first failed, runs);
 - a refusal (an expected error) is not remembered: the transaction rolls back, the

@@ -116,7 +116,7 @@ IDEMPOTENCY_PARAMETER = {
     "description": "A key you choose for this request (a uuid; 8 to 64 letters, "
     "digits, - or _). Sent again with the same request within 24 hours (your "
     "answer was lost, a retry), it is carried out once and answered as the first "
-    "time; with a different request it is refused (409, code "
+    "time; with a different body to the same operation it is refused (409, code "
     "`idempotency_key_reused`). Without one, the request is its own and a retry "
     "may act twice. Keys are your account's: nobody else's collide with them.",
     "schema": {
