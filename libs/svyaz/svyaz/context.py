@@ -10,6 +10,7 @@ from typing import Any
 
 CORRELATION_ID = "correlation_id"
 CALLER = "svyaz.caller"
+IDEMPOTENCY_KEY = "svyaz.idempotency_key"  # a command's key, as its caller signed it
 # what a correlation id may look like when it comes from outside (a uuid, or a
 # short token of safe characters): anything else is replaced, never logged
 SAFE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
@@ -48,4 +49,10 @@ def correlation_id(worker_ctx: Any) -> str:
 def caller(worker_ctx: Any) -> str | None:
     """The identity whose key signed the RPC request this worker serves, if any."""
     value = worker_ctx.context_data.get(CALLER)
+    return str(value) if value else None
+
+
+def idempotency_key(worker_ctx: Any) -> str | None:
+    """The idempotency key the signed RPC request this worker serves carries."""
+    value = worker_ctx.context_data.get(IDEMPOTENCY_KEY)
     return str(value) if value else None

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz import signing
-from svyaz.context import caller, correlation_id
+from svyaz.context import caller, correlation_id, idempotency_key
 from svyaz.db import committed, make_cooperative, make_engine
 from svyaz.outbox import OUTBOX_PENDING, Relay
 
@@ -30,9 +30,28 @@ class DatabaseHandle:
     def __init__(self, provider: Database, worker_ctx: Any):
         self._provider = provider
         self._worker_ctx = worker_ctx
+        self._command: Session | None = None  # an idempotent command's transaction
+        self._after: list[Callable[[], Any]] = []
+
+    @property
+    def container(self) -> Any:
+        return getattr(self._provider, "container", None)
+
+    @property
+    def idempotency_key(self) -> str | None:
+        """The key of the command this worker serves, as its caller signed it."""
+        return idempotency_key(self._worker_ctx)
+
+    @property
+    def signer(self) -> str | None:
+        return caller(self._worker_ctx)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        if self._command is not None:  # inside a command: a savepoint of its own
+            with self._command.begin_nested():
+                yield self._command
+            return
         running = batching.current()
         if running is not None:
             yield self._join(running)
@@ -43,6 +62,34 @@ class DatabaseHandle:
             yield session
         if session.info.get(OUTBOX_PENDING):
             self._provider.committed_events()
+
+    @contextmanager
+    def command_transaction(self) -> Iterator[Session]:
+        """One transaction for a whole command (svyaz.commands): every
+        `transaction()` the method opens inside it joins it as a savepoint, and
+        what waits for the commit (`after_commit`) runs after it."""
+        session = self._provider.sessionmaker()
+        session.info["correlation_id"] = correlation_id(self._worker_ctx)
+        self._command, self._after = session, []
+        try:
+            with committed(session):
+                yield session
+        finally:
+            self._command, after = None, self._after
+            self._after = []
+        if session.info.get(OUTBOX_PENDING):
+            self._provider.committed_events()
+        for hook in after:
+            hook()
+
+    def after_commit(self, hook: Callable[[], Any]) -> None:
+        """`hook()` once what the worker wrote is committed: at once outside a
+        command, after the command's one commit inside it (a rolled-back command
+        never runs it)."""
+        if self._command is None:
+            hook()
+        else:
+            self._after.append(hook)
 
     def _join(self, running: batching.Batch) -> Session:
         """A batch's handlers share one session: it commits (or rolls back) when

@@ -65,9 +65,9 @@ from nameko.rpc import get_rpc_exchange
 from nameko.standalone.rpc import SingleThreadedReplyListener
 
 from svyaz import batch as batching
+from svyaz import commands, inbox, metrics, signing, topology
 from svyaz import config as settings
-from svyaz import inbox, metrics, signing, topology
-from svyaz.context import CALLER, CORRELATION_ID, safe_id
+from svyaz.context import CALLER, CORRELATION_ID, IDEMPOTENCY_KEY, safe_id
 from svyaz.db import make_cooperative, make_engine, retrying
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, ServiceError
@@ -802,6 +802,12 @@ class Rpc(nameko.rpc.Rpc):
 
     def __init__(self, callers: Any = None, **kwargs: Any) -> None:
         self.callers = None if callers is None else frozenset(callers)
+        # a key used again for another request is the caller's mistake, said as
+        # such (svyaz.commands), never logged as the service's failure
+        expected = kwargs.get("expected_exceptions", ())
+        if not isinstance(expected, tuple):
+            expected = (expected,)
+        kwargs["expected_exceptions"] = (*expected, commands.KeyReused)
         super().__init__(**kwargs)
 
     def handle_message(self, body: Any, message: Any) -> None:
@@ -830,8 +836,13 @@ class Rpc(nameko.rpc.Rpc):
         context_data = self.unpack_message_headers(message)
         context_data.pop(CALLER, None)  # only the signature may say who called
         context_data[CALLER] = body.signer
-        # the caller's correlation id is taken only as signed (never from a header)
+        # the caller's correlation id and a command's idempotency key are taken
+        # only as signed (never from a header)
         context_data.pop(CORRELATION_ID, None)
+        context_data.pop(IDEMPOTENCY_KEY, None)
+        idem = body.stamp.idem if body.stamp else ""
+        if idem:
+            context_data[IDEMPOTENCY_KEY] = idem
         trace = safe_id(body.stamp.trace if body.stamp else "")
         if trace:
             context_data[CORRELATION_ID] = trace
@@ -918,6 +929,13 @@ class MethodProxy(nameko.rpc.MethodProxy):
         """nameko's, except that the reply listener is told which service must
         sign the answer."""
         correlation_id = str(uuid.uuid4())
+        headers = self.get_message_headers(self.worker_ctx)
+        headers.pop(signing.IDEM_HEADER, None)
+        # the idempotency key this green thread's work is bound to (a console form,
+        # an API request, a CLI's invocation: svyaz.commands), one per method called
+        key = commands.key_for(self.service_name, self.method_name)
+        if key:
+            headers[signing.IDEM_HEADER] = key
         reply_event = self.reply_listener.expect(correlation_id, self.service_name)
         try:
             self.publisher.publish(
@@ -927,7 +945,7 @@ class MethodProxy(nameko.rpc.MethodProxy):
                 mandatory=True,
                 reply_to=self.reply_listener.routing_key,
                 correlation_id=correlation_id,
-                extra_headers=self.get_message_headers(self.worker_ctx),
+                extra_headers=headers,
             )
         except UndeliverableMessage:
             self.reply_listener.forget(reply_event)

@@ -136,3 +136,29 @@ def create_parked_actions_v3(op: Any) -> None:
 
 def drop_parked_actions_v3(op: Any) -> None:
     op.drop_table("parked_actions")
+
+
+def create_command_results_v4(op: Any) -> None:
+    """The answers of idempotent commands (`svyaz.commands`): a key, who asked (the
+    signer and the acting account), the method, a hash of the arguments and the
+    answer, kept for IDEMPOTENCY_WINDOW_HOURS."""
+    op.create_table(
+        "command_results",
+        sa.Column("signer", sa.String(64), primary_key=True),
+        sa.Column("account", sa.String(64), primary_key=True),
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("method", sa.String(100), nullable=False),
+        sa.Column("request_hash", sa.String(64), nullable=False),
+        sa.Column("result", sa.Text()),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.now(),
+            nullable=False,
+        ),
+    )
+    op.create_index("command_results_created", "command_results", ["created_at"])
+
+
+def drop_command_results_v4(op: Any) -> None:
+    op.drop_table("command_results")

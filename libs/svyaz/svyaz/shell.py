@@ -26,10 +26,11 @@ import json
 import os
 import sys
 import time
+import uuid
 from typing import Any
 
+from svyaz import commands, signing
 from svyaz import config as settings
-from svyaz import signing
 from svyaz.actors import ADMIN, FINANCE
 from svyaz.keys import OPERATOR
 from svyaz.messaging import ClusterRpcProxy
@@ -96,7 +97,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--email", default=os.environ.get("SVYAZ_EMAIL"))
     parser.add_argument("--call", help="service.method to call once")
     parser.add_argument("--args", default="[]", help='JSON list; "$me" is you')
+    parser.add_argument(
+        "--idempotency-key",
+        help="this invocation's key (new each time unless given): a --call sent "
+        "again with the same key takes effect once (svyaz.commands)",
+    )
     args = parser.parse_args(argv)
+    key = args.idempotency_key or uuid.uuid4().hex
+    if not commands.valid_key(key):
+        print("--idempotency-key is 8 to 64 letters, digits, - or _", file=sys.stderr)
+        return 2
+    commands.bind(key)  # one per invocation; each call derives its own from it
     config = settings.load(args.config)
     config.pop("LOGGING", None)
     signing.register()

@@ -78,6 +78,7 @@ class Route:
     correlation_id: str = ""
     signer: str | None = None
     trace: str = ""  # the work's correlation id (svyaz.context), RPC requests
+    idem: str = ""  # the command's idempotency key (svyaz.commands), RPC requests
 
 
 @dataclass(frozen=True)
@@ -97,10 +98,16 @@ class Stamp:
     # the caller's, so that its log lines join the caller's); signed when present,
     # and a stamp without one signs the same bytes as before it existed
     trace: str = ""
+    # the idempotency key of an RPC request that is a command (svyaz.commands):
+    # signed when present, after the trace's place (kept, empty or not), so that
+    # neither can be read as the other
+    idem: str = ""
 
     def text(self, sealed: str) -> bytes:
         """The signed bytes: an unambiguous JSON list, and the sealed body's hash."""
         traced = [self.trace] if self.trace else []
+        if self.idem:
+            traced = [self.trace, "idem", self.idem]
         return json.dumps(
             [
                 f"svyaz-bus-v{VERSION}",
@@ -321,6 +328,7 @@ def encode(obj: Any) -> str:
         reply_to=route.reply_to if route else "",
         correlation_id=route.correlation_id if route else "",
         trace=route.trace if route else "",
+        idem=route.idem if route else "",
     )
     nonce = os.urandom(12)
     sealed = base64.urlsafe_b64encode(
@@ -328,6 +336,8 @@ def encode(obj: Any) -> str:
     ).decode()
     signature = private.sign(stamp.text(sealed))
     traced = {"trace": stamp.trace} if stamp.trace else {}
+    if stamp.idem:
+        traced["idem"] = stamp.idem
     return json.dumps(
         {
             "v": VERSION,
@@ -364,6 +374,7 @@ def read_stamp(raw: str | bytes) -> tuple[Stamp, str, bytes]:
             reply_to=str(wrapper["reply_to"]),
             correlation_id=str(wrapper["correlation_id"]),
             trace=str(wrapper.get("trace") or ""),
+            idem=str(wrapper.get("idem") or ""),
         )
         return stamp, str(wrapper["body"]), base64.urlsafe_b64decode(wrapper["sig"])
     except InvalidSignature:
@@ -409,6 +420,9 @@ def decode(raw: str | bytes) -> Any:
 
 
 TRACE_HEADER = "nameko.correlation_id"  # where nameko puts the worker's context
+# where a caller's proxy puts a command's idempotency key for the publisher, which
+# moves it into the signed stamp (the receiver reads it from the stamp only)
+IDEM_HEADER = "x-svyaz-idempotency-key"
 
 
 class SignedPublisher(Publisher):  # type: ignore[misc]
@@ -425,6 +439,7 @@ class SignedPublisher(Publisher):  # type: ignore[misc]
             correlation_id=str(kwargs.get("correlation_id") or ""),
             signer=self.signer,
             trace=str(headers.get(TRACE_HEADER) or ""),
+            idem=str(headers.get(IDEM_HEADER) or ""),
         )
         with publishing(route):
             super().publish(payload, **kwargs)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,7 @@ from gateway.exceptions import (
     UnsupportedMediaType,
     problem,
 )
+from svyaz import commands
 from svyaz.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -160,6 +162,37 @@ class HttpEntrypoint(HttpRequestHandler):
         return secure(response)
 
 
+# -- idempotency ---------------------------------------------------------------------
+# Every state-changing request is one command, whatever the number of times it
+# arrives (svyaz.commands): the API's `Idempotency-Key` header (as Stripe's API takes
+# it; without one, a key of the request's own), a console form's hidden field (a
+# fresh key each time the form is drawn). The RPC calls its handler makes carry keys
+# derived from it, so the same request again answers as the first did.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+IDEMPOTENCY_FIELD = "idempotency_key"
+
+
+def request_key(kind: str, request: Any) -> str | None:
+    """The idempotency key of a request (None for a safe method): the client's, or
+    a new one. An API client's key that is not 8 to 64 letters, digits, - or _ is
+    refused; a form's is replaced (a page drawn before forms carried one)."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    if kind == "api":
+        given = request.headers.get(IDEMPOTENCY_HEADER)
+        if given is not None and not commands.valid_key(given):
+            raise BadRequest(
+                "the Idempotency-Key header is 8 to 64 letters, digits, - or _: "
+                "send a new uuid for each request you mean, the same one when you "
+                "send it again",
+                "invalid_idempotency_key",
+                {"Idempotency-Key": ["8 to 64 letters, digits, - or _"]},
+            )
+    else:
+        given = request.form.get(IDEMPOTENCY_FIELD)
+    return given if commands.valid_key(given) else uuid.uuid4().hex
+
+
 # -- route declarations --------------------------------------------------------------
 # One declaration per route drives everything: the entrypoint, who may call it (and
 # the CSRF check that goes with its method), the body and query schemas it loads, the
@@ -285,8 +318,9 @@ def api(
 
     def decorate(fn: Any) -> Any:
         def wrapper(self: Any, request: Any, **values: Any) -> Response:
-            call = self.api_call(route, request)
-            result = fn(self, call, **values)
+            with commands.keyed(request_key("api", request)):
+                call = self.api_call(route, request)
+                result = fn(self, call, **values)
             if isinstance(result, Response):
                 return result
             return respond(route.status, dump(route.responses[route.status], result))
@@ -329,7 +363,8 @@ def page(
 
     def decorate(fn: Any) -> Any:
         def wrapper(self: Any, request: Any, **values: Any) -> Response:
-            return self.serve_page(route, request, fn, values)
+            with commands.keyed(request_key("page", request)):
+                return self.serve_page(route, request, fn, values)
 
         return _declare(route, fn, wrapper)
 

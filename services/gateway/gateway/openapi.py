@@ -12,7 +12,13 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from gateway.http import UNSAFE_METHODS, Route, api_routes, describe_size
+from gateway.http import (
+    IDEMPOTENCY_HEADER,
+    UNSAFE_METHODS,
+    Route,
+    api_routes,
+    describe_size,
+)
 from gateway.schemas import COUNTRY, REASON, WORD
 
 PROBLEM = {
@@ -103,6 +109,25 @@ SECURITY_SCHEMES = {
 }
 
 
+IDEMPOTENCY_PARAMETER = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "A key you choose for this request (a uuid; 8 to 64 letters, "
+    "digits, - or _). Sent again with the same request within 24 hours (your "
+    "answer was lost, a retry), it is carried out once and answered as the first "
+    "time; with a different body to the same operation it is refused (409, code "
+    "`idempotency_key_reused`). Without one, the request is its own and a retry "
+    "may act twice. Keys are your account's: nobody else's collide with them.",
+    "schema": {
+        "type": "string",
+        "minLength": 8,
+        "maxLength": 64,
+        "pattern": "^[A-Za-z0-9_-]+$",
+    },
+}
+
+
 def path_parameter(name: str, url: str) -> dict[str, Any]:
     """A path value: an integer, a uuid (every `…_id`) or a country code."""
     schema: dict[str, Any]
@@ -168,6 +193,8 @@ def document() -> dict[str, Any]:
         ]
         if op.query is not None:
             parameters.append({"in": "query", "schema": op.query})
+        if op.method in UNSAFE_METHODS:
+            parameters.append(IDEMPOTENCY_PARAMETER)
         if parameters:
             operation["parameters"] = parameters
         if op.body is not None:

@@ -327,8 +327,12 @@ REFUSALS: dict[str, str] = {
         "by funding. Change the other fields."
     ),
     "idempotency_key_reused": N_(
-        "This funding form was already used for another amount. Reload the page "
-        "and fund again."
+        "This form was already sent with other values (or the same request id was "
+        "used for another request). Reload the page and send it again."
+    ),
+    "invalid_idempotency_key": N_(
+        "The request id (Idempotency-Key) is 8 to 64 letters, digits, - or _. Send a "
+        "new one for each request, the same one when you send it again."
     ),
     "cycle_exists": N_(
         "This programme already has a cycle for that month. Choose another month."

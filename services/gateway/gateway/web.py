@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,8 @@ def environment(lang: str) -> Environment:
         i18n.translations(lang), newstyle=True
     )
     env.globals["form_limits"] = FORM_LIMITS
+    # each form's idempotency key, new each time it is drawn (gateway.http)
+    env.globals["new_key"] = lambda: uuid.uuid4().hex
     env.globals["labels"] = i18n.LABELS
     env.globals["countries"] = i18n.countries(lang)
     env.globals["spoken_languages"] = i18n.spoken_languages(lang)

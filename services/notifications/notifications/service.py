@@ -64,6 +64,7 @@ from notifications.schemas import (
 )
 from notifications.settings import Settings
 from svyaz import actors
+from svyaz.commands import CommandUpkeep, command
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
@@ -142,7 +143,7 @@ class Actor(actors.Actor):
 EXPECTED = (InvalidPreferences, NotFound, Forbidden)
 
 
-class NotificationsService(InboxUpkeep, ParkedMessagesEntrypoints):
+class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints):
     name = "notifications"
 
     db = Database()
@@ -321,6 +322,7 @@ class NotificationsService(InboxUpkeep, ParkedMessagesEntrypoints):
         return InboxMessageOut(many=True).dump(out)
 
     @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
+    @command
     def mark_read(self, actor: Any, message_id: Any) -> dict[str, Any]:
         who, ident = actor_of(actor), whole(message_id, "message_id")
         with self.db.transaction() as session:
@@ -334,6 +336,7 @@ class NotificationsService(InboxUpkeep, ParkedMessagesEntrypoints):
             return PreferencesOut().dump(preferences.preferences(session, who))
 
     @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
+    @command
     def set_preferences(self, actor: Any, changes: Any) -> dict[str, Any]:
         who, data = actor_of(actor), load(PreferencesIn(), changes)
         available = preferences.available(self.channels)
@@ -360,13 +363,17 @@ class NotificationsService(InboxUpkeep, ParkedMessagesEntrypoints):
         return who, data["delivery_id"], data["reason"]
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=EXPECTED)
+    @command
     def retry_parked(self, actor: Any, delivery_id: Any, reason: Any) -> dict[str, Any]:
         """Send a parked delivery again (program admins, with a reason; audited in
         `parked_actions`, see `list_parked_actions`)."""
         who, ident, why = self._parked_action(actor, delivery_id, reason)
-        return parked.retry_and_send(self._courier(), who, ident, why)
+        return parked.retry_and_send(
+            self._courier(), who, ident, why, self.db.after_commit
+        )
 
     @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
+    @command
     def discard_parked(
         self, actor: Any, delivery_id: Any, reason: Any
     ) -> dict[str, Any]:

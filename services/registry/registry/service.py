@@ -10,6 +10,7 @@ from registry.entrypoints.erasure import ErasureEntrypoints
 from registry.entrypoints.payouts import PayoutsEntrypoints
 from registry.entrypoints.people import PeopleEntrypoints
 from registry.settings import Settings
+from svyaz.commands import CommandUpkeep
 from svyaz.dependencies import Caller, Database, OutboxRelay
 from svyaz.inbox import InboxUpkeep
 from svyaz.metrics import Observed
@@ -24,6 +25,7 @@ class RegistryService(
     ErasureEntrypoints,
     AccountsEntrypoints,
     InboxUpkeep,
+    CommandUpkeep,
     ParkedMessagesEntrypoints,
 ):
     name = "registry"

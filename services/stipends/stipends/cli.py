@@ -42,12 +42,14 @@ import json
 import os
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
 # imported before any call, so errors from the services arrive as these kinds
+from svyaz import commands
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 (
@@ -119,8 +121,15 @@ def translate(exc: Exception) -> Failed:
         return Failed(str(exc), BAD_CODE)
     if isinstance(exc, (Forbidden, Conflict)):
         return Failed(str(exc), REFUSED)
-    if isinstance(exc, (RpcTimeout, UnknownService)):
-        return Failed("a service did not answer; nothing was changed", UNAVAILABLE)
+    if isinstance(exc, UnknownService):
+        return Failed("a service is not running; nothing was changed", UNAVAILABLE)
+    if isinstance(exc, RpcTimeout):
+        return Failed(
+            "a service did not answer in time; it may still have done it: run the "
+            "same command again with --idempotency-key "
+            f"{commands.current_key() or '(the same key)'} and it is done once",
+            UNAVAILABLE,
+        )
     raise exc
 
 
@@ -357,6 +366,11 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     p.add_argument(
+        "--idempotency-key",
+        help="this invocation's key (8 to 64 letters, digits, - or _; new each "
+        "time unless given): the same command with the same key takes effect once",
+    )
+    p.add_argument(
         "--email",
         default=os.environ.get("SVYAZ_EMAIL"),
         help="sign-in: the email you sign in with (or SVYAZ_EMAIL)",
@@ -432,6 +446,14 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    key = args.idempotency_key or uuid.uuid4().hex
+    if not commands.valid_key(key):
+        print(
+            "svyaz-finance: --idempotency-key is 8 to 64 letters, digits, - or _",
+            file=sys.stderr,
+        )
+        return BAD_INPUT
+    commands.bind(key)  # one per invocation (svyaz.commands)
     try:
         with connected(args.config) as rpc:
             return run_command(

@@ -13,6 +13,7 @@ from stipends.entrypoints.reports import ReportsEntrypoints
 from stipends.entrypoints.stipends import StipendsEntrypoints
 from stipends.entrypoints.strategies import StrategiesEntrypoints
 from stipends.settings import Settings
+from svyaz.commands import CommandUpkeep
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.inbox import InboxUpkeep
 from svyaz.messaging import RpcProxy
@@ -30,6 +31,7 @@ class StipendsService(
     LedgerEntrypoints,
     PayoutsEntrypoints,
     InboxUpkeep,
+    CommandUpkeep,
     ParkedMessagesEntrypoints,
 ):
     name = "stipends"

@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.base import Call, GatewayBase
 from gateway.exceptions import BadRequest
-from gateway.http import api
+from gateway.http import IDEMPOTENCY_HEADER, api
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import (
     CycleRequestSchema,
@@ -19,7 +19,6 @@ from gateway.schemas import (
 )
 
 TAGS = ("programmes",)
-IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def idempotency_key(call: Call) -> str:

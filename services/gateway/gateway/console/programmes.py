@@ -4,7 +4,6 @@ close it (what closing will propose shown first) and lock it."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
@@ -189,8 +188,6 @@ class ProgrammesConsole(GatewayBase):
             cycles=cycles,
             bands=BANDS,
             values=programme_values(programme),
-            # a fresh key each time the form is drawn: sent twice, it funds once
-            funding_key=str(uuid.uuid4()),
             error=error,
             notice=notice,
         )

@@ -4,6 +4,7 @@ discarded by a program admin with a reason, each action audited in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -55,13 +56,26 @@ def retry_parked(
 
 
 def retry_and_send(
-    courier: Courier, who: Actor, delivery_id: int, reason: str
+    courier: Courier,
+    who: Actor,
+    delivery_id: int,
+    reason: str,
+    after_commit: Callable[[Callable[[], Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """`retry_parked`, committed, then the delivery sent at once."""
+    """`retry_parked`, committed, then the delivery sent at once (`after_commit`:
+    how the caller runs work once its transaction is committed, when the
+    transaction is wider than this function's, as an idempotent command's is)."""
     with courier.transaction() as session:
         delivery = retry_parked(session, who, delivery_id, reason, datetime.now(UTC))
         result = {"id": delivery.id, "status": delivery.status}
-    courier.deliver([result["id"]])
+
+    def send() -> None:
+        courier.deliver([result["id"]])
+
+    if after_commit is None:
+        send()
+    else:
+        after_commit(send)
     return result
 
 

@@ -21,6 +21,7 @@ from registry.schemas import (
     StaffInvitationSchema,
     StaffOutSchema,
 )
+from svyaz.commands import command
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.messaging import rpc
 
@@ -81,6 +82,7 @@ class AccountsEntrypoints(Entrypoints):
             return accounts.renew(session, str(assertion))
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def request_password_reset(self, email: str) -> dict[str, str]:
         """Always the same answer, whether or not the email has an account."""
         if isinstance(email, str) and 3 <= len(email) <= 254:
@@ -108,6 +110,7 @@ class AccountsEntrypoints(Entrypoints):
         }
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def reset_password(self, token: str, password: str) -> dict[str, str]:
         if not isinstance(token, str) or not isinstance(password, str):
             raise InvalidRequest("token and password are text", "invalid_request")
@@ -137,6 +140,7 @@ class AccountsEntrypoints(Entrypoints):
         return {"verified": verified}
 
     @rpc(callers={OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def create_staff_account(self, actor: Any, account: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(StaffAccountSchema(), account)
@@ -159,6 +163,7 @@ class AccountsEntrypoints(Entrypoints):
             return StaffOutSchema(many=True).dump(staff.list_staff(session, who))
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def invite_staff(self, actor: Any, invitation: Any) -> dict[str, Any]:
         """A staff account with no password, and a one-time link (72 h) mailed to
         the invitee, who sets their own password and authenticator."""
@@ -176,6 +181,7 @@ class AccountsEntrypoints(Entrypoints):
             return {"id": str(row.id), "roles": sorted(row.role_set)}
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def disable_staff(self, actor: Any, account_id: str) -> dict[str, Any]:
         """Signing in and renewals stop at once for this account."""
         who = Actor.load(actor)
@@ -184,6 +190,7 @@ class AccountsEntrypoints(Entrypoints):
             return {"id": str(row.id), "disabled": True}
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def enable_staff(self, actor: Any, account_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -191,6 +198,7 @@ class AccountsEntrypoints(Entrypoints):
             return {"id": str(row.id), "disabled": False}
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def request_second_factor_reset(
         self, actor: Any, account_id: str, reason: str
     ) -> dict[str, Any]:
@@ -202,6 +210,7 @@ class AccountsEntrypoints(Entrypoints):
             return {"id": str(reset.id), "account_id": str(reset.account_id)}
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def approve_second_factor_reset(self, actor: Any, reset_id: str) -> dict[str, Any]:
         """The second admin: the person enrolls a new authenticator at their next
         sign-in."""

@@ -22,6 +22,7 @@ from registry.schemas import (
     TrainingOutSchema,
     TrainingSchema,
 )
+from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR, STIPENDS
 from svyaz.messaging import rpc
 
@@ -31,6 +32,7 @@ SUMMARY = CommunicatorSummarySchema()
 class ClubsEntrypoints(Entrypoints):
     # -- clubs, trainings, tiers ---------------------------------------------------
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def create_club(self, actor: Any, club: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(ClubSchema(), club)
@@ -38,6 +40,7 @@ class ClubsEntrypoints(Entrypoints):
             return ClubOutSchema().dump(clubs.create_club(session, who, data))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def update_club(self, actor: Any, club_id: str, changes: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         club = ident(club_id, "club_id")
@@ -46,6 +49,7 @@ class ClubsEntrypoints(Entrypoints):
             return ClubOutSchema().dump(clubs.update_club(session, who, club, data))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def set_club_coordinator(
         self, actor: Any, club_id: str, account_id: str
     ) -> dict[str, Any]:
@@ -59,6 +63,7 @@ class ClubsEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def remove_club_coordinator(self, actor: Any, club_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         club = ident(club_id, "club_id")
@@ -90,6 +95,7 @@ class ClubsEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def create_training(self, actor: Any, training: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(TrainingSchema(), training)
@@ -106,6 +112,7 @@ class ClubsEntrypoints(Entrypoints):
             return TrainingOutSchema(many=True).dump(clubs.list_trainings(session, who))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def record_training_completion(
         self, actor: Any, training_id: str, communicator_id: str
     ) -> None:
@@ -116,6 +123,7 @@ class ClubsEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def record_training_completions(
         self, actor: Any, training_id: str, communicator_ids: Any
     ) -> dict[str, Any]:
@@ -132,6 +140,7 @@ class ClubsEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def set_tier(self, actor: Any, communicator_id: str, tier: str, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(

@@ -28,6 +28,7 @@ from registry.schemas import (
 )
 from svyaz import inbox
 from svyaz.actors import ADMIN
+from svyaz.commands import command
 from svyaz.envelope import ReceivedEvent
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import Unprocessable, event_handler, rpc
@@ -43,6 +44,7 @@ JOURNAL_TICK_SECONDS = 5.0
 class ErasureEntrypoints(Entrypoints):
     # -- erasure, keys, the access log ----------------------------------------------
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def erase(self, actor: Any, communicator_id: str, reason: str) -> dict[str, str]:
         who = Actor.load(actor)
         data = load(
@@ -52,7 +54,8 @@ class ErasureEntrypoints(Entrypoints):
             erasure.erase(
                 session, self.keys, who, data["communicator_id"], data["reason"]
             )
-        self.journal_erasures()  # at once; the timer catches what a crash left
+        # at once once committed; the timer catches what a crash left
+        self.db.after_commit(self.journal_erasures)
         return {"status": "erased"}
 
     @event_handler("registry", "communicator.erased.v1")

@@ -16,6 +16,7 @@ from registry.schemas import (
     BankDetailsSchema,
     CorridorSchema,
 )
+from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR, STIPENDS
 from svyaz.messaging import rpc
 from svyaz.timers import timer
@@ -32,6 +33,7 @@ class PayoutsEntrypoints(Entrypoints):
             ]
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def set_corridor(self, actor: Any, country: str, provider: str) -> dict[str, str]:
         who = Actor.load(actor)
         data = load(CorridorSchema(), {"country": country, "provider": provider})
@@ -71,6 +73,7 @@ class PayoutsEntrypoints(Entrypoints):
                 )
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def set_bank_details(self, actor: Any, details: Any) -> dict[str, str]:
         who = Actor.load(actor)
         data = load(BankDetailsSchema(), details)

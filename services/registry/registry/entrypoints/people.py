@@ -30,6 +30,7 @@ from registry.schemas import (
     VouchAnswerSchema,
     VouchRequestSchema,
 )
+from svyaz.commands import command
 from svyaz.keys import GATEWAY, NOTIFICATIONS, OPERATOR
 from svyaz.messaging import rpc
 
@@ -39,6 +40,7 @@ SUMMARY = CommunicatorSummarySchema()
 class PeopleEntrypoints(Entrypoints):
     # -- applying ------------------------------------------------------------------
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def apply(self, application: dict[str, Any]) -> dict[str, Any]:
         data = load(ApplicationSchema(), application)
         with self.db.transaction() as session:
@@ -55,6 +57,7 @@ class PeopleEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def start_review(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.start_review,
@@ -63,6 +66,7 @@ class PeopleEntrypoints(Entrypoints):
         )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def approve(self, actor: Any, communicator_id: str, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(
@@ -76,6 +80,7 @@ class PeopleEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def reject(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.reject,
@@ -84,6 +89,7 @@ class PeopleEntrypoints(Entrypoints):
         )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def suspend(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.suspend,
@@ -92,6 +98,7 @@ class PeopleEntrypoints(Entrypoints):
         )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def reinstate(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.reinstate,
@@ -100,6 +107,7 @@ class PeopleEntrypoints(Entrypoints):
         )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def offboard(self, actor: Any, communicator_id: str, reason: str) -> Any:
         return self._decision(
             vetting.offboard,
@@ -131,6 +139,7 @@ class PeopleEntrypoints(Entrypoints):
         return [{**item, "id": str(item["id"])} for item in items]
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
     def resolve_review_item(
         self, actor: Any, item_id: str, outcome: str, note: str
     ) -> dict[str, Any]:
@@ -195,6 +204,7 @@ class PeopleEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
     def answer_vouch(self, actor: Any, vouch_id: str, answer: str) -> dict[str, Any]:
         """The member named confirms or declines (`answer`), once."""
         who = Actor.load(actor)

@@ -30,6 +30,7 @@ from stipends.payouts.schemas import (
     ReceiptSchema,
     ResolveReceiptSchema,
 )
+from svyaz.commands import command
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
 from svyaz.messaging import rpc
@@ -72,6 +73,7 @@ class PayoutsEntrypoints(Entrypoints):
 
     # -- finance -------------------------------------------------------------------
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def build_payout_run(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         who.require(FINANCE)
@@ -89,6 +91,7 @@ class PayoutsEntrypoints(Entrypoints):
             return runs.run_view(session, run)
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def release_payout_run(
         self, actor: Any, run_id: str, totals_digest: str, code: str
     ) -> dict[str, Any]:
@@ -117,6 +120,7 @@ class PayoutsEntrypoints(Entrypoints):
             return runs.run_view(session, run)
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def cancel_payout_run(self, actor: Any, run_id: str, reason: str) -> Any:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -149,6 +153,7 @@ class PayoutsEntrypoints(Entrypoints):
 
     # -- receipt of a paid payout ---------------------------------------------------
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def confirm_receipt(
         self, actor: Any, payout_id: str, received: bool, note: str = ""
     ) -> dict[str, Any]:
@@ -181,6 +186,7 @@ class PayoutsEntrypoints(Entrypoints):
             ]
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def resolve_receipt_problem(
         self, actor: Any, problem_id: str, resolution: str, note: str
     ) -> dict[str, Any]:
@@ -202,6 +208,7 @@ class PayoutsEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def payout_action(
         self, actor: Any, payout_id: str, action: str, reason: str
     ) -> dict[str, Any]:
@@ -232,6 +239,7 @@ class PayoutsEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def import_bank_statement(self, actor: Any, statement: str) -> dict[str, Any]:
         who = Actor.load(actor)
         text = schemas.statement_text(statement)
@@ -239,6 +247,7 @@ class PayoutsEntrypoints(Entrypoints):
             return bank.import_statement(session, who, text)
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def reconcile_payout_run(self, actor: Any, run_id: str) -> dict[str, Any]:
         """The run's Stripe payouts matched against the provider's transfers and
         balance transactions; each difference classified (nothing is changed)."""
@@ -258,6 +267,7 @@ class PayoutsEntrypoints(Entrypoints):
 
     # -- reconciliation by period ---------------------------------------------------
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def reconcile_period(
         self,
         actor: Any,
@@ -357,6 +367,7 @@ class PayoutsEntrypoints(Entrypoints):
             ]
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def resolve_reconciliation_items(
         self,
         actor: Any,
@@ -384,6 +395,7 @@ class PayoutsEntrypoints(Entrypoints):
             return [reconciliation.item_view(item) for item in found]
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    @command
     def sign_off_reconciliation(
         self, actor: Any, reconciliation_id: str, note: str
     ) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from stipends.schemas import (
     ProgrammeSchema,
     ReverseFundingSchema,
 )
+from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import rpc
 
@@ -32,6 +33,7 @@ CYCLE = CycleOutSchema()
 
 class ProgrammesEntrypoints(Entrypoints):
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def create_programme(self, actor: Any, programme: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         data = load(ProgrammeSchema(), programme)
@@ -41,6 +43,7 @@ class ProgrammesEntrypoints(Entrypoints):
         return ProgrammeOutSchema().dump(view)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def fund_programme(
         self, actor: Any, programme_id: str, amount_minor: int, idempotency_key: str
     ) -> dict[str, Any]:
@@ -67,6 +70,7 @@ class ProgrammesEntrypoints(Entrypoints):
         return ProgrammeOutSchema().dump(view)
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def update_programme(
         self, actor: Any, programme_id: str, changes: Any
     ) -> dict[str, Any]:
@@ -82,6 +86,7 @@ class ProgrammesEntrypoints(Entrypoints):
         return ProgrammeOutSchema().dump(view)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def reverse_funding(self, actor: Any, entry_id: int, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(ReverseFundingSchema(), {"entry_id": entry_id, "reason": reason})
@@ -118,6 +123,7 @@ class ProgrammesEntrypoints(Entrypoints):
             return CYCLE.dump(programmes.list_cycles(session, who, wanted), many=True)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def open_cycle(
         self, actor: Any, programme_id: str, period: str, deadline: str
     ) -> dict[str, Any]:
@@ -134,6 +140,7 @@ class ProgrammesEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def close_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -164,6 +171,7 @@ class ProgrammesEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def lock_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:

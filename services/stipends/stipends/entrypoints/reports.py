@@ -16,6 +16,7 @@ from stipends.schemas import (
     ReportOutSchema,
     ReviewSchema,
 )
+from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import rpc
 
@@ -41,6 +42,7 @@ def saved(result: reports.Saved) -> dict[str, Any]:
 
 class ReportsEntrypoints(Entrypoints):
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def save_report_draft(
         self, actor: Any, cycle_id: str, report: Any
     ) -> dict[str, Any]:
@@ -51,6 +53,7 @@ class ReportsEntrypoints(Entrypoints):
             return saved(reports.save_draft(session, who, cycle, content))
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def edit_report(self, actor: Any, report_id: str, report: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         target = ident(report_id, "report_id")
@@ -59,6 +62,7 @@ class ReportsEntrypoints(Entrypoints):
             return saved(reports.edit_report(session, who, target, content, now()))
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def submit_report(self, actor: Any, report_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         target = ident(report_id, "report_id")
@@ -66,6 +70,7 @@ class ReportsEntrypoints(Entrypoints):
             return REPORT.dump(reports.submit_report(session, who, target, now()))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def review_report(
         self, actor: Any, report_id: str, decision: str, comment: str = ""
     ) -> dict[str, Any]:

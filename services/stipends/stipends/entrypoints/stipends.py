@@ -27,6 +27,7 @@ from stipends.schemas import (
     StipendsPageOutSchema,
     StipendsPageSchema,
 )
+from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import rpc
 
@@ -87,6 +88,7 @@ class StipendsEntrypoints(Entrypoints):
             return StipendsPageOutSchema().dump(page)
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def approve_stipends(self, actor: Any, approvals: Any) -> list[dict[str, Any]]:
         """Approve 1 to 500 stipends ([{stipend_id, digest}]), each on its own: one
         outcome per item, a refused one with its code and message."""
@@ -108,6 +110,7 @@ class StipendsEntrypoints(Entrypoints):
             return activity.activity(session, who, data["kind"], data["record_id"])
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def approve_stipend(
         self, actor: Any, stipend_id: str, digest: str
     ) -> dict[str, Any]:
@@ -124,6 +127,7 @@ class StipendsEntrypoints(Entrypoints):
             }
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def reject_stipend(self, actor: Any, stipend_id: str, reason: str) -> Any:
         who = Actor.load(actor)
         data = load(RejectSchema(), {"stipend_id": stipend_id, "reason": reason})
@@ -135,6 +139,7 @@ class StipendsEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
+    @command
     def amend_stipend(
         self, actor: Any, stipend_id: str, amount_minor: int, reason: str
     ) -> dict[str, Any]:

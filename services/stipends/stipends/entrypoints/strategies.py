@@ -19,6 +19,7 @@ from stipends.schemas import (
     StrategyVersionOutSchema,
     StrategyViewOutSchema,
 )
+from svyaz.commands import command
 from svyaz.keys import GATEWAY
 from svyaz.messaging import rpc
 
@@ -48,6 +49,7 @@ class StrategiesEntrypoints(Entrypoints):
             return StrategyViewOutSchema().dump(view)
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def save_strategy(self, actor: Any, strategy: Any) -> dict[str, Any]:
         """Write one's strategy's draft (a revision after sharing is a new
         version); what was redacted comes back."""
@@ -61,6 +63,7 @@ class StrategiesEntrypoints(Entrypoints):
             }
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def share_strategy(self, actor: Any) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
@@ -69,6 +72,7 @@ class StrategiesEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def comment_on_strategy(
         self, actor: Any, communicator_id: str, body: Any
     ) -> dict[str, Any]:
@@ -109,6 +113,7 @@ class StrategiesEntrypoints(Entrypoints):
             )
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
+    @command
     def give_report_feedback(
         self, actor: Any, report_id: str, body: Any
     ) -> dict[str, Any]:
