@@ -138,6 +138,7 @@ COMMANDS: dict[tuple[str, str], str] = {
     ("stipends", "preview_close_cycle"): READ,
     ("stipends", "list_entitlements"): READ,
     ("stipends", "list_reports"): READ,
+    ("stipends", "count_waiting_work"): READ,
     ("stipends", "get_strategy"): READ,
     ("stipends", "list_strategies_to_mentor"): READ,
     ("stipends", "list_report_feedback"): READ,

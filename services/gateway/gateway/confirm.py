@@ -19,7 +19,8 @@ from werkzeug.wrappers import Response
 from gateway.base import Call, GatewayBase
 
 CONFIRMED = "confirmed"
-NOT_CARRIED = frozenset({"csrf", CONFIRMED})
+KEY = "idempotency_key"  # the asking form's: confirming is that one command
+NOT_CARRIED = frozenset({"csrf", CONFIRMED, KEY})
 
 
 def confirmed(call: Call) -> bool:
@@ -44,5 +45,6 @@ def confirmation(
         back=back,
         action=call.request.path,
         carried=carried,
+        key=call.request.form.get(KEY),
         facts=facts,
     )
