@@ -132,7 +132,7 @@ def test_docker_compose_s_init_script_makes_owning_roles_and_runs_twice() -> Non
     script = (ROOT / "infra/postgres/init.sql").read_text().replace("svyaz_", prefix)
     # the maintenance databases are this machine's, shared: left as they are here
     script = script.replace("REVOKE CONNECT ON DATABASE postgres", "-- ")
-    services = ("registry", "stipends", "notifications", "gateway")
+    services = ("registry", "stipends", "notifications", "gateway", "insights")
     try:
         for _ in range(2):
             subprocess.run(

@@ -7,6 +7,7 @@ from typing import Any
 import requests
 
 from gateway.service import GatewayService
+from insights.service import InsightsService
 from notifications.service import NotificationsService
 from registry.service import RegistryService
 from stipends.service import StipendsService
@@ -37,12 +38,14 @@ def test_services_start_on_a_broker_loaded_from_the_definitions(
         "svyaz-rpc-registry",
         "svyaz-rpc-stipends",
         "svyaz-rpc-notifications",
+        "svyaz-rpc-insights",
     }
 
     for cls, service in (
         (RegistryService, "registry"),
         (StipendsService, "stipends"),
         (NotificationsService, "notifications"),
+        (InsightsService, "insights"),
     ):
         container_factory(
             cls, service_config(service, DB_URI=database(service))
