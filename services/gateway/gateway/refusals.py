@@ -312,6 +312,18 @@ REFUSALS: dict[str, str] = {
         "An amount is not a number in the programme's currency. Write it like 250 "
         "or 250.50."
     ),
+    "amount_no_decimals": N_(
+        "The programme's currency has no decimals (like the yen). Write a whole "
+        "amount, like 2500."
+    ),
+    "amount_two_decimals": N_(
+        "The programme's currency has two decimals. Write at most two after the "
+        "point, like 250.50."
+    ),
+    "amount_three_decimals": N_(
+        "The programme's currency has three decimals (like the Kuwaiti dinar). "
+        "Write at most three after the point, like 25.125."
+    ),
     "invalid_currency": N_("Choose the programme's currency from the list."),
     "name_taken": N_("A programme with this name exists. Choose another name."),
     "invalid_bands": N_(
