@@ -8,9 +8,15 @@ Accounts, per programme P, communicator C and payout provider X:
 - `programme_funds:P` (debit): money held for the programme;
 - `programme_budget:P` (credit): budget not yet reserved;
 - `reservations:P` (credit): approved stipends not yet released for payment;
-- `stipends_payable:C` (credit): owed to a communicator, payment pending;
-- `provider_clearing:X` (debit): sent to a provider, not yet confirmed;
+- `stipends_payable:C:CUR` (credit): owed to a communicator, payment pending;
+- `provider_clearing:X:CUR` (debit): sent to a provider, not yet confirmed;
 - `fees:P` (debit): what the providers charged.
+
+An account keeps one currency. A programme has one, so its accounts are named by
+the programme alone; a communicator may be paid by programmes in several currencies
+and a provider pays in many, so theirs carry the ISO 4217 code (CUR). Before
+migration 0013 these two had no currency in their code; it moved their balances to
+the per-currency accounts with one entry each (`account_moved`).
 
 Business steps: funding (Dr funds, Cr budget), reservation on approval (Dr budget, Cr
 reservations), release of a reservation (its reversal), commitment for payment (Dr
@@ -57,16 +63,30 @@ def reservations(programme_id: uuid.UUID) -> str:
     return f"reservations:{programme_id}"
 
 
-def payable(communicator_id: uuid.UUID) -> str:
-    return f"stipends_payable:{communicator_id}"
+def payable(communicator_id: uuid.UUID, currency: str) -> str:
+    return f"stipends_payable:{communicator_id}:{currency.upper()}"
 
 
-def clearing(provider: str) -> str:
-    return f"provider_clearing:{provider}"
+def clearing(provider: str, currency: str) -> str:
+    return f"provider_clearing:{provider}:{currency.upper()}"
 
 
 def fees(programme_id: uuid.UUID) -> str:
     return f"fees:{programme_id}"
+
+
+def clearings(session: Session, provider: str) -> list[str]:
+    """The provider's clearing accounts in every currency it has paid in (and the
+    one without a currency of before migration 0013)."""
+    legacy = f"provider_clearing:{provider}"
+    return list(
+        session.scalars(
+            select(Account.code).where(
+                Account.kind == "provider_clearing",
+                (Account.code == legacy) | Account.code.startswith(f"{legacy}:"),
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -145,6 +165,16 @@ def legs_of(session: Session, entry_id: int) -> list[Posting]:
     )
 
 
+def current(code: str, currency: str) -> str:
+    """The account an entry of before migration 0013 posts to now: a clearing or
+    payable account without a currency is its per-currency one (its balance moved
+    there), so a reversal lands where the balance is."""
+    kind, _, owner = code.partition(":")
+    if kind in ("provider_clearing", "stipends_payable") and ":" not in owner:
+        return f"{code}:{currency.upper()}"
+    return code
+
+
 def reverse(
     session: Session, entry_id: int, memo: str, actor_id: uuid.UUID | None = None
 ) -> JournalEntry:
@@ -166,7 +196,7 @@ def reverse(
         f"{original.kind}_reversal",
         memo,
         legs[0].currency,
-        [Leg(p.account, -p.amount_minor) for p in legs],
+        [Leg(current(p.account, p.currency), -p.amount_minor) for p in legs],
         programme_id=original.programme_id,
         stipend_id=original.stipend_id,
         actor_id=actor_id,
@@ -296,7 +326,7 @@ def commit_for_payment(
         currency,
         [
             Leg(reservations(programme_id), amount_minor),
-            Leg(payable(communicator_id), -amount_minor),
+            Leg(payable(communicator_id, currency), -amount_minor),
         ],
         programme_id=programme_id,
         stipend_id=stipend_id,
@@ -317,7 +347,7 @@ def send(
         f"payout sent through {provider}",
         currency,
         [
-            Leg(clearing(provider), amount_minor),
+            Leg(clearing(provider, currency), amount_minor),
             Leg(funds(programme_id), -amount_minor),
         ],
         programme_id=programme_id,
@@ -336,8 +366,8 @@ def settle(
     fee_minor: int = 0,
 ) -> JournalEntry:
     legs = [
-        Leg(payable(communicator_id), amount_minor),
-        Leg(clearing(provider), -amount_minor),
+        Leg(payable(communicator_id, currency), amount_minor),
+        Leg(clearing(provider, currency), -amount_minor),
     ]
     if fee_minor:
         legs += [
@@ -414,11 +444,14 @@ def send_all(session: Session, sends: Sequence[Send]) -> dict[uuid.UUID, int]:
         return {}
     wanted: dict[str, str] = {}
     for one in sends:
-        wanted[clearing(one.provider)] = one.currency
+        wanted[clearing(one.provider, one.currency)] = one.currency
         wanted[funds(one.programme_id)] = one.currency
     if accounts_in(session, wanted):  # a currency clash: `post` says which
         for one in sends:
-            for code in (clearing(one.provider), funds(one.programme_id)):
+            for code in (
+                clearing(one.provider, one.currency),
+                funds(one.programme_id),
+            ):
                 account(session, code, one.currency)
     entries = {
         stipend_id: entry_id
@@ -439,7 +472,7 @@ def send_all(session: Session, sends: Sequence[Send]) -> dict[uuid.UUID, int]:
     }
     for one in sends:
         for code, amount in (
-            (clearing(one.provider), one.amount_minor),
+            (clearing(one.provider, one.currency), one.amount_minor),
             (funds(one.programme_id), -one.amount_minor),
         ):
             legs["entries"].append(entries[one.stipend_id])
@@ -512,6 +545,7 @@ def owners(session: Session, codes: Sequence[str]) -> dict[str, str]:
     parsed: dict[str, tuple[str, str]] = {}
     for code in codes:
         kind, _, suffix = code.partition(":")
+        suffix = suffix.split(":")[0]  # without a per-currency account's currency
         parsed[code] = (kind, suffix)
         whose = "communicator" if kind == "stipends_payable" else "programme"
         if kind != "provider_clearing":

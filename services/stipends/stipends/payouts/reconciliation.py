@@ -96,7 +96,8 @@ CLASSIFY = text(
     WITH sent AS (  -- each stipend's standing ledger send in the period
         SELECT DISTINCT ON (e.stipend_id) e.stipend_id, po.amount_minor AS ledger_minor
         FROM journal_entries e
-        JOIN postings po ON po.entry_id = e.id AND po.account = :clearing
+        JOIN postings po ON po.entry_id = e.id
+         AND po.account = ANY(CAST(:clearing AS text[]))
         WHERE e.kind = 'payout_sent' AND e.posted_at >= :start AND e.posted_at < :end
         ORDER BY e.stipend_id, e.id DESC
     ), ours AS (  -- sent in the period, or named by the provider's rows
@@ -211,7 +212,7 @@ def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
             {
                 "rid": rec.id,
                 "provider": rec.provider,
-                "clearing": ledger.clearing(rec.provider),
+                "clearing": ledger.clearings(session, rec.provider),
                 "start": start,
                 "end": end,
             },
