@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 
 from stipends.logic import ledger
 from stipends.payouts.providers import BankFile
+from stipends.schemas import AccountRequestSchema
 from tests.stipends.integration.conftest import Db
 from tests.stipends.integration.test_money_exponents import world_in
 
@@ -33,7 +34,13 @@ def test_one_provider_pays_in_two_currencies(db: Db) -> None:
             "provider_clearing:bank_file:JPY",
         ]
         totals = ledger.trial_balance(session)["totals"]
+        # an account's statement is asked for by its per-currency code
+        asked = AccountRequestSchema().load(
+            {"account": "provider_clearing:bank_file:JPY"}
+        )
+        lines = ledger.statement(session, asked["account"])["lines"]
     assert [t["currency"] for t in totals] == ["EUR", "JPY"]
+    assert [line["amount_minor"] for line in lines] == [25_000]
 
 
 def test_migration_0013_moves_the_old_accounts_balances(database) -> None:  # noqa: ANN001

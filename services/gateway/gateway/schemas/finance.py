@@ -223,7 +223,7 @@ class OwnReceiptSchema(Schema):
 
 # -- finance: bank files, statements, the ledger, payouts' trails, receipts ----------
 # (console-finance; amounts are integers of minor units, in the currency's exponent)
-LEDGER_ACCOUNT = 140  # "<kind>:<uuid or provider>"
+LEDGER_ACCOUNT = 140  # "<kind>:<uuid or provider>[:<currency>]"
 STATEMENT_PAGE = 1000
 
 
