@@ -10,7 +10,10 @@ Accounts, per programme P, communicator C and payout provider X:
 - `reservations:P` (credit): approved stipends not yet released for payment;
 - `stipends_payable:C:CUR` (credit): owed to a communicator, payment pending;
 - `provider_clearing:X:CUR` (debit): sent to a provider, not yet confirmed;
-- `fees:P` (debit): what the providers charged.
+- `fees:P` (debit): what the providers charged;
+- `bank_fees:X:CUR`, `fx_differences:X:CUR`, `unexplained_differences:X:CUR`:
+  differences a reconciliation wrote off (payouts/adjustments.py), debit when the
+  provider moved more than our sends, credit when less.
 
 An account keeps one currency. A programme has one, so its accounts are named by
 the programme alone; a communicator may be paid by programmes in several currencies
@@ -41,6 +44,8 @@ from stipends.exceptions import AccountNotFound, InvalidRequest, InvalidTransiti
 from stipends.models import Account, Communicator, JournalEntry, Posting, Programme
 from svyaz.actors import ADMIN, FINANCE
 
+# where a reconciliation's write-off goes, per provider and currency
+DIFFERENCE_KINDS = ("bank_fees", "fx_differences", "unexplained_differences")
 KINDS = (
     "programme_funds",
     "programme_budget",
@@ -48,7 +53,10 @@ KINDS = (
     "stipends_payable",
     "provider_clearing",
     "fees",
+    *DIFFERENCE_KINDS,
 )
+# accounts of a provider (their owner is the provider's code)
+PROVIDER_KINDS = ("provider_clearing", *DIFFERENCE_KINDS)
 
 
 def funds(programme_id: uuid.UUID) -> str:
@@ -73,6 +81,13 @@ def clearing(provider: str, currency: str) -> str:
 
 def fees(programme_id: uuid.UUID) -> str:
     return f"fees:{programme_id}"
+
+
+def difference(kind: str, provider: str, currency: str) -> str:
+    """A write-off account: `unexplained_differences:stripe_connect:EUR`."""
+    if kind not in DIFFERENCE_KINDS:
+        raise InvalidRequest(f"no difference account {kind}", "invalid_account")
+    return f"{kind}:{provider}:{currency.upper()}"
 
 
 def clearings(session: Session, provider: str) -> list[str]:
@@ -548,7 +563,7 @@ def owners(session: Session, codes: Sequence[str]) -> dict[str, str]:
         suffix = suffix.split(":")[0]  # without a per-currency account's currency
         parsed[code] = (kind, suffix)
         whose = "communicator" if kind == "stipends_payable" else "programme"
-        if kind != "provider_clearing":
+        if kind not in PROVIDER_KINDS:
             try:
                 ids[whose].add(uuid.UUID(suffix))
             except ValueError:
@@ -571,7 +586,7 @@ def owners(session: Session, codes: Sequence[str]) -> dict[str, str]:
     }
     found: dict[str, str] = {}
     for code, (kind, suffix) in parsed.items():
-        if kind == "provider_clearing":
+        if kind in PROVIDER_KINDS:
             found[code] = suffix
             continue
         try:

@@ -11,11 +11,12 @@ each difference a work-queue item, the whole signed off by a second finance pers
    claims are `unexpected_at_provider`; a second payment for one payout is a
    `duplicate`.
 3. Finance resolves items one at a time or in bulk: `link` (this provider row is that
-   payout's), `write_off` (accepted as it is, with a reason), `repay` (the money did
-   not arrive: the payout fails and goes out again with a new attempt, only after the
+   payout's), `write_off` (accepted as it is, with a reason; its difference posted
+   to a named account, payouts/adjustments.py), `repay` (the money did not arrive: the payout fails and goes out again with a new attempt, only after the
    provider, asked by our reference, has no such payment).
-4. `sign_off`: every item resolved, and the signer neither ran the reconciliation nor
-   resolved any of its items.
+4. `sign_off`: every item resolved, the ledger's clearing figure equal to the
+   provider's in every currency (payouts/adjustments.py), and the signer neither ran
+   the reconciliation nor resolved any of its items.
 
 Nothing here changes a payout except `repay`, which goes through the worker's own
 state changes (ledger reversal, `payout.failed.v1`, a new attempt).
@@ -39,7 +40,7 @@ from stipends.exceptions import (
 )
 from stipends.logic import ledger
 from stipends.logic.actors import FINANCE, Actor
-from stipends.payouts import staging
+from stipends.payouts import adjustments, staging
 from stipends.payouts.models import (
     PROVIDERS,
     Payout,
@@ -257,6 +258,7 @@ def start(
         )
     if live is not None:
         live.status = "superseded"
+        adjustments.withdraw(session, live, actor.id)  # its write-offs with it
         session.flush()
     rec = Reconciliation(
         id=uuid.uuid4(),
@@ -273,6 +275,7 @@ def start(
     session.add(rec)
     session.flush()
     rec.provider_rows = staging.stage(session, rec.id, rows)
+    adjustments.record_figures(session, rec)
     per_run = classify(session, rec)
     session.add(
         PayoutAudit(
@@ -429,6 +432,7 @@ def resolve(
     now: datetime,
     payout_id: uuid.UUID | None = None,
     provider_has: Lookup | None = None,
+    write_off_to: str = "unexplained_differences",
 ) -> list[ReconciliationItem]:
     """Resolve open items with one action and one reason, all or none: an item that
     the action cannot resolve refuses the whole request."""
@@ -481,6 +485,9 @@ def resolve(
     elif action == "repay":
         for item in found:
             _repay(session, rec, item, reason, provider_has)
+    elif action == "write_off":  # each difference posted to the named account
+        for item in found:
+            adjustments.write_off(session, rec, item, reason, write_off_to, actor.id)
     for item in found:
         item.state = {"link": "linked", "write_off": "written_off", "repay": "repaid"}[
             action
@@ -661,6 +668,7 @@ def sign_off(
         raise InvalidTransition(
             f"{open_items} differences are still open", "items_open"
         )
+    adjustments.check_figures(session, rec)  # the clearing figure is the provider's
     resolvers = set(
         session.scalars(
             select(ReconciliationItem.resolved_by)

@@ -1,4 +1,6 @@
-"""ledger accounts per currency: a provider's clearing account and a communicator's
+"""ledger accounts per currency, and what a reconciliation decides reaching the
+ledger (reconciliation_figures: the provider's figure per currency;
+reconciliation_entries: the entries its write-offs posted). Accounts per currency: a provider's clearing account and a communicator's
 payable account carry the ISO 4217 code (`provider_clearing:X:EUR`), since a provider
 pays in many currencies and a communicator may be paid by programmes in several; the
 balance of each account of before moves to its per-currency account with one entry
@@ -9,7 +11,9 @@ Revises: 0011
 Create Date: 2026-12-05
 """
 
+import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0013"
 down_revision = "0011"  # 0012 is kept for idempotency keys (another branch)
@@ -23,6 +27,45 @@ LEGACY = (
 
 
 def upgrade() -> None:
+    op.create_table(
+        "reconciliation_figures",
+        sa.Column(
+            "reconciliation_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("reconciliations.id"),
+            primary_key=True,
+        ),
+        sa.Column("currency", sa.String(3), primary_key=True),
+        sa.Column("provider_minor", sa.BigInteger(), nullable=False),
+    )
+    op.create_table(
+        "reconciliation_entries",
+        sa.Column(
+            "entry_id",
+            sa.BigInteger(),
+            sa.ForeignKey("journal_entries.id"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "reconciliation_id",
+            postgresql.UUID(as_uuid=True),
+            sa.ForeignKey("reconciliations.id"),
+            nullable=False,
+        ),
+        sa.Column(
+            "item_id",
+            sa.BigInteger(),
+            sa.ForeignKey("reconciliation_items.id"),
+            nullable=False,
+        ),
+        sa.Column("currency", sa.String(3), nullable=False),
+        sa.Column("difference_minor", sa.BigInteger(), nullable=False),
+    )
+    op.create_index(
+        "ix_reconciliation_entries_reconciliation_id",
+        "reconciliation_entries",
+        ["reconciliation_id"],
+    )
     op.execute(
         "INSERT INTO ledger_accounts (code, kind, currency) "
         "SELECT code || ':' || currency, kind, currency FROM ledger_accounts "
@@ -56,4 +99,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     # entries are never removed: the moves stay, and the code of before reads the
     # per-currency accounts as accounts of their own
-    pass
+    op.drop_table("reconciliation_entries")
+    op.drop_table("reconciliation_figures")
