@@ -173,6 +173,9 @@ ACCOUNT_KINDS = (
     "stipends_payable",
     "provider_clearing",
     "fees",
+    "bank_fees",
+    "fx_differences",
+    "unexplained_differences",
 )
 ENTRY_KINDS = (
     "funding",
@@ -180,11 +183,14 @@ ENTRY_KINDS = (
     "commitment",
     "payout_sent",
     "payout_settled",
+    "write_off",
     "funding_reversal",
     "reservation_reversal",
     "commitment_reversal",
     "payout_sent_reversal",
     "payout_settled_reversal",
+    "write_off_reversal",
+    "account_moved",  # migration 0013: an account's balance to its per-currency one
 )
 RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
 RECEIPT_RESOLUTIONS = (

@@ -12,8 +12,9 @@ each difference a work-queue item, the whole signed off by a second finance pers
    `duplicate`.
 3. Finance resolves items one at a time or in bulk: `link` (this provider row is that
    payout's), `write_off` (accepted as it is, with a reason; its difference posted
-   to a named account, payouts/adjustments.py), `repay` (the money did not arrive: the payout fails and goes out again with a new attempt, only after the
-   provider, asked by our reference, has no such payment).
+   to a named account, payouts/adjustments.py), `repay` (the money did not arrive:
+   the payout fails and goes out again with a new attempt, only after the provider,
+   asked by our reference, has no such payment).
 4. `sign_off`: every item resolved, the ledger's clearing figure equal to the
    provider's in every currency (payouts/adjustments.py), and the signer neither ran
    the reconciliation nor resolved any of its items.
