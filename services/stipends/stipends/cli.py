@@ -271,6 +271,7 @@ def run_command(
             args.action,
             args.reason,
             args.payout,
+            args.write_off_to,
         )
         for item in done:
             print(item_line(item), file=out)
@@ -426,6 +427,12 @@ def parser() -> argparse.ArgumentParser:
     )
     resolve.add_argument("--reason", required=True)
     resolve.add_argument("--payout", help="the payout a link is to")
+    resolve.add_argument(
+        "--write-off-to",
+        choices=("unexplained_differences", "bank_fees", "fx_differences"),
+        default="unexplained_differences",
+        help="the ledger account a write-off posts each difference to",
+    )
     sign = sub.add_parser(
         "sign-off", help="sign a reconciliation off (a second person)"
     )

@@ -177,6 +177,8 @@ ACCOUNT_KINDS = (
     "fx_differences",
     "unexplained_differences",
 )
+# where a reconciliation's write-off posts its difference (stipends' ledger)
+WRITE_OFF_ACCOUNTS = ("unexplained_differences", "bank_fees", "fx_differences")
 ENTRY_KINDS = (
     "funding",
     "reservation",

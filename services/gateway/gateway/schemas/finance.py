@@ -26,6 +26,7 @@ from gateway.schemas.base import (
     STATEMENT_PROBLEMS,
     STIPEND_STATUSES,
     WORD,
+    WRITE_OFF_ACCOUNTS,
     choice,
     formatted,
     many,
@@ -186,6 +187,11 @@ class ResolveItemsRequestSchema(Schema):
     action = choice(("link", "write_off", "repay"), required=True)
     reason = text(500, min_length=1, required=True)
     payout_id = fields.UUID(load_default=None)
+    write_off_to = choice(
+        WRITE_OFF_ACCOUNTS,
+        load_default="unexplained_differences",
+        metadata={"description": "for `write_off`: the ledger account it posts to"},
+    )
 
 
 class SignOffRequestSchema(Schema):

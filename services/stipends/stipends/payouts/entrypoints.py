@@ -630,8 +630,11 @@ class PayoutEntrypoints:
         action: str,
         reason: str,
         payout_id: Any = None,
+        write_off_to: Any = None,
     ) -> list[dict[str, Any]]:
-        """Link, write off or re-pay open differences, one or many, all or none."""
+        """Link, write off or re-pay open differences, one or many, all or none; a
+        write-off posts each difference to `write_off_to` (bank_fees, fx_differences
+        or unexplained_differences, the default)."""
         who = Actor.load(actor)
         if not isinstance(item_ids, list) or not all(
             isinstance(i, int) and not isinstance(i, bool) for i in item_ids
@@ -652,6 +655,7 @@ class PayoutEntrypoints:
                 _now(),
                 _id(payout_id, "payout_id") if payout_id is not None else None,
                 self._provider_has,
+                str(write_off_to or "unexplained_differences"),
             )
             return [reconciliation.item_view(item) for item in found]
 
