@@ -308,6 +308,14 @@ REFUSALS: dict[str, str] = {
     "upstream_unavailable": N_(
         "A service is not available; nothing was changed. Try again in a minute."
     ),  # programmes, cycles and stipends
+    "clearing_differs": N_(
+        "The ledger's clearing figure for this period differs from the provider's "
+        "(the table on this page shows by how much). Resolve the differences that "
+        "explain it, or run the reconciliation again, then sign off."
+    ),
+    "invalid_write_off_account": N_(
+        "Choose the ledger account the write-off goes to from the list."
+    ),
     "invalid_amount": N_(
         "An amount is not a number in the programme's currency. Write it like 250 "
         "or 250.50."

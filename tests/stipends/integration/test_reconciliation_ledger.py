@@ -75,7 +75,9 @@ def test_write_offs_post_each_difference_to_its_named_account(db: Db) -> None:
         # a payment nobody here made; c is not in the statement at all
         ProviderRow("bank-9", "payment", 500, "EUR"),
     ]
-    rec_id = run_period(world, rows, provider="bank_file", source="api")["view"]["id"]
+    view = run_period(world, rows, provider="bank_file", source="api")["view"]
+    rec_id = view["id"]
+    assert view["figures"] == figures(world, rec_id)  # the page shows them
     items = {i["kind"]: i for i in queue(world, rec_id)}
     assert set(items) == {
         "amount_mismatch",

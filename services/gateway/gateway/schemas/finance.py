@@ -117,6 +117,17 @@ class OwnStipendSchema(Schema):
 # -- reconciliation -----------------------------------------------------------------
 
 
+class ClearingFigureSchema(Schema):
+    """For one currency: what the provider's rows say left for our transfers, the
+    ledger's clearing figure for the period (sends net of their reversals, plus the
+    write-offs), and the difference (provider - ledger) the sign-off waits on."""
+
+    currency = text(CURRENCY)
+    provider_minor = fields.Integer()
+    clearing_minor = fields.Integer()
+    difference_minor = fields.Integer()
+
+
 class ReconciliationSchema(Schema):
     """A provider's period [period_start, period_end) against our payouts and the
     ledger: counts, the differences by kind and state, and the sign-off."""
@@ -140,6 +151,7 @@ class ReconciliationSchema(Schema):
     signed_off_by = uid(allow_none=True)
     signed_off_at = stamp(allow_none=True)
     sign_off_note = text(500, allow_none=True)
+    figures = fields.List(fields.Nested(ClearingFigureSchema), load_default=list)
 
 
 class ReconciliationItemSchema(Schema):

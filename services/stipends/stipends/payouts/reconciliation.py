@@ -335,6 +335,8 @@ def view(session: Session, rec: Reconciliation) -> dict[str, Any]:
         "signed_off_by": str(rec.signed_off_by) if rec.signed_off_by else None,
         "signed_off_at": rec.signed_off_at.isoformat() if rec.signed_off_at else None,
         "sign_off_note": rec.sign_off_note,
+        # per currency: the provider's figure and the ledger's clearing figure
+        "figures": adjustments.figures(session, rec),
     }
 
 
