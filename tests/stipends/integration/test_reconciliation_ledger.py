@@ -6,7 +6,7 @@ the difference, while the ledger's clearing figure for the period differs from t
 provider's."""
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +23,7 @@ from tests.stipends.integration.test_payouts_bank_file import bank_world
 from tests.stipends.integration.test_reconciliation import (
     FINANCE_B,
     FINANCE_C,
+    PERIOD,
     queue,
     run_period,
 )
@@ -176,3 +177,28 @@ def test_a_rerun_reverses_the_write_offs_of_the_run_it_supersedes(db: Db) -> Non
     assert db.sql(
         "SELECT count(*) FROM journal_entries WHERE kind = 'write_off_reversal'"
     ) == [(1,)]
+
+
+def test_a_statement_booked_after_the_period_of_the_file_signs_off(db: Db) -> None:
+    world, payouts = sent_bank_run(db)
+    # the bank books the file's payments in the next period: the ledger's sends of
+    # the payouts its rows name count there, whenever they were posted
+    later = (PERIOD[1], PERIOD[1] + timedelta(days=7))
+    rows = [
+        ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
+        for n, (ident, minor) in enumerate(payouts)
+    ]
+    view = run_period(world, rows, provider="bank_file", source="api", period=later)[
+        "view"
+    ]
+    total = sum(minor for _, minor in payouts)
+    assert view["figures"] == [
+        {
+            "currency": "EUR",
+            "provider_minor": total,
+            "clearing_minor": total,
+            "difference_minor": 0,
+        }
+    ]
+    assert queue(world, view["id"]) == []
+    assert sign(world, view["id"]).status == "signed_off"

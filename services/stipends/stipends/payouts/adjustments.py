@@ -5,9 +5,11 @@ per currency, what its rows say left for our transfers: payments posted or pendi
 less reversals posted. The ledger's clearing figure for the same period, provider
 and currency (`figures`) is the sends posted to the provider's clearing account in
 the period, net of their reversals (a payout that failed, was linked to a provider
-reversal or re-paid), plus the differences finance wrote off in this
-reconciliation. Sign-off refuses while the two differ anywhere (`check_figures`),
-and says by how much.
+reversal or re-paid), and those of the payouts the rows name that were posted
+outside it (a bank books a file's payments days later; counted when the rows are
+staged), plus the differences finance wrote off in this reconciliation.
+Sign-off refuses while the two differ anywhere (`check_figures`), and says by how
+much.
 
 A write-off posts one balanced entry per currency (`write_off`), kind
 `write_off`, memo naming the reconciliation, the item and the reason,
@@ -58,6 +60,29 @@ PROVIDER_FIGURES = text(
     """
 )
 
+# the sends (net) of payouts the rows name, posted outside the period
+OUTSIDE_SENDS = text(
+    """
+    INSERT INTO reconciliation_figures
+        (reconciliation_id, currency, provider_minor, outside_minor)
+    SELECT :rid, po.currency, 0, sum(po.amount_minor)
+    FROM postings po
+    JOIN journal_entries e ON e.id = po.entry_id
+    LEFT JOIN journal_entries o ON o.id = e.reverses
+    WHERE po.account = ANY(CAST(:clearings AS text[]))
+      AND e.kind IN ('payout_sent', 'payout_sent_reversal')
+      AND NOT (coalesce(o.posted_at, e.posted_at) >= :start
+               AND coalesce(o.posted_at, e.posted_at) < :end)
+      AND e.stipend_id IN (
+            SELECT p.stipend_id FROM payouts p
+            JOIN staged_rows r ON r.payout_id = p.id)
+    GROUP BY po.currency
+    HAVING sum(po.amount_minor) <> 0
+    ON CONFLICT (reconciliation_id, currency)
+    DO UPDATE SET outside_minor = EXCLUDED.outside_minor
+    """
+)
+
 LEDGER_SENDS = text(
     """
     SELECT po.currency, sum(po.amount_minor)
@@ -74,8 +99,19 @@ LEDGER_SENDS = text(
 
 
 def record_figures(session: Session, rec: Reconciliation) -> None:
-    """The provider's figure per currency, from the rows staged for `rec`."""
+    """The provider's figure per currency, from the rows staged for `rec`, and the
+    ledger's sends of the payouts they name that were posted outside the period."""
     session.execute(PROVIDER_FIGURES, {"rid": rec.id})
+    start, end = _bounds(rec.period_start, rec.period_end)
+    session.execute(
+        OUTSIDE_SENDS,
+        {
+            "rid": rec.id,
+            "clearings": ledger.clearings(session, rec.provider),
+            "start": start,
+            "end": end,
+        },
+    )
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -107,14 +143,16 @@ def figures(session: Session, rec: Reconciliation) -> list[dict[str, int | str]]
         written[entry.currency] = (
             written.get(entry.currency, 0) + entry.difference_minor
         )
-    theirs = {
-        f.currency: f.provider_minor
-        for f in session.scalars(
+    stored = list(
+        session.scalars(
             select(ReconciliationFigure).where(
                 ReconciliationFigure.reconciliation_id == rec.id
             )
         )
-    }
+    )
+    theirs = {f.currency: f.provider_minor for f in stored}
+    for f in stored:  # sends of named payouts posted outside the period
+        sends[f.currency] = sends.get(f.currency, 0) + f.outside_minor
     found = []
     for currency in sorted(set(sends) | set(written) | set(theirs)):
         ours = sends.get(currency, 0) + written.get(currency, 0)

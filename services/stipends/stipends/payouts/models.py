@@ -358,7 +358,10 @@ class ReconciliationFigure(Base):
         UUID(as_uuid=True), ForeignKey("reconciliations.id"), primary_key=True
     )
     currency: Mapped[str] = mapped_column(String(3), primary_key=True)
-    provider_minor: Mapped[int] = mapped_column(BigInteger)
+    provider_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the ledger's sends (net) of payouts the rows name whose send was posted
+    # outside the period (a bank books days after the file): part of the figure
+    outside_minor: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class ReconciliationEntry(Base):

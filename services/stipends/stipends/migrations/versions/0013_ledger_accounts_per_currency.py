@@ -37,6 +37,7 @@ def upgrade() -> None:
         ),
         sa.Column("currency", sa.String(3), primary_key=True),
         sa.Column("provider_minor", sa.BigInteger(), nullable=False),
+        sa.Column("outside_minor", sa.BigInteger(), nullable=False, server_default="0"),
     )
     op.create_table(
         "reconciliation_entries",
