@@ -4,17 +4,21 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 STAMP := $(VENV)/.installed
-PROJECTS := libs/svyaz services/registry services/stipends services/notifications services/gateway
+PROJECTS := libs/svyaz services/registry services/stipends services/notifications services/insights services/gateway
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
 .PHONY: run test venv keys services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
-        test-chaos chaos bench cluster cluster-stop lint topology clean backup drill
+        test-serial test-chaos chaos bench cluster cluster-stop lint topology clean backup drill
 
 run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it); CLUSTER=3: on `make cluster`'s nodes
 	bash infra/dev/ensure-tools.sh run
 	$(PY) infra/dev/stack.py $(if $(CLUSTER),--cluster)
 
+TEST_SLOTS ?= 3
 test: venv keys services tools lint  ## lint, then every test tier, against the real RabbitMQ and PostgreSQL
+	$(PY) infra/dev/testrun.py --slots $(TEST_SLOTS)
+
+test-serial: venv keys services tools  ## every test in one pytest process (slower; what testrun.py splits)
 	$(PYTEST) tests
 
 venv: $(STAMP)

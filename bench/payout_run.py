@@ -41,8 +41,8 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 
 from stipends.logic import ledger  # noqa: E402
 from stipends.logic.actors import Actor  # noqa: E402
+from stipends.logic.payouts import phases, runs  # noqa: E402
 from stipends.models import Communicator, Cycle, Programme, Stipend  # noqa: E402
-from stipends.payouts import runs, worker  # noqa: E402
 from stipends.payouts.providers import StripeConnect  # noqa: E402
 from stipends.payouts.ratelimit import SharedTokenBucket  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
@@ -168,7 +168,7 @@ def run(n: int, rate: float, workers: int, accounts_wanted: int) -> float:
         provider = StripeConnect.from_config(API_KEY, sandbox.url)
 
         def drive() -> None:
-            payouts = worker.Worker(
+            payouts = phases.Worker(
                 transaction,
                 {"stripe_connect": provider},
                 lambda who: destinations[who],

@@ -2,10 +2,10 @@
 report, a CSV file in major units) against N paid payouts and their ledger sends.
 
 Ours: stage the report by COPY, check it, resolve and classify every difference in
-SQL and store the work queue (`stipends.payouts.reconciliation.start`). The baseline,
-in the same run on the same database: COPY the same file into a bare table and one
-FULL OUTER JOIN of it with the same ledger rows (each payout's `payout_sent` entry
-and its clearing posting). Both are timed from the file to the answer.
+SQL and store the work queue (`stipends.logic.payouts.reconciliation.start`). The
+baseline, in the same run on the same database: COPY the same file into a bare table
+and one FULL OUTER JOIN of it with the same ledger rows (each payout's `payout_sent`
+entry and its clearing posting). Both are timed from the file to the answer.
 Peak Python memory (tracemalloc, in a second, untimed pass) is measured for ours at
 N/4, N/2 and N: it stays
 flat because rows stream from the file through a spool into COPY.
@@ -39,8 +39,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from stipends.logic.actors import Actor  # noqa: E402
-from stipends.payouts import reconciliation  # noqa: E402
-from stipends.payouts.staging import ItemizedReport  # noqa: E402
+from stipends.logic.payouts import reconciliation  # noqa: E402
+from stipends.logic.payouts.staging import ItemizedReport  # noqa: E402
 
 FINANCE = Actor(uuid.uuid4(), frozenset({"finance"}))  # logic calls, no RPC
 TODAY = datetime.now(UTC).date()

@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "stipends", "notifications", "gateway")
-WITH_DB = ("registry", "stipends", "notifications", "gateway")
+# insights last: each service's metrics port follows its place here
+SERVICES = ("registry", "stipends", "notifications", "gateway", "insights")
+WITH_DB = ("registry", "stipends", "notifications", "gateway", "insights")
 TOOLS = ("finance-cli", "operator")  # the CLIs in infra/tools/: RPC calls only
 BIN = Path(sys.executable).parent
 
@@ -66,7 +67,7 @@ class Settings:
     extra_env: dict[str, str] = field(default_factory=dict)
     # metrics: replica n of the i-th service on metrics_base + i + 10 * (n - 1)
     # (`make run`: 9301 registry, 9302 stipends, 9303 notifications, 9304
-    # gateway); 0: free ports; None: no metrics pages
+    # gateway, 9305 insights); 0: free ports; None: no metrics pages
     metrics_base: int | None = None
     # Prometheus (Debian's `prometheus`) scraping them, on loopback; 0: not started
     prometheus_port: int = 0
@@ -625,6 +626,7 @@ class Stack:
             "rpc-registry",
             "stipends.on_communicator_applied",
             "notifications.on_communicator_applied",
+            "insights.on_report_submitted",
         ):
             wait_for(
                 lambda q=queue: queue_consumers(s, q) > 0, f"queue {queue}", timeout

@@ -33,7 +33,7 @@ from svyaz import topology
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 DEFINITIONS = ROOT / "infra" / "rabbitmq" / "definitions.json"
-SERVICES = ("registry", "stipends", "notifications", "gateway")
+SERVICES = ("registry", "stipends", "notifications", "gateway", "insights")
 CLUSTER = "svyaz-rabbitmq"  # the RabbitmqCluster (infra/k8s/base/rabbitmq)
 # the namespace the overlays put Svyaz in: KEDA's operator runs in its own, so its
 # scalers name the broker by its full name

@@ -7,18 +7,19 @@
 -- The passwords here are development ones, which the services refuse with
 -- SVYAZ_ENV=production: in production create the roles with your own.
 SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', role, 'dev-' || service || '-db')
-  FROM (VALUES ('registry'), ('stipends'), ('notifications'), ('gateway'))
+  FROM (VALUES ('registry'), ('stipends'), ('notifications'), ('gateway'),
+               ('insights'))
        AS s(service), LATERAL (SELECT 'svyaz_' || service AS role) r
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = role)
 \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', name, name)
   FROM (VALUES ('svyaz_registry'), ('svyaz_stipends'), ('svyaz_notifications'),
-               ('svyaz_gateway')) AS d(name)
+               ('svyaz_gateway'), ('svyaz_insights')) AS d(name)
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = name)
 \gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', name)
   FROM (VALUES ('svyaz_registry'), ('svyaz_stipends'), ('svyaz_notifications'),
-               ('svyaz_gateway')) AS d(name)
+               ('svyaz_gateway'), ('svyaz_insights')) AS d(name)
 \gexec
 -- nor may a service's role connect to the maintenance databases
 REVOKE CONNECT ON DATABASE postgres, template1 FROM PUBLIC;

@@ -29,6 +29,7 @@ SERVICES = {
     "stipends": "stipends.service:StipendsService",
     "notifications": "notifications.service:NotificationsService",
     "gateway": "gateway.service:GatewayService",
+    "insights": "insights.service:InsightsService",
 }
 
 

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from marshmallow import Schema
 
+import insights.schemas
 import notifications.schemas
 import registry.schemas
 import stipends.schemas
+from insights.events import PUBLISHED as INSIGHTS
 from notifications.events import PUBLISHED as NOTIFICATIONS
 from registry.events import PUBLISHED as REGISTRY
 from stipends.events import PUBLISHED as STIPENDS
@@ -20,7 +22,9 @@ from tests.conftest import ROOT
 
 SAMPLES = Path(__file__).parent / "samples"
 SAMPLED = sorted(p.name.removesuffix(".json") for p in SAMPLES.glob("*.json"))
-PRODUCED = {spec.event_type: spec for spec in REGISTRY + STIPENDS + NOTIFICATIONS}
+PRODUCED = {
+    spec.event_type: spec for spec in REGISTRY + STIPENDS + NOTIFICATIONS + INSIGHTS
+}
 
 # Each consumer's schema for each event it handles. A new handler adds its schema here.
 CONSUMERS: dict[str, list[type[Schema]]] = {
@@ -31,6 +35,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "communicator.activated.v1": [
         stipends.schemas.CommunicatorActivatedIn,
         notifications.schemas.CommunicatorIdIn,
+        insights.schemas.CommunicatorActivatedIn,
     ],
     "communicator.suspended.v1": [
         stipends.schemas.CommunicatorIdIn,
@@ -44,7 +49,10 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
         stipends.schemas.CommunicatorIdIn,
         notifications.schemas.CommunicatorIdIn,
     ],
-    "communicator.tier_changed.v1": [stipends.schemas.CommunicatorTierChangedIn],
+    "communicator.tier_changed.v1": [
+        stipends.schemas.CommunicatorTierChangedIn,
+        insights.schemas.CommunicatorTierChangedIn,
+    ],
     "communicator.payout_ready.v1": [stipends.schemas.CommunicatorPayoutReadyIn],
     "communicator.erased.v1": [
         registry.schemas.ErasedEventSchema,
@@ -55,23 +63,45 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     "communicator.payout_setup_needed.v1": [
         notifications.schemas.CommunicatorPayoutSetupNeededIn
     ],
-    "report.submitted.v1": [notifications.schemas.ReportSubmittedIn],
-    "report.reviewed.v1": [notifications.schemas.ReportReviewedIn],
+    "report.submitted.v1": [
+        notifications.schemas.ReportSubmittedIn,
+        insights.schemas.ReportSubmittedIn,
+    ],
+    "report.reviewed.v1": [
+        notifications.schemas.ReportReviewedIn,
+        insights.schemas.ReportReviewedIn,
+    ],
     "report.feedback_given.v1": [notifications.schemas.ReportFeedbackGivenIn],
     "stipend.proposed.v1": [notifications.schemas.StipendIn],
-    "stipend.approved.v1": [notifications.schemas.StipendIn],
+    "stipend.approved.v1": [
+        notifications.schemas.StipendIn,
+        insights.schemas.StipendApprovedIn,
+    ],
     "stipend.rejected.v1": [notifications.schemas.StipendRejectedIn],
     "cycle.closed.v1": [notifications.schemas.CycleClosedIn],
-    "cycle.opened.v1": [notifications.schemas.CycleOpenedIn],
+    "cycle.opened.v1": [
+        notifications.schemas.CycleOpenedIn,
+        insights.schemas.CycleOpenedIn,
+    ],
     "payout_run.built.v1": [notifications.schemas.RunBuiltIn],
     "payout_run.released.v1": [notifications.schemas.RunReleasedIn],
-    "reconciliation.completed.v1": [notifications.schemas.ReconciliationCompletedIn],
+    "reconciliation.completed.v1": [
+        notifications.schemas.ReconciliationCompletedIn,
+        insights.schemas.ReconciliationCompletedIn,
+    ],
     "account.password_reset_requested.v1": [
         notifications.schemas.PasswordResetRequestedIn
     ],
     "vouch.requested.v1": [notifications.schemas.VouchRequestedIn],
-    "payout.paid.v1": [notifications.schemas.PayoutIn],
-    "payout.failed.v1": [notifications.schemas.PayoutFailedIn],
+    "payout.paid.v1": [notifications.schemas.PayoutIn, insights.schemas.PayoutIn],
+    "training.completed.v1": [insights.schemas.TrainingCompletedIn],
+    "reconciliation.started.v1": [insights.schemas.ReconciliationStartedIn],
+    "reconciliation.difference_resolved.v1": [insights.schemas.DifferenceResolvedIn],
+    "programme.budget_changed.v1": [insights.schemas.ProgrammeBudgetChangedIn],
+    "payout.failed.v1": [
+        notifications.schemas.PayoutFailedIn,
+        insights.schemas.PayoutFailedIn,
+    ],
 }
 
 

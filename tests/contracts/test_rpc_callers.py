@@ -18,12 +18,16 @@ SERVICES = {
     "stipends": "stipends.service:StipendsService",
     "notifications": "notifications.service:NotificationsService",
     "gateway": "gateway.service:GatewayService",
+    "insights": "insights.service:InsightsService",
 }
 
 # (service, method): the signers that may call it. The operator's console (`operator`)
 # keeps the staff tasks the web console does not offer yet; it goes with the issue
 # that moves every task into the consoles.
 CALLERS = {
+    ("insights", "get_cycle_impact"): {GATEWAY},
+    ("insights", "get_programme_impact"): {GATEWAY},
+    ("insights", "list_impact_cycles"): {GATEWAY},
     ("notifications", "discard_parked"): {GATEWAY},
     ("notifications", "get_preferences"): {GATEWAY},
     ("notifications", "list_inbox"): {GATEWAY},
@@ -152,7 +156,7 @@ CALLERS = {
 }
 # every service's parked bus messages (svyaz.parking), for program admins in the
 # web console
-for _service in ("registry", "stipends", "notifications"):
+for _service in ("registry", "stipends", "notifications", "insights"):
     for _method in (
         "list_parked_messages",
         "retry_parked_message",

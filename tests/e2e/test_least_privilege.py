@@ -18,7 +18,7 @@ import requests
 from tests.helpers import wait_until
 from tests.stack import API, AUTH, System
 
-SERVICES = ("registry", "stipends", "notifications", "gateway")
+SERVICES = ("registry", "stipends", "notifications", "gateway", "insights")
 
 
 def dsn(system: System, service: str, database: str) -> str:
@@ -77,7 +77,9 @@ def test_each_service_connects_as_its_own_broker_user_and_database_role(
             for service in SERVICES:
                 name = system.settings.db_name(service)
                 role = system.settings.db_role(service)
-                if service != "gateway":  # its sessions connect on the first sign-in
+                # the gateway's sessions connect on the first sign-in, insights on
+                # the first event it keeps
+                if service not in ("gateway", "insights"):
                     wait_until(lambda n=name: roles(n), f"a connection to {name}")
                 assert roles(name) <= {role}, service
                 cur.execute(
@@ -95,7 +97,7 @@ def test_stipends_role_cannot_reach_the_registry_database(system: System) -> Non
     registry = system.settings.db_name("registry")
     with pytest.raises(psycopg2.OperationalError, match="permission denied"):
         psycopg2.connect(dsn(system, "stipends", registry))
-    for other in ("notifications", "gateway"):  # nor does any other service
+    for other in ("notifications", "gateway", "insights"):  # nor any other service
         with pytest.raises(psycopg2.OperationalError, match="permission denied"):
             psycopg2.connect(dsn(system, other, registry))
     # while its own database is its own
@@ -130,6 +132,10 @@ def test_a_service_user_cannot_consume_another_s_queue(system: System) -> None:
         system, "gateway", lambda ch: ch.basic_get("stipends.on_communicator_applied")
     )
     assert "access to queue" in message
+    message = refused(
+        system, "insights", lambda ch: ch.basic_get("stipends.on_communicator_applied")
+    )
+    assert "access to queue" in message
 
 
 def test_a_service_user_cannot_publish_to_an_exchange_it_does_not_own(
@@ -146,6 +152,13 @@ def test_a_service_user_cannot_publish_to_an_exchange_it_does_not_own(
         system,
         "notifications",
         lambda ch: ch.basic_publish(probe, "stipends.events", "payout.paid.v1"),
+    )
+    assert "access to exchange 'stipends.events'" in message
+    # insights only listens: it owns no exchange it could publish an event to
+    message = refused(
+        system,
+        "insights",
+        lambda ch: ch.basic_publish(probe, "stipends.events", "report.reviewed.v1"),
     )
     assert "access to exchange 'stipends.events'" in message
 

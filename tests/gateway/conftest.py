@@ -10,6 +10,7 @@ import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies
 
 from gateway.service import GatewayService
+from insights.service import InsightsService
 from notifications.service import NotificationsService
 from registry.service import RegistryService
 from stipends.service import StipendsService
@@ -156,6 +157,21 @@ def notifications(
             SENDER_INTERVAL=0.2,
             REGISTRY_TIMEOUT=5,
         ),
+    )
+    container.start()
+    handle = Db(url)
+    yield handle
+    handle.engine.dispose()
+
+
+@pytest.fixture
+def insights(
+    system: Registry, database: Any, service_config: Any, container_factory: Any
+) -> Iterator[Db]:
+    """The insights service beside the others: the impact views' figures."""
+    url = database("insights")
+    container = container_factory(
+        InsightsService, service_config("insights", DB_URI=url)
     )
     container.start()
     handle = Db(url)

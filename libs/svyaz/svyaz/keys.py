@@ -39,10 +39,11 @@ from svyaz.config import ConfigurationError
 REGISTRY = "registry"
 STIPENDS = "stipends"
 NOTIFICATIONS = "notifications"
+INSIGHTS = "insights"
 GATEWAY = "gateway"
 FINANCE_CLI = "finance-cli"  # svyaz-finance
 OPERATOR = "operator"  # python -m svyaz.shell
-SERVICES = (REGISTRY, STIPENDS, NOTIFICATIONS, GATEWAY)
+SERVICES = (REGISTRY, STIPENDS, NOTIFICATIONS, INSIGHTS, GATEWAY)
 IDENTITIES = (*SERVICES, FINANCE_CLI, OPERATOR)
 
 PRIVATE_DIR = "private"

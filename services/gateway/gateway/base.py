@@ -103,6 +103,7 @@ class GatewayBase:
     registry = RpcProxy("registry")
     stipends = RpcProxy("stipends")
     notifications = RpcProxy("notifications")
+    insights = RpcProxy("insights")
     deadline = Deadline()
     webhooks = StripeWebhooks()
     throttling = Throttling()

@@ -18,14 +18,15 @@ from gateway.exceptions import BadRequest, UpstreamUnavailable
 from svyaz import parking
 from svyaz.messaging import REPLAYED_COPY
 
-SERVICES = ("registry", "stipends", "notifications")
+SERVICES = ("registry", "stipends", "notifications", "insights")
 
 
 def service_name(value: str) -> str:
-    """A service named in a path, checked against the three that park work."""
+    """A service named in a path, checked against those that park work."""
     if value not in SERVICES:
         raise BadRequest(
-            "no such service: registry, stipends or notifications", "unknown_service"
+            "no such service: registry, stipends, notifications or insights",
+            "unknown_service",
         )
     return value
 
@@ -150,6 +151,7 @@ class OversightCalls(GatewayBase):
             "registry": self.registry,
             "stipends": self.stipends,
             "notifications": self.notifications,
+            "insights": self.insights,
         }
 
     def access_log(self, call: Call, query: dict[str, Any]) -> dict[str, Any]:

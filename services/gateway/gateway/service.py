@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from gateway.api.admin import AdminApi
 from gateway.api.communicators import CommunicatorsApi
+from gateway.api.impact import ImpactApi
 from gateway.api.inbox import InboxApi
 from gateway.api.ledger import LedgerApi
 from gateway.api.oversight import OversightApi
@@ -28,6 +29,7 @@ from gateway.api.strategies import StrategiesApi
 from gateway.console.clubs import ClubsConsole
 from gateway.console.coordinator import CoordinatorConsole
 from gateway.console.finance import FinanceConsole
+from gateway.console.impact import ImpactConsole
 from gateway.console.ledger import LedgerConsole
 from gateway.console.me import MeConsole
 from gateway.console.oversight import OversightConsole
@@ -54,6 +56,7 @@ class GatewayService(
     ProgrammesApi,
     OversightApi,
     LedgerApi,
+    ImpactApi,
     PublicConsole,
     MeConsole,
     PeopleConsole,
@@ -65,6 +68,7 @@ class GatewayService(
     CoordinatorConsole,
     ProgrammesConsole,
     OversightConsole,
+    ImpactConsole,
     StrategiesConsole,
 ):
     name = "gateway"

@@ -18,6 +18,8 @@ class CommunicatorActivatedV1(Schema):
     communicator_id = fields.UUID(required=True)
     pseudonym = fields.String(required=True)
     club_id = fields.UUID(required=True, allow_none=True)
+    # added (optional): the country of the club, never of the person (docs/impact.md)
+    club_country = fields.String(allow_none=True, validate=validate.Length(equal=2))
 
 
 class CommunicatorIdV1(Schema):
@@ -43,6 +45,13 @@ class CommunicatorPayoutReadyV1(Schema):
     destination_fingerprint = fields.String(
         required=True, validate=validate.Length(equal=64)
     )
+
+
+class TrainingCompletedV1(Schema):
+    """A communicator completed a training (recorded once per training)."""
+
+    training_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
 
 
 class PasswordResetRequestedV1(Schema):
@@ -80,6 +89,7 @@ PASSWORD_RESET_REQUESTED = _spec(
     "account.password_reset_requested.v1", PasswordResetRequestedV1
 )
 VOUCH_REQUESTED = _spec("vouch.requested.v1", VouchRequestedV1)
+TRAINING_COMPLETED = _spec("training.completed.v1", TrainingCompletedV1)
 
 PUBLISHED = (
     COMMUNICATOR_APPLIED,
@@ -94,6 +104,7 @@ PUBLISHED = (
     COMMUNICATOR_ERASED,
     PASSWORD_RESET_REQUESTED,
     VOUCH_REQUESTED,
+    TRAINING_COMPLETED,
 )
 
 

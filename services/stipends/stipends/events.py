@@ -2,6 +2,8 @@
 personal data; the agreed shapes are the samples in tests/contracts/samples and
 docs/events.md."""
 
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from svyaz.envelope import EventSpec
@@ -10,14 +12,41 @@ from svyaz.vocabulary import PAYOUT_FAILURE_REASONS
 PRODUCER = "stipends"
 
 
-class ReportSubmittedV1(Schema):
+CHANGES = ("none", "some", "clear")
+
+
+class ReportFactsV1(Schema):
+    """The report's figures, added (optional) for the insights read model: counts and
+    codes from fixed lists only. Topics are free text, so only how many there are."""
+
+    conversations = fields.Integer(validate=validate.Range(min=0))
+    hours = fields.Integer(validate=validate.Range(min=0))
+    audiences = fields.List(fields.String())
+    channels = fields.List(fields.String())
+    topics_count = fields.Integer(validate=validate.Range(min=0))
+    observed_change = fields.String(validate=validate.OneOf(CHANGES))
+
+
+def report_facts(report: Any) -> dict[str, Any]:
+    """The figures of an ActivityReport for ReportFactsV1 (no free text)."""
+    return {
+        "conversations": report.conversations,
+        "hours": report.hours,
+        "audiences": sorted(report.audiences or []),
+        "channels": sorted(report.channels or []),
+        "topics_count": len(report.topics or []),
+        "observed_change": report.observed_change,
+    }
+
+
+class ReportSubmittedV1(ReportFactsV1):
     report_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
     cycle_id = fields.UUID(required=True)
     late = fields.Boolean(required=True)
 
 
-class ReportReviewedV1(Schema):
+class ReportReviewedV1(ReportFactsV1):
     report_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
     cycle_id = fields.UUID(required=True)
@@ -47,6 +76,15 @@ class CycleClosedV1(Schema):
     programme_id = fields.UUID(required=True)
 
 
+class ProgrammeBudgetChangedV1(Schema):
+    """A programme's budget after a funding or its reversal: the new total, so a
+    consumer that sees them out of order keeps the latest by `occurred_at`."""
+
+    programme_id = fields.UUID(required=True)
+    currency = fields.String(required=True, validate=validate.Length(equal=3))
+    budget_minor = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
 class StipendAmountV1(Schema):
     """stipend.proposed.v1 and stipend.approved.v1."""
 
@@ -72,6 +110,9 @@ REPORT_REVIEWED = _spec("report.reviewed.v1", ReportReviewedV1)
 REPORT_FEEDBACK_GIVEN = _spec("report.feedback_given.v1", ReportFeedbackGivenV1)
 CYCLE_OPENED = _spec("cycle.opened.v1", CycleOpenedV1)
 CYCLE_CLOSED = _spec("cycle.closed.v1", CycleClosedV1)
+PROGRAMME_BUDGET_CHANGED = _spec(
+    "programme.budget_changed.v1", ProgrammeBudgetChangedV1
+)
 STIPEND_PROPOSED = _spec("stipend.proposed.v1", StipendAmountV1)
 STIPEND_APPROVED = _spec("stipend.approved.v1", StipendAmountV1)
 STIPEND_REJECTED = _spec("stipend.rejected.v1", StipendRejectedV1)
@@ -82,6 +123,7 @@ PUBLISHED: tuple[EventSpec, ...] = (
     REPORT_FEEDBACK_GIVEN,
     CYCLE_OPENED,
     CYCLE_CLOSED,
+    PROGRAMME_BUDGET_CHANGED,
     STIPEND_PROPOSED,
     STIPEND_APPROVED,
     STIPEND_REJECTED,
@@ -135,6 +177,34 @@ class ReconciliationCompletedV1(Schema):
     run_id = fields.UUID(required=True)
     matched = fields.Integer(required=True, validate=validate.Range(min=0))
     discrepancies = fields.Integer(required=True, validate=validate.Range(min=0))
+    # added (optional): the differences counted by kind, for the insights read model
+    by_kind = fields.Dict(
+        keys=fields.String(), values=fields.Integer(validate=validate.Range(min=0))
+    )
+
+
+class ReconciliationStartedV1(Schema):
+    """A provider's period reconciled: the differences found, counted by kind (for
+    the insights read model: how many open and for how long). A reconciliation it
+    replaced (`superseded_id`) no longer counts."""
+
+    reconciliation_id = fields.UUID(required=True)
+    provider = fields.String(required=True)
+    by_kind = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(validate=validate.Range(min=0)),
+        required=True,
+    )
+    superseded_id = fields.UUID(required=True, allow_none=True)
+
+
+class DifferenceResolvedV1(Schema):
+    """One difference of a reconciliation resolved (linked, written off, re-paid)."""
+
+    reconciliation_id = fields.UUID(required=True)
+    item_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    kind = fields.String(required=True)
+    action = fields.String(required=True)
 
 
 PAYOUT_PAID = EventSpec(PRODUCER, "payout.paid.v1", PayoutV1)
@@ -148,12 +218,20 @@ RUN_RELEASED = EventSpec(PRODUCER, "payout_run.released.v1", RunReleasedV1)
 RECONCILIATION_COMPLETED = EventSpec(
     PRODUCER, "reconciliation.completed.v1", ReconciliationCompletedV1
 )
+RECONCILIATION_STARTED = EventSpec(
+    PRODUCER, "reconciliation.started.v1", ReconciliationStartedV1
+)
+DIFFERENCE_RESOLVED = EventSpec(
+    PRODUCER, "reconciliation.difference_resolved.v1", DifferenceResolvedV1
+)
 PAYOUT_EVENTS = (
     PAYOUT_PAID,
     PAYOUT_FAILED,
     RUN_BUILT,
     RUN_RELEASED,
     RECONCILIATION_COMPLETED,
+    RECONCILIATION_STARTED,
+    DIFFERENCE_RESOLVED,
 )
 
 

@@ -5,7 +5,7 @@ providers and closed lists of kinds: never an id or an amount.
 
 `sample(session)` is what `svyaz.metrics.Observed` calls every
 `METRICS_SAMPLE_SECONDS`; the counters are counted where the work happens
-(`stipends.payouts.worker`)."""
+(`stipends.logic.payouts.phases`)."""
 
 from __future__ import annotations
 

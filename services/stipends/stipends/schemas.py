@@ -1,10 +1,10 @@
 """marshmallow schemas: RPC input/output and the registry events stipends consumes
-(each loaded with unknown=EXCLUDE, so a field added later does not break us)."""
+(each loaded with unknown=EXCLUDE, so a field added later does not break us). The
+payout RPCs' input is `stipends.payouts.schemas`."""
 
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from stipends.logic.activity import KINDS as ACTIVITY_KINDS
-from stipends.payouts.models import RECEIPT_PROBLEM_STATUSES, RECEIPT_RESOLUTIONS
 from svyaz.vocabulary import STRATEGY_APPROACHES, STRATEGY_PROGRESS
 
 
@@ -503,23 +503,3 @@ class ApprovalOutcomeOutSchema(Schema):
 class ActivityRequestSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(ACTIVITY_KINDS))
     record_id = fields.UUID(required=True)
-
-
-class ReceiptSchema(Schema):
-    payout_id = fields.UUID(required=True)
-    received = fields.Boolean(required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=500))
-
-
-class ReceiptProblemsSchema(Schema):
-    status = fields.String(
-        load_default="open", validate=validate.OneOf(RECEIPT_PROBLEM_STATUSES)
-    )
-
-
-class ResolveReceiptSchema(Schema):
-    problem_id = fields.UUID(required=True)
-    resolution = fields.String(
-        required=True, validate=validate.OneOf(RECEIPT_RESOLUTIONS)
-    )
-    note = fields.String(required=True, validate=validate.Length(min=1, max=500))

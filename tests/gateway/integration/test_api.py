@@ -123,7 +123,9 @@ REPORT = {
 
 
 @pytest.fixture
-def world(system: Registry, stipends: Stipends, notifications: Db) -> World:
+def world(
+    system: Registry, stipends: Stipends, notifications: Db, insights: Db
+) -> World:
     training = system.call(
         "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-10-01"}
     )["id"]
@@ -635,6 +637,24 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
             "code": next_code(pyotp.TOTP(w.clients["finance"].secret)),
         },
         expect({"finance": 200}),
+    ),
+    # impact: program admins only; figures suppressed by the insights service (the
+    # world's closed cycle is in its read model; `target`, a communicator's id, is
+    # no programme's: 404 once past the gate)
+    ("impact cycles", "GET", "/api/v1/impact/cycles", None, expect(ADMIN_ONLY)),
+    (
+        "a cycle's impact",
+        "GET",
+        "/api/v1/impact/cycles/{closed_cycle}?dimension=club",
+        None,
+        expect(ADMIN_ONLY),
+    ),
+    (
+        "a programme's impact",
+        "GET",
+        "/api/v1/impact/programmes/{target}",
+        None,
+        expect({"program_admin": 404}),
     ),
     # reconciliation: finance runs and resolves; admins read
     ("reconciliations", "GET", "/api/v1/reconciliations", None, expect(ADMIN_FINANCE)),

@@ -15,7 +15,7 @@ import requests
 import segno
 
 from gateway import pages
-from stipends.payouts import runs, worker
+from stipends.logic.payouts import actions, runs
 from stipends.service import StipendsService
 from svyaz import banking
 from tests.gateway.conftest import Stipends, funded_programme, ready_payee
@@ -90,7 +90,7 @@ def released_payouts(
 
 def mark_paid(stipends: Stipends, payout_id: str) -> None:
     with stipends.session() as session, session.begin():
-        worker.operator_action(
+        actions.operator_action(
             session,
             logic_actor(FINANCE),
             uuid.UUID(payout_id),

@@ -6,8 +6,8 @@ import pytest
 
 from gateway import i18n, schemas, web
 from stipends.logic import ledger
+from stipends.logic.payouts import trail
 from stipends.payouts import models as payout_models
-from stipends.payouts import trail
 
 STEPS = (
     *trail.LEDGER_STEPS.values(),

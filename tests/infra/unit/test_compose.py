@@ -10,7 +10,7 @@ import yaml
 
 from tests.conftest import ROOT
 
-APP = ("registry", "stipends", "notifications", "gateway")
+APP = ("registry", "stipends", "notifications", "gateway", "insights")
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +35,7 @@ def test_the_whole_system_is_there(compose: dict) -> None:
         "stipends-migrate",
         "notifications-migrate",
         "gateway-migrate",
+        "insights-migrate",
         "bus-keys",
     }
 
@@ -46,7 +47,7 @@ def test_every_long_running_part_has_a_health_check(compose: dict) -> None:
 
 
 def test_services_start_after_their_migrations_and_the_broker(compose: dict) -> None:
-    for name in ("registry", "stipends", "notifications", "gateway"):
+    for name in APP:
         depends = compose["services"][name]["depends_on"]
         assert depends[f"{name}-migrate"]["condition"] == (
             "service_completed_successfully"
@@ -166,7 +167,7 @@ def test_each_service_connects_as_its_own_broker_user_and_database_role(
 def test_the_services_health_checks_are_readiness_checks(compose: dict) -> None:
     """Database, broker and consumers (svyaz.health --ready; the gateway's /readyz),
     not only a live process; metrics on the compose network, never published."""
-    for name in ("registry", "stipends", "notifications"):
+    for name in ("registry", "stipends", "notifications", "insights"):
         test = compose["services"][name]["healthcheck"]["test"]
         assert test[:4] == ["CMD", "python", "-m", "svyaz.health"], name
         assert test[-2:] == ["--ready", name], name

@@ -39,8 +39,8 @@ OVERLAYS = {
     "staging": K8S / "overlays" / "staging",
 }
 KUBERNETES = "1.33.0"  # the oldest release the manifests are held to
-SERVICES = ("registry", "stipends", "notifications", "gateway")
-CONSUMERS = ("registry", "stipends", "notifications")  # scaled on their queues
+SERVICES = ("registry", "stipends", "notifications", "gateway", "insights")
+CONSUMERS = ("registry", "stipends", "notifications", "insights")  # scaled on queues
 NAMESPACE = "svyaz"
 
 
@@ -967,6 +967,7 @@ EXPECTED_EGRESS = {  # (what, port) each service may reach beyond DNS and the br
     "stipends": {("internet", 443)},  # Stripe's API
     "notifications": {("internet", 587), ("internet", 443)},  # SMTP relay, Telegram
     "gateway": set(),
+    "insights": set(),  # nothing outside: it only listens and answers
 }
 PORTS = (25, 53, 80, 443, 465, 587, 5432, 5672, 6443, 8000, 9100, 15672)
 

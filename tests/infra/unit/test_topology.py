@@ -54,10 +54,10 @@ def grants() -> dict[str, dict]:
     definitions = json.loads((ROOT / "infra/rabbitmq/definitions.json").read_text())
     handlers = topology.handlers_in(definitions)
     rpc = topology.rpc_services_in(definitions)
-    assert rpc == ["notifications", "registry", "stipends"]
+    assert rpc == ["insights", "notifications", "registry", "stipends"]
     return {
         service: topology.broker_permissions(service, handlers, rpc)
-        for service in ("registry", "stipends", "notifications", "gateway")
+        for service in ("registry", "stipends", "notifications", "gateway", "insights")
     }
 
 
@@ -83,7 +83,7 @@ def test_each_service_user_reads_only_its_own_queues() -> None:
 
 
 def test_each_service_user_publishes_only_to_its_own_exchange() -> None:
-    producers = ("registry", "stipends", "notifications", "gateway")
+    producers = ("registry", "stipends", "notifications", "gateway", "insights")
     for service, grant in grants().items():
         for producer in producers:
             assert matches(grant["write"], f"{producer}.events") == (
@@ -109,6 +109,13 @@ def test_a_service_user_binds_only_the_events_it_handles() -> None:
     assert not matches(gateway["nameko-rpc"]["read"], r"gateway.*")
     for producer in ("registry", "stipends", "notifications"):
         assert not matches(grants()["gateway"]["read"], f"{producer}.events")
+    # insights listens to registry and stipends and answers the gateway; it
+    # publishes nothing of its own and reads no one else's RPC
+    insights = {t["exchange"]: t for t in grants()["insights"]["topics"]}
+    assert set(insights) == {"nameko-rpc", "registry.events", "stipends.events"}
+    assert matches(insights["stipends.events"]["read"], "report.reviewed.v1")
+    assert not matches(insights["registry.events"]["read"], "communicator.applied.v1")
+    assert not matches(insights["nameko-rpc"]["read"], r"registry.*")
 
 
 def test_a_service_handling_its_own_event_still_publishes_all_of_its_events() -> None:

@@ -302,6 +302,14 @@ def test_an_admin_records_completions_in_bulk(registry: Registry) -> None:
         r[0]
         for r in registry.sql("SELECT communicator_id::text FROM training_completions")
     ) == sorted([first, second])
+    # each completion newly recorded is announced once (insights counts them)
+    announced = [
+        (e["data"]["training_id"], e["data"]["communicator_id"])
+        for e in registry.events("training.completed.v1")
+    ]
+    assert sorted(announced) == sorted(
+        [(training["id"], first), (training["id"], second)]
+    )
     (listed,) = registry.call("list_trainings", ADMIN_A)
     assert listed == {
         "id": training["id"],
@@ -439,3 +447,24 @@ def test_a_coordinator_lists_their_members_with_ids_and_their_clubs_trainings(
     assert len(registry.call("list_trainings", ADMIN_A)) == 3
     with pytest.raises(Forbidden):
         registry.call("list_trainings", actor_for(member))
+
+
+def test_activation_names_the_club_s_country_never_the_person_s(
+    registry: Registry,
+) -> None:
+    """communicator.activated.v1 carries the club's country (shared by all its
+    members) for the insights figures; the applicant's own country stays sealed."""
+    club = registry.call(
+        "create_club",
+        ADMIN_A,
+        {"name": "Tbilisi evenings", "country": "GE", "mode": "offline"},
+    )
+    member = registry.active(club_id=club["id"], country="AM")
+    loner = registry.active(country="AM")
+    by_person = {
+        e["data"]["communicator_id"]: e["data"]
+        for e in registry.events("communicator.activated.v1")
+    }
+    assert by_person[member]["club_country"] == "GE"
+    assert by_person[loner]["club_country"] is None
+    assert all("country" not in data for data in by_person.values())

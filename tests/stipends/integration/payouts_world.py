@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from stipends.logic import ledger
-from stipends.payouts import runs, worker
+from stipends.logic import ledger, ledger_reports
+from stipends.logic.payouts import phases, runs
 from stipends.payouts.providers import Provider, TokenBucket
 from tests.stipends.integration.conftest import (
     ADMIN_A,
@@ -90,18 +90,18 @@ class PayWorld:
 
     def destination(self, communicator_id: uuid.UUID) -> dict[str, Any]:
         if communicator_id not in self.destinations:
-            raise worker.DestinationUnavailable()
+            raise phases.DestinationUnavailable()
         return self.destinations[communicator_id]
 
     def worker(
         self, providers: dict[str, Provider], rate: float = 1000.0, **settings: Any
-    ) -> worker.Worker:
-        return worker.Worker(
+    ) -> phases.Worker:
+        return phases.Worker(
             self.transaction,
             providers,
             self.destination,
             TokenBucket(rate),
-            worker.Settings(**settings),
+            phases.Settings(**settings),
             clock=self.clock,
         )
 
@@ -111,13 +111,13 @@ class PayWorld:
 
     def balanced(self) -> bool:
         with self.db.session() as session:
-            return bool(ledger.trial_balance(session)["balanced"])
+            return bool(ledger_reports.trial_balance(session)["balanced"])
 
     def balance(self, code: str) -> int:
         with self.db.session() as session:
             return ledger.balance(session, code)
 
-    def finish(self, payouts: worker.Worker, rounds: int = 40) -> None:
+    def finish(self, payouts: phases.Worker, rounds: int = 40) -> None:
         """Drive and poll until nothing is open, moving the clock past every wait."""
         for _ in range(rounds):
             payouts.drive()

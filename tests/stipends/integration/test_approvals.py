@@ -20,6 +20,7 @@ from stipends.logic import (
     approvals,
     entitlement,
     ledger,
+    ledger_reports,
     programmes,
     readmodel,
     reports,
@@ -222,7 +223,7 @@ def test_up_to_the_band_one_approver_reserves_the_budget(db: Db) -> None:
         assert ledger.balance(session, ledger.reservations(world.programme_id)) == (
             -30_000
         )
-        assert ledger.trial_balance(session)["balanced"]
+        assert ledger_reports.trial_balance(session)["balanced"]
 
 
 def test_above_the_band_two_distinct_approvers_are_needed(db: Db) -> None:
@@ -343,7 +344,7 @@ def test_a_changed_payee_after_approval_voids_it_and_releases_the_budget(
     with db.session() as session:
         kinds = [
             line["kind"]
-            for line in ledger.statement(
+            for line in ledger_reports.statement(
                 session, ledger.reservations(world.programme_id)
             )["lines"]
         ]
@@ -546,13 +547,13 @@ def test_payment_steps_post_balanced_entries_in_order_only(db: Db) -> None:
     with pytest.raises(InvalidTransition):
         step(payments.record_failed)
     with db.session() as session:
-        assert ledger.trial_balance(session)["balanced"]
+        assert ledger_reports.trial_balance(session)["balanced"]
         assert ledger.balance(session, ledger.payable(who, "EUR")) == 0
         assert ledger.balance(session, ledger.clearing("stripe_connect", "EUR")) == 0
         assert ledger.balance(session, ledger.fees(world.programme_id)) == 150
         assert ledger.balance(session, ledger.reservations(world.programme_id)) == 0
         assert ledger.available(session, world.programme_id) == 70_000
-        funds = ledger.statement(session, ledger.funds(world.programme_id))
+        funds = ledger_reports.statement(session, ledger.funds(world.programme_id))
     assert [line["kind"] for line in funds["lines"]] == [
         "funding",
         "payout_sent",
@@ -641,6 +642,9 @@ def test_a_funding_mistake_is_corrected_by_a_reversal(db: Db) -> None:
             programmes.reverse_funding(session, logic_actor(FINANCE), extra.id, "again")
     assert db.sql("SELECT budget_minor FROM programmes")[0][0] == 50_000
     assert world.available() == 20_000
+    # the reversal told the insights read model the new total
+    budgets = db.events("programme.budget_changed.v1")
+    assert budgets[-1]["data"]["budget_minor"] == 50_000
 
 
 def test_a_payee_suspended_after_the_close_is_not_approved(db: Db) -> None:

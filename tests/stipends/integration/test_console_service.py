@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from nameko.testing.services import entrypoint_hook
 
-from stipends.payouts import worker
+from stipends.logic.payouts import actions
 from stipends.service import StipendsService
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.helpers import actor
@@ -154,7 +154,7 @@ def test_payout_and_receipt(db: Db, service: Any) -> None:
     pay = PayWorld(db, payees=1)
     payout = pay.released().payouts[0]
     with db.session() as session, session.begin():
-        worker.operator_action(
+        actions.operator_action(
             session,
             logic_actor(FINANCE),
             payout.id,

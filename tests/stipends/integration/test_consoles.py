@@ -25,9 +25,9 @@ from stipends.logic import (
     programmes,
     reports,
 )
+from stipends.logic.payouts import actions, receipts, trail
+from stipends.logic.payouts.runs import PayoutNotFound
 from stipends.models import Communicator, Stipend
-from stipends.payouts import receipts, trail, worker
-from stipends.payouts.runs import PayoutNotFound
 from tests.stipends.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -161,6 +161,13 @@ def test_funding_with_the_same_key_funds_once(db: Db) -> None:
     fund(db, world.programme_id, 1_000, str(uuid.uuid4()))  # a new key, a new funding
     assert view(db, world.programme_id)["budget_minor"] == 51_000
     assert view(db, other.programme_id)["budget_minor"] == 0
+    # each funding told the insights read model the budget's new total, once
+    totals = [
+        e["data"]["budget_minor"]
+        for e in db.events("programme.budget_changed.v1")
+        if e["data"]["programme_id"] == str(world.programme_id)
+    ]
+    assert totals == [50_000, 51_000]
 
 
 # -- 1. the programme's money ----------------------------------------------------------
@@ -173,7 +180,7 @@ def test_programme_view_shows_reserved_spent_and_available(db: Db) -> None:
     built = pay.released()  # released for payment: still reserved, not spent
     assert view(db, programme_id)["reserved_minor"] == 90_000
     with db.session() as session, session.begin():
-        worker.operator_action(
+        actions.operator_action(
             session,
             logic_actor(FINANCE),
             built.payouts[0].id,
@@ -441,7 +448,7 @@ def paid_payout(db: Db) -> tuple[PayWorld, Any]:
     pay = PayWorld(db, payees=1)
     built = pay.released()
     with db.session() as session, session.begin():
-        worker.operator_action(
+        actions.operator_action(
             session,
             logic_actor(FINANCE),
             built.payouts[0].id,
@@ -588,7 +595,7 @@ def test_receipt_only_for_a_paid_payout_and_a_received_withdraws(db: Db) -> None
         answer(db, payout.communicator_id, payout.id, False)
     assert err.value.code == "payout_not_paid"
     with db.session() as session, session.begin():
-        worker.operator_action(
+        actions.operator_action(
             session,
             logic_actor(FINANCE),
             payout.id,

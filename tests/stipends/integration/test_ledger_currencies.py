@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, text
 
-from stipends.logic import ledger
+from stipends.logic import ledger, ledger_reports
 from stipends.payouts.providers import BankFile
 from stipends.schemas import AccountRequestSchema
 from tests.stipends.integration.conftest import Db
@@ -33,12 +33,12 @@ def test_one_provider_pays_in_two_currencies(db: Db) -> None:
             "provider_clearing:bank_file:EUR",
             "provider_clearing:bank_file:JPY",
         ]
-        totals = ledger.trial_balance(session)["totals"]
+        totals = ledger_reports.trial_balance(session)["totals"]
         # an account's statement is asked for by its per-currency code
         asked = AccountRequestSchema().load(
             {"account": "provider_clearing:bank_file:JPY"}
         )
-        lines = ledger.statement(session, asked["account"])["lines"]
+        lines = ledger_reports.statement(session, asked["account"])["lines"]
     assert [t["currency"] for t in totals] == ["EUR", "JPY"]
     assert [line["amount_minor"] for line in lines] == [25_000]
 
@@ -86,7 +86,7 @@ def test_migration_0013_moves_the_old_accounts_balances(database) -> None:  # no
             assert ledger.balance(session, old_payable) == 0
             assert ledger.balance(session, f"{old_clearing}:EUR") == 700
             assert ledger.balance(session, f"{old_payable}:EUR") == -700
-            assert ledger.trial_balance(session)["balanced"]
+            assert ledger_reports.trial_balance(session)["balanced"]
         assert handle.sql(
             "SELECT count(*) FROM journal_entries WHERE kind = 'account_moved'"
         ) == [(2,)]
@@ -96,7 +96,7 @@ def test_migration_0013_moves_the_old_accounts_balances(database) -> None:  # no
         with handle.session() as session:
             assert ledger.balance(session, f"{old_clearing}:EUR") == 0
             assert ledger.balance(session, old_clearing) == 0
-            assert ledger.trial_balance(session)["balanced"]
+            assert ledger_reports.trial_balance(session)["balanced"]
     finally:
         handle.engine.dispose()
         engine.dispose()

@@ -23,6 +23,7 @@ from stipends.logic import (
     approvals,
     entitlement,
     ledger,
+    ledger_reports,
     payments,
     programmes,
     readmodel,
@@ -214,7 +215,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
         @invariant()
         def balanced_and_within_budget(self) -> None:
             with db.session() as session:
-                assert ledger.trial_balance(session)["balanced"]
+                assert ledger_reports.trial_balance(session)["balanced"]
                 programme = session.get(Programme, self.programme_id)
                 assert programme is not None
                 funded = programme.budget_minor

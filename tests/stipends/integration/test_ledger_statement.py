@@ -4,7 +4,7 @@ about (a programme's name, a communicator's pseudonym, a provider)."""
 
 import uuid
 
-from stipends.logic import ledger
+from stipends.logic import ledger, ledger_reports
 from stipends.models import Programme
 from tests.stipends.integration.conftest import Db, add_communicator
 
@@ -16,9 +16,9 @@ def test_a_statement_is_paged_with_the_running_balance_of_the_whole(db: Db) -> N
             ledger.fund(session, programme, "EUR", amount, None)
     code = f"programme_funds:{programme}"
     with db.session() as session:
-        whole = ledger.statement(session, code)
-        page = ledger.statement(session, code, offset=2, limit=2)
-        last = ledger.statement(session, code, offset=4, limit=2)
+        whole = ledger_reports.statement(session, code)
+        page = ledger_reports.statement(session, code, offset=2, limit=2)
+        last = ledger_reports.statement(session, code, offset=4, limit=2)
     assert [line["balance_minor"] for line in whole["lines"]] == [
         100,
         300,
@@ -71,8 +71,8 @@ def test_accounts_name_their_programme_payee_and_provider(db: Db) -> None:
             ],
         )
     with db.session() as session:
-        report = ledger.trial_balance(session)
-        statement = ledger.statement(session, ledger.payable(payee, "EUR"))
+        report = ledger_reports.trial_balance(session)
+        statement = ledger_reports.statement(session, ledger.payable(payee, "EUR"))
     owners = {row["account"]: row["owner"] for row in report["accounts"]}
     assert owners[ledger.funds(programme.id)] == "Evening talks"
     assert owners[ledger.payable(payee, "EUR")] == f"finch_{payee.hex[:6]}"

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import sqlalchemy.exc
 
-from stipends.logic import ledger
+from stipends.logic import ledger, ledger_reports
 from tests.stipends.integration.conftest import Db
 
 
@@ -58,7 +58,7 @@ def test_a_correction_is_a_reversal_and_only_one(db: Db) -> None:
         with pytest.raises(Exception, match="reversed already"):
             ledger.reverse(session, entry_id, "again")
     with db.session() as session:
-        report = ledger.trial_balance(session)
+        report = ledger_reports.trial_balance(session)
     assert report["balanced"]
     assert report["totals"] == [
         {"currency": "EUR", "debit_minor": 200_000, "credit_minor": 200_000}

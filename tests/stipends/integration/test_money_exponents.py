@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 
 from stipends.exceptions import InvalidRequest
-from stipends.payouts import reconciliation, runs, worker
+from stipends.logic.payouts import reconciliation, runs
+from stipends.logic.payouts.staging import ItemizedReport
 from stipends.payouts.providers import BankFile
-from stipends.payouts.staging import ItemizedReport
 from svyaz import exports, money
 from tests.iso20022 import NS, assert_valid_pain001
 from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
@@ -141,7 +141,7 @@ def test_an_amount_is_right_to_the_minor_unit_end_to_end(
             )
     # exports: text with the currency's decimals in CSV, a number in XLSX
     with world.transaction() as session:
-        views = [worker.payout_view(p) for p in runs.run_payouts(session, built.run.id)]
+        views = [runs.payout_view(p) for p in runs.run_payouts(session, built.run.id)]
     assert f",{written},{currency}," in exports.as_csv(views).decode()
     sheet = openpyxl.load_workbook(io.BytesIO(exports.as_xlsx(views))).active
     header = [c.value for c in sheet[1]]

@@ -6,7 +6,7 @@ bank's fee, returned ones failed, mismatches listed and changing nothing."""
 import pytest
 
 from stipends.exceptions import InvalidRequest
-from stipends.payouts import worker
+from stipends.logic.payouts import bank
 from stipends.payouts.providers import BankFile
 from tests.iso20022 import NS, assert_valid_pain001
 from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
@@ -40,7 +40,7 @@ def export(
     world: PayWorld, run_id: object, fmt: str, debtor: dict[str, str] = DEBTOR
 ) -> str:
     with world.transaction() as session:
-        return worker.bank_file(
+        return bank.bank_file(
             session,
             logic_actor(FINANCE),
             run_id,  # type: ignore[arg-type]
@@ -53,7 +53,7 @@ def export(
 
 def statement(world: PayWorld, text: str) -> dict:
     with world.transaction() as session:
-        return worker.import_statement(session, logic_actor(FINANCE), text)
+        return bank.import_statement(session, logic_actor(FINANCE), text)
 
 
 def test_a_bank_run_is_filed_and_settled_by_the_statement(db: Db) -> None:

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from stipends.logic.payouts.reconciliation import start as reconcile
 from stipends.payouts.providers import StripeGlobal
-from stipends.payouts.reconciliation import start as reconcile
 from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import FINGERPRINT, PayWorld
 from tests.stripe_harness import API_KEY, Sandbox, running_sandbox

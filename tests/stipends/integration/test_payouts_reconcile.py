@@ -3,8 +3,9 @@ each discrepancy class is found when the provider or our records disagree."""
 
 import uuid
 
+from stipends.logic.payouts.matching import match, reconcile_run
 from stipends.payouts.models import Payout
-from stipends.payouts.reconcile import match, pull_stripe, reconcile_run
+from stipends.payouts.statements import pull_stripe
 from tests.stipends.integration.conftest import Db
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_sandbox import (  # noqa: F401 (fixtures)

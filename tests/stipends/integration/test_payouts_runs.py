@@ -5,9 +5,11 @@ and the operator actions with their audit trail."""
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
-from stipends.payouts import runs, worker
+from stipends.logic import payments
+from stipends.logic.payouts import actions, runs
 from tests.helpers import actor
 from tests.stipends.integration.conftest import ADMIN_A, FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
@@ -119,6 +121,45 @@ def test_release_commits_every_stipend_for_payment(db: Db) -> None:
     assert [a[0] for a in audit] == ["build", "release"]
 
 
+def release_statements(db: Db, payees: int) -> int:
+    world = PayWorld(db, payees)
+    run = world.build().run
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        world.release(run)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert set(world.statuses().values()) == {"queued"}
+    assert world.balanced()
+    return len(statements)
+
+
+def test_a_release_takes_as_many_statements_for_3_payouts_as_for_12(db: Db) -> None:
+    # a run of a thousand is released in one short transaction, not one long one
+    # that a dropped connection keeps undoing (the payouts' own UPDATE is one
+    # executemany, which counts once)
+    few, many = release_statements(db, 3), release_statements(db, 12)
+    assert few == many
+
+
+def test_a_release_commits_all_or_nothing(db: Db) -> None:
+    world = PayWorld(db, 3)
+    run = world.build().run
+    with world.transaction() as session:  # one of them committed by another path
+        payments.commit_for_payment(session, world.stipends[2])
+    entries = ledger_rows(db)
+    with pytest.raises(InvalidTransition) as refused:
+        world.release(run)
+    assert refused.value.code == "committed"
+    assert ledger_rows(db) == entries
+    assert set(world.statuses().values()) == {"planned"}
+
+
 def test_a_stipend_changed_after_the_build_stops_the_release(db: Db) -> None:
     world = PayWorld(db, 2)
     run = world.build().run
@@ -133,7 +174,7 @@ def test_a_stipend_changed_after_the_build_stops_the_release(db: Db) -> None:
 
 def act(world: PayWorld, payout_id: Any, action: str, reason: str = "checked") -> Any:
     with world.transaction() as session:
-        return worker.operator_action(
+        return actions.operator_action(
             session, logic_actor(FINANCE), payout_id, action, reason, world.clock()
         )
 
@@ -142,7 +183,7 @@ def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> N
     world = PayWorld(db, 3)
     a, b, c = world.released().payouts
     with world.transaction() as session, pytest.raises(NotAllowed):
-        worker.operator_action(
+        actions.operator_action(
             session, logic_actor(ADMIN_A), a.id, "cancel", "why", world.clock()
         )
     with pytest.raises(InvalidRequest) as no_reason:

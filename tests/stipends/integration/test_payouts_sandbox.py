@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stipends.payouts import worker
+from stipends.logic.payouts import webhooks
 from stipends.payouts.providers import StripeConnect
 from tests.stipends.integration.conftest import Db
 from tests.stipends.integration.payouts_world import FINGERPRINT, PayWorld
@@ -352,7 +352,7 @@ def test_webhooks_duplicated_and_reordered_are_safe(
     reversed_ = raw_events(receiver, "transfer.reversed", 1)
 
     def apply(event: dict[str, Any]) -> str:
-        return worker.apply_stripe_event(world.transaction, event, world.clock)
+        return webhooks.apply_stripe_event(world.transaction, event, world.clock)
 
     # the reversal arrives first, then everything twice
     assert apply(reversed_[0]) == "reversed"
@@ -394,7 +394,7 @@ def test_finance_can_push_a_backed_off_call_but_not_cancel_it(
     assert payouts.drive() == {"sent": 1}  # at once, with the same key
     assert db.sql("SELECT idempotency_key FROM payouts") == [(f"payout:{payout.id}:1",)]
     with pytest.raises(InvalidRequest):
-        worker.apply_stripe_event(world.transaction, {"id": "x", "type": "t"})
+        webhooks.apply_stripe_event(world.transaction, {"id": "x", "type": "t"})
     assert db.sql("SELECT count(*) FROM payout_provider_events")[0][0] == 0
     world.finish(payouts)
     assert_paid_exactly_once(world, sandbox, db)

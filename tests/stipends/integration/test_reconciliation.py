@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
-from stipends.payouts import reconciliation, worker
-from stipends.payouts.reconcile import ProviderRow, statement_rows
-from stipends.payouts.staging import ItemizedReport
+from stipends.logic.payouts import phases, reconciliation, resolutions
+from stipends.logic.payouts.staging import ItemizedReport
+from stipends.payouts.providers import BankFile
+from stipends.payouts.statements import ProviderRow, statement_rows
 from tests.helpers import actor
 from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
@@ -71,7 +72,7 @@ def resolve(
     provider_has: Any = None,
 ) -> list[Any]:
     with world.transaction() as session:
-        return reconciliation.resolve(
+        return resolutions.resolve(
             session,
             logic_actor(who),
             uuid.UUID(rec_id),
@@ -207,7 +208,7 @@ def test_a_bad_report_line_refuses_the_import_and_stores_nothing(
 def test_the_bank_statement_reconciles_bank_payouts(db: Db) -> None:
     world = bank_world(db)
     built = world.released()
-    world.worker({"bank_file": worker.BankFile()}).drive()
+    world.worker({"bank_file": BankFile()}).drive()
     export(world, built.run.id, "csv")
     ids = [r[0] for r in db.sql("SELECT id FROM payouts ORDER BY id")]
     statement = (
@@ -277,6 +278,21 @@ def test_link_write_off_and_bulk(db: Db, sandbox: Sandbox) -> None:  # noqa: F81
         == 3
     )
     assert world.balanced()
+    # for the insights read model: what was found by kind, and each resolution
+    (started,) = db.events("reconciliation.started.v1")
+    assert started["data"]["reconciliation_id"] == rec_id
+    assert started["data"]["by_kind"] == {
+        "unexpected_at_provider": 1,
+        "missing_at_provider": 1,
+        "amount_mismatch": 1,
+    }
+    assert started["data"]["superseded_id"] is None
+    resolved = db.events("reconciliation.difference_resolved.v1")
+    assert sorted((e["data"]["kind"], e["data"]["action"]) for e in resolved) == [
+        ("amount_mismatch", "write_off"),
+        ("missing_at_provider", "link"),
+        ("unexpected_at_provider", "link"),
+    ]
 
 
 def test_repay_pays_again_only_what_the_provider_does_not_hold(
@@ -296,7 +312,7 @@ def test_repay_pays_again_only_what_the_provider_does_not_hold(
     assert set(items) == {"reversed", "missing_at_provider"}
 
     def provider_has(payout: Any) -> bool | None:
-        found = provider.find(worker.order_of(payout), {})
+        found = provider.find(phases.order_of(payout), {})
         return None if found is not None and found.status == "retry" else bool(found)
 
     with pytest.raises(InvalidTransition, match="holds a payment"):
@@ -339,7 +355,7 @@ def test_sign_off_needs_a_second_person_and_nothing_open(
 
     def sign(who: dict) -> Any:
         with world.transaction() as session:
-            return reconciliation.sign_off(
+            return resolutions.sign_off(
                 session, logic_actor(who), rec_id, "checked", world.clock()
             )
 
@@ -395,7 +411,7 @@ def test_only_the_rows_the_work_queue_reads_are_kept(db: Db) -> None:
     their kind and status), not the whole statement."""
     world = bank_world(db)
     world.released()
-    world.worker({"bank_file": worker.BankFile()}).drive()
+    world.worker({"bank_file": BankFile()}).drive()
     ids = [r[0] for r in db.sql("SELECT id FROM payouts ORDER BY id")]
     statement = (
         "reference,amount,currency,status,fee\n"

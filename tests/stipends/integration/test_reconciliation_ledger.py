@@ -13,10 +13,15 @@ import pytest
 
 from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.logic import ledger
-from stipends.payouts import adjustments, reconciliation, worker
+from stipends.logic.payouts import (
+    adjustments,
+    outcomes,
+    reconciliation,
+    resolutions,
+)
 from stipends.payouts.models import Payout, Reconciliation
 from stipends.payouts.providers import BankFile
-from stipends.payouts.reconcile import ProviderRow
+from stipends.payouts.statements import ProviderRow
 from tests.stipends.integration.conftest import Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world
@@ -41,7 +46,7 @@ def write_off(
     world: PayWorld, rec_id: str, ids: list[int], to: str, who: dict = FINANCE_B
 ) -> None:
     with world.transaction() as session:
-        reconciliation.resolve(
+        resolutions.resolve(
             session,
             logic_actor(who),
             uuid.UUID(rec_id),
@@ -55,7 +60,7 @@ def write_off(
 
 def sign(world: PayWorld, rec_id: str, who: dict = FINANCE_C) -> Reconciliation:
     with world.transaction() as session:
-        return reconciliation.sign_off(
+        return resolutions.sign_off(
             session, logic_actor(who), uuid.UUID(rec_id), "agreed", world.clock()
         )
 
@@ -151,7 +156,7 @@ def test_sign_off_refuses_while_the_clearing_figure_differs(db: Db) -> None:
     # after the reconciliation ran, our books undo one send the bank reported made
     with world.transaction() as session:
         payout = session.get(Payout, payouts[0][0])
-        worker.mark_failed(session, payout, "returned", "a mistake")
+        outcomes.mark_failed(session, payout, "returned", "a mistake")
     with pytest.raises(InvalidTransition, match="differs from the provider") as refused:
         sign(world, rec_id)
     assert refused.value.code == "clearing_differs"

@@ -24,11 +24,16 @@ from hypothesis.stateful import (
 )
 
 from stipends.exceptions import StipendsError
-from stipends.logic import ledger, programmes
-from stipends.payouts import adjustments, reconciliation, worker
+from stipends.logic import ledger, ledger_reports, programmes
+from stipends.logic.payouts import (
+    adjustments,
+    outcomes,
+    reconciliation,
+    resolutions,
+)
 from stipends.payouts.models import Payout
 from stipends.payouts.providers import BankFile
-from stipends.payouts.reconcile import ProviderRow
+from stipends.payouts.statements import ProviderRow
 from tests.stipends.integration.conftest import ADMIN_A, FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_reconciliation import FINANCE_B, FINANCE_C, PERIOD
@@ -109,7 +114,7 @@ def machine(database: Callable[[str], str]) -> type[RuleBasedStateMachine]:
                 payout = self.payout(session, index)
                 if payout.status != "sent":
                     return
-                worker.mark_paid(session, payout, fee)
+                outcomes.mark_paid(session, payout, fee)
                 ref = self.ref()
                 self.rows[ref] = ProviderRow(
                     ref,
@@ -126,7 +131,7 @@ def machine(database: Callable[[str], str]) -> type[RuleBasedStateMachine]:
             def step(session: Any) -> None:
                 payout = self.payout(session, index)
                 if payout.status == "sent":  # the bank returned it: nothing left
-                    worker.mark_failed(session, payout, "returned", "returned")
+                    outcomes.mark_failed(session, payout, "returned", "returned")
 
             self.run(step)
 
@@ -141,7 +146,7 @@ def machine(database: Callable[[str], str]) -> type[RuleBasedStateMachine]:
                 ]
                 if payout.status != "paid" or not paid:
                     return
-                worker.mark_failed(session, payout, "returned", "reversed")
+                outcomes.mark_failed(session, payout, "returned", "reversed")
                 ref = self.ref()
                 self.rows[ref] = ProviderRow(
                     ref,
@@ -195,7 +200,7 @@ def machine(database: Callable[[str], str]) -> type[RuleBasedStateMachine]:
                 return
             for item in self.open_items():
                 self.run(
-                    lambda s, i=item: reconciliation.resolve(
+                    lambda s, i=item: resolutions.resolve(
                         s,
                         logic_actor(FINANCE_B),
                         self.rec,
@@ -213,7 +218,7 @@ def machine(database: Callable[[str], str]) -> type[RuleBasedStateMachine]:
                 return
             for item in self.open_items():
                 self.run(
-                    lambda s, i=item: reconciliation.resolve(
+                    lambda s, i=item: resolutions.resolve(
                         s,
                         logic_actor(FINANCE_B),
                         self.rec,
@@ -242,7 +247,7 @@ def machine(database: Callable[[str], str]) -> type[RuleBasedStateMachine]:
             rec_id = self.rec
             if (
                 self.run(
-                    lambda s: reconciliation.sign_off(
+                    lambda s: resolutions.sign_off(
                         s, logic_actor(FINANCE_C), rec_id, "property", datetime.now(UTC)
                     )
                 )
@@ -300,7 +305,7 @@ def machine(database: Callable[[str], str]) -> type[RuleBasedStateMachine]:
                 == []
             )
             with db.session() as session:
-                assert ledger.trial_balance(session)["balanced"]
+                assert ledger_reports.trial_balance(session)["balanced"]
             for kind, balance in db.sql(
                 "SELECT a.kind, coalesce(sum(p.amount_minor), 0) "
                 "FROM ledger_accounts a "

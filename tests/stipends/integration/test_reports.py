@@ -88,12 +88,21 @@ def test_submission_before_the_deadline_is_on_time_and_announced(db: Db) -> None
     submit(db, who, report_id)
     assert (row(db, report_id).status, row(db, report_id).late) == ("submitted", False)
     (event,) = db.events("report.submitted.v1")
+    # with the report's figures for the insights read model: counts and codes, the
+    # topics (free text) as how many there are, never the narrative
     assert event["data"] == {
         "report_id": str(report_id),
         "communicator_id": str(who),
         "cycle_id": str(cycle_id),
         "late": False,
+        "conversations": 8,
+        "hours": 6,
+        "audiences": ["family", "friends"],
+        "channels": ["messenger", "phone"],
+        "topics_count": 2,
+        "observed_change": "some",
     }
+    assert "prices" not in str(event) and "Mother" not in str(event)
 
 
 def test_a_report_submitted_after_the_deadline_is_marked_late(db: Db) -> None:
@@ -147,6 +156,12 @@ def test_review_accept_reject_and_changes_requested(db: Db) -> None:
         "rejected",
         "changes_requested",
     ]
+    # the review carries the report's figures too (insights counts accepted work),
+    # never the reviewer's comment
+    reviewed = db.events("report.reviewed.v1")
+    assert {e["data"]["conversations"] for e in reviewed} == {8}
+    assert {e["data"]["topics_count"] for e in reviewed} == {2}
+    assert "Nothing in it" not in str(reviewed)
     # changes requested: the author edits and submits again
     with db.session() as session, session.begin():
         reports.edit_report(

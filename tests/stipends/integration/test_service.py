@@ -197,11 +197,12 @@ def test_a_cycle_from_report_to_approved_stipend_over_the_bus(
     with pytest.raises(Forbidden):
         stipends.call("get_trial_balance", me)
 
-    events = received(stipends.amqp_uri, witness, 6)
+    events = received(stipends.amqp_uri, witness, 7)
     by_type = {e["event_type"]: e for e in events}
     assert sorted(by_type) == [
         "cycle.closed.v1",
         "cycle.opened.v1",
+        "programme.budget_changed.v1",  # the funding: for the insights read model
         "report.reviewed.v1",
         "report.submitted.v1",
         "stipend.approved.v1",

@@ -18,7 +18,7 @@ from stipends.payouts.bankfiles import (
     sepa_text,
 )
 from stipends.payouts.providers import BankFile, Order
-from stipends.payouts.reconcile import statement_rows
+from stipends.payouts.statements import statement_rows
 from tests.iso20022 import NS, assert_valid_pain001, pain001_errors
 
 DEBTOR = {

@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from stipends.payouts.entrypoints import PayoutEngine
+from stipends.dependencies import PayoutEngine
 from svyaz.config import ConfigurationError
 
 
@@ -69,3 +69,32 @@ def test_the_programme_account_may_be_left_empty_or_written_with_spaces() -> Non
     """Empty: the service starts and only the pain.001 file is refused."""
     assert engine(BANK_DEBTOR_IBAN="", BANK_DEBTOR_BIC="").debtor["iban"] == ""
     assert engine(BANK_DEBTOR_IBAN="de89 3704 0044 0532 0130 00").debtor["iban"]
+
+
+def test_stripe_needs_its_key_only_when_it_has_a_base() -> None:
+    assert "stripe_connect" not in engine(STRIPE_API_KEY="").providers
+    with pytest.raises(ConfigurationError, match="STRIPE_API_KEY"):
+        engine(STRIPE_API_BASE="http://127.0.0.1:8420", STRIPE_API_KEY="")
+    read = engine(STRIPE_API_BASE="http://127.0.0.1:8420", STRIPE_API_KEY="sk_x")
+    assert "stripe_connect" in read.providers
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        (
+            {"STRIPE_API_BASE": "http://127.0.0.1:8420", "STRIPE_API_KEY": "dev-k"},
+            "STRIPE_API_KEY",
+        ),
+        ({"UNSAFE_PAYOUT_KILL_AT_PHASE": "0.1"}, "UNSAFE_PAYOUT_KILL_AT_PHASE"),
+    ],
+)
+def test_production_refuses_development_values(extra: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigurationError, match=key):
+        engine(SVYAZ_ENV="production", **extra)
+
+
+def test_a_switch_that_is_not_true_or_false_stops_start_up() -> None:
+    assert engine(PAYOUT_WORKER_ENABLED="off").enabled is False
+    with pytest.raises(ConfigurationError, match="PAYOUT_WORKER_ENABLED"):
+        engine(PAYOUT_WORKER_ENABLED="sometimes")

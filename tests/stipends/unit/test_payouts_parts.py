@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import stripe
 
+from stipends.logic.payouts.runs import control_totals, digest
 from stipends.payouts.bankfiles import (
     FileLine,
     bank_csv,
@@ -29,7 +30,6 @@ from stipends.payouts.providers import (
     backoff,
 )
 from stipends.payouts.ratelimit import SharedTokenBucket
-from stipends.payouts.runs import control_totals, digest
 
 
 class FakeClock:

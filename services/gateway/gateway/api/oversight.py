@@ -74,7 +74,8 @@ class OversightApi(OversightCalls):
     @api(
         "GET",
         "/api/v1/parked-messages",
-        summary="The parked bus messages of registry, stipends and notifications: "
+        summary="The parked bus messages of registry, stipends, notifications and "
+        "insights: "
         "why, when, how often, whether a retry can work",
         roles=ADMINS,
         responses={200: [ServiceParkedSchema]},

@@ -204,7 +204,7 @@ RECEIPT_RESOLUTIONS = (
 
 # clubs, trainings, staff and oversight (program admins; console-oversight)
 COMPLETION_REFUSALS = ("invalid_id", "unknown_communicator", "not_member")
-PARKED_SERVICES = ("registry", "stipends", "notifications")
+PARKED_SERVICES = ("registry", "stipends", "notifications", "insights")
 PARKED_KINDS = ("event", "rpc_request", "unknown")
 PARKED_SUBJECTS = ("bus_message", "delivery")
 PARKED_ACTIONS = ("retry", "discard")

@@ -284,6 +284,21 @@ def record_completion(
                 recorded_by=actor.id,
             )
         )
+        _announce_training(session, training_id, communicator_id)
+
+
+def _announce_training(
+    session: Session, training_id: uuid.UUID, communicator_id: uuid.UUID
+) -> None:
+    """A completion newly recorded: the insights read model counts it."""
+    outbox.add(
+        session,
+        events.TRAINING_COMPLETED.build(
+            events.aggregate(communicator_id),
+            training_id=training_id,
+            communicator_id=communicator_id,
+        ),
+    )
 
 
 MAX_COMPLETIONS = 500
@@ -393,7 +408,10 @@ def record_completions(
             .on_conflict_do_nothing()
             .returning(TrainingCompletion.communicator_id)
         )
-        recorded = len(inserted.all())
+        done = [row[0] for row in inserted.all()]
+        recorded = len(done)
+        for ident in done:
+            _announce_training(session, training.id, ident)
     return {
         "recorded": recorded,
         "already": len(accepted) - recorded,

@@ -28,6 +28,7 @@ from registry.logic.access import Sealed
 from registry.logic.actors import Actor
 from registry.models import (
     ActivationApproval,
+    Club,
     Communicator,
     Corridor,
     ReviewItem,
@@ -36,6 +37,12 @@ from registry.models import (
 from svyaz import outbox
 from svyaz.actors import ADMIN
 from svyaz.crypto import KeyRing
+
+
+def _club_country(session: Session, club_id: uuid.UUID | None) -> str | None:
+    """The country of a club (public, shared by its members), never a person's."""
+    club = session.get(Club, club_id) if club_id else None
+    return club.country if club is not None else None
 
 
 def get(
@@ -158,6 +165,7 @@ def approve(
                 communicator_id=communicator.id,
                 pseudonym=communicator.pseudonym,
                 club_id=communicator.club_id,
+                club_country=_club_country(session, communicator.club_id),
             ),
         )
         country = Sealed(session, keys, communicator).open(
@@ -187,68 +195,82 @@ def _approvals_given(session: Session, communicator_id: uuid.UUID) -> int:
     )
 
 
+def _decided(
+    session: Session,
+    actor: Actor,
+    communicator_id: uuid.UUID,
+    reason: str,
+    status: str,
+    event: Any,
+    only_from: str | None = None,
+) -> Communicator:
+    """An admin's decision that moves a communicator to `status` and tells the
+    bus with `event` (ids only)."""
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id, lock=True)
+    if only_from is not None and communicator.status != only_from:
+        raise InvalidTransition(
+            "only a suspended communicator can be reinstated", "not_suspended"
+        )
+    _decide(session, actor, communicator, status, reason)
+    outbox.add(
+        session,
+        event.build(events.aggregate(communicator.id), communicator_id=communicator.id),
+    )
+    return communicator
+
+
 def reject(
     session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
 ) -> Communicator:
-    actor.require(ADMIN)
-    communicator = get(session, communicator_id, lock=True)
-    _decide(session, actor, communicator, "rejected", reason)
-    outbox.add(
+    return _decided(
         session,
-        events.COMMUNICATOR_REJECTED.build(
-            events.aggregate(communicator.id), communicator_id=communicator.id
-        ),
+        actor,
+        communicator_id,
+        reason,
+        "rejected",
+        events.COMMUNICATOR_REJECTED,
     )
-    return communicator
 
 
 def suspend(
     session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
 ) -> Communicator:
-    actor.require(ADMIN)
-    communicator = get(session, communicator_id, lock=True)
-    _decide(session, actor, communicator, "suspended", reason)
-    outbox.add(
+    return _decided(
         session,
-        events.COMMUNICATOR_SUSPENDED.build(
-            events.aggregate(communicator.id), communicator_id=communicator.id
-        ),
+        actor,
+        communicator_id,
+        reason,
+        "suspended",
+        events.COMMUNICATOR_SUSPENDED,
     )
-    return communicator
 
 
 def reinstate(
     session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
 ) -> Communicator:
-    actor.require(ADMIN)
-    communicator = get(session, communicator_id, lock=True)
-    if communicator.status != "suspended":
-        raise InvalidTransition(
-            "only a suspended communicator can be reinstated", "not_suspended"
-        )
-    _decide(session, actor, communicator, "active", reason)
-    outbox.add(
+    return _decided(
         session,
-        events.COMMUNICATOR_REINSTATED.build(
-            events.aggregate(communicator.id), communicator_id=communicator.id
-        ),
+        actor,
+        communicator_id,
+        reason,
+        "active",
+        events.COMMUNICATOR_REINSTATED,
+        only_from="suspended",
     )
-    return communicator
 
 
 def offboard(
     session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
 ) -> Communicator:
-    actor.require(ADMIN)
-    communicator = get(session, communicator_id, lock=True)
-    _decide(session, actor, communicator, "offboarded", reason)
-    outbox.add(
+    return _decided(
         session,
-        events.COMMUNICATOR_OFFBOARDED.build(
-            events.aggregate(communicator.id), communicator_id=communicator.id
-        ),
+        actor,
+        communicator_id,
+        reason,
+        "offboarded",
+        events.COMMUNICATOR_OFFBOARDED,
     )
-    return communicator
 
 
 def list_review_items(session: Session, actor: Actor) -> list[dict[str, Any]]:

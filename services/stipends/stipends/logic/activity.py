@@ -9,7 +9,7 @@ What the records do not keep, so the trails cannot show:
 - stipend: who rejected it, and who amended it and when (an amendment leaves its
   text in the reasons and makes the amender the proposer, so only the latest
   amender is known); who voided an approval (the time and reason are kept);
-- payout: see stipends.payouts.trail.
+- payout: see stipends.logic.payouts.trail.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 from stipends.exceptions import InvalidRequest, ReportNotFound
 from stipends.logic.actors import ADMIN, FINANCE, Actor
 from stipends.logic.approvals import get_stipend
+from stipends.logic.payouts import trail
 from stipends.logic.programmes import get_cycle
 from stipends.logic.reports import get_report
 from stipends.models import Approval, JournalEntry
-from stipends.payouts import trail
 
 KINDS = ("report", "stipend", "payout")
 AMENDED = "amount changed from "

@@ -10,9 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from stipends.logic.actors import COMMUNICATOR, Actor
+from stipends.logic.payouts.receipts import receipt_view
 from stipends.models import Cycle, Stipend
 from stipends.payouts.models import Payout, PayoutReceipt
-from stipends.payouts.receipts import receipt_view
 
 
 def own_history(session: Session, actor: Actor) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ Accounts, per programme P, communicator C and payout provider X:
 - `provider_clearing:X:CUR` (debit): sent to a provider, not yet confirmed;
 - `fees:P` (debit): what the providers charged;
 - `bank_fees:X:CUR`, `fx_differences:X:CUR`, `unexplained_differences:X:CUR`:
-  differences a reconciliation wrote off (payouts/adjustments.py), debit when the
+  differences a reconciliation wrote off (logic/payouts/adjustments.py), debit when the
   provider moved more than our sends, credit when less.
 
 An account keeps one currency. A programme has one, so its accounts are named by
@@ -40,9 +40,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from stipends.exceptions import AccountNotFound, InvalidRequest, InvalidTransition
-from stipends.models import Account, Communicator, JournalEntry, Posting, Programme
-from svyaz.actors import ADMIN, FINANCE
+from stipends.exceptions import InvalidRequest, InvalidTransition
+from stipends.models import Account, JournalEntry, Posting
 
 # where a reconciliation's write-off goes, per provider and currency
 DIFFERENCE_KINDS = ("bank_fees", "fx_differences", "unexplained_differences")
@@ -411,14 +410,36 @@ class Send:
     amount_minor: int
 
 
-SEND_ENTRIES = text(
+@dataclass(frozen=True)
+class Commit:
+    """One `commit_for_payment` of a batch: the reservation becomes a debt."""
+
+    programme_id: uuid.UUID
+    stipend_id: uuid.UUID
+    communicator_id: uuid.UUID
+    currency: str
+    amount_minor: int
+
+
+@dataclass(frozen=True)
+class Batched:
+    """One entry of a batch posted together (`post_all`)."""
+
+    programme_id: uuid.UUID
+    stipend_id: uuid.UUID
+    memo: str
+    currency: str
+    legs: tuple[Leg, ...]
+
+
+BATCH_ENTRIES = text(
     "INSERT INTO journal_entries (kind, memo, programme_id, stipend_id) "
-    "SELECT 'payout_sent', 'payout sent through ' || v.provider, v.programme, "
-    "v.stipend FROM unnest(CAST(:programmes AS uuid[]), CAST(:stipends AS uuid[]), "
-    "CAST(:providers AS text[])) WITH ORDINALITY "
-    "AS v (programme, stipend, provider, n) ORDER BY v.n RETURNING id, stipend_id"
+    "SELECT :kind, v.memo, v.programme, v.stipend "
+    "FROM unnest(CAST(:memos AS text[]), CAST(:programmes AS uuid[]), "
+    "CAST(:stipends AS uuid[])) WITH ORDINALITY "
+    "AS v (memo, programme, stipend, n) ORDER BY v.n RETURNING id, stipend_id"
 )
-SEND_POSTINGS = text(
+BATCH_POSTINGS = text(
     "INSERT INTO postings (entry_id, account, amount_minor, currency) "
     "SELECT * FROM unnest(CAST(:entries AS bigint[]), CAST(:accounts AS text[]), "
     "CAST(:amounts AS bigint[]), CAST(:currencies AS text[]))"
@@ -451,51 +472,91 @@ def accounts_in(session: Session, wanted: dict[str, str]) -> set[str]:
     return {code for code, currency in found.items() if currency != wanted[code]}
 
 
-def send_all(session: Session, sends: Sequence[Send]) -> dict[uuid.UUID, int]:
-    """`send` for a batch of stipends in three statements whatever its size (the
-    accounts, the entries, their legs); the entry id of each stipend. Each entry
-    balances as `send`'s does, and the deferred trigger checks it at commit."""
-    if not sends:
+def post_all(
+    session: Session, kind: str, batch: Sequence[Batched]
+) -> dict[uuid.UUID, int]:
+    """`post` for a batch of entries of one kind, one per stipend, in three
+    statements whatever its size (the accounts, the entries, their legs); the entry
+    id of each stipend. Each entry must balance as `post`'s do, and the deferred
+    trigger checks it again at commit."""
+    if not batch:
         return {}
     wanted: dict[str, str] = {}
-    for one in sends:
-        wanted[clearing(one.provider, one.currency)] = one.currency
-        wanted[funds(one.programme_id)] = one.currency
-    if accounts_in(session, wanted):  # a currency clash: `post` says which
-        for one in sends:
-            for code in (
-                clearing(one.provider, one.currency),
-                funds(one.programme_id),
-            ):
-                account(session, code, one.currency)
-    entries = {
-        stipend_id: entry_id
-        for entry_id, stipend_id in session.execute(
-            SEND_ENTRIES,
-            {
-                "programmes": [str(one.programme_id) for one in sends],
-                "stipends": [str(one.stipend_id) for one in sends],
-                "providers": [one.provider for one in sends],
-            },
-        )
-    }
+    for one in batch:
+        if len(one.legs) < 2 or sum(leg.amount_minor for leg in one.legs) != 0:
+            raise InvalidRequest("the entry does not balance", "unbalanced_entry")
+        for leg in one.legs:
+            wanted[leg.account] = one.currency
+    if accounts_in(session, wanted):  # a currency clash: `account` says which
+        for one in batch:
+            for leg in one.legs:
+                account(session, leg.account, one.currency)
+    rows = session.execute(
+        BATCH_ENTRIES,
+        {
+            "kind": kind,
+            "memos": [one.memo for one in batch],
+            "programmes": [str(one.programme_id) for one in batch],
+            "stipends": [str(one.stipend_id) for one in batch],
+        },
+    )
+    entries = {stipend_id: entry_id for entry_id, stipend_id in rows}
     legs: dict[str, list[Any]] = {
         "entries": [],
         "accounts": [],
         "amounts": [],
         "currencies": [],
     }
-    for one in sends:
-        for code, amount in (
-            (clearing(one.provider, one.currency), one.amount_minor),
-            (funds(one.programme_id), -one.amount_minor),
-        ):
+    for one in batch:
+        for leg in one.legs:
             legs["entries"].append(entries[one.stipend_id])
-            legs["accounts"].append(code)
-            legs["amounts"].append(amount)
+            legs["accounts"].append(leg.account)
+            legs["amounts"].append(leg.amount_minor)
             legs["currencies"].append(one.currency)
-    session.execute(SEND_POSTINGS, legs)
+    session.execute(BATCH_POSTINGS, legs)
     return entries
+
+
+def send_all(session: Session, sends: Sequence[Send]) -> dict[uuid.UUID, int]:
+    """`send` for a batch of stipends (`post_all`)."""
+    return post_all(
+        session,
+        "payout_sent",
+        [
+            Batched(
+                one.programme_id,
+                one.stipend_id,
+                f"payout sent through {one.provider}",
+                one.currency,
+                (
+                    Leg(clearing(one.provider, one.currency), one.amount_minor),
+                    Leg(funds(one.programme_id), -one.amount_minor),
+                ),
+            )
+            for one in sends
+        ],
+    )
+
+
+def commit_all(session: Session, commits: Sequence[Commit]) -> dict[uuid.UUID, int]:
+    """`commit_for_payment` for a batch of stipends (`post_all`)."""
+    return post_all(
+        session,
+        "commitment",
+        [
+            Batched(
+                one.programme_id,
+                one.stipend_id,
+                "stipend released for payment",
+                one.currency,
+                (
+                    Leg(reservations(one.programme_id), one.amount_minor),
+                    Leg(payable(one.communicator_id, one.currency), -one.amount_minor),
+                ),
+            )
+            for one in commits
+        ],
+    )
 
 
 def send_failed(
@@ -505,171 +566,3 @@ def send_failed(
     if entry_id is None:
         return None
     return reverse(session, entry_id, memo)
-
-
-# -- reports ---------------------------------------------------------------------------
-def trial_balance(session: Session) -> dict[str, Any]:
-    rows = session.execute(
-        select(
-            Account.code,
-            Account.kind,
-            Account.currency,
-            func.coalesce(
-                func.sum(Posting.amount_minor).filter(Posting.amount_minor > 0), 0
-            ),
-            func.coalesce(
-                -func.sum(Posting.amount_minor).filter(Posting.amount_minor < 0), 0
-            ),
-        )
-        .outerjoin(Posting, Posting.account == Account.code)
-        .group_by(Account.code, Account.kind, Account.currency)
-        .order_by(Account.code)
-    ).all()
-    accounts = [
-        {
-            "account": code,
-            "kind": kind,
-            "currency": currency,
-            "debit_minor": int(debit),
-            "credit_minor": int(credit),
-            "balance_minor": int(debit) - int(credit),
-        }
-        for code, kind, currency, debit, credit in rows
-    ]
-    totals: dict[str, dict[str, int]] = {}
-    for row in accounts:
-        total = totals.setdefault(
-            row["currency"], {"debit_minor": 0, "credit_minor": 0}
-        )
-        total["debit_minor"] += row["debit_minor"]
-        total["credit_minor"] += row["credit_minor"]
-    names = owners(session, [row["account"] for row in accounts])
-    for row in accounts:
-        row["owner"] = names.get(row["account"])
-    return {
-        "accounts": accounts,
-        "totals": [{"currency": c, **t} for c, t in sorted(totals.items())],
-        "balanced": all(t["debit_minor"] == t["credit_minor"] for t in totals.values()),
-    }
-
-
-def owners(session: Session, codes: Sequence[str]) -> dict[str, str]:
-    """Whom each account is about, for people to read: the programme's name, the
-    communicator's pseudonym, or the provider's code (no personal data)."""
-    ids: dict[str, set[uuid.UUID]] = {"programme": set(), "communicator": set()}
-    parsed: dict[str, tuple[str, str]] = {}
-    for code in codes:
-        kind, _, suffix = code.partition(":")
-        suffix = suffix.split(":")[0]  # without a per-currency account's currency
-        parsed[code] = (kind, suffix)
-        whose = "communicator" if kind == "stipends_payable" else "programme"
-        if kind not in PROVIDER_KINDS:
-            try:
-                ids[whose].add(uuid.UUID(suffix))
-            except ValueError:
-                continue
-    programmes: dict[uuid.UUID, str | None] = {
-        ident: name
-        for ident, name in session.execute(
-            select(Programme.id, Programme.name).where(
-                Programme.id.in_(ids["programme"])
-            )
-        )
-    }
-    pseudonyms: dict[uuid.UUID, str | None] = {
-        ident: name
-        for ident, name in session.execute(
-            select(Communicator.id, Communicator.pseudonym).where(
-                Communicator.id.in_(ids["communicator"])
-            )
-        )
-    }
-    found: dict[str, str] = {}
-    for code, (kind, suffix) in parsed.items():
-        if kind in PROVIDER_KINDS:
-            found[code] = suffix
-            continue
-        try:
-            ident = uuid.UUID(suffix)
-        except ValueError:
-            continue
-        name = (pseudonyms if kind == "stipends_payable" else programmes).get(ident)
-        if name:
-            found[code] = name
-    return found
-
-
-def statement(
-    session: Session, code: str, offset: int = 0, limit: int | None = None
-) -> dict[str, Any]:
-    """An account's lines in posting order with the running balance, `limit` lines
-    from `offset` (all of them without a limit); `total_lines` counts them all."""
-    found = session.get(Account, code)
-    if found is None:
-        raise AccountNotFound(f"no ledger account {code}", "account_not_found")
-    ordered = (
-        select(
-            JournalEntry.id.label("entry_id"),
-            JournalEntry.kind,
-            JournalEntry.memo,
-            JournalEntry.posted_at,
-            JournalEntry.reverses,
-            JournalEntry.stipend_id,
-            Posting.amount_minor,
-            Posting.id.label("posting_id"),
-            func.sum(Posting.amount_minor)
-            .over(order_by=(JournalEntry.id, Posting.id))
-            .label("running"),
-        )
-        .join(Posting, Posting.entry_id == JournalEntry.id)
-        .where(Posting.account == code)
-        .subquery()
-    )
-    page = select(
-        ordered.c.entry_id,
-        ordered.c.kind,
-        ordered.c.memo,
-        ordered.c.posted_at,
-        ordered.c.reverses,
-        ordered.c.stipend_id,
-        ordered.c.amount_minor,
-        ordered.c.running,
-    ).order_by(ordered.c.entry_id, ordered.c.posting_id)
-    if offset:
-        page = page.offset(offset)
-    if limit is not None:
-        page = page.limit(limit)
-    rows = session.execute(page).all()
-    total, balance = session.execute(
-        select(func.count(), func.coalesce(func.sum(Posting.amount_minor), 0)).where(
-            Posting.account == code
-        )
-    ).one()
-    lines = [
-        {
-            "entry_id": row.entry_id,
-            "kind": row.kind,
-            "memo": row.memo,
-            "posted_at": row.posted_at,
-            "reverses": row.reverses,
-            "stipend_id": row.stipend_id,
-            "amount_minor": int(row.amount_minor),
-            "balance_minor": int(row.running),
-        }
-        for row in rows
-    ]
-    return {
-        "account": code,
-        "kind": found.kind,
-        "currency": found.currency,
-        "owner": owners(session, [code]).get(code),
-        "lines": lines,
-        "balance_minor": int(balance),
-        "offset": offset,
-        "total_lines": int(total),
-    }
-
-
-def require_reader(actor: Any) -> None:
-    """Trial balances and statements are for finance and programme admins."""
-    actor.require(ADMIN, FINANCE)

@@ -125,6 +125,50 @@ def record_sent_all(
     return {one.stipend_id for one in sends}
 
 
+# each stipend of a release with what `commit_for_payment` checks: approved, and
+# not committed already
+COMMITTABLE = text(
+    """
+    SELECT s.id, s.programme_id, s.communicator_id, s.currency, s.amount_minor,
+           s.status,
+           EXISTS (SELECT 1 FROM journal_entries e
+                   WHERE e.stipend_id = s.id AND e.kind = 'commitment'
+                     AND NOT EXISTS (SELECT 1 FROM journal_entries r
+                                     WHERE r.reverses = e.id)) AS committed
+    FROM stipends s
+    WHERE s.id = ANY(CAST(:ids AS uuid[]))
+    """
+)
+
+
+def commit_all_for_payment(
+    session: Session, stipend_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """`commit_for_payment` for every stipend of a release, all or none, in a few
+    statements whatever its size: the programmes locked (in id order), the stipends
+    checked, the commitments posted together. The first stipend that cannot be
+    committed refuses the whole batch with `commit_for_payment`'s reason."""
+    ids = [str(i) for i in stipend_ids]
+    session.execute(LOCK_PROGRAMMES, {"ids": ids}).all()
+    rows = {row.id: row for row in session.execute(COMMITTABLE, {"ids": ids})}
+    commits = []
+    for stipend_id in stipend_ids:
+        row = rows.get(stipend_id)
+        if row is None or row.status != "approved" or row.committed:
+            commit_for_payment(session, stipend_id)  # raises with the reason
+            continue
+        commits.append(
+            ledger.Commit(
+                row.programme_id,
+                row.id,
+                row.communicator_id,
+                row.currency,
+                row.amount_minor,
+            )
+        )
+    return ledger.commit_all(session, commits)
+
+
 def _sent_through(session: Session, stipend_id: uuid.UUID) -> str:
     entry_id = ledger.open_entry(session, stipend_id, "payout_sent")
     assert entry_id is not None

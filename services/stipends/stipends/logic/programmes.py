@@ -132,7 +132,21 @@ def _fund(
         session, programme.id, programme.currency, amount_minor, actor.id
     )
     programme.budget_minor += amount_minor
+    _announce_budget(session, programme)
     return entry.id
+
+
+def _announce_budget(session: Session, programme: Programme) -> None:
+    """The budget's new total, for the insights read model."""
+    outbox.add(
+        session,
+        events.PROGRAMME_BUDGET_CHANGED.build(
+            f"programme:{programme.id}",
+            programme_id=programme.id,
+            currency=programme.currency,
+            budget_minor=programme.budget_minor,
+        ),
+    )
 
 
 def fund_programme(
@@ -408,6 +422,7 @@ def reverse_funding(
         )
     ledger.reverse(session, entry.id, reason.strip(), actor.id)
     programme.budget_minor -= amount
+    _announce_budget(session, programme)
     return programme
 
 

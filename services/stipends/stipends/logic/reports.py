@@ -187,6 +187,7 @@ def _announce_submission(session: Session, report: ActivityReport) -> None:
             communicator_id=report.communicator_id,
             cycle_id=report.cycle_id,
             late=report.late,
+            **events.report_facts(report),
         ),
     )
 
@@ -254,6 +255,7 @@ def review_report(
             communicator_id=report.communicator_id,
             cycle_id=report.cycle_id,
             decision=decision,
+            **events.report_facts(report),
         ),
     )
     return report

@@ -1,10 +1,11 @@
-"""Payout runs: paying approved stipends exactly once through a provider.
+"""Payouts' data and adapters; the use cases are `stipends.logic.payouts`.
 
 - `models`: runs, payout rows (a state machine kept in the database), the audit trail
-  of operator actions and the webhook events already seen;
-- `runs`: building a run from a cycle's approved stipends, its control totals, and
-  releasing it (finance, a fresh second factor, a releaser who approved none of it);
-- `providers`: one interface; Stripe Connect transfers and a bank file;
-- `worker`: the phases (intent → provider call → result), recovery, the poller,
-  webhooks and the operator actions.
+  of operator actions, the webhook events already seen, reconciliations;
+- `providers`: one interface; Stripe Connect, Stripe Global Payouts and a bank file;
+- `statements`: what a provider reports (transfers, the bank's statement) as rows;
+- `bankfiles`: the bank file formats (CSV, pain.001) and the statement's CSV;
+- `ratelimit`: one rate limit for every replica (a PostgreSQL row);
+- `schemas`: the payout RPCs' input (their entrypoints are
+  `stipends.entrypoints.payouts`).
 """

@@ -350,7 +350,7 @@ class PayoutReceipt(Base):
 class ReconciliationFigure(Base):
     """What the provider's rows of a reconciliation say left for our transfers, per
     currency: payments posted or pending less reversals posted (minor units). The
-    sign-off holds the ledger's clearing figure to it (payouts/adjustments.py)."""
+    sign-off holds the ledger's clearing figure to it (logic/payouts/adjustments.py)."""
 
     __tablename__ = "reconciliation_figures"
 

@@ -26,7 +26,7 @@ from typing import Any, Literal, Protocol
 
 import stripe
 
-from stipends.payouts.reconcile import ProviderRow, pull_connect_period
+from stipends.payouts.statements import ProviderRow, pull_connect_period
 from svyaz import banking
 
 Status = Literal["sent", "paid", "retry", "failed", "pending"]

@@ -14,8 +14,8 @@ A crash anywhere leaves a `calling` row whose lease runs out; the next `drive` (
 recovery path is the same path) calls again with the same key and the provider answers
 with what it did the first time. After the provider's key lifetime a retry first looks
 the transfer up by our reference. `poll` asks the provider about `sent` rows past
-their deadline. Webhooks (`apply_stripe_event`) are deduplicated by event id and only
-move a row forward, so duplicates and any order are safe.
+their deadline. The outcomes themselves are recorded by `outcomes`; webhooks
+(`webhooks.apply_stripe_event`) move the same rows forward from the provider's side.
 """
 
 from __future__ import annotations
@@ -29,17 +29,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from stipends import events, metrics
-from stipends.exceptions import InvalidRequest, InvalidTransition
-from stipends.logic import ledger, payments
-from stipends.logic.actors import FINANCE, Actor
-from stipends.payouts.bankfiles import FileLine, bank_csv, pain001, parse_statement
-from stipends.payouts.models import Payout, PayoutAudit, ProviderEvent
+from stipends import metrics
+from stipends.logic import payments
+from stipends.logic.payouts.outcomes import mark_failed, mark_paid, mark_sent
+from stipends.payouts.models import Payout
 from stipends.payouts.providers import (
-    BankFile,
     Order,
     Outcome,
     Provider,
@@ -47,8 +43,6 @@ from stipends.payouts.providers import (
     backoff,
 )
 from stipends.payouts.ratelimit import SharedTokenBucket
-from stipends.payouts.runs import PayoutNotFound, get_run
-from svyaz import banking, outbox
 from svyaz.logging import state_change
 
 log = logging.getLogger(__name__)
@@ -105,65 +99,6 @@ def order_of(payout: Payout, fingerprint: str | None = None) -> Order:
         calling_since=payout.calling_since,
         fingerprint=fingerprint,
     )
-
-
-# -- state changes (inside a transaction, the row locked) ------------------------------
-def _emit(session: Session, spec: Any, payout: Payout, **extra: Any) -> None:
-    outbox.add(
-        session,
-        spec.build(
-            events.aggregate(payout.id),
-            payout_id=payout.id,
-            stipend_id=payout.stipend_id,
-            communicator_id=payout.communicator_id,
-            run_id=payout.run_id,
-            amount_minor=payout.amount_minor,
-            currency=payout.currency,
-            provider=payout.provider,
-            **extra,
-        ),
-    )
-
-
-def mark_sent(
-    session: Session, payout: Payout, ref: str | None, deadline: datetime
-) -> None:
-    payments.record_sent(session, payout.stipend_id)
-    payout.move_to("sent")
-    payout.provider_ref = ref
-    payout.deadline_at = deadline
-    payout.next_attempt_at = None
-    payout.last_error = None
-
-
-def mark_paid(session: Session, payout: Payout, fee_minor: int = 0) -> None:
-    if payments.committed(session, payout.stipend_id) and not ledger.open_entry(
-        session, payout.stipend_id, "payout_sent"
-    ):
-        payments.record_sent(session, payout.stipend_id)
-    payments.record_settled(session, payout.stipend_id, fee_minor)
-    payout.move_to("paid")
-    payout.fee_minor = fee_minor
-    payout.deadline_at = None
-    payout.next_attempt_at = None
-    _emit(session, events.PAYOUT_PAID, payout)
-
-
-def mark_failed(session: Session, payout: Payout, reason: str, detail: str) -> None:
-    """The payout failed: whatever was sent is reversed in the ledger (a settled
-    payout that came back first has its settlement reversed). The stipend stays
-    committed for payment until finance retries or cancels."""
-    settled = ledger.open_entry(session, payout.stipend_id, "payout_settled")
-    if settled is not None:
-        ledger.reverse(session, settled, "payout returned after settlement")
-    if ledger.open_entry(session, payout.stipend_id, "payout_sent") is not None:
-        payments.record_failed(session, payout.stipend_id)
-    payout.move_to("failed")
-    payout.failure_code = reason
-    payout.last_error = detail[:500] or None
-    payout.deadline_at = None
-    payout.next_attempt_at = None
-    _emit(session, events.PAYOUT_FAILED, payout, reason=reason)
 
 
 # `mark_sent` for a batch whose ledger sends are recorded
@@ -445,282 +380,3 @@ class Worker:
             else:
                 return "pending"
             return outcome.status
-
-
-# -- webhooks --------------------------------------------------------------------------
-TRANSFER_EVENTS = ("transfer.created", "transfer.updated", "transfer.reversed")
-
-
-def _payout_for(session: Session, obj: dict[str, Any]) -> Payout | None:
-    reference = (obj.get("metadata") or {}).get("payout_reference", "")
-    if not isinstance(reference, str) or not reference.startswith("payout:"):
-        return None
-    try:
-        payout_id = uuid.UUID(reference.removeprefix("payout:"))
-    except ValueError:
-        return None
-    return session.get(Payout, payout_id, with_for_update=True)
-
-
-def apply_stripe_event(
-    transaction: Transaction,
-    event: dict[str, Any],
-    sent_deadline: Callable[[], datetime] = utcnow,
-) -> str:
-    """A verified Stripe event, relayed by the gateway. Applied once per event id;
-    a row only moves forward (calling → sent → paid, or → failed), so duplicates
-    and any order end in the same state."""
-    try:
-        event_id = str(event["id"])
-        event_type = str(event["type"])
-        obj = event["data"]["object"]
-        if not event_id.startswith("evt_") or not isinstance(obj, dict):
-            raise TypeError
-    except (KeyError, TypeError):
-        raise InvalidRequest("not a Stripe event", "invalid_event") from None
-    with transaction() as session:
-        seen = session.execute(
-            insert(ProviderEvent)
-            .values(event_id=event_id, event_type=event_type, outcome="received")
-            .on_conflict_do_nothing()
-            .returning(ProviderEvent.event_id)
-        ).first()
-        if seen is None:
-            return "duplicate"
-        outcome = "ignored"
-        payout = _payout_for(session, obj) if event_type in TRANSFER_EVENTS else None
-        if payout is not None and payout.provider_ref not in (None, obj.get("id")):
-            outcome = "other_transfer"
-        elif payout is not None:
-            amount = int(obj.get("amount") or 0)
-            reversed_ = bool(obj.get("reversed")) or (
-                amount > 0 and int(obj.get("amount_reversed") or 0) >= amount
-            )
-            if payout.status == "calling":
-                mark_sent(session, payout, str(obj["id"]), sent_deadline())
-            if reversed_ and payout.status in ("sent", "paid"):
-                mark_failed(session, payout, "returned", f"{event_type} {event_id}")
-                outcome = "reversed"
-            elif not reversed_ and payout.status == "sent":
-                mark_paid(session, payout)
-                outcome = "paid"
-            else:
-                outcome = f"no_change:{payout.status}"
-        session.execute(
-            ProviderEvent.__table__.update()
-            .where(ProviderEvent.event_id == event_id)
-            .values(outcome=outcome, payout_id=payout.id if payout else None)
-        )
-        return outcome
-
-
-# -- operator actions ------------------------------------------------------------------
-ACTIONS = ("retry", "cancel", "mark_paid_offline", "mark_failed")
-
-
-def operator_action(
-    session: Session,
-    actor: Actor,
-    payout_id: uuid.UUID,
-    action: str,
-    reason: str,
-    now: datetime,
-) -> Payout:
-    actor.require(FINANCE)
-    if action not in ACTIONS:
-        raise InvalidRequest(f"no action {action}", "invalid_action")
-    if not reason or not reason.strip():
-        raise InvalidRequest(
-            "every action needs a reason", "reason_required", {"reason": ["required"]}
-        )
-    payout = session.get(Payout, payout_id, with_for_update=True)
-    if payout is None:
-        raise PayoutNotFound(f"no payout {payout_id}", "payout_not_found")
-    status = payout.status
-    allowed = {
-        "retry": ("failed", "calling", "queued"),
-        "cancel": ("queued", "failed"),
-        "mark_paid_offline": ("queued", "failed", "sent"),
-        # not from sent: the provider may still pay it, and a retry would pay twice;
-        # a sent payout fails only on the provider's word (a reversal, a return)
-        "mark_failed": ("queued",),
-    }[action]
-    if status not in allowed:
-        raise InvalidTransition(
-            f"a payout that is {status} cannot be handled with {action}"
-            + (
-                " (its call is in flight: retry it or wait)"
-                if status == "calling"
-                else ""
-            ),
-            f"payout_{status}",
-        )
-    if action == "retry":
-        if status == "failed":
-            payout.move_to("queued")  # a new attempt, a new key
-            payout.failure_code = None
-        payout.next_attempt_at = now  # a calling row: again now, the same key
-    elif action == "cancel":
-        commitment = ledger.open_entry(session, payout.stipend_id, "commitment")
-        if commitment is not None:
-            ledger.reverse(
-                session, commitment, "payout cancelled: reserved again", actor.id
-            )
-        payout.move_to("cancelled")
-        payout.next_attempt_at = None
-    elif action == "mark_paid_offline":
-        mark_paid(session, payout)  # sent first in the ledger if it was not
-    else:
-        mark_failed(session, payout, "marked_failed", "marked failed by finance")
-    session.add(
-        PayoutAudit(
-            run_id=payout.run_id,
-            payout_id=payout.id,
-            actor_id=actor.id,
-            action=action,
-            reason=reason.strip(),
-        )
-    )
-    session.flush()
-    return payout
-
-
-def payout_view(payout: Payout) -> dict[str, Any]:
-    return {
-        "id": str(payout.id),
-        "run_id": str(payout.run_id),
-        "stipend_id": str(payout.stipend_id),
-        "communicator_id": str(payout.communicator_id),
-        "amount_minor": payout.amount_minor,
-        "currency": payout.currency,
-        "provider": payout.provider,
-        "status": payout.status,
-        "attempt": payout.attempt,
-        "idempotency_key": payout.idempotency_key,
-        "provider_ref": payout.provider_ref,
-        "fee_minor": payout.fee_minor,
-        "failure_code": payout.failure_code,
-        "retries": payout.retries,
-        "deadline_at": payout.deadline_at.isoformat() if payout.deadline_at else None,
-    }
-
-
-# -- the bank file ---------------------------------------------------------------------
-def bank_file(
-    session: Session,
-    actor: Actor,
-    run_id: uuid.UUID,
-    destinations: Destinations,
-    fmt: str,
-    debtor: dict[str, str],
-    now: datetime,
-) -> str:
-    """The bank file of a run's bank payouts that are sent (the file is what sends
-    them). Account details are read from the registry now and never stored."""
-    actor.require(FINANCE)
-    if fmt not in ("csv", "pain.001"):
-        raise InvalidRequest("format is csv or pain.001", "invalid_format")
-    if fmt == "pain.001":
-        debtor = checked_debtor(debtor)
-    run = get_run(session, run_id)
-    payouts = session.scalars(
-        select(Payout)
-        .where(
-            Payout.run_id == run.id,
-            Payout.provider == BankFile.name,
-            Payout.status == "sent",
-        )
-        .order_by(Payout.id)
-    ).all()
-    lines = []
-    for payout in payouts:
-        try:
-            destination = destinations(payout.communicator_id)
-        except DestinationUnavailable:
-            continue
-        lines.append(
-            FileLine(
-                payout.reference, payout.amount_minor, payout.currency, destination
-            )
-        )
-    session.add(
-        PayoutAudit(
-            run_id=run.id,
-            actor_id=actor.id,
-            action="bank_file",
-            reason=f"{fmt} with {len(lines)} payments",
-        )
-    )
-    if fmt == "csv":
-        return bank_csv(lines)
-    return pain001(lines, f"run-{run.id.hex[:24]}", now, debtor, now.date().isoformat())
-
-
-def checked_debtor(debtor: dict[str, str]) -> dict[str, str]:
-    """The programme's own account as the pain.001 file names it, or a refusal
-    that tells finance whom to ask (no file a bank would reject is written)."""
-    try:
-        checked = {
-            "name": debtor.get("name", "").strip(),
-            "iban": banking.iban(debtor.get("iban", "")),
-            "bic": banking.bic(debtor.get("bic", "")),
-        }
-    except banking.AccountRefused:
-        checked = {}
-    if not checked.get("name"):
-        raise InvalidRequest(
-            "the programme's own bank account (BANK_DEBTOR_NAME, BANK_DEBTOR_IBAN, "
-            "BANK_DEBTOR_BIC) is missing or not valid; an operator must correct it "
-            "before a pain.001 file can be written (the CSV file needs none)",
-            "bank_debtor_invalid",
-        )
-    return checked
-
-
-def import_statement(session: Session, actor: Actor, text: str) -> dict[str, Any]:
-    """Settle bank payouts from the bank's statement: booked lines are paid (with the
-    bank's fee), returned ones failed. A line that matches nothing, or whose amount or
-    currency differs, changes nothing and is listed."""
-    actor.require(FINANCE)
-    try:
-        lines = parse_statement(text)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc), "invalid_statement") from None
-    result: dict[str, Any] = {"paid": 0, "returned": 0, "unchanged": 0, "problems": []}
-    for line in lines:
-        try:
-            payout_id = uuid.UUID(line.reference.removeprefix("payout:"))
-        except ValueError:
-            payout_id = None
-        payout = (
-            session.get(Payout, payout_id, with_for_update=True) if payout_id else None
-        )
-        problem = None
-        if payout is None or payout.provider != BankFile.name:
-            problem = "unknown_reference"
-        elif payout.currency != line.currency:
-            problem = "currency_mismatch"
-        elif payout.amount_minor != line.amount_minor:
-            problem = "amount_mismatch"
-        if problem:
-            result["problems"].append({"reference": line.reference, "problem": problem})
-            continue
-        assert payout is not None
-        if payout.status != "sent":
-            result["unchanged"] += 1
-        elif line.status == "booked":
-            mark_paid(session, payout, line.fee_minor)
-            result["paid"] += 1
-        else:
-            mark_failed(session, payout, "returned", "returned by the bank")
-            result["returned"] += 1
-    session.add(
-        PayoutAudit(
-            actor_id=actor.id,
-            action="import_statement",
-            reason=f"{len(lines)} lines: {result['paid']} paid, "
-            f"{result['returned']} returned, {len(result['problems'])} problems",
-        )
-    )
-    session.flush()
-    return result

@@ -21,7 +21,7 @@ when less) against the programme's funds (the money held at the provider is that
 much less or more), or, for a provider row no payout of ours explains, against the
 provider's clearing account. A reconciliation superseded by a re-run has its
 write-offs reversed (`withdraw`). Links and re-payments post through the payout's
-own steps (payouts/worker.py: settled, failed, sent again).
+own steps (`outcomes`: settled, failed, sent again).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from stipends.exceptions import (
     StipendsError,
 )
 from stipends.logic.actors import COMMUNICATOR, FINANCE, Actor
+from stipends.logic.payouts.runs import PayoutNotFound
 from stipends.models import Communicator
 from stipends.payouts.models import (
     RECEIPT_PROBLEM_STATUSES,
@@ -29,7 +30,6 @@ from stipends.payouts.models import (
     PayoutAudit,
     PayoutReceipt,
 )
-from stipends.payouts.runs import PayoutNotFound
 from svyaz.errors import NotFound
 
 NOTE_MAX = 500

@@ -124,7 +124,7 @@ def build_run(
         if reason:
             excluded.append({"stipend_id": str(stipend.id), "reason": reason})
             continue
-        assert provider is not None
+        assert payee is not None and provider is not None
         payouts.append(
             Payout(
                 id=uuid.uuid4(),
@@ -193,8 +193,8 @@ def release_run(
         )
     run = get_run(session, run_id, lock=True)
     payouts = check_release(session, actor, run, confirmed_digest)
+    payments.commit_all_for_payment(session, [p.stipend_id for p in payouts])
     for payout in payouts:
-        payments.commit_for_payment(session, payout.stipend_id)
         payout.move_to("queued")
         payout.next_attempt_at = now
     run.status = "released"
@@ -241,8 +241,14 @@ def check_release(
             "you approved a stipend in this run: another finance person releases it",
             "releaser_approved",
         )
+    stipends = {  # one statement for the run, not one a payout
+        stipend.id: stipend
+        for stipend in session.scalars(
+            select(Stipend).where(Stipend.id.in_([p.stipend_id for p in payouts]))
+        )
+    }
     for payout in payouts:
-        stipend = session.get(Stipend, payout.stipend_id)
+        stipend = stipends.get(payout.stipend_id)
         if stipend is None or stipend.status != "approved":
             raise InvalidTransition(
                 "a stipend of the run is no longer approved: build the run again",
@@ -294,4 +300,24 @@ def run_view(session: Session, run: PayoutRun) -> dict[str, Any]:
         "released_by": str(run.released_by) if run.released_by else None,
         "released_at": run.released_at.isoformat() if run.released_at else None,
         "payouts_by_status": counts,
+    }
+
+
+def payout_view(payout: Payout) -> dict[str, Any]:
+    return {
+        "id": str(payout.id),
+        "run_id": str(payout.run_id),
+        "stipend_id": str(payout.stipend_id),
+        "communicator_id": str(payout.communicator_id),
+        "amount_minor": payout.amount_minor,
+        "currency": payout.currency,
+        "provider": payout.provider,
+        "status": payout.status,
+        "attempt": payout.attempt,
+        "idempotency_key": payout.idempotency_key,
+        "provider_ref": payout.provider_ref,
+        "fee_minor": payout.fee_minor,
+        "failure_code": payout.failure_code,
+        "retries": payout.retries,
+        "deadline_at": payout.deadline_at.isoformat() if payout.deadline_at else None,
     }

@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from stipends.logic.payouts import receipts
+from stipends.logic.payouts.runs import PayoutNotFound, payout_view
 from stipends.models import JournalEntry
-from stipends.payouts.models import Payout, PayoutAudit, ProviderEvent
-from stipends.payouts.runs import PayoutNotFound
+from stipends.payouts.models import Payout, PayoutAudit, PayoutReceipt, ProviderEvent
 
 RUN_ACTIONS = ("build", "release", "cancel", "bank_file")
 LEDGER_STEPS = {
@@ -37,6 +38,21 @@ def get_payout(session: Session, payout_id: uuid.UUID) -> Payout:
     if found is None:
         raise PayoutNotFound(f"no payout {payout_id}", "payout_not_found")
     return found
+
+
+def payout_detail(session: Session, payout_id: uuid.UUID) -> dict[str, Any]:
+    """The payout with its trail (below) and the communicator's answer about
+    receipt."""
+    payout = get_payout(session, payout_id)
+    found = session.scalar(
+        select(PayoutReceipt).where(PayoutReceipt.payout_id == payout.id)
+    )
+    return {
+        **payout_view(payout),
+        "created_at": payout.created_at.isoformat(),
+        "receipt": receipts.problem_view(found, payout, None) if found else None,
+        "audit": trail(session, payout),
+    }
 
 
 def trail(session: Session, payout: Payout) -> list[dict[str, Any]]:

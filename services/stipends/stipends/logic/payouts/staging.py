@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import InvalidRequest
-from stipends.payouts.reconcile import ProviderRow
+from stipends.payouts.statements import ProviderRow
 from svyaz import money
 from svyaz.db import copy_in
 

@@ -12,61 +12,51 @@ each difference a work-queue item, the whole signed off by a second finance pers
    `duplicate`.
 3. Finance resolves items one at a time or in bulk: `link` (this provider row is that
    payout's), `write_off` (accepted as it is, with a reason; its difference posted
-   to a named account, payouts/adjustments.py), `repay` (the money did not arrive:
+   to a named account, `adjustments`), `repay` (the money did not arrive:
    the payout fails and goes out again with a new attempt, only after the provider,
    asked by our reference, has no such payment).
 4. `sign_off`: every item resolved, the ledger's clearing figure equal to the
-   provider's in every currency (payouts/adjustments.py), and the signer neither ran
+   provider's in every currency (`adjustments`), and the signer neither ran
    the reconciliation nor resolved any of its items.
 
-Nothing here changes a payout except `repay`, which goes through the worker's own
-state changes (ledger reversal, `payout.failed.v1`, a new attempt).
+Steps 1 and 2 are here (with the views of a reconciliation and its items); steps 3
+and 4 are `resolutions`. Nothing here changes a payout.
 """
 
 from __future__ import annotations
 
+import io
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+import stripe
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from stipends import events
 from stipends.exceptions import (
     InvalidRequest,
     InvalidTransition,
-    NotAllowed,
+    ProviderUnavailable,
     ReconciliationNotFound,
 )
 from stipends.logic import ledger
 from stipends.logic.actors import FINANCE, Actor
-from stipends.payouts import adjustments, staging
+from stipends.logic.payouts import adjustments, staging
 from stipends.payouts.models import (
     PROVIDERS,
     Payout,
     PayoutAudit,
     Reconciliation,
     ReconciliationItem,
-    ReconciliationRow,
 )
-from stipends.payouts.reconcile import DISCREPANCIES, ProviderRow
-from stipends.payouts.worker import mark_failed, mark_paid
+from stipends.payouts.providers import Provider
+from stipends.payouts.statements import ProviderRow, statement_rows
+from svyaz import outbox
 
-ACTIONS = ("link", "write_off", "repay")
-# which differences each action can resolve
-RESOLVES = {
-    "link": (
-        "unexpected_at_provider",
-        "duplicate",
-        "missing_at_provider",
-        "status_mismatch",
-    ),
-    "write_off": DISCREPANCIES,
-    "repay": ("missing_at_provider", "reversed", "status_mismatch"),
-}
 MAX_PERIOD_DAYS = 92
-MAX_BULK = 1000
 
 
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -86,6 +76,77 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return (
         datetime.combine(start, time(), UTC),
         datetime.combine(end, time(), UTC),
+    )
+
+
+# -- a period's rows, from each source ------------------------------------------------
+MAX_IMPORT_CHARS = 64 * 1024 * 1024  # a report or statement, as one RPC argument
+
+
+def _parsed(rows: Iterator[ProviderRow]) -> Iterator[ProviderRow]:
+    """A file's rows; a bad line refuses the whole import with the line named."""
+    try:
+        yield from rows
+    except ValueError as exc:
+        raise InvalidRequest(
+            str(exc), "invalid_file", {"content": [str(exc)]}
+        ) from None
+
+
+def _guarded(rows: Iterator[ProviderRow]) -> Iterator[ProviderRow]:
+    """A provider's rows; if it stops answering, nothing is recorded."""
+    try:
+        yield from rows
+    except stripe.StripeError as exc:
+        raise ProviderUnavailable(
+            f"the provider did not answer ({type(exc).__name__}); nothing was "
+            "recorded: try again",
+            "provider_unavailable",
+        ) from None
+
+
+def provider_rows(
+    providers: dict[str, Provider],
+    provider: str,
+    source: str,
+    content: Any,
+    start: datetime,
+    end: datetime,
+) -> Iterator[ProviderRow] | staging.ItemizedReport:
+    """The period's rows as `start` stages them: pulled from the provider's API, or
+    read from the file finance gave (Stripe's itemized report, the bank's
+    statement). Lazily: a bad line or a provider that stops answering refuses the
+    import as it is staged, and nothing is recorded."""
+    if source == "api":
+        if provider == "bank_file":
+            raise InvalidRequest(
+                "a bank has no API here: import its statement",
+                "invalid_source",
+                {"source": ["bank_statement for bank_file"]},
+            )
+        engine = providers.get(provider)
+        pull = getattr(engine, "pull", None)
+        if pull is None:
+            raise InvalidRequest(f"{provider} is not configured", "no_provider")
+        return _guarded(pull(start, end))
+    if not isinstance(content, str) or not content.strip():
+        raise InvalidRequest(
+            "give the file's content", "content_required", {"content": ["required"]}
+        )
+    if len(content) > MAX_IMPORT_CHARS:
+        raise InvalidRequest(
+            "the file is too large for one import; split the period",
+            "content_too_large",
+        )
+    lines = io.StringIO(content)
+    if source == "itemized_csv" and provider == "stripe_connect":
+        return staging.ItemizedReport(lines)
+    if source == "bank_statement" and provider == "bank_file":
+        return _parsed(statement_rows(lines))
+    raise InvalidRequest(
+        f"{source} is not a source for {provider}",
+        "invalid_source",
+        {"source": ["api; itemized_csv (Stripe); bank_statement (bank_file)"]},
     )
 
 
@@ -236,7 +297,8 @@ def start(
     rows: Iterable[ProviderRow] | staging.ItemizedReport,
 ) -> tuple[Reconciliation, list[dict[str, Any]]]:
     """Stage and classify a period. An open reconciliation of the same provider and
-    period is superseded (its decisions with it); a signed-off one stands."""
+    period is superseded (its decisions with it); a signed-off one stands. Each run
+    with payouts in it is told reconciled (`reconciliation.completed.v1`)."""
     actor.require(FINANCE)
     if provider not in PROVIDERS:
         raise InvalidRequest(
@@ -257,8 +319,10 @@ def start(
         raise InvalidTransition(
             "this period is signed off; it stays as signed", "reconciliation_signed_off"
         )
+    replaced = None
     if live is not None:
         live.status = "superseded"
+        replaced = live.id
         adjustments.withdraw(session, live, actor.id)  # its write-offs with it
         session.flush()
     rec = Reconciliation(
@@ -287,7 +351,36 @@ def start(
             f"{rec.discrepancies} differences",
         )
     )
+    for run in per_run:
+        if run["run_id"] is None:
+            continue
+        outbox.add(  # finance hears of differences; each run is reconciled
+            session,
+            events.RECONCILIATION_COMPLETED.build(
+                events.run_aggregate(run["run_id"]),
+                run_id=run["run_id"],
+                matched=run["matched"],
+                discrepancies=run["discrepancies"],
+            ),
+        )
     session.flush()
+    found: dict[str, int] = {}
+    for kind, count in session.execute(
+        select(ReconciliationItem.kind, func.count())
+        .where(ReconciliationItem.reconciliation_id == rec.id)
+        .group_by(ReconciliationItem.kind)
+    ):
+        found[str(kind)] = int(count)
+    outbox.add(  # the insights read model counts differences and how long they stay
+        session,
+        events.RECONCILIATION_STARTED.build(
+            f"reconciliation:{rec.id}",
+            reconciliation_id=rec.id,
+            provider=provider,
+            by_kind=found,
+            superseded_id=replaced,
+        ),
+    )
     return rec, per_run
 
 
@@ -419,285 +512,3 @@ def link_candidates(
             .limit(limit)
         )
     )
-
-
-# -- the work queue ------------------------------------------------------------------
-Lookup = Callable[[Payout], bool | None]  # does the provider hold a payment for it?
-
-
-def resolve(
-    session: Session,
-    actor: Actor,
-    reconciliation_id: uuid.UUID,
-    item_ids: list[int],
-    action: str,
-    reason: str,
-    now: datetime,
-    payout_id: uuid.UUID | None = None,
-    provider_has: Lookup | None = None,
-    write_off_to: str = "unexplained_differences",
-) -> list[ReconciliationItem]:
-    """Resolve open items with one action and one reason, all or none: an item that
-    the action cannot resolve refuses the whole request."""
-    actor.require(FINANCE)
-    if action not in ACTIONS:
-        raise InvalidRequest(
-            f"no action {action}", "invalid_action", {"action": [f"one of {ACTIONS}"]}
-        )
-    if not item_ids or len(item_ids) > MAX_BULK or len(set(item_ids)) != len(item_ids):
-        raise InvalidRequest(
-            f"give 1 to {MAX_BULK} different items",
-            "invalid_items",
-            {"item_ids": [f"1 to {MAX_BULK} different ids"]},
-        )
-    rec = get(session, reconciliation_id, lock=True)
-    if rec.status != "open":
-        raise InvalidTransition(
-            f"this reconciliation is {rec.status}", f"reconciliation_{rec.status}"
-        )
-    found = list(
-        session.scalars(
-            select(ReconciliationItem)
-            .where(
-                ReconciliationItem.reconciliation_id == rec.id,
-                ReconciliationItem.id.in_(item_ids),
-            )
-            .order_by(ReconciliationItem.id)
-            .with_for_update()
-        )
-    )
-    if len(found) != len(item_ids):
-        missing = sorted(set(item_ids) - {i.id for i in found})
-        raise InvalidRequest(
-            f"items {missing} are not in this reconciliation",
-            "invalid_items",
-            {"item_ids": [f"unknown: {missing}"]},
-        )
-    for item in found:
-        if item.state != "open":
-            raise InvalidTransition(
-                f"item {item.id} is already {item.state}", "item_resolved"
-            )
-        if item.kind not in RESOLVES[action]:
-            raise InvalidTransition(
-                f"item {item.id} ({item.kind}) cannot be resolved by {action}",
-                "action_not_for_kind",
-            )
-    if action == "link":
-        _link(session, rec, found, payout_id)
-    elif action == "repay":
-        for item in found:
-            _repay(session, rec, item, reason, provider_has)
-    elif action == "write_off":  # each difference posted to the named account
-        for item in found:
-            adjustments.write_off(session, rec, item, reason, write_off_to, actor.id)
-    for item in found:
-        item.state = {"link": "linked", "write_off": "written_off", "repay": "repaid"}[
-            action
-        ]
-        item.resolution = reason
-        item.resolved_by = actor.id
-        item.resolved_at = now
-        session.add(
-            PayoutAudit(
-                run_id=item.run_id,
-                payout_id=item.payout_id or item.linked_payout_id,
-                actor_id=actor.id,
-                action=f"reconciliation_{action}",
-                reason=f"item {item.id} ({item.kind}): {reason}",
-            )
-        )
-    session.flush()
-    return found
-
-
-def _link(
-    session: Session,
-    rec: Reconciliation,
-    found: list[ReconciliationItem],
-    payout_id: uuid.UUID | None,
-) -> None:
-    """The provider rows of these items belong to this payout (same provider, amount
-    and currency), and the payout follows the provider: a payment makes a payout
-    that failed or is sent paid, a reversal makes a paid one failed. A payout being
-    paid again (queued, calling) or already paid refuses a payment row: that would
-    be a second payment, to write off or recover, not to link. The payout's own
-    `missing_at_provider` item is resolved with it."""
-    if payout_id is None:
-        raise InvalidRequest(
-            "name the payout to link to", "payout_required", {"payout_id": ["required"]}
-        )
-    payout = session.get(Payout, payout_id, with_for_update=True)
-    if payout is None or payout.provider != rec.provider:
-        raise InvalidRequest(
-            f"no {rec.provider} payout {payout_id}",
-            "invalid_payout",
-            {"payout_id": ["not a payout of this provider"]},
-        )
-    missing_here = session.scalar(
-        select(func.count()).where(
-            ReconciliationItem.reconciliation_id == rec.id,
-            ReconciliationItem.payout_id == payout_id,
-            ReconciliationItem.kind == "missing_at_provider",
-            ReconciliationItem.state == "open",
-        )
-    )
-    for item in list(found):
-        if item.kind == "missing_at_provider":
-            if item.payout_id != payout_id:
-                raise InvalidTransition(
-                    f"item {item.id} is another payout's", "link_mismatch"
-                )
-            continue
-        if (
-            item.theirs_currency != payout.currency
-            or item.theirs_minor != payout.amount_minor
-        ):
-            raise InvalidTransition(
-                f"item {item.id} is {item.theirs_minor} {item.theirs_currency}; the "
-                f"payout is {payout.amount_minor} {payout.currency}",
-                "link_mismatch",
-            )
-        row = session.execute(
-            select(ReconciliationRow.kind, ReconciliationRow.status).where(
-                ReconciliationRow.reconciliation_id == rec.id,
-                ReconciliationRow.provider_ref == item.provider_ref,
-            )
-        ).one()
-        if row.kind == "reversal" or row.status in ("failed", "canceled", "returned"):
-            if payout.status in ("sent", "paid"):
-                mark_failed(session, payout, "returned", "linked by finance")
-        elif payout.status in ("failed", "sent") or (
-            payout.status == "paid" and missing_here
-        ):
-            if payout.status != "paid" and row.status == "posted":
-                mark_paid(session, payout)
-            payout.provider_ref = payout.provider_ref or item.provider_ref
-        else:
-            raise InvalidTransition(
-                f"payout {payout.id} is {payout.status}: a payment linked to it would "
-                "be a second one",
-                f"payout_{payout.status}",
-            )
-        item.linked_payout_id = payout_id
-    known = {i.id for i in found}
-    for item in session.scalars(
-        select(ReconciliationItem).where(
-            ReconciliationItem.reconciliation_id == rec.id,
-            ReconciliationItem.payout_id == payout_id,
-            ReconciliationItem.kind == "missing_at_provider",
-            ReconciliationItem.state == "open",
-        )
-    ):
-        if item.id not in known:
-            item.linked_payout_id = payout_id
-            found.append(item)  # resolved below with the same reason and person
-
-
-def _repay(
-    session: Session,
-    rec: Reconciliation,
-    item: ReconciliationItem,
-    reason: str,
-    provider_has: Lookup | None,
-) -> None:
-    """The money did not arrive: fail the payout (ledger reversed, communicator told)
-    and queue a new attempt. Refused while the provider holds a live payment for it,
-    since a second one would pay twice."""
-    if item.payout_id is None:
-        raise InvalidTransition(f"item {item.id} names no payout", "no_payout")
-    payout = session.get(Payout, item.payout_id, with_for_update=True)
-    if payout is None:
-        raise InvalidTransition(f"item {item.id} names no payout", "no_payout")
-    if payout.status in ("queued", "calling", "planned", "cancelled"):
-        raise InvalidTransition(
-            f"payout {payout.id} is {payout.status}; nothing to re-pay",
-            f"payout_{payout.status}",
-        )
-    if item.kind == "status_mismatch":
-        theirs = session.scalar(
-            select(ReconciliationRow.status).where(
-                ReconciliationRow.reconciliation_id == rec.id,
-                ReconciliationRow.provider_ref == item.provider_ref,
-            )
-        )
-        if theirs not in ("failed", "canceled", "returned"):
-            raise InvalidTransition(
-                f"the provider shows payout {payout.id} as {theirs}: link it instead "
-                "of paying again",
-                "provider_has_payment",
-            )
-    if item.kind == "missing_at_provider" and payout.provider != "bank_file":
-        held = provider_has(payout) if provider_has else None
-        if held is None:
-            raise NotAllowed(
-                "the provider could not be asked whether it holds this payment; "
-                "nothing was re-paid",
-                "provider_unknown",
-            )
-        if held:
-            raise InvalidTransition(
-                f"the provider holds a payment for payout {payout.id}: link it "
-                "instead of paying again",
-                "provider_has_payment",
-            )
-    if payout.status in ("sent", "paid"):
-        mark_failed(session, payout, "returned", f"reconciliation: {reason}"[:500])
-    payout.move_to("queued")  # a new attempt, a new key
-    payout.failure_code = None
-    payout.next_attempt_at = datetime.now(UTC)
-
-
-def sign_off(
-    session: Session,
-    actor: Actor,
-    reconciliation_id: uuid.UUID,
-    note: str,
-    now: datetime,
-) -> Reconciliation:
-    actor.require(FINANCE)
-    rec = get(session, reconciliation_id, lock=True)
-    if rec.status != "open":
-        raise InvalidTransition(
-            f"this reconciliation is {rec.status}", f"reconciliation_{rec.status}"
-        )
-    open_items = session.scalar(
-        select(func.count()).where(
-            ReconciliationItem.reconciliation_id == rec.id,
-            ReconciliationItem.state == "open",
-        )
-    )
-    if open_items:
-        raise InvalidTransition(
-            f"{open_items} differences are still open", "items_open"
-        )
-    adjustments.check_figures(session, rec)  # the clearing figure is the provider's
-    resolvers = set(
-        session.scalars(
-            select(ReconciliationItem.resolved_by)
-            .where(
-                ReconciliationItem.reconciliation_id == rec.id,
-                ReconciliationItem.resolved_by.is_not(None),
-            )
-            .distinct()
-        )
-    )
-    if actor.id == rec.created_by or actor.id in resolvers:
-        raise NotAllowed(
-            "a second finance person signs off: not the one who ran the "
-            "reconciliation or resolved its differences",
-            "segregation",
-        )
-    rec.status = "signed_off"
-    rec.signed_off_by = actor.id
-    rec.signed_off_at = now
-    rec.sign_off_note = note
-    session.add(
-        PayoutAudit(
-            actor_id=actor.id,
-            action="reconciliation_sign_off",
-            reason=f"{rec.provider} {rec.period_start}..{rec.period_end}: {note}",
-        )
-    )
-    session.flush()
-    return rec

@@ -1,0 +1,214 @@
+"""The whole test suite in a few pytest processes at once (`make test`).
+
+The suite spends most of its time waiting (for RabbitMQ, PostgreSQL, a browser, a
+whole system starting), so on two cores a few processes side by side finish it in
+far less time than one. Each process is a *job*: the unit tests, contracts and infra
+checks together; each service's integration tests (the larger ones in two halves);
+the end-to-end tests; the browser tests in two halves. Every test makes its own vhost
+and databases, so jobs share nothing but the machine.
+
+The chaos runs, which load the machine on purpose, run one at a time after
+everything else. The longest jobs start first, by the times of the last run
+(var/test/durations.json) or, without one, by the estimates below.
+
+    python infra/dev/testrun.py            # every job, 3 slots (TEST_SLOTS)
+    python infra/dev/testrun.py --slots 1  # one job at a time
+
+Each job's output is in var/test/<job>.log; a failing job's summary is printed. The
+exit status is 1 when any job failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "var" / "test"
+DURATIONS = OUT / "durations.json"
+PYTEST = [str(ROOT / ".venv" / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"]
+SYSTEM_WEIGHT = 1  # a job that starts a whole system (its processes wait, mostly)
+SPLIT = {"gateway", "stipends", "registry"}  # integration folders run in two halves
+# pytest -q's last line: "12 passed, 1 skipped, 1 warning in 101.84s (0:01:41)"
+SUMMARY = re.compile(r"^=*\s*(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s", re.MULTILINE)
+COUNTED = {"passed", "failed", "error", "errors", "skipped", "xfailed", "xpassed"}
+
+
+@dataclass
+class Job:
+    name: str
+    args: list[str]
+    weight: int = 1
+    exclusive: bool = False  # alone, after every other job
+    estimate: float = 60.0
+    process: subprocess.Popen[bytes] | None = None
+    started: float = 0.0
+    elapsed: float = 0.0
+    summary: str = ""
+    returncode: int | None = None
+    log: Path = field(default_factory=Path)
+
+
+def jobs() -> list[Job]:
+    tests = ROOT / "tests"
+    found: list[Job] = []
+    quick = [str(p.relative_to(ROOT)) for p in sorted(tests.glob("*/unit"))]
+    quick += ["tests/contracts", "tests/infra"]
+    found.append(Job("unit-contracts-infra", quick, estimate=120))
+    for folder in sorted(tests.glob("*/integration")):
+        area = folder.parent.name
+        if area == "infra":
+            continue  # with the unit job
+        files = sorted(str(p.relative_to(ROOT)) for p in folder.glob("test_*.py"))
+        if area in SPLIT and len(files) > 1:
+            found.append(Job(f"{area}-integration-1", files[0::2], estimate=180))
+            found.append(Job(f"{area}-integration-2", files[1::2], estimate=180))
+        elif files:
+            found.append(Job(f"{area}-integration", files, estimate=90))
+    # end-to-end and browser tests share one running system per pytest session
+    # (tests/conftest.py: `system`), so a job takes many files: e2e whole, the
+    # browser tests in two halves
+    e2e = sorted(str(p.relative_to(ROOT)) for p in (tests / "e2e").glob("test_*.py"))
+    found.append(Job("e2e", e2e, weight=SYSTEM_WEIGHT, estimate=300))
+    browser = sorted(
+        str(p.relative_to(ROOT)) for p in (tests / "browser").glob("test_*.py")
+    )
+    for half in (0, 1):
+        found.append(
+            Job(
+                f"browser-{half + 1}",
+                browser[half::2],
+                weight=SYSTEM_WEIGHT,
+                estimate=240,
+            )
+        )
+    for path in sorted((tests / "chaos").glob("test_*.py")):
+        found.append(
+            Job(
+                f"chaos-{path.stem.removeprefix('test_')}",
+                [str(path.relative_to(ROOT))],
+                exclusive=True,
+                estimate=120,
+            )
+        )
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    for job in found:
+        job.estimate = float(known.get(job.name, job.estimate))
+        job.log = OUT / f"{job.name}.log"
+    return found
+
+
+def start(job: Job) -> None:
+    job.started = time.monotonic()
+    handle = job.log.open("wb")
+    job.process = subprocess.Popen(  # its own process group: stopped as a whole
+        [*PYTEST, *job.args],
+        cwd=ROOT,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    handle.close()
+
+
+def finish(job: Job) -> None:
+    assert job.process is not None
+    job.returncode = job.process.returncode
+    job.elapsed = time.monotonic() - job.started
+    text = job.log.read_text(errors="replace")
+    found = SUMMARY.findall(text)
+    job.summary = found[-1] if found else "no summary (see its log)"
+    ok = job.returncode in (0, 5)  # 5: nothing collected
+    mark = "ok" if ok else "FAILED"
+    print(f"[{mark}] {job.name}: {job.summary} ({job.elapsed:.0f} s)", flush=True)
+    if not ok:
+        tail = text[text.rfind("short test summary info") :][-4000:]
+        print(tail or text[-4000:], flush=True)
+
+
+def run(slots: int, only: str | None) -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    todo = [job for job in jobs() if only is None or re.search(only, job.name)]
+    parallel = sorted(
+        (job for job in todo if not job.exclusive), key=lambda j: -j.estimate
+    )
+    alone = [job for job in todo if job.exclusive]
+    running: list[Job] = []
+    done: list[Job] = []
+    began = time.monotonic()
+
+    def load() -> int:
+        return sum(job.weight for job in running)
+
+    def reap() -> None:
+        for job in list(running):
+            assert job.process is not None
+            if job.process.poll() is not None:
+                running.remove(job)
+                finish(job)
+                done.append(job)
+
+    try:
+        while parallel or running:
+            reap()
+            for job in list(parallel):
+                if not running or load() + job.weight <= slots:
+                    parallel.remove(job)
+                    start(job)
+                    running.append(job)
+            time.sleep(0.5)
+        for job in alone:
+            start(job)
+            running.append(job)
+            while running:
+                reap()
+                time.sleep(0.5)
+    except KeyboardInterrupt:
+        for job in running:
+            if job.process is not None:
+                os.killpg(job.process.pid, signal.SIGTERM)
+        raise
+    known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    known.update({job.name: round(job.elapsed, 1) for job in done})
+    DURATIONS.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
+    failed = [job for job in done if job.returncode not in (0, 5)]
+    counts: dict[str, int] = {}
+    for job in done:
+        for number, word in re.findall(r"(\d+) (\w+)", job.summary):
+            if word in COUNTED:
+                counts[word] = counts.get(word, 0) + int(number)
+    total = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
+    minutes, seconds = divmod(time.monotonic() - began, 60)
+    print(
+        f"\n{len(done)} jobs, {total}, in {minutes:.0f} min {seconds:.0f} s"
+        + (f"; FAILED: {', '.join(job.name for job in failed)}" if failed else ""),
+        flush=True,
+    )
+    return 1 if failed else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--slots", type=int, default=int(os.environ.get("TEST_SLOTS", "3"))
+    )
+    parser.add_argument("--only", help="only the jobs whose name matches this regex")
+    parser.add_argument("--list", action="store_true", help="the jobs, then stop")
+    options = parser.parse_args()
+    if options.list:
+        for job in jobs():
+            print(f"{job.name} ({job.estimate:.0f} s): {' '.join(job.args)}")
+        return
+    sys.exit(run(options.slots, options.only))
+
+
+if __name__ == "__main__":
+    main()

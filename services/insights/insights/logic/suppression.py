@@ -1,0 +1,219 @@
+"""Small-cell suppression for the tables the impact views publish.
+
+A published table is a grid of counts with its row totals, column totals and grand
+total (the margins). Think of it as the extended grid of (rows + 1) x (columns + 1)
+entries, the margins being the last row and column. Every line of that grid obeys one
+linear rule: its cells add up to its total.
+
+1. Primary suppression: every entry (cell or margin) under `threshold` is hidden,
+   zero included (a zero says "nobody in this group", which can point at the rest).
+2. Secondary suppression: a hidden entry must not be recoverable from what is
+   published. Someone who knows the rules and the published entries knows the hidden
+   ones only as the non-negative solutions of the line rules. A hidden entry is pinned
+   to one value exactly when no such solution lets it move. In the signed grid (cells
+   and the grand total counted +, the other margins -) every line sums to zero, so a
+   move is a circulation in the bipartite graph of rows and columns whose edges are the
+   hidden entries; an entry whose value is 0 can move only one way (up). An entry can
+   move iff its edge lies on a directed cycle of that graph (`pinned` checks exactly
+   this). The matrix of the line rules is totally unimodular, so an entry that can move
+   takes at least two integer values: nobody recovers it exactly.
+3. While some hidden entry is pinned, the published entries of the cheapest cycle
+   through it are hidden too (a shortest path where a published entry costs its value
+   and a margin more than any cell); if there is none, the entry's row and column are
+   hidden whole. Every line then has no hidden entry or
+   at least two, which is the textbook rule, and no hidden entry is pinned, which the
+   textbook rule alone does not guarantee (a hidden entry can be a bridge between two
+   cycles, or sit between zeros).
+
+The result says, for each entry, whether it is published. Views show a hidden entry as
+"hidden" with one footnote for all of them, never which ones were small.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+Entry = tuple[int, int]  # (row, column) in the extended grid
+Node = tuple[str, int]  # ("r", row) or ("c", column)
+
+
+@dataclass(frozen=True)
+class Suppressed:
+    """A table with its margins and which of its entries are hidden."""
+
+    cells: tuple[tuple[int, ...], ...]
+    row_totals: tuple[int, ...]
+    column_totals: tuple[int, ...]
+    total: int
+    hidden: frozenset[Entry]
+
+    @property
+    def rows(self) -> int:
+        return len(self.cells)
+
+    @property
+    def columns(self) -> int:
+        return len(self.column_totals)
+
+    def value(self, row: int, column: int) -> int:
+        """The true value of an extended-grid entry (margins at index rows/columns)."""
+        return extended(self.cells)[row][column]
+
+    def shown(self, row: int, column: int) -> int | None:
+        """What is published at an extended-grid entry: its value, or None."""
+        if (row, column) in self.hidden:
+            return None
+        return self.value(row, column)
+
+
+def extended(cells: Sequence[Sequence[int]]) -> list[list[int]]:
+    """The grid with a total column and a total row."""
+    rows = [list(row) + [sum(row)] for row in cells]
+    width = len(rows[0]) if rows else 1
+    return rows + [[sum(row[j] for row in rows) for j in range(width)]]
+
+
+def _sign(entry: Entry, rows: int, columns: int) -> int:
+    row, column = entry
+    inner_row, inner_column = row < rows, column < columns
+    return 1 if inner_row == inner_column else -1
+
+
+def _arcs(
+    grid: Sequence[Sequence[int]], hidden: frozenset[Entry] | set[Entry]
+) -> dict[Entry, list[tuple[Node, Node]]]:
+    """Each hidden entry's allowed moves as arcs: a +1-signed entry grows by flow
+    row -> column; an entry at 0 may only grow, any other entry may also shrink."""
+    rows, columns = len(grid) - 1, len(grid[0]) - 1
+    arcs: dict[Entry, list[tuple[Node, Node]]] = {}
+    for entry in hidden:
+        row, column = entry
+        forward: tuple[Node, Node] = (("r", row), ("c", column))
+        backward: tuple[Node, Node] = (("c", column), ("r", row))
+        up, down = (
+            (forward, backward)
+            if _sign(entry, rows, columns) > 0
+            else (backward, forward)
+        )
+        arcs[entry] = [up] if grid[row][column] == 0 else [up, down]
+    return arcs
+
+
+def _moves(arcs: dict[Entry, list[tuple[Node, Node]]], entry: Entry) -> bool:
+    graph: dict[Node, list[Node]] = {}
+    for other, pairs in arcs.items():
+        if other != entry:
+            for tail, head in pairs:
+                graph.setdefault(tail, []).append(head)
+    return any(_reaches(graph, head, tail) for tail, head in arcs[entry])
+
+
+def pinned(
+    grid: Sequence[Sequence[int]], hidden: frozenset[Entry] | set[Entry]
+) -> set[Entry]:
+    """The hidden entries of an extended grid that the published ones determine.
+
+    Nodes are the grid's rows ("r", i) and columns ("c", j); a hidden entry (i, j) is
+    an edge. An entry moves iff some allowed arc of its edge closes a directed cycle
+    with the arcs of the other hidden entries.
+    """
+    arcs = _arcs(grid, hidden)
+    return {entry for entry in arcs if not _moves(arcs, entry)}
+
+
+def _reaches(graph: dict[Node, list[Node]], start: Node, goal: Node) -> bool:
+    seen, todo = {start}, [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        for nxt in graph.get(node, ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return False
+
+
+def suppress(cells: Sequence[Sequence[int]], threshold: int) -> Suppressed:
+    """Hide every entry under `threshold` and enough others that none is recoverable."""
+    if not cells or not cells[0]:
+        raise ValueError("a table needs at least one row and one column")
+    if any(len(row) != len(cells[0]) for row in cells):
+        raise ValueError("every row needs the same number of columns")
+    grid = extended(cells)
+    rows, columns = len(cells), len(cells[0])
+    everything = {(i, j) for i in range(rows + 1) for j in range(columns + 1)}
+    hidden = {e for e in everything if grid[e[0]][e[1]] < threshold}
+    while hidden:
+        stuck = pinned(grid, hidden)
+        if not stuck:
+            break
+        entry = min(stuck)
+        extra = _complement(grid, hidden, entry)
+        if extra:
+            hidden |= extra
+        else:  # nothing single helps: hide the entry's row and column whole
+            row, column = entry
+            hidden |= {(row, j) for j in range(columns + 1)}
+            hidden |= {(i, column) for i in range(rows + 1)}
+        if hidden == everything:
+            break
+    return Suppressed(
+        cells=tuple(tuple(int(v) for v in row) for row in cells),
+        row_totals=tuple(row[-1] for row in grid[:-1]),
+        column_totals=tuple(grid[-1][:-1]),
+        total=grid[-1][-1],
+        hidden=frozenset(hidden),
+    )
+
+
+def _complement(grid: list[list[int]], hidden: set[Entry], entry: Entry) -> set[Entry]:
+    """The cheapest published entries whose hiding frees `entry`: a shortest path
+    closing a cycle through it, where a published entry costs its value (a margin
+    costs more than any cell) and a hidden one nothing."""
+    everything = {(i, j) for i in range(len(grid)) for j in range(len(grid[0]))}
+    everything.discard(entry)
+    arcs = _arcs(grid, everything | {entry})
+    penalty = sum(map(sum, grid)) + 1
+    rows, columns = len(grid) - 1, len(grid[0]) - 1
+    graph: dict[Node, list[tuple[int, Node, Entry]]] = {}
+    for other in everything:
+        cost = 0
+        if other not in hidden:
+            margin = other[0] == rows or other[1] == columns
+            cost = 1 + grid[other[0]][other[1]] + (penalty if margin else 0)
+        for tail, head in arcs[other]:
+            graph.setdefault(tail, []).append((cost, head, other))
+    best: tuple[int, set[Entry]] | None = None
+    for tail, head in arcs[entry]:
+        found = _cheapest(graph, head, tail)
+        if found is not None and (best is None or found[0] < best[0]):
+            best = found
+    return set() if best is None else best[1] - hidden
+
+
+def _cheapest(
+    graph: dict[Node, list[tuple[int, Node, Entry]]], start: Node, goal: Node
+) -> tuple[int, set[Entry]] | None:
+    done: set[Node] = set()
+    queue: list[tuple[int, int, Node, tuple[Entry, ...]]] = [(0, 0, start, ())]
+    tick = 0
+    while queue:
+        cost, _, node, path = heapq.heappop(queue)
+        if node == goal:
+            return cost, set(path)
+        if node in done:
+            continue
+        done.add(node)
+        for step, nxt, entry in graph.get(node, ()):
+            if nxt not in done:
+                tick += 1
+                heapq.heappush(queue, (cost + step, tick, nxt, (*path, entry)))
+    return None
+
+
+def suppress_column(values: Sequence[int], threshold: int) -> Suppressed:
+    """A one-column table (a count per group) with its total."""
+    return suppress([[v] for v in values], threshold)

@@ -1,0 +1,157 @@
+"""The insights service: entrypoints only.
+
+It listens to the events registry and stipends publish, keeps what each contributes
+(`logic.facts`), and answers the gateway's impact views over RPC with every count
+suppressed under `INSIGHTS_MIN_CELL` (`logic.figures`). It reads no other service's
+database and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from marshmallow import Schema, ValidationError
+
+from insights.dependencies import MinCell
+from insights.exceptions import (
+    CycleNotFound,
+    InvalidRequest,
+    NotAllowed,
+    ProgrammeNotFound,
+)
+from insights.logic import facts, figures
+from insights.schemas import EVENT_SCHEMAS, CycleQueryIn, ProgrammeQueryIn
+from svyaz import actors, inbox
+from svyaz.dependencies import Database
+from svyaz.envelope import ReceivedEvent
+from svyaz.inbox import InboxUpkeep
+from svyaz.keys import GATEWAY
+from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
+from svyaz.metrics import Observed
+from svyaz.parking import ParkedMessagesEntrypoints
+
+log = logging.getLogger(__name__)
+
+SCHEMAS: dict[str, Schema] = {name: cls() for name, cls in EVENT_SCHEMAS.items()}
+EXPECTED = (InvalidRequest, NotAllowed, CycleNotFound, ProgrammeNotFound)
+
+
+class Actor(actors.Actor):
+    """Who is asking, with this service's errors (see svyaz.actors)."""
+
+    invalid = InvalidRequest
+    not_allowed = NotAllowed
+
+
+def load(schema: Schema, data: Any) -> dict[str, Any]:
+    try:
+        return dict(schema.load(data if data is not None else {}))
+    except ValidationError as exc:
+        raise InvalidRequest(
+            "the request is invalid", "invalid_request", exc.messages_dict
+        ) from None
+
+
+class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
+    name = "insights"
+
+    db = Database()
+    observed = Observed(outbox=False)  # publishes nothing: no outbox to watch
+    min_cell = MinCell()
+
+    def _take(self, event: ReceivedEvent) -> None:
+        """Load the payload, claim the event and keep its contribution, in one
+        transaction; a bad payload is parked with its reason."""
+        try:
+            data = SCHEMAS[event.event_type].load(event.data)
+        except ValidationError as exc:
+            raise Unprocessable(f"bad payload: {exc.messages}") from None
+        with self.db.transaction() as session:
+            if not inbox.claim(session, event):
+                return
+            facts.record(
+                session, event.event_id, event.event_type, event.occurred_at, data
+            )
+
+    # -- registry's events -----------------------------------------------------------
+    @event_handler("registry", "communicator.activated.v1", batch=BATCH)
+    def on_communicator_activated(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("registry", "communicator.tier_changed.v1", batch=BATCH)
+    def on_communicator_tier_changed(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("registry", "training.completed.v1", batch=BATCH)
+    def on_training_completed(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    # -- stipends' events ------------------------------------------------------------
+    @event_handler("stipends", "cycle.opened.v1", batch=BATCH)
+    def on_cycle_opened(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "programme.budget_changed.v1", batch=BATCH)
+    def on_programme_budget_changed(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "report.submitted.v1", batch=BATCH)
+    def on_report_submitted(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "report.reviewed.v1", batch=BATCH)
+    def on_report_reviewed(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "stipend.approved.v1", batch=BATCH)
+    def on_stipend_approved(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "payout.paid.v1", batch=BATCH)
+    def on_payout_paid(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "payout.failed.v1", batch=BATCH)
+    def on_payout_failed(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "reconciliation.completed.v1", batch=BATCH)
+    def on_reconciliation_completed(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "reconciliation.started.v1", batch=BATCH)
+    def on_reconciliation_started(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    @event_handler("stipends", "reconciliation.difference_resolved.v1", batch=BATCH)
+    def on_difference_resolved(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
+    # -- RPC: the impact views (program admins) --------------------------------------
+    @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
+    def list_impact_cycles(self, actor: Any) -> list[dict[str, Any]]:
+        Actor.load(actor).require(actors.ADMIN)
+        with self.db.transaction() as session:
+            return [
+                {k: str(v) if k.endswith("_id") else v for k, v in row.items()}
+                for row in figures.cycles(session)
+            ]
+
+    @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
+    def get_cycle_impact(self, actor: Any, query: Any) -> dict[str, Any]:
+        Actor.load(actor).require(actors.ADMIN)
+        ask = load(CycleQueryIn(), query)
+        with self.db.transaction() as session:
+            view = figures.cycle_view(
+                session, ask["cycle_id"], ask["dimension"], self.min_cell
+            )
+        return facts.plain(view)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
+    def get_programme_impact(self, actor: Any, query: Any) -> dict[str, Any]:
+        Actor.load(actor).require(actors.ADMIN)
+        ask = load(ProgrammeQueryIn(), query)
+        with self.db.transaction() as session:
+            view = figures.programme_view(session, ask["programme_id"], self.min_cell)
+        return facts.plain(view)
