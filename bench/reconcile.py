@@ -49,7 +49,7 @@ PERIOD = (TODAY - timedelta(days=30), TODAY + timedelta(days=1))
 SEED = """
 SET session_replication_role = replica;
 INSERT INTO ledger_accounts (code, kind, currency)
-VALUES ('provider_clearing:stripe_connect', 'provider_clearing', 'EUR'),
+VALUES ('provider_clearing:stripe_connect:EUR', 'provider_clearing', 'EUR'),
        ('programme_funds:bench', 'programme_funds', 'EUR')
 ON CONFLICT DO NOTHING;
 INSERT INTO payouts (id, run_id, stipend_id, communicator_id, amount_minor, currency,
@@ -65,7 +65,7 @@ FROM generate_series(1, :count) AS n;
 INSERT INTO postings (entry_id, account, amount_minor, currency)
 SELECT n + :offset, a.account, a.sign * (30000 + (n + :offset) % 500), 'EUR'
 FROM generate_series(1, :count) AS n,
-     (VALUES ('provider_clearing:stripe_connect', 1),
+     (VALUES ('provider_clearing:stripe_connect:EUR', 1),
              ('programme_funds:bench', -1)) AS a (account, sign);
 SET session_replication_role = DEFAULT;
 """
@@ -161,7 +161,7 @@ def bare(url: str, path: Path) -> tuple[float, int]:
             "  JOIN journal_entries e ON e.stipend_id = p.stipend_id"
             "   AND e.kind = 'payout_sent'"
             "  JOIN postings po ON po.entry_id = e.id"
-            "   AND po.account = 'provider_clearing:stripe_connect'"
+            "   AND po.account = 'provider_clearing:stripe_connect:EUR'"
             ") l ON l.provider_ref = r.source_id"
         )
         cur.fetchall()

@@ -11,6 +11,8 @@ from typing import Any
 import sepaxml
 import xmlschema
 
+from svyaz import money
+
 PAIN001 = "pain.001.001.09"
 NS = {"p": f"urn:iso:std:iso:20022:tech:xsd:{PAIN001}"}
 
@@ -43,5 +45,6 @@ def assert_valid_pain001(text: str) -> Any:
     assert Decimal(header.findtext("p:CtrlSum", namespaces=NS)) == sum(amounts)
     assert int(header.findtext("p:NbOfTxs", namespaces=NS)) == len(amounts)
     for amount in document.findall(".//p:InstdAmt", NS):
-        assert len(amount.text.partition(".")[2]) == 2  # two decimals, always
+        # exactly the currency's ISO 4217 decimals: 2 for EUR, none for JPY, 3 for KWD
+        assert len(amount.text.partition(".")[2]) == money.exponent(amount.get("Ccy"))
     return document

@@ -13,9 +13,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from babel.numbers import get_currency_precision
-
-from svyaz import tables
+from svyaz import money, tables
 
 
 class Amount:
@@ -24,14 +22,14 @@ class Amount:
     def __init__(self, minor: int, currency: str):
         self.minor = int(minor)
         self.currency = (currency or "").upper()
-        self.places = get_currency_precision(self.currency)
+        self.places = money.exponent(self.currency)
 
     @property
     def major(self) -> Decimal:
-        return Decimal(self.minor).scaleb(-self.places)
+        return money.major(self.minor, self.currency)
 
     def __str__(self) -> str:
-        return f"{self.major:.{self.places}f}"
+        return money.plain(self.minor, self.currency)
 
     @property
     def number_format(self) -> str:

@@ -33,14 +33,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping
-from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency, get_currency_precision
 from babel.support import Translations
 
 from gateway.labels import LABELS
@@ -54,6 +52,7 @@ from gateway.refusals import (
     TEXTS,
     THINGS,
 )
+from svyaz import money as svyaz_money
 
 HERE = Path(__file__).parent
 LOCALES = HERE / "locale"
@@ -101,30 +100,20 @@ def texts(language: str) -> Mapping[str, str]:
 def money(language: str, amount_minor: int | None, currency: str | None) -> str:
     """An amount in minor units as the language writes it, with the currency's ISO
     4217 exponent: 25000 EUR → "€250.00" / "250,00 €"; 500 JPY → "¥500"; 1234 KWD
-    → "KWD 1.234". The one place the consoles format money."""
-    if amount_minor is None:
-        return "—"
-    code = (currency or "").upper()
-    exponent = get_currency_precision(code)
-    amount = Decimal(int(amount_minor)).scaleb(-exponent)
-    return str(format_currency(amount, code, locale=language_of(language)))
+    → "KWD 1.234". The one place the consoles format money (svyaz.money)."""
+    return svyaz_money.display(amount_minor, currency, language_of(language))
 
 
 def to_minor(amount: str, currency: str) -> int:
     """An amount typed in major units ("250", "250.5", "250,50") as minor units of
-    the currency (ISO 4217 exponent); InvalidOperation/ValueError if it is not one."""
-    exponent = get_currency_precision((currency or "").upper())
-    value = Decimal(amount.strip().replace(" ", "").replace(",", "."))
-    minor = value.scaleb(exponent)
-    if minor != minor.to_integral_value() or minor < 0:
-        raise ValueError(f"{amount!r} is not an amount in {currency}")
-    return int(minor)
+    the currency (ISO 4217 exponent); svyaz.money.InvalidAmount (a ValueError) if
+    it is not one, or has more decimals than the currency."""
+    return svyaz_money.parse(amount, currency)
 
 
 def currency_step(currency: str) -> str:
     """The smallest step of a money input: 1 for JPY, 0.01 for EUR, 0.001 for KWD."""
-    exponent = get_currency_precision((currency or "").upper())
-    return "1" if exponent == 0 else "0." + "0" * (exponent - 1) + "1"
+    return svyaz_money.step(currency)
 
 
 def countries(language: str) -> list[tuple[str, str]]:

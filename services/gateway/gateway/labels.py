@@ -275,6 +275,9 @@ LABELS: dict[str, dict[str, str]] = {
         "stipends_payable": N_("Owed to a communicator"),
         "provider_clearing": N_("Sent to a provider, not yet confirmed"),
         "fees": N_("Providers' fees"),
+        "bank_fees": N_("Bank fees written off in reconciliation"),
+        "fx_differences": N_("Currency conversion differences"),
+        "unexplained_differences": N_("Unexplained differences written off"),
     },
     "entry_kind": {
         "funding": N_("Programme funded"),
@@ -287,6 +290,11 @@ LABELS: dict[str, dict[str, str]] = {
         "commitment_reversal": N_("Release for payment undone"),
         "payout_sent_reversal": N_("Payment failed: sending undone"),
         "payout_settled_reversal": N_("Payment came back after it was confirmed"),
+        "write_off": N_("Reconciliation difference written off"),
+        "write_off_reversal": N_(
+            "Write-off withdrawn: the reconciliation was run again"
+        ),
+        "account_moved": N_("Balance moved to the account in its currency"),
     },
     "payout_event": {
         "retry": N_("Finance tried again"),

@@ -308,9 +308,29 @@ REFUSALS: dict[str, str] = {
     "upstream_unavailable": N_(
         "A service is not available; nothing was changed. Try again in a minute."
     ),  # programmes, cycles and stipends
+    "clearing_differs": N_(
+        "The ledger's clearing figure for this period differs from the provider's "
+        "(the table on this page shows by how much). Resolve the differences that "
+        "explain it, or run the reconciliation again, then sign off."
+    ),
+    "invalid_write_off_account": N_(
+        "Choose the ledger account the write-off goes to from the list."
+    ),
     "invalid_amount": N_(
         "An amount is not a number in the programme's currency. Write it like 250 "
         "or 250.50."
+    ),
+    "amount_no_decimals": N_(
+        "The programme's currency has no decimals (like the yen). Write a whole "
+        "amount, like 2500."
+    ),
+    "amount_two_decimals": N_(
+        "The programme's currency has two decimals. Write at most two after the "
+        "point, like 250.50."
+    ),
+    "amount_three_decimals": N_(
+        "The programme's currency has three decimals (like the Kuwaiti dinar). "
+        "Write at most three after the point, like 25.125."
     ),
     "invalid_currency": N_("Choose the programme's currency from the list."),
     "name_taken": N_("A programme with this name exists. Choose another name."),

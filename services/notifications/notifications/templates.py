@@ -18,9 +18,10 @@ from typing import Any
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_currency
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from svyaz import money as svyaz_money
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -85,7 +86,7 @@ def environment(language: str) -> Environment:
     )
 
     def money(amount_minor: int, currency: str) -> str:
-        return format_currency(amount_minor / 100, currency, locale=language)
+        return svyaz_money.display(amount_minor, currency, language)
 
     env.filters["money"] = money
     return env

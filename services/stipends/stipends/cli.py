@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 # imported before any call, so errors from the services arrive as these kinds
-from svyaz import commands
+from svyaz import commands, money
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 (
@@ -86,7 +86,7 @@ def totals_table(run: dict[str, Any]) -> str:
     for line in run["totals"]:
         lines.append(
             f"{line['currency']:<8} {line['provider']:<15} {line['count']:>5}  "
-            f"{line['sum_minor'] / 100:,.2f}"
+            f"{money.plain(line['sum_minor'], line['currency'], grouped=True)}"
         )
     lines.append(f"totals digest: {run['totals_digest']}")
     return "\n".join(lines)
@@ -232,9 +232,12 @@ def run_command(
         for payout in stipends.list_payouts(actor, args.run):
             if args.status and payout["status"] != args.status:
                 continue
+            amount = money.plain(
+                payout["amount_minor"], payout["currency"], grouped=True
+            )
             print(
                 f"{payout['id']}  {payout['status']:<10} {payout['provider']:<15} "
-                f"{payout['amount_minor'] / 100:,.2f} {payout['currency']}"
+                f"{amount} {payout['currency']}"
                 f"{'  ' + payout['failure_code'] if payout['failure_code'] else ''}",
                 file=out,
             )
@@ -276,6 +279,7 @@ def run_command(
             args.action,
             args.reason,
             args.payout,
+            args.write_off_to,
         )
         for item in done:
             print(item_line(item), file=out)
@@ -308,13 +312,17 @@ def reconciliation_summary(rec: dict[str, Any]) -> str:
 
 
 def item_line(item: dict[str, Any]) -> str:
-    def money(minor: Any, currency: Any) -> str:
-        return "-" if minor is None else f"{minor / 100:,.2f} {currency}"
+    def amount(minor: Any, currency: Any) -> str:
+        return (
+            "-"
+            if minor is None
+            else f"{money.plain(minor, currency, grouped=True)} {currency}"
+        )
 
     return (
         f"{item['id']:>8}  {item['kind']:<22} {item['state']:<11} "
-        f"ours {money(item['ours_minor'], item['ours_currency']):>14}  "
-        f"theirs {money(item['theirs_minor'], item['theirs_currency']):>14}  "
+        f"ours {amount(item['ours_minor'], item['ours_currency']):>14}  "
+        f"theirs {amount(item['theirs_minor'], item['theirs_currency']):>14}  "
         f"{item['payout_id'] or item['provider_ref'] or ''}"
     )
 
@@ -432,6 +440,12 @@ def parser() -> argparse.ArgumentParser:
     )
     resolve.add_argument("--reason", required=True)
     resolve.add_argument("--payout", help="the payout a link is to")
+    resolve.add_argument(
+        "--write-off-to",
+        choices=("unexplained_differences", "bank_fees", "fx_differences"),
+        default="unexplained_differences",
+        help="the ledger account a write-off posts each difference to",
+    )
     sign = sub.add_parser(
         "sign-off", help="sign a reconciliation off (a second person)"
     )

@@ -320,7 +320,8 @@ class Approval(Base):
 
 class Account(Base):
     """A ledger account: `programme_budget:<programme>`, `reservations:<programme>`,
-    `stipends_payable:<communicator>`, `provider_clearing:<provider>`, `fees:...`."""
+    `stipends_payable:<communicator>:<currency>`,
+    `provider_clearing:<provider>:<currency>`, `fees:...` (docs/ledger.md)."""
 
     __tablename__ = "ledger_accounts"
 

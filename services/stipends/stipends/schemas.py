@@ -422,7 +422,8 @@ class AmendSchema(Schema):
 class AccountRequestSchema(Schema):
     account = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z_]+:[A-Za-z0-9_-]{1,100}$"),
+        # kind:owner, and :CUR on a per-currency account (provider_clearing:x:EUR)
+        validate=validate.Regexp(r"^[a-z_]+:[A-Za-z0-9_-]{1,100}(:[A-Z]{3})?$"),
     )
     offset = fields.Integer(
         strict=True, load_default=0, validate=validate.Range(min=0, max=10**9)

@@ -45,8 +45,17 @@ def test_every_finance_code_has_a_label_in_both_languages(kind: str) -> None:
 
 
 def test_every_ledger_entry_kind_is_named() -> None:
-    kinds = {"funding", "reservation", "commitment", "payout_sent", "payout_settled"}
-    assert set(schemas.ENTRY_KINDS) == kinds | {f"{k}_reversal" for k in kinds}
+    kinds = {
+        "funding",
+        "reservation",
+        "commitment",
+        "payout_sent",
+        "payout_settled",
+        "write_off",
+    }
+    assert set(schemas.ENTRY_KINDS) == kinds | {f"{k}_reversal" for k in kinds} | {
+        "account_moved"
+    }
 
 
 @pytest.mark.parametrize(

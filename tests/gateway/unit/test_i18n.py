@@ -128,6 +128,35 @@ def test_money_uses_the_currencys_exponent(
     )
 
 
+@pytest.mark.parametrize(
+    "currency,typed,minor,too_fine,code",
+    [
+        ("JPY", "25000", 25000, "25000.5", "amount_no_decimals"),
+        ("EUR", "250,5", 25050, "250.505", "amount_two_decimals"),
+        ("KWD", "25.125", 25125, "25.1255", "amount_three_decimals"),
+    ],
+)
+def test_a_console_form_reads_an_amount_by_the_currencys_exponent(
+    currency: str, typed: str, minor: int, too_fine: str, code: str
+) -> None:
+    from gateway.console.programmes import amount, major
+    from gateway.exceptions import BadRequest
+
+    assert amount(typed, currency, "amount") == minor
+    assert amount(major(minor, currency), currency, "amount") == minor
+    with pytest.raises(BadRequest) as refused:
+        amount(too_fine, currency, "amount")
+    assert refused.value.code == code
+    assert refused.value.fields == {"amount": ["not an amount"]}
+    # the page says how many decimals the currency takes, in both languages
+    for language in ("en", "ru"):
+        sentence = i18n.refusal(language, code, "")
+        assert sentence and sentence != i18n.refusal(language, "invalid_amount", "")
+    with pytest.raises(BadRequest) as refused:
+        amount("two hundred", currency, "amount")
+    assert refused.value.code == "invalid_amount"
+
+
 def test_money_filter_in_a_template() -> None:
     env = web.environment("en")
     template = env.from_string("{{ a|money(c) }}|{{ none|money('EUR') }}")

@@ -38,9 +38,11 @@ class Clock:
 
 
 class PayWorld:
-    def __init__(self, db: Db, payees: int, provider: str = "stripe_connect") -> None:
+    def __init__(
+        self, db: Db, payees: int, provider: str = "stripe_connect", **rules: Any
+    ) -> None:
         self.db = db
-        self.world = World(db, budget_minor=10_000_000)
+        self.world = World(db, **{"budget_minor": 10_000_000, **rules})
         self.payees = [add_communicator(db) for _ in range(payees)]
         if provider != "stripe_connect":
             db.sql(

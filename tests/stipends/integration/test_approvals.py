@@ -548,8 +548,8 @@ def test_payment_steps_post_balanced_entries_in_order_only(db: Db) -> None:
         step(payments.record_failed)
     with db.session() as session:
         assert ledger_reports.trial_balance(session)["balanced"]
-        assert ledger.balance(session, ledger.payable(who)) == 0
-        assert ledger.balance(session, ledger.clearing("stripe_connect")) == 0
+        assert ledger.balance(session, ledger.payable(who, "EUR")) == 0
+        assert ledger.balance(session, ledger.clearing("stripe_connect", "EUR")) == 0
         assert ledger.balance(session, ledger.fees(world.programme_id)) == 150
         assert ledger.balance(session, ledger.reservations(world.programme_id)) == 0
         assert ledger.available(session, world.programme_id) == 70_000

@@ -234,7 +234,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
                 )
                 assert reserved >= 0
                 owed = -sum(
-                    ledger.balance(session, ledger.payable(s.communicator_id))
+                    ledger.balance(session, ledger.payable(s.communicator_id, "EUR"))
                     for s in stipends
                 )
                 assert 0 <= owed <= paid

@@ -57,7 +57,7 @@ def test_accounts_name_their_programme_payee_and_provider(db: Db) -> None:
             "EUR",
             [
                 ledger.Leg(ledger.reservations(programme.id), 10),
-                ledger.Leg(ledger.payable(payee), -10),
+                ledger.Leg(ledger.payable(payee, "EUR"), -10),
             ],
         )
         ledger.post(
@@ -66,16 +66,16 @@ def test_accounts_name_their_programme_payee_and_provider(db: Db) -> None:
             "test",
             "EUR",
             [
-                ledger.Leg(ledger.clearing("bank_file"), 10),
+                ledger.Leg(ledger.clearing("bank_file", "EUR"), 10),
                 ledger.Leg(ledger.funds(programme.id), -10),
             ],
         )
     with db.session() as session:
         report = ledger_reports.trial_balance(session)
-        statement = ledger_reports.statement(session, ledger.payable(payee))
+        statement = ledger_reports.statement(session, ledger.payable(payee, "EUR"))
     owners = {row["account"]: row["owner"] for row in report["accounts"]}
     assert owners[ledger.funds(programme.id)] == "Evening talks"
-    assert owners[ledger.payable(payee)] == f"finch_{payee.hex[:6]}"
-    assert owners[ledger.clearing("bank_file")] == "bank_file"
+    assert owners[ledger.payable(payee, "EUR")] == f"finch_{payee.hex[:6]}"
+    assert owners[ledger.clearing("bank_file", "EUR")] == "bank_file"
     assert statement["owner"] == f"finch_{payee.hex[:6]}"
     assert report["balanced"]

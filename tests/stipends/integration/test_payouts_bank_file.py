@@ -102,7 +102,7 @@ def test_a_bank_run_is_filed_and_settled_by_the_statement(db: Db) -> None:
     assert statuses[str(b.stipend_id)] == "failed"
     assert statuses[str(c.stipend_id)] == "sent"
     assert world.balance(f"fees:{world.world.programme_id}") == 50
-    assert world.balance("provider_clearing:bank_file") == 30_000  # c in flight
+    assert world.balance("provider_clearing:bank_file:EUR") == 30_000  # c in flight
     assert world.balanced()
     # the same statement again changes nothing
     again = statement(

@@ -67,7 +67,7 @@ def test_a_batch_of_sent_payouts_costs_the_same_few_statements_at_any_size(
         "WHERE kind = 'payout_sent' GROUP BY stipend_id"
     )
     assert sorted(n for _, n in sends) == [1] * 12  # each stipend sent once
-    assert world.balance("provider_clearing:bank_file") == sum(
+    assert world.balance("provider_clearing:bank_file:EUR") == sum(
         r[0] for r in db.sql("SELECT amount_minor FROM payouts")
     )
     assert world.balanced()

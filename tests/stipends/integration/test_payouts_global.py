@@ -109,7 +109,7 @@ def assert_paid_exactly_once(world: PayWorld, sandbox: Sandbox, db: Db) -> None:
         }
     assert len(made) == len(rows)
     assert world.balanced()
-    assert world.balance("provider_clearing:stripe_global") == 0
+    assert world.balance("provider_clearing:stripe_global:EUR") == 0
 
 
 def test_a_run_is_paid_exactly_once_through_outbound_payments(
@@ -212,8 +212,8 @@ def test_a_failed_or_returned_payment_ends_failed_with_its_reason(
     (event,) = db.events("payout.failed.v1")
     assert event["data"]["reason"] == told
     (who,) = world.payees
-    assert world.balance(f"stipends_payable:{who}") == -30_000  # still owed
-    assert world.balance("provider_clearing:stripe_global") == 0
+    assert world.balance(f"stipends_payable:{who}:EUR") == -30_000  # still owed
+    assert world.balance("provider_clearing:stripe_global:EUR") == 0
     assert world.balanced()
 
 

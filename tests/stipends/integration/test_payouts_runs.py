@@ -110,7 +110,9 @@ def test_release_commits_every_stipend_for_payment(db: Db) -> None:
     world = PayWorld(db, 2)
     built = world.released()
     for payout in built.payouts:
-        assert world.balance(f"stipends_payable:{payout.communicator_id}") == -30_000
+        assert (
+            world.balance(f"stipends_payable:{payout.communicator_id}:EUR") == -30_000
+        )
     assert world.balance(f"reservations:{world.world.programme_id}") == 0
     assert world.balanced()
     with pytest.raises(InvalidTransition):
@@ -192,7 +194,7 @@ def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> N
 
     # cancel: the commitment is undone, the budget reserved again
     act(world, a.id, "cancel", "payee asked to wait")
-    assert world.balance(f"stipends_payable:{a.communicator_id}") == 0
+    assert world.balance(f"stipends_payable:{a.communicator_id}:EUR") == 0
     assert world.balance(f"reservations:{world.world.programme_id}") == -30_000
     with pytest.raises(InvalidTransition):
         act(world, a.id, "retry")
@@ -200,7 +202,7 @@ def test_operator_actions_need_finance_and_a_reason_and_are_audited(db: Db) -> N
     # paid offline: sent and settled in the ledger, payout.paid.v1
     act(world, b.id, "mark_paid_offline", "paid by cash transfer, receipt 17")
     assert world.statuses()[str(b.stipend_id)] == "paid"
-    assert world.balance(f"stipends_payable:{b.communicator_id}") == 0
+    assert world.balance(f"stipends_payable:{b.communicator_id}:EUR") == 0
     with pytest.raises(InvalidTransition):
         act(world, b.id, "mark_failed")
 

@@ -86,9 +86,9 @@ def assert_paid_exactly_once(world: PayWorld, sandbox: Sandbox, db: Db) -> None:
     assert len(made) == len(payouts)
     assert world.balanced()
     programme = world.world.programme_id
-    assert world.balance("provider_clearing:stripe_connect") == 0
+    assert world.balance("provider_clearing:stripe_connect:EUR") == 0
     for who in world.payees:
-        assert world.balance(f"stipends_payable:{who}") == 0
+        assert world.balance(f"stipends_payable:{who}:EUR") == 0
     assert world.balance(f"programme_funds:{programme}") == (
         10_000_000 - 30_000 * len(world.payees)
     )
@@ -275,7 +275,7 @@ def test_a_destination_that_is_not_ready_fails_with_a_reason(
     assert failed[str(gone)]["data"]["reason"] == "destination_not_ready"
     assert failed[str(changed)]["data"]["reason"] == "destination_changed"
     assert transfers(sandbox) == []
-    assert world.balance(f"stipends_payable:{gone}") == -30_000  # still owed
+    assert world.balance(f"stipends_payable:{gone}:EUR") == -30_000  # still owed
     assert world.balanced()
 
 
@@ -368,7 +368,7 @@ def test_webhooks_duplicated_and_reordered_are_safe(
     assert [e["data"]["reason"] for e in failed] == ["returned"]
     assert len(db.events("payout.paid.v1")) == 1
     assert world.balanced()
-    assert world.balance("provider_clearing:stripe_connect") == 0
+    assert world.balance("provider_clearing:stripe_connect:EUR") == 0
     assert db.sql("SELECT count(*) FROM payout_provider_events")[0][0] == 3
 
 

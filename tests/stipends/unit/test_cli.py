@@ -197,3 +197,12 @@ def test_no_saved_sign_in_is_not_signed_in(tmp_path: Path) -> None:
     rpc = type("Rpc", (), {"registry": Renewing()})()
     with pytest.raises(cli.Failed, match="svyaz-finance sign-in"):
         cli.current_actor(rpc, tmp_path / "none.json")
+
+
+def test_a_write_off_names_its_ledger_account() -> None:
+    base = ["resolve", "r", "17", "18", "--action", "write_off", "--reason", "fees"]
+    assert cli.parser().parse_args(base).write_off_to == "unexplained_differences"
+    chosen = cli.parser().parse_args([*base, "--write-off-to", "bank_fees"])
+    assert (chosen.items, chosen.write_off_to) == ([17, 18], "bank_fees")
+    with pytest.raises(SystemExit):
+        cli.parser().parse_args([*base, "--write-off-to", "donations"])

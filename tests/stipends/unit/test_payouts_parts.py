@@ -196,7 +196,11 @@ def test_statements_parse_and_bad_lines_are_refused() -> None:
     for bad in ("1,2", "payout:a,3.001,EUR,booked", "payout:a,3,EUR,pending"):
         with pytest.raises(ValueError):
             parse_statement("reference,amount,currency,status\n" + bad + "\n")
-    assert (to_minor("-1.5"), major(-150), major(5)) == (-150, "-1.50", "0.05")
+    assert (to_minor("-1.5", "EUR"), major(-150, "EUR"), major(5, "EUR")) == (
+        -150,
+        "-1.50",
+        "0.05",
+    )
 
 
 def test_control_totals_and_their_digest() -> None:

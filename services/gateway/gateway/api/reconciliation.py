@@ -119,6 +119,7 @@ class ReconciliationApi(GatewayBase):
             body["action"],
             body["reason"],
             str(body["payout_id"]) if body["payout_id"] else None,
+            body["write_off_to"],
         )
 
     @api(

@@ -5,12 +5,11 @@ close it (what closing will propose shown first) and lock it."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
 from babel import Locale
-from babel.numbers import get_currency_precision, get_territory_currencies
+from babel.numbers import get_territory_currencies
 from werkzeug.wrappers import Response
 
 from gateway import i18n, pages, web
@@ -18,6 +17,7 @@ from gateway.base import Call, GatewayBase
 from gateway.exceptions import BadRequest
 from gateway.http import page
 from gateway.roles import ADMIN, FINANCE
+from svyaz import money as svyaz_money
 from svyaz.errors import NotFound, ServiceError
 
 ADMINS = (ADMIN,)
@@ -43,15 +43,28 @@ def currencies(lang: str) -> list[tuple[str, str]]:
 
 
 def amount(value: str | None, currency: str, field: str) -> int:
-    """A typed amount in major units as minor units, or a refusal naming the field."""
+    """A typed amount in major units as minor units, or a refusal naming the field:
+    not a number (`invalid_amount`), or more decimals than the currency has (one
+    code per ISO 4217 exponent, so the page says how many it takes)."""
     try:
         return i18n.to_minor(value or "", currency)
-    except (InvalidOperation, ValueError):
+    except svyaz_money.InvalidAmount as exc:
+        code = "invalid_amount"
+        if exc.reason == "decimals":
+            code = TOO_MANY_DECIMALS.get(svyaz_money.exponent(currency), code)
         raise BadRequest(
-            f"{field} is not an amount in {currency}",
-            "invalid_amount",
+            f"{field} is not an amount in {currency}: {exc}",
+            code,
             {field: ["not an amount"]},
         ) from None
+
+
+# the refusal for an amount with more decimals than its currency, by ISO 4217 exponent
+TOO_MANY_DECIMALS = {
+    0: "amount_no_decimals",
+    2: "amount_two_decimals",
+    3: "amount_three_decimals",
+}
 
 
 def whole(value: str | None, field: str) -> int:
@@ -98,8 +111,7 @@ def major(amount_minor: int | None, currency: str) -> str:
     """Minor units as a form shows them in major units: 25000 EUR → "250.00"."""
     if amount_minor is None:
         return ""
-    exponent = get_currency_precision(currency)
-    return f"{Decimal(int(amount_minor)).scaleb(-exponent):f}"
+    return svyaz_money.plain(amount_minor, currency)
 
 
 def programme_values(programme: dict[str, Any]) -> dict[str, str]:

@@ -147,6 +147,7 @@ class ReconciliationConsole(GatewayBase):
             call.form.get("action", ""),
             call.form.get("reason", ""),
             call.form.get("payout_id") or None,
+            call.form.get("write_off_to") or None,
         )
         return web.redirect(f"/finance/reconciliations/{ident}")
 

@@ -173,18 +173,26 @@ ACCOUNT_KINDS = (
     "stipends_payable",
     "provider_clearing",
     "fees",
+    "bank_fees",
+    "fx_differences",
+    "unexplained_differences",
 )
+# where a reconciliation's write-off posts its difference (stipends' ledger)
+WRITE_OFF_ACCOUNTS = ("unexplained_differences", "bank_fees", "fx_differences")
 ENTRY_KINDS = (
     "funding",
     "reservation",
     "commitment",
     "payout_sent",
     "payout_settled",
+    "write_off",
     "funding_reversal",
     "reservation_reversal",
     "commitment_reversal",
     "payout_sent_reversal",
     "payout_settled_reversal",
+    "write_off_reversal",
+    "account_moved",  # migration 0013: an account's balance to its per-currency one
 )
 RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
 RECEIPT_RESOLUTIONS = (

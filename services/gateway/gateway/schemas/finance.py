@@ -26,6 +26,7 @@ from gateway.schemas.base import (
     STATEMENT_PROBLEMS,
     STIPEND_STATUSES,
     WORD,
+    WRITE_OFF_ACCOUNTS,
     choice,
     formatted,
     many,
@@ -116,6 +117,17 @@ class OwnStipendSchema(Schema):
 # -- reconciliation -----------------------------------------------------------------
 
 
+class ClearingFigureSchema(Schema):
+    """For one currency: what the provider's rows say left for our transfers, the
+    ledger's clearing figure for the period (sends net of their reversals, plus the
+    write-offs), and the difference (provider - ledger) the sign-off waits on."""
+
+    currency = text(CURRENCY)
+    provider_minor = fields.Integer()
+    clearing_minor = fields.Integer()
+    difference_minor = fields.Integer()
+
+
 class ReconciliationSchema(Schema):
     """A provider's period [period_start, period_end) against our payouts and the
     ledger: counts, the differences by kind and state, and the sign-off."""
@@ -139,6 +151,7 @@ class ReconciliationSchema(Schema):
     signed_off_by = uid(allow_none=True)
     signed_off_at = stamp(allow_none=True)
     sign_off_note = text(500, allow_none=True)
+    figures = fields.List(fields.Nested(ClearingFigureSchema), load_default=list)
 
 
 class ReconciliationItemSchema(Schema):
@@ -186,6 +199,11 @@ class ResolveItemsRequestSchema(Schema):
     action = choice(("link", "write_off", "repay"), required=True)
     reason = text(500, min_length=1, required=True)
     payout_id = fields.UUID(load_default=None)
+    write_off_to = choice(
+        WRITE_OFF_ACCOUNTS,
+        load_default="unexplained_differences",
+        metadata={"description": "for `write_off`: the ledger account it posts to"},
+    )
 
 
 class SignOffRequestSchema(Schema):
@@ -223,7 +241,7 @@ class OwnReceiptSchema(Schema):
 
 # -- finance: bank files, statements, the ledger, payouts' trails, receipts ----------
 # (console-finance; amounts are integers of minor units, in the currency's exponent)
-LEDGER_ACCOUNT = 140  # "<kind>:<uuid or provider>"
+LEDGER_ACCOUNT = 140  # "<kind>:<uuid or provider>[:<currency>]"
 STATEMENT_PAGE = 1000
 
 

@@ -376,8 +376,11 @@ class PayoutsEntrypoints(Entrypoints):
         action: str,
         reason: str,
         payout_id: Any = None,
+        write_off_to: Any = None,
     ) -> list[dict[str, Any]]:
-        """Link, write off or re-pay open differences, one or many, all or none."""
+        """Link, write off or re-pay open differences, one or many, all or none; a
+        write-off posts each difference to `write_off_to` (bank_fees, fx_differences
+        or unexplained_differences, the default)."""
         who = Actor.load(actor)
         items = schemas.item_ids(item_ids)
         with self.db.transaction() as session:
@@ -391,6 +394,7 @@ class PayoutsEntrypoints(Entrypoints):
                 now(),
                 schemas.optional_id(payout_id, "payout_id"),
                 resolutions.asking(self.payout_engine.providers),
+                str(write_off_to or "unexplained_differences"),
             )
             return [reconciliation.item_view(item) for item in found]
 

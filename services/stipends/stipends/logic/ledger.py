@@ -8,9 +8,18 @@ Accounts, per programme P, communicator C and payout provider X:
 - `programme_funds:P` (debit): money held for the programme;
 - `programme_budget:P` (credit): budget not yet reserved;
 - `reservations:P` (credit): approved stipends not yet released for payment;
-- `stipends_payable:C` (credit): owed to a communicator, payment pending;
-- `provider_clearing:X` (debit): sent to a provider, not yet confirmed;
-- `fees:P` (debit): what the providers charged.
+- `stipends_payable:C:CUR` (credit): owed to a communicator, payment pending;
+- `provider_clearing:X:CUR` (debit): sent to a provider, not yet confirmed;
+- `fees:P` (debit): what the providers charged;
+- `bank_fees:X:CUR`, `fx_differences:X:CUR`, `unexplained_differences:X:CUR`:
+  differences a reconciliation wrote off (logic/payouts/adjustments.py), debit when the
+  provider moved more than our sends, credit when less.
+
+An account keeps one currency. A programme has one, so its accounts are named by
+the programme alone; a communicator may be paid by programmes in several currencies
+and a provider pays in many, so theirs carry the ISO 4217 code (CUR). Before
+migration 0013 these two had no currency in their code; it moved their balances to
+the per-currency accounts with one entry each (`account_moved`).
 
 Business steps: funding (Dr funds, Cr budget), reservation on approval (Dr budget, Cr
 reservations), release of a reservation (its reversal), commitment for payment (Dr
@@ -34,6 +43,8 @@ from sqlalchemy.orm import Session
 from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.models import Account, JournalEntry, Posting
 
+# where a reconciliation's write-off goes, per provider and currency
+DIFFERENCE_KINDS = ("bank_fees", "fx_differences", "unexplained_differences")
 KINDS = (
     "programme_funds",
     "programme_budget",
@@ -41,7 +52,10 @@ KINDS = (
     "stipends_payable",
     "provider_clearing",
     "fees",
+    *DIFFERENCE_KINDS,
 )
+# accounts of a provider (their owner is the provider's code)
+PROVIDER_KINDS = ("provider_clearing", *DIFFERENCE_KINDS)
 
 
 def funds(programme_id: uuid.UUID) -> str:
@@ -56,16 +70,37 @@ def reservations(programme_id: uuid.UUID) -> str:
     return f"reservations:{programme_id}"
 
 
-def payable(communicator_id: uuid.UUID) -> str:
-    return f"stipends_payable:{communicator_id}"
+def payable(communicator_id: uuid.UUID, currency: str) -> str:
+    return f"stipends_payable:{communicator_id}:{currency.upper()}"
 
 
-def clearing(provider: str) -> str:
-    return f"provider_clearing:{provider}"
+def clearing(provider: str, currency: str) -> str:
+    return f"provider_clearing:{provider}:{currency.upper()}"
 
 
 def fees(programme_id: uuid.UUID) -> str:
     return f"fees:{programme_id}"
+
+
+def difference(kind: str, provider: str, currency: str) -> str:
+    """A write-off account: `unexplained_differences:stripe_connect:EUR`."""
+    if kind not in DIFFERENCE_KINDS:
+        raise InvalidRequest(f"no difference account {kind}", "invalid_account")
+    return f"{kind}:{provider}:{currency.upper()}"
+
+
+def clearings(session: Session, provider: str) -> list[str]:
+    """The provider's clearing accounts in every currency it has paid in (and the
+    one without a currency of before migration 0013)."""
+    legacy = f"provider_clearing:{provider}"
+    return list(
+        session.scalars(
+            select(Account.code).where(
+                Account.kind == "provider_clearing",
+                (Account.code == legacy) | Account.code.startswith(f"{legacy}:"),
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -144,6 +179,16 @@ def legs_of(session: Session, entry_id: int) -> list[Posting]:
     )
 
 
+def current(code: str, currency: str) -> str:
+    """The account an entry of before migration 0013 posts to now: a clearing or
+    payable account without a currency is its per-currency one (its balance moved
+    there), so a reversal lands where the balance is."""
+    kind, _, owner = code.partition(":")
+    if kind in ("provider_clearing", "stipends_payable") and ":" not in owner:
+        return f"{code}:{currency.upper()}"
+    return code
+
+
 def reverse(
     session: Session, entry_id: int, memo: str, actor_id: uuid.UUID | None = None
 ) -> JournalEntry:
@@ -165,7 +210,7 @@ def reverse(
         f"{original.kind}_reversal",
         memo,
         legs[0].currency,
-        [Leg(p.account, -p.amount_minor) for p in legs],
+        [Leg(current(p.account, p.currency), -p.amount_minor) for p in legs],
         programme_id=original.programme_id,
         stipend_id=original.stipend_id,
         actor_id=actor_id,
@@ -295,7 +340,7 @@ def commit_for_payment(
         currency,
         [
             Leg(reservations(programme_id), amount_minor),
-            Leg(payable(communicator_id), -amount_minor),
+            Leg(payable(communicator_id, currency), -amount_minor),
         ],
         programme_id=programme_id,
         stipend_id=stipend_id,
@@ -316,7 +361,7 @@ def send(
         f"payout sent through {provider}",
         currency,
         [
-            Leg(clearing(provider), amount_minor),
+            Leg(clearing(provider, currency), amount_minor),
             Leg(funds(programme_id), -amount_minor),
         ],
         programme_id=programme_id,
@@ -335,8 +380,8 @@ def settle(
     fee_minor: int = 0,
 ) -> JournalEntry:
     legs = [
-        Leg(payable(communicator_id), amount_minor),
-        Leg(clearing(provider), -amount_minor),
+        Leg(payable(communicator_id, currency), amount_minor),
+        Leg(clearing(provider, currency), -amount_minor),
     ]
     if fee_minor:
         legs += [
@@ -484,7 +529,7 @@ def send_all(session: Session, sends: Sequence[Send]) -> dict[uuid.UUID, int]:
                 f"payout sent through {one.provider}",
                 one.currency,
                 (
-                    Leg(clearing(one.provider), one.amount_minor),
+                    Leg(clearing(one.provider, one.currency), one.amount_minor),
                     Leg(funds(one.programme_id), -one.amount_minor),
                 ),
             )
@@ -506,7 +551,7 @@ def commit_all(session: Session, commits: Sequence[Commit]) -> dict[uuid.UUID, i
                 one.currency,
                 (
                     Leg(reservations(one.programme_id), one.amount_minor),
-                    Leg(payable(one.communicator_id), -one.amount_minor),
+                    Leg(payable(one.communicator_id, one.currency), -one.amount_minor),
                 ),
             )
             for one in commits

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import AccountNotFound
+from stipends.logic.ledger import PROVIDER_KINDS
 from stipends.models import Account, Communicator, JournalEntry, Posting, Programme
 from svyaz.actors import ADMIN, FINANCE
 
@@ -69,9 +70,10 @@ def owners(session: Session, codes: Sequence[str]) -> dict[str, str]:
     parsed: dict[str, tuple[str, str]] = {}
     for code in codes:
         kind, _, suffix = code.partition(":")
+        suffix = suffix.split(":")[0]  # without a per-currency account's currency
         parsed[code] = (kind, suffix)
         whose = "communicator" if kind == "stipends_payable" else "programme"
-        if kind != "provider_clearing":
+        if kind not in PROVIDER_KINDS:
             try:
                 ids[whose].add(uuid.UUID(suffix))
             except ValueError:
@@ -94,7 +96,7 @@ def owners(session: Session, codes: Sequence[str]) -> dict[str, str]:
     }
     found: dict[str, str] = {}
     for code, (kind, suffix) in parsed.items():
-        if kind == "provider_clearing":
+        if kind in PROVIDER_KINDS:
             found[code] = suffix
             continue
         try:

@@ -173,7 +173,8 @@ def _sent_through(session: Session, stipend_id: uuid.UUID) -> str:
     entry_id = ledger.open_entry(session, stipend_id, "payout_sent")
     assert entry_id is not None
     legs = ledger.legs_of(session, entry_id)
-    return next(p.account for p in legs if p.amount_minor > 0).split(":", 1)[1]
+    # provider_clearing:<provider>:<currency> (or, before 0013, without a currency)
+    return next(p.account for p in legs if p.amount_minor > 0).split(":")[1]
 
 
 def record_settled(

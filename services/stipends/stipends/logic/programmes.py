@@ -33,17 +33,28 @@ from stipends.models import (
     ProgrammeFunding,
     Stipend,
 )
+from svyaz import money as svyaz_money
 from svyaz import outbox
 
 
 def money(amount_minor: int, currency: str) -> str:
-    return f"{amount_minor // 100}.{amount_minor % 100:02d} {currency}"
+    """An amount for a reason or a refusal: "250.00 EUR", "500 JPY", "1.234 KWD"."""
+    return f"{svyaz_money.plain(amount_minor, currency)} {currency}"
 
 
 DEFAULT_BANDS: list[dict[str, Any]] = [
-    {"up_to_minor": 30000, "approvers": 1},  # up to 300.00 in the programme currency
+    {"up_to_minor": 30000, "approvers": 1},  # up to 300.00 in a two-decimal currency
     {"up_to_minor": None, "approvers": 2},
 ]
+
+
+def default_bands(currency: str) -> list[dict[str, Any]]:
+    """One approver up to 300 of the programme's currency (its ISO 4217 exponent:
+    30000 EUR cents, 300 JPY, 300000 KWD fils), two above."""
+    return [
+        {"up_to_minor": 300 * 10 ** svyaz_money.exponent(currency), "approvers": 1},
+        {"up_to_minor": None, "approvers": 2},
+    ]
 
 
 def get_programme(
@@ -84,7 +95,7 @@ def check_bands(bands: list[dict[str, Any]]) -> None:
 
 def create_programme(session: Session, actor: Actor, data: dict[str, Any]) -> Programme:
     actor.require(ADMIN)
-    bands = data.get("approval_bands") or DEFAULT_BANDS
+    bands = data.get("approval_bands") or default_bands(data["currency"])
     check_bands(bands)
     if session.scalar(select(Programme.id).where(Programme.name == data["name"])):
         raise InvalidRequest(

@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from text_unidecode import unidecode
 
-from svyaz import tables
+from svyaz import money, tables
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,10 @@ class FileLine:
 CSV_HEADER = ("reference", "amount", "currency", "holder", "iban", "bic")
 
 
-def major(amount_minor: int) -> str:
-    sign = "-" if amount_minor < 0 else ""
-    whole, cents = divmod(abs(amount_minor), 100)
-    return f"{sign}{whole}.{cents:02d}"
+def major(amount_minor: int, currency: str) -> str:
+    """Minor units as a bank file writes them: the currency's ISO 4217 decimals
+    (svyaz.money), "250.00" EUR, "500" JPY, "1.234" KWD."""
+    return money.plain(amount_minor, currency)
 
 
 def bank_csv(lines: Iterable[FileLine]) -> str:
@@ -56,7 +56,7 @@ def bank_csv(lines: Iterable[FileLine]) -> str:
             writer,
             (
                 line.reference,
-                major(line.amount_minor),
+                major(line.amount_minor, line.currency),
                 line.currency,
                 d.get("holder", ""),
                 d.get("iban", ""),
@@ -90,15 +90,17 @@ def pain001(
     execution_date: str,
 ) -> str:
     """An ISO 20022 pain.001.001.09 credit transfer initiation: one payment info
-    block per currency, amounts in major units with two decimals, control sums per
-    block and for the file, names in the SEPA character set. The tests validate
+    block per currency, amounts in major units with the currency's ISO 4217
+    decimals (none for JPY, three for KWD), control sums per block and for the file
+    (the file's adds the blocks' numbers, as ISO 20022 says, whatever their
+    currencies), names in the SEPA character set. The tests validate
     what it writes against the ISO 20022 XSD. `debtor` is the programme's own
     account, checked by the caller; each line's account was checked when its
     payout joined the file (`BankFile.send`)."""
     by_currency: dict[str, list[FileLine]] = {}
     for line in lines:
         by_currency.setdefault(line.currency, []).append(line)
-    total = sum(line.amount_minor for line in lines)
+    total = money.sum_major([(line.amount_minor, line.currency) for line in lines])
     debtor_name = escape(sepa_text(debtor.get("name", "")))
     parts = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -106,7 +108,7 @@ def pain001(
         "<CstmrCdtTrfInitn><GrpHdr>",
         f"<MsgId>{escape(message_id)}</MsgId>",
         f"<CreDtTm>{created.strftime('%Y-%m-%dT%H:%M:%S')}</CreDtTm>",
-        f"<NbOfTxs>{len(lines)}</NbOfTxs><CtrlSum>{major(total)}</CtrlSum>",
+        f"<NbOfTxs>{len(lines)}</NbOfTxs><CtrlSum>{total:f}</CtrlSum>",
         f"<InitgPty><Nm>{debtor_name}</Nm></InitgPty>",
         "</GrpHdr>",
     ]
@@ -115,7 +117,7 @@ def pain001(
             f"<PmtInf><PmtInfId>{escape(message_id)}-{n}</PmtInfId>",
             "<PmtMtd>TRF</PmtMtd>",
             f"<NbOfTxs>{len(group)}</NbOfTxs>",
-            f"<CtrlSum>{major(sum(x.amount_minor for x in group))}</CtrlSum>",
+            f"<CtrlSum>{major(sum(x.amount_minor for x in group), currency)}</CtrlSum>",
             f"<ReqdExctnDt><Dt>{escape(execution_date)}</Dt></ReqdExctnDt>",
             f"<Dbtr><Nm>{debtor_name}</Nm></Dbtr>",
             f"<DbtrAcct><Id><IBAN>{escape(debtor.get('iban', ''))}</IBAN></Id>"
@@ -129,7 +131,7 @@ def pain001(
                 "<CdtTrfTxInf>",
                 f"<PmtId><EndToEndId>{line.end_to_end_id}</EndToEndId></PmtId>",
                 f'<Amt><InstdAmt Ccy="{escape(currency)}">'
-                f"{major(line.amount_minor)}</InstdAmt></Amt>",
+                f"{major(line.amount_minor, currency)}</InstdAmt></Amt>",
                 f"<CdtrAgt><FinInstnId><BICFI>{escape(d.get('bic', ''))}</BICFI>"
                 "</FinInstnId></CdtrAgt>",
                 f"<Cdtr><Nm>{escape(sepa_text(d.get('holder', '')))}</Nm></Cdtr>",
@@ -185,20 +187,22 @@ def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
                 raise ValueError(f"currency {currency!r}")
             yield StatementLine(
                 statement_reference(row["reference"]),
-                to_minor(row["amount"]),
+                to_minor(row["amount"], currency),
                 currency,
                 status,
-                to_minor(row.get("fee") or "0"),
+                to_minor(row.get("fee") or "0", currency),
             )
         except (KeyError, ValueError, AttributeError) as exc:
             raise ValueError(f"statement line {n}: {exc}") from None
 
 
-def to_minor(value: str) -> int:
+def to_minor(value: str, currency: str) -> int:
+    """A statement's amount (major units, a point before the decimals, a sign if
+    negative) as minor units of `currency`; more decimals than it has are refused."""
     text = value.strip()
-    negative = text.startswith("-")
-    whole, _, cents = text.lstrip("-").partition(".")
-    if not whole.isdigit() or (cents and (not cents.isdigit() or len(cents) > 2)):
-        raise ValueError(f"amount {value!r}")
-    minor = int(whole) * 100 + int((cents or "0").ljust(2, "0"))
-    return -minor if negative else minor
+    if "," in text:
+        raise ValueError(f"amount {value!r}: a point before the decimals, no commas")
+    try:
+        return money.parse(text, currency, signed=True)
+    except money.InvalidAmount as exc:
+        raise ValueError(f"amount {exc}") from None

@@ -345,3 +345,40 @@ class PayoutReceipt(Base):
     __table_args__ = (
         Index("payout_receipts_queue", "problem_status", "problem_opened_at"),
     )
+
+
+class ReconciliationFigure(Base):
+    """What the provider's rows of a reconciliation say left for our transfers, per
+    currency: payments posted or pending less reversals posted (minor units). The
+    sign-off holds the ledger's clearing figure to it (logic/payouts/adjustments.py)."""
+
+    __tablename__ = "reconciliation_figures"
+
+    reconciliation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("reconciliations.id"), primary_key=True
+    )
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    provider_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the ledger's sends (net) of payouts the rows name whose send was posted
+    # outside the period (a bank books days after the file): part of the figure
+    outside_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ReconciliationEntry(Base):
+    """A ledger entry a reconciliation's decision posted (a write-off), with the item
+    and the difference it brought into the books (+: the provider moved more than
+    our sends, -: less)."""
+
+    __tablename__ = "reconciliation_entries"
+
+    entry_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("journal_entries.id"), primary_key=True
+    )
+    reconciliation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("reconciliations.id"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("reconciliation_items.id")
+    )
+    currency: Mapped[str] = mapped_column(String(3))
+    difference_minor: Mapped[int] = mapped_column(BigInteger)

@@ -14,6 +14,8 @@ a transaction factory), as the rest of `stipends.logic`; one module per job:
 - `matching`: one run's payouts against the provider's transfers;
 - `staging`, `reconciliation`: a period's provider rows staged and classified;
 - `resolutions`: finance resolving the differences, and the sign-off.
+- `adjustments`: what a reconciliation decides, in the ledger (write-offs to named
+  accounts, the provider's and the ledger's clearing figures for the sign-off).
 
 Adapters and data stay in `stipends.payouts`: the models, the providers, the bank
 file formats, the provider statements and the shared rate limit.

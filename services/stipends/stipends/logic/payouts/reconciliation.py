@@ -11,11 +11,13 @@ each difference a work-queue item, the whole signed off by a second finance pers
    claims are `unexpected_at_provider`; a second payment for one payout is a
    `duplicate`.
 3. Finance resolves items one at a time or in bulk: `link` (this provider row is that
-   payout's), `write_off` (accepted as it is, with a reason), `repay` (the money did
-   not arrive: the payout fails and goes out again with a new attempt, only after the
-   provider, asked by our reference, has no such payment).
-4. `sign_off`: every item resolved, and the signer neither ran the reconciliation nor
-   resolved any of its items.
+   payout's), `write_off` (accepted as it is, with a reason; its difference posted
+   to a named account, `adjustments`), `repay` (the money did not arrive:
+   the payout fails and goes out again with a new attempt, only after the provider,
+   asked by our reference, has no such payment).
+4. `sign_off`: every item resolved, the ledger's clearing figure equal to the
+   provider's in every currency (`adjustments`), and the signer neither ran
+   the reconciliation nor resolved any of its items.
 
 Steps 1 and 2 are here (with the views of a reconciliation and its items); steps 3
 and 4 are `resolutions`. Nothing here changes a payout.
@@ -42,7 +44,7 @@ from stipends.exceptions import (
 )
 from stipends.logic import ledger
 from stipends.logic.actors import FINANCE, Actor
-from stipends.logic.payouts import staging
+from stipends.logic.payouts import adjustments, staging
 from stipends.payouts.models import (
     PROVIDERS,
     Payout,
@@ -157,7 +159,8 @@ CLASSIFY = text(
     WITH sent AS (  -- each stipend's standing ledger send in the period
         SELECT DISTINCT ON (e.stipend_id) e.stipend_id, po.amount_minor AS ledger_minor
         FROM journal_entries e
-        JOIN postings po ON po.entry_id = e.id AND po.account = :clearing
+        JOIN postings po ON po.entry_id = e.id
+         AND po.account = ANY(CAST(:clearing AS text[]))
         WHERE e.kind = 'payout_sent' AND e.posted_at >= :start AND e.posted_at < :end
         ORDER BY e.stipend_id, e.id DESC
     ), ours AS (  -- sent in the period, or named by the provider's rows
@@ -272,7 +275,7 @@ def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
             {
                 "rid": rec.id,
                 "provider": rec.provider,
-                "clearing": ledger.clearing(rec.provider),
+                "clearing": ledger.clearings(session, rec.provider),
                 "start": start,
                 "end": end,
             },
@@ -320,6 +323,7 @@ def start(
     if live is not None:
         live.status = "superseded"
         replaced = live.id
+        adjustments.withdraw(session, live, actor.id)  # its write-offs with it
         session.flush()
     rec = Reconciliation(
         id=uuid.uuid4(),
@@ -336,6 +340,7 @@ def start(
     session.add(rec)
     session.flush()
     rec.provider_rows = staging.stage(session, rec.id, rows)
+    adjustments.record_figures(session, rec)
     per_run = classify(session, rec)
     session.add(
         PayoutAudit(
@@ -423,6 +428,8 @@ def view(session: Session, rec: Reconciliation) -> dict[str, Any]:
         "signed_off_by": str(rec.signed_off_by) if rec.signed_off_by else None,
         "signed_off_at": rec.signed_off_at.isoformat() if rec.signed_off_at else None,
         "sign_off_note": rec.sign_off_note,
+        # per currency: the provider's figure and the ledger's clearing figure
+        "figures": adjustments.figures(session, rec),
     }
 
 

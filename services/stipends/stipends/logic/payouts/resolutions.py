@@ -2,11 +2,13 @@
 its differences one at a time or in bulk, and the sign-off.
 
 - `link`: this provider row is that payout's; the payout follows the provider.
-- `write_off`: accepted as it is, with a reason.
+- `write_off`: accepted as it is, with a reason; its difference posted to a named
+  account of the provider and currency (`adjustments`).
 - `repay`: the money did not arrive: the payout fails and goes out again with a new
   attempt, only after the provider, asked by our reference, has no such payment.
-- `sign_off`: every item resolved, and the signer neither ran the reconciliation nor
-  resolved any of its items.
+- `sign_off`: every item resolved, the ledger's clearing figure equal to the
+  provider's in every currency (`adjustments`), and the signer neither ran the
+  reconciliation nor resolved any of its items.
 
 Nothing here changes a payout except `link` and `repay`, which go through the
 payouts' own outcomes (ledger reversal, `payout.failed.v1`, a new attempt).
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 from stipends import events
 from stipends.exceptions import InvalidRequest, InvalidTransition, NotAllowed
 from stipends.logic.actors import FINANCE, Actor
+from stipends.logic.payouts import adjustments
 from stipends.logic.payouts.matching import DISCREPANCIES
 from stipends.logic.payouts.outcomes import mark_failed, mark_paid
 from stipends.logic.payouts.phases import order_of
@@ -85,6 +88,7 @@ def resolve(
     now: datetime,
     payout_id: uuid.UUID | None = None,
     provider_has: Lookup | None = None,
+    write_off_to: str = "unexplained_differences",
 ) -> list[ReconciliationItem]:
     """Resolve open items with one action and one reason, all or none: an item that
     the action cannot resolve refuses the whole request."""
@@ -137,6 +141,9 @@ def resolve(
     elif action == "repay":
         for item in found:
             _repay(session, rec, item, reason, provider_has)
+    elif action == "write_off":  # each difference posted to the named account
+        for item in found:
+            adjustments.write_off(session, rec, item, reason, write_off_to, actor.id)
     for item in found:
         item.state = {"link": "linked", "write_off": "written_off", "repay": "repaid"}[
             action
@@ -328,6 +335,7 @@ def sign_off(
         raise InvalidTransition(
             f"{open_items} differences are still open", "items_open"
         )
+    adjustments.check_figures(session, rec)  # the clearing figure is the provider's
     resolvers = set(
         session.scalars(
             select(ReconciliationItem.resolved_by)

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from stipends.exceptions import InvalidRequest
 from stipends.payouts.statements import ProviderRow
+from svyaz import money
 from svyaz.db import copy_in
 
 
@@ -171,10 +172,20 @@ COLUMN_NAME = re.compile(r"[A-Za-z0-9_\[\]]{1,80}")
 UUID_TEXT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
+def _places(column: str) -> str:
+    """The ISO 4217 exponent of the currency in `column`, in SQL (svyaz.money)."""
+    whens = " ".join(
+        f"WHEN '{iso}' THEN {places}" for iso, places in money.not_two().items()
+    )
+    return f"(CASE upper({column}) {whens} ELSE 2 END)"
+
+
 def _itemized_insert(reference: str, has_created: bool) -> str:
     """One pass over the report: each transfer line checked (what is wrong with it,
-    if anything, in `problem`), converted and given its payout (our reference, else
-    the payout that holds the transfer id)."""
+    if anything, in `problem`), converted with its currency's ISO 4217 exponent
+    (a report line with more decimals than that is refused) and given its payout
+    (our reference, else the payout that holds the transfer id)."""
+    places = _places("currency")
     # "YYYY-MM-DD HH:MM:SS" (or T): the shape by LIKE, then nothing but digits
     # besides its five separators (a regular expression costs twice as much)
     created_check = (
@@ -206,7 +217,8 @@ def _itemized_insert(reference: str, has_created: bool) -> str:
             SELECT line, reporting_category, currency, problem, reference,
                    CASE WHEN problem IS NULL THEN source_id END AS source_id,
                    CASE WHEN problem IS NULL
-                        THEN round(gross::numeric * 100)::bigint END AS minor,
+                        THEN round(gross::numeric * power(10::numeric, {places}))
+                             ::bigint END AS minor,
                    CASE WHEN problem IS NULL THEN {created} END AS created
             FROM (
                 SELECT line, source_id, reporting_category, gross, currency,
@@ -215,8 +227,11 @@ def _itemized_insert(reference: str, has_created: bool) -> str:
                       THEN 'source_id'
                     WHEN coalesce(currency, '') !~ '^[A-Za-z]{{3}}$'
                       THEN 'currency ' || coalesce(currency, '')
-                    WHEN coalesce(gross, '') !~ '^-?[0-9]+([.][0-9]{{1,2}})?$'
+                    WHEN coalesce(gross, '') !~ '^-?[0-9]+([.][0-9]+)?$'
                       THEN 'amount ' || coalesce(gross, '')
+                    WHEN length(rtrim(split_part(gross, '.', 2), '0')) > {places}
+                      THEN 'amount ' || gross || ': more decimals than '
+                           || upper(currency) || ' has'
                     {created_check}
                     WHEN {reference} !~ '^(payout[:]{UUID_TEXT})?$'
                       THEN 'payout reference'

@@ -1,0 +1,209 @@
+"""What a reconciliation decides reaches the ledger, on PostgreSQL: a write-off posts
+the item's difference to the named account (bank fees, FX differences, unexplained
+differences) with the reconciliation, the item and the reason on it; a re-run
+reverses the write-offs of the run it supersedes; and the sign-off refuses, naming
+the difference, while the ledger's clearing figure for the period differs from the
+provider's."""
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from stipends.exceptions import InvalidRequest, InvalidTransition
+from stipends.logic import ledger
+from stipends.logic.payouts import (
+    adjustments,
+    outcomes,
+    reconciliation,
+    resolutions,
+)
+from stipends.payouts.models import Payout, Reconciliation
+from stipends.payouts.providers import BankFile
+from stipends.payouts.statements import ProviderRow
+from tests.stipends.integration.conftest import Db, logic_actor
+from tests.stipends.integration.payouts_world import PayWorld
+from tests.stipends.integration.test_payouts_bank_file import bank_world
+from tests.stipends.integration.test_reconciliation import (
+    FINANCE_B,
+    FINANCE_C,
+    PERIOD,
+    queue,
+    run_period,
+)
+
+
+def sent_bank_run(db: Db) -> tuple[PayWorld, list[Any]]:
+    world = bank_world(db)
+    world.released()
+    assert world.worker({"bank_file": BankFile()}).drive() == {"sent": 3}
+    payouts = db.sql("SELECT id, amount_minor FROM payouts ORDER BY id")
+    return world, payouts
+
+
+def write_off(
+    world: PayWorld, rec_id: str, ids: list[int], to: str, who: dict = FINANCE_B
+) -> None:
+    with world.transaction() as session:
+        resolutions.resolve(
+            session,
+            logic_actor(who),
+            uuid.UUID(rec_id),
+            ids,
+            "write_off",
+            f"checked with the bank: {to}",
+            datetime.now().astimezone(),
+            write_off_to=to,
+        )
+
+
+def sign(world: PayWorld, rec_id: str, who: dict = FINANCE_C) -> Reconciliation:
+    with world.transaction() as session:
+        return resolutions.sign_off(
+            session, logic_actor(who), uuid.UUID(rec_id), "agreed", world.clock()
+        )
+
+
+def figures(world: PayWorld, rec_id: str) -> list[dict[str, Any]]:
+    with world.transaction() as session:
+        rec = reconciliation.get(session, uuid.UUID(rec_id))
+        return adjustments.figures(session, rec)
+
+
+def test_write_offs_post_each_difference_to_its_named_account(db: Db) -> None:
+    world, [(a, amount), (b, _), (c, _)] = sent_bank_run(db)
+    programme = world.world.programme_id
+    rows = [
+        ProviderRow("bank-1", "payment", amount, "EUR", reference=f"payout:{a}"),
+        # the bank took its fee out of the payment: 35 cents more left
+        ProviderRow("bank-2", "payment", amount + 35, "EUR", reference=f"payout:{b}"),
+        # a payment nobody here made; c is not in the statement at all
+        ProviderRow("bank-9", "payment", 500, "EUR"),
+    ]
+    view = run_period(world, rows, provider="bank_file", source="api")["view"]
+    rec_id = view["id"]
+    assert view["figures"] == figures(world, rec_id)  # the page shows them
+    items = {i["kind"]: i for i in queue(world, rec_id)}
+    assert set(items) == {
+        "amount_mismatch",
+        "unexpected_at_provider",
+        "missing_at_provider",
+    }
+    assert figures(world, rec_id) == [
+        {
+            "currency": "EUR",
+            "provider_minor": 2 * amount + 35 + 500,
+            "clearing_minor": 3 * amount,
+            "difference_minor": 35 + 500 - amount,
+        }
+    ]
+    funds_before = world.balance(ledger.funds(programme))
+    clearing_before = world.balance(ledger.clearing("bank_file", "EUR"))
+
+    write_off(world, rec_id, [items["amount_mismatch"]["id"]], "bank_fees")
+    write_off(
+        world,
+        rec_id,
+        [items["unexpected_at_provider"]["id"]],
+        "unexplained_differences",
+    )
+    # the named account must be one of the three; nothing is posted otherwise
+    with pytest.raises(InvalidRequest, match="write off to one of"):
+        write_off(world, rec_id, [items["missing_at_provider"]["id"]], "donations")
+    write_off(
+        world, rec_id, [items["missing_at_provider"]["id"]], "unexplained_differences"
+    )
+
+    # the bank's 35 cents: a bank fee, out of the programme's money
+    assert world.balance(ledger.difference("bank_fees", "bank_file", "EUR")) == 35
+    # the stranger's 500 went out of the provider's hands, whose nobody knows; the
+    # payout the bank never made: its amount is the programme's again
+    assert (
+        world.balance(ledger.difference("unexplained_differences", "bank_file", "EUR"))
+        == 500 - amount
+    )
+    assert world.balance(ledger.funds(programme)) == funds_before - 35 + amount
+    assert world.balance(ledger.clearing("bank_file", "EUR")) == clearing_before - 500
+    assert world.balanced()
+    entries = db.sql(
+        "SELECT e.kind, e.memo, r.item_id, r.difference_minor "
+        "FROM journal_entries e JOIN reconciliation_entries r ON r.entry_id = e.id "
+        "ORDER BY e.id"
+    )
+    assert [(e[0], e[2], e[3]) for e in entries] == [
+        ("write_off", items["amount_mismatch"]["id"], 35),
+        ("write_off", items["unexpected_at_provider"]["id"], 500),
+        ("write_off", items["missing_at_provider"]["id"], -amount),
+    ]
+    assert all(
+        f"reconciliation {rec_id} item" in e[1] and "checked with the bank" in e[1]
+        for e in entries
+    )
+    # the ledger's clearing figure is the provider's now, and the period signs off
+    assert figures(world, rec_id)[0]["difference_minor"] == 0
+    assert sign(world, rec_id).status == "signed_off"
+
+
+def test_sign_off_refuses_while_the_clearing_figure_differs(db: Db) -> None:
+    world, payouts = sent_bank_run(db)
+    rows = [
+        ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
+        for n, (ident, minor) in enumerate(payouts)
+    ]
+    rec_id = run_period(world, rows, provider="bank_file", source="api")["view"]["id"]
+    assert queue(world, rec_id) == []
+    # after the reconciliation ran, our books undo one send the bank reported made
+    with world.transaction() as session:
+        payout = session.get(Payout, payouts[0][0])
+        outcomes.mark_failed(session, payout, "returned", "a mistake")
+    with pytest.raises(InvalidTransition, match="differs from the provider") as refused:
+        sign(world, rec_id)
+    assert refused.value.code == "clearing_differs"
+    assert "EUR: the provider 900.00, the ledger 600.00, difference 300.00" in str(
+        refused.value
+    )
+    assert db.sql("SELECT status FROM reconciliations") == [("open",)]
+
+
+def test_a_rerun_reverses_the_write_offs_of_the_run_it_supersedes(db: Db) -> None:
+    world, [(a, amount), *_] = sent_bank_run(db)
+    rows = [
+        ProviderRow("bank-1", "payment", amount + 7, "EUR", reference=f"payout:{a}")
+    ]
+    first = run_period(world, rows, provider="bank_file", source="api")["view"]["id"]
+    mismatch = [i for i in queue(world, first) if i["kind"] == "amount_mismatch"]
+    write_off(world, first, [mismatch[0]["id"]], "fx_differences")
+    fx = ledger.difference("fx_differences", "bank_file", "EUR")
+    assert world.balance(fx) == 7
+    run_period(world, rows, provider="bank_file", source="api")
+    assert world.balance(fx) == 0  # the decision went with the run it belonged to
+    assert world.balanced()
+    assert db.sql(
+        "SELECT count(*) FROM journal_entries WHERE kind = 'write_off_reversal'"
+    ) == [(1,)]
+
+
+def test_a_statement_booked_after_the_period_of_the_file_signs_off(db: Db) -> None:
+    world, payouts = sent_bank_run(db)
+    # the bank books the file's payments in the next period: the ledger's sends of
+    # the payouts its rows name count there, whenever they were posted
+    later = (PERIOD[1], PERIOD[1] + timedelta(days=7))
+    rows = [
+        ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
+        for n, (ident, minor) in enumerate(payouts)
+    ]
+    view = run_period(world, rows, provider="bank_file", source="api", period=later)[
+        "view"
+    ]
+    total = sum(minor for _, minor in payouts)
+    assert view["figures"] == [
+        {
+            "currency": "EUR",
+            "provider_minor": total,
+            "clearing_minor": total,
+            "difference_minor": 0,
+        }
+    ]
+    assert queue(world, view["id"]) == []
+    assert sign(world, view["id"]).status == "signed_off"
