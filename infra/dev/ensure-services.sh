@@ -27,6 +27,21 @@ if ! port_open 5432; then
   pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
   wait_port 5432 PostgreSQL 60
 fi
+# connections: `make test` runs a few test processes at once, each starting whole
+# systems (every service and replica a pool), and 100 (PostgreSQL's default) runs out
+# ("remaining connection slots are reserved"): raise it once, then restart the
+# cluster before anything uses it
+PG_CONNECTIONS=500
+if [ "$(id -u)" = 0 ] && command -v pg_ctlcluster >/dev/null 2>&1 && port_open 5432; then
+  have=$(psql -h 127.0.0.1 -U postgres -Atc "SHOW max_connections" 2>/dev/null || echo 0)
+  if [ "${have:-0}" -gt 0 ] 2>/dev/null && [ "$have" -lt "$PG_CONNECTIONS" ]; then
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    say "restarting PostgreSQL with max_connections=$PG_CONNECTIONS (it has $have)"
+    psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET max_connections = $PG_CONNECTIONS"
+    pg_ctlcluster --skip-systemctl-redirect "$version" main restart
+    wait_port 5432 PostgreSQL 60
+  fi
+fi
 
 # RabbitMQ
 # as many file descriptors as allowed: with 1,024 several test runs at once (each
