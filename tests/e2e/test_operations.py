@@ -30,7 +30,7 @@ from svyaz.keys import FINANCE_CLI
 from tests.conftest import ROOT
 from tests.helpers import actor, publish_raw, wait_until
 from tests.journeys import approved_stipend, enrolled_staff
-from tests.stack import System, running_system
+from tests.stack import System, devstack, running_system
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,9 @@ def paid_cycle(system: System, before_release: Any = None) -> str:
 
 def test_a_cycle_is_counted_as_it_happened_in_prometheus(observed: System) -> None:
     system = observed
-    eventually(system, "count(up == 1)", 4, "every process scraped")
+    eventually(
+        system, "count(up == 1)", len(devstack.SERVICES), "every process scraped"
+    )
     ready = requests.get(f"{system.url}/readyz", timeout=10)
     assert ready.status_code == 200, ready.text
 

@@ -237,11 +237,7 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
     def on_report_feedback_given(self, event: ReceivedEvent) -> None:
         """A mentor left feedback on a report: its author is told to read it on
         their page (nothing of the text travels)."""
-        self._handle(
-            event,
-            SCHEMAS[ReportFeedbackGivenIn],
-            self._tell(event, "report_feedback", {}),
-        )
+        self._handle(event, ReportFeedbackGivenIn, reviews.report_feedback_given)
 
     @event_handler("stipends", "stipend.proposed.v1")
     def on_stipend_proposed(self, event: ReceivedEvent) -> None:

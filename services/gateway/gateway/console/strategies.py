@@ -77,7 +77,7 @@ class StrategiesConsole(GatewayBase):
             errors=errors or {},
             form=form,
             report_id=report_id,
-            typed=typed,
+            typed_text=typed,  # `typed` is the refused form's fields (base.render)
             redacted=redacted,
             done=done,
             **pages.STRATEGY_CHOICES,
@@ -201,7 +201,7 @@ class StrategiesConsole(GatewayBase):
             errors=errors or {},
             form=form,
             report_id=report_id,
-            typed=typed,
+            typed_text=typed,  # `typed` is the refused form's fields (base.render)
             done=done,
         )
 

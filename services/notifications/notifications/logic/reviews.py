@@ -78,3 +78,16 @@ def stipend_rejected(
 ) -> None:
     who = data["communicator_id"]
     work_done(session, APPROVAL, data["stipend_id"], who, event.occurred_at)
+
+
+def report_feedback_given(
+    session: Session,
+    event: ReceivedEvent,
+    data: dict[str, Any],
+    now: datetime,
+    channels: Mapping[str, Channel],
+) -> list[int]:
+    """A mentor wrote on a report: its author is told to read it on their page
+    (nothing of the text travels)."""
+    who = data["communicator_id"]
+    return tell(session, event.event_id, who, "report_feedback", {}, channels, now)
