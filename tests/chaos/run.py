@@ -68,7 +68,7 @@ from tests import leaks  # noqa: E402
 from tests.chaos.faults import AUTH, Monkey  # noqa: E402
 from tests.helpers import actor, configure_bus, publish_raw  # noqa: E402
 from tests.journeys import ADMINS, REPORT, enrolled_staff  # noqa: E402
-from tests.stack import API, System, grant, running_system  # noqa: E402
+from tests.stack import API, System, devstack, grant, running_system  # noqa: E402
 
 PASSWORD = "chaos"  # noqa: S105 - the harness's broker login
 AMOUNT = 25_000
@@ -837,7 +837,7 @@ def witness_events(system: System, tap: Tap, out: Outcome) -> None:
             if b["routing_key"] != "#":
                 consumers.setdefault(b["routing_key"], []).append(b["destination"])
     handled = set()
-    for service in ("registry", "stipends", "notifications", "gateway"):
+    for service in devstack.WITH_DB:  # every service's inbox, insights' too
         try:
             rows = system.sql(
                 service, "SELECT consumer, event_id FROM processed_events"
