@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 from playwright.sync_api import Browser, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import ROOT
 from tests.helpers import next_code, wait_until
@@ -49,8 +50,13 @@ FOCUSED = """() => {
           href: e.getAttribute('href'), text: (e.innerText || '').trim(),
           action: e.form ? e.form.getAttribute('action') : null,
           visible: e.matches(':focus-visible') && ringed,
+          outline: s.outlineStyle + ' ' + s.outlineWidth, focused: document.hasFocus(),
           order: all.indexOf(e)};
 }"""
+# the page's own stylesheet is applied (its custom property is set): a focus ring
+# before it is the browser's thin default, which the check above rightly refuses
+STYLED = "() => getComputedStyle(document.documentElement)"
+STYLED += ".getPropertyValue('--focus').trim() !== ''"
 
 
 class Keyboard:
@@ -63,10 +69,26 @@ class Keyboard:
         # the page a keyboard types into: only the focused page's focus is visible
         # (a page another test left open would otherwise keep it)
         page.bring_to_front()
+        self.styled()
+
+    def styled(self) -> None:
+        """Wait for the stylesheet (a loaded machine can be slow to serve it), at
+        most two reloads."""
+        for _ in range(3):
+            for _ in range(20):
+                try:
+                    if self.page.evaluate(STYLED):
+                        return
+                except PlaywrightError:  # a navigation under way: its page comes
+                    pass
+                self.page.wait_for_timeout(100)
+            self.page.reload()
+        raise AssertionError("the console's stylesheet did not apply")
 
     def arrived(self) -> None:
         """A new page: its order starts again."""
         self.last = -1
+        self.styled()
 
     def step(self, key: str = "Tab") -> dict[str, Any]:
         self.page.keyboard.press(key)
