@@ -58,6 +58,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
         registry.schemas.ErasedEventSchema,
         stipends.schemas.CommunicatorIdIn,
         notifications.schemas.CommunicatorIdIn,
+        insights.schemas.CommunicatorErasedIn,
     ],
     "communicator.rejected.v1": [notifications.schemas.CommunicatorIdIn],
     "communicator.payout_setup_needed.v1": [

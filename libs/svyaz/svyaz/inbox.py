@@ -138,6 +138,12 @@ def _duplicate(event: ReceivedEvent) -> None:
         log.warning("duplicate handled again: %s %s", event.consumer, event.event_id)
 
 
+def window() -> timedelta:
+    """How long the inbox remembers an event (`INBOX_KEEP_DAYS`): nothing older
+    is taken."""
+    return _State.keep
+
+
 def too_old(event: ReceivedEvent, now: datetime | None = None) -> str | None:
     """Why an event cannot be taken (it occurred before the inbox's memory
     begins), or None."""

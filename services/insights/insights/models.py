@@ -154,6 +154,19 @@ class DifferenceResolved(Base):
     resolved_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
+class Erasure(Base):
+    """A communicator erased, for the inbox's window only: the digest of their id and
+    the random alias that replaced it in every row here, so that an event about them
+    still in flight is detached as it arrives. Purged after the window (nothing older
+    can arrive); it is not rebuilt from `facts`, which hold only the alias."""
+
+    __tablename__ = "erasures"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alias: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    erased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 STATE_TABLES = (
     Member,
     Cycle,

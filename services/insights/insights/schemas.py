@@ -34,6 +34,10 @@ class CommunicatorTierChangedIn(_In):
     tier = fields.String(required=True)
 
 
+class CommunicatorErasedIn(_In):
+    communicator_id = fields.UUID(required=True)
+
+
 class TrainingCompletedIn(_In):
     training_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
@@ -114,6 +118,7 @@ class DifferenceResolvedIn(_In):
 EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "communicator.activated.v1": CommunicatorActivatedIn,
     "communicator.tier_changed.v1": CommunicatorTierChangedIn,
+    "communicator.erased.v1": CommunicatorErasedIn,
     "training.completed.v1": TrainingCompletedIn,
     "cycle.opened.v1": CycleOpenedIn,
     "programme.budget_changed.v1": ProgrammeBudgetChangedIn,

@@ -9,6 +9,7 @@ database and publishes nothing.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError
@@ -30,6 +31,7 @@ from svyaz.keys import GATEWAY
 from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.timers import timer
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +62,16 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
     observed = Observed(outbox=False)  # publishes nothing: no outbox to watch
     min_cell = MinCell()
 
+    def _load(self, event: ReceivedEvent) -> dict[str, Any]:
+        try:
+            return dict(SCHEMAS[event.event_type].load(event.data))
+        except ValidationError as exc:
+            raise Unprocessable(f"bad payload: {exc.messages}") from None
+
     def _take(self, event: ReceivedEvent) -> None:
         """Load the payload, claim the event and keep its contribution, in one
         transaction; a bad payload is parked with its reason."""
-        try:
-            data = SCHEMAS[event.event_type].load(event.data)
-        except ValidationError as exc:
-            raise Unprocessable(f"bad payload: {exc.messages}") from None
+        data = self._load(event)
         with self.db.transaction() as session:
             if not inbox.claim(session, event):
                 return
@@ -82,6 +87,29 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
     @event_handler("registry", "communicator.tier_changed.v1", batch=BATCH)
     def on_communicator_tier_changed(self, event: ReceivedEvent) -> None:
         self._take(event)
+
+    @event_handler("registry", "communicator.erased.v1", batch=BATCH)
+    def on_communicator_erased(self, event: ReceivedEvent) -> None:
+        """Detach the person: their id leaves every row here, the counts stay."""
+        data = self._load(event)
+        with self.db.transaction() as session:
+            if not inbox.claim(session, event):
+                return
+            facts.erase(
+                session,
+                event.event_id,
+                event.occurred_at,
+                str(data["communicator_id"]),
+            )
+
+    @timer("INBOX_PURGE_INTERVAL", 3600.0)
+    def forget_erasures(self) -> None:
+        """Past the inbox's window no event about an erased person can arrive: their
+        digest goes too."""
+        with self.db.transaction() as session:
+            dropped = facts.forget_erasures(session, inbox.window(), datetime.now(UTC))
+        if dropped:
+            log.info("erasure digests past the inbox window dropped: %d", dropped)
 
     @event_handler("registry", "training.completed.v1", batch=BATCH)
     def on_training_completed(self, event: ReceivedEvent) -> None:

@@ -7,16 +7,23 @@ again in the order the events happened: the read model is a function of `facts`.
 
 Only the fields listed in FIELDS are ever stored: ids (opaque), codes from fixed lists,
 numbers and times. A pseudonym or any other field an event carries is dropped here.
+
+`erase` (communicator.erased.v1) detaches a person: their id is replaced, in `facts`
+and in every state table, by a random alias that nothing outside insights knows, so
+every count stays as it was published and nothing here points at the person any more.
+An event about them still in flight when the erasure arrives is detached as it comes
+in (`erasures` holds the id's digest and the alias for the inbox's window only).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -26,6 +33,7 @@ from insights.models import (
     Cycle,
     DifferenceResolved,
     Differences,
+    Erasure,
     Fact,
     Member,
     Programme,
@@ -71,8 +79,13 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "reconciliation.completed.v1": ("run_id", "matched", "discrepancies", "by_kind"),
     "reconciliation.started.v1": ("reconciliation_id", "by_kind", "superseded_id"),
     "reconciliation.difference_resolved.v1": ("reconciliation_id", "item_id", "kind"),
+    # kept with no field at all: the person's id is what the erasure removes
+    "communicator.erased.v1": (),
 }
 CONSUMED = tuple(FIELDS)
+ERASED = "communicator.erased.v1"
+# the rows that name a communicator: every one of them is detached on erasure
+NAMING = (Report, Stipend, TrainingCompletion)
 
 
 def plain(value: Any) -> Any:
@@ -102,7 +115,14 @@ def record(
     occurred_at: datetime,
     data: dict[str, Any],
 ) -> Fact | None:
-    """Keep an event's contribution and apply it; an event kept before: nothing."""
+    """Keep an event's contribution and apply it; an event kept before: nothing.
+    An event about a person erased meanwhile is kept under their alias."""
+    if data.get("communicator_id") is not None:
+        ident = str(data["communicator_id"])
+        _lock(session, ident)
+        tomb = session.get(Erasure, _digest(ident))
+        if tomb is not None:
+            data = {**data, "communicator_id": tomb.alias}
     kept = keep(event_type, data)
     added = session.execute(
         insert(Fact)
@@ -122,6 +142,73 @@ def record(
     )
     apply(session, fact)
     return fact
+
+
+def _digest(ident: str) -> str:
+    return hashlib.sha256(b"insights-erasure:" + uuid.UUID(ident).bytes).hexdigest()
+
+
+def _lock(session: Session, ident: str) -> None:
+    """Serialise the events about one person with their erasure: an event taken
+    while the erasure commits would otherwise bring the id back."""
+    key = int.from_bytes(hashlib.sha256(uuid.UUID(ident).bytes).digest()[:8], "big")
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:key)"), {"key": key - (1 << 63)}
+    )
+
+
+def erase(
+    session: Session, event_id: uuid.UUID, occurred_at: datetime, ident: str
+) -> uuid.UUID:
+    """Detach an erased communicator: a random alias replaces their id in `facts`
+    and in every state table, the member row (club, country, tier: what the figures
+    group by) moves to the alias, so every published count stays as it was. Returns
+    the alias (for tests; it is never logged or sent anywhere)."""
+    _lock(session, ident)
+    digest = _digest(ident)
+    session.execute(
+        insert(Erasure)
+        .values(digest=digest, alias=uuid.uuid4(), erased_at=occurred_at)
+        .on_conflict_do_nothing()
+    )
+    alias: uuid.UUID = session.get_one(Erasure, digest).alias
+    person = uuid.UUID(ident)
+    session.execute(
+        text(
+            "UPDATE facts SET data = jsonb_set(data, '{communicator_id}', "
+            "to_jsonb(CAST(:alias AS text))) WHERE data->>'communicator_id' = :ident"
+        ),
+        {"alias": str(alias), "ident": str(person)},
+    )
+    for model in NAMING:
+        session.execute(
+            update(model)
+            .where(model.communicator_id == person)
+            .values(communicator_id=alias)
+        )
+    member = session.get(Member, person, with_for_update=True)
+    if member is not None:
+        moved = _member(session, str(alias))
+        if member.club_id != UNKNOWN or moved.club_id == UNKNOWN:
+            moved.club_id, moved.country = member.club_id, member.country
+        if member.tier_at is not None and (
+            moved.tier_at is None or moved.tier_at <= member.tier_at
+        ):
+            moved.tier, moved.tier_at = member.tier, member.tier_at
+        elif moved.tier_at is None:
+            moved.tier = member.tier
+        session.delete(member)
+    record(session, event_id, ERASED, occurred_at, {})
+    return alias
+
+
+def forget_erasures(session: Session, window: timedelta, now: datetime) -> int:
+    """Drop the erasure digests older than the inbox's window (and a day): no event
+    about those people can be taken any more. The number dropped."""
+    result = session.execute(
+        delete(Erasure).where(Erasure.erased_at < now - window - timedelta(days=1))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def apply(session: Session, fact: Fact) -> None:
@@ -476,6 +563,7 @@ APPLY: dict[str, Callable[[Session, dict[str, Any], datetime], None]] = {
     "reconciliation.completed.v1": _reconciled,
     "reconciliation.started.v1": _differences_found,
     "reconciliation.difference_resolved.v1": _difference_resolved,
+    ERASED: lambda session, data, at: None,  # `erase` did the work, on the ids
 }
 assert set(APPLY) == set(FIELDS)
 

@@ -1,0 +1,33 @@
+"""erasure: the short-lived list of erased ids (as digests) and their aliases, and an
+index to find a person's facts
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-12-05
+"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "erasures",
+        sa.Column("digest", sa.String(64), primary_key=True),
+        sa.Column("alias", postgresql.UUID(as_uuid=True), nullable=False),
+        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.execute(
+        "CREATE INDEX facts_by_communicator ON facts ((data->>'communicator_id'))"
+    )
+
+
+def downgrade() -> None:
+    op.execute("DROP INDEX facts_by_communicator")
+    op.drop_table("erasures")
