@@ -32,8 +32,9 @@ The result says, for each entry, whether it is published. Views show a hidden en
 from __future__ import annotations
 
 import heapq
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 Entry = tuple[int, int]  # (row, column) in the extended grid
 Node = tuple[str, int]  # ("r", row) or ("c", column)
@@ -81,46 +82,52 @@ def _sign(entry: Entry, rows: int, columns: int) -> int:
     return 1 if inner_row == inner_column else -1
 
 
-def _arcs(
-    grid: Sequence[Sequence[int]], hidden: frozenset[Entry] | set[Entry]
-) -> dict[Entry, list[tuple[Node, Node]]]:
-    """Each hidden entry's allowed moves as arcs: a +1-signed entry grows by flow
-    row -> column; an entry at 0 may only grow, any other entry may also shrink."""
-    rows, columns = len(grid) - 1, len(grid[0]) - 1
-    arcs: dict[Entry, list[tuple[Node, Node]]] = {}
-    for entry in hidden:
-        row, column = entry
-        forward: tuple[Node, Node] = (("r", row), ("c", column))
-        backward: tuple[Node, Node] = (("c", column), ("r", row))
-        up, down = (
-            (forward, backward)
-            if _sign(entry, rows, columns) > 0
-            else (backward, forward)
-        )
-        arcs[entry] = [up] if grid[row][column] == 0 else [up, down]
+# -- the network every check runs on ----------------------------------------------
+# A published entry is an edge between two nodes (the two line rules it appears in,
+# after dropping the rules the others imply), oriented so that the entry grows when
+# flow runs tail -> head. Every line rule is then flow conservation at its node, so a
+# change of the hidden entries that keeps every rule is a circulation. A 2-D table is
+# one such network; so are the linked tables of `linked` (a club table, its country
+# table and a tier table glued at their shared totals).
+@dataclass(frozen=True)
+class Edge:
+    tail: Node
+    head: Node
+    value: int
+    rank: int = 0  # how dear hiding it is: 0 a cell, higher for totals
+
+
+Network = dict[Any, Edge]
+
+
+def _network_arcs(
+    network: Network, hidden: Iterable[Any]
+) -> dict[Any, list[tuple[Node, Node]]]:
+    """Each hidden entry's allowed moves as arcs: it grows by flow tail -> head;
+    an entry at 0 may only grow, any other entry may also shrink."""
+    arcs: dict[Any, list[tuple[Node, Node]]] = {}
+    for key in hidden:
+        edge = network[key]
+        up, down = (edge.tail, edge.head), (edge.head, edge.tail)
+        arcs[key] = [up] if edge.value == 0 else [up, down]
     return arcs
 
 
-def _moves(arcs: dict[Entry, list[tuple[Node, Node]]], entry: Entry) -> bool:
+def _moves(arcs: dict[Any, list[tuple[Node, Node]]], key: Any) -> bool:
     graph: dict[Node, list[Node]] = {}
     for other, pairs in arcs.items():
-        if other != entry:
+        if other != key:
             for tail, head in pairs:
                 graph.setdefault(tail, []).append(head)
-    return any(_reaches(graph, head, tail) for tail, head in arcs[entry])
+    return any(_reaches(graph, head, tail) for tail, head in arcs[key])
 
 
-def pinned(
-    grid: Sequence[Sequence[int]], hidden: frozenset[Entry] | set[Entry]
-) -> set[Entry]:
-    """The hidden entries of an extended grid that the published ones determine.
-
-    Nodes are the grid's rows ("r", i) and columns ("c", j); a hidden entry (i, j) is
-    an edge. An entry moves iff some allowed arc of its edge closes a directed cycle
-    with the arcs of the other hidden entries.
-    """
-    arcs = _arcs(grid, hidden)
-    return {entry for entry in arcs if not _moves(arcs, entry)}
+def stuck(network: Network, hidden: Iterable[Any]) -> set[Any]:
+    """The hidden entries of a network that the published ones determine: an entry
+    moves iff some allowed arc of its edge closes a directed cycle with the arcs of
+    the other hidden entries (the matrix is a network matrix: totally unimodular)."""
+    arcs = _network_arcs(network, hidden)
+    return {key for key in arcs if not _moves(arcs, key)}
 
 
 def _reaches(graph: dict[Node, list[Node]], start: Node, goal: Node) -> bool:
@@ -136,58 +143,45 @@ def _reaches(graph: dict[Node, list[Node]], start: Node, goal: Node) -> bool:
     return False
 
 
-def suppress(cells: Sequence[Sequence[int]], threshold: int) -> Suppressed:
-    """Hide every entry under `threshold` and enough others that none is recoverable."""
-    if not cells or not cells[0]:
-        raise ValueError("a table needs at least one row and one column")
-    if any(len(row) != len(cells[0]) for row in cells):
-        raise ValueError("every row needs the same number of columns")
-    grid = extended(cells)
-    rows, columns = len(cells), len(cells[0])
-    everything = {(i, j) for i in range(rows + 1) for j in range(columns + 1)}
-    hidden = {e for e in everything if grid[e[0]][e[1]] < threshold}
-    while hidden:
-        stuck = pinned(grid, hidden)
-        if not stuck:
+def protect(
+    network: Network, threshold: int, forced: Iterable[Any] = ()
+) -> frozenset[Any]:
+    """Hide every entry under `threshold` (and those `forced`), then enough others
+    that none hidden is determined: the cheapest cycle through a stuck entry, or, if
+    there is none, every entry that shares a line rule with it."""
+    order = {key: n for n, key in enumerate(network)}
+    hidden = {k for k, e in network.items() if e.value < threshold}
+    hidden |= set(forced) & set(network)
+    while hidden and len(hidden) < len(network):
+        pinned_now = stuck(network, hidden)
+        if not pinned_now:
             break
-        entry = min(stuck)
-        extra = _complement(grid, hidden, entry)
-        if extra:
-            hidden |= extra
-        else:  # nothing single helps: hide the entry's row and column whole
-            row, column = entry
-            hidden |= {(row, j) for j in range(columns + 1)}
-            hidden |= {(i, column) for i in range(rows + 1)}
-        if hidden == everything:
-            break
-    return Suppressed(
-        cells=tuple(tuple(int(v) for v in row) for row in cells),
-        row_totals=tuple(row[-1] for row in grid[:-1]),
-        column_totals=tuple(grid[-1][:-1]),
-        total=grid[-1][-1],
-        hidden=frozenset(hidden),
-    )
+        key = min(pinned_now, key=order.__getitem__)
+        extra = _network_complement(network, hidden, key)
+        if not extra:
+            ends = {network[key].tail, network[key].head}
+            extra = {k for k, e in network.items() if {e.tail, e.head} & ends}
+        hidden |= extra
+    return frozenset(hidden)
 
 
-def _complement(grid: list[list[int]], hidden: set[Entry], entry: Entry) -> set[Entry]:
-    """The cheapest published entries whose hiding frees `entry`: a shortest path
-    closing a cycle through it, where a published entry costs its value (a margin
-    costs more than any cell) and a hidden one nothing."""
-    everything = {(i, j) for i in range(len(grid)) for j in range(len(grid[0]))}
-    everything.discard(entry)
-    arcs = _arcs(grid, everything | {entry})
-    penalty = sum(map(sum, grid)) + 1
-    rows, columns = len(grid) - 1, len(grid[0]) - 1
-    graph: dict[Node, list[tuple[int, Node, Entry]]] = {}
-    for other in everything:
+def _network_complement(network: Network, hidden: set[Any], key: Any) -> set[Any]:
+    """The cheapest published entries whose hiding frees `key`: a shortest path
+    closing a cycle through it, where a published entry costs its value (each rank
+    more than every cell together) and a hidden one nothing."""
+    others = [k for k in network if k != key]
+    arcs = _network_arcs(network, [*others, key])
+    penalty = sum(e.value for e in network.values()) + 1
+    graph: dict[Node, list[tuple[int, Node, Any]]] = {}
+    for other in others:
         cost = 0
         if other not in hidden:
-            margin = other[0] == rows or other[1] == columns
-            cost = 1 + grid[other[0]][other[1]] + (penalty if margin else 0)
+            edge = network[other]
+            cost = 1 + edge.value + penalty * edge.rank
         for tail, head in arcs[other]:
             graph.setdefault(tail, []).append((cost, head, other))
-    best: tuple[int, set[Entry]] | None = None
-    for tail, head in arcs[entry]:
+    best: tuple[int, set[Any]] | None = None
+    for tail, head in arcs[key]:
         found = _cheapest(graph, head, tail)
         if found is not None and (best is None or found[0] < best[0]):
             best = found
@@ -195,10 +189,10 @@ def _complement(grid: list[list[int]], hidden: set[Entry], entry: Entry) -> set[
 
 
 def _cheapest(
-    graph: dict[Node, list[tuple[int, Node, Entry]]], start: Node, goal: Node
-) -> tuple[int, set[Entry]] | None:
+    graph: dict[Node, list[tuple[int, Node, Any]]], start: Node, goal: Node
+) -> tuple[int, set[Any]] | None:
     done: set[Node] = set()
-    queue: list[tuple[int, int, Node, tuple[Entry, ...]]] = [(0, 0, start, ())]
+    queue: list[tuple[int, int, Node, tuple[Any, ...]]] = [(0, 0, start, ())]
     tick = 0
     while queue:
         cost, _, node, path = heapq.heappop(queue)
@@ -207,11 +201,51 @@ def _cheapest(
         if node in done:
             continue
         done.add(node)
-        for step, nxt, entry in graph.get(node, ()):
+        for step, nxt, key in graph.get(node, ()):
             if nxt not in done:
                 tick += 1
-                heapq.heappush(queue, (cost + step, tick, nxt, (*path, entry)))
+                heapq.heappush(queue, (cost + step, tick, nxt, (*path, key)))
     return None
+
+
+# -- a single table ---------------------------------------------------------------
+def grid_network(grid: Sequence[Sequence[int]]) -> Network:
+    """An extended grid as a network: entry (i, j) is an edge between row i and
+    column j; in the signed grid (cells and the grand total +, the other margins -)
+    a +1 entry grows by flow row -> column."""
+    rows, columns = len(grid) - 1, len(grid[0]) - 1
+    network: Network = {}
+    for i in range(rows + 1):
+        for j in range(columns + 1):
+            row, column = ("r", i), ("c", j)
+            up = (row, column) if _sign((i, j), rows, columns) > 0 else (column, row)
+            margin = i == rows or j == columns
+            network[(i, j)] = Edge(up[0], up[1], int(grid[i][j]), int(margin))
+    return network
+
+
+def pinned(
+    grid: Sequence[Sequence[int]], hidden: frozenset[Entry] | set[Entry]
+) -> set[Entry]:
+    """The hidden entries of an extended grid that the published ones determine."""
+    return stuck(grid_network(grid), hidden)
+
+
+def suppress(cells: Sequence[Sequence[int]], threshold: int) -> Suppressed:
+    """Hide every entry under `threshold` and enough others that none is recoverable."""
+    if not cells or not cells[0]:
+        raise ValueError("a table needs at least one row and one column")
+    if any(len(row) != len(cells[0]) for row in cells):
+        raise ValueError("every row needs the same number of columns")
+    grid = extended(cells)
+    hidden = protect(grid_network(grid), threshold)
+    return Suppressed(
+        cells=tuple(tuple(int(v) for v in row) for row in cells),
+        row_totals=tuple(row[-1] for row in grid[:-1]),
+        column_totals=tuple(grid[-1][:-1]),
+        total=grid[-1][-1],
+        hidden=frozenset(hidden),
+    )
 
 
 def suppress_column(values: Sequence[int], threshold: int) -> Suppressed:
