@@ -1,8 +1,11 @@
 """The impact views: per cycle and over time, grouped by country, club or tier.
 
-Every count goes through `suppression` before it leaves this module; a figure that is
-a sum over people (conversations, hours, money) is shown only where the count of
-people or reports behind it is. Nothing here lists a person: every query groups.
+Every count goes through `suppression` before it leaves this module, and the tables
+that share totals are suppressed together (`linked`): a cycle's club, country and tier
+tables as one family, the tables over time from the cycles' own grand rows, payouts
+as one table of outcomes by cycle. A figure that is a sum over people (conversations,
+hours, money) is shown only where the count of people or reports behind it is.
+Nothing here lists a person: every query groups.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from insights.exceptions import CycleNotFound, InvalidRequest, ProgrammeNotFound
+from insights.logic.linked import GROUPINGS, Family, OverTime, family, over_time
 from insights.logic.suppression import Suppressed, suppress
 from insights.models import (
     UNKNOWN,
@@ -104,30 +108,68 @@ def _dimension(name: str) -> Any:
     return DIMENSIONS[name]
 
 
-def _grid(
-    counts: dict[tuple[str, str], int], columns: Sequence[str]
-) -> tuple[list[str], list[list[int]]]:
-    rows = sorted({row for row, _ in counts})
-    return rows, [[counts.get((row, col), 0) for col in columns] for row in rows]
+Counts = dict[tuple[str, str, str, str], int]  # (club, country, tier, column) -> n
 
 
-def _only_where_shown(
-    values: dict[str, int], table: Published, threshold: int
-) -> dict[str, int | None]:
-    """A sum per row, shown only where the row's count is; if that hides one row
-    alone, the smallest other row is hidden with it (the total stays)."""
-    shown = {
-        row: (values.get(row, 0) if table.row_totals[i] is not None else None)
-        for i, row in enumerate(table.rows)
-    }
-    hidden = [row for row, v in shown.items() if v is None]
-    if len(hidden) == 1:
-        others = [row for row, v in shown.items() if v is not None]
-        if others:
-            shown[min(others, key=lambda row: (values.get(row, 0), row))] = None
-        else:
-            return dict.fromkeys(shown)
-    return shown
+def _groups() -> tuple[Any, Any, Any]:
+    """The three groupings of a row, "unknown" where the member is not known."""
+    return (
+        func.coalesce(Member.club_id, UNKNOWN).label("club"),
+        func.coalesce(Member.country, UNKNOWN).label("country"),
+        func.coalesce(Member.tier, UNKNOWN).label("tier"),
+    )
+
+
+def grouped(name: str, fam: Family, dimension: str) -> Published:
+    """One grouping of a family as a table: what the family hides, hidden."""
+    m = len(fam.columns)
+    rows = list(fam.rows[dimension])
+    keys = [(dimension, r, j) for r in rows for j in range(m + 1)]
+    keys += [("all", j) for j in range(m + 1)]
+    return Published(
+        name=name,
+        rows=rows,
+        columns=list(fam.columns),
+        cells=[[fam.shown((dimension, r, j)) for j in range(m)] for r in rows],
+        row_totals=[fam.shown((dimension, r, m)) for r in rows],
+        column_totals=[fam.shown(("all", j)) for j in range(m)],
+        total=fam.shown(("all", m)),
+        hidden=sum(1 for k in keys if k in fam.hidden) if m else 0,
+    )
+
+
+def _over_time_table(name: str, table: OverTime) -> Published:
+    everything = [
+        *(v for row in table.cells for v in row),
+        *table.row_totals,
+        *table.column_totals,
+        table.total,
+    ]
+    return Published(
+        name=name,
+        rows=table.rows,
+        columns=table.columns,
+        cells=table.cells,
+        row_totals=table.row_totals,
+        column_totals=table.column_totals,
+        total=table.total,
+        hidden=sum(1 for v in everything if v is None),
+    )
+
+
+def _sum_family(values: Counts, counts: Family, threshold: int) -> Family:
+    """A sum per group (conversations, hours) in every grouping, hidden wherever the
+    count behind it is, and further where the sums alone would give it away."""
+    m = len(counts.columns)
+    forced: set[tuple[object, ...]] = set()
+    for grouping in GROUPINGS:
+        for row in counts.rows[grouping]:
+            if (grouping, row, m) in counts.hidden:
+                forced |= {(grouping, row, 0), (grouping, row, 1)}
+    if ("all", m) in counts.hidden:
+        forced |= {("all", 0), ("all", 1)}
+    # the sums only bind where a count is: hidden at least where it is
+    return family(values, ("value",), 0, forced)
 
 
 def cycles(session: Session) -> list[dict[str, Any]]:
@@ -146,12 +188,13 @@ def cycles(session: Session) -> list[dict[str, Any]]:
 def cycle_view(
     session: Session, cycle_id: uuid.UUID, dimension: str, threshold: int
 ) -> dict[str, Any]:
-    """The figures of one cycle grouped by `dimension`, suppressed."""
-    column = _dimension(dimension)
+    """The figures of one cycle grouped by `dimension`, suppressed together with
+    the other groupings and with the tables over time (`linked`)."""
+    _dimension(dimension)
     cycle = session.get(Cycle, cycle_id)
     if cycle is None:
         raise CycleNotFound("no such cycle in the figures yet", "cycle_not_found")
-    group = func.coalesce(column, UNKNOWN).label("grp")
+    club, country, tier = _groups()
     joined = (
         select(Report)
         .outerjoin(Member, Member.communicator_id == Report.communicator_id)
@@ -159,26 +202,28 @@ def cycle_view(
     )
     totals = session.execute(
         joined.with_only_columns(
-            group,
+            club,
+            country,
+            tier,
             Report.status,
             Report.observed_change,
             func.count(),
             func.sum(Report.conversations),
             func.sum(Report.hours),
             func.sum(Report.topics_count),
-        ).group_by(group, Report.status, Report.observed_change)
+        ).group_by(club, country, tier, Report.status, Report.observed_change)
     ).all()
-    by_status: dict[tuple[str, str], int] = defaultdict(int)
-    by_change: dict[tuple[str, str], int] = defaultdict(int)
-    conversations: dict[str, int] = defaultdict(int)
-    hours: dict[str, int] = defaultdict(int)
+    by_status: Counts = defaultdict(int)
+    by_change: Counts = defaultdict(int)
+    conversations: Counts = defaultdict(int)
+    hours: Counts = defaultdict(int)
     topics = reports = 0
-    for grp, status, change, n, talks, spent, named in totals:
-        by_status[(grp, status)] += n
+    for k, c, t, status, change, n, talks, spent, named in totals:
+        by_status[(k, c, t, status)] += n
         if change in CHANGES:
-            by_change[(grp, change)] += n
-        conversations[grp] += int(talks or 0)
-        hours[grp] += int(spent or 0)
+            by_change[(k, c, t, change)] += n
+        conversations[(k, c, t, "value")] += int(talks or 0)
+        hours[(k, c, t, "value")] += int(spent or 0)
         topics += int(named or 0)
         reports += n
     channels = _mentioned(session, cycle_id, Report.channels)
@@ -191,22 +236,29 @@ def cycle_view(
         .subquery()
     )
     retained = before.c.communicator_id.is_not(None).label("retained")
-    activity: dict[tuple[str, str], int] = defaultdict(int)
-    for grp, kept, n in session.execute(
+    activity: Counts = defaultdict(int)
+    for k, c, t, kept, n in session.execute(
         joined.outerjoin(before, before.c.communicator_id == Report.communicator_id)
         .with_only_columns(
-            group, retained, func.count(func.distinct(Report.communicator_id))
+            club,
+            country,
+            tier,
+            retained,
+            func.count(func.distinct(Report.communicator_id)),
         )
-        .group_by(group, retained)
+        .group_by(club, country, tier, retained)
     ):
-        activity[(grp, "retained" if kept else "new")] += n
+        activity[(k, c, t, "retained" if kept else "new")] += n
 
-    rows, grid = _grid(by_status, REPORT_COLUMNS)
-    report_table = publish("reports", rows, REPORT_COLUMNS, grid, threshold)
-    change_rows, change_grid = _grid(by_change, CHANGES)
-    activity_rows, activity_grid = _grid(activity, ACTIVITY_COLUMNS)
-    trained = _trainings(session, cycle.period, group)
-    trained_rows = sorted(trained)
+    report_family = family(by_status, REPORT_COLUMNS, threshold)
+    families = {
+        "reports": report_family,
+        "observed_change": family(by_change, CHANGES, threshold),
+        "communicators": family(activity, ACTIVITY_COLUMNS, threshold),
+        "trainings": family(
+            _trainings(session, cycle.period), ("completed",), threshold
+        ),
+    }
     return {
         "cycle": {
             "cycle_id": cycle.cycle_id,
@@ -216,28 +268,11 @@ def cycle_view(
         "dimension": dimension,
         "threshold": threshold,
         "tables": [
-            report_table.as_dict(),
-            publish(
-                "observed_change", change_rows, CHANGES, change_grid, threshold
-            ).as_dict(),
-            publish(
-                "communicators",
-                activity_rows,
-                ACTIVITY_COLUMNS,
-                activity_grid,
-                threshold,
-            ).as_dict(),
-            publish(
-                "trainings",
-                trained_rows,
-                ("completed",),
-                [[trained[row]] for row in trained_rows],
-                threshold,
-            ).as_dict(),
+            grouped(name, fam, dimension).as_dict() for name, fam in families.items()
         ],
         "sums": {
-            "conversations": _sums(conversations, report_table, threshold),
-            "hours": _sums(hours, report_table, threshold),
+            "conversations": _sums(conversations, report_family, dimension, threshold),
+            "hours": _sums(hours, report_family, dimension, threshold),
             "topics": topics if reports >= threshold else None,
         },
         "mentions": {
@@ -245,15 +280,30 @@ def cycle_view(
             "audiences": _mentions(audiences, threshold),
         },
         "money": _money(session, cycle, threshold),
-        "payouts": _payouts(session, [cycle.cycle_id], threshold),
+        "payouts": _payouts(session, cycle.programme_id, threshold, cycle.cycle_id),
     }
 
 
-def _sums(values: dict[str, int], table: Published, threshold: int) -> dict[str, Any]:
-    per_row = _only_where_shown(values, table, threshold)
-    total = sum(values.values()) if table.total is not None else None
+def _sums(
+    values: Counts, counts: Family, dimension: str, threshold: int
+) -> dict[str, Any]:
+    """A sum per group of the table `counts` groups, hidden with its count (in every
+    grouping at once, `_sum_family`); all zero: a 0 wherever the count is shown."""
+    fam = _sum_family(values, counts, threshold)
+    m = len(counts.columns)
+    if fam.columns:
+        shown = {row: fam.shown((dimension, row, 0)) for row in fam.rows[dimension]}
+        total = fam.shown(("all", 0))
+    else:
+        shown = {
+            row: None if (dimension, row, m) in counts.hidden else 0
+            for row in counts.rows[dimension]
+        }
+        total = None if ("all", m) in counts.hidden else 0
     return {
-        "rows": [{"group": row, "value": per_row[row]} for row in table.rows],
+        "rows": [
+            {"group": row, "value": shown.get(row)} for row in counts.rows[dimension]
+        ],
         "total": total,
     }
 
@@ -289,18 +339,19 @@ def _previous_cycle(session: Session, cycle: Cycle) -> uuid.UUID | None:
     )
 
 
-def _trainings(session: Session, period: str, group: Any) -> dict[str, int]:
+def _trainings(session: Session, period: str) -> Counts:
     month = func.to_char(
         func.timezone("UTC", TrainingCompletion.completed_at), "YYYY-MM"
     )
+    club, country, tier = _groups()
     rows = session.execute(
-        select(group.label("grp"), func.count())
+        select(club, country, tier, func.count())
         .select_from(TrainingCompletion)
         .outerjoin(Member, Member.communicator_id == TrainingCompletion.communicator_id)
         .where(month == period)
-        .group_by(group)
+        .group_by(club, country, tier)
     )
-    return {row.grp: int(row[1]) for row in rows}
+    return {(k, c, t, "completed"): int(n) for k, c, t, n in rows}
 
 
 def _money(session: Session, cycle: Cycle, threshold: int) -> dict[str, Any]:
@@ -335,36 +386,64 @@ def _money(session: Session, cycle: Cycle, threshold: int) -> dict[str, Any]:
 
 
 def _payouts(
-    session: Session, cycle_ids: list[uuid.UUID], threshold: int
+    session: Session,
+    programme_id: uuid.UUID,
+    threshold: int,
+    cycle_id: uuid.UUID | None = None,
 ) -> dict[str, Any]:
-    rows = session.execute(
-        select(Stipend.approved_at, Stipend.paid_at, Stipend.failed_reason).where(
-            Stipend.cycle_id.in_(cycle_ids)
-        )
+    """Payouts paid and failed by reason, for one cycle or (None) the programme.
+    Both come from one table of outcomes by cycle, suppressed once: a cycle's view
+    shows its column, the programme's view the row totals, so that the programme's
+    figures minus the other cycles' cannot give a cycle's hidden one away."""
+    ids = session.scalars(
+        select(Cycle.cycle_id)
+        .where(Cycle.programme_id == programme_id)
+        .order_by(Cycle.period, Cycle.cycle_id)
     ).all()
+    rows = session.execute(
+        select(
+            Stipend.cycle_id,
+            Stipend.approved_at,
+            Stipend.paid_at,
+            Stipend.failed_reason,
+        ).where(Stipend.cycle_id.in_(ids))
+    ).all()
+    mine = [r for r in rows if cycle_id is None or r.cycle_id == cycle_id]
     days = [
         (paid - approved).total_seconds() / 86400
-        for approved, paid, _ in rows
+        for _, approved, paid, _ in mine
         if approved is not None and paid is not None
     ]
-    failed: dict[str, int] = defaultdict(int)
-    for _, paid, reason in rows:
-        if paid is None and reason:
-            failed[reason] += 1
-    reasons = sorted(failed)
-    outcome = publish(
-        "payouts",
-        ["paid", *[f"failed:{r}" for r in reasons]],
-        ("payouts",),
-        [[len(days)], *[[failed[r]] for r in reasons]],
-        threshold,
+    counts: dict[tuple[str, uuid.UUID], int] = defaultdict(int)
+    for cycle, approved, paid, reason in rows:
+        if approved is not None and paid is not None:
+            counts[("paid", cycle)] += 1
+        elif paid is None and reason:
+            counts[(f"failed:{reason}", cycle)] += 1
+    reasons = sorted({o for o, _ in counts} - {"paid"})
+    outcomes = ["paid", *reasons]
+    columns = [c for c in ids if any(counts.get((o, c)) for o in outcomes)]
+    empty = Published("payouts", [], ["payouts"], [], [], [0], 0, 0)
+    median = round(statistics.median(days), 1) if len(days) >= threshold else None
+    if not columns or (cycle_id is not None and cycle_id not in columns):
+        return {"table": empty.as_dict(), "median_days_to_paid": median}
+    table = suppress(
+        [[counts.get((o, c), 0) for c in columns] for o in outcomes], threshold
     )
-    return {
-        "table": outcome.as_dict(),
-        "median_days_to_paid": (
-            round(statistics.median(days), 1) if len(days) >= threshold else None
-        ),
-    }
+    j = len(columns) if cycle_id is None else columns.index(cycle_id)
+    cells = [[table.shown(i, j)] for i in range(len(outcomes))]
+    total = table.shown(len(outcomes), j)
+    outcome = Published(
+        "payouts",
+        outcomes,
+        ["payouts"],
+        cells,
+        [c[0] for c in cells],
+        [total],
+        total,
+        sum(1 for c in cells if c[0] is None) * 2 + int(total is None) * 2,
+    )
+    return {"table": outcome.as_dict(), "median_days_to_paid": median}
 
 
 def reconciliation_view(
@@ -434,6 +513,48 @@ def reconciliation_view(
     }
 
 
+def _cycle_families(
+    session: Session, known: Sequence[Cycle], threshold: int
+) -> tuple[list[Family], list[Family]]:
+    """Each cycle's reports by outcome and communicators retained and new, as the
+    cycle's own view suppresses them (its club, country and tier tables together):
+    the tables over time are made of their grand rows."""
+    ids = [c.cycle_id for c in known]
+    club, country, tier = _groups()
+    joined = select(Report).outerjoin(
+        Member, Member.communicator_id == Report.communicator_id
+    )
+    statuses: dict[uuid.UUID, Counts] = defaultdict(lambda: defaultdict(int))
+    for cycle_id, k, c, t, status, n in session.execute(
+        joined.with_only_columns(
+            Report.cycle_id, club, country, tier, Report.status, func.count()
+        )
+        .where(Report.cycle_id.in_(ids))
+        .group_by(Report.cycle_id, club, country, tier, Report.status)
+    ):
+        statuses[cycle_id][(k, c, t, status)] += n
+    people: dict[uuid.UUID, dict[uuid.UUID, tuple[str, str, str]]] = defaultdict(dict)
+    for cycle_id, person, k, c, t in session.execute(
+        joined.with_only_columns(
+            Report.cycle_id, Report.communicator_id, club, country, tier
+        )
+        .where(Report.cycle_id.in_(ids))
+        .distinct()
+    ):
+        people[cycle_id][person] = (k, c, t)
+    reports, activity = [], []
+    last: dict[uuid.UUID, tuple[str, str, str]] = {}
+    for cycle in known:
+        now = people.get(cycle.cycle_id, {})
+        counts: Counts = defaultdict(int)
+        for person, (k, c, t) in now.items():
+            counts[(k, c, t, "retained" if person in last else "new")] += 1
+        last = now
+        reports.append(family(statuses[cycle.cycle_id], REPORT_COLUMNS, threshold))
+        activity.append(family(counts, ACTIVITY_COLUMNS, threshold))
+    return reports, activity
+
+
 def programme_view(
     session: Session, programme_id: uuid.UUID, threshold: int
 ) -> dict[str, Any]:
@@ -443,40 +564,8 @@ def programme_view(
     ).all()
     if not known and session.get(Programme, programme_id) is None:
         raise ProgrammeNotFound("no such programme in the figures yet", "not_found")
-    periods = {c.cycle_id: c.period for c in known}
-    ids = list(periods)
-    status_rows = session.execute(
-        select(Report.cycle_id, Report.status, func.count())
-        .where(Report.cycle_id.in_(ids))
-        .group_by(Report.cycle_id, Report.status)
-    )
-    by_status: dict[tuple[str, str], int] = defaultdict(int)
-    for cycle_id, status, n in status_rows:
-        by_status[
-            (periods[cycle_id], "accepted" if status == "accepted" else "other")
-        ] += n
-    people = session.execute(
-        select(Report.cycle_id, Report.communicator_id)
-        .where(Report.cycle_id.in_(ids))
-        .distinct()
-    ).all()
-    seen: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    for cycle_id, person in people:
-        seen[cycle_id].add(person)
-    activity: dict[tuple[str, str], int] = defaultdict(int)
-    last: set[uuid.UUID] = set()
-    for cycle in known:
-        now = seen.get(cycle.cycle_id, set())
-        for person in now:
-            activity[(cycle.period, "retained" if person in last else "new")] += 1
-        last = now
     order = [c.period for c in known]
-    status_grid = [
-        [by_status.get((p, col), 0) for col in ("accepted", "other")] for p in order
-    ]
-    activity_grid = [
-        [activity.get((p, col), 0) for col in ACTIVITY_COLUMNS] for p in order
-    ]
+    report_families, activity_families = _cycle_families(session, known, threshold)
     money = []
     for cycle in known:
         figures = _money(session, cycle, threshold)
@@ -488,22 +577,16 @@ def programme_view(
         "currency": programme.currency if programme else None,
         "budget_minor": programme.budget_minor if programme else None,
         "tables": [
-            publish(
+            _over_time_table(
                 "reports_over_time",
-                order,
-                ("accepted", "other"),
-                status_grid,
-                threshold,
+                over_time(order, report_families, REPORT_COLUMNS),
             ).as_dict(),
-            publish(
+            _over_time_table(
                 "communicators_over_time",
-                order,
-                ACTIVITY_COLUMNS,
-                activity_grid,
-                threshold,
+                over_time(order, activity_families, ACTIVITY_COLUMNS),
             ).as_dict(),
         ],
         "money": money,
-        "payouts": _payouts(session, ids, threshold),
+        "payouts": _payouts(session, programme_id, threshold),
         "differences": reconciliation_view(session, threshold),
     }

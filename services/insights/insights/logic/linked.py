@@ -90,7 +90,7 @@ def family(
     m = len(present)
     values: dict[tuple[object, ...], int] = defaultdict(int)
     for (club, _, tier, column), n in counts.items():
-        if column not in present or not n:
+        if column not in present:
             continue
         j = present.index(column)
         for key in (
