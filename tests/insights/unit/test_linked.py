@@ -28,12 +28,12 @@ Cover = Callable[[int, str, str, str], bool]
 
 def published(
     micro: Micro, country: dict[str, str], columns: list[str], threshold: int
-) -> tuple[list[tuple[Cover, int | None, int]], list[Family]]:
+) -> tuple[list[tuple[Cover, int | None, int | None]], list[Family]]:
     """Every entry a reader gets: (which counts it covers, shown value or None,
     true value), from each cycle's family and the tables over time."""
     cycles = sorted({c for c, *_ in micro})
     families = []
-    entries: list[tuple[Cover, int | None, int]] = []
+    entries: list[tuple[Cover, int | None, int | None]] = []
     for cycle in cycles:
         counts = {
             (club, country[club], tier, col): n
@@ -53,7 +53,7 @@ def published(
                         (
                             _cover(cycle, grouping, row, fam.columns, j, country),
                             fam.shown(key),
-                            fam.values.get(key, 0),  # type: ignore[call-overload]
+                            fam.values.get(key, 0),
                         )
                     )
         for j in range(m + 1):
@@ -61,17 +61,17 @@ def published(
                 (
                     _cover(cycle, "all", "", fam.columns, j, country),
                     fam.shown(("all", j)),
-                    fam.values.get(("all", j), 0),  # type: ignore[call-overload]
+                    fam.values.get(("all", j), 0),
                 )
             )
     table = over_time([str(c) for c in cycles], families, columns)
     for i, cycle in enumerate(cycles):
         for j, col in enumerate(columns):
-            entries.append((_one(cycle, col), table.cells[i][j], None))  # type: ignore[arg-type]
-        entries.append((_one(cycle, None), table.row_totals[i], None))  # type: ignore[arg-type]
+            entries.append((_one(cycle, col), table.cells[i][j], None))
+        entries.append((_one(cycle, None), table.row_totals[i], None))
     for j, col in enumerate(columns):
-        entries.append((_one(None, col), table.column_totals[j], None))  # type: ignore[arg-type]
-    entries.append((_one(None, None), table.total, None))  # type: ignore[arg-type]
+        entries.append((_one(None, col), table.column_totals[j], None))
+    entries.append((_one(None, None), table.total, None))
     return entries, families
 
 
@@ -96,7 +96,9 @@ def _one(cycle: int | None, column: str | None) -> Cover:
     )
 
 
-def attack(micro: Micro, entries: list[tuple[Cover, int | None, int]]) -> list[str]:
+def attack(
+    micro: Micro, entries: list[tuple[Cover, int | None, int | None]]
+) -> list[str]:
     """Every hidden entry the published ones pin to less than two values."""
     keys = sorted(micro)
     rows = [
@@ -169,7 +171,7 @@ def separately(micro: Micro, country: dict[str, str], columns: list[str]) -> lis
     """The same data suppressed one grouping at a time (the rule before linking)."""
     from insights.logic.figures import publish
 
-    entries: list[tuple[Cover, int | None, int]] = []
+    entries: list[tuple[Cover, int | None, int | None]] = []
     for grouping in ("club", "country", "tier"):
         counts: dict[tuple[str, str], int] = defaultdict(int)
         for (_, club, tier, col), n in micro.items():

@@ -124,7 +124,9 @@ def grouped(name: str, fam: Family, dimension: str) -> Published:
     """One grouping of a family as a table: what the family hides, hidden."""
     m = len(fam.columns)
     rows = list(fam.rows[dimension])
-    keys = [(dimension, r, j) for r in rows for j in range(m + 1)]
+    keys: list[tuple[Any, ...]] = [
+        (dimension, r, j) for r in rows for j in range(m + 1)
+    ]
     keys += [("all", j) for j in range(m + 1)]
     return Published(
         name=name,
@@ -161,7 +163,7 @@ def _sum_family(values: Counts, counts: Family, threshold: int) -> Family:
     """A sum per group (conversations, hours) in every grouping, hidden wherever the
     count behind it is, and further where the sums alone would give it away."""
     m = len(counts.columns)
-    forced: set[tuple[object, ...]] = set()
+    forced: set[tuple[Any, ...]] = set()
     for grouping in GROUPINGS:
         for row in counts.rows[grouping]:
             if (grouping, row, m) in counts.hidden:

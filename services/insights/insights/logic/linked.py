@@ -32,11 +32,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from insights.logic.suppression import Edge, Network, protect
+from insights.logic.suppression import Edge, Network, Node, protect
 
 GROUPINGS = ("club", "country", "tier")
 Group = tuple[str, str, str]  # (club, country, tier)
+Key = tuple[Any, ...]  # ("club", club, j), ("country", ...), ("tier", ...), ("all", j)
 
 
 @dataclass(frozen=True)
@@ -50,11 +52,11 @@ class Family:
 
     columns: tuple[str, ...]
     rows: Mapping[str, tuple[str, ...]]  # grouping -> its rows, sorted
-    values: Mapping[tuple[str, ...] | tuple[str, int], int]
-    hidden: frozenset[tuple[object, ...]]
+    values: Mapping[Key, int]
+    hidden: frozenset[Key]
 
-    def shown(self, key: tuple[object, ...]) -> int | None:
-        return None if key in self.hidden else self.values.get(key, 0)  # type: ignore[call-overload]
+    def shown(self, key: Key) -> int | None:
+        return None if key in self.hidden else self.values.get(key, 0)
 
     def grand(self, column: str | None) -> int | None:
         """The grand row's entry for `column` (None: the total) as published; a
@@ -78,7 +80,7 @@ def family(
     counts: Mapping[tuple[str, str, str, str], int],
     columns: Sequence[str],
     threshold: int,
-    forced: Iterable[tuple[object, ...]] = (),
+    forced: Iterable[Key] = (),
 ) -> Family:
     """Suppress one kind of count in every grouping at once. `counts` maps
     (club, country, tier, column) to a count (or a sum: then `threshold` 0 and the
@@ -88,7 +90,7 @@ def family(
     )
     country = countries_of((k[0], k[1], k[2]) for k in counts)
     m = len(present)
-    values: dict[tuple[object, ...], int] = defaultdict(int)
+    values: dict[Key, int] = defaultdict(int)
     for (club, _, tier, column), n in counts.items():
         if column not in present:
             continue
@@ -109,35 +111,35 @@ def family(
     network = _network(rows, country, m, values)
     # nobody in it: an empty table, its total a known 0
     hidden = protect(network, threshold, forced) if m else frozenset()
-    return Family(present, rows, dict(values), hidden)  # type: ignore[arg-type]
+    return Family(present, rows, dict(values), hidden)
 
 
 def _network(
     rows: Mapping[str, tuple[str, ...]],
     country: Mapping[str, str],
     m: int,
-    values: Mapping[tuple[object, ...], int],
+    values: Mapping[Key, int],
 ) -> Network:
     """The edges, oriented as the module's docstring says (j < m a column, m the
     total column): cells cost least, totals more, the grand row most."""
     network: Network = {}
 
-    def add(key: tuple[object, ...], tail: object, head: object, rank: int) -> None:
-        network[key] = Edge(tail, head, int(values.get(key, 0)), rank)  # type: ignore[arg-type]
+    def add(key: Key, arc: tuple[Node, Node], rank: int) -> None:
+        network[key] = Edge(arc[0], arc[1], int(values.get(key, 0)), rank)
 
     for j in range(m + 1):
         total = j == m
         for club in rows["club"]:
             k, cc = ("k", club), ("cc", country[club], j)
-            add(("club", club, j), *((k, cc) if total else (cc, k)), int(total))
+            add(("club", club, j), ((k, cc) if total else (cc, k)), int(total))
         for where in rows["country"]:
             cc, g = ("cc", where, j), ("g", j)
-            add(("country", where, j), *((cc, g) if total else (g, cc)), 1 + int(total))
+            add(("country", where, j), ((cc, g) if total else (g, cc)), 1 + int(total))
         for tier in rows["tier"]:
             t, tc = ("t", tier), ("tc", j)
-            add(("tier", tier, j), *((tc, t) if total else (t, tc)), int(total))
+            add(("tier", tier, j), ((tc, t) if total else (t, tc)), int(total))
         g, tc = ("g", j), ("tc", j)
-        add(("all", j), *((g, tc) if total else (tc, g)), 3)
+        add(("all", j), ((g, tc) if total else (tc, g)), 3)
     return network
 
 

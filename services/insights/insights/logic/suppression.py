@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import Any
 
 Entry = tuple[int, int]  # (row, column) in the extended grid
-Node = tuple[str, int]  # ("r", row) or ("c", column)
+Node = tuple[Any, ...]  # a line rule: ("r", row) or ("c", column) in a table
 
 
 @dataclass(frozen=True)
