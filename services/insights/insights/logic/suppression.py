@@ -113,31 +113,91 @@ def _network_arcs(
     return arcs
 
 
-def _moves(arcs: dict[Any, list[tuple[Node, Node]]], key: Any) -> bool:
-    graph: dict[Node, list[Node]] = {}
-    for other, pairs in arcs.items():
-        if other != key:
-            for tail, head in pairs:
-                graph.setdefault(tail, []).append(head)
-    return any(_reaches(graph, head, tail) for tail, head in arcs[key])
-
-
-def stuck(network: Network, hidden: Iterable[Any]) -> set[Any]:
-    """The hidden entries of a network that the published ones determine: an entry
-    moves iff some allowed arc of its edge closes a directed cycle with the arcs of
-    the other hidden entries (the matrix is a network matrix: totally unimodular)."""
+def stuck(
+    network: Network, hidden: Iterable[Any], among: Iterable[Any] | None = None
+) -> set[Any]:
+    """The hidden entries of a network (of `among` only, if given) that the
+    published ones determine: an entry moves iff some allowed arc of its edge closes
+    a directed cycle with the arcs of the other hidden entries (the matrix is a
+    network matrix: totally unimodular)."""
     arcs = _network_arcs(network, hidden)
-    return {key for key in arcs if not _moves(arcs, key)}
+    graph: dict[Node, list[tuple[Node, Any]]] = {}
+    for key, pairs in arcs.items():
+        for tail, head in pairs:
+            graph.setdefault(tail, []).append((head, key))
+    component = _components(graph)
+    found = set()
+    for key in arcs if among is None else among:
+        pairs = arcs[key]
+        tail, head = pairs[0]
+        if component.get(tail) != component.get(head):
+            found.add(key)  # no path back at all
+        elif len(pairs) > 1 and not any(
+            _reaches(graph, h, t, key, component) for t, h in pairs
+        ):
+            found.add(key)  # only through its own two arcs
+    return found
 
 
-def _reaches(graph: dict[Node, list[Node]], start: Node, goal: Node) -> bool:
+def _components(graph: dict[Node, list[tuple[Node, Any]]]) -> dict[Node, int]:
+    """Each node's strongly connected component (Tarjan's, without recursion)."""
+    index: dict[Node, int] = {}
+    low: dict[Node, int] = {}
+    component: dict[Node, int] = {}
+    stack: list[Node] = []
+    on_stack: set[Node] = set()
+    counter = 0
+    for root in list(graph):
+        if root in index:
+            continue
+        work = [(root, 0)]
+        while work:
+            node, i = work.pop()
+            if i == 0:
+                index[node] = low[node] = counter
+                counter += 1
+                stack.append(node)
+                on_stack.add(node)
+            nexts = graph.get(node, [])
+            if i < len(nexts):
+                work.append((node, i + 1))
+                nxt = nexts[i][0]
+                if nxt not in index:
+                    work.append((nxt, 0))
+                elif nxt in on_stack:
+                    low[node] = min(low[node], index[nxt])
+                continue
+            if low[node] == index[node]:
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component[member] = index[node]
+                    if member == node:
+                        break
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+    return component
+
+
+def _reaches(
+    graph: dict[Node, list[tuple[Node, Any]]],
+    start: Node,
+    goal: Node,
+    without: Any,
+    component: dict[Node, int],
+) -> bool:
+    """Whether `goal` is reachable from `start` by arcs not of entry `without`
+    (inside their strongly connected component: a path between two of its nodes
+    never leaves it)."""
+    inside = component[start]
     seen, todo = {start}, [start]
     while todo:
         node = todo.pop()
         if node == goal:
             return True
-        for nxt in graph.get(node, ()):
-            if nxt not in seen:
+        for nxt, key in graph.get(node, ()):
+            if key != without and nxt not in seen and component.get(nxt) == inside:
                 seen.add(nxt)
                 todo.append(nxt)
     return False
@@ -152,8 +212,11 @@ def protect(
     order = {key: n for n, key in enumerate(network)}
     hidden = {k for k, e in network.items() if e.value < threshold}
     hidden |= set(forced) & set(network)
+    free: set[Any] = set()  # entries seen to move: more hidden never pins them
     while hidden and len(hidden) < len(network):
-        pinned_now = stuck(network, hidden)
+        unsure = hidden - free
+        pinned_now = stuck(network, hidden, unsure)
+        free |= unsure - pinned_now
         if not pinned_now:
             break
         key = min(pinned_now, key=order.__getitem__)
