@@ -12,6 +12,7 @@ the rule promises (at least two whole values: max - min >= 1).
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 
@@ -22,12 +23,17 @@ from scipy.optimize import linprog
 
 from insights.logic.linked import Family, family, over_time
 
+GROUP_AT = {"club": 0, "country": 1, "tier": 2}
 Micro = dict[tuple[int, str, str, str], int]  # (cycle, club, tier, column) -> count
 Cover = Callable[[int, str, str, str], bool]
 
 
 def published(
-    micro: Micro, country: dict[str, str], columns: list[str], threshold: int
+    micro: Micro,
+    country: dict[str, str],
+    columns: list[str],
+    threshold: int,
+    forced: Callable[[tuple], bool] = lambda key: False,
 ) -> tuple[list[tuple[Cover, int | None, int | None]], list[Family]]:
     """Every entry a reader gets: (which counts it covers, shown value or None,
     true value), from each cycle's family and the tables over time."""
@@ -40,7 +46,12 @@ def published(
             for (c, club, tier, col), n in micro.items()
             if c == cycle
         }
-        fam = family(counts, columns, threshold)
+        every = [
+            (g, r, j)
+            for g, r in {(g, k[i]) for k in counts for g, i in GROUP_AT.items()}
+            for j in range(len(columns) + 1)
+        ] + [("all", j) for j in range(len(columns) + 1)]
+        fam = family(counts, columns, threshold, [k for k in every if forced(k)])
         families.append(fam)
         m = len(fam.columns)
         if not m:
@@ -164,6 +175,17 @@ def test_no_hidden_entry_is_pinned_by_all_linked_tables_together(p: dict) -> Non
     for _, value, true in entries:
         if value is not None and true is not None:
             assert value >= p["threshold"], "a small count shown"
+    assert attack(micro, entries) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=programmes, salt=st.integers(0, 2**32 - 1))
+def test_entries_hidden_on_purpose_are_protected_too(p: dict, salt: int) -> None:
+    """A sum (conversations, hours) is hidden where its count is, on purpose: no
+    threshold of its own, some entries forced hidden; none of them may be pinned."""
+    micro, country, columns = make(p)
+    chosen = lambda key: zlib.crc32(repr((salt, key)).encode()) % 3 == 0  # noqa: E731
+    entries, _ = published(micro, country, columns, 0, chosen)
     assert attack(micro, entries) == []
 
 
