@@ -255,7 +255,7 @@ def digest_key(who: str | None = None) -> bytes:
     against guesses by someone who has the database and not the key."""
     name = who if who in _state.private else _state.identity
     if name is None:
-        raise settings.ConfigurationError("no bus identity: svyaz.signing is not set up")
+        raise settings.ConfigurationError("svyaz.signing is not set up: no identity")
     private, own = _state.private[name]
     derived = _digest_keys.get((name, own))
     if derived is None:
