@@ -63,9 +63,7 @@ def test_the_hash_is_of_the_request_not_of_who_asks_or_their_renewed_assertion()
 ):
     key = b"k" * 32
     one = commands.request_hash("approve", {"actor": {"a": 1}, "reason": "ok"}, key)
-    renewed = commands.request_hash(
-        "approve", {"actor": {"a": 2}, "reason": "ok"}, key
-    )
+    renewed = commands.request_hash("approve", {"actor": {"a": 2}, "reason": "ok"}, key)
     other = commands.request_hash("approve", {"actor": {"a": 1}, "reason": "no"}, key)
     method = commands.request_hash("reject", {"actor": {"a": 1}, "reason": "ok"}, key)
     assert one == renewed
