@@ -287,7 +287,7 @@ class Worker:
         if outcome.status in ("sent", "paid"):
             mark_sent(session, payout, outcome.ref, self._deadline(payout.provider))
             if outcome.status == "paid":
-                mark_paid(session, payout, outcome.fee_minor)
+                mark_paid(session, payout, outcome.fee_minor, outcome.conversion)
         elif outcome.status == "failed":
             mark_failed(
                 session, payout, outcome.reason or "provider_refused", outcome.detail
@@ -372,7 +372,7 @@ class Worker:
             if payout is None or payout.status != "sent":
                 return "stale"
             if outcome.status == "paid":
-                mark_paid(session, payout, outcome.fee_minor)
+                mark_paid(session, payout, outcome.fee_minor, outcome.conversion)
             elif outcome.status == "failed":
                 mark_failed(
                     session, payout, outcome.reason or "returned", outcome.detail
