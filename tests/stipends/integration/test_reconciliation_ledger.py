@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from stipends.exceptions import InvalidRequest, InvalidTransition
-from stipends.logic import ledger
+from stipends.logic import ledger, ledger_reports
 from stipends.logic.payouts import (
     adjustments,
     outcomes,
@@ -156,7 +156,9 @@ def test_bank_fees_are_an_expense_whichever_way_the_difference_goes(db: Db) -> N
     ]
     rec_id = run_period(world, rows, provider="bank_file", source="api")["view"]["id"]
     items = {
-        i["payout_id"]: i for i in queue(world, rec_id) if i["kind"] == "amount_mismatch"
+        i["payout_id"]: i
+        for i in queue(world, rec_id)
+        if i["kind"] == "amount_mismatch"
     }
     funds_before = world.balance(ledger.funds(programme))
     clearing = ledger.clearing("bank_file", "EUR")
@@ -191,6 +193,20 @@ def test_bank_fees_are_an_expense_whichever_way_the_difference_goes(db: Db) -> N
     assert figures(world, rec_id)[0]["difference_minor"] == 0
     assert sign(world, rec_id).status == "signed_off"
     assert world.balance(fees) == 55
+    # the trial balance shows the period's clearing against the provider's figure
+    with world.transaction() as session:
+        (shown,) = ledger_reports.trial_balance(session)["clearing"]
+    assert shown == {
+        "provider": "bank_file",
+        "reconciliation_id": rec_id,
+        "period_start": PERIOD[0].isoformat(),
+        "period_end": PERIOD[1].isoformat(),
+        "status": "signed_off",
+        "currency": "EUR",
+        "provider_minor": 2 * amount - 40 + 15,
+        "clearing_minor": 2 * amount - 40 + 15,
+        "difference_minor": 0,
+    }
 
 
 def test_sign_off_refuses_while_the_clearing_figure_differs(db: Db) -> None:
