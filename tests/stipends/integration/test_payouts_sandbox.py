@@ -435,3 +435,41 @@ def test_stripes_fee_on_each_transfer_is_booked_from_its_balance_transaction(
         assert world.balance(f"stipends_payable:{who}:EUR") == 0
     assert world.balance("provider_clearing:stripe_connect:EUR") == 0
     assert world.balanced()
+
+
+def test_a_transfer_a_webhook_confirmed_has_its_fee_booked_by_the_worker(
+    db: Db, sandbox: Sandbox, receiver: Receiver
+) -> None:
+    sandbox.control("POST", "/_sandbox/config", {"transfer_fee": {"fixed": 30}})
+    world = PayWorld(db, 1)
+    onboard(world, sandbox)
+    world.released()
+    payouts = world.worker({"stripe_connect": connect(sandbox)})
+    assert payouts.drive() == {"sent": 1}
+    (created,) = raw_events(receiver, "transfer.created", 1)
+    # the event's transfer names its balance transaction but carries no fee
+    assert webhooks.apply_stripe_event(world.transaction, created, world.clock) == (
+        "paid"
+    )
+    programme = world.world.programme_id
+    assert db.sql("SELECT status, fee_minor, fee_pending FROM payouts") == [
+        ("paid", 0, True)
+    ]
+    assert world.balance(f"fees:{programme}") == 0
+    # the worker reads it from Stripe and books it, once
+    assert payouts.collect_fees() == {"fee_booked": 1}
+    assert payouts.collect_fees() == {}
+    assert db.sql("SELECT status, fee_minor, fee_pending FROM payouts") == [
+        ("paid", 30, False)
+    ]
+    assert world.balance(f"fees:{programme}") == 30
+    assert world.balance(f"programme_funds:{programme}") == 10_000_000 - 30_000 - 30
+    assert db.sql(
+        "SELECT e.kind, p.account, p.amount_minor FROM journal_entries e "
+        "JOIN postings p ON p.entry_id = e.id WHERE e.kind = 'provider_fee' "
+        "ORDER BY p.id"
+    ) == [
+        ("provider_fee", f"fees:{programme}", 30),
+        ("provider_fee", f"programme_funds:{programme}", -30),
+    ]
+    assert world.balanced()

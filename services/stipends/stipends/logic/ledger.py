@@ -413,6 +413,25 @@ def settle(
     )
 
 
+def provider_fee(
+    session: Session,
+    programme_id: uuid.UUID,
+    stipend_id: uuid.UUID,
+    currency: str,
+    fee_minor: int,
+) -> JournalEntry:
+    """A provider's fee for a payment settled before its fee was known."""
+    return post(
+        session,
+        "provider_fee",
+        "provider's fee for the payment, from its data",
+        currency,
+        [Leg(fees(programme_id), fee_minor), Leg(funds(programme_id), -fee_minor)],
+        programme_id=programme_id,
+        stipend_id=stipend_id,
+    )
+
+
 @dataclass(frozen=True)
 class Send:
     """One `send` of a batch: the stipend's money to the provider's clearing."""

@@ -200,6 +200,16 @@ def record_settled(
     )
 
 
+def record_fee(session: Session, stipend_id: uuid.UUID, fee_minor: int) -> JournalEntry:
+    """A provider's fee for the stipend's payment, learned after its settlement."""
+    stipend = _locked(session, stipend_id)
+    if not _settled(session, stipend.id):
+        raise InvalidTransition("the stipend is not settled", "not_settled")
+    return ledger.provider_fee(
+        session, stipend.programme_id, stipend.id, stipend.currency, fee_minor
+    )
+
+
 def record_failed(session: Session, stipend_id: uuid.UUID) -> JournalEntry:
     stipend = _locked(session, stipend_id)
     if not _sent(session, stipend.id) or _settled(session, stipend.id):

@@ -130,6 +130,10 @@ class Payout(Base):
     received_minor: Mapped[int | None] = mapped_column(BigInteger)
     received_currency: Mapped[str | None] = mapped_column(String(3))
     exchange_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 12))
+    # paid without the provider's fee data (a webhook): the worker books it later
+    fee_pending: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retries: Mapped[int] = mapped_column(Integer, default=0)

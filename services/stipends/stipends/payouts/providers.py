@@ -236,6 +236,17 @@ class StripeConnect:
             return self._error(error)
         return Outcome("paid", ref=transfer.id, fee_minor=fee)
 
+    def fee(self, order: Order) -> Outcome:
+        """The fee Stripe charged for our transfer (`paid` with `fee_minor`), for a
+        payout confirmed without it; a retry when Stripe cannot be asked."""
+        if not order.provider_ref:
+            return Outcome("pending")
+        try:
+            transfer = self.client.v1.transfers.retrieve(order.provider_ref)
+            return Outcome("paid", ref=transfer.id, fee_minor=self.fee_of(transfer))
+        except stripe.StripeError as error:
+            return self._error(error)
+
     def fee_of(self, transfer: Any) -> int:
         """Stripe's fee on the transfer, from its balance transaction (`fee`, in
         the transaction's currency: counted when it is the transfer's)."""
@@ -376,6 +387,10 @@ class StripeGlobal(StripeConnect):
             reason=_v2_reason(reason, status == "returned"),
             detail=f"outbound payment {status}: {reason or ''}",
         )
+
+    def fee(self, order: Order) -> Outcome:
+        """An outbound payment's cost comes with its status (`from.debited`)."""
+        return Outcome("paid", ref=order.provider_ref)
 
     def status(self, order: Order) -> Outcome:
         if not order.provider_ref:

@@ -20,9 +20,10 @@ debit when the provider moved more than we sent, credit when less) against the
 programme's funds (the money held at the provider is that much less or more), or,
 for a provider row no payout of ours explains, against the provider's clearing
 account. `bank_fees` are an expense, only ever debited: a shortfall there is what
-the bank kept of what we sent, out of the provider's clearing (`write_off_legs`). A reconciliation superseded by a re-run has its
-write-offs reversed (`withdraw`). Links and re-payments post through the payout's
-own steps (`outcomes`: settled, failed, sent again).
+the bank kept of what we sent, out of the provider's clearing (`write_off_legs`).
+A reconciliation superseded by a re-run has its write-offs reversed (`withdraw`).
+Links and re-payments post through the payout's own steps (`outcomes`: settled,
+failed, sent again).
 """
 
 from __future__ import annotations
