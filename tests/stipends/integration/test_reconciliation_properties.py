@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -22,6 +22,7 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from sqlalchemy import select
 
 from stipends.exceptions import StipendsError
 from stipends.logic import ledger, ledger_reports, programmes
@@ -32,7 +33,7 @@ from stipends.logic.payouts import (
     resolutions,
 )
 from stipends.payouts.models import Payout
-from stipends.payouts.providers import BankFile
+from stipends.payouts.providers import BankFile, Conversion
 from stipends.payouts.statements import ProviderRow
 from tests.stipends.integration.conftest import ADMIN_A, FINANCE, Db, logic_actor
 from tests.stipends.integration.test_payouts_bank_file import bank_world
@@ -372,5 +373,95 @@ def fees_kept(url: str) -> int:
     one = Db(url)
     try:
         return int(one.sql(FEES_KEPT)[0][0])
+    finally:
+        one.engine.dispose()
+
+
+@settings(
+    max_examples=6,
+    deadline=None,
+    derandomize=True,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    paid=st.lists(
+        st.tuples(
+            st.integers(0, 500),  # the provider's fee
+            st.integers(-300, 300),  # what it debited beyond our amount converting
+            st.decimals("0.0001", "5000", places=4),  # its rate
+        ),
+        min_size=3,
+        max_size=3,
+    )
+)
+def test_fees_and_conversion_keep_the_books_and_the_provider_in_step(
+    database: Callable[[str], str], paid: list[tuple[int, int, Any]]
+) -> None:
+    """Whatever fees and conversion costs the provider reports as it confirms the
+    payouts (its own figures: fee, debited, credited, rate), every entry balances,
+    the trial balance is zero, the stipends are paid whole, the fees and the FX
+    differences hold exactly what the provider said, and the period still signs off
+    with the ledger's clearing figure equal to the provider's."""
+    one = Db(database("stipends"))
+    try:
+        world = bank_world(one)
+        world.released()
+        world.worker({"bank_file": BankFile()}).drive()
+        programme = world.world.programme_id
+        funds_before = world.balance(ledger.funds(programme))
+        rows = []
+        with world.transaction() as session:
+            payouts = session.scalars(
+                select(Payout).order_by(Payout.id).with_for_update()
+            ).all()
+            for payout, (fee, more, rate) in zip(payouts, paid, strict=True):
+                sent = payout.amount_minor + more
+                outcomes.mark_paid(
+                    session,
+                    payout,
+                    fee,
+                    Conversion(sent, int(sent * rate), "RSD", rate),
+                )
+                rows.append(
+                    ProviderRow(
+                        f"bank-{payout.id}",
+                        "payment",
+                        payout.amount_minor,
+                        payout.currency,
+                        reference=f"payout:{payout.id}",
+                    )
+                )
+        total = sum(r.amount_minor for r in rows)
+        fees = sum(fee for fee, _, _ in paid)
+        more = sum(more for _, more, _ in paid)
+        assert world.balance(ledger.fees(programme)) == fees
+        assert world.balance(
+            ledger.difference("fx_differences", "bank_file", "EUR")
+        ) == (more)
+        assert world.balance(ledger.funds(programme)) == funds_before - fees - more
+        assert world.balance(ledger.clearing("bank_file", "EUR")) == 0
+        for who in world.payees:
+            assert world.balance(ledger.payable(who, "EUR")) == 0
+        assert (
+            one.sql(
+                "SELECT entry_id FROM postings GROUP BY entry_id "
+                "HAVING sum(amount_minor) <> 0 OR count(DISTINCT currency) > 1"
+            )
+            == []
+        )
+        assert world.balanced()
+        with world.transaction() as session:
+            rec, _ = reconciliation.start(
+                session, logic_actor(FINANCE), "bank_file", *PERIOD, "api", rows
+            )
+            rec_id = rec.id
+        with world.transaction() as session:
+            rec = resolutions.sign_off(
+                session, logic_actor(FINANCE_C), rec_id, "property", datetime.now(UTC)
+            )
+            assert rec.status == "signed_off"
+            [figure] = adjustments.figures(session, rec)
+        assert figure["provider_minor"] == figure["clearing_minor"] == total
     finally:
         one.engine.dispose()
