@@ -98,7 +98,7 @@ cluster-stop: venv
 lint: venv
 	$(VENV)/bin/ruff check libs services tests bench infra
 	$(VENV)/bin/ruff format --check libs services tests bench infra
-	$(VENV)/bin/mypy libs/svyaz/svyaz services/gateway/gateway $(filter-out services/gateway/%,$(wildcard services/*/*/logic.py services/*/*/logic services/*/*/models.py services/*/*/models))
+	$(VENV)/bin/mypy libs/svyaz/svyaz $(patsubst %/__init__.py,%,$(wildcard services/*/*/__init__.py))
 
 topology: venv  ## regenerate infra/rabbitmq/definitions.json (and docker-compose's development.json) from the code
 	$(PY) infra/rabbitmq/generate.py > infra/rabbitmq/definitions.json

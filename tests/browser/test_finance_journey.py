@@ -2,16 +2,20 @@
 communicator onboarded to Stripe Connect in the sandbox, a cycle closed and its stipend
 approved by two other people; finance enrolls TOTP, builds the run, checks its control
 totals, releases it with a fresh code, and watches the payout reach the sandbox; then
-reconciles the day with Stripe, uploads a bank statement, writes its difference off,
-and is refused the sign-off (a second person signs)."""
+reconciles the day with Stripe (the provider's figure and the ledger's clearing figure
+are the sandbox's own), uploads a bank statement, writes its difference off, is
+refused the sign-off (a second person signs), and ends on the trial balance, whose
+clearing figure for the Stripe period is what the sandbox reports for it."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
+import stripe
 from playwright.sync_api import Browser, expect
 
+from svyaz import money
 from tests.conftest import ROOT
 from tests.helpers import next_code, wait_until
 from tests.journeys import ADMINS, approved_stipend
@@ -102,6 +106,12 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     expect(page.locator("#rec-status")).to_have_text("In progress")
     expect(page.locator("#rec-differences")).to_have_text("0")
     assert int(page.locator("#rec-matched").inner_text()) >= 1
+    # the provider's figure and the ledger's, on the page: the sandbox's own
+    sandbox_figure = sandbox_period_figure(system, *period)
+    figure = page.locator("#figures tr.figure", has_text="EUR")
+    expect(figure.locator("td")).to_have_text(
+        ["EUR", sandbox_figure, sandbox_figure, "€0.00"]
+    )
     shots(page, "reconciled")
     # the bank's statement, uploaded, names a payment that is not ours
     page.click("a[href='/finance/reconciliations']")
@@ -139,4 +149,38 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     page.click("#confirm-button")
     expect(page.locator("#error")).to_contain_text("second finance person")
     shots(page, "sign-off-refused")
+
+    # the journey ends on the trial balance: balanced, and for the Stripe period
+    # the ledger's clearing figure is what the sandbox itself reports for it
+    page.click("nav a[href='/finance/ledger']")
+    expect(page.locator("#balanced")).to_have_attribute("data-code", "balanced")
+    stripe_row = page.locator(
+        "#clearing tr.clearing[data-code='stripe_connect'][data-currency='EUR']"
+    )
+    expect(stripe_row.locator("td").nth(1)).to_have_text(f"{period[0]} – {period[1]}")
+    expect(stripe_row.locator(".provider-figure")).to_have_text(sandbox_figure)
+    expect(stripe_row.locator(".clearing-figure")).to_have_text(sandbox_figure)
+    expect(stripe_row.locator(".difference")).to_have_text("€0.00")
+    shots(page, "trial-balance-clearing")
     context.close()
+
+
+def sandbox_period_figure(system: System, start: str, end: str) -> str:
+    """What the sandbox's own balance transactions say left the platform for
+    transfers created in [start, end), net of the reversals booked in it, in EUR
+    as the consoles show money."""
+    client = stripe.StripeClient(
+        "sk_test_dev-stipends", base_addresses={"api": system.sandbox}
+    )
+    created = {
+        "gte": int(datetime.fromisoformat(start).replace(tzinfo=UTC).timestamp()),
+        "lt": int(datetime.fromisoformat(end).replace(tzinfo=UTC).timestamp()),
+    }
+    moved = sum(
+        -int(txn.amount)
+        for txn in client.v1.balance_transactions.list(
+            {"created": created, "currency": "eur", "limit": 100}
+        ).auto_paging_iter()
+        if txn.type in ("transfer", "transfer_refund")
+    )
+    return money.display(moved, "EUR", "en")

@@ -64,6 +64,15 @@ def make_objects(
         yield "account", item
 
     sandbox.control("POST", "/_sandbox/balance", {"amount": 5000, "currency": "eur"})
+    # Stripe's fees on transfers and payouts: balance transactions with fee_details
+    sandbox.control(
+        "POST",
+        "/_sandbox/config",
+        {
+            "transfer_fee": {"fixed": 25, "percent": 0.25},
+            "payout_fee": {"fixed": 10},
+        },
+    )
     transfer = client.v1.transfers.create(
         {
             "amount": 2000,
@@ -156,6 +165,19 @@ def test_balance_transaction_types_cover_the_money_flows(produced: list[Any]) ->
         "payout_failure",
         "topup",
     } <= types
+
+
+def test_fees_are_itemised_as_stripe_does(produced: list[Any]) -> None:
+    charged = [
+        obj
+        for name, obj in produced
+        if name == "balance_transaction" and obj["type"] in ("transfer", "payout")
+    ]
+    assert {obj["type"] for obj in charged if obj["fee"]} == {"transfer", "payout"}
+    for obj in charged:
+        assert obj["net"] == obj["amount"] - obj["fee"]
+        assert sum(d["amount"] for d in obj["fee_details"]) == obj["fee"]
+        assert all(d["type"] == "stripe_fee" for d in obj["fee_details"])
 
 
 def test_the_checker_catches_a_broken_object(produced: list[Any]) -> None:

@@ -20,6 +20,7 @@ from .objects import (
     TransferReversal,
     balance_of,
     emit,
+    fee_of,
     now,
 )
 from .routes import Call, api
@@ -313,7 +314,7 @@ def create_transfer(call: Call) -> dict[str, Any]:
         )
     if state.settings.platform_funds == "enforced":
         available = balance_of(None, currency)
-        if available < amount:
+        if available < amount + fee_of(state.settings.transfer_fee, amount):
             raise StripeError(
                 400,
                 "You have insufficient available funds in your Stripe account. "

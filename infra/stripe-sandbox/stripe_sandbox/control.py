@@ -9,7 +9,9 @@ POST   /_sandbox/faults            {"fail_nth": N, "status": 500|429}
 DELETE /_sandbox/faults            all switches off
 POST   /_sandbox/config            {"idempotency_ttl": s, "payout_outcome":
                                     "paid"|"failed"|"manual", "payout_after": s,
-                                    "payout_failure_code": "...", "link_ttl": s}
+                                    "payout_failure_code": "...", "link_ttl": s,
+                                    "transfer_fee" | "payout_fee":
+                                    {"fixed": minor, "percent": n} or null}
 GET    /_sandbox/webhooks          delivery log
 POST   /_sandbox/webhooks          {"url": ..., "secret": ...}
 POST   /_sandbox/accounts/{id}/complete_onboarding   {"transfers": "active"|"pending"}
@@ -111,6 +113,11 @@ def configure(call: Call) -> dict[str, Any]:
         elif name == "payout_failure_code":
             if not isinstance(value, str):
                 raise invalid("payout_failure_code is a string", name)
+        elif name in ("transfer_fee", "payout_fee"):
+            if value is not None and not _fee(value):
+                raise invalid(
+                    f'{name} is null or {{"fixed": minor units, "percent": n}}', name
+                )
         else:
             raise invalid(f"unknown setting: {name}", name)
     for name, value in body.items():
@@ -122,7 +129,23 @@ def configure(call: Call) -> dict[str, Any]:
         "payout_failure_code": s.payout_failure_code,
         "link_ttl": s.link_ttl,
         "platform_funds": s.platform_funds,
+        "transfer_fee": s.transfer_fee,
+        "payout_fee": s.payout_fee,
     }
+
+
+def _fee(value: Any) -> bool:
+    if not isinstance(value, dict) or set(value) - {"fixed", "percent"}:
+        return False
+    fixed, percent = value.get("fixed", 0), value.get("percent", 0)
+    return (
+        isinstance(fixed, int)
+        and not isinstance(fixed, bool)
+        and fixed >= 0
+        and isinstance(percent, int | float)
+        and not isinstance(percent, bool)
+        and 0 <= percent < 100
+    )
 
 
 @api("POST", "/_sandbox/balance", "control")

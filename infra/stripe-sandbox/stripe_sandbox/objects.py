@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterator
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TypeVar
 
 from localstripe.resources import StripeObject
@@ -189,6 +190,8 @@ class BalanceTxn(Resource):
         source: str,
         reporting_category: str,
         description: str | None = None,
+        fee: int = 0,
+        fee_description: str = "Stripe processing fees",
     ) -> None:
         super().__init__(account)
         self.amount, self.currency, self.type = amount, currency, type
@@ -196,18 +199,44 @@ class BalanceTxn(Resource):
         self.description = description
         self.available_on = self.created
         self.exchange_rate = None
-        self.fee, self.net = 0, amount
-        self.fee_details: list[dict[str, Any]] = []
+        # as Stripe's: net = amount - fee, the fee itemised in fee_details
+        self.fee, self.net = fee, amount - fee
+        self.fee_details: list[dict[str, Any]] = (
+            [
+                {
+                    "amount": fee,
+                    "application": None,
+                    "currency": currency,
+                    "description": fee_description,
+                    "type": "stripe_fee",
+                }
+            ]
+            if fee
+            else []
+        )
         self.status = "available"
         self._payout: str | None = None
 
 
 def balance_of(account: str | None, currency: str) -> int:
     return sum(
-        txn.amount
+        txn.net
         for txn in BalanceTxn.all(account)
         if txn.currency == currency and txn.status == "available"
     )
+
+
+def fee_of(setting: dict[str, Any] | None, amount: int) -> int:
+    """A fee as the sandbox is configured to charge one (`transfer_fee`,
+    `payout_fee`): fixed minor units plus a percentage, rounded half up."""
+    if not setting:
+        return 0
+    fixed = int(setting.get("fixed", 0))
+    percent = Decimal(str(setting.get("percent", 0)))
+    share = (Decimal(abs(amount)) * percent / 100).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP
+    )
+    return fixed + int(share)
 
 
 class Transfer(Resource):
@@ -249,7 +278,15 @@ class Transfer(Resource):
         self.destination_payment = state.new_id("py_")
         self._reversals: list[str] = []  # ids, oldest first (no scan of the store)
         self.balance_transaction = BalanceTxn(
-            None, -amount, currency, "transfer", self.id, "transfer", description
+            None,
+            -amount,
+            currency,
+            "transfer",
+            self.id,
+            "transfer",
+            description,
+            fee=fee_of(state.settings.transfer_fee, amount),
+            fee_description="Connect transfer fee",
         ).id
         BalanceTxn(
             destination, amount, currency, "payment", self.destination_payment, "charge"
@@ -382,7 +419,16 @@ class Payout(Resource):
         for txn in BalanceTxn.all(account):
             if txn.currency == currency and txn._payout is None:
                 txn._payout = self.id
-        txn = BalanceTxn(account, -amount, currency, "payout", self.id, "payout")
+        txn = BalanceTxn(
+            account,
+            -amount,
+            currency,
+            "payout",
+            self.id,
+            "payout",
+            fee=fee_of(state.settings.payout_fee, amount),
+            fee_description="Payout fee",
+        )
         txn._payout = self.id
         self.balance_transaction = txn.id
 

@@ -173,6 +173,10 @@ class Settings:
     payout_failure_code: str = "account_closed"
     link_ttl: int = 300
     platform_funds: str = "unlimited"  # or "enforced": transfers need the balance
+    # Stripe's fee on a transfer (the platform's balance transaction) and on a
+    # connected account's payout: {"fixed": minor units, "percent": number}
+    transfer_fee: dict[str, Any] | None = None
+    payout_fee: dict[str, Any] | None = None
     public_url: str | None = None  # base of account-link URLs; default: Host header
     request_log: str | None = None  # a file: every API request appended as JSON
     extra: dict[str, Any] = field(default_factory=dict)

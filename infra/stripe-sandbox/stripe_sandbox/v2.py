@@ -16,7 +16,11 @@ GET  /_sandbox/v2/onboarding/{token}   the account link's page: the same, then a
      redirect to its return_url
 POST /_sandbox/v2/outbound_payments/{id}/status   {"status": "posted" | "failed" |
      "returned", "reason": "..."}
-POST /_sandbox/v2/config   {"outbound_outcome": ..., "outbound_after": s}
+POST /_sandbox/v2/config   {"outbound_outcome": ..., "outbound_after": s,
+     "fx_rates": {"eur:rsd": "117.25"}, "fx_fee_percent": "0.5"}: a payment to a
+     payout method in another currency (`to.currency`) is converted at the rate,
+     `to.credited` in the method's currency; `from.debited` is the amount plus the
+     FX fee
 GET  /_sandbox/v2/accounts  the recipient accounts' ids
 """
 
@@ -26,6 +30,7 @@ import asyncio
 import re
 import time
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -324,8 +329,8 @@ def create_outbound_payment(call: Call) -> dict[str, Any]:
         raise not_found("financial account", account, "from.financial_account")
     if currency(source, "currency", "from.") != amount["currency"]:
         raise invalid(
-            "The sandbox does not convert currencies: from.currency must be "
-            "amount.currency",
+            "The sandbox sends amounts in the financial account's currency: "
+            "from.currency must be amount.currency",
             "from.currency",
         )
     to = obj(params, "to", required=True)
@@ -333,7 +338,10 @@ def create_outbound_payment(call: Call) -> dict[str, Any]:
     recipient_id = text(to, "recipient", True, "to.") or ""
     recipient = account_of(recipient_id, "to.recipient")
     methods = recipient["defaults"]["payout_methods"] or {}
-    method = text(to, "payout_method", False, "to.") or methods.get(amount["currency"])
+    local = currency(to, "currency", "to.") if to.get("currency") else None
+    method = text(to, "payout_method", False, "to.") or methods.get(
+        local or amount["currency"]
+    )
     saved = state.store.get(f"sandbox:v2:method:{method}") if method else None
     if not saved or saved["account"] != recipient_id:
         raise StripeError(
@@ -343,6 +351,12 @@ def create_outbound_payment(call: Call) -> dict[str, Any]:
             code="payout_method_does_not_exist",
             param="to.payout_method",
         )
+    saved_currency = saved.get("currency") or amount["currency"]
+    if local is not None and local != saved_currency:
+        raise invalid(
+            f"The payout method takes {saved_currency}, not {local}", "to.currency"
+        )
+    debited, credited = convert(amount, saved_currency)
     payment_id = state.new_id("obp_", 20)
     payment = put(
         f"v2:obp:{payment_id}",
@@ -354,7 +368,7 @@ def create_outbound_payment(call: Call) -> dict[str, Any]:
             "created": rfc3339(),
             "description": text(params, "description"),
             "expected_arrival_date": rfc3339(time.time() + 2 * 86400),
-            "from": {"debited": amount, "financial_account": account},
+            "from": {"debited": debited, "financial_account": account},
             "livemode": False,
             "metadata": metadata(params.get("metadata")),
             "payout_intent": None,
@@ -370,7 +384,7 @@ def create_outbound_payment(call: Call) -> dict[str, Any]:
                 "returned_at": None,
             },
             "to": {
-                "credited": amount,
+                "credited": credited,
                 "payout_method": method,
                 "recipient": recipient_id,
             },
@@ -379,6 +393,50 @@ def create_outbound_payment(call: Call) -> dict[str, Any]:
     )
     schedule(payment_id)
     return payment
+
+
+# ISO 4217 minor units of the currencies that do not have two (Stripe's lists)
+EXPONENTS = {
+    **dict.fromkeys(
+        "bif clp djf gnf jpy kmf krw mga pyg rwf ugx vnd vuv xaf xof xpf".split(), 0
+    ),
+    **dict.fromkeys("bhd jod kwd omr tnd".split(), 3),
+}
+
+
+def convert(
+    amount: dict[str, Any], to_currency: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a payment of `amount` debits from the financial account and credits to
+    a payout method in `to_currency`: the same amount when no currency changes;
+    else converted at the configured rate (`fx_rates`, "eur:rsd": units of the one
+    for a unit of the other), rounded half up to the currency's minor unit, with
+    the FX fee (`fx_fee_percent` of the amount) debited on top."""
+    source = amount["currency"]
+    if to_currency == source:
+        return dict(amount), dict(amount)
+    rates = state.settings.extra.get("fx_rates", {})
+    rate = rates.get(f"{source}:{to_currency}")
+    if rate is None:
+        raise StripeError(
+            400,
+            f"The sandbox has no exchange rate from {source} to {to_currency}.",
+            code="unsupported_currency_pair",
+            param="to.currency",
+        )
+    major = Decimal(amount["value"]).scaleb(-EXPONENTS.get(source, 2))
+    received = (major * Decimal(str(rate))).scaleb(EXPONENTS.get(to_currency, 2))
+    fee = Decimal(amount["value"]) * Decimal(
+        str(state.settings.extra.get("fx_fee_percent", 0))
+    )
+    return (
+        {"value": amount["value"] + _half_up(fee / 100), "currency": source},
+        {"value": _half_up(received), "currency": to_currency},
+    )
+
+
+def _half_up(value: Decimal) -> int:
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def schedule(payment_id: str) -> None:
@@ -543,7 +601,22 @@ def control_accounts(call: Call) -> dict[str, Any]:
 @api("POST", "/_sandbox/v2/config", "control")
 def control_config(call: Call) -> dict[str, Any]:
     body = call.params
-    only(body, {"outbound_outcome", "outbound_after"})
+    only(body, {"outbound_outcome", "outbound_after", "fx_rates", "fx_fee_percent"})
+    if "fx_rates" in body:
+        rates = body["fx_rates"]
+        if not isinstance(rates, dict) or not all(
+            re.fullmatch(r"[a-z]{3}:[a-z]{3}", str(pair)) and _positive(rate)
+            for pair, rate in rates.items()
+        ):
+            raise invalid('fx_rates is {"eur:rsd": rate > 0, ...}', "fx_rates")
+        state.settings.extra["fx_rates"] = {
+            str(pair): str(rate) for pair, rate in rates.items()
+        }
+    if "fx_fee_percent" in body:
+        fee = body["fx_fee_percent"]
+        if not (_positive(fee) or fee == 0) or Decimal(str(fee)) >= 100:
+            raise invalid("fx_fee_percent is a number from 0 to 100", "fx_fee_percent")
+        state.settings.extra["fx_fee_percent"] = str(fee)
     if "outbound_outcome" in body:
         if body["outbound_outcome"] not in OUTCOMES:
             raise invalid(f"outbound_outcome is one of {OUTCOMES}", "outbound_outcome")
@@ -556,7 +629,18 @@ def control_config(call: Call) -> dict[str, Any]:
     return {
         "outbound_outcome": state.settings.extra.get("outbound_outcome", "posted"),
         "outbound_after": state.settings.extra.get("outbound_after", 1.0),
+        "fx_rates": state.settings.extra.get("fx_rates", {}),
+        "fx_fee_percent": state.settings.extra.get("fx_fee_percent", "0"),
     }
+
+
+def _positive(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return False
+    try:
+        return Decimal(str(value)) > 0
+    except ArithmeticError:
+        return False
 
 
 def resume() -> None:

@@ -5,7 +5,9 @@ RPC is at least once: a reply lost on the way (a cut connection, a caller's
 timeout) makes the caller ask again, and a double-clicked form asks twice. So every
 command carries an idempotency key from its caller, and the service keeps, in its
 `command_results` table, the key with who asked (the signer and the acting account),
-the method, a hash of the arguments and the answer, written IN THE SAME TRANSACTION
+the method, a keyed digest of the arguments (HMAC under a key derived from the
+service's private bus key: arguments may hold an email address or a password) and
+the answer, written IN THE SAME TRANSACTION
 as the command's effect:
 
 - the same key again, with the same arguments, within `IDEMPOTENCY_WINDOW_HOURS`
@@ -41,6 +43,7 @@ its answer is stored before the one commit. Rows past the window are purged ever
 from __future__ import annotations
 
 import hashlib
+import hmac
 import inspect
 import json
 import logging
@@ -58,7 +61,7 @@ from sqlalchemy import DateTime, Index, String, Text, delete, func, select, tupl
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from svyaz import assertions
+from svyaz import assertions, signing
 from svyaz import settings as typed
 from svyaz.db import PlatformBase
 from svyaz.errors import Conflict
@@ -161,12 +164,16 @@ def key_for(service: str, method: str) -> str | None:
 # -- the service's side ---------------------------------------------------------------
 
 
-def request_hash(method: str, arguments: dict[str, Any]) -> str:
-    """A hash of what was asked: the method and its arguments but the actor (whose
-    assertion is renewed every few minutes; the account is the key's scope)."""
+def request_hash(method: str, arguments: dict[str, Any], secret: bytes) -> str:
+    """A keyed digest (HMAC-SHA256 under the service's `secret`) of what was
+    asked: the method and its arguments but the actor (whose assertion is renewed
+    every few minutes; the account is the key's scope). Keyed, because arguments
+    hold personal data and secrets (an email asking for a password reset, a new
+    password): a plain hash of them could be checked against guesses by anyone who
+    reads the table."""
     asked = {name: value for name, value in arguments.items() if name != "actor"}
     text = json.dumps([method, asked], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
 
 
 def account_of(actor: Any) -> str | None:
@@ -264,7 +271,8 @@ def command(method: F) -> F:
         if account is None:  # who acts is not proven: the method says so
             return method(self, *args, **kwargs)
         signer = handle.signer or ""
-        digest = request_hash(name, arguments)
+        service = getattr(handle.container, "service_name", None)
+        digest = request_hash(name, arguments, signing.digest_key(service))
         with handle.command_transaction() as session:
             first = claim(session, signer, account, key, name, digest, window(handle))
             if first is not _NOT_YET:

@@ -44,7 +44,7 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature as BadEd25519
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -245,6 +245,39 @@ def development_config(folder: str | Path, identity: str) -> dict[str, str]:
 
 def identity() -> str | None:
     return _state.identity
+
+
+def digest_key(who: str | None = None) -> bytes:
+    """A secret for keyed digests of what a process stores about requests (the
+    commands' argument digests), derived from `who`'s private key (this process's
+    identity when it holds no key for `who`): only the service can compute it, so
+    a digest of an email address or a password in its database cannot be checked
+    against guesses by someone who has the database and not the key."""
+    name = who if who in _state.private else _state.identity
+    if name is None:
+        raise settings.ConfigurationError("svyaz.signing is not set up: no identity")
+    private, own = _state.private[name]
+    derived = _digest_keys.get((name, own))
+    if derived is None:
+        derived = _digest_keys[(name, own)] = _derive_digest_key(name, private)
+    return derived
+
+
+_digest_keys: dict[tuple[str, str], bytes] = {}
+
+
+def _derive_digest_key(name: str, private: Ed25519PrivateKey) -> bytes:
+    raw = private.private_bytes(
+        serialization.Encoding.Raw,
+        serialization.PrivateFormat.Raw,
+        serialization.NoEncryption(),
+    )
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=None,
+        info=f"svyaz request digests v1 {name}".encode(),
+    ).derive(raw)
 
 
 def can_sign_as(who: str) -> bool:

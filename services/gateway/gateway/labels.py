@@ -265,6 +265,7 @@ LABELS: dict[str, dict[str, str]] = {
         "ledger:payout_sent_reversal": N_("Payment came back"),
         "ledger:payout_settled": N_("Payment confirmed"),
         "ledger:payout_settled_reversal": N_("Payment confirmation reversed"),
+        "ledger:provider_fee": N_("Provider's fee booked"),
     },
     # what finance found about a payout its payee said did not arrive
     # -- finance: the ledger, payouts' trails, receipts, bank statements ----------
@@ -295,6 +296,8 @@ LABELS: dict[str, dict[str, str]] = {
             "Write-off withdrawn: the reconciliation was run again"
         ),
         "account_moved": N_("Balance moved to the account in its currency"),
+        "provider_fee": N_("Provider's fee for a payment, from its data"),
+        "provider_fee_reversal": N_("Provider's fee corrected"),
     },
     "payout_event": {
         "retry": N_("Finance tried again"),

@@ -123,7 +123,8 @@ class EmailChannel:
         sender = self.sender if discreet else self.staff_sender
         mail["From"] = sender
         mail["To"] = address
-        mail["Subject"] = Header(message.subject, "utf-8")
+        # typeshed types a header as str; email.message takes a Header too
+        mail["Subject"] = Header(message.subject, "utf-8")  # type: ignore[assignment]
         # the sender's own domain: nothing in a discreet mail's headers names
         # the programme unless MAIL_FROM does
         mail["Message-ID"] = f"<{message_id}@{domain_of(sender)}>"

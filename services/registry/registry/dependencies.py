@@ -103,7 +103,8 @@ class StripeConnect:
                     "use_case": {
                         "type": "account_onboarding",
                         "account_onboarding": {
-                            "configurations": ["recipient"],
+                            # in Stripe's API reference; not yet in the SDK's types
+                            "configurations": ["recipient"],  # type: ignore[typeddict-unknown-key]
                             "return_url": self.return_url,
                             "refresh_url": self.refresh_url,
                         },

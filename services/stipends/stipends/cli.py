@@ -481,9 +481,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"svyaz-finance: {failed}", file=sys.stderr)
         return failed.code
     except Exception as exc:  # noqa: BLE001 - service errors become exit codes
-        failed = translate(exc)
-        print(f"svyaz-finance: {failed}", file=sys.stderr)
-        return failed.code
+        refusal = translate(exc)
+        print(f"svyaz-finance: {refusal}", file=sys.stderr)
+        return refusal.code
 
 
 if __name__ == "__main__":

@@ -52,6 +52,7 @@ def test_every_ledger_entry_kind_is_named() -> None:
         "payout_sent",
         "payout_settled",
         "write_off",
+        "provider_fee",
     }
     assert set(schemas.ENTRY_KINDS) == kinds | {f"{k}_reversal" for k in kinds} | {
         "account_moved"

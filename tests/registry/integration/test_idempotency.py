@@ -4,6 +4,8 @@ second answer is the first, and the database is as the first left it. A key used
 again for another request is refused and changes nothing; two copies at once take
 effect once."""
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,7 +15,7 @@ import pytest
 from nameko.testing.services import replace_dependencies
 
 from registry.service import RegistryService
-from svyaz import commands
+from svyaz import commands, signing
 from svyaz.errors import Conflict
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.messaging import ClusterRpcProxy
@@ -316,9 +318,13 @@ def test_a_command_sent_again_after_its_answer_was_lost_takes_effect_once(
     assert again == first
     assert snapshot(registry) == after_first
     (row,) = registry.sql(
-        "SELECT signer, method FROM command_results WHERE key LIKE :k", k=f"{key}.%"
+        "SELECT signer, method, result FROM command_results WHERE key LIKE :k",
+        k=f"{key}.%",
     )
-    assert tuple(row) == (caller, method)
+    assert tuple(row[:2]) == (caller, method)
+    # what is kept for a day holds no contact data nor secret (ids, states)
+    kept = row[2] or ""
+    assert "@" not in kept and PASSWORD not in kept
 
 
 def test_a_key_used_again_for_another_request_is_refused_and_changes_nothing(
@@ -400,4 +406,31 @@ def test_past_the_window_a_key_is_a_new_request_and_its_row_is_purged(
             )
         )
         == 1
+    )
+
+
+def test_what_a_command_keeps_cannot_be_checked_against_a_guessed_email(
+    registry: Registry,
+) -> None:
+    """The kept digest of a password-reset request is keyed: the plain hash of the
+    email (what anyone holding a list of addresses could compute) is not in the
+    table, nor the email itself."""
+    email = _staff_email(registry)
+    key = uuid.uuid4().hex
+    send(registry, GATEWAY, key, "request_password_reset", email)
+    (row,) = registry.sql(
+        "SELECT t::text, request_hash FROM command_results t WHERE key LIKE :k",
+        k=f"{key}.%",
+    )
+    text, digest = row
+    asked = json.dumps(["request_password_reset", {"email": email}], sort_keys=True)
+    assert digest != hashlib.sha256(asked.encode()).hexdigest()
+    assert email not in text and email.split("@")[0] not in text
+    # and the digest is the service's own: the same request under another
+    # service's key does not match it
+    assert digest == commands.request_hash(
+        "request_password_reset", {"email": email}, signing.digest_key("registry")
+    )
+    assert digest != commands.request_hash(
+        "request_password_reset", {"email": email}, signing.digest_key("stipends")
     )

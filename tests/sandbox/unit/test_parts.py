@@ -85,3 +85,37 @@ def test_the_signature_is_the_one_stripe_verifies() -> None:
         stripe.WebhookSignature.verify_header(
             payload.decode(), stale, "whsec_x", tolerance=300
         )
+
+
+@pytest.mark.parametrize(
+    ("to", "rate", "credited"),
+    [
+        ("jpy", "160.5", 1981),  # 12.34 EUR = 1 980.57 JPY: no minor unit
+        ("rsd", "117.1739", 144593),  # 1 445.925926 RSD: 1 445.93, half up
+        ("kwd", "0.3301", 4073),  # 4.073 KWD: three decimals
+    ],
+)
+def test_a_conversion_credits_the_currencys_minor_units_with_the_fee_debited(
+    to: str, rate: str, credited: int
+) -> None:
+    from stripe_sandbox import state, v2
+
+    saved = dict(state.settings.extra)
+    state.settings.extra.update(
+        {"fx_rates": {f"eur:{to}": rate}, "fx_fee_percent": "1"}
+    )
+    try:
+        debited, got = v2.convert({"value": 1234, "currency": "eur"}, to)
+    finally:
+        state.settings.extra.clear()
+        state.settings.extra.update(saved)
+    assert debited == {"value": 1246, "currency": "eur"}  # 12.34 + 1% (0.12)
+    assert got == {"value": credited, "currency": to}
+
+
+def test_a_fee_is_fixed_plus_a_share_rounded_half_up() -> None:
+    from stripe_sandbox.objects import fee_of
+
+    assert fee_of(None, -30_000) == 0
+    assert fee_of({"fixed": 25, "percent": 0.25}, -30_000) == 100
+    assert fee_of({"percent": 0.25}, 1_002) == 3  # 2.505 cents

@@ -252,3 +252,60 @@ def test_after_the_key_expired_the_retry_finds_the_payment_first(
     assert payouts.drive() == {"sent": 1}
     finish(world, sandbox, payouts)
     assert_paid_exactly_once(world, sandbox, db)
+
+
+def test_a_payout_to_a_local_currency_records_sent_received_and_rate(
+    db: Db, sandbox: Sandbox
+) -> None:
+    # the payees' bank accounts are in Serbian dinars; Stripe converts at 117.1739
+    # and debits an FX fee of 0.4% on top of the amount
+    sandbox.control(
+        "POST",
+        "/_sandbox/v2/config",
+        {"fx_rates": {"eur:rsd": "117.1739"}, "fx_fee_percent": "0.4"},
+    )
+    world = PayWorld(db, 2, provider="stripe_global")
+    client = sandbox.client()
+    for who in world.payees:
+        account = client.v2.core.accounts.create(
+            {"configuration": {"recipient": {"capabilities": {}}}}
+        )
+        done = sandbox.control(
+            "POST",
+            f"/_sandbox/v2/accounts/{account.id}/complete_onboarding",
+            {"currency": "rsd"},
+        )
+        world.destinations[who] = {
+            "provider": "stripe_global",
+            "fingerprint": FINGERPRINT,
+            "recipient": account.id,
+            "payout_method": done["defaults"]["payout_methods"]["rsd"],
+        }
+    world.released()
+    payouts = world.worker({"stripe_global": provider(sandbox)})
+    finish(world, sandbox, payouts)
+    for payment in payments(sandbox):
+        assert (payment.amount.value, payment.amount.currency) == (30_000, "eur")
+        assert (payment.from_.debited.value, payment.to.credited.value) == (
+            30_120,
+            3_515_217,  # 300.00 x 117.1739 = 35 152.17 RSD
+        )
+        assert payment.to.credited.currency == "rsd"
+    rows = db.sql(
+        "SELECT amount_minor, currency, sent_minor, received_minor, "
+        "received_currency, exchange_rate, status FROM payouts"
+    )
+    assert [(r[0], r[1], r[2], r[3], r[4], str(r[5]), r[6]) for r in rows] == [
+        (30_000, "EUR", 30_120, 3_515_217, "RSD", "117.173900000000", "paid")
+    ] * 2
+    programme = world.world.programme_id
+    # the 1.20 EUR Stripe kept converting each goes to FX differences, never into
+    # the stipend: the payee's debt is settled at its amount
+    assert world.balance("fx_differences:stripe_global:EUR") == 240
+    assert world.balance(f"programme_funds:{programme}") == (
+        10_000_000 - 2 * 30_000 - 240
+    )
+    for who in world.payees:
+        assert world.balance(f"stipends_payable:{who}:EUR") == 0
+    assert world.balance("provider_clearing:stripe_global:EUR") == 0
+    assert world.balanced()

@@ -259,3 +259,84 @@ def test_erasure_clears_the_destination_fingerprint_of_the_payees_payouts(
         assert gone.destination_fingerprint is None, table
         (still,) = db.sql(fingerprints.format(table, column), c=kept)
         assert still.destination_fingerprint == "cd" * 32, table
+
+
+def test_erasure_blanks_staff_notes_on_the_persons_financial_record(db: Db) -> None:
+    """Staff-written notes about an erased person become [erased]; the record (who
+    acted, what, when, the amounts) stays, and another person's notes are kept."""
+    from stipends.logic import readmodel
+
+    world = PayWorld(db, 2)
+    erased_run = world.released().payouts
+    by_payee = {p.communicator_id: p for p in erased_run}
+    erased, kept = world.payees
+    for who in (erased, kept):
+        payout = by_payee[who]
+        act(world, payout.id, "cancel", f"asked by phone, {who}")
+        db.sql(
+            "UPDATE stipends SET rejection_reason = :r WHERE communicator_id = :c",
+            r=f"rejected: {who}",
+            c=who,
+        )
+        db.sql(
+            "UPDATE approvals SET void_reason = :r WHERE stipend_id IN "
+            "(SELECT id FROM stipends WHERE communicator_id = :c)",
+            r=f"void: {who}",
+            c=who,
+        )
+        db.sql(
+            "INSERT INTO payout_receipts (id, payout_id, communicator_id, received, "
+            "note, answered_at, problem_status, resolution, resolution_note, version) "
+            "VALUES (gen_random_uuid(), :p, :c, false, :n, now(), 'resolved', "
+            "'resent', :r, 1)",
+            p=payout.id,
+            c=who,
+            n=f"my account at the bank of {who}",
+            r=f"called {who}",
+        )
+    (reconciliation,) = db.sql(
+        "INSERT INTO reconciliations (id, provider, period_start, period_end, source, "
+        "status, provider_rows, matched, discrepancies, created_by, version) VALUES "
+        "(gen_random_uuid(), 'stripe_connect', '2026-01-01', '2026-01-02', 'api', "
+        "'open', 0, 0, 0, :f, 1) RETURNING id",
+        f=FINANCE["id"],
+    )
+    for who in (erased, kept):
+        db.sql(
+            "INSERT INTO reconciliation_items (reconciliation_id, kind, payout_id, "
+            "state, resolution, resolved_by, resolved_at) VALUES (:r, "
+            "'missing_at_provider', :p, 'written_off', :n, :f, now())",
+            f=FINANCE["id"],
+            r=reconciliation[0],
+            p=by_payee[who].id,
+            n=f"{who} said it arrived",
+        )
+
+    with world.transaction() as session:
+        readmodel.registry_changed(
+            session, "communicator.erased.v1", {"communicator_id": erased}
+        )
+
+    notes = (
+        "SELECT rejection_reason FROM stipends WHERE communicator_id = :c",
+        "SELECT void_reason FROM approvals WHERE stipend_id IN "
+        "(SELECT id FROM stipends WHERE communicator_id = :c)",
+        "SELECT reason FROM payout_audit WHERE payout_id IN "
+        "(SELECT id FROM payouts WHERE communicator_id = :c)",
+        "SELECT resolution_note FROM payout_receipts WHERE communicator_id = :c",
+        "SELECT resolution FROM reconciliation_items WHERE payout_id IN "
+        "(SELECT id FROM payouts WHERE communicator_id = :c)",
+    )
+    for query in notes:
+        assert {row[0] for row in db.sql(query, c=erased)} == {"[erased]"}, query
+        (still,) = {row[0] for row in db.sql(query, c=kept)}
+        assert str(kept) in still, query
+    assert db.sql(
+        "SELECT note FROM payout_receipts WHERE communicator_id = :c", c=erased
+    ) == [("",)]
+    # the record stays: the audit row's action and actor, the receipt's answer
+    assert db.sql(
+        "SELECT action FROM payout_audit WHERE payout_id = :p",
+        p=by_payee[erased].id,
+    ) == [("cancel",)]
+    assert world.balanced()

@@ -398,3 +398,78 @@ def test_finance_can_push_a_backed_off_call_but_not_cancel_it(
     assert db.sql("SELECT count(*) FROM payout_provider_events")[0][0] == 0
     world.finish(payouts)
     assert_paid_exactly_once(world, sandbox, db)
+
+
+def test_stripes_fee_on_each_transfer_is_booked_from_its_balance_transaction(
+    db: Db, sandbox: Sandbox
+) -> None:
+    # Stripe charges 25 cents and 0.25% a transfer: its balance transaction says so
+    sandbox.control(
+        "POST", "/_sandbox/config", {"transfer_fee": {"fixed": 25, "percent": 0.25}}
+    )
+    world = PayWorld(db, 2)
+    onboard(world, sandbox)
+    world.released()
+    payouts = world.worker({"stripe_connect": connect(sandbox)})
+    assert payouts.drive() == {"sent": 2}
+    world.clock.advance(61)
+    assert payouts.poll() == {"paid": 2}
+    client = sandbox.client()
+    fees = []
+    for transfer in transfers(sandbox):
+        txn = client.v1.balance_transactions.retrieve(transfer.balance_transaction)
+        # Stripe's shape: net = amount - fee, the fee itemised
+        assert (txn.amount, txn.fee, txn.net) == (-30_000, 100, -30_100)
+        assert [(d.type, d.amount, d.currency) for d in txn.fee_details] == [
+            ("stripe_fee", 100, "eur")
+        ]
+        fees.append(txn.fee)
+    assert db.sql("SELECT fee_minor FROM payouts") == [(100,), (100,)]
+    programme = world.world.programme_id
+    # the fee is the programme's cost, beside the payment; the stipend is whole
+    assert world.balance(f"fees:{programme}") == sum(fees) == 200
+    assert world.balance(f"programme_funds:{programme}") == (
+        10_000_000 - 2 * 30_000 - 200
+    )
+    for who in world.payees:
+        assert world.balance(f"stipends_payable:{who}:EUR") == 0
+    assert world.balance("provider_clearing:stripe_connect:EUR") == 0
+    assert world.balanced()
+
+
+def test_a_transfer_a_webhook_confirmed_has_its_fee_booked_by_the_worker(
+    db: Db, sandbox: Sandbox, receiver: Receiver
+) -> None:
+    sandbox.control("POST", "/_sandbox/config", {"transfer_fee": {"fixed": 30}})
+    world = PayWorld(db, 1)
+    onboard(world, sandbox)
+    world.released()
+    payouts = world.worker({"stripe_connect": connect(sandbox)})
+    assert payouts.drive() == {"sent": 1}
+    (created,) = raw_events(receiver, "transfer.created", 1)
+    # the event's transfer names its balance transaction but carries no fee
+    assert webhooks.apply_stripe_event(world.transaction, created, world.clock) == (
+        "paid"
+    )
+    programme = world.world.programme_id
+    assert db.sql("SELECT status, fee_minor, fee_pending FROM payouts") == [
+        ("paid", 0, True)
+    ]
+    assert world.balance(f"fees:{programme}") == 0
+    # the worker reads it from Stripe and books it, once
+    assert payouts.collect_fees() == {"fee_booked": 1}
+    assert payouts.collect_fees() == {}
+    assert db.sql("SELECT status, fee_minor, fee_pending FROM payouts") == [
+        ("paid", 30, False)
+    ]
+    assert world.balance(f"fees:{programme}") == 30
+    assert world.balance(f"programme_funds:{programme}") == 10_000_000 - 30_000 - 30
+    assert db.sql(
+        "SELECT e.kind, p.account, p.amount_minor FROM journal_entries e "
+        "JOIN postings p ON p.entry_id = e.id WHERE e.kind = 'provider_fee' "
+        "ORDER BY p.id"
+    ) == [
+        ("provider_fee", f"fees:{programme}", 30),
+        ("provider_fee", f"programme_funds:{programme}", -30),
+    ]
+    assert world.balanced()

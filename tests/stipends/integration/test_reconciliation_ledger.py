@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from stipends.exceptions import InvalidRequest, InvalidTransition
-from stipends.logic import ledger
+from stipends.logic import ledger, ledger_reports
 from stipends.logic.payouts import (
     adjustments,
     outcomes,
@@ -143,6 +143,70 @@ def test_write_offs_post_each_difference_to_its_named_account(db: Db) -> None:
     # the ledger's clearing figure is the provider's now, and the period signs off
     assert figures(world, rec_id)[0]["difference_minor"] == 0
     assert sign(world, rec_id).status == "signed_off"
+
+
+def test_bank_fees_are_an_expense_whichever_way_the_difference_goes(db: Db) -> None:
+    world, [(a, amount), (b, _), (c, _)] = sent_bank_run(db)
+    programme = world.world.programme_id
+    rows = [
+        # the bank kept 40 cents of what we sent: the payee got less
+        ProviderRow("bank-1", "payment", amount - 40, "EUR", reference=f"payout:{a}"),
+        # and charged 15 cents on top of another
+        ProviderRow("bank-2", "payment", amount + 15, "EUR", reference=f"payout:{b}"),
+    ]
+    rec_id = run_period(world, rows, provider="bank_file", source="api")["view"]["id"]
+    items = {
+        i["payout_id"]: i
+        for i in queue(world, rec_id)
+        if i["kind"] == "amount_mismatch"
+    }
+    funds_before = world.balance(ledger.funds(programme))
+    clearing = ledger.clearing("bank_file", "EUR")
+    clearing_before = world.balance(clearing)
+    fees = ledger.difference("bank_fees", "bank_file", "EUR")
+
+    write_off(world, rec_id, [items[str(a)]["id"]], "bank_fees")
+    # the shortfall: Dr bank fees, Cr clearing (it holds what the bank passed on)
+    assert world.balance(fees) == 40
+    assert world.balance(clearing) == clearing_before - 40
+    assert world.balance(ledger.funds(programme)) == funds_before
+    write_off(world, rec_id, [items[str(b)]["id"]], "bank_fees")
+    # the fee on top: Dr bank fees, Cr the programme's funds
+    assert world.balance(fees) == 55
+    assert world.balance(clearing) == clearing_before - 40
+    assert world.balance(ledger.funds(programme)) == funds_before - 15
+    assert world.balanced()
+    legs = db.sql(
+        "SELECT p.account, p.amount_minor FROM postings p "
+        "JOIN reconciliation_entries r ON r.entry_id = p.entry_id "
+        "ORDER BY p.entry_id, p.id"
+    )
+    assert legs == [
+        (fees, 40),
+        (clearing, -40),
+        (fees, 15),
+        (ledger.funds(programme), -15),
+    ]
+    # c is missing at the provider; written off as unexplained, it is ours again
+    missing = [i for i in queue(world, rec_id) if i["state"] == "open"]
+    write_off(world, rec_id, [i["id"] for i in missing], "unexplained_differences")
+    assert figures(world, rec_id)[0]["difference_minor"] == 0
+    assert sign(world, rec_id).status == "signed_off"
+    assert world.balance(fees) == 55
+    # the trial balance shows the period's clearing against the provider's figure
+    with world.transaction() as session:
+        (shown,) = ledger_reports.trial_balance(session)["clearing"]
+    assert shown == {
+        "provider": "bank_file",
+        "reconciliation_id": rec_id,
+        "period_start": PERIOD[0].isoformat(),
+        "period_end": PERIOD[1].isoformat(),
+        "status": "signed_off",
+        "currency": "EUR",
+        "provider_minor": 2 * amount - 40 + 15,
+        "clearing_minor": 2 * amount - 40 + 15,
+        "difference_minor": 0,
+    }
 
 
 def test_sign_off_refuses_while_the_clearing_figure_differs(db: Db) -> None:

@@ -1,6 +1,7 @@
 """svyaz.commands without servers: the caller's keys, the request's hash, and the key
 in the signed stamp (covered by the signature, taken from nowhere else)."""
 
+import hashlib
 import json
 
 import pytest
@@ -60,12 +61,24 @@ def test_what_a_key_may_be(value: object, valid: bool) -> None:
 def test_the_hash_is_of_the_request_not_of_who_asks_or_their_renewed_assertion() -> (
     None
 ):
-    one = commands.request_hash("approve", {"actor": {"a": 1}, "reason": "ok"})
-    renewed = commands.request_hash("approve", {"actor": {"a": 2}, "reason": "ok"})
-    other = commands.request_hash("approve", {"actor": {"a": 1}, "reason": "no"})
-    method = commands.request_hash("reject", {"actor": {"a": 1}, "reason": "ok"})
+    key = b"k" * 32
+    one = commands.request_hash("approve", {"actor": {"a": 1}, "reason": "ok"}, key)
+    renewed = commands.request_hash("approve", {"actor": {"a": 2}, "reason": "ok"}, key)
+    other = commands.request_hash("approve", {"actor": {"a": 1}, "reason": "no"}, key)
+    method = commands.request_hash("reject", {"actor": {"a": 1}, "reason": "ok"}, key)
     assert one == renewed
     assert len({one, other, method}) == 3
+
+
+def test_the_digest_is_keyed_so_a_guess_cannot_be_checked_without_the_key() -> None:
+    asked = {"email": "someone@example.org"}
+    plain = hashlib.sha256(
+        json.dumps(["request_password_reset", asked], sort_keys=True).encode()
+    ).hexdigest()
+    ours = commands.request_hash("request_password_reset", asked, b"a" * 32)
+    theirs = commands.request_hash("request_password_reset", asked, b"b" * 32)
+    assert ours != plain
+    assert ours != theirs
 
 
 def test_the_account_is_the_assertions() -> None:
@@ -108,3 +121,10 @@ def test_a_message_without_a_key_signs_as_before() -> None:
     raw = json.loads(_signed(""))
     assert "idem" not in raw
     assert signing.decode(json.dumps(raw)).stamp.idem == ""
+
+
+def test_each_service_has_its_own_digest_key_from_its_private_key() -> None:
+    registry = signing.digest_key("registry")
+    assert len(registry) == 32
+    assert registry == signing.digest_key("registry")
+    assert registry != signing.digest_key("stipends")

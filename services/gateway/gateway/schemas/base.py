@@ -192,6 +192,8 @@ ENTRY_KINDS = (
     "payout_sent_reversal",
     "payout_settled_reversal",
     "write_off_reversal",
+    "provider_fee",  # a fee read from the provider after a webhook's confirmation
+    "provider_fee_reversal",
     "account_moved",  # migration 0013: an account's balance to its per-currency one
 )
 RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")

@@ -300,6 +300,17 @@ class TrialBalanceTotalSchema(Schema):
     credit_minor = fields.Integer()
 
 
+class ProviderClearingSchema(ClearingFigureSchema):
+    """Per provider and currency, its latest reconciliation's period with the
+    provider's figure against the ledger's clearing figure (what sign-off checks)."""
+
+    provider = choice(PROVIDER_NAMES)
+    reconciliation_id = uid()
+    period_start = formatted("date")
+    period_end = formatted("date")
+    status = choice(("open", "signed_off"))
+
+
 class TrialBalanceSchema(Schema):
     """Every account's debits, credits and balance; per currency the debits and
     credits must agree (`balanced`)."""
@@ -307,6 +318,7 @@ class TrialBalanceSchema(Schema):
     accounts = fields.List(fields.Nested(TrialBalanceAccountSchema))
     totals = fields.List(fields.Nested(TrialBalanceTotalSchema))
     balanced = fields.Boolean()
+    clearing = fields.List(fields.Nested(ProviderClearingSchema), load_default=list)
 
 
 class AccountStatementQuerySchema(Schema):

@@ -70,6 +70,7 @@ class PayoutsEntrypoints(Entrypoints):
         while sum(payouts.drive(limit=50).values()) >= 50:
             pass
         payouts.poll(limit=50)
+        payouts.collect_fees(limit=50)
 
     # -- finance -------------------------------------------------------------------
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)

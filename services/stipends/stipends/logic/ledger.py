@@ -11,9 +11,11 @@ Accounts, per programme P, communicator C and payout provider X:
 - `stipends_payable:C:CUR` (credit): owed to a communicator, payment pending;
 - `provider_clearing:X:CUR` (debit): sent to a provider, not yet confirmed;
 - `fees:P` (debit): what the providers charged;
-- `bank_fees:X:CUR`, `fx_differences:X:CUR`, `unexplained_differences:X:CUR`:
-  differences a reconciliation wrote off (logic/payouts/adjustments.py), debit when the
-  provider moved more than our sends, credit when less.
+- `bank_fees:X:CUR` (debit, never credit): differences a reconciliation wrote off as
+  the bank's fees, an expense (logic/payouts/adjustments.py: `write_off_legs`);
+- `fx_differences:X:CUR`, `unexplained_differences:X:CUR`: differences a
+  reconciliation wrote off, debit when the provider moved more than our sends,
+  credit when less.
 
 An account keeps one currency. A programme has one, so its accounts are named by
 the programme alone; a communicator may be paid by programmes in several currencies
@@ -24,7 +26,9 @@ the per-currency accounts with one entry each (`account_moved`).
 Business steps: funding (Dr funds, Cr budget), reservation on approval (Dr budget, Cr
 reservations), release of a reservation (its reversal), commitment for payment (Dr
 reservations, Cr payable), sending (Dr clearing, Cr funds), settlement (Dr payable, Cr
-clearing; a fee: Dr fees, Cr funds), a failed send (its reversal). So the budget's
+clearing; a fee: Dr fees, Cr funds; a provider's conversion that debited more
+than our amount: Dr fx_differences, Cr funds), a failed send (its reversal). So the
+budget's
 credit balance is funded - reserved - committed, and it never goes below zero:
 reserved + paid never exceeds the budget.
 """
@@ -378,7 +382,12 @@ def settle(
     currency: str,
     amount_minor: int,
     fee_minor: int = 0,
+    fx_minor: int = 0,
 ) -> JournalEntry:
+    """The provider confirmed the payment: the debt is paid out of clearing. Its
+    fee (Dr fees, Cr funds), and what it debited beyond our amount in converting
+    the payment (`fx_minor`: Dr FX differences, Cr funds; less: the reverse), are
+    legs of the same entry: neither touches the stipend's amount."""
     legs = [
         Leg(payable(communicator_id, currency), amount_minor),
         Leg(clearing(provider, currency), -amount_minor),
@@ -388,12 +397,36 @@ def settle(
             Leg(fees(programme_id), fee_minor),
             Leg(funds(programme_id), -fee_minor),
         ]
+    if fx_minor:
+        legs += [
+            Leg(difference("fx_differences", provider, currency), fx_minor),
+            Leg(funds(programme_id), -fx_minor),
+        ]
     return post(
         session,
         "payout_settled",
         f"payout confirmed by {provider}",
         currency,
         legs,
+        programme_id=programme_id,
+        stipend_id=stipend_id,
+    )
+
+
+def provider_fee(
+    session: Session,
+    programme_id: uuid.UUID,
+    stipend_id: uuid.UUID,
+    currency: str,
+    fee_minor: int,
+) -> JournalEntry:
+    """A provider's fee for a payment settled before its fee was known."""
+    return post(
+        session,
+        "provider_fee",
+        "provider's fee for the payment, from its data",
+        currency,
+        [Leg(fees(programme_id), fee_minor), Leg(funds(programme_id), -fee_minor)],
         programme_id=programme_id,
         stipend_id=stipend_id,
     )

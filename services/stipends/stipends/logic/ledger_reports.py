@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from stipends.exceptions import AccountNotFound
 from stipends.logic.ledger import PROVIDER_KINDS
+from stipends.logic.payouts import adjustments
 from stipends.models import Account, Communicator, JournalEntry, Posting, Programme
+from stipends.payouts.models import Reconciliation
 from svyaz.actors import ADMIN, FINANCE
 
 
@@ -60,7 +62,39 @@ def trial_balance(session: Session) -> dict[str, Any]:
         "accounts": accounts,
         "totals": [{"currency": c, **t} for c, t in sorted(totals.items())],
         "balanced": all(t["debit_minor"] == t["credit_minor"] for t in totals.values()),
+        "clearing": clearing_against_providers(session),
     }
+
+
+def clearing_against_providers(session: Session) -> list[dict[str, Any]]:
+    """Per provider, its latest reconciliation's period (a re-run's, not the one it
+    superseded) and, per currency, the provider's figure for it against the ledger's
+    clearing figure (`adjustments.figures`): what sign-off checks, beside the
+    balances."""
+    latest = session.scalars(
+        select(Reconciliation)
+        .where(Reconciliation.status != "superseded")
+        .distinct(Reconciliation.provider)
+        .order_by(
+            Reconciliation.provider,
+            Reconciliation.period_end.desc(),
+            Reconciliation.created_at.desc(),
+        )
+    )
+    found = []
+    for rec in latest:
+        for figure in adjustments.figures(session, rec):
+            found.append(
+                {
+                    "provider": rec.provider,
+                    "reconciliation_id": str(rec.id),
+                    "period_start": rec.period_start.isoformat(),
+                    "period_end": rec.period_end.isoformat(),
+                    "status": rec.status,
+                    **figure,
+                }
+            )
+    return found
 
 
 def owners(session: Session, codes: Sequence[str]) -> dict[str, str]:

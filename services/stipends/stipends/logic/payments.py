@@ -178,7 +178,7 @@ def _sent_through(session: Session, stipend_id: uuid.UUID) -> str:
 
 
 def record_settled(
-    session: Session, stipend_id: uuid.UUID, fee_minor: int = 0
+    session: Session, stipend_id: uuid.UUID, fee_minor: int = 0, fx_minor: int = 0
 ) -> JournalEntry:
     stipend = _locked(session, stipend_id)
     if not _sent(session, stipend.id):
@@ -196,6 +196,17 @@ def record_settled(
         stipend.currency,
         stipend.amount_minor,
         fee_minor,
+        fx_minor,
+    )
+
+
+def record_fee(session: Session, stipend_id: uuid.UUID, fee_minor: int) -> JournalEntry:
+    """A provider's fee for the stipend's payment, learned after its settlement."""
+    stipend = _locked(session, stipend_id)
+    if not _settled(session, stipend.id):
+        raise InvalidTransition("the stipend is not settled", "not_settled")
+    return ledger.provider_fee(
+        session, stipend.programme_id, stipend.id, stipend.currency, fee_minor
     )
 
 

@@ -5,13 +5,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import case, or_, select, update
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import CommunicatorNotFound
 from stipends.logic import approvals, strategies
-from stipends.models import ActivityReport, Communicator
-from stipends.payouts.models import Payout
+from stipends.models import ActivityReport, Approval, Communicator, Stipend
+from stipends.payouts.models import (
+    Payout,
+    PayoutAudit,
+    PayoutReceipt,
+    ReconciliationItem,
+)
 
 # what each registry lifecycle event sets on the read model
 STATUS_AFTER = {
@@ -90,7 +95,54 @@ def registry_changed(
             .values(narrative="", topics=[], review_comment=None, strategy_note=None)
         )
         strategies.erase_words(session, communicator.id)
+        erase_staff_notes(session, communicator.id)
     return communicator
+
+
+ERASED = "[erased]"  # what a staff note about an erased person reads afterwards
+
+
+def erase_staff_notes(session: Session, communicator_id: uuid.UUID) -> None:
+    """Staff-written notes on the person's financial record become `[erased]`:
+    a stipend's rejection, a voided approval, an operator's action on their
+    payout, their receipt answer and its resolution, a reconciliation item's
+    resolution for their payout. Staff are told not to write personal data there,
+    but a note may still describe the person; the record itself (who acted, when,
+    what, the amounts) stays. The ledger's memos stay: the journal is insert-only
+    (docs/security.md)."""
+    theirs = select(Payout.id).where(Payout.communicator_id == communicator_id)
+    stipends = select(Stipend.id).where(Stipend.communicator_id == communicator_id)
+    for statement in (
+        update(Stipend)
+        .where(Stipend.communicator_id == communicator_id)
+        .where(Stipend.rejection_reason.is_not(None))
+        .values(rejection_reason=ERASED),
+        update(Approval)
+        .where(Approval.stipend_id.in_(stipends))
+        .where(Approval.void_reason.is_not(None))
+        .values(void_reason=ERASED),
+        update(PayoutAudit)
+        .where(PayoutAudit.payout_id.in_(theirs))
+        .values(reason=ERASED),
+        update(PayoutReceipt)
+        .where(PayoutReceipt.communicator_id == communicator_id)
+        .values(
+            note="",
+            resolution_note=case(
+                (PayoutReceipt.resolution_note.is_(None), None), else_=ERASED
+            ),
+        ),
+        update(ReconciliationItem)
+        .where(
+            or_(
+                ReconciliationItem.payout_id.in_(theirs),
+                ReconciliationItem.linked_payout_id.in_(theirs),
+            )
+        )
+        .where(ReconciliationItem.resolution.is_not(None))
+        .values(resolution=ERASED),
+    ):
+        session.execute(statement, execution_options={"synchronize_session": False})
 
 
 def get_communicator(session: Session, communicator_id: uuid.UUID) -> Communicator:

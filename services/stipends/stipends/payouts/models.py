@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +30,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
     String,
     Text,
     func,
@@ -122,6 +124,16 @@ class Payout(Base):
     calling_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     provider_ref: Mapped[str | None] = mapped_column(String(80))
     fee_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    # the provider's own figures once it confirms (migration 0014): what it debited
+    # in `currency` (FX fee included), what the payee's account got and the rate
+    sent_minor: Mapped[int | None] = mapped_column(BigInteger)
+    received_minor: Mapped[int | None] = mapped_column(BigInteger)
+    received_currency: Mapped[str | None] = mapped_column(String(3))
+    exchange_rate: Mapped[Decimal | None] = mapped_column(Numeric(24, 12))
+    # paid without the provider's fee data (a webhook): the worker books it later
+    fee_pending: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=text("false")
+    )
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     deadline_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     retries: Mapped[int] = mapped_column(Integer, default=0)

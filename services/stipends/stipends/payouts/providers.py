@@ -22,12 +22,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 import stripe
 
 from stipends.payouts.statements import ProviderRow, pull_connect_period
-from svyaz import banking
+from svyaz import banking, money
 
 Status = Literal["sent", "paid", "retry", "failed", "pending"]
 
@@ -57,6 +58,19 @@ class Order:
 
 
 @dataclass(frozen=True)
+class Conversion:
+    """What the provider says a paid payout moved, from its own data: the amount it
+    debited in the payout's currency (an FX fee included), the amount the payee's
+    account was credited in its own currency, and the rate applied (units of that
+    currency per unit of the payout's)."""
+
+    sent_minor: int
+    received_minor: int
+    received_currency: str
+    rate: Decimal
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What the provider said. `retry`: nothing known to have happened, or not known
     at all (a lost answer): call again with the same key, after `retry_after`."""
@@ -68,6 +82,7 @@ class Outcome:
     retry_after: float | None = None
     rate_limited: bool = False
     detail: str = ""
+    conversion: Conversion | None = None  # a paid payout's figures, when known
 
 
 class Provider(Protocol):
@@ -215,7 +230,37 @@ class StripeConnect:
             return self._error(error)
         if transfer.reversed or transfer.amount_reversed >= transfer.amount:
             return Outcome("failed", ref=transfer.id, reason="returned")
-        return Outcome("paid", ref=transfer.id)
+        try:
+            fee = self.fee_of(transfer)
+        except stripe.StripeError as error:
+            return self._error(error)
+        return Outcome("paid", ref=transfer.id, fee_minor=fee)
+
+    def fee(self, order: Order) -> Outcome:
+        """The fee Stripe charged for our transfer (`paid` with `fee_minor`), for a
+        payout confirmed without it; a retry when Stripe cannot be asked."""
+        if not order.provider_ref:
+            return Outcome("pending")
+        try:
+            transfer = self.client.v1.transfers.retrieve(order.provider_ref)
+            return Outcome("paid", ref=transfer.id, fee_minor=self.fee_of(transfer))
+        except stripe.StripeError as error:
+            return self._error(error)
+
+    def fee_of(self, transfer: Any) -> int:
+        """Stripe's fee on the transfer, from its balance transaction (`fee`, in
+        the transaction's currency: counted when it is the transfer's)."""
+        ref = transfer.balance_transaction
+        if not ref:
+            return 0
+        txn = (
+            ref
+            if not isinstance(ref, str)
+            else self.client.v1.balance_transactions.retrieve(ref)
+        )
+        if str(txn.currency).lower() != str(transfer.currency).lower():
+            return 0
+        return int(txn.fee or 0)
 
     def find(self, order: Order, destination: dict[str, Any]) -> Outcome | None:
         """Our transfer, looked up by its reference (after the key has expired)."""
@@ -299,11 +344,14 @@ class StripeGlobal(StripeConnect):
                         "financial_account": self.financial_account,
                         "currency": currency,
                     },
-                    "to": {
-                        "recipient": recipient,
-                        "payout_method": method,
-                        "currency": currency,
-                    },
+                    # the payout method's currency (a local one is converted);
+                    # Stripe takes it from the method when it has one
+                    "to": {"recipient": recipient, "payout_method": method}
+                    | (
+                        {"currency": str(destination["currency"]).lower()}
+                        if destination.get("currency")
+                        else {}
+                    ),
                     "amount": {"value": order.amount_minor, "currency": currency},
                     "metadata": {"payout_reference": order.reference},
                 },
@@ -324,7 +372,7 @@ class StripeGlobal(StripeConnect):
     def _outcome(self, payment: Any, sent: bool = False) -> Outcome:
         status = payment.status
         if status == "posted":
-            return Outcome("paid", ref=payment.id)
+            return Outcome("paid", ref=payment.id, conversion=conversion_of(payment))
         if status == "processing":
             return Outcome("sent" if sent else "pending", ref=payment.id)
         details = payment.status_details
@@ -339,6 +387,10 @@ class StripeGlobal(StripeConnect):
             reason=_v2_reason(reason, status == "returned"),
             detail=f"outbound payment {status}: {reason or ''}",
         )
+
+    def fee(self, order: Order) -> Outcome:
+        """An outbound payment's cost comes with its status (`from.debited`)."""
+        return Outcome("paid", ref=order.provider_ref)
 
     def status(self, order: Order) -> Outcome:
         if not order.provider_ref:
@@ -392,6 +444,26 @@ class StripeGlobal(StripeConnect):
 
 
 _DAY = timedelta(days=1)
+
+
+def conversion_of(payment: Any) -> Conversion | None:
+    """An outbound payment's figures: `from.debited` (in the payout's currency),
+    `to.credited` (in the payout method's), and the rate of the conversion of
+    `amount` (credited / amount, in major units); None when Stripe gave neither."""
+    debited = getattr(payment.from_, "debited", None) if payment.from_ else None
+    credited = getattr(payment.to, "credited", None) if payment.to else None
+    if debited is None or credited is None:
+        return None
+    amount = payment.amount
+    rate = money.major(int(credited.value), str(credited.currency)) / money.major(
+        int(amount.value), str(amount.currency)
+    )
+    return Conversion(
+        sent_minor=int(debited.value),
+        received_minor=int(credited.value),
+        received_currency=str(credited.currency).upper(),
+        rate=rate.quantize(Decimal("1e-12")),
+    )
 
 
 # -- bank file -------------------------------------------------------------------------

@@ -15,13 +15,15 @@ A write-off posts one balanced entry per currency (`write_off`), kind
 `write_off`, memo naming the reconciliation, the item and the reason,
 recorded in `reconciliation_entries`. Its amount is the item's difference: what the
 provider moved less what our books sent (`difference`). It is charged to the named
-account of the provider and currency (`bank_fees`, `fx_differences`,
-`unexplained_differences`: debit when the provider moved more than we sent, credit
-when less) against the programme's funds (the money held at the provider is that
-much less or more), or, for a provider row no payout of ours explains, against the
-provider's clearing account. A reconciliation superseded by a re-run has its
-write-offs reversed (`withdraw`). Links and re-payments post through the payout's
-own steps (`outcomes`: settled, failed, sent again).
+account of the provider and currency (`fx_differences`, `unexplained_differences`:
+debit when the provider moved more than we sent, credit when less) against the
+programme's funds (the money held at the provider is that much less or more), or,
+for a provider row no payout of ours explains, against the provider's clearing
+account. `bank_fees` are an expense, only ever debited: a shortfall there is what
+the bank kept of what we sent, out of the provider's clearing (`write_off_legs`).
+A reconciliation superseded by a re-run has its write-offs reversed (`withdraw`).
+Links and re-payments post through the payout's own steps (`outcomes`: settled,
+failed, sent again).
 """
 
 from __future__ import annotations
@@ -246,6 +248,26 @@ def difference(
     return [(currency, amount) for currency, amount in found if amount]
 
 
+def write_off_legs(
+    account: str, provider: str, currency: str, amount: int, against: str
+) -> list[ledger.Leg]:
+    """The legs of a write-off of `amount` (what the provider moved less what our
+    books sent) to `account`. Bank fees are an expense, always debited: a fee the
+    provider charged on top (it moved more) comes out of the programme's funds
+    (`against`); a shortfall (it moved less: the bank kept part of what we sent)
+    comes out of the provider's clearing account, which then holds what the
+    provider passed on. FX and unexplained differences take either side: debited
+    against `against` when the provider moved more, credited when less (the money
+    is the programme's again)."""
+    account_code = ledger.difference(account, provider, currency)
+    if account == "bank_fees" and amount < 0:
+        return [
+            ledger.Leg(account_code, -amount),
+            ledger.Leg(ledger.clearing(provider, currency), amount),
+        ]
+    return [ledger.Leg(account_code, amount), ledger.Leg(against, -amount)]
+
+
 def write_off(
     session: Session,
     rec: Reconciliation,
@@ -276,10 +298,7 @@ def write_off(
             "write_off",
             f"reconciliation {rec.id} item {item.id} ({item.kind}): {reason}"[:2000],
             currency,
-            [
-                ledger.Leg(ledger.difference(account, rec.provider, currency), amount),
-                ledger.Leg(against, -amount),
-            ],
+            write_off_legs(account, rec.provider, currency, amount, against),
             programme_id=stipend.programme_id if stipend is not None else None,
             stipend_id=stipend.id if stipend is not None else None,
             actor_id=actor_id,

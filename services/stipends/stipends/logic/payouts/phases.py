@@ -33,7 +33,12 @@ from sqlalchemy.orm import Session
 
 from stipends import metrics
 from stipends.logic import payments
-from stipends.logic.payouts.outcomes import mark_failed, mark_paid, mark_sent
+from stipends.logic.payouts.outcomes import (
+    book_fee,
+    mark_failed,
+    mark_paid,
+    mark_sent,
+)
 from stipends.payouts.models import Payout
 from stipends.payouts.providers import (
     Order,
@@ -287,7 +292,7 @@ class Worker:
         if outcome.status in ("sent", "paid"):
             mark_sent(session, payout, outcome.ref, self._deadline(payout.provider))
             if outcome.status == "paid":
-                mark_paid(session, payout, outcome.fee_minor)
+                mark_paid(session, payout, outcome.fee_minor, outcome.conversion)
         elif outcome.status == "failed":
             mark_failed(
                 session, payout, outcome.reason or "provider_refused", outcome.detail
@@ -366,13 +371,47 @@ class Worker:
             counts[result] = counts.get(result, 0) + 1
         return counts
 
+    def collect_fees(self, limit: int = 50) -> dict[str, int]:
+        """Payouts confirmed paid without their fee (a webhook's transfer carries
+        none): ask the provider for it (Stripe: the transfer's balance transaction)
+        and book it (`book_fee`). A provider that cannot say leaves it pending, to
+        be asked again on the next tick."""
+        with self.transaction() as session:
+            due = session.scalars(
+                select(Payout)
+                .where(Payout.fee_pending, Payout.status == "paid")
+                .order_by(Payout.id)
+                .limit(limit)
+                .with_for_update(skip_locked=True)
+            ).all()
+            orders = [order_of(payout) for payout in due]
+        counts: dict[str, int] = {}
+        for order in orders:
+            provider = self.providers.get(order.provider)
+            ask = getattr(provider, "fee", None)
+            if ask is None:
+                continue
+            self.bucket.take()
+            outcome = ask(order)
+            if outcome.rate_limited:
+                self.bucket.hold(outcome.retry_after or 1.0)
+            if outcome.status != "paid":
+                counts["fee_unknown"] = counts.get("fee_unknown", 0) + 1
+                continue
+            with self.transaction() as session:
+                payout = session.get(Payout, order.payout_id, with_for_update=True)
+                if payout is not None:
+                    book_fee(session, payout, outcome.fee_minor)
+            counts["fee_booked"] = counts.get("fee_booked", 0) + 1
+        return counts
+
     def confirm(self, order: Order, outcome: Outcome) -> str:
         with self.transaction() as session:
             payout = session.get(Payout, order.payout_id, with_for_update=True)
             if payout is None or payout.status != "sent":
                 return "stale"
             if outcome.status == "paid":
-                mark_paid(session, payout, outcome.fee_minor)
+                mark_paid(session, payout, outcome.fee_minor, outcome.conversion)
             elif outcome.status == "failed":
                 mark_failed(
                     session, payout, outcome.reason or "returned", outcome.detail

@@ -71,7 +71,8 @@ def apply_stripe_event(
                 mark_failed(session, payout, "returned", f"{event_type} {event_id}")
                 outcome = "reversed"
             elif not reversed_ and payout.status == "sent":
-                mark_paid(session, payout)
+                # the event's transfer carries no fee: the worker reads it later
+                mark_paid(session, payout, fee_pending=True)
                 outcome = "paid"
             else:
                 outcome = f"no_change:{payout.status}"
