@@ -23,9 +23,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import stripe
+
+if TYPE_CHECKING:
+    from stripe.params.v2.money_management import OutboundPaymentCreateParamsTo
 
 from stipends.payouts.statements import ProviderRow, pull_connect_period
 from svyaz import banking, money
@@ -337,6 +340,14 @@ class StripeGlobal(StripeConnect):
                 "failed", reason="destination_not_ready", detail="no payout method"
             )
         currency = order.currency.lower()
+        # the payout method's currency (a local one is converted); Stripe takes
+        # it from the method when it has one
+        to: OutboundPaymentCreateParamsTo = {
+            "recipient": recipient,
+            "payout_method": method,
+        }
+        if destination.get("currency"):
+            to["currency"] = str(destination["currency"]).lower()
         try:
             payment = self.client.v2.money_management.outbound_payments.create(
                 {
@@ -344,14 +355,7 @@ class StripeGlobal(StripeConnect):
                         "financial_account": self.financial_account,
                         "currency": currency,
                     },
-                    # the payout method's currency (a local one is converted);
-                    # Stripe takes it from the method when it has one
-                    "to": {"recipient": recipient, "payout_method": method}
-                    | (
-                        {"currency": str(destination["currency"]).lower()}
-                        if destination.get("currency")
-                        else {}
-                    ),
+                    "to": to,
                     "amount": {"value": order.amount_minor, "currency": currency},
                     "metadata": {"payout_reference": order.reference},
                 },
