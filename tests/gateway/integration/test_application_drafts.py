@@ -192,13 +192,15 @@ def test_a_refused_application_keeps_the_draft(
 def test_deleting_the_draft_and_the_quick_exit_delete_it(
     system: Registry, gateway_db: Any
 ) -> None:
-    browser, saved = save(system, application())
+    data = application()
+    browser, saved = save(system, data)
     deleted = browser.post(
         f"{system.url}/apply",
         data={"csrf": csrf(saved.text), "action": "delete_draft"},
         timeout=30,
     )
     assert 'data-draft="deleted"' in deleted.text
+    assert data["email"] not in deleted.text  # the form is drawn empty
     assert rows(gateway_db) == []
     assert drafts.COOKIE not in browser.cookies
 

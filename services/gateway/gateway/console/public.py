@@ -3,7 +3,7 @@ second factor's enrollment), signing out, and forgotten passwords."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -86,7 +86,7 @@ class PublicConsole(GatewayBase):
     @staticmethod
     def _until(found: drafts.Found | None, expires_at: Any = None) -> str:
         when = found.expires_at if found is not None else expires_at
-        return f"{when:%Y-%m-%d %H:%M} UTC"
+        return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
     def _forget_draft(self, response: Response) -> Response:
         response.delete_cookie(
@@ -122,8 +122,9 @@ class PublicConsole(GatewayBase):
         if action == "save_draft":
             return self._save_draft(call)
         if action == "delete_draft":
-            self._discard_draft(call)
-            return self._forget_draft(self._apply_page(call, draft="deleted"))
+            self._discard_draft(call)  # and the form drawn empty: nothing stays
+            page = self._apply_page(call, values={}, draft="deleted")
+            return self._forget_draft(page)
         application = pages.application_from_form(
             call.form, call.request.form.getlist("languages")
         )
