@@ -104,9 +104,10 @@ class PublicConsole(GatewayBase):
 
     @page("GET", "/apply", roles=None)
     def apply_form(self, call: Call) -> Response:
-        handle = self._draft_handle(call)
-        with self.db.transaction() as session:
-            found = drafts.load(session, handle)
+        handle, found = self._draft_handle(call), None
+        if handle is not None:
+            with self.db.transaction() as session:
+                found = drafts.load(session, handle)
         if found is None:
             response = self._apply_page(call)
             if call.request.cookies.get(drafts.COOKIE) is not None:
