@@ -68,6 +68,7 @@ def test_an_applicant_saves_a_draft_comes_back_and_sends_it(
     assert drafts_holding(system, *typed) == 0
     (cookie,) = [c for c in context.cookies() if c["name"] == "apply_draft"]
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    assert cookie["secure"]  # the running system keeps COOKIE_SECURE's default
     assert cookie["path"] == "/apply"
     page.close()
 
