@@ -1,6 +1,7 @@
-"""Gateway tables: web sessions and throttling buckets. No personal data: a session
-knows the actor's id, roles and the registry's signed assertion of them, never their
-name or email; a bucket knows only a keyed hash."""
+"""Gateway tables: web sessions, throttling buckets and applicants' drafts. No
+personal data it can read: a session knows the actor's id, roles and the registry's
+signed assertion of them, never their name or email; a bucket knows only a keyed
+hash; a draft is ciphertext under a key only the applicant's cookie holds."""
 
 from __future__ import annotations
 
@@ -55,4 +56,16 @@ class Throttle(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     hits: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ApplicationDraft(Base):
+    """An applicant's saved draft (gateway.drafts): AES-GCM ciphertext under a key
+    that only the applicant's cookie holds, stored under the SHA-256 of the random
+    id in the same cookie; deleted when sent, discarded or run out."""
+
+    __tablename__ = "application_drafts"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)

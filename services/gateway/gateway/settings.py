@@ -25,6 +25,8 @@ class Settings(settings.Settings):
     throttle_global: int = setting("THROTTLE_GLOBAL", 1000, minimum=1)
     # proxies in front that add themselves to X-Forwarded-For (0: none)
     trusted_proxies: int = setting("TRUSTED_PROXIES", 0, minimum=0)
+    # hours an applicant's draft is kept after its last save (gateway.drafts)
+    apply_draft_hours: int = setting("APPLY_DRAFT_HOURS", 72, minimum=1)
     stripe_webhook_secret: str = setting("STRIPE_WEBHOOK_SECRET", secret=True)
     # seconds a webhook's signed timestamp may be old
     stripe_webhook_tolerance: int = setting("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1)

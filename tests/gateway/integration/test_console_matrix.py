@@ -70,6 +70,7 @@ def test_the_open_routes_are_the_ones_meant_to_be_open() -> None:
         ("POST", "/sign-in/enroll"),
         ("POST", "/sign-out"),
         ("GET", "/leave"),  # the quick exit: ends the session of whoever asks
+        ("GET", "/apply/leave"),  # the same, and deletes the applicant's draft
         ("GET", "/forgot-password"),
         ("POST", "/forgot-password"),
         ("GET", "/reset-password"),

@@ -1,6 +1,7 @@
 """What is open to everyone and answers for itself: liveness, the OpenAPI document,
 and Stripe's signed webhooks; and the housekeeping every replica does (throttling
-buckets deleted once their window ends, sessions once they run out)."""
+buckets deleted once their window ends, sessions and applicants' drafts once they
+run out)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from werkzeug.wrappers import Request, Response
 
-from gateway import logic, openapi, readiness, throttles
+from gateway import drafts, logic, openapi, readiness, throttles
 from gateway.base import Call, GatewayBase
 from gateway.http import WEBHOOK_BODY, api, raw, respond
 from svyaz.timers import timer
@@ -31,6 +32,13 @@ class PlatformApi(GatewayBase):
         browser comes back with it (most never do)."""
         with self.db.transaction() as session:
             logic.expired(session)
+
+    @timer("APPLY_DRAFT_PURGE_INTERVAL", 60.0)
+    def purge_drafts(self) -> None:
+        """An applicant's draft that ran out (APPLY_DRAFT_HOURS) is deleted within a
+        minute, whether or not its browser ever comes back with the key."""
+        with self.db.transaction() as session:
+            drafts.purge(session)
 
     @raw("GET", "/healthz")
     def healthz(self, request: Request) -> Response:

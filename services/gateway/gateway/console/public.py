@@ -3,11 +3,12 @@ second factor's enrollment), signing out, and forgotten passwords."""
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from gateway import logic, pages, web
+from gateway import drafts, logic, pages, web
 from gateway.base import Call, GatewayBase
 from gateway.http import (
     APPLY,
@@ -48,27 +49,83 @@ class PublicConsole(GatewayBase):
         error: str | None = None,
         status: int = 200,
         fields: dict[str, str] | None = None,
+        values: dict[str, Any] | None = None,
+        draft: str | None = None,
+        draft_until: str | None = None,
     ) -> Response:
         """The form, with each refused field's words: the refusal's own (in the
         reader's language) where the registry gave a specific code, else the
-        field's rule as the form states it."""
+        field's rule as the form states it. `values`: a draft's, else what was
+        sent; `draft`: what just happened to the draft (restored, saved,
+        deleted), said above the form."""
+        chosen = (
+            values.get(drafts.LANGUAGES, [])
+            if values is not None
+            else call.request.form.getlist("languages")
+        )
         return self.render(
             call,
             "apply.html",
             status=status,
             fields=pages.APPLY_FIELDS,
-            values=call.form,
-            languages=pages.spoken(call.request.form.getlist("languages")),
+            values=values if values is not None else call.form,
+            languages=pages.spoken(chosen),
             errors=fields or {},
+            draft=draft,
+            draft_until=draft_until,
+            draft_hours=self.settings.apply_draft_hours,
+            quick_exit="/apply/leave",
             **self._consent(call),
         )
 
+    # -- an applicant's draft (gateway.drafts): sealed under the key in their cookie
+    @staticmethod
+    def _draft_handle(call: Call) -> drafts.Handle | None:
+        return drafts.Handle.parse(call.request.cookies.get(drafts.COOKIE))
+
+    @staticmethod
+    def _until(found: drafts.Found | None, expires_at: Any = None) -> str:
+        when = found.expires_at if found is not None else expires_at
+        return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+    def _forget_draft(self, response: Response) -> Response:
+        response.delete_cookie(
+            drafts.COOKIE,
+            path=drafts.COOKIE_PATH,
+            secure=self.cookie_secure,
+            httponly=True,
+            samesite="Strict",
+        )
+        return response
+
+    def _discard_draft(self, call: Call) -> None:
+        with self.db.transaction() as session:
+            drafts.discard(session, self._draft_handle(call))
+
     @page("GET", "/apply", roles=None)
     def apply_form(self, call: Call) -> Response:
-        return self._apply_page(call)
+        handle, found = self._draft_handle(call), None
+        if handle is not None:
+            with self.db.transaction() as session:
+                found = drafts.load(session, handle)
+        if found is None:
+            response = self._apply_page(call)
+            if call.request.cookies.get(drafts.COOKIE) is not None:
+                self._forget_draft(response)  # sent, deleted, run out or not ours
+            return response
+        return self._apply_page(
+            call, values=found.draft, draft="restored", draft_until=self._until(found)
+        )
 
     @page("POST", "/apply", roles=None, max_body=TEXT_BODY, throttle=APPLY)
     def apply_submit(self, call: Call) -> Response:
+        action = call.form.get("action")
+        if action == "save_draft":
+            return self._save_draft(call)
+        if action == "delete_draft":
+            self._discard_draft(call)  # and the form drawn empty: nothing stays
+            page = self._apply_page(call, values={}, draft="deleted")
+            return self._forget_draft(page)
         application = pages.application_from_form(
             call.form, call.request.form.getlist("languages")
         )
@@ -80,7 +137,32 @@ class PublicConsole(GatewayBase):
             refused = {name: said if specific else "" for name in exc.fields}
             refused = refused or {"_": said}  # a refusal of no one field
             return self._apply_page(call, status=400, fields=refused)
-        return self.render(call, "message.html", message=call.texts["received"])
+        self._discard_draft(call)  # sent: nothing of it stays here
+        response = self.render(call, "message.html", message=call.texts["received"])
+        return self._forget_draft(response)
+
+    def _save_draft(self, call: Call) -> Response:
+        """The form as it is, less the password and the consent, sealed under the
+        key of the applicant's cookie (a new one the first time); the cookie runs
+        out with the row."""
+        handle = self._draft_handle(call) or drafts.Handle.new()
+        draft = drafts.kept(call.form, call.request.form.getlist("languages"))
+        keep_for = timedelta(hours=self.settings.apply_draft_hours)
+        with self.db.transaction() as session:
+            expires_at = drafts.save(session, handle, draft, keep_for)
+        response = self._apply_page(
+            call, values=draft, draft="saved", draft_until=self._until(None, expires_at)
+        )
+        response.set_cookie(
+            drafts.COOKIE,
+            handle.cookie,
+            max_age=int(keep_for.total_seconds()),
+            path=drafts.COOKIE_PATH,
+            secure=self.cookie_secure,
+            httponly=True,
+            samesite="Strict",
+        )
+        return response
 
     @page("GET", "/forgot-password", roles=None, template="forgot_password.html")
     def forgot_form(self, call: Call) -> dict[str, Any]:
@@ -183,6 +265,16 @@ class PublicConsole(GatewayBase):
     # forget what it holds of this site and goes to a page that says nothing of us.
     @page("GET", "/leave", roles=None)
     def leave(self, call: Call) -> Response:
+        return self._quick_exit(call)
+
+    # The application form's quick exit: the same, and the applicant's draft is
+    # deleted with its cookie (which only reaches /apply and below).
+    @page("GET", "/apply/leave", roles=None)
+    def leave_application(self, call: Call) -> Response:
+        self._discard_draft(call)
+        return self._forget_draft(self._quick_exit(call))
+
+    def _quick_exit(self, call: Call) -> Response:
         with self.db.transaction() as session:
             logic.close(session, call.request.cookies.get(web.SESSION_COOKIE))
         response = web.redirect(QUICK_EXIT)

@@ -1,0 +1,31 @@
+"""application_drafts: an applicant's draft, sealed under a key only their cookie holds
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-05
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "application_drafts",
+        sa.Column("key", sa.String(64), primary_key=True),
+        sa.Column("sealed", sa.Text(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index(
+        "ix_application_drafts_expires_at", "application_drafts", ["expires_at"]
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ix_application_drafts_expires_at", table_name="application_drafts")
+    op.drop_table("application_drafts")
