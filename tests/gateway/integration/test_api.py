@@ -837,6 +837,13 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect({"program_admin": 404, "finance": 404}),
     ),
     (
+        "reverse a funding",  # not a programme's funding: past the gate, not found
+        "POST",
+        "/api/v1/programmes/{target}/fundings/999999999/reversal",
+        {"reason": "booked twice by mistake"},
+        expect({"program_admin": 404, "finance": 404}),
+    ),
+    (
         "a programme's cycles",
         "GET",
         "/api/v1/programmes/{target}/cycles",
