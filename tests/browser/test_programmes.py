@@ -1,7 +1,8 @@
 """A program admin runs a programme in a real browser against the running system:
 creates it (currency from a list, amounts in euros), funds it (the same form sent
-twice funds once), opens a cycle with a date and time, and approves several
-stipends in one action, each outcome shown."""
+twice funds once), reverses a funding typed wrong (the budget back where it was),
+opens a cycle with a date and time, and approves several stipends in one action,
+each outcome shown."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -104,6 +105,26 @@ def test_an_admin_creates_funds_opens_and_approves_in_bulk(
     expect(admin.locator("#budget")).to_have_text("€1,000.00")
     expect(admin.locator("#available")).to_have_text("€1,000.00")
     shots(admin, "funded-once")
+
+    # a funding typed wrong (250 too many) is reversed: asked why, confirmed first
+    admin.fill("#fund input[name=amount]", "250")
+    admin.click("#fund button[type=submit]")
+    expect(admin.locator("#budget")).to_have_text("€1,250.00")
+    mistake = admin.locator("#fundings tbody tr").first
+    expect(mistake).to_have_attribute("data-code", "in_budget")
+    expect(mistake.locator("td.amount")).to_have_text("€250.00")
+    mistake.locator("input[name=reason]").fill("typed on top of the right funding")
+    mistake.locator("button[type=submit]").click()
+    expect(admin.locator("#confirm")).to_have_attribute("data-code", "reverse_funding")
+    expect(admin.locator("#what")).to_contain_text("€1,250.00 to €1,000.00")
+    shots(admin, "reverse-funding-confirm")
+    admin.click("#confirm-button")
+    expect(admin.locator("#budget")).to_have_text("€1,000.00")
+    expect(admin.locator("#available")).to_have_text("€1,000.00")
+    reversed_row = admin.locator("#fundings tbody tr").first
+    expect(reversed_row).to_have_attribute("data-code", "reversed")
+    expect(reversed_row).to_contain_text("typed on top of the right funding")
+    shots(admin, "funding-reversed")
 
     admin.fill("#open-cycle input[name=period]", "2026-11")
     admin.fill("#open-cycle input[name=deadline]", "2099-11-30T18:00")

@@ -1,7 +1,7 @@
 """Confirmation pages for what cannot be undone: releasing a payout run, rejecting
 an application, offboarding a communicator, a communicator erasing their own data,
 rejecting (voiding) a stipend, disabling a staff account, signing a reconciliation
-off.
+off, reversing a programme's funding.
 
 The form that asks for such a step posts as before; without `confirmed=yes` the
 handler answers with templates/confirm.html instead of acting: what exactly will

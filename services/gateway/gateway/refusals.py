@@ -140,6 +140,20 @@ REFUSALS: dict[str, str] = {
         "The programme's budget does not cover this. Lower the amount or ask for "
         "more budget first."
     ),
+    "funding_in_use": N_(
+        "Part of what this funding added is already reserved for approved stipends "
+        "or paid, so it cannot leave the budget; nothing was changed. Add the right "
+        "amount as a new funding first, then reverse this one. If the budget still "
+        "does not cover it, an admin first rejects the approvals that should not "
+        "stand."
+    ),
+    "reversed_already": N_(
+        "This funding was already reversed; nothing was changed. Reload the page to "
+        "see the budget now."
+    ),
+    "funding_not_found": N_(
+        "This funding was not found in this programme. Reload the programme's page."
+    ),
     "provider_unavailable": N_(
         "The payment provider did not answer; nothing was recorded. Try again in a "
         "few minutes."

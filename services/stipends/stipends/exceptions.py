@@ -44,6 +44,10 @@ class CycleNotFound(StipendsError, NotFound):
     pass
 
 
+class FundingNotFound(StipendsError, NotFound):
+    """No funding entry of that id (in that programme)."""
+
+
 class ReportNotFound(StipendsError, NotFound):
     pass
 

@@ -100,6 +100,21 @@ class ProgrammeSchema(Schema):
     )
 
 
+class FundingOutSchema(Schema):
+    """One funding entry of a programme, and whether (and why) it was reversed."""
+
+    entry_id = fields.Integer()
+    amount_minor = fields.Integer()
+    posted_at = fields.AwareDateTime()
+    actor_id = fields.UUID(allow_none=True)
+    reversed = fields.Boolean()
+    reversed_at = fields.AwareDateTime(allow_none=True)
+    reversed_by = fields.UUID(allow_none=True)
+    reversal_reason = fields.String(allow_none=True)
+    # what refuses a reversal now: reversed_already, funding_in_use; None if nothing
+    blocked_by = fields.String(allow_none=True)
+
+
 class ProgrammeOutSchema(Schema):
     id = fields.UUID()
     name = fields.String()
@@ -114,6 +129,7 @@ class ProgrammeOutSchema(Schema):
     training_required = fields.Boolean()
     approval_bands = fields.List(fields.Dict())
     version = fields.Integer()
+    fundings = fields.List(fields.Nested(FundingOutSchema))  # newest first
 
 
 class ProgrammeChangesSchema(Schema):
@@ -438,6 +454,7 @@ class AccountRequestSchema(Schema):
 
 class ReverseFundingSchema(Schema):
     entry_id = fields.Integer(required=True, validate=validate.Range(min=1))
+    programme_id = fields.UUID(load_default=None, allow_none=True)
     reason = fields.String(required=True, validate=validate.Length(min=1, max=2000))
 
 

@@ -837,6 +837,13 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect({"program_admin": 404, "finance": 404}),
     ),
     (
+        "reverse a funding",  # not a programme's funding: past the gate, not found
+        "POST",
+        "/api/v1/programmes/{target}/fundings/{no_entry}/reversal",
+        {"reason": "booked twice by mistake"},
+        expect({"program_admin": 404, "finance": 404}),
+    ),
+    (
         "a programme's cycles",
         "GET",
         "/api/v1/programmes/{target}/cycles",
@@ -1068,6 +1075,7 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
                 member_stipend=world.stipends["member"],
                 coordinator_stipend=world.stipends["coordinator"],
                 own_message=world.messages[mine],
+                no_entry=999_999_999,  # a ledger entry no programme has
                 closed_cycle=world.closed_cycle,
                 run=world.run["id"],
                 payout=world.run["payout"],

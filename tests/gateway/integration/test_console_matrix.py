@@ -92,9 +92,11 @@ def concrete(url: str) -> str:
     """The route with unknown ids (nothing is found, so nothing changes)."""
     url = (
         url.replace("<int:message_id>", "999999999")
+        .replace("<int:entry_id>", "999999999")  # a ledger entry (a funding)
         .replace("<kind>", "csv")
         .replace("<name>", "console.css")
     )
+    assert "<int:" not in url, f"give {url}'s number a value here"
     return re.sub(r"<[a-z_]+>", str(uuid.uuid4()), url)
 
 

@@ -13,6 +13,7 @@ from tests.gateway.integration.test_api import staff
 from tests.gateway.integration.test_console import PASSWORD, csrf, signed_in_admin
 from tests.registry.integration.conftest import (
     ADMIN_A,
+    ADMIN_B,
     Registry,
     actor_for,
     application,
@@ -430,3 +431,158 @@ def test_the_api_runs_a_programme_and_pages_its_stipends(
     spec = requests.get(f"{system.url}/api/v1/openapi.json", timeout=30).json()
     funding = spec["paths"]["/api/v1/programmes/{programme_id}/funding"]["post"]
     assert "Idempotency-Key" in funding["summary"]
+
+
+def test_a_funding_booked_by_mistake_is_reversed_from_the_console_and_the_api(
+    system: Registry, stipends: Stipends
+) -> None:
+    """The programme's page lists its fundings; *Reverse…* asks why, shows what
+    leaves the budget, and only the confirmed post reverses. Refused in people's
+    words: no reason, reversed already, the budget it added already reserved."""
+    cycle, (stipend,) = closed_cycle_with_stipends(system, stipends, 1)
+    ((ident,),) = stipends.sql(
+        "SELECT programme_id::text FROM cycles WHERE id = :c", c=cycle
+    )
+    (row,) = stipends.call("stipends_page", ADMIN_A, cycle, 0, 50, "proposed")["items"]
+    stipends.call("approve_stipend", ADMIN_B, stipend, row["digest"])  # €200 reserved
+    admin, _ = signed_in_admin(system, "admin.reversal@example.org")
+    url = f"{system.url}/admin/programmes/{ident}"
+    page = admin.get(f"{url}?lang=en", timeout=30)
+    funding = {"csrf": csrf(page.text), "currency": "EUR", "amount": "9000.00"}
+    sent = admin.post(
+        f"{url}/funding",
+        data={**funding, "idempotency_key": str(uuid.uuid4())},
+        timeout=30,
+    )
+    assert 'id="budget">€10,000.00<' in sent.text
+    (original, mistake) = [
+        e
+        for (e,) in stipends.sql(
+            "SELECT id FROM journal_entries WHERE kind = 'funding' "
+            "AND programme_id = :p ORDER BY id",
+            p=ident,
+        )
+    ]
+    assert re.search(
+        rf'id="funding-{mistake}" data-code="in_budget">.*?€9,000\.00.*?you',
+        sent.text,
+        re.S,
+    )
+    action = f"/admin/programmes/{ident}/fundings/{mistake}/reversal"
+    assert f'action="{action}"' in sent.text
+
+    # no reason: refused next to the field, nothing asked or done
+    blank = admin.post(
+        f"{system.url}{action}?lang=en",
+        data={"csrf": csrf(sent.text), "reason": "  "},
+        timeout=30,
+    )
+    assert blank.status_code == 400 and "Say why in the reason field" in blank.text
+    assert 'id="error-reason"' in blank.text
+    # with one: the confirmation says what leaves the budget, and changes nothing
+    asked = admin.post(
+        f"{system.url}{action}?lang=en",
+        data={
+            "csrf": csrf(sent.text),
+            "reason": "typed 9000 for 90",
+            "idempotency_key": str(uuid.uuid4()),
+        },
+        timeout=30,
+    )
+    assert asked.status_code == 200 and 'data-code="reverse_funding"' in asked.text
+    assert "€9,000.00" in asked.text and "€10,000.00 to €1,000.00" in asked.text
+    assert "€9,800.00 to €800.00" in asked.text  # available, €200 reserved
+    assert "typed 9000 for 90" in asked.text
+    assert programme_row_of(stipends, ident) == 1_000_000
+    # confirmed (twice, as a double click): reversed once, the page shows it
+    confirm = {
+        "csrf": csrf(asked.text),
+        "reason": "typed 9000 for 90",
+        "idempotency_key": field(asked.text, "idempotency_key"),
+        "confirmed": "yes",
+    }
+    for _ in range(2):
+        done = admin.post(f"{system.url}{action}?lang=en", data=confirm, timeout=30)
+        assert done.status_code == 200
+    assert programme_row_of(stipends, ident) == 100_000
+    assert 'id="budget">€1,000.00<' in done.text
+    assert 'id="available">€800.00<' in done.text
+    assert re.search(
+        rf'id="funding-{mistake}" data-code="reversed">.*?typed 9000 for 90',
+        done.text,
+        re.S,
+    )
+    assert stipends.sql(
+        "SELECT count(*) FROM journal_entries WHERE reverses = :e", e=mistake
+    ) == [(1,)]
+    # reversed already: a new form for it is refused, in Russian too
+    again = admin.post(
+        f"{system.url}{action}?lang=ru",
+        data={"csrf": csrf(done.text), "reason": "again"},
+        timeout=30,
+    )
+    assert again.status_code == 409 and "уже" in again.text
+    # the budget it added is partly reserved: refused, saying what to do next
+    in_use = admin.post(
+        f"{url}/fundings/{original}/reversal?lang=en",
+        data={"csrf": csrf(done.text), "reason": "wrong programme"},
+        timeout=30,
+    )
+    assert in_use.status_code == 409
+    assert "Add the right amount as a new funding first" in in_use.text
+    assert programme_row_of(stipends, ident) == 100_000
+
+    # the API: finance reverses a new funding once per Idempotency-Key
+    finance = staff(system, ["finance"])
+    extra = finance.http.post(
+        f"{finance.url}/api/v1/programmes/{ident}/funding",
+        json={"amount_minor": 5_000},
+        headers={"X-CSRF-Token": finance.csrf, "Idempotency-Key": str(uuid.uuid4())},
+        timeout=30,
+    ).json()
+    newest = extra["fundings"][0]
+    assert (newest["amount_minor"], newest["reversed"]) == (5_000, False)
+    assert newest["blocked_by"] is None
+    path = f"/api/v1/programmes/{ident}/fundings/{newest['entry_id']}/reversal"
+    key = str(uuid.uuid4())
+    for _ in range(2):
+        reversed_ = finance.http.post(
+            finance.url + path,
+            json={"reason": "sent twice"},
+            headers={"X-CSRF-Token": finance.csrf, "Idempotency-Key": key},
+            timeout=30,
+        )
+        assert reversed_.status_code == 200, reversed_.text
+    body = reversed_.json()
+    assert body["budget_minor"] == 100_000
+    assert body["fundings"][0]["reversed"] is True
+    assert body["fundings"][0]["reversal_reason"] == "sent twice"
+    twice = finance("POST", path, {"reason": "sent twice"})  # a new key
+    assert twice.status_code == 409 and twice.json()["code"] == "reversed_already"
+    used = finance(
+        "POST",
+        f"/api/v1/programmes/{ident}/fundings/{original}/reversal",
+        {"reason": "oops"},
+    )
+    assert used.status_code == 409 and used.json()["code"] == "funding_in_use"
+    empty = finance("POST", path, {"reason": ""})
+    assert empty.status_code == 400
+    elsewhere = finance(
+        "POST",
+        f"/api/v1/programmes/{uuid.uuid4()}/fundings/{original}/reversal",
+        {"reason": "oops"},
+    )
+    assert elsewhere.status_code == 404
+    assert programme_row_of(stipends, ident) == 100_000
+    spec = requests.get(f"{system.url}/api/v1/openapi.json", timeout=30).json()
+    reversal = spec["paths"][
+        "/api/v1/programmes/{programme_id}/fundings/{entry_id}/reversal"
+    ]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in reversal["parameters"])
+
+
+def programme_row_of(stipends: Stipends, ident: str) -> int:
+    ((budget,),) = stipends.sql(
+        "SELECT budget_minor FROM programmes WHERE id = :i", i=ident
+    )
+    return int(budget)

@@ -11,6 +11,7 @@ import pytest
 
 from stipends.exceptions import (
     ConcurrentChange,
+    FundingNotFound,
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
@@ -636,10 +637,30 @@ def test_a_funding_mistake_is_corrected_by_a_reversal(db: Db) -> None:
             programmes.reverse_funding(
                 session, logic_actor(FINANCE), original.id, "oops"
             )
+    assert err.value.code == "funding_in_use"
     assert "only 200.00 EUR of the budget is free" in err.value.message
     with db.session() as session, session.begin():
-        with pytest.raises(InvalidTransition):  # reversed once only
+        with pytest.raises(InvalidTransition) as err:  # reversed once only
             programmes.reverse_funding(session, logic_actor(FINANCE), extra.id, "again")
+    assert err.value.code == "reversed_already"
+    with db.session() as session, session.begin():  # another programme's entry
+        with pytest.raises(FundingNotFound):
+            programmes.reverse_funding(
+                session, logic_actor(FINANCE), original.id, "oops", uuid.uuid4()
+            )
+    # the programme's page lists its fundings, newest first, with what blocks each
+    with db.session() as session, session.begin():
+        view = programmes.programme_view(
+            session, logic_actor(FINANCE), world.programme_id
+        )
+    newest, oldest = view["fundings"]
+    assert (newest["entry_id"], newest["amount_minor"]) == (extra.id, 90_000)
+    assert newest["reversed"] and newest["reversal_reason"] == "typed 9 not 0"
+    assert str(newest["reversed_by"]) == str(FINANCE["id"]) and newest["reversed_at"]
+    assert newest["blocked_by"] == "reversed_already"
+    assert (oldest["entry_id"], oldest["amount_minor"]) == (original.id, 50_000)
+    assert not oldest["reversed"] and oldest["reversed_at"] is None
+    assert oldest["blocked_by"] == "funding_in_use"
     assert db.sql("SELECT budget_minor FROM programmes")[0][0] == 50_000
     assert world.available() == 20_000
     # the reversal told the insights read model the new total

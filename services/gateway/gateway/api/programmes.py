@@ -1,5 +1,5 @@
-"""Programmes for program admins (finance reads them and funds them): their rules,
-their budget, and the cycles they open."""
+"""Programmes for program admins (finance reads them, funds them and reverses a
+funding booked by mistake): their rules, their budget, and the cycles they open."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from gateway.schemas import (
     CycleRequestSchema,
     CycleSchema,
     FundingRequestSchema,
+    FundingReversalRequestSchema,
     ProgrammeChangesRequestSchema,
     ProgrammeRequestSchema,
     ProgrammeSchema,
@@ -102,6 +103,27 @@ class ProgrammesApi(GatewayBase):
             programme_id,
             call.body["amount_minor"],
             idempotency_key(call),
+        )
+
+    @api(
+        "POST",
+        "/api/v1/programmes/<programme_id>/fundings/<int:entry_id>/reversal",
+        summary="Reverse a funding booked by mistake (`entry_id` from the "
+        "programme's `fundings`), saying why: its amount leaves the budget. 409 "
+        "`reversed_already`, or `funding_in_use` when part of it is reserved or "
+        "paid; 404 when the funding is not this programme's",
+        roles=(ADMIN, FINANCE),
+        body=FundingReversalRequestSchema,
+        responses={200: ProgrammeSchema},
+        tags=TAGS,
+    )
+    def api_reverse_funding(self, call: Call, programme_id: str, entry_id: int) -> Any:
+        return self.deadline(
+            self.stipends.reverse_funding,
+            call.actor,
+            entry_id,
+            call.body["reason"],
+            programme_id,
         )
 
     @api(

@@ -1,6 +1,7 @@
 """Program admins' pages about programmes and their cycles: create and edit a
-programme, fund it (finance too), see its money; open a cycle, follow its reports,
-close it (what closing will propose shown first) and lock it."""
+programme, fund it and reverse a funding booked by mistake (finance too, after a
+confirmation page), see its money; open a cycle, follow its reports, close it (what
+closing will propose shown first) and lock it."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from werkzeug.wrappers import Response
 
 from gateway import i18n, pages, web
 from gateway.base import Call, GatewayBase
+from gateway.confirm import confirmation, confirmed
 from gateway.exceptions import BadRequest
 from gateway.http import page
 from gateway.roles import ADMIN, FINANCE
 from svyaz import money as svyaz_money
-from svyaz.errors import NotFound, ServiceError
+from svyaz.errors import Conflict, NotFound, ServiceError
 
 ADMINS = (ADMIN,)
 STAFF = (ADMIN, FINANCE)
@@ -200,6 +202,7 @@ class ProgrammesConsole(GatewayBase):
             cycles=cycles,
             bands=BANDS,
             values=programme_values(programme),
+            me=call.actor_id,
             error=error,
             notice=notice,
         )
@@ -242,6 +245,52 @@ class ProgrammesConsole(GatewayBase):
             ident,
             amount(call.form.get("amount"), call.form.get("currency", ""), "amount"),
             call.form.get("idempotency_key", ""),
+        )
+        return web.redirect(f"/admin/programmes/{ident}")
+
+    @page(
+        "POST",
+        "/admin/programmes/<programme_id>/fundings/<int:entry_id>/reversal",
+        roles=STAFF,
+        redisplay="_programme_page",
+    )
+    def admin_reverse_funding(
+        self, call: Call, programme_id: str, entry_id: int
+    ) -> Response:
+        """A funding's row asks why; the confirmation page says what leaves the
+        budget (or, when the stipends service would refuse it now, the page says
+        why instead); only the confirmed post reverses it."""
+        ident = pages.ident(programme_id, "programme")
+        reason = call.form.get("reason", "").strip()
+        if not confirmed(call):
+            if not reason:
+                raise BadRequest(
+                    "say why the funding is reversed",
+                    "reason_required",
+                    {"reason": ["Missing data for required field."]},
+                )
+            programme = self.deadline(self.stipends.get_programme, call.actor, ident)
+            funding = next(
+                (f for f in programme["fundings"] if f["entry_id"] == entry_id), None
+            )
+            if funding is None:
+                raise NotFound("no such funding of this programme", "funding_not_found")
+            if funding["blocked_by"]:  # as the stipends service decided it
+                raise Conflict("this funding cannot be reversed", funding["blocked_by"])
+            amount_minor = funding["amount_minor"]
+            return confirmation(
+                self,
+                call,
+                "reverse_funding",
+                f"/admin/programmes/{ident}",
+                programme=programme,
+                funding=funding,
+                budget_after=programme["budget_minor"] - amount_minor,
+                available_after=programme["available_minor"] - amount_minor,
+                reason=reason,
+            )
+        self.deadline(
+            self.stipends.reverse_funding, call.actor, entry_id, reason, ident
         )
         return web.redirect(f"/admin/programmes/{ident}")
 

@@ -222,10 +222,30 @@ class ProgrammeChangesRequestSchema(Schema):
     approval_bands = bands()
 
 
+FUNDING_BLOCKERS = ("reversed_already", "funding_in_use")
+
+
+class FundingSchema(Schema):
+    """One funding of a programme (an entry of the ledger): what it added, when and
+    by whom; whether it was reversed (when, by whom, why); and what refuses its
+    reversal now (`blocked_by`: `reversed_already`, or `funding_in_use` when part of
+    the budget it added is reserved or paid; null when it can be reversed)."""
+
+    entry_id = fields.Integer()
+    amount_minor = fields.Integer()
+    posted_at = stamp()
+    actor_id = uid(allow_none=True)
+    reversed = fields.Boolean()
+    reversed_at = stamp(allow_none=True)
+    reversed_by = uid(allow_none=True)
+    reversal_reason = text(REASON, allow_none=True)
+    blocked_by = choice(FUNDING_BLOCKERS, allow_none=True)
+
+
 class ProgrammeSchema(Schema):
     """A programme and its money in minor units: `budget_minor` funded so far,
     `reserved_minor` approved and not yet paid, `spent_minor` paid,
-    `available_minor` free for new approvals."""
+    `available_minor` free for new approvals; `fundings`, newest first (up to 200)."""
 
     id = uid()
     name = text(NAME)
@@ -240,6 +260,7 @@ class ProgrammeSchema(Schema):
     training_required = fields.Boolean()
     approval_bands = fields.List(fields.Nested(BandSchema))
     version = fields.Integer()
+    fundings = fields.List(fields.Nested(FundingSchema))
 
 
 class FundingRequestSchema(Schema):
@@ -256,6 +277,13 @@ class FundingRequestSchema(Schema):
         load_default=None,
         validate=[validate.Length(min=8, max=64), validate.Regexp(IDEMPOTENCY_KEY)],
     )
+
+
+class FundingReversalRequestSchema(Schema):
+    """Why the funding is reversed (it was booked by mistake): kept in the ledger
+    with the reversal."""
+
+    reason = text(REASON, min_length=1, required=True)
 
 
 class CycleRequestSchema(Schema):

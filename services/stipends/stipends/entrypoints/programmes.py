@@ -87,12 +87,23 @@ class ProgrammesEntrypoints(Entrypoints):
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     @command
-    def reverse_funding(self, actor: Any, entry_id: int, reason: str) -> Any:
+    def reverse_funding(
+        self,
+        actor: Any,
+        entry_id: int,
+        reason: str,
+        programme_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Reverse a funding entry booked by mistake, saying why; with
+        `programme_id`, only an entry of that programme."""
         who = Actor.load(actor)
-        data = load(ReverseFundingSchema(), {"entry_id": entry_id, "reason": reason})
+        data = load(
+            ReverseFundingSchema(),
+            {"entry_id": entry_id, "reason": reason, "programme_id": programme_id},
+        )
         with self.db.transaction() as session:
             programme = programmes.reverse_funding(
-                session, who, data["entry_id"], data["reason"]
+                session, who, data["entry_id"], data["reason"], data["programme_id"]
             )
             view = programmes.programme_view(session, who, programme.id)
         return ProgrammeOutSchema().dump(view)

@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from stipends import events
 from stipends.exceptions import (
     ConcurrentChange,
     CycleNotFound,
+    FundingNotFound,
     InvalidRequest,
     InvalidTransition,
     KeyReused,
@@ -29,6 +30,7 @@ from stipends.models import (
     Communicator,
     Cycle,
     JournalEntry,
+    Posting,
     Programme,
     ProgrammeFunding,
     Stipend,
@@ -366,7 +368,64 @@ def programme_view(
         "training_required": programme.training_required,
         "approval_bands": programme.approval_bands,
         "version": programme.version,
+        "fundings": fundings(session, programme.id, available),
     }
+
+
+FUNDINGS_SHOWN = 200  # the newest ones; a programme is funded a few times a year
+
+
+def reversal_blocker(
+    amount_minor: int, available_minor: int, reversed_: bool
+) -> str | None:
+    """Why a funding cannot be reversed now, as a refusal code, or None: it is
+    reversed already, or part of what it added is reserved or paid (only what is
+    free can leave the budget)."""
+    if reversed_:
+        return "reversed_already"
+    if amount_minor > available_minor:
+        return "funding_in_use"
+    return None
+
+
+def fundings(
+    session: Session, programme_id: uuid.UUID, available_minor: int
+) -> list[dict[str, Any]]:
+    """The programme's funding entries in the ledger, newest first: the amount, when
+    and by whom; whether it was reversed (when, by whom, why); and what would stand
+    in the way of reversing it now (`blocked_by`, a refusal code, or None)."""
+    reversal = aliased(JournalEntry)
+    added = (
+        select(func.coalesce(func.sum(Posting.amount_minor), 0))
+        .where(Posting.entry_id == JournalEntry.id, Posting.amount_minor > 0)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(JournalEntry, added, reversal)
+        .outerjoin(reversal, reversal.reverses == JournalEntry.id)
+        .where(
+            JournalEntry.programme_id == programme_id,
+            JournalEntry.kind == "funding",
+        )
+        .order_by(JournalEntry.id.desc())
+        .limit(FUNDINGS_SHOWN)
+    )
+    return [
+        {
+            "entry_id": entry.id,
+            "amount_minor": int(amount),
+            "posted_at": entry.posted_at,
+            "actor_id": entry.actor_id,
+            "reversed": undone is not None,
+            "reversed_at": undone.posted_at if undone else None,
+            "reversed_by": undone.actor_id if undone else None,
+            "reversal_reason": undone.memo if undone else None,
+            "blocked_by": reversal_blocker(
+                int(amount), available_minor, undone is not None
+            ),
+        }
+        for entry, amount, undone in rows
+    ]
 
 
 def list_programmes(session: Session, actor: Actor) -> list[Programme]:
@@ -389,35 +448,48 @@ def list_cycles(
 
 
 def reverse_funding(
-    session: Session, actor: Actor, entry_id: int, reason: str
+    session: Session,
+    actor: Actor,
+    entry_id: int,
+    reason: str,
+    programme_id: uuid.UUID | None = None,
 ) -> Programme:
     """Correct a funding entry booked by mistake: its reversal, never an edit. Refused
-    when the budget it added is already reserved or paid."""
+    when it is reversed already, or when the budget it added is already reserved or
+    paid (`reversal_blocker`). With `programme_id`, the entry must be that
+    programme's."""
     actor.require(ADMIN, "finance")
     if not reason.strip():
         raise InvalidRequest(
             "say why the funding is reversed", "reason_required", {"reason": ["empty"]}
         )
     entry = session.get(JournalEntry, entry_id)
-    if entry is None or entry.kind != "funding" or entry.programme_id is None:
-        raise InvalidRequest(
-            "only a funding entry is corrected this way", "not_a_funding_entry"
-        )
+    if (
+        entry is None
+        or entry.kind != "funding"
+        or entry.programme_id is None
+        or (programme_id is not None and entry.programme_id != programme_id)
+    ):
+        raise FundingNotFound("no such funding of this programme", "funding_not_found")
     programme = get_programme(session, entry.programme_id, lock=True)
-    if session.scalar(select(JournalEntry.id).where(JournalEntry.reverses == entry.id)):
-        raise InvalidTransition(
-            f"journal entry {entry.id} is reversed already", "reversed_already"
-        )
+    reversed_ = session.scalar(
+        select(JournalEntry.id).where(JournalEntry.reverses == entry.id)
+    )
     amount = sum(
         p.amount_minor for p in ledger.legs_of(session, entry.id) if p.amount_minor > 0
     )
     remaining = ledger.available(session, programme.id)
-    if amount > remaining:
+    blocker = reversal_blocker(amount, remaining, reversed_ is not None)
+    if blocker == "reversed_already":
+        raise InvalidTransition(
+            f"journal entry {entry.id} is reversed already", "reversed_already"
+        )
+    if blocker == "funding_in_use":
         raise OverBudget(
             f"only {money(remaining, programme.currency)} of the budget is free; "
             f"the funding of {money(amount, programme.currency)} is partly reserved "
             "or paid",
-            "over_budget",
+            "funding_in_use",
             {"remaining_minor": [str(remaining)]},
         )
     ledger.reverse(session, entry.id, reason.strip(), actor.id)
