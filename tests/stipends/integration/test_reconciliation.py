@@ -4,6 +4,7 @@ statement), every difference class found, the work queue's link, write-off and
 re-pay (re-pay paying again only what the provider does not hold), and the sign-off
 by a second finance person."""
 
+import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -432,6 +433,30 @@ def test_only_the_rows_the_work_queue_reads_are_kept(db: Db) -> None:
     assert [(ref, status) for ref, status in kept] == [
         (items[0]["provider_ref"], "returned")
     ]
+
+
+def test_a_report_read_from_a_file_by_the_block_names_its_bad_line(db: Db) -> None:
+    # a file (as the service hands it on) goes to COPY in 64 KiB blocks, not line by
+    # line: the lines still arrive whole and in order, a bad one named by its number
+    world = bank_world(db)
+    transfers = [(f"tr_{n}", 100 + n) for n in range(3000)]  # about 200 KiB
+    good = itemized(transfers)
+    rows = run_period(
+        world,
+        ItemizedReport(io.StringIO(good)),
+        provider="bank_file",
+        source="itemized_csv",
+    )
+    assert rows["view"]["provider_rows"] == 3000
+    lines = good.splitlines(keepends=True)
+    lines[2501] = lines[2501].replace("-26.00", "-26.0x", 1)  # line 2502, tr_2500
+    with pytest.raises(InvalidRequest, match="report line 2502: amount -26.0x"):
+        run_period(
+            world,
+            ItemizedReport(io.StringIO("".join(lines))),
+            provider="bank_file",
+            source="itemized_csv",
+        )
 
 
 def test_a_report_naming_a_transfer_twice_is_refused_with_its_id(db: Db) -> None:

@@ -248,13 +248,17 @@ CLASSIFY = text(
         RETURNING run_id
     )
     SELECT run_id, sum(matched) AS matched, sum(discrepancies) AS discrepancies
-    FROM (
-        SELECT run_id, count(*) AS matched, 0 AS discrepancies FROM judged
-        WHERE kind IS NULL AND NOT twice AND NOT counted GROUP BY run_id
+    FROM (  -- one pass over the judged pairs, hashed by run
+        SELECT run_id,
+               count(*) FILTER (WHERE kind IS NULL AND NOT twice AND NOT counted)
+                 AS matched,
+               0 AS discrepancies
+        FROM judged GROUP BY run_id
         UNION ALL
         SELECT run_id, 0, count(*) FROM stored GROUP BY run_id
     ) x
     GROUP BY run_id
+    HAVING sum(matched) + sum(discrepancies) > 0
     """
 )
 
