@@ -83,7 +83,8 @@ def config_of(service: str, **overrides: Any) -> dict[str, Any]:
 
 
 class RegistryStandIn:
-    """Answers get_contact from memory: the bench measures notifications."""
+    """Answers get_contact and get_contacts from memory: the bench measures
+    notifications."""
 
     name = "registry"
 
@@ -94,6 +95,15 @@ class RegistryStandIn:
             "email": f"c.{communicator_id[:8]}@bench.invalid",
             "language": "en",
         }
+
+    @rpc(callers={"notifications"})
+    def get_contacts(
+        self, ids: list[str], purpose: str, audience: str = "communicator"
+    ) -> list[dict[str, str]]:
+        return [
+            {"id": ident, "email": f"c.{ident[:8]}@bench.invalid", "language": "en"}
+            for ident in ids
+        ]
 
 
 # -- the roles, each in its own process -----------------------------------------

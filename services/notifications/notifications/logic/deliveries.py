@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from notifications.logic.preferences import (
     default_preferences,
     quiet_until,
     remember_language,
+    remember_languages,
 )
 from notifications.logic.recipients import Recipient
 from notifications.models import (
@@ -287,3 +288,144 @@ def record(
         recipient=job.recipient_id,
     )
     return delivery.status
+
+
+# -- the same for a batch of deliveries: one statement to lease, one to record ------
+
+# lease every due one of `ids` not held by another sender; each row's job, with the
+# language its recipient's preferences remember
+_TAKE_ALL = text(
+    """
+    UPDATE deliveries AS d
+       SET attempts = d.attempts + 1, due_at = :lease_until
+      FROM (SELECT id FROM deliveries
+             WHERE id = ANY(:ids) AND status = 'pending' AND due_at <= :now
+             ORDER BY id
+             FOR UPDATE SKIP LOCKED) AS free
+     WHERE d.id = free.id
+    RETURNING d.id, d.attempts, d.event_id, d.recipient_id, d.audience, d.channel,
+              d.template, d.payload, d.discreet,
+              (SELECT p.language FROM preferences AS p
+                WHERE p.recipient_id = d.recipient_id) AS language
+    """
+)
+
+# each outcome, where the row is still this sender's (pending, in this attempt)
+_RECORD_ALL = text(
+    """
+    UPDATE deliveries AS d
+       SET status = o.status,
+           sent_at = CASE WHEN o.status = 'sent' THEN :now ELSE d.sent_at END,
+           last_error = o.last_error,
+           payload = CASE WHEN o.status = 'pending' THEN d.payload END,
+           due_at = coalesce(o.due_at, d.due_at),
+           updated_at = :now
+      FROM unnest(CAST(:ids AS bigint[]), CAST(:attempts AS integer[]),
+                  CAST(:statuses AS text[]), CAST(:dues AS timestamptz[]),
+                  CAST(:errors AS text[]))
+           AS o(id, attempts, status, due_at, last_error)
+     WHERE d.id = o.id AND d.status = 'pending' AND d.attempts = o.attempts
+    RETURNING d.id, d.status
+    """
+)
+
+
+def take_all(
+    session: Session, ids: list[int], now: datetime, lease: timedelta = SEND_LEASE
+) -> list[Job]:
+    """`take` for many deliveries in one statement: each due one not held by
+    another sender is leased to this one (commit before sending)."""
+    if not ids:
+        return []
+    rows = session.execute(
+        _TAKE_ALL, {"ids": list(ids), "now": now, "lease_until": now + lease}
+    )
+    return sorted(
+        (
+            Job(
+                delivery_id=row.id,
+                attempt=row.attempts,
+                event_id=row.event_id,
+                recipient_id=row.recipient_id,
+                audience=row.audience,
+                channel=row.channel,
+                template=row.template,
+                payload=row.payload,
+                discreet=row.discreet,
+                language=row.language,
+            )
+            for row in rows
+        ),
+        key=lambda job: job.delivery_id,
+    )
+
+
+def record_all(
+    session: Session,
+    outcomes: list[tuple[Job, Attempt]],
+    now: datetime,
+    policy: RetryPolicy,
+) -> dict[int, str | None]:
+    """`record` for a batch of sends: every sent or failed outcome in one UPDATE
+    (guarded as `record` is: a row another sender took meanwhile is left alone),
+    the languages learnt in one more statement when any changed, and the rare
+    `gone` one by one. Each delivery's new status, or None where the row was no
+    longer this sender's."""
+    done: dict[int, str | None] = {}
+    settled = [(job, tried) for job, tried in outcomes if tried.status != "gone"]
+    for job, tried in outcomes:
+        if tried.status == "gone":
+            done[job.delivery_id] = record(session, job, tried, now, policy)
+    if settled:
+        statuses: list[str] = []
+        dues: list[datetime | None] = []
+        errors: list[str | None] = []
+        for job, tried in settled:
+            if tried.status == "failed":
+                retry_in = None if tried.permanent else policy.delay(job.attempt)
+                statuses.append(PENDING if retry_in is not None else PARKED)
+                dues.append(now + retry_in if retry_in is not None else None)
+                errors.append((tried.error or "failed")[:500])
+            else:
+                statuses.append(SENT)
+                dues.append(None)
+                errors.append(None)
+        changed: dict[int, str] = dict(
+            session.execute(  # type: ignore[arg-type]
+                _RECORD_ALL,
+                {
+                    "now": now,
+                    "ids": [job.delivery_id for job, _ in settled],
+                    "attempts": [job.attempt for job, _ in settled],
+                    "statuses": statuses,
+                    "dues": dues,
+                    "errors": errors,
+                },
+            ).all()
+        )
+        learnt = [
+            {
+                "recipient_id": job.recipient_id,
+                "audience": job.audience,
+                "language": tried.language,
+            }
+            for job, tried in settled
+            if job.delivery_id in changed
+            and tried.language
+            and tried.language != job.language
+        ]
+        remember_languages(session, learnt)  # written only when it changes
+        for job, _ in settled:
+            status = changed.get(job.delivery_id)
+            done[job.delivery_id] = status
+            if status in (SENT, PARKED):
+                state_change(
+                    log,
+                    "delivery",
+                    job.delivery_id,
+                    status,
+                    channel=job.channel,
+                    event_id=job.event_id,
+                    recipient=job.recipient_id,
+                )
+    return done
