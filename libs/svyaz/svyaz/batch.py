@@ -37,8 +37,20 @@ class Batch:
         self.session: Any = None  # opened by the first db.transaction()
         self.owner: Any = None  # the Database provider that opened it
         self.claimed: set[Any] | None = None  # event ids the multi-row claim won
-        # work to do once the batch has committed, gathered by key (see `defer`)
+        # work gathered by key, to do at the end of the batch's transaction (see
+        # `before_commit`) or once it has committed (see `defer`)
+        self.closing: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {}
         self.deferred: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {}
+
+    def before_commit(
+        self, key: str, run: Callable[[list[Any]], None], items: list[Any]
+    ) -> None:
+        """Hand `items` to `run` at the end of the batch's transaction, just before
+        its commit, together with every other handler's items under the same key:
+        set-based writes for the whole batch. A failure there rolls the batch back
+        as a handler's would."""
+        entry = self.closing.setdefault(key, (run, []))
+        entry[1].extend(items)
 
     def defer(
         self, key: str, run: Callable[[list[Any]], None], items: list[Any]
@@ -71,6 +83,9 @@ class Batch:
     def commit(self) -> None:
         """Commit the batch's one transaction; wake the outbox relay if a handler
         recorded an event."""
+        closing, self.closing = self.closing, {}
+        for run, items in closing.values():
+            run(items)
         if self.session is None:
             return
         pending = self.session.info.get(OUTBOX_PENDING)

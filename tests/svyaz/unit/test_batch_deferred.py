@@ -1,6 +1,7 @@
-"""Work a batched handler defers (`Batch.defer`) runs once, after the batch's
-commit and outside it, one call per key with every handler's items; a batch rolled
-back runs none of it."""
+"""Work a batched handler hands to the end of its batch (`Batch.before_commit`) or
+to after it (`Batch.defer`) runs once, one call per key with every handler's items:
+the first inside the batch's transaction (a failure rolls it back), the second after
+the commit and outside the batch (a batch rolled back runs none of it)."""
 
 from typing import Any
 
@@ -81,3 +82,36 @@ def test_a_failure_of_deferred_work_is_logged_not_raised(
     assert "deferred" in caplog.text
     batch.run_deferred()  # once only
     assert ran == ["x"]
+
+
+class Gathering(Service):
+    """Each handler hands its item to the batch's end; the end writes them all."""
+
+    def handle(self, event: Any) -> None:
+        running = batching.current()
+        assert running is not None
+        if running.session is None:
+            running.session = FakeSession(self.log)
+        self.seen += 1
+        running.before_commit("write", self.write, [self.seen])
+
+    def write(self, items: list[int]) -> None:
+        assert batching.current() is not None  # still in the batch's transaction
+        if self.fail_on in items:
+            raise RuntimeError("refused")
+        self.log.append(f"write {items}")
+
+
+def test_work_before_the_commit_runs_once_with_every_handlers_items() -> None:
+    log: list[str] = []
+    run_batch(Gathering.handle, Gathering(log), batching.Batch(events(3)))
+    assert log == ["write [1, 2, 3]", "commit", "close"]
+
+
+def test_a_failure_before_the_commit_rolls_the_batch_back() -> None:
+    log: list[str] = []
+    with pytest.raises(RuntimeError):
+        run_batch(
+            Gathering.handle, Gathering(log, fail_on=2), batching.Batch(events(3))
+        )
+    assert log == ["rollback", "close"]

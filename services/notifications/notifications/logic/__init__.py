@@ -12,9 +12,11 @@ recipient's language, discreet unless staff turned that off, over the channel) a
 `deliveries.record_all` (one UPDATE for the batch: sent, a retry time, or parked with
 the reason, each row only if still in the sender's attempt; retried on a new
 connection if the database went away). A batched event handler (up to 100 events in
-one transaction) defers its sends until the batch has committed
-(`svyaz.batch.Batch.defer`), so one batch makes one contact call and one recording
-statement. The scheduled sender, digests, reminders and finance lease what is due
+one transaction) gathers its notices and writes them at the batch's end
+(`deliveries.write`: the preferences, the inbox rows and the deliveries in three
+statements, leased in a fourth; `svyaz.batch.Batch.before_commit`), and sends once
+the batch has committed (`Batch.defer`): one contact call and one recording statement
+for the batch. The scheduled sender, digests, reminders and finance lease what is due
 100 at a time the same way. A crash between the send and the record leaves the rows
 leased: the scheduled sender sends them again once the lease runs out, with the same
 Message-ID (at least once, the window a few milliseconds wide). A lost connection

@@ -18,12 +18,14 @@ from sqlalchemy.orm import Session
 from notifications.channels import Channel
 from notifications.exceptions import DeliveryFailed, RecipientGone
 from notifications.logic.deliveries import (
+    NOTICES,
     Attempt,
     Job,
     RetryPolicy,
     due,
     record_all,
     take_all,
+    write,
 )
 from notifications.logic.recipients import Contact, ContactBook, Recipient
 from notifications.templates import language_of, render, render_discreet
@@ -43,6 +45,7 @@ Act = Callable[
 DUE_BATCH = 100  # deliveries the scheduled sender takes at a time
 SEND_CONCURRENCY = 10  # mails in flight at once from one batch (the SMTP pool's size)
 DEFERRED = "notifications:send"  # a batched handler's sends, after its commit
+WRITE = "notifications:write"  # a batched handler's notices, at the batch's end
 
 
 def message_id(event_id: uuid.UUID, recipient_id: uuid.UUID, channel: str) -> str:
@@ -148,9 +151,14 @@ class Courier:
     def handle(self, event: ReceivedEvent, data: dict[str, Any], act: Act) -> None:
         """Claim the event, act and lease what is due in one transaction, then
         send (in a batch: once the whole batch has committed)."""
+        batch = batching.current()
         with self.transaction() as session:
             if not inbox.claim(session, event):
                 return  # handled already: a redelivery changes nothing
+            if batch is not None and NOTICES not in session.info:
+                # the batch's notices are written and leased together at its end
+                session.info[NOTICES] = []
+                batch.before_commit(WRITE, lambda _: self._write_batch(session), [])
             now = datetime.now(UTC)
             due_now = act(session, event, data, now, self.channels) or []
             # leased in the same transaction: committed before anything is sent,
@@ -158,6 +166,13 @@ class Courier:
             # after it leaves the lease to expire (SEND_LEASE) for the timer
             jobs = take_all(session, due_now, now)
         self.send(jobs)
+
+    def _write_batch(self, session: Session) -> None:
+        """At the end of a batch's transaction: every notice its handlers gathered
+        written in three statements, what is due now leased in one more, and sent
+        once the batch has committed."""
+        due_now = write(session, session.info.pop(NOTICES, []))
+        self.send(take_all(session, due_now, datetime.now(UTC)))
 
     def deliver(self, delivery_ids: list[int]) -> None:
         """Send deliveries whose rows have committed: leased DUE_BATCH at a time in

@@ -77,7 +77,25 @@ _DELIVERY_COLUMNS = (
     "event_id", "recipient_id", "channel", "template", "audience", "status",
     "attempts", "discreet", "due_at", "updated_at", "sent_at", "last_error",
 )  # fmt: skip
-_INSERT_DELIVERY = (
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One event's message to its recipients, as `notify` was asked for it."""
+
+    event_id: uuid.UUID
+    recipients: tuple[Recipient, ...]
+    template: str
+    params: Mapping[str, Any]
+    channels: Mapping[str, Channel]
+    now: datetime
+
+
+# session.info key: while set (a batched handler's session, see courier), `notify`
+# gathers its notices there and they are written together at the batch's end
+NOTICES = "notifications.notices"
+
+_INSERT_DELIVERIES = (
     insert(_DELIVERY)
     .values(
         {
@@ -86,7 +104,12 @@ _INSERT_DELIVERY = (
         }
     )
     .on_conflict_do_nothing()
-    .returning(_DELIVERY.c.id)
+    .returning(
+        _DELIVERY.c.id,
+        _DELIVERY.c.event_id,
+        _DELIVERY.c.recipient_id,
+        _DELIVERY.c.channel,
+    )
 )
 
 
@@ -100,52 +123,87 @@ def notify(
     now: datetime,
 ) -> list[int]:
     """Write the event's deliveries and inbox rows; return the ids due now, to be
-    sent once this transaction has committed.
+    sent once this transaction has committed. In a session that gathers notices
+    (`NOTICES`), the rows are written with the batch's others and nothing is
+    returned: the batch's end leases them (see courier).
 
     Exactly one row per (event, recipient, channel): a redelivered event inserts
     nothing new and returns nothing to send."""
-    due_now: list[int] = []
-    for recipient in recipients:
-        stored = session.get(Preference, recipient.id)
-        pref = stored or default_preferences(recipient)
-        discreet = pref.effective_discreet
-        wanted = [c for c in pref.channels if c in channels and channels[c].enabled]
-        for name in wanted:
-            row: dict[str, Any] = {
-                "event_id": event_id,
-                "recipient_id": recipient.id,
-                "channel": name,
-                "template": template,
-                "audience": recipient.audience,
-                "status": PENDING,
-                "attempts": 0,
-                "discreet": discreet,
-                "due_at": now,
-                "updated_at": now,
-                "sent_at": None,
-                "last_error": None,
-                "payload": None if discreet else dict(params),
-            }
-            if channels[name].immediate:
-                session.execute(
-                    _INSERT_INBOX,
-                    {
-                        "recipient_id": recipient.id,
-                        "event_id": event_id,
-                        "template": template,
-                        "params": dict(params),
-                    },
+    notice = Notice(event_id, tuple(recipients), template, dict(params), channels, now)
+    gathered = session.info.get(NOTICES)
+    if gathered is not None:
+        gathered.append(notice)
+        return []
+    return write(session, [notice])
+
+
+def write(session: Session, notices: list[Notice]) -> list[int]:
+    """The notices' deliveries and inbox rows in three statements whatever their
+    number (the recipients' preferences, the inbox rows, the deliveries); the ids
+    of the deliveries due now."""
+    wanted_ids = {r.id for notice in notices for r in notice.recipients}
+    if not wanted_ids:
+        return []
+    stored = {
+        pref.recipient_id: pref
+        for pref in session.scalars(
+            select(Preference).where(Preference.recipient_id.in_(wanted_ids))
+        )
+    }
+    inbox_rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    due_now: set[tuple[uuid.UUID, uuid.UUID, str]] = set()
+    for notice in notices:
+        channels, now = notice.channels, notice.now
+        for recipient in notice.recipients:
+            pref = stored.get(recipient.id) or default_preferences(recipient)
+            discreet = pref.effective_discreet
+            wanted = [c for c in pref.channels if c in channels and channels[c].enabled]
+            for name in wanted:
+                row: dict[str, Any] = {
+                    "event_id": notice.event_id,
+                    "recipient_id": recipient.id,
+                    "channel": name,
+                    "template": notice.template,
+                    "audience": recipient.audience,
+                    "status": PENDING,
+                    "attempts": 0,
+                    "discreet": discreet,
+                    "due_at": now,
+                    "updated_at": now,
+                    "sent_at": None,
+                    "last_error": None,
+                    "payload": None if discreet else dict(notice.params),
+                }
+                rows.append(row)
+                if channels[name].immediate:
+                    inbox_rows.append(
+                        {
+                            "recipient_id": recipient.id,
+                            "event_id": notice.event_id,
+                            "template": notice.template,
+                            "params": dict(notice.params),
+                        }
+                    )
+                    row.update(status=SENT, attempts=1, sent_at=now, payload=None)
+                    continue
+                later = quiet_until(
+                    now, pref.quiet_start, pref.quiet_end, pref.timezone
                 )
-                row.update(status=SENT, attempts=1, sent_at=now, payload=None)
-                session.execute(_INSERT_DELIVERY, row)
-                continue
-            later = quiet_until(now, pref.quiet_start, pref.quiet_end, pref.timezone)
-            if later is not None:
-                row["due_at"] = later
-            delivery_id = session.scalar(_INSERT_DELIVERY, row)
-            if delivery_id is not None and later is None:
-                due_now.append(delivery_id)
-    return due_now
+                if later is not None:
+                    row["due_at"] = later
+                else:
+                    due_now.add((notice.event_id, recipient.id, name))
+    if inbox_rows:
+        session.execute(_INSERT_INBOX, inbox_rows)
+    if not rows:
+        return []
+    written = session.execute(_INSERT_DELIVERIES, rows).all()
+    return sorted(
+        row.id
+        for row in written
+        if (row.event_id, row.recipient_id, row.channel) in due_now
+    )
 
 
 def tell(
