@@ -28,6 +28,7 @@ from notifications.logic.deliveries import (
     write,
 )
 from notifications.logic.recipients import Contact, ContactBook, Recipient
+from notifications.logic.work import WORK, write_work
 from notifications.templates import language_of, render, render_discreet
 from svyaz import batch as batching
 from svyaz import inbox
@@ -156,8 +157,9 @@ class Courier:
             if not inbox.claim(session, event):
                 return  # handled already: a redelivery changes nothing
             if batch is not None and NOTICES not in session.info:
-                # the batch's notices are written and leased together at its end
-                session.info[NOTICES] = []
+                # the batch's notices and work items are written together at its
+                # end, what is due leased there too
+                session.info[NOTICES], session.info[WORK] = [], []
                 batch.before_commit(WRITE, lambda _: self._write_batch(session), [])
             now = datetime.now(UTC)
             due_now = act(session, event, data, now, self.channels) or []
@@ -168,9 +170,10 @@ class Courier:
         self.send(jobs)
 
     def _write_batch(self, session: Session) -> None:
-        """At the end of a batch's transaction: every notice its handlers gathered
-        written in three statements, what is due now leased in one more, and sent
-        once the batch has committed."""
+        """At the end of a batch's transaction: every work item its handlers
+        gathered written in one statement, every notice in three, what is due now
+        leased in one more, and sent once the batch has committed."""
+        write_work(session, session.info.pop(WORK, []))
         due_now = write(session, session.info.pop(NOTICES, []))
         self.send(take_all(session, due_now, datetime.now(UTC)))
 
