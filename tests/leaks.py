@@ -7,7 +7,7 @@ in all of them.
 
 Messages are scanned as they travel (sealed) and, for events, opened too: an event's
 data must hold no personal value even for a holder of the bus keys. RPC bodies are
-scanned sealed only: `apply` and `get_contact` carry personal data to the registry
+scanned sealed only: `apply` and `get_contact(s)` carry personal data to the registry
 and back by design.
 
     tap = BusTap(system.settings.amqp_uri)   # before the run

@@ -42,6 +42,7 @@ COMMANDS: dict[tuple[str, str], str] = {
     ("registry", "get_own_status"): READ,
     ("registry", "list_vouch_requests"): READ + " (the access log records the read)",
     ("registry", "get_contact"): SERVICE_ONLY,
+    ("registry", "get_contacts"): SERVICE_ONLY,
     ("registry", "list_staff_ids"): SERVICE_ONLY,
     ("registry", "get_staff_contact"): SERVICE_ONLY,
     # registry: accounts

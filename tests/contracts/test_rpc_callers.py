@@ -49,6 +49,7 @@ CALLERS = {
     ("registry", "get_communicator_activity"): {GATEWAY, OPERATOR},
     ("registry", "get_consent_text"): {GATEWAY},
     ("registry", "get_contact"): {NOTIFICATIONS},
+    ("registry", "get_contacts"): {NOTIFICATIONS},
     ("registry", "get_own_status"): {GATEWAY},
     ("registry", "get_payout_destination"): {STIPENDS},
     ("registry", "get_profile"): {GATEWAY, OPERATOR},
@@ -199,6 +200,8 @@ def test_every_method_declares_its_callers() -> None:
     ("method", "only"),
     [
         (("registry", "get_contact"), {NOTIFICATIONS}),
+        (("registry", "get_contacts"), {NOTIFICATIONS}),
+        (("registry", "get_staff_contact"), {NOTIFICATIONS}),
         (("registry", "get_payout_destination"), {STIPENDS}),
         (("registry", "issue_password_reset"), {NOTIFICATIONS}),
         (("registry", "stripe_account_updated"), {GATEWAY}),
@@ -214,5 +217,10 @@ def test_personal_data_and_provider_events_have_one_reader(
 
 
 def test_the_operator_console_cannot_read_contacts_or_payout_destinations() -> None:
-    reads = {("registry", "get_contact"), ("registry", "get_payout_destination")}
+    reads = {
+        ("registry", "get_contact"),
+        ("registry", "get_contacts"),
+        ("registry", "get_staff_contact"),
+        ("registry", "get_payout_destination"),
+    }
     assert all(OPERATOR not in (declared()[m] or ()) for m in reads)

@@ -10,7 +10,8 @@ one multi-row claim of every event in the batch. Plain functions and no nameko:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -20,6 +21,7 @@ from svyaz.envelope import ReceivedEvent
 from svyaz.outbox import OUTBOX_PENDING
 
 _here = local()
+log = logging.getLogger(__name__)
 
 
 class Batch:
@@ -35,6 +37,42 @@ class Batch:
         self.session: Any = None  # opened by the first db.transaction()
         self.owner: Any = None  # the Database provider that opened it
         self.claimed: set[Any] | None = None  # event ids the multi-row claim won
+        # work gathered by key, to do at the end of the batch's transaction (see
+        # `before_commit`) or once it has committed (see `defer`)
+        self.closing: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {}
+        self.deferred: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {}
+
+    def before_commit(
+        self, key: str, run: Callable[[list[Any]], None], items: list[Any]
+    ) -> None:
+        """Hand `items` to `run` at the end of the batch's transaction, just before
+        its commit, together with every other handler's items under the same key:
+        set-based writes for the whole batch. A failure there rolls the batch back
+        as a handler's would."""
+        entry = self.closing.setdefault(key, (run, []))
+        entry[1].extend(items)
+
+    def defer(
+        self, key: str, run: Callable[[list[Any]], None], items: list[Any]
+    ) -> None:
+        """Hand `items` to `run` once the whole batch has committed, together with
+        every other handler's items under the same key (one call for the batch): a
+        mail sent before the commit, then rolled back with the batch, would be sent
+        again. A batch rolled back runs nothing of it."""
+        entry = self.deferred.setdefault(key, (run, []))
+        entry[1].extend(items)
+
+    def run_deferred(self) -> None:
+        """After the commit: each key's work once. A failure is logged, not raised:
+        the batch's effect has committed and its messages are acknowledged; what
+        the work leaves undone is its own to recover (a notification's lease runs
+        out and its sender's timer takes it up)."""
+        deferred, self.deferred = self.deferred, {}
+        for key, (run, items) in deferred.items():
+            try:
+                run(items)
+            except Exception:  # noqa: BLE001 - committed already; see above
+                log.exception("work deferred after a batch's commit failed (%s)", key)
 
     def holds(self, event: ReceivedEvent) -> bool:
         return any(
@@ -45,6 +83,9 @@ class Batch:
     def commit(self) -> None:
         """Commit the batch's one transaction; wake the outbox relay if a handler
         recorded an event."""
+        closing, self.closing = self.closing, {}
+        for run, items in closing.values():
+            run(items)
         if self.session is None:
             return
         pending = self.session.info.get(OUTBOX_PENDING)

@@ -403,8 +403,10 @@ class BatchEventHandler(EventHandler):
     delivered before (a retry, or one a crash left unacknowledged) is handled on
     its own, never in a batch again.
 
-    For handlers whose whole effect is in their database transaction; a handler
-    that mails, calls Stripe or commits more than once per event stays single.
+    For handlers whose whole effect is in their database transaction; work that
+    must follow the commit (a mail) is deferred to it (`Batch.defer`: one call for
+    the whole batch, after the commit, before the ack). A handler that calls Stripe
+    or commits more than once per event stays single.
     """
 
     queue_consumer = None  # type: ignore[assignment]
@@ -680,6 +682,7 @@ def run_batch(method: Any, service: Any, batch: batching.Batch) -> None:
             batch.close(rollback=True)
             raise
         batch.close(rollback=False)
+    batch.run_deferred()  # outside the batch: its transactions are their own
 
 
 class Responder(nameko.rpc.Responder):

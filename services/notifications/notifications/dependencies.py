@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import eventlet
@@ -13,13 +14,15 @@ from notifications.channels import Channel, EmailChannel, InboxChannel, Telegram
 from notifications.exceptions import DeliveryFailed, RecipientGone
 from notifications.logic.recipients import Contact, Recipient
 from notifications.models import COMMUNICATOR
-from notifications.schemas import ContactIn, ResetLinkIn, StaffContactIn
+from notifications.schemas import ContactIn, ContactsIn, ResetLinkIn, StaffContactIn
 from notifications.settings import Settings
 from svyaz import settings
 from svyaz.errors import NotFound
 from svyaz.messaging import RpcProxy, Unprocessable
 
 CONTACT, STAFF_CONTACT, RESET_LINK = ContactIn(), StaffContactIn(), ResetLinkIn()
+CONTACTS = ContactsIn(many=True)
+CONTACTS_AT_ONCE = 100  # the registry's limit per get_contacts call
 
 
 class Channels(DependencyProvider):
@@ -82,6 +85,32 @@ class RegistryContacts:
             raise RecipientGone("the registry no longer knows the recipient") from None
         except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
             raise DeliveryFailed(f"registry: {type(exc).__name__}") from None
+
+    def contacts(
+        self, recipients: Sequence[Recipient], purpose: str
+    ) -> dict[uuid.UUID, Contact]:
+        """Contacts by id, up to CONTACTS_AT_ONCE per `get_contacts` call (one call
+        per audience in practice); the unknown are left out (gone)."""
+        wanted: dict[str, list[str]] = {}
+        for recipient in recipients:
+            kind = "communicator" if recipient.audience == COMMUNICATOR else "staff"
+            ids = wanted.setdefault(kind, [])
+            if str(recipient.id) not in ids:
+                ids.append(str(recipient.id))
+        found: dict[uuid.UUID, Contact] = {}
+        try:
+            for kind, ids in wanted.items():
+                for at in range(0, len(ids), CONTACTS_AT_ONCE):
+                    chunk = ids[at : at + CONTACTS_AT_ONCE]
+                    with eventlet.Timeout(self.timeout):
+                        answer = self.registry.get_contacts(chunk, purpose, kind)
+                    for row in CONTACTS.load(answer):
+                        found[row["id"]] = Contact(
+                            email=row["email"], language=row.get("language")
+                        )
+        except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
+            raise DeliveryFailed(f"registry: {type(exc).__name__}") from None
+        return found
 
     def staff_ids(self, role: str) -> list[uuid.UUID]:
         return [uuid.UUID(ident) for ident in self.registry.list_staff_ids(role)]

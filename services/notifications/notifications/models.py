@@ -13,6 +13,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     Index,
@@ -244,3 +245,23 @@ class FinanceRun(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     reconciled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     alerted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class StipendNotice(Base):
+    """What a communicator has been told about one stipend of theirs, from stipends'
+    events: its last state (`as_of` the time of the event that set it, so a late
+    older event changes nothing) and whether they were told it is approved and not
+    corrected since (`announced`). An approval undone (rejected, or back to awaiting
+    approval when the payout details changed) after it was announced is followed by
+    a correction; an approval that arrives after the event that undid it is not
+    announced at all. Ids and an amount only; erasure removes it."""
+
+    __tablename__ = "stipend_notices"
+
+    stipend_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    communicator_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), index=True)
+    state: Mapped[str] = mapped_column(String(10))  # proposed | approved | rejected
+    as_of: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    announced: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount_minor: Mapped[int | None] = mapped_column(BigInteger)
+    currency: Mapped[str | None] = mapped_column(String(3))

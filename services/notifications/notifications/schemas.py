@@ -130,6 +130,15 @@ class StaffContactIn(Incoming):
     email = fields.Email(required=True)
 
 
+class ContactsIn(Incoming):
+    """One contact of the registry's `get_contacts` answer (a staff member's has
+    no language)."""
+
+    id = fields.UUID(required=True)
+    email = fields.Email(required=True)
+    language = fields.String(allow_none=True, load_default=None)
+
+
 class PreferencesIn(Schema):
     """A person's own choices; every field optional, unknown fields refused."""
 

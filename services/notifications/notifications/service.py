@@ -3,8 +3,12 @@ and calls one use case in `logic` (which opens the transactions it needs, see
 `logic.courier`), then dumps the result.
 
 An event handler claims the event (a redelivery finds its claim and does nothing),
-and in that one transaction writes the inbox rows and tries each mail due now,
-recording its outcome in the delivery row (unique per event, recipient and channel).
+and in that one transaction writes the inbox rows and the deliveries (unique per
+event, recipient and channel) and leases the mails due now; once it has committed
+they are sent and their outcomes recorded. Most handlers are batched (up to 100
+events in one transaction, their mails sent together after its commit: one contact
+call and one recording statement for the batch); those that commit more than once
+per event (password resets, digests, finance fan-out) stay single.
 The `send_due` timer sends what waited (quiet hours) or failed (retries with backoff),
 and `send_digests` tells program admins what is waiting for them.
 """
@@ -164,19 +168,19 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
         self._courier().handle(event, payload_of(event, schema), act)
 
     # -- registry's events -----------------------------------------------------------
-    @event_handler("registry", "communicator.applied.v1")
+    @event_handler("registry", "communicator.applied.v1", batch=BATCH)
     def on_communicator_applied(self, event: ReceivedEvent) -> None:
         self._handle(event, CommunicatorAppliedIn, applications.applied)
 
-    @event_handler("registry", "communicator.activated.v1")
+    @event_handler("registry", "communicator.activated.v1", batch=BATCH)
     def on_communicator_activated(self, event: ReceivedEvent) -> None:
         self._handle(event, CommunicatorIdIn, applications.activated)
 
-    @event_handler("registry", "communicator.rejected.v1")
+    @event_handler("registry", "communicator.rejected.v1", batch=BATCH)
     def on_communicator_rejected(self, event: ReceivedEvent) -> None:
         self._handle(event, CommunicatorIdIn, applications.rejected)
 
-    @event_handler("registry", "communicator.payout_setup_needed.v1")
+    @event_handler("registry", "communicator.payout_setup_needed.v1", batch=BATCH)
     def on_communicator_payout_setup_needed(self, event: ReceivedEvent) -> None:
         self._handle(event, CommunicatorPayoutSetupNeededIn, payouts.setup_needed)
 
@@ -196,7 +200,7 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
     def on_communicator_reinstated(self, event: ReceivedEvent) -> None:
         self._handle(event, CommunicatorIdIn, reminders.set_active_from(True))
 
-    @event_handler("registry", "vouch.requested.v1")
+    @event_handler("registry", "vouch.requested.v1", batch=BATCH)
     def on_vouch_requested(self, event: ReceivedEvent) -> None:
         self._handle(event, VouchRequestedIn, applications.vouch_requested)
 
@@ -214,7 +218,7 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
         )
 
     # -- stipends' events --------------------------------------------------------------
-    @event_handler("stipends", "cycle.opened.v1")
+    @event_handler("stipends", "cycle.opened.v1", batch=BATCH)
     def on_cycle_opened(self, event: ReceivedEvent) -> None:
         lead = timedelta(hours=self.settings.reminder_lead_hours)
         self._handle(event, CycleOpenedIn, reminders.opened(lead))
@@ -225,37 +229,37 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
         data = payload_of(event, CycleClosedIn)
         digests.cycle_closed(self._courier(), self.contacts, event, data)
 
-    @event_handler("stipends", "report.submitted.v1")
+    @event_handler("stipends", "report.submitted.v1", batch=BATCH)
     def on_report_submitted(self, event: ReceivedEvent) -> None:
         self._handle(event, ReportSubmittedIn, reviews.report_submitted)
 
-    @event_handler("stipends", "report.reviewed.v1")
+    @event_handler("stipends", "report.reviewed.v1", batch=BATCH)
     def on_report_reviewed(self, event: ReceivedEvent) -> None:
         self._handle(event, ReportReviewedIn, reviews.report_reviewed)
 
-    @event_handler("stipends", "report.feedback_given.v1")
+    @event_handler("stipends", "report.feedback_given.v1", batch=BATCH)
     def on_report_feedback_given(self, event: ReceivedEvent) -> None:
         """A mentor left feedback on a report: its author is told to read it on
         their page (nothing of the text travels)."""
         self._handle(event, ReportFeedbackGivenIn, reviews.report_feedback_given)
 
-    @event_handler("stipends", "stipend.proposed.v1")
+    @event_handler("stipends", "stipend.proposed.v1", batch=BATCH)
     def on_stipend_proposed(self, event: ReceivedEvent) -> None:
         self._handle(event, StipendIn, reviews.stipend_proposed)
 
-    @event_handler("stipends", "stipend.approved.v1")
+    @event_handler("stipends", "stipend.approved.v1", batch=BATCH)
     def on_stipend_approved(self, event: ReceivedEvent) -> None:
         self._handle(event, StipendIn, reviews.stipend_approved)
 
-    @event_handler("stipends", "stipend.rejected.v1")
+    @event_handler("stipends", "stipend.rejected.v1", batch=BATCH)
     def on_stipend_rejected(self, event: ReceivedEvent) -> None:
         self._handle(event, StipendRejectedIn, reviews.stipend_rejected)
 
-    @event_handler("stipends", "payout.paid.v1")
+    @event_handler("stipends", "payout.paid.v1", batch=BATCH)
     def on_payout_paid(self, event: ReceivedEvent) -> None:
         self._handle(event, PayoutIn, payouts.paid)
 
-    @event_handler("stipends", "payout.failed.v1")
+    @event_handler("stipends", "payout.failed.v1", batch=BATCH)
     def on_payout_failed(self, event: ReceivedEvent) -> None:
         """Tells the communicator what to fix (the failure code picks the advice)."""
         self._handle(event, PayoutFailedIn, payouts.failed)
@@ -267,7 +271,7 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
         data = payload_of(event, RunBuiltIn)
         finance.run_built(self._courier(), self.contacts, event, data)
 
-    @event_handler("stipends", "payout_run.released.v1")
+    @event_handler("stipends", "payout_run.released.v1", batch=BATCH)
     def on_run_released(self, event: ReceivedEvent) -> None:
         lead = timedelta(hours=self.settings.reconcile_due_hours)
         self._handle(event, RunReleasedIn, finance.released(lead))

@@ -122,6 +122,30 @@ class ContactSchema(Schema):
     language = fields.String(required=True)
 
 
+CONTACTS_AT_ONCE = 100  # ids in one get_contacts call
+CONTACT_AUDIENCES = ("communicator", "staff")
+
+
+class ContactsRequestSchema(Schema):
+    ids = fields.List(
+        fields.UUID(),
+        required=True,
+        validate=validate.Length(min=1, max=CONTACTS_AT_ONCE),
+    )
+    purpose = fields.String(required=True, validate=validate.Length(min=3, max=200))
+    audience = fields.String(
+        load_default="communicator", validate=validate.OneOf(CONTACT_AUDIENCES)
+    )
+
+
+class ContactsItemSchema(Schema):
+    """One contact of a `get_contacts` answer; a staff member's has no language."""
+
+    id = fields.UUID(required=True)
+    email = fields.String(required=True)
+    language = fields.String(allow_none=True)
+
+
 class CommunicatorSummarySchema(Schema):
     id = fields.UUID()
     pseudonym = fields.String()

@@ -100,6 +100,7 @@ class RegistryStandIn:
     staff: ClassVar[dict[str, list[dict[str, str]]]] = {}
     resets: ClassVar[dict[str, dict[str, str]]] = {}  # reset id: the link's answer
     callers: ClassVar[list[str | None]] = []
+    batches: ClassVar[list[int]] = []  # how many ids each get_contacts call asked
 
     @rpc(callers={NOTIFICATIONS})
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, str]:
@@ -107,6 +108,30 @@ class RegistryStandIn:
         if communicator_id not in self.contacts:
             raise NotFound("no such communicator")
         return {"communicator_id": communicator_id, **self.contacts[communicator_id]}
+
+    @rpc(callers={NOTIFICATIONS})
+    def get_contacts(
+        self, ids: list[str], purpose: str, audience: str = "communicator"
+    ) -> list[dict[str, Any]]:
+        """As the registry answers: the ones it knows, the unknown left out."""
+        self.callers.append(self.caller)
+        self.batches.append(len(ids))
+        if audience == "staff":
+            rows = {r["account_id"]: r for rs in self.staff.values() for r in rs}
+            return [
+                {"id": i, "email": rows[i]["email"], "language": None}
+                for i in ids
+                if i in rows
+            ]
+        return [
+            {
+                "id": i,
+                "email": self.contacts[i]["email"],
+                "language": self.contacts[i]["language"],
+            }
+            for i in ids
+            if i in self.contacts
+        ]
 
     @rpc(callers={NOTIFICATIONS})
     def list_staff_ids(self, role: str) -> list[str]:
@@ -226,6 +251,7 @@ def notifications(
     RegistryStandIn.staff.clear()
     RegistryStandIn.resets.clear()
     RegistryStandIn.callers.clear()
+    RegistryStandIn.batches.clear()
     url = database("notifications")
     # the stand-in keeps its RPC nonces in the notifications test database
     registry = container_factory(

@@ -164,7 +164,7 @@ def test_a_redelivered_event_sends_once(notifications: Any) -> None:
         "stipend.approved.v1",
         "stipends",
         communicator_id=marker,
-        stipend_id=STIPEND,
+        stipend_id=str(uuid.uuid4()),  # a stipend of the marker's own
         cycle_id=CYCLE,
         amount_minor=100,
         currency="EUR",

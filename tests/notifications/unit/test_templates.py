@@ -23,6 +23,8 @@ PARAMS = {
     "report_rejected": {},
     "report_feedback": {},
     "stipend_approved": {"amount_minor": 30000, "currency": "EUR"},
+    "stipend_withdrawn": {"amount_minor": 30000, "currency": "EUR"},
+    "stipend_on_hold": {"amount_minor": 30000, "currency": "EUR"},
     "payout_paid": {"amount_minor": 30000, "currency": "EUR"},
     "payout_failed": {
         "amount_minor": 30000,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -17,8 +17,18 @@ from sqlalchemy.orm import Session
 
 from notifications.channels import Channel
 from notifications.exceptions import DeliveryFailed, RecipientGone
-from notifications.logic.deliveries import Attempt, Job, RetryPolicy, due, record, take
-from notifications.logic.recipients import ContactBook, Recipient
+from notifications.logic.deliveries import (
+    NOTICES,
+    Attempt,
+    Job,
+    RetryPolicy,
+    due,
+    record_all,
+    take_all,
+    write,
+)
+from notifications.logic.recipients import Contact, ContactBook, Recipient
+from notifications.logic.work import WORK, write_work
 from notifications.templates import language_of, render, render_discreet
 from svyaz import batch as batching
 from svyaz import inbox
@@ -34,11 +44,19 @@ Act = Callable[
     list[int] | None,
 ]
 DUE_BATCH = 100  # deliveries the scheduled sender takes at a time
+SEND_CONCURRENCY = 10  # mails in flight at once from one batch (the SMTP pool's size)
+DEFERRED = "notifications:send"  # a batched handler's sends, after its commit
+WRITE = "notifications:write"  # a batched handler's notices, at the batch's end
 
 
 def message_id(event_id: uuid.UUID, recipient_id: uuid.UUID, channel: str) -> str:
     """Opaque and stable: a resend carries the same Message-ID."""
     return uuid.uuid5(event_id, f"{recipient_id}:{channel}").hex
+
+
+def purpose_of(job: Job) -> str:
+    """What the registry logs as the reason for reading the contact."""
+    return f"notification:{job.template}"
 
 
 def send(
@@ -50,7 +68,55 @@ def send(
     the contact, render, send. The contact lives in this frame only."""
     recipient = Recipient(job.recipient_id, job.audience)
     try:
-        contact = contacts.contact(recipient, f"notification:{job.template}")
+        contact = contacts.contact(recipient, purpose_of(job))
+    except RecipientGone:
+        return Attempt("gone")
+    except DeliveryFailed as exc:
+        return Attempt("failed", str(exc)[:500], exc.permanent)
+    return send_to(job, contact, channels)
+
+
+def send_all(
+    jobs: Sequence[Job],
+    contacts: ContactBook,
+    channels: Mapping[str, Channel],
+    concurrency: int = SEND_CONCURRENCY,
+) -> list[tuple[Job, Attempt]]:
+    """`send` for many jobs: their contacts asked in one `get_contacts` call per
+    purpose (not one call per mail), then the mails sent `concurrency` at a time.
+    The contacts live in this frame only."""
+    by_purpose: dict[str, list[Job]] = {}
+    for job in jobs:
+        by_purpose.setdefault(purpose_of(job), []).append(job)
+    book: dict[uuid.UUID, Contact] = {}
+    refused: dict[str, Attempt] = {}
+    for purpose, group in by_purpose.items():
+        recipients = [Recipient(job.recipient_id, job.audience) for job in group]
+        try:
+            book.update(contacts.contacts(recipients, purpose))
+        except DeliveryFailed as exc:
+            refused[purpose] = Attempt("failed", str(exc)[:500], exc.permanent)
+
+    def one(job: Job) -> Attempt:
+        if purpose_of(job) in refused:
+            return refused[purpose_of(job)]
+        contact = book.get(job.recipient_id)
+        if contact is None:
+            return Attempt("gone")
+        try:
+            return send_to(job, contact, channels)
+        except Exception as exc:  # noqa: BLE001 - one bad mail must not leave the
+            # batch's sent ones unrecorded (to be sent again after the lease)
+            log.exception("delivery %s could not be sent", job.delivery_id)
+            return Attempt("failed", f"unexpected: {type(exc).__name__}")
+
+    pool = eventlet.GreenPool(max(1, concurrency))
+    return list(zip(jobs, pool.imap(one, jobs), strict=True))
+
+
+def send_to(job: Job, contact: Contact, channels: Mapping[str, Channel]) -> Attempt:
+    """Render and send one job to a contact already known."""
+    try:
         language = language_of(contact.language or job.language)
         if job.discreet:
             message = render_discreet(language)
@@ -62,8 +128,6 @@ def send(
             discreet=job.discreet,
             message_id=message_id(job.event_id, job.recipient_id, job.channel),
         )
-    except RecipientGone:
-        return Attempt("gone")
     except DeliveryFailed as exc:
         return Attempt("failed", str(exc)[:500], exc.permanent)
     return Attempt("sent", language=language if contact.language else None)
@@ -87,26 +151,42 @@ class Courier:
 
     def handle(self, event: ReceivedEvent, data: dict[str, Any], act: Act) -> None:
         """Claim the event, act and lease what is due in one transaction, then
-        send."""
+        send (in a batch: once the whole batch has committed)."""
+        batch = batching.current()
         with self.transaction() as session:
             if not inbox.claim(session, event):
                 return  # handled already: a redelivery changes nothing
+            if batch is not None and NOTICES not in session.info:
+                # the batch's notices and work items are written together at its
+                # end, what is due leased there too
+                session.info[NOTICES], session.info[WORK] = [], []
+                batch.before_commit(WRITE, lambda _: self._write_batch(session), [])
             now = datetime.now(UTC)
             due_now = act(session, event, data, now, self.channels) or []
             # leased in the same transaction: committed before anything is sent,
             # so a connection lost before the commit sends nothing, and one lost
             # after it leaves the lease to expire (SEND_LEASE) for the timer
-            jobs = [job for job in (take(session, d, now) for d in due_now) if job]
+            jobs = take_all(session, due_now, now)
         self.send(jobs)
 
+    def _write_batch(self, session: Session) -> None:
+        """At the end of a batch's transaction: every work item its handlers
+        gathered written in one statement, every notice in three, what is due now
+        leased in one more, and sent once the batch has committed."""
+        write_work(session, session.info.pop(WORK, []))
+        due_now = write(session, session.info.pop(NOTICES, []))
+        self.send(take_all(session, due_now, datetime.now(UTC)))
+
     def deliver(self, delivery_ids: list[int]) -> None:
-        """Send deliveries whose rows have committed: each taken (leased) in a short
-        transaction, sent with none open, its outcome recorded in another."""
-        for delivery_id in delivery_ids:
+        """Send deliveries whose rows have committed: leased DUE_BATCH at a time in
+        one short transaction, sent with none open, their outcomes recorded
+        together in another."""
+        for at in range(0, len(delivery_ids), DUE_BATCH):
             with self.transaction() as session:
-                job = take(session, delivery_id, datetime.now(UTC))
-            if job is not None:
-                self.send([job])
+                jobs = take_all(
+                    session, delivery_ids[at : at + DUE_BATCH], datetime.now(UTC)
+                )
+            self.send(jobs)
 
     def send_due(self) -> None:
         """Send what fell due: after quiet hours, and retries after backoff."""
@@ -120,27 +200,34 @@ class Courier:
                 return
 
     def send(self, jobs: list[Job]) -> None:
-        """Send deliveries already leased by a committed transaction, none open,
-        each outcome recorded in a transaction of its own."""
-        if jobs and batching.current() is not None:
-            # a batch commits after its last handler: a mail sent before that, then
-            # rolled back with the batch, would be sent again
-            raise RuntimeError("a batched handler does not mail")
-        for job in jobs:
-            tried = send(job, self.contacts, self.channels)
-            outcome = self.record(job, tried)
+        """Send deliveries already leased by a committed transaction, none open: the
+        contacts asked together, the outcomes recorded together. Inside a batched
+        handler the batch has not committed yet: the jobs wait for its commit
+        (`Batch.defer`), and the whole batch's are sent together then."""
+        if not jobs:
+            return
+        batch = batching.current()
+        if batch is not None:
+            # a mail sent before the batch commits, then rolled back with it,
+            # would be sent again
+            batch.defer(DEFERRED, self.send, jobs)
+            return
+        outcomes = send_all(jobs, self.contacts, self.channels)
+        for delivery_id, outcome in self.record(outcomes).items():
             if outcome not in (None, "sent"):
-                log.info("delivery %s: %s", job.delivery_id, outcome)
+                log.info("delivery %s: %s", delivery_id, outcome)
 
-    def record(self, job: Job, tried: Attempt) -> str | None:
-        """Record a send's outcome; a connection lost on the way is retried on a new
-        one (the mail has gone: recording it must not wait for the lease)."""
+    def record(self, outcomes: list[tuple[Job, Attempt]]) -> dict[int, str | None]:
+        """Record the sends' outcomes in one transaction; a connection lost on the
+        way is retried on a new one (the mails have gone: recording them must not
+        wait for the lease). The statement is guarded by each row's attempt, so a
+        second try after a commit whose answer was lost changes nothing."""
         for attempt in range(1, 4):
             try:
                 with self.transaction() as session:
-                    return record(session, job, tried, datetime.now(UTC), self.policy)
+                    return record_all(session, outcomes, datetime.now(UTC), self.policy)
             except OperationalError:
                 if attempt == 3:
                     raise
                 eventlet.sleep(0.2 * attempt)
-        return None
+        return {}

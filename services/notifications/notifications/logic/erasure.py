@@ -18,12 +18,14 @@ from notifications.models import (
     InboxMessage,
     PendingItem,
     Preference,
+    StipendNotice,
 )
 from svyaz.envelope import ReceivedEvent
 
 
 def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
-    """Forget a person: inbox, preferences, delivery log, pending work items."""
+    """Forget a person: inbox, preferences, delivery log, pending work items,
+    what they were told about their stipends."""
     counts = {}
     for model, column in (
         (InboxMessage, InboxMessage.recipient_id),
@@ -32,6 +34,7 @@ def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
         (PendingItem, PendingItem.communicator_id),
         (ActiveCommunicator, ActiveCommunicator.communicator_id),
         (CycleReport, CycleReport.communicator_id),
+        (StipendNotice, StipendNotice.communicator_id),
     ):
         result = session.execute(delete(model).where(column == recipient_id))
         counts[model.__tablename__] = int(result.rowcount)  # type: ignore[attr-defined]

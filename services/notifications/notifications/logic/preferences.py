@@ -165,7 +165,14 @@ def remember_language(
     session: Session, recipient_id: uuid.UUID, audience: str, language: str
 ) -> None:
     """The registry profile's language, kept for the next message (the inbox's)."""
-    session.execute(
-        _REMEMBER_LANGUAGE,
-        {"recipient_id": recipient_id, "audience": audience, "language": language},
+    remember_languages(
+        session,
+        [{"recipient_id": recipient_id, "audience": audience, "language": language}],
     )
+
+
+def remember_languages(session: Session, learnt: list[dict[str, Any]]) -> None:
+    """`remember_language` for several recipients in one statement (rows of
+    recipient_id, audience and language). Callers write only what changed."""
+    if learnt:
+        session.execute(_REMEMBER_LANGUAGE, learnt)

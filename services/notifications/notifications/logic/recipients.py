@@ -4,7 +4,7 @@ registry at send time and held in memory only."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -33,6 +33,14 @@ class Contact:
 class ContactBook(Protocol):
     def contact(self, recipient: Recipient, purpose: str) -> Contact:
         """The recipient's contact; RecipientGone or DeliveryFailed otherwise."""
+        ...
+
+    def contacts(
+        self, recipients: Sequence[Recipient], purpose: str
+    ) -> Mapping[uuid.UUID, Contact]:
+        """Several recipients' contacts in one call (`get_contacts`), by id; one
+        the registry no longer knows is left out (gone). DeliveryFailed when the
+        registry cannot answer."""
         ...
 
 

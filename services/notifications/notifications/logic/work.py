@@ -5,14 +5,34 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from notifications.models import PendingItem
 
 APPLICATION, REPORT, APPROVAL = "application", "report", "approval"
+
+
+# session.info key: while set (a batched handler's session, see courier), item states
+# are gathered there and written together at the batch's end (`write_work`)
+WORK = "notifications.work"
+
+_TABLE = PendingItem.__table__
+_UPSERT = insert(_TABLE).values(
+    kind=bindparam("kind"),
+    item_id=bindparam("item_id"),
+    communicator_id=bindparam("communicator_id"),
+    state=bindparam("state"),
+    as_of=bindparam("as_of"),
+)
+_UPSERT = _UPSERT.on_conflict_do_update(
+    index_elements=[_TABLE.c.kind, _TABLE.c.item_id],
+    set_={"state": _UPSERT.excluded.state, "as_of": _UPSERT.excluded.as_of},
+    where=_TABLE.c.as_of <= _UPSERT.excluded.as_of,  # a tie: the later one
+)
 
 
 def _work(
@@ -25,21 +45,30 @@ def _work(
 ) -> None:
     """Set an item's state as of its event's time, unless a later event already
     did: arrival and completion come on different queues, in any order."""
-    table = PendingItem.__table__
-    statement = insert(table).values(
-        kind=kind,
-        item_id=item_id,
-        communicator_id=communicator_id,
-        state=state,
-        as_of=as_of,
-    )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.kind, table.c.item_id],
-            set_={"state": statement.excluded.state, "as_of": statement.excluded.as_of},
-            where=table.c.as_of <= statement.excluded.as_of,  # a tie: the later one
-        )
-    )
+    row = {
+        "kind": kind,
+        "item_id": item_id,
+        "communicator_id": communicator_id,
+        "state": state,
+        "as_of": as_of,
+    }
+    gathered = session.info.get(WORK)
+    if gathered is not None:
+        gathered.append(row)
+        return
+    write_work(session, [row])
+
+
+def write_work(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Item states in one statement: per item the latest (a tie: the later one, as
+    if each were written in turn), then the same rule against what is stored."""
+    latest: dict[tuple[str, uuid.UUID], dict[str, Any]] = {}
+    for row in rows:
+        key = (row["kind"], row["item_id"])
+        if key not in latest or row["as_of"] >= latest[key]["as_of"]:
+            latest[key] = row
+    if latest:
+        session.execute(_UPSERT, list(latest.values()))
 
 
 def work_arrived(

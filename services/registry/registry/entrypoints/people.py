@@ -23,6 +23,8 @@ from registry.schemas import (
     CommunicatorSummarySchema,
     ContactRequestSchema,
     ContactSchema,
+    ContactsItemSchema,
+    ContactsRequestSchema,
     DecisionSchema,
     ReviewResolutionSchema,
     SearchSchema,
@@ -234,6 +236,42 @@ class PeopleEntrypoints(Entrypoints):
                 request["purpose"],
             )
         return ContactSchema().dump(contact)
+
+    @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
+    def get_contacts(
+        self, ids: list[str], purpose: str, audience: str = "communicator"
+    ) -> list[dict[str, Any]]:
+        """`get_contact` (or `get_staff_contact`, audience "staff") for up to 100
+        people in one call, each read logged; the unknown, erased or disabled are
+        left out of the answer (the caller treats them as gone)."""
+        request = load(
+            ContactsRequestSchema(),
+            {"ids": ids, "purpose": purpose, "audience": audience},
+        )
+        with self.db.transaction() as session:
+            if request["audience"] == "staff":
+                found = [
+                    {"id": account_id, "email": email, "language": None}
+                    for account_id, email in accounts.staff_contacts(
+                        session,
+                        self.keys,
+                        request["ids"],
+                        self.caller,
+                        request["purpose"],
+                    )
+                ]
+            else:
+                found = [
+                    {"id": c.communicator_id, "email": c.email, "language": c.language}
+                    for c in directory.contacts(
+                        session,
+                        self.keys,
+                        request["ids"],
+                        self.caller,
+                        request["purpose"],
+                    )
+                ]
+        return ContactsItemSchema(many=True).dump(found)
 
     @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
     def list_staff_ids(self, role: str) -> list[str]:
