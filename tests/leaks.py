@@ -186,7 +186,12 @@ def scraped_since(system: Any, moment: float, timeout: float = 30) -> None:
         ):
             return
         time.sleep(0.2)
-    raise AssertionError("Prometheus did not scrape every target")
+    late = [
+        f"{t['labels'].get('job')} {t['scrapeUrl']}: {t['health']} "
+        f"{t.get('lastError') or ''} (last {t['lastScrape']})"
+        for t in active
+    ]
+    raise AssertionError("Prometheus did not scrape every target: " + "; ".join(late))
 
 
 def measured(system: Any) -> dict[str, list[str]]:

@@ -363,9 +363,12 @@ def test_an_erasure_the_journal_missed_is_written_by_the_next_sync(
     assert str(owed.communicator_id) == ident and owed.journaled_at is None
 
     blocker.unlink()  # the volume is back
+    # the line is written first, then `journaled_at` committed: wait for both
     wait_until(lambda: journal.exists() and ident in journal.read_text(), "synced")
-    (done,) = registry.sql("SELECT journaled_at FROM erasures")
-    assert done.journaled_at is not None
+    wait_until(
+        lambda: registry.sql("SELECT journaled_at FROM erasures")[0].journaled_at,
+        "the erasure marked journaled",
+    )
     (line,) = journal.read_text().splitlines()
     assert line.split()[0] == ident
 
