@@ -7,87 +7,43 @@ event and returns the deliveries due now."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy.orm import Session
-
-from notifications.channels import Channel
-from notifications.logic.deliveries import tell
+from notifications.logic.courier import Fact
 from notifications.logic.reminders import reported
 from notifications.logic.work import APPROVAL, REPORT, work_arrived, work_done
-from svyaz.envelope import ReceivedEvent
 
 
-def report_submitted(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> None:
-    who = data["communicator_id"]
-    work_arrived(session, REPORT, data["report_id"], who, event.occurred_at)
-    reported(session, data["cycle_id"], who)
+def report_submitted(fact: Fact) -> None:
+    who, data = fact.communicator_id, fact.data
+    work_arrived(fact.session, REPORT, data["report_id"], who, fact.event.occurred_at)
+    reported(fact.session, data["cycle_id"], who)
 
 
-def report_reviewed(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
-    who = data["communicator_id"]
-    work_done(session, REPORT, data["report_id"], who, event.occurred_at)
-    template = f"report_{data['decision']}"
-    return tell(session, event.event_id, who, template, {}, channels, now)
+def report_reviewed(fact: Fact) -> list[int]:
+    who, data = fact.communicator_id, fact.data
+    work_done(fact.session, REPORT, data["report_id"], who, fact.event.occurred_at)
+    return fact.tell(who, f"report_{data['decision']}")
 
 
-def stipend_proposed(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> None:
-    who = data["communicator_id"]
-    work_arrived(session, APPROVAL, data["stipend_id"], who, event.occurred_at)
+def stipend_proposed(fact: Fact) -> None:
+    who, data = fact.communicator_id, fact.data
+    work_arrived(
+        fact.session, APPROVAL, data["stipend_id"], who, fact.event.occurred_at
+    )
 
 
-def stipend_approved(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
-    who = data["communicator_id"]
-    work_done(session, APPROVAL, data["stipend_id"], who, event.occurred_at)
+def stipend_approved(fact: Fact) -> list[int]:
+    who, data = fact.communicator_id, fact.data
+    work_done(fact.session, APPROVAL, data["stipend_id"], who, fact.event.occurred_at)
     params = {"amount_minor": data["amount_minor"], "currency": data["currency"]}
-    return tell(session, event.event_id, who, "stipend_approved", params, channels, now)
+    return fact.tell(who, "stipend_approved", params)
 
 
-def stipend_rejected(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> None:
-    who = data["communicator_id"]
-    work_done(session, APPROVAL, data["stipend_id"], who, event.occurred_at)
+def stipend_rejected(fact: Fact) -> None:
+    who, data = fact.communicator_id, fact.data
+    work_done(fact.session, APPROVAL, data["stipend_id"], who, fact.event.occurred_at)
 
 
-def report_feedback_given(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
+def report_feedback_given(fact: Fact) -> list[int]:
     """A mentor wrote on a report: its author is told to read it on their page
     (nothing of the text travels)."""
-    who = data["communicator_id"]
-    return tell(session, event.event_id, who, "report_feedback", {}, channels, now)
+    return fact.tell(fact.communicator_id, "report_feedback")
