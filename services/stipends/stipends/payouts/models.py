@@ -39,17 +39,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from stipends.base import Base
 from stipends.exceptions import InvalidTransition
+from svyaz import vocabulary
 
-RUN_STATUSES = ("draft", "released", "cancelled")
-PAYOUT_STATUSES = (
-    "planned",
-    "queued",
-    "calling",
-    "sent",
-    "paid",
-    "failed",
-    "cancelled",
-)
+RUN_STATUSES = vocabulary.PAYOUT_RUN_STATUSES  # svyaz.vocabulary: the gateway shows
+PAYOUT_STATUSES = vocabulary.PAYOUT_STATUSES  # them too
 OPEN_STATUSES = ("queued", "calling", "sent")
 # where a payout may go from each state (`Payout.move_to`); the database holds the
 # states themselves (CHECK payout_status, since migration 0004)
