@@ -54,6 +54,16 @@ PAYOUT_STATUSES = (
     "cancelled",
 )
 
+# A payee's report that a payment did not arrive: its states, and how finance
+# resolves it (stipends keeps them, the gateway words them).
+RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
+RECEIPT_RESOLUTIONS = (
+    "received_after_all",
+    "paid_confirmed_by_provider",
+    "payout_returned",
+    "other",
+)
+
 # The ledger's account kinds (stipends books on them, the gateway shows statements);
 # the last three take a reconciliation's differences.
 LEDGER_DIFFERENCE_KINDS = ("bank_fees", "fx_differences", "unexplained_differences")

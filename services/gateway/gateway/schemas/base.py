@@ -169,13 +169,8 @@ ENTRY_KINDS = (
     "write_off_reversal",
     "account_moved",  # migration 0013: an account's balance to its per-currency one
 )
-RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
-RECEIPT_RESOLUTIONS = (
-    "received_after_all",
-    "paid_confirmed_by_provider",
-    "payout_returned",
-    "other",
-)
+RECEIPT_PROBLEM_STATUSES = vocabulary.RECEIPT_PROBLEM_STATUSES  # as stipends
+RECEIPT_RESOLUTIONS = vocabulary.RECEIPT_RESOLUTIONS
 
 # clubs, trainings, staff and oversight (program admins; console-oversight)
 COMPLETION_REFUSALS = ("invalid_id", "unknown_communicator", "not_member")

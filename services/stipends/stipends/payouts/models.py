@@ -301,13 +301,8 @@ class PayoutRateLimit(Base):
     tat: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
-RECEIPT_RESOLUTIONS = (
-    "received_after_all",
-    "paid_confirmed_by_provider",
-    "payout_returned",
-    "other",
-)
+RECEIPT_PROBLEM_STATUSES = vocabulary.RECEIPT_PROBLEM_STATUSES  # svyaz.vocabulary:
+RECEIPT_RESOLUTIONS = vocabulary.RECEIPT_RESOLUTIONS  # the gateway words them
 
 
 class PayoutReceipt(Base):
