@@ -14,20 +14,20 @@ from notifications.logic.work import APPLICATION, work_arrived, work_done
 
 def applied(fact: Fact) -> list[int]:
     who = fact.communicator_id
-    work_arrived(fact.session, APPLICATION, who, who, fact.event.occurred_at)
+    work_arrived(fact, APPLICATION, who)
     return fact.tell(who, "application_received")
 
 
 def activated(fact: Fact) -> list[int]:
     who = fact.communicator_id
-    work_done(fact.session, APPLICATION, who, who, fact.event.occurred_at)
+    work_done(fact, APPLICATION, who)
     set_active(fact.session, who, True)
     return fact.tell(who, "application_accepted")
 
 
 def rejected(fact: Fact) -> list[int]:
     who = fact.communicator_id
-    work_done(fact.session, APPLICATION, who, who, fact.event.occurred_at)
+    work_done(fact, APPLICATION, who)
     return fact.tell(who, "application_rejected")
 
 

@@ -50,6 +50,11 @@ class Fact:
     channels: Mapping[str, Channel]
 
     @property
+    def at(self) -> datetime:
+        """When the event happened (its `occurred_at`)."""
+        return self.event.occurred_at
+
+    @property
     def communicator_id(self) -> uuid.UUID:
         """The communicator the event is about."""
         return self.data["communicator_id"]  # type: ignore[no-any-return]

@@ -13,34 +13,28 @@ from notifications.logic.work import APPROVAL, REPORT, work_arrived, work_done
 
 
 def report_submitted(fact: Fact) -> None:
-    who, data = fact.communicator_id, fact.data
-    work_arrived(fact.session, REPORT, data["report_id"], who, fact.event.occurred_at)
-    reported(fact.session, data["cycle_id"], who)
+    work_arrived(fact, REPORT, fact.data["report_id"])
+    reported(fact.session, fact.data["cycle_id"], fact.communicator_id)
 
 
 def report_reviewed(fact: Fact) -> list[int]:
-    who, data = fact.communicator_id, fact.data
-    work_done(fact.session, REPORT, data["report_id"], who, fact.event.occurred_at)
-    return fact.tell(who, f"report_{data['decision']}")
+    work_done(fact, REPORT, fact.data["report_id"])
+    return fact.tell(fact.communicator_id, f"report_{fact.data['decision']}")
 
 
 def stipend_proposed(fact: Fact) -> None:
-    who, data = fact.communicator_id, fact.data
-    work_arrived(
-        fact.session, APPROVAL, data["stipend_id"], who, fact.event.occurred_at
-    )
+    work_arrived(fact, APPROVAL, fact.data["stipend_id"])
 
 
 def stipend_approved(fact: Fact) -> list[int]:
-    who, data = fact.communicator_id, fact.data
-    work_done(fact.session, APPROVAL, data["stipend_id"], who, fact.event.occurred_at)
+    data = fact.data
+    work_done(fact, APPROVAL, data["stipend_id"])
     params = {"amount_minor": data["amount_minor"], "currency": data["currency"]}
-    return fact.tell(who, "stipend_approved", params)
+    return fact.tell(fact.communicator_id, "stipend_approved", params)
 
 
 def stipend_rejected(fact: Fact) -> None:
-    who, data = fact.communicator_id, fact.data
-    work_done(fact.session, APPROVAL, data["stipend_id"], who, fact.event.occurred_at)
+    work_done(fact, APPROVAL, fact.data["stipend_id"])
 
 
 def report_feedback_given(fact: Fact) -> list[int]:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from notifications.models import PendingItem
+
+if TYPE_CHECKING:
+    from notifications.logic.courier import Fact
 
 APPLICATION, REPORT, APPROVAL = "application", "report", "approval"
 
@@ -42,24 +46,14 @@ def _work(
     )
 
 
-def work_arrived(
-    session: Session,
-    kind: str,
-    item_id: uuid.UUID,
-    communicator_id: uuid.UUID,
-    as_of: datetime,
-) -> None:
-    _work(session, kind, item_id, communicator_id, "waiting", as_of)
+def work_arrived(fact: Fact, kind: str, item_id: uuid.UUID) -> None:
+    """The event `fact` brings an item of `kind` about its communicator to do."""
+    _work(fact.session, kind, item_id, fact.communicator_id, "waiting", fact.at)
 
 
-def work_done(
-    session: Session,
-    kind: str,
-    item_id: uuid.UUID,
-    communicator_id: uuid.UUID,
-    as_of: datetime,
-) -> None:
-    _work(session, kind, item_id, communicator_id, "done", as_of)
+def work_done(fact: Fact, kind: str, item_id: uuid.UUID) -> None:
+    """The event `fact` finishes the item."""
+    _work(fact.session, kind, item_id, fact.communicator_id, "done", fact.at)
 
 
 def purge_finished_work(session: Session, now: datetime, keep: timedelta) -> int:
