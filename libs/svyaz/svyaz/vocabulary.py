@@ -26,3 +26,53 @@ STRATEGY_APPROACHES = (
     "other",
 )
 STRATEGY_PROGRESS = ("on_track", "partly", "off_track", "strategy_changed")
+
+# A report's codes: whom a communicator talked with, over what, and the change they
+# saw. Stipends checks them, the gateway words them, insights counts them.
+REPORT_AUDIENCES = ("family", "friends", "colleagues", "online_community")
+REPORT_CHANNELS = (
+    "in_person",
+    "phone",
+    "video",
+    "messenger",
+    "social_media",
+    "email",
+    "letter",
+    "other",
+)
+OBSERVED_CHANGES = ("none", "some", "clear")
+
+# A payout run's and a payout's states: stipends keeps them, the gateway shows them.
+PAYOUT_RUN_STATUSES = ("draft", "released", "cancelled")
+PAYOUT_STATUSES = (
+    "planned",
+    "queued",
+    "calling",
+    "sent",
+    "paid",
+    "failed",
+    "cancelled",
+)
+
+# A payee's report that a payment did not arrive: its states, and how finance
+# resolves it (stipends keeps them, the gateway words them).
+RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
+RECEIPT_RESOLUTIONS = (
+    "received_after_all",
+    "paid_confirmed_by_provider",
+    "payout_returned",
+    "other",
+)
+
+# The ledger's account kinds (stipends books on them, the gateway shows statements);
+# the last three take a reconciliation's differences.
+LEDGER_DIFFERENCE_KINDS = ("bank_fees", "fx_differences", "unexplained_differences")
+LEDGER_ACCOUNT_KINDS = (
+    "programme_funds",
+    "programme_budget",
+    "reservations",
+    "stipends_payable",
+    "provider_clearing",
+    "fees",
+    *LEDGER_DIFFERENCE_KINDS,
+)

@@ -7,6 +7,7 @@ gateway.service composes them into the one nameko service."""
 
 from __future__ import annotations
 
+import functools
 import inspect
 import uuid
 from dataclasses import dataclass, field
@@ -322,6 +323,8 @@ class GatewayBase:
             if isinstance(exc, InvalidInput):  # a conflict shows what is stored now
                 self.keep_form(call, exc)
             draw = getattr(self, again)
+            if hasattr(draw, "handler"):  # the page's own GET route draws it again
+                draw = functools.partial(draw.handler, self)
             wanted = inspect.signature(draw).parameters
             given = {k: v for k, v in values.items() if k in wanted}
             return draw(call, error=said, status=status, **given)

@@ -4,6 +4,7 @@ itself for the OpenAPI document."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import logging
@@ -330,6 +331,12 @@ def api(
     return decorate
 
 
+def api_group(tags: tuple[str, ...]) -> Any:
+    """`api` for the routes a module documents under the same `tags`, said once
+    (a route may still name its own)."""
+    return functools.partial(api, tags=tags)
+
+
 def page(
     method: str,
     path: str,
@@ -347,7 +354,8 @@ def page(
 
     A service's refusal (invalid input, a conflict, a rule of segregation) is shown
     where it happened: `redisplay` names the method that draws the page again with
-    the message (`(call, error, status, **path_values)`); without one, a page that
+    the message (`(call, error, status, **path_values)`), often the page's own GET
+    route (its handler takes `error` and `status` too); without one, a page that
     says what went wrong. Not signed in: to the sign-in page."""
     route = Route(
         "page",

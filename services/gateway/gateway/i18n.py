@@ -31,14 +31,11 @@ while a text has no Russian translation or a catalogue keeps a text nobody uses.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 
 from gateway.labels import LABELS
@@ -52,37 +49,23 @@ from gateway.refusals import (
     TEXTS,
     THINGS,
 )
+from svyaz import languages
 from svyaz import money as svyaz_money
+from svyaz.languages import LANGUAGES as LANGUAGES
+from svyaz.languages import language_of as language_of
 
 HERE = Path(__file__).parent
 LOCALES = HERE / "locale"
-LANGUAGES = ("ru", "en")
-DEFAULT_LANGUAGE = "ru"
-
-
-def language_of(value: str | None) -> str:
-    """A supported language: `en-GB` → `en`; anything unknown → Russian."""
-    if value:
-        short = value.replace("_", "-").split("-")[0].lower()
-        if short in LANGUAGES:
-            return short
-    return DEFAULT_LANGUAGE
 
 
 def catalogue_path(language: str) -> Path:
-    return LOCALES / language / "LC_MESSAGES" / "messages.po"
+    return languages.catalogue_path(LOCALES, language)
 
 
 @cache
 def translations(language: str) -> Translations:
     """The language's catalogue, compiled in memory once per process."""
-    language = language_of(language)
-    with open(catalogue_path(language), "rb") as handle:
-        catalog = read_po(handle, locale=language)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
+    return languages.compile_catalogue(LOCALES, language_of(language))
 
 
 def gettext(language: str, msgid: str) -> str:

@@ -84,15 +84,6 @@ STRATEGY_CHOICES = {  # the strategy form's choices, the same vocabularies
     "channels": limit.REPORT_CHANNELS,
     "approaches": limit.APPROACHES,
 }
-STRATEGY_FIELDS = (
-    "audiences",
-    "channels",
-    "topics",
-    "approaches",
-    "expected_change",
-    "horizon_months",
-    "note",
-)
 
 
 def _number(value: str | None) -> int | str:

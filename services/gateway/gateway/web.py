@@ -20,7 +20,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
+from markupsafe import Markup
 from werkzeug.wrappers import Request, Response
 
 from gateway import forms, i18n, schemas
@@ -62,6 +64,25 @@ def label(lang: str, kind: str, code: str | None) -> str:
     return i18n.label(lang, kind, code)
 
 
+def new_key() -> str:
+    """A form's idempotency key, new each time the form is drawn (gateway.http)."""
+    return uuid.uuid4().hex
+
+
+# what every console form that posts carries first: the page's CSRF token and a new
+# idempotency key
+FORM_KEYS = Markup(
+    '<input type="hidden" name="csrf" value="{}">\n'
+    '<input type="hidden" name="idempotency_key" value="{}">'
+)
+
+
+@pass_context
+def form_keys(context: Context) -> Markup:
+    """`{{ form_keys() }}` at the top of a posting form: FORM_KEYS, escaped."""
+    return FORM_KEYS.format(context.get("csrf", ""), new_key())
+
+
 @cache
 def environment(lang: str) -> Environment:
     """The templates in one language: gettext from its catalogue, and the `money`
@@ -76,8 +97,8 @@ def environment(lang: str) -> Environment:
         i18n.translations(lang), newstyle=True
     )
     env.globals["form_limits"] = FORM_LIMITS
-    # each form's idempotency key, new each time it is drawn (gateway.http)
-    env.globals["new_key"] = lambda: uuid.uuid4().hex
+    env.globals["new_key"] = new_key
+    env.globals["form_keys"] = form_keys
     env.globals["labels"] = i18n.LABELS
     env.globals["countries"] = i18n.countries(lang)
     env.globals["spoken_languages"] = i18n.spoken_languages(lang)

@@ -10,24 +10,22 @@ sign-in; nothing about the programme, money or the war.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from svyaz import languages
 from svyaz import money as svyaz_money
+from svyaz.languages import LANGUAGES as LANGUAGES
+from svyaz.languages import language_of as language_of
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 LOCALES = HERE / "locale"
-LANGUAGES = ("ru", "en")
-DEFAULT_LANGUAGE = "ru"
 DISCREET = "discreet"
 
 
@@ -41,26 +39,12 @@ class Message:
     body: str
 
 
-def language_of(value: str | None) -> str:
-    """A supported language: `en-GB` → `en`; anything unknown → Russian."""
-    if value:
-        short = value.replace("_", "-").split("-")[0].lower()
-        if short in LANGUAGES:
-            return short
-    return DEFAULT_LANGUAGE
-
-
 def catalogue_path(language: str) -> Path:
-    return LOCALES / language / "LC_MESSAGES" / "messages.po"
+    return languages.catalogue_path(LOCALES, language)
 
 
 def compile_catalogue(language: str) -> Translations:
-    with open(catalogue_path(language), "rb") as handle:
-        catalog = read_po(handle, locale=language)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    return Translations(buffer)
+    return languages.compile_catalogue(LOCALES, language)
 
 
 @cache

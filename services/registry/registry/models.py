@@ -222,6 +222,19 @@ class VettingDecision(Base):
         DateTime(timezone=True), server_default=func.now()
     )
 
+    @classmethod
+    def noted(
+        cls, communicator: Communicator, actor_id: uuid.UUID, reason: str
+    ) -> VettingDecision:
+        """A line in the trail that leaves the status as it is (a tier, an erasure)."""
+        return cls(
+            communicator_id=communicator.id,
+            actor_id=actor_id,
+            from_status=communicator.status,
+            to_status=communicator.status,
+            reason=reason,
+        )
+
 
 class ActivationApproval(Base):
     """An admin's approval of an applicant; distinct admins fill the slots."""

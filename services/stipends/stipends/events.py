@@ -6,13 +6,10 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from svyaz.envelope import EventSpec
-from svyaz.vocabulary import PAYOUT_FAILURE_REASONS
+from svyaz.envelope import Event, EventSpec
+from svyaz.vocabulary import OBSERVED_CHANGES, PAYOUT_FAILURE_REASONS
 
 PRODUCER = "stipends"
-
-
-CHANGES = ("none", "some", "clear")
 
 
 class ReportFactsV1(Schema):
@@ -24,7 +21,7 @@ class ReportFactsV1(Schema):
     audiences = fields.List(fields.String())
     channels = fields.List(fields.String())
     topics_count = fields.Integer(validate=validate.Range(min=0))
-    observed_change = fields.String(validate=validate.OneOf(CHANGES))
+    observed_change = fields.String(validate=validate.OneOf(OBSERVED_CHANGES))
 
 
 def report_facts(report: Any) -> dict[str, Any]:
@@ -140,6 +137,18 @@ def cycle_aggregate(cycle_id: object) -> str:
 
 def stipend_aggregate(stipend_id: object) -> str:
     return f"stipend:{stipend_id}"
+
+
+def stipend_amount(spec: EventSpec, stipend: Any) -> Event:
+    """stipend.proposed.v1 or stipend.approved.v1 (StipendAmountV1) of a Stipend."""
+    return spec.build(
+        stipend_aggregate(stipend.id),
+        stipend_id=stipend.id,
+        communicator_id=stipend.communicator_id,
+        cycle_id=stipend.cycle_id,
+        amount_minor=stipend.amount_minor,
+        currency=stipend.currency,
+    )
 
 
 # -- payouts: ids, amounts and codes only, never a name, an account number or a Stripe

@@ -149,8 +149,6 @@ class ProgrammeFunding(Base):
     )
 
 
-AUDIENCES = ("family", "friends", "colleagues", "online_community")
-CHANGES = ("none", "some", "clear")
 REPORT_STEPS = {
     "draft": {"submitted"},
     "changes_requested": {"submitted"},

@@ -5,7 +5,13 @@ payout RPCs' input is `stipends.payouts.schemas`."""
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from stipends.logic.activity import KINDS as ACTIVITY_KINDS
-from svyaz.vocabulary import STRATEGY_APPROACHES, STRATEGY_PROGRESS
+from svyaz.vocabulary import (
+    OBSERVED_CHANGES,
+    REPORT_AUDIENCES,
+    REPORT_CHANNELS,
+    STRATEGY_APPROACHES,
+    STRATEGY_PROGRESS,
+)
 
 
 class Incoming(Schema):
@@ -56,18 +62,9 @@ class CommunicatorSchema(Schema):
 PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 CURRENCY = r"^[A-Z]{3}$"
 TIERS = ("volunteer", "professional")
-AUDIENCES = ("family", "friends", "colleagues", "online_community")
-CHANNELS = (
-    "in_person",
-    "phone",
-    "video",
-    "messenger",
-    "social_media",
-    "email",
-    "letter",
-    "other",
-)
-CHANGES = ("none", "some", "clear")
+AUDIENCES = REPORT_AUDIENCES  # a report's codes: svyaz.vocabulary
+CHANNELS = REPORT_CHANNELS
+CHANGES = OBSERVED_CHANGES
 
 
 class BandSchema(Schema):

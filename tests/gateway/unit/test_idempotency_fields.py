@@ -11,7 +11,8 @@ from gateway.openapi import document
 
 TEMPLATES = Path(web.__file__).parent / "templates"
 FORM = re.compile(r"<form\b[^>]*>(.*?)</form>", re.S | re.I)
-KEY_FIELD = '<input type="hidden" name="idempotency_key" value="{{ new_key() }}">'
+# the CSRF token and a fresh key, as every posting form draws them (web.form_keys)
+KEY_FIELD = "{{ form_keys() }}"
 # a confirmation page posts the key of the form that asked (confirm.html)
 CARRIED_KEY = (
     '<input type="hidden" name="idempotency_key" value="{{ key or new_key() }}">'
@@ -36,6 +37,17 @@ def test_each_form_drawn_gets_its_own_key() -> None:
     keys = {draw() for _ in range(50)}
     assert len(keys) == 50
     assert all(re.fullmatch(r"[0-9a-f]{32}", key) for key in keys)
+
+
+def test_form_keys_draws_the_csrf_token_and_a_fresh_key_each_time() -> None:
+    page = web.environment("en").from_string("{{ form_keys() }}|{{ form_keys() }}")
+    drawn = page.render(csrf='a"b').split("|")
+    keys = set()
+    for fields in drawn:
+        assert '<input type="hidden" name="csrf" value="a&#34;b">' in fields
+        (key,) = re.findall(r'name="idempotency_key" value="([0-9a-f]{32})"', fields)
+        keys.add(key)
+    assert len(keys) == 2
 
 
 def test_every_state_changing_operation_documents_the_idempotency_key() -> None:

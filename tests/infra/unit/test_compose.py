@@ -76,12 +76,20 @@ def test_the_registry_reaches_stripe_only_in_the_sandbox(compose: dict) -> None:
 
 
 def test_every_service_image_runs_its_service(compose: dict) -> None:
+    """One Dockerfile for every service: the build arguments name the service, its
+    image copies that service and runs its nameko class."""
     for name in APP:
-        dockerfile = ROOT / compose["services"][name]["build"]["dockerfile"]
-        text = dockerfile.read_text()
-        assert (
-            f'"{name}.service:{name.capitalize()}Service"' in text and "nameko" in text
-        )
+        for process in (name, f"{name}-migrate"):
+            build = compose["services"][process]["build"]
+            assert build["dockerfile"] == "services/Dockerfile", process
+            assert build["args"] == {
+                "SERVICE": name,
+                "SERVICE_CLASS": f"{name.capitalize()}Service",
+            }, process
+    text = (ROOT / "services/Dockerfile").read_text()
+    assert "COPY services/${SERVICE} services/${SERVICE}" in text
+    assert 'NAMEKO_SERVICE="${SERVICE}.service:${SERVICE_CLASS}"' in text
+    assert 'exec nameko run --config config.yml \\"$NAMEKO_SERVICE\\"' in text
 
 
 def test_each_service_holds_its_own_bus_key_and_no_other(compose: dict) -> None:

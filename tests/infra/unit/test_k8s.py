@@ -307,12 +307,12 @@ def test_each_image_is_its_services_dockerfile(
 ) -> None:
     """The service's container runs the Dockerfile's CMD (no override), as the user
     the Dockerfile names, and its probes call what the image has."""
+    dockerfile = (ROOT / "services/Dockerfile").read_text()
+    assert "COPY services/${SERVICE} services/${SERVICE}" in dockerfile
+    assert re.search(r"^USER nobody$", dockerfile, re.M)
+    cmd = re.search(r"^CMD (.*)$", dockerfile, re.M)
+    assert cmd and "nameko run" in cmd.group(1) and "$NAMEKO_SERVICE" in cmd.group(1)
     for service in SERVICES:
-        dockerfile = (ROOT / "services" / service / "Dockerfile").read_text()
-        assert f"COPY services/{service} services/{service}" in dockerfile
-        assert re.search(r"^USER nobody$", dockerfile, re.M)
-        cmd = re.search(r"^CMD (.*)$", dockerfile, re.M)
-        assert cmd and f"{service}.service:" in cmd.group(1)
         spec = pod_spec(of_kind(production, "Deployment")[service])
         (container,) = spec["containers"]
         assert "command" not in container and "args" not in container

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import api
+from gateway.http import api, api_group
 from gateway.roles import ADMIN, COORDINATOR, FINANCE, SIGNED_IN, STAFF
 from gateway.schemas import (
     AdminClubSchema,
@@ -36,24 +36,23 @@ from gateway.schemas import (
 )
 from svyaz.errors import Forbidden
 
-ADMINS = ("admin",)
-CLUBS = ("clubs",)
+admin_api = api_group(("admin",))
+clubs_api = api_group(("clubs",))
 
 
 class AdminApi(GatewayBase):
-    @api(
+    @admin_api(
         "GET",
         "/api/v1/staff",
         summary="Staff accounts: roles, state (invited, enrolling, active, disabled), "
         "last sign-in, a second-factor reset waiting for a second admin",
         roles=(ADMIN,),
         responses={200: [StaffMemberSchema]},
-        tags=ADMINS,
     )
     def api_staff(self, call: Call) -> Any:
         return self.deadline(self.registry.list_staff, call.actor)
 
-    @api(
+    @admin_api(
         "POST",
         "/api/v1/staff",
         summary="Invite a staff member: the invitee gets a one-time link (72 hours) "
@@ -61,36 +60,33 @@ class AdminApi(GatewayBase):
         roles=(ADMIN,),
         body=StaffInvitationRequestSchema,
         responses={201: StaffInvitedSchema},
-        tags=ADMINS,
     )
     def api_invite_staff(self, call: Call) -> Any:
         return self.deadline(self.registry.invite_staff, call.actor, call.body)
 
-    @api(
+    @admin_api(
         "POST",
         "/api/v1/staff/<account_id>/disabling",
         summary="Disable a staff account: no sign-in, and its sessions end",
         roles=(ADMIN,),
         responses={200: StaffSwitchedSchema},
-        tags=ADMINS,
     )
     def api_disable_staff(self, call: Call, account_id: str) -> Any:
         done = self.deadline(self.registry.disable_staff, call.actor, account_id)
         self.end_sessions(done["id"])
         return done
 
-    @api(
+    @admin_api(
         "POST",
         "/api/v1/staff/<account_id>/enabling",
         summary="Enable a disabled staff account again",
         roles=(ADMIN,),
         responses={200: StaffSwitchedSchema},
-        tags=ADMINS,
     )
     def api_enable_staff(self, call: Call, account_id: str) -> Any:
         return self.deadline(self.registry.enable_staff, call.actor, account_id)
 
-    @api(
+    @admin_api(
         "POST",
         "/api/v1/staff/<account_id>/second-factor-resets",
         summary="Ask to reset a staff member's lost authenticator (a second admin "
@@ -98,7 +94,6 @@ class AdminApi(GatewayBase):
         roles=(ADMIN,),
         body=SecondFactorResetRequestSchema,
         responses={201: FactorResetSchema},
-        tags=ADMINS,
     )
     def api_request_factor_reset(self, call: Call, account_id: str) -> Any:
         return self.deadline(
@@ -108,14 +103,13 @@ class AdminApi(GatewayBase):
             call.body["reason"],
         )
 
-    @api(
+    @admin_api(
         "POST",
         "/api/v1/second-factor-resets/<reset_id>/approval",
         summary="Approve a second-factor reset another admin asked for: the person "
         "enrolls a new authenticator at their next sign-in",
         roles=(ADMIN,),
         responses={200: FactorResetApprovedSchema},
-        tags=ADMINS,
     )
     def api_approve_factor_reset(self, call: Call, reset_id: str) -> Any:
         done = self.deadline(
@@ -124,25 +118,23 @@ class AdminApi(GatewayBase):
         self.end_sessions(done["id"])
         return done
 
-    @api(
+    @admin_api(
         "GET",
         "/api/v1/review-items",
         summary="Open dedup review items (same email, phone or payout account)",
         roles=(ADMIN,),
         responses={200: [ReviewItemSchema]},
-        tags=ADMINS,
     )
     def api_review_items(self, call: Call) -> Any:
         return self.deadline(self.registry.list_review_items, call.actor)
 
-    @api(
+    @admin_api(
         "POST",
         "/api/v1/review-items/<item_id>/resolution",
         summary="Resolve a dedup review item: same_person or distinct, with a note",
         roles=(ADMIN,),
         body=ResolutionRequestSchema,
         responses={200: ResolvedItemSchema},
-        tags=ADMINS,
     )
     def api_resolve(self, call: Call, item_id: str) -> Any:
         return self.deadline(
@@ -153,14 +145,13 @@ class AdminApi(GatewayBase):
             call.body["note"],
         )
 
-    @api(
+    @clubs_api(
         "GET",
         "/api/v1/clubs",
         summary="Communication Clubs: for staff and active communicators (an "
         "applicant sees no club until they are accepted)",
         roles=SIGNED_IN,
         responses={200: [ClubSchema]},
-        tags=CLUBS,
     )
     def api_clubs(self, call: Call) -> Any:
         if not set(call.actor["roles"]) & set(STAFF):
@@ -172,44 +163,41 @@ class AdminApi(GatewayBase):
                 )
         return self.deadline(self.registry.list_clubs)
 
-    @api(
+    @clubs_api(
         "GET",
         "/api/v1/clubs/<club_id>/members",
         summary="A club's members by pseudonym, with their ids and status (no "
         "personal field): its own coordinator and admins only",
         roles=(COORDINATOR, ADMIN),
         responses={200: ClubMemberListSchema},
-        tags=CLUBS,
     )
     def api_club_members(self, call: Call, club_id: str) -> Any:
         members = self.deadline(self.registry.list_club_members, call.actor, club_id)
         return {"pseudonyms": [m["pseudonym"] for m in members], "members": members}
 
-    @api(
+    @clubs_api(
         "POST",
         "/api/v1/clubs",
         summary="Create a Communication Club (then name its coordinator)",
         roles=(ADMIN,),
         body=ClubRequestSchema,
         responses={201: AdminClubSchema},
-        tags=CLUBS,
     )
     def api_create_club(self, call: Call) -> Any:
         return self.deadline(self.registry.create_club, call.actor, call.body)
 
-    @api(
+    @clubs_api(
         "PATCH",
         "/api/v1/clubs/<club_id>",
         summary="Change a club's name, country, city or mode",
         roles=(ADMIN,),
         body=ClubChangesRequestSchema,
         responses={200: AdminClubSchema},
-        tags=CLUBS,
     )
     def api_update_club(self, call: Call, club_id: str) -> Any:
         return self.deadline(self.registry.update_club, call.actor, club_id, call.body)
 
-    @api(
+    @clubs_api(
         "PUT",
         "/api/v1/clubs/<club_id>/coordinator",
         summary="Name a club's coordinator: an enabled staff account with the "
@@ -217,7 +205,6 @@ class AdminApi(GatewayBase):
         roles=(ADMIN,),
         body=CoordinatorRequestSchema,
         responses={200: AdminClubSchema},
-        tags=CLUBS,
     )
     def api_set_coordinator(self, call: Call, club_id: str) -> Any:
         return self.deadline(
@@ -227,37 +214,34 @@ class AdminApi(GatewayBase):
             str(call.body["account_id"]),
         )
 
-    @api(
+    @clubs_api(
         "DELETE",
         "/api/v1/clubs/<club_id>/coordinator",
         summary="Leave a club without a coordinator",
         roles=(ADMIN,),
         responses={200: AdminClubSchema},
-        tags=CLUBS,
     )
     def api_remove_coordinator(self, call: Call, club_id: str) -> Any:
         return self.deadline(self.registry.remove_club_coordinator, call.actor, club_id)
 
-    @api(
+    @clubs_api(
         "GET",
         "/api/v1/trainings",
         summary="Training seminars, newest first, with their completions (a "
         "coordinator: those of their own clubs)",
         roles=(ADMIN, COORDINATOR),
         responses={200: [TrainingSchema]},
-        tags=CLUBS,
     )
     def api_trainings(self, call: Call) -> Any:
         return self.deadline(self.registry.list_trainings, call.actor)
 
-    @api(
+    @clubs_api(
         "POST",
         "/api/v1/trainings",
         summary="Add a training seminar, for one club or for everyone",
         roles=(ADMIN,),
         body=TrainingRequestSchema,
         responses={201: NewTrainingSchema},
-        tags=CLUBS,
     )
     def api_create_training(self, call: Call) -> Any:
         training = {
@@ -267,7 +251,7 @@ class AdminApi(GatewayBase):
         }
         return self.deadline(self.registry.create_training, call.actor, training)
 
-    @api(
+    @clubs_api(
         "POST",
         "/api/v1/trainings/<training_id>/completions",
         summary="Record that communicators completed a training, up to 500 at once: "
@@ -275,7 +259,6 @@ class AdminApi(GatewayBase):
         roles=(ADMIN, COORDINATOR),
         body=CompletionsRequestSchema,
         responses={200: CompletionsSchema},
-        tags=CLUBS,
     )
     def api_record_completions(self, call: Call, training_id: str) -> Any:
         return self.deadline(
@@ -296,27 +279,25 @@ class AdminApi(GatewayBase):
     def api_corridors(self, call: Call) -> Any:
         return self.deadline(self.registry.list_corridors)
 
-    @api(
+    @admin_api(
         "PUT",
         "/api/v1/corridors/<country>",
         summary="Route a country's payouts to a provider",
         roles=(ADMIN,),
         body=CorridorRequestSchema,
         responses={200: CorridorSchema},
-        tags=ADMINS,
     )
     def api_set_corridor(self, call: Call, country: str) -> Any:
         return self.deadline(
             self.registry.set_corridor, call.actor, country, call.body["provider"]
         )
 
-    @api(
+    @admin_api(
         "GET",
         "/api/v1/deliveries/parked",
         summary="Notifications that could not be delivered, with the reason",
         roles=(ADMIN, FINANCE),
         responses={200: [ParkedDeliveryOutSchema]},
-        tags=ADMINS,
     )
     def api_parked(self, call: Call) -> Any:
         return self.deadline(self.notifications.list_parked, call.actor)

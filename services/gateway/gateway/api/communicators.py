@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from gateway import pages, web
 from gateway.base import Call, GatewayBase
-from gateway.http import APPLY, TEXT_BODY, api, respond
+from gateway.http import APPLY, TEXT_BODY, api_group, respond
 from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
 from gateway.schemas import (
     ApplicationAcceptedSchema,
@@ -32,12 +32,12 @@ from gateway.schemas import (
     VouchRequestOutSchema,
 )
 
-OWN = ("communicator",)
-ADMINS = ("admin",)
+own_api = api_group(("communicator",))
+admin_api = api_group(("admin",))
 
 
 class CommunicatorsApi(GatewayBase):
-    @api(
+    @own_api(
         "POST",
         "/api/v1/applications",
         summary="Apply to the programme (the same answer whether or not the email "
@@ -45,7 +45,6 @@ class CommunicatorsApi(GatewayBase):
         roles=None,
         body=ApplicationRequestSchema,
         responses={202: ApplicationAcceptedSchema},
-        tags=OWN,
         max_body=TEXT_BODY,
         csrf="none",  # no session; a JSON-only body cannot come from a form
         throttle=APPLY,
@@ -54,29 +53,27 @@ class CommunicatorsApi(GatewayBase):
         self.deadline(self.registry.apply, call.body)
         return {"status": "received"}
 
-    @api(
+    @own_api(
         "GET",
         "/api/v1/me",
         summary="The communicator's own status and payout set-up (no personal field)",
         roles=(COMMUNICATOR,),
         responses={200: OwnStatusSchema},
-        tags=OWN,
     )
     def api_me(self, call: Call) -> Any:
         return self.deadline(self.registry.get_own_status, call.actor)
 
-    @api(
+    @own_api(
         "GET",
         "/api/v1/me/stipends",
         summary="One's stipends and payments, newest cycle first",
         roles=(COMMUNICATOR,),
         responses={200: [OwnStipendSchema]},
-        tags=OWN,
     )
     def api_own_stipends(self, call: Call) -> Any:
         return self.deadline(self.stipends.own_stipends, call.actor)
 
-    @api(
+    @own_api(
         "POST",
         "/api/v1/me/payouts/<payout_id>/receipt",
         summary='Say whether a paid payout of one\'s own arrived. "Not received" '
@@ -85,7 +82,6 @@ class CommunicatorsApi(GatewayBase):
         roles=(COMMUNICATOR,),
         body=ReceiptRequestSchema,
         responses={200: OwnReceiptSchema},
-        tags=OWN,
     )
     def api_confirm_receipt(self, call: Call, payout_id: str) -> Any:
         return self.deadline(
@@ -96,31 +92,29 @@ class CommunicatorsApi(GatewayBase):
             call.body.get("note", ""),
         )
 
-    @api(
+    @own_api(
         "POST",
         "/api/v1/me/payout-setup",
         summary="Start or resume payout set-up: a Stripe onboarding link or the "
         "next step, by the corridor of the communicator's country",
         roles=(COMMUNICATOR,),
         responses={200: PayoutSetupSchema},
-        tags=OWN,
     )
     def api_payout_setup(self, call: Call) -> Any:
         return self.deadline(self.registry.start_payout_setup, call.actor)
 
-    @api(
+    @own_api(
         "GET",
         "/api/v1/me/vouches",
         summary="Requests to vouch for applicants who named you, applications not "
         "yet decided: their pseudonym and, while the request waits, their city",
         roles=(COMMUNICATOR,),
         responses={200: [VouchRequestOutSchema]},
-        tags=OWN,
     )
     def api_own_vouches(self, call: Call) -> Any:
         return self.deadline(self.registry.list_vouch_requests, call.actor)
 
-    @api(
+    @own_api(
         "POST",
         "/api/v1/me/vouches/<vouch_id>",
         summary="Confirm or decline a request to vouch for an applicant, once. Only "
@@ -128,7 +122,6 @@ class CommunicatorsApi(GatewayBase):
         roles=(COMMUNICATOR,),
         body=VouchAnswerRequestSchema,
         responses={200: VouchAnsweredSchema},
-        tags=OWN,
     )
     def api_answer_vouch(self, call: Call, vouch_id: str) -> Any:
         return self.deadline(
@@ -138,7 +131,7 @@ class CommunicatorsApi(GatewayBase):
             call.body["answer"],
         )
 
-    @api(
+    @own_api(
         "POST",
         "/api/v1/me/bank-details",
         summary="Give the account to be paid into, when the payout set-up's next "
@@ -147,19 +140,17 @@ class CommunicatorsApi(GatewayBase):
         roles=(COMMUNICATOR,),
         body=BankDetailsRequestSchema,
         responses={200: BankDetailsSavedSchema},
-        tags=OWN,
     )
     def api_bank_details(self, call: Call) -> Any:
         return self.deadline(self.registry.set_bank_details, call.actor, call.body)
 
-    @api(
+    @own_api(
         "POST",
         "/api/v1/me/erasure",
         summary="Erase me: personal data destroyed, the account closed, signed out",
         roles=(COMMUNICATOR,),
         body=ErasureRequestSchema,
         responses={202: DoneSchema},
-        tags=OWN,
     )
     def api_erase_me(self, call: Call) -> Response:
         self.erase_self(call, call.body["reason"])
@@ -181,42 +172,39 @@ class CommunicatorsApi(GatewayBase):
             "next_page": page + 1 if len(found) > per_page else None,
         }
 
-    @api(
+    @admin_api(
         "GET",
         "/api/v1/communicators",
         summary="Search communicators by pseudonym prefix or status, a page at a time",
         roles=(ADMIN, FINANCE),
         query=CommunicatorQuerySchema,
         responses={200: CommunicatorPageSchema},
-        tags=ADMINS,
     )
     def api_communicators(self, call: Call) -> Any:
         return self._page_of(call, call.query)
 
-    @api(
+    @admin_api(
         "POST",
         "/api/v1/communicators/search",
         summary="Find a communicator by email (in the body, never in a URL)",
         roles=(ADMIN, FINANCE),
         body=EmailSearchSchema,
         responses={200: CommunicatorPageSchema},
-        tags=ADMINS,
     )
     def api_search_by_email(self, call: Call) -> Any:
         return self._page_of(call, call.body)
 
-    @api(
+    @admin_api(
         "GET",
         "/api/v1/communicators/<communicator_id>",
         summary="An application as admins review it: vouch, approvals, dedup items",
         roles=(ADMIN,),
         responses={200: None},
-        tags=ADMINS,
     )
     def api_communicator(self, call: Call, communicator_id: str) -> Any:
         return self.deadline(self.registry.get_application, call.actor, communicator_id)
 
-    @api(
+    @admin_api(
         "POST",
         "/api/v1/communicators/<communicator_id>/decisions",
         summary="A vetting step with its reason: start_review, approve, reject, "
@@ -224,7 +212,6 @@ class CommunicatorsApi(GatewayBase):
         roles=(ADMIN,),
         body=DecisionRequestSchema,
         responses={200: None},
-        tags=ADMINS,
     )
     def api_decide(self, call: Call, communicator_id: str) -> Any:
         step = call.body["step"]

@@ -10,11 +10,11 @@ from typing import Any
 from marshmallow import Schema
 
 from gateway.base import Call, GatewayBase
-from gateway.http import api
+from gateway.http import api_group
 from gateway.roles import ADMIN
 from gateway.schemas.base import choice, text, uid
 
-TAGS = ("impact",)
+api = api_group(("impact",))  # the routes' tags in the OpenAPI document
 DIMENSIONS = ("country", "club", "tier")
 
 
@@ -35,7 +35,6 @@ class ImpactApi(GatewayBase):
         summary="The cycles the figures know, the latest first (no counts)",
         roles=(ADMIN,),
         responses={200: [ImpactCycleSchema]},
-        tags=TAGS,
     )
     def api_impact_cycles(self, call: Call) -> Any:
         return self.deadline(self.insights.list_impact_cycles, call.actor)
@@ -48,7 +47,6 @@ class ImpactApi(GatewayBase):
         roles=(ADMIN,),
         query=ImpactQuerySchema,
         responses={200: None},
-        tags=TAGS,
     )
     def api_impact_cycle(self, call: Call, cycle_id: str) -> Any:
         return self.deadline(
@@ -64,7 +62,6 @@ class ImpactApi(GatewayBase):
         "a hidden count is null",
         roles=(ADMIN,),
         responses={200: None},
-        tags=TAGS,
     )
     def api_impact_programme(self, call: Call, programme_id: str) -> Any:
         return self.deadline(

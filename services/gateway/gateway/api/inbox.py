@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import api
+from gateway.http import api_group
 from gateway.roles import SIGNED_IN
 from gateway.schemas import (
     DoneSchema,
@@ -14,7 +14,7 @@ from gateway.schemas import (
     PreferencesSchema,
 )
 
-TAGS = ("inbox",)
+api = api_group(("inbox",))  # the routes' tags in the OpenAPI document
 
 
 class InboxApi(GatewayBase):
@@ -25,7 +25,6 @@ class InboxApi(GatewayBase):
         roles=SIGNED_IN,
         query=InboxQuerySchema,
         responses={200: [InboxMessageSchema]},
-        tags=TAGS,
     )
     def api_inbox(self, call: Call) -> Any:
         return self.deadline(
@@ -40,7 +39,6 @@ class InboxApi(GatewayBase):
         summary="Mark one of one's messages read",
         roles=SIGNED_IN,
         responses={200: DoneSchema},
-        tags=TAGS,
     )
     def api_mark_read(self, call: Call, message_id: int) -> Any:
         self.deadline(self.notifications.mark_read, call.actor, message_id)
@@ -52,7 +50,6 @@ class InboxApi(GatewayBase):
         summary="How one is told: channels, language, time zone, quiet hours",
         roles=SIGNED_IN,
         responses={200: PreferencesSchema},
-        tags=TAGS,
     )
     def api_preferences(self, call: Call) -> Any:
         return self.deadline(self.notifications.get_preferences, call.actor)
@@ -64,7 +61,6 @@ class InboxApi(GatewayBase):
         roles=SIGNED_IN,
         body=PreferencesSchema,
         responses={200: PreferencesSchema},
-        tags=TAGS,
     )
     def api_set_preferences(self, call: Call) -> Any:
         return self.deadline(self.notifications.set_preferences, call.actor, call.body)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import api
+from gateway.http import api_group
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import (
     AccountStatementQuerySchema,
@@ -14,7 +14,7 @@ from gateway.schemas import (
     TrialBalanceSchema,
 )
 
-TAGS = ("finance",)
+api = api_group(("finance",))  # the routes' tags in the OpenAPI document
 
 
 class LedgerApi(GatewayBase):
@@ -25,7 +25,6 @@ class LedgerApi(GatewayBase):
         "totals per currency, which must agree",
         roles=(FINANCE, ADMIN),
         responses={200: TrialBalanceSchema},
-        tags=TAGS,
     )
     def api_trial_balance(self, call: Call) -> Any:
         return self.deadline(self.stipends.get_trial_balance, call.actor)
@@ -38,7 +37,6 @@ class LedgerApi(GatewayBase):
         roles=(FINANCE, ADMIN),
         query=AccountStatementQuerySchema,
         responses={200: AccountStatementSchema},
-        tags=TAGS,
     )
     def api_account_statement(self, call: Call, account: str) -> Any:
         return self.deadline(

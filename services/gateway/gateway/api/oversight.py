@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway import oversight
 from gateway.base import Call
-from gateway.http import api
+from gateway.http import api_group
 from gateway.oversight import OversightCalls
 from gateway.pages import ident
 from gateway.roles import ADMIN
@@ -26,7 +26,7 @@ from gateway.schemas import (
 )
 
 ADMINS = (ADMIN,)
-TAGS = ("oversight",)
+api = api_group(("oversight",))  # the routes' tags in the OpenAPI document
 
 
 class OversightApi(OversightCalls):
@@ -38,7 +38,6 @@ class OversightApi(OversightCalls):
         roles=ADMINS,
         query=AccessLogQuerySchema,
         responses={200: AccessLogPageSchema},
-        tags=TAGS,
     )
     def api_access_log(self, call: Call) -> Any:
         return self.access_log(call, call.query)
@@ -50,7 +49,6 @@ class OversightApi(OversightCalls):
         "cut from its end?",
         roles=ADMINS,
         responses={200: AccessLogCheckSchema},
-        tags=TAGS,
     )
     def api_verify_access_log(self, call: Call) -> Any:
         return self.deadline(self.registry.verify_access_log, call.actor)
@@ -62,7 +60,6 @@ class OversightApi(OversightCalls):
         "(codes and ids, no free text)",
         roles=ADMINS,
         responses={200: [ActivityEntrySchema]},
-        tags=TAGS,
     )
     def api_activity(self, call: Call, communicator_id: str) -> Any:
         return self.deadline(
@@ -79,7 +76,6 @@ class OversightApi(OversightCalls):
         "why, when, how often, whether a retry can work",
         roles=ADMINS,
         responses={200: [ServiceParkedSchema]},
-        tags=TAGS,
     )
     def api_parked_messages(self, call: Call) -> Any:
         return oversight.all_parked(self.proxies(), self.deadline, call.actor)
@@ -92,7 +88,6 @@ class OversightApi(OversightCalls):
         roles=ADMINS,
         body=ParkedReasonSchema,
         responses={200: MessageActedSchema},
-        tags=TAGS,
     )
     def api_retry_message(self, call: Call, service: str, message_id: str) -> Any:
         return self.act_on_message(
@@ -106,7 +101,6 @@ class OversightApi(OversightCalls):
         roles=ADMINS,
         body=ParkedReasonSchema,
         responses={200: MessageActedSchema},
-        tags=TAGS,
     )
     def api_discard_message(self, call: Call, service: str, message_id: str) -> Any:
         return self.act_on_message(
@@ -120,7 +114,6 @@ class OversightApi(OversightCalls):
         "newest first",
         roles=ADMINS,
         responses={200: [ParkedActionSchema]},
-        tags=TAGS,
     )
     def api_parked_actions(self, call: Call) -> Any:
         return oversight.all_actions(self.proxies(), self.deadline, call.actor)
@@ -132,7 +125,6 @@ class OversightApi(OversightCalls):
         roles=ADMINS,
         body=ParkedReasonSchema,
         responses={200: DeliveryActedSchema},
-        tags=TAGS,
     )
     def api_retry_delivery(self, call: Call, delivery_id: str) -> Any:
         return self.deadline(
@@ -149,7 +141,6 @@ class OversightApi(OversightCalls):
         roles=ADMINS,
         body=ParkedReasonSchema,
         responses={200: DeliveryActedSchema},
-        tags=TAGS,
     )
     def api_discard_delivery(self, call: Call, delivery_id: str) -> Any:
         return self.deadline(

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import SECOND_FACTOR, api
+from gateway.http import SECOND_FACTOR, api_group
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import (
     BankFileQuerySchema,
@@ -32,7 +32,7 @@ def bank_file_name(run_id: str, fmt: str) -> str:
     return f"run-{run_id[:8]}-bank-file.{BANK_FILES[fmt][1]}"
 
 
-TAGS = ("finance",)
+api = api_group(("finance",))  # the routes' tags in the OpenAPI document
 
 
 class PayoutsApi(GatewayBase):
@@ -42,7 +42,6 @@ class PayoutsApi(GatewayBase):
         summary="Build a payout run from a cycle's approved stipends",
         roles=(FINANCE,),
         responses={201: PayoutRunSchema},
-        tags=TAGS,
     )
     def api_build_run(self, call: Call, cycle_id: str) -> Any:
         return self.deadline(self.stipends.build_payout_run, call.actor, cycle_id)
@@ -53,7 +52,6 @@ class PayoutsApi(GatewayBase):
         summary="A payout run: status, control totals and payouts by state",
         roles=(FINANCE, ADMIN),
         responses={200: PayoutRunSchema},
-        tags=TAGS,
     )
     def api_run(self, call: Call, run_id: str) -> Any:
         return self.deadline(self.stipends.get_payout_run, call.actor, run_id)
@@ -64,7 +62,6 @@ class PayoutsApi(GatewayBase):
         summary="A run's payouts with their states",
         roles=(FINANCE, ADMIN),
         responses={200: [PayoutSchema]},
-        tags=TAGS,
     )
     def api_run_payouts(self, call: Call, run_id: str) -> Any:
         return self.deadline(self.stipends.list_payouts, call.actor, run_id)
@@ -77,7 +74,6 @@ class PayoutsApi(GatewayBase):
         roles=(FINANCE,),
         body=ReleaseRequestSchema,
         responses={200: PayoutRunSchema},
-        tags=TAGS,
         throttle=SECOND_FACTOR,
     )
     def api_release_run(self, call: Call, run_id: str) -> Any:
@@ -96,7 +92,6 @@ class PayoutsApi(GatewayBase):
         roles=(FINANCE,),
         body=PayoutActionRequestSchema,
         responses={200: PayoutSchema},
-        tags=TAGS,
     )
     def api_payout_action(self, call: Call, payout_id: str) -> Any:
         return self.deadline(
@@ -114,7 +109,6 @@ class PayoutsApi(GatewayBase):
         "about receipt, and its audit trail",
         roles=(FINANCE, ADMIN),
         responses={200: PayoutDetailSchema},
-        tags=TAGS,
     )
     def api_payout(self, call: Call, payout_id: str) -> Any:
         return self.deadline(self.stipends.get_payout, call.actor, payout_id)
@@ -127,7 +121,6 @@ class PayoutsApi(GatewayBase):
         roles=(FINANCE,),
         query=BankFileQuerySchema,
         responses={200: BankFileSchema},
-        tags=TAGS,
     )
     def api_bank_file(self, call: Call, run_id: str) -> Any:
         fmt = call.query["format"]
@@ -147,7 +140,6 @@ class PayoutsApi(GatewayBase):
         roles=(FINANCE,),
         query=ReceiptProblemsQuerySchema,
         responses={200: [ReceiptProblemSchema]},
-        tags=TAGS,
     )
     def api_receipt_problems(self, call: Call) -> Any:
         return self.deadline(
@@ -161,7 +153,6 @@ class PayoutsApi(GatewayBase):
         roles=(FINANCE,),
         body=ResolveReceiptRequestSchema,
         responses={200: ReceiptProblemSchema},
-        tags=TAGS,
     )
     def api_resolve_receipt_problem(self, call: Call, problem_id: str) -> Any:
         return self.deadline(

@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.base import Call, GatewayBase
 from gateway.exceptions import BadRequest
-from gateway.http import IDEMPOTENCY_HEADER, api
+from gateway.http import IDEMPOTENCY_HEADER, api_group
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import (
     CycleRequestSchema,
@@ -19,7 +19,7 @@ from gateway.schemas import (
     ProgrammeSchema,
 )
 
-TAGS = ("programmes",)
+api = api_group(("programmes",))  # the routes' tags in the OpenAPI document
 
 
 def idempotency_key(call: Call) -> str:
@@ -41,7 +41,6 @@ class ProgrammesApi(GatewayBase):
         summary="Every programme with its budget, reserved, spent and available",
         roles=(ADMIN, FINANCE),
         responses={200: [ProgrammeSchema]},
-        tags=TAGS,
     )
     def api_programmes(self, call: Call) -> Any:
         return self.deadline(self.stipends.list_programmes, call.actor)
@@ -53,7 +52,6 @@ class ProgrammesApi(GatewayBase):
         roles=(ADMIN,),
         body=ProgrammeRequestSchema,
         responses={201: ProgrammeSchema},
-        tags=TAGS,
     )
     def api_create_programme(self, call: Call) -> Any:
         return self.deadline(
@@ -66,7 +64,6 @@ class ProgrammesApi(GatewayBase):
         summary="A programme with its money and its `version` (for a change)",
         roles=(ADMIN, FINANCE),
         responses={200: ProgrammeSchema},
-        tags=TAGS,
     )
     def api_programme(self, call: Call, programme_id: str) -> Any:
         return self.deadline(self.stipends.get_programme, call.actor, programme_id)
@@ -79,7 +76,6 @@ class ProgrammesApi(GatewayBase):
         roles=(ADMIN,),
         body=ProgrammeChangesRequestSchema,
         responses={200: ProgrammeSchema},
-        tags=TAGS,
     )
     def api_update_programme(self, call: Call, programme_id: str) -> Any:
         return self.deadline(
@@ -94,7 +90,6 @@ class ProgrammesApi(GatewayBase):
         roles=(ADMIN, FINANCE),
         body=FundingRequestSchema,
         responses={200: ProgrammeSchema},
-        tags=TAGS,
     )
     def api_fund_programme(self, call: Call, programme_id: str) -> Any:
         return self.deadline(
@@ -132,7 +127,6 @@ class ProgrammesApi(GatewayBase):
         summary="A programme's cycles, newest deadline first",
         roles=(ADMIN, FINANCE),
         responses={200: [CycleSchema]},
-        tags=TAGS,
     )
     def api_programme_cycles(self, call: Call, programme_id: str) -> Any:
         return self.deadline(self.stipends.list_cycles, call.actor, programme_id)
@@ -144,7 +138,6 @@ class ProgrammesApi(GatewayBase):
         roles=(ADMIN,),
         body=CycleRequestSchema,
         responses={201: CycleSchema},
-        tags=TAGS,
     )
     def api_open_cycle(self, call: Call, programme_id: str) -> Any:
         return self.deadline(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import TEXT_BODY, UPLOAD_BODY, api
+from gateway.http import TEXT_BODY, UPLOAD_BODY, api_group
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import (
     BankStatementRequestSchema,
@@ -21,7 +21,7 @@ from gateway.schemas import (
     StatementImportSchema,
 )
 
-TAGS = ("finance",)
+api = api_group(("finance",))  # the routes' tags in the OpenAPI document
 
 
 class ReconciliationApi(GatewayBase):
@@ -32,7 +32,6 @@ class ReconciliationApi(GatewayBase):
         roles=(FINANCE, ADMIN),
         query=ReconciliationsQuerySchema,
         responses={200: [ReconciliationSchema]},
-        tags=TAGS,
     )
     def api_reconciliations(self, call: Call) -> Any:
         return self.deadline(
@@ -50,7 +49,6 @@ class ReconciliationApi(GatewayBase):
         roles=(FINANCE,),
         body=ReconcileRequestSchema,
         responses={201: ReconciliationSchema},
-        tags=TAGS,
         max_body=UPLOAD_BODY,
     )
     def api_reconcile(self, call: Call) -> Any:
@@ -71,7 +69,6 @@ class ReconciliationApi(GatewayBase):
         summary="A reconciliation: counts, differences by kind and state, sign-off",
         roles=(FINANCE, ADMIN),
         responses={200: ReconciliationSchema},
-        tags=TAGS,
     )
     def api_reconciliation(self, call: Call, reconciliation_id: str) -> Any:
         return self.deadline(
@@ -85,7 +82,6 @@ class ReconciliationApi(GatewayBase):
         roles=(FINANCE, ADMIN),
         query=ReconciliationItemsQuerySchema,
         responses={200: [ReconciliationItemSchema]},
-        tags=TAGS,
     )
     def api_reconciliation_items(self, call: Call, reconciliation_id: str) -> Any:
         page = call.query
@@ -106,7 +102,6 @@ class ReconciliationApi(GatewayBase):
         roles=(FINANCE,),
         body=ResolveItemsRequestSchema,
         responses={200: [ReconciliationItemSchema]},
-        tags=TAGS,
         max_body=TEXT_BODY,
     )
     def api_resolve_items(self, call: Call, reconciliation_id: str) -> Any:
@@ -130,7 +125,6 @@ class ReconciliationApi(GatewayBase):
         roles=(FINANCE,),
         body=SignOffRequestSchema,
         responses={200: ReconciliationSchema},
-        tags=TAGS,
     )
     def api_sign_off(self, call: Call, reconciliation_id: str) -> Any:
         return self.deadline(
@@ -147,7 +141,6 @@ class ReconciliationApi(GatewayBase):
         "paid or failed, created in the period or the month before (at most 500)",
         roles=(FINANCE,),
         responses={200: [PayoutSchema]},
-        tags=TAGS,
     )
     def api_link_candidates(self, call: Call, reconciliation_id: str) -> Any:
         return self.deadline(
@@ -162,7 +155,6 @@ class ReconciliationApi(GatewayBase):
         roles=(FINANCE,),
         body=BankStatementRequestSchema,
         responses={200: StatementImportSchema},
-        tags=TAGS,
         max_body=UPLOAD_BODY,
     )
     def api_import_statement(self, call: Call) -> Any:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import TEXT_BODY, api
+from gateway.http import TEXT_BODY, api_group
 from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
 from gateway.schemas import (
     ActivityLineSchema,
@@ -20,7 +20,7 @@ from gateway.schemas import (
     SavedReportSchema,
 )
 
-TAGS = ("reports",)
+api = api_group(("reports",))  # the routes' tags in the OpenAPI document
 
 
 class ReportsApi(GatewayBase):
@@ -30,7 +30,6 @@ class ReportsApi(GatewayBase):
         summary="Cycles: communicators see the open ones, staff all",
         roles=(COMMUNICATOR, ADMIN, FINANCE),
         responses={200: [CycleSchema]},
-        tags=TAGS,
     )
     def api_cycles(self, call: Call) -> Any:
         return self.deadline(self.stipends.list_cycles, call.actor)
@@ -42,7 +41,6 @@ class ReportsApi(GatewayBase):
         roles=(COMMUNICATOR,),
         body=ReportRequestSchema,
         responses={201: SavedReportSchema},
-        tags=TAGS,
         max_body=TEXT_BODY,
     )
     def api_save_report(self, call: Call, cycle_id: str) -> Any:
@@ -58,7 +56,6 @@ class ReportsApi(GatewayBase):
         roles=(COMMUNICATOR, ADMIN),
         query=ReportQuerySchema,
         responses={200: [ReportSchema]},
-        tags=TAGS,
     )
     def api_reports(self, call: Call, cycle_id: str) -> Any:
         return self.deadline(
@@ -72,7 +69,6 @@ class ReportsApi(GatewayBase):
         roles=(COMMUNICATOR,),
         body=ReportRequestSchema,
         responses={200: SavedReportSchema},
-        tags=TAGS,
         max_body=TEXT_BODY,
     )
     def api_edit_report(self, call: Call, report_id: str) -> Any:
@@ -86,7 +82,6 @@ class ReportsApi(GatewayBase):
         summary="Submit one's own report (after the deadline it is marked late)",
         roles=(COMMUNICATOR,),
         responses={200: ReportSchema},
-        tags=TAGS,
     )
     def api_submit_report(self, call: Call, report_id: str) -> Any:
         return self.deadline(self.stipends.submit_report, call.actor, report_id)
@@ -99,7 +94,6 @@ class ReportsApi(GatewayBase):
         roles=(ADMIN,),
         body=ReviewRequestSchema,
         responses={200: ReportSchema},
-        tags=TAGS,
     )
     def api_review_report(self, call: Call, report_id: str) -> Any:
         return self.deadline(
@@ -118,7 +112,6 @@ class ReportsApi(GatewayBase):
         "reported, against the active communicators, and the deadline",
         roles=(ADMIN, FINANCE),
         responses={200: CycleProgressSchema},
-        tags=TAGS,
     )
     def api_cycle_progress(self, call: Call, cycle_id: str) -> Any:
         return self.deadline(self.stipends.get_cycle_progress, call.actor, cycle_id)
@@ -130,7 +123,6 @@ class ReportsApi(GatewayBase):
         "eligible and why) and what stands in its way; changes nothing",
         roles=(ADMIN,),
         responses={200: ClosePreviewSchema},
-        tags=TAGS,
     )
     def api_close_preview(self, call: Call, cycle_id: str) -> Any:
         return self.deadline(self.stipends.preview_close_cycle, call.actor, cycle_id)
@@ -142,7 +134,6 @@ class ReportsApi(GatewayBase):
         "deadline, every submitted report reviewed)",
         roles=(ADMIN,),
         responses={200: ClosedCycleSchema},
-        tags=TAGS,
     )
     def api_close_cycle(self, call: Call, cycle_id: str) -> Any:
         return self.deadline(self.stipends.close_cycle, call.actor, cycle_id)
@@ -154,7 +145,6 @@ class ReportsApi(GatewayBase):
         "stipends_pending otherwise)",
         roles=(ADMIN,),
         responses={200: CycleSchema},
-        tags=TAGS,
     )
     def api_lock_cycle(self, call: Call, cycle_id: str) -> Any:
         return self.deadline(self.stipends.lock_cycle, call.actor, cycle_id)
@@ -165,7 +155,6 @@ class ReportsApi(GatewayBase):
         summary="Who did what to a report and when, oldest first",
         roles=(ADMIN, FINANCE),
         responses={200: [ActivityLineSchema]},
-        tags=TAGS,
     )
     def api_report_activity(self, call: Call, report_id: str) -> Any:
         return self.deadline(

@@ -14,7 +14,7 @@ from gateway.http import (
     RESET,
     SECOND_FACTOR,
     SIGN_IN,
-    api,
+    api_group,
     respond,
 )
 from gateway.roles import SIGNED_IN
@@ -28,7 +28,7 @@ from gateway.schemas import (
 )
 from svyaz.errors import Forbidden
 
-TAGS = ("session",)
+api = api_group(("session",))  # the routes' tags in the OpenAPI document
 
 
 class SessionApi(GatewayBase):
@@ -45,7 +45,6 @@ class SessionApi(GatewayBase):
         roles=None,
         body=SignInRequestSchema,
         responses={200: SessionSchema},
-        tags=TAGS,
         csrf="none",  # no session yet; a JSON-only body cannot come from a form
         throttle=SIGN_IN,
     )
@@ -83,7 +82,6 @@ class SessionApi(GatewayBase):
         roles=None,  # a session half way through sign-in: checked here
         body=SecondFactorRequestSchema,
         responses={200: SessionSchema},
-        tags=TAGS,
         csrf="none",  # the enrolling session's token, checked here
         throttle=SECOND_FACTOR,
     )
@@ -122,7 +120,6 @@ class SessionApi(GatewayBase):
         roles=None,
         body=ResetRequestSchema,
         responses={202: DoneSchema},
-        tags=TAGS,
         csrf="none",
         throttle=RESET,
     )
@@ -138,7 +135,6 @@ class SessionApi(GatewayBase):
         roles=None,
         body=NewPasswordSchema,
         responses={200: DoneSchema},
-        tags=TAGS,
         csrf="none",
         throttle=NEW_PASSWORD,
     )
@@ -152,7 +148,6 @@ class SessionApi(GatewayBase):
         summary="Sign out",
         roles=SIGNED_IN,
         responses={200: DoneSchema},
-        tags=TAGS,
     )
     def api_sign_out(self, call: Call) -> Response:
         with self.db.transaction() as session:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import api
+from gateway.http import api_group
 from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
 from gateway.schemas import (
     ActivityLineSchema,
@@ -19,7 +19,7 @@ from gateway.schemas import (
     StipendsQuerySchema,
 )
 
-TAGS = ("stipends",)
+api = api_group(("stipends",))  # the routes' tags in the OpenAPI document
 
 
 class StipendsApi(GatewayBase):
@@ -30,7 +30,6 @@ class StipendsApi(GatewayBase):
         "its payee sees it too",
         roles=(COMMUNICATOR, ADMIN, FINANCE),
         responses={200: StipendSchema},
-        tags=TAGS,
     )
     def api_stipend(self, call: Call, stipend_id: str) -> Any:
         return self.deadline(self.stipends.get_stipend, call.actor, stipend_id)
@@ -42,7 +41,6 @@ class StipendsApi(GatewayBase):
         roles=(ADMIN,),
         body=ApproveRequestSchema,
         responses={200: StipendSchema},
-        tags=TAGS,
     )
     def api_approve_stipend(self, call: Call, stipend_id: str) -> Any:
         return self.deadline(
@@ -56,7 +54,6 @@ class StipendsApi(GatewayBase):
         roles=(ADMIN,),
         body=RejectRequestSchema,
         responses={200: StipendSchema},
-        tags=TAGS,
     )
     def api_reject_stipend(self, call: Call, stipend_id: str) -> Any:
         return self.deadline(
@@ -72,7 +69,6 @@ class StipendsApi(GatewayBase):
         roles=(ADMIN, FINANCE),
         query=StipendsQuerySchema,
         responses={200: StipendsPageSchema},
-        tags=TAGS,
     )
     def api_stipends_page(self, call: Call, cycle_id: str) -> Any:
         return self.deadline(
@@ -92,7 +88,6 @@ class StipendsApi(GatewayBase):
         roles=(ADMIN,),
         body=ApproveManyRequestSchema,
         responses={200: [ApprovalOutcomeSchema]},
-        tags=TAGS,
     )
     def api_approve_stipends(self, call: Call) -> Any:
         approvals = [
@@ -109,7 +104,6 @@ class StipendsApi(GatewayBase):
         roles=(ADMIN,),
         body=AmendRequestSchema,
         responses={200: StipendSchema},
-        tags=TAGS,
     )
     def api_amend_stipend(self, call: Call, stipend_id: str) -> Any:
         return self.deadline(
@@ -126,7 +120,6 @@ class StipendsApi(GatewayBase):
         summary="Who did what to a stipend and when, oldest first",
         roles=(ADMIN, FINANCE),
         responses={200: [ActivityLineSchema]},
-        tags=TAGS,
     )
     def api_stipend_activity(self, call: Call, stipend_id: str) -> Any:
         return self.deadline(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.base import Call, GatewayBase
-from gateway.http import TEXT_BODY, api
+from gateway.http import TEXT_BODY, api_group
 from gateway.roles import ADMIN, COMMUNICATOR, COORDINATOR
 from gateway.schemas import (
     MenteeQuerySchema,
@@ -22,7 +22,7 @@ from gateway.schemas import (
     StrategyViewSchema,
 )
 
-TAGS = ("strategies",)
+api = api_group(("strategies",))  # the routes' tags in the OpenAPI document
 MENTORS = (COORDINATOR, ADMIN)
 READERS = (COMMUNICATOR, COORDINATOR, ADMIN)  # stipends checks whose
 
@@ -35,7 +35,6 @@ class StrategiesApi(GatewayBase):
         "discussion (null while there is none)",
         roles=(COMMUNICATOR,),
         responses={200: StrategyViewSchema},
-        tags=TAGS,
     )
     def api_own_strategy(self, call: Call) -> Any:
         return self.deadline(self.stipends.get_strategy, call.actor, call.actor_id)
@@ -48,7 +47,6 @@ class StrategiesApi(GatewayBase):
         roles=(COMMUNICATOR,),
         body=StrategyRequestSchema,
         responses={200: SavedStrategySchema},
-        tags=TAGS,
         max_body=TEXT_BODY,
     )
     def api_save_strategy(self, call: Call) -> Any:
@@ -60,7 +58,6 @@ class StrategiesApi(GatewayBase):
         summary="Share the draft with one's mentor: that version never changes again",
         roles=(COMMUNICATOR,),
         responses={200: StrategyVersionSchema},
-        tags=TAGS,
     )
     def api_share_strategy(self, call: Call) -> Any:
         return self.deadline(self.stipends.share_strategy, call.actor)
@@ -74,7 +71,6 @@ class StrategiesApi(GatewayBase):
         roles=MENTORS,
         query=MenteeQuerySchema,
         responses={200: [MenteeSchema]},
-        tags=TAGS,
     )
     def api_mentees(self, call: Call) -> Any:
         return self.deadline(
@@ -90,7 +86,6 @@ class StrategiesApi(GatewayBase):
         "mentors (who see shared versions only)",
         roles=READERS,
         responses={200: StrategyViewSchema},
-        tags=TAGS,
     )
     def api_strategy(self, call: Call, communicator_id: str) -> Any:
         return self.deadline(self.stipends.get_strategy, call.actor, communicator_id)
@@ -103,7 +98,6 @@ class StrategiesApi(GatewayBase):
         roles=READERS,
         body=MessageRequestSchema,
         responses={201: PostedMessageSchema},
-        tags=TAGS,
     )
     def api_comment_on_strategy(self, call: Call, communicator_id: str) -> Any:
         return self.deadline(
@@ -120,7 +114,6 @@ class StrategiesApi(GatewayBase):
         "each refers to and its feedback thread: for them and their mentors only",
         roles=READERS,
         responses={200: ReportThreadsSchema},
-        tags=TAGS,
     )
     def api_report_feedback(self, call: Call, communicator_id: str) -> Any:
         return self.deadline(
@@ -135,7 +128,6 @@ class StrategiesApi(GatewayBase):
         roles=READERS,
         body=MessageRequestSchema,
         responses={201: PostedMessageSchema},
-        tags=TAGS,
     )
     def api_give_feedback(self, call: Call, report_id: str) -> Any:
         return self.deadline(

@@ -42,7 +42,8 @@ class ClubsConsole(GatewayBase):
             and COORDINATOR in member["roles"]
         ]
 
-    def _clubs_page(
+    @page("GET", "/admin/clubs", roles=ADMINS)
+    def admin_clubs(
         self,
         call: Call,
         error: str | None = None,
@@ -64,11 +65,7 @@ class ClubsConsole(GatewayBase):
             notice=notice,
         )
 
-    @page("GET", "/admin/clubs", roles=ADMINS)
-    def admin_clubs(self, call: Call) -> Response:
-        return self._clubs_page(call)
-
-    @page("POST", "/admin/clubs", roles=ADMINS, redisplay="_clubs_page")
+    @page("POST", "/admin/clubs", roles=ADMINS, redisplay="admin_clubs")
     def admin_create_club(self, call: Call) -> Response:
         """A new club, and its coordinator when one is chosen from the list."""
         coordinator = call.form.get("coordinator")
@@ -83,7 +80,7 @@ class ClubsConsole(GatewayBase):
             )
         return web.redirect("/admin/clubs")
 
-    @page("POST", "/admin/clubs/<club_id>", roles=ADMINS, redisplay="_clubs_page")
+    @page("POST", "/admin/clubs/<club_id>", roles=ADMINS, redisplay="admin_clubs")
     def admin_update_club(self, call: Call, club_id: str) -> Response:
         self.deadline(
             self.registry.update_club,
@@ -97,7 +94,7 @@ class ClubsConsole(GatewayBase):
         "POST",
         "/admin/clubs/<club_id>/coordinator",
         roles=ADMINS,
-        redisplay="_clubs_page",
+        redisplay="admin_clubs",
     )
     def admin_club_coordinator(self, call: Call, club_id: str) -> Response:
         """`action` set (with `account_id` from the list) or remove."""
@@ -120,7 +117,7 @@ class ClubsConsole(GatewayBase):
         return web.redirect("/admin/clubs")
 
     # -- trainings ---------------------------------------------------------------------
-    @page("POST", "/admin/trainings", roles=ADMINS, redisplay="_clubs_page")
+    @page("POST", "/admin/trainings", roles=ADMINS, redisplay="admin_clubs")
     def admin_create_training(self, call: Call) -> Response:
         club = call.form.get("club_id") or None
         training = {

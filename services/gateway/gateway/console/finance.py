@@ -184,7 +184,8 @@ class FinanceConsole(GatewayBase):
         return web.redirect(f"/finance/runs/{run_id}")
 
     # -- payouts their payee says did not arrive ----------------------------------
-    def _receipts_page(
+    @page("GET", "/finance/receipts", roles=FINANCE_ONLY)
+    def finance_receipts(
         self, call: Call, error: str | None = None, status: int = 200
     ) -> Response:
         problems = {
@@ -200,15 +201,11 @@ class FinanceConsole(GatewayBase):
             error=error,
         )
 
-    @page("GET", "/finance/receipts", roles=FINANCE_ONLY)
-    def finance_receipts(self, call: Call) -> Response:
-        return self._receipts_page(call)
-
     @page(
         "POST",
         "/finance/receipts/<problem_id>",
         roles=FINANCE_ONLY,
-        redisplay="_receipts_page",
+        redisplay="finance_receipts",
     )
     def finance_resolve_receipt(self, call: Call, problem_id: str) -> Response:
         resolution = call.form.get("resolution", "")

@@ -310,7 +310,8 @@ class MeConsole(GatewayBase):
         self.deadline(self.notifications.mark_read, call.actor, message_id)
         return web.redirect("/me/inbox")
 
-    def _preferences_page(
+    @page("GET", "/me/preferences", roles=SIGNED_IN)
+    def me_preferences(
         self, call: Call, error: str | None = None, status: int = 200
     ) -> Response:
         found = self.deadline(self.notifications.get_preferences, call.actor)
@@ -323,16 +324,12 @@ class MeConsole(GatewayBase):
             saved=False,
         )
 
-    @page("GET", "/me/preferences", roles=SIGNED_IN)
-    def me_preferences(self, call: Call) -> Response:
-        return self._preferences_page(call)
-
     @page(
         "POST",
         "/me/preferences",
         roles=SIGNED_IN,
         template="preferences.html",
-        redisplay="_preferences_page",
+        redisplay="me_preferences",
     )
     def me_set_preferences(self, call: Call) -> dict[str, Any]:
         changes = pages.preferences_from_form(call.request.form, call.actor["roles"])

@@ -103,7 +103,8 @@ class OversightConsole(oversight.OversightCalls):
         )
 
     # -- parked work -------------------------------------------------------------------
-    def _parked_page(
+    @page("GET", "/admin/oversight/parked", roles=ADMINS)
+    def admin_parked(
         self, call: Call, error: str | None = None, status: int = 200
     ) -> Response:
         proxies = self.proxies()
@@ -122,15 +123,11 @@ class OversightConsole(oversight.OversightCalls):
             error=error,
         )
 
-    @page("GET", "/admin/oversight/parked", roles=ADMINS)
-    def admin_parked(self, call: Call) -> Response:
-        return self._parked_page(call)
-
     @page(
         "POST",
         "/admin/oversight/parked/deliveries/<delivery_id>",
         roles=ADMINS,
-        redisplay="_parked_page",
+        redisplay="admin_parked",
     )
     def admin_act_on_delivery(self, call: Call, delivery_id: str) -> Response:
         action, reason = _action(call.form)
@@ -147,7 +144,7 @@ class OversightConsole(oversight.OversightCalls):
         "POST",
         "/admin/oversight/parked/messages/<service>/<message_id>",
         roles=ADMINS,
-        redisplay="_parked_page",
+        redisplay="admin_parked",
     )
     def admin_act_on_message(
         self, call: Call, service: str, message_id: str

@@ -45,7 +45,8 @@ class PeopleConsole(GatewayBase):
         ]
         return {"rows": rows, "waiting": waiting_for(self, call)}
 
-    def _application_page(
+    @page("GET", "/admin/applications/<communicator_id>", roles=ADMINS)
+    def admin_application(
         self,
         call: Call,
         communicator_id: str,
@@ -74,15 +75,11 @@ class PeopleConsole(GatewayBase):
             for member in self.deadline(self.registry.list_staff, call.actor)
         }
 
-    @page("GET", "/admin/applications/<communicator_id>", roles=ADMINS)
-    def admin_application(self, call: Call, communicator_id: str) -> Response:
-        return self._application_page(call, communicator_id)
-
     @page(
         "POST",
         "/admin/applications/<communicator_id>",
         roles=ADMINS,
-        redisplay="_application_page",
+        redisplay="admin_application",
     )
     def admin_decide(self, call: Call, communicator_id: str) -> Response:
         step = call.form.get("step")
@@ -161,7 +158,8 @@ class PeopleConsole(GatewayBase):
         return self._search_page(call, {"email": call.form.get("email", "")})
 
     # -- dedup review items ----------------------------------------------------------
-    def _review_items_page(
+    @page("GET", "/admin/review-items", roles=ADMINS)
+    def admin_review_items(
         self, call: Call, error: str | None = None, status: int = 200
     ) -> Response:
         items = self.deadline(self.registry.list_review_items, call.actor)
@@ -169,15 +167,11 @@ class PeopleConsole(GatewayBase):
             call, "admin_review_items.html", status=status, items=items, error=error
         )
 
-    @page("GET", "/admin/review-items", roles=ADMINS)
-    def admin_review_items(self, call: Call) -> Response:
-        return self._review_items_page(call)
-
     @page(
         "POST",
         "/admin/review-items/<item_id>",
         roles=ADMINS,
-        redisplay="_review_items_page",
+        redisplay="admin_review_items",
     )
     def admin_resolve_item(self, call: Call, item_id: str) -> Response:
         self.deadline(

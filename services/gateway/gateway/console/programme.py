@@ -23,7 +23,8 @@ STIPEND_STATUSES = ("proposed", "approved", "rejected")
 
 class ProgrammeConsole(GatewayBase):
     # -- report review and closing a cycle -------------------------------------------
-    def _reports_page(
+    @page("GET", "/admin/reports", roles=ADMINS)
+    def admin_reports(
         self, call: Call, error: str | None = None, status: int = 200
     ) -> Response:
         cycles = [
@@ -46,11 +47,7 @@ class ProgrammeConsole(GatewayBase):
             error=error,
         )
 
-    @page("GET", "/admin/reports", roles=ADMINS)
-    def admin_reports(self, call: Call) -> Response:
-        return self._reports_page(call)
-
-    @page("POST", "/admin/reports/<report_id>", roles=ADMINS, redisplay="_reports_page")
+    @page("POST", "/admin/reports/<report_id>", roles=ADMINS, redisplay="admin_reports")
     def admin_review_report(self, call: Call, report_id: str) -> Response:
         self.deadline(
             self.stipends.review_report,
@@ -240,7 +237,8 @@ class ProgrammeConsole(GatewayBase):
         )
 
     # -- corridors and budgets -------------------------------------------------------
-    def _corridors_page(
+    @page("GET", "/admin/corridors", roles=ADMINS)
+    def admin_corridors(
         self, call: Call, error: str | None = None, status: int = 200
     ) -> Response:
         return self.render(
@@ -252,11 +250,7 @@ class ProgrammeConsole(GatewayBase):
             providers=pages.PROVIDERS,
         )
 
-    @page("GET", "/admin/corridors", roles=ADMINS)
-    def admin_corridors(self, call: Call) -> Response:
-        return self._corridors_page(call)
-
-    @page("POST", "/admin/corridors", roles=ADMINS, redisplay="_corridors_page")
+    @page("POST", "/admin/corridors", roles=ADMINS, redisplay="admin_corridors")
     def admin_set_corridor(self, call: Call) -> Response:
         self.deadline(
             self.registry.set_corridor,

@@ -147,7 +147,8 @@ def deadline_from_form(value: str | None) -> str:
 
 class ProgrammesConsole(GatewayBase):
     # -- the list, and a new programme -----------------------------------------------
-    def _programmes_page(
+    @page("GET", "/admin/programmes", roles=STAFF)
+    def admin_programmes(
         self, call: Call, error: str | None = None, status: int = 200
     ) -> Response:
         return self.render(
@@ -161,16 +162,12 @@ class ProgrammesConsole(GatewayBase):
             error=error,
         )
 
-    @page("GET", "/admin/programmes", roles=STAFF)
-    def admin_programmes(self, call: Call) -> Response:
-        return self._programmes_page(call)
-
     @page("GET", "/admin/budgets", roles=STAFF)
     def admin_budgets(self, call: Call) -> Response:
         """The budgets page of before: the programmes list shows them now."""
         return web.redirect("/admin/programmes")
 
-    @page("POST", "/admin/programmes", roles=ADMINS, redisplay="_programmes_page")
+    @page("POST", "/admin/programmes", roles=ADMINS, redisplay="admin_programmes")
     def admin_create_programme(self, call: Call) -> Response:
         currency = call.form.get("currency", "").upper()
         if currency not in currency_codes():

@@ -38,7 +38,8 @@ def uploaded(call: Call) -> str | None:
 
 
 class ReconciliationConsole(GatewayBase):
-    def _reconciliations_page(
+    @page("GET", "/finance/reconciliations", roles=FINANCE_ONLY)
+    def finance_reconciliations(
         self, call: Call, error: str | None = None, status: int = 200
     ) -> Response:
         found = self.deadline(self.stipends.list_reconciliations, call.actor, 50, 0)
@@ -50,16 +51,12 @@ class ReconciliationConsole(GatewayBase):
             error=error,
         )
 
-    @page("GET", "/finance/reconciliations", roles=FINANCE_ONLY)
-    def finance_reconciliations(self, call: Call) -> Response:
-        return self._reconciliations_page(call)
-
     @page(
         "POST",
         "/finance/reconciliations",
         roles=FINANCE_ONLY,
         max_body=UPLOAD_BODY,
-        redisplay="_reconciliations_page",
+        redisplay="finance_reconciliations",
     )
     def finance_reconcile(self, call: Call) -> Response:
         """Start one: the provider, the period, and where its rows come from (the
@@ -77,7 +74,8 @@ class ReconciliationConsole(GatewayBase):
         )
         return web.redirect(f"/finance/reconciliations/{found['id']}")
 
-    def _reconciliation_page(
+    @page("GET", "/finance/reconciliations/<reconciliation_id>", roles=FINANCE_ONLY)
+    def finance_reconciliation(
         self,
         call: Call,
         reconciliation_id: str,
@@ -121,16 +119,12 @@ class ReconciliationConsole(GatewayBase):
             error=error,
         )
 
-    @page("GET", "/finance/reconciliations/<reconciliation_id>", roles=FINANCE_ONLY)
-    def finance_reconciliation(self, call: Call, reconciliation_id: str) -> Response:
-        return self._reconciliation_page(call, reconciliation_id)
-
     @page(
         "POST",
         "/finance/reconciliations/<reconciliation_id>/resolve",
         roles=FINANCE_ONLY,
         max_body=TEXT_BODY,
-        redisplay="_reconciliation_page",
+        redisplay="finance_reconciliation",
     )
     def finance_resolve(self, call: Call, reconciliation_id: str) -> Response:
         """The queue's form: the ticked items (`item`, many), one action, one
@@ -155,7 +149,7 @@ class ReconciliationConsole(GatewayBase):
         "POST",
         "/finance/reconciliations/<reconciliation_id>/sign-off",
         roles=FINANCE_ONLY,
-        redisplay="_reconciliation_page",
+        redisplay="finance_reconciliation",
     )
     def finance_sign_off(self, call: Call, reconciliation_id: str) -> Response:
         ident = pages.ident(reconciliation_id, "reconciliation_id")

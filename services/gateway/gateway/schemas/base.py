@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from svyaz import vocabulary
 from svyaz.actors import COMMUNICATOR, STAFF_ROLES
 from svyaz.vocabulary import STRATEGY_APPROACHES, STRATEGY_PROGRESS
 
@@ -110,18 +111,10 @@ REPORT_STATUSES_BY_OUTCOME = (
     "rejected",
     "changes_requested",
 )
-AUDIENCES = ("family", "friends", "colleagues", "online_community")
-REPORT_CHANNELS = (
-    "in_person",
-    "phone",
-    "video",
-    "messenger",
-    "social_media",
-    "email",
-    "letter",
-    "other",
-)
-OBSERVED_CHANGES = ("none", "some", "clear")
+# a report's codes (svyaz.vocabulary, shared with stipends and insights)
+AUDIENCES = vocabulary.REPORT_AUDIENCES
+REPORT_CHANNELS = vocabulary.REPORT_CHANNELS
+OBSERVED_CHANGES = vocabulary.OBSERVED_CHANGES
 # a communication strategy's approaches and how a cycle went against it
 # (svyaz.vocabulary, shared with stipends); its versions' states
 APPROACHES = STRATEGY_APPROACHES
@@ -130,16 +123,8 @@ STRATEGY_STATES = ("draft", "shared")
 EXPECTED_CHANGE = 1000  # a strategy's expected change, in characters
 HORIZON_MONTHS = 36  # the longest horizon a strategy names
 STIPEND_STATUSES = ("proposed", "approved", "rejected")
-RUN_STATUSES = ("draft", "released", "cancelled")
-PAYOUT_STATUSES = (
-    "planned",
-    "queued",
-    "calling",
-    "sent",
-    "paid",
-    "failed",
-    "cancelled",
-)
+RUN_STATUSES = vocabulary.PAYOUT_RUN_STATUSES  # svyaz.vocabulary, as stipends
+PAYOUT_STATUSES = vocabulary.PAYOUT_STATUSES
 CONTACT_CHANNELS = ("email", "inbox", "telegram")
 LANGUAGES = ("ru", "en")
 TIER_NAMES = TIERS  # the same vocabulary, by the name the programme schemas use
@@ -166,17 +151,7 @@ DISCREPANCY_KINDS = (
 # (console-finance; amounts are integers of minor units, in the currency's exponent)
 BANK_FILE_FORMATS = ("pain.001", "csv")
 STATEMENT_PROBLEMS = ("unknown_reference", "currency_mismatch", "amount_mismatch")
-ACCOUNT_KINDS = (
-    "programme_funds",
-    "programme_budget",
-    "reservations",
-    "stipends_payable",
-    "provider_clearing",
-    "fees",
-    "bank_fees",
-    "fx_differences",
-    "unexplained_differences",
-)
+ACCOUNT_KINDS = vocabulary.LEDGER_ACCOUNT_KINDS  # svyaz.vocabulary, as stipends
 # where a reconciliation's write-off posts its difference (stipends' ledger)
 WRITE_OFF_ACCOUNTS = ("unexplained_differences", "bank_fees", "fx_differences")
 ENTRY_KINDS = (
@@ -196,13 +171,8 @@ ENTRY_KINDS = (
     "provider_fee_reversal",
     "account_moved",  # migration 0013: an account's balance to its per-currency one
 )
-RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
-RECEIPT_RESOLUTIONS = (
-    "received_after_all",
-    "paid_confirmed_by_provider",
-    "payout_returned",
-    "other",
-)
+RECEIPT_PROBLEM_STATUSES = vocabulary.RECEIPT_PROBLEM_STATUSES  # as stipends
+RECEIPT_RESOLUTIONS = vocabulary.RECEIPT_RESOLUTIONS
 
 # clubs, trainings, staff and oversight (program admins; console-oversight)
 COMPLETION_REFUSALS = ("invalid_id", "unknown_communicator", "not_member")

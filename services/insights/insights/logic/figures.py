@@ -35,10 +35,11 @@ from insights.models import (
     Stipend,
     TrainingCompletion,
 )
+from svyaz.vocabulary import OBSERVED_CHANGES
 
 DIMENSIONS = {"country": Member.country, "club": Member.club_id, "tier": Member.tier}
 REPORT_COLUMNS = ("accepted", "rejected", "changes_requested", "submitted")
-CHANGES = ("none", "some", "clear")
+CHANGES = OBSERVED_CHANGES
 ACTIVITY_COLUMNS = ("retained", "new")
 
 

@@ -7,64 +7,31 @@ event and returns the deliveries due now."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy.orm import Session
-
-from notifications.channels import Channel
-from notifications.logic.deliveries import tell
+from notifications.logic.courier import Fact
 from notifications.logic.reminders import set_active
 from notifications.logic.work import APPLICATION, work_arrived, work_done
-from svyaz.envelope import ReceivedEvent
 
 
-def applied(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
-    who = data["communicator_id"]
-    work_arrived(session, APPLICATION, who, who, event.occurred_at)
-    return tell(session, event.event_id, who, "application_received", {}, channels, now)
+def applied(fact: Fact) -> list[int]:
+    who = fact.communicator_id
+    work_arrived(fact, APPLICATION, who)
+    return fact.tell(who, "application_received")
 
 
-def activated(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
-    who = data["communicator_id"]
-    work_done(session, APPLICATION, who, who, event.occurred_at)
-    set_active(session, who, True)
-    return tell(session, event.event_id, who, "application_accepted", {}, channels, now)
+def activated(fact: Fact) -> list[int]:
+    who = fact.communicator_id
+    work_done(fact, APPLICATION, who)
+    set_active(fact.session, who, True)
+    return fact.tell(who, "application_accepted")
 
 
-def rejected(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
-    who = data["communicator_id"]
-    work_done(session, APPLICATION, who, who, event.occurred_at)
-    return tell(session, event.event_id, who, "application_rejected", {}, channels, now)
+def rejected(fact: Fact) -> list[int]:
+    who = fact.communicator_id
+    work_done(fact, APPLICATION, who)
+    return fact.tell(who, "application_rejected")
 
 
-def vouch_requested(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
+def vouch_requested(fact: Fact) -> list[int]:
     """The member an applicant named is asked to answer in their console; the
     message names nobody (the console shows whom)."""
-    voucher = data["voucher_id"]
-    return tell(session, event.event_id, voucher, "vouch_requested", {}, channels, now)
+    return fact.tell(fact.data["voucher_id"], "vouch_requested")

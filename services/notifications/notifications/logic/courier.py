@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from notifications.logic.deliveries import (
     due,
     record_all,
     take_all,
+    tell,
     write,
 )
 from notifications.logic.recipients import Contact, ContactBook, Recipient
@@ -37,12 +39,50 @@ from svyaz.envelope import ReceivedEvent
 log = logging.getLogger(__name__)
 
 Transaction = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class Fact:
+    """An event as an `Act` meets it: claimed in `session` at `now`, its payload
+    loaded (`data`), and the channels its deliveries may go out on."""
+
+    session: Session
+    event: ReceivedEvent
+    data: dict[str, Any]
+    now: datetime
+    channels: Mapping[str, Channel]
+
+    @property
+    def at(self) -> datetime:
+        """When the event happened (its `occurred_at`)."""
+        return self.event.occurred_at
+
+    @property
+    def communicator_id(self) -> uuid.UUID:
+        """The communicator the event is about."""
+        return self.data["communicator_id"]  # type: ignore[no-any-return]
+
+    def tell(
+        self,
+        recipient_id: uuid.UUID,
+        template: str,
+        params: Mapping[str, Any] | None = None,
+    ) -> list[int]:
+        """The event's deliveries to one communicator (`deliveries.tell`)."""
+        return tell(
+            self.session,
+            self.event.event_id,
+            recipient_id,
+            template,
+            params or {},
+            self.channels,
+            self.now,
+        )
+
+
 # what an event changes here, in the transaction that claims it; the deliveries it
 # wrote that are due now
-Act = Callable[
-    [Session, ReceivedEvent, dict[str, Any], datetime, Mapping[str, Channel]],
-    list[int] | None,
-]
+Act = Callable[[Fact], list[int] | None]
 DUE_BATCH = 100  # deliveries the scheduled sender takes at a time
 SEND_CONCURRENCY = 10  # mails in flight at once from one batch (the SMTP pool's size)
 DEFERRED = "notifications:send"  # a batched handler's sends, after its commit
@@ -162,7 +202,7 @@ class Courier:
                 session.info[NOTICES], session.info[WORK] = [], []
                 batch.before_commit(WRITE, lambda _: self._write_batch(session), [])
             now = datetime.now(UTC)
-            due_now = act(session, event, data, now, self.channels) or []
+            due_now = act(Fact(session, event, data, now, self.channels)) or []
             # leased in the same transaction: committed before anything is sent,
             # so a connection lost before the commit sends nothing, and one lost
             # after it leaves the lease to expire (SEND_LEASE) for the timer

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from notifications.channels import Channel
+from notifications.logic.courier import Fact
 from notifications.models import (
     ActiveCommunicator,
     CycleReport,
@@ -20,7 +17,6 @@ from notifications.models import (
     Preference,
     StipendNotice,
 )
-from svyaz.envelope import ReceivedEvent
 
 
 def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
@@ -41,12 +37,6 @@ def erase(session: Session, recipient_id: uuid.UUID) -> dict[str, int]:
     return counts
 
 
-def erased(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> None:
+def erased(fact: Fact) -> None:
     """An `Act` (courier.Act) for registry's communicator.erased.v1."""
-    erase(session, data["communicator_id"])
+    erase(fact.session, fact.communicator_id)

@@ -5,7 +5,6 @@ differences a reconciliation found. Every finance staff member hears, once per
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,8 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from notifications.channels import Channel
-from notifications.logic.courier import Act, Courier
+from notifications.logic.courier import Act, Courier, Fact
 from notifications.logic.deliveries import notify
 from notifications.logic.recipients import StaffDirectory, staff
 from notifications.models import FinanceRun
@@ -143,13 +141,8 @@ def check_reconciliation(courier: Courier, directory: StaffDirectory) -> None:
 def released(lead: timedelta) -> Act:
     """A run released: its reconciliation is due `lead` after the release."""
 
-    def act(
-        session: Session,
-        event: ReceivedEvent,
-        data: dict[str, Any],
-        now: datetime,
-        channels: Mapping[str, Channel],
-    ) -> None:
-        run_released(session, data["run_id"], data["released_at"] + lead)
+    def act(fact: Fact) -> None:
+        data = fact.data
+        run_released(fact.session, data["run_id"], data["released_at"] + lead)
 
     return act

@@ -7,61 +7,26 @@ event and returns the deliveries due now."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy.orm import Session
-
-from notifications.channels import Channel
-from notifications.logic.deliveries import tell
-from svyaz.envelope import ReceivedEvent
+from notifications.logic.courier import Fact
 
 
-def setup_needed(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
-    who, params = data["communicator_id"], {"provider": data["provider"]}
-    return tell(
-        session, event.event_id, who, "payout_setup_needed", params, channels, now
-    )
+def setup_needed(fact: Fact) -> list[int]:
+    params = {"provider": fact.data["provider"]}
+    return fact.tell(fact.communicator_id, "payout_setup_needed", params)
 
 
-def _told(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-    template: str,
-) -> list[int]:
+def _told(fact: Fact, template: str) -> list[int]:
+    data = fact.data
     params = {"amount_minor": data["amount_minor"], "currency": data["currency"]}
     if "reason" in data:  # a svyaz.vocabulary code: the template words it
         params["reason"] = data["reason"]
-    who = data["communicator_id"]
-    return tell(session, event.event_id, who, template, params, channels, now)
+    return fact.tell(fact.communicator_id, template, params)
 
 
-def paid(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
-    return _told(session, event, data, now, channels, "payout_paid")
+def paid(fact: Fact) -> list[int]:
+    return _told(fact, "payout_paid")
 
 
-def failed(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
+def failed(fact: Fact) -> list[int]:
     """Tells the communicator what to fix (the failure code picks the advice)."""
-    return _told(session, event, data, now, channels, "payout_failed")
+    return _told(fact, "payout_failed")

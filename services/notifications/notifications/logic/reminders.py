@@ -4,21 +4,17 @@ reported in them; "a report is due soon", once per cycle, to those who have not.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from notifications.channels import Channel
-from notifications.logic.courier import Act, Courier
+from notifications.logic.courier import Act, Courier, Fact
 from notifications.logic.deliveries import notify
 from notifications.logic.recipients import Recipient
 from notifications.models import ActiveCommunicator, CycleReport, ReportingCycle
-from svyaz.envelope import ReceivedEvent
 
 
 def set_active(session: Session, communicator_id: uuid.UUID, active: bool) -> None:
@@ -135,14 +131,11 @@ def send_reminders(courier: Courier) -> None:
 def opened(lead: timedelta) -> Act:
     """A cycle opened: its reminder falls due `lead` before its deadline."""
 
-    def act(
-        session: Session,
-        event: ReceivedEvent,
-        data: dict[str, Any],
-        now: datetime,
-        channels: Mapping[str, Channel],
-    ) -> None:
-        cycle_opened(session, data["cycle_id"], data["period"], data["deadline"], lead)
+    def act(fact: Fact) -> None:
+        data = fact.data
+        cycle_opened(
+            fact.session, data["cycle_id"], data["period"], data["deadline"], lead
+        )
 
     return act
 
@@ -151,13 +144,7 @@ def set_active_from(active: bool) -> Act:
     """A communicator suspended or offboarded (False), or reinstated (True): only
     active communicators are reminded."""
 
-    def act(
-        session: Session,
-        event: ReceivedEvent,
-        data: dict[str, Any],
-        now: datetime,
-        channels: Mapping[str, Channel],
-    ) -> None:
-        set_active(session, data["communicator_id"], active)
+    def act(fact: Fact) -> None:
+        set_active(fact.session, fact.communicator_id, active)
 
     return act

@@ -17,7 +17,6 @@ event and returns the deliveries due now."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -25,37 +24,20 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from notifications.channels import Channel
-from notifications.logic.deliveries import tell
+from notifications.logic.courier import Fact
 from notifications.logic.reminders import reported
 from notifications.logic.work import APPROVAL, REPORT, work_arrived, work_done
 from notifications.models import StipendNotice
-from svyaz.envelope import ReceivedEvent
 
 
-def report_submitted(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> None:
-    who = data["communicator_id"]
-    work_arrived(session, REPORT, data["report_id"], who, event.occurred_at)
-    reported(session, data["cycle_id"], who)
+def report_submitted(fact: Fact) -> None:
+    work_arrived(fact, REPORT, fact.data["report_id"])
+    reported(fact.session, fact.data["cycle_id"], fact.communicator_id)
 
 
-def report_reviewed(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
-    who = data["communicator_id"]
-    work_done(session, REPORT, data["report_id"], who, event.occurred_at)
-    template = f"report_{data['decision']}"
-    return tell(session, event.event_id, who, template, {}, channels, now)
+def report_reviewed(fact: Fact) -> list[int]:
+    work_done(fact, REPORT, fact.data["report_id"])
+    return fact.tell(fact.communicator_id, f"report_{fact.data['decision']}")
 
 
 def stipend_now(
@@ -97,80 +79,45 @@ def stipend_now(
     return notice
 
 
-def _correct(
-    session: Session,
-    event: ReceivedEvent,
-    notice: StipendNotice | None,
-    template: str,
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
+def _correct(fact: Fact, notice: StipendNotice | None, template: str) -> list[int]:
     """The correction of an approval announced before, if one was."""
     if notice is None or not notice.announced:
         return []
     notice.announced = False
     params = {"amount_minor": notice.amount_minor, "currency": notice.currency}
-    who = notice.communicator_id
-    return tell(session, event.event_id, who, template, params, channels, now)
+    return fact.tell(notice.communicator_id, template, params)
 
 
-def stipend_proposed(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
+def stipend_proposed(fact: Fact) -> list[int]:
     """Awaiting approval: new, amended, or an approval voided because the payout
     details changed (then, if that approval was announced, `stipend_on_hold`)."""
-    who = data["communicator_id"]
-    work_arrived(session, APPROVAL, data["stipend_id"], who, event.occurred_at)
-    notice = stipend_now(session, data, "proposed", event.occurred_at)
-    return _correct(session, event, notice, "stipend_on_hold", now, channels)
+    work_arrived(fact, APPROVAL, fact.data["stipend_id"])
+    notice = stipend_now(fact.session, fact.data, "proposed", fact.at)
+    return _correct(fact, notice, "stipend_on_hold")
 
 
-def stipend_approved(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
+def stipend_approved(fact: Fact) -> list[int]:
     """Announced unless a later event (rejected, back to awaiting approval) was
     handled already."""
-    who = data["communicator_id"]
-    work_done(session, APPROVAL, data["stipend_id"], who, event.occurred_at)
-    notice = stipend_now(session, data, "approved", event.occurred_at)
+    data = fact.data
+    work_done(fact, APPROVAL, data["stipend_id"])
+    notice = stipend_now(fact.session, data, "approved", fact.at)
     if notice is None or notice.announced:
         return []
     notice.announced = True
     params = {"amount_minor": data["amount_minor"], "currency": data["currency"]}
-    return tell(session, event.event_id, who, "stipend_approved", params, channels, now)
+    return fact.tell(fact.communicator_id, "stipend_approved", params)
 
 
-def stipend_rejected(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
+def stipend_rejected(fact: Fact) -> list[int]:
     """Turned down; an approval announced before is corrected
     (`stipend_withdrawn`)."""
-    who = data["communicator_id"]
-    work_done(session, APPROVAL, data["stipend_id"], who, event.occurred_at)
-    notice = stipend_now(session, data, "rejected", event.occurred_at)
-    return _correct(session, event, notice, "stipend_withdrawn", now, channels)
+    work_done(fact, APPROVAL, fact.data["stipend_id"])
+    notice = stipend_now(fact.session, fact.data, "rejected", fact.at)
+    return _correct(fact, notice, "stipend_withdrawn")
 
 
-def report_feedback_given(
-    session: Session,
-    event: ReceivedEvent,
-    data: dict[str, Any],
-    now: datetime,
-    channels: Mapping[str, Channel],
-) -> list[int]:
+def report_feedback_given(fact: Fact) -> list[int]:
     """A mentor wrote on a report: its author is told to read it on their page
     (nothing of the text travels)."""
-    who = data["communicator_id"]
-    return tell(session, event.event_id, who, "report_feedback", {}, channels, now)
+    return fact.tell(fact.communicator_id, "report_feedback")

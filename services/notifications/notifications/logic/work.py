@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from notifications.models import PendingItem
+
+if TYPE_CHECKING:
+    from notifications.logic.courier import Fact
 
 APPLICATION, REPORT, APPROVAL = "application", "report", "approval"
 
@@ -71,24 +74,14 @@ def write_work(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(_UPSERT, list(latest.values()))
 
 
-def work_arrived(
-    session: Session,
-    kind: str,
-    item_id: uuid.UUID,
-    communicator_id: uuid.UUID,
-    as_of: datetime,
-) -> None:
-    _work(session, kind, item_id, communicator_id, "waiting", as_of)
+def work_arrived(fact: Fact, kind: str, item_id: uuid.UUID) -> None:
+    """The event `fact` brings an item of `kind` about its communicator to do."""
+    _work(fact.session, kind, item_id, fact.communicator_id, "waiting", fact.at)
 
 
-def work_done(
-    session: Session,
-    kind: str,
-    item_id: uuid.UUID,
-    communicator_id: uuid.UUID,
-    as_of: datetime,
-) -> None:
-    _work(session, kind, item_id, communicator_id, "done", as_of)
+def work_done(fact: Fact, kind: str, item_id: uuid.UUID) -> None:
+    """The event `fact` finishes the item."""
+    _work(fact.session, kind, item_id, fact.communicator_id, "done", fact.at)
 
 
 def purge_finished_work(session: Session, now: datetime, keep: timedelta) -> int:

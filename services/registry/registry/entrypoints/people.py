@@ -50,9 +50,14 @@ class PeopleEntrypoints(Entrypoints):
         return ApplicationReceivedSchema().dump({})
 
     # -- vetting -------------------------------------------------------------------
-    def _decision(self, step: Any, actor: Any, payload: dict[str, Any]) -> Any:
+    def _decision(
+        self, step: Any, actor: Any, communicator_id: str, reason: str
+    ) -> Any:
+        """A vetting decision: `step(session, actor, communicator_id, reason)`."""
         who = Actor.load(actor)
-        data = load(DecisionSchema(), payload)
+        data = load(
+            DecisionSchema(), {"communicator_id": communicator_id, "reason": reason}
+        )
         with self.db.transaction() as session:
             return SUMMARY.dump(
                 step(session, who, data["communicator_id"], data["reason"])
@@ -61,11 +66,7 @@ class PeopleEntrypoints(Entrypoints):
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     @command
     def start_review(self, actor: Any, communicator_id: str, reason: str) -> Any:
-        return self._decision(
-            vetting.start_review,
-            actor,
-            {"communicator_id": communicator_id, "reason": reason},
-        )
+        return self._decision(vetting.start_review, actor, communicator_id, reason)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     @command
@@ -84,38 +85,22 @@ class PeopleEntrypoints(Entrypoints):
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     @command
     def reject(self, actor: Any, communicator_id: str, reason: str) -> Any:
-        return self._decision(
-            vetting.reject,
-            actor,
-            {"communicator_id": communicator_id, "reason": reason},
-        )
+        return self._decision(vetting.reject, actor, communicator_id, reason)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     @command
     def suspend(self, actor: Any, communicator_id: str, reason: str) -> Any:
-        return self._decision(
-            vetting.suspend,
-            actor,
-            {"communicator_id": communicator_id, "reason": reason},
-        )
+        return self._decision(vetting.suspend, actor, communicator_id, reason)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     @command
     def reinstate(self, actor: Any, communicator_id: str, reason: str) -> Any:
-        return self._decision(
-            vetting.reinstate,
-            actor,
-            {"communicator_id": communicator_id, "reason": reason},
-        )
+        return self._decision(vetting.reinstate, actor, communicator_id, reason)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     @command
     def offboard(self, actor: Any, communicator_id: str, reason: str) -> Any:
-        return self._decision(
-            vetting.offboard,
-            actor,
-            {"communicator_id": communicator_id, "reason": reason},
-        )
+        return self._decision(vetting.offboard, actor, communicator_id, reason)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     def get_application(self, actor: Any, communicator_id: str) -> Any:

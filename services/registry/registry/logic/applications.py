@@ -15,7 +15,7 @@ from registry.exceptions import InvalidApplication
 from registry.logic import accounts, vouches
 from registry.logic.access import Sealed
 from registry.logic.vetting import open_review_items
-from registry.models import Club, Communicator, ConsentText, Corridor
+from registry.models import PERSONAL_FIELDS, Club, Communicator, ConsentText, Corridor
 from svyaz import outbox
 from svyaz.crypto import KeyRing
 
@@ -76,16 +76,7 @@ def apply(
         ),
     )
     sealed = Sealed.new(session, keys, communicator)
-    for name in (
-        "legal_name",
-        "email",
-        "phone",
-        "messenger",
-        "country",
-        "city",
-        "languages",
-        "motivation",
-    ):
+    for name in PERSONAL_FIELDS:
         sealed.seal(name, application.get(name))
     try:
         with session.begin_nested():

@@ -467,11 +467,7 @@ def _record_tier(
     session: Session, actor: Actor, communicator: Communicator, reason: str
 ) -> None:
     session.add(
-        VettingDecision(
-            communicator_id=communicator.id,
-            actor_id=actor.id,
-            from_status=communicator.status,
-            to_status=communicator.status,
-            reason=f"tier {communicator.tier}: {reason}",
+        VettingDecision.noted(
+            communicator, actor.id, f"tier {communicator.tier}: {reason}"
         )
     )

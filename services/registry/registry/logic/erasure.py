@@ -75,15 +75,7 @@ def erase(
             "only the person themself or an admin can ask for erasure", "not_allowed"
         )
     communicator = get(session, communicator_id, lock=True)
-    session.add(
-        VettingDecision(
-            communicator_id=communicator.id,
-            actor_id=actor.id,
-            from_status=communicator.status,
-            to_status=communicator.status,
-            reason=ERASED_MARKER,
-        )
-    )
+    session.add(VettingDecision.noted(communicator, actor.id, ERASED_MARKER))
     _shred(session, keys, communicator, datetime.now(UTC))
 
 
@@ -293,15 +285,7 @@ def replay(
                 )
                 report.closing.append(ident)
             continue
-        session.add(
-            VettingDecision(
-                communicator_id=ident,
-                actor_id=actor.id,
-                from_status=communicator.status,
-                to_status=communicator.status,
-                reason=ERASED_MARKER,
-            )
-        )
+        session.add(VettingDecision.noted(communicator, actor.id, ERASED_MARKER))
         _shred(session, keys, communicator, journal.get(ident) or table[ident])
         report.shredded.append(ident)
     return report

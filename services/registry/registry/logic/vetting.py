@@ -10,6 +10,7 @@ resolved.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -220,57 +221,27 @@ def _decided(
     return communicator
 
 
-def reject(
-    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
-) -> Communicator:
-    return _decided(
-        session,
-        actor,
-        communicator_id,
-        reason,
-        "rejected",
-        events.COMMUNICATOR_REJECTED,
-    )
+Decision = Callable[[Session, Actor, uuid.UUID, str], Communicator]
 
 
-def suspend(
-    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
-) -> Communicator:
-    return _decided(
-        session,
-        actor,
-        communicator_id,
-        reason,
-        "suspended",
-        events.COMMUNICATOR_SUSPENDED,
-    )
+def _decision(status: str, event: Any, only_from: str | None = None) -> Decision:
+    """The use case of one admin decision: `(session, actor, communicator_id,
+    reason)`, moving the communicator to `status` and telling the bus (`_decided`)."""
+
+    def decide(
+        session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
+    ) -> Communicator:
+        return _decided(
+            session, actor, communicator_id, reason, status, event, only_from
+        )
+
+    return decide
 
 
-def reinstate(
-    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
-) -> Communicator:
-    return _decided(
-        session,
-        actor,
-        communicator_id,
-        reason,
-        "active",
-        events.COMMUNICATOR_REINSTATED,
-        only_from="suspended",
-    )
-
-
-def offboard(
-    session: Session, actor: Actor, communicator_id: uuid.UUID, reason: str
-) -> Communicator:
-    return _decided(
-        session,
-        actor,
-        communicator_id,
-        reason,
-        "offboarded",
-        events.COMMUNICATOR_OFFBOARDED,
-    )
+reject = _decision("rejected", events.COMMUNICATOR_REJECTED)
+suspend = _decision("suspended", events.COMMUNICATOR_SUSPENDED)
+reinstate = _decision("active", events.COMMUNICATOR_REINSTATED, only_from="suspended")
+offboard = _decision("offboarded", events.COMMUNICATOR_OFFBOARDED)
 
 
 def list_review_items(session: Session, actor: Actor) -> list[dict[str, Any]]:

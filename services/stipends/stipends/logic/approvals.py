@@ -106,17 +106,7 @@ def _flush(session: Session) -> None:
 
 
 def _announce_proposed(session: Session, stipend: Stipend) -> None:
-    outbox.add(
-        session,
-        events.STIPEND_PROPOSED.build(
-            events.stipend_aggregate(stipend.id),
-            stipend_id=stipend.id,
-            communicator_id=stipend.communicator_id,
-            cycle_id=stipend.cycle_id,
-            amount_minor=stipend.amount_minor,
-            currency=stipend.currency,
-        ),
-    )
+    outbox.add(session, events.stipend_amount(events.STIPEND_PROPOSED, stipend))
 
 
 def _require_decidable(session: Session, stipend: Stipend) -> None:
@@ -206,17 +196,7 @@ def approve_stipend(
             actor.id,
         )
         remaining -= stipend.amount_minor
-        outbox.add(
-            session,
-            events.STIPEND_APPROVED.build(
-                events.stipend_aggregate(stipend.id),
-                stipend_id=stipend.id,
-                communicator_id=stipend.communicator_id,
-                cycle_id=stipend.cycle_id,
-                amount_minor=stipend.amount_minor,
-                currency=stipend.currency,
-            ),
-        )
+        outbox.add(session, events.stipend_amount(events.STIPEND_APPROVED, stipend))
     _flush(session)
     log.info(
         "stipend %s: slot %s of %s filled (%s)",

@@ -202,17 +202,7 @@ def close_cycle(
             )
             session.add(stipend)
             entitlement.stipend_id = stipend.id
-            outbox.add(
-                session,
-                events.STIPEND_PROPOSED.build(
-                    events.stipend_aggregate(stipend.id),
-                    stipend_id=stipend.id,
-                    communicator_id=communicator.id,
-                    cycle_id=cycle.id,
-                    amount_minor=stipend.amount_minor,
-                    currency=stipend.currency,
-                ),
-            )
+            outbox.add(session, events.stipend_amount(events.STIPEND_PROPOSED, stipend))
         session.add(entitlement)
         found.append(entitlement)
     cycle.move_to("closed")

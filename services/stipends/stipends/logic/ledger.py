@@ -46,18 +46,11 @@ from sqlalchemy.orm import Session
 
 from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.models import Account, JournalEntry, Posting
+from svyaz.vocabulary import LEDGER_ACCOUNT_KINDS, LEDGER_DIFFERENCE_KINDS
 
 # where a reconciliation's write-off goes, per provider and currency
-DIFFERENCE_KINDS = ("bank_fees", "fx_differences", "unexplained_differences")
-KINDS = (
-    "programme_funds",
-    "programme_budget",
-    "reservations",
-    "stipends_payable",
-    "provider_clearing",
-    "fees",
-    *DIFFERENCE_KINDS,
-)
+DIFFERENCE_KINDS = LEDGER_DIFFERENCE_KINDS  # svyaz.vocabulary: the gateway shows them
+KINDS = LEDGER_ACCOUNT_KINDS
 # accounts of a provider (their owner is the provider's code)
 PROVIDER_KINDS = ("provider_clearing", *DIFFERENCE_KINDS)
 

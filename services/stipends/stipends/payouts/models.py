@@ -41,17 +41,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from stipends.base import Base
 from stipends.exceptions import InvalidTransition
+from svyaz import vocabulary
 
-RUN_STATUSES = ("draft", "released", "cancelled")
-PAYOUT_STATUSES = (
-    "planned",
-    "queued",
-    "calling",
-    "sent",
-    "paid",
-    "failed",
-    "cancelled",
-)
+RUN_STATUSES = vocabulary.PAYOUT_RUN_STATUSES  # svyaz.vocabulary: the gateway shows
+PAYOUT_STATUSES = vocabulary.PAYOUT_STATUSES  # them too
 OPEN_STATUSES = ("queued", "calling", "sent")
 # where a payout may go from each state (`Payout.move_to`); the database holds the
 # states themselves (CHECK payout_status, since migration 0004)
@@ -320,13 +313,8 @@ class PayoutRateLimit(Base):
     tat: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
-RECEIPT_PROBLEM_STATUSES = ("open", "resolved", "withdrawn")
-RECEIPT_RESOLUTIONS = (
-    "received_after_all",
-    "paid_confirmed_by_provider",
-    "payout_returned",
-    "other",
-)
+RECEIPT_PROBLEM_STATUSES = vocabulary.RECEIPT_PROBLEM_STATUSES  # svyaz.vocabulary:
+RECEIPT_RESOLUTIONS = vocabulary.RECEIPT_RESOLUTIONS  # the gateway words them
 
 
 class PayoutReceipt(Base):
