@@ -110,7 +110,6 @@ class ProgrammesApi(GatewayBase):
         roles=(ADMIN, FINANCE),
         body=FundingReversalRequestSchema,
         responses={200: ProgrammeSchema},
-        tags=TAGS,
     )
     def api_reverse_funding(self, call: Call, programme_id: str, entry_id: int) -> Any:
         return self.deadline(

@@ -7,7 +7,7 @@ event and returns the deliveries due now."""
 
 from __future__ import annotations
 
-from notifications.logic.courier import Fact
+from notifications.logic.fact import Fact
 from notifications.logic.reminders import set_active
 from notifications.logic.work import APPLICATION, work_arrived, work_done
 

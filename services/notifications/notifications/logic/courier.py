@@ -8,7 +8,6 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,9 +25,9 @@ from notifications.logic.deliveries import (
     due,
     record_all,
     take_all,
-    tell,
     write,
 )
+from notifications.logic.fact import Fact
 from notifications.logic.recipients import Contact, ContactBook, Recipient
 from notifications.logic.work import WORK, write_work
 from notifications.templates import language_of, render, render_discreet
@@ -39,45 +38,6 @@ from svyaz.envelope import ReceivedEvent
 log = logging.getLogger(__name__)
 
 Transaction = Callable[[], AbstractContextManager[Session]]
-
-
-@dataclass(frozen=True)
-class Fact:
-    """An event as an `Act` meets it: claimed in `session` at `now`, its payload
-    loaded (`data`), and the channels its deliveries may go out on."""
-
-    session: Session
-    event: ReceivedEvent
-    data: dict[str, Any]
-    now: datetime
-    channels: Mapping[str, Channel]
-
-    @property
-    def at(self) -> datetime:
-        """When the event happened (its `occurred_at`)."""
-        return self.event.occurred_at
-
-    @property
-    def communicator_id(self) -> uuid.UUID:
-        """The communicator the event is about."""
-        return self.data["communicator_id"]  # type: ignore[no-any-return]
-
-    def tell(
-        self,
-        recipient_id: uuid.UUID,
-        template: str,
-        params: Mapping[str, Any] | None = None,
-    ) -> list[int]:
-        """The event's deliveries to one communicator (`deliveries.tell`)."""
-        return tell(
-            self.session,
-            self.event.event_id,
-            recipient_id,
-            template,
-            params or {},
-            self.channels,
-            self.now,
-        )
 
 
 # what an event changes here, in the transaction that claims it; the deliveries it

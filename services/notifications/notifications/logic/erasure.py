@@ -7,7 +7,7 @@ import uuid
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from notifications.logic.courier import Fact
+from notifications.logic.fact import Fact
 from notifications.models import (
     ActiveCommunicator,
     CycleReport,

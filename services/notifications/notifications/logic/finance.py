@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from notifications.logic.courier import Act, Courier, Fact
+from notifications.logic.courier import Act, Courier
 from notifications.logic.deliveries import notify
+from notifications.logic.fact import Fact
 from notifications.logic.recipients import StaffDirectory, staff
 from notifications.models import FinanceRun
 from svyaz import actors, inbox

@@ -7,7 +7,7 @@ event and returns the deliveries due now."""
 
 from __future__ import annotations
 
-from notifications.logic.courier import Fact
+from notifications.logic.fact import Fact
 
 
 def setup_needed(fact: Fact) -> list[int]:

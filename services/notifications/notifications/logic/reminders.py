@@ -11,8 +11,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from notifications.logic.courier import Act, Courier, Fact
+from notifications.logic.courier import Act, Courier
 from notifications.logic.deliveries import notify
+from notifications.logic.fact import Fact
 from notifications.logic.recipients import Recipient
 from notifications.models import ActiveCommunicator, CycleReport, ReportingCycle
 

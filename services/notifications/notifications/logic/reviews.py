@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from notifications.logic.courier import Fact
+from notifications.logic.fact import Fact
 from notifications.logic.reminders import reported
 from notifications.logic.work import APPROVAL, REPORT, work_arrived, work_done
 from notifications.models import StipendNotice

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from notifications.models import PendingItem
 
 if TYPE_CHECKING:
-    from notifications.logic.courier import Fact
+    from notifications.logic.fact import Fact
 
 APPLICATION, REPORT, APPROVAL = "application", "report", "approval"
 
