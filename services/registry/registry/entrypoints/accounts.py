@@ -184,18 +184,18 @@ class AccountsEntrypoints(Entrypoints):
     @command
     def disable_staff(self, actor: Any, account_id: str) -> dict[str, Any]:
         """Signing in and renewals stop at once for this account."""
-        who = Actor.load(actor)
-        with self.db.transaction() as session:
-            row = staff.set_disabled(session, who, ident(account_id), True)
-            return {"id": str(row.id), "disabled": True}
+        return self._set_disabled(actor, account_id, True)
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     @command
     def enable_staff(self, actor: Any, account_id: str) -> dict[str, Any]:
+        return self._set_disabled(actor, account_id, False)
+
+    def _set_disabled(self, actor: Any, account_id: str, disabled: bool) -> Any:
         who = Actor.load(actor)
         with self.db.transaction() as session:
-            row = staff.set_disabled(session, who, ident(account_id), False)
-            return {"id": str(row.id), "disabled": False}
+            row = staff.set_disabled(session, who, ident(account_id), disabled)
+            return {"id": str(row.id), "disabled": disabled}
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     @command

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from stipends.entrypoints.base import Entrypoints, ident, load, now
@@ -78,15 +79,12 @@ class StrategiesEntrypoints(Entrypoints):
     ) -> dict[str, Any]:
         """A mentor's comment, or the communicator's answer, on the latest shared
         version."""
-        who = Actor.load(actor)
-        target = ident(communicator_id, "communicator_id")
-        text = load(MessageRequestSchema(), {"body": body})["body"]
-        clubs = self._clubs(who)
-        with self.db.transaction() as session:
-            comment, removed = strategies.comment_on_strategy(
-                session, who, target, text, clubs
-            )
-            return {"message": MessageOutSchema().dump(comment), "redacted": removed}
+        return self._post_message(
+            strategies.comment_on_strategy,
+            actor,
+            ident(communicator_id, "communicator_id"),
+            body,
+        )
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
     def list_strategies_to_mentor(
@@ -118,12 +116,18 @@ class StrategiesEntrypoints(Entrypoints):
         self, actor: Any, report_id: str, body: Any
     ) -> dict[str, Any]:
         """A mentor's feedback on a report, or its author's answer."""
+        return self._post_message(
+            strategies.give_report_feedback, actor, ident(report_id, "report_id"), body
+        )
+
+    def _post_message(
+        self, post: Callable[..., Any], actor: Any, target: Any, body: Any
+    ) -> dict[str, Any]:
+        """A message in a strategy's discussion or a report's feedback thread:
+        `post(session, who, target, text, clubs)` gives it and what was redacted."""
         who = Actor.load(actor)
-        target = ident(report_id, "report_id")
         text = load(MessageRequestSchema(), {"body": body})["body"]
         clubs = self._clubs(who)
         with self.db.transaction() as session:
-            message, removed = strategies.give_report_feedback(
-                session, who, target, text, clubs
-            )
+            message, removed = post(session, who, target, text, clubs)
             return {"message": MessageOutSchema().dump(message), "redacted": removed}
