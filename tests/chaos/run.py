@@ -1010,22 +1010,26 @@ def quiet(system: System, driver: Driver, timeout: float = 240) -> None:
     """Wait until nothing is left to do: every outbox sent, every queue empty."""
     vhost = urllib.parse.quote(system.settings.vhost, safe="")
 
+    busy: list[str] = []
+
     def settled() -> bool:
+        busy.clear()
         for service in ("registry", "stipends", "notifications"):
             if driver.sql(
                 service, "SELECT 1 FROM outbox WHERE sent_at IS NULL LIMIT 1"
             ):
-                return False
+                busy.append(f"{service}'s outbox")
         queues = requests.get(
             f"{system.api}/queues/{vhost}", auth=AUTH, timeout=30
         ).json()
-        busy = [
-            q["name"]
+        busy.extend(
+            f"{q['name']} ({q.get('messages_ready', 0)} ready, "
+            f"{q.get('messages_unacknowledged', 0)} unacked)"
             for q in queues
             if not q["name"].endswith(".dlq")
             and not q["name"].startswith(("chaos-tap", "rpc.reply"))
             and (q.get("messages") or 0) > 0
-        ]
+        )
         return not busy
 
     stable = 0
@@ -1033,7 +1037,9 @@ def quiet(system: System, driver: Driver, timeout: float = 240) -> None:
     while stable < 3:  # the management API's figures lag a little
         stable = stable + 1 if settled() else 0
         if time.monotonic() > deadline:
-            raise TimeoutError("the system did not settle after the faults")
+            raise TimeoutError(
+                "the system did not settle after the faults: " + "; ".join(busy)
+            )
         eventlet.sleep(2)
 
 
