@@ -10,7 +10,10 @@ numbers and times. A pseudonym or any other field an event carries is dropped he
 
 `erase` (communicator.erased.v1) detaches a person: their id is replaced, in `facts`
 and in every state table, by a random alias that nothing outside insights knows, so
-every count stays as it was published and nothing here points at the person any more.
+every count stays as it was published and no row here names the person's id. The
+ids of their reports, stipends and trainings stay (opaque, but stipends keeps them
+beside the person's id for the financial record), so a join with stipends' database
+could still lead back: aliasing those too is not done yet.
 An event about them still in flight when the erasure arrives is detached as it comes
 in (`erasures` holds the id's digest and the alias for the inbox's window only).
 """

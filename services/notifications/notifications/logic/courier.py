@@ -46,6 +46,7 @@ Act = Callable[[Fact], list[int] | None]
 DUE_BATCH = 100  # deliveries the scheduled sender takes at a time
 SEND_CONCURRENCY = 10  # mails in flight at once from one batch (the SMTP pool's size)
 DEFERRED = "notifications:send"  # a batched handler's sends, after its commit
+DELIVER = "notifications:deliver"  # what a batch made due, leased after its commit
 WRITE = "notifications:write"  # a batched handler's notices, at the batch's end
 
 
@@ -171,11 +172,15 @@ class Courier:
 
     def _write_batch(self, session: Session) -> None:
         """At the end of a batch's transaction: every work item its handlers
-        gathered written in one statement, every notice in three, what is due now
-        leased in one more, and sent once the batch has committed."""
+        gathered written in one statement, every notice in three; what is due now
+        is delivered once the batch has committed (`deliver`: leased DUE_BATCH at a
+        time just before it is sent, so a large batch's lease cannot run out while
+        earlier mails go and let the timer send the same rows again)."""
         write_work(session, session.info.pop(WORK, []))
         due_now = write(session, session.info.pop(NOTICES, []))
-        self.send(take_all(session, due_now, datetime.now(UTC)))
+        batch = batching.current()
+        assert batch is not None  # a before-commit hook of a batch
+        batch.defer(DELIVER, self.deliver, due_now)
 
     def deliver(self, delivery_ids: list[int]) -> None:
         """Send deliveries whose rows have committed: leased DUE_BATCH at a time in

@@ -227,8 +227,8 @@ class PeopleEntrypoints(Entrypoints):
         self, ids: list[str], purpose: str, audience: str = "communicator"
     ) -> list[dict[str, Any]]:
         """`get_contact` (or `get_staff_contact`, audience "staff") for up to 100
-        people in one call, each read logged; the unknown, erased or disabled are
-        left out of the answer (the caller treats them as gone)."""
+        people in one call, each read logged; unknown ids, erased communicators and
+        disabled staff are left out of the answer (the caller treats them as gone)."""
         request = load(
             ContactsRequestSchema(),
             {"ids": ids, "purpose": purpose, "audience": audience},

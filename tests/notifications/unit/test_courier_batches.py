@@ -1,0 +1,91 @@
+"""The courier inside a batched handler: nothing is mailed before the batch commits,
+nothing at all when it rolls back, and what a batch made due is leased only after
+its commit (not in its transaction, where a large batch's lease could run out
+while earlier mails went)."""
+
+import uuid
+from typing import Any
+
+import pytest
+
+from notifications.logic import courier as courier_module
+from notifications.logic.courier import Courier
+from notifications.logic.deliveries import Job, RetryPolicy
+from svyaz import batch as batching
+
+
+def job() -> Job:
+    return Job(
+        delivery_id=1,
+        attempt=1,
+        event_id=uuid.uuid4(),
+        recipient_id=uuid.uuid4(),
+        audience="communicator",
+        channel="email",
+        template="report_accepted",
+        payload={},
+        discreet=True,
+        language="en",
+    )
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[list[Job]]:
+    calls: list[list[Job]] = []
+
+    def send_all(jobs: list[Job], *_: Any) -> list[Any]:
+        calls.append(list(jobs))
+        return []
+
+    monkeypatch.setattr(courier_module, "send_all", send_all)
+    return calls
+
+
+def courier() -> Courier:
+    def no_transaction() -> Any:
+        raise AssertionError("no transaction expected")
+
+    return Courier(no_transaction, contacts=None, channels={}, policy=RetryPolicy())  # type: ignore[arg-type]
+
+
+def test_a_send_in_a_batch_waits_for_its_commit(sent: list[list[Job]]) -> None:
+    batch = batching.Batch([])
+    one = courier()
+    with batching.running(batch):
+        one.send([job()])
+        assert sent == []  # the batch has not committed
+    batch.run_deferred()
+    assert [len(jobs) for jobs in sent] == [1]
+
+
+def test_a_batch_rolled_back_mails_nothing(sent: list[list[Job]]) -> None:
+    batch = batching.Batch([])
+    with batching.running(batch):
+        courier().send([job()])
+    batch.reset()  # rolled back: run again one message at a time
+    batch.run_deferred()
+    assert sent == []
+
+
+def test_what_a_batch_made_due_is_leased_after_its_commit() -> None:
+    leased: list[list[int]] = []
+    batch = batching.Batch([])
+    one = courier()
+    one.deliver = leased.append  # type: ignore[method-assign]
+
+    class Session:
+        info: dict[str, Any] = {courier_module.WORK: [], courier_module.NOTICES: []}
+
+    with batching.running(batch):
+        original = courier_module.write
+        courier_module.write = lambda session, notices: [7, 8]  # type: ignore[assignment]
+        original_work = courier_module.write_work
+        courier_module.write_work = lambda session, rows: None  # type: ignore[assignment]
+        try:
+            one._write_batch(Session())  # type: ignore[arg-type]
+        finally:
+            courier_module.write = original
+            courier_module.write_work = original_work
+        assert leased == []  # nothing leased inside the batch's transaction
+    batch.run_deferred()
+    assert leased == [[7, 8]]
