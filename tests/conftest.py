@@ -12,7 +12,11 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import atexit  # noqa: E402
+import faulthandler  # noqa: E402
+import gc  # noqa: E402
 import os  # noqa: E402
+import signal  # noqa: E402
+import traceback  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -33,6 +37,29 @@ PG = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 
 make_cooperative()
 signing.register()
+
+
+def _dump_stacks(signum: int, frame: Any) -> None:
+    """Every greenlet's stack, for a job stopped past its deadline."""
+    import greenlet
+
+    out = _stacks_file
+    for obj in gc.get_objects():
+        if isinstance(obj, greenlet.greenlet) and obj.gr_frame is not None:
+            out.write(f"\n--- greenlet {obj!r}\n")
+            traceback.print_stack(obj.gr_frame, file=out)
+    out.flush()
+
+
+# infra/dev/testrun.py sends SIGUSR1 to a job past its deadline: every thread's stack
+# (faulthandler, at once) and every greenlet's (when Python next runs) go to the file
+# it names, which pytest's output capture cannot swallow
+if os.environ.get("SVYAZ_TEST_STACKS"):
+    _stacks_file = open(os.environ["SVYAZ_TEST_STACKS"], "a")  # noqa: SIM115
+    signal.signal(signal.SIGUSR1, _dump_stacks)
+    faulthandler.register(
+        signal.SIGUSR1, file=_stacks_file, all_threads=True, chain=True
+    )
 
 
 def service_config_file(service: str) -> dict[str, Any]:

@@ -16,11 +16,17 @@ everything else. The longest jobs start first, by the times of the last run
 
 Each job's output is in var/test/<job>.log; a failing job's summary is printed. The
 exit status is 1 when any job failed.
+
+No job may run longer than its deadline (TEST_JOB_DEADLINE seconds, 1200 by
+default): a job past it is asked for the stacks of its threads and greenlets
+(SIGUSR1, see tests/conftest.py), stopped, and reported as failed with the end of its
+log, so that a hang names itself instead of eating CI's whole budget.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -40,6 +46,7 @@ SPLIT = {"gateway", "stipends", "registry"}  # integration folders run in two ha
 # pytest -q's last line: "12 passed, 1 skipped, 1 warning in 101.84s (0:01:41)"
 SUMMARY = re.compile(r"^=*\s*(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s", re.MULTILINE)
 COUNTED = {"passed", "failed", "error", "errors", "skipped", "xfailed", "xpassed"}
+DEADLINE = float(os.environ.get("TEST_JOB_DEADLINE", "1200"))
 
 
 @dataclass
@@ -54,7 +61,9 @@ class Job:
     elapsed: float = 0.0
     summary: str = ""
     returncode: int | None = None
+    timed_out: bool = False
     log: Path = field(default_factory=Path)
+    stacks: Path = field(default_factory=Path)
 
 
 def jobs() -> list[Job]:
@@ -103,20 +112,45 @@ def jobs() -> list[Job]:
     for job in found:
         job.estimate = float(known.get(job.name, job.estimate))
         job.log = OUT / f"{job.name}.log"
+        job.stacks = OUT / f"{job.name}.stacks"
     return found
 
 
 def start(job: Job) -> None:
     job.started = time.monotonic()
     handle = job.log.open("wb")
+    job.stacks.unlink(missing_ok=True)
     job.process = subprocess.Popen(  # its own process group: stopped as a whole
         [*PYTEST, *job.args],
         cwd=ROOT,
+        env={**os.environ, "SVYAZ_TEST_STACKS": str(job.stacks)},
         stdout=handle,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     handle.close()
+
+
+def stop(job: Job) -> None:
+    """A job past its deadline: its stacks into its log, then the whole group ended."""
+    assert job.process is not None
+    job.timed_out = True
+    # SIGUSR1 to pytest alone: a browser or driver in its group would die of it
+    for sig, grace in ((signal.SIGUSR1, 5.0), (signal.SIGTERM, 15.0)):
+        try:
+            if sig == signal.SIGUSR1:
+                os.kill(job.process.pid, sig)
+            else:
+                os.killpg(job.process.pid, sig)
+            job.process.wait(timeout=grace)
+            return
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(job.process.pid, signal.SIGKILL)
+    job.process.wait()
 
 
 def finish(job: Job) -> None:
@@ -126,17 +160,22 @@ def finish(job: Job) -> None:
     text = job.log.read_text(errors="replace")
     found = SUMMARY.findall(text)
     job.summary = found[-1] if found else "no summary (see its log)"
+    if job.timed_out:
+        job.returncode = job.returncode or 1
+        job.summary = f"stopped after its deadline of {DEADLINE:.0f} s"
     ok = job.returncode in (0, 5)  # 5: nothing collected
     mark = "ok" if ok else "FAILED"
     print(f"[{mark}] {job.name}: {job.summary} ({job.elapsed:.0f} s)", flush=True)
-    if not ok:
+    if job.timed_out:  # where it was: the log's end, and every stack
+        stacks = job.stacks.read_text(errors="replace") if job.stacks.exists() else ""
+        print(text[-4000:], "\nstacks when stopped:", stacks[-20000:], flush=True)
+    elif not ok:
         tail = text[text.rfind("short test summary info") :][-4000:]
         print(tail or text[-4000:], flush=True)
 
 
-def run(slots: int, only: str | None) -> int:
+def run(slots: int, todo: list[Job]) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
-    todo = [job for job in jobs() if only is None or re.search(only, job.name)]
     parallel = sorted(
         (job for job in todo if not job.exclusive), key=lambda j: -j.estimate
     )
@@ -151,6 +190,10 @@ def run(slots: int, only: str | None) -> int:
     def reap() -> None:
         for job in list(running):
             assert job.process is not None
+            if job.process.poll() is None and (
+                time.monotonic() - job.started > DEADLINE
+            ):
+                stop(job)
             if job.process.poll() is not None:
                 running.remove(job)
                 finish(job)
@@ -185,7 +228,9 @@ def run(slots: int, only: str | None) -> int:
         for number, word in re.findall(r"(\d+) (\w+)", job.summary):
             if word in COUNTED:
                 counts[word] = counts.get(word, 0) + int(number)
-    total = ", ".join(f"{n} {word}" for word, n in sorted(counts.items()))
+    total = (
+        ", ".join(f"{n} {word}" for word, n in sorted(counts.items())) or "no counts"
+    )
     minutes, seconds = divmod(time.monotonic() - began, 60)
     print(
         f"\n{len(done)} jobs, {total}, in {minutes:.0f} min {seconds:.0f} s"
@@ -207,7 +252,10 @@ def main() -> None:
         for job in jobs():
             print(f"{job.name} ({job.estimate:.0f} s): {' '.join(job.args)}")
         return
-    sys.exit(run(options.slots, options.only))
+    only = options.only
+    sys.exit(
+        run(options.slots, [j for j in jobs() if not only or re.search(only, j.name)])
+    )
 
 
 if __name__ == "__main__":
