@@ -45,10 +45,13 @@ LANGUAGES = ("ru", "en")
 REPLAY_UNSAFE = frozenset({"/me/payouts", "/reset-password/<token>", "/enroll"})
 LANG = re.compile(r'<html[^>]*\slang="(\w+)"')
 PAGE = re.compile(r'<body[^>]*\sdata-page="([\w-]+)"')
+# axe in a race with a clock: a run that never answers fails the test, not the job
 RUN = (
-    "axe.run(document, {runOnly: {type: 'tag', values: %s},"
-    " resultTypes: ['violations']})"
+    "Promise.race([axe.run(document, {runOnly: {type: 'tag', values: %s},"
+    " resultTypes: ['violations']}), new Promise((_, no) => setTimeout("
+    "() => no(new Error('axe gave no answer in 60 s')), 60000))])"
 )
+SETTLE_SECONDS = 120.0
 
 
 def route_map() -> Map:
@@ -140,8 +143,16 @@ class Auditor:
             self._busy = False
 
     def settle(self) -> None:
-        """Wait for the audits under way (a test's last pages) to finish."""
+        """Wait for the audits under way (a test's last pages) to finish: two
+        minutes at most, then the test fails saying what was still under way."""
+        deadline = time.monotonic() + SETTLE_SECONDS
         while self._busy or self._loading:
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"the accessibility audit did not finish in {SETTLE_SECONDS:.0f} s"
+                    f" (auditing: {self._busy}, pages loading: {self._loading},"
+                    f" queued: {[url for url, _, _ in self._queue]})"
+                )
             self.page().wait_for_timeout(50)
         self.drain()
 
