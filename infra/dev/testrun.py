@@ -19,8 +19,10 @@ exit status is 1 when any job failed.
 
 No job may run longer than its deadline (TEST_JOB_DEADLINE seconds, 1200 by
 default): a job past it is asked for the stacks of its threads and greenlets
-(SIGUSR1, see tests/conftest.py), stopped, and reported as failed with the end of its
-log, so that a hang names itself instead of eating CI's whole budget.
+(SIGUSR1, see tests/conftest.py), stopped, and reported with the end of its log and
+those stacks, so that a hang names itself instead of eating CI's whole budget. It then
+runs once more from the start (TEST_JOB_RETRIES=0: never); a job that fails its
+tests is never run again, and the summary names every job that hung.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ SPLIT = {"gateway", "stipends", "registry"}  # integration folders run in two ha
 SUMMARY = re.compile(r"^=*\s*(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s", re.MULTILINE)
 COUNTED = {"passed", "failed", "error", "errors", "skipped", "xfailed", "xpassed"}
 DEADLINE = float(os.environ.get("TEST_JOB_DEADLINE", "1200"))
+RETRIES = int(os.environ.get("TEST_JOB_RETRIES", "1"))  # after a hang, not a failure
 
 
 @dataclass
@@ -62,6 +65,7 @@ class Job:
     summary: str = ""
     returncode: int | None = None
     timed_out: bool = False
+    hung: int = 0  # how many of its tries were stopped at the deadline
     log: Path = field(default_factory=Path)
     stacks: Path = field(default_factory=Path)
 
@@ -164,7 +168,7 @@ def finish(job: Job) -> None:
         job.returncode = job.returncode or 1
         job.summary = f"stopped after its deadline of {DEADLINE:.0f} s"
     ok = job.returncode in (0, 5)  # 5: nothing collected
-    mark = "ok" if ok else "FAILED"
+    mark = "ok" if ok else "HUNG" if job.timed_out else "FAILED"
     print(f"[{mark}] {job.name}: {job.summary} ({job.elapsed:.0f} s)", flush=True)
     if job.timed_out:  # where it was: the log's end, and every stack
         stacks = job.stacks.read_text(errors="replace") if job.stacks.exists() else ""
@@ -172,6 +176,18 @@ def finish(job: Job) -> None:
     elif not ok:
         tail = text[text.rfind("short test summary info") :][-4000:]
         print(tail or text[-4000:], flush=True)
+
+
+def retry(job: Job) -> None:
+    """A job stopped at its deadline runs once more, from the start; its first try's
+    log and stacks are kept beside the new ones (<job>.hung.log, .hung.stacks)."""
+    job.hung += 1
+    job.log.replace(job.log.with_suffix(".hung.log"))
+    if job.stacks.exists():
+        job.stacks.replace(job.stacks.with_suffix(".hung.stacks"))
+    print(f"[again] {job.name}: once more, after the hang above", flush=True)
+    job.timed_out = False
+    start(job)
 
 
 def run(slots: int, todo: list[Job]) -> int:
@@ -195,8 +211,11 @@ def run(slots: int, todo: list[Job]) -> int:
             ):
                 stop(job)
             if job.process.poll() is not None:
-                running.remove(job)
                 finish(job)
+                if job.timed_out and job.hung < RETRIES:
+                    retry(job)  # once: a rare hang must not cost the whole run
+                    continue
+                running.remove(job)
                 done.append(job)
 
     try:
@@ -223,6 +242,7 @@ def run(slots: int, todo: list[Job]) -> int:
     known.update({job.name: round(job.elapsed, 1) for job in done})
     DURATIONS.write_text(json.dumps(known, indent=1, sort_keys=True) + "\n")
     failed = [job for job in done if job.returncode not in (0, 5)]
+    hung = [job.name for job in done if job.hung]
     counts: dict[str, int] = {}
     for job in done:
         for number, word in re.findall(r"(\d+) (\w+)", job.summary):
@@ -234,7 +254,8 @@ def run(slots: int, todo: list[Job]) -> int:
     minutes, seconds = divmod(time.monotonic() - began, 60)
     print(
         f"\n{len(done)} jobs, {total}, in {minutes:.0f} min {seconds:.0f} s"
-        + (f"; FAILED: {', '.join(job.name for job in failed)}" if failed else ""),
+        + (f"; FAILED: {', '.join(job.name for job in failed)}" if failed else "")
+        + (f"; run again after a hang: {', '.join(hung)}" if hung else ""),
         flush=True,
     )
     return 1 if failed else 0

@@ -1,14 +1,16 @@
 """`make test`'s runner stops a job that hangs: past its deadline the job is asked
-for its stacks, ended, and reported as failed with them, and the runner goes on
-instead of waiting until CI's budget runs out."""
+for its stacks, ended and reported with them, then run once more; a second hang or
+any failure fails the run. The runner never waits until CI's budget runs out."""
 
 import importlib.util
-import shutil
+import os
+import signal
+import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture
-def testrun(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[object]:
+def testrun(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     spec = importlib.util.spec_from_file_location(
         "testrun", ROOT / "infra" / "dev" / "testrun.py"
     )
@@ -30,43 +32,133 @@ def testrun(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[object]
     yield module
 
 
-@pytest.fixture
-def hanging_test() -> Iterator[Path]:
-    """A test that never ends, under the suite's own conftest (inside the project,
-    so that pytest reads its settings)."""
-    folder = ROOT / "var" / "test" / f"selftest-{uuid.uuid4().hex[:8]}"
-    folder.mkdir(parents=True)
-    (folder / "conftest.py").write_text("import tests.conftest  # noqa: F401\n")
-    (folder / "test_hangs.py").write_text(
-        "import time\n\n\ndef test_waits_forever():\n    time.sleep(600)\n"
-    )
-    yield folder / "test_hangs.py"
-    shutil.rmtree(folder)
+# a stand-in for pytest: hangs (always, or only on its first try), fails or passes
+JOB = """
+import sys, time
+from pathlib import Path
+
+marker = Path(sys.argv[1])
+if "{how}" == "fails":
+    print("1 failed in 0.01s")
+    sys.exit(1)
+if "{how}" == "hangs once" and marker.exists():
+    print("1 passed in 0.01s")
+    sys.exit(0)
+marker.touch()
+time.sleep(600)
+"""
 
 
-def test_a_job_past_its_deadline_is_stopped_with_its_stacks(
-    testrun: object,
-    hanging_test: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    monkeypatch.setattr(testrun, "DEADLINE", 8.0)
-    job = testrun.Job(  # type: ignore[attr-defined]
+def run_job(
+    testrun: Any, how: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    script = tmp_path / "job.py"
+    script.write_text(JOB.format(how=how))
+    monkeypatch.setattr(testrun, "PYTEST", [sys.executable, str(script)])
+    monkeypatch.setattr(testrun, "DEADLINE", 3.0)
+    job = testrun.Job(
         "hangs",
-        [str(hanging_test)],
+        [str(tmp_path / "tried")],
         log=tmp_path / "hangs.log",
         stacks=tmp_path / "hangs.stacks",
     )
     began = time.monotonic()
-    status = testrun.run(1, [job])  # type: ignore[attr-defined]
+    status = testrun.run(1, [job])
     took = time.monotonic() - began
+    assert took < 60, f"the runner waited {took:.0f} s for a job due to stop at 3"
+    assert job.process.poll() is not None
+    return status, job.log.parent
+
+
+def test_a_job_that_hangs_twice_is_stopped_twice_and_fails_the_run(
+    testrun: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, folder = run_job(testrun, "hangs", tmp_path, monkeypatch)
 
     assert status == 1
-    assert took < 60, f"the runner waited {took:.0f} s for a job due to stop at 8"
-    assert job.process.poll() is not None
     printed = capsys.readouterr().out
-    assert "[FAILED] hangs: stopped after its deadline of 8 s" in printed
-    # where it hung, by name: the greenlet stacks from tests/conftest.py's handler
-    assert "test_waits_forever" in printed
-    assert "FAILED: hangs" in printed
+    assert printed.count("[HUNG] hangs: stopped after its deadline of 3 s") == 2
+    assert "[again] hangs: once more" in printed
+    assert "stacks when stopped:" in printed
+    assert "FAILED: hangs; run again after a hang: hangs" in printed
+    assert (folder / "hangs.hung.log").exists()
+
+
+def test_a_job_that_hangs_once_passes_on_its_second_try_and_says_so(
+    testrun: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, _ = run_job(testrun, "hangs once", tmp_path, monkeypatch)
+
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert printed.count("[HUNG] hangs") == 1
+    assert "[ok] hangs: 1 passed" in printed
+    assert "run again after a hang: hangs" in printed
+    assert "FAILED" not in printed
+
+
+def test_a_failing_job_is_never_run_again(
+    testrun: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, _ = run_job(testrun, "fails", tmp_path, monkeypatch)
+
+    assert status == 1
+    printed = capsys.readouterr().out
+    assert printed.count("[FAILED] hangs: 1 failed") == 1
+    assert "[again]" not in printed and "HUNG" not in printed
+
+
+WAITS = """
+import sys
+sys.path.insert(0, {root!r})
+import tests.conftest  # the handler under test
+import eventlet, time
+
+def waits_in_a_greenlet():
+    time.sleep(600)
+
+eventlet.spawn(waits_in_a_greenlet)
+eventlet.sleep(0)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_the_suite_answers_sigusr1_with_every_greenlets_stack(tmp_path: Path) -> None:
+    """What the runner prints of a hung job: tests/conftest.py's handler writes each
+    thread's and each greenlet's stack to the file SVYAZ_TEST_STACKS names."""
+    stacks = tmp_path / "job.stacks"
+    script = tmp_path / "waits.py"
+    script.write_text(WAITS.format(root=str(ROOT)))
+    process = subprocess.Popen(
+        [sys.executable, str(script)],
+        cwd=ROOT,
+        env={**os.environ, "SVYAZ_TEST_STACKS": str(stacks)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 60
+        while "waits_in_a_greenlet" not in (
+            stacks.read_text() if stacks.exists() else ""
+        ):
+            assert time.monotonic() < deadline, "no stacks written within 60 s"
+            time.sleep(0.2)
+        text = stacks.read_text()
+        assert "Thread" in text  # faulthandler: the threads
+        assert "--- greenlet" in text  # the handler: the greenlets
+    finally:
+        process.kill()
+        process.wait()
