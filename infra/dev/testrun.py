@@ -42,7 +42,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "var" / "test"
 DURATIONS = OUT / "durations.json"
-PYTEST = [str(ROOT / ".venv" / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"]
+PYTEST = [
+    str(ROOT / ".venv" / "bin" / "pytest"),
+    "-q",
+    "-p",
+    "no:cacheprovider",
+    "--durations=15",  # in each job's log: where its time went
+]
 SYSTEM_WEIGHT = 1  # a job that starts a whole system (its processes wait, mostly)
 SPLIT = {"gateway", "stipends", "registry"}  # integration folders run in two halves
 # pytest -q's last line: "12 passed, 1 skipped, 1 warning in 101.84s (0:01:41)"
