@@ -219,6 +219,9 @@ class Throttle:
 SIGN_IN = Throttle("sign_in", account="email", step_up="code")
 SECOND_FACTOR = Throttle("second_factor", account="session")
 APPLY = Throttle("apply", account="email")
+# saving an application's draft: its own buckets, so that saving never uses up the
+# attempts of sending (per address and in all: no account, no credential checked)
+APPLY_DRAFT = Throttle("apply_draft")
 RESET = Throttle("reset", account="email")
 NEW_PASSWORD = Throttle("new_password")
 

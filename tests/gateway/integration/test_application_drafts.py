@@ -63,8 +63,9 @@ def form_of(data: dict[str, Any], token: str, action: str | None) -> dict[str, A
 def save(system: Registry, data: dict[str, Any]) -> tuple[requests.Session, Any]:
     browser = requests.Session()
     page = browser.get(f"{system.url}/apply?lang=en", timeout=30)
+    assert 'formaction="/apply/draft"' in page.text  # the button's own address
     saved = browser.post(
-        f"{system.url}/apply",
+        f"{system.url}/apply/draft",
         data=form_of(data, csrf(page.text), "save_draft"),
         timeout=30,
     )
@@ -195,7 +196,7 @@ def test_deleting_the_draft_and_the_quick_exit_delete_it(
     data = application()
     browser, saved = save(system, data)
     deleted = browser.post(
-        f"{system.url}/apply",
+        f"{system.url}/apply/draft",
         data={"csrf": csrf(saved.text), "action": "delete_draft"},
         timeout=30,
     )
@@ -221,7 +222,7 @@ def test_saving_again_replaces_the_draft_under_the_same_cookie(
     browser, saved = save(system, data)
     first = browser.cookies.get(drafts.COOKIE, path="/apply")
     browser.post(
-        f"{system.url}/apply",
+        f"{system.url}/apply/draft",
         data={**form_of(data, csrf(saved.text), "save_draft"), "city": "Batumi"},
         timeout=30,
     )
@@ -230,6 +231,28 @@ def test_saving_again_replaces_the_draft_under_the_same_cookie(
     assert handle is not None
     ((_, sealed, _),) = rows(gateway_db)
     assert drafts.unseal(handle, sealed)["city"] == "Batumi"
+
+
+def test_saving_often_never_uses_up_the_attempts_of_sending(
+    system: Registry, gateway_db: Any
+) -> None:
+    """Saves count in buckets of their own: more saves than the account may send
+    applications in a window (THROTTLE_PER_ACCOUNT, 10), and the application still
+    goes."""
+    data = application()
+    browser, saved = save(system, data)
+    for _ in range(11):
+        saved = browser.post(
+            f"{system.url}/apply/draft",
+            data=form_of(data, csrf(saved.text), "save_draft"),
+            timeout=30,
+        )
+        assert saved.status_code == 200 and 'data-draft="saved"' in saved.text
+    sent = browser.post(
+        f"{system.url}/apply", data=form_of(data, csrf(saved.text), None), timeout=30
+    )
+    assert sent.status_code == 200, sent.text[-500:]
+    assert rows(gateway_db) == []  # sent: the draft is gone
 
 
 def test_a_draft_that_ran_out_is_not_shown_and_the_timer_deletes_it(

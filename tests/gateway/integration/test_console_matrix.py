@@ -65,6 +65,7 @@ def test_the_open_routes_are_the_ones_meant_to_be_open() -> None:
         ("GET", "/"),
         ("GET", "/apply"),
         ("POST", "/apply"),
+        ("POST", "/apply/draft"),  # saving or deleting the applicant's own draft
         ("GET", "/sign-in"),
         ("POST", "/sign-in"),
         ("POST", "/sign-in/enroll"),

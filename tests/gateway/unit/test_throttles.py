@@ -168,6 +168,7 @@ def test_every_route_that_checks_a_credential_is_throttled() -> None:
         ("POST", "/finance/runs/<run_id>/release"): "second_factor",
         ("POST", "/api/v1/applications"): "apply",
         ("POST", "/apply"): "apply",
+        ("POST", "/apply/draft"): "apply_draft",
         ("POST", "/api/v1/password-resets"): "reset",
         ("POST", "/forgot-password"): "reset",
         ("POST", "/api/v1/password-resets/new-password"): "new_password",

@@ -12,6 +12,7 @@ from gateway import drafts, logic, pages, web
 from gateway.base import Call, GatewayBase
 from gateway.http import (
     APPLY,
+    APPLY_DRAFT,
     NEW_PASSWORD,
     RESET,
     SECOND_FACTOR,
@@ -117,15 +118,20 @@ class PublicConsole(GatewayBase):
             call, values=found.draft, draft="restored", draft_until=self._until(found)
         )
 
-    @page("POST", "/apply", roles=None, max_body=TEXT_BODY, throttle=APPLY)
-    def apply_submit(self, call: Call) -> Response:
-        action = call.form.get("action")
-        if action == "save_draft":
-            return self._save_draft(call)
-        if action == "delete_draft":
+    @page("POST", "/apply/draft", roles=None, max_body=TEXT_BODY, throttle=APPLY_DRAFT)
+    def apply_draft(self, call: Call) -> Response:
+        """The form's draft buttons (`formaction`): saved, or deleted, on buckets of
+        their own, so that saving a long form often never uses up its sending."""
+        if call.form.get("action") == "delete_draft":
             self._discard_draft(call)  # and the form drawn empty: nothing stays
             page = self._apply_page(call, values={}, draft="deleted")
             return self._forget_draft(page)
+        return self._save_draft(call)
+
+    @page("POST", "/apply", roles=None, max_body=TEXT_BODY, throttle=APPLY)
+    def apply_submit(self, call: Call) -> Response:
+        if call.form.get("action") in ("save_draft", "delete_draft"):
+            return self.apply_draft(call)  # a page drawn before /apply/draft
         application = pages.application_from_form(
             call.form, call.request.form.getlist("languages")
         )
