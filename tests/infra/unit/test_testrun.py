@@ -70,51 +70,46 @@ def run_job(
     return status, job.log.parent
 
 
-def test_a_job_that_hangs_twice_is_stopped_twice_and_fails_the_run(
+# how the stand-in behaves -> the run's status, and what the runner must print
+# (and how often), or never print (count 0)
+CASES = {
+    "hangs": (  # twice: stopped twice, kept, and the run fails
+        1,
+        {
+            "[HUNG] hangs: stopped after its deadline of 3 s": 2,
+            "[again] hangs: once more": 1,
+            "stacks when stopped:": 2,
+            "FAILED: hangs; run again after a hang: hangs": 1,
+        },
+    ),
+    "hangs once": (  # passes on its second try, and the summary says it hung
+        0,
+        {"[HUNG] hangs": 1, "[ok] hangs: 1 passed": 1, "after a hang: hangs": 1},
+    ),
+    "fails": (  # a failure is never run again
+        1,
+        {"[FAILED] hangs: 1 failed": 1, "[again]": 0, "HUNG": 0},
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(CASES))
+def test_a_hang_is_stopped_and_run_once_more_a_failure_never(
+    how: str,
     testrun: Any,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    status, folder = run_job(testrun, "hangs", tmp_path, monkeypatch)
+    expected_status, lines = CASES[how]
 
-    assert status == 1
+    status, folder = run_job(testrun, how, tmp_path, monkeypatch)
+
+    assert status == expected_status
     printed = capsys.readouterr().out
-    assert printed.count("[HUNG] hangs: stopped after its deadline of 3 s") == 2
-    assert "[again] hangs: once more" in printed
-    assert "stacks when stopped:" in printed
-    assert "FAILED: hangs; run again after a hang: hangs" in printed
-    assert (folder / "hangs.hung.log").exists()
-
-
-def test_a_job_that_hangs_once_passes_on_its_second_try_and_says_so(
-    testrun: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    status, _ = run_job(testrun, "hangs once", tmp_path, monkeypatch)
-
-    assert status == 0
-    printed = capsys.readouterr().out
-    assert printed.count("[HUNG] hangs") == 1
-    assert "[ok] hangs: 1 passed" in printed
-    assert "run again after a hang: hangs" in printed
-    assert "FAILED" not in printed
-
-
-def test_a_failing_job_is_never_run_again(
-    testrun: Any,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    status, _ = run_job(testrun, "fails", tmp_path, monkeypatch)
-
-    assert status == 1
-    printed = capsys.readouterr().out
-    assert printed.count("[FAILED] hangs: 1 failed") == 1
-    assert "[again]" not in printed and "HUNG" not in printed
+    for line, times in lines.items():
+        assert printed.count(line) == times, (line, printed[-3000:])
+    assert (folder / "hangs.hung.log").exists() == how.startswith("hangs")
 
 
 WAITS = """
