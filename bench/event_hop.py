@@ -63,7 +63,7 @@ from svyaz import inbox, outbox  # noqa: E402
 from svyaz.db import make_cooperative, make_engine  # noqa: E402
 from svyaz.dependencies import Database, OutboxRelay  # noqa: E402
 from svyaz.envelope import EventSpec, ReceivedEvent  # noqa: E402
-from svyaz.messaging import BATCH, event_handler  # noqa: E402
+from svyaz.handlers import BATCH, event_handler  # noqa: E402
 from svyaz.metrics import Observed  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "3000"))

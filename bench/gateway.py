@@ -58,7 +58,7 @@ import stack as devstack  # noqa: E402
 
 from svyaz import config as settings  # noqa: E402
 from svyaz.keys import OPERATOR  # noqa: E402
-from svyaz.messaging import ClusterRpcProxy  # noqa: E402
+from svyaz.rpc_proxy import ClusterRpcProxy  # noqa: E402
 
 RATE = float(os.environ.get("BENCH_RATE", "20"))
 N = int(os.environ.get("BENCH_N", "400"))

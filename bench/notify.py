@@ -65,7 +65,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from svyaz import config as settings  # noqa: E402
 from svyaz import signing  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
-from svyaz.messaging import rpc  # noqa: E402
+from svyaz.rpc import rpc  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "3000"))
 PRODUCERS = int(os.environ.get("BENCH_PRODUCERS", "10"))

@@ -55,7 +55,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from svyaz import inbox  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
 from svyaz.envelope import ReceivedEvent  # noqa: E402
-from svyaz.messaging import event_handler  # noqa: E402
+from svyaz.handlers import event_handler  # noqa: E402
 
 N = int(os.environ.get("BENCH_SCALE_N", "1200"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))

@@ -52,7 +52,7 @@ from stipends.models import Communicator, Cycle, Programme, Stipend  # noqa: E40
 from svyaz import config as settings  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
 from svyaz.keys import OPERATOR  # noqa: E402
-from svyaz.messaging import ClusterRpcProxy  # noqa: E402
+from svyaz.rpc_proxy import ClusterRpcProxy  # noqa: E402
 
 N = int(os.environ.get("BENCH_N", "30"))
 SIZES = (5_000, 50)

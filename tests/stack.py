@@ -75,7 +75,7 @@ class System:
         """Signed RPC to the running services, as the operator's console makes it
         (or as `identity`: this process holds every development key)."""
         from svyaz import config as settings
-        from svyaz.messaging import ClusterRpcProxy
+        from svyaz.rpc_proxy import ClusterRpcProxy
 
         config = settings.load(ROOT / "infra" / "tools" / "operator.yml")
         config["AMQP_URI"] = self.settings.amqp_uri

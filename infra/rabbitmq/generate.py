@@ -22,7 +22,8 @@ import importlib
 import json
 
 from svyaz import topology
-from svyaz.messaging import EventHandler, Rpc
+from svyaz.rpc import Rpc
+from svyaz.single_handler import EventHandler
 
 SERVICES = {
     "registry": "registry.service:RegistryService",

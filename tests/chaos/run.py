@@ -63,7 +63,7 @@ from svyaz import signing  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
 from svyaz.errors import ServiceError  # noqa: E402
 from svyaz.keys import GATEWAY, OPERATOR  # noqa: E402
-from svyaz.messaging import ClusterRpcProxy  # noqa: E402
+from svyaz.rpc_proxy import ClusterRpcProxy  # noqa: E402
 from tests import leaks  # noqa: E402
 from tests.chaos.faults import AUTH, Monkey  # noqa: E402
 from tests.helpers import actor, configure_bus, publish_raw  # noqa: E402

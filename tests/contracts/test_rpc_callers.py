@@ -11,7 +11,7 @@ import importlib
 import pytest
 
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
-from svyaz.messaging import Rpc
+from svyaz.rpc import Rpc
 
 SERVICES = {
     "registry": "registry.service:RegistryService",

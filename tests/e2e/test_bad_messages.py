@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from svyaz import signing
-from svyaz.messaging import REASON_HEADER
+from svyaz.consuming import REASON_HEADER
 from tests.helpers import publish_raw, queue_depth, take, wait_until
 from tests.stack import System
 

@@ -1,11 +1,11 @@
-"""A batch of events handled in one transaction (see `svyaz.messaging`'s batched
-event handler).
+"""A batch of events handled in one transaction (see `svyaz.batch_handler`, the
+batched event handler).
 
 While a batch runs, the worker's green thread holds a `Batch`: every
 `db.transaction()` a handler opens joins the batch's one session (nothing commits
 until the whole batch has been handled), and `inbox.claim` takes its answer from
 one multi-row claim of every event in the batch. Plain functions and no nameko:
-`svyaz.dependencies` and `svyaz.inbox` read it, `svyaz.messaging` drives it.
+`svyaz.dependencies` and `svyaz.inbox` read it, `svyaz.batch_handler` drives it.
 """
 
 from __future__ import annotations
@@ -116,3 +116,20 @@ def running(batch: Batch) -> Iterator[Batch]:
         yield batch
     finally:
         _here.batch = None
+
+
+def run_batch(method: Any, service: Any, batch: Batch) -> None:
+    """The method on each event of the batch, all in the batch's one transaction,
+    committed at the end; rolled back whole if any of them raises."""
+    batch.reset()
+    with running(batch):
+        try:
+            for event in batch.events:
+                batch.current = event
+                method(service, event)
+            batch.commit()
+        except BaseException:
+            batch.close(rollback=True)
+            raise
+        batch.close(rollback=False)
+    batch.run_deferred()  # outside the batch: its transactions are their own

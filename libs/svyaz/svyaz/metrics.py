@@ -124,7 +124,7 @@ def message(queue: str, outcome: str, reason: str = "none") -> None:
 
 @contextmanager
 def rpc_call(service: str, method: str) -> Iterator[None]:
-    """Time and count one RPC call (`svyaz.messaging.MethodProxy`)."""
+    """Time and count one RPC call (`svyaz.rpc_proxy.MethodProxy`)."""
     started = time.perf_counter()
     outcome = "error"
     try:

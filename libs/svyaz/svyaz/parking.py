@@ -60,20 +60,18 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 from svyaz import arguments, signing, topology
 from svyaz import config as settings
 from svyaz.actors import ADMIN, Actor
-from svyaz.db import PlatformBase, committed, make_cooperative, make_engine
-from svyaz.errors import Conflict, InvalidInput, NotFound, ServiceError
-from svyaz.keys import GATEWAY
-from svyaz.messaging import (
+from svyaz.consuming import (
     ATTEMPTS_HEADER,
     PARKED_AT_HEADER,
     QUEUE_HEADER,
     REASON_HEADER,
-    REPLAYED_COPY,
     TIMES_PARKED_HEADER,
-    EventHandler,
-    Rpc,
-    rpc,
 )
+from svyaz.db import PlatformBase, committed, make_cooperative, make_engine
+from svyaz.errors import Conflict, InvalidInput, NotFound, ServiceError
+from svyaz.keys import GATEWAY
+from svyaz.rpc import REPLAYED_COPY, Rpc, rpc
+from svyaz.single_handler import EventHandler
 
 log = logging.getLogger(__name__)
 

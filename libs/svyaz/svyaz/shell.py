@@ -33,7 +33,7 @@ from svyaz import commands, signing
 from svyaz import config as settings
 from svyaz.actors import ADMIN, FINANCE
 from svyaz.keys import OPERATOR
-from svyaz.messaging import ClusterRpcProxy
+from svyaz.rpc_proxy import ClusterRpcProxy
 
 NOT_SIGNED_IN = 7
 RENEW_BEFORE = 60.0  # seconds before the assertion runs out

@@ -15,13 +15,14 @@ Every message between processes (events, RPC requests and replies) is encoded by
 
 The stamp's routing facts come from the publisher (`publishing()`, set by
 `SignedPublisher` for every nameko publish, and by the outbox relay); the consumers
-compare them with the message as delivered (see `svyaz.messaging`): an RPC request
-must arrive on the routing key, reply address and correlation id it was signed for,
-within `BUS_RPC_MAX_AGE` seconds and with a nonce not seen before; a reply must come
-from the service that was called; an event must be signed by the producer its
-envelope names. The decoder itself refuses an unknown signer or key, a bad signature,
-a body that does not open and a time in the future, by raising `InvalidSignature`;
-the consumer then parks the message with that reason.
+compare them with the message as delivered (see `svyaz.rpc`, `svyaz.rpc_proxy` and
+`svyaz.single_handler`): an RPC request must arrive on the routing key, reply address
+and correlation id it was signed for, within `BUS_RPC_MAX_AGE` seconds and with a
+nonce not seen before; a reply must come from the service that was called; an event
+must be signed by the producer its envelope names. The decoder itself refuses an
+unknown signer or key, a bad signature, a body that does not open and a time in the
+future, by raising `InvalidSignature`; the consumer then parks the message with that
+reason.
 
 Settings (each process's config.yml): `BUS_IDENTITY` (its service name by default),
 `BUS_PRIVATE_KEY` (the path of its PEM key), `BUS_PUBLIC_KEYS` (a directory of
@@ -229,6 +230,11 @@ def configure_from_config(config: Mapping[str, Any], default_identity: str) -> N
         return
     configure(identity, private, keys.load_public_dir(public_path), sealing.encode())
     _state.source = source
+
+
+def identity_of(container: Any) -> str:
+    """The bus identity a container signs as: its BUS_IDENTITY, else its name."""
+    return str(container.config.get("BUS_IDENTITY") or container.service_name)
 
 
 def development_config(folder: str | Path, identity: str) -> dict[str, str]:

@@ -29,7 +29,7 @@ from gateway.models import WebSession
 from gateway.settings import Settings
 from svyaz.dependencies import Database
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
-from svyaz.messaging import RpcProxy
+from svyaz.rpc_proxy import RpcProxy
 from svyaz.settings import Configured
 
 

@@ -12,12 +12,12 @@ from gateway import throttles
 from gateway.exceptions import BadRequest, UpstreamUnavailable
 from gateway.settings import Settings
 from svyaz import settings
-from svyaz.messaging import RpcTimeout
+from svyaz.rpc_proxy import RpcTimeout
 
 
 class Deadline(DependencyProvider):
     """A call to a service as the gateway makes it: the platform's proxy gives up
-    after RPC_TIMEOUT (svyaz.messaging.RpcTimeout), and the client gets a 503."""
+    after RPC_TIMEOUT (svyaz.rpc_proxy.RpcTimeout), and the client gets a 503."""
 
     def get_dependency(self, worker_ctx: Any) -> Any:
         def call(method: Any, *args: Any, **kwargs: Any) -> Any:

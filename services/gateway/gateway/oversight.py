@@ -4,8 +4,9 @@ discards, and what a parking reason means in plain words (a code with a label in
 gateway.i18n).
 
 The services say why a message was parked in English sentences from their code
-(svyaz.messaging, svyaz.parking); here each is classified into a code the consoles
-translate. The sentence itself stays available for the technically minded."""
+(svyaz.consuming, svyaz.rpc, svyaz.parking); here each is classified into a code the
+consoles translate. The sentence itself stays available for the technically
+minded."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typing import Any
 from gateway.base import Call, GatewayBase
 from gateway.exceptions import BadRequest, UpstreamUnavailable
 from svyaz import parking
-from svyaz.messaging import REPLAYED_COPY
+from svyaz.rpc import REPLAYED_COPY
 
 SERVICES = ("registry", "stipends", "notifications", "insights")
 

@@ -24,13 +24,15 @@ from insights.exceptions import (
 from insights.logic import facts, figures
 from insights.schemas import EVENT_SCHEMAS, CycleQueryIn, ProgrammeQueryIn
 from svyaz import actors, inbox
+from svyaz.consuming import Unprocessable
 from svyaz.dependencies import Database
 from svyaz.envelope import ReceivedEvent
+from svyaz.handlers import BATCH, event_handler
 from svyaz.inbox import InboxUpkeep
 from svyaz.keys import GATEWAY
-from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.rpc import rpc
 from svyaz.timers import timer
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,9 @@ from notifications.models import COMMUNICATOR
 from notifications.schemas import ContactIn, ContactsIn, ResetLinkIn, StaffContactIn
 from notifications.settings import Settings
 from svyaz import settings
+from svyaz.consuming import Unprocessable
 from svyaz.errors import NotFound
-from svyaz.messaging import RpcProxy, Unprocessable
+from svyaz.rpc_proxy import RpcProxy
 
 CONTACT, STAFF_CONTACT, RESET_LINK = ContactIn(), StaffContactIn(), ResetLinkIn()
 CONTACTS = ContactsIn(many=True)

@@ -69,14 +69,16 @@ from notifications.schemas import (
 from notifications.settings import Settings
 from svyaz import actors
 from svyaz.commands import CommandUpkeep, command
+from svyaz.consuming import Unprocessable
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Forbidden, NotFound
+from svyaz.handlers import BATCH, event_handler
 from svyaz.inbox import InboxUpkeep
 from svyaz.keys import GATEWAY, OPERATOR
-from svyaz.messaging import BATCH, Unprocessable, event_handler, rpc
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.rpc import rpc
 from svyaz.settings import Configured
 from svyaz.timers import timer
 

@@ -97,7 +97,7 @@ def connected(config_path: Path) -> Iterator[Any]:
     from svyaz import config as settings
     from svyaz import signing
     from svyaz.keys import FINANCE_CLI
-    from svyaz.messaging import ClusterRpcProxy
+    from svyaz.rpc_proxy import ClusterRpcProxy
 
     config = settings.load(config_path)
     config.pop("LOGGING", None)

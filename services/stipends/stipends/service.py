@@ -16,9 +16,9 @@ from stipends.settings import Settings
 from svyaz.commands import CommandUpkeep
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.inbox import InboxUpkeep
-from svyaz.messaging import RpcProxy
 from svyaz.metrics import Observed
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.rpc_proxy import RpcProxy
 from svyaz.settings import Configured
 
 

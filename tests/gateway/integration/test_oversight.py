@@ -7,7 +7,7 @@ from typing import Any
 
 from gateway.oversight import reason_kind, why_not_kind
 from svyaz import parking
-from svyaz.messaging import REPLAYED_COPY
+from svyaz.rpc import REPLAYED_COPY
 from tests.gateway.integration.test_api import staff
 from tests.gateway.integration.test_console import csrf, sign_in, signed_in_admin
 from tests.helpers import publish_raw, rewrite_access_log, wait_until

@@ -21,7 +21,7 @@ from notifications.service import NotificationsService
 from svyaz.dependencies import Caller
 from svyaz.errors import NotFound
 from svyaz.keys import NOTIFICATIONS
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 from tests.helpers import actor as signed_in
 from tests.helpers import publish_event, wait_until
 

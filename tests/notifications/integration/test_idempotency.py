@@ -12,7 +12,7 @@ import pytest
 from svyaz import commands
 from svyaz.errors import Conflict
 from svyaz.keys import GATEWAY
-from svyaz.messaging import ClusterRpcProxy
+from svyaz.rpc_proxy import ClusterRpcProxy
 from tests.contracts.test_commands import commands_of
 from tests.helpers import wait_until
 from tests.notifications.integration.conftest import actor

@@ -18,7 +18,7 @@ from registry.service import RegistryService
 from svyaz import commands, signing
 from svyaz.errors import Conflict
 from svyaz.keys import GATEWAY, OPERATOR
-from svyaz.messaging import ClusterRpcProxy
+from svyaz.rpc_proxy import ClusterRpcProxy
 from tests.contracts.test_commands import commands_of
 from tests.registry.integration.conftest import (
     ADMIN_A,

@@ -17,7 +17,8 @@ from svyaz import commands
 from svyaz.context import CALLER
 from svyaz.errors import Conflict
 from svyaz.keys import FINANCE_CLI, GATEWAY, STIPENDS
-from svyaz.messaging import ClusterRpcProxy, rpc
+from svyaz.rpc import rpc
+from svyaz.rpc_proxy import ClusterRpcProxy
 from tests.contracts.test_commands import commands_of
 from tests.helpers import actor
 from tests.stipends.integration.conftest import (

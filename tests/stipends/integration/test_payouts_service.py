@@ -15,7 +15,7 @@ from stipends.service import StipendsService
 from svyaz.context import CALLER
 from svyaz.errors import Forbidden, NotFound
 from svyaz.keys import STIPENDS
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 from tests.helpers import wait_until
 from tests.stipends.integration.conftest import FINANCE, Db
 from tests.stipends.integration.payouts_world import PayWorld

@@ -12,9 +12,11 @@ from marshmallow import Schema, fields
 from sqlalchemy import create_engine, text
 
 from svyaz import inbox, outbox
+from svyaz.consuming import Unprocessable
 from svyaz.dependencies import Database, OutboxRelay
 from svyaz.envelope import EventSpec, ReceivedEvent
-from svyaz.messaging import Unprocessable, event_handler, rpc
+from svyaz.handlers import event_handler
+from svyaz.rpc import rpc
 
 
 class ThingHappenedV1(Schema):

@@ -10,7 +10,7 @@ import kombu
 from sqlalchemy import text
 
 from svyaz import topology
-from svyaz.messaging import ATTEMPTS_HEADER, REASON_HEADER
+from svyaz.consuming import ATTEMPTS_HEADER, REASON_HEADER
 from tests.helpers import publish_event, queue_depth, take, wait_until
 from tests.svyaz.integration import probe
 

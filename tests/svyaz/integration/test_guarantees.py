@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from svyaz import inbox, signing, topology
-from svyaz.messaging import ATTEMPTS_HEADER, REASON_HEADER
+from svyaz.consuming import ATTEMPTS_HEADER, REASON_HEADER
 from svyaz.outbox import Relay
 from tests.helpers import publish_event, publish_raw, queue_depth, take, wait_until
 from tests.svyaz.integration import probe

@@ -14,8 +14,9 @@ from sqlalchemy import text
 from svyaz import signing
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
 from svyaz.keys import GATEWAY
-from svyaz.messaging import REPLAYED_COPY, ClusterRpcProxy
 from svyaz.parking import ParkedMessagesEntrypoints
+from svyaz.rpc import REPLAYED_COPY
+from svyaz.rpc_proxy import ClusterRpcProxy
 from tests.helpers import actor, publish_event, queue_depth, wait_until
 from tests.svyaz.integration import probe
 from tests.svyaz.integration.test_trust import Wire

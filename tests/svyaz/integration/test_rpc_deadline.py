@@ -8,7 +8,8 @@ from typing import Any
 import eventlet
 from nameko.testing.services import entrypoint_hook
 
-from svyaz.messaging import ReplyListener, RpcProxy, RpcTimeout, rpc
+from svyaz.rpc import rpc
+from svyaz.rpc_proxy import ReplyListener, RpcProxy, RpcTimeout
 
 RELEASE = eventlet.event.Event()
 

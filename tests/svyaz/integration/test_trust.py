@@ -18,8 +18,10 @@ from sqlalchemy import create_engine, text
 
 from registry.service import RegistryService
 from svyaz import signing, topology
+from svyaz.consuming import REASON_HEADER
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
-from svyaz.messaging import REASON_HEADER, REPLAYED_COPY, RpcProxy, rpc
+from svyaz.rpc import REPLAYED_COPY, rpc
+from svyaz.rpc_proxy import RpcProxy
 from tests.helpers import (
     _amqp_connection,
     actor,

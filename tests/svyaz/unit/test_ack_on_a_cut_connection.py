@@ -8,7 +8,8 @@ import eventlet
 import pytest
 
 from svyaz import signing
-from svyaz.messaging import QueueConsumer, ReplyListener
+from svyaz.consuming import QueueConsumer
+from svyaz.rpc_proxy import ReplyListener
 
 
 class Message:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from svyaz import batch as batching
+from svyaz.batch import run_batch
 from svyaz.envelope import ReceivedEvent
-from svyaz.messaging import run_batch
 
 
 class FakeSession:

@@ -6,12 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from svyaz import signing
-from svyaz.messaging import (
+from svyaz.consuming import (
     ATTEMPTS_HEADER,
     PARKED_AT_HEADER,
     QUEUE_HEADER,
     REASON_HEADER,
-    REPLAYED_COPY,
     TIMES_PARKED_HEADER,
 )
 from svyaz.parking import (
@@ -23,6 +22,7 @@ from svyaz.parking import (
     message_id,
     retry_headers,
 )
+from svyaz.rpc import REPLAYED_COPY
 
 SECRET = "Petrova Olga, +7 900 000-00-00"
 

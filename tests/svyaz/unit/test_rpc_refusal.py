@@ -4,7 +4,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from svyaz import signing
-from svyaz.messaging import REPLAYED, RpcConsumer
+from svyaz.rpc import REPLAYED, RpcConsumer
 
 
 class Nonces:

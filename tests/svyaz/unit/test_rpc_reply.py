@@ -10,7 +10,7 @@ import nameko.rpc
 import pytest
 from nameko.constants import AMQP_URI_CONFIG_KEY
 
-from svyaz.messaging import RpcConsumer
+from svyaz.rpc import RpcConsumer
 
 
 class QueueConsumer:

@@ -23,7 +23,7 @@ from registry.schemas import (
 )
 from svyaz.commands import command
 from svyaz.keys import FINANCE_CLI, GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 
 
 class AccountsEntrypoints(Entrypoints):

@@ -24,7 +24,7 @@ from registry.schemas import (
 )
 from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR, STIPENDS
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 
 SUMMARY = CommunicatorSummarySchema()
 

@@ -29,9 +29,11 @@ from registry.schemas import (
 from svyaz import inbox
 from svyaz.actors import ADMIN
 from svyaz.commands import command
+from svyaz.consuming import Unprocessable
 from svyaz.envelope import ReceivedEvent
+from svyaz.handlers import event_handler
 from svyaz.keys import GATEWAY, OPERATOR
-from svyaz.messaging import Unprocessable, event_handler, rpc
+from svyaz.rpc import rpc
 from svyaz.timers import timer
 
 log = logging.getLogger(__name__)

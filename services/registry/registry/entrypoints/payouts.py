@@ -18,7 +18,7 @@ from registry.schemas import (
 )
 from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR, STIPENDS
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 from svyaz.timers import timer
 
 

@@ -34,7 +34,7 @@ from registry.schemas import (
 )
 from svyaz.commands import command
 from svyaz.keys import GATEWAY, NOTIFICATIONS, OPERATOR
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 
 SUMMARY = CommunicatorSummarySchema()
 

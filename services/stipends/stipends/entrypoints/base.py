@@ -10,8 +10,8 @@ from marshmallow import Schema, ValidationError
 
 from stipends.exceptions import InvalidRequest
 from svyaz import arguments
+from svyaz.consuming import Unprocessable
 from svyaz.envelope import ReceivedEvent
-from svyaz.messaging import Unprocessable
 
 load = arguments.loader(InvalidRequest)
 ident = arguments.id_loader(InvalidRequest)

@@ -20,8 +20,9 @@ from stipends.schemas import (
 )
 from svyaz import inbox
 from svyaz.envelope import ReceivedEvent
+from svyaz.handlers import BATCH, event_handler
 from svyaz.keys import GATEWAY, OPERATOR
-from svyaz.messaging import BATCH, event_handler, rpc
+from svyaz.rpc import rpc
 
 
 class CommunicatorsEntrypoints(Entrypoints):

@@ -15,7 +15,7 @@ from stipends.schemas import (
     AccountRequestSchema,
 )
 from svyaz.keys import FINANCE_CLI, GATEWAY, OPERATOR
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 
 
 class LedgerEntrypoints(Entrypoints):

@@ -33,7 +33,7 @@ from stipends.payouts.schemas import (
 from svyaz.commands import command
 from svyaz.errors import NotFound
 from svyaz.keys import FINANCE_CLI, GATEWAY
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 from svyaz.timers import timer
 
 TICK_SECONDS = 0.5

@@ -18,7 +18,7 @@ from stipends.schemas import (
 )
 from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 
 REPORT = ReportOutSchema()
 REDACTION_NOTICE = (

@@ -29,7 +29,7 @@ from stipends.schemas import (
 )
 from svyaz.commands import command
 from svyaz.keys import GATEWAY, OPERATOR
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 
 STIPEND = StipendOutSchema()
 

@@ -22,7 +22,7 @@ from stipends.schemas import (
 )
 from svyaz.commands import command
 from svyaz.keys import GATEWAY
-from svyaz.messaging import rpc
+from svyaz.rpc import rpc
 
 
 class StrategiesEntrypoints(Entrypoints):
