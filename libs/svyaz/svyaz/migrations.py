@@ -104,7 +104,7 @@ def drop_bus_nonces_v2(op: Any) -> None:
 
 
 def create_parked_actions_v3(op: Any) -> None:
-    """The audit of retries and discards of parked work (`svyaz.parking`): parked
+    """The audit of retries and discards of parked work (`svyaz.parked_actions`): parked
     bus messages in every service, parked deliveries in notifications."""
     op.create_table(
         "parked_actions",

@@ -4,9 +4,9 @@ discards, and what a parking reason means in plain words (a code with a label in
 gateway.i18n).
 
 The services say why a message was parked in English sentences from their code
-(svyaz.consuming, svyaz.rpc, svyaz.parking); here each is classified into a code the
-consoles translate. The sentence itself stays available for the technically
-minded."""
+(svyaz.consuming, svyaz.rpc, svyaz.parked_messages); here each is classified into
+a code the consoles translate. The sentence itself stays available for the
+technically minded."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import Any
 
 from gateway.base import Call, GatewayBase
 from gateway.exceptions import BadRequest, UpstreamUnavailable
-from svyaz import parking
+from svyaz import parked_messages
 from svyaz.rpc import REPLAYED_COPY
 
 SERVICES = ("registry", "stipends", "notifications", "insights")
@@ -41,7 +41,7 @@ def reason_kind(reason: str | None) -> str:
         return "refused"
     if text.startswith("malformed event:"):
         return "malformed"
-    for broker, words in parking.BROKER_REASONS.items():
+    for broker, words in parked_messages.BROKER_REASONS.items():
         if text == words:
             return f"broker_{broker}"
     if text.startswith("dead-lettered by the broker"):
@@ -56,9 +56,9 @@ def why_not_kind(why_not: str | None) -> str | None:
     if not why_not:
         return None
     return {
-        parking.WHY_NOT_REPLAYED: "replayed_copy",
-        parking.WHY_NOT_RPC: "rpc_request",
-        parking.WHY_NOT_UNSIGNED: "unsigned",
+        parked_messages.WHY_NOT_REPLAYED: "replayed_copy",
+        parked_messages.WHY_NOT_RPC: "rpc_request",
+        parked_messages.WHY_NOT_UNSIGNED: "unsigned",
     }.get(why_not, "other")
 
 

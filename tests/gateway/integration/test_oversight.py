@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from gateway.oversight import reason_kind, why_not_kind
-from svyaz import parking
+from svyaz import parked_messages
 from svyaz.rpc import REPLAYED_COPY
 from tests.gateway.integration.test_api import staff
 from tests.gateway.integration.test_console import csrf, sign_in, signed_in_admin
@@ -445,7 +445,7 @@ def test_parking_reasons_in_plain_words() -> None:
     assert reason_kind(REPLAYED_COPY) == "replayed_copy"
     assert reason_kind("refused: InvalidSignature: bad") == "refused"
     assert reason_kind("malformed event: ValidationError: x") == "malformed"
-    assert reason_kind(parking.BROKER_REASONS["expired"]) == "broker_expired"
+    assert reason_kind(parked_messages.BROKER_REASONS["expired"]) == "broker_expired"
     assert reason_kind("KeyError: 'x'") == "failed"
-    assert why_not_kind(parking.WHY_NOT_RPC) == "rpc_request"
+    assert why_not_kind(parked_messages.WHY_NOT_RPC) == "rpc_request"
     assert why_not_kind(None) is None

@@ -13,7 +13,7 @@ from svyaz.consuming import (
     REASON_HEADER,
     TIMES_PARKED_HEADER,
 )
-from svyaz.parking import (
+from svyaz.parked_messages import (
     BROKER_HEADERS,
     WHY_NOT_REPLAYED,
     WHY_NOT_RPC,

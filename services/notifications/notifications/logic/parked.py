@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from notifications.exceptions import DeliveryNotFound
 from notifications.logic.courier import Courier
 from notifications.models import DISCARDED, PARKED, PENDING, Delivery
-from svyaz import parking
+from svyaz import parked_actions
 from svyaz.actors import Actor
 
 LIMIT_MAX = 500  # rows a list of parked deliveries shows at most
@@ -51,7 +51,15 @@ def retry_parked(
     delivery = _parked_delivery(session, delivery_id)
     delivery.status, delivery.attempts, delivery.due_at = PENDING, 0, now
     delivery.updated_at = now
-    _audit(session, who, delivery, parking.RETRY, reason, parking.RETRIED, now)
+    _audit(
+        session,
+        who,
+        delivery,
+        parked_actions.RETRY,
+        reason,
+        parked_actions.RETRIED,
+        now,
+    )
     return delivery
 
 
@@ -85,7 +93,15 @@ def discard_parked(
     """Give a parked delivery up for good, audited; it leaves the parked list."""
     delivery = _parked_delivery(session, delivery_id)
     delivery.status, delivery.updated_at, delivery.payload = DISCARDED, now, None
-    _audit(session, who, delivery, parking.DISCARD, reason, parking.DISCARDED, now)
+    _audit(
+        session,
+        who,
+        delivery,
+        parked_actions.DISCARD,
+        reason,
+        parked_actions.DISCARDED,
+        now,
+    )
     return delivery
 
 
@@ -98,10 +114,10 @@ def _audit(
     outcome: str,
     now: datetime,
 ) -> None:
-    row = parking.start_action(
-        session, who, parking.DELIVERY, str(delivery.id), action, reason
+    row = parked_actions.start_action(
+        session, who, parked_actions.DELIVERY, str(delivery.id), action, reason
     )
-    parking.finish_action(
+    parked_actions.finish_action(
         row,
         outcome,
         now,
