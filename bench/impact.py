@@ -13,7 +13,7 @@ and paid. Then:
 
 - rebuild: `insights.logic.facts.rebuild` (empties the read model and makes it
   again from the facts, set by set), timed once;
-- ours: `insights.logic.figures.cycle_view` for the last cycle, by country of the
+- ours: `insights.logic.cycle_figures.cycle_view` for the last cycle, by country of the
   club, through the insights models, with suppression and the money and payouts
   figures: the view the console and the API show;
 - the baseline: the same aggregates (reports by group and outcome and by observed
@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _support import database, machine, result  # noqa: E402
 
-from insights.logic import facts, figures  # noqa: E402
+from insights.logic import cycle_figures, facts  # noqa: E402
 from svyaz.db import copy_in  # noqa: E402
 
 COUNTRIES = ("GE", "AM", "KZ", "RS", "TR", "DE", "PL", "LT", "KG", "UZ")
@@ -201,7 +201,7 @@ def main() -> int:
 
         def ours() -> None:
             with Session(engine) as session:
-                figures.cycle_view(session, last, "country", 5)
+                cycle_figures.cycle_view(session, last, "country", 5)
 
         raw = engine.raw_connection()
 

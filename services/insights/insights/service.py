@@ -21,7 +21,7 @@ from insights.exceptions import (
     NotAllowed,
     ProgrammeNotFound,
 )
-from insights.logic import facts, figures
+from insights.logic import cycle_figures, facts, programme_figures
 from insights.schemas import EVENT_SCHEMAS, CycleQueryIn, ProgrammeQueryIn
 from svyaz import actors, inbox
 from svyaz.consuming import Unprocessable
@@ -165,7 +165,7 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
         with self.db.transaction() as session:
             return [
                 {k: str(v) if k.endswith("_id") else v for k, v in row.items()}
-                for row in figures.cycles(session)
+                for row in cycle_figures.cycles(session)
             ]
 
     @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
@@ -173,7 +173,7 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
         Actor.load(actor).require(actors.ADMIN)
         ask = load(CycleQueryIn(), query)
         with self.db.transaction() as session:
-            view = figures.cycle_view(
+            view = cycle_figures.cycle_view(
                 session, ask["cycle_id"], ask["dimension"], self.min_cell
             )
         return facts.plain(view)
@@ -183,5 +183,7 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
         Actor.load(actor).require(actors.ADMIN)
         ask = load(ProgrammeQueryIn(), query)
         with self.db.transaction() as session:
-            view = figures.programme_view(session, ask["programme_id"], self.min_cell)
+            view = programme_figures.programme_view(
+                session, ask["programme_id"], self.min_cell
+            )
         return facts.plain(view)

@@ -191,7 +191,7 @@ def test_entries_hidden_on_purpose_are_protected_too(p: dict, salt: int) -> None
 
 def separately(micro: Micro, country: dict[str, str], columns: list[str]) -> list:
     """The same data suppressed one grouping at a time (the rule before linking)."""
-    from insights.logic.figures import publish
+    from insights.logic.published import publish
 
     entries: list[tuple[Cover, int | None, int | None]] = []
     for grouping in ("club", "country", "tier"):
