@@ -31,6 +31,7 @@ FAILURES: dict[int, int] = {}  # n -> how many more times to raise
 UNPROCESSABLE: set[int] = set()
 HOLD: dict[int, Any] = {}  # n -> an eventlet Event the handler waits on
 CUT: set[int] = set()  # n whose transaction loses its connection (once)
+DONE: dict[int, int] = defaultdict(int)  # n -> handlings past their transaction
 
 
 def reset() -> None:
@@ -39,6 +40,7 @@ def reset() -> None:
     UNPROCESSABLE.clear()
     HOLD.clear()
     CUT.clear()
+    DONE.clear()
 
 
 def create_effects_table(db_url: str) -> None:
@@ -105,5 +107,6 @@ def handle(db: Any, event: ReceivedEvent) -> None:
         if n in CUT:  # the server ends this backend, as the chaos run's pg fault
             CUT.discard(n)
             session.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+    DONE[n] += 1  # (a batched handler's transaction commits after the batch's last)
     if n in HOLD:  # a crash test: the batch's first inserts are done, not committed
         HOLD[n].wait()

@@ -86,8 +86,11 @@ def test_a_redelivered_event_changes_nothing_the_second_time(
     body = envelope(5)
     publish_event(rabbit_config["AMQP_URI"], body)
     publish_event(rabbit_config["AMQP_URI"], body)
-    wait_until(lambda: probe.CALLS[5] == 2, "both deliveries to reach the handler")
+    # both handled to their commit (the queue's ready count is 0 long before: the
+    # deliveries are taken, not yet acked)
+    wait_until(lambda: probe.DONE[5] == 2, "both deliveries handled and committed")
     wait_until(lambda: queue_depth(rabbit_config["AMQP_URI"], QUEUE) == 0, "acks")
+    assert probe.CALLS[5] == 2
     assert effects(probe_engine) == [5]
     with probe_engine.connect() as conn:
         claimed = conn.execute(
