@@ -82,8 +82,8 @@ def test_a_hold_stops_every_replica(db: Db) -> None:
     sleeps: list[float] = []
     one, other = (replica(db, 1000.0, sleeps) for _ in range(2))
     one.take()
-    one.hold(0.5)
-    assert 0.4 <= other.wait_time() <= 0.6
+    one.hold(5.0)  # long enough that a loaded machine's delays do not matter
+    assert 4.0 <= other.wait_time() <= 5.1
     assert db.sql("SELECT count(*) FROM payout_rate_limits")[0][0] == 1
 
 
