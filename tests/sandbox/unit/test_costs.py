@@ -105,7 +105,7 @@ def test_the_state_is_written_behind_by_a_child_while_the_loop_answers(
         check=True,
     )
     times = json.loads(out.stdout.splitlines()[-1])
-    assert times["answered"] < 0.3, times  # not held for the 0.6 s write
+    assert times["answered"] < 0.5, times  # not held for the 0.6 s write
     assert times["written"] >= 0.6, times  # the child wrote it meanwhile
     saved = pickle.loads(path.read_bytes())
     assert saved["sandbox:test"] == {"n": 2}  # and the shutdown wrote the last

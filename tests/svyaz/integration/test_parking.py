@@ -149,6 +149,7 @@ def test_a_retried_copy_of_an_event_already_handled_changes_nothing(
     [item] = listed(rpc)
     rpc.retry_parked_message(ADMIN, item["id"], "the handler is fixed")
     wait_until(lambda: probe.CALLS[n] == 3, "the retried copy to reach the handler")
+    wait_until(lambda: probe.DONE[n] == 2, "the retried copy's transaction to end")
     wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "it to be acked")
     assert effects(probe_engine) == [n]  # the inbox took it once
 
