@@ -1,9 +1,4 @@
-"""web sessions and the platform tables
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-22
-"""
+"""web sessions and the platform tables"""
 
 import sqlalchemy as sa
 from alembic import op

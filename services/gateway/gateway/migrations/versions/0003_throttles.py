@@ -1,9 +1,4 @@
-"""throttles: the shared throttling buckets of the credential-checking routes
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-05
-"""
+"""throttles: the shared throttling buckets of the credential-checking routes"""
 
 import sqlalchemy as sa
 from alembic import op

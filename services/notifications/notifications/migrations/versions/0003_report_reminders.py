@@ -1,9 +1,4 @@
-"""report reminders: active communicators, reporting cycles, who has reported
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-24
-"""
+"""report reminders: active communicators, reporting cycles, who has reported"""
 
 import sqlalchemy as sa
 from alembic import op

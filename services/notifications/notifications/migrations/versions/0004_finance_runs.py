@@ -1,9 +1,4 @@
-"""finance runs: when a released run's reconciliation falls due
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-24
-"""
+"""finance runs: when a released run's reconciliation falls due"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,9 +1,5 @@
 """pending items: the state and the event time that set it, so that the events about
 one item apply in the order they happened, whatever order they arrive in
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-24
 """
 
 import sqlalchemy as sa

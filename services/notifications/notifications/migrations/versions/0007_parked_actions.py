@@ -1,9 +1,4 @@
-"""parked actions: who retried or discarded parked work, when, why, the outcome
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-08
-"""
+"""parked actions: who retried or discarded parked work, when, why, the outcome"""
 
 from alembic import op
 

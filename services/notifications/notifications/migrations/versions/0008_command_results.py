@@ -1,9 +1,4 @@
-"""command results: idempotent commands' keys and first answers (svyaz.commands)
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-05
-"""
+"""command results: idempotent commands' keys and first answers (svyaz.commands)"""
 
 from alembic import op
 

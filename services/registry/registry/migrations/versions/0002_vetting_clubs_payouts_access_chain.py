@@ -1,9 +1,5 @@
 """vetting, dedup review, clubs and trainings, corridors and payout accounts, the
 hash-chained access log, consent texts
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22
 """
 
 import hashlib

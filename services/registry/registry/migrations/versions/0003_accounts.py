@@ -1,9 +1,4 @@
-"""accounts: sign-in for communicators and staff
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-22
-"""
+"""accounts: sign-in for communicators and staff"""
 
 import sqlalchemy as sa
 from alembic import op

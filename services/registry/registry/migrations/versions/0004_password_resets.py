@@ -1,9 +1,4 @@
-"""password resets: one-time links by email
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-24
-"""
+"""password resets: one-time links by email"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,9 +1,4 @@
-"""accounts: the last accepted TOTP time step, so that a code is good once
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-24
-"""
+"""accounts: the last accepted TOTP time step, so that a code is good once"""
 
 import sqlalchemy as sa
 from alembic import op

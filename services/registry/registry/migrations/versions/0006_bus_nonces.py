@@ -1,9 +1,4 @@
-"""bus nonces: RPC requests taken recently, so that a replay is refused
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-04
-"""
+"""bus nonces: RPC requests taken recently, so that a replay is refused"""
 
 from alembic import op
 

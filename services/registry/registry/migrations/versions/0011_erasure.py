@@ -1,9 +1,5 @@
 """erasure: the list of erased ids, Stripe accounts to close, and the one change the
 insert-only vetting_decisions allows (an erased person's reason becomes the marker)
-
-Revision ID: 0011_erasure
-Revises: 0009
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa

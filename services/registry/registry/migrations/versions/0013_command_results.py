@@ -1,9 +1,4 @@
-"""command results: idempotent commands' keys and first answers (svyaz.commands)
-
-Revision ID: 0013
-Revises: 0012
-Create Date: 2026-12-05
-"""
+"""command results: idempotent commands' keys and first answers (svyaz.commands)"""
 
 from alembic import op
 

@@ -1,9 +1,5 @@
 """programmes, cycles, activity reports, entitlements, stipends and approvals, and the
 double-entry ledger (insert-only, every entry balanced)
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-23
 """
 
 import sqlalchemy as sa

@@ -1,9 +1,5 @@
 """payout runs, payouts (a state machine per row), the operator audit trail and the
 provider events already applied
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-24
 """
 
 import sqlalchemy as sa

@@ -1,9 +1,4 @@
-"""payouts: the approved destination's fingerprint, fixed on the payout at build
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-24
-"""
+"""payouts: the approved destination's fingerprint, fixed on the payout at build"""
 
 import sqlalchemy as sa
 from alembic import op

@@ -1,9 +1,5 @@
 """reconciliations by provider and period: the provider's rows as staged, the
 differences as a work queue, the sign-off; indexes for finding a period's sends
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-24
 """
 
 import sqlalchemy as sa

@@ -1,9 +1,4 @@
-"""bus nonces: RPC requests taken recently, so that a replay is refused
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-04
-"""
+"""bus nonces: RPC requests taken recently, so that a replay is refused"""
 
 from alembic import op
 

@@ -1,10 +1,6 @@
 """idempotent fundings (a client-chosen key per funding), communicators' answers
 about receipt of a paid payout (with finance's resolution of a "not received"), and
 an index for reading a page of stipends' approvals at once
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-10
 """
 
 import sqlalchemy as sa

@@ -5,10 +5,6 @@ payable account carry the ISO 4217 code (`provider_clearing:X:EUR`), since a pro
 pays in many currencies and a communicator may be paid by programmes in several; the
 balance of each account of before moves to its per-currency account with one entry
 (`account_moved`), so no entry is changed
-
-Revision ID: 0013
-Revises: 0011
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
