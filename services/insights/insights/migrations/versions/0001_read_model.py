@@ -15,8 +15,6 @@ from svyaz.migrations import (
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)

@@ -6,8 +6,6 @@ from svyaz.migrations import create_parked_actions_v3, drop_parked_actions_v3
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

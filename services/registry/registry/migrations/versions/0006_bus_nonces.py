@@ -6,8 +6,6 @@ from svyaz.migrations import create_bus_nonces_v2, drop_bus_nonces_v2
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -8,8 +8,6 @@ from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 # vetting_decisions stays insert-only but for this: the reason of a decision about a
 # person already erased becomes "[erased]" (a tier change keeps "tier <tier>: "),

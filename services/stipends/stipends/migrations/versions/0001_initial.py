@@ -8,8 +8,6 @@ from svyaz.migrations import create_platform_tables_v1, drop_platform_tables_v1
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -8,8 +8,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 REFUSE_CHANGE = """
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger AS $$

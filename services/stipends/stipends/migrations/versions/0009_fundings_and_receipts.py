@@ -9,8 +9,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 NOW = sa.text("now()")

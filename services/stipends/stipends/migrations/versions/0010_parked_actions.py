@@ -6,8 +6,6 @@ from svyaz.migrations import create_parked_actions_v3, drop_parked_actions_v3
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -9,8 +9,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 # A shared version never changes, except that erasure blanks its free text.
 FREEZE_SHARED = """

@@ -6,8 +6,6 @@ from svyaz.migrations import create_command_results_v4, drop_command_results_v4
 
 revision = "0012"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

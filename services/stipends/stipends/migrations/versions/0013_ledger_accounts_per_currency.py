@@ -13,8 +13,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 LEGACY = (
     "kind IN ('provider_clearing', 'stipends_payable') "
