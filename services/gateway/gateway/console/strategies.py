@@ -10,6 +10,8 @@ what; a refused field is shown at the field, with what was typed kept."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -37,6 +39,31 @@ def _field_errors(
     rename = rename or {}
     refused = {rename.get(name, name): said if specific else "" for name in fields}
     return refused or {"_": said}
+
+
+def _say(
+    call: Call,
+    field: str,
+    send: Callable[[str], Any],
+    page: Callable[..., Response],
+    done: str,
+    **where: str,
+) -> Response:
+    """Send the text typed in the form's `field` (a comment, a feedback) with
+    `send`, and draw the `page` again: with `done`, or, refused, with the refusal at
+    the field and the text kept (`where`: which report's form, if one)."""
+    typed = call.form.get(field, "")
+    try:
+        send(typed)
+    except InvalidInput as exc:
+        return page(
+            errors=_field_errors(call, exc, {"body": field}),
+            form=field,
+            typed=typed,
+            status=400,
+            **where,
+        )
+    return page(done=done)
 
 
 def _editable(view: dict[str, Any]) -> dict[str, Any] | None:
@@ -125,20 +152,11 @@ class StrategiesConsole(GatewayBase):
     )
     def me_strategy_answer(self, call: Call) -> Response:
         """The communicator's answer in the discussion of their strategy."""
-        typed = call.form.get("comment", "")
-        try:
-            self.deadline(
-                self.stipends.comment_on_strategy, call.actor, call.actor_id, typed
-            )
-        except InvalidInput as exc:
-            return self._strategy_page(
-                call,
-                errors=_field_errors(call, exc, {"body": "comment"}),
-                form="comment",
-                typed=typed,
-                status=400,
-            )
-        return self._strategy_page(call, done="answered")
+        send = partial(
+            self.deadline, self.stipends.comment_on_strategy, call.actor, call.actor_id
+        )
+        page = partial(self._strategy_page, call)
+        return _say(call, "comment", send, page, "answered")
 
     @page(
         "POST",
@@ -149,19 +167,11 @@ class StrategiesConsole(GatewayBase):
     def me_feedback_answer(self, call: Call, report_id: str) -> Response:
         """The author's answer to a mentor's feedback on their report."""
         target = pages.ident(report_id, "report_id")
-        typed = call.form.get("feedback", "")
-        try:
-            self.deadline(self.stipends.give_report_feedback, call.actor, target, typed)
-        except InvalidInput as exc:
-            return self._strategy_page(
-                call,
-                errors=_field_errors(call, exc, {"body": "feedback"}),
-                form="feedback",
-                report_id=target,
-                typed=typed,
-                status=400,
-            )
-        return self._strategy_page(call, done="answered")
+        send = partial(
+            self.deadline, self.stipends.give_report_feedback, call.actor, target
+        )
+        page = partial(self._strategy_page, call)
+        return _say(call, "feedback", send, page, "answered", report_id=target)
 
     def _strategy_redisplay(
         self, call: Call, error: str | None = None, status: int = 200, **_: Any
@@ -229,19 +239,11 @@ class StrategiesConsole(GatewayBase):
     )
     def mentor_comment(self, call: Call, communicator_id: str) -> Response:
         target = pages.ident(communicator_id, "communicator_id")
-        typed = call.form.get("comment", "")
-        try:
-            self.deadline(self.stipends.comment_on_strategy, call.actor, target, typed)
-        except InvalidInput as exc:
-            return self._mentee_page(
-                call,
-                target,
-                errors=_field_errors(call, exc, {"body": "comment"}),
-                form="comment",
-                typed=typed,
-                status=400,
-            )
-        return self._mentee_page(call, target, done="commented")
+        send = partial(
+            self.deadline, self.stipends.comment_on_strategy, call.actor, target
+        )
+        page = partial(self._mentee_page, call, target)
+        return _say(call, "comment", send, page, "commented")
 
     @page(
         "POST",
@@ -254,17 +256,8 @@ class StrategiesConsole(GatewayBase):
     ) -> Response:
         target = pages.ident(communicator_id, "communicator_id")
         report = pages.ident(report_id, "report_id")
-        typed = call.form.get("feedback", "")
-        try:
-            self.deadline(self.stipends.give_report_feedback, call.actor, report, typed)
-        except InvalidInput as exc:
-            return self._mentee_page(
-                call,
-                target,
-                errors=_field_errors(call, exc, {"body": "feedback"}),
-                form="feedback",
-                report_id=report,
-                typed=typed,
-                status=400,
-            )
-        return self._mentee_page(call, target, done="feedback")
+        send = partial(
+            self.deadline, self.stipends.give_report_feedback, call.actor, report
+        )
+        page = partial(self._mentee_page, call, target)
+        return _say(call, "feedback", send, page, "feedback", report_id=report)

@@ -284,11 +284,17 @@ class StatementImportSchema(Schema):
     problems = fields.List(fields.Nested(StatementProblemSchema))
 
 
-class TrialBalanceAccountSchema(Schema):
+class LedgerAccountSchema(Schema):
+    """A ledger account: its code, kind, whom it is about (a programme's name, a
+    communicator's pseudonym or a provider's code) and currency."""
+
     account = text(WORD)
     kind = choice(ACCOUNT_KINDS)
     owner = text(REASON, allow_none=True)
     currency = text(CURRENCY)
+
+
+class TrialBalanceAccountSchema(LedgerAccountSchema):
     debit_minor = fields.Integer()
     credit_minor = fields.Integer()
     balance_minor = fields.Integer()
@@ -339,14 +345,10 @@ class StatementLineSchema(Schema):
     balance_minor = fields.Integer(metadata={"description": "after this line"})
 
 
-class AccountStatementSchema(Schema):
+class AccountStatementSchema(LedgerAccountSchema):
     """A page of an account's lines (`offset`, of `total_lines`), each with the
     running balance; `balance_minor` is the whole account's."""
 
-    account = text(WORD)
-    kind = choice(ACCOUNT_KINDS)
-    owner = text(REASON, allow_none=True)
-    currency = text(CURRENCY)
     balance_minor = fields.Integer()
     offset = fields.Integer()
     total_lines = fields.Integer()

@@ -517,25 +517,26 @@ def _reconciled(session: Session, data: dict[str, Any], at: datetime) -> None:
     )
 
 
-def _differences_found(session: Session, data: dict[str, Any], at: datetime) -> None:
+def _differences(
+    session: Session, reconciliation_id: str, at: datetime, superseded: bool
+) -> Differences:
+    """A reconciliation's row, made (with no differences, opened `at`) if none."""
     found: Differences = _row(
         session,
         Differences,
-        uuid.UUID(data["reconciliation_id"]),
+        uuid.UUID(reconciliation_id),
         by_kind={},
         opened_at=at,
-        superseded=False,
+        superseded=superseded,
     )
+    return found
+
+
+def _differences_found(session: Session, data: dict[str, Any], at: datetime) -> None:
+    found = _differences(session, data["reconciliation_id"], at, superseded=False)
     found.by_kind, found.opened_at = dict(data.get("by_kind") or {}), at
     if data.get("superseded_id"):
-        replaced: Differences = _row(
-            session,
-            Differences,
-            uuid.UUID(data["superseded_id"]),
-            by_kind={},
-            opened_at=at,
-            superseded=True,
-        )
+        replaced = _differences(session, data["superseded_id"], at, superseded=True)
         replaced.superseded = True
 
 

@@ -324,27 +324,18 @@ def record(
     if tried.status == "failed":
         retry_in = None if tried.permanent else policy.delay(delivery.attempts)
         delivery.mark_failed(tried.error or "failed", now, retry_in)
-        if delivery.status == PARKED:
-            state_change(
-                log,
-                "delivery",
-                delivery.id,
-                PARKED,
-                channel=delivery.channel,
-                event_id=job.event_id,
-                recipient=job.recipient_id,
-            )
-        return delivery.status
-    delivery.mark_sent(now)
-    state_change(
-        log,
-        "delivery",
-        delivery.id,
-        SENT,
-        channel=delivery.channel,
-        event_id=job.event_id,
-        recipient=job.recipient_id,
-    )
+    else:
+        delivery.mark_sent(now)
+    if delivery.status in (PARKED, SENT):  # a failure to retry later is not logged
+        state_change(
+            log,
+            "delivery",
+            delivery.id,
+            delivery.status,
+            channel=delivery.channel,
+            event_id=job.event_id,
+            recipient=job.recipient_id,
+        )
     return delivery.status
 
 

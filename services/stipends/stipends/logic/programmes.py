@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from stipends import events
+from stipends.base import Base
 from stipends.exceptions import (
     ConcurrentChange,
     CycleNotFound,
@@ -37,6 +38,7 @@ from stipends.models import (
 )
 from svyaz import money as svyaz_money
 from svyaz import outbox
+from svyaz.errors import NotFound
 
 
 def money(amount_minor: int, currency: str) -> str:
@@ -59,22 +61,34 @@ def default_bands(currency: str) -> list[dict[str, Any]]:
     ]
 
 
+Row = TypeVar("Row", bound=Base)
+
+
+def by_id(
+    session: Session,
+    model: type[Row],
+    ident: uuid.UUID,
+    lock: bool,
+    missing: type[NotFound],
+    what: str,
+) -> Row:
+    """The row of `model` with id `ident` (locked for update if `lock`), or
+    `missing` ("no such `what`")."""
+    query = select(model).filter_by(id=ident)
+    found: Row | None = session.scalar(query.with_for_update() if lock else query)
+    if found is None:
+        raise missing(f"no such {what}")
+    return found
+
+
 def get_programme(
     session: Session, programme_id: uuid.UUID, lock: bool = False
 ) -> Programme:
-    query = select(Programme).where(Programme.id == programme_id)
-    found = session.scalar(query.with_for_update() if lock else query)
-    if found is None:
-        raise ProgrammeNotFound("no such programme")
-    return found
+    return by_id(session, Programme, programme_id, lock, ProgrammeNotFound, "programme")
 
 
 def get_cycle(session: Session, cycle_id: uuid.UUID, lock: bool = False) -> Cycle:
-    query = select(Cycle).where(Cycle.id == cycle_id)
-    found = session.scalar(query.with_for_update() if lock else query)
-    if found is None:
-        raise CycleNotFound("no such cycle")
-    return found
+    return by_id(session, Cycle, cycle_id, lock, CycleNotFound, "cycle")
 
 
 def check_bands(bands: list[dict[str, Any]]) -> None:

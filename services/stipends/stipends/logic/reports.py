@@ -22,7 +22,7 @@ from stipends.exceptions import (
     ReportNotFound,
 )
 from stipends.logic.actors import ADMIN, COMMUNICATOR, Actor
-from stipends.logic.programmes import get_cycle
+from stipends.logic.programmes import by_id, get_cycle
 from stipends.logic.redaction import redact
 from stipends.logic.strategies import current_shared
 from stipends.models import ActivityReport, Communicator, Cycle
@@ -49,11 +49,7 @@ class Saved:
 def get_report(
     session: Session, report_id: uuid.UUID, lock: bool = False
 ) -> ActivityReport:
-    query = select(ActivityReport).where(ActivityReport.id == report_id)
-    found = session.scalar(query.with_for_update() if lock else query)
-    if found is None:
-        raise ReportNotFound("no such report")
-    return found
+    return by_id(session, ActivityReport, report_id, lock, ReportNotFound, "report")
 
 
 def _own(session: Session, actor: Actor, report_id: uuid.UUID) -> ActivityReport:

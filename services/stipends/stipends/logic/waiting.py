@@ -22,6 +22,11 @@ def _count(session: Session, query: Select[Any]) -> int:
     return int(session.execute(query).scalar_one())
 
 
+def _rows(session: Session, model: Any, *where: Any) -> int:
+    """How many rows of `model` meet `where`."""
+    return _count(session, select(func.count()).select_from(model).where(*where))
+
+
 def waiting_work(session: Session, actor: Actor) -> dict[str, int]:
     """An admin: reports submitted and not reviewed, stipends proposed and not yet
     decided. Finance: payout runs built and not released, differences open in live
@@ -30,24 +35,15 @@ def waiting_work(session: Session, actor: Actor) -> dict[str, int]:
     actor.require(ADMIN, FINANCE)
     found: dict[str, int] = {}
     if actor.is_(ADMIN):
-        found["reports_to_review"] = _count(
-            session,
-            select(func.count())
-            .select_from(ActivityReport)
-            .where(ActivityReport.status == "submitted"),
+        found["reports_to_review"] = _rows(
+            session, ActivityReport, ActivityReport.status == "submitted"
         )
-        found["stipends_to_approve"] = _count(
-            session,
-            select(func.count())
-            .select_from(Stipend)
-            .where(Stipend.status == "proposed"),
+        found["stipends_to_approve"] = _rows(
+            session, Stipend, Stipend.status == "proposed"
         )
     if actor.is_(FINANCE):
-        found["runs_to_release"] = _count(
-            session,
-            select(func.count())
-            .select_from(PayoutRun)
-            .where(PayoutRun.status == "draft"),
+        found["runs_to_release"] = _rows(
+            session, PayoutRun, PayoutRun.status == "draft"
         )
         found["differences_open"] = _count(
             session,
@@ -60,10 +56,7 @@ def waiting_work(session: Session, actor: Actor) -> dict[str, int]:
             .where(ReconciliationItem.state == "open")
             .where(Reconciliation.status == "open"),
         )
-        found["receipt_problems_open"] = _count(
-            session,
-            select(func.count())
-            .select_from(PayoutReceipt)
-            .where(PayoutReceipt.problem_status == "open"),
+        found["receipt_problems_open"] = _rows(
+            session, PayoutReceipt, PayoutReceipt.problem_status == "open"
         )
     return found

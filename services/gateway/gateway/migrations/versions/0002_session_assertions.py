@@ -1,17 +1,10 @@
-"""sessions: the registry's signed assertion of who is signed in, and its expiry
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-04
-"""
+"""sessions: the registry's signed assertion of who is signed in, and its expiry"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,17 +1,10 @@
-"""throttles: the shared throttling buckets of the credential-checking routes
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-12-05
-"""
+"""throttles: the shared throttling buckets of the credential-checking routes"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,17 +1,10 @@
-"""application_drafts: an applicant's draft, sealed under a key only their cookie holds
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-05
-"""
+"""application_drafts: an applicant's draft, sealed under a key only their cookie holds"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

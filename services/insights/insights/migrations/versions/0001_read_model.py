@@ -1,9 +1,4 @@
-"""the read model: facts kept per event, and the state rebuilt from them
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-12-05
-"""
+"""the read model: facts kept per event, and the state rebuilt from them"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -20,8 +15,6 @@ from svyaz.migrations import (
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)

@@ -1,9 +1,5 @@
 """erasure: the short-lived list of erased ids (as digests) and their aliases, and an
 index to find a person's facts
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -12,8 +8,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""deliveries and the platform tables
-
-Revision ID: 0001
-Revises:
-Create Date: 2026-11-22
-"""
+"""deliveries and the platform tables"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -13,8 +8,6 @@ from svyaz.migrations import create_platform_tables_v1, drop_platform_tables_v1
 
 revision = "0001"
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,4 @@
-"""report reminders: active communicators, reporting cycles, who has reported
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-24
-"""
+"""report reminders: active communicators, reporting cycles, who has reported"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +6,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 

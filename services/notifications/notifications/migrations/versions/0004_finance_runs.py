@@ -1,9 +1,4 @@
-"""finance runs: when a released run's reconciliation falls due
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-24
-"""
+"""finance runs: when a released run's reconciliation falls due"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +6,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """pending items: the state and the event time that set it, so that the events about
 one item apply in the order they happened, whatever order they arrive in
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-24
 """
 
 import sqlalchemy as sa
@@ -11,8 +7,6 @@ from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

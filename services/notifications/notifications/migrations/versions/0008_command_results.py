@@ -1,9 +1,4 @@
-"""command results: idempotent commands' keys and first answers (svyaz.commands)
-
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-05
-"""
+"""command results: idempotent commands' keys and first answers (svyaz.commands)"""
 
 from alembic import op
 
@@ -11,8 +6,6 @@ from svyaz.migrations import create_command_results_v4, drop_command_results_v4
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,10 +1,6 @@
 """stipend notices: what a communicator was told about each stipend, so that an
 approval undone after it was announced is corrected, and one undone before is never
 announced (issue 23)
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -13,8 +9,6 @@ from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

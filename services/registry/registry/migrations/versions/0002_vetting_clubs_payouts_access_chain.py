@@ -1,9 +1,5 @@
 """vetting, dedup review, clubs and trainings, corridors and payout accounts, the
 hash-chained access log, consent texts
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22
 """
 
 import hashlib
@@ -14,8 +10,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 GENESIS = "0" * 64

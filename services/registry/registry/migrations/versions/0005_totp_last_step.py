@@ -1,17 +1,10 @@
-"""accounts: the last accepted TOTP time step, so that a code is good once
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-24
-"""
+"""accounts: the last accepted TOTP time step, so that a code is good once"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

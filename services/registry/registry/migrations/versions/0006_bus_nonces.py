@@ -1,9 +1,4 @@
-"""bus nonces: RPC requests taken recently, so that a replay is refused
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-04
-"""
+"""bus nonces: RPC requests taken recently, so that a replay is refused"""
 
 from alembic import op
 
@@ -11,8 +6,6 @@ from svyaz.migrations import create_bus_nonces_v2, drop_bus_nonces_v2
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

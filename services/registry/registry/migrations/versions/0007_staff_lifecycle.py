@@ -1,9 +1,5 @@
 """staff life cycle: invitations (a reset's purpose), last sign-in, second-factor
 resets that two admins make
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -12,8 +8,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,10 +1,6 @@
 """pseudonyms unique whatever their case (and look-alike letters); the access log
 searchable by person and by reader
 
-Revision ID: 0008
-Revises: 0007
-Create Date: 2026-12-10
-
 `communicators.pseudonym_key` is registry.pseudonyms.key(pseudonym). Every pseudonym
 written before this revision is ASCII (the old rule), for which the key is lower().
 Where two existing pseudonyms differ only by case, the earlier applicant keeps the
@@ -18,8 +14,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -6,10 +6,6 @@ Existing vouches are copied: still pending (14 days to answer) for applications 
 yet decided, expired for the others. communicators.voucher_id is then cleared, so
 that code still running from before this revision (which read it as a vouch) needs
 two approvals during the roll-out; the column is dropped in a later revision.
-
-Revision ID: 0010_vouch_confirmations
-Revises: 0009
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -18,8 +14,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """erasure: the list of erased ids, Stripe accounts to close, and the one change the
 insert-only vetting_decisions allows (an erased person's reason becomes the marker)
-
-Revision ID: 0011_erasure
-Revises: 0009
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -12,8 +8,6 @@ from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 # vetting_decisions stays insert-only but for this: the reason of a decision about a
 # person already erased becomes "[erased]" (a tier change keeps "tier <tier>: "),

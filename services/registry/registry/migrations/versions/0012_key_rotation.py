@@ -8,10 +8,6 @@ before stay bare hex and are found as such until re-keyed. A payout account's
 `destination_index`, which follows the index key (filled here from the fingerprint,
 the same HMAC). No HMAC can be computed here (the access-log key is not the
 database's): the registry seals the existing chain when it first starts.
-
-Revision ID: 0012
-Revises: 0009
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -19,8 +15,6 @@ from alembic import op
 
 revision = "0012"
 down_revision = "0011"
-branch_labels = None
-depends_on = None
 
 INDEXES = (
     ("communicators", "email_index"),

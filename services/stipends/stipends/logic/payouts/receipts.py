@@ -105,18 +105,23 @@ def confirm_receipt(
     return receipt
 
 
+def _require_one_of(name: str, value: str, choices: tuple[str, ...]) -> None:
+    """InvalidRequest (`invalid_<name>`) unless `value` is one of `choices`."""
+    if value not in choices:
+        raise InvalidRequest(
+            f"{name} is one of {', '.join(choices)}",
+            f"invalid_{name}",
+            {name: [f"one of {choices}"]},
+        )
+
+
 def list_problems(
     session: Session, actor: Actor, status: str, limit: int = 500
 ) -> list[tuple[PayoutReceipt, Payout, str | None]]:
     """Finance's queue: receipts with a problem in `status`, oldest first, with their
     payout and the payee's pseudonym."""
     actor.require(FINANCE)
-    if status not in RECEIPT_PROBLEM_STATUSES:
-        raise InvalidRequest(
-            f"status is one of {', '.join(RECEIPT_PROBLEM_STATUSES)}",
-            "invalid_status",
-            {"status": [f"one of {RECEIPT_PROBLEM_STATUSES}"]},
-        )
+    _require_one_of("status", status, RECEIPT_PROBLEM_STATUSES)
     rows = session.execute(
         select(PayoutReceipt, Payout, Communicator.pseudonym)
         .join(Payout, Payout.id == PayoutReceipt.payout_id)
@@ -137,12 +142,7 @@ def resolve_problem(
     now: datetime,
 ) -> tuple[PayoutReceipt, Payout, str | None]:
     actor.require(FINANCE)
-    if resolution not in RECEIPT_RESOLUTIONS:
-        raise InvalidRequest(
-            f"resolution is one of {', '.join(RECEIPT_RESOLUTIONS)}",
-            "invalid_resolution",
-            {"resolution": [f"one of {RECEIPT_RESOLUTIONS}"]},
-        )
+    _require_one_of("resolution", resolution, RECEIPT_RESOLUTIONS)
     if not note.strip():
         raise InvalidRequest(
             "say what was found and done", "note_required", {"note": ["required"]}

@@ -1,9 +1,4 @@
-"""the communicator read model: status, tier, training, payout readiness
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-11-22
-"""
+"""the communicator read model: status, tier, training, payout readiness"""
 
 import sqlalchemy as sa
 from alembic import op
@@ -11,8 +6,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

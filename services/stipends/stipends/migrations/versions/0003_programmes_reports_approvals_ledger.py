@@ -1,9 +1,5 @@
 """programmes, cycles, activity reports, entitlements, stipends and approvals, and the
 double-entry ledger (insert-only, every entry balanced)
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2026-11-23
 """
 
 import sqlalchemy as sa
@@ -12,8 +8,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 REFUSE_CHANGE = """
 CREATE OR REPLACE FUNCTION ledger_refuse_change() RETURNS trigger AS $$

@@ -1,9 +1,5 @@
 """payout runs, payouts (a state machine per row), the operator audit trail and the
 provider events already applied
-
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-11-24
 """
 
 import sqlalchemy as sa
@@ -12,8 +8,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 NOW = sa.text("now()")

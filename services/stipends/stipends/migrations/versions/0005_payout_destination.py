@@ -1,17 +1,10 @@
-"""payouts: the approved destination's fingerprint, fixed on the payout at build
-
-Revision ID: 0005
-Revises: 0004
-Create Date: 2026-11-24
-"""
+"""payouts: the approved destination's fingerprint, fixed on the payout at build"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,9 +1,5 @@
 """reconciliations by provider and period: the provider's rows as staged, the
 differences as a work queue, the sign-off; indexes for finding a period's sends
-
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-11-24
 """
 
 import sqlalchemy as sa
@@ -12,8 +8,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 NOW = sa.text("now()")

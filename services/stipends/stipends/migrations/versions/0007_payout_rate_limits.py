@@ -1,17 +1,10 @@
-"""the providers' rate limits, shared by every process of the service
-
-Revision ID: 0007
-Revises: 0006
-Create Date: 2026-11-24
-"""
+"""the providers' rate limits, shared by every process of the service"""
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

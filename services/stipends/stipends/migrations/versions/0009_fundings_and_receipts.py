@@ -1,10 +1,6 @@
 """idempotent fundings (a client-chosen key per funding), communicators' answers
 about receipt of a paid payout (with finance's resolution of a "not received"), and
 an index for reading a page of stipends' approvals at once
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-10
 """
 
 import sqlalchemy as sa
@@ -13,8 +9,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 UUID = postgresql.UUID(as_uuid=True)
 NOW = sa.text("now()")

@@ -1,9 +1,4 @@
-"""parked actions: who retried or discarded parked work, when, why, the outcome
-
-Revision ID: 0009
-Revises: 0008
-Create Date: 2026-12-08
-"""
+"""parked actions: who retried or discarded parked work, when, why, the outcome"""
 
 from alembic import op
 
@@ -11,8 +6,6 @@ from svyaz.migrations import create_parked_actions_v3, drop_parked_actions_v3
 
 revision = "0010"
 down_revision = "0009"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

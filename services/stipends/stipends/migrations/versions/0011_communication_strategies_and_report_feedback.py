@@ -1,10 +1,6 @@
 """communication strategies (versioned, a shared version frozen by a trigger), their
 discussion with a mentor, the report's reference to a strategy version, and the
 feedback thread of a report
-
-Revision ID: 0011
-Revises: 0010
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -13,8 +9,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0011"
 down_revision = "0010"
-branch_labels = None
-depends_on = None
 
 # A shared version never changes, except that erasure blanks its free text.
 FREEZE_SHARED = """

@@ -5,10 +5,6 @@ payable account carry the ISO 4217 code (`provider_clearing:X:EUR`), since a pro
 pays in many currencies and a communicator may be paid by programmes in several; the
 balance of each account of before moves to its per-currency account with one entry
 (`account_moved`), so no entry is changed
-
-Revision ID: 0013
-Revises: 0011
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -17,8 +13,6 @@ from sqlalchemy.dialects import postgresql
 
 revision = "0013"
 down_revision = "0012"
-branch_labels = None
-depends_on = None
 
 LEGACY = (
     "kind IN ('provider_clearing', 'stipends_payable') "

@@ -7,10 +7,6 @@ currency). The difference between `sent_minor` and `amount_minor` is booked to
 `fx_differences` at settlement, never into the stipend. `fee_pending`: a payout
 confirmed without the provider's fee data (a Stripe webhook), whose fee the payout
 worker books once it has read it from the provider (`provider_fee`)
-
-Revision ID: 0014
-Revises: 0013
-Create Date: 2026-12-05
 """
 
 import sqlalchemy as sa
@@ -18,8 +14,6 @@ from alembic import op
 
 revision = "0014"
 down_revision = "0013"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

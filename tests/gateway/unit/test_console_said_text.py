@@ -1,0 +1,58 @@
+"""A comment or a feedback typed in the strategy pages (gateway.console.strategies):
+sent, the page is drawn again saying what was done; refused, it is drawn again with
+the refusal at the field, the text kept, the report it was about, and a 400."""
+
+from types import SimpleNamespace
+from typing import Any
+
+from gateway.console.strategies import _say
+from svyaz.errors import InvalidInput
+
+
+def drawn() -> tuple[list[dict[str, Any]], Any]:
+    pages: list[dict[str, Any]] = []
+
+    def page(**given: Any) -> dict[str, Any]:
+        pages.append(given)
+        return given
+
+    return pages, page
+
+
+def call(**form: str) -> Any:
+    return SimpleNamespace(form=form, lang="en")
+
+
+def test_a_text_sent_draws_the_page_saying_so() -> None:
+    sent: list[str] = []
+    pages, page = drawn()
+    _say(call(comment="Good plan."), "comment", sent.append, page, "commented")
+    assert sent == ["Good plan."]
+    assert pages == [{"done": "commented"}]
+
+
+def test_a_text_refused_is_kept_with_the_refusal_at_its_field() -> None:
+    def refuse(typed: str) -> None:
+        raise InvalidInput("too long", "invalid_input", {"body": ["too long"]})
+
+    pages, page = drawn()
+    _say(
+        call(feedback="x" * 9000), "feedback", refuse, page, "feedback", report_id="r1"
+    )
+    assert pages == [
+        {
+            "errors": {"feedback": ""},  # a field's rule: the template words it
+            "form": "feedback",
+            "typed": "x" * 9000,
+            "status": 400,
+            "report_id": "r1",
+        }
+    ]
+
+
+def test_a_form_without_the_field_sends_an_empty_text() -> None:
+    sent: list[str] = []
+    pages, page = drawn()
+    _say(call(), "comment", sent.append, page, "answered")
+    assert sent == [""]
+    assert pages == [{"done": "answered"}]
