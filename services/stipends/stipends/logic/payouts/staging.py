@@ -88,13 +88,16 @@ STAGED = """
     ) ON COMMIT DROP
 """
 # built once the rows are in (one sort: a third of the cost of growing the index
-# row by row as they are written), it refuses an id named twice
-STAGED_INDEX = "CREATE UNIQUE INDEX ON staged_rows (provider_ref)"
+# row by row as they are written), it refuses an id named twice. Sorted byte by
+# byte (the "C" collation: a third of the cost of the database's C.UTF-8, whose
+# comparisons go through the locale), which names the same ids equal
+STAGED_INDEX = 'CREATE UNIQUE INDEX ON staged_rows (provider_ref COLLATE "C")'
 # rows the API gave without our reference: a reversal by its transfer (that row's
 # reference, else the payout holding the transfer id), a payment by its own id
 RESOLVE_REVERSALS = """
     UPDATE staged_rows r SET payout_id = coalesce(
-        (SELECT t.payout_id FROM staged_rows t WHERE t.provider_ref = r.parent_ref),
+        (SELECT t.payout_id FROM staged_rows t  -- by the unique index
+         WHERE t.provider_ref = r.parent_ref COLLATE "C"),
         (SELECT p.id FROM payouts p WHERE p.provider_ref = r.parent_ref LIMIT 1))
     WHERE r.payout_id IS NULL AND r.kind = 'reversal' AND r.parent_ref IS NOT NULL
 """
