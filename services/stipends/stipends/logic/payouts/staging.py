@@ -80,6 +80,8 @@ def _copy_lines(rows: Iterable[ProviderRow], counter: list[int]) -> Iterator[byt
         ).encode()
 
 
+# `by_reference`: the row named its payout by our reference (classification looks
+# for payouts paid twice among those only)
 STAGED = """
     CREATE TEMP TABLE staged_rows (
         line bigint, provider_ref text, kind text, amount_minor bigint,
