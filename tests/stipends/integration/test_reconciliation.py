@@ -188,6 +188,46 @@ def test_an_itemized_report_in_major_units_is_matched_by_transfer_id(
     assert by_kind["unexpected_at_provider"]["theirs_minor"] == 1250
 
 
+def test_a_payout_paid_by_its_transfer_and_again_by_reference_is_a_duplicate(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    """Payouts paid twice are looked for among those a row names by our reference:
+    here the first payout's own transfer (no reference) and a second transfer
+    naming it."""
+    world, _ = paid_run(db, sandbox, 2)
+    refs = db.sql("SELECT provider_ref, amount_minor, id FROM payouts ORDER BY id")
+    header = (
+        "balance_transaction_id,created_utc,currency,gross,fee,net,"
+        "reporting_category,source_id,description,transfer_metadata[payout_reference]"
+    )
+
+    def line(n: int, source: str, minor: int, reference: str) -> str:
+        gross = f"-{minor // 100}.{minor % 100:02d}"
+        return (
+            f"txn_{n},2026-11-24 10:00:00,eur,{gross},0.00,{gross},transfer,"
+            f"{source},payout,{reference}"
+        )
+
+    report = "\n".join(
+        [
+            header,
+            line(1, refs[0][0], refs[0][1], ""),
+            line(2, refs[1][0], refs[1][1], ""),
+            line(3, "tr_again", refs[0][1], f"payout:{refs[0][2]}"),
+        ]
+    )
+    found = run_period(
+        world, ItemizedReport(report.splitlines(keepends=True)), source="itemized_csv"
+    )
+    items = queue(world, found["view"]["id"])
+    assert kinds(items) == {"duplicate": 1}
+    assert items[0]["payout_id"] == str(refs[0][2])
+    assert items[0]["provider_ref"] == "tr_again"
+    # the first payout is matched but paid twice: counted as the difference only
+    assert (found["view"]["matched"], found["view"]["discrepancies"]) == (1, 1)
+
+
 def test_a_bad_report_line_refuses_the_import_and_stores_nothing(
     db: Db,
     sandbox: Sandbox,  # noqa: F811

@@ -171,9 +171,12 @@ CLASSIFY = text(
         WHERE p.provider = :provider
           AND (s.stipend_id IS NOT NULL OR p.id IN (
                 SELECT payout_id FROM staged_rows WHERE payout_id IS NOT NULL))
-    ), multi AS (  -- payouts with more than one payment (rare)
+    ), multi AS (  -- payouts with more than one payment (rare): only one a row
+        -- names by our reference can have two (a transfer id is one row's, and
+        -- finds one payout), so without such rows nothing is grouped
         SELECT payout_id FROM staged_rows
-        WHERE kind = 'payment' AND payout_id IS NOT NULL
+        WHERE kind = 'payment' AND payout_id IN (
+            SELECT payout_id FROM staged_rows WHERE by_reference AND kind = 'payment')
         GROUP BY payout_id HAVING count(*) > 1
     ), chosen AS (  -- the one that counts: the transfer we hold, else the first
         SELECT DISTINCT ON (r.payout_id) r.payout_id, r.provider_ref
@@ -196,48 +199,55 @@ CLASSIFY = text(
                     THEN r.payout_id END AS pays
         FROM staged_rows r
         LEFT JOIN chosen c ON c.payout_id = r.payout_id
-    ), judged AS (
-        SELECT coalesce(o.id, q.id) AS payout_id,
-               coalesce(o.run_id, q.run_id) AS run_id,
-               t.provider_ref,
-               coalesce(o.amount_minor, q.amount_minor) AS ours_minor,
-               t.amount_minor AS theirs_minor,
-               coalesce(o.currency, q.currency) AS ours_currency,
-               t.currency AS theirs_currency,
-               CASE
-                 WHEN o.id IS NULL THEN
-                   CASE WHEN q.id IS NULL THEN 'unexpected_at_provider'
-                        WHEN t.kind = 'payment' THEN 'duplicate'
-                   END  -- a reversal of ours: in `rev`
-                 WHEN t.provider_ref IS NULL THEN
-                   CASE WHEN o.status IN ('sent', 'paid') THEN 'missing_at_provider' END
-                 WHEN t.currency <> o.currency THEN 'currency_mismatch'
-                 WHEN t.amount_minor <> o.amount_minor
-                   OR o.ledger_minor <> o.amount_minor
-                   OR t.balance_minor <> -t.amount_minor
-                   THEN 'amount_mismatch'
-                 WHEN coalesce(rev.reversed, 0) > 0 OR t.status = 'returned' THEN
-                   CASE WHEN o.status IN ('sent', 'paid')
-                          OR coalesce(rev.reversed, t.amount_minor) < t.amount_minor
-                        THEN 'reversed' END
-                 WHEN t.status IN ('failed', 'canceled')
-                   AND o.status IN ('sent', 'paid') THEN 'status_mismatch'
-                 WHEN t.status = 'posted'
-                   AND o.status NOT IN ('sent', 'paid') THEN 'status_mismatch'
-                 WHEN t.status = 'pending' AND o.status = 'paid'
-                   THEN 'status_mismatch'
-               END AS kind,
-               -- matched, but paid twice: the second payment is the difference
-               o.id IS NOT NULL AND o.id IN (SELECT payout_id FROM multi) AS twice,
-               o.id IS NULL AND q.id IS NOT NULL AND t.kind = 'reversal' AS counted
+    ), pairs AS (
+        SELECT o.id, o.run_id, o.amount_minor, o.currency, o.status, o.ledger_minor,
+               t.provider_ref, t.kind, t.amount_minor AS t_amount,
+               t.currency AS t_currency, t.status AS t_status, t.balance_minor,
+               rev.reversed,
+               -- the payout of a row left over (rare): ours? Looked up by its key
+               -- for those rows only, not joined for every pair
+               CASE WHEN o.id IS NULL AND t.payout_id IS NOT NULL THEN (
+                   SELECT p FROM payouts p
+                   WHERE p.id = t.payout_id AND p.provider = :provider) END AS q
         FROM ours o
         FULL JOIN theirs t ON t.pays = o.id
         LEFT JOIN rev ON rev.payout_id = o.id
-        LEFT JOIN LATERAL (  -- the payout of a row left over (rare): ours?
-            SELECT p.id, p.run_id, p.amount_minor, p.currency FROM payouts p
-            WHERE o.id IS NULL AND p.id = t.payout_id AND p.provider = :provider
-            OFFSET 0  -- looked up by its key for those rows only
-        ) q ON true
+        OFFSET 0  -- each pair's look-up once
+    ), judged AS (
+        SELECT coalesce(id, (q).id) AS payout_id,
+               coalesce(run_id, (q).run_id) AS run_id,
+               provider_ref,
+               coalesce(amount_minor, (q).amount_minor) AS ours_minor,
+               t_amount AS theirs_minor,
+               coalesce(currency, (q).currency) AS ours_currency,
+               t_currency AS theirs_currency,
+               CASE
+                 WHEN id IS NULL THEN
+                   CASE WHEN (q).id IS NULL THEN 'unexpected_at_provider'
+                        WHEN kind = 'payment' THEN 'duplicate'
+                   END  -- a reversal of ours: in `rev`
+                 WHEN provider_ref IS NULL THEN
+                   CASE WHEN status IN ('sent', 'paid') THEN 'missing_at_provider' END
+                 WHEN t_currency <> currency THEN 'currency_mismatch'
+                 WHEN t_amount <> amount_minor
+                   OR ledger_minor <> amount_minor
+                   OR balance_minor <> -t_amount
+                   THEN 'amount_mismatch'
+                 WHEN coalesce(reversed, 0) > 0 OR t_status = 'returned' THEN
+                   CASE WHEN status IN ('sent', 'paid')
+                          OR coalesce(reversed, t_amount) < t_amount
+                        THEN 'reversed' END
+                 WHEN t_status IN ('failed', 'canceled')
+                   AND status IN ('sent', 'paid') THEN 'status_mismatch'
+                 WHEN t_status = 'posted'
+                   AND status NOT IN ('sent', 'paid') THEN 'status_mismatch'
+                 WHEN t_status = 'pending' AND status = 'paid'
+                   THEN 'status_mismatch'
+               END AS kind,
+               -- matched, but paid twice: the second payment is the difference
+               id IS NOT NULL AND id IN (SELECT payout_id FROM multi) AS twice,
+               id IS NULL AND (q).id IS NOT NULL AND kind = 'reversal' AS counted
+        FROM pairs
     ), stored AS (
         INSERT INTO reconciliation_items
             (reconciliation_id, kind, payout_id, run_id, provider_ref, ours_minor,
