@@ -174,14 +174,17 @@ def set_cookie(
     value: str,
     cookie_secure: bool,
     max_age: int | None = None,
+    path: str = "/",
 ) -> None:
+    """Every cookie the gateway sets: HttpOnly, SameSite=Strict, Secure unless
+    COOKIE_SECURE is false; `path` narrows who receives it (an applicant's draft)."""
     response.set_cookie(
         name,
         value,
         httponly=True,
         secure=cookie_secure,
         samesite="Strict",
-        path="/",
+        path=path,
         max_age=max_age,
     )
 

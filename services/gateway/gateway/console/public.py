@@ -159,14 +159,13 @@ class PublicConsole(GatewayBase):
         response = self._apply_page(
             call, values=draft, draft="saved", draft_until=self._until(None, expires_at)
         )
-        response.set_cookie(
+        web.set_cookie(
+            response,
             drafts.COOKIE,
             handle.cookie,
+            self.cookie_secure,
             max_age=int(keep_for.total_seconds()),
             path=drafts.COOKIE_PATH,
-            secure=self.cookie_secure,
-            httponly=True,
-            samesite="Strict",
         )
         return response
 
