@@ -49,6 +49,24 @@ PYTEST = [
     "no:cacheprovider",
     "--durations=15",  # in each job's log: where its time went
 ]
+# seconds each job took in a clean-clone run beside two others (2026-12-05): the
+# order on a fresh clone (CI's), before var/test/durations.json exists
+TYPICAL = {
+    "e2e": 470,
+    "browser-1": 400,
+    "browser-2": 330,
+    "gateway-integration-1": 220,
+    "gateway-integration-2": 210,
+    "stipends-integration-2": 215,
+    "registry-integration-1": 145,
+    "notifications-integration": 130,
+    "registry-integration-2": 120,
+    "stipends-integration-1": 115,
+    "unit-contracts-infra": 90,
+    "svyaz-integration": 60,
+    "sandbox-integration": 60,
+    "insights-integration": 25,
+}
 SYSTEM_WEIGHT = 1  # a job that starts a whole system (its processes wait, mostly)
 SPLIT = {"gateway", "stipends", "registry"}  # integration folders run in two halves
 # pytest -q's last line: "12 passed, 1 skipped, 1 warning in 101.84s (0:01:41)"
@@ -120,7 +138,8 @@ def jobs() -> list[Job]:
         )
     known = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
     for job in found:
-        job.estimate = float(known.get(job.name, job.estimate))
+        default = TYPICAL.get(job.name, job.estimate)
+        job.estimate = float(known.get(job.name, default))
         job.log = OUT / f"{job.name}.log"
         job.stacks = OUT / f"{job.name}.stacks"
     return found
