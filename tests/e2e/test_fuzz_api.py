@@ -20,7 +20,7 @@ from tests.journeys import ADMINS, active_communicator
 from tests.stack import System
 
 PASSWORD = "correct horse battery staple"
-EXAMPLES = 30  # per operation: about 50 operations
+EXAMPLES = 15  # per operation: about 110 operations, so 1,000 requests or more
 ANONYMOUS_ONLY = {
     ("DELETE", "/api/v1/session"),  # would end the session the rest uses
     ("POST", "/api/v1/me/erasure"),  # would erase the person the rest uses
