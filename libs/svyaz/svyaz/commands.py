@@ -57,7 +57,17 @@ from typing import Any, TypeVar
 
 from kombu.utils.json import dumps as json_dumps
 from kombu.utils.json import loads as json_loads
-from sqlalchemy import DateTime, Index, String, Text, delete, func, select, tuple_
+from sqlalchemy import (
+    DateTime,
+    Index,
+    String,
+    Text,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -247,9 +257,15 @@ def claim(
 
 
 def store(session: Session, signer: str, account: str, key: str, result: Any) -> None:
-    row = session.get(CommandResult, (signer, account, key))
-    assert row is not None
-    row.result = json_dumps(result)
+    """The answer onto the row the claim inserted (this transaction's, locked by
+    it): one UPDATE, no read of the row first."""
+    table = CommandResult.__table__
+    stored = session.execute(
+        update(table)
+        .where(table.c.signer == signer, table.c.account == account, table.c.key == key)
+        .values(result=json_dumps(result))
+    )
+    assert getattr(stored, "rowcount", 1) == 1
 
 
 def command(method: F) -> F:
