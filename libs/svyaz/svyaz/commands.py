@@ -36,8 +36,11 @@ always did.
 
 A service marks its commands with `@command` under `@rpc`; the method's own
 `self.db.transaction()` blocks join the command's transaction (as savepoints), so
-its answer is stored before the one commit. Rows past the window are purged every
-`COMMAND_PURGE_INTERVAL` seconds (`CommandUpkeep`).
+its answer is stored before the one commit. The request's RPC nonce
+(svyaz.nonces) is taken in that transaction too, before the claim: a replayed copy
+is parked there without running; a refusal rolls back to a savepoint after the
+nonce, so the nonce stays taken while the key's row and the effects go. Rows past
+the window are purged every `COMMAND_PURGE_INTERVAL` seconds (`CommandUpkeep`).
 """
 
 from __future__ import annotations
@@ -57,11 +60,21 @@ from typing import Any, TypeVar
 
 from kombu.utils.json import dumps as json_dumps
 from kombu.utils.json import loads as json_loads
-from sqlalchemy import DateTime, Index, String, Text, delete, func, select, tuple_
+from sqlalchemy import (
+    DateTime,
+    Index,
+    String,
+    Text,
+    delete,
+    func,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from svyaz import assertions, signing
+from svyaz import assertions, nonces, signing
 from svyaz import settings as typed
 from svyaz.db import PlatformBase
 from svyaz.errors import Conflict
@@ -247,9 +260,15 @@ def claim(
 
 
 def store(session: Session, signer: str, account: str, key: str, result: Any) -> None:
-    row = session.get(CommandResult, (signer, account, key))
-    assert row is not None
-    row.result = json_dumps(result)
+    """The answer onto the row the claim inserted (this transaction's, locked by
+    it): one UPDATE, no read of the row first."""
+    table = CommandResult.__table__
+    stored = session.execute(
+        update(table)
+        .where(table.c.signer == signer, table.c.account == account, table.c.key == key)
+        .values(result=json_dumps(result))
+    )
+    assert getattr(stored, "rowcount", 1) == 1
 
 
 def command(method: F) -> F:
@@ -262,28 +281,59 @@ def command(method: F) -> F:
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         handle: Any = getattr(self, "db", None)
         key = getattr(handle, "idempotency_key", None)
+        pending: nonces.Pending | None = getattr(handle, "pending_nonce", None)
         if not key:
+            take_alone(handle, pending)
             return method(self, *args, **kwargs)
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         arguments = dict(list(bound.arguments.items())[1:])
         account = account_of(arguments.get("actor"))
         if account is None:  # who acts is not proven: the method says so
+            take_alone(handle, pending)
             return method(self, *args, **kwargs)
         signer = handle.signer or ""
         service = getattr(handle.container, "service_name", None)
         digest = request_hash(name, arguments, signing.digest_key(service))
+        refused: Exception | None = None
         with handle.command_transaction() as session:
-            first = claim(session, signer, account, key, name, digest, window(handle))
-            if first is not _NOT_YET:
-                return first
-            result = method(self, *args, **kwargs)
-            store(session, signer, account, key, result)
-            return result
+            if pending is not None and not nonces.take(session, pending):
+                raise nonces.Replayed(pending.nonce)
+            # a refused command rolls back to here, and its nonce stays taken
+            work = session.begin_nested() if pending is not None else None
+            try:
+                first = claim(
+                    session, signer, account, key, name, digest, window(handle)
+                )
+                if first is not _NOT_YET:
+                    return first
+                result = method(self, *args, **kwargs)
+                store(session, signer, account, key, result)
+                return result
+            except Exception as exc:
+                if work is None:
+                    raise
+                work.rollback()
+                handle.forget_after_commit()
+                refused = exc
+        assert refused is not None
+        raise refused
 
     run.__signature__ = signature  # type: ignore[attr-defined]
     run.svyaz_command = True  # type: ignore[attr-defined]
     return run  # type: ignore[return-value]
+
+
+def take_alone(handle: Any, pending: nonces.Pending | None) -> None:
+    """A nonce left for a command that does not run as one (no key, no proven
+    actor): taken in a transaction of its own before the method runs, as the RPC
+    consumer takes every other request's."""
+    if pending is None:
+        return
+    with handle.transaction() as session:
+        fresh = nonces.take(session, pending)
+    if not fresh:
+        raise nonces.Replayed(pending.nonce)
 
 
 def is_command(function: Any) -> bool:

@@ -11,6 +11,9 @@ from typing import Any
 CORRELATION_ID = "correlation_id"
 CALLER = "svyaz.caller"
 IDEMPOTENCY_KEY = "svyaz.idempotency_key"  # a command's key, as its caller signed it
+# a signed request's nonce the RPC consumer left for the command's own transaction
+# (svyaz.nonces.Pending): set only by the consumer, never taken from a header
+NONCE = "svyaz.nonce"
 # what a correlation id may look like when it comes from outside (a uuid, or a
 # short token of safe characters): anything else is replaced, never logged
 SAFE_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")

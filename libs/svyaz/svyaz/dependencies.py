@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz import signing
-from svyaz.context import caller, correlation_id, idempotency_key
+from svyaz.context import NONCE, caller, correlation_id, idempotency_key
 from svyaz.db import committed, make_cooperative, make_engine
+from svyaz.nonces import Pending
 from svyaz.outbox import OUTBOX_PENDING, Relay
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,14 @@ class DatabaseHandle:
     @property
     def signer(self) -> str | None:
         return caller(self._worker_ctx)
+
+    @property
+    def pending_nonce(self) -> Pending | None:
+        """The nonce of the signed request this worker serves, when the RPC
+        consumer left it for the command to take (svyaz.commands)."""
+        text = self._worker_ctx.context_data.get(NONCE)
+        signer = self.signer
+        return Pending.parse(signer, str(text)) if text and signer else None
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -81,6 +90,11 @@ class DatabaseHandle:
             self._provider.committed_events()
         for hook in after:
             hook()
+
+    def forget_after_commit(self) -> None:
+        """What the command's work asked to run after its commit, dropped: that
+        work was rolled back (to a savepoint) and only the nonce commits."""
+        self._after = []
 
     def after_commit(self, hook: Callable[[], Any]) -> None:
         """`hook()` once what the worker wrote is committed: at once outside a

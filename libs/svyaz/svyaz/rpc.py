@@ -34,10 +34,18 @@ from nameko.rpc import get_rpc_exchange
 from svyaz import commands, metrics, signing
 from svyaz import config as settings
 from svyaz.consuming import BROKER_AWAY, QueueConsumer, delivery_count
-from svyaz.context import CALLER, CORRELATION_ID, IDEMPOTENCY_KEY, safe_id
+from svyaz.context import (
+    CALLER,
+    CORRELATION_ID,
+    IDEMPOTENCY_KEY,
+    NONCE,
+    caller,
+    safe_id,
+)
 from svyaz.db import make_cooperative, make_engine
+from svyaz.dependencies import Database
 from svyaz.errors import Forbidden, ServiceError
-from svyaz.nonces import NonceStore
+from svyaz.nonces import NonceStore, Replayed
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +125,12 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
         super().stop()
         self.nonces.engine.dispose()
 
-    def refusal(self, provider: Any, body: Any, message: Any) -> str | None:
-        """Why this request is not taken (see `request_refusal`), or None."""
+    def refusal(
+        self, provider: Any, body: Any, message: Any, defer: bool = False
+    ) -> str | None:
+        """Why this request is not taken (see `request_refusal`), or None.
+        `defer`: its nonce is not recorded here but left to the command
+        (`Rpc.defers_nonce`)."""
         properties = message.properties or {}
         stamp = signing.stamp_of(body)
         reason = request_refusal(
@@ -135,12 +147,14 @@ class RpcConsumer(nameko.rpc.RpcConsumer):
                 reason = f"{provider.method_name} declares no callers"
             elif stamp.signer not in provider.callers:
                 reason = f"{stamp.signer!r} may not call {provider.method_name}"
-            elif not self.nonces.fresh(stamp.signer, stamp.nonce, stamp.ts) and not (
-                (message.delivery_info or {}).get("redelivered")
-            ):
+            elif (
+                not defer
+                and not self.nonces.fresh(stamp.signer, stamp.nonce, stamp.ts)
                 # the broker's own redelivery of a request it did not see acked (a
                 # consumer died, a connection was cut) is the same message, not a
                 # replay: only the broker sets that flag, never a publisher
+                and not (message.delivery_info or {}).get("redelivered")
+            ):
                 reason = REPLAYED
         if reason is not None and reason != REPLAYED:  # a replayed copy is parked
             metrics.message(rpc_queue_of(self), "refused", "refused")
@@ -203,23 +217,41 @@ class Rpc(nameko.rpc.Rpc):
         expected = kwargs.get("expected_exceptions", ())
         if not isinstance(expected, tuple):
             expected = (expected,)
-        kwargs["expected_exceptions"] = (*expected, commands.KeyReused)
+        # a replayed copy found by the command is parked, not a failure either
+        kwargs["expected_exceptions"] = (*expected, commands.KeyReused, Replayed)
         super().__init__(**kwargs)
 
+    def defers_nonce(self, body: Any) -> bool:
+        """Is the request's nonce left to its method? An idempotent command's with
+        its key (svyaz.commands) takes it in the command's own transaction: one
+        commit for the request, not two (the nonce's, the command's). A replayed
+        copy is then found there, before the command runs, and parked the same."""
+        stamp = signing.stamp_of(body)
+        if stamp is None or not stamp.idem:
+            return False
+        service = self.container.service_cls
+        return commands.is_command(getattr(service, self.method_name, None)) and (
+            isinstance(getattr(service, "db", None), Database)
+        )
+
+    def park_replayed(self, message: Any) -> None:
+        """Parked, not answered: the first copy's answer is on its way to the
+        caller (a publisher's retry after a cut connection also sends a copy, and
+        an error reply could reach the caller first)."""
+        consumer = self.rpc_consumer.queue_consumer
+        consumer.parking.park(
+            message,
+            self.rpc_consumer.queue.name,
+            REPLAYED_COPY,
+            delivery_count(message) + 1,
+        )
+        consumer.ack_message(message)
+
     def handle_message(self, body: Any, message: Any) -> None:
-        reason = self.rpc_consumer.refusal(self, body, message)
+        defer = self.defers_nonce(body)
+        reason = self.rpc_consumer.refusal(self, body, message, defer)
         if reason == REPLAYED:
-            # parked, not answered: the first copy's answer is on its way to the
-            # caller (a publisher's retry after a cut connection also sends a copy,
-            # and an error reply could reach the caller first)
-            consumer = self.rpc_consumer.queue_consumer
-            consumer.parking.park(
-                message,
-                self.rpc_consumer.queue.name,
-                REPLAYED_COPY,
-                delivery_count(message) + 1,
-            )
-            consumer.ack_message(message)
+            self.park_replayed(message)
             return
         if reason is not None:
             raise Refused(f"request refused: {reason}", "request_refused")
@@ -236,9 +268,19 @@ class Rpc(nameko.rpc.Rpc):
         # only as signed (never from a header)
         context_data.pop(CORRELATION_ID, None)
         context_data.pop(IDEMPOTENCY_KEY, None)
+        context_data.pop(NONCE, None)  # only this consumer leaves a nonce
         idem = body.stamp.idem if body.stamp else ""
         if idem:
             context_data[IDEMPOTENCY_KEY] = idem
+        if defer:
+            nonces = self.rpc_consumer.nonces
+            context_data[NONCE] = nonces.pending(
+                body.stamp.signer,
+                body.stamp.nonce,
+                body.stamp.ts,
+                bool((message.delivery_info or {}).get("redelivered")),
+            ).text()
+            nonces.purge_when_due()
         trace = safe_id(body.stamp.trace if body.stamp else "")
         if trace:
             context_data[CORRELATION_ID] = trace
@@ -257,6 +299,15 @@ class Rpc(nameko.rpc.Rpc):
     def handle_result(
         self, message: Any, worker_ctx: Any, result: Any, exc_info: Any
     ) -> tuple[Any, Any]:
+        if exc_info is not None and isinstance(exc_info[1], Replayed):
+            log.warning(
+                "refused an RPC request to %s from %s: %s",
+                self.method_name,
+                caller(worker_ctx) or "nobody",
+                REPLAYED,
+            )
+            self.park_replayed(message)
+            return result, exc_info
         if exc_info is not None and isinstance(exc_info[1], ServiceError):
             wire = exc_info[1].wire()  # the caller knows kinds, not our classes
             exc_info = (type(wire), wire, exc_info[2])

@@ -26,6 +26,7 @@ from nameko.standalone.rpc import SingleThreadedReplyListener
 from svyaz import commands, metrics, signing
 from svyaz import config as settings
 from svyaz.consuming import QueueConsumer
+from svyaz.context import NONCE
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,7 @@ class MethodProxy(nameko.rpc.MethodProxy):
         correlation_id = str(uuid.uuid4())
         headers = self.get_message_headers(self.worker_ctx)
         headers.pop(signing.IDEM_HEADER, None)
+        headers.pop(self._get_header_name(NONCE), None)  # this worker's request's
         # the idempotency key this green thread's work is bound to (a console form,
         # an API request, a CLI's invocation: svyaz.commands), one per method called
         key = commands.key_for(self.service_name, self.method_name)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from stipends.exceptions import (
+    CommunicatorNotFound,
+    CycleNotFound,
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
@@ -225,6 +227,24 @@ def test_a_communicator_who_is_not_active_cannot_report(db: Db) -> None:
                 session, communicator_actor(who), cycle_id, report_content()
             )
     assert err.value.code == "not_active"
+    assert db.sql("SELECT count(*) FROM activity_reports")[0][0] == 0
+
+
+def test_a_draft_names_first_a_missing_author_then_a_missing_cycle(db: Db) -> None:
+    # the author, the cycle and the strategy are read in one query: refused in the
+    # order they were checked one by one
+    who, cycle_id = add_communicator(db), cycle(db)
+    cases = (
+        (uuid.uuid4(), uuid.uuid4(), CommunicatorNotFound),
+        (uuid.uuid4(), cycle_id, CommunicatorNotFound),
+        (who, uuid.uuid4(), CycleNotFound),
+    )
+    for author, target, refusal in cases:
+        with db.session() as session, session.begin():
+            with pytest.raises(refusal):
+                reports.save_draft(
+                    session, communicator_actor(author), target, report_content()
+                )
     assert db.sql("SELECT count(*) FROM activity_reports")[0][0] == 0
 
 

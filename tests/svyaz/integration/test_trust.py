@@ -96,10 +96,12 @@ class Wire:
         *args: Any,
         signer: str = GATEWAY,
         ts: float | None = None,
+        key: str = "",
     ) -> tuple[str, str]:
-        """A request for `method` signed by `signer` (at `ts`); (body, corr id)."""
+        """A request for `method` signed by `signer` (at `ts`, with the command's
+        idempotency `key`); (body, corr id)."""
         correlation_id = str(uuid.uuid4())
-        route = signing.Route(method, self.reply_to, correlation_id)
+        route = signing.Route(method, self.reply_to, correlation_id, idem=key)
         with signing.signing_as(signer), signing.publishing(route):
             raw = signing.encode({"args": list(args), "kwargs": {}})
         if ts is not None:  # the signer's own key, at another time
@@ -181,6 +183,67 @@ def test_a_replayed_request_within_the_window_is_parked_unanswered(
     assert reason == REPLAYED_COPY  # says it is harmless
     assert corridor(registry["engine"], "GE") == "bank_file"  # nothing changed
     # parked, not answered: the first copy's caller already has its answer
+    with pytest.raises(AssertionError, match="no answer"):
+        wire.answer(corr, timeout=1.0)
+
+
+def nonces_of(engine: Any, body: str) -> int:
+    nonce = signing.read_stamp(body)[0].nonce
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT count(*) FROM bus_nonces WHERE nonce = :n"), {"n": nonce}
+            ).scalar_one()
+        )
+
+
+def test_a_replayed_command_is_parked_unanswered_its_nonce_taken_with_it(
+    registry: Any, wire: Wire
+) -> None:
+    """A command with its key takes its nonce in its own transaction (one commit
+    for the request): a replayed copy is found there and parked, not run again
+    and not answered, even after the same key was answered."""
+    key = uuid.uuid4().hex
+    captured, corr = wire.sign(
+        "registry.set_corridor", ADMIN, "GE", "stripe_connect", key=key
+    )
+    assert wire.call("registry.set_corridor", captured, corr)["error"] is None
+    assert nonces_of(registry["engine"], captured) == 1  # committed with it
+    back, corr2 = wire.sign("registry.set_corridor", ADMIN, "GE", "bank_file")
+    assert wire.call("registry.set_corridor", back, corr2)["error"] is None
+
+    wire.send("registry.set_corridor", captured, corr)  # the same bytes again
+    parked = wait_until(lambda: parked_on(wire.amqp_uri, "rpc-registry.dlq"), "it")
+    assert dict(parked.properties["application_headers"])[REASON_HEADER] == (
+        REPLAYED_COPY
+    )
+    assert corridor(registry["engine"], "GE") == "bank_file"  # nothing changed
+    with pytest.raises(AssertionError, match="no answer"):
+        wire.answer(corr, timeout=1.0)
+
+
+def test_a_refused_commands_nonce_stays_taken_so_its_replay_is_parked(
+    registry: Any, wire: Wire
+) -> None:
+    """The refusal rolls the command back, not its nonce: a copy of a refused
+    request is parked, not decided again (the state may have changed since)."""
+    key = uuid.uuid4().hex
+    captured, corr = wire.sign(
+        "registry.set_corridor", ADMIN, "GE", "no_such_provider", key=key
+    )
+    assert refusal(wire.call("registry.set_corridor", captured, corr))
+    assert nonces_of(registry["engine"], captured) == 1
+    with registry["engine"].connect() as conn:  # the refusal is not remembered
+        assert not conn.execute(
+            text("SELECT count(*) FROM command_results WHERE key LIKE :k"),
+            {"k": key + "%"},
+        ).scalar_one()
+
+    wire.send("registry.set_corridor", captured, corr)
+    parked = wait_until(lambda: parked_on(wire.amqp_uri, "rpc-registry.dlq"), "it")
+    assert dict(parked.properties["application_headers"])[REASON_HEADER] == (
+        REPLAYED_COPY
+    )
     with pytest.raises(AssertionError, match="no answer"):
         wire.answer(corr, timeout=1.0)
 

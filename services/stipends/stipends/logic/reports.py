@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from stipends import events
 from stipends.exceptions import (
     CommunicatorNotFound,
+    CycleNotFound,
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
@@ -24,7 +25,7 @@ from stipends.exceptions import (
 from stipends.logic.actors import ADMIN, COMMUNICATOR, Actor
 from stipends.logic.programmes import by_id, get_cycle
 from stipends.logic.redaction import redact
-from stipends.logic.strategies import current_shared
+from stipends.logic.strategies import current_shared, current_shared_id
 from stipends.models import ActivityReport, Communicator, Cycle
 from svyaz import outbox
 
@@ -62,7 +63,10 @@ def _own(session: Session, actor: Actor, report_id: uuid.UUID) -> ActivityReport
 
 def _reporter(session: Session, actor: Actor) -> Communicator:
     actor.require(COMMUNICATOR)
-    communicator = session.get(Communicator, actor.id)
+    return _active(session.get(Communicator, actor.id))
+
+
+def _active(communicator: Communicator | None) -> Communicator:
     if communicator is None or communicator.erased:
         raise CommunicatorNotFound("no such communicator")
     if communicator.status != "active":
@@ -73,19 +77,44 @@ def _reporter(session: Session, actor: Actor) -> Communicator:
     return communicator
 
 
+def _reporting(
+    session: Session, actor: Actor, cycle_id: uuid.UUID
+) -> tuple[Communicator, Cycle, uuid.UUID | None]:
+    """What a new report needs, read in one query: its author (an active
+    communicator), the cycle, and the id of the author's latest shared strategy
+    version (None: none). Refused as `_reporter` then `get_cycle` refuse."""
+    actor.require(COMMUNICATOR)
+    anchor = select(literal(1).label("one")).subquery()  # one row, whatever is found
+    communicator, cycle, version_id = session.execute(
+        select(Communicator, Cycle, current_shared_id(actor.id))
+        .select_from(anchor)
+        .outerjoin(Communicator, Communicator.id == actor.id)
+        .outerjoin(Cycle, Cycle.id == cycle_id)
+    ).one()
+    _active(communicator)
+    if cycle is None:
+        raise CycleNotFound("no such cycle")
+    return communicator, cycle, version_id
+
+
+def _shared_id(session: Session, communicator_id: uuid.UUID) -> uuid.UUID | None:
+    version = current_shared(session, communicator_id)
+    return version.id if version is not None else None
+
+
 def _refer_to_strategy(
-    session: Session, report: ActivityReport, content: dict[str, Any]
+    report: ActivityReport, content: dict[str, Any], shared: uuid.UUID | None
 ) -> list[str]:
-    """A report written while its author has a shared strategy refers to the latest
-    shared version and says how the cycle went against it; without one, neither."""
-    version = current_shared(session, report.communicator_id)
-    if version is None:
+    """A report written while its author has a shared strategy (`shared`: the id
+    of the latest version shared, None: none) refers to that version and says how
+    the cycle went against it; without one, neither."""
+    if shared is None:
         report.strategy_version_id = None
         report.strategy_progress = None
         report.strategy_note = None
         return []
     note = redact(content.get("strategy_note") or "")
-    report.strategy_version_id = version.id
+    report.strategy_version_id = shared
     report.strategy_progress = content.get("strategy_progress") or None
     report.strategy_note = note.text or None
     return note.kinds
@@ -117,8 +146,7 @@ def save_draft(
     content: dict[str, Any],
 ) -> Saved:
     """A new report, in draft."""
-    communicator = _reporter(session, actor)
-    cycle = get_cycle(session, cycle_id)
+    communicator, cycle, shared = _reporting(session, actor, cycle_id)
     _check_cycle_takes_reports(cycle)
     report = ActivityReport(
         id=uuid.uuid4(),
@@ -129,7 +157,8 @@ def save_draft(
         redactions=[],
     )
     removed = _fill(report, content)
-    removed = sorted(set(removed) | set(_refer_to_strategy(session, report, content)))
+    referred = _refer_to_strategy(report, content, shared)
+    removed = sorted(set(removed) | set(referred))
     session.add(report)
     session.flush()
     return Saved(report, removed)
@@ -158,7 +187,8 @@ def edit_report(
             "deadline_passed",
         )
     removed = _fill(report, content)
-    removed = sorted(set(removed) | set(_refer_to_strategy(session, report, content)))
+    shared = _shared_id(session, report.communicator_id)
+    removed = sorted(set(removed) | set(_refer_to_strategy(report, content, shared)))
     if report.status == "submitted":
         _require_progress(report)
         _announce_submission(session, report)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ScalarSelect, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from stipends import events
@@ -149,12 +149,8 @@ def versions_of(session: Session, strategy_id: uuid.UUID) -> list[StrategyVersio
     )
 
 
-def current_shared(
-    session: Session, communicator_id: uuid.UUID
-) -> StrategyVersion | None:
-    """The latest version a communicator has shared: what a report is written
-    against."""
-    found: StrategyVersion | None = session.scalar(
+def _latest_shared(communicator_id: uuid.UUID) -> Select[tuple[StrategyVersion]]:
+    return (
         select(StrategyVersion)
         .join(Strategy, Strategy.id == StrategyVersion.strategy_id)
         .where(
@@ -164,7 +160,25 @@ def current_shared(
         .order_by(StrategyVersion.number.desc())
         .limit(1)
     )
+
+
+def current_shared(
+    session: Session, communicator_id: uuid.UUID
+) -> StrategyVersion | None:
+    """The latest version a communicator has shared: what a report is written
+    against."""
+    found: StrategyVersion | None = session.scalar(_latest_shared(communicator_id))
     return found
+
+
+def current_shared_id(communicator_id: uuid.UUID) -> ScalarSelect[uuid.UUID]:
+    """The id of `current_shared`'s version (NULL: none), as a subquery, for a
+    query that reads it beside what it already reads."""
+    return (
+        _latest_shared(communicator_id)
+        .with_only_columns(StrategyVersion.id)
+        .scalar_subquery()
+    )
 
 
 def _version_view(version: StrategyVersion) -> dict[str, Any]:
