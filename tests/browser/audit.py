@@ -78,7 +78,7 @@ class Auditor:
     _pending: dict[str, str] = field(default_factory=dict)
     _queue: list[tuple[str, str, list[Any]]] = field(default_factory=list)
     _busy: bool = False
-    _loading: int = 0
+    _reading: dict[int, Any] = field(default_factory=dict)  # listener -> its page
 
     def route_of(self, url: str, method: str) -> str | None:
         """The declared route an address belongs to, or None (static, API, other)."""
@@ -116,14 +116,15 @@ class Auditor:
         """Audit every document `page` loads from now on."""
 
         def on_load(_: Any) -> None:
-            self._loading += 1
+            token = object()
+            self._reading[id(token)] = page
             try:
                 url, html = page.url, page.content()
                 cookies = page.context.cookies()
             except Exception:  # the test closed its page meanwhile: nothing to see
                 return
             finally:
-                self._loading -= 1
+                self._reading.pop(id(token), None)
             self._queue.append((url, html, cookies))
             self.drain()
 
@@ -144,17 +145,26 @@ class Auditor:
 
     def settle(self) -> None:
         """Wait for the audits under way (a test's last pages) to finish: two
-        minutes at most, then the test fails saying what was still under way."""
+        minutes at most, then the test fails saying what was still under way.
+
+        A listener still reading a page the test has closed is not waited for: it
+        can audit nothing, and Playwright may never answer it (a `content()` asked
+        as the page's context closed stayed unanswered, and this loop, which once
+        had no end, held a CI run until its 90 minutes ran out)."""
         deadline = time.monotonic() + SETTLE_SECONDS
-        while self._busy or self._loading:
+        while self._busy or self._open_reads():
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"the accessibility audit did not finish in {SETTLE_SECONDS:.0f} s"
-                    f" (auditing: {self._busy}, pages loading: {self._loading},"
+                    f" (auditing: {self._busy}, pages being read:"
+                    f" {[p.url for p in self._open_reads()]},"
                     f" queued: {[url for url, _, _ in self._queue]})"
                 )
             self.page().wait_for_timeout(50)
         self.drain()
+
+    def _open_reads(self) -> list[Any]:
+        return [page for page in self._reading.values() if not page.is_closed()]
 
     def audit(self, url: str, html: str, cookies: list[Any]) -> None:
         """A page is known by its address only (a listener of requests, to learn the
