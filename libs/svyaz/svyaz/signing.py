@@ -39,6 +39,7 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -104,11 +105,21 @@ class Stamp:
     idem: str = ""
 
     def text(self, sealed: str) -> bytes:
-        """The signed bytes: an unambiguous JSON list, and the sealed body's hash."""
+        """The signed bytes: an unambiguous JSON list, and the sealed body's hash.
+
+        The list's JSON is written once per stamp (`_head`, the list without its
+        last item and closing bracket), not once for the seal and again for the
+        signature: a hex digest is its own JSON string, so the bytes are those
+        of `json.dumps([...fields, digest], separators=(",", ":"))`."""
+        digest = hashlib.sha256(sealed.encode()).hexdigest()
+        return f'{self._head},"{digest}"]'.encode()
+
+    @cached_property
+    def _head(self) -> str:
         traced = [self.trace] if self.trace else []
         if self.idem:
             traced = [self.trace, "idem", self.idem]
-        return json.dumps(
+        fields = json.dumps(
             [
                 f"svyaz-bus-v{VERSION}",
                 self.signer,
@@ -121,10 +132,10 @@ class Stamp:
                 self.reply_to,
                 self.correlation_id,
                 *traced,
-                hashlib.sha256(sealed.encode()).hexdigest(),
             ],
             separators=(",", ":"),
-        ).encode()
+        )
+        return fields[:-1]
 
     def context(self) -> bytes:
         """The sealed body is bound to the whole stamp (AES-GCM's associated data)."""

@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import json
 import os
 from typing import Any
@@ -208,3 +209,26 @@ def test_a_tool_given_another_process_s_key_refuses_to_start() -> None:
     }
     with pytest.raises(signing.settings.ConfigurationError, match="finance-cli"):
         signing.configure_from_config(config, "finance-cli")
+
+
+@pytest.mark.parametrize(
+    "extra", [{}, {"trace": "t-1"}, {"idem": "k-1"}, {"trace": "t", "idem": 'ü"\\'}]
+)
+def test_the_signed_bytes_are_the_stamps_json_list_and_the_body_hash(
+    extra: dict[str, str],
+) -> None:
+    """`Stamp.text` writes its list's JSON once per stamp: the bytes must stay
+    exactly those every process signs and checks (a change breaks the bus)."""
+    stamp = Stamp(
+        "registry", "kid", 1.5, "n", "a.b.v1", "id", "r\u2028", "", "c", **extra
+    )
+    traced = [stamp.trace] if stamp.trace else []
+    if stamp.idem:
+        traced = [stamp.trace, "idem", stamp.idem]
+    for sealed in ("", "sealed-body"):
+        fields = [f"svyaz-bus-v{signing.VERSION}", "registry", "kid", "1.500000"]
+        fields += ["n", "a.b.v1", "id", "r\u2028", "", "c", *traced]
+        fields.append(hashlib.sha256(sealed.encode()).hexdigest())
+        expected = json.dumps(fields, separators=(",", ":")).encode()
+        assert stamp.text(sealed) == expected
+    assert stamp.context() == stamp.text("")
