@@ -142,31 +142,29 @@ class RelayReport:
 
 
 RELAY_LOCK = 0x5376_7961_7A00  # advisory lock key: one relay at a time per database
-_LEAD = text("SELECT pg_try_advisory_xact_lock(:key)")
-_SELECT_BATCH = text(
-    """
+# the relay's statements go to the driver as they are, on a Core connection (no
+# ORM session, nothing compiled or looked up): a batch is a handful of them
+_LEAD = "SELECT pg_try_advisory_xact_lock(%(key)s)"
+_SELECT_BATCH = """
     SELECT id, event_id, event_type, producer, aggregate_id, envelope, attempts
     FROM outbox
     WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
     ORDER BY id
-    LIMIT :limit
+    LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
     """
-)
-_UNSENT_OF_AGGREGATES = text(
-    """
+_UNSENT_OF_AGGREGATES = """
     SELECT aggregate_id, id FROM outbox
-    WHERE sent_at IS NULL AND aggregate_id = ANY(:aggregates) AND id <= :max_id
+    WHERE sent_at IS NULL AND aggregate_id = ANY(%(aggregates)s) AND id <= %(max_id)s
     ORDER BY id
     """
-)
-_MARK_SENT = text(
+_MARK_SENT = (
     "UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL,"
-    " next_attempt_at = NULL WHERE id = ANY(:ids)"
+    " next_attempt_at = NULL WHERE id = ANY(%(ids)s)"
 )
-_MARK_FAILED = text(
-    "UPDATE outbox SET attempts = attempts + 1, last_error = :error,"
-    " next_attempt_at = now() + make_interval(secs => :delay) WHERE id = :id"
+_MARK_FAILED = (
+    "UPDATE outbox SET attempts = attempts + 1, last_error = %(error)s,"
+    " next_attempt_at = now() + make_interval(secs => %(delay)s) WHERE id = %(id)s"
 )
 
 
@@ -346,15 +344,17 @@ class Relay:
     def publish_pending(self) -> RelayReport:
         """Publish one batch of committed rows; return what happened."""
         report = RelayReport()
-        with Session(self.engine) as session, session.begin():
-            if not session.execute(_LEAD, {"key": RELAY_LOCK}).scalar():
+        with self.engine.begin() as conn:
+            if not conn.exec_driver_sql(_LEAD, {"key": RELAY_LOCK}).scalar():
                 report.busy = True
                 return report
-            batch = session.execute(_SELECT_BATCH, {"limit": self.batch_size}).all()
+            batch = conn.exec_driver_sql(
+                _SELECT_BATCH, {"limit": self.batch_size}
+            ).all()
             if not batch:
                 return report
             aggregates = sorted({row.aggregate_id for row in batch})
-            unsent = session.execute(
+            unsent = conn.exec_driver_sql(
                 _UNSENT_OF_AGGREGATES,
                 {"aggregates": aggregates, "max_id": max(row.id for row in batch)},
             ).all()
@@ -365,13 +365,13 @@ class Relay:
             outcome = self._publish(rows)
             sent = [row_id for row_id, error in outcome.items() if error is None]
             if sent:
-                session.execute(_MARK_SENT, {"ids": sent})
+                conn.exec_driver_sql(_MARK_SENT, {"ids": sent})
             for row in rows:
                 error = outcome.get(row.id, "no confirm")
                 if error is None:
                     continue
                 delay = min(2.0**row.attempts, MAX_BACKOFF)
-                session.execute(
+                conn.exec_driver_sql(
                     _MARK_FAILED, {"id": row.id, "error": error, "delay": delay}
                 )
                 report.failed.append((str(row.event_id), error))
