@@ -59,6 +59,20 @@ from nameko.amqp.publish import Publisher
 from svyaz import config as settings
 from svyaz import keys
 
+
+def _libsodium() -> tuple[Any, Any]:
+    """libsodium's Ed25519 check and its failure, when PyNaCl is installed (see
+    `_verified`); (None, ...) otherwise: then OpenSSL's, through cryptography."""
+    try:
+        from nacl.exceptions import BadSignatureError
+        from nacl.signing import VerifyKey
+    except ImportError:  # pragma: no cover - depends on the environment
+        return None, BadEd25519
+    return VerifyKey, BadSignatureError
+
+
+_VerifyKey, _BadSignature = _libsodium()
+
 NAME = "svyaz-signed"
 CONTENT_TYPE = "application/x-svyaz-signed"
 VERSION = 3  # 3: Ed25519 per process, the stamp covers route and reply (2: HMAC)
@@ -429,6 +443,39 @@ def read_stamp(raw: str | bytes) -> tuple[Stamp, str, bytes]:
         ) from None
 
 
+_fast: dict[int, tuple[Ed25519PublicKey, Any]] = {}  # id(public key) -> libsodium's
+
+
+def _verified(public: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    """Is `signature` `public`'s Ed25519 signature of `data`? The same check
+    through libsodium (PyNaCl) when it is installed: a third of the CPU of
+    OpenSSL's through `cryptography` (60 against 130-200 us a message here), and
+    every message a consumer takes is checked. libsodium refuses what OpenSSL
+    refuses (it is the stricter of the two: non-canonical and small-order
+    encodings too); a unit test runs both on the same cases."""
+    if _VerifyKey is None:
+        return _verified_openssl(public, signature, data)
+    entry = _fast.get(id(public))
+    if entry is None or entry[0] is not public:
+        raw = public.public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+        entry = _fast[id(public)] = (public, _VerifyKey(raw))
+    try:
+        entry[1].verify(data, signature)
+    except (_BadSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def _verified_openssl(public: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
+    try:
+        public.verify(signature, data)
+    except BadEd25519:
+        return False
+    return True
+
+
 def decode(raw: str | bytes) -> Any:
     """kombu decoder: verify and open; raises InvalidSignature."""
     stamp, sealed, signature = read_stamp(raw)
@@ -437,10 +484,8 @@ def decode(raw: str | bytes) -> Any:
         raise InvalidSignature(
             f"unknown signer or key {stamp.signer!r}/{stamp.key_id[:16]!r}"
         )
-    try:
-        public.verify(signature, stamp.text(sealed))
-    except BadEd25519:
-        raise InvalidSignature(f"bad signature from {stamp.signer!r}") from None
+    if not _verified(public, signature, stamp.text(sealed)):
+        raise InvalidSignature(f"bad signature from {stamp.signer!r}")
     if stamp.ts > time.time() + MAX_CLOCK_SKEW:
         raise InvalidSignature("timestamp lies in the future")
     assert _state.sealer is not None

@@ -232,3 +232,28 @@ def test_the_signed_bytes_are_the_stamps_json_list_and_the_body_hash(
         expected = json.dumps(fields, separators=(",", ":")).encode()
         assert stamp.text(sealed) == expected
     assert stamp.context() == stamp.text("")
+
+
+def test_libsodium_and_openssl_agree_on_every_signature() -> None:
+    """A consumer checks signatures through libsodium when PyNaCl is installed
+    (`signing._verified`): it must take exactly what OpenSSL's check takes."""
+    pytest.importorskip("nacl")
+    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    public = key.public_key()
+    data = b'["svyaz-bus-v3","registry"]'
+    good = key.sign(data)
+    cases = [
+        (good, data, True),
+        (good, data + b" ", False),
+        (bytes([good[0] ^ 1]) + good[1:], data, False),
+        (good[:-1], data, False),
+        (good + b"\x00", data, False),
+        (b"", data, False),
+        (other.sign(data), data, False),
+        (b"\x00" * 64, data, False),
+        (good[:32] + b"\xff" * 32, data, False),  # S not reduced mod L
+    ]
+    for signature, signed, expected in cases:
+        assert signing._verified_openssl(public, signature, signed) is expected
+        assert signing._verified(public, signature, signed) is expected
+    assert signing._VerifyKey is not None  # the check above went through libsodium
