@@ -257,3 +257,15 @@ def test_libsodium_and_openssl_agree_on_every_signature() -> None:
         assert signing._verified_openssl(public, signature, signed) is expected
         assert signing._verified(public, signature, signed) is expected
     assert signing._VerifyKey is not None  # the check above went through libsodium
+
+
+def test_libsodium_signs_the_bytes_openssl_signs() -> None:
+    """The encoder signs through libsodium when PyNaCl is installed
+    (`signing._signed`): Ed25519 is deterministic, so every signature must be
+    OpenSSL's, byte for byte."""
+    pytest.importorskip("nacl")
+    assert signing._SigningKey is not None
+    for _ in range(20):
+        key = Ed25519PrivateKey.generate()
+        for data in (b"", b"x", os.urandom(300)):
+            assert signing._signed(key, data) == key.sign(data)
