@@ -29,6 +29,7 @@ class Batch:
 
     def __init__(self, events: Sequence[ReceivedEvent]) -> None:
         self.events = list(events)
+        self._held: set[tuple[str, Any]] | None = None  # see `holds`
         self.reset()
 
     def reset(self) -> None:
@@ -36,7 +37,7 @@ class Batch:
         self.current: ReceivedEvent | None = None  # the event being handled
         self.session: Any = None  # opened by the first db.transaction()
         self.owner: Any = None  # the Database provider that opened it
-        self.claimed: set[Any] | None = None  # event ids the multi-row claim won
+        self.claimed: set[Any] | None = None  # event ids (text) the multi-row claim won
         # work gathered by key, to do at the end of the batch's transaction (see
         # `before_commit`) or once it has committed (see `defer`)
         self.closing: dict[str, tuple[Callable[[list[Any]], None], list[Any]]] = {}
@@ -75,10 +76,9 @@ class Batch:
                 log.exception("work deferred after a batch's commit failed (%s)", key)
 
     def holds(self, event: ReceivedEvent) -> bool:
-        return any(
-            each.event_id == event.event_id and each.consumer == event.consumer
-            for each in self.events
-        )
+        if self._held is None:  # once per batch, not a scan per claim
+            self._held = {(each.consumer, each.event_id) for each in self.events}
+        return (event.consumer, event.event_id) in self._held
 
     def commit(self) -> None:
         """Commit the batch's one transaction; wake the outbox relay if a handler

@@ -104,18 +104,32 @@ def _params(event: ReceivedEvent) -> dict[str, object]:
     }
 
 
+# the batch's claim: one fixed statement whatever the batch's size (three arrays,
+# not a VALUES list built and compiled per batch), handed to the driver as it is;
+# an event twice in the batch is inserted once, and the row it wins is returned
+_CLAIM_MANY = (
+    "INSERT INTO processed_events (consumer, event_id, event_type)"
+    " SELECT * FROM unnest(CAST(%(consumers)s AS varchar[]),"
+    " CAST(%(event_ids)s AS uuid[]), CAST(%(event_types)s AS varchar[]))"
+    " ON CONFLICT DO NOTHING RETURNING event_id::text"
+)
+
+
 def _claim_in(running: batching.Batch, session: Session, event: ReceivedEvent) -> bool:
     if running.claimed is None:
-        rows = [_params(each) for each in running.events]
-        statement = (
-            insert(ProcessedEvent.__table__)
-            .values(rows)
-            .on_conflict_do_nothing()
-            .returning(ProcessedEvent.__table__.c.event_id)
+        events = running.events
+        result = session.connection().exec_driver_sql(
+            _CLAIM_MANY,
+            {
+                "consumers": [each.consumer for each in events],
+                "event_ids": [str(each.event_id) for each in events],
+                "event_types": [each.event_type for each in events],
+            },
         )
-        running.claimed = set(session.execute(statement).scalars())
-    if event.event_id in running.claimed:
-        running.claimed.discard(event.event_id)
+        running.claimed = {row[0] for row in result}
+    key = str(event.event_id)
+    if key in running.claimed:
+        running.claimed.discard(key)
         return True
     return False
 

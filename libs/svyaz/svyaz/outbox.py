@@ -23,10 +23,12 @@ that caused it. The `Relay` publishes committed rows:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,7 +45,6 @@ from sqlalchemy import (
     String,
     Text,
     func,
-    insert,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -87,7 +88,14 @@ class OutboxMessage(PlatformBase):
     )
 
 
-_INSERT = insert(OutboxMessage.__table__)  # Core, not the ORM unit of work: hot path
+# the hot path of every producing transaction: a fixed statement handed to the
+# driver as it is (no statement built, compiled or looked up per event); it runs
+# on the session's connection, in its transaction, and statement listeners see it
+_INSERT = (
+    "INSERT INTO outbox (event_id, event_type, producer, aggregate_id, envelope)"
+    " VALUES (%(event_id)s, %(event_type)s, %(producer)s, %(aggregate_id)s,"
+    " %(envelope)s)"
+)
 
 
 def add(session: Session, event: Event) -> uuid.UUID:
@@ -97,14 +105,14 @@ def add(session: Session, event: Event) -> uuid.UUID:
     place in the outbox's order where the state change happened.
     """
     correlation_id = str(session.info.get("correlation_id") or uuid.uuid4())
-    session.execute(
+    session.connection().exec_driver_sql(
         _INSERT,
         {
-            "event_id": event.event_id,
+            "event_id": str(event.event_id),
             "event_type": event.event_type,
             "producer": event.producer,
             "aggregate_id": event.aggregate_id,
-            "envelope": event.envelope(correlation_id),
+            "envelope": json.dumps(event.envelope(correlation_id)),
         },
     )
     session.info[OUTBOX_PENDING] = True
@@ -134,32 +142,52 @@ class RelayReport:
 
 
 RELAY_LOCK = 0x5376_7961_7A00  # advisory lock key: one relay at a time per database
-_LEAD = text("SELECT pg_try_advisory_xact_lock(:key)")
-_SELECT_BATCH = text(
-    """
+# the relay's statements go to the driver as they are, on a Core connection (no
+# ORM session, nothing compiled or looked up): a batch is a handful of them
+_LEAD = "SELECT pg_try_advisory_xact_lock(%(key)s)"
+_SELECT_BATCH = """
     SELECT id, event_id, event_type, producer, aggregate_id, envelope, attempts
     FROM outbox
     WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
     ORDER BY id
-    LIMIT :limit
+    LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
     """
-)
-_UNSENT_OF_AGGREGATES = text(
-    """
+_UNSENT_OF_AGGREGATES = """
     SELECT aggregate_id, id FROM outbox
-    WHERE sent_at IS NULL AND aggregate_id = ANY(:aggregates) AND id <= :max_id
+    WHERE sent_at IS NULL AND aggregate_id = ANY(%(aggregates)s) AND id <= %(max_id)s
     ORDER BY id
     """
-)
-_MARK_SENT = text(
+_MARK_SENT = (
     "UPDATE outbox SET sent_at = now(), attempts = attempts + 1, last_error = NULL,"
-    " next_attempt_at = NULL WHERE id = ANY(:ids)"
+    " next_attempt_at = NULL WHERE id = ANY(%(ids)s)"
 )
-_MARK_FAILED = text(
-    "UPDATE outbox SET attempts = attempts + 1, last_error = :error,"
-    " next_attempt_at = now() + make_interval(secs => :delay) WHERE id = :id"
+_MARK_FAILED = (
+    "UPDATE outbox SET attempts = attempts + 1, last_error = %(error)s,"
+    " next_attempt_at = now() + make_interval(secs => %(delay)s) WHERE id = %(id)s"
 )
+
+
+@contextmanager
+def _one_write(connection: Any) -> Iterator[None]:
+    """The frames of the publishes made inside the block go to the socket in one
+    write when it ends, not in one write (a system call) per message. A block
+    that raises sends nothing: its caller closes the connection, and the rows,
+    never confirmed, stay unsent. With a transport that does not write through
+    `_write` (py-amqp's socket transports do), each frame goes out at once."""
+    transport: Any = getattr(getattr(connection, "connection", None), "transport", None)
+    write = getattr(transport, "_write", None)
+    if write is None:
+        yield
+        return
+    frames: list[bytes] = []
+    # py-amqp reuses one buffer for every frame: copy each one
+    transport._write = lambda data: frames.append(bytes(data))
+    try:
+        yield
+    finally:
+        transport._write = write
+    write(b"".join(frames))
 
 
 def in_order(batch: Sequence[Any], unsent: list[tuple[str, int]]) -> list[Any]:
@@ -196,7 +224,7 @@ class Relay:
         self.serializer = serializer
         self._connection: kombu.Connection | None = None
         self._channel: Any = None
-        self._declared: set[str] = set()
+        self._declared: dict[str, str] = {}  # producer -> its exchange's name
         self.busy = False  # the last batch found another relay at work
 
     # -- AMQP ------------------------------------------------------------------
@@ -207,7 +235,7 @@ class Relay:
             channel = self._connection.connection.channel()
             channel.confirm_select()
             self._channel = channel
-            self._declared = set()
+            self._declared = {}
             self._next_tag = 1
         return self._channel
 
@@ -221,13 +249,15 @@ class Relay:
         self._channel = None
 
     def _declare(self, channel: Any, producer: str) -> str:
-        exchange = topology.events_exchange(producer)
-        if exchange.name not in self._declared:
+        """The name of `producer`'s events exchange, declared once per channel."""
+        name = self._declared.get(producer)
+        if name is None:
+            exchange = topology.events_exchange(producer)
             channel.exchange_declare(
                 exchange.name, exchange.type, durable=True, auto_delete=False
             )
-            self._declared.add(exchange.name)
-        return str(exchange.name)
+            name = self._declared[producer] = str(exchange.name)
+        return name
 
     def _publish(self, rows: Sequence[Any]) -> dict[int, str | None]:
         """Publish rows; return {row id: None if confirmed, else the error}."""
@@ -257,30 +287,11 @@ class Relay:
         channel.events["basic_nack"].add(on_nack)
         channel.events["basic_return"].add(on_return)
         try:
-            for row in rows:
-                exchange = self._declare(channel, row.producer)
-                route = signing.Route(row.event_type, signer=row.producer)
-                with signing.publishing(route):
-                    content_type, encoding, body = serialize(
-                        row.envelope, self.serializer
-                    )
-                message = amqp.Message(
-                    body,
-                    content_type=content_type,
-                    content_encoding=encoding,
-                    delivery_mode=2,
-                    message_id=str(row.event_id),
-                    application_headers={"event_type": row.event_type},
-                )
-                channel.basic_publish(
-                    message,
-                    exchange=exchange,
-                    routing_key=row.event_type,
-                    mandatory=True,
-                )
-                by_tag[self._next_tag] = row.id
-                by_message_id[str(row.event_id)] = row.id
-                self._next_tag += 1
+            for producer in {row.producer for row in rows}:
+                # a declare waits for the broker's answer: before the one write
+                self._declare(channel, producer)
+            with _one_write(self._connection):
+                self._send(channel, rows, by_tag, by_message_id)
             deadline = time.monotonic() + self.confirm_timeout
             assert self._connection is not None
             while by_tag:
@@ -298,19 +309,52 @@ class Relay:
                 channel.events["basic_return"].discard(on_return)
         return outcome
 
+    def _send(
+        self,
+        channel: Any,
+        rows: Sequence[Any],
+        by_tag: dict[int, int],
+        by_message_id: dict[str, int],
+    ) -> None:
+        """Sign and publish each row, noting its delivery tag."""
+        for row in rows:
+            exchange = self._declare(channel, row.producer)
+            route = signing.Route(row.event_type, signer=row.producer)
+            with signing.publishing(route):
+                content_type, encoding, body = serialize(row.envelope, self.serializer)
+            message = amqp.Message(
+                body,
+                content_type=content_type,
+                content_encoding=encoding,
+                delivery_mode=2,
+                message_id=str(row.event_id),
+                application_headers={"event_type": row.event_type},
+            )
+            channel.basic_publish(
+                message,
+                exchange=exchange,
+                routing_key=row.event_type,
+                mandatory=True,
+            )
+            by_tag[self._next_tag] = row.id
+            by_message_id[str(row.event_id)] = row.id
+            self._next_tag += 1
+
     # -- the database side -------------------------------------------------------
     def publish_pending(self) -> RelayReport:
         """Publish one batch of committed rows; return what happened."""
         report = RelayReport()
-        with Session(self.engine) as session, session.begin():
-            if not session.execute(_LEAD, {"key": RELAY_LOCK}).scalar():
+        with self.engine.begin() as conn:
+            if not conn.exec_driver_sql(_LEAD, {"key": RELAY_LOCK}).scalar():
                 report.busy = True
                 return report
-            batch = session.execute(_SELECT_BATCH, {"limit": self.batch_size}).all()
+            batch = conn.exec_driver_sql(
+                _SELECT_BATCH, {"limit": self.batch_size}
+            ).all()
             if not batch:
                 return report
             aggregates = sorted({row.aggregate_id for row in batch})
-            unsent = session.execute(
+            unsent = conn.exec_driver_sql(
                 _UNSENT_OF_AGGREGATES,
                 {"aggregates": aggregates, "max_id": max(row.id for row in batch)},
             ).all()
@@ -321,13 +365,13 @@ class Relay:
             outcome = self._publish(rows)
             sent = [row_id for row_id, error in outcome.items() if error is None]
             if sent:
-                session.execute(_MARK_SENT, {"ids": sent})
+                conn.exec_driver_sql(_MARK_SENT, {"ids": sent})
             for row in rows:
                 error = outcome.get(row.id, "no confirm")
                 if error is None:
                     continue
                 delay = min(2.0**row.attempts, MAX_BACKOFF)
-                session.execute(
+                conn.exec_driver_sql(
                     _MARK_FAILED, {"id": row.id, "error": error, "delay": delay}
                 )
                 report.failed.append((str(row.event_id), error))

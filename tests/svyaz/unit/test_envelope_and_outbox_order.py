@@ -1,10 +1,11 @@
+import json
 from types import SimpleNamespace
 
 import pytest
 from marshmallow import ValidationError
 
 from registry.events import COMMUNICATOR_APPLIED
-from svyaz.envelope import EventSpec, ReceivedEvent
+from svyaz.envelope import EnvelopeSchema, EventSpec, ReceivedEvent
 from svyaz.outbox import in_order
 
 
@@ -27,6 +28,30 @@ def test_an_event_wraps_in_the_one_envelope() -> None:
     assert envelope["occurred_at"].endswith("+00:00")
     received = ReceivedEvent.load(envelope, consumer="c.m")
     assert received.data == event.data and received.consumer == "c.m"
+
+
+def test_the_envelope_is_what_its_schema_dumps() -> None:
+    """`Event.envelope` writes the envelope out by hand (a hot path): it must stay
+    exactly what `EnvelopeSchema` dumps, a copy of the payload included."""
+    event = COMMUNICATOR_APPLIED.build(
+        "communicator:1",
+        communicator_id="6f1c1c3e-1d2b-4b8e-9f00-1234567890ab",
+        pseudonym="owl",
+    )
+    envelope = event.envelope("corr-1")
+    expected = EnvelopeSchema().dump(
+        {
+            "event_id": event.event_id,
+            "event_type": event.event_type,
+            "occurred_at": event.occurred_at,
+            "producer": event.producer,
+            "correlation_id": "corr-1",
+            "data": event.data,
+        }
+    )
+    assert envelope == expected
+    assert json.dumps(envelope) == json.dumps(expected)  # the same order, too
+    assert envelope["data"] is not event.data
 
 
 def test_a_payload_must_match_its_schema() -> None:

@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import json
 import os
 from typing import Any
@@ -208,3 +209,63 @@ def test_a_tool_given_another_process_s_key_refuses_to_start() -> None:
     }
     with pytest.raises(signing.settings.ConfigurationError, match="finance-cli"):
         signing.configure_from_config(config, "finance-cli")
+
+
+@pytest.mark.parametrize(
+    "extra", [{}, {"trace": "t-1"}, {"idem": "k-1"}, {"trace": "t", "idem": 'ü"\\'}]
+)
+def test_the_signed_bytes_are_the_stamps_json_list_and_the_body_hash(
+    extra: dict[str, str],
+) -> None:
+    """`Stamp.text` writes its list's JSON once per stamp: the bytes must stay
+    exactly those every process signs and checks (a change breaks the bus)."""
+    stamp = Stamp(
+        "registry", "kid", 1.5, "n", "a.b.v1", "id", "r\u2028", "", "c", **extra
+    )
+    traced = [stamp.trace] if stamp.trace else []
+    if stamp.idem:
+        traced = [stamp.trace, "idem", stamp.idem]
+    for sealed in ("", "sealed-body"):
+        fields = [f"svyaz-bus-v{signing.VERSION}", "registry", "kid", "1.500000"]
+        fields += ["n", "a.b.v1", "id", "r\u2028", "", "c", *traced]
+        fields.append(hashlib.sha256(sealed.encode()).hexdigest())
+        expected = json.dumps(fields, separators=(",", ":")).encode()
+        assert stamp.text(sealed) == expected
+    assert stamp.context() == stamp.text("")
+
+
+def test_libsodium_and_openssl_agree_on_every_signature() -> None:
+    """A consumer checks signatures through libsodium when PyNaCl is installed
+    (`signing._verified`): it must take exactly what OpenSSL's check takes."""
+    pytest.importorskip("nacl")
+    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    public = key.public_key()
+    data = b'["svyaz-bus-v3","registry"]'
+    good = key.sign(data)
+    cases = [
+        (good, data, True),
+        (good, data + b" ", False),
+        (bytes([good[0] ^ 1]) + good[1:], data, False),
+        (good[:-1], data, False),
+        (good + b"\x00", data, False),
+        (b"", data, False),
+        (other.sign(data), data, False),
+        (b"\x00" * 64, data, False),
+        (good[:32] + b"\xff" * 32, data, False),  # S not reduced mod L
+    ]
+    for signature, signed, expected in cases:
+        assert signing._verified_openssl(public, signature, signed) is expected
+        assert signing._verified(public, signature, signed) is expected
+    assert signing._VerifyKey is not None  # the check above went through libsodium
+
+
+def test_libsodium_signs_the_bytes_openssl_signs() -> None:
+    """The encoder signs through libsodium when PyNaCl is installed
+    (`signing._signed`): Ed25519 is deterministic, so every signature must be
+    OpenSSL's, byte for byte."""
+    pytest.importorskip("nacl")
+    assert signing._SigningKey is not None
+    for _ in range(20):
+        key = Ed25519PrivateKey.generate()
+        for data in (b"", b"x", os.urandom(300)):
+            assert signing._signed(key, data) == key.sign(data)
