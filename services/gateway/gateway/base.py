@@ -24,7 +24,7 @@ from gateway.exceptions import (
     Unauthorized,
     UpstreamUnavailable,
 )
-from gateway.http import Route, json_body, load_query
+from gateway.http import Route, instance, json_body, load_query
 from gateway.models import WebSession
 from gateway.settings import Settings
 from svyaz.dependencies import Database
@@ -212,7 +212,7 @@ class GatewayBase:
                 raise Forbidden("this is not for your role", "role_required")
             call.row = row
         if route.body is not None:
-            call.body = route.body().load(json_body(request))
+            call.body = instance(route.body).load(json_body(request))
         if route.query is not None:
             call.query = load_query(request, route.query)
         self.throttle(call)
