@@ -255,6 +255,30 @@ def test_saving_often_never_uses_up_the_attempts_of_sending(
     assert rows(gateway_db) == []  # sent: the draft is gone
 
 
+def test_a_page_drawn_before_the_draft_route_still_saves_at_apply(
+    system: Registry, gateway_db: Any
+) -> None:
+    """A form drawn before its buttons posted to /apply/draft sends its draft
+    actions to /apply: they still save and delete the draft there."""
+    data = application()
+    browser = requests.Session()
+    page = browser.get(f"{system.url}/apply?lang=en", timeout=30)
+    saved = browser.post(
+        f"{system.url}/apply",
+        data=form_of(data, csrf(page.text), "save_draft"),
+        timeout=30,
+    )
+    assert saved.status_code == 200 and 'data-draft="saved"' in saved.text
+    assert len(rows(gateway_db)) == 1
+    deleted = browser.post(
+        f"{system.url}/apply",
+        data={"csrf": csrf(saved.text), "action": "delete_draft"},
+        timeout=30,
+    )
+    assert 'data-draft="deleted"' in deleted.text
+    assert rows(gateway_db) == []
+
+
 def test_a_draft_that_ran_out_is_not_shown_and_the_timer_deletes_it(
     system: Registry, gateway_db: Any
 ) -> None:

@@ -122,6 +122,9 @@ class PublicConsole(GatewayBase):
     def apply_draft(self, call: Call) -> Response:
         """The form's draft buttons (`formaction`): saved, or deleted, on buckets of
         their own, so that saving a long form often never uses up its sending."""
+        return self._draft_action(call)
+
+    def _draft_action(self, call: Call) -> Response:
         if call.form.get("action") == "delete_draft":
             self._discard_draft(call)  # and the form drawn empty: nothing stays
             page = self._apply_page(call, values={}, draft="deleted")
@@ -131,7 +134,7 @@ class PublicConsole(GatewayBase):
     @page("POST", "/apply", roles=None, max_body=TEXT_BODY, throttle=APPLY)
     def apply_submit(self, call: Call) -> Response:
         if call.form.get("action") in ("save_draft", "delete_draft"):
-            return self.apply_draft(call)  # a page drawn before /apply/draft
+            return self._draft_action(call)  # a page drawn before /apply/draft
         application = pages.application_from_form(
             call.form, call.request.form.getlist("languages")
         )
