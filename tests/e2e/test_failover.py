@@ -215,6 +215,24 @@ def test_promoting_the_standby_loses_and_duplicates_nothing(failover_system):
                 "WHERE status <> 'sent'",
             )
         )
+        # and, when none is unsent: how many there are, what the inbox took, and
+        # who was mailed (a mail missing with its delivery 'sent' would be lost)
+        print(
+            "deliveries by status:",
+            system.sql(
+                "notifications",
+                "SELECT status, count(*) FROM deliveries GROUP BY status",
+            ),
+            "events taken:",
+            system.sql(
+                "notifications",
+                "SELECT event_type, count(*) FROM processed_events GROUP BY 1",
+            ),
+            "mailed:",
+            len(mailed()),
+            "of",
+            len(everyone),
+        )
     print(
         f"phases: applying {applied - began:.1f} s, then every event handled and "
         f"mailed {time.monotonic() - applied:.1f} s"
