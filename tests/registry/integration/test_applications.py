@@ -196,8 +196,9 @@ def test_contacts_are_read_only_by_notifications_and_every_read_is_logged(
 def test_a_known_email_costs_the_same_time_as_a_new_one(registry: Registry) -> None:
     """The answer's time must not tell a stranger that an email is a communicator's:
     the password is hashed (argon2, the costly part) whether or not the email is
-    known. Medians over interleaved tries, compared as a ratio in the same run."""
-    import statistics
+    known. The fastest of interleaved tries per path, compared as a ratio in the
+    same run: load on a shared machine only ever adds time, so the minimum is each
+    path's own cost (a median of 7 crossed 1.5 once in CI with 16 jobs on 2 CPUs)."""
     import time
 
     known = "known.person@example.org"
@@ -210,9 +211,10 @@ def test_a_known_email_costs_the_same_time_as_a_new_one(registry: Registry) -> N
         return time.perf_counter() - started
 
     known_times, new_times = [], []
-    for n in range(7):  # interleaved, so that load on the machine hits both alike
+    for n in range(11):  # interleaved, so that load on the machine hits both alike
         known_times.append(cost(known))
         new_times.append(cost(f"new.{n}.{uuid.uuid4().hex[:6]}@example.org"))
-    ratio = statistics.median(new_times) / statistics.median(known_times)
-    # without the fix the known email skipped the hash: ratio ~2-4
-    assert 0.67 < ratio < 1.5, (ratio, known_times, new_times)
+    ratio = min(new_times) / min(known_times)
+    # with the hash skipped for a known email (the old bug, tried on 2026-12-05)
+    # this ratio was 13; both paths hashing, about 1.0
+    assert 0.5 < ratio < 2.0, (ratio, known_times, new_times)
