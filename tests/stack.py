@@ -67,6 +67,17 @@ class System:
         with self._engines[service].connect() as conn:
             return list(conn.execute(text(query), params))
 
+    def parked(self) -> dict[str, int]:
+        """The messages parked in each dead-letter queue of the system's vhost."""
+        vhost = urllib.parse.quote(self.settings.vhost, safe="")
+        answer = requests.get(f"{self.api}/queues/{vhost}", auth=AUTH, timeout=30)
+        answer.raise_for_status()
+        return {
+            queue["name"]: queue.get("messages", 0)
+            for queue in answer.json()
+            if queue["name"].endswith(".dlq") and queue.get("messages", 0)
+        }
+
     def mails(self) -> list[Any]:
         return list(mailbox.Maildir(str(self.settings.var / "mail"), create=False))
 

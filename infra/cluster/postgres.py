@@ -278,11 +278,13 @@ class PostgresPair:
             time.sleep(0.2)
         raise TimeoutError(f"the standby is not streaming within {timeout:.0f} s")
 
-    def promote(self) -> float:
+    def promote(self, gap: float = 0.0) -> float:
         """Stop the primary at once (`-m immediate`: no shutdown checkpoint, as a
-        lost machine), then promote the standby; returns the seconds it took."""
+        lost machine), wait `gap` seconds (a failover manager's time to decide the
+        primary is lost), then promote the standby; returns the seconds it took."""
         began = time.monotonic()
         self.stop_node(self.nodes[0], mode="immediate")
+        time.sleep(gap)
         self._pg_ctl(self.nodes[1], "promote")
         self.promoted = True
         if self.pooled:

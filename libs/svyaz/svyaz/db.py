@@ -7,15 +7,18 @@ and created by each service's first migration through `svyaz.migrations`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import eventlet.patcher
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase
 
 log = logging.getLogger(__name__)
@@ -73,21 +76,67 @@ def is_disconnect(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
-def retrying(work: Callable[[], T], attempts: int = 3) -> T:
-    """`work()`, again (on a new connection) when a dead database connection
-    failed it: for work that is safe to do again, as an event handler is (its
-    inbox row commits with its effect, or neither does)."""
-    for attempt in range(1, attempts + 1):
+# the server is going away, starting, or is a standby that takes no writes (a
+# failover in progress): admin_shutdown, crash_shutdown, cannot_connect_now,
+# read_only_sql_transaction; and every connection_exception (class 08)
+_UNAVAILABLE_CODES = frozenset({"57P01", "57P02", "57P03", "25006"})
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Did this fail because the database cannot be reached or written just now
+    (a restart, a failover, a pooler waiting for its server), not because of what
+    the statement did? Work that is safe to repeat may wait for it to come back."""
+    if is_disconnect(exc) or isinstance(exc, (DisconnectionError, PoolTimeout)):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    code = getattr(exc.orig, "pgcode", None)
+    if code is None:  # no answer from a server at all: it could not be reached
+        return isinstance(exc, OperationalError)
+    return code in _UNAVAILABLE_CODES or code.startswith("08")
+
+
+OUTAGE_PATIENCE = 60.0  # seconds `retrying` waits for the database to come back
+
+
+def retrying(
+    work: Callable[[], T],
+    patience: float = OUTAGE_PATIENCE,
+    sleep: Callable[[float], Any] = eventlet.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """`work()`, again when the database could not be reached or its connection
+    died under it (`unavailable`): at once the first time, then with backoff
+    (up to 5 s) until `patience` seconds have passed, then the error is raised.
+    For work that is safe to do again, as an event handler is (its inbox row
+    commits with its effect, or neither does).
+
+    An event handler's message waits here, unacknowledged, through a restart or a
+    failover: put back on its queue instead, each try would count towards the
+    delivery limit that parks poison messages, and an outage of a few seconds
+    would park every event in flight."""
+    began = clock()
+    for attempt in itertools.count(1):
         try:
             return work()
-        except DBAPIError as exc:
-            if not is_disconnect(exc) or attempt == attempts:
+        except (DBAPIError, DisconnectionError, PoolTimeout) as exc:
+            waited = clock() - began
+            if not unavailable(exc) or waited >= patience:
                 raise
-            log.warning(
-                "the database connection died (%s); retrying (%s)",
-                type(exc.orig).__name__,
-                attempt,
-            )
+            cause = type(getattr(exc, "orig", None) or exc).__name__
+            if attempt == 1:
+                log.warning("the database is unavailable (%s); trying again", cause)
+                continue
+            pause = min(0.25 * 2 ** (attempt - 2), 5.0, max(patience - waited, 0.0))
+            if attempt == 2 or attempt % 10 == 0:
+                log.warning(
+                    "the database is still unavailable (%s) after %.1f s; waiting "
+                    "up to %.0f s for it",
+                    cause,
+                    waited,
+                    patience,
+                )
+            sleep(pause)
     raise AssertionError("unreachable")
 
 

@@ -89,3 +89,42 @@ def test_what_a_batch_made_due_is_leased_after_its_commit() -> None:
         assert leased == []  # nothing leased inside the batch's transaction
     batch.run_deferred()
     assert leased == [[7, 8]]
+
+
+def test_outcomes_wait_for_the_database_instead_of_the_lease() -> None:
+    """Mails sent, then the database away (a failover): the outcomes are recorded
+    once it is back, not left for the lease (60 s) to run out. Before, three quick
+    tries gave up, and the failed ones waited a minute to be tried again."""
+    from contextlib import contextmanager
+
+    from sqlalchemy.exc import OperationalError
+
+    from notifications.logic.deliveries import Attempt
+
+    tries: list[int] = []
+    recorded: list[Any] = []
+
+    class Down(Exception):
+        pgcode = None
+
+    @contextmanager
+    def transaction() -> Any:
+        tries.append(1)
+        if len(tries) <= 6:
+            raise OperationalError("connect", {}, Down("connection refused"))
+        yield "session"
+
+    def record_all(session: Any, outcomes: Any, now: Any, policy: Any) -> Any:
+        recorded.append((session, outcomes))
+        return {1: "sent"}
+
+    slept: list[float] = []
+    one = Courier(transaction, None, {}, RetryPolicy(), sleep=slept.append)  # type: ignore[arg-type]
+    original = courier_module.record_all
+    courier_module.record_all = record_all  # type: ignore[assignment]
+    try:
+        outcome = one.record([(job(), Attempt("sent"))])
+    finally:
+        courier_module.record_all = original  # type: ignore[assignment]
+    assert outcome == {1: "sent"} and len(recorded) == 1
+    assert len(tries) == 7 and sum(slept) > 3  # longer than the old 0.6 s

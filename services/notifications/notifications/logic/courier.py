@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import eventlet
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from notifications.channels import Channel
@@ -33,6 +32,7 @@ from notifications.logic.work import WORK, write_work
 from notifications.templates import language_of, render, render_discreet
 from svyaz import batch as batching
 from svyaz import inbox
+from svyaz.db import retrying
 from svyaz.envelope import ReceivedEvent
 
 log = logging.getLogger(__name__)
@@ -144,11 +144,13 @@ class Courier:
         contacts: ContactBook,
         channels: Mapping[str, Channel],
         policy: RetryPolicy,
+        sleep: Callable[[float], Any] = eventlet.sleep,
     ) -> None:
         self.transaction = transaction
         self.contacts = contacts
         self.channels = channels
         self.policy = policy
+        self.sleep = sleep
 
     def handle(self, event: ReceivedEvent, data: dict[str, Any], act: Act) -> None:
         """Claim the event, act and lease what is due in one transaction, then
@@ -223,16 +225,15 @@ class Courier:
                 log.info("delivery %s: %s", delivery_id, outcome)
 
     def record(self, outcomes: list[tuple[Job, Attempt]]) -> dict[int, str | None]:
-        """Record the sends' outcomes in one transaction; a connection lost on the
-        way is retried on a new one (the mails have gone: recording them must not
-        wait for the lease). The statement is guarded by each row's attempt, so a
-        second try after a commit whose answer was lost changes nothing."""
-        for attempt in range(1, 4):
-            try:
-                with self.transaction() as session:
-                    return record_all(session, outcomes, datetime.now(UTC), self.policy)
-            except OperationalError:
-                if attempt == 3:
-                    raise
-                eventlet.sleep(0.2 * attempt)
-        return {}
+        """Record the sends' outcomes in one transaction. The mails have gone: when
+        the database cannot be reached (a restart, a failover), the outcomes wait
+        for it (`retrying`, up to a minute) rather than leaving the rows leased for
+        SEND_LEASE, their failures unretried until it runs out. The statement is
+        guarded by each row's attempt, so a second try after a commit whose answer
+        was lost changes nothing."""
+
+        def once() -> dict[int, str | None]:
+            with self.transaction() as session:
+                return record_all(session, outcomes, datetime.now(UTC), self.policy)
+
+        return retrying(once, sleep=self.sleep)
