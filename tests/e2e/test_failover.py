@@ -37,7 +37,7 @@ BEFORE, AFTER, PEOPLE = (40, 40, 4) if LONG else (4, 4, 1)
 # seconds with no primary at all before the standby is promoted (a failover
 # manager's time to decide): longer than a message's requeues with backoff took
 # (about 3 s), which parked every event in flight until handlers waited in place
-GAP = 6.0
+GAP = 8.0
 
 
 @pytest.fixture(scope="module", params=["direct", "pooled"] if LONG else ["pooled"])

@@ -106,10 +106,10 @@ def retrying(
     clock: Callable[[], float] = time.monotonic,
 ) -> T:
     """`work()`, again when the database could not be reached or its connection
-    died under it (`unavailable`): at once the first time, then with backoff
-    (up to 5 s) until `patience` seconds have passed, then the error is raised.
-    For work that is safe to do again, as an event handler is (its inbox row
-    commits with its effect, or neither does).
+    died under it (`unavailable`): at once the first time, then with backoff (up
+    to 2 s, so work resumes soon after it is back) until `patience` seconds have
+    passed, then the error is raised. For work that is safe to do again, as an
+    event handler is (its inbox row commits with its effect, or neither does).
 
     An event handler's message waits here, unacknowledged, through a restart or a
     failover: put back on its queue instead, each try would count towards the
@@ -127,7 +127,7 @@ def retrying(
             if attempt == 1:
                 log.warning("the database is unavailable (%s); trying again", cause)
                 continue
-            pause = min(0.25 * 2 ** (attempt - 2), 5.0, max(patience - waited, 0.0))
+            pause = min(0.25 * 2 ** (attempt - 2), 2.0, max(patience - waited, 0.0))
             if attempt == 2 or attempt % 10 == 0:
                 log.warning(
                     "the database is still unavailable (%s) after %.1f s; waiting "
