@@ -197,24 +197,49 @@ def _sample_outbox(session: Any, producer_name: str) -> None:
             OUTBOX_OLDEST.labels(*labels).set(0)
 
 
-def _sample_queues(amqp_uri: str, queues: list[str]) -> None:
-    import kombu
+class _QueueSampler:
+    """Each queue's consumers and ready messages, by passive declares on one
+    connection and one channel kept between samples (a new connection and a channel
+    per queue cost about 10 ms of CPU a sample, against 2.5 ms). A queue not
+    declared yet closes the channel (the broker's 404): it counts no consumer and
+    the next queue gets a new channel. A broken connection is dropped, and the next
+    sample opens another."""
 
-    with kombu.Connection(amqp_uri, connect_timeout=5) as connection:
-        for queue in queues:
-            channel = connection.channel()
-            try:
-                declared = channel.queue_declare(queue, passive=True)
-            except Exception:  # noqa: BLE001 - not declared (yet): nobody consumes
-                QUEUE_CONSUMERS.labels(queue).set(0)
-                continue
-            finally:
+    def __init__(self, amqp_uri: str) -> None:
+        self.amqp_uri = amqp_uri
+        self.connection: Any = None
+        self.channel: Any = None
+
+    def sample(self, queues: list[str]) -> None:
+        import kombu
+        from amqp.exceptions import NotFound
+
+        try:
+            if self.connection is None:
+                self.connection = kombu.Connection(self.amqp_uri, connect_timeout=5)
+                self.connection.connect()
+            for queue in queues:
+                if self.channel is None:
+                    self.channel = self.connection.channel()
                 try:
-                    channel.close()
-                except Exception:  # noqa: BLE001, S110 - a passive miss closes it
-                    pass
-            QUEUE_CONSUMERS.labels(queue).set(declared.consumer_count)
-            QUEUE_READY.labels(queue).set(declared.message_count)
+                    declared = self.channel.queue_declare(queue, passive=True)
+                except NotFound:  # not declared (yet): nobody consumes
+                    self.channel = None  # the broker closed it
+                    QUEUE_CONSUMERS.labels(queue).set(0)
+                    continue
+                QUEUE_CONSUMERS.labels(queue).set(declared.consumer_count)
+                QUEUE_READY.labels(queue).set(declared.message_count)
+        except Exception:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self.connection, self.channel = self.connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:  # noqa: BLE001, S110 - it is being dropped anyway
+                pass
 
 
 class _Observed:
@@ -235,6 +260,7 @@ class _Observed:
         self.sessionmaker = sessionmaker
         self.amqp_uri = amqp_uri
         self.queues = queues
+        self.queue_sampler = _QueueSampler(amqp_uri)
 
     def run_once(self) -> None:
         if self.sessionmaker is not None:
@@ -244,7 +270,7 @@ class _Observed:
                 if self.sample is not None:
                     self.sample(session)
         if self.queues:
-            _sample_queues(self.amqp_uri, self.queues)
+            self.queue_sampler.sample(self.queues)
         SAMPLED_AT.set(time.time())
 
 
@@ -330,6 +356,8 @@ class Observed(DependencyProvider):
         engine = getattr(self, "engine", None)
         if engine is not None:
             engine.dispose()
+        if self.sampler is not None:
+            self.sampler.queue_sampler.close()
 
     def stop(self) -> None:
         self._halt()
