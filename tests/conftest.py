@@ -152,6 +152,9 @@ def service_config(
         config.update(bus)
         config["AMQP_URI"] = rabbit_config["AMQP_URI"]
         config["OUTBOX_POLL_INTERVAL"] = 0.2
+        # many containers come and go in one test process: a frozen heap would
+        # keep the cycles of those alive at the freeze (svyaz.heap)
+        config["HEAP_FREEZE"] = "off"
         config.pop("LOGGING", None)
         config.update(overrides)
         return config
