@@ -7,7 +7,7 @@ transaction on both sides, beside two hand-written hops measured in the same run
 - the raw reference hop, kept as a line of reference: kombu publish with confirms to
   a classic queue, no state row → consume → one PostgreSQL insert per message.
 
-    python bench/event_hop.py     # BENCH_N=3000 events, BENCH_PRODUCERS=10
+    python bench/event_hop.py     # BENCH_N=10000 events, BENCH_PRODUCERS=10
 
 As in production, the producing side and the consuming side are separate processes
 (for the hand-written hops too), and the producing side writes from BENCH_PRODUCERS
@@ -66,7 +66,7 @@ from svyaz.envelope import EventSpec, ReceivedEvent  # noqa: E402
 from svyaz.handlers import BATCH, event_handler  # noqa: E402
 from svyaz.metrics import Observed  # noqa: E402
 
-N = int(os.environ.get("BENCH_N", "3000"))
+N = int(os.environ.get("BENCH_N", "10000"))  # 3000 until 2026-12-05: phases of 3 s swung 0.76-0.99
 PRODUCERS = int(os.environ.get("BENCH_PRODUCERS", "10"))
 RAW_QUEUE = kombu.Queue(
     "raw-hop",
