@@ -66,7 +66,8 @@ from svyaz.envelope import EventSpec, ReceivedEvent  # noqa: E402
 from svyaz.handlers import BATCH, event_handler  # noqa: E402
 from svyaz.metrics import Observed  # noqa: E402
 
-N = int(os.environ.get("BENCH_N", "10000"))  # 3000 until 2026-12-05: phases of 3 s swung 0.76-0.99
+# 3000 until 2026-12-05: phases of about 3 s, and ratios from 0.76 to 0.99
+N = int(os.environ.get("BENCH_N", "10000"))
 PRODUCERS = int(os.environ.get("BENCH_PRODUCERS", "10"))
 RAW_QUEUE = kombu.Queue(
     "raw-hop",
