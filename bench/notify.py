@@ -67,7 +67,10 @@ from svyaz import signing  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
 from svyaz.rpc import rpc  # noqa: E402
 
-N = int(os.environ.get("BENCH_N", "3000"))
+# the same count for bench/event_hop.py's raw hop, which this runs (and whose
+# processes read it from the environment): event_hop's own default is larger
+os.environ.setdefault("BENCH_N", "3000")
+N = int(os.environ["BENCH_N"])
 PRODUCERS = int(os.environ.get("BENCH_PRODUCERS", "10"))
 NAMESPACE = uuid.UUID("6b1f3a52-0c1e-4c44-9a57-8f1e2d3c4b5a")
 
