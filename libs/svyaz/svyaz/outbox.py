@@ -293,12 +293,14 @@ class Relay:
             with _one_write(self._connection):
                 self._send(channel, rows, by_tag, by_message_id)
             deadline = time.monotonic() + self.confirm_timeout
-            assert self._connection is not None
             while by_tag:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise TimeoutError(f"{len(by_tag)} publisher confirms missing")
-                self._connection.connection.drain_events(timeout=remaining)
+                # py-amqp's connection under the channel: kombu's would open a new
+                # one if this one failed, and wait there for confirms that cannot
+                # come (see `svyaz.batch_handler`); this one raises
+                channel.connection.drain_events(timeout=remaining)
         except Exception:
             self.close()
             raise

@@ -111,6 +111,9 @@ def test_a_batch_delivered_again_changes_nothing(
     start(container_factory, probe_config)
     wait_until(lambda: len(effects(probe_engine)) == 15, "the first 15 effects")
     wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "the first batch acked")
+    # every copy handled (a copy in a later take than its first may still be under
+    # way when the queue shows nothing ready)
+    wait_until(lambda: sum(probe.CALLS.values()) == 20, "the 20 copies handled")
     before = effects(probe_engine)
 
     calls = sum(probe.CALLS.values())
