@@ -41,8 +41,9 @@ log = logging.getLogger(__name__)
 
 # seconds a take waits for its batch to fill after its first message: while events
 # come in batches (a batch of about 55 at 1,100 events/s), and while they come one
-# at a time. 10 ms for both until 2026-12-05; 50 ms took our consumer's CPU per
-# event in bench/event_hop.py from 0.66-0.72 to 0.56-0.57 ms
+# at a time. 10 ms for both until 2026-12-05 (a fixed 50 ms took our consumer's CPU
+# per event in bench/event_hop.py from 0.66-0.72 to 0.56-0.57 ms; the adaptive wait
+# measured 0.62-0.65 ms, docs/benchmarks.md)
 LINGER = 0.05
 QUICK = 0.002
 
@@ -57,11 +58,10 @@ class BatchEventHandler(EventHandler):
     message, then for more: at most `linger` seconds while events come in batches
     (the last take held more than one), `QUICK` while they come one at a time (so
     that a lone event is not held back for a batch that is not coming); checks and
-    parks each message
-    as the single handler does (signature, envelope, producer), and hands the
-    method the batch: every `db.transaction()` the method opens joins one session,
-    and `inbox.claim` reads one multi-row claim of the whole batch. After the
-    commit: one multiple ack.
+    parks each message as the single handler does (signature, envelope, producer),
+    and hands the method the batch: every `db.transaction()` the method opens joins
+    one session, and `inbox.claim` reads one multi-row claim of the whole batch.
+    After the commit: one multiple ack.
 
     A failure anywhere in the batch rolls the whole transaction back (nothing of
     it took effect) and the same messages are handled again one per transaction,
