@@ -174,8 +174,10 @@ def _one_write(connection: Any) -> Iterator[None]:
     write when it ends, not in one write (a system call) per message. A block
     that raises sends nothing: its caller closes the connection, and the rows,
     never confirmed, stay unsent. With a transport that does not write through
-    `_write` (py-amqp's socket transports do), each frame goes out at once."""
-    transport: Any = getattr(getattr(connection, "connection", None), "transport", None)
+    `_write` (py-amqp's socket transports do), each frame goes out at once.
+    `connection` is py-amqp's, the channel's own (kombu's would open another if
+    this one had failed)."""
+    transport: Any = getattr(connection, "transport", None)
     write = getattr(transport, "_write", None)
     if write is None:
         yield
@@ -290,7 +292,7 @@ class Relay:
             for producer in {row.producer for row in rows}:
                 # a declare waits for the broker's answer: before the one write
                 self._declare(channel, producer)
-            with _one_write(self._connection):
+            with _one_write(channel.connection):
                 self._send(channel, rows, by_tag, by_message_id)
             deadline = time.monotonic() + self.confirm_timeout
             while by_tag:

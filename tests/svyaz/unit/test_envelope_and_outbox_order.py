@@ -91,3 +91,30 @@ def test_a_whole_aggregate_in_the_batch_goes_in_order() -> None:
     batch = [row(1), row(2), row(4)]
     unsent = [("a", 1), ("b", 2), ("a", 4)]
     assert [r.id for r in in_order(batch, unsent)] == [1, 2, 4]
+
+
+def test_a_relay_batch_goes_to_the_socket_in_one_write() -> None:
+    """`outbox._one_write` on py-amqp's connection: the frames written inside the
+    block reach the transport as one write, in order; a block that raises writes
+    nothing (its rows stay unsent); the transport's own writer is put back."""
+    from types import SimpleNamespace
+
+    import pytest
+
+    from svyaz.outbox import _one_write
+
+    writes: list[bytes] = []
+    transport = SimpleNamespace(_write=writes.append)
+    connection = SimpleNamespace(transport=transport)
+    buffer = bytearray(b"a")
+    with _one_write(connection):
+        transport._write(buffer)
+        buffer[:] = b"b"  # py-amqp reuses its buffer between frames
+        transport._write(buffer)
+    assert writes == [b"ab"]
+    assert transport._write == writes.append
+
+    with pytest.raises(RuntimeError), _one_write(connection):
+        transport._write(b"c")
+        raise RuntimeError("the publish failed")
+    assert writes == [b"ab"] and transport._write == writes.append
