@@ -230,3 +230,19 @@ def rewrite_access_log(sql: Any, first_id: int, last_id: int | None = None) -> N
         prev = digest
     if last_id is None:
         sql("UPDATE access_chain_head SET hash = :h", h=prev)
+
+
+class FakeClock:
+    """A monotonic clock for unit tests, and the sleep that moves it: `clock()` is
+    the time, `clock.sleep(s)` records `s` in `slept` and moves the time on."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.t += seconds

@@ -30,19 +30,7 @@ from stipends.payouts.providers import (
     backoff,
 )
 from stipends.payouts.ratelimit import SharedTokenBucket
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.t += seconds
+from tests.helpers import FakeClock
 
 
 def test_the_token_bucket_keeps_the_rate() -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from svyaz.db import retrying, unavailable
+from tests.helpers import FakeClock
 
 
 class ServerError(Exception):
@@ -67,26 +68,13 @@ def test_what_the_work_got_wrong_is_not(exc: BaseException) -> None:
     assert not unavailable(exc)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def test_work_waits_through_an_outage_then_succeeds() -> None:
-    clock = Clock()
+    clock = FakeClock()
     tries = []
 
     def work() -> str:
-        tries.append(clock.now)
-        if clock.now < 12:  # 12 s without a database
+        tries.append(clock.t)
+        if clock.t < 12:  # 12 s without a database
             raise error(OperationalError, None)
         return "done"
 
@@ -98,21 +86,21 @@ def test_work_waits_through_an_outage_then_succeeds() -> None:
 
 
 def test_an_outage_longer_than_the_patience_is_raised() -> None:
-    clock = Clock()
+    clock = FakeClock()
     tries = []
 
     def work() -> None:
-        tries.append(clock.now)
+        tries.append(clock.t)
         raise error(OperationalError, "57P03")
 
     with pytest.raises(OperationalError):
         retrying(work, patience=30, sleep=clock.sleep, clock=clock)
-    assert clock.now == pytest.approx(30.0)  # waited no longer than the patience
+    assert clock.t == pytest.approx(30.0)  # waited no longer than the patience
     assert len(tries) > 5
 
 
 def test_a_statement_error_is_raised_at_once() -> None:
-    clock = Clock()
+    clock = FakeClock()
     tries = []
 
     def work() -> None:
