@@ -20,10 +20,20 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from dataclasses import dataclass
+
+from svyaz import settings as typed
 
 log = logging.getLogger(__name__)
 
 WARM_UP = 60.0  # seconds after the start: the second freeze
+
+
+@dataclass(frozen=True)
+class Settings(typed.Settings):
+    # off for a test process that starts and stops many containers: a frozen heap
+    # would keep the cycles of those alive at the freeze
+    freeze: bool = typed.setting("HEAP_FREEZE", True)
 
 
 def freeze() -> int:

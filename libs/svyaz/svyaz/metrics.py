@@ -12,8 +12,9 @@ route templates (`/api/v1/communicators/<uuid:id>`, never the URL), statuses,
 providers, channels and reason *kinds* (a closed list below), so the number of series
 is bounded by the code, not by the traffic.
 
-`Observed()`, a dependency every service declares, starts the page, times every
-worker by entrypoint, puts the worker's correlation id on every log line it writes,
+`Observed()`, a dependency every service declares, starts the page, freezes the
+process's start-up heap (`svyaz.heap`, `HEAP_FREEZE`), times every worker by
+entrypoint, puts the worker's correlation id on every log line it writes,
 and every `METRICS_SAMPLE_SECONDS` samples what only the database and the broker
 know: the outbox's waiting rows and the age of the oldest, the consumers and ready
 messages of the service's queues, and what the service's own `sample(session)` sets
@@ -32,6 +33,7 @@ from typing import Any
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
+from svyaz import settings as typed
 from svyaz.context import bind_correlation, correlation_id, safe_id
 
 log = logging.getLogger(__name__)
@@ -330,13 +332,10 @@ class Observed(DependencyProvider):
         )
 
     def start(self) -> None:
+        from svyaz import heap
+
         self._freezer = None
-        if str(self.container.config.get("HEAP_FREEZE", "on")).lower() not in (
-            "0",
-            "off",
-            "false",
-            "no",
-        ):
+        if typed.of(self.container, heap.Settings).freeze:
             self._freezer = self.container.spawn_managed_thread(
                 self._freeze_heap, identifier="heap_freezer"
             )

@@ -30,3 +30,14 @@ def test_the_heap_frozen_and_later_garbage_still_collected() -> None:
         assert gone() is None
     finally:
         gc.unfreeze()  # the rest of the test process as it was
+
+
+def test_the_freeze_is_on_unless_turned_off_in_words_the_settings_know() -> None:
+    import pytest
+
+    from svyaz.config import ConfigurationError
+
+    assert heap.Settings.read({}).freeze is True
+    assert heap.Settings.read({"HEAP_FREEZE": "off"}).freeze is False
+    with pytest.raises(ConfigurationError, match="HEAP_FREEZE"):
+        heap.Settings.read({"HEAP_FREEZE": "of"})  # a typo is refused, not "on"
