@@ -271,3 +271,45 @@ def test_a_statement_booked_after_the_period_of_the_file_signs_off(db: Db) -> No
     ]
     assert queue(world, view["id"]) == []
     assert sign(world, view["id"]).status == "signed_off"
+
+
+def test_a_reversal_counts_in_the_period_of_the_send_it_reverses(db: Db) -> None:
+    world, payouts = sent_bank_run(db)
+    total = sum(minor for _, minor in payouts)
+    [(send, amount)] = db.sql(
+        "SELECT e.id, p.amount_minor FROM journal_entries e JOIN postings p"
+        " ON p.entry_id = e.id AND p.account LIKE 'provider_clearing:%'"
+        " JOIN payouts o ON o.stipend_id = e.stipend_id"
+        " WHERE e.kind = 'payout_sent' AND o.id = :payout",
+        payout=payouts[0][0],
+    )
+
+    def reversal(entry: int, posted: str) -> None:  # as ledger.reverse, backdated
+        db.sql(
+            "WITH r AS (INSERT INTO journal_entries (kind, memo, stipend_id,"
+            f" reverses, posted_at) SELECT kind || '_reversal', 'test', stipend_id,"
+            f" id, {posted} FROM journal_entries WHERE id = :entry RETURNING id)"
+            " INSERT INTO postings (entry_id, account, amount_minor, currency)"
+            " SELECT r.id, p.account, -p.amount_minor, p.currency FROM r, postings p"
+            " WHERE p.entry_id = :entry",
+            entry=entry,
+        )
+
+    # this period's send undone a week after the period ends: it counts here
+    reversal(send, "now() + interval '7 days'")
+    # a send of a month ago (of twice as much) undone in this period: it counts
+    # there, not here
+    [(old,)] = db.sql(
+        "WITH e AS (INSERT INTO journal_entries (kind, memo, stipend_id, posted_at)"
+        " SELECT kind, memo, stipend_id, now() - interval '30 days'"
+        " FROM journal_entries WHERE id = :entry RETURNING id),"
+        " p AS (INSERT INTO postings (entry_id, account, amount_minor, currency)"
+        " SELECT e.id, p.account, 2 * p.amount_minor, p.currency FROM e, postings p"
+        " WHERE p.entry_id = :entry) SELECT id FROM e",
+        entry=send,
+    )
+    reversal(old, "now()")
+    view = run_period(world, [], provider="bank_file", source="api")["view"]
+    assert [(f["currency"], f["clearing_minor"]) for f in view["figures"]] == [
+        ("EUR", total - amount)
+    ]
