@@ -305,6 +305,8 @@ def hop(
     scrapers = [scrape_every_second(p) for p in ports if p]
     producer = spawn(f"{kind}-produce", amqp_uri, db_url)
     kind = label or kind
+    everyone = (producer, *consumers)
+    before = {p.pid: cpu_seconds(p.pid) for p in everyone}  # start-up not counted
     try:
         started = time.perf_counter()
         assert producer.stdin is not None
@@ -325,13 +327,13 @@ def hop(
         for name, process in named:
             print(
                 f"{kind} {name} cpu per event: "
-                f"{cpu_seconds(process.pid) / N * 1000:.2f} ms",
+                f"{(cpu_seconds(process.pid) - before[process.pid]) / N * 1000:.2f} ms",
                 flush=True,
             )
     finally:
         for scraper in scrapers:
             scraper.kill()
-        for process in (producer, *consumers):
+        for process in everyone:
             process.terminate()
             process.wait(timeout=30)
         engine.dispose()

@@ -303,11 +303,12 @@ def like(amqp_uri: str, db_url: str) -> float:
         processes.append(spawn("like-consumer", amqp_uri, db_url, str(port)))
         producer = spawn("like-producer", amqp_uri, db_url)
         processes.append(producer)
+        before = {p.pid: event_hop.cpu_seconds(p.pid) for p in processes}
         elapsed = until_received(producer, processes, mailbox, "like-for-like")
         time.sleep(0.5)
         assert received(mailbox) == N, f"{received(mailbox)} mails for {N} events"
         for process in [p for p in processes if p.poll() is None]:
-            cpu = event_hop.cpu_seconds(process.pid) / N * 1000
+            cpu = (event_hop.cpu_seconds(process.pid) - before[process.pid]) / N * 1000
             name = process.args[2] if process.args[1] != "-m" else "smtp sink"
             print(f"like-for-like {name} cpu per mail: {cpu:.2f} ms", flush=True)
     finally:
@@ -346,6 +347,7 @@ def ours(amqp_uri: str, db_url: str) -> float:
         processes.append(spawn("notifications", amqp_uri, db_url, str(port)))
         producer = spawn("producer", amqp_uri, db_url)
         processes.append(producer)
+        before = {p.pid: event_hop.cpu_seconds(p.pid) for p in processes}
         elapsed = until_received(producer, processes, mailbox, "notify")
         engine = create_engine(db_url)
         with engine.connect() as conn:
@@ -360,7 +362,7 @@ def ours(amqp_uri: str, db_url: str) -> float:
         assert received(mailbox) == N, f"{received(mailbox)} mails for {N} events"
         print(f"deliveries recorded sent: {sent} of {N}", flush=True)
         for process in [p for p in processes if p.poll() is None]:
-            cpu = event_hop.cpu_seconds(process.pid) / N * 1000
+            cpu = (event_hop.cpu_seconds(process.pid) - before[process.pid]) / N * 1000
             name = process.args[2] if process.args[1] != "-m" else "smtp sink"
             print(f"{name} cpu per notification: {cpu:.2f} ms", flush=True)
     finally:
