@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import eventlet.patcher
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase
@@ -180,3 +180,20 @@ def committed(session: Any) -> Iterator[Any]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[Connection]:
+    """A pooled connection on which every statement commits on its own, for a read
+    or a write that is whole in one statement: one round trip where a transaction
+    costs three (BEGIN, the statement, COMMIT). psycopg2's autocommit is switched on
+    for the block and off again before the connection goes back to the pool
+    (SQLAlchemy's AUTOCOMMIT isolation level would cost a SET on each return)."""
+    with engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        raw.autocommit = True
+        try:
+            yield connection
+        finally:
+            if not raw.closed:
+                raw.autocommit = False

@@ -18,6 +18,7 @@ from svyaz import config as settings
 from svyaz import signing
 from svyaz.context import NONCE, caller, correlation_id, idempotency_key
 from svyaz.db import committed, make_cooperative, make_engine
+from svyaz.db import statements as db_statements
 from svyaz.nonces import Pending
 from svyaz.outbox import OUTBOX_PENDING, Relay
 
@@ -71,6 +72,22 @@ class DatabaseHandle:
             yield session
         if session.info.get(OUTBOX_PENDING):
             self._provider.committed_events()
+
+    @contextmanager
+    def statements(self) -> Iterator[Session]:
+        """A session whose every statement commits on its own: for a read, or
+        writes each complete in one statement (a session's touch), without the
+        two round trips of a BEGIN and a COMMIT. Inside a command or a batch it
+        is their transaction, as `transaction()` is."""
+        if self._command is not None or batching.current() is not None:
+            with self.transaction() as session:
+                yield session
+            return
+        with db_statements(self._provider.engine) as connection:
+            session = Session(bind=connection, expire_on_commit=False)
+            session.info["correlation_id"] = correlation_id(self._worker_ctx)
+            with committed(session):
+                yield session
 
     @contextmanager
     def command_transaction(self) -> Iterator[Session]:

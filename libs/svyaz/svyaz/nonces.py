@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from svyaz.db import statements
+
 _RECORD = text(
     "INSERT INTO bus_nonces (signer, nonce, expires_at) VALUES (:signer, :nonce, :exp)"
     " ON CONFLICT DO NOTHING RETURNING 1"
@@ -79,7 +81,7 @@ class NonceStore:
 
     def fresh(self, signer: str, nonce: str, ts: float) -> bool:
         """Record the nonce; False if it was already seen within the window. One
-        statement and its commit: the engine does not ping a connection before
+        statement, committed on its own (`svyaz.db.statements`): the engine does not ping a connection before
         use (a hot path); a connection found dead is replaced and the write tried
         once more."""
         row = values(signer, nonce, ts + self.window)
@@ -104,7 +106,8 @@ class NonceStore:
                 connection.execute(_PURGE)
 
     def _record(self, values: dict[str, object]) -> bool:
-        with self.engine.begin() as connection:
+        """One INSERT, committed on its own (no BEGIN, no COMMIT to wait on)."""
+        with statements(self.engine) as connection:
             taken = connection.execute(_RECORD, values).first()
             if time.monotonic() - self._purged > PURGE_EVERY:
                 self._purged = time.monotonic()

@@ -121,7 +121,7 @@ class GatewayBase:
         return self.settings.cookie_secure
 
     def session_of(self, request: Request) -> WebSession | None:
-        with self.db.transaction() as session:
+        with self.db.statements() as session:  # a read; a touch is one UPDATE
             row = logic.current(session, request.cookies.get(web.SESSION_COOKIE))
         if row is not None and row.assertion and logic.needs_renewal(row):
             return self._renew(row)
