@@ -31,6 +31,7 @@ import eventlet  # noqa: E402
 eventlet.monkey_patch()
 
 import os  # noqa: E402
+import shutil  # noqa: E402
 import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -272,6 +273,7 @@ def main() -> None:
         devstack.drop_databases(s)
         devstack.drop_broker_users(s)
         requests.delete(f"{API}/vhosts/{s.vhost}", auth=AUTH, timeout=30)
+        shutil.rmtree(var, ignore_errors=True)  # its credentials and logs
     for name, values in (
         ("bare werkzeug", base),
         ("metrics off", unobserved),

@@ -38,6 +38,7 @@ eventlet.monkey_patch()
 
 import json  # noqa: E402
 import os  # noqa: E402
+import shutil  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -296,7 +297,7 @@ def like(amqp_uri: str, db_url: str) -> float:
     """The like-for-like baseline: mails per second, and each exactly once."""
     import event_hop
 
-    mailbox = Path(tempfile.mkdtemp()) / "maildir"
+    mailbox = Path(tempfile.mkdtemp(prefix="svyaz-bench-")) / "maildir"
     port = free_port()
     processes = [smtp_sink(port, mailbox)]
     try:
@@ -315,6 +316,7 @@ def like(amqp_uri: str, db_url: str) -> float:
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
+        shutil.rmtree(mailbox.parent, ignore_errors=True)
     return N / elapsed
 
 
@@ -339,7 +341,7 @@ def until_received(
 def ours(amqp_uri: str, db_url: str) -> float:
     import event_hop
 
-    mailbox = Path(tempfile.mkdtemp()) / "maildir"
+    mailbox = Path(tempfile.mkdtemp(prefix="svyaz-bench-")) / "maildir"
     port = free_port()
     processes = [smtp_sink(port, mailbox)]
     try:
@@ -369,6 +371,7 @@ def ours(amqp_uri: str, db_url: str) -> float:
         for process in processes:
             process.terminate()
             process.wait(timeout=30)
+        shutil.rmtree(mailbox.parent, ignore_errors=True)
     return N / elapsed
 
 
