@@ -190,7 +190,7 @@ def statements(engine: Engine) -> Iterator[Connection]:
     for the block and off again before the connection goes back to the pool
     (SQLAlchemy's AUTOCOMMIT isolation level would cost a SET on each return)."""
     with engine.connect() as connection:
-        raw = connection.connection.dbapi_connection
+        raw: Any = connection.connection.dbapi_connection  # psycopg2's connection
         raw.autocommit = True
         try:
             yield connection

@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import prometheus_client
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
@@ -37,6 +38,10 @@ from svyaz import settings as typed
 from svyaz.context import bind_correlation, correlation_id, safe_id
 
 log = logging.getLogger(__name__)
+# no `<name>_created` series beside each counter and histogram (when each label set
+# was first seen): nothing reads them, and they were a third of every page, scraped
+# in the service's own event loop (a page of the stipends' size: 1.2 ms, 0.8 without)
+prometheus_client.disable_created_metrics()
 HTTP_CORRELATION = "svyaz.correlation_id"  # the WSGI environ key the gateway sets
 
 # -- messages -------------------------------------------------------------------------

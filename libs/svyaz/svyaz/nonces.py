@@ -81,9 +81,9 @@ class NonceStore:
 
     def fresh(self, signer: str, nonce: str, ts: float) -> bool:
         """Record the nonce; False if it was already seen within the window. One
-        statement, committed on its own (`svyaz.db.statements`): the engine does not ping a connection before
-        use (a hot path); a connection found dead is replaced and the write tried
-        once more."""
+        statement, committed on its own (`svyaz.db.statements`): the engine does
+        not ping a connection before use (a hot path); a connection found dead is
+        replaced and the write tried once more."""
         row = values(signer, nonce, ts + self.window)
         try:
             return self._record(row)
