@@ -22,15 +22,19 @@ def engine(probe_db: str) -> Any:
     engine.dispose()
 
 
-def seen(url: str) -> list[int]:
+def committed(url: str, query: str) -> list[Any]:
     """What another connection sees committed."""
     other = psycopg2.connect(url.replace("postgresql+psycopg2://", "postgresql://"))
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT n FROM said ORDER BY n")
+            cursor.execute(query)
             return [row[0] for row in cursor.fetchall()]
     finally:
         other.close()
+
+
+def seen(url: str) -> list[int]:
+    return committed(url, "SELECT n FROM said ORDER BY n")
 
 
 def test_each_statement_is_committed_as_it_runs(engine: Any, probe_db: str) -> None:
@@ -65,12 +69,4 @@ def test_a_nonce_is_recorded_in_one_statement(engine: Any, probe_db: str) -> Non
     store = NonceStore(engine, 60)
     assert store.fresh("gateway", "n-1", time.time()) is True
     assert store.fresh("gateway", "n-1", time.time()) is False  # the replay
-    other = psycopg2.connect(
-        probe_db.replace("postgresql+psycopg2://", "postgresql://")
-    )
-    try:
-        with other.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM bus_nonces")
-            assert cursor.fetchone() == (1,)
-    finally:
-        other.close()
+    assert committed(probe_db, "SELECT count(*) FROM bus_nonces") == [1]
