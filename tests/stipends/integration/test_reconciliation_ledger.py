@@ -273,30 +273,38 @@ def test_a_statement_booked_after_the_period_of_the_file_signs_off(db: Db) -> No
     assert sign(world, view["id"]).status == "signed_off"
 
 
-def test_a_reversal_counts_in_the_period_of_the_send_it_reverses(db: Db) -> None:
-    world, payouts = sent_bank_run(db)
-    total = sum(minor for _, minor in payouts)
-    [(send, amount)] = db.sql(
+def reversal(db: Db, entry: int, posted: str) -> None:
+    """As ledger.reverse does, posted at `posted` (SQL) instead of now."""
+    db.sql(
+        "WITH r AS (INSERT INTO journal_entries (kind, memo, stipend_id,"
+        f" reverses, posted_at) SELECT kind || '_reversal', 'test', stipend_id,"
+        f" id, {posted} FROM journal_entries WHERE id = :entry RETURNING id)"
+        " INSERT INTO postings (entry_id, account, amount_minor, currency)"
+        " SELECT r.id, p.account, -p.amount_minor, p.currency FROM r, postings p"
+        " WHERE p.entry_id = :entry",
+        entry=entry,
+    )
+
+
+def send_of(db: Db, payout: Any) -> tuple[int, int]:
+    """The payout's ledger send: its entry and the amount on the clearing account."""
+    [(entry, amount)] = db.sql(
         "SELECT e.id, p.amount_minor FROM journal_entries e JOIN postings p"
         " ON p.entry_id = e.id AND p.account LIKE 'provider_clearing:%'"
         " JOIN payouts o ON o.stipend_id = e.stipend_id"
         " WHERE e.kind = 'payout_sent' AND o.id = :payout",
-        payout=payouts[0][0],
+        payout=payout,
     )
+    return entry, amount
 
-    def reversal(entry: int, posted: str) -> None:  # as ledger.reverse, backdated
-        db.sql(
-            "WITH r AS (INSERT INTO journal_entries (kind, memo, stipend_id,"
-            f" reverses, posted_at) SELECT kind || '_reversal', 'test', stipend_id,"
-            f" id, {posted} FROM journal_entries WHERE id = :entry RETURNING id)"
-            " INSERT INTO postings (entry_id, account, amount_minor, currency)"
-            " SELECT r.id, p.account, -p.amount_minor, p.currency FROM r, postings p"
-            " WHERE p.entry_id = :entry",
-            entry=entry,
-        )
+
+def test_a_reversal_counts_in_the_period_of_the_send_it_reverses(db: Db) -> None:
+    world, payouts = sent_bank_run(db)
+    total = sum(minor for _, minor in payouts)
+    send, amount = send_of(db, payouts[0][0])
 
     # this period's send undone a week after the period ends: it counts here
-    reversal(send, "now() + interval '7 days'")
+    reversal(db, send, "now() + interval '7 days'")
     # a send of a month ago (of twice as much) undone in this period: it counts
     # there, not here
     [(old,)] = db.sql(
@@ -308,8 +316,35 @@ def test_a_reversal_counts_in_the_period_of_the_send_it_reverses(db: Db) -> None
         " WHERE p.entry_id = :entry) SELECT id FROM e",
         entry=send,
     )
-    reversal(old, "now()")
+    reversal(db, old, "now()")
     view = run_period(world, [], provider="bank_file", source="api")["view"]
     assert [(f["currency"], f["clearing_minor"]) for f in view["figures"]] == [
         ("EUR", total - amount)
+    ]
+
+
+def test_a_named_payouts_reversal_is_dated_by_its_send_outside_the_period(
+    db: Db,
+) -> None:
+    world, payouts = sent_bank_run(db)
+    total = sum(minor for _, minor in payouts)
+    send, amount = send_of(db, payouts[0][0])
+    # the bank's statement for the next week names all three; the first send was
+    # undone inside that week: it belongs with its send, before the week
+    reversal(db, send, "now() + interval '3 days'")
+    later = (PERIOD[1], PERIOD[1] + timedelta(days=7))
+    rows = [
+        ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
+        for n, (ident, minor) in enumerate(payouts)
+    ]
+    view = run_period(world, rows, provider="bank_file", source="api", period=later)[
+        "view"
+    ]
+    assert db.sql(
+        "SELECT currency, outside_minor FROM reconciliation_figures"
+        " WHERE reconciliation_id = :rid",
+        rid=view["id"],
+    ) == [("EUR", total - amount)]
+    assert [(f["clearing_minor"], f["difference_minor"]) for f in view["figures"]] == [
+        (total - amount, amount)
     ]
