@@ -248,18 +248,23 @@ def test_a_rerun_reverses_the_write_offs_of_the_run_it_supersedes(db: Db) -> Non
     ) == [(1,)]
 
 
-def test_a_statement_booked_after_the_period_of_the_file_signs_off(db: Db) -> None:
-    world, payouts = sent_bank_run(db)
-    # the bank books the file's payments in the next period: the ledger's sends of
-    # the payouts its rows name count there, whenever they were posted
+def next_week(world: PayWorld, payouts: list[Any]) -> dict[str, Any]:
+    """The bank's statement for the week after the period, naming every payout by
+    our reference, reconciled; its view."""
     later = (PERIOD[1], PERIOD[1] + timedelta(days=7))
     rows = [
         ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
         for n, (ident, minor) in enumerate(payouts)
     ]
-    view = run_period(world, rows, provider="bank_file", source="api", period=later)[
-        "view"
-    ]
+    found = run_period(world, rows, provider="bank_file", source="api", period=later)
+    return dict(found["view"])
+
+
+def test_a_statement_booked_after_the_period_of_the_file_signs_off(db: Db) -> None:
+    world, payouts = sent_bank_run(db)
+    # the bank books the file's payments in the next period: the ledger's sends of
+    # the payouts its rows name count there, whenever they were posted
+    view = next_week(world, payouts)
     total = sum(minor for _, minor in payouts)
     assert view["figures"] == [
         {
@@ -332,14 +337,7 @@ def test_a_named_payouts_reversal_is_dated_by_its_send_outside_the_period(
     # the bank's statement for the next week names all three; the first send was
     # undone inside that week: it belongs with its send, before the week
     reversal(db, send, "now() + interval '3 days'")
-    later = (PERIOD[1], PERIOD[1] + timedelta(days=7))
-    rows = [
-        ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
-        for n, (ident, minor) in enumerate(payouts)
-    ]
-    view = run_period(world, rows, provider="bank_file", source="api", period=later)[
-        "view"
-    ]
+    view = next_week(world, payouts)
     assert db.sql(
         "SELECT currency, outside_minor FROM reconciliation_figures"
         " WHERE reconciliation_id = :rid",
