@@ -169,6 +169,9 @@ def restore(
         )
         resent = _resend(settings, service, resend_since)
         manifest.setdefault("resent", {})[service] = resent
+    # restored without privileges: the migrations (at head, nothing to apply) grant
+    # each runtime role what it needs, as `make run` does
+    devstack.migrate(settings)
     definitions = backup / "broker" / "definitions.json"
     vhost = urllib.parse.quote(settings.vhost, safe="")
     status = devstack._management(

@@ -106,8 +106,14 @@ class Settings:
         return f"{self.db_prefix}_{service}"
 
     def db_role(self, service: str) -> str:
-        """The login role that owns the service's database: the same word."""
+        """The login role that owns the service's database (the same word): it runs
+        the migrations, and the service never connects as it."""
         return self.db_name(service)
+
+    def db_runtime_role(self, service: str) -> str:
+        """The login role the service connects as: it reads and writes rows, and owns
+        nothing (`svyaz.migrations.grant_runtime_role`)."""
+        return f"{self.db_name(service)}_app"
 
     def broker_user(self, service: str) -> str:
         return f"{self.db_prefix}-{service}"
@@ -127,20 +133,17 @@ class Settings:
                     handle.write(secrets.token_urlsafe(24))
         return path.read_text().strip()
 
-    def db_uri(self, service: str) -> str:
-        """The service's own role on its own database."""
+    def db_uri(self, service: str, owner: bool = False) -> str:
+        """The service's runtime role on its own database; `owner`: the role that
+        owns it (migrations, backups)."""
+        role = self.db_role(service) if owner else self.db_runtime_role(service)
+        password = self.password(service, "db" if owner else "db-app")
         if self.pg_hosts:
-            return multi_host_uri(
-                self.pg_hosts,
-                self.db_name(service),
-                self.db_role(service),
-                self.password(service, "db"),
-            )
+            return multi_host_uri(self.pg_hosts, self.db_name(service), role, password)
         admin = urllib.parse.urlsplit(self.pg_url)
         return (
-            f"postgresql+psycopg2://{self.db_role(service)}:"
-            f"{self.password(service, 'db')}@{admin.hostname}:{admin.port or 5432}/"
-            f"{self.db_name(service)}"
+            f"postgresql+psycopg2://{role}:{password}@{admin.hostname}:"
+            f"{admin.port or 5432}/{self.db_name(service)}"
         )
 
     def service_amqp_uri(self, service: str) -> str:
@@ -243,23 +246,31 @@ END $$;
 
 
 def create_databases(settings: Settings) -> None:
-    """Each service's login role and its database, owned by that role, which alone
-    (and the administrators) may connect to it. Run again, it changes nothing but
-    the role's password (from `credentials/`) and what a database held before."""
+    """Each service's two login roles and its database: owned by the one that runs
+    the migrations, used by the other (the service's runtime role, which the
+    migrations grant what it needs, `migrate`); no other role (but the
+    administrators) may connect to it. Run again, it changes nothing but the roles'
+    passwords (from `credentials/`) and what a database held before."""
     import psycopg2
 
     conn = _admin_connection(settings)
     with conn.cursor() as cur:
         for service in WITH_DB:
             name, role = settings.db_name(service), settings.db_role(service)
-            password = settings.password(service, "db")
-            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
-            verb = "ALTER" if cur.fetchone() else "CREATE"
-            cur.execute(
-                f'{verb} ROLE "{role}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
-                "PASSWORD %s",
-                (password,),
-            )
+            for login, password in (
+                (role, settings.password(service, "db")),
+                (
+                    settings.db_runtime_role(service),
+                    settings.password(service, "db-app"),
+                ),
+            ):
+                cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (login,))
+                verb = "ALTER" if cur.fetchone() else "CREATE"
+                cur.execute(
+                    f'{verb} ROLE "{login}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE '
+                    "PASSWORD %s",
+                    (password,),
+                )
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{name}" OWNER "{role}"')
@@ -282,10 +293,13 @@ def drop_databases(settings: Settings) -> None:
                 f'DROP DATABASE IF EXISTS "{settings.db_name(service)}" WITH (FORCE)'
             )
             cur.execute(f'DROP ROLE IF EXISTS "{settings.db_role(service)}"')
+            cur.execute(f'DROP ROLE IF EXISTS "{settings.db_runtime_role(service)}"')
     conn.close()
 
 
 def migrate(settings: Settings) -> None:
+    """Each service's migrations, as the role that owns its database, granting its
+    runtime role what they made (`DB_RUNTIME_ROLE`)."""
     for service in WITH_DB:
         subprocess.run(
             [
@@ -295,7 +309,11 @@ def migrate(settings: Settings) -> None:
                 "upgrade",
                 "head",
             ],
-            env=settings.env(service),
+            env={
+                **settings.env(service),
+                "DB_URI": settings.db_uri(service, owner=True),
+                "DB_RUNTIME_ROLE": settings.db_runtime_role(service),
+            },
             check=True,
             cwd=ROOT / "services" / service,
         )

@@ -1,8 +1,10 @@
 """Least privilege on the running system (started as `make run` starts it): each
-service connects to RabbitMQ as its own user and to PostgreSQL as the role that owns
-its database, and neither reaches what another service owns. A stolen password of
-stipends reads no registry table, consumes no other service's queue, publishes to
-no other producer's exchange and binds no tap to what it does not handle."""
+service connects to RabbitMQ as its own user and to PostgreSQL as its own runtime
+role (its database is owned by another role, which runs the migrations), and
+neither reaches what another service owns. A stolen password of stipends reads no
+registry table, alters none of its own, consumes no other service's queue,
+publishes to no other producer's exchange and binds no tap to what it does not
+handle."""
 
 import urllib.parse
 import uuid
@@ -76,7 +78,7 @@ def test_each_service_connects_as_its_own_broker_user_and_database_role(
 
             for service in SERVICES:
                 name = system.settings.db_name(service)
-                role = system.settings.db_role(service)
+                role = system.settings.db_runtime_role(service)
                 # the gateway's sessions connect on the first sign-in, insights on
                 # the first event it keeps
                 if service not in ("gateway", "insights"):
@@ -91,6 +93,39 @@ def test_each_service_connects_as_its_own_broker_user_and_database_role(
                 assert cur.fetchone() == (system.settings.db_role(service), False)
     finally:
         admin.close()
+
+
+def test_a_service_s_runtime_role_owns_nothing_of_its_database(
+    system: System,
+) -> None:
+    """The service's password opens its rows, not its schema: the ledger's
+    append-only triggers cannot be disabled with it, nor a table dropped."""
+    for service in SERVICES:
+        conn = psycopg2.connect(dsn(system, service, system.settings.db_name(service)))
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(*) FROM pg_class c JOIN pg_namespace n "
+                    "ON n.oid = c.relnamespace WHERE n.nspname = 'public' "
+                    "AND c.relowner = (SELECT oid FROM pg_roles "
+                    "WHERE rolname = current_user)"
+                )
+                assert cur.fetchone() == (0,), service
+                cur.execute("SELECT count(*) FROM alembic_version")
+                assert cur.fetchone() == (1,), service  # its rows, to read
+                with pytest.raises(psycopg2.Error, match="must be owner"):
+                    cur.execute("DROP TABLE alembic_version")
+        finally:
+            conn.close()
+    conn = psycopg2.connect(
+        dsn(system, "stipends", system.settings.db_name("stipends"))
+    )
+    try:
+        with conn.cursor() as cur, pytest.raises(psycopg2.Error, match="must be owner"):
+            cur.execute("ALTER TABLE postings DISABLE TRIGGER ALL")
+    finally:
+        conn.close()
 
 
 def test_stipends_role_cannot_reach_the_registry_database(system: System) -> None:

@@ -6,6 +6,7 @@ function (`platform_tables_v2`), added to a new migration in every service.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,6 +68,10 @@ def run_env(target_metadata: Any, config_path: str) -> None:
 
     The database URL comes from the service's config.yml (DB_URI), unless the caller
     set `sqlalchemy.url` on the Alembic config (tests do, for their own databases).
+    Migrations run as the role that owns the database; with `DB_RUNTIME_ROLE` set
+    (the role the service itself connects as), the same transaction grants that
+    role what the service needs of what they made, and nothing more
+    (`grant_runtime_role`).
     """
     from alembic import context
     from sqlalchemy import engine_from_config, pool
@@ -77,6 +82,7 @@ def run_env(target_metadata: Any, config_path: str) -> None:
     url = alembic_config.get_main_option("sqlalchemy.url")
     if not url:
         url = settings.require(settings.load(config_path), "DB_URI")
+    runtime_role = os.environ.get("DB_RUNTIME_ROLE", "").strip()
     connectable = engine_from_config(
         {"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool
     )
@@ -84,6 +90,46 @@ def run_env(target_metadata: Any, config_path: str) -> None:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
             context.run_migrations()
+            if runtime_role:
+                grant_runtime_role(connection, runtime_role)
+
+
+def grant_runtime_role(connection: Any, role: str) -> None:
+    """What the service's runtime role may do in its database: connect, make
+    temporary tables (reconciliation stages its reports in them), and read and write
+    the rows of every table and sequence in the `public` schema, the migrations'
+    bookkeeping (`alembic_version`) read only. Tables made by later migrations get the
+    same by default. It owns nothing, so it cannot alter, drop or disable the
+    triggers of a table (the ledger's append-only guard), nor create one: a stolen
+    runtime password reaches the rows the service itself writes, not the schema
+    that keeps them honest. Run again, it changes nothing."""
+    from sqlalchemy import text
+
+    exists = connection.execute(
+        text("SELECT 1 FROM pg_roles WHERE rolname = :role"), {"role": role}
+    ).first()
+    if exists is None:
+        raise RuntimeError(
+            f"DB_RUNTIME_ROLE names {role}, which does not exist: create that login "
+            "role first (make run and infra/postgres/init.sql do)"
+        )
+    quoted = connection.dialect.identifier_preparer.quote(role)
+    database = connection.dialect.identifier_preparer.quote(
+        connection.execute(text("SELECT current_database()")).scalar_one()
+    )
+    for statement in (
+        f"GRANT CONNECT, TEMPORARY ON DATABASE {database} TO {quoted}",
+        f"GRANT USAGE ON SCHEMA public TO {quoted}",
+        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+        f"TO {quoted}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {quoted}",
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {quoted}",
+        f"REVOKE INSERT, UPDATE, DELETE ON alembic_version FROM {quoted}",
+    ):
+        connection.execute(text(statement))
 
 
 def create_bus_nonces_v2(op: Any) -> None:

@@ -83,12 +83,13 @@ def test_preparing_twice_over_old_databases_hands_them_to_their_roles(
                 (name,),
             )
             assert cur.fetchone() == (role, False), service
-            cur.execute(
-                "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles "
-                "WHERE rolname = %s",
-                (role,),
-            )
-            assert cur.fetchone() == (False, False, False), service
+            for login in (role, settings.db_runtime_role(service)):
+                cur.execute(
+                    "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles "
+                    "WHERE rolname = %s",
+                    (login,),
+                )
+                assert cur.fetchone() == (False, False, False), login
     conn.close()
     # every table, sequence and function of an old database is its role's now
     inside = psycopg2.connect(
@@ -154,6 +155,16 @@ def test_docker_compose_s_init_script_makes_owning_roles_and_runs_twice() -> Non
             assert sorted(cur.fetchall()) == sorted(
                 (prefix + s, prefix + s, False) for s in services
             )
+            cur.execute(  # and each service's runtime role beside its owner
+                "SELECT rolname, rolsuper, rolcanlogin FROM pg_roles "
+                "WHERE rolname LIKE %s ORDER BY 1",
+                (prefix + "%",),
+            )
+            assert cur.fetchall() == sorted(
+                (prefix + s + suffix, False, True)
+                for s in services
+                for suffix in ("", "_app")
+            )
         conn.close()
         with pytest.raises(psycopg2.OperationalError, match="permission denied"):
             psycopg2.connect(
@@ -165,4 +176,5 @@ def test_docker_compose_s_init_script_makes_owning_roles_and_runs_twice() -> Non
             for service in services:
                 cur.execute(f'DROP DATABASE IF EXISTS "{prefix}{service}"')
                 cur.execute(f'DROP ROLE IF EXISTS "{prefix}{service}"')
+                cur.execute(f'DROP ROLE IF EXISTS "{prefix}{service}_app"')
         conn.close()

@@ -162,10 +162,17 @@ def test_each_service_connects_as_its_own_broker_user_and_database_role(
             amqp.username, amqp.password
         )
         assert user["tags"] == []
-        for job in (name, f"{name}-migrate"):
+        # the service as its runtime role; its migrations as the database's owner,
+        # granting the runtime role its rows
+        for job, role in ((name, f"svyaz_{name}_app"), (f"{name}-migrate", None)):
             db = urlsplit(services[job]["environment"]["DB_URI"])
-            assert (db.username, db.path) == (f"svyaz_{name}", f"/svyaz_{name}"), job
-            assert db.password == f"dev-{name}-db", job  # refused in production
+            login = role or f"svyaz_{name}"
+            assert (db.username, db.path) == (login, f"/svyaz_{name}"), job
+            assert db.password == f"dev-{login[6:].replace('_', '-')}-db", job
+        assert services[f"{name}-migrate"]["environment"]["DB_RUNTIME_ROLE"] == (
+            f"svyaz_{name}_app"
+        )
+        assert "DB_RUNTIME_ROLE" not in services[name]["environment"]
         assert f"('{name}')" in init
     assert "CREATE DATABASE %I OWNER %I" in init
     assert "REVOKE ALL ON DATABASE %I FROM PUBLIC" in init

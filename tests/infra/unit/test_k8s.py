@@ -497,6 +497,17 @@ def secret_references(
         initdb = cluster["spec"]["bootstrap"]["initdb"]
         yield cluster["metadata"]["name"], initdb["secret"]["name"], "username"
         yield cluster["metadata"]["name"], initdb["secret"]["name"], "password"
+        for role in cluster["spec"].get("managed", {}).get("roles", []):
+            yield (
+                cluster["metadata"]["name"],
+                role["passwordSecret"]["name"],
+                "username",
+            )
+            yield (
+                cluster["metadata"]["name"],
+                role["passwordSecret"]["name"],
+                "password",
+            )
     for store in of_kind(resources, "ObjectStore").values():
         for ref in store["spec"]["configuration"]["s3Credentials"].values():
             yield store["metadata"]["name"], ref["name"], ref["key"]
@@ -544,9 +555,11 @@ def test_each_pod_reads_only_its_own_services_secrets(
 def test_database_and_broker_credentials_agree(
     production: list[dict[str, Any]],
 ) -> None:
-    """The user in each service's DB_URI and AMQP_URI is the role CloudNativePG
-    creates and the broker user the topology operator creates, with the password
-    of the same Secret; the URIs name the service's own pooler and database."""
+    """The user in each service's DB_URI and AMQP_URI is the runtime role
+    CloudNativePG manages (not the database's owner, which only the migrations
+    connect as, granting the runtime role its rows) and the broker user the topology
+    operator creates, with the password of the same Secret; the URIs name the
+    service's own pooler and database."""
     provided = provided_secrets(production)
     clusters = of_kind(production, "Cluster")
     poolers = of_kind(production, "Pooler")
@@ -558,20 +571,25 @@ def test_database_and_broker_credentials_agree(
                 0
             ]["env"]
         }
-        initdb = clusters[f"svyaz-{service}-db"]["spec"]["bootstrap"]["initdb"]
+        cluster = clusters[f"svyaz-{service}-db"]["spec"]
+        initdb = cluster["bootstrap"]["initdb"]
         db_secret = provided[initdb["secret"]["name"]]
         assert db_secret["username"] == initdb["owner"] == f"svyaz_{service}"
-        assert (
-            env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
-            == (initdb["secret"]["name"])
-        )
+        (runtime,) = cluster["managed"]["roles"]
+        assert runtime["name"] == f"svyaz_{service}_app" != initdb["owner"]
+        assert runtime["login"] is True and runtime["ensure"] == "present"
+        assert not {"superuser", "createdb", "createrole", "inRoles"} & set(runtime)
+        runtime_secret = runtime["passwordSecret"]["name"]
+        assert provided[runtime_secret]["username"] == runtime["name"]
+        assert env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == runtime_secret
         uri = env["DB_URI"]["value"]
         pooler = poolers[f"svyaz-{service}-pooler"]
         assert pooler["spec"]["cluster"]["name"] == f"svyaz-{service}-db"
         assert uri == (
-            f"postgresql+psycopg2://{initdb['owner']}:$(DB_PASSWORD)@"
+            f"postgresql+psycopg2://{runtime['name']}:$(DB_PASSWORD)@"
             f"{pooler['metadata']['name']}:5432/{initdb['database']}"
         )
+        assert "DB_RUNTIME_ROLE" not in env
         user = users[f"svyaz-{service}"]
         broker_secret = user["spec"]["importCredentialsSecret"]["name"]
         assert provided[broker_secret]["username"] == f"svyaz-{service}"
@@ -581,11 +599,19 @@ def test_database_and_broker_credentials_agree(
         assert env["AMQP_URI"]["value"] == (
             f"amqp://svyaz-{service}:$(AMQP_PASSWORD)@svyaz-rabbitmq:5672/"
         )
+        # the migrations: as the owner, straight to the primary, granting the
+        # runtime role what they make
         job = pod_spec(of_kind(production, "Job")[f"{service}-migrate"])
-        migrate_uri = {e["name"]: e for e in job["containers"][0]["env"]}["DB_URI"]
-        assert migrate_uri["value"] == uri.replace(
-            pooler["metadata"]["name"], f"svyaz-{service}-db-rw"
+        job_env = {e["name"]: e for e in job["containers"][0]["env"]}
+        assert job_env["DB_URI"]["value"] == (
+            f"postgresql+psycopg2://{initdb['owner']}:$(DB_PASSWORD)@"
+            f"svyaz-{service}-db-rw:5432/{initdb['database']}"
         )
+        assert (
+            job_env["DB_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"]
+            == (initdb["secret"]["name"])
+        )
+        assert job_env["DB_RUNTIME_ROLE"]["value"] == runtime["name"]
 
 
 def _fake(secret: str, key: str) -> str:

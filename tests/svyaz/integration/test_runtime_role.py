@@ -1,0 +1,190 @@
+"""The runtime role (`svyaz.migrations.grant_runtime_role`), on the real PostgreSQL:
+a service's migrations run as the role that owns its database and grant the role
+the service connects as its rows, and nothing of the schema. stipends' migrations
+stand for every service's (they share `run_env`)."""
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg2
+import psycopg2.errors
+import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
+
+from tests.conftest import PG, ROOT
+
+
+class Roles:
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:10]
+        self.database = f"test_roles_{tag}"
+        self.owner = f"test_owner_{tag}"
+        self.runtime = f"test_owner_{tag}_app"
+
+    def url(self, role: str) -> str:
+        host = PG.split("@", 1)[1]
+        return f"postgresql+psycopg2://{role}@{host}/{self.database}"
+
+    def connect(self, role: str) -> Any:
+        conn = psycopg2.connect(self.url(role).replace("+psycopg2", ""))
+        conn.autocommit = True
+        return conn
+
+    def migrate(self, monkeypatch: pytest.MonkeyPatch, runtime: str) -> None:
+        monkeypatch.setenv("DB_RUNTIME_ROLE", runtime)
+        alembic = AlembicConfig(str(ROOT / "services" / "stipends" / "alembic.ini"))
+        alembic.set_main_option("sqlalchemy.url", self.url(self.owner))
+        command.upgrade(alembic, "head")
+
+
+def _admin(database: str = "postgres") -> Any:
+    conn = psycopg2.connect(f"{PG}/{database}")
+    conn.autocommit = True
+    return conn
+
+
+@pytest.fixture
+def roles() -> Iterator[Roles]:
+    """An empty database owned by its own login role, a second login role beside
+    it, and no one else allowed in (as `make run` and init.sql make them)."""
+    made = Roles()
+    admin = _admin()
+    with admin.cursor() as cur:
+        for role in (made.owner, made.runtime):
+            cur.execute(f'CREATE ROLE "{role}" LOGIN')
+        cur.execute(f'CREATE DATABASE "{made.database}" OWNER "{made.owner}"')
+        cur.execute(f'REVOKE ALL ON DATABASE "{made.database}" FROM PUBLIC')
+    try:
+        yield made
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{made.database}" WITH (FORCE)')
+            for role in (made.owner, made.runtime):
+                cur.execute(f'DROP ROLE IF EXISTS "{role}"')
+        admin.close()
+
+
+@pytest.fixture
+def migrated(roles: Roles, monkeypatch: pytest.MonkeyPatch) -> Roles:
+    roles.migrate(monkeypatch, roles.runtime)
+    return roles
+
+
+def test_the_runtime_role_reads_and_writes_rows(migrated: Roles) -> None:
+    conn = migrated.connect(migrated.runtime)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "INSERT INTO outbox (event_id, event_type, producer, aggregate_id, "
+                "envelope) VALUES (%s, 'probe.v1', 'stipends', 'probe', '{}') "
+                "RETURNING id",  # its id from the table's sequence
+                (str(uuid.uuid4()),),
+            )
+            (made,) = cur.fetchone()
+            cur.execute("UPDATE outbox SET attempts = 1 WHERE id = %s", (made,))
+            cur.execute("SELECT attempts FROM outbox WHERE id = %s", (made,))
+            assert cur.fetchone() == (1,)
+            cur.execute("DELETE FROM outbox WHERE id = %s", (made,))
+            assert cur.rowcount == 1
+            cur.execute("SELECT version_num FROM alembic_version")
+            assert cur.fetchone() is not None  # the schema's version, to read
+            # reconciliation stages its reports in temporary tables
+            cur.execute("CREATE TEMP TABLE staged (n int)")
+            cur.execute("INSERT INTO staged SELECT generate_series(1, 10)")
+            cur.execute("ANALYZE staged")
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statement", "refusal"),
+    [
+        ("DROP TABLE postings", "must be owner"),
+        ("ALTER TABLE journal_entries DISABLE TRIGGER ALL", "must be owner"),
+        ("ALTER TABLE payouts ADD COLUMN extra int", "must be owner"),
+        ("CREATE TABLE public.extra (n int)", "permission denied for schema public"),
+        ("UPDATE alembic_version SET version_num = 'x'", "permission denied"),
+        ("TRUNCATE command_results", "permission denied"),
+    ],
+)
+def test_the_runtime_role_cannot_change_the_schema(
+    migrated: Roles, statement: str, refusal: str
+) -> None:
+    conn = migrated.connect(migrated.runtime)
+    try:
+        with conn.cursor() as cur, pytest.raises(psycopg2.Error, match=refusal):
+            cur.execute(statement)
+    finally:
+        conn.close()
+    # and the ledger's append-only guard stands for it
+    conn = migrated.connect(migrated.runtime)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'postings'::regclass "
+                "AND NOT tgisinternal AND tgenabled <> 'D'"
+            )
+            (guards,) = cur.fetchone()
+            assert guards > 0
+    finally:
+        conn.close()
+
+
+def test_a_later_migration_s_tables_are_the_runtime_role_s_to_use(
+    migrated: Roles,
+) -> None:
+    owner = migrated.connect(migrated.owner)
+    try:
+        with owner.cursor() as cur:  # what a later migration makes, as the owner
+            cur.execute("CREATE TABLE later_made (id bigserial, n int)")
+    finally:
+        owner.close()
+    conn = migrated.connect(migrated.runtime)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO later_made (n) VALUES (7) RETURNING id")
+            assert cur.fetchone() == (1,)
+    finally:
+        conn.close()
+
+
+def _grants(roles: Roles) -> list[tuple[str, str]]:
+    conn = _admin(roles.database)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(
+                "SELECT table_name, privilege_type "
+                "FROM information_schema.role_table_grants WHERE grantee = %s "
+                "ORDER BY 1, 2",
+                (roles.runtime,),
+            )
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def test_running_the_migrations_again_changes_nothing(
+    migrated: Roles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _grants(migrated)
+    assert ("postings", "INSERT") in before
+    assert ("alembic_version", "SELECT") in before
+    assert ("alembic_version", "UPDATE") not in before
+    migrated.migrate(monkeypatch, migrated.runtime)
+    assert _grants(migrated) == before
+
+
+def test_an_unknown_runtime_role_is_refused_and_nothing_is_migrated(
+    roles: Roles, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(RuntimeError, match="names nobody_here, which does not exist"):
+        roles.migrate(monkeypatch, "nobody_here")
+    conn = _admin(roles.database)
+    try:
+        with conn.cursor() as cur:  # the migrations' transaction was rolled back
+            cur.execute("SELECT to_regclass('public.alembic_version')")
+            assert cur.fetchone() == (None,)
+    finally:
+        conn.close()
