@@ -8,7 +8,7 @@ PROJECTS := libs/svyaz services/registry services/stipends services/notification
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
 .PHONY: run test venv keys services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
-        test-serial test-chaos chaos bench cluster cluster-stop lint topology clean backup drill
+        test-serial test-chaos chaos bench cluster cluster-stop lint topology clean backup drill screens
 
 run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it); CLUSTER=3: on `make cluster`'s nodes
 	bash infra/dev/ensure-tools.sh run
@@ -53,8 +53,8 @@ test-integration: venv keys services
 	$(PYTEST) $(wildcard tests/*/integration)
 test-e2e: venv keys services
 	$(PYTEST) tests/e2e
-test-browser: venv keys services tools
-	$(PYTEST) tests/browser
+test-browser: venv keys services tools  ## the browser tests, in make test's two halves (each on a system of its own)
+	$(PY) infra/dev/testrun.py --slots $(TEST_SLOTS) --only '^browser-'
 
 test-chaos: venv keys services  ## the short chaos runs (also part of `make test`)
 	$(PYTEST) tests/chaos
@@ -86,6 +86,9 @@ bench: venv keys services  ## every benchmark in bench/ (or BENCH="bench/x.py ..
 
 backup: venv keys  ## back up the `make run` system: var/backups/<time>, keys in var/backup-keys/<time> (docs/backups.md)
 	$(PY) infra/backup/backup.py create
+
+screens: venv keys services tools  ## the browser tests, refreshing the README's screenshots in docs/screens/
+	SCREENS_DIR=$(CURDIR)/docs/screens $(PY) infra/dev/testrun.py --slots $(TEST_SLOTS) --only '^browser-'
 
 drill: venv keys services  ## the restore drill: a backup restored into fresh databases (docs/backups.md)
 	RESTORE_DRILL=1 $(PYTEST) -s tests/e2e/test_backup_drill.py

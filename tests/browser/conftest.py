@@ -5,6 +5,7 @@ violation fails at its teardown, with the violations listed."""
 
 import asyncio
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,9 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from tests.browser.audit import Auditor
-from tests.conftest import ROOT
+from tests.browser.screens import ARTIFACTS, REFRESHING, SCREENS
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = ROOT / "artifacts" / "browser"
 # the flags a closed network needs: no background calls home, no updates, no sync
 FLAGS = [
     "--no-sandbox",
@@ -101,6 +101,8 @@ def shots(request: pytest.FixtureRequest) -> Any:
         path = folder / f"{len(taken) + 1:02d}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         taken.append(path)
+        if REFRESHING and (SCREENS / f"{name}.png").exists():  # the README's
+            shutil.copyfile(path, SCREENS / f"{name}.png")
 
     shot.taken = taken  # type: ignore[attr-defined]
     return shot

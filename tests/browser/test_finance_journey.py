@@ -16,12 +16,10 @@ import stripe
 from playwright.sync_api import Browser, expect
 
 from svyaz import money
-from tests.conftest import ROOT
+from tests.browser.screens import SCREENS
 from tests.helpers import next_code, wait_until
 from tests.journeys import ADMINS, approved_stipend
 from tests.stack import System
-
-SCREENS = ROOT / "docs" / "screens"
 
 PASSWORD = "correct horse battery staple"
 

@@ -15,7 +15,7 @@ the task is done from there:
   strategy.
 
 Screenshots of the communicator's page at a phone's and a desktop's width go to
-docs/screens/."""
+`tests.browser.screens.SCREENS` (docs/screens/ with `make screens`)."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -25,7 +25,7 @@ import requests
 from playwright.sync_api import Browser, expect
 from playwright.sync_api import Error as PlaywrightError
 
-from tests.conftest import ROOT
+from tests.browser.screens import SCREENS
 from tests.helpers import next_code, wait_until
 from tests.journeys import (
     ADMINS,
@@ -36,7 +36,6 @@ from tests.journeys import (
 from tests.stack import System
 
 PASSWORD = "correct horse battery staple"
-SCREENS = ROOT / "docs" / "screens"
 NEUTRAL = "https://www.wikipedia.org/"
 # what the focused element is, whether a sighted user sees where the focus is, and
 # where the element stands in the page's reading (document) order
