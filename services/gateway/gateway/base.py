@@ -24,7 +24,7 @@ from gateway.exceptions import (
     Unauthorized,
     UpstreamUnavailable,
 )
-from gateway.http import Route, instance, json_body, load_query
+from gateway.http import CONFIRMED_FIELD, Route, instance, json_body, load_query
 from gateway.models import WebSession
 from gateway.settings import Settings
 from svyaz.dependencies import Database
@@ -225,6 +225,8 @@ class GatewayBase:
         spec = call.route.throttle
         if spec is None:
             return
+        if spec.confirm_first and call.field(CONFIRMED_FIELD) != "yes":
+            return  # the confirmation page only: no code is checked
         address = throttles.client_address(
             call.request.remote_addr,
             call.request.headers.get("X-Forwarded-For"),

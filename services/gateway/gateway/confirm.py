@@ -17,8 +17,9 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from gateway.base import Call, GatewayBase
+from gateway.http import CONFIRMED_FIELD
 
-CONFIRMED = "confirmed"
+CONFIRMED = CONFIRMED_FIELD
 KEY = "idempotency_key"  # the asking form's: confirming is that one command
 NOT_CARRIED = frozenset({"csrf", CONFIRMED, KEY})
 

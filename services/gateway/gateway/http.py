@@ -201,23 +201,35 @@ def request_key(kind: str, request: Any) -> str | None:
 # reads the same list, so what is documented is what is enforced.
 
 
+# the field of a form the person confirmed (gateway.confirm)
+CONFIRMED_FIELD = "confirmed"
+
+
 @dataclass(frozen=True)
 class Throttle:
     """The throttling of a route that checks a credential (gateway.throttles):
     its `family` (routes of one family share buckets: the API's and the console's
     sign-in alike), where its `account` comes from ("email": the body's or form's
     email field; "session": the person signed in, or half way through signing in;
-    None: no account bucket), and `step_up`, the field of a second-factor code that
+    None: no account bucket), `step_up`, the field of a second-factor code that
     lets a sign-in through a full account bucket (the registry then asks for the
-    right password and a valid code)."""
+    right password and a valid code), and `confirm_first`: the route asks the person
+    to confirm before it acts (gateway.confirm), and its first post, which only
+    shows that page and checks no code, is no attempt."""
 
     family: str
     account: str | None = None
     step_up: str | None = None
+    confirm_first: bool = False
 
 
 SIGN_IN = Throttle("sign_in", account="email", step_up="code")
 SECOND_FACTOR = Throttle("second_factor", account="session")
+# a console form with a code that is confirmed before it is sent (releasing a run):
+# the same buckets, counted when the confirmed form comes
+CONFIRMED_SECOND_FACTOR = Throttle(
+    "second_factor", account="session", confirm_first=True
+)
 APPLY = Throttle("apply", account="email")
 # saving an application's draft: its own buckets, so that saving never uses up the
 # attempts of sending (per address and in all: no account, no credential checked)

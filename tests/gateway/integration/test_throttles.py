@@ -345,3 +345,37 @@ def test_no_bucket_outlives_its_window(stack: Start) -> None:
     while buckets() and time.monotonic() < deadline:
         time.sleep(0.5)
     assert buckets() == 0
+
+
+def test_asking_to_confirm_a_release_is_no_second_factor_attempt(
+    stack: Start,
+) -> None:
+    """Releasing a run in the console takes the code on the run's page, shows what
+    will be sent and asks to confirm: that first post checks no code and counts in
+    no bucket; the confirmed post, which sends the code, counts."""
+    system, (url,), engine = stack(THROTTLE_PER_ACCOUNT=50, THROTTLE_PER_ADDRESS=50)
+    email = "finance.release@example.org"
+    system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {"email": email, "roles": ["finance"], "password": PASSWORD},
+    )
+    finance = Client(url)
+    assert finance.sign_in(email).status_code == 200
+
+    def hits() -> int:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text("SELECT coalesce(sum(hits), 0) FROM throttles")
+                ).scalar_one()
+            )
+
+    form = {"csrf": finance.csrf, "totals_digest": "d", "code": "123456"}
+    release = f"{url}/finance/runs/{uuid.uuid4()}/release"
+    before = hits()
+    for _ in range(3):
+        finance.http.post(release, data=form, timeout=30)
+    assert hits() == before  # three confirmation pages: no attempt
+    finance.http.post(release, data={**form, "confirmed": "yes"}, timeout=30)
+    assert hits() > before  # the confirmed form carries the code: an attempt

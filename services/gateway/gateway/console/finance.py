@@ -12,7 +12,7 @@ from gateway import pages, web
 from gateway.api.payouts import BANK_FILES, bank_file_name
 from gateway.base import Call, GatewayBase
 from gateway.confirm import confirmation, confirmed
-from gateway.http import SECOND_FACTOR, page, secure
+from gateway.http import CONFIRMED_SECOND_FACTOR, page, secure
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import RECEIPT_RESOLUTIONS
 from gateway.waiting import waiting_for
@@ -95,7 +95,7 @@ class FinanceConsole(GatewayBase):
         "/finance/runs/<run_id>/release",
         roles=FINANCE_ONLY,
         redisplay="_run_page",
-        throttle=SECOND_FACTOR,
+        throttle=CONFIRMED_SECOND_FACTOR,
     )
     def finance_release(self, call: Call, run_id: str) -> Response:
         if not confirmed(call):
