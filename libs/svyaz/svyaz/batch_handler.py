@@ -34,6 +34,7 @@ from svyaz.consuming import (
     settle,
 )
 from svyaz.context import CORRELATION_ID
+from svyaz.db import ServiceStopping
 from svyaz.envelope import ReceivedEvent
 from svyaz.single_handler import EventHandler
 
@@ -108,6 +109,7 @@ class BatchEventHandler(EventHandler):
 
     def stop(self) -> None:
         self._running = False
+        self._stopping = True
         if self._gt is not None:
             self._gt.wait()
             self._gt = None
@@ -257,10 +259,15 @@ class BatchEventHandler(EventHandler):
         fresh = [(e, m) for e, m in loaded if not self._delivered_before(m)]
         again = [(e, m) for e, m in loaded if self._delivered_before(m)]
         if len(fresh) > 1:
-            if self._run([e for e, _ in fresh]) is None:
+            exc_info = self._run([e for e, _ in fresh])
+            if exc_info is None:
                 self.ack_all([m for _, m in fresh], [m for _, m in taken])
                 for _ in fresh:
                     metrics.message(self.queue.name, "handled")
+            elif isinstance(exc_info[1], ServiceStopping):  # all of them, back
+                for _, message in fresh + again:
+                    self.requeue_message(message)
+                return
             else:
                 again = fresh + again
         else:
@@ -287,7 +294,7 @@ class BatchEventHandler(EventHandler):
             self.container.spawn_worker(
                 self,
                 (argument,),
-                {},
+                {"stopping": self.stopping},
                 context_data={CORRELATION_ID: events[0].correlation_id},
                 handle_result=handle_result,
             )
@@ -307,12 +314,18 @@ class BatchEventHandler(EventHandler):
         """Each in its own transaction, acked, parked or put back on its own; the
         ones to retry go back after the longest of their backoffs, together."""
         retry: list[Any] = []
+        given_back = False
         for event, message in loaded:
+            if given_back:  # stopping with the database away: the rest go back too
+                self.requeue_message(message)
+                continue
             exc_info = self._run([event])
+            if exc_info is not None and isinstance(exc_info[1], ServiceStopping):
+                given_back = True
             if exc_info is None:
                 self.ack_message(message)
                 metrics.message(self.queue.name, "handled")
-            elif isinstance(exc_info[1], ContainerBeingKilled):
+            elif isinstance(exc_info[1], ContainerBeingKilled | ServiceStopping):
                 self.requeue_message(message)
             elif self.should_park(message, exc_info[1]):
                 attempt = delivery_count(message) + 1

@@ -99,11 +99,22 @@ def unavailable(exc: BaseException) -> bool:
 OUTAGE_PATIENCE = 60.0  # seconds `retrying` waits for the database to come back
 
 
+class ServiceStopping(Exception):
+    """The service is stopping while its database is unavailable: the work is given
+    back (an event handler's message goes back on its queue, neither parked nor
+    counted as a failure), not waited for."""
+
+
+def _never() -> bool:
+    return False
+
+
 def retrying(
     work: Callable[[], T],
     patience: float = OUTAGE_PATIENCE,
     sleep: Callable[[float], Any] = eventlet.sleep,
     clock: Callable[[], float] = time.monotonic,
+    stopping: Callable[[], bool] = _never,
 ) -> T:
     """`work()`, again when the database could not be reached or its connection
     died under it (`unavailable`): at once the first time, then with backoff (up
@@ -114,7 +125,11 @@ def retrying(
     An event handler's message waits here, unacknowledged, through a restart or a
     failover: put back on its queue instead, each try would count towards the
     delivery limit that parks poison messages, and an outage of a few seconds
-    would park every event in flight."""
+    would park every event in flight.
+
+    When `stopping()` says the service is stopping, the wait ends at once with
+    `ServiceStopping` (a stop would otherwise wait out `patience` for each held
+    handler): the message goes back on its queue for a replica or the next start."""
     began = clock()
     for attempt in itertools.count(1):
         try:
@@ -127,6 +142,11 @@ def retrying(
             if attempt == 1:
                 log.warning("the database is unavailable (%s); trying again", cause)
                 continue
+            if stopping():
+                raise ServiceStopping(
+                    f"the database is unavailable ({cause}) and the service is "
+                    "stopping: the work is given back"
+                ) from exc
             pause = min(0.25 * 2 ** (attempt - 2), 2.0, max(patience - waited, 0.0))
             if attempt == 2 or attempt % 10 == 0:
                 log.warning(

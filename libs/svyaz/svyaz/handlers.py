@@ -5,6 +5,7 @@ one transaction (`svyaz.batch_handler.BatchEventHandler`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
@@ -27,12 +28,19 @@ def event_handler(
 
     def decorate(method: Any) -> Any:
         @wraps(method)
-        def run(self: Any, event: Any) -> Any:
+        def run(
+            self: Any, event: Any, stopping: Callable[[], bool] | None = None
+        ) -> Any:
             # a connection that died under it: the handler runs again at once, as
-            # a redelivery would run it (its inbox makes that safe)
+            # a redelivery would run it (its inbox makes that safe); a database
+            # that stays away is waited for, unless the service is stopping
+            # (`stopping`, the entrypoint's: the message goes back instead)
+            given_back = stopping or (lambda: False)
             if not isinstance(event, batching.Batch):
-                return retrying(lambda: method(self, event))
-            return retrying(lambda: batching.run_batch(method, self, event))
+                return retrying(lambda: method(self, event), stopping=given_back)
+            return retrying(
+                lambda: batching.run_batch(method, self, event), stopping=given_back
+            )
 
         if batch <= 1:
             return EventHandler.decorator(source_service, event_type, **kwargs)(run)

@@ -39,9 +39,14 @@ from svyaz.consuming import (
     retry_delay,
 )
 from svyaz.context import CORRELATION_ID
+from svyaz.db import ServiceStopping
 from svyaz.envelope import ReceivedEvent
 
 log = logging.getLogger(__name__)
+
+
+def _as_tuple(value: Any) -> tuple[Any, ...]:
+    return tuple(value) if isinstance(value, list | tuple) else (value,)
 
 
 class EventHandler(Entrypoint):
@@ -52,7 +57,18 @@ class EventHandler(Entrypoint):
     def __init__(self, source_service: str, event_type: str, **kwargs: Any):
         self.source_service = source_service
         self.event_type = event_type
+        # a stop during a database outage gives the message back (no traceback)
+        kwargs["expected_exceptions"] = (
+            ServiceStopping,
+            *_as_tuple(kwargs.get("expected_exceptions", ())),
+        )
+        self._stopping = False
         super().__init__(**kwargs)
+
+    def stopping(self) -> bool:
+        """Whether the container has asked this entrypoint to stop: a worker
+        waiting for the database gives its message back (`svyaz.db.retrying`)."""
+        return self._stopping
 
     def setup(self) -> None:
         self.declare()
@@ -72,6 +88,7 @@ class EventHandler(Entrypoint):
         inbox.configure(self.container.config)
 
     def stop(self) -> None:
+        self._stopping = True
         self.queue_consumer.unregister_provider(self)
 
     def load(self, body: Any, message: Any) -> ReceivedEvent | None:
@@ -113,7 +130,7 @@ class EventHandler(Entrypoint):
             self.container.spawn_worker(
                 self,
                 (event,),
-                {},
+                {"stopping": self.stopping},
                 context_data=context_data,
                 handle_result=handle_result,
             )
@@ -133,6 +150,9 @@ class EventHandler(Entrypoint):
             metrics.message(self.queue.name, "handled")
             return result, exc_info
         exc = exc_info[1]
+        if isinstance(exc, ServiceStopping):  # for a replica, or the next start
+            self.queue_consumer.requeue_message(message)
+            return result, exc_info
         attempt = delivery_count(message) + 1
         if self.should_park(message, exc):
             self.park(message, reason_for(exc), attempt)

@@ -16,7 +16,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from svyaz.db import retrying, unavailable
+from svyaz.db import ServiceStopping, retrying, unavailable
 from tests.helpers import FakeClock
 
 
@@ -110,3 +110,39 @@ def test_a_statement_error_is_raised_at_once() -> None:
     with pytest.raises(IntegrityError):
         retrying(work, sleep=clock.sleep, clock=clock)
     assert tries == [1] and clock.slept == []
+
+
+def test_a_stopping_service_gives_the_work_back_instead_of_waiting() -> None:
+    """A stop during an outage: the wait ends at the next pause with
+    `ServiceStopping` (the message goes back on its queue), not after `patience`."""
+    clock = FakeClock()
+    tries = []
+    stops_at = 3.0  # the container is asked to stop 3 s into the outage
+
+    def work() -> None:
+        tries.append(clock.t)
+        raise error(OperationalError, None)
+
+    with pytest.raises(ServiceStopping) as given_back:
+        retrying(
+            work,
+            patience=60,
+            sleep=clock.sleep,
+            clock=clock,
+            stopping=lambda: clock.t >= stops_at,
+        )
+    assert stops_at <= clock.t < stops_at + 2.0  # at most one pause past the stop
+    assert isinstance(given_back.value.__cause__, OperationalError)
+    # stopping from the start: the one try again at once, then no pause at all
+    clock, tries = FakeClock(), []
+    with pytest.raises(ServiceStopping):
+        retrying(work, sleep=clock.sleep, clock=clock, stopping=lambda: True)
+    assert len(tries) == 2 and clock.slept == []
+
+
+def test_a_stopping_service_still_raises_what_the_work_got_wrong() -> None:
+    def work() -> None:
+        raise error(IntegrityError, "23505")
+
+    with pytest.raises(IntegrityError):
+        retrying(work, stopping=lambda: True)
