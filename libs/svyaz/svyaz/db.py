@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import eventlet.patcher
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -97,6 +98,46 @@ def unavailable(exc: BaseException) -> bool:
 
 
 OUTAGE_PATIENCE = 60.0  # seconds `retrying` waits for the database to come back
+
+
+OWNED_TABLES = """
+    SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+      AND c.relowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+"""
+
+
+def refuse_owner_role(url: str) -> None:
+    """Refuse (ConfigurationError) a service that would connect as the role that
+    owns its tables: it must connect as its runtime role, which owns nothing
+    (`svyaz.migrations.grant_runtime_role`), or a stolen password could alter its
+    tables and disable the ledger's triggers. Checked once, at start-up, in
+    production; a database that cannot be reached then is not waited for (the
+    service waits for it as in any outage) and goes unchecked, with a warning."""
+    import psycopg2
+
+    from svyaz.config import ConfigurationError
+
+    engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
+    try:
+        with engine.connect() as conn:
+            user = conn.execute(text("SELECT current_user")).scalar_one()
+            owned = conn.execute(text(OWNED_TABLES)).scalar_one()
+    except (DBAPIError, psycopg2.Error) as exc:
+        log.warning(
+            "the database cannot be reached at start-up (%s): whether DB_URI's "
+            "role owns its tables is not checked",
+            type(getattr(exc, "orig", None) or exc).__name__,
+        )
+        return
+    finally:
+        engine.dispose()
+    if owned:
+        raise ConfigurationError(
+            f"DB_URI connects as {user}, which owns the service's tables: connect "
+            "as the service's runtime role (svyaz_<service>_app), which the "
+            "migrations grant its rows (docs/operations.md, Least privilege)"
+        )
 
 
 class ServiceStopping(Exception):

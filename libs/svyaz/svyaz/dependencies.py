@@ -17,7 +17,7 @@ from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz import signing
 from svyaz.context import NONCE, caller, correlation_id, idempotency_key
-from svyaz.db import committed, make_cooperative, make_engine
+from svyaz.db import committed, make_cooperative, make_engine, refuse_owner_role
 from svyaz.db import statements as db_statements
 from svyaz.nonces import Pending
 from svyaz.outbox import OUTBOX_PENDING, Relay
@@ -148,6 +148,8 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         make_cooperative()
         url = settings.require(self.container.config, self.url_key)
+        if settings.is_production(self.container.config):
+            refuse_owner_role(url)
         self.engine = make_engine(
             url, pool_size=self.container.max_workers + 2, max_overflow=4
         )

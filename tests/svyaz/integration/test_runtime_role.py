@@ -5,6 +5,7 @@ stand for every service's (they share `run_env`)."""
 
 import uuid
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import psycopg2
@@ -13,7 +14,11 @@ import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
+from svyaz.config import ConfigurationError
+from svyaz.db import refuse_owner_role
+from svyaz.dependencies import Database
 from tests.conftest import PG, ROOT
+from tests.stack import free_port
 
 
 class Roles:
@@ -188,3 +193,29 @@ def test_an_unknown_runtime_role_is_refused_and_nothing_is_migrated(
             assert cur.fetchone() == (None,)
     finally:
         conn.close()
+
+
+def test_a_production_service_refuses_to_connect_as_the_owner(
+    migrated: Roles,
+) -> None:
+    """In production a service's Database refuses, at start-up, a DB_URI that
+    connects as the role owning its tables; its runtime role passes."""
+    owner = migrated.url(migrated.owner)
+    with pytest.raises(ConfigurationError, match=f"connects as {migrated.owner}, "):
+        refuse_owner_role(owner)
+    refuse_owner_role(migrated.url(migrated.runtime))  # owns nothing: no error
+    database = Database()
+    database.container = SimpleNamespace(
+        config={"SVYAZ_ENV": "production", "DB_URI": owner}, max_workers=2
+    )
+    with pytest.raises(ConfigurationError, match="runtime role"):
+        database.setup()
+    database.container.config["SVYAZ_ENV"] = "development"  # not checked there
+    database.setup()
+    database.stop()
+
+
+def test_a_database_away_at_start_up_is_not_waited_for(caplog: Any) -> None:
+    away = f"postgresql+psycopg2://nobody@127.0.0.1:{free_port()}/nowhere"
+    refuse_owner_role(away)  # the outage is waited for elsewhere
+    assert "is not checked" in caplog.text
