@@ -93,8 +93,14 @@ def test_a_poison_message_is_parked_alone_and_the_good_ones_take_effect_once(
     good = [n for n, _ in effects(probe_engine)]
     assert sorted(good) == [n for n in range(20) if n != 7]  # each exactly once
     assert claimed(probe_engine) == 19
-    # the batch ran up to n=7 and was rolled back; then each one ran alone
-    assert [probe.CALLS[n] for n in good] == [2] * 7 + [1] * 12
+    # the batch holding n=7 ran up to it and was rolled back; then each of its
+    # events ran alone: those before 7 in it twice, those after it once. (Which
+    # events share 7's batch depends on how fast they arrive: on a loaded machine
+    # the linger can close a batch of 0-6 before 7 comes.)
+    assert all(probe.CALLS[n] == 1 for n in good if n > 7)
+    assert all(probe.CALLS[n] in (1, 2) for n in good if n < 7)
+    twice = [n for n in good if probe.CALLS[n] == 2]
+    assert twice == list(range(7 - len(twice), 7))  # the ones just before 7
     assert probe.CALLS[7] == topology.MAX_ATTEMPTS + 1
     wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "every message settled")
     assert queue_depth(amqp_uri, DLQ) == 0  # only the poison one was parked
