@@ -3,8 +3,6 @@ communicator's runs with JavaScript disabled (Tor Browser's safest level) on a p
 screen, and so does the club coordinator's; the admin's on a desktop one (finance's is
 in test_finance_journey.py)."""
 
-import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -12,7 +10,6 @@ import pyotp
 import requests
 from playwright.sync_api import Browser, expect
 
-from tests.conftest import ROOT
 from tests.journeys import ADMINS, active_communicator
 from tests.stack import System
 
@@ -63,24 +60,14 @@ def test_a_communicator_applies_and_follows_the_application_without_javascript(
 def test_an_admin_enrolls_a_second_factor_and_reviews_an_application(
     system: System, browser: Browser, shots: Any
 ) -> None:
+    # an admin another admin made (the first admin's bootstrap, which needs a
+    # system with none, is test_whole_programme's first step)
     admin_email = f"admin.{uuid.uuid4().hex[:6]}@example.org"
-    created = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "registry.bootstrap",
-            "--config",
-            str(ROOT / "services/registry/config.yml"),
-            "--email",
-            admin_email,
-        ],
-        input=PASSWORD + "\n",
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=system.settings.env("registry"),
-    )
-    assert created.returncode == 0, created.stderr
+    with system.rpc() as rpc:
+        rpc.registry.create_staff_account(
+            ADMINS[0],
+            {"email": admin_email, "roles": ["program_admin"], "password": PASSWORD},
+        )
     # the applicant comes in through the JSON API, as from a phone
     pseudonym = f"stork_{uuid.uuid4().hex[:6]}"
     assert (

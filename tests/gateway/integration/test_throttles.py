@@ -168,6 +168,19 @@ def sign_in(
     )
 
 
+def finance_signed_in(system: Registry, url: str, email: str) -> Client:
+    """A finance person made by an admin, signed in through the API (enrolling an
+    authenticator on the way)."""
+    system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {"email": email, "roles": ["finance"], "password": PASSWORD},
+    )
+    person = Client(url)
+    assert person.sign_in(email).status_code == 200
+    return person
+
+
 def assert_throttled(response: requests.Response, window: int) -> None:
     assert response.status_code == 429, response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
@@ -253,13 +266,7 @@ def test_a_strangers_guesses_do_not_lock_staff_out(stack: Start) -> None:
     right password with a current code still gets the owner in."""
     system, (url,), _ = stack(THROTTLE_PER_ACCOUNT=3, THROTTLE_PER_ADDRESS=100)
     email = "finance.lead@example.org"
-    system.call(
-        "create_staff_account",
-        ADMIN_A,
-        {"email": email, "roles": ["finance"], "password": PASSWORD},
-    )
-    owner = Client(url)
-    assert owner.sign_in(email).status_code == 200  # enrolled with an authenticator
+    owner = finance_signed_in(system, url, email)  # enrolled with an authenticator
     totp = pyotp.TOTP(owner.secret)
     wrong_code = next(
         c for c in ("123456", "654321") if not totp.verify(c, valid_window=1)
@@ -354,14 +361,7 @@ def test_asking_to_confirm_a_release_is_no_second_factor_attempt(
     will be sent and asks to confirm: that first post checks no code and counts in
     no bucket; the confirmed post, which sends the code, counts."""
     system, (url,), engine = stack(THROTTLE_PER_ACCOUNT=50, THROTTLE_PER_ADDRESS=50)
-    email = "finance.release@example.org"
-    system.call(
-        "create_staff_account",
-        ADMIN_A,
-        {"email": email, "roles": ["finance"], "password": PASSWORD},
-    )
-    finance = Client(url)
-    assert finance.sign_in(email).status_code == 200
+    finance = finance_signed_in(system, url, "finance.release@example.org")
 
     def hits() -> int:
         with engine.connect() as conn:

@@ -5,6 +5,7 @@ stand for every service's (they share `run_env`)."""
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -36,6 +37,16 @@ class Roles:
         conn = psycopg2.connect(self.url(role).replace("+psycopg2", ""))
         conn.autocommit = True
         return conn
+
+    @contextmanager
+    def cursor(self, role: str) -> Iterator[Any]:
+        """A cursor of a connection as `role`, each statement committed."""
+        conn = self.connect(role)
+        try:
+            with conn.cursor() as cur:
+                yield cur
+        finally:
+            conn.close()
 
     def migrate(self, monkeypatch: pytest.MonkeyPatch, runtime: str) -> None:
         monkeypatch.setenv("DB_RUNTIME_ROLE", runtime)
@@ -78,29 +89,25 @@ def migrated(roles: Roles, monkeypatch: pytest.MonkeyPatch) -> Roles:
 
 
 def test_the_runtime_role_reads_and_writes_rows(migrated: Roles) -> None:
-    conn = migrated.connect(migrated.runtime)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "INSERT INTO outbox (event_id, event_type, producer, aggregate_id, "
-                "envelope) VALUES (%s, 'probe.v1', 'stipends', 'probe', '{}') "
-                "RETURNING id",  # its id from the table's sequence
-                (str(uuid.uuid4()),),
-            )
-            (made,) = cur.fetchone()
-            cur.execute("UPDATE outbox SET attempts = 1 WHERE id = %s", (made,))
-            cur.execute("SELECT attempts FROM outbox WHERE id = %s", (made,))
-            assert cur.fetchone() == (1,)
-            cur.execute("DELETE FROM outbox WHERE id = %s", (made,))
-            assert cur.rowcount == 1
-            cur.execute("SELECT version_num FROM alembic_version")
-            assert cur.fetchone() is not None  # the schema's version, to read
-            # reconciliation stages its reports in temporary tables
-            cur.execute("CREATE TEMP TABLE staged (n int)")
-            cur.execute("INSERT INTO staged SELECT generate_series(1, 10)")
-            cur.execute("ANALYZE staged")
-    finally:
-        conn.close()
+    with migrated.cursor(migrated.runtime) as cur:
+        cur.execute(
+            "INSERT INTO outbox (event_id, event_type, producer, aggregate_id, "
+            "envelope) VALUES (%s, 'probe.v1', 'stipends', 'probe', '{}') "
+            "RETURNING id",  # its id from the table's sequence
+            (str(uuid.uuid4()),),
+        )
+        (made,) = cur.fetchone()
+        cur.execute("UPDATE outbox SET attempts = 1 WHERE id = %s", (made,))
+        cur.execute("SELECT attempts FROM outbox WHERE id = %s", (made,))
+        assert cur.fetchone() == (1,)
+        cur.execute("DELETE FROM outbox WHERE id = %s", (made,))
+        assert cur.rowcount == 1
+        cur.execute("SELECT version_num FROM alembic_version")
+        assert cur.fetchone() is not None  # the schema's version, to read
+        # reconciliation stages its reports in temporary tables
+        cur.execute("CREATE TEMP TABLE staged (n int)")
+        cur.execute("INSERT INTO staged SELECT generate_series(1, 10)")
+        cur.execute("ANALYZE staged")
 
 
 @pytest.mark.parametrize(
@@ -117,42 +124,29 @@ def test_the_runtime_role_reads_and_writes_rows(migrated: Roles) -> None:
 def test_the_runtime_role_cannot_change_the_schema(
     migrated: Roles, statement: str, refusal: str
 ) -> None:
-    conn = migrated.connect(migrated.runtime)
-    try:
-        with conn.cursor() as cur, pytest.raises(psycopg2.Error, match=refusal):
-            cur.execute(statement)
-    finally:
-        conn.close()
+    with (
+        migrated.cursor(migrated.runtime) as cur,
+        pytest.raises(psycopg2.Error, match=refusal),
+    ):
+        cur.execute(statement)
     # and the ledger's append-only guard stands for it
-    conn = migrated.connect(migrated.runtime)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(
-                "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'postings'::regclass "
-                "AND NOT tgisinternal AND tgenabled <> 'D'"
-            )
-            (guards,) = cur.fetchone()
-            assert guards > 0
-    finally:
-        conn.close()
+    with migrated.cursor(migrated.runtime) as cur:
+        cur.execute(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'postings'::regclass "
+            "AND NOT tgisinternal AND tgenabled <> 'D'"
+        )
+        (guards,) = cur.fetchone()
+        assert guards > 0
 
 
 def test_a_later_migration_s_tables_are_the_runtime_role_s_to_use(
     migrated: Roles,
 ) -> None:
-    owner = migrated.connect(migrated.owner)
-    try:
-        with owner.cursor() as cur:  # what a later migration makes, as the owner
-            cur.execute("CREATE TABLE later_made (id bigserial, n int)")
-    finally:
-        owner.close()
-    conn = migrated.connect(migrated.runtime)
-    try:
-        with conn.cursor() as cur:
-            cur.execute("INSERT INTO later_made (n) VALUES (7) RETURNING id")
-            assert cur.fetchone() == (1,)
-    finally:
-        conn.close()
+    with migrated.cursor(migrated.owner) as cur:  # a later migration, as the owner
+        cur.execute("CREATE TABLE later_made (id bigserial, n int)")
+    with migrated.cursor(migrated.runtime) as cur:
+        cur.execute("INSERT INTO later_made (n) VALUES (7) RETURNING id")
+        assert cur.fetchone() == (1,)
 
 
 def _grants(roles: Roles) -> list[tuple[str, str]]:
