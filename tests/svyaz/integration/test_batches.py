@@ -142,8 +142,11 @@ def test_a_crash_in_the_middle_of_a_batch_loses_nothing(
         publish_event(amqp_uri, envelope(n))
     first = start(container_factory, probe_config)
     wait_until(lambda: probe.CALLS[10] == 1, "the batch to reach n=10")
-    assert all(probe.CALLS[n] == 1 for n in range(10))  # handled in the batch...
-    assert effects(probe_engine) == []  # ...but nothing committed
+    assert all(probe.CALLS[n] == 1 for n in range(10))  # each handled once...
+    # ...and nothing of the batch held at n=10 committed (on a loaded machine the
+    # linger can close an earlier batch, which commits: all of it below 10)
+    committed = sorted(n for n, _ in effects(probe_engine))
+    assert committed == list(range(len(committed))) and len(committed) <= 10
     first.kill()  # the process dies mid-batch
 
     del probe.HOLD[10]
@@ -168,11 +171,14 @@ def test_a_batch_whose_connection_dies_runs_again_as_a_batch(
     done = effects(probe_engine)
     assert sorted(n for n, _ in done) == list(range(12))
     # the batch that held n=5 began at some k <= 5 (how many messages a batch takes
-    # depends on how fast they arrive): k..5 ran twice, together, the rest once
+    # depends on how fast they arrive) and failed at some j >= 5 (the backend that
+    # ended itself at 5 may answer one more statement before its connection
+    # closes, on a loaded machine): k..j ran twice, together, the rest once
     calls = [probe.CALLS[n] for n in range(12)]
     k = calls.index(2)
-    assert k <= 5 and calls == [1] * k + [2] * (6 - k) + [1] * 6, calls
-    retried = {tx for n, tx in done if k <= n <= 5}
+    j = len(calls) - 1 - calls[::-1].index(2)
+    assert k <= 5 <= j and calls == [1] * k + [2] * (j - k + 1) + [1] * (11 - j), calls
+    retried = {tx for n, tx in done if k <= n <= j}
     assert len(retried) == 1, "retried as a batch, not one by one"
     assert queue_depth(amqp_uri, DLQ) == 0
 
