@@ -19,13 +19,12 @@ from werkzeug.wrappers import Response
 from gateway.base import Call, GatewayBase
 from gateway.http import CONFIRMED_FIELD
 
-CONFIRMED = CONFIRMED_FIELD
 KEY = "idempotency_key"  # the asking form's: confirming is that one command
-NOT_CARRIED = frozenset({"csrf", CONFIRMED, KEY})
+NOT_CARRIED = frozenset({"csrf", CONFIRMED_FIELD, KEY})
 
 
 def confirmed(call: Call) -> bool:
-    return call.form.get(CONFIRMED) == "yes"
+    return call.form.get(CONFIRMED_FIELD) == "yes"
 
 
 def confirmation(
