@@ -88,6 +88,14 @@ def not_two() -> dict[str, int]:
     return {iso: places for iso, places in sorted(found.items()) if places != 2}
 
 
+@cache
+def known() -> tuple[str, ...]:
+    """Every ISO 4217 code Babel knows, and those it lacks (for a database that
+    checks codes in SQL: a known one is checked by one hashed look-up)."""
+    codes = {iso for iso in list_currencies() if _CODE.fullmatch(iso)}
+    return tuple(sorted(codes | set(ISO_4217_NOT_CLDR)))
+
+
 def step(currency: str | None) -> str:
     """The smallest amount as text: "1" for JPY, "0.01" for EUR, "0.001" for KWD
     (a money input's `step`)."""
@@ -182,6 +190,7 @@ __all__ = [
     "describe",
     "display",
     "exponent",
+    "known",
     "not_two",
     "major",
     "parse",

@@ -5,6 +5,7 @@ re-pay (re-pay paying again only what the provider does not hold), and the sign-
 by a second finance person."""
 
 import io
+import re
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -528,6 +529,13 @@ def test_a_report_naming_a_transfer_twice_is_refused_with_its_id(db: Db) -> None
         ("2026-11-24 10:00:000", True),
         ("2026/11/24 10:00:00", True),
         ("2026-11-24_10:00:00", True),
+        # the shape, but no such time: read by the database, refused by line
+        ("2026-13-24 10:00:00", True),
+        ("2026-02-30 10:00:00", True),
+        ("0000-11-24 10:00:00", True),
+        # the database would read these (a space, a 60th second), not as written
+        ("2026-11-24 1 :00:00", True),
+        ("2026-11-24 10:00:60", True),
     ],
 )
 def test_the_report_time_is_checked_digit_by_digit(
@@ -546,3 +554,44 @@ def test_the_report_time_is_checked_digit_by_digit(
     else:
         found = run_period(world, rows, provider="bank_file", source="itemized_csv")
         assert found["view"]["provider_rows"] == 1
+
+
+@pytest.mark.parametrize(
+    ("currency", "gross", "refused"),
+    [
+        ("eur", "-3.00", None),
+        ("zzz", "-3.00", None),  # three letters, a code we do not know: read
+        ("jpy", "-300", None),
+        ("e1r", "-3.00", "currency e1r"),
+        ("eu", "-3.00", "currency eu"),
+        ("€ur", "-3.00", "currency €ur"),
+        ("eur", "-3.001", "amount -3.001: more decimals than EUR has"),
+        ("eur", "-3.000", None),  # a zero more is the same amount
+        ("jpy", "-300.5", "amount -300.5: more decimals than JPY has"),
+        ("eur", "", "no amount"),
+        ("eur", "3,00", "amount 3,00"),  # COPY refuses it: named all the same
+        ("eur", "NaN", "amount NaN: out of range"),
+        ("eur", "-1e30", "amount -1" + "0" * 30 + ": out of range"),
+    ],
+)
+def test_the_report_currency_and_amount_are_checked_line_by_line(
+    db: Db, currency: str, gross: str, refused: str | None
+) -> None:
+    world = bank_world(db)
+    cell = f'"{gross}"' if "," in gross else gross
+    report = (
+        "balance_transaction_id,created_utc,currency,gross,fee,net,"
+        "reporting_category,source_id,description\n"
+        "txn_0,2026-11-24 10:00:00,eur,-1.00,0,-1.00,transfer,tr_0,x\n"
+        f"txn_1,2026-11-24 10:00:00,{currency},{cell},0,0,transfer,tr_1,x\n"
+    )
+    rows = ItemizedReport(report.splitlines(keepends=True))
+    if refused:
+        with pytest.raises(
+            InvalidRequest, match=f"report line 3: {re.escape(refused)}"
+        ):
+            run_period(world, rows, provider="bank_file", source="itemized_csv")
+        assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0
+    else:
+        found = run_period(world, rows, provider="bank_file", source="itemized_csv")
+        assert found["view"]["provider_rows"] == 2

@@ -23,7 +23,7 @@ from typing import Any, cast
 
 import psycopg2
 from sqlalchemy import CursorResult, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import InvalidRequest
@@ -187,47 +187,84 @@ COLUMN_NAME = re.compile(r"[A-Za-z0-9_\[\]]{1,80}")
 UUID_TEXT = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
-def _places(column: str) -> str:
-    """The ISO 4217 exponent of the currency in `column` (upper case), in SQL
-    (svyaz.money): first one hashed look-up in every code whose exponent is not two,
-    the exponent named for those only (a CASE naming each code for every line cost
-    five times as much)."""
+def _units(column: str) -> str:
+    """Minor units per major unit (10 to the ISO 4217 exponent) of the currency in
+    `column` (upper case), in SQL (svyaz.money): first one hashed look-up in every
+    code whose exponent is not two, the factor named for those only (a CASE naming
+    each code for every line cost five times as much)."""
     codes = money.not_two()
-    whens = " ".join(f"WHEN '{iso}' THEN {places}" for iso, places in codes.items())
+    whens = " ".join(f"WHEN '{iso}' THEN {10**places}" for iso, places in codes.items())
     listed = ", ".join(f"'{iso}'" for iso in codes)
     return (
-        f"(CASE WHEN {column} IN ({listed}) THEN CASE {column} {whens} END ELSE 2 END)"
+        f"(CASE WHEN {column} IN ({listed}) THEN CASE {column} {whens} END "
+        "ELSE 100 END)"
     )
 
 
-def _itemized_insert(reference: str, has_created: bool) -> str:
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+MAX_MINOR = 10**15  # far beyond any payout; within bigint with room to spare
+# a time of the report: 2026-11-24 10:00:00, or with a T
+TIME_SHAPES = ("____-__-__ __:__:__", "____-__-__T__:__:__")
+# the careful reading of a time: NULL for one the database cannot read (a
+# subtransaction per line, so only for a report the quick reading failed on)
+CAREFUL_TIME = """
+    CREATE OR REPLACE FUNCTION pg_temp.svyaz_report_time(value text)
+    RETURNS timestamp LANGUAGE plpgsql IMMUTABLE AS $$
+    BEGIN
+        RETURN value::timestamp;
+    EXCEPTION WHEN data_exception THEN
+        RETURN NULL;
+    END $$
+"""
+
+
+def _currency_check() -> str:
+    """A currency is three letters: a known ISO 4217 code by one hashed look-up,
+    any other by its letters (a translation costs three look-ups)."""
+    listed = ", ".join(f"'{iso}'" for iso in money.known())
+    return (
+        f"WHEN cur NOT IN ({listed}) AND (length(cur) <> 3 "
+        f"OR translate(cur, '{LETTERS}', '') <> '') "
+        "THEN 'currency ' || coalesce(currency, '')"
+    )
+
+
+def _itemized_insert(reference: str, has_created: bool, careful: bool) -> str:
     """One pass over the report: each transfer line checked (what is wrong with it,
     if anything, in `problem`), converted with its currency's ISO 4217 exponent
     (a report line with more decimals than that is refused) and given its payout
     (our reference, else the payout that holds the transfer id).
 
-    An amount becomes minor units as text: its whole part and its decimals padded
-    to the exponent, read as one integer (exact, as decimals beyond the exponent
-    are refused; half the cost of numeric arithmetic), the exponent found once per
-    line."""
-    # "YYYY-MM-DD HH:MM:SS" (or T): the shape by LIKE, then nothing but digits
-    # besides its five separators (a regular expression costs twice as much)
+    The amount arrives a number (COPY read it: `_column_type`), and is multiplied by
+    its currency's minor units once: a fraction left means more decimals than the
+    currency has. A time must have the report's shape (LIKE) and read back as
+    written (so nothing but digits where digits go, and a real date): it is read
+    as the database reads a time, which refuses a month 13 with an error; `careful`
+    reads each with `CAREFUL_TIME` instead, to name the line (`stage`)."""
+    shape = " OR ".join(f"created_utc LIKE '{s}'" for s in TIME_SHAPES)
+    read = (
+        "pg_temp.svyaz_report_time(created_utc)"
+        if careful
+        else "created_utc::timestamp"
+    )
+    parsed = (
+        f"CASE WHEN {shape} THEN {read} END AS parsed"
+        if has_created
+        else "NULL::timestamp AS parsed"
+    )
     created_check = (
-        "WHEN coalesce(created_utc, '') <> '' AND NOT ("
-        "(created_utc LIKE '____-__-__ __:__:__' "
-        "AND translate(created_utc, '0123456789', '') = '-- ::') OR "
-        "(created_utc LIKE '____-__-__T__:__:__' "
-        "AND translate(created_utc, '0123456789', '') = '--T::')) "
+        "WHEN coalesce(created_utc, '') <> '' AND (parsed IS NULL "
+        "OR parsed::text <> replace(created_utc, 'T', ' ')) "
         "THEN 'created_utc ' || created_utc"
         if has_created
         else ""
     )
-    created = (
-        "nullif(created_utc, '')::timestamp AT TIME ZONE 'UTC'"
-        if has_created
-        else "NULL::timestamptz"
-    )
     raw_created = "created_utc" if has_created else "NULL::text AS created_utc"
+    reference_check = (
+        f"WHEN reference !~ '^(payout[:]{UUID_TEXT})?$' THEN 'payout reference'"
+        if reference != "''"
+        else ""
+    )
     return f"""
         INSERT INTO staged_rows (line, provider_ref, kind, amount_minor, currency,
             payout_id, balance_minor, status, created, problem, by_reference)
@@ -241,32 +278,30 @@ def _itemized_insert(reference: str, has_created: bool) -> str:
         FROM (
             SELECT line, reporting_category, cur, problem, reference,
                    CASE WHEN problem IS NULL THEN source_id END AS source_id,
-                   CASE WHEN problem IS NULL
-                        THEN (split_part(g, '.', 1) || rpad(frac, places, '0'))
-                             ::bigint END AS minor,
-                   CASE WHEN problem IS NULL THEN {created} END AS created
+                   CASE WHEN problem IS NULL THEN exact::bigint END AS minor,
+                   CASE WHEN problem IS NULL THEN parsed AT TIME ZONE 'UTC'
+                   END AS created
             FROM (
-                SELECT line, source_id, reporting_category, g, frac, places, cur,
-                       created_utc, reference, CASE
+                SELECT line, source_id, reporting_category, exact, cur, parsed,
+                       reference, CASE
                     WHEN coalesce(source_id, '') = '' OR length(source_id) > 80
                       THEN 'source_id'
-                    WHEN coalesce(currency, '') !~ '^[A-Za-z]{{3}}$'
-                      THEN 'currency ' || coalesce(currency, '')
-                    WHEN g !~ '^-?[0-9]+([.][0-9]+)?$'
-                      THEN 'amount ' || g
-                    WHEN length(frac) > places
-                      THEN 'amount ' || g || ': more decimals than ' || cur || ' has'
+                    {_currency_check()}
+                    WHEN gross IS NULL THEN 'no amount'
+                    WHEN NOT abs(exact) < {MAX_MINOR}
+                      THEN 'amount ' || gross || ': out of range'
+                    WHEN exact <> trunc(exact)
+                      THEN 'amount ' || gross || ': more decimals than ' || cur
+                           || ' has'
                     {created_check}
-                    WHEN reference !~ '^(payout[:]{UUID_TEXT})?$'
-                      THEN 'payout reference'
+                    {reference_check}
                 END AS problem
                 FROM (
-                    SELECT line, source_id, reporting_category, currency,
-                           coalesce(gross, '') AS g,
+                    SELECT line, source_id, reporting_category, currency, gross,
                            coalesce(upper(currency), '') AS cur,
-                           rtrim(split_part(gross, '.', 2), '0') AS frac,
-                           {_places("coalesce(upper(currency), '')")} AS places,
-                           {raw_created}, {reference} AS reference
+                           gross * {_units("coalesce(upper(currency), '')")}
+                             AS exact,
+                           {raw_created}, {parsed}, {reference} AS reference
                     FROM itemized_raw
                     WHERE reporting_category IN ('transfer', 'transfer_reversal')
                     OFFSET 0  -- each cell read once
@@ -335,7 +370,7 @@ class ItemizedReport:
         session.execute(
             text(
                 "CREATE TEMP TABLE itemized_raw (line bigserial, "
-                + ", ".join(f'"{c}" text{_collation(c)}' for c in columns)
+                + ", ".join(f'"{c}" {_column_type(c)}' for c in columns)
                 + ") ON COMMIT DROP"
             )
         )
@@ -346,11 +381,7 @@ class ItemizedReport:
                 self._body(),
             )
         except psycopg2.DataError as exc:
-            where = re.search(r"line (\d+)", str(exc))
-            line = f"report line {int(where.group(1)) + 1}: " if where else ""
-            raise InvalidRequest(
-                f"{line}not a CSV line of the report's columns", "invalid_file"
-            ) from None
+            raise _unreadable(exc) from None
         reference = (
             f"coalesce(\"{REFERENCE_COLUMN}\", '')"
             if REFERENCE_COLUMN in columns
@@ -358,12 +389,26 @@ class ItemizedReport:
         )
         quick_statistics(session, "itemized_raw")
         _create_staged(session)
-        inserted = cast(
-            CursorResult[Any],
-            session.execute(
-                text(_itemized_insert(reference, "created_utc" in columns))
-            ),
-        )
+        has_created = "created_utc" in columns
+        session.execute(text("SET LOCAL DateStyle = 'ISO, YMD'"))  # read back as ISO
+        try:
+            with session.begin_nested():
+                inserted = cast(
+                    CursorResult[Any],
+                    session.execute(
+                        text(_itemized_insert(reference, has_created, careful=False))
+                    ),
+                )
+        except DBAPIError as exc:  # a time no calendar has (a month 13): which?
+            if not isinstance(exc.orig, psycopg2.DataError):
+                raise
+            session.execute(text(CAREFUL_TIME))
+            inserted = cast(
+                CursorResult[Any],
+                session.execute(
+                    text(_itemized_insert(reference, has_created, careful=True))
+                ),
+            )
         _index_staged(session, "the report names")
         bad = session.execute(FIRST_PROBLEM).first()
         if bad is not None:
@@ -375,11 +420,35 @@ class ItemizedReport:
         return int(inserted.rowcount)
 
 
-def _collation(column: str) -> str:
-    """The report's cells are checked byte by byte (LIKE, a currency code upper-cased,
-    a category compared): in the "C" collation, without the locale's machinery. The
-    provider's id keeps the database's, as it is compared with our payouts' ids."""
-    return "" if column == "source_id" else ' COLLATE "C"'
+def _column_type(column: str) -> str:
+    """The amount is read as a number by COPY itself (`_unreadable` names a line
+    whose amount is not one). The other cells stay text, checked byte by byte
+    (translate, a currency code upper-cased, a category compared): in the "C"
+    collation, without the locale's machinery. The provider's id keeps the
+    database's, as it is compared with our payouts' ids."""
+    if column == "gross":
+        return "numeric"
+    return "text" if column == "source_id" else 'text COLLATE "C"'
+
+
+def _unreadable(exc: psycopg2.DataError) -> InvalidRequest:
+    """COPY's refusal of the report as the person's error: the line (COPY counts
+    from the line after the header) and, when it was the amount, the amount."""
+    context = getattr(exc.diag, "context", None) or str(exc)
+    where = re.search(r"line (\d+)", context)
+    if where is None:
+        return InvalidRequest("not a CSV file of the report's columns", "invalid_file")
+    line = int(where.group(1)) + 1
+    amount = re.search(r'column gross: "(.*)"', context)
+    if amount is None:
+        problem = "not a CSV line of the report's columns"
+    else:
+        problem = f"amount {amount.group(1)}" if amount.group(1) else "no amount"
+    return InvalidRequest(
+        f"report line {line}: {problem}",
+        "invalid_file",
+        {"content": [f"line {line}: {problem}"]},
+    )
 
 
 def quick_statistics(session: Session, table: str) -> None:
