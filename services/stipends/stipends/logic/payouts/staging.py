@@ -209,7 +209,7 @@ TIME_SHAPES = ("____-__-__ __:__:__", "____-__-__T__:__:__")
 # subtransaction per line, so only for a report the quick reading failed on)
 CAREFUL_TIME = """
     CREATE OR REPLACE FUNCTION pg_temp.svyaz_report_time(value text)
-    RETURNS timestamp LANGUAGE plpgsql IMMUTABLE AS $$
+    RETURNS timestamp LANGUAGE plpgsql STABLE AS $$
     BEGIN
         RETURN value::timestamp;
     EXCEPTION WHEN data_exception THEN
@@ -409,6 +409,7 @@ class ItemizedReport:
                     text(_itemized_insert(reference, has_created, careful=True))
                 ),
             )
+            session.execute(text("DROP FUNCTION pg_temp.svyaz_report_time(text)"))
         _index_staged(session, "the report names")
         bad = session.execute(FIRST_PROBLEM).first()
         if bad is not None:
