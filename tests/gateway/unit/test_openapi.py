@@ -150,6 +150,17 @@ def test_the_enums_a_client_needs_are_listed(document: dict[str, Any]) -> None:
     assert not rule.fullmatch("a/b") and not rule.fullmatch("ab")
 
 
+def test_a_reconciliation_file_says_what_it_must_hold(
+    document: dict[str, Any],
+) -> None:
+    """A client reads there what a line needs, not from a refused import."""
+    content = document["components"]["schemas"]["ReconcileRequest"]["properties"][
+        "content"
+    ]
+    for needed in ("source_id", "gross", "YYYY-MM-DD HH:MM:SS", "names it"):
+        assert needed in content["description"], needed
+
+
 def test_the_security_schemes_are_declared(document: dict[str, Any]) -> None:
     schemes = document["components"]["securitySchemes"]
     assert schemes["session"] == {

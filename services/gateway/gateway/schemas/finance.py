@@ -182,7 +182,22 @@ class ReconcileRequestSchema(Schema):
     period_start = fields.Date(required=True)
     period_end = fields.Date(required=True)
     source = choice(("api", "itemized_csv", "bank_statement"), load_default="api")
-    content = text(CONTENT, load_default=None)
+    content = text(
+        CONTENT,
+        load_default=None,
+        metadata={
+            "description": "The file's text, for itemized_csv and bank_statement. "
+            "Stripe's itemized report as Stripe writes it: a header row naming at "
+            "least balance_transaction_id, currency, gross, reporting_category and "
+            "source_id (created_utc and transfer_metadata[payout_reference] are "
+            "read when present); its transfer and transfer_reversal lines are "
+            "read, amounts in major units. One bad line refuses the whole file and "
+            "the error names it: an amount that is not a number or has more "
+            "decimals than its currency, a currency that is not three letters, a "
+            "time not written YYYY-MM-DD HH:MM:SS (UTC) or that no calendar has, "
+            "a transfer named twice. Nothing is recorded then."
+        },
+    )
 
 
 class ReconciliationItemsQuerySchema(Schema):
