@@ -364,16 +364,23 @@ class Observed(DependencyProvider):
         heap.freeze()
 
     def _run(self) -> None:
+        import random
+
         import eventlet
 
+        # first wait: the consumers are starting beside this thread; then each
+        # process keeps a phase of its own, so that processes started together do
+        # not all sample the database and the broker in the same moment (together,
+        # at one sample a second, they lengthened the slowest requests by a quarter)
+        phase = self.interval * (0.5 + random.random())  # noqa: S311 - not a secret
+        eventlet.sleep(phase)
         while self._running:
-            # first wait: the consumers are starting beside this thread
-            eventlet.sleep(self.interval)
             try:
                 if self.sampler is not None:
                     self.sampler.run_once()
             except Exception as exc:  # noqa: BLE001 - sampling must keep going
                 log.warning("metrics sampling failed: %s", type(exc).__name__)
+            eventlet.sleep(self.interval)
 
     def _halt(self) -> None:
         self._running = False

@@ -140,3 +140,41 @@ def test_a_state_change_is_one_line_of_ids(caplog: pytest.LogCaptureFixture) -> 
         "state": "approved",
         "by": "a-1",
     }
+
+
+def test_processes_started_together_sample_at_phases_of_their_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each sampler first waits between half an interval and one and a half (the
+    consumers start meanwhile), then a whole interval between samples: five
+    services started at once do not all query the database and the broker in the
+    same moment."""
+    import eventlet
+
+    class Stop(Exception):
+        pass
+
+    def first_waits(count: int) -> list[float]:
+        found = []
+        for _ in range(count):
+            observed = metrics.Observed()
+            observed.interval = 4.0
+            observed._running = True
+            observed.sampler = None
+            waits: list[float] = []
+
+            def sleep(seconds: float, waits: list[float] = waits) -> None:
+                waits.append(seconds)
+                if len(waits) == 3:
+                    raise Stop
+
+            monkeypatch.setattr(eventlet, "sleep", sleep)
+            with pytest.raises(Stop):
+                observed._run()
+            assert waits[1:] == [4.0, 4.0]  # then the interval, every time
+            found.append(waits[0])
+        return found
+
+    firsts = first_waits(50)
+    assert all(2.0 <= wait <= 6.0 for wait in firsts)
+    assert len({round(wait, 3) for wait in firsts}) > 40  # not one shared phase
