@@ -23,8 +23,8 @@ from nameko.exceptions import UnknownService
 from nameko.rpc import get_rpc_exchange
 from nameko.standalone.rpc import SingleThreadedReplyListener
 
-from svyaz import commands, metrics, signing
 from svyaz import config as settings
+from svyaz import idempotency, metrics, signing
 from svyaz.consuming import QueueConsumer
 from svyaz.context import NONCE
 
@@ -108,7 +108,7 @@ class MethodProxy(nameko.rpc.MethodProxy):
         headers.pop(self._get_header_name(NONCE), None)  # this worker's request's
         # the idempotency key this green thread's work is bound to (a console form,
         # an API request, a CLI's invocation: svyaz.commands), one per method called
-        key = commands.key_for(self.service_name, self.method_name)
+        key = idempotency.key_for(self.service_name, self.method_name)
         if key:
             headers[signing.IDEM_HEADER] = key
         reply_event = self.reply_listener.expect(correlation_id, self.service_name)

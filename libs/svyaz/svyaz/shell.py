@@ -29,8 +29,8 @@ import time
 import uuid
 from typing import Any
 
-from svyaz import commands, signing
 from svyaz import config as settings
+from svyaz import idempotency, signing
 from svyaz.actors import ADMIN, FINANCE
 from svyaz.keys import OPERATOR
 from svyaz.rpc_proxy import ClusterRpcProxy
@@ -104,10 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     key = args.idempotency_key or uuid.uuid4().hex
-    if not commands.valid_key(key):
+    if not idempotency.valid_key(key):
         print("--idempotency-key is 8 to 64 letters, digits, - or _", file=sys.stderr)
         return 2
-    commands.bind(key)  # one per invocation; each call derives its own from it
+    idempotency.bind(key)  # one per invocation; each call derives its own from it
     config = settings.load(args.config)
     config.pop("LOGGING", None)
     signing.register()

@@ -24,7 +24,7 @@ from gateway.exceptions import (
     UnsupportedMediaType,
     problem,
 )
-from svyaz import commands
+from svyaz import idempotency
 from svyaz.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -181,7 +181,7 @@ def request_key(kind: str, request: Any) -> str | None:
         return None
     if kind == "api":
         given = request.headers.get(IDEMPOTENCY_HEADER)
-        if given is not None and not commands.valid_key(given):
+        if given is not None and not idempotency.valid_key(given):
             raise BadRequest(
                 "the Idempotency-Key header is 8 to 64 letters, digits, - or _: "
                 "send a new uuid for each request you mean, the same one when you "
@@ -191,7 +191,7 @@ def request_key(kind: str, request: Any) -> str | None:
             )
     else:
         given = request.form.get(IDEMPOTENCY_FIELD)
-    return given if commands.valid_key(given) else uuid.uuid4().hex
+    return given if idempotency.valid_key(given) else uuid.uuid4().hex
 
 
 # -- route declarations --------------------------------------------------------------
@@ -334,7 +334,7 @@ def api(
 
     def decorate(fn: Any) -> Any:
         def wrapper(self: Any, request: Any, **values: Any) -> Response:
-            with commands.keyed(request_key("api", request)):
+            with idempotency.keyed(request_key("api", request)):
                 call = self.api_call(route, request)
                 result = fn(self, call, **values)
             if isinstance(result, Response):
@@ -386,7 +386,7 @@ def page(
 
     def decorate(fn: Any) -> Any:
         def wrapper(self: Any, request: Any, **values: Any) -> Response:
-            with commands.keyed(request_key("page", request)):
+            with idempotency.keyed(request_key("page", request)):
                 return self.serve_page(route, request, fn, values)
 
         return _declare(route, fn, wrapper)

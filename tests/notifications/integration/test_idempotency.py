@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from svyaz import commands
+from svyaz import idempotency
 from svyaz.errors import Conflict
 from svyaz.keys import GATEWAY
 from svyaz.rpc_proxy import ClusterRpcProxy
@@ -23,7 +23,7 @@ ADMIN = actor(str(uuid.uuid4()), "program_admin")
 
 def send(notifications: Any, key: str, method: str, *args: Any) -> Any:
     config = dict(notifications.container.config, BUS_IDENTITY=GATEWAY)
-    with commands.keyed(key), ClusterRpcProxy(config, timeout=30) as rpc:
+    with idempotency.keyed(key), ClusterRpcProxy(config, timeout=30) as rpc:
         return getattr(rpc.notifications, method)(*args)
 
 

@@ -15,7 +15,7 @@ import pytest
 from nameko.testing.services import replace_dependencies
 
 from registry.service import RegistryService
-from svyaz import commands, signing
+from svyaz import commands, idempotency, signing
 from svyaz.errors import Conflict
 from svyaz.keys import GATEWAY, OPERATOR
 from svyaz.rpc_proxy import ClusterRpcProxy
@@ -78,7 +78,7 @@ def send(registry: Registry, caller: str, key: str, method: str, *args: Any) -> 
     """One request over the bus, signed by `caller`, carrying `key` as a console
     form or an API request does."""
     config = dict(registry.config, BUS_IDENTITY=caller)  # type: ignore[attr-defined]
-    with commands.keyed(key), ClusterRpcProxy(config, timeout=30) as rpc:
+    with idempotency.keyed(key), ClusterRpcProxy(config, timeout=30) as rpc:
         return getattr(rpc.registry, method)(*args)
 
 

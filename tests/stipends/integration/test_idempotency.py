@@ -13,7 +13,7 @@ import pytest
 
 from stipends.payouts.providers import BankFile
 from stipends.service import StipendsService
-from svyaz import commands
+from svyaz import idempotency
 from svyaz.context import CALLER
 from svyaz.errors import Conflict
 from svyaz.keys import FINANCE_CLI, GATEWAY, STIPENDS
@@ -117,7 +117,7 @@ def snapshot(s: Stipends) -> dict[str, list[str]]:
 
 def send(s: Stipends, caller: str, key: str, method: str, *args: Any) -> Any:
     config = dict(s.config, BUS_IDENTITY=caller)
-    with commands.keyed(key), ClusterRpcProxy(config, timeout=30) as proxy:
+    with idempotency.keyed(key), ClusterRpcProxy(config, timeout=30) as proxy:
         return getattr(proxy.stipends, method)(*args)
 
 

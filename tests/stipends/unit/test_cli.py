@@ -206,3 +206,51 @@ def test_a_write_off_names_its_ledger_account() -> None:
     assert (chosen.items, chosen.write_off_to) == ([17, 18], "bank_fees")
     with pytest.raises(SystemExit):
         cli.parser().parse_args([*base, "--write-off-to", "donations"])
+
+
+def test_the_terminal_shows_finance_staff_one_line_and_no_library_notices(
+    tmp_path: Path,
+) -> None:
+    """Run as finance staff run it: without a sign-in it says what to do, in one
+    line, with no deprecation notice of the libraries under it."""
+    import os
+    import subprocess
+    import sys
+
+    finance = Path(sys.executable).with_name("svyaz-finance")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+    env["SVYAZ_SESSION"] = str(tmp_path / "none.json")
+    ran = subprocess.run(
+        [str(finance), "show", "00000000-0000-0000-0000-000000000000"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert ran.returncode == 7
+    assert ran.stderr.splitlines() == [
+        "svyaz-finance: not signed in: run `svyaz-finance sign-in` first"
+    ]
+
+
+def test_the_cli_loads_no_database_library() -> None:
+    """The caller's side of idempotency (svyaz.idempotency) is apart from the
+    service's (svyaz.commands, which needs SQLAlchemy): the CLI and its RPC proxy
+    start without the database's libraries or eventlet's DNS resolver."""
+    import subprocess
+    import sys
+
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; import stipends.cli, svyaz.rpc_proxy; "
+            "print(sorted(m for m in ('sqlalchemy', 'psycopg2', 'dns') "
+            "if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == "[]"

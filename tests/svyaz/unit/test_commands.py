@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from svyaz import commands, signing
+from svyaz import commands, idempotency, signing
 from tests.helpers import actor, configure_bus
 
 
@@ -16,29 +16,29 @@ def bus() -> None:
 
 
 def test_a_bound_key_gives_each_method_call_its_own_key_and_the_same_again() -> None:
-    with commands.keyed("form-key-1234"):
+    with idempotency.keyed("form-key-1234"):
         first = [
-            commands.key_for("registry", "approve"),
-            commands.key_for("registry", "approve"),
-            commands.key_for("stipends", "fund_programme"),
+            idempotency.key_for("registry", "approve"),
+            idempotency.key_for("registry", "approve"),
+            idempotency.key_for("stipends", "fund_programme"),
         ]
-    with commands.keyed("form-key-1234"):  # the same form, sent again
+    with idempotency.keyed("form-key-1234"):  # the same form, sent again
         again = [
-            commands.key_for("registry", "approve"),
-            commands.key_for("registry", "approve"),
-            commands.key_for("stipends", "fund_programme"),
+            idempotency.key_for("registry", "approve"),
+            idempotency.key_for("registry", "approve"),
+            idempotency.key_for("stipends", "fund_programme"),
         ]
     assert first == again
     assert len(set(first)) == 3
     assert first[0] == "form-key-1234.registry.approve.0"
-    assert commands.key_for("registry", "approve") is None  # nothing bound now
+    assert idempotency.key_for("registry", "approve") is None  # nothing bound now
 
 
 def test_keyed_restores_what_was_bound_before() -> None:
-    with commands.keyed("outer-key-1"):
-        with commands.keyed(None):
-            assert commands.key_for("registry", "apply") is None
-        assert commands.current_key() == "outer-key-1"
+    with idempotency.keyed("outer-key-1"):
+        with idempotency.keyed(None):
+            assert idempotency.key_for("registry", "apply") is None
+        assert idempotency.current_key() == "outer-key-1"
 
 
 @pytest.mark.parametrize(
@@ -55,7 +55,7 @@ def test_keyed_restores_what_was_bound_before() -> None:
     ],
 )
 def test_what_a_key_may_be(value: object, valid: bool) -> None:
-    assert commands.valid_key(value) is valid
+    assert idempotency.valid_key(value) is valid
 
 
 def test_the_hash_is_of_the_request_not_of_who_asks_or_their_renewed_assertion() -> (
