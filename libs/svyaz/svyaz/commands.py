@@ -23,11 +23,11 @@ as the command's effect:
   form again).
 
 The key travels in the signed stamp of the RPC request (`svyaz.signing`, `idem`),
-never as an argument: a caller binds a key to its work (`svyaz.idempotency.keyed`: a console form's
-hidden field, an API request's `Idempotency-Key`, a CLI's invocation) and its proxy
-derives one key per method called (`<key>.<service>.<method>.<n>`), so one form
-whose handler calls two commands, or one command twice, keeps them apart, and the
-same form sent again derives the same keys.
+never as an argument: a caller binds a key to its work (`svyaz.idempotency`: a
+console form's hidden field, an API request's `Idempotency-Key`, a CLI's invocation)
+and its proxy derives one key per method called (`<key>.<service>.<method>.<n>`),
+so one form whose handler calls two commands, or one command twice, keeps them
+apart, and the same form sent again derives the same keys.
 
 A key is scoped to the account acting (the `actor` argument's verified assertion;
 "" for an anonymous command such as an application) and to the signer: two people
