@@ -1,7 +1,6 @@
 """Journeys through the running system that several tiers start from, set up through
 the API, signed RPC and the Stripe sandbox's control API, as people and Stripe would."""
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +11,7 @@ import stripe
 
 from svyaz import signing
 from svyaz.keys import GATEWAY
-from tests.helpers import actor, wait_until
+from tests.helpers import actor, earlier_code, wait_until
 from tests.stack import System
 
 
@@ -162,7 +161,7 @@ def enrolled_staff(
     # the current step and the next one, and each code is good once
     done = requests.post(
         f"{url}/api/v1/session/second-factor",
-        json={"code": totp.at(time.time() - totp.interval)},
+        json={"code": earlier_code(totp)},
         headers={
             "X-CSRF-Token": enroll["csrf_token"],
             # the cookie is Secure; requests keeps such cookies off plain http

@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from nameko.testing.services import entrypoint_hook
 
 from registry.service import RegistryService
 from tests.conftest import ROOT
-from tests.helpers import actor, bus_settings, next_code
+from tests.helpers import actor, bus_settings, earlier_code, next_code
 
 PASSWORD = "a long passphrase of the operator"
 
@@ -32,7 +31,7 @@ def _staff(container: Any, email: str) -> pyotp.TOTP:
     totp = pyotp.parse_uri(enrolling["enrollment_uri"])
     # the previous step's code (still accepted): the console's sign-ins take the
     # current one and the next, and each code is good once
-    earlier = totp.at(time.time() - totp.interval)
+    earlier = earlier_code(totp)
     with entrypoint_hook(container, "confirm_second_factor") as confirm:
         assert confirm(enrolling["actor"], earlier)["confirmed"]
     return totp
