@@ -152,9 +152,9 @@ def observe(stack: devstack.Stack) -> None:
     stack.wait_ready()
 
 
-# Prometheus's part, in a process of its own as Prometheus is: scraping in the load
-# generator's own event loop delayed the replies it was timing (each page read and
-# parsed there while a reply waited), which the services never caused
+# Prometheus's part, in a process of its own as Prometheus is: not in the load
+# generator's event loop, where reading a page could hold up a reply being timed
+# (measured: it was not what made the slowest requests slower; docs/benchmarks.md)
 SCRAPER = """
 import sys, time, urllib.request
 ports = sys.argv[1:]
