@@ -78,7 +78,7 @@ def test_an_invited_finance_member_sets_up_their_own_account(
     totp = pyotp.TOTP(secret)
     invitee.fill("input[name=code]", totp.now())
     invitee.click("button[type=submit]")
-    assert invitee.url.endswith("/finance")
+    expect(invitee).to_have_url(re.compile(r"/finance$"))
     shots(invitee, "invitee-signed-in")
 
     (ident,) = system.sql(
@@ -94,7 +94,7 @@ def test_an_invited_finance_member_sets_up_their_own_account(
     admin.click("#confirm-button")  # disabling asks first
     expect(admin.locator(f"{row} .state")).to_have_text("Disabled")
     invitee.goto(f"{system.url}/finance")
-    assert invitee.url.endswith("/sign-in")  # signed out at once
+    expect(invitee).to_have_url(re.compile(r"/sign-in$"))  # signed out at once
     admin.click(f"{row} button[value=enable]")
     expect(admin.locator(f"{row} .state")).to_have_text("Active")
     shots(admin, "enabled-again")
@@ -117,5 +117,5 @@ def test_an_invited_finance_member_sets_up_their_own_account(
     assert fresh != secret  # a new authenticator, set up by the person alone
     invitee.fill("input[name=code]", pyotp.TOTP(fresh).now())
     invitee.click("button[type=submit]")
-    assert invitee.url.endswith("/finance")
+    expect(invitee).to_have_url(re.compile(r"/finance$"))
     context.close()
