@@ -37,7 +37,7 @@ JOB = """
 import sys, time
 from pathlib import Path
 
-marker = Path(sys.argv[1])
+marker = Path(sys.argv[-1])  # the job's last argument
 if "{how}" == "fails":
     print("1 failed in 0.01s")
     sys.exit(1)
@@ -61,6 +61,7 @@ def run_job(
         [str(tmp_path / "tried")],
         log=tmp_path / "hangs.log",
         stacks=tmp_path / "hangs.stacks",
+        xml=tmp_path / "hangs.xml",
     )
     began = time.monotonic()
     status = testrun.run(1, [job])
@@ -157,3 +158,61 @@ def test_the_suite_answers_sigusr1_with_every_greenlets_stack(tmp_path: Path) ->
     finally:
         process.kill()
         process.wait()
+
+
+# a stand-in that notes when it started and ended, and stays a moment between
+SPAN = """
+import sys, time
+from pathlib import Path
+
+start = time.monotonic()
+time.sleep(1.5)
+Path(sys.argv[-1]).write_text(f"{start} {time.monotonic()}")
+print("1 passed in 1.50s")
+"""
+
+
+def test_the_jobs_after_the_others_run_side_by_side(
+    testrun: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The chaos jobs wait for every other job, then run together: each faults only
+    the system it started, and one alone left a core idle."""
+    script = tmp_path / "span.py"
+    script.write_text(SPAN)
+    monkeypatch.setattr(testrun, "PYTEST", [sys.executable, str(script)])
+    jobs = [
+        testrun.Job(
+            name,
+            [str(tmp_path / f"{name}.span")],
+            exclusive=name.startswith("chaos"),
+            log=tmp_path / f"{name}.log",
+            stacks=tmp_path / f"{name}.stacks",
+            xml=tmp_path / f"{name}.xml",
+        )
+        for name in ("unit", "chaos-a", "chaos-b")
+    ]
+
+    assert testrun.run(3, jobs) == 0
+
+    spans = {
+        job.name: [
+            float(t) for t in (tmp_path / f"{job.name}.span").read_text().split()
+        ]
+        for job in jobs
+    }
+    assert spans["chaos-a"][0] >= spans["unit"][1]  # after the others
+    assert spans["chaos-b"][0] >= spans["unit"][1]
+    assert spans["chaos-a"][0] < spans["chaos-b"][1]  # and together
+    assert spans["chaos-b"][0] < spans["chaos-a"][1]
+
+
+def test_jobs_cache_bytecode_whatever_the_machine_says(
+    testrun: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    job = testrun.Job("unit", [], stacks=tmp_path / "unit.stacks")
+
+    env = testrun.job_environment(job)
+
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["SVYAZ_TEST_STACKS"] == str(tmp_path / "unit.stacks")
