@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, sync_playwright
 
 from tests.browser.audit import Auditor
 from tests.browser.screens import ARTIFACTS, REFRESHING, SCREENS
+from tests.stack import running_system
 
 CHROMIUM = "/usr/bin/chromium"
 # the flags a closed network needs: no background calls home, no updates, no sync
@@ -27,6 +28,17 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+@pytest.fixture(scope="session")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The whole system as real processes, as for the end-to-end tests but not
+    observed: the consoles need no metrics pages, and a Prometheus scraping every
+    process each second (every service sampling its tables each second for it)
+    doubled an idle system's CPU (0.084 of a core against 0.040)."""
+    var = Path(tmp_path_factory.mktemp("var"))
+    with running_system(var, prefix="browser") as system:
+        yield system
 
 
 class AuditedBrowser:
