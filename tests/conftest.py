@@ -30,7 +30,7 @@ from alembic.config import Config as AlembicConfig  # noqa: E402
 from svyaz import config as settings  # noqa: E402
 from svyaz import signing  # noqa: E402
 from svyaz.db import make_cooperative  # noqa: E402
-from tests.helpers import bus_settings, configure_bus  # noqa: E402
+from tests.helpers import LIGHT_PASSWORDS, bus_settings, configure_bus  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -155,6 +155,8 @@ def service_config(
         # many containers come and go in one test process: a frozen heap would
         # keep the cycles of those alive at the freeze (svyaz.heap)
         config["HEAP_FREEZE"] = "off"
+        if service == "registry":
+            config.update(LIGHT_PASSWORDS)
         config.pop("LOGGING", None)
         config.update(overrides)
         return config

@@ -33,6 +33,16 @@ UNTHROTTLED = {
 }
 
 
+# the run creates and signs in thousands of accounts: its registries hash passwords
+# at argon2's least cost (1 pass over 1 MiB) instead of 3 over 64 MiB, about 175 ms
+# of CPU each (the shipped cost is tested in tests/registry/unit/test_passwords.py)
+LIGHT_PASSWORDS = {
+    "PASSWORD_TIME_COST": "1",
+    "PASSWORD_MEMORY_KIB": "1024",
+    "PASSWORD_PARALLELISM": "1",
+}
+
+
 # the platform's identities, and the test-only services of tests/svyaz
 TEST_IDENTITIES = (*svyaz_keys.IDENTITIES, "probe", "slow", "caller")
 

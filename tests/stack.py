@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, text
 
 from svyaz.keys import OPERATOR
 from tests.conftest import ROOT
-from tests.helpers import UNTHROTTLED
+from tests.helpers import LIGHT_PASSWORDS, UNTHROTTLED
 
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
 import stack as devstack  # noqa: E402
@@ -162,7 +162,12 @@ def running_system(
         smtp_port=free_port(),
         sandbox_port=free_port(),
         var=var,
-        extra_env={"OUTBOX_POLL_INTERVAL": "0.2", **UNTHROTTLED, **env},
+        extra_env={
+            "OUTBOX_POLL_INTERVAL": "0.2",
+            **UNTHROTTLED,
+            **LIGHT_PASSWORDS,
+            **env,
+        },
         pg_hosts=pg_hosts,
         **broker,
     )

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from registry.logic import accounts
 from registry.logic.actors import Actor
 from registry.models import Account
+from registry.settings import Settings
 from svyaz import config as settings
 from svyaz.actors import ADMIN
 from svyaz.crypto import keyring
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = settings.load(args.config)
     keys = keyring(config)
+    accounts.configure_passwords(Settings.read(config))
     password = sys.stdin.readline().rstrip("\n")
     engine = make_engine(settings.require(config, "DB_URI"), pool_size=1)
     with Session(engine) as session, session.begin():

@@ -11,17 +11,20 @@ from nameko.extensions import DependencyProvider
 
 from registry.exceptions import PayoutSetupFailed, StripeClosureFailed
 from registry.journal import Journal
+from registry.logic import accounts
 from registry.settings import Settings
 from svyaz import settings
 from svyaz.crypto import KeyRing, keyring
 
 
 class Vault(DependencyProvider):
-    """The key ring: master keys, blind-index keys and access-log keys."""
+    """The key ring (master keys, blind-index keys and access-log keys), and the
+    cost of the password hashes made in this process."""
 
     def setup(self) -> None:
         config = self.container.config
         self.keys = keyring(config)
+        accounts.configure_passwords(settings.of(self.container, Settings))
 
     def get_dependency(self, worker_ctx: Any) -> KeyRing:
         return self.keys

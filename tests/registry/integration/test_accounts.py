@@ -44,6 +44,28 @@ def test_a_communicator_signs_in_with_the_password_chosen_when_applying(
     assert PASSWORD not in row.password_hash and "vera" not in row.login_index
 
 
+def test_a_password_stored_at_another_cost_is_hashed_again_at_sign_in(
+    registry: Registry,
+) -> None:
+    """The cost is the registry's setting (here the tests' light one): raising it
+    in production upgrades each password at its owner's next sign-in."""
+    registry.applicant(email="vera@example.org", password=PASSWORD)
+    (made,) = registry.sql("SELECT password_hash FROM accounts")
+    assert made.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    older = accounts.Passwords(time_cost=2, memory_kib=2048, parallelism=1)
+    registry.sql("UPDATE accounts SET password_hash = :hash", hash=older.hash(PASSWORD))
+
+    assert sign_in(registry, "vera@example.org", "wrong password!!")["status"] == (
+        "invalid"
+    )
+    (kept,) = registry.sql("SELECT password_hash FROM accounts")
+    assert kept.password_hash.startswith("$argon2id$v=19$m=2048,t=2,p=1$")
+    assert sign_in(registry, "vera@example.org", PASSWORD)["status"] == "ok"
+    (again,) = registry.sql("SELECT password_hash FROM accounts")
+    assert again.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
+    assert sign_in(registry, "vera@example.org", PASSWORD)["status"] == "ok"
+
+
 def test_every_failure_gets_the_same_answer(registry: Registry) -> None:
     registry.applicant(email="vera@example.org", password=PASSWORD)
     answers = [

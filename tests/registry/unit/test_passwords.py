@@ -1,0 +1,66 @@
+"""Password hashing's cost (registry.settings, registry.logic.accounts.Passwords):
+the shipped config hashes at RFC 9106's second recommended option, production refuses
+less than OWASP's floor, and a hash made at another cost is known for rehashing."""
+
+from pathlib import Path
+
+import pytest
+
+from registry.logic.accounts import Passwords
+from registry.settings import Settings
+from svyaz import config as svyaz_config
+from svyaz.config import ConfigurationError
+
+CONFIG = Path(__file__).resolve().parents[3] / "services" / "registry" / "config.yml"
+LIGHT = {
+    "PASSWORD_TIME_COST": 1,
+    "PASSWORD_MEMORY_KIB": 1024,
+    "PASSWORD_PARALLELISM": 1,
+}
+
+
+def shipped(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict:
+    for key in LIGHT:  # the config as shipped: none of the cost's variables set
+        monkeypatch.delenv(key, raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return svyaz_config.load(CONFIG)
+
+
+def test_the_shipped_config_hashes_at_rfc_9106s_second_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    own = Settings.read(shipped(monkeypatch))
+
+    assert (own.password_time_cost, own.password_memory_kib) == (3, 65536)
+    assert own.password_parallelism == 4
+    made = Passwords(3, 65536, 4).hash("correct horse battery staple")
+    assert made.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_production_refuses_a_cost_below_owasps_floor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    light = Settings.read(
+        shipped(monkeypatch, **{key: str(value) for key, value in LIGHT.items()})
+    )
+    assert light.password_memory_kib == 1024  # development and tests may
+    light.check(production=False)
+
+    with pytest.raises(ConfigurationError, match="below OWASP's least cost"):
+        light.check(production=True)
+    Settings.read(shipped(monkeypatch)).check(production=True)  # the default passes
+    with pytest.raises(ConfigurationError, match="8 KiB per lane"):
+        Settings.read({**shipped(monkeypatch), "PASSWORD_MEMORY_KIB": 16})
+
+
+def test_a_hash_at_another_cost_still_verifies_and_asks_to_be_made_again() -> None:
+    old = Passwords(2, 2048, 1)
+    now = Passwords(time_cost=1, memory_kib=1024, parallelism=1)
+    stored = old.hash("correct horse battery staple")
+
+    assert now.verify(stored, "correct horse battery staple")
+    assert not now.verify(stored, "correct horse battery stapler")
+    assert not now.verify("not a hash", "correct horse battery staple")
+    assert now.needs_rehash(stored)
+    assert not now.needs_rehash(now.hash("correct horse battery staple"))
