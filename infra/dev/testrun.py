@@ -7,9 +7,10 @@ checks together; each service's integration tests (the larger ones in two halves
 the end-to-end tests; the browser tests in two halves. Every test makes its own vhost
 and databases, so jobs share nothing but the machine.
 
-The chaos runs, which load the machine on purpose, run after everything else, side by
-side. The longest jobs start first, by the times of the last run
-(var/test/durations.json) or, without one, by the estimates below.
+The chaos runs, which load the machine on purpose, run last, side by side, from the
+moment every other job has started and only one of them still runs. The longest jobs
+start first, by the times of the last run (var/test/durations.json) or, without one,
+by the estimates below.
 
     python infra/dev/testrun.py            # every job, 3 slots (TEST_SLOTS)
     python infra/dev/testrun.py --slots 1  # one job at a time
@@ -75,6 +76,7 @@ SUMMARY = re.compile(r"^=*\s*(\d+ \w+(?:, \d+ \w+)*) in [\d.]+s", re.MULTILINE)
 COUNTED = {"passed", "failed", "error", "errors", "skipped", "xfailed", "xpassed"}
 DEADLINE = float(os.environ.get("TEST_JOB_DEADLINE", "1200"))
 RETRIES = int(os.environ.get("TEST_JOB_RETRIES", "1"))  # after a hang, not a failure
+TAIL = 1  # the chaos jobs start when no more than this many others still run
 
 
 @dataclass
@@ -82,7 +84,7 @@ class Job:
     name: str
     args: list[str]
     weight: int = 1
-    exclusive: bool = False  # after every other job (beside the other such jobs)
+    exclusive: bool = False  # last, beside the other such jobs (see TAIL)
     estimate: float = 60.0
     process: subprocess.Popen[bytes] | None = None
     started: float = 0.0
@@ -258,21 +260,21 @@ def run(slots: int, todo: list[Job]) -> int:
                 done.append(job)
 
     try:
-        while parallel or running:
+        # the chaos runs last, side by side (each faults only its own system), from
+        # the moment every other job has started and at most one is still running:
+        # the main phase's last job alone leaves a core idle
+        while parallel or alone or running:
             reap()
             for job in list(parallel):
                 if not running or load() + job.weight <= slots:
                     parallel.remove(job)
                     start(job)
                     running.append(job)
-            time.sleep(0.5)
-        # the chaos runs last, side by side: each faults only its own system, and
-        # together they keep the two cores about as busy as the main phase did
-        for job in alone:
-            start(job)
-            running.append(job)
-        while running:
-            reap()
+            if not parallel and alone and len(running) <= TAIL:
+                for job in alone:
+                    start(job)
+                    running.append(job)
+                alone.clear()
             time.sleep(0.5)
     except KeyboardInterrupt:
         for job in running:

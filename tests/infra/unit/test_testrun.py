@@ -160,50 +160,51 @@ def test_the_suite_answers_sigusr1_with_every_greenlets_stack(tmp_path: Path) ->
         process.wait()
 
 
-# a stand-in that notes when it started and ended, and stays a moment between
+# a stand-in that notes when it started and ended, and stays its seconds between
 SPAN = """
 import sys, time
 from pathlib import Path
 
 start = time.monotonic()
-time.sleep(1.5)
+time.sleep(float(sys.argv[-2]))
 Path(sys.argv[-1]).write_text(f"{start} {time.monotonic()}")
-print("1 passed in 1.50s")
+print("1 passed in 1.00s")
 """
 
 
-def test_the_jobs_after_the_others_run_side_by_side(
+def test_the_chaos_jobs_run_last_side_by_side(
     testrun: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The chaos jobs wait for every other job, then run together: each faults only
-    the system it started, and one alone left a core idle."""
+    """The chaos jobs start once every other job has started and only one still
+    runs, and run together: each faults only the system it started."""
     script = tmp_path / "span.py"
     script.write_text(SPAN)
     monkeypatch.setattr(testrun, "PYTEST", [sys.executable, str(script)])
+    seconds = {"long": 8, "short": 1, "chaos-a": 1.5, "chaos-b": 1.5}
     jobs = [
         testrun.Job(
             name,
-            [str(tmp_path / f"{name}.span")],
+            [str(seconds[name]), str(tmp_path / f"{name}.span")],
             exclusive=name.startswith("chaos"),
+            estimate=seconds[name],
             log=tmp_path / f"{name}.log",
             stacks=tmp_path / f"{name}.stacks",
             xml=tmp_path / f"{name}.xml",
         )
-        for name in ("unit", "chaos-a", "chaos-b")
+        for name in seconds
     ]
 
     assert testrun.run(3, jobs) == 0
 
-    spans = {
-        job.name: [
-            float(t) for t in (tmp_path / f"{job.name}.span").read_text().split()
-        ]
-        for job in jobs
-    }
-    assert spans["chaos-a"][0] >= spans["unit"][1]  # after the others
-    assert spans["chaos-b"][0] >= spans["unit"][1]
-    assert spans["chaos-a"][0] < spans["chaos-b"][1]  # and together
-    assert spans["chaos-b"][0] < spans["chaos-a"][1]
+    began, ended = {}, {}
+    for name in seconds:
+        text = (tmp_path / f"{name}.span").read_text().split()
+        began[name], ended[name] = float(text[0]), float(text[1])
+    for chaos in ("chaos-a", "chaos-b"):
+        assert began[chaos] >= ended["short"]  # not beside two others
+        assert began[chaos] < ended["long"]  # but beside the last one
+    assert began["chaos-a"] < ended["chaos-b"]  # and together
+    assert began["chaos-b"] < ended["chaos-a"]
 
 
 def test_jobs_cache_bytecode_whatever_the_machine_says(
