@@ -1,7 +1,7 @@
 """The chaos run in its short form (`make test`; `make chaos` runs the long one):
 a whole cycle for a few dozen people through two replicas of every service while
-faults are injected, then the witnesses (tests/chaos/run.py). Its unsafe variant,
-the inbox's check off, is tests/chaos/test_no_dedup.py."""
+faults are injected, then the witnesses (tests/chaos/run.py). And its unsafe
+variant, the inbox's check off, which must show the duplicates the check stops."""
 
 from pathlib import Path
 
@@ -36,3 +36,20 @@ def test_a_cycle_under_faults_loses_nothing_and_does_nothing_twice(var: Path) ->
     assert not any(out.broken.values()), text
     assert out.leaks.findings == [], text
     assert out.counts["duplicates suppressed"] > 0, text  # the inbox did its work
+
+
+def test_with_the_inbox_check_off_the_run_reports_duplicates(var: Path) -> None:
+    out = chaos(
+        var,
+        communicators=12,
+        dedup=False,
+        interval=0.4,
+        kinds={"republish": 4, "kill": 1, "stripe": 1},
+    )
+    text = report(out)
+    assert out.faults.get("republish", 0) > 0, text
+    assert out.duplicated["events handled twice"] > 0, text
+    assert out.total_duplicated > 0, text
+    assert out.counts["duplicates suppressed"] == 0, text
+    assert out.lost["stipends not paid"] == 0, text  # money is guarded twice over
+    assert out.duplicated["stipends paid twice"] == 0, text
