@@ -24,11 +24,12 @@ from typing import Any
 
 import eventlet
 import kombu
+from eventlet.semaphore import Semaphore
 from kombu.common import maybe_declare
 from marshmallow import ValidationError
 from nameko.constants import AMQP_URI_CONFIG_KEY
 from nameko.exceptions import ContainerBeingKilled
-from nameko.extensions import Entrypoint
+from nameko.extensions import Entrypoint, SharedExtension
 
 from svyaz import inbox, metrics, signing, topology
 from svyaz.consuming import (
@@ -49,10 +50,53 @@ def _as_tuple(value: Any) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, list | tuple) else (value,)
 
 
+class Declarations(SharedExtension):
+    """The one connection a container's event handlers declare their queues over
+    while it starts (one each cost the broker a connection per handler: 23 for the
+    notifications service), closed once the container has started."""
+
+    def __init__(self) -> None:
+        self._lock = Semaphore()
+        self._connection: kombu.Connection | None = None
+        self._channel: Any = None
+
+    def declare(self, *entities: Any) -> None:
+        with self._lock:
+            try:
+                if self._connection is None:
+                    self._connection = kombu.Connection(
+                        self.container.config[AMQP_URI_CONFIG_KEY]
+                    )
+                    self._channel = self._connection.channel()
+                for entity in entities:
+                    maybe_declare(entity, self._channel)
+            except Exception:
+                self._close()  # the next handler tries on a new connection
+                raise
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            connection, self._connection, self._channel = self._connection, None, None
+            try:
+                connection.release()
+            except Exception:  # noqa: BLE001 - already gone: nothing to release
+                log.debug("the declaring connection was gone already")
+
+    def start(self) -> None:  # every handler's setup has declared by now
+        self._close()
+
+    def stop(self) -> None:
+        self._close()
+
+    def kill(self) -> None:
+        self._close()
+
+
 class EventHandler(Entrypoint):
     """`@event_handler("registry", "communicator.applied.v1")` on a service method."""
 
     queue_consumer = QueueConsumer()
+    declarations = Declarations()
 
     def __init__(self, source_service: str, event_type: str, **kwargs: Any):
         self.source_service = source_service
@@ -81,10 +125,7 @@ class EventHandler(Entrypoint):
             self.source_service,
             self.event_type,
         )
-        with kombu.Connection(self.container.config[AMQP_URI_CONFIG_KEY]) as conn:
-            channel = conn.channel()
-            for entity in (self.queue, topology.parking_queue(self.queue.name)):
-                maybe_declare(entity, channel)
+        self.declarations.declare(self.queue, topology.parking_queue(self.queue.name))
         inbox.configure(self.container.config)
 
     def stop(self) -> None:
