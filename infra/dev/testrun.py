@@ -51,23 +51,23 @@ PYTEST = [
     "no:cacheprovider",
     "--durations=15",  # in each job's log: where its time went
 ]
-# seconds each job took in a clean-clone run beside two others (2026-12-05): the
-# order on a fresh clone (CI's), before var/test/durations.json exists
+# seconds each job took in a clean-clone run beside two others (2026-12-06, 2 × AMD
+# EPYC): the order on a fresh clone (CI's), before var/test/durations.json exists
 TYPICAL = {
-    "e2e": 470,
-    "browser-1": 400,
-    "browser-2": 330,
-    "gateway-integration-1": 220,
-    "gateway-integration-2": 210,
-    "stipends-integration-2": 215,
-    "registry-integration-1": 145,
-    "notifications-integration": 130,
+    "e2e": 330,
+    "browser-2": 290,
+    "browser-1": 245,
+    "stipends-integration-2": 205,
+    "gateway-integration-1": 180,
+    "gateway-integration-2": 170,
+    "notifications-integration": 140,
+    "registry-integration-1": 125,
     "registry-integration-2": 120,
-    "stipends-integration-1": 115,
+    "stipends-integration-1": 120,
     "unit-contracts-infra": 90,
-    "svyaz-integration": 60,
-    "sandbox-integration": 60,
-    "insights-integration": 25,
+    "svyaz-integration": 85,
+    "sandbox-integration": 50,
+    "insights-integration": 15,
 }
 SYSTEM_WEIGHT = 1  # a job that starts a whole system (its processes wait, mostly)
 SPLIT = {"gateway", "stipends", "registry"}  # integration folders run in two halves
