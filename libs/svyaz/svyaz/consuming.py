@@ -38,6 +38,10 @@ REASON_HEADER = "x-svyaz-reason"
 QUEUE_HEADER = "x-svyaz-queue"
 ATTEMPTS_HEADER = "x-svyaz-attempts"
 PARKED_AT_HEADER = "x-svyaz-parked-at"  # UTC ISO-8601, when it was last parked
+# seconds the consumer waits for the broker before it looks again at what it was
+# asked (kombu's default is 1 s): a consumer asked to cancel or stop notices within
+# this, so a service stops in a fraction of a second instead of about three
+STOP_POLL_SECONDS = 0.1
 TIMES_PARKED_HEADER = "x-svyaz-times-parked"  # 1, then 2 when parked after a retry
 
 
@@ -153,6 +157,15 @@ class QueueConsumer(nameko.messaging.QueueConsumer):
 
     def requeue_message(self, message: Any) -> None:
         settle(lambda: super(QueueConsumer, self).requeue_message(message), "requeue")
+
+    def consume(
+        self,
+        limit: int | None = None,
+        timeout: float | None = None,
+        safety_interval: float = STOP_POLL_SECONDS,
+        **kwargs: Any,
+    ) -> Any:
+        return super().consume(limit, timeout, safety_interval, **kwargs)
 
     def setup(self) -> None:
         settings.refuse_development_settings(self.container.config)
