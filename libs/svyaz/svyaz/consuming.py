@@ -38,11 +38,11 @@ REASON_HEADER = "x-svyaz-reason"
 QUEUE_HEADER = "x-svyaz-queue"
 ATTEMPTS_HEADER = "x-svyaz-attempts"
 PARKED_AT_HEADER = "x-svyaz-parked-at"  # UTC ISO-8601, when it was last parked
+TIMES_PARKED_HEADER = "x-svyaz-times-parked"  # 1, then 2 when parked after a retry
 # seconds the consumer waits for the broker before it looks again at what it was
 # asked (kombu's default is 1 s): a consumer asked to cancel or stop notices within
 # this, so a service stops in a fraction of a second instead of about three
 STOP_POLL_SECONDS = 0.1
-TIMES_PARKED_HEADER = "x-svyaz-times-parked"  # 1, then 2 when parked after a retry
 
 
 class Unprocessable(Exception):
