@@ -1,13 +1,13 @@
 """A gateway and a registry (and, where a test asks, stipends), in this process, on
 the test's vhost and databases."""
 
-import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies
+from nameko.web.server import WebServer
 
 from gateway.service import GatewayService
 from insights.service import InsightsService
@@ -26,12 +26,6 @@ from tests.registry.integration.conftest import (
 from tests.stipends.integration.conftest import Db
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def as_gateway() -> Iterator[None]:
     """This test process signs as the gateway, as the real gateway process does."""
@@ -46,23 +40,29 @@ def start_gateway(
     db_url: str | None = None,
     **settings: Any,
 ) -> tuple[str, str]:
-    """A running gateway on a free port: (its URL, its database's URL). `db_url`:
-    another replica on the database of one started before; `settings`: config
-    (throttling far above what a test does, unless a test sets it)."""
-    address = f"127.0.0.1:{free_port()}"
+    """A running gateway on a port of its own: (its URL, its database's URL).
+    `db_url`: another replica on the database of one started before; `settings`:
+    config (throttling far above what a test does, unless a test sets it).
+
+    The gateway binds port 0 and the test reads the port it got: a port found free
+    and bound a moment later was once taken meanwhile by another job's connection
+    ("Address already in use")."""
     db_url = db_url or database("gateway")
-    container_factory(
+    container = container_factory(
         GatewayService,
         service_config(
             "gateway",
-            WEB_SERVER_ADDRESS=address,
+            WEB_SERVER_ADDRESS="127.0.0.1:0",
             RPC_TIMEOUT=5,
             DB_URI=db_url,
             COOKIE_SECURE=False,
             **{**UNTHROTTLED, **settings},
         ),
-    ).start()
-    return f"http://{address}", db_url
+    )
+    container.start()
+    (server,) = (e for e in container.subextensions if isinstance(e, WebServer))
+    port = server._sock.getsockname()[1]  # nameko keeps the listening socket there
+    return f"http://127.0.0.1:{port}", db_url
 
 
 @pytest.fixture
