@@ -16,7 +16,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.logic import accounts
+from registry.logic import accounts, passwords
 from registry.logic.actors import Actor
 from registry.models import Account
 from registry.settings import Settings
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = settings.load(args.config)
     keys = keyring(config)
-    accounts.configure_passwords(Settings.read(config))
+    passwords.configure(Settings.read(config))
     password = sys.stdin.readline().rstrip("\n")
     engine = make_engine(settings.require(config, "DB_URI"), pool_size=1)
     with Session(engine) as session, session.begin():

@@ -11,7 +11,7 @@ from nameko.extensions import DependencyProvider
 
 from registry.exceptions import PayoutSetupFailed, StripeClosureFailed
 from registry.journal import Journal
-from registry.logic import accounts
+from registry.logic import passwords
 from registry.settings import Settings
 from svyaz import settings
 from svyaz.crypto import KeyRing, keyring
@@ -24,7 +24,7 @@ class Vault(DependencyProvider):
     def setup(self) -> None:
         config = self.container.config
         self.keys = keyring(config)
-        accounts.configure_passwords(settings.of(self.container, Settings))
+        passwords.configure(settings.of(self.container, Settings))
 
     def get_dependency(self, worker_ctx: Any) -> KeyRing:
         return self.keys

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from registry.exceptions import NotAllowed
-from registry.logic import accounts
+from registry.logic import accounts, passwords
 from registry.logic.actors import Actor
 from svyaz.errors import Forbidden, InvalidInput
 from tests.helpers import next_code
@@ -52,7 +52,7 @@ def test_a_password_stored_at_another_cost_is_hashed_again_at_sign_in(
     registry.applicant(email="vera@example.org", password=PASSWORD)
     (made,) = registry.sql("SELECT password_hash FROM accounts")
     assert made.password_hash.startswith("$argon2id$v=19$m=1024,t=1,p=1$")
-    older = accounts.Passwords(time_cost=2, memory_kib=2048, parallelism=1)
+    older = passwords.Passwords(time_cost=2, memory_kib=2048, parallelism=1)
     registry.sql("UPDATE accounts SET password_hash = :hash", hash=older.hash(PASSWORD))
 
     assert sign_in(registry, "vera@example.org", "wrong password!!")["status"] == (

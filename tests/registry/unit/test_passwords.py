@@ -1,4 +1,4 @@
-"""Password hashing's cost (registry.settings, registry.logic.accounts.Passwords):
+"""Password hashing's cost (registry.settings, registry.logic.passwords):
 the shipped config hashes at RFC 9106's second recommended option, production refuses
 less than OWASP's floor, and a hash made at another cost is known for rehashing."""
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from registry.logic.accounts import Passwords
+from registry.logic.passwords import Passwords
 from registry.settings import Settings
 from svyaz import config as svyaz_config
 from svyaz.config import ConfigurationError

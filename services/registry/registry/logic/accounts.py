@@ -24,8 +24,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -36,11 +34,11 @@ from registry.exceptions import (
     ResetNotFound,
     StaffNotFound,
 )
+from registry.logic import passwords
 from registry.logic.access import record_read
 from registry.logic.actors import ROLES, Actor
 from registry.logic.vetting import ADMIN
 from registry.models import Account, Communicator, PasswordReset
-from registry.settings import Settings
 from svyaz import assertions, outbox
 from svyaz.crypto import KeyRing, decrypt_field, encrypt_field
 
@@ -48,49 +46,6 @@ MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD = 12
 ISSUER = "Account"  # what an authenticator app shows: neutral, like the emails
-
-
-class Passwords:
-    """argon2id hashes at one cost (registry.settings: RFC 9106's second recommended
-    option unless configured), and the dummy hash a sign-in for an unknown email is
-    checked against at that same cost, so that time tells nothing."""
-
-    def __init__(
-        self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4
-    ) -> None:
-        self._hasher = PasswordHasher(
-            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
-        )
-        self._dummy = self._hasher.hash(secrets.token_hex(16))
-
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
-
-    def verify(self, stored: str, password: str) -> bool:
-        try:
-            return self._hasher.verify(stored, password)
-        except (VerificationError, InvalidHashError):
-            return False
-
-    def spend_as_verify(self, password: str) -> None:
-        """The work of a real check, for an email without an account."""
-        self.verify(self._dummy, password)
-
-    def needs_rehash(self, stored: str) -> bool:
-        """Made at another cost than the configured one."""
-        return self._hasher.check_needs_rehash(stored)
-
-
-_passwords = Passwords()
-
-
-def configure_passwords(own: Settings) -> None:
-    """The cost of new hashes in this process, from the registry's settings (its
-    `Vault` at start-up, and `registry.bootstrap`)."""
-    global _passwords
-    _passwords = Passwords(
-        own.password_time_cost, own.password_memory_kib, own.password_parallelism
-    )
 
 
 @dataclass(frozen=True)
@@ -129,7 +84,7 @@ def create_communicator_account(
     The password is hashed either way: an answer that came faster for a known email
     would tell a stranger who is a communicator."""
     _check_password_policy(password)
-    password_hash = _passwords.hash(password)
+    password_hash = passwords.current().hash(password)
     index = keys.blind_index("login", email)
     if session.scalar(select(Account.id).where(_login_is(keys, email))):
         return
@@ -191,7 +146,9 @@ def create_staff_account(
 ) -> Account:
     actor.require(ADMIN)
     _check_password_policy(password)
-    return new_staff_account(session, keys, email, roles, _passwords.hash(password))
+    return new_staff_account(
+        session, keys, email, roles, passwords.current().hash(password)
+    )
 
 
 def _fail(account: Account, now: datetime) -> SignIn:
@@ -213,6 +170,7 @@ def sign_in(
     """`step_up`: the gateway's throttling bucket of this account is full; only
     the right password with a valid code passes, as while the account is locked."""
     now = now or datetime.now(UTC)
+    hashing = passwords.current()
     account = session.scalar(
         select(Account).where(_login_is(keys, email)).with_for_update()
     )
@@ -221,12 +179,12 @@ def sign_in(
         or account.password_hash is None
         or not may_act(session, account)
     ):
-        _passwords.spend_as_verify(password)  # so time tells nothing either
+        hashing.spend_as_verify(password)  # so time tells nothing either
         return SignIn("invalid")
-    if not _passwords.verify(account.password_hash, password):
+    if not hashing.verify(account.password_hash, password):
         return _fail(account, now)
-    if _passwords.needs_rehash(account.password_hash):  # the configured cost changed
-        account.password_hash = _passwords.hash(password)
+    if hashing.needs_rehash(account.password_hash):  # the configured cost changed
+        account.password_hash = hashing.hash(password)
     if (step_up or account.locked(now)) and not account.passes_lock(code):
         return SignIn("invalid")  # the password alone does not pass a lock
     actor = Actor(account.id, account.role_set)
@@ -606,7 +564,7 @@ def reset_password(
             {"token": ["not valid or expired"]},
         )
     _check_password_policy(password)
-    account.password_hash = _passwords.hash(password)
+    account.password_hash = passwords.current().hash(password)
     account.failed_attempts, account.locked_until = 0, None
     for other in session.scalars(
         select(PasswordReset).where(

@@ -1,0 +1,61 @@
+"""Password hashing: argon2id at the cost the registry's settings give
+(`PASSWORD_TIME_COST`, `PASSWORD_MEMORY_KIB`, `PASSWORD_PARALLELISM`; RFC 9106's
+second recommended option by default, never less than OWASP's floor in production).
+A sign-in hashes again a password stored at another cost (registry.logic.accounts),
+so raising the cost upgrades every account in time."""
+
+from __future__ import annotations
+
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from registry.settings import Settings
+
+
+class Passwords:
+    """argon2id hashes at one cost (registry.settings: RFC 9106's second recommended
+    option unless configured), and the dummy hash a sign-in for an unknown email is
+    checked against at that same cost, so that time tells nothing."""
+
+    def __init__(
+        self, time_cost: int = 3, memory_kib: int = 65536, parallelism: int = 4
+    ) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
+        )
+        self._dummy = self._hasher.hash(secrets.token_hex(16))
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def verify(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def spend_as_verify(self, password: str) -> None:
+        """The work of a real check, for an email without an account."""
+        self.verify(self._dummy, password)
+
+    def needs_rehash(self, stored: str) -> bool:
+        """Made at another cost than the configured one."""
+        return self._hasher.check_needs_rehash(stored)
+
+
+_current = Passwords()
+
+
+def configure(own: Settings) -> None:
+    """The cost of new hashes in this process, from the registry's settings (its
+    `Vault` at start-up, and `registry.bootstrap`)."""
+    global _current
+    _current = Passwords(
+        own.password_time_cost, own.password_memory_kib, own.password_parallelism
+    )
+
+
+def current() -> Passwords:
+    return _current
