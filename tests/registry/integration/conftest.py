@@ -108,12 +108,22 @@ class Registry:
 
 
 @pytest.fixture
+def registry_settings() -> dict[str, Any]:
+    """Settings of the `registry` fixture's service beyond the tests' own
+    (a test parametrizes this name to change them)."""
+    return {}
+
+
+@pytest.fixture
 def registry(
-    database: Any, service_config: Any, container_factory: Any
+    database: Any,
+    service_config: Any,
+    container_factory: Any,
+    registry_settings: dict[str, Any],
 ) -> Iterator[Registry]:
     url = database("registry")
     container = container_factory(
-        RegistryService, service_config("registry", DB_URI=url)
+        RegistryService, service_config("registry", DB_URI=url, **registry_settings)
     )
     connect = FakeConnect()
     replace_dependencies(container, stripe=connect)
