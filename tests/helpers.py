@@ -214,12 +214,10 @@ def earlier_code(totp: Any) -> str:
     (each code is good once). Taken only when the step has more than
     EARLIER_CODE_MARGIN seconds left: taken just before a step ends, it was two steps
     old when the registry checked it on a loaded machine, and refused."""
-    import time as _time
-
-    left = totp.interval - _time.time() % totp.interval
+    left = totp.interval - time.time() % totp.interval
     if left < EARLIER_CODE_MARGIN:
-        _time.sleep(left + 0.05)
-    return str(totp.at(_time.time() - totp.interval))
+        time.sleep(left + 0.05)
+    return str(totp.at(time.time() - totp.interval))
 
 
 def next_code(totp: Any) -> str:

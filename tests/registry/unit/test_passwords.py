@@ -10,6 +10,7 @@ from registry.logic.passwords import Passwords
 from registry.settings import Settings
 from svyaz import config as svyaz_config
 from svyaz.config import ConfigurationError
+from tests.helpers import SHIPPED_PASSWORDS
 
 CONFIG = Path(__file__).resolve().parents[3] / "services" / "registry" / "config.yml"
 LIGHT = {
@@ -34,8 +35,13 @@ def test_the_shipped_config_hashes_at_rfc_9106s_second_option(
 
     assert (own.password_time_cost, own.password_memory_kib) == (3, 65536)
     assert own.password_parallelism == 4
-    made = Passwords(3, 65536, 4).hash("correct horse battery staple")
+    made = Passwords().hash("correct horse battery staple")  # before `configure`
     assert made.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+    assert SHIPPED_PASSWORDS == {  # what the cost's own tests run at
+        "PASSWORD_TIME_COST": str(own.password_time_cost),
+        "PASSWORD_MEMORY_KIB": str(own.password_memory_kib),
+        "PASSWORD_PARALLELISM": str(own.password_parallelism),
+    }
 
 
 def test_production_refuses_a_cost_below_owasps_floor(
