@@ -107,16 +107,25 @@ OWNED_TABLES = """
 """
 
 
-def refuse_owner_role(url: str) -> None:
+def _owner_refused(user: str) -> Exception:
+    from svyaz.config import ConfigurationError
+
+    return ConfigurationError(
+        f"DB_URI connects as {user}, which owns the service's tables: connect "
+        "as the service's runtime role (svyaz_<service>_app), which the "
+        "migrations grant its rows (docs/operations.md, Least privilege)"
+    )
+
+
+def refuse_owner_role(url: str) -> bool:
     """Refuse (ConfigurationError) a service that would connect as the role that
     owns its tables: it must connect as its runtime role, which owns nothing
     (`svyaz.migrations.grant_runtime_role`), or a stolen password could alter its
-    tables and disable the ledger's triggers. Checked once, at start-up, in
-    production; a database that cannot be reached then is not waited for (the
-    service waits for it as in any outage) and goes unchecked, with a warning."""
+    tables and disable the ledger's triggers. Checked at start-up, in production;
+    a database that cannot be reached then is not waited for (the service waits
+    for it as in any outage): False, and the caller checks the first connection
+    its engine opens instead (`guard_owner_role`)."""
     import psycopg2
-
-    from svyaz.config import ConfigurationError
 
     engine = create_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 5})
     try:
@@ -126,18 +135,44 @@ def refuse_owner_role(url: str) -> None:
     except (DBAPIError, psycopg2.Error) as exc:
         log.warning(
             "the database cannot be reached at start-up (%s): whether DB_URI's "
-            "role owns its tables is not checked",
+            "role owns its tables is checked when it answers",
             type(getattr(exc, "orig", None) or exc).__name__,
         )
-        return
+        return False
     finally:
         engine.dispose()
     if owned:
-        raise ConfigurationError(
-            f"DB_URI connects as {user}, which owns the service's tables: connect "
-            "as the service's runtime role (svyaz_<service>_app), which the "
-            "migrations grant its rows (docs/operations.md, Least privilege)"
-        )
+        raise _owner_refused(user)
+    return True
+
+
+def guard_owner_role(engine: Engine) -> None:
+    """`refuse_owner_role` for a database that did not answer at start-up: made
+    on each connection `engine` opens, before anything of the service's runs on
+    it, until one passes. A connection as the owner is closed and refused
+    (ConfigurationError, logged): the service does no work with it."""
+    passed = False
+
+    def check(dbapi_connection: Any, record: Any) -> None:
+        nonlocal passed
+        if passed:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SELECT current_user, ({OWNED_TABLES})")
+            user, owned = cursor.fetchone()
+        finally:
+            cursor.close()
+            dbapi_connection.rollback()
+        if owned:
+            dbapi_connection.close()
+            refused = _owner_refused(user)
+            log.error("%s", refused)
+            raise refused
+        passed = True
+        log.info("the database answers: DB_URI's role owns none of its tables")
+
+    event.listen(engine, "connect", check)
 
 
 class ServiceStopping(Exception):

@@ -17,7 +17,13 @@ from svyaz import batch as batching
 from svyaz import config as settings
 from svyaz import signing
 from svyaz.context import NONCE, caller, correlation_id, idempotency_key
-from svyaz.db import committed, make_cooperative, make_engine, refuse_owner_role
+from svyaz.db import (
+    committed,
+    guard_owner_role,
+    make_cooperative,
+    make_engine,
+    refuse_owner_role,
+)
 from svyaz.db import statements as db_statements
 from svyaz.nonces import Pending
 from svyaz.outbox import OUTBOX_PENDING, Relay
@@ -148,11 +154,14 @@ class Database(DependencyProvider):
     def setup(self) -> None:
         make_cooperative()
         url = settings.require(self.container.config, self.url_key)
-        if settings.is_production(self.container.config):
-            refuse_owner_role(url)
+        checked = not settings.is_production(self.container.config)
+        if not checked:
+            checked = refuse_owner_role(url)
         self.engine = make_engine(
             url, pool_size=self.container.max_workers + 2, max_overflow=4
         )
+        if not checked:  # the database did not answer: its first connection
+            guard_owner_role(self.engine)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
         self.on_commit: list[Callable[[], None]] = []
 

@@ -3,6 +3,7 @@ a service's migrations run as the role that owns its database and grant the role
 the service connects as its rows, and nothing of the schema. stipends' migrations
 stand for every service's (they share `run_env`)."""
 
+import logging
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,9 +15,11 @@ import psycopg2.errors
 import pytest
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from sqlalchemy import text
 
+import svyaz.dependencies
 from svyaz.config import ConfigurationError
-from svyaz.db import refuse_owner_role
+from svyaz.db import guard_owner_role, make_engine, refuse_owner_role
 from svyaz.dependencies import Database
 from tests.conftest import PG, ROOT
 from tests.stack import free_port
@@ -211,5 +214,54 @@ def test_a_production_service_refuses_to_connect_as_the_owner(
 
 def test_a_database_away_at_start_up_is_not_waited_for(caplog: Any) -> None:
     away = f"postgresql+psycopg2://nobody@127.0.0.1:{free_port()}/nowhere"
-    refuse_owner_role(away)  # the outage is waited for elsewhere
-    assert "is not checked" in caplog.text
+    assert refuse_owner_role(away) is False  # the outage is waited for elsewhere
+    assert "checked when it answers" in caplog.text
+
+
+def test_the_owner_check_waits_for_a_database_away_at_start_up(
+    migrated: Roles, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    """A production service whose database did not answer at start-up makes the
+    owner check on its first connection: as the owner, that connection is refused
+    and closed, and so is every later one; as the runtime role, work goes on."""
+    monkeypatch.setattr(svyaz.dependencies, "refuse_owner_role", lambda url: False)
+    database = Database()
+    database.container = SimpleNamespace(
+        config={"SVYAZ_ENV": "production", "DB_URI": migrated.url(migrated.owner)},
+        max_workers=2,
+    )
+    database.setup()  # "away": it starts
+    try:
+        for _ in range(2):  # refused again: no connection of the owner's is kept
+            with pytest.raises(ConfigurationError, match="runtime role"):
+                with database.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+        assert f"connects as {migrated.owner}, " in caplog.text
+        assert database.engine.pool.checkedout() == 0
+    finally:
+        database.stop()
+    database.container.config["DB_URI"] = migrated.url(migrated.runtime)
+    database.setup()
+    try:
+        with database.engine.connect() as conn:
+            assert conn.execute(text("SELECT current_user")).scalar() == (
+                migrated.runtime
+            )
+    finally:
+        database.stop()
+
+
+def test_the_owner_check_on_connection_runs_once_it_passed(
+    migrated: Roles, caplog: Any
+) -> None:
+    """Passed once, the check is not made on the connections opened later."""
+    caplog.set_level(logging.INFO, logger="svyaz.db")
+    engine = make_engine(migrated.url(migrated.runtime), pool_size=2)
+    guard_owner_role(engine)
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            assert first.execute(text("SELECT 1")).scalar() == 1
+            assert second.execute(text("SELECT 1")).scalar() == 1
+        assert caplog.text.count("owns none of its tables") == 1
+    finally:
+        engine.dispose()
