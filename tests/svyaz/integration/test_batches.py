@@ -3,13 +3,16 @@ handler's guarantees, on the real broker and database: a poison message in a bat
 is isolated and parked while the good ones take effect once; a batch delivered
 again changes nothing; a crash in the middle of a batch loses nothing."""
 
+import time
 from typing import Any
 
 import eventlet
 import kombu
+import pytest
 from sqlalchemy import text
 
-from svyaz import topology
+from svyaz import batch_handler, topology
+from svyaz.batch_handler import BatchEventHandler
 from svyaz.consuming import ATTEMPTS_HEADER, REASON_HEADER
 from tests.helpers import publish_event, queue_depth, take, wait_until
 from tests.svyaz.integration import probe
@@ -220,3 +223,33 @@ def test_a_consumer_whose_ack_met_a_cut_socket_goes_on_consuming(
     assert len(made) >= 2  # a new connection, and a consumer on it
     wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "every message settled")
     assert sorted(n for n, _ in effects(probe_engine)) == [1, 2]  # n=1 once
+
+
+def test_a_stop_does_not_wait_out_an_idle_batch_consumer_s_wait(
+    probe_config: dict[str, Any],
+    probe_engine: Any,
+    container_factory: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch consumer waiting for its first message is ended at once by a stop
+    (its wait made 30 s long here: waited out, the stop would take that), and what
+    it had taken before was handled and acked; what comes later waits in the
+    queue for the next consumer."""
+    monkeypatch.setattr(batch_handler, "IDLE_WAIT", 30.0)
+    amqp_uri = probe_config["AMQP_URI"]
+    declare(amqp_uri)
+    publish_event(amqp_uri, envelope(1))
+    container = start(container_factory, probe_config)
+    wait_until(lambda: len(effects(probe_engine)) == 1, "the first effect")
+    wait_until(lambda: queue_depth(amqp_uri, QUEUE) == 0, "its ack")
+    (consumer,) = [e for e in container.entrypoints if isinstance(e, BatchEventHandler)]
+    wait_until(lambda: consumer._idle, "the consumer waiting for the next one")
+
+    began = time.monotonic()
+    container.stop()
+    assert time.monotonic() - began < 10  # not the 30 s wait
+
+    publish_event(amqp_uri, envelope(2))
+    eventlet.sleep(0.5)
+    assert queue_depth(amqp_uri, QUEUE) == 1  # nobody took it
+    assert [n for n, _ in effects(probe_engine)] == [1]
