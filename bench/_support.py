@@ -21,6 +21,12 @@ PG = os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 API = "http://127.0.0.1:15672/api"
 AUTH = ("guest", "guest")
 
+sys.path.insert(0, str(ROOT / "infra" / "dev"))
+import leftovers  # noqa: E402
+
+# alive: what this bench makes is not a killed run's leftover (infra/dev/leftovers.py)
+leftovers.hold()
+
 
 def machine() -> str:
     return (

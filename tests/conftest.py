@@ -16,6 +16,7 @@ import faulthandler  # noqa: E402
 import gc  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
+import sys  # noqa: E402
 import traceback  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
@@ -35,8 +36,13 @@ from tests.helpers import LIGHT_PASSWORDS, bus_settings, configure_bus  # noqa: 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 
+sys.path.insert(0, str(ROOT / "infra" / "dev"))
+import leftovers  # noqa: E402
+
 make_cooperative()
 signing.register()
+# alive: what this process makes is not a killed run's leftover (infra/dev/leftovers.py)
+leftovers.hold()
 
 
 def _dump_stacks(signum: int, frame: Any) -> None:

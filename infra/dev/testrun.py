@@ -15,9 +15,11 @@ by the estimates below.
     python infra/dev/testrun.py            # every job, 3 slots (TEST_SLOTS)
     python infra/dev/testrun.py --slots 1  # one job at a time
 
-Each job's output is in var/test/<job>.log, and each test's outcome and time in
-var/test/<job>.xml (JUnit XML, which CI systems and `infra/dev/testtimes.py` read); a
-failing job's summary is printed. The exit status is 1 when any job failed.
+Before its jobs start it removes what killed test runs left on the machine, when
+no other run is alive (infra/dev/leftovers.py). Each job's output is in
+var/test/<job>.log, and each test's outcome and time in var/test/<job>.xml (JUnit
+XML, which CI systems and `infra/dev/testtimes.py` read); a failing job's summary
+is printed. The exit status is 1 when any job failed.
 
 No job may run longer than its deadline (TEST_JOB_DEADLINE seconds, 1200 by
 default): a job past it is asked for the stacks of its threads and greenlets
@@ -40,6 +42,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import leftovers
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "var" / "test"
@@ -317,6 +321,10 @@ def main() -> None:
             print(f"{job.name} ({job.estimate:.0f} s): {' '.join(job.args)}")
         return
     only = options.only
+    # what killed runs left (none is alive: the sweep takes the lock alone), then
+    # this run is alive itself until it ends
+    print(leftovers.report(leftovers.sweep()), flush=True)
+    leftovers.hold()
     sys.exit(
         run(options.slots, [j for j in jobs() if not only or re.search(only, j.name)])
     )

@@ -1,0 +1,249 @@
+"""What killed test and bench runs left on this machine, found and removed.
+
+Tests and benches make whole systems of their own on the machine's PostgreSQL and
+RabbitMQ: databases and roles, vhosts and broker users, under names with a random tag
+(`e2e_1a2b3c4d_stipends`, `svyaz-browser-1a2b3c4d`, `test_stipends_<10 hex>`,
+`nameko_test_<10 letters>`), and PostgreSQL pairs of their own under
+`/tmp/svyaz-pgha-*`. A run that ends removes what it made; one that is killed
+(SIGKILL, a closed terminal, a CI timeout) cannot, and what it made stays until
+someone removes it by hand.
+
+Who is still running is told by a lock: every test process, test runner and bench
+holds `LOCK` shared while it lives (`hold`), and the kernel lets it go however the
+process ends. `sweep` takes the lock alone, without waiting: if it gets it, no
+run is alive on this machine and everything of the shapes below is a leftover;
+if not, it removes nothing. `make test` sweeps before its jobs start
+(infra/dev/testrun.py), and
+
+    python infra/dev/leftovers.py [--dry-run]
+
+sweeps by hand. Only names of the test and bench shapes are touched: `make run`'s
+`svyaz_*` databases, the vhost "/" and `guest` never match.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import os
+import re
+import shutil
+import signal
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+TMP = Path(tempfile.gettempdir())
+LOCK = TMP / "svyaz-tests.lock"
+PAIRS = "svyaz-pgha-"  # tests.stack.postgres_pair's folders under TMP
+PG = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+BROKER_API = "http://127.0.0.1:15672/api"
+BROKER_AUTH = ("guest", "guest")
+
+_STACK = r"[a-z0-9]+_[0-9a-f]{8}_(?:registry|stipends|notifications|gateway|insights)"
+DATABASES = re.compile(
+    rf"{_STACK}"  # a whole system's (tests.stack, the benches, test_dev_prepare)
+    r"|test_template_[a-z]+_[0-9a-f]{10}"  # tests/conftest.py's per process
+    r"|test_[a-z]+_[0-9a-f]{10}"  # tests/conftest.py's per test
+    r"|bench_[a-z]+_[0-9a-f]{8}"  # bench/_support.database
+)
+ROLES = re.compile(rf"{_STACK}(?:_app)?|test_owner_[0-9a-f]{{10}}(?:_app)?")
+VHOSTS = re.compile(r"svyaz-[a-z0-9]+-[0-9a-f]{8}|nameko_test_[a-z]{10}")
+BROKER_USERS = re.compile(
+    r"[a-z0-9]+_[0-9a-f]{8}-[a-z-]+"  # a system's services and CLIs
+    r"|svyaz-[a-z0-9]+-[0-9a-f]{8}-harness"  # the chaos harness's
+    r"|[0-9a-f]{8}-svyaz-[a-z-]+"  # test_topology_definitions' compose users
+)
+
+_held: IO[bytes] | None = None
+
+
+def hold() -> None:
+    """This process runs tests or a bench: `LOCK` held shared until it ends (the
+    kernel lets go of it however it ends). Idempotent."""
+    global _held
+    if _held is None:
+        handle = LOCK.open("ab")
+        fcntl.flock(handle.fileno(), fcntl.LOCK_SH)
+        _held = handle
+
+
+@dataclass
+class Found:
+    databases: list[str] = field(default_factory=list)
+    roles: list[str] = field(default_factory=list)
+    vhosts: list[str] = field(default_factory=list)
+    broker_users: list[str] = field(default_factory=list)
+    pairs: list[Path] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any(vars(self).values())
+
+    def lines(self) -> list[str]:
+        return [
+            f"{label}: {', '.join(map(str, names))}"
+            for label, names in (
+                ("databases", self.databases),
+                ("database roles", self.roles),
+                ("vhosts", self.vhosts),
+                ("broker users", self.broker_users),
+                ("PostgreSQL pairs", self.pairs),
+            )
+            if names
+        ]
+
+
+def _admin() -> Any:
+    import psycopg2
+
+    conn = psycopg2.connect(f"{PG}/postgres", connect_timeout=5)
+    conn.autocommit = True
+    return conn
+
+
+def _names(query: str) -> list[str]:
+    conn = _admin()
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query)
+            return [row[0] for row in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def _broker(path: str) -> list[str]:
+    import requests
+
+    response = requests.get(f"{BROKER_API}/{path}", auth=BROKER_AUTH, timeout=30)
+    response.raise_for_status()
+    return [item["name"] for item in response.json()]
+
+
+def find(only: str = "") -> Found:
+    """Everything of the test and bench shapes on the machine, running or not
+    (`only`: and whose name has that in it)."""
+    found = Found(
+        databases=sorted(
+            n
+            for n in _names("SELECT datname FROM pg_database")
+            if DATABASES.fullmatch(n)
+        ),
+        roles=sorted(
+            n for n in _names("SELECT rolname FROM pg_roles") if ROLES.fullmatch(n)
+        ),
+        vhosts=sorted(n for n in _broker("vhosts") if VHOSTS.fullmatch(n)),
+        broker_users=sorted(n for n in _broker("users") if BROKER_USERS.fullmatch(n)),
+        pairs=sorted(p for p in TMP.glob(f"{PAIRS}*") if p.is_dir()),
+    )
+    for kind, names in vars(found).items():
+        setattr(found, kind, [n for n in names if only in str(n)])
+    return found
+
+
+def _processes_under(folder: Path) -> list[tuple[int, str]]:
+    """(pid, program) of every process whose command line names `folder`: a
+    pair's postmasters (`postgres -D <folder>/...`) and PgBouncers."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:  # gone meanwhile
+            continue
+        if any(str(folder).encode() in arg for arg in argv):
+            found.append((int(entry.name), Path(argv[0].decode()).name))
+    return found
+
+
+def _stop_pair(folder: Path) -> None:
+    """A pair's servers stopped at once (a postmaster's SIGQUIT: its children go
+    with it), its poolers too, and its files removed."""
+    running = _processes_under(folder)
+    for pid, program in running:
+        try:
+            os.kill(pid, signal.SIGQUIT if program == "postgres" else signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + 15
+    while running and time.monotonic() < deadline:
+        time.sleep(0.1)
+        running = [(p, n) for p, n in running if Path(f"/proc/{p}").exists()]
+    for pid, _ in running:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def remove(found: Found) -> None:
+    """Remove what `find` found (each removal tolerates its thing being gone)."""
+    import requests
+
+    for folder in found.pairs:
+        _stop_pair(folder)
+    conn = _admin()
+    try:
+        with conn.cursor() as cur:
+            for name in found.databases:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for name in found.roles:
+                cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+    finally:
+        conn.close()
+    for kind, names in (("vhosts", found.vhosts), ("users", found.broker_users)):
+        for name in names:
+            quoted = urllib.parse.quote(name, safe="")
+            response = requests.delete(
+                f"{BROKER_API}/{kind}/{quoted}", auth=BROKER_AUTH, timeout=30
+            )
+            if response.status_code not in (204, 404):
+                response.raise_for_status()
+
+
+def sweep(dry_run: bool = False, lock: Path = LOCK, only: str = "") -> Found | None:
+    """What killed runs left, removed (or only listed, `dry_run`) when no run is
+    alive on this machine; None (nothing touched) when one is. (`lock` and
+    `only`, `find`'s, for a test that must not touch the machine's runs.)"""
+    with lock.open("ab") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return None
+        try:
+            found = find(only)
+            if found and not dry_run:
+                remove(found)
+            return found
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def report(found: Found | None, dry_run: bool = False) -> str:
+    if found is None:
+        return (
+            "leftovers: a test run or bench is running on this machine; nothing "
+            "was removed (sweep again once it has ended)"
+        )
+    if not found:
+        return "leftovers: none"
+    verb = "would remove" if dry_run else "removed what killed runs left"
+    return "\n".join([f"leftovers: {verb}:", *(f"  {x}" for x in found.lines())])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--dry-run", action="store_true", help="list what would go, remove nothing"
+    )
+    options = parser.parse_args()
+    found = sweep(options.dry_run)
+    print(report(found, options.dry_run))
+
+
+if __name__ == "__main__":
+    main()
