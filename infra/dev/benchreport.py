@@ -23,6 +23,15 @@ RESULT = re.compile(
     r"target(?P<op><=|>=)(?P<target>[0-9.]+)\s*$"
 )
 CHECKS = {"<=": operator.le, ">=": operator.ge}
+# eventlet's deprecation notice, which every script's import prints to stderr (a
+# paragraph: its lines are not figures)
+NOTICE = (
+    "Eventlet is deprecated",
+    "we strongly recommend against using it",
+    "If you are already using Eventlet",
+    "framework.  For more detail see",
+    "eventlet.readthedocs.io",
+)
 
 
 def machine() -> list[str]:
@@ -64,6 +73,7 @@ def read(log: Path) -> dict[str, object]:
         and not line.startswith(("RESULT", "  import", "Traceback", "  File"))
         and "Warning" not in line
         and "eventlet" not in line.lower()
+        and not any(part in line for part in NOTICE)
     ]
     entry: dict[str, object] = {"script": log.stem, "figures": figures[-12:]}
     if found is None:
@@ -132,7 +142,9 @@ def main() -> None:
     entries = [read(log) for log in sorted(logs.glob("*.log"))]
     if not entries:
         raise SystemExit(f"no benchmark logs in {logs}")
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    # when the figures were measured: the last log's writing, not this report's
+    newest = max(log.stat().st_mtime for log in logs.glob("*.log"))
+    when = datetime.fromtimestamp(newest, UTC).strftime("%Y-%m-%d %H:%M UTC")
     target.parent.mkdir(parents=True, exist_ok=True)
     kept = notes(target)
     target.write_text(render(entries, when, kept).rstrip() + "\n")
