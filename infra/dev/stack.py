@@ -374,7 +374,7 @@ def create_broker_users(settings: Settings) -> None:
     for service in SERVICES + TOOLS:
         user = urllib.parse.quote(settings.broker_user(service), safe="")
         grant = (
-            topology.tool_permissions()
+            topology.tool_permissions(service)
             if service in TOOLS
             else topology.broker_permissions(service, handlers, rpc_services)
         )

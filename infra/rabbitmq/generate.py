@@ -85,7 +85,7 @@ def grants() -> dict[str, dict[str, object]]:
             service, handlers, rpc_services
         )
     for tool in TOOLS:
-        found[broker_user(tool)] = topology.tool_permissions()
+        found[broker_user(tool)] = topology.tool_permissions(tool)
     return found
 
 

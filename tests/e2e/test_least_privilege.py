@@ -220,3 +220,27 @@ def test_a_service_user_binds_only_what_it_handles(system: System) -> None:
 
         message = refused(system, "stipends", bind)
         assert "access to topic" in message, message
+
+
+def test_a_service_user_binds_only_the_replies_to_its_own_calls(
+    system: System,
+) -> None:
+    """A reply's routing key names its caller (`reply-<identity>-<uuid>`): stipends,
+    which the gateway calls and so learns the gateway's reply keys from, cannot
+    bind a queue of its own to them and read what registry answers the gateway.
+    Its own replies it binds (as its reply listener did when it started)."""
+    tap = f"stipends.tap-{uuid.uuid4().hex[:8]}"
+    own = f"reply-stipends-{uuid.uuid4()}"
+    with broker_as(system, "stipends") as conn:
+        channel = conn.channel()
+        channel.queue_declare(tap, auto_delete=True)
+        channel.queue_bind(tap, "nameko-rpc", own)
+        channel.queue_delete(tap)
+    for key in (f"reply-gateway-{uuid.uuid4()}", str(uuid.uuid4()), "#"):
+
+        def bind(ch: Any, key: str = key) -> None:
+            ch.queue_declare(tap, auto_delete=True)
+            ch.queue_bind(tap, "nameko-rpc", key)
+
+        message = refused(system, "stipends", bind)
+        assert "access to topic" in message, (key, message)

@@ -7,6 +7,9 @@ process outside nameko, a CLI or a test (`ClusterRpcProxy`).
   that is waiting.
 - `RpcProxy` waits for a reply at most `RPC_TIMEOUT` seconds, then raises
   `RpcTimeout` (nameko's waits for ever).
+- Replies come back under a routing key that names the caller
+  (`svyaz.topology.reply_key`), which only the caller's own broker user may bind:
+  a service that was called cannot listen in on the replies others send its caller.
 """
 
 from __future__ import annotations
@@ -18,13 +21,18 @@ from typing import Any
 import eventlet
 import nameko.rpc
 import nameko.standalone.rpc
+from kombu import Queue
 from nameko.amqp.publish import UndeliverableMessage
 from nameko.exceptions import UnknownService
-from nameko.rpc import get_rpc_exchange
+from nameko.rpc import (
+    RPC_REPLY_QUEUE_TEMPLATE,
+    RPC_REPLY_QUEUE_TTL,
+    get_rpc_exchange,
+)
 from nameko.standalone.rpc import SingleThreadedReplyListener
 
 from svyaz import config as settings
-from svyaz import idempotency, metrics, signing
+from svyaz import idempotency, metrics, signing, topology
 from svyaz.consuming import QueueConsumer
 from svyaz.context import NONCE
 
@@ -44,6 +52,22 @@ def reply_refusal(
     return None
 
 
+def listen_for_own_replies(listener: Any) -> None:
+    """A reply listener's set-up (nameko's, but for the routing key): its queue
+    `rpc.reply-<service>-<uuid>`, bound under `reply-<identity>-<uuid>`, the key
+    requests name in `reply_to` (`svyaz.topology.reply_key`)."""
+    container = listener.container
+    tag = str(uuid.uuid4())
+    listener.routing_key = topology.reply_key(signing.identity_of(container), tag)
+    listener.queue = Queue(
+        RPC_REPLY_QUEUE_TEMPLATE.format(container.service_name, tag),
+        exchange=get_rpc_exchange(container.config),
+        routing_key=listener.routing_key,
+        queue_arguments={"x-expires": RPC_REPLY_QUEUE_TTL},
+    )
+    listener.queue_consumer.register_provider(listener)
+
+
 class ReplyListener(nameko.rpc.ReplyListener):
     queue_consumer = QueueConsumer()
     park_refused = False  # a forged reply is dropped: the caller's wait times out
@@ -51,6 +75,9 @@ class ReplyListener(nameko.rpc.ReplyListener):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._called: dict[str, str] = {}  # correlation id -> the service called
+
+    def setup(self) -> None:
+        listen_for_own_replies(self)
 
     def expect(self, correlation_id: str, service: str) -> Any:
         self._called[correlation_id] = service
@@ -192,6 +219,9 @@ class StandaloneReplyListener(SingleThreadedReplyListener):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._called: dict[str, str] = {}
+
+    def setup(self) -> None:
+        listen_for_own_replies(self)
 
     def expect(self, correlation_id: str, service: str) -> Any:
         self._called[correlation_id] = service

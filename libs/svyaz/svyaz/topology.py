@@ -180,9 +180,23 @@ def clustered(definitions: dict[str, Any]) -> dict[str, Any]:
 
 
 # --- who may do what on the broker --------------------------------------------------
-# nameko's reply routing keys are uuid4s (no braces here: RabbitMQ expands `{...}` in
-# topic permission patterns)
-REPLY_KEY = "[0-9a-f-]+"
+
+
+def reply_key(identity: str, tag: str) -> str:
+    """The routing key of a reply to `identity`'s calls (`svyaz.rpc_proxy`): it
+    names the caller, so that the broker lets only the caller's own user bind a
+    queue to it (`broker_permissions`' topic permissions). nameko's is a bare uuid,
+    which any service that was called once could bind, and so read the replies
+    other services send its caller."""
+    return f"reply-{identity}-{tag}"
+
+
+def reply_keys(identity: str) -> str:
+    """A pattern of `identity`'s reply keys (no braces here: RabbitMQ expands
+    `{...}` in topic permission patterns)."""
+    return _escape(reply_key(identity, "")) + "[0-9a-f-]+"
+
+
 STANDALONE = "standalone_rpc_proxy"  # nameko's name for a CLI's reply queues
 DEFAULT_EXCHANGE = "amq.default"  # where a parked message is retried to its own queue
 
@@ -246,8 +260,10 @@ def broker_permissions(
         {
             "exchange": RPC_EXCHANGE,
             "write": ".*",
+            # bind: its own replies only, and its own requests (`<service>.*`)
             "read": _any_of(
-                [REPLY_KEY] + ([rf"{own}\.\*"] if service in rpc_services else [])
+                [reply_keys(service)]
+                + ([rf"{own}\.\*"] if service in rpc_services else [])
             ),
         }
     ]
@@ -269,8 +285,9 @@ def broker_permissions(
     }
 
 
-def tool_permissions() -> dict[str, Any]:
-    """A CLI's (svyaz-finance, the operator's console): RPC calls and their replies."""
+def tool_permissions(tool: str) -> dict[str, Any]:
+    """A CLI's (svyaz-finance, the operator's console; `tool` its bus identity):
+    RPC calls and the replies to its own."""
     queue = rf"rpc\.reply-{STANDALONE}-.*"
     rpc = _escape(RPC_EXCHANGE)
     return {
@@ -278,6 +295,10 @@ def tool_permissions() -> dict[str, Any]:
         "write": _any_of([queue, rpc]),
         "read": _any_of([queue, rpc]),
         "topics": [
-            {"exchange": RPC_EXCHANGE, "write": ".*", "read": _any_of([REPLY_KEY])}
+            {
+                "exchange": RPC_EXCHANGE,
+                "write": ".*",
+                "read": _any_of([reply_keys(tool)]),
+            }
         ],
     }

@@ -82,6 +82,31 @@ def test_each_service_user_reads_only_its_own_queues() -> None:
             assert not matches(grant["read"], "rpc.reply-gateway-0b1f"), service
 
 
+def test_each_caller_binds_only_the_replies_to_its_own_calls() -> None:
+    """Replies are routed by a key naming the caller: each service's and each
+    tool's user may bind its own (the key its reply listener binds), none of
+    another caller's, nor nameko's bare uuid, which any caller could bind."""
+    import uuid
+
+    from svyaz import topology
+    from svyaz.keys import FINANCE_CLI, OPERATOR
+
+    callers = {
+        service: next(t for t in grant["topics"] if t["exchange"] == "nameko-rpc")
+        for service, grant in grants().items()
+    }
+    for tool in (FINANCE_CLI, OPERATOR):
+        (callers[tool],) = topology.tool_permissions(tool)["topics"]
+    tag = str(uuid.uuid4())
+    for caller, topic in callers.items():
+        assert topic["write"] == ".*"  # a reply goes to whoever called
+        for other in callers:
+            key = topology.reply_key(other, tag)
+            assert matches(topic["read"], key) == (other == caller), (caller, other)
+        assert not matches(topic["read"], tag), caller
+        assert not matches(topic["read"], "#"), caller
+
+
 def test_each_service_user_publishes_only_to_its_own_exchange() -> None:
     producers = ("registry", "stipends", "notifications", "gateway", "insights")
     for service, grant in grants().items():

@@ -1,5 +1,6 @@
 """A call to another service waits at most RPC_TIMEOUT seconds (nameko's own proxy
-waits for ever), against the real RabbitMQ and nameko containers."""
+waits for ever), and its reply comes under a routing key naming the caller, against
+the real RabbitMQ and nameko containers."""
 
 import time
 from collections.abc import Callable
@@ -8,8 +9,10 @@ from typing import Any
 import eventlet
 from nameko.testing.services import entrypoint_hook
 
+from svyaz import signing
+from svyaz.keys import OPERATOR
 from svyaz.rpc import rpc
-from svyaz.rpc_proxy import ReplyListener, RpcProxy, RpcTimeout
+from svyaz.rpc_proxy import ClusterRpcProxy, ReplyListener, RpcProxy, RpcTimeout
 
 RELEASE = eventlet.event.Event()
 
@@ -17,7 +20,7 @@ RELEASE = eventlet.event.Event()
 class SlowService:
     name = "slow"
 
-    @rpc(callers={"caller"})
+    @rpc(callers={"caller", OPERATOR})
     def answer(self, wait: bool) -> str:
         if wait:
             RELEASE.wait(timeout=10)  # until the test lets it go (10 s at most)
@@ -64,3 +67,29 @@ def test_a_call_that_gets_no_answer_gives_up_after_the_timeout_and_the_next_work
     RELEASE.send(True)  # the late answer arrives and is dropped
     with entrypoint_hook(caller, "ask") as ask:
         assert ask(False) == "answered"
+
+
+def test_replies_come_under_a_key_that_names_the_caller(
+    service_config: Callable[..., dict[str, Any]],
+    container_factory: Any,
+    database: Callable[[str], str],
+) -> None:
+    """The key a caller's requests name in `reply_to`, and its reply queue is bound
+    under, is `reply-<its identity>-<uuid>` (the broker lets only that identity's
+    user bind it: tests/e2e/test_least_privilege.py); the answers arrive by it, to
+    a service's proxy and to a standalone one (a CLI's)."""
+    config = service_config("stipends", DB_URI=database("stipends"))
+    slow = container_factory(SlowService, config)
+    caller = container_factory(CallerService, config)
+    slow.start()
+    caller.start()
+    with entrypoint_hook(caller, "ask") as ask:
+        assert ask(False) == "answered"
+    (listener,) = [e for e in caller.extensions if isinstance(e, ReplyListener)]
+    identity = signing.identity_of(caller)
+    assert listener.routing_key.startswith(f"reply-{identity}-")
+    assert listener.queue.routing_key == listener.routing_key
+
+    with ClusterRpcProxy({**config, "BUS_IDENTITY": OPERATOR}, timeout=30) as cli:
+        assert cli.slow.answer(False) == "answered"
+        assert cli._reply_listener.routing_key.startswith(f"reply-{OPERATOR}-")
