@@ -3,8 +3,10 @@
 Tests and benches make whole systems of their own on the machine's PostgreSQL and
 RabbitMQ: databases and roles, vhosts and broker users, under names with a random tag
 (`e2e_1a2b3c4d_stipends`, `svyaz-browser-1a2b3c4d`, `test_stipends_<10 hex>`,
-`nameko_test_<10 letters>`), and PostgreSQL pairs of their own under
-`/tmp/svyaz-pgha-*`. A run that ends removes what it made; one that is killed
+`nameko_test_<10 letters>`), PostgreSQL pairs of their own under
+`/tmp/svyaz-pgha-*`, RabbitMQ cluster nodes (`svyaz-chaos-1@localhost`,
+`svyaz-bench-1@localhost`) and folders (`/tmp/svyaz-chaos-*`,
+`/tmp/svyaz-bench-*`). A run that ends removes what it made; one that is killed
 (SIGKILL, a closed terminal, a CI timeout) cannot, and what it made stays until
 someone removes it by hand.
 
@@ -18,7 +20,8 @@ if not, it removes nothing. `make test` sweeps before its jobs start
     python infra/dev/leftovers.py [--dry-run]
 
 sweeps by hand. Only names of the test and bench shapes are touched: `make run`'s
-`svyaz_*` databases, the vhost "/" and `guest` never match.
+`svyaz_*` databases, the vhost "/", `guest` and `make cluster`'s nodes
+(`svyaz-c1@localhost`) never match.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import signal
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -39,6 +43,9 @@ from typing import IO, Any
 TMP = Path(tempfile.gettempdir())
 LOCK = TMP / "svyaz-tests.lock"
 PAIRS = "svyaz-pgha-"  # tests.stack.postgres_pair's folders under TMP
+FOLDERS = ("svyaz-chaos-", "svyaz-bench-")  # a chaos run's and the benches' own
+# a RabbitMQ node of the chaos runs' and bench/scale.py's clusters (infra/cluster)
+NODES = re.compile(r"svyaz-(?:chaos|bench)-\d+@[\w.-]+")
 PG = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 BROKER_API = "http://127.0.0.1:15672/api"
 BROKER_AUTH = ("guest", "guest")
@@ -78,6 +85,8 @@ class Found:
     vhosts: list[str] = field(default_factory=list)
     broker_users: list[str] = field(default_factory=list)
     pairs: list[Path] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)  # "<pid> <node name>"
+    folders: list[Path] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
@@ -91,6 +100,8 @@ class Found:
                 ("vhosts", self.vhosts),
                 ("broker users", self.broker_users),
                 ("PostgreSQL pairs", self.pairs),
+                ("RabbitMQ nodes", self.nodes),
+                ("folders", self.folders),
             )
             if names
         ]
@@ -137,46 +148,85 @@ def find(only: str = "") -> Found:
         vhosts=sorted(n for n in _broker("vhosts") if VHOSTS.fullmatch(n)),
         broker_users=sorted(n for n in _broker("users") if BROKER_USERS.fullmatch(n)),
         pairs=sorted(p for p in TMP.glob(f"{PAIRS}*") if p.is_dir()),
+        folders=sorted(
+            p for prefix in FOLDERS for p in TMP.glob(f"{prefix}*") if p.is_dir()
+        ),
     )
     for kind, names in vars(found).items():
         setattr(found, kind, [n for n in names if only in str(n)])
+    found.nodes = [
+        f"{pid} {name}" for pid, name, argv in _nodes() if only in " ".join(argv)
+    ]
+    return found
+
+
+def _command_lines() -> Iterator[tuple[int, list[str]]]:
+    """(pid, argv) of every process but this one."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            raw = (entry / "cmdline").read_bytes()
+        except OSError:  # gone meanwhile
+            continue
+        yield int(entry.name), [a.decode(errors="replace") for a in raw.split(b"\0")]
+
+
+def _nodes() -> list[tuple[int, str, list[str]]]:
+    """(pid, node name, argv) of each Erlang VM of a test or bench cluster's node."""
+    found = []
+    for pid, argv in _command_lines():
+        if not argv or not Path(argv[0]).name.startswith("beam"):
+            continue
+        named = NODES.search(" ".join(argv))
+        if named:
+            found.append((pid, named.group(0), argv))
     return found
 
 
 def _processes_under(folder: Path) -> list[tuple[int, str]]:
     """(pid, program) of every process whose command line names `folder`: a
     pair's postmasters (`postgres -D <folder>/...`) and PgBouncers."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-        except OSError:  # gone meanwhile
-            continue
-        if any(str(folder).encode() in arg for arg in argv):
-            found.append((int(entry.name), Path(argv[0].decode()).name))
-    return found
+    return [
+        (pid, Path(argv[0]).name)
+        for pid, argv in _command_lines()
+        if any(str(folder) in arg for arg in argv)
+    ]
 
 
-def _stop_pair(folder: Path) -> None:
-    """A pair's servers stopped at once (a postmaster's SIGQUIT: its children go
-    with it), its poolers too, and its files removed."""
-    running = _processes_under(folder)
-    for pid, program in running:
+def _alive(pid: int) -> bool:
+    """Running still (an ended process its parent has not yet reaped, a zombie, is
+    not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def _stop(processes: list[tuple[int, str]]) -> None:
+    """Each process asked to stop (a postmaster at once, SIGQUIT: its children go
+    with it; others SIGTERM), then killed if still there after 15 s."""
+    for pid, program in processes:
         try:
             os.kill(pid, signal.SIGQUIT if program == "postgres" else signal.SIGTERM)
         except ProcessLookupError:
             pass
     deadline = time.monotonic() + 15
+    running = processes
     while running and time.monotonic() < deadline:
         time.sleep(0.1)
-        running = [(p, n) for p, n in running if Path(f"/proc/{p}").exists()]
+        running = [(p, n) for p, n in running if _alive(p)]
     for pid, _ in running:
         try:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+def _stop_pair(folder: Path) -> None:
+    """A pair's servers and poolers stopped, and its files removed."""
+    _stop(_processes_under(folder))
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -186,6 +236,10 @@ def remove(found: Found) -> None:
 
     for folder in found.pairs:
         _stop_pair(folder)
+    # a node's Erlang VM (its data is in a folder of the run's, swept below)
+    _stop([(int(node.split()[0]), "beam") for node in found.nodes])
+    for folder in found.folders:
+        shutil.rmtree(folder, ignore_errors=True)
     conn = _admin()
     try:
         with conn.cursor() as cur:

@@ -46,10 +46,12 @@ def _sql(statement: str) -> list[Any]:
 
 
 class Leftover:
-    """A killed run's things: a database, a role, a vhost, a broker user, and a
-    PostgreSQL pair's folder with a process that names it (as a postmaster does)."""
+    """A killed run's things: a database, a role, a vhost, a broker user, a
+    PostgreSQL pair's folder with a process that names it (as a postmaster does),
+    a chaos cluster's node (a process named as its Erlang VM is, naming the node),
+    and a chaos run's folder."""
 
-    def __init__(self, tag: str) -> None:
+    def __init__(self, tag: str, scratch: Path) -> None:
         self.tag = tag
         self.database = f"e2e_{tag}_stipends"
         self.role = f"e2e_{tag}_stipends_app"
@@ -57,7 +59,11 @@ class Leftover:
         self.user = f"e2e_{tag}-stipends"
         self.kept = f"keep_{tag}"  # not of a test's shape
         self.pair = leftovers.TMP / f"{leftovers.PAIRS}{tag}"
+        self.folder = leftovers.TMP / f"svyaz-chaos-{tag}"
+        self.node_name = "svyaz-chaos-7@localhost"
+        self.beam = scratch / "beam.smp"  # the interpreter under the VM's name
         self.server: subprocess.Popen[bytes] | None = None
+        self.node: subprocess.Popen[bytes] | None = None
 
     def make(self) -> None:
         _sql(f'CREATE ROLE "{self.role}" LOGIN')
@@ -75,13 +81,22 @@ class Leftover:
             [sys.executable, "-c", "import time; time.sleep(300)", str(self.pair)],
             start_new_session=True,
         )
+        self.folder.mkdir()
+        self.beam.symlink_to(Path(sys.executable).resolve())
+        self.node = subprocess.Popen(
+            [str(self.beam), "-c", "import time; time.sleep(300)", "-sname"]
+            + [self.node_name, self.tag],  # the tag: only this test's is swept
+            start_new_session=True,
+        )
 
     def present(self) -> dict[str, bool]:
         databases = {r[0] for r in _sql("SELECT datname FROM pg_database")}
         vhosts = {v["name"] for v in requests.get(f"{API}/vhosts", auth=AUTH).json()}
         users = {u["name"] for u in requests.get(f"{API}/users", auth=AUTH).json()}
-        assert self.server is not None
+        assert self.server is not None and self.node is not None
         return {
+            "node": self.node.poll() is None,
+            "folder": self.folder.exists(),
             "database": self.database in databases,
             "role": bool(_sql(f"SELECT 1 FROM pg_roles WHERE rolname = '{self.role}'")),
             "vhost": self.vhost in vhosts,
@@ -91,10 +106,12 @@ class Leftover:
         }
 
     def remove(self) -> None:
-        if self.server is not None and self.server.poll() is None:
-            self.server.kill()
-        if self.server is not None:
-            self.server.wait()
+        for process in (self.server, self.node):
+            if process is not None and process.poll() is None:
+                process.kill()
+            if process is not None:
+                process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
         for name in (self.database, self.kept):
             _sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _sql(f'DROP ROLE IF EXISTS "{self.role}"')
@@ -104,8 +121,8 @@ class Leftover:
 
 
 @pytest.fixture
-def leftover() -> Iterator[Leftover]:
-    made = Leftover(uuid.uuid4().hex[:8])
+def leftover(tmp_path: Path) -> Iterator[Leftover]:
+    made = Leftover(uuid.uuid4().hex[:8], tmp_path)
     try:
         made.make()
         yield made
@@ -134,14 +151,17 @@ def test_a_killed_run_s_system_is_swept_once_no_run_is_alive(
     assert all(leftover.present().values())  # a dry run removes nothing
     found = leftovers.sweep(lock=lock, only=leftover.tag)
     assert found is not None
+    assert leftover.server is not None and leftover.node is not None
     for seen in (listed, found):
         assert seen.databases == [leftover.database]  # not `keep_<tag>`
         assert seen.roles == [leftover.role]
         assert seen.vhosts == [leftover.vhost]
         assert seen.broker_users == [leftover.user]
         assert seen.pairs == [leftover.pair]
-    assert leftover.server is not None
+        assert seen.folders == [leftover.folder]
+        assert seen.nodes == [f"{leftover.node.pid} {leftover.node_name}"]
     leftover.server.wait(timeout=15)  # stopped by the sweep
+    leftover.node.wait(timeout=15)
     deadline = time.monotonic() + 10
     while any(leftover.present().values()) and time.monotonic() < deadline:
         time.sleep(0.2)

@@ -45,6 +45,13 @@ def test_the_per_test_names_are_swept() -> None:
     assert leftovers.BROKER_USERS.fullmatch(f"{TAG}-svyaz-stipends")  # compose test
 
 
+def test_only_the_chaos_runs_and_benches_cluster_nodes_are_swept() -> None:
+    for node in ("svyaz-chaos-1@localhost", "svyaz-bench-3@localhost"):
+        assert leftovers.NODES.search(f"beam.smp -- -sname {node} -noinput"), node
+    for node in ("svyaz-c1@localhost", "rabbit@localhost"):  # make cluster's, ours
+        assert not leftovers.NODES.search(f"beam.smp -- -sname {node}"), node
+
+
 def test_make_run_s_names_and_the_machine_s_own_are_never_swept() -> None:
     running = devstack.Settings()  # `make run`'s
     names = [
