@@ -14,7 +14,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 
-from insights.dependencies import MinCell
+from insights.dependencies import ErasureKey, MinCell
 from insights.exceptions import (
     CycleNotFound,
     InvalidRequest,
@@ -63,6 +63,7 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
     db = Database()
     observed = Observed(outbox=False)  # publishes nothing: no outbox to watch
     min_cell = MinCell()
+    erasure_key = ErasureKey()
 
     def _load(self, event: ReceivedEvent) -> dict[str, Any]:
         try:
@@ -78,7 +79,12 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
             if not inbox.claim(session, event):
                 return
             facts.record(
-                session, event.event_id, event.event_type, event.occurred_at, data
+                session,
+                event.event_id,
+                event.event_type,
+                event.occurred_at,
+                data,
+                self.erasure_key,
             )
 
     # -- registry's events -----------------------------------------------------------
@@ -102,6 +108,7 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
                 event.event_id,
                 event.occurred_at,
                 str(data["communicator_id"]),
+                self.erasure_key,
             )
 
     @timer("INBOX_PURGE_INTERVAL", 3600.0)

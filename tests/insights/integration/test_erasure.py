@@ -2,6 +2,8 @@
 insights row names the person's id, every published count stays as it was, an event
 about them still in flight is detached as it arrives, and the rebuild agrees."""
 
+import hashlib
+import hmac
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,3 +133,48 @@ def test_an_event_in_flight_after_the_erasure_is_detached(insights: Insights) ->
             session, timedelta(days=30), datetime.now(UTC) + timedelta(days=40)
         )
     assert dropped == 1 and insights.sql("SELECT count(*) FROM erasures") == [(0,)]
+
+
+def test_the_erasure_digest_is_keyed_and_an_unkeyed_one_is_still_honoured(
+    insights: Insights,
+) -> None:
+    """The row that stands for an erased person is found by an HMAC of their id
+    under ERASURE_DIGEST_KEY, which the database does not hold: not the plain
+    SHA-256 anyone could compute from an id other services keep, nor the HMAC
+    under another key. A row kept before the key (a plain SHA-256, still inside
+    the inbox's window) still detaches an event that arrives after it."""
+    made = programme_of_two_countries(insights)
+    person, earlier = made["people"][0], made["people"][1]
+    key = insights.container.config["ERASURE_DIGEST_KEY"].encode()
+    erase(insights, person)
+    ((digest,),) = insights.sql("SELECT digest FROM erasures")
+    tagged = b"insights-erasure:" + person.bytes
+    assert digest == hmac.new(key, tagged, hashlib.sha256).hexdigest()
+    assert digest != hashlib.sha256(tagged).hexdigest()
+    assert digest != hmac.new(b"another key", tagged, hashlib.sha256).hexdigest()
+
+    # erased before the key: its row as it was kept then
+    legacy = uuid.uuid4()
+    plain = hashlib.sha256(b"insights-erasure:" + earlier.bytes).hexdigest()
+    insights.sql(
+        "INSERT INTO erasures (digest, alias, erased_at) VALUES (:d, :a, now())",
+        d=plain,
+        a=legacy,
+    )
+    count = insights.sql("SELECT count(*) FROM facts")[0][0]
+    report = uuid.uuid4()
+    insights.publish(
+        "report.reviewed.v1",
+        "stipends",
+        at=ago(2),
+        report_id=report,
+        communicator_id=earlier,
+        cycle_id=made["cycle"],
+        decision="accepted",
+    )
+    insights.kept(count + 1)
+    kept = insights.sql(
+        "SELECT data->>'communicator_id' FROM facts WHERE data->>'report_id' = :r",
+        r=str(report),
+    )
+    assert kept == [(str(legacy),)]

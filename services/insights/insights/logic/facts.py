@@ -21,6 +21,7 @@ in (`erasures` holds the id's digest and the alias for the inbox's window only).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -117,13 +118,15 @@ def record(
     event_type: str,
     occurred_at: datetime,
     data: dict[str, Any],
+    erasure_key: bytes,
 ) -> Fact | None:
     """Keep an event's contribution and apply it; an event kept before: nothing.
-    An event about a person erased meanwhile is kept under their alias."""
+    An event about a person erased meanwhile is kept under their alias (their
+    erasure's digest under `erasure_key`: `ErasureKey`)."""
     if data.get("communicator_id") is not None:
         ident = str(data["communicator_id"])
         _lock(session, ident)
-        tomb = session.get(Erasure, _digest(ident))
+        tomb = _tomb(session, ident, erasure_key)
         if tomb is not None:
             data = {**data, "communicator_id": tomb.alias}
     kept = keep(event_type, data)
@@ -147,8 +150,29 @@ def record(
     return fact
 
 
-def _digest(ident: str) -> str:
+def _digest(ident: str, key: bytes) -> str:
+    """What stands for an erased person's id in `erasures`: keyed
+    (`ERASURE_DIGEST_KEY`, which the database does not hold), so that whoever
+    holds a copy of the database and the ids other services keep cannot tell
+    whose row it is."""
+    return hmac.new(
+        key, b"insights-erasure:" + uuid.UUID(ident).bytes, hashlib.sha256
+    ).hexdigest()
+
+
+def _unkeyed(ident: str) -> str:
+    """The digest rows erased before 2026-12-06 were kept under (a plain SHA-256):
+    still looked up until they leave with the inbox's window."""
     return hashlib.sha256(b"insights-erasure:" + uuid.UUID(ident).bytes).hexdigest()
+
+
+def _tomb(session: Session, ident: str, key: bytes) -> Erasure | None:
+    """The person's erasure row, if they were erased within the inbox's window."""
+    return session.scalars(
+        select(Erasure).where(
+            Erasure.digest.in_([_digest(ident, key), _unkeyed(ident)])
+        )
+    ).first()
 
 
 def _lock(session: Session, ident: str) -> None:
@@ -161,20 +185,27 @@ def _lock(session: Session, ident: str) -> None:
 
 
 def erase(
-    session: Session, event_id: uuid.UUID, occurred_at: datetime, ident: str
+    session: Session,
+    event_id: uuid.UUID,
+    occurred_at: datetime,
+    ident: str,
+    erasure_key: bytes,
 ) -> uuid.UUID:
     """Detach an erased communicator: a random alias replaces their id in `facts`
     and in every state table, the member row (club, country, tier: what the figures
     group by) moves to the alias, so every published count stays as it was. Returns
     the alias (for tests; it is never logged or sent anywhere)."""
     _lock(session, ident)
-    digest = _digest(ident)
-    session.execute(
-        insert(Erasure)
-        .values(digest=digest, alias=uuid.uuid4(), erased_at=occurred_at)
-        .on_conflict_do_nothing()
-    )
-    alias: uuid.UUID = session.get_one(Erasure, digest).alias
+    tomb = _tomb(session, ident, erasure_key)
+    if tomb is None:  # (erased again: the same alias)
+        tomb = Erasure(
+            digest=_digest(ident, erasure_key),
+            alias=uuid.uuid4(),
+            erased_at=occurred_at,
+        )
+        session.add(tomb)
+        session.flush()
+    alias: uuid.UUID = tomb.alias
     person = uuid.UUID(ident)
     session.execute(
         text(
@@ -201,7 +232,7 @@ def erase(
         elif moved.tier_at is None:
             moved.tier = member.tier
         session.delete(member)
-    record(session, event_id, ERASED, occurred_at, {})
+    record(session, event_id, ERASED, occurred_at, {}, erasure_key)
     return alias
 
 
