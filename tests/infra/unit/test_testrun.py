@@ -217,3 +217,19 @@ def test_jobs_cache_bytecode_whatever_the_machine_says(
 
     assert "PYTHONDONTWRITEBYTECODE" not in env
     assert env["SVYAZ_TEST_STACKS"] == str(tmp_path / "unit.stacks")
+
+
+def test_a_sweep_that_fails_is_reported_and_the_tests_still_run(
+    testrun: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sweep of what killed runs left is a clean-up: when it fails (the broker's
+    API away), the runner says so and goes on; when it works, its report."""
+
+    def away(**_: Any) -> None:
+        raise ConnectionError("the management API did not answer")
+
+    monkeypatch.setattr(testrun.leftovers, "sweep", away)
+    said = testrun.sweep_leftovers()
+    assert said.startswith("leftovers: not swept (ConnectionError: the management")
+    monkeypatch.setattr(testrun.leftovers, "sweep", lambda **_: None)
+    assert "a test run or bench is running" in testrun.sweep_leftovers()
