@@ -7,6 +7,8 @@ function (`platform_tables_v2`), added to a new migration in every service.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,12 +88,68 @@ def run_env(target_metadata: Any, config_path: str) -> None:
     connectable = engine_from_config(
         {"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool
     )
+    limits = session_limits()  # a wrong value stops here, before any change
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)
         with context.begin_transaction():
+            unlimited(connection)
             context.run_migrations()
             if runtime_role:
                 grant_runtime_role(connection, runtime_role)
+            limit_sessions(connection, limits)
+
+
+# Every session of the database (the services', a person's psql) is bounded: a
+# statement, a wait for a lock, and a transaction left open doing nothing. Without
+# them one stuck transaction (a process frozen with its locks held, a session left
+# open) holds rows every worker then queues behind, with no end. Set on the
+# database (ALTER DATABASE, which its owner may do), not per connection: PgBouncer
+# in transaction pooling drops a client's startup options and shares server
+# connections, while a database's defaults apply to every server login.
+SESSION_LIMITS = {  # setting: (environment variable, default)
+    "statement_timeout": ("DB_STATEMENT_TIMEOUT", "5min"),
+    "lock_timeout": ("DB_LOCK_TIMEOUT", "1min"),
+    "idle_in_transaction_session_timeout": ("DB_IDLE_IN_TRANSACTION_TIMEOUT", "5min"),
+}
+DURATION = re.compile(r"(\d{1,9})\s*(ms|s|min|h)?")
+
+
+def session_limits(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The limits `limit_sessions` sets, from the environment (a PostgreSQL
+    duration: `30s`, `5min`, `500ms`; `0` for none); a value of another shape
+    refuses the migration, naming the variable."""
+    environ = os.environ if environ is None else environ
+    found = {}
+    for setting, (variable, default) in SESSION_LIMITS.items():
+        value = environ.get(variable, "").strip() or default
+        if not DURATION.fullmatch(value):
+            raise RuntimeError(
+                f"{variable}={value!r} is not a duration: give a number with ms, s, "
+                "min or h (for example 30s or 5min), or 0 for no limit"
+            )
+        found[setting] = value.replace(" ", "")
+    return found
+
+
+def unlimited(connection: Any) -> None:
+    """The migration's own transaction is not bounded by the database's limits (a
+    backfill may run for long, a lock may take time to get)."""
+    from sqlalchemy import text
+
+    for setting in SESSION_LIMITS:
+        connection.execute(text(f"SET LOCAL {setting} = 0"))
+
+
+def limit_sessions(connection: Any, limits: dict[str, str]) -> None:
+    """The database's defaults for every new session (`SESSION_LIMITS`); sessions
+    already open keep theirs. Run again, it sets the same."""
+    from sqlalchemy import text
+
+    database = connection.dialect.identifier_preparer.quote(
+        connection.execute(text("SELECT current_database()")).scalar_one()
+    )
+    for setting, value in limits.items():
+        connection.execute(text(f"ALTER DATABASE {database} SET {setting} = '{value}'"))
 
 
 def grant_runtime_role(connection: Any, role: str) -> None:
