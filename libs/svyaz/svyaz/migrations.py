@@ -100,15 +100,19 @@ def run_env(target_metadata: Any, config_path: str) -> None:
 
 
 # Every session of the database (the services', a person's psql) is bounded: a
-# statement, a wait for a lock, and a transaction left open doing nothing. Without
-# them one stuck transaction (a process frozen with its locks held, a session left
-# open) holds rows every worker then queues behind, with no end. Set on the
-# database (ALTER DATABASE, which its owner may do), not per connection: PgBouncer
-# in transaction pooling drops a client's startup options and shares server
-# connections, while a database's defaults apply to every server login.
+# statement and a transaction left open doing nothing (and, when set, a wait for a
+# lock). Without them one stuck transaction (a process frozen with its locks held,
+# a session left open) holds rows every worker then queues behind, with no end.
+# Set on the database (ALTER DATABASE, which its owner may do), not per
+# connection: PgBouncer in transaction pooling drops a client's startup options and
+# shares server connections, while a database's defaults apply to every server
+# login.
 SESSION_LIMITS = {  # setting: (environment variable, default)
     "statement_timeout": ("DB_STATEMENT_TIMEOUT", "5min"),
-    "lock_timeout": ("DB_LOCK_TIMEOUT", "1min"),
+    # off unless set: the two others already free a stuck holder, and a wait cut
+    # short fails the work (an event handler behind insights' rebuild would retry
+    # until parked)
+    "lock_timeout": ("DB_LOCK_TIMEOUT", "0"),
     "idle_in_transaction_session_timeout": ("DB_IDLE_IN_TRANSACTION_TIMEOUT", "5min"),
 }
 DURATION = re.compile(r"(\d{1,9})\s*(ms|s|min|h)?")

@@ -64,7 +64,7 @@ def test_a_new_session_starts_bounded(
     roles.migrate(monkeypatch, roles.runtime)
     expected = {
         "statement_timeout": "5min",
-        "lock_timeout": "1min",
+        "lock_timeout": "0",
         "idle_in_transaction_session_timeout": "5min",
     }
     assert _shown(roles, roles.runtime) == expected
