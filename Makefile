@@ -8,7 +8,7 @@ PROJECTS := libs/svyaz services/registry services/stipends services/notification
 REQS := requirements.txt $(wildcard infra/stripe-sandbox/requirements.txt) $(addsuffix /pyproject.toml,$(PROJECTS))
 
 .PHONY: run test venv keys services tools prepare test-unit test-contracts test-integration test-e2e test-browser \
-        test-serial test-chaos chaos bench cluster cluster-stop lint topology clean backup drill screens
+        test-serial test-pooled test-chaos chaos bench cluster cluster-stop lint topology clean backup drill screens
 
 run: venv keys services  ## run the whole system in the foreground (Ctrl-C stops it); CLUSTER=3: on `make cluster`'s nodes
 	bash infra/dev/ensure-tools.sh run
@@ -55,6 +55,9 @@ test-e2e: venv keys services
 	$(PYTEST) tests/e2e
 test-browser: venv keys services tools  ## the browser tests, in make test's two halves (each on a system of its own)
 	$(PY) infra/dev/testrun.py --slots $(TEST_SLOTS) --only '^browser-'
+
+test-pooled: venv keys services tools  ## payouts and reconciliation through PgBouncer in transaction pooling (also part of `make test`)
+	$(PYTEST) tests/pooled
 
 test-chaos: venv keys services  ## the short chaos runs (also part of `make test`)
 	$(PYTEST) tests/chaos

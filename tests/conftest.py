@@ -35,6 +35,10 @@ from tests.helpers import LIGHT_PASSWORDS, bus_settings, configure_bus  # noqa: 
 
 ROOT = Path(__file__).resolve().parents[1]
 PG = os.environ.get("TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+# the server itself, when PG is a pooler (PgBouncer in transaction pooling): databases
+# are made, copied and dropped there, and the template migrated there, since a copy
+# is refused while the pooler keeps a server connection to its template
+PG_ADMIN = os.environ.get("TEST_PG_ADMIN_URL", PG)
 
 sys.path.insert(0, str(ROOT / "infra" / "dev"))
 import leftovers  # noqa: E402
@@ -79,7 +83,7 @@ def bus_identity() -> None:
 
 
 def _admin() -> Any:
-    conn = psycopg2.connect(f"{PG}/postgres")
+    conn = psycopg2.connect(f"{PG_ADMIN}/postgres")
     conn.autocommit = True
     return conn
 
@@ -99,7 +103,7 @@ def _migrated_template(service: str) -> str:
         with conn.cursor() as cur:
             cur.execute(f'CREATE DATABASE "{name}"')
         conn.close()
-        url = f"{PG.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
+        url = f"{PG_ADMIN.replace('postgresql://', 'postgresql+psycopg2://')}/{name}"
         alembic = AlembicConfig(str(ROOT / "services" / service / "alembic.ini"))
         alembic.set_main_option("sqlalchemy.url", url)
         command.upgrade(alembic, "head")  # NullPool: nothing stays connected to it

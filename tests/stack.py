@@ -213,15 +213,20 @@ def running_system(
 
 
 @contextmanager
-def postgres_pair(pooled: bool = False) -> Iterator[pgcluster.PostgresPair]:
+def postgres_pair(
+    pooled: bool = False, admin_password: str = ""
+) -> Iterator[pgcluster.PostgresPair]:
     """A PostgreSQL primary and its synchronous standby of their own (never the
-    machine's), with a PgBouncer in front of each if `pooled`; removed afterwards
+    machine's), with a PgBouncer in front of each if `pooled` (which takes the
+    administrator too, with `admin_password`); removed afterwards
     (infra/cluster/postgres.py)."""
     # its servers run as the `postgres` user, who must reach their data directory:
     # under /tmp, not the checkout (a clone made with `mktemp -d` is 0700 root)
     parent = Path(tempfile.mkdtemp(prefix="svyaz-pgha-"))
     parent.chmod(0o755)
-    pair = pgcluster.PostgresPair(parent / "pair", pooled=pooled)
+    pair = pgcluster.PostgresPair(
+        parent / "pair", pooled=pooled, admin_password=admin_password
+    )
     try:
         pair.start()
         yield pair

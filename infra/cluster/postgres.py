@@ -404,7 +404,8 @@ def main() -> None:
             f"  a database     {pair.uri('<database>', '<role>', '<password>')}\n"
             + (
                 f"  tests through the primary's pooler: TEST_PG_URL=postgresql://"
-                f"postgres:{args.admin_password}@{pair.hosts[0]}\n"
+                f"postgres:{args.admin_password}@{pair.hosts[0]} "
+                f"TEST_PG_ADMIN_URL={pair.admin_url}\n"
                 if args.pooled and args.admin_password
                 else ""
             )

@@ -70,6 +70,7 @@ TYPICAL = {
     "stipends-integration-1": 120,
     "unit-contracts-infra": 90,
     "svyaz-integration": 85,
+    "pooled": 75,
     "sandbox-integration": 50,
     "insights-integration": 15,
 }
@@ -123,6 +124,8 @@ def jobs() -> list[Job]:
     # browser tests in two halves
     e2e = sorted(str(p.relative_to(ROOT)) for p in (tests / "e2e").glob("test_*.py"))
     found.append(Job("e2e", e2e, weight=SYSTEM_WEIGHT, estimate=300))
+    # payouts and reconciliation again, through PgBouncer in transaction pooling
+    found.append(Job("pooled", ["tests/pooled"], estimate=75))
     browser = sorted(
         str(p.relative_to(ROOT)) for p in (tests / "browser").glob("test_*.py")
     )

@@ -13,15 +13,16 @@ from sqlalchemy import text
 
 from insights import rebuild
 from insights.logic import facts
+from tests.conftest import PG_ADMIN
 
 
 def test_the_rebuild_is_not_bounded_by_the_statement_limit(
     database: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     url = database("insights")
-    plain = url.replace("+psycopg2", "")
-    name = plain.rsplit("/", 1)[1]
-    with psycopg2.connect(plain) as conn, conn.cursor() as cur:
+    name = url.rsplit("/", 1)[1]
+    direct = f"{PG_ADMIN}/{name}"  # a new session of the server's own, pooler or not
+    with psycopg2.connect(direct) as conn, conn.cursor() as cur:
         cur.execute(f"ALTER DATABASE \"{name}\" SET statement_timeout = '50ms'")
     conn.close()
     seen: list[str] = []
@@ -38,7 +39,7 @@ def test_the_rebuild_is_not_bounded_by_the_statement_limit(
     assert seen == ["0"]
     assert "rebuilt the read model from 0 events" in capsys.readouterr().out
     # every other session of the database keeps the limit
-    with psycopg2.connect(plain) as conn, conn.cursor() as cur:
+    with psycopg2.connect(direct) as conn, conn.cursor() as cur:
         cur.execute("SHOW statement_timeout")
         assert cur.fetchone() == ("50ms",)
     conn.close()
