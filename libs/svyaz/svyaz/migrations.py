@@ -131,7 +131,7 @@ def session_limits(environ: Mapping[str, str] | None = None) -> dict[str, str]:
                 f"{variable}={value!r} is not a duration: give a number with ms, s, "
                 "min or h (for example 30s or 5min), or 0 for no limit"
             )
-        found[setting] = value.replace(" ", "")
+        found[setting] = re.sub(r"\s", "", value)
     return found
 
 
