@@ -133,26 +133,30 @@ def fixed_rate(send: Any) -> list[float]:
     return latencies
 
 
-def bare() -> list[float]:
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", BARE, str(port)])
+def served(argv: list[str], port: int, name: str, send: Any) -> list[float]:
+    """Latencies of `send` at the fixed rate, against a server process started from
+    `argv` listening on `port` (warmed up first, stopped afterwards)."""
+    server = subprocess.Popen([sys.executable, *argv])
     try:
-        devstack.wait_for(
-            lambda: devstack.port_open("127.0.0.1", port), "the bare server", 30
-        )
-        http = requests.Session()
-        url = f"http://127.0.0.1:{port}/reports"
-
-        def send() -> None:
-            response = http.post(url, json=REPORT, timeout=30)
-            assert response.status_code == 201, response.text
-
+        devstack.wait_for(lambda: devstack.port_open("127.0.0.1", port), name, 30)
         for _ in range(20):  # warm-up
             send()
         return fixed_rate(send)
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def bare() -> list[float]:
+    port = free_port()
+    http = requests.Session()
+    url = f"http://127.0.0.1:{port}/reports"
+
+    def send() -> None:
+        response = http.post(url, json=REPORT, timeout=30)
+        assert response.status_code == 201, response.text
+
+    return served(["-c", BARE, str(port)], port, "the bare server", send)
 
 
 def by_hand(url: str) -> list[float]:
@@ -160,34 +164,18 @@ def by_hand(url: str) -> list[float]:
     own."""
     token, csrf, cycle = prepare(url)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("_gateway_by_hand.py")),
-            str(port),
-            url,
-        ]
-    )
-    try:
-        devstack.wait_for(
-            lambda: devstack.port_open("127.0.0.1", port), "the by-hand server", 30
-        )
-        http = requests.Session()
-        http.cookies.set(COOKIE, token)
-        target = f"http://127.0.0.1:{port}/api/v1/cycles/{cycle}/reports"
-        headers = {"X-CSRF-Token": csrf}
+    http = requests.Session()
+    http.cookies.set(COOKIE, token)
+    target = f"http://127.0.0.1:{port}/api/v1/cycles/{cycle}/reports"
+    headers = {"X-CSRF-Token": csrf}
 
-        def send() -> None:
-            response = http.post(target, json=REPORT, headers=headers, timeout=30)
-            assert response.status_code == 201, response.text
-            assert "phone" in response.json()["redacted"]  # the real work was done
+    def send() -> None:
+        response = http.post(target, json=REPORT, headers=headers, timeout=30)
+        assert response.status_code == 201, response.text
+        assert "phone" in response.json()["redacted"]  # the real work was done
 
-        for _ in range(20):  # warm-up
-            send()
-        return fixed_rate(send)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    script = str(Path(__file__).with_name("_gateway_by_hand.py"))
+    return served([script, str(port), url], port, "the by-hand server", send)
 
 
 def observe(stack: devstack.Stack) -> None:

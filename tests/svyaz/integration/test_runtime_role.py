@@ -5,84 +5,27 @@ stand for every service's (they share `run_env`)."""
 
 import logging
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
 import psycopg2
 import psycopg2.errors
 import pytest
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import text
 
 import svyaz.dependencies
 from svyaz.config import ConfigurationError
 from svyaz.db import guard_owner_role, make_engine, refuse_owner_role
 from svyaz.dependencies import Database
-from tests.conftest import PG, ROOT
+from tests.conftest import PG
 from tests.stack import free_port
-
-
-class Roles:
-    def __init__(self) -> None:
-        tag = uuid.uuid4().hex[:10]
-        self.database = f"test_roles_{tag}"
-        self.owner = f"test_owner_{tag}"
-        self.runtime = f"test_owner_{tag}_app"
-
-    def url(self, role: str) -> str:
-        host = PG.split("@", 1)[1]
-        return f"postgresql+psycopg2://{role}@{host}/{self.database}"
-
-    def connect(self, role: str) -> Any:
-        conn = psycopg2.connect(self.url(role).replace("+psycopg2", ""))
-        conn.autocommit = True
-        return conn
-
-    @contextmanager
-    def cursor(self, role: str) -> Iterator[Any]:
-        """A cursor of a connection as `role`, each statement committed."""
-        conn = self.connect(role)
-        try:
-            with conn.cursor() as cur:
-                yield cur
-        finally:
-            conn.close()
-
-    def migrate(self, monkeypatch: pytest.MonkeyPatch, runtime: str) -> None:
-        monkeypatch.setenv("DB_RUNTIME_ROLE", runtime)
-        alembic = AlembicConfig(str(ROOT / "services" / "stipends" / "alembic.ini"))
-        alembic.set_main_option("sqlalchemy.url", self.url(self.owner))
-        command.upgrade(alembic, "head")
+from tests.svyaz.integration.conftest import Roles
 
 
 def _admin(database: str = "postgres") -> Any:
     conn = psycopg2.connect(f"{PG}/{database}")
     conn.autocommit = True
     return conn
-
-
-@pytest.fixture
-def roles() -> Iterator[Roles]:
-    """An empty database owned by its own login role, a second login role beside
-    it, and no one else allowed in (as `make run` and init.sql make them)."""
-    made = Roles()
-    admin = _admin()
-    with admin.cursor() as cur:
-        for role in (made.owner, made.runtime):
-            cur.execute(f'CREATE ROLE "{role}" LOGIN')
-        cur.execute(f'CREATE DATABASE "{made.database}" OWNER "{made.owner}"')
-        cur.execute(f'REVOKE ALL ON DATABASE "{made.database}" FROM PUBLIC')
-    try:
-        yield made
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{made.database}" WITH (FORCE)')
-            for role in (made.owner, made.runtime):
-                cur.execute(f'DROP ROLE IF EXISTS "{role}"')
-        admin.close()
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ alike. stipends' migrations stand for every service's (they share `run_env`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import psycopg2
 import psycopg2.errors
@@ -17,34 +16,7 @@ from sqlalchemy.exc import DBAPIError
 
 from svyaz.db import make_engine
 from svyaz.migrations import SESSION_LIMITS, session_limits, unlimited
-from tests.conftest import PG
-from tests.svyaz.integration.test_runtime_role import Roles
-
-
-def _admin() -> psycopg2.extensions.connection:
-    conn = psycopg2.connect(f"{PG}/postgres")
-    conn.autocommit = True
-    return conn
-
-
-@pytest.fixture
-def roles() -> Iterator[Roles]:
-    """An empty database owned by a login role that is not a superuser, and a
-    runtime role beside it."""
-    made = Roles()
-    admin = _admin()
-    with admin.cursor() as cur:
-        for role in (made.owner, made.runtime):
-            cur.execute(f'CREATE ROLE "{role}" LOGIN')
-        cur.execute(f'CREATE DATABASE "{made.database}" OWNER "{made.owner}"')
-    try:
-        yield made
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{made.database}" WITH (FORCE)')
-            for role in (made.owner, made.runtime):
-                cur.execute(f'DROP ROLE IF EXISTS "{role}"')
-        admin.close()
+from tests.svyaz.integration.conftest import Roles
 
 
 def _shown(roles: Roles, role: str) -> dict[str, str]:
