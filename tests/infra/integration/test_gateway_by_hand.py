@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -17,11 +16,11 @@ import psycopg2
 import pytest
 import requests
 
-from tests.conftest import PG, ROOT
+from tests.conftest import PG, ROOT, drop_database
+from tests.stack import devstack, free_port
 
 sys.path.insert(0, str(ROOT / "bench"))
 from _gateway_by_hand import COOKIE, MAX_BODY, prepare  # noqa: E402
-from _support import free_port  # noqa: E402
 
 REPORT = {
     "conversations": 2,
@@ -43,6 +42,7 @@ def served() -> Iterator[tuple[str, str, str, str]]:
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
     url = f"{PG}/{name}"
     port = free_port()
     server = None
@@ -56,22 +56,15 @@ def served() -> Iterator[tuple[str, str, str, str]]:
                 url,
             ]
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                requests.get(f"http://127.0.0.1:{port}/", timeout=1)
-                break
-            except requests.ConnectionError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.1)
+        devstack.wait_for(
+            lambda: devstack.port_open("127.0.0.1", port), "the by-hand server", 30
+        )
         yield f"http://127.0.0.1:{port}/api/v1/cycles/{cycle}/reports", token, csrf, url
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=30)
-        with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        drop_database(url)
 
 
 def _rows(url: str, sql: str) -> list[Any]:
