@@ -271,7 +271,8 @@ class _Observed:
 
     def run_once(self) -> None:
         if self.sessionmaker is not None:
-            with self.sessionmaker() as session:
+            # committed: a service's sample may write (svyaz.tallies folds)
+            with self.sessionmaker() as session, session.begin():
                 if self.outbox:
                     _sample_outbox(session, self.service)
                 if self.sample is not None:

@@ -10,7 +10,8 @@ from prometheus_client import Gauge
 from sqlalchemy import text
 
 from notifications.channels import EMAIL, INBOX, TELEGRAM
-from notifications.models import DISCARDED, PARKED, PENDING, SENT
+from notifications.models import DELIVERY_TALLY, DISCARDED, PARKED, PENDING, SENT
+from svyaz import tallies
 
 CHANNELS = (EMAIL, INBOX, TELEGRAM)
 STATES = (PENDING, SENT, PARKED, DISCARDED)
@@ -26,10 +27,8 @@ OLDEST_PENDING = Gauge(
 
 def sample(session: Any) -> None:
     counts = {(channel, state): 0 for channel in CHANNELS for state in STATES}
-    for channel, state, count in session.execute(
-        text("SELECT channel, status, count(*) FROM deliveries GROUP BY 1, 2")
-    ):
-        if (channel, state) in counts:
+    for (channel, state), count in tallies.read(session, DELIVERY_TALLY).items():
+        if (channel, state) in counts:  # not a count of every delivery
             counts[(channel, state)] = count
     for (channel, state), count in counts.items():
         DELIVERIES.labels(channel, state).set(count)

@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from svyaz.actors import ADMIN, COMMUNICATOR, FINANCE
+from svyaz.tallies import Tally
 
 STAFF_ROLES = (ADMIN, FINANCE)  # the staff whose work notifications reminds them of
 
@@ -66,6 +67,10 @@ def error_kind_of(last_error: str | None) -> str:
         if words in (last_error or ""):
             return kind
     return "other"
+
+
+# deliveries counted by channel and state as they change, for the metrics (0010)
+DELIVERY_TALLY = Tally("deliveries", ("channel", "status"))
 
 
 class Delivery(Base):

@@ -15,6 +15,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import text
 
 from stipends.payouts.models import PROVIDERS
+from svyaz import tallies
 
 PAYOUTS = Gauge("svyaz_payouts", "Payouts by state and provider", ["state", "provider"])
 PAYOUT_OLDEST_OPEN = Gauge(
@@ -83,15 +84,12 @@ def rate_limit_wait(bucket: str, seconds: float) -> None:
 
 
 def sample(session: Any) -> None:
-    from stipends.payouts.models import OPEN_STATUSES, PAYOUT_STATUSES
+    from stipends.payouts.models import OPEN_STATUSES, PAYOUT_STATUSES, PAYOUT_TALLY
 
     counts = {
         (state, provider): 0 for state in PAYOUT_STATUSES for provider in PROVIDERS
     }
-    for state, provider, count in session.execute(
-        text("SELECT status, provider, count(*) FROM payouts GROUP BY 1, 2")
-    ):
-        counts[(state, provider)] = count
+    counts.update(tallies.read(session, PAYOUT_TALLY))  # not a count of every payout
     for (state, provider), count in counts.items():
         PAYOUTS.labels(state, provider).set(count)
     oldest = session.execute(

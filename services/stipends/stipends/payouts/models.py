@@ -42,10 +42,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 from stipends.base import Base
 from stipends.exceptions import InvalidTransition
 from svyaz import vocabulary
+from svyaz.tallies import Tally
 
 RUN_STATUSES = vocabulary.PAYOUT_RUN_STATUSES  # svyaz.vocabulary: the gateway shows
 PAYOUT_STATUSES = vocabulary.PAYOUT_STATUSES  # them too
 OPEN_STATUSES = ("queued", "calling", "sent")
+# payouts counted by state and provider as they change, for the metrics (migration 0015)
+PAYOUT_TALLY = Tally("payouts", ("status", "provider"))
 # where a payout may go from each state (`Payout.move_to`); the database holds the
 # states themselves (CHECK payout_status, since migration 0004)
 PAYOUT_STEPS: dict[str, frozenset[str]] = {
