@@ -3,6 +3,7 @@ folding while others write, two samplers at once, and the services' own tallies
 (payouts, deliveries) counting what was there before their migration."""
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -149,16 +150,32 @@ def alembic(service: str, url: str) -> AlembicConfig:
     return config
 
 
+@contextmanager
+def before(
+    database: Callable[[str], str], service: str, revision: str
+) -> Iterator[tuple[Engine, Callable[[], None]]]:
+    """A service's database at the migration before its tally's, and the step up."""
+    url = database(service)
+    command.downgrade(alembic(service, url), revision)
+    engine = create_engine(url)
+    try:
+        yield engine, lambda: command.upgrade(alembic(service, url), "head")
+    finally:
+        engine.dispose()
+
+
+def sampled(engine: Engine, metrics: Any) -> None:
+    with Session(engine) as session, session.begin():
+        metrics.sample(session)
+
+
 def test_payouts_are_counted_from_before_the_migration_and_sampled(
     database: Callable[[str], str],
 ) -> None:
     from stipends import metrics
     from stipends.payouts.models import PAYOUT_TALLY
 
-    url = database("stipends")
-    command.downgrade(alembic("stipends", url), "0014")
-    engine = create_engine(url)
-    try:
+    with before(database, "stipends", "0014") as (engine, upgrade):
         with engine.begin() as conn:  # payouts with no runs or stipends behind them
             conn.execute(text("SET LOCAL session_replication_role = replica"))
             conn.execute(
@@ -172,9 +189,8 @@ def test_payouts_are_counted_from_before_the_migration_and_sampled(
                     "AS v (p, s)"
                 )
             )
-        command.upgrade(alembic("stipends", url), "head")
-        with Session(engine) as session, session.begin():
-            metrics.sample(session)
+        upgrade()
+        sampled(engine, metrics)
         assert gauge(metrics.PAYOUTS, "paid", "stripe_connect") == 2
         assert gauge(metrics.PAYOUTS, "sent", "stripe_connect") == 1
         assert gauge(metrics.PAYOUTS, "failed", "bank_file") == 1
@@ -182,8 +198,7 @@ def test_payouts_are_counted_from_before_the_migration_and_sampled(
         with engine.begin() as conn:
             conn.execute(text("UPDATE payouts SET status = 'paid' WHERE status='sent'"))
             conn.execute(text("DELETE FROM payouts WHERE provider = 'bank_file'"))
-        with Session(engine) as session, session.begin():
-            metrics.sample(session)
+        sampled(engine, metrics)
         assert gauge(metrics.PAYOUTS, "paid", "stripe_connect") == 3
         assert gauge(metrics.PAYOUTS, "sent", "stripe_connect") == 0
         assert gauge(metrics.PAYOUTS, "failed", "bank_file") == 0
@@ -191,8 +206,6 @@ def test_payouts_are_counted_from_before_the_migration_and_sampled(
             assert read(engine, PAYOUT_TALLY) == truth(
                 conn, "payouts", "status, provider"
             )
-    finally:
-        engine.dispose()
 
 
 def test_deliveries_are_counted_from_before_the_migration_and_sampled(
@@ -201,19 +214,16 @@ def test_deliveries_are_counted_from_before_the_migration_and_sampled(
     from notifications import metrics
     from notifications.models import DELIVERY_TALLY
 
-    url = database("notifications")
-    command.downgrade(alembic("notifications", url), "0009")
-    engine = create_engine(url)
     insert = text(
         "INSERT INTO deliveries (event_id, recipient_id, channel, template, status, "
         "attempts, audience, discreet) SELECT gen_random_uuid(), gen_random_uuid(), "
         "c, 'welcome', s, 0, 'communicator', true FROM (VALUES ('email', 'sent'), "
         "('email', 'sent'), ('inbox', 'pending')) AS v (c, s)"
     )
-    try:
+    with before(database, "notifications", "0009") as (engine, upgrade):
         with engine.begin() as conn:
             conn.execute(insert)
-        command.upgrade(alembic("notifications", url), "head")
+        upgrade()
         with engine.begin() as conn:
             conn.execute(insert)
             conn.execute(
@@ -222,8 +232,7 @@ def test_deliveries_are_counted_from_before_the_migration_and_sampled(
                     "(SELECT min(id) FROM deliveries WHERE channel = 'inbox')"
                 )
             )
-        with Session(engine) as session, session.begin():
-            metrics.sample(session)
+        sampled(engine, metrics)
         assert gauge(metrics.DELIVERIES, "email", "sent") == 4
         assert gauge(metrics.DELIVERIES, "inbox", "pending") == 1
         assert gauge(metrics.DELIVERIES, "inbox", "parked") == 1
@@ -232,8 +241,6 @@ def test_deliveries_are_counted_from_before_the_migration_and_sampled(
             assert read(engine, DELIVERY_TALLY) == truth(
                 conn, "deliveries", "channel, status"
             )
-    finally:
-        engine.dispose()
 
 
 def gauge(metric: Any, *labels: str) -> float:
