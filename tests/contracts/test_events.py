@@ -95,7 +95,10 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     ],
     "vouch.requested.v1": [notifications.schemas.VouchRequestedIn],
     "payout.paid.v1": [notifications.schemas.PayoutIn, insights.schemas.PayoutIn],
-    "training.completed.v1": [insights.schemas.TrainingCompletedIn],
+    "training.completed.v1": [
+        stipends.schemas.TrainingCompletedIn,
+        insights.schemas.TrainingCompletedIn,
+    ],
     "reconciliation.started.v1": [insights.schemas.ReconciliationStartedIn],
     "reconciliation.difference_resolved.v1": [insights.schemas.DifferenceResolvedIn],
     "programme.budget_changed.v1": [insights.schemas.ProgrammeBudgetChangedIn],

@@ -44,6 +44,14 @@ class CommunicatorTierChangedIn(Incoming):
     training_completed = fields.Boolean(required=True)
 
 
+class TrainingCompletedIn(Incoming):
+    """training.completed.v1: the person completed a training (the programme's
+    `training_required` asks for one)."""
+
+    training_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+
+
 class CommunicatorPayoutReadyIn(Incoming):
     communicator_id = fields.UUID(required=True)
     provider = fields.String(required=True)

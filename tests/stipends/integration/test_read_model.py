@@ -113,3 +113,39 @@ def _handled(engine: Any, event_type: str) -> bool:
                 {"t": event_type},
             ).first()
         )
+
+
+def test_a_completed_training_counts_for_a_volunteer_and_stays(
+    stipends: Any, rabbit_config: dict[str, Any]
+) -> None:
+    """A volunteer's completion reaches stipends by its own event (a programme that
+    requires training pays volunteers too); a tier event sent before it and
+    delivered after it does not take it back."""
+    amqp, ident = rabbit_config["AMQP_URI"], str(uuid.uuid4())
+    publish_event(
+        amqp,
+        envelope("communicator.applied.v1", communicator_id=ident, pseudonym="wren_1"),
+    )
+    wait_until(lambda: row(stipends, ident) is not None, "the application")
+    assert not row(stipends, ident).training_completed
+    publish_event(
+        amqp,
+        envelope(
+            "training.completed.v1",
+            communicator_id=ident,
+            training_id=str(uuid.uuid4()),
+        ),
+    )
+    wait_until(lambda: row(stipends, ident).training_completed, "the completion")
+    assert row(stipends, ident).tier == "volunteer"
+    publish_event(
+        amqp,
+        envelope(
+            "communicator.tier_changed.v1",
+            communicator_id=ident,
+            tier="volunteer",
+            training_completed=False,
+        ),
+    )
+    wait_until(lambda: _handled(stipends, "communicator.tier_changed.v1"), "the tier")
+    assert row(stipends, ident).training_completed

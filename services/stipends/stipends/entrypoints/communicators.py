@@ -17,6 +17,7 @@ from stipends.schemas import (
     CommunicatorPayoutReadyIn,
     CommunicatorSchema,
     CommunicatorTierChangedIn,
+    TrainingCompletedIn,
 )
 from svyaz import inbox
 from svyaz.envelope import ReceivedEvent
@@ -60,6 +61,13 @@ class CommunicatorsEntrypoints(Entrypoints):
     @event_handler("registry", "communicator.tier_changed.v1", batch=BATCH)
     def on_communicator_tier_changed(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorTierChangedIn())
+
+    @event_handler("registry", "training.completed.v1", batch=BATCH)
+    def on_training_completed(self, event: ReceivedEvent) -> None:
+        """Any completed training counts for a programme that requires one, the
+        volunteer tier's included (the tier's own event says so only when the tier
+        changes)."""
+        self._fold(event, TrainingCompletedIn())
 
     @event_handler("registry", "communicator.payout_ready.v1", batch=BATCH)
     def on_communicator_payout_ready(self, event: ReceivedEvent) -> None:

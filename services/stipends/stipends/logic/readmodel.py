@@ -59,7 +59,13 @@ def registry_changed(
         communicator.club_id = data["club_id"]
     elif event_type == "communicator.tier_changed.v1":
         communicator.tier = data["tier"]
-        communicator.training_completed = data["training_completed"]
+        # a completion is never taken back: an older event's `false` (sent before
+        # the completion was recorded, delivered after it) does not undo it
+        communicator.training_completed = (
+            communicator.training_completed or data["training_completed"]
+        )
+    elif event_type == "training.completed.v1":
+        communicator.training_completed = True
     elif event_type == "communicator.payout_ready.v1":
         changed = communicator.payout_ready and (
             communicator.payout_provider != data["provider"]
