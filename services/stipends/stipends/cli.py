@@ -28,7 +28,9 @@ Every other command has the registry renew it first, against your account as it 
 a disabled account or a lost finance role ends it (exit 7), and so does a sign-in older
 than 12 hours. `release` asks for another current code (a fresh second factor, a later
 one than the code you signed in with) unless `--code` is given, and with `--wait` shows
-the run's progress until no payout is open. Exit codes: 0 done; 1 refused by a rule
+the run's progress until no payout is open (or only bank transfers, which the bank's
+statement settles). It runs from any directory (`--config`: other settings), and a
+file it writes is its user's alone. Exit codes: 0 done; 1 refused by a rule
 (role, segregation, state); 2 bad input; 3 not found; 4 a service did not answer; 5 the
 code was not right; 6 (`reconcile`) the period has open differences, so a scheduled job
 can tell finance; 7 not signed in (the same answer for a wrong email, password or code).
@@ -73,7 +75,11 @@ from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound  # noqa: E4
     NOT_SIGNED_IN,
 ) = range(8)
 OPEN = ("planned", "queued", "calling", "sent")
-DEFAULT_CONFIG = Path("infra/tools/finance-cli.yml")
+# the repository this CLI runs from (services/stipends/stipends/cli.py): its settings
+# and the bus keys they name are found there from any working directory
+ROOT = Path(__file__).resolve().parents[3]
+DEFAULT_CONFIG = ROOT / "infra" / "tools" / "finance-cli.yml"
+KEY_PATHS = ("BUS_PRIVATE_KEY", "BUS_PUBLIC_KEYS")
 
 
 class Failed(Exception):
@@ -102,6 +108,28 @@ def totals_table(run: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def settings_for(config_path: Path) -> dict[str, Any]:
+    """The CLI's settings; the repository's own file (the default) is read, with
+    the key files it names, from any working directory."""
+    from svyaz import config as settings
+
+    try:
+        config = settings.load(config_path)
+    except OSError as exc:
+        raise Failed(
+            f"the settings file {config_path} cannot be read ({exc.strerror}); give "
+            "--config with the path of infra/tools/finance-cli.yml",
+            BAD_INPUT,
+        ) from None
+    config.pop("LOGGING", None)
+    if config_path == DEFAULT_CONFIG:  # its relative key paths are the repository's
+        for key in KEY_PATHS:
+            value = config.get(key)
+            if isinstance(value, str) and value and not Path(value).is_absolute():
+                config[key] = str(ROOT / value)
+    return config
+
+
 @contextmanager
 def connected(config_path: Path) -> Iterator[Any]:
     from svyaz import config as settings
@@ -109,8 +137,7 @@ def connected(config_path: Path) -> Iterator[Any]:
     from svyaz.keys import FINANCE_CLI
     from svyaz.rpc_proxy import ClusterRpcProxy
 
-    config = settings.load(config_path)
-    config.pop("LOGGING", None)
+    config = settings_for(config_path)
     signing.register()
     signing.configure_from_config(config, FINANCE_CLI)
     timeout = settings.positive(config, "RPC_TIMEOUT", 30)
@@ -255,20 +282,15 @@ def run_command(
         code = args.code or ask_code()
         run = stipends.release_payout_run(actor, args.run, args.totals, code)
         print(f"run {run['id']} {run['status']}", file=out)
-        while args.wait:
-            counts = stipends.get_payout_run(actor, args.run)["payouts_by_status"]
-            print(f"\r{progress(counts)}", end="", file=err, flush=True)
-            if not any(counts.get(s) for s in OPEN):
-                print(file=err)
-                break
-            sleep(args.interval)
+        if args.wait:
+            follow(stipends, actor, args.run, err, sleep, args.interval)
     elif args.command == "action":
         payout = stipends.payout_action(actor, args.payout, args.action, args.reason)
         print(f"{payout['id']} {payout['status']}", file=out)
     elif args.command == "export":
         content = stipends.payout_bank_file(actor, args.run, args.format)
         if args.output:
-            Path(args.output).write_text(content)
+            write_private(Path(args.output), content.encode())
         else:
             out.write(content)
     elif args.command == "statement":
@@ -302,9 +324,62 @@ def run_command(
         rec = stipends.get_reconciliation(actor, args.reconciliation)
         items = list(all_items(stipends, actor, args.reconciliation, None, None, err))
         body, _ = exports.reconciliation(args.format, rec, items)
-        Path(args.output).write_bytes(body)
+        write_private(Path(args.output), body)
         print(f"{len(items)} differences written to {args.output}", file=out)
     return DONE
+
+
+def follow(
+    stipends: Any,
+    actor: Any,
+    run_id: str,
+    err: TextIO,
+    sleep: Callable[[float], None],
+    interval: float,
+) -> None:
+    """The run's progress until no payout is open, or until those still open are
+    bank transfers sent in a file (they stay sent until the bank's statement is
+    imported: said, not waited for). On a terminal the line is redrawn in place;
+    elsewhere (a log, a pipe) a line is written when the counts change."""
+    on_terminal = err.isatty()
+    shown = ""
+    while True:
+        counts = stipends.get_payout_run(actor, run_id)["payouts_by_status"]
+        line = progress(counts)
+        if on_terminal:
+            print(f"\r{line}", end="", file=err, flush=True)
+        elif line != shown:
+            print(line, file=err, flush=True)
+        shown = line
+        open_now = sum(counts.get(s, 0) for s in OPEN)
+        if not open_now:
+            break
+        if counts.get("sent", 0) == open_now:
+            waiting = [
+                p for p in stipends.list_payouts(actor, run_id) if p["status"] in OPEN
+            ]
+            if all(p["provider"] == "bank_file" for p in waiting):
+                if on_terminal:
+                    print(file=err)
+                print(
+                    f"{len(waiting)} bank transfer(s) sent in the bank file stay sent "
+                    "until the bank's statement is imported (`svyaz-finance "
+                    "statement`); not waiting for them",
+                    file=err,
+                )
+                return
+        sleep(interval)
+    if on_terminal:
+        print(file=err)
+
+
+def write_private(path: Path, body: bytes) -> None:
+    """A file of account details or payments, readable by its owner alone (an
+    existing file is emptied and made so too)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(body)
 
 
 def reconciliation_summary(rec: dict[str, Any]) -> str:

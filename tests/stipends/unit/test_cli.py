@@ -254,3 +254,98 @@ def test_the_cli_loads_no_database_library() -> None:
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == "[]"
+
+
+def test_the_settings_and_their_keys_are_found_from_any_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # not the repository
+    monkeypatch.delenv("BUS_PRIVATE_KEY", raising=False)
+    monkeypatch.delenv("BUS_PUBLIC_KEYS", raising=False)
+    config = cli.settings_for(cli.DEFAULT_CONFIG)
+    assert config["BUS_IDENTITY"] == "finance-cli"
+    assert config["BUS_PRIVATE_KEY"] == str(
+        cli.ROOT / "var" / "keys" / "private" / "finance-cli.key"
+    )
+    assert config["BUS_PUBLIC_KEYS"] == str(cli.ROOT / "var" / "keys" / "public")
+    # a settings file given by its owner keeps its paths as written
+    own = tmp_path / "finance.yml"
+    own.write_text("BUS_PRIVATE_KEY: keys/finance-cli.key\n")
+    assert cli.settings_for(own)["BUS_PRIVATE_KEY"] == "keys/finance-cli.key"
+
+
+def test_a_missing_settings_file_is_a_clear_refusal(tmp_path: Path) -> None:
+    with pytest.raises(cli.Failed) as refused:
+        cli.settings_for(tmp_path / "nowhere.yml")
+    assert refused.value.code == cli.BAD_INPUT
+    assert "--config" in str(refused.value)
+
+
+class _Run:
+    """A run whose payouts move through the given states, one poll at a time."""
+
+    def __init__(self, steps: list[list[tuple[str, str]]]) -> None:
+        self.steps = steps
+        self.polls = 0
+
+    def _now(self) -> list[tuple[str, str]]:
+        return self.steps[min(self.polls, len(self.steps) - 1)]
+
+    def get_payout_run(self, actor: object, run_id: str) -> dict:
+        counts: dict[str, int] = {}
+        for _, status in self._now():
+            counts[status] = counts.get(status, 0) + 1
+        self.polls += 1
+        return {"payouts_by_status": counts}
+
+    def list_payouts(self, actor: object, run_id: str) -> list[dict]:
+        return [
+            {"provider": provider, "status": status}
+            for provider, status in self.steps[min(self.polls - 1, len(self.steps) - 1)]
+        ]
+
+
+def _patience(polls: int):  # a sleep that gives up: a wait that never ends fails
+    slept = []
+
+    def sleep(_: float) -> None:
+        slept.append(1)
+        if len(slept) >= polls:
+            raise AssertionError(f"still waiting after {polls} polls")
+
+    return sleep
+
+
+def test_waiting_on_a_run_stops_at_bank_transfers_the_statement_settles() -> None:
+    run = _Run(
+        [
+            [("stripe_connect", "queued"), ("bank_file", "queued")],
+            [("stripe_connect", "sent"), ("bank_file", "sent")],
+            [("stripe_connect", "paid"), ("bank_file", "sent")],
+        ]
+    )
+    err = io.StringIO()  # not a terminal: a line per change, no carriage returns
+    cli.follow(run, {}, "r", err, _patience(10), 0.0)
+    lines = err.getvalue().splitlines()
+    assert "\r" not in err.getvalue()
+    assert lines[0].endswith("0/2  queued 2")
+    assert lines[-2].endswith("1/2  paid 1 · sent 1")
+    assert "1 bank transfer(s)" in lines[-1] and "statement" in lines[-1]
+    assert run.polls == 3  # the Stripe payout sent was waited for, not the bank's
+
+
+def test_waiting_on_a_run_ends_when_every_payout_is_settled() -> None:
+    run = _Run([[("stripe_connect", "sent")], [("stripe_connect", "paid")]])
+    err = io.StringIO()
+    cli.follow(run, {}, "r", err, _patience(10), 0.0)
+    assert err.getvalue().splitlines()[-1].endswith("1/1  paid 1")
+    assert run.polls == 2
+
+
+def test_an_exported_file_is_its_owner_s_alone(tmp_path: Path) -> None:
+    path = tmp_path / "run.xml"
+    path.write_text("an older, longer file")
+    path.chmod(0o644)
+    cli.write_private(path, b"<Document/>")
+    assert path.read_bytes() == b"<Document/>"
+    assert path.stat().st_mode & 0o777 == 0o600
