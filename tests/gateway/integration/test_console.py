@@ -131,6 +131,7 @@ def test_an_admin_enrolls_totp_and_decides_an_application(system: Registry) -> N
     ident = re.search(r'href="/admin/applications/([0-9a-f-]+)"', listing.text).group(1)
     page = browser.get(f"{system.url}/admin/applications/{ident}", timeout=30)
     assert data["legal_name"] in page.text
+    assert data["motivation"] in page.text
     moved = browser.post(
         f"{system.url}/admin/applications/{ident}",
         timeout=30,
@@ -159,6 +160,15 @@ def test_an_admin_enrolls_totp_and_decides_an_application(system: Registry) -> N
         system, "admin.one@example.org", code=next_code(pyotp.TOTP(secret))
     )
     assert ok.status_code == 303
+
+    # an applicant who gave no reason: said in words, not as a program's None
+    _, quiet = apply(system, motivation="")
+    quiet_id = system.sql(
+        "SELECT id FROM communicators WHERE pseudonym = :p", p=quiet["pseudonym"]
+    )[0][0]
+    said = browser.get(f"{system.url}/admin/applications/{quiet_id}", timeout=30)
+    assert said.status_code == 200 and quiet["pseudonym"] in said.text
+    assert ">None<" not in said.text and "Не указано" in said.text  # ru here
 
 
 def test_pages_are_for_their_roles_and_sign_out_ends_the_session(
