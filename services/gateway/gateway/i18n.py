@@ -35,6 +35,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
+import pycountry
 from babel import Locale
 from babel.support import Translations
 
@@ -99,10 +100,15 @@ def currency_step(currency: str) -> str:
     return svyaz_money.step(currency)
 
 
+# ISO 3166-1's countries: the locale's territories also name groupings and
+# placeholders with two letters (EU, EZ, UN, QO, ZZ, XA, XB), which are no country
+ISO_COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
+
+
 def countries(language: str) -> list[tuple[str, str]]:
-    """ISO 3166 countries (two letters) by name in the reader's language."""
+    """ISO 3166-1 countries (two letters) by name in the reader's language."""
     names = Locale.parse(language_of(language)).territories
-    found = [(code, name) for code, name in names.items() if len(code) == 2]
+    found = [(code, name) for code, name in names.items() if code in ISO_COUNTRIES]
     return sorted(found, key=lambda pair: pair[1])
 
 

@@ -327,3 +327,14 @@ def test_every_trail_has_its_words_in_one_table() -> None:
         assert i18n.label("ru", "activity_action", code) != i18n.label(
             "en", "activity_action", code
         )
+
+
+@pytest.mark.parametrize("language", i18n.LANGUAGES)
+def test_the_country_lists_hold_countries_only(language: str) -> None:
+    """Groupings and placeholders the locale also names with two letters (the
+    European Union, the United Nations, "Unknown Region", pseudo-locales) are no
+    place anyone lives; the registry refuses them."""
+    codes = {code for code, _ in i18n.countries(language)}
+    assert {"RU", "GE", "DE", "AM", "KZ", "RS"} <= codes
+    assert not codes & {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
+    assert len(codes) > 240
