@@ -373,7 +373,8 @@ REFUSALS: dict[str, str] = {
     ),
     "invalid_deadline": N_("Give the deadline as a date and a time."),
     "invalid_request": N_(
-        "Some values are not accepted. Check the numbers and dates and send again."
+        "Some values are not accepted: correct those marked next to their fields and "
+        "send again."
     ),
     "invalid_amendment": N_("Give a new amount above zero and say why it changes."),
     "nothing_chosen": N_("Tick at least one stipend, then approve."),

@@ -20,6 +20,27 @@ def test_a_report_draft_is_saved_and_restored_when_the_person_comes_back(
     cycle = stipends.call("open_cycle", ADMIN_A, programme, "2026-12", deadline)["id"]
     browser, _ = sign_in(system, data["email"])
     form = browser.get(f"{system.url}/me/report?lang=en", timeout=30)
+    # whom and how are asked for, marked as such, and their absence is named
+    assert form.text.count("tick at least one") == 2
+    missing = browser.post(
+        f"{system.url}/me/report?lang=en",
+        timeout=30,
+        data={
+            "csrf": csrf(form.text),
+            "cycle_id": cycle,
+            "report_id": "",
+            "conversations": "5",
+            "hours": "4",
+            "observed_change": "some",
+            "action": "save",
+        },
+    )
+    assert missing.status_code == 400
+    assert "correct those marked next to their fields" in missing.text
+    assert 'id="error-audiences"' in missing.text
+    assert 'id="error-channels"' in missing.text
+    assert "numbers and dates" not in missing.text
+    assert stipends.sql("SELECT status FROM activity_reports") == []
     saved = browser.post(
         f"{system.url}/me/report",
         timeout=30,
