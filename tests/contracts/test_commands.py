@@ -151,6 +151,7 @@ COMMANDS: dict[tuple[str, str], str] = {
     ("stipends", "get_trial_balance"): READ,
     ("stipends", "get_account_statement"): READ,
     ("stipends", "get_payout_run"): READ,
+    ("stipends", "list_payout_runs"): READ,
     ("stipends", "list_payouts"): READ,
     ("stipends", "get_payout"): READ,
     ("stipends", "list_receipt_problems"): READ,

@@ -119,6 +119,7 @@ CALLERS = {
     ("stipends", "get_account_statement"): {GATEWAY, FINANCE_CLI, OPERATOR},
     ("stipends", "get_communicator"): {GATEWAY, OPERATOR},
     ("stipends", "get_payout_run"): {GATEWAY, FINANCE_CLI},
+    ("stipends", "list_payout_runs"): {GATEWAY, FINANCE_CLI},
     ("stipends", "get_programme"): {GATEWAY, OPERATOR},
     ("stipends", "get_reconciliation"): {GATEWAY, FINANCE_CLI},
     ("stipends", "get_stipend"): {GATEWAY, OPERATOR},

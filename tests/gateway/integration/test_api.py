@@ -615,6 +615,13 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ),
     ("a payout run", "GET", "/api/v1/payout-runs/{run}", None, expect(ADMIN_FINANCE)),
     (
+        "a cycle's payout runs",
+        "GET",
+        "/api/v1/cycles/{closed_cycle}/payout-runs",
+        None,
+        expect(ADMIN_FINANCE),
+    ),
+    (
         "a run's payouts",
         "GET",
         "/api/v1/payout-runs/{run}/payouts",

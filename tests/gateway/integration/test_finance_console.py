@@ -147,6 +147,13 @@ def test_finance_downloads_the_bank_file_imports_the_statement_and_reads_the_tra
     system: Registry, stipends: Stipends, bank_run: BankRun
 ) -> None:
     finance, url = bank_run.finance, system.url
+    # the home page leads to the run, however it was built (here: by RPC)
+    home = finance.get(f"{url}/finance?lang=en", timeout=30)
+    link = re.search(
+        rf'<a href="/finance/runs/{bank_run.run}" class="run-link"[^>]*>(.*?)</a>',
+        home.text,
+    )
+    assert link and "0 of 1 paid" in link.group(1), home.text
     run_page = finance.get(f"{url}/finance/runs/{bank_run.run}?lang=en", timeout=30)
     assert 'id="pain001"' in run_page.text
     assert f'href="/finance/payouts/{bank_run.payout}"' in run_page.text
@@ -432,6 +439,12 @@ def test_the_api_serves_the_same_finance_tasks(
 
     payout = api("GET", f"/api/v1/payouts/{bank_run.payout}")
     assert payout.status_code == 200 and payout.json()["status"] == "paid"
+    cycle = api("GET", f"/api/v1/payout-runs/{bank_run.run}").json()["cycle_id"]
+    (listed,) = api("GET", f"/api/v1/cycles/{cycle}/payout-runs").json()
+    assert listed["id"] == bank_run.run and listed["payouts_by_status"] == {"paid": 1}
+    assert listed["created_at"]
+    unknown = api("GET", f"/api/v1/cycles/{uuid.uuid4()}/payout-runs")
+    assert unknown.status_code == 404
     assert "run_release" in [line["action"] for line in payout.json()["audit"]]
     assert api("GET", f"/api/v1/payouts/{uuid.uuid4()}").status_code == 404
 

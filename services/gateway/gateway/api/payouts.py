@@ -48,6 +48,16 @@ class PayoutsApi(GatewayBase):
 
     @api(
         "GET",
+        "/api/v1/cycles/<cycle_id>/payout-runs",
+        summary="A cycle's payout runs, newest first, each with its payouts by state",
+        roles=(FINANCE, ADMIN),
+        responses={200: [PayoutRunSchema]},
+    )
+    def api_cycle_runs(self, call: Call, cycle_id: str) -> Any:
+        return self.deadline(self.stipends.list_payout_runs, call.actor, cycle_id)
+
+    @api(
+        "GET",
         "/api/v1/payout-runs/<run_id>",
         summary="A payout run: status, control totals and payouts by state",
         roles=(FINANCE, ADMIN),

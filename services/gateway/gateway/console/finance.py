@@ -50,8 +50,12 @@ class FinanceConsole(GatewayBase):
         problems = self.deadline(
             self.stipends.list_receipt_problems, call.actor, "open"
         )
+        runs: dict[str, list[dict[str, Any]]] = {}
+        for run in self.deadline(self.stipends.list_payout_runs, call.actor):
+            runs.setdefault(run["cycle_id"], []).append(run)
         return {
             "cycles": cycles,
+            "runs": runs,
             "open_problems": len(problems),
             "error": None,
             "waiting": waiting_for(self, call),

@@ -50,6 +50,7 @@ class PayoutRunSchema(Schema):
     created_by = uid()
     released_by = uid(allow_none=True)
     released_at = stamp(allow_none=True)
+    created_at = stamp(allow_none=True)
     payouts_by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
     excluded = fields.List(fields.Raw())
 

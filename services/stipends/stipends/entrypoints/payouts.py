@@ -85,6 +85,16 @@ class PayoutsEntrypoints(Entrypoints):
             return {**runs.run_view(session, built.run), "excluded": built.excluded}
 
     @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
+    def list_payout_runs(
+        self, actor: Any, cycle_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """A cycle's runs (or every cycle's, the newest 200), newest first."""
+        Actor.load(actor).require(FINANCE, ADMIN)
+        cycle = schemas.checked_id(cycle_id, "cycle_id") if cycle_id else None
+        with self.db.transaction() as session:
+            return runs.list_runs(session, cycle)
+
+    @rpc(callers={GATEWAY, FINANCE_CLI}, expected_exceptions=StipendsError)
     def get_payout_run(self, actor: Any, run_id: str) -> dict[str, Any]:
         Actor.load(actor).require(FINANCE, ADMIN)
         with self.db.transaction() as session:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from stipends import events as payout_events
@@ -284,11 +284,43 @@ def cancel_run(
     return run
 
 
+MAX_LISTED_RUNS = 200
+
+
+def list_runs(
+    session: Session, cycle_id: uuid.UUID | None = None
+) -> list[dict[str, Any]]:
+    """The runs of a cycle (or of every cycle, the newest MAX_LISTED_RUNS), newest
+    first, each as `run_view` shows it: two statements however many runs."""
+    query = select(PayoutRun).order_by(PayoutRun.created_at.desc(), PayoutRun.id)
+    if cycle_id is not None:
+        if session.get(Cycle, cycle_id) is None:
+            raise CycleNotFound(f"no cycle {cycle_id}", "cycle_not_found")
+        query = query.where(PayoutRun.cycle_id == cycle_id)
+    found = list(session.scalars(query.limit(MAX_LISTED_RUNS)))
+    counts: dict[uuid.UUID, dict[str, int]] = {run.id: {} for run in found}
+    if found:
+        for run_id, status, count in session.execute(
+            select(Payout.run_id, Payout.status, func.count())
+            .where(Payout.run_id.in_(list(counts)))
+            .group_by(Payout.run_id, Payout.status)
+        ):
+            counts[run_id][status] = count
+    return [_view(run, counts[run.id]) for run in found]
+
+
 def run_view(session: Session, run: PayoutRun) -> dict[str, Any]:
-    payouts = run_payouts(session, run.id)
     counts: dict[str, int] = {}
-    for p in payouts:
-        counts[p.status] = counts.get(p.status, 0) + 1
+    for status, count in session.execute(
+        select(Payout.status, func.count())
+        .where(Payout.run_id == run.id)
+        .group_by(Payout.status)
+    ):
+        counts[status] = count
+    return _view(run, counts)
+
+
+def _view(run: PayoutRun, counts: dict[str, int]) -> dict[str, Any]:
     return {
         "id": str(run.id),
         "cycle_id": str(run.cycle_id),
@@ -299,6 +331,7 @@ def run_view(session: Session, run: PayoutRun) -> dict[str, Any]:
         "created_by": str(run.created_by),
         "released_by": str(run.released_by) if run.released_by else None,
         "released_at": run.released_at.isoformat() if run.released_at else None,
+        "created_at": run.created_at.isoformat() if run.created_at else None,
         "payouts_by_status": counts,
     }
 
