@@ -150,6 +150,12 @@ def enrolled_staff(
     account = rpc.registry.create_staff_account(
         ADMINS[0], {"email": email, "roles": roles, "password": PASSWORD}
     )
+    return str(account["id"]), email, enrolled(url, email)
+
+
+def enrolled(url: str, email: str) -> pyotp.TOTP:
+    """The authenticator of an account that must have one (staff, a club's
+    coordinator), enrolled through the JSON API at its first sign-in."""
     signed_in = requests.post(
         f"{url}/api/v1/session",
         json={"email": email, "password": PASSWORD},
@@ -170,4 +176,4 @@ def enrolled_staff(
         timeout=30,
     )
     assert done.status_code == 200, done.text
-    return str(account["id"]), email, totp
+    return totp

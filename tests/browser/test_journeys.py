@@ -148,6 +148,10 @@ def test_a_club_coordinator_sees_their_own_clubs_pseudonyms_only(
     page.fill("input[name=email]", coordinator["email"])
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    # coordinating a club (their members' strategies): an authenticator first
+    secret = page.locator("#totp-secret").inner_text()
+    page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    page.click("button[type=submit]")
     page.click("a[href='/coordinator']")
     expect(page.locator("h1")).to_have_text("My clubs")
     club = page.locator(f"#club-{own}")

@@ -32,6 +32,7 @@ from tests.journeys import (
     ADMINS,
     active_communicator,
     approved_stipend,
+    enrolled,
     enrolled_staff,
 )
 from tests.stack import System
@@ -322,6 +323,8 @@ def test_a_coordinator_comments_on_a_strategy_with_the_keyboard_only(
     from tests.browser.test_strategies import professional_in_club, signed_in
 
     member, coordinator, _ = professional_in_club(system)
+    # a coordinator has an authenticator (enrolled at their first sign-in)
+    coordinator_totp = enrolled(system.url, coordinator["email"])
     # the member shares a strategy (not the walk under test: the mouse may do it)
     me = signed_in(browser, system, member["email"])
     me.goto(f"{system.url}/me/strategy")
@@ -342,7 +345,7 @@ def test_a_coordinator_comments_on_a_strategy_with_the_keyboard_only(
     page = context.new_page()
     page.goto(f"{system.url}/sign-in?lang=en")
     keys = Keyboard(page)
-    sign_in(keys, coordinator["email"])
+    sign_in(keys, coordinator["email"], next_code(coordinator_totp))
     expect(page.locator("nav a[href='/mentor']")).to_be_visible()
     keys.to(lambda f: f["href"] == "/mentor", limit=60)
     keys.press("Enter")

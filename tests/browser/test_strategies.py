@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pyotp
 from playwright.sync_api import Browser, expect
 
 from tests.helpers import wait_until
@@ -78,6 +79,10 @@ def signed_in(browser: Browser, system: System, email: str) -> Any:
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
+    if page.locator("#totp-secret").count():  # a coordinator: their first sign-in
+        secret = page.locator("#totp-secret").inner_text()
+        page.fill("input[name=code]", pyotp.TOTP(secret).now())
+        page.click("button[type=submit]")
     expect(page.locator("nav a[href='/me/strategy']")).to_be_visible()
     return page
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 
 from registry import pseudonyms
 from registry.exceptions import InvalidTransition
-from svyaz.actors import ADMIN, FINANCE
+from svyaz.actors import STAFF_ROLES
 
 # Personal fields: each stored as <name>_ct, encrypted under the person's data key.
 PERSONAL_FIELDS = (
@@ -511,8 +511,9 @@ class Account(Base):
         return frozenset(r for r in self.roles.split(",") if r)
 
     def needs_second_factor(self) -> bool:
-        """Admins and finance always; communicators once they turned it on."""
-        return bool(self.role_set & {ADMIN, FINANCE}) or self.totp_confirmed
+        """Admins, finance and club coordinators (who read their members'
+        strategies and reports) always; communicators once they turned it on."""
+        return bool(self.role_set & set(STAFF_ROLES)) or self.totp_confirmed
 
     def locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now

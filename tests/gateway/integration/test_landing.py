@@ -5,11 +5,13 @@ stipends and gateway; counts checked against what the test put in the queues."""
 import re
 from datetime import UTC, datetime, timedelta
 
+import pyotp
 import pytest
 
 from tests.gateway.conftest import Stipends, funded_programme, ready_payee
 from tests.gateway.integration.test_console import (
     PASSWORD,
+    csrf,
     sign_in,
     signed_in_staff,
 )
@@ -103,7 +105,16 @@ def test_a_coordinator_without_a_communicator_account_lands_on_their_clubs(
         ADMIN_A,
         {"email": email, "roles": ["club_coordinator"], "password": PASSWORD},
     )
-    browser, signed_in = sign_in(system, email)
+    browser, enroll = sign_in(system, email)
+    # a coordinator reads their members' strategies: a second factor, as all staff
+    assert enroll.status_code == 200 and 'id="totp-secret"' in enroll.text
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enroll.text).group(1)
+    signed_in = browser.post(
+        f"{system.url}/sign-in/enroll",
+        timeout=30,
+        data={"code": pyotp.TOTP(secret).now(), "csrf": csrf(enroll.text)},
+        allow_redirects=False,
+    )
     assert signed_in.headers["Location"] == "/coordinator"  # not /me: not theirs
     home = browser.get(f"{system.url}/coordinator", timeout=30).text
     assert 'data-page="coordinator"' in home

@@ -64,6 +64,20 @@ def test_an_invitee_sets_their_own_password_and_authenticator(
     assert staff[ident]["last_sign_in_at"] is None  # the code is not given yet
 
 
+def test_a_club_coordinator_signs_in_with_a_second_factor(
+    registry: Registry,
+) -> None:
+    """A coordinator reads their members' strategies and reports: like every staff
+    role, the password alone does not sign them in."""
+    _, token = invited(registry, "club.lead@example.org", ["club_coordinator"])
+    registry.call("reset_password", token, PASSWORD, caller="gateway")
+    totp = enrolled(registry, "club.lead@example.org")
+    assert sign_in(registry, "club.lead@example.org")["status"] == "second_factor"
+    later = sign_in(registry, "club.lead@example.org", next_code(totp))
+    assert later["status"] == "ok"
+    assert "club_coordinator" in later["actor"]["roles"]
+
+
 def test_an_invitation_expires(registry: Registry) -> None:
     _, token = invited(registry, "late@example.org", ["program_admin"])
     registry.sql("UPDATE password_resets SET expires_at = now() - interval '1 s'")
