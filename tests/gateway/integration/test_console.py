@@ -115,13 +115,7 @@ def test_an_admin_enrolls_totp_and_decides_an_application(system: Registry) -> N
     )
     browser, enroll = sign_in(system, "admin.one@example.org")
     assert enroll.status_code == 200 and 'id="totp-secret"' in enroll.text
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enroll.text).group(1)
-    done = browser.post(
-        f"{system.url}/sign-in/enroll",
-        timeout=30,
-        data={"code": pyotp.TOTP(secret).now(), "csrf": csrf(enroll.text)},
-        allow_redirects=False,
-    )
+    done, totp = enrol(system, browser, enroll)
     assert done.status_code == 303
     assert done.headers["Location"] == "/admin/applications"
 
@@ -156,9 +150,7 @@ def test_an_admin_enrolls_totp_and_decides_an_application(system: Registry) -> N
     # later sign-ins need the code; without it the answer is the same neutral one
     _, no_code = sign_in(system, "admin.one@example.org")
     assert no_code.status_code == 401
-    again, ok = sign_in(
-        system, "admin.one@example.org", code=next_code(pyotp.TOTP(secret))
-    )
+    again, ok = sign_in(system, "admin.one@example.org", code=next_code(totp))
     assert ok.status_code == 303
 
     # an applicant who gave no reason: said in words, not as a program's None
@@ -237,15 +229,28 @@ def signed_in_staff(
         {"email": email, "roles": roles, "password": PASSWORD},
     )
     browser, enroll = sign_in(system, email)
+    done, totp = enrol(system, browser, enroll, follow=True)
+    assert done.status_code == 200
+    return browser, done.text, totp
+
+
+def enrol(
+    system: Registry,
+    browser: requests.Session,
+    enroll: requests.Response,
+    follow: bool = False,
+) -> tuple[requests.Response, pyotp.TOTP]:
+    """The first sign-in's second step: the authenticator added with the key the
+    enrolment page shows, confirmed with its code."""
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enroll.text).group(1)
     totp = pyotp.TOTP(secret)
     done = browser.post(
         f"{system.url}/sign-in/enroll",
         timeout=30,
         data={"code": totp.now(), "csrf": csrf(enroll.text)},
+        allow_redirects=follow,
     )
-    assert done.status_code == 200
-    return browser, done.text, totp
+    return done, totp
 
 
 def signed_in_admin(system: Registry, email: str) -> tuple[requests.Session, str]:

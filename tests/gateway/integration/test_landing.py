@@ -5,13 +5,12 @@ stipends and gateway; counts checked against what the test put in the queues."""
 import re
 from datetime import UTC, datetime, timedelta
 
-import pyotp
 import pytest
 
 from tests.gateway.conftest import Stipends, funded_programme, ready_payee
 from tests.gateway.integration.test_console import (
     PASSWORD,
-    csrf,
+    enrol,
     sign_in,
     signed_in_staff,
 )
@@ -108,13 +107,7 @@ def test_a_coordinator_without_a_communicator_account_lands_on_their_clubs(
     browser, enroll = sign_in(system, email)
     # a coordinator reads their members' strategies: a second factor, as all staff
     assert enroll.status_code == 200 and 'id="totp-secret"' in enroll.text
-    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enroll.text).group(1)
-    signed_in = browser.post(
-        f"{system.url}/sign-in/enroll",
-        timeout=30,
-        data={"code": pyotp.TOTP(secret).now(), "csrf": csrf(enroll.text)},
-        allow_redirects=False,
-    )
+    signed_in, _ = enrol(system, browser, enroll)
     assert signed_in.headers["Location"] == "/coordinator"  # not /me: not theirs
     home = browser.get(f"{system.url}/coordinator", timeout=30).text
     assert 'data-page="coordinator"' in home
