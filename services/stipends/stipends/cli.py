@@ -358,7 +358,8 @@ def follow(
             waiting = [
                 p for p in stipends.list_payouts(actor, run_id) if p["status"] in OPEN
             ]
-            if all(p["provider"] == "bank_file" for p in waiting):
+            # (none left: settled since the count; the next round shows it)
+            if waiting and all(p["provider"] == "bank_file" for p in waiting):
                 if on_terminal:
                     print(file=err)
                 print(

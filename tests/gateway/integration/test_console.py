@@ -744,7 +744,8 @@ def test_a_coordinator_sees_their_own_clubs_members_only(system: Registry) -> No
     outsider = application(club_id=other)
     system.active(**outsider)
 
-    browser, _ = sign_in(system, coordinator["email"])
+    browser, enroll = sign_in(system, coordinator["email"])
+    enrol(system, browser, enroll)  # a coordinator signs in with a second factor
     page = browser.get(f"{system.url}/coordinator?lang=en", timeout=30)
     assert page.status_code == 200 and "Yerevan Thursdays" in page.text
     assert member["pseudonym"] in page.text

@@ -349,3 +349,17 @@ def test_an_exported_file_is_its_owner_s_alone(tmp_path: Path) -> None:
     cli.write_private(path, b"<Document/>")
     assert path.read_bytes() == b"<Document/>"
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_payout_settled_between_two_reads_is_waited_for_not_called_a_bank_one() -> (
+    None
+):
+    class Settling(_Run):
+        def list_payouts(self, actor: object, run_id: str) -> list[dict]:
+            return []  # paid since the counts were read
+
+    run = Settling([[("stripe_connect", "sent")], [("stripe_connect", "paid")]])
+    err = io.StringIO()
+    cli.follow(run, {}, "r", err, _patience(10), 0.0)
+    assert "bank transfer" not in err.getvalue()
+    assert err.getvalue().splitlines()[-1].endswith("1/1  paid 1")
