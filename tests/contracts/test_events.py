@@ -99,6 +99,10 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
         stipends.schemas.TrainingCompletedIn,
         insights.schemas.TrainingCompletedIn,
     ],
+    "communicator.club_changed.v1": [
+        stipends.schemas.CommunicatorClubChangedIn,
+        insights.schemas.CommunicatorClubChangedIn,
+    ],
     "reconciliation.started.v1": [insights.schemas.ReconciliationStartedIn],
     "reconciliation.difference_resolved.v1": [insights.schemas.DifferenceResolvedIn],
     "programme.budget_changed.v1": [insights.schemas.ProgrammeBudgetChangedIn],

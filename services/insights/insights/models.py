@@ -48,6 +48,9 @@ class Member(Base):
     )
     club_id: Mapped[str] = mapped_column(String(36), default=UNKNOWN)
     country: Mapped[str] = mapped_column(String(7), default=UNKNOWN)
+    # when the club was set (activation or a later move): the last one wins, in
+    # whatever order they arrive
+    club_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     tier: Mapped[str] = mapped_column(String(20), default="volunteer")
     tier_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

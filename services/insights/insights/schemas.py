@@ -29,6 +29,10 @@ class CommunicatorActivatedIn(_In):
     club_country = fields.String(load_default=None, allow_none=True)
 
 
+class CommunicatorClubChangedIn(CommunicatorActivatedIn):
+    """An admin moved them (`club_id` None: into no club)."""
+
+
 class CommunicatorTierChangedIn(_In):
     communicator_id = fields.UUID(required=True)
     tier = fields.String(required=True)
@@ -117,6 +121,7 @@ class DifferenceResolvedIn(_In):
 
 EVENT_SCHEMAS: dict[str, type[Schema]] = {
     "communicator.activated.v1": CommunicatorActivatedIn,
+    "communicator.club_changed.v1": CommunicatorClubChangedIn,
     "communicator.tier_changed.v1": CommunicatorTierChangedIn,
     "communicator.erased.v1": CommunicatorErasedIn,
     "training.completed.v1": TrainingCompletedIn,

@@ -92,6 +92,10 @@ class InsightsService(InboxUpkeep, ParkedMessagesEntrypoints):
     def on_communicator_activated(self, event: ReceivedEvent) -> None:
         self._take(event)
 
+    @event_handler("registry", "communicator.club_changed.v1", batch=BATCH)
+    def on_communicator_club_changed(self, event: ReceivedEvent) -> None:
+        self._take(event)
+
     @event_handler("registry", "communicator.tier_changed.v1", batch=BATCH)
     def on_communicator_tier_changed(self, event: ReceivedEvent) -> None:
         self._take(event)

@@ -22,6 +22,18 @@ class CommunicatorActivatedV1(Schema):
     club_country = fields.String(allow_none=True, validate=validate.Length(equal=2))
 
 
+class CommunicatorClubChangedV1(Schema):
+    """An admin put an active (or applying, or suspended) communicator into a club,
+    moved them, or took them out (`club_id` None)."""
+
+    communicator_id = fields.UUID(required=True)
+    club_id = fields.UUID(required=True, allow_none=True)
+    # the country of the club, never of the person (as in communicator.activated.v1)
+    club_country = fields.String(
+        required=True, allow_none=True, validate=validate.Length(equal=2)
+    )
+
+
 class CommunicatorIdV1(Schema):
     communicator_id = fields.UUID(required=True)
 
@@ -84,6 +96,9 @@ COMMUNICATOR_PAYOUT_SETUP_NEEDED = _spec(
 COMMUNICATOR_PAYOUT_READY = _spec(
     "communicator.payout_ready.v1", CommunicatorPayoutReadyV1
 )
+COMMUNICATOR_CLUB_CHANGED = _spec(
+    "communicator.club_changed.v1", CommunicatorClubChangedV1
+)
 COMMUNICATOR_ERASED = _spec("communicator.erased.v1", CommunicatorIdV1)
 PASSWORD_RESET_REQUESTED = _spec(
     "account.password_reset_requested.v1", PasswordResetRequestedV1
@@ -105,6 +120,7 @@ PUBLISHED = (
     PASSWORD_RESET_REQUESTED,
     VOUCH_REQUESTED,
     TRAINING_COMPLETED,
+    COMMUNICATOR_CLUB_CHANGED,
 )
 
 

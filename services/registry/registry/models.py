@@ -335,6 +335,25 @@ class TrainingCompletion(Base):
     )
 
 
+class ClubChange(Base):
+    """An admin put a communicator into a club, moved them or took them out
+    (`club_id` None). Insert-only: the trail of who did it and when; no free text."""
+
+    __tablename__ = "club_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    communicator_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("communicators.id"), index=True
+    )
+    club_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("clubs.id")
+    )
+    actor_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
 class Corridor(Base):
     """Which payout provider serves a country of residence. Admins edit it."""
 

@@ -216,6 +216,13 @@ class CoordinatorSchema(Schema):
     account_id = fields.UUID(required=True)
 
 
+class MembershipSchema(Schema):
+    """A communicator's club: a club's id, or None for no club."""
+
+    communicator_id = fields.UUID(required=True)
+    club_id = fields.UUID(required=True, allow_none=True)
+
+
 class CompletionsSchema(Schema):
     training_id = fields.UUID(required=True)
     communicator_ids = fields.List(

@@ -39,6 +39,9 @@ class Communicator(Base):
     tier: Mapped[str] = mapped_column(String(20), default="volunteer")
     training_completed: Mapped[bool] = mapped_column(Boolean, default=False)
     club_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
+    # when the event that set `club_id` happened: an older one, delivered late (the
+    # activation after a later club change), does not undo a newer one
+    club_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     payout_provider: Mapped[str | None] = mapped_column(String(20))
     payout_ready: Mapped[bool] = mapped_column(Boolean, default=False)
     destination_fingerprint: Mapped[str | None] = mapped_column(String(64))

@@ -32,6 +32,13 @@ class CommunicatorActivatedIn(Incoming):
     club_id = fields.UUID(required=True, allow_none=True)
 
 
+class CommunicatorClubChangedIn(Incoming):
+    """communicator.club_changed.v1: an admin moved them (`club_id` None: no club)."""
+
+    communicator_id = fields.UUID(required=True)
+    club_id = fields.UUID(required=True, allow_none=True)
+
+
 class CommunicatorIdIn(Incoming):
     """communicator.suspended/reinstated/offboarded/erased.v1."""
 

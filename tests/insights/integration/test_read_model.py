@@ -213,6 +213,22 @@ def money_and_more(insights: Insights, made: dict[str, Any]) -> int:
             communicator_id=person,
         )
         sent += 2
+    # moves: one into a new club, one out of any, and one older than the
+    # activation (delivered after it: it changes nothing)
+    for person, club, country, days in (
+        (made["people"][8], uuid.uuid4(), "DE", 15),
+        (made["people"][9], None, None, 14),
+        (made["people"][10], uuid.uuid4(), "FR", 25),
+    ):
+        insights.publish(
+            "communicator.club_changed.v1",
+            "registry",
+            at=ago(days),
+            communicator_id=person,
+            club_id=club,
+            club_country=country,
+        )
+    sent += 3
     insights.publish(
         "reconciliation.completed.v1",
         "stipends",
@@ -267,6 +283,8 @@ def test_the_read_model_is_rebuilt_from_the_facts(insights: Insights) -> None:
         "get_programme_impact", admin, {"programme_id": str(made["programme"])}
     )
     before = state(insights)
+    country = dict(insights.sql("SELECT communicator_id, country FROM members"))
+    assert [country[p] for p in made["people"][7:11]] == ["GE", "DE", "unknown", "GE"]
     insights.sql("DELETE FROM reports")  # the state lost; the facts kept
     with Session(insights.engine) as session, session.begin():
         applied = facts.rebuild(session)

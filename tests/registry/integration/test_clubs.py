@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.helpers import actor
@@ -468,3 +469,84 @@ def test_activation_names_the_club_s_country_never_the_person_s(
     assert by_person[member]["club_country"] == "GE"
     assert by_person[loner]["club_country"] is None
     assert all("country" not in data for data in by_person.values())
+
+
+def test_an_admin_puts_a_communicator_into_a_club_moves_them_and_takes_them_out(
+    registry: Registry,
+) -> None:
+    """The coordinator's member list follows; each change is in the person's trail
+    and, once they are active, announced (the club's country, never theirs)."""
+    first = club(registry)
+    second = club(registry, "Berlin Online")
+    member = registry.active(country="DE")
+    applicant = registry.applicant()
+
+    moved = registry.call("set_communicator_club", ADMIN_A, member, first["id"])
+    assert moved["club_id"] == first["id"]
+    assert registry.call("club_members", ADMIN_A, first["id"]) == [
+        pseudonym(registry, member)
+    ]
+    registry.call("set_communicator_club", ADMIN_A, member, first["id"])  # no change
+    registry.call("set_communicator_club", ADMIN_A, member, second["id"])
+    assert registry.call("club_members", ADMIN_A, first["id"]) == []
+    registry.call("set_communicator_club", ADMIN_A, member, None)
+    assert registry.call("club_members", ADMIN_A, second["id"]) == []
+
+    announced = [
+        e["data"]
+        for e in registry.events("communicator.club_changed.v1")
+        if e["data"]["communicator_id"] == member
+    ]
+    assert announced == [
+        {"communicator_id": member, "club_id": first["id"], "club_country": "AM"},
+        {"communicator_id": member, "club_id": second["id"], "club_country": "AM"},
+        {"communicator_id": member, "club_id": None, "club_country": None},
+    ]
+    trail = [
+        entry
+        for entry in registry.call("get_communicator_activity", ADMIN_A, member)
+        if entry["action"] == "club_changed"
+    ]
+    assert [entry["detail"]["club_id"] for entry in trail] == [
+        first["id"],
+        second["id"],
+        None,
+    ]
+    assert {entry["actor_id"] for entry in trail} == {ADMIN_A["id"]}
+    with pytest.raises(DBAPIError):  # the trail is insert-only
+        registry.sql("DELETE FROM club_changes")
+
+    # an applicant's club is announced by their activation, not before
+    registry.call("set_communicator_club", ADMIN_A, applicant, second["id"])
+    assert (
+        registry.call("get_application", ADMIN_A, applicant)["club_id"]
+        == (second["id"])
+    )
+    assert not [
+        e
+        for e in registry.events("communicator.club_changed.v1")
+        if e["data"]["communicator_id"] == applicant
+    ]
+
+
+def test_club_membership_is_refused_clearly_and_changes_nothing(
+    registry: Registry,
+) -> None:
+    made = club(registry)
+    member = registry.active()
+    with pytest.raises(Forbidden):
+        registry.call("set_communicator_club", FINANCE, member, made["id"])
+    with pytest.raises(Forbidden):
+        registry.call("set_communicator_club", actor_for(member), member, made["id"])
+    with pytest.raises(NotFound):
+        registry.call("set_communicator_club", ADMIN_A, member, str(uuid.uuid4()))
+    with pytest.raises(NotFound):
+        registry.call("set_communicator_club", ADMIN_A, str(uuid.uuid4()), made["id"])
+    with pytest.raises(InvalidInput):
+        registry.call("set_communicator_club", ADMIN_A, member, "not-an-id")
+    registry.call("offboard", ADMIN_A, member, "left the programme")
+    with pytest.raises(Conflict) as refused:
+        registry.call("set_communicator_club", ADMIN_A, member, made["id"])
+    assert refused.value.code == "not_in_programme"
+    assert registry.sql("SELECT count(*) FROM club_changes")[0][0] == 0
+    assert not registry.events("communicator.club_changed.v1")

@@ -252,6 +252,7 @@ SCENARIOS: dict[str, Scenario] = {
         (ADMIN_A, club(r), staff_account(r, ["club_coordinator"])),
     ),
     "remove_club_coordinator": lambda r: (GATEWAY, (ADMIN_A, _coordinated_club(r))),
+    "set_communicator_club": lambda r: (GATEWAY, (ADMIN_A, r.active(), club(r))),
     "create_training": lambda r: (
         GATEWAY,
         (ADMIN_A, {"title": "Talking to relatives", "held_on": "2026-11-01"}),

@@ -149,3 +149,37 @@ def test_a_completed_training_counts_for_a_volunteer_and_stays(
     )
     wait_until(lambda: _handled(stipends, "communicator.tier_changed.v1"), "the tier")
     assert row(stipends, ident).training_completed
+
+
+def test_a_club_change_folds_in_and_an_older_activation_does_not_undo_it(
+    stipends: Any, rabbit_config: dict[str, Any]
+) -> None:
+    """An admin moved an active communicator to another club: the new club's
+    coordinator mentors them. The activation (older, with the club of the
+    application) may be delivered after the move; it does not take them back."""
+    amqp, ident = rabbit_config["AMQP_URI"], str(uuid.uuid4())
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    activated = envelope(
+        "communicator.activated.v1",
+        communicator_id=ident,
+        pseudonym="lark_1",
+        club_id=first,
+    )  # at 2026-11-22T10:00
+    moved = envelope(
+        "communicator.club_changed.v1", communicator_id=ident, club_id=second
+    )
+    moved["occurred_at"] = "2026-11-23T09:00:00+00:00"
+    publish_event(amqp, moved)
+    wait_until(lambda: row(stipends, ident) is not None, "the club change")
+    assert str(row(stipends, ident).club_id) == second
+    publish_event(amqp, activated)
+    wait_until(lambda: row(stipends, ident).status == "active", "the activation")
+    assert (row(stipends, ident).pseudonym, str(row(stipends, ident).club_id)) == (
+        "lark_1",
+        second,
+    )
+
+    out = envelope("communicator.club_changed.v1", communicator_id=ident, club_id=None)
+    out["occurred_at"] = "2026-11-24T09:00:00+00:00"
+    publish_event(amqp, out)
+    wait_until(lambda: row(stipends, ident).club_id is None, "taken out of the club")

@@ -57,6 +57,7 @@ REPORT_FIGURES = (
 )
 FIELDS: dict[str, tuple[str, ...]] = {
     "communicator.activated.v1": ("communicator_id", "club_id", "club_country"),
+    "communicator.club_changed.v1": ("communicator_id", "club_id", "club_country"),
     "communicator.tier_changed.v1": ("communicator_id", "tier"),
     "training.completed.v1": ("training_id", "communicator_id"),
     "cycle.opened.v1": ("cycle_id", "programme_id", "period"),
@@ -225,6 +226,7 @@ def erase(
         moved = _member(session, str(alias))
         if member.club_id != UNKNOWN or moved.club_id == UNKNOWN:
             moved.club_id, moved.country = member.club_id, member.country
+            moved.club_at = member.club_at
         if member.tier_at is not None and (
             moved.tier_at is None or moved.tier_at <= member.tier_at
         ):
@@ -274,22 +276,25 @@ REBUILD = (
            data->>'currency', (data->>'budget_minor')::bigint, occurred_at
       FROM facts WHERE event_type = 'programme.budget_changed.v1'
      ORDER BY data->>'programme_id', occurred_at DESC, event_id DESC""",
-    # members: everyone any fact names; club and country from the last activation,
-    # tier from the last change
-    """INSERT INTO members (communicator_id, club_id, country, tier, tier_at)
+    # members: everyone any fact names; club and country from the last activation
+    # or move, tier from the last change
+    """INSERT INTO members (communicator_id, club_id, country, club_at, tier, tier_at)
     SELECT people.id,
-           COALESCE(active.club_id, 'unknown'), COALESCE(active.country, 'unknown'),
-           COALESCE(tiers.tier, 'volunteer'), tiers.at
+           COALESCE(clubs.club_id, 'unknown'), COALESCE(clubs.country, 'unknown'),
+           clubs.at, COALESCE(tiers.tier, 'volunteer'), tiers.at
       FROM (SELECT DISTINCT (data->>'communicator_id')::uuid AS id FROM facts
              WHERE event_type IN ('communicator.activated.v1',
+                   'communicator.club_changed.v1',
                    'communicator.tier_changed.v1', 'training.completed.v1',
                    'report.submitted.v1', 'report.reviewed.v1')) people
       LEFT JOIN (SELECT DISTINCT ON (data->>'communicator_id')
                         (data->>'communicator_id')::uuid AS id,
-                        data->>'club_id' AS club_id, data->>'club_country' AS country
-                   FROM facts WHERE event_type = 'communicator.activated.v1'
+                        data->>'club_id' AS club_id, data->>'club_country' AS country,
+                        occurred_at AS at
+                   FROM facts WHERE event_type IN ('communicator.activated.v1',
+                                                   'communicator.club_changed.v1')
                   ORDER BY data->>'communicator_id', occurred_at DESC, event_id DESC
-                ) active ON active.id = people.id
+                ) clubs ON clubs.id = people.id
       LEFT JOIN (SELECT DISTINCT ON (data->>'communicator_id')
                         (data->>'communicator_id')::uuid AS id,
                         data->>'tier' AS tier, occurred_at AS at
@@ -429,10 +434,14 @@ def _member(session: Session, ident: str) -> Member:
     return member
 
 
-def _activated(session: Session, data: dict[str, Any], at: datetime) -> None:
+def _club(session: Session, data: dict[str, Any], at: datetime) -> None:
+    """The club (and its country) from an activation or a later move, unless a later
+    one of them came first."""
     member = _member(session, data["communicator_id"])
-    member.club_id = data.get("club_id") or UNKNOWN
-    member.country = data.get("club_country") or UNKNOWN
+    if member.club_at is None or member.club_at <= at:
+        member.club_id = data.get("club_id") or UNKNOWN
+        member.country = data.get("club_country") or UNKNOWN
+        member.club_at = at
 
 
 def _tier_changed(session: Session, data: dict[str, Any], at: datetime) -> None:
@@ -585,7 +594,8 @@ def _difference_resolved(session: Session, data: dict[str, Any], at: datetime) -
 
 
 APPLY: dict[str, Callable[[Session, dict[str, Any], datetime], None]] = {
-    "communicator.activated.v1": _activated,
+    "communicator.activated.v1": _club,
+    "communicator.club_changed.v1": _club,
     "communicator.tier_changed.v1": _tier_changed,
     "training.completed.v1": _training,
     "cycle.opened.v1": _cycle,

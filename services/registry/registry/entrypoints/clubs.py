@@ -18,6 +18,7 @@ from registry.schemas import (
     CommunicatorSummarySchema,
     CompletionsSchema,
     CoordinatorSchema,
+    MembershipSchema,
     TierSchema,
     TrainingOutSchema,
     TrainingSchema,
@@ -92,6 +93,24 @@ class ClubsEntrypoints(Entrypoints):
         with self.db.transaction() as session:
             return ClubMemberSchema(many=True).dump(
                 clubs.list_club_members(session, who, ident(club_id, "club_id"))
+            )
+
+    @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
+    @command
+    def set_communicator_club(
+        self, actor: Any, communicator_id: str, club_id: str | None
+    ) -> dict[str, Any]:
+        """Put a communicator into a club, move them, or take them out (None)."""
+        who = Actor.load(actor)
+        data = load(
+            MembershipSchema(),
+            {"communicator_id": communicator_id, "club_id": club_id},
+        )
+        with self.db.transaction() as session:
+            return SUMMARY.dump(
+                clubs.set_communicator_club(
+                    session, who, data["communicator_id"], data["club_id"]
+                )
             )
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)

@@ -112,6 +112,7 @@ class PeopleEntrypoints(Entrypoints):
         return {
             **view,
             "id": str(view["id"]),
+            "club_id": str(view["club_id"]) if view["club_id"] else None,
             "open_review_items": [
                 {"id": str(i["id"]), "kind": i["kind"]}
                 for i in view["open_review_items"]

@@ -2,14 +2,16 @@
 
 Sources: the application itself, `vetting_decisions` (status changes, tier changes
 and erasure, all insert-only), `activation_approvals`, `review_items` (opened and
-resolved), `training_completions`, and the payout set-up's present state.
+resolved), `training_completions`, `club_changes`, and the payout set-up's present
+state.
 
 Nothing free-typed leaves here: decision reasons and review notes may hold what an
 admin wrote about a person, so `detail` carries codes, ids and titles only.
 
 Not recorded, so not shown: earlier payout set-ups (only the current provider and
 status and when they last changed are kept), the tier a change came from, who
-opened a dedup review item (the application did), club membership changes.
+opened a dedup review item (the application did), the club an applicant chose on
+the application form (only the changes admins make since are, from `club_changes`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from registry.logic.vetting import ADMIN
 from registry.models import (
     TIER_PREFIX,
     ActivationApproval,
+    ClubChange,
     Communicator,
     PayoutAccount,
     ReviewItem,
@@ -129,6 +132,14 @@ def communicator_activity(
             .join(Training, Training.id == TrainingCompletion.training_id)
             .where(TrainingCompletion.communicator_id == communicator.id)
         ).tuples()
+    ]
+    trail += [
+        _entry(change.at, change.actor_id, "club_changed", club_id=change.club_id)
+        for change in session.scalars(
+            select(ClubChange)
+            .where(ClubChange.communicator_id == communicator.id)
+            .order_by(ClubChange.id)
+        )
     ]
     payout = session.get(PayoutAccount, communicator.id)
     if payout is not None:

@@ -24,6 +24,7 @@ from registry.logic.vetting import ADMIN, get
 from registry.models import (
     Account,
     Club,
+    ClubChange,
     Communicator,
     Training,
     TrainingCompletion,
@@ -179,6 +180,49 @@ def _release_coordinator(session: Session, account_id: uuid.UUID) -> None:
 
 def list_clubs(session: Session) -> list[Club]:
     return list(session.scalars(select(Club).order_by(Club.country, Club.name)))
+
+
+# who can be in a club: applicants (their activation announces it) and members
+CLUB_STATUSES = ("applied", "in_review", "active", "suspended")
+ANNOUNCED = ("active", "suspended")  # activated: stipends and insights hold the club
+
+
+def set_communicator_club(
+    session: Session,
+    actor: Actor,
+    communicator_id: uuid.UUID,
+    club_id: uuid.UUID | None,
+) -> Communicator:
+    """Put a communicator into a club, move them to another, or take them out
+    (`club_id` None): the club's coordinator sees them from then on, and their
+    strategy and reports if they share them. Nothing happens when they are already
+    there. Each change is kept in `club_changes` (the communicator's trail)."""
+    actor.require(ADMIN)
+    communicator = get(session, communicator_id, lock=True)
+    if communicator.status not in CLUB_STATUSES:
+        raise InvalidTransition(
+            f"this person is {communicator.status} and takes no part any more, so "
+            "they cannot be in a club",
+            "not_in_programme",
+        )
+    club = _club(session, club_id) if club_id is not None else None
+    if communicator.club_id == club_id:
+        return communicator
+    communicator.club_id = club_id
+    session.add(
+        ClubChange(communicator_id=communicator.id, club_id=club_id, actor_id=actor.id)
+    )
+    if communicator.status in ANNOUNCED:
+        outbox.add(
+            session,
+            events.COMMUNICATOR_CLUB_CHANGED.build(
+                events.aggregate(communicator.id),
+                communicator_id=communicator.id,
+                club_id=club_id,
+                club_country=club.country if club is not None else None,
+            ),
+        )
+    return communicator
 
 
 def _members_of(session: Session, actor: Actor, club_id: uuid.UUID) -> Any:

@@ -304,6 +304,7 @@ def application_view(
         "pseudonym": communicator.pseudonym,
         "status": communicator.status,
         "tier": communicator.tier,
+        "club_id": communicator.club_id,
         "vouch": vouches.admin_view(session, communicator.id, now),
         "approvals_needed": communicator.approvals_needed(
             vouches.counts(session, communicator.id, now)

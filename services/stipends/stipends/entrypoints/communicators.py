@@ -13,6 +13,7 @@ from stipends.exceptions import InvalidRequest, StipendsError
 from stipends.schemas import (
     CommunicatorActivatedIn,
     CommunicatorAppliedIn,
+    CommunicatorClubChangedIn,
     CommunicatorIdIn,
     CommunicatorPayoutReadyIn,
     CommunicatorSchema,
@@ -40,7 +41,9 @@ class CommunicatorsEntrypoints(Entrypoints):
         data = payload(schema, event)
         with self.db.transaction() as session:
             if inbox.claim(session, event):
-                logic.registry_changed(session, event.event_type, data)
+                logic.registry_changed(
+                    session, event.event_type, data, event.occurred_at
+                )
 
     @event_handler("registry", "communicator.activated.v1", batch=BATCH)
     def on_communicator_activated(self, event: ReceivedEvent) -> None:
@@ -57,6 +60,11 @@ class CommunicatorsEntrypoints(Entrypoints):
     @event_handler("registry", "communicator.offboarded.v1", batch=BATCH)
     def on_communicator_offboarded(self, event: ReceivedEvent) -> None:
         self._fold(event, CommunicatorIdIn())
+
+    @event_handler("registry", "communicator.club_changed.v1", batch=BATCH)
+    def on_communicator_club_changed(self, event: ReceivedEvent) -> None:
+        """An admin moved them: the club's coordinator mentors them from now on."""
+        self._fold(event, CommunicatorClubChangedIn())
 
     @event_handler("registry", "communicator.tier_changed.v1", batch=BATCH)
     def on_communicator_tier_changed(self, event: ReceivedEvent) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import case, or_, select, update
@@ -45,10 +46,22 @@ def _known(session: Session, communicator_id: uuid.UUID) -> Communicator:
     return communicator
 
 
+def _club(communicator: Communicator, club_id: uuid.UUID | None, at: datetime) -> None:
+    """The club, unless a later event set it already (events of different types
+    arrive in any order: a club change may come before the activation)."""
+    if communicator.club_at is None or communicator.club_at <= at:
+        communicator.club_id, communicator.club_at = club_id, at
+
+
 def registry_changed(
-    session: Session, event_type: str, data: dict[str, Any]
+    session: Session,
+    event_type: str,
+    data: dict[str, Any],
+    occurred_at: datetime | None = None,
 ) -> Communicator:
-    """Fold one registry lifecycle event into the communicator read model."""
+    """Fold one registry lifecycle event (that happened at `occurred_at`; now, if
+    not given) into the communicator read model."""
+    at = occurred_at or datetime.now(UTC)
     communicator = _known(session, data["communicator_id"])
     if communicator.erased:
         return communicator
@@ -56,7 +69,9 @@ def registry_changed(
         communicator.status = STATUS_AFTER[event_type]
     if event_type == "communicator.activated.v1":
         communicator.pseudonym = data["pseudonym"]
-        communicator.club_id = data["club_id"]
+        _club(communicator, data["club_id"], at)
+    elif event_type == "communicator.club_changed.v1":
+        _club(communicator, data["club_id"], at)
     elif event_type == "communicator.tier_changed.v1":
         communicator.tier = data["tier"]
         # a completion is never taken back: an older event's `false` (sent before
