@@ -352,6 +352,7 @@ LABELS["activity_action"].update(
         "tier_changed": N_("Changed the tier"),
         "erased": N_("The data was erased"),
         "training_completed": N_("Recorded a completed training"),
+        "club_changed": N_("Changed the club"),
         "payout_setup_state": N_("Payout set-up"),
     }
 )

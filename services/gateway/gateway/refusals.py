@@ -445,6 +445,10 @@ THINGS: dict[str, tuple[str, str]] = {
 REFUSALS.update(
     {
         "club_not_found": N_("This club was not found. Reload the page."),
+        "not_in_programme": N_(
+            "Only applicants and current members can be in a club: this person was "
+            "turned down or has left the programme. Nothing was changed."
+        ),
         "training_not_found": N_(
             "This training seminar was not found. Reload the clubs page."
         ),

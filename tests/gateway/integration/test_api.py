@@ -574,6 +574,13 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         {"step": "start_review", "reason": "documents complete"},
         expect(ADMIN_ONLY),
     ),
+    (
+        "put an applicant into a club",
+        "PUT",
+        "/api/v1/communicators/{target}/club",
+        lambda world: {"club_id": world.other_club},
+        expect(ADMIN_ONLY),
+    ),
     ("review items", "GET", "/api/v1/review-items", None, expect(ADMIN_ONLY)),
     (
         "resolve a review item",
@@ -1123,6 +1130,8 @@ def test_every_endpoint_for_every_role_and_object(world: World) -> None:
         (world.target, "in_review"),
         (own_of["communicator"], "suspended"),
     ]
+    moves = world.system.sql("SELECT communicator_id, club_id FROM club_changes")
+    assert [(str(c), str(k)) for c, k in moves] == [(world.target, world.other_club)]
     # the vouch: only the coordinator it names could answer it (the matrix row's
     # statuses); the coordinator's erasure at the end took it away with them
     vouches = world.system.sql("SELECT count(*) FROM vouches")

@@ -1079,3 +1079,60 @@ def test_an_admin_suspends_reinstates_and_offboards_from_the_record(
     step("offboard", "moved on")
     assert status() == "offboarded"
     assert offered(admin.get(url, timeout=30)) == []
+
+
+def test_an_admin_puts_a_communicator_into_a_club_from_their_record(
+    system: Registry,
+) -> None:
+    """The record shows the club and offers every club; the club's page lists its
+    members; the trail says who moved them; a bad choice is refused in place."""
+    club = system.call(
+        "create_club",
+        ADMIN_A,
+        {"name": "Riga Readers", "country": "LV", "city": "Riga", "mode": "offline"},
+    )["id"]
+    person = application()
+    ident = system.active(**person)
+    admin, _ = signed_in_admin(system, "admin.clubs@example.org")
+    record = f"{system.url}/admin/applications/{ident}"
+    page = admin.get(f"{record}?lang=en", timeout=30)
+    assert 'id="club" data-club="">No club<' in page.text
+    assert f'<option value="{club}">Riga Readers · LV, Riga</option>' in page.text
+
+    moved = admin.post(
+        f"{record}?lang=en",
+        timeout=30,
+        data={"csrf": csrf(page.text), "step": "club", "club_id": club},
+    )
+    assert moved.status_code == 200  # (the redirect, followed)
+    assert f'id="club" data-club="{club}"><a href="/admin/clubs/{club}">' in moved.text
+    assert "Changed the club: Riga Readers" in moved.text
+    members = admin.get(f"{system.url}/admin/clubs/{club}?lang=en", timeout=30)
+    assert f'<a href="/admin/applications/{ident}">{person["pseudonym"]}</a>' in (
+        members.text
+    )
+    clubs = admin.get(f"{system.url}/admin/clubs?lang=en", timeout=30)
+    assert f'href="/admin/clubs/{club}"' in clubs.text
+
+    unknown = admin.post(
+        f"{record}?lang=en",
+        timeout=30,
+        data={"csrf": csrf(page.text), "step": "club", "club_id": str(uuid.uuid4())},
+    )
+    assert unknown.status_code == 404 and "This club was not found" in unknown.text
+    out = admin.post(
+        f"{record}?lang=en",
+        timeout=30,
+        data={"csrf": csrf(page.text), "step": "club", "club_id": ""},
+    )
+    assert 'id="club" data-club="">No club<' in out.text
+    assert "Changed the club: No club" in out.text
+    empty = admin.get(f"{system.url}/admin/clubs/{club}?lang=ru", timeout=30)
+    assert person["pseudonym"] not in empty.text
+    assert "Участников пока нет." in empty.text
+    assert system.sql(
+        "SELECT club_id FROM club_changes WHERE communicator_id = :i ORDER BY id",
+        i=ident,
+    ) == [(uuid.UUID(club),), (None,)]
+    nowhere = admin.get(f"{system.url}/admin/clubs/{uuid.uuid4()}", timeout=30)
+    assert nowhere.status_code == 404

@@ -18,10 +18,12 @@ from gateway.schemas import (
     BankDetailsSavedSchema,
     CommunicatorPageSchema,
     CommunicatorQuerySchema,
+    CommunicatorSummarySchema,
     DecisionRequestSchema,
     DoneSchema,
     EmailSearchSchema,
     ErasureRequestSchema,
+    MembershipRequestSchema,
     OwnReceiptSchema,
     OwnStatusSchema,
     OwnStipendSchema,
@@ -223,3 +225,21 @@ class CommunicatorsApi(GatewayBase):
         )
         self.after_decision(step, communicator_id)
         return result
+
+    @admin_api(
+        "PUT",
+        "/api/v1/communicators/<communicator_id>/club",
+        summary="Put an applicant or member into a club, move them to another, or "
+        "take them out (club_id null); the club's coordinator sees them from then on",
+        roles=(ADMIN,),
+        body=MembershipRequestSchema,
+        responses={200: CommunicatorSummarySchema},
+    )
+    def api_set_club(self, call: Call, communicator_id: str) -> Any:
+        club = call.body["club_id"]
+        return self.deadline(
+            self.registry.set_communicator_club,
+            call.actor,
+            communicator_id,
+            str(club) if club is not None else None,
+        )

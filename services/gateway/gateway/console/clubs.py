@@ -80,6 +80,26 @@ class ClubsConsole(GatewayBase):
             )
         return web.redirect("/admin/clubs")
 
+    @page("GET", "/admin/clubs/<club_id>", roles=ADMINS)
+    def admin_club(self, call: Call, club_id: str) -> Response:
+        """A club's members (active or suspended), each linked to their record,
+        where an admin puts people into the club or takes them out."""
+        wanted = ident(club_id, "club_id")
+        club = next(
+            (c for c in self.deadline(self.registry.list_clubs) if c["id"] == wanted),
+            None,
+        )
+        if club is None:
+            raise NotFound(
+                "no such club; choose one from the list of clubs", "club_not_found"
+            )
+        return self.render(
+            call,
+            "admin_club.html",
+            club=club,
+            members=self.deadline(self.registry.list_club_members, call.actor, wanted),
+        )
+
     @page("POST", "/admin/clubs/<club_id>", roles=ADMINS, redisplay="admin_clubs")
     def admin_update_club(self, call: Call, club_id: str) -> Response:
         self.deadline(

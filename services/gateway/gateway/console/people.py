@@ -27,7 +27,10 @@ VETTING_STEPS = (
     "offboard",
     "training",
     "tier",
+    "club",
 )
+# who can be put into a club (as the registry takes it): applicants and members
+CLUB_STATUSES = ("applied", "in_review", "active", "suspended")
 
 
 class PeopleConsole(GatewayBase):
@@ -54,11 +57,15 @@ class PeopleConsole(GatewayBase):
         status: int = 200,
     ) -> Response:
         app = self.deadline(self.registry.get_application, call.actor, communicator_id)
+        clubs = self.deadline(self.registry.list_clubs)
         return self.render(
             call,
             "admin_application.html",
             status=status,
             app=app,
+            clubs=clubs,
+            club_names={c["id"]: c["name"] for c in clubs},
+            club_statuses=CLUB_STATUSES,
             trainings=self.deadline(self.registry.list_trainings, call.actor),
             activity=self.deadline(
                 self.registry.get_communicator_activity, call.actor, app["id"]
@@ -103,6 +110,13 @@ class PeopleConsole(GatewayBase):
                 call.actor,
                 call.form.get("training_id", ""),
                 communicator_id,
+            )
+        elif step == "club":
+            self.deadline(
+                self.registry.set_communicator_club,
+                call.actor,
+                communicator_id,
+                call.form.get("club_id") or None,
             )
         elif step == "tier":
             self.deadline(

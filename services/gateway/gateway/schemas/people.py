@@ -328,6 +328,12 @@ class AdminClubSchema(Schema):
     coordinator_id = uid(allow_none=True)
 
 
+class MembershipRequestSchema(Schema):
+    """A club from GET /api/v1/clubs, or null to take the person out of any club."""
+
+    club_id = fields.UUID(required=True, allow_none=True)
+
+
 class CoordinatorRequestSchema(Schema):
     """A staff account that is enabled, has accepted its invitation and holds the
     club_coordinator role (GET /api/v1/staff lists them)."""
