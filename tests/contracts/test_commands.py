@@ -70,6 +70,7 @@ COMMANDS: dict[tuple[str, str], str] = {
     ("registry", "create_club"): COMMAND,
     ("registry", "update_club"): COMMAND,
     ("registry", "set_club_coordinator"): COMMAND,
+    ("registry", "rename_staff"): COMMAND,
     ("registry", "set_communicator_club"): COMMAND,
     ("registry", "remove_club_coordinator"): COMMAND,
     ("registry", "list_clubs"): READ,

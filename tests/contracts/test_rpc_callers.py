@@ -69,6 +69,7 @@ CALLERS = {
     ("registry", "record_training_completions"): {GATEWAY, OPERATOR},
     ("registry", "remove_club_coordinator"): {GATEWAY, OPERATOR},
     ("registry", "set_club_coordinator"): {GATEWAY, OPERATOR},
+    ("registry", "rename_staff"): {GATEWAY},
     ("registry", "set_communicator_club"): {GATEWAY, OPERATOR},
     ("registry", "update_club"): {GATEWAY, OPERATOR},
     ("registry", "refresh_payout_setup"): {GATEWAY},

@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", required=True)
     parser.add_argument("--email", required=True)
     parser.add_argument("--roles", default=ADMIN)
+    parser.add_argument(
+        "--handle",
+        help="the name colleagues know them by (a first name or a nickname), shown "
+        "to admins in place of the account's id",
+    )
     args = parser.parse_args(argv)
     config = settings.load(args.config)
     keys = keyring(config)
@@ -47,7 +52,13 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         founder = Actor(uuid.uuid4(), frozenset({ADMIN}))
         account = accounts.create_staff_account(
-            session, keys, founder, args.email, args.roles.split(","), password
+            session,
+            keys,
+            founder,
+            args.email,
+            args.roles.split(","),
+            password,
+            args.handle,
         )
         print(account.id)
     engine.dispose()

@@ -517,6 +517,9 @@ class Account(Base):
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # staff only: the name colleagues know them by (a first name or a nickname),
+    # shown to admins in place of the account's id; not sealed, so never a legal name
+    handle: Mapped[str | None] = mapped_column(String(40))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

@@ -285,8 +285,18 @@ class SignInSchema(StripStrings):
     code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{6}$"))
 
 
+HANDLE = validate.And(
+    validate.Length(min=2, max=40),
+    validate.Regexp(
+        r"^[^\x00-\x1f\x7f<>@]+$",
+        error="letters, digits, spaces and punctuation; no email address",
+    ),
+)
+
+
 class StaffInvitationSchema(StripStrings):
     email = fields.Email(required=True, validate=validate.Length(max=254))
+    handle = fields.String(load_default=None, validate=HANDLE)
     roles = fields.List(
         fields.String(validate=validate.Length(max=30)),
         required=True,
@@ -296,6 +306,7 @@ class StaffInvitationSchema(StripStrings):
 
 class StaffOutSchema(Schema):
     id = fields.String()
+    handle = fields.String(allow_none=True)
     roles = fields.List(fields.String())
     state = fields.String()  # invited | enrolling | active | disabled
     last_sign_in_at = fields.DateTime(allow_none=True)
@@ -304,10 +315,16 @@ class StaffOutSchema(Schema):
 
 class StaffAccountSchema(StripStrings):
     email = fields.Email(required=True)
+    handle = fields.String(load_default=None, validate=HANDLE)
     roles = fields.List(fields.String(), required=True)
     password = fields.String(
         required=True, load_only=True, validate=validate.Length(min=12, max=200)
     )
+
+
+class StaffHandleSchema(StripStrings):
+    account_id = fields.UUID(required=True)
+    handle = fields.String(required=True, validate=HANDLE)
 
 
 class AccessLogFiltersSchema(Schema):

@@ -232,6 +232,10 @@ SCENARIOS: dict[str, Scenario] = {
             {"email": f"new.{uuid.uuid4().hex[:8]}@example.org", "roles": ["finance"]},
         ),
     ),
+    "rename_staff": lambda r: (
+        GATEWAY,
+        (ADMIN_A, staff_account(r, ["finance"]), "Vera"),
+    ),
     "disable_staff": lambda r: (GATEWAY, (ADMIN_A, staff_account(r, ["finance"]))),
     "enable_staff": lambda r: (GATEWAY, (ADMIN_A, _disabled(r))),
     "request_second_factor_reset": lambda r: (

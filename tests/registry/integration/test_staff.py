@@ -171,8 +171,55 @@ def test_the_staff_list_shows_roles_and_the_last_full_sign_in(
     assert abs(datetime.now(UTC) - signed_in) < timedelta(minutes=1)
     assert set(after) == {
         "id",
+        "handle",
         "roles",
         "state",
         "last_sign_in_at",
         "second_factor_reset",
     }  # and no email
+
+
+def test_admins_see_staff_by_a_name_of_their_choosing(registry: Registry) -> None:
+    """A handle given at the invitation, changed later, one per staff account in
+    any letter case; the email stays sealed."""
+    named = registry.call(
+        "invite_staff",
+        ADMIN_A,
+        {
+            "email": "anna.f@example.org",
+            "roles": ["finance"],
+            "handle": " Anna (finance) ",
+        },
+    )
+    unnamed = registry.call(
+        "invite_staff", ADMIN_A, {"email": "noname@example.org", "roles": ["finance"]}
+    )
+    listed = {s["id"]: s["handle"] for s in registry.call("list_staff", ADMIN_A)}
+    assert (listed[named["id"]], listed[unnamed["id"]]) == ("Anna (finance)", None)
+
+    with pytest.raises(InvalidInput) as taken:
+        registry.call(
+            "invite_staff",
+            ADMIN_A,
+            {
+                "email": "anna.g@example.org",
+                "roles": ["finance"],
+                "handle": "anna (FINANCE)",
+            },
+        )
+    assert taken.value.code == "handle_taken" and "handle" in taken.value.fields
+    for bad in ("a", "x" * 41, "anna@example.org", "<b>Anna</b>"):
+        with pytest.raises(InvalidInput):
+            registry.call("rename_staff", ADMIN_A, unnamed["id"], bad)
+    with pytest.raises(InvalidInput):
+        registry.call("rename_staff", ADMIN_A, unnamed["id"], "ANNA (finance)")
+    with pytest.raises(NotAllowed):
+        registry.call("rename_staff", actor(["finance"]), unnamed["id"], "Boris")
+    assert registry.call("rename_staff", ADMIN_A, unnamed["id"], "Boris")["handle"] == (
+        "Boris"
+    )
+    registry.call("rename_staff", ADMIN_A, named["id"], "Anna K.")  # her own again: ok
+    registry.call("rename_staff", ADMIN_A, named["id"], "Anna K.")
+    listed = {s["id"]: s["handle"] for s in registry.call("list_staff", ADMIN_A)}
+    assert (listed[named["id"]], listed[unnamed["id"]]) == ("Anna K.", "Boris")
+    assert not registry.sql("SELECT 1 FROM accounts WHERE handle LIKE '%@%'")

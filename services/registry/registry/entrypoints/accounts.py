@@ -18,6 +18,7 @@ from registry.logic.actors import Actor
 from registry.schemas import (
     SignInSchema,
     StaffAccountSchema,
+    StaffHandleSchema,
     StaffInvitationSchema,
     StaffOutSchema,
 )
@@ -152,6 +153,7 @@ class AccountsEntrypoints(Entrypoints):
                 data["email"],
                 data["roles"],
                 data["password"],
+                data["handle"],
             )
             return {"id": str(row.id), "roles": sorted(row.role_set)}
 
@@ -177,8 +179,19 @@ class AccountsEntrypoints(Entrypoints):
                 data["email"],
                 data["roles"],
                 datetime.now(UTC),
+                data["handle"],
             )
             return {"id": str(row.id), "roles": sorted(row.role_set)}
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    @command
+    def rename_staff(self, actor: Any, account_id: str, handle: str) -> dict[str, Any]:
+        """The name admins see a staff account by."""
+        who = Actor.load(actor)
+        data = load(StaffHandleSchema(), {"account_id": account_id, "handle": handle})
+        with self.db.transaction() as session:
+            row = staff.rename(session, who, data["account_id"], data["handle"])
+            return {"id": str(row.id), "handle": row.handle}
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     @command

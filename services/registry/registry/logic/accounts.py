@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pyotp
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
 from registry import events
@@ -99,16 +99,37 @@ def create_communicator_account(
     )
 
 
+def free_handle(
+    session: Session, handle: str, account_id: uuid.UUID | None = None
+) -> None:
+    """Refuse a handle another staff account has (in any letter case): two
+    colleagues shown under one name could not be told apart."""
+    taken = session.scalar(
+        select(Account.id).where(
+            Account.kind == "staff",
+            func.lower(Account.handle) == handle.lower(),
+            Account.id != account_id if account_id else true(),
+        )
+    )
+    if taken is not None:
+        raise InvalidRequest(
+            "another staff member has this name; add an initial or a team",
+            "handle_taken",
+            {"handle": ["another staff member has this name"]},
+        )
+
+
 def new_staff_account(
     session: Session,
     keys: KeyRing,
     email: str,
     roles: list[str],
     password_hash: str | None,
+    handle: str | None = None,
 ) -> Account:
     """A staff account (its email sealed under its own key) once its roles are
     staff roles and the email has no account yet; None as the password hash: an
-    invitation, the invitee chooses it."""
+    invitation, the invitee chooses it. `handle`: the name admins see it by."""
     if not roles or not set(roles) <= ROLES - {"communicator"}:
         raise InvalidRequest(
             "unknown staff role",
@@ -122,12 +143,15 @@ def new_staff_account(
             "email_taken",
             {"email": ["this email already has an account"]},
         )
+    if handle is not None:
+        free_handle(session, handle)
     account = Account(
         id=uuid.uuid4(),
         kind="staff",
         roles=",".join(sorted(roles)),
         login_index=index,
         password_hash=password_hash,
+        handle=handle,
     )
     account.email_ct = encrypt_field(
         _key(keys, account), email, f"account:{account.id}", "email"
@@ -143,11 +167,12 @@ def create_staff_account(
     email: str,
     roles: list[str],
     password: str,
+    handle: str | None = None,
 ) -> Account:
     actor.require(ADMIN)
     _check_password_policy(password)
     return new_staff_account(
-        session, keys, email, roles, passwords.current().hash(password)
+        session, keys, email, roles, passwords.current().hash(password), handle
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from registry import events
 from registry.exceptions import InvalidRequest, NotAllowed, StaffNotFound
-from registry.logic.accounts import new_staff_account
+from registry.logic.accounts import free_handle, new_staff_account
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN
 from registry.models import Account, PasswordReset, SecondFactorReset
@@ -76,6 +76,7 @@ def list_staff(session: Session, actor: Actor) -> list[dict[str, Any]]:
         found.append(
             {
                 "id": str(account.id),
+                "handle": account.handle,
                 "roles": sorted(account.role_set),
                 "state": state,
                 "last_sign_in_at": account.last_sign_in_at,
@@ -98,10 +99,11 @@ def invite(
     email: str,
     roles: list[str],
     now: datetime,
+    handle: str | None = None,
 ) -> Account:
     """A staff account with no password yet, and its one-time link on its way."""
     actor.require(ADMIN)
-    account = new_staff_account(session, keys, email, roles, None)
+    account = new_staff_account(session, keys, email, roles, None, handle)
     session.flush()
     reset = PasswordReset(
         id=uuid.uuid4(),
@@ -117,6 +119,18 @@ def invite(
             f"account:{account.id}", reset_id=reset.id
         ),
     )
+    return account
+
+
+def rename(
+    session: Session, actor: Actor, account_id: uuid.UUID, handle: str
+) -> Account:
+    """The name admins see a staff account by (its email stays sealed)."""
+    actor.require(ADMIN)
+    account = _staff(session, account_id, lock=True)
+    if account.handle != handle:
+        free_handle(session, handle, account.id)
+        account.handle = handle
     return account
 
 
