@@ -59,9 +59,13 @@ def test_an_invited_finance_member_sets_up_their_own_account(
     shots(admin, "staff")
     admin.fill("#invite input[name=email]", email)
     admin.check("#invite input[value=finance]")
+    admin.click("#invite button")  # no name: the browser asks for it first
+    expect(admin.locator("#notice")).to_have_count(0)
+    admin.fill("#invite input[name=handle]", "Fatima (finance)")
     admin.click("#invite button")
     expect(admin.locator("#notice")).to_contain_text("valid for 72 hours")
     expect(admin.locator("#staff")).to_contain_text("Invited")
+    expect(admin.locator("#staff")).to_contain_text("Fatima (finance)")
     shots(admin, "invited")
 
     # the invitee, on their own, with JavaScript off
@@ -89,8 +93,13 @@ def test_an_invited_finance_member_sets_up_their_own_account(
     row = f"#staff-{ident}"
     admin.goto(f"{system.url}/admin/staff")
     expect(admin.locator(f"{row} .state")).to_have_text("Active")
+    admin.click(f"{row} .name summary")
+    admin.fill(f"{row} .rename input[name=handle]", "Fatima K. (finance)")
+    admin.click(f"{row} .rename button")
+    expect(admin.locator(f"{row} .name")).to_contain_text("Fatima K. (finance)")
     admin.click(f"{row} button[value=disable]")
     expect(admin.locator("#confirm")).to_have_attribute("data-code", "disable_staff")
+    expect(admin.locator("#confirm")).to_contain_text("Fatima K. (finance)")
     admin.click("#confirm-button")  # disabling asks first
     expect(admin.locator(f"{row} .state")).to_have_text("Disabled")
     invitee.goto(f"{system.url}/finance")

@@ -149,6 +149,7 @@ def test_a_whole_programme_from_an_empty_system_through_the_consoles(
     for email, role in invited.items():
         anna.page.goto(f"{system.url}/admin/staff")
         anna.page.fill("#invite input[name=email]", email)
+        anna.page.fill("#invite input[name=handle]", email.split(".")[0].title())
         anna.page.check(f"#invite input[value={role}]")
         anna.page.click("#invite button")
         expect(anna.page.locator("#notice")).to_contain_text("valid for 72 hours")

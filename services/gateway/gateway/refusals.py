@@ -24,7 +24,10 @@ TEXTS: dict[str, str] = {
     "password_set": N_("Your new password is set. Sign in with it."),
     "failed_sign_in": N_("The email, password or code is not right."),
     "erased": N_("Your data was erased and your account closed."),
-    "invite_invalid": N_("Give a valid email and at least one role."),
+    "invite_invalid": N_(
+        "Give a valid email, a name of 2 to 40 characters (not an email address) "
+        "and at least one role."
+    ),
     "invited": N_("The invitation is on its way. It is valid for 72 hours."),
 }
 
@@ -445,6 +448,10 @@ THINGS: dict[str, tuple[str, str]] = {
 REFUSALS.update(
     {
         "club_not_found": N_("This club was not found. Reload the page."),
+        "handle_taken": N_(
+            "Another staff member has this name. Add an initial or their team, so "
+            "that admins can tell them apart."
+        ),
         "not_in_programme": N_(
             "Only applicants and current members can be in a club: this person was "
             "turned down or has left the programme. Nothing was changed."

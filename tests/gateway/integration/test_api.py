@@ -787,6 +787,13 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect({"program_admin": 201}),
     ),
     (
+        "name a staff member",
+        "PUT",
+        "/api/v1/staff/{staff_member}/handle",
+        {"handle": "Vera (finance)"},
+        expect(ADMIN_ONLY),
+    ),
+    (
         "enable staff",
         "POST",
         "/api/v1/staff/{staff_member}/enabling",

@@ -1049,7 +1049,7 @@ def test_an_admin_suspends_reinstates_and_offboards_from_the_record(
 
     def offered(page: requests.Response) -> list[str]:
         steps = re.findall(r'<button name="step" value="([a-z_]+)"', page.text)
-        return [s for s in steps if s not in ("training", "tier")]
+        return [s for s in steps if s not in ("training", "tier", "club")]
 
     def step(name: str, reason: str = "a reason given") -> requests.Response:
         page = admin.get(url, timeout=30)
@@ -1136,3 +1136,62 @@ def test_an_admin_puts_a_communicator_into_a_club_from_their_record(
     ) == [(uuid.UUID(club),), (None,)]
     nowhere = admin.get(f"{system.url}/admin/clubs/{uuid.uuid4()}", timeout=30)
     assert nowhere.status_code == 404
+
+
+def test_admins_see_staff_by_the_name_given_at_the_invitation(
+    system: Registry,
+) -> None:
+    """The staff list, the coordinator picker and the trails name staff; a name is
+    asked for at the invitation, changed on the staff page, and never doubled."""
+    admin, _ = signed_in_admin(system, "admin.names@example.org")
+    staff = admin.get(f"{system.url}/admin/staff?lang=en", timeout=30)
+    invite = {"csrf": csrf(staff.text), "roles": ["club_coordinator"]}
+    nameless = admin.post(
+        f"{system.url}/admin/staff?lang=en",
+        timeout=30,
+        data={**invite, "email": "olga.c@example.org", "handle": ""},
+    )
+    assert nameless.status_code == 400
+    assert "a name of 2 to 40 characters" in nameless.text
+    invited = admin.post(
+        f"{system.url}/admin/staff?lang=en",
+        timeout=30,
+        data={**invite, "email": "olga.c@example.org", "handle": "Olga (Riga club)"},
+    )
+    assert invited.status_code == 200 and "valid for 72 hours" in invited.text
+    assert "Olga (Riga club)" in invited.text
+    twice = admin.post(
+        f"{system.url}/admin/staff?lang=en",
+        timeout=30,
+        data={**invite, "email": "olga.d@example.org", "handle": "olga (riga CLUB)"},
+    )
+    assert twice.status_code == 400 and "Another staff member has this name" in (
+        twice.text
+    )
+    ((olga,),) = system.sql("SELECT id FROM accounts WHERE handle = 'Olga (Riga club)'")
+    renamed = admin.post(
+        f"{system.url}/admin/staff/{olga}?lang=en",
+        timeout=30,
+        data={"csrf": csrf(staff.text), "action": "rename", "handle": "Olga K."},
+    )
+    assert renamed.status_code == 200 and "Olga K." in renamed.text
+
+    # she accepts the invitation: the clubs page offers her by name
+    reset_id = system.events("account.password_reset_requested.v1")[-1]["data"][
+        "reset_id"
+    ]
+    token = system.call("issue_password_reset", reset_id, caller="notifications")
+    system.call("reset_password", token["token"], PASSWORD, caller="gateway")
+    club = system.call(
+        "create_club", ADMIN_A, {"name": "Riga Club", "country": "LV", "mode": "online"}
+    )["id"]
+    clubs = admin.get(f"{system.url}/admin/clubs?lang=en", timeout=30)
+    assert f'<option value="{olga}">Olga K. · last sign-in never</option>' in (
+        clubs.text
+    )
+    named = admin.post(
+        f"{system.url}/admin/clubs/{club}/coordinator?lang=en",
+        timeout=30,
+        data={"csrf": csrf(clubs.text), "action": "set", "account_id": str(olga)},
+    )
+    assert "Coordinator" in named.text and "Olga K. (Club coordinator)" in named.text

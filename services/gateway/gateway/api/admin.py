@@ -30,6 +30,8 @@ from gateway.schemas import (
     StaffInvitationRequestSchema,
     StaffInvitedSchema,
     StaffMemberSchema,
+    StaffRenamedSchema,
+    StaffRenameRequestSchema,
     StaffSwitchedSchema,
     TrainingRequestSchema,
     TrainingSchema,
@@ -63,6 +65,20 @@ class AdminApi(GatewayBase):
     )
     def api_invite_staff(self, call: Call) -> Any:
         return self.deadline(self.registry.invite_staff, call.actor, call.body)
+
+    @admin_api(
+        "PUT",
+        "/api/v1/staff/<account_id>/handle",
+        summary="Change the name admins see a staff account by (a first name or a "
+        "nickname; never an email: it is not sealed)",
+        roles=(ADMIN,),
+        body=StaffRenameRequestSchema,
+        responses={200: StaffRenamedSchema},
+    )
+    def api_rename_staff(self, call: Call, account_id: str) -> Any:
+        return self.deadline(
+            self.registry.rename_staff, call.actor, account_id, call.body["handle"]
+        )
 
     @admin_api(
         "POST",

@@ -59,7 +59,7 @@ class ClubsConsole(GatewayBase):
             clubs=clubs,
             club_names={c["id"]: c["name"] for c in clubs},
             coordinators=coordinators,
-            staff={c["id"]: c["roles"] for c in coordinators},
+            staff={c["id"]: c for c in coordinators},
             trainings=self.deadline(self.registry.list_trainings, call.actor),
             error=error,
             notice=notice,

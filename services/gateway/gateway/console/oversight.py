@@ -97,7 +97,7 @@ class OversightConsole(oversight.OversightCalls):
             next=link(page_number + 1) if page_number < pages else None,
             filters=given,
             staff=staff,
-            roles_of={member["id"]: member["roles"] for member in staff},
+            roles_of={member["id"]: member for member in staff},
             me=call.actor_id,
             error=error,
         )
@@ -117,7 +117,7 @@ class OversightConsole(oversight.OversightCalls):
             deliveries=self.deadline(self.notifications.list_parked, call.actor),
             services=oversight.all_parked(proxies, self.deadline, call.actor),
             actions=oversight.all_actions(proxies, self.deadline, call.actor),
-            roles_of={member["id"]: member["roles"] for member in staff},
+            roles_of={member["id"]: member for member in staff},
             me=call.actor_id,
             done=done if done in ("retry", "discard") else None,
             error=error,

@@ -70,15 +70,15 @@ class PeopleConsole(GatewayBase):
             activity=self.deadline(
                 self.registry.get_communicator_activity, call.actor, app["id"]
             ),
-            staff=self.staff_roles(call),
+            staff=self.staff_by_id(call),
             me=call.actor_id,
             error=error,
         )
 
-    def staff_roles(self, call: Call) -> dict[str, list[str]]:
-        """Staff accounts' roles by id: how a trail names who acted."""
+    def staff_by_id(self, call: Call) -> dict[str, dict[str, Any]]:
+        """Staff accounts (handle, roles) by id: how a trail names who acted."""
         return {
-            member["id"]: member["roles"]
+            member["id"]: member
             for member in self.deadline(self.registry.list_staff, call.actor)
         }
 
@@ -211,7 +211,7 @@ class PeopleConsole(GatewayBase):
             "admin_staff.html",
             status=status,
             staff=staff,
-            roles_of={member["id"]: member["roles"] for member in staff},
+            roles_of={member["id"]: member for member in staff},
             me=call.actor_id,
             roles=STAFF_ROLES,
             error=error,
@@ -228,6 +228,7 @@ class PeopleConsole(GatewayBase):
         invitation = {
             "email": call.form.get("email", ""),
             "roles": [r for r in call.request.form.getlist("roles") if r],
+            "handle": call.form.get("handle", ""),
         }
         try:
             StaffInvitationRequestSchema().load(invitation)
@@ -238,7 +239,7 @@ class PeopleConsole(GatewayBase):
 
     @page("POST", "/admin/staff/<account_id>", roles=ADMINS, redisplay="_staff_page")
     def admin_staff_action(self, call: Call, account_id: str) -> Response:
-        """Disable, enable, or ask for a second-factor reset (a reason)."""
+        """Rename, disable, enable, or ask for a second-factor reset (a reason)."""
         action = call.form.get("action", "")
         if action == "disable" and not confirmed(call):
             (member,) = [
@@ -250,9 +251,21 @@ class PeopleConsole(GatewayBase):
                 raise NotFound("no such staff account", "staff_not_found")
             roles = ", ".join(web.label(call.lang, "role", r) for r in member["roles"])
             return confirmation(
-                self, call, "disable_staff", "/admin/staff", roles=roles
+                self,
+                call,
+                "disable_staff",
+                "/admin/staff",
+                roles=roles,
+                handle=member.get("handle"),
             )
-        if action == "disable":
+        if action == "rename":
+            self.deadline(
+                self.registry.rename_staff,
+                call.actor,
+                account_id,
+                call.form.get("handle", ""),
+            )
+        elif action == "disable":
             self.deadline(self.registry.disable_staff, call.actor, account_id)
             self.end_sessions(account_id)
         elif action == "enable":

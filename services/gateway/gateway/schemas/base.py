@@ -16,6 +16,7 @@ from svyaz.vocabulary import STRATEGY_APPROACHES, STRATEGY_PROGRESS
 # the same table: pages.FORM_LIMITS).
 PSEUDONYM = 30
 NAME = 200  # a person's or a club's name, a city, a messenger handle
+HANDLE = 40  # the name admins see a staff account by (the registry checks it)
 NAME_ON_ACCOUNT = 120  # an account holder's name, as the registry takes it
 ACCOUNT_TEXT = 50  # an IBAN or BIC as typed, spaces and all
 EMAIL = 254  # RFC 5321

@@ -14,6 +14,7 @@ from gateway.schemas.base import (
     COMPLETION_REFUSALS,
     COUNTRY,
     EMAIL,
+    HANDLE,
     ID,
     ITEMS,
     LANGUAGES,
@@ -228,9 +229,30 @@ class DecisionRequestSchema(Schema):
     reason = text(REASON, required=True)
 
 
+HANDLE_RULE = [
+    validate.Length(min=2, max=HANDLE),
+    validate.Regexp(
+        r"^[^\x00-\x1f\x7f<>@]+$",
+        error="letters, digits, spaces and punctuation; no email address",
+    ),
+]
+
+
 class StaffInvitationRequestSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=EMAIL))
     roles = many(choice(STAFF_ROLES), len(STAFF_ROLES), 1, required=True)
+    # the name admins will see them by: a first name or a nickname, 2 to 40
+    # characters, no email address (it is not sealed, as the email is)
+    handle = fields.String(load_default=None, validate=HANDLE_RULE)
+
+
+class StaffRenameRequestSchema(Schema):
+    handle = fields.String(required=True, validate=HANDLE_RULE)
+
+
+class StaffRenamedSchema(Schema):
+    id = uid()
+    handle = text(HANDLE)
 
 
 class SecondFactorResetRequestSchema(Schema):
@@ -239,6 +261,7 @@ class SecondFactorResetRequestSchema(Schema):
 
 class StaffMemberSchema(Schema):
     id = uid()
+    handle = text(HANDLE, allow_none=True)
     roles = fields.List(fields.String(validate=validate.OneOf(STAFF_ROLES)))
     state = fields.String(
         validate=validate.OneOf(("invited", "enrolling", "active", "disabled"))
