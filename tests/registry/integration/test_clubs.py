@@ -4,10 +4,14 @@ import uuid
 from typing import Any
 
 import pytest
+from alembic import command
+from alembic.config import Config as AlembicConfig
 from sqlalchemy.exc import DBAPIError
 
+from registry import events
+from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.helpers import actor
+from tests.helpers import ROOT, actor
 from tests.registry.integration.conftest import ADMIN_A, FINANCE, Registry, actor_for
 
 
@@ -550,3 +554,42 @@ def test_club_membership_is_refused_clearly_and_changes_nothing(
     assert refused.value.code == "not_in_programme"
     assert registry.sql("SELECT count(*) FROM club_changes")[0][0] == 0
     assert not registry.events("communicator.club_changed.v1")
+
+
+def test_migration_0016_announces_the_completions_recorded_before_it(
+    registry: Registry,
+) -> None:
+    """Each completion of a person not erased, once more as training.completed.v1
+    (stipends did not listen before), at the completion's own time, in an
+    envelope a consumer takes."""
+    trained, erased = registry.active(), registry.active()
+    made = registry.call(
+        "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-11-01"}
+    )
+    registry.call("record_training_completions", ADMIN_A, made["id"], [trained, erased])
+    registry.call("erase", ADMIN_A, erased, "asked to be forgotten")
+    before = {e["event_id"] for e in registry.events("training.completed.v1")}
+    assert len(before) == 2  # as recorded
+
+    alembic = AlembicConfig(str(ROOT / "services" / "registry" / "alembic.ini"))
+    alembic.set_main_option(
+        "sqlalchemy.url", registry.engine.url.render_as_string(hide_password=False)
+    )
+    command.downgrade(alembic, "0015")
+    command.upgrade(alembic, "head")
+
+    again = [
+        e
+        for e in registry.events("training.completed.v1")
+        if e["event_id"] not in before
+    ]
+    assert [e["data"] for e in again] == [
+        {"training_id": made["id"], "communicator_id": trained}
+    ]
+    (at,) = registry.sql(
+        "SELECT at FROM training_completions WHERE communicator_id = :i", i=trained
+    )[0]
+    # as a consumer takes it (the relay sends the stored envelope as it is)
+    received = ReceivedEvent.load(again[0], "stipends.on_training_completed")
+    assert received.occurred_at == at and received.producer == "registry"
+    assert events.TRAINING_COMPLETED.load(received.data)
