@@ -92,6 +92,15 @@ def test_a_bad_field_is_shown_next_to_it(system: Registry) -> None:
     assert system.sql("SELECT count(*) FROM communicators")[0][0] == 0
 
 
+def test_the_enrolment_page_reloaded_starts_the_sign_in_again(
+    system: Registry,
+) -> None:
+    reloaded = requests.get(
+        f"{system.url}/sign-in/enroll", timeout=30, allow_redirects=False
+    )
+    assert reloaded.status_code == 303 and reloaded.headers["Location"] == "/sign-in"
+
+
 def test_a_failed_sign_in_is_neutral(system: Registry) -> None:
     _, data = apply(system)
     for email, password in (

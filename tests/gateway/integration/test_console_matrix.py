@@ -68,6 +68,7 @@ def test_the_open_routes_are_the_ones_meant_to_be_open() -> None:
         ("POST", "/apply/draft"),  # saving or deleting the applicant's own draft
         ("GET", "/sign-in"),
         ("POST", "/sign-in"),
+        ("GET", "/sign-in/enroll"),  # sends back to /sign-in: nothing to show
         ("POST", "/sign-in/enroll"),
         ("POST", "/sign-out"),
         ("GET", "/leave"),  # the quick exit: ends the session of whoever asks

@@ -210,6 +210,33 @@ def test_a_cycle_opened_followed_previewed_and_refused_to_lock(
     assert locked.status_code == 409 and 'id="error"' in locked.text
     assert stipends.sql("SELECT status FROM cycles")[0][0] == "open"
 
+    # a deadline already past is asked about first (nobody could report), and
+    # opened only once confirmed
+    past = {
+        "csrf": csrf(page.text),
+        "period": "2026-01",
+        "deadline": "2026-02-05T18:00",
+    }
+    asked = admin.post(
+        f"{system.url}/admin/programmes/{ident}/cycles?lang=en",
+        data=past,
+        timeout=30,
+    )
+    assert 'data-code="past_deadline"' in asked.text
+    assert "2026-02-05 18:00 UTC, has passed" in asked.text
+    assert stipends.sql("SELECT count(*) FROM cycles WHERE period = '2026-01'") == [
+        (0,)
+    ]
+    confirmed = admin.post(
+        f"{system.url}/admin/programmes/{ident}/cycles?lang=en",
+        data={**past, "confirmed": "yes"},
+        timeout=30,
+    )
+    assert confirmed.status_code == 200 and "2026-02-05 18:00 UTC" in confirmed.text
+    assert stipends.sql("SELECT count(*) FROM cycles WHERE period = '2026-01'") == [
+        (1,)
+    ]
+
 
 def closed_cycle_with_stipends(
     system: Registry, stipends: Stipends, payees: int

@@ -298,13 +298,27 @@ class ProgrammesConsole(GatewayBase):
         redisplay="_programme_page",
     )
     def admin_open_cycle(self, call: Call, programme_id: str) -> Response:
+        """A cycle whose deadline has passed takes no report: the admin confirms
+        that this is meant (a month that is over, recorded afterwards)."""
         ident = pages.ident(programme_id, "programme")
+        deadline = deadline_from_form(call.form.get("deadline"))
+        if datetime.fromisoformat(deadline) <= datetime.now(UTC) and not confirmed(
+            call
+        ):
+            return confirmation(
+                self,
+                call,
+                "past_deadline",
+                f"/admin/programmes/{ident}",
+                period=call.form.get("period", ""),
+                deadline=deadline[:16].replace("T", " "),
+            )
         cycle = self.deadline(
             self.stipends.open_cycle,
             call.actor,
             ident,
             call.form.get("period", ""),
-            deadline_from_form(call.form.get("deadline")),
+            deadline,
         )
         return web.redirect(f"/admin/cycles/{cycle['id']}")
 

@@ -245,6 +245,12 @@ class PublicConsole(GatewayBase):
         web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
         return response
 
+    # the enrolment page is the answer to signing in, never a page of its own: a
+    # reload, a bookmark or the back button starts the sign-in again
+    @page("GET", "/sign-in/enroll", roles=None)
+    def enroll_again(self, call: Call) -> Response:
+        return web.redirect("/sign-in")
+
     # the session half way through sign-in carries the token: checked here
     @page("POST", "/sign-in/enroll", roles=None, csrf="none", throttle=SECOND_FACTOR)
     def enroll(self, call: Call) -> Response:
