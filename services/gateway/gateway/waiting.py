@@ -132,7 +132,8 @@ def _communicator(
         statuses = {r["status"] for r in reports or []}
         waiting.report = {
             "period": cycle["period"],
-            "deadline": cycle["deadline"][:10],
+            # the hour matters: a deadline is a moment (UTC), not a day
+            "deadline": cycle["deadline"][:16].replace("T", " ") + " UTC",
             "state": "in"
             if statuses & {"submitted", "accepted"}
             else ("changes" if "changes_requested" in statuses else "due"),

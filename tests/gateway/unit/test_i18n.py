@@ -24,6 +24,7 @@ TEMPLATES = GATEWAY / "templates"
 BABEL_CFG = GATEWAY.parent / "babel.cfg"
 CYRILLIC = re.compile(r"[а-яё]", re.IGNORECASE)
 NBSP = "\u00a0"
+FORMS = {"en": 2, "ru": 3}  # plural forms (the catalogues' Plural-Forms)
 
 
 def extracted_msgids() -> set[str]:
@@ -53,17 +54,49 @@ def test_every_msgid_is_translated(language: str) -> None:
     for msgid in extracted_msgids():
         assert msgid in messages, f"{language}: {msgid!r} missing from the catalogue"
         message = messages[msgid]
-        assert message.string, f"{language}: {msgid!r} has no translation"
         assert not message.fuzzy, f"{language}: {msgid!r} is fuzzy"
-        if language == "ru":
-            assert CYRILLIC.search(message.string) or message.string in {
-                "Stripe Connect",
-                "Stripe Global Payouts",
-                "Telegram",
-            }, f"ru: {msgid!r} left in English"
-        assert set(re.findall(r"%\(\w+\)s", msgid)) == set(
-            re.findall(r"%\(\w+\)s", message.string)
-        ), msgid
+        # a plural entry has one text per plural form of the language (Russian
+        # three: 1 заявка, 2 заявки, 5 заявок), each translated
+        plural = isinstance(msgid, tuple)
+        strings = message.string if plural else (message.string,)
+        assert len(strings) == (FORMS[language] if plural else 1), msgid
+        for string in strings:
+            assert string, f"{language}: {msgid!r} has no translation"
+            if language == "ru":
+                assert CYRILLIC.search(string) or string in {
+                    "Stripe Connect",
+                    "Stripe Global Payouts",
+                    "Telegram",
+                }, f"ru: {msgid!r} left in English"
+            source = msgid[0] if plural else msgid
+            assert set(re.findall(r"%\(\w+\)s", source)) == set(
+                re.findall(r"%\(\w+\)s", string)
+            ), msgid
+
+
+@pytest.mark.parametrize(
+    "language,counts",
+    [
+        ("en", {1: "1 application to vet", 2: "2 applications to vet"}),
+        (
+            "ru",
+            {
+                1: "1 заявка ждёт проверки",
+                3: "3 заявки ждут проверки",
+                5: "5 заявок ждут проверки",
+                11: "11 заявок ждут проверки",
+                21: "21 заявка ждёт проверки",
+            },
+        ),
+    ],
+)
+def test_counts_are_written_in_the_language_s_plural_forms(
+    language: str, counts: dict[int, str]
+) -> None:
+    template = web.environment(language).from_string(
+        '{{ n }} {{ ngettext("application to vet", "applications to vet", n) }}'
+    )
+    assert {n: template.render(n=n) for n in counts} == counts
 
 
 def test_no_catalogue_entry_is_left_over() -> None:
