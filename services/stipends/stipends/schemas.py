@@ -527,6 +527,7 @@ class ApprovalOutcomeOutSchema(Schema):
     slot = fields.Integer(allow_none=True)
     code = fields.String(allow_none=True)
     message = fields.String(allow_none=True)
+    pseudonym = fields.String(allow_none=True)
 
 
 class ActivityRequestSchema(Schema):

@@ -307,6 +307,19 @@ def test_many_stipends_approved_in_one_action_amended_rejected_then_locked(
         timeout=30,
     )
     assert bulk.status_code == 200
+    # each outcome names the payee as the list does, by pseudonym
+    names = dict(
+        stipends.sql(
+            "SELECT s.id::text, c.pseudonym FROM stipends s "
+            "JOIN communicators c ON c.id = s.communicator_id"
+        )
+    )
+    for ident in ids:
+        assert re.search(
+            rf'id="outcome-{ident}"[^>]*>\s*<a href="/admin/stipends/{ident}">'
+            rf"The stipend of {re.escape(names[ident])}</a>",
+            bulk.text,
+        )
     assert re.search(rf'id="outcome-{first}" data-outcome="approved"', bulk.text)
     assert re.search(rf'id="outcome-{second}" data-outcome="approved"', bulk.text)
     assert re.search(

@@ -18,6 +18,7 @@ from gateway.schemas.base import (
     NARRATIVE,
     OBSERVED_CHANGES,
     PROGRESS,
+    PSEUDONYM,
     REASON,
     REPORT_CHANNELS,
     REPORT_STATUSES,
@@ -436,6 +437,11 @@ class ApprovalOutcomeSchema(Schema):
         },
     )
     message = text(REASON, allow_none=True)
+    pseudonym = text(
+        PSEUDONYM,
+        allow_none=True,
+        metadata={"description": "the payee's pseudonym (null once they are erased)"},
+    )
 
 
 class AmendRequestSchema(Schema):

@@ -436,6 +436,7 @@ class Outcome:
     slot: int | None
     code: str | None
     message: str | None
+    pseudonym: str | None = None  # whose stipend, as the list names them
 
 
 def approve_stipends(
@@ -443,15 +444,28 @@ def approve_stipends(
 ) -> list[Outcome]:
     """Approve many stipends, each exactly as `approve_stipend` would (digest, the
     segregation of duties, the budget) in its own savepoint: one refused leaves the
-    others standing. Returns one outcome per item, in order."""
+    others standing. Returns one outcome per item, in order, each naming the
+    payee by pseudonym (None for a stipend not found or a person erased)."""
     actor.require(ADMIN)
+    names: dict[uuid.UUID, str | None] = dict(
+        session.execute(
+            select(Stipend.id, Communicator.pseudonym)
+            .join(Communicator, Communicator.id == Stipend.communicator_id)
+            .where(Stipend.id.in_([stipend_id for stipend_id, _ in wanted]))
+        ).all()
+    )
     outcomes = []
     for stipend_id, seen in wanted:
+        name = names.get(stipend_id)
         try:
             with session.begin_nested():
                 done = approve_stipend(session, actor, stipend_id, seen)
         except StipendsError as exc:
-            outcomes.append(Outcome(stipend_id, "refused", None, exc.code, exc.message))
+            outcomes.append(
+                Outcome(stipend_id, "refused", None, exc.code, exc.message, name)
+            )
             continue
-        outcomes.append(Outcome(stipend_id, "approved", done.approval.slot, None, None))
+        outcomes.append(
+            Outcome(stipend_id, "approved", done.approval.slot, None, None, name)
+        )
     return outcomes
