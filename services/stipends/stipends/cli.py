@@ -295,7 +295,10 @@ def run_command(
             out.write(content)
     elif args.command == "statement":
         result = stipends.import_bank_statement(actor, Path(args.file).read_text())
-        print(json.dumps(result, indent=2, default=str), file=out)
+        if args.json:
+            print(json.dumps(result, indent=2, default=str), file=out)
+        else:
+            print(statement_summary(result), file=out)
     elif args.command == "reconcile":
         return reconcile(args, stipends, actor, out)
     elif args.command == "differences":
@@ -381,6 +384,37 @@ def write_private(path: Path, body: bytes) -> None:
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(body)
+
+
+# why a statement's line changed nothing, and what to check
+STATEMENT_PROBLEMS = {
+    "unknown_reference": "matches no payout sent by bank transfer (the exported "
+    "file gave each payment the reference payout:<id>)",
+    "currency_mismatch": "its currency is not the payout's",
+    "amount_mismatch": "its amount is not the payout's",
+}
+
+
+def statement_summary(result: dict[str, Any]) -> str:
+    """What an imported statement settled, in words; a line per line it left as
+    it was, with why."""
+    lines = [
+        f"{result['paid']} paid; {result['returned']} returned by the bank (those "
+        f"stipends stay owed: retry or cancel the payouts); {result['unchanged']} "
+        "settled before"
+    ]
+    problems = result["problems"]
+    if problems:
+        lines.append(
+            f"{len(problems)} line(s) changed nothing; check each against the run "
+            "(`svyaz-finance payouts <run>`) and ask the bank:"
+        )
+        lines += [
+            f"  {p['reference']}: "
+            f"{STATEMENT_PROBLEMS.get(p['problem'], p['problem'].replace('_', ' '))}"
+            for p in problems
+        ]
+    return "\n".join(lines)
 
 
 def reconciliation_summary(rec: dict[str, Any]) -> str:
@@ -502,8 +536,10 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("run")
     export.add_argument("--format", choices=("csv", "pain.001"), default="csv")
     export.add_argument("-o", "--output")
-    sub.add_parser("statement", help="import a bank statement (CSV)").add_argument(
-        "file"
+    statement = sub.add_parser("statement", help="import a bank statement (CSV)")
+    statement.add_argument("file")
+    statement.add_argument(
+        "--json", action="store_true", help="the counts and problems as JSON"
     )
     rec = sub.add_parser("reconcile", help="reconcile a provider's period")
     rec.add_argument(

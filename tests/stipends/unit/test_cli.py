@@ -363,3 +363,26 @@ def test_a_payout_settled_between_two_reads_is_waited_for_not_called_a_bank_one(
     cli.follow(run, {}, "r", err, _patience(10), 0.0)
     assert "bank transfer" not in err.getvalue()
     assert err.getvalue().splitlines()[-1].endswith("1/1  paid 1")
+
+
+def test_an_imported_statement_is_told_in_words_with_what_to_check() -> None:
+    said = cli.statement_summary(
+        {
+            "paid": 3,
+            "returned": 1,
+            "unchanged": 0,
+            "problems": [
+                {"reference": "payout:1f2e", "problem": "amount_mismatch"},
+                {"reference": "INV-77", "problem": "unknown_reference"},
+            ],
+        }
+    ).splitlines()
+    assert said[0].startswith("3 paid; 1 returned by the bank")
+    assert "2 line(s) changed nothing" in said[1]
+    assert said[2] == "  payout:1f2e: its amount is not the payout's"
+    assert said[3].startswith("  INV-77: matches no payout sent by bank transfer")
+    assert "_" not in "".join(said[2:])  # no internal code
+    clean = cli.statement_summary(
+        {"paid": 2, "returned": 0, "unchanged": 1, "problems": []}
+    )
+    assert clean.count("\n") == 0 and "1 settled before" in clean
