@@ -29,7 +29,7 @@ def loader(error: type[ServiceError]) -> Callable[[Schema, Any], dict[str, Any]]
             return dict(schema.load(data if data is not None else {}))
         except ValidationError as exc:
             raise error(
-                "the request is invalid", "invalid_request", exc.messages_dict
+                "the request is invalid", "invalid_input", exc.messages_dict
             ) from None
 
     return load

@@ -282,7 +282,11 @@ REFUSALS: dict[str, str] = {
         "The file is too large for one import. Split the period into shorter ones."
     ),
     # forms
-    "invalid_input": N_("Some fields are not right. Correct them and send again."),
+    # a field's rule (the gateway's or a service's): every refused field is named
+    "invalid_input": N_(
+        "Some values are not accepted: correct those marked next to their fields and "
+        "send again."
+    ),
     "too_long": N_("A field is too long. Shorten it and send again."),
     "invalid_id": N_("This link is broken. Go back and open the page again."),
     "unknown_action": N_("Choose an action."),
@@ -375,10 +379,6 @@ REFUSALS: dict[str, str] = {
         "This programme already has a cycle for that month. Choose another month."
     ),
     "invalid_deadline": N_("Give the deadline as a date and a time."),
-    "invalid_request": N_(
-        "Some values are not accepted: correct those marked next to their fields and "
-        "send again."
-    ),
     "invalid_amendment": N_("Give a new amount above zero and say why it changes."),
     "nothing_chosen": N_("Tick at least one stipend, then approve."),
     "committed": N_(

@@ -53,7 +53,7 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
         return dict(schema.load(data if data is not None else {}))
     except ValidationError as exc:
         raise InvalidRequest(
-            "the request is invalid", "invalid_request", exc.messages_dict
+            "the request is invalid", "invalid_input", exc.messages_dict
         ) from None
 
 

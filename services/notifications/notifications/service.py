@@ -122,14 +122,14 @@ def load(schema: Schema, data: Any) -> dict[str, Any]:
         return schema.load(data if data is not None else {})
     except ValidationError as exc:
         raise InvalidPreferences(
-            "the request is invalid", "invalid_request", exc.messages_dict
+            "the request is invalid", "invalid_input", exc.messages_dict
         ) from None
 
 
 def whole(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidPreferences(
-            f"{name} must be an integer", "invalid_request", {name: ["not an integer"]}
+            f"{name} must be an integer", "invalid_input", {name: ["not an integer"]}
         )
     return value
 

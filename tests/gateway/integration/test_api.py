@@ -1278,6 +1278,43 @@ def test_an_application_through_the_api_gives_a_login(system: Registry) -> None:
     assert client("GET", "/api/v1/me").status_code == 401
 
 
+def test_every_refused_field_of_an_application_is_named_at_once(
+    system: Registry,
+) -> None:
+    """One answer names every field the registry would refuse, under the one code
+    a program acts on (invalid_input); nothing is recorded."""
+    data = application(password=PASSWORD)
+    data.update(
+        email="not-an-email",
+        country="georgia",
+        phone="call me",
+        languages=["Russian"],
+        club_id="club-1",
+        consent=False,
+        legal_name="  A  ",  # the spaces around do not count: too short
+    )
+    response = requests.post(f"{system.url}/api/v1/applications", json=data, timeout=30)
+    assert response.status_code == 400
+    problem = response.json()
+    assert problem["code"] == "invalid_input"
+    assert set(problem["errors"]) == {
+        "legal_name",
+        "email",
+        "country",
+        "phone",
+        "languages",
+        "club_id",
+        "consent",
+    }
+    assert not system.sql("SELECT 1 FROM communicators")
+    # what only the registry knows (the consent text in force) names its field too
+    data = application(password=PASSWORD, consent_version="v0")
+    stale = requests.post(f"{system.url}/api/v1/applications", json=data, timeout=30)
+    assert stale.status_code == 400 and set(stale.json()["errors"]) == {
+        "consent_version"
+    }
+
+
 def test_an_applicant_sees_no_club_until_accepted(system: Registry) -> None:
     """Clubs name cities and coordinators: an applicant who can sign in already sees
     none of them, and is told when they will."""

@@ -113,7 +113,7 @@ def test_a_bad_answer_is_refused_and_changes_nothing(registry: Registry) -> None
     for vouch_id, answer in ((vouch, "maybe"), ("not-an-id", "confirm")):
         with pytest.raises(InvalidInput) as err:
             registry.call("answer_vouch", actor_for(voucher), vouch_id, answer)
-        assert err.value.code == "invalid_request"
+        assert err.value.code == "invalid_input"
     assert registry.sql("SELECT status FROM vouches") == [("pending",)]
 
 

@@ -33,7 +33,7 @@ def _field_errors(
     language) where the service gave a specific code, else "" (the template says
     the field's rule). A refusal of no one field is under "_"."""
     said = web.refusal(call.lang, exc.code, exc.message)
-    generic = exc.code in ("invalid_input", "invalid_request")  # a field's rule
+    generic = exc.code == "invalid_input"  # a field's rule
     specific = not generic and said != exc.message
     fields = getattr(exc, "fields", None) or {}
     rename = rename or {}

@@ -2,8 +2,9 @@
 trainings, the access log and the dedup review items."""
 
 from collections.abc import Callable
+from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
 
 from gateway.schemas.base import (
     ACCOUNT_TEXT,
@@ -16,7 +17,6 @@ from gateway.schemas.base import (
     EMAIL,
     HANDLE,
     ID,
-    ITEMS,
     LANGUAGES,
     MEMBER_STATUSES,
     MOTIVATION,
@@ -48,24 +48,70 @@ from svyaz import banking
 
 
 class ApplicationRequestSchema(Schema):
-    """POST /api/v1/applications. The registry checks every field in depth; here
-    only the shape, so that unknown fields are refused before anything travels."""
+    """POST /api/v1/applications: the registry's own rules for each field (it
+    checks them again), so that every refused field is named in one answer and
+    unknown fields are refused before anything travels. Text is taken without the
+    spaces around it, as the registry takes it."""
+
+    @pre_load
+    def _strip(self, data: Any, **_: object) -> Any:
+        if isinstance(data, dict):
+            return {k: v.strip() if isinstance(v, str) else v for k, v in data.items()}
+        return data
 
     pseudonym = pseudonym_field(required=True)
-    legal_name = text(NAME, required=True)
-    email = text(EMAIL, required=True)
-    password = text(PASSWORD, load_only=True)  # optional: a login to follow it
-    phone = text(PHONE, allow_none=True)
-    messenger = text(NAME, allow_none=True)
-    country = text(COUNTRY, required=True)
-    city = text(NAME, required=True)
-    languages = many(text(2), ITEMS)
+    legal_name = text(120, 2, required=True)
+    email = fields.Email(required=True, validate=validate.Length(max=EMAIL))
+    # optional: a login to follow the application
+    password = text(200, 12, load_only=True)
+    phone = fields.String(
+        allow_none=True,
+        validate=[
+            validate.Length(max=PHONE),
+            validate.Regexp(
+                r"^\+?[0-9][0-9 ()-]{6,22}$",
+                error="a phone number such as +995 555 12 34 56",
+            ),
+        ],
+    )
+    messenger = text(64, allow_none=True)
+    country = fields.String(
+        required=True,
+        validate=[
+            validate.Length(max=COUNTRY),
+            validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code"),
+        ],
+    )
+    city = text(80, 1, required=True)
+    languages = many(
+        fields.String(
+            validate=[
+                validate.Length(max=2),
+                validate.Regexp(r"^[a-z]{2}$", error="two-letter language codes"),
+            ]
+        ),
+        10,
+        1,
+    )
     language = choice(LANGUAGES)
-    club_id = text(ID, allow_none=True)
+    club_id = fields.String(  # sent on as text
+        allow_none=True,
+        validate=[
+            validate.Length(max=ID),
+            validate.Regexp(
+                r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$",
+                error="not a valid id",
+            ),
+        ],
+        metadata={"format": "uuid"},
+    )
     motivation = text(MOTIVATION)
     referral = pseudonym_field(allow_none=True)
-    consent_version = text(WORD, required=True)
-    consent = fields.Boolean(required=True)
+    consent_version = text(20, 1, required=True)
+    consent = fields.Boolean(
+        required=True,
+        validate=validate.Equal(True, error="consent to the consent text is required"),
+    )
 
 
 class ApplicationAcceptedSchema(Schema):

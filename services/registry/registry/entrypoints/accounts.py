@@ -114,7 +114,7 @@ class AccountsEntrypoints(Entrypoints):
     @command
     def reset_password(self, token: str, password: str) -> dict[str, str]:
         if not isinstance(token, str) or not isinstance(password, str):
-            raise InvalidRequest("token and password are text", "invalid_request")
+            raise InvalidRequest("token and password are text", "invalid_input")
         with self.db.transaction() as session:
             account_id = accounts.reset_password(
                 session, token, password, datetime.now(UTC)

@@ -91,7 +91,7 @@ class CommunicatorsEntrypoints(Entrypoints):
             ident = CommunicatorSchema().load({"id": communicator_id})["id"]
         except ValidationError as exc:
             raise InvalidRequest(
-                "the request is invalid", "invalid_request", exc.messages_dict
+                "the request is invalid", "invalid_input", exc.messages_dict
             ) from None
         with self.db.transaction() as session:
             return CommunicatorSchema().dump(logic.get_communicator(session, ident))
