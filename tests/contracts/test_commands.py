@@ -71,6 +71,7 @@ COMMANDS: dict[tuple[str, str], str] = {
     ("registry", "update_club"): COMMAND,
     ("registry", "set_club_coordinator"): COMMAND,
     ("registry", "rename_staff"): COMMAND,
+    ("registry", "staff_names"): READ,
     ("registry", "set_communicator_club"): COMMAND,
     ("registry", "remove_club_coordinator"): COMMAND,
     ("registry", "list_clubs"): READ,

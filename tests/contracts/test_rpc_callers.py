@@ -70,6 +70,7 @@ CALLERS = {
     ("registry", "remove_club_coordinator"): {GATEWAY, OPERATOR},
     ("registry", "set_club_coordinator"): {GATEWAY, OPERATOR},
     ("registry", "rename_staff"): {GATEWAY},
+    ("registry", "staff_names"): {GATEWAY},
     ("registry", "set_communicator_club"): {GATEWAY, OPERATOR},
     ("registry", "update_club"): {GATEWAY, OPERATOR},
     ("registry", "refresh_payout_setup"): {GATEWAY},

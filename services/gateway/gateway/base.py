@@ -175,6 +175,11 @@ class GatewayBase:
         )
         return result
 
+    def staff_names(self, call: Call) -> dict[str, str]:
+        """Staff accounts' names by id (those that have one), for the trails that
+        admins and finance read."""
+        return dict(self.deadline(self.registry.staff_names, call.actor))
+
     def end_sessions(self, account_id: uuid.UUID | str) -> None:
         with self.db.transaction() as session:
             logic.close_all_for(session, uuid.UUID(str(account_id)))

@@ -11,6 +11,7 @@ import requests
 from tests.gateway.conftest import Stipends, ready_payee
 from tests.gateway.integration.test_api import staff
 from tests.gateway.integration.test_console import PASSWORD, csrf, signed_in_admin
+from tests.helpers import actor
 from tests.registry.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -626,3 +627,36 @@ def programme_row_of(stipends: Stipends, ident: str) -> int:
         "SELECT budget_minor FROM programmes WHERE id = :i", i=ident
     )
     return int(budget)
+
+
+def test_trails_name_the_staff_member_who_acted(
+    system: Registry, stipends: Stipends
+) -> None:
+    """The programme's fundings (and every other trail admins and finance read)
+    show a staff member's name, not the start of an account number."""
+    fatima = system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {
+            "email": f"fatima.{uuid.uuid4().hex[:6]}@example.org",
+            "roles": ["finance"],
+            "password": PASSWORD,
+            "handle": "Fatima (finance)",
+        },
+    )["id"]
+    programme = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {"name": "Named", "currency": "EUR", "tier_amounts": {"professional": 100}},
+    )["id"]
+    stipends.call(
+        "fund_programme",
+        actor(["finance"], fatima),
+        programme,
+        50_000,
+        str(uuid.uuid4()),
+    )
+    admin, _ = signed_in_admin(system, "admin.trails@example.org")
+    page = admin.get(f"{system.url}/admin/programmes/{programme}?lang=en", timeout=30)
+    assert re.search(r'class="who">Fatima \(finance\)</td>', page.text)
+    assert fatima[:8] not in page.text

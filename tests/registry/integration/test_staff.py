@@ -222,4 +222,11 @@ def test_admins_see_staff_by_a_name_of_their_choosing(registry: Registry) -> Non
     registry.call("rename_staff", ADMIN_A, named["id"], "Anna K.")
     listed = {s["id"]: s["handle"] for s in registry.call("list_staff", ADMIN_A)}
     assert (listed[named["id"]], listed[unnamed["id"]]) == ("Anna K.", "Boris")
+    # finance reads the names (for trails), not the rest of the list
+    names = registry.call("staff_names", actor(["finance"]))
+    assert (names[named["id"]], names[unnamed["id"]]) == ("Anna K.", "Boris")
+    with pytest.raises(NotAllowed):
+        registry.call("list_staff", actor(["finance"]))
+    with pytest.raises(NotAllowed):
+        registry.call("staff_names", actor(["club_coordinator"]))
     assert not registry.sql("SELECT 1 FROM accounts WHERE handle LIKE '%@%'")

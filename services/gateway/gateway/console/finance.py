@@ -143,6 +143,7 @@ class FinanceConsole(GatewayBase):
             "finance_payout.html",
             status=status,
             payout=payout,
+            names=self.staff_names(call),
             actions=ACTIONS_BY_STATUS.get(payout["status"], ()),
             error=error,
         )

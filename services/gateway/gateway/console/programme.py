@@ -84,12 +84,14 @@ class ProgrammeConsole(GatewayBase):
             wanted,
         )
         pages_total = max(1, -(-found["total"] // PAGE_SIZE))
-        me = call.actor_id
+        me, names = call.actor_id, self.staff_names(call)
         items = [
             {
                 **item,
-                "approvers": [  # who has approved: "you" for oneself
-                    "you" if a["approver_id"] == me else a["approver_id"][:8]
+                "approvers": [  # who has approved: "you" for oneself, or their name
+                    "you"
+                    if a["approver_id"] == me
+                    else names.get(a["approver_id"], a["approver_id"][:8])
                     for a in item["approvals"]
                     if not a.get("voided_at")
                 ],
@@ -201,9 +203,13 @@ class ProgrammeConsole(GatewayBase):
 
     # -- a stipend's and a report's trail ----------------------------------------------
     def _trail(self, call: Call, kind: str, ident: str) -> list[dict[str, Any]]:
-        me = call.actor_id
+        me, names = call.actor_id, self.staff_names(call)
         return [
-            {**line, "by": "you" if line["actor_id"] == me else line["actor_id"]}
+            {
+                **line,
+                "by": "you" if line["actor_id"] == me else line["actor_id"],
+                "who": names.get(line["actor_id"] or ""),  # a staff member's name
+            }
             for line in self.deadline(
                 self.stipends.get_activity, call.actor, kind, ident
             )

@@ -200,6 +200,7 @@ class ProgrammesConsole(GatewayBase):
             bands=BANDS,
             values=programme_values(programme),
             me=call.actor_id,
+            names=self.staff_names(call),
             error=error,
             notice=notice,
         )

@@ -165,6 +165,14 @@ class AccountsEntrypoints(Entrypoints):
             return StaffOutSchema(many=True).dump(staff.list_staff(session, who))
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def staff_names(self, actor: Any) -> dict[str, str]:
+        """{account id: name} of the staff accounts that have a name: admins and
+        finance."""
+        who = Actor.load(actor)
+        with self.db.transaction() as session:
+            return staff.staff_names(session, who)
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     @command
     def invite_staff(self, actor: Any, invitation: Any) -> dict[str, Any]:
         """A staff account with no password, and a one-time link (72 h) mailed to

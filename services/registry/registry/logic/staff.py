@@ -29,6 +29,7 @@ from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN
 from registry.models import Account, PasswordReset, SecondFactorReset
 from svyaz import outbox
+from svyaz.actors import FINANCE
 from svyaz.crypto import KeyRing
 
 INVITATION_VALID = timedelta(hours=72)
@@ -120,6 +121,20 @@ def invite(
         ),
     )
     return account
+
+
+def staff_names(session: Session, actor: Actor) -> dict[str, str]:
+    """The names of staff accounts that have one, by id: how finance's and admins'
+    trails name who acted (roles, state and the rest stay with list_staff)."""
+    actor.require(ADMIN, FINANCE)
+    return {
+        str(ident): handle
+        for ident, handle in session.execute(
+            select(Account.id, Account.handle).where(
+                Account.kind == "staff", Account.handle.is_not(None)
+            )
+        ).all()
+    }
 
 
 def rename(
