@@ -177,3 +177,13 @@ def enrolled(url: str, email: str) -> pyotp.TOTP:
     )
     assert done.status_code == 200, done.text
     return totp
+
+
+def enrol_on_page(page: Any) -> pyotp.TOTP:
+    """In a browser, the page a first sign-in shows staff (and a club's
+    coordinator): the authenticator added with the key it shows, confirmed with its
+    code. Returns the authenticator."""
+    totp = pyotp.TOTP(page.locator("#totp-secret").inner_text())
+    page.fill("input[name=code]", totp.now())
+    page.click("button[type=submit]")
+    return totp

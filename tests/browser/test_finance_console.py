@@ -9,13 +9,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import requests
 from playwright.sync_api import Browser, expect
 
 from tests.helpers import actor, next_code, wait_until
 from tests.iso20022 import assert_valid_pain001
-from tests.journeys import ADMINS, PASSWORD, REPORT, as_console
+from tests.journeys import ADMINS, PASSWORD, REPORT, as_console, enrol_on_page
 from tests.stack import System
 
 IBAN = "GE29NB0000000101904917"
@@ -109,9 +108,7 @@ def test_finance_runs_the_bank_file_statement_ledger_trail_and_receipts(
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    totp = pyotp.TOTP(page.locator("#totp-secret").inner_text())
-    page.fill("input[name=code]", totp.now())
-    page.click("button[type=submit]")
+    totp = enrol_on_page(page)
     expect(page.locator("h1")).to_have_text("Payout runs")
     page.locator(f"form[action='/finance/cycles/{cycle}/runs'] button").click()
     expect(page.locator("#totals tbody tr td")).to_have_text(

@@ -11,14 +11,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyotp
 import stripe
 from playwright.sync_api import Browser, expect
 
 from svyaz import money
 from tests.browser.screens import SCREENS
 from tests.helpers import next_code, wait_until
-from tests.journeys import ADMINS, approved_stipend
+from tests.journeys import ADMINS, approved_stipend, enrol_on_page
 from tests.stack import System
 
 PASSWORD = "correct horse battery staple"
@@ -42,9 +41,7 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    totp = pyotp.TOTP(page.locator("#totp-secret").inner_text())
-    page.fill("input[name=code]", totp.now())
-    page.click("button[type=submit]")
+    totp = enrol_on_page(page)
     expect(page.locator("h1")).to_have_text("Payout runs")
     shots(page, "cycles")
     # the first page after sign-in: what waits for finance, with counts

@@ -6,11 +6,10 @@ in test_finance_journey.py)."""
 import uuid
 from typing import Any
 
-import pyotp
 import requests
 from playwright.sync_api import Browser, expect
 
-from tests.journeys import ADMINS, active_communicator
+from tests.journeys import ADMINS, active_communicator, enrol_on_page
 from tests.stack import System
 
 PASSWORD = "correct horse battery staple"
@@ -98,10 +97,8 @@ def test_an_admin_enrolls_a_second_factor_and_reviews_an_application(
     page.fill("input[name=email]", admin_email)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    secret = page.locator("#totp-secret").inner_text()
     shots(page, "enroll")
-    page.fill("input[name=code]", pyotp.TOTP(secret).now())
-    page.click("button[type=submit]")
+    enrol_on_page(page)
     expect(page.locator("h1")).to_have_text("Applications")
     shots(page, "applications")
     page.click(f"text={pseudonym}")
@@ -149,9 +146,7 @@ def test_a_club_coordinator_sees_their_own_clubs_pseudonyms_only(
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     # coordinating a club (their members' strategies): an authenticator first
-    secret = page.locator("#totp-secret").inner_text()
-    page.fill("input[name=code]", pyotp.TOTP(secret).now())
-    page.click("button[type=submit]")
+    enrol_on_page(page)
     page.click("a[href='/coordinator']")
     expect(page.locator("h1")).to_have_text("My clubs")
     club = page.locator(f"#club-{own}")

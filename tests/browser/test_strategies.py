@@ -9,11 +9,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pyotp
 from playwright.sync_api import Browser, expect
 
 from tests.helpers import wait_until
-from tests.journeys import ADMINS, PASSWORD, active_communicator
+from tests.journeys import ADMINS, PASSWORD, active_communicator, enrol_on_page
 from tests.stack import System
 
 NOTE = "Start with my aunt's worries about prices"
@@ -80,9 +79,7 @@ def signed_in(browser: Browser, system: System, email: str) -> Any:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     if page.locator("#totp-secret").count():  # a coordinator: their first sign-in
-        secret = page.locator("#totp-secret").inner_text()
-        page.fill("input[name=code]", pyotp.TOTP(secret).now())
-        page.click("button[type=submit]")
+        enrol_on_page(page)
     expect(page.locator("nav a[href='/me/strategy']")).to_be_visible()
     return page
 

@@ -33,6 +33,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import ROOT
 from tests.helpers import next_code, wait_until
+from tests.journeys import enrol_on_page
 from tests.stack import System, running_system
 
 PASSWORD = "a long passphrase of one's own"
@@ -75,9 +76,7 @@ def sign_in_staff(system: System, person: Person, first_time: bool = False) -> N
     page.click("button[type=submit]")
     if first_time:  # the authenticator is set up at the first sign-in
         expect(page.locator("#totp-qr")).to_be_visible()
-        person.totp = pyotp.TOTP(page.locator("#totp-secret").inner_text())
-        page.fill("input[name=code]", person.totp.now())
-        page.click("button[type=submit]")
+        person.totp = enrol_on_page(page)
     expect(page.locator("form[action='/sign-out']")).to_be_attached()
 
 
