@@ -47,6 +47,24 @@ def text(max_length: int, min_length: int | None = None, **kwargs: Any) -> Any:
     )
 
 
+def matching(
+    regex: str,
+    error: str,
+    max_length: int,
+    min_length: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """A string of at most `max_length` characters that matches `regex` (both
+    stated in the OpenAPI document), or `error`."""
+    return fields.String(
+        validate=[
+            validate.Length(min=min_length, max=max_length),
+            validate.Regexp(regex, error=error),
+        ],
+        **kwargs,
+    )
+
+
 def choice(choices: Sequence[str], **kwargs: Any) -> Any:
     """One of `choices` (its length bounded too, so every string states one)."""
     return fields.String(

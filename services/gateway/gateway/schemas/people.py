@@ -39,6 +39,7 @@ from gateway.schemas.base import (
     choice,
     formatted,
     many,
+    matching,
     pseudonym_field,
     stamp,
     text,
@@ -64,45 +65,24 @@ class ApplicationRequestSchema(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=EMAIL))
     # optional: a login to follow the application
     password = text(200, 12, load_only=True)
-    phone = fields.String(
+    phone = matching(
+        r"^\+?[0-9][0-9 ()-]{6,22}$",
+        "a phone number such as +995 555 12 34 56",
+        PHONE,
         allow_none=True,
-        validate=[
-            validate.Length(max=PHONE),
-            validate.Regexp(
-                r"^\+?[0-9][0-9 ()-]{6,22}$",
-                error="a phone number such as +995 555 12 34 56",
-            ),
-        ],
     )
     messenger = text(64, allow_none=True)
-    country = fields.String(
-        required=True,
-        validate=[
-            validate.Length(max=COUNTRY),
-            validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code"),
-        ],
+    country = matching(
+        r"^[A-Z]{2}$", "a two-letter country code", COUNTRY, required=True
     )
     city = text(80, 1, required=True)
-    languages = many(
-        fields.String(
-            validate=[
-                validate.Length(max=2),
-                validate.Regexp(r"^[a-z]{2}$", error="two-letter language codes"),
-            ]
-        ),
-        10,
-        1,
-    )
+    languages = many(matching(r"^[a-z]{2}$", "two-letter language codes", 2), 10, 1)
     language = choice(LANGUAGES)
-    club_id = fields.String(  # sent on as text
+    club_id = matching(  # sent on as text
+        r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$",
+        "not a valid id",
+        ID,
         allow_none=True,
-        validate=[
-            validate.Length(max=ID),
-            validate.Regexp(
-                r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$",
-                error="not a valid id",
-            ),
-        ],
         metadata={"format": "uuid"},
     )
     motivation = text(MOTIVATION)
@@ -275,13 +255,9 @@ class DecisionRequestSchema(Schema):
     reason = text(REASON, required=True)
 
 
-HANDLE_RULE = [
-    validate.Length(min=2, max=HANDLE),
-    validate.Regexp(
-        r"^[^\x00-\x1f\x7f<>@]+$",
-        error="letters, digits, spaces and punctuation; no email address",
-    ),
-]
+# the name admins see a staff account by: 2 to 40 characters, no email address
+HANDLE_PATTERN = r"^[^\x00-\x1f\x7f<>@]+$"
+HANDLE_ERROR = "2 to 40 letters, digits, spaces or punctuation; no email address"
 
 
 class StaffInvitationRequestSchema(Schema):
@@ -289,11 +265,11 @@ class StaffInvitationRequestSchema(Schema):
     roles = many(choice(STAFF_ROLES), len(STAFF_ROLES), 1, required=True)
     # the name admins will see them by: a first name or a nickname, 2 to 40
     # characters, no email address (it is not sealed, as the email is)
-    handle = fields.String(load_default=None, validate=HANDLE_RULE)
+    handle = matching(HANDLE_PATTERN, HANDLE_ERROR, HANDLE, 2, load_default=None)
 
 
 class StaffRenameRequestSchema(Schema):
-    handle = fields.String(required=True, validate=HANDLE_RULE)
+    handle = matching(HANDLE_PATTERN, HANDLE_ERROR, HANDLE, 2, required=True)
 
 
 class StaffRenamedSchema(Schema):
