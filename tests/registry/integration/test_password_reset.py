@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from svyaz.errors import Forbidden, InvalidInput, NotFound
-from tests.registry.integration.conftest import Registry, application
+from tests.registry.integration.conftest import ADMIN_A, Registry, application
 
 PASSWORD = "correct horse battery staple"
 NEW = "a brand new passphrase here"
@@ -82,3 +82,33 @@ def test_requests_are_limited_per_hour_without_saying_so(registry: Registry) -> 
     assert answers == [{"status": "requested"}] * 5
     assert len(resets(registry)) == 3
     # only the gateway may ask at all (tests/contracts/test_rpc_callers.py)
+
+
+def test_an_applicant_without_a_password_sets_their_first_by_the_reset_link(
+    registry: Registry,
+) -> None:
+    """The API takes an application without a password: "forgot your password"
+    with the same email is then how they get in. Not for someone turned down."""
+    ident = registry.applicant(email="nopw@example.org")  # no password given
+    assert not registry.sql("SELECT 1 FROM accounts WHERE id = :i", i=ident)
+    refused = registry.call("sign_in", "nopw@example.org", NEW, None, caller="gateway")
+    assert refused["status"] == "invalid"
+    assert request(registry, "nopw@example.org") == {"status": "requested"}
+    (reset_id,) = resets(registry)
+    issued = issue(registry, reset_id)
+    assert (issued["email"], issued["account_id"]) == ("nopw@example.org", ident)
+    # until the link is used there is no password to sign in with
+    still = registry.call("sign_in", "nopw@example.org", "", None, caller="gateway")
+    assert still["status"] == "invalid"
+    registry.call("reset_password", issued["token"], NEW, caller="gateway")
+    signed_in = registry.call(
+        "sign_in", "nopw@example.org", NEW, None, caller="gateway"
+    )
+    assert signed_in["status"] == "ok" and signed_in["actor"]["id"] == ident
+
+    turned_down = registry.applicant(email="rejected.nopw@example.org")
+    registry.call("start_review", ADMIN_A, turned_down, "complete application")
+    registry.call("reject", ADMIN_A, turned_down, "not known to anyone")
+    assert request(registry, "rejected.nopw@example.org") == {"status": "requested"}
+    assert len(resets(registry)) == 1  # the same answer, and nothing made
+    assert not registry.sql("SELECT 1 FROM accounts WHERE id = :i", i=turned_down)

@@ -63,8 +63,17 @@ class ApplicationRequestSchema(Schema):
     pseudonym = pseudonym_field(required=True)
     legal_name = text(120, 2, required=True)
     email = fields.Email(required=True, validate=validate.Length(max=EMAIL))
-    # optional: a login to follow the application
-    password = text(200, 12, load_only=True)
+    # optional: without one, POST /api/v1/password-resets with the same email sets
+    # the first (said in the OpenAPI document)
+    password = text(
+        200,
+        12,
+        load_only=True,
+        metadata={
+            "description": "optional: the sign-in to follow the application; "
+            "without one, a password reset with the same email sets the first"
+        },
+    )
     phone = matching(
         r"^\+?[0-9][0-9 ()-]{6,22}$",
         "a phone number such as +995 555 12 34 56",

@@ -485,15 +485,50 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+# who may set a first password by "forgot your password": applicants and members
+FIRST_LOGIN_STATUSES = ("applied", "in_review", "active", "suspended")
+
+
+def _first_login(session: Session, keys: KeyRing, email: str) -> Account | None:
+    """A login with no password yet for the communicator who applied with `email`
+    without choosing one (the API lets them), so that the reset link sets their
+    first password; None when no such person takes part."""
+    communicator = session.scalar(
+        select(Communicator)
+        .where(
+            Communicator.email_index.in_(keys.blind_indexes("email", email)),
+            Communicator.erased_at.is_(None),
+            Communicator.status.in_(FIRST_LOGIN_STATUSES),
+        )
+        .with_for_update()
+    )
+    if communicator is None or session.get(Account, communicator.id) is not None:
+        return None
+    account = Account(
+        id=communicator.id,
+        kind="communicator",
+        roles="communicator",
+        login_index=keys.blind_index("login", email),
+        password_hash=None,
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
 def request_reset(
     session: Session, keys: KeyRing, email: str, now: datetime
 ) -> uuid.UUID | None:
     """A reset for the account of `email`, announced by an event that carries only
     the reset's id; None (and the same answer to the caller) when there is no such
-    account, it is disabled, or it asked too often this hour."""
+    account, it is disabled, or it asked too often this hour. A communicator who
+    applied without a password gets their login here: the link sets its first
+    password."""
     account = session.scalar(
         select(Account).where(_login_is(keys, email)).with_for_update()
     )
+    if account is None:
+        account = _first_login(session, keys, email)
     if account is None or account.disabled:
         return None
     recent = session.scalar(
