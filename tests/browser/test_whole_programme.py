@@ -177,7 +177,7 @@ def test_a_whole_programme_from_an_empty_system_through_the_consoles(
     admin.fill("#open-cycle input[name=period]", "2026-11")
     admin.fill("#open-cycle input[name=deadline]", deadline)
     admin.click("#open-cycle button[type=submit]")
-    # a past deadline is asked about first: nobody could report
+    # a past deadline is asked about first: every report would count as late
     expect(admin.locator("#confirm")).to_have_attribute("data-code", "past_deadline")
     admin.click("#confirm-button")
     expect(admin.locator("#cycle-status")).to_have_attribute("data-code", "open")

@@ -211,8 +211,8 @@ def test_a_cycle_opened_followed_previewed_and_refused_to_lock(
     assert locked.status_code == 409 and 'id="error"' in locked.text
     assert stipends.sql("SELECT status FROM cycles")[0][0] == "open"
 
-    # a deadline already past is asked about first (nobody could report), and
-    # opened only once confirmed
+    # a deadline already past is asked about first (every report would be late,
+    # nobody reminded), and opened only once confirmed
     past = {
         "csrf": csrf(page.text),
         "period": "2026-01",
@@ -224,7 +224,7 @@ def test_a_cycle_opened_followed_previewed_and_refused_to_lock(
         timeout=30,
     )
     assert 'data-code="past_deadline"' in asked.text
-    assert "2026-02-05 18:00 UTC, has passed" in asked.text
+    assert "2026-02-05 18:00 UTC, has passed: every report" in asked.text
     assert stipends.sql("SELECT count(*) FROM cycles WHERE period = '2026-01'") == [
         (0,)
     ]

@@ -299,8 +299,9 @@ class ProgrammesConsole(GatewayBase):
         redisplay="_programme_page",
     )
     def admin_open_cycle(self, call: Call, programme_id: str) -> Response:
-        """A cycle whose deadline has passed takes no report: the admin confirms
-        that this is meant (a month that is over, recorded afterwards)."""
+        """A cycle whose deadline has passed counts every report as late and
+        reminds nobody: the admin confirms that this is meant (a month that is over,
+        recorded afterwards)."""
         ident = pages.ident(programme_id, "programme")
         deadline = deadline_from_form(call.form.get("deadline"))
         if datetime.fromisoformat(deadline) <= datetime.now(UTC) and not confirmed(
