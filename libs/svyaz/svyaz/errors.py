@@ -8,9 +8,16 @@ table without importing another service's package.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from nameko.exceptions import deserialize_to_instance
+
+
+def default_code(kind: type) -> str:
+    """The code of an error raised without one: its class's name in the codes'
+    own style (CommunicatorNotFound: communicator_not_found)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", kind.__name__).lower()
 
 
 class ServiceError(Exception):
@@ -21,9 +28,10 @@ class ServiceError(Exception):
     def __init__(
         self, message: str = "", code: str = "", fields: dict[str, Any] | None = None
     ):
-        super().__init__(message, code or type(self).__name__, fields or {})
+        code = code or default_code(type(self))
+        super().__init__(message, code, fields or {})
         self.message = message
-        self.code = code or type(self).__name__
+        self.code = code
         self.fields = fields or {}
 
     def __str__(self) -> str:

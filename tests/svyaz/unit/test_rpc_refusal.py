@@ -4,6 +4,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from svyaz import signing
+from svyaz.errors import NotFound
 from svyaz.rpc import REPLAYED, RpcConsumer
 
 
@@ -66,3 +67,16 @@ def test_an_undeclared_caller_is_refused_even_when_redelivered() -> None:
     assert "'gateway' may not call list_corridors" in str(
         rpc_consumer.refusal(provider, body, message(True))
     )
+
+
+def test_an_error_raised_without_a_code_gets_one_in_the_codes_style() -> None:
+    """A client reads `communicator_not_found`, like every other code, never a
+    class name (CommunicatorNotFound) that says how the service is written."""
+
+    class CommunicatorNotFound(NotFound):
+        pass
+
+    error = CommunicatorNotFound("no such communicator")
+    assert error.code == "communicator_not_found"
+    assert error.wire().code == "communicator_not_found"
+    assert NotFound("gone", "run_not_found").code == "run_not_found"
