@@ -347,6 +347,9 @@ def confirm_second_factor(
     if not _accept_code(keys, account, code, now):
         return None
     account.totp_confirmed = True
+    # the sign-in this enrolment completes is the account's first full one
+    account.failed_attempts, account.locked_until = 0, None
+    account.last_sign_in_at = now
     return assertion_for(
         account, assertions.FULL, totp_at=now.timestamp(), sid=actor.session_id or None
     )
