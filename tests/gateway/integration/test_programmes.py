@@ -8,8 +8,8 @@ from typing import Any
 
 import requests
 
-from tests.gateway.conftest import Stipends, ready_payee
-from tests.gateway.integration.test_api import staff
+from tests.gateway.conftest import Stipends, funded_programme, ready_payee
+from tests.gateway.integration.test_api import Client, staff
 from tests.gateway.integration.test_console import PASSWORD, csrf, signed_in_admin
 from tests.helpers import actor
 from tests.registry.integration.conftest import (
@@ -442,6 +442,17 @@ def test_the_api_runs_a_programme_and_pages_its_stipends(
         {"period": "2027-03", "deadline": "2027-03-31T18:00"},
     )
     assert naive.status_code == 400  # a deadline says its time zone
+    assert set(naive.json()["errors"]) == {"deadline"}
+    both = admin(  # every refused field at once
+        "POST",
+        f"/api/v1/programmes/{programme['id']}/cycles",
+        {"period": "2027-13", "deadline": "tomorrow"},
+    )
+    assert both.status_code == 400 and set(both.json()["errors"]) == {
+        "period",
+        "deadline",
+    }
+    assert both.json()["code"] == "invalid_input"
 
     first = admin("GET", f"/api/v1/cycles/{cycle}/stipends?limit=1")
     assert first.status_code == 200
@@ -660,3 +671,37 @@ def test_trails_name_the_staff_member_who_acted(
     page = admin.get(f"{system.url}/admin/programmes/{programme}?lang=en", timeout=30)
     assert re.search(r'class="who">Fatima \(finance\)</td>', page.text)
     assert fatima[:8] not in page.text
+
+
+def test_a_report_with_many_wrong_fields_is_refused_naming_each(
+    system: Registry, stipends: Stipends
+) -> None:
+    """The API's answer names every refused field of a report at once (the
+    stipends service's own rules), and nothing is saved."""
+    data = application(password=PASSWORD, country="DE", city="Berlin")
+    ready_payee(system, stipends, data)
+    programme = funded_programme(stipends, 100_000, 25_000)
+    deadline = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    cycle = stipends.call("open_cycle", ADMIN_A, programme, "2031-02", deadline)["id"]
+    member = Client(system.url)
+    assert member.sign_in(data["email"]).status_code == 200
+    bad = member(
+        "POST",
+        f"/api/v1/cycles/{cycle}/reports",
+        {
+            "conversations": -3,
+            "hours": 745,
+            "audiences": [],
+            "channels": ["pigeon"],
+            "observed_change": "huge",
+        },
+    )
+    assert bad.status_code == 400 and bad.json()["code"] == "invalid_input"
+    assert set(bad.json()["errors"]) == {
+        "conversations",
+        "hours",
+        "audiences",
+        "channels",
+        "observed_change",
+    }
+    assert stipends.sql("SELECT count(*) FROM activity_reports") == [(0,)]

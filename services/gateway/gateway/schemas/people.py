@@ -261,7 +261,7 @@ class DecisionRequestSchema(Schema):
         ("start_review", "approve", "reject", "suspend", "reinstate", "offboard"),
         required=True,
     )
-    reason = text(REASON, required=True)
+    reason = text(1000, 3, required=True)  # as the registry keeps it
 
 
 # the name admins see a staff account by: 2 to 40 characters, no email address

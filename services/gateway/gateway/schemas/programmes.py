@@ -1,9 +1,10 @@
 """Schemas of programmes and their work: cycles, reports, stipends, programmes,
 approvals and a record's activity trail."""
 
+from datetime import datetime
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from gateway.schemas.base import (
     APPROACHES,
@@ -53,11 +54,14 @@ class ReportRequestSchema(Schema):
     of people inside Russia: phone numbers, emails, @handles and links are removed
     before it is stored, and the answer says what was removed."""
 
-    conversations = fields.Integer(required=True)
-    audiences = many(choice(AUDIENCES), ITEMS, required=True)
-    channels = many(choice(REPORT_CHANNELS), ITEMS, required=True)
-    topics = many(text(TOPIC), TOPICS)
-    hours = fields.Integer(required=True)
+    # the stipends service's own rules, so that one answer names every refused field
+    conversations = fields.Integer(
+        required=True, validate=validate.Range(min=0, max=10_000)
+    )
+    audiences = many(choice(AUDIENCES), ITEMS, 1, required=True)
+    channels = many(choice(REPORT_CHANNELS), ITEMS, 1, required=True)
+    topics = many(text(TOPIC, 1), TOPICS)
+    hours = fields.Integer(required=True, validate=validate.Range(min=0, max=744))
     observed_change = choice(OBSERVED_CHANGES, required=True)
     narrative = text(NARRATIVE)
     # while the author has a shared strategy: how the cycle went against it (needed
@@ -287,6 +291,18 @@ class FundingReversalRequestSchema(Schema):
     reason = text(REASON, min_length=1, required=True)
 
 
+def aware_moment(value: str) -> None:
+    """An ISO 8601 date and time with its offset (sent on as the text it is)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValidationError(
+            "a date and time with its offset, such as 2026-11-30T18:00:00+00:00"
+        ) from None
+    if moment.tzinfo is None:
+        raise ValidationError("give the offset too, such as +00:00 for UTC")
+
+
 class CycleRequestSchema(Schema):
     """A reporting cycle: `period` YYYY-MM, one per programme; `deadline` with its
     time zone (ISO 8601), after which reports are late."""
@@ -295,9 +311,9 @@ class CycleRequestSchema(Schema):
         required=True,
         validate=[validate.Length(min=7, max=7), validate.Regexp(PERIOD)],
     )
-    deadline = text(
-        WORD,
+    deadline = fields.String(
         required=True,
+        validate=[validate.Length(max=WORD), aware_moment],
         metadata={"format": "date-time", "description": "ISO 8601 with its offset"},
     )
 
