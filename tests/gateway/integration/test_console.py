@@ -557,6 +557,11 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     )
     assert re.search(cells + r"<td[^>]*>€250.00</td>", built.text)
     run = built.url.rsplit("/", 1)[1]
+    # before the release, an admin can still turn the stipend down
+    record = both.get(
+        f"{system.url}/admin/stipends/{stipend['id']}?lang=en", timeout=30
+    )
+    assert 'id="committed"' not in record.text and 'id="reject"' in record.text
     totals = re.search(r'name="totals_digest" value="([0-9a-f]+)"', built.text)
     assert totals
 
@@ -586,6 +591,11 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     assert released.status_code == 200
     assert 'id="run-status" data-code="released">' in released.text
     assert stipends.sql("SELECT status FROM payout_runs")[0][0] == "released"
+    # released, it is committed: its page no longer offers to reject it, and says why
+    record = both.get(
+        f"{system.url}/admin/stipends/{stipend['id']}?lang=en", timeout=30
+    )
+    assert 'id="committed"' in record.text and 'id="reject"' not in record.text
 
     csv_file = finance.get(f"{system.url}/finance/runs/{run}/payouts.csv", timeout=30)
     assert csv_file.headers["Content-Type"].startswith("text/csv")

@@ -122,6 +122,12 @@ class StipendSchema(Schema):
     version = fields.Integer()
     digest = text(ID)
     approvals = fields.List(fields.Dict())
+    committed = fields.Boolean(
+        metadata={
+            "description": "in a payout run: it can no longer be rejected (finance "
+            "cancels its payout, if not paid)"
+        }
+    )
     slot = fields.Integer()
     remaining_budget_minor = fields.Integer()
 

@@ -46,6 +46,8 @@ class StipendsEntrypoints(Entrypoints):
                 **STIPEND.dump(stipend),
                 "digest": digest,
                 "approvals": ApprovalOutSchema().dump(given, many=True),
+                # in a payout run: no longer rejected, only its payout cancelled
+                "committed": approvals.committed(session, stipend.id),
             }
         if not approvals.sees_staff(who):
             view.pop("proposed_by")

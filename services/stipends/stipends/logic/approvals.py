@@ -208,6 +208,12 @@ def approve_stipend(
     return Approved(stipend, approval, remaining)
 
 
+def committed(session: Session, stipend_id: uuid.UUID) -> bool:
+    """Whether the stipend is committed for payment (in a payout run): from then on
+    it is not rejected; finance cancels its payout instead, if it is not paid."""
+    return ledger.open_entry(session, stipend_id, "commitment") is not None
+
+
 def reject_stipend(
     session: Session, actor: Actor, stipend_id: uuid.UUID, reason: str
 ) -> Stipend:
@@ -227,7 +233,7 @@ def reject_stipend(
         raise NotAllowed("nobody decides their own stipend", "own_stipend")
     if stipend.status == "approved":
         get_programme(session, stipend.programme_id, lock=True)
-        if ledger.open_entry(session, stipend.id, "commitment") is not None:
+        if committed(session, stipend.id):
             raise InvalidTransition(
                 "the stipend is committed for payment and can no longer be rejected",
                 "committed",
