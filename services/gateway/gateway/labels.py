@@ -366,6 +366,10 @@ LABELS.update(
             "not_member": N_(
                 "not a member of your club: ask a programme admin to record it"
             ),
+            "not_active": N_(
+                "not taking part (still applying, turned down or gone): record it "
+                "once they are accepted"
+            ),
         },
         "personal_field": {
             "legal_name": N_("Full legal name"),

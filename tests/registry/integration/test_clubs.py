@@ -124,7 +124,9 @@ def test_an_applicant_cannot_become_professional(registry: Registry) -> None:
     training = registry.call(
         "create_training", ADMIN_A, {"title": "Basics", "held_on": "2026-10-01"}
     )
-    registry.call("record_training_completion", ADMIN_A, training["id"], ident)
+    with pytest.raises(Conflict) as early:  # nor record a training yet
+        registry.call("record_training_completion", ADMIN_A, training["id"], ident)
+    assert early.value.code == "not_active"
     with pytest.raises(Conflict) as err:
         registry.call("set_tier", ADMIN_A, ident, "professional", "eager")
     assert err.value.code == "not_active"
@@ -285,8 +287,15 @@ def test_an_admin_records_completions_in_bulk(registry: Registry) -> None:
     training = registry.call(
         "create_training", ADMIN_A, {"title": "Listening", "held_on": "2026-11-02"}
     )
-    first, second = registry.active(), registry.applicant()
+    first, second, applying = (
+        registry.active(),
+        registry.active(),
+        registry.applicant(),
+    )
     registry.call("record_training_completion", ADMIN_A, training["id"], first)
+    with pytest.raises(Conflict) as early:  # not taking part yet: refused alone too
+        registry.call("record_training_completion", ADMIN_A, training["id"], applying)
+    assert early.value.code == "not_active"
     erased = registry.active()
     registry.call("erase", ADMIN_A, erased, "asked to be forgotten")
     unknown = str(uuid.uuid4())
@@ -294,13 +303,14 @@ def test_an_admin_records_completions_in_bulk(registry: Registry) -> None:
         "record_training_completions",
         ADMIN_A,
         training["id"],
-        [first, second, second, unknown, erased, "not-an-id"],
+        [first, second, second, unknown, erased, applying, "not-an-id"],
     )
     assert result["recorded"] == 1 and result["already"] == 1
     assert [(r["communicator_id"], r["code"]) for r in result["refused"]] == [
         ("not-an-id", "invalid_id"),
         (unknown, "unknown_communicator"),
         (erased, "unknown_communicator"),
+        (applying, "not_active"),
     ]
     assert all(r["message"] for r in result["refused"])
     assert sorted(

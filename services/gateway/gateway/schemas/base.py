@@ -194,7 +194,12 @@ RECEIPT_PROBLEM_STATUSES = vocabulary.RECEIPT_PROBLEM_STATUSES  # as stipends
 RECEIPT_RESOLUTIONS = vocabulary.RECEIPT_RESOLUTIONS
 
 # clubs, trainings, staff and oversight (program admins; console-oversight)
-COMPLETION_REFUSALS = ("invalid_id", "unknown_communicator", "not_member")
+COMPLETION_REFUSALS = (
+    "invalid_id",
+    "unknown_communicator",
+    "not_member",
+    "not_active",
+)
 PARKED_SERVICES = ("registry", "stipends", "notifications", "insights")
 PARKED_KINDS = ("event", "rpc_request", "unknown")
 PARKED_SUBJECTS = ("bus_message", "delivery")

@@ -319,7 +319,12 @@ def record_completion(
     actor.require(ADMIN)
     if session.get(Training, training_id) is None:
         raise TrainingNotFound("no such training")
-    get(session, communicator_id)
+    if get(session, communicator_id).status not in MEMBER_STATUSES:
+        raise InvalidTransition(
+            "only a member taking part completes a training: record it once they "
+            "are accepted",
+            "not_active",
+        )
     if session.get(TrainingCompletion, (training_id, communicator_id)) is None:
         session.add(
             TrainingCompletion(
@@ -359,7 +364,9 @@ def record_completions(
     cannot be recorded is refused on its own (`invalid_id`, `unknown_communicator`,
     or for a coordinator `not_member`, which an unknown id also gets, so a
     coordinator learns nothing about people outside their club); the rest are
-    recorded. A completion recorded before counts as `already`."""
+    recorded. An admin records members taking part (active or suspended): anyone
+    else is refused as `not_active`. A completion recorded before counts as
+    `already`."""
     actor.require(ADMIN, COORDINATOR)
     training = session.get(Training, training_id)
     if training is None:
@@ -417,6 +424,15 @@ def record_completions(
                     "communicator_id": raw,
                     "code": "unknown_communicator",
                     "message": "no communicator has this id; check the list",
+                }
+            )
+        elif admin and row.status not in MEMBER_STATUSES:
+            refused.append(
+                {
+                    "communicator_id": raw,
+                    "code": "not_active",
+                    "message": "not a member taking part (an applicant, turned down "
+                    "or gone); record it once they are accepted",
                 }
             )
         elif not admin and (
