@@ -426,7 +426,7 @@ def record_completions(
                     "message": "no communicator has this id; check the list",
                 }
             )
-        elif admin and row.status not in MEMBER_STATUSES:
+        elif admin and row is not None and row.status not in MEMBER_STATUSES:
             refused.append(
                 {
                     "communicator_id": raw,
