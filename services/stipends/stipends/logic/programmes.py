@@ -297,7 +297,7 @@ def open_cycle(
         raise InvalidRequest(
             f"the programme has a cycle for {period} already",
             "cycle_exists",
-            {"period": ["exists"]},
+            {"period": ["this programme has a cycle for this month already"]},
         )
     cycle = Cycle(
         id=uuid.uuid4(),
