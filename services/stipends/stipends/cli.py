@@ -88,6 +88,18 @@ class Failed(Exception):
         self.code = code
 
 
+def ask(prompt: str, instead: str) -> str:
+    """A secret typed at the terminal; without a terminal (a script, a pipe), a
+    refusal that says how to give it instead."""
+    refusal = Failed(f"no terminal to ask for it on: give it with {instead}", BAD_INPUT)
+    if not sys.stdin.isatty():
+        raise refusal
+    try:
+        return getpass.getpass(prompt)
+    except EOFError:
+        raise refusal from None
+
+
 def progress(counts: dict[str, int], width: int = 30) -> str:
     """`[#########.....] 9/15  paid 8 · sent 1 · queued 6` from payouts by state."""
     total = sum(counts.values())
@@ -238,7 +250,7 @@ def run_command(
     err: TextIO,
     ask_code: Callable[[], str],
     sleep: Callable[[float], None] = time.sleep,
-    ask_password: Callable[[], str] = lambda: getpass.getpass("password: "),
+    ask_password: Callable[[], str] = lambda: ask("password: ", "SVYAZ_PASSWORD"),
 ) -> int:
     session_file = Path(args.session) if args.session else default_session_file()
     if args.command == "sign-in":
@@ -597,7 +609,7 @@ def main(argv: list[str] | None = None) -> int:
                 rpc,
                 sys.stdout,
                 sys.stderr,
-                lambda: getpass.getpass("authenticator code: "),
+                lambda: ask("authenticator code: ", "--code (or SVYAZ_CODE)"),
             )
     except Failed as failed:
         print(f"svyaz-finance: {failed}", file=sys.stderr)

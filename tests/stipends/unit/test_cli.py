@@ -386,3 +386,16 @@ def test_an_imported_statement_is_told_in_words_with_what_to_check() -> None:
         {"paid": 2, "returned": 0, "unchanged": 1, "problems": []}
     )
     assert clean.count("\n") == 0 and "1 settled before" in clean
+
+
+def test_without_a_terminal_a_secret_is_asked_for_by_option_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_terminal(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr(cli.getpass, "getpass", no_terminal)
+    with pytest.raises(cli.Failed) as refused:
+        cli.ask("authenticator code: ", "--code (or SVYAZ_CODE)")
+    assert refused.value.code == cli.BAD_INPUT
+    assert "give it with --code (or SVYAZ_CODE)" in str(refused.value)
