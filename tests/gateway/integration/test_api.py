@@ -575,6 +575,14 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
         expect(ADMIN_ONLY),
     ),
     (
+        # professional needs an active communicator: refused to the admin alone
+        "make an applicant professional",
+        "PUT",
+        "/api/v1/communicators/{target}/tier",
+        {"tier": "professional", "reason": "a test of who may"},
+        expect({"program_admin": 409}),
+    ),
+    (
         "put an applicant into a club",
         "PUT",
         "/api/v1/communicators/{target}/club",
@@ -1313,6 +1321,56 @@ def test_every_refused_field_of_an_application_is_named_at_once(
     assert stale.status_code == 400 and set(stale.json()["errors"]) == {
         "consent_version"
     }
+
+
+def test_admins_see_who_coordinates_each_club_others_do_not(system: Registry) -> None:
+    coordinator = system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {
+            "email": f"kira.{uuid.uuid4().hex[:6]}@example.org",
+            "roles": ["club_coordinator"],
+            "password": PASSWORD,
+        },
+    )["id"]
+    club = system.call(
+        "create_club", ADMIN_A, {"name": "Riga", "country": "LV", "mode": "online"}
+    )["id"]
+    system.call("set_club_coordinator", ADMIN_A, club, coordinator)
+    seen = {
+        role: {c["id"]: c for c in staff(system, [role])("GET", "/api/v1/clubs").json()}
+        for role in ("program_admin", "finance")
+    }
+    assert seen["program_admin"][club]["coordinator_id"] == coordinator
+    assert seen["finance"][club]["coordinator_id"] is None
+    assert seen["finance"][club]["name"] == "Riga"
+
+
+def test_an_admin_sets_a_tier_through_the_api(system: Registry) -> None:
+    ident = system.active()
+    admin = staff(system, ["program_admin"])
+    early = admin(
+        "PUT",
+        f"/api/v1/communicators/{ident}/tier",
+        {"tier": "professional", "reason": "ready"},
+    )
+    assert early.status_code == 409 and early.json()["code"] == "training_required"
+    training = system.call(
+        "create_training", ADMIN_A, {"title": "Hard talks", "held_on": "2026-11-02"}
+    )["id"]
+    system.call("record_training_completion", ADMIN_A, training, ident)
+    done = admin(
+        "PUT",
+        f"/api/v1/communicators/{ident}/tier",
+        {"tier": "professional", "reason": "trained, a year of reports"},
+    )
+    assert done.status_code == 200 and done.json()["tier"] == "professional"
+    short = admin(
+        "PUT",
+        f"/api/v1/communicators/{ident}/tier",
+        {"tier": "volunteer", "reason": "x"},
+    )
+    assert short.status_code == 400 and set(short.json()["errors"]) == {"reason"}
 
 
 def test_an_applicant_sees_no_club_until_accepted(system: Registry) -> None:

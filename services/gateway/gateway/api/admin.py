@@ -13,7 +13,6 @@ from gateway.schemas import (
     ClubChangesRequestSchema,
     ClubMemberListSchema,
     ClubRequestSchema,
-    ClubSchema,
     CompletionsRequestSchema,
     CompletionsSchema,
     CoordinatorRequestSchema,
@@ -165,9 +164,10 @@ class AdminApi(GatewayBase):
         "GET",
         "/api/v1/clubs",
         summary="Communication Clubs: for staff and active communicators (an "
-        "applicant sees no club until they are accepted)",
+        "applicant sees no club until they are accepted); `coordinator_id` (the "
+        "coordinator's account) for admins only, null for everyone else",
         roles=SIGNED_IN,
-        responses={200: [ClubSchema]},
+        responses={200: [AdminClubSchema]},
     )
     def api_clubs(self, call: Call) -> Any:
         if not set(call.actor["roles"]) & set(STAFF):
@@ -177,7 +177,10 @@ class AdminApi(GatewayBase):
                     "the clubs are shown once your application is accepted",
                     "not_active_yet",
                 )
-        return self.deadline(self.registry.list_clubs)
+        clubs = self.deadline(self.registry.list_clubs)
+        if ADMIN in call.actor["roles"]:
+            return clubs
+        return [{**club, "coordinator_id": None} for club in clubs]
 
     @clubs_api(
         "GET",

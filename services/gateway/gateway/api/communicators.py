@@ -29,6 +29,7 @@ from gateway.schemas import (
     OwnStipendSchema,
     PayoutSetupSchema,
     ReceiptRequestSchema,
+    TierRequestSchema,
     VouchAnsweredSchema,
     VouchAnswerRequestSchema,
     VouchRequestOutSchema,
@@ -242,4 +243,22 @@ class CommunicatorsApi(GatewayBase):
             call.actor,
             communicator_id,
             str(club) if club is not None else None,
+        )
+
+    @admin_api(
+        "PUT",
+        "/api/v1/communicators/<communicator_id>/tier",
+        summary="Set an active communicator's tier (professional needs a completed "
+        "training), with the reason",
+        roles=(ADMIN,),
+        body=TierRequestSchema,
+        responses={200: CommunicatorSummarySchema},
+    )
+    def api_set_tier(self, call: Call, communicator_id: str) -> Any:
+        return self.deadline(
+            self.registry.set_tier,
+            call.actor,
+            communicator_id,
+            call.body["tier"],
+            call.body["reason"],
         )

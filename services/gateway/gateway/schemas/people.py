@@ -382,6 +382,11 @@ class AdminClubSchema(Schema):
     coordinator_id = uid(allow_none=True)
 
 
+class TierRequestSchema(Schema):
+    tier = choice(TIERS, required=True)
+    reason = text(1000, 3, required=True)  # as the registry keeps it
+
+
 class MembershipRequestSchema(Schema):
     """A club from GET /api/v1/clubs, or null to take the person out of any club."""
 
