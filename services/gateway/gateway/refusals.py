@@ -404,8 +404,11 @@ REFUSALS: dict[str, str] = {
     ),
     # finance: bank files, statements, receipt problems
     "invalid_statement": N_(
-        "The statement is not in the expected format: CSV with the columns "
-        "reference, amount, currency and status. Export it again from the bank."
+        "The statement could not be read, and nothing was changed: a column is "
+        "missing, or a line holds a value the import does not take (status booked "
+        "or returned, the amount with a point before the decimals, a three-letter "
+        "currency). `svyaz-finance statement` names the line and each wrong value; "
+        "correct them or export the statement again from the bank."
     ),
     "invalid_format": N_("Choose the bank file's format: pain.001 or CSV."),
     "bank_debtor_invalid": N_(

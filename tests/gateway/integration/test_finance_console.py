@@ -191,7 +191,10 @@ def test_finance_downloads_the_bank_file_imports_the_statement_and_reads_the_tra
         data={"csrf": csrf(form.text), "content": "what,is,this\n1,2,3\n"},
         timeout=30,
     )
-    assert bad.status_code == 400 and "not in the expected format" in bad.text
+    assert (
+        bad.status_code == 400
+        and "The statement could not be read, and nothing was changed" in bad.text
+    )
     assert stipends.sql("SELECT status FROM payouts")[0][0] == "sent"
     stray = f"payout:{uuid.uuid4()}"
     done = finance.post(

@@ -184,6 +184,25 @@ def test_statements_parse_and_bad_lines_are_refused() -> None:
     for bad in ("1,2", "payout:a,3.001,EUR,booked", "payout:a,3,EUR,pending"):
         with pytest.raises(ValueError):
             parse_statement("reference,amount,currency,status\n" + bad + "\n")
+    # every wrong value of a line is named, with what it should be
+    with pytest.raises(ValueError) as wrong:
+        parse_statement(
+            "reference,amount,currency,status,fee\npayout:a,3,EURO,paid,\n"
+            "payout:b,abc,EUR,booked,x\n"
+        )
+    assert str(wrong.value) == (
+        "statement line 2: status 'paid' is not booked or returned; "
+        "currency 'EURO' is not a three-letter code"
+    )
+    with pytest.raises(ValueError) as amounts:
+        parse_statement(
+            "reference,amount,currency,status,fee\npayout:b,abc,EUR,booked,x\n"
+        )
+    assert str(amounts.value).startswith("statement line 2: amount 'abc'")
+    assert "; fee 'x'" in str(amounts.value)
+    with pytest.raises(ValueError) as columns:  # a missing column, named
+        parse_statement("reference,amount,currency\npayout:a,3,EUR\n")
+    assert str(columns.value).startswith("the statement has no column status")
     assert (to_minor("-1.5", "EUR"), major(-150, "EUR"), major(5, "EUR")) == (
         -150,
         "-1.50",

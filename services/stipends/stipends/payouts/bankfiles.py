@@ -174,26 +174,60 @@ def statement_reference(text: str) -> str:
     return value
 
 
+STATEMENT_COLUMNS = ("reference", "amount", "currency", "status")  # fee: optional
+
+
 def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
-    """`parse_statement`, one line at a time (for statements too big to hold)."""
+    """`parse_statement`, one line at a time (for statements too big to hold). A
+    missing column is named; a line that cannot be read is named with every value
+    of it that is wrong, and what each should be."""
     reader = csv.DictReader(lines)
+    missing = [c for c in STATEMENT_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise ValueError(
+            f"the statement has no column {', '.join(missing)}: its first line "
+            "names the columns reference, amount, currency, status (and fee)"
+        )
     for n, row in enumerate(reader, 2):
+        faults, line = _statement_line(row)
+        if faults:
+            raise ValueError(f"statement line {n}: {'; '.join(faults)}")
+        assert line is not None
+        yield line
+
+
+def _statement_line(
+    row: dict[str, str | None],
+) -> tuple[list[str], StatementLine | None]:
+    """A statement's row read, or what is wrong with each of its values."""
+    faults = []
+    status = (row.get("status") or "").strip().lower()
+    if status not in ("booked", "returned"):
+        faults.append(f"status {status!r} is not booked or returned")
+    currency = (row.get("currency") or "").strip().upper()
+    if len(currency) != 3 or not currency.isalpha():
+        faults.append(f"currency {currency!r} is not a three-letter code")
+        currency = ""
+    amounts = {}
+    for name, value in (("amount", row.get("amount") or ""), ("fee", row.get("fee"))):
+        if name == "fee" and not (value or "").strip():
+            amounts[name] = 0
+            continue
+        if not currency:
+            continue  # read in the currency's own units: not known
         try:
-            status = row["status"].strip().lower()
-            if status not in ("booked", "returned"):
-                raise ValueError(f"status {status!r}")
-            currency = row["currency"].strip().upper()
-            if len(currency) != 3 or not currency.isalpha():
-                raise ValueError(f"currency {currency!r}")
-            yield StatementLine(
-                statement_reference(row["reference"]),
-                to_minor(row["amount"], currency),
-                currency,
-                status,
-                to_minor(row.get("fee") or "0", currency),
-            )
-        except (KeyError, ValueError, AttributeError) as exc:
-            raise ValueError(f"statement line {n}: {exc}") from None
+            amounts[name] = to_minor(value or "", currency)
+        except ValueError as exc:
+            faults.append(f"{name}: {exc}".replace(f"{name}: amount ", f"{name} "))
+    if faults:
+        return faults, None
+    return [], StatementLine(
+        statement_reference(row.get("reference") or ""),
+        amounts["amount"],
+        currency,
+        status,
+        amounts["fee"],
+    )
 
 
 def to_minor(value: str, currency: str) -> int:
