@@ -28,6 +28,7 @@ from stipends.logic import (
 from stipends.logic.payouts import actions, receipts, trail
 from stipends.logic.payouts.runs import PayoutNotFound
 from stipends.models import Communicator, Stipend
+from stipends.payouts.models import PayoutAudit
 from tests.stipends.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -481,6 +482,30 @@ def test_payout_trail_oldest_first(db: Db) -> None:
     assert set(found[0]) == {"at", "actor_id", "action", "detail"}
     with db.session() as session, pytest.raises(PayoutNotFound):
         trail.get_payout(session, uuid.uuid4())
+
+
+def test_a_bank_file_download_is_a_line_only_of_the_bank_payouts_it_holds(
+    db: Db,
+) -> None:
+    _, payout = paid_payout(db)
+    with db.session() as session, session.begin():
+        session.add(
+            PayoutAudit(
+                run_id=payout.run_id,
+                actor_id=uuid.UUID(FINANCE["id"]),
+                action="bank_file",
+                reason="csv with 0 payments",
+            )
+        )
+    with db.session() as session:
+        found = trail.get_payout(session, payout.id)
+        assert found.provider != "bank_file"
+        actions = [line["action"] for line in trail.trail(session, found)]
+        assert "run_bank_file" not in actions and "run_release" in actions
+        found.provider = "bank_file"  # (read as a bank transfer, not saved)
+        actions = [line["action"] for line in trail.trail(session, found)]
+        assert "run_bank_file" in actions
+        session.rollback()
 
 
 def test_stipend_and_report_activity(db: Db) -> None:

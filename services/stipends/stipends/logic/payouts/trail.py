@@ -23,6 +23,7 @@ from stipends.models import JournalEntry
 from stipends.payouts.models import Payout, PayoutAudit, PayoutReceipt, ProviderEvent
 
 RUN_ACTIONS = ("build", "release", "cancel", "bank_file")
+BANK_FILE = "bank_file"  # the provider whose payouts a downloaded bank file holds
 LEDGER_STEPS = {
     "commitment": "released_for_payment",
     "commitment_reversal": "payment_release_undone",
@@ -57,7 +58,13 @@ def payout_detail(session: Session, payout_id: uuid.UUID) -> dict[str, Any]:
 
 def trail(session: Session, payout: Payout) -> list[dict[str, Any]]:
     """[{at, actor_id, action, reason}], oldest first; actor_id is None for what the
-    system or the provider did."""
+    system or the provider did. A run's bank-file download is a line only of the
+    payouts that file holds (bank transfers)."""
+    run_actions = [
+        action
+        for action in RUN_ACTIONS
+        if action != "bank_file" or payout.provider == BANK_FILE
+    ]
     lines: list[tuple[datetime, int, dict[str, Any]]] = []
     for row in session.scalars(
         select(PayoutAudit).where(
@@ -66,7 +73,7 @@ def trail(session: Session, payout: Payout) -> list[dict[str, Any]]:
                 and_(
                     PayoutAudit.payout_id.is_(None),
                     PayoutAudit.run_id == payout.run_id,
-                    PayoutAudit.action.in_(RUN_ACTIONS),
+                    PayoutAudit.action.in_(run_actions),
                 ),
             )
         )
