@@ -401,8 +401,13 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     assert "916" not in narrative and "@uncle_v" not in narrative
 
     closer, _ = signed_in_admin(system, "admin.closer@example.org")
-    queue = closer.get(f"{system.url}/admin/reports", timeout=30)
+    queue = closer.get(f"{system.url}/admin/reports?lang=en", timeout=30)
     report = re.search(r'action="/admin/reports/([0-9a-f-]+)"', queue.text).group(1)
+    (author,) = stipends.sql(  # the reviewer is told whose report it is
+        "SELECT c.pseudonym FROM activity_reports r "
+        "JOIN communicators c ON c.id = r.communicator_id"
+    )[0]
+    assert f"<h3>Report of {author}</h3>" in queue.text
     closer.post(
         f"{system.url}/admin/reports/{report}",
         timeout=30,

@@ -74,6 +74,11 @@ class ReportSchema(Schema):
     id = uid()
     cycle_id = uid()
     communicator_id = uid()
+    pseudonym = text(
+        PSEUDONYM,
+        allow_none=True,
+        metadata={"description": "the author's, for admins (null to the author)"},
+    )
     conversations = fields.Integer()
     audiences = fields.List(choice(AUDIENCES))
     channels = fields.List(choice(REPORT_CHANNELS))

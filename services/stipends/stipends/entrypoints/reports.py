@@ -98,4 +98,8 @@ class ReportsEntrypoints(Entrypoints):
         who = Actor.load(actor)
         with self.db.transaction() as session:
             found = reports.list_reports(session, who, ident(cycle_id), status)
-            return REPORT.dump(found, many=True)
+            names = reports.authors(session, who, found)
+            return [
+                {**REPORT.dump(report), "pseudonym": names.get(report.communicator_id)}
+                for report in found
+            ]

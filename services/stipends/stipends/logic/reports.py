@@ -300,3 +300,20 @@ def list_reports(
     if status:
         query = query.where(ActivityReport.status == status)
     return list(session.scalars(query.order_by(ActivityReport.created_at)))
+
+
+def authors(
+    session: Session, actor: Actor, found: list[ActivityReport]
+) -> dict[uuid.UUID, str | None]:
+    """The pseudonyms of these reports' authors, for an admin reviewing them (a
+    communicator knows their own); None for a person erased."""
+    if not actor.is_(ADMIN) or not found:
+        return {}
+    ids = {report.communicator_id for report in found}
+    return dict(
+        session.execute(
+            select(Communicator.id, Communicator.pseudonym).where(
+                Communicator.id.in_(ids)
+            )
+        ).all()
+    )
