@@ -1036,6 +1036,20 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
         and 'id="rec-status" data-code="signed_off">Подписана<' in signed.text
     )
     assert 'id="resolve"' in signed.text and 'name="item"' not in signed.text
+    # the first finance person sees who signed it off, by name, and when (UTC)
+    ((signer,),) = system.sql(
+        "SELECT id::text FROM accounts WHERE kind = 'staff' ORDER BY created_at DESC "
+        "LIMIT 1"
+    )
+    system.call("rename_staff", ADMIN_A, signer, "Vera (finance)", caller="gateway")
+    seen = finance.get(
+        f"{system.url}/finance/reconciliations/{rec}?lang=en", timeout=30
+    )
+    assert re.search(
+        r'id="rec-signed">\d{4}-\d\d-\d\d \d\d:\d\d UTC · Vera \(finance\) · '
+        r"all three checked with the bank<",
+        seen.text,
+    )
 
     csv_file = second.get(
         f"{system.url}/finance/reconciliations/{rec}/items.csv", timeout=30

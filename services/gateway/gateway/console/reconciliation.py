@@ -114,6 +114,8 @@ class ReconciliationConsole(GatewayBase):
             rec=rec,
             items=items,
             candidates=candidates,
+            me=call.actor_id,
+            names=self.staff_names(call),
             state=state,
             next_after=items[-1]["id"] if len(items) == PAGE_ITEMS else None,
             error=error,
