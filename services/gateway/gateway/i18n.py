@@ -31,6 +31,7 @@ while a text has no Russian translation or a catalogue keeps a text nobody uses.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -39,7 +40,12 @@ import pycountry
 from babel import Locale
 from babel.support import Translations
 
-from gateway.labels import LABELS
+from gateway.labels import (
+    ENTITLEMENT_REASONS,
+    LABELS,
+    NOT_ELIGIBLE,
+    NOT_ELIGIBLE_WORDS,
+)
 from gateway.labels import N_ as N_  # still gateway.i18n.N_
 from gateway.refusals import (
     FIELD_FAULT,
@@ -186,3 +192,31 @@ def field_fault(language: str, messages: list[str]) -> str:
             if found:
                 return gettext(language, msgid) % found.groupdict()
     return gettext(language, FIELD_FAULT)
+
+
+_REASONS = [
+    (re.compile(rf"^{pattern}$"), msgid) for pattern, msgid in ENTITLEMENT_REASONS
+]
+_LABELLED = {"status": "communicator_status", "tier": "tier"}  # codes in a reason
+
+
+def entitlement_reason(language: str, text: str) -> str:
+    """One of stipends' sentences of why a stipend is (not) due, in `language`:
+    its codes (a status, a tier) as labels; a sentence it does not know, as is."""
+    refused = text.startswith(NOT_ELIGIBLE)
+    core = text[len(NOT_ELIGIBLE) :] if refused else text
+    for pattern, msgid in _REASONS:
+        found = pattern.match(core)
+        if found is None:
+            continue
+        values = {
+            name: label(language, _LABELLED[name], value)
+            if name in _LABELLED
+            else value
+            for name, value in found.groupdict().items()
+        }
+        said = gettext(language, msgid) % values
+        return (
+            gettext(language, NOT_ELIGIBLE_WORDS) % {"why": said} if refused else said
+        )
+    return text

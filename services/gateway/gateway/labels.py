@@ -466,3 +466,35 @@ LABELS.update(
         },
     }
 )
+
+
+# Why a stipend is (or is not) due, as stipends writes it (stipends.logic.entitlement
+# .assess): each sentence's pattern, and its words in the reader's language. A
+# sentence no pattern matches is shown as it is.
+NOT_ELIGIBLE = "not eligible: "
+ENTITLEMENT_REASONS: tuple[tuple[str, str], ...] = (
+    (r"status active", N_("the status is active")),
+    (
+        r"status is (?P<status>\w+), not active",
+        N_("the status is “%(status)s”, not active"),
+    ),
+    (r"payout destination set up", N_("a payout destination is set up")),
+    (r"no payout destination set up yet", N_("no payout destination is set up yet")),
+    (r"tier (?P<tier>\w+): (?P<amount>.+)", N_("tier “%(tier)s”: %(amount)s")),
+    (
+        r"the tier (?P<tier>\w+) carries no stipend",
+        N_("the tier “%(tier)s” carries no stipend"),
+    ),
+    (r"training completed", N_("a training is completed")),
+    (r"training not completed", N_("no training completed")),
+    (
+        r"(?P<reports>\d+) accepted report\(s\) with at least (?P<conversations>\d+) "
+        r"conversation\(s\); (?P<needed>\d+) needed",
+        N_(
+            "accepted reports with at least %(conversations)s conversations: "
+            "%(reports)s, %(needed)s needed"
+        ),
+    ),
+    (r"(?P<late>\d+) of them submitted late", N_("of them sent late: %(late)s")),
+)
+NOT_ELIGIBLE_WORDS = N_("not eligible: %(why)s")

@@ -105,6 +105,7 @@ def environment(lang: str) -> Environment:
     env.globals["currency_step"] = i18n.currency_step
     env.filters["money"] = lambda amount, currency: money(lang, amount, currency)
     env.filters["label"] = lambda code, kind: label(lang, kind, code)
+    env.filters["reason"] = lambda text: i18n.entitlement_reason(lang, text)
     return env
 
 

@@ -415,6 +415,9 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     )
     assert stipends.sql("SELECT status FROM activity_reports")[0][0] == "accepted"
     wait_until(lambda: datetime.now(UTC) > deadline, "the deadline to pass")
+    preview = closer.get(f"{system.url}/admin/cycles/{cycle}/close?lang=ru", timeout=30)
+    assert "статус: активен; способ выплаты настроен" in preview.text  # not English
+    assert "status active" not in preview.text
     closed = closer.post(
         f"{system.url}/admin/cycles/{cycle}/close",
         timeout=30,

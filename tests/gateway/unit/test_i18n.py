@@ -371,3 +371,48 @@ def test_the_country_lists_hold_countries_only(language: str) -> None:
     assert {"RU", "GE", "DE", "AM", "KZ", "RS"} <= codes
     assert not codes & {"EU", "EZ", "UN", "QO", "ZZ", "XA", "XB"}
     assert len(codes) > 240
+
+
+def test_why_a_stipend_is_due_is_said_in_the_reader_s_language() -> None:
+    """Every sentence stipends writes (stipends.logic.entitlement.assess) has its
+    words in each language: none is left in English on a Russian page."""
+    from types import SimpleNamespace
+
+    from stipends.logic.entitlement import assess
+
+    programme = SimpleNamespace(
+        tier_amounts={"professional": 15_000, "volunteer": 0},
+        currency="EUR",
+        training_required=True,
+        min_conversations=2,
+        min_accepted_reports=1,
+    )
+    report = SimpleNamespace(status="accepted", conversations=3, late=True)
+    due = SimpleNamespace(
+        status="active",
+        payout_ready=True,
+        destination_fingerprint="ab",
+        tier="professional",
+        training_completed=True,
+    )
+    not_due = SimpleNamespace(
+        status="suspended",
+        payout_ready=False,
+        destination_fingerprint=None,
+        tier="volunteer",
+        training_completed=False,
+    )
+    sentences = assess(programme, due, [report]).reasons  # type: ignore[arg-type]
+    sentences += assess(programme, not_due, []).reasons  # type: ignore[arg-type]
+    assert len(sentences) == 11
+    for sentence in sentences:
+        russian = i18n.entitlement_reason("ru", sentence)
+        assert CYRILLIC.search(russian), sentence
+        assert not re.search(r"[a-z]{3,}", russian.replace("EUR", "")), russian
+    assert i18n.entitlement_reason("ru", "not eligible: training not completed") == (
+        "права на выплату нет: семинар не пройден"
+    )
+    assert i18n.entitlement_reason("en", "tier professional: 150.00 EUR") == (
+        "tier “Professional”: 150.00 EUR"
+    )
+    assert i18n.entitlement_reason("ru", "something new") == "something new"
