@@ -25,6 +25,7 @@ from stipends.logic import (
     programmes,
     reports,
 )
+from stipends.logic import waiting as waiting_logic
 from stipends.logic.payouts import actions, receipts, trail
 from stipends.logic.payouts.runs import PayoutNotFound
 from stipends.models import Communicator, Stipend
@@ -634,3 +635,24 @@ def test_receipt_only_for_a_paid_payout_and_a_received_withdraws(db: Db) -> None
         assert receipts.list_problems(session, logic_actor(FINANCE), "open") == []
         (row,) = receipts.list_problems(session, logic_actor(FINANCE), "withdrawn")
     assert row[0].received is True
+
+
+def test_an_admin_is_counted_only_the_stipends_they_may_approve(db: Db) -> None:
+    """The landing page's 'waiting for approval' leaves out the admin's own
+    proposals and the ones they approved already (they could not approve them)."""
+    world = World(db, approval_bands=[{"up_to_minor": None, "approvers": 2}])
+    who = add_communicator(db)
+    world.reported(who)
+    world.close()  # proposed by CLOSER
+    stipend = world.stipend_of(who)
+    assert stipend.status == "proposed" and stipend.approvals_needed == 2
+
+    def waiting(admin: dict[str, Any]) -> int:
+        with db.session() as session:
+            found = waiting_logic.waiting_work(session, logic_actor(admin))
+        return int(found["stipends_to_approve"])
+
+    assert (waiting(CLOSER), waiting(ADMIN_A), waiting(ADMIN_B)) == (0, 1, 1)
+    world.approve(ADMIN_A, stipend.id)
+    assert world.stipend_of(who).status == "proposed"  # one of two approvals
+    assert (waiting(ADMIN_A), waiting(ADMIN_B)) == (0, 1)

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from stipends.logic.actors import ADMIN, FINANCE, Actor
-from stipends.models import ActivityReport, Stipend
+from stipends.models import ActivityReport, Approval, Stipend
 from stipends.payouts.models import (
     PayoutReceipt,
     PayoutRun,
@@ -28,8 +28,9 @@ def _rows(session: Session, model: Any, *where: Any) -> int:
 
 
 def waiting_work(session: Session, actor: Actor) -> dict[str, int]:
-    """An admin: reports submitted and not reviewed, stipends proposed and not yet
-    decided. Finance: payout runs built and not released, differences open in live
+    """An admin: reports submitted and not reviewed, stipends proposed that they
+    may approve (not their own proposals, nor ones they approved already).
+    Finance: payout runs built and not released, differences open in live
     reconciliations, payouts their payee says did not arrive. Someone with both
     roles sees both."""
     actor.require(ADMIN, FINANCE)
@@ -38,8 +39,20 @@ def waiting_work(session: Session, actor: Actor) -> dict[str, int]:
         found["reports_to_review"] = _rows(
             session, ActivityReport, ActivityReport.status == "submitted"
         )
+        # the ones this admin may approve: not their own proposal, not their own
+        # stipend, not approved by them already
+        mine = select(Approval.id).where(
+            Approval.stipend_id == Stipend.id,
+            Approval.approver_id == actor.id,
+            Approval.voided_at.is_(None),
+        )
         found["stipends_to_approve"] = _rows(
-            session, Stipend, Stipend.status == "proposed"
+            session,
+            Stipend,
+            Stipend.status == "proposed",
+            Stipend.proposed_by != actor.id,
+            Stipend.communicator_id != actor.id,
+            ~mine.exists(),
         )
     if actor.is_(FINANCE):
         found["runs_to_release"] = _rows(
