@@ -128,7 +128,7 @@ def test_a_run_from_the_terminal(system: System, tmp_path: Path) -> None:
     rec = re.search(r"^reconciliation ([0-9a-f-]+)", found.stdout, re.M).group(1)
     listed = cli("differences", rec, "--state", "open")
     items = re.findall(
-        r"^\s*(\d+)\s+unexpected_at_provider\s+open", listed.stdout, re.M
+        r"^\s*(\d+)\s+unexpected at the provider\s+open", listed.stdout, re.M
     )
     assert len(items) == 2, listed.stdout
     wrong_action = cli("resolve", rec, *items, "--action", "repay", "--reason", "no")
@@ -136,7 +136,7 @@ def test_a_run_from_the_terminal(system: System, tmp_path: Path) -> None:
     resolved = cli(
         "resolve", rec, *items, "--action", "write_off", "--reason", "bank test lines"
     )
-    assert resolved.returncode == 0 and resolved.stdout.count("written_off") == 2
+    assert resolved.returncode == 0 and resolved.stdout.count("written off") == 2
     own = cli("sign-off", rec, "--note", "checked")
     assert own.returncode == 1 and "second finance person" in own.stderr
     out = system.settings.var / "differences.xlsx"

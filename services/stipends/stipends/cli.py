@@ -429,9 +429,32 @@ def statement_summary(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# a difference's kind and state as finance reads them (the consoles' words)
+DIFFERENCE_KINDS = {
+    "missing_at_provider": "missing at the provider",
+    "unexpected_at_provider": "unexpected at the provider",
+    "amount_mismatch": "amounts differ",
+    "currency_mismatch": "currencies differ",
+    "duplicate": "paid twice",
+    "status_mismatch": "states differ",
+    "reversed": "reversed by the provider",
+    "balance_mismatch": "balances differ",
+}
+DIFFERENCE_STATES = {
+    "open": "open",
+    "linked": "linked",
+    "written_off": "written off",
+    "repaid": "paid again",
+}
+
+
+def words(code: str, table: dict[str, str]) -> str:
+    return table.get(code, code.replace("_", " "))
+
+
 def reconciliation_summary(rec: dict[str, Any]) -> str:
     kinds = ", ".join(
-        f"{kind} {sum(states.values())}"
+        f"{words(kind, DIFFERENCE_KINDS)} {sum(states.values())}"
         for kind, states in sorted(rec["by_kind"].items())
     )
     return (
@@ -452,7 +475,8 @@ def item_line(item: dict[str, Any]) -> str:
         )
 
     return (
-        f"{item['id']:>8}  {item['kind']:<22} {item['state']:<11} "
+        f"{item['id']:>8}  {words(item['kind'], DIFFERENCE_KINDS):<26} "
+        f"{words(item['state'], DIFFERENCE_STATES):<11} "
         f"ours {amount(item['ours_minor'], item['ours_currency']):>14}  "
         f"theirs {amount(item['theirs_minor'], item['theirs_currency']):>14}  "
         f"{item['payout_id'] or item['provider_ref'] or ''}"

@@ -71,7 +71,10 @@ def test_a_reconciliation_summary_and_a_difference_line() -> None:
         }
     )
     assert "bank_file 2026-10-01..2026-11-01  open" in summary
-    assert "matched 3 · differences 2 (duplicate 1, reversed 1) · open 1" in summary
+    assert (
+        "matched 3 · differences 2 (paid twice 1, reversed by the provider 1) · open 1"
+        in summary
+    )
     line = cli.item_line(
         {
             "id": 7,
@@ -86,6 +89,7 @@ def test_a_reconciliation_summary_and_a_difference_line() -> None:
         }
     )
     assert "300.00 EUR" in line and "300.01 EUR" in line and line.endswith("p1")
+    assert "amounts differ" in line and "_" not in line  # words, not codes
 
 
 def test_reconcile_exits_6_while_differences_are_open() -> None:
