@@ -42,9 +42,12 @@ from babel.support import Translations
 
 from gateway.labels import (
     ENTITLEMENT_REASONS,
+    JOURNAL_ENTRY,
+    JOURNAL_ENTRY_WORDS,
     LABELS,
     NOT_ELIGIBLE,
     NOT_ELIGIBLE_WORDS,
+    TRAIL_DETAILS,
 )
 from gateway.labels import N_ as N_  # still gateway.i18n.N_
 from gateway.refusals import (
@@ -194,19 +197,19 @@ def field_fault(language: str, messages: list[str]) -> str:
     return gettext(language, FIELD_FAULT)
 
 
-_REASONS = [
-    (re.compile(rf"^{pattern}$"), msgid) for pattern, msgid in ENTITLEMENT_REASONS
-]
-_LABELLED = {"status": "communicator_status", "tier": "tier"}  # codes in a reason
+Table = list[tuple[re.Pattern[str], str]]
+_REASONS: Table = [(re.compile(rf"^{p}$"), msgid) for p, msgid in ENTITLEMENT_REASONS]
+_DETAILS: Table = [(re.compile(rf"^{p}$"), msgid) for p, msgid in TRAIL_DETAILS]
+_ENTRY = re.compile(rf"^{JOURNAL_ENTRY}$")
+# the codes a sentence may hold, shown by their labels
+_LABELLED = {"status": "communicator_status", "tier": "tier", "provider": "provider"}
 
 
-def entitlement_reason(language: str, text: str) -> str:
-    """One of stipends' sentences of why a stipend is (not) due, in `language`:
-    its codes (a status, a tier) as labels; a sentence it does not know, as is."""
-    refused = text.startswith(NOT_ELIGIBLE)
-    core = text[len(NOT_ELIGIBLE) :] if refused else text
-    for pattern, msgid in _REASONS:
-        found = pattern.match(core)
+def _worded(language: str, text: str, table: Table) -> str | None:
+    """`text` in `language` by the first pattern of `table` it matches (its codes
+    as labels, the rest carried over), or None."""
+    for pattern, msgid in table:
+        found = pattern.match(text)
         if found is None:
             continue
         values = {
@@ -215,8 +218,31 @@ def entitlement_reason(language: str, text: str) -> str:
             else value
             for name, value in found.groupdict().items()
         }
-        said = gettext(language, msgid) % values
-        return (
-            gettext(language, NOT_ELIGIBLE_WORDS) % {"why": said} if refused else said
-        )
-    return text
+        return gettext(language, msgid) % values
+    return None
+
+
+def entitlement_reason(language: str, text: str) -> str:
+    """One of stipends' sentences of why a stipend is (not) due, in `language`:
+    its codes (a status, a tier) as labels; a sentence it does not know, as is."""
+    refused = text.startswith(NOT_ELIGIBLE)
+    said = _worded(language, text[len(NOT_ELIGIBLE) :] if refused else text, _REASONS)
+    if said is None:
+        return text
+    return gettext(language, NOT_ELIGIBLE_WORDS) % {"why": said} if refused else said
+
+
+def trail_detail(language: str, text: str) -> str:
+    """What a trail says of a step (stipends' words, or a journal entry's memo with
+    its number), in `language`; text it does not know (a person's own words), as
+    is."""
+    entry = _ENTRY.match(text)
+    if entry is not None:
+        memo = _worded(language, entry.group("memo"), _DETAILS)
+        if memo is None:
+            return text
+        return gettext(language, JOURNAL_ENTRY_WORDS) % {
+            "memo": memo,
+            "entry": entry.group("entry"),
+        }
+    return _worded(language, text, _DETAILS) or text

@@ -496,5 +496,46 @@ ENTITLEMENT_REASONS: tuple[tuple[str, str], ...] = (
         ),
     ),
     (r"(?P<late>\d+) of them submitted late", N_("of them sent late: %(late)s")),
+    (
+        r"amount changed from (?P<before>.+?) to (?P<after>.+?): (?P<why>.+)",
+        N_("amount changed from %(before)s to %(after)s: %(why)s"),
+    ),
 )
 NOT_ELIGIBLE_WORDS = N_("not eligible: %(why)s")
+
+# What a stipend's, a report's or a payout's trail says of a step, as stipends
+# writes it (stipends.logic.activity and the ledger's memos); free text an admin
+# wrote (a reason) is carried over as it is.
+JOURNAL_ENTRY = r"(?P<memo>.+) \(journal entry (?P<entry>\d+)\)"
+TRAIL_DETAILS: tuple[tuple[str, str], ...] = (
+    (r"proposed when the cycle was closed", N_("proposed when the cycle was closed")),
+    (r"latest submission", N_("the latest submission")),
+    (
+        r"latest submission \(after the deadline\)",
+        N_("the latest submission (after the deadline)"),
+    ),
+    (r"latest review", N_("the latest review")),
+    (r"slot (?P<slot>\d+)", N_("approval %(slot)s")),
+    (r"slot (?P<slot>\d+): (?P<why>.+)", N_("approval %(slot)s: %(why)s")),
+    (r"stipend approved: budget reserved", N_("stipend approved: budget reserved")),
+    (r"stipend released for payment", N_("stipend released for payment")),
+    (r"payout sent through (?P<provider>\w+)", N_("payout sent through %(provider)s")),
+    (
+        r"payout confirmed by (?P<provider>\w+)",
+        N_("payout confirmed by %(provider)s"),
+    ),
+    (
+        r"provider's fee for the payment, from its data",
+        N_("the provider's fee for the payment, from its data"),
+    ),
+    (r"stipend rejected after approval", N_("stipend rejected after approval")),
+    (r"payout returned after settlement", N_("payout returned after settlement")),
+    (r"payout failed", N_("payout failed")),
+    (r"approval void: (?P<why>.+)", N_("approval voided: %(why)s")),
+    (r"programme funded", N_("programme funded")),
+    (
+        r"amount changed from (?P<before>.+?) to (?P<after>.+?): (?P<why>.+)",
+        N_("amount changed from %(before)s to %(after)s: %(why)s"),
+    ),
+)
+JOURNAL_ENTRY_WORDS = N_("%(memo)s (journal entry %(entry)s)")

@@ -3,6 +3,7 @@ its money (budget, reserved, spent, available), cycle progress and the close
 preview, a page of stipends in a fixed number of statements, approval of many,
 payout audit trails and activity, and communicators confirming receipt."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -656,3 +657,22 @@ def test_an_admin_is_counted_only_the_stipends_they_may_approve(db: Db) -> None:
     world.approve(ADMIN_A, stipend.id)
     assert world.stipend_of(who).status == "proposed"  # one of two approvals
     assert (waiting(ADMIN_A), waiting(ADMIN_B)) == (0, 1)
+
+
+def test_a_paid_stipend_s_trail_is_told_in_russian_on_a_russian_page(db: Db) -> None:
+    """Every detail stipends writes into a stipend's trail (the proposal, the
+    approval's slot, the ledger's memos) has Russian words in the gateway
+    (gateway.i18n.trail_detail): none is left in English."""
+    from gateway import i18n
+
+    _, payout = paid_payout(db)
+    with db.session() as session:
+        lines = activity.activity(
+            session, logic_actor(ADMIN_A), "stipend", payout.stipend_id
+        )
+    details = [line["detail"] for line in lines if line["detail"]]
+    assert len(details) >= 4, details  # proposed, approved, reserved, released
+    for detail in details:
+        russian = i18n.trail_detail("ru", detail)
+        assert re.search(r"[а-яё]", russian), detail
+        assert not re.search(r"\b[a-z]{4,}\b", russian), russian
