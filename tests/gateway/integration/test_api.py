@@ -1402,3 +1402,33 @@ def test_an_applicant_sees_no_club_until_accepted(system: Registry) -> None:
     shown = client("GET", "/api/v1/clubs")
     assert shown.status_code == 200
     assert [c["name"] for c in shown.json()] == ["Tbilisi evenings"]
+
+
+def test_every_wrong_preference_is_named_in_one_answer(
+    system: Registry, notifications: Db
+) -> None:
+    data = application(password=PASSWORD)
+    system.active(**data)
+    client = Client(system.url)
+    assert client.sign_in(data["email"]).status_code == 200
+    wrong = client(
+        "PUT",
+        "/api/v1/me/preferences",
+        {
+            "timezone": "Mars/Base",
+            "quiet_start": "25:00",
+            "quiet_end": "lunch",
+            "channels": ["pigeon"],
+            "language": "de",
+        },
+    )
+    assert wrong.status_code == 400 and wrong.json()["code"] == "invalid_input"
+    assert set(wrong.json()["errors"]) == {
+        "timezone",
+        "quiet_start",
+        "quiet_end",
+        "channels",
+        "language",
+    }
+    half = client("PUT", "/api/v1/me/preferences", {"quiet_start": "23:00"})
+    assert half.status_code == 400 and set(half.json()["errors"]) == {"quiet_end"}

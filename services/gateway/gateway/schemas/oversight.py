@@ -1,12 +1,13 @@
 """Schemas of oversight and notifications: the inbox, preferences, and the parked
 deliveries and bus messages."""
 
-from marshmallow import Schema, fields, validate
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from gateway.schemas.base import (
     CONTACT_CHANNELS,
     DELIVERY_ERRORS,
-    ITEMS,
     LANGUAGES,
     MESSAGE_BODY,
     NAME,
@@ -21,6 +22,7 @@ from gateway.schemas.base import (
     WORD,
     choice,
     many,
+    matching,
     stamp,
     text,
     uid,
@@ -40,16 +42,40 @@ class InboxMessageSchema(Schema):
     read = fields.Boolean()
 
 
+CLOCK = r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"
+CLOCK_ERROR = "a time of day, such as 22:00"
+
+
+def time_zone(value: str) -> None:
+    """An IANA time zone the machine knows."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError("use an IANA time zone such as Asia/Tbilisi") from None
+
+
 class PreferencesSchema(Schema):
     """How to be told: channels, language, quiet hours in one's own time zone;
     `discreet` can be turned off by staff only (communicators always get neutral
     messages with the details behind sign-in)."""
 
     language = choice(LANGUAGES, allow_none=True)
-    channels = many(choice(CONTACT_CHANNELS), ITEMS)
-    timezone = text(WORD, allow_none=True)
-    quiet_start = text(WORD, allow_none=True)
-    quiet_end = text(WORD, allow_none=True)
+    channels = many(
+        choice(CONTACT_CHANNELS),
+        5,
+        1,
+        metadata={
+            "description": "the inbox always; the others this deployment has "
+            "turned on (GET answers the ones chosen)"
+        },
+    )
+    timezone = fields.String(
+        allow_none=True,
+        validate=[validate.Length(max=WORD), time_zone],
+        metadata={"description": "an IANA time zone, such as Asia/Tbilisi"},
+    )
+    quiet_start = matching(CLOCK, CLOCK_ERROR, 8, allow_none=True)
+    quiet_end = matching(CLOCK, CLOCK_ERROR, 8, allow_none=True)
     discreet = fields.Boolean()
 
 

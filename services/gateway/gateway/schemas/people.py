@@ -337,7 +337,7 @@ class NewPasswordSchema(Schema):
     """`token`: from the emailed link; `password`: at least 12 characters."""
 
     token = text(TOKEN, required=True)
-    password = text(PASSWORD, required=True)
+    password = text(PASSWORD, 12, required=True)  # the registry's rule: 12 at least
 
 
 # -- clubs, trainings, staff and oversight (program admins; console-oversight) -----

@@ -128,7 +128,10 @@ def set_preferences(
     if channels is not None:
         unknown = sorted(set(channels) - set(available))
         if unknown:
-            errors["channels"] = [f"unavailable channel(s): {', '.join(unknown)}"]
+            errors["channels"] = [
+                f"not offered here: {', '.join(unknown)}; choose among "
+                f"{', '.join(sorted(available))}"
+            ]
         elif "inbox" not in channels:
             errors["channels"] = ["the in-app inbox cannot be turned off"]
     if changes.get("discreet") is False and not is_staff(pref.audience):
@@ -141,7 +144,8 @@ def set_preferences(
     start = changes.get("quiet_start", pref.quiet_start)
     end = changes.get("quiet_end", pref.quiet_end)
     if (start is None) != (end is None):
-        errors["quiet_hours"] = ["give both the start and the end of quiet hours"]
+        missing = "quiet_end" if end is None else "quiet_start"
+        errors[missing] = ["give both the start and the end of quiet hours"]
     if errors:
         raise InvalidPreferences(
             "the preferences are invalid", "invalid_preferences", errors
