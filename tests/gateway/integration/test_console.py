@@ -1236,3 +1236,26 @@ def test_admins_see_staff_by_the_name_given_at_the_invitation(
         data={"csrf": csrf(clubs.text), "action": "set", "account_id": str(olga)},
     )
     assert "Coordinator" in named.text and "Olga K. (Club coordinator)" in named.text
+
+
+def test_the_front_page_sends_someone_signed_in_on_to_their_own(
+    system: Registry,
+) -> None:
+    front = requests.get(f"{system.url}/", timeout=30, allow_redirects=False)
+    assert front.status_code == 200 and 'href="/sign-in"' in front.text
+    admin, _ = signed_in_admin(system, "admin.front@example.org")
+    again = admin.get(f"{system.url}/", timeout=30, allow_redirects=False)
+    assert again.status_code == 303
+    assert again.headers["Location"] == "/admin/applications"
+
+
+def test_a_staff_coordinator_finds_their_clubs_from_every_page(
+    system: Registry, notifications: Any
+) -> None:
+    coordinator, landing, _ = signed_in_staff(
+        system, "staff.coordinator@example.org", ["club_coordinator"]
+    )
+    for path in ("/me/inbox", "/me/preferences"):
+        page = coordinator.get(f"{system.url}{path}?lang=en", timeout=30)
+        assert page.status_code == 200, path
+        assert '<a href="/coordinator">My clubs</a>' in page.text, path

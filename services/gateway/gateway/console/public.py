@@ -29,8 +29,13 @@ QUICK_EXIT = "https://www.wikipedia.org/"
 
 class PublicConsole(GatewayBase):
     @page("GET", "/", roles=None, template="index.html")
-    def index(self, call: Call) -> dict[str, Any]:
-        call.row = self.session_of(call.request)  # the menu of whoever it is
+    def index(self, call: Call) -> dict[str, Any] | Response:
+        """The public front page; someone signed in goes on to their own first
+        page (what waits for them), as after signing in."""
+        row = self.session_of(call.request)
+        if row is not None and row.stage == "full":
+            return web.redirect(pages.landing(sorted(row.role_set)))
+        call.row = row  # the menu of whoever it is
         return {}
 
     @raw("GET", "/static/<name>")
