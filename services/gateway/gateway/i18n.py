@@ -47,6 +47,7 @@ from gateway.labels import (
     LABELS,
     NOT_ELIGIBLE,
     NOT_ELIGIBLE_WORDS,
+    REDACTION_MARKERS,
     TRAIL_DETAILS,
 )
 from gateway.labels import N_ as N_  # still gateway.i18n.N_
@@ -246,3 +247,12 @@ def trail_detail(language: str, text: str) -> str:
             "entry": entry.group("entry"),
         }
     return _worded(language, text, _DETAILS) or text
+
+
+def redactions(language: str, text: str) -> str:
+    """A person's text with the marks of what was removed from it (contacts,
+    links) in `language`; their own words as they wrote them."""
+    for marker, msgid in REDACTION_MARKERS.items():
+        if marker in text:
+            text = text.replace(marker, gettext(language, msgid))
+    return text

@@ -539,3 +539,13 @@ TRAIL_DETAILS: tuple[tuple[str, str], ...] = (
     ),
 )
 JOURNAL_ENTRY_WORDS = N_("%(memo)s (journal entry %(entry)s)")
+
+# What stands where contacts and links were removed from a person's text
+# (stipends.logic.redaction.MARKERS), in the reader's language
+REDACTION_MARKERS = {
+    "[email removed]": N_("[email removed]"),
+    "[link removed]": N_("[link removed]"),
+    "[handle removed]": N_("[handle removed]"),
+    "[phone removed]": N_("[phone removed]"),
+    "[number removed]": N_("[number removed]"),
+}

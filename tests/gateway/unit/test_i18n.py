@@ -416,3 +416,16 @@ def test_why_a_stipend_is_due_is_said_in_the_reader_s_language() -> None:
         "tier “Professional”: 150.00 EUR"
     )
     assert i18n.entitlement_reason("ru", "something new") == "something new"
+
+
+def test_the_marks_of_removed_contacts_are_in_the_reader_s_language() -> None:
+    """Every mark stipends leaves where it removed a contact or a link has its
+    words; the person's own words stay as they wrote them."""
+    from stipends.logic.redaction import MARKERS
+
+    assert set(MARKERS.values()) == set(i18n.REDACTION_MARKERS)
+    text = "Uncle [phone removed] wrote from [email removed]; see [link removed]."
+    assert i18n.redactions("ru", text) == (
+        "Uncle [телефон удалён] wrote from [почта удалена]; see [ссылка удалена]."
+    )
+    assert i18n.redactions("en", text) == text
