@@ -472,6 +472,12 @@ LABELS.update(
 # .assess): each sentence's pattern, and its words in the reader's language. A
 # sentence no pattern matches is shown as it is.
 NOT_ELIGIBLE = "not eligible: "
+# an admin's change of a stipend's amount, with their reason (stipends.logic
+# .approvals.amend_stipend): among the reasons and in the trail alike
+AMOUNT_CHANGED = (
+    r"amount changed from (?P<before>.+?) to (?P<after>.+?): (?P<why>.+)",
+    N_("amount changed from %(before)s to %(after)s: %(why)s"),
+)
 ENTITLEMENT_REASONS: tuple[tuple[str, str], ...] = (
     (r"status active", N_("the status is active")),
     (
@@ -496,10 +502,7 @@ ENTITLEMENT_REASONS: tuple[tuple[str, str], ...] = (
         ),
     ),
     (r"(?P<late>\d+) of them submitted late", N_("of them sent late: %(late)s")),
-    (
-        r"amount changed from (?P<before>.+?) to (?P<after>.+?): (?P<why>.+)",
-        N_("amount changed from %(before)s to %(after)s: %(why)s"),
-    ),
+    AMOUNT_CHANGED,
 )
 NOT_ELIGIBLE_WORDS = N_("not eligible: %(why)s")
 
@@ -533,10 +536,7 @@ TRAIL_DETAILS: tuple[tuple[str, str], ...] = (
     (r"payout failed", N_("payout failed")),
     (r"approval void: (?P<why>.+)", N_("approval voided: %(why)s")),
     (r"programme funded", N_("programme funded")),
-    (
-        r"amount changed from (?P<before>.+?) to (?P<after>.+?): (?P<why>.+)",
-        N_("amount changed from %(before)s to %(after)s: %(why)s"),
-    ),
+    AMOUNT_CHANGED,
 )
 JOURNAL_ENTRY_WORDS = N_("%(memo)s (journal entry %(entry)s)")
 
