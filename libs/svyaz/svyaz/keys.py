@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import fcntl
 import hashlib
 import os
 import stat
@@ -125,6 +126,9 @@ def load_public_dir(path: str | Path) -> dict[str, list[Ed25519PublicKey]]:
     return ring
 
 
+LOCK_FILE = ".ensure.lock"  # one `ensure` at a time in a folder
+
+
 def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
     pem = key.private_bytes(
         serialization.Encoding.PEM,
@@ -147,10 +151,18 @@ def private_path(folder: str | Path, identity: str, nested: bool = False) -> Pat
 def ensure(
     folder: str | Path, identities: Iterable[str] = IDENTITIES, nested: bool = False
 ) -> list[str]:
-    """Create a key pair for each identity that has none; return those created."""
+    """Create a key pair for each identity that has none; return those created.
+    Processes that ensure the same folder at once (test jobs starting side by
+    side on a fresh clone) take turns: one creates a key, the others find it."""
     root = Path(folder)
-    created: list[str] = []
     (root / PUBLIC_DIR).mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_FILE, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        return _ensure(root, identities, nested)
+
+
+def _ensure(root: Path, identities: Iterable[str], nested: bool) -> list[str]:
+    created: list[str] = []
     for identity in identities:
         private = private_path(root, identity, nested)
         public = root / PUBLIC_DIR / f"{identity}.pub"

@@ -269,3 +269,35 @@ def test_libsodium_signs_the_bytes_openssl_signs() -> None:
         key = Ed25519PrivateKey.generate()
         for data in (b"", b"x", os.urandom(300)):
             assert signing._signed(key, data) == key.sign(data)
+
+
+def test_processes_ensuring_one_folder_at_once_make_each_key_once(
+    tmp_path: Any,
+) -> None:
+    """Test jobs start side by side on a fresh clone, each ensuring the test keys:
+    they take turns, so none fails on a key another is writing, and each identity
+    has one key and one public line."""
+    import subprocess
+    import sys
+
+    names = [f"job{n}" for n in range(20)]
+    script = (
+        "import sys; from svyaz import keys; "
+        f"print(','.join(keys.ensure(sys.argv[1], {names!r})))"
+    )
+    jobs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(10)
+    ]
+    outputs = [job.communicate(timeout=120) for job in jobs]
+    assert all(job.returncode == 0 for job in jobs), [err for _, err in outputs]
+    made = [name for out, _ in outputs for name in out.strip().split(",") if name]
+    assert sorted(made) == sorted(names)  # each made once, by one of them
+    for name in names:
+        lines = (tmp_path / "public" / f"{name}.pub").read_text().splitlines()
+        assert len(lines) == 1, lines
