@@ -3,6 +3,7 @@ container for the RPC and event path."""
 
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,6 +16,10 @@ ADMIN_A = actor(["program_admin"])
 ADMIN_B = actor(["program_admin"])
 ADMIN_C = actor(["program_admin"])
 FINANCE = actor(["finance"])
+# A reconciliation period [yesterday, the day after tomorrow) as of collection: a
+# run that crosses midnight UTC still finds the payouts it made inside it.
+TODAY = datetime.now(UTC).date()
+PERIOD = (TODAY - timedelta(days=1), TODAY + timedelta(days=2))
 
 
 class Db:

@@ -30,6 +30,9 @@ from tests.stipends.integration.conftest import (
     programme_data,
     report_content,
 )
+from tests.stipends.integration.conftest import (
+    PERIOD as RUN_PERIOD,
+)
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world
 from tests.stipends.integration.test_payouts_reconcile import paid_run
@@ -223,11 +226,7 @@ def sent_bank_payouts(s: Stipends) -> str:
     )
 
 
-TODAY = datetime.now(UTC).date()
-PERIOD = (
-    (TODAY - timedelta(days=1)).isoformat(),
-    (TODAY + timedelta(days=1)).isoformat(),
-)
+PERIOD = tuple(day.isoformat() for day in RUN_PERIOD)
 FINANCE_B = actor(["finance"])
 FINANCE_C = actor(["finance"])
 

@@ -18,7 +18,7 @@ from stipends.logic.payouts.staging import ItemizedReport
 from stipends.payouts.providers import BankFile
 from stipends.payouts.statements import ProviderRow, statement_rows
 from tests.helpers import actor
-from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
+from tests.stipends.integration.conftest import FINANCE, PERIOD, Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world, export
 from tests.stipends.integration.test_payouts_reconcile import paid_run
@@ -31,8 +31,6 @@ from tests.stripe_harness import Sandbox
 
 FINANCE_B = actor(["finance"])
 FINANCE_C = actor(["finance"])
-TODAY = datetime.now(UTC).date()
-PERIOD = (TODAY - timedelta(days=1), TODAY + timedelta(days=1))
 
 
 def run_period(
