@@ -125,6 +125,7 @@ def test_a_run_is_paid_exactly_once_through_outbound_payments(
     assert payouts.poll() == {"paid": 3}
     assert_paid_exactly_once(world, sandbox, db)
     # the period's reconciliation from the v2 API matches every payout
+    # (to the day after tomorrow: the world's clock runs 20 minutes ahead of ours)
     today = datetime.now(UTC).date()
     with world.transaction() as session:
         rec, _ = reconcile(
@@ -132,7 +133,7 @@ def test_a_run_is_paid_exactly_once_through_outbound_payments(
             logic_actor(FINANCE),
             "stripe_global",
             today - timedelta(days=1),
-            today + timedelta(days=1),
+            today + timedelta(days=2),
             "api",
             provider(sandbox).pull(
                 datetime.now(UTC) - timedelta(days=1),
