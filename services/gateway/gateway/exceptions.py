@@ -32,6 +32,10 @@ class PayloadTooLarge(GatewayError):
     """The request's body is longer than the gateway takes."""
 
 
+class MethodNotAllowed(GatewayError):
+    """The address exists, but not for this method."""
+
+
 class UnsupportedMediaType(GatewayError):
     """A body of another type than the route takes (JSON for /api routes)."""
 
@@ -53,6 +57,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (Unauthorized, 401, "Not signed in"),
     (Forbidden, 403, "Forbidden"),
     (NotFound, 404, "Not found"),
+    (MethodNotAllowed, 405, "Method not allowed"),
     (Conflict, 409, "Conflict"),
     (PayloadTooLarge, 413, "Payload too large"),
     (UnsupportedMediaType, 415, "Unsupported media type"),

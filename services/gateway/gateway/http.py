@@ -14,12 +14,16 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
+from werkzeug import exceptions as http_errors
 from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.wrappers import Response
+from werkzeug.wrappers import Request, Response
 
 from gateway import metrics
 from gateway.exceptions import (
     BadRequest,
+    MethodNotAllowed,
+    NotFound,
     PayloadTooLarge,
     UnsupportedMediaType,
     problem,
@@ -77,10 +81,74 @@ def chunked(request: Any) -> bool:
     return "chunked" in request.headers.get("Transfer-Encoding", "").lower()
 
 
+API_PREFIX = "/api/"
+OPENAPI = "/api/v1/openapi.json"
+
+
+class RoutedApp(WsgiApp):
+    """nameko's WSGI application, answering an address no route has (404) and a
+    method its route does not take (405) as the routes answer their refusals:
+    problem+json under /api/, elsewhere a page in the reader's language
+    (gateway.web.unrouted); both with the security headers. werkzeug's own answer
+    is an English HTML page without them."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+        except (http_errors.NotFound, http_errors.MethodNotAllowed) as exc:
+            response = unrouted(request, exc)
+        except http_errors.HTTPException as exc:  # a redirect to the canonical URL
+            return exc(environ, start_response)
+        else:
+            request.path_values = values  # type: ignore[attr-defined]  # as nameko
+            try:
+                response = provider.handle_request(request)
+            except http_errors.HTTPException as exc:
+                return exc(environ, start_response)
+        return response(environ, start_response)
+
+
+def unrouted(request: Request, exc: http_errors.HTTPException) -> Response:
+    allowed = sorted(getattr(exc, "valid_methods", None) or ())
+    if not request.path.startswith(API_PREFIX):
+        from gateway import web  # web builds on this module
+
+        response = web.unrouted(request, exc.code or 404)
+    elif allowed:
+        response = problem(
+            MethodNotAllowed(
+                f"{request.path} takes {', '.join(allowed)}, not {request.method}: "
+                f"see the operations in {OPENAPI}",
+                "method_not_allowed",
+            )
+        )
+    else:
+        response = problem(
+            NotFound(
+                f"no operation at {request.path}: see the operations in {OPENAPI}",
+                "no_such_operation",
+            )
+        )
+    if allowed:
+        response.headers["Allow"] = ", ".join(allowed)
+    return secure(response)
+
+
+class GatewayServer(WebServer):
+    """The web server every gateway route shares (nameko shares it by type)."""
+
+    def get_wsgi_app(self) -> RoutedApp:
+        return RoutedApp(self)
+
+
 class HttpEntrypoint(HttpRequestHandler):
     """`max_body`: the largest body this route takes, in bytes. `json_only`: a body
     sent to it must say `Content-Type: application/json` (the /api routes), so that
     a cross-site form (text/plain, urlencoded, multipart) cannot post to it."""
+
+    server = GatewayServer()
 
     def __init__(
         self,

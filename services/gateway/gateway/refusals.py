@@ -12,6 +12,9 @@ from gateway.labels import N_
 TEXTS: dict[str, str] = {
     "forbidden": N_("This page is not open to your role."),
     "not_found": N_("This page does not exist, or what it showed was removed."),
+    "method_not_allowed": N_(
+        "This page cannot be used that way. Go back to it and use its buttons."
+    ),
     "error": N_(
         "Something went wrong and nothing was changed. Go back, reload the page "
         "and try again."

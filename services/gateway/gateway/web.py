@@ -171,6 +171,14 @@ def render(
     return secure(response)
 
 
+def unrouted(request: Request, status: int) -> Response:
+    """The page for an address no route has (404), or a method its route does not
+    take (405; a form posted to a page that only shows), in the reader's language."""
+    lang = i18n.language_of(language(request))
+    key = "not_found" if status == 404 else "method_not_allowed"
+    return render(request, "message.html", status=status, message=texts(lang)[key])
+
+
 def set_cookie(
     response: Response,
     name: str,

@@ -97,3 +97,26 @@ def test_query_parameters_and_roles_are_described(gateway: str) -> None:
         "required": True,
         "schema": {"type": "string", "format": "uuid"},
     }
+
+
+def test_an_address_no_route_has_is_answered_as_the_routes_answer(gateway: str) -> None:
+    """An unknown address or method: problem+json under /api/, naming where the
+    operations are; a page in the reader's language elsewhere; security headers on
+    both (werkzeug's own answer is an English page without them)."""
+    api = requests.get(f"{gateway}/api/v1/no-such-thing", timeout=10)
+    method = requests.delete(f"{gateway}/api/v1/openapi.json", timeout=10)
+    page = requests.get(f"{gateway}/no-such-page?lang=ru", timeout=10)
+    posted = requests.post(f"{gateway}/healthz", data={"a": "1"}, timeout=10)
+    assert [r.status_code for r in (api, method, page, posted)] == [404, 405, 404, 405]
+    for response in (api, method, page, posted):
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, name
+    assert api.headers["Content-Type"] == "application/problem+json"
+    assert api.json()["code"] == "no_such_operation"
+    assert "/api/v1/openapi.json" in api.json()["detail"]
+    assert method.json()["code"] == "method_not_allowed"
+    assert "GET" in method.headers["Allow"].split(", ")
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "Такой страницы нет" in page.text and "Not Found" not in page.text
+    assert "GET" in posted.headers["Allow"].split(", ")
+    assert "нельзя открыть таким способом" in posted.text
