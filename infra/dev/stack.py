@@ -165,7 +165,11 @@ class Settings:
             PUBLIC_URL=f"http://{self.http}",  # links in mails and Stripe's returns
             PYTHONUNBUFFERED="1",
             # nameko 2.14 imports pkg_resources and eventlet warns it is deprecated
-            PYTHONWARNINGS="ignore::DeprecationWarning,ignore::UserWarning",
+            # (a plain Warning, raised where svyaz.db imports it first, as in the
+            # migrations): notices for developers, not for the terminal of `make run`
+            PYTHONWARNINGS=(
+                "ignore::DeprecationWarning,ignore::UserWarning,ignore::Warning:svyaz.db"
+            ),
         )
         # each process gets its own private key, by absolute path
         env["BUS_PRIVATE_KEY"] = str(self.keys / "private" / f"{service}.key")
