@@ -433,9 +433,22 @@ def test_the_api_runs_a_programme_and_pages_its_stipends(
     opened = admin(
         "POST",
         f"/api/v1/programmes/{programme['id']}/cycles",
-        {"period": "2027-02", "deadline": "2027-02-28T18:00:00+03:00"},
+        {"period": "2027-02", "deadline": "2099-02-28T18:00:00+03:00"},
     )
     assert opened.status_code == 201 and opened.json()["status"] == "open"
+    # a deadline already passed is asked about, as the console asks
+    late = {"period": "2026-01", "deadline": "2026-01-31T18:00:00+00:00"}
+    unasked = admin("POST", f"/api/v1/programmes/{programme['id']}/cycles", late)
+    assert unasked.status_code == 400 and unasked.json()["code"] == "invalid_input"
+    (said,) = unasked.json()["errors"]["deadline"]
+    assert "accept_past_deadline" in said
+    assert ("2026-01",) not in stipends.sql("SELECT period FROM cycles")  # no change
+    meant = admin(
+        "POST",
+        f"/api/v1/programmes/{programme['id']}/cycles",
+        {**late, "accept_past_deadline": True},
+    )
+    assert meant.status_code == 201 and meant.json()["period"] == "2026-01"
     naive = admin(
         "POST",
         f"/api/v1/programmes/{programme['id']}/cycles",

@@ -1,10 +1,10 @@
 """Schemas of programmes and their work: cycles, reports, stipends, programmes,
 approvals and a record's activity trail."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from gateway.schemas.base import (
     APPROACHES,
@@ -327,6 +327,27 @@ class CycleRequestSchema(Schema):
         validate=[validate.Length(max=WORD), aware_moment],
         metadata={"format": "date-time", "description": "ISO 8601 with its offset"},
     )
+    accept_past_deadline = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "true to open a cycle whose deadline has already passed "
+            "(a period recorded afterwards: every report counts as late and nobody "
+            "is reminded); without it, such a deadline is refused"
+        },
+    )
+
+    @validates_schema
+    def deadline_ahead(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """The console asks before opening a cycle whose deadline has passed; the
+        API asks for `accept_past_deadline`."""
+        passed = datetime.fromisoformat(data["deadline"]) <= datetime.now(UTC)
+        if passed and not data["accept_past_deadline"]:
+            raise ValidationError(
+                "this deadline has passed: every report would count as late and "
+                "nobody would be reminded; give a later one, or send "
+                "accept_past_deadline true if this is meant",
+                "deadline",
+            )
 
 
 class CycleProgressSchema(Schema):
