@@ -543,6 +543,10 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
         N_("Give at least %(n)s characters."),
     ),
     (
+        re.compile(r"^(?P<least>\d+) to (?P<most>\d+) characters$"),  # a password
+        N_("Give %(least)s to %(most)s characters."),
+    ),
+    (
         re.compile(r"^Longer than maximum length (?P<n>\d+)"),
         N_("Give at most %(n)s characters."),
     ),

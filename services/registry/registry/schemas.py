@@ -16,10 +16,14 @@ from marshmallow import (
 )
 
 from registry import pseudonyms
+from registry.logic import passwords
 
 LANGUAGES = ("ru", "en")
 PSEUDONYM = pseudonyms.PATTERN
 PSEUDONYM_ERROR = pseudonyms.MESSAGE
+PASSWORD_LENGTH = validate.Length(
+    min=passwords.MIN_LENGTH, max=passwords.MAX_LENGTH, error=passwords.LENGTH_RULE
+)
 PROVIDERS = ("stripe_connect", "stripe_global", "bank_file")
 STATUSES = ("applied", "in_review", "active", "rejected", "suspended", "offboarded")
 
@@ -71,7 +75,7 @@ class ApplicationSchema(StripStrings):
     password = fields.String(
         load_default=None,
         load_only=True,
-        validate=validate.Length(min=12, max=200, error="at least 12 characters"),
+        validate=PASSWORD_LENGTH,
     )
 
     @validates("consent")
@@ -280,7 +284,9 @@ class AccountUpdatedSchema(Schema):
 class SignInSchema(StripStrings):
     email = fields.Email(required=True)
     password = fields.String(
-        required=True, load_only=True, validate=validate.Length(max=200)
+        required=True,
+        load_only=True,
+        validate=validate.Length(max=passwords.MAX_LENGTH),
     )
     code = fields.String(load_default=None, validate=validate.Regexp(r"^[0-9]{6}$"))
 
@@ -317,9 +323,7 @@ class StaffAccountSchema(StripStrings):
     email = fields.Email(required=True)
     handle = fields.String(load_default=None, validate=HANDLE)
     roles = fields.List(fields.String(), required=True)
-    password = fields.String(
-        required=True, load_only=True, validate=validate.Length(min=12, max=200)
-    )
+    password = fields.String(required=True, load_only=True, validate=PASSWORD_LENGTH)
 
 
 class StaffHandleSchema(StripStrings):

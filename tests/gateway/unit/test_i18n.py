@@ -15,6 +15,7 @@ from babel.messages.pofile import read_po
 from gateway import i18n, pages, schemas, web
 from registry import models as registry_models
 from registry import schemas as registry_schemas
+from registry.logic import passwords
 from stipends import events as payout_events
 from stipends import schemas as stipends_schemas
 from stipends.payouts import models as payout_models
@@ -429,3 +430,13 @@ def test_the_marks_of_removed_contacts_are_in_the_reader_s_language() -> None:
         "Uncle [телефон удалён] wrote from [почта удалена]; see [ссылка удалена]."
     )
     assert i18n.redactions("en", text) == text
+
+
+def test_the_registrys_password_rule_is_said_in_the_form_s_language() -> None:
+    """The registry's one password rule (registry.logic.passwords), next to the
+    field in words of the reader's language."""
+    said = passwords.LENGTH_RULE
+    assert i18n.field_fault("ru", [said]) == "Укажите от 12 до 200 символов."
+    assert i18n.field_fault("en", [said]) == "Give 12 to 200 characters."
+    assert schemas.base.PASSWORD == passwords.MAX_LENGTH
+    assert schemas.base.PASSWORD_MIN == passwords.MIN_LENGTH

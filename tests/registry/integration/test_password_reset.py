@@ -48,6 +48,9 @@ def test_a_reset_link_sets_a_new_password_once(registry: Registry) -> None:
 
     with pytest.raises(InvalidInput):  # too short: nothing changes
         registry.call("reset_password", token, "short", caller="gateway")
+    with pytest.raises(InvalidInput) as long:  # longer than a sign-in takes
+        registry.call("reset_password", token, "x" * 201, caller="gateway")
+    assert long.value.fields == {"password": ["12 to 200 characters"]}
     done = registry.call("reset_password", token, NEW, caller="gateway")
     assert done == {"account_id": ident}
     signed_in = registry.call(

@@ -23,6 +23,7 @@ from gateway.schemas.base import (
     NAME,
     NAME_ON_ACCOUNT,
     PASSWORD,
+    PASSWORD_MIN,
     PAYOUT_SETUP,
     PHONE,
     PROVIDERS,
@@ -66,8 +67,8 @@ class ApplicationRequestSchema(Schema):
     # optional: without one, POST /api/v1/password-resets with the same email sets
     # the first (said in the OpenAPI document)
     password = text(
-        200,
-        12,
+        PASSWORD,
+        PASSWORD_MIN,
         load_only=True,
         metadata={
             "description": "optional: the sign-in to follow the application; "
@@ -334,10 +335,10 @@ class ResetRequestSchema(Schema):
 
 
 class NewPasswordSchema(Schema):
-    """`token`: from the emailed link; `password`: at least 12 characters."""
+    """`token`: from the emailed link; `password`: 12 to 200 characters."""
 
     token = text(TOKEN, required=True)
-    password = text(PASSWORD, 12, required=True)  # the registry's rule: 12 at least
+    password = text(PASSWORD, PASSWORD_MIN, required=True)
 
 
 # -- clubs, trainings, staff and oversight (program admins; console-oversight) -----

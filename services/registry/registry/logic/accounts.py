@@ -44,7 +44,6 @@ from svyaz.crypto import KeyRing, decrypt_field, encrypt_field
 
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
-MIN_PASSWORD = 12
 ISSUER = "Account"  # what an authenticator app shows: neutral, like the emails
 
 
@@ -57,8 +56,8 @@ class SignIn:
 
 
 def _check_password_policy(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        message = f"at least {MIN_PASSWORD} characters"
+    if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
+        message = passwords.LENGTH_RULE
         raise InvalidRequest(message, "weak_password", {"password": [message]})
 
 

@@ -13,6 +13,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from registry.settings import Settings
 
+# A password's length, in characters, wherever one is set or given: an application,
+# a staff account, a reset, a sign-in (longer than MAX cannot be anyone's).
+MIN_LENGTH = 12
+MAX_LENGTH = 200
+LENGTH_RULE = f"{MIN_LENGTH} to {MAX_LENGTH} characters"
+
 
 class Passwords:
     """argon2id hashes at one cost (registry.settings: RFC 9106's second recommended
