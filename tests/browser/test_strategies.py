@@ -124,6 +124,10 @@ def test_a_strategy_discussed_revised_reported_against_and_fed_back(
     expect(row).to_contain_text("Yes")
     row.locator("a").click()
     expect(mentor.locator("#version-1 .strategy-note")).to_have_text(NOTE)
+    # the version's terms name its parts; they do not address the reader as its author
+    expect(mentor.locator("#version-1 dt").first).to_have_text(
+        "Audiences (kinds, never people)"
+    )
     mentor.locator("#versions textarea[name=comment]").fill(COMMENT)
     mentor.locator("#versions button[type=submit]").click()
     expect(mentor.locator("#done")).to_be_visible()
