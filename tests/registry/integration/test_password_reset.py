@@ -115,3 +115,28 @@ def test_an_applicant_without_a_password_sets_their_first_by_the_reset_link(
     assert request(registry, "rejected.nopw@example.org") == {"status": "requested"}
     assert len(resets(registry)) == 1  # the same answer, and nothing made
     assert not registry.sql("SELECT 1 FROM accounts WHERE id = :i", i=turned_down)
+
+
+def test_a_coordinator_named_before_their_first_password_signs_in_as_one(
+    registry: Registry,
+) -> None:
+    """A club may name a member its coordinator before they have a login (they
+    applied through the API without a password): the login their reset link makes
+    holds the role, as a login made before the naming would have been given it."""
+    ident = registry.active(email="coord.nopw@example.org", pseudonym="coord_nopw")
+    registry.call(
+        "create_club",
+        ADMIN_A,
+        {"name": "Named early", "country": "GE", "mode": "online"}
+        | {"coordinator": "coord_nopw"},
+    )
+    assert not registry.sql("SELECT 1 FROM accounts WHERE id = :i", i=ident)
+    assert request(registry, "coord.nopw@example.org") == {"status": "requested"}
+    (reset_id,) = resets(registry)
+    registry.call("reset_password", issue(registry, reset_id)["token"], NEW)
+    signed_in = registry.call(
+        "sign_in", "coord.nopw@example.org", NEW, None, caller="gateway"
+    )
+    # a coordinator sees members' pseudonyms: the role asks for an authenticator
+    assert signed_in["status"] == "enroll"
+    assert set(signed_in["actor"]["roles"]) == {"communicator", "club_coordinator"}

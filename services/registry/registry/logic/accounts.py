@@ -38,8 +38,9 @@ from registry.logic import passwords
 from registry.logic.access import record_read
 from registry.logic.actors import ROLES, Actor
 from registry.logic.vetting import ADMIN
-from registry.models import Account, Communicator, PasswordReset
+from registry.models import Account, Club, Communicator, PasswordReset
 from svyaz import assertions, outbox
+from svyaz.actors import COORDINATOR
 from svyaz.crypto import KeyRing, decrypt_field, encrypt_field
 
 MAX_FAILURES = 5
@@ -506,10 +507,14 @@ def _first_login(session: Session, keys: KeyRing, email: str) -> Account | None:
     )
     if communicator is None or session.get(Account, communicator.id) is not None:
         return None
+    roles = {"communicator"}
+    coordinates = select(Club.id).where(Club.coordinator_id == communicator.id)
+    if session.scalar(coordinates.limit(1)) is not None:
+        roles.add(COORDINATOR)  # a club named them before they had a login
     account = Account(
         id=communicator.id,
         kind="communicator",
-        roles="communicator",
+        roles=",".join(sorted(roles)),
         login_index=keys.blind_index("login", email),
         password_hash=None,
     )
