@@ -10,10 +10,7 @@ from marshmallow import ValidationError
 
 from registry.entrypoints.base import Entrypoints, ident, load
 from registry.exceptions import InvalidRequest, RegistryError
-from registry.logic import (
-    accounts,
-    staff,
-)
+from registry.logic import accounts, resets, staff
 from registry.logic.actors import Actor
 from registry.schemas import (
     SignInSchema,
@@ -88,7 +85,7 @@ class AccountsEntrypoints(Entrypoints):
         """Always the same answer, whether or not the email has an account."""
         if isinstance(email, str) and 3 <= len(email) <= 254:
             with self.db.transaction() as session:
-                accounts.request_reset(
+                resets.request_reset(
                     session, self.keys, email.strip(), datetime.now(UTC)
                 )
         return {"status": "requested"}
@@ -97,7 +94,7 @@ class AccountsEntrypoints(Entrypoints):
     def issue_password_reset(self, reset_id: str) -> dict[str, Any]:
         """A new one-time token and the address, for the notifications service."""
         with self.db.transaction() as session:
-            issued = accounts.issue_reset(
+            issued = resets.issue_reset(
                 session,
                 self.keys,
                 ident(reset_id, "reset_id"),
@@ -116,7 +113,7 @@ class AccountsEntrypoints(Entrypoints):
         if not isinstance(token, str) or not isinstance(password, str):
             raise InvalidRequest("token and password are text", "invalid_input")
         with self.db.transaction() as session:
-            account_id = accounts.reset_password(
+            account_id = resets.reset_password(
                 session, token, password, datetime.now(UTC)
             )
         return {"account_id": str(account_id)}

@@ -16,7 +16,6 @@ raising: the caller commits the count, then answers.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -27,20 +26,17 @@ import pyotp
 from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session
 
-from registry import events
 from registry.exceptions import (
     InvalidRequest,
     NotAllowed,
-    ResetNotFound,
     StaffNotFound,
 )
 from registry.logic import passwords
 from registry.logic.access import record_read
 from registry.logic.actors import ROLES, Actor
 from registry.logic.vetting import ADMIN
-from registry.models import Account, Club, Communicator, PasswordReset
-from svyaz import assertions, outbox
-from svyaz.actors import COORDINATOR
+from registry.models import Account, Communicator
+from svyaz import assertions
 from svyaz.crypto import KeyRing, decrypt_field, encrypt_field
 
 MAX_FAILURES = 5
@@ -56,18 +52,18 @@ class SignIn:
     assertion: dict[str, Any] | None = None  # ok and enroll: see assertion_for
 
 
-def _check_password_policy(password: str) -> None:
+def check_password_policy(password: str) -> None:
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         message = passwords.LENGTH_RULE
         raise InvalidRequest(message, "weak_password", {"password": [message]})
 
 
-def _login_is(keys: KeyRing, email: str) -> Any:
+def login_is(keys: KeyRing, email: str) -> Any:
     """The account of `email`, under any configured blind-index key."""
     return Account.login_index.in_(keys.blind_indexes("login", email))
 
 
-def _key(keys: KeyRing, account: Account) -> bytes:
+def account_key(keys: KeyRing, account: Account) -> bytes:
     if account.wrapped_key is None:
         account.wrapped_key = keys.wrap(keys.new_data_key(), f"account:{account.id}")
     return keys.unwrap(account.wrapped_key, f"account:{account.id}")
@@ -83,10 +79,10 @@ def create_communicator_account(
     """A login for an applicant; silently none when the email already has one.
     The password is hashed either way: an answer that came faster for a known email
     would tell a stranger who is a communicator."""
-    _check_password_policy(password)
+    check_password_policy(password)
     password_hash = passwords.current().hash(password)
     index = keys.blind_index("login", email)
-    if session.scalar(select(Account.id).where(_login_is(keys, email))):
+    if session.scalar(select(Account.id).where(login_is(keys, email))):
         return
     session.add(
         Account(
@@ -137,7 +133,7 @@ def new_staff_account(
             {"roles": ["choose among club_coordinator, program_admin, finance"]},
         )
     index = keys.blind_index("login", email)
-    if session.scalar(select(Account.id).where(_login_is(keys, email))):
+    if session.scalar(select(Account.id).where(login_is(keys, email))):
         raise InvalidRequest(
             "this email already has an account",
             "email_taken",
@@ -154,7 +150,7 @@ def new_staff_account(
         handle=handle,
     )
     account.email_ct = encrypt_field(
-        _key(keys, account), email, f"account:{account.id}", "email"
+        account_key(keys, account), email, f"account:{account.id}", "email"
     )
     session.add(account)
     return account
@@ -170,7 +166,7 @@ def create_staff_account(
     handle: str | None = None,
 ) -> Account:
     actor.require(ADMIN)
-    _check_password_policy(password)
+    check_password_policy(password)
     return new_staff_account(
         session, keys, email, roles, passwords.current().hash(password), handle
     )
@@ -197,7 +193,7 @@ def sign_in(
     now = now or datetime.now(UTC)
     hashing = passwords.current()
     account = session.scalar(
-        select(Account).where(_login_is(keys, email)).with_for_update()
+        select(Account).where(login_is(keys, email)).with_for_update()
     )
     if (
         account is None
@@ -217,7 +213,7 @@ def sign_in(
         if not account.totp_confirmed:
             secret = pyotp.random_base32()
             account.totp_ct = encrypt_field(
-                _key(keys, account), secret, f"account:{account.id}", "totp"
+                account_key(keys, account), secret, f"account:{account.id}", "totp"
             )
             uri = pyotp.TOTP(secret).provisioning_uri(
                 name=str(account.id)[:8], issuer_name=ISSUER
@@ -313,7 +309,7 @@ def _totp(keys: KeyRing, account: Account) -> pyotp.TOTP:
     assert account.totp_ct is not None
     return pyotp.TOTP(
         decrypt_field(
-            _key(keys, account), account.totp_ct, f"account:{account.id}", "totp"
+            account_key(keys, account), account.totp_ct, f"account:{account.id}", "totp"
         )
     )
 
@@ -384,7 +380,7 @@ def offer_second_factor(session: Session, keys: KeyRing, actor: Actor) -> str:
         raise NotAllowed("a second factor is on already", "second_factor_on")
     secret = pyotp.random_base32()
     account.totp_ct = encrypt_field(
-        _key(keys, account), secret, f"account:{account.id}", "totp"
+        account_key(keys, account), secret, f"account:{account.id}", "totp"
     )
     account.totp_confirmed = False
     return pyotp.TOTP(secret).provisioning_uri(
@@ -440,7 +436,7 @@ def staff_contact(
     ):
         raise StaffNotFound("no such staff member", "staff_not_found")
     email = decrypt_field(
-        _key(keys, account), account.email_ct, f"account:{account.id}", "email"
+        account_key(keys, account), account.email_ct, f"account:{account.id}", "email"
     )
     record_read(session, keys, account.id, caller, "staff_email", purpose)
     return email
@@ -471,172 +467,11 @@ def staff_contacts(
     for account in found:
         assert account.email_ct is not None
         email = decrypt_field(
-            _key(keys, account), account.email_ct, f"account:{account.id}", "email"
+            account_key(keys, account),
+            account.email_ct,
+            f"account:{account.id}",
+            "email",
         )
         record_read(session, keys, account.id, caller, "staff_email", purpose)
         out.append((account.id, email))
     return out
-
-
-# -- password reset by an emailed one-time link ------------------------------------
-RESET_VALID = timedelta(minutes=30)
-RESETS_PER_HOUR = 3
-RESET_LINK_READERS = frozenset({"notifications"})
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-# who may set a first password by "forgot your password": applicants and members
-FIRST_LOGIN_STATUSES = ("applied", "in_review", "active", "suspended")
-
-
-def _first_login(session: Session, keys: KeyRing, email: str) -> Account | None:
-    """A login with no password yet for the communicator who applied with `email`
-    without choosing one (the API lets them), so that the reset link sets their
-    first password; None when no such person takes part."""
-    communicator = session.scalar(
-        select(Communicator)
-        .where(
-            Communicator.email_index.in_(keys.blind_indexes("email", email)),
-            Communicator.erased_at.is_(None),
-            Communicator.status.in_(FIRST_LOGIN_STATUSES),
-        )
-        .with_for_update()
-    )
-    if communicator is None or session.get(Account, communicator.id) is not None:
-        return None
-    roles = {"communicator"}
-    coordinates = select(Club.id).where(Club.coordinator_id == communicator.id)
-    if session.scalar(coordinates.limit(1)) is not None:
-        roles.add(COORDINATOR)  # a club named them before they had a login
-    account = Account(
-        id=communicator.id,
-        kind="communicator",
-        roles=",".join(sorted(roles)),
-        login_index=keys.blind_index("login", email),
-        password_hash=None,
-    )
-    session.add(account)
-    session.flush()
-    return account
-
-
-def request_reset(
-    session: Session, keys: KeyRing, email: str, now: datetime
-) -> uuid.UUID | None:
-    """A reset for the account of `email`, announced by an event that carries only
-    the reset's id; None (and the same answer to the caller) when there is no such
-    account, it is disabled, or it asked too often this hour. A communicator who
-    applied without a password gets their login here: the link sets its first
-    password."""
-    account = session.scalar(
-        select(Account).where(_login_is(keys, email)).with_for_update()
-    )
-    if account is None:
-        account = _first_login(session, keys, email)
-    if account is None or account.disabled:
-        return None
-    recent = session.scalar(
-        select(func.count())
-        .select_from(PasswordReset)
-        .where(
-            PasswordReset.account_id == account.id,
-            PasswordReset.created_at > now - timedelta(hours=1),
-        )
-    )
-    if (recent or 0) >= RESETS_PER_HOUR:
-        return None
-    reset = PasswordReset(
-        id=uuid.uuid4(),
-        account_id=account.id,
-        created_at=now,
-        expires_at=now + RESET_VALID,
-    )
-    session.add(reset)
-    outbox.add(
-        session,
-        events.PASSWORD_RESET_REQUESTED.build(
-            f"account:{account.id}", reset_id=reset.id
-        ),
-    )
-    return reset.id
-
-
-def issue_reset(
-    session: Session,
-    keys: KeyRing,
-    reset_id: uuid.UUID,
-    caller: str | None,
-    now: datetime,
-) -> dict[str, Any]:
-    """The link's token and where to send it, for the notifications service alone.
-    Each call makes a new token (a re-sent mail invalidates the one before)."""
-    if caller not in RESET_LINK_READERS:
-        raise NotAllowed(
-            "only the notifications service sends reset links", "not_allowed"
-        )
-    reset = session.get(PasswordReset, reset_id, with_for_update=True)
-    if reset is None or reset.used_at is not None or reset.expires_at <= now:
-        raise ResetNotFound("no such reset, or it has ended", "reset_not_found")
-    account = session.get(Account, reset.account_id)
-    if account is None or account.disabled:
-        raise ResetNotFound("no such reset, or it has ended", "reset_not_found")
-    if account.kind == "staff":
-        assert account.email_ct is not None
-        email = decrypt_field(
-            _key(keys, account), account.email_ct, f"account:{account.id}", "email"
-        )
-        record_read(session, keys, account.id, caller, "staff_email", "password reset")
-        language = "ru"
-    else:
-        from registry.logic.directory import contact
-
-        found = contact(session, keys, account.id, caller, "password reset")
-        email, language = found.email, found.language
-    token = secrets.token_urlsafe(32)
-    reset.token_hash = _token_hash(token)
-    return {
-        "account_id": account.id,
-        "email": email,
-        "language": language,
-        "token": token,
-        "expires_at": reset.expires_at,
-        "purpose": reset.purpose,
-    }
-
-
-def reset_password(
-    session: Session, token: str, password: str, now: datetime
-) -> uuid.UUID:
-    """Set a new password with a live token; it ends every reset of the account and
-    lifts a lockout. Every failure is the same error."""
-    reset = session.scalar(
-        select(PasswordReset)
-        .where(PasswordReset.token_hash == _token_hash(token))
-        .with_for_update()
-    )
-    if reset is None or reset.used_at is not None or reset.expires_at <= now:
-        raise InvalidRequest(
-            "the link is not valid or has expired; ask for a new one",
-            "reset_invalid",
-            {"token": ["not valid or expired"]},
-        )
-    account = session.get(Account, reset.account_id, with_for_update=True)
-    if account is None or account.disabled:
-        raise InvalidRequest(
-            "the link is not valid or has expired; ask for a new one",
-            "reset_invalid",
-            {"token": ["not valid or expired"]},
-        )
-    _check_password_policy(password)
-    account.password_hash = passwords.current().hash(password)
-    account.failed_attempts, account.locked_until = 0, None
-    for other in session.scalars(
-        select(PasswordReset).where(
-            PasswordReset.account_id == account.id, PasswordReset.used_at.is_(None)
-        )
-    ):
-        other.used_at = now
-    return account.id

@@ -21,7 +21,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from registry.logic.access import Sealed, record_read
-from registry.logic.accounts import _key as account_key
+from registry.logic.accounts import account_key
 from registry.logic.applications import digits
 from registry.models import Account, Communicator, PayoutAccount
 from svyaz.crypto import KeyRing, decrypt_field
