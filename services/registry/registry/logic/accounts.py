@@ -435,6 +435,14 @@ def staff_contact(
         or account.email_ct is None
     ):
         raise StaffNotFound("no such staff member", "staff_not_found")
+    return read_staff_email(session, keys, account, caller, purpose)
+
+
+def read_staff_email(
+    session: Session, keys: KeyRing, account: Account, caller: str, purpose: str
+) -> str:
+    """A staff account's email, decrypted, and the read recorded (who, why)."""
+    assert account.email_ct is not None
     email = decrypt_field(
         account_key(keys, account), account.email_ct, f"account:{account.id}", "email"
     )
@@ -465,13 +473,7 @@ def staff_contacts(
     )
     out = []
     for account in found:
-        assert account.email_ct is not None
-        email = decrypt_field(
-            account_key(keys, account),
-            account.email_ct,
-            f"account:{account.id}",
-            "email",
+        out.append(
+            (account.id, read_staff_email(session, keys, account, caller, purpose))
         )
-        record_read(session, keys, account.id, caller, "staff_email", purpose)
-        out.append((account.id, email))
     return out

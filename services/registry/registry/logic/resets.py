@@ -17,12 +17,15 @@ from sqlalchemy.orm import Session
 from registry import events
 from registry.exceptions import InvalidRequest, NotAllowed, ResetNotFound
 from registry.logic import passwords
-from registry.logic.access import record_read
-from registry.logic.accounts import account_key, check_password_policy, login_is
+from registry.logic.accounts import (
+    check_password_policy,
+    login_is,
+    read_staff_email,
+)
 from registry.models import Account, Club, Communicator, PasswordReset
 from svyaz import outbox
 from svyaz.actors import COORDINATOR
-from svyaz.crypto import KeyRing, decrypt_field
+from svyaz.crypto import KeyRing
 
 RESET_VALID = timedelta(minutes=30)
 RESETS_PER_HOUR = 3
@@ -129,14 +132,7 @@ def issue_reset(
     if account is None or account.disabled:
         raise ResetNotFound("no such reset, or it has ended", "reset_not_found")
     if account.kind == "staff":
-        assert account.email_ct is not None
-        email = decrypt_field(
-            account_key(keys, account),
-            account.email_ct,
-            f"account:{account.id}",
-            "email",
-        )
-        record_read(session, keys, account.id, caller, "staff_email", "password reset")
+        email = read_staff_email(session, keys, account, caller, "password reset")
         language = "ru"
     else:
         from registry.logic.directory import contact
