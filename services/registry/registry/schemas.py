@@ -65,8 +65,13 @@ class ApplicationSchema(StripStrings):
     language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
     club_id = fields.UUID(load_default=None)
     motivation = fields.String(load_default="", validate=validate.Length(max=4000))
+    # one alphabet, as every member's pseudonym is: a mixed one can be no one's, so
+    # it is refused (with nothing said about members), not silently dropped
     referral = fields.String(
-        load_default=None, validate=validate.Regexp(PSEUDONYM, error=PSEUDONYM_ERROR)
+        load_default=None,
+        validate=validate.Regexp(
+            pseudonyms.SINGLE_SCRIPT_PATTERN, error=PSEUDONYM_ERROR
+        ),
     )
     consent_version = fields.String(
         required=True, validate=validate.Length(min=1, max=20)

@@ -168,6 +168,20 @@ def test_an_unknown_or_inactive_pseudonym_gets_the_same_answer_and_no_request(
     assert registry.events("vouch.requested.v1") == []
 
 
+def test_a_referral_in_two_alphabets_is_refused_as_no_pseudonym_can_be(
+    registry: Registry,
+) -> None:
+    """Every pseudonym is in one alphabet: a referral mixing Latin and Cyrillic
+    letters can be no one's, so the applicant is asked to type it again (as the API
+    asks), not left believing someone was asked. Nothing is kept."""
+    registry.active(pseudonym="Ivan_1")
+    with pytest.raises(InvalidInput) as refused:
+        registry.call("apply", application(referral="Ivаn_1"))  # a Cyrillic "а"
+    assert set(refused.value.fields) == {"referral"}
+    assert registry.sql("SELECT count(*) FROM communicators") == [(1,)]
+    assert registry.sql("SELECT count(*) FROM vouches") == [(0,)]
+
+
 def test_a_referral_is_found_whatever_its_case_and_the_event_has_ids_only(
     registry: Registry,
 ) -> None:
