@@ -263,6 +263,11 @@ REFUSALS: dict[str, str] = {
     "reconciliation_signed_off": N_(
         "This period is signed off and stays as signed. Nothing can change here."
     ),
+    "reconciliation_overlaps": N_(
+        "This period overlaps another reconciliation of this provider. Choose dates "
+        "outside the periods already signed off, or re-run an open period as it is."
+    ),
+    "period_not_begun": N_("This period has not begun. Reconcile it once it has."),
     "reconciliation_superseded": N_(
         "A newer reconciliation of this period replaced this one. Open the newer one."
     ),

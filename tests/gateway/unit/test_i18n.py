@@ -277,6 +277,8 @@ CONSOLE_CODES = (
     "stipends_pending",
     "items_open",
     "reconciliation_signed_off",
+    "reconciliation_overlaps",
+    "period_not_begun",
     "csrf",
     "sign_in_failed",
     "second_factor_failed",

@@ -414,6 +414,14 @@ def test_sign_off_needs_a_second_person_and_nothing_open(
         resolve(world, str(rec_id), [item["id"]], "write_off")
     with pytest.raises(InvalidTransition, match="signed off"):
         run_period(world, rows)
+    # a period overlapping the signed one would match or write off its rows again
+    shifted = (PERIOD[0] - timedelta(days=3), PERIOD[0] + timedelta(days=1))
+    with pytest.raises(InvalidTransition, match="overlaps the signed-off") as over:
+        run_period(world, rows, period=shifted)
+    assert over.value.code == "reconciliation_overlaps"
+    before = (PERIOD[0] - timedelta(days=3), PERIOD[0])  # its last day excluded
+    assert run_period(world, [], period=before)["view"]["status"] == "open"
+    assert db.sql("SELECT count(*) FROM reconciliations") == [(2,)]
 
 
 def test_a_rerun_supersedes_the_open_reconciliation(db: Db, sandbox: Sandbox) -> None:  # noqa: F811
@@ -423,6 +431,16 @@ def test_a_rerun_supersedes_the_open_reconciliation(db: Db, sandbox: Sandbox) ->
     assert (first["discrepancies"], second["discrepancies"]) == (1, 0)
     states = dict(db.sql("SELECT id::text, status FROM reconciliations"))
     assert states == {first["id"]: "superseded", second["id"]: "open"}
+    # an open period overlapped by another (a typo mended) is replaced as well
+    wider = (PERIOD[0] - timedelta(days=1), PERIOD[1])
+    third = run_period(world, pulled(sandbox), period=wider)["view"]
+    states = dict(db.sql("SELECT id::text, status FROM reconciliations"))
+    assert (states[second["id"]], states[third["id"]]) == ("superseded", "open")
+    # one overlapping two open ones: re-run one of them instead
+    run_period(world, [], period=(wider[0] - timedelta(days=5), wider[0]))
+    both = (wider[0] - timedelta(days=1), wider[0] + timedelta(days=1))
+    with pytest.raises(InvalidTransition, match="open reconciliations of"):
+        run_period(world, [], period=both)
 
 
 def test_bad_requests_change_nothing(db: Db, sandbox: Sandbox) -> None:  # noqa: F811
@@ -435,6 +453,10 @@ def test_bad_requests_change_nothing(db: Db, sandbox: Sandbox) -> None:  # noqa:
         run_period(world, [], provider="paypal")
     with pytest.raises(NotAllowed):
         run_period(world, [], who=actor(["program_admin"]))
+    tomorrow = datetime.now(UTC).date() + timedelta(days=1)
+    with pytest.raises(InvalidRequest, match="not begun") as ahead:
+        run_period(world, [], period=(tomorrow, tomorrow + timedelta(days=30)))
+    assert ahead.value.fields == {"period_start": ["today or earlier"]}
     rec_id = run_period(world, [])["view"]["id"]
     with pytest.raises(InvalidRequest, match="not in this reconciliation"):
         resolve(world, rec_id, [999_999], "write_off")

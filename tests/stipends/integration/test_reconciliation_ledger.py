@@ -250,8 +250,15 @@ def test_a_rerun_reverses_the_write_offs_of_the_run_it_supersedes(db: Db) -> Non
 
 def next_week(world: PayWorld, payouts: list[Any]) -> dict[str, Any]:
     """The bank's statement for the week after the period, naming every payout by
-    our reference, reconciled; its view."""
-    later = (PERIOD[1], PERIOD[1] + timedelta(days=7))
+    our reference, reconciled; its view. The ledger's entries are moved two weeks
+    back first, and the week with them, so that the week has begun (a period that
+    has not is not reconciled)."""
+    world.db.sql(  # past the ledger's insert-only trigger, for the test's clock
+        "SET LOCAL session_replication_role = replica;"
+        " UPDATE journal_entries SET posted_at = posted_at - interval '14 days'"
+    )
+    back = timedelta(days=14)
+    later = (PERIOD[1] - back, PERIOD[1] - back + timedelta(days=7))
     rows = [
         ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
         for n, (ident, minor) in enumerate(payouts)

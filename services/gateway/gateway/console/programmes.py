@@ -371,7 +371,29 @@ class ProgrammesConsole(GatewayBase):
             preview=preview,
             cycle=preview["cycle"],
             error=error,
+            approvers=self._approvers_besides(call, preview),
         )
+
+    def _approvers_besides(
+        self, call: Call, preview: dict[str, Any]
+    ) -> dict[str, int] | None:
+        """Whoever closes proposes the stipends, and a proposer never approves: when
+        some stipend needs more approvals than the other active admins can give,
+        {"needed", "others"}, for the page to say so before closing; else None."""
+        needed = max(
+            (e["approvals_needed"] for e in preview["entitlements"] if e["eligible"]),
+            default=0,
+        )
+        if needed == 0:
+            return None
+        others = sum(
+            1
+            for member in self.deadline(self.registry.list_staff, call.actor)
+            if ADMIN in member["roles"]
+            and member["state"] == "active"
+            and member["id"] != call.actor["id"]
+        )
+        return {"needed": needed, "others": others} if others < needed else None
 
     @page("GET", "/admin/cycles/<cycle_id>/close", roles=ADMINS)
     def admin_close_preview(self, call: Call, cycle_id: str) -> Response:

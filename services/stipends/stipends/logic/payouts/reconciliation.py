@@ -310,8 +310,9 @@ def start(
     source: str,
     rows: Iterable[ProviderRow] | staging.ItemizedReport,
 ) -> tuple[Reconciliation, list[dict[str, Any]]]:
-    """Stage and classify a period. An open reconciliation of the same provider and
-    period is superseded (its decisions with it); a signed-off one stands. Each run
+    """Stage and classify a period. An open reconciliation of the same provider whose
+    period overlaps it is superseded (its decisions with it); a signed-off one stands,
+    and a period overlapping it is refused. Each run
     with payouts in it is told reconciled (`reconciliation.completed.v1`)."""
     actor.require(FINANCE)
     if provider not in PROVIDERS:
@@ -319,20 +320,13 @@ def start(
             f"no provider {provider}", "invalid_provider", {"provider": ["unknown"]}
         )
     period_bounds(period_start, period_end)
-    live = session.scalars(
-        select(Reconciliation)
-        .where(
-            Reconciliation.provider == provider,
-            Reconciliation.period_start == period_start,
-            Reconciliation.period_end == period_end,
-            Reconciliation.status != "superseded",
+    if period_start > datetime.now(UTC).date():
+        raise InvalidRequest(
+            "this period has not begun; reconcile it once it has",
+            "period_not_begun",
+            {"period_start": ["today or earlier"]},
         )
-        .with_for_update()
-    ).first()
-    if live is not None and live.status == "signed_off":
-        raise InvalidTransition(
-            "this period is signed off; it stays as signed", "reconciliation_signed_off"
-        )
+    live = _overlapping(session, provider, period_start, period_end)
     replaced = None
     if live is not None:
         live.status = "superseded"
@@ -396,6 +390,47 @@ def start(
         ),
     )
     return rec, per_run
+
+
+def _overlapping(
+    session: Session, provider: str, period_start: date, period_end: date
+) -> Reconciliation | None:
+    """The open reconciliation the period replaces, if one overlaps it. A period
+    that overlaps a signed-off one is refused (a provider's row would be matched or
+    written off twice); so is one overlapping two open ones (re-run one of them)."""
+    found = session.scalars(
+        select(Reconciliation)
+        .where(
+            Reconciliation.provider == provider,
+            Reconciliation.period_start < period_end,
+            Reconciliation.period_end > period_start,
+            Reconciliation.status != "superseded",
+        )
+        .order_by(Reconciliation.period_start)
+        .with_for_update()
+    ).all()
+    for rec in found:
+        if rec.status != "signed_off":
+            continue
+        if (rec.period_start, rec.period_end) == (period_start, period_end):
+            raise InvalidTransition(
+                "this period is signed off; it stays as signed",
+                "reconciliation_signed_off",
+            )
+        raise InvalidTransition(
+            f"this period overlaps the signed-off reconciliation of "
+            f"{rec.period_start} to {rec.period_end} (its last day excluded); choose "
+            f"dates outside it",
+            "reconciliation_overlaps",
+        )
+    if len(found) > 1:
+        named = ", ".join(f"{r.period_start} to {r.period_end}" for r in found)
+        raise InvalidTransition(
+            f"this period overlaps the open reconciliations of {named}; re-run one "
+            f"of those periods instead",
+            "reconciliation_overlaps",
+        )
+    return found[0] if found else None
 
 
 # -- reading -------------------------------------------------------------------------
