@@ -546,14 +546,20 @@ def test_stipend_and_report_activity(db: Db) -> None:
 
 
 # -- 7. receipt ------------------------------------------------------------------------
-def answer(db: Db, who: uuid.UUID, payout_id: uuid.UUID, received: bool) -> Any:
+def answer(
+    db: Db,
+    who: uuid.UUID,
+    payout_id: uuid.UUID,
+    received: bool,
+    note: str = "nothing on my card",
+) -> Any:
     with db.session() as session, session.begin():
         return receipts.confirm_receipt(
             session,
             communicator_actor(who),
             payout_id,
             received,
-            "nothing on my card",
+            note,
             datetime.now(UTC),
         )
 
@@ -564,13 +570,14 @@ def test_receipt_problems_reach_finance_until_resolved(db: Db) -> None:
     with pytest.raises(PayoutNotFound):  # someone else's payout
         answer(db, uuid.uuid4(), payout.id, False)
     answer(db, who, payout.id, True)
-    answer(db, who, payout.id, False)  # replaced: now a problem
+    # replaced: now a problem; finance reads no bank details or contacts in it
+    answer(db, who, payout.id, False, "GE29NB0000000101904917, +995 555 12 34 56: none")
     with db.session() as session:
         (row,) = receipts.list_problems(session, logic_actor(FINANCE), "open")
         mine = history.own_history(session, communicator_actor(who))
     problem = receipts.problem_view(*row)
     assert (problem["payout_id"], problem["received"]) == (str(payout.id), False)
-    assert problem["note"] == "nothing on my card"
+    assert problem["note"] == "[number removed], [phone removed]: none"
     assert problem["pseudonym"].startswith("finch_")
     (item,) = mine
     assert (item["payout_id"], item["payout_status"]) == (str(payout.id), "paid")

@@ -86,6 +86,8 @@ def test_an_english_narrative_loses_every_contact_and_keeps_the_story() -> None:
         ("vk.com/id12345", "link"),
         ("карта 4276 1234 5678 9012 у сестры", "number"),
         ("Ivan.Petrov@Example.COM", "email"),
+        ("my account GE29NB0000000101904917 at the bank", "number"),
+        ("IBAN DE89 3704 0044 0532 0130 00.", "number"),
     ],
 )
 def test_each_kind_of_contact_is_recognised(text: str, kind: str) -> None:
@@ -101,6 +103,7 @@ def test_each_kind_of_contact_is_recognised(text: str, kind: str) -> None:
         "т.е. отец стал сомневаться, e.g. about prices.",
         "It cost 1500 rubles, about 15.50 EUR.",
         "Созвонились в 10:30, потом ещё в 21:15.",
+        "Flight SU12 to Moscow was late; AB12 CDEF was his seat code.",
         "Зарплата 1 000 000 рублей в год, 2 500 000 у брата.",
         "",
     ],

@@ -4,7 +4,8 @@ A narrative is for outcomes ("my father stopped repeating the TV line about NATO
 never for the people inside Russia it describes. Before a narrative is stored, phone
 numbers (international and Russian formats), email addresses, @handles, links (with
 or without a scheme, t.me and vk.com included, bare domains too) and card or account
-numbers are replaced by a marker, and the author is told which kinds were removed.
+numbers (IBANs too) are replaced by a marker, and the author is told which kinds were
+removed.
 Pure: no I/O.
 
 The rules lean towards removing too much: a list of large numbers that looks like a
@@ -55,6 +56,9 @@ CYRILLIC_DOMAIN = re.compile(
 HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{1,30}[A-Za-z0-9_])")
 PHONE_CANDIDATE = re.compile(r"(?<![\w+])\+?\(?\d(?:[\s().-]{0,2}\d){5,20}(?![\w])")
 LOCAL_PHONE = re.compile(r"^\d{3}-\d{2}-\d{2}$")  # 123-45-67
+# an IBAN as printed (country, check digits, then groups of four, spaced or not):
+# an account number, as a card number is
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ def redact(text: str) -> Redacted:
     for pattern in (SCHEME_URL, CYRILLIC_DOMAIN, BARE_DOMAIN):
         out = pattern.sub(replace("link"), out)
     out = HANDLE.sub(replace("handle"), out)
+    out = IBAN.sub(replace("number"), out)
 
     def phone(match: re.Match[str]) -> str:
         kind = _kind_of_number(match.group(0))

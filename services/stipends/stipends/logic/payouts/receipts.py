@@ -22,6 +22,7 @@ from stipends.exceptions import (
 )
 from stipends.logic.actors import COMMUNICATOR, FINANCE, Actor
 from stipends.logic.payouts.runs import PayoutNotFound
+from stipends.logic.redaction import redact
 from stipends.models import Communicator
 from stipends.payouts.models import (
     RECEIPT_PROBLEM_STATUSES,
@@ -84,7 +85,8 @@ def confirm_receipt(
         )
         session.add(receipt)
     receipt.received = received
-    receipt.note = note.strip()
+    # for finance, never bank details or contacts (as in a report)
+    receipt.note = redact(note.strip()).text
     receipt.answered_at = now
     if not received:
         if receipt.problem_status != "open":
