@@ -242,6 +242,10 @@ REFUSALS: dict[str, str] = {
     "training_required": N_(
         "The professional tier needs a completed training. Record the training first."
     ),
+    "training_not_held": N_(
+        "This training has not been held yet. Record who completed it on its day or "
+        "after."
+    ),
     "not_active": N_(
         "This needs an active account: the application is not accepted yet."
     ),

@@ -17,6 +17,7 @@ from marshmallow import (
 
 from registry import pseudonyms
 from registry.logic import passwords
+from svyaz.days import plausible_day
 
 LANGUAGES = ("ru", "en")
 PSEUDONYM = pseudonyms.PATTERN
@@ -253,7 +254,7 @@ class TrainingOutSchema(Schema):
 
 class TrainingSchema(StripStrings):
     title = fields.String(required=True, validate=validate.Length(min=2, max=120))
-    held_on = fields.Date(required=True)
+    held_on = fields.Date(required=True, validate=plausible_day)
     club_id = fields.UUID(load_default=None)
 
 

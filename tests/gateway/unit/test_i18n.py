@@ -279,6 +279,7 @@ CONSOLE_CODES = (
     "reconciliation_signed_off",
     "reconciliation_overlaps",
     "period_not_begun",
+    "training_not_held",
     "csrf",
     "sign_in_failed",
     "second_factor_failed",

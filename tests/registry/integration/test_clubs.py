@@ -1,6 +1,7 @@
 """Clubs, trainings and the professional tier."""
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -354,6 +355,26 @@ def test_bulk_completions_are_bounded(registry: Registry) -> None:
     many = [str(uuid.uuid4()) for _ in range(500)]
     result = registry.call("record_training_completions", ADMIN_A, training["id"], many)
     assert (result["recorded"], len(result["refused"])) == (0, 500)
+
+
+def test_a_training_is_completed_only_once_it_is_held(registry: Registry) -> None:
+    """A seminar may be planned ahead, but nobody has completed it yet (it would
+    open the professional tier); a day no record can have is refused."""
+    member = registry.active()
+    ahead = (datetime.now(UTC).date() + timedelta(days=10)).isoformat()
+    planned = registry.call(
+        "create_training", ADMIN_A, {"title": "Next month", "held_on": ahead}
+    )
+    with pytest.raises(Conflict) as early:
+        registry.call("record_training_completions", ADMIN_A, planned["id"], [member])
+    assert early.value.code == "training_not_held"
+    assert registry.sql("SELECT count(*) FROM training_completions") == [(0,)]
+    for typo in ("1900-01-01", "2206-01-01"):
+        with pytest.raises(InvalidInput) as wrong:
+            registry.call(
+                "create_training", ADMIN_A, {"title": "Typo", "held_on": typo}
+            )
+        assert set(wrong.value.fields) == {"held_on"}
 
 
 def test_a_coordinator_records_completions_of_their_own_members_only(

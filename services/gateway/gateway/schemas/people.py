@@ -47,6 +47,7 @@ from gateway.schemas.base import (
     uid,
 )
 from svyaz import banking
+from svyaz.days import plausible_day
 
 
 class ApplicationRequestSchema(Schema):
@@ -419,7 +420,11 @@ class TrainingRequestSchema(Schema):
     """A training seminar, for one club (`club_id`) or for everyone (null)."""
 
     title = text(120, 2, required=True)
-    held_on = fields.Date(required=True)
+    held_on = fields.Date(
+        required=True,
+        validate=plausible_day,
+        metadata={"description": "from 2000-01-01 to two years ahead"},
+    )
     club_id = fields.UUID(load_default=None, allow_none=True)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -373,6 +373,12 @@ def record_completions(
         raise TrainingNotFound(
             "no such training; choose one from the list of trainings",
             "training_not_found",
+        )
+    if training.held_on > datetime.now(UTC).date():
+        raise InvalidTransition(
+            f"this training is held on {training.held_on}; record who completed it "
+            "on that day or after",
+            "training_not_held",
         )
     admin = actor.is_(ADMIN)
     if not admin:
