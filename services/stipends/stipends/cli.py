@@ -144,6 +144,24 @@ def connected(config_path: Path) -> Iterator[Any]:
         yield rpc
 
 
+def read_file(name: str) -> str:
+    """A file the command reads (a statement, a report) as text; one that cannot be
+    read is bad input, said in words (exit 2), before anything is sent."""
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        why = "there is no such file"
+    except IsADirectoryError:
+        why = "it is a folder, not a file"
+    except PermissionError:
+        why = "you may not read it"
+    except UnicodeDecodeError:
+        why = "it is not a text file (CSV, in UTF-8)"
+    except OSError as exc:
+        why = exc.strerror or "it cannot be read"
+    raise Failed(f"cannot read {name}: {why}", BAD_INPUT)
+
+
 def translate(exc: Exception) -> Failed:
     """Service errors (kinds that crossed RPC) as exit codes."""
     from nameko.exceptions import RpcTimeout, UnknownService
@@ -293,7 +311,7 @@ def run_command(
         else:
             out.write(content)
     elif args.command == "statement":
-        result = stipends.import_bank_statement(actor, Path(args.file).read_text())
+        result = stipends.import_bank_statement(actor, read_file(args.file))
         if args.json:
             print(json.dumps(result, indent=2, default=str), file=out)
         else:
@@ -416,9 +434,9 @@ def reconcile(
 ) -> int:
     source, content = "api", None
     if args.itemized:
-        source, content = "itemized_csv", Path(args.itemized).read_text()
+        source, content = "itemized_csv", read_file(args.itemized)
     elif args.statement:
-        source, content = "bank_statement", Path(args.statement).read_text()
+        source, content = "bank_statement", read_file(args.statement)
     rec = stipends.reconcile_period(
         actor, args.provider, args.start, args.end, source, content
     )

@@ -2,6 +2,7 @@
 mapping of service errors to exit codes."""
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -403,3 +404,42 @@ def test_without_a_terminal_a_secret_is_asked_for_by_option_not_a_traceback(
         cli.ask("authenticator code: ", "--code (or SVYAZ_CODE)")
     assert refused.value.code == cli.BAD_INPUT
     assert "give it with --code (or SVYAZ_CODE)" in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("make", "said"),
+    [
+        (lambda d: d / "missing.csv", "there is no such file"),
+        (lambda d: d, "it is a folder, not a file"),
+        (
+            lambda d: (d / "s.bin").write_bytes(b"\xff\xfe\x00\x81") and d / "s.bin",
+            "it is not a text file (CSV, in UTF-8)",
+        ),
+    ],
+)
+def test_a_file_that_cannot_be_read_is_bad_input_in_words(
+    tmp_path: Path, make: Callable[[Path], Path], said: str
+) -> None:
+    """Nothing is sent: the file is read before any call, and refused as exit 2."""
+    name = str(make(tmp_path))
+
+    class Stipends:
+        def reconcile_period(self, *args: object) -> dict:
+            raise AssertionError("nothing should be sent")
+
+    args = cli.parser().parse_args(
+        [
+            "--email",
+            "x@example.org",
+            "reconcile",
+            "bank_file",
+            "2026-10-01",
+            "2026-11-01",
+            "--statement",
+            name,
+        ]
+    )
+    with pytest.raises(cli.Failed) as refused:
+        cli.reconcile(args, Stipends(), {}, io.StringIO())
+    assert refused.value.code == cli.BAD_INPUT == 2
+    assert str(refused.value).startswith(f"cannot read {name}: {said}")
