@@ -5,6 +5,7 @@ payout RPCs' input is `stipends.payouts.schemas`."""
 from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
 
 from stipends.logic.activity import KINDS as ACTIVITY_KINDS
+from svyaz import money as svyaz_money
 from svyaz.vocabulary import (
     OBSERVED_CHANGES,
     REPORT_AUDIENCES,
@@ -89,9 +90,20 @@ class BandSchema(Schema):
     approvers = fields.Integer(required=True, validate=validate.Range(min=1, max=5))
 
 
+PROGRAMME_NAME = validate.And(
+    validate.Length(min=3, max=120),
+    validate.Regexp(r"^\S(?:.*\S)?$", error="letters, not only spaces, at both ends"),
+)
+CURRENCIES = validate.OneOf(
+    svyaz_money.known(), error="an ISO 4217 currency code, such as EUR"
+)
+
+
 class ProgrammeSchema(Schema):
-    name = fields.String(required=True, validate=validate.Length(min=3, max=120))
-    currency = fields.String(required=True, validate=validate.Regexp(CURRENCY))
+    name = fields.String(required=True, validate=PROGRAMME_NAME)
+    currency = fields.String(
+        required=True, validate=[validate.Regexp(CURRENCY), CURRENCIES]
+    )
     budget_minor = fields.Integer(
         load_default=0, validate=validate.Range(min=0, max=10**12)
     )
@@ -99,6 +111,7 @@ class ProgrammeSchema(Schema):
         required=True,
         keys=fields.String(validate=validate.OneOf(TIERS)),
         values=fields.Integer(validate=validate.Range(min=0, max=10**9)),
+        validate=validate.Length(min=1, error="the amount of at least one tier"),
     )
     min_accepted_reports = fields.Integer(
         load_default=1, validate=validate.Range(min=0, max=31)
@@ -152,7 +165,7 @@ class ProgrammeChangesSchema(Schema):
         unknown = INCLUDE
 
     version = fields.Integer(required=True, validate=validate.Range(min=1))
-    name = fields.String(validate=validate.Length(min=3, max=120))
+    name = fields.String(validate=PROGRAMME_NAME)
     tier_amounts = fields.Dict(
         keys=fields.String(validate=validate.OneOf(TIERS)),
         values=fields.Integer(validate=validate.Range(min=0, max=10**9)),

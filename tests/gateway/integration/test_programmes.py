@@ -395,6 +395,13 @@ def test_the_api_runs_a_programme_and_pages_its_stipends(
 ) -> None:
     cycle, ids = closed_cycle_with_stipends(system, stipends, 2)
     admin = staff(system, ["program_admin"])
+    nothing = admin(  # every refused field at once, as the stipends service says
+        "POST",
+        "/api/v1/programmes",
+        {"name": "   ", "currency": "XYZ", "tier_amounts": {}},
+    )
+    assert nothing.status_code == 400
+    assert set(nothing.json()["errors"]) == {"name", "currency", "tier_amounts"}
     made = admin(
         "POST",
         "/api/v1/programmes",

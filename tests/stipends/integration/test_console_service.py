@@ -86,6 +86,29 @@ def test_fund_and_update_programme(db: Db, service: Any) -> None:
     assert err.value.fields == {"version": ["Missing data for required field."]}
     with pytest.raises(Forbidden):
         service("update_programme", FINANCE, programme, {"version": changed["version"]})
+    # the tiers named change; a tier left out keeps its amount
+    tiers = service(
+        "update_programme",
+        ADMIN_A,
+        programme,
+        {"version": changed["version"], "tier_amounts": {"volunteer": 3_500}},
+    )["tier_amounts"]
+    assert tiers == {**changed["tier_amounts"], "volunteer": 3_500}
+    assert len(tiers) == len(changed["tier_amounts"]) == 2
+
+
+def test_a_programme_has_a_name_a_real_currency_and_a_tier(
+    db: Db, service: Any
+) -> None:
+    """Every refused field at once; nothing is created."""
+    with pytest.raises(InvalidInput) as err:
+        service(
+            "create_programme",
+            ADMIN_A,
+            {"name": "   ", "currency": "XYZ", "tier_amounts": {}},
+        )
+    assert set(err.value.fields) == {"name", "currency", "tier_amounts"}
+    assert db.sql("SELECT count(*) FROM programmes WHERE currency = 'XYZ'") == [(0,)]
 
 
 def test_progress_preview_page_and_batch(db: Db, service: Any) -> None:

@@ -36,6 +36,7 @@ from gateway.schemas.base import (
     text,
     uid,
 )
+from svyaz import money as svyaz_money
 
 
 # -- reports and stipends (the stipends service checks every field in depth) --------
@@ -175,6 +176,21 @@ def tier_amounts(**kwargs: Any) -> Any:
     return fields.Nested(TierAmountsSchema, **kwargs)
 
 
+def some_tier(value: dict[str, Any]) -> None:
+    if not value:
+        raise ValidationError("the amount of at least one tier")
+
+
+def known_currency(value: str) -> None:
+    if value not in svyaz_money.known():
+        raise ValidationError("an ISO 4217 currency code, such as EUR")
+
+
+def not_blank(value: str) -> None:
+    if value != value.strip() or not value.strip():
+        raise ValidationError("letters, not only spaces, at both ends")
+
+
 class BandSchema(Schema):
     """Stipends up to `up_to_minor` (inclusive) need `approvers` people; exactly one
     band is open-ended (`up_to_minor: null`), and a larger amount never needs
@@ -199,13 +215,24 @@ class ProgrammeRequestSchema(Schema):
     """A new programme. Amounts in minor units of `currency` (ISO 4217, fixed once
     created); the budget grows by funding (POST …/funding)."""
 
-    name = text(PROGRAMME_NAME, min_length=3, required=True)
+    name = fields.String(
+        required=True,
+        validate=[validate.Length(min=3, max=PROGRAMME_NAME), not_blank],
+    )
     currency = fields.String(
         required=True,
-        validate=[validate.Length(min=3, max=3), validate.Regexp(r"^[A-Z]{3}$")],
+        validate=[
+            validate.Length(min=3, max=3),
+            validate.Regexp(r"^[A-Z]{3}$"),
+            known_currency,
+        ],
         metadata={"description": "ISO 4217 code, e.g. EUR"},
     )
-    tier_amounts = tier_amounts(required=True)
+    tier_amounts = tier_amounts(
+        required=True,
+        validate=some_tier,
+        metadata={"description": "at least one tier's amount"},
+    )
     min_accepted_reports = fields.Integer(
         strict=True, load_default=1, validate=validate.Range(min=0, max=31)
     )
@@ -226,8 +253,14 @@ class ProgrammeChangesRequestSchema(Schema):
     changes; the budget only by funding."""
 
     version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
-    name = text(PROGRAMME_NAME, min_length=3)
-    tier_amounts = tier_amounts()
+    name = fields.String(
+        validate=[validate.Length(min=3, max=PROGRAMME_NAME), not_blank]
+    )
+    tier_amounts = tier_amounts(
+        metadata={
+            "description": "the tiers named change; a tier left out keeps its amount"
+        }
+    )
     min_accepted_reports = fields.Integer(
         strict=True, validate=validate.Range(min=0, max=31)
     )

@@ -234,8 +234,9 @@ def update_programme(
     version: int,
     changes: dict[str, Any],
 ) -> Programme:
-    """Change a programme's name, tier amounts, eligibility rules or approval bands,
-    as of the version the admin saw. Its currency never changes, and its budget moves
+    """Change a programme's name, tier amounts (those named; a tier left out keeps
+    its amount), eligibility rules or approval bands, as of the version the admin
+    saw. Its currency never changes, and its budget moves
     only by funding. Stipends already proposed keep their amount and approvers; the
     new rules apply from the next cycle close."""
     actor.require(ADMIN)
@@ -266,6 +267,11 @@ def update_programme(
             raise InvalidRequest(
                 "a programme of that name exists", "name_taken", {"name": ["taken"]}
             )
+    if "tier_amounts" in changes:  # the tiers named change; the others stay
+        changes = {
+            **changes,
+            "tier_amounts": {**programme.tier_amounts, **changes["tier_amounts"]},
+        }
     for name in EDITABLE:
         if name in changes:
             setattr(programme, name, changes[name])
