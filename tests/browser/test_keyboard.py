@@ -157,7 +157,7 @@ def open_cycle(system: System, rpc: Any, communicator_id: str) -> dict[str, Any]
         },
     )
     deadline = (datetime.now(UTC) + timedelta(days=10)).isoformat()
-    period = f"2040-{uuid.uuid4().int % 12 + 1:02d}"
+    period = datetime.now(UTC).strftime("%Y-%m")  # a new programme: any month is free
     cycle: dict[str, Any] = rpc.stipends.open_cycle(
         ADMINS[0], programme["id"], period, deadline
     )

@@ -271,6 +271,9 @@ REFUSALS: dict[str, str] = {
         "This period overlaps another reconciliation of this provider. Choose dates "
         "outside the periods already signed off, or re-run an open period as it is."
     ),
+    "deadline_before_period": N_(
+        "The deadline is before the month of the cycle begins. Give a later one."
+    ),
     "period_not_begun": N_("This period has not begun. Reconcile it once it has."),
     "reconciliation_superseded": N_(
         "A newer reconciliation of this period replaced this one. Open the newer one."
@@ -550,6 +553,10 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"^(Shorter than minimum length|Length must be between) (?P<n>\d+)"),
         N_("Give at least %(n)s characters."),
+    ),
+    (
+        re.compile(r"^on or after (?P<day>\d{4}-\d{2}-\d{2})$"),  # a cycle's deadline
+        N_("Give a day on or after %(day)s."),
     ),
     (
         re.compile(r"^(?P<least>\d+) to (?P<most>\d+) characters$"),  # a password

@@ -280,6 +280,7 @@ CONSOLE_CODES = (
     "reconciliation_overlaps",
     "period_not_begun",
     "training_not_held",
+    "deadline_before_period",
     "csrf",
     "sign_in_failed",
     "second_factor_failed",

@@ -242,6 +242,22 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(stipends: Stipends) ->
     assert err.value.code == "invalid_id"
     assert stipends.db.sql("SELECT count(*) FROM programmes")[0][0] == 0
     assert stipends.db.sql("SELECT count(*) FROM outbox")[0][0] == 0
+    made = stipends.call(
+        "create_programme",
+        ADMIN_A,
+        {"name": "Deadlines", "currency": "EUR", "tier_amounts": {"volunteer": 0}},
+    )
+    with pytest.raises(InvalidInput) as err:  # a typo of a year: before the month
+        stipends.call(
+            "open_cycle", ADMIN_A, made["id"], "2026-12", "1999-01-01T00:00:00+00:00"
+        )
+    assert (err.value.code, err.value.fields) == (
+        "deadline_before_period",
+        {"deadline": ["on or after 2026-12-01"]},
+    )
+    assert stipends.db.sql("SELECT count(*) FROM cycles")[0][0] == 0
+    opened = "SELECT count(*) FROM outbox WHERE event_type = 'cycle.opened.v1'"
+    assert stipends.db.sql(opened)[0][0] == 0
 
 
 def approved_stipend(stipends: Stipends, who: str) -> tuple[dict, dict, str]:

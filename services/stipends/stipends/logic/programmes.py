@@ -305,6 +305,14 @@ def open_cycle(
             "cycle_exists",
             {"period": ["this programme has a cycle for this month already"]},
         )
+    first_day = datetime.strptime(f"{period}-01", "%Y-%m-%d").replace(tzinfo=UTC)
+    if deadline < first_day:
+        raise InvalidRequest(
+            f"the deadline is before {period} begins; give one on or after "
+            f"{first_day.date()}",
+            "deadline_before_period",
+            {"deadline": [f"on or after {first_day.date()}"]},
+        )
     cycle = Cycle(
         id=uuid.uuid4(),
         programme_id=programme.id,
