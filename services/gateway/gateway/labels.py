@@ -242,6 +242,14 @@ LABELS: dict[str, dict[str, str]] = {
         "link": N_("Link to a payout"),
         "repay": N_("Pay again"),
     },
+    # what was removed from a report's or a strategy's text (stipends' redaction)
+    "redaction_kind": {
+        "email": N_("email address"),
+        "link": N_("web link"),
+        "handle": N_("@handle"),
+        "phone": N_("phone number"),
+        "number": N_("card or account number"),
+    },
     "contact_channel": {
         "email": N_("Email"),
         "inbox": N_("Messages on this site"),

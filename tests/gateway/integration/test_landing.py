@@ -10,6 +10,7 @@ import pytest
 from tests.gateway.conftest import Stipends, funded_programme, ready_payee
 from tests.gateway.integration.test_console import (
     PASSWORD,
+    csrf,
     enrol,
     sign_in,
     signed_in_staff,
@@ -93,6 +94,49 @@ def test_a_communicator_lands_on_the_report_due_and_their_payment(
     # and the page says a count is missing instead of failing
     assert count(home, "unread") is None and 'id="waiting-unavailable"' in home
     assert payee not in home
+
+
+def test_with_two_cycles_open_a_communicator_reports_for_either(
+    system: Registry, stipends: Stipends
+) -> None:
+    """Last month not closed yet and this month open: the report page starts on the
+    earlier deadline and links the other; each form saves into its own cycle."""
+    data = application(password=PASSWORD, country="DE", city="Mainz")
+    payee = ready_payee(system, stipends, data)
+    programme = funded_programme(stipends, 100_000, 25_000)
+    soon = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    earlier = stipends.call("open_cycle", ADMIN_A, programme, "2026-11", soon)
+    current = stipends.call("open_cycle", ADMIN_A, programme, "2026-12", later)
+    browser, _ = sign_in(system, data["email"])
+    first = browser.get(f"{system.url}/me/report?lang=ru", timeout=30).text
+    assert f'name="cycle_id" value="{earlier["id"]}"' in first
+    assert f'href="/me/report?cycle={current["id"]}">2026-12<' in first
+    assert "Отчёты принимаются и за:" in first
+    other = browser.get(f"{system.url}/me/report?cycle={current['id']}", timeout=30)
+    assert f'name="cycle_id" value="{current["id"]}"' in other.text
+    assert f'href="/me/report?cycle={earlier["id"]}">2026-11<' in other.text
+    saved = browser.post(
+        f"{system.url}/me/report",
+        timeout=30,
+        data={
+            "csrf": csrf(other.text),
+            "cycle_id": current["id"],
+            "report_id": "",
+            "conversations": "2",
+            "audiences": "family",
+            "channels": "video",
+            "hours": "1",
+            "observed_change": "some",
+            "narrative": "",
+            "action": "save",
+        },
+    )
+    assert saved.status_code == 200  # the page stays on the cycle it saved into
+    assert f'name="cycle_id" value="{current["id"]}"' in saved.text
+    who = actor(["communicator"], payee)
+    assert len(stipends.call("list_reports", who, current["id"])) == 1
+    assert stipends.call("list_reports", who, earlier["id"]) == []
 
 
 def test_a_coordinator_without_a_communicator_account_lands_on_their_clubs(

@@ -18,6 +18,7 @@ from registry import schemas as registry_schemas
 from registry.logic import passwords
 from stipends import events as payout_events
 from stipends import schemas as stipends_schemas
+from stipends.logic.redaction import KINDS as REDACTION_KINDS
 from stipends.payouts import models as payout_models
 
 GATEWAY = Path(i18n.__file__).parent
@@ -225,6 +226,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "vouch_state": registry_models.VOUCH_STATES + schemas.VOUCH_STATES,
     "staff_state": ("invited", "enrolling", "active", "disabled"),
     "reconciliation_source": ("api", "itemized_csv", "bank_statement"),
+    "redaction_kind": REDACTION_KINDS,
 }
 
 

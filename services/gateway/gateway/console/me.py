@@ -209,10 +209,12 @@ class MeConsole(GatewayBase):
         return response
 
     # -- the cycle's report ----------------------------------------------------------
-    def _open_cycle(self, call: Call) -> dict[str, Any] | None:
+    def _open_cycles(self, call: Call) -> list[dict[str, Any]]:
+        """The cycles taking reports, the earliest deadline first."""
         cycles = self.deadline(self.stipends.list_cycles, call.actor)
-        open_ = [c for c in cycles if c["status"] == "open"]
-        return min(open_, key=lambda c: c["deadline"]) if open_ else None
+        return sorted(
+            (c for c in cycles if c["status"] == "open"), key=lambda c: c["deadline"]
+        )
 
     def _report_page(
         self,
@@ -223,7 +225,10 @@ class MeConsole(GatewayBase):
         error: str | None = None,
         status: int = 200,
     ) -> Response:
-        cycle = self._open_cycle(call)
+        open_ = self._open_cycles(call)
+        # the one asked for (`?cycle=`, or the form's), else the earliest deadline
+        wanted = call.request.args.get("cycle") or call.form.get("cycle_id")
+        cycle = next((c for c in open_ if c["id"] == wanted), open_[0] if open_ else None)
         reports = (
             self.deadline(self.stipends.list_reports, call.actor, cycle["id"])
             if cycle
@@ -239,6 +244,7 @@ class MeConsole(GatewayBase):
             "report.html",
             status=status,
             cycle=cycle,
+            other_cycles=[c for c in open_ if c is not cycle],
             reports=reports,
             draft=draft,
             values=pages.report_values(draft) if values is None else values,
