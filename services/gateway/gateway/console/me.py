@@ -228,7 +228,8 @@ class MeConsole(GatewayBase):
         open_ = self._open_cycles(call)
         # the one asked for (`?cycle=`, or the form's), else the earliest deadline
         wanted = call.request.args.get("cycle") or call.form.get("cycle_id")
-        cycle = next((c for c in open_ if c["id"] == wanted), open_[0] if open_ else None)
+        first = open_[0] if open_ else None
+        cycle = next((c for c in open_ if c["id"] == wanted), first)
         reports = (
             self.deadline(self.stipends.list_reports, call.actor, cycle["id"])
             if cycle
