@@ -36,7 +36,6 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
-import pycountry
 from babel import Locale
 from babel.support import Translations
 
@@ -62,6 +61,7 @@ from gateway.refusals import (
 )
 from svyaz import languages
 from svyaz import money as svyaz_money
+from svyaz.countries import ISO_COUNTRIES
 from svyaz.languages import LANGUAGES as LANGUAGES
 from svyaz.languages import language_of as language_of
 
@@ -110,11 +110,6 @@ def currency_step(currency: str) -> str:
     return svyaz_money.step(currency)
 
 
-# ISO 3166-1's countries: the locale's territories also name groupings and
-# placeholders with two letters (EU, EZ, UN, QO, ZZ, XA, XB), which are no country
-ISO_COUNTRIES = frozenset(country.alpha_2 for country in pycountry.countries)
-
-
 def countries(language: str) -> list[tuple[str, str]]:
     """ISO 3166-1 countries (two letters) by name in the reader's language."""
     names = Locale.parse(language_of(language)).territories
@@ -122,38 +117,9 @@ def countries(language: str) -> list[tuple[str, str]]:
     return sorted(found, key=lambda pair: pair[1])
 
 
-# the languages a communicator may say they speak (ISO 639-1), named in the reader's
-SPOKEN = (
-    "ru",
-    "en",
-    "uk",
-    "be",
-    "ka",
-    "hy",
-    "kk",
-    "ky",
-    "uz",
-    "tt",
-    "de",
-    "fr",
-    "es",
-    "it",
-    "pl",
-    "lt",
-    "lv",
-    "et",
-    "fi",
-    "sr",
-    "he",
-    "tr",
-    "pt",
-    "cs",
-)
-
-
 def spoken_languages(language: str) -> list[tuple[str, str]]:
     names = Locale.parse(language_of(language)).languages
-    return [(code, names.get(code, code)) for code in SPOKEN]
+    return [(code, names.get(code, code)) for code in languages.SPOKEN]
 
 
 def label(language: str, kind: str, code: str | None) -> str:

@@ -17,7 +17,9 @@ from marshmallow import (
 
 from registry import pseudonyms
 from registry.logic import passwords
+from svyaz.countries import iso_country
 from svyaz.days import plausible_day
+from svyaz.languages import SPOKEN
 
 LANGUAGES = ("ru", "en")
 PSEUDONYM = pseudonyms.PATTERN
@@ -58,7 +60,9 @@ class ApplicationSchema(StripStrings):
     city = fields.String(required=True, validate=validate.Length(min=1, max=80))
     languages = fields.List(
         fields.String(
-            validate=validate.Regexp(r"^[a-z]{2}$", error="two-letter language codes")
+            validate=validate.OneOf(
+                SPOKEN, error="a language from the list (ISO 639-1, such as ru)"
+            )
         ),
         load_default=lambda: ["ru"],
         validate=validate.Length(min=1, max=10),
@@ -182,7 +186,7 @@ class ReviewResolutionSchema(StripStrings):
 
 class ClubSchema(StripStrings):
     name = fields.String(required=True, validate=validate.Length(min=2, max=80))
-    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    country = fields.String(required=True, validate=iso_country)
     city = fields.String(load_default=None, validate=validate.Length(max=80))
     mode = fields.String(required=True, validate=validate.OneOf(("online", "offline")))
     coordinator = fields.String(load_default=None)  # a pseudonym
@@ -207,9 +211,7 @@ class ClubChangesSchema(StripStrings):
     """Any of a club's fields to change; at least one."""
 
     name = fields.String(validate=validate.Length(min=2, max=80))
-    country = fields.String(
-        validate=validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code")
-    )
+    country = fields.String(validate=iso_country)
     city = fields.String(allow_none=True, validate=validate.Length(max=80))
     mode = fields.String(validate=validate.OneOf(("online", "offline")))
 
@@ -267,7 +269,7 @@ class TierSchema(StripStrings):
 
 
 class CorridorSchema(StripStrings):
-    country = fields.String(required=True, validate=validate.Regexp(r"^[A-Z]{2}$"))
+    country = fields.String(required=True, validate=iso_country)
     provider = fields.String(required=True, validate=validate.OneOf(PROVIDERS))
 
 

@@ -13,7 +13,13 @@ from registry import events
 from svyaz.envelope import ReceivedEvent
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tests.helpers import ROOT, actor
-from tests.registry.integration.conftest import ADMIN_A, FINANCE, Registry, actor_for
+from tests.registry.integration.conftest import (
+    ADMIN_A,
+    FINANCE,
+    Registry,
+    actor_for,
+    application,
+)
 
 
 def pseudonym(registry: Registry, ident: str) -> str:
@@ -624,3 +630,22 @@ def test_migration_0016_announces_the_completions_recorded_before_it(
     received = ReceivedEvent.load(again[0], "stipends.on_training_completed")
     assert received.occurred_at == at and received.producer == "registry"
     assert events.TRAINING_COMPLETED.load(received.data)
+
+
+def test_a_club_is_in_a_country_and_an_applicant_speaks_listed_languages(
+    registry: Registry,
+) -> None:
+    """Two letters are not yet a country (ZZ is a placeholder), nor a language:
+    refused by field, nothing kept."""
+    with pytest.raises(InvalidInput) as err:
+        registry.call(
+            "create_club",
+            ADMIN_A,
+            {"name": "Nowhere", "country": "ZZ", "mode": "online"},
+        )
+    assert set(err.value.fields) == {"country"}
+    with pytest.raises(InvalidInput) as err:
+        registry.call("apply", application(languages=["ru", "xx"]))
+    assert set(err.value.fields) == {"languages"}
+    assert registry.sql("SELECT count(*) FROM clubs") == [(0,)]
+    assert registry.sql("SELECT count(*) FROM communicators") == [(0,)]

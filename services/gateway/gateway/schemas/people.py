@@ -47,7 +47,9 @@ from gateway.schemas.base import (
     uid,
 )
 from svyaz import banking
+from svyaz.countries import iso_country
 from svyaz.days import plausible_day
+from svyaz.languages import SPOKEN
 
 
 class ApplicationRequestSchema(Schema):
@@ -87,7 +89,7 @@ class ApplicationRequestSchema(Schema):
         r"^[A-Z]{2}$", "a two-letter country code", COUNTRY, required=True
     )
     city = text(80, 1, required=True)
-    languages = many(matching(r"^[a-z]{2}$", "two-letter language codes", 2), 10, 1)
+    languages = many(choice(SPOKEN), 10, 1)
     language = choice(LANGUAGES)
     club_id = matching(  # sent on as text
         r"^[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$",
@@ -354,7 +356,7 @@ class ClubRequestSchema(Schema):
     name = text(80, 2, required=True)
     country = fields.String(
         required=True,
-        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE],
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE, iso_country],
     )
     city = text(80, allow_none=True, load_default=None)
     mode = choice(CLUB_MODES, required=True)
@@ -365,7 +367,7 @@ class ClubChangesRequestSchema(Schema):
 
     name = text(80, 2)
     country = fields.String(
-        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE]
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE, iso_country]
     )
     city = text(80, allow_none=True)
     mode = choice(CLUB_MODES)
@@ -377,7 +379,7 @@ class AdminClubSchema(Schema):
     id = uid()
     name = text(NAME)
     country = fields.String(
-        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE]
+        validate=[validate.Length(min=COUNTRY, max=COUNTRY), COUNTRY_CODE, iso_country]
     )
     city = text(NAME, allow_none=True)
     mode = fields.String(validate=validate.OneOf(CLUB_MODES))
