@@ -271,6 +271,7 @@ def test_bands_that_shrink_with_the_amount_are_refused(db: Db) -> None:
                 ),
             )
     assert err.value.code == "invalid_bands"
+    assert set(err.value.fields) == {"approval_bands"}  # named, as every refusal
     assert db.sql("SELECT count(*) FROM programmes")[0][0] == 0
 
 
@@ -622,8 +623,9 @@ def test_a_funding_mistake_is_corrected_by_a_reversal(db: Db) -> None:
     world.approve(ADMIN_A, world.stipend_of(who).id)  # 110,000 free after this
     with db.session() as session, session.begin():
         with pytest.raises(InvalidRequest) as err:
-            programmes.reverse_funding(session, logic_actor(FINANCE), extra.id, "")
-    assert err.value.code == "reason_required"
+            programmes.reverse_funding(session, logic_actor(FINANCE), extra.id, "x")
+    assert err.value.code == "reason_required"  # a reason says something: 3 or more
+    assert err.value.fields == {"reason": ["at least 3 characters"]}
     (original,) = db.sql(
         "SELECT id FROM journal_entries WHERE kind = 'funding' ORDER BY id LIMIT 1"
     )

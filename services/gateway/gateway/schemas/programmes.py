@@ -332,7 +332,7 @@ class FundingReversalRequestSchema(Schema):
     """Why the funding is reversed (it was booked by mistake): kept in the ledger
     with the reversal."""
 
-    reason = text(REASON, min_length=1, required=True)
+    reason = text(REASON, min_length=3, required=True)
 
 
 def aware_moment(value: str) -> None:

@@ -94,19 +94,15 @@ def get_cycle(session: Session, cycle_id: uuid.UUID, lock: bool = False) -> Cycl
 def check_bands(bands: list[dict[str, Any]]) -> None:
     """Bands must cover every amount, and a larger amount never needs fewer people."""
     if not bands or sum(1 for b in bands if b["up_to_minor"] is None) != 1:
-        raise InvalidRequest(
-            "approval bands need exactly one open-ended band (up_to_minor: null)",
-            "invalid_bands",
-        )
+        said = "approval bands need exactly one open-ended band (up_to_minor: null)"
+        raise InvalidRequest(said, "invalid_bands", {"approval_bands": [said]})
     ordered = sorted(
         bands, key=lambda b: (b["up_to_minor"] is None, b["up_to_minor"] or 0)
     )
     needed = [int(b["approvers"]) for b in ordered]
     if needed != sorted(needed) or needed[0] < 1:
-        raise InvalidRequest(
-            "a larger amount cannot need fewer approvers, and every band needs one",
-            "invalid_bands",
-        )
+        said = "a larger amount cannot need fewer approvers, and every band needs one"
+        raise InvalidRequest(said, "invalid_bands", {"approval_bands": [said]})
 
 
 def create_programme(session: Session, actor: Actor, data: dict[str, Any]) -> Programme:
@@ -487,9 +483,11 @@ def reverse_funding(
     paid (`reversal_blocker`). With `programme_id`, the entry must be that
     programme's."""
     actor.require(ADMIN, "finance")
-    if not reason.strip():
+    if len(reason.strip()) < 3:
         raise InvalidRequest(
-            "say why the funding is reversed", "reason_required", {"reason": ["empty"]}
+            "say why the funding is reversed, in at least 3 characters",
+            "reason_required",
+            {"reason": ["at least 3 characters"]},
         )
     entry = session.get(JournalEntry, entry_id)
     if (
