@@ -333,9 +333,16 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
 
     @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
     def get_preferences(self, actor: Any) -> dict[str, Any]:
+        """One's choices, and the channels one may choose here."""
         who = actor_of(actor)
         with self.db.transaction() as session:
-            return PreferencesOut().dump(preferences.preferences(session, who))
+            pref = preferences.preferences(session, who)
+            return self._preferences_out(pref)
+
+    def _preferences_out(self, pref: Any) -> dict[str, Any]:
+        out: dict[str, Any] = PreferencesOut().dump(pref)
+        out["available_channels"] = preferences.available(self.channels)
+        return out
 
     @rpc(callers={GATEWAY}, expected_exceptions=EXPECTED)
     @command
@@ -344,7 +351,7 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
         available = preferences.available(self.channels)
         with self.db.transaction() as session:
             pref = preferences.set_preferences(session, who, data, available)
-            return PreferencesOut().dump(pref)
+            return self._preferences_out(pref)
 
     def _require_staff(self, actor: Any) -> None:
         if actor_of(actor).audience == COMMUNICATOR:

@@ -480,6 +480,8 @@ def test_the_inbox_and_preferences_pages(system: Registry, notifications: Any) -
 
     form = browser.get(f"{system.url}/me/preferences?lang=en", timeout=30)
     assert 'id="discreet-always"' in form.text and 'name="discreet"' not in form.text
+    # only the channels this deployment offers (no Telegram bot here)
+    assert 'value="email"' in form.text and 'value="telegram"' not in form.text
     bad = browser.post(
         f"{system.url}/me/preferences",
         timeout=30,

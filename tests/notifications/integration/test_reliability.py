@@ -270,6 +270,8 @@ def test_bad_preferences_are_refused_and_change_nothing(notifications: Any) -> N
     ident, _ = notifications.communicator("en")
     before = notifications.call("get_preferences", actor(ident))
     assert before["discreet"] is True and before["channels"] == ["email", "inbox"]
+    # what a form may offer: no bot token here, so no Telegram
+    assert sorted(before["available_channels"]) == ["email", "inbox"]
     refused = [
         {"discreet": False},  # communicators stay discreet
         {"timezone": "Mars/Olympus"},

@@ -77,6 +77,12 @@ class PreferencesSchema(Schema):
     quiet_start = matching(CLOCK, CLOCK_ERROR, 8, allow_none=True)
     quiet_end = matching(CLOCK, CLOCK_ERROR, 8, allow_none=True)
     discreet = fields.Boolean()
+    available_channels = many(
+        choice(CONTACT_CHANNELS),
+        5,
+        dump_only=True,
+        metadata={"description": "the channels one may choose here (answers only)"},
+    )
 
 
 class ParkedDeliverySchema(Schema):
