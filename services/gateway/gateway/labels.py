@@ -258,6 +258,7 @@ LABELS: dict[str, dict[str, str]] = {
     "activity_action": {
         "drafted": N_("Report drafted"),
         "submitted": N_("Report sent"),
+        "changed": N_("Report changed after sending"),
         "accepted": N_("Report accepted"),
         "rejected": N_("Rejected"),
         "changes_requested": N_("Changes asked for"),
@@ -521,6 +522,10 @@ JOURNAL_ENTRY = r"(?P<memo>.+) \(journal entry (?P<entry>\d+)\)"
 TRAIL_DETAILS: tuple[tuple[str, str], ...] = (
     (r"proposed when the cycle was closed", N_("proposed when the cycle was closed")),
     (r"latest submission", N_("the latest submission")),
+    (
+        r"changed after it was sent",
+        N_("changed after it was sent, before the deadline"),
+    ),
     (
         r"latest submission \(after the deadline\)",
         N_("the latest submission (after the deadline)"),

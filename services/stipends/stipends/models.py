@@ -190,6 +190,11 @@ class ActivityReport(Base):
     status: Mapped[str] = mapped_column(String(20), default="draft")
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # the latest change of a submitted report (before the deadline; it stays
+    # submitted): the trail shows it, so a reviewer knows it is not the first version
+    changed_after_submission_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True)
+    )
     reviewed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     review_comment: Mapped[str | None] = mapped_column(Text)

@@ -14,7 +14,7 @@ from stipends.exceptions import (
     NotAllowed,
     ReportNotFound,
 )
-from stipends.logic import programmes, reports
+from stipends.logic import activity, programmes, reports
 from tests.helpers import actor
 from tests.stipends.integration.conftest import (
     ADMIN_A,
@@ -129,6 +129,13 @@ def test_a_submitted_report_can_be_edited_until_the_deadline_only(db: Db) -> Non
         )
     assert row(db, report_id).conversations == 11
     assert len(db.events("report.submitted.v1")) == 2  # resubmitted
+    # the reviewer's trail says it changed after it was sent
+    with db.session() as session:
+        trail = activity.report_activity(session, report_id)
+    by_action = {line["action"]: line for line in trail}  # (the test's clock is fixed)
+    assert set(by_action) == {"drafted", "submitted", "changed"}
+    assert by_action["changed"]["detail"] == "changed after it was sent"
+    assert by_action["changed"]["at"] == NOW.isoformat()
     with db.session() as session, session.begin():
         with pytest.raises(InvalidTransition) as err:
             reports.edit_report(
@@ -261,3 +268,25 @@ def test_no_report_changes_once_the_cycle_is_closed_or_locked(db: Db) -> None:
         assert err.value.code == f"cycle_{status}"
     assert row(db, report_id).status == "draft"
     assert db.sql("SELECT count(*) FROM activity_reports")[0][0] == 1
+
+
+def test_what_a_report_lost_is_what_its_latest_version_lost(db: Db) -> None:
+    """A phone removed and then written out of the text: the report no longer
+    says it lost one; a mark kept from an earlier save still counts."""
+    who, cycle_id = add_communicator(db), cycle(db)
+    report_id = draft(
+        db, who, cycle_id, narrative="Call +7 916 123-45-67 and ivan@example.org"
+    )
+    assert row(db, report_id).redactions == ["email", "phone"]
+    kept = row(db, report_id).narrative  # the marks, as the form shows them again
+    for text, lost in ((kept, ["email", "phone"]), ("Plain words now.", [])):
+        with db.session() as session, session.begin():
+            reports.edit_report(
+                session,
+                communicator_actor(who),
+                report_id,
+                report_content(narrative=text),
+                NOW,
+            )
+        assert row(db, report_id).redactions == lost
+

@@ -3,9 +3,9 @@ already recorded (nothing is written here). Each line: {at, actor_id, action,
 detail}; `at` or `actor_id` is None where the record does not keep it.
 
 What the records do not keep, so the trails cannot show:
-- report: only the latest submission and the latest review are kept (a report sent
-  back and reviewed again shows its last review); edits are not kept (only the time
-  of the last change of the row, with no author);
+- report: only the latest submission, the latest change after it was sent, and the
+  latest review are kept (a report sent back and reviewed again shows its last
+  review); a draft's edits are not kept;
 - stipend: who rejected it, and who amended it and when (an amendment leaves its
   text in the reasons and makes the amender the proposer, so only the latest
   amender is known); who voided an approval (the time and reason are kept);
@@ -57,6 +57,15 @@ def report_activity(session: Session, report_id: uuid.UUID) -> list[dict[str, An
                 report.communicator_id,
                 "submitted",
                 f"latest submission{late}",
+            )
+        )
+    if report.changed_after_submission_at:
+        lines.append(
+            _line(
+                report.changed_after_submission_at,
+                report.communicator_id,
+                "changed",
+                "changed after it was sent",
             )
         )
     if report.reviewed_at:

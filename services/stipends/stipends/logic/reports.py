@@ -24,7 +24,7 @@ from stipends.exceptions import (
 )
 from stipends.logic.actors import ADMIN, COMMUNICATOR, Actor
 from stipends.logic.programmes import by_id, get_cycle
-from stipends.logic.redaction import redact
+from stipends.logic.redaction import MARKERS, redact
 from stipends.logic.strategies import current_shared, current_shared_id
 from stipends.models import ActivityReport, Communicator, Cycle
 from svyaz import outbox
@@ -131,7 +131,9 @@ def _fill(report: ActivityReport, content: dict[str, Any]) -> list[str]:
     report.observed_change = content["observed_change"]
     report.narrative = narrative.text
     kinds = set(narrative.kinds).union(*(t.kinds for t in topics))
-    report.redactions = sorted(kinds | set(report.redactions or []))
+    # what this version lost: removed now, or removed before and its mark kept
+    kept = " ".join([report.narrative, *report.topics])
+    report.redactions = sorted(kinds | {k for k, m in MARKERS.items() if m in kept})
     return sorted(kinds)
 
 
@@ -191,6 +193,7 @@ def edit_report(
     removed = sorted(set(removed) | set(_refer_to_strategy(report, content, shared)))
     if report.status == "submitted":
         _require_progress(report)
+        report.changed_after_submission_at = now
         _announce_submission(session, report)
     return Saved(report, removed)
 
