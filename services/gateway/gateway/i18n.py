@@ -215,6 +215,20 @@ def trail_detail(language: str, text: str) -> str:
     return _worded(language, text, _DETAILS) or text
 
 
+NOTIFICATION_PURPOSE = "notification:"
+
+
+def read_purpose(language: str, text: str) -> str:
+    """Why data was read, in `language`: a service's fixed purpose by its label
+    (a notification by the message it sent); a person's own words as written."""
+    if text.startswith(NOTIFICATION_PURPOSE):
+        template = text.removeprefix(NOTIFICATION_PURPOSE)
+        what = label(language, "notification", template)
+        return gettext(language, N_("sending the message “%(what)s”")) % {"what": what}
+    msgid = LABELS["read_purpose"].get(text)
+    return gettext(language, msgid) if msgid else text
+
+
 def redactions(language: str, text: str) -> str:
     """A person's text with the marks of what was removed from it (contacts,
     links) in `language`; their own words as they wrote them."""

@@ -452,6 +452,27 @@ LABELS.update(
             "refused": N_("Refused"),
             "failed": N_("Failed"),
         },
+        # why a service read a person's data (the access log), as the services
+        # say it; a purpose a person typed is shown as they wrote it
+        "read_purpose": {
+            "payout routing": N_("choosing how to pay them (their country)"),
+            "payout routing at activation": N_(
+                "choosing how to pay them, when they were accepted"
+            ),
+            "payout onboarding check": N_("checking their payout set-up"),
+            "vetting": N_("vetting the application"),
+            "listing staff": N_("listing the staff to write to"),
+            "password reset": N_("sending a password reset link"),
+            "own profile": N_("their own profile"),
+            "invitation": N_("a staff invitation"),
+        },
+        "service": {
+            "registry": N_("people and accounts"),
+            "stipends": N_("stipends and payouts"),
+            "notifications": N_("messages to people"),
+            "gateway": N_("the consoles"),
+            "insights": N_("impact figures"),
+        },
         "notification": {
             "application_accepted": N_("Application accepted"),
             "application_received": N_("Application received"),

@@ -108,6 +108,7 @@ def environment(lang: str) -> Environment:
     env.filters["reason"] = lambda text: i18n.entitlement_reason(lang, text)
     env.filters["detail"] = lambda text: i18n.trail_detail(lang, text or "")
     env.filters["redactions"] = lambda text: i18n.redactions(lang, text or "")
+    env.filters["purpose"] = lambda text: i18n.read_purpose(lang, text or "")
     return env
 
 

@@ -307,6 +307,7 @@ def test_the_access_log_is_verified_and_browsed_and_the_record_has_a_trail(
     assert log.status_code == 200 and data["pseudonym"] in log.text
     assert 'data-code="legal_name">Full legal name<' in log.text
     assert data["legal_name"] not in log.text  # never the value
+    assert '<td data-label="Why">vetting the application</td>' in log.text  # in words
     nobody = admin.get(
         f"{system.url}/admin/oversight/access-log?lang=en",
         params={"pseudonym": "nobody_by_that_name"},

@@ -446,3 +446,14 @@ def test_the_registrys_password_rule_is_said_in_the_form_s_language() -> None:
     assert i18n.field_fault("en", [said]) == "Give 12 to 200 characters."
     assert schemas.base.PASSWORD == passwords.MAX_LENGTH
     assert schemas.base.PASSWORD_MIN == passwords.MIN_LENGTH
+
+
+def test_why_data_was_read_is_said_in_words() -> None:
+    """The access log's purposes: a service's fixed ones by their labels, a
+    notification by the message it sent, a person's own words as written."""
+    assert i18n.read_purpose("ru", "notification:report_accepted") == (
+        "отправка сообщения «Отчёт принят»"
+    )
+    assert i18n.read_purpose("ru", "payout routing") == "выбор способа выплаты (страна)"
+    typed = "called back about the duplicate"
+    assert i18n.read_purpose("ru", typed) == typed

@@ -289,4 +289,3 @@ def test_what_a_report_lost_is_what_its_latest_version_lost(db: Db) -> None:
                 NOW,
             )
         assert row(db, report_id).redactions == lost
-
