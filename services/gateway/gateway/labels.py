@@ -466,6 +466,12 @@ LABELS.update(
             "own profile": N_("their own profile"),
             "invitation": N_("a staff invitation"),
         },
+        # a Stripe event about a payout's transfer (stipends' webhooks)
+        "provider_event_type": {
+            "transfer.created": N_("the transfer was made"),
+            "transfer.updated": N_("the transfer changed"),
+            "transfer.reversed": N_("the transfer was reversed"),
+        },
         "service": {
             "registry": N_("people and accounts"),
             "stipends": N_("stipends and payouts"),

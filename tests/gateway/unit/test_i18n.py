@@ -18,6 +18,7 @@ from registry import schemas as registry_schemas
 from registry.logic import passwords
 from stipends import events as payout_events
 from stipends import schemas as stipends_schemas
+from stipends.logic.payouts.webhooks import TRANSFER_EVENTS
 from stipends.logic.redaction import KINDS as REDACTION_KINDS
 from stipends.payouts import models as payout_models
 
@@ -227,6 +228,7 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "staff_state": ("invited", "enrolling", "active", "disabled"),
     "reconciliation_source": ("api", "itemized_csv", "bank_statement"),
     "redaction_kind": REDACTION_KINDS,
+    "provider_event_type": TRANSFER_EVENTS,
 }
 
 
