@@ -414,6 +414,14 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
         data={"csrf": csrf(queue.text), "decision": "accepted"},
     )
     assert stipends.sql("SELECT status FROM activity_reports")[0][0] == "accepted"
+    trail = closer.get(f"{system.url}/admin/reports/{report}/activity?lang=en")
+    assert f"<h1>Report of {author}</h1>" in trail.text  # a person, not an id
+    assert re.search(
+        rf'data-action="submitted"><td[^>]*>[^<]*</td><td[^>]*>{author}<', trail.text
+    )
+    assert re.search(
+        r'data-action="accepted"><td[^>]*>[^<]*</td><td[^>]*>you<', trail.text
+    )
     wait_until(lambda: datetime.now(UTC) > deadline, "the deadline to pass")
     preview = closer.get(f"{system.url}/admin/cycles/{cycle}/close?lang=ru", timeout=30)
     assert "статус: активен; способ выплаты настроен" in preview.text  # not English

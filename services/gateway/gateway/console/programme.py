@@ -202,8 +202,12 @@ class ProgrammeConsole(GatewayBase):
         return web.redirect(f"/admin/stipends?cycle={cycle}")
 
     # -- a stipend's and a report's trail ----------------------------------------------
-    def _trail(self, call: Call, kind: str, ident: str) -> list[dict[str, Any]]:
-        me, names = call.actor_id, self.staff_names(call)
+    def _trail(
+        self, call: Call, kind: str, ident: str, names: dict[str, str] | None = None
+    ) -> list[dict[str, Any]]:
+        """The record's trail, each step's actor named: you, a staff member by
+        their name, or (`names`) the communicator by their pseudonym."""
+        me, names = call.actor_id, {**self.staff_names(call), **(names or {})}
         return [
             {
                 **line,
@@ -233,13 +237,30 @@ class ProgrammeConsole(GatewayBase):
 
     @page("GET", "/admin/reports/<report_id>/activity", roles=ADMINS)
     def admin_report_activity(self, call: Call, report_id: str) -> Response:
+        """A report's trail, its author named by their pseudonym (the one who
+        drafted it; an erased person has none)."""
         ident = pages.ident(report_id, "report")
+        lines = self.deadline(self.stipends.get_activity, call.actor, "report", ident)
+        author = next(
+            (ln["actor_id"] for ln in lines if ln["action"] == "drafted"), None
+        )
+        pseudonym = (
+            self.deadline(self.stipends.get_communicator, author).get("pseudonym")
+            if author
+            else None
+        )
         return self.render(
             call,
             "admin_stipend.html",
             kind="report",
             report_id=ident,
-            trail=self._trail(call, "report", ident),
+            pseudonym=pseudonym,
+            trail=self._trail(
+                call,
+                "report",
+                ident,
+                {author: pseudonym} if author and pseudonym else None,
+            ),
         )
 
     # -- corridors and budgets -------------------------------------------------------
