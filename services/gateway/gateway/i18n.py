@@ -215,6 +215,14 @@ def trail_detail(language: str, text: str) -> str:
     return _worded(language, text, _DETAILS) or text
 
 
+def country(language: str, code: str | None) -> str:
+    """A country's name in `language` (ISO 3166-1 code → "Грузия"); the code itself
+    if the locale has no name for it."""
+    if not code:
+        return "—"
+    return str(Locale.parse(language_of(language)).territories.get(code, code))
+
+
 NOTIFICATION_PURPOSE = "notification:"
 
 

@@ -109,6 +109,7 @@ def environment(lang: str) -> Environment:
     env.filters["detail"] = lambda text: i18n.trail_detail(lang, text or "")
     env.filters["redactions"] = lambda text: i18n.redactions(lang, text or "")
     env.filters["purpose"] = lambda text: i18n.read_purpose(lang, text or "")
+    env.filters["country"] = lambda code: i18n.country(lang, code)
     return env
 
 

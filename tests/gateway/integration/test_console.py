@@ -326,6 +326,7 @@ def test_an_admin_edits_the_corridor_table(system: Registry) -> None:
     browser, _ = signed_in_admin(system, "admin.corridors@example.org")
     page = browser.get(f"{system.url}/admin/corridors?lang=en", timeout=30)
     assert page.status_code == 200 and "Payment routes" in page.text
+    assert '<td data-label="Country" data-code="GE">Georgia</td>' in page.text
     changed = browser.post(
         f"{system.url}/admin/corridors",
         timeout=30,

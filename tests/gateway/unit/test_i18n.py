@@ -459,3 +459,9 @@ def test_why_data_was_read_is_said_in_words() -> None:
     assert i18n.read_purpose("ru", "payout routing") == "выбор способа выплаты (страна)"
     typed = "called back about the duplicate"
     assert i18n.read_purpose("ru", typed) == typed
+
+
+def test_a_country_is_shown_by_its_name_in_the_page_s_language() -> None:
+    page = web.environment("ru").from_string("{{ 'GE'|country }} · {{ none|country }}")
+    assert page.render(none=None) == "Грузия · —"
+    assert i18n.country("en", "DE") == "Germany"
