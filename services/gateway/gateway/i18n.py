@@ -172,6 +172,23 @@ _ENTRY = re.compile(rf"^{JOURNAL_ENTRY}$")
 _LABELLED = {"status": "communicator_status", "tier": "tier", "provider": "provider"}
 
 
+# the amounts a sentence may hold ("350.00 EUR", as stipends writes them), shown
+# as the page writes money ("350,00 €")
+_AMOUNTS = {"amount", "before", "after"}
+_WRITTEN_AMOUNT = re.compile(r"^(?P<number>-?\d+(?:\.\d+)?) (?P<currency>[A-Z]{3})$")
+
+
+def _amount(language: str, text: str) -> str:
+    found = _WRITTEN_AMOUNT.match(text)
+    if found is None:
+        return text
+    try:
+        minor = svyaz_money.parse(found["number"], found["currency"], signed=True)
+    except ValueError:
+        return text
+    return money(language, minor, found["currency"])
+
+
 def _worded(language: str, text: str, table: Table) -> str | None:
     """`text` in `language` by the first pattern of `table` it matches (its codes
     as labels, the rest carried over), or None."""
@@ -182,6 +199,8 @@ def _worded(language: str, text: str, table: Table) -> str | None:
         values = {
             name: label(language, _LABELLED[name], value)
             if name in _LABELLED
+            else _amount(language, value)
+            if name in _AMOUNTS
             else value
             for name, value in found.groupdict().items()
         }
