@@ -305,6 +305,18 @@ def _amount(params: dict[str, Any]) -> dict[str, Any]:
     return {"value": value, "currency": currency(amount, "currency", "amount.")}
 
 
+def _notification(params: dict[str, Any]) -> dict[str, str]:
+    given = obj(params, "recipient_notification") or {}
+    only(given, {"setting"}, "recipient_notification.")
+    setting = text(given, "setting", False, "recipient_notification.") or "configured"
+    if setting not in ("configured", "none"):
+        raise invalid(
+            "recipient_notification.setting is configured or none",
+            "recipient_notification.setting",
+        )
+    return {"setting": setting}
+
+
 @api("POST", "/v2/money_management/outbound_payments", "v2")
 def create_outbound_payment(call: Call) -> dict[str, Any]:
     params = call.params
@@ -372,7 +384,7 @@ def create_outbound_payment(call: Call) -> dict[str, Any]:
             "livemode": False,
             "metadata": metadata(params.get("metadata")),
             "payout_intent": None,
-            "recipient_notification": {"setting": "configured"},
+            "recipient_notification": _notification(params),
             "recipient_verification": None,
             "statement_descriptor": text(params, "statement_descriptor") or "SVYAZ",
             "status": "processing",

@@ -118,6 +118,11 @@ def test_a_run_is_paid_exactly_once_through_outbound_payments(
     world = global_world(db, sandbox, 3)
     payouts = world.worker({"stripe_global": provider(sandbox)})
     assert payouts.drive() == {"sent": 3}
+    # nothing names the programme to the payee's bank or inbox
+    assert {
+        (p.statement_descriptor, p.recipient_notification.setting)
+        for p in payments(sandbox)
+    } == {("PAYMENT", "none")}
     world.clock.advance(601)  # the sent deadline of Global Payouts (600 s)
     assert payouts.poll() == {"pending": 3}  # processing at Stripe: asked again later
     post_all(sandbox)

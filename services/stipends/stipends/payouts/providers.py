@@ -308,10 +308,17 @@ def _v2_reason(reason: str | None, returned: bool) -> str:
     return "provider_refused"
 
 
+# What the payee's bank statement says of a Global Payouts payment: a neutral word,
+# never the programme's name (Stripe would take the platform account's setting)
+NEUTRAL_DESCRIPTOR = "PAYMENT"
+
+
 class StripeGlobal(StripeConnect):
     """Stripe Global Payouts: an outbound payment (v2) from the platform's financial
     account to the recipient's payout method. `processing` is sent, `posted` is
     paid; `failed`, `returned` and `canceled` are failed with the reason mapped.
+    The payment names nothing of the programme: a neutral statement descriptor, and
+    no notification from Stripe to the recipient.
     There are no snapshot webhooks for v2 here: the poller asks `status()`. The
     errors are mapped as for Connect (the same SDK error classes)."""
 
@@ -358,6 +365,10 @@ class StripeGlobal(StripeConnect):
                     "to": to,
                     "amount": {"value": order.amount_minor, "currency": currency},
                     "metadata": {"payout_reference": order.reference},
+                    "statement_descriptor": NEUTRAL_DESCRIPTOR,
+                    # no mail from Stripe naming the platform: notifications tells
+                    # the payee, discreetly, in their own language
+                    "recipient_notification": {"setting": "none"},
                 },
                 {"idempotency_key": order.idempotency_key},
             )
