@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,12 +111,20 @@ class RoutedApp(WsgiApp):
         return response(environ, start_response)
 
 
+PageRenderer = Callable[[Request, int], Response]
+_unrouted_pages: list[PageRenderer] = []
+
+
+def register_unrouted_page(render: PageRenderer) -> None:
+    """The consoles' page for an address no route has (gateway.web, which builds on
+    this module, registers it instead of being imported here)."""
+    _unrouted_pages[:] = [render]
+
+
 def unrouted(request: Request, exc: http_errors.HTTPException) -> Response:
     allowed = sorted(getattr(exc, "valid_methods", None) or ())
-    if not request.path.startswith(API_PREFIX):
-        from gateway import web  # web builds on this module
-
-        response = web.unrouted(request, exc.code or 404)
+    if not request.path.startswith(API_PREFIX) and _unrouted_pages:
+        response = _unrouted_pages[0](request, exc.code or 404)
     elif allowed:
         response = problem(
             MethodNotAllowed(

@@ -25,7 +25,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.wrappers import Request, Response
 
-from gateway import forms, i18n, schemas
+from gateway import forms, http, i18n, schemas
 from gateway.exceptions import BadRequest
 from gateway.http import secure
 from gateway.i18n import LANGUAGES, texts
@@ -179,6 +179,9 @@ def unrouted(request: Request, status: int) -> Response:
     lang = i18n.language_of(language(request))
     key = "not_found" if status == 404 else "method_not_allowed"
     return render(request, "message.html", status=status, message=texts(lang)[key])
+
+
+http.register_unrouted_page(unrouted)
 
 
 def set_cookie(
