@@ -394,6 +394,9 @@ def test_a_reconciliation_links_a_difference_to_a_payout_picked_from_a_list(
     )
     stray = [i for i, kind in kinds.items() if kind == "unexpected_at_provider"]
     assert len(stray) == 1
+    # the period ends tomorrow: signing off is not refused, but the page says so
+    assert 'id="period-in-progress"' in made.text
+    assert f"последний день — {today}," in made.text
     linked = finance.post(
         f"{url}/finance/reconciliations/{rec}/resolve",
         data={

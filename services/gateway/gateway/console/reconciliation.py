@@ -4,6 +4,7 @@ payout from a list), the sign-off, the export, and the bank statement's import."
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -119,6 +120,9 @@ class ReconciliationConsole(GatewayBase):
             state=state,
             next_after=items[-1]["id"] if len(items) == PAGE_ITEMS else None,
             error=error,
+            # a period not over yet may still get payments: said before signing off
+            in_progress=rec["period_end"] > datetime.now(UTC).date().isoformat(),
+            last_day=(date.fromisoformat(rec["period_end"]) - timedelta(days=1)),
         )
 
     @page(
