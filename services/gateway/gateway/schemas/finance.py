@@ -177,11 +177,19 @@ class ReconciliationItemSchema(Schema):
 class ReconcileRequestSchema(Schema):
     """`source`: `api` pulls from the provider; `itemized_csv` (Stripe's
     balance_change_from_activity.itemized report) and `bank_statement` (the bank's
-    CSV) come as `content`, the file's text."""
+    CSV) come as `content`, the file's text. The period is [period_start,
+    period_end), at most 92 days, begun (400 `period_not_begun` otherwise). Running
+    a period again replaces the open reconciliation it overlaps, with its decisions;
+    a period overlapping a signed-off one, or two open ones, is 409
+    `reconciliation_overlaps`."""
 
     provider = choice(PROVIDER_NAMES, required=True)
-    period_start = fields.Date(required=True)
-    period_end = fields.Date(required=True)
+    period_start = fields.Date(
+        required=True, metadata={"description": "the first day; today or earlier"}
+    )
+    period_end = fields.Date(
+        required=True, metadata={"description": "the day after the last"}
+    )
     source = choice(("api", "itemized_csv", "bank_statement"), load_default="api")
     content = text(
         CONTENT,
