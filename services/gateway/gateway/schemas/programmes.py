@@ -349,7 +349,9 @@ def aware_moment(value: str) -> None:
 
 class CycleRequestSchema(Schema):
     """A reporting cycle: `period` YYYY-MM, one per programme; `deadline` with its
-    time zone (ISO 8601), after which reports are late."""
+    time zone (ISO 8601), after which reports are late: not before the period's
+    first day (`deadline_before_period`), and not already passed unless
+    `accept_past_deadline` says so."""
 
     period = fields.String(
         required=True,
