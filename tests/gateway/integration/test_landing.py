@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 
 from tests.gateway.conftest import Stipends, funded_programme, ready_payee
 from tests.gateway.integration.test_console import (
@@ -137,6 +138,33 @@ def test_with_two_cycles_open_a_communicator_reports_for_either(
     who = actor(["communicator"], payee)
     assert len(stipends.call("list_reports", who, current["id"])) == 1
     assert stipends.call("list_reports", who, earlier["id"]) == []
+
+    # sent, then changed before the deadline: the same report, still sent
+    def send(page: str, conversations: str) -> requests.Response:
+        report_id = re.search(r'name="report_id" value="([^"]*)"', page).group(1)
+        return browser.post(
+            f"{system.url}/me/report",
+            timeout=30,
+            data={
+                "csrf": csrf(page),
+                "cycle_id": current["id"],
+                "report_id": report_id,
+                "conversations": conversations,
+                "audiences": "family",
+                "channels": "video",
+                "hours": "1",
+                "observed_change": "some",
+                "narrative": "",
+                "action": "submit",
+            },
+        )
+
+    sent = send(saved.text, "3")
+    assert sent.status_code == 200 and 'id="editing-sent"' in sent.text
+    changed = send(sent.text, "5")
+    assert changed.status_code == 200, changed.text
+    (report,) = stipends.call("list_reports", who, current["id"])
+    assert (report["status"], report["conversations"]) == ("submitted", 5)
 
 
 def test_a_coordinator_without_a_communicator_account_lands_on_their_clubs(

@@ -4,6 +4,7 @@ erasure, the cycle's report; and everyone's inbox and preferences."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -239,6 +240,9 @@ class MeConsole(GatewayBase):
             (r for r in reports if r["status"] in ("draft", "changes_requested")),
             None,
         )
+        if draft is None and cycle and not _passed(cycle["deadline"]):
+            # a sent report is changed in place until the deadline, never sent twice
+            draft = next((r for r in reports if r["status"] == "submitted"), None)
         strategy = self._shared_strategy(call)
         return self.render(
             call,
@@ -288,7 +292,11 @@ class MeConsole(GatewayBase):
                     call.form.get("cycle_id", ""),
                     content,
                 )
-            if call.form.get("action") == "submit":
+            # a sent report that was changed stays sent (and is announced again)
+            if (
+                call.form.get("action") == "submit"
+                and saved["report"]["status"] != "submitted"
+            ):
                 self.deadline(
                     self.stipends.submit_report, call.actor, saved["report"]["id"]
                 )
@@ -342,3 +350,7 @@ class MeConsole(GatewayBase):
         changes = pages.preferences_from_form(call.request.form, call.actor["roles"])
         saved = self.deadline(self.notifications.set_preferences, call.actor, changes)
         return {"prefs": saved, "error": None, "saved": True}
+
+
+def _passed(moment: str) -> bool:
+    return datetime.fromisoformat(moment) <= datetime.now(UTC)
