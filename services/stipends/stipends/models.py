@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     String,
@@ -270,6 +271,7 @@ class Stipend(Base):
     approvals_given: Mapped[int] = mapped_column(Integer, default=0)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rejection_reason: Mapped[str | None] = mapped_column(Text)
+    rejected_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -284,6 +286,26 @@ class Stipend(Base):
                 f"the stipend is {self.status}, not awaiting approval",
                 f"stipend_{self.status}",
             )
+
+
+class StipendAmendment(Base):
+    """Who changed a stipend's amount, when, from what to what (insert-only; the
+    reason is the sentence appended to the stipend's `reasons`)."""
+
+    __tablename__ = "stipend_amendments"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    stipend_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("stipends.id")
+    )
+    amended_by: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
+    amended_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    amount_before_minor: Mapped[int] = mapped_column(BigInteger)
+    amount_after_minor: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("stipend_amendments_by_stipend", "stipend_id"),)
 
 
 class Approval(Base):

@@ -531,11 +531,18 @@ def test_stipend_and_report_activity(db: Db) -> None:
             activity.activity(session, communicator_actor(who), "stipend", stipend)
     assert [(a["action"], a["actor_id"]) for a in done] == [
         ("proposed", CLOSER["id"]),
-        ("amended", None),
+        ("amended", ADMIN_B["id"]),  # who changed the amount, and when
         ("approved", ADMIN_A["id"]),
         ("ledger:reservation", ADMIN_A["id"]),
     ]
-    assert done[1]["at"] is None and "half the month" in done[1]["detail"]
+    assert done[1]["at"] and "half the month" in done[1]["detail"]
+    with db.session() as session, session.begin():
+        approvals.reject_stipend(session, logic_actor(ADMIN_B), stipend, "no funds")
+    with db.session() as session:
+        done = activity.activity(session, logic_actor(ADMIN_A), "stipend", stipend)
+    assert (done[-1]["action"], done[-1]["actor_id"]) == ("rejected", ADMIN_B["id"])
+    with pytest.raises(Exception, match="insert-only"):  # kept as it was written
+        db.sql("UPDATE stipend_amendments SET amount_after_minor = 1")
     # (the test submits and reviews on a fixed date, drafts at the real time)
     assert sorted((a["action"], a["actor_id"]) for a in reviewed) == [
         ("accepted", ADMIN_A["id"]),

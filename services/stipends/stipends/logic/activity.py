@@ -6,9 +6,8 @@ What the records do not keep, so the trails cannot show:
 - report: only the latest submission, the latest change after it was sent, and the
   latest review are kept (a report sent back and reviewed again shows its last
   review); a draft's edits are not kept;
-- stipend: who rejected it, and who amended it and when (an amendment leaves its
-  text in the reasons and makes the amender the proposer, so only the latest
-  amender is known); who voided an approval (the time and reason are kept);
+- stipend: who voided an approval (the time and reason are kept); who amended it
+  and when before stipends migration 0018 (the words are in its reasons);
 - payout: see stipends.logic.payouts.trail.
 """
 
@@ -27,7 +26,7 @@ from stipends.logic.approvals import get_stipend
 from stipends.logic.payouts import trail
 from stipends.logic.programmes import get_cycle
 from stipends.logic.reports import get_report
-from stipends.models import Approval, JournalEntry
+from stipends.models import Approval, JournalEntry, StipendAmendment
 
 KINDS = ("report", "stipend", "payout")
 AMENDED = "amount changed from "
@@ -94,7 +93,24 @@ def stipend_activity(session: Session, stipend_id: uuid.UUID) -> list[dict[str, 
             "proposed when the cycle was closed",
         )
     ]
-    lines += [_line(None, None, "amended", text) for text in amendments]
+    # who and when, kept since migration 0018 (earlier ones: the words alone)
+    kept = list(
+        session.scalars(
+            select(StipendAmendment)
+            .where(StipendAmendment.stipend_id == stipend.id)
+            .order_by(StipendAmendment.id)
+        )
+    )
+    unkept: list[StipendAmendment | None] = [None] * (len(amendments) - len(kept))
+    for text, row in zip(amendments, unkept + kept, strict=False):
+        lines.append(
+            _line(
+                row.amended_at if row else None,
+                row.amended_by if row else None,
+                "amended",
+                text,
+            )
+        )
     for approval in session.scalars(
         select(Approval).where(Approval.stipend_id == stipend.id)
     ):
@@ -128,11 +144,16 @@ def stipend_activity(session: Session, stipend_id: uuid.UUID) -> list[dict[str, 
         )
     if stipend.status == "rejected":
         lines.append(
-            _line(stipend.decided_at, None, "rejected", stipend.rejection_reason or "")
+            _line(
+                stipend.decided_at,
+                stipend.rejected_by,
+                "rejected",
+                stipend.rejection_reason or "",
+            )
         )
     timed = sorted((line for line in lines if line["at"]), key=lambda line: line["at"])
     untimed = [line for line in lines if not line["at"]]
-    # amendments have no time: they follow the proposal
+    # amendments made before their time was kept: right after the proposal
     return timed[:1] + untimed + timed[1:]
 
 

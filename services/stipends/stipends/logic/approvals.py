@@ -40,7 +40,7 @@ from stipends.logic import ledger
 from stipends.logic.actors import ADMIN, Actor
 from stipends.logic.entitlement import money
 from stipends.logic.programmes import get_cycle, get_programme
-from stipends.models import Approval, Communicator, Stipend
+from stipends.models import Approval, Communicator, Stipend, StipendAmendment
 from svyaz import outbox
 
 log = logging.getLogger(__name__)
@@ -242,6 +242,7 @@ def reject_stipend(
     _void(active_approvals(session, stipend.id), "stipend rejected")
     stipend.status = "rejected"
     stipend.rejection_reason = reason.strip()
+    stipend.rejected_by = actor.id
     stipend.decided_at = datetime.now(UTC)
     _flush(session)
     outbox.add(
@@ -285,6 +286,14 @@ def amend_stipend(
         f"amount changed from {money(stipend.amount_minor, stipend.currency)} to "
         f"{money(amount_minor, stipend.currency)}: {reason.strip()}",
     ]
+    session.add(
+        StipendAmendment(
+            stipend_id=stipend.id,
+            amended_by=actor.id,
+            amount_before_minor=stipend.amount_minor,
+            amount_after_minor=amount_minor,
+        )
+    )
     stipend.amount_minor = amount_minor
     stipend.approvals_needed = programme.approvers_needed(amount_minor)
     stipend.approvals_given = 0
