@@ -10,7 +10,7 @@ from typing import Any
 from markupsafe import Markup
 
 from gateway.charts import bar_chart
-from gateway.i18n import gettext, label, money
+from gateway.i18n import country, gettext, label, money
 from gateway.labels import N_
 
 HIDDEN = N_("hidden")
@@ -19,6 +19,7 @@ FOOTNOTE = N_(
     "number could be worked out. Figures never list a person."
 )
 CHART_DESC = N_("{title}, by {dimension}: {values}.")
+CHART_DESC_PLAIN = N_("{title}, in all: {values}.")
 TOTAL = N_("Total")
 FIGURE, COLUMN, VALUE = N_("Figure"), N_("Column"), N_("Value")
 
@@ -30,7 +31,7 @@ def row_label(lang: str, dimension: str, code: str, clubs: dict[str, str]) -> st
         return clubs.get(code, code[:8])
     if dimension == "tier":
         return label(lang, "tier", code)
-    return code  # a country: its ISO code
+    return country(lang, code)  # a country, by its name
 
 
 def column_label(lang: str, table: str, code: str) -> str:
@@ -56,7 +57,11 @@ def decorate(
         title = label(lang, "impact_table", name)
         over_time = name.endswith("_over_time")
         rows = [
-            r if over_time else row_label(lang, dimension, r, clubs)
+            r
+            if over_time
+            else row_label(lang, dimension, r, clubs)
+            if dimension
+            else column_label(lang, name, r)  # no grouping: the rows are outcomes
             for r in table["rows"]
         ]
         columns = [column_label(lang, name, c) for c in table["columns"]]
@@ -66,10 +71,15 @@ def decorate(
                 (r, cells[0]) for r, cells in zip(rows, table["cells"], strict=True)
             ]
         words = ", ".join(f"{r} {shown(lang, v)}" for r, v in bars)
-        by = label(lang, "impact_dimension", dimension) if dimension else ""
-        description = gettext(lang, CHART_DESC).format(
-            title=title, dimension=by or "—", values=words or "—"
-        )
+        if dimension:
+            by = label(lang, "impact_dimension", dimension)
+            description = gettext(lang, CHART_DESC).format(
+                title=title, dimension=by, values=words or "—"
+            )
+        else:
+            description = gettext(lang, CHART_DESC_PLAIN).format(
+                title=title, values=words or "—"
+            )
         out.append(
             {
                 "name": name,

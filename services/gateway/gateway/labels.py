@@ -460,6 +460,7 @@ LABELS.update(
                 "choosing how to pay them, when they were accepted"
             ),
             "payout onboarding check": N_("checking their payout set-up"),
+            "payout": N_("paying them"),
             "vetting": N_("vetting the application"),
             "listing staff": N_("listing the staff to write to"),
             "password reset": N_("sending a password reset link"),

@@ -12,7 +12,7 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 
-from gateway import i18n, pages, schemas, web
+from gateway import i18n, impact, pages, schemas, web
 from registry import models as registry_models
 from registry import schemas as registry_schemas
 from registry.logic import passwords
@@ -468,3 +468,29 @@ def test_a_country_is_shown_by_its_name_in_the_page_s_language() -> None:
     page = web.environment("ru").from_string("{{ 'GE'|country }} · {{ none|country }}")
     assert page.render(none=None) == "Грузия · —"
     assert i18n.country("en", "DE") == "Germany"
+
+
+def test_impact_tables_without_a_grouping_name_their_rows_in_words() -> None:
+    """The payouts' and the differences' tables are not grouped by a dimension:
+    their rows are outcomes and kinds, in words, never codes."""
+    def table(name: str, rows: list[str]) -> dict:
+        return {
+            "name": name,
+            "rows": rows,
+            "columns": ["count"],
+            "cells": [[1] for _ in rows],
+            "row_totals": [1 for _ in rows],
+            "column_totals": [len(rows)],
+            "total": len(rows),
+            "hidden": 0,
+        }
+
+    view = {
+        "tables": [table("differences", ["unexpected_at_provider"])],
+        "dimension": "",
+    }
+    (figure,) = impact.decorate("en", view, {})
+    assert [r["label"] for r in figure["rows"]] == ["Unexpected at the provider"]
+    grouped = {"tables": [table("reports", ["GE"])], "dimension": "country"}
+    (by_country,) = impact.decorate("ru", grouped, {})
+    assert [r["label"] for r in by_country["rows"]] == ["Грузия"]

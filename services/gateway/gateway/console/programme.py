@@ -89,7 +89,7 @@ class ProgrammeConsole(GatewayBase):
             {
                 **item,
                 "approvers": [  # who has approved: "you" for oneself, or their name
-                    "you"
+                    web.gettext(call.lang, "you")
                     if a["approver_id"] == me
                     else names.get(a["approver_id"], a["approver_id"][:8])
                     for a in item["approvals"]
