@@ -473,6 +473,7 @@ def test_a_country_is_shown_by_its_name_in_the_page_s_language() -> None:
 def test_impact_tables_without_a_grouping_name_their_rows_in_words() -> None:
     """The payouts' and the differences' tables are not grouped by a dimension:
     their rows are outcomes and kinds, in words, never codes."""
+
     def table(name: str, rows: list[str]) -> dict:
         return {
             "name": name,
