@@ -71,6 +71,7 @@ from stipends.cli_output import (  # noqa: E402
 )
 from svyaz import idempotency, money  # noqa: E402
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound  # noqa: E402
+from svyaz.vocabulary import PAYOUT_STATUSES  # noqa: E402
 
 (
     DONE,
@@ -397,7 +398,18 @@ def follow(
 def write_private(path: Path, body: bytes) -> None:
     """A file of account details or payments, readable by its owner alone (an
     existing file is emptied and made so too)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except FileNotFoundError:
+        raise Failed(
+            f"cannot write {path}: its folder does not exist", BAD_INPUT
+        ) from None
+    except IsADirectoryError:
+        raise Failed(
+            f"cannot write {path}: it is a folder; name a file", BAD_INPUT
+        ) from None
+    except OSError as exc:
+        raise Failed(f"cannot write {path}: {exc.strerror}", BAD_INPUT) from None
     os.fchmod(fd, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(body)
@@ -475,7 +487,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("show", help="a run and its progress").add_argument("run")
     listing = sub.add_parser("payouts", help="a run's payouts")
     listing.add_argument("run")
-    listing.add_argument("--status")
+    listing.add_argument("--status", choices=PAYOUT_STATUSES)
     release = sub.add_parser("release", help="release a run (fresh second factor)")
     release.add_argument("run")
     release.add_argument("--totals", required=True, help="the digest `show` printed")

@@ -354,6 +354,22 @@ def test_an_exported_file_is_its_owner_s_alone(tmp_path: Path) -> None:
     cli.write_private(path, b"<Document/>")
     assert path.read_bytes() == b"<Document/>"
     assert path.stat().st_mode & 0o777 == 0o600
+    # a place no file can be written is bad input, in words (exit 2)
+    for place, said in (
+        (tmp_path / "no-such-folder" / "run.xml", "its folder does not exist"),
+        (tmp_path, "it is a folder; name a file"),
+    ):
+        with pytest.raises(cli.Failed) as refused:
+            cli.write_private(place, b"<Document/>")
+        assert refused.value.code == cli.BAD_INPUT and said in str(refused.value)
+
+
+def test_a_payout_status_is_one_of_the_statuses() -> None:
+    with pytest.raises(SystemExit) as typo:  # argparse: exit 2, the choices named
+        cli.parser().parse_args(["payouts", "run-1", "--status", "faild"])
+    assert typo.value.code == 2
+    args = cli.parser().parse_args(["payouts", "run-1", "--status", "failed"])
+    assert args.status == "failed"
 
 
 def test_a_payout_settled_between_two_reads_is_waited_for_not_called_a_bank_one() -> (
