@@ -172,6 +172,32 @@ def test_a_pseudonym_mixing_alphabets_is_refused_saying_so(registry: Registry) -
     assert registry.sql("SELECT id FROM communicators") == []
 
 
+def test_every_refused_field_of_an_application_is_named_at_once(
+    registry: Registry,
+) -> None:
+    """The rules checked against what is recorded (the country's corridor, the
+    current consent text, the club, the pseudonym) answer together, as the schema's
+    do: one round to mend them all."""
+    with pytest.raises(InvalidInput) as err:
+        registry.call(
+            "apply",
+            application(
+                country="XX",
+                consent_version="1999-01",
+                club_id=str(uuid.uuid4()),
+                pseudonym="Ivаn_8",  # a Cyrillic "а"
+            ),
+        )
+    assert set(err.value.fields) == {
+        "country",
+        "consent_version",
+        "club_id",
+        "pseudonym",
+    }
+    assert err.value.code == "unknown_country"  # the first one's code
+    assert registry.sql("SELECT id FROM communicators") == []
+
+
 def test_contacts_are_read_only_by_notifications_and_every_read_is_logged(
     registry: Registry,
 ) -> None:

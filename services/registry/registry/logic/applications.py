@@ -24,6 +24,41 @@ def _invalid(field: str, message: str, code: str) -> InvalidApplication:
     return InvalidApplication(message, code, {field: [message]})
 
 
+Refusal = tuple[str, str, str] | None  # (field, message, code)
+
+
+def _country(session: Session, country: str) -> Refusal:
+    if session.get(Corridor, country) is None:
+        return "country", f"unknown country code {country}", "unknown_country"
+    return None
+
+
+def _consent(session: Session, version: str) -> Refusal:
+    current = session.scalar(select(ConsentText.version).where(ConsentText.current))
+    if version != current:
+        said = f"consent to the current consent text ({current}) is required"
+        return "consent_version", said, "consent_outdated"
+    return None
+
+
+def _club(session: Session, club_id: uuid.UUID | None) -> Refusal:
+    if club_id is not None and session.get(Club, club_id) is None:
+        return "club_id", "unknown club", "unknown_club"
+    return None
+
+
+def _pseudonym(session: Session, pseudonym: str) -> Refusal:
+    if pseudonyms.mixes_scripts(pseudonym):
+        return "pseudonym", pseudonyms.MIXED_MESSAGE, "pseudonym_mixed_scripts"
+    if session.scalar(
+        select(Communicator.id).where(
+            Communicator.pseudonym_key == pseudonyms.key(pseudonym)
+        )
+    ):
+        return "pseudonym", "this pseudonym is taken; choose another", "pseudonym_taken"
+    return None
+
+
 def apply(
     session: Session, keys: KeyRing, application: dict[str, Any], now: datetime
 ) -> None:
@@ -33,32 +68,21 @@ def apply(
     application with a known email is recorded like any other, and admins see a dedup
     review item linking the two. Returns nothing on purpose.
     """
-    if session.get(Corridor, application["country"]) is None:
-        raise _invalid(
-            "country",
-            f"unknown country code {application['country']}",
-            "unknown_country",
+    refused = [  # every refused field at once, the first one's code for the whole
+        found
+        for found in (
+            _country(session, application["country"]),
+            _consent(session, application["consent_version"]),
+            _club(session, application.get("club_id")),
+            _pseudonym(session, application["pseudonym"]),
         )
-    current = session.scalar(select(ConsentText.version).where(ConsentText.current))
-    if application["consent_version"] != current:
-        raise _invalid(
-            "consent_version",
-            f"consent to the current consent text ({current}) is required",
-            "consent_outdated",
-        )
+        if found is not None
+    ]
+    if refused:
+        fields = {name: [message] for name, message, _ in refused}
+        raise InvalidApplication(refused[0][1], refused[0][2], fields)
+    current = application["consent_version"]
     club_id = application.get("club_id")
-    if club_id is not None and session.get(Club, club_id) is None:
-        raise _invalid("club_id", "unknown club", "unknown_club")
-    if pseudonyms.mixes_scripts(application["pseudonym"]):
-        raise _invalid("pseudonym", pseudonyms.MIXED_MESSAGE, "pseudonym_mixed_scripts")
-    if session.scalar(
-        select(Communicator.id).where(
-            Communicator.pseudonym_key == pseudonyms.key(application["pseudonym"])
-        )
-    ):
-        raise _invalid(
-            "pseudonym", "this pseudonym is taken; choose another", "pseudonym_taken"
-        )
 
     communicator = Communicator(
         id=uuid.uuid4(),
