@@ -464,6 +464,14 @@ def test_bank_details_its_country_would_refuse_are_refused_saying_what_to_fix(
     )
     assert "Пятая и шестая буквы BIC — код страны" in bad_bic.text
     assert nothing_saved()
+    no_name = browser.post(  # a field's rule, in the page's words and its label
+        f"{system.url}/me/bank-details",
+        timeout=30,
+        data={"csrf": csrf(home.text), **GOOD_BANK, "holder": "Z"},
+    )
+    assert no_name.status_code == 400 and "Length must be" not in no_name.text
+    assert "Владелец счёта" in no_name.text and "holder:" not in no_name.text
+    assert nothing_saved()
 
     saved = api("POST", "/api/v1/me/bank-details", {**GOOD_BANK, "bic": "nbge ge22"})
     assert (saved.status_code, saved.json()) == (200, {"status": "ready"})

@@ -18,6 +18,13 @@ from gateway.roles import COMMUNICATOR, SIGNED_IN
 from gateway.waiting import waiting_for
 from svyaz.errors import Forbidden, InvalidInput, NotFound, ServiceError
 
+# the bank-details form's fields, as its labels name them (a refusal says which)
+BANK_FIELDS = {
+    "holder": "Account holder (as the bank knows them)",
+    "iban": "IBAN",
+    "bic": "BIC",
+}
+
 OWN = (COMMUNICATOR,)
 
 
@@ -115,7 +122,11 @@ class MeConsole(GatewayBase):
                 setup={"provider": "bank_file", "next": "bank_details"},
                 bank_error=said
                 if specific
-                else "; ".join(f"{k}: {', '.join(v)}" for k, v in exc.fields.items())
+                else "; ".join(
+                    f"{web.gettext(call.lang, BANK_FIELDS.get(name, name))}: "
+                    f"{web.field_fault(call.lang, messages)}"
+                    for name, messages in exc.fields.items()
+                )
                 or said,
             )
             return self.render(call, "me.html", status=400, **context)
