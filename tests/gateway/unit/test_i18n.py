@@ -285,6 +285,7 @@ CONSOLE_CODES = (
     "period_not_begun",
     "training_not_held",
     "deadline_before_period",
+    "invalid_date",
     "csrf",
     "sign_in_failed",
     "second_factor_failed",
