@@ -1036,6 +1036,13 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
     assert own.status_code == 403 and "second finance person" in own.text
     second, page, _ = signed_in_staff(system, "recon.two@example.org", ["finance"])
     shown = second.get(f"{system.url}/finance/reconciliations/{rec}", timeout=30)
+    noteless = second.post(  # said at once, on the page: no confirmation first
+        f"{system.url}/finance/reconciliations/{rec}/sign-off",
+        timeout=30,
+        data={"csrf": csrf(shown.text), "note": ""},
+    )
+    assert noteless.status_code == 400 and 'id="confirm"' not in noteless.text
+    assert "Напишите в заметке" in noteless.text  # the field that is missing
     signed = second.post(
         f"{system.url}/finance/reconciliations/{rec}/sign-off",
         timeout=30,

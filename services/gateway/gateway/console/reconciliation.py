@@ -13,6 +13,7 @@ from gateway import pages, web
 from gateway.base import Call, GatewayBase
 from gateway.confirm import confirmation, confirmed
 from gateway.console.finance import download
+from gateway.exceptions import BadRequest
 from gateway.http import TEXT_BODY, UPLOAD_BODY, page
 from gateway.roles import ADMIN, FINANCE
 from gateway.schemas import CONTENT
@@ -159,6 +160,8 @@ class ReconciliationConsole(GatewayBase):
     )
     def finance_sign_off(self, call: Call, reconciliation_id: str) -> Response:
         ident = pages.ident(reconciliation_id, "reconciliation_id")
+        if not call.form.get("note"):  # said on the page, before asking to confirm
+            raise BadRequest("write a note", "note_required", {"note": ["required"]})
         if not confirmed(call):
             rec = self.deadline(self.stipends.get_reconciliation, call.actor, ident)
             return confirmation(

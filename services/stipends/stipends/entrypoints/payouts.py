@@ -420,7 +420,7 @@ class PayoutsEntrypoints(Entrypoints):
                 session,
                 who,
                 schemas.checked_id(reconciliation_id, "reconciliation_id"),
-                schemas.reason(note),
+                schemas.reason(note, "note"),
                 now(),
             )
             return reconciliation.view(session, rec)

@@ -75,12 +75,13 @@ def bounded(value: Any, name: str, least: int = 0, most: int = 10**9) -> int:
     return value
 
 
-def reason(value: Any) -> str:
+def reason(value: Any, name: str = "reason") -> str:
+    """A person's reason (or `note`): 1 to 500 characters, refused under its name."""
     if not isinstance(value, str) or not value.strip() or len(value) > 500:
         raise InvalidRequest(
-            "give a reason (1 to 500 characters)",
-            "reason_required",
-            {"reason": ["required, at most 500 characters"]},
+            f"give a {name} (1 to 500 characters)",
+            f"{name}_required",
+            {name: ["required, at most 500 characters"]},
         )
     return value.strip()
 
