@@ -50,8 +50,8 @@ REFUSALS: dict[str, str] = {
     "not_signed_in": N_("Sign in first."),
     "second_factor_required": N_("Sign in again with the code from your app."),
     "second_factor_failed": N_(
-        "The code is not right; nothing was released. Enter the current code "
-        "from your app."
+        "The code is not right; nothing was released. A code lasts about a "
+        "minute: enter the current code from your app and release again."
     ),
     "second_factor_on": N_("The code at sign-in is already on."),
     "no_enrollment": N_("Start by signing in."),
