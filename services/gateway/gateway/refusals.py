@@ -555,6 +555,19 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
         re.compile(r"^(Shorter than minimum length|Length must be between) (?P<n>\d+)"),
         N_("Give at least %(n)s characters."),
     ),
+    # how we contact someone (notifications' preferences)
+    (
+        re.compile(r"^use an IANA time zone"),
+        N_("Choose a time zone by its place, such as Europe/Berlin."),
+    ),
+    (
+        re.compile(r"^the in-app inbox cannot be turned off"),
+        N_("Messages on this site stay on: tick them again."),
+    ),
+    (
+        re.compile(r"^give both the start and the end of quiet hours"),
+        N_("Give both when quiet hours start and when they end, or neither."),
+    ),
     (
         re.compile(r"^on or after (?P<day>\d{4}-\d{2}-\d{2})$"),  # a cycle's deadline
         N_("Give a day on or after %(day)s."),
