@@ -274,6 +274,7 @@ REFUSALS: dict[str, str] = {
     "deadline_before_period": N_(
         "The deadline is before the month of the cycle begins. Give a later one."
     ),
+    "amount_not_positive": N_("Give an amount greater than zero."),
     "invalid_date": N_("Give the first day and the day after the last as dates."),
     "period_not_begun": N_("This period has not begun. Reconcile it once it has."),
     "reconciliation_superseded": N_(

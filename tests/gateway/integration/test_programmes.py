@@ -115,6 +115,15 @@ def test_an_admin_creates_edits_and_funds_a_programme_in_the_console(
     )
     assert reused.status_code == 409 and "Reload the page" in reused.text
     assert programme_row(stipends, "Evenings 2027")[3] == 100_000
+    for nothing in ("0", "-5"):  # the amount's own words, nothing funded
+        refused = admin.post(
+            f"{system.url}/admin/programmes/{ident}/funding",
+            data={**funding, "idempotency_key": str(uuid.uuid4()), "amount": nothing},
+            timeout=30,
+        )
+        assert refused.status_code == 400
+        assert "Give an amount greater than zero." in refused.text
+    assert programme_row(stipends, "Evenings 2027")[3] == 100_000
 
     # an edit as of the version drawn (a funding moves the version too); a stale
     # one shows the current values

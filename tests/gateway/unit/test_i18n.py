@@ -286,6 +286,7 @@ CONSOLE_CODES = (
     "training_not_held",
     "deadline_before_period",
     "invalid_date",
+    "amount_not_positive",
     "csrf",
     "sign_in_failed",
     "second_factor_failed",

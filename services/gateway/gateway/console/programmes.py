@@ -237,11 +237,23 @@ class ProgrammesConsole(GatewayBase):
     )
     def admin_fund_programme(self, call: Call, programme_id: str) -> Response:
         ident = pages.ident(programme_id, "programme")
+        typed = (call.form.get("amount") or "").strip()
+        minor = (
+            0
+            if typed.startswith("-")
+            else amount(typed, call.form.get("currency", ""), "amount")
+        )
+        if minor <= 0:  # 0 or -5: the field says so, not "not a number"
+            raise BadRequest(
+                "a funding adds more than zero",
+                "amount_not_positive",
+                {"amount": [">0"]},
+            )
         self.deadline(
             self.stipends.fund_programme,
             call.actor,
             ident,
-            amount(call.form.get("amount"), call.form.get("currency", ""), "amount"),
+            minor,
             call.form.get("idempotency_key", ""),
         )
         return web.redirect(f"/admin/programmes/{ident}")
