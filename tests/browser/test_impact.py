@@ -100,9 +100,9 @@ def test_an_admin_sees_a_cycle_s_charts_and_downloads_them(
     assert chart.locator("title").text_content() == "Reports by outcome"
     # by country of the club: Armenia's 2 reports are hidden, and Georgia's 6 with
     # them (else 8 - 6 would give the 2 away); the total of 8 is shown
-    assert "AM hidden" in (chart.locator("desc").text_content() or "")
+    assert "Armenia hidden" in (chart.locator("desc").text_content() or "")
     reports = page.locator("#table-reports")
-    for country in ("AM", "GE"):
+    for country in ("Armenia", "Georgia"):  # by name, not code
         row = reports.locator("tbody tr", has=page.locator("th", has_text=country))
         assert set(row.locator("td").all_inner_texts()) == {"hidden"}, country
     expect(reports.locator("tfoot td").first).to_have_text("8")

@@ -373,9 +373,6 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
         data={"csrf": csrf(form.text), "cycle_id": cycle, "conversations": "many"},
     )
     assert bad.status_code == 400 and 'id="error"' in bad.text
-    # each field says what to enter (not "correct this field")
-    assert "Choose a time zone by its place, such as Europe/Berlin." in bad.text
-    assert "Messages on this site stay on: tick them again." in bad.text
     assert not stipends.sql("SELECT 1 FROM activity_reports")
     sent = browser.post(
         f"{system.url}/me/report",
@@ -500,6 +497,9 @@ def test_the_inbox_and_preferences_pages(system: Registry, notifications: Any) -
         data={"csrf": csrf(form.text), "timezone": "Mars/Olympus", "channels": "email"},
     )
     assert bad.status_code == 400 and 'id="error"' in bad.text
+    # each field says what to enter (not "correct this field")
+    assert "Choose a time zone by its place, such as Europe/Berlin." in bad.text
+    assert "Messages on this site stay on: tick them again." in bad.text
     saved = browser.post(
         f"{system.url}/me/preferences",
         timeout=30,
