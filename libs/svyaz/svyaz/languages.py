@@ -16,35 +16,6 @@ from babel.support import Translations
 LANGUAGES = ("ru", "en")
 DEFAULT_LANGUAGE = "ru"
 
-# The languages a communicator may say they speak (ISO 639-1): the registry takes
-# these, and the consoles list them, named in the reader's language.
-SPOKEN = (
-    "ru",
-    "en",
-    "uk",
-    "be",
-    "ka",
-    "hy",
-    "kk",
-    "ky",
-    "uz",
-    "tt",
-    "de",
-    "fr",
-    "es",
-    "it",
-    "pl",
-    "lt",
-    "lv",
-    "et",
-    "fi",
-    "sr",
-    "he",
-    "tr",
-    "pt",
-    "cs",
-)
-
 
 def language_of(value: str | None) -> str:
     """A supported language: `en-GB` → `en`; anything unknown → Russian."""

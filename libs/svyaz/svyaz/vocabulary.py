@@ -76,3 +76,32 @@ LEDGER_ACCOUNT_KINDS = (
     "fees",
     *LEDGER_DIFFERENCE_KINDS,
 )
+
+# The languages a communicator may say they speak (ISO 639-1): the registry takes
+# these, and the gateway's consoles list them, named in the reader's language.
+SPOKEN = (
+    "ru",
+    "en",
+    "uk",
+    "be",
+    "ka",
+    "hy",
+    "kk",
+    "ky",
+    "uz",
+    "tt",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pl",
+    "lt",
+    "lv",
+    "et",
+    "fi",
+    "sr",
+    "he",
+    "tr",
+    "pt",
+    "cs",
+)

@@ -59,7 +59,7 @@ from gateway.refusals import (
     TEXTS,
     THINGS,
 )
-from svyaz import languages
+from svyaz import languages, vocabulary
 from svyaz import money as svyaz_money
 from svyaz.countries import ISO_COUNTRIES
 from svyaz.languages import LANGUAGES as LANGUAGES
@@ -119,7 +119,7 @@ def countries(language: str) -> list[tuple[str, str]]:
 
 def spoken_languages(language: str) -> list[tuple[str, str]]:
     names = Locale.parse(language_of(language)).languages
-    return [(code, names.get(code, code)) for code in languages.SPOKEN]
+    return [(code, names.get(code, code)) for code in vocabulary.SPOKEN]
 
 
 def label(language: str, kind: str, code: str | None) -> str:

@@ -19,7 +19,7 @@ from registry import pseudonyms
 from registry.logic import passwords
 from svyaz.countries import iso_country
 from svyaz.days import plausible_day
-from svyaz.languages import SPOKEN
+from svyaz.vocabulary import SPOKEN
 
 LANGUAGES = ("ru", "en")
 PSEUDONYM = pseudonyms.PATTERN

@@ -49,7 +49,7 @@ from gateway.schemas.base import (
 from svyaz import banking
 from svyaz.countries import iso_country
 from svyaz.days import plausible_day
-from svyaz.languages import SPOKEN
+from svyaz.vocabulary import SPOKEN
 
 
 class ApplicationRequestSchema(Schema):
