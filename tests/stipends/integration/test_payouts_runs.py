@@ -274,8 +274,10 @@ def test_erasure_blanks_staff_notes_on_the_persons_financial_record(db: Db) -> N
         payout = by_payee[who]
         act(world, payout.id, "cancel", f"asked by phone, {who}")
         db.sql(
-            "UPDATE stipends SET rejection_reason = :r WHERE communicator_id = :c",
+            "UPDATE stipends SET rejection_reason = :r, reasons = reasons || "
+            "jsonb_build_array(:a) WHERE communicator_id = :c",
             r=f"rejected: {who}",
+            a=f"amount changed from 250.00 EUR to 300.00 EUR: {who}: moved cities",
             c=who,
         )
         db.sql(
@@ -334,6 +336,16 @@ def test_erasure_blanks_staff_notes_on_the_persons_financial_record(db: Db) -> N
     assert db.sql(
         "SELECT note FROM payout_receipts WHERE communicator_id = :c", c=erased
     ) == [("",)]
+    # an amendment's words go, its amounts and the other reasons stay
+    ((reasons,),) = db.sql(
+        "SELECT reasons FROM stipends WHERE communicator_id = :c", c=erased
+    )
+    assert reasons[-1] == "amount changed from 250.00 EUR to 300.00 EUR: [erased]"
+    assert str(erased) not in str(reasons) and len(reasons) > 1
+    ((reasons,),) = db.sql(
+        "SELECT reasons FROM stipends WHERE communicator_id = :c", c=kept
+    )
+    assert reasons[-1].endswith(f"{kept}: moved cities")
     # the record stays: the audit row's action and actor, the receipt's answer
     assert db.sql(
         "SELECT action FROM payout_audit WHERE payout_id = :p",

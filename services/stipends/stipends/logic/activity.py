@@ -22,14 +22,13 @@ from sqlalchemy.orm import Session
 
 from stipends.exceptions import InvalidRequest, ReportNotFound
 from stipends.logic.actors import ADMIN, FINANCE, Actor
-from stipends.logic.approvals import get_stipend
+from stipends.logic.approvals import AMENDED, get_stipend
 from stipends.logic.payouts import trail
 from stipends.logic.programmes import get_cycle
 from stipends.logic.reports import get_report
 from stipends.models import Approval, JournalEntry, StipendAmendment
 
 KINDS = ("report", "stipend", "payout")
-AMENDED = "amount changed from "
 
 
 def _line(

@@ -257,6 +257,20 @@ def reject_stipend(
     return stipend
 
 
+# an amendment's line in a stipend's `reasons`: "amount changed from 250.00 EUR to
+# 300.00 EUR: <the admin's words>" (the words are erased with the person)
+AMENDED = "amount changed from "
+
+
+def amendment_words_erased(line: str, erased: str) -> str:
+    """`line` with an amendment's words replaced by `erased`; other lines as
+    they are (the amounts stay: they are the financial record)."""
+    if not line.startswith(AMENDED):
+        return line
+    head, sep, _ = line.partition(": ")
+    return f"{head}: {erased}" if sep else line
+
+
 def amend_stipend(
     session: Session,
     actor: Actor,
@@ -283,7 +297,7 @@ def amend_stipend(
     _void(active_approvals(session, stipend.id), "amount changed")
     stipend.reasons = [
         *stipend.reasons,
-        f"amount changed from {money(stipend.amount_minor, stipend.currency)} to "
+        f"{AMENDED}{money(stipend.amount_minor, stipend.currency)} to "
         f"{money(amount_minor, stipend.currency)}: {reason.strip()}",
     ]
     session.add(

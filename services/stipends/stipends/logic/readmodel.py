@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, or_, select, update
+from sqlalchemy import Text, case, or_, select, update
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import CommunicatorNotFound
@@ -127,7 +127,8 @@ def erase_staff_notes(session: Session, communicator_id: uuid.UUID) -> None:
     """Staff-written notes on the person's financial record become `[erased]`:
     a stipend's rejection, a voided approval, an operator's action on their
     payout, their receipt answer and its resolution, a reconciliation item's
-    resolution for their payout. Staff are told not to write personal data there,
+    resolution for their payout, the words of an amendment of their stipend's
+    amount. Staff are told not to write personal data there,
     but a note may still describe the person; the record itself (who acted, when,
     what, the amounts) stays. The ledger's memos stay: the journal is insert-only
     (docs/security.md)."""
@@ -164,6 +165,21 @@ def erase_staff_notes(session: Session, communicator_id: uuid.UUID) -> None:
         .values(resolution=ERASED),
     ):
         session.execute(statement, execution_options={"synchronize_session": False})
+    amended = session.execute(
+        select(Stipend.id, Stipend.reasons)
+        .where(Stipend.communicator_id == communicator_id)
+        .where(Stipend.reasons.cast(Text).contains(approvals.AMENDED))
+    ).all()
+    for stipend_id, reasons in amended:
+        # a Core UPDATE: the stipend's version (an admin's open page) is not bumped
+        session.execute(
+            update(Stipend)
+            .where(Stipend.id == stipend_id)
+            .values(
+                reasons=[approvals.amendment_words_erased(r, ERASED) for r in reasons]
+            ),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def get_communicator(session: Session, communicator_id: uuid.UUID) -> Communicator:
