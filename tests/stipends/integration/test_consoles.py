@@ -106,6 +106,29 @@ def test_update_programme_changes_rules_as_of_the_version_seen(db: Db) -> None:
     assert world.stipend_of(who).approvals_needed == 3
 
 
+def test_a_funding_does_not_make_an_open_rules_edit_stale(db: Db) -> None:
+    """The version an admin edits is the rules': money moving in or out of the
+    budget between opening the rules and saving them does not refuse the save."""
+    world = World(db)
+    before = view(db, world.programme_id)
+    fund(db, world.programme_id, 25_000, str(uuid.uuid4()))
+    (entry,) = db.sql(
+        "SELECT id FROM journal_entries WHERE kind = 'funding' ORDER BY id DESC LIMIT 1"
+    )
+    with db.session() as session, session.begin():
+        programmes.reverse_funding(
+            session, logic_actor(FINANCE), entry.id, "booked twice"
+        )
+    fund(db, world.programme_id, 5_000, str(uuid.uuid4()))
+    funded = view(db, world.programme_id)
+    assert funded["version"] == before["version"]
+    assert funded["budget_minor"] == before["budget_minor"] + 5_000
+    update(db, world.programme_id, before["version"], min_conversations=4)
+    after = view(db, world.programme_id)
+    assert (after["version"], after["min_conversations"]) == (before["version"] + 1, 4)
+    assert after["budget_minor"] == funded["budget_minor"]
+
+
 def test_update_programme_refusals(db: Db) -> None:
     world = World(db)
     version = view(db, world.programme_id)["version"]

@@ -245,8 +245,9 @@ class ProgrammeRequestSchema(Schema):
 
 class ProgrammeChangesRequestSchema(Schema):
     """What may change, each optional, as of `version` (the programme's version the
-    client read): a stale version is 409 `programme_changed`. The currency never
-    changes; the budget only by funding."""
+    client read): a stale version is 409 `programme_changed` (another change of
+    these fields since; a funding is not one). The currency never changes; the
+    budget only by funding."""
 
     version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     name = fields.String(
@@ -304,7 +305,13 @@ class ProgrammeSchema(Schema):
     min_conversations = fields.Integer()
     training_required = fields.Boolean()
     approval_bands = fields.List(fields.Nested(BandSchema))
-    version = fields.Integer()
+    version = fields.Integer(
+        metadata={
+            "description": "the version of the programme's name, tiers, rules and "
+            "bands: what a change names (`PATCH`); a funding or its reversal does "
+            "not change it"
+        }
+    )
     fundings = fields.List(fields.Nested(FundingSchema))
 
 

@@ -7,9 +7,10 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from stipends import events
@@ -143,9 +144,24 @@ def _fund(
     entry = ledger.fund(
         session, programme.id, programme.currency, amount_minor, actor.id
     )
-    programme.budget_minor += amount_minor
+    _move_budget(session, programme, amount_minor)
     _announce_budget(session, programme)
     return entry.id
+
+
+def _move_budget(session: Session, programme: Programme, delta_minor: int) -> None:
+    """The budget's total moves by `delta_minor`, without touching the programme's
+    `version`: that is the version of its rules an admin edits (a funding
+    between opening the rules and saving them is no reason to refuse the edit).
+    The callers hold the programme's row lock, so two fundings cannot lose one."""
+    total = session.execute(
+        update(Programme)
+        .where(Programme.id == programme.id)
+        .values(budget_minor=Programme.budget_minor + delta_minor)
+        .returning(Programme.budget_minor),
+        execution_options={"synchronize_session": False},
+    ).scalar_one()
+    set_committed_value(programme, "budget_minor", total)
 
 
 def _announce_budget(session: Session, programme: Programme) -> None:
@@ -519,7 +535,7 @@ def reverse_funding(
             {"remaining_minor": [str(remaining)]},
         )
     ledger.reverse(session, entry.id, reason.strip(), actor.id)
-    programme.budget_minor -= amount
+    _move_budget(session, programme, -amount)
     _announce_budget(session, programme)
     return programme
 
