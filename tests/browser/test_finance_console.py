@@ -114,9 +114,9 @@ def test_finance_runs_the_bank_file_statement_ledger_trail_and_receipts(
     expect(page.locator("#totals tbody tr td")).to_have_text(
         ["EUR", "Bank transfer file", "1", "€250.00"]
     )
-    page.fill("input[name=code]", next_code(totp))
     page.click("form[action$='/release'] button")
     expect(page.locator("#confirm")).to_have_attribute("data-code", "release_run")
+    page.fill("#confirm input[name=code]", next_code(totp))
     page.click("#confirm-button")  # releasing asks first
     expect(page.locator("#run-status")).to_have_attribute("data-code", "released")
 

@@ -57,17 +57,21 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     totals = page.locator("#totals tbody tr td")
     expect(totals).to_have_text(["EUR", "Stripe Connect", "1", "€250.00"])
     shots(page, "control-totals")
-    page.fill("input[name=code]", "000000")
     page.click("form[action$='/release'] button")
-    # releasing asks first, saying what will be sent
+    # releasing asks first, saying what will be sent, and asks for the code there
     expect(page.locator("#confirm #totals")).to_contain_text("€250.00")
+    page.fill("#confirm input[name=code]", "000000")
     shots(page, "confirm-release")
     page.click("#confirm-button")
+    # a wrong code is said on the same page, which asks again
+    expect(page.locator("#confirm")).to_have_attribute("data-code", "release_run")
     expect(page.locator("#error")).to_contain_text(
         "The code is not right; nothing was released"
     )
-    page.fill("input[name=code]", next_code(totp))  # the enrollment used this step
-    page.click("form[action$='/release'] button")
+    expect(page.locator("#confirm #totals")).to_contain_text("€250.00")
+    expect(page.locator("#confirm input[name=code]")).to_have_value("")
+    # the enrollment used this step
+    page.fill("#confirm input[name=code]", next_code(totp))
     page.click("#confirm-button")
     expect(page.locator("#run-status")).to_have_attribute("data-code", "released")
     expect(page.locator("#run-status")).to_have_text("Released")

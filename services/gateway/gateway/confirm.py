@@ -20,7 +20,8 @@ from gateway.base import Call, GatewayBase
 from gateway.http import CONFIRMED_FIELD
 
 KEY = "idempotency_key"  # the asking form's: confirming is that one command
-NOT_CARRIED = frozenset({"csrf", CONFIRMED_FIELD, KEY})
+# never carried: a second factor's code is typed on the confirmation page itself
+NOT_CARRIED = frozenset({"csrf", CONFIRMED_FIELD, KEY, "code"})
 
 
 def confirmed(call: Call) -> bool:
@@ -28,10 +29,18 @@ def confirmed(call: Call) -> bool:
 
 
 def confirmation(
-    service: GatewayBase, call: Call, kind: str, back: str, **facts: Any
+    service: GatewayBase,
+    call: Call,
+    kind: str,
+    back: str,
+    error: str | None = None,
+    status: int = 200,
+    **facts: Any,
 ) -> Response:
     """The confirmation page of `kind` (its words are in confirm.html), with
-    `facts` to say exactly what will happen and `back` the page to return to."""
+    `facts` to say exactly what will happen and `back` the page to return to;
+    drawn again with `error` when the confirmed step was refused for what is
+    typed on it (a release's code)."""
     carried = [
         (name, value)
         for name, values in call.request.form.lists()
@@ -41,6 +50,8 @@ def confirmation(
     return service.render(
         call,
         "confirm.html",
+        status=status,
+        error=error,
         kind=kind,
         back=back,
         action=call.request.path,

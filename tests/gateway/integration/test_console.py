@@ -604,6 +604,8 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
         wrong.status_code == 403
         and "The code is not right; nothing was released" in wrong.text
     )
+    # said on the confirmation page, which asks for the code again
+    assert 'data-page="confirm"' in wrong.text and 'id="release-code"' in wrong.text
     their_page = both.get(f"{system.url}/finance/runs/{run}", timeout=30)
     approver = release(both, their_page.text, totp_both.now())
     assert approver.status_code == 403 and 'id="error"' in approver.text

@@ -109,6 +109,8 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
         data={"csrf": csrf(built.text), "totals_digest": digest.group(1), "code": ""},
     )
     assert asked.status_code == 200 and 'data-page="confirm"' in asked.text
+    # the code is asked there, just before the payments go, not on the run's page
+    assert 'name="code"' not in built.text and 'id="release-code"' in asked.text
     assert '<button type="submit" class="danger" id="confirm-button">' in asked.text
     assert f'href="/finance/runs/{run}" id="go-back"' in asked.text
     assert "250,00" in asked.text  # the run's total, as it will be sent

@@ -79,6 +79,20 @@ class FinanceConsole(GatewayBase):
             error=error,
         )
 
+    def _release_page(
+        self, call: Call, run_id: str, error: str | None = None, status: int = 200
+    ) -> Response:
+        """What a release will send, and the code from the authenticator app
+        asked there; a refused code (or totals changed since) is said there."""
+        ident = pages.ident(run_id, "run_id")
+        run = self.deadline(self.stipends.get_payout_run, call.actor, ident)
+        if run["status"] != "draft":  # released meanwhile: the run's page says so
+            return self._run_page(call, ident, error, status)
+        back = f"/finance/runs/{ident}"
+        return confirmation(
+            self, call, "release_run", back, error=error, status=status, run=run
+        )
+
     @page("GET", "/finance/runs/<run_id>", roles=FINANCE_ONLY)
     def finance_run(self, call: Call, run_id: str) -> Response:
         return self._run_page(call, run_id)
@@ -98,16 +112,12 @@ class FinanceConsole(GatewayBase):
         "POST",
         "/finance/runs/<run_id>/release",
         roles=FINANCE_ONLY,
-        redisplay="_run_page",
+        redisplay="_release_page",
         throttle=CONFIRMED_SECOND_FACTOR,
     )
     def finance_release(self, call: Call, run_id: str) -> Response:
         if not confirmed(call):
-            ident = pages.ident(run_id, "run_id")
-            run = self.deadline(self.stipends.get_payout_run, call.actor, ident)
-            return confirmation(
-                self, call, "release_run", f"/finance/runs/{ident}", run=run
-            )
+            return self._release_page(call, run_id)
         self.deadline(
             self.stipends.release_payout_run,
             call.actor,
