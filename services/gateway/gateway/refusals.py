@@ -27,10 +27,6 @@ TEXTS: dict[str, str] = {
     "password_set": N_("Your new password is set. Sign in with it."),
     "failed_sign_in": N_("The email, password or code is not right."),
     "erased": N_("Your data was erased and your account closed."),
-    "invite_invalid": N_(
-        "Give a valid email, a name of 2 to 40 characters (not an email address) "
-        "and at least one role."
-    ),
     "invited": N_("The invitation is on its way. It is valid for 72 hours."),
 }
 
@@ -588,5 +584,31 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^Not a valid UUID"), N_("Choose an item from the list.")),
     (re.compile(r"^Not a valid date"), N_("Give a date as YYYY-MM-DD.")),
     (re.compile(r"^Must be one of"), N_("Choose one of the values offered.")),
+    # a programme's form (gateway.console.programmes, and stipends' own checks)
+    (re.compile(r"^not an amount$"), N_("Write an amount, like 250 or 250.50.")),
+    (
+        re.compile(r"^no decimals$"),
+        N_("This currency has no decimals: write a whole amount, like 2500."),
+    ),
+    (
+        re.compile(r"^at most (?P<n>\d) decimals$"),
+        N_("Write at most %(n)s digits after the point."),
+    ),
+    (re.compile(r"^taken$"), N_("This is taken already: choose another.")),
+    (
+        re.compile(r"^2 to 40 letters, digits, spaces or punctuation; no email"),
+        N_("Give a name of 2 to 40 characters that is not an email address."),
+    ),
+    (
+        re.compile(r"^approval bands need exactly one open-ended band"),
+        N_("Leave “up to” empty in exactly one row: the row for every larger amount."),
+    ),
+    (
+        re.compile(r"^a larger amount cannot need fewer approvers"),
+        N_(
+            "A larger amount cannot need fewer admins, and every row needs at "
+            "least one."
+        ),
+    ),
 ]
 FIELD_FAULT = N_("Correct this field and send again.")

@@ -1216,7 +1216,24 @@ def test_admins_see_staff_by_the_name_given_at_the_invitation(
         data={**invite, "email": "olga.c@example.org", "handle": ""},
     )
     assert nameless.status_code == 400
-    assert "a name of 2 to 40 characters" in nameless.text
+    assert re.search(
+        r'<input name="handle"[^>]*aria-invalid="true"[^>]*>\s*</label>\s*'
+        r'<p class="field-error" id="error-handle">Give at least 2 characters.</p>',
+        nameless.text,
+    ), nameless.text
+    # every refused field at once, each with its words next to it
+    nothing_right = admin.post(
+        f"{system.url}/admin/staff?lang=en",
+        timeout=30,
+        data={"csrf": csrf(staff.text), "email": "olga@", "handle": "o@x.org"},
+    )
+    assert nothing_right.status_code == 400
+    faults = r'<p class="field-error" id="error-(\w+)">([^<]+)</p>'
+    assert dict(re.findall(faults, nothing_right.text)) == {
+        "email": "Give an email address such as name@example.org.",
+        "handle": "Give a name of 2 to 40 characters that is not an email address.",
+        "roles": "Fill in this field.",
+    }
     invited = admin.post(
         f"{system.url}/admin/staff?lang=en",
         timeout=30,

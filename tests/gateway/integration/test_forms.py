@@ -215,9 +215,12 @@ def test_a_refused_form_keeps_what_was_typed_in_the_readers_language(
             "name": "Весна у Каспия",
             "currency": "KZT",
             "tier_volunteer": "0",
-            "tier_professional": "250",
+            "tier_professional": "250.555",  # KZT has two decimals
             "min_accepted_reports": "two",  # not a whole number
             "min_conversations": "1",
+            "band_up_to_1": "много",  # not an amount
+            "band_approvers_1": "1",
+            "band_approvers_2": "2",
         },
     )
     assert answer.status_code == 400
@@ -232,6 +235,15 @@ def test_a_refused_form_keeps_what_was_typed_in_the_readers_language(
         r'<p class="field-error" id="error-min_accepted_reports">([^<]+)</p>',
         answer.text,
     )
-    assert message == "Исправьте это поле и отправьте снова."
+    assert message == "Введите целое число."
+    # every field that cannot be read is named at once, each saying what to write
+    faults = r'<p class="field-error" id="error-(\w+)">([^<]+)</p>'
+    said = dict(re.findall(faults, answer.text))
+    assert said == {
+        "min_accepted_reports": "Введите целое число.",
+        "tier_professional": "Впишите не больше 2 цифр после точки.",
+        "band_up_to_1": "Впишите сумму, например 250 или 250.50.",
+    }
+    assert re.search(r'name="band_up_to_1"[^>]* value="много"', answer.text)
     assert 'value="KZT" selected' in answer.text
     assert 'value="EUR" selected' not in answer.text

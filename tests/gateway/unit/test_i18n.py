@@ -183,14 +183,19 @@ def test_a_console_form_reads_an_amount_by_the_currencys_exponent(
     with pytest.raises(BadRequest) as refused:
         amount(too_fine, currency, "amount")
     assert refused.value.code == code
-    assert refused.value.fields == {"amount": ["not an amount"]}
-    # the page says how many decimals the currency takes, in both languages
+    (said,) = refused.value.fields["amount"]
+    # the page says how many decimals the currency takes, in both languages, at
+    # the top and next to the field
     for language in ("en", "ru"):
         sentence = i18n.refusal(language, code, "")
         assert sentence and sentence != i18n.refusal(language, "invalid_amount", "")
+        beside = i18n.field_fault(language, [said])
+        assert beside != i18n.field_fault(language, ["not an amount"])
+        assert beside != i18n.gettext(language, "Correct this field and send again.")
     with pytest.raises(BadRequest) as refused:
         amount("two hundred", currency, "amount")
     assert refused.value.code == "invalid_amount"
+    assert refused.value.fields == {"amount": ["not an amount"]}
 
 
 def test_money_filter_in_a_template() -> None:

@@ -11,6 +11,7 @@ from werkzeug.wrappers import Response
 from gateway import web
 from gateway.base import Call, GatewayBase
 from gateway.confirm import confirmation, confirmed
+from gateway.exceptions import BadRequest
 from gateway.http import page
 from gateway.roles import ADMIN
 from gateway.schemas import STAFF_ROLES, StaffInvitationRequestSchema
@@ -232,8 +233,12 @@ class PeopleConsole(GatewayBase):
         }
         try:
             StaffInvitationRequestSchema().load(invitation)
-        except ValidationError:
-            return self._staff_page(call, call.texts["invite_invalid"], 400)
+        except ValidationError as exc:  # every field named at once, next to it
+            raise BadRequest(
+                "the invitation is not valid",
+                "invalid_input",
+                exc.normalized_messages(),
+            ) from None
         self.deadline(self.registry.invite_staff, call.actor, invitation)
         return self._staff_page(call, notice=call.texts["invited"])
 

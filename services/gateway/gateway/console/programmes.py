@@ -57,7 +57,7 @@ def amount(value: str | None, currency: str, field: str) -> int:
         raise BadRequest(
             f"{field} is not an amount in {currency}: {exc}",
             code,
-            {field: ["not an amount"]},
+            {field: [AMOUNT_FAULTS.get(code, "not an amount")]},
         ) from None
 
 
@@ -67,19 +67,65 @@ TOO_MANY_DECIMALS = {
     2: "amount_two_decimals",
     3: "amount_three_decimals",
 }
+# what the field says (gateway.refusals.FIELD_FAULTS words it)
+AMOUNT_FAULTS = {
+    "amount_no_decimals": "no decimals",
+    "amount_two_decimals": "at most 2 decimals",
+    "amount_three_decimals": "at most 3 decimals",
+}
 
 
 def whole(value: str | None, field: str) -> int:
     text = (value or "").strip()
     if not text.isdigit():
-        raise BadRequest(f"{field} is not a whole number", "invalid_input", {field: []})
+        raise BadRequest(
+            f"{field} is not a whole number",
+            "invalid_input",
+            {field: ["Not a valid integer."]},
+        )
     return int(text)
 
 
-def programme_from_form(form: dict[str, str], currency: str) -> dict[str, Any]:
+class Faults:
+    """A form's refused fields, collected so that the page names them all at once
+    instead of one per try: `read(parse, *args)` is `parse(*args)`, or None with
+    its refusal kept; `check()` raises one refusal naming every field (the single
+    refusal's own code when there is one, `invalid_input` for several)."""
+
+    def __init__(self) -> None:
+        self.refusals: list[BadRequest] = []
+
+    def read(self, parse: Any, *args: Any) -> Any:
+        try:
+            return parse(*args)
+        except BadRequest as exc:
+            self.refusals.append(exc)
+            return None
+
+    def check(self) -> None:
+        if not self.refusals:
+            return
+        if len(self.refusals) == 1:
+            raise self.refusals[0]
+        fields: dict[str, Any] = {}
+        for refusal in self.refusals:
+            fields.update(refusal.fields or {})
+        raise BadRequest(
+            "; ".join(refusal.message for refusal in self.refusals),
+            "invalid_input",
+            fields,
+        )
+
+
+def programme_from_form(
+    form: dict[str, str], currency: str, faults: Faults | None = None
+) -> dict[str, Any]:
     """The create and edit forms as the stipends service takes a programme: amounts
     typed in major units of its currency, bands as up to three rows (an empty
-    "up to" is the open-ended band)."""
+    "up to" is the open-ended band). Every field that cannot be read is refused
+    at once (`faults`, checked here unless the caller checks it)."""
+    own = faults is None
+    faults = faults or Faults()
     bands = []
     for n in range(1, BANDS + 1):
         approvers = (form.get(f"band_approvers_{n}") or "").strip()
@@ -88,25 +134,30 @@ def programme_from_form(form: dict[str, str], currency: str) -> dict[str, Any]:
         up_to = (form.get(f"band_up_to_{n}") or "").strip()
         bands.append(
             {
-                "up_to_minor": amount(up_to, currency, f"band_up_to_{n}")
+                "up_to_minor": faults.read(amount, up_to, currency, f"band_up_to_{n}")
                 if up_to
                 else None,
-                "approvers": whole(approvers, f"band_approvers_{n}"),
+                "approvers": faults.read(whole, approvers, f"band_approvers_{n}"),
             }
         )
-    return {
+    programme = {
         "name": form.get("name", ""),
         "tier_amounts": {
-            tier: amount(form.get(f"tier_{tier}"), currency, f"tier_{tier}")
-            for tier in TIERS
+            t: faults.read(amount, form.get(f"tier_{t}"), currency, f"tier_{t}")
+            for t in TIERS
         },
-        "min_accepted_reports": whole(
-            form.get("min_accepted_reports"), "min_accepted_reports"
+        "min_accepted_reports": faults.read(
+            whole, form.get("min_accepted_reports"), "min_accepted_reports"
         ),
-        "min_conversations": whole(form.get("min_conversations"), "min_conversations"),
+        "min_conversations": faults.read(
+            whole, form.get("min_conversations"), "min_conversations"
+        ),
         "training_required": form.get("training_required") == "yes",
         "approval_bands": bands or None,
     }
+    if own:
+        faults.check()
+    return programme
 
 
 def major(amount_minor: int | None, currency: str) -> str:
@@ -170,10 +221,20 @@ class ProgrammesConsole(GatewayBase):
     @page("POST", "/admin/programmes", roles=ADMINS, redisplay="admin_programmes")
     def admin_create_programme(self, call: Call) -> Response:
         currency = call.form.get("currency", "").upper()
+        faults = Faults()
         if currency not in currency_codes():
-            raise BadRequest("choose a currency", "invalid_currency", {"currency": []})
+            faults.refusals.append(
+                BadRequest(
+                    "choose a currency",
+                    "invalid_currency",
+                    {"currency": ["Must be one of the currencies offered."]},
+                )
+            )
+            currency = "EUR"  # the amounts are still read, to say all that is wrong
+        read = programme_from_form(call.form, currency, faults)
+        faults.check()
         programme = {
-            **programme_from_form(call.form, currency),
+            **read,
             "currency": currency,
             "budget_minor": 0,
         }
@@ -220,10 +281,11 @@ class ProgrammesConsole(GatewayBase):
         they are now, with the refusal saying someone else changed them."""
         ident = pages.ident(programme_id, "programme")
         currency = call.form.get("currency", "")
-        changes = {
-            **programme_from_form(call.form, currency),
-            "version": whole(call.form.get("version"), "version"),
-        }
+        faults = Faults()
+        read = programme_from_form(call.form, currency, faults)
+        version = faults.read(whole, call.form.get("version"), "version")
+        faults.check()
+        changes = {**read, "version": version}
         if changes["approval_bands"] is None:
             changes.pop("approval_bands")
         self.deadline(self.stipends.update_programme, call.actor, ident, changes)
