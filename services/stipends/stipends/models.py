@@ -136,18 +136,20 @@ class Cycle(Base):
 
 
 class ProgrammeFunding(Base):
-    """A funding asked for with a client-chosen idempotency key: the same key again
-    funds nothing and answers as the first time did."""
+    """A funding asked for with a client-chosen idempotency key: the same key again,
+    from the same person, funds nothing and answers as the first time did. Keys are
+    each person's own (the key is (actor, key), as for every command, docs/
+    idempotency.md): someone else's funding under the same key is a new funding."""
 
     __tablename__ = "programme_fundings"
 
+    actor_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     programme_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("programmes.id")
     )
     amount_minor: Mapped[int] = mapped_column(BigInteger)
     entry_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("journal_entries.id"))
-    actor_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

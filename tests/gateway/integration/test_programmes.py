@@ -435,6 +435,16 @@ def test_the_api_runs_a_programme_and_pages_its_stipends(
     keyless = admin("POST", path, {"amount_minor": 1})
     assert keyless.status_code == 400
     assert keyless.json()["code"] == "idempotency_key_required"
+    # two keys that differ are refused: a retry sending one of them would fund again
+    two_keys = admin.http.post(
+        admin.url + path,
+        json={"amount_minor": 500, "idempotency_key": "body-key-0001"},
+        headers={"X-CSRF-Token": admin.csrf, "Idempotency-Key": "hdr-key-0001"},
+        timeout=30,
+    )
+    assert two_keys.status_code == 400, two_keys.text
+    assert two_keys.json()["code"] == "idempotency_keys_differ"
+    assert "idempotency_key" in two_keys.json()["errors"]
     changed = admin(
         "PATCH",
         f"/api/v1/programmes/{programme['id']}",

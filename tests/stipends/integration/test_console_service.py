@@ -54,6 +54,12 @@ def test_fund_and_update_programme(db: Db, service: Any) -> None:
     with pytest.raises(Conflict) as err:
         service("fund_programme", FINANCE, programme, 80_000, key)
     assert err.value.code == "idempotency_key_reused"
+    # a key is its author's: an admin choosing the same key makes a new funding
+    # (it used to be answered as finance's, booking nothing)
+    theirs = service("fund_programme", ADMIN_A, programme, 70_000, key)
+    assert theirs["budget_minor"] == 140_000
+    assert service("fund_programme", ADMIN_A, programme, 70_000, key) == theirs
+    assert db.sql("SELECT count(*) FROM programme_fundings")[0][0] == 2
     with pytest.raises(InvalidInput) as err:
         service("fund_programme", FINANCE, programme, 1_000, "x")
     assert "idempotency_key" in err.value.fields
@@ -61,10 +67,10 @@ def test_fund_and_update_programme(db: Db, service: Any) -> None:
         "update_programme",
         ADMIN_A,
         programme,
-        {"version": again["version"], "min_conversations": 9},
+        {"version": theirs["version"], "min_conversations": 9},
     )
     assert changed["min_conversations"] == 9
-    assert changed["version"] == again["version"] + 1
+    assert changed["version"] == theirs["version"] + 1
     with pytest.raises(Conflict) as err:
         service(
             "update_programme",

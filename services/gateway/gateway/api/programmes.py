@@ -23,11 +23,23 @@ api = api_group(("programmes",))  # the routes' tags in the OpenAPI document
 
 
 def idempotency_key(call: Call) -> str:
-    """The funding's key: the header, else the body's field (the header wins)."""
-    key = call.request.headers.get(IDEMPOTENCY_HEADER) or call.body["idempotency_key"]
+    """The funding's key: the header or the body's field. Both may be sent only
+    with the same value: two keys would make a retry that sends one of them fund
+    again."""
+    header = call.request.headers.get(IDEMPOTENCY_HEADER)
+    field = call.body["idempotency_key"]
+    if header and field and header != field:
+        raise BadRequest(
+            "the Idempotency-Key header and the body's idempotency_key differ: send "
+            "one key (the same one on every retry of this funding)",
+            "idempotency_keys_differ",
+            {"idempotency_key": ["differs from the Idempotency-Key header"]},
+        )
+    key = header or field
     if not key:
         raise BadRequest(
-            "send an Idempotency-Key header (a uuid chosen once per funding)",
+            "send an Idempotency-Key header or an idempotency_key in the body (a "
+            "uuid chosen once per funding, the same on every retry of it)",
             "idempotency_key_required",
             {"idempotency_key": ["required"]},
         )
@@ -85,8 +97,9 @@ class ProgrammesApi(GatewayBase):
     @api(
         "POST",
         "/api/v1/programmes/<programme_id>/funding",
-        summary="Fund the budget once per Idempotency-Key header (or "
-        "`idempotency_key`): a repeat with the same key funds nothing",
+        summary="Fund the budget once per key (the Idempotency-Key header or "
+        "`idempotency_key`, the same value if both are sent; each person's keys "
+        "are their own): a repeat with the same key funds nothing",
         roles=(ADMIN, FINANCE),
         body=FundingRequestSchema,
         responses={200: ProgrammeSchema},

@@ -184,9 +184,9 @@ def fund_programme(
     amount_minor: int,
     idempotency_key: str,
 ) -> Programme:
-    """Add to the budget once per idempotency key: the same key again (an answer lost,
-    a form sent twice) funds nothing; the same key for another programme or amount is
-    refused."""
+    """Add to the budget once per person's idempotency key: the same key again from
+    them (an answer lost, a form sent twice) funds nothing; their same key for
+    another programme or amount is refused. Another person's same key is theirs."""
     actor.require(ADMIN, "finance")
     if not 8 <= len(idempotency_key) <= 64:
         raise InvalidRequest(
@@ -195,7 +195,9 @@ def fund_programme(
             {"idempotency_key": ["8 to 64 characters"]},
         )
     programme = get_programme(session, programme_id, lock=True)
-    earlier = session.get(ProgrammeFunding, idempotency_key, with_for_update=True)
+    earlier = session.get(
+        ProgrammeFunding, (actor.id, idempotency_key), with_for_update=True
+    )
     if earlier is not None:
         if (earlier.programme_id, earlier.amount_minor) != (programme.id, amount_minor):
             raise KeyReused(
