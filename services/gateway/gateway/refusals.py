@@ -118,6 +118,11 @@ REFUSALS: dict[str, str] = {
     "second_slot": N_(
         "You have already approved this. Another admin gives the next approval."
     ),
+    "no_bank_transfers": N_(
+        "No bank transfer of this run is waiting for the bank: its payments go "
+        "through another provider, or are paid or failed already. There is no file "
+        "to make."
+    ),
     "releaser_approved": N_(
         "You approved a stipend in this run, so another finance person releases it."
     ),

@@ -163,13 +163,25 @@ def read_file(name: str) -> str:
     raise Failed(f"cannot read {name}: {why}", BAD_INPUT)
 
 
+def worded(fields: Any) -> str:
+    """A refusal's fields as lines a person reads ("  period_end: must be after
+    period_start"), not as JSON; "" when there are none."""
+    if not isinstance(fields, dict) or not fields:
+        return ""
+    lines = []
+    for name, said in fields.items():
+        words = said if isinstance(said, list) else [said]
+        text = "; ".join(str(w) for w in words if w) or "not accepted"
+        lines.append(f"\n  {name}: {text}")
+    return "".join(lines)
+
+
 def translate(exc: Exception) -> Failed:
     """Service errors (kinds that crossed RPC) as exit codes."""
     from nameko.exceptions import RpcTimeout, UnknownService
 
     if isinstance(exc, InvalidInput):
-        fields = getattr(exc, "fields", None)
-        return Failed(f"{exc}{': ' + json.dumps(fields) if fields else ''}", BAD_INPUT)
+        return Failed(f"{exc}{worded(getattr(exc, 'fields', None))}", BAD_INPUT)
     if isinstance(exc, NotFound):
         return Failed(str(exc), NOT_FOUND)
     if getattr(exc, "code", "") == "second_factor_failed":

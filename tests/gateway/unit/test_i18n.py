@@ -276,6 +276,7 @@ CONSOLE_CODES = (
     "own_proposal",
     "own_application",
     "releaser_approved",
+    "no_bank_transfers",
     "payee_changed",
     "totals_mismatch",
     "concurrent_change",

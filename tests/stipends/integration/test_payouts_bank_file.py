@@ -5,7 +5,7 @@ bank's fee, returned ones failed, mismatches listed and changing nothing."""
 
 import pytest
 
-from stipends.exceptions import InvalidRequest
+from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.logic.payouts import bank
 from stipends.payouts.providers import BankFile
 from tests.iso20022 import NS, assert_valid_pain001
@@ -59,6 +59,13 @@ def statement(world: PayWorld, text: str) -> dict:
 def test_a_bank_run_is_filed_and_settled_by_the_statement(db: Db) -> None:
     world = bank_world(db)
     built = world.released()
+    # nothing waits for the bank before the worker sends: no empty file, no trace
+    with pytest.raises(InvalidTransition) as refused:
+        export(world, built.run.id, "pain.001")
+    assert refused.value.code == "no_bank_transfers"
+    assert db.sql("SELECT count(*) FROM payout_audit WHERE action = 'bank_file'") == [
+        (0,)
+    ]
     payouts = world.worker({"bank_file": BankFile()})
     assert payouts.drive() == {"sent": 3}
     world.clock.advance(3600)
@@ -110,6 +117,11 @@ def test_a_bank_run_is_filed_and_settled_by_the_statement(db: Db) -> None:
     )
     assert again["unchanged"] == 1
     assert len(db.events("payout.paid.v1")) == 1
+    statement(
+        world, f"reference,amount,currency,status\npayout:{c.id},300,EUR,booked\n"
+    )
+    with pytest.raises(InvalidTransition):  # every transfer settled: no file to make
+        export(world, built.run.id, "csv")
     assert [e["data"]["reason"] for e in db.events("payout.failed.v1")] == ["returned"]
 
 

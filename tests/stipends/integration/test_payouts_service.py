@@ -190,7 +190,7 @@ def test_a_bad_request_gets_a_clear_error(running: Any) -> None:
 @pytest.mark.parametrize(
     "args,message",
     [
-        (("stripe_connect", "2026-11-01", "2026-10-01"), "ends after it starts"),
+        (("stripe_connect", "2026-11-01", "2026-10-01"), "must end after it starts"),
         (("stripe_connect", "1 Nov", "2026-12-01"), "not a date"),
         (("stripe_connect", "2026-10-01", "2026-11-01", "ledger"), "no source"),
         (("bank_file", "2026-10-01", "2026-11-01"), "import its statement"),

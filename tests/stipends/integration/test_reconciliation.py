@@ -445,7 +445,7 @@ def test_a_rerun_supersedes_the_open_reconciliation(db: Db, sandbox: Sandbox) ->
 
 def test_bad_requests_change_nothing(db: Db, sandbox: Sandbox) -> None:  # noqa: F811
     world, _ = paid_run(db, sandbox, 1)
-    with pytest.raises(InvalidRequest, match="ends after it starts"):
+    with pytest.raises(InvalidRequest, match="must end after it starts"):
         run_period(world, [], period=(PERIOD[1], PERIOD[0]))
     with pytest.raises(InvalidRequest, match="at most 92 days"):
         run_period(world, [], period=(PERIOD[0], PERIOD[0] + timedelta(days=200)))

@@ -51,6 +51,22 @@ def test_service_errors_become_exit_codes(error: Exception, code: int) -> None:
     assert cli.translate(error).code == code
 
 
+def test_a_refused_field_is_told_in_words_not_json() -> None:
+    refusal = InvalidInput(
+        "a period must end after it starts",
+        "invalid_period",
+        {"period_end": ["must be after period_start"], "provider": ["unknown", ""]},
+    )
+    said = str(cli.translate(refusal))
+    assert said == (
+        "a period must end after it starts\n"
+        "  period_end: must be after period_start\n"
+        "  provider: unknown"
+    )
+    assert "{" not in said and "[" not in said
+    assert str(cli.translate(InvalidInput("bad", "bad"))) == "bad"
+
+
 def test_an_unexpected_error_is_not_swallowed() -> None:
     with pytest.raises(ZeroDivisionError):
         cli.translate(ZeroDivisionError())

@@ -127,7 +127,8 @@ class PayoutsApi(GatewayBase):
         "GET",
         "/api/v1/payout-runs/<run_id>/bank-file",
         summary="A run's bank file (pain.001 XML or CSV) of its sent bank transfers, "
-        "with the payees' account details read now; the download is audited",
+        "with the payees' account details read now; the download is audited. 409 "
+        "`no_bank_transfers` when none waits for the bank (no empty file is made)",
         roles=(FINANCE,),
         query=BankFileQuerySchema,
         responses={200: BankFileSchema},

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from stipends.exceptions import InvalidRequest
+from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.logic.actors import FINANCE, Actor
 from stipends.logic.payouts.outcomes import mark_failed, mark_paid
 from stipends.logic.payouts.phases import Destinations, DestinationUnavailable
@@ -32,7 +32,9 @@ def bank_file(
     now: datetime,
 ) -> str:
     """The bank file of a run's bank payouts that are sent (the file is what sends
-    them). Account details are read from the registry now and never stored."""
+    them). Account details are read from the registry now and never stored. A run
+    with none waiting for the bank is refused (`no_bank_transfers`): an empty file
+    is not one a bank takes, and would say nothing of why."""
     actor.require(FINANCE)
     if fmt not in ("csv", "pain.001"):
         raise InvalidRequest("format is csv or pain.001", "invalid_format")
@@ -48,6 +50,12 @@ def bank_file(
         )
         .order_by(Payout.id)
     ).all()
+    if not payouts:
+        raise InvalidTransition(
+            "no bank transfer of this run waits for the bank: its payouts go through "
+            "another provider, or are paid or failed already; there is no file to make",
+            "no_bank_transfers",
+        )
     lines = []
     for payout in payouts:
         try:

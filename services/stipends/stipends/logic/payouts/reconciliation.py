@@ -63,7 +63,7 @@ def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """[start, end) in UTC, checked: a period is one day to a quarter long."""
     if end <= start:
         raise InvalidRequest(
-            "the period ends after it starts",
+            "a period must end after it starts: its end is on or before its start",
             "invalid_period",
             {"period_end": ["must be after period_start"]},
         )
