@@ -275,6 +275,10 @@ REFUSALS: dict[str, str] = {
     "deadline_before_period": N_(
         "The deadline is before the month of the cycle begins. Give a later one."
     ),
+    "deadline_too_late": N_(
+        "The deadline is more than a year away (from the month of the cycle, or "
+        "from today): a cycle closes only after its deadline. Give an earlier one."
+    ),
     "amount_not_positive": N_("Give an amount greater than zero."),
     "invalid_date": N_("Give the first day and the day after the last as dates."),
     "period_not_begun": N_("This period has not begun. Reconcile it once it has."),
@@ -573,6 +577,10 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(r"^on or after (?P<day>\d{4}-\d{2}-\d{2})$"),  # a cycle's deadline
         N_("Give a day on or after %(day)s."),
+    ),
+    (
+        re.compile(r"^on or before (?P<day>\d{4}-\d{2}-\d{2})$"),  # a cycle's deadline
+        N_("Give a day on or before %(day)s."),
     ),
     (
         re.compile(r"^(?P<least>\d+) to (?P<most>\d+) characters$"),  # a password

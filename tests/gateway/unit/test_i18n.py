@@ -291,6 +291,7 @@ CONSOLE_CODES = (
     "period_not_begun",
     "training_not_held",
     "deadline_before_period",
+    "deadline_too_late",
     "invalid_date",
     "amount_not_positive",
     "csrf",

@@ -255,6 +255,13 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(stipends: Stipends) ->
         "deadline_before_period",
         {"deadline": ["on or after 2026-12-01"]},
     )
+    with pytest.raises(InvalidInput) as err:  # years away: it could never close
+        stipends.call(
+            "open_cycle", ADMIN_A, made["id"], "2026-10", "9999-12-31T23:59:00+00:00"
+        )
+    assert err.value.code == "deadline_too_late"
+    (said,) = err.value.fields["deadline"]  # a year from today, a month long past
+    assert said.startswith(f"on or before {datetime.now(UTC).year + 1}-")
     assert stipends.db.sql("SELECT count(*) FROM cycles")[0][0] == 0
     opened = "SELECT count(*) FROM outbox WHERE event_type = 'cycle.opened.v1'"
     assert stipends.db.sql(opened)[0][0] == 0

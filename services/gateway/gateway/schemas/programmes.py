@@ -353,8 +353,9 @@ def aware_moment(value: str) -> None:
 class CycleRequestSchema(Schema):
     """A reporting cycle: `period` YYYY-MM, one per programme; `deadline` with its
     time zone (ISO 8601), after which reports are late: not before the period's
-    first day (`deadline_before_period`), and not already passed unless
-    `accept_past_deadline` says so."""
+    first day (`deadline_before_period`), not more than a year after it
+    (`deadline_too_late`: a cycle closes only once its deadline has passed), and
+    not already passed unless `accept_past_deadline` says so."""
 
     period = fields.String(
         required=True,

@@ -327,6 +327,20 @@ def open_cycle(
             "deadline_before_period",
             {"deadline": [f"on or after {first_day.date()}"]},
         )
+    # a deadline years away is a typo, and a cycle that can never close (closing
+    # waits for the deadline, and a cycle is not deleted): at most a year after
+    # its month begins, or after today for a month recorded long after
+    start = max(first_day, datetime.now(UTC)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    latest = start.replace(year=start.year + 1, day=min(start.day, 28))
+    if deadline.astimezone(UTC).date() > latest.date():
+        raise InvalidRequest(
+            f"the deadline is more than a year away; give one on or before "
+            f"{latest.date()}",
+            "deadline_too_late",
+            {"deadline": [f"on or before {latest.date()}"]},
+        )
     cycle = Cycle(
         id=uuid.uuid4(),
         programme_id=programme.id,
