@@ -536,6 +536,7 @@ REFUSALS.update(
 # -- a field's fault, as the schemas (marshmallow) word it: what the form shows next
 # to the field (gateway.forms), saying what to give instead. The first pattern that
 # matches the service's English message wins; the numbers it names are kept.
+NUMBER = r"-?\d+(?:\.\d+)?"  # a bound as marshmallow writes it (not its full stop)
 FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
     (
         re.compile(
@@ -545,16 +546,23 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
         N_("Fill in this field."),
     ),
     (re.compile(r"^Not a valid (integer|number)"), N_("Give a whole number.")),
+    (  # both bounds (marshmallow's Range with a min and a max): say both
+        re.compile(
+            rf"^Must be greater than or equal to (?P<least>{NUMBER}) and less than or "
+            rf"equal to (?P<most>{NUMBER})"
+        ),
+        N_("Give a number from %(least)s to %(most)s."),
+    ),
     (
-        re.compile(r"^Must be greater than or equal to (?P<n>-?[\d.]+)"),
+        re.compile(r"^Must be greater than or equal to (?P<n>-?\d+(?:\.\d+)?)"),
         N_("Give a number of at least %(n)s."),
     ),
     (
-        re.compile(r"^Must be less than or equal to (?P<n>-?[\d.]+)"),
+        re.compile(r"^Must be less than or equal to (?P<n>-?\d+(?:\.\d+)?)"),
         N_("Give a number of at most %(n)s."),
     ),
     (
-        re.compile(r"^Must be greater than (?P<n>-?[\d.]+)"),
+        re.compile(r"^Must be greater than (?P<n>-?\d+(?:\.\d+)?)"),
         N_("Give a number greater than %(n)s."),
     ),
     (

@@ -504,3 +504,20 @@ def test_impact_tables_without_a_grouping_name_their_rows_in_words() -> None:
     grouped = {"tables": [table("reports", ["GE"])], "dimension": "country"}
     (by_country,) = impact.decorate("ru", grouped, {})
     assert [r["label"] for r in by_country["rows"]] == ["Грузия"]
+
+
+def test_a_number_with_two_bounds_is_said_with_both() -> None:
+    """A report's hours above their maximum: the field names the range, not only
+    the least (which told a person typing 99999 to give at least 0)."""
+    from marshmallow import ValidationError, validate
+
+    with pytest.raises(ValidationError) as refused:
+        validate.Range(min=0, max=744)(99999)
+    (said,) = refused.value.messages
+    assert i18n.field_fault("en", [said]) == "Give a number from 0 to 744."
+    assert i18n.field_fault("ru", [said]) == "Введите число от 0 до 744."
+    with pytest.raises(ValidationError) as refused:
+        validate.Range(min=3)(1)
+    assert i18n.field_fault("en", refused.value.messages) == (
+        "Give a number of at least 3."
+    )
