@@ -11,6 +11,7 @@ from urllib.parse import parse_qs, urlparse
 import segno
 from markupsafe import Markup
 
+from gateway import i18n
 from gateway import schemas as limit
 from gateway.exceptions import BadRequest
 from gateway.roles import ADMIN, COMMUNICATOR, COORDINATOR, FINANCE
@@ -104,14 +105,19 @@ def report_from_form(form: Any) -> dict[str, Any]:
         ],
         "hours": _number(form.get("hours")),
         "observed_change": form.get("observed_change") or "",
-        "narrative": (form.get("narrative") or "").strip(),
+        # the marks of what was removed, shown in the reader's language, go back as
+        # stored
+        "narrative": i18n.stored_markers((form.get("narrative") or "").strip()),
         "strategy_progress": form.get("strategy_progress") or None,
-        "strategy_note": (form.get("strategy_note") or "").strip(),
+        "strategy_note": i18n.stored_markers((form.get("strategy_note") or "").strip()),
     }
 
 
-def report_values(report: dict[str, Any] | None) -> dict[str, Any]:
-    """What the form shows: a saved report's content, or an empty form."""
+def report_values(
+    report: dict[str, Any] | None, language: str = "en"
+) -> dict[str, Any]:
+    """What the form shows: a saved report's content (the marks of what was
+    removed from its texts in `language`), or an empty form."""
     report = report or {}
     return {
         "conversations": report.get("conversations", ""),
@@ -120,9 +126,9 @@ def report_values(report: dict[str, Any] | None) -> dict[str, Any]:
         "topics": ", ".join(report.get("topics", [])),
         "hours": report.get("hours", ""),
         "observed_change": report.get("observed_change", ""),
-        "narrative": report.get("narrative", ""),
+        "narrative": i18n.redactions(language, report.get("narrative", "")),
         "strategy_progress": report.get("strategy_progress") or "",
-        "strategy_note": report.get("strategy_note") or "",
+        "strategy_note": i18n.redactions(language, report.get("strategy_note") or ""),
     }
 
 

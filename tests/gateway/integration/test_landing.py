@@ -136,8 +136,16 @@ def test_with_two_cycles_open_a_communicator_reports_for_either(
     assert saved.status_code == 200  # the page stays on the cycle it saved into
     assert f'name="cycle_id" value="{current["id"]}"' in saved.text
     who = actor(["communicator"], payee)
-    assert len(stipends.call("list_reports", who, current["id"])) == 1
+    (report,) = stipends.call("list_reports", who, current["id"])
     assert stipends.call("list_reports", who, earlier["id"]) == []
+    # sent back for changes, it is what the page opens on, not the earlier month
+    stipends.call("submit_report", who, report["id"])
+    stipends.call(
+        "review_report", ADMIN_A, report["id"], "changes_requested", "say more"
+    )
+    back = browser.get(f"{system.url}/me/report?lang=en", timeout=30).text
+    assert f'name="cycle_id" value="{current["id"]}"' in back
+    assert f'name="report_id" value="{report["id"]}"' in back
 
     # sent, then changed before the deadline: the same report, still sent
     def send(page: str, conversations: str) -> requests.Response:

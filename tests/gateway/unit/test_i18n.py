@@ -450,6 +450,19 @@ def test_the_marks_of_removed_contacts_are_in_the_reader_s_language() -> None:
         "Uncle [телефон удалён] wrote from [почта удалена]; see [ссылка удалена]."
     )
     assert i18n.redactions("en", text) == text
+    # a form shows them in its reader's language and sends them back as stored
+    assert i18n.stored_markers(i18n.redactions("ru", text)) == text
+    assert i18n.stored_markers(text) == text
+    from werkzeug.datastructures import MultiDict
+
+    from gateway import pages
+
+    shown = pages.report_values({"narrative": text, "strategy_note": text}, "ru")
+    assert "[телефон удалён]" in shown["narrative"] and "[" in shown["strategy_note"]
+    sent = pages.report_from_form(
+        MultiDict({"narrative": shown["narrative"], "strategy_note": "[почта удалена]"})
+    )
+    assert (sent["narrative"], sent["strategy_note"]) == (text, "[email removed]")
 
 
 def test_the_registrys_password_rule_is_said_in_the_form_s_language() -> None:

@@ -238,15 +238,32 @@ class MeConsole(GatewayBase):
         status: int = 200,
     ) -> Response:
         open_ = self._open_cycles(call)
-        # the one asked for (`?cycle=`, or the form's), else the earliest deadline
+        # the one asked for (`?cycle=`, or the form's), else one whose report an
+        # admin sent back for changes, else the earliest deadline
         wanted = call.request.args.get("cycle") or call.form.get("cycle_id")
+        read: dict[str, list[dict[str, Any]]] = {}
+
+        def reports_of(cycle_id: str) -> list[dict[str, Any]]:
+            if cycle_id not in read:
+                read[cycle_id] = self.deadline(
+                    self.stipends.list_reports, call.actor, cycle_id
+                )
+            return read[cycle_id]
+
+        if not wanted and len(open_) > 1:
+            wanted = next(
+                (
+                    c["id"]
+                    for c in open_
+                    if any(
+                        r["status"] == "changes_requested" for r in reports_of(c["id"])
+                    )
+                ),
+                None,
+            )
         first = open_[0] if open_ else None
         cycle = next((c for c in open_ if c["id"] == wanted), first)
-        reports = (
-            self.deadline(self.stipends.list_reports, call.actor, cycle["id"])
-            if cycle
-            else []
-        )
+        reports = reports_of(cycle["id"]) if cycle else []
         draft = next(
             (r for r in reports if r["status"] in ("draft", "changes_requested")),
             None,
@@ -263,7 +280,7 @@ class MeConsole(GatewayBase):
             other_cycles=[c for c in open_ if c is not cycle],
             reports=reports,
             draft=draft,
-            values=pages.report_values(draft) if values is None else values,
+            values=pages.report_values(draft, call.lang) if values is None else values,
             redacted=redacted,
             error=error,
             strategy=strategy,
@@ -317,7 +334,7 @@ class MeConsole(GatewayBase):
             self.keep_form(call, exc)
             return self._report_page(
                 call,
-                values=pages.report_values(content),
+                values=pages.report_values(content, call.lang),
                 error=web.refusal(call.lang, exc.code, exc.message),
                 status=400,
             )
