@@ -151,16 +151,42 @@ class GatewayBase:
         assertion it signed; (stage, the opened session)."""
         actor = result["actor"]
         stage = "full" if result["status"] == "ok" else "enroll"
+        language = (
+            web.chosen_language(request)
+            or (self.preferred_language(actor) if stage == "full" else None)
+            or web.language(request)
+        )
         with self.db.transaction() as session:
             opened = logic.open_session(
                 session,
                 actor["id"],
                 actor["roles"],
                 stage,
-                web.language(request),
+                language,
                 signed=actor,
             )
         return stage, opened
+
+    def preferences_saved(self, call: Call, saved: Any) -> Any:
+        """Preferences saved through the console or the API: a language chosen
+        there is the one the person's sessions speak from now on."""
+        chosen = saved.get("language") if isinstance(saved, dict) else None
+        if chosen in web.LANGUAGES:
+            with self.db.transaction() as session:
+                logic.speak(session, uuid.UUID(call.actor_id), str(chosen))
+        return saved
+
+    def preferred_language(self, actor: dict[str, Any]) -> str | None:
+        """The language the person chose for their messages (notifications'
+        preferences), which their pages then speak; None when they chose none or
+        notifications does not answer (the browser's language serves then)."""
+        signed = {k: actor.get(k) for k in ("id", "roles", "assertion")}
+        try:
+            prefs = self.deadline(self.notifications.get_preferences, signed)
+        except (ServiceError, UpstreamUnavailable):
+            return None
+        chosen = prefs.get("language") if isinstance(prefs, dict) else None
+        return str(chosen) if chosen in web.LANGUAGES else None
 
     def check_sign_in(
         self, call: Call, email: str, password: str, code: str | None

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from gateway.models import WebSession
@@ -123,6 +123,16 @@ def csrf_ok(row: WebSession, submitted: str | None) -> bool:
     # bytes: compare_digest refuses non-ASCII text with a TypeError (a 500)
     return bool(submitted) and hmac.compare_digest(
         row.csrf_token.encode(), (submitted or "").encode()
+    )
+
+
+def speak(session: Session, actor_id: uuid.UUID, language: str) -> None:
+    """Every open session of a person speaks `language` from their next page (they
+    chose it for their messages: their pages follow)."""
+    session.execute(
+        update(WebSession)
+        .where(WebSession.actor_id == actor_id)
+        .values(language=language)
     )
 
 

@@ -113,7 +113,19 @@ def environment(lang: str) -> Environment:
     return env
 
 
+def chosen_language(request: Request) -> str | None:
+    """The language the reader picked on the page (`?lang`, or its cookie), if any."""
+    chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE)
+    return str(chosen) if chosen in LANGUAGES else None
+
+
 def language(request: Request, preferred: str | None = None) -> str:
+    """The page's language: the reader's pick (`?lang`, its cookie), else the
+    session's (`preferred`: the person's own, learnt at sign-in), else their
+    browser's. For the API an explicit Accept-Language passes the session's (a
+    client asks for the language it shows)."""
+    if request.path.startswith("/api/") and request.headers.get("Accept-Language"):
+        preferred = None
     chosen = request.args.get("lang") or request.cookies.get(LANG_COOKIE) or preferred
     if chosen in LANGUAGES:
         return str(chosen)

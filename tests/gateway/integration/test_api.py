@@ -1432,3 +1432,42 @@ def test_every_wrong_preference_is_named_in_one_answer(
     }
     half = client("PUT", "/api/v1/me/preferences", {"quiet_start": "23:00"})
     assert half.status_code == 400 and set(half.json()["errors"]) == {"quiet_end"}
+
+
+def test_a_person_is_spoken_to_in_the_language_they_chose(
+    system: Registry, notifications: Db
+) -> None:
+    """Signed in without picking one on the page, a person's pages and API answers
+    speak the language of their preferences (Russian is only the default); an API
+    client's explicit Accept-Language still chooses for it."""
+    data = application(password=PASSWORD, language="en")
+    ident = system.active(**data)
+    inbox = "SELECT count(*) FROM inbox_messages WHERE recipient_id = :r"
+    wait_until(
+        lambda: (
+            notifications.sql(inbox, r=ident)[0][0] > 0
+            and notifications.sql(
+                "SELECT language FROM preferences WHERE recipient_id = :r", r=ident
+            )
+            == [("en",)]
+        ),
+        "the acceptance in the inbox, and the language learnt",
+    )
+    client = Client(system.url)
+    assert client.sign_in(data["email"]).status_code == 200
+    subjects = [m["subject"] for m in client("GET", "/api/v1/me/inbox").json()]
+    assert "Your application was accepted" in subjects, subjects
+    asked = client.http.get(
+        f"{system.url}/api/v1/me/inbox",
+        headers={"Accept-Language": "ru"},
+        timeout=30,
+    ).json()
+    assert len(asked) == len(subjects)
+    assert all(re.search("[а-яА-Я]", m["subject"]) for m in asked), asked
+    page = client.http.get(f"{system.url}/me", timeout=30)
+    assert page.status_code == 200 and '<html lang="en">' in page.text
+    # choosing another language for one's messages: one's pages follow at once
+    chose = client("PUT", "/api/v1/me/preferences", {"language": "ru"})
+    assert chose.status_code == 200, chose.text
+    page = client.http.get(f"{system.url}/me", timeout=30)
+    assert '<html lang="ru">' in page.text

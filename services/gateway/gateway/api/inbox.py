@@ -63,4 +63,5 @@ class InboxApi(GatewayBase):
         responses={200: PreferencesSchema},
     )
     def api_set_preferences(self, call: Call) -> Any:
-        return self.deadline(self.notifications.set_preferences, call.actor, call.body)
+        saved = self.deadline(self.notifications.set_preferences, call.actor, call.body)
+        return self.preferences_saved(call, saved)

@@ -377,7 +377,11 @@ class MeConsole(GatewayBase):
     def me_set_preferences(self, call: Call) -> dict[str, Any]:
         changes = pages.preferences_from_form(call.request.form, call.actor["roles"])
         saved = self.deadline(self.notifications.set_preferences, call.actor, changes)
-        return {"prefs": saved, "error": None, "saved": True}
+        return {
+            "prefs": self.preferences_saved(call, saved),
+            "error": None,
+            "saved": True,
+        }
 
 
 def _passed(moment: str) -> bool:
