@@ -142,6 +142,9 @@ def test_the_discreet_message_gives_nothing_away(language: str) -> None:
         "ru": "В вашем личном кабинете новое сообщение",
     }
     assert expected[language] in message.body
+    # someone who applied without a password is told how to get in
+    way_in = {"en": "“Forgot your password?”", "ru": "«Забыли пароль?»"}
+    assert way_in[language] in message.body
 
 
 def test_the_language_defaults_to_russian() -> None:
