@@ -8,6 +8,7 @@ so on the page); the rest of the page still shows."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.base import Call, GatewayBase
@@ -130,13 +131,18 @@ def _communicator(
             service, waiting, service.stipends.list_reports, call.actor, cycle["id"]
         )
         statuses = {r["status"] for r in reports or []}
+        state = (
+            "in"
+            if statuses & {"submitted", "accepted"}
+            else ("changes" if "changes_requested" in statuses else "due")
+        )
+        passed = datetime.fromisoformat(cycle["deadline"]) <= datetime.now(UTC)
         waiting.report = {
             "period": cycle["period"],
             # the hour matters: a deadline is a moment (UTC), not a day
             "deadline": cycle["deadline"][:16].replace("T", " ") + " UTC",
-            "state": "in"
-            if statuses & {"submitted", "accepted"}
-            else ("changes" if "changes_requested" in statuses else "due"),
+            # past the deadline a report is still taken (as late) until the close
+            "state": "late" if state == "due" and passed else state,
         }
     if stipends is None:
         stipends = _ask(service, waiting, service.stipends.own_stipends, call.actor)

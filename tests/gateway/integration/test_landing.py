@@ -97,6 +97,27 @@ def test_a_communicator_lands_on_the_report_due_and_their_payment(
     assert payee not in home
 
 
+def test_a_report_past_its_deadline_is_said_to_be_late(
+    system: Registry, stipends: Stipends
+) -> None:
+    """The deadline passed and the cycle not closed: the landing says the report
+    is late (and still taken), not that it is due by a moment already gone."""
+    data = application(password=PASSWORD, country="DE", city="Bonn")
+    ready_payee(system, stipends, data)
+    programme = funded_programme(stipends, 100_000, 25_000)
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    stipends.call("open_cycle", ADMIN_A, programme, "2026-11", past)
+    browser, _ = sign_in(system, data["email"])
+    home = browser.get(f"{system.url}/me?lang=en", timeout=30).text
+    late = re.search(
+        r'<p id="waiting-report" data-code="late"><a href="/me/report">([^<]+)</a>',
+        home,
+    )
+    assert late, "the late report is shown with its link"
+    assert "is late: it was due by" in late.group(1) and "2026-11" in late.group(1)
+    assert 'data-code="due"' not in home
+
+
 def test_with_two_cycles_open_a_communicator_reports_for_either(
     system: Registry, stipends: Stipends
 ) -> None:
