@@ -616,6 +616,14 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
         N_("Write at most %(n)s digits after the point."),
     ),
     (re.compile(r"^taken$"), N_("This is taken already: choose another.")),
+    (  # a staff invitation (registry)
+        re.compile(r"^this email already has an account$"),
+        N_("This email already has an account: invite another address."),
+    ),
+    (
+        re.compile(r"^another staff member has this name$"),
+        N_("Another staff member has this name: add an initial or their team."),
+    ),
     (
         re.compile(r"^2 to 40 letters, digits, spaces or punctuation; no email"),
         N_("Give a name of 2 to 40 characters that is not an email address."),

@@ -213,6 +213,18 @@ def test_admins_see_staff_by_a_name_of_their_choosing(registry: Registry) -> Non
             },
         )
     assert taken.value.code == "handle_taken" and "handle" in taken.value.fields
+    with pytest.raises(InvalidInput) as both:  # every refused field at once
+        registry.call(
+            "invite_staff",
+            ADMIN_A,
+            {
+                "email": "noname@example.org",
+                "roles": ["finance"],
+                "handle": "anna (FINANCE)",
+            },
+        )
+    assert both.value.code == "invalid_input"
+    assert set(both.value.fields) == {"email", "handle"}
     for bad in ("a", "x" * 41, "anna@example.org", "<b>Anna</b>"):
         with pytest.raises(InvalidInput):
             registry.call("rename_staff", ADMIN_A, unnamed["id"], bad)

@@ -126,21 +126,37 @@ def new_staff_account(
     """A staff account (its email sealed under its own key) once its roles are
     staff roles and the email has no account yet; None as the password hash: an
     invitation, the invitee chooses it. `handle`: the name admins see it by."""
+    refusals: list[InvalidRequest] = []  # every one at once, not one per try
     if not roles or not set(roles) <= ROLES - {"communicator"}:
-        raise InvalidRequest(
-            "unknown staff role",
-            "invalid_roles",
-            {"roles": ["choose among club_coordinator, program_admin, finance"]},
+        refusals.append(
+            InvalidRequest(
+                "unknown staff role",
+                "invalid_roles",
+                {"roles": ["choose among club_coordinator, program_admin, finance"]},
+            )
         )
     index = keys.blind_index("login", email)
     if session.scalar(select(Account.id).where(login_is(keys, email))):
-        raise InvalidRequest(
-            "this email already has an account",
-            "email_taken",
-            {"email": ["this email already has an account"]},
+        refusals.append(
+            InvalidRequest(
+                "this email already has an account",
+                "email_taken",
+                {"email": ["this email already has an account"]},
+            )
         )
     if handle is not None:
-        free_handle(session, handle)
+        try:
+            free_handle(session, handle)
+        except InvalidRequest as exc:
+            refusals.append(exc)
+    if len(refusals) == 1:
+        raise refusals[0]
+    if refusals:
+        raise InvalidRequest(
+            "; ".join(r.message for r in refusals),
+            "invalid_input",
+            {name: said for r in refusals for name, said in (r.fields or {}).items()},
+        )
     account = Account(
         id=uuid.uuid4(),
         kind="staff",
