@@ -1471,3 +1471,31 @@ def test_a_person_is_spoken_to_in_the_language_they_chose(
     assert chose.status_code == 200, chose.text
     page = client.http.get(f"{system.url}/me", timeout=30)
     assert '<html lang="ru">' in page.text
+
+
+def test_a_wrong_code_while_setting_up_the_second_factor_asks_for_another(
+    system: Registry,
+) -> None:
+    """Half signed in, a wrong code is bad input naming the code (not "not signed
+    in"); the right one then finishes the sign-in."""
+    email = f"enrol.{uuid.uuid4().hex[:6]}@example.org"
+    system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {"email": email, "roles": ["club_coordinator"], "password": PASSWORD},
+    )
+    client = Client(system.url)
+    began = client("POST", "/api/v1/session", {"email": email, "password": PASSWORD})
+    assert began.json()["status"] == "enroll", began.text
+    client.csrf, client.secret = began.json()["csrf_token"], began.json()["totp_secret"]
+    right = client.code()
+    wrong = client(
+        "POST",
+        "/api/v1/session/second-factor",
+        {"code": "000000" if right != "000000" else "111111"},
+    )
+    assert wrong.status_code == 400, wrong.text
+    assert wrong.json()["code"] == "second_factor_failed"
+    assert set(wrong.json()["errors"]) == {"code"}
+    done = client("POST", "/api/v1/session/second-factor", {"code": right})
+    assert done.status_code == 200 and done.json()["status"] == "ok", done.text

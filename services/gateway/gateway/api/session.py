@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from gateway import logic, pages, web
 from gateway.base import Call, GatewayBase
-from gateway.exceptions import Unauthorized
+from gateway.exceptions import BadRequest, Unauthorized
 from gateway.http import (
     NEW_PASSWORD,
     RESET,
@@ -78,7 +78,8 @@ class SessionApi(GatewayBase):
     @api(
         "POST",
         "/api/v1/session/second-factor",
-        summary="Confirm the second factor set up at sign-in (admins and finance)",
+        summary="Confirm the second factor set up at sign-in (staff: admins, finance "
+        "and club coordinators); a wrong code is 400 `second_factor_failed`",
         roles=None,  # a session half way through sign-in: checked here
         body=SecondFactorRequestSchema,
         responses={200: SessionSchema},
@@ -95,8 +96,13 @@ class SessionApi(GatewayBase):
         confirmed = self.deadline(
             self.registry.confirm_second_factor, call.actor, call.body["code"]
         )
-        if not confirmed["confirmed"]:
-            raise Unauthorized("the code is not right", "sign_in_failed")
+        if not confirmed["confirmed"]:  # still half signed in: try another code
+            raise BadRequest(
+                "the code is not right: enter the current code from your "
+                "authenticator app (a code lasts about a minute)",
+                "second_factor_failed",
+                {"code": ["not the current code"]},
+            )
         with self.db.transaction() as session:
             opened = logic.promote(session, session.merge(row), confirmed["actor"])
             csrf_token = opened.session.csrf_token
