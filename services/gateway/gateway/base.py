@@ -382,6 +382,8 @@ class GatewayBase:
             call,
             "throttled.html",
             status=429,
+            # under a minute in seconds (as Retry-After says), else whole minutes
+            seconds=max(1, exc.retry_after) if exc.retry_after < 60 else None,
             minutes=max(1, -(-exc.retry_after // 60)),
             code_passes=exc.scope == "account"
             and call.route.throttle is not None

@@ -316,6 +316,24 @@ def test_the_console_says_when_to_try_again_in_russian_and_english(
     assert "too_many_attempts" not in english.text  # no internal code on screen
 
 
+def test_a_wait_under_a_minute_is_said_in_seconds(stack: Start) -> None:
+    """The page says the wait Retry-After gives, not a minute rounded up."""
+    system, (url,), _ = stack(THROTTLE_PER_ACCOUNT=1, THROTTLE_WINDOW=40)
+    browser = requests.Session()
+    browser.get(url + "/sign-in", timeout=30)
+    form = {
+        "csrf": browser.cookies["csrf"],
+        "email": "ilya@example.org",
+        "password": WRONG,
+    }
+    assert browser.post(url + "/sign-in", data=form, timeout=30).status_code == 401
+    refused = browser.post(url + "/sign-in?lang=en", data=form, timeout=30)
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 40
+    assert f"Try again in {wait} s." in refused.text, refused.text
+
+
 def test_second_factor_posts_without_a_session_count_in_no_bucket(
     stack: Start,
 ) -> None:
