@@ -122,6 +122,9 @@ def bootstrap_first_admin(system: System, email: str) -> None:
         env=system.settings.env("registry"),
     )
     assert created.returncode == 0, created.stderr
+    # a sentence that says what happened and what to do, and no library's notices
+    assert created.stdout.startswith("created the program admin "), created.stdout
+    assert "Warning" not in created.stderr, created.stderr
 
 
 def test_a_whole_programme_from_an_empty_system_through_the_consoles(

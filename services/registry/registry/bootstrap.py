@@ -9,21 +9,30 @@ after the first, admins create staff accounts (registry.create_staff_account).
 
 from __future__ import annotations
 
-import argparse
-import sys
-import uuid
+import warnings
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+# the libraries' notices about themselves (eventlet's deprecation, pkg_resources'),
+# raised while they load, are nothing the operator running this can act on
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+warnings.simplefilter("ignore", DeprecationWarning)
+warnings.simplefilter("ignore", UserWarning)
 
-from registry.logic import accounts, passwords
-from registry.logic.actors import Actor
-from registry.models import Account
-from registry.settings import Settings
-from svyaz import config as settings
-from svyaz.actors import ADMIN
-from svyaz.crypto import keyring
-from svyaz.db import make_engine
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import uuid  # noqa: E402
+
+from sqlalchemy import select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from registry.logic import accounts, passwords  # noqa: E402
+from registry.logic.actors import Actor  # noqa: E402
+from registry.models import Account  # noqa: E402
+from registry.settings import Settings  # noqa: E402
+from svyaz import config as settings  # noqa: E402
+from svyaz.actors import ADMIN  # noqa: E402
+from svyaz.crypto import keyring  # noqa: E402
+from svyaz.db import make_engine  # noqa: E402
+from svyaz.errors import InvalidInput  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,16 +60,27 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         founder = Actor(uuid.uuid4(), frozenset({ADMIN}))
-        account = accounts.create_staff_account(
-            session,
-            keys,
-            founder,
-            args.email,
-            args.roles.split(","),
-            password,
-            args.handle,
+        try:
+            account = accounts.create_staff_account(
+                session,
+                keys,
+                founder,
+                args.email,
+                args.roles.split(","),
+                password,
+                args.handle,
+            )
+        except InvalidInput as exc:  # a password too short, an email taken
+            said = "; ".join(
+                f"{name}: {', '.join(map(str, why))}"
+                for name, why in (exc.fields or {}).items()
+            )
+            print(f"not created: {exc}{f' ({said})' if said else ''}", file=sys.stderr)
+            return 2
+        print(
+            f"created the program admin {account.id}: sign in at the consoles with "
+            "this email and password; the first sign-in sets up the authenticator app"
         )
-        print(account.id)
     engine.dispose()
     return 0
 
