@@ -1507,3 +1507,30 @@ def test_a_wrong_code_while_setting_up_the_second_factor_asks_for_another(
     assert set(wrong.json()["errors"]) == {"code"}
     done = client("POST", "/api/v1/session/second-factor", {"code": right})
     assert done.status_code == 200 and done.json()["status"] == "ok", done.text
+
+
+def test_an_approval_answers_where_the_activation_stands(system: Registry) -> None:
+    """The first of two approvals says one of two is given (the status alone
+    said only "in_review"); the second activates."""
+    ident = system.applicant(**application(password=PASSWORD))
+    first, second = staff(system, ["program_admin"]), staff(system, ["program_admin"])
+
+    def decide(admin: Client, step: str) -> dict[str, Any]:
+        answer = admin(
+            "POST",
+            f"/api/v1/communicators/{ident}/decisions",
+            {"step": step, "reason": "documents complete"},
+        )
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    started = decide(first, "start_review")
+    assert started["status"] == "in_review" and "approvals_given" not in started
+    once = decide(first, "approve")
+    assert (once["status"], once["approvals_given"], once["approvals_needed"]) == (
+        "in_review",
+        1,
+        2,
+    )
+    twice = decide(second, "approve")
+    assert (twice["status"], twice["approvals_given"]) == ("active", 2)

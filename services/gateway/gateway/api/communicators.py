@@ -20,6 +20,7 @@ from gateway.schemas import (
     CommunicatorQuerySchema,
     CommunicatorSummarySchema,
     DecisionRequestSchema,
+    DecisionResultSchema,
     DoneSchema,
     EmailSearchSchema,
     ErasureRequestSchema,
@@ -211,10 +212,11 @@ class CommunicatorsApi(GatewayBase):
         "POST",
         "/api/v1/communicators/<communicator_id>/decisions",
         summary="A vetting step with its reason: start_review, approve, reject, "
-        "suspend, reinstate or offboard",
+        "suspend, reinstate or offboard; answers the person's status (after an "
+        "approval, also the approvals given and needed)",
         roles=(ADMIN,),
         body=DecisionRequestSchema,
-        responses={200: None},
+        responses={200: DecisionResultSchema},
     )
     def api_decide(self, call: Call, communicator_id: str) -> Any:
         step = call.body["step"]

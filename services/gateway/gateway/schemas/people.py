@@ -212,6 +212,21 @@ class CommunicatorSummarySchema(Schema):
     club_id = uid(allow_none=True)
 
 
+class DecisionResultSchema(CommunicatorSummarySchema):
+    """A vetting step's answer: the person as they are now; after an approval,
+    also where the activation stands."""
+
+    approvals_given = fields.Integer(
+        metadata={"description": "after `approve`: the admins who approved so far"}
+    )
+    approvals_needed = fields.Integer(
+        metadata={
+            "description": "after `approve`: how many it needs (fewer with a vouch); "
+            "the status is `active` once they are given"
+        }
+    )
+
+
 class OwnStatusSchema(CommunicatorSummarySchema):
     """A communicator's own status, with where their payout set-up stands."""
 

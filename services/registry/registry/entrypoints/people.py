@@ -76,11 +76,14 @@ class PeopleEntrypoints(Entrypoints):
             DecisionSchema(), {"communicator_id": communicator_id, "reason": reason}
         )
         with self.db.transaction() as session:
-            return SUMMARY.dump(
-                vetting.approve(
-                    session, self.keys, who, data["communicator_id"], data["reason"]
-                )
+            communicator = vetting.approve(
+                session, self.keys, who, data["communicator_id"], data["reason"]
             )
+            # where the activation stands: one more approval needed, or done
+            return {
+                **SUMMARY.dump(communicator),
+                **vetting.approval_progress(session, communicator),
+            }
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     @command

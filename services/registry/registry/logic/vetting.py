@@ -285,6 +285,20 @@ def resolve_review_item(
     return item
 
 
+def approval_progress(session: Session, communicator: Communicator) -> dict[str, int]:
+    """How many admins approved the activation, and how many it needs (the vouch
+    decides: a vouched applicant needs fewer)."""
+    given = session.scalar(
+        select(func.count()).where(
+            ActivationApproval.communicator_id == communicator.id
+        )
+    )
+    needed = communicator.approvals_needed(
+        vouches.counts(session, communicator.id, datetime.now(UTC))
+    )
+    return {"approvals_given": int(given or 0), "approvals_needed": needed}
+
+
 def application_view(
     session: Session, keys: KeyRing, actor: Actor, communicator_id: uuid.UUID
 ) -> dict[str, Any]:
