@@ -200,10 +200,13 @@ def translate(exc: Exception) -> Failed:
     raise exc
 
 
-def signed_in(rpc: Any, email: str, password: str, code: str) -> dict[str, Any]:
+def signed_in(
+    rpc: Any, email: str, password: str, code: str, names: dict[str, str] | None = None
+) -> dict[str, Any]:
     """The finance member this email, password and authenticator code are, as the
     registry says, with the assertion it signed: `{"id", "roles", "assertion",
-    "expires_at"}`. Anyone else gets the same refusal."""
+    "expires_at"}`. Anyone else gets the same refusal. `names` gets the name their
+    colleagues know them by, when they have one (`names["handle"]`)."""
     answer = rpc.registry.sign_in(email, password, code)
     actor = answer.get("actor") if isinstance(answer, dict) else None
     if (
@@ -217,6 +220,8 @@ def signed_in(rpc: Any, email: str, password: str, code: str) -> dict[str, Any]:
             "is not a finance member's with a confirmed authenticator",
             NOT_SIGNED_IN,
         )
+    if names is not None and answer.get("handle"):
+        names["handle"] = str(answer["handle"])
     return dict(actor)
 
 
@@ -276,9 +281,11 @@ def run_command(
             raise Failed("give --email (or set SVYAZ_EMAIL)", BAD_INPUT)
         password = os.environ.get("SVYAZ_PASSWORD") or ask_password()
         code = args.code or os.environ.get("SVYAZ_CODE") or ask_code()
-        actor = signed_in(rpc, args.email, password, code.strip())
+        names: dict[str, str] = {}
+        actor = signed_in(rpc, args.email, password, code.strip(), names)
         save_session(session_file, actor)
-        print(f"signed in as finance member {actor['id']}", file=out)
+        who = names.get("handle") or f"the finance member {actor['id']}"
+        print(f"signed in as {who}", file=out)
         return DONE
     if args.command == "sign-out":
         session_file.unlink(missing_ok=True)

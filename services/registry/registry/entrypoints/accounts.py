@@ -60,6 +60,8 @@ class AccountsEntrypoints(Entrypoints):
             "status": result.status,
             "actor": actor,
             "enrollment_uri": result.enrollment_uri,
+            # a CLI greets staff by name (a display name, not sealed personal data)
+            "handle": result.handle,
         }
 
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)

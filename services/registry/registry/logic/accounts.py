@@ -50,6 +50,7 @@ class SignIn:
     actor: Actor | None = None
     enrollment_uri: str | None = None
     assertion: dict[str, Any] | None = None  # ok and enroll: see assertion_for
+    handle: str | None = None  # ok, staff: the name colleagues know them by
 
 
 def check_password_policy(password: str) -> None:
@@ -245,7 +246,11 @@ def sign_in(
     account.failed_attempts, account.locked_until = 0, None
     account.last_sign_in_at = now
     return SignIn(
-        "ok", actor, None, assertion_for(account, assertions.FULL, totp_at=totp_at)
+        "ok",
+        actor,
+        None,
+        assertion_for(account, assertions.FULL, totp_at=totp_at),
+        account.handle if account.kind == "staff" else None,
     )
 
 
