@@ -520,6 +520,8 @@ class Account(Base):
     # staff only: the name colleagues know them by (a first name or a nickname),
     # shown to admins in place of the account's id; not sealed, so never a legal name
     handle: Mapped[str | None] = mapped_column(String(40))
+    # staff: the language of their invitation and reset mails (None: Russian)
+    language: Mapped[str | None] = mapped_column(String(8))
     last_sign_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

@@ -311,6 +311,7 @@ HANDLE = validate.And(
 class StaffInvitationSchema(StripStrings):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     handle = fields.String(load_default=None, validate=HANDLE)
+    language = fields.String(load_default="ru", validate=validate.OneOf(LANGUAGES))
     roles = fields.List(
         fields.String(validate=validate.Length(max=30)),
         required=True,

@@ -1250,6 +1250,11 @@ def test_admins_see_staff_by_the_name_given_at_the_invitation(
         twice.text
     )
     ((olga,),) = system.sql("SELECT id FROM accounts WHERE handle = 'Olga (Riga club)'")
+    # invited from the English page: her invitation (and reset mails) in English
+    assert 'name="language" value="en" checked' in staff.text
+    assert system.sql("SELECT language FROM accounts WHERE id = :i", i=olga) == [
+        ("en",)
+    ]
     renamed = admin.post(
         f"{system.url}/admin/staff/{olga}?lang=en",
         timeout=30,

@@ -29,7 +29,31 @@ def invited(registry: Registry, email: str, roles: list[str]) -> tuple[str, str]
     ]
     issued = registry.call("issue_password_reset", reset_id, caller="notifications")
     assert issued["purpose"] == "invitation" and issued["email"] == email
+    assert issued["language"] == "ru"  # none chosen
     return account["id"], issued["token"]
+
+
+def test_an_invitation_is_written_in_the_language_the_admin_chose(
+    registry: Registry,
+) -> None:
+    """The invitation, and the staff member's later reset mails, in English."""
+    email = "olga.en@example.org"
+    registry.call(
+        "invite_staff",
+        ADMIN_A,
+        {"email": email, "roles": ["finance"], "language": "en"},
+    )
+    reset_id = registry.events("account.password_reset_requested.v1")[-1]["data"][
+        "reset_id"
+    ]
+    issued = registry.call("issue_password_reset", reset_id, caller="notifications")
+    assert (issued["purpose"], issued["language"]) == ("invitation", "en")
+    with pytest.raises(InvalidInput):  # a language the mails are not written in
+        registry.call(
+            "invite_staff",
+            ADMIN_A,
+            {"email": "x.de@example.org", "roles": ["finance"], "language": "de"},
+        )
 
 
 def enrolled(registry: Registry, email: str) -> pyotp.TOTP:

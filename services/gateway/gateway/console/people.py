@@ -230,6 +230,7 @@ class PeopleConsole(GatewayBase):
             "email": call.form.get("email", ""),
             "roles": [r for r in call.request.form.getlist("roles") if r],
             "handle": call.form.get("handle", ""),
+            "language": call.form.get("language") or call.lang,
         }
         try:
             StaffInvitationRequestSchema().load(invitation)

@@ -294,6 +294,13 @@ class StaffInvitationRequestSchema(Schema):
     # the name admins will see them by: a first name or a nickname, 2 to 40
     # characters, no email address (it is not sealed, as the email is)
     handle = matching(HANDLE_PATTERN, HANDLE_ERROR, HANDLE, 2, load_default=None)
+    language = choice(
+        LANGUAGES,
+        metadata={
+            "description": "the language of the invitation mail and of their "
+            "password-reset mails (Russian when not given)"
+        },
+    )
 
 
 class StaffRenameRequestSchema(Schema):

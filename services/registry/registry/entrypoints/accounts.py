@@ -187,6 +187,7 @@ class AccountsEntrypoints(Entrypoints):
                 data["roles"],
                 datetime.now(UTC),
                 data["handle"],
+                data["language"],
             )
             return {"id": str(row.id), "roles": sorted(row.role_set)}
 

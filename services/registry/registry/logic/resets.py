@@ -133,7 +133,7 @@ def issue_reset(
         raise ResetNotFound("no such reset, or it has ended", "reset_not_found")
     if account.kind == "staff":
         email = read_staff_email(session, keys, account, caller, "password reset")
-        language = "ru"
+        language = account.language or "ru"  # chosen at the invitation
     else:
         from registry.logic.directory import contact
 

@@ -101,10 +101,13 @@ def invite(
     roles: list[str],
     now: datetime,
     handle: str | None = None,
+    language: str = "ru",
 ) -> Account:
-    """A staff account with no password yet, and its one-time link on its way."""
+    """A staff account with no password yet, and its one-time link on its way, in
+    `language` (theirs from then on: their reset mails too)."""
     actor.require(ADMIN)
     account = new_staff_account(session, keys, email, roles, None, handle)
+    account.language = language
     session.flush()
     reset = PasswordReset(
         id=uuid.uuid4(),
