@@ -53,6 +53,7 @@ from gateway.labels import N_ as N_  # still gateway.i18n.N_
 from gateway.refusals import (
     FIELD_FAULT,
     FIELD_FAULTS,
+    LINE_AT,
     REFUSALS,
     STATE_CODE,
     STATE_REFUSAL,
@@ -135,12 +136,22 @@ def label(language: str, kind: str, code: str | None) -> str:
     return gettext(language, msgid)
 
 
+# refusals of a file that say which of its lines could not be read
+LINE_NAMED = frozenset({"invalid_file", "invalid_statement"})
+_LINE = re.compile(r"\bline (?P<line>\d+)\b")
+
+
 def refusal(language: str, code: str | None, message: str) -> str:
     """What the console says when a service refuses: the translated text for a
-    known code (saying what to do next), otherwise the service's own message."""
+    known code (saying what to do next), otherwise the service's own message. A
+    file's refusal names the line the service stopped at."""
     code = code or ""
     if code in REFUSALS:
-        return gettext(language, REFUSALS[code])
+        said = gettext(language, REFUSALS[code])
+        found = _LINE.search(message) if code in LINE_NAMED else None
+        if found:
+            said += " " + gettext(language, LINE_AT) % found.groupdict()
+        return said
     state = STATE_CODE.match(code)
     if state:
         thing, kind = THINGS[state.group(1)]

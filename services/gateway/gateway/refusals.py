@@ -429,8 +429,7 @@ REFUSALS: dict[str, str] = {
         "The statement could not be read, and nothing was changed: a column is "
         "missing, or a line holds a value the import does not take (status booked "
         "or returned, the amount with a point before the decimals, a three-letter "
-        "currency). `svyaz-finance statement` names the line and each wrong value; "
-        "correct them or export the statement again from the bank."
+        "currency). Correct that line or export the statement again from the bank."
     ),
     "invalid_format": N_("Choose the bank file's format: pain.001 or CSV."),
     "bank_debtor_invalid": N_(
@@ -641,3 +640,5 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
     ),
 ]
 FIELD_FAULT = N_("Correct this field and send again.")
+# after a file's refusal, the line it stopped at (gateway.i18n.refusal)
+LINE_AT = N_("The first line it could not read is line %(line)s of the file.")

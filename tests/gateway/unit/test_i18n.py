@@ -534,3 +534,19 @@ def test_a_number_with_two_bounds_is_said_with_both() -> None:
     assert i18n.field_fault("en", refused.value.messages) == (
         "Give a number of at least 3."
     )
+
+
+def test_a_files_refusal_names_the_line_it_stopped_at() -> None:
+    """The console says which line of an uploaded report or statement could not
+    be read, in its own words (the service's English detail is not shown)."""
+    said = i18n.refusal(
+        "ru", "invalid_file", "report line 2: amount -150.001: more decimals than EUR"
+    )
+    assert said.startswith(i18n.refusal("ru", "invalid_file", ""))
+    assert said.endswith("строка 2 файла.") and "EUR" not in said
+    assert "line 7 of the file" in i18n.refusal(
+        "en", "invalid_statement", "statement line 7: status 'maybe'"
+    )
+    # a refusal without a line, or of another kind, is as before
+    assert "line" not in i18n.refusal("en", "invalid_file", "not a CSV file")
+    assert "12" not in i18n.refusal("en", "invalid_amount", "line 12")
