@@ -28,6 +28,8 @@ APPLY_FIELDS = (
     ("referral", "text"),
 )
 
+ENROLLMENT_URI = 300  # otpauth://totp/Svyaz:<8>?secret=<32>&issuer=Svyaz, with room
+
 # The longest value, in characters, of each console form field (the same vocabulary
 # as the API's schemas); web.form refuses a longer one before anything travels. A
 # field not named here gets limit.WORD.
@@ -55,6 +57,7 @@ FORM_LIMITS: dict[str, int] = {
     "feedback": limit.REASON,
     "topics": limit.TOPICS * (limit.TOPIC + 2),
     "content": limit.CONTENT,
+    "enrollment": ENROLLMENT_URI,  # the key the enrolment page draws again
     **dict.fromkeys(
         (
             "cycle",
@@ -208,6 +211,18 @@ def landing(roles: list[str]) -> str:
 
 def totp_secret(uri: str) -> str:
     return parse_qs(urlparse(uri).query).get("secret", [""])[0]
+
+
+def is_enrollment_uri(uri: str) -> bool:
+    """An authenticator's key as the registry gives it (otpauth://totp/...?secret=)
+    and nothing else, short: what the enrolment page may draw again."""
+    parsed = urlparse(uri)
+    return (
+        len(uri) <= ENROLLMENT_URI
+        and parsed.scheme == "otpauth"
+        and parsed.netloc == "totp"
+        and totp_secret(uri).isalnum()
+    )
 
 
 # The QR code's drawing: 4 px a module with the 4-module quiet zone the standard asks

@@ -262,6 +262,36 @@ def enrol(
     return done, totp
 
 
+def test_a_wrong_code_at_the_authenticator_set_up_asks_again_with_the_same_key(
+    system: Registry,
+) -> None:
+    """Setting up the authenticator, a wrong code draws the same key again with
+    what to do (it sent the person back to sign in, with a new key to scan)."""
+    email = f"enrol.{uuid.uuid4().hex[:6]}@example.org"
+    system.call(
+        "create_staff_account",
+        ADMIN_A,
+        {"email": email, "roles": ["finance"], "password": PASSWORD},
+    )
+    browser, enroll = sign_in(system, email)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', enroll.text).group(1)
+    right = pyotp.TOTP(secret).now()
+    posted = dict(
+        re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', enroll.text)
+    )
+    wrong = browser.post(
+        f"{system.url}/sign-in/enroll?lang=en",
+        timeout=30,
+        data={**posted, "code": "000000" if right != "000000" else "111111"},
+        allow_redirects=False,
+    )
+    assert wrong.status_code == 400
+    assert f'id="totp-secret">{secret}<' in wrong.text
+    assert "the key above stays the same" in wrong.text
+    again, _ = enrol(system, browser, wrong)  # signed in: to finance's landing
+    assert again.status_code in (302, 303) and again.headers["Location"] == "/finance"
+
+
 def signed_in_admin(system: Registry, email: str) -> tuple[requests.Session, str]:
     browser, page, _ = signed_in_staff(system, email, ["program_admin"])
     return browser, page

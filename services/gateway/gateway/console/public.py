@@ -242,6 +242,7 @@ class PublicConsole(GatewayBase):
                 csrf=opened.session.csrf_token,
                 secret=pages.totp_secret(result["enrollment_uri"]),
                 qr=pages.qr_svg(result["enrollment_uri"]),
+                enrollment=result["enrollment_uri"],
                 failed=False,
                 cookie_secure=self.cookie_secure,
             )
@@ -271,8 +272,23 @@ class PublicConsole(GatewayBase):
             self.registry.confirm_second_factor, call.actor, call.form.get("code", "")
         )
         if not confirmed["confirmed"]:
-            call.row = None
-            return self.render(call, "sign_in.html", status=401, failed=True)
+            uri = call.form.get("enrollment", "")
+            if not pages.is_enrollment_uri(uri):  # nothing to show again: start over
+                call.row = None
+                return self.render(call, "sign_in.html", status=401, failed=True)
+            # still half signed in, with the same key: another code, not a new start
+            return web.render(
+                call.request,
+                "enroll.html",
+                status=400,
+                actor=None,
+                csrf=row.csrf_token,
+                secret=pages.totp_secret(uri),
+                qr=pages.qr_svg(uri),
+                enrollment=uri,
+                failed=True,
+                cookie_secure=self.cookie_secure,
+            )
         with self.db.transaction() as session:
             opened = logic.promote(session, session.merge(row), confirmed["actor"])
         response = web.redirect(pages.landing(sorted(row.role_set)))
