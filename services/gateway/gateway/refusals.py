@@ -118,6 +118,10 @@ REFUSALS: dict[str, str] = {
     "second_slot": N_(
         "You have already approved this. Another admin gives the next approval."
     ),
+    "run_not_released": N_(
+        "This run is not released yet. Release it first: its bank transfers go in "
+        "the file once they are sent."
+    ),
     "no_bank_transfers": N_(
         "No bank transfer of this run is waiting for the bank: its payments go "
         "through another provider, or are paid or failed already. There is no file "

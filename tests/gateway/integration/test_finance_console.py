@@ -100,6 +100,10 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
         data={"csrf": csrf(home)},
     )
     run = built.url.rsplit("/", 1)[1]
+    # a draft's bank transfers are not sent yet: no file to download, and why
+    assert 'id="pain001"' not in built.text and 'id="bank-file-later"' in built.text
+    draft_file = finance.get(f"{system.url}/finance/runs/{run}/bank-file.xml")
+    assert draft_file.status_code == 409 and "Сначала выпустите" in draft_file.text
     digest = re.search(r'name="totals_digest" value="([0-9a-f]+)"', built.text)
     assert digest
     # releasing asks first, saying what will be sent; nothing leaves until confirmed

@@ -277,6 +277,7 @@ CONSOLE_CODES = (
     "own_application",
     "releaser_approved",
     "no_bank_transfers",
+    "run_not_released",
     "payee_changed",
     "totals_mismatch",
     "concurrent_change",

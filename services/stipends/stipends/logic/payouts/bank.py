@@ -41,6 +41,12 @@ def bank_file(
     if fmt == "pain.001":
         debtor = checked_debtor(debtor)
     run = get_run(session, run_id)
+    if run.status == "draft":
+        raise InvalidTransition(
+            "the run is not released yet: release it first; its bank transfers go in "
+            "the file once they are sent",
+            "run_not_released",
+        )
     payouts = session.scalars(
         select(Payout)
         .where(
