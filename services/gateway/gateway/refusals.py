@@ -407,6 +407,9 @@ REFUSALS: dict[str, str] = {
     "invalid_deadline": N_("Give the deadline as a date and a time."),
     "invalid_amendment": N_("Give a new amount above zero and say why it changes."),
     "nothing_chosen": N_("Tick at least one stipend, then approve."),
+    "nothing_ticked": N_(
+        "Tick at least one difference, then choose what to do with the ticked ones."
+    ),
     "committed": N_(
         "This stipend is already in a payout run. Finance can cancel its payout."
     ),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import uuid
+from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -110,7 +111,15 @@ def environment(lang: str) -> Environment:
     env.filters["redactions"] = lambda text: i18n.redactions(lang, text or "")
     env.filters["purpose"] = lambda text: i18n.read_purpose(lang, text or "")
     env.filters["country"] = lambda code: i18n.country(lang, code)
+    env.filters["last_day"] = last_day
     return env
+
+
+def last_day(end: Any) -> str:
+    """A period's end as people read a range: its last day. Periods are stored
+    [start, end), the end the day after; "1 to 8 December" would read as taking
+    in the 8th (and «по 8» in Russian does)."""
+    return (date.fromisoformat(str(end)[:10]) - timedelta(days=1)).isoformat()
 
 
 def chosen_language(request: Request) -> str | None:

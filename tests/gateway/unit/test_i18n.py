@@ -278,6 +278,7 @@ CONSOLE_CODES = (
     "releaser_approved",
     "no_bank_transfers",
     "run_not_released",
+    "nothing_ticked",
     "payee_changed",
     "totals_mismatch",
     "concurrent_change",
@@ -551,3 +552,11 @@ def test_a_files_refusal_names_the_line_it_stopped_at() -> None:
     # a refusal without a line, or of another kind, is as before
     assert "line" not in i18n.refusal("en", "invalid_file", "not a CSV file")
     assert "12" not in i18n.refusal("en", "invalid_amount", "line 12")
+
+
+def test_a_period_reads_to_its_last_day() -> None:
+    """Stored [start, end): the pages name the last day, so that «с 1 по 7»
+    (and "1 to 7") takes in exactly the days reconciled."""
+    env = web.environment("ru")
+    assert env.from_string("{{ e|last_day }}").render(e="2026-12-08") == "2026-12-07"
+    assert web.last_day("2027-01-01") == "2026-12-31"
