@@ -28,6 +28,7 @@ TEXTS: dict[str, str] = {
     "failed_sign_in": N_("The email, password or code is not right."),
     "erased": N_("Your data was erased and your account closed."),
     "invited": N_("The invitation is on its way. It is valid for 72 hours."),
+    "funded": N_("The funding is booked: the budget below includes it."),
 }
 
 

@@ -107,6 +107,7 @@ def test_an_admin_creates_edits_and_funds_a_programme_in_the_console(
     assert programme_row(stipends, "Evenings 2027")[3] == 100_000
     assert 'id="budget">€1,000.00<' in sent.text
     assert 'id="available">€1,000.00<' in sent.text
+    assert 'id="notice">The funding is booked' in sent.text  # said, once done
     assert field(sent.text, "idempotency_key") != key  # a new form, a new key
     reused = admin.post(
         f"{system.url}/admin/programmes/{ident}/funding",
@@ -123,9 +124,17 @@ def test_an_admin_creates_edits_and_funds_a_programme_in_the_console(
         )
         assert refused.status_code == 400
         assert "Give an amount greater than zero." in refused.text
+    too_much = admin.post(  # the service's limit, said next to the amount typed
+        f"{system.url}/admin/programmes/{ident}/funding",
+        data={**funding, "idempotency_key": str(uuid.uuid4()), "amount": "9" * 14},
+        timeout=30,
+    )
+    assert too_much.status_code == 400
+    assert 'name="amount"' in too_much.text
+    assert re.search(r'name="amount"[^>]*aria-invalid="true"', too_much.text)
     assert programme_row(stipends, "Evenings 2027")[3] == 100_000
 
-    # an edit as of the version drawn (a funding moves the version too); a stale
+    # an edit as of the version drawn (a funding leaves it as it is); a stale
     # one shows the current values
     stale_page = sent.text
     version = int(field(stale_page, "version"))

@@ -20,7 +20,7 @@ from gateway.exceptions import BadRequest
 from gateway.http import page
 from gateway.roles import ADMIN, FINANCE
 from svyaz import money as svyaz_money
-from svyaz.errors import Conflict, NotFound, ServiceError
+from svyaz.errors import Conflict, InvalidInput, NotFound, ServiceError
 
 ADMINS = (ADMIN,)
 STAFF = (ADMIN, FINANCE)
@@ -268,7 +268,13 @@ class ProgrammesConsole(GatewayBase):
 
     @page("GET", "/admin/programmes/<programme_id>", roles=STAFF)
     def admin_programme(self, call: Call, programme_id: str) -> Response:
-        return self._programme_page(call, pages.ident(programme_id, "programme"))
+        # after a funding (a redirect, so that a reload does not post it again)
+        funded = call.request.args.get("funded") == "1"
+        return self._programme_page(
+            call,
+            pages.ident(programme_id, "programme"),
+            notice=call.texts["funded"] if funded else None,
+        )
 
     @page(
         "POST",
@@ -311,14 +317,20 @@ class ProgrammesConsole(GatewayBase):
                 "amount_not_positive",
                 {"amount": [">0"]},
             )
-        self.deadline(
-            self.stipends.fund_programme,
-            call.actor,
-            ident,
-            minor,
-            call.form.get("idempotency_key", ""),
-        )
-        return web.redirect(f"/admin/programmes/{ident}")
+        try:
+            self.deadline(
+                self.stipends.fund_programme,
+                call.actor,
+                ident,
+                minor,
+                call.form.get("idempotency_key", ""),
+            )
+        except InvalidInput as exc:  # the service's amount_minor is this form's amount
+            fields = dict(exc.fields or {})
+            if "amount_minor" in fields:
+                fields["amount"] = fields.pop("amount_minor")
+            raise BadRequest(exc.message, exc.code, fields) from None
+        return web.redirect(f"/admin/programmes/{ident}?funded=1")
 
     @page(
         "POST",
