@@ -418,7 +418,7 @@ def test_bank_details_its_country_would_refuse_are_refused_saying_what_to_fix(
     api = Client(system.url)
     assert api.sign_in(data["email"]).status_code == 200
     setup = api("POST", "/api/v1/me/payout-setup").json()
-    assert setup == {"provider": "bank_file", "next": "bank_details"}
+    assert setup == {"provider": "bank_file", "next": "bank_details", "status": "none"}
 
     def nothing_saved() -> bool:
         return not system.sql(

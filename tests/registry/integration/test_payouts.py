@@ -41,11 +41,14 @@ def test_bank_details_are_checked_sealed_and_make_the_communicator_payout_ready(
     assert registry.call("start_payout_setup", me) == {
         "provider": "bank_file",
         "next": "bank_details",
+        "status": "none",
     }
     with pytest.raises(InvalidInput) as err:
         registry.call("set_bank_details", me, {**BANK, "iban": IBAN[:-1] + "8"})
     assert err.value.code == "invalid_iban"
     assert registry.call("set_bank_details", me, BANK) == {"status": "ready"}
+    # asked again, the step says the set-up is done (the form only changes them)
+    assert registry.call("start_payout_setup", me)["status"] == "ready"
 
     (row,) = registry.sql("SELECT * FROM payout_accounts")
     assert IBAN not in str(tuple(row)) and "Petrova" not in str(tuple(row))
@@ -144,6 +147,7 @@ def test_connect_onboarding_then_account_updated_makes_the_communicator_ready(
     assert setup == {
         "provider": "stripe_connect",
         "onboarding_url": f"https://connect.example.invalid/setup/{account}",
+        "status": "pending",  # Stripe has not said the account is complete yet
     }
     again = registry.call("start_payout_setup", actor_for(ident))  # link expired
     assert again == setup and len(registry.connect.accounts) == 1

@@ -145,6 +145,15 @@ class PayoutSetupSchema(Schema):
     provider = choice(PROVIDERS)
     onboarding_url = formatted("uri")
     next = choice(("bank_details", "contact_programme"))
+    status = choice(
+        ("none", "pending", "ready"),
+        metadata={
+            "description": "where the set-up stands: `ready` means payments can be "
+            "made (the bank details or the Stripe account are complete; the link "
+            "or the form is then only to change them), `pending` that the provider "
+            "is still checking"
+        },
+    )
 
 
 def _account(check: Callable[[str], str]) -> Callable[[str], None]:

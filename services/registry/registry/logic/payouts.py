@@ -104,6 +104,8 @@ def start_payout_setup(
         return {
             "provider": provider,
             "next": "bank_details" if provider == "bank_file" else "contact_programme",
+            # bank details already given: `ready`, the step is only to change them
+            "status": _status(account, provider),
         }
     connect_side = provider == "stripe_connect"
     if account is None or account.provider != provider:
@@ -136,7 +138,15 @@ def start_payout_setup(
         "onboarding_url": connect.onboarding_link(account_id)
         if connect_side
         else connect.recipient_onboarding_link(account_id),
+        "status": _status(account, provider),
     }
+
+
+def _status(account: PayoutAccount | None, provider: str) -> str:
+    """Where the person's set-up for `provider` stands: none, pending or ready."""
+    if account is None or account.provider != provider:
+        return "none"
+    return str(account.status)
 
 
 def check_recipient(
