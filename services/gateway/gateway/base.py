@@ -330,6 +330,11 @@ class GatewayBase:
         except NotSignedIn:
             return web.redirect("/sign-in")
         except ServiceError as exc:
+            if call.row is None and route.roles is not None:
+                # refused before the call was made (another role's page, a field
+                # too long): the page still shows the signed-in person's menu
+                row = self.session_of(request)
+                call.row = row if row is not None and row.stage == "full" else None
             return self.refused(call, exc, values)
         if isinstance(result, Response):
             return result

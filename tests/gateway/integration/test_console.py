@@ -292,6 +292,18 @@ def test_a_wrong_code_at_the_authenticator_set_up_asks_again_with_the_same_key(
     assert again.status_code in (302, 303) and again.headers["Location"] == "/finance"
 
 
+def test_another_roles_page_is_refused_with_the_signed_in_menu(
+    system: Registry,
+) -> None:
+    """A page for communicators, opened by an admin: 403 in words, and the menu
+    is still the signed-in person's (it showed "Sign in" as if they were out)."""
+    admin, _ = signed_in_admin(system, f"menu.{uuid.uuid4().hex[:6]}@example.org")
+    refused = admin.get(f"{system.url}/me/vouches?lang=en", timeout=30)
+    assert refused.status_code == 403
+    assert 'action="/sign-out"' in refused.text
+    assert 'href="/sign-in"' not in refused.text
+
+
 def signed_in_admin(system: Registry, email: str) -> tuple[requests.Session, str]:
     browser, page, _ = signed_in_staff(system, email, ["program_admin"])
     return browser, page
