@@ -41,7 +41,7 @@ def invitation_link(system: System, email: str) -> str:
 
     (message,) = wait_until(mail, "the invitation mail", timeout=30)
     subject = str(make_header(decode_header(message["Subject"])))
-    assert subject == "Ваш новый кабинет"  # staff mail is in Russian by default
+    assert subject == "Ваш новый кабинет"  # the language the admin picked
     body = message.get_payload(decode=True).decode()
     for word in ("Svyaz", "stipend", "war", "Связь"):
         assert word not in body and word not in str(message["From"])
@@ -62,6 +62,9 @@ def test_an_invited_finance_member_sets_up_their_own_account(
     admin.click("#invite button")  # no name: the browser asks for it first
     expect(admin.locator("#notice")).to_have_count(0)
     admin.fill("#invite input[name=handle]", "Fatima (finance)")
+    # the page is English, so is the invitation unless the admin picks Russian
+    expect(admin.locator("#invite input[name=language][value=en]")).to_be_checked()
+    admin.check("#invite input[name=language][value=ru]")
     admin.click("#invite button")
     expect(admin.locator("#notice")).to_contain_text("valid for 72 hours")
     expect(admin.locator("#staff")).to_contain_text("Invited")
