@@ -56,13 +56,14 @@ class AccountsEntrypoints(Entrypoints):
         actor = result.assertion  # ok and enroll: with the signed assertion
         if actor is None and result.actor is not None and result.status != "invalid":
             actor = {"id": str(result.actor.id), "roles": sorted(result.actor.roles)}
-        return {
+        answer = {
             "status": result.status,
             "actor": actor,
             "enrollment_uri": result.enrollment_uri,
-            # a CLI greets staff by name (a display name, not sealed personal data)
-            "handle": result.handle,
         }
+        if result.handle:  # a CLI greets staff by name (a display name, not sealed)
+            answer["handle"] = result.handle
+        return answer
 
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)
     def confirm_second_factor(self, actor: Any, code: str) -> dict[str, Any]:
