@@ -235,21 +235,31 @@ class PublicConsole(GatewayBase):
             return self.render(call, "sign_in.html", status=401, failed=True)
         stage, opened = self.open_session(call.request, result)
         if stage == "enroll":
-            response = web.render(
-                call.request,
-                "enroll.html",
-                actor=None,
-                csrf=opened.session.csrf_token,
-                secret=pages.totp_secret(result["enrollment_uri"]),
-                qr=pages.qr_svg(result["enrollment_uri"]),
-                enrollment=result["enrollment_uri"],
-                failed=False,
-                cookie_secure=self.cookie_secure,
+            response = self._enroll_page(
+                call, opened.session.csrf_token, result["enrollment_uri"]
             )
         else:
             response = web.redirect(pages.landing(result["actor"]["roles"]))
         web.set_cookie(response, web.SESSION_COOKIE, opened.token, self.cookie_secure)
         return response
+
+    def _enroll_page(
+        self, call: Call, csrf: str, uri: str, failed: bool = False
+    ) -> Response:
+        """The authenticator's key to add (`uri`, otpauth://), as a QR code and as
+        text, and the form for its first code; `failed`: a wrong code was given."""
+        return web.render(
+            call.request,
+            "enroll.html",
+            status=400 if failed else 200,
+            actor=None,
+            csrf=csrf,
+            secret=pages.totp_secret(uri),
+            qr=pages.qr_svg(uri),
+            enrollment=uri,
+            failed=failed,
+            cookie_secure=self.cookie_secure,
+        )
 
     # the enrolment page is the answer to signing in, never a page of its own: a
     # reload, a bookmark or the back button starts the sign-in again
@@ -277,18 +287,7 @@ class PublicConsole(GatewayBase):
                 call.row = None
                 return self.render(call, "sign_in.html", status=401, failed=True)
             # still half signed in, with the same key: another code, not a new start
-            return web.render(
-                call.request,
-                "enroll.html",
-                status=400,
-                actor=None,
-                csrf=row.csrf_token,
-                secret=pages.totp_secret(uri),
-                qr=pages.qr_svg(uri),
-                enrollment=uri,
-                failed=True,
-                cookie_secure=self.cookie_secure,
-            )
+            return self._enroll_page(call, row.csrf_token, uri, failed=True)
         with self.db.transaction() as session:
             opened = logic.promote(session, session.merge(row), confirmed["actor"])
         response = web.redirect(pages.landing(sorted(row.role_set)))

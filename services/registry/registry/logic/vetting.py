@@ -320,9 +320,9 @@ def application_view(
         "tier": communicator.tier,
         "club_id": communicator.club_id,
         "vouch": vouches.admin_view(session, communicator.id, now),
-        "approvals_needed": communicator.approvals_needed(
-            vouches.counts(session, communicator.id, now)
-        ),
+        "approvals_needed": approval_progress(session, communicator)[
+            "approvals_needed"
+        ],
         "approved_by": [str(a) for a in approvals],
         "open_review_items": [
             {"id": item.id, "kind": item.kind}
