@@ -143,6 +143,7 @@ def ours(
             end,
             "itemized_csv",
             ItemizedReport(lines),
+            datetime.now(UTC),
         )
         view = reconciliation.view(session, rec)
     elapsed = time.perf_counter() - began

@@ -10,8 +10,9 @@ programme and opens a cycle; a communicator applies (JavaScript off, on a phone)
 two admins vet them, they set up payments on the provider's page and report; an
 admin accepts the report and closes the cycle after seeing what it will propose; the
 other admin approves the stipends in one action; finance builds and releases the run
-with a fresh code and it is paid in the sandbox; finance reconciles the period and
-the second finance member signs it off; the communicator confirms the money arrived.
+with a fresh code and it is paid in the sandbox; finance reconciles the period (not
+signed off while it runs) and last month's, which the second finance member signs
+off; the communicator confirms the money arrived.
 
 Screenshots of each step land in artifacts/browser/<this test>/ (the README's guide
 shows some of them)."""
@@ -21,7 +22,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from email.header import decode_header, make_header
 from pathlib import Path
 from typing import Any
@@ -296,13 +297,28 @@ def test_a_whole_programme_from_an_empty_system_through_the_consoles(
 
     # -- reconciled by one finance member, signed off by the other -------------------
     today = datetime.now(UTC).date()
-    pay.goto(f"{system.url}/finance/reconciliations")
-    pay.select_option("select[name=provider]", "stripe_connect")
-    pay.fill("input[name=period_start]", str(today - timedelta(days=1)))
-    pay.fill("input[name=period_end]", str(today + timedelta(days=1)))
-    pay.click("#reconcile button[type=submit]")
+
+    def reconcile(start: date, end: date) -> None:
+        pay.goto(f"{system.url}/finance/reconciliations")
+        pay.select_option("select[name=provider]", "stripe_connect")
+        pay.fill("input[name=period_start]", str(start))
+        pay.fill("input[name=period_end]", str(end))
+        pay.click("#reconcile button[type=submit]")
+
+    reconcile(today - timedelta(days=1), today + timedelta(days=1))
     expect(pay.locator("#rec-differences")).to_have_text("0")
     assert int(pay.locator("#rec-matched").inner_text()) >= 1
+    # a period still running is not signed off: a payment booked in it later could
+    # never be reconciled
+    expect(pay.locator("#not-signable")).to_have_attribute(
+        "data-code", "period_not_over"
+    )
+    expect(pay.locator("#not-signable")).to_contain_text("run the period again")
+    expect(pay.locator("#sign-off")).to_have_count(0)
+    shots(pay, "not-signable")
+    # last month, run once it is over, is what the other finance member signs off
+    reconcile(today - timedelta(days=31), today - timedelta(days=1))
+    expect(pay.locator("#rec-differences")).to_have_text("0")
     reconciliation_url = pay.url
     signer = gleb.page
     signer.goto(reconciliation_url)

@@ -114,6 +114,7 @@ def test_a_run_from_the_terminal(system: System, tmp_path: Path) -> None:
     assert re.search(r"matched [1-9]\d* · differences 0", matched.stdout), (
         matched.stdout
     )
+    assert "not to be signed off: run before its period ended" in matched.stdout
     # a bank statement naming no payout of ours: open differences, exit 6
     statement = system.settings.var / "statement.csv"
     statement.write_text(

@@ -270,6 +270,15 @@ REFUSALS: dict[str, str] = {
     "item_resolved": N_(
         "A ticked difference is already resolved. Reload the page and tick again."
     ),
+    "period_not_over": N_(
+        "This period is not over yet, and payments may still be booked in it. Once "
+        "its last day is past, run the period again and sign that reconciliation off."
+    ),
+    "run_before_period_end": N_(
+        "This reconciliation was run before its period ended, so payments booked "
+        "after it are not in it. Run the period again and sign that reconciliation "
+        "off."
+    ),
     "reconciliation_signed_off": N_(
         "This period is signed off and stays as signed. Nothing can change here."
     ),

@@ -4,6 +4,7 @@ Pure functions of the services' answers (stipends.cli calls them)."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 from svyaz import money
@@ -95,7 +96,19 @@ def reconciliation_summary(rec: dict[str, Any]) -> str:
         f"{rec['period_end']}  {rec['status']}\n"
         f"provider rows {rec['provider_rows']} · matched {rec['matched']} · "
         f"differences {rec['discrepancies']} ({kinds or 'none'}) · "
-        f"open {rec['open_items']}"
+        f"open {rec['open_items']}" + _not_signable(rec)
+    )
+
+
+def _not_signable(rec: dict[str, Any]) -> str:
+    """For an open reconciliation run before its period ended: why it cannot be
+    signed off, and what to do."""
+    if rec["status"] != "open" or rec.get("whole_period", True):
+        return ""
+    last = date.fromisoformat(rec["period_end"]) - timedelta(days=1)
+    return (
+        f"\nnot to be signed off: run before its period ended (its last day is "
+        f"{last}); run the period again after that day and sign that off"
     )
 
 

@@ -993,6 +993,90 @@ def test_a_communicator_in_a_bank_transfer_country_gives_bank_details(
     assert row[0] == "ready" and "GE29" not in row[1]  # stored encrypted
 
 
+def test_a_reconciliation_run_before_its_period_ended_is_run_again_to_sign_off(
+    system: Registry, stipends: Stipends
+) -> None:
+    """Payments booked after such a run are not in it, and once signed off none of
+    them could be reconciled: the page offers no sign-off and says to run the period
+    again; the service refuses it too; the run made again is signed off."""
+    finance, _, _ = signed_in_staff(system, "early.one@example.org", ["finance"])
+    listing = finance.get(f"{system.url}/finance/reconciliations", timeout=30)
+    form = {
+        "csrf": csrf(listing.text),
+        "provider": "bank_file",
+        "period_start": "2026-06-01",
+        "period_end": "2026-07-01",
+        "source": "bank_statement",
+    }
+    statement = (
+        f"reference,amount,currency,status\npayout:{uuid.uuid4()},4.50,EUR,booked\n"
+    )
+    upload = {"file": ("statement.csv", statement.encode(), "text/csv")}
+    made = finance.post(
+        f"{system.url}/finance/reconciliations", timeout=30, data=form, files=upload
+    )
+    assert made.status_code == 200 and 'id="sign-off"' in made.text  # run after it
+    rec = made.url.rsplit("/", 1)[1]
+    (item,) = re.findall(r'name="item" value="(\d+)"', made.text)
+    finance.post(
+        f"{system.url}/finance/reconciliations/{rec}/resolve",
+        timeout=30,
+        data={
+            "csrf": csrf(made.text),
+            "item": item,
+            "action": "write_off",
+            "reason": "a test line from the bank",
+        },
+    )
+    # as if it had been run on the period's last day
+    stipends.sql(
+        "UPDATE reconciliations SET created_at = '2026-06-30 12:00+00' WHERE id = :r",
+        r=rec,
+    )
+    second, _, _ = signed_in_staff(system, "early.two@example.org", ["finance"])
+    shown = second.get(f"{system.url}/finance/reconciliations/{rec}", timeout=30)
+    assert 'id="not-signable" data-code="run_before_period_end"' in shown.text
+    assert "последний день — 2026-06-30" in shown.text
+    assert 'id="sign-off"' not in shown.text
+    assert '<a href="/finance/reconciliations">' in shown.text  # where to run it again
+    refused = second.post(
+        f"{system.url}/finance/reconciliations/{rec}/sign-off",
+        timeout=30,
+        data={"csrf": csrf(shown.text), "note": "checked", "confirmed": "yes"},
+    )
+    assert refused.status_code == 409
+    assert "запущена до конца своего периода" in refused.text
+    assert stipends.sql("SELECT status FROM reconciliations WHERE id = :r", r=rec) == [
+        ("open",)
+    ]
+    again = finance.post(
+        f"{system.url}/finance/reconciliations", timeout=30, data=form, files=upload
+    )
+    rerun = again.url.rsplit("/", 1)[1]
+    assert rerun != rec and 'id="sign-off"' in again.text
+    (item,) = re.findall(r'name="item" value="(\d+)"', again.text)
+    finance.post(
+        f"{system.url}/finance/reconciliations/{rerun}/resolve",
+        timeout=30,
+        data={
+            "csrf": csrf(again.text),
+            "item": item,
+            "action": "write_off",
+            "reason": "a test line from the bank",
+        },
+    )
+    shown = second.get(f"{system.url}/finance/reconciliations/{rerun}", timeout=30)
+    signed = second.post(
+        f"{system.url}/finance/reconciliations/{rerun}/sign-off",
+        timeout=30,
+        data={"csrf": csrf(shown.text), "note": "checked", "confirmed": "yes"},
+    )
+    assert 'id="rec-status" data-code="signed_off"' in signed.text
+    assert stipends.sql(
+        "SELECT id::text, status FROM reconciliations ORDER BY created_at"
+    ) == [(rec, "superseded"), (rerun, "signed_off")]
+
+
 def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_signs(
     system: Registry, stipends: Stipends
 ) -> None:

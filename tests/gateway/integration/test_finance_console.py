@@ -400,9 +400,11 @@ def test_a_reconciliation_links_a_difference_to_a_payout_picked_from_a_list(
     )
     stray = [i for i, kind in kinds.items() if kind == "unexpected_at_provider"]
     assert len(stray) == 1
-    # the period ends tomorrow: signing off is not refused, but the page says so
-    assert 'id="period-in-progress"' in made.text
+    # the period ends tomorrow: the page offers no sign-off, and says when to run it
+    # again (a payment booked later in it could never be reconciled once signed)
+    assert 'id="not-signable" data-code="period_not_over"' in made.text
     assert f"последний день — {today}," in made.text
+    assert 'id="sign-off"' not in made.text
     linked = finance.post(
         f"{url}/finance/reconciliations/{rec}/resolve",
         data={
@@ -420,6 +422,16 @@ def test_a_reconciliation_links_a_difference_to_a_payout_picked_from_a_list(
         "ORDER BY id"
     )
     assert ("unexpected_at_provider", "linked", bank_run.payout) in states
+    # nothing open, but the API refuses a second finance member too, in words
+    refused = api_staff(system, ["finance"])(
+        "POST", f"/api/v1/reconciliations/{rec}/sign-off", {"note": "all checked"}
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "period_not_over"
+    assert "run its reconciliation again" in refused.json()["detail"]
+    assert stipends.sql("SELECT status FROM reconciliations WHERE id = :r", r=rec) == [
+        ("open",)
+    ]
 
 
 def test_the_api_serves_the_same_finance_tasks(

@@ -290,6 +290,8 @@ CONSOLE_CODES = (
     "items_open",
     "reconciliation_signed_off",
     "reconciliation_overlaps",
+    "period_not_over",
+    "run_before_period_end",
     "period_not_begun",
     "training_not_held",
     "deadline_before_period",

@@ -3,7 +3,7 @@ container for the RPC and event path."""
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,9 @@ FINANCE = actor(["finance"])
 # run that crosses midnight UTC still finds the payouts it made inside it.
 TODAY = datetime.now(UTC).date()
 PERIOD = (TODAY - timedelta(days=1), TODAY + timedelta(days=2))
+# the moment PERIOD ends: logic tests reconcile it as of then (only a reconciliation
+# run once its period has ended is signed off)
+ENDED = datetime.combine(PERIOD[1], time(), UTC)
 
 
 class Db:

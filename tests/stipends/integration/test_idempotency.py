@@ -30,9 +30,6 @@ from tests.stipends.integration.conftest import (
     programme_data,
     report_content,
 )
-from tests.stipends.integration.conftest import (
-    PERIOD as RUN_PERIOD,
-)
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world
 from tests.stipends.integration.test_payouts_reconcile import paid_run
@@ -226,23 +223,22 @@ def sent_bank_payouts(s: Stipends) -> str:
     )
 
 
-PERIOD = tuple(day.isoformat() for day in RUN_PERIOD)
+# a period over (only a reconciliation run after its period is signed off)
+PAST_PERIOD = tuple(
+    (datetime.now(UTC).date() - timedelta(days=days)).isoformat() for days in (30, 2)
+)
 FINANCE_B = actor(["finance"])
 FINANCE_C = actor(["finance"])
 
 
 def statement_period(s: Stipends) -> tuple[Any, ...]:
-    """reconcile_period's arguments: a bank statement of the period that lacks one
-    of the two bank payouts sent (one difference to resolve)."""
-    world = bank_world(s.db)
-    built = world.released()
-    world.worker({"bank_file": BankFile()}).drive()
-    payout = built.payouts[0]
+    """reconcile_period's arguments: a bank statement of a period that is over,
+    booking a payout that is not ours (one difference to resolve)."""
     text = (
         "reference,amount,currency,status,fee\n"
-        f"payout:{payout.id},300.00,EUR,booked,0.50\n"
+        f"payout:{uuid.uuid4()},300.00,EUR,booked,0.50\n"
     )
-    return (FINANCE, "bank_file", *PERIOD, "bank_statement", text)
+    return (FINANCE, "bank_file", *PAST_PERIOD, "bank_statement", text)
 
 
 def open_difference(s: Stipends) -> tuple[str, int]:

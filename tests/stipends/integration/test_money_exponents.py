@@ -17,7 +17,7 @@ from stipends.logic.payouts.staging import ItemizedReport
 from stipends.payouts.providers import BankFile
 from svyaz import exports, money
 from tests.iso20022 import NS, assert_valid_pain001
-from tests.stipends.integration.conftest import FINANCE, Db, logic_actor
+from tests.stipends.integration.conftest import ENDED, FINANCE, Db, logic_actor
 from tests.stipends.integration.payouts_world import FINGERPRINT, PayWorld
 from tests.stipends.integration.test_payouts_bank_file import export, statement
 from tests.stipends.integration.test_reconciliation import PERIOD
@@ -120,6 +120,7 @@ def test_an_amount_is_right_to_the_minor_unit_end_to_end(
             PERIOD[1],
             "itemized_csv",
             ItemizedReport(report.splitlines(keepends=True)),
+            ENDED,
         )
         items = [
             reconciliation.item_view(i) for i in reconciliation.items(session, rec.id)
@@ -138,6 +139,7 @@ def test_an_amount_is_right_to_the_minor_unit_end_to_end(
                 PERIOD[1],
                 "itemized_csv",
                 ItemizedReport(too_fine.splitlines(keepends=True)),
+                ENDED,
             )
     # exports: text with the currency's decimals in CSV, a number in XLSX
     with world.transaction() as session:

@@ -18,7 +18,13 @@ from stipends.logic.payouts.staging import ItemizedReport
 from stipends.payouts.providers import BankFile
 from stipends.payouts.statements import ProviderRow, statement_rows
 from tests.helpers import actor
-from tests.stipends.integration.conftest import FINANCE, PERIOD, Db, logic_actor
+from tests.stipends.integration.conftest import (
+    ENDED,
+    FINANCE,
+    PERIOD,
+    Db,
+    logic_actor,
+)
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world, export
 from tests.stipends.integration.test_payouts_reconcile import paid_run
@@ -40,10 +46,18 @@ def run_period(
     source: str = "api",
     who: dict = FINANCE,
     period: tuple[date, date] = PERIOD,
+    now: datetime = ENDED,
 ) -> dict[str, Any]:
     with world.transaction() as session:
         rec, per_run = reconciliation.start(
-            session, logic_actor(who), provider, period[0], period[1], source, rows
+            session,
+            logic_actor(who),
+            provider,
+            period[0],
+            period[1],
+            source,
+            rows,
+            now,
         )
         return {"view": reconciliation.view(session, rec), "per_run": per_run}
 
@@ -424,6 +438,41 @@ def test_sign_off_needs_a_second_person_and_nothing_open(
     assert db.sql("SELECT count(*) FROM reconciliations") == [(2,)]
 
 
+def test_only_a_reconciliation_run_after_its_period_is_signed_off(
+    db: Db,
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    """A payment booked in a period after its sign-off could never be reconciled (a
+    period overlapping a signed-off one is refused): a reconciliation run while its
+    period still ran is refused, while it runs and after, and the run that replaces
+    it once the period is over is signed off."""
+    world, _ = paid_run(db, sandbox, 1)
+    rows = list(pulled(sandbox))
+    running = ENDED - timedelta(hours=1)  # the period's last hour
+    early = run_period(world, rows, now=running)["view"]
+    assert early["whole_period"] is False and early["discrepancies"] == 0
+
+    def sign(rec_id: str, now: datetime) -> Any:
+        with world.transaction() as session:
+            return resolutions.sign_off(
+                session, logic_actor(FINANCE_C), uuid.UUID(rec_id), "checked", now
+            )
+
+    last_day = (PERIOD[1] - timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidTransition, match=f"its last day is {last_day}") as e:
+        sign(early["id"], running)
+    assert e.value.code == "period_not_over"
+    with pytest.raises(InvalidTransition, match="run before its period ended") as e:
+        sign(early["id"], ENDED + timedelta(days=1))  # over, but the run was not
+    assert e.value.code == "run_before_period_end"
+    assert db.sql(
+        "SELECT status FROM reconciliations WHERE id = :r", r=early["id"]
+    ) == [("open",)]
+    whole = run_period(world, rows, now=ENDED)["view"]  # supersedes the early run
+    assert whole["whole_period"] is True
+    assert sign(whole["id"], ENDED).status == "signed_off"
+
+
 def test_a_rerun_supersedes_the_open_reconciliation(db: Db, sandbox: Sandbox) -> None:  # noqa: F811
     world, _ = paid_run(db, sandbox, 2)
     first = run_period(world, list(pulled(sandbox))[:1])["view"]
@@ -455,7 +504,12 @@ def test_bad_requests_change_nothing(db: Db, sandbox: Sandbox) -> None:  # noqa:
         run_period(world, [], who=actor(["program_admin"]))
     tomorrow = datetime.now(UTC).date() + timedelta(days=1)
     with pytest.raises(InvalidRequest, match="not begun") as ahead:
-        run_period(world, [], period=(tomorrow, tomorrow + timedelta(days=30)))
+        run_period(
+            world,
+            [],
+            period=(tomorrow, tomorrow + timedelta(days=30)),
+            now=datetime.now(UTC),
+        )
     assert ahead.value.fields == {"period_start": ["today or earlier"]}
     rec_id = run_period(world, [])["view"]["id"]
     with pytest.raises(InvalidRequest, match="not in this reconciliation"):

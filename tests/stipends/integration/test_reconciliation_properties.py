@@ -35,7 +35,13 @@ from stipends.logic.payouts import (
 from stipends.payouts.models import Payout
 from stipends.payouts.providers import BankFile, Conversion
 from stipends.payouts.statements import ProviderRow
-from tests.stipends.integration.conftest import ADMIN_A, FINANCE, Db, logic_actor
+from tests.stipends.integration.conftest import (
+    ADMIN_A,
+    ENDED,
+    FINANCE,
+    Db,
+    logic_actor,
+)
 from tests.stipends.integration.test_payouts_bank_file import bank_world
 from tests.stipends.integration.test_reconciliation import FINANCE_B, FINANCE_C, PERIOD
 
@@ -199,6 +205,7 @@ def machine(
                     PERIOD[1],
                     "api",
                     list(self.rows.values()),
+                    ENDED,
                 )
             )
             if found is not None:
@@ -453,7 +460,7 @@ def test_fees_and_conversion_keep_the_books_and_the_provider_in_step(
         assert world.balanced()
         with world.transaction() as session:
             rec, _ = reconciliation.start(
-                session, logic_actor(FINANCE), "bank_file", *PERIOD, "api", rows
+                session, logic_actor(FINANCE), "bank_file", *PERIOD, "api", rows, ENDED
             )
             rec_id = rec.id
         with world.transaction() as session:

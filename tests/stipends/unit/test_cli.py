@@ -92,6 +92,26 @@ def test_a_reconciliation_summary_and_a_difference_line() -> None:
         "matched 3 · differences 2 (paid twice 1, reversed by the provider 1) · open 1"
         in summary
     )
+    assert "signed off" not in summary  # run after its period (no flag: as before)
+    early = cli.reconciliation_summary(
+        {
+            "id": "r2",
+            "provider": "stripe_connect",
+            "period_start": "2026-12-06",
+            "period_end": "2026-12-08",
+            "status": "open",
+            "provider_rows": 1,
+            "matched": 1,
+            "discrepancies": 0,
+            "open_items": 0,
+            "by_kind": {},
+            "whole_period": False,
+        }
+    )
+    assert early.endswith(
+        "\nnot to be signed off: run before its period ended (its last day is "
+        "2026-12-07); run the period again after that day and sign that off"
+    )
     line = cli.item_line(
         {
             "id": 7,

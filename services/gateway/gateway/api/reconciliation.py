@@ -120,8 +120,10 @@ class ReconciliationApi(GatewayBase):
     @api(
         "POST",
         "/api/v1/reconciliations/<reconciliation_id>/sign-off",
-        summary="Sign a period off: nothing open, and a finance person who neither "
-        "ran it nor resolved its differences",
+        summary="Sign a period off: a reconciliation run after its period ended "
+        "(`whole_period`; otherwise 409 period_not_over or run_before_period_end), "
+        "nothing open, and a finance person who neither ran it nor resolved its "
+        "differences",
         roles=(FINANCE,),
         body=SignOffRequestSchema,
         responses={200: ReconciliationSchema},

@@ -121,7 +121,8 @@ class ReconciliationConsole(GatewayBase):
             state=state,
             next_after=items[-1]["id"] if len(items) == PAGE_ITEMS else None,
             error=error,
-            # a period not over yet may still get payments: said before signing off
+            # a reconciliation run before its period ended is not signed off:
+            # the page says whether to wait or to run the period again
             in_progress=rec["period_end"] > datetime.now(UTC).date().isoformat(),
             last_day=(date.fromisoformat(rec["period_end"]) - timedelta(days=1)),
         )

@@ -149,6 +149,14 @@ class ReconciliationSchema(Schema):
     )
     created_by = uid()
     created_at = stamp(allow_none=True)
+    whole_period = fields.Boolean(
+        metadata={
+            "description": "run once its period had ended, so it holds every "
+            "payment booked in it; only such a reconciliation is signed off (409 "
+            "period_not_over while the period runs, run_before_period_end after: "
+            "run the period again and sign that off)"
+        }
+    )
     signed_off_by = uid(allow_none=True)
     signed_off_at = stamp(allow_none=True)
     sign_off_note = text(500, allow_none=True)

@@ -303,7 +303,7 @@ class PayoutsEntrypoints(Entrypoints):
         )
         with self.db.transaction() as session:
             rec, _ = reconciliation.start(
-                session, who, str(provider), first, last, source, rows
+                session, who, str(provider), first, last, source, rows, now()
             )
             return reconciliation.view(session, rec)
 

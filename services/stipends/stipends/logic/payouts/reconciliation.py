@@ -309,10 +309,11 @@ def start(
     period_end: date,
     source: str,
     rows: Iterable[ProviderRow] | staging.ItemizedReport,
+    now: datetime,
 ) -> tuple[Reconciliation, list[dict[str, Any]]]:
-    """Stage and classify a period. An open reconciliation of the same provider whose
-    period overlaps it is superseded (its decisions with it); a signed-off one stands,
-    and a period overlapping it is refused. Each run
+    """Stage and classify a period, as of `now`. An open reconciliation of the same
+    provider whose period overlaps it is superseded (its decisions with it); a
+    signed-off one stands, and a period overlapping it is refused. Each run
     with payouts in it is told reconciled (`reconciliation.completed.v1`)."""
     actor.require(FINANCE)
     if provider not in PROVIDERS:
@@ -320,7 +321,7 @@ def start(
             f"no provider {provider}", "invalid_provider", {"provider": ["unknown"]}
         )
     period_bounds(period_start, period_end)
-    if period_start > datetime.now(UTC).date():
+    if period_start > now.date():
         raise InvalidRequest(
             "this period has not begun; reconcile it once it has",
             "period_not_begun",
@@ -344,6 +345,7 @@ def start(
         matched=0,
         discrepancies=0,
         created_by=actor.id,
+        created_at=now,
     )
     session.add(rec)
     session.flush()
@@ -458,6 +460,12 @@ def open_counts(
     return counts
 
 
+def whole_period(rec: Reconciliation) -> bool:
+    """Whether `rec` was run once its period had ended (the period's end is the day
+    after its last, UTC): before that, payments may still be booked in it."""
+    return rec.created_at >= period_bounds(rec.period_start, rec.period_end)[1]
+
+
 def view(session: Session, rec: Reconciliation) -> dict[str, Any]:
     counts = open_counts(session, rec.id)
     return {
@@ -474,6 +482,9 @@ def view(session: Session, rec: Reconciliation) -> dict[str, Any]:
         "by_kind": counts,
         "created_by": str(rec.created_by),
         "created_at": rec.created_at.isoformat() if rec.created_at else None,
+        # run once its period had ended: it holds every payment booked in it, and
+        # only such a reconciliation is signed off
+        "whole_period": whole_period(rec),
         "signed_off_by": str(rec.signed_off_by) if rec.signed_off_by else None,
         "signed_off_at": rec.signed_off_at.isoformat() if rec.signed_off_at else None,
         "sign_off_note": rec.sign_off_note,

@@ -6,9 +6,11 @@ its differences one at a time or in bulk, and the sign-off.
   account of the provider and currency (`adjustments`).
 - `repay`: the money did not arrive: the payout fails and goes out again with a new
   attempt, only after the provider, asked by our reference, has no such payment.
-- `sign_off`: every item resolved, the ledger's clearing figure equal to the
-  provider's in every currency (`adjustments`), and the signer neither ran the
-  reconciliation nor resolved any of its items.
+- `sign_off`: the period over, every item resolved, the ledger's clearing figure
+  equal to the provider's in every currency (`adjustments`), and the signer neither
+  ran the reconciliation nor resolved any of its items. A period still running is
+  refused: a payment booked in it after the sign-off could never be reconciled (a
+  period overlapping a signed-off one is refused).
 
 Nothing here changes a payout except `link` and `repay`, which go through the
 payouts' own outcomes (ledger reversal, `payout.failed.v1`, a new attempt).
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -30,7 +32,7 @@ from stipends.logic.payouts import adjustments
 from stipends.logic.payouts.matching import DISCREPANCIES
 from stipends.logic.payouts.outcomes import mark_failed, mark_paid
 from stipends.logic.payouts.phases import order_of
-from stipends.logic.payouts.reconciliation import get
+from stipends.logic.payouts.reconciliation import get, whole_period
 from stipends.payouts.models import (
     Payout,
     PayoutAudit,
@@ -312,6 +314,29 @@ def _repay(
     payout.next_attempt_at = datetime.now(UTC)
 
 
+def period_over(rec: Reconciliation, now: datetime) -> None:
+    """A reconciliation is signed off only if it was run once its period had ended
+    (its end is the day after its last, UTC): until then payments may be booked in
+    it, and after a sign-off none of them could be reconciled (a period that
+    overlaps a signed-off one is refused)."""
+    if whole_period(rec):
+        return
+    last = (rec.period_end - timedelta(days=1)).isoformat()
+    if now < datetime.combine(rec.period_end, time(), UTC):
+        raise InvalidTransition(
+            f"this period is not over: its last day is {last}, and payments may "
+            "still be booked in it; run its reconciliation again after that day and "
+            "sign that off",
+            "period_not_over",
+        )
+    raise InvalidTransition(
+        f"this reconciliation was run before its period ended (its last day is "
+        f"{last}): payments booked after it are not in it; run the period again and "
+        "sign that off",
+        "run_before_period_end",
+    )
+
+
 def sign_off(
     session: Session,
     actor: Actor,
@@ -325,6 +350,7 @@ def sign_off(
         raise InvalidTransition(
             f"this reconciliation is {rec.status}", f"reconciliation_{rec.status}"
         )
+    period_over(rec, now)
     open_items = session.scalar(
         select(func.count()).where(
             ReconciliationItem.reconciliation_id == rec.id,
