@@ -132,6 +132,22 @@ def test_a_strategy_discussed_revised_reported_against_and_fed_back(
     mentor.locator("#versions button[type=submit]").click()
     expect(mentor.locator("#done")).to_be_visible()
     shots(mentor, "commented")
+    # a long comment in lines, within the form's 2,000 characters, is taken: the
+    # browser counts a line break as one character and sends it as two
+    comment = mentor.locator("#versions textarea[name=comment]")
+    long_comment = "\n".join(f"{n:02d} " + "y" * 96 for n in range(20))  # 1,999
+    comment.evaluate("(box, text) => { box.value = text; }", long_comment)
+    mentor.locator("#versions button[type=submit]").click()
+    expect(mentor.locator("#done")).to_be_visible()
+    expect(mentor.locator("#version-1 .messages")).to_contain_text("19 yyy")
+    # one beyond it (the browser's limit lifted) is refused at the field, the text
+    # kept to shorten, the page still the signed-in mentor's
+    comment.evaluate("box => box.removeAttribute('maxlength')")
+    comment.fill("z" * 2001)
+    mentor.locator("#versions button[type=submit]").click()
+    expect(mentor.locator("#error-comment")).to_be_visible()
+    expect(mentor.locator("#versions textarea[name=comment]")).to_have_value("z" * 2001)
+    expect(mentor.locator("nav a[href='/mentor']")).to_be_visible()
 
     # the member reads it and revises: a new version, the first one kept
     me.goto(f"{system.url}/me/strategy")

@@ -355,7 +355,10 @@ class GatewayBase:
         again = call.route.redisplay
         if (
             again
-            and exc.code not in ("role_required", "csrf", "too_long")
+            and exc.code not in ("role_required", "csrf")
+            # a field too long is refused before the form is read: drawn again
+            # (the text kept, to shorten) for the person signed in only
+            and (exc.code != "too_long" or call.row is not None)
             and not isinstance(exc, NotFound)
         ):
             if isinstance(exc, InvalidInput):  # a conflict shows what is stored now
@@ -378,7 +381,8 @@ class GatewayBase:
             name: web.field_fault(call.lang, messages)
             for name, messages in forms.flat(exc.fields).items()
         }
-        call.typed = dict(call.form)
+        # a form refused as too long was not read (call.form): as it was typed
+        call.typed = dict(call.form) or web.typed(call.request)
 
     def throttled(self, call: Call, exc: TooManyRequests) -> Response:
         """429: when to try again, in minutes, and (signing in, the account's

@@ -237,8 +237,16 @@ def anonymous_csrf_ok(request: Request) -> bool:
     return bool(cookie) and hmac.compare_digest(cookie.encode(), field.encode())
 
 
+def typed(request: Request) -> dict[str, str]:
+    """The form's fields as typed, stripped, a line break one character: a browser
+    sends a textarea's as two (CR LF) but counts one against its maxlength."""
+    return {
+        key: value.replace("\r\n", "\n").strip() for key, value in request.form.items()
+    }
+
+
 def form(request: Request) -> dict[str, str]:
-    """The form's fields, stripped; a value longer than FORM_LIMITS allows (or a
+    """The form's fields (`typed`); a value longer than FORM_LIMITS allows (or a
     field given more than FORM_VALUES times) is refused as invalid input, so the
     handlers may read request.form afterwards."""
     errors: dict[str, list[str]] = {}
@@ -246,11 +254,11 @@ def form(request: Request) -> dict[str, str]:
         most = FORM_LIMITS.get(key, schemas.WORD)
         if len(values) > FORM_VALUES:
             errors[key] = [f"More than {FORM_VALUES} values."]
-        elif any(len(value) > most for value in values):
+        elif any(len(value) - value.count("\r\n") > most for value in values):
             errors[key] = [f"Longer than maximum length {most}."]
     if errors:
         raise BadRequest("a field is too long", "too_long", errors)
-    return {key: value.strip() for key, value in request.form.items()}
+    return typed(request)
 
 
 def static(name: str) -> Response:

@@ -66,6 +66,30 @@ def _say(
     return page(done=done)
 
 
+def _kept(call: Call, error: str | None, report_id: str) -> dict[str, Any]:
+    """A refused message form drawn again (a refusal before the handler ran: a
+    text too long): the fault at its field with the text as typed, to shorten;
+    any other refusal above the forms."""
+    for field in ("comment", "feedback"):
+        if field in call.field_errors:
+            return {
+                "errors": {field: call.field_errors[field]},
+                "form": field,
+                "typed": call.typed.get(field, ""),
+                "report_id": report_id,
+            }
+    return {"errors": {"_": error or ""}}
+
+
+def _strategy_typed(call: Call) -> dict[str, Any]:
+    """The strategy form as it was typed, to show it again."""
+    return {
+        **pages.strategy_from_form(call.request.form),
+        "topics": web.typed(call.request).get("topics", ""),
+        "horizon_months": web.typed(call.request).get("horizon_months", ""),
+    }
+
+
 def _editable(view: dict[str, Any]) -> dict[str, Any] | None:
     """The version the form starts from: the draft, else the latest one."""
     strategy = view.get("strategy")
@@ -129,14 +153,9 @@ class StrategiesConsole(GatewayBase):
             if call.form.get("action") == "share":
                 self.deadline(self.stipends.share_strategy, call.actor)
         except InvalidInput as exc:
-            values = {
-                **content,
-                "topics": call.form.get("topics", ""),
-                "horizon_months": call.form.get("horizon_months", ""),
-            }
             return self._strategy_page(
                 call,
-                values=values,
+                values=_strategy_typed(call),
                 errors=_field_errors(call, exc),
                 form="strategy",
                 status=400,
@@ -174,9 +193,22 @@ class StrategiesConsole(GatewayBase):
         return _say(call, "feedback", send, page, "answered", report_id=target)
 
     def _strategy_redisplay(
-        self, call: Call, error: str | None = None, status: int = 200, **_: Any
+        self,
+        call: Call,
+        error: str | None = None,
+        status: int = 200,
+        report_id: str = "",
+        **_: Any,
     ) -> Response:
-        return self._strategy_page(call, errors={"_": error or ""}, status=status)
+        if call.field_errors and not {"comment", "feedback"} & set(call.field_errors):
+            return self._strategy_page(  # the strategy's own form, refused unread
+                call,
+                values=_strategy_typed(call),
+                errors=dict(call.field_errors),
+                form="strategy",
+                status=status,
+            )
+        return self._strategy_page(call, **_kept(call, error, report_id), status=status)
 
     # -- the mentor's pages ------------------------------------------------------------
     @page("GET", "/mentor", roles=MENTORS, template="mentor.html")
@@ -225,10 +257,14 @@ class StrategiesConsole(GatewayBase):
         error: str | None = None,
         status: int = 200,
         communicator_id: str = "",
+        report_id: str = "",
         **_: Any,
     ) -> Response:
         return self._mentee_page(
-            call, communicator_id, errors={"_": error or ""}, status=status
+            call,
+            communicator_id,
+            **_kept(call, error, report_id),
+            status=status,
         )
 
     @page(
