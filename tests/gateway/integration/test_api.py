@@ -331,6 +331,13 @@ MATRIX: list[tuple[str, str, str, Any, dict[str, int]]] = [
     ("own status", "GET", "/api/v1/me", None, expect(COMMUNICATORS)),
     ("payout set-up", "POST", "/api/v1/me/payout-setup", None, expect(COMMUNICATORS)),
     (
+        "payout set-up checked",
+        "POST",
+        "/api/v1/me/payout-setup/check",
+        None,
+        expect(COMMUNICATORS),
+    ),
+    (
         # an IBAN a digit short for its country (mod-97 fits): refused whoever
         # may call it, so no one's payout account changes here (test_me.py)
         "bank details its country refuses",

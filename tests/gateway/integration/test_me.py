@@ -419,6 +419,8 @@ def test_bank_details_its_country_would_refuse_are_refused_saying_what_to_fix(
     assert api.sign_in(data["email"]).status_code == 200
     setup = api("POST", "/api/v1/me/payout-setup").json()
     assert setup == {"provider": "bank_file", "next": "bank_details", "status": "none"}
+    check = api("POST", "/api/v1/me/payout-setup/check")
+    assert (check.status_code, check.json()) == (200, {"status": "none"})
 
     def nothing_saved() -> bool:
         return not system.sql(
@@ -477,3 +479,4 @@ def test_bank_details_its_country_would_refuse_are_refused_saying_what_to_fix(
     assert (saved.status_code, saved.json()) == (200, {"status": "ready"})
     assert "GE29" not in saved.text
     assert api("GET", "/api/v1/me").json()["payout_setup"] == "ready"
+    assert api("POST", "/api/v1/me/payout-setup/check").json() == {"status": "ready"}

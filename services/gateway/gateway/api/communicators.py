@@ -29,6 +29,7 @@ from gateway.schemas import (
     OwnStatusSchema,
     OwnStipendSchema,
     PayoutSetupSchema,
+    PayoutSetupStatusSchema,
     ReceiptRequestSchema,
     TierRequestSchema,
     VouchAnsweredSchema,
@@ -106,6 +107,19 @@ class CommunicatorsApi(GatewayBase):
     )
     def api_payout_setup(self, call: Call) -> Any:
         return self.deadline(self.registry.start_payout_setup, call.actor)
+
+    @own_api(
+        "POST",
+        "/api/v1/me/payout-setup/check",
+        summary="Back from the provider's hosted page: where the payout set-up "
+        "stands, asked of the provider now (a Global Payouts recipient is "
+        "otherwise checked every few minutes; a Stripe Connect account is told "
+        "by webhook)",
+        roles=(COMMUNICATOR,),
+        responses={200: PayoutSetupStatusSchema},
+    )
+    def api_payout_setup_check(self, call: Call) -> Any:
+        return self.deadline(self.registry.refresh_payout_setup, call.actor)
 
     @own_api(
         "GET",

@@ -156,6 +156,19 @@ class PayoutSetupSchema(Schema):
     )
 
 
+class PayoutSetupStatusSchema(Schema):
+    """Where the payout set-up stands, asked of the provider just now."""
+
+    status = choice(
+        ("none", "pending", "ready"),
+        metadata={
+            "description": "`ready`: payments can be made; `pending`: the provider "
+            "is still checking, or the hosted page was not finished; `none`: not "
+            "started"
+        },
+    )
+
+
 def _account(check: Callable[[str], str]) -> Callable[[str], None]:
     """A field checked as svyaz.banking checks it (the registry checks again)."""
 
