@@ -27,7 +27,7 @@ from tests.registry.integration.conftest import (
 from tests.stipends.integration.conftest import Db
 
 # a deadline far enough not to pass during a run, and within the year a cycle's
-# deadline may be away (stipends.logic.programmes.open_cycle)
+# deadline may be away (stipends.logic.cycles.open_cycle)
 FAR_DEADLINE = (datetime.now(UTC) + timedelta(days=300)).strftime(
     "%Y-%m-%dT18:00:00+00:00"
 )

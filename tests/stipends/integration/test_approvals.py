@@ -19,6 +19,7 @@ from stipends.exceptions import (
 )
 from stipends.logic import (
     approvals,
+    cycles,
     entitlement,
     ledger,
     ledger_reports,
@@ -55,7 +56,7 @@ class World:
                 session, admin, programme_data(**rules)
             )
             self.programme_id = programme.id
-            self.cycle_id = programmes.open_cycle(
+            self.cycle_id = cycles.open_cycle(
                 session, admin, programme.id, "2026-11", DEADLINE
             ).id
 
@@ -449,11 +450,11 @@ def test_a_locked_cycle_refuses_approvals_and_reports(db: Db) -> None:
     stipend = world.stipend_of(who)
     with db.session() as session, session.begin():
         with pytest.raises(InvalidTransition) as err:
-            programmes.lock_cycle(session, logic_actor(ADMIN_A), world.cycle_id)
+            cycles.lock_cycle(session, logic_actor(ADMIN_A), world.cycle_id)
     assert err.value.code == "stipends_pending"
     world.approve(ADMIN_A, stipend.id)
     with db.session() as session, session.begin():
-        programmes.lock_cycle(session, logic_actor(ADMIN_A), world.cycle_id)
+        cycles.lock_cycle(session, logic_actor(ADMIN_A), world.cycle_id)
     with pytest.raises(InvalidTransition) as err:
         world.reported(who)
     assert err.value.code == "cycle_locked"

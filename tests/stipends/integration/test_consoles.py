@@ -21,6 +21,7 @@ from stipends.exceptions import (
 from stipends.logic import (
     activity,
     approvals,
+    cycles,
     entitlement,
     history,
     programmes,
@@ -239,7 +240,7 @@ def test_cycle_progress_counts_reports(db: Db) -> None:
         ).report
         reports.submit_report(session, communicator_actor(waiting), draft.id, BEFORE)
     with db.session() as session:
-        found = programmes.cycle_progress(
+        found = cycles.cycle_progress(
             session, logic_actor(FINANCE), world.cycle_id, BEFORE
         )
     assert found["reports_by_status"] == {

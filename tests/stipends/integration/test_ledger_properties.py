@@ -21,6 +21,7 @@ from sqlalchemy import select
 from stipends.exceptions import StipendsError
 from stipends.logic import (
     approvals,
+    cycles,
     entitlement,
     ledger,
     ledger_reports,
@@ -77,7 +78,7 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
                         min_conversations=0,
                     ),
                 )
-                cycle = programmes.open_cycle(
+                cycle = cycles.open_cycle(
                     session, admin, programme.id, "2026-10", deadline
                 )
                 self.programme_id = programme.id

@@ -14,7 +14,7 @@ from stipends.exceptions import (
     NotAllowed,
     ReportNotFound,
 )
-from stipends.logic import activity, programmes, reports
+from stipends.logic import activity, cycles, programmes, reports
 from tests.helpers import actor
 from tests.stipends.integration.conftest import (
     ADMIN_A,
@@ -35,9 +35,7 @@ def cycle(db: Db) -> uuid.UUID:
     admin = logic_actor(ADMIN_A)
     with db.session() as session, session.begin():
         programme = programmes.create_programme(session, admin, programme_data())
-        return programmes.open_cycle(
-            session, admin, programme.id, "2026-11", DEADLINE
-        ).id
+        return cycles.open_cycle(session, admin, programme.id, "2026-11", DEADLINE).id
 
 
 def draft(db: Db, who: uuid.UUID, cycle_id: uuid.UUID, **content) -> uuid.UUID:

@@ -17,7 +17,7 @@ from stipends.exceptions import (
     NotAllowed,
     ReportNotFound,
 )
-from stipends.logic import programmes, readmodel, reports, strategies
+from stipends.logic import cycles, programmes, readmodel, reports, strategies
 from tests.helpers import actor
 from tests.stipends.integration.conftest import (
     ADMIN_A,
@@ -85,9 +85,7 @@ def cycle(db: Db) -> uuid.UUID:
     admin = logic_actor(ADMIN_A)
     with db.session() as session, session.begin():
         programme = programmes.create_programme(session, admin, programme_data())
-        return programmes.open_cycle(
-            session, admin, programme.id, "2026-11", DEADLINE
-        ).id
+        return cycles.open_cycle(session, admin, programme.id, "2026-11", DEADLINE).id
 
 
 def test_versions_a_draft_changes_a_shared_version_never(db: Db) -> None:

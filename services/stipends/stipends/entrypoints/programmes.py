@@ -8,6 +8,7 @@ from typing import Any
 from stipends.entrypoints.base import Entrypoints, ident, load, now
 from stipends.exceptions import StipendsError
 from stipends.logic import (
+    cycles,
     entitlement,
     programmes,
 )
@@ -131,7 +132,7 @@ class ProgrammesEntrypoints(Entrypoints):
         who = Actor.load(actor)
         wanted = ident(programme_id, "programme_id") if programme_id else None
         with self.db.transaction() as session:
-            return CYCLE.dump(programmes.list_cycles(session, who, wanted), many=True)
+            return CYCLE.dump(cycles.list_cycles(session, who, wanted), many=True)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     @command
@@ -145,7 +146,7 @@ class ProgrammesEntrypoints(Entrypoints):
         )
         with self.db.transaction() as session:
             return CYCLE.dump(
-                programmes.open_cycle(
+                cycles.open_cycle(
                     session, who, data["programme_id"], data["period"], data["deadline"]
                 )
             )
@@ -168,7 +169,7 @@ class ProgrammesEntrypoints(Entrypoints):
         who = Actor.load(actor)
         with self.db.transaction() as session:
             return CycleProgressOutSchema().dump(
-                programmes.cycle_progress(session, who, ident(cycle_id), now())
+                cycles.cycle_progress(session, who, ident(cycle_id), now())
             )
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
@@ -186,7 +187,7 @@ class ProgrammesEntrypoints(Entrypoints):
     def lock_cycle(self, actor: Any, cycle_id: str) -> dict[str, Any]:
         who = Actor.load(actor)
         with self.db.transaction() as session:
-            return CYCLE.dump(programmes.lock_cycle(session, who, ident(cycle_id)))
+            return CYCLE.dump(cycles.lock_cycle(session, who, ident(cycle_id)))
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)
     def list_entitlements(self, actor: Any, cycle_id: str) -> list[dict[str, Any]]:

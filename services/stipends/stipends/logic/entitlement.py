@@ -16,12 +16,8 @@ from stipends import events
 from stipends.exceptions import InvalidTransition
 from stipends.logic import ledger
 from stipends.logic.actors import ADMIN, Actor
-from stipends.logic.programmes import (
-    awaiting_review,
-    get_cycle,
-    get_programme,
-    money,
-)
+from stipends.logic.cycles import awaiting_review
+from stipends.logic.programmes import get_cycle, get_programme, money
 from stipends.models import (
     ActivityReport,
     Communicator,
