@@ -125,5 +125,12 @@ def item_line(item: dict[str, Any]) -> str:
         f"{words(item['state'], DIFFERENCE_STATES):<11} "
         f"ours {amount(item['ours_minor'], item['ours_currency']):>14}  "
         f"theirs {amount(item['theirs_minor'], item['theirs_currency']):>14}  "
-        f"{item['payout_id'] or item['provider_ref'] or ''}"
+        f"{item['payout_id'] or _reference(item['provider_ref'])}"
     )
+
+
+def _reference(provider_ref: str | None) -> str:
+    """The provider's id, or a bank statement's line as the statement numbers it."""
+    if provider_ref and provider_ref.startswith("line:"):
+        return f"statement line {provider_ref.removeprefix('line:')}"
+    return provider_ref or ""

@@ -127,6 +127,20 @@ def test_a_reconciliation_summary_and_a_difference_line() -> None:
     )
     assert "300.00 EUR" in line and "300.01 EUR" in line and line.endswith("p1")
     assert "amounts differ" in line and "_" not in line  # words, not codes
+    unmatched = cli.item_line(
+        {
+            "id": 8,
+            "kind": "unexpected_at_provider",
+            "state": "open",
+            "ours_minor": None,
+            "ours_currency": None,
+            "theirs_minor": 1000,
+            "theirs_currency": "EUR",
+            "payout_id": None,
+            "provider_ref": "line:3",
+        }
+    )
+    assert unmatched.endswith("statement line 3")  # as the bank's file numbers it
 
 
 def test_reconcile_exits_6_while_differences_are_open() -> None:
