@@ -1012,22 +1012,28 @@ def test_a_reconciliation_run_before_its_period_ended_is_run_again_to_sign_off(
         f"reference,amount,currency,status\npayout:{uuid.uuid4()},4.50,EUR,booked\n"
     )
     upload = {"file": ("statement.csv", statement.encode(), "text/csv")}
-    made = finance.post(
-        f"{system.url}/finance/reconciliations", timeout=30, data=form, files=upload
-    )
-    assert made.status_code == 200 and 'id="sign-off"' in made.text  # run after it
-    rec = made.url.rsplit("/", 1)[1]
-    (item,) = re.findall(r'name="item" value="(\d+)"', made.text)
-    finance.post(
-        f"{system.url}/finance/reconciliations/{rec}/resolve",
-        timeout=30,
-        data={
-            "csrf": csrf(made.text),
-            "item": item,
-            "action": "write_off",
-            "reason": "a test line from the bank",
-        },
-    )
+
+    def reconciled_and_resolved() -> tuple[str, str]:
+        """(the reconciliation's id, its page), its one difference written off."""
+        made = finance.post(
+            f"{system.url}/finance/reconciliations", timeout=30, data=form, files=upload
+        )
+        rec = made.url.rsplit("/", 1)[1]
+        (item,) = re.findall(r'name="item" value="(\d+)"', made.text)
+        finance.post(
+            f"{system.url}/finance/reconciliations/{rec}/resolve",
+            timeout=30,
+            data={
+                "csrf": csrf(made.text),
+                "item": item,
+                "action": "write_off",
+                "reason": "a test line from the bank",
+            },
+        )
+        return rec, made.text
+
+    rec, made = reconciled_and_resolved()
+    assert 'id="sign-off"' in made  # run after its period
     # as if it had been run on the period's last day
     stipends.sql(
         "UPDATE reconciliations SET created_at = '2026-06-30 12:00+00' WHERE id = :r",
@@ -1049,22 +1055,8 @@ def test_a_reconciliation_run_before_its_period_ended_is_run_again_to_sign_off(
     assert stipends.sql("SELECT status FROM reconciliations WHERE id = :r", r=rec) == [
         ("open",)
     ]
-    again = finance.post(
-        f"{system.url}/finance/reconciliations", timeout=30, data=form, files=upload
-    )
-    rerun = again.url.rsplit("/", 1)[1]
-    assert rerun != rec and 'id="sign-off"' in again.text
-    (item,) = re.findall(r'name="item" value="(\d+)"', again.text)
-    finance.post(
-        f"{system.url}/finance/reconciliations/{rerun}/resolve",
-        timeout=30,
-        data={
-            "csrf": csrf(again.text),
-            "item": item,
-            "action": "write_off",
-            "reason": "a test line from the bank",
-        },
-    )
+    rerun, again = reconciled_and_resolved()
+    assert rerun != rec and 'id="sign-off"' in again
     shown = second.get(f"{system.url}/finance/reconciliations/{rerun}", timeout=30)
     signed = second.post(
         f"{system.url}/finance/reconciliations/{rerun}/sign-off",
