@@ -97,6 +97,12 @@ def _number(value: str | None) -> int | str:
     return int(value) if value.isdigit() else value
 
 
+def text(form: Any, name: str) -> str:
+    """A text field, stripped, a line break one character (a browser sends a
+    textarea's as CR LF, and counts it as one against its maxlength)."""
+    return (form.get(name) or "").replace("\r\n", "\n").strip()
+
+
 def report_from_form(form: Any) -> dict[str, Any]:
     """The report form (checkbox groups give several values) as the API's body."""
     return {
@@ -107,12 +113,12 @@ def report_from_form(form: Any) -> dict[str, Any]:
             t.strip() for t in (form.get("topics") or "").split(",") if t.strip()
         ],
         "hours": _number(form.get("hours")),
-        "observed_change": form.get("observed_change") or "",
+        "observed_change": text(form, "observed_change"),
         # the marks of what was removed, shown in the reader's language, go back as
         # stored
-        "narrative": i18n.stored_markers((form.get("narrative") or "").strip()),
+        "narrative": i18n.stored_markers(text(form, "narrative")),
         "strategy_progress": form.get("strategy_progress") or None,
-        "strategy_note": i18n.stored_markers((form.get("strategy_note") or "").strip()),
+        "strategy_note": i18n.stored_markers(text(form, "strategy_note")),
     }
 
 
@@ -146,9 +152,9 @@ def strategy_from_form(form: Any) -> dict[str, Any]:
         "channels": form.getlist("channels"),
         "topics": _topics(form.get("topics")),
         "approaches": form.getlist("approaches"),
-        "expected_change": (form.get("expected_change") or "").strip(),
+        "expected_change": text(form, "expected_change"),
         "horizon_months": _number(form.get("horizon_months")),
-        "note": (form.get("note") or "").strip(),
+        "note": text(form, "note"),
     }
 
 

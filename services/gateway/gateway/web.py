@@ -26,7 +26,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.wrappers import Request, Response
 
-from gateway import forms, http, i18n, schemas
+from gateway import forms, http, i18n, pages, schemas
 from gateway.exceptions import BadRequest
 from gateway.http import secure
 from gateway.i18n import LANGUAGES, texts
@@ -238,11 +238,9 @@ def anonymous_csrf_ok(request: Request) -> bool:
 
 
 def typed(request: Request) -> dict[str, str]:
-    """The form's fields as typed, stripped, a line break one character: a browser
-    sends a textarea's as two (CR LF) but counts one against its maxlength."""
-    return {
-        key: value.replace("\r\n", "\n").strip() for key, value in request.form.items()
-    }
+    """The form's fields as typed (`pages.text`: stripped, a line break one
+    character, as the browser counts it)."""
+    return {key: pages.text(request.form, key) for key in request.form}
 
 
 def form(request: Request) -> dict[str, str]:

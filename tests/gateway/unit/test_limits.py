@@ -183,3 +183,17 @@ def test_a_console_form_value_longer_than_its_limit_is_refused() -> None:
     with pytest.raises(BadRequest) as repeated:
         web.form(form_request({"item": ["1"] * (pages.FORM_VALUES + 1)}))
     assert "item" in repeated.value.fields
+
+
+def test_a_line_break_counts_one_character_as_the_browser_counts_it() -> None:
+    """A textarea's value at its maxlength, in lines, arrives with CR LF breaks: one
+    character more per break than the browser let the person type."""
+    typed = "\n".join(["x" * 99] * 60)[: schemas.NARRATIVE - 1]  # ends in a letter
+    sent = typed.replace("\n", "\r\n")
+    assert len(sent) > schemas.NARRATIVE >= len(typed)
+    request = form_request({"narrative": sent, "observed_change": "a\r\nb"})
+    assert web.form(request)["narrative"] == typed
+    report = pages.report_from_form(request.form)  # what goes to the service
+    assert report["narrative"] == typed and report["observed_change"] == "a\nb"
+    with pytest.raises(BadRequest):  # one character beyond, counted the same way
+        web.form(form_request({"narrative": sent + "xx"}))
