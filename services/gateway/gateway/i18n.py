@@ -53,7 +53,7 @@ from gateway.labels import N_ as N_  # still gateway.i18n.N_
 from gateway.refusals import (
     FIELD_FAULT,
     FIELD_FAULTS,
-    LINE_AT,
+    LINE_NAMED,
     REFUSALS,
     STATE_CODE,
     STATE_REFUSAL,
@@ -137,7 +137,6 @@ def label(language: str, kind: str, code: str | None) -> str:
 
 
 # refusals of a file that say which of its lines could not be read
-LINE_NAMED = frozenset({"invalid_file", "invalid_statement"})
 _LINE = re.compile(r"\bline (?P<line>\d+)\b")
 
 
@@ -150,7 +149,7 @@ def refusal(language: str, code: str | None, message: str) -> str:
         said = gettext(language, REFUSALS[code])
         found = _LINE.search(message) if code in LINE_NAMED else None
         if found:
-            said += " " + gettext(language, LINE_AT) % found.groupdict()
+            said += " " + gettext(language, LINE_NAMED[code]) % found.groupdict()
         return said
     state = STATE_CODE.match(code)
     if state:

@@ -270,6 +270,11 @@ REFUSALS: dict[str, str] = {
     "item_resolved": N_(
         "A ticked difference is already resolved. Reload the page and tick again."
     ),
+    "booked_before_made": N_(
+        "The statement books a payout that was made after this period ended, so "
+        "the line cannot be this period's. Reconcile the statement for the period "
+        "its lines were booked in."
+    ),
     "period_not_over": N_(
         "This period is not over yet, and payments may still be booked in it. Once "
         "its last day is past, run the period again and sign that reconciliation off."
@@ -659,3 +664,10 @@ FIELD_FAULTS: list[tuple[re.Pattern[str], str]] = [
 FIELD_FAULT = N_("Correct this field and send again.")
 # after a file's refusal, the line it stopped at (gateway.i18n.refusal)
 LINE_AT = N_("The first line it could not read is line %(line)s of the file.")
+LINE_OF = N_("It is line %(line)s of the file.")
+# which refusals of a file name its line, and how
+LINE_NAMED = {
+    "invalid_file": LINE_AT,
+    "invalid_statement": LINE_AT,
+    "booked_before_made": LINE_OF,
+}

@@ -290,6 +290,7 @@ CONSOLE_CODES = (
     "items_open",
     "reconciliation_signed_off",
     "reconciliation_overlaps",
+    "booked_before_made",
     "period_not_over",
     "run_before_period_end",
     "period_not_begun",
@@ -551,6 +552,11 @@ def test_a_files_refusal_names_the_line_it_stopped_at() -> None:
     assert "line 7 of the file" in i18n.refusal(
         "en", "invalid_statement", "statement line 7: status 'maybe'"
     )
+    # a line read but not of the period: which one, without the payout's id
+    booked = i18n.refusal(
+        "ru", "booked_before_made", "statement line 3 books payout 9209af32-..."
+    )
+    assert booked.endswith("Это строка 3 файла.") and "9209" not in booked
     # a refusal without a line, or of another kind, is as before
     assert "line" not in i18n.refusal("en", "invalid_file", "not a CSV file")
     assert "12" not in i18n.refusal("en", "invalid_amount", "line 12")

@@ -21,7 +21,7 @@ from stipends.logic.payouts import (
 )
 from stipends.payouts.models import Payout, Reconciliation
 from stipends.payouts.providers import BankFile
-from stipends.payouts.statements import ProviderRow
+from stipends.payouts.statements import ProviderRow, statement_rows
 from tests.stipends.integration.conftest import Db, logic_actor
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_bank_file import bank_world
@@ -69,6 +69,36 @@ def figures(world: PayWorld, rec_id: str) -> list[dict[str, Any]]:
     with world.transaction() as session:
         rec = reconciliation.get(session, uuid.UUID(rec_id))
         return adjustments.figures(session, rec)
+
+
+def test_a_statement_booking_a_payout_before_it_was_made_is_refused(db: Db) -> None:
+    """The same statement given for an earlier period would match its payouts there
+    too, and sign them off twice: a line that books a payout made after the period
+    refuses the import, naming the line, and nothing is recorded."""
+    world, [(a, amount), _, _] = sent_bank_run(db)
+    text = (
+        f"reference,amount,currency,status\npayout:{a},{amount / 100:.2f},EUR,booked\n"
+    )
+    earlier = (PERIOD[0] - timedelta(days=30), PERIOD[0])
+    with pytest.raises(InvalidRequest, match="statement line 2 books payout") as e:
+        run_period(
+            world,
+            list(statement_rows(text.splitlines(keepends=True))),
+            provider="bank_file",
+            source="bank_statement",
+            period=earlier,
+        )
+    assert e.value.code == "booked_before_made"
+    assert f"last day ({PERIOD[0] - timedelta(days=1)})" in str(e.value)
+    assert db.sql("SELECT count(*) FROM reconciliations") == [(0,)]
+    # the period it was made in takes it
+    view = run_period(
+        world,
+        list(statement_rows(text.splitlines(keepends=True))),
+        provider="bank_file",
+        source="bank_statement",
+    )["view"]
+    assert view["matched"] == 1
 
 
 def test_write_offs_post_each_difference_to_its_named_account(db: Db) -> None:
@@ -250,12 +280,13 @@ def test_a_rerun_reverses_the_write_offs_of_the_run_it_supersedes(db: Db) -> Non
 
 def next_week(world: PayWorld, payouts: list[Any]) -> dict[str, Any]:
     """The bank's statement for the week after the period, naming every payout by
-    our reference, reconciled; its view. The ledger's entries are moved two weeks
-    back first, and the week with them, so that the week has begun (a period that
-    has not is not reconciled)."""
+    our reference, reconciled; its view. The payouts and the ledger's entries are
+    moved two weeks back first, and the week with them, so that the week has begun
+    (a period that has not is not reconciled)."""
     world.db.sql(  # past the ledger's insert-only trigger, for the test's clock
         "SET LOCAL session_replication_role = replica;"
-        " UPDATE journal_entries SET posted_at = posted_at - interval '14 days'"
+        " UPDATE journal_entries SET posted_at = posted_at - interval '14 days';"
+        " UPDATE payouts SET created_at = created_at - interval '14 days'"
     )
     back = timedelta(days=14)
     later = (PERIOD[1] - back, PERIOD[1] - back + timedelta(days=7))
