@@ -34,6 +34,8 @@ PATTERNS = (("email", EMAIL), ("iban", IBAN), ("phone", PHONE), ("handle", HANDL
 UUID_LIKE = re.compile(
     r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
 )
+# a calendar date (2026-12-06): a period's days, not a phone number
+DATE_LIKE = re.compile(r"\b(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b")
 
 
 MAX_MESSAGE = 4096  # characters of a message or traceback kept in a log line
@@ -57,7 +59,8 @@ def redact(text: str) -> tuple[str, list[str]]:
     """Replace personal-looking values; return the text and what kinds were found.
     Linear in the length of `text` (see the module's docstring)."""
     found: list[str] = []
-    # uuids are ids, not personal data; keep them out of the phone pattern's reach
+    # uuids are ids and dates are days, not personal data; keep them out of the
+    # phone pattern's reach
     keep: dict[str, str] = {}
 
     def _hide(match: re.Match[str]) -> str:
@@ -65,7 +68,7 @@ def redact(text: str) -> tuple[str, list[str]]:
         keep[token] = match.group(0)
         return token
 
-    text = UUID_LIKE.sub(_hide, text)
+    text = DATE_LIKE.sub(_hide, UUID_LIKE.sub(_hide, text))
     for kind, pattern in PATTERNS:
         text, count = pattern.subn(f"[{kind} redacted]", text)
         if count:

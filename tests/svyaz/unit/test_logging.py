@@ -34,6 +34,16 @@ def test_ids_and_ordinary_numbers_survive() -> None:
     assert redact(text) == (text, [])
 
 
+def test_dates_survive_and_a_phone_beside_them_does_not() -> None:
+    """A period's days read in the logs (support needs them); they are not phone
+    numbers, and a phone number next to them is still taken out."""
+    text = "reconciliation of 2026-12-01 to 2026-12-06, its last day is 2026-12-06"
+    assert redact(text) == (text, [])
+    mixed, found = redact("on 2026-12-07 call +7 912 345-67-89 now")
+    assert found == ["phone"]
+    assert mixed == "on 2026-12-07 call [phone redacted] now"
+
+
 def test_the_filter_rewrites_the_record_and_keeps_it() -> None:
     record = logging.LogRecord(
         "x", logging.INFO, __file__, 1, "mail to %s failed", ("a.b@example.org",), None
