@@ -4,7 +4,9 @@ Every service logs through `logging.getLogger(__name__)` with `%s` arguments. Th
 `PersonalDataFilter` is installed on the root handler (see each service's config.yml
 LOGGING section): a record whose rendered message holds something shaped like an email
 address, a phone number, an IBAN or a card number is rewritten with the value replaced,
-and marked `redacted`, so it can never reach a log file as written.
+and marked `redacted`, so it can never reach a log file as written. Beside it,
+`ExpectedErrorFilter` writes a refusal a service declared as an INFO line without
+its traceback.
 
 Every pattern runs in time linear in the text, whatever the text is: a match can only
 start where a run of its characters starts (a look-behind), runs are taken possessively
@@ -103,6 +105,23 @@ class PersonalDataFilter(logging.Filter):
         return True
 
 
+class ExpectedErrorFilter(logging.Filter):
+    """A refusal a service declared (nameko's "(expected) error handling worker",
+    a WARNING with its traceback: a period not over, a second person needed) is
+    an INFO line without the traceback: it is an answer, not a fault, and the
+    tracebacks buried the real warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            record.name == "nameko.containers"
+            and record.levelno == logging.WARNING
+            and str(record.msg).startswith("(expected)")
+        ):
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, and chosen extras."""
 
@@ -156,6 +175,7 @@ def install(level: int = logging.INFO) -> None:
     """Configure the root logger for a CLI or a test process."""
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(ExpectedErrorFilter())
     handler.addFilter(PersonalDataFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -5,6 +5,7 @@ import pytest
 
 from svyaz.logging import (
     MAX_MESSAGE,
+    ExpectedErrorFilter,
     JsonFormatter,
     PersonalDataFilter,
     redact,
@@ -133,3 +134,23 @@ def test_a_long_traceback_is_cut_too() -> None:
     line = JsonFormatter().format(record)
     assert len(line) < 2 * MAX_MESSAGE + 800
     assert "example.org" not in line
+
+
+def test_a_declared_refusal_is_an_info_line_without_its_traceback() -> None:
+    try:
+        raise ValueError("this period is not over")
+    except ValueError as exc:
+        error = (type(exc), exc, exc.__traceback__)
+
+    def record(name: str, msg: str) -> logging.LogRecord:
+        return logging.LogRecord(name, logging.WARNING, __file__, 1, msg, (), error)
+
+    expected = record("nameko.containers", "(expected) error handling worker %s")
+    assert ExpectedErrorFilter().filter(expected)
+    assert (expected.levelname, expected.exc_info) == ("INFO", None)
+    for other in (  # a fault, or another logger's warning: as it was
+        record("nameko.containers", "error handling worker %s"),
+        record("svyaz.outbox", "(expected) something"),
+    ):
+        assert ExpectedErrorFilter().filter(other)
+        assert other.levelname == "WARNING" and other.exc_info is error
