@@ -3,8 +3,8 @@ communicator onboarded to Stripe Connect in the sandbox, a cycle closed and its 
 approved by two other people; finance enrolls TOTP, builds the run, checks its control
 totals, releases it with a fresh code, and watches the payout reach the sandbox; then
 reconciles the day with Stripe (the provider's figure and the ledger's clearing figure
-are the sandbox's own), uploads a bank statement, writes its difference off, is
-refused the sign-off (a second person signs), and ends on the trial balance, whose
+are the sandbox's own), uploads a bank statement, writes its difference off,
+is told that a second person signs off, and ends on the trial balance, whose
 clearing figure for the Stripe period is what the sandbox reports for it."""
 
 import uuid
@@ -142,11 +142,10 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     page.fill("#resolve input[name=reason]", "a test line from the bank")
     page.click("#resolve button[type=submit]")
     expect(page.locator("#rec-open")).to_have_text("0")
-    page.fill("#sign-off input[name=note]", "checked")
-    page.click("#sign-off button[type=submit]")
-    expect(page.locator("#confirm")).to_have_attribute("data-code", "sign_off")
-    page.click("#confirm-button")
-    expect(page.locator("#error")).to_contain_text("second finance person")
+    # who ran it is not offered the sign-off: the page says a colleague signs
+    expect(page.locator("#sign-off")).to_have_count(0)
+    expect(page.locator("#not-signable")).to_have_attribute("data-code", "segregation")
+    expect(page.locator("#not-signable")).to_contain_text("second finance person")
     shots(page, "sign-off-refused")
 
     # the journey ends on the trial balance: balanced, and for the Stripe period

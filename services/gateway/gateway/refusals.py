@@ -270,6 +270,10 @@ REFUSALS: dict[str, str] = {
     "item_resolved": N_(
         "A ticked difference is already resolved. Reload the page and tick again."
     ),
+    "content_not_expected": N_(
+        "A file is read only when the rows come from a file (Stripe's itemized "
+        "report or the bank's statement). Choose that source, or remove the file."
+    ),
     "booked_before_made": N_(
         "The statement books a payout that was made after this period ended, so "
         "the line cannot be this period's. Reconcile the statement for the period "

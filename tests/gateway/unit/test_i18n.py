@@ -291,6 +291,7 @@ CONSOLE_CODES = (
     "reconciliation_signed_off",
     "reconciliation_overlaps",
     "booked_before_made",
+    "content_not_expected",
     "period_not_over",
     "run_before_period_end",
     "period_not_begun",

@@ -98,3 +98,9 @@ def test_a_file_run_made_too_early_points_to_the_reconcile_form(source: str) -> 
 def test_a_signed_off_reconciliation_has_no_sign_off_section() -> None:
     shown = page(False, status="signed_off", whole_period=True)
     assert 'id="sign-off"' not in shown and 'id="not-signable"' not in shown
+
+
+def test_the_one_who_ran_it_is_told_a_colleague_signs_off() -> None:
+    shown = page(False, whole_period=True, created_by="b")  # b: the reader
+    assert 'id="not-signable" data-code="segregation"' in shown
+    assert 'id="sign-off"' not in shown and "Ask a colleague" in shown

@@ -511,6 +511,15 @@ def test_bad_requests_change_nothing(db: Db, sandbox: Sandbox) -> None:  # noqa:
             now=datetime.now(UTC),
         )
     assert ahead.value.fields == {"period_start": ["today or earlier"]}
+    with pytest.raises(InvalidRequest, match="only from a file source") as unread:
+        reconciliation.provider_rows(
+            {},
+            "stripe_connect",
+            "api",
+            "a,b\n1,2\n",
+            *reconciliation.period_bounds(*PERIOD),
+        )
+    assert unread.value.code == "content_not_expected"
     rec_id = run_period(world, [])["view"]["id"]
     with pytest.raises(InvalidRequest, match="not in this reconciliation"):
         resolve(world, rec_id, [999_999], "write_off")

@@ -118,6 +118,13 @@ def provider_rows(
     statement). Lazily: a bad line or a provider that stops answering refuses the
     import as it is staged, and nothing is recorded."""
     if source == "api":
+        if content:  # a file given with the API's source would be dropped unread
+            raise InvalidRequest(
+                "a file is read only from a file source: choose itemized_csv or "
+                "bank_statement, or send no content",
+                "content_not_expected",
+                {"content": ["only with source itemized_csv or bank_statement"]},
+            )
         if provider == "bank_file":
             raise InvalidRequest(
                 "a bank has no API here: import its statement",
