@@ -424,6 +424,8 @@ def test_sign_off_needs_a_second_person_and_nothing_open(
     assert (
         signed.status == "signed_off" and str(signed.signed_off_by) == FINANCE_C["id"]
     )
+    with pytest.raises(InvalidTransition, match="signed off already, on 20"):
+        sign(FINANCE_C)  # when, in words
     with pytest.raises(InvalidTransition, match="signed_off"):
         resolve(world, str(rec_id), [item["id"]], "write_off")
     with pytest.raises(InvalidTransition, match="signed off"):
@@ -480,6 +482,15 @@ def test_a_rerun_supersedes_the_open_reconciliation(db: Db, sandbox: Sandbox) ->
     assert (first["discrepancies"], second["discrepancies"]) == (1, 0)
     states = dict(db.sql("SELECT id::text, status FROM reconciliations"))
     assert states == {first["id"]: "superseded", second["id"]: "open"}
+    # the replaced one points to the run that stands, and says so if signed off
+    with world.transaction() as session:
+        old = reconciliation.get(session, uuid.UUID(first["id"]))
+        assert reconciliation.view(session, old)["replaced_by"] == second["id"]
+        with pytest.raises(InvalidTransition, match=second["id"]) as replaced:
+            resolutions.sign_off(
+                session, logic_actor(FINANCE_C), old.id, "checked", ENDED
+            )
+    assert replaced.value.code == "reconciliation_superseded"
     # an open period overlapped by another (a typo mended) is replaced as well
     wider = (PERIOD[0] - timedelta(days=1), PERIOD[1])
     third = run_period(world, pulled(sandbox), period=wider)["view"]

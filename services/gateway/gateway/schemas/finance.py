@@ -157,6 +157,13 @@ class ReconciliationSchema(Schema):
             "run the period again and sign that off)"
         }
     )
+    replaced_by = uid(
+        allow_none=True,
+        metadata={
+            "description": "for a superseded one: the newer run of its period, "
+            "the one to work on and sign off"
+        },
+    )
     signed_off_by = uid(allow_none=True)
     signed_off_at = stamp(allow_none=True)
     sign_off_note = text(500, allow_none=True)

@@ -508,6 +508,26 @@ def whole_period(rec: Reconciliation) -> bool:
     return rec.created_at >= period_bounds(rec.period_start, rec.period_end)[1]
 
 
+def replaced_by(session: Session, rec: Reconciliation) -> uuid.UUID | None:
+    """For a superseded reconciliation, the newest run that overlaps its period
+    (the one that stands, or replaced it in its turn)."""
+    if rec.status != "superseded":
+        return None
+    return session.scalar(
+        select(Reconciliation.id)
+        .where(
+            Reconciliation.provider == rec.provider,
+            Reconciliation.period_start < rec.period_end,
+            Reconciliation.period_end > rec.period_start,
+            Reconciliation.status != "superseded",
+            Reconciliation.created_at >= rec.created_at,
+            Reconciliation.id != rec.id,
+        )
+        .order_by(Reconciliation.created_at.desc())
+        .limit(1)
+    )
+
+
 def view(session: Session, rec: Reconciliation) -> dict[str, Any]:
     counts = open_counts(session, rec.id)
     return {
@@ -527,6 +547,7 @@ def view(session: Session, rec: Reconciliation) -> dict[str, Any]:
         # run once its period had ended: it holds every payment booked in it, and
         # only such a reconciliation is signed off
         "whole_period": whole_period(rec),
+        "replaced_by": str(found) if (found := replaced_by(session, rec)) else None,
         "signed_off_by": str(rec.signed_off_by) if rec.signed_off_by else None,
         "signed_off_at": rec.signed_off_at.isoformat() if rec.signed_off_at else None,
         "sign_off_note": rec.sign_off_note,

@@ -32,7 +32,7 @@ from stipends.logic.payouts import adjustments
 from stipends.logic.payouts.matching import DISCREPANCIES
 from stipends.logic.payouts.outcomes import mark_failed, mark_paid
 from stipends.logic.payouts.phases import order_of
-from stipends.logic.payouts.reconciliation import get, whole_period
+from stipends.logic.payouts.reconciliation import get, replaced_by, whole_period
 from stipends.payouts.models import (
     Payout,
     PayoutAudit,
@@ -346,9 +346,20 @@ def sign_off(
 ) -> Reconciliation:
     actor.require(FINANCE)
     rec = get(session, reconciliation_id, lock=True)
-    if rec.status != "open":
+    if rec.status == "superseded":
+        newer = replaced_by(session, rec)
         raise InvalidTransition(
-            f"this reconciliation is {rec.status}", f"reconciliation_{rec.status}"
+            "this reconciliation was replaced by a newer run of its period"
+            + (f" (reconciliation {newer}): sign that one off" if newer else ""),
+            "reconciliation_superseded",
+        )
+    if rec.status != "open":
+        when = (
+            f", on {rec.signed_off_at:%Y-%m-%d %H:%M} UTC" if rec.signed_off_at else ""
+        )
+        raise InvalidTransition(
+            f"this reconciliation is signed off already{when}; it stays as signed",
+            "reconciliation_signed_off",
         )
     period_over(rec, now)
     open_items = session.scalar(
