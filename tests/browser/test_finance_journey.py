@@ -8,7 +8,7 @@ is told that a second person signs off, and ends on the trial balance, whose
 clearing figure for the Stripe period is what the sandbox reports for it."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import stripe
@@ -155,7 +155,8 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
     stripe_row = page.locator(
         "#clearing tr.clearing[data-code='stripe_connect'][data-currency='EUR']"
     )
-    expect(stripe_row.locator("td").nth(1)).to_have_text(f"{period[0]} – {period[1]}")
+    last = str(date.fromisoformat(period[1]) - timedelta(days=1))  # to its last day
+    expect(stripe_row.locator("td").nth(1)).to_have_text(f"{period[0]} – {last}")
     expect(stripe_row.locator(".provider-figure")).to_have_text(sandbox_figure)
     expect(stripe_row.locator(".clearing-figure")).to_have_text(sandbox_figure)
     expect(stripe_row.locator(".difference")).to_have_text("€0.00")

@@ -138,6 +138,8 @@ def test_a_run_from_the_terminal(system: System, tmp_path: Path) -> None:
         "resolve", rec, *items, "--action", "write_off", "--reason", "bank test lines"
     )
     assert resolved.returncode == 0 and resolved.stdout.count("written off") == 2
+    none_open = cli("differences", rec, "--state", "open")
+    assert (none_open.returncode, none_open.stdout) == (0, "no open differences\n")
     own = cli("sign-off", rec, "--note", "checked")
     assert own.returncode == 1 and "second finance person" in own.stderr
     out = system.settings.var / "differences.xlsx"

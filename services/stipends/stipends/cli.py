@@ -62,12 +62,14 @@ os.environ.setdefault("EVENTLET_NO_GREENDNS", "yes")
 
 # imported before any call, so errors from the services arrive as these kinds
 from stipends.cli_output import (  # noqa: E402
+    DIFFERENCE_STATES,
     OPEN,
     item_line,
     progress,
     reconciliation_summary,
     statement_summary,
     totals_table,
+    words,
 )
 from svyaz import idempotency, money  # noqa: E402
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound  # noqa: E402
@@ -339,10 +341,15 @@ def run_command(
     elif args.command == "reconcile":
         return reconcile(args, stipends, actor, out)
     elif args.command == "differences":
+        shown = 0
         for item in all_items(
             stipends, actor, args.reconciliation, args.state, args.kind
         ):
             print(item_line(item), file=out)
+            shown += 1
+        if not shown:  # said, so that an empty answer is not read as a failure
+            which = f"{words(args.state, DIFFERENCE_STATES)} " if args.state else ""
+            print(f"no {which}differences", file=out)
     elif args.command == "resolve":
         done = stipends.resolve_reconciliation_items(
             actor,

@@ -82,6 +82,9 @@ DIFFERENCE_STATES = {
 }
 
 
+RECONCILIATION_STATES = {"signed_off": "signed off", "superseded": "replaced"}
+
+
 def words(code: str, table: dict[str, str]) -> str:
     return table.get(code, code.replace("_", " "))
 
@@ -91,9 +94,10 @@ def reconciliation_summary(rec: dict[str, Any]) -> str:
         f"{words(kind, DIFFERENCE_KINDS)} {sum(states.values())}"
         for kind, states in sorted(rec["by_kind"].items())
     )
+    last = date.fromisoformat(rec["period_end"]) - timedelta(days=1)
     return (
-        f"reconciliation {rec['id']}  {rec['provider']} {rec['period_start']}.."
-        f"{rec['period_end']}  {rec['status']}\n"
+        f"reconciliation {rec['id']}  {rec['provider']} {rec['period_start']} – "
+        f"{last}  {words(rec['status'], RECONCILIATION_STATES)}\n"
         f"provider rows {rec['provider_rows']} · matched {rec['matched']} · "
         f"differences {rec['discrepancies']} ({kinds or 'none'}) · "
         f"open {rec['open_items']}" + _not_signable(rec)

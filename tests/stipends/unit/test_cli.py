@@ -87,7 +87,7 @@ def test_a_reconciliation_summary_and_a_difference_line() -> None:
             "by_kind": {"duplicate": {"open": 1}, "reversed": {"written_off": 1}},
         }
     )
-    assert "bank_file 2026-10-01..2026-11-01  open" in summary
+    assert "bank_file 2026-10-01 – 2026-10-31  open" in summary  # to its last day
     assert (
         "matched 3 · differences 2 (paid twice 1, reversed by the provider 1) · open 1"
         in summary
@@ -152,8 +152,8 @@ def test_reconcile_exits_6_while_differences_are_open() -> None:
             return {
                 "id": "r",
                 "provider": "stripe_connect",
-                "period_start": "a",
-                "period_end": "b",
+                "period_start": "2026-11-01",
+                "period_end": "2026-12-01",
                 "status": "open",
                 "provider_rows": 1,
                 "matched": 1 - self.open_items,

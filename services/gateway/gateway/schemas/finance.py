@@ -203,7 +203,10 @@ class ReconcileRequestSchema(Schema):
         required=True, metadata={"description": "the first day; today or earlier"}
     )
     period_end = fields.Date(
-        required=True, metadata={"description": "the day after the last"}
+        required=True,
+        metadata={
+            "description": "the day after the last; a period is one day to 92 days long"
+        },
     )
     source = choice(("api", "itemized_csv", "bank_statement"), load_default="api")
     content = text(
