@@ -1033,7 +1033,8 @@ def test_a_reconciliation_run_before_its_period_ended_is_run_again_to_sign_off(
         return rec, made.text
 
     rec, made = reconciled_and_resolved()
-    assert 'id="sign-off"' in made  # run after its period
+    # run after its period: signable, by a second person (the one who ran it is told)
+    assert 'id="not-signable" data-code="segregation"' in made
     # as if it had been run on the period's last day
     stipends.sql(
         "UPDATE reconciliations SET created_at = '2026-06-30 12:00+00' WHERE id = :r",
@@ -1055,9 +1056,15 @@ def test_a_reconciliation_run_before_its_period_ended_is_run_again_to_sign_off(
     assert stipends.sql("SELECT status FROM reconciliations WHERE id = :r", r=rec) == [
         ("open",)
     ]
+    listed = second.get(f"{system.url}/finance/reconciliations", timeout=30).text
+    assert 'class="next-step" data-code="run_again"' in listed  # the list says so
     rerun, again = reconciled_and_resolved()
-    assert rerun != rec and 'id="sign-off"' in again
+    assert rerun != rec and 'data-code="segregation"' in again
+    listed = second.get(f"{system.url}/finance/reconciliations", timeout=30).text
+    assert 'class="next-step" data-code="sign_off"' in listed
+    assert "Готова к утверждению вторым сотрудником" in listed
     shown = second.get(f"{system.url}/finance/reconciliations/{rerun}", timeout=30)
+    assert 'id="sign-off"' in shown.text
     signed = second.post(
         f"{system.url}/finance/reconciliations/{rerun}/sign-off",
         timeout=30,
