@@ -81,7 +81,9 @@ class RegistryContacts:
                 staff = STAFF_CONTACT.load(
                     self.registry.get_staff_contact(str(recipient.id), purpose)
                 )  # this one person's address, not the whole role's
-                return Contact(email=staff["email"])
+                return Contact(
+                    email=staff["email"], default_language=staff["default_language"]
+                )
         except NotFound:
             raise RecipientGone("the registry no longer knows the recipient") from None
         except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
@@ -107,7 +109,9 @@ class RegistryContacts:
                         answer = self.registry.get_contacts(chunk, purpose, kind)
                     for row in CONTACTS.load(answer):
                         found[row["id"]] = Contact(
-                            email=row["email"], language=row.get("language")
+                            email=row["email"],
+                            language=row.get("language"),
+                            default_language=row.get("default_language"),
                         )
         except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
             raise DeliveryFailed(f"registry: {type(exc).__name__}") from None

@@ -128,15 +128,18 @@ class ContactIn(Incoming):
 class StaffContactIn(Incoming):
     account_id = fields.UUID(required=True)
     email = fields.Email(required=True)
+    # the language they were invited in: theirs until they choose one
+    default_language = fields.String(allow_none=True, load_default=None)
 
 
 class ContactsIn(Incoming):
-    """One contact of the registry's `get_contacts` answer (a staff member's has
-    no language)."""
+    """One contact of the registry's `get_contacts` answer: a communicator's
+    profile language, or a staff member's default (the language invited in)."""
 
     id = fields.UUID(required=True)
     email = fields.Email(required=True)
     language = fields.String(allow_none=True, load_default=None)
+    default_language = fields.String(allow_none=True, load_default=None)
 
 
 class PreferencesIn(Schema):

@@ -153,11 +153,13 @@ class ContactsRequestSchema(Schema):
 
 
 class ContactsItemSchema(Schema):
-    """One contact of a `get_contacts` answer; a staff member's has no language."""
+    """One contact of a `get_contacts` answer: a communicator's profile language,
+    or a staff member's default (the language they were invited in)."""
 
     id = fields.UUID(required=True)
     email = fields.String(required=True)
     language = fields.String(allow_none=True)
+    default_language = fields.String(allow_none=True)
 
 
 class CommunicatorSummarySchema(Schema):

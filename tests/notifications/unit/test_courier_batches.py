@@ -4,6 +4,7 @@ its commit (not in its transaction, where a large batch's lease could run out
 while earlier mails went)."""
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,6 +12,8 @@ import pytest
 from notifications.logic import courier as courier_module
 from notifications.logic.courier import Courier
 from notifications.logic.deliveries import Job, RetryPolicy
+from notifications.logic.recipients import Contact
+from notifications.templates import render
 from svyaz import batch as batching
 
 
@@ -128,3 +131,38 @@ def test_outcomes_wait_for_the_database_instead_of_the_lease() -> None:
         courier_module.record_all = original  # type: ignore[assignment]
     assert outcome == {1: "sent"} and len(recorded) == 1
     assert len(tries) == 7 and sum(slept) > 3  # longer than the old 0.6 s
+
+
+class Outbox:
+    """A channel that keeps what it was given."""
+
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, address: Any, message: Any, **_: Any) -> None:
+        self.sent.append(message)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "invited_in", "written_in"),
+    [
+        (None, "en", "en"),  # never chose: the language they were invited in
+        ("ru", "en", "ru"),  # their own choice wins
+        (None, None, "ru"),  # neither: the programme's default
+    ],
+)
+def test_a_staff_members_mail_is_in_their_choice_else_the_one_invited_in(
+    chosen: str | None, invited_in: str | None, written_in: str
+) -> None:
+    staff_job = replace(
+        job(),
+        audience="staff",
+        discreet=False,
+        language=chosen,
+        template="report_accepted",
+    )
+    box = Outbox()
+    contact = Contact(email="fin@example.org", default_language=invited_in)
+    tried = courier_module.send_to(staff_job, contact, {"email": box})  # type: ignore[dict-item]
+    assert tried.status == "sent" and tried.language is None  # nothing to remember
+    assert box.sent == [render("report_accepted", written_in)]

@@ -30,16 +30,28 @@ def test_notifications_lists_staff_ids_and_reads_one_address_at_a_time(
     assert sorted(ids) == sorted([admin, both])
     assert registry.sql("SELECT count(*) FROM pii_access_log")[0][0] == 0  # no read
 
+    registry.sql("UPDATE accounts SET language = 'en' WHERE id = :i", i=both)
     found = registry.call(
         "get_staff_contact", both, "staff digest", caller="notifications"
     )
-    assert found == {"account_id": both, "email": "boris.both@example.org"}
+    assert found == {
+        "account_id": both,
+        "email": "boris.both@example.org",
+        "default_language": "en",  # invited in: theirs until they choose one
+    }
+    (listed,) = registry.call(
+        "get_contacts", [both], "staff digest", "staff", caller="notifications"
+    )
+    assert (listed["email"], listed["default_language"]) == (
+        "boris.both@example.org",
+        "en",
+    )
     log = registry.sql(
         "SELECT communicator_id::text, accessor, field, purpose FROM pii_access_log"
     )
     assert [tuple(r) for r in log] == [
         (both, "notifications", "staff_email", "staff digest")
-    ]
+    ] * 2
     assert registry.call("verify_access_log", ADMIN_A)["problems"] == []
     for gone in (disabled, str(uuid.uuid4())):
         with pytest.raises(NotFound):

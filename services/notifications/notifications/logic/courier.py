@@ -118,7 +118,9 @@ def send_all(
 def send_to(job: Job, contact: Contact, channels: Mapping[str, Channel]) -> Attempt:
     """Render and send one job to a contact already known."""
     try:
-        language = language_of(contact.language or job.language)
+        language = language_of(
+            contact.language or job.language or contact.default_language
+        )
         if job.discreet:
             message = render_discreet(language)
         else:

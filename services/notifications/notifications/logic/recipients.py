@@ -24,7 +24,8 @@ class Contact:
 
     email: str | None = None
     telegram: str | None = None
-    language: str | None = None
+    language: str | None = None  # a communicator's profile: it decides
+    default_language: str | None = None  # a staff member's: after their choice
 
     def address(self, channel: str) -> str | None:
         return self.email if channel == "email" else self.telegram

@@ -239,9 +239,9 @@ class PeopleEntrypoints(Entrypoints):
         )
         with self.db.transaction() as session:
             if request["audience"] == "staff":
-                found = [
-                    {"id": account_id, "email": email, "language": None}
-                    for account_id, email in accounts.staff_contacts(
+                found = [  # the language invited in: a default, not a choice
+                    {"id": account_id, "email": email, "default_language": language}
+                    for account_id, email, language in accounts.staff_contacts(
                         session,
                         self.keys,
                         request["ids"],
@@ -274,16 +274,21 @@ class PeopleEntrypoints(Entrypoints):
 
     @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
     def get_staff_contact(self, account_id: str, purpose: str) -> dict[str, str]:
-        """One staff member's email at send time, for the notifications service."""
+        """One staff member's email at send time, for the notifications service, and
+        the language they were invited in (theirs until they choose another)."""
         request = load(
             StaffContactRequestSchema(), {"role": "staff", "purpose": purpose}
         )
         with self.db.transaction() as session:
-            email = accounts.staff_contact(
+            email, language = accounts.staff_contact(
                 session,
                 self.keys,
                 ident(account_id, "account_id"),
                 self.caller,
                 request["purpose"],
             )
-        return {"account_id": str(account_id), "email": email}
+        return {
+            "account_id": str(account_id),
+            "email": email,
+            "default_language": language,
+        }

@@ -442,8 +442,9 @@ def staff_contact(
     account_id: uuid.UUID,
     caller: str | None,
     purpose: str,
-) -> str:
-    """One staff member's email, for the notifications service alone (logged)."""
+) -> tuple[str, str]:
+    """One staff member's email, for the notifications service alone (logged), and
+    the language they were invited in (their messages' until they choose one)."""
     if caller not in STAFF_CONTACT_READERS:
         raise NotAllowed(
             "only the notifications service may read contacts", "contact_not_allowed"
@@ -456,7 +457,7 @@ def staff_contact(
         or account.email_ct is None
     ):
         raise StaffNotFound("no such staff member", "staff_not_found")
-    return read_staff_email(session, keys, account, caller, purpose)
+    return read_staff_email(session, keys, account, caller, purpose), account.language
 
 
 def read_staff_email(
@@ -477,7 +478,7 @@ def staff_contacts(
     account_ids: list[uuid.UUID],
     caller: str | None,
     purpose: str,
-) -> list[tuple[uuid.UUID, str]]:
+) -> list[tuple[uuid.UUID, str, str]]:
     """`staff_contact` for several staff members at once (one statement to find
     them), each read logged; the unknown, disabled and non-staff are left out."""
     if caller not in STAFF_CONTACT_READERS:
@@ -495,6 +496,10 @@ def staff_contacts(
     out = []
     for account in found:
         out.append(
-            (account.id, read_staff_email(session, keys, account, caller, purpose))
+            (
+                account.id,
+                read_staff_email(session, keys, account, caller, purpose),
+                account.language,
+            )
         )
     return out
