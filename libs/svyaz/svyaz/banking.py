@@ -29,6 +29,15 @@ MESSAGES = {
     "your bank for its BIC (SWIFT code)",
     "bic_country": "the BIC's fifth and sixth letters must be a country code, such "
     "as GE in BAGAGE22; ask your bank for its BIC (SWIFT code)",
+    "bic_not_iban_country": "the BIC is of a bank in another country than the "
+    "IBAN's; give the BIC of the bank that holds this account",
+}
+# territories whose banks' BICs name the territory while their IBANs name the
+# country whose IBAN system they use (Réunion's banks: FR IBANs, RE BICs)
+BIC_TERRITORIES = {
+    "FR": frozenset({"GF", "GP", "MQ", "RE", "YT", "NC", "PF", "PM", "WF", "BL", "MF"}),
+    "GB": frozenset({"GG", "JE", "IM"}),
+    "FI": frozenset({"AX"}),
 }
 
 
@@ -63,6 +72,18 @@ def iban(text: str) -> str:
     except bad.SchwiftyException:  # structure, bank, branch or account code
         raise AccountRefused("iban", "iban_format") from None
     return value
+
+
+def account(iban_text: str, bic_text: str) -> tuple[str, str]:
+    """The IBAN and BIC, each checked, and of one country: the BIC's (its letters
+    five and six) is the IBAN's, or one of its territories."""
+    found_iban, found_bic = iban(iban_text), bic(bic_text)
+    country, bank_country = found_iban[:2], found_bic[4:6]
+    if bank_country != country and bank_country not in BIC_TERRITORIES.get(
+        country, frozenset()
+    ):
+        raise AccountRefused("bic", "bic_not_iban_country")
+    return found_iban, found_bic
 
 
 def bic(text: str) -> str:

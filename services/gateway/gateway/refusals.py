@@ -361,6 +361,10 @@ REFUSALS: dict[str, str] = {
         "The BIC's fifth and sixth letters must be its country, such as GE in "
         "BAGAGE22. Ask your bank for its BIC (SWIFT code)."
     ),
+    "bic_not_iban_country": N_(
+        "This BIC is of a bank in another country than the IBAN's. Give the BIC of "
+        "the bank that holds this account."
+    ),
     "invalid_roles": N_("Choose at least one known role."),
     "empty_search": N_("Search by pseudonym, email or status."),
     "club_name_taken": N_("A club with this name exists. Choose another name."),

@@ -433,6 +433,7 @@ def test_bank_details_its_country_would_refuse_are_refused_saying_what_to_fix(
         ({"iban": "XX29NB0000000101904917"}, "iban", "iban_country"),
         ({"iban": "GE29NB0000000101904918"}, "iban", "invalid_iban"),
         ({"bic": "NBGEXX22"}, "bic", "bic_country"),
+        ({"bic": "COBADEFFXXX"}, "bic", "bic_not_iban_country"),  # a German bank
         ({"bic": "NBGEGE2"}, "bic", "invalid_bic"),
     ]:
         refused = api("POST", "/api/v1/me/bank-details", {**GOOD_BANK, **change})

@@ -83,6 +83,7 @@ SHORT_IBAN = "GE59NB000000010190491"
         ({"iban": "GE92NBA00000101904917X"}, "iban", "iban_format"),  # a letter
         ({"iban": "XX29NB0000000101904917"}, "iban", "iban_country"),
         ({"bic": "NBGEXX22"}, "bic", "bic_country"),
+        ({"bic": "COBADEFFXXX"}, "bic", "bic_not_iban_country"),  # a German bank
         ({"bic": "NBGE-GE22"}, "bic", "invalid_bic"),
         ({"bic": "NBGEGE2"}, "bic", "invalid_bic"),
     ],

@@ -109,3 +109,16 @@ def test_bad_bics_say_what_is_wrong(value: str, code: str) -> None:
     with pytest.raises(AccountRefused) as refused:
         banking.bic(value)
     assert (refused.value.field, refused.value.code) == ("bic", code)
+
+
+def test_the_bic_is_of_the_ibans_country() -> None:
+    georgian = "GE29NB0000000101904917"
+    assert banking.account(georgian, "nbge ge22") == (georgian, "NBGEGE22")
+    with pytest.raises(AccountRefused) as refused:  # a German IBAN, a Georgian bank
+        banking.account("DE89370400440532013000", "NBGEGE22")
+    assert (refused.value.field, refused.value.code) == ("bic", "bic_not_iban_country")
+    # a territory's bank with its country's IBAN: Réunion (RE) under FR
+    assert banking.account("FR1420041010050500013M02606", "BNPARERXXXX")[1][4:6] == "RE"
+    with pytest.raises(AccountRefused) as each:  # each is still checked on its own
+        banking.account("GE29NB0000000101904918", "NBGEGE22")
+    assert each.value.code == "invalid_iban"

@@ -4,7 +4,14 @@ trainings, the access log and the dedup review items."""
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from gateway.schemas.base import (
     ACCOUNT_TEXT,
@@ -196,8 +203,19 @@ class BankDetailsRequestSchema(Schema):
     bic = fields.String(
         required=True,
         validate=[validate.Length(max=ACCOUNT_TEXT), _account(banking.bic)],
-        metadata={"example": "NBGEGE22"},
+        metadata={
+            "example": "NBGEGE22",
+            "description": "the BIC of the bank that holds the account: of the "
+            "IBAN's country",
+        },
     )
+
+    @validates_schema(skip_on_field_errors=True)
+    def _one_country(self, data: dict[str, Any], **_: Any) -> None:
+        try:
+            banking.account(data["iban"], data["bic"])
+        except banking.AccountRefused as refused:
+            raise ValidationError(refused.message, refused.field) from None
 
 
 class BankDetailsSavedSchema(Schema):

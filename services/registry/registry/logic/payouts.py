@@ -303,7 +303,7 @@ def bank_account(details: dict[str, Any]) -> tuple[str, str]:
     """The IBAN and BIC, compact, checked by their country's rules (whatever the
     gateway checked before); a refusal names the field and says what to fix."""
     try:
-        return banking.iban(details["iban"]), banking.bic(details["bic"])
+        return banking.account(details["iban"], details["bic"])
     except banking.AccountRefused as refused:
         raise InvalidRequest(
             refused.message, refused.code, {refused.field: [refused.message]}
