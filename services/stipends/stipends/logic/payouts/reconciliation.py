@@ -153,7 +153,7 @@ def provider_rows(
     raise InvalidRequest(
         f"{source} is not a source for {provider}",
         "invalid_source",
-        {"source": ["api; itemized_csv (Stripe); bank_statement (bank_file)"]},
+        {"source": ["api; itemized_csv (stripe_connect); bank_statement (bank_file)"]},
     )
 
 
