@@ -92,5 +92,7 @@ def render(template: str, language: str | None, **params: Any) -> Message:
     return Message(subject, body)
 
 
-def render_discreet(language: str | None) -> Message:
-    return render(DISCREET, language)
+def render_discreet(language: str | None, staff: bool = False) -> Message:
+    """The neutral message; a communicator's tells how to set a password (one who
+    applied has none), a staff member's does not (staff set theirs when invited)."""
+    return render(DISCREET, language, staff=staff)

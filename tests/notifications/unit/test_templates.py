@@ -145,6 +145,10 @@ def test_the_discreet_message_gives_nothing_away(language: str) -> None:
     # someone who applied without a password is told how to get in
     way_in = {"en": "“Forgot your password?”", "ru": "«Забыли пароль?»"}
     assert way_in[language] in message.body
+    # staff set theirs when invited: theirs does not say it
+    staff = render_discreet(language, staff=True)
+    assert way_in[language] not in staff.body
+    assert expected[language] in staff.body and staff.subject == message.subject
 
 
 def test_the_language_defaults_to_russian() -> None:

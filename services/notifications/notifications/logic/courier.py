@@ -29,6 +29,7 @@ from notifications.logic.deliveries import (
 from notifications.logic.fact import Fact
 from notifications.logic.recipients import Contact, ContactBook, Recipient
 from notifications.logic.work import WORK, write_work
+from notifications.models import COMMUNICATOR
 from notifications.templates import language_of, render, render_discreet
 from svyaz import batch as batching
 from svyaz import inbox
@@ -122,7 +123,7 @@ def send_to(job: Job, contact: Contact, channels: Mapping[str, Channel]) -> Atte
             contact.language or job.language or contact.default_language
         )
         if job.discreet:
-            message = render_discreet(language)
+            message = render_discreet(language, staff=job.audience != COMMUNICATOR)
         else:
             message = render(job.template, language, **(job.payload or {}))
         channels[job.channel].send(
