@@ -166,3 +166,15 @@ def test_a_staff_members_mail_is_in_their_choice_else_the_one_invited_in(
     tried = courier_module.send_to(staff_job, contact, {"email": box})  # type: ignore[dict-item]
     assert tried.status == "sent" and tried.language is None  # nothing to remember
     assert box.sent == [render("report_accepted", written_in)]
+
+
+@pytest.mark.parametrize(
+    ("audience", "told"), [("staff", False), ("communicator", True)]
+)
+def test_only_a_communicators_neutral_mail_says_how_to_set_a_password(
+    audience: str, told: bool
+) -> None:
+    box = Outbox()
+    neutral = replace(job(), audience=audience, discreet=True, language="en")
+    courier_module.send_to(neutral, Contact(email="x@example.org"), {"email": box})  # type: ignore[dict-item]
+    assert ("Forgot your password?" in box.sent[0].body) is told
