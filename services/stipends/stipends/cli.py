@@ -203,12 +203,13 @@ def translate(exc: Exception) -> Failed:
 
 
 def signed_in(
-    rpc: Any, email: str, password: str, code: str, names: dict[str, str] | None = None
-) -> dict[str, Any]:
+    rpc: Any, email: str, password: str, code: str
+) -> tuple[dict[str, Any], str | None]:
     """The finance member this email, password and authenticator code are, as the
-    registry says, with the assertion it signed: `{"id", "roles", "assertion",
-    "expires_at"}`. Anyone else gets the same refusal. `names` gets the name their
-    colleagues know them by, when they have one (`names["handle"]`)."""
+    registry says, with the assertion it signed (`{"id", "roles", "assertion",
+    "expires_at"}`, what the session keeps), and the name their colleagues know
+    them by, if they have one (to greet them; not kept). Anyone else gets the same
+    refusal."""
     answer = rpc.registry.sign_in(email, password, code)
     actor = answer.get("actor") if isinstance(answer, dict) else None
     if (
@@ -222,9 +223,8 @@ def signed_in(
             "is not a finance member's with a confirmed authenticator",
             NOT_SIGNED_IN,
         )
-    if names is not None and answer.get("handle"):
-        names["handle"] = str(answer["handle"])
-    return dict(actor)
+    handle = answer.get("handle")
+    return dict(actor), str(handle) if handle else None
 
 
 def default_session_file() -> Path:
@@ -283,10 +283,9 @@ def run_command(
             raise Failed("give --email (or set SVYAZ_EMAIL)", BAD_INPUT)
         password = os.environ.get("SVYAZ_PASSWORD") or ask_password()
         code = args.code or os.environ.get("SVYAZ_CODE") or ask_code()
-        names: dict[str, str] = {}
-        actor = signed_in(rpc, args.email, password, code.strip(), names)
+        actor, handle = signed_in(rpc, args.email, password, code.strip())
         save_session(session_file, actor)
-        who = names.get("handle") or f"the finance member {actor['id']}"
+        who = handle or f"the finance member {actor['id']}"
         print(f"signed in as {who}", file=out)
         return DONE
     if args.command == "sign-out":

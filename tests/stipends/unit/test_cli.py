@@ -191,11 +191,10 @@ def test_only_a_finance_member_with_an_authenticator_is_signed_in() -> None:
             self.registry = Registry(answer)
 
     finance = {"id": "f1", "roles": ["finance"], "assertion": "signed", "expires_at": 1}
-    assert cli.signed_in(Rpc({"status": "ok", "actor": finance}), "e", "p", "123456")
-    names: dict[str, str] = {}
-    named = {"status": "ok", "actor": finance, "handle": "Fatima"}
-    assert cli.signed_in(Rpc(named), "e", "p", "123456", names) == finance
-    assert names == {"handle": "Fatima"}  # greeted by name; not in the session
+    ok = {"status": "ok", "actor": finance}
+    assert cli.signed_in(Rpc(ok), "e", "p", "123456") == (finance, None)
+    named = {**ok, "handle": "Fatima"}  # greeted by name; not in the session
+    assert cli.signed_in(Rpc(named), "e", "p", "123456") == (finance, "Fatima")
     for answer in (
         {"status": "invalid", "actor": None},
         {"status": "second_factor", "actor": {"id": "f1", "roles": ["finance"]}},
