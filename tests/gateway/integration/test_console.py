@@ -416,6 +416,23 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     )
     assert bad.status_code == 400 and 'id="error"' in bad.text
     assert not stipends.sql("SELECT 1 FROM activity_reports")
+    # a text beyond its limit: the form again, as typed, the fault at the field
+    too_long = "Long story. " * 420  # 5,040 characters, the limit 5,000
+    long_sent = browser.post(
+        f"{system.url}/me/report",
+        timeout=30,
+        data={
+            "csrf": csrf(form.text),
+            "cycle_id": cycle,
+            "conversations": "5",
+            "narrative": too_long,
+        },
+    )
+    assert long_sent.status_code == 400 and 'name="narrative"' in long_sent.text
+    assert too_long.strip() in long_sent.text  # kept, to shorten
+    assert 'id="error-narrative"' in long_sent.text
+    assert 'name="conversations"' in long_sent.text and 'value="5"' in long_sent.text
+    assert not stipends.sql("SELECT 1 FROM activity_reports")
     sent = browser.post(
         f"{system.url}/me/report",
         timeout=30,

@@ -240,7 +240,11 @@ class MeConsole(GatewayBase):
         open_ = self._open_cycles(call)
         # the one asked for (`?cycle=`, or the form's), else one whose report an
         # admin sent back for changes, else the earliest deadline
-        wanted = call.request.args.get("cycle") or call.form.get("cycle_id")
+        wanted = (
+            call.request.args.get("cycle")
+            or call.form.get("cycle_id")
+            or call.typed.get("cycle_id")  # a form refused unread
+        )
         read: dict[str, list[dict[str, Any]]] = {}
 
         def reports_of(cycle_id: str) -> list[dict[str, Any]]:
@@ -302,7 +306,26 @@ class MeConsole(GatewayBase):
     def me_report(self, call: Call) -> Response:
         return self._report_page(call)
 
-    @page("POST", "/me/report", roles=OWN, max_body=TEXT_BODY)
+    def _report_redisplay(
+        self, call: Call, error: str | None = None, status: int = 200, **_: Any
+    ) -> Response:
+        """The report form refused before it was read (a text too long): drawn
+        again as typed, the fault at its field."""
+        content = pages.report_from_form(call.request.form)
+        return self._report_page(
+            call,
+            values=pages.report_values(content, call.lang),
+            error=error,
+            status=status,
+        )
+
+    @page(
+        "POST",
+        "/me/report",
+        roles=OWN,
+        max_body=TEXT_BODY,
+        redisplay="_report_redisplay",
+    )
     def me_report_save(self, call: Call) -> Response:
         content = pages.report_from_form(call.request.form)
         try:
