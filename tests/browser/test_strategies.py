@@ -140,6 +140,9 @@ def test_a_strategy_discussed_revised_reported_against_and_fed_back(
     mentor.locator("#versions button[type=submit]").click()
     expect(mentor.locator("#done")).to_be_visible()
     expect(mentor.locator("#version-1 .messages")).to_contain_text("19 yyy")
+    # and shown in its lines, as written
+    shown = mentor.locator("#version-1 .messages .body").last
+    expect(shown).to_have_css("white-space", "pre-line")
     # one beyond it (the browser's limit lifted) is refused at the field, the text
     # kept to shorten, the page still the signed-in mentor's
     comment.evaluate("box => box.removeAttribute('maxlength')")
