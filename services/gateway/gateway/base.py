@@ -151,9 +151,11 @@ class GatewayBase:
         assertion it signed; (stage, the opened session)."""
         actor = result["actor"]
         stage = "full" if result["status"] == "ok" else "enroll"
+        spoken = result.get("language")  # invited or applied in (the registry's)
         language = (
             web.chosen_language(request)
             or (self.preferred_language(actor) if stage == "full" else None)
+            or (spoken if spoken in web.LANGUAGES else None)
             or web.language(request)
         )
         with self.db.transaction() as session:

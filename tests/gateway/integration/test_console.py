@@ -25,9 +25,11 @@ def csrf(page: str) -> str:
     return match.group(1)
 
 
-def apply(system: Registry, **changes: Any) -> tuple[requests.Response, dict]:
+def apply(
+    system: Registry, lang: str = "", **changes: Any
+) -> tuple[requests.Response, dict]:
     browser = requests.Session()
-    form = browser.get(f"{system.url}/apply", timeout=30)
+    form = browser.get(f"{system.url}/apply?lang={lang}", timeout=30)
     data = application(password=PASSWORD, **changes)
     body = {
         **{k: v for k, v in data.items() if isinstance(v, str)},
@@ -69,6 +71,26 @@ def test_applying_through_the_form_then_signing_in(system: Registry) -> None:
     assert data["pseudonym"] in home.text
     assert 'id="status" data-code="applied">Заявка получена<' in home.text
     assert data["email"] not in home.text  # the home page shows no personal field
+
+
+def test_an_application_read_in_english_is_answered_in_english(
+    system: Registry,
+) -> None:
+    """The form has no language field: the one the applicant read it in is
+    theirs, for their mails and, at sign-in, their pages."""
+    response, data = apply(system, lang="en")
+    assert response.status_code == 200 and '<html lang="en">' in response.text
+    ((language,),) = system.sql(
+        "SELECT language FROM communicators WHERE pseudonym = :p", p=data["pseudonym"]
+    )
+    assert language == "en"
+    _, signed_in = sign_in(system, data["email"])  # another browser, no ?lang
+    home = requests.get(
+        f"{system.url}/me",
+        cookies={"session": signed_in.cookies["session"]},
+        timeout=30,
+    )
+    assert '<html lang="en">' in home.text
 
 
 def test_a_form_without_its_csrf_token_changes_nothing(system: Registry) -> None:
@@ -260,6 +282,31 @@ def enrol(
         allow_redirects=follow,
     )
     return done, totp
+
+
+def test_staff_invited_in_english_are_spoken_to_in_english_from_the_start(
+    system: Registry,
+) -> None:
+    """Until they choose a language in their preferences, the console speaks the
+    one they were invited in, from the authenticator's set-up on."""
+    spoken = {}
+    for language in ("en", None):
+        email = f"invited.{uuid.uuid4().hex[:6]}@example.org"
+        made = system.call(
+            "create_staff_account",
+            ADMIN_A,
+            {"email": email, "roles": ["finance"], "password": PASSWORD},
+        )
+        system.sql(
+            "UPDATE accounts SET language = :l WHERE id = :i", l=language, i=made["id"]
+        )
+        browser, enroll = sign_in(system, email)  # no ?lang, no Accept-Language
+        done, _ = enrol(system, browser, enroll, follow=True)
+        spoken[language] = (enroll.text, done.text)
+    for page in spoken["en"]:
+        assert '<html lang="en">' in page
+    for page in spoken[None]:  # none given: the programme's default
+        assert '<html lang="ru">' in page
 
 
 def test_a_wrong_code_at_the_authenticator_set_up_asks_again_with_the_same_key(

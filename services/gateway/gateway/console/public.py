@@ -143,6 +143,8 @@ class PublicConsole(GatewayBase):
         application = pages.application_from_form(
             call.form, call.request.form.getlist("languages")
         )
+        # the language they read the form in: their messages' and pages' after
+        application["language"] = call.lang
         try:
             self.deadline(self.registry.apply, application)
         except InvalidInput as exc:
@@ -235,6 +237,7 @@ class PublicConsole(GatewayBase):
             return self.render(call, "sign_in.html", status=401, failed=True)
         stage, opened = self.open_session(call.request, result)
         if stage == "enroll":
+            call.row = opened.session  # its language: the one invited in, if any
             response = self._enroll_page(
                 call, opened.session.csrf_token, result["enrollment_uri"]
             )
@@ -252,6 +255,7 @@ class PublicConsole(GatewayBase):
             call.request,
             "enroll.html",
             status=400 if failed else 200,
+            lang=call.lang,
             actor=None,
             csrf=csrf,
             secret=pages.totp_secret(uri),

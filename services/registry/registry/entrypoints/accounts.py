@@ -63,6 +63,8 @@ class AccountsEntrypoints(Entrypoints):
         }
         if result.handle:  # a CLI greets staff by name (a display name, not sealed)
             answer["handle"] = result.handle
+        if result.language:  # the consoles speak it until a preference is chosen
+            answer["language"] = result.language
         return answer
 
     @rpc(callers={GATEWAY, FINANCE_CLI, OPERATOR}, expected_exceptions=RegistryError)

@@ -51,6 +51,9 @@ class SignIn:
     enrollment_uri: str | None = None
     assertion: dict[str, Any] | None = None  # ok and enroll: see assertion_for
     handle: str | None = None  # ok, staff: the name colleagues know them by
+    # ok: the language they speak (a staff member's, invited in; a communicator's,
+    # applied in): the consoles' until they choose one in their preferences
+    language: str | None = None
 
 
 def check_password_policy(password: str) -> None:
@@ -235,7 +238,13 @@ def sign_in(
             uri = pyotp.TOTP(secret).provisioning_uri(
                 name=str(account.id)[:8], issuer_name=ISSUER
             )
-            return SignIn("enroll", actor, uri, assertion_for(account, "enroll"))
+            return SignIn(
+                "enroll",
+                actor,
+                uri,
+                assertion_for(account, "enroll"),
+                language=_spoken(session, account),
+            )
         if not code:
             return SignIn("second_factor", actor)
         if not _accept_code(keys, account, code, now):
@@ -251,6 +260,17 @@ def sign_in(
         None,
         assertion_for(account, assertions.FULL, totp_at=totp_at),
         account.handle if account.kind == "staff" else None,
+        _spoken(session, account),
+    )
+
+
+def _spoken(session: Session, account: Account) -> str | None:
+    """The language a person speaks here: a staff member's, invited in; a
+    communicator's, applied in."""
+    if account.kind == "staff":
+        return account.language
+    return session.scalar(
+        select(Communicator.language).where(Communicator.id == account.id)
     )
 
 
