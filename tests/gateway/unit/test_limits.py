@@ -15,6 +15,7 @@ import gateway.service  # noqa: F401  (declares the routes)
 from gateway import openapi, pages, schemas, web
 from gateway.exceptions import BadRequest
 from gateway.http import api_routes
+from gateway.schemas.people import ApplicationRequestSchema
 
 TEMPLATES = Path(pages.__file__).parent / "templates"
 
@@ -197,3 +198,15 @@ def test_a_line_break_counts_one_character_as_the_browser_counts_it() -> None:
     assert report["narrative"] == typed and report["observed_change"] == "a\nb"
     with pytest.raises(BadRequest):  # one character beyond, counted the same way
         web.form(form_request({"narrative": sent + "xx"}))
+
+
+def test_the_application_form_takes_what_the_api_takes() -> None:
+    """The console's apply form lets a browser send no more than the API (and the
+    registry) accept for the same field: a longer name was refused only after it
+    was sent."""
+    declared = ApplicationRequestSchema().fields
+    for name in ("legal_name", "city", "referral", "pseudonym", "email", "motivation"):
+        (most,) = [
+            v.max for v in declared[name].validators if isinstance(v, validate.Length)
+        ]
+        assert pages.FORM_LIMITS[name] == most, name

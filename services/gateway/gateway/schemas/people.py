@@ -16,6 +16,7 @@ from marshmallow import (
 from gateway.schemas.base import (
     ACCOUNT_TEXT,
     ACTIVITY_ACTIONS,
+    CITY,
     CLUB_MODES,
     CODE,
     COMMUNICATOR_STATUSES,
@@ -25,6 +26,7 @@ from gateway.schemas.base import (
     HANDLE,
     ID,
     LANGUAGES,
+    LEGAL_NAME,
     MEMBER_STATUSES,
     MOTIVATION,
     NAME,
@@ -72,7 +74,7 @@ class ApplicationRequestSchema(Schema):
         return data
 
     pseudonym = pseudonym_field(required=True)
-    legal_name = text(120, 2, required=True)
+    legal_name = text(LEGAL_NAME, 2, required=True)
     email = fields.Email(required=True, validate=validate.Length(max=EMAIL))
     # optional: without one, POST /api/v1/password-resets with the same email sets
     # the first (said in the OpenAPI document)
@@ -95,7 +97,7 @@ class ApplicationRequestSchema(Schema):
     country = matching(
         r"^[A-Z]{2}$", "a two-letter country code", COUNTRY, required=True
     )
-    city = text(80, 1, required=True)
+    city = text(CITY, 1, required=True)
     languages = many(choice(SPOKEN), 10, 1)
     language = choice(LANGUAGES)
     club_id = matching(  # sent on as text
