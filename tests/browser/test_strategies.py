@@ -173,7 +173,7 @@ def test_a_strategy_discussed_revised_reported_against_and_fed_back(
     me.check("input[name=observed_change][value=some]")
     me.fill("textarea[name=narrative]", "My aunt listened to the end this time.")
     me.check("input[name=strategy_progress][value=partly]")
-    me.fill("input[name=strategy_note]", "Aunt yes, uncle not yet")
+    me.fill("textarea[name=strategy_note]", "Aunt yes, uncle not yet")
     me.click("button[value=submit]")
     expect(me.locator(".report .report-status")).to_have_attribute(
         "data-code", "submitted"
