@@ -144,6 +144,7 @@ def test_a_run_is_paid_exactly_once_through_outbound_payments(
                 datetime.now(UTC) - timedelta(days=1),
                 datetime.now(UTC) + timedelta(days=1),
             ),
+            datetime.now(UTC),
         )
         assert (rec.provider_rows, rec.matched, rec.discrepancies) == (3, 3, 0)
 
