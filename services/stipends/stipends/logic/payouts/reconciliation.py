@@ -357,7 +357,8 @@ def start(
     session.add(rec)
     session.flush()
     rec.provider_rows = staging.stage(session, rec.id, rows)
-    _booked_before_made(session, rec)
+    _, end = period_bounds(period_start, period_end)
+    staging.refuse_booked_before_made(session, end)  # of another period
     adjustments.record_figures(session, rec)
     per_run = classify(session, rec)
     session.add(
@@ -400,40 +401,6 @@ def start(
         ),
     )
     return rec, per_run
-
-
-# a bank statement's line (no time of its own) naming a payout made after the period:
-# its booking cannot be this period's (a payout is made, then sent, then booked)
-MADE_AFTER = text(
-    """
-    SELECT r.provider_ref, p.id, p.created_at FROM staged_rows r
-    JOIN payouts p ON p.id = r.payout_id
-    WHERE r.created IS NULL AND p.created_at >= :end
-    ORDER BY r.provider_ref LIMIT 1
-    """
-)
-
-
-def _booked_before_made(session: Session, rec: Reconciliation) -> None:
-    """Refuse a statement that books, in this period, a payout made after it (the
-    same statement given for another period would match it there too)."""
-    _, end = period_bounds(rec.period_start, rec.period_end)
-    found = session.execute(MADE_AFTER, {"end": end}).first()
-    if found is None:
-        return
-    ref = str(found.provider_ref)
-    line = (
-        f"statement line {ref.removeprefix('line:')}"
-        if ref.startswith("line:")
-        else f"row {ref}"
-    )
-    said = (
-        f"{line} books payout {found.id}, made on {found.created_at.date()}, after "
-        f"this period's last day ({rec.period_end - timedelta(days=1)}): a payment "
-        "is booked after it is made; reconcile the statement of the period it was "
-        "booked in"
-    )
-    raise InvalidRequest(said, "booked_before_made", {"content": [said]})
 
 
 def _overlapping(

@@ -19,6 +19,7 @@ import csv
 import re
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import psycopg2
@@ -153,6 +154,40 @@ def stage(
     session.execute(text(RESOLVE_REVERSALS))
     session.execute(text(RESOLVE_PAYMENTS))
     return counter[0]
+
+
+# a bank statement's line (no time of its own) naming a payout made after the period:
+# its booking cannot be this period's (a payout is made, then sent, then booked)
+MADE_AFTER = text(
+    """
+    SELECT r.provider_ref, p.id, p.created_at FROM staged_rows r
+    JOIN payouts p ON p.id = r.payout_id
+    WHERE r.created IS NULL AND p.created_at >= :end
+    ORDER BY r.provider_ref LIMIT 1
+    """
+)
+
+
+def refuse_booked_before_made(session: Session, end: datetime) -> None:
+    """Refuse staged rows that book, in a period ending at `end`, a payout made
+    after it (the same statement given for another period would match it there
+    too)."""
+    found = session.execute(MADE_AFTER, {"end": end}).first()
+    if found is None:
+        return
+    ref = str(found.provider_ref)
+    line = (
+        f"statement line {ref.removeprefix('line:')}"
+        if ref.startswith("line:")
+        else f"row {ref}"
+    )
+    said = (
+        f"{line} books payout {found.id}, made on {found.created_at.date()}, after "
+        f"this period's last day ({(end - timedelta(days=1)).date()}): a payment "
+        "is booked after it is made; reconcile the statement of the period it was "
+        "booked in"
+    )
+    raise InvalidRequest(said, "booked_before_made", {"content": [said]})
 
 
 def keep_for_items(session: Session, reconciliation_id: uuid.UUID) -> None:
