@@ -119,9 +119,18 @@ def ledger_machine(db: Db) -> type[RuleBasedStateMachine]:
                 closed = entitlement.close_cycle(
                     session, logic_actor(ADMIN_C), cycle.id, datetime.now(UTC)
                 )
-                # communicators of earlier examples are active too, with no report here
+                # communicators of earlier examples are active too, with no report
+                # here; in the order the people were made, so that a rule's `index`
+                # names the same stipend in every run (their ids are random; the
+                # draws of the rules are not: derandomize)
+                made = {who: n for n, who in enumerate(self.people)}
                 self.stipends = [
-                    e.stipend_id for e in closed.entitlements if e.stipend_id
+                    e.stipend_id
+                    for e in sorted(
+                        closed.entitlements,
+                        key=lambda e: made.get(e.communicator_id, len(made)),
+                    )
+                    if e.stipend_id
                 ]
 
         def stipend(self, index: int) -> uuid.UUID:
