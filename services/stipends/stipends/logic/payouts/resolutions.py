@@ -8,9 +8,10 @@ its differences one at a time or in bulk, and the sign-off.
   attempt, only after the provider, asked by our reference, has no such payment.
 - `sign_off`: the period over, every item resolved, the ledger's clearing figure
   equal to the provider's in every currency (`adjustments`), and the signer neither
-  ran the reconciliation nor resolved any of its items. A period still running is
-  refused: a payment booked in it after the sign-off could never be reconciled (a
-  period overlapping a signed-off one is refused).
+  ran the reconciliation nor resolved any of its items. A reconciliation run before
+  its period ended is refused (`period_over`): a payment booked in the period after
+  that run could never be reconciled once signed off (a period overlapping a
+  signed-off one is refused).
 
 Nothing here changes a payout except `link` and `repay`, which go through the
 payouts' own outcomes (ledger reversal, `payout.failed.v1`, a new attempt).
