@@ -189,6 +189,7 @@ LABELS: dict[str, dict[str, str]] = {
         "status_mismatch": N_("States differ"),
         "reversed": N_("Reversed by the provider"),
         "balance_mismatch": N_("Balances differ"),
+        "already_reconciled": N_("Already reconciled in a signed-off period"),
     },
     "impact_table": {
         "reports": N_("Reports by outcome"),

@@ -73,6 +73,7 @@ DIFFERENCE_KINDS = {
     "status_mismatch": "states differ",
     "reversed": "reversed by the provider",
     "balance_mismatch": "balances differ",
+    "already_reconciled": "already reconciled in a signed-off period",
 }
 DIFFERENCE_STATES = {
     "open": "open",

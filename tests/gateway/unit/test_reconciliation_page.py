@@ -104,3 +104,44 @@ def test_the_one_who_ran_it_is_told_a_colleague_signs_off() -> None:
     shown = page(False, whole_period=True, created_by="b")  # b: the reader
     assert 'id="not-signable" data-code="segregation"' in shown
     assert 'id="sign-off"' not in shown and "Ask a colleague" in shown
+
+
+def test_a_payment_booked_again_is_explained_while_open() -> None:
+    """An open `already_reconciled` difference says what finance does with it; once
+    none is open, the page says nothing of it."""
+    kind = "already_reconciled"
+    shown = page(False, whole_period=True, by_kind={kind: {"open": 2}})
+    assert 'id="already-reconciled-help"' in shown
+    assert "write the line off to unexplained differences" in shown
+    assert "Already reconciled in a signed-off period" in shown  # the kind, in words
+    done = page(False, whole_period=True, by_kind={kind: {"written_off": 2}})
+    assert 'id="already-reconciled-help"' not in done
+    russian = (
+        web.environment("ru")
+        .get_template("finance_reconciliation.html")
+        .render(
+            rec={
+                "id": "r1",
+                "provider": "bank_file",
+                "period_start": "2026-06-01",
+                "period_end": "2026-07-01",
+                "source": "bank_statement",
+                "status": "open",
+                "by_kind": {kind: {"open": 1}},
+                "whole_period": True,
+                "figures": [],
+            },
+            items=[],
+            candidates=[],
+            me="b",
+            names={},
+            state="open",
+            next_after=None,
+            error=None,
+            in_progress=False,
+            last_day=date(2026, 6, 30),
+            csrf="token",
+        )
+    )
+    assert "Уже сверено в подписанном периоде" in russian
+    assert "загрузите выписку заново без неё" in russian

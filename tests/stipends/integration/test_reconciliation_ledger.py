@@ -6,7 +6,7 @@ the difference, while the ledger's clearing figure for the period differs from t
 provider's."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -278,23 +278,40 @@ def test_a_rerun_reverses_the_write_offs_of_the_run_it_supersedes(db: Db) -> Non
     ) == [(1,)]
 
 
-def next_week(world: PayWorld, payouts: list[Any]) -> dict[str, Any]:
-    """The bank's statement for the week after the period, naming every payout by
-    our reference, reconciled; its view. The payouts and the ledger's entries are
-    moved two weeks back first, and the week with them, so that the week has begun
-    (a period that has not is not reconciled)."""
+BACK = timedelta(days=14)
+
+
+def two_weeks_back(world: PayWorld) -> tuple[date, date]:
+    """Move the payouts and the ledger's entries two weeks back, and PERIOD with
+    them, so that the period and the week after it are over; the moved period."""
     world.db.sql(  # past the ledger's insert-only trigger, for the test's clock
         "SET LOCAL session_replication_role = replica;"
         " UPDATE journal_entries SET posted_at = posted_at - interval '14 days';"
         " UPDATE payouts SET created_at = created_at - interval '14 days'"
     )
-    back = timedelta(days=14)
-    later = (PERIOD[1] - back, PERIOD[1] - back + timedelta(days=7))
-    rows = [
+    return PERIOD[0] - BACK, PERIOD[1] - BACK
+
+
+def named_rows(payouts: list[Any]) -> list[ProviderRow]:
+    """The bank's statement naming every payout by our reference."""
+    return [
         ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
         for n, (ident, minor) in enumerate(payouts)
     ]
-    found = run_period(world, rows, provider="bank_file", source="api", period=later)
+
+
+def next_week(
+    world: PayWorld, payouts: list[Any], moved: bool = False
+) -> dict[str, Any]:
+    """The bank's statement for the week after the period, naming every payout by
+    our reference, reconciled; its view. The payouts and the ledger's entries are
+    moved two weeks back first (unless `moved`), and the week with them, so that
+    the week has begun (a period that has not is not reconciled)."""
+    period = (PERIOD[0] - BACK, PERIOD[1] - BACK) if moved else two_weeks_back(world)
+    later = (period[1], period[1] + timedelta(days=7))
+    found = run_period(
+        world, named_rows(payouts), provider="bank_file", source="api", period=later
+    )
     return dict(found["view"])
 
 
@@ -314,6 +331,44 @@ def test_a_statement_booked_after_the_period_of_the_file_signs_off(db: Db) -> No
     ]
     assert queue(world, view["id"]) == []
     assert sign(world, view["id"]).status == "signed_off"
+
+
+def test_a_payment_booked_again_after_its_period_was_signed_off_is_a_difference(
+    db: Db,
+) -> None:
+    """A statement that books again payments a signed-off period matched (the same
+    statement given for the next week too) matches nothing: each line is an
+    `already_reconciled` difference, their sends stay counted in the period that
+    counted them, and the week signs off only once each is written off."""
+    world, payouts = sent_bank_run(db)
+    total = sum(minor for _, minor in payouts)
+    period = two_weeks_back(world)
+    first = run_period(
+        world, named_rows(payouts), provider="bank_file", source="api", period=period
+    )["view"]
+    assert first["matched"] == 3
+    assert sign(world, first["id"]).status == "signed_off"
+
+    view = next_week(world, payouts, moved=True)
+    assert (view["matched"], view["discrepancies"]) == (0, 3)
+    items = queue(world, view["id"])
+    assert sorted((i["kind"], i["payout_id"], i["theirs_minor"]) for i in items) == (
+        sorted(("already_reconciled", str(p), minor) for p, minor in payouts)
+    )
+    # the sends belong to the signed-off period: the ledger counts none here
+    assert [(f["clearing_minor"], f["difference_minor"]) for f in view["figures"]] == [
+        (0, total)
+    ]
+    with pytest.raises(InvalidTransition) as refused:
+        sign(world, view["id"])
+    assert refused.value.code == "items_open"
+
+    write_off(world, view["id"], [i["id"] for i in items], "unexplained_differences")
+    unexplained = ledger.difference("unexplained_differences", "bank_file", "EUR")
+    assert world.balance(unexplained) == total
+    assert figures(world, view["id"])[0]["difference_minor"] == 0
+    assert sign(world, view["id"]).status == "signed_off"
+    assert world.balanced()
 
 
 def reversal(db: Db, entry: int, posted: str) -> None:

@@ -167,6 +167,7 @@ DISCREPANCY_KINDS = (
     "status_mismatch",
     "reversed",
     "balance_mismatch",
+    "already_reconciled",
 )
 
 # finance: bank files, statements, the ledger, payouts' trails, receipts

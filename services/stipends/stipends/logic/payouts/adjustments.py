@@ -7,7 +7,8 @@ and currency (`figures`) is the sends posted to the provider's clearing account 
 the period, net of their reversals (a payout that failed, was linked to a provider
 reversal or re-paid), and those of the payouts the rows name that were posted
 outside it (a bank books a file's payments days later; counted when the rows are
-staged), plus the differences finance wrote off in this reconciliation.
+staged; not those of payouts a signed-off period counted, `staging.mark_settled`),
+plus the differences finance wrote off in this reconciliation.
 Sign-off refuses while the two differ anywhere (`check_figures`), and says by how
 much.
 
@@ -99,9 +100,9 @@ OUTSIDE_SENDS = text(
         (reconciliation_id, currency, provider_minor, outside_minor)
     SELECT :rid, currency, 0, sum(amount_minor)
     FROM ({_dated_sends(inside=False)}) sends
-    WHERE stipend_id IN (
+    WHERE stipend_id IN (  -- not those a signed-off period counted
         SELECT p.stipend_id FROM payouts p
-        JOIN staged_rows r ON r.payout_id = p.id)
+        JOIN staged_rows r ON r.payout_id = p.id AND r.settled IS NOT TRUE)
     GROUP BY currency
     HAVING sum(amount_minor) <> 0
     ON CONFLICT (reconciliation_id, currency)
@@ -251,7 +252,7 @@ def difference(
         found = [(item.ours_currency or "", theirs_out - ours)]
     elif item.kind == "missing_at_provider":
         found = [(item.ours_currency or "", -ours if standing else 0)]
-    elif item.kind in ("unexpected_at_provider", "duplicate"):
+    elif item.kind in ("unexpected_at_provider", "duplicate", "already_reconciled"):
         found = [(item.theirs_currency or "", theirs_out)]
     elif item.kind == "reversed":
         found = [(item.ours_currency or "", -ours if standing else 0)]

@@ -36,6 +36,9 @@ DISCREPANCIES = (
     "status_mismatch",  # e.g. failed here, standing at the provider
     "reversed",  # paid here, reversed at the provider
     "balance_mismatch",  # the transfer's balance transaction disagrees with it
+    # a payment booked again for a payout a signed-off period accounted for (a
+    # period's reconciliation only: `reconciliation`)
+    "already_reconciled",
 )
 
 

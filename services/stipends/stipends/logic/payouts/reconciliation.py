@@ -9,7 +9,8 @@ each difference a work-queue item, the whole signed off by a second finance pers
    provider's rows name; each is matched to its provider payment (by our reference,
    else by the provider's id on our payout) and classified. Provider rows nobody
    claims are `unexpected_at_provider`; a second payment for one payout is a
-   `duplicate`.
+   `duplicate`; a payment of a payout whose send a signed-off period accounted
+   for (a statement booking it again) is `already_reconciled`.
 3. Finance resolves items one at a time or in bulk: `link` (this provider row is that
    payout's), `write_off` (accepted as it is, with a reason; its difference posted
    to a named account, `adjustments`), `repay` (the money did not arrive:
@@ -200,7 +201,7 @@ CLASSIFY = text(
         GROUP BY payout_id
     ), theirs AS (  -- `pays`: the payout a payment settles (not a second payment)
         SELECT r.provider_ref, r.kind, r.amount_minor, r.currency, r.status,
-               r.balance_minor, r.payout_id,
+               r.balance_minor, r.payout_id, r.settled,
                CASE WHEN r.kind = 'payment' AND (c.provider_ref IS NULL
                                                  OR c.provider_ref = r.provider_ref)
                     THEN r.payout_id END AS pays
@@ -210,7 +211,7 @@ CLASSIFY = text(
         SELECT o.id, o.run_id, o.amount_minor, o.currency, o.status, o.ledger_minor,
                t.provider_ref, t.kind, t.amount_minor AS t_amount,
                t.currency AS t_currency, t.status AS t_status, t.balance_minor,
-               rev.reversed,
+               t.settled, rev.reversed,
                -- the payout of a row left over (rare): ours? Looked up by its key
                -- for those rows only, not joined for every pair
                CASE WHEN o.id IS NULL AND t.payout_id IS NOT NULL THEN (
@@ -235,6 +236,8 @@ CLASSIFY = text(
                    END  -- a reversal of ours: in `rev`
                  WHEN provider_ref IS NULL THEN
                    CASE WHEN status IN ('sent', 'paid') THEN 'missing_at_provider' END
+                 -- booked again: a signed-off period accounted for it
+                 WHEN settled THEN 'already_reconciled'
                  WHEN t_currency <> currency THEN 'currency_mismatch'
                  WHEN t_amount <> amount_minor
                    OR ledger_minor <> amount_minor
@@ -359,6 +362,7 @@ def start(
     rec.provider_rows = staging.stage(session, rec.id, rows)
     _, end = period_bounds(period_start, period_end)
     staging.refuse_booked_before_made(session, end)  # of another period
+    staging.mark_settled(session, provider)  # booked again after a sign-off
     adjustments.record_figures(session, rec)
     per_run = classify(session, rec)
     session.add(

@@ -19,7 +19,7 @@ import csv
 import re
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, cast
 
 import psycopg2
@@ -87,7 +87,8 @@ STAGED = """
     CREATE TEMP TABLE staged_rows (
         line bigint, provider_ref text, kind text, amount_minor bigint,
         currency text, payout_id uuid, parent_ref text, balance_minor bigint,
-        status text, created timestamptz, problem text, by_reference boolean
+        status text, created timestamptz, problem text, by_reference boolean,
+        settled boolean
     ) ON COMMIT DROP
 """
 # built once the rows are in (one sort: a third of the cost of growing the index
@@ -188,6 +189,50 @@ def refuse_booked_before_made(session: Session, end: datetime) -> None:
         "booked in"
     )
     raise InvalidRequest(said, "booked_before_made", {"content": [said]})
+
+
+# a payment for a payout whose standing ledger send lies in a signed-off
+# reconciliation's period: that period accounted for it (matched, or a difference
+# resolved), so a second booking of it is a difference of its own, not a match.
+# Only payouts made before the newest signed-off period's end can be such (a payout
+# is made, then sent), so a period's own payouts are not looked up
+SETTLE = text(
+    """
+    UPDATE staged_rows r SET settled = true
+    FROM payouts p
+    CROSS JOIN LATERAL (  -- the stipend's standing send
+        SELECT e.posted_at FROM journal_entries e
+        WHERE e.stipend_id = p.stipend_id AND e.kind = 'payout_sent'
+        ORDER BY e.id DESC LIMIT 1) s
+    WHERE r.kind = 'payment' AND p.id = r.payout_id AND p.provider = :provider
+      AND p.created_at < :until
+      AND EXISTS (
+        SELECT 1 FROM reconciliations c
+        WHERE c.provider = :provider AND c.status = 'signed_off'
+          AND s.posted_at >= (c.period_start::timestamp AT TIME ZONE 'UTC')
+          AND s.posted_at < (c.period_end::timestamp AT TIME ZONE 'UTC'))
+    """
+)
+
+
+def mark_settled(session: Session, provider: str) -> None:
+    """Mark the staged payments of payouts a signed-off reconciliation of this
+    provider accounted for (`settled`): classification makes each an
+    `already_reconciled` difference, and the figures leave their sends to the
+    period that counted them."""
+    until = session.scalar(
+        text(
+            "SELECT max(period_end) FROM reconciliations"
+            " WHERE provider = :provider AND status = 'signed_off'"
+        ),
+        {"provider": provider},
+    )
+    if until is None:
+        return
+    session.execute(
+        SETTLE,
+        {"provider": provider, "until": datetime.combine(until, time(), UTC)},
+    )
 
 
 def keep_for_items(session: Session, reconciliation_id: uuid.UUID) -> None:
