@@ -168,7 +168,8 @@ def document() -> dict[str, Any]:
             "application/problem+json. A body is JSON, sent with Content-Type: "
             "application/json (anything else is 415), and no longer than the "
             "operation's `x-max-body-bytes` (longer is 413); every text field and "
-            "list states its maxLength or maxItems. A path no operation has is 404 "
+            "list states its maxLength or maxItems (a line break counts as one "
+            "character, CR LF too, and is kept as LF). A path no operation has is 404 "
             "`no_such_operation`; a method the path does not take is 405 "
             "`method_not_allowed`, with the methods it takes in `Allow`."
         },

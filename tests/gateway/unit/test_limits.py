@@ -200,6 +200,30 @@ def test_a_line_break_counts_one_character_as_the_browser_counts_it() -> None:
         web.form(form_request({"narrative": sent + "xx"}))
 
 
+def test_the_api_counts_a_line_break_as_one_character_too() -> None:
+    """A JSON text sent with CR LF breaks at its limit in characters typed is taken,
+    and reaches the service with LF breaks, as from the consoles; one character
+    beyond is refused. The OpenAPI document still calls it a string with that
+    limit."""
+    from gateway.schemas.programmes import ReportRequestSchema
+
+    typed = "\n".join(["x" * 99] * 60)[: schemas.NARRATIVE - 1]
+    sent = typed.replace("\n", "\r\n")
+    assert len(sent) > schemas.NARRATIVE
+    field = ReportRequestSchema().fields["narrative"]
+    assert field.deserialize(sent) == typed
+    assert not ReportRequestSchema().validate({"narrative": sent}, partial=True)
+    refused = ReportRequestSchema().validate({"narrative": sent + "xx"}, partial=True)
+    assert "narrative" in refused
+    document = openapi.document()["components"]["schemas"]
+    described = next(
+        s["properties"]["narrative"]
+        for name, s in document.items()
+        if name.startswith("ReportRequest")
+    )
+    assert (described["type"], described["maxLength"]) == ("string", schemas.NARRATIVE)
+
+
 def test_the_application_form_takes_what_the_api_takes() -> None:
     """The console's apply form lets a browser send no more than the API (and the
     registry) accept for the same field: a longer name was refused only after it

@@ -43,11 +43,20 @@ SECRET = 64  # an authenticator's key (base32)
 MESSAGE_BODY = 20000  # a message of one's inbox, rendered from a short template
 
 
+class Lines(fields.String):
+    """A string whose line breaks are one character each: a CR LF (what a browser,
+    and many clients, send for a break) arrives as LF, so the API counts a text's
+    length as the consoles do, and the services store one kind of break."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        found = super()._deserialize(value, attr, data, **kwargs)
+        return found.replace("\r\n", "\n") if found is not None else found
+
+
 def text(max_length: int, min_length: int | None = None, **kwargs: Any) -> Any:
-    """A string of at most `max_length` characters."""
-    return fields.String(
-        validate=validate.Length(min=min_length, max=max_length), **kwargs
-    )
+    """A string of at most `max_length` characters, a line break counted as one
+    (`Lines`)."""
+    return Lines(validate=validate.Length(min=min_length, max=max_length), **kwargs)
 
 
 def matching(
