@@ -10,6 +10,11 @@ from gateway.labels import N_
 
 # -- sentences the handlers pick by key: web.texts(lang)["forbidden"] -------------
 TEXTS: dict[str, str] = {
+    # a saved report's `notice` through the API (the console says it in the page)
+    "redaction_notice": N_(
+        "Contacts and links were removed from your report before it was stored "
+        "(%(kinds)s). Describe outcomes, never who people are or how to reach them."
+    ),
     "forbidden": N_("This page is not open to your role."),
     "not_found": N_("This page does not exist, or what it showed was removed."),
     "method_not_allowed": N_(

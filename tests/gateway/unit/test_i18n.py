@@ -471,6 +471,25 @@ def test_the_marks_of_removed_contacts_are_in_the_reader_s_language() -> None:
     assert (sent["narrative"], sent["strategy_note"]) == (text, "[email removed]")
 
 
+def test_a_saved_reports_notice_is_in_the_api_readers_language() -> None:
+    """Through the API, what was removed from a saved report is said in the
+    reader's language, by kind, as the console says it; an answer with nothing
+    removed is passed on as it came."""
+    from types import SimpleNamespace
+
+    from gateway.api.reports import spoken
+
+    saved = {"report": {}, "redacted": ["phone", "email"], "notice": "in English"}
+    russian = SimpleNamespace(lang="ru", texts=web.texts("ru"))
+    said = spoken(russian, saved)["notice"]  # type: ignore[arg-type]
+    assert said.startswith("Контакты и ссылки удалены из вашего отчёта")
+    assert "(номер телефона, адрес почты)" in said
+    english = SimpleNamespace(lang="en", texts=web.texts("en"))
+    assert "(phone number, email address)" in spoken(english, saved)["notice"]  # type: ignore[arg-type]
+    clean = {"report": {}, "redacted": [], "notice": None}
+    assert spoken(russian, clean) is clean  # type: ignore[arg-type]
+
+
 def test_the_registrys_password_rule_is_said_in_the_form_s_language() -> None:
     """The registry's one password rule (registry.logic.passwords), next to the
     field in words of the reader's language."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from gateway import web
 from gateway.base import Call, GatewayBase
 from gateway.http import TEXT_BODY, api_group
 from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
@@ -21,6 +22,18 @@ from gateway.schemas import (
 )
 
 api = api_group(("reports",))  # the routes' tags in the OpenAPI document
+
+
+def spoken(call: Call, saved: Any) -> Any:
+    """A saved report's answer with its `notice` in the reader's language (the
+    service words it in English): what was removed, by kind, and why."""
+    if not isinstance(saved, dict) or not saved.get("redacted"):
+        return saved
+    kinds = ", ".join(
+        web.label(call.lang, "redaction_kind", kind) for kind in saved["redacted"]
+    )
+    notice = call.texts["redaction_notice"] % {"kinds": kinds}
+    return {**saved, "notice": notice}
 
 
 class ReportsApi(GatewayBase):
@@ -44,8 +57,11 @@ class ReportsApi(GatewayBase):
         max_body=TEXT_BODY,
     )
     def api_save_report(self, call: Call, cycle_id: str) -> Any:
-        return self.deadline(
-            self.stipends.save_report_draft, call.actor, cycle_id, call.body
+        return spoken(
+            call,
+            self.deadline(
+                self.stipends.save_report_draft, call.actor, cycle_id, call.body
+            ),
         )
 
     @api(
@@ -72,8 +88,9 @@ class ReportsApi(GatewayBase):
         max_body=TEXT_BODY,
     )
     def api_edit_report(self, call: Call, report_id: str) -> Any:
-        return self.deadline(
-            self.stipends.edit_report, call.actor, report_id, call.body
+        return spoken(
+            call,
+            self.deadline(self.stipends.edit_report, call.actor, report_id, call.body),
         )
 
     @api(
