@@ -237,6 +237,7 @@ class ProposalOutSchema(Schema):
     approvals_needed = fields.Integer()
     reasons = fields.List(fields.String())
     not_eligible_because = fields.List(fields.String())
+    shared_destination_with = fields.List(fields.String())
 
 
 class ClosePreviewOutSchema(Schema):
@@ -521,6 +522,7 @@ class StipendsPageOutSchema(Schema):
                 "digest": item["digest"],
                 "approvals": PageApprovalOutSchema().dump(item["approvals"], many=True),
                 "mine": item["mine"],
+                "shared_destination_with": item["shared_destination_with"],
             }
             for item in page["items"]
         ]

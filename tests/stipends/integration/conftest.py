@@ -84,7 +84,7 @@ def add_communicator(
                 training_completed=training,
                 payout_ready=payout_ready,
                 payout_provider="stripe_connect" if payout_ready else None,
-                destination_fingerprint=(fingerprint or "cd" * 32)
+                destination_fingerprint=(fingerprint or ident.hex * 2)
                 if payout_ready
                 else None,
             )

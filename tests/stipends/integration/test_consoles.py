@@ -339,7 +339,7 @@ def proposed_cycle(db: Db, count: int) -> World:
                     training_completed=True,
                     payout_ready=True,
                     payout_provider="stripe_connect",
-                    destination_fingerprint="ab" * 32,
+                    destination_fingerprint=who.hex * 2,
                 )
             )
             session.flush()
@@ -381,7 +381,12 @@ def page_statements(db: Db, world: World, limit: int) -> tuple[int, dict[str, An
                 session, logic_actor(ADMIN_A), world.cycle_id, 0, limit, None
             )
             for item in page["items"]:  # everything the dump reads
-                _ = [item["stipend"].version, item["approvals"], item["mine"]]
+                _ = [
+                    item["stipend"].version,
+                    item["approvals"],
+                    item["mine"],
+                    item["shared_destination_with"],
+                ]
         finally:
             event.remove(db.engine, "before_cursor_execute", count)
     return len(statements), page
@@ -393,6 +398,44 @@ def test_stipends_page_takes_as_many_statements_for_5_as_for_50(db: Db) -> None:
     assert len(few_page["items"]) == 5 and len(many_page["items"]) == 50
     assert few == many
     assert many <= 5
+
+
+def test_a_payee_paid_to_anothers_account_is_named_where_money_is_decided(
+    db: Db,
+) -> None:
+    """Two communicators who gave one bank account (the same fingerprint) are named
+    beside each other's stipend on the stipends page and in the close preview; an
+    erased one is not, and a payee with an account of their own shows none."""
+    world = World(db)
+    shared = "5a" * 32
+    one, two, own = (
+        add_communicator(db, fingerprint=shared),
+        add_communicator(db, fingerprint=shared),
+        add_communicator(db),
+    )
+    gone = add_communicator(db, fingerprint=shared)
+    db.sql("UPDATE communicators SET erased = true WHERE id = :c", c=gone)
+    for who in (one, two, own):
+        world.reported(who)
+    names = dict(db.sql("SELECT id, pseudonym FROM communicators"))
+    with db.session() as session:
+        shown = entitlement.preview_close(
+            session, logic_actor(CLOSER), world.cycle_id, AFTER
+        )
+    by_id = {e["communicator_id"]: e for e in shown["entitlements"]}
+    assert by_id[one]["shared_destination_with"] == [names[two]]
+    assert by_id[two]["shared_destination_with"] == [names[one]]
+    assert by_id[own]["shared_destination_with"] == []
+    world.close()
+    with db.session() as session:
+        page = approvals.stipends_page(
+            session, logic_actor(ADMIN_A), world.cycle_id, 0, 50, None
+        )
+    found = {
+        item["stipend"].communicator_id: item["shared_destination_with"]
+        for item in page["items"]
+    }
+    assert found == {one: [names[two]], two: [names[one]], own: []}
 
 
 def test_stipends_page_items(db: Db) -> None:

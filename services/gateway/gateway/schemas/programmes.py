@@ -420,6 +420,13 @@ class ProposalSchema(Schema):
     approvals_needed = fields.Integer()
     reasons = fields.List(text(REASON))
     not_eligible_because = fields.List(text(REASON))
+    shared_destination_with = fields.List(
+        text(NAME),
+        metadata={
+            "description": "the pseudonyms of other communicators paid to the same "
+            "destination (bank or Stripe account)"
+        },
+    )
 
 
 class ClosePreviewSchema(Schema):
@@ -486,6 +493,14 @@ class StipendRowSchema(Schema):
     )
     approvals = fields.List(fields.Nested(PageApprovalSchema))
     mine = fields.Boolean(metadata={"description": "you hold a standing approval"})
+    shared_destination_with = fields.List(
+        text(NAME),
+        metadata={
+            "description": "the pseudonyms of other communicators paid to the same "
+            "destination (bank or Stripe account); check the possible duplicates "
+            "before approving"
+        },
+    )
 
 
 class StipendsPageSchema(Schema):

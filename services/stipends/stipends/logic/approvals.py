@@ -38,7 +38,7 @@ from stipends.exceptions import (
 )
 from stipends.logic import ledger
 from stipends.logic.actors import ADMIN, Actor
-from stipends.logic.entitlement import money
+from stipends.logic.entitlement import money, shared_destinations
 from stipends.logic.programmes import get_cycle, get_programme
 from stipends.models import Approval, Communicator, Stipend, StipendAmendment
 from svyaz import outbox
@@ -399,11 +399,13 @@ def stipends_page(
     limit: int,
     status: str | None,
 ) -> dict[str, Any]:
-    """One console page of a cycle's stipends in four statements whatever its size:
-    the cycle, the counts by status, the page with each payee, and the page's
-    approvals. Each item has the payee's pseudonym, the digest an approval would
-    bind to (proposed stipends whose payee has a destination), every approval (void
-    ones too) and whether this actor holds a standing approval (`mine`)."""
+    """One console page of a cycle's stipends in five statements whatever its size:
+    the cycle, the counts by status, the page with each payee, the page's
+    approvals, and who else is paid to the page's payees' destinations. Each item
+    has the payee's pseudonym, the digest an approval would bind to (proposed
+    stipends whose payee has a destination), every approval (void ones too),
+    whether this actor holds a standing approval (`mine`), and the pseudonyms of
+    other communicators paid to the same account (`shared_destination_with`)."""
     actor.require(ADMIN, "finance")
     if not (0 <= offset and 1 <= limit <= PAGE_LIMIT):
         raise InvalidRequest(
@@ -438,6 +440,7 @@ def stipends_page(
             .order_by(Approval.approved_at, Approval.slot)
         ):
             given.setdefault(approval.stipend_id, []).append(approval)
+    shared = shared_destinations(session, [payee for _, payee in rows])
     items = []
     for stipend, payee in rows:
         every = given.get(stipend.id, [])
@@ -452,6 +455,7 @@ def stipends_page(
                 "mine": any(
                     a.approver_id == actor.id and a.voided_at is None for a in every
                 ),
+                "shared_destination_with": shared.get(payee.id, []),
             }
         )
     total = counts.get(status, 0) if status else sum(counts.values())

@@ -236,6 +236,41 @@ def list_entitlements(
     )
 
 
+def shared_destinations(
+    session: Session, payees: list[Communicator]
+) -> dict[uuid.UUID, list[str]]:
+    """For each of `payees` whose payout destination is also another communicator's
+    (the same fingerprint: the same bank account or Stripe account), the others'
+    pseudonyms, in one statement. The registry opens a possible duplicate for
+    admins when it happens; the stipends' pages and the close preview say it where
+    money is decided. Erased communicators are left out."""
+    fingerprints = {
+        p.destination_fingerprint for p in payees if p.destination_fingerprint
+    }
+    if not fingerprints:
+        return {}
+    holders: dict[str, list[Communicator]] = {}
+    for other in session.scalars(
+        select(Communicator)
+        .where(
+            Communicator.destination_fingerprint.in_(fingerprints),
+            Communicator.erased.is_(False),
+        )
+        .order_by(Communicator.pseudonym, Communicator.id)
+    ):
+        holders.setdefault(str(other.destination_fingerprint), []).append(other)
+    shared: dict[uuid.UUID, list[str]] = {}
+    for payee in payees:
+        others = [
+            o.pseudonym or str(o.id)[:8]
+            for o in holders.get(str(payee.destination_fingerprint), [])
+            if o.id != payee.id
+        ]
+        if others:
+            shared[payee.id] = others
+    return shared
+
+
 def preview_close(
     session: Session, actor: Actor, cycle_id: uuid.UUID, now: datetime
 ) -> dict[str, Any]:
@@ -248,6 +283,7 @@ def preview_close(
     found = proposals(session, cycle, programme)
     eligible = [p for p in found if p.finding.eligible]
     blockers = close_blockers(session, cycle, now)
+    shared = shared_destinations(session, [p.communicator for p in found])
     return {
         "cycle": cycle,
         "can_close": not blockers,
@@ -264,6 +300,7 @@ def preview_close(
                 "not_eligible_because": [
                     r for r in p.finding.reasons if r.startswith("not eligible")
                 ],
+                "shared_destination_with": shared.get(p.communicator.id, []),
             }
             for p in found
         ],
