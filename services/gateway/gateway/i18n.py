@@ -218,14 +218,17 @@ def _worded(language: str, text: str, table: Table) -> str | None:
     return None
 
 
-def entitlement_reason(language: str, text: str) -> str:
+def entitlement_reason(language: str, text: str, bare: bool = False) -> str:
     """One of stipends' sentences of why a stipend is (not) due, in `language`:
-    its codes (a status, a tier) as labels; a sentence it does not know, as is."""
+    its codes (a status, a tier) as labels; a sentence it does not know, as is.
+    `bare`: without "not eligible:" (where the page says it once already)."""
     refused = text.startswith(NOT_ELIGIBLE)
     said = _worded(language, text[len(NOT_ELIGIBLE) :] if refused else text, _REASONS)
     if said is None:
-        return text
-    return gettext(language, NOT_ELIGIBLE_WORDS) % {"why": said} if refused else said
+        return text[len(NOT_ELIGIBLE) :] if refused and bare else text
+    if refused and not bare:
+        return gettext(language, NOT_ELIGIBLE_WORDS) % {"why": said}
+    return said
 
 
 def trail_detail(language: str, text: str) -> str:

@@ -106,7 +106,9 @@ def environment(lang: str) -> Environment:
     env.globals["currency_step"] = i18n.currency_step
     env.filters["money"] = lambda amount, currency: money(lang, amount, currency)
     env.filters["label"] = lambda code, kind: label(lang, kind, code)
-    env.filters["reason"] = lambda text: i18n.entitlement_reason(lang, text)
+    env.filters["reason"] = lambda text, bare=False: i18n.entitlement_reason(
+        lang, text, bare
+    )
     env.filters["detail"] = lambda text: i18n.trail_detail(lang, text or "")
     env.filters["redactions"] = lambda text: i18n.redactions(lang, text or "")
     env.filters["purpose"] = lambda text: i18n.read_purpose(lang, text or "")

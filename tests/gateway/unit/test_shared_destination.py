@@ -95,3 +95,42 @@ def test_the_close_preview_names_who_shares_the_account() -> None:
     assert shown.count('class="error shared-destination"') == 2
     assert "Paid to the same account as wren" in shown
     assert "Paid to the same account as heron" in shown
+
+
+def test_a_not_eligible_row_says_not_eligible_once() -> None:
+    """The stipend's column says "Not eligible"; the reasons beside it follow bare,
+    not each with its own "not eligible:"."""
+    shown = render(
+        "admin_cycle_close.html",
+        preview={
+            "blockers": [],
+            "can_close": True,
+            "eligible_count": 0,
+            "not_eligible_count": 1,
+            "proposed_minor": 0,
+            "available_minor": 100_000,
+            "currency": "EUR",
+            "entitlements": [
+                {
+                    "communicator_id": "c",
+                    "pseudonym": "heron",
+                    "tier": "professional",
+                    "eligible": False,
+                    "amount_minor": 0,
+                    "approvals_needed": 0,
+                    "reasons": [],
+                    "not_eligible_because": [
+                        "not eligible: training not completed",
+                        "not eligible: no payout destination set up yet",
+                    ],
+                    "shared_destination_with": [],
+                }
+            ],
+        },
+        cycle={"id": "c1", "period": "2026-11"},
+        error=None,
+        approvers=None,
+    )
+    assert "no training completed; no payout destination is set up yet" in shown
+    assert "not eligible: no" not in shown.lower()
+    assert shown.count("Not eligible") == 2  # the summary's count and the column
