@@ -77,7 +77,11 @@ class RegistryContacts:
                     data = CONTACT.load(
                         self.registry.get_contact(str(recipient.id), purpose)
                     )
-                    return Contact(email=data["email"], language=data["language"])
+                    return Contact(
+                        email=data["email"],
+                        language=data["language"],
+                        signs_in=data["signs_in"],
+                    )
                 staff = STAFF_CONTACT.load(
                     self.registry.get_staff_contact(str(recipient.id), purpose)
                 )  # this one person's address, not the whole role's
@@ -112,6 +116,7 @@ class RegistryContacts:
                             email=row["email"],
                             language=row.get("language"),
                             default_language=row.get("default_language"),
+                            signs_in=row["signs_in"],
                         )
         except (Exception, eventlet.Timeout) as exc:  # noqa: BLE001 - retried later
             raise DeliveryFailed(f"registry: {type(exc).__name__}") from None

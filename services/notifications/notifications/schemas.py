@@ -123,6 +123,8 @@ class ContactIn(Incoming):
     communicator_id = fields.UUID(required=True)
     email = fields.Email(required=True)
     language = fields.String(required=True)
+    # has a password set (a registry before it existed: not said)
+    signs_in = fields.Boolean(load_default=False)
 
 
 class StaffContactIn(Incoming):
@@ -140,6 +142,7 @@ class ContactsIn(Incoming):
     email = fields.Email(required=True)
     language = fields.String(allow_none=True, load_default=None)
     default_language = fields.String(allow_none=True, load_default=None)
+    signs_in = fields.Boolean(load_default=False)  # a communicator's password is set
 
 
 class PreferencesIn(Schema):

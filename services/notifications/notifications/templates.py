@@ -92,7 +92,10 @@ def render(template: str, language: str | None, **params: Any) -> Message:
     return Message(subject, body)
 
 
-def render_discreet(language: str | None, staff: bool = False) -> Message:
-    """The neutral message; a communicator's tells how to set a password (one who
-    applied has none), a staff member's does not (staff set theirs when invited)."""
-    return render(DISCREET, language, staff=staff)
+def render_discreet(
+    language: str | None, staff: bool = False, signs_in: bool = False
+) -> Message:
+    """The neutral message; a communicator's tells how to set a password when they
+    have none (`signs_in` false: one may apply without), a staff member's does not
+    (staff set theirs when invited)."""
+    return render(DISCREET, language, staff=staff, signs_in=signs_in)

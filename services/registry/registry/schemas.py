@@ -134,6 +134,7 @@ class ContactSchema(Schema):
     communicator_id = fields.UUID(required=True)
     email = fields.String(required=True)
     language = fields.String(required=True)
+    signs_in = fields.Boolean()  # has a password set
 
 
 CONTACTS_AT_ONCE = 100  # ids in one get_contacts call
@@ -160,6 +161,7 @@ class ContactsItemSchema(Schema):
     email = fields.String(required=True)
     language = fields.String(allow_none=True)
     default_language = fields.String(allow_none=True)
+    signs_in = fields.Boolean()  # a communicator's: has a password set
 
 
 class CommunicatorSummarySchema(Schema):

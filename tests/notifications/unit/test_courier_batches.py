@@ -169,12 +169,18 @@ def test_a_staff_members_mail_is_in_their_choice_else_the_one_invited_in(
 
 
 @pytest.mark.parametrize(
-    ("audience", "told"), [("staff", False), ("communicator", True)]
+    ("audience", "signs_in", "told"),
+    [
+        ("staff", False, False),  # staff set theirs when invited
+        ("communicator", False, True),  # applied without a password
+        ("communicator", True, False),  # has one: nothing to set
+    ],
 )
-def test_only_a_communicators_neutral_mail_says_how_to_set_a_password(
-    audience: str, told: bool
+def test_only_a_communicator_without_a_password_is_told_how_to_set_one(
+    audience: str, signs_in: bool, told: bool
 ) -> None:
     box = Outbox()
     neutral = replace(job(), audience=audience, discreet=True, language="en")
-    courier_module.send_to(neutral, Contact(email="x@example.org"), {"email": box})  # type: ignore[dict-item]
+    contact = Contact(email="x@example.org", signs_in=signs_in)
+    courier_module.send_to(neutral, contact, {"email": box})  # type: ignore[dict-item]
     assert ("Forgot your password?" in box.sent[0].body) is told

@@ -24,7 +24,9 @@ def reads() -> str:
 def test_communicators_contacts_come_together_and_each_read_is_logged(
     registry: Registry,
 ) -> None:
-    irina = registry.applicant(email="Irina.Petrova@example.org", language="en")
+    irina = registry.applicant(
+        email="Irina.Petrova@example.org", language="en", password=PASSWORD
+    )
     oleg = registry.applicant(email="oleg.s@example.org", language="ru")
     unknown = str(uuid.uuid4())
     found = registry.call(
@@ -34,13 +36,30 @@ def test_communicators_contacts_come_together_and_each_read_is_logged(
         "communicator",
         caller="notifications",
     )
+    # whether each has a password (Irina applied with one): a neutral mail tells
+    # only the other how to set one
     assert sorted(found, key=lambda c: c["email"]) == [
-        {"id": irina, "email": "Irina.Petrova@example.org", "language": "en"},
-        {"id": oleg, "email": "oleg.s@example.org", "language": "ru"},
+        {
+            "id": irina,
+            "email": "Irina.Petrova@example.org",
+            "language": "en",
+            "signs_in": True,
+        },
+        {
+            "id": oleg,
+            "email": "oleg.s@example.org",
+            "language": "ru",
+            "signs_in": False,
+        },
     ]
+    one = registry.call(
+        "get_contact", irina, "notification:test", caller="notifications"
+    )
+    assert one["signs_in"] is True
     log = sorted(tuple(r) for r in registry.sql(reads()))
     assert log == sorted(
         [
+            (irina, "notifications", "email", "notification:test"),
             (irina, "notifications", "email", "notification:test"),
             (oleg, "notifications", "email", "notification:test"),
         ]

@@ -123,7 +123,11 @@ def send_to(job: Job, contact: Contact, channels: Mapping[str, Channel]) -> Atte
             contact.language or job.language or contact.default_language
         )
         if job.discreet:
-            message = render_discreet(language, staff=job.audience != COMMUNICATOR)
+            message = render_discreet(
+                language,
+                staff=job.audience != COMMUNICATOR,
+                signs_in=contact.signs_in,
+            )
         else:
             message = render(job.template, language, **(job.payload or {}))
         channels[job.channel].send(

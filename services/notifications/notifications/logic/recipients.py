@@ -26,6 +26,7 @@ class Contact:
     telegram: str | None = None
     language: str | None = None  # a communicator's profile: it decides
     default_language: str | None = None  # a staff member's: after their choice
+    signs_in: bool = False  # a communicator with a password set
 
     def address(self, channel: str) -> str | None:
         return self.email if channel == "email" else self.telegram

@@ -251,7 +251,12 @@ class PeopleEntrypoints(Entrypoints):
                 ]
             else:
                 found = [
-                    {"id": c.communicator_id, "email": c.email, "language": c.language}
+                    {
+                        "id": c.communicator_id,
+                        "email": c.email,
+                        "language": c.language,
+                        "signs_in": c.signs_in,
+                    }
                     for c in directory.contacts(
                         session,
                         self.keys,

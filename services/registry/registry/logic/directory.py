@@ -4,7 +4,7 @@ only; every personal field read is logged."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -15,7 +15,7 @@ from registry.exceptions import CommunicatorNotFound, ContactNotAllowed, Invalid
 from registry.logic.access import Sealed
 from registry.logic.actors import Actor
 from registry.logic.vetting import ADMIN, get
-from registry.models import PERSONAL_FIELDS, Communicator
+from registry.models import PERSONAL_FIELDS, Account, Communicator
 from svyaz.crypto import KeyRing
 
 CONTACT_READERS = frozenset({"notifications"})
@@ -27,6 +27,20 @@ class Contact:
     communicator_id: uuid.UUID
     email: str
     language: str
+    # has a password to sign in with (one who applied without has none until a
+    # reset link sets it): a neutral mail then need not say how to get one
+    signs_in: bool = False
+
+
+def _signing_in(session: Session, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Which of these communicators have a password set."""
+    return set(
+        session.scalars(
+            select(Account.id).where(
+                Account.id.in_(ids), Account.password_hash.is_not(None)
+            )
+        )
+    )
 
 
 def find(
@@ -112,7 +126,8 @@ def contact(
     if communicator is None or communicator.erased:
         raise CommunicatorNotFound("no such communicator")
     email = Sealed(session, keys, communicator).open("email", caller, purpose)
-    return Contact(communicator.id, email, communicator.language)
+    signs_in = communicator.id in _signing_in(session, {communicator.id})
+    return Contact(communicator.id, email, communicator.language, signs_in)
 
 
 def contacts(
@@ -137,7 +152,8 @@ def contacts(
             continue
         email = Sealed(session, keys, communicator).open("email", caller, purpose)
         out.append(Contact(communicator.id, email, communicator.language))
-    return out
+    signing_in = _signing_in(session, {c.communicator_id for c in out})
+    return [replace(c, signs_in=c.communicator_id in signing_in) for c in out]
 
 
 def own_status(session: Session, actor: Actor) -> Communicator:
