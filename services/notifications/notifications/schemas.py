@@ -47,6 +47,7 @@ class CycleOpenedIn(Incoming):
 class ReportReviewedIn(Incoming):
     report_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
+    cycle_id = fields.UUID(load_default=None)  # its period names the report
     decision = fields.String(
         required=True,
         validate=validate.OneOf(("accepted", "rejected", "changes_requested")),

@@ -5,6 +5,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from tests.helpers import wait_until
 from tests.notifications.integration.conftest import actor
 
@@ -73,3 +75,30 @@ def test_no_reminder_far_from_the_deadline_or_after_the_close(
     assert len(notifications.smtp.to(address)) == before
     rows = notifications.sql("SELECT cycle_id::text, reminded_at FROM reporting_cycles")
     assert [tuple(r) for r in rows] == [(far, None)]
+
+
+@pytest.mark.parametrize(
+    ("decision", "said"),
+    [
+        ("accepted", "Ваш отчёт о деятельности за 2026-10 рассмотрен и принят."),
+        ("rejected", "Ваш отчёт о деятельности за 2026-10 рассмотрен и не принят."),
+        ("changes_requested", "Ваш отчёт о работе за 2026-10 рассмотрен, в него"),
+    ],
+)
+def test_a_reviewed_report_is_named_by_its_cycles_month(
+    notifications: Any, decision: str, said: str
+) -> None:
+    """Someone with two cycles open (last month's not closed yet) is told which
+    month's report was decided."""
+    ident, _ = notifications.communicator("ru")
+    cycle = str(uuid.uuid4())
+    deadline = (datetime.now(UTC) + timedelta(days=20)).isoformat()
+    delivered(notifications, "cycle.opened.v1", "stipends", cycle_id=cycle,
+              programme_id=str(uuid.uuid4()), period="2026-10",
+              deadline=deadline)  # fmt: skip
+    delivered(notifications, "report.reviewed.v1", "stipends",
+              report_id=str(uuid.uuid4()), communicator_id=ident, cycle_id=cycle,
+              decision=decision)  # fmt: skip
+    wait_until(lambda: notifications.call("list_inbox", actor(ident)), "the message")
+    (message,) = notifications.call("list_inbox", actor(ident))
+    assert said in message["body"]

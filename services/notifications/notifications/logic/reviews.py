@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from notifications.logic.fact import Fact
 from notifications.logic.reminders import reported
 from notifications.logic.work import APPROVAL, REPORT, work_arrived, work_done
-from notifications.models import StipendNotice
+from notifications.models import ReportingCycle, StipendNotice
 
 
 def report_submitted(fact: Fact) -> None:
@@ -36,8 +36,16 @@ def report_submitted(fact: Fact) -> None:
 
 
 def report_reviewed(fact: Fact) -> list[int]:
+    """The author hears the decision, naming the cycle's month when the cycle's
+    opening was heard (`ReportingCycle`); without it, the message names none."""
     work_done(fact, REPORT, fact.data["report_id"])
-    return fact.tell(fact.communicator_id, f"report_{fact.data['decision']}")
+    cycle = (
+        fact.session.get(ReportingCycle, fact.data["cycle_id"])
+        if fact.data.get("cycle_id")
+        else None
+    )
+    params = {"period": cycle.period} if cycle is not None else {}
+    return fact.tell(fact.communicator_id, f"report_{fact.data['decision']}", params)
 
 
 def stipend_now(
