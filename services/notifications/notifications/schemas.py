@@ -113,6 +113,7 @@ class ReconciliationCompletedIn(Incoming):
 class CycleClosedIn(Incoming):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)
+    proposed = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class StipendRejectedIn(Incoming):

@@ -71,6 +71,9 @@ class CycleOpenedV1(Schema):
 class CycleClosedV1(Schema):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)
+    # the stipends the closing proposed (their own events come on another queue,
+    # and may be heard after this one): a count, nothing of whom
+    proposed = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
 
 class ProgrammeBudgetChangedV1(Schema):

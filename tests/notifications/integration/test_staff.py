@@ -153,6 +153,28 @@ def test_a_closed_cycle_sends_the_digest_at_once_and_only_once(
     assert len(notifications.smtp.to(address)) == 1
 
 
+def test_a_closed_cycle_heard_before_its_proposals_still_sends_the_digest(
+    notifications: Any,
+) -> None:
+    """The proposals' own events come on another queue: heard first, the closing
+    counts the stipends it proposed as waiting, instead of finding nothing waiting
+    and saying nothing (seen by an outside reading: no digest after a close)."""
+    ident, address = staff_member()
+    notifications.call(
+        "set_preferences",
+        actor(ident, "program_admin"),
+        {"discreet": False, "language": "en"},
+    )
+    empty = {"cycle_id": str(uuid.uuid4()), "programme_id": str(uuid.uuid4())}
+    quiet = notifications.publish("cycle.closed.v1", "stipends", **empty, proposed=0)
+    wait_until(lambda: notifications.processed(quiet["event_id"]), "the empty close")
+    assert notifications.smtp.to(address) == []  # nothing waits: no digest
+    closed = {"cycle_id": str(uuid.uuid4()), "programme_id": str(uuid.uuid4())}
+    notifications.publish("cycle.closed.v1", "stipends", **closed, proposed=3)
+    mail = notifications.mail_to(address)
+    assert "Stipends waiting for approval: 3" in mail.body
+
+
 def test_work_ends_as_its_last_event_says_whatever_order_the_events_arrive_in(
     notifications: Any,
 ) -> None:

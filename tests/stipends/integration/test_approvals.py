@@ -168,6 +168,7 @@ def test_close_proposes_for_the_eligible_and_explains_the_rest(db: Db) -> None:
     assert closed_event["data"] == {
         "cycle_id": str(world.cycle_id),
         "programme_id": str(world.programme_id),
+        "proposed": 1,  # a count: the digest's waiting approvals, at least
     }
     assert db.sql("SELECT status FROM cycles")[0][0] == "closed"
 

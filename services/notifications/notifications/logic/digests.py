@@ -26,11 +26,18 @@ def digest_event_id(role: str, period: int) -> uuid.UUID:
 
 
 def send_digest(
-    courier: Courier, directory: StaffDirectory, event_id: uuid.UUID
+    courier: Courier,
+    directory: StaffDirectory,
+    event_id: uuid.UUID,
+    at_least: dict[str, int] | None = None,
 ) -> None:
-    """What waits, counted, to every program admin; nothing when nothing waits."""
+    """What waits, counted, to every program admin; nothing when nothing waits.
+    `at_least`: work known to wait though its own events may not have been heard
+    yet (a closed cycle's proposals), counted as at least that much."""
     with courier.transaction() as session:
         counts = waiting(session)
+    for kind, known in (at_least or {}).items():
+        counts[kind] = max(counts.get(kind, 0), known)
     if not any(counts.values()):
         return
     ids = directory.staff_ids(STAFF_DIGEST_ROLE)  # ids, no emails
@@ -74,8 +81,14 @@ def cycle_closed(
     at the end of the period, once per cycle however often the event comes."""
     # the digest's own id makes it once per cycle; the claim comes after it, so
     # a crash in between sends it on the redelivery rather than never
+    # its proposals' own events come on another queue and may not be heard yet:
+    # the digest counts at least as many waiting for approval as the cycle proposed
+    # (else, heard first, the digest of a cycle with proposals said nothing at all)
     send_digest(
-        courier, directory, digest_event_id("cycle-closed", data["cycle_id"].int)
+        courier,
+        directory,
+        digest_event_id("cycle-closed", data["cycle_id"].int),
+        at_least={APPROVAL: data.get("proposed", 0)},
     )
     with courier.transaction() as session:
         cycle_ended(session, data["cycle_id"])

@@ -210,6 +210,7 @@ def close_cycle(
             events.cycle_aggregate(cycle.id),
             cycle_id=cycle.id,
             programme_id=programme.id,
+            proposed=sum(1 for e in found if e.eligible),
         ),
     )
     session.flush()
