@@ -73,6 +73,8 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
         insights.schemas.ReportReviewedIn,
     ],
     "report.feedback_given.v1": [notifications.schemas.ReportFeedbackGivenIn],
+    "strategy.shared.v1": [notifications.schemas.StrategySharedIn],
+    "strategy.commented.v1": [notifications.schemas.StrategyCommentedIn],
     "stipend.proposed.v1": [notifications.schemas.StipendIn],
     "stipend.approved.v1": [
         notifications.schemas.StipendIn,

@@ -63,6 +63,25 @@ class StipendIn(Incoming):
     currency = fields.String(required=True, validate=validate.Length(equal=3))
 
 
+class StrategySharedIn(Incoming):
+    """strategy.shared.v1: a strategy waits for a mentor's comment (ids only)."""
+
+    strategy_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+
+
+class StrategyCommentedIn(Incoming):
+    """strategy.commented.v1: a mentor wrote (its author is told, and it waits no
+    longer), or its author answered (ids only)."""
+
+    strategy_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    comment_id = fields.UUID(required=True)
+    version = fields.Integer(required=True)
+    by_mentor = fields.Boolean(required=True)
+
+
 class ReportFeedbackGivenIn(Incoming):
     """report.feedback_given.v1: the author is told a mentor wrote (ids only; the
     text stays in stipends and is read on the author's page)."""

@@ -64,6 +64,8 @@ from notifications.schemas import (
     RunReleasedIn,
     StipendIn,
     StipendRejectedIn,
+    StrategyCommentedIn,
+    StrategySharedIn,
     VouchRequestedIn,
 )
 from notifications.settings import Settings
@@ -94,6 +96,8 @@ SCHEMAS: dict[type[Schema], Schema] = {
         ReportSubmittedIn,
         ReportReviewedIn,
         ReportFeedbackGivenIn,
+        StrategySharedIn,
+        StrategyCommentedIn,
         StipendIn,
         StipendRejectedIn,
         CycleClosedIn,
@@ -238,6 +242,17 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
     @event_handler("stipends", "report.reviewed.v1", batch=BATCH)
     def on_report_reviewed(self, event: ReceivedEvent) -> None:
         self._handle(event, ReportReviewedIn, reviews.report_reviewed)
+
+    @event_handler("stipends", "strategy.shared.v1", batch=BATCH)
+    def on_strategy_shared(self, event: ReceivedEvent) -> None:
+        """A strategy waits for a mentor's comment: counted in the staff digest."""
+        self._handle(event, StrategySharedIn, reviews.strategy_shared)
+
+    @event_handler("stipends", "strategy.commented.v1", batch=BATCH)
+    def on_strategy_commented(self, event: ReceivedEvent) -> None:
+        """A mentor wrote on a strategy: its author is told to read it on their
+        page (nothing of the text travels), and it waits no longer."""
+        self._handle(event, StrategyCommentedIn, reviews.strategy_commented)
 
     @event_handler("stipends", "report.feedback_given.v1", batch=BATCH)
     def on_report_feedback_given(self, event: ReceivedEvent) -> None:

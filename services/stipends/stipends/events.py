@@ -61,6 +61,26 @@ class ReportFeedbackGivenV1(Schema):
     feedback_id = fields.UUID(required=True)
 
 
+class StrategySharedV1(Schema):
+    """A communicator shared a version of their strategy with their mentors: ids
+    and the version's number only, the text stays in stipends."""
+
+    strategy_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+class StrategyCommentedV1(Schema):
+    """Someone wrote on a shared strategy: a mentor (`by_mentor`), or its author
+    answering. Ids only."""
+
+    strategy_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)  # the strategy's author
+    comment_id = fields.UUID(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    by_mentor = fields.Boolean(required=True)
+
+
 class CycleOpenedV1(Schema):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)
@@ -108,6 +128,8 @@ def _spec(name: str, schema: type[Schema]) -> EventSpec:
 REPORT_SUBMITTED = _spec("report.submitted.v1", ReportSubmittedV1)
 REPORT_REVIEWED = _spec("report.reviewed.v1", ReportReviewedV1)
 REPORT_FEEDBACK_GIVEN = _spec("report.feedback_given.v1", ReportFeedbackGivenV1)
+STRATEGY_SHARED = _spec("strategy.shared.v1", StrategySharedV1)
+STRATEGY_COMMENTED = _spec("strategy.commented.v1", StrategyCommentedV1)
 CYCLE_OPENED = _spec("cycle.opened.v1", CycleOpenedV1)
 CYCLE_CLOSED = _spec("cycle.closed.v1", CycleClosedV1)
 PROGRAMME_BUDGET_CHANGED = _spec(
@@ -121,6 +143,8 @@ PUBLISHED: tuple[EventSpec, ...] = (
     REPORT_SUBMITTED,
     REPORT_REVIEWED,
     REPORT_FEEDBACK_GIVEN,
+    STRATEGY_SHARED,
+    STRATEGY_COMMENTED,
     CYCLE_OPENED,
     CYCLE_CLOSED,
     PROGRAMME_BUDGET_CHANGED,
@@ -136,6 +160,10 @@ def report_aggregate(report_id: object) -> str:
 
 def cycle_aggregate(cycle_id: object) -> str:
     return f"cycle:{cycle_id}"
+
+
+def strategy_aggregate(strategy_id: object) -> str:
+    return f"strategy:{strategy_id}"
 
 
 def stipend_aggregate(stipend_id: object) -> str:

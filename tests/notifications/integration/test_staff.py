@@ -23,7 +23,8 @@ def staff_member(role: str = "program_admin") -> tuple[str, str]:
 
 
 def waiting_work(notifications: Any) -> None:
-    """Two applications (one decided since), a report, a stipend proposal."""
+    """Two applications (one decided since), a report, a stipend proposal, two
+    shared strategies (one commented on by a mentor since)."""
     first, second = str(uuid.uuid4()), str(uuid.uuid4())
     events = [
         ("communicator.applied.v1", "registry",
@@ -37,6 +38,18 @@ def waiting_work(notifications: Any) -> None:
         ("stipend.proposed.v1", "stipends",
          {"stipend_id": str(uuid.uuid4()), "communicator_id": first,
           "cycle_id": str(uuid.uuid4()), "amount_minor": 100, "currency": "EUR"}),
+        # two strategies shared, one since commented by a mentor, one answered by
+        # its author only: one waits
+        ("strategy.shared.v1", "stipends",
+         {"strategy_id": first, "communicator_id": first, "version": 1}),
+        ("strategy.shared.v1", "stipends",
+         {"strategy_id": second, "communicator_id": second, "version": 2}),
+        ("strategy.commented.v1", "stipends",
+         {"strategy_id": first, "communicator_id": first, "version": 1,
+          "comment_id": str(uuid.uuid4()), "by_mentor": True}),
+        ("strategy.commented.v1", "stipends",
+         {"strategy_id": second, "communicator_id": second, "version": 2,
+          "comment_id": str(uuid.uuid4()), "by_mentor": False}),
     ]  # fmt: skip
     for event_type, producer, data in events:
         body = notifications.publish(event_type, producer, **data)
@@ -69,6 +82,7 @@ def test_the_digest_counts_waiting_work_and_goes_once_per_period(
     assert "Applications waiting for review: 1" in full.body
     assert "Reports waiting for review: 1" in full.body
     assert "Stipends waiting for approval: 1" in full.body
+    assert "Strategies waiting for a mentor's comment: 1" in full.body
 
     neutral = notifications.mail_to(discreet_address)
     assert neutral.subject == "Новое сообщение"  # staff default: discreet, Russian

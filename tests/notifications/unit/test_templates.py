@@ -22,6 +22,7 @@ PARAMS = {
     "report_changes_requested": {},
     "report_rejected": {},
     "report_feedback": {},
+    "strategy_comment": {},
     "stipend_approved": {"amount_minor": 30000, "currency": "EUR"},
     "stipend_withdrawn": {"amount_minor": 30000, "currency": "EUR"},
     "stipend_on_hold": {"amount_minor": 30000, "currency": "EUR"},

@@ -228,6 +228,22 @@ def test_a_mentor_comments_the_author_revises_the_list_follows(db: Db) -> None:
     ]
     assert by_number[2]["comments"] == [] and seen["waiting_for_mentor"]
 
+    # each share and each word of the discussion is announced, ids only: the
+    # mentors' digest counts what waits, the author hears of a mentor's comment
+    strategy_id = str(said.strategy_id)
+    shared = [e["data"] for e in db.events("strategy.shared.v1")]
+    assert [(d["communicator_id"], d["version"]) for d in shared] == [
+        (str(who), 1),
+        (str(elsewhere), 1),
+        (str(who), 2),
+    ]
+    assert [
+        (d["strategy_id"], d["communicator_id"], d["version"], d["by_mentor"])
+        for d in (e["data"] for e in db.events("strategy.commented.v1"))
+    ] == [(strategy_id, str(who), 1, True), (strategy_id, str(who), 1, False)]
+    for event in db.events("strategy.commented.v1") + db.events("strategy.shared.v1"):
+        assert "body" not in event["data"] and "note" not in event["data"]
+
 
 def test_a_report_refers_to_the_shared_strategy_and_says_how_it_went(db: Db) -> None:
     who, volunteer = add_communicator(db), add_communicator(db, tier="volunteer")

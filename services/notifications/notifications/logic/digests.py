@@ -13,7 +13,7 @@ from notifications.logic.courier import Courier
 from notifications.logic.deliveries import notify
 from notifications.logic.recipients import StaffDirectory, staff
 from notifications.logic.reminders import cycle_ended
-from notifications.logic.work import APPLICATION, APPROVAL, REPORT, waiting
+from notifications.logic.work import APPLICATION, APPROVAL, REPORT, STRATEGY, waiting
 from svyaz import actors, inbox
 from svyaz.envelope import ReceivedEvent
 
@@ -46,6 +46,7 @@ def send_digest(
         "applications": counts.get(APPLICATION, 0),
         "reports": counts.get(REPORT, 0),
         "approvals": counts.get(APPROVAL, 0),
+        "strategies": counts.get(STRATEGY, 0),
     }
     with courier.transaction() as session:
         due = notify(

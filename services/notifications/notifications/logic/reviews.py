@@ -26,7 +26,13 @@ from sqlalchemy.orm import Session
 
 from notifications.logic.fact import Fact
 from notifications.logic.reminders import reported
-from notifications.logic.work import APPROVAL, REPORT, work_arrived, work_done
+from notifications.logic.work import (
+    APPROVAL,
+    REPORT,
+    STRATEGY,
+    work_arrived,
+    work_done,
+)
 from notifications.models import ReportingCycle, StipendNotice
 
 
@@ -123,6 +129,22 @@ def stipend_rejected(fact: Fact) -> list[int]:
     work_done(fact, APPROVAL, fact.data["stipend_id"])
     notice = stipend_now(fact.session, fact.data, "rejected", fact.at)
     return _correct(fact, notice, "stipend_withdrawn")
+
+
+def strategy_shared(fact: Fact) -> None:
+    """A shared strategy waits for a mentor's comment (the staff digest counts
+    it), as the mentors' console says it waits."""
+    work_arrived(fact, STRATEGY, fact.data["strategy_id"])
+
+
+def strategy_commented(fact: Fact) -> list[int]:
+    """A mentor's comment: the strategy waits no longer, and its author is told to
+    read it on their page (nothing of the text travels). The author's answer
+    tells nobody by mail: the mentors' console shows the discussion."""
+    if not fact.data["by_mentor"]:
+        return []
+    work_done(fact, STRATEGY, fact.data["strategy_id"])
+    return fact.tell(fact.communicator_id, "strategy_comment")
 
 
 def report_feedback_given(fact: Fact) -> list[int]:

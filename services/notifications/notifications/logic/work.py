@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from notifications.logic.fact import Fact
 
 APPLICATION, REPORT, APPROVAL = "application", "report", "approval"
+STRATEGY = "strategy"  # shared, and no mentor has commented on that version yet
 
 
 # session.info key: while set (a batched handler's session, see courier), item states

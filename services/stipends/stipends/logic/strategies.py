@@ -380,6 +380,15 @@ def share_strategy(session: Session, actor: Actor, now: datetime) -> StrategyVer
             "strategy_no_draft",
         )
     versions[-1].share(now)
+    outbox.add(  # the mentors hear of it (ids only)
+        session,
+        events.STRATEGY_SHARED.build(
+            events.strategy_aggregate(versions[-1].strategy_id),
+            strategy_id=versions[-1].strategy_id,
+            communicator_id=communicator.id,
+            version=versions[-1].number,
+        ),
+    )
     return versions[-1]
 
 
@@ -419,6 +428,17 @@ def comment_on_strategy(
     )
     session.add(comment)
     session.flush()
+    outbox.add(  # the other side hears of it (ids only)
+        session,
+        events.STRATEGY_COMMENTED.build(
+            events.strategy_aggregate(comment.strategy_id),
+            strategy_id=comment.strategy_id,
+            communicator_id=communicator.id,
+            comment_id=comment.id,
+            version=comment.version_number,
+            by_mentor=as_mentor,
+        ),
+    )
     return comment, kinds
 
 
