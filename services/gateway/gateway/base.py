@@ -312,13 +312,16 @@ class GatewayBase:
                 raise Forbidden("this page is not for your role", "role_required")
             call.row = row
         if route.method == "POST":
-            call.form = web.form(request)
+            # the form's token first, read as sent: a form from elsewhere is
+            # refused before anything of it is read, its limits included (a value
+            # too long is otherwise drawn again, typed, for the signed-in person)
             if route.csrf == "session":
                 assert call.row is not None
-                if not logic.csrf_ok(call.row, call.form.get("csrf")):
+                if not logic.csrf_ok(call.row, request.form.get("csrf")):
                     raise Forbidden("the form expired; reload the page", "csrf")
             elif route.csrf == "anonymous" and not web.anonymous_csrf_ok(request):
                 raise BadRequest("the form expired; reload the page", "csrf")
+            call.form = web.form(request)
         self.throttle(call)
         return call
 

@@ -479,6 +479,15 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     assert too_long.strip() in long_sent.text  # kept, to shorten
     assert 'id="error-narrative"' in long_sent.text
     assert 'name="conversations"' in long_sent.text and 'value="5"' in long_sent.text
+    # the same from a page elsewhere (no token): refused before any of it is
+    # read, and nothing of it drawn back into the person's page
+    forged = browser.post(
+        f"{system.url}/me/report",
+        timeout=30,
+        data={"cycle_id": cycle, "conversations": "5", "narrative": too_long},
+    )
+    assert forged.status_code == 403 and too_long.strip() not in forged.text
+    assert 'name="narrative"' not in forged.text
     assert not stipends.sql("SELECT 1 FROM activity_reports")
     sent = browser.post(
         f"{system.url}/me/report",
