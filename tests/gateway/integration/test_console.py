@@ -901,6 +901,14 @@ def test_a_coordinator_sees_their_own_clubs_members_only(system: Registry) -> No
     system.active(**member)
     outsider = application(club_id=other)
     system.active(**outsider)
+    for_all = system.call(
+        "create_training", ADMIN_A, {"title": "Open seminar", "held_on": "2026-11-02"}
+    )["id"]
+    system.call(
+        "create_training",
+        ADMIN_A,
+        {"title": "Their seminar", "held_on": "2026-11-03", "club_id": other},
+    )
 
     browser, enroll = sign_in(system, coordinator["email"])
     enrol(system, browser, enroll)  # a coordinator signs in with a second factor
@@ -910,6 +918,13 @@ def test_a_coordinator_sees_their_own_clubs_members_only(system: Registry) -> No
     assert outsider["pseudonym"] not in page.text and "Elsewhere" not in page.text
     for value in (member["email"], member["legal_name"]):
         assert value not in page.text
+    # a training held for everyone is theirs to record for their own members
+    assert 'id="for-everyone"' in page.text and "Open seminar" in page.text
+    assert "Their seminar" not in page.text
+    form = browser.get(f"{system.url}/trainings/{for_all}?lang=en", timeout=30)
+    assert form.status_code == 200 and member["pseudonym"] in form.text
+    assert outsider["pseudonym"] not in form.text
+    assert "Your clubs' members are listed." in form.text
 
     member_login = application(password=PASSWORD, club_id=own)
     system.active(**member_login)

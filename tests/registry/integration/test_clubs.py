@@ -425,12 +425,33 @@ def test_a_coordinator_records_completions_of_their_own_members_only(
     # an unknown id and someone else's member get the very same answer
     assert len({r["message"] for r in refused.values()}) == 1
 
-    for training in (theirs, everyone):
-        with pytest.raises(Forbidden) as err:
-            registry.call(
-                "record_training_completions", as_coordinator, training["id"], [member]
-            )
-        assert err.value.code == "not_coordinator"
+    with pytest.raises(Forbidden) as err:
+        registry.call(
+            "record_training_completions", as_coordinator, theirs["id"], [member]
+        )
+    assert err.value.code == "not_coordinator"
+    # a training held for everyone: their own members, and only theirs
+    for_all = registry.call(
+        "record_training_completions",
+        as_coordinator,
+        everyone["id"],
+        [member, outsider, unknown],
+    )
+    assert (for_all["recorded"], for_all["already"]) == (1, 0)
+    assert {r["communicator_id"]: r["code"] for r in for_all["refused"]} == {
+        outsider: "not_member",
+        unknown: "not_member",
+    }
+    # a coordinator of no club records nobody's, even for everyone's training
+    clubless = staff(registry, ["club_coordinator"])
+    with pytest.raises(Forbidden) as err:
+        registry.call(
+            "record_training_completions",
+            actor(["club_coordinator"], clubless),
+            everyone["id"],
+            [member],
+        )
+    assert err.value.code == "not_coordinator"
     with pytest.raises(Forbidden):
         registry.call(
             "record_training_completions", actor_for(member), ours["id"], [member]
@@ -445,7 +466,8 @@ def test_a_coordinator_lists_their_members_with_ids_and_their_clubs_trainings(
     registry: Registry,
 ) -> None:
     """What the coordinator's completion form needs: members' ids (no personal
-    field) and the trainings of their own club, nothing of another club."""
+    field) and the trainings of their own club and those held for everyone,
+    nothing of another club."""
     coordinator = registry.active()
     club = registry.call(
         "create_club",
@@ -483,9 +505,14 @@ def test_a_coordinator_lists_their_members_with_ids_and_their_clubs_trainings(
         registry.call("list_club_members", as_coordinator, other["id"])
     with pytest.raises(NotFound):
         registry.call("list_club_members", ADMIN_A, str(uuid.uuid4()))
-    assert [t["id"] for t in registry.call("list_trainings", as_coordinator)] == [
-        own_training["id"]
+    # their club's and those held for everyone (newest first), not another club's
+    assert [t["title"] for t in registry.call("list_trainings", as_coordinator)] == [
+        "Everyone",
+        "Own club",
     ]
+    assert own_training["id"] in {
+        t["id"] for t in registry.call("list_trainings", as_coordinator)
+    }
     assert len(registry.call("list_trainings", ADMIN_A)) == 3
     with pytest.raises(Forbidden):
         registry.call("list_trainings", actor_for(member))

@@ -159,7 +159,8 @@ class ClubsConsole(GatewayBase):
         self, call: Call, training: dict[str, Any], prefix: str
     ) -> list[dict[str, Any]]:
         """Who the form offers: an admin, active communicators (by pseudonym
-        prefix); a coordinator, the members of the training's club."""
+        prefix); a coordinator, the members of the training's club, or for a
+        training held for everyone, of every club they coordinate."""
         if ADMIN in call.actor["roles"]:
             criteria: dict[str, Any] = {"status": "active", "limit": CANDIDATES + 1}
             if len(prefix) >= 2:
@@ -167,11 +168,20 @@ class ClubsConsole(GatewayBase):
             return list(
                 self.deadline(self.registry.find_communicators, call.actor, criteria)
             )
-        return list(
-            self.deadline(
-                self.registry.list_club_members, call.actor, training["club_id"]
+        if training["club_id"] is not None:
+            return list(
+                self.deadline(
+                    self.registry.list_club_members, call.actor, training["club_id"]
+                )
             )
-        )
+        return [
+            member
+            for club in self.deadline(self.registry.list_clubs)
+            if club.get("coordinator_id") == call.actor_id
+            for member in self.deadline(
+                self.registry.list_club_members, call.actor, club["id"]
+            )
+        ]
 
     def _training_page(
         self,

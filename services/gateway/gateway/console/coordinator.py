@@ -1,5 +1,6 @@
-"""Club coordinators' page: their own clubs, their members' pseudonyms and the
-trainings of their clubs (whose completions they record), nothing else."""
+"""Club coordinators' page: their own clubs, their members' pseudonyms, the
+trainings of their clubs and those held for everyone (whose completions they record
+for their members), nothing else."""
 
 from __future__ import annotations
 
@@ -26,4 +27,9 @@ class CoordinatorConsole(GatewayBase):
             for club in self.deadline(self.registry.list_clubs)
             if club.get("coordinator_id") == call.actor_id
         ]
-        return {"clubs": clubs, "waiting": waiting_for(self, call)}
+        return {
+            "clubs": clubs,
+            # held for everyone: a coordinator records their own members' too
+            "for_everyone": [t for t in trainings if t["club_id"] is None],
+            "waiting": waiting_for(self, call),
+        }

@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -278,13 +278,19 @@ def create_training(
 
 def list_trainings(session: Session, actor: Actor) -> list[dict[str, Any]]:
     """The newest 200 trainings, each with its club and how many completed it. A
-    coordinator (not an admin) sees only the trainings of the clubs they coordinate:
-    the ones whose completions they may record."""
+    coordinator (not an admin) sees only the trainings of the clubs they coordinate
+    and those for everyone: the ones whose completions they may record (for their
+    own members)."""
     actor.require(ADMIN, COORDINATOR)
     conditions = []
     if not actor.is_(ADMIN):
         conditions.append(
-            Training.club_id.in_(select(Club.id).where(Club.coordinator_id == actor.id))
+            or_(
+                Training.club_id.is_(None),
+                Training.club_id.in_(
+                    select(Club.id).where(Club.coordinator_id == actor.id)
+                ),
+            )
         )
     completions = (
         select(
@@ -360,7 +366,8 @@ def record_completions(
     """Record that these communicators completed a training, in one go.
 
     An admin records anyone on record; a coordinator, only the members of the
-    training's own club (the members `club_members` shows them). Each id that
+    training's own club (the members `club_members` shows them), or for a training
+    held for everyone, the members of the clubs they coordinate. Each id that
     cannot be recorded is refused on its own (`invalid_id`, `unknown_communicator`,
     or for a coordinator `not_member`, which an unknown id also gets, so a
     coordinator learns nothing about people outside their club); the rest are
@@ -381,9 +388,17 @@ def record_completions(
             "training_not_held",
         )
     admin = actor.is_(ADMIN)
+    theirs: set[uuid.UUID] = set()  # the clubs whose members they may record
     if not admin:
-        club = session.get(Club, training.club_id) if training.club_id else None
-        if club is None or club.coordinator_id != actor.id:
+        if training.club_id is None:  # held for everyone: their own clubs' members
+            theirs = set(
+                session.scalars(select(Club.id).where(Club.coordinator_id == actor.id))
+            )
+        else:
+            club = session.get(Club, training.club_id)
+            if club is not None and club.coordinator_id == actor.id:
+                theirs = {club.id}
+        if not theirs:
             raise NotAllowed(
                 "only an admin or the coordinator of this training's club records "
                 "its completions",
@@ -444,7 +459,7 @@ def record_completions(
         elif not admin and (
             row is None
             or row.erased_at is not None
-            or row.club_id != training.club_id
+            or row.club_id not in theirs
             or row.status not in MEMBER_STATUSES
         ):
             refused.append(
