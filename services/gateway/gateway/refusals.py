@@ -237,6 +237,10 @@ REFUSALS: dict[str, str] = {
     "feedback_not_opened": N_(
         "You can answer once your mentor has left feedback on this report."
     ),
+    "no_shared_strategy": N_(
+        "You have no shared strategy, so the report does not say how the cycle went "
+        "against one. Leave those fields empty, or share your strategy first."
+    ),
     "strategy_progress_required": N_(
         "Say how the cycle went against your strategy, then submit the report."
     ),

@@ -248,13 +248,22 @@ def test_a_mentor_comments_the_author_revises_the_list_follows(db: Db) -> None:
 def test_a_report_refers_to_the_shared_strategy_and_says_how_it_went(db: Db) -> None:
     who, volunteer = add_communicator(db), add_communicator(db, tier="volunteer")
     cycle_id = cycle(db)
-    # before any strategy is shared, reports work as ever
+    # before any strategy is shared, reports work as ever; saying how the cycle
+    # went against a strategy one has not shared is refused, not dropped unread
+    with db.session() as session, session.begin():
+        with pytest.raises(InvalidRequest) as refused:
+            reports.save_draft(
+                session,
+                communicator_actor(volunteer),
+                cycle_id,
+                report_content(strategy_progress="on_track", strategy_note="so-so"),
+            )
+        assert refused.value.code == "no_shared_strategy"
+        assert set(refused.value.fields) == {"strategy_progress", "strategy_note"}
+    assert db.sql("SELECT count(*) FROM activity_reports") == [(0,)]
     with db.session() as session, session.begin():
         plain = reports.save_draft(
-            session,
-            communicator_actor(volunteer),
-            cycle_id,
-            report_content(strategy_progress="on_track"),
+            session, communicator_actor(volunteer), cycle_id, report_content()
         ).report
         assert plain.strategy_version_id is None and plain.strategy_progress is None
         reports.submit_report(session, communicator_actor(volunteer), plain.id, NOW)

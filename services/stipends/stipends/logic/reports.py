@@ -109,6 +109,15 @@ def _refer_to_strategy(
     of the latest version shared, None: none) refers to that version and says how
     the cycle went against it; without one, neither."""
     if shared is None:
+        said = [k for k in ("strategy_progress", "strategy_note") if content.get(k)]
+        if said:  # nothing to say it against: refused, not dropped unread
+            raise InvalidRequest(
+                "you have no shared strategy, so a report does not say how the cycle "
+                "went against one: leave out strategy_progress and strategy_note, or "
+                "share your strategy first",
+                "no_shared_strategy",
+                {k: ["you have no shared strategy"] for k in said},
+            )
         report.strategy_version_id = None
         report.strategy_progress = None
         report.strategy_note = None
