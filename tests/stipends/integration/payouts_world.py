@@ -43,7 +43,9 @@ class PayWorld:
     ) -> None:
         self.db = db
         self.world = World(db, **{"budget_minor": 10_000_000, **rules})
-        self.payees = [add_communicator(db) for _ in range(payees)]
+        self.payees = [
+            add_communicator(db, fingerprint=FINGERPRINT) for _ in range(payees)
+        ]
         if provider != "stripe_connect":
             db.sql(
                 "UPDATE communicators SET payout_provider = :p WHERE id = ANY(:ids)",

@@ -371,6 +371,26 @@ def test_a_payment_booked_again_after_its_period_was_signed_off_is_a_difference(
     assert world.balanced()
 
 
+def test_a_late_booking_signed_off_is_not_matched_a_second_time(db: Db) -> None:
+    """The payouts' own period was never reconciled; the next week's statement
+    booked them late and was signed off. The week after that books them again:
+    each line is `already_reconciled`, not a second match."""
+    world, payouts = sent_bank_run(db)
+    later = next_week(world, payouts)  # books them late, matched
+    assert later["matched"] == 3
+    assert db.sql(
+        "SELECT count(*) FROM reconciliation_rows WHERE reconciliation_id = :r",
+        r=later["id"],
+    ) == [(3,)]  # kept: what this reconciliation accounted for
+    assert sign(world, later["id"]).status == "signed_off"
+    week = (date.fromisoformat(later["period_end"]), PERIOD[1])
+    again = run_period(
+        world, named_rows(payouts), provider="bank_file", source="api", period=week
+    )["view"]
+    assert (again["matched"], again["discrepancies"]) == (0, 3)
+    assert {i["kind"] for i in queue(world, again["id"])} == {"already_reconciled"}
+
+
 def reversal(db: Db, entry: int, posted: str) -> None:
     """As ledger.reverse does, posted at `posted` (SQL) instead of now."""
     db.sql(

@@ -275,6 +275,11 @@ class ReconciliationRow(Base):
             "provider_ref",
             unique=True,
         ),
+        Index(
+            "reconciliation_rows_payout",
+            "payout_id",
+            postgresql_where=text("payout_id IS NOT NULL"),
+        ),
     )
 
 

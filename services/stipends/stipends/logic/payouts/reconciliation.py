@@ -306,6 +306,7 @@ def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
         )
     ]
     staging.keep_for_items(session, rec.id)
+    staging.keep_late_bookings(session, rec.id, start, end)
     rec.matched = sum(r["matched"] for r in per_run)
     rec.discrepancies = sum(r["discrepancies"] for r in per_run)
     return per_run

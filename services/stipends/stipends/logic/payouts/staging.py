@@ -191,11 +191,15 @@ def refuse_booked_before_made(session: Session, end: datetime) -> None:
     raise InvalidRequest(said, "booked_before_made", {"content": [said]})
 
 
-# a payment for a payout whose standing ledger send lies in a signed-off
-# reconciliation's period: that period accounted for it (matched, or a difference
-# resolved), so a second booking of it is a difference of its own, not a match.
-# Only payouts made before the newest signed-off period's end can be such (a payout
-# is made, then sent), so a period's own payouts are not looked up
+# a payment for a payout a signed-off reconciliation accounted for (matched, or a
+# difference resolved), as its standing ledger send stood then: a second booking
+# of it is a difference of its own, not a match. Accounted for means: the send
+# lies in the signed-off period (every payout sent in a period is on its side), or
+# that reconciliation kept a payment row booking it (a late booking of an earlier
+# period's payout, `keep_late_bookings`, or a difference's row), the send being
+# older than that run (a payout re-paid since is sent again: a new send). Only
+# payouts made before the newest signed-off period's end can be such (a payout is
+# made, then sent), so a period's own payouts are not looked up
 SETTLE = text(
     """
     UPDATE staged_rows r SET settled = true
@@ -206,11 +210,18 @@ SETTLE = text(
         ORDER BY e.id DESC LIMIT 1) s
     WHERE r.kind = 'payment' AND p.id = r.payout_id AND p.provider = :provider
       AND p.created_at < :until
-      AND EXISTS (
+      AND (EXISTS (
         SELECT 1 FROM reconciliations c
         WHERE c.provider = :provider AND c.status = 'signed_off'
           AND s.posted_at >= (c.period_start::timestamp AT TIME ZONE 'UTC')
           AND s.posted_at < (c.period_end::timestamp AT TIME ZONE 'UTC'))
+      OR EXISTS (
+        SELECT 1 FROM reconciliation_rows k
+        JOIN reconciliations c ON c.id = k.reconciliation_id
+        WHERE k.payout_id = p.id AND k.kind = 'payment'
+          AND k.status IN ('posted', 'pending')
+          AND c.provider = :provider AND c.status = 'signed_off'
+          AND s.posted_at < c.created_at))
     """
 )
 
@@ -233,6 +244,39 @@ def mark_settled(session: Session, provider: str) -> None:
         SETTLE,
         {"provider": provider, "until": datetime.combine(until, time(), UTC)},
     )
+
+
+# a payment booking, in this period, a payout made before it whose standing send
+# is not in it (a bank books a file's payments days later): kept, so that a
+# later statement booking it again is told apart once this one is signed off
+# (`SETTLE`); a difference's rows are kept by `keep_for_items` already
+KEEP_LATE = text(
+    """
+    INSERT INTO reconciliation_rows (reconciliation_id, provider_ref, kind,
+        amount_minor, currency, payout_id, parent_ref, balance_minor, status,
+        created)
+    SELECT :rid, s.provider_ref, s.kind, s.amount_minor, s.currency, s.payout_id,
+           s.parent_ref, s.balance_minor, s.status, s.created
+    FROM staged_rows s
+    JOIN payouts p ON p.id = s.payout_id AND p.created_at < :start
+    WHERE s.kind = 'payment' AND s.settled IS NOT TRUE
+      AND NOT EXISTS (
+        SELECT 1 FROM journal_entries e
+        WHERE e.stipend_id = p.stipend_id AND e.kind = 'payout_sent'
+          AND e.posted_at >= :start AND e.posted_at < :end)
+      AND NOT EXISTS (
+        SELECT 1 FROM reconciliation_items i
+        WHERE i.reconciliation_id = :rid AND i.provider_ref = s.provider_ref)
+    """
+)
+
+
+def keep_late_bookings(
+    session: Session, reconciliation_id: uuid.UUID, start: datetime, end: datetime
+) -> None:
+    """Keep the payment rows that book payouts sent outside the period
+    (`KEEP_LATE`)."""
+    session.execute(KEEP_LATE, {"rid": reconciliation_id, "start": start, "end": end})
 
 
 def keep_for_items(session: Session, reconciliation_id: uuid.UUID) -> None:
