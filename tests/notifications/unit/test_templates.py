@@ -162,3 +162,21 @@ def test_the_language_defaults_to_russian() -> None:
 def test_an_unknown_template_is_refused() -> None:
     with pytest.raises(templates.UnknownTemplate):
         render("no_such_template", "en")
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("en", "In one payout run, reconciling against the provider found 3"),
+        (
+            "ru",
+            "В одном пакете выплат сверка с платёжным сервисом нашла расхождений: 3",
+        ),
+    ],
+)
+def test_the_differences_message_says_its_count_is_one_runs(
+    language: str, said: str
+) -> None:
+    """A reconciliation over several runs sends one message per run with
+    differences: each says its count is that run's, not the reconciliation's."""
+    assert said in render("reconciliation_discrepancies", language, count=3).body
