@@ -234,3 +234,16 @@ def test_the_application_form_takes_what_the_api_takes() -> None:
             v.max for v in declared[name].validators if isinstance(v, validate.Length)
         ]
         assert pages.FORM_LIMITS[name] == most, name
+
+
+def test_preferences_say_every_fault_in_one_answer() -> None:
+    """A bad time zone and channels without the inbox are both said at once, not
+    the second only after the first is mended."""
+    from gateway.schemas.oversight import PreferencesSchema
+
+    faults = PreferencesSchema().validate(
+        {"channels": ["email"], "timezone": "Mars/Olympus", "language": "de"}
+    )
+    assert set(faults) == {"channels", "timezone", "language"}
+    assert "inbox cannot be turned off" in str(faults["channels"])
+    assert not PreferencesSchema().validate({"channels": ["inbox", "email"]})

@@ -1,9 +1,10 @@
 """Schemas of oversight and notifications: the inbox, preferences, and the parked
 deliveries and bus messages."""
 
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from gateway.schemas.base import (
     CONTACT_CHANNELS,
@@ -83,6 +84,15 @@ class PreferencesSchema(Schema):
         dump_only=True,
         metadata={"description": "the channels one may choose here (answers only)"},
     )
+
+    @validates("channels")
+    def _inbox_always(self, value: list[str], **kwargs: Any) -> None:
+        """Said here with the other fields' faults, in one answer (the service
+        says it too, and which channels this deployment offers)."""
+        if "inbox" not in value:
+            raise ValidationError(
+                "the in-app inbox cannot be turned off: keep inbox among the channels"
+            )
 
 
 class ParkedDeliverySchema(Schema):
