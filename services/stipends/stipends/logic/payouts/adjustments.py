@@ -7,7 +7,7 @@ and currency (`figures`) is the sends posted to the provider's clearing account 
 the period, net of their reversals (a payout that failed, was linked to a provider
 reversal or re-paid), and those of the payouts the rows name that were posted
 outside it (a bank books a file's payments days later; counted when the rows are
-staged; not those of payouts a signed-off period counted, `staging.mark_settled`),
+staged; not those of payouts a signed-off period counted, `periods.mark_settled`),
 plus the differences finance wrote off in this reconciliation.
 Sign-off refuses while the two differ anywhere (`check_figures`), and says by how
 much.

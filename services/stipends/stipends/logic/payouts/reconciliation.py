@@ -45,7 +45,7 @@ from stipends.exceptions import (
 )
 from stipends.logic import ledger
 from stipends.logic.actors import FINANCE, Actor
-from stipends.logic.payouts import adjustments, staging
+from stipends.logic.payouts import adjustments, periods, staging
 from stipends.payouts.models import (
     PROVIDERS,
     Payout,
@@ -306,7 +306,7 @@ def classify(session: Session, rec: Reconciliation) -> list[dict[str, Any]]:
         )
     ]
     staging.keep_for_items(session, rec.id)
-    staging.keep_late_bookings(session, rec.id, start, end)
+    periods.keep_late_bookings(session, rec.id, start, end)
     rec.matched = sum(r["matched"] for r in per_run)
     rec.discrepancies = sum(r["discrepancies"] for r in per_run)
     return per_run
@@ -362,8 +362,8 @@ def start(
     session.flush()
     rec.provider_rows = staging.stage(session, rec.id, rows)
     _, end = period_bounds(period_start, period_end)
-    staging.refuse_booked_before_made(session, end)  # of another period
-    staging.mark_settled(session, provider)  # booked again after a sign-off
+    periods.refuse_booked_before_made(session, end)  # of another period
+    periods.mark_settled(session, provider)  # booked again after a sign-off
     adjustments.record_figures(session, rec)
     per_run = classify(session, rec)
     session.add(

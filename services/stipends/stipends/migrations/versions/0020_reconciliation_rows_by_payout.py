@@ -1,5 +1,5 @@
 """reconciliation_rows by payout: a later reconciliation asks whether a signed-off
-one accounted for a payout its rows book (`staging.mark_settled`)"""
+one accounted for a payout its rows book (`periods.mark_settled`)"""
 
 from alembic import op
 
