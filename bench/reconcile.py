@@ -105,6 +105,9 @@ def seed(url: str, n: int, offset: int) -> None:
 def report(path: Path, n: int, offset: int, rng: random.Random) -> dict[str, int]:
     """The provider's side of the same payouts, with differences sprinkled in."""
     planted = {"amount_mismatch": 0, "missing_at_provider": 0, "unexpected": 0}
+    # inside the period, after the payouts seeded before it were made (a row dated
+    # outside its period, or before its payout, refuses the report)
+    when = f"{datetime.now(UTC) + timedelta(minutes=1):%Y-%m-%d %H:%M:%S}"
     with path.open("w") as out:
         out.write(
             "balance_transaction_id,created_utc,currency,gross,fee,net,"
@@ -124,8 +127,7 @@ def report(path: Path, n: int, offset: int, rng: random.Random) -> dict[str, int
                 source = f"tr_{i}"
             gross = f"-{amount // 100}.{amount % 100:02d}"
             out.write(
-                f"txn_{i},2026-11-01 10:00:00,eur,{gross},0.00,{gross},transfer,"
-                f"{source},payout\n"
+                f"txn_{i},{when},eur,{gross},0.00,{gross},transfer,{source},payout\n"
             )
     return planted
 

@@ -535,7 +535,7 @@ ENTITLEMENT_REASONS: tuple[tuple[str, str], ...] = (
         r"(?P<reports>\d+) accepted report\(s\) with at least (?P<conversations>\d+) "
         r"conversation\(s\); (?P<needed>\d+) needed",
         N_(
-            "accepted reports with at least %(conversations)s conversations: "
+            "accepted reports with %(conversations)s or more conversations: "
             "%(reports)s, %(needed)s needed"
         ),
     ),

@@ -239,7 +239,8 @@ REFUSALS: dict[str, str] = {
     ),
     "no_shared_strategy": N_(
         "You have no shared strategy, so the report does not say how the cycle went "
-        "against one. Leave those fields empty, or share your strategy first."
+        "against one. Leave those fields empty (a professional communicator shares "
+        "a strategy first)."
     ),
     "strategy_progress_required": N_(
         "Say how the cycle went against your strategy, then submit the report."
@@ -287,6 +288,15 @@ REFUSALS: dict[str, str] = {
         "The statement books a payout that was made after this period ended, so "
         "the line cannot be this period's. Reconcile the statement for the period "
         "its lines were booked in."
+    ),
+    "dated_before_made": N_(
+        "A line of the report books a payout on a date before that payout was made, "
+        "so the line is another payout's or the report is wrong. Check the report's "
+        "lines and dates, then import it again."
+    ),
+    "row_outside_period": N_(
+        "A line of the report is dated outside this period. Export the report for "
+        "this period (its first to its last day) and import that one."
     ),
     "period_not_over": N_(
         "This period is not over yet, and payments may still be booked in it. Once "
@@ -687,4 +697,6 @@ LINE_NAMED = {
     "invalid_file": LINE_AT,
     "invalid_statement": LINE_AT,
     "booked_before_made": LINE_OF,
+    "dated_before_made": LINE_OF,
+    "row_outside_period": LINE_OF,
 }

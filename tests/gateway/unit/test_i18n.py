@@ -271,6 +271,8 @@ def test_an_unknown_code_shows_as_words() -> None:
 
 # -- refusals --------------------------------------------------------------------------
 CONSOLE_CODES = (
+    "dated_before_made",
+    "row_outside_period",
     "segregation",
     "own_stipend",
     "own_proposal",

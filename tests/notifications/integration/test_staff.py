@@ -90,7 +90,7 @@ def test_the_digest_counts_waiting_work_and_goes_once_per_period(
     assert "Заявок" not in neutral.body
 
     (inbox,) = notifications.call("list_inbox", actor(discreet_id, "program_admin"))
-    assert "Заявок ждут рассмотрения: 1" in inbox["body"]
+    assert "Заявки, ожидающие рассмотрения: 1" in inbox["body"]
     assert len(notifications.smtp.to(open_address)) == 1
     assert len(notifications.smtp.to(discreet_address)) == 1
     assert notifications.smtp.to(finance_address) == []
@@ -112,7 +112,7 @@ def test_russian_for_staff_who_chose_it(notifications: Any) -> None:
     digest(notifications)
     mail = notifications.mail_to(address)
     assert mail.subject == "Вас ждёт работа"
-    assert "Отчётов ждут рассмотрения: 1" in mail.body
+    assert "Отчёты, ожидающие рассмотрения: 1" in mail.body
 
 
 def test_no_digest_when_nothing_waits(notifications: Any) -> None:

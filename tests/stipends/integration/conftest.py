@@ -23,6 +23,9 @@ PERIOD = (TODAY - timedelta(days=1), TODAY + timedelta(days=2))
 # the moment PERIOD ends: logic tests reconcile it as of then (only a reconciliation
 # run once its period has ended is signed off)
 ENDED = datetime.combine(PERIOD[1], time(), UTC)
+# a time of Stripe's itemized report inside PERIOD, after the tests' payouts are
+# made (a report's row dated outside its period, or before its payout, is refused)
+REPORT_TIME = (datetime.now(UTC) + timedelta(minutes=30)).strftime("%Y-%m-%d %H:%M:%S")
 
 
 class Db:

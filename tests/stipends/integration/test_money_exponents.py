@@ -17,7 +17,13 @@ from stipends.logic.payouts.staging import ItemizedReport
 from stipends.payouts.providers import BankFile
 from svyaz import exports, money
 from tests.iso20022 import NS, assert_valid_pain001
-from tests.stipends.integration.conftest import ENDED, FINANCE, Db, logic_actor
+from tests.stipends.integration.conftest import (
+    ENDED,
+    FINANCE,
+    REPORT_TIME,
+    Db,
+    logic_actor,
+)
 from tests.stipends.integration.payouts_world import FINGERPRINT, PayWorld
 from tests.stipends.integration.test_payouts_bank_file import export, statement
 from tests.stipends.integration.test_reconciliation import PERIOD
@@ -108,7 +114,7 @@ def test_an_amount_is_right_to_the_minor_unit_end_to_end(
     report = (
         "balance_transaction_id,created_utc,currency,gross,fee,net,"
         "reporting_category,source_id,description\n"
-        f"txn_1,2026-11-24 10:00:00,{currency.lower()},-{written},0,-{written},"
+        f"txn_1,{REPORT_TIME},{currency.lower()},-{written},0,-{written},"
         "transfer,tr_unknown_1,x\n"
     )
     with world.transaction() as session:

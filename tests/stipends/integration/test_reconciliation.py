@@ -22,6 +22,7 @@ from tests.stipends.integration.conftest import (
     ENDED,
     FINANCE,
     PERIOD,
+    REPORT_TIME,
     Db,
     logic_actor,
 )
@@ -168,10 +169,10 @@ def itemized(transfers: list[tuple[str, int]], extra: str = "") -> str:
     ]
     for n, (source, minor) in enumerate(transfers):
         lines.append(
-            f"txn_{n},2026-11-24 10:00:00,eur,-{minor // 100}.{minor % 100:02d},0.00,"
+            f"txn_{n},{REPORT_TIME},eur,-{minor // 100}.{minor % 100:02d},0.00,"
             f"-{minor // 100}.{minor % 100:02d},transfer,{source},payout"
         )
-    lines.append("txn_c,2026-11-24 10:00:00,eur,50.00,1.75,48.25,charge,ch_1,a charge")
+    lines.append(f"txn_c,{REPORT_TIME},eur,50.00,1.75,48.25,charge,ch_1,a charge")
     return "\n".join(lines) + "\n" + extra
 
 
@@ -183,7 +184,7 @@ def test_an_itemized_report_in_major_units_is_matched_by_transfer_id(
     refs = db.sql("SELECT provider_ref, amount_minor, id FROM payouts ORDER BY id")
     report = itemized(
         [(refs[0][0], refs[0][1]), (refs[1][0], refs[1][1] + 1)],
-        "txn_r,2026-11-24 11:00:00,eur,12.50,0,12.50,transfer_reversal,trr_x,r\n",
+        f"txn_r,{REPORT_TIME},eur,12.50,0,12.50,transfer_reversal,trr_x,r\n",
     )
     found = run_period(
         world, ItemizedReport(report.splitlines(keepends=True)), source="itemized_csv"
@@ -218,7 +219,7 @@ def test_a_payout_paid_by_its_transfer_and_again_by_reference_is_a_duplicate(
     def line(n: int, source: str, minor: int, reference: str) -> str:
         gross = f"-{minor // 100}.{minor % 100:02d}"
         return (
-            f"txn_{n},2026-11-24 10:00:00,eur,{gross},0.00,{gross},transfer,"
+            f"txn_{n},{REPORT_TIME},eur,{gross},0.00,{gross},transfer,"
             f"{source},payout,{reference}"
         )
 
@@ -247,7 +248,7 @@ def test_a_bad_report_line_refuses_the_import_and_stores_nothing(
 ) -> None:
     world, _ = paid_run(db, sandbox, 1)
     report = itemized([("tr_a", 100)]) + (
-        "txn_9,2026-11-24 10:00:00,eur,-1.234,0,0,transfer,tr_b,x\n"
+        f"txn_9,{REPORT_TIME},eur,-1.234,0,0,transfer,tr_b,x\n"
     )
     with pytest.raises(InvalidRequest, match="report line 4: amount -1.234"):
         run_period(
@@ -615,8 +616,8 @@ def test_a_report_naming_a_transfer_twice_is_refused_with_its_id(db: Db) -> None
 @pytest.mark.parametrize(
     ("created", "refused"),
     [
-        ("2026-11-24 10:00:00", False),
-        ("2026-11-24T10:00:00", False),
+        (REPORT_TIME, False),
+        (REPORT_TIME.replace(" ", "T"), False),
         ("", False),
         ("2026-1x-24 10:00:00", True),
         ("2026-11-24 10:00:0", True),
@@ -676,8 +677,8 @@ def test_the_report_currency_and_amount_are_checked_line_by_line(
     report = (
         "balance_transaction_id,created_utc,currency,gross,fee,net,"
         "reporting_category,source_id,description\n"
-        "txn_0,2026-11-24 10:00:00,eur,-1.00,0,-1.00,transfer,tr_0,x\n"
-        f"txn_1,2026-11-24 10:00:00,{currency},{cell},0,0,transfer,tr_1,x\n"
+        f"txn_0,{REPORT_TIME},eur,-1.00,0,-1.00,transfer,tr_0,x\n"
+        f"txn_1,{REPORT_TIME},{currency},{cell},0,0,transfer,tr_1,x\n"
     )
     rows = ItemizedReport(report.splitlines(keepends=True))
     if refused:

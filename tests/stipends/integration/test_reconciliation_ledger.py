@@ -6,7 +6,7 @@ the difference, while the ledger's clearing figure for the period differs from t
 provider's."""
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from stipends.logic.payouts import (
     reconciliation,
     resolutions,
 )
+from stipends.logic.payouts.staging import ItemizedReport
 from stipends.payouts.models import Payout, Reconciliation
 from stipends.payouts.providers import BankFile
 from stipends.payouts.statements import ProviderRow, statement_rows
@@ -99,6 +100,43 @@ def test_a_statement_booking_a_payout_before_it_was_made_is_refused(db: Db) -> N
         source="bank_statement",
     )["view"]
     assert view["matched"] == 1
+
+
+def test_a_report_row_dated_before_its_payout_or_outside_the_period_is_refused(
+    db: Db,
+) -> None:
+    """Stripe's report dates its rows: one dated before the payout it books was
+    made, or outside the period the report is given for, would be matched in a
+    period it does not belong to (and again in its own): refused, naming the
+    line, and nothing is recorded (seen by an outside reading: one transfer
+    matched and signed off in two periods)."""
+    world, [(a, amount), _, _] = sent_bank_run(db)
+    [(made,)] = db.sql("SELECT created_at FROM payouts WHERE id = :a", a=a)
+
+    def report(when: datetime) -> ItemizedReport:
+        text = (
+            "balance_transaction_id,created_utc,currency,gross,fee,net,"
+            "reporting_category,source_id,description,"
+            "transfer_metadata[payout_reference]\n"
+            f"txn_1,{when:%Y-%m-%d %H:%M:%S},eur,-{amount / 100:.2f},0,"
+            f"-{amount / 100:.2f},transfer,tr_1,x,payout:{a}\n"
+        )
+        return ItemizedReport(text.splitlines(keepends=True))
+
+    def reconcile(when: datetime) -> dict[str, Any]:
+        return run_period(
+            world, report(when), provider="bank_file", source="itemized_csv"
+        )["view"]
+
+    with pytest.raises(InvalidRequest, match="report line 2 .tr_1. books payout") as e:
+        reconcile(made - timedelta(hours=2))
+    assert e.value.code == "dated_before_made"
+    start = datetime.combine(PERIOD[0], time(), UTC)
+    with pytest.raises(InvalidRequest, match="outside this period") as e:
+        reconcile(start - timedelta(minutes=1))
+    assert e.value.code == "row_outside_period"
+    assert db.sql("SELECT count(*) FROM reconciliations") == [(0,)]
+    assert reconcile(made + timedelta(minutes=1))["provider_rows"] == 1
 
 
 def test_write_offs_post_each_difference_to_its_named_account(db: Db) -> None:

@@ -113,8 +113,8 @@ def _refer_to_strategy(
         if said:  # nothing to say it against: refused, not dropped unread
             raise InvalidRequest(
                 "you have no shared strategy, so a report does not say how the cycle "
-                "went against one: leave out strategy_progress and strategy_note, or "
-                "share your strategy first",
+                "went against one: leave out strategy_progress and strategy_note (a "
+                "professional communicator shares a strategy first)",
                 "no_shared_strategy",
                 {k: ["you have no shared strategy"] for k in said},
             )

@@ -6,6 +6,9 @@ periods would be counted, and signed off, twice.
 - `refuse_booked_before_made`: a bank statement's line (no time of its own) that
   books a payout made after the period refuses the import: the statement is a
   later period's.
+- `refuse_misdated`: a row with a date of its own dated before the payout it books
+  was made (`dated_before_made`), or, in a report given for the period, outside
+  the period (`row_outside_period`), refuses it.
 - `mark_settled`: a payment of a payout a signed-off reconciliation accounted for is
   marked `settled`; classification makes it an `already_reconciled` difference,
   and the figures leave its send to the period that counted it.
@@ -56,6 +59,63 @@ def refuse_booked_before_made(session: Session, end: datetime) -> None:
         "booked in"
     )
     raise InvalidRequest(said, "booked_before_made", {"content": [said]})
+
+
+# a row with a date of its own (Stripe's report, the provider's API) dated before
+# the payout it books was made (a few minutes of clocks apart allowed): a transfer
+# follows its payout, so the row is another payout's or the report is wrong
+DATED_BEFORE_MADE = text(
+    """
+    SELECT r.provider_ref, r.line, r.created, p.id, p.created_at FROM staged_rows r
+    JOIN payouts p ON p.id = r.payout_id
+    WHERE r.created IS NOT NULL
+      AND r.created < p.created_at - make_interval(mins => :skew)
+    ORDER BY r.line NULLS LAST, r.provider_ref LIMIT 1
+    """
+)
+CLOCK_SKEW_MINUTES = 10
+# a report's row dated outside the period: the report is another period's
+DATED_OUTSIDE = text(
+    """
+    SELECT provider_ref, line, created FROM staged_rows
+    WHERE created IS NOT NULL AND (created < :start OR created >= :end)
+    ORDER BY line NULLS LAST, provider_ref LIMIT 1
+    """
+)
+
+
+def _row_named(ref: str, line: int | None) -> str:
+    """A report's row by its line in the file (the header is line 1), else by
+    the provider's id."""
+    return f"report line {line + 1} ({ref})" if line else f"row {ref}"
+
+
+def refuse_misdated(
+    session: Session, start: datetime, end: datetime, whole_report: bool
+) -> None:
+    """Refuse staged rows dated before the payout they book was made and, for a
+    report given for the period (`whole_report`), rows dated outside the period:
+    either would be matched in a period it does not belong to, and could be
+    counted again in its own."""
+    last = (end - timedelta(days=1)).date()
+    if whole_report:
+        found = session.execute(DATED_OUTSIDE, {"start": start, "end": end}).first()
+        if found is not None:
+            said = (
+                f"{_row_named(str(found.provider_ref), found.line)} is dated "
+                f"{found.created:%Y-%m-%d %H:%M}, outside this period ({start.date()} "
+                f"to {last}): export the report for this period"
+            )
+            raise InvalidRequest(said, "row_outside_period", {"content": [said]})
+    found = session.execute(DATED_BEFORE_MADE, {"skew": CLOCK_SKEW_MINUTES}).first()
+    if found is not None:
+        said = (
+            f"{_row_named(str(found.provider_ref), found.line)} books payout "
+            f"{found.id} on {found.created:%Y-%m-%d %H:%M}, before it was made "
+            f"({found.created_at:%Y-%m-%d %H:%M}): a transfer follows its payout; "
+            "check the report"
+        )
+        raise InvalidRequest(said, "dated_before_made", {"content": [said]})
 
 
 # a payment for a payout a signed-off reconciliation accounted for (matched, or a

@@ -361,8 +361,9 @@ def start(
     session.add(rec)
     session.flush()
     rec.provider_rows = staging.stage(session, rec.id, rows)
-    _, end = period_bounds(period_start, period_end)
+    start_at, end = period_bounds(period_start, period_end)
     periods.refuse_booked_before_made(session, end)  # of another period
+    periods.refuse_misdated(session, start_at, end, source == "itemized_csv")
     periods.mark_settled(session, provider)  # booked again after a sign-off
     adjustments.record_figures(session, rec)
     per_run = classify(session, rec)
