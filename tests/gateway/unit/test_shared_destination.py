@@ -134,3 +134,26 @@ def test_a_not_eligible_row_says_not_eligible_once() -> None:
     assert "no training completed; no payout destination is set up yet" in shown
     assert "not eligible: no" not in shown.lower()
     assert shown.count("Not eligible") == 2  # the summary's count and the column
+
+
+def test_a_stipends_own_page_names_who_shares_the_account() -> None:
+    shown = render(
+        "admin_stipend.html",
+        kind="stipend",
+        stipend={
+            "id": "s1",
+            "amount_minor": 30_000,
+            "currency": "EUR",
+            "status": "proposed",
+            "approvals_given": 0,
+            "approvals_needed": 1,
+            "reasons": [],
+            "approvals": [],
+            "digest": "d" * 64,
+            "shared_destination_with": ["wren"],
+        },
+        pseudonym="heron",
+        trail=[],
+        error=None,
+    )
+    assert "Paid to the same account as wren" in shown

@@ -436,6 +436,15 @@ def test_a_payee_paid_to_anothers_account_is_named_where_money_is_decided(
         for item in page["items"]
     }
     assert found == {one: [names[two]], two: [names[one]], own: []}
+    # one stipend's own view: staff see it; its payee sees nothing of anyone else
+    first = next(
+        i["stipend"] for i in page["items"] if i["stipend"].communicator_id == one
+    )
+    with db.session() as session:
+        assert approvals.shared_with(session, logic_actor(ADMIN_A), first) == [
+            names[two]
+        ]
+        assert approvals.shared_with(session, communicator_actor(one), first) == []
 
 
 def test_stipends_page_items(db: Db) -> None:

@@ -132,6 +132,14 @@ class StipendSchema(Schema):
     )
     slot = fields.Integer()
     remaining_budget_minor = fields.Integer()
+    shared_destination_with = fields.List(
+        text(NAME),
+        metadata={
+            "description": "staff only: the pseudonyms of other communicators paid "
+            "to the same destination (bank or Stripe account); check the possible "
+            "duplicates before approving"
+        },
+    )
 
 
 class ApproveRequestSchema(Schema):

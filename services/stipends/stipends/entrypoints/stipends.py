@@ -48,6 +48,7 @@ class StipendsEntrypoints(Entrypoints):
                 "approvals": ApprovalOutSchema().dump(given, many=True),
                 # in a payout run: no longer rejected, only its payout cancelled
                 "committed": approvals.committed(session, stipend.id),
+                "shared_destination_with": approvals.shared_with(session, who, stipend),
             }
         if not approvals.sees_staff(who):
             view.pop("proposed_by")

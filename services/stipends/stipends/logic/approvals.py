@@ -378,6 +378,16 @@ def stipend_view(
     return stipend, current, every
 
 
+def shared_with(session: Session, actor: Actor, stipend: Stipend) -> list[str]:
+    """For staff, the pseudonyms of other communicators paid to the same account
+    as the stipend's payee (`entitlement.shared_destinations`); for the payee
+    themself, nothing of anyone else."""
+    if not sees_staff(actor):
+        return []
+    payee = payee_of(session, stipend)
+    return shared_destinations(session, [payee]).get(payee.id, [])
+
+
 def list_stipends(
     session: Session, actor: Actor, cycle_id: uuid.UUID, status: str | None
 ) -> list[Stipend]:
