@@ -209,6 +209,7 @@ def test_contacts_are_read_only_by_notifications_and_every_read_is_logged(
         "communicator_id": ident,
         "email": "Irina.Petrova@example.org",
         "language": "en",
+        "signs_in": False,  # applied without a password
     }
     log = registry.sql("SELECT accessor, field, purpose FROM pii_access_log")
     assert [tuple(r) for r in log] == [("notifications", "email", "notification:test")]
