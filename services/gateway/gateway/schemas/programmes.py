@@ -108,6 +108,19 @@ class ReviewRequestSchema(Schema):
     comment = text(REASON)
 
 
+def shared_destination() -> Any:
+    """Who else is paid to the payee's account: a stipend's, a proposal's and a
+    stipends page row's (staff only; the payee's own view has none)."""
+    return fields.List(
+        text(NAME),
+        metadata={
+            "description": "staff only: the pseudonyms of other communicators paid "
+            "to the same destination (bank or Stripe account); check the possible "
+            "duplicates before approving"
+        },
+    )
+
+
 class StipendSchema(Schema):
     id = uid()
     programme_id = uid()
@@ -132,14 +145,7 @@ class StipendSchema(Schema):
     )
     slot = fields.Integer()
     remaining_budget_minor = fields.Integer()
-    shared_destination_with = fields.List(
-        text(NAME),
-        metadata={
-            "description": "staff only: the pseudonyms of other communicators paid "
-            "to the same destination (bank or Stripe account); check the possible "
-            "duplicates before approving"
-        },
-    )
+    shared_destination_with = shared_destination()
 
 
 class ApproveRequestSchema(Schema):
@@ -428,13 +434,7 @@ class ProposalSchema(Schema):
     approvals_needed = fields.Integer()
     reasons = fields.List(text(REASON))
     not_eligible_because = fields.List(text(REASON))
-    shared_destination_with = fields.List(
-        text(NAME),
-        metadata={
-            "description": "the pseudonyms of other communicators paid to the same "
-            "destination (bank or Stripe account)"
-        },
-    )
+    shared_destination_with = shared_destination()
 
 
 class ClosePreviewSchema(Schema):
@@ -501,14 +501,7 @@ class StipendRowSchema(Schema):
     )
     approvals = fields.List(fields.Nested(PageApprovalSchema))
     mine = fields.Boolean(metadata={"description": "you hold a standing approval"})
-    shared_destination_with = fields.List(
-        text(NAME),
-        metadata={
-            "description": "the pseudonyms of other communicators paid to the same "
-            "destination (bank or Stripe account); check the possible duplicates "
-            "before approving"
-        },
-    )
+    shared_destination_with = shared_destination()
 
 
 class StipendsPageSchema(Schema):
