@@ -571,6 +571,28 @@ def test_only_the_rows_the_work_queue_reads_are_kept(db: Db) -> None:
     ]
 
 
+def test_a_reversal_with_money_out_refuses_the_report(db: Db) -> None:
+    """A transfer reversal brings money back: a negative one is not a reversal."""
+    world = bank_world(db)
+    report = (
+        "balance_transaction_id,created_utc,currency,gross,fee,net,"
+        "reporting_category,source_id,description\n"
+        f"txn_0,{REPORT_TIME},eur,-1.00,0,-1.00,transfer,tr_0,x\n"
+        f"txn_1,{REPORT_TIME},eur,-1.00,0,-1.00,transfer_reversal,trr_1,x\n"
+    )
+    with pytest.raises(
+        InvalidRequest,
+        match="report line 3: amount -1.00: a transfer_reversal is money back",
+    ):
+        run_period(
+            world,
+            ItemizedReport(report.splitlines(keepends=True)),
+            provider="bank_file",
+            source="itemized_csv",
+        )
+    assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0
+
+
 def test_a_report_read_from_a_file_by_the_block_names_its_bad_line(db: Db) -> None:
     # a file (as the service hands it on) goes to COPY in 64 KiB blocks, not line by
     # line: the lines still arrive whole and in order, a bad one named by its number
@@ -666,6 +688,9 @@ def test_the_report_time_is_checked_digit_by_digit(
         ("eur", "", "no amount"),
         ("eur", "3,00", "amount 3,00"),  # COPY refuses it: named all the same
         ("eur", "NaN", "amount NaN: out of range"),
+        # the report's sign says which way the money went: a transfer is money
+        # out; read as its absolute value it would match as an equal amount
+        ("eur", "3.00", "amount 3.00: a transfer is money out of the balance"),
         ("eur", "-1e30", "amount -1" + "0" * 30 + ": out of range"),
     ],
 )

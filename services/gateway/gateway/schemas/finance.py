@@ -218,11 +218,12 @@ class ReconcileRequestSchema(Schema):
             "least balance_transaction_id, currency, gross, reporting_category and "
             "source_id (created_utc and transfer_metadata[payout_reference] are "
             "read when present); its transfer and transfer_reversal lines are "
-            "read, amounts in major units. One bad line refuses the whole file and "
-            "the error names it: an amount that is not a number or has more "
-            "decimals than its currency, a currency that is not three letters, a "
-            "time not written YYYY-MM-DD HH:MM:SS (UTC) or that no calendar has, "
-            "a transfer named twice. Nothing is recorded then."
+            "read, amounts in major units (a transfer's gross is negative, money "
+            "out; a reversal's positive). One bad line refuses the whole file and "
+            "the error names it: an amount that is not a number, has more "
+            "decimals than its currency or the other sign, a currency that is not "
+            "three letters, a time not written YYYY-MM-DD HH:MM:SS (UTC) or that "
+            "no calendar has, a transfer named twice. Nothing is recorded then."
         },
     )
 

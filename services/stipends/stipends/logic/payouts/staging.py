@@ -295,6 +295,14 @@ def _itemized_insert(reference: str, has_created: bool, careful: bool) -> str:
                     WHEN exact <> trunc(exact)
                       THEN 'amount ' || gross || ': more decimals than ' || cur
                            || ' has'
+                    WHEN exact <> 0 AND (exact > 0) = (reporting_category = 'transfer')
+                      THEN 'amount ' || gross || ': a ' || reporting_category
+                           || CASE reporting_category WHEN 'transfer'
+                                THEN ' is money out of the balance, negative'
+                                ELSE ' is money back into the balance, positive'
+                              END
+                           || '; is this Stripe''s itemized balance change report'
+                           || ' as it was downloaded?'
                     {created_check}
                     {reference_check}
                 END AS problem
