@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from stipends.payouts.statements import said_of
 from svyaz import money
 
 OPEN = ("planned", "queued", "calling", "sent")  # payouts not settled yet
@@ -136,6 +137,4 @@ def item_line(item: dict[str, Any]) -> str:
 
 def _reference(provider_ref: str | None) -> str:
     """The provider's id, or a bank statement's line as the statement numbers it."""
-    if provider_ref and provider_ref.startswith("line:"):
-        return f"statement line {provider_ref.removeprefix('line:')}"
-    return provider_ref or ""
+    return said_of(provider_ref or "")

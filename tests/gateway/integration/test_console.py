@@ -1198,8 +1198,10 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
     rec = made.url.rsplit("/", 1)[1]
     items = re.findall(r'name="item" value="(\d+)"', made.text)
     assert len(items) == 3 and made.text.count("unexpected_at_provider") >= 3
-    # a line no payout claims is named as the bank's file numbers it
-    assert "Statement line 2" in made.text and ">line:2<" not in made.text
+    # a line no payout claims is named as the bank's file numbers it, with the
+    # reference the bank wrote on it
+    assert f"Statement line 2: {unknown[0]}" in made.text
+    assert ">line:2" not in made.text
     # repay is not for a line that names none of our payouts: nothing changes
     refused = finance.post(
         f"{system.url}/finance/reconciliations/{rec}/resolve",

@@ -127,20 +127,23 @@ def test_a_reconciliation_summary_and_a_difference_line() -> None:
     )
     assert "300.00 EUR" in line and "300.01 EUR" in line and line.endswith("p1")
     assert "amounts differ" in line and "_" not in line  # words, not codes
-    unmatched = cli.item_line(
-        {
-            "id": 8,
-            "kind": "unexpected_at_provider",
-            "state": "open",
-            "ours_minor": None,
-            "ours_currency": None,
-            "theirs_minor": 1000,
-            "theirs_currency": "EUR",
-            "payout_id": None,
-            "provider_ref": "line:3",
-        }
-    )
+    unmatched = cli.item_line(UNMATCHED)
     assert unmatched.endswith("statement line 3")  # as the bank's file numbers it
+    said = cli.item_line({**UNMATCHED, "provider_ref": "line:4 RENT DEC"})
+    assert said.endswith("statement line 4 (RENT DEC)")  # and what the bank wrote
+
+
+UNMATCHED = {
+    "id": 8,
+    "kind": "unexpected_at_provider",
+    "state": "open",
+    "ours_minor": None,
+    "ours_currency": None,
+    "theirs_minor": 1000,
+    "theirs_currency": "EUR",
+    "payout_id": None,
+    "provider_ref": "line:3",
+}
 
 
 def test_reconcile_exits_6_while_differences_are_open() -> None:

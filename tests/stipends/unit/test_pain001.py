@@ -18,7 +18,7 @@ from stipends.payouts.bankfiles import (
     sepa_text,
 )
 from stipends.payouts.providers import BankFile, Order
-from stipends.payouts.statements import statement_rows
+from stipends.payouts.statements import PROVIDER_REF, said_of, statement_rows
 from tests.iso20022 import NS, assert_valid_pain001, pain001_errors
 
 DEBTOR = {
@@ -177,3 +177,24 @@ def test_a_statement_naming_the_files_end_to_end_id_reads_as_our_reference() -> 
     ]
     rows = list(statement_rows(text.splitlines(keepends=True)))
     assert [r.reference for r in rows][:2] == [one.reference, one.reference]
+
+
+def test_a_statement_line_keeps_the_banks_reference_cut_to_fit() -> None:
+    """A line that names none of our payouts is found again in the bank's own
+    statement by its number and the reference the bank wrote on it."""
+    text = (
+        "reference,amount,currency,status\n"
+        "  RENT   DEC ,1.00,EUR,booked\n"
+        ",2.00,EUR,booked\n"
+        f"{'X' * 120},3.00,EUR,returned\n"
+    )
+    rows = list(statement_rows(text.splitlines(keepends=True)))
+    assert [r.provider_ref for r in rows[:2]] == ["line:2 RENT DEC", "line:3"]
+    assert len(rows[2].provider_ref) == PROVIDER_REF
+    assert (
+        rows[2].provider_ref.startswith("line:4 XXX")
+        and rows[2].provider_ref[-1] == "…"
+    )
+    assert said_of(rows[0].provider_ref) == "statement line 2 (RENT DEC)"
+    assert said_of(rows[1].provider_ref) == "statement line 3"
+    assert said_of("tr_1") == "tr_1"

@@ -177,7 +177,16 @@ class ReconciliationItemSchema(Schema):
     kind = choice(DISCREPANCY_KINDS)
     payout_id = uid(allow_none=True)
     run_id = uid(allow_none=True)
-    provider_ref = text(NAME, allow_none=True)
+    provider_ref = text(
+        NAME,
+        allow_none=True,
+        metadata={
+            "description": "The provider's id of the row (a Stripe transfer or "
+            "reversal); a bank statement's line as `line:<n>` and the reference "
+            "the bank wrote on it after a space (`line:7 RENT DEC`), n counting the "
+            "header as line 1"
+        },
+    )
     ours_minor = fields.Integer(allow_none=True)
     theirs_minor = fields.Integer(allow_none=True)
     ours_currency = text(CURRENCY, allow_none=True)

@@ -134,12 +134,33 @@ def pull_connect_period(
         )
 
 
+PROVIDER_REF = 80  # characters of a provider's id we keep (reconciliation_items)
+
+
+def line_ref(n: int, reference: str) -> str:
+    """A statement line's id: `line:<n>`, and the bank's reference on it after a
+    space (`line:7 RENT DEC`), cut to fit, so that finance can find in the bank's
+    own statement a line that matches nothing of ours."""
+    said = " ".join(reference.split())  # one line, whatever the bank wrote
+    ref = f"line:{n} {said}" if said else f"line:{n}"
+    return ref if len(ref) <= PROVIDER_REF else ref[: PROVIDER_REF - 1] + "…"
+
+
+def said_of(provider_ref: str) -> str:
+    """A provider's id as a sentence names it: a statement line by its number and
+    the bank's reference (`statement line 7 (RENT DEC)`), any other id as it is."""
+    if not provider_ref.startswith("line:"):
+        return provider_ref
+    n, _, said = provider_ref.removeprefix("line:").partition(" ")
+    return f"statement line {n} ({said})" if said else f"statement line {n}"
+
+
 def statement_rows(lines: Iterable[str]) -> Iterator[ProviderRow]:
     """The bank's statement (the CSV `import_bank_statement` reads) as rows: a booked
     line is a payment, a returned one a payment the bank returned."""
     for n, line in enumerate(parse_statement_lines(lines), 2):
         yield ProviderRow(
-            provider_ref=f"line:{n}",
+            provider_ref=line_ref(n, line.reference),
             kind="payment",
             amount_minor=line.amount_minor,
             currency=line.currency,

@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import InvalidRequest
+from stipends.payouts.statements import said_of
 
 # a bank statement's line (no time of its own) naming a payout made after the period:
 # its booking cannot be this period's (a payout is made, then sent, then booked)
@@ -47,11 +48,8 @@ def refuse_booked_before_made(session: Session, end: datetime) -> None:
     if found is None:
         return
     ref = str(found.provider_ref)
-    line = (
-        f"statement line {ref.removeprefix('line:')}"
-        if ref.startswith("line:")
-        else f"row {ref}"
-    )
+    # the line by its number: the payout it books is named next
+    line = said_of(ref.partition(" ")[0]) if ref.startswith("line:") else f"row {ref}"
     said = (
         f"{line} books payout {found.id}, made on {found.created_at.date()}, after "
         f"this period's last day ({(end - timedelta(days=1)).date()}): a payment "
