@@ -77,11 +77,11 @@ def test_the_digest_counts_waiting_work_and_goes_once_per_period(
     digest(notifications)  # the same period: nothing more
 
     full = notifications.mail_to(open_address)
-    assert full.subject == "Work waiting for you"
+    assert full.subject == "Work waiting for the programme's admins"
     assert full.sender == "Svyaz <notifications@svyaz.invalid>"
     assert "Applications waiting for review: 1" in full.body
     assert "Reports waiting for review: 1" in full.body
-    assert "Stipends waiting for approval: 1" in full.body
+    assert "Stipends waiting for approval: 1 (each by an admin other than" in full.body
     assert "Strategies waiting for a mentor's comment: 1" in full.body
 
     neutral = notifications.mail_to(discreet_address)
@@ -111,8 +111,9 @@ def test_russian_for_staff_who_chose_it(notifications: Any) -> None:
     )
     digest(notifications)
     mail = notifications.mail_to(address)
-    assert mail.subject == "Вас ждёт работа"
+    assert mail.subject == "Работа для администраторов программы"
     assert "Отчёты, ожидающие рассмотрения: 1" in mail.body
+    assert "не тот администратор, который её предложил" in mail.body
 
 
 def test_no_digest_when_nothing_waits(notifications: Any) -> None:
