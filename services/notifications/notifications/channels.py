@@ -11,6 +11,7 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.header import Header
+from email.policy import compat32
 from email.mime.text import MIMEText
 from email.utils import parseaddr
 from typing import Any, Protocol
@@ -19,6 +20,11 @@ import requests
 
 from notifications.exceptions import DeliveryFailed
 from notifications.templates import Message
+
+# a mail written with CRLF line ends, as SMTP wants them: smtplib sends bytes as they
+# are, and a mail in bare LFs is one line to a server that reads by CRLF, refused
+# once it is longer than 1,000 bytes (RFC 5321 4.5.3.1.6)
+SMTP_LINES = compat32.clone(linesep="\r\n")
 
 EMAIL, INBOX, TELEGRAM = "email", "inbox", "telegram"
 
@@ -128,7 +134,7 @@ class EmailChannel:
         # the sender's own domain: nothing in a discreet mail's headers names
         # the programme unless MAIL_FROM does
         mail["Message-ID"] = f"<{message_id}@{domain_of(sender)}>"
-        envelope = (parseaddr(sender)[1], [address], mail.as_bytes())
+        envelope = (parseaddr(sender)[1], [address], mail.as_bytes(policy=SMTP_LINES))
         smtp: smtplib.SMTP | None = None
         try:
             if self._idle:

@@ -80,3 +80,17 @@ def test_the_message_id_names_the_senders_domain_only() -> None:
     (session,) = FakeSmtp.sessions
     assert b"Message-ID: <m1@mail.example.org>" in session.sent[0]
     assert domain_of("no address") == "localhost"
+
+
+def test_every_line_of_a_mail_ends_in_crlf_as_smtp_wants() -> None:
+    """smtplib sends bytes as they are: a mail in bare LFs is one long line to a
+    server that reads by CRLF, refused past 1,000 bytes."""
+    long = Message(
+        subject="Работа для администраторов программы", body="Строка\n" * 300
+    )
+    channel().send("a@example.org", long, discreet=False, message_id="m1")
+    (session,) = FakeSmtp.sessions
+    (data,) = session.sent
+    assert data.count(b"\r\n") > 30  # headers, the folded subject, the body's lines
+    assert b"\n" not in data.replace(b"\r\n", b"")  # no bare LF anywhere
+    assert max(len(line) for line in data.split(b"\r\n")) < 998  # RFC 5322 2.1.1
