@@ -11,8 +11,8 @@ from __future__ import annotations
 import smtplib
 import ssl
 from email.header import Header
-from email.policy import compat32
 from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import parseaddr
 from typing import Any, Protocol
 
