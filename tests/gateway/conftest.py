@@ -1,6 +1,7 @@
 """A gateway and a registry (and, where a test asks, stipends), in this process, on
 the test's vhost and databases."""
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -9,6 +10,9 @@ import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies
 from nameko.web.server import WebServer
 
+from gateway.api_refusals import COMMON, REFUSES
+from gateway.exceptions import PROBLEM
+from gateway.http import HttpEntrypoint
 from gateway.service import GatewayService
 from insights.service import InsightsService
 from notifications.service import NotificationsService
@@ -24,6 +28,36 @@ from tests.registry.integration.conftest import (
     actor_for,
 )
 from tests.stipends.integration.conftest import Db
+
+
+@pytest.fixture(autouse=True)
+def refusals_declared(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every refusal an /api operation answers with in a test is one the OpenAPI
+    document names for it, with its status: a common code (gateway.api_refusals
+    COMMON) or one of the operation's own (REFUSES). A code met here and named
+    nowhere fails the test that met it."""
+    met: list[tuple[str, int, str]] = []
+    handle = HttpEntrypoint.handle_request
+
+    def recording(self: HttpEntrypoint, request: Any) -> Any:
+        response = handle(self, request)
+        if self.url.startswith("/api/") and response.mimetype == PROBLEM:
+            code = json.loads(response.get_data()).get("code") or ""
+            met.append((f"{self.method} {self.url}", response.status_code, code))
+        return response
+
+    monkeypatch.setattr(HttpEntrypoint, "handle_request", recording)
+    yield
+    undeclared = {
+        (operation, status, code)
+        for operation, status, code in met
+        if COMMON.get(code, (None,))[0] != status
+        and REFUSES.get(operation, {}).get(code) != status
+    }
+    assert not undeclared, (
+        "refusals the OpenAPI document does not name (add them to "
+        f"gateway/api_refusals.py): {sorted(undeclared)}"
+    )
 
 
 @pytest.fixture

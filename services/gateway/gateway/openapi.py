@@ -12,6 +12,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from gateway.api_refusals import COMMON, REFUSES
 from gateway.http import (
     IDEMPOTENCY_HEADER,
     UNSAFE_METHODS,
@@ -19,6 +20,7 @@ from gateway.http import (
     api_routes,
     describe_size,
 )
+from gateway.refusals import REFUSALS
 from gateway.schemas import COUNTRY, REASON, WORD
 
 PROBLEM = {
@@ -157,6 +159,25 @@ def security(op: Route) -> list[dict[str, list[str]]]:
     return [{"session": []}]
 
 
+def described(title: str, codes: list[str]) -> str:
+    """An error answer's description: its title, and the codes this operation
+    answers with in it, each with what the console tells its user (English)."""
+    if not codes:
+        return title
+    said = []
+    for code in codes:
+        sentence = REFUSALS.get(code)
+        said.append(f"`{code}`: {sentence}" if sentence else f"`{code}`.")
+    return f"{title}. Besides the common codes: " + " ".join(said)
+
+
+def common_codes() -> str:
+    """The codes any operation may answer with, for the document's description."""
+    return "; ".join(
+        f"`{code}` ({status}): {when}" for code, (status, when) in COMMON.items()
+    )
+
+
 def document() -> dict[str, Any]:
     spec = APISpec(
         title="Svyaz API",
@@ -171,7 +192,12 @@ def document() -> dict[str, Any]:
             "list states its maxLength or maxItems (a line break counts as one "
             "character, CR LF too, and is kept as LF). A path no operation has is 404 "
             "`no_such_operation`; a method the path does not take is 405 "
-            "`method_not_allowed`, with the methods it takes in `Allow`."
+            "`method_not_allowed`, with the methods it takes in `Allow`. A refusal "
+            "is application/problem+json with a stable `code`. Any operation may "
+            "answer with these: " + common_codes() + ". Each operation's error "
+            "answers name the codes it answers with besides them (in the "
+            "description, and as a list in `x-codes`), read from the services' "
+            "code: a client that meets another code acts on its status."
         },
     )
     spec.components.schema("Problem", PROBLEM)
@@ -217,20 +243,24 @@ def document() -> dict[str, Any]:
                 "description": "OK",
                 "content": {"application/json": {"schema": schema}},
             }
+        refuses = REFUSES.get(f"{op.method} {op.path}", {})
         for status, title in ERRORS.items():
             if status == 415 and op.method not in UNSAFE_METHODS:
                 continue
-            operation["responses"].setdefault(
-                str(status),
-                {
-                    "description": title,
-                    "content": {
-                        "application/problem+json": {
-                            "schema": {"$ref": "#/components/schemas/Problem"}
-                        }
-                    },
+            if str(status) in operation["responses"]:
+                continue
+            codes = sorted(code for code, s in refuses.items() if s == status)
+            answer: dict[str, Any] = {
+                "description": described(title, codes),
+                "content": {
+                    "application/problem+json": {
+                        "schema": {"$ref": "#/components/schemas/Problem"}
+                    }
                 },
-            )
+            }
+            if codes:
+                answer["x-codes"] = codes
+            operation["responses"][str(status)] = answer
         if op.throttle is not None:
             operation["responses"]["429"] = THROTTLED
         paths.setdefault(path, {})[op.method.lower()] = operation

@@ -8,6 +8,7 @@ import pytest
 
 import gateway.service  # noqa: F401  (declares the routes)
 from gateway import openapi
+from gateway.api_refusals import COMMON, REFUSES
 from gateway.http import UNSAFE_METHODS, api_routes
 
 METHODS = ("get", "post", "put", "patch", "delete")
@@ -188,3 +189,28 @@ def test_the_document_describes_itself(document: dict[str, Any]) -> None:
     schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert set(schema["required"]) >= {"openapi", "info", "paths"}
     assert document["openapi"] == "3.0.3"
+
+
+def test_every_operations_own_refusals_are_named_with_their_status(
+    document: dict[str, Any],
+) -> None:
+    """gateway.api_refusals names each operation's own codes: every key is a
+    route, every route has its entry, and the document lists each code under
+    its status (in the description and in `x-codes`)."""
+    routes = {f"{r.method} {r.path}" for r in api_routes()}
+    assert set(REFUSES) == routes
+    assert not set(COMMON) & {c for codes in REFUSES.values() for c in codes}
+    by_path = {
+        re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", r.path): r for r in api_routes()
+    }
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            own = REFUSES[f"{method.upper()} {by_path[path].path}"]
+            for code, status in own.items():
+                answer = operation["responses"][str(status)]
+                assert code in answer["x-codes"], (method, path, code)
+                assert f"`{code}`" in answer["description"]
+    release = document["paths"]["/api/v1/payout-runs/{run_id}/release"]["post"]
+    assert "totals_mismatch" in release["responses"]["409"]["x-codes"]
+    assert "The control totals changed" in release["responses"]["409"]["description"]
+    assert "`csrf` (403)" in document["info"]["description"]
