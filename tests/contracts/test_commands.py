@@ -81,6 +81,7 @@ COMMANDS: dict[tuple[str, str], str] = {
     ("registry", "list_trainings"): READ,
     ("registry", "record_training_completion"): COMMAND,
     ("registry", "record_training_completions"): COMMAND,
+    ("registry", "training_completed_by"): READ,
     ("registry", "set_tier"): COMMAND,
     # registry: payouts
     ("registry", "list_corridors"): READ,

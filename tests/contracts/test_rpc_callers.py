@@ -67,6 +67,7 @@ CALLERS = {
     ("registry", "offer_second_factor"): {GATEWAY, FINANCE_CLI},
     ("registry", "record_training_completion"): {GATEWAY, OPERATOR},
     ("registry", "record_training_completions"): {GATEWAY, OPERATOR},
+    ("registry", "training_completed_by"): {GATEWAY},
     ("registry", "remove_club_coordinator"): {GATEWAY, OPERATOR},
     ("registry", "set_club_coordinator"): {GATEWAY, OPERATOR},
     ("registry", "rename_staff"): {GATEWAY},

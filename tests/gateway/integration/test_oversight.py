@@ -126,6 +126,11 @@ def test_an_admin_runs_clubs_coordinators_and_trainings_in_the_console(
         data={"csrf": csrf(form.text), "communicator_ids": [first, second]},
     )
     assert 'id="recorded">2<' in done.text and 'id="already">0<' in done.text
+    # the form drawn again marks who completed it, without a box to tick again
+    for ident in (first, second):
+        assert f'data-completed="{ident}"' in done.text
+        assert f'value="{ident}"' not in done.text
+    assert f'value="{outsider}"' in done.text and "completed it" in done.text
     again = admin.post(
         f"{system.url}/trainings/{training}?lang=en",
         timeout=30,
@@ -143,7 +148,9 @@ def test_an_admin_runs_clubs_coordinators_and_trainings_in_the_console(
     home = coordinator.get(f"{system.url}/coordinator?lang=en", timeout=30)
     assert f'href="/trainings/{training}"' in home.text
     own = coordinator.get(f"{system.url}/trainings/{training}?lang=en", timeout=30)
-    assert f'value="{first}"' in own.text and f'value="{outsider}"' not in own.text
+    assert f'data-completed="{first}"' in own.text
+    assert f'value="{outsider}"' not in own.text
+    assert f'data-completed="{outsider}"' not in own.text  # not their member
     late = system.active(club_id=club)
     mixed = coordinator.post(
         f"{system.url}/trainings/{training}?lang=en",

@@ -462,6 +462,38 @@ def test_a_coordinator_records_completions_of_their_own_members_only(
     assert counts[theirs["id"]]["completions"] == 0
 
 
+def test_the_form_learns_who_completed_a_training_as_far_as_the_asker_may_know(
+    registry: Registry,
+) -> None:
+    """training_completed_by: those of the ids who completed it. A coordinator
+    hears only of their own clubs' members: someone else's who completed it reads
+    as not completed, as an unknown id does."""
+    made = club(registry)
+    other = club(registry, "Elsewhere")
+    coordinator = staff(registry, ["club_coordinator"])
+    registry.call("set_club_coordinator", ADMIN_A, made["id"], coordinator)
+    as_coordinator = actor(["club_coordinator"], coordinator)
+    everyone = registry.call(
+        "create_training", ADMIN_A, {"title": "For all", "held_on": "2026-11-06"}
+    )
+    member, waiting = (registry.active(club_id=made["id"]) for _ in range(2))
+    outsider = registry.active(club_id=other["id"])
+    registry.call(
+        "record_training_completions", ADMIN_A, everyone["id"], [member, outsider]
+    )
+    asked = [member, waiting, outsider, str(uuid.uuid4()), "not-an-id"]
+    assert registry.call(
+        "training_completed_by", ADMIN_A, everyone["id"], asked
+    ) == sorted([member, outsider])
+    assert registry.call(
+        "training_completed_by", as_coordinator, everyone["id"], asked
+    ) == [member]
+    with pytest.raises(Forbidden):
+        registry.call("training_completed_by", actor_for(member), everyone["id"], asked)
+    with pytest.raises(InvalidInput):
+        registry.call("training_completed_by", ADMIN_A, everyone["id"], [member] * 501)
+
+
 def test_a_coordinator_lists_their_members_with_ids_and_their_clubs_trainings(
     registry: Registry,
 ) -> None:

@@ -196,13 +196,25 @@ class ClubsConsole(GatewayBase):
         candidates = self._candidates(call, training, prefix)
         clubs = {c["id"]: c["name"] for c in self.deadline(self.registry.list_clubs)}
         names = {c["id"]: c["pseudonym"] for c in candidates}
+        shown = candidates[:CANDIDATES]
+        completed = set(
+            self.deadline(
+                self.registry.training_completed_by,
+                call.actor,
+                training["id"],
+                [c["id"] for c in shown],
+            )
+            if shown
+            else ()
+        )
         return self.render(
             call,
             "training_completions.html",
             status=status,
             training=training,
             club=clubs.get(training.get("club_id") or ""),
-            candidates=candidates[:CANDIDATES],
+            candidates=shown,
+            completed=completed,
             more=len(candidates) > CANDIDATES,
             admin=ADMIN in call.actor["roles"],
             prefix=prefix,

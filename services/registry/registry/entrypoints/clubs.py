@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from registry.entrypoints.base import Entrypoints, ident, load
@@ -157,6 +158,27 @@ class ClubsEntrypoints(Entrypoints):
             return clubs.record_completions(
                 session, who, data["training_id"], data["communicator_ids"]
             )
+
+    @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
+    def training_completed_by(
+        self, actor: Any, training_id: str, communicator_ids: Any
+    ) -> list[str]:
+        """Those of `communicator_ids` (up to 500) who completed the training, as
+        far as the caller may know (clubs.completed_among)."""
+        who = Actor.load(actor)
+        data = load(
+            CompletionsSchema(),
+            {"training_id": training_id, "communicator_ids": communicator_ids or []},
+        )
+        wanted = []
+        for raw in data["communicator_ids"]:
+            try:
+                wanted.append(uuid.UUID(str(raw)))
+            except ValueError:
+                continue  # not anyone's id: not anyone who completed it
+        with self.db.transaction() as session:
+            done = clubs.completed_among(session, who, data["training_id"], wanted)
+        return sorted(str(ident) for ident in done)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)
     @command

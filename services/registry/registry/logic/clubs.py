@@ -500,6 +500,39 @@ def record_completions(
     }
 
 
+def completed_among(
+    session: Session,
+    actor: Actor,
+    training_id: uuid.UUID,
+    communicator_ids: list[uuid.UUID],
+) -> list[uuid.UUID]:
+    """Which of these communicators have completed the training (the form that
+    records completions marks them). An admin asks about anyone; a coordinator
+    only about the members of the clubs they coordinate, and anyone else is left
+    out, as if they had not completed it: a coordinator learns nothing about
+    people outside their clubs."""
+    actor.require(ADMIN, COORDINATOR)
+    if len(communicator_ids) > MAX_COMPLETIONS:
+        raise InvalidRequest(
+            f"ask about at most {MAX_COMPLETIONS} communicators at a time",
+            "invalid_id_count",
+            {"communicator_ids": [f"at most {MAX_COMPLETIONS} ids"]},
+        )
+    query = select(TrainingCompletion.communicator_id).where(
+        TrainingCompletion.training_id == training_id,
+        TrainingCompletion.communicator_id.in_(communicator_ids),
+    )
+    if not actor.is_(ADMIN):
+        query = query.join(
+            Communicator, Communicator.id == TrainingCompletion.communicator_id
+        ).where(
+            Communicator.club_id.in_(
+                select(Club.id).where(Club.coordinator_id == actor.id)
+            )
+        )
+    return list(session.scalars(query))
+
+
 def training_completed(session: Session, communicator_id: uuid.UUID) -> bool:
     return (
         session.scalar(
