@@ -16,7 +16,7 @@ from typing import Any
 from nameko.dependency_providers import Config
 from werkzeug.wrappers import Request, Response
 
-from gateway import forms, logic, throttles, web
+from gateway import forms, i18n, logic, throttles, web
 from gateway.dependencies import Deadline, StripeWebhooks, Throttling
 from gateway.exceptions import (
     BadRequest,
@@ -26,6 +26,7 @@ from gateway.exceptions import (
 )
 from gateway.http import CONFIRMED_FIELD, Route, instance, json_body, load_query
 from gateway.models import WebSession
+from gateway.schemas.base import spoken
 from gateway.settings import Settings
 from svyaz.dependencies import Database
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
@@ -250,6 +251,10 @@ class GatewayBase:
             call.query = load_query(request, route.query)
         self.throttle(call)
         return call
+
+    def speaking(self, call: Call) -> Any:
+        """While an answer is dumped: its reasons in the reader's language."""
+        return spoken(functools.partial(i18n.entitlement_reason, call.lang))
 
     # -- throttling ------------------------------------------------------------------
     def throttle(self, call: Call) -> None:

@@ -416,7 +416,9 @@ def api(
                 result = fn(self, call, **values)
             if isinstance(result, Response):
                 return result
-            return respond(route.status, dump(route.responses[route.status], result))
+            with self.speaking(call):  # the answer's reasons, in the reader's words
+                payload = dump(route.responses[route.status], result)
+            return respond(route.status, payload)
 
         return _declare(route, fn, wrapper)
 

@@ -764,3 +764,31 @@ def test_a_report_with_many_wrong_fields_is_refused_naming_each(
         "observed_change",
     }
     assert stipends.sql("SELECT count(*) FROM activity_reports") == [(0,)]
+
+
+def test_the_apis_reasons_are_in_the_readers_language(
+    system: Registry, stipends: Stipends
+) -> None:
+    """Why a stipend is due, through the API: in the language the client asks
+    for (Accept-Language), as the console words it, never the service's own
+    English sentences."""
+    cycle, (stipend,) = closed_cycle_with_stipends(system, stipends, 1)
+    admin = staff(system, ["program_admin"])
+    said = {}
+    for language in ("en", "ru"):
+        answer = admin.http.get(
+            f"{system.url}/api/v1/stipends/{stipend}",
+            headers={"Accept-Language": language},
+            timeout=30,
+        )
+        assert answer.status_code == 200
+        said[language] = answer.json()["reasons"]
+    assert "the status is active" in said["en"]
+    assert "статус: активен" in said["ru"]
+    assert "status active" not in said["en"] + said["ru"]  # the service's words
+    page = admin.http.get(
+        f"{system.url}/api/v1/cycles/{cycle}/stipends",
+        headers={"Accept-Language": "ru"},
+        timeout=30,
+    )
+    assert "статус: активен" in page.json()["items"][0]["reasons"]

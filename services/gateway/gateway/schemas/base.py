@@ -3,7 +3,9 @@ gateway lets through), the field helpers (text, choice, many, formatted, uid,
 stamp), the vocabularies a client meets, and the pseudonym rule. Each vocabulary is
 defined once here, whatever subject uses it."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from marshmallow import Schema, fields, validate
@@ -51,6 +53,43 @@ class Lines(fields.String):
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
         found = super()._deserialize(value, attr, data, **kwargs)
         return found.replace("\r\n", "\n") if found is not None else found
+
+
+# how a `Reason` is worded while an answer is dumped (`spoken`); None: as it is
+_WORDING: ContextVar[Callable[[str], str] | None] = ContextVar("wording", default=None)
+
+
+@contextmanager
+def spoken(word: Callable[[str], str]) -> Iterator[None]:
+    """Inside the block, every `Reason` an answer holds is dumped through `word`
+    (the reader's language: gateway.i18n.entitlement_reason)."""
+    token = _WORDING.set(word)
+    try:
+        yield
+    finally:
+        _WORDING.reset(token)
+
+
+class Reason(Lines):
+    """A service's sentence of why a stipend is due or not, in the reader's
+    language when the answer is dumped inside `spoken`."""
+
+    def _serialize(self, value: Any, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        said = super()._serialize(value, attr, obj, **kwargs)
+        word = _WORDING.get()
+        return word(said) if word is not None and isinstance(said, str) else said
+
+
+def reason_list() -> Any:
+    """Why a stipend is (not) due, sentence by sentence, in the reader's language
+    (the session's, or the one Accept-Language or ?lang asks for)."""
+    return fields.List(
+        Reason(validate=validate.Length(max=REASON)),
+        metadata={
+            "description": "why, one sentence each, in the reader's language "
+            "(the session's, or the one Accept-Language or ?lang= asks for)"
+        },
+    )
 
 
 def text(max_length: int, min_length: int | None = None, **kwargs: Any) -> Any:

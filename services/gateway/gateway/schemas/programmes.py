@@ -28,6 +28,7 @@ from gateway.schemas.base import (
     WORD,
     choice,
     many,
+    reason_list,
     stamp,
     text,
     uid,
@@ -128,7 +129,7 @@ class StipendSchema(Schema):
     communicator_id = uid()
     amount_minor = fields.Integer()
     currency = text(CURRENCY)
-    reasons = fields.List(text(REASON))
+    reasons = reason_list()
     status = choice(STIPEND_STATUSES)
     proposed_by = text(WORD)
     approvals_needed = fields.Integer()
@@ -432,8 +433,8 @@ class ProposalSchema(Schema):
     eligible = fields.Boolean()
     amount_minor = fields.Integer()
     approvals_needed = fields.Integer()
-    reasons = fields.List(text(REASON))
-    not_eligible_because = fields.List(text(REASON))
+    reasons = reason_list()
+    not_eligible_because = reason_list()
     shared_destination_with = shared_destination()
 
 
@@ -455,7 +456,7 @@ class EntitlementSchema(Schema):
     communicator_id = uid()
     eligible = fields.Boolean()
     amount_minor = fields.Integer()
-    reasons = fields.List(text(REASON))
+    reasons = reason_list()
     stipend_id = uid(allow_none=True)
 
 
@@ -487,7 +488,7 @@ class StipendRowSchema(Schema):
     pseudonym = text(NAME, allow_none=True)
     amount_minor = fields.Integer()
     currency = text(CURRENCY)
-    reasons = fields.List(text(REASON))
+    reasons = reason_list()
     status = choice(STIPEND_STATUSES)
     proposed_by = uid()
     approvals_needed = fields.Integer()
