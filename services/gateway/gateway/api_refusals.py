@@ -7,6 +7,8 @@ per operation (gateway.openapi)."""
 
 from __future__ import annotations
 
+import re
+
 # codes any operation may answer with, each with its status and when
 COMMON: dict[str, tuple[int, str]] = {
     "invalid_input": (400, "a field is missing or not valid: `errors` names each"),
@@ -31,6 +33,62 @@ COMMON: dict[str, tuple[int, str]] = {
     "upstream_unavailable": (503, "a service did not answer in time; try again"),
 }
 
+# `<thing>_<state>` (409), any operation on the thing: it is in a state that does
+# not allow this (`cycle_locked`, `run_released`, `payout_paid`); its states are the
+# enums of its `status` in the document
+STATE_CODE = re.compile(
+    r"^(cycle|report|stipend|run|payout|reconciliation|problem)_\w+$"
+)
+STATE_CODE_SAID = (
+    "`<thing>_<state>` (409), where the thing is a cycle, report, stipend, run, "
+    "payout, reconciliation or (receipt) problem: it is in that state, which does "
+    "not allow this (`cycle_locked`, `run_released`, `payout_paid`): read it "
+    "again to see where it stands"
+)
+
+# what a code means for an API client, where the consoles' sentence (gateway.refusals)
+# is missing or speaks of a screen
+SAID: dict[str, str] = {
+    "bad_row": "A provider's row is not a payment or a reversal, or its amount is "
+    "negative; the error names the row.",
+    "duplicate_provider_row": "The rows name one provider id twice; the error names "
+    "it. Send each row once.",
+    "idempotency_key_required": "This write needs an Idempotency-Key header (or "
+    "`idempotency_key` in the body).",
+    "idempotency_keys_differ": "The Idempotency-Key header and `idempotency_key` in "
+    "the body differ: send one, or the same in both.",
+    "invalid_action": "The action is not one this operation takes; the document "
+    "lists them.",
+    "invalid_decision": "The decision is not one this operation takes; the document "
+    "lists them.",
+    "invalid_dimension": "The dimension is not one this operation takes; the "
+    "document lists them.",
+    "invalid_fee": "A fee cannot be negative.",
+    "invalid_items": "The items are missing, repeated or more than an operation "
+    "takes at once.",
+    "invalid_kind": "The kind is not one this operation takes; the document lists "
+    "them.",
+    "invalid_outcome": "The outcome is not one this operation takes.",
+    "invalid_page": "The page number is past the last page.",
+    "invalid_provider": "No such payout provider; the document lists them.",
+    "invalid_state": "The state is not one this operation takes; the document lists "
+    "them.",
+    "no_provider": "This payout provider is not configured in this deployment.",
+    "not_active_yet": "Your application is not accepted yet: this opens once it is.",
+    "not_in_flight": "Only a payout that is sent and not settled can fail.",
+    "not_sent": "The stipend has not been sent for payment.",
+    "not_suspended": "Only a suspended communicator can be reinstated.",
+    "programme_not_found": "No such programme.",
+    "report_not_found": "No such report, or not one you may see.",
+    "review_item_not_found": "No such review item.",
+    "second_factor_failed": "The code from the authenticator app is not right: "
+    "send the current one (a code lasts about a minute).",
+    "sent": "The payment was sent already.",
+    "settled": "The stipend is settled already.",
+    "stipend_not_found": "No such stipend, or not one you may see.",
+    "uncommitted": "Commit the stipend for payment first.",
+}
+
 # "METHOD /path" (as the route declares it): {code: status}
 REFUSES: dict[str, dict[str, int]] = {
     "DELETE /api/v1/clubs/<club_id>/coordinator": {"club_not_found": 404},
@@ -45,7 +103,7 @@ REFUSES: dict[str, dict[str, int]] = {
     "GET /api/v1/communicators": {"empty_search": 400},
     "GET /api/v1/communicators/<communicator_id>": {"communicator_not_found": 404},
     "GET /api/v1/communicators/<communicator_id>/activity": {
-        "communicator_not_found": 404
+        "communicator_not_found": 404,
     },
     "GET /api/v1/communicators/<communicator_id>/report-feedback": {
         "communicator_not_found": 404
@@ -55,7 +113,11 @@ REFUSES: dict[str, dict[str, int]] = {
     },
     "GET /api/v1/corridors": {},
     "GET /api/v1/cycles": {},
-    "GET /api/v1/cycles/<cycle_id>/close-preview": {"cycle_not_found": 404},
+    "GET /api/v1/cycles/<cycle_id>/close-preview": {
+        "cycle_not_found": 404,
+        "deadline_not_passed": 409,
+        "reports_awaiting_review": 409,
+    },
     "GET /api/v1/cycles/<cycle_id>/payout-runs": {"cycle_not_found": 404},
     "GET /api/v1/cycles/<cycle_id>/progress": {"cycle_not_found": 404},
     "GET /api/v1/cycles/<cycle_id>/reports": {},
@@ -95,10 +157,30 @@ REFUSES: dict[str, dict[str, int]] = {
     "GET /api/v1/programmes/<programme_id>": {"programme_not_found": 404},
     "GET /api/v1/programmes/<programme_id>/cycles": {},
     "GET /api/v1/receipt-problems": {},
-    "GET /api/v1/reconciliations": {"invalid_period": 400},
-    "GET /api/v1/reconciliations/<reconciliation_id>": {
+    "GET /api/v1/reconciliations": {
+        "bad_row": 400,
+        "booked_before_made": 400,
+        "dated_before_made": 400,
+        "duplicate_provider_row": 400,
+        "invalid_file": 400,
         "invalid_period": 400,
+        "invalid_provider": 400,
+        "period_not_begun": 400,
+        "reconciliation_overlaps": 409,
+        "row_outside_period": 400,
+    },
+    "GET /api/v1/reconciliations/<reconciliation_id>": {
+        "bad_row": 400,
+        "booked_before_made": 400,
+        "dated_before_made": 400,
+        "duplicate_provider_row": 400,
+        "invalid_file": 400,
+        "invalid_period": 400,
+        "invalid_provider": 400,
+        "period_not_begun": 400,
         "reconciliation_not_found": 404,
+        "reconciliation_overlaps": 409,
+        "row_outside_period": 400,
     },
     "GET /api/v1/reconciliations/<reconciliation_id>/items": {
         "invalid_kind": 400,
@@ -106,8 +188,17 @@ REFUSES: dict[str, dict[str, int]] = {
         "reconciliation_not_found": 404,
     },
     "GET /api/v1/reconciliations/<reconciliation_id>/link-candidates": {
+        "bad_row": 400,
+        "booked_before_made": 400,
+        "dated_before_made": 400,
+        "duplicate_provider_row": 400,
+        "invalid_file": 400,
         "invalid_period": 400,
+        "invalid_provider": 400,
+        "period_not_begun": 400,
         "reconciliation_not_found": 404,
+        "reconciliation_overlaps": 409,
+        "row_outside_period": 400,
     },
     "GET /api/v1/reports/<report_id>/activity": {
         "invalid_kind": 400,
@@ -143,27 +234,39 @@ REFUSES: dict[str, dict[str, int]] = {
         "invalid_statement": 400,
         "not_in_flight": 409,
         "not_sent": 409,
-        "reversal_of_reversal": 409,
-        "reversed_already": 409,
         "sent": 409,
         "settled": 409,
         "stipend_not_found": 404,
         "uncommitted": 409,
     },
-    "POST /api/v1/clubs": {"club_name_taken": 400, "unknown_coordinator": 400},
-    "POST /api/v1/communicators/<communicator_id>/decisions": {},
+    "POST /api/v1/clubs": {"club_name_taken": 400},
+    "POST /api/v1/communicators/<communicator_id>/decisions": {
+        "communicator_not_found": 404,
+        "erased": 409,
+        "invalid_transition": 409,
+        "not_in_review": 409,
+        "not_suspended": 409,
+        "open_review_items": 409,
+        "own_application": 403,
+        "second_slot": 403,
+    },
     "POST /api/v1/communicators/<communicator_id>/strategy/comments": {
-        "communicator_not_found": 404
+        "communicator_not_found": 404,
+        "strategy_not_shared": 409,
+        "text_required": 400,
     },
     "POST /api/v1/communicators/search": {"empty_search": 400},
-    "POST /api/v1/cycles/<cycle_id>/closure": {"cycle_not_found": 404},
+    "POST /api/v1/cycles/<cycle_id>/closure": {
+        "cycle_not_found": 404,
+        "deadline_not_passed": 409,
+        "reports_awaiting_review": 409,
+    },
     "POST /api/v1/cycles/<cycle_id>/lock": {
         "cycle_not_found": 404,
         "stipends_pending": 409,
     },
     "POST /api/v1/cycles/<cycle_id>/payout-runs": {
         "cycle_not_found": 404,
-        "cycle_open": 409,
         "empty_run": 409,
     },
     "POST /api/v1/cycles/<cycle_id>/reports": {
@@ -185,6 +288,7 @@ REFUSES: dict[str, dict[str, int]] = {
         "communicator_not_found": 404,
         "no_corridor": 409,
         "not_active": 409,
+        "stripe_error": 409,
     },
     "POST /api/v1/me/payout-setup/check": {},
     "POST /api/v1/me/payouts/<payout_id>/receipt": {
@@ -198,6 +302,7 @@ REFUSES: dict[str, dict[str, int]] = {
         "not_active": 403,
         "strategy_no_draft": 409,
         "strategy_professional_only": 403,
+        "strategy_version_shared": 409,
     },
     "POST /api/v1/me/vouches/<vouch_id>": {
         "application_decided": 409,
@@ -213,7 +318,7 @@ REFUSES: dict[str, dict[str, int]] = {
         "parked_message_not_found": 404
     },
     "POST /api/v1/password-resets": {},
-    "POST /api/v1/password-resets/new-password": {},
+    "POST /api/v1/password-resets/new-password": {"reset_invalid": 400},
     "POST /api/v1/payout-runs/<run_id>/release": {
         "code_required": 400,
         "committed": 409,
@@ -231,10 +336,7 @@ REFUSES: dict[str, dict[str, int]] = {
         "not_in_flight": 409,
         "not_sent": 409,
         "payout_not_found": 404,
-        "payout_planned": 409,
         "reason_required": 400,
-        "reversal_of_reversal": 409,
-        "reversed_already": 409,
         "sent": 409,
         "settled": 409,
         "stipend_not_found": 404,
@@ -261,7 +363,6 @@ REFUSES: dict[str, dict[str, int]] = {
         "funding_in_use": 409,
         "funding_not_found": 404,
         "reason_required": 400,
-        "reversal_of_reversal": 409,
         "reversed_already": 409,
     },
     "POST /api/v1/receipt-problems/<problem_id>/resolution": {
@@ -286,9 +387,6 @@ REFUSES: dict[str, dict[str, int]] = {
         "period_not_begun": 400,
         "provider_unavailable": 409,
         "reconciliation_overlaps": 409,
-        "reconciliation_signed_off": 409,
-        "reversal_of_reversal": 409,
-        "reversed_already": 409,
         "row_outside_period": 400,
     },
     "POST /api/v1/reconciliations/<reconciliation_id>/items/resolve": {
@@ -307,32 +405,40 @@ REFUSES: dict[str, dict[str, int]] = {
         "provider_has_payment": 409,
         "provider_unknown": 403,
         "reconciliation_not_found": 404,
-        "reversal_of_reversal": 409,
-        "reversed_already": 409,
         "sent": 409,
         "settled": 409,
         "stipend_not_found": 404,
         "uncommitted": 409,
     },
     "POST /api/v1/reconciliations/<reconciliation_id>/sign-off": {
+        "bad_row": 400,
+        "booked_before_made": 400,
         "clearing_differs": 409,
+        "dated_before_made": 400,
+        "duplicate_provider_row": 400,
+        "invalid_file": 400,
         "invalid_period": 400,
+        "invalid_provider": 400,
         "items_open": 409,
+        "period_not_begun": 400,
         "period_not_over": 409,
         "reconciliation_not_found": 404,
-        "reconciliation_signed_off": 409,
-        "reconciliation_superseded": 409,
+        "reconciliation_overlaps": 409,
+        "row_outside_period": 400,
         "run_before_period_end": 409,
         "segregation": 403,
     },
     "POST /api/v1/reports/<report_id>/feedback": {
+        "communicator_not_found": 404,
         "feedback_not_opened": 409,
         "report_not_found": 404,
+        "text_required": 400,
     },
     "POST /api/v1/reports/<report_id>/review": {
         "comment_required": 400,
         "invalid_decision": 400,
         "own_report": 403,
+        "report_not_found": 404,
     },
     "POST /api/v1/reports/<report_id>/submission": {
         "communicator_not_found": 404,
@@ -340,7 +446,11 @@ REFUSES: dict[str, dict[str, int]] = {
         "report_not_found": 404,
         "strategy_progress_required": 400,
     },
-    "POST /api/v1/review-items/<item_id>/resolution": {"review_item_not_found": 404},
+    "POST /api/v1/review-items/<item_id>/resolution": {
+        "invalid_outcome": 409,
+        "resolved": 409,
+        "review_item_not_found": 404,
+    },
     "POST /api/v1/second-factor-resets/<reset_id>/approval": {
         "own_account": 403,
         "reset_not_found": 404,
@@ -352,7 +462,11 @@ REFUSES: dict[str, dict[str, int]] = {
         "no_enrollment": 403,
         "second_factor_failed": 400,
     },
-    "POST /api/v1/staff": {"handle_taken": 400},
+    "POST /api/v1/staff": {
+        "email_taken": 400,
+        "handle_taken": 400,
+        "invalid_roles": 400,
+    },
     "POST /api/v1/staff/<account_id>/disabling": {
         "own_account": 403,
         "staff_not_found": 404,
@@ -369,7 +483,6 @@ REFUSES: dict[str, dict[str, int]] = {
     },
     "POST /api/v1/stipends/<stipend_id>/amendment": {
         "concurrent_change": 409,
-        "cycle_locked": 409,
         "invalid_amendment": 400,
         "own_stipend": 403,
         "stipend_not_found": 404,
@@ -377,7 +490,6 @@ REFUSES: dict[str, dict[str, int]] = {
     "POST /api/v1/stipends/<stipend_id>/approvals": {
         "communicator_not_found": 404,
         "concurrent_change": 409,
-        "cycle_locked": 409,
         "over_budget": 409,
         "own_proposal": 403,
         "own_stipend": 403,
@@ -390,17 +502,13 @@ REFUSES: dict[str, dict[str, int]] = {
     "POST /api/v1/stipends/<stipend_id>/rejection": {
         "committed": 409,
         "concurrent_change": 409,
-        "cycle_locked": 409,
         "own_stipend": 403,
         "reason_required": 400,
-        "reversal_of_reversal": 409,
-        "reversed_already": 409,
         "stipend_not_found": 404,
     },
     "POST /api/v1/stipends/approvals": {
         "communicator_not_found": 404,
         "concurrent_change": 409,
-        "cycle_locked": 409,
         "over_budget": 409,
         "own_proposal": 403,
         "own_stipend": 403,

@@ -12,7 +12,7 @@ from typing import Any
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from gateway.api_refusals import COMMON, REFUSES
+from gateway.api_refusals import COMMON, REFUSES, SAID, STATE_CODE_SAID
 from gateway.http import (
     IDEMPOTENCY_HEADER,
     UNSAFE_METHODS,
@@ -166,7 +166,7 @@ def described(title: str, codes: list[str]) -> str:
         return title
     said = []
     for code in codes:
-        sentence = REFUSALS.get(code)
+        sentence = SAID.get(code) or REFUSALS.get(code)
         said.append(f"`{code}`: {sentence}" if sentence else f"`{code}`.")
     return f"{title}. Besides the common codes: " + " ".join(said)
 
@@ -194,7 +194,8 @@ def document() -> dict[str, Any]:
             "`no_such_operation`; a method the path does not take is 405 "
             "`method_not_allowed`, with the methods it takes in `Allow`. A refusal "
             "is application/problem+json with a stable `code`. Any operation may "
-            "answer with these: " + common_codes() + ". Each operation's error "
+            "answer with these: " + common_codes() + "; and " + STATE_CODE_SAID + "."
+            " Each operation's error "
             "answers name the codes it answers with besides them (in the "
             "description, and as a list in `x-codes`), read from the services' "
             "code: a client that meets another code acts on its status."

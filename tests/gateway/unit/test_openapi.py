@@ -8,8 +8,9 @@ import pytest
 
 import gateway.service  # noqa: F401  (declares the routes)
 from gateway import openapi
-from gateway.api_refusals import COMMON, REFUSES
+from gateway.api_refusals import COMMON, REFUSES, SAID
 from gateway.http import UNSAFE_METHODS, api_routes
+from gateway.refusals import REFUSALS
 
 METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -214,3 +215,10 @@ def test_every_operations_own_refusals_are_named_with_their_status(
     assert "totals_mismatch" in release["responses"]["409"]["x-codes"]
     assert "The control totals changed" in release["responses"]["409"]["description"]
     assert "`csrf` (403)" in document["info"]["description"]
+    assert "`<thing>_<state>` (409)" in document["info"]["description"]
+    decide = document["paths"]["/api/v1/communicators/{communicator_id}/decisions"]
+    assert "not_in_review" in decide["post"]["responses"]["409"]["x-codes"]
+    # every code says what it means, in words for an API client
+    for codes in REFUSES.values():
+        for code in codes:
+            assert code in SAID or code in REFUSALS, code
