@@ -165,18 +165,20 @@ def test_a_statement_naming_the_files_end_to_end_id_reads_as_our_reference() -> 
     document = assert_valid_pain001(write([one]))
     end_to_end = document.findtext(".//p:EndToEndId", namespaces=NS)
     text = (
-        "reference,amount,currency,status\n"
+        "\ufeffreference,amount,currency,status\n"  # as a spreadsheet saves it
         f"{end_to_end.upper()},250.00,EUR,booked\n"
         f"{one.reference},250.00,EUR,booked\n"
+        f"{one.reference.removeprefix('payout:')},250.00,EUR,booked\n"  # the id
         "not-ours,1.00,EUR,booked\n"
     )
     assert [x.reference for x in parse_statement(text)] == [
         one.reference,
         one.reference,
+        one.reference,
         "not-ours",
     ]
     rows = list(statement_rows(text.splitlines(keepends=True)))
-    assert [r.reference for r in rows][:2] == [one.reference, one.reference]
+    assert [r.reference for r in rows][:3] == [one.reference] * 3
 
 
 def test_a_statement_line_keeps_the_banks_reference_cut_to_fit() -> None:

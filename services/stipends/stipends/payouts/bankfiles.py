@@ -162,14 +162,17 @@ def parse_statement(text: str) -> list[StatementLine]:
 
 
 _END_TO_END = re.compile(r"[0-9a-fA-F]{32}")
+# the payout's id as the consoles and the API write it (with hyphens)
+_PAYOUT_ID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def statement_reference(text: str) -> str:
     """A statement line's reference as ours, `payout:<id>`: banks report either the
     remittance text (our reference) or the file's EndToEndId (the id's 32 hex
-    digits), and the import and the reconciliation match both the same way."""
+    digits), and the import and the reconciliation match both the same way; the
+    payout's id as the consoles show it (with hyphens) is taken too."""
     value = text.strip()
-    if _END_TO_END.fullmatch(value):
+    if _END_TO_END.fullmatch(value) or _PAYOUT_ID.fullmatch(value):
         return f"payout:{uuid.UUID(value)}"
     return value
 
@@ -177,11 +180,24 @@ def statement_reference(text: str) -> str:
 STATEMENT_COLUMNS = ("reference", "amount", "currency", "status")  # fee: optional
 
 
+BOM = "\ufeff"  # what Excel and others write before a UTF-8 CSV's first line
+
+
+def without_bom(lines: Iterable[str]) -> Iterator[str]:
+    """The lines of a file as written, without the byte order mark a spreadsheet
+    program may put before the first (it would be read as part of the first
+    column's name)."""
+    first = True
+    for line in lines:
+        yield line.removeprefix(BOM) if first else line
+        first = False
+
+
 def parse_statement_lines(lines: Iterable[str]) -> Iterator[StatementLine]:
     """`parse_statement`, one line at a time (for statements too big to hold). A
     missing column is named; a line that cannot be read is named with every value
     of it that is wrong, and what each should be."""
-    reader = csv.DictReader(lines)
+    reader = csv.DictReader(without_bom(lines))
     missing = [c for c in STATEMENT_COLUMNS if c not in (reader.fieldnames or ())]
     if missing:
         raise ValueError(

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from stipends.exceptions import InvalidRequest
+from stipends.payouts.bankfiles import BOM
 from stipends.payouts.statements import ProviderRow
 from svyaz import money
 from svyaz.db import copy_in
@@ -355,7 +356,7 @@ class ItemizedReport:
         return (block.encode() for block in iter(lambda: read(1 << 16), ""))
 
     def _columns(self) -> list[str]:
-        header = next(self.lines, "")
+        header = next(self.lines, "").removeprefix(BOM)
         columns = next(csv.reader([header]), [])
         columns = [c.strip() for c in columns]
         missing = ITEMIZED_COLUMNS - set(columns)
