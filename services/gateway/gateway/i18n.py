@@ -53,6 +53,8 @@ from gateway.labels import N_ as N_  # still gateway.i18n.N_
 from gateway.refusals import (
     FIELD_FAULT,
     FIELD_FAULTS,
+    FILE_FAULTED,
+    FILE_FAULTS,
     LINE_NAMED,
     REFUSALS,
     STATE_CODE,
@@ -150,6 +152,11 @@ def refusal(language: str, code: str | None, message: str) -> str:
         found = _LINE.search(message) if code in LINE_NAMED else None
         if found:
             said += " " + gettext(language, LINE_NAMED[code]) % found.groupdict()
+        if code in FILE_FAULTED:
+            fault = _FILE_LINE.sub("", message, count=1).split("; ")[0]
+            worded = _worded(language, fault, _FILE_FAULTS)
+            if worded:
+                said += " " + worded
         return said
     state = STATE_CODE.match(code)
     if state:
@@ -176,6 +183,9 @@ def field_fault(language: str, messages: list[str]) -> str:
 
 Table = list[tuple[re.Pattern[str], str]]
 _REASONS: Table = [(re.compile(rf"^{p}$"), msgid) for p, msgid in ENTITLEMENT_REASONS]
+_FILE_FAULTS: Table = [(re.compile(rf"^{p}$"), msgid) for p, msgid in FILE_FAULTS]
+# "report line 3: " or "statement line 3: ", before a file's fault
+_FILE_LINE = re.compile(r"^(?:report|statement) line \d+: ")
 _DETAILS: Table = [(re.compile(rf"^{p}$"), msgid) for p, msgid in TRAIL_DETAILS]
 _ENTRY = re.compile(rf"^{JOURNAL_ENTRY}$")
 # the codes a sentence may hold, shown by their labels

@@ -339,7 +339,8 @@ REFUSALS: dict[str, str] = {
     "invalid_period": N_("The period must end after it starts."),
     "invalid_source": N_("This provider has no such source. Choose another source."),
     "invalid_file": N_(
-        "The file is not in the expected format. Export it again from the provider."
+        "The file could not be read, and nothing was recorded: correct it, or "
+        "export it again from the provider."
     ),
     "content_required": N_("Choose a file or paste its content."),
     "content_too_large": N_(
@@ -692,6 +693,76 @@ FIELD_FAULT = N_("Correct this field and send again.")
 # after a file's refusal, the line it stopped at (gateway.i18n.refusal)
 LINE_AT = N_("The first line it could not read is line %(line)s of the file.")
 LINE_OF = N_("It is line %(line)s of the file.")
+# what is wrong with a file's line (or its header), as stipends writes it after
+# "report line N: " or "statement line N: " (its first fault, when there are
+# several), in the reader's words (gateway.i18n.refusal)
+FILE_FAULTS: tuple[tuple[str, str], ...] = (
+    (
+        r"amount (?P<value>\S+): more decimals than (?P<currency>[A-Z]{3}) has",
+        N_("Its amount %(value)s has more decimals than %(currency)s has."),
+    ),
+    (
+        r"amount (?P<value>\S+): a transfer is money out.*",
+        N_(
+            "Its amount %(value)s is positive, but a transfer is money out of the "
+            "balance: negative in Stripe's report."
+        ),
+    ),
+    (
+        r"amount (?P<value>\S+): a transfer_reversal is money back.*",
+        N_(
+            "Its amount %(value)s is negative, but a reversal is money back into "
+            "the balance: positive in Stripe's report."
+        ),
+    ),
+    (r"amount (?P<value>\S+): out of range", N_("Its amount %(value)s is too large.")),
+    (r"no amount", N_("It has no amount.")),
+    (
+        r"amount (?P<value>.+)",
+        N_("Its amount %(value)s is not a number with a point before the decimals."),
+    ),
+    (
+        r"currency '?(?P<value>[^']*)'?(?: is not a three-letter code)?",
+        N_("Its currency “%(value)s” is not a three-letter code."),
+    ),
+    (
+        r"created_utc (?P<value>.+)",
+        N_(
+            "Its time %(value)s is not written YYYY-MM-DD HH:MM:SS (UTC), or no "
+            "calendar has it."
+        ),
+    ),
+    (r"source_id", N_("Its source_id is missing or longer than 80 characters.")),
+    (
+        r"payout reference",
+        N_("Its payout reference is not “payout:” followed by a payout's id."),
+    ),
+    (
+        r"status '(?P<value>[^']*)' is not booked or returned",
+        N_("Its status “%(value)s” is neither booked nor returned."),
+    ),
+    (
+        r"fee: .*|amount: .*",
+        N_("Its amount or fee is not a number with a point before the decimals."),
+    ),
+    (
+        r"the statement has no column (?P<columns>[^:]+):.*",
+        N_(
+            "Its first line must name the columns reference, amount, currency and "
+            "status (and fee); it lacks: %(columns)s. A spreadsheet program can "
+            "save it as CSV."
+        ),
+    ),
+    (
+        r"the report lacks the columns (?P<columns>.+)",
+        N_(
+            "Its first line must name the columns of Stripe's itemized balance "
+            "change report; it lacks: %(columns)s."
+        ),
+    ),
+)
+# the refusals of a file whose fault is said (FILE_FAULTS)
+FILE_FAULTED = frozenset({"invalid_file", "invalid_statement"})
 # which refusals of a file name its line, and how
 LINE_NAMED = {
     "invalid_file": LINE_AT,

@@ -567,13 +567,38 @@ def test_a_files_refusal_names_the_line_it_stopped_at() -> None:
     """The console says which line of an uploaded report or statement could not
     be read, in its own words (the service's English detail is not shown)."""
     said = i18n.refusal(
-        "ru", "invalid_file", "report line 2: amount -150.001: more decimals than EUR"
+        "ru",
+        "invalid_file",
+        "report line 2: amount -150.001: more decimals than EUR has",
     )
     assert said.startswith(i18n.refusal("ru", "invalid_file", ""))
-    assert said.endswith("строка 2 файла.") and "EUR" not in said
-    assert "line 7 of the file" in i18n.refusal(
-        "en", "invalid_statement", "statement line 7: status 'maybe'"
+    assert "строка 2 файла." in said and "more decimals" not in said
+    # and what is wrong with it, in the reader's words
+    assert said.endswith("В её сумме -150.001 больше знаков после точки, чем у EUR.")
+    statement = i18n.refusal(
+        "en",
+        "invalid_statement",
+        "statement line 7: status 'maybe' is not booked or returned; currency 'EU' "
+        "is not a three-letter code",
     )
+    assert "line 7 of the file" in statement
+    assert statement.endswith("Its status “maybe” is neither booked nor returned.")
+    positive = i18n.refusal(
+        "en",
+        "invalid_file",
+        "report line 3: amount 150.00: a transfer is money out of the balance, "
+        "negative; is this Stripe's itemized balance change report as it was "
+        "downloaded?",
+    )
+    assert "150.00 is positive, but a transfer is money out" in positive
+    header = i18n.refusal(
+        "ru", "invalid_file", "the statement has no column reference: its first line"
+    )
+    assert header.endswith("не хватает: reference. Табличная программа может "
+                           "сохранить его как CSV.")  # fmt: skip
+    # a fault it does not know: no English detail, the refusal as it was
+    unknown = i18n.refusal("ru", "invalid_file", "report line 4: something new")
+    assert "something" not in unknown and unknown.endswith("строка 4 файла.")
     # a line read but not of the period: which one, without the payout's id
     booked = i18n.refusal(
         "ru", "booked_before_made", "statement line 3 books payout 9209af32-..."
