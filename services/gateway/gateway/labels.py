@@ -501,6 +501,11 @@ LABELS.update(
             "staff_digest": N_("Staff digest"),
             "staff_invitation": N_("Staff invitation"),
             "stipend_approved": N_("Stipend approved"),
+            "stipend_on_hold": N_("Stipend to be approved again"),
+            "stipend_withdrawn": N_("Stipend withdrawn"),
+            "report_feedback": N_("A mentor's feedback on a report"),
+            "strategy_comment": N_("A mentor's comment on a strategy"),
+            "vouch_requested": N_("Asked to vouch"),
         },
     }
 )

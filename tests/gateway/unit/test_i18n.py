@@ -211,6 +211,7 @@ def test_no_template_formats_money_by_hand() -> None:
 
 
 # -- labels ----------------------------------------------------------------------------
+NOTIFICATIONS = Path(__file__).parents[3] / "services/notifications/notifications"
 ENUMS: dict[str, tuple[str, ...]] = {
     "communicator_status": registry_schemas.STATUSES,
     "vetting_step": ("start_review", "approve", "reject", "suspend", "reinstate"),
@@ -234,6 +235,15 @@ ENUMS: dict[str, tuple[str, ...]] = {
     "reconciliation_source": ("api", "itemized_csv", "bank_statement"),
     "redaction_kind": REDACTION_KINDS,
     "provider_event_type": TRANSFER_EVENTS,
+    # every message notifications sends (the access log and the delivery lists
+    # name them)
+    "notification": tuple(
+        sorted(
+            path.stem
+            for path in (NOTIFICATIONS / "templates").glob("*.txt")
+            if not path.stem.startswith("_")
+        )
+    ),
 }
 
 

@@ -50,7 +50,8 @@ class StipendsApi(GatewayBase):
     @api(
         "POST",
         "/api/v1/stipends/<stipend_id>/rejection",
-        summary="Reject a proposed stipend with a reason",
+        summary="Reject a stipend with a reason: a proposed one, or an approved one "
+        "not yet in a payout run (its payee is told it will not be paid)",
         roles=(ADMIN,),
         body=RejectRequestSchema,
         responses={200: StipendSchema},

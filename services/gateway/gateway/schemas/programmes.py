@@ -242,7 +242,11 @@ class ProgrammeRequestSchema(Schema):
     tier_amounts = tier_amounts(
         required=True,
         validate=some_tier,
-        metadata={"description": "at least one tier's amount"},
+        metadata={
+            "description": "at least one tier's monthly amount, in minor units of "
+            "the programme's currency (cents: 20000 is EUR 200.00; yen: 500 is "
+            "JPY 500), as every `_minor` amount"
+        },
     )
     min_accepted_reports = fields.Integer(
         strict=True, load_default=1, validate=validate.Range(min=0, max=31)
@@ -270,7 +274,8 @@ class ProgrammeChangesRequestSchema(Schema):
     )
     tier_amounts = tier_amounts(
         metadata={
-            "description": "the tiers named change; a tier left out keeps its amount"
+            "description": "the tiers named change, in minor units (cents); a "
+            "tier left out keeps its amount"
         }
     )
     min_accepted_reports = fields.Integer(
@@ -315,7 +320,11 @@ class ProgrammeSchema(Schema):
     reserved_minor = fields.Integer()
     spent_minor = fields.Integer()
     available_minor = fields.Integer()
-    tier_amounts = fields.Dict(keys=fields.String(), values=fields.Integer())
+    tier_amounts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        metadata={"description": "each tier's monthly amount, in minor units"},
+    )
     min_accepted_reports = fields.Integer()
     min_conversations = fields.Integer()
     training_required = fields.Boolean()
