@@ -3,6 +3,7 @@ JSON API, against the real registry and notifications: every form's effect and i
 refusal (the role gate of every route is tested in test_console_matrix)."""
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 from gateway.oversight import reason_kind, why_not_kind
@@ -137,6 +138,15 @@ def test_an_admin_runs_clubs_coordinators_and_trainings_in_the_console(
         data={"csrf": csrf(form.text), "communicator_ids": [first, outsider]},
     )
     assert 'id="recorded">1<' in again.text and 'id="already">1<' in again.text
+    # a training held later: nothing to tick yet, and the page says when
+    later = system.call(
+        "create_training",
+        ADMIN_A,
+        {"title": "Next month", "held_on": str(date.today() + timedelta(days=30))},
+    )["id"]
+    ahead = admin.get(f"{system.url}/trainings/{later}?lang=en", timeout=30)
+    assert 'id="ahead"' in ahead.text and 'id="completions-form"' not in ahead.text
+    assert "record who completed it on that day or after" in ahead.text
     nobody = admin.post(
         f"{system.url}/trainings/{training}?lang=en",
         timeout=30,

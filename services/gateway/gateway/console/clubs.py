@@ -4,6 +4,7 @@ coordinator record who completed a training, many at once."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from werkzeug.wrappers import Response
@@ -215,6 +216,9 @@ class ClubsConsole(GatewayBase):
             club=clubs.get(training.get("club_id") or ""),
             candidates=shown,
             completed=completed,
+            # completions are recorded on the day it is held or after
+            ahead=str(training.get("held_on") or "")
+            > datetime.now(UTC).date().isoformat(),
             more=len(candidates) > CANDIDATES,
             admin=ADMIN in call.actor["roles"],
             prefix=prefix,
