@@ -971,6 +971,8 @@ def test_odd_form_values_get_clear_answers_not_server_errors(
         still_open.status_code == 409
         and "Закройте цикл, прежде чем платить по нему" in still_open.text
     )
+    # shown on the finance home it came from, with its cycles and runs, not alone
+    assert 'id="error"' in still_open.text and 'id="finance-tasks"' in still_open.text
 
 
 def test_a_communicator_turns_on_a_second_factor(system: Registry) -> None:

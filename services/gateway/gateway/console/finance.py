@@ -42,6 +42,20 @@ def download(body: Any, mime: str, filename: str) -> Response:
 class FinanceConsole(GatewayBase):
     @page("GET", "/finance", roles=FINANCE_ONLY, template="finance.html")
     def finance_home(self, call: Call) -> dict[str, Any]:
+        return self._finance_home(call)
+
+    def _finance_home_page(
+        self, call: Call, error: str | None = None, status: int = 200
+    ) -> Response:
+        """The finance home again, with a refusal at its top (a run not built)."""
+        return self.render(
+            call,
+            "finance.html",
+            status=status,
+            **{**self._finance_home(call), "error": error},
+        )
+
+    def _finance_home(self, call: Call) -> dict[str, Any]:
         cycles = [
             c
             for c in self.deadline(self.stipends.list_cycles, call.actor)
@@ -61,7 +75,12 @@ class FinanceConsole(GatewayBase):
             "waiting": waiting_for(self, call),
         }
 
-    @page("POST", "/finance/cycles/<cycle_id>/runs", roles=FINANCE_ONLY)
+    @page(
+        "POST",
+        "/finance/cycles/<cycle_id>/runs",
+        roles=FINANCE_ONLY,
+        redisplay="_finance_home_page",
+    )
     def finance_build_run(self, call: Call, cycle_id: str) -> Response:
         run = self.deadline(self.stipends.build_payout_run, call.actor, cycle_id)
         return web.redirect(f"/finance/runs/{run['id']}")
