@@ -98,21 +98,34 @@ def reconciliation_completed(
     event: ReceivedEvent,
     data: dict[str, Any],
 ) -> None:
-    """The run is reconciled; differences found go to finance at once."""
+    """The run is reconciled; differences found go to finance at once, once a
+    day for the same run and count: a period reconciled again (a statement
+    corrected, a run after a fix) finds the same differences, which the console
+    lists, and says nothing new."""
+    now = datetime.now(UTC)
     with courier.transaction() as session:
-        run_reconciled(session, data["run_id"], datetime.now(UTC))
+        run_reconciled(session, data["run_id"], now)
     if data["discrepancies"]:
         tell_finance(
             courier,
             directory,
             event,
-            event.event_id,
+            differences_id(data["run_id"], data["discrepancies"], now),
             "reconciliation_discrepancies",
             {"count": data["discrepancies"]},
         )
     else:
         with courier.transaction() as session:
             inbox.claim(session, event)
+
+
+def differences_id(run_id: uuid.UUID, count: int, now: datetime) -> uuid.UUID:
+    """One message a day per run and count of differences, however often its
+    period is reconciled again."""
+    day = now.date().isoformat()
+    return uuid.uuid5(
+        uuid.NAMESPACE_URL, f"svyaz:reconciliation-differences:{run_id}:{count}:{day}"
+    )
 
 
 def overdue_event_id(run_id: uuid.UUID) -> uuid.UUID:
