@@ -1,9 +1,11 @@
 """The refusals each API operation may answer with besides the common ones
-(`COMMON`): the problem's `code` and its HTTP status. Read from the services' code
-(what each operation's calls raise) and kept true by the gateway's integration
-tests, which fail on a refusal an operation answers with that is not listed here
-(tests/gateway/conftest.py, `refusals_declared`). The OpenAPI document lists them
-per operation (gateway.openapi)."""
+(`COMMON`, and the `<thing>_<state>` family): the problem's `code` and its HTTP
+status. First read from the services' code (on 2026-12-07, by a one-off static
+reading of what each operation's RPC calls can raise, and of what the tests and an
+outside reading met), kept by hand since: the gateway's integration tests fail on a
+refusal an operation answers with that is not listed here (tests/gateway/conftest.py,
+`refusals_declared`), so a new code is added here with the code that raises it. The
+OpenAPI document lists them per operation (gateway.openapi)."""
 
 from __future__ import annotations
 
