@@ -127,6 +127,10 @@ class RunReleasedIn(Incoming):
 class ReconciliationCompletedIn(Incoming):
     run_id = fields.UUID(required=True)
     discrepancies = fields.Integer(required=True, validate=validate.Range(min=0))
+    # optional (producers before 2026-12-07 did not send them)
+    provider = fields.String(load_default=None, validate=validate.Length(max=40))
+    first_day = fields.Date(load_default=None)
+    last_day = fields.Date(load_default=None)
 
 
 class CycleClosedIn(Incoming):

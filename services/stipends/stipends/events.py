@@ -221,6 +221,11 @@ class ReconciliationCompletedV1(Schema):
     by_kind = fields.Dict(
         keys=fields.String(), values=fields.Integer(validate=validate.Range(min=0))
     )
+    # added (optional): against which provider, and for a period's reconciliation
+    # its first and last day (finance's message names them)
+    provider = fields.String(validate=validate.Length(max=40))
+    first_day = fields.String(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))
+    last_day = fields.String(validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$"))
 
 
 class ReconciliationStartedV1(Schema):

@@ -36,7 +36,8 @@ def test_finance_hears_of_runs_and_reconciliations_once(notifications: Any) -> N
     # different count is news
     for found in (2, 2, 3):
         handled(notifications, "reconciliation.completed.v1", run_id=run,
-                matched=10, discrepancies=found)  # fmt: skip
+                matched=10, discrepancies=found, provider="bank_file",
+                first_day="2026-11-01", last_day="2026-11-30")  # fmt: skip
     handled(notifications, "reconciliation.completed.v1", run_id=str(uuid.uuid4()),
             matched=5, discrepancies=0)  # fmt: skip
 
@@ -44,6 +45,17 @@ def test_finance_hears_of_runs_and_reconciliations_once(notifications: Any) -> N
     got = subjects(notifications, finance)
     assert got.count("A payout run is waiting for release") == 2  # two events
     assert got.count("Reconciliation found differences") == 2  # 2, then 3; none for 0
+    bodies = [
+        m["body"]
+        for m in notifications.call(
+            "list_inbox", actor(finance, "finance"), {"language": "en"}
+        )
+        if m["subject"] == "Reconciliation found differences"
+    ]
+    assert all(
+        "Reconciling the bank transfers of 2026-11-01 to 2026-11-30" in b
+        for b in bodies
+    )
     assert all(
         m.subject == "Новое сообщение" for m in notifications.smtp.to(finance_mail)
     )

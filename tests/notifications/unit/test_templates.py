@@ -180,3 +180,36 @@ def test_the_differences_message_says_its_count_is_one_runs(
     """A reconciliation over several runs sends one message per run with
     differences: each says its count is that run's, not the reconciliation's."""
     assert said in render("reconciliation_discrepancies", language, count=3).body
+
+
+@pytest.mark.parametrize(
+    ("language", "provider", "said"),
+    [
+        (
+            "en",
+            "bank_file",
+            "Reconciling the bank transfers of 2026-11-01 to 2026-11-30",
+        ),
+        (
+            "en",
+            "stripe_connect",
+            "Reconciling Stripe Connect for 2026-11-01 to 2026-11-30",
+        ),
+        ("ru", "bank_file", "Сверка банковских переводов с 2026-11-01 по 2026-11-30"),
+    ],
+)
+def test_the_differences_message_names_the_provider_and_the_period(
+    language: str, provider: str, said: str
+) -> None:
+    """Finance reads which reconciliation found them: the provider and the
+    period's first and last day, when the event gives them."""
+    body = render(
+        "reconciliation_discrepancies",
+        language,
+        count=2,
+        provider=provider,
+        provider_name="Stripe Connect" if provider == "stripe_connect" else "",
+        first_day="2026-11-01",
+        last_day="2026-11-30",
+    ).body
+    assert said in body and "2" in body

@@ -112,11 +112,29 @@ def reconciliation_completed(
             event,
             differences_id(data["run_id"], data["discrepancies"], now),
             "reconciliation_discrepancies",
-            {"count": data["discrepancies"]},
+            {
+                "count": data["discrepancies"],
+                "provider": data.get("provider") or "",
+                "provider_name": PROVIDER_NAMES.get(data.get("provider") or "", ""),
+                "first_day": iso(data.get("first_day")),
+                "last_day": iso(data.get("last_day")),
+            },
         )
     else:
         with courier.transaction() as session:
             inbox.claim(session, event)
+
+
+# the providers' own names (a bank's transfers are worded by the message itself)
+PROVIDER_NAMES = {
+    "stripe_connect": "Stripe Connect",
+    "stripe_global": "Stripe Global Payouts",
+}
+
+
+def iso(day: Any) -> str:
+    """A day as the message writes it (YYYY-MM-DD), or "" when not given."""
+    return day.isoformat() if day is not None else ""
 
 
 def differences_id(run_id: uuid.UUID, count: int, now: datetime) -> uuid.UUID:

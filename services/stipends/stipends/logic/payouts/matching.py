@@ -141,6 +141,7 @@ def check_run(
             matched=len(report.matched),
             discrepancies=len(report.discrepancies),
             by_kind=report.kinds(),
+            provider="stripe_connect",
         ),
     )
     return report

@@ -386,6 +386,10 @@ def start(
                 run_id=run["run_id"],
                 matched=run["matched"],
                 discrepancies=run["discrepancies"],
+                provider=provider,
+                first_day=period_start.isoformat(),
+                # stored [start, end): the last day is the one before the end
+                last_day=(period_end - timedelta(days=1)).isoformat(),
             ),
         )
     session.flush()
