@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from registry.entrypoints.base import Entrypoints, ident, load
@@ -170,14 +169,10 @@ class ClubsEntrypoints(Entrypoints):
             CompletionsSchema(),
             {"training_id": training_id, "communicator_ids": communicator_ids or []},
         )
-        wanted = []
-        for raw in data["communicator_ids"]:
-            try:
-                wanted.append(uuid.UUID(str(raw)))
-            except ValueError:
-                continue  # not anyone's id: not anyone who completed it
         with self.db.transaction() as session:
-            done = clubs.completed_among(session, who, data["training_id"], wanted)
+            done = clubs.completed_among(
+                session, who, data["training_id"], data["communicator_ids"]
+            )
         return sorted(str(ident) for ident in done)
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=RegistryError)

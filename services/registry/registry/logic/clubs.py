@@ -504,13 +504,14 @@ def completed_among(
     session: Session,
     actor: Actor,
     training_id: uuid.UUID,
-    communicator_ids: list[uuid.UUID],
+    communicator_ids: list[str],
 ) -> list[uuid.UUID]:
     """Which of these communicators have completed the training (the form that
     records completions marks them). An admin asks about anyone; a coordinator
     only about the members of the clubs they coordinate, and anyone else is left
     out, as if they had not completed it: a coordinator learns nothing about
-    people outside their clubs."""
+    people outside their clubs. A value that is no id is nobody's, so nobody who
+    completed it."""
     actor.require(ADMIN, COORDINATOR)
     if len(communicator_ids) > MAX_COMPLETIONS:
         raise InvalidRequest(
@@ -518,9 +519,15 @@ def completed_among(
             "invalid_id_count",
             {"communicator_ids": [f"at most {MAX_COMPLETIONS} ids"]},
         )
+    wanted = []
+    for raw in communicator_ids:
+        try:
+            wanted.append(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
     query = select(TrainingCompletion.communicator_id).where(
         TrainingCompletion.training_id == training_id,
-        TrainingCompletion.communicator_id.in_(communicator_ids),
+        TrainingCompletion.communicator_id.in_(wanted),
     )
     if not actor.is_(ADMIN):
         query = query.join(
