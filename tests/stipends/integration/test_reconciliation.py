@@ -571,42 +571,43 @@ def test_only_the_rows_the_work_queue_reads_are_kept(db: Db) -> None:
     ]
 
 
+HEADER = (
+    "balance_transaction_id,created_utc,currency,gross,fee,net,"
+    "reporting_category,source_id,description\n"
+)
+
+
+def reconcile_report(world: PayWorld, *lines: str, header: str = HEADER) -> Any:
+    """A bank-file period reconciled from an itemized report of these lines."""
+    return run_period(
+        world,
+        ItemizedReport([header, *lines]),
+        provider="bank_file",
+        source="itemized_csv",
+    )
+
+
 def test_a_report_saved_with_a_byte_order_mark_is_read(db: Db) -> None:
     """A spreadsheet program writes a BOM before a UTF-8 CSV's first line: the
     report's columns are read all the same."""
-    world = bank_world(db)
-    report = (
-        "\ufeffbalance_transaction_id,created_utc,currency,gross,fee,net,"
-        "reporting_category,source_id,description\n"
-        f"txn_0,{REPORT_TIME},eur,-1.00,0,-1.00,transfer,tr_0,x\n"
-    )
-    found = run_period(
-        world,
-        ItemizedReport(report.splitlines(keepends=True)),
-        provider="bank_file",
-        source="itemized_csv",
+    found = reconcile_report(
+        bank_world(db),
+        f"txn_0,{REPORT_TIME},eur,-1.00,0,-1.00,transfer,tr_0,x\n",
+        header="\ufeff" + HEADER,
     )
     assert found["view"]["provider_rows"] == 1
 
 
 def test_a_reversal_with_money_out_refuses_the_report(db: Db) -> None:
     """A transfer reversal brings money back: a negative one is not a reversal."""
-    world = bank_world(db)
-    report = (
-        "balance_transaction_id,created_utc,currency,gross,fee,net,"
-        "reporting_category,source_id,description\n"
-        f"txn_0,{REPORT_TIME},eur,-1.00,0,-1.00,transfer,tr_0,x\n"
-        f"txn_1,{REPORT_TIME},eur,-1.00,0,-1.00,transfer_reversal,trr_1,x\n"
-    )
     with pytest.raises(
         InvalidRequest,
         match="report line 3: amount -1.00: a transfer_reversal is money back",
     ):
-        run_period(
-            world,
-            ItemizedReport(report.splitlines(keepends=True)),
-            provider="bank_file",
-            source="itemized_csv",
+        reconcile_report(
+            bank_world(db),
+            f"txn_0,{REPORT_TIME},eur,-1.00,0,-1.00,transfer,tr_0,x\n",
+            f"txn_1,{REPORT_TIME},eur,-1.00,0,-1.00,transfer_reversal,trr_1,x\n",
         )
     assert db.sql("SELECT count(*) FROM reconciliations")[0][0] == 0
 
