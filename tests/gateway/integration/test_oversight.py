@@ -225,6 +225,18 @@ def test_clubs_and_trainings_through_the_api(system: Registry) -> None:
     assert [(r["communicator_id"], r["code"]) for r in done.json()["refused"]] == [
         (stranger, "not_member")
     ]
+    # an empty list is the request's own fault, named as the document says
+    empty = coordinator(
+        "POST",
+        f"/api/v1/trainings/{training.json()['id']}/completions",
+        {"communicator_ids": []},
+    )
+    assert empty.status_code == 400 and empty.json()["code"] == "invalid_input"
+    assert "communicator_ids" in empty.json()["errors"]
+    answers = admin("GET", "/api/v1/openapi.json").json()["paths"][
+        "/api/v1/trainings/{training_id}/completions"
+    ]["post"]["responses"]
+    assert not any("invalid_id_count" in a.get("x-codes", []) for a in answers.values())
     removed = admin("DELETE", f"/api/v1/clubs/{club}/coordinator")
     assert removed.status_code == 200 and removed.json()["coordinator_id"] is None
     assert coordinator("GET", f"/api/v1/clubs/{club}/members").status_code == 403
