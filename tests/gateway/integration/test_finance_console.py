@@ -77,6 +77,13 @@ def bank_payee(system: Registry, stipends: Stipends) -> tuple[str, str]:
     return ident, data["pseudonym"]
 
 
+def cycle_row(page: str, cycle: str) -> str:
+    """The finance home's row of one cycle."""
+    row = re.search(rf'<tr data-cycle="{cycle}">.*?</tr>', page, re.S)
+    assert row, f"cycle {cycle} is not on the finance home"
+    return row.group(0)
+
+
 def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
     """A run of one bank transfer of €250, released by finance in the console and
     sent by the payout worker (the file is what sends it)."""
@@ -94,12 +101,18 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
     stipends.call("approve_stipend", ADMIN_B, stipend["id"], shown["digest"])
     email = f"finance.{uuid.uuid4().hex[:6]}@example.org"
     finance, home, totp = signed_in_staff(system, email, ["finance"])
+    # the finance home says what a run would take from the cycle
+    assert "1 одобренная стипендия ещё не в пакете" in cycle_row(home, cycle)
     built = finance.post(
         f"{system.url}/finance/cycles/{cycle}/runs",
         timeout=30,
         data={"csrf": csrf(home)},
     )
     run = built.url.rsplit("/", 1)[1]
+    # and, once it is in a run, offers no second one that would be refused
+    again = cycle_row(finance.get(f"{system.url}/finance", timeout=30).text, cycle)
+    assert '/runs"' not in again and "nothing-to-pay" in again
+    assert "Платить больше нечего" in again
     # a draft's bank transfers are not sent yet: no file to download, and why
     assert 'id="pain001"' not in built.text and 'id="bank-file-later"' in built.text
     draft_file = finance.get(f"{system.url}/finance/runs/{run}/bank-file.xml")

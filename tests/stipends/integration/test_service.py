@@ -283,7 +283,8 @@ def approved_stipend(stipends: Stipends, who: str) -> tuple[dict, dict, str]:
     )
     deadline = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     cycle = stipends.call("open_cycle", ADMIN_A, programme["id"], "2026-10", deadline)
-    assert [c["id"] for c in stipends.call("list_cycles", me)] == [cycle["id"]]
+    (listed,) = stipends.call("list_cycles", me)
+    assert listed["id"] == cycle["id"] and "left_to_pay" not in listed
     report = stipends.call(
         "save_report_draft",
         me,
@@ -303,7 +304,11 @@ def approved_stipend(stipends: Stipends, who: str) -> tuple[dict, dict, str]:
     stipends.call("review_report", ADMIN_B, report["id"], "accepted", "")
     (found,) = stipends.call("close_cycle", ADMIN_A, cycle["id"])["entitlements"]
     stipend = stipends.call("get_stipend", ADMIN_B, found["stipend_id"])
+    (staff_view,) = stipends.call("list_cycles", FINANCE, programme["id"])
+    assert staff_view["left_to_pay"] == 0  # proposed, not approved yet
     stipends.call("approve_stipend", ADMIN_B, stipend["id"], stipend["digest"])
+    (staff_view,) = stipends.call("list_cycles", FINANCE, programme["id"])
+    assert staff_view["left_to_pay"] == 1  # what a payout run would take
     return programme, stipend, report["id"]
 
 

@@ -45,6 +45,13 @@ class CycleSchema(Schema):
     status = choice(CYCLE_STATUSES)
     closed_at = stamp(allow_none=True)
     locked_at = stamp(allow_none=True)
+    left_to_pay = fields.Integer(
+        metadata={
+            "description": "staff only: the cycle's approved stipends in no payout "
+            "run yet, what building a run would take (0 while the cycle is open); "
+            "absent for communicators"
+        }
+    )
 
 
 class ReportRequestSchema(Schema):

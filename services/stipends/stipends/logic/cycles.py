@@ -16,6 +16,7 @@ from stipends.exceptions import InvalidRequest, InvalidTransition
 from stipends.logic.actors import ADMIN, Actor
 from stipends.logic.programmes import get_cycle, get_programme
 from stipends.models import ActivityReport, Communicator, Cycle, Stipend
+from stipends.payouts.models import Payout
 from svyaz import outbox
 
 
@@ -130,6 +131,31 @@ def list_cycles(
         actor.require("communicator")
         query = query.where(Cycle.status == "open")
     return list(session.scalars(query.order_by(Cycle.deadline.desc())))
+
+
+def left_to_pay(
+    session: Session, actor: Actor, listed: list[Cycle]
+) -> dict[uuid.UUID, int] | None:
+    """For staff: how many approved stipends of each listed cycle are in no payout
+    yet (a cancelled one aside), which is what building a payout run would take;
+    None for a communicator, who is not told."""
+    if not actor.roles & {ADMIN, "finance"}:
+        return None
+    ids = [c.id for c in listed if c.status != "open"]
+    counts = dict.fromkeys((c.id for c in listed), 0)
+    if ids:
+        taken = select(Payout.stipend_id).where(Payout.status != "cancelled")
+        for cycle_id, count in session.execute(
+            select(Stipend.cycle_id, func.count())
+            .where(
+                Stipend.cycle_id.in_(ids),
+                Stipend.status == "approved",
+                Stipend.id.not_in(taken),
+            )
+            .group_by(Stipend.cycle_id)
+        ):
+            counts[cycle_id] = int(count)
+    return counts
 
 
 REPORT_STATUSES = ("draft", "submitted", "changes_requested", "accepted", "rejected")
