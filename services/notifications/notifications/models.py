@@ -203,6 +203,9 @@ class PendingItem(Base):
     as_of: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # an approval's proposer (a staff account id, as stipend.proposed.v1 says),
+    # who may not approve it; null for other work, and when the event did not say
+    proposed_by: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True))
 
 
 class ActiveCommunicator(Base):

@@ -61,6 +61,8 @@ class StipendIn(Incoming):
     communicator_id = fields.UUID(required=True)
     amount_minor = fields.Integer(required=True, validate=validate.Range(min=0))
     currency = fields.String(required=True, validate=validate.Length(equal=3))
+    # proposed only (optional): the staff account that proposed it
+    proposed_by = fields.UUID(load_default=None, allow_none=True)
 
 
 class StrategySharedIn(Incoming):
@@ -137,6 +139,7 @@ class CycleClosedIn(Incoming):
     cycle_id = fields.UUID(required=True)
     programme_id = fields.UUID(required=True)
     proposed = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    closed_by = fields.UUID(load_default=None, allow_none=True)  # so proposed them
 
 
 class StipendRejectedIn(Incoming):

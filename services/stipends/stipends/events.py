@@ -94,6 +94,9 @@ class CycleClosedV1(Schema):
     # the stipends the closing proposed (their own events come on another queue,
     # and may be heard after this one): a count, nothing of whom
     proposed = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    # the staff account that closed it, so proposed them (added 2026-12-07,
+    # optional): an admin does not approve their own proposals
+    closed_by = fields.UUID(load_default=None, allow_none=True)
 
 
 class ProgrammeBudgetChangedV1(Schema):
@@ -113,6 +116,14 @@ class StipendAmountV1(Schema):
     cycle_id = fields.UUID(required=True)
     amount_minor = fields.Integer(required=True, validate=validate.Range(min=1))
     currency = fields.String(required=True, validate=validate.Length(equal=3))
+
+
+class StipendProposedV1(StipendAmountV1):
+    """stipend.proposed.v1: and the staff account that proposed it (added
+    2026-12-07, optional), who may not approve it: the admins' digest counts for
+    each admin the approvals they can give."""
+
+    proposed_by = fields.UUID(load_default=None, allow_none=True)
 
 
 class StipendRejectedV1(Schema):
@@ -135,7 +146,7 @@ CYCLE_CLOSED = _spec("cycle.closed.v1", CycleClosedV1)
 PROGRAMME_BUDGET_CHANGED = _spec(
     "programme.budget_changed.v1", ProgrammeBudgetChangedV1
 )
-STIPEND_PROPOSED = _spec("stipend.proposed.v1", StipendAmountV1)
+STIPEND_PROPOSED = _spec("stipend.proposed.v1", StipendProposedV1)
 STIPEND_APPROVED = _spec("stipend.approved.v1", StipendAmountV1)
 STIPEND_REJECTED = _spec("stipend.rejected.v1", StipendRejectedV1)
 
@@ -171,7 +182,9 @@ def stipend_aggregate(stipend_id: object) -> str:
 
 
 def stipend_amount(spec: EventSpec, stipend: Any) -> Event:
-    """stipend.proposed.v1 or stipend.approved.v1 (StipendAmountV1) of a Stipend."""
+    """stipend.proposed.v1 (with who proposed it) or stipend.approved.v1 of a
+    Stipend."""
+    proposer = {"proposed_by": stipend.proposed_by} if spec is STIPEND_PROPOSED else {}
     return spec.build(
         stipend_aggregate(stipend.id),
         stipend_id=stipend.id,
@@ -179,6 +192,7 @@ def stipend_amount(spec: EventSpec, stipend: Any) -> Event:
         cycle_id=stipend.cycle_id,
         amount_minor=stipend.amount_minor,
         currency=stipend.currency,
+        **proposer,
     )
 
 

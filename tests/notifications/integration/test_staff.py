@@ -81,7 +81,8 @@ def test_the_digest_counts_waiting_work_and_goes_once_per_period(
     assert full.sender == "Svyaz <notifications@svyaz.invalid>"
     assert "Applications waiting for review: 1" in full.body
     assert "Reports waiting for review: 1" in full.body
-    assert "Stipends waiting for approval: 1 (each by an admin other than" in full.body
+    # the proposal's event named no proposer: it is counted for every admin
+    assert "Stipends waiting for approval that you did not propose: 1" in full.body
     assert "Strategies waiting for a mentor's comment: 1" in full.body
 
     neutral = notifications.mail_to(discreet_address)
@@ -113,7 +114,7 @@ def test_russian_for_staff_who_chose_it(notifications: Any) -> None:
     mail = notifications.mail_to(address)
     assert mail.subject == "Работа для администраторов программы"
     assert "Отчёты, ожидающие рассмотрения: 1" in mail.body
-    assert "не тот администратор, который её предложил" in mail.body
+    assert "Стипендии, ожидающие одобрения, которые предложили не вы: 1" in mail.body
 
 
 def test_no_digest_when_nothing_waits(notifications: Any) -> None:
@@ -162,7 +163,7 @@ def test_a_closed_cycle_sends_the_digest_at_once_and_only_once(
         notifications.publish("cycle.closed.v1", "stipends", **closed) for _ in range(2)
     ]
     mail = notifications.mail_to(address)
-    assert "Stipends waiting for approval: 1" in mail.body
+    assert "Stipends waiting for approval that you did not propose: 1" in mail.body
     for body in copies:
         wait_until(lambda b=body: notifications.processed(b["event_id"]), "a copy")
     assert len(notifications.smtp.to(address)) == 1
@@ -187,7 +188,64 @@ def test_a_closed_cycle_heard_before_its_proposals_still_sends_the_digest(
     closed = {"cycle_id": str(uuid.uuid4()), "programme_id": str(uuid.uuid4())}
     notifications.publish("cycle.closed.v1", "stipends", **closed, proposed=3)
     mail = notifications.mail_to(address)
-    assert "Stipends waiting for approval: 3" in mail.body
+    assert "Stipends waiting for approval that you did not propose: 3" in mail.body
+
+
+def test_each_admin_is_told_of_the_approvals_they_may_give(
+    notifications: Any,
+) -> None:
+    """An admin who closed a cycle proposed its stipends and may approve none of
+    them: their digest does not count them (an outside reading: the proposer was
+    told "3 waiting" that were not theirs to approve); the other admins' does.
+    Nor is an admin counted the approval of their own stipend."""
+    closer, closer_address = staff_member()
+    other, other_address = staff_member()
+    for ident in (closer, other):
+        notifications.call(
+            "set_preferences",
+            actor(ident, "program_admin"),
+            {"discreet": False, "language": "en"},
+        )
+
+    def proposed(communicator: str) -> None:
+        body = notifications.publish(
+            "stipend.proposed.v1",
+            "stipends",
+            stipend_id=str(uuid.uuid4()),
+            communicator_id=communicator,
+            cycle_id=str(uuid.uuid4()),
+            amount_minor=100,
+            currency="EUR",
+            proposed_by=closer,
+        )
+        wait_until(lambda: notifications.processed(body["event_id"]), "a proposal")
+
+    for _ in range(3):
+        proposed(str(uuid.uuid4()))
+    notifications.publish(
+        "cycle.closed.v1",
+        "stipends",
+        cycle_id=str(uuid.uuid4()),
+        programme_id=str(uuid.uuid4()),
+        proposed=3,
+        closed_by=closer,
+    )
+    told = notifications.mail_to(other_address)
+    assert "Stipends waiting for approval that you did not propose: 3" in told.body
+
+    # a fourth, of the other admin's own stipend: not theirs to approve either
+    proposed(other)
+    digest(notifications)
+    assert wait_until(
+        lambda: len(notifications.smtp.to(other_address)) == 2, "the daily digest"
+    )
+    daily = notifications.smtp.to(other_address)[-1]
+    assert "Stipends waiting for approval that you did not propose: 3" in daily.body
+    # nothing else waits, and none of the four is the closer's to approve
+    assert notifications.sql(
+        "SELECT count(*) FROM deliveries WHERE recipient_id = :r", r=closer
+    ) == [(0,)]
+    assert notifications.smtp.to(closer_address) == []
 
 
 def test_work_ends_as_its_last_event_says_whatever_order_the_events_arrive_in(

@@ -161,14 +161,17 @@ def test_close_proposes_for_the_eligible_and_explains_the_rest(db: Db) -> None:
         1,
     )
     assert all(world.stipend_of(w) is None for w in (volunteer, untrained, too_few))
-    assert [e["data"]["stipend_id"] for e in db.events("stipend.proposed.v1")] == [
-        str(stipend.id)
-    ]
+    # who proposed it rides along: the admins' digest counts it for the others
+    assert [
+        (e["data"]["stipend_id"], e["data"]["proposed_by"])
+        for e in db.events("stipend.proposed.v1")
+    ] == [(str(stipend.id), CLOSER["id"])]
     (closed_event,) = db.events("cycle.closed.v1")
     assert closed_event["data"] == {
         "cycle_id": str(world.cycle_id),
         "programme_id": str(world.programme_id),
         "proposed": 1,  # a count: the digest's waiting approvals, at least
+        "closed_by": CLOSER["id"],
     }
     assert db.sql("SELECT status FROM cycles")[0][0] == "closed"
 

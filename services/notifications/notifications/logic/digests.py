@@ -13,7 +13,14 @@ from notifications.logic.courier import Courier
 from notifications.logic.deliveries import notify
 from notifications.logic.recipients import StaffDirectory, staff
 from notifications.logic.reminders import cycle_ended
-from notifications.logic.work import APPLICATION, APPROVAL, REPORT, STRATEGY, waiting
+from notifications.logic.work import (
+    APPLICATION,
+    APPROVAL,
+    REPORT,
+    STRATEGY,
+    approvals_open_to,
+    waiting,
+)
 from svyaz import actors, inbox
 from svyaz.envelope import ReceivedEvent
 
@@ -30,34 +37,49 @@ def send_digest(
     directory: StaffDirectory,
     event_id: uuid.UUID,
     at_least: dict[str, int] | None = None,
+    proposer: uuid.UUID | None = None,
 ) -> None:
-    """What waits, counted, to every program admin; nothing when nothing waits.
-    `at_least`: work known to wait though its own events may not have been heard
-    yet (a closed cycle's proposals), counted as at least that much."""
+    """What waits, counted, to every program admin; nothing to an admin for whom
+    nothing waits. Approvals are counted for each admin: the ones they may give
+    (not their own proposals, nor of their own stipend). `at_least`: work known to
+    wait though its own events may not have been heard yet (a closed cycle's
+    proposals, made by `proposer`), counted as at least that much."""
+    known = at_least or {}
     with courier.transaction() as session:
         counts = waiting(session)
-    for kind, known in (at_least or {}).items():
-        counts[kind] = max(counts.get(kind, 0), known)
-    if not any(counts.values()):
+    if not any(counts.values()) and not any(known.values()):
         return
     ids = directory.staff_ids(STAFF_DIGEST_ROLE)  # ids, no emails
-    recipients = staff(ids, STAFF_DIGEST_ROLE)
-    params = {
-        "applications": counts.get(APPLICATION, 0),
-        "reports": counts.get(REPORT, 0),
-        "approvals": counts.get(APPROVAL, 0),
-        "strategies": counts.get(STRATEGY, 0),
-    }
     with courier.transaction() as session:
-        due = notify(
-            session,
-            event_id,
-            recipients,
-            "staff_digest",
-            params,
-            courier.channels,
-            datetime.now(UTC),
-        )
+        approvals = approvals_open_to(session, ids)
+    shared = {
+        "applications": max(counts.get(APPLICATION, 0), known.get(APPLICATION, 0)),
+        "reports": max(counts.get(REPORT, 0), known.get(REPORT, 0)),
+        "strategies": max(counts.get(STRATEGY, 0), known.get(STRATEGY, 0)),
+    }
+    # admins told the same counts are told in one notice
+    groups: dict[int, list[uuid.UUID]] = {}
+    for ident in ids:
+        mine = approvals[ident]
+        if ident != proposer:  # a closed cycle's proposals: not the closer's
+            mine = max(mine, known.get(APPROVAL, 0))
+        if mine or any(shared.values()):
+            groups.setdefault(mine, []).append(ident)
+    now = datetime.now(UTC)
+    with courier.transaction() as session:
+        due = [
+            delivery
+            for mine, group in sorted(groups.items())
+            for delivery in notify(
+                session,
+                event_id,
+                staff(group, STAFF_DIGEST_ROLE),
+                "staff_digest",
+                {**shared, "approvals": mine, "approvals_yours": True},
+                courier.channels,
+                now,
+            )
+        ]
     courier.deliver(due)
 
 
@@ -90,6 +112,7 @@ def cycle_closed(
         directory,
         digest_event_id("cycle-closed", data["cycle_id"].int),
         at_least={APPROVAL: data.get("proposed", 0)},
+        proposer=data.get("closed_by"),
     )
     with courier.transaction() as session:
         cycle_ended(session, data["cycle_id"])

@@ -105,7 +105,7 @@ def _correct(fact: Fact, notice: StipendNotice | None, template: str) -> list[in
 def stipend_proposed(fact: Fact) -> list[int]:
     """Awaiting approval: new, amended, or an approval voided because the payout
     details changed (then, if that approval was announced, `stipend_on_hold`)."""
-    work_arrived(fact, APPROVAL, fact.data["stipend_id"])
+    work_arrived(fact, APPROVAL, fact.data["stipend_id"], fact.data.get("proposed_by"))
     notice = stipend_now(fact.session, fact.data, "proposed", fact.at)
     return _correct(fact, notice, "stipend_on_hold")
 

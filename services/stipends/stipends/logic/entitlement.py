@@ -211,6 +211,7 @@ def close_cycle(
             cycle_id=cycle.id,
             programme_id=programme.id,
             proposed=sum(1 for e in found if e.eligible),
+            closed_by=actor.id,
         ),
     )
     session.flush()
