@@ -199,7 +199,11 @@ REFUSES: dict[str, dict[str, int]] = {
         "programme_changed": 409,
         "programme_not_found": 404,
     },
-    "POST /api/v1/applications": {"consent_outdated": 400, "weak_password": 400},
+    "POST /api/v1/applications": {
+        "consent_outdated": 400,
+        "unknown_country": 400,
+        "weak_password": 400,
+    },
     "POST /api/v1/bank-statements": {
         "invalid_fee": 409,
         "invalid_statement": 400,

@@ -463,7 +463,10 @@ REFUSALS: dict[str, str] = {
         "Cyrillic letters only."
     ),
     "pseudonym_taken": N_("This pseudonym is taken. Choose another one."),
-    "unknown_country": N_("Choose your country from the list."),
+    "unknown_country": N_(
+        "We cannot pay anyone living in this country yet. Choose the country you "
+        "live in; if it is this one, ask the programme when it will be served."
+    ),
     "consent_outdated": N_(
         "The consent text has changed. Reload the page, read it and agree again."
     ),

@@ -1338,6 +1338,23 @@ def test_every_refused_field_of_an_application_is_named_at_once(
     assert stale.status_code == 400 and set(stale.json()["errors"]) == {
         "consent_version"
     }
+    # a country no payout route serves, alone: its own code, and what to do
+    data = application(password=PASSWORD, country="RU")
+    unserved = requests.post(f"{system.url}/api/v1/applications", json=data, timeout=30)
+    assert unserved.status_code == 400
+    assert unserved.json()["code"] == "unknown_country"
+    assert "give the country you live in" in unserved.json()["errors"]["country"][0]
+    # a password long enough but easy to guess (an outside reading found these
+    # taken, the document promising `weak_password`)
+    for weak in ("passwordpassword", "123456789012", "qwertyuiop12"):
+        data = application(password=weak)
+        refused = requests.post(
+            f"{system.url}/api/v1/applications", json=data, timeout=30
+        )
+        assert refused.status_code == 400, weak
+        assert refused.json()["code"] == "weak_password"
+        assert "passphrase" in refused.json()["errors"]["password"][0]
+    assert not system.sql("SELECT 1 FROM communicators")
 
 
 def test_admins_see_who_coordinates_each_club_others_do_not(system: Registry) -> None:

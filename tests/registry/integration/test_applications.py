@@ -100,7 +100,13 @@ def test_a_known_email_gets_the_same_answer_and_a_review_item_for_admins(
 @pytest.mark.parametrize(
     ("change", "field", "message"),
     [
-        ({"country": "RU"}, "country", "unknown country code RU"),
+        (
+            {"country": "RU"},
+            "country",
+            "no payout route serves RU yet, so nobody "
+            "living there can be paid: give the country you live in; if it is this "
+            "one, ask the programme when it will be served",
+        ),
         ({"country": "Georgia"}, "country", "a two-letter country code"),
         ({"email": "not-an-email"}, "email", "Not a valid email address."),
         ({"consent": False}, "consent", "consent to the consent text is required"),

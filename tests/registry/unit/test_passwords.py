@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from registry.logic.passwords import Passwords
+from registry.exceptions import InvalidRequest
+from registry.logic.accounts import check_password_policy
+from registry.logic.passwords import Passwords, is_weak
 from registry.settings import Settings
 from svyaz import config as svyaz_config
 from svyaz.config import ConfigurationError
@@ -70,3 +72,47 @@ def test_a_hash_at_another_cost_still_verifies_and_asks_to_be_made_again() -> No
     assert not now.verify("not a hash", "correct horse battery staple")
     assert now.needs_rehash(stored)
     assert not now.needs_rehash(now.hash("correct horse battery staple"))
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "passwordpassword",
+        "123456789012",
+        "aaaaaaaaaaaa",
+        "password1234",
+        "qwertyuiop12",
+        "121212121212",
+        "Password2026!",
+        "ЙЦУКЕН123456789",
+        "9876543210abcd",
+    ],
+)
+def test_an_easily_guessed_password_is_weak_whatever_its_length(
+    password: str,
+) -> None:
+    """Found by an outside reading: these were all taken, the document promising
+    `weak_password` for a password "not easy to guess"."""
+    assert is_weak(password)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "correct horse battery staple",
+        "a long passphrase here",
+        "not the password",
+        "мой кот любит рыбу",
+        "Tr0ub4dor&3xyz",
+    ],
+)
+def test_a_passphrase_of_ones_own_is_not_weak(password: str) -> None:
+    assert not is_weak(password)
+
+
+def test_a_new_password_that_is_easy_to_guess_is_refused_with_what_to_do() -> None:
+    with pytest.raises(InvalidRequest) as refused:
+        check_password_policy("password1234")
+    assert refused.value.code == "weak_password"
+    assert "passphrase" in refused.value.fields["password"][0]
+    check_password_policy("correct horse battery staple")  # taken

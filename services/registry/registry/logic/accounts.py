@@ -57,8 +57,14 @@ class SignIn:
 
 
 def check_password_policy(password: str) -> None:
+    """A new password: of a length within the rule, and not easy to guess
+    (`passwords.is_weak`); a sign-in checks neither."""
+    message = None
     if not passwords.MIN_LENGTH <= len(password) <= passwords.MAX_LENGTH:
         message = passwords.LENGTH_RULE
+    elif passwords.is_weak(password):
+        message = passwords.WEAK_RULE
+    if message:
         raise InvalidRequest(message, "weak_password", {"password": [message]})
 
 

@@ -29,7 +29,12 @@ Refusal = tuple[str, str, str] | None  # (field, message, code)
 
 def _country(session: Session, country: str) -> Refusal:
     if session.get(Corridor, country) is None:
-        return "country", f"unknown country code {country}", "unknown_country"
+        said = (
+            f"no payout route serves {country} yet, so nobody living there can be "
+            "paid: give the country you live in; if it is this one, ask the "
+            "programme when it will be served"
+        )
+        return "country", said, "unknown_country"
     return None
 
 

@@ -18,6 +18,83 @@ from registry.settings import Settings
 MIN_LENGTH = 12
 MAX_LENGTH = 200
 LENGTH_RULE = f"{MIN_LENGTH} to {MAX_LENGTH} characters"
+WEAK_RULE = (
+    "easy to guess: it is made of a common word, a run of keys or digits, or a "
+    "few characters repeated; choose a passphrase of several words of your own"
+)
+
+# What a guesser tries first (NIST SP 800-63B, 5.1.1.2: refuse passwords made of
+# dictionary words, repeated or sequential characters, and the service's name):
+# a password left with fewer than MIN_LEFT characters once these are taken out of
+# it is refused. Runs of four or more of a sequence count, either way round.
+_SEQUENCES = (
+    "0123456789",
+    "abcdefghijklmnopqrstuvwxyz",
+    "абвгдеёжзийклмнопрстуфхцчшщъыьэюя",
+    "qwertyuiop",
+    "asdfghjkl",
+    "zxcvbnm",
+    "йцукенгшщзхъ",
+    "фывапролджэ",
+    "ячсмитьбю",
+)
+_WORDS = (
+    "password",
+    "passwort",
+    "passw0rd",
+    "pa55word",
+    "пароль",
+    "qwerty",
+    "йцукен",
+    "letmein",
+    "welcome",
+    "iloveyou",
+    "admin",
+    "secret",
+    "login",
+    "svyaz",
+    "связь",
+    "monkey",
+    "dragon",
+    "football",
+    "sunshine",
+    "princess",
+    "master",
+)
+MIN_LEFT = 6
+MIN_DISTINCT = 5
+
+
+def _runs(min_run: int = 4) -> list[str]:
+    """Every run of `min_run` or more characters of each sequence, either way
+    round, longest first (so that the longest is taken out whole)."""
+    runs = {
+        seq[i:j]
+        for base in _SEQUENCES
+        for seq in (base, base[::-1])
+        for i in range(len(seq))
+        for j in range(i + min_run, len(seq) + 1)
+    }
+    return sorted(runs, key=len, reverse=True)
+
+
+_GUESSES = sorted(set(_WORDS), key=len, reverse=True) + _runs()
+
+
+def is_weak(password: str) -> bool:
+    """Easy to guess whatever its length: fewer than MIN_DISTINCT different
+    characters (`aaaaaaaaaaaa`, `121212121212`), or fewer than MIN_LEFT left once
+    common words and runs of keys, letters or digits are taken out
+    (`passwordpassword`, `password1234`, `123456789012`, `qwertyuiop12`)."""
+    folded = password.casefold()
+    if len(set(folded)) < MIN_DISTINCT:
+        return True
+    left = folded
+    for guess in _GUESSES:
+        if guess in left:
+            left = left.replace(guess, "")
+    left = "".join(ch for ch in left if not ch.isspace())
+    return len(left) < MIN_LEFT
 
 
 class Passwords:
