@@ -97,11 +97,16 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
     stipends.call("review_report", ADMIN_A, draft["report"]["id"], "accepted", "")
     stipends.call("close_cycle", ADMIN_A, cycle)
     (stipend,) = stipends.call("list_stipends", ADMIN_B, cycle, "proposed")
-    shown = stipends.call("get_stipend", ADMIN_B, stipend["id"])
-    stipends.call("approve_stipend", ADMIN_B, stipend["id"], shown["digest"])
     email = f"finance.{uuid.uuid4().hex[:6]}@example.org"
     finance, home, totp = signed_in_staff(system, email, ["finance"])
+    # proposed, not approved: nothing to pay yet, and why (no build offered)
+    waiting = cycle_row(home, cycle)
+    assert "1 стипендия ещё ждёт одобрения администраторов" in waiting
+    assert '/runs"' not in waiting
+    shown = stipends.call("get_stipend", ADMIN_B, stipend["id"])
+    stipends.call("approve_stipend", ADMIN_B, stipend["id"], shown["digest"])
     # the finance home says what a run would take from the cycle
+    home = finance.get(f"{system.url}/finance", timeout=30).text
     assert "1 одобренная стипендия ещё не в пакете" in cycle_row(home, cycle)
     built = finance.post(
         f"{system.url}/finance/cycles/{cycle}/runs",

@@ -305,10 +305,11 @@ def approved_stipend(stipends: Stipends, who: str) -> tuple[dict, dict, str]:
     (found,) = stipends.call("close_cycle", ADMIN_A, cycle["id"])["entitlements"]
     stipend = stipends.call("get_stipend", ADMIN_B, found["stipend_id"])
     (staff_view,) = stipends.call("list_cycles", FINANCE, programme["id"])
-    assert staff_view["left_to_pay"] == 0  # proposed, not approved yet
+    assert (staff_view["left_to_pay"], staff_view["awaiting_approval"]) == (0, 1)
     stipends.call("approve_stipend", ADMIN_B, stipend["id"], stipend["digest"])
     (staff_view,) = stipends.call("list_cycles", FINANCE, programme["id"])
-    assert staff_view["left_to_pay"] == 1  # what a payout run would take
+    # what a payout run would take
+    assert (staff_view["left_to_pay"], staff_view["awaiting_approval"]) == (1, 0)
     return programme, stipend, report["id"]
 
 

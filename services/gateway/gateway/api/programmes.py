@@ -14,6 +14,7 @@ from gateway.schemas import (
     CycleSchema,
     FundingRequestSchema,
     FundingReversalRequestSchema,
+    ListedCycleSchema,
     ProgrammeChangesRequestSchema,
     ProgrammeRequestSchema,
     ProgrammeSchema,
@@ -138,7 +139,7 @@ class ProgrammesApi(GatewayBase):
         "/api/v1/programmes/<programme_id>/cycles",
         summary="A programme's cycles, newest deadline first",
         roles=(ADMIN, FINANCE),
-        responses={200: [CycleSchema]},
+        responses={200: [ListedCycleSchema]},
     )
     def api_programme_cycles(self, call: Call, programme_id: str) -> Any:
         return self.deadline(self.stipends.list_cycles, call.actor, programme_id)

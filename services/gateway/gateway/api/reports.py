@@ -14,6 +14,7 @@ from gateway.schemas import (
     ClosePreviewSchema,
     CycleProgressSchema,
     CycleSchema,
+    ListedCycleSchema,
     ReportQuerySchema,
     ReportRequestSchema,
     ReportSchema,
@@ -42,7 +43,7 @@ class ReportsApi(GatewayBase):
         "/api/v1/cycles",
         summary="Cycles: communicators see the open ones, staff all",
         roles=(COMMUNICATOR, ADMIN, FINANCE),
-        responses={200: [CycleSchema]},
+        responses={200: [ListedCycleSchema]},
     )
     def api_cycles(self, call: Call) -> Any:
         return self.deadline(self.stipends.list_cycles, call.actor)

@@ -45,11 +45,22 @@ class CycleSchema(Schema):
     status = choice(CYCLE_STATUSES)
     closed_at = stamp(allow_none=True)
     locked_at = stamp(allow_none=True)
+
+
+class ListedCycleSchema(CycleSchema):
+    """A cycle in a list; staff also read what is left to pay in it."""
+
     left_to_pay = fields.Integer(
         metadata={
             "description": "staff only: the cycle's approved stipends in no payout "
             "run yet, what building a run would take (0 while the cycle is open); "
             "absent for communicators"
+        }
+    )
+    awaiting_approval = fields.Integer(
+        metadata={
+            "description": "staff only: the cycle's stipends proposed and not yet "
+            "approved (0 while the cycle is open); absent for communicators"
         }
     )
 

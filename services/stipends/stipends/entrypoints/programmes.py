@@ -133,11 +133,11 @@ class ProgrammesEntrypoints(Entrypoints):
         wanted = ident(programme_id, "programme_id") if programme_id else None
         with self.db.transaction() as session:
             found = cycles.list_cycles(session, who, wanted)
-            counts = cycles.left_to_pay(session, who, found)
+            counts = cycles.payable(session, who, found)
             listed = CYCLE.dump(found, many=True)
         if counts is not None:  # staff: what a payout run would take from each
             for cycle, view in zip(found, listed, strict=True):
-                view["left_to_pay"] = counts[cycle.id]
+                view.update(counts[cycle.id])
         return listed
 
     @rpc(callers={GATEWAY, OPERATOR}, expected_exceptions=StipendsError)

@@ -133,28 +133,32 @@ def list_cycles(
     return list(session.scalars(query.order_by(Cycle.deadline.desc())))
 
 
-def left_to_pay(
+def payable(
     session: Session, actor: Actor, listed: list[Cycle]
-) -> dict[uuid.UUID, int] | None:
-    """For staff: how many approved stipends of each listed cycle are in no payout
-    yet (a cancelled one aside), which is what building a payout run would take;
-    None for a communicator, who is not told."""
+) -> dict[uuid.UUID, dict[str, int]] | None:
+    """For staff, per listed cycle: `left_to_pay`, its approved stipends in no
+    payout yet (a cancelled one aside), which is what building a payout run would
+    take; `awaiting_approval`, its stipends proposed and not yet approved. None for
+    a communicator, who is not told."""
     if not actor.roles & {ADMIN, "finance"}:
         return None
+    counts = {c.id: {"left_to_pay": 0, "awaiting_approval": 0} for c in listed}
     ids = [c.id for c in listed if c.status != "open"]
-    counts = dict.fromkeys((c.id for c in listed), 0)
     if ids:
         taken = select(Payout.stipend_id).where(Payout.status != "cancelled")
-        for cycle_id, count in session.execute(
-            select(Stipend.cycle_id, func.count())
-            .where(
-                Stipend.cycle_id.in_(ids),
-                Stipend.status == "approved",
-                Stipend.id.not_in(taken),
-            )
+        left = func.count().filter(
+            Stipend.status == "approved", Stipend.id.not_in(taken)
+        )
+        awaiting = func.count().filter(Stipend.status == "proposed")
+        for cycle_id, n_left, n_awaiting in session.execute(
+            select(Stipend.cycle_id, left, awaiting)
+            .where(Stipend.cycle_id.in_(ids))
             .group_by(Stipend.cycle_id)
         ):
-            counts[cycle_id] = int(count)
+            counts[cycle_id] = {
+                "left_to_pay": int(n_left),
+                "awaiting_approval": int(n_awaiting),
+            }
     return counts
 
 
