@@ -61,8 +61,6 @@ SAID: dict[str, str] = {
     "the body differ: send one, or the same in both.",
     "invalid_action": "The action is not one this operation takes; the document "
     "lists them.",
-    "invalid_decision": "The decision is not one this operation takes; the document "
-    "lists them.",
     "invalid_dimension": "The dimension is not one this operation takes; the "
     "document lists them.",
     "invalid_fee": "A fee cannot be negative.",
@@ -192,8 +190,9 @@ REFUSES: dict[str, dict[str, int]] = {
     "GET /api/v1/strategies": {},
     "GET /api/v1/trainings": {},
     "PATCH /api/v1/clubs/<club_id>": {"club_name_taken": 400, "club_not_found": 404},
+    # the request schema refuses other fields (`currency`, `budget_minor`) first,
+    # as `invalid_input` saying why: the service's `field_not_editable` is not met
     "PATCH /api/v1/programmes/<programme_id>": {
-        "field_not_editable": 400,
         "invalid_bands": 400,
         "name_taken": 400,
         "programme_changed": 409,
@@ -305,7 +304,6 @@ REFUSES: dict[str, dict[str, int]] = {
         "totals_mismatch": 409,
     },
     "POST /api/v1/payouts/<payout_id>/actions": {
-        "invalid_action": 400,
         "invalid_fee": 409,
         "not_in_flight": 409,
         "not_sent": 409,
@@ -401,7 +399,6 @@ REFUSES: dict[str, dict[str, int]] = {
     },
     "POST /api/v1/reports/<report_id>/review": {
         "comment_required": 400,
-        "invalid_decision": 400,
         "own_report": 403,
         "report_not_found": 404,
     },
@@ -430,7 +427,6 @@ REFUSES: dict[str, dict[str, int]] = {
     "POST /api/v1/staff": {
         "email_taken": 400,
         "handle_taken": 400,
-        "invalid_roles": 400,
     },
     "POST /api/v1/staff/<account_id>/disabling": {
         "own_account": 403,

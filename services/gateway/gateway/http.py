@@ -377,6 +377,25 @@ def _declare(route: Route, fn: Any, wrapper: Any) -> Any:
     )(wrapper)
 
 
+# path values named `<…>_id` name a record by its UUID, but for these: a parked
+# message's broker id and a parked delivery's number
+NOT_UUIDS = frozenset({"message_id", "delivery_id"})
+
+
+def path_ids(values: dict[str, Any]) -> dict[str, Any]:
+    """The path's ids, each checked before anything is asked of a service: a
+    malformed one is `invalid_id` on every route, naming it (before, a service
+    checked some and answered `invalid_input`, the gateway others)."""
+    for name, value in values.items():
+        if name.endswith("_id") and name not in NOT_UUIDS and isinstance(value, str):
+            try:
+                values[name] = str(uuid.UUID(value))
+            except ValueError:
+                said = f"{name} in the path is not a valid id (a UUID)"
+                raise BadRequest(said, "invalid_id", {name: [said]}) from None
+    return values
+
+
 def api(
     method: str,
     path: str,
@@ -413,7 +432,7 @@ def api(
         def wrapper(self: Any, request: Any, **values: Any) -> Response:
             with idempotency.keyed(request_key("api", request)):
                 call = self.api_call(route, request)
-                result = fn(self, call, **values)
+                result = fn(self, call, **path_ids(values))
             if isinstance(result, Response):
                 return result
             with self.speaking(call):  # the answer's reasons, in the reader's words

@@ -95,6 +95,12 @@ class Programme(Base):
 
 
 CYCLE_STEPS = {"open": "closed", "closed": "locked"}
+# what a refused step says to do instead
+CYCLE_NEXT = {
+    "open": ": close it first (after its deadline, every report reviewed)",
+    "closed": ": it can only be locked, once every stipend of it is decided",
+    "locked": ": a locked cycle is final",
+}
 
 
 class Cycle(Base):
@@ -122,7 +128,8 @@ class Cycle(Base):
     def move_to(self, to: str) -> None:
         if CYCLE_STEPS.get(self.status) != to:
             raise InvalidTransition(
-                f"a cycle that is {self.status} cannot become {to}",
+                f"a cycle that is {self.status} cannot become {to}"
+                + CYCLE_NEXT.get(self.status, ""),
                 f"cycle_{self.status}",
             )
         self.status = to

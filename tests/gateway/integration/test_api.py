@@ -1560,3 +1560,27 @@ def test_an_approval_answers_where_the_activation_stands(system: Registry) -> No
     )
     twice = decide(second, "approve")
     assert (twice["status"], twice["approvals_given"]) == ("active", 2)
+
+
+def test_a_malformed_id_in_the_path_is_invalid_id_on_every_route(
+    system: Registry,
+) -> None:
+    """Found by an outside reading: `GET /stipends/12345` answered `invalid_id`,
+    `POST /reports/not-a-uuid/review` `invalid_input`; now one code, naming the
+    path's value, before any service is asked (and after who is asking)."""
+    admin = staff(system, ["program_admin"])
+    for method, path, body, name in [
+        ("GET", "/api/v1/stipends/12345", None, "stipend_id"),
+        ("POST", "/api/v1/reports/not-a-uuid/review", {"decision": "accepted"},
+         "report_id"),
+        ("GET", "/api/v1/cycles/not-a-uuid/stipends", None, "cycle_id"),
+        ("POST", "/api/v1/programmes/not-a-uuid/cycles",
+         {"period": "2026-12", "deadline": "2026-12-31T00:00:00+00:00"},
+         "programme_id"),
+    ]:  # fmt: skip
+        answer = admin(method, path, body)
+        assert answer.status_code == 400, (path, answer.text)
+        assert answer.json()["code"] == "invalid_id", path
+        assert list(answer.json()["errors"]) == [name], path
+    anonymous = requests.get(f"{system.url}/api/v1/stipends/12345", timeout=30)
+    assert anonymous.status_code == 401

@@ -459,6 +459,32 @@ def test_the_api_runs_a_programme_and_pages_its_stipends(
     assert two_keys.status_code == 400, two_keys.text
     assert two_keys.json()["code"] == "idempotency_keys_differ"
     assert "idempotency_key" in two_keys.json()["errors"]
+    # a key is one shape wherever it is sent (an outside reading: `.` and `:`
+    # passed in the body and not in the header, so the same key in both failed)
+    dotted = admin.http.post(
+        admin.url + path,
+        json={"amount_minor": 500, "idempotency_key": "fund.2026:dec-01"},
+        headers={"X-CSRF-Token": admin.csrf},
+        timeout=30,
+    )
+    assert dotted.status_code == 400 and dotted.json()["code"] == "invalid_input"
+    assert "idempotency_key" in dotted.json()["errors"]
+    both = admin.http.post(
+        admin.url + path,
+        json={"amount_minor": 500, "idempotency_key": "fund-2026-dec-01"},
+        headers={"X-CSRF-Token": admin.csrf, "Idempotency-Key": "fund-2026-dec-01"},
+        timeout=30,
+    )
+    assert both.status_code == 200, both.text
+    assert both.json()["budget_minor"] == 70_500
+    # a field the rules do not have says why it is not one
+    fixed = admin(
+        "PATCH",
+        f"/api/v1/programmes/{programme['id']}",
+        {"version": programme["version"], "currency": "USD"},
+    )
+    assert fixed.status_code == 400 and fixed.json()["code"] == "invalid_input"
+    assert "currency is fixed" in fixed.json()["errors"]["currency"][0]
     changed = admin(
         "PATCH",
         f"/api/v1/programmes/{programme['id']}",

@@ -184,7 +184,8 @@ class RejectRequestSchema(Schema):
 PROGRAMME_NAME = 120
 MAX_MINOR = 10**12  # a budget or a funding, in minor units
 MAX_STIPEND_MINOR = 10**9  # a tier amount or a stipend, in minor units
-IDEMPOTENCY_KEY = r"^[A-Za-z0-9_.:-]{8,64}$"
+# as the Idempotency-Key header (svyaz.idempotency): one rule for a key, wherever sent
+IDEMPOTENCY_KEY = r"^[A-Za-z0-9_-]{8,64}$"
 PERIOD = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
 MAX_PAGE = 200
 MAX_APPROVALS = 500
@@ -286,6 +287,13 @@ class ProgrammeChangesRequestSchema(Schema):
     these fields since; a funding is not one). The currency never changes; the
     budget only by funding."""
 
+    # a field named here that is not one of these (`currency`, `budget_minor`)
+    error_messages = {
+        "unknown": "Not a field this changes: a programme's currency is fixed once "
+        "created, and its budget changes by funding (POST "
+        "/api/v1/programmes/{programme_id}/funding) or reversing one."
+    }
+
     version = fields.Integer(strict=True, required=True, validate=validate.Range(min=1))
     name = fields.String(
         validate=[validate.Length(min=3, max=PROGRAMME_NAME), not_blank]
@@ -369,7 +377,16 @@ class FundingRequestSchema(Schema):
     )
     idempotency_key = fields.String(
         load_default=None,
-        validate=[validate.Length(min=8, max=64), validate.Regexp(IDEMPOTENCY_KEY)],
+        validate=[
+            validate.Length(min=8, max=64),
+            validate.Regexp(
+                IDEMPOTENCY_KEY, error="8 to 64 letters, digits, - or _ (a uuid)"
+            ),
+        ],
+        metadata={
+            "description": "as the Idempotency-Key header: 8 to 64 letters, "
+            "digits, - or _"
+        },
     )
 
 

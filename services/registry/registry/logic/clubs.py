@@ -566,7 +566,9 @@ def set_tier(
             )
         if not completed:
             raise InvalidTransition(
-                "the professional tier needs a completed training", "training_required"
+                "the professional tier needs a completed training: record that they "
+                "completed one first, then set the tier",
+                "training_required",
             )
     if communicator.tier == tier:
         return communicator

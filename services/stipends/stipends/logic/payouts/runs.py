@@ -224,10 +224,16 @@ def check_release(
     (a code is good once), and again under the run's lock."""
     actor.require(FINANCE)
     if run.status != "draft":
-        raise InvalidTransition(f"the run is {run.status}", f"run_{run.status}")
+        raise InvalidTransition(
+            f"the run is {run.status}, so it cannot be released again: read it to "
+            "follow its payouts",
+            f"run_{run.status}",
+        )
     if confirmed_digest != run.totals_digest:
         raise InvalidTransition(
-            "the control totals confirmed are not the run's", "totals_mismatch"
+            "the control totals confirmed are not the run's: read the run again "
+            "and confirm the totals it shows now",
+            "totals_mismatch",
         )
     payouts = run_payouts(session, run.id)
     stipend_ids = [p.stipend_id for p in payouts]
