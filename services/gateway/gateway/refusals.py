@@ -719,6 +719,26 @@ FILE_FAULTS: tuple[tuple[str, str], ...] = (
         ),
     ),
     (r"amount (?P<value>\S+): out of range", N_("Its amount %(value)s is too large.")),
+    (
+        r"amount '(?P<value>.*)' is not an amount: .*",
+        N_(
+            "Its amount “%(value)s” is not an amount: write digits, with a point "
+            "before the decimals."
+        ),
+    ),
+    (
+        r"amount '(?P<value>.*)' has more decimals than the currency: "
+        r"(?P<currency>[A-Z]{3}) has .*",
+        N_("Its amount %(value)s has more decimals than %(currency)s has."),
+    ),
+    (
+        r"amount (?P<value>\S+): negative, not a payout's line.*",
+        N_(
+            "Its amount %(value)s is negative: it is not a payout's line. "
+            "Reconcile the statement's payout lines (positive amounts) only: "
+            "remove the others from the file."
+        ),
+    ),
     (r"no amount", N_("It has no amount.")),
     (
         r"amount (?P<value>.+)",
@@ -752,8 +772,8 @@ FILE_FAULTS: tuple[tuple[str, str], ...] = (
         r"the statement has no column (?P<columns>[^:]+):.*",
         N_(
             "Its first line must name the columns reference, amount, currency and "
-            "status (and fee); it lacks: %(columns)s. A spreadsheet program can "
-            "save it as CSV."
+            "status (and fee), separated by commas; it lacks: %(columns)s. A "
+            "spreadsheet program can save it as CSV with commas."
         ),
     ),
     (

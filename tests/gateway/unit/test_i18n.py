@@ -605,7 +605,29 @@ def test_a_files_refusal_names_the_line_it_stopped_at() -> None:
         "ru", "invalid_file", "the statement has no column reference: its first line"
     )
     assert header.endswith("не хватает: reference. Табличная программа может "
-                           "сохранить его как CSV.")  # fmt: skip
+                           "сохранить файл как CSV с запятыми.")  # fmt: skip
+    # an amount that is no number, whole, in the reader's words only (an outside
+    # reading found the service's English inside the Russian sentence)
+    for language, words in (("en", "Its amount “1\"00” is not an amount"),
+                            ("ru", "Её сумма «1\"00» — не сумма")):  # fmt: skip
+        garbled = i18n.refusal(
+            language,
+            "invalid_statement",
+            "statement line 2: amount '1\"00' is not an amount: write digits, with "
+            "a point or a comma before the decimals (EUR has 2 decimals)",
+        )
+        assert words in garbled and "write digits, with a point or a" not in garbled
+        if language == "ru":
+            assert "is not" not in garbled
+    # a statement's negative line, met by a reconciliation: why, and what to do
+    negative = i18n.refusal(
+        "en",
+        "invalid_file",
+        "statement line 3: amount -900.00: negative, not a payout's line: "
+        "reconcile the payouts' lines (positive amounts) only",
+    )
+    assert "line 3 of the file" in negative
+    assert negative.endswith("remove the others from the file.")
     # a fault it does not know: no English detail, the refusal as it was
     unknown = i18n.refusal("ru", "invalid_file", "report line 4: something new")
     assert "something" not in unknown and unknown.endswith("строка 4 файла.")

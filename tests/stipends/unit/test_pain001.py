@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -200,3 +201,16 @@ def test_a_statement_line_keeps_the_banks_reference_cut_to_fit() -> None:
     assert said_of(rows[0].provider_ref) == "statement line 2 (RENT DEC)"
     assert said_of(rows[1].provider_ref) == "statement line 3"
     assert said_of("tr_1") == "tr_1"
+
+
+def test_a_negative_statement_line_refuses_a_reconciliation_naming_it() -> None:
+    """A reconciliation reads the payouts' lines: money out for anything else
+    (rent) is refused with its line and what to do, not met later as a raw
+    "negative amount" of a row (an outside reading)."""
+    text = (
+        "reference,amount,currency,status\n"
+        "payout:x,1.00,EUR,booked\n"
+        "RENT DEC,-900.00,EUR,booked\n"
+    )
+    with pytest.raises(ValueError, match=r"^statement line 3: amount -900\.00: neg"):
+        list(statement_rows(text.splitlines(keepends=True)))

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from stipends.payouts.bankfiles import parse_statement_lines
+from svyaz.money import plain
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,12 @@ def statement_rows(lines: Iterable[str]) -> Iterator[ProviderRow]:
     """The bank's statement (the CSV `import_bank_statement` reads) as rows: a booked
     line is a payment, a returned one a payment the bank returned."""
     for n, line in enumerate(parse_statement_lines(lines), 2):
+        if line.amount_minor < 0:  # said as a file's fault, with its line
+            raise ValueError(
+                f"statement line {n}: amount {plain(line.amount_minor, line.currency)}"
+                ": negative, not a payout's line: reconcile the payouts' lines "
+                "(positive amounts) only"
+            )
         yield ProviderRow(
             provider_ref=line_ref(n, line.reference),
             kind="payment",
