@@ -630,6 +630,19 @@ def test_the_inbox_and_preferences_pages(system: Registry, notifications: Any) -
     assert saved.status_code == 200 and 'id="saved"' in saved.text
     (row,) = notifications.sql("SELECT timezone, discreet FROM preferences")
     assert row == ("Asia/Tbilisi", True)
+    # answered by a GET of the page (a reload posts nothing), and the language
+    # chosen there outweighs the one the switcher set before (an outside reading:
+    # "Сохранено." and Russian pages after choosing English)
+    assert saved.history[0].status_code == 303
+    assert saved.url.endswith("/me/preferences?saved=1&lang=en")
+    browser.get(f"{system.url}/me?lang=ru", timeout=30)  # the switcher: Russian
+    russian = browser.post(
+        f"{system.url}/me/preferences",
+        timeout=30,
+        data={"csrf": csrf(form.text), "language": "en", "channels": ["inbox"]},
+    )
+    assert 'lang="en"' in russian.text and "Saved." in russian.text
+    assert 'lang="en"' in browser.get(f"{system.url}/me", timeout=30).text
 
 
 def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(

@@ -29,9 +29,11 @@ def requested(notifications: Any, reset_id: str) -> dict[str, Any]:
     )
 
 
-def link(notifications: Any, token: str) -> str:
+def link(notifications: Any, token: str, language: str) -> str:
+    """The link a mail carries: to the page in the mail's own language (an outside
+    reading: English mails opened Russian pages)."""
     public = str(notifications.container.config["PUBLIC_URL"]).rstrip("/")
-    return f"{public}/reset-password?token={token}"
+    return f"{public}/reset-password?token={token}&lang={language}"
 
 
 def test_a_reset_mails_the_link_once_and_an_invitation_gives_three_days(
@@ -41,13 +43,13 @@ def test_a_reset_mails_the_link_once_and_an_invitation_gives_three_days(
     event = requested(notifications, reset_id)
     mail = notifications.mail_to(address)
     expected = render(
-        "password_reset", "en", minutes=30, link=link(notifications, token)
+        "password_reset", "en", minutes=30, link=link(notifications, token, "en")
     )
     assert (mail.subject, mail.body.strip()) == (
         expected.subject,
         expected.body.strip(),
     )
-    assert link(notifications, token) in mail.body
+    assert link(notifications, token, "en") in mail.body
     wait_until(lambda: notifications.processed(event["event_id"]), "the claim")
 
     publish_event(notifications.amqp_uri, dict(event))  # the same event, redelivered
@@ -55,7 +57,10 @@ def test_a_reset_mails_the_link_once_and_an_invitation_gives_three_days(
     requested(notifications, invited)
     invitation = notifications.mail_to(invited_address)
     expected = render(
-        "staff_invitation", "ru", hours=72, link=link(notifications, invited_token)
+        "staff_invitation",
+        "ru",
+        hours=72,
+        link=link(notifications, invited_token, "ru"),
     )
     assert (invitation.subject, invitation.body.strip()) == (
         expected.subject,

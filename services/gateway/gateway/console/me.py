@@ -387,24 +387,24 @@ class MeConsole(GatewayBase):
             status=status,
             prefs=found,
             error=error,
-            saved=False,
+            saved=error is None and call.request.args.get("saved") == "1",
         )
 
     @page(
         "POST",
         "/me/preferences",
         roles=SIGNED_IN,
-        template="preferences.html",
         redisplay="me_preferences",
     )
-    def me_set_preferences(self, call: Call) -> dict[str, Any]:
+    def me_set_preferences(self, call: Call) -> Response:
+        """Saved, then the page again by GET (a reload does not post twice); in
+        the language chosen, which the pages speak from now on, over one picked
+        before with the switcher (its cookie: `?lang` sets it anew)."""
         changes = pages.preferences_from_form(call.request.form, call.actor["roles"])
         saved = self.deadline(self.notifications.set_preferences, call.actor, changes)
-        return {
-            "prefs": self.preferences_saved(call, saved),
-            "error": None,
-            "saved": True,
-        }
+        chosen = self.preferences_saved(call, saved).get("language")
+        spoken = f"&lang={chosen}" if chosen in web.LANGUAGES else ""
+        return web.redirect(f"/me/preferences?saved=1{spoken}")
 
 
 def _passed(moment: str) -> bool:

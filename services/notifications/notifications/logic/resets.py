@@ -12,13 +12,17 @@ from notifications.logic.recipients import ResetLinks
 from notifications.templates import render
 from svyaz import inbox
 from svyaz.envelope import ReceivedEvent
+from svyaz.languages import language_of
 
 RESET_MINUTES = 30  # what the registry gives a reset link
 INVITATION_HOURS = 72  # and a staff member's first password
 
 
-def link_to(public_url: str, token: str) -> str:
-    return f"{public_url.rstrip('/')}/reset-password?token={token}"
+def link_to(public_url: str, token: str, language: str | None = None) -> str:
+    """The page the mail links to, in the mail's own language (the page would
+    otherwise speak the browser's, or Russian)."""
+    spoken = language_of(language)
+    return f"{public_url.rstrip('/')}/reset-password?token={token}&lang={spoken}"
 
 
 def send_reset(
@@ -37,7 +41,7 @@ def send_reset(
             return
     issued = links.reset_link(reset_id)  # None: used, expired or erased meanwhile
     if issued is not None:
-        link = link_to(public_url, issued["token"])
+        link = link_to(public_url, issued["token"], issued["language"])
         if issued["purpose"] == "invitation":  # a staff member's first password
             message = render(
                 "staff_invitation",
