@@ -1355,6 +1355,12 @@ def test_every_refused_field_of_an_application_is_named_at_once(
         assert refused.json()["code"] == "weak_password"
         assert "passphrase" in refused.json()["errors"]["password"][0]
     assert not system.sql("SELECT 1 FROM communicators")
+    # both at once: one answer names both fields (an outside reading: the page
+    # said the country, then, once mended, the password)
+    data = application(password="password1234", country="RU")
+    both = requests.post(f"{system.url}/api/v1/applications", json=data, timeout=30)
+    assert both.status_code == 400
+    assert set(both.json()["errors"]) == {"country", "password"}
 
 
 def test_admins_see_who_coordinates_each_club_others_do_not(system: Registry) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from registry import events, pseudonyms
-from registry.exceptions import InvalidApplication
+from registry.exceptions import InvalidApplication, InvalidRequest
 from registry.logic import accounts, vouches
 from registry.logic.access import Sealed
 from registry.logic.vetting import open_review_items
@@ -64,6 +64,18 @@ def _pseudonym(session: Session, pseudonym: str) -> Refusal:
     return None
 
 
+def _password(password: str | None) -> Refusal:
+    """The account's password, checked with the application's other fields (one
+    answer names every refused field; its account is made further down)."""
+    if not password:
+        return None
+    try:
+        accounts.check_password_policy(password)
+    except InvalidRequest as exc:
+        return "password", exc.message, exc.code
+    return None
+
+
 def apply(
     session: Session, keys: KeyRing, application: dict[str, Any], now: datetime
 ) -> None:
@@ -80,6 +92,7 @@ def apply(
             _consent(session, application["consent_version"]),
             _club(session, application.get("club_id")),
             _pseudonym(session, application["pseudonym"]),
+            _password(application.get("password")),
         )
         if found is not None
     ]
