@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tests.gateway.conftest import Stipends, funded_programme, ready_payee
+from tests.gateway.integration.test_api import REPORT
 from tests.gateway.integration.test_console import (
     PASSWORD,
     csrf,
@@ -103,7 +104,7 @@ def test_a_report_past_its_deadline_is_said_to_be_late(
     """The deadline passed and the cycle not closed: the landing says the report
     is late (and still taken), not that it is due by a moment already gone."""
     data = application(password=PASSWORD, country="DE", city="Bonn")
-    ready_payee(system, stipends, data)
+    payee = ready_payee(system, stipends, data)
     programme = funded_programme(stipends, 100_000, 25_000)
     past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     stipends.call("open_cycle", ADMIN_A, programme, "2026-11", past)
@@ -116,6 +117,17 @@ def test_a_report_past_its_deadline_is_said_to_be_late(
     assert late, "the late report is shown with its link"
     assert "is late: it was due by" in late.group(1) and "2026-11" in late.group(1)
     assert 'data-code="due"' not in home
+
+    # a late report sent, the page lists it and says the form is another report
+    # (an outside reading: an empty form under nothing, and a second draft made)
+    who = actor(["communicator"], payee)
+    (cycle,) = stipends.call("list_cycles", who)
+    draft = stipends.call("save_report_draft", who, cycle["id"], REPORT)
+    stipends.call("submit_report", who, draft["report"]["id"])
+    page = browser.get(f"{system.url}/me/report?lang=en", timeout=30).text
+    assert f'id="report-{draft["report"]["id"]}"' in page
+    assert 'id="another-report"' in page and 'name="report_id" value=""' in page
+    assert "starts another report for this cycle" in page
 
 
 def test_with_two_cycles_open_a_communicator_reports_for_either(
