@@ -169,6 +169,19 @@ def test_an_admin_enrolls_totp_and_decides_an_application(system: Registry) -> N
     )
     assert moved.status_code == 303
     assert system.sql("SELECT status FROM communicators")[0][0] == "in_review"
+    reviewing = browser.get(f"{system.url}/admin/applications/{ident}", timeout=30)
+    assert 'value="approve"' in reviewing.text  # one's own approval, offered
+    approved = browser.post(
+        f"{system.url}/admin/applications/{ident}",
+        timeout=30,
+        data={"step": "approve", "reason": "looks right", "csrf": csrf(page.text)},
+    )
+    assert approved.status_code == 200, approved.text
+    # given, it is another admin's to give next: not offered again (an outside
+    # reading: offered, then refused)
+    after = browser.get(f"{system.url}/admin/applications/{ident}", timeout=30).text
+    assert 'value="approve"' not in after and 'id="approved-by-you"' in after
+    assert system.sql("SELECT status FROM communicators")[0][0] == "in_review"
 
     forged = browser.post(
         f"{system.url}/admin/applications/{ident}",
@@ -550,9 +563,14 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     assert closed.status_code == 200 and data["pseudonym"] in closed.text
     (stipend,) = stipends.sql("SELECT id::text FROM stipends")[0]
 
-    def approve(browser: requests.Session, page: str) -> requests.Response:
+    def approve(
+        browser: requests.Session, page: str, shown: str | None = None
+    ) -> requests.Response:
+        """Approve as on `page`, with the digest `shown` there (else on `page`)."""
         digest = re.search(
-            rf'stipend-{stipend}.*?name="digest" value="([0-9a-f]+)"', page, re.S
+            rf'stipend-{stipend}.*?name="digest" value="([0-9a-f]+)"',
+            shown or page,
+            re.S,
         ).group(1)
         return browser.post(
             f"{system.url}/admin/stipends/{stipend}",
@@ -565,11 +583,17 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
             },
         )
 
-    own = approve(closer, closed.text)  # the proposer may not approve
-    assert own.status_code == 403 and "propos" in own.text  # says why, in place
-    assert stipends.sql("SELECT status FROM stipends")[0][0] == "proposed"
+    # the proposer is offered no approval of it (an outside reading: offered,
+    # then refused), and is told whose it is
+    row = re.search(rf'<tr id="stipend-{stipend}">.*?</tr>', closed.text, re.S)
+    assert row and 'value="approve"' not in row.group(0)
+    assert 'name="stipend"' not in row.group(0)  # nor a box to tick
+    assert "Её предложили вы: одобряет другой администратор." in row.group(0)
     second, _ = signed_in_admin(system, "admin.approver@example.org")
     page = second.get(f"{system.url}/admin/stipends?cycle={cycle}", timeout=30)
+    own = approve(closer, closed.text, page.text)  # posted all the same: refused
+    assert own.status_code == 403 and "propos" in own.text  # says why, in place
+    assert stipends.sql("SELECT status FROM stipends")[0][0] == "proposed"
     done = approve(second, page.text)
     assert done.status_code == 200
     assert stipends.sql("SELECT status FROM stipends")[0][0] == "approved"

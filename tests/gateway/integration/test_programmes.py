@@ -263,10 +263,10 @@ def test_a_cycle_opened_followed_previewed_and_refused_to_lock(
 
 
 def closed_cycle_with_stipends(
-    system: Registry, stipends: Stipends, payees: int
+    system: Registry, stipends: Stipends, payees: int, approvers: int = 1
 ) -> tuple[str, list[str]]:
     """A funded programme's closed cycle, one proposed stipend (€200) per payee,
-    proposed by ADMIN_A; (cycle, stipend ids)."""
+    proposed by ADMIN_A, each needing `approvers` approvals; (cycle, stipend ids)."""
     people = [
         ready_payee(
             system,
@@ -283,6 +283,7 @@ def closed_cycle_with_stipends(
             "currency": "EUR",
             "tier_amounts": {"professional": 20_000, "volunteer": 0},
             "min_conversations": 1,
+            "approval_bands": [{"up_to_minor": None, "approvers": approvers}],
         },
     )["id"]
     stipends.call("fund_programme", ADMIN_A, programme, 100_000, str(uuid.uuid4()))
@@ -298,6 +299,34 @@ def closed_cycle_with_stipends(
     stipends.call("close_cycle", ADMIN_A, cycle)
     ids = [s["id"] for s in stipends.call("list_stipends", ADMIN_A, cycle, None)]
     return str(cycle), [str(i) for i in ids]
+
+
+def test_an_approval_of_two_says_it_waits_for_another_admin(
+    system: Registry, stipends: Stipends
+) -> None:
+    """Ticked and approved, a stipend that needs two approvals is not said to be
+    approved (an outside reading: "approved" while it still waited), and its row
+    offers this admin no second approval."""
+    cycle, (only,) = closed_cycle_with_stipends(system, stipends, 1, approvers=2)
+    admin, _ = signed_in_admin(system, "admin.first.of.two@example.org")
+    page = admin.get(f"{system.url}/admin/stipends?cycle={cycle}&lang=en", timeout=30)
+    bulk = admin.post(
+        f"{system.url}/admin/stipends/approvals",
+        data={
+            "csrf": csrf(page.text),
+            "cycle": cycle,
+            "stipend": [only],
+            f"digest-{only}": field(page.text, f"digest-{only}"),
+        },
+        timeout=30,
+    )
+    assert bulk.status_code == 200
+    outcome = re.search(rf'id="outcome-{only}".*?</li>', bulk.text, re.S)
+    assert outcome and "your approval is recorded (1 of 2)" in outcome.group(0)
+    row = re.search(rf'<tr id="stipend-{only}">.*?</tr>', bulk.text, re.S)
+    assert row and 'value="approve"' not in row.group(0)
+    assert "You approved it: another admin gives the next approval." in row.group(0)
+    assert status_of(stipends) == {only: "proposed"}
 
 
 def status_of(stipends: Stipends) -> dict[str, str]:

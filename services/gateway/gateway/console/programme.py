@@ -95,6 +95,8 @@ class ProgrammeConsole(GatewayBase):
                     for a in item["approvals"]
                     if not a.get("voided_at")
                 ],
+                # one's own proposal is another admin's to approve: not offered
+                "proposer": item.get("proposed_by") == me,
             }
             for item in found["items"]
         ]
