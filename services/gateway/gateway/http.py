@@ -98,7 +98,10 @@ class RoutedApp(WsgiApp):
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
-        except (http_errors.NotFound, http_errors.MethodNotAllowed) as exc:
+        except http_errors.MethodNotAllowed as exc:
+            above = page_above(adapter, request)
+            response = see_other(above) if above else unrouted(request, exc)
+        except http_errors.NotFound as exc:
             response = unrouted(request, exc)
         except http_errors.HTTPException as exc:  # a redirect to the canonical URL
             return exc(environ, start_response)
@@ -109,6 +112,29 @@ class RoutedApp(WsgiApp):
             except http_errors.HTTPException as exc:
                 return exc(environ, start_response)
         return response(environ, start_response)
+
+
+def page_above(adapter: Any, request: Request) -> str | None:
+    """For a console address that only takes a form (a page answered a form
+    there, then reloaded, or its address opened): the nearest page above it that
+    shows (`/me/payout-setup` → `/me`), where the reader is sent instead of being
+    told the method is wrong; None for the API, or a method other than GET."""
+    if request.method not in ("GET", "HEAD") or request.path.startswith(API_PREFIX):
+        return None
+    parts = request.path.rstrip("/").split("/")
+    while len(parts) > 1:
+        parts.pop()
+        above = "/".join(parts) or "/"
+        try:
+            adapter.match(above, method="GET")
+        except http_errors.HTTPException:
+            continue
+        return above
+    return None
+
+
+def see_other(location: str) -> Response:
+    return secure(Response("", status=303, headers={"Location": location}))
 
 
 PageRenderer = Callable[[Request, int], Response]

@@ -2,6 +2,7 @@
 the OpenAPI document describes every /api route from the marshmallow schemas."""
 
 import re
+import uuid
 
 import pytest
 import requests
@@ -120,3 +121,18 @@ def test_an_address_no_route_has_is_answered_as_the_routes_answer(gateway: str) 
     assert "Такой страницы нет" in page.text and "Not Found" not in page.text
     assert "GET" in posted.headers["Allow"].split(", ")
     assert "нельзя открыть таким способом" in posted.text
+    # a console address that only takes a form, opened (a page a form answered,
+    # reloaded): the page above it, not a wrong-method page (an outside reading)
+    for address, above in (
+        ("/me/payout-setup", "/me"),
+        (f"/mentor/{uuid.uuid4()}/comments", None),
+        ("/me/bank-details", "/me"),
+    ):
+        opened = requests.get(gateway + address, timeout=10, allow_redirects=False)
+        assert opened.status_code == 303, address
+        assert opened.headers["Location"] == (above or address.rsplit("/", 1)[0])
+        for name, value in SECURITY_HEADERS.items():
+            assert opened.headers[name] == value, name
+    # the API's stay what they were: a wrong method, said
+    wrong = requests.get(f"{gateway}/api/v1/password-resets/new-password", timeout=10)
+    assert wrong.status_code == 405 and wrong.json()["code"] == "method_not_allowed"
