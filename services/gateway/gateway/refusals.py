@@ -334,7 +334,7 @@ REFUSALS: dict[str, str] = {
         "The difference and the payout do not match. Check the payout id."
     ),
     "no_payout": N_("This difference names no payout. Write it off or link it."),
-    "payout_required": N_("Give the id of the payout to link to."),
+    "payout_required": N_("Choose the payout to link it to from the list."),
     "invalid_payout": N_("No payout of this provider has that id. Check the id."),
     "invalid_period": N_("The period must end after it starts."),
     "invalid_source": N_("This provider has no such source. Choose another source."),

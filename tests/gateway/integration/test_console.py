@@ -429,6 +429,10 @@ def test_an_admin_edits_the_corridor_table(system: Registry) -> None:
     page = browser.get(f"{system.url}/admin/corridors?lang=en", timeout=30)
     assert page.status_code == 200 and "Payment routes" in page.text
     assert '<td data-label="Country" data-code="GE">Georgia</td>' in page.text
+    # by the country's name, each select named by it (was: by code, "… GE")
+    shown = re.findall(r'data-code="([A-Z]{2})">([^<]+)</td>', page.text)
+    assert [name for _, name in shown] == sorted(name for _, name in shown)
+    assert 'aria-label="Payment provider: Georgia"' in page.text
     changed = browser.post(
         f"{system.url}/admin/corridors",
         timeout=30,

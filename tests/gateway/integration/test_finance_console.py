@@ -242,6 +242,11 @@ def test_finance_downloads_the_bank_file_imports_the_statement_and_reads_the_tra
     assert stray in done.text
     assert 'data-code="unknown_reference">No bank transfer of ours' in done.text
     assert stipends.sql("SELECT status FROM payouts")[0][0] == "paid"
+    # the run's page no longer says its transfers are on their way (an outside
+    # reading: "reload this page in a moment" under a fully paid run)
+    run_page = finance.get(f"{url}/finance/runs/{bank_run.run}?lang=en", timeout=30)
+    assert 'id="bank-file-done"' in run_page.text
+    assert 'id="bank-file-later"' not in run_page.text
 
     # the payout's page: state, references, and its trail as people read it
     page = finance.get(f"{url}/finance/payouts/{bank_run.payout}?lang=en", timeout=30)

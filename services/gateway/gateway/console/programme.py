@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from gateway import pages, web
+from gateway import i18n, pages, web
 from gateway.base import Call, GatewayBase
 from gateway.confirm import confirmation, confirmed
 from gateway.console.programmes import amount
@@ -275,7 +275,12 @@ class ProgrammeConsole(GatewayBase):
             "admin_corridors.html",
             status=status,
             error=error,
-            corridors=self.deadline(self.registry.list_corridors),
+            # by the country's name in the reader's language, as the list of
+            # countries to add a route for is
+            corridors=[
+                {**row, "name": i18n.country(call.lang, row["country"])}
+                for row in self.deadline(self.registry.list_corridors)
+            ],
             providers=pages.PROVIDERS,
         )
 
