@@ -97,6 +97,7 @@ CONSUMERS: dict[str, list[type[Schema]]] = {
     ],
     "vouch.requested.v1": [notifications.schemas.VouchRequestedIn],
     "payout.paid.v1": [notifications.schemas.PayoutIn, insights.schemas.PayoutIn],
+    "payout.receipt_resolved.v1": [notifications.schemas.ReceiptResolvedIn],
     "training.completed.v1": [
         stipends.schemas.TrainingCompletedIn,
         insights.schemas.TrainingCompletedIn,

@@ -491,6 +491,7 @@ LABELS.update(
             "payout_paid": N_("Payout paid"),
             "payout_sent": N_("Payout sent"),
             "payout_setup_needed": N_("Set up payouts"),
+            "receipt_resolved": N_("A payment said not to have arrived, looked into"),
             "reconciliation_discrepancies": N_("Reconciliation found differences"),
             "reconciliation_overdue": N_("Reconciliation overdue"),
             "report_accepted": N_("Report accepted"),

@@ -243,3 +243,12 @@ class PayoutIn(Incoming):
 
 class PayoutFailedIn(PayoutIn):
     reason = fields.String(required=True, validate=validate.Length(min=1, max=60))
+
+
+class ReceiptResolvedIn(Incoming):
+    """payout.receipt_resolved.v1: finance resolved a payee's "it did not arrive"
+    (a code: the template words it; finance's note is not sent)."""
+
+    payout_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    resolution = fields.String(required=True, validate=validate.Length(min=1, max=60))

@@ -56,6 +56,7 @@ from notifications.schemas import (
     PayoutIn,
     PreferencesIn,
     PreferencesOut,
+    ReceiptResolvedIn,
     ReconciliationCompletedIn,
     ReportFeedbackGivenIn,
     ReportReviewedIn,
@@ -108,6 +109,7 @@ SCHEMAS: dict[type[Schema], Schema] = {
         ReconciliationCompletedIn,
         PayoutIn,
         PayoutFailedIn,
+        ReceiptResolvedIn,
         VouchRequestedIn,
     )
 }
@@ -280,6 +282,12 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
     def on_payout_failed(self, event: ReceivedEvent) -> None:
         """Tells the communicator what to fix (the failure code picks the advice)."""
         self._handle(event, PayoutFailedIn, payouts.failed)
+
+    @event_handler("stipends", "payout.receipt_resolved.v1", batch=BATCH)
+    def on_receipt_resolved(self, event: ReceivedEvent) -> None:
+        """Finance resolved a payment said not to have arrived: its payee is told
+        what was found."""
+        self._handle(event, ReceiptResolvedIn, payouts.receipt_resolved)
 
     # -- finance ---------------------------------------------------------------------
     @event_handler("stipends", "payout_run.built.v1")

@@ -7,7 +7,11 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from svyaz.envelope import Event, EventSpec
-from svyaz.vocabulary import OBSERVED_CHANGES, PAYOUT_FAILURE_REASONS
+from svyaz.vocabulary import (
+    OBSERVED_CHANGES,
+    PAYOUT_FAILURE_REASONS,
+    RECEIPT_RESOLUTIONS,
+)
 
 PRODUCER = "stipends"
 
@@ -266,6 +270,17 @@ class DifferenceResolvedV1(Schema):
     action = fields.String(required=True)
 
 
+class ReceiptResolvedV1(Schema):
+    """A payee said a paid payout did not arrive, and finance resolved it: the
+    payee is told how (a code; finance's note stays in stipends)."""
+
+    payout_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)
+    resolution = fields.String(
+        required=True, validate=validate.OneOf(RECEIPT_RESOLUTIONS)
+    )
+
+
 PAYOUT_PAID = EventSpec(PRODUCER, "payout.paid.v1", PayoutV1)
 PAYOUT_FAILED = EventSpec(PRODUCER, "payout.failed.v1", PayoutFailedV1)
 
@@ -283,9 +298,12 @@ RECONCILIATION_STARTED = EventSpec(
 DIFFERENCE_RESOLVED = EventSpec(
     PRODUCER, "reconciliation.difference_resolved.v1", DifferenceResolvedV1
 )
+# for the payee who said a payment did not arrive: what finance found
+RECEIPT_RESOLVED = EventSpec(PRODUCER, "payout.receipt_resolved.v1", ReceiptResolvedV1)
 PAYOUT_EVENTS = (
     PAYOUT_PAID,
     PAYOUT_FAILED,
+    RECEIPT_RESOLVED,
     RUN_BUILT,
     RUN_RELEASED,
     RECONCILIATION_COMPLETED,

@@ -47,6 +47,10 @@ NOTIFYING = [
      "payout_failed", {**MONEY, "reason": "destination_rejected"}),
     ("payout.failed.v1", "stipends", {**PAYOUT, "reason": "returned"},
      "payout_failed", {**MONEY, "reason": "returned"}),
+    # finance's answer to "it did not arrive": the code, worded by the template
+    ("payout.receipt_resolved.v1", "stipends",
+     {"payout_id": PAYOUT["payout_id"], "resolution": "paid_confirmed_by_provider"},
+     "receipt_resolved", {"resolution": "paid_confirmed_by_provider"}),
 ]  # fmt: skip
 
 DISCREET = {

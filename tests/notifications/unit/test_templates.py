@@ -27,6 +27,7 @@ PARAMS = {
     "stipend_withdrawn": {"amount_minor": 30000, "currency": "EUR"},
     "stipend_on_hold": {"amount_minor": 30000, "currency": "EUR"},
     "payout_paid": {"amount_minor": 30000, "currency": "EUR"},
+    "receipt_resolved": {"resolution": "paid_confirmed_by_provider"},
     "payout_failed": {
         "amount_minor": 30000,
         "currency": "EUR",

@@ -213,6 +213,13 @@ def test_payout_and_receipt(db: Db, service: Any) -> None:
         "the payee wrote that it arrived",
     )
     assert resolved["status"] == "resolved"
+    # the payee hears what was found: a code, never finance's note
+    (told,) = db.events("payout.receipt_resolved.v1")
+    assert told["data"] == {
+        "payout_id": str(payout.id),
+        "communicator_id": str(payout.communicator_id),
+        "resolution": "received_after_all",
+    }
     with pytest.raises(Conflict) as err:
         service("confirm_receipt", payee, str(payout.id), True)
     assert err.value.code == "receipt_resolved"

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from stipends import events
 from stipends.exceptions import (
     ConcurrentChange,
     InvalidRequest,
@@ -31,6 +32,7 @@ from stipends.payouts.models import (
     PayoutAudit,
     PayoutReceipt,
 )
+from svyaz import outbox
 from svyaz.errors import NotFound
 
 NOTE_MAX = 500
@@ -174,6 +176,15 @@ def resolve_problem(
         )
     )
     _flush(session)
+    outbox.add(  # the payee hears what was found (a code; the note stays here)
+        session,
+        events.RECEIPT_RESOLVED.build(
+            events.aggregate(payout.id),
+            payout_id=payout.id,
+            communicator_id=receipt.communicator_id,
+            resolution=resolution,
+        ),
+    )
     pseudonym = session.scalar(
         select(Communicator.pseudonym).where(Communicator.id == receipt.communicator_id)
     )
