@@ -102,6 +102,11 @@ def released_bank_run(system: Registry, stipends: Stipends) -> BankRun:
     # proposed, not approved: nothing to pay yet, and why (no build offered)
     waiting = cycle_row(home, cycle)
     assert "1 стипендия ещё ждёт одобрения администраторов" in waiting
+    # named with its programme (an outside reading: cycles of no programme)
+    programme_name = stipends.sql(
+        "SELECT name FROM programmes WHERE id = :i", i=programme
+    )
+    assert f'class="programme-name">{programme_name[0][0]}</td>' in waiting
     assert '/runs"' not in waiting
     shown = stipends.call("get_stipend", ADMIN_B, stipend["id"])
     stipends.call("approve_stipend", ADMIN_B, stipend["id"], shown["digest"])

@@ -67,8 +67,13 @@ class FinanceConsole(GatewayBase):
         runs: dict[str, list[dict[str, Any]]] = {}
         for run in self.deadline(self.stipends.list_payout_runs, call.actor):
             runs.setdefault(run["cycle_id"], []).append(run)
+        programmes = {  # each cycle named with its programme's name
+            p["id"]: p["name"]
+            for p in self.deadline(self.stipends.list_programmes, call.actor)
+        }
         return {
             "cycles": cycles,
+            "programmes": programmes,
             "runs": runs,
             "open_problems": len(problems),
             "error": None,
