@@ -581,6 +581,9 @@ REFUSALS.update(
             "A filter is not right: a pseudonym has 2 to 30 characters and dates "
             "are days. Correct it and search again."
         ),
+        "reversed_dates": N_(
+            "The last day comes before the first: swap them and search again."
+        ),
     }
 )
 

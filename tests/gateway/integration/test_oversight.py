@@ -349,10 +349,19 @@ def test_the_access_log_is_verified_and_browsed_and_the_record_has_a_trail(
         timeout=30,
     )
     assert bad.status_code == 400 and "A filter is not right" in bad.text
+    # days given the wrong way round are said to be, not "no reads match"
+    swapped = admin.get(
+        f"{system.url}/admin/oversight/access-log?lang=en",
+        params={"since": "2026-12-08", "until": "2026-12-01"},
+        timeout=30,
+    )
+    assert swapped.status_code == 400 and "swap them" in swapped.text
 
     api = staff(system, ["program_admin"])
     found = api("GET", f"/api/v1/access-log?pseudonym={data['pseudonym']}&limit=2")
     assert found.status_code == 200 and found.json()["limit"] == 2
+    backwards = api("GET", "/api/v1/access-log?since=2026-12-08&until=2026-12-01")
+    assert backwards.status_code == 400 and "until" in backwards.json()["errors"]
     assert {i["pseudonym"] for i in found.json()["items"]} == {data["pseudonym"]}
     trail = api("GET", f"/api/v1/communicators/{ident}/activity").json()
     assert [e["action"] for e in trail][:1] == ["applied"]

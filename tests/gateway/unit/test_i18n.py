@@ -282,6 +282,7 @@ def test_an_unknown_code_shows_as_words() -> None:
 # -- refusals --------------------------------------------------------------------------
 CONSOLE_CODES = (
     "dated_before_made",
+    "reversed_dates",
     "row_outside_period",
     "segregation",
     "own_stipend",

@@ -16,6 +16,7 @@ from gateway.base import Call
 from gateway.http import page
 from gateway.roles import ADMIN
 from gateway.schemas import AccessLogQuerySchema
+from gateway.schemas.people import REVERSED_DATES
 from svyaz.errors import InvalidInput
 
 ADMINS = (ADMIN,)
@@ -76,8 +77,10 @@ class OversightConsole(oversight.OversightCalls):
                 {**given, "offset": (page_number - 1) * LOG_PAGE, "limit": LOG_PAGE}
             )
             found = self.access_log(call, query)
-        except ValidationError:
-            error = web.refusal(call.lang, "invalid_log_filter", "")
+        except ValidationError as exc:
+            reversed_ = REVERSED_DATES in str(exc.messages)
+            code = "reversed_dates" if reversed_ else "invalid_log_filter"
+            error = web.refusal(call.lang, code, "")
         except InvalidInput as exc:
             error = web.refusal(call.lang, exc.code, exc.message)
 

@@ -579,6 +579,9 @@ class ActivityEntrySchema(Schema):
     detail = fields.Dict(keys=text(REASON), values=text(REASON))
 
 
+REVERSED_DATES = "the last day comes before the first: swap them"
+
+
 class AccessLogQuerySchema(Schema):
     """Filters of the access log: whose record (a communicator's exact pseudonym),
     who read it (a staff account's id), and the days [since, until]."""
@@ -591,6 +594,11 @@ class AccessLogQuerySchema(Schema):
         load_default=0, validate=validate.Range(min=0, max=10_000_000)
     )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+    @validates_schema(skip_on_field_errors=True)
+    def _days_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise ValidationError(REVERSED_DATES, "until")
 
 
 class AccessLogItemSchema(Schema):
