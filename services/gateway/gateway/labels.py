@@ -76,6 +76,12 @@ LABELS: dict[str, dict[str, str]] = {
         "pending": N_("Started: finish it on the provider's page"),
         "ready": N_("Ready: payments can reach you"),
     },
+    # the same states as staff read them about someone
+    "payout_setup_of": {
+        "none": N_("Not started"),
+        "pending": N_("Started, not finished on the provider's page"),
+        "ready": N_("Ready: payments can reach them"),
+    },
     "club_mode": {
         "online": N_("Online"),
         "offline": N_("In person"),

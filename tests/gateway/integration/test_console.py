@@ -677,6 +677,11 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     system: Registry, stipends: Stipends
 ) -> None:
     ident = ready_payee(system, stipends, application(country="DE", city="Berlin"))
+    # the admins' record words the payee's set-up about them, not to them
+    admin, _ = signed_in_admin(system, "admin.reads.setup@example.org")
+    record = admin.get(f"{system.url}/admin/applications/{ident}?lang=en", timeout=30)
+    assert "Stripe Connect · Ready: payments can reach them" in record.text
+    assert "can reach you" not in record.text
     programme = funded_programme(stipends, 50_000, 25_000)
     past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
     cycle = stipends.call("open_cycle", ADMIN_A, programme, "2026-10", past)["id"]
