@@ -278,3 +278,42 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.t += seconds
+
+
+def run_entrypoint(
+    container: Any,
+    method: str,
+    *args: Any,
+    context_data: dict[str, Any] | None = None,
+    timeout: float = 30.0,
+    **kwargs: Any,
+) -> Any:
+    """Run `method` in one new worker of `container`: its result, or its exception
+    raised here. nameko's `entrypoint_hook` answers with whichever worker of that
+    method ends first, so a test's call could be answered by the gateway's call to
+    the same method running meanwhile (a refusal the test expected came back as the
+    gateway's counts: CI, 2026-12-07). This waits for the worker it spawned."""
+    import eventlet
+    from eventlet.event import Event
+    from nameko.extensions import Entrypoint
+    from nameko.testing.utils import get_extension
+
+    entrypoint = get_extension(container, Entrypoint, method_name=method)
+    if entrypoint is None:
+        raise LookupError(f"{container.service_name} has no entrypoint {method}")
+    ended: Event = Event()
+
+    def handle_result(worker_ctx: Any, result: Any, exc_info: Any) -> Any:
+        ended.send((result, exc_info))
+        return result, exc_info
+
+    container.spawn_worker(
+        entrypoint, args, kwargs, context_data=context_data, handle_result=handle_result
+    )
+    with eventlet.Timeout(
+        timeout, TimeoutError(f"{method} did not end in {timeout} s")
+    ):
+        result, exc_info = ended.wait()
+    if exc_info is not None:
+        raise exc_info[1].with_traceback(exc_info[2])
+    return result

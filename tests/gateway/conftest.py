@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from nameko.testing.services import entrypoint_hook, replace_dependencies
+from nameko.testing.services import replace_dependencies
 from nameko.web.server import WebServer
 
 from gateway.api_refusals import COMMON, REFUSES, STATE_CODE
@@ -19,7 +19,7 @@ from notifications.service import NotificationsService
 from registry.service import RegistryService
 from stipends.service import StipendsService
 from svyaz import signing
-from tests.helpers import UNTHROTTLED
+from tests.helpers import UNTHROTTLED, run_entrypoint
 from tests.notifications.integration.conftest import SmtpSink
 from tests.registry.integration.conftest import (
     ADMIN_A,
@@ -135,8 +135,7 @@ class Stipends(Db):
         self.container = container
 
     def call(self, method: str, *args: Any) -> Any:
-        with entrypoint_hook(self.container, method) as hook:
-            return hook(*args)
+        return run_entrypoint(self.container, method, *args)
 
 
 @pytest.fixture

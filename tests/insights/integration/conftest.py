@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from nameko.testing.services import entrypoint_hook
 from sqlalchemy import create_engine, text
 
 from insights.service import InsightsService
-from tests.helpers import publish_event, wait_until
+from tests.helpers import publish_event, run_entrypoint, wait_until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -33,8 +32,7 @@ class Insights:
         self.engine = create_engine(self.url)
 
     def call(self, method: str, *args: Any) -> Any:
-        with entrypoint_hook(self.container, method) as hook:
-            return hook(*args)
+        return run_entrypoint(self.container, method, *args)
 
     def sql(self, query: str, **params: Any) -> list[Any]:
         with self.engine.begin() as conn:

@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
-from nameko.testing.services import entrypoint_hook
 from sqlalchemy import create_engine, text
 
 from notifications.service import NotificationsService
@@ -23,7 +22,7 @@ from svyaz.errors import NotFound
 from svyaz.keys import NOTIFICATIONS
 from svyaz.rpc import rpc
 from tests.helpers import actor as signed_in
-from tests.helpers import publish_event, wait_until
+from tests.helpers import publish_event, run_entrypoint, wait_until
 
 MAX_ATTEMPTS = 3
 
@@ -167,8 +166,7 @@ class Notifications:
         self.engine = create_engine(self.url)
 
     def call(self, method: str, *args: Any) -> Any:
-        with entrypoint_hook(self.container, method) as hook:
-            return hook(*args)
+        return run_entrypoint(self.container, method, *args)
 
     def sql(self, query: str, **params: Any) -> list[Any]:
         with self.engine.begin() as conn:

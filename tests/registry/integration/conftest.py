@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from nameko.testing.services import entrypoint_hook, replace_dependencies
+from nameko.testing.services import replace_dependencies
 from sqlalchemy import create_engine, text
 
 from registry.exceptions import StripeClosureFailed
 from registry.service import RegistryService
 from svyaz.context import CALLER
-from tests.helpers import actor
+from tests.helpers import actor, run_entrypoint
 
 ADMIN_A = actor(["program_admin"])
 ADMIN_B = actor(["program_admin"])
@@ -77,8 +77,7 @@ class Registry:
 
     def call(self, method: str, *args: Any, caller: str | None = None) -> Any:
         context = {CALLER: caller} if caller else {}
-        with entrypoint_hook(self.container, method, context_data=context) as hook:
-            return hook(*args)
+        return run_entrypoint(self.container, method, *args, context_data=context)
 
     def sql(self, query: str, **params: Any) -> list[Any]:
         with self.engine.begin() as conn:

@@ -8,12 +8,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from stipends.logic.payouts import actions
 from stipends.service import StipendsService
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.helpers import actor
+from tests.helpers import actor, run_entrypoint
 from tests.stipends.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -35,8 +34,7 @@ def service(db: Db, service_config: Any, container_factory: Any) -> Any:
     container.start()
 
     def call(method: str, *args: Any) -> Any:
-        with entrypoint_hook(container, method) as hook:
-            answer = hook(*args)
+        answer = run_entrypoint(container, method, *args)
         return json.loads(json.dumps(answer))  # what crosses the bus
 
     return call

@@ -20,7 +20,7 @@ from svyaz.keys import FINANCE_CLI, GATEWAY, STIPENDS
 from svyaz.rpc import rpc
 from svyaz.rpc_proxy import ClusterRpcProxy
 from tests.contracts.test_commands import commands_of
-from tests.helpers import actor
+from tests.helpers import actor, run_entrypoint
 from tests.stipends.integration.conftest import (
     ADMIN_A,
     ADMIN_B,
@@ -78,11 +78,8 @@ class Stipends:
         self.container, self.db, self.config = container, db, config
 
     def call(self, method: str, *args: Any) -> Any:
-        from nameko.testing.services import entrypoint_hook
-
         context = {CALLER: GATEWAY}
-        with entrypoint_hook(self.container, method, context_data=context) as hook:
-            return hook(*args)
+        return run_entrypoint(self.container, method, *args, context_data=context)
 
     def sql(self, query: str, **params: Any) -> list[Any]:
         return self.db.sql(query, **params)

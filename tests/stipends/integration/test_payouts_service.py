@@ -9,14 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from stipends.service import StipendsService
 from svyaz.context import CALLER
 from svyaz.errors import Forbidden, NotFound
 from svyaz.keys import STIPENDS
 from svyaz.rpc import rpc
-from tests.helpers import wait_until
+from tests.helpers import run_entrypoint, wait_until
 from tests.stipends.integration.conftest import FINANCE, Db
 from tests.stipends.integration.payouts_world import PayWorld
 from tests.stipends.integration.test_payouts_sandbox import (  # noqa: F401 (fixtures)
@@ -58,8 +57,7 @@ def call(
     container: Any, method: str, *args: Any, caller: str | None = None, **kwargs: Any
 ) -> Any:
     context = {CALLER: caller} if caller else {}
-    with entrypoint_hook(container, method, context_data=context) as hook:
-        return hook(*args, **kwargs)
+    return run_entrypoint(container, method, *args, context_data=context, **kwargs)
 
 
 @pytest.fixture

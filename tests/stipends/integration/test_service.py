@@ -10,12 +10,11 @@ from typing import Any
 
 import kombu
 import pytest
-from nameko.testing.services import entrypoint_hook
 
 from stipends.service import StipendsService
 from svyaz import signing
 from svyaz.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tests.helpers import actor, publish_event, take, wait_until
+from tests.helpers import actor, publish_event, run_entrypoint, take, wait_until
 from tests.stipends.integration.conftest import ADMIN_A, ADMIN_B, FINANCE, Db
 
 FINGERPRINT = "9a" * 32
@@ -40,8 +39,7 @@ class Stipends:
         self.amqp_uri = amqp_uri
 
     def call(self, method: str, *args: Any) -> Any:
-        with entrypoint_hook(self.container, method) as hook:
-            return hook(*args)
+        return run_entrypoint(self.container, method, *args)
 
 
 @pytest.fixture
