@@ -173,15 +173,32 @@ def _command_lines() -> Iterator[tuple[int, list[str]]]:
 
 
 def _nodes() -> list[tuple[int, str, list[str]]]:
-    """(pid, node name, argv) of each Erlang VM of a test or bench cluster's node."""
+    """(pid, node name, argv) of each Erlang VM of a test or bench cluster's node.
+    RabbitMQ's own start script leaves the name out of the VM's command line (the
+    node takes it from RABBITMQ_NODENAME, which infra/cluster sets): the name is
+    looked for in both. Killed chaos runs' nodes went unseen for lack of this
+    until 2026-12-07, and held their names against the next run's cluster."""
     found = []
     for pid, argv in _command_lines():
         if not argv or not Path(argv[0]).name.startswith("beam"):
             continue
-        named = NODES.search(" ".join(argv))
+        named = NODES.search(" ".join(argv)) or NODES.fullmatch(_node_name(pid))
         if named:
             found.append((pid, named.group(0), argv))
     return found
+
+
+def _node_name(pid: int) -> str:
+    """The RABBITMQ_NODENAME a process was started with ("" when none, or when
+    its environment cannot be read)."""
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:  # gone meanwhile, or another user's
+        return ""
+    for item in environ.split(b"\0"):
+        if item.startswith(b"RABBITMQ_NODENAME="):
+            return item.partition(b"=")[2].decode(errors="replace")
+    return ""
 
 
 def _processes_under(folder: Path) -> list[tuple[int, str]]:

@@ -3,6 +3,7 @@ RabbitMQ, and only once no run is alive. The run here is a child process holding
 lock of the test's own; only names with the test's own tag are looked at, so the
 other runs on the machine (the suite's other jobs) are never touched."""
 
+import os
 import shutil
 import subprocess
 import sys
@@ -48,7 +49,8 @@ def _sql(statement: str) -> list[Any]:
 class Leftover:
     """A killed run's things: a database, a role, a vhost, a broker user, a
     PostgreSQL pair's folder with a process that names it (as a postmaster does),
-    a chaos cluster's node (a process named as its Erlang VM is, naming the node),
+    a chaos cluster's node (a process named as its Erlang VM is, with the node's
+    name in its environment, as RabbitMQ's start script leaves it),
     and a chaos run's folder."""
 
     def __init__(self, tag: str, scratch: Path) -> None:
@@ -83,10 +85,12 @@ class Leftover:
         )
         self.folder.mkdir()
         self.beam.symlink_to(Path(sys.executable).resolve())
+        # named as RabbitMQ's start script names a node: in the VM's environment,
+        # not its command line
         self.node = subprocess.Popen(
-            [str(self.beam), "-c", "import time; time.sleep(300)", "-sname"]
-            + [self.node_name, self.tag],  # the tag: only this test's is swept
-            start_new_session=True,
+            [str(self.beam), "-c", "import time; time.sleep(300)", self.tag],
+            env={**os.environ, "RABBITMQ_NODENAME": self.node_name},
+            start_new_session=True,  # the tag: only this test's is swept
         )
 
     def present(self) -> dict[str, bool]:
