@@ -6,7 +6,6 @@ dropped afterwards), as in production."""
 import mailbox
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import urllib.parse
@@ -38,10 +37,7 @@ API = f"{MANAGEMENT}/api"
 AUTH = ("guest", "guest")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+free_port = devstack.free_port  # reserved for this process (see its docstring)
 
 
 class System:

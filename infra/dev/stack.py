@@ -19,20 +19,24 @@ to, and runs its migrations. Their passwords are generated once into
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import os
+import random
 import secrets
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parents[2]
 # insights last: each service's metrics port follows its place here
@@ -405,10 +409,57 @@ def drop_broker_users(settings: Settings) -> None:
         _management(settings, "DELETE", f"users/{user}")
 
 
+# the ports `free_port` gave this process, each held by a lock file until it ends
+PORTS = Path(tempfile.gettempdir()) / "svyaz-ports"
+_reserved: list[IO[bytes]] = []
+
+
 def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on, this process's while it lives.
+
+    The kernel's pick (binding port 0) was free at that moment only: the test jobs
+    run side by side, and two systems once drew the same port for their gateways
+    and answered each other's browsers (CI, 2026-12-07); an outgoing connection
+    may take such a port meanwhile too. So the port is drawn below the kernel's
+    ephemeral range, where outgoing connections never get theirs, and reserved by
+    a lock file under `PORTS` that the kernel lets go of when this process ends:
+    another process drawing at the same moment skips it."""
+    low = _ephemeral_low()
+    PORTS.mkdir(exist_ok=True)
+    for _ in range(1000):
+        port = random.randrange(10_000, max(low, 10_001))
+        handle = (PORTS / str(port)).open("ab")
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:  # another process's
+            handle.close()
+            continue
+        if _bindable(port):
+            _reserved.append(handle)
+            return port
+        handle.close()
+    raise RuntimeError(f"no free port between 10000 and {low}")
+
+
+def _ephemeral_low() -> int:
+    """The first port of the kernel's range for outgoing connections."""
+    try:
+        return int(
+            Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0]
+        )
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    """Nothing listens on it (bound as the servers bind, with SO_REUSEADDR)."""
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def prometheus_config(settings: Settings, targets: dict[str, list[int]]) -> str:

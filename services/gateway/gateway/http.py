@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import eventlet
 from marshmallow import Schema, ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
@@ -173,6 +174,21 @@ def unrouted(request: Request, exc: http_errors.HTTPException) -> Response:
 
 class GatewayServer(WebServer):
     """The web server every gateway route shares (nameko shares it by type)."""
+
+    def start(self) -> None:
+        """As nameko's, but the port is this process's alone. nameko listens with
+        SO_REUSEPORT (eventlet's default), so a second gateway on a port in use
+        started without a word and the kernel shared the connections between the
+        two: a gateway left running from an earlier release went on serving half
+        the requests, and two test systems that drew the same free port answered
+        each other's browsers (CI, 2026-12-07). Now the second one fails to
+        start, saying the address is in use."""
+        if not self._starting:  # type: ignore[has-type]
+            self._starting = True
+            self._sock = eventlet.listen(self.bind_addr, reuse_port=False)
+            self._sock.settimeout(None)  # as nameko's: kombu issue 838
+            self._serv = self.get_wsgi_server(self._sock, self.get_wsgi_app())
+            self._gt = self.container.spawn_managed_thread(self.run)
 
     def get_wsgi_app(self) -> RoutedApp:
         return RoutedApp(self)

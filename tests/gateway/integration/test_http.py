@@ -1,13 +1,17 @@
 """Every gateway response carries strict security headers; errors are problem+json;
 the OpenAPI document describes every /api route from the marshmallow schemas."""
 
+import errno
 import re
+import socket
 import uuid
+from typing import Any
 
 import pytest
 import requests
 
 from gateway.http import SECURITY_HEADERS, api_routes
+from gateway.service import GatewayService
 
 
 @pytest.fixture
@@ -136,3 +140,32 @@ def test_an_address_no_route_has_is_answered_as_the_routes_answer(gateway: str) 
     # the API's stay what they were: a wrong method, said
     wrong = requests.get(f"{gateway}/api/v1/password-resets/new-password", timeout=10)
     assert wrong.status_code == 405 and wrong.json()["code"] == "method_not_allowed"
+
+
+def test_a_gateway_does_not_share_a_port_another_process_listens_on(
+    database: Any, service_config: Any, container_factory: Any
+) -> None:
+    """Another gateway listens on the port, as nameko's server does (SO_REUSEPORT):
+    a second one started on it refuses to start, instead of taking half of the
+    first one's connections without a word."""
+    other = socket.socket()
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    other.bind(("127.0.0.1", 0))
+    other.listen()
+    port = other.getsockname()[1]
+    try:
+        container = container_factory(
+            GatewayService,
+            service_config(
+                "gateway",
+                WEB_SERVER_ADDRESS=f"127.0.0.1:{port}",
+                DB_URI=database("gateway"),
+                COOKIE_SECURE=False,
+            ),
+        )
+        with pytest.raises(OSError) as refused:
+            container.start()
+        assert refused.value.errno == errno.EADDRINUSE
+    finally:
+        other.close()
