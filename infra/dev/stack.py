@@ -417,10 +417,10 @@ _reserved: list[IO[bytes]] = []
 def free_port() -> int:
     """A port on 127.0.0.1 that nothing listens on, this process's while it lives.
 
-    The kernel's pick (binding port 0) was free at that moment only: the test jobs
-    run side by side, and two systems once drew the same port for their gateways
-    and answered each other's browsers (CI, 2026-12-07); an outgoing connection
-    may take such a port meanwhile too. So the port is drawn below the kernel's
+    The kernel's pick (binding port 0) is free at that moment only: the test jobs
+    run side by side, and two systems could draw the same port for their gateways
+    (which then fail to start, `GatewayServer.start`); an outgoing connection may
+    take such a port meanwhile too. So the port is drawn below the kernel's
     ephemeral range, where outgoing connections never get theirs, and reserved by
     a lock file under `PORTS` that the kernel lets go of when this process ends:
     another process drawing at the same moment skips it."""

@@ -178,11 +178,11 @@ class GatewayServer(WebServer):
     def start(self) -> None:
         """As nameko's, but the port is this process's alone. nameko listens with
         SO_REUSEPORT (eventlet's default), so a second gateway on a port in use
-        started without a word and the kernel shared the connections between the
-        two: a gateway left running from an earlier release went on serving half
-        the requests, and two test systems that drew the same free port answered
-        each other's browsers (CI, 2026-12-07). Now the second one fails to
-        start, saying the address is in use."""
+        started without a word and the kernel would share the connections
+        between the two: a gateway left running from an earlier release would go
+        on serving half the requests, and two test systems that drew the same
+        free port would answer each other's browsers. Now the second one fails
+        to start, saying the address is in use."""
         if not self._starting:  # type: ignore[has-type]
             self._starting = True
             self._sock = eventlet.listen(self.bind_addr, reuse_port=False)

@@ -1,6 +1,6 @@
 """infra/dev/stack.py's free_port: a port nobody listens on, kept from every other
 draw while the process that drew it lives, and below the kernel's ephemeral range
-(two test systems once drew the same port and answered each other's browsers)."""
+(side-by-side test systems must never draw the same port)."""
 
 import fcntl
 import socket
