@@ -11,13 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 from tests.browser.audit import Auditor
 from tests.browser.screens import ARTIFACTS, REFRESHING, SCREENS
 from tests.stack import running_system
 
 CHROMIUM = "/usr/bin/chromium"
+# how long an `expect` waits for the page to come right: Playwright's 5 s is short
+# on a loaded CI host, where the browser jobs ran five times slower than on a quiet
+# one (514 s against 98 s on 2026-12-07) and one wait for a page after a form's
+# post ran out; a passing expectation does not wait any longer for it
+expect.set_options(timeout=20_000)
 # the flags a closed network needs: no background calls home, no updates, no sync
 FLAGS = [
     "--no-sandbox",
