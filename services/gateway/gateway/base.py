@@ -307,8 +307,11 @@ class GatewayBase:
         return None
 
     # -- the consoles ----------------------------------------------------------------
-    def page_call(self, route: Route, request: Request) -> Call:
-        call = Call(request, route)
+    def page_call(self, call: Call) -> None:
+        """`call` made ready for its page's handler: the session, the form, the
+        throttle. Filled in as it goes, so that a refusal on the way (too many
+        attempts) still has the form that was sent to draw again."""
+        route, request = call.route, call.request
         if route.roles is not None:
             row = self.session_of(request)
             if row is None or row.stage != "full":
@@ -328,14 +331,13 @@ class GatewayBase:
                 raise BadRequest("the form expired; reload the page", "csrf")
             call.form = web.form(request)
         self.throttle(call)
-        return call
 
     def serve_page(
         self, route: Route, request: Request, handler: Any, values: dict[str, Any]
     ) -> Response:
         call = Call(request, route)
         try:
-            call = self.page_call(route, request)
+            self.page_call(call)
             result = handler(self, call, **values)
         except NotSignedIn:
             return web.redirect("/sign-in")
@@ -359,10 +361,15 @@ class GatewayBase:
         a page that says what went wrong. Either way in the reader's language,
         saying what to do next (web.refusal)."""
         status = page_status(exc)
-        if isinstance(exc, TooManyRequests):
-            return self.throttled(call, exc)
-        said = web.refusal(call.lang, exc.code, exc.message)
         again = call.route.redisplay
+        if isinstance(exc, TooManyRequests):
+            if not again:
+                return self.throttled(call, exc)
+            # the form drawn again with what was typed (an application's long
+            # form, a release's), saying when to send it again
+            said = self.throttled_words(call, exc)
+        else:
+            said = web.refusal(call.lang, exc.code, exc.message)
         if (
             again
             and exc.code not in ("role_required", "csrf")
@@ -378,7 +385,10 @@ class GatewayBase:
                 draw = functools.partial(draw.handler, self)
             wanted = inspect.signature(draw).parameters
             given = {k: v for k, v in values.items() if k in wanted}
-            return draw(call, error=said, status=status, **given)
+            page: Response = draw(call, error=said, status=status, **given)
+            if isinstance(exc, TooManyRequests):
+                page.headers["Retry-After"] = str(exc.retry_after)
+            return page
         general = {403: "forbidden", 404: "not_found"}
         known = said != exc.message  # the catalogue has words for this refusal
         text = call.texts[general[status]] if status in general and not known else said
@@ -393,6 +403,17 @@ class GatewayBase:
         }
         # a form refused as too long was not read (call.form): as it was typed
         call.typed = dict(call.form) or web.typed(call.request)
+
+    @staticmethod
+    def throttled_words(call: Call, exc: TooManyRequests) -> str:
+        """When to try again, as the page of too many attempts says it."""
+        if exc.retry_after < 60:
+            return web.gettext(
+                call.lang, "There were too many attempts. Try again in %(seconds)s s."
+            ) % {"seconds": max(1, exc.retry_after)}
+        return web.gettext(
+            call.lang, "There were too many attempts. Try again in %(minutes)s min."
+        ) % {"minutes": max(1, -(-exc.retry_after // 60))}
 
     def throttled(self, call: Call, exc: TooManyRequests) -> Response:
         """429: when to try again, in minutes, and (signing in, the account's

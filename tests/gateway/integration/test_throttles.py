@@ -23,8 +23,14 @@ from registry.service import RegistryService
 from tests.conftest import service_config_file
 from tests.gateway.conftest import start_gateway
 from tests.gateway.integration.test_api import PASSWORD, Client
+from tests.gateway.integration.test_console import csrf
 from tests.helpers import next_code
-from tests.registry.integration.conftest import ADMIN_A, FakeConnect, Registry
+from tests.registry.integration.conftest import (
+    ADMIN_A,
+    FakeConnect,
+    Registry,
+    application,
+)
 
 SECRET = b"s" * 32
 SESSION = "/api/v1/session"
@@ -397,3 +403,37 @@ def test_asking_to_confirm_a_release_is_no_second_factor_attempt(
     assert hits() == before  # three confirmation pages: no attempt
     finance.http.post(release, data={**form, "confirmed": "yes"}, timeout=30)
     assert hits() > before  # the confirmed form carries the code: an attempt
+
+
+def test_an_application_past_its_attempts_keeps_what_was_typed(
+    stack: Start,
+) -> None:
+    """The application's form answered too many attempts: it comes back with what
+    was typed (not the password), saying when to send it again, and nothing is
+    recorded; saving the draft, on buckets of its own, still works."""
+    system, (url,), _ = stack(THROTTLE_PER_ACCOUNT=1, THROTTLE_WINDOW=600)
+    browser = requests.Session()
+    page = browser.get(url + "/apply?lang=en", timeout=30)
+    data = application(city="Kutaisi", country="XX")  # refused: no such country
+    form = {
+        **{k: v for k, v in data.items() if isinstance(v, str)},
+        "languages": ["ru"],
+        "csrf": csrf(page.text),
+        "password": PASSWORD,
+        "consent": "yes",
+    }
+    first = browser.post(url + "/apply?lang=en", data=form, timeout=30)
+    assert first.status_code == 400 and 'id="error-country"' in first.text
+    form["country"] = "GE"
+    again = browser.post(url + "/apply?lang=en", data=form, timeout=30)
+    assert again.status_code == 429
+    assert 540 <= int(again.headers["Retry-After"]) <= 600
+    assert "Try again in 10 min." in again.text
+    for name in ("pseudonym", "email", "city"):
+        assert f'value="{data[name]}"' in again.text, name
+    assert PASSWORD not in again.text
+    assert 'action="/apply"' in again.text  # the form, to send again later
+    assert system.sql("SELECT count(*) FROM communicators")[0][0] == 0
+    form["action"] = "save_draft"
+    saved = browser.post(url + "/apply/draft?lang=en", data=form, timeout=30)
+    assert saved.status_code == 200 and 'data-draft="saved"' in saved.text

@@ -63,7 +63,10 @@ class PublicConsole(GatewayBase):
         reader's language) where the registry gave a specific code, else the
         field's rule as the form states it. `values`: a draft's, else what was
         sent; `draft`: what just happened to the draft (restored, saved,
-        deleted), said above the form."""
+        deleted), said above the form. `error`: a refusal of the whole form (too
+        many attempts, the registry away), what was typed kept."""
+        if error and not fields:
+            fields = {"_": error}
         chosen = (
             values.get(drafts.LANGUAGES, [])
             if values is not None
@@ -136,7 +139,14 @@ class PublicConsole(GatewayBase):
             return self._forget_draft(page)
         return self._save_draft(call)
 
-    @page("POST", "/apply", roles=None, max_body=TEXT_BODY, throttle=APPLY)
+    @page(
+        "POST",
+        "/apply",
+        roles=None,
+        max_body=TEXT_BODY,
+        throttle=APPLY,
+        redisplay="_apply_page",
+    )
     def apply_submit(self, call: Call) -> Response:
         if call.form.get("action") in ("save_draft", "delete_draft"):
             return self._draft_action(call)  # a page drawn before /apply/draft
