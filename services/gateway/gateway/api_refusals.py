@@ -95,6 +95,7 @@ REFUSES: dict[str, dict[str, int]] = {
     "DELETE /api/v1/session": {},
     "GET /api/v1/access-log": {},
     "GET /api/v1/access-log/verification": {},
+    "GET /api/v1/application-form": {},
     "GET /api/v1/clubs": {"communicator_not_found": 404, "not_active_yet": 403},
     "GET /api/v1/clubs/<club_id>/members": {
         "club_not_found": 404,

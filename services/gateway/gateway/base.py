@@ -121,6 +121,12 @@ class GatewayBase:
     def cookie_secure(self) -> bool:
         return self.settings.cookie_secure
 
+    def served_countries(self) -> frozenset[str]:
+        """The countries where Svyaz can pay people: those of the payout routing
+        table (an application from anywhere else is refused)."""
+        rows = self.deadline(self.registry.list_corridors)
+        return frozenset(row["country"] for row in rows)
+
     def session_of(self, request: Request) -> WebSession | None:
         with self.db.statements() as session:  # a read; a touch is one UPDATE
             row = logic.current(session, request.cookies.get(web.SESSION_COOKIE))

@@ -1303,6 +1303,40 @@ def test_an_application_through_the_api_gives_a_login(system: Registry) -> None:
     assert client("GET", "/api/v1/me").status_code == 401
 
 
+def test_the_application_form_says_what_an_application_takes(
+    system: Registry,
+) -> None:
+    """No sign-in: the consent text and its version, the countries where people
+    can be paid (the routing table's, not every country) and the languages, named
+    in the reader's language; an application built from it is taken."""
+    english = requests.get(
+        f"{system.url}/api/v1/application-form?lang=en", timeout=30
+    ).json()
+    served = {row[0] for row in system.sql("SELECT country FROM corridors")}
+    assert {c["country"] for c in english["countries"]} == served
+    assert "RU" not in served and "GE" in served
+    assert {"country": "GE", "name": "Georgia"} in english["countries"]
+    names = [c["name"] for c in english["countries"]]
+    assert names == sorted(names)
+    (current,) = system.sql("SELECT version, body_en FROM consent_texts WHERE current")
+    assert (english["consent_version"], english["consent_text"]) == tuple(current)
+    assert {"code": "ka", "name": "Georgian"} in english["languages"]
+    russian = requests.get(
+        f"{system.url}/api/v1/application-form",
+        headers={"Accept-Language": "ru"},
+        timeout=30,
+    ).json()
+    assert {"country": "GE", "name": "Грузия"} in russian["countries"]
+    data = application(
+        password=PASSWORD,
+        country=english["countries"][0]["country"],
+        languages=[english["languages"][0]["code"]],
+        consent_version=english["consent_version"],
+    )
+    sent = requests.post(f"{system.url}/api/v1/applications", json=data, timeout=30)
+    assert sent.status_code == 202, sent.text
+
+
 def test_every_refused_field_of_an_application_is_named_at_once(
     system: Registry,
 ) -> None:

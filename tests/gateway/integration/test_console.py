@@ -73,6 +73,19 @@ def test_applying_through_the_form_then_signing_in(system: Registry) -> None:
     assert data["email"] not in home.text  # the home page shows no personal field
 
 
+def test_the_form_offers_only_the_countries_where_people_can_be_paid(
+    system: Registry,
+) -> None:
+    page = requests.get(f"{system.url}/apply?lang=en", timeout=30).text
+    select = re.search(r'<select name="country".*?</select>', page, re.S)
+    assert select, "the country select"
+    offered = set(re.findall(r'<option value="([A-Z]{2})"', select.group(0)))
+    served = {row[0] for row in system.sql("SELECT country FROM corridors")}
+    assert offered == served and "RU" not in offered
+    assert 'aria-describedby="hint-country"' in select.group(0)
+    assert 'id="hint-country"' in page and "cannot apply yet" in page
+
+
 def test_an_application_read_in_english_is_answered_in_english(
     system: Registry,
 ) -> None:

@@ -7,12 +7,13 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from gateway import pages, web
+from gateway import i18n, pages, web
 from gateway.base import Call, GatewayBase
 from gateway.http import APPLY, TEXT_BODY, api_group, respond
 from gateway.roles import ADMIN, COMMUNICATOR, FINANCE
 from gateway.schemas import (
     ApplicationAcceptedSchema,
+    ApplicationFormSchema,
     ApplicationRequestSchema,
     BankDetailsRequestSchema,
     BankDetailsSavedSchema,
@@ -57,6 +58,32 @@ class CommunicatorsApi(GatewayBase):
     def apply(self, call: Call) -> dict[str, str]:
         self.deadline(self.registry.apply, call.body)
         return {"status": "received"}
+
+    @own_api(
+        "GET",
+        "/api/v1/application-form",
+        summary="What an application takes: the consent text and its version, the "
+        "countries where Svyaz can pay people, the languages (names in the reader's "
+        "language)",
+        roles=None,
+        responses={200: ApplicationFormSchema},
+    )
+    def api_application_form(self, call: Call) -> dict[str, Any]:
+        consent = self.deadline(self.registry.get_consent_text)
+        served = self.served_countries()
+        return {
+            "consent_version": consent["version"],
+            "consent_text": consent.get(call.lang) or consent["ru"],
+            "countries": [
+                {"country": code, "name": name}
+                for code, name in i18n.countries(call.lang)
+                if code in served
+            ],
+            "languages": [
+                {"code": code, "name": name}
+                for code, name in i18n.spoken_languages(call.lang)
+            ],
+        }
 
     @own_api(
         "GET",

@@ -84,6 +84,7 @@ class PublicConsole(GatewayBase):
             draft_until=draft_until,
             draft_hours=self.settings.apply_draft_hours,
             quick_exit="/apply/leave",
+            served=self.served_countries(),
             **self._consent(call),
         )
 

@@ -120,6 +120,39 @@ class ApplicationAcceptedSchema(Schema):
     status = choice(("received",))
 
 
+class NamedCountrySchema(Schema):
+    country = text(COUNTRY, metadata={"description": "ISO 3166-1 alpha-2"})
+    name = text(NAME, metadata={"description": "in the reader's language"})
+
+
+class NamedLanguageSchema(Schema):
+    code = choice(SPOKEN)
+    name = text(NAME, metadata={"description": "in the reader's language"})
+
+
+class ApplicationFormSchema(Schema):
+    """GET /api/v1/application-form: what an application is made of."""
+
+    consent_version = text(20, metadata={"description": "send it as consent_version"})
+    consent_text = text(
+        10_000,
+        metadata={
+            "description": "what `consent: true` agrees to, in the reader's language"
+        },
+    )
+    countries = fields.List(
+        fields.Nested(NamedCountrySchema),
+        metadata={
+            "description": "the countries where Svyaz can pay people: `country` must "
+            "be one of them (else 400 unknown_country)"
+        },
+    )
+    languages = fields.List(
+        fields.Nested(NamedLanguageSchema),
+        metadata={"description": "what `languages` takes"},
+    )
+
+
 class SignInRequestSchema(Schema):
     """POST /api/v1/session."""
 
