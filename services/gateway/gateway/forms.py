@@ -193,6 +193,9 @@ def tie_one(form: str, name: str, message: str) -> str:
     if control is None or f'id="error-{name}"' in form:
         return form
     ident = f"error-{name}"
+    group = _group_of(form, control, name)
+    if group is not None:
+        return _tie_group(form, group, ident, message)
     attrs = attributes(control.group(2))
     raw = re.sub(r'\s(aria-describedby|aria-invalid)="[^"]*"', "", control.group(2))
     described = " ".join(filter(None, [attrs.get("aria-describedby"), ident]))
@@ -212,6 +215,46 @@ def tie_one(form: str, name: str, message: str) -> str:
         after = form.index("</label>", after) + len("</label>")
     note = f'<p class="field-error" id="{ident}">{escape(message)}</p>'
     return form[:after] + note + form[after:]
+
+
+def _group_of(form: str, control: re.Match[str], name: str) -> tuple[int, int] | None:
+    """(start, end) of the fieldset that holds a group of boxes or buttons of
+    `name` (several controls of one name: "tick at least one"), None otherwise:
+    the message of a group is the group's, not its first box's."""
+    attrs = attributes(control.group(2))
+    if attrs.get("type") not in ("checkbox", "radio"):
+        return None
+    start = form.rfind("<fieldset", 0, control.start())
+    if start < 0 or form.rfind("</fieldset>", start, control.start()) >= 0:
+        return None
+    end = form.find("</fieldset>", control.end())
+    if end < 0:
+        return None
+    inside = form[start:end]
+    named = [
+        m
+        for m in CONTROL.finditer(inside)
+        if attributes(m.group(2)).get("name") == name
+    ]
+    return (start, end + len("</fieldset>")) if len(named) > 1 else None
+
+
+def _tie_group(form: str, group: tuple[int, int], ident: str, message: str) -> str:
+    """The message after the group's fieldset, which it describes."""
+    start, end = group
+    opening_end = form.index(">", start)
+    opening = form[start:opening_end]
+    found = re.search(r'\saria-describedby="([^"]*)"', opening)
+    if found:
+        described = " ".join(filter(None, [found.group(1), ident]))
+        opening = opening.replace(found.group(0), f' aria-describedby="{described}"')
+    else:
+        opening += f' aria-describedby="{ident}"'
+    note = f'<p class="field-error" id="{ident}">{escape(message)}</p>'
+    shift = len(opening) - (opening_end - start)
+    form = form[:start] + opening + form[opening_end:]
+    end += shift
+    return form[:end] + note + form[end:]
 
 
 def label_tables(html: str) -> str:

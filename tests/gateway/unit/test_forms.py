@@ -68,3 +68,36 @@ def test_nested_field_messages_are_found_by_their_leaf_names() -> None:
     found = forms.flat({"tier_amounts": {"professional": ["Not a valid integer."]}})
     assert found["professional"] == ["Not a valid integer."]
     assert found["tier_amounts"] == ["Not a valid integer."]
+
+
+GROUP = """<form method="post" action="/g"><input type="hidden" name="csrf" value="t">
+<fieldset id="audiences"><legend>With whom</legend>\
+<label><input type="checkbox" name="audiences" value="family"> Family</label>\
+<label><input type="checkbox" name="audiences" value="friends"> Friends</label>\
+</fieldset>
+<fieldset><legend>Alone</legend>\
+<label><input type="checkbox" name="confirm" value="yes"> I understand</label>\
+</fieldset>
+<button>Send</button></form>"""
+
+
+def test_a_group_of_boxes_is_refused_as_a_group_not_at_its_first_box() -> None:
+    page = forms.finish(
+        GROUP,
+        required_note=NOTE,
+        field_errors={"audiences": "Tick at least one.", "confirm": "Tick it."},
+        typed={"csrf": "t"},
+        action="/g",
+    )
+    # the group's message after its fieldset, which it describes
+    assert '<fieldset id="audiences" aria-describedby="error-audiences">' in page
+    assert (
+        'Friends</label></fieldset><p class="field-error" id="error-audiences">'
+        "Tick at least one.</p>" in page
+    )
+    assert 'name="audiences" value="family" aria-invalid' not in page
+    # a lone box is a field of its own: its message after its label, tied to it
+    assert (
+        'value="yes" aria-invalid="true" aria-describedby="error-confirm">'
+        ' I understand</label><p class="field-error" id="error-confirm">' in page
+    )
