@@ -1075,6 +1075,7 @@ def test_an_admin_records_a_training_and_sets_the_tier(system: Registry) -> None
     assert (
         'id="tier" data-code="volunteer">Volunteer<' in page.text
         and "Hard talks" in page.text
+        and 'id="training-form"' in page.text
     )
     early = admin.post(  # professional needs the training first: refused in place
         f"{system.url}/admin/applications/{ident}",
@@ -1095,6 +1096,9 @@ def test_an_admin_records_a_training_and_sets_the_tier(system: Registry) -> None
               "reason": "trained, a year of reports"},
     )  # fmt: skip
     assert 'id="tier" data-code="professional">Professional<' in done.text
+    # the one seminar is recorded for them: not offered again
+    assert 'id="training-form"' not in done.text
+    assert 'id="trainings-all-done"' in done.text
     assert system.sql("SELECT tier FROM communicators WHERE id = :i", i=ident)[0][
         0
     ] == ("professional")

@@ -59,6 +59,16 @@ class PeopleConsole(GatewayBase):
     ) -> Response:
         app = self.deadline(self.registry.get_application, call.actor, communicator_id)
         clubs = self.deadline(self.registry.list_clubs)
+        activity = self.deadline(
+            self.registry.get_communicator_activity, call.actor, app["id"]
+        )
+        # a seminar already recorded for them is not offered again
+        done = {
+            str(entry["detail"].get("training_id"))
+            for entry in activity
+            if entry["action"] == "training_completed"
+        }
+        trainings = self.deadline(self.registry.list_trainings, call.actor)
         return self.render(
             call,
             "admin_application.html",
@@ -67,10 +77,9 @@ class PeopleConsole(GatewayBase):
             clubs=clubs,
             club_names={c["id"]: c["name"] for c in clubs},
             club_statuses=CLUB_STATUSES,
-            trainings=self.deadline(self.registry.list_trainings, call.actor),
-            activity=self.deadline(
-                self.registry.get_communicator_activity, call.actor, app["id"]
-            ),
+            trainings=[t for t in trainings if str(t["id"]) not in done],
+            trainings_done=len(done),
+            activity=activity,
             staff=self.staff_by_id(call),
             me=call.actor_id,
             error=error,
