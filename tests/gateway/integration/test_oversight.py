@@ -138,6 +138,12 @@ def test_an_admin_runs_clubs_coordinators_and_trainings_in_the_console(
         data={"csrf": csrf(form.text), "communicator_ids": [first, outsider]},
     )
     assert 'id="recorded">1<' in again.text and 'id="already">1<' in again.text
+    # everyone listed is recorded: no button to record anyone, and the page says so
+    assert 'id="all-recorded"' in again.text
+    assert "Record the ticked people" not in again.text
+    assert (
+        "Record the ticked people" in form.text and 'id="all-recorded"' not in form.text
+    )
     # a training held later: nothing to tick yet, and the page says when
     later = system.call(
         "create_training",
