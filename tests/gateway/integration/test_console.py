@@ -388,8 +388,9 @@ def test_an_active_communicator_sets_up_payments_by_their_corridor(
     data = application(password=PASSWORD, country="DE", city="Berlin")
     system.active(**data)
     browser, _ = sign_in(system, data["email"])
-    home = browser.get(f"{system.url}/me", timeout=30)
-    assert 'action="/me/payout-setup"' in home.text
+    home = browser.get(f"{system.url}/me?lang=en", timeout=30)
+    assert 'action="/me/payout-setup"' in home.text and "Set up payments" in home.text
+    assert 'id="payout-ready"' not in home.text
     forged = browser.post(f"{system.url}/me/payout-setup", timeout=30, data={})
     assert forged.status_code == 403 and not system.connect.accounts
     setup = browser.post(
@@ -399,6 +400,12 @@ def test_an_active_communicator_sets_up_payments_by_their_corridor(
     (account,) = system.connect.accounts.values()  # Germany: Stripe Connect
     link = re.search(r'id="onboarding-link" href="([^"]+)"', setup.text).group(1)
     assert link.endswith(account) and data["email"] not in link
+    # finished on Stripe's page: ready, and the page no longer asks to set it up
+    system.call("stripe_account_updated", account, True, caller="gateway")
+    ready = browser.get(f"{system.url}/me?lang=en", timeout=30).text
+    assert 'id="payout-ready"' in ready and "Change where payments go" in ready
+    assert "Set up payments" not in ready
+    assert 'action="/me/payout-setup"' in ready  # to change it, the same step
 
 
 def test_erasure_from_the_console_needs_confirmation_and_ends_the_session(
