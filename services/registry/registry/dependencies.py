@@ -77,6 +77,16 @@ class StripeConnect:
             raise refused(exc) from None
         return str(link.url)
 
+    def transfers_active(self, account_id: str) -> bool:
+        """Can the connected account take transfers now? Asked when the person
+        comes back from the hosted onboarding, before Stripe's webhook says so."""
+        try:
+            account = self.client.v1.accounts.retrieve(account_id)
+        except stripe.StripeError as exc:
+            raise refused(exc) from None
+        capabilities = account.to_dict().get("capabilities") or {}
+        return bool(capabilities.get("transfers") == "active")
+
     # -- Global Payouts (v2): recipient accounts and their payout methods ----------
     def create_recipient(self, communicator_id: uuid.UUID, country: str) -> str:
         try:

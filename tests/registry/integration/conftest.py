@@ -52,6 +52,7 @@ class FakeConnect:
         self.accounts: dict[str, str] = {}
         self.closed: list[str] = []  # deleted accounts and closed recipients
         self.closing_fails = False
+        self.onboarded: set[str] = set()
 
     def create_account(self, communicator_id: uuid.UUID, country: str) -> str:
         return self.accounts.setdefault(
@@ -60,6 +61,11 @@ class FakeConnect:
 
     def onboarding_link(self, account_id: str) -> str:
         return f"https://connect.example.invalid/setup/{account_id}"
+
+    def transfers_active(self, account_id: str) -> bool:
+        """Onboarding finished on "Stripe's page": the test puts the account in
+        `onboarded`."""
+        return account_id in self.onboarded
 
     def delete_account(self, account_id: str) -> None:
         if self.closing_fails:

@@ -1,8 +1,9 @@
 """Connect onboarding against the Stripe sandbox (a real subprocess) instead of
 FakeConnect: the registry's Stripe dependency reaches it through the stripe SDK by
 base URL, the communicator completes the hosted onboarding at the link's URL, and
-the signed account.updated webhook, verified as the gateway verifies it and
-relayed as the gateway relays it, makes the communicator payout-ready."""
+coming back the registry asks Stripe and finds them payout-ready, and the signed
+account.updated webhook, verified as the gateway verifies it and relayed as the
+gateway relays it, then changes nothing more."""
 
 import json
 import urllib.error
@@ -76,6 +77,9 @@ def test_a_communicator_onboards_a_connect_account_on_the_sandbox(
     registry.call("start_payout_setup", actor_for(ident))
     assert len(client.v1.accounts.list().data) == 1
     assert registry.events("communicator.payout_ready.v1") == []
+    # back on our page before finishing: Stripe says it takes no transfers yet
+    me = actor_for(ident)
+    assert registry.call("refresh_payout_setup", me) == {"status": "pending"}
 
     opener = urllib.request.build_opener(NoRedirect)
     with pytest.raises(urllib.error.HTTPError) as redirected:
@@ -89,9 +93,13 @@ def test_a_communicator_onboards_a_connect_account_on_the_sandbox(
     assert event.account == account.id
     transfers_active = event.data.object["capabilities"]["transfers"] == "active"
     assert transfers_active
+    # back on our page from the finished onboarding, before the webhook comes:
+    # asked of Stripe then, the set-up is ready at once (the page says so)
+    assert registry.call("refresh_payout_setup", me) == {"status": "ready"}
+    # the webhook that follows changes nothing more, and readiness is told once
     assert registry.call(
         "stripe_account_updated", event.account, transfers_active, caller="gateway"
-    ) == {"changed": True}
+    ) == {"changed": False}
     (ready,) = registry.events("communicator.payout_ready.v1")
     assert ready["data"]["provider"] == "stripe_connect"
     destination = registry.call(

@@ -39,6 +39,8 @@ class ConnectProvider(Protocol):
 
     def onboarding_link(self, account_id: str) -> str: ...
 
+    def transfers_active(self, account_id: str) -> bool: ...
+
     def create_recipient(self, communicator_id: uuid.UUID, country: str) -> str: ...
 
     def recipient_onboarding_link(self, account_id: str) -> str: ...
@@ -185,13 +187,43 @@ def check_recipient(
     return True
 
 
+def check_connected_account(
+    session: Session,
+    keys: KeyRing,
+    connect: ConnectProvider,
+    communicator_id: uuid.UUID,
+) -> bool:
+    """A Stripe Connect account still pending: ready once Stripe says it takes
+    transfers, as its webhook will say a moment later (which then changes
+    nothing). True when it became ready."""
+    account = session.get(PayoutAccount, communicator_id, with_for_update=True)
+    communicator = session.get(Communicator, communicator_id)
+    if (
+        account is None
+        or communicator is None
+        or communicator.erased
+        or account.provider != "stripe_connect"
+        or account.status != "pending"
+    ):
+        return False
+    found = destination_of(
+        session, keys, communicator, account, "registry", "payout onboarding check"
+    )
+    if not connect.transfers_active(found["account"]):
+        return False
+    _became_ready(session, keys, account, found["account"])
+    return True
+
+
 def refresh_payout_setup(
     session: Session, keys: KeyRing, connect: ConnectProvider, actor: Actor
 ) -> str:
-    """The communicator's own payout set-up, checked with Stripe where a webhook does
-    not tell (Global Payouts): none, pending or ready."""
+    """The communicator's own payout set-up, asked of Stripe now (back from its
+    hosted page: a Connect account's webhook may not have come yet, a Global
+    Payouts recipient has none): none, pending or ready."""
     actor.require("communicator")
     check_recipient(session, keys, connect, actor.id)
+    check_connected_account(session, keys, connect, actor.id)
     return setup_status(session, actor.id)
 
 
