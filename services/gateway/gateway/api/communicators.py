@@ -139,9 +139,9 @@ class CommunicatorsApi(GatewayBase):
         "POST",
         "/api/v1/me/payout-setup/check",
         summary="Back from the provider's hosted page: where the payout set-up "
-        "stands, asked of the provider now (a Global Payouts recipient is "
-        "otherwise checked every few minutes; a Stripe Connect account is told "
-        "by webhook)",
+        "stands, asked of the provider now (otherwise a Global Payouts recipient "
+        "is checked every few minutes, and a Stripe Connect account is told by "
+        "Stripe's webhook a moment later)",
         roles=(COMMUNICATOR,),
         responses={200: PayoutSetupStatusSchema},
     )

@@ -88,8 +88,9 @@ class MeConsole(GatewayBase):
     @page("GET", "/me/payouts", roles=OWN)
     def me_payouts_back(self, call: Call) -> Response:
         """Where Stripe's hosted onboarding sends the communicator back: the set-up
-        is checked with the registry at once (Global Payouts has no webhook here),
-        then their home page shows where it stands."""
+        is asked of Stripe through the registry at once (Global Payouts has no
+        webhook here; Connect's comes a moment later), then their home page shows
+        where it stands."""
         try:
             self.deadline(self.registry.refresh_payout_setup, call.actor)
         except UpstreamUnavailable:
