@@ -497,3 +497,26 @@ def test_a_named_payouts_reversal_is_dated_by_its_send_outside_the_period(
     assert [(f["clearing_minor"], f["difference_minor"]) for f in view["figures"]] == [
         (total - amount, amount)
     ]
+
+
+def test_a_provider_whose_latest_period_was_empty_is_still_shown(db: Db) -> None:
+    """Nothing was paid through Stripe Connect in the period, and its report had no
+    rows: the provider's latest reconciliation is shown with nothing on either
+    side, not left out as if it had never been reconciled."""
+    world = bank_world(db)
+    rec_id = run_period(world, [], provider="stripe_connect")["view"]["id"]
+    with world.transaction() as session:
+        clearing = ledger_reports.trial_balance(session)["clearing"]
+    assert clearing == [
+        {
+            "provider": "stripe_connect",
+            "reconciliation_id": rec_id,
+            "period_start": PERIOD[0].isoformat(),
+            "period_end": PERIOD[1].isoformat(),
+            "status": "open",
+            "currency": None,
+            "provider_minor": 0,
+            "clearing_minor": 0,
+            "difference_minor": 0,
+        }
+    ]

@@ -362,6 +362,14 @@ class ProviderClearingSchema(ClearingFigureSchema):
     """Per provider and currency, its latest reconciliation's period with the
     provider's figure against the ledger's clearing figure (what sign-off checks)."""
 
+    currency = text(
+        CURRENCY,
+        allow_none=True,
+        metadata={
+            "description": "null: the period had no payment of ours and no row of "
+            "the provider's (the figures are then 0)"
+        },
+    )
     provider = choice(PROVIDER_NAMES)
     reconciliation_id = uid()
     period_start = formatted("date")

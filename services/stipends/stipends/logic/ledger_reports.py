@@ -83,7 +83,16 @@ def clearing_against_providers(session: Session) -> list[dict[str, Any]]:
     )
     found = []
     for rec in latest:
-        for figure in adjustments.figures(session, rec):
+        # a period with no payment of ours and no row of theirs is still the
+        # provider's latest: shown with no currency and nothing on either side,
+        # not left out as if the provider had never been reconciled
+        nothing: dict[str, Any] = {
+            "currency": None,
+            "provider_minor": 0,
+            "clearing_minor": 0,
+            "difference_minor": 0,
+        }
+        for figure in adjustments.figures(session, rec) or [nothing]:
             found.append(
                 {
                     "provider": rec.provider,
