@@ -294,7 +294,6 @@ REFUSES: dict[str, dict[str, int]] = {
     "POST /api/v1/password-resets": {},
     "POST /api/v1/password-resets/new-password": {"reset_invalid": 400},
     "POST /api/v1/payout-runs/<run_id>/release": {
-        "code_required": 400,
         "committed": 409,
         "releaser_approved": 403,
         "run_not_found": 404,

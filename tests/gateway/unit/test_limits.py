@@ -247,3 +247,14 @@ def test_preferences_say_every_fault_in_one_answer() -> None:
     assert set(faults) == {"channels", "timezone", "language"}
     assert "inbox cannot be turned off" in str(faults["channels"])
     assert not PreferencesSchema().validate({"channels": ["inbox", "email"]})
+
+
+@pytest.mark.parametrize("given", [{}, {"code": ""}])
+def test_a_release_without_a_code_is_refused_the_same_way_missing_or_empty(
+    given: dict[str, str],
+) -> None:
+    from marshmallow import ValidationError
+
+    with pytest.raises(ValidationError) as refused:
+        schemas.ReleaseRequestSchema().load({"totals_digest": "ab12", **given})
+    assert set(refused.value.messages) == {"code"}

@@ -60,7 +60,14 @@ class ReleaseRequestSchema(Schema):
     factor); `totals_digest`: the totals the releaser saw and confirms."""
 
     totals_digest = text(ID, required=True)
-    code = text(CODE, required=True)
+    # missing or empty, the same refusal naming the field (an empty code once went
+    # on to stipends and came back as another code than a missing one)
+    code = text(
+        CODE,
+        1,
+        required=True,
+        error_messages={"required": "the code from your authenticator app is needed"},
+    )
 
 
 class PayoutSchema(Schema):
