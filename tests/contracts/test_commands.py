@@ -44,6 +44,7 @@ COMMANDS: dict[tuple[str, str], str] = {
     ("registry", "get_contact"): SERVICE_ONLY,
     ("registry", "get_contacts"): SERVICE_ONLY,
     ("registry", "list_staff_ids"): SERVICE_ONLY,
+    ("registry", "get_mentors"): SERVICE_ONLY,
     ("registry", "get_staff_contact"): SERVICE_ONLY,
     # registry: accounts
     ("registry", "sign_in"): CREDENTIAL,

@@ -50,6 +50,7 @@ CALLERS = {
     ("registry", "get_consent_text"): {GATEWAY},
     ("registry", "get_contact"): {NOTIFICATIONS},
     ("registry", "get_contacts"): {NOTIFICATIONS},
+    ("registry", "get_mentors"): {NOTIFICATIONS},
     ("registry", "get_own_status"): {GATEWAY},
     ("registry", "get_payout_destination"): {STIPENDS},
     ("registry", "get_profile"): {GATEWAY, OPERATOR},

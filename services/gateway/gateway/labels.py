@@ -512,6 +512,7 @@ LABELS.update(
             "stipend_withdrawn": N_("Stipend withdrawn"),
             "report_feedback": N_("A mentor's feedback on a report"),
             "strategy_comment": N_("A mentor's comment on a strategy"),
+            "strategy_shared": N_("A strategy waiting for its mentor"),
             "vouch_requested": N_("Asked to vouch"),
         },
     }

@@ -13,8 +13,14 @@ from nameko.extensions import DependencyProvider
 from notifications.channels import Channel, EmailChannel, InboxChannel, TelegramChannel
 from notifications.exceptions import DeliveryFailed, RecipientGone
 from notifications.logic.recipients import Contact, Recipient
-from notifications.models import COMMUNICATOR
-from notifications.schemas import ContactIn, ContactsIn, ResetLinkIn, StaffContactIn
+from notifications.models import COMMUNICATOR, MENTOR_AUDIENCE
+from notifications.schemas import (
+    ContactIn,
+    ContactsIn,
+    MentorIn,
+    ResetLinkIn,
+    StaffContactIn,
+)
 from notifications.settings import Settings
 from svyaz import settings
 from svyaz.consuming import Unprocessable
@@ -23,6 +29,7 @@ from svyaz.rpc_proxy import RpcProxy
 
 CONTACT, STAFF_CONTACT, RESET_LINK = ContactIn(), StaffContactIn(), ResetLinkIn()
 CONTACTS = ContactsIn(many=True)
+MENTORS = MentorIn(many=True)
 CONTACTS_AT_ONCE = 100  # the registry's limit per get_contacts call
 
 
@@ -124,6 +131,19 @@ class RegistryContacts:
 
     def staff_ids(self, role: str) -> list[uuid.UUID]:
         return [uuid.UUID(ident) for ident in self.registry.list_staff_ids(role)]
+
+    def mentors(self, communicator_id: uuid.UUID) -> list[Recipient]:
+        """The club coordinator who mentors this communicator, as a recipient (a
+        coordinator with a staff account hears as staff); ids only."""
+        with eventlet.Timeout(self.timeout):
+            found = MENTORS.load(self.registry.get_mentors(str(communicator_id)))
+        return [
+            Recipient(
+                row["id"],
+                COMMUNICATOR if row["kind"] == "communicator" else MENTOR_AUDIENCE,
+            )
+            for row in found
+        ]
 
     def reset_link(self, reset_id: uuid.UUID) -> dict[str, Any] | None:
         try:

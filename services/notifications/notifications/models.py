@@ -41,6 +41,10 @@ def staff_audience(role: str) -> str:
     return f"staff:{role}"
 
 
+# a club's coordinator with a staff account, told when a member shares a strategy
+MENTOR_AUDIENCE = staff_audience("club_coordinator")
+
+
 def is_staff(audience: str) -> bool:
     return audience.startswith("staff:")
 

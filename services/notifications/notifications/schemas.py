@@ -173,6 +173,16 @@ class ContactsIn(Incoming):
     signs_in = fields.Boolean(load_default=False)  # a communicator's password is set
 
 
+class MentorIn(Incoming):
+    """One mentor of the registry's `get_mentors` answer: an account id and its
+    kind."""
+
+    id = fields.UUID(required=True)
+    kind = fields.String(
+        required=True, validate=validate.OneOf(("communicator", "staff"))
+    )
+
+
 class PreferencesIn(Schema):
     """A person's own choices; every field optional, unknown fields refused."""
 

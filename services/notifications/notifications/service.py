@@ -247,8 +247,12 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
 
     @event_handler("stipends", "strategy.shared.v1", batch=BATCH)
     def on_strategy_shared(self, event: ReceivedEvent) -> None:
-        """A strategy waits for a mentor's comment: counted in the staff digest."""
-        self._handle(event, StrategySharedIn, reviews.strategy_shared)
+        """A strategy waits for a mentor's comment: counted in the staff digest,
+        and the member's club coordinator is told (asked of the registry first:
+        the registry away, the batch is handled again later)."""
+        data = payload_of(event, StrategySharedIn)
+        mentors = self.contacts.mentors(data["communicator_id"])
+        self._handle(event, StrategySharedIn, reviews.strategy_shared_to(mentors))
 
     @event_handler("stipends", "strategy.commented.v1", batch=BATCH)
     def on_strategy_commented(self, event: ReceivedEvent) -> None:

@@ -100,6 +100,7 @@ class RegistryStandIn:
     resets: ClassVar[dict[str, dict[str, str]]] = {}  # reset id: the link's answer
     callers: ClassVar[list[str | None]] = []
     batches: ClassVar[list[int]] = []  # how many ids each get_contacts call asked
+    mentors: ClassVar[dict[str, list[dict[str, str]]]] = {}  # communicator: mentors
 
     @rpc(callers={NOTIFICATIONS})
     def get_contact(self, communicator_id: str, purpose: str) -> dict[str, str]:
@@ -145,6 +146,11 @@ class RegistryStandIn:
                 if row["account_id"] == account_id:
                     return dict(row)
         raise NotFound("no such staff member")
+
+    @rpc(callers={NOTIFICATIONS})
+    def get_mentors(self, communicator_id: str) -> list[dict[str, str]]:
+        self.callers.append(self.caller)
+        return list(self.mentors.get(communicator_id, []))
 
     @rpc(callers={NOTIFICATIONS})
     def issue_password_reset(self, reset_id: str) -> dict[str, str]:

@@ -311,3 +311,50 @@ def test_work_done_long_ago_is_forgotten_and_nothing_else(notifications: Any) ->
         )
 
     wait_until(lambda: items() == sorted(kept), "the old tombstone forgotten")
+
+
+def test_a_club_coordinator_is_told_when_a_member_shares_a_strategy(
+    notifications: Any,
+) -> None:
+    """The member's club coordinator, as the registry names them (a communicator
+    or a staff account), hears that a strategy waits in the mentors' console; a
+    member with no coordinator tells no one but the admins' digest."""
+    member, loner, other = (str(uuid.uuid4()) for _ in range(3))
+    coordinator, coordinator_address = notifications.communicator("en")
+    staff_id, staff_address = staff_member("club_coordinator")
+    RegistryStandIn.mentors[member] = [{"id": coordinator, "kind": "communicator"}]
+    RegistryStandIn.mentors[other] = [{"id": staff_id, "kind": "staff"}]
+    for who in (member, loner, other):
+        body = notifications.publish(
+            "strategy.shared.v1",
+            "stipends",
+            strategy_id=str(uuid.uuid4()),
+            communicator_id=who,
+            version=1,
+        )
+        wait_until(lambda b=body: notifications.processed(b["event_id"]), who)
+
+    # discreet by default, both: the mail says only that there is a message, the
+    # words are in the console's inbox
+    for ident, address, role in (
+        (coordinator, coordinator_address, "communicator"),
+        (staff_id, staff_address, "club_coordinator"),
+    ):
+        neutral = notifications.mail_to(address)
+        assert "strategy" not in (neutral.subject + neutral.body).lower()
+        (said,) = notifications.call("list_inbox", actor(ident, role))
+        assert said["subject"] in (
+            "A strategy waits for your comment",
+            "Стратегия ждёт вашего комментария",
+        )
+        assert member not in said["body"] and other not in said["body"]
+    (said,) = notifications.call(
+        "list_inbox", actor(coordinator, "communicator"), {"language": "en"}
+    )
+    assert said["subject"] == "A strategy waits for your comment"
+    assert '"Mentoring"' in said["body"]
+    rows = notifications.sql(
+        "SELECT DISTINCT recipient_id::text FROM deliveries "
+        "WHERE template = 'strategy_shared'"
+    )
+    assert {r[0] for r in rows} == {coordinator, staff_id}

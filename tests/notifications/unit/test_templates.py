@@ -23,6 +23,7 @@ PARAMS = {
     "report_rejected": {},
     "report_feedback": {},
     "strategy_comment": {},
+    "strategy_shared": {},
     "stipend_approved": {"amount_minor": 30000, "currency": "EUR"},
     "stipend_withdrawn": {"amount_minor": 30000, "currency": "EUR"},
     "stipend_on_hold": {"amount_minor": 30000, "currency": "EUR"},

@@ -708,3 +708,39 @@ def test_a_club_is_in_a_country_and_an_applicant_speaks_listed_languages(
     assert set(err.value.fields) == {"languages"}
     assert registry.sql("SELECT count(*) FROM clubs") == [(0,)]
     assert registry.sql("SELECT count(*) FROM communicators") == [(0,)]
+
+
+def test_a_members_mentor_is_their_clubs_coordinator(registry: Registry) -> None:
+    """What notifications asks when a member shares a strategy: ids and kinds
+    only; nobody for a member with no club, a club with no coordinator, or a
+    disabled coordinator."""
+    coordinator = registry.active()
+    theirs = registry.call(
+        "create_club",
+        ADMIN_A,
+        {
+            "name": "Batumi Evenings",
+            "country": "GE",
+            "city": "Batumi",
+            "mode": "offline",
+            "coordinator": pseudonym(registry, coordinator),
+        },
+    )
+    member = registry.active(club_id=theirs["id"])
+    loner = registry.active()
+
+    def mentors(ident: str) -> list[dict[str, str]]:
+        return list(registry.call("get_mentors", ident, caller="notifications"))
+
+    assert mentors(member) == [{"id": coordinator, "kind": "communicator"}]
+    assert mentors(loner) == []
+    staffed = club(registry, "Yerevan Mentors")
+    newcomer = registry.active(club_id=staffed["id"])
+    assert mentors(newcomer) == []  # no coordinator yet
+    account = staff(registry, ["club_coordinator"])
+    registry.call("set_club_coordinator", ADMIN_A, staffed["id"], account)
+    assert mentors(newcomer) == [{"id": account, "kind": "staff"}]
+    registry.call("disable_staff", ADMIN_A, account)
+    assert mentors(newcomer) == []
+    with pytest.raises(InvalidInput):
+        mentors("not-an-id")

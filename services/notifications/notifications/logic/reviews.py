@@ -17,6 +17,7 @@ event and returns the deliveries due now."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from notifications.logic.courier import Act
+from notifications.logic.deliveries import notify
 from notifications.logic.fact import Fact
+from notifications.logic.recipients import Recipient
 from notifications.logic.reminders import reported
 from notifications.logic.work import (
     APPROVAL,
@@ -135,6 +139,26 @@ def strategy_shared(fact: Fact) -> None:
     """A shared strategy waits for a mentor's comment (the staff digest counts
     it), as the mentors' console says it waits."""
     work_arrived(fact, STRATEGY, fact.data["strategy_id"])
+
+
+def strategy_shared_to(mentors: Sequence[Recipient]) -> Act:
+    """`strategy_shared`, and the member's club coordinator (`mentors`, asked of
+    the registry before the event is claimed) is told that a strategy waits in
+    the mentors' console; nothing of it travels, not even whose it is."""
+
+    def act(fact: Fact) -> list[int]:
+        strategy_shared(fact)
+        return notify(
+            fact.session,
+            fact.event.event_id,
+            mentors,
+            "strategy_shared",
+            {},
+            fact.channels,
+            fact.now,
+        )
+
+    return act
 
 
 def strategy_commented(fact: Fact) -> list[int]:

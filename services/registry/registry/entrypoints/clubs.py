@@ -24,7 +24,7 @@ from registry.schemas import (
     TrainingSchema,
 )
 from svyaz.commands import command
-from svyaz.keys import GATEWAY, OPERATOR, STIPENDS
+from svyaz.keys import GATEWAY, NOTIFICATIONS, OPERATOR, STIPENDS
 from svyaz.rpc import rpc
 
 SUMMARY = CommunicatorSummarySchema()
@@ -157,6 +157,19 @@ class ClubsEntrypoints(Entrypoints):
             return clubs.record_completions(
                 session, who, data["training_id"], data["communicator_ids"]
             )
+
+    @rpc(callers={NOTIFICATIONS}, expected_exceptions=RegistryError)
+    def get_mentors(self, communicator_id: str) -> list[dict[str, str]]:
+        """Who to tell when this communicator shares a strategy: their club's
+        coordinator, as an account id and its kind (communicator or staff); ids
+        only, the contact is asked for at send time."""
+        with self.db.transaction() as session:
+            return [
+                {"id": str(account_id), "kind": kind}
+                for account_id, kind in clubs.mentors_of(
+                    session, ident(communicator_id, "communicator_id")
+                )
+            ]
 
     @rpc(callers={GATEWAY}, expected_exceptions=RegistryError)
     def training_completed_by(

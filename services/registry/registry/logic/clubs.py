@@ -540,6 +540,29 @@ def completed_among(
     return list(session.scalars(query))
 
 
+def mentors_of(
+    session: Session, communicator_id: uuid.UUID
+) -> list[tuple[uuid.UUID, str]]:
+    """Who mentors this communicator and is told when they share a strategy: the
+    coordinator of their club, as (account id, "communicator" or "staff"); none
+    without a club, a coordinator, or when that is themselves or a disabled
+    account. Program admins mentor everyone; their digest counts strategies."""
+    communicator = session.get(Communicator, communicator_id)
+    if communicator is None or communicator.erased or communicator.club_id is None:
+        return []
+    club = session.get(Club, communicator.club_id)
+    if club is None or club.coordinator_id in (None, communicator_id):
+        return []
+    account = session.get(Account, club.coordinator_id)
+    if account is not None:
+        return [] if account.disabled else [(account.id, account.kind)]
+    # a communicator coordinator who has not set a password has no account yet
+    coordinator = session.get(Communicator, club.coordinator_id)
+    if coordinator is None or coordinator.erased:
+        return []
+    return [(coordinator.id, "communicator")]
+
+
 def training_completed(session: Session, communicator_id: uuid.UUID) -> bool:
     return (
         session.scalar(
