@@ -55,18 +55,24 @@ class PayoutRunSchema(Schema):
     excluded = fields.List(fields.Raw())
 
 
+CODE_NEEDED = "the code from your authenticator app is needed"
+
+
 class ReleaseRequestSchema(Schema):
     """`code`: a current code of the releaser's authenticator (a fresh second
     factor); `totals_digest`: the totals the releaser saw and confirms."""
 
     totals_digest = text(ID, required=True)
-    # missing or empty, the same refusal naming the field (an empty code once went
-    # on to stipends and came back as another code than a missing one)
-    code = text(
-        CODE,
-        1,
+    # missing, null, empty or blank: one refusal naming the field, in one wording
+    # (a blank code once went on to stipends and came back as another code)
+    code = fields.String(
         required=True,
-        error_messages={"required": "the code from your authenticator app is needed"},
+        validate=[
+            validate.Length(max=CODE),
+            validate.Predicate("strip", error=CODE_NEEDED),
+        ],
+        error_messages={"required": CODE_NEEDED, "null": CODE_NEEDED},
+        metadata={"description": "the current code of your authenticator app"},
     )
 
 
