@@ -201,6 +201,7 @@ REFUSES: dict[str, dict[str, int]] = {
     },
     "POST /api/v1/applications": {
         "consent_outdated": 400,
+        "unknown_club": 400,
         "unknown_country": 400,
         "weak_password": 400,
     },

@@ -337,7 +337,9 @@ class TrainingCompletion(Base):
 
 class ClubChange(Base):
     """An admin put a communicator into a club, moved them or took them out
-    (`club_id` None). Insert-only: the trail of who did it and when; no free text."""
+    (`club_id` None), or an applicant asked for a club in their application (the
+    actor: themselves). Insert-only: the trail of who did it and when; no free
+    text."""
 
     __tablename__ = "club_changes"
 

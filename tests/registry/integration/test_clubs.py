@@ -628,6 +628,15 @@ def test_an_admin_puts_a_communicator_into_a_club_moves_them_and_takes_them_out(
         if e["data"]["communicator_id"] == applicant
     ]
 
+    # a club asked for in the application is on the trail, by the applicant
+    asked = registry.applicant(club_id=first["id"])
+    (entry,) = [
+        e
+        for e in registry.call("get_communicator_activity", ADMIN_A, asked)
+        if e["action"] == "club_changed"
+    ]
+    assert (entry["detail"]["club_id"], entry["actor_id"]) == (first["id"], asked)
+
 
 def test_club_membership_is_refused_clearly_and_changes_nothing(
     registry: Registry,

@@ -105,7 +105,12 @@ class ApplicationRequestSchema(Schema):
         "not a valid id",
         ID,
         allow_none=True,
-        metadata={"format": "uuid"},
+        metadata={
+            "format": "uuid",
+            "description": "optional: the club you ask to join, its id as its "
+            "coordinator gives it (400 unknown_club when there is none); you "
+            "belong to it once accepted, and admins may change it",
+        },
     )
     motivation = text(MOTIVATION)
     referral = pseudonym_field(allow_none=True)

@@ -15,7 +15,14 @@ from registry.exceptions import InvalidApplication, InvalidRequest
 from registry.logic import accounts, vouches
 from registry.logic.access import Sealed
 from registry.logic.vetting import open_review_items
-from registry.models import PERSONAL_FIELDS, Club, Communicator, ConsentText, Corridor
+from registry.models import (
+    PERSONAL_FIELDS,
+    Club,
+    ClubChange,
+    Communicator,
+    ConsentText,
+    Corridor,
+)
 from svyaz import outbox
 from svyaz.crypto import KeyRing
 
@@ -127,6 +134,14 @@ def apply(
         raise _invalid(
             "pseudonym", "this pseudonym is taken; choose another", "pseudonym_taken"
         ) from None
+    if club_id is not None:  # the club the applicant asked for: on their trail
+        session.add(
+            ClubChange(
+                communicator_id=communicator.id,
+                club_id=club_id,
+                actor_id=communicator.id,
+            )
+        )
 
     for kind, column, value in (
         ("email", Communicator.email_index, application["email"]),
