@@ -513,6 +513,8 @@ LABELS.update(
             "report_feedback": N_("A mentor's feedback on a report"),
             "strategy_comment": N_("A mentor's comment on a strategy"),
             "strategy_shared": N_("A strategy waiting for its mentor"),
+            "strategy_answer": N_("A member's answer on their strategy"),
+            "report_answer": N_("A member's answer to feedback on a report"),
             "vouch_requested": N_("Asked to vouch"),
         },
     }

@@ -85,12 +85,14 @@ class StrategyCommentedIn(Incoming):
 
 
 class ReportFeedbackGivenIn(Incoming):
-    """report.feedback_given.v1: the author is told a mentor wrote (ids only; the
-    text stays in stipends and is read on the author's page)."""
+    """report.feedback_given.v1: the author is told a mentor wrote, or the club's
+    coordinator that the author answered (ids only; the text stays in stipends and
+    is read on the author's or the mentor's page)."""
 
     report_id = fields.UUID(required=True)
     communicator_id = fields.UUID(required=True)
     feedback_id = fields.UUID(required=True)
+    by_mentor = fields.Boolean(load_default=True)  # absent: from before it, a mentor's
 
 
 class VouchRequestedIn(Incoming):

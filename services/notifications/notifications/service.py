@@ -40,6 +40,7 @@ from notifications.logic import (
     work,
 )
 from notifications.logic.courier import Act, Courier
+from notifications.logic.recipients import Recipient
 from notifications.models import COMMUNICATOR
 from notifications.schemas import (
     CommunicatorAppliedIn,
@@ -257,14 +258,30 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
     @event_handler("stipends", "strategy.commented.v1", batch=BATCH)
     def on_strategy_commented(self, event: ReceivedEvent) -> None:
         """A mentor wrote on a strategy: its author is told to read it on their
-        page (nothing of the text travels), and it waits no longer."""
-        self._handle(event, StrategyCommentedIn, reviews.strategy_commented)
+        page (nothing of the text travels), and it waits no longer. Its author
+        answered: their club's coordinator is told."""
+        mentors = self._mentors_of_an_answer(event, StrategyCommentedIn)
+        self._handle(event, StrategyCommentedIn, reviews.strategy_commented_to(mentors))
 
     @event_handler("stipends", "report.feedback_given.v1", batch=BATCH)
     def on_report_feedback_given(self, event: ReceivedEvent) -> None:
         """A mentor left feedback on a report: its author is told to read it on
-        their page (nothing of the text travels)."""
-        self._handle(event, ReportFeedbackGivenIn, reviews.report_feedback_given)
+        their page (nothing of the text travels). Its author answered: their
+        club's coordinator is told."""
+        mentors = self._mentors_of_an_answer(event, ReportFeedbackGivenIn)
+        self._handle(
+            event, ReportFeedbackGivenIn, reviews.report_feedback_given_to(mentors)
+        )
+
+    def _mentors_of_an_answer(
+        self, event: ReceivedEvent, schema: type[Schema]
+    ) -> list[Recipient]:
+        """Whom to tell of an author's answer (asked of the registry; none asked
+        for a mentor's own word)."""
+        data = payload_of(event, schema)
+        if data["by_mentor"]:
+            return []
+        return self.contacts.mentors(data["communicator_id"])
 
     @event_handler("stipends", "stipend.proposed.v1", batch=BATCH)
     def on_stipend_proposed(self, event: ReceivedEvent) -> None:

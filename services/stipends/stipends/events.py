@@ -58,11 +58,14 @@ class ReportReviewedV1(ReportFactsV1):
 
 
 class ReportFeedbackGivenV1(Schema):
-    """A mentor left feedback on a report: ids only, the text stays in stipends."""
+    """Someone wrote on a report's feedback thread: a mentor (`by_mentor`), or the
+    report's author answering. Ids only, the text stays in stipends."""
 
     report_id = fields.UUID(required=True)
-    communicator_id = fields.UUID(required=True)
+    communicator_id = fields.UUID(required=True)  # the report's author
     feedback_id = fields.UUID(required=True)
+    # added (optional): events from before it are all a mentor's
+    by_mentor = fields.Boolean(load_default=True)
 
 
 class StrategySharedV1(Schema):

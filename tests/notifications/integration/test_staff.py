@@ -358,3 +358,41 @@ def test_a_club_coordinator_is_told_when_a_member_shares_a_strategy(
         "WHERE template = 'strategy_shared'"
     )
     assert {r[0] for r in rows} == {coordinator, staff_id}
+
+
+def test_a_members_answers_are_told_to_their_coordinator(notifications: Any) -> None:
+    """An author's answer on their strategy or to feedback on a report tells their
+    club's coordinator; a mentor's word tells the author."""
+    member = str(uuid.uuid4())
+    coordinator, _ = notifications.communicator("en")
+    author, _ = notifications.communicator("en")
+    RegistryStandIn.mentors[member] = [{"id": coordinator, "kind": "communicator"}]
+    RegistryStandIn.mentors[author] = [{"id": coordinator, "kind": "communicator"}]
+    published = [
+        ("strategy.commented.v1",
+         {"strategy_id": str(uuid.uuid4()), "communicator_id": member, "version": 1,
+          "comment_id": str(uuid.uuid4()), "by_mentor": False}),
+        ("report.feedback_given.v1",
+         {"report_id": str(uuid.uuid4()), "communicator_id": member,
+          "feedback_id": str(uuid.uuid4()), "by_mentor": False}),
+        # a mentor's word, once without the field (an event from before it)
+        ("report.feedback_given.v1",
+         {"report_id": str(uuid.uuid4()), "communicator_id": author,
+          "feedback_id": str(uuid.uuid4())}),
+    ]  # fmt: skip
+    for event_type, data in published:
+        body = notifications.publish(event_type, "stipends", **data)
+        wait_until(lambda b=body: notifications.processed(b["event_id"]), event_type)
+    said = notifications.call(
+        "list_inbox", actor(coordinator, "communicator"), {"language": "en"}
+    )
+    assert sorted(m["subject"] for m in said) == [
+        "A member answered on their strategy",
+        "A member answered your feedback on a report",
+    ]
+    for message in said:
+        assert member not in message["body"] and '"Mentoring"' in message["body"]
+    (told,) = notifications.call(
+        "list_inbox", actor(author, "communicator"), {"language": "en"}
+    )
+    assert told["subject"] == "Your mentor left feedback on a report"

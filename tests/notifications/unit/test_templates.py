@@ -24,6 +24,8 @@ PARAMS = {
     "report_feedback": {},
     "strategy_comment": {},
     "strategy_shared": {},
+    "strategy_answer": {},
+    "report_answer": {},
     "stipend_approved": {"amount_minor": 30000, "currency": "EUR"},
     "stipend_withdrawn": {"amount_minor": 30000, "currency": "EUR"},
     "stipend_on_hold": {"amount_minor": 30000, "currency": "EUR"},

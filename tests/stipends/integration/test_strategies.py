@@ -331,13 +331,22 @@ def test_feedback_on_a_report_only_its_author_and_mentors_see(db: Db) -> None:
     answer = feedback(db, author, report_id, "I will, thank you")
     assert not answer.by_mentor
 
-    (event,) = db.events("report.feedback_given.v1")  # the mentor's only
-    assert event["data"] == {
+    # the mentor's word and the author's answer, each told (ids only)
+    mentors_word, authors_answer = db.events("report.feedback_given.v1")
+    assert mentors_word["data"] == {
         "report_id": str(report_id),
         "communicator_id": str(who),
         "feedback_id": str(given.id),
+        "by_mentor": True,
     }
-    assert "asking" not in json.dumps(event)  # no text on the bus
+    assert authors_answer["data"] == {
+        "report_id": str(report_id),
+        "communicator_id": str(who),
+        "feedback_id": str(answer.id),
+        "by_mentor": False,
+    }
+    for event in (mentors_word, authors_answer):  # no text on the bus
+        assert "asking" not in json.dumps(event) and "thank" not in json.dumps(event)
 
     for reader, reader_clubs in ((author, frozenset()), (mentor, clubs)):
         (thread,) = threads(db, reader, who, reader_clubs)["reports"]

@@ -148,30 +148,47 @@ def strategy_shared_to(mentors: Sequence[Recipient]) -> Act:
 
     def act(fact: Fact) -> list[int]:
         strategy_shared(fact)
-        return notify(
-            fact.session,
-            fact.event.event_id,
-            mentors,
-            "strategy_shared",
-            {},
-            fact.channels,
-            fact.now,
-        )
+        return _tell_mentors(fact, mentors, "strategy_shared")
 
     return act
 
 
-def strategy_commented(fact: Fact) -> list[int]:
+def strategy_commented_to(mentors: Sequence[Recipient]) -> Act:
     """A mentor's comment: the strategy waits no longer, and its author is told to
-    read it on their page (nothing of the text travels). The author's answer
-    tells nobody by mail: the mentors' console shows the discussion."""
-    if not fact.data["by_mentor"]:
-        return []
-    work_done(fact, STRATEGY, fact.data["strategy_id"])
-    return fact.tell(fact.communicator_id, "strategy_comment")
+    read it on their page. The author's answer: the club's coordinator
+    (`mentors`, asked of the registry before the event is claimed, for an answer
+    only) is told to read it in the mentors' console. Nothing of the text
+    travels, nor whose it is."""
+
+    def act(fact: Fact) -> list[int]:
+        if not fact.data["by_mentor"]:
+            return _tell_mentors(fact, mentors, "strategy_answer")
+        work_done(fact, STRATEGY, fact.data["strategy_id"])
+        return fact.tell(fact.communicator_id, "strategy_comment")
+
+    return act
 
 
-def report_feedback_given(fact: Fact) -> list[int]:
-    """A mentor wrote on a report: its author is told to read it on their page
-    (nothing of the text travels)."""
-    return fact.tell(fact.communicator_id, "report_feedback")
+def report_feedback_given_to(mentors: Sequence[Recipient]) -> Act:
+    """A mentor wrote on a report: its author is told to read it on their page. The
+    author answered: the club's coordinator (`mentors`) is told to read it in the
+    mentors' console. Nothing of the text travels."""
+
+    def act(fact: Fact) -> list[int]:
+        if not fact.data["by_mentor"]:
+            return _tell_mentors(fact, mentors, "report_answer")
+        return fact.tell(fact.communicator_id, "report_feedback")
+
+    return act
+
+
+def _tell_mentors(fact: Fact, mentors: Sequence[Recipient], template: str) -> list[int]:
+    return notify(
+        fact.session,
+        fact.event.event_id,
+        mentors,
+        template,
+        {},
+        fact.channels,
+        fact.now,
+    )

@@ -502,7 +502,8 @@ def give_report_feedback(
     clubs: Collection[uuid.UUID] = (),
 ) -> tuple[ReportFeedback, list[str]]:
     """A mentor's feedback on a report, or its author's answer (once a mentor has
-    written). The author is told by notifications (an event with ids only)."""
+    written). Notifications tells the author of the one, the author's club
+    coordinator of the other (an event with ids only)."""
     report = session.get(ActivityReport, report_id)
     if report is None or report.status == "draft":
         raise ReportNotFound("no such report")
@@ -531,16 +532,17 @@ def give_report_feedback(
     )
     session.add(message)
     session.flush()
-    if as_mentor:
-        outbox.add(
-            session,
-            events.REPORT_FEEDBACK_GIVEN.build(
-                events.report_aggregate(report.id),
-                report_id=report.id,
-                communicator_id=report.communicator_id,
-                feedback_id=message.id,
-            ),
-        )
+    # the author is told of a mentor's word, the club's coordinator of an answer
+    outbox.add(
+        session,
+        events.REPORT_FEEDBACK_GIVEN.build(
+            events.report_aggregate(report.id),
+            report_id=report.id,
+            communicator_id=report.communicator_id,
+            feedback_id=message.id,
+            by_mentor=as_mentor,
+        ),
+    )
     return message, kinds
 
 
