@@ -470,6 +470,10 @@ REFUSALS: dict[str, str] = {
     "consent_outdated": N_(
         "The consent text has changed. Reload the page, read it and agree again."
     ),
+    "unknown_club": N_(
+        "There is no club with this id. Ask the club's coordinator for it again, or "
+        "leave it out: an admin can put you in a club later."
+    ),
     "payout_not_paid": N_(
         "This payment is not paid yet. You can answer once it shows as paid."
     ),

@@ -55,7 +55,9 @@ class ApplicationSchema(StripStrings):
     messenger = fields.String(load_default=None, validate=validate.Length(max=64))
     country = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Z]{2}$", error="a two-letter country code"),
+        validate=validate.Regexp(
+            r"^[A-Z]{2}$", error="a two-letter country code in capitals, such as DE"
+        ),
     )
     city = fields.String(required=True, validate=validate.Length(min=1, max=80))
     languages = fields.List(

@@ -107,7 +107,11 @@ def test_a_known_email_gets_the_same_answer_and_a_review_item_for_admins(
             "living there can be paid: give the country you live in; if it is this "
             "one, ask the programme when it will be served",
         ),
-        ({"country": "Georgia"}, "country", "a two-letter country code"),
+        (
+            {"country": "Georgia"},
+            "country",
+            "a two-letter country code in capitals, such as DE",
+        ),
         ({"email": "not-an-email"}, "email", "Not a valid email address."),
         ({"consent": False}, "consent", "consent to the consent text is required"),
         (

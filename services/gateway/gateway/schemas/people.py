@@ -95,7 +95,10 @@ class ApplicationRequestSchema(Schema):
     )
     messenger = text(64, allow_none=True)
     country = matching(
-        r"^[A-Z]{2}$", "a two-letter country code", COUNTRY, required=True
+        r"^[A-Z]{2}$",
+        "a two-letter country code in capitals, such as DE",
+        COUNTRY,
+        required=True,
     )
     city = text(CITY, 1, required=True)
     languages = many(choice(SPOKEN), 10, 1)
