@@ -180,6 +180,7 @@ LABELS: dict[str, dict[str, str]] = {
         "open": N_("In progress"),
         "signed_off": N_("Signed off"),
         "superseded": N_("Replaced by a newer reconciliation"),
+        "not_reconciled": N_("Not reconciled yet"),
     },
     "reconciliation_source": {
         "api": N_("The provider's API"),

@@ -36,6 +36,17 @@ def test_an_empty_period_is_a_row_that_says_nothing_was_paid() -> None:
                 "clearing_minor": 0,
                 "difference_minor": 0,
             },
+            {
+                "provider": "stripe_global",
+                "reconciliation_id": None,
+                "period_start": None,
+                "period_end": None,
+                "status": "not_reconciled",
+                "currency": "EUR",
+                "provider_minor": None,
+                "clearing_minor": 10000,
+                "difference_minor": None,
+            },
         ],
     }
     request = Request(EnvironBuilder(path="/finance/ledger?lang=en").get_environ())
@@ -47,3 +58,6 @@ def test_an_empty_period_is_a_row_that_says_nothing_was_paid() -> None:
     assert "No payments of ours and no rows of the provider" in empty
     assert 'colspan="4"' in empty
     assert "None" not in empty
+    never = body.split('data-code="stripe_global"', 1)[1].split("</tr>", 1)[0]
+    assert "Not reconciled yet" in never and "100.00" in never
+    assert "/finance/reconciliations/" not in never and "None" not in never

@@ -520,3 +520,33 @@ def test_a_provider_whose_latest_period_was_empty_is_still_shown(db: Db) -> None
             "difference_minor": 0,
         }
     ]
+
+
+def test_a_provider_with_money_sent_and_never_reconciled_is_listed(db: Db) -> None:
+    """Bank transfers sent and no reconciliation of the bank yet: the clearing
+    table says so, with what the ledger holds as sent and unconfirmed."""
+    world, payouts = sent_bank_run(db)
+    with world.transaction() as session:
+        clearing = ledger_reports.trial_balance(session)["clearing"]
+    assert clearing == [
+        {
+            "provider": "bank_file",
+            "reconciliation_id": None,
+            "period_start": None,
+            "period_end": None,
+            "status": "not_reconciled",
+            "currency": "EUR",
+            "provider_minor": None,
+            "clearing_minor": sum(minor for _, minor in payouts),
+            "difference_minor": None,
+        }
+    ]
+    # once reconciled, the bank's latest period takes that row's place
+    rows = [
+        ProviderRow(f"bank-{n}", "payment", minor, "EUR", reference=f"payout:{ident}")
+        for n, (ident, minor) in enumerate(payouts)
+    ]
+    run_period(world, rows, provider="bank_file", source="api")
+    with world.transaction() as session:
+        (row,) = ledger_reports.trial_balance(session)["clearing"]
+    assert row["status"] == "open" and row["reconciliation_id"] is not None

@@ -384,10 +384,14 @@ class ProviderClearingSchema(ClearingFigureSchema):
         },
     )
     provider = choice(PROVIDER_NAMES)
-    reconciliation_id = uid()
-    period_start = formatted("date")
-    period_end = formatted("date")
-    status = choice(("open", "signed_off"))
+    # not_reconciled: a provider no reconciliation has covered yet whose clearing
+    # account holds money; no period, no provider's figure, the ledger's balance
+    reconciliation_id = uid(allow_none=True)
+    period_start = formatted("date", allow_none=True)
+    period_end = formatted("date", allow_none=True)
+    status = choice(("open", "signed_off", "not_reconciled"))
+    provider_minor = fields.Integer(allow_none=True)
+    difference_minor = fields.Integer(allow_none=True)
 
 
 class TrialBalanceSchema(Schema):

@@ -62,15 +62,19 @@ def trial_balance(session: Session) -> dict[str, Any]:
         "accounts": accounts,
         "totals": [{"currency": c, **t} for c, t in sorted(totals.items())],
         "balanced": all(t["debit_minor"] == t["credit_minor"] for t in totals.values()),
-        "clearing": clearing_against_providers(session),
+        "clearing": clearing_against_providers(session, accounts),
     }
 
 
-def clearing_against_providers(session: Session) -> list[dict[str, Any]]:
+def clearing_against_providers(
+    session: Session, accounts: Sequence[dict[str, Any]] = ()
+) -> list[dict[str, Any]]:
     """Per provider, its latest reconciliation's period (a re-run's, not the one it
     superseded) and, per currency, the provider's figure for it against the ledger's
     clearing figure (`adjustments.figures`): what sign-off checks, beside the
-    balances."""
+    balances. A provider never reconciled whose clearing account (of `accounts`,
+    the trial balance's rows) holds money is listed too, as not reconciled yet,
+    with that balance: money sent that no reconciliation has confirmed."""
     latest = session.scalars(
         select(Reconciliation)
         .where(Reconciliation.status != "superseded")
@@ -101,6 +105,27 @@ def clearing_against_providers(session: Session) -> list[dict[str, Any]]:
                     "period_end": rec.period_end.isoformat(),
                     "status": rec.status,
                     **figure,
+                }
+            )
+    reconciled = {row["provider"] for row in found}
+    for account in accounts:
+        provider = account.get("owner")
+        if (
+            account["kind"] == "provider_clearing"
+            and account["balance_minor"]
+            and provider not in reconciled
+        ):
+            found.append(
+                {
+                    "provider": provider,
+                    "reconciliation_id": None,
+                    "period_start": None,
+                    "period_end": None,
+                    "status": "not_reconciled",
+                    "currency": account["currency"],
+                    "provider_minor": None,
+                    "clearing_minor": account["balance_minor"],
+                    "difference_minor": None,
                 }
             )
     return found
