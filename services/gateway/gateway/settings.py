@@ -27,6 +27,8 @@ class Settings(settings.Settings):
     trusted_proxies: int = setting("TRUSTED_PROXIES", 0, minimum=0)
     # hours an applicant's draft is kept after its last save (gateway.drafts)
     apply_draft_hours: int = setting("APPLY_DRAFT_HOURS", 72, minimum=1)
+    # where people write with a question before they can sign in (gateway pages)
+    programme_contact: str = setting("PROGRAMME_CONTACT", "programme@svyaz.invalid")
     stripe_webhook_secret: str = setting("STRIPE_WEBHOOK_SECRET", secret=True)
     # seconds a webhook's signed timestamp may be old
     stripe_webhook_tolerance: int = setting("STRIPE_WEBHOOK_TOLERANCE", 300, minimum=1)
@@ -36,4 +38,9 @@ class Settings(settings.Settings):
             raise ConfigurationError(
                 f"THROTTLE_KEY is shorter than {MIN_THROTTLE_KEY} characters; "
                 "set a long random secret"
+            )
+        if production and self.programme_contact.endswith(".invalid"):
+            raise ConfigurationError(
+                "PROGRAMME_CONTACT is the development address; set the address "
+                "people can write to with their questions"
             )

@@ -1321,6 +1321,7 @@ def test_the_application_form_says_what_an_application_takes(
     (current,) = system.sql("SELECT version, body_en FROM consent_texts WHERE current")
     assert (english["consent_version"], english["consent_text"]) == tuple(current)
     assert {"code": "ka", "name": "Georgian"} in english["languages"]
+    assert english["contact"] == "programme@svyaz.invalid"  # PROGRAMME_CONTACT
     russian = requests.get(
         f"{system.url}/api/v1/application-form",
         headers={"Accept-Language": "ru"},

@@ -84,6 +84,7 @@ def test_the_form_offers_only_the_countries_where_people_can_be_paid(
     assert offered == served and "RU" not in offered
     assert 'aria-describedby="hint-country"' in select.group(0)
     assert 'id="hint-country"' in page and "cannot apply yet" in page
+    assert 'href="mailto:programme@svyaz.invalid" id="programme-contact"' in page
 
 
 def test_an_application_read_in_english_is_answered_in_english(

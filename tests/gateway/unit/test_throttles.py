@@ -63,12 +63,25 @@ def test_trusted_proxies_is_a_whole_number_of_proxies() -> None:
 
 def test_the_key_is_a_real_secret_in_production() -> None:
     assert read().throttle_key == "dev-x"
-    production = {"SVYAZ_ENV": "production", "STRIPE_WEBHOOK_SECRET": "whsec_live"}
+    production = {
+        "SVYAZ_ENV": "production",
+        "STRIPE_WEBHOOK_SECRET": "whsec_live",
+        "PROGRAMME_CONTACT": "questions@example.org",
+    }
     for weak in ("dev-gateway-throttle-key-but-long-enough-to-pass", "short"):
         with pytest.raises(ConfigurationError, match="THROTTLE_KEY"):
             Settings.read({**production, "THROTTLE_KEY": weak})
     strong = "q" * MIN_THROTTLE_KEY
     assert Settings.read({**production, "THROTTLE_KEY": strong}).throttle_key
+    # nor may people be told to write to the development address
+    with pytest.raises(ConfigurationError, match="PROGRAMME_CONTACT"):
+        Settings.read(
+            {
+                **production,
+                "THROTTLE_KEY": strong,
+                "PROGRAMME_CONTACT": "programme@svyaz.invalid",
+            }
+        )
     with pytest.raises(ConfigurationError, match="THROTTLE_KEY"):
         Settings.read({"STRIPE_WEBHOOK_SECRET": "whsec_dev-x"})
 

@@ -83,6 +83,7 @@ class CommunicatorsApi(GatewayBase):
                 {"code": code, "name": name}
                 for code, name in i18n.spoken_languages(call.lang)
             ],
+            "contact": self.settings.programme_contact,
         }
 
     @own_api(

@@ -85,6 +85,7 @@ class PublicConsole(GatewayBase):
             draft_hours=self.settings.apply_draft_hours,
             quick_exit="/apply/leave",
             served=self.served_countries(),
+            contact=self.settings.programme_contact,
             **self._consent(call),
         )
 

@@ -159,6 +159,13 @@ class ApplicationFormSchema(Schema):
         fields.Nested(NamedLanguageSchema),
         metadata={"description": "what `languages` takes"},
     )
+    contact = formatted(
+        "email",
+        metadata={
+            "description": "where to write with a question, e.g. when the country "
+            "you live in is not among `countries` yet"
+        },
+    )
 
 
 class SignInRequestSchema(Schema):
