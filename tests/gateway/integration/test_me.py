@@ -458,6 +458,7 @@ def test_bank_details_its_country_would_refuse_are_refused_saying_what_to_fix(
         assert page.status_code == 400 and said in page.text
         assert "iban_length" not in page.text and "GE59" not in page.text
         assert 'id="bank-details"' in page.text  # the form again, to correct
+        assert 'id="bank-not-kept"' in page.text  # and why it is empty
         assert nothing_saved()
     home = browser.get(f"{system.url}/me?lang=ru", timeout=30)
     bad_bic = browser.post(
