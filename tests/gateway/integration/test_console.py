@@ -1098,11 +1098,14 @@ def test_an_admin_records_a_training_and_sets_the_tier(system: Registry) -> None
               "reason": "ready"},
     )  # fmt: skip
     assert early.status_code in (400, 409) and 'id="error"' in early.text
-    admin.post(
+    recorded = admin.post(
         f"{system.url}/admin/applications/{ident}",
         timeout=30,
         data={"csrf": csrf(page.text), "step": "training", "training_id": training},
     )
+    # back on the record, which says what was just done
+    assert recorded.url.endswith(f"/admin/applications/{ident}?done=training")
+    assert 'id="done" data-code="training"' in recorded.text
     done = admin.post(
         f"{system.url}/admin/applications/{ident}",
         timeout=30,
@@ -1110,6 +1113,8 @@ def test_an_admin_records_a_training_and_sets_the_tier(system: Registry) -> None
               "reason": "trained, a year of reports"},
     )  # fmt: skip
     assert 'id="tier" data-code="professional">Professional<' in done.text
+    assert 'id="done" data-code="tier"' in done.text
+    assert '<option value="professional" selected>' in done.text  # as it is now
     # the one seminar is recorded for them: not offered again
     assert 'id="training-form"' not in done.text
     assert 'id="trainings-all-done"' in done.text

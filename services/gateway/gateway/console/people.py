@@ -79,6 +79,10 @@ class PeopleConsole(GatewayBase):
             club_statuses=CLUB_STATUSES,
             trainings=[t for t in trainings if str(t["id"]) not in done],
             trainings_done=len(done),
+            # what the form just did (admin_decide's redirect), said above it
+            done_step=call.request.args.get("done")
+            if call.request.args.get("done") in VETTING_STEPS
+            else None,
             activity=activity,
             staff=self.staff_by_id(call),
             me=call.actor_id,
@@ -144,7 +148,7 @@ class PeopleConsole(GatewayBase):
                 call.form.get("reason", ""),
             )
             self.after_decision(step, communicator_id)
-        return web.redirect(f"/admin/applications/{communicator_id}")
+        return web.redirect(f"/admin/applications/{communicator_id}?done={step}")
 
     # -- searching communicators -----------------------------------------------------
     def _search_page(self, call: Call, criteria: dict[str, str]) -> Response:
