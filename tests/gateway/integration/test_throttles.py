@@ -432,6 +432,7 @@ def test_an_application_past_its_attempts_keeps_what_was_typed(
     for name in ("pseudonym", "email", "city"):
         assert f'value="{data[name]}"' in again.text, name
     assert PASSWORD not in again.text
+    assert 'name="consent" value="yes" aria-required="true" checked' in again.text
     assert 'action="/apply"' in again.text  # the form, to send again later
     assert system.sql("SELECT count(*) FROM communicators")[0][0] == 0
     form["action"] = "save_draft"
