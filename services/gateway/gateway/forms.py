@@ -195,7 +195,7 @@ def tie_one(form: str, name: str, message: str) -> str:
     ident = f"error-{name}"
     group = _group_of(form, control, name)
     if group is not None:
-        return _tie_group(form, group, ident, message)
+        return _tie_group(form, group, name, ident, message)
     attrs = attributes(control.group(2))
     raw = re.sub(r'\s(aria-describedby|aria-invalid)="[^"]*"', "", control.group(2))
     described = " ".join(filter(None, [attrs.get("aria-describedby"), ident]))
@@ -239,22 +239,35 @@ def _group_of(form: str, control: re.Match[str], name: str) -> tuple[int, int] |
     return (start, end + len("</fieldset>")) if len(named) > 1 else None
 
 
-def _tie_group(form: str, group: tuple[int, int], ident: str, message: str) -> str:
-    """The message after the group's fieldset, which it describes."""
+def _described(tag: str, ident: str) -> str:
+    """An opening tag (without its closing `>`) that `ident` also describes."""
+    found = re.search(r'\saria-describedby="([^"]*)"', tag)
+    if found is None:
+        return f'{tag.rstrip("/ ")} aria-describedby="{ident}"'
+    described = " ".join(filter(None, [found.group(1), ident]))
+    return tag.replace(found.group(0), f' aria-describedby="{described}"')
+
+
+def _tie_group(
+    form: str, group: tuple[int, int], name: str, ident: str, message: str
+) -> str:
+    """The message after the group's fieldset; it describes the fieldset and each
+    box or button of `name` in it, each marked invalid as any refused field is (a
+    screen reader says it on whichever of them has the focus)."""
     start, end = group
+
+    def each_control(match: re.Match[str]) -> str:
+        if attributes(match.group(2)).get("name") != name:
+            return match.group(0)
+        raw = re.sub(r'\saria-invalid="[^"]*"', "", match.group(2)).rstrip("/ ")
+        tag = f'<{match.group(1)}{raw} aria-invalid="true"'
+        return _described(tag, ident) + ">"
+
     opening_end = form.index(">", start)
-    opening = form[start:opening_end]
-    found = re.search(r'\saria-describedby="([^"]*)"', opening)
-    if found:
-        described = " ".join(filter(None, [found.group(1), ident]))
-        opening = opening.replace(found.group(0), f' aria-describedby="{described}"')
-    else:
-        opening += f' aria-describedby="{ident}"'
+    inside = CONTROL.sub(each_control, form[opening_end:end])
+    opening = _described(form[start:opening_end], ident)
     note = f'<p class="field-error" id="{ident}">{escape(message)}</p>'
-    shift = len(opening) - (opening_end - start)
-    form = form[:start] + opening + form[opening_end:]
-    end += shift
-    return form[:end] + note + form[end:]
+    return form[:start] + opening + inside + note + form[end:]
 
 
 def label_tables(html: str) -> str:

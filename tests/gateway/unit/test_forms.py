@@ -95,7 +95,12 @@ def test_a_group_of_boxes_is_refused_as_a_group_not_at_its_first_box() -> None:
         'Friends</label></fieldset><p class="field-error" id="error-audiences">'
         "Tick at least one.</p>" in page
     )
-    assert 'name="audiences" value="family" aria-invalid' not in page
+    # and each of its boxes, marked as any refused field is
+    for value in ("family", "friends"):
+        assert (
+            f'name="audiences" value="{value}" aria-invalid="true" '
+            'aria-describedby="error-audiences">' in page
+        )
     # a lone box is a field of its own: its message after its label, tied to it
     assert (
         'value="yes" aria-invalid="true" aria-describedby="error-confirm">'
