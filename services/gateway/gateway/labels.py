@@ -547,6 +547,11 @@ ENTITLEMENT_REASONS: tuple[tuple[str, str], ...] = (
     ),
     (r"training completed", N_("a training is completed")),
     (r"training not completed", N_("no training completed")),
+    (  # a programme that asks for no least number of conversations
+        r"(?P<reports>\d+) accepted report\(s\) with at least 0 "
+        r"conversation\(s\); (?P<needed>\d+) needed",
+        N_("accepted reports: %(reports)s, %(needed)s needed"),
+    ),
     (
         r"(?P<reports>\d+) accepted report\(s\) with at least (?P<conversations>\d+) "
         r"conversation\(s\); (?P<needed>\d+) needed",

@@ -456,6 +456,10 @@ def test_why_a_stipend_is_due_is_said_in_the_reader_s_language() -> None:
         "уровень «Профессионал»: 150,00\xa0€"
     )
     assert i18n.entitlement_reason("ru", "something new") == "something new"
+    # a programme that asks for no least number of conversations says none
+    said = "1 accepted report(s) with at least 0 conversation(s); 1 needed"
+    assert i18n.entitlement_reason("en", said) == "accepted reports: 1, 1 needed"
+    assert i18n.entitlement_reason("ru", said) == "принятых отчётов: 1, нужно 1"
 
 
 def test_the_marks_of_removed_contacts_are_in_the_reader_s_language() -> None:
