@@ -2,6 +2,7 @@
 JSON API, against the real registry and notifications: every form's effect and its
 refusal (the role gate of every route is tested in test_console_matrix)."""
 
+import re
 import uuid
 from datetime import date, timedelta
 from typing import Any
@@ -121,6 +122,12 @@ def test_an_admin_runs_clubs_coordinators_and_trainings_in_the_console(
     form = admin.get(f"{system.url}/trainings/{training}?lang=en", timeout=30)
     for ident in (first, second, outsider):
         assert f'value="{ident}"' in form.text
+    # the club's members first, marked; an outsider may be recorded as a guest
+    labels = re.findall(
+        r'<label class="candidate( member)?"><input[^>]+value="([^"]+)"', form.text
+    )
+    assert [ident for _, ident in labels][-1] == outsider
+    assert {ident for mark, ident in labels if mark} == {first, second}
     done = admin.post(
         f"{system.url}/trainings/{training}?lang=en",
         timeout=30,

@@ -166,8 +166,14 @@ class ClubsConsole(GatewayBase):
             criteria: dict[str, Any] = {"status": "active", "limit": CANDIDATES + 1}
             if len(prefix) >= 2:
                 criteria["pseudonym"] = prefix
-            return list(
-                self.deadline(self.registry.find_communicators, call.actor, criteria)
+            found = self.deadline(
+                self.registry.find_communicators, call.actor, criteria
+            )
+            # a club's training: its members first (the page marks them), then the
+            # others an admin may record as having attended it too
+            club = training.get("club_id")
+            return sorted(
+                found, key=lambda c: club is not None and c.get("club_id") != club
             )
         if training["club_id"] is not None:
             return list(
