@@ -82,6 +82,7 @@ def test_the_open_routes_are_the_ones_meant_to_be_open() -> None:
         ("GET", "/static/<name>"),
         ("POST", "/webhooks/stripe"),
         ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/application-form"),  # what applying takes: no one's data
         ("POST", "/api/v1/applications"),
         ("POST", "/api/v1/session"),
         ("POST", "/api/v1/session/second-factor"),
