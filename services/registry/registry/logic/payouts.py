@@ -151,6 +151,28 @@ def _status(account: PayoutAccount | None, provider: str) -> str:
     return str(account.status)
 
 
+def _pending(
+    session: Session, keys: KeyRing, communicator_id: uuid.UUID, provider: str
+) -> tuple[PayoutAccount, Communicator, dict[str, Any]] | None:
+    """The communicator's set-up with `provider` still pending, locked, with its
+    destination opened to be checked with Stripe; None otherwise (none, another
+    provider's, ready already, or the person erased)."""
+    account = session.get(PayoutAccount, communicator_id, with_for_update=True)
+    communicator = session.get(Communicator, communicator_id)
+    if (
+        account is None
+        or communicator is None
+        or communicator.erased
+        or account.provider != provider
+        or account.status != "pending"
+    ):
+        return None
+    found = destination_of(
+        session, keys, communicator, account, "registry", "payout onboarding check"
+    )
+    return account, communicator, found
+
+
 def check_recipient(
     session: Session,
     keys: KeyRing,
@@ -160,19 +182,10 @@ def check_recipient(
     """A Global Payouts recipient still pending: ready once Stripe holds a payout
     method for the programme's currency (the destination gains it, sealed). True when
     it became ready."""
-    account = session.get(PayoutAccount, communicator_id, with_for_update=True)
-    communicator = session.get(Communicator, communicator_id)
-    if (
-        account is None
-        or communicator is None
-        or communicator.erased
-        or account.provider != "stripe_global"
-        or account.status != "pending"
-    ):
+    pending = _pending(session, keys, communicator_id, "stripe_global")
+    if pending is None:
         return False
-    found = destination_of(
-        session, keys, communicator, account, "registry", "payout onboarding check"
-    )
+    account, communicator, found = pending
     method = connect.recipient_payout_method(found["recipient"], connect.currency)
     if method is None:
         return False
@@ -196,19 +209,10 @@ def check_connected_account(
     """A Stripe Connect account still pending: ready once Stripe says it takes
     transfers, as its webhook will say a moment later (which then changes
     nothing). True when it became ready."""
-    account = session.get(PayoutAccount, communicator_id, with_for_update=True)
-    communicator = session.get(Communicator, communicator_id)
-    if (
-        account is None
-        or communicator is None
-        or communicator.erased
-        or account.provider != "stripe_connect"
-        or account.status != "pending"
-    ):
+    pending = _pending(session, keys, communicator_id, "stripe_connect")
+    if pending is None:
         return False
-    found = destination_of(
-        session, keys, communicator, account, "registry", "payout onboarding check"
-    )
+    account, _, found = pending
     if not connect.transfers_active(found["account"]):
         return False
     _became_ready(session, keys, account, found["account"])
