@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from svyaz.actors import ADMIN, COMMUNICATOR, FINANCE
+from svyaz.actors import ADMIN, COMMUNICATOR, COORDINATOR, FINANCE
 from svyaz.tallies import Tally
 
 STAFF_ROLES = (ADMIN, FINANCE)  # the staff whose work notifications reminds them of
@@ -42,7 +42,7 @@ def staff_audience(role: str) -> str:
 
 
 # a club's coordinator with a staff account, told when a member shares a strategy
-MENTOR_AUDIENCE = staff_audience("club_coordinator")
+MENTOR_AUDIENCE = staff_audience(COORDINATOR)
 
 
 def is_staff(audience: str) -> bool:
