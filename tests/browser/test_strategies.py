@@ -5,6 +5,7 @@ the communicator revises, writes a report against the new version, the coordinat
 leaves feedback on it (the author is told, ids only on the bus) and the author
 answers; another member of the same club sees none of it."""
 
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -131,6 +132,8 @@ def test_a_strategy_discussed_revised_reported_against_and_fed_back(
     mentor.locator("#versions textarea[name=comment]").fill(COMMENT)
     mentor.locator("#versions button[type=submit]").click()
     expect(mentor.locator("#done")).to_be_visible()
+    # sent back to the page itself (a GET): reloading it posts nothing again
+    expect(mentor).to_have_url(re.compile(rf"/mentor/{member['id']}\?done=commented$"))
     shots(mentor, "commented")
     # a long comment in lines, within the form's 2,000 characters, is taken: the
     # browser counts a line break as one character and sends it as two

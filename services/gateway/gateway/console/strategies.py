@@ -41,17 +41,28 @@ def _field_errors(
     return refused or {"_": said}
 
 
+# what a message form just did, as the page it sends back to says it (`?done=`)
+SAID = ("commented", "feedback", "answered")
+
+
+def _done(call: Call) -> str:
+    said = call.request.args.get("done", "")
+    return said if said in SAID else ""
+
+
 def _say(
     call: Call,
     field: str,
     send: Callable[[str], Any],
     page: Callable[..., Response],
     done: str,
+    back: str,
     **where: str,
 ) -> Response:
     """Send the text typed in the form's `field` (a comment, a feedback) with
-    `send`, and draw the `page` again: with `done`, or, refused, with the refusal at
-    the field and the text kept (`where`: which report's form, if one)."""
+    `send`, then send the reader back to the page (`back`, a GET: a reload posts
+    nothing again) saying `done`; refused, draw the `page` again with the refusal
+    at the field and the text kept (`where`: which report's form, if one)."""
     typed = call.form.get(field, "")
     try:
         send(typed)
@@ -63,7 +74,7 @@ def _say(
             status=400,
             **where,
         )
-    return page(done=done)
+    return web.redirect(f"{back}?done={done}")
 
 
 def _kept(call: Call, error: str | None, report_id: str) -> dict[str, Any]:
@@ -136,7 +147,7 @@ class StrategiesConsole(GatewayBase):
 
     @page("GET", "/me/strategy", roles=OWN)
     def me_strategy(self, call: Call) -> Response:
-        return self._strategy_page(call)
+        return self._strategy_page(call, done=_done(call))
 
     @page(
         "POST",
@@ -175,7 +186,7 @@ class StrategiesConsole(GatewayBase):
             self.deadline, self.stipends.comment_on_strategy, call.actor, call.actor_id
         )
         page = partial(self._strategy_page, call)
-        return _say(call, "comment", send, page, "answered")
+        return _say(call, "comment", send, page, "answered", "/me/strategy")
 
     @page(
         "POST",
@@ -190,7 +201,9 @@ class StrategiesConsole(GatewayBase):
             self.deadline, self.stipends.give_report_feedback, call.actor, target
         )
         page = partial(self._strategy_page, call)
-        return _say(call, "feedback", send, page, "answered", report_id=target)
+        return _say(
+            call, "feedback", send, page, "answered", "/me/strategy", report_id=target
+        )
 
     def _strategy_redisplay(
         self,
@@ -249,7 +262,7 @@ class StrategiesConsole(GatewayBase):
 
     @page("GET", "/mentor/<communicator_id>", roles=MENTORS)
     def mentor_mentee(self, call: Call, communicator_id: str) -> Response:
-        return self._mentee_page(call, communicator_id)
+        return self._mentee_page(call, communicator_id, done=_done(call))
 
     def _mentee_redisplay(
         self,
@@ -279,7 +292,7 @@ class StrategiesConsole(GatewayBase):
             self.deadline, self.stipends.comment_on_strategy, call.actor, target
         )
         page = partial(self._mentee_page, call, target)
-        return _say(call, "comment", send, page, "commented")
+        return _say(call, "comment", send, page, "commented", f"/mentor/{target}")
 
     @page(
         "POST",
@@ -296,4 +309,12 @@ class StrategiesConsole(GatewayBase):
             self.deadline, self.stipends.give_report_feedback, call.actor, report
         )
         page = partial(self._mentee_page, call, target)
-        return _say(call, "feedback", send, page, "feedback", report_id=report)
+        return _say(
+            call,
+            "feedback",
+            send,
+            page,
+            "feedback",
+            f"/mentor/{target}",
+            report_id=report,
+        )
