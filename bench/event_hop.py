@@ -13,14 +13,19 @@ transaction on both sides, beside two hand-written hops measured in the same run
 As in production, the producing side and the consuming side are separate processes
 (for the hand-written hops too), and the producing side writes from BENCH_PRODUCERS
 concurrent green threads (a service's workers). Svyaz's consumer is a real nameko
-container whose handler is batched as the services' are (`batch=BATCH`).
+container whose handler is batched as the services' are (`batch=BATCH`), and
+writes its effect as theirs do, by adding a mapped object to the session: the
+session's unit of work then writes a whole batch's rows in one INSERT when the batch
+commits. (Until 2026-12-07 the handler ran its own INSERT per event, a round trip
+each; that handler still runs once, bare, as a line of reference: a handler that
+must read or write by statement per event pays those round trips.)
 
-The Svyaz hop runs twice: bare (no `svyaz.metrics.Observed`, message counting
-switched off) and instrumented (metrics page on, the database and broker sampled
-every second, the page scraped every second, a log record per handled event), so
-the instrumentation's cost is a ratio measured in the same run.
+The Svyaz hop runs bare (no `svyaz.metrics.Observed`, message counting switched
+off) and instrumented (metrics page on, the database and broker sampled every
+second, the page scraped every second, a log record per handled event), so the
+instrumentation's cost is a ratio measured in the same run.
 
-The raw reference and our bare hop run once; the like-for-like hop and our
+The raw reference and our bare hops run once; the like-for-like hop and our
 instrumented hop run in BENCH_ROUNDS alternating pairs (like, ours, like, ours, ...),
 so that a machine drifting in speed over the run weighs on both sides alike. Each
 pair's ratio is printed.
@@ -63,7 +68,12 @@ from _support import (  # noqa: E402
 )
 from marshmallow import Schema, fields  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
+from sqlalchemy.orm import (  # noqa: E402
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+)
 
 from svyaz import config as settings  # noqa: E402
 from svyaz import inbox, outbox  # noqa: E402
@@ -101,6 +111,24 @@ class HopV1(Schema):
 
 HOP = EventSpec("bench", "hop.happened.v1", HopV1)
 
+# how the handler writes its effect: "orm" adds a mapped object to the session, as
+# the services' handlers do (`session.add`; the unit of work writes a batch's rows
+# in one INSERT at its flush); "statement" runs its own INSERT for each event (one
+# round trip each), as the bench's handler did until 2026-12-07
+HANDLER = os.environ.get("BENCH_HANDLER", "orm")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Effect(Base):
+    """A row of `bench_effects`, which has no key of its own in the database (as
+    `like_effects` has none): the mapper takes `n`, unique per event, as its key."""
+
+    __tablename__ = "bench_effects"
+    n: Mapped[int] = mapped_column(primary_key=True)
+
 
 class BenchService:
     name = "bench"
@@ -111,10 +139,13 @@ class BenchService:
     def on_hop_happened(self, event: ReceivedEvent) -> None:
         with self.db.transaction() as session:
             if inbox.claim(session, event):
-                session.execute(
-                    text("INSERT INTO bench_effects (n) VALUES (:n)"),
-                    {"n": event.data["n"]},
-                )
+                if HANDLER == "statement":
+                    session.execute(
+                        text("INSERT INTO bench_effects (n) VALUES (:n)"),
+                        {"n": event.data["n"]},
+                    )
+                else:
+                    session.add(Effect(n=event.data["n"]))
 
 
 def service_config(amqp_uri: str, db_url: str) -> dict:
@@ -255,14 +286,18 @@ ROLES = {
 
 
 def spawn(
-    role: str, amqp_uri: str, db_url: str, metrics_port: int = 0
+    role: str, amqp_uri: str, db_url: str, metrics_port: int = 0, handler: str = ""
 ) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, __file__, role, amqp_uri, db_url],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "BENCH_METRICS_PORT": str(metrics_port)},
+        env={
+            **os.environ,
+            "BENCH_METRICS_PORT": str(metrics_port),
+            "BENCH_HANDLER": handler or HANDLER,
+        },
     )
     line = process.stdout.readline().strip() if process.stdout else ""
     if line != "ready":
@@ -304,15 +339,17 @@ def hop(
     replicas: int = 1,
     observed: bool = False,
     label: str = "",
+    handler: str = "",
 ) -> float:
     """N events from the producer to `table`, through `replicas` consumer processes
     on the same queue; events per second. Prints each process's CPU per event.
-    `observed`: the consumers serve metrics pages, scraped every second."""
+    `observed`: the consumers serve metrics pages, scraped every second; `handler`:
+    how our handler writes (see HANDLER)."""
     engine = create_engine(db_url)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {table}"))
     ports = [free_port() if observed else 0 for _ in range(replicas)]
-    consumers = [spawn(f"{kind}-consume", amqp_uri, db_url, p) for p in ports]
+    consumers = [spawn(f"{kind}-consume", amqp_uri, db_url, p, handler) for p in ports]
     scrapers = [scrape_every_second(p) for p in ports if p]
     producer = spawn(f"{kind}-produce", amqp_uri, db_url)
     kind = label or kind
@@ -370,6 +407,14 @@ def main() -> None:
         engine.dispose()
         raw = hop("raw", amqp_uri, db_url, "raw_effects")
         bare = hop("our", amqp_uri, db_url, "bench_effects", label="our bare")
+        by_statement = hop(
+            "our",
+            amqp_uri,
+            db_url,
+            "bench_effects",
+            label="our bare, an INSERT per event",
+            handler="statement",
+        )
         pairs = []
         for round_ in range(1, ROUNDS + 1):
             like = hop("like", amqp_uri, db_url, "like_effects", label="like-for-like")
@@ -392,6 +437,7 @@ def main() -> None:
         "raw_events_per_s": round(raw),
         "like_for_like_events_per_s": round(like),
         "svyaz_bare_events_per_s": round(bare),
+        "svyaz_bare_insert_per_event_events_per_s": round(by_statement),
         "svyaz_events_per_s": round(ours),
         "instrumented_over_bare": round(ours / bare, 3),
         "svyaz_over_raw": round(ours / raw, 3),
@@ -411,6 +457,10 @@ def main() -> None:
         f"-> consume -> insert -> ack): {like:,.0f} events/s"
     )
     print(f"svyaz hop, bare (tx+outbox -> relay -> tx+inbox): {bare:,.0f} events/s")
+    print(
+        "svyaz hop, bare, the handler running its own INSERT per event instead of "
+        f"adding to the session: {by_statement:,.0f} events/s"
+    )
     print(f"svyaz hop, metrics on and scraped every second: {ours:,.0f} events/s")
     print(f"instrumentation: instrumented/bare = {ours / bare:.3f}")
     print(f"against the raw reference: svyaz/raw = {ours / raw:.2f}")
