@@ -84,7 +84,7 @@ BENCH ?= $(filter-out bench/_%,$(wildcard bench/*.py))
 bench: venv keys services  ## every benchmark in bench/ (or BENCH="bench/x.py ..."), then docs/benchmarks.md
 	@mkdir -p var/bench; rm -f var/bench/*.log
 	@for script in $(BENCH); do name=$$(basename $$script .py); echo "== $$script"; \
-	  $(PY) $$script 2>&1 | tee var/bench/$$name.log; done
+	  $(PY) bench/_settle.py; $(PY) $$script 2>&1 | tee var/bench/$$name.log; done
 	$(PY) infra/dev/benchreport.py var/bench docs/benchmarks.md
 
 backup: venv keys  ## back up the `make run` system: var/backups/<time>, keys in var/backup-keys/<time> (docs/backups.md)

@@ -113,15 +113,24 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+# the slowest requests of each measured phase: (latency, seconds into the phase),
+# printed so that a stall that comes back on a period (a sampler, a collection)
+# shows itself
+SLOWEST: dict[int, list[tuple[float, float]]] = {}
+
+
 def fixed_rate(send: Any) -> list[float]:
     """Latencies (s) of N calls of `send`, started RATE per second on a schedule."""
     latencies: list[float] = []
+    timed: list[tuple[float, float]] = []
     pool = eventlet.GreenPool(1000)
     start = time.perf_counter() + 0.2
 
     def one(due: float) -> None:
         send()
-        latencies.append(time.perf_counter() - due)
+        latency = time.perf_counter() - due
+        latencies.append(latency)
+        timed.append((latency, due - start))
 
     for i in range(N):
         due = start + i / RATE
@@ -130,6 +139,7 @@ def fixed_rate(send: Any) -> list[float]:
             eventlet.sleep(delay)
         pool.spawn(one, due)
     pool.waitall()
+    SLOWEST[id(latencies)] = sorted(timed, reverse=True)[:5]
     return latencies
 
 
@@ -341,6 +351,13 @@ def main() -> None:
             f"{name:>14}: p50 {percentile(values, 50) * 1000:7.2f} ms   "
             f"p99 {percentile(values, 99) * 1000:7.2f} ms   "
             f"max {max(values) * 1000:7.2f} ms"
+        )
+        print(
+            f"{'':>14}  slowest: "
+            + ", ".join(
+                f"{latency * 1000:.0f} ms at {at:.1f} s"
+                for latency, at in SLOWEST.get(id(values), [])
+            )
         )
     print(
         "instrumentation: p50 on/off = "
