@@ -58,7 +58,11 @@ DATABASES = re.compile(
     r"|bench_[a-z]+_[0-9a-f]{8}"  # bench/_support.database
 )
 ROLES = re.compile(rf"{_STACK}(?:_app)?|test_owner_[0-9a-f]{{10}}(?:_app)?")
-VHOSTS = re.compile(r"svyaz-[a-z0-9]+-[0-9a-f]{8}|nameko_test_[a-z]{10}")
+VHOSTS = re.compile(
+    r"svyaz-[a-z0-9]+-[0-9a-f]{8}"  # a whole system's
+    r"|bench-[0-9a-f]{8}"  # bench/_support.vhost
+    r"|nameko_test_[a-z]{10}"  # nameko's pytest plugin
+)
 BROKER_USERS = re.compile(
     r"[a-z0-9]+_[0-9a-f]{8}-[a-z-]+"  # a system's services and CLIs
     r"|svyaz-[a-z0-9]+-[0-9a-f]{8}-harness"  # the chaos harness's

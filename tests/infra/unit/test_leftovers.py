@@ -43,6 +43,7 @@ def test_the_per_test_names_are_swept() -> None:
     assert leftovers.ROLES.fullmatch(f"test_owner_{TEN}")
     assert leftovers.ROLES.fullmatch(f"test_owner_{TEN}_app")
     assert leftovers.VHOSTS.fullmatch("nameko_test_abcdefghij")  # nameko's plugin
+    assert leftovers.VHOSTS.fullmatch(f"bench-{TAG}")  # bench/_support.vhost
     assert leftovers.BROKER_USERS.fullmatch(f"{TAG}-svyaz-stipends")  # compose test
 
 
