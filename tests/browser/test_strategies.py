@@ -207,11 +207,11 @@ def test_a_strategy_discussed_revised_reported_against_and_fed_back(
     thread.locator("button[type=submit]").click()
     expect(me.locator(".report-thread .messages li")).to_have_count(2)
     expect(me.locator(".report-thread .messages")).to_contain_text(ANSWER)
-    # one's own message is "You", the mentor's "Mentor"; the mentor sees it the
-    # other way round
+    # one's own message is "You", the mentor's says the role it was written in
+    # (their club's coordinator here); the mentor sees it the other way round
     expect(me.locator(".report-thread .messages li.own strong")).to_have_text("You")
     expect(me.locator(".report-thread .messages li.from-mentor strong")).to_have_text(
-        "Mentor"
+        "Club coordinator"
     )
     mentor.goto(f"{system.url}/mentor/{member['id']}")
     expect(mentor.locator(".report-thread .messages li.own strong")).to_have_text("You")

@@ -492,6 +492,9 @@ class StrategyComment(Base):
     version_number: Mapped[int] = mapped_column(Integer)
     author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     by_mentor: Mapped[bool] = mapped_column(Boolean)
+    # the role the mentor wrote in (club_coordinator, program_admin); None for the
+    # communicator's own words, and for a mentor's written before 2026-12-07
+    mentor_role: Mapped[str | None] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -512,6 +515,9 @@ class ReportFeedback(Base):
     )
     author_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True))
     by_mentor: Mapped[bool] = mapped_column(Boolean)
+    # the role the mentor wrote in (club_coordinator, program_admin); None for the
+    # communicator's own words, and for a mentor's written before 2026-12-07
+    mentor_role: Mapped[str | None] = mapped_column(String(32))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

@@ -339,6 +339,7 @@ class StrategyContentSchema(Schema):
 class MessageOutSchema(Schema):
     id = fields.UUID()
     by_mentor = fields.Boolean()
+    mentor_role = fields.String(allow_none=True)
     author_id = fields.UUID()
     body = fields.String()
     created_at = fields.AwareDateTime()

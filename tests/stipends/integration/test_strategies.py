@@ -211,9 +211,10 @@ def test_a_mentor_comments_the_author_revises_the_list_follows(db: Db) -> None:
     }
     said = comment(db, mentor, who, "Six months is ambitious: try three", clubs)
     assert said.by_mentor and said.version_number == 1
+    assert said.mentor_role == "club_coordinator"  # the reader is told who wrote
     assert waiting(mentor, clubs) == []
     answer = comment(db, communicator_actor(who), who, "Agreed, revising")
-    assert not answer.by_mentor
+    assert not answer.by_mentor and answer.mentor_role is None
     with pytest.raises(CommunicatorNotFound):
         comment(db, communicator_actor(elsewhere), who, "hello")
 
@@ -222,9 +223,9 @@ def test_a_mentor_comments_the_author_revises_the_list_follows(db: Db) -> None:
     assert waiting(mentor, clubs) == [(who, 2)]  # the revision waits again
     seen = view(db, communicator_actor(who), who)["strategy"]
     by_number = {v["number"]: v for v in seen["versions"]}
-    assert [c["body"] for c in by_number[1]["comments"]] == [
-        "Six months is ambitious: try three",
-        "Agreed, revising",
+    assert [(c["body"], c["mentor_role"]) for c in by_number[1]["comments"]] == [
+        ("Six months is ambitious: try three", "club_coordinator"),
+        ("Agreed, revising", None),
     ]
     assert by_number[2]["comments"] == [] and seen["waiting_for_mentor"]
 
@@ -327,9 +328,9 @@ def test_feedback_on_a_report_only_its_author_and_mentors_see(db: Db) -> None:
         feedback(db, author, report_id, "Any thoughts?")
     assert refused.value.code == "feedback_not_opened"
     given = feedback(db, mentor, report_id, "Try asking before telling", clubs)
-    assert given.by_mentor
+    assert given.by_mentor and given.mentor_role == "club_coordinator"
     answer = feedback(db, author, report_id, "I will, thank you")
-    assert not answer.by_mentor
+    assert not answer.by_mentor and answer.mentor_role is None
 
     # the mentor's word and the author's answer, each told (ids only)
     mentors_word, authors_answer = db.events("report.feedback_given.v1")
@@ -350,9 +351,9 @@ def test_feedback_on_a_report_only_its_author_and_mentors_see(db: Db) -> None:
 
     for reader, reader_clubs in ((author, frozenset()), (mentor, clubs)):
         (thread,) = threads(db, reader, who, reader_clubs)["reports"]
-        assert [m["body"] for m in thread["feedback"]] == [
-            "Try asking before telling",
-            "I will, thank you",
+        assert [(m["body"], m["mentor_role"]) for m in thread["feedback"]] == [
+            ("Try asking before telling", "club_coordinator"),
+            ("I will, thank you", None),
         ]
     stranger, their_clubs = coordinator(uuid.uuid4())
     for outsider, outsider_clubs in (
@@ -416,3 +417,23 @@ def test_erasure_blanks_strategies_comments_and_feedback(db: Db) -> None:
     assert kept == [(NOTE,)]
     with pytest.raises(CommunicatorNotFound):  # and nobody reads them any more
         view(db, logic_actor(ADMIN_A), who)
+
+
+def test_a_mentor_s_words_carry_the_role_they_were_written_in(db: Db) -> None:
+    """A programme admin writes as an admin; someone who coordinates the member's
+    club writes as their coordinator, even if also an admin; an admin who
+    coordinates another club writes as an admin."""
+    club = uuid.uuid4()
+    who = add_communicator(db)
+    in_club(db, who, club)
+    report_id = submitted_report(db, who)
+    save(db, who)
+    share(db, who)
+    both = logic_actor(actor(["program_admin", "club_coordinator"]))
+    for writer, clubs, role in (
+        (logic_actor(ADMIN_A), frozenset(), "program_admin"),
+        (both, frozenset({club}), "club_coordinator"),
+        (both, frozenset({uuid.uuid4()}), "program_admin"),
+    ):
+        assert comment(db, writer, who, "On the plan", clubs).mentor_role == role
+        assert feedback(db, writer, report_id, "On it", clubs).mentor_role == role

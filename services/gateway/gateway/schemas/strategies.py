@@ -22,6 +22,7 @@ from gateway.schemas.base import (
     uid,
 )
 from gateway.schemas.programmes import ReportSchema
+from svyaz.actors import ADMIN, COORDINATOR
 
 
 class StrategyRequestSchema(Schema):
@@ -44,6 +45,16 @@ class StrategyRequestSchema(Schema):
 class MessageSchema(Schema):
     id = uid()
     by_mentor = fields.Boolean()
+    mentor_role = choice(
+        (COORDINATOR, ADMIN),
+        allow_none=True,
+        metadata={
+            "description": "the role a mentor's message was written in: the "
+            "member's club coordinator or a programme admin; null for the "
+            "communicator's own words and for mentors' messages written before "
+            "2026-12-07"
+        },
+    )
     author_id = uid()
     body = text(REASON)
     created_at = stamp()

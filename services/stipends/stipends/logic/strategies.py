@@ -73,15 +73,25 @@ def mentors(
 ) -> bool:
     """Whether `actor` mentors this communicator: an admin anyone, a coordinator
     the members of the clubs they coordinate; never themselves."""
+    return mentor_role(actor, communicator, clubs) is not None
+
+
+def mentor_role(
+    actor: Actor, communicator: Communicator, clubs: Collection[uuid.UUID]
+) -> str | None:
+    """The role in which `actor` mentors this communicator, kept with what they
+    write so that the reader is told who wrote it: their club's coordinator (when
+    `actor` coordinates the member's club, even if also an admin), else a
+    programme admin; None when `actor` does not mentor them."""
     if actor.id == communicator.id:
-        return False
-    if actor.is_(ADMIN):
-        return True
-    return (
+        return None
+    if (
         actor.is_(COORDINATOR)
         and communicator.club_id is not None
         and communicator.club_id in clubs
-    )
+    ):
+        return COORDINATOR
+    return ADMIN if actor.is_(ADMIN) else None
 
 
 def _communicator(session: Session, communicator_id: uuid.UUID) -> Communicator:
@@ -203,6 +213,7 @@ def _message_view(message: StrategyComment | ReportFeedback) -> dict[str, Any]:
     return {
         "id": message.id,
         "by_mentor": message.by_mentor,
+        "mentor_role": message.mentor_role,
         "author_id": message.author_id,
         "body": message.body,
         "created_at": message.created_at,
@@ -411,6 +422,7 @@ def comment_on_strategy(
     """A mentor's comment, or the communicator's answer, on the latest shared
     version."""
     communicator, as_mentor = _seen_by(session, actor, communicator_id, clubs)
+    role = mentor_role(actor, communicator, clubs) if as_mentor else None
     shared = current_shared(session, communicator.id)
     if shared is None:
         raise InvalidTransition(
@@ -424,6 +436,7 @@ def comment_on_strategy(
         version_number=shared.number,
         author_id=actor.id,
         by_mentor=as_mentor,
+        mentor_role=role,
         body=text,
     )
     session.add(comment)
@@ -508,9 +521,10 @@ def give_report_feedback(
     if report is None or report.status == "draft":
         raise ReportNotFound("no such report")
     try:
-        _, as_mentor = _seen_by(session, actor, report.communicator_id, clubs)
+        author, as_mentor = _seen_by(session, actor, report.communicator_id, clubs)
     except CommunicatorNotFound:
         raise ReportNotFound("no such report") from None
+    role = mentor_role(actor, author, clubs) if as_mentor else None
     if not as_mentor:
         opened = session.scalar(
             select(func.count())
@@ -528,6 +542,7 @@ def give_report_feedback(
         report_id=report.id,
         author_id=actor.id,
         by_mentor=as_mentor,
+        mentor_role=role,
         body=text,
     )
     session.add(message)
