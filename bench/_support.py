@@ -69,6 +69,63 @@ def database(service: str) -> Iterator[str]:
         admin.close()
 
 
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(proc: Path) -> list[str]:
+    """The fields of /proc/<pid>/stat after the command's name (OSError: gone)."""
+    return (proc / "stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user and system) of process `pid` so far."""
+    fields = _stat(Path(f"/proc/{pid}"))
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def group_cpu(group: int) -> float:
+    """CPU seconds of every live process in process group `group`."""
+    total = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = _stat(proc)
+        except OSError:
+            continue
+        if int(fields[2]) == group:
+            total += int(fields[11]) + int(fields[12])
+    return total / CLK
+
+
+def backends_cpu(db_name: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving `db_name` now (a backend
+    that has exited is not counted: read before the clients disconnect)."""
+    total = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if db_name not in (proc / "cmdline").read_text(errors="replace"):
+                continue
+            fields = _stat(proc)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK
+
+
+def broker_cpu() -> float:
+    """CPU seconds of this machine's RabbitMQ nodes (every `beam.smp`): the whole
+    broker, so a figure of it is the bench's only on a quiet machine."""
+    total = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if (proc / "comm").read_text().strip() != "beam.smp":
+                continue
+            fields = _stat(proc)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK
+
+
 def result(name: str, ratio: float, target: str) -> None:
     print(f"RESULT {name} ratio={ratio:.2f} target{target}", flush=True)
 

@@ -58,8 +58,11 @@ import kombu  # noqa: E402
 import psycopg2  # noqa: E402
 from _support import (  # noqa: E402
     ROOT,
+    backends_cpu,
+    broker_cpu,
     bus_config,
     configure_signing,
+    cpu_seconds,
     database,
     free_port,
     machine,
@@ -306,11 +309,6 @@ def spawn(
     return process
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def count(engine, table: str) -> int:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar())
@@ -354,7 +352,16 @@ def hop(
     producer = spawn(f"{kind}-produce", amqp_uri, db_url)
     kind = label or kind
     everyone = (producer, *consumers)
-    before = {p.pid: cpu_seconds(p.pid) for p in everyone}  # start-up not counted
+    db_name = db_url.rsplit("/", 1)[1]
+
+    def spent() -> dict[str, float]:
+        return {
+            **{str(p.pid): cpu_seconds(p.pid) for p in everyone},
+            "postgresql": backends_cpu(db_name),
+            "rabbitmq": broker_cpu(),
+        }
+
+    before = spent()  # start-up not counted
     try:
         started = time.perf_counter()
         assert producer.stdin is not None
@@ -368,16 +375,19 @@ def hop(
         elapsed = time.perf_counter() - started
         time.sleep(0.2)
         assert count(engine, table) == N, "every event exactly once"
-        named = [("producer", producer)] + [
-            (f"consumer {i + 1}" if replicas > 1 else "consumer", c)
+        after = spent()  # before the clients disconnect: their backends count
+        named = [("producer", str(producer.pid))] + [
+            (f"consumer {i + 1}" if replicas > 1 else "consumer", str(c.pid))
             for i, c in enumerate(consumers)
         ]
-        for name, process in named:
-            print(
-                f"{kind} {name} cpu per event: "
-                f"{(cpu_seconds(process.pid) - before[process.pid]) / N * 1000:.2f} ms",
-                flush=True,
-            )
+        named += [("postgresql", "postgresql"), ("rabbitmq", "rabbitmq")]
+        per_event = {name: (after[k] - before[k]) / N * 1000 for name, k in named}
+        print(
+            f"{kind} cpu per event (ms): "
+            + ", ".join(f"{name} {ms:.2f}" for name, ms in per_event.items())
+            + f"; all {sum(per_event.values()):.2f}",
+            flush=True,
+        )
     finally:
         for scraper in scrapers:
             scraper.kill()

@@ -43,9 +43,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "infra" / "cluster"
 
 import event_hop  # noqa: E402
 from _support import (  # noqa: E402
+    backends_cpu,
     configure_signing,
+    cpu_seconds,
     database,
     free_port,
+    group_cpu,
     machine,
     result,
 )
@@ -61,7 +64,6 @@ N = int(os.environ.get("BENCH_SCALE_N", "1200"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 REMOTE_SECONDS = 0.05
 REPLICAS = (1, 2, 3)
-CLK = os.sysconf("SC_CLK_TCK")
 
 
 class RemoteBoundService(event_hop.BenchService):
@@ -125,33 +127,6 @@ def spawn(argv: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
     return process
 
 
-def group_cpu(group: int) -> float:
-    """CPU seconds of every live process in process group `group`."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == group:
-            total += int(fields[11]) + int(fields[12])
-    return total / CLK
-
-
-def backends_cpu(db_name: str) -> float:
-    """CPU seconds of the PostgreSQL backends serving `db_name` now."""
-    total = 0
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if db_name not in (proc / "cmdline").read_text(errors="replace"):
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK
-
-
 def rotated(uri: str, by: int) -> str:
     """The failover URI starting on another node (replicas spread over nodes)."""
     nodes = uri.split(";")
@@ -182,8 +157,8 @@ def run(
     db_name = db_url.rsplit("/", 1)[1]
     nodes = [n.process.pid for n in cluster.nodes if n.process]
     before = {
-        "replicas": sum(event_hop.cpu_seconds(c.pid) for c in consumers),
-        "producer": event_hop.cpu_seconds(producer.pid),
+        "replicas": sum(cpu_seconds(c.pid) for c in consumers),
+        "producer": cpu_seconds(producer.pid),
         "rabbitmq": sum(group_cpu(pid) for pid in nodes),
         "postgresql": backends_cpu(db_name),
     }
@@ -208,8 +183,8 @@ def run(
         time.sleep(0.2)
         assert event_hop.count(engine, "bench_effects") == N, "each event once"
         cpu = {
-            "replicas": sum(event_hop.cpu_seconds(c.pid) for c in consumers),
-            "producer": event_hop.cpu_seconds(producer.pid),
+            "replicas": sum(cpu_seconds(c.pid) for c in consumers),
+            "producer": cpu_seconds(producer.pid),
             "rabbitmq": sum(group_cpu(pid) for pid in nodes),
             "postgresql": backends_cpu(db_name),
         }
