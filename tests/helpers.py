@@ -317,3 +317,23 @@ def run_entrypoint(
     if exc_info is not None:
         raise exc_info[1].with_traceback(exc_info[2])
     return result
+
+
+# CLDR's medium month names, written out here as the tests' own oracle (the pages
+# format with Babel): English's abbreviations, Russian's genitive ones
+_MONTHS = {
+    "en": "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(),
+    "ru": "янв. февр. мар. апр. мая июн. июл. авг. сент. окт. нояб. дек.".split(),
+}
+
+
+def written_day(day: Any, language: str = "en") -> str:
+    """A date as a page in `language` shows it: "Dec 8, 2026" / "8 дек. 2026 г."
+    (`day`: a date, or its ISO text)."""
+    from datetime import date
+
+    d = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+    month = _MONTHS[language][d.month - 1]
+    if language == "ru":
+        return f"{d.day} {month} {d.year}\u202fг."
+    return f"{month} {d.day}, {d.year}"

@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, expect
 
 from svyaz import money
 from tests.browser.screens import SCREENS
-from tests.helpers import next_code, wait_until
+from tests.helpers import next_code, wait_until, written_day
 from tests.journeys import ADMINS, approved_stipend, enrol_on_page
 from tests.stack import System
 
@@ -156,7 +156,9 @@ def test_finance_releases_a_run_with_a_fresh_code_and_it_is_paid(
         "#clearing tr.clearing[data-code='stripe_connect'][data-currency='EUR']"
     )
     last = str(date.fromisoformat(period[1]) - timedelta(days=1))  # to its last day
-    expect(stripe_row.locator("td").nth(1)).to_have_text(f"{period[0]} – {last}")
+    expect(stripe_row.locator("td").nth(1)).to_have_text(
+        f"{written_day(period[0])} – {written_day(last)}"
+    )
     expect(stripe_row.locator(".provider-figure")).to_have_text(sandbox_figure)
     expect(stripe_row.locator(".clearing-figure")).to_have_text(sandbox_figure)
     expect(stripe_row.locator(".difference")).to_have_text("€0.00")

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 
@@ -62,7 +63,7 @@ from gateway.refusals import (
     TEXTS,
     THINGS,
 )
-from svyaz import languages, vocabulary
+from svyaz import dates, languages, vocabulary
 from svyaz import money as svyaz_money
 from svyaz.countries import ISO_COUNTRIES
 from svyaz.languages import LANGUAGES as LANGUAGES
@@ -99,6 +100,18 @@ def money(language: str, amount_minor: int | None, currency: str | None) -> str:
     4217 exponent: 25000 EUR → "€250.00" / "250,00 €"; 500 JPY → "¥500"; 1234 KWD
     → "KWD 1.234". The one place the consoles format money (svyaz.money)."""
     return svyaz_money.display(amount_minor, currency, language_of(language))
+
+
+# -- dates -------------------------------------------------------------------------
+def day(language: str, value: str | date | None) -> str:
+    """A date as the language writes it (svyaz.dates.day): "Dec 8, 2026"."""
+    return dates.day(value, language_of(language))
+
+
+def moment(language: str, value: str | datetime | None, seconds: bool = False) -> str:
+    """A moment with its time in UTC (svyaz.dates.moment): "Dec 8, 2026, 14:05
+    UTC"; with `seconds`, 14:05:33, for a history whose lines share a minute."""
+    return dates.moment(value, language_of(language), seconds)
 
 
 def to_minor(amount: str, currency: str) -> int:

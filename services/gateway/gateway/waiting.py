@@ -139,8 +139,9 @@ def _communicator(
         passed = datetime.fromisoformat(cycle["deadline"]) <= datetime.now(UTC)
         waiting.report = {
             "period": cycle["period"],
-            # the hour matters: a deadline is a moment (UTC), not a day
-            "deadline": cycle["deadline"][:16].replace("T", " ") + " UTC",
+            # the hour matters: a deadline is a moment (UTC), not a day; the page
+            # writes it in its language (the `moment` filter)
+            "deadline": cycle["deadline"],
             # past the deadline a report is still taken (as late) until the close
             "state": "late" if state == "due" and passed else state,
         }

@@ -114,6 +114,10 @@ def environment(lang: str) -> Environment:
     env.filters["purpose"] = lambda text: i18n.read_purpose(lang, text or "")
     env.filters["country"] = lambda code: i18n.country(lang, code)
     env.filters["last_day"] = last_day
+    env.filters["day"] = lambda value: i18n.day(lang, value)
+    env.filters["moment"] = lambda value, seconds=False: i18n.moment(
+        lang, value, seconds
+    )
     return env
 
 

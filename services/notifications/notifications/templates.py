@@ -18,7 +18,7 @@ from typing import Any
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from svyaz import languages
+from svyaz import dates, languages
 from svyaz import money as svyaz_money
 from svyaz.languages import LANGUAGES as LANGUAGES
 from svyaz.languages import language_of as language_of
@@ -73,6 +73,8 @@ def environment(language: str) -> Environment:
         return svyaz_money.display(amount_minor, currency, language)
 
     env.filters["money"] = money
+    env.filters["day"] = lambda value: dates.day(value, language)
+    env.filters["moment"] = lambda value: dates.moment(value, language)
     return env
 
 

@@ -1215,7 +1215,7 @@ def test_a_reconciliation_run_before_its_period_ended_is_run_again_to_sign_off(
     second, _, _ = signed_in_staff(system, "early.two@example.org", ["finance"])
     shown = second.get(f"{system.url}/finance/reconciliations/{rec}", timeout=30)
     assert 'id="not-signable" data-code="run_before_period_end"' in shown.text
-    assert "последний день — 2026-06-30" in shown.text
+    assert "последний день — 30 июн. 2026\u202fг." in shown.text
     assert 'id="sign-off"' not in shown.text
     assert '<a href="/finance/reconciliations">' in shown.text  # where to run it again
     refused = second.post(
@@ -1373,7 +1373,8 @@ def test_finance_reconciles_a_statement_resolves_in_bulk_and_a_second_person_sig
         f"{system.url}/finance/reconciliations/{rec}?lang=en", timeout=30
     )
     assert re.search(
-        r'id="rec-signed">\d{4}-\d\d-\d\d \d\d:\d\d UTC · Vera \(finance\) · '
+        r'id="rec-signed">[A-Z][a-z]{2} \d{1,2}, \d{4}, \d\d:\d\d UTC · '
+        r"Vera \(finance\) · "
         r"all three checked with the bank<",
         seen.text,
     )

@@ -21,7 +21,7 @@ from tests.gateway.conftest import Stipends, funded_programme
 from tests.gateway.integration.test_api import Client
 from tests.gateway.integration.test_api import staff as api_staff
 from tests.gateway.integration.test_console import csrf, signed_in_staff
-from tests.helpers import next_code, wait_until
+from tests.helpers import next_code, wait_until, written_day
 from tests.iso20022 import assert_valid_pain001
 from tests.registry.integration.conftest import (
     ADMIN_A,
@@ -431,7 +431,7 @@ def test_a_reconciliation_links_a_difference_to_a_payout_picked_from_a_list(
     # the period ends tomorrow: the page offers no sign-off, and says when to run it
     # again (a payment booked later in it could never be reconciled once signed)
     assert 'id="not-signable" data-code="period_not_over"' in made.text
-    assert f"последний день — {today}," in made.text
+    assert f"последний день — {written_day(today, 'ru')}," in made.text
     assert 'id="sign-off"' not in made.text
     linked = finance.post(
         f"{url}/finance/reconciliations/{rec}/resolve",

@@ -201,7 +201,8 @@ def test_a_cycle_opened_followed_previewed_and_refused_to_lock(
         timeout=30,
     )
     assert opened.status_code == 200
-    assert far.strftime("%Y-%m-%d %H:%M UTC") in opened.text
+    # the deadline as the page's language writes a moment (C's %b is English's)
+    assert f"{far:%b} {far.day}, {far.year}, {far:%H:%M} UTC" in opened.text
     (cycle, deadline) = stipends.sql("SELECT id::text, deadline FROM cycles")[0]
     assert deadline == far
     assert 'id="submitted">0 / 0<' in opened.text
@@ -247,7 +248,7 @@ def test_a_cycle_opened_followed_previewed_and_refused_to_lock(
         timeout=30,
     )
     assert 'data-code="past_deadline"' in asked.text
-    assert "2026-02-05 18:00 UTC, has passed: every report" in asked.text
+    assert "Feb 5, 2026, 18:00 UTC, has passed: every report" in asked.text
     assert stipends.sql("SELECT count(*) FROM cycles WHERE period = '2026-01'") == [
         (0,)
     ]
@@ -256,7 +257,7 @@ def test_a_cycle_opened_followed_previewed_and_refused_to_lock(
         data={**past, "confirmed": "yes"},
         timeout=30,
     )
-    assert confirmed.status_code == 200 and "2026-02-05 18:00 UTC" in confirmed.text
+    assert confirmed.status_code == 200 and "Feb 5, 2026, 18:00 UTC" in confirmed.text
     assert stipends.sql("SELECT count(*) FROM cycles WHERE period = '2026-01'") == [
         (1,)
     ]

@@ -652,3 +652,36 @@ def test_a_period_reads_to_its_last_day() -> None:
     env = web.environment("ru")
     assert env.from_string("{{ e|last_day }}").render(e="2026-12-08") == "2026-12-07"
     assert web.last_day("2027-01-01") == "2026-12-31"
+
+
+def test_dates_read_as_the_page_language_writes_them() -> None:
+    """The services speak ISO 8601; a page says a date in its language (the
+    rules are svyaz.dates', tested there), a moment with its time in UTC."""
+    assert i18n.day("en", "2026-12-08") == "Dec 8, 2026"
+    assert i18n.day("ru", "2026-12-08") == "8 дек. 2026\u202fг."
+    at = "2026-12-08T14:05:33+00:00"
+    assert i18n.moment("en", at, seconds=True) == "Dec 8, 2026, 14:05:33 UTC"
+    assert i18n.moment("ru-RU", at) == "8 дек. 2026\u202fг., 14:05 UTC"
+
+
+def test_templates_show_no_iso_dates() -> None:
+    """Every date on a page goes through `day` or `moment` (or `last_day|day`):
+    no template slices an ISO text ([:10], [:16], [11:16]) any more."""
+    sliced = re.compile(r"\[(?:\d+)?:(?:10|16|19)\]")
+    found = [
+        f"{path.name}: {line.strip()[:80]}"
+        for path in (Path(web.__file__).parent / "templates").glob("*.html")
+        for line in path.read_text().splitlines()
+        if sliced.search(line)
+    ]
+    assert not found, found
+
+
+def test_the_date_filters_speak_the_page_language() -> None:
+    env = web.environment("ru")
+    shown = env.from_string("{{ a|day }} · {{ b|moment }} · {{ e|last_day|day }}")
+    assert shown.render(
+        a="2026-11-20", b="2026-12-08T09:00:00+00:00", e="2027-01-01"
+    ) == (
+        "20 нояб. 2026\u202fг. · 8 дек. 2026\u202fг., 09:00 UTC · 31 дек. 2026\u202fг."
+    )

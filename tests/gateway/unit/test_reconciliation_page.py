@@ -63,7 +63,7 @@ def test_a_run_after_its_period_is_offered_the_sign_off() -> None:
 def test_a_period_still_running_says_to_wait_and_run_it_again() -> None:
     shown = page(True, period_end="2026-12-08")
     assert 'id="not-signable" data-code="period_not_over"' in shown
-    assert "its last day is 2026-06-30" in shown and "run the period again" in shown
+    assert "its last day is Jun 30, 2026" in shown and "run the period again" in shown
     assert 'id="sign-off"' not in shown and 'id="rerun"' not in shown
 
 

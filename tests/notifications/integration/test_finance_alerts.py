@@ -53,7 +53,7 @@ def test_finance_hears_of_runs_and_reconciliations_once(notifications: Any) -> N
         if m["subject"] == "Reconciliation found differences"
     ]
     assert all(
-        "Reconciling the bank transfers of 2026-11-01 to 2026-11-30" in b
+        "Reconciling the bank transfers of Nov 1, 2026 to Nov 30, 2026" in b
         for b in bodies
     )
     assert all(

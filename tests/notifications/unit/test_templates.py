@@ -198,14 +198,19 @@ def test_the_differences_message_says_its_count_is_one_runs(
         (
             "en",
             "bank_file",
-            "Reconciling the bank transfers of 2026-11-01 to 2026-11-30",
+            "Reconciling the bank transfers of Nov 1, 2026 to Nov 30, 2026",
         ),
         (
             "en",
             "stripe_connect",
-            "Reconciling Stripe Connect for 2026-11-01 to 2026-11-30",
+            "Reconciling Stripe Connect for Nov 1, 2026 to Nov 30, 2026",
         ),
-        ("ru", "bank_file", "Сверка банковских переводов с 2026-11-01 по 2026-11-30"),
+        (
+            "ru",
+            "bank_file",
+            "Сверка банковских переводов с 1 нояб. 2026\u202fг. "
+            "по 30 нояб. 2026\u202fг.",
+        ),
     ],
 )
 def test_the_differences_message_names_the_provider_and_the_period(

@@ -399,7 +399,7 @@ class ProgrammesConsole(GatewayBase):
                 "past_deadline",
                 f"/admin/programmes/{ident}",
                 period=call.form.get("period", ""),
-                deadline=deadline[:16].replace("T", " "),
+                deadline=deadline,
             )
         cycle = self.deadline(
             self.stipends.open_cycle,

@@ -120,7 +120,8 @@ def send_reminders(courier: Courier) -> None:
                 "report_due",
                 {
                     "period": reminder.cycle.period,
-                    "deadline": reminder.cycle.deadline.date().isoformat(),
+                    # the moment (the hour matters); the message writes it
+                    "deadline": reminder.cycle.deadline.isoformat(),
                 },
                 courier.channels,
                 now,
