@@ -82,6 +82,8 @@ class StrategyCommentedIn(Incoming):
     comment_id = fields.UUID(required=True)
     version = fields.Integer(required=True)
     by_mentor = fields.Boolean(required=True)
+    # on an answer, the programme admins who wrote on the thread (added, optional)
+    admin_mentors = fields.List(fields.UUID(), load_default=list)
 
 
 class ReportFeedbackGivenIn(Incoming):
@@ -93,6 +95,7 @@ class ReportFeedbackGivenIn(Incoming):
     communicator_id = fields.UUID(required=True)
     feedback_id = fields.UUID(required=True)
     by_mentor = fields.Boolean(load_default=True)  # absent: from before it, a mentor's
+    admin_mentors = fields.List(fields.UUID(), load_default=list)  # as above
 
 
 class VouchRequestedIn(Incoming):

@@ -41,7 +41,7 @@ from notifications.logic import (
 )
 from notifications.logic.courier import Act, Courier
 from notifications.logic.recipients import Recipient
-from notifications.models import COMMUNICATOR
+from notifications.models import COMMUNICATOR, staff_audience
 from notifications.schemas import (
     CommunicatorAppliedIn,
     CommunicatorIdIn,
@@ -276,12 +276,18 @@ class NotificationsService(InboxUpkeep, CommandUpkeep, ParkedMessagesEntrypoints
     def _mentors_of_an_answer(
         self, event: ReceivedEvent, schema: type[Schema]
     ) -> list[Recipient]:
-        """Whom to tell of an author's answer (asked of the registry; none asked
-        for a mentor's own word)."""
+        """Whom to tell of an author's answer: their club's coordinator (asked of
+        the registry) and the programme admins who wrote on the thread (the event
+        names them), each once; nobody for a mentor's own word."""
         data = payload_of(event, schema)
         if data["by_mentor"]:
             return []
-        return self.contacts.mentors(data["communicator_id"])
+        told = self.contacts.mentors(data["communicator_id"])
+        known = {recipient.id for recipient in told}
+        for ident in dict.fromkeys(data["admin_mentors"]):
+            if ident not in known:
+                told.append(Recipient(ident, staff_audience(actors.ADMIN)))
+        return told
 
     @event_handler("stipends", "stipend.proposed.v1", batch=BATCH)
     def on_stipend_proposed(self, event: ReceivedEvent) -> None:

@@ -66,6 +66,9 @@ class ReportFeedbackGivenV1(Schema):
     feedback_id = fields.UUID(required=True)
     # added (optional): events from before it are all a mentor's
     by_mentor = fields.Boolean(load_default=True)
+    # added (optional): on the author's answer, the programme admins who wrote on
+    # this thread as mentors, told of it beside the club's coordinator
+    admin_mentors = fields.List(fields.UUID(), load_default=list)
 
 
 class StrategySharedV1(Schema):
@@ -86,6 +89,8 @@ class StrategyCommentedV1(Schema):
     comment_id = fields.UUID(required=True)
     version = fields.Integer(required=True, validate=validate.Range(min=1))
     by_mentor = fields.Boolean(required=True)
+    # added (optional): as in ReportFeedbackGivenV1, the strategy's thread's
+    admin_mentors = fields.List(fields.UUID(), load_default=list)
 
 
 class CycleOpenedV1(Schema):

@@ -396,3 +396,51 @@ def test_a_members_answers_are_told_to_their_coordinator(notifications: Any) -> 
         "list_inbox", actor(author, "communicator"), {"language": "en"}
     )
     assert told["subject"] == "Your mentor left feedback on a report"
+
+
+def test_an_answer_is_told_to_the_admins_who_wrote_on_the_thread(
+    notifications: Any,
+) -> None:
+    """A member in no club has no coordinator: their answer is told to the
+    programme admins the event names (those who wrote on the thread), each once,
+    and to the coordinator as well when there is one."""
+    alone, in_club = str(uuid.uuid4()), str(uuid.uuid4())
+    admin, _ = staff_member()
+    coordinator, _ = notifications.communicator("en")
+    RegistryStandIn.mentors[alone] = []
+    RegistryStandIn.mentors[in_club] = [{"id": coordinator, "kind": "communicator"}]
+    published = [
+        ("strategy.commented.v1",
+         {"strategy_id": str(uuid.uuid4()), "communicator_id": alone, "version": 1,
+          "comment_id": str(uuid.uuid4()), "by_mentor": False,
+          "admin_mentors": [admin, admin]}),
+        ("report.feedback_given.v1",
+         {"report_id": str(uuid.uuid4()), "communicator_id": in_club,
+          "feedback_id": str(uuid.uuid4()), "by_mentor": False,
+          "admin_mentors": [admin, coordinator]}),
+    ]  # fmt: skip
+    for event_type, data in published:
+        body = notifications.publish(event_type, "stipends", **data)
+        wait_until(lambda b=body: notifications.processed(b["event_id"]), event_type)
+    to_admin = notifications.call(
+        "list_inbox", actor(admin, "program_admin"), {"language": "en"}
+    )
+    assert sorted(m["subject"] for m in to_admin) == [
+        "A member answered on their strategy",
+        "A member answered your feedback on a report",
+    ]
+    (to_coordinator,) = notifications.call(
+        "list_inbox", actor(coordinator, "communicator"), {"language": "en"}
+    )  # once, though the event named them too
+    assert to_coordinator["subject"] == "A member answered your feedback on a report"
+    rows = notifications.sql(
+        "SELECT DISTINCT template, recipient_id::text FROM deliveries "
+        "WHERE template IN ('strategy_answer', 'report_answer') "
+        "AND recipient_id IN (:a, :c) ORDER BY template, recipient_id",
+        a=admin,
+        c=coordinator,
+    )
+    assert sorted(tuple(r) for r in rows) == sorted(
+        [("report_answer", admin), ("report_answer", coordinator),
+         ("strategy_answer", admin)]
+    )  # fmt: skip

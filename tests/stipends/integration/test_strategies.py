@@ -339,12 +339,14 @@ def test_feedback_on_a_report_only_its_author_and_mentors_see(db: Db) -> None:
         "communicator_id": str(who),
         "feedback_id": str(given.id),
         "by_mentor": True,
+        "admin_mentors": [],
     }
     assert authors_answer["data"] == {
         "report_id": str(report_id),
         "communicator_id": str(who),
         "feedback_id": str(answer.id),
         "by_mentor": False,
+        "admin_mentors": [],  # a coordinator wrote: the registry names them
     }
     for event in (mentors_word, authors_answer):  # no text on the bus
         assert "asking" not in json.dumps(event) and "thank" not in json.dumps(event)
@@ -437,3 +439,35 @@ def test_a_mentor_s_words_carry_the_role_they_were_written_in(db: Db) -> None:
     ):
         assert comment(db, writer, who, "On the plan", clubs).mentor_role == role
         assert feedback(db, writer, report_id, "On it", clubs).mentor_role == role
+
+
+def test_an_answer_names_the_admins_who_wrote_on_the_thread(db: Db) -> None:
+    """A member in no club has no coordinator to hear of their answer: the
+    programme admins who wrote on the thread do, so the event names them (ids
+    only, each once); a mentor's own word names nobody."""
+    who = add_communicator(db)  # in no club
+    report_id = submitted_report(db, who)
+    save(db, who)
+    share(db, who)
+    admin, other_admin = logic_actor(ADMIN_A), logic_actor(actor(["program_admin"]))
+    author = communicator_actor(who)
+    comment(db, admin, who, "On the plan")
+    comment(db, other_admin, who, "And on the audience")
+    comment(db, admin, who, "One more thing")
+    comment(db, author, who, "Thank you both")
+    feedback(db, admin, report_id, "A good month")
+    feedback(db, author, report_id, "Thank you")
+
+    both = sorted(str(a.id) for a in (admin, other_admin))
+    commented = [e["data"] for e in db.events("strategy.commented.v1")]
+    assert [(d["by_mentor"], d["admin_mentors"]) for d in commented] == [
+        (True, []),
+        (True, []),
+        (True, []),
+        (False, both),
+    ]
+    given = [e["data"] for e in db.events("report.feedback_given.v1")]
+    assert [(d["by_mentor"], d["admin_mentors"]) for d in given] == [
+        (True, []),
+        (False, [str(admin.id)]),  # the report's thread, not the strategy's
+    ]

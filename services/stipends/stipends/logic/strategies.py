@@ -106,15 +106,17 @@ def _seen_by(
     actor: Actor,
     communicator_id: uuid.UUID,
     clubs: Collection[uuid.UUID],
-) -> tuple[Communicator, bool]:
-    """The communicator whose strategy or feedback `actor` asks for, and whether
-    `actor` is their mentor (else it is the communicator themselves). Anyone else
-    is told there is no such communicator: it is not confirmed that they exist."""
+) -> tuple[Communicator, str | None]:
+    """The communicator whose strategy or feedback `actor` asks for, and the role
+    in which `actor` mentors them (`mentor_role`; None: it is the communicator
+    themselves). Anyone else is told there is no such communicator: it is not
+    confirmed that they exist."""
     communicator = _communicator(session, communicator_id)
     if actor.id == communicator.id and actor.is_(COMMUNICATOR):
-        return communicator, False
-    if mentors(actor, communicator, clubs):
-        return communicator, True
+        return communicator, None
+    role = mentor_role(actor, communicator, clubs)
+    if role is not None:
+        return communicator, role
     actor.require(COMMUNICATOR, ADMIN, COORDINATOR)  # finance: refused as such
     raise CommunicatorNotFound(
         "no such communicator among those you mentor (a coordinator mentors the "
@@ -238,7 +240,8 @@ def strategy_view(
     """A communicator's strategy, every version and the discussion, for the
     communicator or a mentor (who never sees an unshared draft). `strategy` is None
     while there is none (or, for a mentor, while nothing is shared)."""
-    communicator, as_mentor = _seen_by(session, actor, communicator_id, clubs)
+    communicator, role = _seen_by(session, actor, communicator_id, clubs)
+    as_mentor = role is not None
     view: dict[str, Any] = {
         "communicator_id": communicator.id,
         "pseudonym": communicator.pseudonym,
@@ -421,8 +424,8 @@ def comment_on_strategy(
 ) -> tuple[StrategyComment, list[str]]:
     """A mentor's comment, or the communicator's answer, on the latest shared
     version."""
-    communicator, as_mentor = _seen_by(session, actor, communicator_id, clubs)
-    role = mentor_role(actor, communicator, clubs) if as_mentor else None
+    communicator, role = _seen_by(session, actor, communicator_id, clubs)
+    as_mentor = role is not None
     shared = current_shared(session, communicator.id)
     if shared is None:
         raise InvalidTransition(
@@ -450,9 +453,31 @@ def comment_on_strategy(
             comment_id=comment.id,
             version=comment.version_number,
             by_mentor=as_mentor,
+            admin_mentors=[]
+            if as_mentor
+            else _admins_who_wrote(
+                session,
+                StrategyComment,
+                StrategyComment.strategy_id,
+                shared.strategy_id,
+            ),
         ),
     )
     return comment, kinds
+
+
+def _admins_who_wrote(
+    session: Session, model: Any, thread: Any, thread_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """The programme admins who wrote on a thread as mentors: an author's answer
+    is told to them besides the club's coordinator (a member may have none)."""
+    return sorted(
+        session.scalars(
+            select(model.author_id)
+            .where(thread == thread_id, model.mentor_role == ADMIN)
+            .distinct()
+        )
+    )
 
 
 # -- feedback on reports -----------------------------------------------------------
@@ -465,7 +490,7 @@ def report_threads(
     """A communicator's reports (not drafts), newest cycle first, each with the
     strategy version it refers to and its feedback thread: for the author and the
     author's mentors only."""
-    communicator, as_mentor = _seen_by(session, actor, communicator_id, clubs)
+    communicator, role = _seen_by(session, actor, communicator_id, clubs)
     rows = session.execute(
         select(ActivityReport, Cycle.period)
         .join(Cycle, Cycle.id == ActivityReport.cycle_id)
@@ -494,7 +519,7 @@ def report_threads(
     return {
         "communicator_id": communicator.id,
         "pseudonym": communicator.pseudonym,
-        "mentor": as_mentor,
+        "mentor": role is not None,
         "reports": [
             {
                 "report": report,
@@ -521,10 +546,10 @@ def give_report_feedback(
     if report is None or report.status == "draft":
         raise ReportNotFound("no such report")
     try:
-        author, as_mentor = _seen_by(session, actor, report.communicator_id, clubs)
+        author, role = _seen_by(session, actor, report.communicator_id, clubs)
     except CommunicatorNotFound:
         raise ReportNotFound("no such report") from None
-    role = mentor_role(actor, author, clubs) if as_mentor else None
+    as_mentor = role is not None
     if not as_mentor:
         opened = session.scalar(
             select(func.count())
@@ -547,7 +572,8 @@ def give_report_feedback(
     )
     session.add(message)
     session.flush()
-    # the author is told of a mentor's word, the club's coordinator of an answer
+    # the author is told of a mentor's word; of an answer, the club's coordinator
+    # and the admins who wrote on the thread
     outbox.add(
         session,
         events.REPORT_FEEDBACK_GIVEN.build(
@@ -556,6 +582,11 @@ def give_report_feedback(
             communicator_id=report.communicator_id,
             feedback_id=message.id,
             by_mentor=as_mentor,
+            admin_mentors=[]
+            if as_mentor
+            else _admins_who_wrote(
+                session, ReportFeedback, ReportFeedback.report_id, report.id
+            ),
         ),
     )
     return message, kinds
