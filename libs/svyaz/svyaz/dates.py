@@ -1,4 +1,4 @@
-"""Dates and moments as people read them, in the language of the page or the
+"""Dates, moments and months as people read them, in the language of the page or the
 message: the one place the consoles and the mail format a date (as svyaz.money
 is for amounts).
 
@@ -36,6 +36,19 @@ def moment(value: str | date | None, language: str, seconds: bool = False) -> st
     at = parsed.astimezone(UTC)
     time = format_time(at, "HH:mm:ss" if seconds else "HH:mm", locale=language)
     return f"{format_date(at.date(), 'medium', locale=language)}, {time} UTC"
+
+
+def month(value: str | None, language: str) -> str:
+    """A month ("2026-11", a cycle's period) as `language` names it: "November
+    2026" / "ноябрь 2026"; anything else as it is, "—" for none."""
+    text = str(value or "")
+    if len(text) != 7 or text[4] != "-":
+        return text or "—"
+    try:
+        first = date(int(text[:4]), int(text[5:]), 1)
+    except ValueError:
+        return text
+    return format_date(first, "LLLL y", locale=language)
 
 
 def _parsed(value: str | date | None) -> date | None:

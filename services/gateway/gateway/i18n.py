@@ -114,6 +114,11 @@ def moment(language: str, value: str | datetime | None, seconds: bool = False) -
     return dates.moment(value, language_of(language), seconds)
 
 
+def month(language: str, value: str | None) -> str:
+    """A cycle's period as the language names it (svyaz.dates.month)."""
+    return dates.month(value, language_of(language))
+
+
 def to_minor(amount: str, currency: str) -> int:
     """An amount typed in major units ("250", "250.5", "250,50") as minor units of
     the currency (ISO 4217 exponent); svyaz.money.InvalidAmount (a ValueError) if

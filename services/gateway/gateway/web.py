@@ -115,6 +115,7 @@ def environment(lang: str) -> Environment:
     env.filters["country"] = lambda code: i18n.country(lang, code)
     env.filters["last_day"] = last_day
     env.filters["day"] = lambda value: i18n.day(lang, value)
+    env.filters["month"] = lambda value: i18n.month(lang, value)
     env.filters["moment"] = lambda value, seconds=False: i18n.moment(
         lang, value, seconds
     )

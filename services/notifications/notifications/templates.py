@@ -75,6 +75,7 @@ def environment(language: str) -> Environment:
     env.filters["money"] = money
     env.filters["day"] = lambda value: dates.day(value, language)
     env.filters["moment"] = lambda value: dates.moment(value, language)
+    env.filters["month"] = lambda value: dates.month(value, language)
     return env
 
 

@@ -634,7 +634,7 @@ def test_a_report_from_form_to_approved_stipend_in_the_console(
     assert "(Approved by: " in theirs and "(Approved by: you)" not in theirs
     home = browser.get(f"{system.url}/me?lang=en", timeout=30)
     assert re.search(
-        r'<tr class="stipend"><td[^>]*>2026-11</td><td[^>]*>€200.00</td>'
+        r'<tr class="stipend"><td[^>]*>November 2026</td><td[^>]*>€200.00</td>'
         r'<td[^>]* data-code="approved">Approved</td>',
         home.text,
     )
@@ -754,7 +754,7 @@ def test_finance_builds_checks_and_releases_a_run_with_a_fresh_code(
     )
     assert 'href="/finance"' in home
     listing = finance.get(f"{system.url}/finance?lang=en", timeout=30)
-    assert "2026-10" in listing.text
+    assert 'data-label="Cycle">October 2026</td>' in listing.text  # its period
     built = finance.post(
         f"{system.url}/finance/cycles/{cycle}/runs",
         timeout=30,

@@ -89,7 +89,7 @@ def test_a_communicator_lands_on_the_report_due_and_their_payment(
         home,
     )
     assert due, "the report due is shown with its link"
-    assert "2030-12" in due.group(1)
+    assert {"ru": "декабрь 2030", "en": "December 2030"}[lang] in due.group(1)
     written = {"ru": "9 янв. 2031\u202fг., 12:00 UTC", "en": "Jan 9, 2031, 12:00 UTC"}
     assert written[lang] in due.group(1), due.group(1)
     said = {"ru": "нужно сдать до", "en": "is due by"}[lang]
@@ -117,7 +117,8 @@ def test_a_report_past_its_deadline_is_said_to_be_late(
         home,
     )
     assert late, "the late report is shown with its link"
-    assert "is late: it was due by" in late.group(1) and "2026-11" in late.group(1)
+    assert "is late: it was due by" in late.group(1)
+    assert "for November 2026" in late.group(1)
     assert 'data-code="due"' not in home
 
     # a late report sent, the page lists it and says the form is another report
@@ -147,11 +148,11 @@ def test_with_two_cycles_open_a_communicator_reports_for_either(
     browser, _ = sign_in(system, data["email"])
     first = browser.get(f"{system.url}/me/report?lang=ru", timeout=30).text
     assert f'name="cycle_id" value="{earlier["id"]}"' in first
-    assert f'href="/me/report?cycle={current["id"]}">2026-12<' in first
+    assert f'href="/me/report?cycle={current["id"]}">декабрь 2026<' in first
     assert "Отчёты принимаются и за:" in first
     other = browser.get(f"{system.url}/me/report?cycle={current['id']}", timeout=30)
     assert f'name="cycle_id" value="{current["id"]}"' in other.text
-    assert f'href="/me/report?cycle={earlier["id"]}">2026-11<' in other.text
+    assert f'href="/me/report?cycle={earlier["id"]}">ноябрь 2026<' in other.text
     saved = browser.post(
         f"{system.url}/me/report",
         timeout=30,

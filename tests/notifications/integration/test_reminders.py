@@ -82,9 +82,9 @@ def test_no_reminder_far_from_the_deadline_or_after_the_close(
 @pytest.mark.parametrize(
     ("decision", "said"),
     [
-        ("accepted", "Ваш отчёт о деятельности за 2026-10 рассмотрен и принят."),
-        ("rejected", "Ваш отчёт о деятельности за 2026-10 рассмотрен и не принят."),
-        ("changes_requested", "Ваш отчёт о работе за 2026-10 рассмотрен, в него"),
+        ("accepted", "Ваш отчёт о деятельности за октябрь 2026 рассмотрен и принят."),
+        ("rejected", "Ваш отчёт о деятельности за октябрь 2026 рассмотрен и не"),
+        ("changes_requested", "Ваш отчёт о работе за октябрь 2026 рассмотрен, в него"),
     ],
 )
 def test_a_reviewed_report_is_named_by_its_cycles_month(

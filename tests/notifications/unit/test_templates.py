@@ -228,3 +228,24 @@ def test_the_differences_message_names_the_provider_and_the_period(
         last_day="2026-11-30",
     ).body
     assert said in body and "2" in body
+
+
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        (
+            "en",
+            "Your activity report for November 2026 is due by Nov 30, 2026, 18:00 UTC",
+        ),
+        ("ru", "за ноябрь 2026 нужно сдать до 30 нояб. 2026\u202fг., 18:00 UTC"),
+    ],
+)
+def test_a_reminder_names_the_month_and_the_deadline_s_hour(
+    language: str, said: str
+) -> None:
+    """The period and the deadline as the reader's language writes them, the
+    deadline with its hour (UTC): a report is due at a moment, not a day."""
+    body = render(
+        "report_due", language, period="2026-11", deadline="2026-11-30T18:00:00+00:00"
+    ).body
+    assert said in body, body

@@ -33,3 +33,15 @@ def test_a_moment_says_its_time_in_utc() -> None:
 def test_nothing_or_not_a_date_never_breaks_a_page() -> None:
     assert dates.day(None, "en") == dates.moment("", "ru") == "—"
     assert dates.day("soon", "en") == dates.moment("soon", "en") == "soon"
+
+
+def test_a_month_is_named_as_its_language_names_it() -> None:
+    """A cycle's period, "2026-11": the month's own name (nominative, as a
+    heading or after «за» reads)."""
+    assert dates.month("2026-11", "en") == "November 2026"
+    assert dates.month("2026-11", "ru") == "ноябрь 2026"
+    assert dates.month("2027-05", "ru") == "май 2027"
+    # what is not a month is shown as it is (a form's bad input, echoed back)
+    assert dates.month("2026-13", "en") == "2026-13"
+    assert dates.month("soon", "en") == "soon"
+    assert dates.month(None, "en") == "—"
