@@ -17,7 +17,14 @@ from stipends.exceptions import (
     NotAllowed,
     ReportNotFound,
 )
-from stipends.logic import cycles, programmes, readmodel, reports, strategies
+from stipends.logic import (
+    cycles,
+    programmes,
+    readmodel,
+    report_feedback,
+    reports,
+    strategies,
+)
 from tests.helpers import actor
 from tests.stipends.integration.conftest import (
     ADMIN_A,
@@ -307,12 +314,14 @@ def submitted_report(db: Db, who: uuid.UUID) -> uuid.UUID:
 
 def feedback(db: Db, who, report_id: uuid.UUID, body: str, clubs=frozenset()):
     with db.session() as session, session.begin():
-        return strategies.give_report_feedback(session, who, report_id, body, clubs)[0]
+        return report_feedback.give_report_feedback(
+            session, who, report_id, body, clubs
+        )[0]
 
 
 def threads(db: Db, who, target: uuid.UUID, clubs=frozenset()):
     with db.session() as session, session.begin():
-        return strategies.report_threads(session, who, target, clubs)
+        return report_feedback.report_threads(session, who, target, clubs)
 
 
 def test_feedback_on_a_report_only_its_author_and_mentors_see(db: Db) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from stipends.entrypoints.base import Entrypoints, ident, load, now
 from stipends.exceptions import StipendsError
-from stipends.logic import strategies
+from stipends.logic import report_feedback, strategies
 from stipends.logic.actors import COORDINATOR, Actor
 from stipends.schemas import (
     MenteeOutSchema,
@@ -107,7 +107,7 @@ class StrategiesEntrypoints(Entrypoints):
         clubs = self._clubs(who)
         with self.db.transaction() as session:
             return ReportThreadsOutSchema().dump(
-                strategies.report_threads(session, who, target, clubs)
+                report_feedback.report_threads(session, who, target, clubs)
             )
 
     @rpc(callers={GATEWAY}, expected_exceptions=StipendsError)
@@ -117,7 +117,10 @@ class StrategiesEntrypoints(Entrypoints):
     ) -> dict[str, Any]:
         """A mentor's feedback on a report, or its author's answer."""
         return self._post_message(
-            strategies.give_report_feedback, actor, ident(report_id, "report_id"), body
+            report_feedback.give_report_feedback,
+            actor,
+            ident(report_id, "report_id"),
+            body,
         )
 
     def _post_message(

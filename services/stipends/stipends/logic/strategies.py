@@ -11,10 +11,11 @@ nobody mentors themselves, finance never. Which clubs an actor coordinates comes
 from the registry (who owns clubs), asked by the service at call time and given here
 as `clubs`.
 
-The feedback thread of a report is seen by its author and the author's mentors
-only, and the author can answer. Free text (the note, the expected change, topics,
-comments, feedback) is redacted before it is stored, never leaves in an event, and
-is blanked when the communicator is erased (readmodel.registry_changed).
+The feedback thread of a report (stipends.logic.report_feedback) is seen by its
+author and the author's mentors only, and the author can answer. Free text (the
+note, the expected change, topics, comments, feedback) is redacted before it is
+stored, never leaves in an event, and is blanked when the communicator is erased
+(readmodel.registry_changed).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ScalarSelect, Select, func, select, update
+from sqlalchemy import ScalarSelect, Select, select, update
 from sqlalchemy.orm import Session
 
 from stipends import events
@@ -34,7 +35,6 @@ from stipends.exceptions import (
     InvalidRequest,
     InvalidTransition,
     NotAllowed,
-    ReportNotFound,
 )
 from stipends.logic.actors import ADMIN, COMMUNICATOR, COORDINATOR, Actor
 from stipends.logic.redaction import redact
@@ -42,7 +42,6 @@ from stipends.models import (
     STRATEGY_TIER,
     ActivityReport,
     Communicator,
-    Cycle,
     ReportFeedback,
     Strategy,
     StrategyComment,
@@ -101,7 +100,7 @@ def _communicator(session: Session, communicator_id: uuid.UUID) -> Communicator:
     return found
 
 
-def _seen_by(
+def seen_by(
     session: Session,
     actor: Actor,
     communicator_id: uuid.UUID,
@@ -211,7 +210,8 @@ def _version_view(version: StrategyVersion) -> dict[str, Any]:
     }
 
 
-def _message_view(message: StrategyComment | ReportFeedback) -> dict[str, Any]:
+def message_view(message: StrategyComment | ReportFeedback) -> dict[str, Any]:
+    """A word of a strategy's or a report's thread, as the pages show it."""
     return {
         "id": message.id,
         "by_mentor": message.by_mentor,
@@ -240,7 +240,7 @@ def strategy_view(
     """A communicator's strategy, every version and the discussion, for the
     communicator or a mentor (who never sees an unshared draft). `strategy` is None
     while there is none (or, for a mentor, while nothing is shared)."""
-    communicator, role = _seen_by(session, actor, communicator_id, clubs)
+    communicator, role = seen_by(session, actor, communicator_id, clubs)
     as_mentor = role is not None
     view: dict[str, Any] = {
         "communicator_id": communicator.id,
@@ -266,7 +266,7 @@ def strategy_view(
     )
     by_version: dict[int, list[dict[str, Any]]] = {}
     for comment in comments:
-        by_version.setdefault(comment.version_number, []).append(_message_view(comment))
+        by_version.setdefault(comment.version_number, []).append(message_view(comment))
     view["strategy"] = {
         "id": strategy.id,
         "waiting_for_mentor": _waiting(versions, comments),
@@ -406,7 +406,9 @@ def share_strategy(session: Session, actor: Actor, now: datetime) -> StrategyVer
     return versions[-1]
 
 
-def _text(body: str, field: str) -> tuple[str, list[str]]:
+def cleaned_text(body: str, field: str) -> tuple[str, list[str]]:
+    """A thread's word redacted, and the kinds removed; refused when nothing is
+    left to say."""
     cleaned = redact(body.strip())
     if not cleaned.text.strip():
         raise InvalidRequest(
@@ -424,7 +426,7 @@ def comment_on_strategy(
 ) -> tuple[StrategyComment, list[str]]:
     """A mentor's comment, or the communicator's answer, on the latest shared
     version."""
-    communicator, role = _seen_by(session, actor, communicator_id, clubs)
+    communicator, role = seen_by(session, actor, communicator_id, clubs)
     as_mentor = role is not None
     shared = current_shared(session, communicator.id)
     if shared is None:
@@ -432,7 +434,7 @@ def comment_on_strategy(
             "nothing is shared yet: a strategy is discussed once its author shares it",
             "strategy_not_shared",
         )
-    text, kinds = _text(body, "body")
+    text, kinds = cleaned_text(body, "body")
     comment = StrategyComment(
         id=uuid.uuid4(),
         strategy_id=shared.strategy_id,
@@ -455,7 +457,7 @@ def comment_on_strategy(
             by_mentor=as_mentor,
             admin_mentors=[]
             if as_mentor
-            else _admins_who_wrote(
+            else admins_who_wrote(
                 session,
                 StrategyComment,
                 StrategyComment.strategy_id,
@@ -466,7 +468,7 @@ def comment_on_strategy(
     return comment, kinds
 
 
-def _admins_who_wrote(
+def admins_who_wrote(
     session: Session, model: Any, thread: Any, thread_id: uuid.UUID
 ) -> list[uuid.UUID]:
     """The programme admins who wrote on a thread as mentors: an author's answer
@@ -478,118 +480,6 @@ def _admins_who_wrote(
             .distinct()
         )
     )
-
-
-# -- feedback on reports -----------------------------------------------------------
-def report_threads(
-    session: Session,
-    actor: Actor,
-    communicator_id: uuid.UUID,
-    clubs: Collection[uuid.UUID] = (),
-) -> dict[str, Any]:
-    """A communicator's reports (not drafts), newest cycle first, each with the
-    strategy version it refers to and its feedback thread: for the author and the
-    author's mentors only."""
-    communicator, role = _seen_by(session, actor, communicator_id, clubs)
-    rows = session.execute(
-        select(ActivityReport, Cycle.period)
-        .join(Cycle, Cycle.id == ActivityReport.cycle_id)
-        .where(
-            ActivityReport.communicator_id == communicator.id,
-            ActivityReport.status != "draft",
-        )
-        .order_by(Cycle.period.desc(), ActivityReport.created_at.desc())
-    ).all()
-    numbers: dict[uuid.UUID, int] = dict(
-        session.execute(
-            select(StrategyVersion.id, StrategyVersion.number).where(
-                StrategyVersion.id.in_(
-                    [r.strategy_version_id for r, _ in rows if r.strategy_version_id]
-                )
-            )
-        ).all()
-    )
-    messages: dict[uuid.UUID, list[dict[str, Any]]] = {}
-    for message in session.scalars(
-        select(ReportFeedback)
-        .where(ReportFeedback.report_id.in_([r.id for r, _ in rows]))
-        .order_by(ReportFeedback.created_at, ReportFeedback.id)
-    ):
-        messages.setdefault(message.report_id, []).append(_message_view(message))
-    return {
-        "communicator_id": communicator.id,
-        "pseudonym": communicator.pseudonym,
-        "mentor": role is not None,
-        "reports": [
-            {
-                "report": report,
-                "period": period,
-                "strategy_version": numbers.get(report.strategy_version_id),
-                "feedback": messages.get(report.id, []),
-            }
-            for report, period in rows
-        ],
-    }
-
-
-def give_report_feedback(
-    session: Session,
-    actor: Actor,
-    report_id: uuid.UUID,
-    body: str,
-    clubs: Collection[uuid.UUID] = (),
-) -> tuple[ReportFeedback, list[str]]:
-    """A mentor's feedback on a report, or its author's answer (once a mentor has
-    written). Notifications tells the author of the one, the author's club
-    coordinator of the other (an event with ids only)."""
-    report = session.get(ActivityReport, report_id)
-    if report is None or report.status == "draft":
-        raise ReportNotFound("no such report")
-    try:
-        author, role = _seen_by(session, actor, report.communicator_id, clubs)
-    except CommunicatorNotFound:
-        raise ReportNotFound("no such report") from None
-    as_mentor = role is not None
-    if not as_mentor:
-        opened = session.scalar(
-            select(func.count())
-            .select_from(ReportFeedback)
-            .where(ReportFeedback.report_id == report.id, ReportFeedback.by_mentor)
-        )
-        if not opened:
-            raise InvalidTransition(
-                "you can answer once your mentor has left feedback on this report",
-                "feedback_not_opened",
-            )
-    text, kinds = _text(body, "body")
-    message = ReportFeedback(
-        id=uuid.uuid4(),
-        report_id=report.id,
-        author_id=actor.id,
-        by_mentor=as_mentor,
-        mentor_role=role,
-        body=text,
-    )
-    session.add(message)
-    session.flush()
-    # the author is told of a mentor's word; of an answer, the club's coordinator
-    # and the admins who wrote on the thread
-    outbox.add(
-        session,
-        events.REPORT_FEEDBACK_GIVEN.build(
-            events.report_aggregate(report.id),
-            report_id=report.id,
-            communicator_id=report.communicator_id,
-            feedback_id=message.id,
-            by_mentor=as_mentor,
-            admin_mentors=[]
-            if as_mentor
-            else _admins_who_wrote(
-                session, ReportFeedback, ReportFeedback.report_id, report.id
-            ),
-        ),
-    )
-    return message, kinds
 
 
 def erase_words(session: Session, communicator_id: uuid.UUID) -> None:
