@@ -7,7 +7,7 @@ import platform
 import socket
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -83,47 +83,38 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
-def group_cpu(group: int) -> float:
-    """CPU seconds of every live process in process group `group`."""
+def _cpu_of(matching: Callable[[Path, list[str]], bool]) -> float:
+    """CPU seconds of every live process that `matching(its /proc folder, its stat
+    fields)` picks (a process gone meanwhile is skipped)."""
     total = 0
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             fields = _stat(proc)
+            if not matching(proc, fields):
+                continue
         except OSError:
             continue
-        if int(fields[2]) == group:
-            total += int(fields[11]) + int(fields[12])
+        total += int(fields[11]) + int(fields[12])
     return total / CLK
+
+
+def group_cpu(group: int) -> float:
+    """CPU seconds of every live process in process group `group`."""
+    return _cpu_of(lambda _, fields: int(fields[2]) == group)
 
 
 def backends_cpu(db_name: str) -> float:
     """CPU seconds of the PostgreSQL backends serving `db_name` now (a backend
     that has exited is not counted: read before the clients disconnect)."""
-    total = 0
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if db_name not in (proc / "cmdline").read_text(errors="replace"):
-                continue
-            fields = _stat(proc)
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK
+    return _cpu_of(
+        lambda proc, _: db_name in (proc / "cmdline").read_text(errors="replace")
+    )
 
 
 def broker_cpu() -> float:
     """CPU seconds of this machine's RabbitMQ nodes (every `beam.smp`): the whole
     broker, so a figure of it is the bench's only on a quiet machine."""
-    total = 0
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            if (proc / "comm").read_text().strip() != "beam.smp":
-                continue
-            fields = _stat(proc)
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK
+    return _cpu_of(lambda proc, _: (proc / "comm").read_text().strip() == "beam.smp")
 
 
 def result(name: str, ratio: float, target: str) -> None:
