@@ -18,7 +18,7 @@ from stipends import events
 from stipends.exceptions import CommunicatorNotFound, InvalidTransition, ReportNotFound
 from stipends.logic.actors import Actor
 from stipends.logic.strategies import (
-    admins_who_wrote,
+    admins_to_tell,
     cleaned_text,
     message_view,
     seen_by,
@@ -86,8 +86,9 @@ def give_report_feedback(
     clubs: Collection[uuid.UUID] = (),
 ) -> tuple[ReportFeedback, list[str]]:
     """A mentor's feedback on a report, or its author's answer (once a mentor has
-    written). Notifications tells the author of the one, the author's club
-    coordinator of the other (an event with ids only)."""
+    written). Notifications tells the author of the one; of the other, the
+    author's club coordinator and the admins who wrote on the thread (an event
+    with ids only)."""
     report = session.get(ActivityReport, report_id)
     if report is None or report.status == "draft":
         raise ReportNotFound("no such report")
@@ -128,10 +129,8 @@ def give_report_feedback(
             communicator_id=report.communicator_id,
             feedback_id=message.id,
             by_mentor=as_mentor,
-            admin_mentors=[]
-            if as_mentor
-            else admins_who_wrote(
-                session, ReportFeedback, ReportFeedback.report_id, report.id
+            admin_mentors=admins_to_tell(
+                session, ReportFeedback, ReportFeedback.report_id, report.id, as_mentor
             ),
         ),
     )

@@ -67,14 +67,6 @@ class SavedVersion:
 
 
 # -- who may do what -----------------------------------------------------------
-def mentors(
-    actor: Actor, communicator: Communicator, clubs: Collection[uuid.UUID]
-) -> bool:
-    """Whether `actor` mentors this communicator: an admin anyone, a coordinator
-    the members of the clubs they coordinate; never themselves."""
-    return mentor_role(actor, communicator, clubs) is not None
-
-
 def mentor_role(
     actor: Actor, communicator: Communicator, clubs: Collection[uuid.UUID]
 ) -> str | None:
@@ -455,24 +447,27 @@ def comment_on_strategy(
             comment_id=comment.id,
             version=comment.version_number,
             by_mentor=as_mentor,
-            admin_mentors=[]
-            if as_mentor
-            else admins_who_wrote(
+            admin_mentors=admins_to_tell(
                 session,
                 StrategyComment,
                 StrategyComment.strategy_id,
                 shared.strategy_id,
+                as_mentor,
             ),
         ),
     )
     return comment, kinds
 
 
-def admins_who_wrote(
-    session: Session, model: Any, thread: Any, thread_id: uuid.UUID
+def admins_to_tell(
+    session: Session, model: Any, thread: Any, thread_id: uuid.UUID, by_mentor: bool
 ) -> list[uuid.UUID]:
-    """The programme admins who wrote on a thread as mentors: an author's answer
-    is told to them besides the club's coordinator (a member may have none)."""
+    """Whom an event names to be told of a word on a thread, besides the club's
+    coordinator the registry names (a member may have none): for an author's
+    answer, the programme admins who wrote on the thread as mentors; for a
+    mentor's own word, nobody (its author is told)."""
+    if by_mentor:
+        return []
     return sorted(
         session.scalars(
             select(model.author_id)
