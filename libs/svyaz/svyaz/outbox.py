@@ -35,7 +35,6 @@ from typing import Any
 
 import amqp
 import kombu
-from kombu.serialization import dumps as serialize
 from sqlalchemy import (
     BigInteger,
     DateTime,
@@ -146,7 +145,8 @@ RELAY_LOCK = 0x5376_7961_7A00  # advisory lock key: one relay at a time per data
 # ORM session, nothing compiled or looked up): a batch is a handful of them
 _LEAD = "SELECT pg_try_advisory_xact_lock(%(key)s)"
 _SELECT_BATCH = """
-    SELECT id, event_id, event_type, producer, aggregate_id, envelope, attempts
+    SELECT id, event_id, event_type, producer, aggregate_id, envelope::text AS envelope,
+        attempts
     FROM outbox
     WHERE sent_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= now())
     ORDER BY id
@@ -217,13 +217,11 @@ class Relay:
         *,
         batch_size: int = 500,
         confirm_timeout: float = 15.0,
-        serializer: str = signing.NAME,
     ):
         self.engine = engine
         self.amqp_uri = amqp_uri
         self.batch_size = batch_size
         self.confirm_timeout = confirm_timeout
-        self.serializer = serializer
         self._connection: kombu.Connection | None = None
         self._channel: Any = None
         self._declared: dict[str, str] = {}  # producer -> its exchange's name
@@ -320,16 +318,20 @@ class Relay:
         by_tag: dict[int, int],
         by_message_id: dict[str, int],
     ) -> None:
-        """Sign and publish each row, noting its delivery tag."""
+        """Sign and publish each row, noting its delivery tag. The envelope is
+        sealed as the database writes it out (`envelope::text`): not read into
+        objects and written again for every message."""
         for row in rows:
             exchange = self._declare(channel, row.producer)
             route = signing.Route(row.event_type, signer=row.producer)
             with signing.publishing(route):
-                content_type, encoding, body = serialize(row.envelope, self.serializer)
+                body = signing.encode_event(
+                    row.envelope, row.event_type, str(row.event_id)
+                )
             message = amqp.Message(
                 body,
-                content_type=content_type,
-                content_encoding=encoding,
+                content_type=signing.CONTENT_TYPE,
+                content_encoding="utf-8",
                 delivery_mode=2,
                 message_id=str(row.event_id),
                 application_headers={"event_type": row.event_type},

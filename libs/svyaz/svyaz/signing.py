@@ -39,8 +39,7 @@ import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +118,14 @@ class Stamp:
     # signed when present, after the trace's place (kept, empty or not), so that
     # neither can be read as the other
     idem: str = ""
+    # the list's JSON without its last item and closing bracket (see `text`)
+    _head: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # both sides need the list's JSON (the seal's context and the signed bytes),
+        # so it is written when the stamp is made: a `functools.cached_property`
+        # took a lock on its first read, a green lock under eventlet (2026-12-08)
+        object.__setattr__(self, "_head", self._written())
 
     def text(self, sealed: str) -> bytes:
         """The signed bytes: an unambiguous JSON list, and the sealed body's hash.
@@ -130,8 +137,7 @@ class Stamp:
         digest = hashlib.sha256(sealed.encode()).hexdigest()
         return f'{self._head},"{digest}"]'.encode()
 
-    @cached_property
-    def _head(self) -> str:
+    def _written(self) -> str:
         traced = [self.trace] if self.trace else []
         if self.idem:
             traced = [self.trace, "idem", self.idem]
@@ -154,8 +160,12 @@ class Stamp:
         return fields[:-1]
 
     def context(self) -> bytes:
-        """The sealed body is bound to the whole stamp (AES-GCM's associated data)."""
-        return self.text("")
+        """The sealed body is bound to the whole stamp (AES-GCM's associated data):
+        `text("")`, with the empty text's hash known beforehand."""
+        return f'{self._head},"{_EMPTY_DIGEST}"]'.encode()
+
+
+_EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
 class Signed(dict):  # type: ignore[type-arg]
@@ -366,12 +376,23 @@ def _kind_and_id(obj: Any) -> tuple[str, str]:
 
 def encode(obj: Any) -> str:
     """kombu encoder: stamp, seal and sign."""
+    return _sealed_and_signed(json_dumps(obj), *_kind_and_id(obj))
+
+
+def encode_event(envelope_json: str, event_type: str, event_id: str) -> str:
+    """`encode` of an event envelope already written as JSON (the outbox keeps
+    it so): its text is sealed as it is, not read and written again. The caller
+    names the envelope's type and id, which the stamp carries; the receiver
+    refuses the message if they are not the body's."""
+    return _sealed_and_signed(envelope_json, event_type, event_id)
+
+
+def _sealed_and_signed(plain: str, kind: str, ident: str) -> str:
     if _state.identity is None or _state.sealer is None:
         raise settings.ConfigurationError(
             "svyaz.signing is not configured: call configure_from_config first"
         )
     route: Route | None = getattr(_local, "route", None)
-    kind, ident = _kind_and_id(obj)
     signer = (
         getattr(_local, "signer", None)
         or (route.signer if route else None)
@@ -380,11 +401,12 @@ def encode(obj: Any) -> str:
     if signer not in _state.private:
         signer = _state.identity
     private, key_id = _state.private[signer]
+    randomness = os.urandom(28)  # one call: the stamp's nonce, then the seal's
     stamp = Stamp(
         signer=signer,
         key_id=key_id,
         ts=time.time(),
-        nonce=base64.urlsafe_b64encode(os.urandom(16)).decode(),
+        nonce=base64.urlsafe_b64encode(randomness[:16]).decode(),
         kind=kind,
         ident=ident,
         # an event without a publisher's route is still an event of its type; any
@@ -395,9 +417,9 @@ def encode(obj: Any) -> str:
         trace=route.trace if route else "",
         idem=route.idem if route else "",
     )
-    nonce = os.urandom(12)
+    nonce = randomness[16:]
     sealed = base64.urlsafe_b64encode(
-        nonce + _state.sealer.encrypt(nonce, json_dumps(obj).encode(), stamp.context())
+        nonce + _state.sealer.encrypt(nonce, plain.encode(), stamp.context())
     ).decode()
     signature = _signed(private, stamp.text(sealed))
     traced = {"trace": stamp.trace} if stamp.trace else {}

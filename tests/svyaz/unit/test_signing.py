@@ -121,6 +121,30 @@ def test_a_body_that_lies_about_its_type_is_refused() -> None:
         signing.decode(json.dumps(wrapper))
 
 
+def test_an_envelope_written_as_json_is_sealed_as_it_is() -> None:
+    """The relay hands over the outbox's stored text (`envelope::text`: PostgreSQL's
+    spacing and key order, letters unescaped): the receiver reads the same envelope."""
+    envelope = {"event_type": "a.b.v1", "event_id": "e-7", "data": {"name": "Ольга"}}
+    stored = '{"data": {"name": "Ольга"}, "event_id": "e-7", "event_type": "a.b.v1"}'
+    with signing.publishing(Route("a.b.v1", signer="registry")):
+        decoded = signing.decode(signing.encode_event(stored, "a.b.v1", "e-7"))
+    assert decoded == envelope
+    assert (decoded.signer, decoded.stamp.kind, decoded.stamp.ident) == (
+        "registry",
+        "a.b.v1",
+        "e-7",
+    )
+
+
+@pytest.mark.parametrize("kind, ident", [("c.d.v1", "e-7"), ("a.b.v1", "e-8")])
+def test_an_envelope_stamped_with_another_type_or_id_is_refused(
+    kind: str, ident: str
+) -> None:
+    stored = json.dumps({"event_type": "a.b.v1", "event_id": "e-7", "data": {}})
+    with pytest.raises(InvalidSignature, match="does not match the body"):
+        signing.decode(signing.encode_event(stored, kind, ident))
+
+
 def test_a_timestamp_from_the_future_is_refused() -> None:
     wrapper = json.loads(signing.encode({"n": 1}))
     wrapper["ts"] = "4102444800.000000"  # 2100
