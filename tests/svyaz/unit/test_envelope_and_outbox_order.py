@@ -2,9 +2,12 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from registry.events import COMMUNICATOR_APPLIED
+from svyaz import envelope as envelope_module
 from svyaz.envelope import EnvelopeSchema, EventSpec, ReceivedEvent
 from svyaz.outbox import in_order
 
@@ -75,6 +78,93 @@ def test_unknown_envelope_fields_are_ignored_and_missing_ones_refused() -> None:
     del envelope["producer"]
     with pytest.raises(ValidationError):
         ReceivedEvent.load(envelope, consumer="x")
+
+
+def _mostly(valid: list[object], invalid: list[object]) -> st.SearchStrategy[object]:
+    """A field's value: one the schema takes, three times in four."""
+    return st.one_of(
+        st.sampled_from(valid),
+        st.sampled_from(valid),
+        st.sampled_from(valid),
+        st.sampled_from(invalid),
+    )
+
+
+FIELDS = {
+    "event_id": _mostly(
+        [
+            "6f1c1c3e-1d2b-4b8e-9f00-1234567890ab",
+            "6F1C1C3E1D2B4B8E9F001234567890AB",
+            "{6f1c1c3e-1d2b-4b8e-9f00-1234567890ab}",
+            "urn:uuid:6f1c1c3e-1d2b-4b8e-9f00-1234567890ab",
+        ],
+        ["6f1c1c3e-1d2b-4b8e-9f00-1234567890a", "", None, 7, ["x"]],
+    ),
+    "event_type": _mostly(
+        ["registry.communicator_applied.v1", "a.b.v1\n"],
+        ["a.b", "A.b.v1", "", None, 1],
+    ),
+    "occurred_at": _mostly(
+        [
+            "2026-12-08T03:31:00.123456+00:00",
+            "2026-12-08T06:31:00+03:00",
+            "2026-12-08T03:31:00Z",
+            "2026-12-08T03:31:00",
+            "2026-12-08",
+            "20261208T033100+0000",
+        ],
+        ["yesterday", "", None, 1765164660],
+    ),
+    "producer": st.one_of(
+        st.text(min_size=1, max_size=64),
+        st.text(min_size=1, max_size=64),
+        st.sampled_from(["", "p" * 65, None, 3]),
+    ),
+    "correlation_id": st.one_of(
+        st.text(min_size=1, max_size=128),
+        st.text(min_size=1, max_size=128),
+        st.sampled_from(["", "c" * 129, None, {"id": 1}]),
+    ),
+    "data": _mostly([{}, {"n": 1, "d": {"x": [1]}}], [[], "{}", None]),
+}
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.fixed_dictionaries(FIELDS, optional={"added_later": st.integers()}),
+    st.sets(st.sampled_from(sorted(FIELDS)), max_size=2),
+    st.booleans(),
+)
+def test_the_envelope_read_by_hand_is_what_the_schema_reads(
+    body: dict[str, object], missing: set[str], drop: bool
+) -> None:
+    """Every event a consumer takes is read by `_well_formed` first: wherever it
+    answers, its answer must be the schema's (the schema reads the rest, and says
+    what is wrong)."""
+    if drop:
+        body = {k: v for k, v in body.items() if k not in missing}
+    by_hand = envelope_module._well_formed(body)
+    try:
+        by_schema = EnvelopeSchema().load(body)
+    except ValidationError:
+        assert by_hand is None
+        return
+    if by_hand is not None:
+        assert by_hand == by_schema
+        for key, value in by_hand.items():
+            assert type(value) is type(by_schema[key])
+        assert (
+            by_hand["occurred_at"].utcoffset() == by_schema["occurred_at"].utcoffset()
+        )
+
+
+def test_an_envelope_as_the_producers_write_it_is_read_by_hand() -> None:
+    """The hand-read path is the one events take (a path no event takes would make
+    the property above hold for nothing)."""
+    envelope = COMMUNICATOR_APPLIED.build(
+        "c:1", communicator_id="6f1c1c3e-1d2b-4b8e-9f00-1234567890ab", pseudonym="o"
+    ).envelope("c")
+    assert envelope_module._well_formed(json.loads(json.dumps(envelope))) is not None
 
 
 def row(ident: int) -> SimpleNamespace:
