@@ -195,7 +195,10 @@ def field_fault(language: str, messages: list[str]) -> str:
         for pattern, msgid in FIELD_FAULTS:
             found = pattern.match(message)
             if found:
-                return gettext(language, msgid) % found.groupdict()
+                values = found.groupdict()
+                if "day" in values:  # a service writes ISO 8601; people read days
+                    values["day"] = day(language, values["day"])
+                return gettext(language, msgid) % values
     return gettext(language, FIELD_FAULT)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from gateway import drafts
 from tests.gateway.conftest import start_gateway
 from tests.gateway.integration.test_console import PASSWORD, csrf
-from tests.helpers import wait_until
+from tests.helpers import wait_until, written_day
 from tests.registry.integration.conftest import Registry, application
 
 
@@ -98,6 +98,9 @@ def test_a_saved_draft_is_ciphertext_that_only_its_browser_opens(
     assert key == handle.row_key
     timedelta_left = expires_at - datetime.now(UTC)
     assert timedelta(hours=71) < timedelta_left <= timedelta(hours=72)
+    # the notice says until when, as the pages write moments ("Dec 11, 2026, 04:10 UTC")
+    until = f"{written_day(expires_at)}, {expires_at.astimezone(UTC):%H:%M} UTC"
+    assert f"is saved until {until}," in saved.text
     with gateway_db.connect() as conn:
         whole = str(
             conn.execute(text("SELECT row_to_json(d)::text FROM application_drafts d"))

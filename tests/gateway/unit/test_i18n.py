@@ -21,6 +21,7 @@ from stipends import schemas as stipends_schemas
 from stipends.logic.payouts.webhooks import TRANSFER_EVENTS
 from stipends.logic.redaction import KINDS as REDACTION_KINDS
 from stipends.payouts import models as payout_models
+from tests.helpers import written_day
 
 GATEWAY = Path(i18n.__file__).parent
 TEMPLATES = GATEWAY / "templates"
@@ -685,3 +686,13 @@ def test_the_date_filters_speak_the_page_language() -> None:
     ) == (
         "20 нояб. 2026\u202fг. · 8 дек. 2026\u202fг., 09:00 UTC · 31 дек. 2026\u202fг."
     )
+
+
+@pytest.mark.parametrize("bound", ["after", "before"])
+def test_a_day_a_field_must_keep_to_is_written_as_people_read_days(bound: str) -> None:
+    """stipends bounds a cycle's deadline with an ISO day ("on or after
+    2026-12-01"); the form says it as its pages write days."""
+    said = i18n.field_fault("en", [f"on or {bound} 2026-12-01"])
+    assert said == f"Give a day on or {bound} {written_day('2026-12-01', 'en')}."
+    russian = i18n.field_fault("ru", [f"on or {bound} 2026-12-01"])
+    assert written_day("2026-12-01", "ru") in russian and "2026-12-01" not in russian

@@ -3,7 +3,7 @@ second factor's enrollment), signing out, and forgotten passwords."""
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -95,9 +95,9 @@ class PublicConsole(GatewayBase):
         return drafts.Handle.parse(call.request.cookies.get(drafts.COOKIE))
 
     @staticmethod
-    def _until(found: drafts.Found | None, expires_at: Any = None) -> str:
-        when = found.expires_at if found is not None else expires_at
-        return f"{when.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    def _until(found: drafts.Found | None, expires_at: Any = None) -> Any:
+        """When the draft runs out (the page writes it with its `moment` filter)."""
+        return found.expires_at if found is not None else expires_at
 
     def _forget_draft(self, response: Response) -> Response:
         response.delete_cookie(
