@@ -9,9 +9,9 @@ its differences one at a time or in bulk, and the sign-off.
 - `sign_off`: the period over, every item resolved, the ledger's clearing figure
   equal to the provider's in every currency (`adjustments`), and the signer neither
   ran the reconciliation nor resolved any of its items. A reconciliation run before
-  its period ended is refused (`period_over`): a payment booked in the period after
-  that run could never be reconciled once signed off (a period overlapping a
-  signed-off one is refused).
+  its period ended is refused (`require_whole_period`): a payment booked in the
+  period after that run could never be reconciled once signed off (a period
+  overlapping a signed-off one is refused).
 
 Nothing here changes a payout except `link` and `repay`, which go through the
 payouts' own outcomes (ledger reversal, `payout.failed.v1`, a new attempt).
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,7 +33,12 @@ from stipends.logic.payouts import adjustments
 from stipends.logic.payouts.matching import DISCREPANCIES
 from stipends.logic.payouts.outcomes import mark_failed, mark_paid
 from stipends.logic.payouts.phases import order_of
-from stipends.logic.payouts.reconciliation import get, replaced_by, whole_period
+from stipends.logic.payouts.reconciliation import (
+    get,
+    period_bounds,
+    replaced_by,
+    whole_period,
+)
 from stipends.payouts.models import (
     Payout,
     PayoutAudit,
@@ -315,15 +320,16 @@ def _repay(
     payout.next_attempt_at = datetime.now(UTC)
 
 
-def period_over(rec: Reconciliation, now: datetime) -> None:
-    """A reconciliation is signed off only if it was run once its period had ended
-    (its end is the day after its last, UTC): until then payments may be booked in
-    it, and after a sign-off none of them could be reconciled (a period that
-    overlaps a signed-off one is refused)."""
+def require_whole_period(rec: Reconciliation, now: datetime) -> None:
+    """Refuse (InvalidTransition) unless `rec` was run once its period had ended
+    (its end is the day after its last, UTC): a reconciliation is signed off only
+    then. Until then payments may be booked in it, and after a sign-off none of
+    them could be reconciled (a period that overlaps a signed-off one is
+    refused)."""
     if whole_period(rec):
         return
     last = (rec.period_end - timedelta(days=1)).isoformat()
-    if now < datetime.combine(rec.period_end, time(), UTC):
+    if now < period_bounds(rec.period_start, rec.period_end)[1]:
         raise InvalidTransition(
             f"this period is not over: its last day is {last}, and payments may "
             "still be booked in it; run its reconciliation again after that day and "
@@ -362,7 +368,7 @@ def sign_off(
             f"this reconciliation is signed off already{when}; it stays as signed",
             "reconciliation_signed_off",
         )
-    period_over(rec, now)
+    require_whole_period(rec, now)
     open_items = session.scalar(
         select(func.count()).where(
             ReconciliationItem.reconciliation_id == rec.id,
