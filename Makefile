@@ -70,12 +70,15 @@ COMMUNICATORS ?= 2000
 CLUSTER ?=
 NODE_EVERY ?= 60
 # the long run restarts the machine's RabbitMQ: nothing else should use it meanwhile
+# each run keeps its processes' logs, mail and sandbox state (about 50 MB for 1,000
+# people) in var/chaos/<run>-kept/: a replica's exit can be explained afterwards
 chaos: venv keys services  ## the long chaos run, then its inbox-off variant; figures in var/chaos/
-	@mkdir -p var/chaos
+	@mkdir -p var/chaos; rm -rf var/chaos/run-kept var/chaos/no-dedup-kept
 	set -o pipefail; $(PY) -m tests.chaos.run --communicators $(COMMUNICATORS) \
 	  $(if $(CLUSTER),--cluster $(CLUSTER) --node-every $(NODE_EVERY),--broker-every $(BROKER_EVERY)) \
-	  2>&1 | tee var/chaos/run.txt
-	set -o pipefail; $(PY) -m tests.chaos.run --communicators 100 --no-dedup 2>&1 | tee var/chaos/no-dedup.txt
+	  --keep var/chaos/run-kept 2>&1 | tee var/chaos/run.txt
+	set -o pipefail; $(PY) -m tests.chaos.run --communicators 100 --no-dedup \
+	  --keep var/chaos/no-dedup-kept 2>&1 | tee var/chaos/no-dedup.txt
 	set -o pipefail; FAILOVER_LONG=1 $(PYTEST) -s tests/e2e/test_failover.py 2>&1 | tee var/chaos/failover.txt
 	RESTORE_DRILL=1 $(PYTEST) -s tests/e2e/test_backup_drill.py
 	$(PY) infra/dev/chaosreport.py var/chaos docs/chaos.md
