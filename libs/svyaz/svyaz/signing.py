@@ -57,22 +57,7 @@ from kombu.utils.json import loads as json_loads
 from nameko.amqp.publish import Publisher
 
 from svyaz import config as settings
-from svyaz import keys
-
-
-def _libsodium() -> tuple[Any, Any, Any]:
-    """libsodium's Ed25519 signer, check and check's failure, when PyNaCl is
-    installed (see `_signed`, `_verified`); (None, None, ...) otherwise: then
-    OpenSSL's, through cryptography."""
-    try:
-        from nacl.exceptions import BadSignatureError
-        from nacl.signing import SigningKey, VerifyKey
-    except ImportError:  # pragma: no cover - depends on the environment
-        return None, None, BadEd25519
-    return SigningKey, VerifyKey, BadSignatureError
-
-
-_SigningKey, _VerifyKey, _BadSignature = _libsodium()
+from svyaz import ed25519, keys
 
 NAME = "svyaz-signed"
 CONTENT_TYPE = "application/x-svyaz-signed"
@@ -421,7 +406,7 @@ def _sealed_and_signed(plain: str, kind: str, ident: str) -> str:
     sealed = base64.urlsafe_b64encode(
         nonce + _state.sealer.encrypt(nonce, plain.encode(), stamp.context())
     ).decode()
-    signature = _signed(private, stamp.text(sealed))
+    signature = ed25519.sign(private, stamp.text(sealed))
     traced = {"trace": stamp.trace} if stamp.trace else {}
     if stamp.idem:
         traced["idem"] = stamp.idem
@@ -472,59 +457,6 @@ def read_stamp(raw: str | bytes) -> tuple[Stamp, str, bytes]:
         ) from None
 
 
-_fast: dict[int, tuple[Ed25519PublicKey, Any]] = {}  # id(public key) -> libsodium's
-
-
-def _verified(public: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
-    """Is `signature` `public`'s Ed25519 signature of `data`? The same check
-    through libsodium (PyNaCl) when it is installed: a third of the CPU of
-    OpenSSL's through `cryptography` (60 against 130-200 us a message here), and
-    every message a consumer takes is checked. libsodium refuses what OpenSSL
-    refuses (it is the stricter of the two: non-canonical and small-order
-    encodings too); a unit test runs both on the same cases."""
-    if _VerifyKey is None:
-        return _verified_openssl(public, signature, data)
-    entry = _fast.get(id(public))
-    if entry is None or entry[0] is not public:
-        raw = public.public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        entry = _fast[id(public)] = (public, _VerifyKey(raw))
-    try:
-        entry[1].verify(data, signature)
-    except (_BadSignature, ValueError, TypeError):
-        return False
-    return True
-
-
-_fast_signers: dict[int, tuple[Ed25519PrivateKey, Any]] = {}  # id(key) -> libsodium's
-
-
-def _signed(private: Ed25519PrivateKey, data: bytes) -> bytes:
-    """`private`'s Ed25519 signature of `data`: through libsodium when PyNaCl is
-    installed (29 against 45 us here). Ed25519 signatures are deterministic, so
-    the bytes are OpenSSL's own (a unit test holds them equal)."""
-    if _SigningKey is None:
-        return private.sign(data)
-    entry = _fast_signers.get(id(private))
-    if entry is None or entry[0] is not private:
-        seed = private.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
-        entry = _fast_signers[id(private)] = (private, _SigningKey(seed))
-    return bytes(entry[1].sign(data).signature)
-
-
-def _verified_openssl(public: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:
-    try:
-        public.verify(signature, data)
-    except BadEd25519:
-        return False
-    return True
-
-
 def decode(raw: str | bytes) -> Any:
     """kombu decoder: verify and open; raises InvalidSignature."""
     stamp, sealed, signature = read_stamp(raw)
@@ -533,7 +465,7 @@ def decode(raw: str | bytes) -> Any:
         raise InvalidSignature(
             f"unknown signer or key {stamp.signer!r}/{stamp.key_id[:16]!r}"
         )
-    if not _verified(public, signature, stamp.text(sealed)):
+    if not ed25519.verified(public, signature, stamp.text(sealed)):
         raise InvalidSignature(f"bad signature from {stamp.signer!r}")
     if stamp.ts > time.time() + MAX_CLOCK_SKEW:
         raise InvalidSignature("timestamp lies in the future")

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from svyaz import keys, signing
+from svyaz import ed25519, keys, signing
 from svyaz.signing import InvalidSignature, Route, Stamp
 
 
@@ -260,7 +260,7 @@ def test_the_signed_bytes_are_the_stamps_json_list_and_the_body_hash(
 
 def test_libsodium_and_openssl_agree_on_every_signature() -> None:
     """A consumer checks signatures through libsodium when PyNaCl is installed
-    (`signing._verified`): it must take exactly what OpenSSL's check takes."""
+    (`svyaz.ed25519.verified`): it must take exactly what OpenSSL's check takes."""
     pytest.importorskip("nacl")
     key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     public = key.public_key()
@@ -278,21 +278,21 @@ def test_libsodium_and_openssl_agree_on_every_signature() -> None:
         (good[:32] + b"\xff" * 32, data, False),  # S not reduced mod L
     ]
     for signature, signed, expected in cases:
-        assert signing._verified_openssl(public, signature, signed) is expected
-        assert signing._verified(public, signature, signed) is expected
-    assert signing._VerifyKey is not None  # the check above went through libsodium
+        assert ed25519.verified_openssl(public, signature, signed) is expected
+        assert ed25519.verified(public, signature, signed) is expected
+    assert ed25519.VerifyKey is not None  # the check above went through libsodium
 
 
 def test_libsodium_signs_the_bytes_openssl_signs() -> None:
     """The encoder signs through libsodium when PyNaCl is installed
-    (`signing._signed`): Ed25519 is deterministic, so every signature must be
+    (`svyaz.ed25519.sign`): Ed25519 is deterministic, so every signature must be
     OpenSSL's, byte for byte."""
     pytest.importorskip("nacl")
-    assert signing._SigningKey is not None
+    assert ed25519.SigningKey is not None
     for _ in range(20):
         key = Ed25519PrivateKey.generate()
         for data in (b"", b"x", os.urandom(300)):
-            assert signing._signed(key, data) == key.sign(data)
+            assert ed25519.sign(key, data) == key.sign(data)
 
 
 def test_processes_ensuring_one_folder_at_once_make_each_key_once(
