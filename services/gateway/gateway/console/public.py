@@ -3,7 +3,7 @@ second factor's enrollment), signing out, and forgotten passwords."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
@@ -57,7 +57,7 @@ class PublicConsole(GatewayBase):
         fields: dict[str, str] | None = None,
         values: dict[str, Any] | None = None,
         draft: str | None = None,
-        draft_until: str | None = None,
+        draft_until: datetime | None = None,
     ) -> Response:
         """The form, with each refused field's words: the refusal's own (in the
         reader's language) where the registry gave a specific code, else the
@@ -95,7 +95,9 @@ class PublicConsole(GatewayBase):
         return drafts.Handle.parse(call.request.cookies.get(drafts.COOKIE))
 
     @staticmethod
-    def _until(found: drafts.Found | None, expires_at: Any = None) -> Any:
+    def _until(
+        found: drafts.Found | None, expires_at: datetime | None = None
+    ) -> datetime | None:
         """When the draft runs out (the page writes it with its `moment` filter)."""
         return found.expires_at if found is not None else expires_at
 
